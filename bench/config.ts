@@ -1,0 +1,73 @@
+// Benchmark settings from CLI flags and environment variables (flags win).
+import { parseArgs } from 'node:util';
+
+export const ALL_TARGETS = ['direct', 'floor', 'gatehouse', 'mcp-proxy', 'mcp-proxy-stdio'] as const;
+export type TargetName = (typeof ALL_TARGETS)[number];
+
+export interface BenchConfig {
+  quick: boolean;
+  rounds: number;
+  /** Measured requests per cell (target x scenario x round) with 32 sessions. */
+  requests32: number;
+  /** Measured requests per cell with 1 session. */
+  requests1: number;
+  /** Unmeasured requests per target and scenario before the first round. */
+  warmup: number;
+  targets: TargetName[];
+  skipIdle: boolean;
+  idleSessions: number;
+  help: boolean;
+}
+
+export const USAGE = `Usage: npm run bench -- [flags]    (or: node --import tsx bench/run.ts [flags])
+  --quick               short run (1 round, few requests, 1000 idle sessions)
+  --rounds N            rounds; targets are interleaved in each round   (BENCH_ROUNDS, default 3)
+  --requests N          requests per cell at 32 sessions               (BENCH_REQUESTS, default 2000)
+  --requests-1 N        requests per cell at 1 session                 (BENCH_REQUESTS_1, default 400)
+  --warmup N            unmeasured requests per target and scenario    (BENCH_WARMUP, default 300)
+  --targets a,b,...     subset of ${ALL_TARGETS.join(',')}             (BENCH_TARGETS)
+  --skip-idle           skip the idle-session heap step
+  --idle-sessions N     sessions opened by the idle step               (BENCH_IDLE_SESSIONS, default 10000)`;
+
+function positive(name: string, raw: string | undefined, fallback: number): number {
+  if (raw === undefined || raw === '') return fallback;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 1) throw new Error(`${name} must be a positive integer, got "${raw}"`);
+  return n;
+}
+
+export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): BenchConfig {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      quick: { type: 'boolean', default: false },
+      rounds: { type: 'string' },
+      requests: { type: 'string' },
+      'requests-1': { type: 'string' },
+      warmup: { type: 'string' },
+      targets: { type: 'string' },
+      'skip-idle': { type: 'boolean', default: false },
+      'idle-sessions': { type: 'string' },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+  });
+  const quick = values.quick === true || env.BENCH_QUICK === '1';
+  const targetList = (values.targets ?? env.BENCH_TARGETS ?? ALL_TARGETS.join(','))
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+  for (const t of targetList) {
+    if (!(ALL_TARGETS as readonly string[]).includes(t)) throw new Error(`unknown target "${t}" (known: ${ALL_TARGETS.join(', ')})`);
+  }
+  return {
+    quick,
+    rounds: positive('--rounds', values.rounds ?? env.BENCH_ROUNDS, quick ? 1 : 3),
+    requests32: positive('--requests', values.requests ?? env.BENCH_REQUESTS, quick ? 400 : 2000),
+    requests1: positive('--requests-1', values['requests-1'] ?? env.BENCH_REQUESTS_1, quick ? 100 : 400),
+    warmup: positive('--warmup', values.warmup ?? env.BENCH_WARMUP, quick ? 100 : 300),
+    targets: targetList as TargetName[],
+    skipIdle: values['skip-idle'] === true || env.BENCH_SKIP_IDLE === '1',
+    idleSessions: positive('--idle-sessions', values['idle-sessions'] ?? env.BENCH_IDLE_SESSIONS, quick ? 1000 : 10000),
+    help: values.help === true,
+  };
+}

@@ -1,0 +1,180 @@
+// Gatehouse benchmark: the same closed-loop MCP load against server-everything directly, behind a
+// bare reverse proxy (the floor), behind Gatehouse and behind mcp-proxy, targets interleaved.
+// Run: npm run bench [-- --quick | --help]
+import { spawn } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { parseConfig, USAGE, type TargetName } from './config.ts';
+import { machineDescription } from './proc.ts';
+import { ratioLines, scenarioTable, summarize, type Summary } from './report.ts';
+import { runCell, SCENARIOS, type CellResult } from './scenarios.ts';
+import * as targets from './targets.ts';
+import type { Target } from './targets.ts';
+
+const config = parseConfig(process.argv.slice(2), process.env);
+if (config.help) {
+  console.log(USAGE);
+  process.exit(0);
+}
+
+const log = (line = '') => console.log(line);
+const requestsFor = (sessions: number) => (sessions === 1 ? config.requests1 : config.requests32);
+
+async function startTarget(name: TargetName, upstream: Awaited<ReturnType<typeof targets.startUpstream>>): Promise<Target> {
+  switch (name) {
+    case 'direct':
+      return targets.direct(upstream);
+    case 'floor':
+      return targets.floor(upstream);
+    case 'gatehouse':
+      return targets.gatehouse(upstream);
+    case 'mcp-proxy':
+      return targets.mcpProxy(upstream);
+    case 'mcp-proxy-stdio':
+      return targets.mcpProxyStdio();
+  }
+}
+
+/** Runs the idle-session heap step in its own process (it needs --expose-gc). */
+function runIdleStep(sessions: number): Promise<number> {
+  return new Promise((resolve) => {
+    const child = spawn(
+      process.execPath,
+      ['--expose-gc', '--import', 'tsx', path.join(targets.ROOT, 'bench', 'idle-sessions.ts'), '--sessions', String(sessions)],
+      { cwd: targets.ROOT, stdio: ['ignore', 'inherit', 'inherit'] },
+    );
+    const timer = setTimeout(() => child.kill('SIGTERM'), 180_000);
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      resolve(code ?? 1);
+    });
+  });
+}
+
+async function main(): Promise<number> {
+  log('# Gatehouse benchmark');
+  for (const line of machineDescription()) log(line);
+  log(
+    `settings: rounds=${config.rounds} requests/cell: ${config.requests32} at 32 sessions, ${config.requests1} at 1 session; ` +
+      `warm-up ${config.warmup}/target/scenario${config.quick ? ' (--quick)' : ''}`,
+  );
+  log();
+
+  const upstream = await targets.startUpstream();
+  const running: Target[] = [];
+  const unavailable: string[] = [];
+  for (const name of config.targets) {
+    try {
+      running.push(await startTarget(name, upstream));
+    } catch (err) {
+      unavailable.push(`${name}: ${err instanceof Error ? err.message : String(err)}`);
+    }
+  }
+  log('## Targets');
+  for (const t of running) log(`- ${t.name} (pid ${t.pid}, upstream pid ${t.upstreamPid}): ${t.setup}`);
+  for (const u of unavailable) log(`- UNAVAILABLE ${u}`);
+  log();
+
+  const cells = new Map<string, CellResult[]>();
+  const errorLines: string[] = [];
+  const key = (t: string, s: string) => `${t}\u0000${s}`;
+  const record = (target: Target, scenarioName: string, cell: CellResult) => {
+    const list = cells.get(key(target.name, scenarioName)) ?? [];
+    list.push(cell);
+    cells.set(key(target.name, scenarioName), list);
+    for (const line of cell.errors.describe()) errorLines.push(`${target.name} / ${scenarioName}: ${line}`);
+  };
+
+  const t0 = Date.now();
+  process.stdout.write('warm-up');
+  for (const target of running) {
+    for (const scenario of SCENARIOS.filter((s) => s.sessions > 1)) {
+      try {
+        await runCell(target, scenario, config.warmup);
+      } catch (err) {
+        errorLines.push(`${target.name} / warm-up: ${err instanceof Error ? err.message : String(err)}`);
+      }
+      process.stdout.write('.');
+    }
+  }
+  log(` ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+
+  for (let round = 0; round < config.rounds; round++) {
+    process.stdout.write(`round ${round + 1}/${config.rounds} `);
+    for (const [si, scenario] of SCENARIOS.entries()) {
+      // Rotate the target order each round and scenario so no target always runs first or last.
+      const shift = running.length > 0 ? (round + si) % running.length : 0;
+      const order = [...running.slice(shift), ...running.slice(0, shift)];
+      for (const target of order) {
+        try {
+          record(target, scenario.name, await runCell(target, scenario, requestsFor(scenario.sessions)));
+        } catch (err) {
+          errorLines.push(`${target.name} / ${scenario.name}: cell failed: ${err instanceof Error ? err.message : String(err)}`);
+        }
+        process.stdout.write('.');
+      }
+    }
+    log(` ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+  }
+  log();
+
+  log(`## Results (req/s, p50, p99: median of ${config.rounds} round(s); CPU: pooled over all rounds, us = microseconds)`);
+  log('proxy CPU = CPU time of the proxy process per request (for direct: the upstream itself, in parentheses)');
+  const summaries: Summary[] = [];
+  for (const scenario of SCENARIOS) {
+    const rows = running
+      .map((t) => cells.get(key(t.name, scenario.name)))
+      .map((list, i) => (list && list.length > 0 ? summarize(running[i]!.name, scenario, list) : undefined))
+      .filter((r): r is Summary => r !== undefined);
+    summaries.push(...rows);
+    log();
+    log(`### ${scenario.name} (${requestsFor(scenario.sessions)} requests/round)`);
+    log(scenarioTable(rows));
+    for (const line of ratioLines(rows)) log(`  ${line}`);
+  }
+  log();
+  log('## Fairness notes');
+  log('- All targets share one server-everything process over Streamable HTTP, except mcp-proxy-stdio (its own stdio child).');
+  log('- mcp-proxy multiplexes every downstream session onto ONE upstream session (its design); Gatehouse and the floor');
+  log('  keep one upstream session per client session, so the upstream does per-session work for them that it skips for mcp-proxy.');
+  log('- mcp-proxy runs with its defaults (event store on, 2026-07-28 leg on, CORS on); the floor does no MCP work at all.');
+  log('- mcp-proxy-stdio is the mcp-proxy CLI as shipped (stdio upstream only): no upstream HTTP hop, so not apples-to-apples.');
+  log('- The load client, the proxy and the upstream share 2 cores: req/s and latency move with machine noise;');
+  log('  CPU time per request of the proxy process is the stable figure to compare.');
+  log();
+  log(`## Errors (${errorLines.length === 0 ? 'none' : errorLines.length + ' kinds'})`);
+  for (const line of errorLines) log(`- ${line}`);
+  log(`load phase: ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+
+  const resultsDir = path.join(targets.ROOT, 'bench', 'results');
+  mkdirSync(resultsDir, { recursive: true });
+  writeFileSync(
+    path.join(resultsDir, 'latest.json'),
+    JSON.stringify({ date: new Date().toISOString(), machine: machineDescription(), config, unavailable, summaries, errors: errorLines }, null, 2),
+  );
+
+  for (const t of running) await t.stop();
+  await targets.stopAll();
+
+  // A requested target that could not start makes the run fail (after printing what it could).
+  let status = unavailable.length > 0 ? 1 : 0;
+  if (!config.skipIdle) {
+    log();
+    const code = await runIdleStep(config.idleSessions);
+    if (code !== 0) {
+      log(`idle-session step failed (exit ${code})`);
+      status = 1;
+    }
+  }
+  return status;
+}
+
+let exitCode = 1;
+try {
+  exitCode = await main();
+} catch (err) {
+  console.error('benchmark failed:', err);
+} finally {
+  await targets.stopAll();
+}
+process.exit(exitCode);

@@ -1,0 +1,11 @@
+#!/usr/bin/env node
+// Entry point: runs the compiled CLI (built by `npm install` through the prepare script).
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+
+const main = fileURLToPath(new URL('../dist/cli/main.js', import.meta.url));
+if (!existsSync(main)) {
+  process.stderr.write('gatehouse: the compiled code is missing; run `npm run build` in the gatehouse folder\n');
+  process.exit(1);
+}
+await import('../dist/cli/main.js');

@@ -1,0 +1,54 @@
+// gatehouse demo (what `npm start` runs): the bundled server-everything, once over Streamable
+// HTTP and once over stdio, published behind Gatehouse on loopback.
+import { startEverything, everythingStdioCommand } from '../demo/everything.ts';
+import { startGateway } from '../gateway.ts';
+import type { ConfigInput } from '../config/schema.ts';
+import { runUntilSignalled } from './lifecycle.ts';
+
+export async function runDemo(options: { port?: number }): Promise<number> {
+  const port = options.port ?? (process.env.PORT ? Number(process.env.PORT) : 8080);
+  const everything = await startEverything({ transport: 'streamableHttp' });
+  const stdio = everythingStdioCommand();
+  const config: ConfigInput = {
+    listen: { host: '127.0.0.1', port },
+    servers: {
+      everything: { url: `${everything.origin}/mcp` },
+      'everything-stdio': { command: stdio.command, args: stdio.args },
+    },
+    apis: [
+      { name: 'everything', path: '/mcp', server: 'everything', auth: { type: 'keyless' } },
+      { name: 'everything-stdio', path: '/mcp-stdio', server: 'everything-stdio', auth: { type: 'keyless' } },
+    ],
+  };
+  let gateway;
+  try {
+    gateway = await startGateway({ config });
+  } catch (error) {
+    await everything.close();
+    if ((error as NodeJS.ErrnoException).code === 'EADDRINUSE') {
+      process.stderr.write(`gatehouse demo: port ${port} is in use; try \`npm start -- --port 8081\`\n`);
+      return 1;
+    }
+    throw error;
+  }
+  const http = gateway.url('everything');
+  const viaStdio = gateway.url('everything-stdio');
+  process.stdout.write(
+    [
+      '',
+      'Gatehouse demo is running.',
+      '',
+      `  MCP server over Streamable HTTP, through Gatehouse:  ${http}`,
+      `  MCP server over stdio, through Gatehouse:            ${viaStdio}`,
+      '',
+      'Point an MCP client at one of these URLs (transport: Streamable HTTP, no authentication), e.g.',
+      `  npx @modelcontextprotocol/inspector --cli ${http} --transport http --method tools/list`,
+      'or in a client config:',
+      `  { "mcpServers": { "everything": { "type": "http", "url": "${http}" } } }`,
+      '',
+      'Stop with Ctrl+C.',
+      '',
+    ].join('\n'),
+  );
+  return runUntilSignalled(gateway, { onStop: () => everything.close() });
+}

@@ -1,0 +1,57 @@
+// The catalogue of every refusal Gatehouse answers on the wire. Each entry has a stable string
+// code (never reused), the HTTP status and the JSON-RPC error code. docs/errors.md lists them; a
+// test keeps the two in sync. Internal failures are turned into one of these at the edge.
+
+export interface ErrorSpec {
+  readonly status: number;
+  readonly rpc: number;
+  readonly title: string;
+}
+
+export const ERRORS = {
+  GH_PARSE_ERROR: { status: 400, rpc: -32700, title: 'The body is not valid JSON' },
+  GH_INVALID_REQUEST: { status: 400, rpc: -32600, title: 'The body is not a valid JSON-RPC 2.0 message' },
+  GH_BATCH_REJECTED: { status: 400, rpc: -32600, title: 'JSON-RPC batches are not allowed for this protocol version' },
+  GH_UNSUPPORTED_PROTOCOL_VERSION: { status: 400, rpc: -32000, title: 'Unsupported MCP-Protocol-Version' },
+  GH_SESSION_REQUIRED: { status: 400, rpc: -32000, title: 'Mcp-Session-Id header is required' },
+  GH_HEADER_MISMATCH: { status: 400, rpc: -32020, title: 'Mcp-Method/Mcp-Name headers disagree with the body' },
+  GH_BAD_HEADER: { status: 400, rpc: -32000, title: 'A request header is malformed' },
+  GH_FORBIDDEN_HOST: { status: 403, rpc: -32000, title: 'Host not allowed' },
+  GH_FORBIDDEN_ORIGIN: { status: 403, rpc: -32000, title: 'Origin not allowed' },
+  GH_SESSION_NOT_FOUND: { status: 404, rpc: -32001, title: 'Session not found' },
+  GH_NOT_FOUND: { status: 404, rpc: -32601, title: 'No MCP endpoint at this path' },
+  GH_METHOD_NOT_ALLOWED: { status: 405, rpc: -32000, title: 'HTTP method not allowed' },
+  GH_NOT_ACCEPTABLE: { status: 406, rpc: -32000, title: 'Accept header does not allow the response types' },
+  GH_STREAM_CONFLICT: { status: 409, rpc: -32000, title: 'A standalone stream is already open for this session' },
+  GH_PAYLOAD_TOO_LARGE: { status: 413, rpc: -32600, title: 'Request body too large' },
+  GH_UNSUPPORTED_MEDIA_TYPE: { status: 415, rpc: -32000, title: 'Content-Type must be application/json' },
+  GH_INTERNAL: { status: 500, rpc: -32603, title: 'Internal gateway error' },
+  GH_UPSTREAM_UNAVAILABLE: { status: 502, rpc: -32010, title: 'Upstream server unavailable' },
+  GH_UPSTREAM_RESPONSE_TOO_LARGE: { status: 502, rpc: -32011, title: 'Upstream response too large' },
+  GH_UPSTREAM_BAD_RESPONSE: { status: 502, rpc: -32012, title: 'Upstream sent an invalid response' },
+  GH_UPSTREAM_EXITED: { status: 502, rpc: -32013, title: 'Upstream process exited' },
+  GH_TOO_MANY_SESSIONS: { status: 503, rpc: -32014, title: 'Too many upstream sessions' },
+  GH_SHUTTING_DOWN: { status: 503, rpc: -32015, title: 'Gateway is shutting down' },
+  GH_UPSTREAM_TIMEOUT: { status: 504, rpc: -32016, title: 'Upstream did not answer in time' },
+} as const satisfies Record<string, ErrorSpec>;
+
+export type ErrorCode = keyof typeof ERRORS;
+
+/** A refusal that crosses the wire: carries its catalogue code and a human message. */
+export class GatehouseError extends Error {
+  readonly code: ErrorCode;
+  readonly status: number;
+  readonly rpc: number;
+  /** Extra headers for the HTTP answer (e.g. Allow on 405). */
+  readonly headers: Readonly<Record<string, string>> | undefined;
+
+  constructor(code: ErrorCode, message?: string, headers?: Record<string, string>) {
+    const spec = ERRORS[code];
+    super(message ?? spec.title);
+    this.name = 'GatehouseError';
+    this.code = code;
+    this.status = spec.status;
+    this.rpc = spec.rpc;
+    this.headers = headers;
+  }
+}

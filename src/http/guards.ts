@@ -1,0 +1,124 @@
+// Request guards that run before any MCP work: Host/Origin (DNS rebinding), Accept,
+// Content-Type, body size.
+import type { IncomingMessage } from 'node:http';
+import { GatehouseError } from '../errors.ts';
+
+const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]', '::1']);
+
+export function isLoopbackHost(host: string): boolean {
+  return LOOPBACK_HOSTS.has(host) || host.startsWith('127.');
+}
+
+export interface OriginPolicy {
+  readonly enabled: boolean;
+  readonly hosts: ReadonlySet<string> | undefined; // undefined: loopback names on any port
+  readonly origins: ReadonlySet<string> | undefined; // undefined: loopback origins on any port
+}
+
+export function compileOriginPolicy(
+  listenHost: string,
+  security: { allowedHosts?: string[] | undefined; allowedOrigins?: string[] | undefined; dnsRebindingProtection?: boolean | undefined },
+  apiOrigins?: string[],
+): OriginPolicy {
+  const origins = apiOrigins ?? security.allowedOrigins;
+  const enabled = security.dnsRebindingProtection ?? (isLoopbackHost(listenHost) || security.allowedHosts !== undefined || origins !== undefined);
+  return {
+    enabled,
+    hosts: security.allowedHosts ? new Set(security.allowedHosts.map((h) => h.toLowerCase())) : undefined,
+    origins: origins ? new Set(origins.map((o) => o.toLowerCase().replace(/\/$/, ''))) : undefined,
+  };
+}
+
+function hostName(hostHeader: string): string {
+  // "[::1]:8080" → "[::1]", "localhost:8080" → "localhost"
+  if (hostHeader.startsWith('[')) {
+    const end = hostHeader.indexOf(']');
+    return end === -1 ? hostHeader : hostHeader.slice(0, end + 1);
+  }
+  const colon = hostHeader.indexOf(':');
+  return colon === -1 ? hostHeader : hostHeader.slice(0, colon);
+}
+
+export function checkHostAndOrigin(req: IncomingMessage, policy: OriginPolicy): void {
+  if (!policy.enabled) return;
+  const host = (req.headers.host ?? '').toLowerCase();
+  if (policy.hosts) {
+    if (!policy.hosts.has(host) && !policy.hosts.has(hostName(host))) {
+      throw new GatehouseError('GH_FORBIDDEN_HOST', `Host "${host}" is not allowed (security.allowedHosts)`);
+    }
+  } else if (!isLoopbackHost(hostName(host))) {
+    throw new GatehouseError('GH_FORBIDDEN_HOST', `Host "${host}" is not allowed: this listener accepts loopback host names only unless security.allowedHosts is set`);
+  }
+  const origin = req.headers.origin;
+  if (origin === undefined) return;
+  const normalized = origin.toLowerCase();
+  if (policy.origins) {
+    if (!policy.origins.has(normalized)) throw new GatehouseError('GH_FORBIDDEN_ORIGIN', `Origin "${origin}" is not allowed`);
+    return;
+  }
+  let parsed: URL | undefined;
+  try {
+    parsed = new URL(normalized);
+  } catch {
+    parsed = undefined;
+  }
+  if (!parsed || !(parsed.protocol === 'http:' || parsed.protocol === 'https:') || !isLoopbackHost(parsed.hostname)) {
+    throw new GatehouseError('GH_FORBIDDEN_ORIGIN', `Origin "${origin}" is not allowed: only loopback origins unless security.allowedOrigins is set`);
+  }
+}
+
+function accepts(header: string | undefined, type: string): boolean {
+  if (!header) return false;
+  const [major] = type.split('/');
+  for (const part of header.split(',')) {
+    const media = part.split(';')[0]!.trim().toLowerCase();
+    if (media === type || media === '*/*' || media === `${major}/*`) return true;
+  }
+  return false;
+}
+
+export function checkPostAccept(req: IncomingMessage): void {
+  const accept = req.headers.accept;
+  if (!accepts(accept, 'application/json') || !accepts(accept, 'text/event-stream')) {
+    throw new GatehouseError('GH_NOT_ACCEPTABLE', 'Not Acceptable: the client must accept both application/json and text/event-stream');
+  }
+}
+
+export function checkGetAccept(req: IncomingMessage): void {
+  if (!accepts(req.headers.accept, 'text/event-stream')) {
+    throw new GatehouseError('GH_NOT_ACCEPTABLE', 'Not Acceptable: the client must accept text/event-stream');
+  }
+}
+
+export function checkContentType(req: IncomingMessage): void {
+  const type = req.headers['content-type'];
+  if (!type || type.split(';')[0]!.trim().toLowerCase() !== 'application/json') {
+    throw new GatehouseError('GH_UNSUPPORTED_MEDIA_TYPE', 'Unsupported Media Type: Content-Type must be application/json');
+  }
+}
+
+/** Reads the whole body, refusing (413) as soon as it exceeds `limit` bytes. */
+export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
+  const declared = req.headers['content-length'];
+  if (declared !== undefined && Number(declared) > limit) {
+    req.resume();
+    return Promise.reject(new GatehouseError('GH_PAYLOAD_TOO_LARGE', `Request body of ${declared} bytes exceeds the limit of ${limit} bytes`));
+  }
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const onData = (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > limit) {
+        req.off('data', onData);
+        req.resume();
+        reject(new GatehouseError('GH_PAYLOAD_TOO_LARGE', `Request body exceeds the limit of ${limit} bytes`));
+        return;
+      }
+      chunks.push(chunk);
+    };
+    req.on('data', onData);
+    req.once('end', () => resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size)));
+    req.once('error', reject);
+  });
+}

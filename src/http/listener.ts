@@ -1,0 +1,93 @@
+// The HTTP listener: routes a path to its API, runs the MCP endpoint, turns failures into
+// JSON-RPC errors, and tracks requests in flight so that shutdown can drain them.
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { GatehouseError } from '../errors.ts';
+import type { Logger } from '../log.ts';
+import type { Runtime } from '../config/compile.ts';
+import { normalizeApiPath } from '../config/load.ts';
+import { handleMcp, type EndpointDeps, type RequestState } from './mcp-endpoint.ts';
+import { sendError, sendJson } from './reply.ts';
+
+export interface ListenerDeps extends Omit<EndpointDeps, 'maxRequestBytes'> {
+  runtime(): Runtime;
+}
+
+export class Listener {
+  readonly server: Server;
+  private draining = false;
+  private readonly inFlight = new Set<ServerResponse>();
+  private readonly streams = new Set<ServerResponse>();
+  private idleWaiters: Array<() => void> = [];
+
+  constructor(private readonly deps: ListenerDeps, maxHeaderBytes: number) {
+    this.server = createServer({ maxHeaderSize: maxHeaderBytes, requestTimeout: 0, keepAliveTimeout: 65_000 }, (req, res) => this.handle(req, res));
+  }
+
+  listen(port: number, host: string): Promise<number> {
+    return new Promise((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen(port, host, () => {
+        this.server.off('error', reject);
+        const address = this.server.address();
+        resolve(typeof address === 'object' && address ? address.port : port);
+      });
+    });
+  }
+
+  private handle(req: IncomingMessage, res: ServerResponse): void {
+    const url = req.url ?? '/';
+    const query = url.indexOf('?');
+    const path = query === -1 ? url : url.slice(0, query);
+    if (path === '/-/health') {
+      sendJson(res, this.draining ? 503 : 200, { status: this.draining ? 'draining' : 'ok' });
+      return;
+    }
+    if (this.draining) {
+      sendError(res, new GatehouseError('GH_SHUTTING_DOWN'), null);
+      return;
+    }
+    const runtime = this.deps.runtime();
+    const api = runtime.apisByPath.get(normalizeApiPath(path));
+    if (!api) {
+      sendError(res, new GatehouseError('GH_NOT_FOUND', `Not Found: no MCP endpoint at ${path}`));
+      return;
+    }
+    const tracked = req.method === 'GET' ? this.streams : this.inFlight;
+    tracked.add(res);
+    const state: RequestState = { id: null };
+    const deps: EndpointDeps = { ...this.deps, maxRequestBytes: runtime.config.limits.maxRequestBytes };
+    handleMcp(req, res, api, deps, state)
+      .catch((error: unknown) => {
+        if (!(error instanceof GatehouseError)) this.deps.log.error({ err: error }, 'unexpected error while handling a request');
+        const wire = error instanceof GatehouseError ? error : new GatehouseError('GH_INTERNAL');
+        sendError(res, wire, state.id);
+      })
+      .finally(() => {
+        tracked.delete(res);
+        if (this.inFlight.size === 0) for (const wake of this.idleWaiters.splice(0)) wake();
+      });
+  }
+
+  /**
+   * Stops accepting, ends standalone streams (clients reconnect elsewhere), lets requests in
+   * flight finish for up to `drainMs`, then closes what is left.
+   */
+  async drain(drainMs: number): Promise<{ drained: number; cut: number }> {
+    this.draining = true;
+    const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
+    this.server.closeIdleConnections();
+    for (const res of this.streams) res.end();
+    const pending = this.inFlight.size;
+    if (pending > 0) {
+      await Promise.race([
+        new Promise<void>((resolve) => this.idleWaiters.push(resolve)),
+        new Promise<void>((resolve) => setTimeout(resolve, drainMs).unref()),
+      ]);
+    }
+    const cut = this.inFlight.size;
+    for (const res of this.inFlight) res.destroy();
+    this.server.closeAllConnections();
+    await closed;
+    return { drained: pending - cut, cut };
+  }
+}

@@ -1,0 +1,174 @@
+// One MCP request through the gateway, top to bottom:
+// guards → authenticate → decode → session → policy chain (request side) → upstream connector
+// (which streams the answer back through the response side of the chain).
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { GatehouseError } from '../errors.ts';
+import type { Logger } from '../log.ts';
+import type { ApiRuntime } from '../config/compile.ts';
+import type { SessionSealer } from '../session/seal.ts';
+import type { Upstream, SessionRef, Exchange } from '../upstream/upstream.ts';
+import { checkContentType, checkGetAccept, checkHostAndOrigin, checkPostAccept, readBody } from './guards.ts';
+import { isRequest, validateMessage, type JsonRpcId, type JsonRpcMessage } from '../mcp/jsonrpc.ts';
+import { targetOf } from '../mcp/classify.ts';
+import {
+  DEFAULT_HEADERLESS_VERSION,
+  PROTOCOL_VERSIONS,
+  allowsBatches,
+  isStateless,
+  isSupportedVersion,
+  type ProtocolVersion,
+} from '../mcp/versions.ts';
+import { responseTransform, runRequestPolicies, type PolicyContext } from '../policy/policy.ts';
+import type { Principal } from '../auth/principal.ts';
+
+export interface EndpointDeps {
+  readonly sealer: SessionSealer;
+  readonly upstream: (server: string) => Upstream | undefined;
+  readonly maxRequestBytes: number;
+  readonly log: Logger;
+}
+
+/** What the caller needs to know to answer a failure: the JSON-RPC id, once the body is parsed. */
+export interface RequestState {
+  id: JsonRpcId | null;
+}
+
+export async function handleMcp(req: IncomingMessage, res: ServerResponse, api: ApiRuntime, deps: EndpointDeps, state: RequestState): Promise<void> {
+  checkHostAndOrigin(req, api.origin);
+  const principal = api.auth.authenticate(req);
+  if (principal instanceof GatehouseError) throw principal;
+  const versionHeader = singleHeader(req, 'mcp-protocol-version');
+  if (versionHeader !== undefined && !isSupportedVersion(versionHeader)) {
+    throw new GatehouseError('GH_UNSUPPORTED_PROTOCOL_VERSION', `Bad Request: unsupported MCP-Protocol-Version "${versionHeader}" (supported: ${PROTOCOL_VERSIONS.join(', ')})`);
+  }
+  const version: ProtocolVersion = (versionHeader as ProtocolVersion | undefined) ?? DEFAULT_HEADERLESS_VERSION;
+  const upstream = deps.upstream(api.server);
+  if (!upstream) throw new GatehouseError('GH_UPSTREAM_UNAVAILABLE', `Server "${api.server}" is not configured`);
+  const base = { req, res, api: api.name, principal, protocolVersion: version, versionHeader, log: deps.log };
+
+  switch (req.method) {
+    case 'POST':
+      return post(base, api, deps, upstream, state);
+    case 'GET': {
+      checkGetAccept(req);
+      if (isStateless(version)) throw new GatehouseError('GH_METHOD_NOT_ALLOWED', 'Method Not Allowed: 2026-07-28 has no standalone stream', { allow: 'POST' });
+      const session = resolveSession(req, api, principal, deps.sealer, upstream);
+      const exchange: Exchange = { ...base, session, transform: responseTransform(api.policies, policyContext(base, api, session)) };
+      return upstream.get(exchange);
+    }
+    case 'DELETE': {
+      if (isStateless(version)) throw new GatehouseError('GH_METHOD_NOT_ALLOWED', 'Method Not Allowed: 2026-07-28 has no sessions', { allow: 'POST' });
+      const session = resolveSession(req, api, principal, deps.sealer, upstream);
+      return upstream.delete({ ...base, session, transform: undefined });
+    }
+    default:
+      throw new GatehouseError('GH_METHOD_NOT_ALLOWED', `Method Not Allowed: ${req.method}`, { allow: 'GET, POST, DELETE' });
+  }
+}
+
+interface Base {
+  req: IncomingMessage;
+  res: ServerResponse;
+  api: string;
+  principal: Principal;
+  protocolVersion: ProtocolVersion;
+  versionHeader: string | undefined;
+  log: Logger;
+}
+
+async function post(base: Base, api: ApiRuntime, deps: EndpointDeps, upstream: Upstream, state: RequestState): Promise<void> {
+  const { req } = base;
+  checkPostAccept(req);
+  checkContentType(req);
+  const body = await readBody(req, deps.maxRequestBytes);
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(body.toString('utf8'));
+  } catch {
+    throw new GatehouseError('GH_PARSE_ERROR', 'Parse error: the body is not valid JSON');
+  }
+  const batch = Array.isArray(parsed);
+  const items: unknown[] = batch ? (parsed as unknown[]) : [parsed];
+  if (batch) {
+    if (!allowsBatches(base.protocolVersion)) {
+      throw new GatehouseError('GH_BATCH_REJECTED', `Invalid Request: JSON-RPC batches are not allowed in protocol version ${base.protocolVersion}`);
+    }
+    if (items.length === 0) throw new GatehouseError('GH_INVALID_REQUEST', 'Invalid Request: empty batch');
+  }
+  const messages: JsonRpcMessage[] = [];
+  for (const [index, item] of items.entries()) {
+    const checked = validateMessage(item);
+    if (!checked.ok) throw new GatehouseError('GH_INVALID_REQUEST', `Invalid Request${batch ? ` (batch element ${index})` : ''}: ${checked.reason}`);
+    messages.push(checked.message);
+  }
+  const first = messages[0]!;
+  if (!batch && isRequest(first)) state.id = first.id;
+  const initialize = !batch && isRequest(first) && first.method === 'initialize';
+  if (batch && messages.some((m) => isRequest(m) && m.method === 'initialize')) {
+    throw new GatehouseError('GH_INVALID_REQUEST', 'Invalid Request: initialize must not be part of a batch');
+  }
+  if (isStateless(base.protocolVersion)) checkRoutingHeaders(req, first);
+
+  let session: SessionRef | undefined;
+  if (!initialize && !isStateless(base.protocolVersion)) session = resolveSession(req, api, base.principal, deps.sealer, upstream);
+  if (isStateless(base.protocolVersion) && upstream.kind === 'channel') {
+    throw new GatehouseError('GH_UNSUPPORTED_PROTOCOL_VERSION', `Bad Request: server "${api.server}" is reached over a session-bound transport; 2026-07-28 (sessionless) clients are served for Streamable HTTP servers only`);
+  }
+
+  const ctx = policyContext(base, api, session);
+  const forwarded: JsonRpcMessage[] = [];
+  for (const message of messages) {
+    const outcome = await runRequestPolicies(api.policies, ctx, message);
+    if (outcome.denied) {
+      const error = outcome.denied.error;
+      throw error instanceof GatehouseError ? error : new GatehouseError('GH_INTERNAL', error.message);
+    }
+    forwarded.push(outcome.message);
+  }
+  await upstream.post({ ...base, session, transform: responseTransform(api.policies, ctx), messages: forwarded, batch, initialize });
+}
+
+function policyContext(base: Base, api: ApiRuntime, session: SessionRef | undefined): PolicyContext {
+  return {
+    api: api.name,
+    server: api.server,
+    principal: base.principal,
+    protocolVersion: base.protocolVersion,
+    sessionId: session?.token,
+    request: { headers: base.req.headers, remoteAddress: base.req.socket.remoteAddress },
+  };
+}
+
+/** 2026-07-28 requests name their method (and item) in headers; they must agree with the body. */
+function checkRoutingHeaders(req: IncomingMessage, message: JsonRpcMessage): void {
+  if (!('method' in message)) return;
+  const method = singleHeader(req, 'mcp-method');
+  if (method !== undefined && method !== message.method) {
+    throw new GatehouseError('GH_HEADER_MISMATCH', `Bad Request: Mcp-Method "${method}" does not match the body's method "${message.method}"`);
+  }
+  const name = singleHeader(req, 'mcp-name');
+  const target = targetOf(message);
+  if (name !== undefined && name !== target) {
+    throw new GatehouseError('GH_HEADER_MISMATCH', `Bad Request: Mcp-Name "${name}" does not match the body's ${target === undefined ? 'missing name' : `name "${target}"`}`);
+  }
+  if (method === undefined && isRequest(message)) {
+    throw new GatehouseError('GH_HEADER_MISMATCH', 'Bad Request: 2026-07-28 requests must carry an Mcp-Method header');
+  }
+}
+
+function resolveSession(req: IncomingMessage, api: ApiRuntime, principal: Principal, sealer: SessionSealer, upstream: Upstream): SessionRef {
+  const token = singleHeader(req, 'mcp-session-id');
+  if (token === undefined || token === '') throw new GatehouseError('GH_SESSION_REQUIRED', 'Bad Request: Mcp-Session-Id header is required');
+  const claims = sealer.unseal(token);
+  // Unknown, tampered, another API's, another principal's, or ended: all look the same (404).
+  if (!claims || claims.api !== api.name || claims.sub !== principal.key || claims.kind !== upstream.kind || !upstream.isLive(claims)) {
+    throw new GatehouseError('GH_SESSION_NOT_FOUND', 'Session not found: initialize a new session');
+  }
+  return { token, claims };
+}
+
+function singleHeader(req: IncomingMessage, name: string): string | undefined {
+  const value = req.headers[name];
+  if (Array.isArray(value)) throw new GatehouseError('GH_BAD_HEADER', `Bad Request: ${name} must be sent once`);
+  return value;
+}

@@ -1,0 +1,80 @@
+// Downstream session ids are sealed tokens (AES-256-GCM) holding what any Gatehouse node with
+// the same key needs to serve the session: no shared session table. Tampered or foreign tokens
+// fail authentication and are treated as unknown.
+import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+
+export interface SessionClaims {
+  /** API name the session was opened on. */
+  api: string;
+  /** Binding: the principal that opened the session (see Principal.key). */
+  sub: string;
+  /** 'http': Streamable HTTP upstream; 'channel': a stdio child or HTTP+SSE connection on one node. */
+  kind: 'http' | 'channel';
+  /** Upstream session id (http kind), absent for a stateless upstream. */
+  up?: string;
+  /** Owner node (channel kind). */
+  node?: string;
+  /** Channel id on the owner node (channel kind). */
+  ch?: string;
+  /** Issued at, seconds since the epoch. */
+  iat: number;
+}
+
+const PREFIX = 'gh1.';
+const AAD = Buffer.from('gatehouse-session-v1');
+const CACHE_LIMIT = 10_000;
+
+export class SessionSealer {
+  private readonly key: Buffer;
+  // Unsealing costs a decrypt; the same id arrives on every request of a session.
+  private readonly cache = new Map<string, SessionClaims>();
+
+  constructor(key: Buffer) {
+    if (key.length !== 32) throw new Error('session key must be 32 bytes');
+    this.key = key;
+  }
+
+  seal(claims: SessionClaims): string {
+    const iv = randomBytes(12);
+    const cipher = createCipheriv('aes-256-gcm', this.key, iv);
+    cipher.setAAD(AAD);
+    const body = Buffer.concat([cipher.update(JSON.stringify(claims), 'utf8'), cipher.final()]);
+    const token = PREFIX + Buffer.concat([iv, body, cipher.getAuthTag()]).toString('base64url');
+    this.remember(token, claims);
+    return token;
+  }
+
+  /** The claims inside a token, or undefined if it is malformed, tampered or sealed with another key. */
+  unseal(token: string): SessionClaims | undefined {
+    const cached = this.cache.get(token);
+    if (cached) return cached;
+    if (!token.startsWith(PREFIX) || token.length > 2048) return undefined;
+    const raw = Buffer.from(token.slice(PREFIX.length), 'base64url');
+    if (raw.length < 12 + 16 + 2) return undefined;
+    try {
+      const decipher = createDecipheriv('aes-256-gcm', this.key, raw.subarray(0, 12));
+      decipher.setAAD(AAD);
+      decipher.setAuthTag(raw.subarray(raw.length - 16));
+      const text = Buffer.concat([decipher.update(raw.subarray(12, raw.length - 16)), decipher.final()]).toString('utf8');
+      const claims = JSON.parse(text) as SessionClaims;
+      if (typeof claims.api !== 'string' || typeof claims.sub !== 'string') return undefined;
+      this.remember(token, claims);
+      return claims;
+    } catch {
+      return undefined;
+    }
+  }
+
+  forget(token: string): void {
+    this.cache.delete(token);
+  }
+
+  private remember(token: string, claims: SessionClaims): void {
+    if (this.cache.size >= CACHE_LIMIT) {
+      // Drop the oldest entry (Map keeps insertion order).
+      const oldest = this.cache.keys().next().value;
+      if (oldest !== undefined) this.cache.delete(oldest);
+    }
+    this.cache.set(token, claims);
+  }
+}

@@ -1,0 +1,262 @@
+// The Streamable HTTP server side of one client session whose upstream is a message channel
+// (stdio child, HTTP+SSE connection). Routes each server message to the stream that waits for
+// it: responses and progress to the POST that asked, other server messages to the standalone GET
+// stream (or the newest open POST stream); keeps recent events for Last-Event-ID resumption.
+import type { ServerResponse } from 'node:http';
+import { GatehouseError } from '../errors.ts';
+import { errorResponse, idKey, isNotification, isRequest, isResponse, isObject, type JsonRpcMessage } from '../mcp/jsonrpc.ts';
+import { progressTokenOf } from '../mcp/classify.ts';
+import { formatSseEvent } from '../mcp/sse.ts';
+import type { Logger } from '../log.ts';
+import type { ResponseTransform } from '../policy/policy.ts';
+import type { MessageChannel } from './channel.ts';
+import type { Exchange, PostExchange } from './upstream.ts';
+
+const REPLAY_LIMIT = 1000;
+const BACKLOG_LIMIT = 1000;
+
+class OutStream {
+  res: ServerResponse | undefined;
+  seq = 0;
+  ended = false;
+  readonly waiting = new Set<string>();
+  readonly done: Promise<void>;
+  private resolveDone!: () => void;
+
+  constructor(readonly id: string) {
+    this.done = new Promise((resolve) => (this.resolveDone = resolve));
+  }
+
+  attach(res: ServerResponse, headers: Record<string, string>): void {
+    res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', 'x-accel-buffering': 'no', ...headers });
+    res.flushHeaders();
+    this.res = res;
+    res.once('close', () => {
+      if (this.res === res) this.res = undefined;
+      if (this.ended) this.resolveDone();
+    });
+  }
+
+  end(): void {
+    if (this.ended) return;
+    this.ended = true;
+    if (this.res) this.res.end();
+    else this.resolveDone();
+  }
+
+  /** Settles when the stream has ended and its client has gone, or the client left. */
+  untilClosed(res: ServerResponse): Promise<void> {
+    return new Promise((resolve) => {
+      if (res.writableFinished || res.destroyed) resolve();
+      else res.once('close', () => resolve());
+    });
+  }
+}
+
+interface ReplayEvent {
+  stream: string;
+  seq: number;
+  text: string;
+}
+
+export class ChannelSession {
+  lastActivity = Date.now();
+  closed = false;
+  private readonly pending = new Map<string, OutStream>();
+  private readonly progress = new Map<string, OutStream>();
+  private readonly progressOf = new Map<string, string>();
+  private readonly open = new Set<OutStream>();
+  private standalone: OutStream | undefined;
+  private readonly backlog: string[] = [];
+  private readonly replay: ReplayEvent[] = [];
+  private streamCount = 0;
+  private transform: ResponseTransform | undefined;
+
+  constructor(
+    readonly channelId: string,
+    readonly token: string,
+    private readonly channel: MessageChannel,
+    private readonly server: string,
+    private readonly log: Logger,
+  ) {
+    channel.onmessage = (message) => this.deliver(message);
+  }
+
+  /** Whether requests are still waiting for answers or a stream is open (not idle then). */
+  get busy(): boolean {
+    return this.pending.size > 0 || this.open.size > 0;
+  }
+
+  async post(x: PostExchange): Promise<void> {
+    this.lastActivity = Date.now();
+    if (this.closed) throw new GatehouseError('GH_SESSION_NOT_FOUND', 'Session not found: the upstream process has exited');
+    this.transform = x.transform;
+    const requests = x.messages.filter(isRequest);
+    for (const request of requests) {
+      if (this.pending.has(idKey(request.id))) {
+        throw new GatehouseError('GH_INVALID_REQUEST', `A request with id ${JSON.stringify(request.id)} is already in flight on this session`);
+      }
+    }
+    if (requests.length === 0) {
+      for (const message of x.messages) this.send(message);
+      x.res.writeHead(202).end();
+      return;
+    }
+    const stream = new OutStream(`p${++this.streamCount}`);
+    for (const request of requests) {
+      const key = idKey(request.id);
+      stream.waiting.add(key);
+      this.pending.set(key, stream);
+      const token = progressTokenOf(request);
+      if (token !== undefined) {
+        const tokenKey = idKey(token);
+        this.progress.set(tokenKey, stream);
+        this.progressOf.set(key, tokenKey);
+      }
+    }
+    this.open.add(stream);
+    stream.attach(x.res, x.initialize ? { 'mcp-session-id': this.token } : {});
+    for (const message of x.messages) this.send(message);
+    await stream.untilClosed(x.res);
+  }
+
+  async get(x: Exchange): Promise<void> {
+    this.lastActivity = Date.now();
+    if (this.closed) throw new GatehouseError('GH_SESSION_NOT_FOUND');
+    this.transform = x.transform;
+    const lastEventId = x.req.headers['last-event-id'];
+    if (typeof lastEventId === 'string' && lastEventId !== '') {
+      const resumed = this.resume(lastEventId, x.res);
+      if (resumed) return resumed;
+    }
+    if (this.standalone?.res) throw new GatehouseError('GH_STREAM_CONFLICT', 'Conflict: only one standalone SSE stream is allowed per session');
+    const stream = this.standalone ?? new OutStream(`g${++this.streamCount}`);
+    this.standalone = stream;
+    this.open.add(stream);
+    stream.attach(x.res, {});
+    x.res.once('close', () => this.open.delete(stream));
+    for (const text of this.backlog.splice(0)) this.write(stream, text);
+    await stream.untilClosed(x.res);
+  }
+
+  /** Replays what a stream sent after `lastEventId` and re-attaches it if it is still live. */
+  private resume(lastEventId: string, res: ServerResponse): Promise<void> | undefined {
+    const dot = lastEventId.lastIndexOf('.');
+    if (dot === -1) return undefined;
+    const streamId = lastEventId.slice(0, dot);
+    const seq = Number(lastEventId.slice(dot + 1));
+    if (!Number.isInteger(seq)) return undefined;
+    const live = [...this.open, ...(this.standalone ? [this.standalone] : [])].find((s) => s.id === streamId);
+    const missed = this.replay.filter((e) => e.stream === streamId && e.seq > seq);
+    if (!live && missed.length === 0) return undefined;
+    const stream = live ?? new OutStream(streamId);
+    if (stream.res) stream.res.end(); // a newer connection takes over the stream
+    stream.attach(res, {});
+    this.open.add(stream);
+    for (const event of missed) res.write(formatSseEvent(event.text, { event: 'message', id: `${streamId}.${event.seq}` }));
+    if (!live || stream.ended) stream.end();
+    res.once('close', () => {
+      if (stream !== this.standalone && stream.waiting.size === 0) this.open.delete(stream);
+      if (stream === this.standalone) this.open.delete(stream);
+    });
+    return stream.untilClosed(res);
+  }
+
+  /** Server → client. */
+  private deliver(message: JsonRpcMessage): void {
+    this.lastActivity = Date.now();
+    const out = this.transform ? this.transform(message) : message;
+    if (out === undefined) return;
+    const text = JSON.stringify(out);
+    if (isResponse(message)) {
+      if (message.id === null) return;
+      const key = idKey(message.id);
+      const stream = this.pending.get(key);
+      if (!stream) {
+        this.log.debug({ id: message.id }, 'response for no pending request dropped');
+        return;
+      }
+      this.pending.delete(key);
+      const tokenKey = this.progressOf.get(key);
+      if (tokenKey !== undefined) {
+        this.progress.delete(tokenKey);
+        this.progressOf.delete(key);
+      }
+      this.write(stream, text);
+      stream.waiting.delete(key);
+      if (stream.waiting.size === 0) {
+        this.open.delete(stream);
+        stream.end();
+      }
+      return;
+    }
+    if (isNotification(message) && message.method === 'notifications/progress' && isObject(message.params)) {
+      const token = message.params.progressToken;
+      const stream = typeof token === 'string' || typeof token === 'number' ? this.progress.get(idKey(token)) : undefined;
+      if (stream && !stream.ended) {
+        this.write(stream, text);
+        return;
+      }
+    }
+    this.route(text);
+  }
+
+  /** Server requests and unrelated notifications: the standalone stream, else the newest open POST stream. */
+  private route(text: string): void {
+    if (this.standalone?.res && !this.standalone.ended) {
+      this.write(this.standalone, text);
+      return;
+    }
+    let newest: OutStream | undefined;
+    for (const stream of this.open) if (stream.res && !stream.ended && stream.id.startsWith('p')) newest = stream;
+    if (newest) {
+      this.write(newest, text);
+      return;
+    }
+    if (this.backlog.length >= BACKLOG_LIMIT) {
+      this.backlog.shift();
+      this.log.warn({ server: this.server }, 'no client stream open: oldest queued server message dropped');
+    }
+    this.backlog.push(text);
+  }
+
+  private write(stream: OutStream, text: string): void {
+    const seq = ++stream.seq;
+    if (this.replay.length >= REPLAY_LIMIT) this.replay.shift();
+    this.replay.push({ stream: stream.id, seq, text });
+    stream.res?.write(formatSseEvent(text, { event: 'message', id: `${stream.id}.${seq}` }));
+  }
+
+  private send(message: JsonRpcMessage): void {
+    try {
+      this.channel.send(message);
+    } catch {
+      throw new GatehouseError('GH_UPSTREAM_EXITED', `Upstream "${this.server}" is not running`);
+    }
+  }
+
+  /** The channel ended: answer every waiting request with an error and end every stream. */
+  onChannelClosed(reason: string): void {
+    if (this.closed) return;
+    this.closed = true;
+    const code = new GatehouseError('GH_UPSTREAM_EXITED');
+    for (const [key, stream] of this.pending) {
+      const id = key.startsWith('n:') ? Number(key.slice(2)) : key.slice(2);
+      this.write(stream, JSON.stringify(errorResponse(id, code.rpc, `Upstream "${this.server}" ${reason}`, { code: code.code })));
+    }
+    this.pending.clear();
+    for (const stream of this.open) stream.end();
+    this.standalone?.end();
+    this.open.clear();
+  }
+
+  endStandalone(): void {
+    this.standalone?.end();
+    this.standalone = undefined;
+  }
+
+  async close(): Promise<void> {
+    await this.channel.close();
+    this.onChannelClosed('was closed');
+  }
+}

@@ -1,0 +1,125 @@
+// Connector for upstreams reached through a message channel per client session (stdio children,
+// HTTP+SSE connections): starts one channel per session (isolation: log level, subscriptions and
+// state are never shared between clients), caps how many run, ends idle ones.
+import { randomBytes } from 'node:crypto';
+import { GatehouseError } from '../errors.ts';
+import type { SessionClaims, SessionSealer } from '../session/seal.ts';
+import type { Logger } from '../log.ts';
+import type { MessageChannel } from './channel.ts';
+import { ChannelSession } from './channel-session.ts';
+import type { Exchange, PostExchange, Upstream, UpstreamGlobals } from './upstream.ts';
+
+export interface ChannelLimits {
+  readonly maxSessions: number;
+  readonly idleTimeout: number;
+}
+
+export type ChannelFactory = (log: Logger) => MessageChannel;
+
+export class ChannelUpstream implements Upstream {
+  readonly kind = 'channel' as const;
+  private readonly sessions = new Map<string, ChannelSession>();
+  private starting = 0;
+
+  constructor(
+    readonly name: string,
+    private factory: ChannelFactory,
+    private limits: ChannelLimits,
+    private readonly nodeId: string,
+    private readonly sealer: SessionSealer,
+    private readonly log: Logger,
+  ) {}
+
+  /** Applies a reloaded server definition to sessions started from now on. */
+  update(factory: ChannelFactory, limits: ChannelLimits): void {
+    this.factory = factory;
+    this.limits = limits;
+  }
+
+  isLive(claims: SessionClaims): boolean {
+    return claims.node === this.nodeId && claims.ch !== undefined && this.sessions.get(claims.ch)?.closed === false;
+  }
+
+  sessionCount(): number {
+    return this.sessions.size;
+  }
+
+  async post(x: PostExchange): Promise<void> {
+    if (x.initialize) {
+      const session = await this.open(x);
+      await session.post(x);
+      return;
+    }
+    await this.lookup(x).post(x);
+  }
+
+  async get(x: Exchange): Promise<void> {
+    await this.lookup(x).get(x);
+  }
+
+  async delete(x: Exchange): Promise<void> {
+    const session = this.lookup(x);
+    this.sessions.delete(session.channelId);
+    this.sealer.forget(session.token);
+    await session.close();
+    x.res.writeHead(200).end();
+  }
+
+  reap(now: number): void {
+    for (const session of this.sessions.values()) {
+      if (!session.busy && now - session.lastActivity > this.limits.idleTimeout) {
+        this.log.info({ server: this.name, session: session.channelId }, 'stopping idle session');
+        this.sessions.delete(session.channelId);
+        this.sealer.forget(session.token);
+        void session.close();
+      }
+    }
+  }
+
+  endStreams(): void {
+    for (const session of this.sessions.values()) session.endStandalone();
+  }
+
+  async close(): Promise<void> {
+    const all = [...this.sessions.values()];
+    this.sessions.clear();
+    await Promise.all(all.map((s) => s.close()));
+  }
+
+  private lookup(x: Exchange): ChannelSession {
+    const claims = x.session?.claims;
+    const session = claims && claims.node === this.nodeId && claims.ch !== undefined ? this.sessions.get(claims.ch) : undefined;
+    if (!session || session.closed) {
+      throw new GatehouseError('GH_SESSION_NOT_FOUND', 'Session not found: it ended or its upstream process is gone; initialize a new session');
+    }
+    return session;
+  }
+
+  private async open(x: PostExchange): Promise<ChannelSession> {
+    if (this.sessions.size + this.starting >= this.limits.maxSessions) {
+      throw new GatehouseError('GH_TOO_MANY_SESSIONS', `Server "${this.name}" already runs ${this.limits.maxSessions} sessions (its maxChildren)`);
+    }
+    const channelId = randomBytes(9).toString('base64url');
+    const log = this.log.child({ session: channelId });
+    const channel = this.factory(log);
+    const token = this.sealer.seal({ api: x.api, sub: x.principal.key, kind: 'channel', node: this.nodeId, ch: channelId, iat: Math.floor(Date.now() / 1000) });
+    const session = new ChannelSession(channelId, token, channel, this.name, log);
+    channel.onclose = (reason) => {
+      log.info({ reason }, 'upstream session ended');
+      session.onChannelClosed(reason);
+      this.sessions.delete(channelId);
+      this.sealer.forget(token);
+    };
+    this.starting++;
+    try {
+      await channel.start();
+    } catch (error) {
+      throw new GatehouseError('GH_UPSTREAM_UNAVAILABLE', `Upstream "${this.name}" could not be started: ${(error as Error).message}`);
+    } finally {
+      this.starting--;
+    }
+    if (session.closed) throw new GatehouseError('GH_UPSTREAM_UNAVAILABLE', `Upstream "${this.name}" exited as it started`);
+    this.sessions.set(channelId, session);
+    return session;
+  }
+}

@@ -1,0 +1,149 @@
+// A stdio MCP server as a message channel: one child process, newline-delimited JSON-RPC on
+// stdin/stdout, stderr captured into the log under the server's name.
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { StringDecoder } from 'node:string_decoder';
+import type { Logger } from '../log.ts';
+import { validateMessage, type JsonRpcMessage } from '../mcp/jsonrpc.ts';
+import type { MessageChannel } from './channel.ts';
+
+export interface StdioServerConfig {
+  readonly command: string;
+  readonly args: readonly string[];
+  readonly env: Readonly<Record<string, string>>;
+  readonly cwd?: string | undefined;
+}
+
+// Gatehouse's own environment (session key, credentials) is not passed to children: only what
+// a program needs to run, plus the server's configured env.
+const INHERITED_ENV = ['HOME', 'LOGNAME', 'PATH', 'SHELL', 'TERM', 'USER', 'LANG', 'TMPDIR', 'SYSTEMROOT', 'APPDATA', 'USERPROFILE', 'NODE_EXTRA_CA_CERTS'];
+
+export function childEnv(configured: Readonly<Record<string, string>>, parent: NodeJS.ProcessEnv = process.env): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const name of INHERITED_ENV) {
+    const value = parent[name];
+    if (value !== undefined && !value.startsWith('()')) env[name] = value;
+  }
+  return { ...env, ...configured };
+}
+
+const STDERR_LINE_LIMIT = 4096;
+
+export class StdioChannel implements MessageChannel {
+  onmessage: ((message: JsonRpcMessage) => void) | undefined;
+  onclose: ((reason: string) => void) | undefined;
+  private child: ChildProcessWithoutNullStreams | undefined;
+  private closed = false;
+  private stdoutBuffer = '';
+  private stderrBuffer = '';
+
+  constructor(
+    private readonly config: StdioServerConfig,
+    private readonly log: Logger,
+    private readonly maxLineBytes: number,
+  ) {}
+
+  get pid(): number | undefined {
+    return this.child?.pid;
+  }
+
+  start(): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const child = spawn(this.config.command, [...this.config.args], {
+        env: childEnv(this.config.env),
+        cwd: this.config.cwd,
+        stdio: ['pipe', 'pipe', 'pipe'],
+        windowsHide: true,
+      });
+      this.child = child;
+      child.once('spawn', () => {
+        this.log.debug({ pid: child.pid }, 'started stdio server');
+        resolve();
+      });
+      child.once('error', (error: NodeJS.ErrnoException) => {
+        if (child.pid === undefined) reject(new Error(`could not start "${this.config.command}": ${error.code ?? error.message}`));
+        else this.log.warn({ err: error.message }, 'stdio server error');
+      });
+      child.once('exit', (code, signal) => this.finish(signal ? `killed by ${signal}` : `exited with code ${code}`));
+      child.stdin.on('error', () => undefined); // EPIPE after the child died: the exit handler reports it
+      const out = new StringDecoder('utf8');
+      child.stdout.on('data', (chunk: Buffer) => this.onStdout(out.write(chunk)));
+      const err = new StringDecoder('utf8');
+      child.stderr.on('data', (chunk: Buffer) => this.onStderr(err.write(chunk)));
+    });
+  }
+
+  send(message: JsonRpcMessage): void {
+    if (this.closed || !this.child) throw new Error('stdio server is not running');
+    this.child.stdin.write(JSON.stringify(message) + '\n');
+  }
+
+  /** Per the MCP stdio shutdown sequence: close stdin, then SIGTERM, then SIGKILL. */
+  close(): Promise<void> {
+    const child = this.child;
+    if (!child || child.exitCode !== null || child.signalCode !== null) {
+      this.finish('closed');
+      return Promise.resolve();
+    }
+    return new Promise((resolve) => {
+      const term = setTimeout(() => child.kill('SIGTERM'), 2000);
+      const kill = setTimeout(() => child.kill('SIGKILL'), 4000);
+      child.once('exit', () => {
+        clearTimeout(term);
+        clearTimeout(kill);
+        resolve();
+      });
+      child.stdin.end();
+    });
+  }
+
+  private onStdout(text: string): void {
+    this.stdoutBuffer += text;
+    let newline: number;
+    while ((newline = this.stdoutBuffer.indexOf('\n')) !== -1) {
+      const line = this.stdoutBuffer.slice(0, newline).replace(/\r$/, '');
+      this.stdoutBuffer = this.stdoutBuffer.slice(newline + 1);
+      if (line.trim() !== '') this.onLine(line);
+    }
+    if (this.stdoutBuffer.length > this.maxLineBytes) {
+      this.log.error({ limit: this.maxLineBytes }, 'stdio server sent a message larger than limits.maxResponseBytes; stopping it');
+      this.stdoutBuffer = '';
+      this.child?.kill('SIGKILL');
+    }
+  }
+
+  private onLine(line: string): void {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(line);
+    } catch {
+      this.log.warn({ line: line.slice(0, 200) }, 'stdio server wrote a non-JSON line to stdout');
+      return;
+    }
+    const checked = validateMessage(parsed);
+    if (!checked.ok) {
+      this.log.warn({ reason: checked.reason }, 'stdio server wrote an invalid JSON-RPC message');
+      return;
+    }
+    this.onmessage?.(checked.message);
+  }
+
+  private onStderr(text: string): void {
+    this.stderrBuffer += text;
+    let newline: number;
+    while ((newline = this.stderrBuffer.indexOf('\n')) !== -1) {
+      const line = this.stderrBuffer.slice(0, newline).trimEnd();
+      this.stderrBuffer = this.stderrBuffer.slice(newline + 1);
+      if (line !== '') this.log.info({ stream: 'stderr' }, line.slice(0, STDERR_LINE_LIMIT));
+    }
+    if (this.stderrBuffer.length > STDERR_LINE_LIMIT) {
+      this.log.info({ stream: 'stderr' }, this.stderrBuffer.slice(0, STDERR_LINE_LIMIT));
+      this.stderrBuffer = '';
+    }
+  }
+
+  private finish(reason: string): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.onclose?.(reason);
+  }
+}

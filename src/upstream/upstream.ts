@@ -1,0 +1,61 @@
+// The connector interface: what the MCP endpoint hands to an upstream, and what every connector
+// (Streamable HTTP, stdio, HTTP+SSE) implements. Connectors never see policies; they get a
+// response transform when a policy needs to read server → client messages.
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Logger } from '../log.ts';
+import type { Principal } from '../auth/principal.ts';
+import type { JsonRpcMessage } from '../mcp/jsonrpc.ts';
+import type { ProtocolVersion } from '../mcp/versions.ts';
+import type { SessionClaims } from '../session/seal.ts';
+import type { ResponseTransform } from '../policy/policy.ts';
+
+export interface SessionRef {
+  /** The sealed id the client sent. */
+  readonly token: string;
+  readonly claims: SessionClaims;
+}
+
+export interface Exchange {
+  readonly req: IncomingMessage;
+  readonly res: ServerResponse;
+  readonly api: string;
+  readonly principal: Principal;
+  readonly protocolVersion: ProtocolVersion;
+  /** Whether the client sent MCP-Protocol-Version (forwarded as sent). */
+  readonly versionHeader: string | undefined;
+  readonly session: SessionRef | undefined;
+  readonly transform: ResponseTransform | undefined;
+  readonly log: Logger;
+}
+
+export interface PostExchange extends Exchange {
+  /** The parsed, policy-checked messages; forwarded re-serialized, never as the raw bytes. */
+  readonly messages: readonly JsonRpcMessage[];
+  readonly batch: boolean;
+  /** The one message is an initialize request: a new session starts. */
+  readonly initialize: boolean;
+}
+
+export interface Upstream {
+  readonly kind: 'http' | 'channel';
+  post(exchange: PostExchange): Promise<void>;
+  /** GET: the standalone server → client stream, or a resumption with Last-Event-ID. */
+  get(exchange: Exchange): Promise<void>;
+  delete(exchange: Exchange): Promise<void>;
+  /** Whether a session id of this connector still names a live session (for 404s). */
+  isLive(claims: SessionClaims): boolean;
+  /** Count of live sessions (stdio children, tracked HTTP sessions). */
+  sessionCount(): number;
+  /** Ends idle sessions. */
+  reap(now: number): void;
+  /** Ends standalone streams so that clients reconnect elsewhere (shutdown). */
+  endStreams(): void;
+  close(): Promise<void>;
+}
+
+export interface UpstreamGlobals {
+  readonly connectTimeout: number;
+  readonly responseTimeout: number;
+  readonly maxResponseBytes: number;
+  readonly idleTimeout: number;
+}
