@@ -1,0 +1,306 @@
+// The behaviour every Store must show, as node:test tests. A backend's test file calls
+// storeContract() with a function that opens a fresh store; all tests share that one store and
+// use their own ids, so they also pass on a database that already holds data.
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { after, before, describe, test } from 'node:test';
+import type { AgentRecord, ApiKeyRecord, Store, UserRecord } from './store.ts';
+import { StoreConstraintError } from './errors.ts';
+
+const T0 = 1_700_000_000_000; // beyond 32 bits, to catch lossy integer columns
+const HOUR = 3_600_000;
+
+function uid(prefix: string): string {
+  return `${prefix}-${randomUUID()}`;
+}
+
+function agent(over: Partial<AgentRecord> = {}): AgentRecord {
+  return { id: uid('agent'), name: undefined, labels: {}, tenant: undefined, createdAt: T0, disabled: false, ...over };
+}
+
+function apiKey(agentId: string, over: Partial<ApiKeyRecord> = {}): ApiKeyRecord {
+  const hash = randomUUID().replace(/-/g, '').repeat(2);
+  return {
+    id: uid('key'),
+    agentId,
+    hash,
+    prefix: 'gh_' + hash.slice(0, 6),
+    api: undefined,
+    createdAt: T0,
+    expiresAt: undefined,
+    revokedAt: undefined,
+    lastUsedAt: undefined,
+    ...over,
+  };
+}
+
+function user(over: Partial<UserRecord> = {}): UserRecord {
+  const passwordHash = 'scrypt$16384$8$1$c2FsdA$aGFzaA';
+  return { id: uid('user'), username: uid('name'), passwordHash, createdAt: T0, disabled: false, ...over };
+}
+
+const isConstraint = (reason: StoreConstraintError['reason']) => (err: unknown) =>
+  err instanceof StoreConstraintError && err.reason === reason;
+
+export function storeContract(name: string, open: () => Promise<Store>): void {
+  describe(`${name} store contract`, () => {
+    let store: Store;
+    before(async () => {
+      store = await open();
+    });
+    after(async () => {
+      await store.close();
+    });
+
+    test('agents: create and read back every field', async () => {
+      const labels = { team: 'payments', tier: 'gold' };
+      const full = agent({ name: 'Billing bot', labels, tenant: 'acme', createdAt: T0 + 5, disabled: true });
+      const bare = agent();
+      await store.createAgent(full);
+      await store.createAgent(bare);
+      assert.deepEqual(await store.getAgent(full.id), full);
+      assert.deepEqual(await store.getAgent(bare.id), bare);
+      assert.equal(await store.getAgent(uid('missing')), undefined);
+    });
+
+    test('agents: a second create with the same id is refused', async () => {
+      const a = agent();
+      await store.createAgent(a);
+      await assert.rejects(store.createAgent({ ...a, name: 'other' }), isConstraint('duplicate'));
+      assert.deepEqual(await store.getAgent(a.id), a);
+    });
+
+    test('agents: upsert inserts, then replaces but keeps createdAt and the keys', async () => {
+      const a = agent({ name: 'first', labels: { a: '1' } });
+      await store.upsertAgent(a);
+      assert.deepEqual(await store.getAgent(a.id), a);
+      const key = apiKey(a.id);
+      await store.createApiKey(key);
+      const changed = { ...a, name: undefined, labels: { b: '2' }, tenant: 't', disabled: true, createdAt: T0 + HOUR };
+      await store.upsertAgent(changed);
+      assert.deepEqual(await store.getAgent(a.id), { ...changed, createdAt: a.createdAt });
+      assert.deepEqual(await store.findApiKeyByHash(key.hash), key);
+    });
+
+    test('agents: disable and enable', async () => {
+      const a = agent();
+      await store.createAgent(a);
+      assert.equal(await store.setAgentDisabled(a.id, true), true);
+      assert.equal((await store.getAgent(a.id))?.disabled, true);
+      assert.equal(await store.setAgentDisabled(a.id, false), true);
+      assert.equal((await store.getAgent(a.id))?.disabled, false);
+      assert.equal(await store.setAgentDisabled(uid('missing'), true), false);
+    });
+
+    test('agents: listed by createdAt, ties by id, whatever the insertion order', async () => {
+      const base = T0 + 10 * HOUR;
+      const tag = randomUUID();
+      const made = [
+        agent({ id: `${tag}-c`, createdAt: base + 2 }),
+        agent({ id: `${tag}-b`, createdAt: base + 1 }),
+        agent({ id: `${tag}-a`, createdAt: base + 1 }),
+        agent({ id: `${tag}-d`, createdAt: base }),
+      ];
+      for (const a of made) await store.createAgent(a);
+      const ids = async () => (await store.listAgents()).map((a) => a.id).filter((id) => id.startsWith(tag));
+      const expected = [`${tag}-d`, `${tag}-a`, `${tag}-b`, `${tag}-c`];
+      assert.deepEqual(await ids(), expected);
+      await store.setAgentDisabled(`${tag}-d`, true);
+      assert.deepEqual(await ids(), expected, 'an update does not move a row');
+    });
+
+    test('api keys: create, find by hash, every field kept', async () => {
+      const a = agent();
+      await store.createAgent(a);
+      const full = apiKey(a.id, { api: 'github', expiresAt: T0 + HOUR, revokedAt: T0 + 2, lastUsedAt: T0 + 1 });
+      const bare = apiKey(a.id);
+      await store.createApiKey(full);
+      await store.createApiKey(bare);
+      assert.deepEqual(await store.findApiKeyByHash(full.hash), full);
+      assert.deepEqual(await store.findApiKeyByHash(bare.hash), bare);
+      assert.equal(await store.findApiKeyByHash('0'.repeat(64)), undefined);
+    });
+
+    test('api keys: the hash is unique, and so is the id', async () => {
+      const a = agent();
+      await store.createAgent(a);
+      const key = apiKey(a.id);
+      await store.createApiKey(key);
+      await assert.rejects(store.createApiKey(apiKey(a.id, { hash: key.hash })), isConstraint('duplicate'));
+      await assert.rejects(store.createApiKey(apiKey(a.id, { id: key.id })), isConstraint('duplicate'));
+      assert.deepEqual(await store.listApiKeys(a.id), [key]);
+    });
+
+    test('api keys: a key for an unknown agent is refused', async () => {
+      await assert.rejects(store.createApiKey(apiKey(uid('ghost'))), isConstraint('missing-reference'));
+    });
+
+    test('api keys: listed per agent and in all, by createdAt then id', async () => {
+      const a = agent();
+      const b = agent();
+      await store.createAgent(a);
+      await store.createAgent(b);
+      const k3 = apiKey(a.id, { id: uid('k3'), createdAt: T0 + 3 });
+      const k1 = apiKey(a.id, { id: uid('k1'), createdAt: T0 + 1 });
+      const kb = apiKey(b.id, { createdAt: T0 + 2 });
+      for (const k of [k3, k1, kb]) await store.createApiKey(k);
+      assert.deepEqual(await store.listApiKeys(a.id), [k1, k3]);
+      assert.deepEqual(await store.listApiKeys(b.id), [kb]);
+      assert.deepEqual(await store.listApiKeys(uid('nobody')), []);
+      const mine = new Set([k1.id, k3.id, kb.id]);
+      const all = (await store.listApiKeys()).filter((k) => mine.has(k.id));
+      assert.deepEqual(all, [k1, kb, k3]);
+    });
+
+    test('api keys: revoke marks once and reports unknown keys', async () => {
+      const a = agent();
+      await store.createAgent(a);
+      const key = apiKey(a.id);
+      await store.createApiKey(key);
+      assert.equal(await store.revokeApiKey(key.id, T0 + 10), true);
+      assert.equal((await store.findApiKeyByHash(key.hash))?.revokedAt, T0 + 10);
+      assert.equal(await store.revokeApiKey(key.id, T0 + 20), true);
+      assert.equal((await store.findApiKeyByHash(key.hash))?.revokedAt, T0 + 10, 'the first revocation time stays');
+      assert.equal(await store.revokeApiKey(uid('missing'), T0), false);
+    });
+
+    test('api keys: touch records the last use and never goes back', async () => {
+      const a = agent();
+      await store.createAgent(a);
+      const key = apiKey(a.id);
+      await store.createApiKey(key);
+      await store.touchApiKey(key.id, T0 + 100);
+      assert.equal((await store.findApiKeyByHash(key.hash))?.lastUsedAt, T0 + 100);
+      await store.touchApiKey(key.id, T0 + 50);
+      assert.equal((await store.findApiKeyByHash(key.hash))?.lastUsedAt, T0 + 100);
+      await store.touchApiKey(uid('missing'), T0); // no error
+    });
+
+    test('users: create, read by name and id, names unique', async () => {
+      const u = user({ disabled: true });
+      await store.createUser(u);
+      assert.deepEqual(await store.getUserByName(u.username), u);
+      assert.deepEqual(await store.getUser(u.id), u);
+      assert.equal(await store.getUserByName(uid('nobody')), undefined);
+      assert.equal(await store.getUser(uid('nobody')), undefined);
+      await assert.rejects(store.createUser(user({ username: u.username })), isConstraint('duplicate'));
+      await assert.rejects(store.createUser(user({ id: u.id })), isConstraint('duplicate'));
+    });
+
+    test('users: usernames compare exactly (case matters)', async () => {
+      const u = user({ username: uid('Alice') });
+      await store.createUser(u);
+      assert.equal(await store.getUserByName(u.username.toLowerCase()), undefined);
+    });
+
+    test('users: listed by createdAt then id; disable by username', async () => {
+      const tag = randomUUID();
+      const u2 = user({ id: `${tag}-2`, createdAt: T0 + 2 });
+      const u1 = user({ id: `${tag}-1`, createdAt: T0 + 2 });
+      const u0 = user({ id: `${tag}-0`, createdAt: T0 + 1 });
+      for (const u of [u2, u1, u0]) await store.createUser(u);
+      const mine = (await store.listUsers()).filter((u) => u.id.startsWith(tag));
+      assert.deepEqual(mine, [u0, u1, u2]);
+      assert.equal(await store.setUserDisabled(u1.username, true), true);
+      assert.equal((await store.getUser(u1.id))?.disabled, true);
+      assert.equal(await store.setUserDisabled(u1.username, false), true);
+      assert.equal((await store.getUser(u1.id))?.disabled, false);
+      assert.equal(await store.setUserDisabled(uid('nobody'), true), false);
+    });
+
+    test('oauth clients: save, read back nested metadata, save again replaces', async () => {
+      const clientId = uid('client');
+      const metadata = {
+        client_name: 'Editor – ✓',
+        redirect_uris: ['http://127.0.0.1:9/cb', 'https://example.test/cb'],
+        grant_types: ['authorization_code', 'refresh_token'],
+        token_endpoint_auth_method: 'none',
+        nested: { n: 1, ok: true, nothing: null },
+      };
+      await store.saveOAuthClient({ clientId, metadata, secretHash: undefined, createdAt: T0 });
+      const saved = { clientId, metadata, secretHash: undefined, createdAt: T0 };
+      assert.deepEqual(await store.getOAuthClient(clientId), saved);
+      const replaced = { clientId, metadata: { client_name: 'v2' }, secretHash: 'ab'.repeat(32), createdAt: T0 + 1 };
+      await store.saveOAuthClient(replaced);
+      assert.deepEqual(await store.getOAuthClient(clientId), replaced);
+      assert.equal(await store.getOAuthClient(uid('missing')), undefined);
+    });
+
+    test('grants: put, get, take once', async () => {
+      const payload = { client: 'c', scopes: ['a', 'b'], pkce: { method: 'S256' } };
+      const grant = { key: uid('code'), payload, expiresAt: Date.now() + HOUR };
+      await store.putGrant(grant);
+      assert.deepEqual(await store.getGrant(grant.key), grant);
+      assert.deepEqual(await store.getGrant(grant.key), grant, 'get does not consume');
+      assert.deepEqual(await store.takeGrant(grant.key), grant);
+      assert.equal(await store.takeGrant(grant.key), undefined);
+      assert.equal(await store.getGrant(grant.key), undefined);
+      assert.equal(await store.takeGrant(uid('missing')), undefined);
+    });
+
+    test('grants: put replaces; delete removes', async () => {
+      const key = uid('interaction');
+      await store.putGrant({ key, payload: { v: 1 }, expiresAt: Date.now() + HOUR });
+      const second = { key, payload: { v: 2 }, expiresAt: Date.now() + 2 * HOUR };
+      await store.putGrant(second);
+      assert.deepEqual(await store.getGrant(key), second);
+      await store.deleteGrant(key);
+      assert.equal(await store.getGrant(key), undefined);
+      await store.deleteGrant(key); // deleting an absent grant is fine
+    });
+
+    test('grants: an expired grant is absent to get and take', async () => {
+      const key = uid('code');
+      await store.putGrant({ key, payload: {}, expiresAt: Date.now() - 1 });
+      assert.equal(await store.getGrant(key), undefined);
+      assert.equal(await store.takeGrant(key), undefined);
+      const soon = { key: uid('code'), payload: {}, expiresAt: Date.now() + 600 };
+      await store.putGrant(soon);
+      assert.deepEqual(await store.getGrant(soon.key), soon);
+      await new Promise((resolve) => setTimeout(resolve, soon.expiresAt - Date.now() + 20));
+      assert.equal(await store.getGrant(soon.key), undefined);
+      assert.equal(await store.takeGrant(soon.key), undefined);
+    });
+
+    test('grants: ten concurrent takes of one code, exactly one wins', async () => {
+      for (let round = 0; round < 5; round++) {
+        const grant = { key: uid('code'), payload: { round }, expiresAt: Date.now() + HOUR };
+        await store.putGrant(grant);
+        const results = await Promise.all(Array.from({ length: 10 }, () => store.takeGrant(grant.key)));
+        const winners = results.filter((r) => r !== undefined);
+        assert.equal(winners.length, 1, `round ${round}: ${winners.length} takers got the grant`);
+        assert.deepEqual(winners[0], grant);
+      }
+    });
+
+    test('grants: prune removes exactly the expired ones and counts them', async () => {
+      const far = Date.now() + 1000 * HOUR; // after every other test's grants
+      await store.pruneGrants(far);
+      const keys = [uid('a'), uid('b'), uid('c')];
+      await store.putGrant({ key: keys[0] ?? '', payload: {}, expiresAt: far + 1 });
+      await store.putGrant({ key: keys[1] ?? '', payload: {}, expiresAt: far + 2 });
+      await store.putGrant({ key: keys[2] ?? '', payload: {}, expiresAt: far + 3 });
+      assert.equal(await store.pruneGrants(far + 2), 2);
+      assert.equal(await store.pruneGrants(far + 2), 0);
+      assert.equal((await store.getGrant(keys[2] ?? ''))?.expiresAt, far + 3);
+      await store.deleteGrant(keys[2] ?? '');
+    });
+
+    test('credentials: put, get, replace, list by name, delete', async () => {
+      const tag = randomUUID();
+      const b = { name: `${tag}-b`, sealed: 'c2VhbGVk-b', updatedAt: T0 };
+      const a = { name: `${tag}-a`, sealed: 'c2VhbGVk-a', updatedAt: T0 + 1 };
+      await store.putCredential(b);
+      await store.putCredential(a);
+      assert.deepEqual(await store.getCredential(b.name), b);
+      const b2 = { ...b, sealed: 'bmV3', updatedAt: T0 + 5 };
+      await store.putCredential(b2);
+      assert.deepEqual(await store.getCredential(b.name), b2);
+      const mine = (await store.listCredentials()).filter((c) => c.name.startsWith(tag));
+      assert.deepEqual(mine, [a, b2]);
+      assert.equal(await store.deleteCredential(a.name), true);
+      assert.equal(await store.deleteCredential(a.name), false);
+      assert.equal(await store.getCredential(a.name), undefined);
+    });
+  });
+}

@@ -1,0 +1,63 @@
+// Postgres schema, as an ordered list of migrations. Migration i (0-based) is version i + 1 in
+// the table gatehouse_migrations. Append new migrations; never edit one that has shipped.
+// Times are bigint milliseconds since the epoch. Identifier columns use the "C" collation so
+// ordering and uniqueness compare bytes, exactly as SQLite does.
+
+export const POSTGRES_MIGRATIONS: readonly string[] = [
+  `
+  CREATE TABLE agents (
+    id          text COLLATE "C" PRIMARY KEY,
+    name        text,
+    labels      jsonb   NOT NULL DEFAULT '{}'::jsonb,
+    tenant      text,
+    created_at  bigint  NOT NULL,
+    disabled    boolean NOT NULL DEFAULT false
+  );
+  CREATE INDEX agents_created_idx ON agents (created_at, id);
+
+  CREATE TABLE api_keys (
+    id            text COLLATE "C" PRIMARY KEY,
+    agent_id      text COLLATE "C" NOT NULL REFERENCES agents (id) ON DELETE CASCADE,
+    hash          text COLLATE "C" NOT NULL,
+    prefix        text   NOT NULL,
+    api           text,
+    created_at    bigint NOT NULL,
+    expires_at    bigint,
+    revoked_at    bigint,
+    last_used_at  bigint
+  );
+  CREATE UNIQUE INDEX api_keys_hash_idx ON api_keys (hash);
+  CREATE INDEX api_keys_agent_idx ON api_keys (agent_id, created_at, id);
+  CREATE INDEX api_keys_created_idx ON api_keys (created_at, id);
+
+  CREATE TABLE users (
+    id             text COLLATE "C" PRIMARY KEY,
+    username       text COLLATE "C" NOT NULL,
+    password_hash  text    NOT NULL,
+    created_at     bigint  NOT NULL,
+    disabled       boolean NOT NULL DEFAULT false
+  );
+  CREATE UNIQUE INDEX users_username_idx ON users (username);
+  CREATE INDEX users_created_idx ON users (created_at, id);
+
+  CREATE TABLE oauth_clients (
+    client_id    text COLLATE "C" PRIMARY KEY,
+    metadata     jsonb  NOT NULL,
+    secret_hash  text,
+    created_at   bigint NOT NULL
+  );
+
+  CREATE TABLE oauth_grants (
+    key         text COLLATE "C" PRIMARY KEY,
+    payload     jsonb  NOT NULL,
+    expires_at  bigint NOT NULL
+  );
+  CREATE INDEX oauth_grants_expires_idx ON oauth_grants (expires_at);
+
+  CREATE TABLE credentials (
+    name        text COLLATE "C" PRIMARY KEY,
+    sealed      text   NOT NULL,
+    updated_at  bigint NOT NULL
+  );
+  `,
+];

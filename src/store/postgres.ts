@@ -1,0 +1,265 @@
+// The multi-node store: Postgres through a pg Pool. Queries are named, so each connection prepares
+// each statement once. bigint times come back as strings and are turned into numbers by the row
+// mappers (milliseconds fit a double exactly). `DELETE … RETURNING` makes takeGrant single-use
+// even when several nodes race for the same code.
+import pg from 'pg';
+import type {
+  AgentRecord,
+  ApiKeyRecord,
+  CredentialRecord,
+  OAuthClientRecord,
+  OAuthGrantRecord,
+  Store,
+  UserRecord,
+} from './store.ts';
+import { errorCode, guarded, type ConstraintReason } from './errors.ts';
+import { migratePostgres, quoteIdent } from './postgres-migrate.ts';
+import * as rows from './rows.ts';
+
+export interface PostgresStoreOptions {
+  /** Schema holding the tables, created if absent; every connection puts it on its search_path. */
+  schema?: string;
+}
+
+const SCHEMA_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/;
+
+export async function openPostgresStore(url: string, options: PostgresStoreOptions = {}): Promise<PostgresStore> {
+  const { schema } = options;
+  if (schema !== undefined && !SCHEMA_NAME.test(schema)) {
+    throw new Error(`Postgres schema "${schema}" is not a plain identifier (letters, digits, _; at most 63)`);
+  }
+  const pool = new pg.Pool({ connectionString: url });
+  // An idle connection that dies (server restart) is dropped by the pool and replaced on next use;
+  // without a listener the error would end the process.
+  pool.on('error', () => undefined);
+  if (schema !== undefined) {
+    const setPath = `SET search_path TO ${quoteIdent(schema)}`;
+    // Queued on the new connection before the pool hands it to anyone.
+    pool.on('connect', (client) => void client.query(setPath).catch(() => undefined));
+  }
+  try {
+    await migratePostgres(pool, schema);
+  } catch (err) {
+    await pool.end();
+    throw err;
+  }
+  return new PostgresStore(pool);
+}
+
+function classify(err: unknown): ConstraintReason | undefined {
+  const code = errorCode(err);
+  if (code === '23505') return 'duplicate';
+  if (code === '23503') return 'missing-reference';
+  return undefined;
+}
+
+const AGENT = 'id, name, labels, tenant, created_at, disabled';
+const KEY = 'id, agent_id, hash, prefix, api, created_at, expires_at, revoked_at, last_used_at';
+const USER = 'id, username, password_hash, created_at, disabled';
+
+/** Statement texts by name; the name is also the prepared statement's name on each connection. */
+const SQL = {
+  insertAgent: `INSERT INTO agents (${AGENT}) VALUES ($1, $2, $3::jsonb, $4, $5, $6)`,
+  upsertAgent: `INSERT INTO agents (${AGENT}) VALUES ($1, $2, $3::jsonb, $4, $5, $6)
+    ON CONFLICT (id) DO UPDATE SET name = excluded.name, labels = excluded.labels,
+      tenant = excluded.tenant, disabled = excluded.disabled`,
+  getAgent: `SELECT ${AGENT} FROM agents WHERE id = $1`,
+  listAgents: `SELECT ${AGENT} FROM agents ORDER BY created_at, id`,
+  setAgentDisabled: 'UPDATE agents SET disabled = $2 WHERE id = $1',
+
+  insertKey: `INSERT INTO api_keys (${KEY}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+  keyByHash: `SELECT ${KEY} FROM api_keys WHERE hash = $1`,
+  listKeys: `SELECT ${KEY} FROM api_keys ORDER BY created_at, id`,
+  listAgentKeys: `SELECT ${KEY} FROM api_keys WHERE agent_id = $1 ORDER BY created_at, id`,
+  revokeKey: 'UPDATE api_keys SET revoked_at = coalesce(revoked_at, $2) WHERE id = $1',
+  touchKey: 'UPDATE api_keys SET last_used_at = greatest(coalesce(last_used_at, 0), $2) WHERE id = $1',
+
+  insertUser: `INSERT INTO users (${USER}) VALUES ($1, $2, $3, $4, $5)`,
+  userByName: `SELECT ${USER} FROM users WHERE username = $1`,
+  userById: `SELECT ${USER} FROM users WHERE id = $1`,
+  listUsers: `SELECT ${USER} FROM users ORDER BY created_at, id`,
+  setUserDisabled: 'UPDATE users SET disabled = $2 WHERE username = $1',
+
+  saveClient: `INSERT INTO oauth_clients (client_id, metadata, secret_hash, created_at) VALUES ($1, $2::jsonb, $3, $4)
+    ON CONFLICT (client_id) DO UPDATE SET metadata = excluded.metadata,
+      secret_hash = excluded.secret_hash, created_at = excluded.created_at`,
+  getClient: 'SELECT client_id, metadata, secret_hash, created_at FROM oauth_clients WHERE client_id = $1',
+
+  putGrant: `INSERT INTO oauth_grants (key, payload, expires_at) VALUES ($1, $2::jsonb, $3)
+    ON CONFLICT (key) DO UPDATE SET payload = excluded.payload, expires_at = excluded.expires_at`,
+  getGrant: 'SELECT key, payload, expires_at FROM oauth_grants WHERE key = $1 AND expires_at > $2',
+  // An expired grant is deleted too (it could never be used again) but not returned.
+  takeGrant: 'DELETE FROM oauth_grants WHERE key = $1 RETURNING key, payload, expires_at',
+  deleteGrant: 'DELETE FROM oauth_grants WHERE key = $1',
+  pruneGrants: 'DELETE FROM oauth_grants WHERE expires_at <= $1',
+
+  putCredential: `INSERT INTO credentials (name, sealed, updated_at) VALUES ($1, $2, $3)
+    ON CONFLICT (name) DO UPDATE SET sealed = excluded.sealed, updated_at = excluded.updated_at`,
+  getCredential: 'SELECT name, sealed, updated_at FROM credentials WHERE name = $1',
+  listCredentials: 'SELECT name, sealed, updated_at FROM credentials ORDER BY name',
+  deleteCredential: 'DELETE FROM credentials WHERE name = $1',
+} as const;
+
+type Param = string | number | boolean | null;
+
+function agentParams(a: AgentRecord): Param[] {
+  return [a.id, a.name ?? null, JSON.stringify(a.labels), a.tenant ?? null, a.createdAt, a.disabled];
+}
+
+export class PostgresStore implements Store {
+  readonly kind = 'postgres' as const;
+  readonly #pool: pg.Pool;
+  #closed = false;
+
+  constructor(pool: pg.Pool) {
+    this.#pool = pool;
+  }
+
+  async #query<R extends pg.QueryResultRow>(name: keyof typeof SQL, values: Param[]): Promise<pg.QueryResult<R>> {
+    return this.#pool.query<R>({ name: `gatehouse_${name}`, text: SQL[name], values });
+  }
+
+  async #one<R extends pg.QueryResultRow>(name: keyof typeof SQL, values: Param[]): Promise<R | undefined> {
+    return (await this.#query<R>(name, values)).rows[0];
+  }
+
+  async #changed(name: keyof typeof SQL, values: Param[]): Promise<number> {
+    return (await this.#query(name, values)).rowCount ?? 0;
+  }
+
+  async createAgent(agent: AgentRecord): Promise<void> {
+    await guarded(`agent "${agent.id}"`, classify, () => this.#query('insertAgent', agentParams(agent)));
+  }
+
+  async upsertAgent(agent: AgentRecord): Promise<void> {
+    await this.#query('upsertAgent', agentParams(agent));
+  }
+
+  async getAgent(id: string): Promise<AgentRecord | undefined> {
+    const row = await this.#one<rows.AgentRow>('getAgent', [id]);
+    return row && rows.toAgent(row);
+  }
+
+  async listAgents(): Promise<AgentRecord[]> {
+    return (await this.#query<rows.AgentRow>('listAgents', [])).rows.map(rows.toAgent);
+  }
+
+  async setAgentDisabled(id: string, disabled: boolean): Promise<boolean> {
+    return (await this.#changed('setAgentDisabled', [id, disabled])) > 0;
+  }
+
+  async createApiKey(key: ApiKeyRecord): Promise<void> {
+    const values = [
+      key.id,
+      key.agentId,
+      key.hash,
+      key.prefix,
+      key.api ?? null,
+      key.createdAt,
+      key.expiresAt ?? null,
+      key.revokedAt ?? null,
+      key.lastUsedAt ?? null,
+    ];
+    await guarded(`API key "${key.id}"`, classify, () => this.#query('insertKey', values));
+  }
+
+  async findApiKeyByHash(hash: string): Promise<ApiKeyRecord | undefined> {
+    const row = await this.#one<rows.ApiKeyRow>('keyByHash', [hash]);
+    return row && rows.toApiKey(row);
+  }
+
+  async listApiKeys(agentId?: string): Promise<ApiKeyRecord[]> {
+    const result =
+      agentId === undefined
+        ? await this.#query<rows.ApiKeyRow>('listKeys', [])
+        : await this.#query<rows.ApiKeyRow>('listAgentKeys', [agentId]);
+    return result.rows.map(rows.toApiKey);
+  }
+
+  async revokeApiKey(id: string, at: number): Promise<boolean> {
+    return (await this.#changed('revokeKey', [id, at])) > 0;
+  }
+
+  async touchApiKey(id: string, at: number): Promise<void> {
+    await this.#query('touchKey', [id, at]);
+  }
+
+  async createUser(user: UserRecord): Promise<void> {
+    const values = [user.id, user.username, user.passwordHash, user.createdAt, user.disabled];
+    await guarded(`user "${user.username}"`, classify, () => this.#query('insertUser', values));
+  }
+
+  async getUserByName(username: string): Promise<UserRecord | undefined> {
+    const row = await this.#one<rows.UserRow>('userByName', [username]);
+    return row && rows.toUser(row);
+  }
+
+  async getUser(id: string): Promise<UserRecord | undefined> {
+    const row = await this.#one<rows.UserRow>('userById', [id]);
+    return row && rows.toUser(row);
+  }
+
+  async listUsers(): Promise<UserRecord[]> {
+    return (await this.#query<rows.UserRow>('listUsers', [])).rows.map(rows.toUser);
+  }
+
+  async setUserDisabled(username: string, disabled: boolean): Promise<boolean> {
+    return (await this.#changed('setUserDisabled', [username, disabled])) > 0;
+  }
+
+  async saveOAuthClient(client: OAuthClientRecord): Promise<void> {
+    const metadata = JSON.stringify(client.metadata);
+    await this.#query('saveClient', [client.clientId, metadata, client.secretHash ?? null, client.createdAt]);
+  }
+
+  async getOAuthClient(clientId: string): Promise<OAuthClientRecord | undefined> {
+    const row = await this.#one<rows.OAuthClientRow>('getClient', [clientId]);
+    return row && rows.toOAuthClient(row);
+  }
+
+  async putGrant(grant: OAuthGrantRecord): Promise<void> {
+    await this.#query('putGrant', [grant.key, JSON.stringify(grant.payload), grant.expiresAt]);
+  }
+
+  async getGrant(key: string): Promise<OAuthGrantRecord | undefined> {
+    const row = await this.#one<rows.GrantRow>('getGrant', [key, Date.now()]);
+    return row && rows.toGrant(row);
+  }
+
+  async takeGrant(key: string): Promise<OAuthGrantRecord | undefined> {
+    const row = await this.#one<rows.GrantRow>('takeGrant', [key]);
+    const grant = row && rows.toGrant(row);
+    return grant && rows.isLive(grant, Date.now()) ? grant : undefined;
+  }
+
+  async deleteGrant(key: string): Promise<void> {
+    await this.#query('deleteGrant', [key]);
+  }
+
+  async pruneGrants(now: number): Promise<number> {
+    return this.#changed('pruneGrants', [now]);
+  }
+
+  async putCredential(record: CredentialRecord): Promise<void> {
+    await this.#query('putCredential', [record.name, record.sealed, record.updatedAt]);
+  }
+
+  async getCredential(name: string): Promise<CredentialRecord | undefined> {
+    const row = await this.#one<rows.CredentialRow>('getCredential', [name]);
+    return row && rows.toCredential(row);
+  }
+
+  async listCredentials(): Promise<CredentialRecord[]> {
+    return (await this.#query<rows.CredentialRow>('listCredentials', [])).rows.map(rows.toCredential);
+  }
+
+  async deleteCredential(name: string): Promise<boolean> {
+    return (await this.#changed('deleteCredential', [name])) > 0;
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    await this.#pool.end();
+  }
+}

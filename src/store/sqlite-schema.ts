@@ -1,0 +1,62 @@
+// SQLite schema, as an ordered list of migrations. Migration i (0-based) brings the database from
+// `PRAGMA user_version` i to i + 1. Append new migrations; never edit one that has shipped.
+// Tables are STRICT (declared types are enforced); times are INTEGER milliseconds since the epoch.
+
+export const SQLITE_MIGRATIONS: readonly string[] = [
+  `
+  CREATE TABLE agents (
+    id          TEXT    NOT NULL PRIMARY KEY,
+    name        TEXT,
+    labels      TEXT    NOT NULL DEFAULT '{}',
+    tenant      TEXT,
+    created_at  INTEGER NOT NULL,
+    disabled    INTEGER NOT NULL DEFAULT 0
+  ) STRICT;
+  CREATE INDEX agents_created_idx ON agents (created_at, id);
+
+  CREATE TABLE api_keys (
+    id            TEXT    NOT NULL PRIMARY KEY,
+    agent_id      TEXT    NOT NULL REFERENCES agents (id) ON DELETE CASCADE,
+    hash          TEXT    NOT NULL,
+    prefix        TEXT    NOT NULL,
+    api           TEXT,
+    created_at    INTEGER NOT NULL,
+    expires_at    INTEGER,
+    revoked_at    INTEGER,
+    last_used_at  INTEGER
+  ) STRICT;
+  CREATE UNIQUE INDEX api_keys_hash_idx ON api_keys (hash);
+  CREATE INDEX api_keys_agent_idx ON api_keys (agent_id, created_at, id);
+  CREATE INDEX api_keys_created_idx ON api_keys (created_at, id);
+
+  CREATE TABLE users (
+    id             TEXT    NOT NULL PRIMARY KEY,
+    username       TEXT    NOT NULL,
+    password_hash  TEXT    NOT NULL,
+    created_at     INTEGER NOT NULL,
+    disabled       INTEGER NOT NULL DEFAULT 0
+  ) STRICT;
+  CREATE UNIQUE INDEX users_username_idx ON users (username);
+  CREATE INDEX users_created_idx ON users (created_at, id);
+
+  CREATE TABLE oauth_clients (
+    client_id    TEXT    NOT NULL PRIMARY KEY,
+    metadata     TEXT    NOT NULL,
+    secret_hash  TEXT,
+    created_at   INTEGER NOT NULL
+  ) STRICT;
+
+  CREATE TABLE oauth_grants (
+    key         TEXT    NOT NULL PRIMARY KEY,
+    payload     TEXT    NOT NULL,
+    expires_at  INTEGER NOT NULL
+  ) STRICT;
+  CREATE INDEX oauth_grants_expires_idx ON oauth_grants (expires_at);
+
+  CREATE TABLE credentials (
+    name        TEXT    NOT NULL PRIMARY KEY,
+    sealed      TEXT    NOT NULL,
+    updated_at  INTEGER NOT NULL
+  ) STRICT;
+  `,
+];

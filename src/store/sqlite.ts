@@ -1,0 +1,303 @@
+// The embedded store: one SQLite file through better-sqlite3. WAL lets readers run beside the
+// writer; busy_timeout makes a second process wait for the lock instead of failing. Statements
+// are prepared once when the store opens. better-sqlite3 is synchronous, so every statement is
+// atomic with respect to this process's other calls; `DELETE … RETURNING` keeps takeGrant
+// atomic across processes sharing the file too.
+import fs from 'node:fs';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import type {
+  AgentRecord,
+  ApiKeyRecord,
+  CredentialRecord,
+  OAuthClientRecord,
+  OAuthGrantRecord,
+  Store,
+  UserRecord,
+} from './store.ts';
+import { SQLITE_MIGRATIONS } from './sqlite-schema.ts';
+import { errorCode, guarded, type ConstraintReason } from './errors.ts';
+import * as rows from './rows.ts';
+
+const BUSY_TIMEOUT_MS = 5000;
+
+/** Opens (creating if needed) the store in `file`; `':memory:'` gives a private in-memory one. */
+export async function openSqliteStore(file: string): Promise<SqliteStore> {
+  if (file !== ':memory:') {
+    fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true, mode: 0o700 });
+    // Create the file owner-only before SQLite does; its -wal and -shm files copy these permissions.
+    fs.closeSync(fs.openSync(file, 'a', 0o600));
+  }
+  const db = new Database(file, { timeout: BUSY_TIMEOUT_MS });
+  try {
+    db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
+    db.pragma('journal_mode = WAL');
+    db.pragma('synchronous = NORMAL');
+    db.pragma('foreign_keys = ON');
+    migrateSqlite(db);
+    return new SqliteStore(db);
+  } catch (err) {
+    db.close();
+    throw err;
+  }
+}
+
+/** Brings the schema to the newest version; refuses a database written by a newer Gatehouse. */
+export function migrateSqlite(db: Database.Database): void {
+  const target = SQLITE_MIGRATIONS.length;
+  const version = (): number => Number(db.pragma('user_version', { simple: true }));
+  if (version() === target) return;
+  // IMMEDIATE takes the write lock before reading the version, so two processes cannot both migrate.
+  db.transaction(() => {
+    const current = version();
+    if (current > target) {
+      throw new Error(
+        `The database schema is version ${current}, newer than this Gatehouse supports (${target}); upgrade Gatehouse`,
+      );
+    }
+    for (const sql of SQLITE_MIGRATIONS.slice(current)) db.exec(sql);
+    db.pragma(`user_version = ${target}`);
+  }).immediate();
+}
+
+function classify(err: unknown): ConstraintReason | undefined {
+  const code = errorCode(err);
+  if (code === 'SQLITE_CONSTRAINT_UNIQUE' || code === 'SQLITE_CONSTRAINT_PRIMARYKEY') return 'duplicate';
+  if (code === 'SQLITE_CONSTRAINT_FOREIGNKEY') return 'missing-reference';
+  return undefined;
+}
+
+const AGENT = 'id, name, labels, tenant, created_at, disabled';
+const KEY = 'id, agent_id, hash, prefix, api, created_at, expires_at, revoked_at, last_used_at';
+const USER = 'id, username, password_hash, created_at, disabled';
+
+function prepare(db: Database.Database) {
+  return {
+    insertAgent: db.prepare(
+      `INSERT INTO agents (${AGENT}) VALUES (@id, @name, @labels, @tenant, @created_at, @disabled)`,
+    ),
+    upsertAgent: db.prepare(
+      `INSERT INTO agents (${AGENT}) VALUES (@id, @name, @labels, @tenant, @created_at, @disabled)
+       ON CONFLICT (id) DO UPDATE SET name = excluded.name, labels = excluded.labels,
+         tenant = excluded.tenant, disabled = excluded.disabled`,
+    ),
+    getAgent: db.prepare<[string], rows.AgentRow>(`SELECT ${AGENT} FROM agents WHERE id = ?`),
+    listAgents: db.prepare<[], rows.AgentRow>(`SELECT ${AGENT} FROM agents ORDER BY created_at, id`),
+    setAgentDisabled: db.prepare<[number, string]>('UPDATE agents SET disabled = ? WHERE id = ?'),
+
+    insertKey: db.prepare(
+      `INSERT INTO api_keys (${KEY})
+       VALUES (@id, @agent_id, @hash, @prefix, @api, @created_at, @expires_at, @revoked_at, @last_used_at)`,
+    ),
+    keyByHash: db.prepare<[string], rows.ApiKeyRow>(`SELECT ${KEY} FROM api_keys WHERE hash = ?`),
+    listKeys: db.prepare<[], rows.ApiKeyRow>(`SELECT ${KEY} FROM api_keys ORDER BY created_at, id`),
+    listAgentKeys: db.prepare<[string], rows.ApiKeyRow>(
+      `SELECT ${KEY} FROM api_keys WHERE agent_id = ? ORDER BY created_at, id`,
+    ),
+    revokeKey: db.prepare<[number, string]>('UPDATE api_keys SET revoked_at = coalesce(revoked_at, ?) WHERE id = ?'),
+    touchKey: db.prepare<[number, string]>(
+      'UPDATE api_keys SET last_used_at = max(coalesce(last_used_at, 0), ?) WHERE id = ?',
+    ),
+
+    insertUser: db.prepare(
+      `INSERT INTO users (${USER}) VALUES (@id, @username, @password_hash, @created_at, @disabled)`,
+    ),
+    userByName: db.prepare<[string], rows.UserRow>(`SELECT ${USER} FROM users WHERE username = ?`),
+    userById: db.prepare<[string], rows.UserRow>(`SELECT ${USER} FROM users WHERE id = ?`),
+    listUsers: db.prepare<[], rows.UserRow>(`SELECT ${USER} FROM users ORDER BY created_at, id`),
+    setUserDisabled: db.prepare<[number, string]>('UPDATE users SET disabled = ? WHERE username = ?'),
+
+    saveClient: db.prepare<[string, string, string | null, number]>(
+      `INSERT INTO oauth_clients (client_id, metadata, secret_hash, created_at) VALUES (?, ?, ?, ?)
+       ON CONFLICT (client_id) DO UPDATE SET metadata = excluded.metadata,
+         secret_hash = excluded.secret_hash, created_at = excluded.created_at`,
+    ),
+    getClient: db.prepare<[string], rows.OAuthClientRow>(
+      'SELECT client_id, metadata, secret_hash, created_at FROM oauth_clients WHERE client_id = ?',
+    ),
+
+    putGrant: db.prepare<[string, string, number]>(
+      `INSERT INTO oauth_grants (key, payload, expires_at) VALUES (?, ?, ?)
+       ON CONFLICT (key) DO UPDATE SET payload = excluded.payload, expires_at = excluded.expires_at`,
+    ),
+    getGrant: db.prepare<[string], rows.GrantRow>('SELECT key, payload, expires_at FROM oauth_grants WHERE key = ?'),
+    takeGrant: db.prepare<[string], rows.GrantRow>(
+      'DELETE FROM oauth_grants WHERE key = ? RETURNING key, payload, expires_at',
+    ),
+    deleteGrant: db.prepare<[string]>('DELETE FROM oauth_grants WHERE key = ?'),
+    pruneGrants: db.prepare<[number]>('DELETE FROM oauth_grants WHERE expires_at <= ?'),
+
+    putCredential: db.prepare<[string, string, number]>(
+      `INSERT INTO credentials (name, sealed, updated_at) VALUES (?, ?, ?)
+       ON CONFLICT (name) DO UPDATE SET sealed = excluded.sealed, updated_at = excluded.updated_at`,
+    ),
+    getCredential: db.prepare<[string], rows.CredentialRow>(
+      'SELECT name, sealed, updated_at FROM credentials WHERE name = ?',
+    ),
+    listCredentials: db.prepare<[], rows.CredentialRow>(
+      'SELECT name, sealed, updated_at FROM credentials ORDER BY name',
+    ),
+    deleteCredential: db.prepare<[string]>('DELETE FROM credentials WHERE name = ?'),
+  };
+}
+
+function agentParams(a: AgentRecord) {
+  return {
+    id: a.id,
+    name: a.name ?? null,
+    labels: JSON.stringify(a.labels),
+    tenant: a.tenant ?? null,
+    created_at: a.createdAt,
+    disabled: a.disabled ? 1 : 0,
+  };
+}
+
+export class SqliteStore implements Store {
+  readonly kind = 'sqlite' as const;
+  readonly #db: Database.Database;
+  readonly #q: ReturnType<typeof prepare>;
+
+  constructor(db: Database.Database) {
+    this.#db = db;
+    this.#q = prepare(db);
+  }
+
+  async createAgent(agent: AgentRecord): Promise<void> {
+    await guarded(`agent "${agent.id}"`, classify, () => this.#q.insertAgent.run(agentParams(agent)));
+  }
+
+  async upsertAgent(agent: AgentRecord): Promise<void> {
+    this.#q.upsertAgent.run(agentParams(agent));
+  }
+
+  async getAgent(id: string): Promise<AgentRecord | undefined> {
+    const row = this.#q.getAgent.get(id);
+    return row && rows.toAgent(row);
+  }
+
+  async listAgents(): Promise<AgentRecord[]> {
+    return this.#q.listAgents.all().map(rows.toAgent);
+  }
+
+  async setAgentDisabled(id: string, disabled: boolean): Promise<boolean> {
+    return this.#q.setAgentDisabled.run(disabled ? 1 : 0, id).changes > 0;
+  }
+
+  async createApiKey(key: ApiKeyRecord): Promise<void> {
+    const params = {
+      id: key.id,
+      agent_id: key.agentId,
+      hash: key.hash,
+      prefix: key.prefix,
+      api: key.api ?? null,
+      created_at: key.createdAt,
+      expires_at: key.expiresAt ?? null,
+      revoked_at: key.revokedAt ?? null,
+      last_used_at: key.lastUsedAt ?? null,
+    };
+    await guarded(`API key "${key.id}"`, classify, () => this.#q.insertKey.run(params));
+  }
+
+  async findApiKeyByHash(hash: string): Promise<ApiKeyRecord | undefined> {
+    const row = this.#q.keyByHash.get(hash);
+    return row && rows.toApiKey(row);
+  }
+
+  async listApiKeys(agentId?: string): Promise<ApiKeyRecord[]> {
+    const found = agentId === undefined ? this.#q.listKeys.all() : this.#q.listAgentKeys.all(agentId);
+    return found.map(rows.toApiKey);
+  }
+
+  async revokeApiKey(id: string, at: number): Promise<boolean> {
+    return this.#q.revokeKey.run(at, id).changes > 0;
+  }
+
+  async touchApiKey(id: string, at: number): Promise<void> {
+    this.#q.touchKey.run(at, id);
+  }
+
+  async createUser(user: UserRecord): Promise<void> {
+    const params = {
+      id: user.id,
+      username: user.username,
+      password_hash: user.passwordHash,
+      created_at: user.createdAt,
+      disabled: user.disabled ? 1 : 0,
+    };
+    await guarded(`user "${user.username}"`, classify, () => this.#q.insertUser.run(params));
+  }
+
+  async getUserByName(username: string): Promise<UserRecord | undefined> {
+    const row = this.#q.userByName.get(username);
+    return row && rows.toUser(row);
+  }
+
+  async getUser(id: string): Promise<UserRecord | undefined> {
+    const row = this.#q.userById.get(id);
+    return row && rows.toUser(row);
+  }
+
+  async listUsers(): Promise<UserRecord[]> {
+    return this.#q.listUsers.all().map(rows.toUser);
+  }
+
+  async setUserDisabled(username: string, disabled: boolean): Promise<boolean> {
+    return this.#q.setUserDisabled.run(disabled ? 1 : 0, username).changes > 0;
+  }
+
+  async saveOAuthClient(client: OAuthClientRecord): Promise<void> {
+    const metadata = JSON.stringify(client.metadata);
+    this.#q.saveClient.run(client.clientId, metadata, client.secretHash ?? null, client.createdAt);
+  }
+
+  async getOAuthClient(clientId: string): Promise<OAuthClientRecord | undefined> {
+    const row = this.#q.getClient.get(clientId);
+    return row && rows.toOAuthClient(row);
+  }
+
+  async putGrant(grant: OAuthGrantRecord): Promise<void> {
+    this.#q.putGrant.run(grant.key, JSON.stringify(grant.payload), grant.expiresAt);
+  }
+
+  async getGrant(key: string): Promise<OAuthGrantRecord | undefined> {
+    const row = this.#q.getGrant.get(key);
+    const grant = row && rows.toGrant(row);
+    return grant && rows.isLive(grant, Date.now()) ? grant : undefined;
+  }
+
+  async takeGrant(key: string): Promise<OAuthGrantRecord | undefined> {
+    // An expired grant is deleted too: it could never be used again.
+    const row = this.#q.takeGrant.get(key);
+    const grant = row && rows.toGrant(row);
+    return grant && rows.isLive(grant, Date.now()) ? grant : undefined;
+  }
+
+  async deleteGrant(key: string): Promise<void> {
+    this.#q.deleteGrant.run(key);
+  }
+
+  async pruneGrants(now: number): Promise<number> {
+    return this.#q.pruneGrants.run(now).changes;
+  }
+
+  async putCredential(record: CredentialRecord): Promise<void> {
+    this.#q.putCredential.run(record.name, record.sealed, record.updatedAt);
+  }
+
+  async getCredential(name: string): Promise<CredentialRecord | undefined> {
+    const row = this.#q.getCredential.get(name);
+    return row && rows.toCredential(row);
+  }
+
+  async listCredentials(): Promise<CredentialRecord[]> {
+    return this.#q.listCredentials.all().map(rows.toCredential);
+  }
+
+  async deleteCredential(name: string): Promise<boolean> {
+    return this.#q.deleteCredential.run(name).changes > 0;
+  }
+
+  async close(): Promise<void> {
+    if (this.#db.open) this.#db.close();
+  }
+}

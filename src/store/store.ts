@@ -1,0 +1,110 @@
+// Persistence behind one interface: agents and their API keys, users of the embedded
+// authorization server, OAuth clients/codes/refresh tokens, sealed upstream credentials.
+// Implementations: SQLite (embedded default, src/store/sqlite.ts) and Postgres
+// (src/store/postgres.ts), both passing the same contract suite (src/store/contract.ts).
+// Times are milliseconds since the epoch. Secrets are never stored in clear: API keys as
+// SHA-256 hex digests, passwords as scrypt hashes, credentials sealed by the caller.
+
+export interface AgentRecord {
+  id: string;
+  name: string | undefined;
+  /** Free-form labels for policies (e.g. team: payments). */
+  labels: Record<string, string>;
+  tenant: string | undefined;
+  createdAt: number;
+  disabled: boolean;
+}
+
+export interface ApiKeyRecord {
+  /** Public identifier of the key (shown in lists, used to revoke); not the secret. */
+  id: string;
+  agentId: string;
+  /** SHA-256 hex digest of the key. */
+  hash: string;
+  /** Shown in lists to recognise a key: the first characters of the key. */
+  prefix: string;
+  /** API name the key is limited to, or undefined for every API. */
+  api: string | undefined;
+  createdAt: number;
+  expiresAt: number | undefined;
+  revokedAt: number | undefined;
+  lastUsedAt: number | undefined;
+}
+
+export interface UserRecord {
+  id: string;
+  username: string;
+  /** scrypt hash in the form scrypt$N$r$p$salt$hash (base64url parts). */
+  passwordHash: string;
+  createdAt: number;
+  disabled: boolean;
+}
+
+export interface OAuthClientRecord {
+  clientId: string;
+  /** The full RFC 7591 client metadata as registered (JSON). */
+  metadata: Record<string, unknown>;
+  /** Confidential clients: SHA-256 hex digest of the secret. */
+  secretHash: string | undefined;
+  createdAt: number;
+}
+
+/** Short-lived, single-use records of the authorization server (codes, login/consent state). */
+export interface OAuthGrantRecord {
+  /** Lookup key, e.g. "code:<sha256 of the code>" or "refresh:<sha256>" or "interaction:<id>". */
+  key: string;
+  /** What the grant carries (client, user, scopes, resource, PKCE challenge, …). */
+  payload: Record<string, unknown>;
+  expiresAt: number;
+}
+
+export interface CredentialRecord {
+  /** Server name the credential belongs to. */
+  name: string;
+  /** AES-256-GCM sealed JSON, base64url. */
+  sealed: string;
+  updatedAt: number;
+}
+
+export interface Store {
+  readonly kind: 'sqlite' | 'postgres';
+
+  createAgent(agent: AgentRecord): Promise<void>;
+  /** Inserts or replaces (used for agents declared in config). */
+  upsertAgent(agent: AgentRecord): Promise<void>;
+  getAgent(id: string): Promise<AgentRecord | undefined>;
+  listAgents(): Promise<AgentRecord[]>;
+  setAgentDisabled(id: string, disabled: boolean): Promise<boolean>;
+
+  createApiKey(key: ApiKeyRecord): Promise<void>;
+  /** Looks a key up by its digest (an index lookup: no comparison of secrets in user code). */
+  findApiKeyByHash(hash: string): Promise<ApiKeyRecord | undefined>;
+  listApiKeys(agentId?: string): Promise<ApiKeyRecord[]>;
+  /** Marks the key revoked; returns false if no such key. */
+  revokeApiKey(id: string, at: number): Promise<boolean>;
+  touchApiKey(id: string, at: number): Promise<void>;
+
+  createUser(user: UserRecord): Promise<void>;
+  getUserByName(username: string): Promise<UserRecord | undefined>;
+  getUser(id: string): Promise<UserRecord | undefined>;
+  listUsers(): Promise<UserRecord[]>;
+  setUserDisabled(username: string, disabled: boolean): Promise<boolean>;
+
+  saveOAuthClient(client: OAuthClientRecord): Promise<void>;
+  getOAuthClient(clientId: string): Promise<OAuthClientRecord | undefined>;
+
+  putGrant(grant: OAuthGrantRecord): Promise<void>;
+  getGrant(key: string): Promise<OAuthGrantRecord | undefined>;
+  /** Deletes and returns the grant atomically: single use (codes, state). Undefined if absent or expired. */
+  takeGrant(key: string): Promise<OAuthGrantRecord | undefined>;
+  deleteGrant(key: string): Promise<void>;
+  /** Removes expired grants; returns how many. */
+  pruneGrants(now: number): Promise<number>;
+
+  putCredential(record: CredentialRecord): Promise<void>;
+  getCredential(name: string): Promise<CredentialRecord | undefined>;
+  listCredentials(): Promise<CredentialRecord[]>;
+  deleteCredential(name: string): Promise<boolean>;
+
+  close(): Promise<void>;
+}
