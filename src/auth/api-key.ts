@@ -1,0 +1,110 @@
+// api-key: agents present a key (Authorization: Bearer, or a configured header). Only its SHA-256
+// digest is looked up, through the store's index: no secret is compared in our code, so the
+// time taken says nothing about how close a guess was. The store is asked on every request, so
+// a revocation made by another process (the CLI, another node) holds from the next request. A
+// SQLite lookup by primary index costs a few microseconds (see docs/auth.md), less than parsing
+// the JSON-RPC body, so there is no cache to keep coherent across processes.
+import { createHash, randomBytes } from 'node:crypto';
+import type { Logger } from '../log.ts';
+import type { Store } from '../store/store.ts';
+import type { Principal } from './principal.ts';
+import { ABSENT, bearerToken, type AuthContext, type AuthOutcome, type AuthPlan } from './plan.ts';
+import { invalidToken } from './challenge.ts';
+import type { ConfigKey } from './agents-sync.ts';
+
+export const MAX_KEY_LENGTH = 8192;
+
+export function digestKey(key: string): string {
+  return createHash('sha256').update(key, 'utf8').digest('hex');
+}
+
+const BASE62 = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
+
+/** A new key: `gh_` and 40 base62 characters (≈238 bits), drawn without modulo bias. */
+export function generateApiKey(length = 40): string {
+  let out = 'gh_';
+  while (out.length < length + 3) {
+    for (const byte of randomBytes(64)) {
+      if (byte < 248 && out.length < length + 3) out += BASE62[byte % 62];
+    }
+  }
+  return out;
+}
+
+/** What lists show to recognise a key: its first characters, never enough to use it. */
+export function keyPrefix(key: string): string {
+  return key.slice(0, key.startsWith('gh_') ? 8 : 4);
+}
+
+export interface ApiKeyPlanOptions {
+  /** Extra header (lower-case) that may carry the key, besides Authorization: Bearer. */
+  readonly header?: string | undefined;
+  /** A later plan also reads bearer tokens: an unknown bearer token is left to it. */
+  readonly yieldUnknownBearer: boolean;
+  /** Keys declared in the config file, by key id: the file is authoritative for their api and expiry. */
+  readonly configKeys: ReadonlyMap<string, ConfigKey>;
+}
+
+/** How often a key's last-used time is written (a write per request would be I/O on the hot path). */
+const TOUCH_EVERY_MS = 60_000;
+
+export function apiKeyPlan(store: Store, options: ApiKeyPlanOptions, log: Logger): AuthPlan {
+  const touched = new Map<string, number>();
+  const touch = (id: string, now: number) => {
+    if ((touched.get(id) ?? 0) > now - TOUCH_EVERY_MS) return;
+    touched.set(id, now);
+    store.touchApiKey(id, now).catch((err: Error) => log.warn({ keyId: id, err: err.message }, 'could not record API key use'));
+  };
+
+  return {
+    type: 'api-key',
+    challenge: () => 'Bearer realm="gatehouse"',
+    async authenticate(ctx: AuthContext): Promise<AuthOutcome> {
+      const fromHeader = options.header === undefined ? undefined : headerKey(ctx, options.header);
+      const key = fromHeader ?? bearerToken(ctx.req, MAX_KEY_LENGTH);
+      if (key === undefined) return ABSENT;
+      const record = await store.findApiKeyByHash(digestKey(key));
+      if (!record) {
+        if (fromHeader === undefined && options.yieldUnknownBearer) return ABSENT;
+        log.debug({ api: ctx.api, plan: 'api-key' }, 'authentication refused: unknown API key');
+        return { error: invalidToken('unknown API key') };
+      }
+      // A known key refused is worth an operator's attention; it is named by its id, never by itself.
+      const refuse = (reason: string): AuthOutcome => {
+        log.info({ api: ctx.api, plan: 'api-key', keyId: record.id, agent: record.agentId, reason }, 'authentication refused');
+        return { error: invalidToken(reason) };
+      };
+      const now = Date.now();
+      let { api, expiresAt } = record;
+      if (record.id.startsWith('cfg_')) {
+        const declared = options.configKeys.get(record.id);
+        if (!declared || declared.agentId !== record.agentId) return refuse('API key revoked');
+        ({ api, expiresAt } = declared);
+      }
+      if (record.revokedAt !== undefined) return refuse('API key revoked');
+      if (expiresAt !== undefined && expiresAt <= now) return refuse('API key expired');
+      if (api !== undefined && api !== ctx.api) return refuse('API key is not valid for this API');
+      const agent = await store.getAgent(record.agentId);
+      if (!agent || agent.disabled) return refuse('agent disabled');
+      touch(record.id, now);
+      const principal: Principal = {
+        kind: 'agent',
+        id: agent.id,
+        key: `agent:${agent.id}`,
+        plan: 'api-key',
+        labels: agent.labels,
+        ...(agent.name !== undefined && { name: agent.name }),
+        ...(agent.tenant !== undefined && { tenant: agent.tenant }),
+      };
+      return { principal };
+    },
+  };
+}
+
+function headerKey(ctx: AuthContext, header: string): string | undefined {
+  const value = ctx.req.headers[header];
+  if (value === undefined) return undefined;
+  if (typeof value !== 'string' || value === '') return undefined;
+  if (value.length > MAX_KEY_LENGTH) throw invalidToken(`credential longer than ${MAX_KEY_LENGTH} characters`);
+  return value.trim();
+}

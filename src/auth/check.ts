@@ -1,0 +1,91 @@
+// Checks of the authentication config that the schema alone cannot express: references between
+// agents, keys and APIs, and plan combinations that would be unsafe or could not work. Run when
+// the config is validated, so that each problem is reported with its file, field and line.
+import { createPublicKey } from 'node:crypto';
+import type { ConfigData } from '../config/schema.ts';
+import { digestKey } from './api-key.ts';
+
+export interface AuthProblem {
+  path: PropertyKey[];
+  message: string;
+}
+
+const MIN_HMAC_SECRET_BYTES = 32;
+
+export function checkAuthConfig(config: ConfigData): AuthProblem[] {
+  return [...checkAgents(config), ...checkPlans(config)];
+}
+
+function checkAgents(config: ConfigData): AuthProblem[] {
+  const problems: AuthProblem[] = [];
+  const apiNames = config.apis.map((a) => a.name);
+  const ids = new Map<string, number>();
+  const digests = new Map<string, string>();
+  config.agents.forEach((agent, a) => {
+    const same = ids.get(agent.id);
+    if (same !== undefined) problems.push({ path: ['agents', a, 'id'], message: `duplicate agent id "${agent.id}" (also agents[${same}])` });
+    ids.set(agent.id, a);
+    agent.apiKeys.forEach((ref, k) => {
+      const at = ['agents', a, 'apiKeys', k];
+      const digest = 'value' in ref ? digestKey(ref.value) : ref.sha256.toLowerCase();
+      const where = `agents[${a}].apiKeys[${k}]`;
+      const first = digests.get(digest);
+      if (first !== undefined) problems.push({ path: at, message: `the same key is declared twice (also ${first}); each key belongs to one agent` });
+      else digests.set(digest, where);
+      if (ref.api !== undefined && !apiNames.includes(ref.api)) {
+        problems.push({ path: [...at, 'api'], message: `no API named "${ref.api}"; expected one of ${apiNames.join(', ')}` });
+      }
+      if (ref.expires !== undefined && Number.isNaN(Date.parse(ref.expires))) {
+        problems.push({ path: [...at, 'expires'], message: `expected an ISO date or date-time such as 2027-01-31 or 2027-01-31T12:00:00Z; got "${ref.expires}"` });
+      }
+    });
+  });
+  return problems;
+}
+
+function checkPlans(config: ConfigData): AuthProblem[] {
+  const problems: AuthProblem[] = [];
+  config.apis.forEach((api, a) => {
+    const list = Array.isArray(api.auth) ? api.auth : [api.auth];
+    list.forEach((plan, p) => {
+      const at: PropertyKey[] = Array.isArray(api.auth) ? ['apis', a, 'auth', p] : ['apis', a, 'auth'];
+      if (plan.type === 'passthrough') {
+        if (list.length > 1) problems.push({ path: at, message: 'passthrough forwards the client\'s token to the upstream and cannot be combined with other plans; make it the only plan of this API' });
+        const server = config.servers[api.server];
+        if (server && !('url' in server)) problems.push({ path: at, message: `passthrough needs a Streamable HTTP server (\`url\`); server "${api.server}" is not one` });
+      }
+      if (plan.type === 'jwt') {
+        const hmac = plan.algorithms?.filter((alg) => alg.startsWith('HS')) ?? [];
+        const asymmetric = plan.algorithms?.filter((alg) => !alg.startsWith('HS')) ?? [];
+        if (plan.secret !== undefined) {
+          if (Buffer.byteLength(plan.secret) < MIN_HMAC_SECRET_BYTES) problems.push({ path: [...at, 'secret'], message: `expected an HMAC secret of at least ${MIN_HMAC_SECRET_BYTES} bytes` });
+          if (asymmetric.length > 0) problems.push({ path: [...at, 'algorithms'], message: `a secret verifies HS256/HS384/HS512 only; remove ${asymmetric.join(', ')}` });
+        } else if (hmac.length > 0) {
+          problems.push({ path: [...at, 'algorithms'], message: `${hmac.join(', ')} need a shared secret; with a public key or JWKS they would let anyone holding the public key sign tokens` });
+        }
+        if (plan.publicKey !== undefined) {
+          try {
+            createPublicKey(plan.publicKey);
+          } catch {
+            problems.push({ path: [...at, 'publicKey'], message: 'expected a PEM public key (-----BEGIN PUBLIC KEY-----)' });
+          }
+        }
+      }
+      if (plan.type === 'oauth2') {
+        if (plan.issuer === undefined && plan.introspection !== undefined) problems.push({ path: [...at, 'introspection'], message: 'introspection needs `issuer` (the external authorization server)' });
+        if (plan.issuer === undefined && plan.jwksUrl !== undefined) problems.push({ path: [...at, 'jwksUrl'], message: 'jwksUrl needs `issuer` (the external authorization server)' });
+        if (plan.issuer !== undefined && !isHttpUrl(plan.issuer)) problems.push({ path: [...at, 'issuer'], message: 'expected the issuer as an absolute http:// or https:// URL' });
+      }
+    });
+  });
+  return problems;
+}
+
+function isHttpUrl(value: string): boolean {
+  try {
+    const url = new URL(value);
+    return url.protocol === 'https:' || url.protocol === 'http:';
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,192 @@
+// The embedded OAuth 2.1 authorization server: what `oauth2` plans without an `issuer` trust.
+// Built on the MCP SDK's auth pieces (token, registration and revocation handlers, PKCE check,
+// client metadata schema, redirect URI matching) with Gatehouse's store behind them; the
+// authorization endpoint, sign-in and consent pages are ours (see authorize.ts for why).
+// Served through the listener's non-MCP routes: /oauth/* and the two discovery documents.
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import express, { type NextFunction, type Request, type Response } from 'express';
+import type { JWTVerifyGetKey } from 'jose';
+import { tokenHandler } from '@modelcontextprotocol/sdk/server/auth/handlers/token.js';
+import { clientRegistrationHandler } from '@modelcontextprotocol/sdk/server/auth/handlers/register.js';
+import { revocationHandler } from '@modelcontextprotocol/sdk/server/auth/handlers/revoke.js';
+import type { ConfigData } from '../config/schema.ts';
+import { AuthorizationServerSchema } from '../config/auth-schema.ts';
+import type { Store } from '../store/store.ts';
+import type { Logger } from '../log.ts';
+import type { RouteHandler } from '../http/routes.ts';
+import type { EmbeddedIssuer } from '../auth/oauth2.ts';
+import { GatehouseError } from '../errors.ts';
+import { loadSigningKeys, type SigningKeys } from './keys.ts';
+import { ClientMetadataFetcher } from './cimd.ts';
+import { ClientRegistry } from './clients.ts';
+import { clientAuthentication } from './client-auth.ts';
+import { TokenIssuer, OFFLINE_ACCESS } from './tokens.ts';
+import { GatehouseProvider } from './provider.ts';
+import { Interactions } from './interaction.ts';
+import { authorizeHandler } from './authorize.ts';
+import { authorizationServerMetadata } from './metadata.ts';
+import { sendErrorPage } from './pages.ts';
+
+export interface AuthorizationServerDeps {
+  store: Store;
+  config: ConfigData;
+  log: Logger;
+  dataDir: string;
+  /** The public base URL of a request (src/auth/public-url.ts). */
+  publicBase: (req: IncomingMessage) => string;
+}
+
+export interface AuthorizationServer {
+  /** The issuer: `authorizationServer.issuer`, or the request's public base URL. */
+  issuer(req?: IncomingMessage): string;
+  /** Verify keys of the access tokens it issues. */
+  readonly keys: JWTVerifyGetKey;
+  /** What `oauth2` plans without an issuer are given (src/auth/oauth2.ts). */
+  readonly embeddedIssuer: EmbeddedIssuer;
+  readonly routes: Array<[string, RouteHandler]>;
+}
+
+const PRUNE_EVERY_MS = 10 * 60_000;
+
+/** APIs whose oauth2 plan names no issuer: the resources this server issues tokens for. */
+function embeddedPlans(config: ConfigData) {
+  return config.apis.flatMap((api) =>
+    (Array.isArray(api.auth) ? api.auth : [api.auth]).flatMap((plan) => (plan.type === 'oauth2' && plan.issuer === undefined ? [{ api, plan }] : [])),
+  );
+}
+
+/** On when an API relies on it or `authorizationServer` is configured. */
+export function authorizationServerEnabled(config: ConfigData): boolean {
+  return config.authorizationServer !== undefined || embeddedPlans(config).length > 0;
+}
+
+export function createAuthorizationServer(deps: AuthorizationServerDeps): AuthorizationServer {
+  const { store, config, log: parentLog, dataDir, publicBase } = deps;
+  const log = parentLog.child({ component: 'authserver' });
+  const settings = config.authorizationServer ?? AuthorizationServerSchema.parse({});
+  const plans = embeddedPlans(config);
+  const apiPaths = [...new Set(plans.map(({ api }) => api.path))];
+  const planScopes = plans.flatMap(({ plan }) => [...plan.scopes, ...plan.requiredScopes]);
+  const supportedScopes = new Set([...settings.scopes, ...planScopes]);
+  const advertised = plans.flatMap(({ plan }) => plan.scopes);
+  const defaultScopes = [...new Set(advertised.length > 0 ? advertised : settings.scopes.filter((s) => s !== OFFLINE_ACCESS))];
+
+  const fixedIssuer = settings.issuer;
+  const issuer = (req?: IncomingMessage): string => {
+    if (fixedIssuer !== undefined) return fixedIssuer;
+    if (config.publicUrl !== undefined) return config.publicUrl.replace(/\/+$/, '');
+    if (!req) throw new Error('the issuer follows the request: no publicUrl or authorizationServer.issuer is configured');
+    return publicBase(req);
+  };
+
+  let keysLoading: Promise<SigningKeys> | undefined;
+  const signingKeys = (): Promise<SigningKeys> => {
+    keysLoading ??= loadSigningKeys(dataDir).catch((error: unknown) => {
+      keysLoading = undefined;
+      throw error;
+    });
+    return keysLoading;
+  };
+  const keys: JWTVerifyGetKey = async (header, token) => (await signingKeys()).verify(header, token);
+
+  if (settings.allowInsecureMetadataUrlsForTesting) {
+    log.warn('authorizationServer.allowInsecureMetadataUrlsForTesting is on: client metadata documents may be fetched over http and from private addresses; never use this in production');
+  }
+  const documents = settings.clientIdMetadataDocuments ? new ClientMetadataFetcher({ allowInsecure: settings.allowInsecureMetadataUrlsForTesting }) : undefined;
+  const clients = new ClientRegistry(store, documents, supportedScopes);
+  const tokens = new TokenIssuer(store, signingKeys, { accessMs: settings.accessTokenTtl, refreshMs: settings.refreshTokenTtl });
+  const interactions = new Interactions(store, tokens, log, { selfRegistration: settings.selfRegistration, issuer: (req) => issuer(req) });
+  const provider = new GatehouseProvider(store, clients, tokens, signingKeys, interactions.begin);
+
+  const app = express();
+  app.disable('x-powered-by');
+  app.disable('etag');
+
+  let lastPrune = 0;
+  app.use((_req, _res, next) => {
+    const now = Date.now();
+    if (now - lastPrune > PRUNE_EVERY_MS) {
+      lastPrune = now;
+      store.pruneGrants(now).catch((error: unknown) => log.warn({ err: error }, 'could not prune expired OAuth grants'));
+    }
+    next();
+  });
+
+  // Discovery documents and keys: public, cross-origin readable (browser-based clients).
+  const metadata = (req: Request, res: Response) => {
+    res.setHeader('Access-Control-Allow-Origin', '*');
+    if (req.method === 'OPTIONS') return preflight(req, res, 'GET, OPTIONS');
+    if (req.method !== 'GET' && req.method !== 'HEAD') return res.status(405).setHeader('Allow', 'GET, OPTIONS').json({ error: 'method_not_allowed' });
+    res.setHeader('Cache-Control', 'no-cache');
+    res.json(
+      authorizationServerMetadata(issuer(req), {
+        dynamicRegistration: settings.dynamicRegistration,
+        clientIdMetadataDocuments: settings.clientIdMetadataDocuments,
+        scopes: [...supportedScopes],
+      }),
+    );
+  };
+  app.all('/.well-known/oauth-authorization-server', metadata);
+  app.all('/.well-known/openid-configuration', metadata);
+  app.get('/oauth/jwks', async (_req, res) => {
+    res.setHeader('Access-Control-Allow-Origin', '*');
+    res.setHeader('Cache-Control', 'max-age=300');
+    res.json((await signingKeys()).jwks);
+  });
+
+  const form = express.urlencoded({ extended: false, limit: '16kb' });
+  app.all('/oauth/authorize', form, authorizeHandler({ store, clients, begin: interactions.begin, issuer, publicBase, supportedScopes, defaultScopes, apiPaths }));
+  interactions.mount(app);
+
+  // The SDK's endpoint handlers; their own rate limiters are off (they key on the socket address,
+  // wrong behind a proxy); client authentication runs first (see client-auth.ts).
+  const cors = (req: Request, res: Response, next: NextFunction) => {
+    res.setHeader('Access-Control-Allow-Origin', '*');
+    if (req.method === 'OPTIONS') return preflight(req, res, 'POST, OPTIONS');
+    next();
+  };
+  app.use('/oauth/token', cors, form, clientAuthentication(clients), tokenHandler({ provider, rateLimit: false }));
+  app.use('/oauth/revoke', cors, form, clientAuthentication(clients), revocationHandler({ provider, rateLimit: false }));
+  if (settings.dynamicRegistration) {
+    app.use('/oauth/register', cors, clientRegistrationHandler({ clientsStore: clients, rateLimit: false, clientSecretExpirySeconds: 0 }));
+  }
+
+  app.use((req, res) => {
+    if (req.path === '/oauth/signup' || req.accepts(['json', 'html']) === 'html') return sendErrorPage(res, 404, 'Not found', 'There is nothing here.');
+    res.status(404).json({ error: 'not_found', error_description: `no endpoint at ${req.path}` });
+  });
+  app.use((error: unknown, req: Request, res: Response, _next: NextFunction) => {
+    if (res.headersSent) return void res.destroy();
+    if (error instanceof GatehouseError) return void res.status(error.status).json({ error: 'invalid_request', error_description: error.message });
+    const status = (error as { status?: unknown }).status;
+    if (typeof status === 'number' && status >= 400 && status < 500) {
+      return void res.status(status).json({ error: 'invalid_request', error_description: (error as Error).message });
+    }
+    log.error({ err: error, path: req.path }, 'authorization server: unexpected error');
+    res.status(500).json({ error: 'server_error', error_description: 'internal error' });
+  });
+
+  const handler: RouteHandler = (req: IncomingMessage, res: ServerResponse) =>
+    new Promise<void>((resolve) => {
+      res.once('close', () => resolve());
+      app(req, res);
+    });
+
+  return {
+    issuer,
+    keys,
+    embeddedIssuer: { issuer: fixedIssuer ?? config.publicUrl?.replace(/\/+$/, '') ?? ((base: string) => base), keys },
+    routes: [
+      ['/oauth/*', handler],
+      ['/.well-known/oauth-authorization-server', handler],
+      ['/.well-known/openid-configuration', handler],
+    ],
+  };
+}
+
+function preflight(req: Request, res: Response, methods: string): void {
+  res.setHeader('Access-Control-Allow-Methods', methods);
+  res.setHeader('Access-Control-Allow-Headers', req.headers['access-control-request-headers'] ?? 'authorization, content-type, mcp-protocol-version');
+  res.setHeader('Access-Control-Max-Age', '86400');
+  res.status(204).end();
+}

@@ -1,0 +1,269 @@
+// The browser part of an authorization: sign in (or sign up), then consent. An interaction is a
+// short-lived, single-use record in the store, created by a validated authorization request.
+// Every form carries a CSRF token that must equal an HttpOnly, SameSite=Lax cookie and whose
+// digest is kept in the interaction, so a form posted from elsewhere, or for another
+// interaction, is refused (403). The consent answer consumes the interaction: it cannot be
+// replayed, and the code it yields is single-use too.
+import { timingSafeEqual } from 'node:crypto';
+import type { Express, Request, Response } from 'express';
+import express from 'express';
+import type { Store } from '../store/store.ts';
+import type { Logger } from '../log.ts';
+import { randomToken, sha256 } from './clients.ts';
+import { consentPage, loginPage, sendErrorPage, sendPage, signupPage } from './pages.ts';
+import { withParams } from './redirects.ts';
+import { grantKeys, type TokenIssuer } from './tokens.ts';
+import { CODE_TTL_MS, type BeginInteraction, type CodePayload } from './provider.ts';
+import { checkLogin, createUser, UserInputError } from './users.ts';
+import { LoginThrottle } from './throttle.ts';
+
+const INTERACTION_TTL_MS = 10 * 60_000;
+/** How long a completed authorization's `state` is remembered per client (reuse is refused). */
+export const STATE_MEMORY_MS = 24 * 3_600_000;
+
+export interface Interaction {
+  clientId: string;
+  clientName: string;
+  redirectUri: string;
+  scopes: string[];
+  state: string | undefined;
+  codeChallenge: string;
+  resource: string;
+  issuer: string;
+  csrfHash: string;
+  userId?: string;
+  username?: string;
+}
+
+export interface InteractionOptions {
+  selfRegistration: boolean;
+  issuer: (req: Request) => string;
+}
+
+function cookieName(id: string): string {
+  return `gh_csrf_${id.slice(0, 16)}`;
+}
+
+function readCookie(req: Request, name: string): string | undefined {
+  for (const part of (req.headers.cookie ?? '').split(';')) {
+    const eq = part.indexOf('=');
+    if (eq !== -1 && part.slice(0, eq).trim() === name) return part.slice(eq + 1).trim();
+  }
+  return undefined;
+}
+
+function field(source: unknown, name: string): string | undefined {
+  const value = typeof source === 'object' && source !== null ? (source as Record<string, unknown>)[name] : undefined;
+  return typeof value === 'string' ? value : undefined;
+}
+
+export class Interactions {
+  private readonly throttle = new LoginThrottle();
+
+  constructor(
+    private readonly store: Store,
+    private readonly tokens: TokenIssuer,
+    private readonly log: Logger,
+    private readonly options: InteractionOptions,
+  ) {}
+
+  /** Records the request and sends the browser to the sign-in page. */
+  readonly begin: BeginInteraction = async (client, params, res) => {
+    const id = randomToken();
+    const csrf = randomToken();
+    const interaction: Interaction = {
+      clientId: client.client_id,
+      clientName: client.client_name?.trim() || client.client_id,
+      redirectUri: params.redirectUri,
+      scopes: params.scopes ?? [],
+      state: params.state,
+      codeChallenge: params.codeChallenge,
+      resource: params.audience,
+      issuer: this.options.issuer(res.req),
+      csrfHash: sha256(csrf),
+    };
+    await this.save(id, interaction, Date.now() + INTERACTION_TTL_MS);
+    this.setCookie(res, id, csrf, interaction.issuer);
+    res.setHeader('Cache-Control', 'no-store');
+    res.redirect(303, `/oauth/login?interaction=${id}`);
+  };
+
+  mount(app: Express): void {
+    const form = express.urlencoded({ extended: false, limit: '16kb' });
+    app.get('/oauth/login', (req, res) => this.showLogin(req, res));
+    app.post('/oauth/login', form, (req, res) => this.login(req, res));
+    app.get('/oauth/signup', (req, res) => this.showSignup(req, res));
+    app.post('/oauth/signup', form, (req, res) => this.signup(req, res));
+    app.get('/oauth/consent', (req, res) => this.showConsent(req, res));
+    app.post('/oauth/consent', form, (req, res) => this.consent(req, res));
+  }
+
+  private async save(id: string, interaction: Interaction, expiresAt: number): Promise<void> {
+    await this.store.putGrant({ key: grantKeys.interaction(id), payload: { ...interaction }, expiresAt });
+  }
+
+  private setCookie(res: Response, id: string, csrf: string, issuer: string): void {
+    res.cookie(cookieName(id), csrf, { httpOnly: true, sameSite: 'lax', path: '/oauth', maxAge: INTERACTION_TTL_MS, secure: issuer.startsWith('https:') });
+  }
+
+  /** The interaction named by the request, or an error page was sent. */
+  private async load(req: Request, res: Response): Promise<{ id: string; interaction: Interaction; expiresAt: number } | undefined> {
+    const id = field(req.method === 'POST' ? req.body : req.query, 'interaction');
+    const grant = id && /^[A-Za-z0-9_-]{20,100}$/.test(id) ? await this.store.getGrant(grantKeys.interaction(id)) : undefined;
+    if (!id || !grant) {
+      sendErrorPage(res, 400, 'Request expired', 'This authorization request has expired or was already answered.');
+      return undefined;
+    }
+    return { id, interaction: grant.payload as unknown as Interaction, expiresAt: grant.expiresAt };
+  }
+
+  /** The CSRF token for a form: the browser's cookie when it matches, else a fresh one bound now. */
+  private async csrfFor(req: Request, res: Response, id: string, interaction: Interaction, expiresAt: number): Promise<string> {
+    const cookie = readCookie(req, cookieName(id));
+    if (cookie !== undefined && sha256(cookie) === interaction.csrfHash) return cookie;
+    const csrf = randomToken();
+    interaction.csrfHash = sha256(csrf);
+    await this.save(id, interaction, expiresAt);
+    this.setCookie(res, id, csrf, interaction.issuer);
+    return csrf;
+  }
+
+  /** Field equals cookie equals the interaction's token; else a 403 page was sent. */
+  private csrfOk(req: Request, res: Response, id: string, interaction: Interaction): boolean {
+    const posted = field(req.body, 'csrf');
+    const cookie = readCookie(req, cookieName(id));
+    const ok =
+      posted !== undefined &&
+      cookie !== undefined &&
+      posted === cookie &&
+      timingSafeEqual(Buffer.from(sha256(posted), 'hex'), Buffer.from(interaction.csrfHash, 'hex'));
+    if (!ok) sendErrorPage(res, 403, 'Forbidden', 'The form could not be verified (missing or wrong CSRF token). Start again from your application.');
+    return ok;
+  }
+
+  private signupUrl(id: string): string | undefined {
+    return this.options.selfRegistration ? `/oauth/signup?interaction=${id}` : undefined;
+  }
+
+  private async showLogin(req: Request, res: Response): Promise<void> {
+    const found = await this.load(req, res);
+    if (!found) return;
+    const { id, interaction, expiresAt } = found;
+    if (interaction.userId) return res.redirect(303, `/oauth/consent?interaction=${id}`);
+    const csrf = await this.csrfFor(req, res, id, interaction, expiresAt);
+    const signupUrl = this.signupUrl(id);
+    sendPage(res, 200, 'Sign in', loginPage({ interaction: id, csrf, clientName: interaction.clientName, ...(signupUrl ? { signupUrl } : {}) }));
+  }
+
+  private async login(req: Request, res: Response): Promise<void> {
+    const found = await this.load(req, res);
+    if (!found) return;
+    const { id, interaction, expiresAt } = found;
+    if (!this.csrfOk(req, res, id, interaction)) return;
+    const username = field(req.body, 'username') ?? '';
+    const address = req.socket.remoteAddress ?? '';
+    const signupUrl = this.signupUrl(id);
+    const again = (status: number, error: string) =>
+      sendPage(res, status, 'Sign in', loginPage({ interaction: id, csrf: field(req.body, 'csrf')!, clientName: interaction.clientName, error, username, ...(signupUrl ? { signupUrl } : {}) }));
+    const wait = this.throttle.blockedFor(username, address);
+    if (wait > 0) {
+      this.log.warn({ username: username.slice(0, 64), address }, 'authorization server: sign-in throttled after repeated failures');
+      res.setHeader('Retry-After', String(Math.ceil(wait / 1000)));
+      return again(429, `Too many failed attempts. Try again in ${Math.ceil(wait / 60_000)} minutes.`);
+    }
+    const user = await checkLogin(this.store, username, field(req.body, 'password') ?? '');
+    if (!user) {
+      this.throttle.fail(username, address);
+      this.log.info({ username: username.slice(0, 64), client: interaction.clientId }, 'authorization server: failed sign-in');
+      return again(401, 'Wrong username or password.');
+    }
+    this.throttle.succeed(username, address);
+    await this.save(id, { ...interaction, userId: user.id, username: user.username }, expiresAt);
+    res.redirect(303, `/oauth/consent?interaction=${id}`);
+  }
+
+  private async showSignup(req: Request, res: Response): Promise<void> {
+    if (!this.options.selfRegistration) return sendErrorPage(res, 404, 'Not available', 'Creating accounts here is turned off. Ask an administrator for an account.');
+    const found = await this.load(req, res);
+    if (!found) return;
+    const { id, interaction, expiresAt } = found;
+    const csrf = await this.csrfFor(req, res, id, interaction, expiresAt);
+    sendPage(res, 200, 'Create an account', signupPage({ interaction: id, csrf, clientName: interaction.clientName }));
+  }
+
+  private async signup(req: Request, res: Response): Promise<void> {
+    if (!this.options.selfRegistration) return sendErrorPage(res, 404, 'Not available', 'Creating accounts here is turned off. Ask an administrator for an account.');
+    const found = await this.load(req, res);
+    if (!found) return;
+    const { id, interaction, expiresAt } = found;
+    if (!this.csrfOk(req, res, id, interaction)) return;
+    const username = field(req.body, 'username') ?? '';
+    try {
+      const user = await createUser(this.store, username, field(req.body, 'password') ?? '');
+      this.log.info({ username: user.username, userId: user.id }, 'authorization server: user signed up');
+      await this.save(id, { ...interaction, userId: user.id, username: user.username }, expiresAt);
+      res.redirect(303, `/oauth/consent?interaction=${id}`);
+    } catch (error) {
+      if (!(error instanceof UserInputError)) throw error;
+      sendPage(res, 400, 'Create an account', signupPage({ interaction: id, csrf: field(req.body, 'csrf')!, clientName: interaction.clientName, error: error.message, username }));
+    }
+  }
+
+  private async showConsent(req: Request, res: Response): Promise<void> {
+    const found = await this.load(req, res);
+    if (!found) return;
+    const { id, interaction, expiresAt } = found;
+    if (!interaction.userId || !interaction.username) return res.redirect(303, `/oauth/login?interaction=${id}`);
+    const csrf = await this.csrfFor(req, res, id, interaction, expiresAt);
+    const page = consentPage({
+      interaction: id,
+      csrf,
+      clientName: interaction.clientName,
+      clientId: interaction.clientId,
+      redirectUri: interaction.redirectUri,
+      scopes: interaction.scopes,
+      resource: interaction.resource,
+      username: interaction.username,
+    });
+    sendPage(res, 200, 'Allow access?', page);
+  }
+
+  private async consent(req: Request, res: Response): Promise<void> {
+    const found = await this.load(req, res);
+    if (!found) return;
+    const { id, interaction } = found;
+    if (!this.csrfOk(req, res, id, interaction)) return;
+    // Single use: whoever takes it first answers; a replayed form finds nothing.
+    if (!(await this.store.takeGrant(grantKeys.interaction(id)))) {
+      return sendErrorPage(res, 400, 'Request expired', 'This authorization request has expired or was already answered.');
+    }
+    res.clearCookie(cookieName(id), { path: '/oauth' });
+    const user = interaction.userId ? await this.store.getUser(interaction.userId) : undefined;
+    if (!user || user.disabled) return sendErrorPage(res, 400, 'Not signed in', 'Sign in before answering. Start again from your application.');
+    const decision = field(req.body, 'decision');
+    const answer = { state: interaction.state, iss: interaction.issuer };
+    if (interaction.state !== undefined) {
+      await this.store.putGrant({ key: grantKeys.state(interaction.clientId, interaction.state), payload: {}, expiresAt: Date.now() + STATE_MEMORY_MS });
+    }
+    res.setHeader('Cache-Control', 'no-store');
+    if (decision !== 'approve') {
+      this.log.info({ client: interaction.clientId, userId: user.id }, 'authorization server: access denied by the user');
+      return res.redirect(303, withParams(interaction.redirectUri, { error: 'access_denied', error_description: 'The user denied access.', ...answer }));
+    }
+    const code = randomToken();
+    const payload: CodePayload = {
+      clientId: interaction.clientId,
+      userId: user.id,
+      username: user.username,
+      scopes: interaction.scopes,
+      resource: interaction.resource,
+      issuer: interaction.issuer,
+      familyId: this.tokens.newFamilyId(),
+      codeChallenge: interaction.codeChallenge,
+      redirectUri: interaction.redirectUri,
+    };
+    await this.store.putGrant({ key: grantKeys.code(code), payload: { ...payload }, expiresAt: Date.now() + CODE_TTL_MS });
+    this.log.info({ client: interaction.clientId, userId: user.id, scopes: interaction.scopes, resource: interaction.resource }, 'authorization server: access granted');
+    res.redirect(303, withParams(interaction.redirectUri, { code, ...answer }));
+  }
+}

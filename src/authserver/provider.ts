@@ -1,0 +1,141 @@
+// The SDK's OAuthServerProvider over Gatehouse's store: the SDK's token and revocation handlers
+// parse requests, check PKCE (S256) and call these methods; the grant logic lives here.
+import type { Response } from 'express';
+import { jwtVerify } from 'jose';
+import type { AuthorizationParams, OAuthServerProvider } from '@modelcontextprotocol/sdk/server/auth/provider.js';
+import type { AuthInfo } from '@modelcontextprotocol/sdk/server/auth/types.js';
+import type { OAuthClientInformationFull, OAuthTokenRevocationRequest, OAuthTokens } from '@modelcontextprotocol/sdk/shared/auth.js';
+import { InvalidGrantError, InvalidScopeError, InvalidTargetError, InvalidTokenError } from '@modelcontextprotocol/sdk/server/auth/errors.js';
+import type { Store } from '../store/store.ts';
+import type { ClientRegistry } from './clients.ts';
+import { grantKeys, isGrantInfo, OFFLINE_ACCESS, TokenIssuer, type GrantInfo } from './tokens.ts';
+import { SIGNING_ALG, type SigningKeys } from './keys.ts';
+import { sameResource } from './resources.ts';
+
+export const CODE_TTL_MS = 60_000;
+/** How long a used code is remembered, to spot a replay. */
+const USED_CODE_MEMORY_MS = 10 * 60_000;
+
+export interface CodePayload extends GrantInfo {
+  codeChallenge: string;
+  redirectUri: string;
+}
+
+/**
+ * Starts the sign-in and consent interaction for a validated authorization request. `audience`
+ * is the resource URL exactly as the resource server compares it (a parsed URL may differ in case
+ * or a trailing slash).
+ */
+export type BeginInteraction = (client: OAuthClientInformationFull, params: AuthorizationParams & { audience: string }, res: Response) => Promise<void>;
+
+export class GatehouseProvider implements OAuthServerProvider {
+  constructor(
+    private readonly store: Store,
+    private readonly clients: ClientRegistry,
+    private readonly tokens: TokenIssuer,
+    private readonly keys: () => Promise<SigningKeys>,
+    private readonly begin: BeginInteraction,
+  ) {}
+
+  get clientsStore(): ClientRegistry {
+    return this.clients;
+  }
+
+  /** The SDK's entry point; Gatehouse's own authorization endpoint (authorize.ts) calls `begin` directly. */
+  async authorize(client: OAuthClientInformationFull, params: AuthorizationParams, res: Response): Promise<void> {
+    if (!params.resource) throw new InvalidTargetError('resource is required');
+    return this.begin(client, { ...params, audience: params.resource.href }, res);
+  }
+
+  /** Read without consuming: the code is consumed by exchangeAuthorizationCode after PKCE passes. */
+  async challengeForAuthorizationCode(client: OAuthClientInformationFull, code: string): Promise<string> {
+    const grant = await this.store.getGrant(grantKeys.code(code));
+    if (!grant || grant.payload.clientId !== client.client_id) {
+      await this.noticeReplay(code);
+      throw new InvalidGrantError('the authorization code is invalid, expired or already used');
+    }
+    return String(grant.payload.codeChallenge);
+  }
+
+  async exchangeAuthorizationCode(client: OAuthClientInformationFull, code: string, _verifier?: string, redirectUri?: string, resource?: URL): Promise<OAuthTokens> {
+    const grant = await this.store.takeGrant(grantKeys.code(code));
+    const payload = grant?.payload as (Record<string, unknown> & Partial<CodePayload>) | undefined;
+    if (!payload || !isGrantInfo(payload) || payload.clientId !== client.client_id) {
+      await this.noticeReplay(code);
+      throw new InvalidGrantError('the authorization code is invalid, expired or already used');
+    }
+    await this.store.putGrant({ key: grantKeys.usedCode(code), payload: { familyId: payload.familyId }, expiresAt: Date.now() + USED_CODE_MEMORY_MS });
+    if (redirectUri !== undefined && redirectUri !== payload.redirectUri) throw new InvalidGrantError('redirect_uri differs from the authorization request');
+    if (resource !== undefined && !sameResource(resource.href, payload.resource)) {
+      throw new InvalidTargetError('resource differs from the authorization request');
+    }
+    const info = grantInfo(payload);
+    return this.tokens.respond(info, info.scopes, 'new');
+  }
+
+  async exchangeRefreshToken(client: OAuthClientInformationFull, refreshToken: string, scopes?: string[], resource?: URL): Promise<OAuthTokens> {
+    const key = grantKeys.refresh(refreshToken);
+    const rotate = client.token_endpoint_auth_method === 'none';
+    // Public clients get a new refresh token each time and the old one dies; confidential
+    // clients (which authenticate) keep theirs.
+    const grant = rotate ? await this.store.takeGrant(key) : await this.store.getGrant(key);
+    if (!grant || !isGrantInfo(grant.payload)) {
+      const used = await this.store.getGrant(grantKeys.usedRefresh(refreshToken));
+      if (used && typeof used.payload.familyId === 'string') await this.tokens.revokeFamily(used.payload.familyId);
+      throw new InvalidGrantError('the refresh token is invalid, expired or already used');
+    }
+    const info = grantInfo(grant.payload);
+    if (info.clientId !== client.client_id) throw new InvalidGrantError('the refresh token was issued to another client');
+    if (rotate) await this.store.putGrant({ key: grantKeys.usedRefresh(refreshToken), payload: { familyId: info.familyId }, expiresAt: grant.expiresAt });
+    const user = await this.store.getUser(info.userId);
+    if (!user || user.disabled) {
+      await this.tokens.revokeFamily(info.familyId);
+      throw new InvalidGrantError('the user of this grant is disabled or gone');
+    }
+    if (resource !== undefined && !sameResource(resource.href, info.resource)) {
+      throw new InvalidTargetError('resource differs from the one this grant is for');
+    }
+    const requested = scopes?.filter((s) => s !== '') ?? info.scopes;
+    const extra = requested.filter((s) => !info.scopes.includes(s));
+    if (extra.length > 0) throw new InvalidScopeError(`scope ${extra.join(' ')} was not granted`);
+    const accessScopes = requested.filter((s) => s !== OFFLINE_ACCESS || info.scopes.includes(OFFLINE_ACCESS));
+    return this.tokens.respond(info, accessScopes, rotate ? await this.tokens.refreshToken(info) : refreshToken);
+  }
+
+  async verifyAccessToken(token: string): Promise<AuthInfo> {
+    const { verify } = await this.keys();
+    try {
+      const { payload } = await jwtVerify(token, verify, { algorithms: [SIGNING_ALG], typ: 'at+jwt' });
+      return {
+        token,
+        clientId: String(payload.client_id),
+        scopes: typeof payload.scope === 'string' ? payload.scope.split(' ').filter(Boolean) : [],
+        ...(payload.exp === undefined ? {} : { expiresAt: payload.exp }),
+        ...(typeof payload.aud === 'string' ? { resource: new URL(payload.aud) } : {}),
+        extra: { sub: payload.sub, iss: payload.iss },
+      };
+    } catch {
+      throw new InvalidTokenError('invalid access token');
+    }
+  }
+
+  /** Refresh tokens only: access tokens are self-contained JWTs and end at their expiry. */
+  async revokeToken(client: OAuthClientInformationFull, request: OAuthTokenRevocationRequest): Promise<void> {
+    const grant = await this.store.getGrant(grantKeys.refresh(request.token));
+    if (!grant || grant.payload.clientId !== client.client_id || typeof grant.payload.familyId !== 'string') return;
+    await this.tokens.revokeFamily(grant.payload.familyId);
+    await this.store.deleteGrant(grantKeys.refresh(request.token));
+  }
+
+  /** A code presented again after use: revoke what the first use produced. */
+  private async noticeReplay(code: string): Promise<void> {
+    const used = await this.store.getGrant(grantKeys.usedCode(code));
+    if (used && typeof used.payload.familyId === 'string') await this.tokens.revokeFamily(used.payload.familyId);
+  }
+}
+
+function grantInfo(payload: GrantInfo): GrantInfo {
+  const { clientId, userId, username, scopes, resource, issuer, familyId } = payload;
+  return { clientId, userId, username, scopes: [...scopes], resource, issuer, familyId };
+}
+

@@ -1,0 +1,108 @@
+// Issuing tokens. Access tokens are JWTs (RFC 9068 shape, ES256) whose `aud` is the resource the
+// client asked for (RFC 8707). Refresh tokens are opaque; only their SHA-256 digest is stored.
+// Each authorization starts a family: a refresh token presented twice (after rotation) or an
+// authorization code presented twice revokes the family's live refresh token (OAuth 2.1 §4.3.1,
+// RFC 6749 §4.1.2).
+import { randomUUID } from 'node:crypto';
+import { SignJWT } from 'jose';
+import type { OAuthTokens } from '@modelcontextprotocol/sdk/shared/auth.js';
+import type { Store } from '../store/store.ts';
+import { randomToken, sha256 } from './clients.ts';
+import { SIGNING_ALG, type SigningKeys } from './keys.ts';
+
+/** What an authorization grants; carried by codes and refresh tokens. */
+export interface GrantInfo {
+  clientId: string;
+  userId: string;
+  username: string;
+  scopes: string[];
+  resource: string;
+  issuer: string;
+  familyId: string;
+}
+
+export const OFFLINE_ACCESS = 'offline_access';
+export const REFRESH_PREFIX = 'ghr_';
+
+export const grantKeys = {
+  code: (code: string) => `code:${sha256(code)}`,
+  usedCode: (code: string) => `used-code:${sha256(code)}`,
+  refresh: (token: string) => `refresh:${sha256(token)}`,
+  refreshByHash: (hash: string) => `refresh:${hash}`,
+  usedRefresh: (token: string) => `used-refresh:${sha256(token)}`,
+  family: (id: string) => `family:${id}`,
+  interaction: (id: string) => `interaction:${id}`,
+  state: (clientId: string, state: string) => `state:${sha256(`${clientId}\n${state}`)}`,
+};
+
+export interface TokenTtls {
+  accessMs: number;
+  refreshMs: number;
+}
+
+export class TokenIssuer {
+  constructor(
+    private readonly store: Store,
+    private readonly keys: () => Promise<SigningKeys>,
+    private readonly ttl: TokenTtls,
+  ) {}
+
+  newFamilyId(): string {
+    return randomUUID();
+  }
+
+  async accessToken(grant: GrantInfo, scopes: readonly string[]): Promise<string> {
+    const { signer } = await this.keys();
+    const now = Math.floor(Date.now() / 1000);
+    return new SignJWT({ client_id: grant.clientId, scope: scopes.join(' '), preferred_username: grant.username })
+      .setProtectedHeader({ alg: SIGNING_ALG, kid: signer.kid, typ: 'at+jwt' })
+      .setIssuer(grant.issuer)
+      .setSubject(grant.userId)
+      .setAudience(grant.resource)
+      .setIssuedAt(now)
+      .setNotBefore(now)
+      .setExpirationTime(now + Math.floor(this.ttl.accessMs / 1000))
+      .setJti(randomToken(16))
+      .sign(signer.key);
+  }
+
+  /** A new refresh token for the grant, recorded as its family's live one. */
+  async refreshToken(grant: GrantInfo): Promise<string> {
+    const token = REFRESH_PREFIX + randomToken();
+    const expiresAt = Date.now() + this.ttl.refreshMs;
+    await this.store.putGrant({ key: grantKeys.refresh(token), payload: { ...grant }, expiresAt });
+    await this.store.putGrant({ key: grantKeys.family(grant.familyId), payload: { refresh: sha256(token) }, expiresAt });
+    return token;
+  }
+
+  /** The token response: access token, plus a refresh token when offline_access was granted. */
+  async respond(grant: GrantInfo, scopes: readonly string[], refreshToken: string | 'new' | undefined): Promise<OAuthTokens> {
+    const refresh = refreshToken === 'new' ? (grant.scopes.includes(OFFLINE_ACCESS) ? await this.refreshToken(grant) : undefined) : refreshToken;
+    return {
+      access_token: await this.accessToken(grant, scopes),
+      token_type: 'Bearer',
+      expires_in: Math.floor(this.ttl.accessMs / 1000),
+      scope: scopes.join(' '),
+      ...(refresh === undefined ? {} : { refresh_token: refresh }),
+    };
+  }
+
+  /** Ends a family: its live refresh token stops working. */
+  async revokeFamily(familyId: string): Promise<void> {
+    const family = await this.store.takeGrant(grantKeys.family(familyId));
+    const hash = family?.payload.refresh;
+    if (typeof hash === 'string') await this.store.deleteGrant(grantKeys.refreshByHash(hash));
+  }
+}
+
+export function isGrantInfo(payload: Record<string, unknown>): payload is Record<string, unknown> & GrantInfo {
+  return (
+    typeof payload.clientId === 'string' &&
+    typeof payload.userId === 'string' &&
+    typeof payload.username === 'string' &&
+    Array.isArray(payload.scopes) &&
+    typeof payload.resource === 'string' &&
+    typeof payload.issuer === 'string' &&
+    typeof payload.familyId === 'string'
+  );
+}

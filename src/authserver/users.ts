@@ -1,0 +1,31 @@
+// Users of the embedded authorization server: creation (CLI and self-registration) and login.
+// The store keeps only scrypt hashes; a disabled user cannot log in or refresh tokens.
+import { randomUUID } from 'node:crypto';
+import type { Store, UserRecord } from '../store/store.ts';
+import { StoreConstraintError } from '../store/errors.ts';
+import { dummyHash, hashPassword, passwordProblem, usernameProblem, verifyPassword } from './passwords.ts';
+
+export class UserInputError extends Error {
+  override readonly name = 'UserInputError';
+}
+
+/** Creates a user; throws UserInputError for a bad name, a weak password or a taken name. */
+export async function createUser(store: Store, username: string, password: string): Promise<UserRecord> {
+  const problem = usernameProblem(username) ?? passwordProblem(password);
+  if (problem) throw new UserInputError(problem);
+  const user: UserRecord = { id: randomUUID(), username, passwordHash: await hashPassword(password), createdAt: Date.now(), disabled: false };
+  try {
+    await store.createUser(user);
+  } catch (error) {
+    if (error instanceof StoreConstraintError && error.reason === 'duplicate') throw new UserInputError(`user "${username}" already exists`);
+    throw error;
+  }
+  return user;
+}
+
+/** The user if the name and password match an enabled account. Same cost whether or not the name exists. */
+export async function checkLogin(store: Store, username: string, password: string): Promise<UserRecord | undefined> {
+  const user = usernameProblem(username) === undefined ? await store.getUserByName(username) : undefined;
+  const ok = await verifyPassword(password.slice(0, 1024), user?.passwordHash ?? (await dummyHash()));
+  return ok && user && !user.disabled ? user : undefined;
+}

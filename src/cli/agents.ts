@@ -1,0 +1,240 @@
+// gatehouse agents … / gatehouse keys …: manage agents and their API keys in the store that the
+// configuration file names (same resolution as `start`: store section, dataDir,
+// GATEHOUSE_DATA_DIR). A new key is printed once, on stdout alone so that scripts can capture it;
+// only its digest is stored. Lists never show keys, only their id and first characters.
+// Exit codes: 0 done, 1 refused (unknown agent or key, duplicate id) or a malformed option, 2 a
+// config file that does not load or an argument that names nothing in it.
+import { randomBytes } from 'node:crypto';
+import { Command, InvalidArgumentError } from 'commander';
+import { loadConfigFile } from '../config/load.ts';
+import { ConfigError } from '../config/errors.ts';
+import { AgentSchema } from '../config/auth-schema.ts';
+import type { ConfigData } from '../config/schema.ts';
+import { parseDuration } from '../config/units.ts';
+import { dataPaths } from '../gateway.ts';
+import { openStore } from '../store/open.ts';
+import type { ApiKeyRecord, Store } from '../store/store.ts';
+import { StoreConstraintError } from '../store/errors.ts';
+import { digestKey, generateApiKey, keyPrefix } from '../auth/api-key.ts';
+import { configKeys } from '../auth/agents-sync.ts';
+
+/** A refusal the user can act on: message on stderr, exit code. */
+class CliError extends Error {
+  constructor(message: string, readonly exitCode: 1 | 2 = 1) {
+    super(message);
+  }
+}
+
+// Variables the store does not need (keys, upstream secrets) may be unset in an operator's shell:
+// they are replaced by a placeholder, and refused only if the store settings use them.
+const UNSET = 'http://unset-environment-variable.invalid/placeholder';
+
+async function loadForStore(file: string): Promise<ConfigData> {
+  const env = new Proxy(process.env, { get: (target, name: string) => target[name] ?? UNSET });
+  try {
+    const config = await loadConfigFile(file, env);
+    if (JSON.stringify([config.store, config.dataDir ?? '']).includes(UNSET)) {
+      throw new CliError(`${file}: store/dataDir use an environment variable that is not set`, 2);
+    }
+    return config;
+  } catch (error) {
+    if (error instanceof ConfigError) throw new CliError(error.message, 2);
+    throw error;
+  }
+}
+
+async function withStore<T>(configFile: string, run: (store: Store, config: ConfigData) => Promise<T>): Promise<T> {
+  const config = await loadForStore(configFile);
+  const store = await openStore(dataPaths(config, configFile, process.env).store);
+  try {
+    return await run(store, config);
+  } finally {
+    await store.close();
+  }
+}
+
+/** Runs a command body and turns refusals into a message and an exit code. */
+function action<A extends unknown[]>(body: (...args: A) => Promise<void>): (...args: A) => Promise<void> {
+  return async (...args: A) => {
+    try {
+      await body(...args);
+    } catch (error) {
+      if (error instanceof CliError) {
+        process.stderr.write(`gatehouse: ${error.message}\n`);
+        process.exitCode = error.exitCode;
+        return;
+      }
+      if (error instanceof StoreConstraintError) {
+        process.stderr.write(`gatehouse: ${error.message}\n`);
+        process.exitCode = 1;
+        return;
+      }
+      throw error;
+    }
+  };
+}
+
+function label(value: string, previous: Record<string, string>): Record<string, string> {
+  const eq = value.indexOf('=');
+  if (eq <= 0) throw new InvalidArgumentError('expected key=value');
+  return { ...previous, [value.slice(0, eq)]: value.slice(eq + 1) };
+}
+
+/** "30d", "12h" (from now) or an ISO date/time. */
+export function parseExpiry(value: string, now = Date.now()): number {
+  const duration = parseDuration(value);
+  if (duration !== undefined && duration > 0) return now + duration;
+  const date = Date.parse(value);
+  if (/^\d{4}-\d{2}-\d{2}/.test(value) && !Number.isNaN(date)) {
+    if (date <= now) throw new InvalidArgumentError('the expiry is in the past');
+    return date;
+  }
+  throw new InvalidArgumentError('expected a duration such as 30d or 12h, or an ISO date such as 2027-01-31');
+}
+
+function iso(ms: number | undefined): string {
+  return ms === undefined ? '-' : new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
+}
+
+function table(rows: string[][]): string {
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
+  return rows.map((r) => r.map((cell, i) => cell.padEnd(widths[i]!)).join('  ').trimEnd()).join('\n') + '\n';
+}
+
+interface StoreOptions {
+  config: string;
+}
+
+export function registerAgentCommands(program: Command): void {
+  const agents = program.command('agents').description('manage agents (the callers of API keys) in the store');
+
+  agents
+    .command('create <id>')
+    .description('create an agent')
+    .requiredOption('-c, --config <file>', 'configuration file (locates the store)')
+    .option('--name <name>', 'display name')
+    .option('--label <key=value>', 'label for policies (repeatable)', label, {})
+    .option('--tenant <tenant>', 'tenant the agent belongs to')
+    .action(
+      action(async (id: string, options: StoreOptions & { name?: string; label: Record<string, string>; tenant?: string }) => {
+        const checked = AgentSchema.shape.id.safeParse(id);
+        if (!checked.success) throw new CliError(`invalid agent id "${id}": ${checked.error.issues[0]?.message ?? 'invalid'}`, 2);
+        await withStore(options.config, async (store) => {
+          await store.createAgent({ id, name: options.name, labels: options.label, tenant: options.tenant, createdAt: Date.now(), disabled: false });
+        });
+        process.stdout.write(`created agent ${id}\n`);
+      }),
+    );
+
+  agents
+    .command('list')
+    .description('list agents')
+    .requiredOption('-c, --config <file>', 'configuration file (locates the store)')
+    .option('--json', 'print JSON')
+    .action(
+      action(async (options: StoreOptions & { json?: boolean }) => {
+        const list = await withStore(options.config, (store) => store.listAgents());
+        if (options.json) {
+          process.stdout.write(JSON.stringify(list, null, 2) + '\n');
+          return;
+        }
+        const rows = [['ID', 'NAME', 'TENANT', 'LABELS', 'STATUS', 'CREATED']];
+        for (const a of list) {
+          const labels = Object.entries(a.labels).map(([k, v]) => `${k}=${v}`).join(',');
+          rows.push([a.id, a.name ?? '-', a.tenant ?? '-', labels || '-', a.disabled ? 'disabled' : 'active', iso(a.createdAt)]);
+        }
+        process.stdout.write(list.length === 0 ? 'no agents\n' : table(rows));
+      }),
+    );
+
+  for (const [verb, disabled] of [['disable', true], ['enable', false]] as const) {
+    agents
+      .command(`${verb} <id>`)
+      .description(disabled ? 'disable an agent: its keys are refused from the next request' : 'enable a disabled agent')
+      .requiredOption('-c, --config <file>', 'configuration file (locates the store)')
+      .action(
+        action(async (id: string, options: StoreOptions) => {
+          const found = await withStore(options.config, (store) => store.setAgentDisabled(id, disabled));
+          if (!found) throw new CliError(`no agent "${id}"`);
+          process.stdout.write(`${verb}d agent ${id}\n`);
+        }),
+      );
+  }
+
+  const keys = program.command('keys').description('manage API keys (shown once, stored as SHA-256 digests)');
+
+  keys
+    .command('create')
+    .description('create an API key for an agent and print it once')
+    .requiredOption('-c, --config <file>', 'configuration file (locates the store)')
+    .requiredOption('--agent <id>', 'agent the key belongs to')
+    .option('--expires <when>', 'expiry: a duration from now (30d, 12h) or an ISO date', (v) => parseExpiry(v))
+    .option('--api <name>', 'limit the key to one API (by name)')
+    .action(
+      action(async (options: StoreOptions & { agent: string; expires?: number; api?: string }) => {
+        const key = generateApiKey();
+        const record: ApiKeyRecord = {
+          id: `key_${randomBytes(9).toString('base64url')}`,
+          agentId: options.agent,
+          hash: digestKey(key),
+          prefix: keyPrefix(key),
+          api: options.api,
+          createdAt: Date.now(),
+          expiresAt: options.expires,
+          revokedAt: undefined,
+          lastUsedAt: undefined,
+        };
+        await withStore(options.config, async (store, config) => {
+          if (options.api !== undefined && !config.apis.some((a) => a.name === options.api)) {
+            throw new CliError(`no API named "${options.api}" in ${options.config}; expected one of ${config.apis.map((a) => a.name).join(', ')}`, 2);
+          }
+          const agent = await store.getAgent(options.agent);
+          if (!agent) throw new CliError(`no agent "${options.agent}" (create it with \`gatehouse agents create\`; agents declared in the config are added when Gatehouse starts)`);
+          await store.createApiKey(record);
+        });
+        process.stdout.write(`${key}\n`);
+        process.stderr.write(
+          `created key ${record.id} for agent ${options.agent} (api: ${options.api ?? 'all'}, expires: ${options.expires === undefined ? 'never' : iso(options.expires)}); ` +
+            'store it now, it is not shown again\n',
+        );
+      }),
+    );
+
+  keys
+    .command('list')
+    .description('list API keys (never the keys themselves)')
+    .requiredOption('-c, --config <file>', 'configuration file (locates the store)')
+    .option('--agent <id>', 'only this agent\'s keys')
+    .option('--json', 'print JSON')
+    .action(
+      action(async (options: StoreOptions & { agent?: string; json?: boolean }) => {
+        const list = await withStore(options.config, async (store, config) => {
+          // The config file is authoritative for the api and expiry of the keys it declares.
+          const declared = configKeys(config.agents);
+          return (await store.listApiKeys(options.agent)).map((k) => {
+            const fromConfig = declared.get(k.id);
+            return fromConfig ? { ...k, api: fromConfig.api, expiresAt: fromConfig.expiresAt } : k;
+          });
+        });
+        if (options.json) {
+          process.stdout.write(JSON.stringify(list.map(({ hash: _hash, ...shown }) => shown), null, 2) + '\n');
+          return;
+        }
+        const rows = [['ID', 'AGENT', 'PREFIX', 'API', 'EXPIRES', 'REVOKED', 'LAST USED']];
+        for (const k of list) rows.push([k.id, k.agentId, k.prefix, k.api ?? '(all)', iso(k.expiresAt), iso(k.revokedAt), iso(k.lastUsedAt)]);
+        process.stdout.write(list.length === 0 ? 'no keys\n' : table(rows));
+      }),
+    );
+
+  keys
+    .command('revoke <key-id>')
+    .description('revoke a key: refused from the next request')
+    .requiredOption('-c, --config <file>', 'configuration file (locates the store)')
+    .action(
+      action(async (id: string, options: StoreOptions) => {
+        const found = await withStore(options.config, (store) => store.revokeApiKey(id, Date.now()));
+        if (!found) throw new CliError(`no key "${id}" (see \`gatehouse keys list\`)`);
+        process.stdout.write(`revoked key ${id}\n`);
+      }),
+    );
+}

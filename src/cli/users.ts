@@ -1,0 +1,122 @@
+// gatehouse users …: people who sign in at the embedded authorization server, kept in the store
+// the configuration file names (same resolution as `start`). Passwords are never prompted for
+// (scripts and containers have no terminal): they come from stdin (--password-stdin) or, with a
+// warning, from --password. Only the scrypt hash is stored; nothing prints a password.
+// Exit codes: 0 done, 1 refused (bad name or password, duplicate, unknown user), 2 a config file
+// that does not load.
+import type { Command } from 'commander';
+import { loadConfigFile } from '../config/load.ts';
+import { ConfigError } from '../config/errors.ts';
+import { dataPaths } from '../gateway.ts';
+import { openStore } from '../store/open.ts';
+import type { Store } from '../store/store.ts';
+import { createUser, UserInputError } from '../authserver/users.ts';
+
+class CliError extends Error {
+  constructor(message: string, readonly exitCode: 1 | 2 = 1) {
+    super(message);
+  }
+}
+
+// Variables the store does not need may be unset in an operator's shell (see agents.ts).
+const UNSET = 'http://unset-environment-variable.invalid/placeholder';
+
+async function withStore<T>(file: string, run: (store: Store) => Promise<T>): Promise<T> {
+  const env = new Proxy(process.env, { get: (target, name: string) => target[name] ?? UNSET });
+  let config;
+  try {
+    config = await loadConfigFile(file, env);
+  } catch (error) {
+    if (error instanceof ConfigError) throw new CliError(error.message, 2);
+    throw error;
+  }
+  if (JSON.stringify([config.store, config.dataDir ?? '']).includes(UNSET)) throw new CliError(`${file}: store/dataDir use an environment variable that is not set`, 2);
+  const store = await openStore(dataPaths(config, file, process.env).store);
+  try {
+    return await run(store);
+  } finally {
+    await store.close();
+  }
+}
+
+function action<A extends unknown[]>(body: (...args: A) => Promise<void>): (...args: A) => Promise<void> {
+  return async (...args: A) => {
+    try {
+      await body(...args);
+    } catch (error) {
+      if (!(error instanceof CliError) && !(error instanceof UserInputError)) throw error;
+      process.stderr.write(`gatehouse: ${error.message}\n`);
+      process.exitCode = error instanceof CliError ? error.exitCode : 1;
+    }
+  };
+}
+
+async function readStdin(): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+  // One trailing newline is what `echo` and here-strings add; it is not part of the password.
+  return Buffer.concat(chunks).toString('utf8').replace(/\r?\n$/, '');
+}
+
+function iso(ms: number): string {
+  return new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
+}
+
+interface Options {
+  config: string;
+}
+
+export function registerUserCommands(program: Command): void {
+  const users = program.command('users').description('manage the users who sign in at the embedded OAuth authorization server');
+
+  users
+    .command('create <username>')
+    .description('create a user; the password comes from stdin (--password-stdin) or --password')
+    .requiredOption('-c, --config <file>', 'configuration file (locates the store)')
+    .option('--password-stdin', 'read the password from standard input')
+    .option('--password <password>', 'the password (visible in shell history and the process list; prefer --password-stdin)')
+    .action(
+      action(async (username: string, options: Options & { passwordStdin?: boolean; password?: string }) => {
+        if (options.passwordStdin && options.password !== undefined) throw new CliError('give the password one way: --password-stdin or --password');
+        let password: string;
+        if (options.passwordStdin) password = await readStdin();
+        else if (options.password !== undefined) {
+          process.stderr.write('gatehouse: warning: a password on the command line can be seen in shell history and the process list; prefer --password-stdin\n');
+          password = options.password;
+        } else throw new CliError('give the password with --password-stdin (e.g. `printf %s "$PW" | gatehouse users create NAME --password-stdin -c FILE`) or --password');
+        const user = await withStore(options.config, (store) => createUser(store, username, password));
+        process.stdout.write(`created user ${user.username} (id ${user.id})\n`);
+      }),
+    );
+
+  users
+    .command('list')
+    .description('list users (never their passwords)')
+    .requiredOption('-c, --config <file>', 'configuration file (locates the store)')
+    .option('--json', 'print JSON')
+    .action(
+      action(async (options: Options & { json?: boolean }) => {
+        const list = await withStore(options.config, (store) => store.listUsers());
+        const rows = list.map((u) => ({ username: u.username, id: u.id, created: iso(u.createdAt), status: u.disabled ? 'disabled' : 'active' }));
+        if (options.json) return void process.stdout.write(JSON.stringify(rows, null, 2) + '\n');
+        if (rows.length === 0) return void process.stdout.write('no users\n');
+        const table = [['USERNAME', 'ID', 'CREATED', 'STATUS'], ...rows.map((r) => [r.username, r.id, r.created, r.status])];
+        const widths = table[0]!.map((_, i) => Math.max(...table.map((r) => r[i]!.length)));
+        process.stdout.write(table.map((r) => r.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd()).join('\n') + '\n');
+      }),
+    );
+
+  for (const [verb, disabled] of [['disable', true], ['enable', false]] as const) {
+    users
+      .command(`${verb} <username>`)
+      .description(disabled ? 'stop a user from signing in and from refreshing tokens (access tokens already issued run until they expire)' : 'let a disabled user sign in again')
+      .requiredOption('-c, --config <file>', 'configuration file (locates the store)')
+      .action(
+        action(async (username: string, options: Options) => {
+          const changed = await withStore(options.config, (store) => store.setUserDisabled(username, disabled));
+          if (!changed) throw new CliError(`no user named "${username}"`);
+          process.stdout.write(`${verb}d user ${username}\n`);
+        }),
+      );
+  }
+}

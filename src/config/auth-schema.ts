@@ -1,0 +1,150 @@
+// Config schema for who may call: authentication plans per API, agents declared in the file,
+// the embedded authorization server, upstream credentials, and the store that keeps them.
+import { z } from 'zod';
+import { Duration } from './units.ts';
+
+const Url = z.string().refine((value) => {
+  try {
+    const url = new URL(value);
+    return url.protocol === 'http:' || url.protocol === 'https:';
+  } catch {
+    return false;
+  }
+}, 'expected an absolute http:// or https:// URL');
+
+export const KeylessAuth = z
+  .strictObject({ type: z.literal('keyless') })
+  .meta({ description: 'No credential: every caller is the anonymous principal. Never a fallback for a failed credential.' });
+
+export const ApiKeyAuth = z
+  .strictObject({
+    type: z.literal('api-key'),
+    header: z
+      .string()
+      .regex(/^[A-Za-z0-9-]+$/, 'expected an HTTP header name')
+      .optional()
+      .meta({ description: 'Also accept the key in this header (e.g. x-api-key). `Authorization: Bearer <key>` is always accepted.' }),
+  })
+  .meta({ description: 'API keys of agents (declared under `agents` or created with `gatehouse keys create`).' });
+
+const JwtAlgorithms = z
+  .array(z.enum(['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA', 'HS256', 'HS384', 'HS512']))
+  .min(1)
+  .meta({ description: 'Accepted signature algorithms (`none` is never accepted).' });
+
+export const JwtAuth = z
+  .strictObject({
+    type: z.literal('jwt'),
+    issuer: z.string().min(1).meta({ description: 'Expected `iss`.' }),
+    audience: z.union([z.string(), z.array(z.string()).min(1)]).meta({ description: 'Expected `aud` (any of).' }),
+    jwksUrl: Url.optional().meta({ description: 'JWKS URL (cached; refreshed when an unknown key id appears).' }),
+    publicKey: z.string().optional().meta({ description: 'A PEM public key, instead of jwksUrl.' }),
+    secret: z.string().optional().meta({ description: 'An HMAC secret (use ${env:NAME}), instead of jwksUrl.' }),
+    algorithms: JwtAlgorithms.optional(),
+    clockTolerance: Duration.default(30_000),
+    principalClaim: z.string().default('sub').meta({ description: 'Claim that names the agent.' }),
+    requiredScopes: z.array(z.string()).default([]).meta({ description: 'Scopes every token must carry (space-separated `scope` claim or `scp` list).' }),
+  })
+  .refine((v) => [v.jwksUrl, v.publicKey, v.secret].filter((x) => x !== undefined).length === 1, {
+    message: 'expected exactly one of jwksUrl, publicKey or secret',
+  })
+  .meta({ description: 'JSON Web Tokens from any issuer, verified locally.' });
+
+export const OAuth2Auth = z
+  .strictObject({
+    type: z.literal('oauth2'),
+    issuer: z.string().optional().meta({ description: 'External authorization server issuer. Omit to use the embedded authorization server.' }),
+    jwksUrl: Url.optional().meta({ description: 'JWKS of the external issuer (default: from its metadata).' }),
+    introspection: z
+      .strictObject({
+        url: Url,
+        clientId: z.string(),
+        clientSecret: z.string().meta({ description: 'Use ${env:NAME}.' }),
+      })
+      .optional()
+      .meta({ description: 'Validate opaque tokens by RFC 7662 introspection instead of as JWTs.' }),
+    audience: z.string().optional().meta({ description: 'Expected token audience (default: this API\'s public URL, per RFC 8707).' }),
+    scopes: z.array(z.string()).default(['mcp']).meta({ description: 'Scopes advertised in protected resource metadata and WWW-Authenticate.' }),
+    requiredScopes: z.array(z.string()).default([]).meta({ description: 'Scopes a token must carry; otherwise 403 insufficient_scope.' }),
+  })
+  .meta({ description: 'Gatehouse as an OAuth 2.1 protected resource (MCP authorization spec).' });
+
+export const PassthroughAuth = z
+  .strictObject({ type: z.literal('passthrough') })
+  .meta({ description: 'The upstream does its own MCP OAuth: its 401 and metadata are relayed (rewritten to point at Gatehouse) and the client\'s token is forwarded. Audience caveat: see docs.' });
+
+export const AuthPlanSchema = z.discriminatedUnion('type', [KeylessAuth, ApiKeyAuth, JwtAuth, OAuth2Auth, PassthroughAuth]);
+
+/** One plan, or several tried in order (the first whose credential is present decides). */
+export const Auth = z.union([AuthPlanSchema, z.array(AuthPlanSchema).min(1)]);
+
+const ApiKeyRef = z.union([
+  z.strictObject({
+    value: z.string().min(16, 'expected a key of at least 16 characters (give it with ${env:NAME})'),
+    api: z.string().optional(),
+    expires: z.string().optional().meta({ description: 'ISO date/time after which the key is refused.' }),
+  }),
+  z.strictObject({
+    sha256: z.string().regex(/^[0-9a-fA-F]{64}$/, 'expected a hex SHA-256 digest (64 characters)').meta({ description: 'SHA-256 digest (hex) of the key, e.g. from `printf %s "$KEY" | sha256sum`.' }),
+    api: z.string().optional(),
+    expires: z.string().optional(),
+  }),
+]);
+
+export const AgentSchema = z.strictObject({
+  id: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.@-]{0,127}$/, 'expected an agent id of letters, digits, "_", ".", "@" or "-"'),
+  name: z.string().optional(),
+  labels: z.record(z.string(), z.string()).default({}),
+  tenant: z.string().optional(),
+  apiKeys: z.array(ApiKeyRef).default([]).meta({ description: 'Keys by reference (${env:NAME}) or by SHA-256 digest: no secret in the file.' }),
+});
+
+export const AuthorizationServerSchema = z
+  .strictObject({
+    issuer: Url.optional().meta({ description: 'Issuer URL (default: the public base URL).' }),
+    dynamicRegistration: z.boolean().default(true).meta({ description: 'RFC 7591 dynamic client registration.' }),
+    clientIdMetadataDocuments: z.boolean().default(true).meta({ description: 'Accept https client ids naming a Client ID Metadata Document.' }),
+    selfRegistration: z.boolean().default(false).meta({ description: 'Let people create an account on the login page.' }),
+    accessTokenTtl: Duration.default(3_600_000),
+    refreshTokenTtl: Duration.default(30 * 86_400_000),
+    scopes: z.array(z.string()).default(['mcp', 'offline_access']),
+    allowInsecureMetadataUrlsForTesting: z
+      .boolean()
+      .default(false)
+      .meta({ description: 'TESTS ONLY: fetch Client ID Metadata Documents over http:// and from loopback/private addresses. Turns off the SSRF guard; never enable in production.' }),
+  })
+  .meta({ description: 'The embedded OAuth 2.1 authorization server, used by `oauth2` plans that name no issuer.' });
+
+/** A secret sent in a header: no line breaks or control characters (they would corrupt the request). */
+const HeaderSafe = z.string().min(1).regex(/^[^\x00-\x08\x0a-\x1f\x7f]+$/, 'expected a value without line breaks or control characters');
+
+/** Headers of the transport itself: a credential header must not replace them. */
+const RESERVED_HEADERS: ReadonlySet<string> = new Set(['host', 'content-length', 'content-type', 'transfer-encoding', 'connection', 'keep-alive', 'upgrade', 'te', 'trailer', 'accept', 'last-event-id', 'mcp-session-id', 'mcp-protocol-version', 'mcp-method', 'mcp-name']);
+
+export const UpstreamCredentialSchema = z.discriminatedUnion('type', [
+  z.strictObject({ type: z.literal('bearer'), token: HeaderSafe.meta({ description: 'Use ${env:NAME}.' }) }),
+  z.strictObject({
+    type: z.literal('header'),
+    name: z
+      .string()
+      .regex(/^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/, 'expected an HTTP header name')
+      .refine((n) => !RESERVED_HEADERS.has(n.toLowerCase()), 'expected a header Gatehouse does not set itself (not Host, Content-Type, Content-Length, Accept, Connection, Mcp-*, …)'),
+    value: HeaderSafe.meta({ description: 'Use ${env:NAME}.' }),
+  }),
+  z.strictObject({
+    type: z.literal('client-credentials'),
+    tokenUrl: Url,
+    clientId: z.string(),
+    clientSecret: z.string().meta({ description: 'Use ${env:NAME}.' }),
+    scope: z.string().optional(),
+    audience: z.string().optional(),
+  }),
+  z.strictObject({ type: z.literal('stored'), name: z.string().optional().meta({ description: 'Name in the credential store (default: the server name); set with `gatehouse credentials set`.' }) }),
+]);
+
+export const StoreSchema = z
+  .union([
+    z.strictObject({ type: z.literal('sqlite'), file: z.string().optional().meta({ description: 'Database file (default: <dataDir>/gatehouse.db).' }) }),
+    z.strictObject({ type: z.literal('postgres'), url: z.string().meta({ description: 'postgres:// URL (use ${env:NAME}).' }), schema: z.string().optional() }),
+  ])
+  .meta({ description: 'Where agents, keys, users, OAuth state and sealed credentials live.' });

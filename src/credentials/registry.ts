@@ -1,0 +1,36 @@
+// One UpstreamCredentials per server, built from its `credential:` entry. Kept across reloads
+// while the entry is unchanged, so a reload does not throw away a cached token.
+import type { Logger } from '../log.ts';
+import type { UpstreamCredentials } from '../upstream/upstream.ts';
+import type { CredentialConfig, SecretCredential } from './secret.ts';
+import type { CredentialVault } from './vault.ts';
+import { staticCredentials } from './static-credentials.ts';
+import { ClientCredentialsToken } from './client-credentials.ts';
+import { StoredCredentials } from './stored-credentials.ts';
+
+export class UpstreamCredentialRegistry {
+  private readonly built = new Map<string, { definition: string; credentials: UpstreamCredentials }>();
+
+  constructor(
+    private readonly vault: CredentialVault,
+    private readonly log: Logger,
+  ) {}
+
+  /** The server's credentials, or undefined when it has no `credential:`. */
+  forServer(server: string, credential: CredentialConfig | undefined): UpstreamCredentials | undefined {
+    if (!credential) {
+      this.built.delete(server);
+      return undefined;
+    }
+    // Memory only: compares the entry, secrets included, with the one the cached object was built from.
+    const definition = JSON.stringify(credential);
+    const existing = this.built.get(server);
+    if (existing?.definition === definition) return existing.credentials;
+    const log = this.log;
+    const build = (secret: SecretCredential): UpstreamCredentials =>
+      secret.type === 'client-credentials' ? new ClientCredentialsToken(server, secret, log) : staticCredentials(secret);
+    const credentials = credential.type === 'stored' ? new StoredCredentials(server, credential.name ?? server, this.vault, build, log) : build(credential);
+    this.built.set(server, { definition, credentials });
+    return credentials;
+  }
+}

@@ -1,0 +1,111 @@
+// The sealed credential store: secret credentials kept in the Store (SQLite or Postgres) as
+// AES-256-GCM sealed JSON under the credentials key. Only this module holds the key; the Store
+// only ever sees sealed text. Used by the CLI (set, list, delete, rotate-key) and, read-only, by
+// the gateway for `credential: { type: stored }`.
+import type { Store, CredentialRecord } from '../store/store.ts';
+import { loadKey, readKey, type KeySource } from '../session/key.ts';
+import { keyId } from './key.ts';
+import { sealCredential, sealedKeyId, unsealCredential, UnsealError } from './seal.ts';
+import type { SecretCredential, SecretType } from './secret.ts';
+
+export interface VaultKey {
+  readonly key: Buffer;
+  readonly id: string;
+  /** The environment variable or file it came from (for messages; not secret). */
+  readonly source: string;
+}
+
+export interface CredentialSummary {
+  readonly name: string;
+  /** Undefined when the record does not open with the current key (see `problem`). */
+  readonly type: SecretType | undefined;
+  readonly keyId: string | undefined;
+  readonly updatedAt: number;
+  readonly problem?: string;
+}
+
+export class CredentialVault {
+  private loaded: VaultKey | undefined;
+
+  constructor(
+    private readonly store: Store,
+    private readonly source: KeySource,
+    private readonly env: NodeJS.ProcessEnv = process.env,
+  ) {}
+
+  /** The credentials key; with `create`, a missing key file is made (0600). Undefined when there is none. */
+  async key(create = false): Promise<VaultKey | undefined> {
+    if (this.loaded) return this.loaded;
+    const found = create ? await loadKey(this.source, this.env) : await readKey(this.source, this.env);
+    if (found) this.loaded = { key: found.key, id: keyId(found.key), source: found.source };
+    return this.loaded;
+  }
+
+  async set(name: string, credential: SecretCredential): Promise<VaultKey> {
+    const key = (await this.key(true))!;
+    await this.store.putCredential({ name, sealed: sealCredential(key.key, name, credential), updatedAt: Date.now() });
+    return key;
+  }
+
+  /** The credential stored under `name` and its sealed form (which changes whenever it is set again); undefined if none. */
+  async get(name: string): Promise<{ credential: SecretCredential; sealed: string } | undefined> {
+    const record = await this.store.getCredential(name);
+    if (!record) return undefined;
+    return { credential: await this.open(record), sealed: record.sealed };
+  }
+
+  async list(): Promise<CredentialSummary[]> {
+    const records = await this.store.listCredentials();
+    const out: CredentialSummary[] = [];
+    for (const record of records) {
+      const base = { name: record.name, keyId: sealedKeyId(record.sealed), updatedAt: record.updatedAt };
+      try {
+        out.push({ ...base, type: (await this.open(record)).type });
+      } catch (error) {
+        if (!(error instanceof UnsealError)) throw error;
+        out.push({ ...base, type: undefined, problem: error.message });
+      }
+    }
+    return out;
+  }
+
+  delete(name: string): Promise<boolean> {
+    return this.store.deleteCredential(name);
+  }
+
+  /**
+   * Re-seals every record under `next`. Records already under `next` are left alone, so an
+   * interrupted rotation is finished by running it again. Every other record must open with the
+   * current key, or nothing further is changed.
+   */
+  async rekey(next: Buffer): Promise<{ resealed: number; unchanged: number }> {
+    const nextId = keyId(next);
+    let resealed = 0;
+    let unchanged = 0;
+    for (const record of await this.store.listCredentials()) {
+      if (sealedKeyId(record.sealed) === nextId) {
+        unchanged++;
+        continue;
+      }
+      const credential = await this.open(record);
+      // The secret did not change: keep its updatedAt.
+      await this.store.putCredential({ ...record, sealed: sealCredential(next, record.name, credential) });
+      resealed++;
+    }
+    return { resealed, unchanged };
+  }
+
+  private async open(record: CredentialRecord): Promise<SecretCredential> {
+    let key = await this.key();
+    if (key && sealedKeyId(record.sealed) !== key.id) {
+      // The key may have been rotated since it was loaded (`credentials rotate-key`): read it again.
+      this.loaded = undefined;
+      key = (await this.key()) ?? key;
+    }
+    if (!key) {
+      const where = [this.source.envName, this.source.file].filter(Boolean).join(' or ');
+      throw new UnsealError(`credential "${record.name}" cannot be opened: no credentials key (${where})`);
+    }
+    return unsealCredential(key.key, record.name, record.sealed);
+  }
+}

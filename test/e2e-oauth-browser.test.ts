@@ -1,0 +1,143 @@
+// The authorization flow in a real browser: headless Chromium (Debian's /usr/bin/chromium, driven
+// by playwright-core) opens the authorization URL the SDK client built, the test fills in the
+// sign-in form and clicks Allow on the consent page, and the browser lands on the client's
+// loopback callback, where the code is captured. The SDK client then finishes and calls tools.
+// CI installs Chromium (apt-get install chromium). Set GATEHOUSE_SKIP_BROWSER=1 to skip these
+// tests on a machine without it; without that variable a missing Chromium is a failure.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, rmSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { UnauthorizedError } from '@modelcontextprotocol/sdk/client/auth.js';
+import { chromium, type BrowserContext } from 'playwright-core';
+import { tempDir } from './helpers/gatehouse.ts';
+import { startOAuthGateway, TestOAuthClient, USER, type OAuthSetup } from './helpers/oauth-flow.ts';
+
+const CHROMIUM = '/usr/bin/chromium';
+const skip = process.env.GATEHOUSE_SKIP_BROWSER === '1' ? 'GATEHOUSE_SKIP_BROWSER=1: browser tests skipped (they need Debian\'s chromium at /usr/bin/chromium)' : false;
+
+let setup: OAuthSetup;
+let context: BrowserContext;
+let profile: string;
+/** The client's loopback callback: records each authorization response. */
+let callback: Server;
+let callbackUrl: string;
+const answers: URL[] = [];
+
+before(async () => {
+  if (skip) return;
+  if (!existsSync(CHROMIUM)) {
+    throw new Error(`Chromium not found at ${CHROMIUM}: install it (apt-get update && apt-get install -y chromium), or set GATEHOUSE_SKIP_BROWSER=1 to skip the browser tests`);
+  }
+  setup = await startOAuthGateway({ authorizationServer: { selfRegistration: true } });
+  callback = createServer((req, res) => {
+    const url = new URL(req.url ?? '/', callbackUrl);
+    // Browsers also ask for /favicon.ico: only the callback path is an answer.
+    if (url.pathname !== '/callback') return void res.writeHead(404).end();
+    answers.push(url);
+    res.writeHead(200, { 'content-type': 'text/html' }).end('<!doctype html><title>Done</title><p>Authorized. You can close this window.</p>');
+  });
+  await new Promise<void>((resolve) => callback.listen(0, '127.0.0.1', resolve));
+  callbackUrl = `http://127.0.0.1:${(callback.address() as AddressInfo).port}/callback`;
+  profile = tempDir('gatehouse-chromium-');
+  context = await chromium.launchPersistentContext(profile, {
+    executablePath: CHROMIUM,
+    headless: true,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+});
+
+after(async () => {
+  if (skip) return;
+  await context?.close();
+  if (profile) rmSync(profile, { recursive: true, force: true });
+  if (callback) {
+    callback.closeAllConnections();
+    await new Promise<void>((resolve) => callback.close(() => resolve()));
+  }
+  await setup?.close();
+});
+
+/** What the person does in the browser; returns the authorization response the callback received. */
+type Person = (authorizationUrl: URL) => Promise<void>;
+
+async function connectThroughBrowser(person: Person): Promise<{ provider: TestOAuthClient; answer: URL }> {
+  const before = answers.length;
+  const provider = new TestOAuthClient(callbackUrl, person, { client_name: 'Browser Test App' });
+  const first = new Client({ name: 'browser-test', version: '1.0.0' });
+  await assert.rejects(first.connect(new StreamableHTTPClientTransport(new URL(setup.url), { authProvider: provider })), UnauthorizedError);
+  assert.equal(answers.length, before + 1, 'the browser reached the callback once');
+  const answer = answers.at(-1)!;
+  assert.equal(answer.searchParams.get('state'), provider.lastState);
+  assert.equal(answer.searchParams.get('iss'), setup.gh.origin);
+  await new StreamableHTTPClientTransport(new URL(setup.url), { authProvider: provider }).finishAuth(answer.searchParams.get('code')!);
+  return { provider, answer };
+}
+
+async function callEcho(provider: TestOAuthClient, message: string): Promise<unknown> {
+  const client = new Client({ name: 'browser-test', version: '1.0.0' });
+  const transport = new StreamableHTTPClientTransport(new URL(setup.url), { authProvider: provider });
+  await client.connect(transport);
+  try {
+    const { tools } = await client.listTools();
+    assert.ok(tools.some((t) => t.name === 'echo'));
+    return (await client.callTool({ name: 'echo', arguments: { message } })).content;
+  } finally {
+    await transport.terminateSession().catch(() => undefined);
+    await client.close();
+  }
+}
+
+test('a person signs in and allows access in Chromium; the SDK client then calls tools', { skip }, async () => {
+  const { provider } = await connectThroughBrowser(async (url) => {
+    const page = await context.newPage();
+    try {
+      await page.goto(url.href);
+      assert.equal(new URL(page.url()).pathname, '/oauth/login');
+      assert.match(await page.textContent('main') ?? '', /Browser Test App wants to use your Gatehouse account/);
+      await page.fill('#username', USER.username);
+      await page.fill('#password', USER.password);
+      await page.click('button[type=submit]');
+      await page.waitForURL((u) => u.pathname === '/oauth/consent');
+      const consent = (await page.textContent('main')) ?? '';
+      assert.match(consent, /Browser Test App/);
+      assert.ok(consent.includes(callbackUrl), 'consent names the redirect URI');
+      assert.match(consent, /mcp/);
+      await Promise.all([page.waitForURL((u) => u.href.startsWith(callbackUrl)), page.click('button[value=approve]')]);
+      assert.match((await page.textContent('body')) ?? '', /Authorized/);
+    } finally {
+      await page.close();
+    }
+  });
+  assert.deepEqual(await callEcho(provider, 'from the browser'), [{ type: 'text', text: 'Echo: from the browser' }]);
+});
+
+test('with self-registration on, a new person creates an account in Chromium and is asked for consent', { skip }, async () => {
+  const username = `new-${Date.now().toString(36)}`;
+  const { provider } = await connectThroughBrowser(async (url) => {
+    const page = await context.newPage();
+    try {
+      await page.goto(url.href);
+      await page.click('text=Create one');
+      await page.waitForURL((u) => u.pathname === '/oauth/signup');
+      await page.fill('#username', username);
+      await page.fill('#password', 'short');
+      // The browser's own minlength check stops the form: submit past it to see the server's answer.
+      await page.$eval('form', (form) => (form as unknown as { noValidate: boolean }).noValidate = true);
+      await page.click('button[type=submit]');
+      assert.match((await page.textContent('.error')) ?? '', /at least 8 characters/);
+      await page.fill('#password', 'a much better password');
+      await page.click('button[type=submit]');
+      await page.waitForURL((u) => u.pathname === '/oauth/consent');
+      assert.match((await page.textContent('main')) ?? '', new RegExp(`act as ${username}`));
+      await Promise.all([page.waitForURL((u) => u.href.startsWith(callbackUrl)), page.click('button[value=approve]')]);
+    } finally {
+      await page.close();
+    }
+  });
+  assert.ok(await setup.gh.gateway.store.getUserByName(username), 'the account exists');
+  assert.deepEqual(await callEcho(provider, 'new account'), [{ type: 'text', text: 'Echo: new account' }]);
+});

@@ -1,0 +1,95 @@
+// `gatehouse users create/list/disable/enable` against the store a config names, then a person
+// created that way signs in at the embedded authorization server of a Gatehouse using that store.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { CLI, tempDir } from './helpers/gatehouse.ts';
+import { pino } from 'pino';
+import { startGateway } from '../src/gateway.ts';
+import { loadConfigFile } from '../src/config/load.ts';
+import { pkcePair, playUser, registerClient } from './helpers/oauth-flow.ts';
+
+function gatehouse(args: string[], stdin?: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const env = { ...process.env };
+  delete env.GATEHOUSE_DATA_DIR; // the config's dataDir decides
+  const child = spawn(process.execPath, [CLI, ...args], { stdio: ['pipe', 'pipe', 'pipe'], env });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+  child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+  child.stdin.end(stdin ?? '');
+  return new Promise((resolve) => child.once('close', (code) => resolve({ code, stdout, stderr })));
+}
+
+test('users are created from stdin, listed, disabled and enabled; they sign in at the authorization server', async () => {
+  const dir = tempDir();
+  const config = path.join(dir, 'gatehouse.yaml');
+  writeFileSync(
+    config,
+    ['dataDir: ./data', 'listen: { host: 127.0.0.1, port: 0 }', 'servers:', '  everything: { url: "http://127.0.0.1:9/mcp" }', 'apis:', '  - { name: everything, path: /mcp, server: everything, auth: { type: oauth2 } }', ''].join('\n'),
+  );
+  const secret = 'a long enough passphrase';
+
+  const created = await gatehouse(['users', 'create', 'grace', '--password-stdin', '-c', config], `${secret}\n`);
+  assert.equal(created.code, 0, created.stderr);
+  assert.match(created.stdout, /^created user grace \(id [0-9a-f-]{36}\)\n$/);
+
+  const duplicate = await gatehouse(['users', 'create', 'grace', '--password-stdin', '-c', config], 'another password\n');
+  assert.equal(duplicate.code, 1);
+  assert.match(duplicate.stderr, /already exists/);
+  const short = await gatehouse(['users', 'create', 'linus', '--password-stdin', '-c', config], 'short\n');
+  assert.equal(short.code, 1);
+  assert.match(short.stderr, /at least 8 characters/);
+  const badName = await gatehouse(['users', 'create', '-x-', '--password-stdin', '-c', config], `${secret}\n`);
+  assert.equal(badName.code, 1);
+  const none = await gatehouse(['users', 'create', 'linus', '-c', config]);
+  assert.equal(none.code, 1);
+  assert.match(none.stderr, /--password-stdin/);
+  const onCommandLine = await gatehouse(['users', 'create', 'linus', '--password', 'visible password', '-c', config]);
+  assert.equal(onCommandLine.code, 0, onCommandLine.stderr);
+  assert.match(onCommandLine.stderr, /warning: .*process list/);
+
+  const listed = await gatehouse(['users', 'list', '-c', config]);
+  assert.equal(listed.code, 0, listed.stderr);
+  assert.match(listed.stdout, /^USERNAME +ID +CREATED +STATUS\n/);
+  assert.match(listed.stdout, /grace +\S+ +\S+ +active/);
+  assert.match(listed.stdout, /linus +\S+ +\S+ +active/);
+  for (const output of [created, listed, onCommandLine].map((r) => r.stdout + r.stderr)) {
+    assert.ok(!output.includes(secret) && !output.includes('visible password'), 'no password printed');
+  }
+
+  const disabled = await gatehouse(['users', 'disable', 'linus', '-c', config]);
+  assert.equal(disabled.code, 0, disabled.stderr);
+  const json = JSON.parse((await gatehouse(['users', 'list', '--json', '-c', config])).stdout) as Array<{ username: string; status: string }>;
+  assert.deepEqual(json.map((u) => [u.username, u.status]), [['grace', 'active'], ['linus', 'disabled']]);
+  const unknown = await gatehouse(['users', 'disable', 'nobody', '-c', config]);
+  assert.equal(unknown.code, 1);
+  assert.match(unknown.stderr, /no user named "nobody"/);
+  const missingConfig = await gatehouse(['users', 'list', '-c', path.join(dir, 'missing.yaml')]);
+  assert.equal(missingConfig.code, 2);
+
+  // The same store behind a running Gatehouse: grace signs in, disabled linus does not, until enabled.
+  const env = { ...process.env };
+  delete env.GATEHOUSE_DATA_DIR; // the config's dataDir decides, as it did for the CLI
+  const gateway = await startGateway({ config: await loadConfigFile(config), configPath: config, logger: pino({ level: 'silent' }), env });
+  try {
+    const origin = `http://127.0.0.1:${gateway.port}`;
+    const redirect = 'http://127.0.0.1:9997/cb';
+    const clientId = await registerClient(origin, { redirect_uris: [redirect] });
+    const authorize = async () => {
+      const { challenge } = await pkcePair();
+      const query = new URLSearchParams({ response_type: 'code', client_id: clientId, redirect_uri: redirect, code_challenge: challenge, code_challenge_method: 'S256', resource: `${origin}/mcp` });
+      return `${origin}/oauth/authorize?${query}`;
+    };
+    const grace = await playUser(await authorize(), { username: 'grace', password: secret });
+    assert.ok(grace.final.searchParams.get('code'));
+    await assert.rejects(playUser(await authorize(), { username: 'linus', password: 'visible password' }), /sign-in answered 401/);
+    assert.equal((await gatehouse(['users', 'enable', 'linus', '-c', config])).code, 0);
+    const linus = await playUser(await authorize(), { username: 'linus', password: 'visible password' });
+    assert.ok(linus.final.searchParams.get('code'));
+  } finally {
+    await gateway.close();
+  }
+});
