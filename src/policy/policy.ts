@@ -1,7 +1,8 @@
 // The policy interface and the chain runner. Policies see decoded messages and a context; they
 // never touch sockets. A policy with no onResponse leaves responses streaming untouched.
 import type { GatehouseError } from '../errors.ts';
-import type { JsonRpcErrorObject, JsonRpcMessage } from '../mcp/jsonrpc.ts';
+import { idKey, isRequest, type JsonRpcErrorObject, type JsonRpcMessage, type JsonRpcRequest, type JsonRpcResponse } from '../mcp/jsonrpc.ts';
+import type { Logger } from '../log.ts';
 import type { Principal } from '../auth/principal.ts';
 import type { ProtocolVersion } from '../mcp/versions.ts';
 
@@ -14,19 +15,33 @@ export interface PolicyContext {
   readonly protocolVersion: ProtocolVersion;
   readonly sessionId: string | undefined;
   readonly request: { readonly headers: Readonly<Record<string, string | string[] | undefined>>; readonly remoteAddress: string | undefined };
+  readonly log: Logger;
+  /** Decision trace of this exchange: which policy and rule allowed or refused what (logs, audit). */
+  readonly trace: DecisionTrace[];
+}
+
+export interface DecisionTrace {
+  readonly policy: string;
+  readonly method: string;
+  readonly name?: string | undefined;
+  readonly allowed: boolean;
+  readonly rule?: string | undefined;
+  readonly reason?: string | undefined;
 }
 
 export type RequestDecision =
   | { action: 'allow' }
   | { action: 'rewrite'; message: JsonRpcMessage }
-  | { action: 'deny'; error: GatehouseError | JsonRpcErrorObject; status?: number };
+  | { action: 'deny'; error: GatehouseError | JsonRpcErrorObject; status?: number }
+  /** Answer the request here (with a result or a JSON-RPC error), as the server would; nothing is forwarded. */
+  | { action: 'respond'; response: JsonRpcResponse };
 
 export interface Policy {
   readonly name: string;
   /** Client → server messages (requests, notifications, responses to server requests). */
   onRequest?(ctx: PolicyContext, message: JsonRpcMessage): RequestDecision | Promise<RequestDecision>;
   /** Server → client messages. Return the message, a rewritten one, or undefined to drop it. */
-  onResponse?(ctx: PolicyContext, message: JsonRpcMessage): JsonRpcMessage | undefined;
+  onResponse?(ctx: PolicyContext, message: JsonRpcMessage, request: JsonRpcRequest | undefined): JsonRpcMessage | undefined;
 }
 
 export const ALLOW: RequestDecision = Object.freeze({ action: 'allow' });
@@ -36,12 +51,12 @@ export async function runRequestPolicies(
   policies: readonly Policy[],
   ctx: PolicyContext,
   message: JsonRpcMessage,
-): Promise<{ message: JsonRpcMessage; denied?: Extract<RequestDecision, { action: 'deny' }> }> {
+): Promise<{ message: JsonRpcMessage; denied?: Extract<RequestDecision, { action: 'deny' | 'respond' }> }> {
   let current = message;
   for (const policy of policies) {
     if (!policy.onRequest) continue;
     const decision = await policy.onRequest(ctx, current);
-    if (decision.action === 'deny') return { message: current, denied: decision };
+    if (decision.action === 'deny' || decision.action === 'respond') return { message: current, denied: decision };
     if (decision.action === 'rewrite') current = decision.message;
   }
   return { message: current };
@@ -49,15 +64,21 @@ export async function runRequestPolicies(
 
 export type ResponseTransform = (message: JsonRpcMessage) => JsonRpcMessage | undefined;
 
-/** A transform over server → client messages, or undefined when no policy looks at them. */
-export function responseTransform(policies: readonly Policy[], ctx: PolicyContext): ResponseTransform | undefined {
+/**
+ * A transform over server → client messages, or undefined when no policy looks at them.
+ * `requests` are the client requests of this exchange, so a response is judged knowing what it answers.
+ */
+export function responseTransform(policies: readonly Policy[], ctx: PolicyContext, requests: readonly JsonRpcMessage[] = []): ResponseTransform | undefined {
   const active = policies.filter((p) => p.onResponse);
   if (active.length === 0) return undefined;
+  const byId = new Map<string, JsonRpcRequest>();
+  for (const message of requests) if (isRequest(message)) byId.set(idKey(message.id), message);
   return (message) => {
+    const request = 'method' in message || message.id === null || message.id === undefined ? undefined : byId.get(idKey(message.id));
     let current: JsonRpcMessage | undefined = message;
     for (const policy of active) {
       if (current === undefined) return undefined;
-      current = policy.onResponse!(ctx, current);
+      current = policy.onResponse!(ctx, current, request);
     }
     return current;
   };

@@ -1,0 +1,93 @@
+// Compiled ACL rules and the decision: deny overrides allow; nothing matching means denied.
+import type { AclConfig } from './schema.ts';
+import { compilePattern, type NameMatcher } from './pattern.ts';
+import { compileCondition, type Condition, type ConditionContext } from './condition.ts';
+import { compileArgumentConstraints, type ArgumentCheck } from './arguments.ts';
+
+interface CompiledFeature {
+  readonly methods: ReadonlySet<string>;
+  readonly match: NameMatcher;
+  readonly checkArguments: ArgumentCheck | undefined;
+}
+
+interface CompiledRule {
+  readonly label: string;
+  readonly effect: 'allow' | 'deny';
+  readonly features: readonly CompiledFeature[];
+  readonly condition: Condition | undefined;
+}
+
+export interface Decision {
+  readonly allowed: boolean;
+  /** The rule that decided, or undefined when no rule matched. */
+  readonly rule: string | undefined;
+  /** Argument constraint violation (allowed is false then). */
+  readonly invalidArguments?: string;
+}
+
+/** A problem at compile time, with the path inside the acl config. */
+export class AclCompileError extends Error {
+  constructor(readonly path: (string | number)[], message: string) {
+    super(message);
+  }
+}
+
+export class CompiledAcl {
+  private readonly rules: readonly CompiledRule[];
+  /** Methods some rule could allow (for capability trimming and tasks). */
+  readonly grantable: ReadonlySet<string>;
+
+  constructor(config: AclConfig) {
+    const grantable = new Set<string>();
+    this.rules = config.rules.map((rule, r) => {
+      const features = rule.features.map((feature, f): CompiledFeature => {
+        let match: NameMatcher;
+        try {
+          match = compilePattern(feature.pattern);
+        } catch (error) {
+          throw new AclCompileError(['rules', r, 'features', f, 'pattern', 'value'], (error as Error).message);
+        }
+        let checkArguments: ArgumentCheck | undefined;
+        try {
+          checkArguments = feature.arguments ? compileArgumentConstraints(feature.arguments) : undefined;
+        } catch (error) {
+          throw new AclCompileError(['rules', r, 'features', f, 'arguments'], (error as Error).message);
+        }
+        if (rule.effect === 'allow') for (const m of feature.methods) grantable.add(m);
+        return { methods: new Set(feature.methods), match, checkArguments };
+      });
+      let condition: Condition | undefined;
+      if (rule.condition !== undefined) {
+        try {
+          condition = compileCondition(rule.condition);
+        } catch (error) {
+          throw new AclCompileError(['rules', r, 'condition'], `invalid CEL condition: ${(error as Error).message}`);
+        }
+      }
+      return { label: rule.name ?? `rules[${r}]`, effect: rule.effect, features, condition };
+    });
+    this.grantable = grantable;
+  }
+
+  /**
+   * Decides one (method, name) pair. `ctx` is built by the caller once per message; its
+   * mcp.name/uri must be the item being decided (list filtering decides per item).
+   */
+  decide(method: string, name: string, ctx: ConditionContext, args?: Readonly<Record<string, unknown>>): Decision {
+    let allowRule: string | undefined;
+    let invalid: { rule: string; problem: string } | undefined;
+    for (const rule of this.rules) {
+      const feature = rule.features.find((f) => f.methods.has(method) && f.match(name));
+      if (!feature) continue;
+      if (rule.condition && !rule.condition(ctx)) continue;
+      if (rule.effect === 'deny') return { allowed: false, rule: rule.label };
+      if (allowRule !== undefined) continue;
+      const problem = args && feature.checkArguments ? feature.checkArguments(args) : undefined;
+      if (problem) invalid ??= { rule: rule.label, problem };
+      else allowRule = rule.label;
+    }
+    if (allowRule !== undefined) return { allowed: true, rule: allowRule };
+    if (invalid) return { allowed: false, rule: invalid.rule, invalidArguments: invalid.problem };
+    return { allowed: false, rule: undefined };
+  }
+}
