@@ -1,0 +1,90 @@
+// The admin JSON API the dashboard calls. Mounted by the admin listener behind admin
+// authentication (never an agent's key); this module only answers GETs under /api/.
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { createRequire } from 'node:module';
+import type { AuditReader } from '../../audit/reader.ts';
+import type { ConfigData } from '../../config/schema.ts';
+import type { Logger } from '../../log.ts';
+import { sendJson } from '../../http/reply.ts';
+import { ApiError } from './query.ts';
+import { overview } from './overview.ts';
+import { getLog, listLogs, liveLogs } from './logs.ts';
+import { HealthProbes } from './health.ts';
+import { upstreams } from './upstreams.ts';
+
+export interface AdminApiDeps {
+  /** The config in force (read per request: hot reloads show at once). */
+  config(): ConfigData;
+  /** Live sessions per server: tracked HTTP sessions, stdio children. */
+  sessionCounts(): Record<string, number>;
+  /** The audit log, when it is on and its sink can be read (sqlite, postgres). */
+  reader(): AuditReader | undefined;
+  readonly log: Logger;
+}
+
+export type ApiHandler = (req: IncomingMessage, res: ServerResponse, path: string) => Promise<void>;
+
+const VERSION = (createRequire(import.meta.url)('../../../package.json') as { version: string }).version;
+const NO_READER =
+  'The audit log cannot be read: it is off (audit.enabled: false) or its sink is jsonl. Use the sqlite (default) or postgres sink to see traffic here.';
+
+/** Answers every path under /api/; unknown ones get a JSON 404. */
+export function adminApi(deps: AdminApiDeps): ApiHandler {
+  const probes = new HealthProbes();
+  const readable = (): AuditReader => {
+    const reader = deps.reader();
+    if (!reader) throw new ApiError(503, NO_READER);
+    return reader;
+  };
+  return async (req, res, path) => {
+    const headers = { 'cache-control': 'no-store' };
+    try {
+      if (req.method !== 'GET' && req.method !== 'HEAD') {
+        return sendJson(res, 405, { error: `${req.method} is not allowed here: the admin API is read-only` }, { ...headers, allow: 'GET, HEAD' });
+      }
+      const params = new URL(req.url ?? '/', 'http://admin.invalid').searchParams;
+      const body = await route(path, params);
+      sendJson(res, 200, body, headers);
+    } catch (error) {
+      if (error instanceof ApiError) return sendJson(res, error.status, { error: error.message }, headers);
+      deps.log.error({ err: error, path }, 'admin API failed');
+      sendJson(res, 500, { error: 'internal error; see the Gatehouse log' }, headers);
+    }
+  };
+
+  function route(path: string, params: URLSearchParams): Promise<unknown> | unknown {
+    switch (path) {
+      case '/api/meta':
+        return meta(deps);
+      case '/api/overview':
+        return overview(readable(), params);
+      case '/api/logs':
+        return listLogs(readable(), params);
+      case '/api/live':
+        return liveLogs(readable(), params);
+      case '/api/upstreams':
+        return upstreams(deps.config(), deps.sessionCounts(), probes, deps.reader()).then((servers) => ({ servers }));
+    }
+    if (path.startsWith('/api/logs/')) return getLog(readable(), decoded(path.slice('/api/logs/'.length)));
+    throw new ApiError(404, `no admin API at ${path}`);
+  }
+}
+
+function decoded(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    throw new ApiError(400, 'expected a record id');
+  }
+}
+
+/** What the screens need before anything else: APIs for the pickers, whether records can be read. */
+function meta(deps: AdminApiDeps): unknown {
+  const config = deps.config();
+  return {
+    version: VERSION,
+    apis: config.apis.map((a) => ({ name: a.name, path: a.path, server: a.server })),
+    servers: Object.keys(config.servers),
+    audit: { readable: deps.reader() !== undefined },
+  };
+}

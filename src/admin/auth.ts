@@ -1,0 +1,137 @@
+// Who may use the admin listener: the holder of the admin token (Authorization: Bearer, or the
+// sign-in form), or a user of the embedded authorization server listed in admin.users (the sign-in
+// form, same password check and throttle as the authorization server's). Nothing else: an agent's
+// API key or OAuth token is never looked up here, so it can only fail.
+//
+// A browser signs in once and gets a session cookie: random, kept in memory (a restart signs
+// everyone out; sign-out ends it at once), HttpOnly, SameSite=Strict, 12 hours.
+import type { IncomingMessage } from 'node:http';
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import type { Store } from '../store/store.ts';
+import type { Logger } from '../log.ts';
+import { checkLogin } from '../authserver/users.ts';
+import { LoginThrottle } from '../authserver/throttle.ts';
+
+export interface AdminIdentity {
+  readonly kind: 'token' | 'user';
+  /** "admin-token", or the username. */
+  readonly name: string;
+}
+
+export const SESSION_COOKIE = 'gatehouse_admin';
+const SESSION_TTL_MS = 12 * 60 * 60_000;
+const MAX_SESSIONS = 1000;
+const TOKEN_ADMIN: AdminIdentity = Object.freeze({ kind: 'token', name: 'admin-token' });
+/** Throttle key for token attempts (the throttle counts per name and address). */
+const TOKEN_LOGIN = '(admin token)';
+
+export type LoginResult = { ok: true; who: AdminIdentity; cookie: string } | { ok: false; status: 401 | 429; message: string };
+
+export class AdminAuth {
+  private readonly tokenDigest: Buffer;
+  /** Session cookies by their SHA-256: a memory dump shows no usable cookie. */
+  private readonly sessions = new Map<string, { who: AdminIdentity; expires: number }>();
+  private readonly throttle = new LoginThrottle();
+
+  constructor(
+    token: string,
+    private readonly users: ReadonlySet<string>,
+    private readonly store: Store,
+    private readonly log: Logger,
+  ) {
+    this.tokenDigest = digest(token);
+  }
+
+  get usersEnabled(): boolean {
+    return this.users.size > 0;
+  }
+
+  /** The admin behind a request, or undefined. A wrong Authorization header is not rescued by a cookie. */
+  identify(req: IncomingMessage, now = Date.now()): AdminIdentity | undefined {
+    const header = req.headers.authorization;
+    if (header !== undefined) {
+      const match = /^Bearer[ ]+([^\s]+)[ ]*$/i.exec(header);
+      return match && this.isToken(match[1]!) ? TOKEN_ADMIN : undefined;
+    }
+    const cookie = cookieValue(req.headers.cookie, SESSION_COOKIE);
+    if (cookie === undefined) return undefined;
+    const key = digest(cookie).toString('hex');
+    const session = this.sessions.get(key);
+    if (!session) return undefined;
+    if (session.expires <= now) {
+      this.sessions.delete(key);
+      return undefined;
+    }
+    return session.who;
+  }
+
+  /** Sign-in with the token, or with a listed user's name and password. */
+  async login(form: URLSearchParams, address: string): Promise<LoginResult> {
+    const username = form.get('username') ?? '';
+    const byUser = username !== '';
+    const throttleName = byUser ? username : TOKEN_LOGIN;
+    const wait = this.throttle.blockedFor(throttleName, address);
+    if (wait > 0) {
+      this.log.warn({ username: byUser ? username.slice(0, 64) : undefined, address }, 'admin: sign-in throttled after repeated failures');
+      return { ok: false, status: 429, message: `Too many failed attempts. Try again in ${Math.ceil(wait / 60_000)} minutes.` };
+    }
+    let who: AdminIdentity | undefined;
+    if (byUser) {
+      const password = form.get('password') ?? '';
+      // Users not listed are checked all the same, so that the answer takes as long.
+      const user = await checkLogin(this.store, username, password);
+      if (user && this.users.has(user.username)) who = { kind: 'user', name: user.username };
+    } else if (this.isToken(form.get('token') ?? '')) {
+      who = TOKEN_ADMIN;
+    }
+    if (!who) {
+      this.throttle.fail(throttleName, address);
+      this.log.info({ username: byUser ? username.slice(0, 64) : undefined, address }, 'admin: sign-in refused');
+      return { ok: false, status: 401, message: byUser ? 'Unknown user, wrong password, or not an admin user.' : 'That is not the admin token.' };
+    }
+    this.throttle.succeed(throttleName, address);
+    this.log.info({ admin: who.name, address }, 'admin: signed in');
+    return { ok: true, who, cookie: this.openSession(who) };
+  }
+
+  logout(req: IncomingMessage): void {
+    const cookie = cookieValue(req.headers.cookie, SESSION_COOKIE);
+    if (cookie !== undefined) this.sessions.delete(digest(cookie).toString('hex'));
+  }
+
+  private openSession(who: AdminIdentity, now = Date.now()): string {
+    for (const [key, session] of this.sessions) if (session.expires <= now) this.sessions.delete(key);
+    // Oldest first in a Map: past the cap, the oldest session goes.
+    if (this.sessions.size >= MAX_SESSIONS) this.sessions.delete(this.sessions.keys().next().value!);
+    const cookie = randomBytes(32).toString('base64url');
+    this.sessions.set(digest(cookie).toString('hex'), { who, expires: now + SESSION_TTL_MS });
+    return cookie;
+  }
+
+  private isToken(candidate: string): boolean {
+    // Digests have the same length whatever was sent: a constant-time comparison without a length leak.
+    return timingSafeEqual(digest(candidate), this.tokenDigest);
+  }
+}
+
+/** Set-Cookie value for a new session (Secure when the browser reached us over https through a proxy). */
+export function sessionCookie(value: string, secure: boolean): string {
+  return `${SESSION_COOKIE}=${value}; Path=/; HttpOnly; SameSite=Strict; Max-Age=${SESSION_TTL_MS / 1000}${secure ? '; Secure' : ''}`;
+}
+
+export function clearedCookie(): string {
+  return `${SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0`;
+}
+
+function digest(value: string): Buffer {
+  return createHash('sha256').update(value).digest();
+}
+
+function cookieValue(header: string | undefined, name: string): string | undefined {
+  if (!header) return undefined;
+  for (const part of header.split(';')) {
+    const eq = part.indexOf('=');
+    if (eq !== -1 && part.slice(0, eq).trim() === name) return part.slice(eq + 1).trim();
+  }
+  return undefined;
+}

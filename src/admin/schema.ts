@@ -1,0 +1,34 @@
+// Config of the admin listener (`admin:`): a second HTTP listener for /metrics, health and the
+// dashboard, behind its own authentication. Read at start; changes take effect on restart.
+import { z } from 'zod';
+import { USERNAME_PATTERN } from '../authserver/passwords.ts';
+
+export const ADMIN_DEFAULT_PORT = 8081;
+
+export const AdminSchema = z
+  .strictObject({
+    enabled: z.boolean().default(true).meta({ description: 'Start the admin listener.' }),
+    host: z.string().default('127.0.0.1').meta({ description: 'Address of the admin listener. Keep it on loopback unless a TLS reverse proxy sits in front (then set admin.allowedHosts).' }),
+    port: z
+      .number()
+      .int()
+      .min(0)
+      .max(65535)
+      .optional()
+      .meta({ description: `TCP port; 0 picks a free one. Default: ${ADMIN_DEFAULT_PORT}, or 0 when listen.port is 0. When the default port is taken Gatehouse starts without the admin listener and says so; a port set here must be free.` }),
+    token: z
+      .string()
+      .min(16, 'expected an admin token of at least 16 characters (or leave it out: Gatehouse then generates one into <dataDir>/admin.token)')
+      .optional()
+      .meta({ description: 'Admin token (Authorization: Bearer, or the login form). Use ${env:NAME}. Default: a random token generated into <dataDir>/admin.token (mode 0600) and reused.' }),
+    users: z
+      .array(z.string().regex(USERNAME_PATTERN, 'expected a username of the authorization server (letters, digits, "_", ".", "@" or "-")'))
+      .default([])
+      .meta({ description: 'Users of the embedded authorization server (`gatehouse users create`) who may sign in to the admin listener with their password.' }),
+    allowedHosts: z.array(z.string()).optional().meta({ description: 'Host header values the admin listener accepts (host or host:port). Default for a loopback admin.host: localhost, 127.0.0.1, [::1].' }),
+    allowedOrigins: z.array(z.string()).optional().meta({ description: 'Origin header values the admin listener accepts. Default for a loopback admin.host: loopback origins on any port.' }),
+  })
+  .default({ enabled: true, host: '127.0.0.1', users: [] })
+  .meta({ description: 'The admin listener: /metrics, /-/health and the dashboard, behind an admin token or an admin user\'s sign-in. Agents\' keys and tokens are never accepted there. Changes take effect on restart.' });
+
+export type AdminConfig = z.output<typeof AdminSchema>;

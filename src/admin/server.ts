@@ -1,0 +1,212 @@
+// The admin listener: a second HTTP listener (127.0.0.1:8081 by default) for operators, apart
+// from the agents' listener. It serves /-/health, /metrics (Prometheus), the sign-in form, and the
+// dashboard with its API (mount.ts). Every request passes the Host/Origin checks of the main
+// listener; everything except health, sign-in and (when metrics.public) /metrics needs admin
+// authentication (auth.ts). Agents' credentials mean nothing here.
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { ConfigData } from '../config/schema.ts';
+import type { Store } from '../store/store.ts';
+import type { Logger } from '../log.ts';
+import type { AuditReader } from '../audit/reader.ts';
+import type { Routes } from '../http/routes.ts';
+import { GatehouseError } from '../errors.ts';
+import { sendJson } from '../http/reply.ts';
+import { checkHostAndOrigin, compileOriginPolicy, isLoopbackHost, readBody, type OriginPolicy } from '../http/guards.ts';
+import type { GatewayMetrics } from '../metrics/registry.ts';
+import { ADMIN_DEFAULT_PORT, type AdminConfig } from './schema.ts';
+import { loadAdminToken, type AdminToken } from './token.ts';
+import { AdminAuth, clearedCookie, sessionCookie } from './auth.ts';
+import { loginPage, sendHtml } from './pages.ts';
+import { dashboardRoutes } from './mount.ts';
+
+/** What the admin listener needs of the running gateway. */
+export interface AdminHost {
+  readonly config: ConfigData;
+  readonly store: Store;
+  readonly log: Logger;
+  sessionCounts(): Record<string, number>;
+  readonly audit?: { readonly reader: AuditReader | undefined } | undefined;
+}
+
+const MAX_FORM_BYTES = 8 * 1024;
+const REALM = 'Bearer realm="gatehouse-admin"';
+
+export class AdminServer {
+  private readonly server: Server;
+  private readonly auth: AdminAuth;
+  private readonly origin: OriginPolicy;
+  private readonly routes: Routes;
+  private readonly started: AdminConfig;
+  port = 0;
+
+  private constructor(
+    private readonly host: AdminHost,
+    private readonly metrics: GatewayMetrics | undefined,
+    readonly token: AdminToken,
+  ) {
+    const config = host.config;
+    this.started = config.admin;
+    this.auth = new AdminAuth(token.token, new Set(config.admin.users), host.store, host.log.child({ component: 'admin' }));
+    this.origin = compileOriginPolicy(config.admin.host, { allowedHosts: config.admin.allowedHosts, allowedOrigins: config.admin.allowedOrigins });
+    this.routes = dashboardRoutes({ config: () => host.config, sessionCounts: () => host.sessionCounts(), reader: () => host.audit?.reader, log: host.log });
+    this.server = createServer({ maxHeaderSize: 16 * 1024, keepAliveTimeout: 65_000 }, (req, res) => {
+      this.handle(req, res).catch((error: unknown) => this.fail(res, error));
+    });
+  }
+
+  /**
+   * Starts the admin listener, or returns undefined when it is disabled, or when its default port
+   * is taken (a port set in the config must be free: then start fails).
+   */
+  static async start(host: AdminHost, metrics: GatewayMetrics | undefined, dataDir: string): Promise<AdminServer | undefined> {
+    const { admin, listen } = host.config;
+    if (!admin.enabled) return undefined;
+    const token = await loadAdminToken(admin.token, dataDir);
+    const server = new AdminServer(host, metrics, token);
+    const explicit = admin.port !== undefined;
+    const port = admin.port ?? (listen.port === 0 ? 0 : ADMIN_DEFAULT_PORT);
+    try {
+      server.port = await listenOn(server.server, port, admin.host);
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code === 'EADDRINUSE' && !explicit) {
+        host.log.warn({ host: admin.host, port }, `admin listener not started: port ${port} is in use (set admin.port to another port, or admin.enabled: false)`);
+        return undefined;
+      }
+      // The code stays on the error: callers tell "port in use" apart (the demo suggests another port).
+      throw Object.assign(new Error(`admin listener: cannot listen on ${admin.host}:${port} (${code ?? (error as Error).message}); change admin.port or admin.host`), { code });
+    }
+    if (!isLoopbackHost(admin.host)) host.log.warn({ host: admin.host }, 'the admin listener accepts connections from other machines over plain HTTP: put a TLS reverse proxy in front and set admin.allowedHosts');
+    if (token.exposed) host.log.warn({ file: token.source }, 'the admin token file is readable by group or others: chmod 600 it');
+    host.log.info({ host: admin.host, port: server.port, token: token.source, tokenId: token.id, users: admin.users.length }, 'admin listening');
+    return server;
+  }
+
+  /** Base URL of the admin listener (the dashboard). */
+  get url(): string {
+    const host = this.started.host;
+    const shown = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host;
+    return `http://${shown}:${this.port}/`;
+  }
+
+  /** Address, token and users are fixed at start. */
+  reload(config: ConfigData): void {
+    if (JSON.stringify(config.admin) !== JSON.stringify(this.started)) this.host.log.warn('admin listener changes take effect on restart; keeping the current one');
+  }
+
+  close(): Promise<void> {
+    return new Promise((resolve) => {
+      this.server.close(() => resolve());
+      this.server.closeAllConnections();
+    });
+  }
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = req.url ?? '/';
+    const query = url.indexOf('?');
+    const path = query === -1 ? url : url.slice(0, query);
+    checkHostAndOrigin(req, this.origin);
+    switch (path) {
+      case '/-/health':
+        return sendJson(res, 200, { status: 'ok' }, { 'cache-control': 'no-store' });
+      case '/login':
+        return this.login(req, res, url);
+      case '/logout':
+        return this.logout(req, res);
+      case '/metrics':
+        return this.serveMetrics(req, res, url);
+    }
+    if (!this.auth.identify(req)) return this.refuse(req, res, url);
+    const route = this.routes.match(path);
+    if (!route) return sendJson(res, 404, { error: `Not Found: ${path}` });
+    await route(req, res, path);
+  }
+
+  private async serveMetrics(req: IncomingMessage, res: ServerResponse, url: string): Promise<void> {
+    if (!this.metrics) return sendJson(res, 404, { error: 'Metrics are off (metrics.enabled: false)' });
+    if (!this.host.config.metrics.public && !this.auth.identify(req)) return this.refuse(req, res, url);
+    if (req.method !== 'GET' && req.method !== 'HEAD') return sendJson(res, 405, { error: 'Method Not Allowed' }, { allow: 'GET, HEAD' });
+    const text = await this.metrics.text();
+    res.writeHead(200, { 'content-type': this.metrics.contentType, 'content-length': Buffer.byteLength(text), 'cache-control': 'no-store' });
+    res.end(req.method === 'HEAD' ? undefined : text);
+  }
+
+  /** Browsers asking for a page are sent to the sign-in form; everything else gets 401. */
+  private refuse(req: IncomingMessage, res: ServerResponse, url: string): void {
+    if (req.method === 'GET' && (req.headers.accept ?? '').includes('text/html')) {
+      res.writeHead(303, { location: `/login?next=${encodeURIComponent(url)}`, 'cache-control': 'no-store' }).end();
+      return;
+    }
+    sendJson(res, 401, { error: 'Admin authentication required: send Authorization: Bearer <admin token>, or sign in at /login' }, { 'www-authenticate': REALM, 'cache-control': 'no-store' });
+  }
+
+  private async login(req: IncomingMessage, res: ServerResponse, url: string): Promise<void> {
+    const users = this.auth.usersEnabled;
+    if (req.method === 'GET' || req.method === 'HEAD') {
+      const next = safeNext(new URL(url, 'http://admin.invalid').searchParams.get('next'));
+      return sendHtml(res, 200, 'Sign in', loginPage({ users, next }));
+    }
+    if (req.method !== 'POST') return sendJson(res, 405, { error: 'Method Not Allowed' }, { allow: 'GET, POST' });
+    this.checkFormPost(req);
+    const form = new URLSearchParams((await readBody(req, MAX_FORM_BYTES)).toString('utf8'));
+    const next = safeNext(form.get('next'));
+    const result = await this.auth.login(form, req.socket.remoteAddress ?? '');
+    if (!result.ok) return sendHtml(res, result.status, 'Sign in', loginPage({ users, next, error: result.message, username: form.get('username') ?? undefined }));
+    res.writeHead(303, { location: next, 'set-cookie': sessionCookie(result.cookie, this.secure(req)), 'cache-control': 'no-store' }).end();
+  }
+
+  private logout(req: IncomingMessage, res: ServerResponse): void {
+    if (req.method !== 'POST') return sendJson(res, 405, { error: 'Method Not Allowed: sign out with a POST' }, { allow: 'POST' });
+    this.checkFormPost(req);
+    this.auth.logout(req);
+    res.writeHead(303, { location: '/login', 'set-cookie': clearedCookie(), 'cache-control': 'no-store' }).end();
+  }
+
+  /**
+   * Sign-in and sign-out change the browser's session: only from our own pages. The cookie is
+   * SameSite=Strict already; the Origin (sent by browsers on every POST) must be this listener's
+   * own or an allowed one, and fetch metadata must not say another site.
+   */
+  private checkFormPost(req: IncomingMessage): void {
+    const site = req.headers['sec-fetch-site'];
+    if (site !== undefined && site !== 'same-origin' && site !== 'none') throw new GatehouseError('GH_FORBIDDEN_ORIGIN', 'Forbidden: sign-in is accepted from the admin pages only');
+    const origin = req.headers.origin;
+    if (origin === undefined) return; // not a browser: nothing ambient to abuse
+    const host = req.headers.host ?? '';
+    const own = origin === `http://${host}` || origin === `https://${host}`;
+    const allowed = this.started.allowedOrigins?.some((o) => o.replace(/\/$/, '').toLowerCase() === origin.toLowerCase()) ?? false;
+    if (!own && !allowed) throw new GatehouseError('GH_FORBIDDEN_ORIGIN', `Forbidden: sign-in from origin "${origin}" is not accepted`);
+  }
+
+  /** The cookie is marked Secure when a trusted proxy says the browser used https. */
+  private secure(req: IncomingMessage): boolean {
+    return this.host.config.trustProxy && req.headers['x-forwarded-proto'] === 'https';
+  }
+
+  private fail(res: ServerResponse, error: unknown): void {
+    const known = error instanceof GatehouseError ? error : undefined;
+    if (!known) this.host.log.error({ err: error }, 'admin listener: unexpected error');
+    if (res.headersSent) {
+      res.destroy();
+      return;
+    }
+    sendJson(res, known?.status ?? 500, { error: known?.message ?? 'internal error; see the Gatehouse log' }, known?.headers ?? {});
+  }
+}
+
+/** A redirect target after sign-in: a path on this listener only (never another host). */
+function safeNext(next: string | null): string {
+  // One leading slash, then visible ASCII only: no other host ("//x", "/\\x"), no header injection.
+  return next && /^\/(?![/\\])[\x21-\x7e]*$/.test(next) ? next : '/';
+}
+
+function listenOn(server: Server, port: number, host: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      const address = server.address();
+      resolve(typeof address === 'object' && address ? address.port : port);
+    });
+  });
+}

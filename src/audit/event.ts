@@ -1,0 +1,51 @@
+// One audit record per JSON-RPC exchange (a request and its response, or a notification).
+// Written by src/audit sinks; read by `gatehouse logs` and the dashboard.
+
+export type Decision = 'allowed' | 'denied' | 'error';
+
+export interface AuditEvent {
+  /** Unique id (time-ordered). */
+  id: string;
+  /** Start of the exchange, ms since the epoch. */
+  time: number;
+  api: string;
+  tenant: string | undefined;
+  /** Agent id (principal id), 'anonymous' for keyless. */
+  agent: string;
+  /** The person behind the agent, when a token names one. */
+  user: string | undefined;
+  clientAddress: string | undefined;
+  /** A short, non-reversible id of the session (never the session id itself). */
+  session: string | undefined;
+  /** JSON-RPC id as text, undefined for notifications. */
+  rpcId: string | undefined;
+  /** JSON-RPC method, or the HTTP method for GET/DELETE exchanges. */
+  method: string;
+  /** tools, resources, prompts, … (see mcp/classify.ts). */
+  feature: string;
+  /** Tool or prompt name, or resource URI. */
+  target: string | undefined;
+  decision: Decision;
+  /** The rule that decided (policy:rule), when a policy decided. */
+  rule: string | undefined;
+  /** Why it was refused or failed, in words. */
+  reason: string | undefined;
+  /** HTTP status Gatehouse answered with. */
+  status: number;
+  /** HTTP status of the upstream, when it was reached. */
+  upstreamStatus: number | undefined;
+  /** JSON-RPC error code of the answer, when it was an error. */
+  errorCode: number | undefined;
+  /** Whole exchange, ms. */
+  durationMs: number;
+  /** Time spent waiting for and streaming from the upstream, ms. */
+  upstreamMs: number | undefined;
+  bytesIn: number;
+  bytesOut: number;
+  /** Request params (arguments), when payload logging is on: redacted and size-capped JSON text. */
+  request: string | undefined;
+  /** Response body, when payload logging is on: redacted and size-capped. */
+  response: string | undefined;
+  /** Decision trace, JSON text. */
+  trace: string | undefined;
+}

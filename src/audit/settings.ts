@@ -1,0 +1,51 @@
+// What the audit observer needs per API, compiled once per config load: payload recording on or
+// off, the size cap, the redaction, and how many response bytes the request path should keep.
+import type { ConfigData } from '../config/schema.ts';
+import { normalizeApiPath } from '../config/load.ts';
+import { compileRedactor, type Redactor } from './redact.ts';
+
+export interface ApiAuditSettings {
+  readonly payloads: boolean;
+  readonly maxPayloadBytes: number;
+  readonly redactor: Redactor | undefined;
+  /** Response bytes kept for this API: 0 (a short tail for the error code) or enough for the payload. */
+  readonly captureBytes: number;
+}
+
+export interface AuditSettings {
+  readonly enabled: boolean;
+  readonly trustProxy: boolean;
+  readonly apis: ReadonlyMap<string, ApiAuditSettings>;
+  /** API name by normalised path, for exchanges refused before the API was recorded (failed authentication). */
+  readonly apiByPath: ReadonlyMap<string, string>;
+}
+
+const METADATA_ONLY: ApiAuditSettings = Object.freeze({ payloads: false, maxPayloadBytes: 0, redactor: undefined, captureBytes: 0 });
+
+/** Room for SSE framing and the notifications that come before the answer in a stream. */
+const CAPTURE_SLACK = 4096;
+
+export function compileAuditSettings(config: ConfigData): AuditSettings {
+  const audit = config.audit;
+  const apis = new Map<string, ApiAuditSettings>();
+  const apiByPath = new Map<string, string>();
+  const shared = new Map<string, Redactor>();
+  for (const api of config.apis) {
+    apiByPath.set(normalizeApiPath(api.path), api.name);
+    const payloads = api.audit?.payloads ?? audit.payloads;
+    if (!payloads) {
+      apis.set(api.name, METADATA_ONLY);
+      continue;
+    }
+    const fields = [...audit.redact, ...(api.audit?.redact ?? [])];
+    const key = JSON.stringify(fields);
+    let redactor = shared.get(key);
+    if (!redactor) shared.set(key, (redactor = compileRedactor(fields)));
+    apis.set(api.name, { payloads, maxPayloadBytes: audit.maxPayloadBytes, redactor, captureBytes: audit.maxPayloadBytes * 2 + CAPTURE_SLACK });
+  }
+  return { enabled: audit.enabled, trustProxy: config.trustProxy, apis, apiByPath };
+}
+
+export function settingsFor(settings: AuditSettings, api: string | undefined): ApiAuditSettings {
+  return (api !== undefined && settings.apis.get(api)) || METADATA_ONLY;
+}

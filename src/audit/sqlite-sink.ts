@@ -1,0 +1,118 @@
+// The embedded audit log: its own SQLite file (not the store's, so that heavy logging never
+// contends with keys and sessions), WAL, one transaction per batch. Opened by the writer thread,
+// which owns the only writing connection; `gatehouse logs` opens the file read-only.
+import fs from 'node:fs';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import type { AuditEvent } from './event.ts';
+import type { AuditSink } from './sink.ts';
+import { SqlAuditReader, type SqlExecutor } from './sql-reader.ts';
+import { COLUMNS, TABLE, rowValues, type Row } from './rows.ts';
+import { timePrefix } from './ids.ts';
+
+const BUSY_TIMEOUT_MS = 5000;
+/** Rows deleted per statement by retention, so that writes are never held up for long. */
+const DELETE_CHUNK = 5000;
+
+// Indexes: id (unique) serves time ranges, paging and get; agent and target the filters used
+// most. Other filters scan the time range. Each index costs about 1.5 µs per record written.
+const SCHEMA = [
+  `CREATE TABLE IF NOT EXISTS ${TABLE} (
+    seq INTEGER PRIMARY KEY,
+    id TEXT NOT NULL UNIQUE,
+    time INTEGER NOT NULL,
+    api TEXT NOT NULL,
+    tenant TEXT,
+    agent TEXT NOT NULL,
+    user_id TEXT,
+    client TEXT,
+    session TEXT,
+    rpc_id TEXT,
+    method TEXT NOT NULL,
+    feature TEXT NOT NULL,
+    target TEXT,
+    decision TEXT NOT NULL,
+    rule TEXT,
+    reason TEXT,
+    status INTEGER NOT NULL,
+    upstream_status INTEGER,
+    error_code INTEGER,
+    duration_ms REAL NOT NULL,
+    upstream_ms REAL,
+    lat_bin INTEGER NOT NULL,
+    bytes_in INTEGER NOT NULL,
+    bytes_out INTEGER NOT NULL,
+    request TEXT,
+    response TEXT,
+    trace TEXT
+  )`,
+  `CREATE INDEX IF NOT EXISTS ${TABLE}_agent ON ${TABLE} (agent, id)`,
+  `CREATE INDEX IF NOT EXISTS ${TABLE}_target ON ${TABLE} (target, id)`,
+];
+
+function executor(db: Database.Database): SqlExecutor {
+  const statements = new Map<string, Database.Statement>();
+  return {
+    all: async (sql, params) => {
+      let statement = statements.get(sql);
+      if (!statement) statements.set(sql, (statement = db.prepare(sql)));
+      return statement.all(...params) as Row[];
+    },
+  };
+}
+
+export function openSqliteSink(file: string): AuditSink {
+  fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true, mode: 0o700 });
+  // Owner-only before SQLite creates it: payloads may hold personal data. -wal/-shm copy the mode.
+  fs.closeSync(fs.openSync(file, 'a', 0o600));
+  const db = new Database(file, { timeout: BUSY_TIMEOUT_MS });
+  try {
+    db.pragma('journal_mode = WAL');
+    db.pragma('synchronous = NORMAL');
+    db.transaction(() => {
+      for (const sql of SCHEMA) db.exec(sql);
+    }).immediate();
+  } catch (err) {
+    db.close();
+    throw err;
+  }
+  // OR IGNORE: a spill file read back twice (a crash mid-way) does not fail on records already in.
+  const insert = db.prepare(`INSERT OR IGNORE INTO ${TABLE} (${COLUMNS.join(', ')}) VALUES (${COLUMNS.map(() => '?').join(', ')})`);
+  const writeAll = db.transaction((events: readonly AuditEvent[]) => {
+    for (const event of events) insert.run(...rowValues(event));
+  });
+  const deleteOlder = db.prepare(`DELETE FROM ${TABLE} WHERE seq IN (SELECT seq FROM ${TABLE} WHERE id < ? ORDER BY seq LIMIT ${DELETE_CHUNK})`);
+  const cutoff = db.prepare(`SELECT seq FROM ${TABLE} ORDER BY seq DESC LIMIT 1 OFFSET ?`).pluck();
+  const deleteUpTo = db.prepare(`DELETE FROM ${TABLE} WHERE seq IN (SELECT seq FROM ${TABLE} WHERE seq <= ? ORDER BY seq LIMIT ${DELETE_CHUNK})`);
+  const chunked = async (run: () => number): Promise<number> => {
+    let total = 0;
+    for (;;) {
+      const changes = run();
+      total += changes;
+      if (changes < DELETE_CHUNK) return total;
+      // Let queued batches in between chunks.
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+  };
+  return {
+    reader: new SqlAuditReader(executor(db)),
+    write: async (events) => {
+      writeAll(events);
+    },
+    retain: async (maxAge, maxRecords) => {
+      let deleted = await chunked(() => deleteOlder.run(timePrefix(Date.now() - maxAge)).changes);
+      const last = cutoff.get(maxRecords) as number | undefined;
+      if (last !== undefined) deleted += await chunked(() => deleteUpTo.run(last).changes);
+      return deleted;
+    },
+    close: async () => {
+      db.close();
+    },
+  };
+}
+
+/** A read-only view of an audit file, for `gatehouse logs`. */
+export function openSqliteReader(file: string): { reader: SqlAuditReader; close(): void } {
+  const db = new Database(file, { readonly: true, fileMustExist: true, timeout: BUSY_TIMEOUT_MS });
+  return { reader: new SqlAuditReader(executor(db)), close: () => db.close() };
+}

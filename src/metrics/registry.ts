@@ -1,0 +1,166 @@
+// The Prometheus metrics of one gateway, in a registry of its own (several gateways can share a
+// process). Request counts and latencies are recorded per exchange by the observer
+// (observer.ts); gauges and totals kept elsewhere (sessions, rate limits, audit queue) are read
+// from the gateway at scrape time, so they cost nothing between scrapes.
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { ConfigData } from '../config/schema.ts';
+import type { RateLimitStats } from '../policy/rate-limit/rate-limit-policy.ts';
+import { processRegistry } from './process.ts';
+
+/** What the audit log reports about its queue (src/audit); absent when audit is off. */
+export interface AuditCounters {
+  readonly enqueued: number;
+  readonly written: number;
+  readonly dropped: number;
+  readonly spilled: number;
+  readonly failed: number;
+  readonly queueDepth: number;
+}
+
+/** Where scrape-time values come from: the running gateway. */
+export interface MetricsSource {
+  readonly config: ConfigData;
+  sessionCounts(): Record<string, number>;
+  readonly rateLimitStats: RateLimitStats;
+  auditCounters(): AuditCounters | undefined;
+}
+
+export interface MetricsLabels {
+  readonly tool: boolean;
+  readonly agent: boolean;
+}
+
+/** Seconds: from a fast cached answer to a long tool run. */
+const BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120];
+
+const AUDIT_RESULTS = ['enqueued', 'written', 'dropped', 'spilled', 'failed'] as const;
+
+export class GatewayMetrics {
+  readonly registry = new Registry();
+  readonly requests: Counter;
+  readonly duration: Histogram;
+  readonly upstreamDuration: Histogram;
+  readonly upstreamErrors: Counter;
+  private source: MetricsSource | undefined;
+
+  constructor(readonly labels: MetricsLabels) {
+    const registers = [this.registry];
+    const labelNames = ['api', 'method', 'decision', 'outcome'];
+    if (labels.tool) labelNames.push('tool');
+    if (labels.agent) labelNames.push('agent');
+    this.requests = new Counter({
+      name: 'gatehouse_requests_total',
+      help: 'MCP exchanges (one HTTP request to an API) by API, JSON-RPC method, decision (allowed/denied) and outcome (ok/error).',
+      labelNames,
+      registers,
+    });
+    this.duration = new Histogram({
+      name: 'gatehouse_request_duration_seconds',
+      help: 'Time from receiving a request to the end of its answer (GET streams excluded).',
+      labelNames: ['api', 'method'],
+      buckets: BUCKETS,
+      registers,
+    });
+    this.upstreamDuration = new Histogram({
+      name: 'gatehouse_upstream_duration_seconds',
+      help: 'Time spent on the upstream: from sending the request to the end of its answer (GET streams excluded).',
+      labelNames: ['api', 'method'],
+      buckets: BUCKETS,
+      registers,
+    });
+    this.upstreamErrors = new Counter({
+      name: 'gatehouse_upstream_errors_total',
+      help: 'Answers of 5xx because of an upstream (unreachable, timed out, bad or too large answer, process exited), by server and Gatehouse error code.',
+      labelNames: ['server', 'code'],
+      registers,
+    });
+    const metrics = this;
+    new Gauge({
+      name: 'gatehouse_sessions_active',
+      help: 'Live client sessions per server (tracked HTTP upstream sessions, stdio children, bridged SSE sessions).',
+      labelNames: ['server', 'transport'],
+      registers,
+      collect() {
+        this.reset();
+        const source = metrics.source;
+        if (!source) return;
+        const servers = source.config.servers;
+        for (const [server, count] of Object.entries(source.sessionCounts())) {
+          const definition = servers[server];
+          const transport = !definition ? 'unknown' : 'url' in definition ? 'http' : 'command' in definition ? 'stdio' : 'sse';
+          this.set({ server, transport }, count);
+        }
+      },
+    });
+    new Gauge({
+      name: 'gatehouse_stdio_children',
+      help: 'Running child processes of stdio servers (one per client session).',
+      labelNames: ['server'],
+      registers,
+      collect() {
+        this.reset();
+        const source = metrics.source;
+        if (!source) return;
+        const servers = source.config.servers;
+        for (const [server, count] of Object.entries(source.sessionCounts())) {
+          const definition = servers[server];
+          if (definition && 'command' in definition) this.set({ server }, count);
+        }
+      },
+    });
+    new Counter({
+      name: 'gatehouse_rate_limit_rejections_total',
+      help: 'Requests refused by a rateLimit policy (429).',
+      registers,
+      collect() {
+        this.reset();
+        this.inc(metrics.source?.rateLimitStats.rejected ?? 0);
+      },
+    });
+    new Counter({
+      name: 'gatehouse_rate_limit_backend_errors_total',
+      help: 'Times a rateLimit policy could not reach its counter store (then allowed or refused per its onError).',
+      registers,
+      collect() {
+        this.reset();
+        this.inc(metrics.source?.rateLimitStats.backendErrors ?? 0);
+      },
+    });
+    new Gauge({
+      name: 'gatehouse_audit_queue_depth',
+      help: 'Audit records waiting to be written.',
+      registers,
+      collect() {
+        this.reset();
+        const audit = metrics.source?.auditCounters();
+        if (audit) this.set(audit.queueDepth);
+      },
+    });
+    new Counter({
+      name: 'gatehouse_audit_records_total',
+      help: 'Audit records by what became of them: enqueued, written, dropped (queue full), spilled (to the overflow file), failed (the sink refused them).',
+      labelNames: ['result'],
+      registers,
+      collect() {
+        this.reset();
+        const audit = metrics.source?.auditCounters();
+        if (audit) for (const result of AUDIT_RESULTS) this.inc({ result }, audit[result]);
+      },
+    });
+  }
+
+  /** Connects scrape-time gauges to the running gateway. */
+  bind(source: MetricsSource): void {
+    this.source = source;
+  }
+
+  get contentType(): string {
+    return this.registry.contentType;
+  }
+
+  /** The Prometheus text exposition: process metrics, then this gateway's. */
+  async text(): Promise<string> {
+    const [process, own] = await Promise.all([processRegistry().metrics(), this.registry.metrics()]);
+    return process + own;
+  }
+}

@@ -1,0 +1,99 @@
+// What one HTTP exchange did, filled in along the request path when something observes it
+// (audit, metrics). When nothing observes, no record exists and the path does no extra work.
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Principal } from '../auth/principal.ts';
+import type { GatehouseError } from '../errors.ts';
+import type { JsonRpcMessage, JsonRpcResponse } from '../mcp/jsonrpc.ts';
+import type { DecisionTrace } from '../policy/policy.ts';
+
+/** How much of a response body to keep: none (metadata only) or up to N bytes (payload logging). */
+const ERROR_TAIL = 2048;
+
+export class ExchangeRecord {
+  readonly time = Date.now();
+  readonly start = performance.now();
+  api: string | undefined;
+  principal: Principal | undefined;
+  sessionId: string | undefined;
+  messages: readonly JsonRpcMessage[] = [];
+  trace: readonly DecisionTrace[] | undefined;
+  /** The refusal Gatehouse answered with, if any. */
+  error: GatehouseError | undefined;
+  /** Answers a policy gave in the server's place. */
+  answered: readonly JsonRpcResponse[] | undefined;
+  bytesIn = 0;
+  bytesOut = 0;
+  upstreamStatus: number | undefined;
+  /** W3C traceparent of Gatehouse's span for this exchange (tracing on): sent to HTTP upstreams. */
+  traceparent: string | undefined;
+  private upstreamStart: number | undefined;
+  private upstreamEnd: number | undefined;
+  private chunks: Buffer[] = [];
+  private kept = 0;
+
+  constructor(
+    readonly req: IncomingMessage,
+    /** Bytes of the response body to keep; 0 keeps only a short tail to read an error code from. */
+    readonly captureBytes: number,
+  ) {}
+
+  upstreamStarted(): void {
+    this.upstreamStart ??= performance.now();
+  }
+
+  upstreamResponded(status: number): void {
+    this.upstreamStatus = status;
+  }
+
+  upstreamEnded(): void {
+    this.upstreamEnd = performance.now();
+  }
+
+  get upstreamMs(): number | undefined {
+    if (this.upstreamStart === undefined) return undefined;
+    return (this.upstreamEnd ?? performance.now()) - this.upstreamStart;
+  }
+
+  /** Raw response bytes on their way to the client (piped responses). */
+  tap(chunk: Buffer): void {
+    this.bytesOut += chunk.length;
+    if (this.captureBytes > 0) {
+      if (this.kept < this.captureBytes) {
+        this.chunks.push(chunk);
+        this.kept += chunk.length;
+      }
+      return;
+    }
+    // Metadata only: keep the last few KB, where the final JSON-RPC response sits.
+    this.chunks.push(chunk);
+    this.kept += chunk.length;
+    while (this.kept - (this.chunks[0]?.length ?? 0) >= ERROR_TAIL && this.chunks.length > 1) this.kept -= this.chunks.shift()!.length;
+  }
+
+  /** The kept response text (tail or capture). */
+  responseText(): string {
+    return Buffer.concat(this.chunks).toString('utf8');
+  }
+}
+
+/**
+ * Routes every byte written to `res` through `record.tap`: one place that sees piped upstream
+ * bodies, rewritten ones, channel streams and Gatehouse's own answers alike.
+ */
+export function tapResponse(res: ServerResponse, record: ExchangeRecord): void {
+  const write = res.write;
+  const end = res.end;
+  const tap = (chunk: unknown, encoding: unknown) => {
+    if (typeof chunk === 'string') record.tap(Buffer.from(chunk, typeof encoding === 'string' ? (encoding as BufferEncoding) : 'utf8'));
+    else if (chunk instanceof Uint8Array) record.tap(Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength));
+  };
+  // Node's overloads are awkward to re-type; the arguments are passed through untouched.
+  res.write = function tappedWrite(this: ServerResponse, ...args: unknown[]) {
+    tap(args[0], args[1]);
+    return (write as (...a: unknown[]) => boolean).apply(this, args);
+  } as typeof res.write;
+  res.end = function tappedEnd(this: ServerResponse, ...args: unknown[]) {
+    if (typeof args[0] !== 'function') tap(args[0], args[1]);
+    return (end as (...a: unknown[]) => ServerResponse).apply(this, args);
+  } as typeof res.end;
+}

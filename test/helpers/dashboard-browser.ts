@@ -1,0 +1,66 @@
+// Headless Chromium for the dashboard tests: Debian's /usr/bin/chromium driven by playwright-core,
+// with a fresh profile per run. GATEHOUSE_SKIP_BROWSER=1 skips the browser tests (with the reason
+// printed); without it a missing Chromium fails the test and says how to install it.
+import { existsSync, mkdirSync, copyFileSync, rmSync } from 'node:fs';
+import path from 'node:path';
+import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import { REPO_ROOT, tempDir } from './gatehouse.ts';
+
+export const CHROMIUM = '/usr/bin/chromium';
+const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+
+/** Why the browser tests are skipped, or false when they run. */
+export function browserSkipReason(): string | false {
+  return process.env.GATEHOUSE_SKIP_BROWSER === '1' ? "GATEHOUSE_SKIP_BROWSER=1: the dashboard's browser tests are skipped (they need Debian's chromium at /usr/bin/chromium)" : false;
+}
+
+export interface Browser {
+  context: BrowserContext;
+  page: Page;
+  /** Every URL the page requested (to prove nothing left the admin origin). */
+  requests: string[];
+  close(): Promise<void>;
+}
+
+/** A laptop-sized window (1440 × 900). */
+export async function launchBrowser(): Promise<Browser> {
+  if (!existsSync(CHROMIUM)) {
+    throw new Error(`Chromium not found at ${CHROMIUM}: install it (apt-get update && apt-get install -y chromium), or set GATEHOUSE_SKIP_BROWSER=1 to skip the browser tests`);
+  }
+  const profile = tempDir('gatehouse-chromium-');
+  const context = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, headless: true, args: ARGS, viewport: { width: 1440, height: 900 } });
+  const page = context.pages()[0] ?? (await context.newPage());
+  const requests: string[] = [];
+  context.on('request', (request) => requests.push(request.url()));
+  return {
+    context,
+    page,
+    requests,
+    close: async () => {
+      await context.close();
+      rmSync(profile, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Signs in on the admin listener's form with the admin token, as a person would. */
+export async function signIn(page: Page, admin: string, token: string, next = '/'): Promise<void> {
+  await page.goto(`${admin}${next}`);
+  // Not signed in: the admin listener sends the browser to its sign-in form.
+  await page.waitForURL((url) => url.pathname === '/login');
+  await page.getByLabel('Admin token').fill(token);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.waitForURL((url) => url.pathname === next);
+}
+
+/** Saves a screenshot as a test artifact (test-artifacts/) and as the README's copy (docs/screenshots/). */
+export async function screenshot(page: Page, name: string, options: { fullPage?: boolean } = {}): Promise<string> {
+  const artifacts = path.join(REPO_ROOT, 'test-artifacts');
+  const docs = path.join(REPO_ROOT, 'docs', 'screenshots');
+  mkdirSync(artifacts, { recursive: true });
+  mkdirSync(docs, { recursive: true });
+  const file = path.join(artifacts, `${name}.png`);
+  await page.screenshot({ path: file, fullPage: options.fullPage ?? false });
+  copyFileSync(file, path.join(docs, `${name}.png`));
+  return file;
+}

@@ -1,0 +1,59 @@
+// Calls to the admin API (same origin, the admin session cookie or token rides along).
+// A 401 means the admin session is gone: the app shows the sign-in link instead of a broken screen.
+import type { OverviewView } from '../../src/admin/api/overview.ts';
+import type { Page, Live } from '../../src/admin/api/logs.ts';
+import type { RecordDetail, RecordRow } from '../../src/admin/api/records.ts';
+import type { UpstreamView } from '../../src/admin/api/upstreams.ts';
+
+export type { OverviewView, Page, Live, RecordDetail, RecordRow, UpstreamView };
+
+export interface Meta {
+  version: string;
+  apis: Array<{ name: string; path: string; server: string }>;
+  servers: string[];
+  audit: { readable: boolean };
+}
+
+export class ApiFailure extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+const unauthorizedListeners = new Set<() => void>();
+export function onUnauthorized(listener: () => void): () => void {
+  unauthorizedListeners.add(listener);
+  return () => void unauthorizedListeners.delete(listener);
+}
+
+export async function getJson<T>(path: string, signal?: AbortSignal): Promise<T> {
+  let response: Response;
+  try {
+    response = await fetch(path, { credentials: 'same-origin', headers: { accept: 'application/json' }, signal });
+  } catch (error) {
+    if (signal?.aborted) throw error;
+    throw new ApiFailure(0, 'Gatehouse cannot be reached: is it still running?');
+  }
+  if (response.status === 401) for (const listener of unauthorizedListeners) listener();
+  const text = await response.text();
+  let body: unknown;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    body = undefined;
+  }
+  if (!response.ok) {
+    const message = typeof body === 'object' && body !== null && 'error' in body ? describe((body as { error: unknown }).error) : `HTTP ${response.status}`;
+    throw new ApiFailure(response.status, message);
+  }
+  return body as T;
+}
+
+function describe(error: unknown): string {
+  if (typeof error === 'string') return error;
+  if (typeof error === 'object' && error !== null && 'message' in error) return String((error as { message: unknown }).message);
+  return JSON.stringify(error);
+}

@@ -1,0 +1,74 @@
+// The frame: a header with the screens (real links, so they open in new tabs and work with the
+// keyboard) and the screen for the current path.
+import { useEffect, useState } from 'preact/hooks';
+import { onUnauthorized, type Meta } from './api.ts';
+import { follow, usePlace } from './router.ts';
+import { useApi } from './use-api.ts';
+import { Notice } from './components/bits.tsx';
+import { Overview } from './screens/overview.tsx';
+import { Logs } from './screens/logs.tsx';
+import { Upstreams } from './screens/upstreams.tsx';
+import { SIGN_IN_PATH } from './sign-in.ts';
+// Imported, so it is a hashed asset the browser caches instead of revalidating on every screen.
+import logo from './logo.svg';
+
+const SCREENS = [
+  { path: '/', label: 'Overview' },
+  { path: '/logs', label: 'Logs' },
+  { path: '/upstreams', label: 'Upstreams' },
+] as const;
+
+export function App() {
+  const place = usePlace();
+  const meta = useApi<Meta>('/api/meta');
+  const [signedOut, setSignedOut] = useState(false);
+  useEffect(() => onUnauthorized(() => setSignedOut(true)), []);
+  const active = place.path.startsWith('/logs') ? '/logs' : place.path.startsWith('/upstreams') ? '/upstreams' : '/';
+  useEffect(() => {
+    document.title = `${SCREENS.find((s) => s.path === active)?.label ?? 'Gatehouse'} · Gatehouse`;
+  }, [active]);
+
+  return (
+    <>
+      <a class="skip" href="#main">
+        Skip to content
+      </a>
+      <header class="top">
+        <span class="brand">
+          <img src={logo} alt="" width="22" height="22" />
+          Gatehouse
+        </span>
+        <nav aria-label="Screens">
+          {SCREENS.map((s) => (
+            <a key={s.path} href={s.path} onClick={follow} aria-current={s.path === active ? 'page' : undefined}>
+              {s.label}
+            </a>
+          ))}
+        </nav>
+        <span class="version">{meta.data ? `v${meta.data.version}` : ''}</span>
+        {/* A form POST: the admin listener ends the session cookie and shows the sign-in page. */}
+        <form method="post" action="/logout" class="sign-out">
+          <button type="submit" class="link-button">
+            Sign out
+          </button>
+        </form>
+      </header>
+      <main id="main" tabIndex={-1}>
+        {signedOut ? (
+          <Notice kind="error">
+            You are not signed in to the admin listener, or your session ended. <a href={`${SIGN_IN_PATH}?next=${encodeURIComponent(place.path)}`}>Sign in</a> with the admin token or an admin user.
+          </Notice>
+        ) : (
+          <>
+            {meta.data && !meta.data.audit.readable && (
+              <Notice kind="error">The audit log cannot be read (it is off, or its sink is jsonl): the overview and the logs have nothing to show. Use the sqlite (default) or postgres sink.</Notice>
+            )}
+            {active === '/' && <Overview place={place} meta={meta.data} />}
+            {active === '/logs' && <Logs place={place} meta={meta.data} />}
+            {active === '/upstreams' && <Upstreams />}
+          </>
+        )}
+      </main>
+    </>
+  );
+}
