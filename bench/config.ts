@@ -1,7 +1,7 @@
 // Benchmark settings from CLI flags and environment variables (flags win).
 import { parseArgs } from 'node:util';
 
-export const ALL_TARGETS = ['direct', 'floor', 'gatehouse', 'mcp-proxy', 'mcp-proxy-stdio'] as const;
+export const ALL_TARGETS = ['direct', 'floor', 'gatehouse', 'gatehouse+audit', 'gatehouse+audit-payloads', 'mcp-proxy', 'mcp-proxy-stdio'] as const;
 export type TargetName = (typeof ALL_TARGETS)[number];
 
 export interface BenchConfig {
@@ -22,10 +22,11 @@ export interface BenchConfig {
 export const USAGE = `Usage: npm run bench -- [flags]    (or: node --import tsx bench/run.ts [flags])
   --quick               short run (1 round, few requests, 1000 idle sessions)
   --rounds N            rounds; targets are interleaved in each round   (BENCH_ROUNDS, default 3)
-  --requests N          requests per cell at 32 sessions               (BENCH_REQUESTS, default 2000)
-  --requests-1 N        requests per cell at 1 session                 (BENCH_REQUESTS_1, default 400)
+  --requests N          requests per cell at 32 sessions               (BENCH_REQUESTS, default 1000)
+  --requests-1 N        requests per cell at 1 session                 (BENCH_REQUESTS_1, default 300)
   --warmup N            unmeasured requests per target and scenario    (BENCH_WARMUP, default 300)
-  --targets a,b,...     subset of ${ALL_TARGETS.join(',')}             (BENCH_TARGETS)
+  --targets a,b,...     comma-separated subset (BENCH_TARGETS, default all):
+                        ${ALL_TARGETS.join(',')}
   --skip-idle           skip the idle-session heap step
   --idle-sessions N     sessions opened by the idle step               (BENCH_IDLE_SESSIONS, default 10000)`;
 
@@ -62,8 +63,8 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): BenchConfig
   return {
     quick,
     rounds: positive('--rounds', values.rounds ?? env.BENCH_ROUNDS, quick ? 1 : 3),
-    requests32: positive('--requests', values.requests ?? env.BENCH_REQUESTS, quick ? 400 : 2000),
-    requests1: positive('--requests-1', values['requests-1'] ?? env.BENCH_REQUESTS_1, quick ? 100 : 400),
+    requests32: positive('--requests', values.requests ?? env.BENCH_REQUESTS, quick ? 400 : 1000),
+    requests1: positive('--requests-1', values['requests-1'] ?? env.BENCH_REQUESTS_1, quick ? 100 : 300),
     warmup: positive('--warmup', values.warmup ?? env.BENCH_WARMUP, quick ? 100 : 300),
     targets: targetList as TargetName[],
     skipIdle: values['skip-idle'] === true || env.BENCH_SKIP_IDLE === '1',

@@ -7,20 +7,22 @@
 //            that the method reports ~0 bytes per session).
 import http from 'node:http';
 import { performance } from 'node:perf_hooks';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import os from 'node:os';
+import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { startEverything } from '../src/demo/everything.ts';
 import { startFloorProxy } from './floor-proxy.ts';
 import { openSessions } from './load-client.ts';
+import { rssMiB } from './proc.ts';
+import { startGateway } from '../src/gateway.ts';
 
 const TARGET_BYTES = 2048;
 
-interface Gateway {
+interface Subject {
   port: number;
   close(): Promise<void>;
-}
-interface GatewayModule {
-  startGateway(options: { config: unknown }): Promise<Gateway>;
 }
 
 const { values } = parseArgs({
@@ -40,12 +42,7 @@ async function heapAfterGc(): Promise<number> {
   return process.memoryUsage().heapUsed;
 }
 
-function rssMiB(pid: number): string {
-  const match = /^VmRSS:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return match ? `${(Number(match[1]) / 1024).toFixed(0)} MiB` : '?';
-}
-
-async function startSubject(upstreamMcp: string): Promise<Gateway> {
+async function startSubject(upstreamMcp: string, dataDir: string): Promise<Subject> {
   if (values.floor) {
     const server = await startFloorProxy(new URL(upstreamMcp));
     const address = server.address();
@@ -54,21 +51,27 @@ async function startSubject(upstreamMcp: string): Promise<Gateway> {
       close: () => new Promise((resolve) => (server.closeAllConnections(), server.close(() => resolve()))),
     };
   }
-  const mod = (await import(new URL('../src/gateway.ts', import.meta.url).href)) as GatewayModule;
-  return mod.startGateway({
+  return startGateway({
     config: {
       listen: { host: '127.0.0.1', port: 0 },
       servers: { everything: { url: upstreamMcp } },
       apis: [{ name: 'everything', path: '/mcp', server: 'everything', auth: { type: 'keyless' } }],
+      log: { level: 'warn' }, // no startup lines in the middle of the report; nothing is logged per session
     },
+    dataDir,
+    env: { ...process.env, GATEHOUSE_SESSION_KEY: randomBytes(32).toString('hex') },
   });
 }
 
 const subjectName = values.floor ? 'floor proxy (sanity check)' : 'Gatehouse';
 const upstream = await startEverything({ transport: 'streamableHttp' });
-let gateway: Gateway | undefined;
+// Never leave the upstream behind, also when stopped by a signal (run.ts bounds this step's time).
+process.once('exit', () => upstream.child.kill('SIGKILL'));
+for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => process.exit(130));
+const dataDir = mkdtempSync(path.join(os.tmpdir(), 'gatehouse-idle-'));
+let gateway: Subject | undefined;
 try {
-  gateway = await startSubject(`${upstream.origin}/mcp`);
+  gateway = await startSubject(`${upstream.origin}/mcp`, dataDir);
   const url = new URL(`http://127.0.0.1:${gateway.port}/mcp`);
 
   // Warm-up (not measured): first sessions pay for lazy initialisation, JIT and pools.
@@ -103,4 +106,5 @@ try {
 } finally {
   await gateway?.close();
   await upstream.close();
+  rmSync(dataDir, { recursive: true, force: true });
 }

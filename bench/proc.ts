@@ -28,6 +28,16 @@ export function cpuTicks(pid: number): number {
   return Number(fields[14 - 3]) + Number(fields[15 - 3]);
 }
 
+/** Resident set size of a process, e.g. "85 MiB" ("?" if unreadable). */
+export function rssMiB(pid: number): string {
+  try {
+    const match = /^VmRSS:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return match ? `${(Number(match[1]) / 1024).toFixed(0)} MiB` : '?';
+  } catch {
+    return '?';
+  }
+}
+
 /** Direct children spawned by a process's main thread (where node spawns them). */
 export function childPids(pid: number): number[] {
   const out: number[] = [];
@@ -39,6 +49,11 @@ export function childPids(pid: number): number[] {
     // process gone or no children file
   }
   return out;
+}
+
+/** The 1/5/15-minute load averages: anything above ~0 before the run is other work competing. */
+export function loadAverage(): string {
+  return `load:    ${os.loadavg().map((v) => v.toFixed(2)).join(' / ')} (1/5/15 min)`;
 }
 
 /** CPU model, core count, node version and date, one line each. */
@@ -58,5 +73,6 @@ export function machineDescription(): string[] {
     `node:    ${process.version}`,
     `os:      ${os.type()} ${os.release()}`,
     `CLK_TCK: ${clkTck()}`,
+    loadAverage(),
   ];
 }

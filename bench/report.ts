@@ -13,7 +13,7 @@ export interface Summary {
   rps: number;
   p50: number;
   p99: number;
-  /** CPU microseconds per request, pooled over all rounds (sum of ticks / sum of requests). */
+  /** CPU microseconds per request: median over rounds. */
   proxyCpuUs: number;
   upstreamCpuUs: number;
   /** Per-round CPU µs/request of the proxy, to show the spread. */
@@ -23,7 +23,7 @@ export interface Summary {
 export function summarize(target: string, scenario: Scenario, cells: readonly CellResult[]): Summary {
   const usPerTick = 1e6 / clkTck();
   const requests = cells.reduce((s, c) => s + c.requests, 0);
-  const perReq = (ticks: number) => (requests > 0 ? (ticks * usPerTick) / requests : Number.NaN);
+  const proxyRounds = cells.map((c) => (c.proxyTicks * usPerTick) / c.requests);
   return {
     target,
     scenario: scenario.name,
@@ -33,9 +33,9 @@ export function summarize(target: string, scenario: Scenario, cells: readonly Ce
     rps: median(cells.map((c) => c.rps)),
     p50: median(cells.map((c) => c.p50)),
     p99: median(cells.map((c) => c.p99)),
-    proxyCpuUs: perReq(cells.reduce((s, c) => s + c.proxyTicks, 0)),
-    upstreamCpuUs: perReq(cells.reduce((s, c) => s + c.upstreamTicks, 0)),
-    proxyCpuUsRounds: cells.map((c) => (c.proxyTicks * usPerTick) / c.requests),
+    proxyCpuUs: median(proxyRounds),
+    upstreamCpuUs: median(cells.map((c) => (c.upstreamTicks * usPerTick) / c.requests)),
+    proxyCpuUsRounds: proxyRounds,
   };
 }
 
@@ -70,6 +70,8 @@ export function ratioLines(rows: readonly Summary[]): string[] {
   };
   pair('gatehouse/floor', gate, floor);
   if (gate && direct) lines.push(`gatehouse/direct: throughput ${ratio(gate.rps, direct.rps)}, p50 ${ratio(gate.p50, direct.p50)}`);
+  // The audit log's cost: the same Gatehouse with the audit log on, against it off.
+  for (const name of ['gatehouse+audit', 'gatehouse+audit-payloads']) pair(`${name}/gatehouse`, by(name), gate);
   for (const name of ['mcp-proxy', 'mcp-proxy-stdio']) {
     pair(`${name}/floor`, by(name), floor);
     pair(`${name}/gatehouse`, by(name), gate);

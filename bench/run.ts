@@ -4,14 +4,22 @@
 import { spawn } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { parseConfig, USAGE, type TargetName } from './config.ts';
-import { machineDescription } from './proc.ts';
+import { parseConfig, USAGE, type BenchConfig, type TargetName } from './config.ts';
+import { clkTck, loadAverage, machineDescription, rssMiB } from './proc.ts';
 import { ratioLines, scenarioTable, summarize, type Summary } from './report.ts';
 import { runCell, SCENARIOS, type CellResult } from './scenarios.ts';
 import * as targets from './targets.ts';
+import { readAuditRecords } from './audit-records.ts';
+import { fmt } from './stats.ts';
 import type { Target } from './targets.ts';
 
-const config = parseConfig(process.argv.slice(2), process.env);
+let config: BenchConfig;
+try {
+  config = parseConfig(process.argv.slice(2), process.env);
+} catch (err) {
+  console.error(`${err instanceof Error ? err.message : String(err)}\n\n${USAGE}`);
+  process.exit(2);
+}
 if (config.help) {
   console.log(USAGE);
   process.exit(0);
@@ -20,33 +28,45 @@ if (config.help) {
 const log = (line = '') => console.log(line);
 const requestsFor = (sessions: number) => (sessions === 1 ? config.requests1 : config.requests32);
 
-async function startTarget(name: TargetName, upstream: Awaited<ReturnType<typeof targets.startUpstream>>): Promise<Target> {
+function startTarget(name: TargetName): Promise<Target> {
   switch (name) {
     case 'direct':
-      return targets.direct(upstream);
+      return targets.direct();
     case 'floor':
-      return targets.floor(upstream);
+      return targets.floor();
     case 'gatehouse':
-      return targets.gatehouse(upstream);
+      return targets.gatehouse();
+    case 'gatehouse+audit':
+      return targets.gatehouse('metadata');
+    case 'gatehouse+audit-payloads':
+      return targets.gatehouse('payloads');
     case 'mcp-proxy':
-      return targets.mcpProxy(upstream);
+      return targets.mcpProxy();
     case 'mcp-proxy-stdio':
       return targets.mcpProxyStdio();
   }
 }
 
 /** Runs the idle-session heap step in its own process (it needs --expose-gc). */
-function runIdleStep(sessions: number): Promise<number> {
+function runIdleStep(sessions: number): Promise<string | undefined> {
+  const limitMs = 240_000;
   return new Promise((resolve) => {
-    const child = spawn(
-      process.execPath,
-      ['--expose-gc', '--import', 'tsx', path.join(targets.ROOT, 'bench', 'idle-sessions.ts'), '--sessions', String(sessions)],
-      { cwd: targets.ROOT, stdio: ['ignore', 'inherit', 'inherit'] },
+    const child = targets.track(
+      spawn(
+        process.execPath,
+        ['--expose-gc', '--import', 'tsx', path.join(targets.ROOT, 'bench', 'idle-sessions.ts'), '--sessions', String(sessions)],
+        { cwd: targets.ROOT, stdio: ['ignore', 'inherit', 'inherit'] },
+      ),
     );
-    const timer = setTimeout(() => child.kill('SIGTERM'), 180_000);
-    child.on('exit', (code) => {
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      child.kill('SIGTERM');
+    }, limitMs);
+    child.on('exit', (code, signal) => {
       clearTimeout(timer);
-      resolve(code ?? 1);
+      if (timedOut) resolve(`stopped after ${limitMs / 1000} s`);
+      else resolve(code === 0 ? undefined : `exit ${code ?? signal}`);
     });
   });
 }
@@ -60,12 +80,11 @@ async function main(): Promise<number> {
   );
   log();
 
-  const upstream = await targets.startUpstream();
   const running: Target[] = [];
   const unavailable: string[] = [];
   for (const name of config.targets) {
     try {
-      running.push(await startTarget(name, upstream));
+      running.push(await startTarget(name));
     } catch (err) {
       unavailable.push(`${name}: ${err instanceof Error ? err.message : String(err)}`);
     }
@@ -78,7 +97,10 @@ async function main(): Promise<number> {
   const cells = new Map<string, CellResult[]>();
   const errorLines: string[] = [];
   const key = (t: string, s: string) => `${t}\u0000${s}`;
+  /** Successful requests per target, warm-up included: what its audit log must hold. */
+  const answered = new Map<string, number>();
   const record = (target: Target, scenarioName: string, cell: CellResult) => {
+    answered.set(target.name, (answered.get(target.name) ?? 0) + cell.ok);
     const list = cells.get(key(target.name, scenarioName)) ?? [];
     list.push(cell);
     cells.set(key(target.name, scenarioName), list);
@@ -90,7 +112,7 @@ async function main(): Promise<number> {
   for (const target of running) {
     for (const scenario of SCENARIOS.filter((s) => s.sessions > 1)) {
       try {
-        await runCell(target, scenario, config.warmup);
+        answered.set(target.name, (answered.get(target.name) ?? 0) + (await runCell(target, scenario, config.warmup)).ok);
       } catch (err) {
         errorLines.push(`${target.name} / warm-up: ${err instanceof Error ? err.message : String(err)}`);
       }
@@ -118,8 +140,13 @@ async function main(): Promise<number> {
   }
   log();
 
-  log(`## Results (req/s, p50, p99: median of ${config.rounds} round(s); CPU: pooled over all rounds, us = microseconds)`);
-  log('proxy CPU = CPU time of the proxy process per request (for direct: the upstream itself, in parentheses)');
+  log(`## Results (every figure: median of ${config.rounds} round(s); us = microseconds)`);
+  log('proxy CPU = CPU time (user+sys, /proc) of the proxy process per request; for direct, the upstream itself in parentheses.');
+  const tickUs = 1e6 / clkTck();
+  log(
+    `CPU is counted in ticks of ${tickUs / 1000} ms: +-${(tickUs / config.requests32).toFixed(0)} us/request per round at ` +
+      `${config.requests32} requests, +-${(tickUs / config.requests1).toFixed(0)} at ${config.requests1}.`,
+  );
   const summaries: Summary[] = [];
   for (const scenario of SCENARIOS) {
     const rows = running
@@ -134,7 +161,7 @@ async function main(): Promise<number> {
   }
   log();
   log('## Fairness notes');
-  log('- All targets share one server-everything process over Streamable HTTP, except mcp-proxy-stdio (its own stdio child).');
+  log('- Each target has its own server-everything process (Streamable HTTP; stdio for mcp-proxy-stdio), same traffic.');
   log('- mcp-proxy multiplexes every downstream session onto ONE upstream session (its design); Gatehouse and the floor');
   log('  keep one upstream session per client session, so the upstream does per-session work for them that it skips for mcp-proxy.');
   log('- mcp-proxy runs with its defaults (event store on, 2026-07-28 leg on, CORS on); the floor does no MCP work at all.');
@@ -144,7 +171,8 @@ async function main(): Promise<number> {
   log();
   log(`## Errors (${errorLines.length === 0 ? 'none' : errorLines.length + ' kinds'})`);
   for (const line of errorLines) log(`- ${line}`);
-  log(`load phase: ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+  log(`load phase: ${((Date.now() - t0) / 1000).toFixed(1)} s; at its end ${loadAverage()}`);
+  log(`RSS after the load: ${running.map((t) => `${t.name} ${rssMiB(t.pid)} (its upstream ${rssMiB(t.upstreamPid)})`).join(', ')}`);
 
   const resultsDir = path.join(targets.ROOT, 'bench', 'results');
   mkdirSync(resultsDir, { recursive: true });
@@ -154,15 +182,28 @@ async function main(): Promise<number> {
   );
 
   for (const t of running) await t.stop();
+  const audited = running.filter((t) => t.auditFile !== undefined);
+  if (audited.length > 0) {
+    log();
+    log('## Audit log (read after each gatehouse+audit target stopped with SIGTERM)');
+    for (const t of audited) {
+      const a = readAuditRecords(t.auditFile!);
+      const sent = answered.get(t.name) ?? 0;
+      log(
+        `- ${t.name}: ${a.total} records (sessions included); ${a.answered} for the ${sent} successful bench requests: ` +
+          `${Math.max(0, sent - a.answered)} lost; written at ${fmt(a.meanPerSecond)} records/s on average, ${a.peakPerSecond} in the busiest second`,
+      );
+    }
+  }
   await targets.stopAll();
 
   // A requested target that could not start makes the run fail (after printing what it could).
   let status = unavailable.length > 0 ? 1 : 0;
   if (!config.skipIdle) {
     log();
-    const code = await runIdleStep(config.idleSessions);
-    if (code !== 0) {
-      log(`idle-session step failed (exit ${code})`);
+    const failure = await runIdleStep(config.idleSessions);
+    if (failure) {
+      log(`idle-session step failed (${failure})`);
       status = 1;
     }
   }

@@ -24,13 +24,16 @@ export interface Target {
   readonly upstreamPid: number;
   /** One line on how it is set up. */
   readonly setup: string;
+  /** Gatehouse with its audit log on: the SQLite file, read after the target stopped. */
+  readonly auditFile?: string;
   stop(): Promise<void>;
 }
 
 const children = new Set<ChildProcess>();
 const cleanups: (() => void)[] = [];
 
-function track(child: ChildProcess): ChildProcess {
+/** Registers a child process so that stopAll() and process exit stop it. */
+export function track(child: ChildProcess): ChildProcess {
   children.add(child);
   child.once('exit', () => children.delete(child));
   return child;
@@ -75,11 +78,11 @@ export function freePort(): Promise<number> {
 }
 
 /** Resolves once a TCP connection to the port succeeds; rejects if the child exits or on timeout. */
-async function waitForPort(port: number, child: ChildProcess, stderr: () => string): Promise<void> {
+async function waitForPort(port: number, child: ChildProcess, output: () => string): Promise<void> {
   const deadline = Date.now() + START_TIMEOUT_MS;
   while (Date.now() < deadline) {
     if (child.exitCode !== null || child.signalCode !== null) {
-      throw new Error(`exited with ${child.exitCode ?? child.signalCode} before listening: ${stderr().slice(-1500)}`);
+      throw new Error(`exited with ${child.exitCode ?? child.signalCode} before listening; its output: ${output().slice(-1500) || '(none)'}`);
     }
     const ok = await new Promise<boolean>((resolve) => {
       const socket = net.connect(port, '127.0.0.1');
@@ -92,21 +95,26 @@ async function waitForPort(port: number, child: ChildProcess, stderr: () => stri
     if (ok) return;
     await new Promise((r) => setTimeout(r, 100));
   }
-  throw new Error(`not listening on ${port} after ${START_TIMEOUT_MS} ms: ${stderr().slice(-1500)}`);
+  throw new Error(`not listening on ${port} after ${START_TIMEOUT_MS} ms; its output: ${output().slice(-1500) || '(none)'}`);
 }
 
-/** Spawns a node process in the repo root, keeps the tail of its stderr, waits for its port. */
+/**
+ * Spawns a node process in the repo root and waits for its port. Keeps the tail of its stdout and
+ * stderr (Gatehouse logs JSON lines on stdout, errors included) for the message if it fails.
+ */
 async function spawnNode(args: string[], port: number, env: NodeJS.ProcessEnv = {}): Promise<ChildProcess> {
   const child = track(
-    spawn(process.execPath, args, { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'pipe'] }),
+    spawn(process.execPath, args, { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] }),
   );
-  let stderr = '';
-  child.stderr!.setEncoding('utf8');
-  child.stderr!.on('data', (chunk: string) => {
-    stderr = (stderr + chunk).slice(-8192);
-  });
+  let output = '';
+  for (const stream of [child.stdout!, child.stderr!]) {
+    stream.setEncoding('utf8');
+    stream.on('data', (chunk: string) => {
+      output = (output + chunk).slice(-4096);
+    });
+  }
   try {
-    await waitForPort(port, child, () => stderr);
+    await waitForPort(port, child, () => output);
   } catch (err) {
     await stopChild(child);
     throw err;
@@ -114,24 +122,28 @@ async function spawnNode(args: string[], port: number, env: NodeJS.ProcessEnv = 
   return child;
 }
 
+/** A fresh server-everything over Streamable HTTP: each target gets its own, so that state one
+ * target leaves in its upstream (sessions, event stores) cannot slow down another. */
 export async function startUpstream(): Promise<RunningEverything> {
   const upstream = await startEverything({ transport: 'streamableHttp' });
   track(upstream.child);
   return upstream;
 }
 
-export function direct(upstream: RunningEverything): Target {
+export async function direct(): Promise<Target> {
+  const upstream = await startUpstream();
   return {
     name: 'direct',
     url: new URL('/mcp', upstream.origin),
     pid: upstream.child.pid!,
     upstreamPid: upstream.child.pid!,
     setup: 'server-everything over Streamable HTTP, no proxy (CPU column = the upstream itself)',
-    stop: async () => {},
+    stop: () => upstream.close(),
   };
 }
 
-export async function floor(upstream: RunningEverything): Promise<Target> {
+export async function floor(): Promise<Target> {
+  const upstream = await startUpstream();
   const port = await freePort();
   const child = await spawnNode(
     ['--import', 'tsx', path.join(BENCH, 'floor-proxy.ts'), '--upstream', upstream.origin, '--port', String(port)],
@@ -143,11 +155,19 @@ export async function floor(upstream: RunningEverything): Promise<Target> {
     pid: child.pid!,
     upstreamPid: upstream.child.pid!,
     setup: 'bare node:http streaming reverse proxy (bench/floor-proxy.ts), keep-alive upstream Agent',
-    stop: () => stopChild(child),
+    stop: async () => {
+      await stopChild(child);
+      await upstream.close();
+    },
   };
 }
 
-export async function gatehouse(upstream: RunningEverything): Promise<Target> {
+/**
+ * Gatehouse with its audit log off (the proxy alone, as `gatehouse`), on with metadata only (the
+ * default config), or on with payloads (request params and responses, redacted, capped at 8kb).
+ */
+export async function gatehouse(audit: 'off' | 'metadata' | 'payloads' = 'off'): Promise<Target> {
+  const upstream = await startUpstream();
   const bin = path.join(ROOT, 'bin', 'gatehouse.js');
   if (!existsSync(bin)) throw new Error('bin/gatehouse.js does not exist');
   const port = await freePort();
@@ -166,27 +186,35 @@ export async function gatehouse(upstream: RunningEverything): Promise<Target> {
       '    path: /mcp',
       '    server: everything',
       '    auth: { type: keyless }',
+      audit === 'off' ? 'audit: { enabled: false }' : audit === 'payloads' ? 'audit: { payloads: true }' : '',
       '',
     ].join('\n'),
   );
   const env = { GATEHOUSE_SESSION_KEY: randomBytes(32).toString('hex'), GATEHOUSE_DATA_DIR: path.join(dir, 'data') };
   const child = await spawnNode([bin, 'start', '--config', config], port, env);
   return {
-    name: 'gatehouse',
+    name: audit === 'off' ? 'gatehouse' : audit === 'metadata' ? 'gatehouse+audit' : 'gatehouse+audit-payloads',
+    ...(audit !== 'off' && { auditFile: path.join(dir, 'data', 'audit.db') }),
     url: new URL(`http://127.0.0.1:${port}/mcp`),
     pid: child.pid!,
     upstreamPid: upstream.child.pid!,
-    setup: 'Gatehouse (bin/gatehouse.js start), keyless API, empty policy chain, HTTP upstream',
-    stop: () => stopChild(child),
+    setup:
+      'Gatehouse (bin/gatehouse.js start), keyless API, empty policy chain, HTTP upstream; ' +
+      (audit === 'off' ? 'audit log off' : audit === 'metadata' ? 'audit log on (the default: metadata only, SQLite)' : 'audit log on with payloads (SQLite)'),
+    stop: async () => {
+      await stopChild(child);
+      await upstream.close();
+    },
   };
 }
 
-export async function mcpProxy(upstream: RunningEverything): Promise<Target> {
+export async function mcpProxy(): Promise<Target> {
+  const upstream = await startUpstream();
   const port = await freePort();
   const child = await spawnNode(
-    // --no-warnings: the MCP SDK v2 HTTP client transport it uses piles up abort listeners on one
-    // signal and past 1500 Node prints a MaxListenersExceededWarning per request; printing those
-    // would charge mcp-proxy about a third more CPU for what is a side issue (see README).
+    // --no-warnings: fetch adds an abort listener per request to the SDK v2 HTTP client transport's
+    // one long-lived signal (freed only by GC); past 1500 Node prints a MaxListenersExceededWarning
+    // per request, which would charge mcp-proxy about a third more CPU for a side issue (README).
     ['--no-warnings', '--import', 'tsx', path.join(BENCH, 'mcp-proxy-http.ts'), '--upstream', `${upstream.origin}/mcp`, '--port', String(port)],
     port,
   );
@@ -198,7 +226,10 @@ export async function mcpProxy(upstream: RunningEverything): Promise<Target> {
     setup:
       'mcp-proxy library composed as its CLI does, upstream over Streamable HTTP (bench/mcp-proxy-http.ts); ' +
       'all downstream sessions share ONE upstream session; run with --no-warnings',
-    stop: () => stopChild(child),
+    stop: async () => {
+      await stopChild(child);
+      await upstream.close();
+    },
   };
 }
 

@@ -12,11 +12,25 @@ import { compileRuntime, type Runtime } from './config/compile.ts';
 import { SessionSealer } from './session/seal.ts';
 import { loadSessionKey } from './session/key.ts';
 import { Listener } from './http/listener.ts';
+import { openStore, type StoreSpec } from './store/open.ts';
+import type { Store } from './store/store.ts';
+import { CountersRegistry } from './policy/rate-limit/registry.ts';
+import type { RateLimitStats } from './policy/rate-limit/rate-limit-policy.ts';
 import type { Upstream, UpstreamGlobals } from './upstream/upstream.ts';
 import { StreamableHttpUpstream } from './upstream/streamable-http.ts';
 import { ChannelUpstream, type ChannelFactory, type ChannelLimits } from './upstream/channel-upstream.ts';
 import { StdioChannel } from './upstream/stdio-channel.ts';
 import { SseChannel } from './upstream/sse-channel.ts';
+import { CredentialVault } from './credentials/vault.ts';
+import { credentialsKeySource } from './credentials/key.ts';
+import { UpstreamCredentialRegistry } from './credentials/registry.ts';
+import { syncConfigAgents } from './auth/agents-sync.ts';
+import { compilePublicBase } from './auth/public-url.ts';
+import { authorizationServerEnabled, createAuthorizationServer } from './authserver/index.ts';
+import { Audit, type AuditCounters } from './audit/audit.ts';
+import { combineObservers } from './observe/composite.ts';
+import { Observability } from './metrics/observability.ts';
+import { AdminServer } from './admin/server.ts';
 
 export interface GatewayOptions {
   /** Config as an object (validated here) or already validated. */
@@ -32,39 +46,78 @@ export interface GatewayOptions {
 export class Gateway {
   private runtime: Runtime;
   private readonly upstreams = new Map<string, { upstream: Upstream; definition: string; kind: ServerKind }>();
-  private readonly reaper: NodeJS.Timeout;
+  private reaper: NodeJS.Timeout;
+  private reapEvery: number;
   private readonly sseAgent = new Agent({ keepAliveTimeout: 30_000 });
   private closing: Promise<void> | undefined;
+  private readonly counters = new CountersRegistry();
+  readonly rateLimitStats: RateLimitStats = { rejected: 0, backendErrors: 0 };
   readonly nodeId = randomBytes(6).toString('base64url');
+  /** Metrics and tracing (src/metrics); set by start(). */
+  observability: Observability | undefined;
+  /** The admin listener (src/admin); undefined when disabled or its default port was taken. */
+  admin: AdminServer | undefined;
 
   private constructor(
     config: ConfigData,
     private readonly listener: Listener,
     private readonly sealer: SessionSealer,
+    readonly store: Store,
     readonly log: Logger,
     readonly port: number,
+    private readonly credentials: UpstreamCredentialRegistry,
+    private readonly dataDir: string,
+    /** The audit log; undefined when `audit.enabled` is false. */
+    readonly audit: Audit | undefined,
   ) {
-    this.runtime = compileRuntime(config);
+    this.runtime = this.compile(config);
     this.syncUpstreams(config);
-    const interval = Math.max(1000, Math.min(30_000, config.sessions.idleTimeout / 2));
-    this.reaper = setInterval(() => this.reap(), interval).unref();
+    this.reapEvery = reapInterval(config);
+    this.reaper = setInterval(() => this.reap(), this.reapEvery).unref();
   }
 
   static async start(options: GatewayOptions): Promise<Gateway> {
     const env = options.env ?? process.env;
     const config = validateConfig(options.config, options.configPath ?? '(inline config)');
     const log = options.logger ?? createLogger(config.log.level);
-    const dataDir = options.dataDir ?? env.GATEHOUSE_DATA_DIR ?? path.join(options.configPath ? path.dirname(path.resolve(options.configPath)) : process.cwd(), '.gatehouse');
+    const observability = await Observability.start(config, log, (api) => gateway?.config.apis.find((a) => a.name === api)?.server);
+    const { dataDir, store: storeSpec } = dataPaths(config, options.configPath, env, options.dataDir);
     const { key, source } = await loadSessionKey(dataDir, env);
     const sealer = new SessionSealer(key);
+    const store = await openStore(storeSpec);
+    await syncConfigAgents(store, config.agents, log);
+    const credentials = new UpstreamCredentialRegistry(new CredentialVault(store, credentialsKeySource(dataDir), env), log);
+    const audit = config.audit.enabled ? await Audit.open(config, { configPath: options.configPath, dataDir, log }).catch(async (error: unknown) => {
+      await store.close();
+      throw error;
+    }) : undefined;
     let gateway: Gateway | undefined;
     const listener = new Listener(
-      { runtime: () => gateway!.runtime, sealer, upstream: (name) => gateway!.upstreams.get(name)?.upstream, log },
+      { runtime: () => gateway!.runtime, sealer, upstream: (name) => gateway!.upstreams.get(name)?.upstream, log, observer: combineObservers(audit, observability.observer) },
       config.limits.maxHeaderBytes,
     );
-    const port = await listener.listen(config.listen.port, config.listen.host);
-    gateway = new Gateway(config, listener, sealer, log, port);
+    let port: number;
+    try {
+      port = await listener.listen(config.listen.port, config.listen.host);
+      gateway = new Gateway(config, listener, sealer, store, log, port, credentials, dataDir, audit);
+    } catch (error) {
+      // Port in use, or a plan that cannot be built (e.g. oauth2 without an issuer): release the port, the audit log and the store.
+      if (listener.server.listening) await listener.drain(0);
+      await audit?.close();
+      await store.close();
+      await observability.close();
+      throw error;
+    }
+    gateway.observability = observability;
+    observability.bind(gateway);
     log.info({ host: config.listen.host, port, apis: config.apis.map((a) => a.path), sessionKey: source }, 'gatehouse listening');
+    // After the line above: scripts read the first "port" of the log as Gatehouse's own.
+    try {
+      gateway.admin = await AdminServer.start(gateway, observability.metrics, dataDir);
+    } catch (error) {
+      await gateway.close();
+      throw error;
+    }
     return gateway;
   }
 
@@ -88,7 +141,34 @@ export class Gateway {
       this.log.warn('listen address changes take effect on restart; keeping the current listener');
     }
     this.syncUpstreams(config);
-    this.runtime = compileRuntime(config);
+    this.runtime = this.compile(config);
+    this.audit?.reconfigure(config);
+    this.observability?.reload(config);
+    this.admin?.reload(config);
+    // Keys that left the file are refused at once by the new plans; the store catches up here.
+    syncConfigAgents(this.store, config.agents, this.log).catch((err: Error) => this.log.error({ err: err.message }, 'could not sync the agents of the config to the store'));
+    const every = reapInterval(config);
+    if (every !== this.reapEvery && !this.closing) {
+      clearInterval(this.reaper);
+      this.reapEvery = every;
+      this.reaper = setInterval(() => this.reap(), every).unref();
+    }
+  }
+
+  /** Compiles a config; the embedded authorization server (when used) is built with it and its routes added. */
+  private compile(config: ConfigData): Runtime {
+    const authServer = authorizationServerEnabled(config)
+      ? createAuthorizationServer({ store: this.store, config, log: this.log, dataDir: this.dataDir, publicBase: compilePublicBase(config) })
+      : undefined;
+    const deps = { store: this.store, log: this.log, counters: this.counters, rateLimitStats: this.rateLimitStats, embeddedIssuer: authServer?.embeddedIssuer };
+    const runtime = compileRuntime(config, deps);
+    for (const [route, handler] of authServer?.routes ?? []) runtime.routes.add(route, handler);
+    return runtime;
+  }
+
+  /** Audit queue counters for metrics; undefined when audit is off. */
+  auditCounters(): AuditCounters | undefined {
+    return this.audit?.counters;
   }
 
   sessionCounts(): Record<string, number> {
@@ -113,7 +193,7 @@ export class Gateway {
       const existing = this.upstreams.get(name);
       if (existing?.definition === definition) continue;
       if (existing && existing.kind === serverKind(server)) {
-        this.updateUpstream(existing.upstream, server, globals);
+        this.updateUpstream(name, existing.upstream, server, globals);
         existing.definition = definition;
         continue;
       }
@@ -130,17 +210,17 @@ export class Gateway {
 
   private createUpstream(name: string, server: ServerData, globals: UpstreamGlobals): Upstream {
     const log = this.log.child({ server: name });
-    if ('url' in server) return new StreamableHttpUpstream(name, server, globals, this.sealer, log);
-    const [factory, limits] = this.channelSetup(server, globals);
+    if ('url' in server) return new StreamableHttpUpstream(name, server, globals, this.sealer, log, this.credentials.forServer(name, server.credential));
+    const [factory, limits] = this.channelSetup(name, server, globals);
     return new ChannelUpstream(name, factory, limits, this.nodeId, this.sealer, log);
   }
 
-  private updateUpstream(upstream: Upstream, server: ServerData, globals: UpstreamGlobals): void {
-    if (upstream instanceof StreamableHttpUpstream && 'url' in server) upstream.update(server, globals);
-    else if (upstream instanceof ChannelUpstream && !('url' in server)) upstream.update(...this.channelSetup(server, globals));
+  private updateUpstream(name: string, upstream: Upstream, server: ServerData, globals: UpstreamGlobals): void {
+    if (upstream instanceof StreamableHttpUpstream && 'url' in server) upstream.update(server, globals, this.credentials.forServer(name, server.credential));
+    else if (upstream instanceof ChannelUpstream && !('url' in server)) upstream.update(...this.channelSetup(name, server, globals));
   }
 
-  private channelSetup(server: Exclude<ServerData, { url: string }>, globals: UpstreamGlobals): [ChannelFactory, ChannelLimits] {
+  private channelSetup(name: string, server: Exclude<ServerData, { url: string }>, globals: UpstreamGlobals): [ChannelFactory, ChannelLimits] {
     if ('command' in server) {
       const limits = { maxSessions: server.maxChildren, idleTimeout: server.idleTimeout ?? globals.idleTimeout };
       return [(log) => new StdioChannel(server, log, globals.maxResponseBytes), limits];
@@ -151,6 +231,7 @@ export class Gateway {
       connectTimeout: server.timeouts?.connect ?? globals.connectTimeout,
       responseTimeout: server.timeouts?.response ?? globals.responseTimeout,
       maxEventBytes: globals.maxResponseBytes,
+      credentials: this.credentials.forServer(name, server.credential),
     };
     return [(log) => new SseChannel(sseConfig, this.sseAgent, log), { maxSessions: 1024, idleTimeout: globals.idleTimeout }];
   }
@@ -164,10 +245,16 @@ export class Gateway {
   close(): Promise<void> {
     this.closing ??= (async () => {
       clearInterval(this.reaper);
+      await this.admin?.close();
       for (const { upstream } of this.upstreams.values()) upstream.endStreams();
       const { drained, cut } = await this.listener.drain(this.config.timeouts.drain);
+      // Every exchange has finished: write what the audit log still holds before stopping.
+      await this.audit?.close().catch((err: unknown) => this.log.error({ err }, 'could not flush the audit log'));
       await Promise.all([...this.upstreams.values()].map(({ upstream }) => upstream.close()));
       await this.sseAgent.close().catch(() => undefined);
+      await this.store.close().catch(() => undefined);
+      await this.counters.close();
+      await this.observability?.close().catch((err: unknown) => this.log.error({ err }, 'could not export the last spans'));
       this.log.info({ drained, cut }, 'gatehouse stopped');
     })();
     return this.closing;
@@ -175,6 +262,26 @@ export class Gateway {
 }
 
 type ServerKind = 'url' | 'command' | 'sse';
+
+/** How often to look for idle sessions: half the shortest idle timeout (global or a stdio server's own), within 1–30 s. */
+function reapInterval(config: ConfigData): number {
+  let shortest = config.sessions.idleTimeout;
+  for (const server of Object.values(config.servers)) {
+    if ('command' in server && server.idleTimeout !== undefined) shortest = Math.min(shortest, server.idleTimeout);
+  }
+  return Math.max(1000, Math.min(30_000, shortest / 2));
+}
+
+/**
+ * Where a config's data lives: the data directory (key files, the SQLite file) and the store.
+ * The CLI commands that work on the store resolve them the same way as `start`.
+ */
+export function dataPaths(config: ConfigData, configPath: string | undefined, env: NodeJS.ProcessEnv, dataDirOverride?: string): { dataDir: string; store: StoreSpec } {
+  const baseDir = configPath ? path.dirname(path.resolve(configPath)) : process.cwd();
+  const dataDir = dataDirOverride ?? env.GATEHOUSE_DATA_DIR ?? path.resolve(baseDir, config.dataDir ?? '.gatehouse');
+  const store: StoreSpec = config.store.type === 'postgres' ? config.store : { type: 'sqlite', file: config.store.file ? path.resolve(baseDir, config.store.file) : path.join(dataDir, 'gatehouse.db') };
+  return { dataDir, store };
+}
 
 function serverKind(server: ServerData): ServerKind {
   return 'url' in server ? 'url' : 'command' in server ? 'command' : 'sse';

@@ -19,6 +19,8 @@ export async function runDemo(options: { port?: number }): Promise<number> {
       { name: 'everything', path: '/mcp', server: 'everything', auth: { type: 'keyless' } },
       { name: 'everything-stdio', path: '/mcp-stdio', server: 'everything-stdio', auth: { type: 'keyless' } },
     ],
+    // The dashboard next door to the MCP port (8081 beside 8080), so that --port moves both.
+    admin: { port: port === 0 ? 0 : port + 1 },
   };
   let gateway;
   try {
@@ -26,13 +28,17 @@ export async function runDemo(options: { port?: number }): Promise<number> {
   } catch (error) {
     await everything.close();
     if ((error as NodeJS.ErrnoException).code === 'EADDRINUSE') {
-      process.stderr.write(`gatehouse demo: port ${port} is in use; try \`npm start -- --port 8081\`\n`);
+      process.stderr.write(`gatehouse demo: port ${port} or ${port + 1} (the dashboard) is in use; try \`npm start -- --port 8090\`\n`);
       return 1;
     }
     throw error;
   }
   const http = gateway.url('everything');
   const viaStdio = gateway.url('everything-stdio');
+  // It is the demo: printing the admin token is intended (a real deployment keeps it in its data directory).
+  const admin = gateway.admin
+    ? ['Dashboard and metrics (admin listener):', `  ${gateway.admin.url}    admin token: ${gateway.admin.token.token}`, `  curl -H "Authorization: Bearer ${gateway.admin.token.token}" ${gateway.admin.url}metrics`, '']
+    : [];
   process.stdout.write(
     [
       '',
@@ -46,6 +52,7 @@ export async function runDemo(options: { port?: number }): Promise<number> {
       'or in a client config:',
       `  { "mcpServers": { "everything": { "type": "http", "url": "${http}" } } }`,
       '',
+      ...admin,
       'Stop with Ctrl+C.',
       '',
     ].join('\n'),

@@ -7,6 +7,11 @@ import { ConfigError } from '../config/errors.ts';
 import { configJsonSchema } from '../config/json-schema.ts';
 import { runStart } from './start.ts';
 import { runDemo } from './demo.ts';
+import { registerAgentCommands } from './agents.ts';
+import { registerCredentialsCommands } from './credentials.ts';
+import { registerUserCommands } from './users.ts';
+import { registerAclCommands } from './acl.ts';
+import { registerLogsCommand } from './logs.ts';
 
 const pkg = JSON.parse(readFileSync(fileURLToPath(new URL('../../package.json', import.meta.url)), 'utf8')) as { version: string };
 
@@ -62,5 +67,13 @@ program
   .action(() => {
     process.stdout.write(JSON.stringify(configJsonSchema(), null, 2) + '\n');
   });
+
+registerCredentialsCommands(program);
+
+registerAgentCommands(program);
+
+registerUserCommands(program);
+registerAclCommands(program);
+registerLogsCommand(program);
 
 await program.parseAsync(process.argv);

@@ -1,11 +1,12 @@
 // Reads a config file (YAML or JSON), substitutes ${env:…}, validates it against the schema and
 // checks cross-references. Every problem names the file, the field, its line and what is expected.
 import { readFile } from 'node:fs/promises';
-import { LineCounter, parseDocument, type Document } from 'yaml';
+import { LineCounter, isMap, isScalar, parseDocument, type Document } from 'yaml';
 import type { z } from 'zod';
 import { Config, type ConfigData } from './schema.ts';
 import { substituteEnv, type EnvProblem } from './env.ts';
 import { ConfigError, fieldPath, type ConfigProblem } from './errors.ts';
+import { checkAuthConfig } from '../auth/check.ts';
 
 export async function loadConfigFile(file: string, env: NodeJS.ProcessEnv = process.env): Promise<ConfigData> {
   let text: string;
@@ -25,7 +26,7 @@ export function parseConfigText(text: string, file: string, env: NodeJS.ProcessE
     throw new ConfigError(
       file,
       doc.errors.map((e) => {
-        const pos = e.linePos?.[0];
+        const pos = e.linePos?.[0] ?? lineCounter.linePos(e.pos[0]);
         return { field: '(syntax)', message: e.message.split('\n')[0] ?? e.message, line: pos?.line, column: pos?.col };
       }),
     );
@@ -136,6 +137,7 @@ function crossCheck(config: ConfigData): PathProblem[] {
     if (samePath !== undefined) problems.push({ path: ['apis', index, 'path'], message: `duplicate path "${api.path}" (also apis[${samePath}])` });
     paths.set(normalized, index);
   });
+  if (problems.length === 0) problems.push(...checkAuthConfig(config));
   return problems;
 }
 
@@ -145,13 +147,23 @@ export function normalizeApiPath(path: string): string {
 }
 
 function locateIn(doc: Document, lineCounter: LineCounter, path: ReadonlyArray<PropertyKey>): Pick<ConfigProblem, 'line' | 'column'> {
-  // Walk up to the nearest node that exists (a missing field is reported at its parent).
+  // Walk up to the nearest node that exists (a missing field is reported at its parent). A
+  // mapping entry is located at its key, so that `field:` with a nested value names its own line.
+  const at = (offset: number) => {
+    const pos = lineCounter.linePos(offset);
+    return { line: pos.line, column: pos.col };
+  };
   for (let depth = path.length; depth >= 0; depth--) {
-    const node = doc.getIn(path.slice(0, depth) as unknown[], true) as { range?: [number, number, number] } | undefined;
-    if (node && typeof node === 'object' && node.range) {
-      const pos = lineCounter.linePos(node.range[0]);
-      return { line: pos.line, column: pos.col };
+    if (depth > 0) {
+      const parent = doc.getIn(path.slice(0, depth - 1) as unknown[], true);
+      if (isMap(parent)) {
+        const name = path[depth - 1];
+        const pair = parent.items.find((item) => (isScalar(item.key) ? item.key.value : item.key) === name);
+        if (pair && isScalar(pair.key) && pair.key.range) return at(pair.key.range[0]);
+      }
     }
+    const node = doc.getIn(path.slice(0, depth) as unknown[], true) as { range?: [number, number, number] } | undefined;
+    if (node && typeof node === 'object' && node.range) return at(node.range[0]);
   }
   return {};
 }

@@ -2,8 +2,14 @@
 // (schema/gatehouse.schema.json) and the reference docs. Defaults live here.
 import { z } from 'zod';
 import { Duration, Size } from './units.ts';
+import { AclPolicySchema } from '../policy/acl/schema.ts';
+import { RateLimitPolicySchema } from '../policy/rate-limit/schema.ts';
+import { AgentSchema, Auth, AuthorizationServerSchema, StoreSchema, UpstreamCredentialSchema } from './auth-schema.ts';
+import { ApiAuditSchema, AuditSchema, AUDIT_DEFAULT } from '../audit/schema.ts';
+import { MetricsSchema, TracingSchema } from '../metrics/schema.ts';
+import { AdminSchema } from '../admin/schema.ts';
 
-const Name = z
+export const Name = z
   .string()
   .regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/, 'expected a name of letters, digits, "_", "." or "-" (max 64), starting with a letter or digit');
 
@@ -32,15 +38,16 @@ export const HttpServer = z
     url: HttpUrl.meta({ description: 'Streamable HTTP endpoint of the MCP server, e.g. http://127.0.0.1:3001/mcp' }),
     headers: HeaderMap.optional(),
     timeouts: UpstreamTimeouts.optional(),
+    credential: UpstreamCredentialSchema.optional().meta({ description: 'The upstream\'s own credential, injected on every request; never shown to agents or logged.' }),
   })
   .meta({ title: 'Streamable HTTP server' });
 
 export const StdioServer = z
   .strictObject({
     command: z.string().min(1).meta({ description: 'Program to start for each client session.' }),
-    args: z.array(z.string()).default([]),
+    args: z.array(z.string()).default([]).meta({ description: 'Arguments passed to the command.' }),
     env: z.record(z.string(), z.string()).default({}).meta({ description: 'Environment for the child, added to a minimal safe set (PATH, HOME, …); Gatehouse\'s own environment is not passed on.' }),
-    cwd: z.string().optional(),
+    cwd: z.string().optional().meta({ description: 'Working directory of the child (default: Gatehouse\'s own).' }),
     maxChildren: z.number().int().positive().default(64).meta({ description: 'Most children of this server alive at once; a new session beyond it gets 503.' }),
     idleTimeout: Duration.optional().meta({ description: 'Stop a child whose session was idle this long (default: sessions.idleTimeout).' }),
   })
@@ -51,74 +58,89 @@ export const SseServer = z
     sse: HttpUrl.meta({ description: 'SSE endpoint of a server speaking the older HTTP+SSE transport (2024-11-05), e.g. http://127.0.0.1:3001/sse' }),
     headers: HeaderMap.optional(),
     timeouts: UpstreamTimeouts.optional(),
+    credential: UpstreamCredentialSchema.optional().meta({ description: 'The upstream\'s own credential, injected on every request; never shown to agents or logged.' }),
   })
   .meta({ title: 'HTTP+SSE server (2024-11-05), bridged to Streamable HTTP' });
 
 export const Server = z.union([HttpServer, StdioServer, SseServer]);
 
-export const KeylessAuth = z.strictObject({ type: z.literal('keyless') }).meta({ description: 'No credential: every caller is the anonymous principal.' });
-export const Auth = z.discriminatedUnion('type', [KeylessAuth]);
-
-// Policies plug into the chain by type; none ships in this version, so any entry is refused
-// rather than silently ignored.
-export const Policy = z.never({ error: 'no policy types are available in this version; remove the entry' });
+// Policies plug into the chain by type, one key per entry (e.g. `- acl: {...}`).
+export const Policy = z.union([AclPolicySchema, RateLimitPolicySchema]).meta({ description: 'A policy of the chain: `acl` or `rateLimit`.' });
 
 export const Api = z
   .strictObject({
-    name: Name,
+    name: Name.meta({ description: 'Unique name of the API, used in logs and session binding.' }),
     path: z
       .string()
       .regex(/^\/[A-Za-z0-9/_.~-]*$/, 'expected an absolute path such as /mcp (letters, digits, "/", "_", ".", "~", "-")')
-      .refine((p) => !p.startsWith('/.well-known') && !p.startsWith('/-/'), 'paths under /.well-known and /-/ are reserved'),
+      .refine((p) => !p.startsWith('/.well-known') && !p.startsWith('/-/'), 'paths under /.well-known and /-/ are reserved')
+      .meta({ description: 'URL path clients connect to, e.g. /mcp (matched with or without a trailing slash; /.well-known and /-/ are reserved).' }),
     server: Name.meta({ description: 'Name of an entry under `servers`.' }),
-    auth: Auth.default({ type: 'keyless' }),
-    policies: z.array(Policy).default([]),
+    auth: Auth.default({ type: 'keyless' }).meta({ description: 'How callers authenticate.' }),
+    policies: z.array(Policy).default([]).meta({ description: 'Policies run on every message, in list order.' }),
     allowedOrigins: z.array(z.string()).optional().meta({ description: 'Origins allowed to call this API (overrides security.allowedOrigins).' }),
+    audit: ApiAuditSchema.optional(),
   })
   .meta({ title: 'An MCP entrypoint bound to one server' });
 
 export const Config = z
   .strictObject({
-    $schema: z.string().optional(),
+    $schema: z.string().optional().meta({ description: 'JSON Schema of this file, for editors; ignored by Gatehouse.' }),
     listen: z
       .strictObject({
-        host: z.string().default('127.0.0.1'),
-        port: z.number().int().min(0).max(65535).default(8080),
+        host: z.string().default('127.0.0.1').meta({ description: 'Address to listen on. Use 0.0.0.0 or :: to accept connections from other machines (then set security.allowedHosts).' }),
+        port: z.number().int().min(0).max(65535).default(8080).meta({ description: 'TCP port; 0 picks a free one.' }),
       })
-      .default({ host: '127.0.0.1', port: 8080 }),
+      .default({ host: '127.0.0.1', port: 8080 })
+      .meta({ description: 'Where Gatehouse accepts client connections. Changes take effect on restart.' }),
+    dataDir: z.string().optional().meta({ description: 'Folder for the session key, key files and the SQLite store (default: .gatehouse beside the config file; GATEHOUSE_DATA_DIR overrides).' }),
+    publicUrl: z.string().url().optional().meta({ description: 'Base URL clients use to reach Gatehouse (e.g. https://mcp.example.com); used for OAuth resource identifiers. Default: from the Host header.' }),
+    trustProxy: z.boolean().default(false).meta({ description: 'Honour X-Forwarded-Proto/Host from a reverse proxy when publicUrl is not set.' }),
+    store: StoreSchema.default({ type: 'sqlite' }),
+    audit: AuditSchema.default(AUDIT_DEFAULT),
+    agents: z.array(AgentSchema).default([]).meta({ description: 'Agents declared in the file (more can be created with `gatehouse agents create`).' }),
+    authorizationServer: AuthorizationServerSchema.optional(),
     servers: z.record(Name, Server).meta({ description: 'Named upstream MCP servers.' }),
-    apis: z.array(Api).min(1, 'expected at least one API'),
+    apis: z.array(Api).min(1, 'expected at least one API').meta({ description: 'MCP entrypoints published to clients, each bound to one server.' }),
     limits: z
       .strictObject({
-        maxRequestBytes: Size.default(4 * 1024 * 1024),
+        maxRequestBytes: Size.default(4 * 1024 * 1024).meta({ description: 'Largest request body accepted from a client (413 beyond).' }),
         maxResponseBytes: Size.default(16 * 1024 * 1024).meta({ description: 'Largest message Gatehouse buffers or decodes from an upstream.' }),
-        maxHeaderBytes: Size.default(16 * 1024),
+        maxHeaderBytes: Size.default(16 * 1024).meta({ description: 'Largest total size of a client request\'s HTTP headers. Takes effect on restart.' }),
       })
-      .default({ maxRequestBytes: 4 * 1024 * 1024, maxResponseBytes: 16 * 1024 * 1024, maxHeaderBytes: 16 * 1024 }),
+      .default({ maxRequestBytes: 4 * 1024 * 1024, maxResponseBytes: 16 * 1024 * 1024, maxHeaderBytes: 16 * 1024 })
+      .meta({ description: 'Size limits.' }),
     timeouts: z
       .strictObject({
-        connect: Duration.default(10_000),
+        connect: Duration.default(10_000).meta({ description: 'Longest wait to open a connection to an upstream.' }),
         response: Duration.default(300_000).meta({ description: 'Longest wait for an upstream to start answering.' }),
         drain: Duration.default(10_000).meta({ description: 'On SIGTERM, how long in-flight requests may finish.' }),
       })
-      .default({ connect: 10_000, response: 300_000, drain: 10_000 }),
+      .default({ connect: 10_000, response: 300_000, drain: 10_000 })
+      .meta({ description: 'Timeouts for upstreams and shutdown.' }),
     sessions: z
       .strictObject({
         idleTimeout: Duration.default(30 * 60_000).meta({ description: 'Sessions idle this long are ended (stdio children stopped, HTTP upstream sessions deleted).' }),
       })
-      .default({ idleTimeout: 30 * 60_000 }),
+      .default({ idleTimeout: 30 * 60_000 })
+      .meta({ description: 'Client sessions.' }),
     security: z
       .strictObject({
         allowedHosts: z.array(z.string()).optional().meta({ description: 'Host header values accepted (host or host:port). Default for loopback listeners: localhost, 127.0.0.1, [::1].' }),
         allowedOrigins: z.array(z.string()).optional().meta({ description: 'Origin header values accepted. Default for loopback listeners: http(s)://localhost|127.0.0.1|[::1] on any port.' }),
         dnsRebindingProtection: z.boolean().optional().meta({ description: 'Check Host and Origin. Default: on for loopback listeners, or whenever an allow-list is given.' }),
       })
-      .default({}),
+      .default({})
+      .meta({ description: 'Host and Origin checks against DNS rebinding.' }),
     log: z
       .strictObject({
-        level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+        level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info').meta({ description: 'Least severe level written to the log (JSON lines on stdout).' }),
       })
-      .default({ level: 'info' }),
+      .default({ level: 'info' })
+      .meta({ description: 'Logging.' }),
+    admin: AdminSchema,
+    metrics: MetricsSchema,
+    tracing: TracingSchema,
   })
   .meta({ title: 'Gatehouse configuration' });
 

@@ -5,8 +5,12 @@ import { GatehouseError } from '../errors.ts';
 
 const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]', '::1']);
 
+// Only a literal 127.x.y.z address: a name such as 127.attacker.example is not loopback (it is
+// exactly what a DNS-rebinding page would use).
+const LOOPBACK_V4 = /^127\.(?:(?:25[0-5]|2[0-4]\d|1?\d?\d)\.){2}(?:25[0-5]|2[0-4]\d|1?\d?\d)$/;
+
 export function isLoopbackHost(host: string): boolean {
-  return LOOPBACK_HOSTS.has(host) || host.startsWith('127.');
+  return LOOPBACK_HOSTS.has(host) || LOOPBACK_V4.test(host);
 }
 
 export interface OriginPolicy {

@@ -7,9 +7,21 @@ import type { Runtime } from '../config/compile.ts';
 import { normalizeApiPath } from '../config/load.ts';
 import { handleMcp, type EndpointDeps, type RequestState } from './mcp-endpoint.ts';
 import { sendError, sendJson } from './reply.ts';
+import { ExchangeRecord, tapResponse } from '../observe/record.ts';
 
 export interface ListenerDeps extends Omit<EndpointDeps, 'maxRequestBytes'> {
   runtime(): Runtime;
+  /** Audit and metrics: told about every exchange on an API when present. */
+  readonly observer?: ExchangeObserver | undefined;
+}
+
+export interface ExchangeObserver {
+  /** Response bytes to keep for an API's audit payloads (0: metadata only). */
+  captureBytes(api: string): number;
+  /** Called when the record is made, before any work on the request (tracing starts its span here). */
+  begin?(record: ExchangeRecord): void;
+  /** Called once the response is finished or the client left. */
+  complete(record: ExchangeRecord, status: number): void;
 }
 
 export class Listener {
@@ -48,24 +60,49 @@ export class Listener {
     }
     const runtime = this.deps.runtime();
     const api = runtime.apisByPath.get(normalizeApiPath(path));
+    if (!api && runtime.routes.size > 0) {
+      const route = runtime.routes.match(path);
+      if (route) {
+        this.inFlight.add(res);
+        Promise.resolve()
+          .then(() => route(req, res, path))
+          .catch((error: unknown) => {
+            if (!(error instanceof GatehouseError)) this.deps.log.error({ err: error, path }, 'unexpected error in a route');
+            sendError(res, error instanceof GatehouseError ? error : new GatehouseError('GH_INTERNAL'));
+          })
+          .finally(() => this.settle(res, this.inFlight));
+        return;
+      }
+    }
     if (!api) {
       sendError(res, new GatehouseError('GH_NOT_FOUND', `Not Found: no MCP endpoint at ${path}`));
       return;
     }
     const tracked = req.method === 'GET' ? this.streams : this.inFlight;
     tracked.add(res);
-    const state: RequestState = { id: null };
+    const observer = this.deps.observer;
+    const record = observer ? new ExchangeRecord(req, observer.captureBytes(api.name)) : undefined;
+    if (record) {
+      record.api = api.name;
+      observer!.begin?.(record);
+      tapResponse(res, record);
+      res.once('close', () => observer!.complete(record, res.statusCode));
+    }
+    const state: RequestState = { id: null, record };
     const deps: EndpointDeps = { ...this.deps, maxRequestBytes: runtime.config.limits.maxRequestBytes };
     handleMcp(req, res, api, deps, state)
       .catch((error: unknown) => {
         if (!(error instanceof GatehouseError)) this.deps.log.error({ err: error }, 'unexpected error while handling a request');
         const wire = error instanceof GatehouseError ? error : new GatehouseError('GH_INTERNAL');
+        if (record) record.error = wire;
         sendError(res, wire, state.id);
       })
-      .finally(() => {
-        tracked.delete(res);
-        if (this.inFlight.size === 0) for (const wake of this.idleWaiters.splice(0)) wake();
-      });
+      .finally(() => this.settle(res, tracked));
+  }
+
+  private settle(res: ServerResponse, tracked: Set<ServerResponse>): void {
+    tracked.delete(res);
+    if (this.inFlight.size === 0) for (const wake of this.idleWaiters.splice(0)) wake();
   }
 
   /**

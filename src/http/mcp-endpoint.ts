@@ -4,11 +4,13 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { GatehouseError } from '../errors.ts';
 import type { Logger } from '../log.ts';
+import type { ExchangeRecord } from '../observe/record.ts';
 import type { ApiRuntime } from '../config/compile.ts';
 import type { SessionSealer } from '../session/seal.ts';
 import type { Upstream, SessionRef, Exchange } from '../upstream/upstream.ts';
 import { checkContentType, checkGetAccept, checkHostAndOrigin, checkPostAccept, readBody } from './guards.ts';
-import { isRequest, validateMessage, type JsonRpcId, type JsonRpcMessage } from '../mcp/jsonrpc.ts';
+import { errorResponse, isObject, isRequest, validateMessage, type JsonRpcId, type JsonRpcMessage, type JsonRpcResponse } from '../mcp/jsonrpc.ts';
+import { sendJson } from './reply.ts';
 import { targetOf } from '../mcp/classify.ts';
 import {
   DEFAULT_HEADERLESS_VERSION,
@@ -19,7 +21,12 @@ import {
   type ProtocolVersion,
 } from '../mcp/versions.ts';
 import { responseTransform, runRequestPolicies, type PolicyContext } from '../policy/policy.ts';
-import type { Principal } from '../auth/principal.ts';
+import { ANONYMOUS, type Principal } from '../auth/principal.ts';
+import { authenticate, type Authenticated } from '../auth/plan.ts';
+import { authContextFor } from '../auth/public-url.ts';
+import { keylessPlan } from '../auth/keyless.ts';
+
+const KEYLESS: Authenticated = { principal: ANONYMOUS };
 
 export interface EndpointDeps {
   readonly sealer: SessionSealer;
@@ -31,12 +38,13 @@ export interface EndpointDeps {
 /** What the caller needs to know to answer a failure: the JSON-RPC id, once the body is parsed. */
 export interface RequestState {
   id: JsonRpcId | null;
+  /** Present only when something observes exchanges (audit, metrics). */
+  readonly record: ExchangeRecord | undefined;
 }
 
 export async function handleMcp(req: IncomingMessage, res: ServerResponse, api: ApiRuntime, deps: EndpointDeps, state: RequestState): Promise<void> {
   checkHostAndOrigin(req, api.origin);
-  const principal = api.auth.authenticate(req);
-  if (principal instanceof GatehouseError) throw principal;
+  const { principal, forward } = api.auth.length === 1 && api.auth[0] === keylessPlan ? KEYLESS : await authenticate(api.auth, authContextFor(req, api.name, api.path, api.publicBase));
   const versionHeader = singleHeader(req, 'mcp-protocol-version');
   if (versionHeader !== undefined && !isSupportedVersion(versionHeader)) {
     throw new GatehouseError('GH_UNSUPPORTED_PROTOCOL_VERSION', `Bad Request: unsupported MCP-Protocol-Version "${versionHeader}" (supported: ${PROTOCOL_VERSIONS.join(', ')})`);
@@ -44,7 +52,13 @@ export async function handleMcp(req: IncomingMessage, res: ServerResponse, api: 
   const version: ProtocolVersion = (versionHeader as ProtocolVersion | undefined) ?? DEFAULT_HEADERLESS_VERSION;
   const upstream = deps.upstream(api.server);
   if (!upstream) throw new GatehouseError('GH_UPSTREAM_UNAVAILABLE', `Server "${api.server}" is not configured`);
-  const base = { req, res, api: api.name, principal, protocolVersion: version, versionHeader, log: deps.log };
+  // Only a passthrough plan sets `forward`: otherwise the client's credential never reaches the upstream.
+  const record = state.record;
+  if (record) {
+    record.api = api.name;
+    record.principal = principal;
+  }
+  const base = { req, res, api: api.name, principal, protocolVersion: version, versionHeader, log: deps.log, passthroughToken: forward?.token, rewriteChallenge: forward?.rewriteChallenge, record };
 
   switch (req.method) {
     case 'POST':
@@ -74,6 +88,10 @@ interface Base {
   protocolVersion: ProtocolVersion;
   versionHeader: string | undefined;
   log: Logger;
+  /** auth: passthrough only (see Exchange). */
+  passthroughToken: string | undefined;
+  rewriteChallenge: ((value: string) => string) | undefined;
+  record: ExchangeRecord | undefined;
 }
 
 async function post(base: Base, api: ApiRuntime, deps: EndpointDeps, upstream: Upstream, state: RequestState): Promise<void> {
@@ -81,6 +99,7 @@ async function post(base: Base, api: ApiRuntime, deps: EndpointDeps, upstream: U
   checkPostAccept(req);
   checkContentType(req);
   const body = await readBody(req, deps.maxRequestBytes);
+  if (base.record) base.record.bytesIn = body.length;
   let parsed: unknown;
   try {
     parsed = JSON.parse(body.toString('utf8'));
@@ -116,16 +135,34 @@ async function post(base: Base, api: ApiRuntime, deps: EndpointDeps, upstream: U
   }
 
   const ctx = policyContext(base, api, session);
+  if (base.record) {
+    base.record.messages = messages;
+    base.record.sessionId = session?.token;
+    base.record.trace = ctx.trace;
+  }
   const forwarded: JsonRpcMessage[] = [];
+  const answered: JsonRpcResponse[] = [];
   for (const message of messages) {
-    const outcome = await runRequestPolicies(api.policies, ctx, message);
-    if (outcome.denied) {
+    const outcome = api.policies.length === 0 ? { message } : await runRequestPolicies(api.policies, ctx, message);
+    if (!outcome.denied) {
+      forwarded.push(outcome.message);
+      continue;
+    }
+    if (outcome.denied.action === 'deny') {
       const error = outcome.denied.error;
       throw error instanceof GatehouseError ? error : new GatehouseError('GH_INTERNAL', error.message);
     }
-    forwarded.push(outcome.message);
+    answered.push(outcome.denied.response);
   }
-  await upstream.post({ ...base, session, transform: responseTransform(api.policies, ctx), messages: forwarded, batch, initialize });
+  if (answered.length > 0) {
+    if (base.record) base.record.answered = answered;
+    // A policy answered in the server's place. In a batch, nothing is forwarded: every other
+    // request is answered with an error saying why.
+    if (!batch) return sendJson(base.res, 200, answered[0]);
+    const others = forwarded.filter(isRequest).map((m) => errorResponse(m.id, -32600, 'Not processed: another message of this batch was refused'));
+    return sendJson(base.res, 200, [...answered, ...others]);
+  }
+  await upstream.post({ ...base, session, transform: responseTransform(api.policies, ctx, forwarded), messages: forwarded, batch, initialize });
 }
 
 function policyContext(base: Base, api: ApiRuntime, session: SessionRef | undefined): PolicyContext {
@@ -136,6 +173,8 @@ function policyContext(base: Base, api: ApiRuntime, session: SessionRef | undefi
     protocolVersion: base.protocolVersion,
     sessionId: session?.token,
     request: { headers: base.req.headers, remoteAddress: base.req.socket.remoteAddress },
+    log: base.log,
+    trace: [],
   };
 }
 
@@ -147,12 +186,27 @@ function checkRoutingHeaders(req: IncomingMessage, message: JsonRpcMessage): voi
     throw new GatehouseError('GH_HEADER_MISMATCH', `Bad Request: Mcp-Method "${method}" does not match the body's method "${message.method}"`);
   }
   const name = singleHeader(req, 'mcp-name');
-  const target = targetOf(message);
-  if (name !== undefined && name !== target) {
+  const target = TASK_NAME_METHODS.has(message.method) && isObject(message.params) && typeof message.params.taskId === 'string' ? message.params.taskId : targetOf(message);
+  if (name !== undefined && (decodeHeaderValue(name) ?? null) !== target) {
     throw new GatehouseError('GH_HEADER_MISMATCH', `Bad Request: Mcp-Name "${name}" does not match the body's ${target === undefined ? 'missing name' : `name "${target}"`}`);
   }
   if (method === undefined && isRequest(message)) {
     throw new GatehouseError('GH_HEADER_MISMATCH', 'Bad Request: 2026-07-28 requests must carry an Mcp-Method header');
+  }
+}
+
+/** Task requests name their task in Mcp-Name (SEP-2663). */
+const TASK_NAME_METHODS: ReadonlySet<string> = new Set(['tasks/get', 'tasks/update', 'tasks/cancel']);
+
+/** A header value as sent: plain ASCII, or `=?base64?<Base64 of UTF-8>?=` otherwise; undefined when malformed (never a match). */
+function decodeHeaderValue(value: string): string | undefined {
+  if (!value.startsWith('=?base64?') || !value.endsWith('?=')) return value;
+  const b64 = value.slice(9, -2);
+  if (!/^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/.test(b64)) return undefined;
+  try {
+    return new TextDecoder('utf-8', { fatal: true }).decode(Buffer.from(b64, 'base64'));
+  } catch {
+    return undefined;
   }
 }
 

@@ -19,6 +19,8 @@ export class SseParser {
   private lastId: string | undefined;
   private retry: number | undefined;
   private pendingBytes = 0;
+  /** The last chunk ended in CR: a LF starting the next one is the second half of that CRLF. */
+  private skipLf = false;
 
   constructor(
     private readonly onEvent: (event: SseEvent) => void,
@@ -26,6 +28,9 @@ export class SseParser {
   ) {}
 
   push(chunk: string): void {
+    if (chunk === '') return;
+    if (this.skipLf && chunk.startsWith('\n')) chunk = chunk.slice(1);
+    this.skipLf = false;
     this.buffer += chunk;
     let start = 0;
     for (;;) {
@@ -35,10 +40,15 @@ export class SseParser {
       let next: number;
       if (lf === -1 && cr === -1) break;
       if (cr !== -1 && (lf === -1 || cr < lf)) {
-        // A CR at the end of the buffer may be the first half of CRLF: wait for more.
-        if (cr === this.buffer.length - 1) break;
         end = cr;
-        next = this.buffer[cr + 1] === '\n' ? cr + 2 : cr + 1;
+        if (cr === this.buffer.length - 1) {
+          // A CR at the end of the buffer ends the line now (so an event is not held back until
+          // more bytes arrive); a LF at the start of the next chunk then completes that CRLF.
+          this.skipLf = true;
+          next = cr + 1;
+        } else {
+          next = this.buffer[cr + 1] === '\n' ? cr + 2 : cr + 1;
+        }
       } else {
         end = lf;
         next = lf + 1;

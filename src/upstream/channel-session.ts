@@ -9,6 +9,7 @@ import { progressTokenOf } from '../mcp/classify.ts';
 import { formatSseEvent } from '../mcp/sse.ts';
 import type { Logger } from '../log.ts';
 import type { ResponseTransform } from '../policy/policy.ts';
+import type { ExchangeRecord } from '../observe/record.ts';
 import type { MessageChannel } from './channel.ts';
 import type { Exchange, PostExchange } from './upstream.ts';
 
@@ -19,6 +20,8 @@ class OutStream {
   res: ServerResponse | undefined;
   seq = 0;
   ended = false;
+  transform: ResponseTransform | undefined;
+  record: ExchangeRecord | undefined;
   readonly waiting = new Set<string>();
   readonly done: Promise<void>;
   private resolveDone!: () => void;
@@ -40,6 +43,7 @@ class OutStream {
   end(): void {
     if (this.ended) return;
     this.ended = true;
+    this.record?.upstreamEnded();
     if (this.res) this.res.end();
     else this.resolveDone();
   }
@@ -103,6 +107,9 @@ export class ChannelSession {
       return;
     }
     const stream = new OutStream(`p${++this.streamCount}`);
+    stream.transform = x.transform;
+    stream.record = x.record;
+    x.record?.upstreamStarted();
     for (const request of requests) {
       const key = idKey(request.id);
       stream.waiting.add(key);
@@ -162,12 +169,9 @@ export class ChannelSession {
     return stream.untilClosed(res);
   }
 
-  /** Server → client. */
+  /** Server → client. Responses and progress go through the transform of the exchange they belong to. */
   private deliver(message: JsonRpcMessage): void {
     this.lastActivity = Date.now();
-    const out = this.transform ? this.transform(message) : message;
-    if (out === undefined) return;
-    const text = JSON.stringify(out);
     if (isResponse(message)) {
       if (message.id === null) return;
       const key = idKey(message.id);
@@ -182,7 +186,8 @@ export class ChannelSession {
         this.progress.delete(tokenKey);
         this.progressOf.delete(key);
       }
-      this.write(stream, text);
+      const out = stream.transform ? stream.transform(message) : message;
+      if (out !== undefined) this.write(stream, JSON.stringify(out));
       stream.waiting.delete(key);
       if (stream.waiting.size === 0) {
         this.open.delete(stream);
@@ -194,11 +199,13 @@ export class ChannelSession {
       const token = message.params.progressToken;
       const stream = typeof token === 'string' || typeof token === 'number' ? this.progress.get(idKey(token)) : undefined;
       if (stream && !stream.ended) {
-        this.write(stream, text);
+        const out = stream.transform ? stream.transform(message) : message;
+        if (out !== undefined) this.write(stream, JSON.stringify(out));
         return;
       }
     }
-    this.route(text);
+    const out = this.transform ? this.transform(message) : message;
+    if (out !== undefined) this.route(JSON.stringify(out));
   }
 
   /** Server requests and unrelated notifications: the standalone stream, else the newest open POST stream. */
@@ -242,6 +249,7 @@ export class ChannelSession {
     const code = new GatehouseError('GH_UPSTREAM_EXITED');
     for (const [key, stream] of this.pending) {
       const id = key.startsWith('n:') ? Number(key.slice(2)) : key.slice(2);
+      if (stream.record) stream.record.error = code; // counted as an upstream error (metrics, audit)
       this.write(stream, JSON.stringify(errorResponse(id, code.rpc, `Upstream "${this.server}" ${reason}`, { code: code.code })));
     }
     this.pending.clear();

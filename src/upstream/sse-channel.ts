@@ -8,6 +8,7 @@ import type { Logger } from '../log.ts';
 import { SseParser } from '../mcp/sse.ts';
 import { errorResponse, isRequest, validateMessage, type JsonRpcMessage } from '../mcp/jsonrpc.ts';
 import type { MessageChannel } from './channel.ts';
+import type { UpstreamCredentials } from './upstream.ts';
 
 export interface SseServerConfig {
   readonly sse: string;
@@ -15,6 +16,8 @@ export interface SseServerConfig {
   readonly connectTimeout: number;
   readonly responseTimeout: number;
   readonly maxEventBytes: number;
+  /** The server's own credential, added to the GET and every POST. */
+  readonly credentials?: UpstreamCredentials | undefined;
 }
 
 export class SseChannel implements MessageChannel {
@@ -33,15 +36,10 @@ export class SseChannel implements MessageChannel {
 
   async start(): Promise<void> {
     const url = new URL(this.config.sse);
-    const response = await this.dispatcher.request({
-      origin: url.origin,
-      path: url.pathname + url.search,
-      method: 'GET',
-      headers: { ...this.config.headers, accept: 'text/event-stream' },
-      signal: this.abort.signal,
-      headersTimeout: this.config.responseTimeout,
-      bodyTimeout: 0,
-    });
+    const response = await this.request(
+      { origin: url.origin, path: url.pathname + url.search, method: 'GET', signal: this.abort.signal, headersTimeout: this.config.responseTimeout, bodyTimeout: 0 },
+      { accept: 'text/event-stream' },
+    );
     if (response.statusCode !== 200) {
       response.body.resume();
       throw new Error(`GET ${url.pathname} answered ${response.statusCode}`);
@@ -86,20 +84,33 @@ export class SseChannel implements MessageChannel {
     if (this.closed || !this.endpoint) throw new Error('SSE server is not connected');
     const endpoint = this.endpoint;
     const body = JSON.stringify(message);
-    this.dispatcher
-      .request({
-        origin: endpoint.origin,
-        path: endpoint.pathname + endpoint.search,
-        method: 'POST',
-        headers: { ...this.config.headers, 'content-type': 'application/json' },
-        body,
-        headersTimeout: this.config.responseTimeout,
-      })
+    this.request(
+      { origin: endpoint.origin, path: endpoint.pathname + endpoint.search, method: 'POST', body, headersTimeout: this.config.responseTimeout },
+      { 'content-type': 'application/json' },
+    )
       .then(async (response) => {
         const text = await response.body.text();
         if (response.statusCode >= 300) this.refuse(message, `the server answered ${response.statusCode}: ${text.slice(0, 200)}`);
       })
       .catch((error: Error) => this.refuse(message, error.message));
+  }
+
+  /** A request with the configured headers and credential; a 401 to the credential is retried once with a fresh one. */
+  private async request(options: Omit<Dispatcher.RequestOptions, 'headers'>, headers: Record<string, string>): Promise<Dispatcher.ResponseData> {
+    const credentials = this.config.credentials;
+    for (let attempt = 1; ; attempt++) {
+      let auth: Record<string, string> = {};
+      try {
+        if (credentials) auth = await credentials.headers();
+      } catch {
+        throw new Error('could not obtain upstream credential'); // the reason is logged where it happened
+      }
+      const response = await this.dispatcher.request({ ...options, headers: { ...this.config.headers, ...auth, ...headers } });
+      if (response.statusCode !== 401 || !credentials) return response;
+      credentials.rejected?.();
+      if (attempt > 1) return response;
+      response.body.resume();
+    }
   }
 
   private refuse(message: JsonRpcMessage, reason: string): void {

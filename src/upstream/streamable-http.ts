@@ -3,15 +3,15 @@
 // Gatehouse keeps no per-session state beyond a few numbers for idle reaping: the upstream
 // session id travels inside the sealed downstream id.
 import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
-import type { Writable } from 'node:stream';
+import { Writable } from 'node:stream';
 import { Pool, errors as undiciErrors } from 'undici';
 import { GatehouseError } from '../errors.ts';
 import type { SessionClaims, SessionSealer } from '../session/seal.ts';
 import { sendError } from '../http/reply.ts';
 import type { Logger } from '../log.ts';
-import type { Exchange, PostExchange, Upstream, UpstreamGlobals } from './upstream.ts';
+import type { Exchange, PostExchange, Upstream, UpstreamCredentials, UpstreamGlobals } from './upstream.ts';
 import { HttpSessionTracker } from './http-sessions.ts';
-import { JsonRewriter, LimitedPassThrough, SseRewriter } from './message-rewriter.ts';
+import { JsonRewriter, LimitedPassThrough, LimitedSsePassThrough, SseRewriter } from './message-rewriter.ts';
 
 export interface HttpUpstreamConfig {
   readonly url: string;
@@ -30,6 +30,8 @@ export class StreamableHttpUpstream implements Upstream {
   private extraHeaders: Record<string, string>;
   private responseTimeout: number;
   private readonly tracker = new HttpSessionTracker();
+  /** Upstream requests behind open GET streams (aborted by endStreams at shutdown). */
+  private readonly getStreams = new Set<AbortController>();
 
   constructor(
     readonly name: string,
@@ -37,6 +39,7 @@ export class StreamableHttpUpstream implements Upstream {
     private globals: UpstreamGlobals,
     private readonly sealer: SessionSealer,
     private readonly log: Logger,
+    private credentials?: UpstreamCredentials,
   ) {
     const url = new URL(config.url);
     this.origin = url.origin;
@@ -55,8 +58,9 @@ export class StreamableHttpUpstream implements Upstream {
   }
 
   /** Applies a reloaded server definition; the upstream sessions stay valid. */
-  update(config: HttpUpstreamConfig, globals: UpstreamGlobals): void {
+  update(config: HttpUpstreamConfig, globals: UpstreamGlobals, credentials?: UpstreamCredentials): void {
     const url = new URL(config.url);
+    this.credentials = credentials;
     this.globals = globals;
     this.extraHeaders = lowerCaseKeys(config.headers ?? {});
     this.responseTimeout = config.timeouts?.response ?? globals.responseTimeout;
@@ -108,15 +112,17 @@ export class StreamableHttpUpstream implements Upstream {
     for (const up of this.tracker.idle(now, this.globals.idleTimeout)) {
       this.tracker.end(up);
       this.log.info({ server: this.name }, 'ending idle upstream session');
-      this.pool
-        .request({ path: this.path, method: 'DELETE', headers: { ...this.extraHeaders, 'mcp-session-id': up }, headersTimeout: 10_000 })
+      Promise.resolve(this.credentials?.headers())
+        .then((auth) => this.pool.request({ path: this.path, method: 'DELETE', headers: { ...this.extraHeaders, ...auth, 'mcp-session-id': up }, headersTimeout: 10_000 }))
         .then((r) => r.body.resume())
         .catch((error: Error) => this.log.debug({ server: this.name, err: error.message }, 'idle session DELETE failed'));
     }
   }
 
   endStreams(): void {
-    // Standalone GET streams are piped straight through; the listener closes their sockets.
+    // Standalone GET streams are piped straight through: stop their upstream side here (or
+    // pool.close() would wait on them forever); the listener then ends the client side.
+    for (const controller of this.getStreams) controller.abort();
   }
 
   async close(): Promise<void> {
@@ -132,38 +138,72 @@ export class StreamableHttpUpstream implements Upstream {
     if (typeof method === 'string') headers['mcp-method'] = method;
     const name = x.req.headers['mcp-name'];
     if (typeof name === 'string') headers['mcp-name'] = name;
-    const traceparent = x.req.headers.traceparent;
+    // 2026-07-28 (SEP-2243): tool arguments marked `x-mcp-header` are mirrored in Mcp-Param-*
+    // headers, which the server checks against the body; they must reach it.
+    for (const [header, value] of Object.entries(x.req.headers)) {
+      if (header.startsWith('mcp-param-') && typeof value === 'string') headers[header] = value;
+    }
+    // With tracing on, the upstream continues Gatehouse's span; otherwise the client's context passes through.
+    const traceparent = x.record?.traceparent ?? x.req.headers.traceparent;
     if (typeof traceparent === 'string') headers.traceparent = traceparent;
     return headers;
   }
 
   private async forward(x: Exchange | PostExchange, method: 'POST' | 'GET' | 'DELETE', headers: Record<string, string>, body: string | undefined): Promise<void> {
     const controller = new AbortController();
+    if (method === 'GET') this.getStreams.add(controller);
     const onClose = () => {
       if (!x.res.writableFinished) controller.abort();
     };
     x.res.once('close', onClose);
+    // Writes racing a client that left (or a stream ended at shutdown) fail here; the abort
+    // above stops the upstream side, so there is nothing else to do with them.
+    x.res.on('error', ignore);
     const up = x.session?.claims.up;
     if (up) this.tracker.streamOpened(up);
+    x.record?.upstreamStarted();
+    // A 401 to Gatehouse's own credential (not a passthrough token) is retried once with a fresh
+    // one (a token can expire in flight); a second 401 is Gatehouse's problem, not the agent's.
+    const own = x.passthroughToken === undefined ? this.credentials : undefined;
     try {
-      await this.pool.stream(
-        { path: this.path, method, headers, body, signal: controller.signal, headersTimeout: this.responseTimeout, bodyTimeout: 0 },
-        ({ statusCode, headers: upstreamHeaders }) => this.startResponse(x, statusCode, upstreamHeaders),
-      );
+      for (let attempt = 1; ; attempt++) {
+        if (this.credentials) Object.assign(headers, await this.credentials.headers());
+        if (x.passthroughToken !== undefined) headers.authorization = `Bearer ${x.passthroughToken}`;
+        let retry = false;
+        await this.pool.stream(
+          { path: this.path, method, headers, body, signal: controller.signal, headersTimeout: this.responseTimeout, bodyTimeout: 0 },
+          ({ statusCode, headers: upstreamHeaders }) => {
+            if (statusCode !== 401 || !own) return this.startResponse(x, statusCode, upstreamHeaders);
+            own.rejected?.();
+            if (attempt > 1) throw new GatehouseError('GH_UPSTREAM_UNAVAILABLE', `Upstream "${this.name}" refused Gatehouse's credential for it`);
+            retry = true;
+            return discard();
+          },
+        );
+        if (!retry) break;
+      }
     } catch (error) {
       this.fail(x, error);
     } finally {
       x.res.off('close', onClose);
+      x.record?.upstreamEnded();
+      this.getStreams.delete(controller);
       if (up) this.tracker.streamClosed(up);
     }
   }
 
   /** Writes the response head and returns where the body goes. */
   private startResponse(x: Exchange | PostExchange, status: number, upstream: IncomingHttpHeaders): Writable {
+    x.record?.upstreamResponded(status);
     const out: OutgoingHttpHeaders = {};
     for (const name of RELAYED_HEADERS) {
       const value = upstream[name];
       if (value !== undefined) out[name] = value;
+    }
+    if (status === 401) {
+      this.credentials?.rejected?.();
+      const challenge = out['www-authenticate'];
+      if (typeof challenge === 'string' && x.rewriteChallenge) out['www-authenticate'] = x.rewriteChallenge(challenge);
     }
     const upstreamSession = upstream['mcp-session-id'];
     const isInit = 'initialize' in x && x.initialize;
@@ -196,7 +236,8 @@ export class StreamableHttpUpstream implements Upstream {
     x.res.writeHead(status, out);
     if (isSse) {
       x.res.flushHeaders();
-      return x.res;
+      const requestId = 'messages' in x && !x.batch ? idOf(x.messages[0]) : null;
+      return new LimitedSsePassThrough(x.res, max, requestId);
     }
     return length === undefined ? new LimitedPassThrough(x.res, max) : x.res;
   }
@@ -204,16 +245,24 @@ export class StreamableHttpUpstream implements Upstream {
   private fail(x: Exchange, error: unknown): void {
     if (error instanceof undiciErrors.RequestAbortedError || (error as Error).name === 'AbortError') return; // client left
     const wire = toWireError(this.name, error);
+    if (x.record) x.record.error = wire;
     if (wire.code === 'GH_UPSTREAM_RESPONSE_TOO_LARGE' || wire.status >= 500) {
       x.log.warn({ server: this.name, code: wire.code, err: (error as Error).message }, 'upstream request failed');
     }
     if (x.res.headersSent) {
-      x.res.destroy();
+      // An answer already complete (e.g. ended with an error event) is left to flush.
+      if (!x.res.writableEnded) x.res.destroy();
       return;
     }
     const id = 'messages' in x && !(x as PostExchange).batch ? idOf((x as PostExchange).messages[0]) : null;
     sendError(x.res, wire, id);
   }
+}
+
+function ignore(): void {}
+
+function discard(): Writable {
+  return new Writable({ write: (_chunk, _encoding, done) => done() });
 }
 
 function idOf(message: unknown): string | number | null {

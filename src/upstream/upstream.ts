@@ -3,6 +3,7 @@
 // response transform when a policy needs to read server → client messages.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from '../log.ts';
+import type { ExchangeRecord } from '../observe/record.ts';
 import type { Principal } from '../auth/principal.ts';
 import type { JsonRpcMessage } from '../mcp/jsonrpc.ts';
 import type { ProtocolVersion } from '../mcp/versions.ts';
@@ -26,6 +27,12 @@ export interface Exchange {
   readonly session: SessionRef | undefined;
   readonly transform: ResponseTransform | undefined;
   readonly log: Logger;
+  /** Present when something observes this exchange (audit, metrics): connectors report to it. */
+  readonly record?: ExchangeRecord | undefined;
+  /** auth: passthrough only — the client's own bearer token, forwarded to the upstream. */
+  readonly passthroughToken?: string | undefined;
+  /** auth: passthrough only — rewrites the upstream's WWW-Authenticate so it points at Gatehouse. */
+  readonly rewriteChallenge?: ((value: string) => string) | undefined;
 }
 
 export interface PostExchange extends Exchange {
@@ -58,4 +65,11 @@ export interface UpstreamGlobals {
   readonly responseTimeout: number;
   readonly maxResponseBytes: number;
   readonly idleTimeout: number;
+}
+
+/** The upstream's own credential (credential store, client-credentials grants), per request. */
+export interface UpstreamCredentials {
+  headers(): Record<string, string> | Promise<Record<string, string>>;
+  /** The upstream answered 401: drop a cached token so the next request fetches a new one. */
+  rejected?(): void;
 }

@@ -1,0 +1,105 @@
+// Upstream failures behind a Streamable HTTP server entry: a dead upstream (502), one that never
+// answers (504), and answers larger than limits.maxResponseBytes. Each gives the client a
+// JSON-RPC error it can act on, and Gatehouse keeps serving.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { connectClient, raw, startEverything, startTestGateway, INIT_REQUEST, MCP_HEADERS } from './helpers/gatehouse.ts';
+import { closedPort, openRawSession, rpcErrorCode, startSilentServer } from './helpers/http-peers.ts';
+
+test('an upstream that is down gets 502 with a JSON-RPC error and the gateway keeps serving other APIs', async (t) => {
+  const everything = await startEverything();
+  t.after(() => everything.close());
+  const port = await closedPort();
+  const gh = await startTestGateway({
+    servers: { dead: { url: `http://127.0.0.1:${port}/mcp` }, everything: { url: `${everything.origin}/mcp` } },
+    apis: [
+      { name: 'dead', path: '/dead', server: 'dead', auth: { type: 'keyless' } },
+      { name: 'everything', path: '/mcp', server: 'everything', auth: { type: 'keyless' } },
+    ],
+  });
+  t.after(() => gh.close());
+
+  const res = await raw(gh.url('dead'), { headers: { ...MCP_HEADERS }, body: INIT_REQUEST });
+  assert.equal(res.status, 502, res.text);
+  assert.match(res.headers.get('content-type') ?? '', /^application\/json/);
+  const body = res.messages[0] as { id: unknown; error: { code: number; message: string; data?: { code?: string } } };
+  assert.equal(rpcErrorCode(body), -32010);
+  assert.equal(body.id, 1, 'the error answers the request id');
+  assert.equal(body.error.data?.code, 'GH_UPSTREAM_UNAVAILABLE');
+  assert.equal(res.headers.get('mcp-session-id'), null, 'no session for a failed initialize');
+
+  // The SDK client sees the failure as a rejected connect.
+  await assert.rejects(connectClient(gh.url('dead')), /502|unavailable/i);
+
+  const { client, close } = await connectClient(gh.url('everything'));
+  t.after(close);
+  assert.deepEqual((await client.callTool({ name: 'echo', arguments: { message: 'next door' } })).content, [{ type: 'text', text: 'Echo: next door' }]);
+});
+
+test('an upstream that accepts the request but never answers gets 504 after timeouts.response', async (t) => {
+  const silent = await startSilentServer();
+  t.after(() => silent.close());
+  const everything = await startEverything();
+  t.after(() => everything.close());
+  const gh = await startTestGateway({
+    servers: { silent: { url: `${silent.origin}/mcp`, timeouts: { response: '500ms' } }, everything: { url: `${everything.origin}/mcp` } },
+    apis: [
+      { name: 'silent', path: '/silent', server: 'silent', auth: { type: 'keyless' } },
+      { name: 'everything', path: '/mcp', server: 'everything', auth: { type: 'keyless' } },
+    ],
+  });
+  t.after(() => gh.close());
+
+  const res = await raw(gh.url('silent'), { headers: { ...MCP_HEADERS }, body: INIT_REQUEST });
+  assert.equal(res.status, 504, res.text);
+  const body = res.messages[0] as { id: unknown; error: { data?: { code?: string } } };
+  assert.equal(rpcErrorCode(body), -32016);
+  assert.equal(body.id, 1);
+  assert.equal(body.error.data?.code, 'GH_UPSTREAM_TIMEOUT');
+  assert.ok(silent.requests() >= 1, 'the request did reach the silent upstream');
+  await assert.rejects(connectClient(gh.url('silent')), /504|did not answer/i);
+
+  const { client, close } = await connectClient(gh.url('everything'));
+  t.after(close);
+  assert.ok((await client.listTools()).tools.some((tool) => tool.name === 'echo'));
+});
+
+test('a tool result larger than limits.maxResponseBytes reaches the SDK client as a -32011 error and the session keeps working', async (t) => {
+  const everything = await startEverything();
+  t.after(() => everything.close());
+  // 8 kb: the initialize result (with server-everything's instructions) fits, a 12 kb echo does not.
+  const gh = await startTestGateway({
+    servers: { everything: { url: `${everything.origin}/mcp` } },
+    apis: [{ name: 'everything', path: '/mcp', server: 'everything', auth: { type: 'keyless' } }],
+    limits: { maxResponseBytes: '8kb' },
+  });
+  t.after(() => gh.close());
+
+  const { client, close } = await connectClient(gh.url());
+  t.after(close);
+  await assert.rejects(
+    client.callTool({ name: 'echo', arguments: { message: 'x'.repeat(12 * 1024) } }, undefined, { timeout: 15_000 }),
+    (error: { code?: number; message?: string }) => {
+      assert.equal(error.code, -32011, String(error.message));
+      assert.match(String(error.message), /too large/i);
+      return true;
+    },
+  );
+  // Below the limit, answers still flow on the same session.
+  assert.deepEqual((await client.callTool({ name: 'echo', arguments: { message: 'small again' } })).content, [{ type: 'text', text: 'Echo: small again' }]);
+  const image = await client.callTool({ name: 'get-tiny-image', arguments: {} });
+  assert.ok((image.content as Array<{ type: string }>).some((c) => c.type === 'image'));
+  assert.ok(gh.logs.lines.some((l) => l.code === 'GH_UPSTREAM_RESPONSE_TOO_LARGE'), 'the refusal is logged');
+
+  // On the wire: the SSE answer ends with a JSON-RPC error event for the request's id.
+  const { headers } = await openRawSession(gh.url());
+  const big = await raw(gh.url(), { headers, body: { jsonrpc: '2.0', id: 'big-1', method: 'tools/call', params: { name: 'echo', arguments: { message: 'y'.repeat(12 * 1024) } } } });
+  assert.equal(big.status, 200);
+  assert.match(big.headers.get('content-type') ?? '', /^text\/event-stream/);
+  const last = big.messages.at(-1) as { id: unknown; error?: { code: number } };
+  assert.equal(last.id, 'big-1');
+  assert.equal(rpcErrorCode(last), -32011);
+  assert.ok(!big.text.includes('y'.repeat(1024)), 'no part of the oversized message was relayed');
+  const after = await raw(gh.url(), { headers, body: { jsonrpc: '2.0', id: 2, method: 'tools/call', params: { name: 'echo', arguments: { message: 'fine' } } } });
+  assert.match(after.text, /Echo: fine/);
+});

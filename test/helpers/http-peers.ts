@@ -1,0 +1,259 @@
+// Helpers for the Streamable HTTP end-to-end tests: a recording reverse proxy to put between
+// Gatehouse and a real upstream, failure injectors (a closed port, a server that never answers),
+// requests over node:http (which, unlike fetch, lets a test set the Host header), and an
+// incremental SSE reader for streams a test reads while they are still open.
+import http, { type IncomingHttpHeaders, type OutgoingHttpHeaders } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { MCP_HEADERS, raw } from './gatehouse.ts';
+
+export interface RecordedExchange {
+  method: string;
+  url: string;
+  requestHeaders: IncomingHttpHeaders;
+  /** The request body exactly as the proxy received it. */
+  body: string;
+  status: number | undefined;
+  responseHeaders: IncomingHttpHeaders | undefined;
+}
+
+export interface RecordingProxy {
+  readonly origin: string;
+  readonly exchanges: RecordedExchange[];
+  close(): Promise<void>;
+}
+
+/** A reverse proxy to `target` (an origin) that records every request body and response head; responses stream through. */
+export async function startRecordingProxy(target: string): Promise<RecordingProxy> {
+  const upstream = new URL(target);
+  const exchanges: RecordedExchange[] = [];
+  const server = http.createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (chunk: Buffer) => chunks.push(chunk));
+    req.on('end', () => {
+      const body = Buffer.concat(chunks);
+      const record: RecordedExchange = {
+        method: req.method ?? '',
+        url: req.url ?? '',
+        requestHeaders: req.headers,
+        body: body.toString('utf8'),
+        status: undefined,
+        responseHeaders: undefined,
+      };
+      exchanges.push(record);
+      const headers: OutgoingHttpHeaders = { ...req.headers, host: upstream.host };
+      const forward = http.request({ host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers }, (upRes) => {
+        record.status = upRes.statusCode;
+        record.responseHeaders = upRes.headers;
+        res.writeHead(upRes.statusCode ?? 502, upRes.headers);
+        res.flushHeaders();
+        upRes.pipe(res);
+      });
+      forward.on('error', () => res.destroy());
+      res.on('close', () => forward.destroy());
+      forward.end(body);
+    });
+  });
+  await listen(server);
+  return {
+    origin: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    exchanges,
+    close: () => closeServer(server),
+  };
+}
+
+/** An HTTP server that accepts connections and reads requests but never answers them (a failure injector). */
+export async function startSilentServer(): Promise<{ origin: string; requests: () => number; close(): Promise<void> }> {
+  let requests = 0;
+  const server = http.createServer((req) => {
+    requests++;
+    req.resume();
+  });
+  await listen(server);
+  return {
+    origin: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    requests: () => requests,
+    close: () => closeServer(server),
+  };
+}
+
+/** A loopback port nothing listens on: bound once, then released. */
+export async function closedPort(): Promise<number> {
+  const server = http.createServer();
+  await listen(server);
+  const { port } = server.address() as AddressInfo;
+  await closeServer(server);
+  return port;
+}
+
+function listen(server: http.Server): Promise<void> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => resolve());
+  });
+}
+
+function closeServer(server: http.Server): Promise<void> {
+  return new Promise((resolve) => {
+    server.close(() => resolve());
+    server.closeAllConnections();
+  });
+}
+
+export interface NodeResponse {
+  status: number;
+  headers: IncomingHttpHeaders;
+  text: string;
+  json: unknown;
+}
+
+/** One request over node:http, so that any header (Host included) goes out as given. */
+export function nodeRequest(url: string, init: { method?: string; headers?: Record<string, string>; body?: string } = {}): Promise<NodeResponse> {
+  const target = new URL(url);
+  return new Promise((resolve, reject) => {
+    const req = http.request(
+      { host: target.hostname, port: target.port, path: target.pathname + target.search, method: init.method ?? 'POST', headers: init.headers ?? {}, setHost: !(init.headers && Object.keys(init.headers).some((h) => h.toLowerCase() === 'host')) },
+      (res) => {
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', (d: string) => (text += d));
+        res.on('end', () => {
+          let json: unknown;
+          try {
+            json = JSON.parse(text);
+          } catch {
+            json = undefined;
+          }
+          resolve({ status: res.statusCode ?? 0, headers: res.headers, text, json });
+        });
+        res.on('error', reject);
+      },
+    );
+    req.on('error', reject);
+    req.end(init.body);
+  });
+}
+
+export interface SseEventRecord {
+  id: string | undefined;
+  event: string | undefined;
+  data: string;
+  /** The JSON-RPC message, or undefined for an event without data (e.g. a priming event). */
+  message: unknown;
+}
+
+/** Reads an open SSE response event by event. */
+export class SseReader {
+  private buffer = '';
+  private readonly queue: SseEventRecord[] = [];
+  private readonly reader: ReadableStreamDefaultReader<Uint8Array>;
+  private readonly decoder = new TextDecoder();
+  private done = false;
+
+  constructor(response: Response) {
+    if (!response.body) throw new Error('response has no body');
+    this.reader = response.body.getReader();
+  }
+
+  /** The next event, or undefined when the stream ends first. Rejects after `timeoutMs`. */
+  async next(timeoutMs = 10_000): Promise<SseEventRecord | undefined> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const queued = this.queue.shift();
+      if (queued) return queued;
+      if (this.done) return undefined;
+      const left = deadline - Date.now();
+      if (left <= 0) throw new Error(`no SSE event within ${timeoutMs} ms`);
+      let timer: NodeJS.Timeout | undefined;
+      const chunk = await Promise.race([
+        this.reader.read(),
+        new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), left))),
+      ]).finally(() => clearTimeout(timer));
+      if (chunk === 'timeout') throw new Error(`no SSE event within ${timeoutMs} ms`);
+      if (chunk.done) {
+        this.done = true;
+        continue;
+      }
+      this.buffer += this.decoder.decode(chunk.value, { stream: true }).replace(/\r\n?/g, '\n');
+      let end: number;
+      while ((end = this.buffer.indexOf('\n\n')) !== -1) {
+        const block = this.buffer.slice(0, end);
+        this.buffer = this.buffer.slice(end + 2);
+        const event = parseEventBlock(block);
+        if (event) this.queue.push(event);
+      }
+    }
+  }
+
+  /** Waits for the first event matching `predicate`; returns it with every event read on the way. */
+  async until(predicate: (event: SseEventRecord) => boolean, timeoutMs = 10_000): Promise<{ match: SseEventRecord; seen: SseEventRecord[] }> {
+    const deadline = Date.now() + timeoutMs;
+    const seen: SseEventRecord[] = [];
+    for (;;) {
+      const event = await this.next(Math.max(1, deadline - Date.now()));
+      if (!event) throw new Error(`stream ended before the expected event; saw ${JSON.stringify(seen)}`);
+      seen.push(event);
+      if (predicate(event)) return { match: event, seen };
+    }
+  }
+
+  async cancel(): Promise<void> {
+    this.done = true;
+    await this.reader.cancel().catch(() => undefined);
+  }
+}
+
+function parseEventBlock(block: string): SseEventRecord | undefined {
+  let id: string | undefined;
+  let event: string | undefined;
+  const data: string[] = [];
+  let fields = 0;
+  for (const line of block.split('\n')) {
+    if (line === '' || line.startsWith(':')) continue;
+    const colon = line.indexOf(':');
+    const field = colon === -1 ? line : line.slice(0, colon);
+    let value = colon === -1 ? '' : line.slice(colon + 1);
+    if (value.startsWith(' ')) value = value.slice(1);
+    fields++;
+    if (field === 'id') id = value;
+    else if (field === 'event') event = value;
+    else if (field === 'data') data.push(value);
+  }
+  if (fields === 0) return undefined; // comment-only block (keep-alive)
+  const text = data.join('\n');
+  let message: unknown;
+  if (text.trim() !== '') {
+    try {
+      message = JSON.parse(text);
+    } catch {
+      message = undefined;
+    }
+  }
+  return { id, event, data: text, message };
+}
+
+/** Opens a session with raw HTTP at a given protocol revision: initialize + initialized. */
+export async function openRawSession(url: string, protocolVersion = '2025-11-25', extraHeaders: Record<string, string> = {}): Promise<{ sessionId: string; headers: Record<string, string> }> {
+  const init = await raw(url, {
+    headers: { ...MCP_HEADERS, ...extraHeaders },
+    body: { jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion, capabilities: {}, clientInfo: { name: 'e2e-http', version: '1.0.0' } } },
+  });
+  const sessionId = init.headers.get('mcp-session-id');
+  if (init.status !== 200 || !sessionId) throw new Error(`initialize failed: ${init.status} ${init.text}`);
+  const headers = { ...MCP_HEADERS, ...extraHeaders, 'mcp-session-id': sessionId, 'mcp-protocol-version': protocolVersion };
+  const ack = await raw(url, { headers, body: { jsonrpc: '2.0', method: 'notifications/initialized' } });
+  if (ack.status !== 202) throw new Error(`initialized notification got ${ack.status}: ${ack.text}`);
+  return { sessionId, headers };
+}
+
+/** A JSON-RPC error body's code, or undefined. */
+export function rpcErrorCode(body: unknown): number | undefined {
+  if (body && typeof body === 'object' && 'error' in body) {
+    const error = (body as { error: unknown }).error;
+    if (error && typeof error === 'object' && 'code' in error && typeof (error as { code: unknown }).code === 'number') return (error as { code: number }).code;
+  }
+  return undefined;
+}
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}

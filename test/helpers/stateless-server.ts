@@ -1,0 +1,124 @@
+// A small real MCP server built with the v2 server SDK (@modelcontextprotocol/server), which speaks
+// the 2026-07-28 revision (no initialize, no sessions, `server/discover`, Mcp-Method/Mcp-Name
+// headers) and, through the SDK's stateless legacy fallback, answers 2025-era clients too.
+// Served by node:http on 127.0.0.1; every request it receives is recorded for wire-level asserts.
+import { createServer, type IncomingHttpHeaders, type Server as HttpServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { createMcpHandler, McpServer } from '@modelcontextprotocol/server';
+import { z } from 'zod';
+
+export interface ReceivedRequest {
+  readonly method: string;
+  readonly headers: IncomingHttpHeaders;
+  /** The raw body bytes as received, decoded as UTF-8 ('' when there was none). */
+  readonly body: string;
+}
+
+export interface RunningStatelessServer {
+  /** http://127.0.0.1:<port> */
+  readonly origin: string;
+  /** The MCP endpoint (`/mcp`). */
+  readonly url: string;
+  /** Every HTTP request the server received, in order. */
+  readonly received: ReceivedRequest[];
+  close(): Promise<void>;
+}
+
+/** A prompt name outside plain ASCII: clients must send it in Mcp-Name as a Base64 sentinel. */
+export const NON_ASCII_PROMPT = 'grüße';
+/** A tool whose `region` argument is mirrored into an `Mcp-Param-Region` header (SEP-2243 `x-mcp-header`). */
+export const HEADER_MIRRORED_TOOL = 'deploy';
+
+function buildServer(): McpServer {
+  const server = new McpServer({ name: 'stateless-test-server', version: '1.0.0' });
+  server.registerTool(
+    'echo',
+    { description: 'Echoes the message back', inputSchema: z.object({ message: z.string() }) },
+    async ({ message }) => ({ content: [{ type: 'text', text: `Echo: ${message}` }] }),
+  );
+  server.registerTool(
+    'add',
+    { description: 'Adds two numbers', inputSchema: z.object({ a: z.number(), b: z.number() }) },
+    async ({ a, b }) => ({ content: [{ type: 'text', text: String(a + b) }] }),
+  );
+  server.registerTool(
+    HEADER_MIRRORED_TOOL,
+    {
+      description: 'Pretends to deploy to a region (the region is mirrored into a request header)',
+      inputSchema: z.object({ region: z.string().meta({ 'x-mcp-header': 'Region' }), version: z.string() }),
+    },
+    async ({ region, version }) => ({ content: [{ type: 'text', text: `deployed ${version} to ${region}` }] }),
+  );
+  server.registerPrompt(
+    'greeting',
+    { description: 'Greets someone', argsSchema: z.object({ name: z.string() }) },
+    async ({ name }) => ({ messages: [{ role: 'user', content: { type: 'text', text: `Say hello to ${name}.` } }] }),
+  );
+  server.registerPrompt(NON_ASCII_PROMPT, { description: 'Greets in German' }, async () => ({
+    messages: [{ role: 'user', content: { type: 'text', text: 'Sag Hallo.' } }],
+  }));
+  server.registerResource('note', 'note://hello', { description: 'A short note', mimeType: 'text/plain' }, async (uri) => ({
+    contents: [{ uri: uri.href, mimeType: 'text/plain', text: 'Hello from the note.' }],
+  }));
+  return server;
+}
+
+/** Starts the server on a free loopback port, endpoint `/mcp`. */
+export async function startStatelessServer(): Promise<RunningStatelessServer> {
+  const handler = createMcpHandler(() => buildServer());
+  const received: ReceivedRequest[] = [];
+  let origin = '';
+
+  const http: HttpServer = createServer((req, res) => {
+    void (async () => {
+      const chunks: Buffer[] = [];
+      for await (const chunk of req) chunks.push(chunk as Buffer);
+      const body = Buffer.concat(chunks);
+      received.push({ method: req.method ?? '', headers: req.headers, body: body.toString('utf8') });
+
+      const headers = new Headers();
+      for (const [name, value] of Object.entries(req.headers)) {
+        if (value === undefined) continue;
+        for (const v of Array.isArray(value) ? value : [value]) headers.append(name, v);
+      }
+      const controller = new AbortController();
+      res.once('close', () => {
+        if (!res.writableFinished) controller.abort();
+      });
+      const hasBody = req.method !== 'GET' && req.method !== 'HEAD' && body.length > 0;
+      const request = new Request(`${origin}${req.url ?? '/'}`, {
+        method: req.method ?? 'GET',
+        headers,
+        body: hasBody ? body : undefined,
+        signal: controller.signal,
+      });
+      const response = await handler.fetch(request);
+      const out: Record<string, string> = {};
+      response.headers.forEach((value, name) => {
+        out[name] = value;
+      });
+      res.writeHead(response.status, out);
+      if (response.headers.get('content-type')?.startsWith('text/event-stream')) res.flushHeaders();
+      if (response.body) {
+        for await (const chunk of response.body) res.write(chunk);
+      }
+      res.end();
+    })().catch((error: unknown) => {
+      if (!res.headersSent) res.writeHead(500, { 'content-type': 'text/plain' });
+      res.end(String(error));
+    });
+  });
+
+  await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
+  origin = `http://127.0.0.1:${(http.address() as AddressInfo).port}`;
+  return {
+    origin,
+    url: `${origin}/mcp`,
+    received,
+    close: async () => {
+      await handler.close();
+      http.closeAllConnections();
+      await new Promise<void>((resolve) => http.close(() => resolve()));
+    },
+  };
+}
