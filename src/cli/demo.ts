@@ -1,6 +1,11 @@
 // gatehouse demo (what `npm start` runs): the bundled server-everything, once over Streamable
-// HTTP and once over stdio, published behind Gatehouse on loopback.
+// HTTP and once over stdio, published behind Gatehouse on loopback, for one demo agent whose API
+// key is made anew at each start (the previous one is revoked by the config sync).
+import path from 'node:path';
 import { startEverything, everythingStdioCommand } from '../demo/everything.ts';
+import { generateApiKey } from '../auth/api-key.ts';
+import { loadKey } from '../session/key.ts';
+import { credentialsKeySource } from '../credentials/key.ts';
 import { startGateway } from '../gateway.ts';
 import type { ConfigInput } from '../config/schema.ts';
 import { runUntilSignalled } from './lifecycle.ts';
@@ -9,15 +14,20 @@ export async function runDemo(options: { port?: number }): Promise<number> {
   const port = options.port ?? (process.env.PORT ? Number(process.env.PORT) : 8080);
   const everything = await startEverything({ transport: 'streamableHttp' });
   const stdio = everythingStdioCommand();
+  const agentKey = generateApiKey();
+  // The key that seals upstream credentials at rest (gatehouse credentials set): created now,
+  // mode 0600, so the demo's data directory is complete.
+  await loadKey(credentialsKeySource(path.resolve(process.env.GATEHOUSE_DATA_DIR ?? '.gatehouse')));
   const config: ConfigInput = {
     listen: { host: '127.0.0.1', port },
     servers: {
       everything: { url: `${everything.origin}/mcp` },
       'everything-stdio': { command: stdio.command, args: stdio.args },
     },
+    agents: [{ id: 'demo-agent', name: 'Demo agent', apiKeys: [{ value: agentKey }] }],
     apis: [
-      { name: 'everything', path: '/mcp', server: 'everything', auth: { type: 'keyless' } },
-      { name: 'everything-stdio', path: '/mcp-stdio', server: 'everything-stdio', auth: { type: 'keyless' } },
+      { name: 'everything', path: '/mcp', server: 'everything', auth: { type: 'api-key' } },
+      { name: 'everything-stdio', path: '/mcp-stdio', server: 'everything-stdio', auth: { type: 'api-key' } },
     ],
     // The dashboard next door to the MCP port (8081 beside 8080), so that --port moves both.
     admin: { port: port === 0 ? 0 : port + 1 },
@@ -47,10 +57,14 @@ export async function runDemo(options: { port?: number }): Promise<number> {
       `  MCP server over Streamable HTTP, through Gatehouse:  ${http}`,
       `  MCP server over stdio, through Gatehouse:            ${viaStdio}`,
       '',
-      'Point an MCP client at one of these URLs (transport: Streamable HTTP, no authentication), e.g.',
-      `  npx @modelcontextprotocol/inspector --cli ${http} --transport http --method tools/list`,
+      `Agent key (agent "demo-agent"; a new one at each start):  ${agentKey}`,
+      '',
+      'Point an MCP client at one of these URLs (transport: Streamable HTTP) with the header',
+      `  Authorization: Bearer ${agentKey}`,
+      'e.g.',
+      `  npx @modelcontextprotocol/inspector --cli ${http} --transport http --header "Authorization: Bearer ${agentKey}" --method tools/list`,
       'or in a client config:',
-      `  { "mcpServers": { "everything": { "type": "http", "url": "${http}" } } }`,
+      `  { "mcpServers": { "everything": { "type": "http", "url": "${http}", "headers": { "Authorization": "Bearer ${agentKey}" } } } }`,
       '',
       ...admin,
       'Stop with Ctrl+C.',
