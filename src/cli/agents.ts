@@ -6,73 +6,14 @@
 // config file that does not load or an argument that names nothing in it.
 import { randomBytes } from 'node:crypto';
 import { Command, InvalidArgumentError } from 'commander';
-import { loadConfigFile } from '../config/load.ts';
-import { ConfigError } from '../config/errors.ts';
 import { AgentSchema } from '../config/auth-schema.ts';
-import type { ConfigData } from '../config/schema.ts';
 import { parseDuration } from '../config/units.ts';
-import { dataPaths } from '../gateway.ts';
-import { openStore } from '../store/open.ts';
-import type { ApiKeyRecord, Store } from '../store/store.ts';
+import type { ApiKeyRecord } from '../store/store.ts';
+import { action as runAction, CliError, withStore } from './store-access.ts';
 import { StoreConstraintError } from '../store/errors.ts';
 import { digestKey, generateApiKey, keyPrefix } from '../auth/api-key.ts';
 import { configKeys } from '../auth/agents-sync.ts';
 
-/** A refusal the user can act on: message on stderr, exit code. */
-class CliError extends Error {
-  constructor(message: string, readonly exitCode: 1 | 2 = 1) {
-    super(message);
-  }
-}
-
-// Variables the store does not need (keys, upstream secrets) may be unset in an operator's shell:
-// they are replaced by a placeholder, and refused only if the store settings use them.
-const UNSET = 'http://unset-environment-variable.invalid/placeholder';
-
-async function loadForStore(file: string): Promise<ConfigData> {
-  const env = new Proxy(process.env, { get: (target, name: string) => target[name] ?? UNSET });
-  try {
-    const config = await loadConfigFile(file, env);
-    if (JSON.stringify([config.store, config.dataDir ?? '']).includes(UNSET)) {
-      throw new CliError(`${file}: store/dataDir use an environment variable that is not set`, 2);
-    }
-    return config;
-  } catch (error) {
-    if (error instanceof ConfigError) throw new CliError(error.message, 2);
-    throw error;
-  }
-}
-
-async function withStore<T>(configFile: string, run: (store: Store, config: ConfigData) => Promise<T>): Promise<T> {
-  const config = await loadForStore(configFile);
-  const store = await openStore(dataPaths(config, configFile, process.env).store);
-  try {
-    return await run(store, config);
-  } finally {
-    await store.close();
-  }
-}
-
-/** Runs a command body and turns refusals into a message and an exit code. */
-function action<A extends unknown[]>(body: (...args: A) => Promise<void>): (...args: A) => Promise<void> {
-  return async (...args: A) => {
-    try {
-      await body(...args);
-    } catch (error) {
-      if (error instanceof CliError) {
-        process.stderr.write(`gatehouse: ${error.message}\n`);
-        process.exitCode = error.exitCode;
-        return;
-      }
-      if (error instanceof StoreConstraintError) {
-        process.stderr.write(`gatehouse: ${error.message}\n`);
-        process.exitCode = 1;
-        return;
-      }
-      throw error;
-    }
-  };
-}
 
 function label(value: string, previous: Record<string, string>): Record<string, string> {
   const eq = value.indexOf('=');
@@ -81,6 +22,9 @@ function label(value: string, previous: Record<string, string>): Record<string, 
 }
 
 /** "30d", "12h" (from now) or an ISO date/time. */
+/** Store refusals (duplicate id, unknown agent) are the user's to fix, not crashes. */
+const action = <A extends unknown[]>(body: (...args: A) => Promise<void>) => runAction(body, (error) => error instanceof StoreConstraintError);
+
 export function parseExpiry(value: string, now = Date.now()): number {
   const duration = parseDuration(value);
   if (duration !== undefined && duration > 0) return now + duration;

@@ -5,51 +5,11 @@
 // Exit codes: 0 done, 1 refused (bad name or password, duplicate, unknown user), 2 a config file
 // that does not load.
 import type { Command } from 'commander';
-import { loadConfigFile } from '../config/load.ts';
-import { ConfigError } from '../config/errors.ts';
-import { dataPaths } from '../gateway.ts';
-import { openStore } from '../store/open.ts';
-import type { Store } from '../store/store.ts';
+import { action as runAction, CliError, withStore } from './store-access.ts';
 import { createUser, UserInputError } from '../authserver/users.ts';
 
-class CliError extends Error {
-  constructor(message: string, readonly exitCode: 1 | 2 = 1) {
-    super(message);
-  }
-}
-
-// Variables the store does not need may be unset in an operator's shell (see agents.ts).
-const UNSET = 'http://unset-environment-variable.invalid/placeholder';
-
-async function withStore<T>(file: string, run: (store: Store) => Promise<T>): Promise<T> {
-  const env = new Proxy(process.env, { get: (target, name: string) => target[name] ?? UNSET });
-  let config;
-  try {
-    config = await loadConfigFile(file, env);
-  } catch (error) {
-    if (error instanceof ConfigError) throw new CliError(error.message, 2);
-    throw error;
-  }
-  if (JSON.stringify([config.store, config.dataDir ?? '']).includes(UNSET)) throw new CliError(`${file}: store/dataDir use an environment variable that is not set`, 2);
-  const store = await openStore(dataPaths(config, file, process.env).store);
-  try {
-    return await run(store);
-  } finally {
-    await store.close();
-  }
-}
-
-function action<A extends unknown[]>(body: (...args: A) => Promise<void>): (...args: A) => Promise<void> {
-  return async (...args: A) => {
-    try {
-      await body(...args);
-    } catch (error) {
-      if (!(error instanceof CliError) && !(error instanceof UserInputError)) throw error;
-      process.stderr.write(`gatehouse: ${error.message}\n`);
-      process.exitCode = error instanceof CliError ? error.exitCode : 1;
-    }
-  };
-}
+/** Bad names or passwords are the user's to fix, not crashes. */
+const action = <A extends unknown[]>(body: (...args: A) => Promise<void>) => runAction(body, (error) => error instanceof UserInputError);
 
 async function readStdin(): Promise<string> {
   const chunks: Buffer[] = [];

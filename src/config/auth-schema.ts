@@ -3,7 +3,8 @@
 import { z } from 'zod';
 import { Duration } from './units.ts';
 
-const Url = z.string().refine((value) => {
+/** An absolute http(s) URL (shared with the servers' schema). */
+export const Url = z.string().refine((value) => {
   try {
     const url = new URL(value);
     return url.protocol === 'http:' || url.protocol === 'https:';

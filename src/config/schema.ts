@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { Duration, Size } from './units.ts';
 import { AclPolicySchema } from '../policy/acl/schema.ts';
 import { RateLimitPolicySchema } from '../policy/rate-limit/schema.ts';
-import { AgentSchema, Auth, AuthorizationServerSchema, StoreSchema, UpstreamCredentialSchema } from './auth-schema.ts';
+import { AgentSchema, Auth, Url, AuthorizationServerSchema, StoreSchema, UpstreamCredentialSchema } from './auth-schema.ts';
 import { ApiAuditSchema, AuditSchema, AUDIT_DEFAULT } from '../audit/schema.ts';
 import { MetricsSchema, TracingSchema } from '../metrics/schema.ts';
 import { AdminSchema } from '../admin/schema.ts';
@@ -17,14 +17,7 @@ const HeaderMap = z
   .record(z.string().regex(/^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/, 'expected an HTTP header name'), z.string())
   .meta({ description: 'HTTP headers to add to every upstream request. Values may use ${env:NAME}; they are never logged.' });
 
-const HttpUrl = z.string().refine((value) => {
-  try {
-    const url = new URL(value);
-    return url.protocol === 'http:' || url.protocol === 'https:';
-  } catch {
-    return false;
-  }
-}, 'expected an absolute http:// or https:// URL');
+const HttpUrl = Url;
 
 const UpstreamTimeouts = z
   .strictObject({
