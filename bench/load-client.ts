@@ -136,8 +136,21 @@ export function post(
 
 const BASE_HEADERS = { 'content-type': 'application/json', accept: 'application/json, text/event-stream' };
 
-function sessionHeaders(sessionId: string): Record<string, string> {
-  return { ...BASE_HEADERS, 'mcp-session-id': sessionId, 'mcp-protocol-version': PROTOCOL_VERSION };
+// Targets behind authentication (the api-key and jwt variants) register the Authorization value
+// the load client sends them, by endpoint URL.
+const credentials = new Map<string, string>();
+
+export function useCredential(url: URL, authorization: string): void {
+  credentials.set(url.href, authorization);
+}
+
+function baseHeaders(url: URL): Record<string, string> {
+  const authorization = credentials.get(url.href);
+  return authorization === undefined ? BASE_HEADERS : { ...BASE_HEADERS, authorization };
+}
+
+function sessionHeaders(url: URL, sessionId: string): Record<string, string> {
+  return { ...baseHeaders(url), 'mcp-session-id': sessionId, 'mcp-protocol-version': PROTOCOL_VERSION };
 }
 
 /** Returns a description of why `message` is not a successful JSON-RPC result, or undefined. */
@@ -161,12 +174,12 @@ export async function openSession(url: URL, agent: http.Agent): Promise<string> 
     method: 'initialize',
     params: { protocolVersion: PROTOCOL_VERSION, capabilities: {}, clientInfo: { name: 'gatehouse-bench', version: '0.1.0' } },
   });
-  const reply = await post(url, agent, BASE_HEADERS, init, 0);
+  const reply = await post(url, agent, baseHeaders(url), init, 0);
   const problem = resultProblem(reply, 0);
   if (problem) throw new Error(`initialize failed: ${problem}`);
   const sessionId = reply.headers['mcp-session-id'];
   if (typeof sessionId !== 'string' || sessionId === '') throw new Error('initialize: no mcp-session-id header');
-  const note = await post(url, agent, sessionHeaders(sessionId), '{"jsonrpc":"2.0","method":"notifications/initialized"}', undefined);
+  const note = await post(url, agent, sessionHeaders(url, sessionId), '{"jsonrpc":"2.0","method":"notifications/initialized"}', undefined);
   if (note.status !== 202) throw new Error(`notifications/initialized: expected 202, got HTTP ${note.status}`);
   return sessionId;
 }
@@ -192,7 +205,7 @@ export async function closeSessions(url: URL, agent: http.Agent, ids: readonly s
       (id) =>
         new Promise<void>((resolve) => {
           const req = http.request(
-            { host: url.hostname, port: url.port, path: url.pathname, method: 'DELETE', agent, headers: sessionHeaders(id) },
+            { host: url.hostname, port: url.port, path: url.pathname, method: 'DELETE', agent, headers: sessionHeaders(url, id) },
             (res) => {
               res.resume();
               res.on('end', resolve);
@@ -234,7 +247,7 @@ export async function runLoad(options: {
   let issued = 0;
   let ok = 0;
   const worker = async (sessionId: string) => {
-    const headers = sessionHeaders(sessionId);
+    const headers = sessionHeaders(url, sessionId);
     while (issued < total) {
       const id = ++issued;
       const body = `{"jsonrpc":"2.0","id":${id},"method":"${method}","params":${params}}`;

@@ -71,7 +71,7 @@ export function ratioLines(rows: readonly Summary[]): string[] {
   pair('gatehouse/floor', gate, floor);
   if (gate && direct) lines.push(`gatehouse/direct: throughput ${ratio(gate.rps, direct.rps)}, p50 ${ratio(gate.p50, direct.p50)}`);
   // The audit log's cost: the same Gatehouse with the audit log on, against it off.
-  for (const name of ['gatehouse+audit', 'gatehouse+audit-payloads']) pair(`${name}/gatehouse`, by(name), gate);
+  for (const name of ['gatehouse+api-key', 'gatehouse+jwt', 'gatehouse+audit', 'gatehouse+audit-payloads']) pair(`${name}/gatehouse`, by(name), gate);
   for (const name of ['mcp-proxy', 'mcp-proxy-stdio']) {
     pair(`${name}/floor`, by(name), floor);
     pair(`${name}/gatehouse`, by(name), gate);

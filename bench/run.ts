@@ -36,6 +36,10 @@ function startTarget(name: TargetName): Promise<Target> {
       return targets.floor();
     case 'gatehouse':
       return targets.gatehouse();
+    case 'gatehouse+api-key':
+      return targets.gatehouse('off', 'api-key');
+    case 'gatehouse+jwt':
+      return targets.gatehouse('off', 'jwt');
     case 'gatehouse+audit':
       return targets.gatehouse('metadata');
     case 'gatehouse+audit-payloads':

@@ -9,6 +9,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startEverything, everythingStdioCommand, type RunningEverything } from '../src/demo/everything.ts';
 import { childPids } from './proc.ts';
+import { SignJWT } from 'jose';
+import { useCredential } from './load-client.ts';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const BENCH = path.join(ROOT, 'bench');
@@ -166,7 +168,28 @@ export async function floor(): Promise<Target> {
  * Gatehouse with its audit log off (the proxy alone, as `gatehouse`), on with metadata only (the
  * default config), or on with payloads (request params and responses, redacted, capped at 8kb).
  */
-export async function gatehouse(audit: 'off' | 'metadata' | 'payloads' = 'off'): Promise<Target> {
+// The authentication variants: the same Gatehouse with an api-key or a jwt plan, so the CPU cost
+// of authenticating every request shows against the keyless figure in the same run.
+const BENCH_API_KEY = `gh_bench_${randomBytes(16).toString('hex')}`;
+const BENCH_JWT_SECRET = randomBytes(32).toString('hex');
+const AUTH_CONFIG = {
+  keyless: '{ type: keyless }',
+  'api-key': '{ type: api-key }',
+  jwt: `{ type: jwt, issuer: "https://bench.invalid", audience: gatehouse-bench, secret: "${BENCH_JWT_SECRET}" }`,
+} as const;
+
+function benchJwt(): Promise<string> {
+  return new SignJWT({ scope: 'mcp' })
+    .setProtectedHeader({ alg: 'HS256' })
+    .setIssuer('https://bench.invalid')
+    .setAudience('gatehouse-bench')
+    .setSubject('bench-agent')
+    .setIssuedAt()
+    .setExpirationTime('2h')
+    .sign(new TextEncoder().encode(BENCH_JWT_SECRET));
+}
+
+export async function gatehouse(audit: 'off' | 'metadata' | 'payloads' = 'off', auth: 'keyless' | 'api-key' | 'jwt' = 'keyless'): Promise<Target> {
   const upstream = await startUpstream();
   const bin = path.join(ROOT, 'bin', 'gatehouse.js');
   if (!existsSync(bin)) throw new Error('bin/gatehouse.js does not exist');
@@ -185,21 +208,25 @@ export async function gatehouse(audit: 'off' | 'metadata' | 'payloads' = 'off'):
       '  - name: everything',
       '    path: /mcp',
       '    server: everything',
-      '    auth: { type: keyless }',
+      `    auth: ${AUTH_CONFIG[auth]}`,
+      ...(auth === 'api-key' ? ['agents:', '  - id: bench-agent', '    apiKeys:', `      - value: "${BENCH_API_KEY}"`] : []),
       audit === 'off' ? 'audit: { enabled: false }' : audit === 'payloads' ? 'audit: { payloads: true }' : '',
       '',
     ].join('\n'),
   );
   const env = { GATEHOUSE_SESSION_KEY: randomBytes(32).toString('hex'), GATEHOUSE_DATA_DIR: path.join(dir, 'data') };
   const child = await spawnNode([bin, 'start', '--config', config], port, env);
+  const endpoint = new URL(`http://127.0.0.1:${port}/mcp`);
+  if (auth === 'api-key') useCredential(endpoint, `Bearer ${BENCH_API_KEY}`);
+  if (auth === 'jwt') useCredential(endpoint, `Bearer ${await benchJwt()}`);
   return {
-    name: audit === 'off' ? 'gatehouse' : audit === 'metadata' ? 'gatehouse+audit' : 'gatehouse+audit-payloads',
+    name: auth !== 'keyless' ? `gatehouse+${auth}` : audit === 'off' ? 'gatehouse' : audit === 'metadata' ? 'gatehouse+audit' : 'gatehouse+audit-payloads',
     ...(audit !== 'off' && { auditFile: path.join(dir, 'data', 'audit.db') }),
     url: new URL(`http://127.0.0.1:${port}/mcp`),
     pid: child.pid!,
     upstreamPid: upstream.child.pid!,
     setup:
-      'Gatehouse (bin/gatehouse.js start), keyless API, empty policy chain, HTTP upstream; ' +
+      `Gatehouse (bin/gatehouse.js start), ${auth} API, empty policy chain, HTTP upstream; ` +
       (audit === 'off' ? 'audit log off' : audit === 'metadata' ? 'audit log on (the default: metadata only, SQLite)' : 'audit log on with payloads (SQLite)'),
     stop: async () => {
       await stopChild(child);
