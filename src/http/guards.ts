@@ -71,6 +71,34 @@ export function checkHostAndOrigin(req: IncomingMessage, policy: OriginPolicy): 
   }
 }
 
+// Clients send the same few Accept and Content-Type values on every request: remember the verdicts.
+const VERDICT_LIMIT = 256;
+const postAcceptVerdicts = new Map<string, boolean>();
+const getAcceptVerdicts = new Map<string, boolean>();
+const contentTypeVerdicts = new Map<string, boolean>();
+
+function remembered(cache: Map<string, boolean>, value: string, decide: (value: string) => boolean): boolean {
+  let verdict = cache.get(value);
+  if (verdict === undefined) {
+    verdict = decide(value);
+    if (cache.size >= VERDICT_LIMIT) cache.clear();
+    cache.set(value, verdict);
+  }
+  return verdict;
+}
+
+function acceptsPost(header: string): boolean {
+  return accepts(header, 'application/json') && accepts(header, 'text/event-stream');
+}
+
+function acceptsGet(header: string): boolean {
+  return accepts(header, 'text/event-stream');
+}
+
+function isJsonType(type: string): boolean {
+  return type.split(';')[0]!.trim().toLowerCase() === 'application/json';
+}
+
 function accepts(header: string | undefined, type: string): boolean {
   if (!header) return false;
   const [major] = type.split('/');
@@ -83,20 +111,21 @@ function accepts(header: string | undefined, type: string): boolean {
 
 export function checkPostAccept(req: IncomingMessage): void {
   const accept = req.headers.accept;
-  if (!accepts(accept, 'application/json') || !accepts(accept, 'text/event-stream')) {
+  if (!accept || !remembered(postAcceptVerdicts, accept, acceptsPost)) {
     throw new GatehouseError('GH_NOT_ACCEPTABLE', 'Not Acceptable: the client must accept both application/json and text/event-stream');
   }
 }
 
 export function checkGetAccept(req: IncomingMessage): void {
-  if (!accepts(req.headers.accept, 'text/event-stream')) {
+  const accept = req.headers.accept;
+  if (!accept || !remembered(getAcceptVerdicts, accept, acceptsGet)) {
     throw new GatehouseError('GH_NOT_ACCEPTABLE', 'Not Acceptable: the client must accept text/event-stream');
   }
 }
 
 export function checkContentType(req: IncomingMessage): void {
   const type = req.headers['content-type'];
-  if (!type || type.split(';')[0]!.trim().toLowerCase() !== 'application/json') {
+  if (!type || !remembered(contentTypeVerdicts, type, isJsonType)) {
     throw new GatehouseError('GH_UNSUPPORTED_MEDIA_TYPE', 'Unsupported Media Type: Content-Type must be application/json');
   }
 }

@@ -30,6 +30,8 @@ export class Listener {
   private readonly inFlight = new Set<ServerResponse>();
   private readonly streams = new Set<ServerResponse>();
   private idleWaiters: Array<() => void> = [];
+  private depsFor: Runtime | undefined;
+  private depsOfRuntime: EndpointDeps | undefined;
 
   constructor(private readonly deps: ListenerDeps, maxHeaderBytes: number) {
     this.server = createServer({ maxHeaderSize: maxHeaderBytes, requestTimeout: 0, keepAliveTimeout: 65_000 }, (req, res) => this.handle(req, res));
@@ -89,8 +91,7 @@ export class Listener {
       res.once('close', () => observer!.complete(record, res.statusCode));
     }
     const state: RequestState = { id: null, record };
-    const deps: EndpointDeps = { ...this.deps, maxRequestBytes: runtime.config.limits.maxRequestBytes };
-    handleMcp(req, res, api, deps, state)
+    handleMcp(req, res, api, this.endpointDeps(runtime), state)
       .catch((error: unknown) => {
         if (!(error instanceof GatehouseError)) this.deps.log.error({ err: error }, 'unexpected error while handling a request');
         const wire = error instanceof GatehouseError ? error : new GatehouseError('GH_INTERNAL');
@@ -98,6 +99,15 @@ export class Listener {
         sendError(res, wire, state.id);
       })
       .finally(() => this.settle(res, tracked));
+  }
+
+  /** The endpoint's dependencies under a runtime, made once per config (not per request). */
+  private endpointDeps(runtime: Runtime): EndpointDeps {
+    if (this.depsFor !== runtime) {
+      this.depsFor = runtime;
+      this.depsOfRuntime = { ...this.deps, maxRequestBytes: runtime.config.limits.maxRequestBytes };
+    }
+    return this.depsOfRuntime!;
   }
 
   private settle(res: ServerResponse, tracked: Set<ServerResponse>): void {

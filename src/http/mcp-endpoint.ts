@@ -162,7 +162,24 @@ async function post(base: Base, api: ApiRuntime, deps: EndpointDeps, upstream: U
     const others = forwarded.filter(isRequest).map((m) => errorResponse(m.id, -32600, 'Not processed: another message of this batch was refused'));
     return sendJson(base.res, 200, [...answered, ...others]);
   }
-  await upstream.post({ ...base, session, transform: responseTransform(api.policies, ctx, forwarded), messages: forwarded, batch, initialize });
+  // Every field spelled out (not a spread of base): this object is made on every request.
+  await upstream.post({
+    req: base.req,
+    res: base.res,
+    api: base.api,
+    principal: base.principal,
+    protocolVersion: base.protocolVersion,
+    versionHeader: base.versionHeader,
+    log: base.log,
+    passthroughToken: base.passthroughToken,
+    rewriteChallenge: base.rewriteChallenge,
+    record: base.record,
+    session,
+    transform: api.policies.length === 0 ? undefined : responseTransform(api.policies, ctx, forwarded),
+    messages: forwarded,
+    batch,
+    initialize,
+  });
 }
 
 function policyContext(base: Base, api: ApiRuntime, session: SessionRef | undefined): PolicyContext {

@@ -1,7 +1,8 @@
 // Records each finished exchange in the gateway's metrics. Runs once per exchange, after the
 // answer went out; the label children are cached by their values so that the usual exchange does
-// one string key and a map lookup per metric instead of prom-client's label-object hashing.
-import type { Counter, Histogram } from 'prom-client';
+// one string key and a map lookup per metric instead of prom-client's label-object hashing
+// (the latency histograms do the same on their own: histogram.ts).
+import type { Counter } from 'prom-client';
 import type { Logger } from '../log.ts';
 import type { ExchangeObserver } from '../http/listener.ts';
 import type { ExchangeRecord } from '../observe/record.ts';
@@ -13,12 +14,9 @@ import { isObject } from '../mcp/jsonrpc.ts';
 const MAX_LABEL_VALUES = 200;
 
 type CounterChild = ReturnType<Counter['labels']>;
-type HistogramChild = ReturnType<Histogram['labels']>;
 
 export class MetricsObserver implements ExchangeObserver {
   private readonly counts = new Map<string, CounterChild>();
-  private readonly durations = new Map<string, HistogramChild>();
-  private readonly upstreamDurations = new Map<string, HistogramChild>();
   private readonly tools = new BoundedValues(MAX_LABEL_VALUES);
   private readonly agents = new BoundedValues(MAX_LABEL_VALUES);
   private failedOnce = false;
@@ -75,10 +73,9 @@ export class MetricsObserver implements ExchangeObserver {
 
     // A standalone GET stream lasts as long as the client keeps it: not a latency.
     if (method !== 'GET') {
-      const timing = `${api}\n${method}`;
-      child(this.durations, timing, this.metrics.duration, api, method).observe((performance.now() - record.start) / 1000);
+      this.metrics.duration.of(api, method).observe((performance.now() - record.start) / 1000);
       const upstreamMs = record.upstreamMs;
-      if (upstreamMs !== undefined) child(this.upstreamDurations, timing, this.metrics.upstreamDuration, api, method).observe(upstreamMs / 1000);
+      if (upstreamMs !== undefined) this.metrics.upstreamDuration.of(api, method).observe(upstreamMs / 1000);
     }
 
     const code = record.error?.code;
@@ -86,15 +83,6 @@ export class MetricsObserver implements ExchangeObserver {
       this.metrics.upstreamErrors.inc({ server: this.serverOf(api) ?? 'unknown', code });
     }
   }
-}
-
-function child(cache: Map<string, HistogramChild>, key: string, histogram: Histogram, api: string, method: string): HistogramChild {
-  let found = cache.get(key);
-  if (!found) {
-    found = histogram.labels({ api, method });
-    cache.set(key, found);
-  }
-  return found;
 }
 
 /** The tool of a tools/call, else "" (the label is present on every series when on). */

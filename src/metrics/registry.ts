@@ -2,7 +2,8 @@
 // process). Request counts and latencies are recorded per exchange by the observer
 // (observer.ts); gauges and totals kept elsewhere (sessions, rate limits, audit queue) are read
 // from the gateway at scrape time, so they cost nothing between scrapes.
-import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { Counter, Gauge, Registry } from 'prom-client';
+import { LightHistogram } from './histogram.ts';
 import type { ConfigData } from '../config/schema.ts';
 import type { RateLimitStats } from '../policy/rate-limit/rate-limit-policy.ts';
 import { processRegistry } from './process.ts';
@@ -38,8 +39,8 @@ const AUDIT_RESULTS = ['enqueued', 'written', 'dropped', 'spilled', 'failed'] as
 export class GatewayMetrics {
   readonly registry = new Registry();
   readonly requests: Counter;
-  readonly duration: Histogram;
-  readonly upstreamDuration: Histogram;
+  readonly duration: LightHistogram;
+  readonly upstreamDuration: LightHistogram;
   readonly upstreamErrors: Counter;
   private source: MetricsSource | undefined;
 
@@ -54,20 +55,20 @@ export class GatewayMetrics {
       labelNames,
       registers,
     });
-    this.duration = new Histogram({
-      name: 'gatehouse_request_duration_seconds',
-      help: 'Time from receiving a request to the end of its answer (GET streams excluded).',
-      labelNames: ['api', 'method'],
-      buckets: BUCKETS,
-      registers,
-    });
-    this.upstreamDuration = new Histogram({
-      name: 'gatehouse_upstream_duration_seconds',
-      help: 'Time spent on the upstream: from sending the request to the end of its answer (GET streams excluded).',
-      labelNames: ['api', 'method'],
-      buckets: BUCKETS,
-      registers,
-    });
+    this.duration = new LightHistogram(
+      'gatehouse_request_duration_seconds',
+      'Time from receiving a request to the end of its answer (GET streams excluded).',
+      ['api', 'method'],
+      BUCKETS,
+      this.registry,
+    );
+    this.upstreamDuration = new LightHistogram(
+      'gatehouse_upstream_duration_seconds',
+      'Time spent on the upstream: from sending the request to the end of its answer (GET streams excluded).',
+      ['api', 'method'],
+      BUCKETS,
+      this.registry,
+    );
     this.upstreamErrors = new Counter({
       name: 'gatehouse_upstream_errors_total',
       help: 'Answers of 5xx because of an upstream (unreachable, timed out, bad or too large answer, process exited), by server and Gatehouse error code.',

@@ -1,6 +1,6 @@
 // What one HTTP exchange did, filled in along the request path when something observes it
 // (audit, metrics). When nothing observes, no record exists and the path does no extra work.
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import { ServerResponse, type IncomingMessage } from 'node:http';
 import type { Principal } from '../auth/principal.ts';
 import type { GatehouseError } from '../errors.ts';
 import type { JsonRpcMessage, JsonRpcResponse } from '../mcp/jsonrpc.ts';
@@ -76,24 +76,36 @@ export class ExchangeRecord {
   }
 }
 
+const RECORD = Symbol('gatehouse.exchangeRecord');
+type TappedResponse = ServerResponse & { [RECORD]?: ExchangeRecord };
+// The original methods, called with the arguments as given (Node's overloads are awkward to re-type).
+const write = ServerResponse.prototype.write as (this: ServerResponse, ...args: unknown[]) => boolean;
+const end = ServerResponse.prototype.end as (this: ServerResponse, ...args: unknown[]) => ServerResponse;
+
+function tap(record: ExchangeRecord, chunk: unknown, encoding: unknown): void {
+  if (typeof chunk === 'string') record.tap(Buffer.from(chunk, typeof encoding === 'string' ? (encoding as BufferEncoding) : 'utf8'));
+  else if (Buffer.isBuffer(chunk)) record.tap(chunk);
+  else if (chunk instanceof Uint8Array) record.tap(Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength));
+}
+
+function tappedWrite(this: TappedResponse, chunk: unknown, encoding?: unknown, callback?: unknown): boolean {
+  tap(this[RECORD]!, chunk, encoding);
+  return write.call(this, chunk, encoding, callback);
+}
+
+function tappedEnd(this: TappedResponse, chunk?: unknown, encoding?: unknown, callback?: unknown): ServerResponse {
+  if (typeof chunk !== 'function') tap(this[RECORD]!, chunk, encoding);
+  return end.call(this, chunk, encoding, callback);
+}
+
 /**
  * Routes every byte written to `res` through `record.tap`: one place that sees piped upstream
- * bodies, rewritten ones, channel streams and Gatehouse's own answers alike.
+ * bodies, rewritten ones, channel streams and Gatehouse's own answers alike. The wrappers are
+ * shared: a request costs a property, not closures.
  */
 export function tapResponse(res: ServerResponse, record: ExchangeRecord): void {
-  const write = res.write;
-  const end = res.end;
-  const tap = (chunk: unknown, encoding: unknown) => {
-    if (typeof chunk === 'string') record.tap(Buffer.from(chunk, typeof encoding === 'string' ? (encoding as BufferEncoding) : 'utf8'));
-    else if (chunk instanceof Uint8Array) record.tap(Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength));
-  };
-  // Node's overloads are awkward to re-type; the arguments are passed through untouched.
-  res.write = function tappedWrite(this: ServerResponse, ...args: unknown[]) {
-    tap(args[0], args[1]);
-    return (write as (...a: unknown[]) => boolean).apply(this, args);
-  } as typeof res.write;
-  res.end = function tappedEnd(this: ServerResponse, ...args: unknown[]) {
-    if (typeof args[0] !== 'function') tap(args[0], args[1]);
-    return (end as (...a: unknown[]) => ServerResponse).apply(this, args);
-  } as typeof res.end;
+  const tapped = res as TappedResponse;
+  tapped[RECORD] = record;
+  tapped.write = tappedWrite as typeof res.write;
+  tapped.end = tappedEnd as typeof res.end;
 }

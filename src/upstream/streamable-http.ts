@@ -2,15 +2,15 @@
 // each client request forwarded as one upstream request, the answer streamed back as it arrives.
 // Gatehouse keeps no per-session state beyond a few numbers for idle reaping: the upstream
 // session id travels inside the sealed downstream id.
-import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
-import { Writable } from 'node:stream';
-import { Pool, errors as undiciErrors } from 'undici';
+import type { IncomingHttpHeaders, OutgoingHttpHeaders, ServerResponse } from 'node:http';
+import type { Writable } from 'node:stream';
 import { GatehouseError } from '../errors.ts';
 import type { SessionClaims, SessionSealer } from '../session/seal.ts';
 import { sendError } from '../http/reply.ts';
 import type { Logger } from '../log.ts';
 import type { Exchange, PostExchange, Upstream, UpstreamCredentials, UpstreamGlobals } from './upstream.ts';
 import { HttpSessionTracker } from './http-sessions.ts';
+import { CancelledError, UpstreamHttpClient, UpstreamHttpError, relay, type Cancellable } from './http-client.ts';
 import { JsonRewriter, LimitedPassThrough, LimitedSsePassThrough, SseRewriter } from './message-rewriter.ts';
 
 export interface HttpUpstreamConfig {
@@ -24,14 +24,13 @@ const RELAYED_HEADERS = ['content-type', 'cache-control', 'mcp-protocol-version'
 
 export class StreamableHttpUpstream implements Upstream {
   readonly kind = 'http' as const;
-  private pool: Pool;
-  private origin: string;
+  private client: UpstreamHttpClient;
   private path: string;
   private extraHeaders: Record<string, string>;
   private responseTimeout: number;
   private readonly tracker = new HttpSessionTracker();
-  /** Upstream requests behind open GET streams (aborted by endStreams at shutdown). */
-  private readonly getStreams = new Set<AbortController>();
+  /** Upstream requests behind open GET streams (cancelled by endStreams at shutdown). */
+  private readonly getStreams = new Set<{ current?: Cancellable }>();
 
   constructor(
     readonly name: string,
@@ -42,19 +41,10 @@ export class StreamableHttpUpstream implements Upstream {
     private credentials?: UpstreamCredentials,
   ) {
     const url = new URL(config.url);
-    this.origin = url.origin;
     this.path = url.pathname + url.search;
     this.extraHeaders = lowerCaseKeys(config.headers ?? {});
     this.responseTimeout = config.timeouts?.response ?? globals.responseTimeout;
-    this.pool = this.createPool(config);
-  }
-
-  private createPool(config: HttpUpstreamConfig): Pool {
-    return new Pool(this.origin, {
-      connect: { timeout: config.timeouts?.connect ?? this.globals.connectTimeout },
-      keepAliveTimeout: 30_000,
-      connections: 256,
-    });
+    this.client = new UpstreamHttpClient(url.origin, config.timeouts?.connect ?? globals.connectTimeout);
   }
 
   /** Applies a reloaded server definition; the upstream sessions stay valid. */
@@ -65,12 +55,8 @@ export class StreamableHttpUpstream implements Upstream {
     this.extraHeaders = lowerCaseKeys(config.headers ?? {});
     this.responseTimeout = config.timeouts?.response ?? globals.responseTimeout;
     this.path = url.pathname + url.search;
-    if (url.origin !== this.origin) {
-      const old = this.pool;
-      this.origin = url.origin;
-      this.pool = this.createPool(config);
-      void old.close();
-    }
+    // A new origin gets new connections; the old ones finish what they carry and close when idle.
+    if (url.origin !== this.client.origin) this.client = new UpstreamHttpClient(url.origin, config.timeouts?.connect ?? globals.connectTimeout);
   }
 
   isLive(claims: SessionClaims): boolean {
@@ -113,20 +99,20 @@ export class StreamableHttpUpstream implements Upstream {
       this.tracker.end(up);
       this.log.info({ server: this.name }, 'ending idle upstream session');
       Promise.resolve(this.credentials?.headers())
-        .then((auth) => this.pool.request({ path: this.path, method: 'DELETE', headers: { ...this.extraHeaders, ...auth, 'mcp-session-id': up }, headersTimeout: 10_000 }))
-        .then((r) => r.body.resume())
+        .then((auth) => this.client.request(this.path, { method: 'DELETE', headers: { ...this.extraHeaders, ...auth, 'mcp-session-id': up }, body: undefined, responseTimeout: 10_000 }))
+        .then((response) => response.resume())
         .catch((error: Error) => this.log.debug({ server: this.name, err: error.message }, 'idle session DELETE failed'));
     }
   }
 
   endStreams(): void {
-    // Standalone GET streams are piped straight through: stop their upstream side here (or
-    // pool.close() would wait on them forever); the listener then ends the client side.
-    for (const controller of this.getStreams) controller.abort();
+    // Standalone GET streams are piped straight through: stop their upstream side here; the
+    // listener then ends the client side.
+    for (const handle of this.getStreams) handle.current?.cancel();
   }
 
   async close(): Promise<void> {
-    await this.pool.close().catch(() => undefined);
+    this.client.close();
   }
 
   private requestHeaders(x: Exchange, accept: string): Record<string, string> {
@@ -140,8 +126,11 @@ export class StreamableHttpUpstream implements Upstream {
     if (typeof name === 'string') headers['mcp-name'] = name;
     // 2026-07-28 (SEP-2243): tool arguments marked `x-mcp-header` are mirrored in Mcp-Param-*
     // headers, which the server checks against the body; they must reach it.
-    for (const [header, value] of Object.entries(x.req.headers)) {
-      if (header.startsWith('mcp-param-') && typeof value === 'string') headers[header] = value;
+    const incoming = x.req.headers;
+    for (const header in incoming) {
+      if (!header.startsWith('mcp-param-')) continue;
+      const value = incoming[header];
+      if (typeof value === 'string') headers[header] = value;
     }
     // With tracing on, the upstream continues Gatehouse's span; otherwise the client's context passes through.
     const traceparent = x.record?.traceparent ?? x.req.headers.traceparent;
@@ -150,15 +139,18 @@ export class StreamableHttpUpstream implements Upstream {
   }
 
   private async forward(x: Exchange | PostExchange, method: 'POST' | 'GET' | 'DELETE', headers: Record<string, string>, body: string | undefined): Promise<void> {
-    const controller = new AbortController();
-    if (method === 'GET') this.getStreams.add(controller);
+    const handle: { current?: Cancellable } = {};
+    let clientLeft = false;
     const onClose = () => {
-      if (!x.res.writableFinished) controller.abort();
+      if (x.res.writableFinished) return;
+      clientLeft = true;
+      handle.current?.cancel();
     };
     x.res.once('close', onClose);
-    // Writes racing a client that left (or a stream ended at shutdown) fail here; the abort
+    // Writes racing a client that left (or a stream ended at shutdown) fail here; the cancel
     // above stops the upstream side, so there is nothing else to do with them.
     x.res.on('error', ignore);
+    if (method === 'GET') this.getStreams.add(handle);
     const up = x.session?.claims.up;
     if (up) this.tracker.streamOpened(up);
     x.record?.upstreamStarted();
@@ -169,25 +161,30 @@ export class StreamableHttpUpstream implements Upstream {
       for (let attempt = 1; ; attempt++) {
         if (this.credentials) Object.assign(headers, await this.credentials.headers());
         if (x.passthroughToken !== undefined) headers.authorization = `Bearer ${x.passthroughToken}`;
-        let retry = false;
-        await this.pool.stream(
-          { path: this.path, method, headers, body, signal: controller.signal, headersTimeout: this.responseTimeout, bodyTimeout: 0 },
-          ({ statusCode, headers: upstreamHeaders }) => {
-            if (statusCode !== 401 || !own) return this.startResponse(x, statusCode, upstreamHeaders);
-            own.rejected?.();
-            if (attempt > 1) throw new GatehouseError('GH_UPSTREAM_UNAVAILABLE', `Upstream "${this.name}" refused Gatehouse's credential for it`);
-            retry = true;
-            return discard();
-          },
-        );
-        if (!retry) break;
+        const response = await this.client.request(this.path, { method, headers, body, responseTimeout: this.responseTimeout }, handle);
+        const status = response.statusCode ?? 502;
+        if (status === 401 && own) {
+          own.rejected?.();
+          response.resume();
+          if (attempt > 1) throw new GatehouseError('GH_UPSTREAM_UNAVAILABLE', `Upstream "${this.name}" refused Gatehouse's credential for it`);
+          continue;
+        }
+        let sink: Writable;
+        try {
+          sink = this.startResponse(x, status, response.headers);
+        } catch (error) {
+          response.destroy();
+          throw error;
+        }
+        await relay(response, sink);
+        break;
       }
     } catch (error) {
-      this.fail(x, error);
+      if (!clientLeft && !(error instanceof CancelledError)) this.fail(x, error);
     } finally {
       x.res.off('close', onClose);
       x.record?.upstreamEnded();
-      this.getStreams.delete(controller);
+      this.getStreams.delete(handle);
       if (up) this.tracker.streamClosed(up);
     }
   }
@@ -229,13 +226,13 @@ export class StreamableHttpUpstream implements Upstream {
     if (isSse) out['x-accel-buffering'] = 'no';
     if (x.transform && status < 300 && (isSse || contentType.startsWith('application/json'))) {
       x.res.writeHead(status, out);
-      if (isSse) x.res.flushHeaders();
+      if (isSse) flushHeadersSoon(x.res, 'messages' in x);
       return isSse ? new SseRewriter(x.res, x.transform, max) : new JsonRewriter(x.res, x.transform, max);
     }
     if (length !== undefined) out['content-length'] = length;
     x.res.writeHead(status, out);
     if (isSse) {
-      x.res.flushHeaders();
+      flushHeadersSoon(x.res, 'messages' in x);
       const requestId = 'messages' in x && !x.batch ? idOf(x.messages[0]) : null;
       return new LimitedSsePassThrough(x.res, max, requestId);
     }
@@ -243,7 +240,6 @@ export class StreamableHttpUpstream implements Upstream {
   }
 
   private fail(x: Exchange, error: unknown): void {
-    if (error instanceof undiciErrors.RequestAbortedError || (error as Error).name === 'AbortError') return; // client left
     const wire = toWireError(this.name, error);
     if (x.record) x.record.error = wire;
     if (wire.code === 'GH_UPSTREAM_RESPONSE_TOO_LARGE' || wire.status >= 500) {
@@ -261,8 +257,24 @@ export class StreamableHttpUpstream implements Upstream {
 
 function ignore(): void {}
 
-function discard(): Writable {
-  return new Writable({ write: (_chunk, _encoding, done) => done() });
+/**
+ * Gets an SSE response's head to the client. A standalone GET stream may stay silent for long,
+ * so its head goes at once. A POST's stream usually carries its first event right behind the
+ * head: writing the head separately would cost a syscall per request, so it rides with that
+ * event and goes alone only if none came within a few milliseconds (a slow tool, for example).
+ */
+function flushHeadersSoon(res: ServerResponse, post: boolean): void {
+  if (!post) {
+    res.flushHeaders();
+    return;
+  }
+  setTimeout(flushUnsentHeaders, HEAD_FLUSH_DELAY_MS, res);
+}
+
+const HEAD_FLUSH_DELAY_MS = 20;
+
+function flushUnsentHeaders(res: ServerResponse): void {
+  if (!res.headersSent && !res.destroyed) res.flushHeaders();
 }
 
 function idOf(message: unknown): string | number | null {
@@ -276,10 +288,12 @@ function idOf(message: unknown): string | number | null {
 function toWireError(server: string, error: unknown): GatehouseError {
   if (error instanceof GatehouseError) return error;
   if (error instanceof RangeError) return new GatehouseError('GH_UPSTREAM_RESPONSE_TOO_LARGE', error.message);
+  if (error instanceof UpstreamHttpError) {
+    if (error.failure === 'connect-timeout') return new GatehouseError('GH_UPSTREAM_TIMEOUT', `Upstream "${server}" did not accept the connection in time`);
+    if (error.failure === 'response-timeout') return new GatehouseError('GH_UPSTREAM_TIMEOUT', `Upstream "${server}" did not answer in time`);
+    return new GatehouseError('GH_UPSTREAM_UNAVAILABLE', `Upstream "${server}" closed its response before the end`);
+  }
   const code = (error as { code?: string }).code ?? '';
-  if (code === 'UND_ERR_CONNECT_TIMEOUT') return new GatehouseError('GH_UPSTREAM_TIMEOUT', `Upstream "${server}" did not accept the connection in time`);
-  if (code === 'UND_ERR_HEADERS_TIMEOUT') return new GatehouseError('GH_UPSTREAM_TIMEOUT', `Upstream "${server}" did not answer in time`);
-  if (code === 'UND_ERR_BODY_TIMEOUT') return new GatehouseError('GH_UPSTREAM_TIMEOUT', `Upstream "${server}" stopped sending`);
   return new GatehouseError('GH_UPSTREAM_UNAVAILABLE', `Upstream "${server}" is unavailable (${code || (error as Error).message})`);
 }
 

@@ -1,0 +1,154 @@
+// The HTTP client side of the Streamable HTTP connector: keep-alive connections to one upstream
+// origin over node:http (its native parser and socket writes are what a bare reverse proxy uses,
+// and cost less per request than a WASM-parsing client), with connect and response timeouts, a
+// way to cancel, and one retry when a kept-alive connection turns out to be closed.
+import http, { type ClientRequest, type IncomingHttpHeaders, type IncomingMessage } from 'node:http';
+import https from 'node:https';
+import type { Writable } from 'node:stream';
+
+export type UpstreamFailure = 'connect-timeout' | 'response-timeout' | 'closed-mid-body';
+
+/** A failure of the exchange itself (as opposed to a refused connection, reported by its code). */
+export class UpstreamHttpError extends Error {
+  constructor(readonly failure: UpstreamFailure, message: string) {
+    super(message);
+    this.name = 'UpstreamHttpError';
+  }
+}
+
+/** Thrown (and ignored by callers) when the exchange was cancelled: the client left, or shutdown. */
+export class CancelledError extends Error {
+  constructor() {
+    super('cancelled');
+    this.name = 'CancelledError';
+  }
+}
+
+export interface UpstreamRequest {
+  readonly method: 'POST' | 'GET' | 'DELETE';
+  readonly headers: Record<string, string>;
+  readonly body: string | undefined;
+  /** Milliseconds to wait for the response head (0: no limit). */
+  readonly responseTimeout: number;
+}
+
+/** One exchange in flight: cancel() stops it at any point (a no-op once it is over). */
+export interface Cancellable {
+  cancel(): void;
+}
+
+const FREE_SOCKET_MS = 30_000;
+
+export class UpstreamHttpClient {
+  private readonly agent: http.Agent;
+  private readonly transport: typeof http | typeof https;
+  private readonly hostname: string;
+  private readonly port: number;
+
+  constructor(readonly origin: string, private readonly connectTimeout: number) {
+    const url = new URL(origin);
+    const secure = url.protocol === 'https:';
+    this.transport = secure ? https : http;
+    // An idle connection closes after 30 s, or before the upstream's own Keep-Alive hint.
+    const options = { keepAlive: true, maxSockets: 256, timeout: FREE_SOCKET_MS, scheduling: 'lifo' as const };
+    this.agent = secure ? new https.Agent(options) : new http.Agent(options);
+    this.hostname = url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname;
+    this.port = Number(url.port) || (secure ? 443 : 80);
+  }
+
+  /**
+   * Sends a request and resolves with the response head (its body still to be read), or rejects
+   * with the network error, an UpstreamHttpError (timeouts) or CancelledError.
+   */
+  request(path: string, request: UpstreamRequest, handle?: { current?: Cancellable }): Promise<IncomingMessage> {
+    return this.attempt(path, request, handle, true);
+  }
+
+  /** Closes every connection (after the listener drained: nothing should be in flight). */
+  close(): void {
+    this.agent.destroy();
+  }
+
+  private attempt(path: string, request: UpstreamRequest, handle: { current?: Cancellable } | undefined, mayRetry: boolean): Promise<IncomingMessage> {
+    return new Promise((resolve, reject) => {
+      let settled = false;
+      let responseTimer: NodeJS.Timeout | undefined;
+      let connectTimer: NodeJS.Timeout | undefined;
+      const clear = () => {
+        if (responseTimer) clearTimeout(responseTimer);
+        if (connectTimer) clearTimeout(connectTimer);
+      };
+      const req: ClientRequest = this.transport.request({
+        hostname: this.hostname,
+        port: this.port,
+        path,
+        method: request.method,
+        headers: request.headers,
+        agent: this.agent,
+        // No idle limit while a response streams (SSE may stay quiet); the agent's applies once free.
+        timeout: 0,
+      });
+      if (handle) handle.current = { cancel: () => req.destroy(new CancelledError()) };
+      req.once('response', (response) => {
+        settled = true;
+        clear();
+        resolve(response);
+      });
+      req.once('error', (error: Error & { code?: string }) => {
+        clear();
+        if (settled) return; // the response stream reports its own end (see relay)
+        settled = true;
+        // A kept-alive connection the upstream closed as we reused it: nothing was processed.
+        if (mayRetry && req.reusedSocket && (error.code === 'ECONNRESET' || error.code === 'EPIPE')) {
+          resolve(this.attempt(path, request, handle, false));
+          return;
+        }
+        reject(error);
+      });
+      if (this.connectTimeout > 0) {
+        req.once('socket', (socket) => {
+          if (!socket.connecting) return;
+          connectTimer = setTimeout(() => req.destroy(new UpstreamHttpError('connect-timeout', 'connect timeout')), this.connectTimeout);
+          socket.once('connect', () => clearTimeout(connectTimer));
+        });
+      }
+      if (request.responseTimeout > 0) {
+        responseTimer = setTimeout(() => req.destroy(new UpstreamHttpError('response-timeout', 'response timeout')), request.responseTimeout);
+      }
+      req.end(request.body);
+    });
+  }
+}
+
+/**
+ * Copies a response body into `sink` with backpressure, and settles when the sink has finished
+ * (resolve) or either side failed (reject). An upstream that closes before the end of its body
+ * rejects with UpstreamHttpError('closed-mid-body').
+ */
+export function relay(response: IncomingMessage, sink: Writable): Promise<void> {
+  return new Promise((resolve, reject) => {
+    let done = false;
+    const fail = (error: Error) => {
+      if (done) return;
+      done = true;
+      response.destroy();
+      reject(error);
+    };
+    response.on('data', (chunk: Buffer) => {
+      if (!sink.write(chunk)) response.pause();
+    });
+    sink.on('drain', () => response.resume());
+    response.once('end', () => sink.end());
+    sink.once('finish', () => {
+      done = true;
+      resolve();
+    });
+    sink.once('error', fail);
+    response.once('error', fail);
+    response.once('close', () => {
+      if (!response.complete) fail(new UpstreamHttpError('closed-mid-body', 'the upstream closed the response before its end'));
+    });
+  });
+}
+
+export type { IncomingHttpHeaders };
