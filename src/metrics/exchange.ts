@@ -104,8 +104,7 @@ interface Answer {
 /**
  * The last JSON-RPC response the client got, when it may be a failure (else undefined): answers
  * a policy gave, or the kept tail of the body (JSON, or an SSE stream's last event). Cheap for a
- * plain success: an unescaped `"error"` or `"isError":true` cannot occur inside a JSON string, so
- * a body with neither is not parsed.
+ * plain success: a body without FAILURE_MARKER is not parsed.
  */
 function finalAnswer(record: ExchangeRecord, status: number): Answer | undefined {
   // A policy's answer is a JSON-RPC response: the same shape as Answer, with result unknown.
@@ -114,8 +113,16 @@ function finalAnswer(record: ExchangeRecord, status: number): Answer | undefined
   return parseAnswer(record.responseText());
 }
 
+/**
+ * What a failed answer must contain, unescaped (so not inside a string): a JSON-RPC error object
+ * (its members are only code, message and data) or a tool result's `isError: true`. A successful
+ * answer that merely mentions "error" (a tool schema with such a property, say) is not parsed:
+ * parsing a long list costs far more than the whole exchange.
+ */
+const FAILURE_MARKER = /"error"\s*:\s*\{\s*"(?:code|message|data)"|"isError"\s*:\s*true/;
+
 export function parseAnswer(text: string): Answer | undefined {
-  if (!text.includes('"error"') && !text.includes('"isError":true')) return undefined;
+  if (!FAILURE_MARKER.test(text)) return undefined;
   let payload = text;
   if (!text.startsWith('{') && !text.startsWith('[')) {
     // SSE: the last data line carries the final message (one data line per event is what MCP servers send).

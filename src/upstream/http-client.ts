@@ -2,7 +2,7 @@
 // origin over node:http (its native parser and socket writes are what a bare reverse proxy uses,
 // and cost less per request than a WASM-parsing client), with connect and response timeouts, a
 // way to cancel, and one retry when a kept-alive connection turns out to be closed.
-import http, { type ClientRequest, type IncomingHttpHeaders, type IncomingMessage } from 'node:http';
+import http, { type ClientRequest, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
 import https from 'node:https';
 import type { Writable } from 'node:stream';
 
@@ -121,11 +121,12 @@ export class UpstreamHttpClient {
 }
 
 /**
- * Copies a response body into `sink` with backpressure, and settles when the sink has finished
- * (resolve) or either side failed (reject). An upstream that closes before the end of its body
- * rejects with UpstreamHttpError('closed-mid-body').
+ * Copies a response body into `sink` (the client's response, or a rewriter writing into it) with
+ * backpressure, and settles when the sink has finished (resolve) or either side failed or the
+ * client left (reject). An upstream that closes before the end of its body rejects with
+ * UpstreamHttpError('closed-mid-body').
  */
-export function relay(response: IncomingMessage, sink: Writable): Promise<void> {
+export function relay(response: IncomingMessage, sink: Writable, res: ServerResponse): Promise<void> {
   return new Promise((resolve, reject) => {
     let done = false;
     const fail = (error: Error) => {
@@ -135,15 +136,22 @@ export function relay(response: IncomingMessage, sink: Writable): Promise<void> 
       reject(error);
     };
     response.on('data', (chunk: Buffer) => {
-      if (!sink.write(chunk)) response.pause();
+      if (!done && !sink.write(chunk)) response.pause();
     });
     sink.on('drain', () => response.resume());
-    response.once('end', () => sink.end());
+    response.once('end', () => {
+      if (!done) sink.end();
+    });
     sink.once('finish', () => {
+      if (done) return;
       done = true;
       resolve();
     });
     sink.once('error', fail);
+    if (sink !== res) res.once('error', fail);
+    res.once('close', () => {
+      if (!res.writableFinished) fail(new CancelledError());
+    });
     response.once('error', fail);
     response.once('close', () => {
       if (!response.complete) fail(new UpstreamHttpError('closed-mid-body', 'the upstream closed the response before its end'));

@@ -11,7 +11,8 @@ import type { Logger } from '../log.ts';
 import type { Exchange, PostExchange, Upstream, UpstreamCredentials, UpstreamGlobals } from './upstream.ts';
 import { HttpSessionTracker } from './http-sessions.ts';
 import { CancelledError, UpstreamHttpClient, UpstreamHttpError, relay, type Cancellable } from './http-client.ts';
-import { JsonRewriter, LimitedPassThrough, LimitedSsePassThrough, SseRewriter } from './message-rewriter.ts';
+import { JsonRewriter, LimitedPassThrough, SseRewriter } from './message-rewriter.ts';
+import { relaySse } from './sse-relay.ts';
 
 export interface HttpUpstreamConfig {
   readonly url: string;
@@ -169,14 +170,15 @@ export class StreamableHttpUpstream implements Upstream {
           if (attempt > 1) throw new GatehouseError('GH_UPSTREAM_UNAVAILABLE', `Upstream "${this.name}" refused Gatehouse's credential for it`);
           continue;
         }
-        let sink: Writable;
+        let sink: Writable | SsePassThrough;
         try {
           sink = this.startResponse(x, status, response.headers);
         } catch (error) {
           response.destroy();
           throw error;
         }
-        await relay(response, sink);
+        if ('requestId' in sink) await relaySse(response, x.res, this.globals.maxResponseBytes, sink.requestId);
+        else await relay(response, sink, x.res);
         break;
       }
     } catch (error) {
@@ -190,7 +192,7 @@ export class StreamableHttpUpstream implements Upstream {
   }
 
   /** Writes the response head and returns where the body goes. */
-  private startResponse(x: Exchange | PostExchange, status: number, upstream: IncomingHttpHeaders): Writable {
+  private startResponse(x: Exchange | PostExchange, status: number, upstream: IncomingHttpHeaders): Writable | SsePassThrough {
     x.record?.upstreamResponded(status);
     const out: OutgoingHttpHeaders = {};
     for (const name of RELAYED_HEADERS) {
@@ -234,7 +236,7 @@ export class StreamableHttpUpstream implements Upstream {
     if (isSse) {
       flushHeadersSoon(x.res, 'messages' in x);
       const requestId = 'messages' in x && !x.batch ? idOf(x.messages[0]) : null;
-      return new LimitedSsePassThrough(x.res, max, requestId);
+      return { requestId };
     }
     return length === undefined ? new LimitedPassThrough(x.res, max) : x.res;
   }
@@ -256,6 +258,11 @@ export class StreamableHttpUpstream implements Upstream {
 }
 
 function ignore(): void {}
+
+/** An SSE body relayed untouched (sse-relay.ts); the id of the request it answers, if one. */
+interface SsePassThrough {
+  readonly requestId: string | number | null;
+}
 
 /**
  * Gets an SSE response's head to the client. A standalone GET stream may stay silent for long,

@@ -1,0 +1,149 @@
+// Relays an upstream SSE body untouched (no response policy reads it), one complete event at a
+// time, and stops at an event larger than `maxEventBytes`: SSE bodies have no length to check up
+// front. When the stream answers a request, the client then gets a JSON-RPC error for it and the
+// stream ends, so it learns why instead of seeing a cut stream (and resuming into the same
+// oversized event). This is every MCP call's path, so it writes straight into the response
+// without a stream object in between.
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { formatSseEvent } from '../mcp/sse.ts';
+import { errorResponse, type JsonRpcId } from '../mcp/jsonrpc.ts';
+import { ERRORS } from '../errors.ts';
+import { CancelledError, UpstreamHttpError } from './http-client.ts';
+
+const LF = 0x0a;
+const CR = 0x0d;
+
+/** Finds event boundaries (blank lines) across chunks and measures the event in progress. */
+export class SseEventGate {
+  private pending: Buffer[] = [];
+  private eventBytes = 0;
+  private atLineStart = true;
+  private afterCr = false;
+
+  constructor(private readonly maxEventBytes: number) {}
+
+  /**
+   * Takes a chunk; returns the bytes that complete events (with what was held back before), or
+   * undefined while an event is incomplete. Returns `overflow` with the complete events before
+   * an event that grew past the limit.
+   */
+  take(chunk: Buffer): { out: Buffer | undefined; overflow: boolean } {
+    const scanned = chunk.indexOf(CR) === -1 && !this.afterCr ? this.scanLf(chunk) : this.scanBytes(chunk);
+    const complete = scanned < 0 ? -scanned - 1 : scanned;
+    let out: Buffer | undefined;
+    if (complete > 0) {
+      out = this.pending.length === 0 ? chunk.subarray(0, complete) : Buffer.concat([...this.pending, chunk.subarray(0, complete)]);
+      this.pending = [];
+    }
+    if (scanned < 0) return { out, overflow: true };
+    if (complete < chunk.length) this.pending.push(chunk.subarray(complete));
+    return { out, overflow: false };
+  }
+
+  /** What is held back at the end of the body (an unterminated last event). */
+  rest(): Buffer | undefined {
+    return this.pending.length === 0 ? undefined : Buffer.concat(this.pending);
+  }
+
+  /** LF-only streams (what MCP servers send): jumps from line end to line end. */
+  private scanLf(chunk: Buffer): number {
+    let complete = 0;
+    let start = 0;
+    for (let at = chunk.indexOf(LF); at !== -1; at = chunk.indexOf(LF, at + 1)) {
+      const lineLength = at - start;
+      if (lineLength === 0 && this.atLineStart) {
+        complete = at + 1; // a blank line ends the event
+        this.eventBytes = 0;
+      } else {
+        this.eventBytes += lineLength + 1;
+        if (this.eventBytes > this.maxEventBytes) return -complete - 1;
+      }
+      this.atLineStart = true;
+      start = at + 1;
+    }
+    if (start < chunk.length) {
+      this.eventBytes += chunk.length - start;
+      this.atLineStart = false;
+      if (this.eventBytes > this.maxEventBytes) return -complete - 1;
+    }
+    return complete;
+  }
+
+  /** Any line ending (CR, LF, CRLF), byte by byte. */
+  private scanBytes(chunk: Buffer): number {
+    let complete = 0;
+    for (let i = 0; i < chunk.length; i++) {
+      const byte = chunk[i]!;
+      this.eventBytes++;
+      if (byte === LF && this.afterCr) {
+        this.afterCr = false; // second half of a CRLF
+        continue;
+      }
+      this.afterCr = byte === CR;
+      if (byte === LF || byte === CR) {
+        if (this.atLineStart) {
+          complete = i + 1;
+          this.eventBytes = 0;
+        }
+        this.atLineStart = true;
+      } else {
+        this.atLineStart = false;
+        if (this.eventBytes > this.maxEventBytes) return -complete - 1;
+      }
+    }
+    return complete;
+  }
+}
+
+/**
+ * Copies an SSE response body into `res` through a gate, with backpressure; settles when `res`
+ * has finished (resolve) or the upstream failed or an event was too large (reject, after the
+ * client got what could be said).
+ */
+export function relaySse(response: IncomingMessage, res: ServerResponse, maxEventBytes: number, requestId: JsonRpcId | null): Promise<void> {
+  const gate = new SseEventGate(maxEventBytes);
+  return new Promise((resolve, reject) => {
+    let done = false;
+    const fail = (error: Error) => {
+      if (done) return;
+      done = true;
+      response.destroy();
+      reject(error);
+    };
+    const onDrain = () => response.resume();
+    response.on('data', (chunk: Buffer) => {
+      if (done) return;
+      const { out, overflow } = gate.take(chunk);
+      if (overflow) {
+        if (out) res.write(out);
+        const reason = `Upstream response too large: a message exceeds limits.maxResponseBytes (${maxEventBytes} bytes)`;
+        if (requestId !== null && !res.writableEnded) {
+          const error = errorResponse(requestId, ERRORS.GH_UPSTREAM_RESPONSE_TOO_LARGE.rpc, reason, { code: 'GH_UPSTREAM_RESPONSE_TOO_LARGE' });
+          res.end(formatSseEvent(JSON.stringify(error)));
+        }
+        fail(new RangeError(reason));
+        return;
+      }
+      if (out && !res.write(out)) response.pause();
+    });
+    res.on('drain', onDrain);
+    response.once('end', () => {
+      if (!done) res.end(gate.rest());
+    });
+    res.once('finish', () => {
+      res.off('drain', onDrain);
+      if (done) return;
+      done = true;
+      resolve();
+    });
+    res.once('error', fail);
+    // The client left before the end: stop (the connector sees it left and says nothing more).
+    res.once('close', () => {
+      if (!res.writableFinished) fail(new CancelledError());
+    });
+    response.once('error', fail);
+    response.once('close', () => {
+      if (!response.complete) fail(new UpstreamHttpError('closed-mid-body', 'the upstream closed the response before its end'));
+    });
+  });
+}
