@@ -91,14 +91,19 @@ export class Listener {
       res.once('close', () => observer!.complete(record, res.statusCode));
     }
     const state: RequestState = { id: null, record };
-    handleMcp(req, res, api, this.endpointDeps(runtime), state)
-      .catch((error: unknown) => {
-        if (!(error instanceof GatehouseError)) this.deps.log.error({ err: error }, 'unexpected error while handling a request');
-        const wire = error instanceof GatehouseError ? error : new GatehouseError('GH_INTERNAL');
-        if (record) record.error = wire;
-        sendError(res, wire, state.id);
-      })
-      .finally(() => this.settle(res, tracked));
+    handleMcp(req, res, api, this.endpointDeps(runtime), state).then(
+      () => this.settle(res, tracked),
+      (error: unknown) => {
+        try {
+          if (!(error instanceof GatehouseError)) this.deps.log.error({ err: error }, 'unexpected error while handling a request');
+          const wire = error instanceof GatehouseError ? error : new GatehouseError('GH_INTERNAL');
+          if (record) record.error = wire;
+          sendError(res, wire, state.id);
+        } finally {
+          this.settle(res, tracked);
+        }
+      },
+    );
   }
 
   /** The endpoint's dependencies under a runtime, made once per config (not per request). */

@@ -20,7 +20,7 @@ import {
   isSupportedVersion,
   type ProtocolVersion,
 } from '../mcp/versions.ts';
-import { responseTransform, runRequestPolicies, type PolicyContext } from '../policy/policy.ts';
+import { responseTransform, runRequestPolicies, type DecisionTrace, type PolicyContext } from '../policy/policy.ts';
 import { ANONYMOUS, type Principal } from '../auth/principal.ts';
 import { authenticate, type Authenticated } from '../auth/plan.ts';
 import { authContextFor } from '../auth/public-url.ts';
@@ -134,34 +134,15 @@ async function post(base: Base, api: ApiRuntime, deps: EndpointDeps, upstream: U
     throw new GatehouseError('GH_UNSUPPORTED_PROTOCOL_VERSION', `Bad Request: server "${api.server}" is reached over a session-bound transport; 2026-07-28 (sessionless) clients are served for Streamable HTTP servers only`);
   }
 
-  const ctx = policyContext(base, api, session);
+  // An empty policy chain (the common case of a plain proxy) forwards the messages as parsed.
+  const ctx = api.policies.length === 0 ? undefined : policyContext(base, api, session);
   if (base.record) {
     base.record.messages = messages;
     base.record.sessionId = session?.token;
-    base.record.trace = ctx.trace;
+    base.record.trace = ctx ? ctx.trace : NO_TRACE;
   }
-  const forwarded: JsonRpcMessage[] = [];
-  const answered: JsonRpcResponse[] = [];
-  for (const message of messages) {
-    const outcome = api.policies.length === 0 ? { message } : await runRequestPolicies(api.policies, ctx, message);
-    if (!outcome.denied) {
-      forwarded.push(outcome.message);
-      continue;
-    }
-    if (outcome.denied.action === 'deny') {
-      const error = outcome.denied.error;
-      throw error instanceof GatehouseError ? error : new GatehouseError('GH_INTERNAL', error.message);
-    }
-    answered.push(outcome.denied.response);
-  }
-  if (answered.length > 0) {
-    if (base.record) base.record.answered = answered;
-    // A policy answered in the server's place. In a batch, nothing is forwarded: every other
-    // request is answered with an error saying why.
-    if (!batch) return sendJson(base.res, 200, answered[0]);
-    const others = forwarded.filter(isRequest).map((m) => errorResponse(m.id, -32600, 'Not processed: another message of this batch was refused'));
-    return sendJson(base.res, 200, [...answered, ...others]);
-  }
+  const forwarded = ctx ? await applyRequestPolicies(api, ctx, messages, batch, base.res, base.record) : messages;
+  if (forwarded === undefined) return; // a policy answered in the server's place
   // Every field spelled out (not a spread of base): this object is made on every request.
   await upstream.post({
     req: base.req,
@@ -175,11 +156,51 @@ async function post(base: Base, api: ApiRuntime, deps: EndpointDeps, upstream: U
     rewriteChallenge: base.rewriteChallenge,
     record: base.record,
     session,
-    transform: api.policies.length === 0 ? undefined : responseTransform(api.policies, ctx, forwarded),
+    transform: ctx ? responseTransform(api.policies, ctx, forwarded) : undefined,
     messages: forwarded,
     batch,
     initialize,
   });
+}
+
+const NO_TRACE: readonly DecisionTrace[] = Object.freeze([]);
+
+/**
+ * Runs the request side of the policy chain on each message. Returns what to forward, or
+ * undefined when a policy answered in the server's place (the answer is sent here); throws a
+ * policy's denial.
+ */
+async function applyRequestPolicies(
+  api: ApiRuntime,
+  ctx: PolicyContext,
+  messages: readonly JsonRpcMessage[],
+  batch: boolean,
+  res: ServerResponse,
+  record: ExchangeRecord | undefined,
+): Promise<JsonRpcMessage[] | undefined> {
+  const forwarded: JsonRpcMessage[] = [];
+  const answered: JsonRpcResponse[] = [];
+  for (const message of messages) {
+    const outcome = await runRequestPolicies(api.policies, ctx, message);
+    if (!outcome.denied) {
+      forwarded.push(outcome.message);
+      continue;
+    }
+    if (outcome.denied.action === 'deny') {
+      const error = outcome.denied.error;
+      throw error instanceof GatehouseError ? error : new GatehouseError('GH_INTERNAL', error.message);
+    }
+    answered.push(outcome.denied.response);
+  }
+  if (answered.length === 0) return forwarded;
+  if (record) record.answered = answered;
+  // In a batch, nothing is forwarded: every other request is answered with an error saying why.
+  if (!batch) sendJson(res, 200, answered[0]);
+  else {
+    const others = forwarded.filter(isRequest).map((m) => errorResponse(m.id, -32600, 'Not processed: another message of this batch was refused'));
+    sendJson(res, 200, [...answered, ...others]);
+  }
+  return undefined;
 }
 
 function policyContext(base: Base, api: ApiRuntime, session: SessionRef | undefined): PolicyContext {
