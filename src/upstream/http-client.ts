@@ -120,42 +120,64 @@ export class UpstreamHttpClient {
   }
 }
 
+/** How a relay ends, shared by every relay: settled once, whichever end comes first. */
+export interface RelayOutcome {
+  readonly done: boolean;
+  succeed(): void;
+  fail(error: Error): void;
+}
+
 /**
- * Copies a response body into `sink` (the client's response, or a rewriter writing into it) with
- * backpressure, and settles when the sink has finished (resolve) or either side failed or the
- * client left (reject). An upstream that closes before the end of its body rejects with
- * UpstreamHttpError('closed-mid-body').
+ * Settles a relay of `response` into `res`: it fails when the client's response errs or closes
+ * before its end (CancelledError: the client left), or when the upstream errs or closes before the
+ * end of its body (UpstreamHttpError 'closed-mid-body'); a failure also stops the upstream side.
  */
-export function relay(response: IncomingMessage, sink: Writable, res: ServerResponse): Promise<void> {
-  return new Promise((resolve, reject) => {
-    let done = false;
-    const fail = (error: Error) => {
+export function relayOutcome(response: IncomingMessage, res: ServerResponse, resolve: () => void, reject: (error: Error) => void): RelayOutcome {
+  let done = false;
+  const outcome: RelayOutcome = {
+    get done() {
+      return done;
+    },
+    succeed() {
+      if (done) return;
+      done = true;
+      resolve();
+    },
+    fail(error: Error) {
       if (done) return;
       done = true;
       response.destroy();
       reject(error);
-    };
+    },
+  };
+  res.once('error', outcome.fail);
+  res.once('close', () => {
+    if (!res.writableFinished) outcome.fail(new CancelledError());
+  });
+  response.once('error', outcome.fail);
+  response.once('close', () => {
+    if (!response.complete) outcome.fail(new UpstreamHttpError('closed-mid-body', 'the upstream closed the response before its end'));
+  });
+  return outcome;
+}
+
+/**
+ * Copies a response body into `sink` (the client's response, or a rewriter writing into it) with
+ * backpressure, and settles when the sink has finished (resolve) or either side failed or the
+ * client left (reject; see relayOutcome).
+ */
+export function relay(response: IncomingMessage, sink: Writable, res: ServerResponse): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const outcome = relayOutcome(response, res, resolve, reject);
     response.on('data', (chunk: Buffer) => {
-      if (!done && !sink.write(chunk)) response.pause();
+      if (!outcome.done && !sink.write(chunk)) response.pause();
     });
     sink.on('drain', () => response.resume());
     response.once('end', () => {
-      if (!done) sink.end();
+      if (!outcome.done) sink.end();
     });
-    sink.once('finish', () => {
-      if (done) return;
-      done = true;
-      resolve();
-    });
-    sink.once('error', fail);
-    if (sink !== res) res.once('error', fail);
-    res.once('close', () => {
-      if (!res.writableFinished) fail(new CancelledError());
-    });
-    response.once('error', fail);
-    response.once('close', () => {
-      if (!response.complete) fail(new UpstreamHttpError('closed-mid-body', 'the upstream closed the response before its end'));
-    });
+    sink.once('finish', outcome.succeed);
+    if (sink !== res) sink.once('error', outcome.fail);
   });
 }
 

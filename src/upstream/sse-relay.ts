@@ -8,7 +8,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { formatSseEvent } from '../mcp/sse.ts';
 import { errorResponse, type JsonRpcId } from '../mcp/jsonrpc.ts';
 import { ERRORS } from '../errors.ts';
-import { CancelledError, UpstreamHttpError } from './http-client.ts';
+import { relayOutcome } from './http-client.ts';
 
 const LF = 0x0a;
 const CR = 0x0d;
@@ -103,16 +103,10 @@ export class SseEventGate {
 export function relaySse(response: IncomingMessage, res: ServerResponse, maxEventBytes: number, requestId: JsonRpcId | null): Promise<void> {
   const gate = new SseEventGate(maxEventBytes);
   return new Promise((resolve, reject) => {
-    let done = false;
-    const fail = (error: Error) => {
-      if (done) return;
-      done = true;
-      response.destroy();
-      reject(error);
-    };
+    const outcome = relayOutcome(response, res, resolve, reject);
     const onDrain = () => response.resume();
     response.on('data', (chunk: Buffer) => {
-      if (done) return;
+      if (outcome.done) return;
       const { out, overflow } = gate.take(chunk);
       if (overflow) {
         if (out) res.write(out);
@@ -121,29 +115,18 @@ export function relaySse(response: IncomingMessage, res: ServerResponse, maxEven
           const error = errorResponse(requestId, ERRORS.GH_UPSTREAM_RESPONSE_TOO_LARGE.rpc, reason, { code: 'GH_UPSTREAM_RESPONSE_TOO_LARGE' });
           res.end(formatSseEvent(JSON.stringify(error)));
         }
-        fail(new RangeError(reason));
+        outcome.fail(new RangeError(reason));
         return;
       }
       if (out && !res.write(out)) response.pause();
     });
     res.on('drain', onDrain);
     response.once('end', () => {
-      if (!done) res.end(gate.rest());
+      if (!outcome.done) res.end(gate.rest());
     });
     res.once('finish', () => {
       res.off('drain', onDrain);
-      if (done) return;
-      done = true;
-      resolve();
-    });
-    res.once('error', fail);
-    // The client left before the end: stop (the connector sees it left and says nothing more).
-    res.once('close', () => {
-      if (!res.writableFinished) fail(new CancelledError());
-    });
-    response.once('error', fail);
-    response.once('close', () => {
-      if (!response.complete) fail(new UpstreamHttpError('closed-mid-body', 'the upstream closed the response before its end'));
+      outcome.succeed();
     });
   });
 }
