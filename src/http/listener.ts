@@ -27,7 +27,11 @@ export interface ExchangeObserver {
 export class Listener {
   readonly server: Server;
   private draining = false;
-  private readonly inFlight = new Set<ServerResponse>();
+  // Requests in flight are counted, not kept in a Set: a long-lived Set churned by a new response
+  // per request kept those responses (and all they reference) alive through young GCs until
+  // promoted. Shutdown cuts what is left with closeAllConnections. Standalone GET streams are
+  // few and long-lived, and must each be ended at shutdown: they stay in a Set.
+  private inFlight = 0;
   private readonly streams = new Set<ServerResponse>();
   private idleWaiters: Array<() => void> = [];
   private depsFor: Runtime | undefined;
@@ -65,14 +69,14 @@ export class Listener {
     if (!api && runtime.routes.size > 0) {
       const route = runtime.routes.match(path);
       if (route) {
-        this.inFlight.add(res);
+        this.inFlight++;
         Promise.resolve()
           .then(() => route(req, res, path))
           .catch((error: unknown) => {
             if (!(error instanceof GatehouseError)) this.deps.log.error({ err: error, path }, 'unexpected error in a route');
             sendError(res, error instanceof GatehouseError ? error : new GatehouseError('GH_INTERNAL'));
           })
-          .finally(() => this.settle(res, this.inFlight));
+          .finally(() => this.settle(res, false));
         return;
       }
     }
@@ -80,8 +84,9 @@ export class Listener {
       sendError(res, new GatehouseError('GH_NOT_FOUND', `Not Found: no MCP endpoint at ${path}`));
       return;
     }
-    const tracked = req.method === 'GET' ? this.streams : this.inFlight;
-    tracked.add(res);
+    const stream = req.method === 'GET';
+    if (stream) this.streams.add(res);
+    else this.inFlight++;
     const observer = this.deps.observer;
     const record = observer ? new ExchangeRecord(req, observer.captureBytes(api.name)) : undefined;
     if (record) {
@@ -92,7 +97,7 @@ export class Listener {
     }
     const state: RequestState = { id: null, record };
     handleMcp(req, res, api, this.endpointDeps(runtime), state).then(
-      () => this.settle(res, tracked),
+      () => this.settle(res, stream),
       (error: unknown) => {
         try {
           if (!(error instanceof GatehouseError)) this.deps.log.error({ err: error }, 'unexpected error while handling a request');
@@ -100,7 +105,7 @@ export class Listener {
           if (record) record.error = wire;
           sendError(res, wire, state.id);
         } finally {
-          this.settle(res, tracked);
+          this.settle(res, stream);
         }
       },
     );
@@ -115,9 +120,9 @@ export class Listener {
     return this.depsOfRuntime!;
   }
 
-  private settle(res: ServerResponse, tracked: Set<ServerResponse>): void {
-    tracked.delete(res);
-    if (this.inFlight.size === 0) for (const wake of this.idleWaiters.splice(0)) wake();
+  private settle(res: ServerResponse, stream: boolean): void {
+    if (stream) this.streams.delete(res);
+    else if (--this.inFlight === 0) for (const wake of this.idleWaiters.splice(0)) wake();
   }
 
   /**
@@ -129,15 +134,14 @@ export class Listener {
     const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
     this.server.closeIdleConnections();
     for (const res of this.streams) res.end();
-    const pending = this.inFlight.size;
+    const pending = this.inFlight;
     if (pending > 0) {
       await Promise.race([
         new Promise<void>((resolve) => this.idleWaiters.push(resolve)),
         new Promise<void>((resolve) => setTimeout(resolve, drainMs).unref()),
       ]);
     }
-    const cut = this.inFlight.size;
-    for (const res of this.inFlight) res.destroy();
+    const cut = this.inFlight;
     this.server.closeAllConnections();
     await closed;
     return { drained: pending - cut, cut };

@@ -133,19 +133,20 @@ export interface RelayOutcome {
  * end of its body (UpstreamHttpError 'closed-mid-body'); a failure also stops the upstream side.
  */
 export function relayOutcome(response: IncomingMessage, res: ServerResponse, resolve: () => void, reject: (error: Error) => void): RelayOutcome {
-  let done = false;
-  const outcome: RelayOutcome = {
-    get done() {
-      return done;
-    },
+  // `done` is a plain field, not a getter over a closure variable. With an accessor in this
+  // per-request literal, young GCs kept every request's objects alive until they were promoted
+  // (measured with --trace-gc-nvp), which cost more CPU than anything else Gatehouse does per
+  // request. V8 keeps accessors in hidden classes, which live in old space.
+  const outcome = {
+    done: false,
     succeed() {
-      if (done) return;
-      done = true;
+      if (outcome.done) return;
+      outcome.done = true;
       resolve();
     },
     fail(error: Error) {
-      if (done) return;
-      done = true;
+      if (outcome.done) return;
+      outcome.done = true;
       response.destroy();
       reject(error);
     },
