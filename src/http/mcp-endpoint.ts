@@ -144,7 +144,7 @@ async function post(base: Base, api: ApiRuntime, deps: EndpointDeps, upstream: U
   const forwarded = ctx ? await applyRequestPolicies(api, ctx, messages, batch, base.res, base.record) : messages;
   if (forwarded === undefined) return; // a policy answered in the server's place
   // Every field spelled out (not a spread of base): this object is made on every request.
-  await upstream.post({
+  return upstream.post({
     req: base.req,
     res: base.res,
     api: base.api,

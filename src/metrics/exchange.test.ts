@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { parseAnswer } from './exchange.ts';
+import { answerIn, parseAnswer } from './exchange.ts';
 
 const sse = (message: unknown) => `event: message\nid: 7\ndata: ${JSON.stringify(message)}\n\n`;
 
@@ -15,4 +15,12 @@ test('a tool result marked isError is found; a success that only mentions "error
   const list = { jsonrpc: '2.0', id: 3, result: { tools: [{ name: 'fail', inputSchema: { type: 'object', properties: { error: { type: 'string' } } } }] } };
   assert.equal(parseAnswer(sse(list)), undefined);
   assert.equal(parseAnswer(sse({ jsonrpc: '2.0', id: 4, result: { content: [{ type: 'text', text: '"error":{"code":1}' }] } })), undefined);
+});
+
+test('answerIn dismisses bodies that name neither "error" nor "isError", and reads the others as parseAnswer does', () => {
+  const bytes = (text: string) => Buffer.from(text, 'utf8');
+  assert.equal(answerIn(bytes(sse({ jsonrpc: '2.0', id: 5, result: { content: [{ type: 'text', text: 'no errors here' }] } }))), undefined);
+  assert.deepEqual(answerIn(bytes(sse({ jsonrpc: '2.0', id: 6, error: { code: -32603, message: 'boom' } }))), { error: { code: -32603 } });
+  assert.deepEqual(answerIn(bytes(sse({ jsonrpc: '2.0', id: 7, result: { content: [], isError: true } }))), { result: { content: [], isError: true } });
+  assert.deepEqual(answerIn(bytes('{"jsonrpc":"2.0","id":8,"error":{"code":-32001,"message":"é"}}')), { error: { code: -32001 } });
 });

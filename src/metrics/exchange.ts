@@ -110,7 +110,19 @@ function finalAnswer(record: ExchangeRecord, status: number): Answer | undefined
   // A policy's answer is a JSON-RPC response: the same shape as Answer, with result unknown.
   if (record.answered) return (record.answered.find((r) => r.error !== undefined) ?? record.answered[0]) as Answer | undefined;
   if (status === 202 || record.bytesOut === 0) return undefined;
-  return parseAnswer(record.responseText());
+  return answerIn(record.responseBytes());
+}
+
+const ERROR_MEMBER = Buffer.from('"error"');
+const IS_ERROR_MEMBER = Buffer.from('"isError"');
+
+/**
+ * parseAnswer over response bytes: a body naming neither member (most answers) is dismissed by a
+ * byte search, without decoding it to text.
+ */
+export function answerIn(body: Buffer): Answer | undefined {
+  if (body.indexOf(ERROR_MEMBER) === -1 && body.indexOf(IS_ERROR_MEMBER) === -1) return undefined;
+  return parseAnswer(body.toString('utf8'));
 }
 
 /**

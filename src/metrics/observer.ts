@@ -1,22 +1,34 @@
 // Records each finished exchange in the gateway's metrics. Runs once per exchange, after the
-// answer went out; the label children are cached by their values so that the usual exchange does
-// one string key and a map lookup per metric instead of prom-client's label-object hashing
-// (the latency histograms do the same on their own: histogram.ts).
-import type { Counter } from 'prom-client';
+// answer went out. The series an exchange lands in are looked up by API and method in nested maps
+// (no key string made per exchange); with the optional tool or agent labels, by a joined key.
 import type { Logger } from '../log.ts';
 import type { ExchangeObserver } from '../http/listener.ts';
 import type { ExchangeRecord } from '../observe/record.ts';
 import type { GatewayMetrics } from './registry.ts';
+import type { CounterSeries, HistogramSeries } from './light-metrics.ts';
 import { isDenied, isFailure, methodLabel, soleMessage } from './exchange.ts';
 import { isObject } from '../mcp/jsonrpc.ts';
 
 /** Distinct values kept for the optional tool and agent labels; beyond, "other". */
 const MAX_LABEL_VALUES = 200;
 
-type CounterChild = ReturnType<Counter['labels']>;
+/** The series of one API and method. */
+interface MethodSeries {
+  /** Request counts by outcome (see slotOf), made on first use; used without tool and agent labels. */
+  readonly counts: Array<CounterSeries | undefined>;
+  readonly duration: HistogramSeries;
+  readonly upstreamDuration: HistogramSeries;
+}
+
+const DECISIONS = ['allowed', 'allowed', 'denied', 'denied'] as const;
+const OUTCOMES = ['ok', 'error', 'ok', 'error'] as const;
+
+function slotOf(denied: boolean, failed: boolean): number {
+  return (denied ? 2 : 0) + (failed ? 1 : 0);
+}
 
 export class MetricsObserver implements ExchangeObserver {
-  private readonly counts = new Map<string, CounterChild>();
+  private readonly byApi = new Map<string, Map<string, MethodSeries>>();
   private readonly tools = new BoundedValues(MAX_LABEL_VALUES);
   private readonly agents = new BoundedValues(MAX_LABEL_VALUES);
   private failedOnce = false;
@@ -47,41 +59,42 @@ export class MetricsObserver implements ExchangeObserver {
     const method = methodLabel(record);
     const denied = isDenied(record);
     const failed = denied || isFailure(record, status);
-    let key = `${api}\n${method}\n${denied ? 'd' : 'a'}${failed ? 'e' : 'o'}`;
+    const series = this.seriesOf(api, method);
+    const slot = slotOf(denied, failed);
     const { tool: withTool, agent: withAgent } = this.metrics.labels;
-    let tool = '';
-    let agent = '';
-    if (withTool) {
+    if (!withTool && !withAgent) {
+      (series.counts[slot] ??= this.metrics.requests.of(api, method, DECISIONS[slot]!, OUTCOMES[slot]!)).inc();
+    } else {
+      const values: string[] = [api, method, DECISIONS[slot]!, OUTCOMES[slot]!];
       // A name joins the label values only once a call of it succeeded: calls of made-up names
       // (refused or unknown to the server) must not use up the allowance.
-      tool = this.tools.of(toolOf(record), !failed);
-      key += `\n${tool}`;
+      if (withTool) values.push(this.tools.of(toolOf(record), !failed));
+      if (withAgent) values.push(this.agents.of(record.principal?.id ?? 'unauthenticated', true));
+      this.metrics.requests.of(...values).inc();
     }
-    if (withAgent) {
-      agent = this.agents.of(record.principal?.id ?? 'unauthenticated', true);
-      key += `\n${agent}`;
-    }
-    let count = this.counts.get(key);
-    if (!count) {
-      const labels: Record<string, string> = { api, method, decision: denied ? 'denied' : 'allowed', outcome: failed ? 'error' : 'ok' };
-      if (withTool) labels.tool = tool;
-      if (withAgent) labels.agent = agent;
-      count = this.metrics.requests.labels(labels);
-      this.counts.set(key, count);
-    }
-    count.inc();
 
     // A standalone GET stream lasts as long as the client keeps it: not a latency.
     if (method !== 'GET') {
-      this.metrics.duration.of(api, method).observe((performance.now() - record.start) / 1000);
+      series.duration.observe((performance.now() - record.start) / 1000);
       const upstreamMs = record.upstreamMs;
-      if (upstreamMs !== undefined) this.metrics.upstreamDuration.of(api, method).observe(upstreamMs / 1000);
+      if (upstreamMs !== undefined) series.upstreamDuration.observe(upstreamMs / 1000);
     }
 
     const code = record.error?.code;
     if (code !== undefined && code.startsWith('GH_UPSTREAM_')) {
       this.metrics.upstreamErrors.inc({ server: this.serverOf(api) ?? 'unknown', code });
     }
+  }
+
+  private seriesOf(api: string, method: string): MethodSeries {
+    let methods = this.byApi.get(api);
+    if (!methods) this.byApi.set(api, (methods = new Map()));
+    let series = methods.get(method);
+    if (!series) {
+      series = { counts: [], duration: this.metrics.duration.of(api, method), upstreamDuration: this.metrics.upstreamDuration.of(api, method) };
+      methods.set(method, series);
+    }
+    return series;
   }
 }
 

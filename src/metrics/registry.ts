@@ -3,7 +3,7 @@
 // (observer.ts); gauges and totals kept elsewhere (sessions, rate limits, audit queue) are read
 // from the gateway at scrape time, so they cost nothing between scrapes.
 import { Counter, Gauge, Registry } from 'prom-client';
-import { LightHistogram } from './histogram.ts';
+import { LightCounter, LightHistogram } from './light-metrics.ts';
 import type { ConfigData } from '../config/schema.ts';
 import type { RateLimitStats } from '../policy/rate-limit/rate-limit-policy.ts';
 import { processRegistry } from './process.ts';
@@ -38,7 +38,7 @@ const AUDIT_RESULTS = ['enqueued', 'written', 'dropped', 'spilled', 'failed'] as
 
 export class GatewayMetrics {
   readonly registry = new Registry();
-  readonly requests: Counter;
+  readonly requests: LightCounter;
   readonly duration: LightHistogram;
   readonly upstreamDuration: LightHistogram;
   readonly upstreamErrors: Counter;
@@ -49,12 +49,12 @@ export class GatewayMetrics {
     const labelNames = ['api', 'method', 'decision', 'outcome'];
     if (labels.tool) labelNames.push('tool');
     if (labels.agent) labelNames.push('agent');
-    this.requests = new Counter({
-      name: 'gatehouse_requests_total',
-      help: 'MCP exchanges (one HTTP request to an API) by API, JSON-RPC method, decision (allowed/denied) and outcome (ok/error).',
+    this.requests = new LightCounter(
+      'gatehouse_requests_total',
+      'MCP exchanges (one HTTP request to an API) by API, JSON-RPC method, decision (allowed/denied) and outcome (ok/error).',
       labelNames,
-      registers,
-    });
+      this.registry,
+    );
     this.duration = new LightHistogram(
       'gatehouse_request_duration_seconds',
       'Time from receiving a request to the end of its answer (GET streams excluded).',

@@ -70,9 +70,14 @@ export class ExchangeRecord {
     while (this.kept - (this.chunks[0]?.length ?? 0) >= ERROR_TAIL && this.chunks.length > 1) this.kept -= this.chunks.shift()!.length;
   }
 
+  /** The kept response bytes (tail or capture). */
+  responseBytes(): Buffer {
+    return this.chunks.length === 1 ? this.chunks[0]! : Buffer.concat(this.chunks);
+  }
+
   /** The kept response text (tail or capture). */
   responseText(): string {
-    return Buffer.concat(this.chunks).toString('utf8');
+    return this.responseBytes().toString('utf8');
   }
 }
 

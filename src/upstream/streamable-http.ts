@@ -13,6 +13,7 @@ import { HttpSessionTracker } from './http-sessions.ts';
 import { CancelledError, UpstreamHttpClient, UpstreamHttpError, relay, type Cancellable } from './http-client.ts';
 import { JsonRewriter, LimitedPassThrough, SseRewriter } from './message-rewriter.ts';
 import { relaySse } from './sse-relay.ts';
+import { flushHeadersSoon } from './head-flush.ts';
 
 export interface HttpUpstreamConfig {
   readonly url: string;
@@ -68,12 +69,12 @@ export class StreamableHttpUpstream implements Upstream {
     return this.tracker.size;
   }
 
-  async post(x: PostExchange): Promise<void> {
+  post(x: PostExchange): Promise<void> {
     const body = JSON.stringify(x.batch ? x.messages : x.messages[0]);
     const headers = this.requestHeaders(x, 'application/json, text/event-stream');
     headers['content-type'] = 'application/json';
     headers['content-length'] = String(Buffer.byteLength(body));
-    await this.forward(x, 'POST', headers, body);
+    return this.forward(x, 'POST', headers, body);
   }
 
   async get(x: Exchange): Promise<void> {
@@ -262,26 +263,6 @@ function ignore(): void {}
 /** An SSE body relayed untouched (sse-relay.ts); the id of the request it answers, if one. */
 interface SsePassThrough {
   readonly requestId: string | number | null;
-}
-
-/**
- * Gets an SSE response's head to the client. A standalone GET stream may stay silent for long,
- * so its head goes at once. A POST's stream usually carries its first event right behind the
- * head: writing the head separately would cost a syscall per request, so it rides with that
- * event and goes alone only if none came within a few milliseconds (a slow tool, for example).
- */
-function flushHeadersSoon(res: ServerResponse, post: boolean): void {
-  if (!post) {
-    res.flushHeaders();
-    return;
-  }
-  setTimeout(flushUnsentHeaders, HEAD_FLUSH_DELAY_MS, res);
-}
-
-const HEAD_FLUSH_DELAY_MS = 20;
-
-function flushUnsentHeaders(res: ServerResponse): void {
-  if (!res.headersSent && !res.destroyed) res.flushHeaders();
 }
 
 function idOf(message: unknown): string | number | null {
