@@ -1,6 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { answerIn, parseAnswer } from './exchange.ts';
+import { answerIn } from './exchange.ts';
+
+const parseAnswer = (text: string) => answerIn(Buffer.from(text, 'utf8'));
 
 const sse = (message: unknown) => `event: message\nid: 7\ndata: ${JSON.stringify(message)}\n\n`;
 
@@ -17,10 +19,15 @@ test('a tool result marked isError is found; a success that only mentions "error
   assert.equal(parseAnswer(sse({ jsonrpc: '2.0', id: 4, result: { content: [{ type: 'text', text: '"error":{"code":1}' }] } })), undefined);
 });
 
-test('answerIn dismisses bodies that name neither "error" nor "isError", and reads the others as parseAnswer does', () => {
+test('the failure markers are matched right after the member, whatever the text around them', () => {
   const bytes = (text: string) => Buffer.from(text, 'utf8');
-  assert.equal(answerIn(bytes(sse({ jsonrpc: '2.0', id: 5, result: { content: [{ type: 'text', text: 'no errors here' }] } }))), undefined);
-  assert.deepEqual(answerIn(bytes(sse({ jsonrpc: '2.0', id: 6, error: { code: -32603, message: 'boom' } }))), { error: { code: -32603 } });
-  assert.deepEqual(answerIn(bytes(sse({ jsonrpc: '2.0', id: 7, result: { content: [], isError: true } }))), { result: { content: [], isError: true } });
-  assert.deepEqual(answerIn(bytes('{"jsonrpc":"2.0","id":8,"error":{"code":-32001,"message":"é"}}')), { error: { code: -32001 } });
+  assert.equal(parseAnswer(sse({ jsonrpc: '2.0', id: 5, result: { content: [{ type: 'text', text: 'no errors here' }] } })), undefined);
+  const schema = { jsonrpc: '2.0', id: 6, result: { tools: [{ inputSchema: { properties: { error: { type: 'string' } } } }] } };
+  assert.equal(answerIn(bytes(sse(schema))), undefined);
+  // A member named "error" that is not an error object first, the failed answer after it.
+  const notice = { jsonrpc: '2.0', method: 'notifications/message', params: { data: { error: { type: 'disk' } } } };
+  const failed = { jsonrpc: '2.0', id: 6, error: { code: -32603, message: 'boom' } };
+  assert.deepEqual(answerIn(bytes(sse(notice) + sse(failed))), { error: { code: -32603 } });
+  assert.deepEqual(answerIn(bytes('{"jsonrpc":"2.0","id":8,"error":\n  {\n    "message":"é","code":-32001}}')), { error: { code: -32001 } });
+  assert.deepEqual(answerIn(bytes(sse({ jsonrpc: '2.0', id: 7, result: { content: [], isError: false, note: { isError: true } } }))), { result: { content: [], isError: false, note: { isError: true } } });
 });

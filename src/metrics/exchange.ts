@@ -113,28 +113,22 @@ function finalAnswer(record: ExchangeRecord, status: number): Answer | undefined
   return answerIn(record.responseBytes());
 }
 
-const ERROR_MEMBER = Buffer.from('"error"');
-const IS_ERROR_MEMBER = Buffer.from('"isError"');
-
-/**
- * parseAnswer over response bytes: a body naming neither member (most answers) is dismissed by a
- * byte search, without decoding it to text.
- */
-export function answerIn(body: Buffer): Answer | undefined {
-  if (body.indexOf(ERROR_MEMBER) === -1 && body.indexOf(IS_ERROR_MEMBER) === -1) return undefined;
-  return parseAnswer(body.toString('utf8'));
-}
-
 /**
  * What a failed answer must contain, unescaped (so not inside a string): a JSON-RPC error object
  * (its members are only code, message and data) or a tool result's `isError: true`. A successful
  * answer that merely mentions "error" (a tool schema with such a property, say) is not parsed:
- * parsing a long list costs far more than the whole exchange.
+ * parsing a long list costs far more than the whole exchange. The markers are ASCII, so they are
+ * matched on a Latin-1 view (cheaper to make than UTF-8 text); two regexes with a literal start
+ * scan faster than one alternation, and faster than Buffer or string indexOf (measured).
  */
-const FAILURE_MARKER = /"error"\s*:\s*\{\s*"(?:code|message|data)"|"isError"\s*:\s*true/;
+const ERROR_OBJECT = /"error"\s*:\s*\{\s*"(?:code|message|data)"/;
+const IS_ERROR_TRUE = /"isError"\s*:\s*true/;
 
-export function parseAnswer(text: string): Answer | undefined {
-  if (!FAILURE_MARKER.test(text)) return undefined;
+/** The final JSON-RPC response in a body (JSON, or an SSE stream's tail), when it may be a failure. */
+export function answerIn(body: Buffer): Answer | undefined {
+  const view = body.toString('latin1');
+  if (!ERROR_OBJECT.test(view) && !IS_ERROR_TRUE.test(view)) return undefined;
+  const text = body.toString('utf8');
   let payload = text;
   if (!text.startsWith('{') && !text.startsWith('[')) {
     // SSE: the last data line carries the final message (one data line per event is what MCP servers send).
