@@ -93,7 +93,7 @@ export class Listener {
       record.api = api.name;
       observer!.begin?.(record);
       tapResponse(res, record);
-      res.once('close', () => observer!.complete(record, res.statusCode));
+      res.on('close', () => observer!.complete(record, res.statusCode));
     }
     const state: RequestState = { id: null, record };
     handleMcp(req, res, api, this.endpointDeps(runtime), state).then(

@@ -89,12 +89,14 @@ export class UpstreamHttpClient {
         timeout: 0,
       });
       if (handle) handle.current = { cancel: () => req.destroy(new CancelledError()) };
-      req.once('response', (response) => {
+      // `on`, not `once`, for events a request emits once (or whose later ones are to be ignored):
+      // `once` costs a wrapper per listener, and this runs for every request.
+      req.on('response', (response) => {
         settled = true;
         clear();
         resolve(response);
       });
-      req.once('error', (error: Error & { code?: string }) => {
+      req.on('error', (error: Error & { code?: string }) => {
         clear();
         if (settled) return; // the response stream reports its own end (see relay)
         settled = true;
@@ -106,9 +108,10 @@ export class UpstreamHttpClient {
         reject(error);
       });
       if (this.connectTimeout > 0) {
-        req.once('socket', (socket) => {
+        req.on('socket', (socket) => {
           if (!socket.connecting) return;
           connectTimer = setTimeout(() => req.destroy(new UpstreamHttpError('connect-timeout', 'connect timeout')), this.connectTimeout);
+          // `once`: the socket outlives this request (keep-alive).
           socket.once('connect', () => clearTimeout(connectTimer));
         });
       }
@@ -151,12 +154,13 @@ export function relayOutcome(response: IncomingMessage, res: ServerResponse, res
       reject(error);
     },
   };
-  res.once('error', outcome.fail);
-  res.once('close', () => {
+  // `on`, not `once`: these objects live as long as the exchange, and outcome settles only once.
+  res.on('error', outcome.fail);
+  res.on('close', () => {
     if (!res.writableFinished) outcome.fail(new CancelledError());
   });
-  response.once('error', outcome.fail);
-  response.once('close', () => {
+  response.on('error', outcome.fail);
+  response.on('close', () => {
     if (!response.complete) outcome.fail(new UpstreamHttpError('closed-mid-body', 'the upstream closed the response before its end'));
   });
   return outcome;
@@ -174,11 +178,11 @@ export function relay(response: IncomingMessage, sink: Writable, res: ServerResp
       if (!outcome.done && !sink.write(chunk)) response.pause();
     });
     sink.on('drain', () => response.resume());
-    response.once('end', () => {
+    response.on('end', () => {
       if (!outcome.done) sink.end();
     });
-    sink.once('finish', outcome.succeed);
-    if (sink !== res) sink.once('error', outcome.fail);
+    sink.on('finish', outcome.succeed);
+    if (sink !== res) sink.on('error', outcome.fail);
   });
 }
 

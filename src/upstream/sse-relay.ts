@@ -121,12 +121,9 @@ export function relaySse(response: IncomingMessage, res: ServerResponse, maxEven
       if (out && !res.write(out)) response.pause();
     });
     res.on('drain', onDrain);
-    response.once('end', () => {
+    response.on('end', () => {
       if (!outcome.done) res.end(gate.rest());
     });
-    res.once('finish', () => {
-      res.off('drain', onDrain);
-      outcome.succeed();
-    });
+    res.on('finish', outcome.succeed);
   });
 }
