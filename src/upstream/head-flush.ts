@@ -7,24 +7,32 @@ import type { ServerResponse } from 'node:http';
 
 const HEAD_FLUSH_PERIOD_MS = 20;
 
+/**
+ * A head waiting for the timer. The exchange lets go of it when it ends (`res` cleared), so the
+ * queue does not keep finished responses, and all they reference, alive until the timer fires.
+ */
+export interface PendingHead {
+  res: ServerResponse | undefined;
+}
+
 /** Heads queued since the timer last fired, and those queued in the period before (due now). */
-let queued: ServerResponse[] = [];
-let due: ServerResponse[] = [];
+let queued: PendingHead[] = [];
+let due: PendingHead[] = [];
 let timer: NodeJS.Timeout | undefined;
 
-export function flushHeadersSoon(res: ServerResponse, post: boolean): void {
+export function flushHeadersSoon(res: ServerResponse, post: boolean): PendingHead | undefined {
   if (!post) {
     res.flushHeaders();
-    return;
+    return undefined;
   }
-  queued.push(res);
+  const head: PendingHead = { res };
+  queued.push(head);
   timer ??= setTimeout(flushDue, HEAD_FLUSH_PERIOD_MS).unref();
+  return head;
 }
 
 function flushDue(): void {
-  for (const res of due) if (!res.headersSent && !res.destroyed) res.flushHeaders();
-  // Fresh arrays rather than emptied ones: a long-lived array of finished responses would keep
-  // them alive through young GCs.
+  for (const { res } of due) if (res && !res.headersSent && !res.destroyed) res.flushHeaders();
   due = queued;
   queued = [];
   timer = due.length > 0 ? setTimeout(flushDue, HEAD_FLUSH_PERIOD_MS).unref() : undefined;

@@ -13,7 +13,7 @@ import { HttpSessionTracker } from './http-sessions.ts';
 import { CancelledError, UpstreamHttpClient, UpstreamHttpError, relay, type Cancellable } from './http-client.ts';
 import { JsonRewriter, LimitedPassThrough, SseRewriter } from './message-rewriter.ts';
 import { relaySse } from './sse-relay.ts';
-import { flushHeadersSoon } from './head-flush.ts';
+import { flushHeadersSoon, type PendingHead } from './head-flush.ts';
 
 export interface HttpUpstreamConfig {
   readonly url: string;
@@ -32,7 +32,7 @@ export class StreamableHttpUpstream implements Upstream {
   private responseTimeout: number;
   private readonly tracker = new HttpSessionTracker();
   /** Upstream requests behind open GET streams (cancelled by endStreams at shutdown). */
-  private readonly getStreams = new Set<{ current?: Cancellable }>();
+  private readonly getStreams = new Set<ExchangeHandle>();
 
   constructor(
     readonly name: string,
@@ -141,7 +141,7 @@ export class StreamableHttpUpstream implements Upstream {
   }
 
   private async forward(x: Exchange | PostExchange, method: 'POST' | 'GET' | 'DELETE', headers: Record<string, string>, body: string | undefined): Promise<void> {
-    const handle: { current?: Cancellable } = {};
+    const handle: ExchangeHandle = {};
     let clientLeft = false;
     const onClose = () => {
       if (x.res.writableFinished) return;
@@ -173,7 +173,7 @@ export class StreamableHttpUpstream implements Upstream {
         }
         let sink: Writable | SsePassThrough;
         try {
-          sink = this.startResponse(x, status, response.headers);
+          sink = this.startResponse(x, status, response.headers, handle);
         } catch (error) {
           response.destroy();
           throw error;
@@ -188,12 +188,13 @@ export class StreamableHttpUpstream implements Upstream {
       x.res.off('close', onClose);
       x.record?.upstreamEnded();
       this.getStreams.delete(handle);
+      if (handle.head) handle.head.res = undefined;
       if (up) this.tracker.streamClosed(up);
     }
   }
 
   /** Writes the response head and returns where the body goes. */
-  private startResponse(x: Exchange | PostExchange, status: number, upstream: IncomingHttpHeaders): Writable | SsePassThrough {
+  private startResponse(x: Exchange | PostExchange, status: number, upstream: IncomingHttpHeaders, handle: ExchangeHandle): Writable | SsePassThrough {
     x.record?.upstreamResponded(status);
     const out: OutgoingHttpHeaders = {};
     for (const name of RELAYED_HEADERS) {
@@ -229,13 +230,13 @@ export class StreamableHttpUpstream implements Upstream {
     if (isSse) out['x-accel-buffering'] = 'no';
     if (x.transform && status < 300 && (isSse || contentType.startsWith('application/json'))) {
       x.res.writeHead(status, out);
-      if (isSse) flushHeadersSoon(x.res, 'messages' in x);
+      if (isSse) handle.head = flushHeadersSoon(x.res, 'messages' in x);
       return isSse ? new SseRewriter(x.res, x.transform, max) : new JsonRewriter(x.res, x.transform, max);
     }
     if (length !== undefined) out['content-length'] = length;
     x.res.writeHead(status, out);
     if (isSse) {
-      flushHeadersSoon(x.res, 'messages' in x);
+      handle.head = flushHeadersSoon(x.res, 'messages' in x);
       const requestId = 'messages' in x && !x.batch ? idOf(x.messages[0]) : null;
       return { requestId };
     }
@@ -259,6 +260,12 @@ export class StreamableHttpUpstream implements Upstream {
 }
 
 function ignore(): void {}
+
+/** One exchange's upstream request (to cancel it) and its SSE head waiting to be flushed, if any. */
+interface ExchangeHandle {
+  current?: Cancellable;
+  head?: PendingHead | undefined;
+}
 
 /** An SSE body relayed untouched (sse-relay.ts); the id of the request it answers, if one. */
 interface SsePassThrough {
