@@ -28,6 +28,10 @@ test('the failure markers are matched right after the member, whatever the text 
   const notice = { jsonrpc: '2.0', method: 'notifications/message', params: { data: { error: { type: 'disk' } } } };
   const failed = { jsonrpc: '2.0', id: 6, error: { code: -32603, message: 'boom' } };
   assert.deepEqual(answerIn(bytes(sse(notice) + sse(failed))), { error: { code: -32603 } });
+  // Long bodies skip the byte loop and go straight to the regexes.
+  const progress = sse({ jsonrpc: '2.0', method: 'notifications/progress', params: { progress: 1, message: 'x'.repeat(3000) } });
+  assert.deepEqual(answerIn(bytes(progress + sse(failed))), { error: { code: -32603 } });
+  assert.equal(answerIn(bytes(progress + sse({ jsonrpc: '2.0', id: 6, result: {} }))), undefined);
   assert.deepEqual(answerIn(bytes('{"jsonrpc":"2.0","id":8,"error":\n  {\n    "message":"é","code":-32001}}')), { error: { code: -32001 } });
   assert.deepEqual(answerIn(bytes(sse({ jsonrpc: '2.0', id: 7, result: { content: [], isError: false, note: { isError: true } } }))), { result: { content: [], isError: false, note: { isError: true } } });
 });

@@ -124,8 +124,29 @@ function finalAnswer(record: ExchangeRecord, status: number): Answer | undefined
 const ERROR_OBJECT = /"error"\s*:\s*\{\s*"(?:code|message|data)"/;
 const IS_ERROR_TRUE = /"isError"\s*:\s*true/;
 
+/** Bodies up to this size are first searched by a byte loop: for them, a decode and a regex cost more. */
+const SHORT_BODY = 2048;
+const QUOTE = 0x22;
+const ERROR_NAME = Buffer.from('"error"');
+const IS_ERROR_NAME = Buffer.from('"isError"');
+
+function startsAt(body: Buffer, at: number, name: Buffer): boolean {
+  if (at + name.length > body.length) return false;
+  for (let i = 1; i < name.length; i++) if (body[at + i] !== name[i]) return false;
+  return true;
+}
+
+/** Whether a short body has an `"error"` or `"isError"` member name at all. */
+function namesFailureMember(body: Buffer): boolean {
+  for (let at = 0; at < body.length; at++) {
+    if (body[at] === QUOTE && (startsAt(body, at, ERROR_NAME) || startsAt(body, at, IS_ERROR_NAME))) return true;
+  }
+  return false;
+}
+
 /** The final JSON-RPC response in a body (JSON, or an SSE stream's tail), when it may be a failure. */
 export function answerIn(body: Buffer): Answer | undefined {
+  if (body.length <= SHORT_BODY && !namesFailureMember(body)) return undefined;
   const view = body.toString('latin1');
   if (!ERROR_OBJECT.test(view) && !IS_ERROR_TRUE.test(view)) return undefined;
   const text = body.toString('utf8');

@@ -19,8 +19,12 @@ export class HttpSessionTracker {
   }
 
   streamOpened(upstreamId: string): void {
-    this.touch(upstreamId);
-    this.seen.get(upstreamId)!.open++;
+    const entry = this.seen.get(upstreamId);
+    if (!entry) this.seen.set(upstreamId, { last: Date.now(), open: 1 });
+    else {
+      entry.last = Date.now();
+      entry.open++;
+    }
   }
 
   streamClosed(upstreamId: string): void {
