@@ -62,7 +62,9 @@ export async function handleMcp(req: IncomingMessage, res: ServerResponse, api: 
 
   switch (req.method) {
     case 'POST':
-      return post(base, api, deps, upstream, state);
+      // `return await`, not `return`: an async function that returns a promise takes two more
+      // microtask turns to settle than one that awaits it.
+      return await post(base, api, deps, upstream, state);
     case 'GET': {
       checkGetAccept(req);
       if (isStateless(version)) throw new GatehouseError('GH_METHOD_NOT_ALLOWED', 'Method Not Allowed: 2026-07-28 has no standalone stream', { allow: 'POST' });
@@ -144,7 +146,7 @@ async function post(base: Base, api: ApiRuntime, deps: EndpointDeps, upstream: U
   const forwarded = ctx ? await applyRequestPolicies(api, ctx, messages, batch, base.res, base.record) : messages;
   if (forwarded === undefined) return; // a policy answered in the server's place
   // Every field spelled out (not a spread of base): this object is made on every request.
-  return upstream.post({
+  return await upstream.post({
     req: base.req,
     res: base.res,
     api: base.api,
