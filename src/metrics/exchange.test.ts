@@ -35,3 +35,11 @@ test('the failure markers are matched right after the member, whatever the text 
   assert.deepEqual(answerIn(bytes('{"jsonrpc":"2.0","id":8,"error":\n  {\n    "message":"é","code":-32001}}')), { error: { code: -32001 } });
   assert.deepEqual(answerIn(bytes(sse({ jsonrpc: '2.0', id: 7, result: { content: [], isError: false, note: { isError: true } } }))), { result: { content: [], isError: false, note: { isError: true } } });
 });
+
+test('isError counts only where the answer may be a tool result', () => {
+  const marked = Buffer.from(sse({ jsonrpc: '2.0', id: 9, result: { content: [], isError: true } }));
+  assert.deepEqual(answerIn(marked, true), { result: { content: [], isError: true } });
+  assert.equal(answerIn(marked, false), undefined);
+  const failed = Buffer.from(sse({ jsonrpc: '2.0', id: 9, error: { code: -32602, message: 'bad' } }));
+  assert.deepEqual(answerIn(failed, false), { error: { code: -32602 } });
+});

@@ -110,7 +110,15 @@ function finalAnswer(record: ExchangeRecord, status: number): Answer | undefined
   // A policy's answer is a JSON-RPC response: the same shape as Answer, with result unknown.
   if (record.answered) return (record.answered.find((r) => r.error !== undefined) ?? record.answered[0]) as Answer | undefined;
   if (status === 202 || record.bytesOut === 0) return undefined;
-  return answerIn(record.responseBytes());
+  return answerIn(record.responseBytes(), mayCarryToolResult(record));
+}
+
+/** Methods whose result is a tool result (`isError` means a failure); a batch may hold one. */
+const TOOL_RESULT_METHODS: ReadonlySet<string> = new Set(['tools/call', 'tasks/result']);
+
+function mayCarryToolResult(record: ExchangeRecord): boolean {
+  const message = soleMessage(record);
+  return message === undefined || !('method' in message) || TOOL_RESULT_METHODS.has(message.method);
 }
 
 /**
@@ -136,19 +144,23 @@ function startsAt(body: Buffer, at: number, name: Buffer): boolean {
   return true;
 }
 
-/** Whether a short body has an `"error"` or `"isError"` member name at all. */
-function namesFailureMember(body: Buffer): boolean {
+/** Whether a short body has an `"error"` (or, for a tool result, `"isError"`) member name at all. */
+function namesFailureMember(body: Buffer, toolResult: boolean): boolean {
   for (let at = 0; at < body.length; at++) {
-    if (body[at] === QUOTE && (startsAt(body, at, ERROR_NAME) || startsAt(body, at, IS_ERROR_NAME))) return true;
+    if (body[at] === QUOTE && (startsAt(body, at, ERROR_NAME) || (toolResult && startsAt(body, at, IS_ERROR_NAME)))) return true;
   }
   return false;
 }
 
-/** The final JSON-RPC response in a body (JSON, or an SSE stream's tail), when it may be a failure. */
-export function answerIn(body: Buffer): Answer | undefined {
-  if (body.length <= SHORT_BODY && !namesFailureMember(body)) return undefined;
+/**
+ * The final JSON-RPC response in a body (JSON, or an SSE stream's tail), when it may be a failure.
+ * `toolResult`: the answer may be a tool result, whose `isError: true` is a failure (for other
+ * methods the member means nothing, and is not searched for: that halves the scan of a long list).
+ */
+export function answerIn(body: Buffer, toolResult = true): Answer | undefined {
+  if (body.length <= SHORT_BODY && !namesFailureMember(body, toolResult)) return undefined;
   const view = body.toString('latin1');
-  if (!ERROR_OBJECT.test(view) && !IS_ERROR_TRUE.test(view)) return undefined;
+  if (!ERROR_OBJECT.test(view) && !(toolResult && IS_ERROR_TRUE.test(view))) return undefined;
   const text = body.toString('utf8');
   let payload = text;
   if (!text.startsWith('{') && !text.startsWith('[')) {
@@ -169,7 +181,7 @@ export function answerIn(body: Buffer): Answer | undefined {
     if (typeof message !== 'object' || message === null || 'method' in message) continue;
     const answer = message as { error?: { code?: unknown }; result?: unknown };
     if (answer.error && typeof answer.error.code === 'number') return { error: { code: answer.error.code } };
-    if (typeof answer.result === 'object' && answer.result !== null) found ??= { result: answer.result as { isError?: unknown } };
+    if (toolResult && typeof answer.result === 'object' && answer.result !== null) found ??= { result: answer.result as { isError?: unknown } };
   }
   return found;
 }
