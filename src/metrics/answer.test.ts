@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { answerIn } from './exchange.ts';
+import { answerIn } from './answer.ts';
 
 const parseAnswer = (text: string) => answerIn(Buffer.from(text, 'utf8'));
 
@@ -42,4 +42,21 @@ test('isError counts only where the answer may be a tool result', () => {
   assert.equal(answerIn(marked, false), undefined);
   const failed = Buffer.from(sse({ jsonrpc: '2.0', id: 9, error: { code: -32602, message: 'bad' } }));
   assert.deepEqual(answerIn(failed, false), { error: { code: -32602 } });
+});
+
+test('a long answer that is one message is searched for an error object at its start only; batches and streams whole', () => {
+  const long = 'x'.repeat(4000);
+  const failed = { jsonrpc: '2.0', id: 10, error: { code: -32000, message: 'bad', data: long } };
+  assert.deepEqual(answerIn(Buffer.from(JSON.stringify(failed)), false), { error: { code: -32000 } });
+  assert.deepEqual(answerIn(Buffer.from(sse(failed)), false), { error: { code: -32000 } });
+  assert.deepEqual(answerIn(Buffer.from(sse(failed).replace(/\n/g, '\r\n')), false), { error: { code: -32000 } });
+  const list = { jsonrpc: '2.0', id: 11, result: { tools: [{ name: 'a', description: long, inputSchema: { properties: { error: { type: 'object' } } } }] } };
+  assert.equal(answerIn(Buffer.from(sse(list)), false), undefined);
+  // A batch answer: the failed element comes after a long one.
+  const batch = [{ jsonrpc: '2.0', id: 12, result: { text: long } }, { jsonrpc: '2.0', id: 13, error: { code: -32601, message: 'nope' } }];
+  assert.deepEqual(answerIn(Buffer.from(JSON.stringify(batch))), { error: { code: -32601 } });
+  assert.deepEqual(answerIn(Buffer.from(sse(batch))), { error: { code: -32601 } });
+  // A long tool result marked isError at its end.
+  const tool = { jsonrpc: '2.0', id: 14, result: { content: [{ type: 'text', text: long }], isError: true } };
+  assert.equal(answerIn(Buffer.from(sse(tool)), true)?.result?.isError, true);
 });
