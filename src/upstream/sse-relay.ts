@@ -28,7 +28,13 @@ export class SseEventGate {
    * an event that grew past the limit.
    */
   take(chunk: Buffer): { out: Buffer | undefined; overflow: boolean } {
-    const scanned = chunk.indexOf(CR) === -1 && !this.afterCr ? this.scanLf(chunk) : this.scanBytes(chunk);
+    const lfOnly = chunk.indexOf(CR) === -1 && !this.afterCr;
+    // The usual chunk: whole LF-only events, no more bytes than one event may have. Nothing held
+    // back means the last chunk ended at an event's end; ending in a blank line, so does this one.
+    if (lfOnly && this.pending.length === 0 && chunk.length <= this.maxEventBytes && endsWithBlankLine(chunk)) {
+      return { out: chunk, overflow: false };
+    }
+    const scanned = lfOnly ? this.scanLf(chunk) : this.scanBytes(chunk);
     const complete = scanned < 0 ? -scanned - 1 : scanned;
     let out: Buffer | undefined;
     if (complete > 0) {
@@ -93,6 +99,10 @@ export class SseEventGate {
     }
     return complete;
   }
+}
+
+function endsWithBlankLine(chunk: Buffer): boolean {
+  return chunk.length >= 2 && chunk[chunk.length - 1] === LF && chunk[chunk.length - 2] === LF;
 }
 
 /**
