@@ -5,6 +5,7 @@
 import http, { type ClientRequest, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
 import https from 'node:https';
 import type { Writable } from 'node:stream';
+import { PoolSweeper, type Waiting } from './pool-sweeper.ts';
 
 export type UpstreamFailure = 'connect-timeout' | 'response-timeout' | 'closed-mid-body';
 
@@ -37,10 +38,9 @@ export interface Cancellable {
   cancel(): void;
 }
 
-const FREE_SOCKET_MS = 30_000;
-
 export class UpstreamHttpClient {
   private readonly agent: http.Agent;
+  private readonly sweeper: PoolSweeper;
   private readonly transport: typeof http | typeof https;
   private readonly hostname: string;
   private readonly port: number;
@@ -49,9 +49,11 @@ export class UpstreamHttpClient {
     const url = new URL(origin);
     const secure = url.protocol === 'https:';
     this.transport = secure ? https : http;
-    // An idle connection closes after 30 s, or before the upstream's own Keep-Alive hint.
-    const options = { keepAlive: true, maxSockets: 256, timeout: FREE_SOCKET_MS, scheduling: 'lifo' as const };
+    // No `timeout` here: idle connections are closed by the sweeper (pool-sweeper.ts), which
+    // needs no timer per request.
+    const options = { keepAlive: true, maxSockets: 256, scheduling: 'lifo' as const };
     this.agent = secure ? new https.Agent(options) : new http.Agent(options);
+    this.sweeper = new PoolSweeper(this.agent, (request) => request.destroy(new UpstreamHttpError('response-timeout', 'response timeout')));
     this.hostname = url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname;
     this.port = Number(url.port) || (secure ? 443 : 80);
   }
@@ -66,16 +68,17 @@ export class UpstreamHttpClient {
 
   /** Closes every connection (after the listener drained: nothing should be in flight). */
   close(): void {
+    this.sweeper.close();
     this.agent.destroy();
   }
 
   private attempt(path: string, request: UpstreamRequest, handle: { current?: Cancellable } | undefined, mayRetry: boolean): Promise<IncomingMessage> {
     return new Promise((resolve, reject) => {
       let settled = false;
-      let responseTimer: NodeJS.Timeout | undefined;
+      let waiting: Waiting | undefined;
       let connectTimer: NodeJS.Timeout | undefined;
       const clear = () => {
-        if (responseTimer) clearTimeout(responseTimer);
+        if (waiting) this.sweeper.done(waiting);
         if (connectTimer) clearTimeout(connectTimer);
       };
       const req: ClientRequest = this.transport.request({
@@ -85,8 +88,6 @@ export class UpstreamHttpClient {
         method: request.method,
         headers: request.headers,
         agent: this.agent,
-        // No idle limit while a response streams (SSE may stay quiet); the agent's applies once free.
-        timeout: 0,
       });
       if (handle) handle.current = { cancel: () => req.destroy(new CancelledError()) };
       // `on`, not `once`, for events a request emits once (or whose later ones are to be ignored):
@@ -94,6 +95,7 @@ export class UpstreamHttpClient {
       req.on('response', (response) => {
         settled = true;
         clear();
+        this.sweeper.heardFrom(response.headers);
         resolve(response);
       });
       req.on('error', (error: Error & { code?: string }) => {
@@ -115,9 +117,7 @@ export class UpstreamHttpClient {
           socket.once('connect', () => clearTimeout(connectTimer));
         });
       }
-      if (request.responseTimeout > 0) {
-        responseTimer = setTimeout(() => req.destroy(new UpstreamHttpError('response-timeout', 'response timeout')), request.responseTimeout);
-      }
+      if (request.responseTimeout > 0) waiting = this.sweeper.wait(req, request.responseTimeout);
       req.end(request.body);
     });
   }
