@@ -14,6 +14,7 @@ import { CancelledError, UpstreamHttpClient, UpstreamHttpError, relay, type Canc
 import { JsonRewriter, LimitedPassThrough, SseRewriter } from './message-rewriter.ts';
 import { relaySse } from './sse-relay.ts';
 import { flushHeadersSoon, type PendingHead } from './head-flush.ts';
+import { isStateless } from '../mcp/versions.ts';
 
 export interface HttpUpstreamConfig {
   readonly url: string;
@@ -122,18 +123,7 @@ export class StreamableHttpUpstream implements Upstream {
     if (x.versionHeader) headers['mcp-protocol-version'] = x.versionHeader;
     const up = x.session?.claims.up;
     if (up) headers['mcp-session-id'] = up;
-    const method = x.req.headers['mcp-method'];
-    if (typeof method === 'string') headers['mcp-method'] = method;
-    const name = x.req.headers['mcp-name'];
-    if (typeof name === 'string') headers['mcp-name'] = name;
-    // 2026-07-28 (SEP-2243): tool arguments marked `x-mcp-header` are mirrored in Mcp-Param-*
-    // headers, which the server checks against the body; they must reach it.
-    const incoming = x.req.headers;
-    for (const header in incoming) {
-      if (!header.startsWith('mcp-param-')) continue;
-      const value = incoming[header];
-      if (typeof value === 'string') headers[header] = value;
-    }
+    if (isStateless(x.protocolVersion)) copyRoutingHeaders(x.req.headers, headers);
     // With tracing on, the upstream continues Gatehouse's span; otherwise the client's context passes through.
     const traceparent = x.record?.traceparent ?? x.req.headers.traceparent;
     if (typeof traceparent === 'string') headers.traceparent = traceparent;
@@ -260,6 +250,23 @@ export class StreamableHttpUpstream implements Upstream {
 }
 
 function ignore(): void {}
+
+/**
+ * 2026-07-28 requests name their method and item in Mcp-Method and Mcp-Name, and (SEP-2243) tool
+ * arguments marked `x-mcp-header` are mirrored in Mcp-Param-* headers, which the server checks
+ * against the body: they must reach it. Earlier revisions have none of them.
+ */
+function copyRoutingHeaders(incoming: IncomingHttpHeaders, headers: Record<string, string>): void {
+  const method = incoming['mcp-method'];
+  if (typeof method === 'string') headers['mcp-method'] = method;
+  const name = incoming['mcp-name'];
+  if (typeof name === 'string') headers['mcp-name'] = name;
+  for (const header in incoming) {
+    if (!header.startsWith('mcp-param-')) continue;
+    const value = incoming[header];
+    if (typeof value === 'string') headers[header] = value;
+  }
+}
 
 /** One exchange's upstream request (to cancel it) and its SSE head waiting to be flushed, if any. */
 interface ExchangeHandle {
