@@ -7,7 +7,7 @@ import type { Runtime } from '../config/compile.ts';
 import { normalizeApiPath } from '../config/load.ts';
 import { handleMcp, type EndpointDeps, type RequestState } from './mcp-endpoint.ts';
 import { sendError, sendJson } from './reply.ts';
-import { ExchangeRecord, tapResponse } from '../observe/record.ts';
+import { ExchangeRecord, ObservedResponse } from '../observe/record.ts';
 
 export interface ListenerDeps extends Omit<EndpointDeps, 'maxRequestBytes'> {
   runtime(): Runtime;
@@ -38,7 +38,9 @@ export class Listener {
   private depsOfRuntime: EndpointDeps | undefined;
 
   constructor(private readonly deps: ListenerDeps, maxHeaderBytes: number) {
-    this.server = createServer({ maxHeaderSize: maxHeaderBytes, requestTimeout: 0, keepAliveTimeout: 65_000 }, (req, res) => this.handle(req, res));
+    this.server = createServer({ maxHeaderSize: maxHeaderBytes, requestTimeout: 0, keepAliveTimeout: 65_000, ServerResponse: ObservedResponse }, (req, res) =>
+      this.handle(req, res as ObservedResponse),
+    );
   }
 
   listen(port: number, host: string): Promise<number> {
@@ -52,7 +54,7 @@ export class Listener {
     });
   }
 
-  private handle(req: IncomingMessage, res: ServerResponse): void {
+  private handle(req: IncomingMessage, res: ObservedResponse): void {
     const url = req.url ?? '/';
     const query = url.indexOf('?');
     const path = query === -1 ? url : url.slice(0, query);
@@ -92,7 +94,7 @@ export class Listener {
     if (record) {
       record.api = api.name;
       observer!.begin?.(record);
-      tapResponse(res, record);
+      res.record = record;
       res.on('close', () => observer!.complete(record, res.statusCode));
     }
     const state: RequestState = { id: null, record };

@@ -81,8 +81,6 @@ export class ExchangeRecord {
   }
 }
 
-const RECORD = Symbol('gatehouse.exchangeRecord');
-type TappedResponse = ServerResponse & { [RECORD]?: ExchangeRecord };
 // The original methods, called with the arguments as given (Node's overloads are awkward to re-type).
 const write = ServerResponse.prototype.write as (this: ServerResponse, ...args: unknown[]) => boolean;
 const end = ServerResponse.prototype.end as (this: ServerResponse, ...args: unknown[]) => ServerResponse;
@@ -93,24 +91,23 @@ function tap(record: ExchangeRecord, chunk: unknown, encoding: unknown): void {
   else if (chunk instanceof Uint8Array) record.tap(Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength));
 }
 
-function tappedWrite(this: TappedResponse, chunk: unknown, encoding?: unknown, callback?: unknown): boolean {
-  tap(this[RECORD]!, chunk, encoding);
-  return write.call(this, chunk, encoding, callback);
-}
-
-function tappedEnd(this: TappedResponse, chunk?: unknown, encoding?: unknown, callback?: unknown): ServerResponse {
-  if (typeof chunk !== 'function') tap(this[RECORD]!, chunk, encoding);
-  return end.call(this, chunk, encoding, callback);
-}
-
 /**
- * Routes every byte written to `res` through `record.tap`: one place that sees piped upstream
- * bodies, rewritten ones, channel streams and Gatehouse's own answers alike. The wrappers are
- * shared: a request costs a property, not closures.
+ * The listener's responses: every byte written to one goes through `record.tap` when it has a
+ * record. One place that sees piped upstream bodies, rewritten ones, channel streams and
+ * Gatehouse's own answers alike. A class of its own (the server makes its responses with it)
+ * rather than methods set on each response: responses keep one shape, and a request costs a
+ * field, not three properties added.
  */
-export function tapResponse(res: ServerResponse, record: ExchangeRecord): void {
-  const tapped = res as TappedResponse;
-  tapped[RECORD] = record;
-  tapped.write = tappedWrite as typeof res.write;
-  tapped.end = tappedEnd as typeof res.end;
+export class ObservedResponse<Request extends IncomingMessage = IncomingMessage> extends ServerResponse<Request> {
+  record: ExchangeRecord | undefined = undefined;
 }
+
+ObservedResponse.prototype.write = function (this: ObservedResponse, chunk: unknown, encoding?: unknown, callback?: unknown): boolean {
+  if (this.record) tap(this.record, chunk, encoding);
+  return write.call(this, chunk, encoding, callback);
+} as typeof ObservedResponse.prototype.write;
+
+ObservedResponse.prototype.end = function (this: ObservedResponse, chunk?: unknown, encoding?: unknown, callback?: unknown): ObservedResponse {
+  if (this.record && typeof chunk !== 'function') tap(this.record, chunk, encoding);
+  return end.call(this, chunk, encoding, callback) as ObservedResponse;
+} as typeof ObservedResponse.prototype.end;
