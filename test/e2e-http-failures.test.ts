@@ -4,7 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { connectClient, raw, startEverything, startTestGateway, INIT_REQUEST, MCP_HEADERS } from './helpers/gatehouse.ts';
-import { closedPort, openRawSession, rpcErrorCode, startSilentServer } from './helpers/http-peers.ts';
+import { closedPort, openRawSession, rpcErrorCode, startSilentServer, startUnacceptingListener } from './helpers/http-peers.ts';
 
 test('an upstream that is down gets 502 with a JSON-RPC error and the gateway keeps serving other APIs', async (t) => {
   const everything = await startEverything();
@@ -34,6 +34,26 @@ test('an upstream that is down gets 502 with a JSON-RPC error and the gateway ke
   const { client, close } = await connectClient(gh.url('everything'));
   t.after(close);
   assert.deepEqual((await client.callTool({ name: 'echo', arguments: { message: 'next door' } })).content, [{ type: 'text', text: 'Echo: next door' }]);
+});
+
+test('an upstream that does not accept the connection gets 504 after timeouts.connect', async (t) => {
+  const stuck = await startUnacceptingListener();
+  t.after(() => stuck.close());
+  const gh = await startTestGateway({
+    servers: { stuck: { url: `${stuck.origin}/mcp`, timeouts: { connect: '300ms', response: '30s' } } },
+    apis: [{ name: 'stuck', path: '/stuck', server: 'stuck', auth: { type: 'keyless' } }],
+  });
+  t.after(() => gh.close());
+
+  const started = Date.now();
+  const res = await raw(gh.url('stuck'), { headers: { ...MCP_HEADERS }, body: INIT_REQUEST });
+  assert.equal(res.status, 504, res.text);
+  const body = res.messages[0] as { id: unknown; error: { message: string; data?: { code?: string } } };
+  assert.equal(rpcErrorCode(body), -32016);
+  assert.equal(body.id, 1);
+  assert.equal(body.error.data?.code, 'GH_UPSTREAM_TIMEOUT');
+  assert.match(body.error.message, /did not accept the connection in time/);
+  assert.ok(Date.now() - started < 10_000, 'the connect timeout, not the response timeout, ended it');
 });
 
 test('an upstream that accepts the request but never answers gets 504 after timeouts.response', async (t) => {

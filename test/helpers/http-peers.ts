@@ -3,7 +3,8 @@
 // requests over node:http (which, unlike fetch, lets a test set the Host header), and an
 // incremental SSE reader for streams a test reads while they are still open.
 import http, { type IncomingHttpHeaders, type OutgoingHttpHeaders } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import net, { type AddressInfo } from 'node:net';
+import { spawn } from 'node:child_process';
 import { MCP_HEADERS, raw } from './gatehouse.ts';
 
 export interface RecordedExchange {
@@ -73,6 +74,37 @@ export async function startSilentServer(): Promise<{ origin: string; requests: (
     origin: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
     requests: () => requests,
     close: () => closeServer(server),
+  };
+}
+
+/**
+ * A loopback listener that never accepts: a child process listens with a backlog of one and then
+ * blocks its event loop. Once its accept queue is full (the connections `fill` makes), the kernel
+ * drops further SYNs, so a new connection neither succeeds nor fails: it hangs in connect.
+ */
+export async function startUnacceptingListener(fill = 3): Promise<{ origin: string; close(): void }> {
+  const script = [
+    "const net = require('node:net');",
+    'const server = net.createServer();',
+    "server.listen({ port: 0, host: '127.0.0.1', backlog: 1 }, () => {",
+    '  process.stdout.write(`${server.address().port}\\n`);',
+    '  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0);',
+    '});',
+  ].join('\n');
+  const child = spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const port = await new Promise<number>((resolve, reject) => {
+    child.once('error', reject);
+    child.once('exit', (code) => reject(new Error(`the unaccepting listener exited (${code})`)));
+    child.stdout!.once('data', (chunk: Buffer) => resolve(Number(chunk.toString().trim())));
+  });
+  const fillers = Array.from({ length: fill }, () => net.connect(port, '127.0.0.1').on('error', () => {}));
+  await new Promise((resolve) => setTimeout(resolve, 200)); // the queue fills; later SYNs are dropped
+  return {
+    origin: `http://127.0.0.1:${port}`,
+    close: () => {
+      for (const socket of fillers) socket.destroy();
+      child.kill('SIGKILL');
+    },
   };
 }
 
