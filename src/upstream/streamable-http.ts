@@ -177,7 +177,7 @@ export class StreamableHttpUpstream implements Upstream {
     } finally {
       x.res.off('close', onClose);
       x.record?.upstreamEnded();
-      this.getStreams.delete(handle);
+      if (method === 'GET') this.getStreams.delete(handle);
       if (handle.head) handle.head.res = undefined;
       if (up) this.tracker.streamClosed(up);
     }
