@@ -45,6 +45,9 @@ export class GatewayMetrics {
   private source: MetricsSource | undefined;
 
   constructor(readonly labels: MetricsLabels) {
+    // Now, not at the first scrape: prom-client counts process CPU from when its metrics are set
+    // up, so a registry made by the first scrape reported (close to) no CPU at all.
+    processRegistry();
     const registers = [this.registry];
     const labelNames = ['api', 'method', 'decision', 'outcome'];
     if (labels.tool) labelNames.push('tool');
