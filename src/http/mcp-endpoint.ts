@@ -7,7 +7,7 @@ import type { Logger } from '../log.ts';
 import type { ExchangeRecord } from '../observe/record.ts';
 import type { ApiRuntime } from '../config/compile.ts';
 import type { SessionSealer } from '../session/seal.ts';
-import type { Upstream, SessionRef, Exchange } from '../upstream/upstream.ts';
+import type { Upstream, SessionRef, Exchange, PostExchange } from '../upstream/upstream.ts';
 import { checkContentType, checkGetAccept, checkHostAndOrigin, checkPostAccept, readBody } from './guards.ts';
 import { errorResponse, isObject, isRequest, validateMessage, type JsonRpcId, type JsonRpcMessage, type JsonRpcResponse } from '../mcp/jsonrpc.ts';
 import { sendJson } from './reply.ts';
@@ -69,13 +69,12 @@ export async function handleMcp(req: IncomingMessage, res: ServerResponse, api: 
       checkGetAccept(req);
       if (isStateless(version)) throw new GatehouseError('GH_METHOD_NOT_ALLOWED', 'Method Not Allowed: 2026-07-28 has no standalone stream', { allow: 'POST' });
       const session = resolveSession(req, api, principal, deps.sealer, upstream);
-      const exchange: Exchange = { ...base, session, transform: responseTransform(api.policies, policyContext(base, api, session)) };
-      return upstream.get(exchange);
+      return upstream.get(exchangeOf(base, session, responseTransform(api.policies, policyContext(base, api, session)), NO_MESSAGES, false, false));
     }
     case 'DELETE': {
       if (isStateless(version)) throw new GatehouseError('GH_METHOD_NOT_ALLOWED', 'Method Not Allowed: 2026-07-28 has no sessions', { allow: 'POST' });
       const session = resolveSession(req, api, principal, deps.sealer, upstream);
-      return upstream.delete({ ...base, session, transform: undefined });
+      return upstream.delete(exchangeOf(base, session, undefined, NO_MESSAGES, false, false));
     }
     default:
       throw new GatehouseError('GH_METHOD_NOT_ALLOWED', `Method Not Allowed: ${req.method}`, { allow: 'GET, POST, DELETE' });
@@ -145,8 +144,26 @@ async function post(base: Base, api: ApiRuntime, deps: EndpointDeps, upstream: U
   }
   const forwarded = ctx ? await applyRequestPolicies(api, ctx, messages, batch, base.res, base.record) : messages;
   if (forwarded === undefined) return; // a policy answered in the server's place
-  // Every field spelled out (not a spread of base): this object is made on every request.
-  return await upstream.post({
+  return await upstream.post(exchangeOf(base, session, ctx ? responseTransform(api.policies, ctx, forwarded) : undefined, forwarded, batch, initialize));
+}
+
+const NO_MESSAGES: readonly JsonRpcMessage[] = Object.freeze([]);
+
+/**
+ * The one place an exchange is made, so that POST, GET and DELETE exchanges share one object
+ * shape: a GET or DELETE of another shape reaching the connector's optimized code made V8 throw
+ * that code away ("wrong map") and compile it again at every session's end. Every field is
+ * spelled out (not a spread of base): this object is made on every request.
+ */
+function exchangeOf(
+  base: Base,
+  session: SessionRef | undefined,
+  transform: Exchange['transform'],
+  messages: readonly JsonRpcMessage[],
+  batch: boolean,
+  initialize: boolean,
+): PostExchange {
+  return {
     req: base.req,
     res: base.res,
     api: base.api,
@@ -158,11 +175,11 @@ async function post(base: Base, api: ApiRuntime, deps: EndpointDeps, upstream: U
     rewriteChallenge: base.rewriteChallenge,
     record: base.record,
     session,
-    transform: ctx ? responseTransform(api.policies, ctx, forwarded) : undefined,
-    messages: forwarded,
+    transform,
+    messages,
     batch,
     initialize,
-  });
+  };
 }
 
 const NO_TRACE: readonly DecisionTrace[] = Object.freeze([]);
