@@ -148,6 +148,15 @@ test('a URL that is not absolute http(s) is refused', () => {
   refuses(config('').replace('url: http://127.0.0.1:3001/mcp', 'sse: ws://127.0.0.1/sse'), { line: 3, field: 'servers.a.sse', message: /absolute http/ });
 });
 
+test('an upstream header that is not a header name, or that the HTTP client sets itself, is refused', () => {
+  const withHeader = (name: string) => config().replace('url: http://127.0.0.1:3001/mcp', `url: http://127.0.0.1:3001/mcp\n    headers:\n      "${name}": x`);
+  refuses(withHeader('bad name'), { line: 5, field: 'servers.a.headers.bad name', message: /expected an HTTP header name/ });
+  for (const name of ['Connection', 'transfer-encoding', 'Content-Length', 'Host']) {
+    refuses(withHeader(name), { line: 5, field: `servers.a.headers.${name}`, message: /expected a header other than connection, .* \(set by the HTTP client\)/ });
+  }
+  assert.doesNotThrow(() => parseConfigText(withHeader('X-Api-Key'), 'gatehouse.yaml', {}));
+});
+
 test('a missing required field is named, at its parent', () => {
   refuses('servers:\n  a:\n    url: http://127.0.0.1:3001/mcp\n', { line: 1, field: 'apis', message: /required field is missing/ });
   refuses('apis:\n  - name: a\n    path: /mcp\n    server: a\n', { line: 1, field: 'servers', message: /required field is missing/ });

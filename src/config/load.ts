@@ -84,6 +84,10 @@ function explainIssue(issue: z.core.$ZodIssue, root: unknown): PathProblem[] {
     const best = [...issue.errors].sort((a, b) => a.length - b.length)[0] ?? [];
     return best.flatMap((inner) => explainIssue({ ...inner, path: [...path, ...inner.path] } as z.core.$ZodIssue, root));
   }
+  if (issue.code === 'invalid_key' && issue.issues.length > 0) {
+    // A record's key (a header name, say): say what is wrong with it, not just that it is.
+    return issue.issues.map((inner) => ({ path, message: inner.message }));
+  }
   if (issue.code === 'unrecognized_keys') {
     return issue.keys.map((key) => ({ path: [...path, key], message: `unknown field \`${key}\`${suggest(path)}` }));
   }

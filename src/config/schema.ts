@@ -13,9 +13,17 @@ export const Name = z
   .string()
   .regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/, 'expected a name of letters, digits, "_", "." or "-" (max 64), starting with a letter or digit');
 
+/** Fields of the connection itself or of the message's framing: the HTTP client sets them. */
+const RESERVED_HEADERS = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'te', 'trailer', 'upgrade', 'expect', 'host', 'content-length']);
+
+const HeaderName = z
+  .string()
+  .regex(/^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/, 'expected an HTTP header name')
+  .refine((name) => !RESERVED_HEADERS.has(name.toLowerCase()), `expected a header other than ${[...RESERVED_HEADERS].join(', ')} (set by the HTTP client)`);
+
 const HeaderMap = z
-  .record(z.string().regex(/^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/, 'expected an HTTP header name'), z.string())
-  .meta({ description: 'HTTP headers to add to every upstream request. Values may use ${env:NAME}; they are never logged.' });
+  .record(HeaderName, z.string())
+  .meta({ description: 'HTTP headers to add to every upstream request (not the connection and framing fields the HTTP client sets: Connection, Keep-Alive, Transfer-Encoding, Host, Content-Length and the like). Values may use ${env:NAME}; they are never logged.' });
 
 const HttpUrl = Url;
 
