@@ -4,7 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { connectClient, raw, startEverything, startTestGateway, INIT_REQUEST, MCP_HEADERS } from './helpers/gatehouse.ts';
-import { closedPort, openRawSession, rpcErrorCode, startSilentServer, startUnacceptingListener } from './helpers/http-peers.ts';
+import { closedPort, openRawSession, rpcErrorCode, startClosingKeepAliveServer, startSilentServer, startUnacceptingListener } from './helpers/http-peers.ts';
 
 test('an upstream that is down gets 502 with a JSON-RPC error and the gateway keeps serving other APIs', async (t) => {
   const everything = await startEverything();
@@ -54,6 +54,43 @@ test('an upstream that does not accept the connection gets 504 after timeouts.co
   assert.equal(body.error.data?.code, 'GH_UPSTREAM_TIMEOUT');
   assert.match(body.error.message, /did not accept the connection in time/);
   assert.ok(Date.now() - started < 10_000, 'the connect timeout, not the response timeout, ended it');
+});
+
+test('a request that meets a kept-alive connection the upstream just closed is sent again on a new one', async (t) => {
+  for (const close of ['fin', 'reset'] as const) {
+    const upstream = await startClosingKeepAliveServer(close);
+    t.after(() => upstream.close());
+    const gh = await startTestGateway({
+      servers: { flaky: { url: `${upstream.origin}/mcp` } },
+      apis: [{ name: 'flaky', path: '/mcp', server: 'flaky', auth: { type: 'keyless' } }],
+    });
+    t.after(() => gh.close());
+    // 2026-07-28: no session, so each request is one upstream request.
+    const headers = { ...MCP_HEADERS, 'mcp-protocol-version': '2026-07-28', 'mcp-method': 'ping' };
+    for (const id of [1, 2, 3]) {
+      const res = await raw(gh.url(), { headers, body: JSON.stringify({ jsonrpc: '2.0', id, method: 'ping' }) });
+      assert.equal(res.status, 200, `${close}, request ${id}: ${res.text}`);
+      assert.deepEqual(res.messages[0], { jsonrpc: '2.0', id, result: {} });
+    }
+    // Connection 1 answers request 1 and closes on request 2, which goes again on connection 2;
+    // that one answers it and closes on request 3, which goes on connection 3.
+    assert.equal(upstream.requests(), 5, close);
+    assert.equal(upstream.connections(), 3, close);
+  }
+});
+
+test('a request whose new connection the upstream closes without an answer is not sent again: 502', async (t) => {
+  const upstream = await startClosingKeepAliveServer('fin', 0);
+  t.after(() => upstream.close());
+  const gh = await startTestGateway({
+    servers: { closing: { url: `${upstream.origin}/mcp` } },
+    apis: [{ name: 'closing', path: '/mcp', server: 'closing', auth: { type: 'keyless' } }],
+  });
+  t.after(() => gh.close());
+  const res = await raw(gh.url(), { headers: { ...MCP_HEADERS }, body: INIT_REQUEST });
+  assert.equal(res.status, 502, res.text);
+  assert.equal((res.messages[0] as { error: { data?: { code?: string } } }).error.data?.code, 'GH_UPSTREAM_UNAVAILABLE');
+  assert.equal(upstream.requests(), 1, 'the upstream may have acted on it: it is not sent twice');
 });
 
 test('an upstream that accepts the request but never answers gets 504 after timeouts.response', async (t) => {

@@ -4,11 +4,11 @@
 // stream ends, so it learns why instead of seeing a cut stream (and resuming into the same
 // oversized event). This is every MCP call's path, so it writes straight into the response
 // without a stream object in between.
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { ServerResponse } from 'node:http';
 import { formatSseEvent } from '../mcp/sse.ts';
 import { errorResponse, type JsonRpcId } from '../mcp/jsonrpc.ts';
 import { ERRORS } from '../errors.ts';
-import { relayOutcome } from './http-client.ts';
+import { relayOutcome, type UpstreamResponse } from './http-client.ts';
 
 const LF = 0x0a;
 const CR = 0x0d;
@@ -110,30 +110,32 @@ function endsWithBlankLine(chunk: Buffer): boolean {
  * has finished (resolve) or the upstream failed or an event was too large (reject, after the
  * client got what could be said).
  */
-export function relaySse(response: IncomingMessage, res: ServerResponse, maxEventBytes: number, requestId: JsonRpcId | null): Promise<void> {
+export function relaySse(response: UpstreamResponse, res: ServerResponse, maxEventBytes: number, requestId: JsonRpcId | null): Promise<void> {
   const gate = new SseEventGate(maxEventBytes);
   return new Promise((resolve, reject) => {
     const outcome = relayOutcome(response, res, resolve, reject);
-    const onDrain = () => response.resume();
-    response.on('data', (chunk: Buffer) => {
-      if (outcome.done) return;
-      const { out, overflow } = gate.take(chunk);
-      if (overflow) {
-        if (out) res.write(out);
-        const reason = `Upstream response too large: a message exceeds limits.maxResponseBytes (${maxEventBytes} bytes)`;
-        if (requestId !== null && !res.writableEnded) {
-          const error = errorResponse(requestId, ERRORS.GH_UPSTREAM_RESPONSE_TOO_LARGE.rpc, reason, { code: 'GH_UPSTREAM_RESPONSE_TOO_LARGE' });
-          res.end(formatSseEvent(JSON.stringify(error)));
-        }
-        outcome.fail(new RangeError(reason));
-        return;
-      }
-      if (out && !res.write(out)) response.pause();
-    });
-    res.on('drain', onDrain);
-    response.on('end', () => {
-      if (!outcome.done) res.end(gate.rest());
-    });
+    res.on('drain', () => response.resume());
     res.on('finish', outcome.succeed);
+    response.consume({
+      data(chunk) {
+        if (outcome.done) return;
+        const { out, overflow } = gate.take(chunk);
+        if (overflow) {
+          if (out) res.write(out);
+          const reason = `Upstream response too large: a message exceeds limits.maxResponseBytes (${maxEventBytes} bytes)`;
+          if (requestId !== null && !res.writableEnded) {
+            const error = errorResponse(requestId, ERRORS.GH_UPSTREAM_RESPONSE_TOO_LARGE.rpc, reason, { code: 'GH_UPSTREAM_RESPONSE_TOO_LARGE' });
+            res.end(formatSseEvent(JSON.stringify(error)));
+          }
+          outcome.fail(new RangeError(reason));
+          return;
+        }
+        if (out && !res.write(out)) response.pause();
+      },
+      end() {
+        if (!outcome.done) res.end(gate.rest());
+      },
+      error: outcome.fail,
+    });
   });
 }

@@ -103,7 +103,7 @@ export class StreamableHttpUpstream implements Upstream {
       this.log.info({ server: this.name }, 'ending idle upstream session');
       Promise.resolve(this.credentials?.headers())
         .then((auth) => this.client.request(this.path, { method: 'DELETE', headers: { ...this.extraHeaders, ...auth, 'mcp-session-id': up }, body: undefined, responseTimeout: 10_000 }))
-        .then((response) => response.resume())
+        .then((response) => response.discard())
         .catch((error: Error) => this.log.debug({ server: this.name, err: error.message }, 'idle session DELETE failed'));
     }
   }
@@ -154,10 +154,10 @@ export class StreamableHttpUpstream implements Upstream {
         if (this.credentials) Object.assign(headers, await this.credentials.headers());
         if (x.passthroughToken !== undefined) headers.authorization = `Bearer ${x.passthroughToken}`;
         const response = await this.client.request(this.path, { method, headers, body, responseTimeout: this.responseTimeout }, handle);
-        const status = response.statusCode ?? 502;
+        const status = response.statusCode;
         if (status === 401 && own) {
           own.rejected?.();
-          response.resume();
+          response.discard();
           if (attempt > 1) throw new GatehouseError('GH_UPSTREAM_UNAVAILABLE', `Upstream "${this.name}" refused Gatehouse's credential for it`);
           continue;
         }

@@ -78,6 +78,62 @@ export async function startSilentServer(): Promise<{ origin: string; requests: (
 }
 
 /**
+ * An upstream that answers the first `answered` requests of each connection (a JSON-RPC result
+ * for the request's id, keep-alive) and closes the connection when the next one arrives on it,
+ * with a FIN or a reset, without answering: a kept-alive connection closed by its server just as
+ * the client reuses it (a failure injector).
+ */
+export async function startClosingKeepAliveServer(
+  close: 'fin' | 'reset',
+  answered = 1,
+): Promise<{ origin: string; requests: () => number; connections: () => number; close(): Promise<void> }> {
+  let requests = 0;
+  let connections = 0;
+  const sockets = new Set<net.Socket>();
+  const server = net.createServer((socket) => {
+    connections++;
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+    socket.on('error', () => {});
+    let served = 0;
+    let buffered = Buffer.alloc(0);
+    socket.on('data', (chunk: Buffer) => {
+      buffered = Buffer.concat([buffered, chunk]);
+      for (;;) {
+        const headEnd = buffered.indexOf('\r\n\r\n');
+        if (headEnd < 0) return;
+        const head = buffered.subarray(0, headEnd).toString('latin1');
+        const length = Number(/\r\ncontent-length:\s*(\d+)/i.exec(head)?.[1] ?? 0);
+        if (buffered.length < headEnd + 4 + length) return;
+        const body = buffered.subarray(headEnd + 4, headEnd + 4 + length).toString('utf8');
+        buffered = buffered.subarray(headEnd + 4 + length);
+        requests++;
+        if (served === answered) {
+          if (close === 'reset') socket.resetAndDestroy();
+          else socket.destroy();
+          return;
+        }
+        served++;
+        const id = (JSON.parse(body || '{}') as { id?: unknown }).id ?? null;
+        const answer = JSON.stringify({ jsonrpc: '2.0', id, result: {} });
+        socket.write(`HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(answer)}\r\nconnection: keep-alive\r\n\r\n${answer}`);
+      }
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    origin: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    requests: () => requests,
+    connections: () => connections,
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const socket of sockets) socket.destroy();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+/**
  * A loopback listener that never accepts: a child process listens with a backlog of one and then
  * blocks its event loop. Once its accept queue is full (the connections `fill` makes), the kernel
  * drops further SYNs, so a new connection neither succeeds nor fails: it hangs in connect.
@@ -108,13 +164,27 @@ export async function startUnacceptingListener(fill = 3): Promise<{ origin: stri
   };
 }
 
-/** A loopback port nothing listens on: bound once, then released. */
+/**
+ * A loopback port nothing listens on. Taken below the kernel's ephemeral range, so that no test
+ * running beside this one can be given it by a listen on port 0 (a port bound and released was
+ * once handed to another test's listener between the two steps).
+ */
 export async function closedPort(): Promise<number> {
-  const server = http.createServer();
-  await listen(server);
-  const { port } = server.address() as AddressInfo;
-  await closeServer(server);
-  return port;
+  for (;;) {
+    const port = 20_000 + Math.floor(Math.random() * 12_000);
+    if (await refuses(port)) return port;
+  }
+}
+
+function refuses(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = net.connect(port, '127.0.0.1');
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(false);
+    });
+    socket.once('error', (error: Error & { code?: string }) => resolve(error.code === 'ECONNREFUSED'));
+  });
 }
 
 function listen(server: http.Server): Promise<void> {
