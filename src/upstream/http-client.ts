@@ -102,7 +102,9 @@ export class UpstreamResponse {
   /** From the dispatch handler: returns false to pause the upstream. */
   chunk(chunk: Buffer): boolean {
     if (this.done) return true;
-    if (this.consumer && !this.held) this.consumer.data(chunk);
+    // Held while there is no consumer yet, or it asked for a pause (a chunk parsed with the one
+    // that filled the client's buffer).
+    if (this.consumer && !this.held && !this.paused) this.consumer.data(chunk);
     else (this.held ??= []).push(chunk);
     return !this.paused;
   }
