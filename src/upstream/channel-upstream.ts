@@ -104,6 +104,8 @@ export class ChannelUpstream implements Upstream {
     const channel = this.factory(log);
     const token = this.sealer.seal({ api: x.api, sub: x.principal.key, kind: 'channel', node: this.nodeId, ch: channelId, iat: Math.floor(Date.now() / 1000) });
     const session = new ChannelSession(channelId, token, channel, this.name, log);
+    // The initialize exchange's record belongs to the session it opens (audit tags it so).
+    if (x.record) x.record.sessionId = token;
     channel.onclose = (reason) => {
       log.info({ reason }, 'upstream session ended');
       session.onChannelClosed(reason);

@@ -205,7 +205,10 @@ export class StreamableHttpUpstream implements Upstream {
         claims.up = up;
         this.tracker.touch(up);
       }
-      out['mcp-session-id'] = this.sealer.seal(claims);
+      const token = this.sealer.seal(claims);
+      out['mcp-session-id'] = token;
+      // The initialize exchange's record belongs to the session it opens (audit tags it so).
+      if (x.record) x.record.sessionId = token;
     } else if (status === 404 && x.session?.claims.up) {
       this.tracker.end(x.session.claims.up);
       this.sealer.forget(x.session.token);
