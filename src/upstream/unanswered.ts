@@ -1,0 +1,137 @@
+// The requests of one POST whose answers have not reached the client yet, so that an SSE answer
+// the upstream cuts short (it died, or ended its stream without answering) can still answer each
+// of them with a JSON-RPC error rather than leave the client waiting on a stream that is gone.
+//
+// The piped relay hands over the raw events it writes; they are inspected only as far as needed:
+// nothing once every request is answered, and otherwise a byte search per event for "result" or
+// "error" (progress and log notifications rarely carry either), then a top-level read of the
+// few events that might be the answer (src/mcp/peek.ts). The rewriting relay hands over the
+// messages it has already decoded.
+import { ERRORS, type ErrorCode } from '../errors.ts';
+import { errorResponse, isObject, isRequest, type JsonRpcId, type JsonRpcMessage } from '../mcp/jsonrpc.ts';
+import { formatSseEvent } from '../mcp/sse.ts';
+import { responseIdOf } from '../mcp/peek.ts';
+
+const LF = 0x0a;
+const CR = 0x0d;
+const RESULT = Buffer.from('"result"');
+const ERROR = Buffer.from('"error"');
+const DATA = Buffer.from('data:');
+const ID_LINE = Buffer.from('\nid:');
+
+export class UnansweredRequests {
+  private readonly waiting: JsonRpcId[];
+  /** An event carried an id: the client can resume this stream (2025-11-25: servers may end it early). */
+  private resumable = false;
+
+  constructor(messages: readonly JsonRpcMessage[]) {
+    this.waiting = [];
+    for (const message of messages) if (isRequest(message)) this.waiting.push(message.id);
+  }
+
+  /** No request is waiting for its answer. */
+  get done(): boolean {
+    return this.waiting.length === 0;
+  }
+
+  /** Complete SSE events written to the client, as bytes. */
+  seeEvents(events: Buffer): void {
+    if (this.waiting.length === 0) return;
+    if (events.indexOf(CR) !== -1) events = Buffer.from(events.toString('latin1').replace(/\r\n?/g, '\n'), 'latin1');
+    if (!this.resumable && (startsWith(events, 0, ID_LINE, 1) || events.indexOf(ID_LINE) !== -1)) this.resumable = true;
+    if (events.indexOf(RESULT) === -1 && events.indexOf(ERROR) === -1) return;
+    for (let start = 0; start < events.length; ) {
+      const blank = events.indexOf('\n\n', start);
+      const end = blank === -1 ? events.length : blank + 1;
+      this.seeEvent(events, start, end);
+      start = blank === -1 ? events.length : blank + 2;
+    }
+  }
+
+  /** An event with an id was written to the client (the rewriting relay). */
+  seeEventId(): void {
+    this.resumable = true;
+  }
+
+  /** A decoded message written to the client (the rewriting relay). */
+  seeMessage(message: JsonRpcMessage): void {
+    if (this.waiting.length === 0 || 'method' in message || message.id === null) return;
+    this.seeAnswer(message.id);
+  }
+
+  /** An answer to `id` was written to the client. */
+  seeAnswer(id: JsonRpcId): void {
+    // Strict equality keeps 1 and "1" apart, as JSON-RPC does.
+    const at = this.waiting.indexOf(id);
+    if (at !== -1) this.waiting.splice(at, 1);
+  }
+
+  /**
+   * SSE events answering every waiting request with `code`, after the upstream's stream failed,
+   * or ('' when nothing waits).
+   */
+  errorEvents(code: ErrorCode, reason: string): string {
+    let out = '';
+    for (const id of this.waiting.splice(0)) out += formatSseEvent(JSON.stringify(errorResponse(id, ERRORS[code].rpc, reason, { code })));
+    return out;
+  }
+
+  /**
+   * The same after the upstream ended its stream cleanly: a stream the client can resume may end
+   * before its answer (the client then asks again with Last-Event-ID), any other is cut short.
+   */
+  errorEventsAtEnd(code: ErrorCode, reason: string): string {
+    return this.resumable ? '' : this.errorEvents(code, reason);
+  }
+
+  /** One event, lines [start, end) each ended by LF. */
+  private seeEvent(events: Buffer, start: number, end: number): void {
+    let data: Buffer[] | undefined;
+    let single: [number, number] | undefined;
+    for (let line = start; line < end; ) {
+      const lineEnd = events.indexOf(LF, line);
+      const stop = lineEnd === -1 || lineEnd > end ? end : lineEnd;
+      if (startsWith(events, line, DATA, 0)) {
+        let value = line + DATA.length;
+        if (events[value] === 0x20) value++;
+        if (single === undefined && data === undefined) single = [value, stop];
+        else {
+          data ??= [events.subarray(single![0], single![1])];
+          data.push(Buffer.from('\n'), events.subarray(value, stop));
+        }
+      }
+      line = stop + 1;
+    }
+    if (data) this.seeData(Buffer.concat(data), 0, -1);
+    else if (single) this.seeData(events, single[0], single[1]);
+  }
+
+  private seeData(bytes: Buffer, start: number, end: number): void {
+    if (end === -1) end = bytes.length;
+    let first = start;
+    while (first < end && (bytes[first] === 0x20 || bytes[first] === 0x09)) first++;
+    if (bytes[first] === 0x5b) {
+      // A batch answer (2025-03-26 only): rare enough to decode.
+      let parsed: unknown;
+      try {
+        parsed = JSON.parse(bytes.toString('utf8', start, end));
+      } catch {
+        return;
+      }
+      if (!Array.isArray(parsed)) return;
+      for (const item of parsed) {
+        if (isObject(item) && !('method' in item) && (typeof item.id === 'string' || typeof item.id === 'number')) this.seeAnswer(item.id);
+      }
+      return;
+    }
+    const id = responseIdOf(bytes, start, end);
+    if (id !== undefined) this.seeAnswer(id);
+  }
+}
+
+/** Whether `bytes` at `at` starts with `prefix` from `from` on. */
+function startsWith(bytes: Buffer, at: number, prefix: Buffer, from: number): boolean {
+  if (at + prefix.length - from > bytes.length) return false;
+  for (let i = from; i < prefix.length; i++) if (bytes[at + i - from] !== prefix[i]) return false;
+  return true;
+}
