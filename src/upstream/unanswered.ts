@@ -3,10 +3,10 @@
 // of them with a JSON-RPC error rather than leave the client waiting on a stream that is gone.
 //
 // The piped relay hands over the raw events it writes; they are inspected only as far as needed:
-// nothing once every request is answered, and otherwise a byte search per event for "result" or
-// "error" (progress and log notifications rarely carry either), then a top-level read of the
-// few events that might be the answer (src/mcp/peek.ts). The rewriting relay hands over the
-// messages it has already decoded.
+// nothing once every request is answered, and otherwise a top-level read of each event's data
+// (src/mcp/peek.ts), which stops at the first key of a notification ("method") and jumps over the
+// nested values of an answer (a 100 KB tool result costs a few steps, not a parse). The rewriting
+// relay hands over the messages it has already decoded.
 import { ERRORS, type ErrorCode } from '../errors.ts';
 import { errorResponse, isObject, isRequest, type JsonRpcId, type JsonRpcMessage } from '../mcp/jsonrpc.ts';
 import { formatSseEvent } from '../mcp/sse.ts';
@@ -14,10 +14,9 @@ import { responseIdOf } from '../mcp/peek.ts';
 
 const LF = 0x0a;
 const CR = 0x0d;
-const RESULT = Buffer.from('"result"');
-const ERROR = Buffer.from('"error"');
 const DATA = Buffer.from('data:');
-const ID_LINE = Buffer.from('\nid:');
+const ID = Buffer.from('id:');
+const NEWLINE = Buffer.from('\n');
 
 export class UnansweredRequests {
   private readonly waiting: JsonRpcId[];
@@ -38,14 +37,37 @@ export class UnansweredRequests {
   seeEvents(events: Buffer): void {
     if (this.waiting.length === 0) return;
     if (events.indexOf(CR) !== -1) events = Buffer.from(events.toString('latin1').replace(/\r\n?/g, '\n'), 'latin1');
-    if (!this.resumable && (startsWith(events, 0, ID_LINE, 1) || events.indexOf(ID_LINE) !== -1)) this.resumable = true;
-    if (events.indexOf(RESULT) === -1 && events.indexOf(ERROR) === -1) return;
-    for (let start = 0; start < events.length; ) {
-      const blank = events.indexOf('\n\n', start);
-      const end = blank === -1 ? events.length : blank + 1;
-      this.seeEvent(events, start, end);
-      start = blank === -1 ? events.length : blank + 2;
+    // One pass over the lines: id lines make the stream resumable, data lines are collected and
+    // read (top level only) when their event ends.
+    let data: Buffer[] | undefined;
+    let from = -1;
+    let to = -1;
+    for (let line = 0; line < events.length; ) {
+      let end = events.indexOf(LF, line);
+      if (end === -1) end = events.length;
+      if (end === line) {
+        if (data) this.seeData(Buffer.concat(data), 0, -1);
+        else if (from !== -1) this.seeData(events, from, to);
+        data = undefined;
+        from = -1;
+      } else if (startsWith(events, line, DATA)) {
+        let value = line + DATA.length;
+        if (events[value] === 0x20) value++;
+        if (from === -1 && data === undefined) {
+          from = value;
+          to = end;
+        } else {
+          data ??= [events.subarray(from, to)];
+          data.push(NEWLINE, events.subarray(value, end));
+        }
+      } else if (startsWith(events, line, ID)) {
+        this.resumable = true;
+      }
+      line = end + 1;
     }
+    // The last event of a stream may lack its blank line.
+    if (data) this.seeData(Buffer.concat(data), 0, -1);
+    else if (from !== -1) this.seeData(events, from, to);
   }
 
   /** An event with an id was written to the client (the rewriting relay). */
@@ -84,28 +106,6 @@ export class UnansweredRequests {
     return this.resumable ? '' : this.errorEvents(code, reason);
   }
 
-  /** One event, lines [start, end) each ended by LF. */
-  private seeEvent(events: Buffer, start: number, end: number): void {
-    let data: Buffer[] | undefined;
-    let single: [number, number] | undefined;
-    for (let line = start; line < end; ) {
-      const lineEnd = events.indexOf(LF, line);
-      const stop = lineEnd === -1 || lineEnd > end ? end : lineEnd;
-      if (startsWith(events, line, DATA, 0)) {
-        let value = line + DATA.length;
-        if (events[value] === 0x20) value++;
-        if (single === undefined && data === undefined) single = [value, stop];
-        else {
-          data ??= [events.subarray(single![0], single![1])];
-          data.push(Buffer.from('\n'), events.subarray(value, stop));
-        }
-      }
-      line = stop + 1;
-    }
-    if (data) this.seeData(Buffer.concat(data), 0, -1);
-    else if (single) this.seeData(events, single[0], single[1]);
-  }
-
   private seeData(bytes: Buffer, start: number, end: number): void {
     if (end === -1) end = bytes.length;
     let first = start;
@@ -129,9 +129,9 @@ export class UnansweredRequests {
   }
 }
 
-/** Whether `bytes` at `at` starts with `prefix` from `from` on. */
-function startsWith(bytes: Buffer, at: number, prefix: Buffer, from: number): boolean {
-  if (at + prefix.length - from > bytes.length) return false;
-  for (let i = from; i < prefix.length; i++) if (bytes[at + i - from] !== prefix[i]) return false;
+/** Whether `bytes` at `at` starts with `prefix`. */
+function startsWith(bytes: Buffer, at: number, prefix: Buffer): boolean {
+  if (at + prefix.length > bytes.length) return false;
+  for (let i = 0; i < prefix.length; i++) if (bytes[at + i] !== prefix[i]) return false;
   return true;
 }
