@@ -6,7 +6,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ProgressNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
 import type { ConfigInput } from '../src/config/schema.ts';
-import { connectClient, startTestGateway } from './helpers/gatehouse.ts';
+import { connectClient, raw, startTestGateway } from './helpers/gatehouse.ts';
+import { openRawSession } from './helpers/http-peers.ts';
 import { SDK_NOTE_TEXT, SDK_NOTE_URI, sdkServerStdioCommand, startSdkServer } from './helpers/sdk-server.ts';
 
 type PolicyList = NonNullable<ConfigInput['apis'][number]['policies']>;
@@ -92,3 +93,27 @@ function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
   const timeout = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`${what} did not come within ${ms} ms`)), ms)));
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
+
+test('a batch answered with one JSON array is filtered member by member behind an ACL (a JSON batch answer was relayed unfiltered)', async (t) => {
+  const json = await startSdkServer('json');
+  const gh = await startTestGateway({ servers: { json: { url: json.url } }, apis: [{ name: 'acl', path: '/acl', server: 'json', policies: [ACL] }] });
+  t.after(async () => {
+    await gh.close();
+    await json.close();
+  });
+  const { headers } = await openRawSession(gh.url('acl'), '2025-03-26');
+  const answer = await raw(gh.url('acl'), {
+    headers,
+    body: [
+      { jsonrpc: '2.0', id: 'list', method: 'tools/list' },
+      { jsonrpc: '2.0', id: 'ping', method: 'ping' },
+    ],
+  });
+  assert.equal(answer.status, 200, answer.text);
+  assert.match(answer.headers.get('content-type') ?? '', /^application\/json/);
+  const members = answer.messages[0] as Array<{ id: string; result: { tools?: Array<{ name: string }> } }>;
+  assert.ok(Array.isArray(members), answer.text);
+  const list = members.find((member) => member.id === 'list');
+  assert.deepEqual(list?.result.tools?.map((tool) => tool.name).sort(), ['count', 'echo']);
+  assert.ok(members.some((member) => member.id === 'ping'));
+});
