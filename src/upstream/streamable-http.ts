@@ -13,7 +13,7 @@ import { HttpSessionTracker } from './http-sessions.ts';
 import { CancelledError, UpstreamHttpClient, UpstreamHttpError, relay, type Cancellable } from './http-client.ts';
 import { JsonAnswer, LimitedPassThrough, SseRewriter, type DecodeLimits } from './message-rewriter.ts';
 import { relaySse } from './sse-relay.ts';
-import { flushHeadSoon } from './head-flush.ts';
+import { flushHeadSoon, type PendingHead } from './head-flush.ts';
 import { UnansweredRequests } from './unanswered.ts';
 import { isStateless } from '../mcp/versions.ts';
 import { errorResponse, isRequest } from '../mcp/jsonrpc.ts';
@@ -137,7 +137,7 @@ export class StreamableHttpUpstream implements Upstream {
 
   private async forward(x: Exchange | PostExchange, method: 'POST' | 'GET' | 'DELETE', headers: Record<string, string>, body: string | undefined): Promise<void> {
     // Every field from the start: one object shape for every exchange (see exchangeOf in mcp-endpoint.ts).
-    const handle: ExchangeHandle = { current: undefined, sse: false, unanswered: undefined };
+    const handle: ExchangeHandle = { current: undefined, head: undefined, sse: false, unanswered: undefined };
     let clientLeft = false;
     const onClose = () => {
       if (x.res.writableFinished) return;
@@ -184,6 +184,7 @@ export class StreamableHttpUpstream implements Upstream {
       x.res.off('close', onClose);
       x.record?.upstreamEnded();
       if (method === 'GET') this.getStreams.delete(handle);
+      if (handle.head) handle.head.res = undefined;
       if (up) this.tracker.streamClosed(up);
     }
   }
@@ -232,7 +233,7 @@ export class StreamableHttpUpstream implements Upstream {
     if (isSse) {
       out['x-accel-buffering'] = 'no';
       x.res.writeHead(status, out);
-      flushHeadSoon(x.res);
+      handle.head = flushHeadSoon(x.res, x.req.method === 'POST');
       const requests = 'messages' in x ? new UnansweredRequests(x.messages) : undefined;
       handle.unanswered = requests === undefined || requests.done ? undefined : requests;
       handle.sse = true;
@@ -287,9 +288,11 @@ function copyRoutingHeaders(incoming: IncomingHttpHeaders, headers: Record<strin
   }
 }
 
-/** One exchange's upstream request (to cancel it) and, for an SSE answer, its requests not yet answered. */
+/** One exchange's upstream request (to cancel it) and, for an SSE answer, its head and its requests not yet answered. */
 interface ExchangeHandle {
   current: Cancellable | undefined;
+  /** The SSE head waiting to be flushed, if any. */
+  head: PendingHead | undefined;
   sse: boolean;
   unanswered: UnansweredRequests | undefined;
 }
