@@ -24,8 +24,21 @@ test('keys nested in the result are not the message\'s own', () => {
   assert.equal(peek('{"jsonrpc":"2.0","result":{"id":99}}'), undefined);
 });
 
+test('the short members at the end are read backwards rather than skip a long answer', () => {
+  const long = JSON.stringify({ tools: Array.from({ length: 50 }, (_, i) => ({ name: `t${i}`, inputSchema: { type: 'object', properties: { a: { type: 'string', description: '"}]' } } } })) });
+  assert.equal(peek(`{"result":${long},"jsonrpc":"2.0","id":12}`), 12);
+  // Escapes in a string value read backwards: the id is x, a backslash, a quote, y.
+  assert.equal(peek(`{"result":${long},"id":${JSON.stringify('x\\"y')},"jsonrpc":"2.0"}`), 'x\\"y');
+  assert.equal(peek(`{"error":{"code":1,"message":"m"},"id":3,"jsonrpc":"2.0"}`), 3);
+  // A server request whose params come first is still a request.
+  assert.equal(peek('{"params":{"result":1},"jsonrpc":"2.0","id":5,"method":"roots/list"}'), undefined);
+  // No id at the end: read forward.
+  assert.equal(peek(`{"result":${long},"jsonrpc":"2.0"}`), undefined);
+  assert.equal(peek(`{"result":${long},"x":{"id":1}}`), undefined);
+});
+
 test('text that is not one JSON object answers nothing', () => {
-  for (const text of ['', '[]', '"x"', '{', '{"id":1', '{"id":1,"result":', '{"result":{"a":"unterminated}', '{id:1}', 'data']) {
+  for (const text of ['', '[]', '"x"', '{', '{"id":1', '{"result":{"a":"unterminated}', '{id:1}', 'data']) {
     assert.equal(peek(text), undefined, text);
   }
   // Within a region of a larger buffer.

@@ -14,7 +14,12 @@ const CLOSE_BRACKET = 0x5d;
 
 /**
  * The id of the JSON-RPC response in `bytes[start, end)`, or undefined when the text is a
- * request, a notification, a response with id null, or not one complete JSON object.
+ * request, a notification, a response with id null, or no JSON object. It reads the top level
+ * only, and no more of it than it needs: members in order until it knows (a "method" key: no
+ * response; "result" or "error", and the id: a response). When the answer comes before the id,
+ * as the SDK writes them (`{"result":…,"jsonrpc":"2.0","id":1}`), it reads the short members at
+ * the end backwards rather than skip over the answer. The text is taken to be one complete JSON
+ * value (a complete SSE event's data); what may be cut short is for a decoder to judge.
  */
 export function responseIdOf(bytes: Buffer, start = 0, end = bytes.length): JsonRpcId | undefined {
   let i = skipSpace(bytes, start, end);
@@ -28,19 +33,83 @@ export function responseIdOf(bytes: Buffer, start = 0, end = bytes.length): Json
     const keyEnd = closingQuote(bytes, i, end);
     if (keyEnd === -1) return undefined;
     const key = keyAt(bytes, i, keyEnd);
+    if (key === KEY_METHOD) return undefined;
+    if (key === KEY_ANSWER) {
+      if (id !== undefined) return id;
+      answers = true;
+      const trailing = trailingId(bytes, start, end);
+      if (trailing !== null) return trailing;
+    }
     i = skipSpace(bytes, keyEnd + 1, end);
     if (bytes[i] !== COLON) return undefined;
     const valueStart = skipSpace(bytes, i + 1, end);
     const valueEnd = skipValue(bytes, valueStart, end);
     if (valueEnd === -1) return undefined;
-    if (key === KEY_METHOD) return undefined;
-    if (key === KEY_ID) id = idOf(bytes, valueStart, valueEnd);
-    else if (key === KEY_ANSWER) answers = true;
+    if (key === KEY_ID) {
+      id = idOf(bytes, valueStart, valueEnd);
+      if (answers && id !== undefined) return id;
+    }
     i = skipSpace(bytes, valueEnd, end);
     if (bytes[i] === COMMA) i = skipSpace(bytes, i + 1, end);
     else if (bytes[i] === CLOSE_BRACE) return answers ? id : undefined;
     else return undefined;
   }
+}
+
+/**
+ * The id among the members at the end of the object in `bytes[start, end)`, read backwards while
+ * their values are strings or other primitives; undefined when a "method" comes first; null when
+ * it cannot tell without reading forward (a container value, more than a few members, odd text).
+ */
+function trailingId(bytes: Buffer, start: number, end: number): JsonRpcId | undefined | null {
+  let i = skipSpaceBack(bytes, end - 1, start);
+  if (bytes[i] !== CLOSE_BRACE) return null;
+  for (let members = 0; members < 4; members++) {
+    i = skipSpaceBack(bytes, i - 1, start);
+    const valueEnd = i + 1;
+    let valueStart = i;
+    if (bytes[i] === QUOTE) {
+      valueStart = openingQuote(bytes, i, Math.max(start, i - 256));
+      if (valueStart === -1) return null;
+    } else {
+      while (valueStart >= start && isPrimitiveByte(bytes[valueStart]!)) valueStart--;
+      valueStart++;
+      if (valueStart === valueEnd) return null;
+    }
+    i = skipSpaceBack(bytes, valueStart - 1, start);
+    if (bytes[i] !== COLON) return null;
+    i = skipSpaceBack(bytes, i - 1, start);
+    if (bytes[i] !== QUOTE) return null;
+    const keyOpen = openingQuote(bytes, i, Math.max(start, i - 64));
+    if (keyOpen === -1) return null;
+    const key = keyAt(bytes, keyOpen, i);
+    if (key === KEY_METHOD) return undefined;
+    if (key === KEY_ID) return idOf(bytes, valueStart, valueEnd);
+    i = skipSpaceBack(bytes, keyOpen - 1, start);
+    if (bytes[i] !== COMMA) return null;
+  }
+  return null;
+}
+
+/** Digits, letters (true, false, null, exponents), signs and the decimal point. */
+function isPrimitiveByte(b: number): boolean {
+  return (b >= 0x30 && b <= 0x39) || (b >= 0x61 && b <= 0x7a) || (b >= 0x41 && b <= 0x5a) || b === 0x2d || b === 0x2b || b === 0x2e;
+}
+
+function skipSpaceBack(bytes: Buffer, i: number, start: number): number {
+  while (i >= start) {
+    const b = bytes[i]!;
+    if (b !== 0x20 && b !== 0x0a && b !== 0x0d && b !== 0x09) break;
+    i--;
+  }
+  return i;
+}
+
+/** The index of the quote that opens the string closed at `close`, or -1 before `limit`. */
+function openingQuote(bytes: Buffer, close: number, limit: number): number {
+  // Inside a string every quote is escaped: the first one that is not is where it opens.
+  for (let at = close - 1; at >= limit; at--) if (bytes[at] === QUOTE && !escaped(bytes, at)) return at;
+  return -1;
 }
 
 function skipSpace(bytes: Buffer, i: number, end: number): number {

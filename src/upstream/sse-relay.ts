@@ -144,7 +144,7 @@ export function relaySse(response: UpstreamResponse, res: ServerResponse, maxEve
         if (rest) {
           // An event not ended by a blank line is never dispatched by a client. When it is the
           // answer (the server ended its stream right after it), it is completed.
-          unanswered.seeEvents(rest);
+          unanswered.seeEvents(rest, false);
           if (unanswered.done) return void res.end(Buffer.concat([rest, rest[rest.length - 1] === LF ? END_LF : END_BLANK]));
         }
         const reason = 'Upstream ended its stream without answering';

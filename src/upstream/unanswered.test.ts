@@ -50,3 +50,12 @@ test('decoded messages (the rewriting relay)', () => {
   assert.equal(waiting.done, true);
   assert.equal(waiting.errorEvents('GH_UPSTREAM_UNAVAILABLE', 'x'), '');
 });
+
+test('what is left at the end of a stream counts only if it decodes', () => {
+  const cut = new UnansweredRequests([request(1)]);
+  cut.seeEvents(Buffer.from('data: {"jsonrpc":"2.0","id":1,"result":{"content":[{"type":"te'), false);
+  assert.equal(cut.done, false);
+  const whole = new UnansweredRequests([request(1)]);
+  whole.seeEvents(Buffer.from('data: {"jsonrpc":"2.0","id":1,"result":{}}\n'), false);
+  assert.equal(whole.done, true);
+});

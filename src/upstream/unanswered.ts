@@ -33,10 +33,13 @@ export class UnansweredRequests {
     return this.waiting.length === 0;
   }
 
-  /** Complete SSE events written to the client, as bytes. */
-  seeEvents(events: Buffer): void {
+  /**
+   * SSE events written to the client, as bytes: complete ones, or (`complete` false) what is
+   * left at the end of a stream, whose data may be cut short and is therefore decoded.
+   */
+  seeEvents(events: Buffer, complete = true): void {
     if (this.waiting.length === 0) return;
-    if (events.indexOf(CR) !== -1) events = Buffer.from(events.toString('latin1').replace(/\r\n?/g, '\n'), 'latin1');
+    if (crLineEnds(events)) events = Buffer.from(events.toString('latin1').replace(/\r\n?/g, '\n'), 'latin1');
     // One pass over the lines: id lines make the stream resumable, data lines are collected and
     // read (top level only) when their event ends.
     let data: Buffer[] | undefined;
@@ -46,8 +49,8 @@ export class UnansweredRequests {
       let end = events.indexOf(LF, line);
       if (end === -1) end = events.length;
       if (end === line) {
-        if (data) this.seeData(Buffer.concat(data), 0, -1);
-        else if (from !== -1) this.seeData(events, from, to);
+        if (data) this.seeData(Buffer.concat(data), 0, -1, complete);
+        else if (from !== -1) this.seeData(events, from, to, complete);
         data = undefined;
         from = -1;
       } else if (startsWith(events, line, DATA)) {
@@ -66,8 +69,8 @@ export class UnansweredRequests {
       line = end + 1;
     }
     // The last event of a stream may lack its blank line.
-    if (data) this.seeData(Buffer.concat(data), 0, -1);
-    else if (from !== -1) this.seeData(events, from, to);
+    if (data) this.seeData(Buffer.concat(data), 0, -1, complete);
+    else if (from !== -1) this.seeData(events, from, to, complete);
   }
 
   /** An event with an id was written to the client (the rewriting relay). */
@@ -106,27 +109,41 @@ export class UnansweredRequests {
     return this.resumable ? '' : this.errorEvents(code, reason);
   }
 
-  private seeData(bytes: Buffer, start: number, end: number): void {
+  private seeData(bytes: Buffer, start: number, end: number, complete: boolean): void {
     if (end === -1) end = bytes.length;
     let first = start;
     while (first < end && (bytes[first] === 0x20 || bytes[first] === 0x09)) first++;
-    if (bytes[first] === 0x5b) {
-      // A batch answer (2025-03-26 only): rare enough to decode.
-      let parsed: unknown;
-      try {
-        parsed = JSON.parse(bytes.toString('utf8', start, end));
-      } catch {
-        return;
-      }
-      if (!Array.isArray(parsed)) return;
-      for (const item of parsed) {
-        if (isObject(item) && !('method' in item) && (typeof item.id === 'string' || typeof item.id === 'number')) this.seeAnswer(item.id);
-      }
+    if (complete && bytes[first] !== 0x5b) {
+      const id = responseIdOf(bytes, start, end);
+      if (id !== undefined) this.seeAnswer(id);
       return;
     }
-    const id = responseIdOf(bytes, start, end);
-    if (id !== undefined) this.seeAnswer(id);
+    // A batch answer (2025-03-26 only), or data that may be cut short: rare enough to decode.
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(bytes.toString('utf8', start, end));
+    } catch {
+      return;
+    }
+    for (const item of Array.isArray(parsed) ? parsed : [parsed]) {
+      if (isObject(item) && !('method' in item) && ('result' in item || 'error' in item) && (typeof item.id === 'string' || typeof item.id === 'number')) this.seeAnswer(item.id);
+    }
   }
+}
+
+/**
+ * Whether the events end their lines with CR (CRLF or CR alone) rather than LF, as the first
+ * line shows. Only its first bytes are looked at: a CRLF line read as LF-ended keeps a CR at its
+ * end, which the JSON reader skips as white space, so only a CR-only stream whose first line is
+ * long goes unseen (its answer is then not recognised).
+ */
+function crLineEnds(bytes: Buffer): boolean {
+  const stop = Math.min(bytes.length, 64);
+  for (let i = 0; i < stop; i++) {
+    if (bytes[i] === LF) return false;
+    if (bytes[i] === CR) return true;
+  }
+  return false;
 }
 
 /** Whether `bytes` at `at` starts with `prefix`. */
