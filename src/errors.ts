@@ -11,6 +11,7 @@ export interface ErrorSpec {
 export const ERRORS = {
   GH_PARSE_ERROR: { status: 400, rpc: -32700, title: 'The body is not valid JSON' },
   GH_INVALID_REQUEST: { status: 400, rpc: -32600, title: 'The body is not a valid JSON-RPC 2.0 message' },
+  GH_JSON_TOO_DEEP: { status: 400, rpc: -32600, title: 'The body nests deeper than limits.maxJsonDepth' },
   GH_BATCH_REJECTED: { status: 400, rpc: -32600, title: 'JSON-RPC batches are not allowed for this protocol version' },
   GH_UNSUPPORTED_PROTOCOL_VERSION: { status: 400, rpc: -32000, title: 'Unsupported MCP-Protocol-Version' },
   GH_SESSION_REQUIRED: { status: 400, rpc: -32000, title: 'Mcp-Session-Id header is required' },

@@ -182,6 +182,7 @@ export class Gateway {
       connectTimeout: config.timeouts.connect,
       responseTimeout: config.timeouts.response,
       maxResponseBytes: config.limits.maxResponseBytes,
+      maxJsonDepth: config.limits.maxJsonDepth,
       idleTimeout: config.sessions.idleTimeout,
     };
   }
@@ -223,7 +224,7 @@ export class Gateway {
   private channelSetup(name: string, server: Exclude<ServerData, { url: string }>, globals: UpstreamGlobals): [ChannelFactory, ChannelLimits] {
     if ('command' in server) {
       const limits = { maxSessions: server.maxChildren, idleTimeout: server.idleTimeout ?? globals.idleTimeout };
-      return [(log) => new StdioChannel(server, log, globals.maxResponseBytes), limits];
+      return [(log) => new StdioChannel(server, log, globals.maxResponseBytes, globals.maxJsonDepth), limits];
     }
     const sseConfig = {
       sse: server.sse,
@@ -231,6 +232,7 @@ export class Gateway {
       connectTimeout: server.timeouts?.connect ?? globals.connectTimeout,
       responseTimeout: server.timeouts?.response ?? globals.responseTimeout,
       maxEventBytes: globals.maxResponseBytes,
+      maxJsonDepth: globals.maxJsonDepth,
       credentials: this.credentials.forServer(name, server.credential),
     };
     return [(log) => new SseChannel(sseConfig, this.sseAgent, log), { maxSessions: 1024, idleTimeout: globals.idleTimeout }];

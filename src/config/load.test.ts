@@ -74,7 +74,7 @@ test('the minimal file validates and gets every default', () => {
     maxChildren: 64,
   });
   assert.deepEqual(c.apis, [{ name: 'everything', path: '/mcp', server: 'everything', auth: { type: 'keyless' }, policies: [] }]);
-  assert.deepEqual(c.limits, { maxRequestBytes: 4 * 1024 * 1024, maxResponseBytes: 16 * 1024 * 1024, maxHeaderBytes: 16 * 1024 });
+  assert.deepEqual(c.limits, { maxRequestBytes: 4 * 1024 * 1024, maxResponseBytes: 16 * 1024 * 1024, maxHeaderBytes: 16 * 1024, maxJsonDepth: 128 });
   assert.deepEqual(c.timeouts, { connect: 10_000, response: 300_000, drain: 10_000 });
   assert.deepEqual(c.sessions, { idleTimeout: 30 * 60_000 });
   assert.deepEqual(c.security, {});

@@ -108,8 +108,15 @@ export const Config = z
         maxRequestBytes: Size.default(4 * 1024 * 1024).meta({ description: 'Largest request body accepted from a client (413 beyond).' }),
         maxResponseBytes: Size.default(16 * 1024 * 1024).meta({ description: 'Largest message Gatehouse buffers or decodes from an upstream.' }),
         maxHeaderBytes: Size.default(16 * 1024).meta({ description: 'Largest total size of a client request\'s HTTP headers. Takes effect on restart.' }),
+        maxJsonDepth: z
+          .number()
+          .int()
+          .min(16)
+          .max(1000)
+          .default(128)
+          .meta({ description: 'Deepest nesting of objects and arrays accepted in a JSON-RPC message. A client request nested deeper is refused (400, -32600, GH_JSON_TOO_DEEP) before it is decoded; an upstream message Gatehouse decodes (for a response policy, and every message of a stdio or HTTP+SSE server) nested deeper replaces the answer to its request with GH_UPSTREAM_BAD_RESPONSE, or is dropped.' }),
       })
-      .default({ maxRequestBytes: 4 * 1024 * 1024, maxResponseBytes: 16 * 1024 * 1024, maxHeaderBytes: 16 * 1024 })
+      .default({ maxRequestBytes: 4 * 1024 * 1024, maxResponseBytes: 16 * 1024 * 1024, maxHeaderBytes: 16 * 1024, maxJsonDepth: 128 })
       .meta({ description: 'Size limits.' }),
     timeouts: z
       .strictObject({

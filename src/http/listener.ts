@@ -9,7 +9,7 @@ import { handleMcp, type EndpointDeps, type RequestState } from './mcp-endpoint.
 import { sendError, sendJson } from './reply.ts';
 import { ExchangeRecord, ObservedResponse } from '../observe/record.ts';
 
-export interface ListenerDeps extends Omit<EndpointDeps, 'maxRequestBytes'> {
+export interface ListenerDeps extends Omit<EndpointDeps, 'maxRequestBytes' | 'maxJsonDepth'> {
   runtime(): Runtime;
   /** Audit and metrics: told about every exchange on an API when present. */
   readonly observer?: ExchangeObserver | undefined;
@@ -117,7 +117,7 @@ export class Listener {
   private endpointDeps(runtime: Runtime): EndpointDeps {
     if (this.depsFor !== runtime) {
       this.depsFor = runtime;
-      this.depsOfRuntime = { ...this.deps, maxRequestBytes: runtime.config.limits.maxRequestBytes };
+      this.depsOfRuntime = { ...this.deps, maxRequestBytes: runtime.config.limits.maxRequestBytes, maxJsonDepth: runtime.config.limits.maxJsonDepth };
     }
     return this.depsOfRuntime!;
   }

@@ -11,6 +11,7 @@ import type { Upstream, SessionRef, Exchange, PostExchange } from '../upstream/u
 import { checkContentType, checkGetAccept, checkHostAndOrigin, checkPostAccept, readBody } from './guards.ts';
 import { errorResponse, isObject, isRequest, validateMessage, type JsonRpcId, type JsonRpcMessage, type JsonRpcResponse } from '../mcp/jsonrpc.ts';
 import { sendJson } from './reply.ts';
+import { nestsDeeperThan } from '../mcp/json-depth.ts';
 import { targetOf } from '../mcp/classify.ts';
 import {
   DEFAULT_HEADERLESS_VERSION,
@@ -32,6 +33,7 @@ export interface EndpointDeps {
   readonly sealer: SessionSealer;
   readonly upstream: (server: string) => Upstream | undefined;
   readonly maxRequestBytes: number;
+  readonly maxJsonDepth: number;
   readonly log: Logger;
 }
 
@@ -101,9 +103,14 @@ async function post(base: Base, api: ApiRuntime, deps: EndpointDeps, upstream: U
   checkContentType(req);
   const body = await readBody(req, deps.maxRequestBytes);
   if (base.record) base.record.bytesIn = body.length;
+  const text = body.toString('utf8');
+  // Before anything recursive (serializing, policies) meets the message.
+  if (nestsDeeperThan(text, deps.maxJsonDepth)) {
+    throw new GatehouseError('GH_JSON_TOO_DEEP', `Invalid Request: the body nests deeper than limits.maxJsonDepth (${deps.maxJsonDepth})`);
+  }
   let parsed: unknown;
   try {
-    parsed = JSON.parse(body.toString('utf8'));
+    parsed = JSON.parse(text);
   } catch {
     throw new GatehouseError('GH_PARSE_ERROR', 'Parse error: the body is not valid JSON');
   }

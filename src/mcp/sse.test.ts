@@ -113,3 +113,17 @@ test('formatSseEvent output', () => {
   assert.equal(formatSseEvent('{"a":1}', { event: 'message', id: 's.1' }), 'event: message\nid: s.1\ndata: {"a":1}\n\n');
   assert.equal(formatSseEvent('a\nb'), 'data: a\ndata: b\n\n');
 });
+
+test('a block with only id or retry is passed on with empty data; comments go to onComment', () => {
+  const events: SseEvent[] = [];
+  const comments: string[] = [];
+  const parser = new SseParser((event) => events.push(event), undefined, (text) => comments.push(text));
+  parser.push(': keep-alive\n\nid: 7\n\nretry: 3000\n\n:x\ndata: a\n\n');
+  assert.deepEqual(events, [{ id: '7', data: '' }, { id: '7', retry: 3000, data: '' }, { id: '7', data: 'a' }]);
+  assert.deepEqual(comments, [' keep-alive', 'x']);
+});
+
+test('formatSseEvent writes retry, and an empty id (it resets the last event id)', () => {
+  assert.equal(formatSseEvent('', { id: 'p.1', retry: 2000 }), 'id: p.1\nretry: 2000\ndata: \n\n');
+  assert.equal(formatSseEvent('x', { id: '' }), 'id: \ndata: x\n\n');
+});

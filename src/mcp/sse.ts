@@ -11,6 +11,10 @@ export interface SseEvent {
  * Feeds text chunks, calls `onEvent` for each complete event. Handles CRLF, LF and CR line ends,
  * comments, multi-line data, and events split across chunks. `maxEventBytes` bounds the buffered
  * event so a runaway upstream cannot grow memory without limit.
+ *
+ * A block with only `id:` or `retry:` fields is passed on too (with empty data), as is each
+ * comment line to `onComment`: a relay that re-writes events keeps them (a client's resumption
+ * point, its reconnection delay, keep-alives), though a browser would dispatch no event for them.
  */
 export class SseParser {
   private buffer = '';
@@ -19,12 +23,15 @@ export class SseParser {
   private lastId: string | undefined;
   private retry: number | undefined;
   private pendingBytes = 0;
+  /** The block in progress has an id: field. */
+  private idField = false;
   /** The last chunk ended in CR: a LF starting the next one is the second half of that CRLF. */
   private skipLf = false;
 
   constructor(
     private readonly onEvent: (event: SseEvent) => void,
     private readonly maxEventBytes = Number.POSITIVE_INFINITY,
+    private readonly onComment?: (text: string) => void,
   ) {}
 
   push(chunk: string): void {
@@ -67,7 +74,10 @@ export class SseParser {
       this.dispatch();
       return;
     }
-    if (line.startsWith(':')) return;
+    if (line.startsWith(':')) {
+      this.onComment?.(line.slice(1));
+      return;
+    }
     const colon = line.indexOf(':');
     const field = colon === -1 ? line : line.slice(0, colon);
     let value = colon === -1 ? '' : line.slice(colon + 1);
@@ -82,7 +92,10 @@ export class SseParser {
         this.eventType = value;
         break;
       case 'id':
-        if (!value.includes('\0')) this.lastId = value;
+        if (!value.includes('\0')) {
+          this.lastId = value;
+          this.idField = true;
+        }
         break;
       case 'retry':
         if (/^\d+$/.test(value)) this.retry = Number(value);
@@ -93,7 +106,7 @@ export class SseParser {
   }
 
   private dispatch(): void {
-    if (this.data.length === 0 && this.eventType === undefined) return;
+    if (this.data.length === 0 && this.eventType === undefined && this.retry === undefined && !this.idField) return;
     const event: SseEvent = { data: this.data.join('\n') };
     if (this.eventType !== undefined) event.event = this.eventType;
     if (this.lastId !== undefined) event.id = this.lastId;
@@ -101,16 +114,21 @@ export class SseParser {
     this.data = [];
     this.eventType = undefined;
     this.retry = undefined;
+    this.idField = false;
     this.pendingBytes = 0;
     this.onEvent(event);
   }
 }
 
-/** Formats one SSE event. Data lines are split so that a newline in the payload stays valid. */
-export function formatSseEvent(data: string, options: { event?: string; id?: string } = {}): string {
+/**
+ * Formats one SSE event. Data lines are split so that a newline in the payload stays valid. An
+ * empty id is written (it resets the client's last event id).
+ */
+export function formatSseEvent(data: string, options: { event?: string | undefined; id?: string | undefined; retry?: number | undefined } = {}): string {
   let out = '';
   if (options.event) out += `event: ${options.event}\n`;
-  if (options.id) out += `id: ${options.id}\n`;
+  if (options.id !== undefined) out += `id: ${options.id}\n`;
+  if (options.retry !== undefined) out += `retry: ${options.retry}\n`;
   if (data.includes('\n')) {
     for (const line of data.split('\n')) out += `data: ${line}\n`;
   } else {

@@ -1,44 +1,127 @@
-// Decodes an upstream response body (one JSON message or an SSE stream) message by message,
-// passes each through the response transform, and writes the result to the client. Used only
-// when a policy reads server → client messages; otherwise bodies are piped untouched.
+// Writes an upstream response body to the client when it cannot simply be piped: an SSE stream a
+// response policy reads (decoded and rewritten event by event), and a JSON answer (one bounded
+// message, held whole before its head is written, rewritten when a policy reads it).
 import { Writable } from 'node:stream';
-import type { ServerResponse } from 'node:http';
+import type { OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import { StringDecoder } from 'node:string_decoder';
-import { SseParser, formatSseEvent } from '../mcp/sse.ts';
-import { validateMessage } from '../mcp/jsonrpc.ts';
+import { SseParser, formatSseEvent, type SseEvent } from '../mcp/sse.ts';
+import { errorResponse, isObject, validateMessage, type JsonRpcMessage } from '../mcp/jsonrpc.ts';
+import { nestsDeeperThan } from '../mcp/json-depth.ts';
+import { ERRORS, GatehouseError } from '../errors.ts';
 import type { ResponseTransform } from '../policy/policy.ts';
+import type { UnansweredRequests } from './unanswered.ts';
 
-function rewriteData(data: string, transform: ResponseTransform): string | undefined {
+/** Bounds on what is decoded from an upstream. */
+export interface DecodeLimits {
+  /** Largest message (an SSE event, a JSON body). */
+  readonly maxBytes: number;
+  /** Deepest nesting of a decoded message (re-serializing deeper JSON overflows the stack). */
+  readonly maxJsonDepth: number;
+}
+
+/** A response's status and headers, written by whoever knows the final ones. */
+export interface ResponseHead {
+  readonly status: number;
+  readonly headers: OutgoingHttpHeaders;
+}
+
+type Rewritten =
+  /** Not a JSON-RPC message: relayed as it is. */
+  | { kind: 'raw' }
+  /** The transform dropped it. */
+  | { kind: 'dropped' }
+  /** Nested deeper than the limit: refused. */
+  | { kind: 'too-deep'; id: string | number | undefined }
+  | { kind: 'message'; text: string; message: JsonRpcMessage | undefined };
+
+/** Decodes one upstream message (or a batch of them), applies the transform, re-serializes. */
+function rewrite(data: string, transform: ResponseTransform, maxJsonDepth: number): Rewritten {
+  const tooDeep = nestsDeeperThan(data, maxJsonDepth);
   let parsed: unknown;
   try {
     parsed = JSON.parse(data);
   } catch {
-    return data; // not JSON-RPC: relay as it is
+    return { kind: 'raw' };
+  }
+  if (tooDeep) {
+    // Parsing deep JSON is safe (V8's parser does not recurse); using it is not.
+    const id = isObject(parsed) && !('method' in parsed) && (typeof parsed.id === 'string' || typeof parsed.id === 'number') ? parsed.id : undefined;
+    return { kind: 'too-deep', id };
+  }
+  if (Array.isArray(parsed)) {
+    // A batch answer (2025-03-26): every member goes through the transform.
+    const out: JsonRpcMessage[] = [];
+    for (const item of parsed) {
+      const checked = validateMessage(item);
+      if (!checked.ok) return { kind: 'raw' };
+      const kept = transform(checked.message);
+      if (kept !== undefined) out.push(kept);
+    }
+    return out.length === 0 ? { kind: 'dropped' } : { kind: 'message', text: JSON.stringify(out), message: undefined };
   }
   const checked = validateMessage(parsed);
-  if (!checked.ok) return data;
+  if (!checked.ok) return { kind: 'raw' };
   const out = transform(checked.message);
-  return out === undefined ? undefined : JSON.stringify(out);
+  return out === undefined ? { kind: 'dropped' } : { kind: 'message', text: JSON.stringify(out), message: out };
 }
 
+function badResponse(id: string | number, maxJsonDepth: number): string {
+  const message = `Upstream sent a message nested deeper than limits.maxJsonDepth (${maxJsonDepth})`;
+  return JSON.stringify(errorResponse(id, ERRORS.GH_UPSTREAM_BAD_RESPONSE.rpc, message, { code: 'GH_UPSTREAM_BAD_RESPONSE' }));
+}
+
+/**
+ * Rewrites an SSE stream event by event. Every field it does not rewrite (event, id, retry,
+ * comments) is kept; a dropped message keeps its event id so that resumption still lines up.
+ * The head was written before (see head-flush.ts).
+ */
 export class SseRewriter extends Writable {
   private readonly decoder = new StringDecoder('utf8');
   private readonly parser: SseParser;
 
-  constructor(private readonly res: ServerResponse, transform: ResponseTransform, maxEventBytes: number) {
+  constructor(
+    private readonly res: ServerResponse,
+    private readonly transform: ResponseTransform,
+    private readonly limits: DecodeLimits,
+    private readonly unanswered: UnansweredRequests | undefined,
+  ) {
     super();
-    this.parser = new SseParser((event) => {
-      const data = event.data === '' ? '' : rewriteData(event.data, transform);
-      if (data === undefined) {
-        // Dropped message: keep the event id so that resumption still lines up.
-        if (event.id) this.res.write(`id: ${event.id}\ndata: \n\n`);
+    this.parser = new SseParser(
+      (event) => this.event(event),
+      limits.maxBytes,
+      (comment) => this.res.write(`:${comment}\n\n`),
+    );
+  }
+
+  private event(event: SseEvent): void {
+    const options = { event: event.event, id: event.id, retry: event.retry };
+    if (event.id !== undefined) this.unanswered?.seeEventId();
+    if (event.data === '') {
+      this.res.write(formatSseEvent('', options));
+      return;
+    }
+    const result = rewrite(event.data, this.transform, this.limits.maxJsonDepth);
+    switch (result.kind) {
+      case 'raw':
+        this.res.write(formatSseEvent(event.data, options));
         return;
-      }
-      const options: { event?: string; id?: string } = {};
-      if (event.event !== undefined) options.event = event.event;
-      if (event.id !== undefined) options.id = event.id;
-      this.res.write(formatSseEvent(data, options));
-    }, maxEventBytes);
+      case 'message':
+        this.res.write(formatSseEvent(result.text, options));
+        if (result.message) this.unanswered?.seeMessage(result.message);
+        return;
+      case 'too-deep':
+        // Refused as the answer to its request; any other message is dropped.
+        if (result.id !== undefined) {
+          this.res.write(formatSseEvent(badResponse(result.id, this.limits.maxJsonDepth), options));
+          this.unanswered?.seeAnswer(result.id);
+          return;
+        }
+        break;
+      case 'dropped':
+        break;
+    }
+    // Dropped message: keep the event id and the retry hint.
+    if (event.id !== undefined || event.retry !== undefined) this.res.write(formatSseEvent('', { id: event.id, retry: event.retry }));
   }
 
   override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
@@ -51,27 +134,37 @@ export class SseRewriter extends Writable {
   }
 
   override _final(callback: (error?: Error | null) => void): void {
-    this.res.end();
-    callback();
+    // Requests the stream ended without answering get an error (see unanswered.ts).
+    const reason = 'Upstream ended its stream without answering';
+    const tail = this.unanswered?.errorEventsAtEnd('GH_UPSTREAM_UNAVAILABLE', reason) ?? '';
+    this.res.end(tail);
+    callback(tail === '' ? null : new GatehouseError('GH_UPSTREAM_UNAVAILABLE', reason));
   }
 }
 
-export class JsonRewriter extends Writable {
+/**
+ * A JSON answer: one message (or a batch) of bounded size. It is held whole, then rewritten when
+ * a policy reads it, and only then is the head written, with the final length. Holding it also
+ * means an upstream that fails mid-body is answered with a clean JSON-RPC error (the head has not
+ * gone yet), never a truncated body.
+ */
+export class JsonAnswer extends Writable {
   private readonly chunks: Buffer[] = [];
   private size = 0;
 
   constructor(
     private readonly res: ServerResponse,
-    private readonly transform: ResponseTransform,
-    private readonly maxBytes: number,
+    private readonly head: ResponseHead,
+    private readonly transform: ResponseTransform | undefined,
+    private readonly limits: DecodeLimits,
   ) {
     super();
   }
 
   override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
     this.size += chunk.length;
-    if (this.size > this.maxBytes) {
-      callback(new RangeError(`upstream response larger than ${this.maxBytes} bytes`));
+    if (this.size > this.limits.maxBytes) {
+      callback(new RangeError(`upstream response larger than ${this.limits.maxBytes} bytes`));
       return;
     }
     this.chunks.push(chunk);
@@ -79,15 +172,25 @@ export class JsonRewriter extends Writable {
   }
 
   override _final(callback: (error?: Error | null) => void): void {
-    const text = Buffer.concat(this.chunks).toString('utf8');
-    const out = text === '' ? '' : rewriteData(text, this.transform) ?? '';
-    this.res.setHeader('content-length', Buffer.byteLength(out));
-    this.res.end(out);
+    let body: Buffer | string = this.chunks.length === 1 ? this.chunks[0]! : Buffer.concat(this.chunks);
+    if (this.transform && body.length > 0) {
+      const result = rewrite(body.toString('utf8'), this.transform, this.limits.maxJsonDepth);
+      if (result.kind === 'too-deep') {
+        callback(new GatehouseError('GH_UPSTREAM_BAD_RESPONSE', `Upstream sent a message nested deeper than limits.maxJsonDepth (${this.limits.maxJsonDepth})`));
+        return;
+      }
+      if (result.kind === 'message') body = result.text;
+      else if (result.kind === 'dropped') body = '';
+    }
+    const headers = this.head.headers;
+    headers['content-length'] = typeof body === 'string' ? Buffer.byteLength(body) : body.length;
+    this.res.writeHead(this.head.status, headers);
+    this.res.end(body);
     callback();
   }
 }
 
-/** Counts bytes on the way through and fails past `maxBytes` (JSON bodies without a length). */
+/** Counts bytes on the way through and fails past `maxBytes` (bodies without a length). */
 export class LimitedPassThrough extends Writable {
   private size = 0;
   constructor(private readonly res: ServerResponse, private readonly maxBytes: number) {

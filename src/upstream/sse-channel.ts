@@ -6,9 +6,10 @@ import { StringDecoder } from 'node:string_decoder';
 import type { Dispatcher } from 'undici';
 import type { Logger } from '../log.ts';
 import { SseParser } from '../mcp/sse.ts';
-import { errorResponse, isRequest, validateMessage, type JsonRpcMessage } from '../mcp/jsonrpc.ts';
+import { errorResponse, isRequest, type JsonRpcMessage } from '../mcp/jsonrpc.ts';
 import type { MessageChannel } from './channel.ts';
 import type { UpstreamCredentials } from './upstream.ts';
+import { decodeUpstreamMessage } from './decode-message.ts';
 
 export interface SseServerConfig {
   readonly sse: string;
@@ -16,6 +17,8 @@ export interface SseServerConfig {
   readonly connectTimeout: number;
   readonly responseTimeout: number;
   readonly maxEventBytes: number;
+  /** Deepest nesting of a server message (see decode-message.ts). */
+  readonly maxJsonDepth: number;
   /** The server's own credential, added to the GET and every POST. */
   readonly credentials?: UpstreamCredentials | undefined;
 }
@@ -59,7 +62,8 @@ export class SseChannel implements MessageChannel {
           resolve();
           return;
         }
-        if (event.event === undefined || event.event === 'message') this.onData(event.data);
+        // Events without data (priming events, id or retry alone) carry no message.
+        if ((event.event === undefined || event.event === 'message') && event.data !== '') this.onData(event.data);
       }, this.config.maxEventBytes);
       response.body.on('data', (chunk: Buffer) => {
         try {
@@ -119,16 +123,9 @@ export class SseChannel implements MessageChannel {
   }
 
   private onData(data: string): void {
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(data);
-    } catch {
-      this.log.warn('SSE server sent a non-JSON message');
-      return;
-    }
-    const checked = validateMessage(parsed);
-    if (checked.ok) this.onmessage?.(checked.message);
-    else this.log.warn({ reason: checked.reason }, 'SSE server sent an invalid JSON-RPC message');
+    const decoded = decodeUpstreamMessage(data, this.config.maxJsonDepth);
+    if (decoded.ok) this.onmessage?.(decoded.message);
+    else this.log.warn({ reason: decoded.problem }, 'SSE server sent an event that is no JSON-RPC message Gatehouse can relay');
   }
 
   async close(): Promise<void> {

@@ -2,16 +2,18 @@
 // time, and stops at an event larger than `maxEventBytes`: SSE bodies have no length to check up
 // front. When the stream answers a request, the client then gets a JSON-RPC error for it and the
 // stream ends, so it learns why instead of seeing a cut stream (and resuming into the same
-// oversized event). This is every MCP call's path, so it writes straight into the response
-// without a stream object in between.
+// oversized event). So it does when the stream ends before answering (see unanswered.ts). This is
+// every MCP call's path, so it writes straight into the response without a stream object in
+// between.
 import type { ServerResponse } from 'node:http';
-import { formatSseEvent } from '../mcp/sse.ts';
-import { errorResponse, type JsonRpcId } from '../mcp/jsonrpc.ts';
-import { ERRORS } from '../errors.ts';
+import { GatehouseError } from '../errors.ts';
 import { relayOutcome, type UpstreamResponse } from './http-client.ts';
+import type { UnansweredRequests } from './unanswered.ts';
 
 const LF = 0x0a;
 const CR = 0x0d;
+const END_LF = Buffer.from('\n');
+const END_BLANK = Buffer.from('\n\n');
 
 /** Finds event boundaries (blank lines) across chunks and measures the event in progress. */
 export class SseEventGate {
@@ -107,10 +109,11 @@ function endsWithBlankLine(chunk: Buffer): boolean {
 
 /**
  * Copies an SSE response body into `res` through a gate, with backpressure; settles when `res`
- * has finished (resolve) or the upstream failed or an event was too large (reject, after the
- * client got what could be said).
+ * has finished (resolve) or the upstream failed, an event was too large or the stream ended
+ * without answering (reject, after the client got what could be said). `unanswered` follows the
+ * requests of a POST's stream (none for a GET's).
  */
-export function relaySse(response: UpstreamResponse, res: ServerResponse, maxEventBytes: number, requestId: JsonRpcId | null): Promise<void> {
+export function relaySse(response: UpstreamResponse, res: ServerResponse, maxEventBytes: number, unanswered: UnansweredRequests | undefined): Promise<void> {
   const gate = new SseEventGate(maxEventBytes);
   return new Promise((resolve, reject) => {
     const outcome = relayOutcome(response, res, resolve, reject);
@@ -121,19 +124,34 @@ export function relaySse(response: UpstreamResponse, res: ServerResponse, maxEve
         if (outcome.done) return;
         const { out, overflow } = gate.take(chunk);
         if (overflow) {
-          if (out) res.write(out);
-          const reason = `Upstream response too large: a message exceeds limits.maxResponseBytes (${maxEventBytes} bytes)`;
-          if (requestId !== null && !res.writableEnded) {
-            const error = errorResponse(requestId, ERRORS.GH_UPSTREAM_RESPONSE_TOO_LARGE.rpc, reason, { code: 'GH_UPSTREAM_RESPONSE_TOO_LARGE' });
-            res.end(formatSseEvent(JSON.stringify(error)));
+          if (out) {
+            unanswered?.seeEvents(out);
+            res.write(out);
           }
+          const reason = `Upstream response too large: a message exceeds limits.maxResponseBytes (${maxEventBytes} bytes)`;
+          if (!res.writableEnded) res.end(unanswered?.errorEvents('GH_UPSTREAM_RESPONSE_TOO_LARGE', reason));
           outcome.fail(new RangeError(reason));
           return;
         }
-        if (out && !res.write(out)) response.pause();
+        if (out === undefined) return;
+        if (unanswered !== undefined) unanswered.seeEvents(out);
+        if (!res.write(out)) response.pause();
       },
       end() {
-        if (!outcome.done) res.end(gate.rest());
+        if (outcome.done) return;
+        const rest = gate.rest();
+        if (unanswered === undefined || unanswered.done) return void res.end(rest);
+        if (rest) {
+          // An event not ended by a blank line is never dispatched by a client. When it is the
+          // answer (the server ended its stream right after it), it is completed.
+          unanswered.seeEvents(rest, false);
+          if (unanswered.done) return void res.end(Buffer.concat([rest, rest[rest.length - 1] === LF ? END_LF : END_BLANK]));
+        }
+        const reason = 'Upstream ended its stream without answering';
+        const tail = unanswered.errorEventsAtEnd('GH_UPSTREAM_UNAVAILABLE', reason);
+        if (tail === '') return void res.end(rest);
+        res.end(tail);
+        outcome.fail(new GatehouseError('GH_UPSTREAM_UNAVAILABLE', reason));
       },
       error: outcome.fail,
     });

@@ -3,8 +3,9 @@
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { StringDecoder } from 'node:string_decoder';
 import type { Logger } from '../log.ts';
-import { validateMessage, type JsonRpcMessage } from '../mcp/jsonrpc.ts';
+import type { JsonRpcMessage } from '../mcp/jsonrpc.ts';
 import type { MessageChannel } from './channel.ts';
+import { decodeUpstreamMessage } from './decode-message.ts';
 
 export interface StdioServerConfig {
   readonly command: string;
@@ -40,6 +41,7 @@ export class StdioChannel implements MessageChannel {
     private readonly config: StdioServerConfig,
     private readonly log: Logger,
     private readonly maxLineBytes: number,
+    private readonly maxJsonDepth = 128,
   ) {}
 
   get pid(): number | undefined {
@@ -112,19 +114,9 @@ export class StdioChannel implements MessageChannel {
   }
 
   private onLine(line: string): void {
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(line);
-    } catch {
-      this.log.warn({ line: line.slice(0, 200) }, 'stdio server wrote a non-JSON line to stdout');
-      return;
-    }
-    const checked = validateMessage(parsed);
-    if (!checked.ok) {
-      this.log.warn({ reason: checked.reason }, 'stdio server wrote an invalid JSON-RPC message');
-      return;
-    }
-    this.onmessage?.(checked.message);
+    const decoded = decodeUpstreamMessage(line, this.maxJsonDepth);
+    if (decoded.ok) this.onmessage?.(decoded.message);
+    else this.log.warn({ reason: decoded.problem, line: line.slice(0, 200) }, 'stdio server wrote a line that is no JSON-RPC message Gatehouse can relay');
   }
 
   private onStderr(text: string): void {

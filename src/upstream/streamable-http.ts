@@ -6,15 +6,17 @@ import type { IncomingHttpHeaders, OutgoingHttpHeaders, ServerResponse } from 'n
 import type { Writable } from 'node:stream';
 import { GatehouseError } from '../errors.ts';
 import type { SessionClaims, SessionSealer } from '../session/seal.ts';
-import { sendError } from '../http/reply.ts';
+import { sendError, sendJson } from '../http/reply.ts';
 import type { Logger } from '../log.ts';
 import type { Exchange, PostExchange, Upstream, UpstreamCredentials, UpstreamGlobals } from './upstream.ts';
 import { HttpSessionTracker } from './http-sessions.ts';
 import { CancelledError, UpstreamHttpClient, UpstreamHttpError, relay, type Cancellable } from './http-client.ts';
-import { JsonRewriter, LimitedPassThrough, SseRewriter } from './message-rewriter.ts';
+import { JsonAnswer, LimitedPassThrough, SseRewriter, type DecodeLimits } from './message-rewriter.ts';
 import { relaySse } from './sse-relay.ts';
-import { flushHeadersSoon, type PendingHead } from './head-flush.ts';
+import { flushHeadSoon, type PendingHead } from './head-flush.ts';
+import { UnansweredRequests } from './unanswered.ts';
 import { isStateless } from '../mcp/versions.ts';
+import { errorResponse, isRequest } from '../mcp/jsonrpc.ts';
 
 export interface HttpUpstreamConfig {
   readonly url: string;
@@ -31,6 +33,7 @@ export class StreamableHttpUpstream implements Upstream {
   private path: string;
   private extraHeaders: Record<string, string>;
   private responseTimeout: number;
+  private limits: DecodeLimits;
   private readonly tracker = new HttpSessionTracker();
   /** Upstream requests behind open GET streams (cancelled by endStreams at shutdown). */
   private readonly getStreams = new Set<ExchangeHandle>();
@@ -47,6 +50,7 @@ export class StreamableHttpUpstream implements Upstream {
     this.path = url.pathname + url.search;
     this.extraHeaders = lowerCaseKeys(config.headers ?? {});
     this.responseTimeout = config.timeouts?.response ?? globals.responseTimeout;
+    this.limits = decodeLimits(globals);
     this.client = new UpstreamHttpClient(url.origin, config.timeouts?.connect ?? globals.connectTimeout);
   }
 
@@ -55,6 +59,7 @@ export class StreamableHttpUpstream implements Upstream {
     const url = new URL(config.url);
     this.credentials = credentials;
     this.globals = globals;
+    this.limits = decodeLimits(globals);
     this.extraHeaders = lowerCaseKeys(config.headers ?? {});
     this.responseTimeout = config.timeouts?.response ?? globals.responseTimeout;
     this.path = url.pathname + url.search;
@@ -131,7 +136,8 @@ export class StreamableHttpUpstream implements Upstream {
   }
 
   private async forward(x: Exchange | PostExchange, method: 'POST' | 'GET' | 'DELETE', headers: Record<string, string>, body: string | undefined): Promise<void> {
-    const handle: ExchangeHandle = {};
+    // Every field from the start: one object shape for every exchange (see exchangeOf in mcp-endpoint.ts).
+    const handle: ExchangeHandle = { current: undefined, head: undefined, sse: false, unanswered: undefined };
     let clientLeft = false;
     const onClose = () => {
       if (x.res.writableFinished) return;
@@ -168,12 +174,12 @@ export class StreamableHttpUpstream implements Upstream {
           response.destroy();
           throw error;
         }
-        if ('requestId' in sink) await relaySse(response, x.res, this.globals.maxResponseBytes, sink.requestId);
+        if (sink instanceof SsePassThrough) await relaySse(response, x.res, this.globals.maxResponseBytes, sink.unanswered);
         else await relay(response, sink, x.res);
         break;
       }
     } catch (error) {
-      if (!clientLeft && !(error instanceof CancelledError)) this.fail(x, error);
+      if (!clientLeft && !(error instanceof CancelledError)) this.fail(x, error, handle);
     } finally {
       x.res.off('close', onClose);
       x.record?.upstreamEnded();
@@ -183,7 +189,7 @@ export class StreamableHttpUpstream implements Upstream {
     }
   }
 
-  /** Writes the response head and returns where the body goes. */
+  /** Decides the response head and where the body goes; writes the head unless the body's writer must (JSON). */
   private startResponse(x: Exchange | PostExchange, status: number, upstream: IncomingHttpHeaders, handle: ExchangeHandle): Writable | SsePassThrough {
     x.record?.upstreamResponded(status);
     const out: OutgoingHttpHeaders = {};
@@ -220,35 +226,46 @@ export class StreamableHttpUpstream implements Upstream {
     if (!isSse && length !== undefined && Number(length) > max) {
       throw new GatehouseError('GH_UPSTREAM_RESPONSE_TOO_LARGE', `Upstream response of ${length} bytes exceeds limits.maxResponseBytes (${max})`);
     }
-    if (isSse) out['x-accel-buffering'] = 'no';
-    if (x.transform && status < 300 && (isSse || contentType.startsWith('application/json'))) {
+    const transform = status < 300 ? x.transform : undefined;
+    // A JSON answer is one bounded message: its head is written with the whole body (rewritten
+    // or not), so that a body cut short is answered with an error instead (see JsonAnswer).
+    if (contentType.startsWith('application/json')) return new JsonAnswer(x.res, { status, headers: out }, transform, this.limits);
+    if (isSse) {
+      out['x-accel-buffering'] = 'no';
       x.res.writeHead(status, out);
-      if (isSse) handle.head = flushHeadersSoon(x.res, 'messages' in x);
-      return isSse ? new SseRewriter(x.res, x.transform, max) : new JsonRewriter(x.res, x.transform, max);
+      handle.head = flushHeadSoon(x.res, x.req.method === 'POST');
+      const requests = 'messages' in x ? new UnansweredRequests(x.messages) : undefined;
+      handle.unanswered = requests === undefined || requests.done ? undefined : requests;
+      handle.sse = true;
+      return transform ? new SseRewriter(x.res, transform, this.limits, handle.unanswered) : new SsePassThrough(handle.unanswered);
     }
     if (length !== undefined) out['content-length'] = length;
     x.res.writeHead(status, out);
-    if (isSse) {
-      handle.head = flushHeadersSoon(x.res, 'messages' in x);
-      const requestId = 'messages' in x && !x.batch ? idOf(x.messages[0]) : null;
-      return { requestId };
-    }
     return length === undefined ? new LimitedPassThrough(x.res, max) : x.res;
   }
 
-  private fail(x: Exchange, error: unknown): void {
+  private fail(x: Exchange, error: unknown, handle: ExchangeHandle): void {
     const wire = toWireError(this.name, error);
     if (x.record) x.record.error = wire;
     if (wire.code === 'GH_UPSTREAM_RESPONSE_TOO_LARGE' || wire.status >= 500) {
       x.log.warn({ server: this.name, code: wire.code, err: (error as Error).message }, 'upstream request failed');
     }
     if (x.res.headersSent) {
-      // An answer already complete (e.g. ended with an error event) is left to flush.
-      if (!x.res.writableEnded) x.res.destroy();
+      // An answer already complete (e.g. ended with an error event) is left to flush. An SSE
+      // answer cut short answers each request still waiting with an error and ends cleanly; a
+      // body of another kind can only be cut.
+      if (x.res.writableEnded) return;
+      if (handle.sse) x.res.end(handle.unanswered?.errorEvents(wire.code, wire.message));
+      else x.res.destroy();
       return;
     }
-    const id = 'messages' in x && !(x as PostExchange).batch ? idOf((x as PostExchange).messages[0]) : null;
-    sendError(x.res, wire, id);
+    const post = 'messages' in x ? (x as PostExchange) : undefined;
+    if (post?.batch) {
+      // Each request of a batch gets its own error.
+      const errors = post.messages.filter(isRequest).map((m) => errorResponse(m.id, wire.rpc, wire.message, { code: wire.code }));
+      if (errors.length > 0) return sendJson(x.res, wire.status, errors, wire.headers ?? {});
+    }
+    sendError(x.res, wire, post && !post.batch ? idOf(post.messages[0]) : null);
   }
 }
 
@@ -271,15 +288,22 @@ function copyRoutingHeaders(incoming: IncomingHttpHeaders, headers: Record<strin
   }
 }
 
-/** One exchange's upstream request (to cancel it) and its SSE head waiting to be flushed, if any. */
+/** One exchange's upstream request (to cancel it) and, for an SSE answer, its head and its requests not yet answered. */
 interface ExchangeHandle {
-  current?: Cancellable;
-  head?: PendingHead | undefined;
+  current: Cancellable | undefined;
+  /** The SSE head waiting to be flushed, if any. */
+  head: PendingHead | undefined;
+  sse: boolean;
+  unanswered: UnansweredRequests | undefined;
 }
 
-/** An SSE body relayed untouched (sse-relay.ts); the id of the request it answers, if one. */
-interface SsePassThrough {
-  readonly requestId: string | number | null;
+/** An SSE body relayed untouched (sse-relay.ts), and the requests it has yet to answer. */
+class SsePassThrough {
+  constructor(readonly unanswered: UnansweredRequests | undefined) {}
+}
+
+function decodeLimits(globals: UpstreamGlobals): DecodeLimits {
+  return { maxBytes: globals.maxResponseBytes, maxJsonDepth: globals.maxJsonDepth };
 }
 
 function idOf(message: unknown): string | number | null {

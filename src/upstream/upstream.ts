@@ -64,6 +64,8 @@ export interface UpstreamGlobals {
   readonly connectTimeout: number;
   readonly responseTimeout: number;
   readonly maxResponseBytes: number;
+  /** Deepest nesting of an upstream message decoded for a response policy. */
+  readonly maxJsonDepth: number;
   readonly idleTimeout: number;
 }
 
