@@ -5,7 +5,7 @@ import { Writable } from 'node:stream';
 import type { ServerResponse } from 'node:http';
 import { StringDecoder } from 'node:string_decoder';
 import { SseParser, formatSseEvent } from '../mcp/sse.ts';
-import { validateMessage } from '../mcp/jsonrpc.ts';
+import { validateMessage, type JsonRpcMessage } from '../mcp/jsonrpc.ts';
 import type { ResponseTransform } from '../policy/policy.ts';
 
 function rewriteData(data: string, transform: ResponseTransform): string | undefined {
@@ -15,10 +15,26 @@ function rewriteData(data: string, transform: ResponseTransform): string | undef
   } catch {
     return data; // not JSON-RPC: relay as it is
   }
-  const checked = validateMessage(parsed);
-  if (!checked.ok) return data;
-  const out = transform(checked.message);
+  if (Array.isArray(parsed)) {
+    // The answer to a 2025-03-26 batch: every message of it goes through the transform.
+    const out: unknown[] = [];
+    for (const item of parsed) {
+      const message = transformed(item, transform);
+      if (message !== undefined) out.push(message);
+    }
+    return out.length === 0 ? undefined : JSON.stringify(out);
+  }
+  const out = transformed(parsed, transform);
   return out === undefined ? undefined : JSON.stringify(out);
+}
+
+/**
+ * One message through the transform. JSON that is not a JSON-RPC message is dropped rather than
+ * relayed: the policy that must read it cannot, so it must not pass unread.
+ */
+function transformed(value: unknown, transform: ResponseTransform): JsonRpcMessage | undefined {
+  const checked = validateMessage(value, 'keep');
+  return checked.ok ? transform(checked.message) : undefined;
 }
 
 export class SseRewriter extends Writable {

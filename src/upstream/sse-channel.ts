@@ -126,7 +126,7 @@ export class SseChannel implements MessageChannel {
       this.log.warn('SSE server sent a non-JSON message');
       return;
     }
-    const checked = validateMessage(parsed);
+    const checked = validateMessage(parsed, 'keep');
     if (checked.ok) this.onmessage?.(checked.message);
     else this.log.warn({ reason: checked.reason }, 'SSE server sent an invalid JSON-RPC message');
   }

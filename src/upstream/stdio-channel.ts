@@ -119,7 +119,7 @@ export class StdioChannel implements MessageChannel {
       this.log.warn({ line: line.slice(0, 200) }, 'stdio server wrote a non-JSON line to stdout');
       return;
     }
-    const checked = validateMessage(parsed);
+    const checked = validateMessage(parsed, 'keep');
     if (!checked.ok) {
       this.log.warn({ reason: checked.reason }, 'stdio server wrote an invalid JSON-RPC message');
       return;
