@@ -5,7 +5,9 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { connectClient, raw, rawSession, sessionHeaders, startEverything, startTestGateway, tempDir, type RunningEverything, type TestGateway } from './helpers/gatehouse.ts';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { CLI, connectClient, raw, rawSession, sessionHeaders, startEverything, startTestGateway, tempDir, writeConfig, type RunningEverything, type TestGateway } from './helpers/gatehouse.ts';
 import { startFileServer, type RunningFileServer } from './helpers/file-server.ts';
 
 const RESOURCES = ['resources/list', 'resources/read', 'resources/templates/list', 'resources/subscribe'];
@@ -109,4 +111,34 @@ test("custom schemes keep working behind an ACL: server-everything's demo:// res
   } finally {
     await close();
   }
+});
+
+test('gatehouse acl explain refuses a resource URI not in canonical form as the gateway does (it said allowed)', async () => {
+  const file = writeConfig(`
+servers:
+  files:
+    url: http://127.0.0.1:9/mcp
+apis:
+  - name: files
+    path: /mcp
+    server: files
+    policies:
+      - acl:
+          rules:
+            - features: [{ type: resources, methods: [resources/read], pattern: { type: any } }]
+            - effect: deny
+              features: [{ type: resources, methods: [resources/read], pattern: { type: glob, value: "file://**" } }]
+`);
+  const explain = (uri: string) =>
+    promisify(execFile)(process.execPath, [CLI, 'acl', 'explain', '--config', file, '--agent', 'anyone', '--method', 'resources/read', '--name', uri], { env: { ...process.env, GATEHOUSE_DATA_DIR: tempDir() } }).then(
+      (r) => ({ code: 0, out: r.stdout }),
+      (e: { code: number; stdout: string }) => ({ code: e.code, out: e.stdout }),
+    );
+  const upper = await explain('FILE:///etc/passwd');
+  assert.equal(upper.code, 1);
+  assert.match(upper.out, /GH_URI_NOT_CANONICAL.*send "file:\/\/\/etc\/passwd"/);
+  const canonical = await explain('file:///etc/passwd');
+  assert.equal(canonical.code, 1);
+  assert.match(canonical.out, /denied by rules\[1\]/);
+  assert.match((await explain('demo://resource/static/document/a.md')).out, /allowed by rules\[0\]/);
 });
