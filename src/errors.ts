@@ -13,9 +13,10 @@ export const ERRORS = {
   GH_INVALID_REQUEST: { status: 400, rpc: -32600, title: 'The body is not a valid JSON-RPC 2.0 message' },
   GH_JSON_TOO_DEEP: { status: 400, rpc: -32600, title: 'The body nests deeper than limits.maxJsonDepth' },
   GH_BATCH_REJECTED: { status: 400, rpc: -32600, title: 'JSON-RPC batches are not allowed for this protocol version' },
-  GH_UNSUPPORTED_PROTOCOL_VERSION: { status: 400, rpc: -32000, title: 'Unsupported MCP-Protocol-Version' },
+  GH_UNSUPPORTED_PROTOCOL_VERSION: { status: 400, rpc: -32022, title: 'Unsupported MCP-Protocol-Version' },
   GH_SESSION_REQUIRED: { status: 400, rpc: -32000, title: 'Mcp-Session-Id header is required' },
   GH_HEADER_MISMATCH: { status: 400, rpc: -32020, title: 'Mcp-Method/Mcp-Name headers disagree with the body' },
+  GH_URI_NOT_CANONICAL: { status: 400, rpc: -32602, title: 'Resource URI not in canonical form' },
   GH_BAD_HEADER: { status: 400, rpc: -32000, title: 'A request header is malformed' },
   GH_UNAUTHORIZED: { status: 401, rpc: -32040, title: 'Missing or invalid credential' },
   GH_INSUFFICIENT_SCOPE: { status: 403, rpc: -32041, title: 'The credential lacks a required scope' },
@@ -51,8 +52,10 @@ export class GatehouseError extends Error {
   readonly rpc: number;
   /** Extra headers for the HTTP answer (e.g. Allow on 405). */
   readonly headers: Readonly<Record<string, string>> | undefined;
+  /** Members added to the JSON-RPC error's `data` beside `code` (e.g. `supported` for -32022). */
+  readonly data: Readonly<Record<string, unknown>> | undefined;
 
-  constructor(code: ErrorCode, message?: string, headers?: Record<string, string>) {
+  constructor(code: ErrorCode, message?: string, headers?: Record<string, string>, data?: Record<string, unknown>) {
     const spec = ERRORS[code];
     super(message ?? spec.title);
     this.name = 'GatehouseError';
@@ -60,5 +63,6 @@ export class GatehouseError extends Error {
     this.status = spec.status;
     this.rpc = spec.rpc;
     this.headers = headers;
+    this.data = data;
   }
 }

@@ -73,8 +73,9 @@ test('an ACL filters lists and hides everything else, on HTTP and stdio upstream
   assert.match(await bypass('{"jsonrpc":"2.0","id":9,"method":"tools/call","params":{"name":"echo","name":"get-env","arguments":{}}}'), /Tool get-env not found/, 'duplicate keys: the last one is what is decided and forwarded');
   assert.match(await bypass('{"jsonrpc":"2.0","id":10,"method":"tools/call","params":{"name":"Echo","arguments":{"message":"x"}}}'), /Tool Echo not found/, 'case variant');
   assert.match(await bypass('{"jsonrpc":"2.0","id":11,"method":"tools/call","params":{"name":"ech\\u043e","arguments":{"message":"x"}}}'), /not found/, 'Unicode look-alike');
-  assert.match(await bypass('{"jsonrpc":"2.0","id":12,"method":"resources/read","params":{"uri":"demo://resource/static/document/../../dynamic/text/1"}}'), /not found/, 'dot segments');
-  assert.match(await bypass('{"jsonrpc":"2.0","id":13,"method":"resources/read","params":{"uri":"demo://resource/static/document/%2e%2e/extension.md"}}'), /not found/, 'encoded dots');
+  // Other spellings of a URI are refused (GH_URI_NOT_CANONICAL), naming the canonical one.
+  assert.match(await bypass('{"jsonrpc":"2.0","id":12,"method":"resources/read","params":{"uri":"demo://resource/static/document/../../dynamic/text/1"}}'), /"canonical":"demo:\/\/resource\/dynamic\/text\/1","code":"GH_URI_NOT_CANONICAL"/, 'dot segments');
+  assert.match(await bypass('{"jsonrpc":"2.0","id":13,"method":"resources/read","params":{"uri":"demo://resource/static/document/%2e%2e/extension.md"}}'), /GH_URI_NOT_CANONICAL/, 'encoded dots');
   assert.match(await bypass('{"jsonrpc":"2.0","id":14,"method":"completion/complete","params":{"ref":{"type":"ref/prompt","name":"completable-prompt"},"argument":{"name":"department","value":"E"}}}'), /Prompt completable-prompt not found/, 'completion against a hidden prompt');
   assert.match(await bypass('{"jsonrpc":"2.0","id":15,"method":"foo/bar","params":{}}'), /Method not found/, 'unlisted methods are refused');
 

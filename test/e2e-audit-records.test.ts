@@ -107,8 +107,11 @@ test('every exchange leaves one record: method, target, decision and rule, statu
   assert.equal((await callGuarded(11, 'echo')).status, 200);
   const refused = await callGuarded(12, 'get-env');
   assert.match(JSON.stringify(refused.messages), /Tool get-env not found/);
-  const hiddenRead = await raw(gh.url('guarded'), { headers: sessionHeaders(guarded), body: { jsonrpc: '2.0', id: 13, method: 'resources/read', params: { uri: 'demo://resource/static/document/extension.md/../../dynamic/text/1' } } });
+  const hiddenRead = await raw(gh.url('guarded'), { headers: sessionHeaders(guarded), body: { jsonrpc: '2.0', id: 13, method: 'resources/read', params: { uri: 'demo://resource/dynamic/text/1' } } });
   assert.equal(hiddenRead.status, 200);
+  // Another spelling of a URI (dot segments) is refused before any rule: 400, GH_URI_NOT_CANONICAL.
+  const otherSpelling = await raw(gh.url('guarded'), { headers: sessionHeaders(guarded), body: { jsonrpc: '2.0', id: 14, method: 'resources/read', params: { uri: 'demo://resource/static/document/extension.md/../../dynamic/text/1' } } });
+  assert.equal(otherSpelling.status, 400);
   const guardedRecords = await recordsWhen(gh.gateway, { api: 'guarded', method: 'tools/call' }, (events) => events.length === 2);
   const allowed = only(guardedRecords, (e) => e.target === 'echo', 'the allowed call');
   assert.equal(allowed.decision, 'allowed');
@@ -121,9 +124,14 @@ test('every exchange leaves one record: method, target, decision and rule, statu
   assert.equal(denied.upstreamStatus, undefined, 'never forwarded');
   assert.equal(denied.upstreamMs, undefined);
   assert.deepEqual(JSON.parse(denied.trace!), [{ policy: 'acl', method: 'tools/call', name: 'get-env', allowed: false, reason: 'no rule allows it' }]);
-  const [deniedRead] = await recordsWhen(gh.gateway, { api: 'guarded', method: 'resources/read' }, (events) => events.length === 1);
-  assert.equal(deniedRead!.decision, 'denied');
-  assert.equal(deniedRead!.errorCode, -32602, 'the refusal is a JSON-RPC error');
+  const reads = await recordsWhen(gh.gateway, { api: 'guarded', method: 'resources/read' }, (events) => events.length === 2);
+  const deniedRead = only(reads, (e) => e.target === 'demo://resource/dynamic/text/1', 'the hidden read');
+  assert.equal(deniedRead.decision, 'denied');
+  assert.equal(deniedRead.errorCode, -32602, 'the refusal is a JSON-RPC error');
+  const refusedSpelling = only(reads, (e) => e.status === 400, 'the read of a URI not in canonical form');
+  assert.equal(refusedSpelling.decision, 'denied');
+  assert.equal(refusedSpelling.errorCode, -32602);
+  assert.match(refusedSpelling.reason ?? '', /not in canonical form/);
 
   // No credential: refused before anything else, recorded all the same.
   const anonymous = await raw(gh.url('keyed'), { headers: { ...MCP_HEADERS }, body: INIT_REQUEST });
@@ -142,7 +150,7 @@ test('every exchange leaves one record: method, target, decision and rule, statu
 
   // Filters of the reader the dashboard uses.
   const reader = gh.gateway.audit!.reader!;
-  assert.deepEqual((await reader.list({ decision: 'denied' }, { limit: 10 })).map((e) => e.api).sort(), ['guarded', 'guarded', 'keyed']);
+  assert.deepEqual((await reader.list({ decision: 'denied' }, { limit: 10 })).map((e) => e.api).sort(), ['guarded', 'guarded', 'guarded', 'keyed']);
   assert.ok((await reader.list({ status: 'error' }, { limit: 100 })).some((e) => e.id === missing.id), 'a JSON-RPC error counts as an error');
   assert.equal((await reader.get(call.id))?.target, 'echo');
   const page1 = await reader.list({}, { limit: 3 });
@@ -150,7 +158,7 @@ test('every exchange leaves one record: method, target, decision and rule, statu
   assert.ok(page2.every((e) => e.id < page1[2]!.id) && page2.length === 3, 'pages go backwards without overlap');
   const overview = await reader.overview({}, 60_000);
   assert.equal(overview.totals.requests, (await reader.list({}, { limit: 1000 })).length);
-  assert.equal(overview.totals.denied, 3);
+  assert.equal(overview.totals.denied, 4);
   assert.ok(overview.totals.p50 > 0 && overview.totals.p50 <= overview.totals.p99);
   assert.deepEqual(overview.matrix.find((m) => m.agent === 'anonymous' && m.tool === 'get-env'), { agent: 'anonymous', tool: 'get-env', calls: 1, denied: 1 });
   assert.deepEqual(overview.apis, ['guarded', 'keyed', 'open']);

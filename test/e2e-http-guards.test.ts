@@ -47,10 +47,19 @@ async function unforwarded<T>(fn: () => Promise<T>): Promise<T> {
   return out;
 }
 
-test('an unsupported MCP-Protocol-Version is refused with 400', async () => {
+test('an unsupported MCP-Protocol-Version is refused with 400, -32022, the request id and data {supported, requested} (it was id null and -32000)', async () => {
   const res = await unforwarded(() => raw(gh.url(), { headers: { ...session.headers, 'mcp-protocol-version': '2099-01-01' }, body: echo(2) }));
-  assertRefused(res, 400, -32000, 'unsupported version');
+  assertRefused(res, 400, -32022, 'unsupported version');
   assert.match(res.text, /2099-01-01/);
+  const answer = res.messages[0] as { id: unknown; error: { data: { supported: string[]; requested: string; code: string } } };
+  assert.equal(answer.id, 2);
+  assert.equal(answer.error.data.requested, '2099-01-01');
+  assert.ok(answer.error.data.supported.includes('2025-11-25') && answer.error.data.supported.includes('2026-07-28'), JSON.stringify(answer.error.data));
+  assert.equal(answer.error.data.code, 'GH_UNSUPPORTED_PROTOCOL_VERSION');
+  // A body that names no id (unparseable, a notification) is answered with id null.
+  const garbled = await unforwarded(() => raw(gh.url(), { headers: { ...session.headers, 'mcp-protocol-version': '2099-01-01' }, body: '{"jsonrpc":' }));
+  assertRefused(garbled, 400, -32022, 'unsupported version, unparseable body');
+  assert.equal((garbled.messages[0] as { id: unknown }).id, null);
 });
 
 test('a Host header that is not loopback is refused with 403 and a loopback one passes', async () => {

@@ -6,6 +6,7 @@ import { ConfigError } from '../config/errors.ts';
 import { dataPaths } from '../gateway.ts';
 import { openStore } from '../store/open.ts';
 import { CompiledAcl } from '../policy/acl/rules.ts';
+import { checkUri, checkUriTemplate } from '../policy/acl/uri.ts';
 import { conditionContext } from '../policy/acl/acl-policy.ts';
 import type { PolicyContext } from '../policy/policy.ts';
 import type { Principal } from '../auth/principal.ts';
@@ -73,6 +74,16 @@ async function explain(options: ExplainOptions): Promise<number> {
   if (apis.length === 0) {
     process.stderr.write(`--api: no API named "${options.api}"\n`);
     return 2;
+  }
+  if (field === 'uri') {
+    // The gateway refuses a resource URI not in canonical form before any rule is consulted.
+    const uri = options.name ?? '';
+    const check = options.method === 'resources/templates/list' ? checkUriTemplate(uri) : checkUri(uri);
+    if (!check.ok && apis.some((api) => api.policies.some((p) => 'acl' in p))) {
+      const fix = check.canonical === undefined ? '' : `; send "${check.canonical}"`;
+      process.stdout.write(`refused (invalid params, -32602, GH_URI_NOT_CANONICAL): resource URI ${JSON.stringify(uri)} ${check.reason}${fix}\n`);
+      return 1;
+    }
   }
   let anyAllowed = false;
   for (const api of apis) {

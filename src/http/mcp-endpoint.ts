@@ -9,7 +9,7 @@ import type { ApiRuntime } from '../config/compile.ts';
 import type { SessionSealer } from '../session/seal.ts';
 import type { Upstream, SessionRef, Exchange, PostExchange } from '../upstream/upstream.ts';
 import { checkContentType, checkGetAccept, checkHostAndOrigin, checkPostAccept, readBody } from './guards.ts';
-import { errorResponse, isObject, isRequest, validateMessage, type JsonRpcId, type JsonRpcMessage, type JsonRpcResponse } from '../mcp/jsonrpc.ts';
+import { errorResponse, isObject, isRequest, repeatedRequestId, requestIdIn, requestIdOf, validateMessage, type JsonRpcId, type JsonRpcMessage, type JsonRpcResponse } from '../mcp/jsonrpc.ts';
 import { sendJson } from './reply.ts';
 import { nestsDeeperThan } from '../mcp/json-depth.ts';
 import { targetOf } from '../mcp/classify.ts';
@@ -17,6 +17,7 @@ import {
   DEFAULT_HEADERLESS_VERSION,
   PROTOCOL_VERSIONS,
   allowsBatches,
+  answerStatus,
   isStateless,
   isSupportedVersion,
   type ProtocolVersion,
@@ -49,7 +50,9 @@ export async function handleMcp(req: IncomingMessage, res: ServerResponse, api: 
   const { principal, forward } = api.auth.length === 1 && api.auth[0] === keylessPlan ? KEYLESS : await authenticate(api.auth, authContextFor(req, api.name, api.path, api.publicBase));
   const versionHeader = singleHeader(req, 'mcp-protocol-version');
   if (versionHeader !== undefined && !isSupportedVersion(versionHeader)) {
-    throw new GatehouseError('GH_UNSUPPORTED_PROTOCOL_VERSION', `Bad Request: unsupported MCP-Protocol-Version "${versionHeader}" (supported: ${PROTOCOL_VERSIONS.join(', ')})`);
+    // Answered with the request's id when the body names one (2026-07-28 clients match it).
+    if (req.method === 'POST') state.id = requestIdOf((await readBody(req, deps.maxRequestBytes)).toString('utf8'));
+    throw unsupportedVersion(versionHeader, `Bad Request: unsupported MCP-Protocol-Version "${versionHeader}" (supported: ${PROTOCOL_VERSIONS.join(', ')})`);
   }
   const version: ProtocolVersion = (versionHeader as ProtocolVersion | undefined) ?? DEFAULT_HEADERLESS_VERSION;
   const upstream = deps.upstream(api.server);
@@ -122,6 +125,8 @@ async function post(base: Base, api: ApiRuntime, deps: EndpointDeps, upstream: U
     }
     if (items.length === 0) throw new GatehouseError('GH_INVALID_REQUEST', 'Invalid Request: empty batch');
   }
+  // An invalid single request is still answered with its id, so the client can match the refusal.
+  if (!batch) state.id = requestIdIn(parsed);
   const messages: JsonRpcMessage[] = [];
   for (const [index, item] of items.entries()) {
     const checked = validateMessage(item);
@@ -129,17 +134,19 @@ async function post(base: Base, api: ApiRuntime, deps: EndpointDeps, upstream: U
     messages.push(checked.message);
   }
   const first = messages[0]!;
-  if (!batch && isRequest(first)) state.id = first.id;
   const initialize = !batch && isRequest(first) && first.method === 'initialize';
   if (batch && messages.some((m) => isRequest(m) && m.method === 'initialize')) {
     throw new GatehouseError('GH_INVALID_REQUEST', 'Invalid Request: initialize must not be part of a batch');
   }
+  // Answers are paired with requests by id: a repeated id would pair one request's answer with another.
+  const repeated = batch ? repeatedRequestId(messages) : undefined;
+  if (repeated !== undefined) throw new GatehouseError('GH_INVALID_REQUEST', `Invalid Request: request id ${JSON.stringify(repeated)} is used more than once in this batch; each request needs its own id`);
   if (isStateless(base.protocolVersion)) checkRoutingHeaders(req, first);
 
   let session: SessionRef | undefined;
   if (!initialize && !isStateless(base.protocolVersion)) session = resolveSession(req, api, base.principal, deps.sealer, upstream);
   if (isStateless(base.protocolVersion) && upstream.kind === 'channel') {
-    throw new GatehouseError('GH_UNSUPPORTED_PROTOCOL_VERSION', `Bad Request: server "${api.server}" is reached over a session-bound transport; 2026-07-28 (sessionless) clients are served for Streamable HTTP servers only`);
+    throw unsupportedVersion(base.protocolVersion, `Bad Request: server "${api.server}" is reached over a session-bound transport; 2026-07-28 (sessionless) clients are served for Streamable HTTP servers only`, SESSION_VERSIONS);
   }
 
   // An empty policy chain (the common case of a plain proxy) forwards the messages as parsed.
@@ -149,7 +156,7 @@ async function post(base: Base, api: ApiRuntime, deps: EndpointDeps, upstream: U
     base.record.sessionId = session?.token;
     base.record.trace = ctx ? ctx.trace : NO_TRACE;
   }
-  const forwarded = ctx ? await applyRequestPolicies(api, ctx, messages, batch, base.res, base.record) : messages;
+  const forwarded = ctx ? await applyRequestPolicies(api, ctx, messages, batch, base.res, base.record, base.protocolVersion) : messages;
   if (forwarded === undefined) return; // a policy answered in the server's place
   return await upstream.post(exchangeOf(base, session, ctx ? responseTransform(api.policies, ctx, forwarded) : undefined, forwarded, batch, initialize));
 }
@@ -203,6 +210,7 @@ async function applyRequestPolicies(
   batch: boolean,
   res: ServerResponse,
   record: ExchangeRecord | undefined,
+  version: ProtocolVersion,
 ): Promise<JsonRpcMessage[] | undefined> {
   const forwarded: JsonRpcMessage[] = [];
   const answered: JsonRpcResponse[] = [];
@@ -221,12 +229,20 @@ async function applyRequestPolicies(
   if (answered.length === 0) return forwarded;
   if (record) record.answered = answered;
   // In a batch, nothing is forwarded: every other request is answered with an error saying why.
-  if (!batch) sendJson(res, 200, answered[0]);
+  if (!batch) sendJson(res, answerStatus(version, answered[0]!), answered[0]);
   else {
     const others = forwarded.filter(isRequest).map((m) => errorResponse(m.id, -32600, 'Not processed: another message of this batch was refused'));
     sendJson(res, 200, [...answered, ...others]);
   }
   return undefined;
+}
+
+/** The versions a session-bound (stdio, HTTP+SSE) server is served with: all but the sessionless one. */
+const SESSION_VERSIONS: readonly string[] = PROTOCOL_VERSIONS.filter((v) => !isStateless(v));
+
+/** UnsupportedProtocolVersion as 2026-07-28 specifies it: -32022 with data {supported, requested}. */
+function unsupportedVersion(requested: string, message: string, supported: readonly string[] = PROTOCOL_VERSIONS): GatehouseError {
+  return new GatehouseError('GH_UNSUPPORTED_PROTOCOL_VERSION', message, undefined, { supported: [...supported], requested });
 }
 
 function policyContext(base: Base, api: ApiRuntime, session: SessionRef | undefined): PolicyContext {

@@ -14,7 +14,8 @@ export function sendJson(res: ServerResponse, status: number, body: unknown, hea
 }
 
 export function sendError(res: ServerResponse, error: GatehouseError, id: JsonRpcId | null = null): void {
-  sendJson(res, error.status, errorResponse(id, error.rpc, error.message, { code: error.code }), error.headers ?? {});
+  const data = error.data === undefined ? { code: error.code } : { ...error.data, code: error.code };
+  sendJson(res, error.status, errorResponse(id, error.rpc, error.message, data), error.headers ?? {});
 }
 
 /** Any thrown value as a wire error; unexpected ones become GH_INTERNAL without leaking details. */

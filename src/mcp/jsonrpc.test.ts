@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { errorResponse, idKey, isNotification, isRequest, isResponse, kindOf, validateMessage, type JsonRpcMessage } from './jsonrpc.ts';
+import { errorResponse, idKey, isNotification, isRequest, isResponse, kindOf, repeatedRequestId, requestIdOf, validateMessage, type JsonRpcMessage } from './jsonrpc.ts';
 
 function accepts(value: unknown): JsonRpcMessage {
   const result = validateMessage(value);
@@ -90,8 +90,39 @@ test('rejects malformed responses', () => {
 });
 
 test('the validated message is the same object (members of params are the method’s business)', () => {
-  const value = { jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'x', extra: [1, { deep: true }] }, other: 'kept' };
+  const value = { jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'x', extra: [1, { deep: true }] } };
   assert.equal(accepts(value), value);
+});
+
+test('client messages with a top-level member JSON-RPC does not define are refused; upstream ones are kept as they are', () => {
+  for (const value of [
+    { jsonrpc: '2.0', id: 1, method: 'tools/list', extra: true },
+    { jsonrpc: '2.0', method: 'notifications/initialized', meta: {} },
+    { jsonrpc: '2.0', id: 1, result: {}, other: 'x' },
+    { jsonrpc: '2.0', id: 1, method: 'ping', __proto__: null, x: 1 },
+    JSON.parse('{"jsonrpc":"2.0","id":1,"method":"ping","__proto__":{}}'),
+  ]) {
+    rejects(value, /unknown member/);
+    const kept = validateMessage(value, 'keep');
+    assert.ok(kept.ok && kept.message === value, JSON.stringify(value));
+  }
+  // The members JSON-RPC defines are checked either way.
+  assert.equal(validateMessage({ jsonrpc: '2.0', id: 1, result: {}, error: { code: 1, message: 'x' }, other: 1 }, 'keep').ok, false);
+});
+
+test('repeatedRequestId pairs ids as the response side does (1 and "1" differ); requestIdOf reads the id of an unchecked body', () => {
+  const req = (id: string | number, method = 'ping') => ({ jsonrpc: '2.0' as const, id, method });
+  assert.equal(repeatedRequestId([req(1, 'tools/list'), req(1)]), 1);
+  assert.equal(repeatedRequestId([req('a'), req('b'), req('a')]), 'a');
+  assert.equal(repeatedRequestId([req(1), req('1')]), undefined);
+  assert.equal(repeatedRequestId([req(1), { jsonrpc: '2.0', id: 1, result: {} }]), undefined, 'answers to server requests are not requests of the exchange');
+  assert.equal(repeatedRequestId([req(1)]), undefined);
+  assert.equal(requestIdOf('{"jsonrpc":"2.0","id":7,"method":"tools/list"}'), 7);
+  assert.equal(requestIdOf('{"id":"x","method":1}'), 'x');
+  assert.equal(requestIdOf('{"jsonrpc":"2.0","id":7,"result":{}}'), null);
+  assert.equal(requestIdOf('{"id":1.5,"method":"ping"}'), null);
+  assert.equal(requestIdOf('[{"id":1,"method":"ping"}]'), null);
+  assert.equal(requestIdOf('not json'), null);
 });
 
 test('errorResponse and idKey', () => {

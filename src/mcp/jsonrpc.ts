@@ -50,13 +50,25 @@ export function isResponse(message: JsonRpcMessage): message is JsonRpcResponse 
 }
 
 /**
- * Checks that a parsed value is one JSON-RPC 2.0 message and returns it typed, or a reason why
- * it is not. Strict on the envelope (version, id type, method type, params shape); the members of
- * params are the method's business.
+ * How `validateMessage` treats top-level members other than jsonrpc, id, method, params, result
+ * and error: `refuse` for what clients send (an SDK peer drops such a message without answering,
+ * so forwarding it leaves the request hanging), `keep` for what upstreams send (relayed as they
+ * are; the members JSON-RPC defines are still checked).
  */
-export function validateMessage(value: unknown): { ok: true; message: JsonRpcMessage } | { ok: false; reason: string } {
+export type ExtraMembers = 'refuse' | 'keep';
+
+/**
+ * Checks that a parsed value is one JSON-RPC 2.0 message and returns it typed, or a reason why
+ * it is not. Strict on the envelope (version, id type, method type, params shape, and — for
+ * client messages — no other top-level members); the members of params are the method's business.
+ */
+export function validateMessage(value: unknown, extra: ExtraMembers = 'refuse'): { ok: true; message: JsonRpcMessage } | { ok: false; reason: string } {
   if (!isObject(value)) return { ok: false, reason: 'a JSON-RPC message must be a JSON object' };
   if (value.jsonrpc !== '2.0') return { ok: false, reason: '"jsonrpc" must be "2.0"' };
+  if (extra === 'refuse') {
+    const unknown = unknownMember(value);
+    if (unknown !== undefined) return { ok: false, reason: `unknown member ${JSON.stringify(unknown)} (a JSON-RPC message has only jsonrpc, id, method, params, result and error)` };
+  }
   const hasId = 'id' in value;
   if (hasId && !validId(value.id, 'method' in value)) {
     return { ok: false, reason: '"id" must be a string or an integer' };
@@ -86,6 +98,23 @@ export function validateMessage(value: unknown): { ok: true; message: JsonRpcMes
   return { ok: true, message: value as unknown as JsonRpcMessage };
 }
 
+function unknownMember(value: JsonObject): string | undefined {
+  for (const key in value) {
+    switch (key) {
+      case 'jsonrpc':
+      case 'id':
+      case 'method':
+      case 'params':
+      case 'result':
+      case 'error':
+        continue;
+      default:
+        return key;
+    }
+  }
+  return undefined;
+}
+
 function validId(id: unknown, isRequestish: boolean): boolean {
   if (typeof id === 'string') return true;
   if (typeof id === 'number') return Number.isInteger(id);
@@ -101,4 +130,42 @@ export function errorResponse(id: JsonRpcId | null, code: number, message: strin
 /** A stable map key for a request id (1 and "1" are different ids). */
 export function idKey(id: JsonRpcId): string {
   return typeof id === 'number' ? `n:${id}` : `s:${id}`;
+}
+
+/**
+ * The first request id that occurs twice among `messages`, compared with `idKey` — the equality
+ * the response side uses to pair answers with requests — or undefined when every id is unique.
+ */
+export function repeatedRequestId(messages: readonly JsonRpcMessage[]): JsonRpcId | undefined {
+  if (messages.length < 2) return undefined;
+  const seen = new Set<string>();
+  for (const message of messages) {
+    if (!isRequest(message)) continue;
+    const key = idKey(message.id);
+    if (seen.has(key)) return message.id;
+    seen.add(key);
+  }
+  return undefined;
+}
+
+/**
+ * The id of the request in a body that has not been checked further (to answer a refusal made
+ * before decoding with the request's id): the body's `id` when it is one JSON object with a
+ * string or integer id, else null.
+ */
+export function requestIdOf(body: string): JsonRpcId | null {
+  let value: unknown;
+  try {
+    value = JSON.parse(body);
+  } catch {
+    return null;
+  }
+  return requestIdIn(value);
+}
+
+/** The id of a parsed value that looks like a request (has a method), valid or not; else null. */
+export function requestIdIn(value: unknown): JsonRpcId | null {
+  if (!isObject(value) || !('method' in value)) return null;
+  const id = value.id;
+  return typeof id === 'string' || (typeof id === 'number' && Number.isInteger(id)) ? id : null;
 }

@@ -40,7 +40,12 @@ export interface Policy {
   readonly name: string;
   /** Client → server messages (requests, notifications, responses to server requests). */
   onRequest?(ctx: PolicyContext, message: JsonRpcMessage): RequestDecision | Promise<RequestDecision>;
-  /** Server → client messages. Return the message, a rewritten one, or undefined to drop it. */
+  /**
+   * Server → client messages. Return the message, a rewritten one, or undefined to drop it.
+   * `request` is the request of this exchange with the answer's id; undefined for other messages
+   * and for answers that match none (a stream resumed with Last-Event-ID replays answers to
+   * requests of earlier exchanges): a policy must then judge the answer by what it holds.
+   */
   onResponse?(ctx: PolicyContext, message: JsonRpcMessage, request: JsonRpcRequest | undefined): JsonRpcMessage | undefined;
 }
 

@@ -25,6 +25,6 @@ export function decodeUpstreamMessage(text: string, maxJsonDepth: number): Decod
     const message = `Upstream sent an answer ${problem}`;
     return { ok: true, message: errorResponse(id, ERRORS.GH_UPSTREAM_BAD_RESPONSE.rpc, message, { code: 'GH_UPSTREAM_BAD_RESPONSE' }) };
   }
-  const checked = validateMessage(parsed);
+  const checked = validateMessage(parsed, 'keep');
   return checked.ok ? checked : { ok: false, problem: checked.reason };
 }

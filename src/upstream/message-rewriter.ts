@@ -52,15 +52,18 @@ function rewrite(data: string, transform: ResponseTransform, maxJsonDepth: numbe
     // A batch answer (2025-03-26): every member goes through the transform.
     const out: JsonRpcMessage[] = [];
     for (const item of parsed) {
-      const checked = validateMessage(item);
-      if (!checked.ok) return { kind: 'raw' };
+      // JSON that is no JSON-RPC message is dropped: the policy that must read it cannot.
+      const checked = validateMessage(item, 'keep');
+      if (!checked.ok) continue;
       const kept = transform(checked.message);
       if (kept !== undefined) out.push(kept);
     }
     return out.length === 0 ? { kind: 'dropped' } : { kind: 'message', text: JSON.stringify(out), message: undefined };
   }
-  const checked = validateMessage(parsed);
-  if (!checked.ok) return { kind: 'raw' };
+  // JSON that is no JSON-RPC message is dropped rather than relayed: the policy that must read
+  // it cannot, so it must not pass unread. Servers' extra members are theirs to send.
+  const checked = validateMessage(parsed, 'keep');
+  if (!checked.ok) return { kind: 'dropped' };
   const out = transform(checked.message);
   return out === undefined ? { kind: 'dropped' } : { kind: 'message', text: JSON.stringify(out), message: out };
 }

@@ -4,7 +4,7 @@
 // Served by node:http on 127.0.0.1; every request it receives is recorded for wire-level asserts.
 import { createServer, type IncomingHttpHeaders, type Server as HttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { createMcpHandler, McpServer } from '@modelcontextprotocol/server';
+import { createMcpHandler, McpServer, type McpHttpHandler } from '@modelcontextprotocol/server';
 import { z } from 'zod';
 
 export interface ReceivedRequest {
@@ -21,7 +21,16 @@ export interface RunningStatelessServer {
   readonly url: string;
   /** Every HTTP request the server received, in order. */
   readonly received: ReceivedRequest[];
+  /** Publishes change notifications to open `subscriptions/listen` streams. */
+  readonly notify: McpHttpHandler['notify'];
   close(): Promise<void>;
+}
+
+export interface StatelessServerOptions {
+  /** Declare `resources.subscribe` and serve a second note, `note://secret` (for ACL tests). */
+  readonly subscriptions?: boolean;
+  /** How answers are sent (the SDK's `responseMode`): `auto` (default, JSON unless something precedes the result), `sse` or `json`. */
+  readonly responseMode?: 'auto' | 'sse' | 'json';
 }
 
 /** A prompt name outside plain ASCII: clients must send it in Mcp-Name as a Base64 sentinel. */
@@ -29,8 +38,8 @@ export const NON_ASCII_PROMPT = 'grüße';
 /** A tool whose `region` argument is mirrored into an `Mcp-Param-Region` header (SEP-2243 `x-mcp-header`). */
 export const HEADER_MIRRORED_TOOL = 'deploy';
 
-function buildServer(): McpServer {
-  const server = new McpServer({ name: 'stateless-test-server', version: '1.0.0' });
+function buildServer(options: StatelessServerOptions): McpServer {
+  const server = new McpServer({ name: 'stateless-test-server', version: '1.0.0' }, options.subscriptions ? { capabilities: { resources: { subscribe: true } } } : undefined);
   server.registerTool(
     'echo',
     { description: 'Echoes the message back', inputSchema: z.object({ message: z.string() }) },
@@ -60,12 +69,17 @@ function buildServer(): McpServer {
   server.registerResource('note', 'note://hello', { description: 'A short note', mimeType: 'text/plain' }, async (uri) => ({
     contents: [{ uri: uri.href, mimeType: 'text/plain', text: 'Hello from the note.' }],
   }));
+  if (options.subscriptions) {
+    server.registerResource('secret', 'note://secret', { description: 'A note an ACL may hide', mimeType: 'text/plain' }, async (uri) => ({
+      contents: [{ uri: uri.href, mimeType: 'text/plain', text: 'The secret note.' }],
+    }));
+  }
   return server;
 }
 
 /** Starts the server on a free loopback port, endpoint `/mcp`. */
-export async function startStatelessServer(): Promise<RunningStatelessServer> {
-  const handler = createMcpHandler(() => buildServer());
+export async function startStatelessServer(options: StatelessServerOptions = {}): Promise<RunningStatelessServer> {
+  const handler = createMcpHandler(() => buildServer(options), options.responseMode ? { responseMode: options.responseMode } : {});
   const received: ReceivedRequest[] = [];
   let origin = '';
 
@@ -115,6 +129,7 @@ export async function startStatelessServer(): Promise<RunningStatelessServer> {
     origin,
     url: `${origin}/mcp`,
     received,
+    notify: handler.notify,
     close: async () => {
       await handler.close();
       http.closeAllConnections();

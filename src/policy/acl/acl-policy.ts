@@ -1,30 +1,41 @@
 // The ACL policy: decides every client request against the rules, answers hidden items as
-// missing ones, filters every list page, drops resource updates for hidden URIs, and trims the
-// capabilities the agent sees to what it may use.
+// missing ones, refuses resource URIs not in canonical form, filters every list in server
+// answers, drops resource updates for hidden URIs, and trims the capabilities the agent sees to
+// what it may use.
 import type { Policy, PolicyContext, RequestDecision } from '../policy.ts';
 import { ALLOW } from '../policy.ts';
-import { isObject, isRequest, isResponse, type JsonObject, type JsonRpcMessage, type JsonRpcRequest } from '../../mcp/jsonrpc.ts';
+import { GatehouseError } from '../../errors.ts';
+import { isNotification, isObject, isRequest, isResponse, type JsonObject, type JsonRpcMessage, type JsonRpcNotification, type JsonRpcRequest } from '../../mcp/jsonrpc.ts';
 import type { ConditionContext } from './condition.ts';
 import { CompiledAcl, type Decision } from './rules.ts';
 import type { AclConfig } from './schema.ts';
 import * as hidden from './hidden.ts';
-import { isAmbiguousUri } from './uri.ts';
+import { checkUri, checkUriTemplate, type UriCheck } from './uri.ts';
 
 /** Requests every agent may make once connected: they touch no tool, resource or prompt. */
-const OPEN_METHODS = new Set(['initialize', 'ping', 'logging/setLevel', 'resources/unsubscribe']);
+const OPEN_METHODS = new Set(['initialize', 'server/discover', 'ping', 'logging/setLevel']);
 const LIST_METHODS = new Set(['tools/list', 'resources/list', 'resources/templates/list', 'prompts/list']);
-const TASK_METHODS = new Set(['tasks/get', 'tasks/result', 'tasks/list', 'tasks/cancel']);
+const TASK_METHODS = new Set(['tasks/get', 'tasks/result', 'tasks/list', 'tasks/cancel', 'tasks/update']);
 
 interface ListShape {
+  /** The list method whose rules decide what the list shows. */
+  readonly method: string;
+  /** The result member holding the list, and the item member naming each entry. */
   readonly field: string;
-  readonly key: string;
+  readonly key: 'name' | 'uri' | 'uriTemplate';
 }
-const LISTS: Record<string, ListShape> = {
-  'tools/list': { field: 'tools', key: 'name' },
-  'resources/list': { field: 'resources', key: 'uri' },
-  'resources/templates/list': { field: 'resourceTemplates', key: 'uriTemplate' },
-  'prompts/list': { field: 'prompts', key: 'name' },
-};
+/**
+ * Lists are recognized by the result's members, not by the request the answer is paired with:
+ * an answer is filtered even when it pairs with no request of its exchange (a stream resumed with
+ * Last-Event-ID, a request id the upstream confused) or with another one. No other MCP result has
+ * these members.
+ */
+const LISTS: readonly ListShape[] = [
+  { method: 'tools/list', field: 'tools', key: 'name' },
+  { method: 'resources/list', field: 'resources', key: 'uri' },
+  { method: 'resources/templates/list', field: 'resourceTemplates', key: 'uriTemplate' },
+  { method: 'prompts/list', field: 'prompts', key: 'name' },
+];
 
 export class AclPolicy implements Policy {
   readonly name = 'acl';
@@ -35,7 +46,8 @@ export class AclPolicy implements Policy {
   }
 
   onRequest(ctx: PolicyContext, message: JsonRpcMessage): RequestDecision {
-    if (!isRequest(message)) return ALLOW; // notifications and answers to server requests stay open
+    if (isNotification(message)) return this.notification(ctx, message);
+    if (!isRequest(message)) return ALLOW; // answers to server requests (sampling, elicitation, roots)
     const { method, id } = message;
     const params: JsonObject = isObject(message.params) ? message.params : {};
     if (OPEN_METHODS.has(method) || LIST_METHODS.has(method)) return ALLOW;
@@ -56,9 +68,17 @@ export class AclPolicy implements Policy {
       case 'resources/read':
       case 'resources/subscribe': {
         const uri = stringParam(params, 'uri');
-        const allowed = !isAmbiguousUri(uri) && this.decide(ctx, method, uri, { uri }).allowed;
-        return allowed ? ALLOW : respond(hidden.unknownResource(id, uri));
+        const refused = this.refuseNonCanonical(ctx, method, uri, checkUri(uri));
+        if (refused) return refused;
+        return this.decide(ctx, method, uri, { uri }).allowed ? ALLOW : respond(hidden.unknownResource(id, uri));
       }
+      case 'resources/unsubscribe': {
+        // Open (it names nothing the agent could not have subscribed to), but spelled canonically.
+        const uri = stringParam(params, 'uri');
+        return this.refuseNonCanonical(ctx, method, uri, checkUri(uri)) ?? ALLOW;
+      }
+      case 'subscriptions/listen':
+        return this.listen(ctx, message, params);
       case 'completion/complete':
         return this.completion(ctx, message, params);
       default:
@@ -72,28 +92,80 @@ export class AclPolicy implements Policy {
     }
   }
 
-  onResponse(ctx: PolicyContext, message: JsonRpcMessage, request: JsonRpcRequest | undefined): JsonRpcMessage | undefined {
+  onResponse(ctx: PolicyContext, message: JsonRpcMessage, _request: JsonRpcRequest | undefined): JsonRpcMessage | undefined {
     if (isResponse(message)) {
-      if (!request || !isObject(message.result)) return message;
-      if (request.method === 'initialize') return this.trimCapabilities(message, message.result);
-      const shape = LISTS[request.method];
-      if (!shape) return message;
-      const items = message.result[shape.field];
-      if (!Array.isArray(items)) return message;
-      const visible = items.filter((item) => {
-        if (!isObject(item) || typeof item[shape.key] !== 'string') return false;
-        const key = item[shape.key] as string;
-        const mcp = shape.key === 'name' ? { name: key } : { uri: key };
-        return !(shape.key === 'uri' && isAmbiguousUri(key)) && this.decide(ctx, request.method, key, mcp, undefined, false).allowed;
-      });
-      return { ...message, result: { ...message.result, [shape.field]: visible } };
+      const result = message.result;
+      if (!isObject(result)) return message;
+      let filtered: JsonObject | undefined;
+      for (const shape of LISTS) {
+        const items = result[shape.field];
+        if (!Array.isArray(items)) continue;
+        filtered ??= { ...result };
+        filtered[shape.field] = items.filter((item) => this.listed(ctx, shape, item));
+      }
+      // initialize and server/discover answers.
+      if (isObject(result.capabilities)) {
+        filtered ??= { ...result };
+        filtered.capabilities = this.trimCapabilities(result.capabilities);
+      }
+      return filtered ? { ...message, result: filtered } : message;
     }
-    if (!isRequest(message) && 'method' in message && message.method === 'notifications/resources/updated') {
+    if (isNotification(message) && message.method === 'notifications/resources/updated') {
       const uri = isObject(message.params) && typeof message.params.uri === 'string' ? message.params.uri : '';
-      const visible = !isAmbiguousUri(uri) && (this.decide(ctx, 'resources/read', uri, { uri }, undefined, false).allowed || this.decide(ctx, 'resources/subscribe', uri, { uri }, undefined, false).allowed);
+      const visible = checkUri(uri).ok && (this.decide(ctx, 'resources/read', uri, { uri }, undefined, false).allowed || this.decide(ctx, 'resources/subscribe', uri, { uri }, undefined, false).allowed);
       return visible ? message : undefined;
     }
     return message;
+  }
+
+  /** Whether one entry of a list answer is shown. */
+  private listed(ctx: PolicyContext, shape: ListShape, item: unknown): boolean {
+    if (!isObject(item)) return false;
+    const key = item[shape.key];
+    if (typeof key !== 'string') return false;
+    if (shape.key === 'name') return this.decide(ctx, shape.method, key, { name: key }, undefined, false).allowed;
+    const check = shape.key === 'uri' ? checkUri(key) : checkUriTemplate(key);
+    // A URI the agent could not send (not canonical) is not shown either.
+    return check.ok && this.decide(ctx, shape.method, key, { uri: key }, undefined, false).allowed;
+  }
+
+  /**
+   * Client notifications pass when they are notifications (`notifications/…`). A request method
+   * sent without an id (`tools/call`, `resources/read`) would reach the server undecided.
+   */
+  private notification(ctx: PolicyContext, message: JsonRpcNotification): RequestDecision {
+    if (message.method.startsWith('notifications/')) return ALLOW;
+    const reason = 'not a notification method: a request needs an id';
+    this.record(ctx, message.method, undefined, { allowed: false, rule: undefined }, reason);
+    return {
+      action: 'deny',
+      error: new GatehouseError('GH_INVALID_REQUEST', `Invalid Request: "${message.method}" sent without an id; only notifications/… methods may be notifications, a request method needs an id`),
+    };
+  }
+
+  /**
+   * 2026-07-28 `subscriptions/listen`: open like ping for list_changed notifications; each URI of
+   * `resourceSubscriptions` is decided as a `resources/subscribe` of it.
+   */
+  private listen(ctx: PolicyContext, message: JsonRpcRequest, params: JsonObject): RequestDecision {
+    const filter = isObject(params.notifications) ? params.notifications : {};
+    const uris = Array.isArray(filter.resourceSubscriptions) ? filter.resourceSubscriptions : [];
+    for (const uri of uris) {
+      if (typeof uri !== 'string') continue; // the server refuses a malformed filter
+      const refused = this.refuseNonCanonical(ctx, 'resources/subscribe', uri, checkUri(uri));
+      if (refused) return refused;
+      if (!this.decide(ctx, 'resources/subscribe', uri, { uri }).allowed) return respond(hidden.unknownResource(message.id, uri));
+    }
+    return ALLOW;
+  }
+
+  /** A refusal of a resource URI that is not in canonical form, or undefined when it is. */
+  private refuseNonCanonical(ctx: PolicyContext, method: string, uri: string, check: UriCheck): RequestDecision | undefined {
+    if (check.ok) return undefined;
+    this.record(ctx, method, uri, { allowed: false, rule: undefined }, `resource URI ${check.reason}`);
+    const expected = check.canonical === undefined ? 'send the canonical form of the URI' : `send "${check.canonical}"`;
+    const message = `Invalid params: resource URI ${JSON.stringify(uri)} ${check.reason}; ${expected}`;
+    return { action: 'deny', error: new GatehouseError('GH_URI_NOT_CANONICAL', message, undefined, { uri, canonical: check.canonical ?? null }) };
   }
 
   private completion(ctx: PolicyContext, message: JsonRpcRequest, params: JsonObject): RequestDecision {
@@ -103,21 +175,22 @@ export class AclPolicy implements Policy {
       return this.decide(ctx, 'prompts/get', name, { name }).allowed ? ALLOW : respond(hidden.unknownPrompt(message.id, name));
     }
     const uri = typeof ref.uri === 'string' ? ref.uri : '';
-    const visible = !isAmbiguousUri(uri) && (this.decide(ctx, 'resources/templates/list', uri, { uri }).allowed || this.decide(ctx, 'resources/read', uri, { uri }).allowed);
+    const refused = this.refuseNonCanonical(ctx, 'completion/complete', uri, checkUriTemplate(uri));
+    if (refused) return refused;
+    const visible = this.decide(ctx, 'resources/templates/list', uri, { uri }).allowed || this.decide(ctx, 'resources/read', uri, { uri }).allowed;
     return visible ? ALLOW : respond(hidden.unknownResourceTemplate(message.id, uri));
   }
 
   /** Capabilities for features the agent can use nothing of are removed from what it sees. */
-  private trimCapabilities(message: JsonRpcMessage, result: JsonObject): JsonRpcMessage {
-    if (!isObject(result.capabilities)) return message;
-    const capabilities = { ...result.capabilities };
+  private trimCapabilities(original: JsonObject): JsonObject {
+    const capabilities = { ...original };
     const grants = this.acl.grantable;
     if (!grants.has('tools/list') && !grants.has('tools/call')) delete capabilities.tools;
     if (![...grants].some((m) => m.startsWith('resources/'))) delete capabilities.resources;
     if (!grants.has('prompts/list') && !grants.has('prompts/get')) delete capabilities.prompts;
     if (!grants.has('prompts/get') && !grants.has('resources/templates/list') && !grants.has('resources/read')) delete capabilities.completions;
     if (!grants.has('tools/call')) delete capabilities.tasks;
-    return { ...message, result: { ...result, capabilities } } as JsonRpcMessage;
+    return capabilities;
   }
 
   private decide(

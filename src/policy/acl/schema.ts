@@ -4,6 +4,7 @@
 import { z } from 'zod';
 import { assertSafeRegex } from './pattern.ts';
 import { compileCondition } from './condition.ts';
+import { checkUriTemplate } from './uri.ts';
 
 export const FEATURE_METHODS = {
   tools: ['tools/list', 'tools/call'],
@@ -59,7 +60,27 @@ export const FeatureSchema = z
     if (feature.arguments && feature.type !== 'tools') {
       ctx.addIssue({ code: 'custom', path: ['arguments'], message: 'argument constraints apply to tools only' });
     }
+    if (feature.type === 'resources') checkResourcePattern(feature.pattern, ctx);
   });
+
+/**
+ * Resource URIs reach the rules in canonical form only (see uri.ts): a literal in another form,
+ * or a glob whose scheme is not lower case, would never match — a silent hole in a deny rule.
+ */
+function checkResourcePattern(pattern: PatternConfig, ctx: z.RefinementCtx): void {
+  if (pattern.type === 'literal') {
+    const check = checkUriTemplate(pattern.value);
+    if (!check.ok) {
+      const fix = check.canonical === undefined ? '' : `; write "${check.canonical}"`;
+      ctx.addIssue({ code: 'custom', path: ['pattern', 'value'], message: `expected a resource URI (or URI template) in canonical form: "${pattern.value}" ${check.reason}${fix}` });
+    }
+  } else if (pattern.type === 'glob') {
+    const scheme = /^([^:*?/]+):/.exec(pattern.value)?.[1];
+    if (scheme !== undefined && scheme !== scheme.toLowerCase()) {
+      ctx.addIssue({ code: 'custom', path: ['pattern', 'value'], message: `expected the URI scheme in lower case, as resource URIs are matched in canonical form: write "${scheme.toLowerCase()}:${pattern.value.slice(scheme.length + 1)}"` });
+    }
+  }
+}
 
 export const RuleSchema = z.strictObject({
   name: z.string().optional().meta({ description: 'Shown in decision traces (default: rules[N]).' }),
