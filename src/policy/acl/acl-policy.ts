@@ -151,26 +151,28 @@ function stringParam(params: JsonObject, key: string): string {
   return typeof value === 'string' ? value : '';
 }
 
-/** The CEL context of one decision (see docs/acl.md). */
+/**
+ * The CEL context of one decision (see docs/policies.md). Every field the context declares is
+ * present, "" when the principal or the message has none (CEL's value for an unset field): a
+ * condition that type-checked at load cannot then fail on a missing field, which would make a
+ * deny rule such as `agent.tenant != "acme"` skip agents without a tenant.
+ */
 export function conditionContext(
   ctx: PolicyContext,
   method: string,
   mcp: { name?: string; uri?: string; arguments?: Readonly<Record<string, unknown>> },
 ): ConditionContext {
   const p = ctx.principal;
-  // CEL maps must not hold undefined values: absent fields are left out.
   return {
-    agent: compact({ id: p.id, kind: p.kind, name: p.name, labels: { ...(p.labels ?? {}) }, tenant: p.tenant }) as ConditionContext['agent'],
-    user: p.user ? compact({ ...p.user }) : {},
-    claims: p.claims ?? {},
+    agent: { id: p.id, kind: p.kind, name: p.name ?? '', labels: p.labels ?? NO_LABELS, tenant: p.tenant ?? '' },
+    user: { id: p.user?.id ?? '', name: p.user?.name ?? '' },
+    claims: p.claims ?? NO_CLAIMS,
     request: { headers: ctx.request.headers, address: ctx.request.remoteAddress ?? '' },
-    mcp: compact({ method, name: mcp.name, uri: mcp.uri, arguments: mcp.arguments ?? {} }) as ConditionContext['mcp'],
+    mcp: { method, name: mcp.name ?? '', uri: mcp.uri ?? '', arguments: mcp.arguments ?? NO_ARGUMENTS },
     now: new Date(),
   };
 }
 
-function compact(value: Record<string, unknown>): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  for (const [key, item] of Object.entries(value)) if (item !== undefined) out[key] = item;
-  return out;
-}
+const NO_LABELS: Readonly<Record<string, string>> = Object.freeze({});
+const NO_CLAIMS: Readonly<Record<string, unknown>> = Object.freeze({});
+const NO_ARGUMENTS: Readonly<Record<string, unknown>> = Object.freeze({});
