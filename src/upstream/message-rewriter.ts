@@ -25,7 +25,8 @@ export class SseRewriter extends Writable {
   private readonly decoder = new StringDecoder('utf8');
   private readonly parser: SseParser;
 
-  constructor(private readonly res: ServerResponse, transform: ResponseTransform, maxEventBytes: number) {
+  /** `eventsWritten`: called after each event written (Gatehouse may add its own then; open-streams.ts). */
+  constructor(private readonly res: ServerResponse, transform: ResponseTransform, maxEventBytes: number, eventsWritten?: () => void) {
     super();
     this.parser = new SseParser((event) => {
       const data = event.data === '' ? '' : rewriteData(event.data, transform);
@@ -38,6 +39,7 @@ export class SseRewriter extends Writable {
       if (event.event !== undefined) options.event = event.event;
       if (event.id !== undefined) options.id = event.id;
       this.res.write(formatSseEvent(data, options));
+      eventsWritten?.();
     }, maxEventBytes);
   }
 

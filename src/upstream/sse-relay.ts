@@ -108,9 +108,10 @@ function endsWithBlankLine(chunk: Buffer): boolean {
 /**
  * Copies an SSE response body into `res` through a gate, with backpressure; settles when `res`
  * has finished (resolve) or the upstream failed or an event was too large (reject, after the
- * client got what could be said).
+ * client got what could be said). Only whole events are written, so Gatehouse may add its own
+ * between two writes (open-streams.ts); `eventsWritten` is called after each write of events.
  */
-export function relaySse(response: UpstreamResponse, res: ServerResponse, maxEventBytes: number, requestId: JsonRpcId | null): Promise<void> {
+export function relaySse(response: UpstreamResponse, res: ServerResponse, maxEventBytes: number, requestId: JsonRpcId | null, eventsWritten?: () => void): Promise<void> {
   const gate = new SseEventGate(maxEventBytes);
   return new Promise((resolve, reject) => {
     const outcome = relayOutcome(response, res, resolve, reject);
@@ -130,7 +131,9 @@ export function relaySse(response: UpstreamResponse, res: ServerResponse, maxEve
           outcome.fail(new RangeError(reason));
           return;
         }
-        if (out && !res.write(out)) response.pause();
+        if (!out) return;
+        if (!res.write(out)) response.pause();
+        eventsWritten?.();
       },
       end() {
         if (!outcome.done) res.end(gate.rest());

@@ -15,6 +15,9 @@ import { JsonRewriter, LimitedPassThrough, SseRewriter } from './message-rewrite
 import { relaySse } from './sse-relay.ts';
 import { flushHeadersSoon, type PendingHead } from './head-flush.ts';
 import { isStateless } from '../mcp/versions.ts';
+import { SseInjector, type OpenStreams } from './open-streams.ts';
+import { listenedKinds } from '../mcp/list-changed.ts';
+import { isRequest } from '../mcp/jsonrpc.ts';
 
 export interface HttpUpstreamConfig {
   readonly url: string;
@@ -42,6 +45,8 @@ export class StreamableHttpUpstream implements Upstream {
     private readonly sealer: SessionSealer,
     private readonly log: Logger,
     private credentials?: UpstreamCredentials,
+    /** Where long-lived client streams are registered, so a reload can tell them lists changed. */
+    private readonly openStreams?: OpenStreams,
   ) {
     const url = new URL(config.url);
     this.path = url.pathname + url.search;
@@ -168,7 +173,11 @@ export class StreamableHttpUpstream implements Upstream {
           response.destroy();
           throw error;
         }
-        if ('requestId' in sink) await relaySse(response, x.res, this.globals.maxResponseBytes, sink.requestId);
+        if (handle.injector && this.openStreams) {
+          handle.unregister = this.openStreams.add(x.api, handle.injector);
+          x.log.debug({ api: x.api, server: this.name, stream: method === 'GET' ? 'standalone' : 'subscriptions/listen' }, 'client stream open for reload notices');
+        }
+        if ('requestId' in sink) await relaySse(response, x.res, this.globals.maxResponseBytes, sink.requestId, handle.injector?.eventsWritten);
         else await relay(response, sink, x.res);
         break;
       }
@@ -178,6 +187,7 @@ export class StreamableHttpUpstream implements Upstream {
       x.res.off('close', onClose);
       x.record?.upstreamEnded();
       if (method === 'GET') this.getStreams.delete(handle);
+      handle.unregister?.();
       if (handle.head) handle.head.res = undefined;
       if (up) this.tracker.streamClosed(up);
     }
@@ -221,10 +231,11 @@ export class StreamableHttpUpstream implements Upstream {
       throw new GatehouseError('GH_UPSTREAM_RESPONSE_TOO_LARGE', `Upstream response of ${length} bytes exceeds limits.maxResponseBytes (${max})`);
     }
     if (isSse) out['x-accel-buffering'] = 'no';
+    if (isSse && status < 300 && this.openStreams) handle.injector = longLivedStream(x);
     if (x.transform && status < 300 && (isSse || contentType.startsWith('application/json'))) {
       x.res.writeHead(status, out);
       if (isSse) handle.head = flushHeadersSoon(x.res, 'messages' in x);
-      return isSse ? new SseRewriter(x.res, x.transform, max) : new JsonRewriter(x.res, x.transform, max);
+      return isSse ? new SseRewriter(x.res, x.transform, max, handle.injector?.eventsWritten) : new JsonRewriter(x.res, x.transform, max);
     }
     if (length !== undefined) out['content-length'] = length;
     x.res.writeHead(status, out);
@@ -275,6 +286,19 @@ function copyRoutingHeaders(incoming: IncomingHttpHeaders, headers: Record<strin
 interface ExchangeHandle {
   current?: Cancellable;
   head?: PendingHead | undefined;
+  /** A long-lived stream (GET, subscriptions/listen) Gatehouse can add notifications to, and its registration. */
+  injector?: SseInjector | undefined;
+  unregister?: (() => void) | undefined;
+}
+
+/** The standalone GET stream of a session, or a 2026-07-28 `subscriptions/listen` stream; else undefined. */
+function longLivedStream(x: Exchange | PostExchange): SseInjector | undefined {
+  if (x.req.method === 'GET') return new SseInjector(x.res);
+  const first = 'messages' in x && x.messages.length === 1 ? x.messages[0] : undefined;
+  if (first && isRequest(first) && first.method === 'subscriptions/listen') {
+    return new SseInjector(x.res, { id: first.id, kinds: listenedKinds(first.params) });
+  }
+  return undefined;
 }
 
 /** An SSE body relayed untouched (sse-relay.ts); the id of the request it answers, if one. */
