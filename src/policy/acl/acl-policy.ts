@@ -14,6 +14,7 @@ import { isAmbiguousUri } from './uri.ts';
 const OPEN_METHODS = new Set(['initialize', 'ping', 'logging/setLevel', 'resources/unsubscribe']);
 const LIST_METHODS = new Set(['tools/list', 'resources/list', 'resources/templates/list', 'prompts/list']);
 const TASK_METHODS = new Set(['tasks/get', 'tasks/result', 'tasks/list', 'tasks/cancel']);
+const LIST_CAPABILITIES = ['tools', 'resources', 'prompts'] as const;
 
 interface ListShape {
   readonly field: string;
@@ -117,6 +118,9 @@ export class AclPolicy implements Policy {
     if (!grants.has('prompts/list') && !grants.has('prompts/get')) delete capabilities.prompts;
     if (!grants.has('prompts/get') && !grants.has('resources/templates/list') && !grants.has('resources/read')) delete capabilities.completions;
     if (!grants.has('tools/call')) delete capabilities.tasks;
+    // A reload may change what this agent sees; Gatehouse then says so (gateway.ts), so clients
+    // that listen only when the server promises it should.
+    for (const kind of LIST_CAPABILITIES) if (isObject(capabilities[kind])) capabilities[kind] = { ...capabilities[kind], listChanged: true };
     return { ...message, result: { ...result, capabilities } } as JsonRpcMessage;
   }
 
