@@ -294,6 +294,7 @@ interface ExchangeHandle {
 /** The standalone GET stream of a session, or a 2026-07-28 `subscriptions/listen` stream; else undefined. */
 function longLivedStream(x: Exchange | PostExchange): SseInjector | undefined {
   if (x.req.method === 'GET') return new SseInjector(x.res);
+  if (!isStateless(x.protocolVersion)) return undefined; // a POST's stream ends with its answer
   const first = 'messages' in x && x.messages.length === 1 ? x.messages[0] : undefined;
   if (first && isRequest(first) && first.method === 'subscriptions/listen') {
     return new SseInjector(x.res, { id: first.id, kinds: listenedKinds(first.params) });
