@@ -7,6 +7,9 @@ import { connectClient, runCli, writeConfig } from './helpers/gatehouse.ts';
 import { waitForLogLines } from './helpers/lifecycle-procs.ts';
 import { startCliGateway } from './helpers/lifecycle-cli.ts';
 
+/** A reload is debounced, then loads and validates the file: generous on a loaded machine. */
+const RELOAD_WAIT_MS = 30_000;
+
 /** An API appended to the reload helper's file (its `apis` list starts on line 17): echo is denied to anonymous callers. */
 function guardedApi(condition: string): string {
   return [
@@ -61,7 +64,7 @@ test('a reload with an unknown field or a non-boolean condition is refused, nami
   const isRefused = (l: Record<string, unknown>) => typeof l.msg === 'string' && l.msg.startsWith('configuration change refused');
 
   gh.writeConfig({ extraApis: guardedApi('agent.id == "anonymous"') });
-  await waitForLogLines(gh.cli, isReloaded, 'the guarded API is applied');
+  await waitForLogLines(gh.cli, isReloaded, 'the guarded API is applied', 1, RELOAD_WAIT_MS);
   const session = await connectClient(gh.url('/guarded'));
   gh.defer(() => session.close());
   const denied = async (what: string) => {
@@ -72,14 +75,14 @@ test('a reload with an unknown field or a non-boolean condition is refused, nami
   await denied('before the bad edits');
 
   gh.writeConfig({ extraApis: guardedApi('agent.idd == "anonymous"') });
-  const [unknownField] = await waitForLogLines(gh.cli, isRefused, 'the unknown field is refused');
+  const [unknownField] = await waitForLogLines(gh.cli, isRefused, 'the unknown field is refused', 1, RELOAD_WAIT_MS);
   const first = String(unknownField!.problems);
   assert.ok(first.includes(`${gh.file}:26:`), `names the file and line 26: ${first}`);
   assert.match(first, /apis\[2\]\.policies\[0\]\.acl\.rules\[1\]\.condition: invalid CEL condition: unknown field `idd` of `agent`/);
   await denied('after the refused unknown field');
 
   gh.writeConfig({ extraApis: guardedApi('agent.id') });
-  const refusals = await waitForLogLines(gh.cli, isRefused, 'the non-boolean condition is refused', 2);
+  const refusals = await waitForLogLines(gh.cli, isRefused, 'the non-boolean condition is refused', 2, RELOAD_WAIT_MS);
   const second = String(refusals[1]!.problems);
   assert.ok(second.includes(`${gh.file}:26:`), `names the file and line 26: ${second}`);
   assert.match(second, /apis\[2\]\.policies\[0\]\.acl\.rules\[1\]\.condition: invalid CEL condition: the condition is of type string; a condition must be a bool/);

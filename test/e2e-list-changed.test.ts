@@ -17,7 +17,10 @@ import { startStatelessServer } from './helpers/stateless-server.ts';
 import { validateConfig } from '../src/config/load.ts';
 import type { ConfigInput } from '../src/config/schema.ts';
 
-function deferred<T = void>(what: string, timeoutMs = 15_000): { promise: Promise<T>; resolve(value: T): void } {
+/** A reload is debounced, then loads and validates the file: generous on a loaded machine. */
+const RELOAD_WAIT_MS = 30_000;
+
+function deferred<T = void>(what: string, timeoutMs = RELOAD_WAIT_MS): { promise: Promise<T>; resolve(value: T): void } {
   let resolve!: (value: T) => void;
   let reject!: (error: Error) => void;
   const promise = new Promise<T>((res, rej) => ((resolve = res), (reject = rej)));
@@ -56,7 +59,7 @@ test('rewriting the config to hide a tool sends tools/list_changed to open HTTP 
   const gh = await startCliGateway(t);
   const isReloaded = (l: Record<string, unknown>) => l.msg === 'configuration reloaded';
   gh.writeConfig({ extraApis: guardedApis(false) });
-  await waitForLogLines(gh.cli, isReloaded, 'the guarded APIs are applied');
+  await waitForLogLines(gh.cli, isReloaded, 'the guarded APIs are applied', 1, RELOAD_WAIT_MS);
 
   const http = await listeningClient(gh.url('/guarded'));
   gh.defer(() => http.close());
@@ -64,13 +67,13 @@ test('rewriting the config to hide a tool sends tools/list_changed to open HTTP 
   gh.defer(() => stdio.close());
   // The SDK client opens its standalone GET stream after initializing; over HTTP it is the only
   // stream Gatehouse can reach (a stdio session keeps the notice until a stream opens).
-  await waitForLogLines(gh.cli, (l) => l.msg === 'client stream open for reload notices' && l.api === 'guarded', 'the GET stream of the HTTP session is open');
+  await waitForLogLines(gh.cli, (l) => l.msg === 'client stream open for reload notices' && l.api === 'guarded', 'the GET stream of the HTTP session is open', 1, RELOAD_WAIT_MS);
   assert.ok((await http.toolNames()).includes('echo'), 'echo is listed over HTTP before');
   assert.ok((await stdio.toolNames()).includes('echo'), 'echo is listed over stdio before');
 
   gh.writeConfig({ extraApis: guardedApis(true) });
   await Promise.all([http.changed, stdio.changed]);
-  const told = await waitForLogLines(gh.cli, (l) => l.msg === 'told open client sessions that their lists may have changed', 'the reload tells both APIs', 2);
+  const told = await waitForLogLines(gh.cli, (l) => l.msg === 'told open client sessions that their lists may have changed', 'the reload tells both APIs', 2, RELOAD_WAIT_MS);
   assert.deepEqual(told.map((l) => [l.api, l.lists, l.reached]).sort(), [['guarded', ['tools'], 1], ['guarded-stdio', ['tools'], 1]]);
 
   const httpTools = await http.toolNames();
