@@ -17,6 +17,7 @@ import type { Store } from './store/store.ts';
 import { CountersRegistry } from './policy/rate-limit/registry.ts';
 import type { RateLimitStats } from './policy/rate-limit/rate-limit-policy.ts';
 import type { Upstream, UpstreamGlobals } from './upstream/upstream.ts';
+import type { ListKind } from './mcp/list-changed.ts';
 import { StreamableHttpUpstream } from './upstream/streamable-http.ts';
 import { ChannelUpstream, type ChannelFactory, type ChannelLimits } from './upstream/channel-upstream.ts';
 import { StdioChannel } from './upstream/stdio-channel.ts';
@@ -31,6 +32,8 @@ import { Audit, type AuditCounters } from './audit/audit.ts';
 import { combineObservers } from './observe/composite.ts';
 import { Observability } from './metrics/observability.ts';
 import { AdminServer } from './admin/server.ts';
+import { OpenStreams } from './upstream/open-streams.ts';
+import { changedLists } from './config/visibility.ts';
 
 export interface GatewayOptions {
   /** Config as an object (validated here) or already validated. */
@@ -51,6 +54,8 @@ export class Gateway {
   private readonly sseAgent = new Agent({ keepAliveTimeout: 30_000 });
   private closing: Promise<void> | undefined;
   private readonly counters = new CountersRegistry();
+  /** Client sessions and streams a reload can tell that their lists changed. */
+  private readonly openStreams = new OpenStreams();
   readonly rateLimitStats: RateLimitStats = { rejected: 0, backendErrors: 0 };
   readonly nodeId = randomBytes(6).toString('base64url');
   /** Metrics and tracing (src/metrics); set by start(). */
@@ -140,8 +145,10 @@ export class Gateway {
     if (before.host !== config.listen.host || before.port !== config.listen.port) {
       this.log.warn('listen address changes take effect on restart; keeping the current listener');
     }
+    const changed = changedLists(this.runtime.config, config);
     this.syncUpstreams(config);
     this.runtime = this.compile(config);
+    this.announceListChanges(changed);
     this.audit?.reconfigure(config);
     this.observability?.reload(config);
     this.admin?.reload(config);
@@ -152,6 +159,17 @@ export class Gateway {
       clearInterval(this.reaper);
       this.reapEvery = every;
       this.reaper = setInterval(() => this.reap(), every).unref();
+    }
+  }
+
+  /**
+   * After a reload, tells the open sessions of each API whose visible lists may have changed, so
+   * that clients list again (and get the new runtime's answer).
+   */
+  private announceListChanges(changed: ReadonlyMap<string, readonly ListKind[]>): void {
+    for (const [api, kinds] of changed) {
+      const reached = this.openStreams.listChanged(api, kinds);
+      this.log.info({ api, lists: kinds, reached }, 'told open client sessions that their lists may have changed');
     }
   }
 
@@ -211,9 +229,9 @@ export class Gateway {
 
   private createUpstream(name: string, server: ServerData, globals: UpstreamGlobals): Upstream {
     const log = this.log.child({ server: name });
-    if ('url' in server) return new StreamableHttpUpstream(name, server, globals, this.sealer, log, this.credentials.forServer(name, server.credential));
+    if ('url' in server) return new StreamableHttpUpstream(name, server, globals, this.sealer, log, this.credentials.forServer(name, server.credential), this.openStreams);
     const [factory, limits] = this.channelSetup(name, server, globals);
-    return new ChannelUpstream(name, factory, limits, this.nodeId, this.sealer, log);
+    return new ChannelUpstream(name, factory, limits, this.nodeId, this.sealer, log, this.openStreams);
   }
 
   private updateUpstream(name: string, upstream: Upstream, server: ServerData, globals: UpstreamGlobals): void {

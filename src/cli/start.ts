@@ -19,7 +19,7 @@ export async function runStart(options: { config: string; host?: string; port?: 
     listen: { host: options.host ?? c.listen.host, port: options.port ?? c.listen.port },
   });
   const gateway = await startGateway({ config: overrides(config), configPath: options.config });
-  const watcher = watchConfig(options.config, (next) => gateway.reload(overrides(next)), gateway.log);
+  const watcher = watchConfig(options.config, (next) => gateway.reload(overrides(next)), gateway.log, config);
   if (!options.watch) watcher.close();
   return runUntilSignalled(gateway, { onStop: async () => watcher.close(), onReload: () => watcher.reload() });
 }

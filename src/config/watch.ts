@@ -7,13 +7,20 @@ import type { Logger } from '../log.ts';
 import type { ConfigData } from './schema.ts';
 import { loadConfigFile } from './load.ts';
 
-export function watchConfig(file: string, apply: (config: ConfigData) => void, log: Logger, debounceMs = 250): { close(): void; reload(): Promise<boolean> } {
+/**
+ * `running` is the config the gateway was started with: a change made between that load and the
+ * start of watching is applied at once (it raised no event the watcher could see).
+ */
+export function watchConfig(file: string, apply: (config: ConfigData) => void, log: Logger, running: ConfigData, debounceMs = 250): { close(): void; reload(): Promise<boolean> } {
   const absolute = path.resolve(file);
   const base = path.basename(absolute);
   let timer: NodeJS.Timeout | undefined;
-  let last = '';
+  let last = JSON.stringify(running);
+  // One reload at a time, so that two close changes are compared and applied in order.
+  let queue: Promise<boolean> = Promise.resolve(true);
+  const reload = (): Promise<boolean> => (queue = queue.then(reloadNow));
 
-  const reload = async (): Promise<boolean> => {
+  const reloadNow = async (): Promise<boolean> => {
     try {
       const config = await loadConfigFile(absolute);
       const text = JSON.stringify(config);
@@ -28,9 +35,6 @@ export function watchConfig(file: string, apply: (config: ConfigData) => void, l
     }
   };
 
-  // Remember what is running so that a touch without changes does nothing.
-  void loadConfigFile(absolute).then((c) => (last = JSON.stringify(c)), () => undefined);
-
   let watcher: FSWatcher | undefined;
   try {
     watcher = watch(path.dirname(absolute), { persistent: false }, (_event, name) => {
@@ -41,8 +45,14 @@ export function watchConfig(file: string, apply: (config: ConfigData) => void, l
   } catch (error) {
     log.warn({ err: (error as Error).message }, 'cannot watch the configuration file; send SIGHUP to reload');
   }
+  let closed = false;
+  // After the caller had its chance to close the watcher (--no-watch: SIGHUP only).
+  queueMicrotask(() => {
+    if (!closed) void reload();
+  });
   return {
     close: () => {
+      closed = true;
       clearTimeout(timer);
       watcher?.close();
     },

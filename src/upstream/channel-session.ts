@@ -12,6 +12,7 @@ import type { ResponseTransform } from '../policy/policy.ts';
 import type { ExchangeRecord } from '../observe/record.ts';
 import type { MessageChannel } from './channel.ts';
 import type { Exchange, PostExchange } from './upstream.ts';
+import { listChangedNotification, type ListKind } from '../mcp/list-changed.ts';
 
 const REPLAY_LIMIT = 1000;
 const BACKLOG_LIMIT = 1000;
@@ -66,6 +67,8 @@ interface ReplayEvent {
 export class ChannelSession {
   lastActivity = Date.now();
   closed = false;
+  /** Called once when the session ends (its registration for reload notifications is dropped). */
+  onEnded: (() => void) | undefined;
   private readonly pending = new Map<string, OutStream>();
   private readonly progress = new Map<string, OutStream>();
   private readonly progressOf = new Map<string, string>();
@@ -208,6 +211,12 @@ export class ChannelSession {
     if (out !== undefined) this.route(JSON.stringify(out));
   }
 
+  /** Gatehouse's own notice that lists may have changed (a reload): delivered like a server notification. */
+  listChanged(kinds: readonly ListKind[]): void {
+    if (this.closed) return;
+    for (const kind of kinds) this.route(JSON.stringify(listChangedNotification(kind)));
+  }
+
   /** Server requests and unrelated notifications: the standalone stream, else the newest open POST stream. */
   private route(text: string): void {
     if (this.standalone?.res && !this.standalone.ended) {
@@ -256,6 +265,8 @@ export class ChannelSession {
     for (const stream of this.open) stream.end();
     this.standalone?.end();
     this.open.clear();
+    this.onEnded?.();
+    this.onEnded = undefined;
   }
 
   endStandalone(): void {

@@ -8,6 +8,7 @@ import type { Logger } from '../log.ts';
 import type { MessageChannel } from './channel.ts';
 import { ChannelSession } from './channel-session.ts';
 import type { Exchange, PostExchange, Upstream, UpstreamGlobals } from './upstream.ts';
+import type { OpenStreams } from './open-streams.ts';
 
 export interface ChannelLimits {
   readonly maxSessions: number;
@@ -28,6 +29,8 @@ export class ChannelUpstream implements Upstream {
     private readonly nodeId: string,
     private readonly sealer: SessionSealer,
     private readonly log: Logger,
+    /** Where sessions are registered, so a reload can tell them lists changed. */
+    private readonly openStreams?: OpenStreams,
   ) {}
 
   /** Applies a reloaded server definition to sessions started from now on. */
@@ -122,6 +125,7 @@ export class ChannelUpstream implements Upstream {
     }
     if (session.closed) throw new GatehouseError('GH_UPSTREAM_UNAVAILABLE', `Upstream "${this.name}" exited as it started`);
     this.sessions.set(channelId, session);
+    session.onEnded = this.openStreams?.add(x.api, session);
     return session;
   }
 }

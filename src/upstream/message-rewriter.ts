@@ -87,10 +87,15 @@ export class SseRewriter extends Writable {
     private readonly transform: ResponseTransform,
     private readonly limits: DecodeLimits,
     private readonly unanswered: UnansweredRequests | undefined,
+    /** Called after each event written (Gatehouse may add its own then; open-streams.ts). */
+    private readonly eventsWritten?: () => void,
   ) {
     super();
     this.parser = new SseParser(
-      (event) => this.event(event),
+      (event) => {
+        this.event(event);
+        this.eventsWritten?.();
+      },
       limits.maxBytes,
       (comment) => this.res.write(`:${comment}\n\n`),
     );

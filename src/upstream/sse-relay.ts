@@ -111,9 +111,16 @@ function endsWithBlankLine(chunk: Buffer): boolean {
  * Copies an SSE response body into `res` through a gate, with backpressure; settles when `res`
  * has finished (resolve) or the upstream failed, an event was too large or the stream ended
  * without answering (reject, after the client got what could be said). `unanswered` follows the
- * requests of a POST's stream (none for a GET's).
+ * requests of a POST's stream (none for a GET's). Only whole events are written, so Gatehouse
+ * may add its own between two writes (open-streams.ts); `eventsWritten` is called after each.
  */
-export function relaySse(response: UpstreamResponse, res: ServerResponse, maxEventBytes: number, unanswered: UnansweredRequests | undefined): Promise<void> {
+export function relaySse(
+  response: UpstreamResponse,
+  res: ServerResponse,
+  maxEventBytes: number,
+  unanswered: UnansweredRequests | undefined,
+  eventsWritten?: () => void,
+): Promise<void> {
   const gate = new SseEventGate(maxEventBytes);
   return new Promise((resolve, reject) => {
     const outcome = relayOutcome(response, res, resolve, reject);
@@ -136,6 +143,7 @@ export function relaySse(response: UpstreamResponse, res: ServerResponse, maxEve
         if (out === undefined) return;
         if (unanswered !== undefined) unanswered.seeEvents(out);
         if (!res.write(out)) response.pause();
+        eventsWritten?.();
       },
       end() {
         if (outcome.done) return;

@@ -16,6 +16,8 @@ import { relaySse } from './sse-relay.ts';
 import { flushHeadSoon, type PendingHead } from './head-flush.ts';
 import { UnansweredRequests } from './unanswered.ts';
 import { isStateless } from '../mcp/versions.ts';
+import { SseInjector, type OpenStreams } from './open-streams.ts';
+import { listenedKinds } from '../mcp/list-changed.ts';
 import { errorResponse, isRequest } from '../mcp/jsonrpc.ts';
 
 export interface HttpUpstreamConfig {
@@ -45,6 +47,8 @@ export class StreamableHttpUpstream implements Upstream {
     private readonly sealer: SessionSealer,
     private readonly log: Logger,
     private credentials?: UpstreamCredentials,
+    /** Where long-lived client streams are registered, so a reload can tell them lists changed. */
+    private readonly openStreams?: OpenStreams,
   ) {
     const url = new URL(config.url);
     this.path = url.pathname + url.search;
@@ -137,7 +141,7 @@ export class StreamableHttpUpstream implements Upstream {
 
   private async forward(x: Exchange | PostExchange, method: 'POST' | 'GET' | 'DELETE', headers: Record<string, string>, body: string | undefined): Promise<void> {
     // Every field from the start: one object shape for every exchange (see exchangeOf in mcp-endpoint.ts).
-    const handle: ExchangeHandle = { current: undefined, head: undefined, sse: false, unanswered: undefined };
+    const handle: ExchangeHandle = { current: undefined, head: undefined, sse: false, unanswered: undefined, injector: undefined, unregister: undefined };
     let clientLeft = false;
     const onClose = () => {
       if (x.res.writableFinished) return;
@@ -174,7 +178,11 @@ export class StreamableHttpUpstream implements Upstream {
           response.destroy();
           throw error;
         }
-        if (sink instanceof SsePassThrough) await relaySse(response, x.res, this.globals.maxResponseBytes, sink.unanswered);
+        if (handle.injector && this.openStreams) {
+          handle.unregister = this.openStreams.add(x.api, handle.injector);
+          x.log.debug({ api: x.api, server: this.name, stream: method === 'GET' ? 'standalone' : 'subscriptions/listen' }, 'client stream open for reload notices');
+        }
+        if (sink instanceof SsePassThrough) await relaySse(response, x.res, this.globals.maxResponseBytes, sink.unanswered, handle.injector?.eventsWritten);
         else await relay(response, sink, x.res);
         break;
       }
@@ -184,6 +192,7 @@ export class StreamableHttpUpstream implements Upstream {
       x.res.off('close', onClose);
       x.record?.upstreamEnded();
       if (method === 'GET') this.getStreams.delete(handle);
+      handle.unregister?.();
       if (handle.head) handle.head.res = undefined;
       if (up) this.tracker.streamClosed(up);
     }
@@ -237,7 +246,8 @@ export class StreamableHttpUpstream implements Upstream {
       const requests = 'messages' in x ? new UnansweredRequests(x.messages) : undefined;
       handle.unanswered = requests === undefined || requests.done ? undefined : requests;
       handle.sse = true;
-      return transform ? new SseRewriter(x.res, transform, this.limits, handle.unanswered) : new SsePassThrough(handle.unanswered);
+      if (status < 300 && this.openStreams) handle.injector = longLivedStream(x);
+      return transform ? new SseRewriter(x.res, transform, this.limits, handle.unanswered, handle.injector?.eventsWritten) : new SsePassThrough(handle.unanswered);
     }
     if (length !== undefined) out['content-length'] = length;
     x.res.writeHead(status, out);
@@ -295,6 +305,20 @@ interface ExchangeHandle {
   head: PendingHead | undefined;
   sse: boolean;
   unanswered: UnansweredRequests | undefined;
+  /** A long-lived stream (GET, subscriptions/listen) Gatehouse can add notifications to, and its registration. */
+  injector: SseInjector | undefined;
+  unregister: (() => void) | undefined;
+}
+
+/** The standalone GET stream of a session, or a 2026-07-28 `subscriptions/listen` stream; else undefined. */
+function longLivedStream(x: Exchange | PostExchange): SseInjector | undefined {
+  if (x.req.method === 'GET') return new SseInjector(x.res);
+  if (!isStateless(x.protocolVersion)) return undefined; // a POST's stream ends with its answer
+  const first = 'messages' in x && x.messages.length === 1 ? x.messages[0] : undefined;
+  if (first && isRequest(first) && first.method === 'subscriptions/listen') {
+    return new SseInjector(x.res, { id: first.id, kinds: listenedKinds(first.params) });
+  }
+  return undefined;
 }
 
 /** An SSE body relayed untouched (sse-relay.ts), and the requests it has yet to answer. */

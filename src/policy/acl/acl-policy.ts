@@ -16,6 +16,7 @@ import { checkUri, checkUriTemplate, type UriCheck } from './uri.ts';
 const OPEN_METHODS = new Set(['initialize', 'server/discover', 'ping', 'logging/setLevel']);
 const LIST_METHODS = new Set(['tools/list', 'resources/list', 'resources/templates/list', 'prompts/list']);
 const TASK_METHODS = new Set(['tasks/get', 'tasks/result', 'tasks/list', 'tasks/cancel', 'tasks/update']);
+const LIST_CAPABILITIES = ['tools', 'resources', 'prompts'] as const;
 
 interface ListShape {
   /** The list method whose rules decide what the list shows. */
@@ -190,6 +191,9 @@ export class AclPolicy implements Policy {
     if (!grants.has('prompts/list') && !grants.has('prompts/get')) delete capabilities.prompts;
     if (!grants.has('prompts/get') && !grants.has('resources/templates/list') && !grants.has('resources/read')) delete capabilities.completions;
     if (!grants.has('tools/call')) delete capabilities.tasks;
+    // A reload may change what this agent sees; Gatehouse then says so (gateway.ts), so clients
+    // that listen only when the server promises it should.
+    for (const kind of LIST_CAPABILITIES) if (isObject(capabilities[kind])) capabilities[kind] = { ...capabilities[kind], listChanged: true };
     return capabilities;
   }
 
@@ -224,26 +228,28 @@ function stringParam(params: JsonObject, key: string): string {
   return typeof value === 'string' ? value : '';
 }
 
-/** The CEL context of one decision (see docs/acl.md). */
+/**
+ * The CEL context of one decision (see docs/policies.md). Every field the context declares is
+ * present, "" when the principal or the message has none (CEL's value for an unset field): a
+ * condition that type-checked at load cannot then fail on a missing field, which would make a
+ * deny rule such as `agent.tenant != "acme"` skip agents without a tenant.
+ */
 export function conditionContext(
   ctx: PolicyContext,
   method: string,
   mcp: { name?: string; uri?: string; arguments?: Readonly<Record<string, unknown>> },
 ): ConditionContext {
   const p = ctx.principal;
-  // CEL maps must not hold undefined values: absent fields are left out.
   return {
-    agent: compact({ id: p.id, kind: p.kind, name: p.name, labels: { ...(p.labels ?? {}) }, tenant: p.tenant }) as ConditionContext['agent'],
-    user: p.user ? compact({ ...p.user }) : {},
-    claims: p.claims ?? {},
+    agent: { id: p.id, kind: p.kind, name: p.name ?? '', labels: p.labels ?? NO_LABELS, tenant: p.tenant ?? '' },
+    user: { id: p.user?.id ?? '', name: p.user?.name ?? '' },
+    claims: p.claims ?? NO_CLAIMS,
     request: { headers: ctx.request.headers, address: ctx.request.remoteAddress ?? '' },
-    mcp: compact({ method, name: mcp.name, uri: mcp.uri, arguments: mcp.arguments ?? {} }) as ConditionContext['mcp'],
+    mcp: { method, name: mcp.name ?? '', uri: mcp.uri ?? '', arguments: mcp.arguments ?? NO_ARGUMENTS },
     now: new Date(),
   };
 }
 
-function compact(value: Record<string, unknown>): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  for (const [key, item] of Object.entries(value)) if (item !== undefined) out[key] = item;
-  return out;
-}
+const NO_LABELS: Readonly<Record<string, string>> = Object.freeze({});
+const NO_CLAIMS: Readonly<Record<string, unknown>> = Object.freeze({});
+const NO_ARGUMENTS: Readonly<Record<string, unknown>> = Object.freeze({});

@@ -1,39 +1,89 @@
-// CEL conditions (@marcbachmann/cel-js), compiled once at load. The context a condition sees is
-// documented in docs/acl.md: agent, user, claims, request, mcp (method, name, uri, arguments), now.
-import { Environment } from '@marcbachmann/cel-js';
+// CEL conditions (@marcbachmann/cel-js), checked and compiled once at load. The context a
+// condition sees is documented in docs/policies.md: agent, user, claims, request, mcp, now.
+//
+// Every condition is type-checked against that context with closed types, so a misspelt field
+// (`agent.idd`) or a condition that is not a bool (`agent.id`) is a config error instead of a
+// rule that silently never applies — on a `deny` rule, that would be a hole. Only what is free
+// form by nature stays open: token claims, tool arguments, agent labels and request headers.
+//
+// Evaluation uses a second environment that sees the same variables as plain maps: with the
+// checked types, the library would wrap every context object in a typed instance per evaluation,
+// an allocation on every decision for no gain once the expression has been checked.
+import { Environment, type ASTNode } from '@marcbachmann/cel-js';
 
 export interface ConditionContext {
-  agent: { id: string; kind: string; name?: string | undefined; labels: Record<string, string>; tenant?: string | undefined };
-  user: Record<string, unknown>;
+  agent: { id: string; kind: string; name: string; labels: Readonly<Record<string, string>>; tenant: string };
+  user: { id: string; name: string };
   claims: Readonly<Record<string, unknown>>;
   request: { headers: Readonly<Record<string, unknown>>; address: string };
-  mcp: { method: string; name?: string | undefined; uri?: string | undefined; arguments: Readonly<Record<string, unknown>> };
+  mcp: { method: string; name: string; uri: string; arguments: Readonly<Record<string, unknown>> };
   now: Date;
 }
 
 export type Condition = (ctx: ConditionContext) => boolean;
 
-const environment = new Environment({
+/** The closed objects of the context: variable → CEL type of each field. */
+const OBJECTS: Readonly<Record<'agent' | 'user' | 'request' | 'mcp', Readonly<Record<string, string>>>> = {
+  agent: { id: 'string', kind: 'string', name: 'string', labels: 'map<string, string>', tenant: 'string' },
+  user: { id: 'string', name: 'string' },
+  request: { headers: 'map<string, string>', address: 'string' },
+  mcp: { method: 'string', name: 'string', uri: 'string', arguments: 'map<string, dyn>' },
+};
+
+/** Free-form variables (claims) and the clock. */
+const OPEN = { claims: 'map<string, dyn>', now: 'google.protobuf.Timestamp' } as const;
+
+const OPTIONS = {
   unlistedVariablesAreDyn: false,
   enableOptionalTypes: true,
   homogeneousAggregateLiterals: false,
   limits: { maxAstNodes: 5000, maxDepth: 64, maxListElements: 1000, maxMapEntries: 1000, maxCallArguments: 16 },
-})
-  .registerVariable('agent', 'map')
-  .registerVariable('user', 'map')
-  .registerVariable('claims', 'map')
-  .registerVariable('request', 'map')
-  .registerVariable('mcp', 'map')
-  .registerVariable('now', 'google.protobuf.Timestamp');
+};
 
-/** Compiles a condition; throws with the CEL error (position marked) when it does not parse or type-check. */
+const typeName = (variable: string): string => `gatehouse.${variable}`;
+
+const checker = new Environment(OPTIONS);
+for (const [variable, fields] of Object.entries(OBJECTS)) checker.registerType(typeName(variable), { fields });
+for (const variable of Object.keys(OBJECTS)) checker.registerVariable(variable, typeName(variable));
+for (const [variable, type] of Object.entries(OPEN)) checker.registerVariable(variable, type);
+
+const runtime = new Environment(OPTIONS);
+for (const variable of Object.keys(OBJECTS)) runtime.registerVariable(variable, 'map');
+for (const [variable, type] of Object.entries(OPEN)) runtime.registerVariable(variable, type);
+
+const VARIABLES = [...Object.keys(OBJECTS), ...Object.keys(OPEN)];
+
+/** Checked type name → the variable it belongs to. */
+const VARIABLE_OF_TYPE = new Map(Object.keys(OBJECTS).map((variable) => [typeName(variable), variable]));
+
+/**
+ * Compiles a condition; throws with a message naming the problem and its column when it does
+ * not parse, does not type-check against the context, or is not a bool.
+ */
 export function compileCondition(source: string): Condition {
-  const checked = environment.check(source);
-  if (!checked.valid) throw new Error(firstLine(checked.error?.message ?? 'invalid expression'));
-  const program = environment.parse(source);
+  let ast: ASTNode;
+  try {
+    const parsed = checker.parse(source);
+    ast = parsed.ast;
+    const checked = parsed.check();
+    if (!checked.valid) throw checked.error ?? new Error('invalid expression');
+    if (checked.type !== 'bool') {
+      throw new Error(
+        checked.type === 'dyn'
+          ? 'the condition is of type dyn (known only at run time); a condition must be a bool: compare the value, e.g. `claims.admin == true`'
+          : `the condition is of type ${checked.type}; a condition must be a bool, e.g. \`agent.id == "alice"\``,
+      );
+    }
+  } catch (error) {
+    throw new Error(describe(error));
+  }
+  // The library's checker lets unknown fields through inside has() and after `.?`: look for them.
+  const unknown = unknownField(ast);
+  if (unknown) throw new Error(unknown);
+  const program = runtime.parse(source);
   return (ctx) => {
     try {
-      // A condition that errors (a missing key, a wrong type at run time) does not apply.
+      // A condition that errors at run time (a missing key of a map) does not apply.
       return program(ctx as unknown as Record<string, unknown>) === true;
     } catch {
       return false;
@@ -41,6 +91,44 @@ export function compileCondition(source: string): Condition {
   };
 }
 
-function firstLine(message: string): string {
-  return message.split('\n').filter((l) => l.trim() !== '').join(' | ');
+/** The CEL error as one line: its summary, where it is, and for an unknown field the fields there are. */
+function describe(error: unknown): string {
+  const e = error as { summary?: string; message?: string; code?: string; range?: { start: number }; node?: ASTNode };
+  if (e.code === 'no_such_key' && e.node) {
+    const known = unknownFieldMessage(e.node);
+    if (known) return known;
+  }
+  const summary = e.summary ?? e.message?.split('\n')[0] ?? String(error);
+  const where = e.range ? ` (at column ${e.range.start + 1})` : '';
+  const hint = /^Unknown variable/i.test(summary) ? `; the context has ${VARIABLES.join(', ')}` : '';
+  return `${summary}${where}${hint}`;
+}
+
+/** Walks the checked tree for a field of a closed object that does not exist. */
+function unknownField(node: unknown): string | undefined {
+  if (Array.isArray(node)) {
+    for (const child of node) {
+      const found = unknownField(child);
+      if (found) return found;
+    }
+    return undefined;
+  }
+  if (!isNode(node)) return undefined;
+  return unknownFieldMessage(node) ?? unknownField(node.args);
+}
+
+function unknownFieldMessage(node: ASTNode): string | undefined {
+  if (node.op !== '.' && node.op !== '.?' && node.op !== '[]' && node.op !== '[?]') return undefined;
+  const [object, key] = node.args;
+  const variable = isNode(object) ? VARIABLE_OF_TYPE.get((object as { checkedType?: { name?: string } }).checkedType?.name ?? '') : undefined;
+  if (variable === undefined) return undefined;
+  const field = typeof key === 'string' ? key : isNode(key) && key.op === 'value' && typeof key.args === 'string' ? key.args : undefined;
+  const fields = OBJECTS[variable as keyof typeof OBJECTS];
+  if (field === undefined || field in fields) return undefined;
+  const column = typeof key === 'string' ? node.end - key.length + 1 : (key as ASTNode).start + 1;
+  return `unknown field \`${field}\` of \`${variable}\` (at column ${column}); \`${variable}\` has ${Object.keys(fields).join(', ')}`;
+}
+
+function isNode(value: unknown): value is ASTNode {
+  return typeof value === 'object' && value !== null && 'op' in value && 'args' in value;
 }

@@ -92,11 +92,11 @@ export const RuleSchema = z.strictObject({
       try {
         compileCondition(source);
       } catch (error) {
-        ctx.addIssue({ code: 'custom', message: `expected a valid CEL expression: ${(error as Error).message}` });
+        ctx.addIssue({ code: 'custom', message: `invalid CEL condition: ${(error as Error).message}` });
       }
     })
     .optional()
-    .meta({ description: 'CEL expression over agent, user, claims, request, mcp, now; the rule applies only when it is true.' }),
+    .meta({ description: 'CEL expression of type bool over agent, user, claims, request, mcp, now (docs/policies.md); the rule applies only when it is true. Type-checked when the config loads: an unknown field or a non-bool expression is refused.' }),
 });
 
 export const AclPolicySchema = z
