@@ -31,6 +31,7 @@ import { Audit, type AuditCounters } from './audit/audit.ts';
 import { combineObservers } from './observe/composite.ts';
 import { Observability } from './metrics/observability.ts';
 import { AdminServer } from './admin/server.ts';
+import { defaultMaxConnections, openFileLimit, type ClientLimits, type ConnectionStats } from './http/client-limits.ts';
 
 export interface GatewayOptions {
   /** Config as an object (validated here) or already validated. */
@@ -95,6 +96,7 @@ export class Gateway {
     const listener = new Listener(
       { runtime: () => gateway!.runtime, sealer, upstream: (name) => gateway!.upstreams.get(name)?.upstream, log, observer: combineObservers(audit, observability.observer) },
       config.limits.maxHeaderBytes,
+      clientLimits(config, log),
     );
     let port: number;
     try {
@@ -110,7 +112,7 @@ export class Gateway {
     }
     gateway.observability = observability;
     observability.bind(gateway);
-    log.info({ host: config.listen.host, port, apis: config.apis.map((a) => a.path), sessionKey: source }, 'gatehouse listening');
+    log.info({ host: config.listen.host, port, apis: config.apis.map((a) => a.path), sessionKey: source, maxConnections: listener.server.maxConnections }, 'gatehouse listening');
     // After the line above: scripts read the first "port" of the log as Gatehouse's own.
     try {
       gateway.admin = await AdminServer.start(gateway, observability.metrics, dataDir);
@@ -169,6 +171,13 @@ export class Gateway {
   /** Audit queue counters for metrics; undefined when audit is off. */
   auditCounters(): AuditCounters | undefined {
     return this.audit?.counters;
+  }
+
+  /** Open and refused client connections per listener (`mcp`, and `admin` when it runs). */
+  connectionStats(): Record<string, ConnectionStats> {
+    const out: Record<string, ConnectionStats> = { mcp: this.listener.connections };
+    if (this.admin) out.admin = this.admin.connections;
+    return out;
   }
 
   sessionCounts(): Record<string, number> {
@@ -262,6 +271,20 @@ export class Gateway {
 }
 
 type ServerKind = 'url' | 'command' | 'sse';
+
+/** The MCP listener's client limits; warns when the connection cap leaves too few files for the rest. */
+function clientLimits(config: ConfigData, log: Logger): ClientLimits {
+  const files = openFileLimit();
+  const maxConnections = config.limits.maxConnections ?? defaultMaxConnections(files);
+  const admin = config.admin.enabled ? config.admin.maxConnections : 0;
+  if (files !== undefined && maxConnections + admin > files - 64) {
+    log.warn(
+      { maxConnections, adminMaxConnections: admin, openFileLimit: files },
+      'the connection caps (limits.maxConnections, admin.maxConnections) come close to the open-file limit: a flood of connections could leave no file descriptors for upstreams, stdio children and the store; lower the caps or raise the limit (ulimit -n, LimitNOFILE)',
+    );
+  }
+  return { headersTimeout: config.timeouts.clientHeaders, requestTimeout: config.timeouts.clientRequest, idleTimeout: config.timeouts.clientIdle, maxConnections };
+}
 
 /** How often to look for idle sessions: half the shortest idle timeout (global or a stdio server's own), within 1–30 s. */
 function reapInterval(config: ConfigData): number {

@@ -18,6 +18,7 @@ import { loadAdminToken, type AdminToken } from './token.ts';
 import { AdminAuth, clearedCookie, sessionCookie } from './auth.ts';
 import { loginPage, sendHtml } from './pages.ts';
 import { dashboardRoutes } from './mount.ts';
+import { ConnectionGuard, isClientDisconnect, timeoutOptions, type ClientLimits, type ConnectionStats } from '../http/client-limits.ts';
 
 /** What the admin listener needs of the running gateway. */
 export interface AdminHost {
@@ -38,6 +39,8 @@ export class AdminServer {
   private readonly routes: Routes;
   private readonly started: AdminConfig;
   port = 0;
+  /** Open and refused connections (metrics). */
+  readonly connections: ConnectionStats;
 
   private constructor(
     private readonly host: AdminHost,
@@ -49,9 +52,16 @@ export class AdminServer {
     this.auth = new AdminAuth(token.token, new Set(config.admin.users), host.store, host.log.child({ component: 'admin' }));
     this.origin = compileOriginPolicy(config.admin.host, { allowedHosts: config.admin.allowedHosts, allowedOrigins: config.admin.allowedOrigins });
     this.routes = dashboardRoutes({ config: () => host.config, sessionCounts: () => host.sessionCounts(), reader: () => host.audit?.reader, log: host.log });
-    this.server = createServer({ maxHeaderSize: 16 * 1024, keepAliveTimeout: 65_000 }, (req, res) => {
+    const limits: ClientLimits = {
+      headersTimeout: config.timeouts.clientHeaders,
+      requestTimeout: config.timeouts.clientRequest,
+      idleTimeout: config.timeouts.clientIdle,
+      maxConnections: config.admin.maxConnections,
+    };
+    this.server = createServer({ maxHeaderSize: 16 * 1024, ...timeoutOptions(limits) }, (req, res) => {
       this.handle(req, res).catch((error: unknown) => this.fail(res, error));
     });
+    this.connections = new ConnectionGuard(this.server, 'admin', limits, host.log, (error) => ({ error: error.message, code: error.code }));
   }
 
   /**
@@ -185,7 +195,8 @@ export class AdminServer {
 
   private fail(res: ServerResponse, error: unknown): void {
     const known = error instanceof GatehouseError ? error : undefined;
-    if (!known) this.host.log.error({ err: error }, 'admin listener: unexpected error');
+    if (!known && isClientDisconnect(error)) this.host.log.debug({ code: (error as NodeJS.ErrnoException).code }, 'admin listener: client disconnected');
+    else if (!known) this.host.log.error({ err: error }, 'admin listener: unexpected error');
     if (res.headersSent) {
       res.destroy();
       return;

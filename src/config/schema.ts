@@ -107,7 +107,16 @@ export const Config = z
       .strictObject({
         maxRequestBytes: Size.default(4 * 1024 * 1024).meta({ description: 'Largest request body accepted from a client (413 beyond).' }),
         maxResponseBytes: Size.default(16 * 1024 * 1024).meta({ description: 'Largest message Gatehouse buffers or decodes from an upstream.' }),
-        maxHeaderBytes: Size.default(16 * 1024).meta({ description: 'Largest total size of a client request\'s HTTP headers. Takes effect on restart.' }),
+        maxHeaderBytes: Size.default(16 * 1024).meta({ description: 'Largest total size of a client request\'s HTTP headers (431 beyond). Takes effect on restart.' }),
+        maxConnections: z
+          .number()
+          .int()
+          .min(1)
+          .optional()
+          .meta({
+            description:
+              'Most client connections open at once on the MCP listener. At the cap, idle keep-alive connections are closed first; a connection beyond it while every connection is busy is refused (closed before a byte is read). Default: half the process\'s open-file limit (at least 64), leaving the other half for upstream connections, stdio pipes, the store and the audit log. Takes effect on restart.',
+          }),
       })
       .default({ maxRequestBytes: 4 * 1024 * 1024, maxResponseBytes: 16 * 1024 * 1024, maxHeaderBytes: 16 * 1024 })
       .meta({ description: 'Size limits.' }),
@@ -116,9 +125,13 @@ export const Config = z
         connect: Duration.default(10_000).meta({ description: 'Longest wait to open a connection to an upstream.' }),
         response: Duration.default(300_000).meta({ description: 'Longest wait for an upstream to start answering.' }),
         drain: Duration.default(10_000).meta({ description: 'On SIGTERM, how long in-flight requests may finish.' }),
+        clientHeaders: Duration.default(20_000).meta({ description: 'Longest a client may take to send a request\'s headers, counted from their first byte (or from connecting); then 408 and the connection is closed. Applies to the admin listener too. Takes effect on restart.' }),
+        clientRequest: Duration.default(60_000).meta({ description: 'Longest a client may take to send a whole request, headers and body; then 408 and the connection is closed. Answers are not limited by it: an SSE stream stays open as long as it is answered. At least clientHeaders. Takes effect on restart.' }),
+        clientIdle: Duration.default(65_000).meta({ description: 'Longest a keep-alive connection stays open between requests (a connection carrying an answer or a stream is not idle). Longer than the 60 s idle timeout of common load balancers, so that they close first. Takes effect on restart.' }),
       })
-      .default({ connect: 10_000, response: 300_000, drain: 10_000 })
-      .meta({ description: 'Timeouts for upstreams and shutdown.' }),
+      .default({ connect: 10_000, response: 300_000, drain: 10_000, clientHeaders: 20_000, clientRequest: 60_000, clientIdle: 65_000 })
+      .refine((t) => t.clientHeaders <= t.clientRequest, { message: 'expected timeouts.clientHeaders to be at most timeouts.clientRequest (the whole request includes its headers)', path: ['clientHeaders'] })
+      .meta({ description: 'Timeouts for upstreams, clients and shutdown.' }),
     sessions: z
       .strictObject({
         idleTimeout: Duration.default(30 * 60_000).meta({ description: 'Sessions idle this long are ended (stdio children stopped, HTTP upstream sessions deleted).' }),

@@ -24,6 +24,8 @@ export interface MetricsSource {
   sessionCounts(): Record<string, number>;
   readonly rateLimitStats: RateLimitStats;
   auditCounters(): AuditCounters | undefined;
+  /** Client connections per listener (mcp, admin). */
+  connectionStats?(): Record<string, { readonly open: number; readonly refused: number }>;
 }
 
 export interface MetricsLabels {
@@ -128,6 +130,26 @@ export class GatewayMetrics {
       collect() {
         this.reset();
         this.inc(metrics.source?.rateLimitStats.backendErrors ?? 0);
+      },
+    });
+    new Gauge({
+      name: 'gatehouse_client_connections',
+      help: 'Client connections open now, per listener (mcp, admin).',
+      labelNames: ['listener'],
+      registers,
+      collect() {
+        this.reset();
+        for (const [listener, stats] of Object.entries(metrics.source?.connectionStats?.() ?? {})) this.set({ listener }, stats.open);
+      },
+    });
+    new Counter({
+      name: 'gatehouse_client_connections_refused_total',
+      help: 'Client connections refused at the listener\'s connection cap (limits.maxConnections, admin.maxConnections) while every open connection was busy.',
+      labelNames: ['listener'],
+      registers,
+      collect() {
+        this.reset();
+        for (const [listener, stats] of Object.entries(metrics.source?.connectionStats?.() ?? {})) this.inc({ listener }, stats.refused);
       },
     });
     new Gauge({
