@@ -231,7 +231,7 @@ export class Gateway {
 
   private channelSetup(name: string, server: Exclude<ServerData, { url: string }>, globals: UpstreamGlobals): [ChannelFactory, ChannelLimits] {
     if ('command' in server) {
-      const limits = { maxSessions: server.maxChildren, idleTimeout: server.idleTimeout ?? globals.idleTimeout };
+      const limits = { maxSessions: server.maxChildren, idleTimeout: server.idleTimeout ?? globals.idleTimeout, responseTimeout: server.timeouts?.response ?? globals.responseTimeout };
       return [(log) => new StdioChannel(server, log, globals.maxResponseBytes), limits];
     }
     const sseConfig = {
@@ -242,7 +242,7 @@ export class Gateway {
       maxEventBytes: globals.maxResponseBytes,
       credentials: this.credentials.forServer(name, server.credential),
     };
-    return [(log) => new SseChannel(sseConfig, this.sseAgent, log), { maxSessions: 1024, idleTimeout: globals.idleTimeout }];
+    return [(log) => new SseChannel(sseConfig, this.sseAgent, log), { maxSessions: 1024, idleTimeout: globals.idleTimeout, responseTimeout: sseConfig.responseTimeout }];
   }
 
   private reap(): void {

@@ -30,7 +30,7 @@ const HttpUrl = Url;
 const UpstreamTimeouts = z
   .strictObject({
     connect: Duration.optional().meta({ description: 'Time to open the TCP/TLS connection (default: timeouts.connect).' }),
-    response: Duration.optional().meta({ description: 'Time until the upstream starts answering a request (default: timeouts.response).' }),
+    response: Duration.optional().meta({ description: 'Time until the upstream starts answering a request (default: timeouts.response); for an HTTP+SSE server, until the answer to each request, progress starting the wait again.' }),
   })
   .meta({ description: 'Per-server override of the global timeouts.' });
 
@@ -51,6 +51,12 @@ export const StdioServer = z
     cwd: z.string().optional().meta({ description: 'Working directory of the child (default: Gatehouse\'s own).' }),
     maxChildren: z.number().int().positive().default(64).meta({ description: 'Most children of this server alive at once; a new session beyond it gets 503.' }),
     idleTimeout: Duration.optional().meta({ description: 'Stop a child whose session was idle this long (default: sessions.idleTimeout).' }),
+    timeouts: z
+      .strictObject({
+        response: Duration.optional().meta({ description: 'Longest wait for the answer to a request (default: timeouts.response); each progress notification for it starts the wait again.' }),
+      })
+      .optional()
+      .meta({ description: 'Per-server override of the global timeouts.' }),
   })
   .meta({ title: 'stdio server (one child process per client session)' });
 
@@ -123,7 +129,7 @@ export const Config = z
     timeouts: z
       .strictObject({
         connect: Duration.default(10_000).meta({ description: 'Longest wait to open a connection to an upstream.' }),
-        response: Duration.default(300_000).meta({ description: 'Longest wait for an upstream to start answering.' }),
+        response: Duration.default(300_000).meta({ description: 'Longest wait for an upstream to start answering: for Streamable HTTP servers, the head of the answer; for stdio and HTTP+SSE servers, the answer to each request, each progress notification for it starting the wait again. The client then gets GH_UPSTREAM_TIMEOUT, and a stdio or HTTP+SSE server is sent notifications/cancelled for the request.' }),
         drain: Duration.default(10_000).meta({ description: 'On SIGTERM, how long in-flight requests may finish.' }),
         clientHeaders: Duration.default(20_000).meta({ description: 'Longest a client may take to send a request\'s headers, counted from their first byte (or from connecting); then 408 and the connection is closed. Applies to the admin listener too. Takes effect on restart.' }),
         clientRequest: Duration.default(60_000).meta({ description: 'Longest a client may take to send a whole request, headers and body; then 408 and the connection is closed. Answers are not limited by it: an SSE stream stays open as long as it is answered. At least clientHeaders. Takes effect on restart.' }),
