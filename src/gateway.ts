@@ -20,6 +20,7 @@ import type { Upstream, UpstreamGlobals } from './upstream/upstream.ts';
 import { StreamableHttpUpstream } from './upstream/streamable-http.ts';
 import { ChannelUpstream, type ChannelFactory, type ChannelLimits } from './upstream/channel-upstream.ts';
 import { StdioChannel } from './upstream/stdio-channel.ts';
+import type { StderrDropped } from './upstream/stderr-log.ts';
 import { SseChannel } from './upstream/sse-channel.ts';
 import { CredentialVault } from './credentials/vault.ts';
 import { credentialsKeySource } from './credentials/key.ts';
@@ -54,6 +55,7 @@ export class Gateway {
   private readonly counters = new CountersRegistry();
   readonly rateLimitStats: RateLimitStats = { rejected: 0, backendErrors: 0 };
   readonly nodeId = randomBytes(6).toString('base64url');
+  private readonly stderrDroppedByServer = new Map<string, StderrDropped>();
   /** Metrics and tracing (src/metrics); set by start(). */
   observability: Observability | undefined;
   /** The admin listener (src/admin); undefined when disabled or its default port was taken. */
@@ -173,6 +175,17 @@ export class Gateway {
     return this.audit?.counters;
   }
 
+  /** stderr of stdio children not logged (over their budget), per server; kept across reloads. */
+  stderrDropped(): Record<string, StderrDropped> {
+    return Object.fromEntries(this.stderrDroppedByServer);
+  }
+
+  private stderrDroppedOf(server: string): StderrDropped {
+    let dropped = this.stderrDroppedByServer.get(server);
+    if (!dropped) this.stderrDroppedByServer.set(server, (dropped = { lines: 0, bytes: 0 }));
+    return dropped;
+  }
+
   /** Open and refused client connections per listener (`mcp`, and `admin` when it runs). */
   connectionStats(): Record<string, ConnectionStats> {
     const out: Record<string, ConnectionStats> = { mcp: this.listener.connections };
@@ -232,7 +245,8 @@ export class Gateway {
   private channelSetup(name: string, server: Exclude<ServerData, { url: string }>, globals: UpstreamGlobals): [ChannelFactory, ChannelLimits] {
     if ('command' in server) {
       const limits = { maxSessions: server.maxChildren, idleTimeout: server.idleTimeout ?? globals.idleTimeout, responseTimeout: server.timeouts?.response ?? globals.responseTimeout };
-      return [(log) => new StdioChannel(server, log, globals.maxResponseBytes), limits];
+      const stderr = { limits: server.stderr, dropped: this.stderrDroppedOf(name) };
+      return [(log) => new StdioChannel(server, log, globals.maxResponseBytes, stderr), limits];
     }
     const sseConfig = {
       sse: server.sse,

@@ -43,6 +43,21 @@ export const HttpServer = z
   })
   .meta({ title: 'Streamable HTTP server' });
 
+const STDERR_DEFAULT = { maxLines: 100, maxBytes: 64 * 1024, interval: 10_000, maxLineBytes: 4096 };
+
+const StderrSchema = z
+  .strictObject({
+    maxLines: z.number().int().min(1).default(STDERR_DEFAULT.maxLines).meta({ description: 'Lines of one child logged per interval; the rest are dropped (counted).' }),
+    maxBytes: Size.default(STDERR_DEFAULT.maxBytes).meta({ description: 'Bytes of one child logged per interval; the rest are dropped (counted).' }),
+    interval: Duration.default(STDERR_DEFAULT.interval).meta({ description: 'The interval of maxLines and maxBytes.' }),
+    maxLineBytes: Size.default(STDERR_DEFAULT.maxLineBytes).meta({ description: 'A longer line is cut to this length (the log line says how much was cut).' }),
+  })
+  .default(STDERR_DEFAULT)
+  .meta({
+    description:
+      'How much of each child\'s stderr is copied to Gatehouse\'s log (at info, under the server\'s name). A child that writes more is not slowed down: the excess is dropped, counted in gatehouse_stdio_stderr_dropped_lines_total and _bytes_total, and said in one warning per interval.',
+  });
+
 export const StdioServer = z
   .strictObject({
     command: z.string().min(1).meta({ description: 'Program to start for each client session.' }),
@@ -57,6 +72,7 @@ export const StdioServer = z
       })
       .optional()
       .meta({ description: 'Per-server override of the global timeouts.' }),
+    stderr: StderrSchema,
   })
   .meta({ title: 'stdio server (one child process per client session)' });
 

@@ -24,6 +24,8 @@ export interface MetricsSource {
   sessionCounts(): Record<string, number>;
   readonly rateLimitStats: RateLimitStats;
   auditCounters(): AuditCounters | undefined;
+  /** stderr of stdio children dropped over their budget, per server. */
+  stderrDropped?(): Record<string, { readonly lines: number; readonly bytes: number }>;
   /** Client connections per listener (mcp, admin). */
   connectionStats?(): Record<string, { readonly open: number; readonly refused: number }>;
 }
@@ -132,6 +134,18 @@ export class GatewayMetrics {
         this.inc(metrics.source?.rateLimitStats.backendErrors ?? 0);
       },
     });
+    for (const unit of ['lines', 'bytes'] as const) {
+      new Counter({
+        name: `gatehouse_stdio_stderr_dropped_${unit}_total`,
+        help: `stderr ${unit} of stdio children not logged because a child wrote more than its budget (servers.<name>.stderr), per server.`,
+        labelNames: ['server'],
+        registers,
+        collect() {
+          this.reset();
+          for (const [server, dropped] of Object.entries(metrics.source?.stderrDropped?.() ?? {})) this.inc({ server }, dropped[unit]);
+        },
+      });
+    }
     new Gauge({
       name: 'gatehouse_client_connections',
       help: 'Client connections open now, per listener (mcp, admin).',
