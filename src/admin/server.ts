@@ -8,6 +8,7 @@ import type { ConfigData } from '../config/schema.ts';
 import type { Store } from '../store/store.ts';
 import type { Logger } from '../log.ts';
 import type { AuditReader } from '../audit/reader.ts';
+import type { AuditSinkStatus } from '../audit/audit.ts';
 import type { Routes } from '../http/routes.ts';
 import { GatehouseError } from '../errors.ts';
 import { sendJson } from '../http/reply.ts';
@@ -26,7 +27,7 @@ export interface AdminHost {
   readonly store: Store;
   readonly log: Logger;
   sessionCounts(): Record<string, number>;
-  readonly audit?: { readonly reader: AuditReader | undefined } | undefined;
+  readonly audit?: { readonly reader: AuditReader | undefined; readonly sinkStatus?: AuditSinkStatus } | undefined;
 }
 
 const MAX_FORM_BYTES = 8 * 1024;
@@ -51,7 +52,7 @@ export class AdminServer {
     this.started = config.admin;
     this.auth = new AdminAuth(token.token, new Set(config.admin.users), host.store, host.log.child({ component: 'admin' }));
     this.origin = compileOriginPolicy(config.admin.host, { allowedHosts: config.admin.allowedHosts, allowedOrigins: config.admin.allowedOrigins });
-    this.routes = dashboardRoutes({ config: () => host.config, sessionCounts: () => host.sessionCounts(), reader: () => host.audit?.reader, log: host.log });
+    this.routes = dashboardRoutes({ config: () => host.config, sessionCounts: () => host.sessionCounts(), reader: () => host.audit?.reader, auditSink: () => host.audit?.sinkStatus, log: host.log });
     const limits: ClientLimits = {
       headersTimeout: config.timeouts.clientHeaders,
       requestTimeout: config.timeouts.clientRequest,

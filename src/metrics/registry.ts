@@ -16,6 +16,8 @@ export interface AuditCounters {
   readonly spilled: number;
   readonly failed: number;
   readonly queueDepth: number;
+  /** Whether the sink is open (a Postgres sink unreachable at start is retried). */
+  readonly sinkUp?: boolean;
 }
 
 /** Where scrape-time values come from: the running gateway. */
@@ -174,6 +176,16 @@ export class GatewayMetrics {
         this.reset();
         const audit = metrics.source?.auditCounters();
         if (audit) this.set(audit.queueDepth);
+      },
+    });
+    new Gauge({
+      name: 'gatehouse_audit_sink_up',
+      help: 'Whether the audit sink is open (1) or unreachable and being retried (0); records are held in the queue (and the spill file) meanwhile.',
+      registers,
+      collect() {
+        this.reset();
+        const audit = metrics.source?.auditCounters();
+        if (audit) this.set(audit.sinkUp === false ? 0 : 1);
       },
     });
     new Counter({
