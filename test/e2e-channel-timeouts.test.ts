@@ -80,6 +80,18 @@ test('a stdio session left with a request that is never answered is reaped (stuc
   await raw(url, { method: 'DELETE', headers: sessionHeaders(again.headers.get('mcp-session-id')!) });
 });
 
+test('a stdio child that never answers initialize gets GH_UPSTREAM_TIMEOUT and is stopped (it held a maxChildren slot forever)', { timeout: 40_000 }, async (t) => {
+  const { gh } = await gateway(t, { mute: { ...stdioTestServer({ mute: true }), maxChildren: 1, timeouts: { response: 1000 } } });
+  const url = gh.url('mute');
+  const init = await raw(url, { body: INIT_REQUEST });
+  assert.equal(init.status, 200, 'the stream opened before the answer was due');
+  const error = (init.messages[0] as { id: number; error: { code: number; data: { code: string } } });
+  assert.equal(error.id, INIT_REQUEST.id);
+  assert.equal(error.error.data.code, 'GH_UPSTREAM_TIMEOUT');
+  await waitUntil(() => gh.gateway.sessionCounts().mute === 0, 'the session is ended');
+  assert.ok(gh.logs.lines.some((l) => l.msg === 'upstream session ended'), 'the child was stopped');
+});
+
 test('progress restarts the wait: a long stdio call that reports progress is answered, the same call without progress times out', { timeout: 40_000 }, async (t) => {
   const stdio = everythingStdioCommand();
   const { gh, shortenResponseTimeout } = await gateway(t, { everything: stdio });

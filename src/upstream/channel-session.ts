@@ -282,6 +282,7 @@ export class ChannelSession {
       ids.push(id);
       this.forget(key);
       this.write(stream, JSON.stringify(errorResponse(id, error.rpc, error.message, { code: error.code })));
+      if (stream.initialize) continue; // initialize must not be cancelled: the session is ended below
       try {
         this.channel.send({ jsonrpc: '2.0', method: 'notifications/cancelled', params: { requestId: id, reason: 'The gateway stopped waiting (timeouts.response)' } });
       } catch {

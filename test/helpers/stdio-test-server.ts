@@ -1,6 +1,6 @@
 // A small stdio MCP server built with the SDK (1.x), for tests of how Gatehouse copes with a
 // child that misbehaves: a tool that never answers (it reports on stderr when it is cancelled),
-// and a tool that floods stderr. Run it with `node --import tsx test/helpers/stdio-test-server.ts`
+// a tool that floods stderr, and a mute mode that answers nothing at all. Run it with `node --import tsx test/helpers/stdio-test-server.ts`
 // (stdioTestServer() gives the command and arguments).
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -11,13 +11,21 @@ import { z } from 'zod';
 /** The stderr line the server writes when a request is cancelled: `cancelled <requestId>`. */
 export const CANCELLED_LINE = /^cancelled (\S+)$/;
 
-/** Command, arguments and working directory that run this server over stdio. */
-export function stdioTestServer(): { command: string; args: string[]; cwd: string } {
+/**
+ * Command, arguments and working directory that run this server over stdio. `mute`: a process
+ * that reads stdin and never answers anything, initialize included.
+ */
+export function stdioTestServer(options: { mute?: boolean } = {}): { command: string; args: string[]; cwd: string } {
   const file = fileURLToPath(import.meta.url);
-  return { command: process.execPath, args: ['--import', 'tsx', file], cwd: path.resolve(path.dirname(file), '..', '..') };
+  return { command: process.execPath, args: ['--import', 'tsx', file, ...(options.mute ? ['--mute'] : [])], cwd: path.resolve(path.dirname(file), '..', '..') };
 }
 
 async function main(): Promise<void> {
+  if (process.argv.includes('--mute')) {
+    process.stdin.resume();
+    process.stdin.on('end', () => process.exit(0));
+    return;
+  }
   const server = new McpServer({ name: 'stdio-test-server', version: '1.0.0' });
   server.registerTool('echo', { description: 'Echoes the message back', inputSchema: { message: z.string() } }, async ({ message }) => ({
     content: [{ type: 'text', text: `Echo: ${message}` }],
