@@ -21,6 +21,7 @@ import type { ListKind } from './mcp/list-changed.ts';
 import { StreamableHttpUpstream } from './upstream/streamable-http.ts';
 import { ChannelUpstream, type ChannelFactory, type ChannelLimits } from './upstream/channel-upstream.ts';
 import { StdioChannel } from './upstream/stdio-channel.ts';
+import type { StderrDropped } from './upstream/stderr-log.ts';
 import { SseChannel } from './upstream/sse-channel.ts';
 import { CredentialVault } from './credentials/vault.ts';
 import { credentialsKeySource } from './credentials/key.ts';
@@ -34,6 +35,7 @@ import { Observability } from './metrics/observability.ts';
 import { AdminServer } from './admin/server.ts';
 import { OpenStreams } from './upstream/open-streams.ts';
 import { changedLists } from './config/visibility.ts';
+import { defaultMaxConnections, openFileLimit, type ClientLimits, type ConnectionStats } from './http/client-limits.ts';
 
 export interface GatewayOptions {
   /** Config as an object (validated here) or already validated. */
@@ -58,6 +60,7 @@ export class Gateway {
   private readonly openStreams = new OpenStreams();
   readonly rateLimitStats: RateLimitStats = { rejected: 0, backendErrors: 0 };
   readonly nodeId = randomBytes(6).toString('base64url');
+  private readonly stderrDroppedByServer = new Map<string, StderrDropped>();
   /** Metrics and tracing (src/metrics); set by start(). */
   observability: Observability | undefined;
   /** The admin listener (src/admin); undefined when disabled or its default port was taken. */
@@ -100,6 +103,7 @@ export class Gateway {
     const listener = new Listener(
       { runtime: () => gateway!.runtime, sealer, upstream: (name) => gateway!.upstreams.get(name)?.upstream, log, observer: combineObservers(audit, observability.observer) },
       config.limits.maxHeaderBytes,
+      clientLimits(config, log),
     );
     let port: number;
     try {
@@ -115,7 +119,7 @@ export class Gateway {
     }
     gateway.observability = observability;
     observability.bind(gateway);
-    log.info({ host: config.listen.host, port, apis: config.apis.map((a) => a.path), sessionKey: source }, 'gatehouse listening');
+    log.info({ host: config.listen.host, port, apis: config.apis.map((a) => a.path), sessionKey: source, maxConnections: listener.server.maxConnections }, 'gatehouse listening');
     // After the line above: scripts read the first "port" of the log as Gatehouse's own.
     try {
       gateway.admin = await AdminServer.start(gateway, observability.metrics, dataDir);
@@ -189,6 +193,24 @@ export class Gateway {
     return this.audit?.counters;
   }
 
+  /** stderr of stdio children not logged (over their budget), per server; kept across reloads. */
+  stderrDropped(): Record<string, StderrDropped> {
+    return Object.fromEntries(this.stderrDroppedByServer);
+  }
+
+  private stderrDroppedOf(server: string): StderrDropped {
+    let dropped = this.stderrDroppedByServer.get(server);
+    if (!dropped) this.stderrDroppedByServer.set(server, (dropped = { lines: 0, bytes: 0 }));
+    return dropped;
+  }
+
+  /** Open and refused client connections per listener (`mcp`, and `admin` when it runs). */
+  connectionStats(): Record<string, ConnectionStats> {
+    const out: Record<string, ConnectionStats> = { mcp: this.listener.connections };
+    if (this.admin) out.admin = this.admin.connections;
+    return out;
+  }
+
   sessionCounts(): Record<string, number> {
     const out: Record<string, number> = {};
     for (const [name, { upstream }] of this.upstreams) out[name] = upstream.sessionCount();
@@ -241,8 +263,9 @@ export class Gateway {
 
   private channelSetup(name: string, server: Exclude<ServerData, { url: string }>, globals: UpstreamGlobals): [ChannelFactory, ChannelLimits] {
     if ('command' in server) {
-      const limits = { maxSessions: server.maxChildren, idleTimeout: server.idleTimeout ?? globals.idleTimeout };
-      return [(log) => new StdioChannel(server, log, globals.maxResponseBytes, globals.maxJsonDepth), limits];
+      const limits = { maxSessions: server.maxChildren, idleTimeout: server.idleTimeout ?? globals.idleTimeout, responseTimeout: server.timeouts?.response ?? globals.responseTimeout };
+      const stderr = { limits: server.stderr, dropped: this.stderrDroppedOf(name) };
+      return [(log) => new StdioChannel(server, log, globals.maxResponseBytes, stderr, globals.maxJsonDepth), limits];
     }
     const sseConfig = {
       sse: server.sse,
@@ -253,7 +276,7 @@ export class Gateway {
       maxJsonDepth: globals.maxJsonDepth,
       credentials: this.credentials.forServer(name, server.credential),
     };
-    return [(log) => new SseChannel(sseConfig, this.sseAgent, log), { maxSessions: 1024, idleTimeout: globals.idleTimeout }];
+    return [(log) => new SseChannel(sseConfig, this.sseAgent, log), { maxSessions: 1024, idleTimeout: globals.idleTimeout, responseTimeout: sseConfig.responseTimeout }];
   }
 
   private reap(): void {
@@ -282,6 +305,20 @@ export class Gateway {
 }
 
 type ServerKind = 'url' | 'command' | 'sse';
+
+/** The MCP listener's client limits; warns when the connection cap leaves too few files for the rest. */
+function clientLimits(config: ConfigData, log: Logger): ClientLimits {
+  const files = openFileLimit();
+  const maxConnections = config.limits.maxConnections ?? defaultMaxConnections(files);
+  const admin = config.admin.enabled ? config.admin.maxConnections : 0;
+  if (files !== undefined && maxConnections + admin > files - 64) {
+    log.warn(
+      { maxConnections, adminMaxConnections: admin, openFileLimit: files },
+      'the connection caps (limits.maxConnections, admin.maxConnections) come close to the open-file limit: a flood of connections could leave no file descriptors for upstreams, stdio children and the store; lower the caps or raise the limit (ulimit -n, LimitNOFILE)',
+    );
+  }
+  return { headersTimeout: config.timeouts.clientHeaders, requestTimeout: config.timeouts.clientRequest, idleTimeout: config.timeouts.clientIdle, maxConnections };
+}
 
 /** How often to look for idle sessions: half the shortest idle timeout (global or a stdio server's own), within 1–30 s. */
 function reapInterval(config: ConfigData): number {

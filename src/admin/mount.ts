@@ -4,6 +4,7 @@
 import type { ConfigData } from '../config/schema.ts';
 import type { Logger } from '../log.ts';
 import type { AuditReader } from '../audit/reader.ts';
+import type { AuditSinkStatus } from '../audit/audit.ts';
 import { Routes } from '../http/routes.ts';
 import { adminApi } from './api/index.ts';
 import { dashboardBuilt, serveDashboard } from './static.ts';
@@ -13,6 +14,8 @@ export interface DashboardDeps {
   config(): ConfigData;
   sessionCounts(): Record<string, number>;
   reader(): AuditReader | undefined;
+  /** Whether the audit sink is open (a Postgres sink may be unreachable and retried). */
+  auditSink?(): AuditSinkStatus | undefined;
   readonly log: Logger;
 }
 

@@ -4,6 +4,8 @@ import { z } from 'zod';
 import { USERNAME_PATTERN } from '../authserver/passwords.ts';
 
 export const ADMIN_DEFAULT_PORT = 8081;
+/** A few browsers and a metrics scraper: apart from the MCP listener's cap, so that neither starves the other. */
+export const ADMIN_DEFAULT_MAX_CONNECTIONS = 100;
 
 export const AdminSchema = z
   .strictObject({
@@ -27,8 +29,14 @@ export const AdminSchema = z
       .meta({ description: 'Users of the embedded authorization server (`gatehouse users create`) who may sign in to the admin listener with their password.' }),
     allowedHosts: z.array(z.string()).optional().meta({ description: 'Host header values the admin listener accepts (host or host:port). Default for a loopback admin.host: localhost, 127.0.0.1, [::1].' }),
     allowedOrigins: z.array(z.string()).optional().meta({ description: 'Origin header values the admin listener accepts. Default for a loopback admin.host: loopback origins on any port.' }),
+    maxConnections: z
+      .number()
+      .int()
+      .min(1)
+      .default(ADMIN_DEFAULT_MAX_CONNECTIONS)
+      .meta({ description: 'Most connections open at once on the admin listener (idle ones are closed first at the cap, then new ones refused). Its timeouts are timeouts.clientHeaders, clientRequest and clientIdle.' }),
   })
-  .default({ enabled: true, host: '127.0.0.1', users: [] })
+  .default({ enabled: true, host: '127.0.0.1', users: [], maxConnections: ADMIN_DEFAULT_MAX_CONNECTIONS })
   .meta({ description: 'The admin listener: /metrics, /-/health and the dashboard, behind an admin token or an admin user\'s sign-in. Agents\' keys and tokens are never accepted there. Changes take effect on restart.' });
 
 export type AdminConfig = z.output<typeof AdminSchema>;

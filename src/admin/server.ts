@@ -8,6 +8,7 @@ import type { ConfigData } from '../config/schema.ts';
 import type { Store } from '../store/store.ts';
 import type { Logger } from '../log.ts';
 import type { AuditReader } from '../audit/reader.ts';
+import type { AuditSinkStatus } from '../audit/audit.ts';
 import type { Routes } from '../http/routes.ts';
 import { GatehouseError } from '../errors.ts';
 import { sendJson } from '../http/reply.ts';
@@ -18,6 +19,7 @@ import { loadAdminToken, type AdminToken } from './token.ts';
 import { AdminAuth, clearedCookie, sessionCookie } from './auth.ts';
 import { loginPage, sendHtml } from './pages.ts';
 import { dashboardRoutes } from './mount.ts';
+import { ConnectionGuard, isClientDisconnect, timeoutOptions, type ClientLimits, type ConnectionStats } from '../http/client-limits.ts';
 
 /** What the admin listener needs of the running gateway. */
 export interface AdminHost {
@@ -25,7 +27,7 @@ export interface AdminHost {
   readonly store: Store;
   readonly log: Logger;
   sessionCounts(): Record<string, number>;
-  readonly audit?: { readonly reader: AuditReader | undefined } | undefined;
+  readonly audit?: { readonly reader: AuditReader | undefined; readonly sinkStatus?: AuditSinkStatus } | undefined;
 }
 
 const MAX_FORM_BYTES = 8 * 1024;
@@ -38,6 +40,8 @@ export class AdminServer {
   private readonly routes: Routes;
   private readonly started: AdminConfig;
   port = 0;
+  /** Open and refused connections (metrics). */
+  readonly connections: ConnectionStats;
 
   private constructor(
     private readonly host: AdminHost,
@@ -48,10 +52,17 @@ export class AdminServer {
     this.started = config.admin;
     this.auth = new AdminAuth(token.token, new Set(config.admin.users), host.store, host.log.child({ component: 'admin' }));
     this.origin = compileOriginPolicy(config.admin.host, { allowedHosts: config.admin.allowedHosts, allowedOrigins: config.admin.allowedOrigins });
-    this.routes = dashboardRoutes({ config: () => host.config, sessionCounts: () => host.sessionCounts(), reader: () => host.audit?.reader, log: host.log });
-    this.server = createServer({ maxHeaderSize: 16 * 1024, keepAliveTimeout: 65_000 }, (req, res) => {
+    this.routes = dashboardRoutes({ config: () => host.config, sessionCounts: () => host.sessionCounts(), reader: () => host.audit?.reader, auditSink: () => host.audit?.sinkStatus, log: host.log });
+    const limits: ClientLimits = {
+      headersTimeout: config.timeouts.clientHeaders,
+      requestTimeout: config.timeouts.clientRequest,
+      idleTimeout: config.timeouts.clientIdle,
+      maxConnections: config.admin.maxConnections,
+    };
+    this.server = createServer({ maxHeaderSize: 16 * 1024, ...timeoutOptions(limits) }, (req, res) => {
       this.handle(req, res).catch((error: unknown) => this.fail(res, error));
     });
+    this.connections = new ConnectionGuard(this.server, 'admin', limits, host.log, (error) => ({ error: error.message, code: error.code }));
   }
 
   /**
@@ -185,7 +196,8 @@ export class AdminServer {
 
   private fail(res: ServerResponse, error: unknown): void {
     const known = error instanceof GatehouseError ? error : undefined;
-    if (!known) this.host.log.error({ err: error }, 'admin listener: unexpected error');
+    if (!known && isClientDisconnect(error)) this.host.log.debug({ code: (error as NodeJS.ErrnoException).code }, 'admin listener: client disconnected');
+    else if (!known) this.host.log.error({ err: error }, 'admin listener: unexpected error');
     if (res.headersSent) {
       res.destroy();
       return;

@@ -30,6 +30,18 @@ export interface AuditCounters {
   failed: number;
   /** Records in memory, waiting or being written. */
   queueDepth: number;
+  /** Whether the sink is open (false while a Postgres sink unreachable at start is retried). */
+  sinkUp: boolean;
+}
+
+/** The sink as the admin API shows it. */
+export interface AuditSinkStatus {
+  readonly type: 'sqlite' | 'postgres' | 'jsonl';
+  readonly up: boolean;
+  /** While down: since when (ms since the epoch), how many attempts, and the last reason. */
+  readonly downSince?: number | undefined;
+  readonly attempts?: number | undefined;
+  readonly error?: string | undefined;
 }
 
 /** Longest the request thread stalls on a full queue with overflow `block`. */
@@ -58,6 +70,8 @@ export class Audit implements ExchangeObserver {
   private dropped = 0;
   private spilled = 0;
   private buildErrors = 0;
+  private readonly sinkType: AuditSinkStatus['type'];
+  private sinkDown: { since: number; attempts: number; error: string | undefined } | undefined;
   /** Read back records (undefined for the JSON-lines sink). */
   readonly reader: (AuditReader & AuditTail) | undefined;
 
@@ -75,6 +89,8 @@ export class Audit implements ExchangeObserver {
     this.batchSize = config.audit.batch.size;
     this.interval = config.audit.batch.interval;
     this.writer.onSettled = () => this.settled();
+    this.writer.onSinkState = (state) => this.sinkState(state);
+    this.sinkType = config.audit.sink.type;
     this.reader = config.audit.sink.type === 'jsonl' ? undefined : readerVia(writer);
     for (const file of this.spill?.leftovers() ?? []) this.spillQueue.push(file);
     if (this.spillQueue.length > 0) this.pump();
@@ -83,7 +99,9 @@ export class Audit implements ExchangeObserver {
   /** Opens the sink in its writer thread; fails (with the reason) when the sink cannot be opened. */
   static async open(config: ConfigData, options: { configPath?: string | undefined; dataDir: string; log: Logger }): Promise<Audit> {
     const sink = auditSinkSpec(config, options.configPath, options.dataDir);
-    const writer = await WriterClient.start({ sink, retention: config.audit.retention }, options.log.child({ component: 'audit' }));
+    // Postgres is reached over the network and may come up after Gatehouse: its opening is
+    // retried while the gateway serves. A local sink that cannot be opened fails the start.
+    const writer = await WriterClient.start({ sink, retention: config.audit.retention, retryOpen: sink.type === 'postgres' }, options.log.child({ component: 'audit' }));
     return new Audit(config, writer, auditSpillFile(config, options.configPath, options.dataDir), options.log);
   }
 
@@ -95,7 +113,41 @@ export class Audit implements ExchangeObserver {
       spilled: this.spilled,
       failed: this.writer.failed,
       queueDepth: this.queue.length + (this.inflight?.count ?? 0),
+      sinkUp: this.writer.sinkUp,
     };
+  }
+
+  get sinkStatus(): AuditSinkStatus {
+    const down = this.sinkDown;
+    return down ? { type: this.sinkType, up: false, downSince: down.since, attempts: down.attempts, error: down.error } : { type: this.sinkType, up: this.writer.sinkUp };
+  }
+
+  /**
+   * After each attempt to open a Postgres sink: warns once when it cannot be reached (records are
+   * held meanwhile, as the queue's overflow policy says), says so again when it is back, and
+   * sends what was held.
+   */
+  private sinkState(state: { up: boolean; attempts: number; error?: string | undefined }): void {
+    if (!state.up) {
+      if (!this.sinkDown) {
+        this.sinkDown = { since: Date.now(), attempts: state.attempts, error: state.error };
+        this.log.warn(
+          { err: state.error, queue: { size: this.queue.capacity, overflow: this.overflow } },
+          `audit sink (${this.sinkType}) unreachable: Gatehouse serves and keeps audit records in its queue (${this.queue.capacity} records, then overflow "${this.overflow}") until the sink is back; retrying`,
+        );
+      } else {
+        this.sinkDown.attempts = state.attempts;
+        this.sinkDown.error = state.error;
+        this.log.debug({ err: state.error, attempts: state.attempts }, 'audit sink still unreachable');
+      }
+      return;
+    }
+    if (this.sinkDown) {
+      const held = this.queue.length + (this.spill?.pending ?? 0);
+      this.log.info({ attempts: state.attempts, downMs: Date.now() - this.sinkDown.since, held }, `audit sink (${this.sinkType}) reachable: writing the ${held} records held`);
+      this.sinkDown = undefined;
+    }
+    this.pump();
   }
 
   /** A new config: payloads, redaction and `enabled: false` apply at once; sink, queue, batch and retention changes on restart. */
@@ -153,6 +205,7 @@ export class Audit implements ExchangeObserver {
    * slows to the sink's pace. Gives up (and drops) only when the writer is stuck.
    */
   private makeRoom(): boolean {
+    if (!this.writer.sinkUp) return false; // nothing can be written: stalling the gateway would not help
     const deadline = Date.now() + BLOCK_LIMIT_MS;
     while (this.queue.full) {
       if (this.inflight) {
@@ -185,7 +238,7 @@ export class Audit implements ExchangeObserver {
 
   /** Hands the writer its next piece of work, if it has none. */
   private pump(): void {
-    if (this.inflight) return;
+    if (this.inflight || !this.writer.sinkUp) return;
     if (this.queue.length > 0) return this.send();
     const file = this.spillQueue.shift() ?? this.spill?.handOver();
     if (file !== undefined) this.inflight = { seq: this.writer.ingest(file), count: 0 };
@@ -223,6 +276,24 @@ export class Audit implements ExchangeObserver {
     });
   }
 
+  /** At shutdown, overflow `spill` keeps what the sink could not take in the spill file: the next start writes it. */
+  private keepUnwritten(): void {
+    if (!this.spill || this.queue.length === 0) return;
+    const events = this.queue.take(this.queue.length);
+    let kept = 0;
+    try {
+      for (const event of events) {
+        this.spill.append(event);
+        kept++;
+      }
+    } catch (err) {
+      this.log.error({ err: err instanceof Error ? err.message : String(err) }, 'could not spill the audit records left at shutdown');
+    }
+    this.spilled += kept;
+    this.dropped += events.length - kept;
+    if (kept > 0) this.log.warn({ records: kept, file: this.spill.file }, 'audit records not written at shutdown were kept in the spill file; the next start writes them');
+  }
+
   /** Writes what is queued (up to 15 s), then stops the writer. Call after the listener drained. */
   close(): Promise<void> {
     this.closing ??= (async () => {
@@ -230,15 +301,20 @@ export class Audit implements ExchangeObserver {
       // Exchanges that ended with the listener report on the next turns of the loop.
       await new Promise((resolve) => setImmediate(resolve));
       const deadline = Date.now() + FLUSH_LIMIT_MS;
-      let timer: NodeJS.Timeout | undefined;
-      await Promise.race([this.flush(), new Promise<void>((resolve) => (timer = setTimeout(resolve, FLUSH_LIMIT_MS)))]);
-      clearTimeout(timer);
+      // With the sink unreachable there is nothing to wait for.
+      if (this.writer.sinkUp) {
+        let timer: NodeJS.Timeout | undefined;
+        await Promise.race([this.flush(), new Promise<void>((resolve) => (timer = setTimeout(resolve, FLUSH_LIMIT_MS)))]);
+        clearTimeout(timer);
+      }
+      this.keepUnwritten();
       this.spill?.close();
       await this.writer.close(deadline);
       const left = this.queue.length;
       if (left > 0) {
         this.dropped += left;
         this.queue.take(left);
+        this.log.warn({ records: left }, 'audit records not written at shutdown were dropped (the sink was unreachable or slow; overflow "spill" keeps them for the next start)');
       }
       const counters = this.counters;
       this.log.info({ audit: counters }, 'audit log closed');

@@ -6,6 +6,8 @@ import type { SinkSpec } from './sink.ts';
 
 export interface WorkerInit {
   sink: SinkSpec;
+  /** Retry opening the sink until it opens (network sinks) instead of failing the start. */
+  retryOpen: boolean;
   retention: { maxAge: number; maxRecords: number };
   /** BigInt64Array slots: see SETTLED, WRITTEN, FAILED. */
   shared: SharedArrayBuffer;
@@ -31,6 +33,8 @@ export type FromWriter =
   | { type: 'ready' }
   | { type: 'open-failed'; message: string }
   | { type: 'settled'; seq: number }
+  /** Whether the sink is open (retryOpen sinks): after each attempt to open it. */
+  | { type: 'sink'; up: boolean; attempts: number; error?: string }
   | { type: 'result'; rid: number; value?: unknown; error?: string }
   | { type: 'log'; level: 'info' | 'warn' | 'error'; msg: string; data?: Record<string, unknown> }
   | { type: 'closed' };

@@ -29,15 +29,20 @@ export class WriterClient {
   private onClosed: (() => void) | undefined;
   /** Called (on this thread's loop) when a batch or spill file is settled. */
   onSettled: () => void = () => undefined;
+  /** Whether the sink is open. A network sink starts closed and opens when reachable. */
+  sinkUp: boolean;
+  /** Called after each attempt to open a network sink, with its outcome. */
+  onSinkState: (state: { up: boolean; attempts: number; error?: string | undefined }) => void = () => undefined;
 
-  private constructor(private readonly worker: Worker, buffer: SharedArrayBuffer, private readonly log: Logger) {
+  private constructor(private readonly worker: Worker, buffer: SharedArrayBuffer, private readonly log: Logger, retryOpen: boolean) {
     this.shared = new BigInt64Array(buffer);
+    this.sinkUp = !retryOpen; // a local sink is open once the thread is ready
   }
 
   static start(init: Omit<WorkerInit, 'shared'>, log: Logger): Promise<WriterClient> {
     const buffer = new SharedArrayBuffer(SHARED_SLOTS * 8);
     const worker = spawnWriter({ ...init, shared: buffer });
-    const client = new WriterClient(worker, buffer, log);
+    const client = new WriterClient(worker, buffer, log, init.retryOpen);
     return new Promise((resolve, reject) => {
       let ready = false;
       worker.on('message', (message: FromWriter) => {
@@ -81,6 +86,10 @@ export class WriterClient {
         return;
       case 'closed':
         this.onClosed?.();
+        return;
+      case 'sink':
+        this.sinkUp = message.up;
+        this.onSinkState(message);
         return;
       default:
         return;

@@ -1,7 +1,9 @@
 // The audit writer thread: owns the sink (for SQLite, the only writing connection), writes the
 // batches the gateway posts, one at a time and in order, retries a failing sink for a while,
 // reads spill files back, runs retention every minute, and answers reads for the dashboard so
-// that no query ever runs on the gateway's request thread.
+// that no query ever runs on the gateway's request thread. A sink reached over the network
+// (Postgres) that cannot be opened at start is retried with backoff until it can: the gateway
+// serves meanwhile and sends nothing until the thread says the sink is up.
 import fs from 'node:fs';
 import readline from 'node:readline';
 import { parentPort, workerData } from 'node:worker_threads';
@@ -15,20 +17,17 @@ const shared = new BigInt64Array(init.shared);
 const RETRY_FOR_MS = 30_000;
 const RETENTION_EVERY_MS = 60_000;
 const INGEST_BATCH = 500;
+const OPEN_RETRY_FIRST_MS = 250;
+const OPEN_RETRY_MAX_MS = 5_000;
 
 const send = (message: FromWriter) => port.postMessage(message);
 const log = (level: 'info' | 'warn' | 'error', msg: string, data?: Record<string, unknown>) => send({ type: 'log', level, msg, ...(data && { data }) });
 
-let sink: AuditSink;
-try {
-  sink = await openSink(init.sink);
-} catch (err) {
-  send({ type: 'open-failed', message: err instanceof Error ? err.message : String(err) });
-  port.close();
-  process.exit(1);
-}
-
+/** Set once the sink is open; the gateway sends no batch before it says so ('sink' up). */
+let sink: AuditSink | undefined;
 let closeDeadline: number | undefined;
+/** Wakes the backoff sleep of openWithRetry when the gateway closes. */
+let wakeOpener: (() => void) | undefined;
 let chain: Promise<void> = Promise.resolve();
 let failing = false;
 
@@ -44,6 +43,7 @@ async function writeWithRetry(events: readonly AuditEvent[]): Promise<boolean> {
   let delay = 100;
   for (;;) {
     try {
+      if (!sink) throw new Error('the audit sink is not open');
       await sink.write(events);
       if (failing) log('info', 'audit sink writes again');
       failing = false;
@@ -95,6 +95,7 @@ async function ingest(path: string): Promise<void> {
 }
 
 async function retain(): Promise<void> {
+  if (!sink) return;
   try {
     const deleted = await sink.retain(init.retention.maxAge, init.retention.maxRecords);
     if (deleted > 0) log('info', 'audit retention deleted old records', { deleted });
@@ -104,8 +105,9 @@ async function retain(): Promise<void> {
 }
 
 async function read(rid: number, op: string, args: unknown[]): Promise<void> {
-  const reader = sink.reader;
+  const reader = sink?.reader;
   try {
+    if (!sink) throw new Error('the audit sink is not connected yet');
     if (!reader) throw new Error('this audit sink cannot be read back');
     const fn = (reader as unknown as Record<string, (...a: unknown[]) => Promise<unknown>>)[op];
     if (typeof fn !== 'function') throw new Error(`unknown read ${op}`);
@@ -120,8 +122,61 @@ let retaining: Promise<void> | undefined;
 const runRetention = () => {
   if (!retaining && closeDeadline === undefined) retaining = retain().finally(() => (retaining = undefined));
 };
-const retention = sink.reader ? setInterval(runRetention, RETENTION_EVERY_MS) : undefined;
-if (sink.reader) setTimeout(runRetention, 1000).unref();
+let retention: NodeJS.Timeout | undefined;
+
+function opened(open: AuditSink): void {
+  sink = open;
+  if (open.reader) {
+    retention = setInterval(runRetention, RETENTION_EVERY_MS);
+    setTimeout(runRetention, 1000).unref();
+  }
+}
+
+/**
+ * A network sink that cannot be opened is tried again, 250 ms, then twice as long each time up to
+ * 5 s, for as long as it takes; the gateway hears of every state change (and the reason).
+ */
+async function openWithRetry(): Promise<void> {
+  let delay = OPEN_RETRY_FIRST_MS;
+  for (let attempt = 1; closeDeadline === undefined; attempt++) {
+    try {
+      const open = await openSink(init.sink);
+      if (closeDeadline !== undefined) {
+        await open.close().catch(() => undefined);
+        return;
+      }
+      opened(open);
+      send({ type: 'sink', up: true, attempts: attempt });
+      return;
+    } catch (err) {
+      send({ type: 'sink', up: false, attempts: attempt, error: err instanceof Error ? err.message : String(err) });
+    }
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, delay);
+      wakeOpener = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    });
+    wakeOpener = undefined;
+    delay = Math.min(delay * 2, OPEN_RETRY_MAX_MS);
+  }
+}
+
+// A local sink (SQLite file, JSON lines) that cannot be opened is a configuration problem: start
+// fails with the reason. A network sink may come up later: start goes on and the thread retries.
+let opening: Promise<void> = Promise.resolve();
+if (init.retryOpen) {
+  opening = openWithRetry();
+} else {
+  try {
+    opened(await openSink(init.sink));
+  } catch (err) {
+    send({ type: 'open-failed', message: err instanceof Error ? err.message : String(err) });
+    port.close();
+    process.exit(1);
+  }
+}
 
 port.on('message', (message: ToWriter) => {
   switch (message.type) {
@@ -143,10 +198,12 @@ port.on('message', (message: ToWriter) => {
       return;
     case 'close':
       closeDeadline = message.deadline;
+      wakeOpener?.();
       if (retention) clearInterval(retention);
       chain = chain.then(async () => {
+        await opening;
         await retaining;
-        await sink.close().catch(() => undefined);
+        await sink?.close().catch(() => undefined);
         send({ type: 'closed' });
         port.close();
       });

@@ -72,10 +72,11 @@ test('the minimal file validates and gets every default', () => {
     args: ['-y', '@modelcontextprotocol/server-everything'],
     env: {},
     maxChildren: 64,
+    stderr: { maxLines: 100, maxBytes: 64 * 1024, interval: 10_000, maxLineBytes: 4096 },
   });
   assert.deepEqual(c.apis, [{ name: 'everything', path: '/mcp', server: 'everything', auth: { type: 'keyless' }, policies: [] }]);
   assert.deepEqual(c.limits, { maxRequestBytes: 4 * 1024 * 1024, maxResponseBytes: 16 * 1024 * 1024, maxHeaderBytes: 16 * 1024, maxJsonDepth: 128 });
-  assert.deepEqual(c.timeouts, { connect: 10_000, response: 300_000, drain: 10_000 });
+  assert.deepEqual(c.timeouts, { connect: 10_000, response: 300_000, drain: 10_000, clientHeaders: 20_000, clientRequest: 60_000, clientIdle: 65_000 });
   assert.deepEqual(c.sessions, { idleTimeout: 30 * 60_000 });
   assert.deepEqual(c.security, {});
   assert.deepEqual(c.log, { level: 'info' });
@@ -194,9 +195,10 @@ test('duplicate API paths (with or without a trailing slash) and names are refus
 
 test('durations and sizes: units are parsed, anything else is refused with an example', () => {
   const c = parseConfigText(config('timeouts:\n  connect: 1.5s\n  response: 5m\n  drain: 250\nlimits:\n  maxRequestBytes: 64kb\n  maxResponseBytes: 2MB\n'), 'g.yaml', {});
-  assert.deepEqual(c.timeouts, { connect: 1500, response: 300_000, drain: 250 });
+  assert.deepEqual(c.timeouts, { connect: 1500, response: 300_000, drain: 250, clientHeaders: 20_000, clientRequest: 60_000, clientIdle: 65_000 });
   assert.equal(c.limits.maxRequestBytes, 64 * 1024);
   assert.equal(c.limits.maxResponseBytes, 2 * 1024 * 1024);
+  refuses(config('timeouts:\n  clientHeaders: 2m\n'), { line: 9, field: 'timeouts.clientHeaders', message: /at most timeouts\.clientRequest/ });
   refuses(config('timeouts:\n  connect: 30 seconds\n'), { line: 9, field: 'timeouts.connect', message: /expected a duration such as 30s, 5m, 1h or a number of milliseconds; got "30 seconds"/ });
   refuses(config('timeouts:\n  drain: -5\n'), { line: 9, field: 'timeouts.drain', message: /expected a duration/ });
   refuses(config('sessions:\n  idleTimeout: 1w\n'), { line: 9, field: 'sessions.idleTimeout', message: /expected a duration/ });
@@ -215,7 +217,7 @@ test('${env:NAME} is substituted; a missing variable is named with the field and
   // Several variables in one value, in a list, in a key's value of a mapping.
   const many = config().replace('    url: http://127.0.0.1:3001/mcp\n', '    command: ${env:CMD}\n    args: ["${env:A}-${env:B}"]\n    env:\n      KEY: ${env:KEY}\n');
   const s = parseConfigText(many, 'g.yaml', { CMD: 'node', A: 'x', B: 'y', KEY: 'k' }).servers.a;
-  assert.deepEqual(s, { command: 'node', args: ['x-y'], env: { KEY: 'k' }, maxChildren: 64 });
+  assert.deepEqual(s, { command: 'node', args: ['x-y'], env: { KEY: 'k' }, maxChildren: 64, stderr: { maxLines: 100, maxBytes: 64 * 1024, interval: 10_000, maxLineBytes: 4096 } });
   let caught: unknown;
   try {
     parseConfigText(many, 'g.yaml', { CMD: 'node' });

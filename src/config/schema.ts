@@ -30,7 +30,7 @@ const HttpUrl = Url;
 const UpstreamTimeouts = z
   .strictObject({
     connect: Duration.optional().meta({ description: 'Time to open the TCP/TLS connection (default: timeouts.connect).' }),
-    response: Duration.optional().meta({ description: 'Time until the upstream starts answering a request (default: timeouts.response).' }),
+    response: Duration.optional().meta({ description: 'Time until the upstream starts answering a request (default: timeouts.response); for an HTTP+SSE server, until the answer to each request, progress starting the wait again.' }),
   })
   .meta({ description: 'Per-server override of the global timeouts.' });
 
@@ -43,6 +43,21 @@ export const HttpServer = z
   })
   .meta({ title: 'Streamable HTTP server' });
 
+const STDERR_DEFAULT = { maxLines: 100, maxBytes: 64 * 1024, interval: 10_000, maxLineBytes: 4096 };
+
+const StderrSchema = z
+  .strictObject({
+    maxLines: z.number().int().min(1).default(STDERR_DEFAULT.maxLines).meta({ description: 'Lines of one child logged per interval; the rest are dropped (counted).' }),
+    maxBytes: Size.default(STDERR_DEFAULT.maxBytes).meta({ description: 'Bytes of one child logged per interval; the rest are dropped (counted).' }),
+    interval: Duration.default(STDERR_DEFAULT.interval).meta({ description: 'The interval of maxLines and maxBytes.' }),
+    maxLineBytes: Size.default(STDERR_DEFAULT.maxLineBytes).meta({ description: 'A longer line is cut to this length (the log line says how much was cut).' }),
+  })
+  .default(STDERR_DEFAULT)
+  .meta({
+    description:
+      'How much of each child\'s stderr is copied to Gatehouse\'s log (at info, under the server\'s name). A child that writes more is not slowed down: the excess is dropped, counted in gatehouse_stdio_stderr_dropped_lines_total and _bytes_total, and said in one warning per interval.',
+  });
+
 export const StdioServer = z
   .strictObject({
     command: z.string().min(1).meta({ description: 'Program to start for each client session.' }),
@@ -51,6 +66,13 @@ export const StdioServer = z
     cwd: z.string().optional().meta({ description: 'Working directory of the child (default: Gatehouse\'s own).' }),
     maxChildren: z.number().int().positive().default(64).meta({ description: 'Most children of this server alive at once; a new session beyond it gets 503.' }),
     idleTimeout: Duration.optional().meta({ description: 'Stop a child whose session was idle this long (default: sessions.idleTimeout).' }),
+    timeouts: z
+      .strictObject({
+        response: Duration.optional().meta({ description: 'Longest wait for the answer to a request (default: timeouts.response); each progress notification for it starts the wait again.' }),
+      })
+      .optional()
+      .meta({ description: 'Per-server override of the global timeouts.' }),
+    stderr: StderrSchema,
   })
   .meta({ title: 'stdio server (one child process per client session)' });
 
@@ -107,7 +129,16 @@ export const Config = z
       .strictObject({
         maxRequestBytes: Size.default(4 * 1024 * 1024).meta({ description: 'Largest request body accepted from a client (413 beyond).' }),
         maxResponseBytes: Size.default(16 * 1024 * 1024).meta({ description: 'Largest message Gatehouse buffers or decodes from an upstream.' }),
-        maxHeaderBytes: Size.default(16 * 1024).meta({ description: 'Largest total size of a client request\'s HTTP headers. Takes effect on restart.' }),
+        maxHeaderBytes: Size.default(16 * 1024).meta({ description: 'Largest total size of a client request\'s HTTP headers (431 beyond). Takes effect on restart.' }),
+        maxConnections: z
+          .number()
+          .int()
+          .min(1)
+          .optional()
+          .meta({
+            description:
+              'Most client connections open at once on the MCP listener. At the cap, idle keep-alive connections are closed first; a connection beyond it while every connection is busy is refused (closed before a byte is read). Default: half the process\'s open-file limit (at least 64), leaving the other half for upstream connections, stdio pipes, the store and the audit log. Takes effect on restart.',
+          }),
         maxJsonDepth: z
           .number()
           .int()
@@ -121,11 +152,15 @@ export const Config = z
     timeouts: z
       .strictObject({
         connect: Duration.default(10_000).meta({ description: 'Longest wait to open a connection to an upstream.' }),
-        response: Duration.default(300_000).meta({ description: 'Longest wait for an upstream to start answering.' }),
+        response: Duration.default(300_000).meta({ description: 'Longest wait for an upstream to start answering: for Streamable HTTP servers, the head of the answer; for stdio and HTTP+SSE servers, the answer to each request, each progress notification for it starting the wait again. The client then gets GH_UPSTREAM_TIMEOUT, and a stdio or HTTP+SSE server is sent notifications/cancelled for the request.' }),
         drain: Duration.default(10_000).meta({ description: 'On SIGTERM, how long in-flight requests may finish.' }),
+        clientHeaders: Duration.default(20_000).meta({ description: 'Longest a client may take to send a request\'s headers, counted from their first byte (or from connecting); then 408 and the connection is closed. Applies to the admin listener too. Takes effect on restart.' }),
+        clientRequest: Duration.default(60_000).meta({ description: 'Longest a client may take to send a whole request, headers and body; then 408 and the connection is closed. Answers are not limited by it: an SSE stream stays open as long as it is answered. At least clientHeaders. Takes effect on restart.' }),
+        clientIdle: Duration.default(65_000).meta({ description: 'Longest a keep-alive connection stays open between requests (a connection carrying an answer or a stream is not idle). Longer than the 60 s idle timeout of common load balancers, so that they close first. Takes effect on restart.' }),
       })
-      .default({ connect: 10_000, response: 300_000, drain: 10_000 })
-      .meta({ description: 'Timeouts for upstreams and shutdown.' }),
+      .default({ connect: 10_000, response: 300_000, drain: 10_000, clientHeaders: 20_000, clientRequest: 60_000, clientIdle: 65_000 })
+      .refine((t) => t.clientHeaders <= t.clientRequest, { message: 'expected timeouts.clientHeaders to be at most timeouts.clientRequest (the whole request includes its headers)', path: ['clientHeaders'] })
+      .meta({ description: 'Timeouts for upstreams, clients and shutdown.' }),
     sessions: z
       .strictObject({
         idleTimeout: Duration.default(30 * 60_000).meta({ description: 'Sessions idle this long are ended (stdio children stopped, HTTP upstream sessions deleted).' }),

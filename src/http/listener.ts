@@ -8,6 +8,7 @@ import { normalizeApiPath } from '../config/load.ts';
 import { handleMcp, type EndpointDeps, type RequestState } from './mcp-endpoint.ts';
 import { sendError, sendJson } from './reply.ts';
 import { ExchangeRecord, ObservedResponse } from '../observe/record.ts';
+import { ConnectionGuard, isClientDisconnect, jsonRpcRefusal, timeoutOptions, type ClientLimits, type ConnectionStats } from './client-limits.ts';
 
 export interface ListenerDeps extends Omit<EndpointDeps, 'maxRequestBytes' | 'maxJsonDepth'> {
   runtime(): Runtime;
@@ -37,10 +38,14 @@ export class Listener {
   private depsFor: Runtime | undefined;
   private depsOfRuntime: EndpointDeps | undefined;
 
-  constructor(private readonly deps: ListenerDeps, maxHeaderBytes: number) {
-    this.server = createServer({ maxHeaderSize: maxHeaderBytes, requestTimeout: 0, keepAliveTimeout: 65_000, ServerResponse: ObservedResponse }, (req, res) =>
+  /** Open and refused connections (metrics). */
+  readonly connections: ConnectionStats;
+
+  constructor(private readonly deps: ListenerDeps, maxHeaderBytes: number, limits: ClientLimits) {
+    this.server = createServer({ maxHeaderSize: maxHeaderBytes, ...timeoutOptions(limits), ServerResponse: ObservedResponse }, (req, res) =>
       this.handle(req, res as ObservedResponse),
     );
+    this.connections = new ConnectionGuard(this.server, 'MCP', limits, deps.log, jsonRpcRefusal);
   }
 
   listen(port: number, host: string): Promise<number> {
@@ -75,7 +80,7 @@ export class Listener {
         Promise.resolve()
           .then(() => route(req, res, path))
           .catch((error: unknown) => {
-            if (!(error instanceof GatehouseError)) this.deps.log.error({ err: error, path }, 'unexpected error in a route');
+            this.logFailure(error, path);
             sendError(res, error instanceof GatehouseError ? error : new GatehouseError('GH_INTERNAL'));
           })
           .finally(() => this.settle(res, false));
@@ -102,7 +107,7 @@ export class Listener {
       () => this.settle(res, stream),
       (error: unknown) => {
         try {
-          if (!(error instanceof GatehouseError)) this.deps.log.error({ err: error }, 'unexpected error while handling a request');
+          this.logFailure(error, path);
           const wire = error instanceof GatehouseError ? error : new GatehouseError('GH_INTERNAL');
           if (record) record.error = wire;
           sendError(res, wire, state.id);
@@ -111,6 +116,13 @@ export class Listener {
         }
       },
     );
+  }
+
+  /** Refusals are answered, not logged; a client that left is logged at debug; anything else is a fault. */
+  private logFailure(error: unknown, path: string): void {
+    if (error instanceof GatehouseError) return;
+    if (isClientDisconnect(error)) this.deps.log.debug({ path, code: (error as NodeJS.ErrnoException).code }, 'client disconnected before its request was handled');
+    else this.deps.log.error({ err: error, path }, 'unexpected error while handling a request');
   }
 
   /** The endpoint's dependencies under a runtime, made once per config (not per request). */

@@ -16,6 +16,8 @@ export interface AuditCounters {
   readonly spilled: number;
   readonly failed: number;
   readonly queueDepth: number;
+  /** Whether the sink is open (a Postgres sink unreachable at start is retried). */
+  readonly sinkUp?: boolean;
 }
 
 /** Where scrape-time values come from: the running gateway. */
@@ -24,6 +26,10 @@ export interface MetricsSource {
   sessionCounts(): Record<string, number>;
   readonly rateLimitStats: RateLimitStats;
   auditCounters(): AuditCounters | undefined;
+  /** stderr of stdio children dropped over their budget, per server. */
+  stderrDropped?(): Record<string, { readonly lines: number; readonly bytes: number }>;
+  /** Client connections per listener (mcp, admin). */
+  connectionStats?(): Record<string, { readonly open: number; readonly refused: number }>;
 }
 
 export interface MetricsLabels {
@@ -130,6 +136,38 @@ export class GatewayMetrics {
         this.inc(metrics.source?.rateLimitStats.backendErrors ?? 0);
       },
     });
+    for (const unit of ['lines', 'bytes'] as const) {
+      new Counter({
+        name: `gatehouse_stdio_stderr_dropped_${unit}_total`,
+        help: `stderr ${unit} of stdio children not logged because a child wrote more than its budget (servers.<name>.stderr), per server.`,
+        labelNames: ['server'],
+        registers,
+        collect() {
+          this.reset();
+          for (const [server, dropped] of Object.entries(metrics.source?.stderrDropped?.() ?? {})) this.inc({ server }, dropped[unit]);
+        },
+      });
+    }
+    new Gauge({
+      name: 'gatehouse_client_connections',
+      help: 'Client connections open now, per listener (mcp, admin).',
+      labelNames: ['listener'],
+      registers,
+      collect() {
+        this.reset();
+        for (const [listener, stats] of Object.entries(metrics.source?.connectionStats?.() ?? {})) this.set({ listener }, stats.open);
+      },
+    });
+    new Counter({
+      name: 'gatehouse_client_connections_refused_total',
+      help: 'Client connections refused at the listener\'s connection cap (limits.maxConnections, admin.maxConnections) while every open connection was busy.',
+      labelNames: ['listener'],
+      registers,
+      collect() {
+        this.reset();
+        for (const [listener, stats] of Object.entries(metrics.source?.connectionStats?.() ?? {})) this.inc({ listener }, stats.refused);
+      },
+    });
     new Gauge({
       name: 'gatehouse_audit_queue_depth',
       help: 'Audit records waiting to be written.',
@@ -138,6 +176,16 @@ export class GatewayMetrics {
         this.reset();
         const audit = metrics.source?.auditCounters();
         if (audit) this.set(audit.queueDepth);
+      },
+    });
+    new Gauge({
+      name: 'gatehouse_audit_sink_up',
+      help: 'Whether the audit sink is open (1) or unreachable and being retried (0); records are held in the queue (and the spill file) meanwhile.',
+      registers,
+      collect() {
+        this.reset();
+        const audit = metrics.source?.auditCounters();
+        if (audit) this.set(audit.sinkUp === false ? 0 : 1);
       },
     });
     new Counter({

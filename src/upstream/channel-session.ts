@@ -4,7 +4,7 @@
 // stream (or the newest open POST stream); keeps recent events for Last-Event-ID resumption.
 import type { ServerResponse } from 'node:http';
 import { GatehouseError } from '../errors.ts';
-import { errorResponse, idKey, isNotification, isRequest, isResponse, isObject, type JsonRpcMessage } from '../mcp/jsonrpc.ts';
+import { errorResponse, idKey, isNotification, isRequest, isResponse, isObject, type JsonRpcId, type JsonRpcMessage } from '../mcp/jsonrpc.ts';
 import { progressTokenOf } from '../mcp/classify.ts';
 import { formatSseEvent } from '../mcp/sse.ts';
 import type { Logger } from '../log.ts';
@@ -23,6 +23,10 @@ class OutStream {
   ended = false;
   transform: ResponseTransform | undefined;
   record: ExchangeRecord | undefined;
+  /** Fires when the upstream has not answered in time (POST streams only). */
+  timer: NodeJS.Timeout | undefined;
+  /** The stream answers the session's initialize: a timeout there ends the session. */
+  initialize = false;
   readonly waiting = new Set<string>();
   readonly done: Promise<void>;
   private resolveDone!: () => void;
@@ -44,6 +48,7 @@ class OutStream {
   end(): void {
     if (this.ended) return;
     this.ended = true;
+    clearTimeout(this.timer);
     this.record?.upstreamEnded();
     if (this.res) this.res.end();
     else this.resolveDone();
@@ -56,6 +61,11 @@ class OutStream {
       else res.once('close', () => resolve());
     });
   }
+}
+
+/** The request id a map key stands for (the inverse of idKey). */
+function idOfKey(key: string): JsonRpcId {
+  return key.startsWith('n:') ? Number(key.slice(2)) : key.slice(2);
 }
 
 interface ReplayEvent {
@@ -85,6 +95,8 @@ export class ChannelSession {
     private readonly channel: MessageChannel,
     private readonly server: string,
     private readonly log: Logger,
+    /** timeouts.response of the server (read per request, so that a reload applies). */
+    private readonly responseTimeout: () => number,
   ) {
     channel.onmessage = (message) => this.deliver(message);
   }
@@ -125,7 +137,10 @@ export class ChannelSession {
       }
     }
     this.open.add(stream);
+    stream.initialize = x.initialize;
     stream.attach(x.res, x.initialize ? { 'mcp-session-id': this.token } : {});
+    const timeout = this.responseTimeout();
+    stream.timer = setTimeout(() => this.timedOut(stream, timeout), timeout);
     for (const message of x.messages) this.send(message);
     await stream.untilClosed(x.res);
   }
@@ -174,7 +189,6 @@ export class ChannelSession {
 
   /** Server → client. Responses and progress go through the transform of the exchange they belong to. */
   private deliver(message: JsonRpcMessage): void {
-    this.lastActivity = Date.now();
     if (isResponse(message)) {
       if (message.id === null) return;
       const key = idKey(message.id);
@@ -183,12 +197,10 @@ export class ChannelSession {
         this.log.debug({ id: message.id }, 'response for no pending request dropped');
         return;
       }
-      this.pending.delete(key);
-      const tokenKey = this.progressOf.get(key);
-      if (tokenKey !== undefined) {
-        this.progress.delete(tokenKey);
-        this.progressOf.delete(key);
-      }
+      // An answer to the client counts as activity; server messages nobody asked for do not
+      // (a chatty server must not keep a session whose client has gone).
+      this.lastActivity = Date.now();
+      this.forget(key);
       const out = stream.transform ? stream.transform(message) : message;
       if (out !== undefined) this.write(stream, JSON.stringify(out));
       stream.waiting.delete(key);
@@ -202,6 +214,8 @@ export class ChannelSession {
       const token = message.params.progressToken;
       const stream = typeof token === 'string' || typeof token === 'number' ? this.progress.get(idKey(token)) : undefined;
       if (stream && !stream.ended) {
+        // Progress shows the upstream is working on it: the wait starts again (as the SDK's resetTimeoutOnProgress).
+        stream.timer?.refresh();
         const out = stream.transform ? stream.transform(message) : message;
         if (out !== undefined) this.write(stream, JSON.stringify(out));
         return;
@@ -251,13 +265,53 @@ export class ChannelSession {
     }
   }
 
+  /** A request no longer waits: its id and progress token are released. */
+  private forget(key: string): void {
+    this.pending.delete(key);
+    const tokenKey = this.progressOf.get(key);
+    if (tokenKey !== undefined) {
+      this.progress.delete(tokenKey);
+      this.progressOf.delete(key);
+    }
+  }
+
+  /**
+   * timeouts.response passed without an answer (or progress): each request still waiting on the
+   * stream gets GH_UPSTREAM_TIMEOUT, and the server is told to stop with notifications/cancelled.
+   * The session is then no longer busy, so the idle reaper can end it; a session whose initialize
+   * went unanswered is ended at once.
+   */
+  private timedOut(stream: OutStream, timeout: number): void {
+    if (stream.ended || stream.waiting.size === 0) return;
+    const error = new GatehouseError('GH_UPSTREAM_TIMEOUT', `Upstream "${this.server}" did not answer within ${timeout} ms (timeouts.response); the request was cancelled`);
+    if (stream.record) stream.record.error = error; // counted as an upstream error (metrics, audit)
+    const ids: JsonRpcId[] = [];
+    for (const key of stream.waiting) {
+      const id = idOfKey(key);
+      ids.push(id);
+      this.forget(key);
+      this.write(stream, JSON.stringify(errorResponse(id, error.rpc, error.message, { code: error.code })));
+      if (stream.initialize) continue; // initialize must not be cancelled: the session is ended below
+      try {
+        this.channel.send({ jsonrpc: '2.0', method: 'notifications/cancelled', params: { requestId: id, reason: 'The gateway stopped waiting (timeouts.response)' } });
+      } catch {
+        // The channel is gone: onChannelClosed answers the rest.
+      }
+    }
+    stream.waiting.clear();
+    this.open.delete(stream);
+    stream.end();
+    this.log.warn({ server: this.server, ids, timeoutMs: timeout }, 'upstream did not answer in time: request cancelled');
+    if (stream.initialize) void this.channel.close();
+  }
+
   /** The channel ended: answer every waiting request with an error and end every stream. */
   onChannelClosed(reason: string): void {
     if (this.closed) return;
     this.closed = true;
     const code = new GatehouseError('GH_UPSTREAM_EXITED');
     for (const [key, stream] of this.pending) {
-      const id = key.startsWith('n:') ? Number(key.slice(2)) : key.slice(2);
+      const id = idOfKey(key);
       if (stream.record) stream.record.error = code; // counted as an upstream error (metrics, audit)
       this.write(stream, JSON.stringify(errorResponse(id, code.rpc, `Upstream "${this.server}" ${reason}`, { code: code.code })));
     }

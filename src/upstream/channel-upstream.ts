@@ -13,6 +13,8 @@ import type { OpenStreams } from './open-streams.ts';
 export interface ChannelLimits {
   readonly maxSessions: number;
   readonly idleTimeout: number;
+  /** Longest wait for the answer to a request (each progress notification for it starts the wait again). */
+  readonly responseTimeout: number;
 }
 
 export type ChannelFactory = (log: Logger) => MessageChannel;
@@ -106,7 +108,7 @@ export class ChannelUpstream implements Upstream {
     const log = this.log.child({ session: channelId });
     const channel = this.factory(log);
     const token = this.sealer.seal({ api: x.api, sub: x.principal.key, kind: 'channel', node: this.nodeId, ch: channelId, iat: Math.floor(Date.now() / 1000) });
-    const session = new ChannelSession(channelId, token, channel, this.name, log);
+    const session = new ChannelSession(channelId, token, channel, this.name, log, () => this.limits.responseTimeout);
     // The initialize exchange's record belongs to the session it opens (audit tags it so).
     if (x.record) x.record.sessionId = token;
     channel.onclose = (reason) => {

@@ -6,6 +6,7 @@ import type { Logger } from '../log.ts';
 import type { JsonRpcMessage } from '../mcp/jsonrpc.ts';
 import type { MessageChannel } from './channel.ts';
 import { decodeUpstreamMessage } from './decode-message.ts';
+import { StderrLog, type StderrDropped, type StderrLimits } from './stderr-log.ts';
 
 export interface StdioServerConfig {
   readonly command: string;
@@ -27,22 +28,23 @@ export function childEnv(configured: Readonly<Record<string, string>>, parent: N
   return { ...env, ...configured };
 }
 
-const STDERR_LINE_LIMIT = 4096;
-
 export class StdioChannel implements MessageChannel {
   onmessage: ((message: JsonRpcMessage) => void) | undefined;
   onclose: ((reason: string) => void) | undefined;
   private child: ChildProcessWithoutNullStreams | undefined;
   private closed = false;
   private stdoutBuffer = '';
-  private stderrBuffer = '';
+  private readonly stderr: StderrLog;
 
   constructor(
     private readonly config: StdioServerConfig,
     private readonly log: Logger,
     private readonly maxLineBytes: number,
+    stderr: { limits: StderrLimits; dropped: StderrDropped },
     private readonly maxJsonDepth = 128,
-  ) {}
+  ) {
+    this.stderr = new StderrLog(log, stderr.limits, stderr.dropped);
+  }
 
   get pid(): number | undefined {
     return this.child?.pid;
@@ -69,8 +71,9 @@ export class StdioChannel implements MessageChannel {
       child.stdin.on('error', () => undefined); // EPIPE after the child died: the exit handler reports it
       const out = new StringDecoder('utf8');
       child.stdout.on('data', (chunk: Buffer) => this.onStdout(out.write(chunk)));
-      const err = new StringDecoder('utf8');
-      child.stderr.on('data', (chunk: Buffer) => this.onStderr(err.write(chunk)));
+      child.stderr.on('data', (chunk: Buffer) => this.stderr.write(chunk));
+      // After the exit event, the pipe may still hold output: the last line is logged at its end.
+      child.stderr.once('end', () => this.stderr.close());
     });
   }
 
@@ -117,20 +120,6 @@ export class StdioChannel implements MessageChannel {
     const decoded = decodeUpstreamMessage(line, this.maxJsonDepth);
     if (decoded.ok) this.onmessage?.(decoded.message);
     else this.log.warn({ reason: decoded.problem, line: line.slice(0, 200) }, 'stdio server wrote a line that is no JSON-RPC message Gatehouse can relay');
-  }
-
-  private onStderr(text: string): void {
-    this.stderrBuffer += text;
-    let newline: number;
-    while ((newline = this.stderrBuffer.indexOf('\n')) !== -1) {
-      const line = this.stderrBuffer.slice(0, newline).trimEnd();
-      this.stderrBuffer = this.stderrBuffer.slice(newline + 1);
-      if (line !== '') this.log.info({ stream: 'stderr' }, line.slice(0, STDERR_LINE_LIMIT));
-    }
-    if (this.stderrBuffer.length > STDERR_LINE_LIMIT) {
-      this.log.info({ stream: 'stderr' }, this.stderrBuffer.slice(0, STDERR_LINE_LIMIT));
-      this.stderrBuffer = '';
-    }
   }
 
   private finish(reason: string): void {

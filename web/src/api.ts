@@ -4,6 +4,7 @@ import type { OverviewView } from '../../src/admin/api/overview.ts';
 import type { Page, Live } from '../../src/admin/api/logs.ts';
 import type { RecordDetail, RecordRow } from '../../src/admin/api/records.ts';
 import type { UpstreamView } from '../../src/admin/api/upstreams.ts';
+import type { AuditSinkStatus } from '../../src/audit/audit.ts';
 
 export type { OverviewView, Page, Live, RecordDetail, RecordRow, UpstreamView };
 
@@ -11,7 +12,8 @@ export interface Meta {
   version: string;
   apis: Array<{ name: string; path: string; server: string }>;
   servers: string[];
-  audit: { readable: boolean };
+  /** `sink` is absent when audit is off. */
+  audit: { readable: boolean; sink?: AuditSinkStatus | undefined };
 }
 
 export class ApiFailure extends Error {

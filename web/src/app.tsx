@@ -63,6 +63,12 @@ export function App() {
             {meta.data && !meta.data.audit.readable && (
               <Notice kind="error">The audit log cannot be read (it is off, or its sink is jsonl): the overview and the logs have nothing to show. Use the sqlite (default) or postgres sink.</Notice>
             )}
+            {meta.data?.audit.sink && !meta.data.audit.sink.up && (
+              <Notice kind="error">
+                The audit sink ({meta.data.audit.sink.type}) is unreachable{meta.data.audit.sink.downSince ? ` since ${new Date(meta.data.audit.sink.downSince).toLocaleString()}` : ''}
+                {meta.data.audit.sink.error ? ` (${meta.data.audit.sink.error})` : ''}. Gatehouse keeps serving and holds new records in its queue until the sink is back; the screens show what was written before.
+              </Notice>
+            )}
             {active === '/' && <Overview place={place} meta={meta.data} />}
             {active === '/logs' && <Logs place={place} meta={meta.data} />}
             {active === '/upstreams' && <Upstreams />}

@@ -3,6 +3,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createRequire } from 'node:module';
 import type { AuditReader } from '../../audit/reader.ts';
+import type { AuditSinkStatus } from '../../audit/audit.ts';
 import type { ConfigData } from '../../config/schema.ts';
 import type { Logger } from '../../log.ts';
 import { sendJson } from '../../http/reply.ts';
@@ -19,6 +20,8 @@ export interface AdminApiDeps {
   sessionCounts(): Record<string, number>;
   /** The audit log, when it is on and its sink can be read (sqlite, postgres). */
   reader(): AuditReader | undefined;
+  /** Whether the audit sink is open (a Postgres sink may be unreachable and retried). */
+  auditSink?(): AuditSinkStatus | undefined;
   readonly log: Logger;
 }
 
@@ -32,6 +35,8 @@ const NO_READER =
 export function adminApi(deps: AdminApiDeps): ApiHandler {
   const probes = new HealthProbes();
   const readable = (): AuditReader => {
+    const sink = deps.auditSink?.();
+    if (sink && !sink.up) throw new ApiError(503, `The audit sink (${sink.type}) is unreachable${sink.error ? ` (${sink.error})` : ''}: Gatehouse holds new records until it is back, and nothing can be read until then.`);
     const reader = deps.reader();
     if (!reader) throw new ApiError(503, NO_READER);
     return reader;
@@ -78,13 +83,13 @@ function decoded(segment: string): string {
   }
 }
 
-/** What the screens need before anything else: APIs for the pickers, whether records can be read. */
+/** What the screens need before anything else: APIs for the pickers, whether records can be read and written. */
 function meta(deps: AdminApiDeps): unknown {
   const config = deps.config();
   return {
     version: VERSION,
     apis: config.apis.map((a) => ({ name: a.name, path: a.path, server: a.server })),
     servers: Object.keys(config.servers),
-    audit: { readable: deps.reader() !== undefined },
+    audit: { readable: deps.reader() !== undefined, sink: deps.auditSink?.() },
   };
 }
