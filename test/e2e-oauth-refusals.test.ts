@@ -2,6 +2,7 @@
 // name, and nothing that could be an open redirect ever redirects.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { sendRaw } from './helpers/raw-http.ts';
 import { browse, CookieJar, hiddenField, pkcePair, playUser, registerClient, startOAuthGateway, tokenRequest, USER, type OAuthSetup } from './helpers/oauth-flow.ts';
 
 const REDIRECT = 'http://127.0.0.1:9999/callback';
@@ -330,6 +331,29 @@ test('a confidential client must authenticate with its secret (basic or post)', 
   const viaPost = await tokenRequest(origin, { ...form(b.code, b.verifier), client_id: registered.client_id, client_secret: registered.client_secret });
   assert.equal(viaPost.status, 200, JSON.stringify(viaPost.body));
   assert.ok(!setup.gh.logs.text().includes(registered.client_secret), 'client secret never logged');
+});
+
+test('two Authorization headers at the token and revocation endpoints are refused with 400 (the first used to win silently)', async () => {
+  const response = await fetch(`${origin}/oauth/register`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ client_name: 'two headers', redirect_uris: ['https://app.example/cb'], token_endpoint_auth_method: 'client_secret_basic' }),
+  });
+  const { client_id: id, client_secret: secret } = (await response.json()) as { client_id: string; client_secret: string };
+  const basic = (s: string) => `Basic ${Buffer.from(`${encodeURIComponent(id)}:${encodeURIComponent(s)}`).toString('base64')}`;
+  const form: Array<[string, string]> = [['content-type', 'application/x-www-form-urlencoded']];
+  for (const [path, body] of [
+    ['/oauth/token', 'grant_type=refresh_token&refresh_token=ghr_nothing'],
+    ['/oauth/revoke', 'token=ghr_nothing'],
+  ] as const) {
+    const one = await sendRaw(origin + path, { headers: [...form, ['authorization', basic(secret)]], body });
+    assert.notEqual(one.status, 401, `${path}: the client authenticates with one header`);
+    for (const pair of [[basic(secret), basic('wrong')], [basic('wrong'), basic(secret)]]) {
+      const answer = await sendRaw(origin + path, { headers: [...form, ['Authorization', pair[0]!], ['Authorization', pair[1]!]], body });
+      assert.equal(answer.status, 400, path);
+      assert.deepEqual(JSON.parse(answer.text), { error: 'invalid_request', error_description: 'the Authorization header must be sent once' });
+    }
+  }
 });
 
 test('the discovery documents state what the server does', async () => {

@@ -71,6 +71,21 @@ export function checkHostAndOrigin(req: IncomingMessage, policy: OriginPolicy): 
   }
 }
 
+/**
+ * How many times a header was sent. Node keeps only the first of a repeated Authorization or
+ * Host header in `req.headers`, so a second one would be silently ignored here while a peer (an
+ * upstream, a proxy) might honour it: repeats are counted on the raw list.
+ */
+export function headerCount(req: IncomingMessage, lowerName: string): number {
+  const raw = req.rawHeaders;
+  let count = 0;
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i]!;
+    if (name.length === lowerName.length && name.toLowerCase() === lowerName) count++;
+  }
+  return count;
+}
+
 // Clients send the same few Accept and Content-Type values on every request: remember the verdicts.
 const VERDICT_LIMIT = 256;
 const postAcceptVerdicts = new Map<string, boolean>();
