@@ -162,7 +162,7 @@ export class Gateway {
       : undefined;
     const deps = { store: this.store, log: this.log, counters: this.counters, rateLimitStats: this.rateLimitStats, embeddedIssuer: authServer?.embeddedIssuer };
     const runtime = compileRuntime(config, deps);
-    for (const [route, handler] of authServer?.routes ?? []) runtime.routes.add(route, handler);
+    for (const [route, handler] of authServer?.routes ?? []) runtime.routes.add(route, handler, runtime.routeOrigin);
     return runtime;
   }
 

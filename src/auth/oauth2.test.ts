@@ -18,7 +18,8 @@ test('embedded issuer: issuer per public base, its keys, the resource as audienc
     { apiName: 'main', embedded: { issuer: (base) => `${base}/oauth`, keys: createLocalJWKSet({ keys: [jwk] }) }, yieldForeign: false, log: pino({ level: 'silent' }) },
   );
   const ctx = (host: string, token?: string): AuthContext => {
-    const req = { headers: { host, ...(token !== undefined && { authorization: `Bearer ${token}` }) } } as unknown as IncomingMessage;
+    const headers = { host, ...(token !== undefined && { authorization: `Bearer ${token}` }) };
+    const req = { headers, rawHeaders: Object.entries(headers).flat() } as unknown as IncomingMessage;
     return authContextFor(req, 'main', '/mcp', compilePublicBase({ trustProxy: false }));
   };
   assert.deepEqual(await plan.resourceMetadata!(ctx('localhost:8080')), {
