@@ -57,7 +57,7 @@ export class ClientRegistry implements OAuthRegisteredClientsStore {
     const { client_secret: secret, ...metadata } = full;
     const method = metadata.token_endpoint_auth_method ?? 'client_secret_basic';
     const stored = { ...metadata, token_endpoint_auth_method: method, grant_types: metadata.grant_types ?? ['authorization_code'], response_types: ['code'] };
-    await this.store.saveOAuthClient({ clientId: full.client_id, metadata: stored, secretHash: secret === undefined ? undefined : sha256(secret), createdAt: Date.now() });
+    await this.store.saveOAuthClient({ clientId: full.client_id, metadata: stored, secretHash: secret === undefined ? undefined : sha256(secret), createdAt: Date.now(), usedAt: undefined });
     return { ...stored, client_id: full.client_id, ...(secret === undefined ? {} : { client_secret: secret, client_secret_expires_at: 0 }) };
   }
 
