@@ -356,7 +356,7 @@ test('two Authorization headers at the token and revocation endpoints are refuse
   }
 });
 
-test('the discovery documents state what the server does', async () => {
+test('the discovery documents state what the server does, and claim no ID tokens (none are issued)', async () => {
   for (const path of ['/.well-known/oauth-authorization-server', '/.well-known/openid-configuration']) {
     const response = await fetch(origin + path);
     assert.equal(response.status, 200);
@@ -371,6 +371,9 @@ test('the discovery documents state what the server does', async () => {
     assert.equal(metadata.authorization_response_iss_parameter_supported, true);
     assert.equal(metadata.registration_endpoint, `${origin}/oauth/register`);
     assert.equal(metadata.jwks_uri, `${origin}/oauth/jwks`);
+    assert.equal(metadata.revocation_endpoint, `${origin}/oauth/revoke`);
+    // No ID tokens are issued, so nothing about them is claimed.
+    assert.deepEqual(Object.keys(metadata).filter((k) => /id_token|subject_types|userinfo/.test(k)), [], path);
   }
 });
 

@@ -21,6 +21,7 @@ import { ClientMetadataFetcher } from './cimd.ts';
 import { ClientRegistry } from './clients.ts';
 import { clientAuthentication } from './client-auth.ts';
 import { TokenIssuer, OFFLINE_ACCESS } from './tokens.ts';
+import { TokenDenylist } from './revocation.ts';
 import { GatehouseProvider } from './provider.ts';
 import { Interactions } from './interaction.ts';
 import { authorizeHandler } from './authorize.ts';
@@ -94,9 +95,10 @@ export function createAuthorizationServer(deps: AuthorizationServerDeps): Author
   }
   const documents = settings.clientIdMetadataDocuments ? new ClientMetadataFetcher({ allowInsecure: settings.allowInsecureMetadataUrlsForTesting }) : undefined;
   const clients = new ClientRegistry(store, documents, supportedScopes);
-  const tokens = new TokenIssuer(store, signingKeys, { accessMs: settings.accessTokenTtl, refreshMs: settings.refreshTokenTtl });
+  const denylist = new TokenDenylist(store);
+  const tokens = new TokenIssuer(store, signingKeys, { accessMs: settings.accessTokenTtl, refreshMs: settings.refreshTokenTtl }, denylist);
   const interactions = new Interactions(store, tokens, log, { selfRegistration: settings.selfRegistration, issuer: (req) => issuer(req) });
-  const provider = new GatehouseProvider(store, clients, tokens, signingKeys, interactions.begin);
+  const provider = new GatehouseProvider(store, clients, tokens, signingKeys, interactions.begin, denylist);
 
   const app = express();
   app.disable('x-powered-by');
@@ -107,7 +109,7 @@ export function createAuthorizationServer(deps: AuthorizationServerDeps): Author
     const now = Date.now();
     if (now - lastPrune > PRUNE_EVERY_MS) {
       lastPrune = now;
-      store.pruneGrants(now).catch((error: unknown) => log.warn({ err: error }, 'could not prune expired OAuth grants'));
+      Promise.all([store.pruneGrants(now), store.pruneRevocations(now)]).catch((error: unknown) => log.warn({ err: error }, 'could not prune expired OAuth grants'));
     }
     next();
   });
@@ -175,7 +177,11 @@ export function createAuthorizationServer(deps: AuthorizationServerDeps): Author
   return {
     issuer,
     keys,
-    embeddedIssuer: { issuer: fixedIssuer ?? config.publicUrl?.replace(/\/+$/, '') ?? ((base: string) => base), keys },
+    embeddedIssuer: {
+      issuer: fixedIssuer ?? config.publicUrl?.replace(/\/+$/, '') ?? ((base: string) => base),
+      keys,
+      refusal: (claims) => denylist.refusal(claims),
+    },
     routes: [
       ['/oauth/*', handler],
       ['/.well-known/oauth-authorization-server', handler],

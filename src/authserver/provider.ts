@@ -8,9 +8,10 @@ import type { OAuthClientInformationFull, OAuthTokenRevocationRequest, OAuthToke
 import { InvalidGrantError, InvalidScopeError, InvalidTargetError, InvalidTokenError } from '@modelcontextprotocol/sdk/server/auth/errors.js';
 import type { Store } from '../store/store.ts';
 import type { ClientRegistry } from './clients.ts';
-import { grantKeys, isGrantInfo, OFFLINE_ACCESS, TokenIssuer, type GrantInfo } from './tokens.ts';
+import { ACCESS_TOKEN_TYP, grantKeys, isGrantInfo, OFFLINE_ACCESS, TokenIssuer, type GrantInfo } from './tokens.ts';
 import { SIGNING_ALG, type SigningKeys } from './keys.ts';
 import { sameResource } from './resources.ts';
+import type { TokenDenylist } from './revocation.ts';
 
 export const CODE_TTL_MS = 60_000;
 /** How long a used code is remembered, to spot a replay. */
@@ -35,6 +36,7 @@ export class GatehouseProvider implements OAuthServerProvider {
     private readonly tokens: TokenIssuer,
     private readonly keys: () => Promise<SigningKeys>,
     private readonly begin: BeginInteraction,
+    private readonly denylist: TokenDenylist,
   ) {}
 
   get clientsStore(): ClientRegistry {
@@ -70,6 +72,10 @@ export class GatehouseProvider implements OAuthServerProvider {
       throw new InvalidTargetError('resource differs from the authorization request');
     }
     const info = grantInfo(payload);
+    const user = await this.store.getUser(info.userId);
+    if (!user || user.disabled) throw new InvalidGrantError('the user of this grant is disabled or gone');
+    // The client completed an authorization: it no longer expires as an unused registration.
+    await this.store.markOAuthClientUsed(client.client_id, Date.now());
     return this.tokens.respond(info, info.scopes, 'new');
   }
 
@@ -103,28 +109,44 @@ export class GatehouseProvider implements OAuthServerProvider {
   }
 
   async verifyAccessToken(token: string): Promise<AuthInfo> {
-    const { verify } = await this.keys();
-    try {
-      const { payload } = await jwtVerify(token, verify, { algorithms: [SIGNING_ALG], typ: 'at+jwt' });
-      return {
-        token,
-        clientId: String(payload.client_id),
-        scopes: typeof payload.scope === 'string' ? payload.scope.split(' ').filter(Boolean) : [],
-        ...(payload.exp === undefined ? {} : { expiresAt: payload.exp }),
-        ...(typeof payload.aud === 'string' ? { resource: new URL(payload.aud) } : {}),
-        extra: { sub: payload.sub, iss: payload.iss },
-      };
-    } catch {
-      throw new InvalidTokenError('invalid access token');
-    }
+    const payload = await this.ownAccessToken(token);
+    if (!payload || (await this.denylist.refusal(payload)) !== undefined) throw new InvalidTokenError('invalid access token');
+    return {
+      token,
+      clientId: String(payload.client_id),
+      scopes: typeof payload.scope === 'string' ? payload.scope.split(' ').filter(Boolean) : [],
+      ...(payload.exp === undefined ? {} : { expiresAt: payload.exp }),
+      ...(typeof payload.aud === 'string' ? { resource: new URL(payload.aud) } : {}),
+      extra: { sub: payload.sub, iss: payload.iss },
+    };
   }
 
-  /** Refresh tokens only: access tokens are self-contained JWTs and end at their expiry. */
+  /**
+   * RFC 7009. A refresh token ends its grant: it and the access tokens of that grant stop
+   * working (§2.1: SHOULD). An access token is put on the denylist until it expires. A token of
+   * another client, an unknown or an expired one: nothing to do, and the answer is the same (200).
+   */
   async revokeToken(client: OAuthClientInformationFull, request: OAuthTokenRevocationRequest): Promise<void> {
     const grant = await this.store.getGrant(grantKeys.refresh(request.token));
-    if (!grant || grant.payload.clientId !== client.client_id || typeof grant.payload.familyId !== 'string') return;
-    await this.tokens.revokeFamily(grant.payload.familyId);
-    await this.store.deleteGrant(grantKeys.refresh(request.token));
+    if (grant) {
+      if (grant.payload.clientId !== client.client_id || typeof grant.payload.familyId !== 'string') return;
+      await this.tokens.revokeFamily(grant.payload.familyId);
+      await this.store.deleteGrant(grantKeys.refresh(request.token));
+      return;
+    }
+    const access = await this.ownAccessToken(request.token);
+    if (!access || access.client_id !== client.client_id || typeof access.jti !== 'string' || typeof access.exp !== 'number') return;
+    await this.denylist.revokeAccessToken(access.jti, access.exp * 1000);
+  }
+
+  /** The claims of a valid (signed, typed, unexpired) access token of this server, else undefined. */
+  private async ownAccessToken(token: string): Promise<Record<string, unknown> & { exp?: number; jti?: string; sub?: string } | undefined> {
+    const { verify } = await this.keys();
+    try {
+      return (await jwtVerify(token, verify, { algorithms: [SIGNING_ALG], typ: ACCESS_TOKEN_TYP, requiredClaims: ['exp', 'jti'] })).payload;
+    } catch {
+      return undefined;
+    }
   }
 
   /** A code presented again after use: revoke what the first use produced. */
