@@ -12,8 +12,11 @@ import { ACCESS_TOKEN_TYP, grantKeys, isGrantInfo, OFFLINE_ACCESS, TokenIssuer, 
 import { SIGNING_ALG, type SigningKeys } from './keys.ts';
 import { sameResource } from './resources.ts';
 import type { TokenDenylist } from './revocation.ts';
+import type { AuthEvents } from './events.ts';
 
 export const CODE_TTL_MS = 60_000;
+const TOKEN = '/oauth/token';
+const REVOKE = '/oauth/revoke';
 /** How long a used code is remembered, to spot a replay. */
 const USED_CODE_MEMORY_MS = 10 * 60_000;
 
@@ -37,6 +40,7 @@ export class GatehouseProvider implements OAuthServerProvider {
     private readonly keys: () => Promise<SigningKeys>,
     private readonly begin: BeginInteraction,
     private readonly denylist: TokenDenylist,
+    private readonly events: AuthEvents,
   ) {}
 
   get clientsStore(): ClientRegistry {
@@ -53,7 +57,7 @@ export class GatehouseProvider implements OAuthServerProvider {
   async challengeForAuthorizationCode(client: OAuthClientInformationFull, code: string): Promise<string> {
     const grant = await this.store.getGrant(grantKeys.code(code));
     if (!grant || grant.payload.clientId !== client.client_id) {
-      await this.noticeReplay(code);
+      await this.noticeReplay(code, client.client_id);
       throw new InvalidGrantError('the authorization code is invalid, expired or already used');
     }
     return String(grant.payload.codeChallenge);
@@ -63,10 +67,10 @@ export class GatehouseProvider implements OAuthServerProvider {
     const grant = await this.store.takeGrant(grantKeys.code(code));
     const payload = grant?.payload as (Record<string, unknown> & Partial<CodePayload>) | undefined;
     if (!payload || !isGrantInfo(payload) || payload.clientId !== client.client_id) {
-      await this.noticeReplay(code);
+      await this.noticeReplay(code, client.client_id);
       throw new InvalidGrantError('the authorization code is invalid, expired or already used');
     }
-    await this.store.putGrant({ key: grantKeys.usedCode(code), payload: { familyId: payload.familyId }, expiresAt: Date.now() + USED_CODE_MEMORY_MS });
+    await this.store.putGrant({ key: grantKeys.usedCode(code), payload: { familyId: payload.familyId, userId: payload.userId, resource: payload.resource }, expiresAt: Date.now() + USED_CODE_MEMORY_MS });
     if (redirectUri !== undefined && redirectUri !== payload.redirectUri) throw new InvalidGrantError('redirect_uri differs from the authorization request');
     if (resource !== undefined && !sameResource(resource.href, payload.resource)) {
       throw new InvalidTargetError('resource differs from the authorization request');
@@ -76,7 +80,9 @@ export class GatehouseProvider implements OAuthServerProvider {
     if (!user || user.disabled) throw new InvalidGrantError('the user of this grant is disabled or gone');
     // The client completed an authorization: it no longer expires as an unused registration.
     await this.store.markOAuthClientUsed(client.client_id, Date.now());
-    return this.tokens.respond(info, info.scopes, 'new');
+    const tokens = await this.tokens.respond(info, info.scopes, 'new');
+    this.events.emit('tokens-issued', { endpoint: TOKEN, status: 200, clientId: info.clientId, userId: info.userId, resource: info.resource, detail: `tokens issued for an authorization (scope: ${tokens.scope ?? ''})` });
+    return tokens;
   }
 
   async exchangeRefreshToken(client: OAuthClientInformationFull, refreshToken: string, scopes?: string[], resource?: URL): Promise<OAuthTokens> {
@@ -87,12 +93,17 @@ export class GatehouseProvider implements OAuthServerProvider {
     const grant = rotate ? await this.store.takeGrant(key) : await this.store.getGrant(key);
     if (!grant || !isGrantInfo(grant.payload)) {
       const used = await this.store.getGrant(grantKeys.usedRefresh(refreshToken));
-      if (used && typeof used.payload.familyId === 'string') await this.tokens.revokeFamily(used.payload.familyId);
+      if (used && typeof used.payload.familyId === 'string') {
+        await this.tokens.revokeFamily(used.payload.familyId);
+        const resource = typeof used.payload.resource === 'string' ? used.payload.resource : undefined;
+        const userId = typeof used.payload.userId === 'string' ? used.payload.userId : undefined;
+        this.events.emit('refresh-token-reused', { endpoint: TOKEN, status: 400, clientId: client.client_id, userId, resource, detail: 'a rotated refresh token was presented again (stolen, or a client bug); its grant was revoked' });
+      }
       throw new InvalidGrantError('the refresh token is invalid, expired or already used');
     }
     const info = grantInfo(grant.payload);
     if (info.clientId !== client.client_id) throw new InvalidGrantError('the refresh token was issued to another client');
-    if (rotate) await this.store.putGrant({ key: grantKeys.usedRefresh(refreshToken), payload: { familyId: info.familyId }, expiresAt: grant.expiresAt });
+    if (rotate) await this.store.putGrant({ key: grantKeys.usedRefresh(refreshToken), payload: { familyId: info.familyId, userId: info.userId, resource: info.resource }, expiresAt: grant.expiresAt });
     const user = await this.store.getUser(info.userId);
     if (!user || user.disabled) {
       await this.tokens.revokeFamily(info.familyId);
@@ -105,7 +116,9 @@ export class GatehouseProvider implements OAuthServerProvider {
     const extra = requested.filter((s) => !info.scopes.includes(s));
     if (extra.length > 0) throw new InvalidScopeError(`scope ${extra.join(' ')} was not granted`);
     const accessScopes = requested.filter((s) => s !== OFFLINE_ACCESS || info.scopes.includes(OFFLINE_ACCESS));
-    return this.tokens.respond(info, accessScopes, rotate ? await this.tokens.refreshToken(info) : refreshToken);
+    const tokens = await this.tokens.respond(info, accessScopes, rotate ? await this.tokens.refreshToken(info) : refreshToken);
+    this.events.emit('token-refreshed', { endpoint: TOKEN, status: 200, clientId: info.clientId, userId: info.userId, resource: info.resource, detail: `access token refreshed${rotate ? ' (refresh token rotated)' : ''}` });
+    return tokens;
   }
 
   async verifyAccessToken(token: string): Promise<AuthInfo> {
@@ -129,14 +142,18 @@ export class GatehouseProvider implements OAuthServerProvider {
   async revokeToken(client: OAuthClientInformationFull, request: OAuthTokenRevocationRequest): Promise<void> {
     const grant = await this.store.getGrant(grantKeys.refresh(request.token));
     if (grant) {
-      if (grant.payload.clientId !== client.client_id || typeof grant.payload.familyId !== 'string') return;
+      if (grant.payload.clientId !== client.client_id || !isGrantInfo(grant.payload)) return;
       await this.tokens.revokeFamily(grant.payload.familyId);
       await this.store.deleteGrant(grantKeys.refresh(request.token));
+      const { userId, resource } = grant.payload;
+      this.events.emit('token-revoked', { endpoint: REVOKE, status: 200, clientId: client.client_id, userId, resource, detail: 'refresh token revoked: its grant ended, with its access tokens' });
       return;
     }
     const access = await this.ownAccessToken(request.token);
     if (!access || access.client_id !== client.client_id || typeof access.jti !== 'string' || typeof access.exp !== 'number') return;
     await this.denylist.revokeAccessToken(access.jti, access.exp * 1000);
+    const resource = typeof access.aud === 'string' ? access.aud : undefined;
+    this.events.emit('token-revoked', { endpoint: REVOKE, status: 200, clientId: client.client_id, userId: access.sub, resource, detail: 'access token revoked' });
   }
 
   /** The claims of a valid (signed, typed, unexpired) access token of this server, else undefined. */
@@ -150,9 +167,13 @@ export class GatehouseProvider implements OAuthServerProvider {
   }
 
   /** A code presented again after use: revoke what the first use produced. */
-  private async noticeReplay(code: string): Promise<void> {
+  private async noticeReplay(code: string, clientId: string): Promise<void> {
     const used = await this.store.getGrant(grantKeys.usedCode(code));
-    if (used && typeof used.payload.familyId === 'string') await this.tokens.revokeFamily(used.payload.familyId);
+    if (!used || typeof used.payload.familyId !== 'string') return;
+    await this.tokens.revokeFamily(used.payload.familyId);
+    const userId = typeof used.payload.userId === 'string' ? used.payload.userId : undefined;
+    const resource = typeof used.payload.resource === 'string' ? used.payload.resource : undefined;
+    this.events.emit('code-replayed', { endpoint: TOKEN, status: 400, clientId, userId, resource, detail: 'an authorization code was presented again (intercepted, or a client bug); the tokens it produced were revoked' });
   }
 }
 
