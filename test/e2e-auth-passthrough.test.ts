@@ -90,3 +90,37 @@ test('a token the upstream refuses is refused by the upstream, not by Gatehouse 
   assert.match(answer.headers.get('www-authenticate') ?? '', /error="invalid_token"/);
   assert.ok(proxy.exchanges.some((e) => e.requestHeaders.authorization === `Bearer ${elsewhere}`), 'Gatehouse could not judge it and passed it on');
 });
+
+test('without a session, a GET, a DELETE and a non-initialize POST reach the upstream\'s challenge: 401 with resource_metadata rewritten (they got 400 GH_SESSION_REQUIRED)', async () => {
+  const requests: Array<{ method: string; headers: Record<string, string>; body?: unknown }> = [
+    { method: 'GET', headers: { accept: 'text/event-stream' } },
+    { method: 'GET', headers: { accept: 'application/json, text/event-stream' } }, // what mcp-remote probes with
+    { method: 'DELETE', headers: {} },
+    { method: 'POST', headers: { ...MCP_HEADERS }, body: { jsonrpc: '2.0', id: 2, method: 'tools/list' } },
+    { method: 'POST', headers: { ...MCP_HEADERS }, body: { jsonrpc: '2.0', method: 'notifications/initialized' } },
+  ];
+  for (const request of requests) {
+    for (const authorization of [undefined, 'Bearer not-a-token-the-upstream-knows']) {
+      const headers = { ...request.headers, ...(authorization ? { authorization } : {}) };
+      const answer = await raw(gh.url('secured'), { method: request.method, headers, ...(request.body ? { body: request.body } : {}) });
+      const label = `${request.method} ${JSON.stringify(request.body ?? '')} ${authorization ? 'with a bad token' : 'without a token'}`;
+      assert.equal(answer.status, 401, `${label}: ${answer.text}`);
+      const challenge = answer.headers.get('www-authenticate') ?? '';
+      assert.match(challenge, /^Bearer error="invalid_token"/, label);
+      assert.ok(challenge.includes(`resource_metadata="${prm()}"`), `${label}: ${challenge}`);
+    }
+  }
+  // With a good token and no session, what the upstream says about sessions is its own answer
+  // (this one is stateless: it opens a stream for a GET, and answers a request without a session).
+  const token = await issuer.sign({ aud: gh.url('secured'), client_id: 'c', scope: 'mcp' });
+  const stop = new AbortController();
+  const stream = await fetch(gh.url('secured'), { headers: { accept: 'text/event-stream', authorization: `Bearer ${token}` }, signal: stop.signal });
+  assert.equal(stream.status, 200);
+  assert.match(stream.headers.get('content-type') ?? '', /^text\/event-stream/);
+  stop.abort();
+  const list = await raw(gh.url('secured'), { headers: { ...MCP_HEADERS, authorization: `Bearer ${token}` }, body: { jsonrpc: '2.0', id: 3, method: 'tools/list' } });
+  assert.equal(list.status, 200, list.text);
+  // A session that is named is still Gatehouse's to check: an unknown one is 404, whoever asks.
+  const named = await raw(gh.url('secured'), { method: 'GET', headers: { accept: 'text/event-stream', 'mcp-session-id': 'gh1.forged' } });
+  assert.equal(named.status, 404);
+});
