@@ -30,6 +30,7 @@ import { syncConfigAgents } from './auth/agents-sync.ts';
 import { compilePublicBase } from './auth/public-url.ts';
 import { authorizationServerEnabled, createAuthorizationServer } from './authserver/index.ts';
 import { Audit, type AuditCounters } from './audit/audit.ts';
+import { auditEventOfAuth } from './audit/auth-events.ts';
 import { combineObservers } from './observe/composite.ts';
 import { Observability } from './metrics/observability.ts';
 import { AdminServer } from './admin/server.ts';
@@ -180,11 +181,11 @@ export class Gateway {
   /** Compiles a config; the embedded authorization server (when used) is built with it and its routes added. */
   private compile(config: ConfigData): Runtime {
     const authServer = authorizationServerEnabled(config)
-      ? createAuthorizationServer({ store: this.store, config, log: this.log, dataDir: this.dataDir, publicBase: compilePublicBase(config) })
+      ? createAuthorizationServer({ store: this.store, config, log: this.log, dataDir: this.dataDir, publicBase: compilePublicBase(config), events: this.audit && ((event) => this.audit!.record(auditEventOfAuth(event))) })
       : undefined;
     const deps = { store: this.store, log: this.log, counters: this.counters, rateLimitStats: this.rateLimitStats, embeddedIssuer: authServer?.embeddedIssuer };
     const runtime = compileRuntime(config, deps);
-    for (const [route, handler] of authServer?.routes ?? []) runtime.routes.add(route, handler);
+    for (const [route, handler] of authServer?.routes ?? []) runtime.routes.add(route, handler, runtime.routeOrigin);
     return runtime;
   }
 

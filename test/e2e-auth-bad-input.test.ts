@@ -7,6 +7,7 @@ import { writeFileSync } from 'node:fs';
 import { INIT_REQUEST, MCP_HEADERS, raw, startEverything, startTestGateway, tempDir, type RunningEverything, type TestGateway } from './helpers/gatehouse.ts';
 import { startTestIssuer, type TestIssuer } from './helpers/auth-issuer.ts';
 import { cli, createKey } from './helpers/auth-cli.ts';
+import { sendRaw } from './helpers/raw-http.ts';
 import { parseConfigText } from '../src/config/load.ts';
 
 let everything: RunningEverything;
@@ -105,6 +106,24 @@ test('malformed Authorization headers, wrong schemes, oversized tokens, a missin
     challenge: `Bearer resource_metadata="${gh.origin}/.well-known/oauth-protected-resource/mixed", scope="mcp", Bearer realm="gatehouse"`,
     code: 'GH_UNAUTHORIZED',
   });
+});
+
+test('two Authorization headers are refused with 400, whichever comes first (the first used to win silently)', async () => {
+  const { key } = await createKey(configFile, 'mallory');
+  const jwt = await issuer.sign({ aud: AUDIENCE });
+  const oauthToken = await issuer.sign({ aud: gh.url('oauth'), scope: 'mcp' });
+  const send = (api: string, values: string[]) =>
+    sendRaw(gh.url(api), { headers: [...Object.entries(MCP_HEADERS), ...values.map((v): [string, string] => ['Authorization', v])], body: JSON.stringify(INIT_REQUEST) });
+  for (const [api, good] of [['main', key], ['main', jwt], ['other', key], ['oauth', oauthToken], ['mixed', key]] as const) {
+    assert.equal((await send(api, [`Bearer ${good}`])).status, 200, `${api}: one good credential passes`);
+    for (const pair of [[`Bearer ${good}`, 'Bearer junk'], ['Bearer junk', `Bearer ${good}`], [`Bearer ${good}`, `Bearer ${good}`]]) {
+      const answer = await send(api, pair);
+      assert.equal(answer.status, 400, `${api}: ${pair.map((p) => p.slice(0, 14)).join(' + ')}`);
+      const body = JSON.parse(answer.text) as { error: { code: number; message: string; data: { code: string } } };
+      assert.equal(body.error.data.code, 'GH_BAD_HEADER');
+      assert.match(body.error.message, /Authorization header must be sent once/);
+    }
+  }
 });
 
 test('JWTs: alg none, HMAC signed with the public key, expired, not yet valid, tampered, another audience, another issuer', async () => {

@@ -171,7 +171,8 @@ test('behind a proxy: resource and metadata URLs follow X-Forwarded-* only with 
   const forwarded = { 'x-forwarded-proto': 'https', 'x-forwarded-host': 'mcp.example.com' };
   const api = { name: 'oauth', path: '/mcp', server: 'everything', auth: { type: 'oauth2' as const, issuer: issuer.issuer } };
   const servers = { everything: { url: `${everything.origin}/mcp` } };
-  const proxied = await startTestGateway({ servers, apis: [api], trustProxy: true });
+  // The forwarded host is checked like a Host header: the proxy's public name must be listed.
+  const proxied = await startTestGateway({ servers, apis: [api], trustProxy: true, security: { allowedHosts: ['mcp.example.com'] } });
   const fixed = await startTestGateway({ servers, apis: [api], publicUrl: 'https://gw.example.org/', trustProxy: true });
   try {
     const metadata = (await (await fetch(`${proxied.origin}/.well-known/oauth-protected-resource/mcp`, { headers: forwarded })).json()) as { resource: string };
@@ -182,8 +183,11 @@ test('behind a proxy: resource and metadata URLs follow X-Forwarded-* only with 
     const token = await issuer.sign({ aud: 'https://mcp.example.com/mcp', scope: 'mcp' });
     assert.equal((await raw(proxied.url(), { headers: { ...MCP_HEADERS, ...forwarded, authorization: `Bearer ${token}` }, body: INIT_REQUEST })).status, 200);
 
-    const pinned = (await (await fetch(`${fixed.origin}/.well-known/oauth-protected-resource`, { headers: forwarded })).json()) as { resource: string };
+    const pinned = (await (await fetch(`${fixed.origin}/.well-known/oauth-protected-resource`, { headers: { 'x-forwarded-proto': 'http', 'x-forwarded-host': 'gw.example.org' } })).json()) as { resource: string };
     assert.equal(pinned.resource, 'https://gw.example.org/mcp');
+    // A forwarded host that is neither the public URL's nor listed is refused, not echoed.
+    assert.equal((await fetch(`${fixed.origin}/.well-known/oauth-protected-resource`, { headers: forwarded })).status, 403);
+    assert.equal((await fetch(`${proxied.origin}/.well-known/oauth-protected-resource/mcp`, { headers: { ...forwarded, 'x-forwarded-host': 'evil.example' } })).status, 403);
     // Without trustProxy (the shared gateway), the forwarded headers are ignored.
     const ignored = (await (await fetch(prmUrl('/mcp'), { headers: forwarded })).json()) as { resource: string };
     assert.equal(ignored.resource, gh.url('oauth'));

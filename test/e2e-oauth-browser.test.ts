@@ -141,3 +141,59 @@ test('with self-registration on, a new person creates an account in Chromium and
   assert.ok(await setup.gh.gateway.store.getUserByName(username), 'the account exists');
   assert.deepEqual(await callEcho(provider, 'new account'), [{ type: 'text', text: 'Echo: new account' }]);
 });
+
+test('an attacker\'s consent link opened by a signed-in victim without the interaction cookie is refused (consent bypass, two Chromium profiles)', { skip }, async () => {
+  // The victim is a second browser with a profile of its own: no cookie of the attacker's reaches it.
+  const victimProfile = tempDir('gatehouse-chromium-victim-');
+  const victim = await chromium.launchPersistentContext(victimProfile, {
+    executablePath: CHROMIUM,
+    headless: true,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+  const attackerPage = await context.newPage();
+  const victimPage = await victim.newPage();
+  const before = answers.length;
+  try {
+    // The attacker's client (registered by the SDK's provider through open registration) starts an
+    // authorization in the attacker's browser, which stops at the sign-in page: that link is the bait.
+    const attackerApp = new TestOAuthClient(callbackUrl, async (url) => {
+      await attackerPage.goto(url.href);
+    }, { client_name: 'Totally Legit App' });
+    await assert.rejects(new Client({ name: 'attacker', version: '1.0.0' }).connect(new StreamableHTTPClientTransport(new URL(setup.url), { authProvider: attackerApp })), UnauthorizedError);
+    const bait = attackerPage.url();
+    assert.equal(new URL(bait).pathname, '/oauth/login');
+
+    // The victim opens the link: refused, with no form to sign in on.
+    const opened = await victimPage.goto(bait);
+    assert.equal(opened?.status(), 403);
+    assert.match((await victimPage.textContent('main')) ?? '', /started in another browser/);
+    assert.equal(await victimPage.$('#password'), null);
+
+    // The other order: the victim signs in on an authorization of their own; the attacker, who
+    // learned its interaction id, opens its consent page in the attacker's browser.
+    const victimApp = new TestOAuthClient(callbackUrl, async (url) => {
+      await victimPage.goto(url.href);
+      await victimPage.fill('#username', USER.username);
+      await victimPage.fill('#password', USER.password);
+      await victimPage.click('button[type=submit]');
+      await victimPage.waitForURL((u) => u.pathname === '/oauth/consent');
+    }, { client_name: 'Victim App' });
+    await assert.rejects(new Client({ name: 'victim', version: '1.0.0' }).connect(new StreamableHTTPClientTransport(new URL(setup.url), { authProvider: victimApp })), UnauthorizedError);
+    const consentUrl = victimPage.url();
+    const stolen = await attackerPage.goto(consentUrl);
+    assert.equal(stolen?.status(), 403);
+    assert.equal(await attackerPage.$('button[value=approve]'), null, 'no Allow button for the attacker');
+    assert.equal(answers.length, before, 'no authorization response reached any callback');
+
+    // The victim's own browser still has its consent page.
+    await victimPage.reload();
+    assert.match((await victimPage.textContent('main')) ?? '', /Victim App/);
+    await Promise.all([victimPage.waitForURL((u) => u.href.startsWith(callbackUrl)), victimPage.click('button[value=approve]')]);
+    assert.equal(answers.length, before + 1);
+    assert.equal(answers.at(-1)!.searchParams.get('state'), victimApp.lastState);
+  } finally {
+    await attackerPage.close();
+    await victim.close();
+    rmSync(victimProfile, { recursive: true, force: true });
+  }
+});

@@ -2,6 +2,7 @@
 // name, and nothing that could be an open redirect ever redirects.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { sendRaw } from './helpers/raw-http.ts';
 import { browse, CookieJar, hiddenField, pkcePair, playUser, registerClient, startOAuthGateway, tokenRequest, USER, type OAuthSetup } from './helpers/oauth-flow.ts';
 
 const REDIRECT = 'http://127.0.0.1:9999/callback';
@@ -193,6 +194,59 @@ test('forms without the right CSRF token are refused with 403', async () => {
   assert.ok(new URL(answered.location!).searchParams.get('code'));
 });
 
+test('an attacker\'s consent link opened by a signed-in victim without the interaction cookie is refused (consent bypass)', async () => {
+  // The attacker registers a client of their own (registration is open) and starts an
+  // authorization in their browser, which gets the interaction's cookie.
+  const evilRedirect = 'http://127.0.0.1:9998/evil-callback';
+  const evilClient = await registerClient(origin, { client_name: 'Totally Legit App', redirect_uris: [evilRedirect] });
+  const { verifier, challenge } = await pkcePair();
+  const attacker = new CookieJar();
+  const started = await browse(
+    attacker,
+    `${origin}/oauth/authorize?${new URLSearchParams({ response_type: 'code', client_id: evilClient, redirect_uri: evilRedirect, code_challenge: challenge, code_challenge_method: 'S256', resource: setup.url, state: 'evil' })}`,
+  );
+  assert.equal(started.status, 303);
+  const link = new URL(started.location!, origin).href;
+  const interaction = new URL(link).searchParams.get('interaction')!;
+  assert.equal((await browse(attacker, link)).status, 200, 'the browser that started it gets the sign-in page');
+
+  // The victim opens the link in their own browser: no sign-in form, so nothing to sign in on.
+  const victim = new CookieJar();
+  const victimPage = await browse(victim, link);
+  assert.equal(victimPage.status, 403);
+  assert.match(victimPage.text, /started in another browser/);
+  assert.ok(!victimPage.text.includes('name="csrf"'), 'no form token is handed out');
+  assert.equal(victim.cookies.size, 0, 'no cookie for the interaction is set');
+  // Even if the victim posted credentials with a token made up by the attacker, the sign-in is refused.
+  const posted = await browse(victim, `${origin}/oauth/login`, { interaction, csrf: 'x'.repeat(43), username: USER.username, password: USER.password });
+  assert.equal(posted.status, 403);
+
+  // The other order: the victim signs in on an authorization they started themselves, and the
+  // attacker learns its interaction id. Without the victim's cookie, consent is refused.
+  const own = await authorizeUrl();
+  const mine = new CookieJar();
+  const ownStart = await browse(mine, own.url);
+  const ownLogin = await browse(mine, new URL(ownStart.location!, origin).href);
+  const ownInteraction = hiddenField(ownLogin.text, 'interaction');
+  const signedIn = await browse(mine, `${origin}/oauth/login`, { interaction: ownInteraction, csrf: hiddenField(ownLogin.text, 'csrf'), username: USER.username, password: USER.password });
+  assert.equal(signedIn.status, 303);
+  for (const outsider of [new CookieJar(), attacker]) {
+    const page = await browse(outsider, `${origin}/oauth/consent?interaction=${ownInteraction}`);
+    assert.equal(page.status, 403);
+    assert.ok(!page.text.includes('Allow'), 'no consent form');
+    const approve = await browse(outsider, `${origin}/oauth/consent`, { interaction: ownInteraction, decision: 'approve', csrf: 'x'.repeat(43) });
+    assert.equal(approve.status, 403);
+    assert.equal(approve.location, null, 'no code is sent anywhere');
+  }
+  // The victim's own browser can still answer, and nothing was issued to the attacker's client.
+  const consent = await browse(mine, `${origin}/oauth/consent?interaction=${ownInteraction}`);
+  assert.equal(consent.status, 200);
+  const answered = await browse(mine, `${origin}/oauth/consent`, { interaction: ownInteraction, decision: 'approve', csrf: hiddenField(consent.text, 'csrf') });
+  assert.equal(answered.status, 303);
+  assert.ok(new URL(answered.location!).searchParams.get('code'));
+  assert.equal((await tokenRequest(origin, { grant_type: 'authorization_code', code: 'never-issued', code_verifier: verifier, client_id: evilClient, redirect_uri: evilRedirect })).status, 400);
+});
+
 test('the consent answer is single-use, and a used state cannot start another authorization', async () => {
   const { url } = await authorizeUrl({ state: 'once-only' });
   const flow = await playUser(url);
@@ -279,7 +333,30 @@ test('a confidential client must authenticate with its secret (basic or post)', 
   assert.ok(!setup.gh.logs.text().includes(registered.client_secret), 'client secret never logged');
 });
 
-test('the discovery documents state what the server does', async () => {
+test('two Authorization headers at the token and revocation endpoints are refused with 400 (the first used to win silently)', async () => {
+  const response = await fetch(`${origin}/oauth/register`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ client_name: 'two headers', redirect_uris: ['https://app.example/cb'], token_endpoint_auth_method: 'client_secret_basic' }),
+  });
+  const { client_id: id, client_secret: secret } = (await response.json()) as { client_id: string; client_secret: string };
+  const basic = (s: string) => `Basic ${Buffer.from(`${encodeURIComponent(id)}:${encodeURIComponent(s)}`).toString('base64')}`;
+  const form: Array<[string, string]> = [['content-type', 'application/x-www-form-urlencoded']];
+  for (const [path, body] of [
+    ['/oauth/token', 'grant_type=refresh_token&refresh_token=ghr_nothing'],
+    ['/oauth/revoke', 'token=ghr_nothing'],
+  ] as const) {
+    const one = await sendRaw(origin + path, { headers: [...form, ['authorization', basic(secret)]], body });
+    assert.notEqual(one.status, 401, `${path}: the client authenticates with one header`);
+    for (const pair of [[basic(secret), basic('wrong')], [basic('wrong'), basic(secret)]]) {
+      const answer = await sendRaw(origin + path, { headers: [...form, ['Authorization', pair[0]!], ['Authorization', pair[1]!]], body });
+      assert.equal(answer.status, 400, path);
+      assert.deepEqual(JSON.parse(answer.text), { error: 'invalid_request', error_description: 'the Authorization header must be sent once' });
+    }
+  }
+});
+
+test('the discovery documents state what the server does, and claim no ID tokens (none are issued)', async () => {
   for (const path of ['/.well-known/oauth-authorization-server', '/.well-known/openid-configuration']) {
     const response = await fetch(origin + path);
     assert.equal(response.status, 200);
@@ -294,6 +371,9 @@ test('the discovery documents state what the server does', async () => {
     assert.equal(metadata.authorization_response_iss_parameter_supported, true);
     assert.equal(metadata.registration_endpoint, `${origin}/oauth/register`);
     assert.equal(metadata.jwks_uri, `${origin}/oauth/jwks`);
+    assert.equal(metadata.revocation_endpoint, `${origin}/oauth/revoke`);
+    // No ID tokens are issued, so nothing about them is claimed.
+    assert.deepEqual(Object.keys(metadata).filter((k) => /id_token|subject_types|userinfo/.test(k)), [], path);
   }
 });
 

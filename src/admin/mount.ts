@@ -1,6 +1,7 @@
 // What the admin listener serves behind admin authentication: the dashboard's JSON API under
 // /api/ (src/admin/api) and its built files (dist/web) for every other path. Add admin routes
-// here; the listener (server.ts) has already checked Host/Origin and admin authentication.
+// here; the listener (server.ts) has already checked Host/Origin and admin authentication (so
+// the routes carry no Host/Origin policy of their own).
 import type { ConfigData } from '../config/schema.ts';
 import type { Logger } from '../log.ts';
 import type { AuditReader } from '../audit/reader.ts';
@@ -21,13 +22,14 @@ export interface DashboardDeps {
 
 export function dashboardRoutes(deps: DashboardDeps): Routes {
   const routes = new Routes();
-  routes.add('/api/*', adminApi(deps));
+  routes.add('/api/*', adminApi(deps), undefined);
   if (dashboardBuilt()) {
-    routes.add('/*', serveDashboard());
+    routes.add('/*', serveDashboard(), undefined);
   } else {
     // A checkout that was not built: say how to get the screens instead of a bare 404.
     routes.add('/', (_req, res) =>
       sendHtml(res, 200, 'Dashboard not built', '<h1>Gatehouse admin</h1><p>The dashboard files are not built in this installation: run <code>npm run build</code>. Metrics are at <a href="/metrics">/metrics</a>.</p>'),
+      undefined,
     );
   }
   return routes;

@@ -171,6 +171,13 @@ export class Audit implements ExchangeObserver {
     }
   }
 
+  /** Records an event that is not an exchange (the authorization server's security events). */
+  record(event: AuditEvent): void {
+    if (!this.settings.enabled) return;
+    this.enqueue(event);
+    this.schedule();
+  }
+
   private enqueue(event: AuditEvent): void {
     this.enqueued++;
     if (this.closing && !this.writer.alive) {

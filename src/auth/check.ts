@@ -4,6 +4,7 @@
 import { createPublicKey } from 'node:crypto';
 import type { ConfigData } from '../config/schema.ts';
 import { digestKey } from './api-key.ts';
+import { compileOriginPolicy } from '../http/guards.ts';
 
 export interface AuthProblem {
   path: PropertyKey[];
@@ -13,7 +14,34 @@ export interface AuthProblem {
 const MIN_HMAC_SECRET_BYTES = 32;
 
 export function checkAuthConfig(config: ConfigData): AuthProblem[] {
-  return [...checkAgents(config), ...checkPlans(config)];
+  return [...checkAgents(config), ...checkPlans(config), ...checkPublicUrl(config)];
+}
+
+/**
+ * OAuth metadata and challenges name URLs: the resource, the metadata URL, the issuer and its
+ * endpoints. Without publicUrl they are built from the request's Host (or X-Forwarded-Host), which
+ * must then be checked against a list, or anyone could have Gatehouse name their host: cached
+ * metadata pointing elsewhere, tokens minted for an audience of the caller's choosing. A listener
+ * that accepts other machines checks the Host only when told which names are its own, so such a
+ * config must say: publicUrl, or security.allowedHosts (as a production identity server refuses
+ * to start without its hostname).
+ */
+function checkPublicUrl(config: ConfigData): AuthProblem[] {
+  if (config.publicUrl !== undefined) return [];
+  const plans = config.apis.flatMap((api) => (Array.isArray(api.auth) ? api.auth : [api.auth]).map((plan) => ({ api, plan })));
+  const needy = plans.filter(({ plan }) => plan.type === 'oauth2' || plan.type === 'passthrough');
+  const authServer = config.authorizationServer !== undefined || needy.some(({ plan }) => plan.type === 'oauth2' && plan.issuer === undefined);
+  const unchecked = (apiOrigins: string[] | undefined) => !compileOriginPolicy(config.listen.host, config.security, apiOrigins).enabled;
+  const names = [...new Set(needy.filter(({ api }) => unchecked(api.allowedOrigins)).map(({ api }) => api.name))];
+  if (authServer && unchecked(undefined) && names.length === 0) names.push('the authorization server');
+  if (names.length === 0) return [];
+  const why = config.security.dnsRebindingProtection === false ? 'security.dnsRebindingProtection is off' : `listen.host ${config.listen.host} accepts connections from other machines and security.allowedHosts is not set`;
+  return [
+    {
+      path: ['publicUrl'],
+      message: `expected publicUrl (the URL clients use, e.g. https://mcp.example.com) or security.allowedHosts: ${names.join(', ')} publish OAuth URLs built from the request's Host, and ${why}, so any Host would be echoed into them`,
+    },
+  ];
 }
 
 function checkAgents(config: ConfigData): AuthProblem[] {

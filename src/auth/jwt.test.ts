@@ -17,7 +17,7 @@ after(async () => {
 });
 
 function context(token: string): AuthContext {
-  const req = { headers: { authorization: `Bearer ${token}` } } as unknown as IncomingMessage;
+  const req = { headers: { authorization: `Bearer ${token}` }, rawHeaders: ['Authorization', `Bearer ${token}`] } as unknown as IncomingMessage;
   return { req, api: 'main', publicBase: 'http://gw', resourceUrl: 'http://gw/mcp', metadataUrl: 'http://gw/.well-known/oauth-protected-resource/mcp' };
 }
 

@@ -23,6 +23,8 @@ export interface TokenRules {
   readonly algorithms: readonly string[];
   /** Seconds of clock skew allowed on exp and nbf. */
   readonly clockTolerance: number;
+  /** Required `typ` header (e.g. at+jwt, RFC 9068), when the issuer types its tokens. */
+  readonly typ?: string;
 }
 
 export type Verified = { readonly claims: JWTPayload } | { readonly refused: string } | { readonly unavailable: string };
@@ -36,6 +38,7 @@ export async function verifyJwt(token: string, key: VerifyKey, rules: TokenRules
       algorithms: [...rules.algorithms],
       clockTolerance: rules.clockTolerance,
       requiredClaims: ['exp'],
+      ...(rules.typ === undefined ? {} : { typ: rules.typ }),
     });
     return { claims: payload };
   } catch (error) {
@@ -56,6 +59,8 @@ function explain(error: unknown): Verified {
         return { refused: 'token from another issuer' };
       case 'exp':
         return { refused: 'token has no valid exp claim' };
+      case 'typ':
+        return { refused: 'not an access token (typ must be at+jwt)' };
       default:
         return { refused: `token claim ${error.claim} is invalid` };
     }

@@ -18,7 +18,8 @@ test('embedded issuer: issuer per public base, its keys, the resource as audienc
     { apiName: 'main', embedded: { issuer: (base) => `${base}/oauth`, keys: createLocalJWKSet({ keys: [jwk] }) }, yieldForeign: false, log: pino({ level: 'silent' }) },
   );
   const ctx = (host: string, token?: string): AuthContext => {
-    const req = { headers: { host, ...(token !== undefined && { authorization: `Bearer ${token}` }) } } as unknown as IncomingMessage;
+    const headers = { host, ...(token !== undefined && { authorization: `Bearer ${token}` }) };
+    const req = { headers, rawHeaders: Object.entries(headers).flat() } as unknown as IncomingMessage;
     return authContextFor(req, 'main', '/mcp', compilePublicBase({ trustProxy: false }));
   };
   assert.deepEqual(await plan.resourceMetadata!(ctx('localhost:8080')), {
@@ -28,8 +29,8 @@ test('embedded issuer: issuer per public base, its keys, the resource as audienc
     bearer_methods_supported: ['header'],
     resource_name: 'main',
   });
-  const sign = (claims: Record<string, unknown>) =>
-    new SignJWT(claims).setProtectedHeader({ alg: 'ES256', kid: 'k1' }).setIssuer('http://localhost:8080/oauth').setExpirationTime('5m').sign(privateKey);
+  const sign = (claims: Record<string, unknown>, typ: string | null = 'at+jwt') =>
+    new SignJWT(claims).setProtectedHeader({ alg: 'ES256', kid: 'k1', ...(typ === null ? {} : { typ }) }).setIssuer('http://localhost:8080/oauth').setExpirationTime('5m').sign(privateKey);
   const good = await sign({ sub: 'u-42', aud: 'http://localhost:8080/mcp', client_id: 'vscode', scope: 'mcp', preferred_username: 'ada' });
   const result = await plan.authenticate(ctx('localhost:8080', good));
   assert.ok('principal' in result, JSON.stringify(result));
@@ -46,6 +47,13 @@ test('embedded issuer: issuer per public base, its keys, the resource as audienc
   // Reached under another host name, the same token is for another resource and issuer.
   const elsewhere = await plan.authenticate(ctx('127.0.0.1:8080', good));
   assert.ok('error' in elsewhere && elsewhere.error.status === 401);
+  // Signed by the same key but not typed as an access token (RFC 9068): refused.
+  for (const typ of [null, 'JWT', 'id+jwt']) {
+    const untyped = await sign({ sub: 'u-42', aud: 'http://localhost:8080/mcp', client_id: 'vscode', scope: 'mcp' }, typ);
+    const refused = await plan.authenticate(ctx('localhost:8080', untyped));
+    assert.ok('error' in refused && refused.error.status === 401, String(typ));
+    assert.match(refused.error.headers?.['www-authenticate'] ?? '', /not an access token/);
+  }
 });
 
 test('no issuer and no embedded server: the plan cannot be built', () => {

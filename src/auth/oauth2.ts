@@ -4,7 +4,7 @@
 // URL (RFC 8707 audience) by that server. Tokens are JWTs checked against the issuer's keys (the
 // embedded authorization server's, a configured JWKS URL, or the one its metadata names), or
 // opaque tokens checked by RFC 7662 introspection.
-import type { JWTVerifyGetKey } from 'jose';
+import type { JWTPayload, JWTVerifyGetKey } from 'jose';
 import type { Principal } from './principal.ts';
 import { ABSENT, bearerToken, type AuthContext, type AuthOutcome, type AuthPlan } from './plan.ts';
 import { bearerChallenge, insufficientScope, invalidToken, missingScopes, scopesOf, type ChallengeParams } from './challenge.ts';
@@ -23,6 +23,11 @@ export interface EmbeddedIssuer {
   readonly issuer: string | ((publicBase: string) => string);
   /** Keys that verify the embedded server's access tokens. */
   readonly keys: JWTVerifyGetKey;
+  /**
+   * Why a token that verified must still be refused (revoked, its grant ended, its user
+   * disabled), or undefined. The embedded server's tokens are JWTs; this is their denylist.
+   */
+  readonly refusal?: (claims: JWTPayload) => Promise<string | undefined>;
 }
 
 export interface OAuth2PlanConfig {
@@ -45,6 +50,8 @@ export interface OAuth2PlanOptions {
 
 /** Clock skew allowed on exp and nbf, in seconds. */
 const CLOCK_TOLERANCE_S = 30;
+/** The embedded server's access tokens are typed (RFC 9068); a JWT of another kind it signed is not one. */
+const ACCESS_TOKEN_TYP = 'at+jwt';
 
 export function oauth2Plan(config: OAuth2PlanConfig, options: OAuth2PlanOptions): AuthPlan {
   const embedded = config.issuer === undefined ? options.embedded : undefined;
@@ -75,9 +82,19 @@ export function oauth2Plan(config: OAuth2PlanConfig, options: OAuth2PlanOptions)
       const problem = introspectedProblem(claims, config.issuer, audience);
       return problem === undefined ? claims : invalidToken(problem, params(ctx));
     }
-    const verified = await verifyJwt(token, keys!, { issuer, audience, algorithms: ASYMMETRIC_ALGORITHMS, clockTolerance: CLOCK_TOLERANCE_S });
+    const rules = { issuer, audience, algorithms: ASYMMETRIC_ALGORITHMS, clockTolerance: CLOCK_TOLERANCE_S, ...(embedded ? { typ: ACCESS_TOKEN_TYP } : {}) };
+    const verified = await verifyJwt(token, keys!, rules);
     if ('unavailable' in verified) return unavailable(verified.unavailable);
     if ('refused' in verified) return invalidToken(verified.refused, params(ctx));
+    if (embedded?.refusal) {
+      let refusal: string | undefined;
+      try {
+        refusal = await embedded.refusal(verified.claims);
+      } catch {
+        return unavailable('the token\'s revocation status could not be checked');
+      }
+      if (refusal !== undefined) return invalidToken(refusal, params(ctx));
+    }
     return verified.claims;
   };
 

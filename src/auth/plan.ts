@@ -5,6 +5,7 @@ import type { IncomingMessage } from 'node:http';
 import { GatehouseError } from '../errors.ts';
 import type { Principal } from './principal.ts';
 import { bearerChallenge, type ChallengeParams } from './challenge.ts';
+import { headerCount } from '../http/guards.ts';
 
 export interface AuthContext {
   readonly req: IncomingMessage;
@@ -60,13 +61,15 @@ export async function authenticate(plans: readonly AuthPlan[], ctx: AuthContext)
 }
 
 /**
- * The bearer token of an Authorization header, or undefined; malformed headers are refused.
+ * The bearer token of an Authorization header, or undefined; malformed or repeated headers are refused.
  * `challenge` is the plan's own WWW-Authenticate parameters (e.g. resource_metadata), added to
  * the refusal so that an OAuth client can still discover where to get a token.
  */
 export function bearerToken(req: IncomingMessage, maxLength = 8192, challenge: ChallengeParams = [['realm', 'gatehouse']]): string | undefined {
   const header = req.headers.authorization;
   if (header === undefined) return undefined;
+  // Node would hand over the first of two; which one counts must not be a guess.
+  if (headerCount(req, 'authorization') > 1) throw new GatehouseError('GH_BAD_HEADER', 'Bad Request: the Authorization header must be sent once');
   const match = /^Bearer +([A-Za-z0-9\-._~+/]+=*) *$/i.exec(header);
   const refuse = (message: string) =>
     new GatehouseError('GH_UNAUTHORIZED', `Unauthorized: ${message}`, {

@@ -2,8 +2,12 @@
 // `resource` with the URL they were given character for character, so it must be rebuilt exactly:
 // the configured publicUrl; else, behind a trusted proxy, X-Forwarded-Proto/Host; else the Host
 // header. Forwarded headers are ignored unless trustProxy is set: anyone can send them.
+// A host taken from the request must have passed the Host check first (src/http/guards.ts, run on
+// the MCP endpoint and on every route): it is the same host (`requestHost`), and a config that
+// would build URLs from an unchecked host is refused at load (src/auth/check.ts).
 import type { IncomingMessage } from 'node:http';
 import { GatehouseError } from '../errors.ts';
+import { firstValue, requestHost } from '../http/guards.ts';
 import type { AuthContext } from './plan.ts';
 
 /** The public base URL (scheme, host, optional path prefix; no trailing slash) for a request. */
@@ -19,11 +23,10 @@ export function compilePublicBase(config: { readonly publicUrl?: string | undefi
   if (config.trustProxy) {
     return (req) => {
       const proto = firstValue(req.headers['x-forwarded-proto'])?.toLowerCase();
-      const host = firstValue(req.headers['x-forwarded-host']) ?? req.headers.host;
-      return `${proto === 'https' || proto === 'http' ? proto : 'http'}://${checkedHost(host)}`;
+      return `${proto === 'https' || proto === 'http' ? proto : 'http'}://${checkedHost(requestHost(req, true))}`;
     };
   }
-  return (req) => `http://${checkedHost(req.headers.host)}`;
+  return (req) => `http://${checkedHost(requestHost(req, false))}`;
 }
 
 /** Resource URL (RFC 8707/9728) of an API: the base plus the API path exactly as configured. */
@@ -39,13 +42,6 @@ export function metadataUrl(base: string, apiPath: string): string {
 export function authContextFor(req: IncomingMessage, api: string, apiPath: string, publicBase: PublicBase): AuthContext {
   const base = publicBase(req);
   return { req, api, publicBase: base, resourceUrl: resourceUrl(base, apiPath), metadataUrl: metadataUrl(base, apiPath) };
-}
-
-/** First element of a comma-separated header (a proxy chain appends; the first is the client's). */
-function firstValue(value: string | string[] | undefined): string | undefined {
-  const text = Array.isArray(value) ? value[0] : value;
-  const first = text?.split(',')[0]?.trim();
-  return first === '' ? undefined : first;
 }
 
 // The host ends up inside URLs and quoted WWW-Authenticate parameters: only host[:port] characters.

@@ -35,10 +35,11 @@ export function registerResourceMetadata(routes: Routes, apis: readonly ApiRunti
     };
     const path = PRM_PREFIX + (api.path === '/' ? '' : api.path);
     const twin = path.endsWith('/') ? path.slice(0, -1) : `${path}/`;
-    routes.add(path, handler);
-    if (twin !== PRM_PREFIX) routes.add(twin, handler);
+    // Guarded like the API itself: the metadata names URLs built from the request's host.
+    routes.add(path, handler, api.origin);
+    if (twin !== PRM_PREFIX) routes.add(twin, handler, api.origin);
     if (!root) {
-      routes.add(PRM_PREFIX, handler);
+      routes.add(PRM_PREFIX, handler, api.origin);
       root = true;
     }
   }

@@ -6,6 +6,7 @@ import { timingSafeEqual } from 'node:crypto';
 import type { RequestHandler, Response } from 'express';
 import type { ClientRegistry } from './clients.ts';
 import { sha256 } from './clients.ts';
+import { headerCount } from '../http/guards.ts';
 
 function refuse(res: Response, status: number, error: string, description: string, basic: boolean): void {
   res.setHeader('Cache-Control', 'no-store');
@@ -36,6 +37,7 @@ export function clientAuthentication(clients: ClientRegistry): RequestHandler {
       let id = typeof body.client_id === 'string' ? body.client_id : undefined;
       let secret = typeof body.client_secret === 'string' ? body.client_secret : undefined;
       const basic = header !== undefined;
+      if (basic && headerCount(req, 'authorization') > 1) return refuse(res, 400, 'invalid_request', 'the Authorization header must be sent once', false);
       if (basic) {
         const credentials = decodeBasic(header);
         if (!credentials) return refuse(res, 401, 'invalid_client', 'malformed Basic credentials', true);

@@ -1,6 +1,7 @@
 // OAuth clients: registered ones (dynamic registration, RFC 7591) kept in the store, and URL
 // client ids resolved through their metadata documents. Implements the SDK's clients store, so
-// the SDK's registration and token handlers use it.
+// the SDK's registration and token handlers use it. Registration is open to anyone, so a
+// registered client that never completes an authorization expires (unusedClientTtl).
 //
 // Client secrets are kept as SHA-256 digests only, so `getClient` never returns a secret; the
 // secret is checked by ./client-auth.ts before the SDK's handlers run.
@@ -26,6 +27,8 @@ export class ClientRegistry implements OAuthRegisteredClientsStore {
     /** Undefined when metadata document clients are turned off. */
     private readonly documents: ClientMetadataFetcher | undefined,
     private readonly supportedScopes: ReadonlySet<string>,
+    /** A registered client that completed no authorization within this time is gone (pruning deletes it later). */
+    private readonly unusedClientTtl: number,
   ) {}
 
   /** The client, or why there is none (shown on the authorization error page). */
@@ -40,7 +43,7 @@ export class ClientRegistry implements OAuthRegisteredClientsStore {
       }
     }
     const record = await this.store.getOAuthClient(clientId);
-    if (!record) return { error: 'unknown client_id' };
+    if (!record || (record.usedAt === undefined && record.createdAt < Date.now() - this.unusedClientTtl)) return { error: 'unknown client_id' };
     return { client: { ...(record.metadata as Omit<OAuthClientInformationFull, 'client_id'>), client_id: record.clientId }, secretHash: record.secretHash };
   }
 
@@ -57,7 +60,7 @@ export class ClientRegistry implements OAuthRegisteredClientsStore {
     const { client_secret: secret, ...metadata } = full;
     const method = metadata.token_endpoint_auth_method ?? 'client_secret_basic';
     const stored = { ...metadata, token_endpoint_auth_method: method, grant_types: metadata.grant_types ?? ['authorization_code'], response_types: ['code'] };
-    await this.store.saveOAuthClient({ clientId: full.client_id, metadata: stored, secretHash: secret === undefined ? undefined : sha256(secret), createdAt: Date.now() });
+    await this.store.saveOAuthClient({ clientId: full.client_id, metadata: stored, secretHash: secret === undefined ? undefined : sha256(secret), createdAt: Date.now(), usedAt: undefined });
     return { ...stored, client_id: full.client_id, ...(secret === undefined ? {} : { client_secret: secret, client_secret_expires_at: 0 }) };
   }
 

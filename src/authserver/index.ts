@@ -4,7 +4,7 @@
 // authorization endpoint, sign-in and consent pages are ours (see authorize.ts for why).
 // Served through the listener's non-MCP routes: /oauth/* and the two discovery documents.
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import express, { type NextFunction, type Request, type Response } from 'express';
+import express, { type NextFunction, type Request, type RequestHandler, type Response } from 'express';
 import type { JWTVerifyGetKey } from 'jose';
 import { tokenHandler } from '@modelcontextprotocol/sdk/server/auth/handlers/token.js';
 import { clientRegistrationHandler } from '@modelcontextprotocol/sdk/server/auth/handlers/register.js';
@@ -21,6 +21,10 @@ import { ClientMetadataFetcher } from './cimd.ts';
 import { ClientRegistry } from './clients.ts';
 import { clientAuthentication } from './client-auth.ts';
 import { TokenIssuer, OFFLINE_ACCESS } from './tokens.ts';
+import { TokenDenylist } from './revocation.ts';
+import { AuthEvents, clientAddress, type AuthEventSink } from './events.ts';
+import { AddressRateLimit } from './rate-limit.ts';
+import { normalizeApiPath } from '../config/load.ts';
 import { GatehouseProvider } from './provider.ts';
 import { Interactions } from './interaction.ts';
 import { authorizeHandler } from './authorize.ts';
@@ -34,6 +38,8 @@ export interface AuthorizationServerDeps {
   dataDir: string;
   /** The public base URL of a request (src/auth/public-url.ts). */
   publicBase: (req: IncomingMessage) => string;
+  /** Where security events go besides the log (the audit log). */
+  events?: AuthEventSink | undefined;
 }
 
 export interface AuthorizationServer {
@@ -47,6 +53,7 @@ export interface AuthorizationServer {
 }
 
 const PRUNE_EVERY_MS = 10 * 60_000;
+const REGISTER = '/oauth/register';
 
 /** APIs whose oauth2 plan names no issuer: the resources this server issues tokens for. */
 function embeddedPlans(config: ConfigData) {
@@ -93,23 +100,32 @@ export function createAuthorizationServer(deps: AuthorizationServerDeps): Author
     log.warn('authorizationServer.allowInsecureMetadataUrlsForTesting is on: client metadata documents may be fetched over http and from private addresses; never use this in production');
   }
   const documents = settings.clientIdMetadataDocuments ? new ClientMetadataFetcher({ allowInsecure: settings.allowInsecureMetadataUrlsForTesting }) : undefined;
-  const clients = new ClientRegistry(store, documents, supportedScopes);
-  const tokens = new TokenIssuer(store, signingKeys, { accessMs: settings.accessTokenTtl, refreshMs: settings.refreshTokenTtl });
+  const registration = settings.registration;
+  const clients = new ClientRegistry(store, documents, supportedScopes, registration.unusedClientTtl);
+  const events = new AuthEvents(log, deps.events, apiOfResource(plans.map(({ api }) => api)));
+  const denylist = new TokenDenylist(store);
+  const tokens = new TokenIssuer(store, signingKeys, { accessMs: settings.accessTokenTtl, refreshMs: settings.refreshTokenTtl }, denylist);
   const interactions = new Interactions(store, tokens, log, { selfRegistration: settings.selfRegistration, issuer: (req) => issuer(req) });
-  const provider = new GatehouseProvider(store, clients, tokens, signingKeys, interactions.begin);
+  const provider = new GatehouseProvider(store, clients, tokens, signingKeys, interactions.begin, denylist, events);
 
   const app = express();
   app.disable('x-powered-by');
   app.disable('etag');
 
   let lastPrune = 0;
-  app.use((_req, _res, next) => {
+  const prune = async (now: number) => {
+    await Promise.all([store.pruneGrants(now), store.pruneRevocations(now)]);
+    const expired = await store.deleteUnusedOAuthClients(now - registration.unusedClientTtl);
+    if (expired > 0) events.emit('clients-expired', { endpoint: REGISTER, status: 200, detail: `${expired} registered client(s) that never completed an authorization expired` });
+  };
+  app.use((req, _res, next) => {
     const now = Date.now();
     if (now - lastPrune > PRUNE_EVERY_MS) {
       lastPrune = now;
-      store.pruneGrants(now).catch((error: unknown) => log.warn({ err: error }, 'could not prune expired OAuth grants'));
+      prune(now).catch((error: unknown) => log.warn({ err: error }, 'could not prune expired OAuth grants and clients'));
     }
-    next();
+    // Security events raised deeper down (the SDK calls the provider) name the request's address.
+    events.within(clientAddress(req, config.trustProxy), next);
   });
 
   // Discovery documents and keys: public, cross-origin readable (browser-based clients).
@@ -148,7 +164,30 @@ export function createAuthorizationServer(deps: AuthorizationServerDeps): Author
   app.use('/oauth/token', cors, form, clientAuthentication(clients), tokenHandler({ provider, rateLimit: false }));
   app.use('/oauth/revoke', cors, form, clientAuthentication(clients), revocationHandler({ provider, rateLimit: false }));
   if (settings.dynamicRegistration) {
-    app.use('/oauth/register', cors, clientRegistrationHandler({ clientsStore: clients, rateLimit: false, clientSecretExpirySeconds: 0 }));
+    // Anyone can register: every attempt is recorded, the metadata is size-capped, and one
+    // address may register only so many clients per window.
+    const perAddress = new AddressRateLimit(registration.perAddress, registration.window);
+    const limit: RequestHandler = (req, res, next) => {
+      if (req.method !== 'POST') return next();
+      const wait = perAddress.take(clientAddress(req, config.trustProxy) ?? 'unknown');
+      if (wait === 0) return next();
+      res.setHeader('Retry-After', String(Math.ceil(wait / 1000)));
+      res.setHeader('Cache-Control', 'no-store');
+      res.status(429).json({ error: 'too_many_requests', error_description: `too many client registrations from this address; try again in ${Math.ceil(wait / 60_000)} minute(s)` });
+    };
+    const tooLarge = (error: unknown, _req: Request, res: Response, next: NextFunction) => {
+      if ((error as { type?: unknown }).type !== 'entity.too.large') return next(error);
+      res.status(413).json({ error: 'invalid_client_metadata', error_description: `client metadata larger than ${registration.maxMetadataBytes} bytes` });
+    };
+    app.use(
+      '/oauth/register',
+      cors,
+      recordRegistration(events),
+      limit,
+      express.json({ limit: registration.maxMetadataBytes }),
+      clientRegistrationHandler({ clientsStore: clients, rateLimit: false, clientSecretExpirySeconds: 0 }),
+      tooLarge,
+    );
   }
 
   app.use((req, res) => {
@@ -175,7 +214,11 @@ export function createAuthorizationServer(deps: AuthorizationServerDeps): Author
   return {
     issuer,
     keys,
-    embeddedIssuer: { issuer: fixedIssuer ?? config.publicUrl?.replace(/\/+$/, '') ?? ((base: string) => base), keys },
+    embeddedIssuer: {
+      issuer: fixedIssuer ?? config.publicUrl?.replace(/\/+$/, '') ?? ((base: string) => base),
+      keys,
+      refusal: (claims) => denylist.refusal(claims),
+    },
     routes: [
       ['/oauth/*', handler],
       ['/.well-known/oauth-authorization-server', handler],
@@ -189,4 +232,43 @@ function preflight(req: Request, res: Response, methods: string): void {
   res.setHeader('Access-Control-Allow-Headers', req.headers['access-control-request-headers'] ?? 'authorization, content-type, mcp-protocol-version');
   res.setHeader('Access-Control-Max-Age', '86400');
   res.status(204).end();
+}
+
+/** The API a token's resource URL names (its path is the API's path), for security events. */
+function apiOfResource(apis: ReadonlyArray<{ name: string; path: string }>): (resource: string | undefined) => string | undefined {
+  const byPath = new Map(apis.map((api) => [normalizeApiPath(api.path), api.name]));
+  return (resource) => {
+    if (resource === undefined) return undefined;
+    try {
+      return byPath.get(normalizeApiPath(new URL(resource).pathname));
+    } catch {
+      return undefined;
+    }
+  };
+}
+
+/** Records the outcome of each registration attempt, whichever handler answered it. */
+function recordRegistration(events: AuthEvents): RequestHandler {
+  const clip = (text: unknown, max: number) => (typeof text === 'string' ? (text.length > max ? `${text.slice(0, max)}…` : text) : '');
+  return (req, res, next) => {
+    if (req.method !== 'POST') return next();
+    const json = res.json.bind(res);
+    res.json = (body: unknown) => {
+      const answer = (typeof body === 'object' && body !== null ? body : {}) as Record<string, unknown>;
+      const status = res.statusCode;
+      if (status === 201 && typeof answer.client_id === 'string') {
+        const uris = Array.isArray(answer.redirect_uris) ? answer.redirect_uris.map((u) => clip(u, 200)).join(' ') : '';
+        events.emit('client-registered', {
+          endpoint: REGISTER,
+          status,
+          clientId: answer.client_id,
+          detail: `client registered: "${clip(answer.client_name, 100)}" (${clip(answer.token_endpoint_auth_method, 40)}; redirect URIs: ${clip(uris, 600)})`,
+        });
+      } else {
+        events.emit('registration-refused', { endpoint: REGISTER, status, detail: `client registration refused: ${clip(answer.error, 60)}: ${clip(answer.error_description, 300)}` });
+      }
+      return json(body);
+    };
+    next();
+  };
 }

@@ -1,9 +1,13 @@
 // The browser part of an authorization: sign in (or sign up), then consent. An interaction is a
 // short-lived, single-use record in the store, created by a validated authorization request.
-// Every form carries a CSRF token that must equal an HttpOnly, SameSite=Lax cookie and whose
-// digest is kept in the interaction, so a form posted from elsewhere, or for another
-// interaction, is refused (403). The consent answer consumes the interaction: it cannot be
-// replayed, and the code it yields is single-use too.
+// It belongs to the browser that made that request: /oauth/authorize sets an HttpOnly,
+// SameSite=Lax cookie holding a secret whose digest the interaction keeps, and every later step
+// (each page and each form) is refused (403) without that cookie. Otherwise whoever holds the
+// link could have someone else sign in on it and then answer the consent page themselves (the
+// "consent bypass": an attacker starts an authorization for their own client, sends the sign-in
+// link to a victim, and approves once the victim has signed in). The same secret is the forms'
+// CSRF token (double submit: field equals cookie). The consent answer consumes the interaction:
+// it cannot be replayed, and the code it yields is single-use too.
 import { timingSafeEqual } from 'node:crypto';
 import type { Express, Request, Response } from 'express';
 import express from 'express';
@@ -50,6 +54,13 @@ function readCookie(req: Request, name: string): string | undefined {
     if (eq !== -1 && part.slice(0, eq).trim() === name) return part.slice(eq + 1).trim();
   }
   return undefined;
+}
+
+/** Whether `secret` hashes to `digest` (constant time). */
+function sameDigest(secret: string, digest: string): boolean {
+  const a = Buffer.from(sha256(secret), 'hex');
+  const b = Buffer.from(digest, 'hex');
+  return a.length === b.length && timingSafeEqual(a, b);
 }
 
 function field(source: unknown, name: string): string | undefined {
@@ -117,26 +128,24 @@ export class Interactions {
     return { id, interaction: grant.payload as unknown as Interaction, expiresAt: grant.expiresAt };
   }
 
-  /** The CSRF token for a form: the browser's cookie when it matches, else a fresh one bound now. */
-  private async csrfFor(req: Request, res: Response, id: string, interaction: Interaction, expiresAt: number): Promise<string> {
+  /**
+   * The interaction's browser secret, when this browser holds it (the cookie set by
+   * /oauth/authorize); else a 403 page was sent. Never issued anew here: a browser without the
+   * cookie did not start this authorization.
+   */
+  private boundSecret(req: Request, res: Response, id: string, interaction: Interaction): string | undefined {
     const cookie = readCookie(req, cookieName(id));
-    if (cookie !== undefined && sha256(cookie) === interaction.csrfHash) return cookie;
-    const csrf = randomToken();
-    interaction.csrfHash = sha256(csrf);
-    await this.save(id, interaction, expiresAt);
-    this.setCookie(res, id, csrf, interaction.issuer);
-    return csrf;
+    if (cookie !== undefined && sameDigest(cookie, interaction.csrfHash)) return cookie;
+    this.log.warn({ client: interaction.clientId, address: req.socket.remoteAddress }, 'authorization server: an interaction step from a browser that did not start it was refused');
+    sendErrorPage(res, 403, 'Wrong browser', 'This sign-in was started in another browser (or its cookie has expired). Start again from your application, in this browser.');
+    return undefined;
   }
 
   /** Field equals cookie equals the interaction's token; else a 403 page was sent. */
   private csrfOk(req: Request, res: Response, id: string, interaction: Interaction): boolean {
     const posted = field(req.body, 'csrf');
     const cookie = readCookie(req, cookieName(id));
-    const ok =
-      posted !== undefined &&
-      cookie !== undefined &&
-      posted === cookie &&
-      timingSafeEqual(Buffer.from(sha256(posted), 'hex'), Buffer.from(interaction.csrfHash, 'hex'));
+    const ok = posted !== undefined && cookie !== undefined && posted === cookie && sameDigest(posted, interaction.csrfHash);
     if (!ok) sendErrorPage(res, 403, 'Forbidden', 'The form could not be verified (missing or wrong CSRF token). Start again from your application.');
     return ok;
   }
@@ -148,9 +157,10 @@ export class Interactions {
   private async showLogin(req: Request, res: Response): Promise<void> {
     const found = await this.load(req, res);
     if (!found) return;
-    const { id, interaction, expiresAt } = found;
+    const { id, interaction } = found;
+    const csrf = this.boundSecret(req, res, id, interaction);
+    if (csrf === undefined) return;
     if (interaction.userId) return res.redirect(303, `/oauth/consent?interaction=${id}`);
-    const csrf = await this.csrfFor(req, res, id, interaction, expiresAt);
     const signupUrl = this.signupUrl(id);
     sendPage(res, 200, 'Sign in', loginPage({ interaction: id, csrf, clientName: interaction.clientName, ...(signupUrl ? { signupUrl } : {}) }));
   }
@@ -186,8 +196,9 @@ export class Interactions {
     if (!this.options.selfRegistration) return sendErrorPage(res, 404, 'Not available', 'Creating accounts here is turned off. Ask an administrator for an account.');
     const found = await this.load(req, res);
     if (!found) return;
-    const { id, interaction, expiresAt } = found;
-    const csrf = await this.csrfFor(req, res, id, interaction, expiresAt);
+    const { id, interaction } = found;
+    const csrf = this.boundSecret(req, res, id, interaction);
+    if (csrf === undefined) return;
     sendPage(res, 200, 'Create an account', signupPage({ interaction: id, csrf, clientName: interaction.clientName }));
   }
 
@@ -212,9 +223,10 @@ export class Interactions {
   private async showConsent(req: Request, res: Response): Promise<void> {
     const found = await this.load(req, res);
     if (!found) return;
-    const { id, interaction, expiresAt } = found;
+    const { id, interaction } = found;
+    const csrf = this.boundSecret(req, res, id, interaction);
+    if (csrf === undefined) return;
     if (!interaction.userId || !interaction.username) return res.redirect(303, `/oauth/login?interaction=${id}`);
-    const csrf = await this.csrfFor(req, res, id, interaction, expiresAt);
     const page = consentPage({
       interaction: id,
       csrf,

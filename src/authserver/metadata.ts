@@ -1,5 +1,5 @@
-// Authorization server metadata (RFC 8414), also served as OpenID discovery, since some clients
-// look there first. Built per request because the issuer may follow the request's public URL.
+// Authorization server metadata (RFC 8414), also served at the OpenID discovery URL, since some
+// clients look there first (it is not an OpenID provider: no ID tokens). Built per request because the issuer may follow the request's public URL.
 
 export interface MetadataOptions {
   dynamicRegistration: boolean;
@@ -26,8 +26,8 @@ export function authorizationServerMetadata(issuer: string, options: MetadataOpt
     scopes_supported: [...options.scopes],
     authorization_response_iss_parameter_supported: true,
     ...(options.clientIdMetadataDocuments ? { client_id_metadata_document_supported: true } : {}),
-    // OpenID discovery requires these; no ID tokens are issued (there is no `openid` scope).
-    subject_types_supported: ['public'],
-    id_token_signing_alg_values_supported: ['ES256'],
+    // No ID-token fields (id_token_signing_alg_values_supported, subject_types_supported): this
+    // server issues no ID tokens (there is no `openid` scope), and saying otherwise would send
+    // OpenID clients looking for them. The OpenID discovery URL serves this same document.
   };
 }

@@ -21,7 +21,10 @@ export function pageHeaders(res: Response): void {
   res.setHeader('Content-Security-Policy', "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'; base-uri 'none'");
   res.setHeader('X-Frame-Options', 'DENY');
   res.setHeader('X-Content-Type-Options', 'nosniff');
-  res.setHeader('Referrer-Policy', 'no-referrer');
+  // Not no-referrer: under it a browser sends `Origin: null` with the page's own form posts, which
+  // the Origin check (src/http/guards.ts) must refuse. same-origin still sends nothing elsewhere,
+  // so the client's redirect URI never learns the interaction URL.
+  res.setHeader('Referrer-Policy', 'same-origin');
 }
 
 export function sendPage(res: Response, status: number, title: string, body: string): void {

@@ -8,11 +8,15 @@ import type { OAuthClientInformationFull, OAuthTokenRevocationRequest, OAuthToke
 import { InvalidGrantError, InvalidScopeError, InvalidTargetError, InvalidTokenError } from '@modelcontextprotocol/sdk/server/auth/errors.js';
 import type { Store } from '../store/store.ts';
 import type { ClientRegistry } from './clients.ts';
-import { grantKeys, isGrantInfo, OFFLINE_ACCESS, TokenIssuer, type GrantInfo } from './tokens.ts';
+import { ACCESS_TOKEN_TYP, grantKeys, isGrantInfo, OFFLINE_ACCESS, TokenIssuer, type GrantInfo } from './tokens.ts';
 import { SIGNING_ALG, type SigningKeys } from './keys.ts';
 import { sameResource } from './resources.ts';
+import type { TokenDenylist } from './revocation.ts';
+import type { AuthEvents } from './events.ts';
 
 export const CODE_TTL_MS = 60_000;
+const TOKEN = '/oauth/token';
+const REVOKE = '/oauth/revoke';
 /** How long a used code is remembered, to spot a replay. */
 const USED_CODE_MEMORY_MS = 10 * 60_000;
 
@@ -35,6 +39,8 @@ export class GatehouseProvider implements OAuthServerProvider {
     private readonly tokens: TokenIssuer,
     private readonly keys: () => Promise<SigningKeys>,
     private readonly begin: BeginInteraction,
+    private readonly denylist: TokenDenylist,
+    private readonly events: AuthEvents,
   ) {}
 
   get clientsStore(): ClientRegistry {
@@ -51,7 +57,7 @@ export class GatehouseProvider implements OAuthServerProvider {
   async challengeForAuthorizationCode(client: OAuthClientInformationFull, code: string): Promise<string> {
     const grant = await this.store.getGrant(grantKeys.code(code));
     if (!grant || grant.payload.clientId !== client.client_id) {
-      await this.noticeReplay(code);
+      await this.noticeReplay(code, client.client_id);
       throw new InvalidGrantError('the authorization code is invalid, expired or already used');
     }
     return String(grant.payload.codeChallenge);
@@ -61,16 +67,22 @@ export class GatehouseProvider implements OAuthServerProvider {
     const grant = await this.store.takeGrant(grantKeys.code(code));
     const payload = grant?.payload as (Record<string, unknown> & Partial<CodePayload>) | undefined;
     if (!payload || !isGrantInfo(payload) || payload.clientId !== client.client_id) {
-      await this.noticeReplay(code);
+      await this.noticeReplay(code, client.client_id);
       throw new InvalidGrantError('the authorization code is invalid, expired or already used');
     }
-    await this.store.putGrant({ key: grantKeys.usedCode(code), payload: { familyId: payload.familyId }, expiresAt: Date.now() + USED_CODE_MEMORY_MS });
+    await this.store.putGrant({ key: grantKeys.usedCode(code), payload: { familyId: payload.familyId, userId: payload.userId, resource: payload.resource }, expiresAt: Date.now() + USED_CODE_MEMORY_MS });
     if (redirectUri !== undefined && redirectUri !== payload.redirectUri) throw new InvalidGrantError('redirect_uri differs from the authorization request');
     if (resource !== undefined && !sameResource(resource.href, payload.resource)) {
       throw new InvalidTargetError('resource differs from the authorization request');
     }
     const info = grantInfo(payload);
-    return this.tokens.respond(info, info.scopes, 'new');
+    const user = await this.store.getUser(info.userId);
+    if (!user || user.disabled) throw new InvalidGrantError('the user of this grant is disabled or gone');
+    // The client completed an authorization: it no longer expires as an unused registration.
+    await this.store.markOAuthClientUsed(client.client_id, Date.now());
+    const tokens = await this.tokens.respond(info, info.scopes, 'new');
+    this.events.emit('tokens-issued', { endpoint: TOKEN, status: 200, clientId: info.clientId, userId: info.userId, resource: info.resource, detail: `tokens issued for an authorization (scope: ${tokens.scope ?? ''})` });
+    return tokens;
   }
 
   async exchangeRefreshToken(client: OAuthClientInformationFull, refreshToken: string, scopes?: string[], resource?: URL): Promise<OAuthTokens> {
@@ -81,12 +93,17 @@ export class GatehouseProvider implements OAuthServerProvider {
     const grant = rotate ? await this.store.takeGrant(key) : await this.store.getGrant(key);
     if (!grant || !isGrantInfo(grant.payload)) {
       const used = await this.store.getGrant(grantKeys.usedRefresh(refreshToken));
-      if (used && typeof used.payload.familyId === 'string') await this.tokens.revokeFamily(used.payload.familyId);
+      if (used && typeof used.payload.familyId === 'string') {
+        await this.tokens.revokeFamily(used.payload.familyId);
+        const resource = typeof used.payload.resource === 'string' ? used.payload.resource : undefined;
+        const userId = typeof used.payload.userId === 'string' ? used.payload.userId : undefined;
+        this.events.emit('refresh-token-reused', { endpoint: TOKEN, status: 400, clientId: client.client_id, userId, resource, detail: 'a rotated refresh token was presented again (stolen, or a client bug); its grant was revoked' });
+      }
       throw new InvalidGrantError('the refresh token is invalid, expired or already used');
     }
     const info = grantInfo(grant.payload);
     if (info.clientId !== client.client_id) throw new InvalidGrantError('the refresh token was issued to another client');
-    if (rotate) await this.store.putGrant({ key: grantKeys.usedRefresh(refreshToken), payload: { familyId: info.familyId }, expiresAt: grant.expiresAt });
+    if (rotate) await this.store.putGrant({ key: grantKeys.usedRefresh(refreshToken), payload: { familyId: info.familyId, userId: info.userId, resource: info.resource }, expiresAt: grant.expiresAt });
     const user = await this.store.getUser(info.userId);
     if (!user || user.disabled) {
       await this.tokens.revokeFamily(info.familyId);
@@ -99,38 +116,64 @@ export class GatehouseProvider implements OAuthServerProvider {
     const extra = requested.filter((s) => !info.scopes.includes(s));
     if (extra.length > 0) throw new InvalidScopeError(`scope ${extra.join(' ')} was not granted`);
     const accessScopes = requested.filter((s) => s !== OFFLINE_ACCESS || info.scopes.includes(OFFLINE_ACCESS));
-    return this.tokens.respond(info, accessScopes, rotate ? await this.tokens.refreshToken(info) : refreshToken);
+    const tokens = await this.tokens.respond(info, accessScopes, rotate ? await this.tokens.refreshToken(info) : refreshToken);
+    this.events.emit('token-refreshed', { endpoint: TOKEN, status: 200, clientId: info.clientId, userId: info.userId, resource: info.resource, detail: `access token refreshed${rotate ? ' (refresh token rotated)' : ''}` });
+    return tokens;
   }
 
   async verifyAccessToken(token: string): Promise<AuthInfo> {
+    const payload = await this.ownAccessToken(token);
+    if (!payload || (await this.denylist.refusal(payload)) !== undefined) throw new InvalidTokenError('invalid access token');
+    return {
+      token,
+      clientId: String(payload.client_id),
+      scopes: typeof payload.scope === 'string' ? payload.scope.split(' ').filter(Boolean) : [],
+      ...(payload.exp === undefined ? {} : { expiresAt: payload.exp }),
+      ...(typeof payload.aud === 'string' ? { resource: new URL(payload.aud) } : {}),
+      extra: { sub: payload.sub, iss: payload.iss },
+    };
+  }
+
+  /**
+   * RFC 7009. A refresh token ends its grant: it and the access tokens of that grant stop
+   * working (§2.1: SHOULD). An access token is put on the denylist until it expires. A token of
+   * another client, an unknown or an expired one: nothing to do, and the answer is the same (200).
+   */
+  async revokeToken(client: OAuthClientInformationFull, request: OAuthTokenRevocationRequest): Promise<void> {
+    const grant = await this.store.getGrant(grantKeys.refresh(request.token));
+    if (grant) {
+      if (grant.payload.clientId !== client.client_id || !isGrantInfo(grant.payload)) return;
+      await this.tokens.revokeFamily(grant.payload.familyId);
+      await this.store.deleteGrant(grantKeys.refresh(request.token));
+      const { userId, resource } = grant.payload;
+      this.events.emit('token-revoked', { endpoint: REVOKE, status: 200, clientId: client.client_id, userId, resource, detail: 'refresh token revoked: its grant ended, with its access tokens' });
+      return;
+    }
+    const access = await this.ownAccessToken(request.token);
+    if (!access || access.client_id !== client.client_id || typeof access.jti !== 'string' || typeof access.exp !== 'number') return;
+    await this.denylist.revokeAccessToken(access.jti, access.exp * 1000);
+    const resource = typeof access.aud === 'string' ? access.aud : undefined;
+    this.events.emit('token-revoked', { endpoint: REVOKE, status: 200, clientId: client.client_id, userId: access.sub, resource, detail: 'access token revoked' });
+  }
+
+  /** The claims of a valid (signed, typed, unexpired) access token of this server, else undefined. */
+  private async ownAccessToken(token: string): Promise<Record<string, unknown> & { exp?: number; jti?: string; sub?: string } | undefined> {
     const { verify } = await this.keys();
     try {
-      const { payload } = await jwtVerify(token, verify, { algorithms: [SIGNING_ALG], typ: 'at+jwt' });
-      return {
-        token,
-        clientId: String(payload.client_id),
-        scopes: typeof payload.scope === 'string' ? payload.scope.split(' ').filter(Boolean) : [],
-        ...(payload.exp === undefined ? {} : { expiresAt: payload.exp }),
-        ...(typeof payload.aud === 'string' ? { resource: new URL(payload.aud) } : {}),
-        extra: { sub: payload.sub, iss: payload.iss },
-      };
+      return (await jwtVerify(token, verify, { algorithms: [SIGNING_ALG], typ: ACCESS_TOKEN_TYP, requiredClaims: ['exp', 'jti'] })).payload;
     } catch {
-      throw new InvalidTokenError('invalid access token');
+      return undefined;
     }
   }
 
-  /** Refresh tokens only: access tokens are self-contained JWTs and end at their expiry. */
-  async revokeToken(client: OAuthClientInformationFull, request: OAuthTokenRevocationRequest): Promise<void> {
-    const grant = await this.store.getGrant(grantKeys.refresh(request.token));
-    if (!grant || grant.payload.clientId !== client.client_id || typeof grant.payload.familyId !== 'string') return;
-    await this.tokens.revokeFamily(grant.payload.familyId);
-    await this.store.deleteGrant(grantKeys.refresh(request.token));
-  }
-
   /** A code presented again after use: revoke what the first use produced. */
-  private async noticeReplay(code: string): Promise<void> {
+  private async noticeReplay(code: string, clientId: string): Promise<void> {
     const used = await this.store.getGrant(grantKeys.usedCode(code));
-    if (used && typeof used.payload.familyId === 'string') await this.tokens.revokeFamily(used.payload.familyId);
+    if (!used || typeof used.payload.familyId !== 'string') return;
+    await this.tokens.revokeFamily(used.payload.familyId);
+    const userId = typeof used.payload.userId === 'string' ? used.payload.userId : undefined;
+    const resource = typeof used.payload.resource === 'string' ? used.payload.resource : undefined;
+    this.events.emit('code-replayed', { endpoint: TOKEN, status: 400, clientId, userId, resource, detail: 'an authorization code was presented again (intercepted, or a client bug); the tokens it produced were revoked' });
   }
 }
 

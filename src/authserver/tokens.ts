@@ -1,14 +1,21 @@
-// Issuing tokens. Access tokens are JWTs (RFC 9068 shape, ES256) whose `aud` is the resource the
-// client asked for (RFC 8707). Refresh tokens are opaque; only their SHA-256 digest is stored.
-// Each authorization starts a family: a refresh token presented twice (after rotation) or an
-// authorization code presented twice revokes the family's live refresh token (OAuth 2.1 §4.3.1,
-// RFC 6749 §4.1.2).
+// Issuing tokens. Access tokens are JWTs (RFC 9068: `typ: at+jwt`, ES256) whose `aud` is the
+// resource the client asked for (RFC 8707); `grant_id` names the authorization they come from.
+// Refresh tokens are opaque; only their SHA-256 digest is stored. Each authorization starts a
+// family (a grant): a refresh token presented twice (after rotation) or an authorization code
+// presented twice ends it (OAuth 2.1 §4.3.1, RFC 6749 §4.1.2): its live refresh token is deleted
+// and its access tokens are put on the denylist (./revocation.ts).
 import { randomUUID } from 'node:crypto';
 import { SignJWT } from 'jose';
 import type { OAuthTokens } from '@modelcontextprotocol/sdk/shared/auth.js';
 import type { Store } from '../store/store.ts';
 import { randomToken, sha256 } from './clients.ts';
 import { SIGNING_ALG, type SigningKeys } from './keys.ts';
+import type { TokenDenylist } from './revocation.ts';
+
+/** The JWT type of access tokens (RFC 9068 §2.1); the resource server requires it. */
+export const ACCESS_TOKEN_TYP = 'at+jwt';
+/** Clock skew the resource server allows on exp (src/auth/oauth2.ts): a grant's denylist entry outlives it. */
+const VERIFY_TOLERANCE_MS = 60_000;
 
 /** What an authorization grants; carried by codes and refresh tokens. */
 export interface GrantInfo {
@@ -45,6 +52,7 @@ export class TokenIssuer {
     private readonly store: Store,
     private readonly keys: () => Promise<SigningKeys>,
     private readonly ttl: TokenTtls,
+    private readonly denylist: TokenDenylist,
   ) {}
 
   newFamilyId(): string {
@@ -54,8 +62,8 @@ export class TokenIssuer {
   async accessToken(grant: GrantInfo, scopes: readonly string[]): Promise<string> {
     const { signer } = await this.keys();
     const now = Math.floor(Date.now() / 1000);
-    return new SignJWT({ client_id: grant.clientId, scope: scopes.join(' '), preferred_username: grant.username })
-      .setProtectedHeader({ alg: SIGNING_ALG, kid: signer.kid, typ: 'at+jwt' })
+    return new SignJWT({ client_id: grant.clientId, scope: scopes.join(' '), preferred_username: grant.username, grant_id: grant.familyId })
+      .setProtectedHeader({ alg: SIGNING_ALG, kid: signer.kid, typ: ACCESS_TOKEN_TYP })
       .setIssuer(grant.issuer)
       .setSubject(grant.userId)
       .setAudience(grant.resource)
@@ -87,8 +95,9 @@ export class TokenIssuer {
     };
   }
 
-  /** Ends a family: its live refresh token stops working. */
+  /** Ends a family: its live refresh token stops working, and so do the access tokens it produced. */
   async revokeFamily(familyId: string): Promise<void> {
+    await this.denylist.revokeGrant(familyId, Date.now() + this.ttl.accessMs + VERIFY_TOLERANCE_MS);
     const family = await this.store.takeGrant(grantKeys.family(familyId));
     const hash = family?.payload.refresh;
     if (typeof hash === 'string') await this.store.deleteGrant(grantKeys.refreshByHash(hash));

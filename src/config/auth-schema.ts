@@ -1,7 +1,7 @@
 // Config schema for who may call: authentication plans per API, agents declared in the file,
 // the embedded authorization server, upstream credentials, and the store that keeps them.
 import { z } from 'zod';
-import { Duration } from './units.ts';
+import { Duration, Size } from './units.ts';
 
 /** An absolute http(s) URL (shared with the servers' schema). */
 export const Url = z.string().refine((value) => {
@@ -109,6 +109,15 @@ export const AuthorizationServerSchema = z
     accessTokenTtl: Duration.default(3_600_000),
     refreshTokenTtl: Duration.default(30 * 86_400_000),
     scopes: z.array(z.string()).default(['mcp', 'offline_access']),
+    registration: z
+      .strictObject({
+        maxMetadataBytes: Size.default(16 * 1024).meta({ description: 'Largest client metadata document accepted by dynamic registration (413 beyond).' }),
+        perAddress: z.number().int().min(1).default(20).meta({ description: 'Registrations accepted from one address per `window`; more are refused (429). Behind a trusted proxy, the address the proxy saw.' }),
+        window: Duration.default(3_600_000).meta({ description: 'The window of `perAddress`.' }),
+        unusedClientTtl: Duration.default(86_400_000).meta({ description: 'A registered client that has not completed an authorization (no token issued) within this time is deleted.' }),
+      })
+      .default({ maxMetadataBytes: 16 * 1024, perAddress: 20, window: 3_600_000, unusedClientTtl: 86_400_000 })
+      .meta({ description: 'Bounds of dynamic client registration (RFC 7591), which anyone can reach.' }),
     allowInsecureMetadataUrlsForTesting: z
       .boolean()
       .default(false)

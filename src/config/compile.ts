@@ -29,11 +29,14 @@ export interface Runtime {
   readonly apisByPath: ReadonlyMap<string, ApiRuntime>;
   /** Non-MCP routes (OAuth metadata and pages); filled by the gateway after compiling. */
   readonly routes: Routes;
+  /** Host/Origin policy of routes that serve every API (the authorization server's). */
+  readonly routeOrigin: OriginPolicy;
 }
 
 export function compileRuntime(config: ConfigData, deps: AuthDeps & PolicyDeps): Runtime {
   const apisByPath = new Map<string, ApiRuntime>();
   const publicBase = compilePublicBase(config);
+  const originOptions = { trustProxy: config.trustProxy, publicUrl: config.publicUrl };
   for (const api of config.apis) {
     apisByPath.set(normalizeApiPath(api.path), {
       name: api.name,
@@ -41,11 +44,22 @@ export function compileRuntime(config: ConfigData, deps: AuthDeps & PolicyDeps):
       server: api.server,
       auth: compileAuthPlans(api.auth, deps, api, config),
       policies: compilePolicies(api.policies, deps),
-      origin: compileOriginPolicy(config.listen.host, config.security, api.allowedOrigins),
+      origin: compileOriginPolicy(config.listen.host, config.security, api.allowedOrigins, originOptions),
       publicBase,
     });
   }
   const routes = new Routes();
   registerResourceMetadata(routes, [...apisByPath.values()]);
-  return Object.freeze({ config, apisByPath, routes });
+  return Object.freeze({ config, apisByPath, routes, routeOrigin: routeOriginPolicy(config, originOptions) });
+}
+
+/**
+ * The authorization server serves every API that trusts it: its routes accept the origins any
+ * API accepts (a browser-based client of one of them gets its tokens there), and the loopback
+ * origins unless security.allowedOrigins narrows them.
+ */
+function routeOriginPolicy(config: ConfigData, options: { trustProxy: boolean; publicUrl: string | undefined }): OriginPolicy {
+  const listed = [...(config.security.allowedOrigins ?? []), ...config.apis.flatMap((api) => api.allowedOrigins ?? [])];
+  const loopbackOrigins = config.security.allowedOrigins === undefined;
+  return compileOriginPolicy(config.listen.host, config.security, listed.length > 0 ? listed : undefined, { ...options, loopbackOrigins });
 }

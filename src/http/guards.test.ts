@@ -5,8 +5,9 @@ import { PassThrough } from 'node:stream';
 import { GatehouseError, type ErrorCode } from '../errors.ts';
 import { checkContentType, checkGetAccept, checkHostAndOrigin, checkPostAccept, compileOriginPolicy, isLoopbackHost, readBody, type OriginPolicy } from './guards.ts';
 
-function request(headers: Record<string, string | undefined>): IncomingMessage {
-  return { headers } as unknown as IncomingMessage;
+function request(headers: Record<string, string | undefined>, rawHeaders?: string[]): IncomingMessage {
+  const raw = rawHeaders ?? Object.entries(headers).flatMap(([name, value]) => (value === undefined ? [] : [name, value]));
+  return { headers, rawHeaders: raw } as unknown as IncomingMessage;
 }
 
 function refusedWith(code: ErrorCode, fn: () => void, label?: string): void {
@@ -97,6 +98,50 @@ test('allowedOrigins replaces the loopback origins; case and a trailing slash do
   const perApi = compileOriginPolicy('127.0.0.1', { allowedOrigins: ['https://app.example.com'] }, ['https://other.example']);
   assert.ok(allowed(perApi, 'localhost', 'https://other.example'));
   assert.ok(!allowed(perApi, 'localhost', 'https://app.example.com'));
+});
+
+test('a public URL\'s host joins the loopback names, and its origin is always accepted', () => {
+  const policy = compileOriginPolicy('127.0.0.1', {}, undefined, { publicUrl: 'https://MCP.example.com/base' });
+  assert.ok(allowed(policy, 'mcp.example.com'));
+  assert.ok(allowed(policy, 'localhost:8080'));
+  assert.ok(!allowed(policy, 'mcp.example.com:8443'), 'another port is another host');
+  assert.ok(!allowed(policy, 'evil.example'));
+  assert.ok(allowed(policy, 'localhost:8080', 'https://mcp.example.com'));
+  const listed = compileOriginPolicy('0.0.0.0', { allowedOrigins: ['https://app.example.com'] }, undefined, { publicUrl: 'https://mcp.example.com' });
+  assert.ok(allowed(listed, 'mcp.example.com', 'https://mcp.example.com'), 'the public origin, though not listed');
+  assert.ok(!allowed(listed, 'mcp.example.com', 'http://localhost:3000'));
+});
+
+test('same origin is always accepted: a page the gateway served posting back to it', () => {
+  const listed = compileOriginPolicy('0.0.0.0', { allowedHosts: ['mcp.example.com'], allowedOrigins: ['https://app.example.com'] });
+  assert.ok(allowed(listed, 'mcp.example.com', 'https://mcp.example.com'));
+  assert.ok(!allowed(listed, 'mcp.example.com', 'https://mcp.example.com.evil.example'));
+  assert.ok(!allowed(listed, 'mcp.example.com', 'ws://mcp.example.com'));
+});
+
+test('behind a trusted proxy the forwarded host is the one checked (it is the one URLs are built from)', () => {
+  const policy = compileOriginPolicy('127.0.0.1', { allowedHosts: ['mcp.example.com'] }, undefined, { trustProxy: true });
+  assert.ok(allowed({ ...policy }, 'mcp.example.com'));
+  const forwarded = (host: string, xfh: string) => {
+    try {
+      checkHostAndOrigin(request({ host, 'x-forwarded-host': xfh }), policy);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  assert.ok(forwarded('127.0.0.1:8080', 'mcp.example.com'));
+  assert.ok(!forwarded('mcp.example.com', 'evil.example'), 'a listed Host does not vouch for the forwarded one');
+  assert.ok(!forwarded('127.0.0.1:8080', 'evil.example, mcp.example.com'), 'the first forwarded value counts, as for URLs');
+  // Without trustProxy the forwarded header is ignored, for the check as for URLs.
+  const direct = compileOriginPolicy('127.0.0.1', { allowedHosts: ['mcp.example.com'] });
+  assert.doesNotThrow(() => checkHostAndOrigin(request({ host: 'mcp.example.com', 'x-forwarded-host': 'evil.example' }), direct));
+});
+
+test('two Host headers are refused with 400, even where Host is not checked (Node keeps the first)', () => {
+  for (const policy of [compileOriginPolicy('127.0.0.1', {}), compileOriginPolicy('0.0.0.0', {})]) {
+    refusedWith('GH_BAD_HEADER', () => checkHostAndOrigin(request({ host: 'localhost' }, ['Host', 'localhost', 'host', 'evil.example']), policy));
+  }
 });
 
 test('POST Accept must allow both application/json and text/event-stream', () => {

@@ -73,12 +73,12 @@ export async function handleMcp(req: IncomingMessage, res: ServerResponse, api: 
     case 'GET': {
       checkGetAccept(req);
       if (isStateless(version)) throw new GatehouseError('GH_METHOD_NOT_ALLOWED', 'Method Not Allowed: 2026-07-28 has no standalone stream', { allow: 'POST' });
-      const session = resolveSession(req, api, principal, deps.sealer, upstream);
+      const session = upstreamJudges(req, forward) ? undefined : resolveSession(req, api, principal, deps.sealer, upstream);
       return upstream.get(exchangeOf(base, session, responseTransform(api.policies, policyContext(base, api, session)), NO_MESSAGES, false, false));
     }
     case 'DELETE': {
       if (isStateless(version)) throw new GatehouseError('GH_METHOD_NOT_ALLOWED', 'Method Not Allowed: 2026-07-28 has no sessions', { allow: 'POST' });
-      const session = resolveSession(req, api, principal, deps.sealer, upstream);
+      const session = upstreamJudges(req, forward) ? undefined : resolveSession(req, api, principal, deps.sealer, upstream);
       return upstream.delete(exchangeOf(base, session, undefined, NO_MESSAGES, false, false));
     }
     default:
@@ -144,7 +144,7 @@ async function post(base: Base, api: ApiRuntime, deps: EndpointDeps, upstream: U
   if (isStateless(base.protocolVersion)) checkRoutingHeaders(req, first);
 
   let session: SessionRef | undefined;
-  if (!initialize && !isStateless(base.protocolVersion)) session = resolveSession(req, api, base.principal, deps.sealer, upstream);
+  if (!initialize && !isStateless(base.protocolVersion) && !upstreamJudges(req, base.rewriteChallenge)) session = resolveSession(req, api, base.principal, deps.sealer, upstream);
   if (isStateless(base.protocolVersion) && upstream.kind === 'channel') {
     throw unsupportedVersion(base.protocolVersion, `Bad Request: server "${api.server}" is reached over a session-bound transport; 2026-07-28 (sessionless) clients are served for Streamable HTTP servers only`, SESSION_VERSIONS);
   }
@@ -288,6 +288,16 @@ function decodeHeaderValue(value: string): string | undefined {
   } catch {
     return undefined;
   }
+}
+
+/**
+ * auth: passthrough (`forward` set): the upstream judges credentials, so a request that comes
+ * without a session goes to it without one, and an unauthenticated request meets the upstream's
+ * challenge (its 401, rewritten) rather than Gatehouse's 400 — which is what the MCP
+ * authorization flow needs. A session that is named is still checked here (bound to the token).
+ */
+function upstreamJudges(req: IncomingMessage, forward: unknown): boolean {
+  return forward !== undefined && !req.headers['mcp-session-id'];
 }
 
 function resolveSession(req: IncomingMessage, api: ApiRuntime, principal: Principal, sealer: SessionSealer, upstream: Upstream): SessionRef {

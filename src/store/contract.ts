@@ -217,13 +217,55 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
         token_endpoint_auth_method: 'none',
         nested: { n: 1, ok: true, nothing: null },
       };
-      await store.saveOAuthClient({ clientId, metadata, secretHash: undefined, createdAt: T0 });
-      const saved = { clientId, metadata, secretHash: undefined, createdAt: T0 };
+      await store.saveOAuthClient({ clientId, metadata, secretHash: undefined, createdAt: T0, usedAt: undefined });
+      const saved = { clientId, metadata, secretHash: undefined, createdAt: T0, usedAt: undefined };
       assert.deepEqual(await store.getOAuthClient(clientId), saved);
-      const replaced = { clientId, metadata: { client_name: 'v2' }, secretHash: 'ab'.repeat(32), createdAt: T0 + 1 };
+      const replaced = { clientId, metadata: { client_name: 'v2' }, secretHash: 'ab'.repeat(32), createdAt: T0 + 1, usedAt: T0 + 2 };
       await store.saveOAuthClient(replaced);
       assert.deepEqual(await store.getOAuthClient(clientId), replaced);
       assert.equal(await store.getOAuthClient(uid('missing')), undefined);
+    });
+
+    test('oauth clients: the first use is kept; only clients never used and registered before the cut are deleted', async () => {
+      const cut = T0 + 1000 * HOUR; // later than every other test's clients
+      const used = uid('client');
+      const unusedOld = uid('client');
+      const unusedNew = uid('client');
+      for (const [clientId, createdAt] of [[used, T0], [unusedOld, T0], [unusedNew, cut + 1]] as const) {
+        await store.saveOAuthClient({ clientId, metadata: {}, secretHash: undefined, createdAt, usedAt: undefined });
+      }
+      await store.markOAuthClientUsed(used, T0 + 5);
+      await store.markOAuthClientUsed(used, T0 + 9);
+      assert.equal((await store.getOAuthClient(used))?.usedAt, T0 + 5, 'the first use stays');
+      await store.markOAuthClientUsed(uid('missing'), T0); // no error
+      const deleted = await store.deleteUnusedOAuthClients(cut);
+      assert.ok(deleted >= 1, String(deleted));
+      assert.equal(await store.getOAuthClient(unusedOld), undefined);
+      assert.ok(await store.getOAuthClient(used));
+      assert.ok(await store.getOAuthClient(unusedNew), 'registered after the cut: kept');
+      assert.equal(await store.deleteUnusedOAuthClients(cut), 0);
+    });
+
+    test('revocations: found while live, the later expiry kept, pruned when expired', async () => {
+      const jti = `jti:${uid('t')}`;
+      const grant = `grant:${uid('g')}`;
+      const soon = Date.now() + 400;
+      await store.addRevocation(jti, soon);
+      await store.addRevocation(grant, Date.now() + HOUR);
+      assert.deepEqual((await store.findRevocations([jti, grant, `jti:${uid('other')}`])).sort(), [grant, jti].sort());
+      assert.deepEqual(await store.findRevocations([]), []);
+      await store.addRevocation(grant, Date.now() + 10); // an earlier expiry does not shorten it
+      await store.addRevocation(jti, Date.now() + 2 * HOUR); // a later one lengthens it
+      await new Promise((resolve) => setTimeout(resolve, soon - Date.now() + 50));
+      assert.deepEqual((await store.findRevocations([jti, grant])).sort(), [grant, jti].sort());
+      const expired = `jti:${uid('t')}`;
+      await store.addRevocation(expired, Date.now() - 1);
+      assert.deepEqual(await store.findRevocations([expired]), [], 'expired entries are not found');
+      assert.ok((await store.pruneRevocations(Date.now())) >= 1);
+      await store.addRevocation(expired, Date.now() + HOUR);
+      assert.deepEqual(await store.findRevocations([expired]), [expired], 'a pruned id can be added again');
+      assert.ok((await store.pruneRevocations(Date.now() + 3 * HOUR)) >= 3);
+      assert.deepEqual(await store.findRevocations([jti, grant, expired]), []);
     });
 
     test('grants: put, get, take once', async () => {

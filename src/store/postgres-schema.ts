@@ -60,4 +60,16 @@ export const POSTGRES_MIGRATIONS: readonly string[] = [
     updated_at  bigint NOT NULL
   );
   `,
+  // 2: the authorization server's token denylist (revoked access tokens and grants), and when a
+  // client was first used (clients that never complete an authorization expire).
+  `
+  CREATE TABLE revoked_tokens (
+    id          text COLLATE "C" PRIMARY KEY,
+    expires_at  bigint NOT NULL
+  );
+  CREATE INDEX revoked_tokens_expires_idx ON revoked_tokens (expires_at);
+
+  ALTER TABLE oauth_clients ADD COLUMN used_at bigint;
+  CREATE INDEX oauth_clients_unused_idx ON oauth_clients (created_at) WHERE used_at IS NULL;
+  `,
 ];

@@ -73,7 +73,7 @@ if (url === undefined || url === '') {
       );
       assert.deepEqual(
         rows.map((r) => r.table_name),
-        ['agents', 'api_keys', 'credentials', 'gatehouse_migrations', 'oauth_clients', 'oauth_grants', 'users'],
+        ['agents', 'api_keys', 'credentials', 'gatehouse_migrations', 'oauth_clients', 'oauth_grants', 'revoked_tokens', 'users'],
       );
     });
 

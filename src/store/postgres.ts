@@ -80,10 +80,12 @@ const SQL = {
   listUsers: `SELECT ${USER} FROM users ORDER BY created_at, id`,
   setUserDisabled: 'UPDATE users SET disabled = $2 WHERE username = $1',
 
-  saveClient: `INSERT INTO oauth_clients (client_id, metadata, secret_hash, created_at) VALUES ($1, $2::jsonb, $3, $4)
+  saveClient: `INSERT INTO oauth_clients (client_id, metadata, secret_hash, created_at, used_at) VALUES ($1, $2::jsonb, $3, $4, $5)
     ON CONFLICT (client_id) DO UPDATE SET metadata = excluded.metadata,
-      secret_hash = excluded.secret_hash, created_at = excluded.created_at`,
-  getClient: 'SELECT client_id, metadata, secret_hash, created_at FROM oauth_clients WHERE client_id = $1',
+      secret_hash = excluded.secret_hash, created_at = excluded.created_at, used_at = excluded.used_at`,
+  getClient: 'SELECT client_id, metadata, secret_hash, created_at, used_at FROM oauth_clients WHERE client_id = $1',
+  markClientUsed: 'UPDATE oauth_clients SET used_at = coalesce(used_at, $1) WHERE client_id = $2',
+  deleteUnusedClients: 'DELETE FROM oauth_clients WHERE used_at IS NULL AND created_at < $1',
 
   putGrant: `INSERT INTO oauth_grants (key, payload, expires_at) VALUES ($1, $2::jsonb, $3)
     ON CONFLICT (key) DO UPDATE SET payload = excluded.payload, expires_at = excluded.expires_at`,
@@ -93,6 +95,11 @@ const SQL = {
   deleteGrant: 'DELETE FROM oauth_grants WHERE key = $1',
   pruneGrants: 'DELETE FROM oauth_grants WHERE expires_at <= $1',
 
+  addRevocation: `INSERT INTO revoked_tokens (id, expires_at) VALUES ($1, $2)
+    ON CONFLICT (id) DO UPDATE SET expires_at = GREATEST(revoked_tokens.expires_at, excluded.expires_at)`,
+  findRevocations: 'SELECT id FROM revoked_tokens WHERE id = ANY($1::text[]) AND expires_at > $2',
+  pruneRevocations: 'DELETE FROM revoked_tokens WHERE expires_at <= $1',
+
   putCredential: `INSERT INTO credentials (name, sealed, updated_at) VALUES ($1, $2, $3)
     ON CONFLICT (name) DO UPDATE SET sealed = excluded.sealed, updated_at = excluded.updated_at`,
   getCredential: 'SELECT name, sealed, updated_at FROM credentials WHERE name = $1',
@@ -100,7 +107,7 @@ const SQL = {
   deleteCredential: 'DELETE FROM credentials WHERE name = $1',
 } as const;
 
-type Param = string | number | boolean | null;
+type Param = string | number | boolean | null | readonly string[];
 
 function agentParams(a: AgentRecord): Param[] {
   return [a.id, a.name ?? null, JSON.stringify(a.labels), a.tenant ?? null, a.createdAt, a.disabled];
@@ -209,7 +216,15 @@ export class PostgresStore implements Store {
 
   async saveOAuthClient(client: OAuthClientRecord): Promise<void> {
     const metadata = JSON.stringify(client.metadata);
-    await this.#query('saveClient', [client.clientId, metadata, client.secretHash ?? null, client.createdAt]);
+    await this.#query('saveClient', [client.clientId, metadata, client.secretHash ?? null, client.createdAt, client.usedAt ?? null]);
+  }
+
+  async markOAuthClientUsed(clientId: string, at: number): Promise<void> {
+    await this.#query('markClientUsed', [at, clientId]);
+  }
+
+  async deleteUnusedOAuthClients(createdBefore: number): Promise<number> {
+    return this.#changed('deleteUnusedClients', [createdBefore]);
   }
 
   async getOAuthClient(clientId: string): Promise<OAuthClientRecord | undefined> {
@@ -238,6 +253,19 @@ export class PostgresStore implements Store {
 
   async pruneGrants(now: number): Promise<number> {
     return this.#changed('pruneGrants', [now]);
+  }
+
+  async addRevocation(id: string, expiresAt: number): Promise<void> {
+    await this.#query('addRevocation', [id, expiresAt]);
+  }
+
+  async findRevocations(ids: readonly string[]): Promise<string[]> {
+    if (ids.length === 0) return [];
+    return (await this.#query<{ id: string }>('findRevocations', [ids, Date.now()])).rows.map((r) => r.id);
+  }
+
+  async pruneRevocations(now: number): Promise<number> {
+    return this.#changed('pruneRevocations', [now]);
   }
 
   async putCredential(record: CredentialRecord): Promise<void> {

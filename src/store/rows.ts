@@ -46,6 +46,7 @@ export interface OAuthClientRow {
   metadata: unknown;
   secret_hash: string | null;
   created_at: Int;
+  used_at: Int | null;
 }
 
 export interface GrantRow {
@@ -129,6 +130,7 @@ export function toOAuthClient(r: OAuthClientRow): OAuthClientRecord {
     metadata: jsonObject(r.metadata),
     secretHash: opt(r.secret_hash),
     createdAt: int(r.created_at),
+    usedAt: optInt(r.used_at),
   };
 }
 

@@ -59,4 +59,16 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
     updated_at  INTEGER NOT NULL
   ) STRICT;
   `,
+  // 2: the authorization server's token denylist (revoked access tokens and grants), and when a
+  // client was first used (clients that never complete an authorization expire).
+  `
+  CREATE TABLE revoked_tokens (
+    id          TEXT    NOT NULL PRIMARY KEY,
+    expires_at  INTEGER NOT NULL
+  ) STRICT;
+  CREATE INDEX revoked_tokens_expires_idx ON revoked_tokens (expires_at);
+
+  ALTER TABLE oauth_clients ADD COLUMN used_at INTEGER;
+  CREATE INDEX oauth_clients_unused_idx ON oauth_clients (created_at) WHERE used_at IS NULL;
+  `,
 ];

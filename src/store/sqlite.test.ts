@@ -49,6 +49,20 @@ describe('sqlite store file', () => {
     await b.close();
   });
 
+  test('a version 1 database is brought up to date with its OAuth clients kept (never used so far)', async () => {
+    const file = path.join(dir, 'v1.db');
+    const db = new Database(file);
+    db.exec(SQLITE_MIGRATIONS[0]!);
+    db.pragma('user_version = 1');
+    db.prepare('INSERT INTO oauth_clients (client_id, metadata, secret_hash, created_at) VALUES (?, ?, ?, ?)').run('old', '{"client_name":"old"}', null, 5);
+    db.close();
+    const store = await openSqliteStore(file);
+    assert.deepEqual(await store.getOAuthClient('old'), { clientId: 'old', metadata: { client_name: 'old' }, secretHash: undefined, createdAt: 5, usedAt: undefined });
+    await store.addRevocation('jti:x', Date.now() + 60_000);
+    assert.deepEqual(await store.findRevocations(['jti:x']), ['jti:x']);
+    await store.close();
+  });
+
   test('refuses a database written by a newer version', async () => {
     const file = path.join(dir, 'future.db');
     const db = new Database(file);

@@ -107,14 +107,16 @@ function prepare(db: Database.Database) {
     listUsers: db.prepare<[], rows.UserRow>(`SELECT ${USER} FROM users ORDER BY created_at, id`),
     setUserDisabled: db.prepare<[number, string]>('UPDATE users SET disabled = ? WHERE username = ?'),
 
-    saveClient: db.prepare<[string, string, string | null, number]>(
-      `INSERT INTO oauth_clients (client_id, metadata, secret_hash, created_at) VALUES (?, ?, ?, ?)
+    saveClient: db.prepare<[string, string, string | null, number, number | null]>(
+      `INSERT INTO oauth_clients (client_id, metadata, secret_hash, created_at, used_at) VALUES (?, ?, ?, ?, ?)
        ON CONFLICT (client_id) DO UPDATE SET metadata = excluded.metadata,
-         secret_hash = excluded.secret_hash, created_at = excluded.created_at`,
+         secret_hash = excluded.secret_hash, created_at = excluded.created_at, used_at = excluded.used_at`,
     ),
     getClient: db.prepare<[string], rows.OAuthClientRow>(
-      'SELECT client_id, metadata, secret_hash, created_at FROM oauth_clients WHERE client_id = ?',
+      'SELECT client_id, metadata, secret_hash, created_at, used_at FROM oauth_clients WHERE client_id = ?',
     ),
+    markClientUsed: db.prepare<[number, string]>('UPDATE oauth_clients SET used_at = coalesce(used_at, ?) WHERE client_id = ?'),
+    deleteUnusedClients: db.prepare<[number]>('DELETE FROM oauth_clients WHERE used_at IS NULL AND created_at < ?'),
 
     putGrant: db.prepare<[string, string, number]>(
       `INSERT INTO oauth_grants (key, payload, expires_at) VALUES (?, ?, ?)
@@ -126,6 +128,15 @@ function prepare(db: Database.Database) {
     ),
     deleteGrant: db.prepare<[string]>('DELETE FROM oauth_grants WHERE key = ?'),
     pruneGrants: db.prepare<[number]>('DELETE FROM oauth_grants WHERE expires_at <= ?'),
+
+    addRevocation: db.prepare<[string, number]>(
+      `INSERT INTO revoked_tokens (id, expires_at) VALUES (?, ?)
+       ON CONFLICT (id) DO UPDATE SET expires_at = max(expires_at, excluded.expires_at)`,
+    ),
+    findRevocations: db.prepare<[string, number], { id: string }>(
+      'SELECT id FROM revoked_tokens WHERE id IN (SELECT value FROM json_each(?)) AND expires_at > ?',
+    ),
+    pruneRevocations: db.prepare<[number]>('DELETE FROM revoked_tokens WHERE expires_at <= ?'),
 
     putCredential: db.prepare<[string, string, number]>(
       `INSERT INTO credentials (name, sealed, updated_at) VALUES (?, ?, ?)
@@ -247,12 +258,20 @@ export class SqliteStore implements Store {
 
   async saveOAuthClient(client: OAuthClientRecord): Promise<void> {
     const metadata = JSON.stringify(client.metadata);
-    this.#q.saveClient.run(client.clientId, metadata, client.secretHash ?? null, client.createdAt);
+    this.#q.saveClient.run(client.clientId, metadata, client.secretHash ?? null, client.createdAt, client.usedAt ?? null);
   }
 
   async getOAuthClient(clientId: string): Promise<OAuthClientRecord | undefined> {
     const row = this.#q.getClient.get(clientId);
     return row && rows.toOAuthClient(row);
+  }
+
+  async markOAuthClientUsed(clientId: string, at: number): Promise<void> {
+    this.#q.markClientUsed.run(at, clientId);
+  }
+
+  async deleteUnusedOAuthClients(createdBefore: number): Promise<number> {
+    return this.#q.deleteUnusedClients.run(createdBefore).changes;
   }
 
   async putGrant(grant: OAuthGrantRecord): Promise<void> {
@@ -278,6 +297,19 @@ export class SqliteStore implements Store {
 
   async pruneGrants(now: number): Promise<number> {
     return this.#q.pruneGrants.run(now).changes;
+  }
+
+  async addRevocation(id: string, expiresAt: number): Promise<void> {
+    this.#q.addRevocation.run(id, expiresAt);
+  }
+
+  async findRevocations(ids: readonly string[]): Promise<string[]> {
+    if (ids.length === 0) return [];
+    return this.#q.findRevocations.all(JSON.stringify(ids), Date.now()).map((r) => r.id);
+  }
+
+  async pruneRevocations(now: number): Promise<number> {
+    return this.#q.pruneRevocations.run(now).changes;
   }
 
   async putCredential(record: CredentialRecord): Promise<void> {

@@ -47,6 +47,8 @@ export interface OAuthClientRecord {
   /** Confidential clients: SHA-256 hex digest of the secret. */
   secretHash: string | undefined;
   createdAt: number;
+  /** When a token was first issued to it; undefined for a client that never completed an authorization. */
+  usedAt: number | undefined;
 }
 
 /** Short-lived, single-use records of the authorization server (codes, login/consent state). */
@@ -90,8 +92,13 @@ export interface Store {
   listUsers(): Promise<UserRecord[]>;
   setUserDisabled(username: string, disabled: boolean): Promise<boolean>;
 
+  /** Inserts or replaces (every field). */
   saveOAuthClient(client: OAuthClientRecord): Promise<void>;
   getOAuthClient(clientId: string): Promise<OAuthClientRecord | undefined>;
+  /** Records the client's first use (a later call keeps the first time). */
+  markOAuthClientUsed(clientId: string, at: number): Promise<void>;
+  /** Deletes clients never used that were registered before `createdBefore`; returns how many. */
+  deleteUnusedOAuthClients(createdBefore: number): Promise<number>;
 
   putGrant(grant: OAuthGrantRecord): Promise<void>;
   getGrant(key: string): Promise<OAuthGrantRecord | undefined>;
@@ -100,6 +107,16 @@ export interface Store {
   deleteGrant(key: string): Promise<void>;
   /** Removes expired grants; returns how many. */
   pruneGrants(now: number): Promise<number>;
+
+  /**
+   * Adds to the denylist of the authorization server's tokens (e.g. "jti:<id>", "grant:<id>"),
+   * until `expiresAt`, when what it names has expired anyway. Adding an id again keeps the later expiry.
+   */
+  addRevocation(id: string, expiresAt: number): Promise<void>;
+  /** Which of `ids` are on the denylist (and not past their expiry). */
+  findRevocations(ids: readonly string[]): Promise<string[]>;
+  /** Removes expired denylist entries; returns how many. */
+  pruneRevocations(now: number): Promise<number>;
 
   putCredential(record: CredentialRecord): Promise<void>;
   getCredential(name: string): Promise<CredentialRecord | undefined>;

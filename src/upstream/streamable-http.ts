@@ -88,7 +88,8 @@ export class StreamableHttpUpstream implements Upstream {
   }
 
   async get(x: Exchange): Promise<void> {
-    if (!x.session?.claims.up) throw new GatehouseError('GH_METHOD_NOT_ALLOWED', 'This session has no server → client stream', { allow: 'POST' });
+    // No session at all only under auth: passthrough, where the upstream answers (e.g. its 401).
+    if (x.session && !x.session.claims.up) throw new GatehouseError('GH_METHOD_NOT_ALLOWED', 'This session has no server → client stream', { allow: 'POST' });
     const headers = this.requestHeaders(x, 'text/event-stream');
     const lastEventId = x.req.headers['last-event-id'];
     if (typeof lastEventId === 'string') headers['last-event-id'] = lastEventId;
@@ -97,11 +98,13 @@ export class StreamableHttpUpstream implements Upstream {
 
   async delete(x: Exchange): Promise<void> {
     const up = x.session?.claims.up;
-    if (!up) {
+    if (x.session && !up) {
       x.res.writeHead(200).end();
       return;
     }
+    // (Without a session only under auth: passthrough, where the upstream answers.)
     await this.forward(x, 'DELETE', this.requestHeaders(x, 'application/json, text/event-stream'), undefined);
+    if (!up) return;
     this.tracker.end(up);
     this.sealer.forget(x.session!.token);
   }

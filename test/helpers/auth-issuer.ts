@@ -141,6 +141,9 @@ export async function startTestIssuer(options: TestIssuerOptions = {}): Promise<
 
   const metadata = {
     ...createOAuthMetadata({ provider, issuerUrl: new URL(issuer), scopesSupported: scopes }),
+    // The issuer exactly as the tokens and the resource metadata name it (RFC 8414 §3.3: clients
+    // such as mcp-remote compare it); the SDK's helper would add a trailing slash.
+    issuer,
     jwks_uri: `${origin}/jwks`,
     introspection_endpoint: `${origin}/introspect`,
   };
