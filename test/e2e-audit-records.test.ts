@@ -161,3 +161,41 @@ test('every exchange leaves one record: method, target, decision and rule, statu
   assert.ok(readAuditFile(file).length >= records.length + 5);
   assert.ok(!readFileSync(file).includes('recorded-not-stored'), 'arguments are not stored without payload logging');
 });
+
+test('a tool result marked isError is recorded as a tool error, apart from JSON-RPC errors and denials (it was recorded as a success)', { timeout: 60_000 }, async (t) => {
+  const everything = await startEverything();
+  const gh = await startTestGateway(
+    { servers: { everything: { url: `${everything.origin}/mcp` } }, apis: [{ name: 'open', path: '/mcp', server: 'everything' }, { name: 'guarded', path: '/guarded', server: 'everything', policies: [ACL] }] },
+    { dataDir: tempDir() },
+  );
+  t.after(async () => {
+    await gh.close();
+    await everything.close();
+  });
+  const open = await connectClient(gh.url('open'));
+  await open.client.callTool({ name: 'get-sum', arguments: { a: 1, b: 2 } });
+  // server-everything answers a bad argument with a tool result marked isError.
+  assert.equal((await open.client.callTool({ name: 'get-sum', arguments: { a: 'one', b: 2 } })).isError, true);
+  await assert.rejects(open.client.readResource({ uri: 'demo://no/such/resource' }));
+  await open.close();
+  // The ACL answers a hidden tool like a missing one (isError too): a denial, not a tool error.
+  const guarded = await connectClient(gh.url('guarded'));
+  assert.equal((await guarded.client.callTool({ name: 'get-env', arguments: {} })).isError, true);
+  await guarded.close();
+
+  const records = await recordsWhen(gh.gateway, {}, (events) => events.filter((e) => e.method === 'DELETE').length === 2);
+  const [good, bad] = records.filter((e) => e.method === 'tools/call' && e.target === 'get-sum').sort((a, b) => a.time - b.time);
+  assert.deepEqual([good!.toolError, good!.decision, good!.errorCode], [false, 'allowed', undefined]);
+  assert.deepEqual([bad!.toolError, bad!.decision, bad!.errorCode, bad!.status], [true, 'allowed', undefined, 200]);
+  assert.equal(only(records, (e) => e.method === 'resources/read', 'the failed read').toolError, false, 'a JSON-RPC error is an error, not a tool error');
+  const denied = only(records, (e) => e.target === 'get-env', 'the hidden tool');
+  assert.deepEqual([denied.decision, denied.toolError], ['denied', false]);
+  assert.ok(records.filter((e) => e.id !== bad!.id).every((e) => !e.toolError), 'nothing else is a tool error');
+
+  const reader = gh.gateway.audit!.reader!;
+  assert.deepEqual((await reader.list({ status: 'tool_error' }, { limit: 10 })).map((e) => e.id), [bad!.id]);
+  assert.ok(!(await reader.list({ status: 'ok' }, { limit: 100 })).some((e) => e.id === bad!.id), 'a tool error is not ok');
+  const overview = await reader.overview({}, 60_000);
+  assert.equal(overview.totals.toolErrors, 1);
+  assert.deepEqual(overview.topTools.find((e) => e.name === 'get-sum'), { name: 'get-sum', count: 2, errors: 0, toolErrors: 1, denied: 0 });
+});

@@ -36,6 +36,11 @@ export interface AuditEvent {
   upstreamStatus: number | undefined;
   /** JSON-RPC error code of the answer, when it was an error. */
   errorCode: number | undefined;
+  /**
+   * The call went through and the tool reported a failure: a tool result marked `isError: true`
+   * (apart from transport and JSON-RPC errors, which set errorCode, and denials).
+   */
+  toolError: boolean;
   /** Whole exchange, ms. */
   durationMs: number;
   /** Time spent waiting for and streaming from the upstream, ms. */

@@ -9,6 +9,7 @@ import type { GatehouseError } from '../errors.ts';
 import { featureOf, targetOf } from '../mcp/classify.ts';
 import { normalizeApiPath } from '../config/load.ts';
 import { errorCodes, idText, responses } from './answers.ts';
+import { carriesToolResult, finalAnswer, toolErrorIds } from '../observe/answer.ts';
 import { eventId, type SessionTags } from './ids.ts';
 import { settingsFor, type ApiAuditSettings, type AuditSettings } from './settings.ts';
 
@@ -69,6 +70,7 @@ export function eventsOf(record: ExchangeRecord, status: number, settings: Audit
         rule,
         reason,
         errorCode: record.error?.rpc ?? codes.get(''),
+        toolError: false,
         bytesIn: record.bytesIn,
         bytesOut: record.bytesOut,
         request: undefined,
@@ -78,6 +80,7 @@ export function eventsOf(record: ExchangeRecord, status: number, settings: Audit
     ];
   }
   const single = messages.length === 1;
+  let batchToolErrors: Set<string> | undefined;
   return messages.map((message, index) => {
     const method = 'method' in message ? message.method : '(response)';
     const target = targetOf(message);
@@ -96,6 +99,11 @@ export function eventsOf(record: ExchangeRecord, status: number, settings: Audit
     if (policyAnswer) errorCode = policyAnswer.error?.code;
     else if (record.error) errorCode = record.error.rpc;
     else if (isRequest) errorCode = codes.get(rpcId!) ?? (single ? codes.get('') : undefined);
+    // A tool that reported a failure: the same reading of the answer as the metrics' (shared, read once).
+    let toolError = false;
+    if (decision === 'allowed' && errorCode === undefined && isRequest && carriesToolResult(method)) {
+      toolError = single ? finalAnswer(record, status)?.result?.isError === true : (batchToolErrors ??= toolErrorIds(record.responseBytes())).has(rpcId!);
+    }
     return event(base, {
       id: eventId(record.time),
       rpcId,
@@ -106,6 +114,7 @@ export function eventsOf(record: ExchangeRecord, status: number, settings: Audit
       rule,
       reason,
       errorCode,
+      toolError,
       // The exchange's bytes are counted once, on its first message, so that sums stay right.
       bytesIn: index === 0 ? record.bytesIn : 0,
       bytesOut: index === 0 ? record.bytesOut : 0,
@@ -142,6 +151,7 @@ function event(c: Common, o: Omit<AuditEvent, keyof Common>): AuditEvent {
     status: c.status,
     upstreamStatus: c.upstreamStatus,
     errorCode: o.errorCode,
+    toolError: o.toolError,
     durationMs: c.durationMs,
     upstreamMs: c.upstreamMs,
     bytesIn: o.bytesIn,
