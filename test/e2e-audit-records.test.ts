@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { MCP_HEADERS, INIT_REQUEST, connectClient, raw, rawSession, sessionHeaders, startEverything, startTestGateway, tempDir } from './helpers/gatehouse.ts';
 import { only, readAuditFile, recordsWhen } from './helpers/audit-db.ts';
+import { digestKey } from '../src/auth/api-key.ts';
 
 const AGENT_KEY = 'audit-agent-key-5c1e9a7734d2b08f';
 
@@ -198,4 +199,50 @@ test('a tool result marked isError is recorded as a tool error, apart from JSON-
   const overview = await reader.overview({}, 60_000);
   assert.equal(overview.totals.toolErrors, 1);
   assert.deepEqual(overview.topTools.find((e) => e.name === 'get-sum'), { name: 'get-sum', count: 2, errors: 0, toolErrors: 1, denied: 0 });
+});
+
+test('a request refused for a revoked, expired or disabled agent\'s key names the agent and the key id (it was recorded as (unauthenticated))', { timeout: 60_000 }, async (t) => {
+  const everything = await startEverything();
+  const gh = await startTestGateway(
+    {
+      servers: { everything: { url: `${everything.origin}/mcp` } },
+      agents: [{ id: 'ci-agent', apiKeys: [{ value: AGENT_KEY }] }, { id: 'retired-agent' }],
+      apis: [{ name: 'keyed', path: '/keyed', server: 'everything', auth: { type: 'api-key' } }],
+    },
+    { dataDir: tempDir() },
+  );
+  t.after(async () => {
+    await gh.close();
+    await everything.close();
+  });
+  const store = gh.gateway.store;
+  const now = Date.now();
+  const key = (id: string, agentId: string, value: string, extra: { revokedAt?: number; expiresAt?: number } = {}) =>
+    store.createApiKey({ id, agentId, hash: digestKey(value), prefix: value.slice(0, 4), api: undefined, createdAt: now, expiresAt: extra.expiresAt, revokedAt: extra.revokedAt, lastUsedAt: undefined });
+  await key('key_revoked', 'ci-agent', 'revoked-key-0123456789abcdef', { revokedAt: now - 1000 });
+  await key('key_expired', 'ci-agent', 'expired-key-0123456789abcdef', { expiresAt: now - 1000 });
+  await key('key_retired', 'retired-agent', 'retired-key-0123456789abcdef');
+  await store.setAgentDisabled('retired-agent', true);
+
+  const attempt = async (bearer: string) => {
+    const answer = await raw(gh.url('keyed'), { headers: { ...MCP_HEADERS, authorization: `Bearer ${bearer}` }, body: INIT_REQUEST });
+    assert.equal(answer.status, 401, bearer);
+  };
+  await attempt('revoked-key-0123456789abcdef');
+  await attempt('expired-key-0123456789abcdef');
+  await attempt('retired-key-0123456789abcdef');
+  await attempt('nobody-knows-this-key-0123456789');
+
+  const records = await recordsWhen(gh.gateway, { api: 'keyed' }, (events) => events.length === 4);
+  const byReason = (pattern: RegExp) => only(records, (e) => pattern.test(e.reason ?? ''), String(pattern));
+  const revoked = byReason(/revoked/);
+  assert.deepEqual([revoked.agent, revoked.decision, revoked.rule, revoked.status], ['ci-agent', 'denied', 'auth', 401]);
+  assert.equal(revoked.reason, 'GH_UNAUTHORIZED: Unauthorized: API key revoked (API key key_revoked)');
+  assert.equal(byReason(/expired/).agent, 'ci-agent');
+  assert.match(byReason(/expired/).reason!, /\(API key key_expired\)$/);
+  assert.equal(byReason(/agent disabled/).agent, 'retired-agent');
+  assert.match(byReason(/agent disabled/).reason!, /\(API key key_retired\)$/);
+  // A key nobody issued names nobody.
+  assert.equal(byReason(/unknown API key/).agent, '(unauthenticated)');
+  for (const e of records) assert.ok(!JSON.stringify(e).includes('-key-0123456789abcdef'), 'the key itself is never recorded');
 });

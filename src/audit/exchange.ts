@@ -10,6 +10,7 @@ import { featureOf, targetOf } from '../mcp/classify.ts';
 import { normalizeApiPath } from '../config/load.ts';
 import { errorCodes, idText, responses } from './answers.ts';
 import { carriesToolResult, finalAnswer, toolErrorIds } from '../observe/answer.ts';
+import { claimantOf } from '../auth/refusal.ts';
 import { eventId, type SessionTags } from './ids.ts';
 import { settingsFor, type ApiAuditSettings, type AuditSettings } from './settings.ts';
 
@@ -45,7 +46,8 @@ export function eventsOf(record: ExchangeRecord, status: number, settings: Audit
     time: record.time,
     api: api ?? '',
     tenant: principal?.tenant,
-    agent: principal?.id ?? UNAUTHENTICATED,
+    // A recognised credential that was refused (revoked, expired, disabled agent) names its agent.
+    agent: principal?.id ?? claimantOf(record.error)?.agent ?? UNAUTHENTICATED,
     user: principal?.user?.id ?? (principal?.kind === 'user' ? principal.id : undefined),
     clientAddress: clientAddress(req, settings.trustProxy),
     session: sessionOf(record, tags),
@@ -167,7 +169,8 @@ function decide(trace: readonly DecisionTrace[], error: GatehouseError | undefin
   if (refused) return { decision: 'denied', rule: ruleOf(refused), reason: refused.reason ?? error?.message };
   if (error) {
     const kind = REFUSALS[error.code];
-    return { decision: kind ? 'denied' : 'error', rule: kind, reason: `${error.code}: ${error.message}` };
+    const keyId = claimantOf(error)?.keyId;
+    return { decision: kind ? 'denied' : 'error', rule: kind, reason: `${error.code}: ${error.message}${keyId === undefined ? '' : ` (API key ${keyId})`}` };
   }
   let allowedBy: DecisionTrace | undefined;
   for (const t of trace) if (t.allowed) allowedBy = t;

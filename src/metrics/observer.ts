@@ -8,6 +8,7 @@ import type { GatewayMetrics } from './registry.ts';
 import type { CounterSeries, HistogramSeries } from './light-metrics.ts';
 import { carriesRequest, isDenied, methodLabel, outcomeOf, soleMessage } from './exchange.ts';
 import { isObject } from '../mcp/jsonrpc.ts';
+import { claimantOf } from '../auth/refusal.ts';
 
 /** Distinct values kept for the optional tool and agent labels; beyond, "other". */
 const MAX_LABEL_VALUES = 200;
@@ -67,7 +68,7 @@ export class MetricsObserver implements ExchangeObserver {
       // A name joins the label values only once a call of it succeeded: calls of made-up names
       // (refused, or unknown to the server, which some answer with a tool error) must not use up the allowance.
       if (withTool) values.push(this.tools.of(toolOf(record), slot === ALLOWED_SLOT.ok));
-      if (withAgent) values.push(this.agents.of(record.principal?.id ?? 'unauthenticated', true));
+      if (withAgent) values.push(this.agents.of(record.principal?.id ?? claimantOf(record.error)?.agent ?? 'unauthenticated', true));
       this.metrics.requests.of(...values).inc();
     }
 
