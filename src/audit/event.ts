@@ -1,5 +1,6 @@
 // One audit record per JSON-RPC exchange (a request and its response, or a notification).
 // Written by src/audit sinks; read by `gatehouse logs` and the dashboard.
+import type { RawPayloads } from './payloads.ts';
 
 export type Decision = 'allowed' | 'denied' | 'error';
 
@@ -53,4 +54,9 @@ export interface AuditEvent {
   response: string | undefined;
   /** Decision trace, JSON text. */
   trace: string | undefined;
+  /**
+   * Payloads not yet redacted, on their way from the request thread to the writer, which turns
+   * them into `request` and `response` before anything stores the record (payloads.ts).
+   */
+  raw?: RawPayloads | undefined;
 }

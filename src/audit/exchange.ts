@@ -8,7 +8,8 @@ import type { DecisionTrace } from '../policy/policy.ts';
 import type { GatehouseError } from '../errors.ts';
 import { featureOf, targetOf } from '../mcp/classify.ts';
 import { normalizeApiPath } from '../config/load.ts';
-import { errorCodes, idText, responses } from './answers.ts';
+import { errorCodes, idText } from './answers.ts';
+import { payloadText, type RawPayloads } from './payloads.ts';
 import { carriesToolResult, finalAnswer, toolErrorIds } from '../observe/answer.ts';
 import { claimantOf } from '../auth/refusal.ts';
 import { eventId, type SessionTags } from './ids.ts';
@@ -36,7 +37,6 @@ export function eventsOf(record: ExchangeRecord, status: number, settings: Audit
   const upstreamMs = record.upstreamMs;
   const text = record.responseText();
   const codes = errorCodes(text);
-  const answers = options.payloads ? responses(text) : undefined;
   const answered = new Map<string, JsonRpcResponse>();
   for (const response of record.answered ?? []) {
     const id = idText(response.id);
@@ -76,8 +76,9 @@ export function eventsOf(record: ExchangeRecord, status: number, settings: Audit
         bytesIn: record.bytesIn,
         bytesOut: record.bytesOut,
         request: undefined,
-        response: options.payloads && text !== '' ? cap(options.redactor!.text(text), options.maxPayloadBytes) : undefined,
+        response: undefined,
         trace: trace.length > 0 ? JSON.stringify(trace) : undefined,
+        raw: options.payloads && text !== '' ? raw(options, undefined, undefined, text, true) : undefined,
       }),
     ];
   }
@@ -120,9 +121,11 @@ export function eventsOf(record: ExchangeRecord, status: number, settings: Audit
       // The exchange's bytes are counted once, on its first message, so that sums stay right.
       bytesIn: index === 0 ? record.bytesIn : 0,
       bytesOut: index === 0 ? record.bytesOut : 0,
-      request: options.payloads ? payloadOf(message, options) : undefined,
-      response: options.payloads && isRequest ? responseOf(policyAnswer ?? answers!.get(rpcId!), single ? text : '', options) : undefined,
+      request: undefined,
+      response: undefined,
       trace: mine.length > 0 ? JSON.stringify(mine) : undefined,
+      // Redacted and cut by the writer thread (payloads.ts): here only what it needs, as it is.
+      raw: options.payloads ? raw(options, bodyOf(message), isRequest ? policyAnswer : undefined, isRequest ? text : undefined, single) : undefined,
     });
   });
 }
@@ -161,6 +164,7 @@ function event(c: Common, o: Omit<AuditEvent, keyof Common>): AuditEvent {
     request: o.request,
     response: o.response,
     trace: o.trace,
+    raw: o.raw,
   };
 }
 
@@ -185,24 +189,15 @@ function ruleOf(t: DecisionTrace): string {
   return t.rule ? `${t.policy}:${t.rule}` : t.policy;
 }
 
-function payloadOf(message: JsonRpcMessage, options: ApiAuditSettings): string | undefined {
-  const body = 'method' in message ? message.params : 'result' in message ? message.result : 'error' in message ? message.error : undefined;
-  if (body === undefined) return undefined;
-  return cap(JSON.stringify(options.redactor!.value(body)), options.maxPayloadBytes);
+/** What a message carries: a request's or notification's params, a response's result or error. */
+function bodyOf(message: JsonRpcMessage): unknown {
+  return 'method' in message ? message.params : 'result' in message ? message.result : 'error' in message ? message.error : undefined;
 }
 
-/** The response as JSON when it was found whole; else the kept text (cut streams), redacted as text. */
-function responseOf(response: unknown, fallback: string, options: ApiAuditSettings): string | undefined {
-  if (response !== undefined) return cap(JSON.stringify(options.redactor!.value(response)), options.maxPayloadBytes);
-  return fallback === '' ? undefined : cap(options.redactor!.text(fallback), options.maxPayloadBytes);
-}
-
-/** Cuts text to `max` bytes of UTF-8, saying how much was left out. */
-export function cap(text: string, max: number): string {
-  if (text.length * 3 <= max) return text;
-  const bytes = Buffer.from(text, 'utf8');
-  if (bytes.length <= max) return text;
-  return `${bytes.subarray(0, max).toString('utf8').replace(/\uFFFD$/, '')}…[cut: ${bytes.length - max} more bytes]`;
+function raw(options: ApiAuditSettings, request: unknown, answer: JsonRpcResponse | undefined, body: string | undefined, bodyIsOwn: boolean): RawPayloads {
+  // Room over the final cap: a long payload is cut here well past the point the writer cuts it.
+  const room = options.maxPayloadBytes * 2 + 4096;
+  return { redaction: options.redaction, maxBytes: options.maxPayloadBytes, request: payloadText(request, room), answer: payloadText(answer, room), body, bodyIsOwn };
 }
 
 function clientAddress(req: ExchangeRecord['req'], trustProxy: boolean): string | undefined {
