@@ -33,8 +33,10 @@ export function eventsOf(record: ExchangeRecord, status: number, settings: Audit
   const api = record.api ?? settings.apiByPath.get(normalizeApiPath(pathOf(req.url)));
   const options = settingsFor(settings, api);
   const principal = record.principal;
-  const durationMs = round(performance.now() - record.start);
+  // Upstream time first: while the upstream's answer has not ended it runs to now, and the
+  // exchange's duration, read after it, is then never the shorter of the two.
   const upstreamMs = record.upstreamMs;
+  const durationMs = round(performance.now() - record.start);
   const text = record.responseText();
   const codes = errorCodes(text);
   const answered = new Map<string, JsonRpcResponse>();
