@@ -7,6 +7,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { connectClient, startEverything, startTestGateway, tempDir } from './helpers/gatehouse.ts';
 import { only, readAuditFile, recordsWhen } from './helpers/audit-db.ts';
+import { validateConfig } from '../src/config/load.ts';
 
 // Secrets of the shapes real ones have, made up for this test.
 const BEARER = 'Bearer 4f9c2e71a0b84d6e9f13c5a7b2d8e0f1';
@@ -86,5 +87,117 @@ test('payloads are recorded redacted and capped where asked, and nowhere else', 
     if (!existsSync(name)) continue;
     const bytes = readFileSync(name);
     for (const secret of [BEARER.slice(7), OPENAI_KEY, JWT, PASSWORD, SSN, 'c-4411']) assert.ok(!bytes.includes(secret), `${path.basename(name)} does not hold ${secret.slice(0, 6)}…`);
+  }
+});
+
+// Secrets the redaction used to miss (issue 11), each made up for this test.
+const MISSED = {
+  jsonPassword: 'pa55-in-json-7Qx',
+  adminToken: 'admin-tok-3Kd9wq',
+  urlPassword: 'url-pw-8Zr2',
+  clientSecret: 'cs-5Hn4Lm0Pq',
+  stripeKey: 'sk_live_51HxQ2eLmNoPqRsTuVwXyZ01',
+  pemBody: 'MIIEowIBAAKCAQEAx4UbaDzYk3vQ9',
+  dbPass: 'dbpass-6Tg1',
+  kebabPass: 'kebab-pass-2Vb7',
+  upperPass: 'UPPER-PASS-9Jc4',
+  camelKey: 'camel-key-4Nd8',
+} as const;
+
+/** A message and arguments with every kind of secret above; the echo tool sends the message back in its result. */
+function secretCall(): { message: string; args: Record<string, unknown> } {
+  const pem = `-----BEGIN RSA PRIVATE KEY-----\n${MISSED.pemBody}\n-----END RSA PRIVATE KEY-----`;
+  const message = [
+    `config ${JSON.stringify({ password: MISSED.jsonPassword, ADMIN_TOKEN: MISSED.adminToken, host: 'db.internal' })}`,
+    `clone https://deploy:${MISSED.urlPassword}@git.example.com/app.git`,
+    `token request: client_id=app&client_secret=${MISSED.clientSecret}&grant_type=client_credentials`,
+    `charge with ${MISSED.stripeKey}`,
+    pem,
+    'commit 95d313bd9d706c69b513fba2e36b071b4ac3d380 by alice',
+  ].join('\n');
+  return { message, args: { message, dbPass: MISSED.dbPass, 'db-pass': MISSED.kebabPass, DB_PASS: MISSED.upperPass, apiKey: MISSED.camelKey, note: 'kept as is' } };
+}
+
+function assertRedacted(request: { arguments: Record<string, unknown> }, echoed: string, where: string): void {
+  const args = request.arguments;
+  for (const name of ['dbPass', 'db-pass', 'DB_PASS', 'apiKey']) assert.equal(args[name], '[REDACTED]', `${where}: ${name}`);
+  assert.equal(args.note, 'kept as is', `${where}: an ordinary field`);
+  for (const text of [args.message as string, echoed]) {
+    assert.match(text, /config \{"password":"\[REDACTED\]","ADMIN_TOKEN":"\[REDACTED\]","host":"db\.internal"\}/, `${where}: JSON inside text`);
+    assert.match(text, /https:\/\/deploy:\[REDACTED\]@git\.example\.com\/app\.git/, `${where}: the URL's password`);
+    assert.match(text, /client_id=app&client_secret=\[REDACTED\]&grant_type=client_credentials/, `${where}: client_secret`);
+    assert.match(text, /charge with \[REDACTED\]/, `${where}: the sk_live_ key`);
+    assert.ok(text.includes('[REDACTED]\ncommit 95d313bd9d706c69b513fba2e36b071b4ac3d380 by alice'), `${where}: the PEM block, and the commit hash kept`);
+  }
+}
+
+test('a tool call whose arguments and result hold secrets the redaction missed (JSON in text, URL passwords, client_secret, sk_live_ keys, PEM blocks, pass/apiKey in any case) is stored redacted, spilled or not', { timeout: 60_000 }, async (t) => {
+  const everything = await startEverything();
+  const dataDir = tempDir();
+  // A queue of one record and a long batch interval: the first record waits in the queue, the
+  // others go to the spill file, which is on disk while this test reads it.
+  const gh = await startTestGateway(
+    {
+      servers: { everything: { url: `${everything.origin}/mcp` } },
+      audit: { payloads: true, queue: { size: 1, overflow: 'spill' }, batch: { size: 500, interval: '10m' } },
+      apis: [{ name: 'recorded', path: '/mcp', server: 'everything' }],
+    },
+    { dataDir },
+  );
+  t.after(async () => {
+    await gh.close();
+    await everything.close();
+  });
+  const { client, close } = await connectClient(gh.url('recorded'));
+  const { message, args } = secretCall();
+  const result = await client.callTool({ name: 'echo', arguments: args });
+  assert.ok(JSON.stringify(result.content).includes(MISSED.stripeKey), 'the upstream got the call as sent');
+  await close();
+
+  const spillFile = path.join(dataDir, 'audit-spill.jsonl');
+  const spilled = (): string => (existsSync(spillFile) ? readFileSync(spillFile, 'utf8') : '');
+  for (let i = 0; i < 100 && !spilled().includes('"tools/call"'); i++) await new Promise((resolve) => setTimeout(resolve, 50));
+  const line = spilled().split('\n').find((l) => l.includes('"tools/call"'));
+  assert.ok(line, 'the call went to the spill file');
+  const spilledCall = JSON.parse(line) as { request: string; response: string; raw?: unknown };
+  assert.equal(spilledCall.raw, undefined, 'no unredacted payload in the spill file');
+  assertRedacted(JSON.parse(spilledCall.request) as { arguments: Record<string, unknown> }, (JSON.parse(spilledCall.response) as { result: { content: Array<{ text: string }> } }).result.content[0]!.text, 'spill file');
+
+  // Through the writer thread into the database: the same redaction.
+  await gh.close();
+  const [stored] = readAuditFile(path.join(dataDir, 'audit.db')).filter((e) => e.method === 'tools/call');
+  assertRedacted(JSON.parse(stored!.request!) as { arguments: Record<string, unknown> }, (JSON.parse(stored!.response!) as { result: { content: Array<{ text: string }> } }).result.content[0]!.text, 'database');
+  assert.ok(message.includes(MISSED.pemBody));
+  for (const name of [path.join(dataDir, 'audit.db'), path.join(dataDir, 'audit.db-wal'), spillFile]) {
+    if (!existsSync(name)) continue;
+    const bytes = readFileSync(name);
+    for (const secret of Object.values(MISSED)) assert.ok(!bytes.includes(secret), `${path.basename(name)} does not hold ${secret.slice(0, 8)}…`);
+  }
+});
+
+test('payloads are redacted by the writer thread with the API\'s own settings, and a reload\'s new settings apply to the records after it', { timeout: 60_000 }, async (t) => {
+  const everything = await startEverything();
+  const config = (redact: string[]) => ({ listen: { host: '127.0.0.1', port: 0 }, servers: { everything: { url: `${everything.origin}/mcp` } }, audit: { payloads: true, redact }, apis: [{ name: 'recorded', path: '/mcp', server: 'everything' }] });
+  const gh = await startTestGateway(config(['note']), { dataDir: tempDir() });
+  t.after(async () => {
+    await gh.close();
+    await everything.close();
+  });
+  const call = async (tag: string) => {
+    const { client, close } = await connectClient(gh.url('recorded'));
+    await client.callTool({ name: 'echo', arguments: { ...secretCall().args, tag } });
+    await close();
+  };
+  await call('before');
+  gh.gateway.reload(validateConfig(config(['note', 'tag'])));
+  await call('after');
+  const calls = await recordsWhen(gh.gateway, { method: 'tools/call' }, (events) => events.length === 2);
+  const [first, second] = calls.sort((a, b) => a.time - b.time).map((e) => JSON.parse(e.request!) as { arguments: Record<string, unknown> });
+  assert.equal(first!.arguments.note, '[REDACTED]', 'a configured name');
+  assert.equal(first!.arguments.tag, 'before', 'not configured before the reload');
+  assert.equal(second!.arguments.tag, '[REDACTED]', 'configured by the reload');
+  for (const request of [first!, second!]) {
+    request.arguments.note = 'kept as is';
+    assertRedacted(request, request.arguments.message as string, 'writer');
   }
 });

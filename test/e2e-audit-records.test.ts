@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { MCP_HEADERS, INIT_REQUEST, connectClient, raw, rawSession, sessionHeaders, startEverything, startTestGateway, tempDir } from './helpers/gatehouse.ts';
 import { only, readAuditFile, recordsWhen } from './helpers/audit-db.ts';
+import { digestKey } from '../src/auth/api-key.ts';
 
 const AGENT_KEY = 'audit-agent-key-5c1e9a7734d2b08f';
 
@@ -168,4 +169,88 @@ test('every exchange leaves one record: method, target, decision and rule, statu
   const file = path.join(dataDir, 'audit.db');
   assert.ok(readAuditFile(file).length >= records.length + 5);
   assert.ok(!readFileSync(file).includes('recorded-not-stored'), 'arguments are not stored without payload logging');
+});
+
+test('a tool result marked isError is recorded as a tool error, apart from JSON-RPC errors and denials (it was recorded as a success)', { timeout: 60_000 }, async (t) => {
+  const everything = await startEverything();
+  const gh = await startTestGateway(
+    { servers: { everything: { url: `${everything.origin}/mcp` } }, apis: [{ name: 'open', path: '/mcp', server: 'everything' }, { name: 'guarded', path: '/guarded', server: 'everything', policies: [ACL] }] },
+    { dataDir: tempDir() },
+  );
+  t.after(async () => {
+    await gh.close();
+    await everything.close();
+  });
+  const open = await connectClient(gh.url('open'));
+  await open.client.callTool({ name: 'get-sum', arguments: { a: 1, b: 2 } });
+  // server-everything answers a bad argument with a tool result marked isError.
+  assert.equal((await open.client.callTool({ name: 'get-sum', arguments: { a: 'one', b: 2 } })).isError, true);
+  await assert.rejects(open.client.readResource({ uri: 'demo://no/such/resource' }));
+  await open.close();
+  // The ACL answers a hidden tool like a missing one (isError too): a denial, not a tool error.
+  const guarded = await connectClient(gh.url('guarded'));
+  assert.equal((await guarded.client.callTool({ name: 'get-env', arguments: {} })).isError, true);
+  await guarded.close();
+
+  const records = await recordsWhen(gh.gateway, {}, (events) => events.filter((e) => e.method === 'DELETE').length === 2);
+  const [good, bad] = records.filter((e) => e.method === 'tools/call' && e.target === 'get-sum').sort((a, b) => a.time - b.time);
+  assert.deepEqual([good!.toolError, good!.decision, good!.errorCode], [false, 'allowed', undefined]);
+  assert.deepEqual([bad!.toolError, bad!.decision, bad!.errorCode, bad!.status], [true, 'allowed', undefined, 200]);
+  assert.equal(only(records, (e) => e.method === 'resources/read', 'the failed read').toolError, false, 'a JSON-RPC error is an error, not a tool error');
+  const denied = only(records, (e) => e.target === 'get-env', 'the hidden tool');
+  assert.deepEqual([denied.decision, denied.toolError], ['denied', false]);
+  assert.ok(records.filter((e) => e.id !== bad!.id).every((e) => !e.toolError), 'nothing else is a tool error');
+
+  const reader = gh.gateway.audit!.reader!;
+  assert.deepEqual((await reader.list({ status: 'tool_error' }, { limit: 10 })).map((e) => e.id), [bad!.id]);
+  assert.ok(!(await reader.list({ status: 'ok' }, { limit: 100 })).some((e) => e.id === bad!.id), 'a tool error is not ok');
+  const overview = await reader.overview({}, 60_000);
+  assert.equal(overview.totals.toolErrors, 1);
+  assert.deepEqual(overview.topTools.find((e) => e.name === 'get-sum'), { name: 'get-sum', count: 2, errors: 0, toolErrors: 1, denied: 0 });
+});
+
+test('a request refused for a revoked, expired or disabled agent\'s key names the agent and the key id (it was recorded as (unauthenticated))', { timeout: 60_000 }, async (t) => {
+  const everything = await startEverything();
+  const gh = await startTestGateway(
+    {
+      servers: { everything: { url: `${everything.origin}/mcp` } },
+      agents: [{ id: 'ci-agent', apiKeys: [{ value: AGENT_KEY }] }, { id: 'retired-agent' }],
+      apis: [{ name: 'keyed', path: '/keyed', server: 'everything', auth: { type: 'api-key' } }],
+    },
+    { dataDir: tempDir() },
+  );
+  t.after(async () => {
+    await gh.close();
+    await everything.close();
+  });
+  const store = gh.gateway.store;
+  const now = Date.now();
+  const key = (id: string, agentId: string, value: string, extra: { revokedAt?: number; expiresAt?: number } = {}) =>
+    store.createApiKey({ id, agentId, hash: digestKey(value), prefix: value.slice(0, 4), api: undefined, createdAt: now, expiresAt: extra.expiresAt, revokedAt: extra.revokedAt, lastUsedAt: undefined });
+  await key('key_revoked', 'ci-agent', 'revoked-key-0123456789abcdef', { revokedAt: now - 1000 });
+  await key('key_expired', 'ci-agent', 'expired-key-0123456789abcdef', { expiresAt: now - 1000 });
+  await key('key_retired', 'retired-agent', 'retired-key-0123456789abcdef');
+  await store.setAgentDisabled('retired-agent', true);
+
+  const attempt = async (bearer: string) => {
+    const answer = await raw(gh.url('keyed'), { headers: { ...MCP_HEADERS, authorization: `Bearer ${bearer}` }, body: INIT_REQUEST });
+    assert.equal(answer.status, 401, bearer);
+  };
+  await attempt('revoked-key-0123456789abcdef');
+  await attempt('expired-key-0123456789abcdef');
+  await attempt('retired-key-0123456789abcdef');
+  await attempt('nobody-knows-this-key-0123456789');
+
+  const records = await recordsWhen(gh.gateway, { api: 'keyed' }, (events) => events.length === 4);
+  const byReason = (pattern: RegExp) => only(records, (e) => pattern.test(e.reason ?? ''), String(pattern));
+  const revoked = byReason(/revoked/);
+  assert.deepEqual([revoked.agent, revoked.decision, revoked.rule, revoked.status], ['ci-agent', 'denied', 'auth', 401]);
+  assert.equal(revoked.reason, 'GH_UNAUTHORIZED: Unauthorized: API key revoked (API key key_revoked)');
+  assert.equal(byReason(/expired/).agent, 'ci-agent');
+  assert.match(byReason(/expired/).reason!, /\(API key key_expired\)$/);
+  assert.equal(byReason(/agent disabled/).agent, 'retired-agent');
+  assert.match(byReason(/agent disabled/).reason!, /\(API key key_retired\)$/);
+  // A key nobody issued names nobody.
+  assert.equal(byReason(/unknown API key/).agent, '(unauthenticated)');
+  for (const e of records) assert.ok(!JSON.stringify(e).includes('-key-0123456789abcdef'), 'the key itself is never recorded');
 });

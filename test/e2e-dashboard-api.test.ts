@@ -6,7 +6,8 @@ import assert from 'node:assert/strict';
 import { readdirSync } from 'node:fs';
 import path from 'node:path';
 import { REPO_ROOT } from './helpers/gatehouse.ts';
-import { ADMIN_TOKEN, ALICE_KEY, CALLS, DENIED_TOOL, sendTraffic, startDashboardSetup, type DashboardSetup } from './helpers/dashboard-traffic.ts';
+import { ADMIN_TOKEN, ALICE_KEY, BOB_KEY, CALLS, DENIED_TOOL, TOOL_ERRORS, sendTraffic, startDashboardSetup, type DashboardSetup } from './helpers/dashboard-traffic.ts';
+import { binValue, latencyBin } from '../src/audit/rows.ts';
 import type { Page, Live } from '../src/admin/api/logs.ts';
 import type { RecordDetail } from '../src/admin/api/records.ts';
 import type { OverviewView } from '../src/admin/api/overview.ts';
@@ -159,6 +160,48 @@ test('overview: totals, series in whole buckets, the agents × tools matrix', as
   assert.equal(one.bucketMs, 3 * 3_600_000);
   assert.equal(one.totals.requests, setup.sent.get('broken'));
   assert.equal(one.totals.errors, setup.sent.get('broken'));
+});
+
+test('overview: tool results marked isError are tool errors in the totals, top tools and series, apart from errors and denials (they counted as successes)', async () => {
+  const all = await ok<OverviewView>('/api/overview?range=1h&api=tools');
+  assert.equal(all.totals.toolErrors, TOOL_ERRORS.times);
+  assert.equal(all.totals.errors, 0, 'a tool error is not an error of Gatehouse or the transport');
+  assert.equal(all.series.reduce((n, p) => n + p.toolErrors, 0), TOOL_ERRORS.times);
+  const row = all.topTools.find((t) => t.name === TOOL_ERRORS.tool)!;
+  assert.deepEqual(row, { name: TOOL_ERRORS.tool, count: CALLS.alice[TOOL_ERRORS.tool], errors: 0, toolErrors: TOOL_ERRORS.times, denied: 0 });
+  assert.equal(all.topTools.find((t) => t.name === DENIED_TOOL)!.toolErrors, 0, 'a denied call answered as a missing tool is a denial, not a tool error');
+  const listed = await ok<Page>(`/api/logs?api=tools&status=tool_error`);
+  assert.deepEqual(listed.records.map((r) => [r.agent, r.target, r.toolError, r.decision]), [[TOOL_ERRORS.agent, TOOL_ERRORS.tool, true, 'allowed']]);
+});
+
+test('overview latency percentiles describe request/response exchanges only: a GET stream held open and DELETEs are counted but not timed (a single long stream made p99 read its length)', async () => {
+  // An SDK client opens its standalone GET stream after initializing and keeps it until it closes.
+  const client = await setup.connect('tools', BOB_KEY);
+  let slowest = 0;
+  for (let i = 0; i < 3; i++) {
+    const started = performance.now();
+    await client.client.callTool({ name: 'echo', arguments: { message: `held ${i}` } });
+    slowest = Math.max(slowest, performance.now() - started);
+  }
+  // Keep the stream open clearly longer than any exchange took, as seen from this side.
+  await new Promise((resolve) => setTimeout(resolve, Math.max(500, 3 * slowest)));
+  await client.close();
+  await setup.settle();
+
+  const records = (await ok<Page>('/api/logs?api=tools&limit=500')).records;
+  const exchanges = records.filter((r) => r.rpcId !== undefined && r.method !== '(response)');
+  const streams = records.filter((r) => r.method === 'GET');
+  assert.ok(streams.length >= 1 && records.some((r) => r.method === 'DELETE'));
+  const longestExchange = Math.max(...exchanges.map((r) => r.durationMs));
+  const longestStream = Math.max(...streams.map((r) => r.durationMs));
+  const shown = (ms: number) => Math.round(binValue(latencyBin(ms)) * 100) / 100;
+  assert.ok(shown(longestStream) > shown(longestExchange), `the stream (${longestStream} ms) outlasted every exchange (${longestExchange} ms)`);
+
+  const { totals, series } = await ok<OverviewView>('/api/overview?range=1h&api=tools');
+  assert.equal(totals.requests, records.length, 'streams and DELETEs are still counted as requests');
+  assert.equal(totals.exchanges, exchanges.length);
+  assert.equal(totals.p99, shown(longestExchange), 'p99 is the slowest exchange, not the stream');
+  assert.ok(series.every((p) => p.p99 <= shown(longestExchange)));
 });
 
 test('upstreams: probe status, latency, last error, sessions', async () => {

@@ -8,7 +8,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Page } from 'playwright-core';
-import { ADMIN_TOKEN, BOB_KEY, CALLS, DENIED_TOOL, DOCUMENT, sendTraffic, startDashboardSetup, type DashboardSetup } from './helpers/dashboard-traffic.ts';
+import { ADMIN_TOKEN, BOB_KEY, CALLS, DENIED_TOOL, DOCUMENT, TOOL_ERRORS, sendTraffic, startDashboardSetup, type DashboardSetup } from './helpers/dashboard-traffic.ts';
 import { browserSkipReason, launchBrowser, screenshot, signIn, type Browser } from './helpers/dashboard-browser.ts';
 
 const skip = browserSkipReason();
@@ -78,6 +78,7 @@ test('the overview shows the counts the traffic produced', { skip }, async () =>
   assert.equal(await stat('requests'), sent, 'every HTTP request the clients sent is one exchange');
   assert.equal(await stat('denied'), denied);
   assert.equal(await stat('errors'), broken + deniedErrors);
+  assert.equal(await stat('tool-errors'), TOOL_ERRORS.times, 'a tool result marked isError is a tool error, not a success');
   assert.ok((await stat('p50')) > 0 && (await stat('p99')) >= (await stat('p50')), 'latency percentiles are shown');
 
   const ranked = (kind: string, name: string, col: string) => page.locator(`[data-ranking="${kind}"] tr[data-name="${name}"] [data-col="${col}"]`).textContent().then(number);
@@ -86,6 +87,9 @@ test('the overview shows the counts the traffic produced', { skip }, async () =>
   assert.equal(await ranked('tools', DENIED_TOOL, 'count'), denied);
   assert.equal(await ranked('tools', DENIED_TOOL, 'denied'), denied);
   assert.equal(await ranked('tools', 'echo', 'denied'), 0);
+  assert.equal(await ranked('tools', TOOL_ERRORS.tool, 'tool-errors'), TOOL_ERRORS.times);
+  assert.equal(await ranked('tools', TOOL_ERRORS.tool, 'errors'), 0);
+  assert.equal(await ranked('tools', DENIED_TOOL, 'tool-errors'), 0);
   assert.equal(await ranked('resources', DOCUMENT, 'count'), 1);
   assert.equal(await ranked('prompts', 'simple-prompt', 'count'), 1);
   assert.equal(await ranked('methods', 'tools/call', 'count'), Object.values(CALLS).flatMap((c) => Object.values(c)).reduce((a: number, b: number) => a + b, 0));

@@ -107,7 +107,8 @@ test('requests, denials, 429s, upstream errors, latencies and sessions after rea
   assert.equal(requests({ api: 'open', method: 'notifications/initialized', ...allowedOk }), 1);
   assert.equal(requests({ api: 'open', method: 'tools/list', ...allowedOk }), 1);
   assert.equal(requests({ api: 'open', method: 'tools/call', ...allowedOk }), 2);
-  assert.equal(requests({ api: 'open', method: 'tools/call', decision: 'allowed', outcome: 'error' }), 1, 'a tool error from the server is an error, not a denial');
+  assert.equal(requests({ api: 'open', method: 'tools/call', decision: 'allowed', outcome: 'tool_error' }), 1, 'a tool error from the server is a tool error: neither a transport error nor a denial');
+  assert.equal(requests({ api: 'open', method: 'tools/call', decision: 'allowed', outcome: 'error' }), 0);
   assert.equal(requests({ api: 'open', method: 'resources/read', decision: 'allowed', outcome: 'error' }), 1, 'so is a JSON-RPC error');
   assert.equal(requests({ api: 'acl', method: 'tools/call', ...allowedOk }), 1);
   assert.equal(requests({ api: 'acl', method: 'tools/call', decision: 'denied', outcome: 'error' }), 1);
@@ -147,6 +148,50 @@ test('requests, denials, 429s, upstream errors, latencies and sessions after rea
   assert.equal(value(after.samples, 'gatehouse_stdio_children', { server: 'stdio' }), 0);
 });
 
+test('latency histograms count request/response exchanges only, and tool errors have an outcome of their own (a held GET stream and stdio DELETEs were observed as latencies)', async (t) => {
+  const everything = await startEverything();
+  const stdio = everythingStdioCommand();
+  const gh = await startTestGateway({
+    servers: { http: { url: `${everything.origin}/mcp` }, stdio: { command: stdio.command, args: stdio.args } },
+    apis: [
+      { name: 'open', path: '/mcp', server: 'http' },
+      { name: 'stdio', path: '/stdio', server: 'stdio' },
+    ],
+  });
+  t.after(async () => {
+    await gh.close();
+    await everything.close();
+  });
+  // SDK clients open a standalone GET stream after initializing and DELETE their session at the end.
+  for (const api of ['open', 'stdio']) {
+    const agent = await connectClient(gh.url(api));
+    await agent.client.callTool({ name: 'echo', arguments: { message: 'hi' } });
+    assert.equal((await agent.client.callTool({ name: 'get-sum', arguments: { a: 'one', b: 2 } })).isError, true);
+    await agent.close();
+  }
+  const settled = async () => {
+    for (let i = 0; i < 100; i++) {
+      const { samples } = await scrape(gh);
+      if (value(samples, 'gatehouse_requests_total', { api: 'stdio', method: 'DELETE', decision: 'allowed', outcome: 'ok' }) === 1) return samples;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    throw new Error('the DELETE of the stdio session was not counted');
+  };
+  const samples = await settled();
+  for (const api of ['open', 'stdio']) {
+    for (const method of ['GET', 'DELETE']) {
+      assert.equal(value(samples, 'gatehouse_requests_total', { api, method, decision: 'allowed', outcome: 'ok' }), 1, `${api} ${method} is counted`);
+      assert.equal(value(samples, 'gatehouse_request_duration_seconds_count', { api, method }), 0, `${api} ${method} has no latency`);
+      assert.equal(value(samples, 'gatehouse_upstream_duration_seconds_count', { api, method }), 0, `${api} ${method} has no upstream latency`);
+    }
+    assert.equal(value(samples, 'gatehouse_request_duration_seconds_count', { api, method: 'notifications/initialized' }), 0, 'a notification has no latency');
+    assert.equal(value(samples, 'gatehouse_request_duration_seconds_count', { api, method: 'initialize' }), 1);
+    assert.equal(value(samples, 'gatehouse_request_duration_seconds_count', { api, method: 'tools/call' }), 2);
+    assert.equal(value(samples, 'gatehouse_requests_total', { api, method: 'tools/call', decision: 'allowed', outcome: 'ok' }), 1);
+    assert.equal(value(samples, 'gatehouse_requests_total', { api, method: 'tools/call', decision: 'allowed', outcome: 'tool_error' }), 1, `${api}: the isError result`);
+  }
+});
+
 test('tool and agent labels when configured: bounded, made-up tool names count as "other"', async (t) => {
   const everything = await startEverything();
   const gh = await startTestGateway({
@@ -168,7 +213,7 @@ test('tool and agent labels when configured: bounded, made-up tool names count a
   const requests = (labels: Record<string, string>) => value(samples, 'gatehouse_requests_total', { api: 'open', method: 'tools/call', agent: 'anonymous', ...labels });
   assert.equal(requests({ tool: 'echo', decision: 'allowed', outcome: 'ok' }), 1);
   assert.equal(requests({ tool: 'get-sum', decision: 'allowed', outcome: 'ok' }), 1);
-  assert.equal(requests({ tool: 'other', decision: 'allowed', outcome: 'error' }), 2);
+  assert.equal(requests({ tool: 'other', decision: 'allowed', outcome: 'tool_error' }), 2, 'server-everything answers unknown tools with a tool error');
   assert.ok(!samples.some((s) => s.labels.tool?.startsWith('made-up')));
   assert.equal(value(samples, 'gatehouse_requests_total', { api: 'open', method: 'initialize', agent: 'anonymous', tool: '', decision: 'allowed', outcome: 'ok' }), 1, 'the tool label is empty for other methods');
 });

@@ -15,6 +15,7 @@ import { SessionTags } from './ids.ts';
 import { EventQueue } from './queue.ts';
 import { SpillFile } from './spill.ts';
 import { WriterClient } from './writer-client.ts';
+import { finishPayloads, RedactionProfiles } from './payloads.ts';
 import { auditSinkSpec, auditSpillFile } from './paths.ts';
 
 export interface AuditCounters {
@@ -51,6 +52,8 @@ const FLUSH_LIMIT_MS = 15_000;
 
 export class Audit implements ExchangeObserver {
   private settings: AuditSettings;
+  /** Redaction settings by number, shared with the writer thread (which redacts payloads). */
+  private readonly profiles = new RedactionProfiles();
   private readonly queue: EventQueue;
   private readonly tags = new SessionTags();
   private readonly spill: SpillFile | undefined;
@@ -81,7 +84,7 @@ export class Audit implements ExchangeObserver {
     spillFile: string,
     private readonly log: Logger,
   ) {
-    this.settings = compileAuditSettings(config);
+    this.settings = this.compile(config);
     this.queue = new EventQueue(config.audit.queue.size);
     this.spill = config.audit.queue.overflow === 'spill' ? new SpillFile(spillFile) : undefined;
     this.sinkDefinition = definition(config);
@@ -152,8 +155,15 @@ export class Audit implements ExchangeObserver {
 
   /** A new config: payloads, redaction and `enabled: false` apply at once; sink, queue, batch and retention changes on restart. */
   reconfigure(config: ConfigData): void {
-    this.settings = compileAuditSettings(config);
+    this.settings = this.compile(config);
     if (definition(config) !== this.sinkDefinition) this.log.warn('audit sink, queue, batch and retention changes take effect on restart');
+  }
+
+  /** Settings for a config; the writer learns of new redaction profiles before any record names one. */
+  private compile(config: ConfigData): AuditSettings {
+    const settings = compileAuditSettings(config, this.profiles);
+    for (const [id, fields] of this.profiles.unannounced()) this.writer.defineRedaction(id, fields);
+    return settings;
   }
 
   captureBytes(api: string): number {
@@ -190,6 +200,8 @@ export class Audit implements ExchangeObserver {
     }
     if (this.spill) {
       try {
+        // The spill file holds records at rest: their payloads are redacted first, here.
+        if (event.raw) finishPayloads(event, this.profiles.redactor(event.raw.redaction));
         this.spill.append(event);
         this.spilled++;
       } catch (err) {

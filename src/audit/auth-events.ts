@@ -32,6 +32,7 @@ export function auditEventOfAuth(event: AuthEvent): AuditEvent {
     status: event.status,
     upstreamStatus: undefined,
     errorCode: undefined,
+    toolError: false,
     durationMs: 0,
     upstreamMs: undefined,
     bytesIn: 0,

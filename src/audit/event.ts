@@ -1,5 +1,6 @@
 // One audit record per JSON-RPC exchange (a request and its response, or a notification).
 // Written by src/audit sinks; read by `gatehouse logs` and the dashboard.
+import type { RawPayloads } from './payloads.ts';
 
 export type Decision = 'allowed' | 'denied' | 'error';
 
@@ -36,6 +37,11 @@ export interface AuditEvent {
   upstreamStatus: number | undefined;
   /** JSON-RPC error code of the answer, when it was an error. */
   errorCode: number | undefined;
+  /**
+   * The call went through and the tool reported a failure: a tool result marked `isError: true`
+   * (apart from transport and JSON-RPC errors, which set errorCode, and denials).
+   */
+  toolError: boolean;
   /** Whole exchange, ms. */
   durationMs: number;
   /** Time spent waiting for and streaming from the upstream, ms. */
@@ -48,4 +54,9 @@ export interface AuditEvent {
   response: string | undefined;
   /** Decision trace, JSON text. */
   trace: string | undefined;
+  /**
+   * Payloads not yet redacted, on their way from the request thread to the writer, which turns
+   * them into `request` and `response` before anything stores the record (payloads.ts).
+   */
+  raw?: RawPayloads | undefined;
 }

@@ -8,7 +8,10 @@ import type { DecisionTrace } from '../policy/policy.ts';
 import type { GatehouseError } from '../errors.ts';
 import { featureOf, targetOf } from '../mcp/classify.ts';
 import { normalizeApiPath } from '../config/load.ts';
-import { errorCodes, idText, responses } from './answers.ts';
+import { errorCodes, idText } from './answers.ts';
+import { payloadText, type RawPayloads } from './payloads.ts';
+import { carriesToolResult, finalAnswer, toolErrorIds } from '../observe/answer.ts';
+import { claimantOf } from '../auth/refusal.ts';
 import { eventId, type SessionTags } from './ids.ts';
 import { settingsFor, type ApiAuditSettings, type AuditSettings } from './settings.ts';
 
@@ -30,11 +33,12 @@ export function eventsOf(record: ExchangeRecord, status: number, settings: Audit
   const api = record.api ?? settings.apiByPath.get(normalizeApiPath(pathOf(req.url)));
   const options = settingsFor(settings, api);
   const principal = record.principal;
-  const durationMs = round(performance.now() - record.start);
+  // Upstream time first: while the upstream's answer has not ended it runs to now, and the
+  // exchange's duration, read after it, is then never the shorter of the two.
   const upstreamMs = record.upstreamMs;
+  const durationMs = round(performance.now() - record.start);
   const text = record.responseText();
   const codes = errorCodes(text);
-  const answers = options.payloads ? responses(text) : undefined;
   const answered = new Map<string, JsonRpcResponse>();
   for (const response of record.answered ?? []) {
     const id = idText(response.id);
@@ -44,7 +48,8 @@ export function eventsOf(record: ExchangeRecord, status: number, settings: Audit
     time: record.time,
     api: api ?? '',
     tenant: principal?.tenant,
-    agent: principal?.id ?? UNAUTHENTICATED,
+    // A recognised credential that was refused (revoked, expired, disabled agent) names its agent.
+    agent: principal?.id ?? claimantOf(record.error)?.agent ?? UNAUTHENTICATED,
     user: principal?.user?.id ?? (principal?.kind === 'user' ? principal.id : undefined),
     clientAddress: clientAddress(req, settings.trustProxy),
     session: sessionOf(record, tags),
@@ -69,15 +74,18 @@ export function eventsOf(record: ExchangeRecord, status: number, settings: Audit
         rule,
         reason,
         errorCode: record.error?.rpc ?? codes.get(''),
+        toolError: false,
         bytesIn: record.bytesIn,
         bytesOut: record.bytesOut,
         request: undefined,
-        response: options.payloads && text !== '' ? cap(options.redactor!.text(text), options.maxPayloadBytes) : undefined,
+        response: undefined,
         trace: trace.length > 0 ? JSON.stringify(trace) : undefined,
+        raw: options.payloads && text !== '' ? raw(options, undefined, undefined, text, true) : undefined,
       }),
     ];
   }
   const single = messages.length === 1;
+  let batchToolErrors: Set<string> | undefined;
   return messages.map((message, index) => {
     const method = 'method' in message ? message.method : '(response)';
     const target = targetOf(message);
@@ -96,6 +104,11 @@ export function eventsOf(record: ExchangeRecord, status: number, settings: Audit
     if (policyAnswer) errorCode = policyAnswer.error?.code;
     else if (record.error) errorCode = record.error.rpc;
     else if (isRequest) errorCode = codes.get(rpcId!) ?? (single ? codes.get('') : undefined);
+    // A tool that reported a failure: the same reading of the answer as the metrics' (shared, read once).
+    let toolError = false;
+    if (decision === 'allowed' && errorCode === undefined && isRequest && carriesToolResult(method)) {
+      toolError = single ? finalAnswer(record, status)?.result?.isError === true : (batchToolErrors ??= toolErrorIds(record.responseBytes())).has(rpcId!);
+    }
     return event(base, {
       id: eventId(record.time),
       rpcId,
@@ -106,12 +119,15 @@ export function eventsOf(record: ExchangeRecord, status: number, settings: Audit
       rule,
       reason,
       errorCode,
+      toolError,
       // The exchange's bytes are counted once, on its first message, so that sums stay right.
       bytesIn: index === 0 ? record.bytesIn : 0,
       bytesOut: index === 0 ? record.bytesOut : 0,
-      request: options.payloads ? payloadOf(message, options) : undefined,
-      response: options.payloads && isRequest ? responseOf(policyAnswer ?? answers!.get(rpcId!), single ? text : '', options) : undefined,
+      request: undefined,
+      response: undefined,
       trace: mine.length > 0 ? JSON.stringify(mine) : undefined,
+      // Redacted and cut by the writer thread (payloads.ts): here only what it needs, as it is.
+      raw: options.payloads ? raw(options, bodyOf(message), isRequest ? policyAnswer : undefined, isRequest ? text : undefined, single) : undefined,
     });
   });
 }
@@ -142,6 +158,7 @@ function event(c: Common, o: Omit<AuditEvent, keyof Common>): AuditEvent {
     status: c.status,
     upstreamStatus: c.upstreamStatus,
     errorCode: o.errorCode,
+    toolError: o.toolError,
     durationMs: c.durationMs,
     upstreamMs: c.upstreamMs,
     bytesIn: o.bytesIn,
@@ -149,6 +166,7 @@ function event(c: Common, o: Omit<AuditEvent, keyof Common>): AuditEvent {
     request: o.request,
     response: o.response,
     trace: o.trace,
+    raw: o.raw,
   };
 }
 
@@ -157,7 +175,8 @@ function decide(trace: readonly DecisionTrace[], error: GatehouseError | undefin
   if (refused) return { decision: 'denied', rule: ruleOf(refused), reason: refused.reason ?? error?.message };
   if (error) {
     const kind = REFUSALS[error.code];
-    return { decision: kind ? 'denied' : 'error', rule: kind, reason: `${error.code}: ${error.message}` };
+    const keyId = claimantOf(error)?.keyId;
+    return { decision: kind ? 'denied' : 'error', rule: kind, reason: `${error.code}: ${error.message}${keyId === undefined ? '' : ` (API key ${keyId})`}` };
   }
   let allowedBy: DecisionTrace | undefined;
   for (const t of trace) if (t.allowed) allowedBy = t;
@@ -172,24 +191,15 @@ function ruleOf(t: DecisionTrace): string {
   return t.rule ? `${t.policy}:${t.rule}` : t.policy;
 }
 
-function payloadOf(message: JsonRpcMessage, options: ApiAuditSettings): string | undefined {
-  const body = 'method' in message ? message.params : 'result' in message ? message.result : 'error' in message ? message.error : undefined;
-  if (body === undefined) return undefined;
-  return cap(JSON.stringify(options.redactor!.value(body)), options.maxPayloadBytes);
+/** What a message carries: a request's or notification's params, a response's result or error. */
+function bodyOf(message: JsonRpcMessage): unknown {
+  return 'method' in message ? message.params : 'result' in message ? message.result : 'error' in message ? message.error : undefined;
 }
 
-/** The response as JSON when it was found whole; else the kept text (cut streams), redacted as text. */
-function responseOf(response: unknown, fallback: string, options: ApiAuditSettings): string | undefined {
-  if (response !== undefined) return cap(JSON.stringify(options.redactor!.value(response)), options.maxPayloadBytes);
-  return fallback === '' ? undefined : cap(options.redactor!.text(fallback), options.maxPayloadBytes);
-}
-
-/** Cuts text to `max` bytes of UTF-8, saying how much was left out. */
-export function cap(text: string, max: number): string {
-  if (text.length * 3 <= max) return text;
-  const bytes = Buffer.from(text, 'utf8');
-  if (bytes.length <= max) return text;
-  return `${bytes.subarray(0, max).toString('utf8').replace(/\uFFFD$/, '')}…[cut: ${bytes.length - max} more bytes]`;
+function raw(options: ApiAuditSettings, request: unknown, answer: JsonRpcResponse | undefined, body: string | undefined, bodyIsOwn: boolean): RawPayloads {
+  // Room over the final cap: a long payload is cut here well past the point the writer cuts it.
+  const room = options.maxPayloadBytes * 2 + 4096;
+  return { redaction: options.redaction, maxBytes: options.maxPayloadBytes, request: payloadText(request, room), answer: payloadText(answer, room), body, bodyIsOwn };
 }
 
 function clientAddress(req: ExchangeRecord['req'], trustProxy: boolean): string | undefined {

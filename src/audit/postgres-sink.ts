@@ -34,6 +34,7 @@ const SCHEMA = `
     status integer NOT NULL,
     upstream_status integer,
     error_code integer,
+    tool_error integer NOT NULL DEFAULT 0,
     duration_ms double precision NOT NULL,
     upstream_ms double precision,
     lat_bin integer NOT NULL,
@@ -43,6 +44,7 @@ const SCHEMA = `
     response text,
     trace text
   );
+  ALTER TABLE ${TABLE} ADD COLUMN IF NOT EXISTS tool_error integer NOT NULL DEFAULT 0;
   CREATE INDEX IF NOT EXISTS ${TABLE}_agent ON ${TABLE} (agent, id);
   CREATE INDEX IF NOT EXISTS ${TABLE}_target ON ${TABLE} (target, id);
 `;

@@ -25,6 +25,8 @@ export type ReadOp = 'list' | 'get' | 'overview' | 'latestSeq' | 'after';
 
 export type ToWriter =
   | { type: 'write'; seq: number; events: AuditEvent[] }
+  /** A redaction profile that records written from now on may name (payloads.ts). */
+  | { type: 'redaction'; id: number; fields: readonly string[] }
   | { type: 'ingest'; seq: number; path: string }
   | { type: 'read'; rid: number; op: ReadOp; args: unknown[] }
   | { type: 'close'; deadline: number };

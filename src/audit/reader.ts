@@ -9,8 +9,11 @@ export interface AuditFilter {
   method?: string;
   /** Tool/prompt name or resource URI, exact. */
   target?: string;
-  /** ok: no error code and status < 400; error: the rest. */
-  status?: 'ok' | 'error';
+  /**
+   * error: status >= 400 or a JSON-RPC error code; tool_error: a tool result marked isError;
+   * ok: neither.
+   */
+  status?: 'ok' | 'error' | 'tool_error';
   decision?: 'allowed' | 'denied' | 'error';
   /** ms since the epoch, inclusive. */
   since?: number;
@@ -19,12 +22,28 @@ export interface AuditFilter {
 }
 
 export interface Totals {
+  /** Every record. */
   requests: number;
+  /** Request/response exchanges: the records the latency percentiles describe (no GET streams, DELETEs, notifications). */
+  exchanges: number;
+  /** Gatehouse or the transport failed: HTTP status >= 400 or a JSON-RPC error. */
   errors: number;
+  /** Tool results marked isError: the call went through, the tool reported a failure. */
+  toolErrors: number;
   denied: number;
+  /** Latency percentiles of the exchanges, ms (0 when there were none). */
   p50: number;
   p90: number;
   p99: number;
+}
+
+/** One row of a top list: how often a tool, resource or prompt was used, and how that went. */
+export interface Ranked {
+  name: string;
+  count: number;
+  errors: number;
+  toolErrors: number;
+  denied: number;
 }
 
 export interface Overview {
@@ -32,9 +51,9 @@ export interface Overview {
   /** One point per bucket, oldest first. Latencies in ms. */
   series: Array<{ t: number } & Totals>;
   methods: Array<{ method: string; count: number }>;
-  topTools: Array<{ name: string; count: number; errors: number; denied: number }>;
-  topResources: Array<{ name: string; count: number; errors: number; denied: number }>;
-  topPrompts: Array<{ name: string; count: number; errors: number; denied: number }>;
+  topTools: Ranked[];
+  topResources: Ranked[];
+  topPrompts: Ranked[];
   /** Refused exchanges grouped by agent, method, target and rule, most frequent first. */
   denied: Array<{ agent: string; method: string; target: string | null; rule: string | null; count: number }>;
   /** Agents × tools: calls and denials of tools/call. */

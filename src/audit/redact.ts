@@ -1,6 +1,9 @@
 // Redaction of recorded payloads: configured field names, fields named like secrets, and values
-// that look like secrets (bearer tokens, API keys, JWTs). Compiled once per config; only runs
-// when an API records payloads.
+// that are secrets wherever they appear — in a field of any name, inside text content (JSON
+// written into a tool result's text, an env file, a URL, a PEM block), or in a payload cut at
+// the size cap. The rules are in secret-rules.ts; this is the engine that applies them.
+// Compiled once per config; runs in the audit writer thread, never on the request path.
+import { ASSIGNMENT, AUTH_SCHEME, MAY_HOLD_SECRET, normalName, PRIVATE_KEY_BLOCK, PROVIDER_TOKEN, secretName, URL_PASSWORD } from './secret-rules.ts';
 
 export const REDACTED = '[REDACTED]';
 
@@ -11,53 +14,71 @@ export interface Redactor {
   text(text: string): string;
 }
 
-/** Normalised names (lowercase, no `-_. `) that always hold secrets. */
-const SECRET_NAME = /password|passwd|passphrase|secret|apikey|authorization|credential|privatekey|cookie|token$|^auth$|^pwd$/;
-/** Named like a secret but harmless and useful to keep. */
-const NOT_SECRET = new Set(['progresstoken']);
-
-// Values that are secrets whatever field holds them. Each alternative is anchored on a prefix
-// that real credentials have, so ordinary text is left alone.
-const SECRET_VALUE = new RegExp(
-  [
-    String.raw`\b(?:Bearer|Basic)\s+[A-Za-z0-9._~+/=-]{8,}`,
-    String.raw`\bgh_[A-Za-z0-9]{20,}`, // Gatehouse API keys
-    String.raw`\b(?:gh[pousr]_[A-Za-z0-9]{20,}|github_pat_[A-Za-z0-9_]{20,})`,
-    String.raw`\bsk-[A-Za-z0-9_-]{16,}`,
-    String.raw`\beyJ[A-Za-z0-9_-]{5,}\.eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*`, // JWT (header and payload start with {")
-    String.raw`\bAKIA[0-9A-Z]{16}\b`,
-    String.raw`\bxox[abposr]-[A-Za-z0-9-]{10,}`,
-    String.raw`\b(?:password|passwd|pwd|secret|token|api[_-]?key|authorization)\s*[=:]\s*(?:(?:Bearer|Basic)\s+)?[^\s&"',;]+`,
-  ].join('|'),
-  'gi',
-);
-
-/** A JSON string member in raw text: "name": "value". */
-const JSON_MEMBER = /"((?:[^"\\]|\\.){1,128})"(\s*:\s*)"(?:[^"\\]|\\.)*"/g;
-
 const MAX_DEPTH = 64;
+/** Distinct field names remembered per redactor (names come from payloads: bounded). */
+const NAME_CACHE = 10_000;
+/** Shorter text cannot hold a secret worth the scan (the shortest, `pw=x`, has 4 characters). */
+const SHORTEST = 4;
 
-function normalise(name: string): string {
-  return name.toLowerCase().replace(/[-_. ]/g, '');
+interface AssignmentGroups {
+  name1?: string;
+  name2?: string;
+  name3?: string;
+  name4?: string;
+  value: string;
+}
+
+const redactUrlPassword = (_match: string, user: string): string => `://${user}${REDACTED}`;
+// Keep the scheme so that a reader can tell what was there.
+const redactCredential = (_match: string, scheme: string): string => `${scheme} ${REDACTED}`;
+
+/** A secret field's value, written out: the quotes stay (so JSON stays JSON), the content goes. */
+function redactedValue(value: string): string {
+  for (const quote of ['\\"', '"', "'"]) {
+    if (!value.startsWith(quote)) continue;
+    const closed = value.length >= 2 * quote.length && value.endsWith(quote);
+    const inner = value.slice(quote.length, closed ? -quote.length : undefined);
+    return inner === '' ? value : `${quote}${REDACTED}${closed ? quote : ''}`;
+  }
+  return value === 'null' || value === 'true' || value === 'false' ? value : REDACTED;
+}
+
+/** A field value that can hold a secret: not null, an empty string or a flag. */
+function holdsSecret(value: unknown): boolean {
+  return value !== null && value !== '' && typeof value !== 'boolean';
 }
 
 export function compileRedactor(fields: readonly string[]): Redactor {
-  const configured = new Set(fields.map(normalise));
-  const cache = new Map<string, boolean>();
-  const secretName = (name: string): boolean => {
-    let hit = cache.get(name);
+  const configured = new Set(fields.map(normalName));
+  const names = new Map<string, boolean>();
+  const isSecretName = (name: string): boolean => {
+    let hit = names.get(name);
     if (hit === undefined) {
-      const n = normalise(name);
-      hit = configured.has(n) || (SECRET_NAME.test(n) && !NOT_SECRET.has(n));
-      if (cache.size < 10_000) cache.set(name, hit);
+      hit = configured.has(normalName(name)) || secretName(name);
+      if (names.size < NAME_CACHE) names.set(name, hit);
     }
     return hit;
   };
-  const scrub = (text: string): string => text.replace(SECRET_VALUE, (match) => {
-    // Keep the scheme or field name so a reader can tell what was there.
-    const sep = /^(?:Bearer|Basic)\s+/i.exec(match) ?? /^[A-Za-z_-]+\s*[=:]\s*/.exec(match);
-    return sep && !/^(?:gh|sk|eyJ|AKIA|xox)/.test(match) ? sep[0] + REDACTED : REDACTED;
-  });
+
+  const assignment = (match: string, ...rest: unknown[]): string => {
+    const g = rest[rest.length - 1] as AssignmentGroups;
+    if (!isSecretName((g.name1 ?? g.name2 ?? g.name3 ?? g.name4)!)) return match;
+    return match.slice(0, match.length - g.value.length) + redactedValue(g.value);
+  };
+
+  // One pass per kind of secret: each regex starts on something quick to find (a separator,
+  // "://", "-----BEGIN", a word start), which costs less than one regex of all of them tried at
+  // every position. Names first: `Authorization: Bearer …` goes whole.
+  const scrub = (text: string): string => {
+    if (text.length < SHORTEST || !MAY_HOLD_SECRET.test(text)) return text;
+    return text
+      .replace(ASSIGNMENT, assignment)
+      .replace(PRIVATE_KEY_BLOCK, REDACTED)
+      .replace(URL_PASSWORD, redactUrlPassword)
+      .replace(AUTH_SCHEME, redactCredential)
+      .replace(PROVIDER_TOKEN, REDACTED);
+  };
+
   const walk = (value: unknown, depth: number): unknown => {
     if (typeof value === 'string') return scrub(value);
     if (value === null || typeof value !== 'object') return value;
@@ -65,13 +86,10 @@ export function compileRedactor(fields: readonly string[]): Redactor {
     if (Array.isArray(value)) return value.map((item) => walk(item, depth + 1));
     const out: Record<string, unknown> = {};
     for (const [key, item] of Object.entries(value as Record<string, unknown>)) {
-      out[key] = secretName(key) && item !== null && item !== '' ? REDACTED : walk(item, depth + 1);
+      out[key] = isSecretName(key) && holdsSecret(item) ? REDACTED : walk(item, depth + 1);
     }
     return out;
   };
-  return {
-    value: (value) => walk(value, 0),
-    text: (text) =>
-      scrub(text.replace(JSON_MEMBER, (member, name: string, colon: string) => (secretName(name) ? `"${name}"${colon}"${REDACTED}"` : member))),
-  };
+
+  return { value: (value) => walk(value, 0), text: scrub };
 }

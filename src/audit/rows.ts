@@ -8,7 +8,7 @@ export const TABLE = 'audit_events';
 /** Column names in insert order (after `seq`, which the database assigns). */
 export const COLUMNS = [
   'id', 'time', 'api', 'tenant', 'agent', 'user_id', 'client', 'session', 'rpc_id', 'method', 'feature', 'target',
-  'decision', 'rule', 'reason', 'status', 'upstream_status', 'error_code', 'duration_ms', 'upstream_ms', 'lat_bin',
+  'decision', 'rule', 'reason', 'status', 'upstream_status', 'error_code', 'tool_error', 'duration_ms', 'upstream_ms', 'lat_bin',
   'bytes_in', 'bytes_out', 'request', 'response', 'trace',
 ] as const;
 
@@ -32,7 +32,7 @@ export function rowValues(e: AuditEvent): unknown[] {
   return [
     e.id, e.time, e.api, e.tenant ?? null, e.agent, e.user ?? null, e.clientAddress ?? null, e.session ?? null, e.rpcId ?? null,
     e.method, e.feature, e.target ?? null, e.decision, e.rule ?? null, e.reason ?? null, e.status, e.upstreamStatus ?? null,
-    e.errorCode ?? null, e.durationMs, e.upstreamMs ?? null, latencyBin(e.durationMs), e.bytesIn, e.bytesOut,
+    e.errorCode ?? null, e.toolError ? 1 : 0, e.durationMs, e.upstreamMs ?? null, latencyBin(e.durationMs), e.bytesIn, e.bytesOut,
     e.request ?? null, e.response ?? null, e.trace ?? null,
   ];
 }
@@ -61,6 +61,7 @@ export function eventOf(row: Row): AuditEvent {
     status: Number(row.status),
     upstreamStatus: num(row.upstream_status),
     errorCode: num(row.error_code),
+    toolError: Number(row.tool_error) === 1,
     durationMs: Number(row.duration_ms),
     upstreamMs: num(row.upstream_ms),
     bytesIn: Number(row.bytes_in),

@@ -2,12 +2,13 @@
 // off, the size cap, the redaction, and how many response bytes the request path should keep.
 import type { ConfigData } from '../config/schema.ts';
 import { normalizeApiPath } from '../config/load.ts';
-import { compileRedactor, type Redactor } from './redact.ts';
+import type { RedactionProfiles } from './payloads.ts';
 
 export interface ApiAuditSettings {
   readonly payloads: boolean;
   readonly maxPayloadBytes: number;
-  readonly redactor: Redactor | undefined;
+  /** The redaction profile (payloads.ts) that the writer applies to this API's payloads. */
+  readonly redaction: number;
   /** Response bytes kept for this API: 0 (a short tail for the error code) or enough for the payload. */
   readonly captureBytes: number;
 }
@@ -20,16 +21,15 @@ export interface AuditSettings {
   readonly apiByPath: ReadonlyMap<string, string>;
 }
 
-const METADATA_ONLY: ApiAuditSettings = Object.freeze({ payloads: false, maxPayloadBytes: 0, redactor: undefined, captureBytes: 0 });
+const METADATA_ONLY: ApiAuditSettings = Object.freeze({ payloads: false, maxPayloadBytes: 0, redaction: 0, captureBytes: 0 });
 
 /** Room for SSE framing and the notifications that come before the answer in a stream. */
 const CAPTURE_SLACK = 4096;
 
-export function compileAuditSettings(config: ConfigData): AuditSettings {
+export function compileAuditSettings(config: ConfigData, profiles: RedactionProfiles): AuditSettings {
   const audit = config.audit;
   const apis = new Map<string, ApiAuditSettings>();
   const apiByPath = new Map<string, string>();
-  const shared = new Map<string, Redactor>();
   for (const api of config.apis) {
     apiByPath.set(normalizeApiPath(api.path), api.name);
     const payloads = api.audit?.payloads ?? audit.payloads;
@@ -37,11 +37,8 @@ export function compileAuditSettings(config: ConfigData): AuditSettings {
       apis.set(api.name, METADATA_ONLY);
       continue;
     }
-    const fields = [...audit.redact, ...(api.audit?.redact ?? [])];
-    const key = JSON.stringify(fields);
-    let redactor = shared.get(key);
-    if (!redactor) shared.set(key, (redactor = compileRedactor(fields)));
-    apis.set(api.name, { payloads, maxPayloadBytes: audit.maxPayloadBytes, redactor, captureBytes: audit.maxPayloadBytes * 2 + CAPTURE_SLACK });
+    const redaction = profiles.idOf([...audit.redact, ...(api.audit?.redact ?? [])]);
+    apis.set(api.name, { payloads, maxPayloadBytes: audit.maxPayloadBytes, redaction, captureBytes: audit.maxPayloadBytes * 2 + CAPTURE_SLACK });
   }
   return { enabled: audit.enabled, trustProxy: config.trustProxy, apis, apiByPath };
 }

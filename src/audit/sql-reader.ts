@@ -17,9 +17,15 @@ export interface AuditTail {
   after(filter: AuditFilter, seq: number, limit: number): Promise<{ events: AuditEvent[]; seq: number }>;
 }
 
-const SELECT = COLUMNS.join(', ');
 const ERROR = '(status >= 400 OR error_code IS NOT NULL)';
+const TOOL_ERROR = '(tool_error = 1)';
 const DENIED = "(decision = 'denied')";
+/**
+ * Records with a latency: request/response exchanges (a JSON-RPC request and its answer). Not GET
+ * streams (open as long as the client keeps them), DELETEs (as long as a server takes to stop),
+ * notifications, or a client's answers to server requests.
+ */
+const EXCHANGE = "(rpc_id IS NOT NULL AND method <> '(response)')";
 const TOP = 20;
 /** At most this many buckets in a series, whatever bucket size is asked for. */
 const MAX_BUCKETS = 2000;
@@ -38,7 +44,8 @@ export function whereOf(filter: AuditFilter, params: unknown[]): string {
   eq('target', filter.target);
   eq('decision', filter.decision);
   if (filter.status === 'error') parts.push(ERROR);
-  if (filter.status === 'ok') parts.push(`NOT ${ERROR}`);
+  if (filter.status === 'tool_error') parts.push(TOOL_ERROR);
+  if (filter.status === 'ok') parts.push(`NOT ${ERROR} AND NOT ${TOOL_ERROR}`);
   if (filter.since !== undefined) {
     parts.push('id >= ?');
     params.push(timePrefix(filter.since));
@@ -50,8 +57,28 @@ export function whereOf(filter: AuditFilter, params: unknown[]): string {
   return parts.length === 0 ? 'TRUE' : parts.join(' AND ');
 }
 
+export interface SqlReaderOptions {
+  /** Columns the table does not have yet (a file written by an earlier version, opened read-only): read as their defaults. */
+  readonly missing?: readonly string[];
+}
+
 export class SqlAuditReader implements AuditReader, AuditTail {
-  constructor(private readonly db: SqlExecutor) {}
+  private readonly select: string;
+  /** Filters and sums name tool_error too: on a table without it, there are no tool errors. */
+  private readonly noToolErrors: boolean;
+
+  constructor(
+    private readonly db: SqlExecutor,
+    options: SqlReaderOptions = {},
+  ) {
+    const missing = new Set(options.missing ?? []);
+    this.select = COLUMNS.map((c) => (missing.has(c) ? `0 AS ${c}` : c)).join(', ');
+    this.noToolErrors = missing.has('tool_error');
+  }
+
+  private all(sql: string, params: readonly unknown[]): Promise<Row[]> {
+    return this.db.all(this.noToolErrors ? sql.replaceAll(TOOL_ERROR, '(0 = 1)') : sql, params);
+  }
 
   async list(filter: AuditFilter, options: { limit: number; before?: string }): Promise<AuditEvent[]> {
     const params: unknown[] = [];
@@ -61,17 +88,17 @@ export class SqlAuditReader implements AuditReader, AuditTail {
       params.push(options.before);
     }
     params.push(Math.max(1, Math.min(options.limit, 10_000)));
-    const rows = await this.db.all(`SELECT ${SELECT} FROM ${TABLE} WHERE ${where} ORDER BY id DESC LIMIT ?`, params);
+    const rows = await this.all(`SELECT ${this.select} FROM ${TABLE} WHERE ${where} ORDER BY id DESC LIMIT ?`, params);
     return rows.map(eventOf);
   }
 
   async get(id: string): Promise<AuditEvent | undefined> {
-    const rows = await this.db.all(`SELECT ${SELECT} FROM ${TABLE} WHERE id = ?`, [id]);
+    const rows = await this.all(`SELECT ${this.select} FROM ${TABLE} WHERE id = ?`, [id]);
     return rows[0] ? eventOf(rows[0]) : undefined;
   }
 
   async latestSeq(): Promise<number> {
-    const rows = await this.db.all(`SELECT MAX(seq) AS seq FROM ${TABLE}`, []);
+    const rows = await this.all(`SELECT MAX(seq) AS seq FROM ${TABLE}`, []);
     return Number(rows[0]?.seq ?? 0);
   }
 
@@ -81,7 +108,7 @@ export class SqlAuditReader implements AuditReader, AuditTail {
     const params: unknown[] = [seq, newest];
     const where = whereOf(filter, params);
     params.push(limit);
-    const rows = await this.db.all(`SELECT seq, ${SELECT} FROM ${TABLE} WHERE seq > ? AND seq <= ? AND ${where} ORDER BY seq LIMIT ?`, params);
+    const rows = await this.all(`SELECT seq, ${this.select} FROM ${TABLE} WHERE seq > ? AND seq <= ? AND ${where} ORDER BY seq LIMIT ?`, params);
     const last = rows.length === limit ? Number(rows[rows.length - 1]!.seq) : Math.max(seq, newest);
     return { events: rows.map(eventOf), seq: last };
   }
@@ -91,19 +118,20 @@ export class SqlAuditReader implements AuditReader, AuditTail {
     const bucket = Math.max(1000, Math.ceil(bucketMs), Math.ceil(range / MAX_BUCKETS));
     const base: unknown[] = [];
     const where = whereOf(filter, base);
-    const run = (sql: string, extra: unknown[] = [], before: unknown[] = []) => this.db.all(sql, [...before, ...base, ...extra]);
-    const counts = `COUNT(*) AS n, SUM(CASE WHEN ${ERROR} THEN 1 ELSE 0 END) AS errors, SUM(CASE WHEN ${DENIED} THEN 1 ELSE 0 END) AS denied`;
+    const run = (sql: string, extra: unknown[] = [], before: unknown[] = []) => this.all(sql, [...before, ...base, ...extra]);
+    const counts = `COUNT(*) AS n, SUM(CASE WHEN ${ERROR} THEN 1 ELSE 0 END) AS errors, SUM(CASE WHEN ${TOOL_ERROR} THEN 1 ELSE 0 END) AS tool_errors, SUM(CASE WHEN ${DENIED} THEN 1 ELSE 0 END) AS denied`;
     const top = (method: string) =>
       run(`SELECT target AS name, ${counts} FROM ${TABLE} WHERE ${where} AND method = ? AND target IS NOT NULL GROUP BY target ORDER BY n DESC, target LIMIT ${TOP}`, [method]).then((rows) =>
-        rows.map((r) => ({ name: String(r.name), count: Number(r.n), errors: Number(r.errors), denied: Number(r.denied) })),
+        rows.map((r) => ({ name: String(r.name), count: Number(r.n), errors: Number(r.errors), toolErrors: Number(r.tool_errors), denied: Number(r.denied) })),
       );
     const rangeParams: unknown[] = [];
     const rangeWhere = whereOf({ since: filter.since, until: filter.until }, rangeParams);
     const distinct = (column: string) =>
-      this.db.all(`SELECT DISTINCT ${column} AS v FROM ${TABLE} WHERE ${rangeWhere} ORDER BY v LIMIT 1000`, rangeParams).then((rows) => rows.map((r) => String(r.v)));
+      this.all(`SELECT DISTINCT ${column} AS v FROM ${TABLE} WHERE ${rangeWhere} ORDER BY v LIMIT 1000`, rangeParams).then((rows) => rows.map((r) => String(r.v)));
 
     const [histogram, methods, topTools, topResources, topPrompts, denied, matrix, agents, apis] = await Promise.all([
-      run(`SELECT CAST(time / ? AS BIGINT) * ? AS t, lat_bin AS bin, ${counts} FROM ${TABLE} WHERE ${where} GROUP BY t, bin ORDER BY t`, [], [bucket, bucket]),
+      // Records without a latency fall in the NULL bin: counted, but not in the percentiles.
+      run(`SELECT CAST(time / ? AS BIGINT) * ? AS t, CASE WHEN ${EXCHANGE} THEN lat_bin END AS bin, ${counts} FROM ${TABLE} WHERE ${where} GROUP BY t, bin ORDER BY t`, [], [bucket, bucket]),
       run(`SELECT method, COUNT(*) AS n FROM ${TABLE} WHERE ${where} GROUP BY method ORDER BY n DESC, method LIMIT 50`),
       top('tools/call'),
       top('resources/read'),
@@ -120,7 +148,8 @@ export class SqlAuditReader implements AuditReader, AuditTail {
       const t = Number(row.t);
       let h = series.get(t);
       if (!h) series.set(t, (h = new Histogram()));
-      for (const target of [h, all]) target.add(Number(row.bin), Number(row.n), Number(row.errors), Number(row.denied));
+      const bin = row.bin === null || row.bin === undefined ? undefined : Number(row.bin);
+      for (const target of [h, all]) target.add(bin, Number(row.n), Number(row.errors), Number(row.tool_errors), Number(row.denied));
     }
     return {
       totals: all.totals(),
@@ -141,21 +170,28 @@ export class SqlAuditReader implements AuditReader, AuditTail {
 class Histogram {
   private readonly bins = new Map<number, number>();
   private requests = 0;
+  private exchanges = 0;
   private errors = 0;
+  private toolErrors = 0;
   private denied = 0;
 
-  add(bin: number, n: number, errors: number, denied: number): void {
-    this.bins.set(bin, (this.bins.get(bin) ?? 0) + n);
+  /** `bin` undefined: records without a latency (streams, DELETEs, notifications). */
+  add(bin: number | undefined, n: number, errors: number, toolErrors: number, denied: number): void {
+    if (bin !== undefined) {
+      this.bins.set(bin, (this.bins.get(bin) ?? 0) + n);
+      this.exchanges += n;
+    }
     this.requests += n;
     this.errors += errors;
+    this.toolErrors += toolErrors;
     this.denied += denied;
   }
 
   totals(): Totals {
     const sorted = [...this.bins.entries()].sort((a, b) => a[0] - b[0]);
     const at = (q: number): number => {
-      if (this.requests === 0) return 0;
-      const rank = q * this.requests;
+      if (this.exchanges === 0) return 0;
+      const rank = q * this.exchanges;
       let seen = 0;
       for (const [bin, n] of sorted) {
         seen += n;
@@ -163,6 +199,6 @@ class Histogram {
       }
       return Math.round(binValue(sorted[sorted.length - 1]![0]) * 100) / 100;
     };
-    return { requests: this.requests, errors: this.errors, denied: this.denied, p50: at(0.5), p90: at(0.9), p99: at(0.99) };
+    return { requests: this.requests, exchanges: this.exchanges, errors: this.errors, toolErrors: this.toolErrors, denied: this.denied, p50: at(0.5), p90: at(0.9), p99: at(0.99) };
   }
 }

@@ -37,6 +37,7 @@ const SCHEMA = [
     status INTEGER NOT NULL,
     upstream_status INTEGER,
     error_code INTEGER,
+    tool_error INTEGER NOT NULL DEFAULT 0,
     duration_ms REAL NOT NULL,
     upstream_ms REAL,
     lat_bin INTEGER NOT NULL,
@@ -49,6 +50,14 @@ const SCHEMA = [
   `CREATE INDEX IF NOT EXISTS ${TABLE}_agent ON ${TABLE} (agent, id)`,
   `CREATE INDEX IF NOT EXISTS ${TABLE}_target ON ${TABLE} (target, id)`,
 ];
+
+/** Columns added since the table was first released, for files made by an earlier version. */
+const ADDED_COLUMNS: ReadonlyArray<[string, string]> = [['tool_error', 'INTEGER NOT NULL DEFAULT 0']];
+
+function missingColumns(db: Database.Database): Array<[string, string]> {
+  const have = new Set((db.prepare(`PRAGMA table_info(${TABLE})`).all() as Array<{ name: string }>).map((c) => c.name));
+  return ADDED_COLUMNS.filter(([name]) => !have.has(name));
+}
 
 function executor(db: Database.Database): SqlExecutor {
   const statements = new Map<string, Database.Statement>();
@@ -71,6 +80,7 @@ export function openSqliteSink(file: string): AuditSink {
     db.pragma('synchronous = NORMAL');
     db.transaction(() => {
       for (const sql of SCHEMA) db.exec(sql);
+      for (const [name, type] of missingColumns(db)) db.exec(`ALTER TABLE ${TABLE} ADD COLUMN ${name} ${type}`);
     }).immediate();
   } catch (err) {
     db.close();
@@ -114,5 +124,7 @@ export function openSqliteSink(file: string): AuditSink {
 /** A read-only view of an audit file, for `gatehouse logs`. */
 export function openSqliteReader(file: string): { reader: SqlAuditReader; close(): void } {
   const db = new Database(file, { readonly: true, fileMustExist: true, timeout: BUSY_TIMEOUT_MS });
-  return { reader: new SqlAuditReader(executor(db)), close: () => db.close() };
+  // A file no gateway of this version has opened yet lacks the newer columns: they read as their defaults.
+  const missing = missingColumns(db).map(([name]) => name);
+  return { reader: new SqlAuditReader(executor(db), { missing }), close: () => db.close() };
 }

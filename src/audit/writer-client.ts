@@ -106,6 +106,11 @@ export class WriterClient {
     return this.seq;
   }
 
+  /** Tells the writer of a redaction profile; sent before any record that names it. */
+  defineRedaction(id: number, fields: readonly string[]): void {
+    this.send({ type: 'redaction', id, fields });
+  }
+
   ingest(path: string): number {
     this.send({ type: 'ingest', seq: ++this.seq, path });
     return this.seq;

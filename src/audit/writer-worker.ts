@@ -10,6 +10,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import type { AuditEvent } from './event.ts';
 import { openSink, type AuditSink } from './sink.ts';
 import { FAILED, SETTLED, WRITTEN, type FromWriter, type ToWriter, type WorkerInit } from './protocol.ts';
+import { AnswerLookup, finishPayloads, RedactionProfiles } from './payloads.ts';
 
 const init = workerData as WorkerInit;
 const port = parentPort!;
@@ -25,6 +26,28 @@ const log = (level: 'info' | 'warn' | 'error', msg: string, data?: Record<string
 
 /** Set once the sink is open; the gateway sends no batch before it says so ('sink' up). */
 let sink: AuditSink | undefined;
+
+/** Payloads are redacted here, off the gateway's request thread, before the sink sees them. */
+const profiles = new RedactionProfiles();
+
+let redactionFailures = 0;
+
+function finishAll(events: AuditEvent[]): void {
+  const answers = new AnswerLookup();
+  for (const event of events) {
+    if (!event.raw) continue;
+    try {
+      finishPayloads(event, profiles.redactor(event.raw.redaction), answers);
+    } catch (err) {
+      // The record is kept, its payloads are not: never stored unredacted.
+      event.raw = undefined;
+      event.request = undefined;
+      event.response = undefined;
+      if (redactionFailures++ % 1000 === 0) log('error', 'could not redact the payloads of an audit record; they were left out', { err: err instanceof Error ? err.message : String(err) });
+    }
+  }
+}
+
 let closeDeadline: number | undefined;
 /** Wakes the backoff sleep of openWithRetry when the gateway closes. */
 let wakeOpener: (() => void) | undefined;
@@ -180,8 +203,12 @@ if (init.retryOpen) {
 
 port.on('message', (message: ToWriter) => {
   switch (message.type) {
+    case 'redaction':
+      profiles.define(message.id, message.fields);
+      return;
     case 'write':
       chain = chain.then(async () => {
+        finishAll(message.events);
         await writeWithRetry(message.events);
         settle(message.seq);
       });

@@ -10,6 +10,7 @@ import type { Store } from '../store/store.ts';
 import type { Principal } from './principal.ts';
 import { ABSENT, bearerToken, type AuthContext, type AuthOutcome, type AuthPlan } from './plan.ts';
 import { invalidToken } from './challenge.ts';
+import { RefusedCredential } from './refusal.ts';
 import type { ConfigKey } from './agents-sync.ts';
 
 export const MAX_KEY_LENGTH = 8192;
@@ -69,10 +70,11 @@ export function apiKeyPlan(store: Store, options: ApiKeyPlanOptions, log: Logger
         log.debug({ api: ctx.api, plan: 'api-key' }, 'authentication refused: unknown API key');
         return { error: invalidToken('unknown API key') };
       }
-      // A known key refused is worth an operator's attention; it is named by its id, never by itself.
+      // A known key refused is worth an operator's attention; it is named by its id, never by
+      // itself, and the refusal says whose it is (the audit record names the agent).
       const refuse = (reason: string): AuthOutcome => {
         log.info({ api: ctx.api, plan: 'api-key', keyId: record.id, agent: record.agentId, reason }, 'authentication refused');
-        return { error: invalidToken(reason) };
+        return { error: new RefusedCredential(invalidToken(reason), { agent: record.agentId, keyId: record.id }) };
       };
       const now = Date.now();
       let { api, expiresAt } = record;

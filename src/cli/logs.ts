@@ -27,7 +27,7 @@ interface LogsOptions {
   tool?: string;
   method?: string;
   api?: string;
-  status?: 'ok' | 'error';
+  status?: 'ok' | 'error' | 'tool_error';
   decision?: 'allowed' | 'denied' | 'error';
   since?: number;
   limit: number;
@@ -116,7 +116,7 @@ const COLUMNS: Array<{ title: string; width: number; right?: boolean; value(e: A
   { title: 'METHOD', width: 24, value: (e) => e.method },
   { title: 'TARGET', width: 30, value: (e) => e.target ?? '' },
   { title: 'DECISION', width: 24, value: (e) => (e.decision === 'allowed' || !e.rule ? e.decision : `${e.decision} ${e.rule}`) },
-  { title: 'STATUS', width: 12, value: (e) => (e.errorCode === undefined ? String(e.status) : `${e.status} ${e.errorCode}`) },
+  { title: 'STATUS', width: 12, value: (e) => (e.errorCode !== undefined ? `${e.status} ${e.errorCode}` : e.toolError ? `${e.status} tool-err` : String(e.status)) },
   { title: 'DURATION', width: 10, right: true, value: (e) => `${e.durationMs < 10 ? e.durationMs.toFixed(1) : Math.round(e.durationMs)}ms` },
 ];
 
@@ -181,7 +181,7 @@ export function registerLogsCommand(program: Command): void {
     .option('--tool <name>', 'only calls of this tool (tools/call, unless --method is given)')
     .option('--method <method>', 'only this JSON-RPC method (or GET/DELETE for streams and session ends)')
     .option('--api <name>', 'only this API')
-    .addOption(new Option('--status <status>', 'only successful or failed exchanges').choices(['ok', 'error']))
+    .addOption(new Option('--status <status>', 'only successful exchanges, failed ones, or tool results marked isError').choices(['ok', 'error', 'tool_error']))
     .addOption(new Option('--decision <decision>', 'only this decision').choices(['allowed', 'denied', 'error']))
     .option('--since <when>', 'only records since a duration ago (15m, 1h, 7d) or a date', since)
     .option('-n, --limit <n>', 'how many of the newest records to show first', positiveInt, 50)

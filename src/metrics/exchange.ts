@@ -4,7 +4,7 @@
 import type { ErrorCode } from '../errors.ts';
 import type { JsonRpcMessage } from '../mcp/jsonrpc.ts';
 import type { ExchangeRecord } from '../observe/record.ts';
-import { answerIn, type Answer } from './answer.ts';
+import { finalAnswer } from '../observe/answer.ts';
 
 /** Methods of every spec revision Gatehouse serves; anything else is counted as "other". */
 const KNOWN_METHODS: ReadonlySet<string> = new Set([
@@ -92,28 +92,30 @@ export function errorCodeOf(record: ExchangeRecord, status: number): number | un
 
 /** Failed: an HTTP error status, a refusal, a JSON-RPC error, or a tool result marked isError. */
 export function isFailure(record: ExchangeRecord, status: number): boolean {
-  if (status >= 400 || record.error) return true;
-  const answer = finalAnswer(record, status);
-  return answer !== undefined && (answer.error !== undefined || answer.result?.isError === true);
+  return outcomeOf(record, status) !== 'ok';
 }
-
 
 /**
- * The last JSON-RPC response the client got, when it may be a failure (else undefined): answers
- * a policy gave, or the kept tail of the body (JSON, or an SSE stream's last event). Cheap for a
- * plain success: a body without a failure marker is not parsed (answer.ts).
+ * `error`: Gatehouse or the transport failed (an HTTP error status, a refusal, a JSON-RPC error);
+ * `tool_error`: the call went through and the tool reported a failure (a result marked isError);
+ * `ok` otherwise.
  */
-function finalAnswer(record: ExchangeRecord, status: number): Answer | undefined {
-  // A policy's answer is a JSON-RPC response: the same shape as Answer, with result unknown.
-  if (record.answered) return (record.answered.find((r) => r.error !== undefined) ?? record.answered[0]) as Answer | undefined;
-  if (status === 202 || record.bytesOut === 0) return undefined;
-  return answerIn(record.responseBytes(), mayCarryToolResult(record));
+export type Outcome = 'ok' | 'error' | 'tool_error';
+
+export function outcomeOf(record: ExchangeRecord, status: number): Outcome {
+  if (status >= 400 || record.error) return 'error';
+  const answer = finalAnswer(record, status);
+  if (answer === undefined) return 'ok';
+  if (answer.error !== undefined) return 'error';
+  return answer.result?.isError === true ? 'tool_error' : 'ok';
 }
 
-/** Methods whose result is a tool result (`isError` means a failure); a batch may hold one. */
-const TOOL_RESULT_METHODS: ReadonlySet<string> = new Set(['tools/call', 'tasks/result']);
-
-function mayCarryToolResult(record: ExchangeRecord): boolean {
-  const message = soleMessage(record);
-  return message === undefined || !('method' in message) || TOOL_RESULT_METHODS.has(message.method);
+/**
+ * Whether the exchange carried a request (a POST with a JSON-RPC request, or a batch holding
+ * one): only those have a latency. A standalone GET stream lasts as long as the client keeps it,
+ * a DELETE as long as the server takes to stop, a notification is answered at once.
+ */
+export function carriesRequest(record: ExchangeRecord): boolean {
+  for (const message of record.messages) if ('method' in message && 'id' in message) return true;
+  return false;
 }

@@ -6,8 +6,9 @@ import type { ExchangeObserver } from '../http/listener.ts';
 import type { ExchangeRecord } from '../observe/record.ts';
 import type { GatewayMetrics } from './registry.ts';
 import type { CounterSeries, HistogramSeries } from './light-metrics.ts';
-import { isDenied, isFailure, methodLabel, soleMessage } from './exchange.ts';
+import { carriesRequest, isDenied, methodLabel, outcomeOf, soleMessage } from './exchange.ts';
 import { isObject } from '../mcp/jsonrpc.ts';
+import { claimantOf } from '../auth/refusal.ts';
 
 /** Distinct values kept for the optional tool and agent labels; beyond, "other". */
 const MAX_LABEL_VALUES = 200;
@@ -20,12 +21,11 @@ interface MethodSeries {
   readonly upstreamDuration: HistogramSeries;
 }
 
-const DECISIONS = ['allowed', 'allowed', 'denied', 'denied'] as const;
-const OUTCOMES = ['ok', 'error', 'ok', 'error'] as const;
-
-function slotOf(denied: boolean, failed: boolean): number {
-  return (denied ? 2 : 0) + (failed ? 1 : 0);
-}
+// The decision and outcome of each count slot. A denial is always an error: it never reached the tool.
+const DECISIONS = ['allowed', 'allowed', 'allowed', 'denied'] as const;
+const OUTCOMES = ['ok', 'error', 'tool_error', 'error'] as const;
+const ALLOWED_SLOT = { ok: 0, error: 1, tool_error: 2 } as const;
+const DENIED_SLOT = 3;
 
 export class MetricsObserver implements ExchangeObserver {
   private readonly byApi = new Map<string, Map<string, MethodSeries>>();
@@ -58,23 +58,23 @@ export class MetricsObserver implements ExchangeObserver {
     const api = record.api ?? 'unknown';
     const method = methodLabel(record);
     const denied = isDenied(record);
-    const failed = denied || isFailure(record, status);
+    const slot = denied ? DENIED_SLOT : ALLOWED_SLOT[outcomeOf(record, status)];
     const series = this.seriesOf(api, method);
-    const slot = slotOf(denied, failed);
     const { tool: withTool, agent: withAgent } = this.metrics.labels;
     if (!withTool && !withAgent) {
       (series.counts[slot] ??= this.metrics.requests.of(api, method, DECISIONS[slot]!, OUTCOMES[slot]!)).inc();
     } else {
       const values: string[] = [api, method, DECISIONS[slot]!, OUTCOMES[slot]!];
       // A name joins the label values only once a call of it succeeded: calls of made-up names
-      // (refused or unknown to the server) must not use up the allowance.
-      if (withTool) values.push(this.tools.of(toolOf(record), !failed));
-      if (withAgent) values.push(this.agents.of(record.principal?.id ?? 'unauthenticated', true));
+      // (refused, or unknown to the server, which some answer with a tool error) must not use up the allowance.
+      if (withTool) values.push(this.tools.of(toolOf(record), slot === ALLOWED_SLOT.ok));
+      if (withAgent) values.push(this.agents.of(record.principal?.id ?? claimantOf(record.error)?.agent ?? 'unauthenticated', true));
       this.metrics.requests.of(...values).inc();
     }
 
-    // A standalone GET stream lasts as long as the client keeps it: not a latency.
-    if (method !== 'GET') {
+    // Latency is that of request/response exchanges: not how long a GET stream stayed open, a
+    // DELETE took to stop a server, or a notification took to be accepted.
+    if (carriesRequest(record)) {
       series.duration.observe((performance.now() - record.start) / 1000);
       const upstreamMs = record.upstreamMs;
       if (upstreamMs !== undefined) series.upstreamDuration.observe(upstreamMs / 1000);

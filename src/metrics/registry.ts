@@ -60,20 +60,20 @@ export class GatewayMetrics {
     if (labels.agent) labelNames.push('agent');
     this.requests = new LightCounter(
       'gatehouse_requests_total',
-      'MCP exchanges (one HTTP request to an API) by API, JSON-RPC method, decision (allowed/denied) and outcome (ok/error).',
+      'MCP exchanges (one HTTP request to an API) by API, JSON-RPC method, decision (allowed/denied) and outcome (ok, error, or tool_error for a tool result marked isError).',
       labelNames,
       this.registry,
     );
     this.duration = new LightHistogram(
       'gatehouse_request_duration_seconds',
-      'Time from receiving a request to the end of its answer (GET streams excluded).',
+      'Time from receiving a request to the end of its answer; exchanges that carry a JSON-RPC request only (no GET streams, DELETEs or notifications).',
       ['api', 'method'],
       BUCKETS,
       this.registry,
     );
     this.upstreamDuration = new LightHistogram(
       'gatehouse_upstream_duration_seconds',
-      'Time spent on the upstream: from sending the request to the end of its answer (GET streams excluded).',
+      'Time spent on the upstream: from sending the request to the end of its answer; exchanges that carry a JSON-RPC request only.',
       ['api', 'method'],
       BUCKETS,
       this.registry,

@@ -12,6 +12,7 @@ import type { ExchangeObserver } from '../http/listener.ts';
 import type { ExchangeRecord } from '../observe/record.ts';
 import { isObject } from '../mcp/jsonrpc.ts';
 import type { TracingConfig } from './schema.ts';
+import { claimantOf } from '../auth/refusal.ts';
 import { errorCodeOf, isDenied, isFailure, methodLabel, soleMessage } from './exchange.ts';
 
 const VERSION = (createRequire(import.meta.url)('../../package.json') as { version: string }).version;
@@ -98,7 +99,8 @@ function finish(span: Span, record: ExchangeRecord, status: number, errorStatus:
   };
   let name = method;
   if (record.api) attributes['gatehouse.api'] = record.api;
-  if (record.principal) attributes['gatehouse.agent.id'] = record.principal.id;
+  const agent = record.principal?.id ?? claimantOf(record.error)?.agent;
+  if (agent !== undefined) attributes['gatehouse.agent.id'] = agent;
   const address = record.req.socket.remoteAddress;
   if (address) attributes['client.address'] = address;
   const version = record.req.headers['mcp-protocol-version'];

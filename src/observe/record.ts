@@ -5,6 +5,7 @@ import type { Principal } from '../auth/principal.ts';
 import type { GatehouseError } from '../errors.ts';
 import type { JsonRpcMessage, JsonRpcResponse } from '../mcp/jsonrpc.ts';
 import type { DecisionTrace } from '../policy/policy.ts';
+import type { Answer } from './answer.ts';
 
 /** How much of a response body to keep: none (metadata only) or up to N bytes (payload logging). */
 const ERROR_TAIL = 2048;
@@ -26,6 +27,9 @@ export class ExchangeRecord {
   upstreamStatus: number | undefined;
   /** W3C traceparent of Gatehouse's span for this exchange (tracing on): sent to HTTP upstreams. */
   traceparent: string | undefined;
+  /** The final answer once read (`finalAnswer` in answer.ts): read once, shared by the observers. */
+  answerRead = false;
+  answer: Answer | undefined = undefined;
   private upstreamStart: number | undefined;
   private upstreamEnd: number | undefined;
   private chunks: Buffer[] = [];

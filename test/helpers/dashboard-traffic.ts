@@ -20,6 +20,8 @@ export const CALLS = {
   bob: { echo: 1, 'get-env': 2 },
 } as const;
 export const DENIED_TOOL = 'get-env';
+/** Alice's first get-sum call has a bad argument: server-everything answers it with a tool result marked isError. */
+export const TOOL_ERRORS = { agent: 'alice', tool: 'get-sum', times: 1 } as const;
 export const DOCUMENT = 'demo://resource/static/document/architecture.md';
 
 export interface DashboardSetup {
@@ -135,15 +137,16 @@ export async function startDashboardSetup(): Promise<DashboardSetup> {
   };
 }
 
-/** The traffic of the tests: tool calls by alice and bob (some denied), a read, a prompt, and a failed connection. */
+/** The traffic of the tests: tool calls by alice and bob (some denied, one a tool error), a read, a prompt, and a failed connection. */
 export async function sendTraffic(setup: DashboardSetup): Promise<void> {
   for (const [agent, key] of [['alice', ALICE_KEY], ['bob', BOB_KEY]] as const) {
     const { client, close } = await setup.connect('tools', key);
     if (agent === 'alice') await client.listTools();
     for (const [tool, times] of Object.entries(CALLS[agent])) {
       for (let i = 0; i < times; i++) {
-        const result = await client.callTool({ name: tool, arguments: tool === 'echo' ? { message: `${agent} ${i}` } : tool === 'get-sum' ? { a: i, b: 2 } : {} });
-        if ((tool === DENIED_TOOL) !== (result.isError === true)) throw new Error(`${agent} ${tool}: unexpected outcome ${JSON.stringify(result)}`);
+        const toolError = agent === TOOL_ERRORS.agent && tool === TOOL_ERRORS.tool && i < TOOL_ERRORS.times;
+        const result = await client.callTool({ name: tool, arguments: tool === 'echo' ? { message: `${agent} ${i}` } : tool === 'get-sum' ? { a: toolError ? 'not a number' : i, b: 2 } : {} });
+        if ((tool === DENIED_TOOL || toolError) !== (result.isError === true)) throw new Error(`${agent} ${tool}: unexpected outcome ${JSON.stringify(result)}`);
       }
     }
     if (agent === 'bob') {

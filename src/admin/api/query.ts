@@ -22,7 +22,7 @@ export const RANGES = {
 } as const;
 export type RangeName = keyof typeof RANGES;
 
-const STATUSES = ['ok', 'error'] as const;
+const STATUSES = ['ok', 'error', 'tool_error'] as const;
 const DECISIONS = ['allowed', 'denied', 'error'] as const;
 const MAX_TEXT = 512;
 

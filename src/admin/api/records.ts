@@ -2,7 +2,7 @@
 // small), one record in full with its payloads and decision trace parsed when they are JSON.
 import type { AuditEvent } from '../../audit/event.ts';
 
-export type RecordRow = Omit<AuditEvent, 'request' | 'response' | 'trace'> & { payloads: boolean };
+export type RecordRow = Omit<AuditEvent, 'request' | 'response' | 'trace' | 'raw'> & { payloads: boolean };
 
 export interface RecordDetail extends RecordRow {
   /** Parsed JSON when the stored text is JSON (it may have been cut at the size cap: then text). */
@@ -12,7 +12,7 @@ export interface RecordDetail extends RecordRow {
 }
 
 export function rowOf(event: AuditEvent): RecordRow {
-  const { request, response, trace: _trace, ...rest } = event;
+  const { request, response, trace: _trace, raw: _raw, ...rest } = event;
   return { ...rest, payloads: request !== undefined || response !== undefined };
 }
 

@@ -5,12 +5,14 @@ export function DecisionBadge({ decision }: { decision: string }) {
   return <span class={`badge badge-${decision}`}>{decision}</span>;
 }
 
-export function StatusBadge({ status, errorCode }: { status: number; errorCode?: number | undefined }) {
-  const bad = status >= 400 || errorCode !== undefined;
+/** HTTP status, with the JSON-RPC error code, or "tool error" for a tool result marked isError. */
+export function StatusBadge({ status, errorCode, toolError }: { status: number; errorCode?: number | undefined; toolError?: boolean }) {
+  const bad = status >= 400 || errorCode !== undefined || toolError === true;
+  const title = errorCode !== undefined ? `JSON-RPC error ${errorCode}` : toolError ? 'The tool reported a failure (isError)' : undefined;
   return (
-    <span class={`badge ${bad ? 'badge-error' : 'badge-ok'}`} title={errorCode !== undefined ? `JSON-RPC error ${errorCode}` : undefined}>
+    <span class={`badge ${bad ? 'badge-error' : 'badge-ok'}`} title={title}>
       {status}
-      {errorCode !== undefined ? ` · ${errorCode}` : ''}
+      {errorCode !== undefined ? ` · ${errorCode}` : toolError ? ' · tool error' : ''}
     </span>
   );
 }

@@ -6,6 +6,7 @@ export interface Ranked {
   name: string;
   count: number;
   errors?: number;
+  toolErrors?: number;
   denied?: number;
 }
 
@@ -25,6 +26,9 @@ export function Ranking({ rows, empty, label, kind }: { rows: Ranked[]; empty: s
             <>
               <th scope="col" class="num">
                 Errors
+              </th>
+              <th scope="col" class="num" title="Tool results marked isError">
+                Tool errors
               </th>
               <th scope="col" class="num">
                 Denied
@@ -49,6 +53,9 @@ export function Ranking({ rows, empty, label, kind }: { rows: Ranked[]; empty: s
               <>
                 <td class={`num${r.errors ? ' bad' : ''}`} data-col="errors">
                   {count(r.errors ?? 0)}
+                </td>
+                <td class={`num${r.toolErrors ? ' bad' : ''}`} data-col="tool-errors">
+                  {count(r.toolErrors ?? 0)}
                 </td>
                 <td class={`num${r.denied ? ' bad' : ''}`} data-col="denied">
                   {count(r.denied ?? 0)}

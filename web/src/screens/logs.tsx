@@ -163,7 +163,7 @@ export function Logs({ place, meta }: { place: Place; meta: Meta | undefined }) 
                     <DecisionBadge decision={r.decision} />
                   </td>
                   <td data-col="status">
-                    <StatusBadge status={r.status} errorCode={r.errorCode} />
+                    <StatusBadge status={r.status} errorCode={r.errorCode} toolError={r.toolError} />
                   </td>
                   <td class="num nowrap">{ms(r.durationMs)}</td>
                 </tr>
@@ -242,7 +242,7 @@ function FilterForm({ applied, meta, records }: { applied: Filters; meta: Meta |
       {text('user', 'User', seen((r) => r.user))}
       {text('method', 'Method', METHODS)}
       {text('tool', 'Tool / target', seen((r) => r.target))}
-      <Select id="filter-status" label="Status" value={draft.status} options={[['', 'Any'], ['ok', 'OK'], ['error', 'Error']]} onChange={choose('status')} />
+      <Select id="filter-status" label="Status" value={draft.status} options={[['', 'Any'], ['ok', 'OK'], ['error', 'Error'], ['tool_error', 'Tool error']]} onChange={choose('status')} />
       <Select id="filter-decision" label="Decision" value={draft.decision} options={[['', 'Any'], ['allowed', 'Allowed'], ['denied', 'Denied'], ['error', 'Error']]} onChange={choose('decision')} />
       <Select
         id="filter-since"

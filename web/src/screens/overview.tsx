@@ -21,7 +21,7 @@ const RANGES: Array<[string, string]> = [
 const formatCount = (v: number) => count(Math.round(v));
 const formatRate = (v: number) => `${Math.round(v)}%`;
 
-const COLORS = { requests: '#3b74c4', errors: '#d6453d', denied: '#e0a100', p50: '#3b74c4', p90: '#8a5cc2', p99: '#d6453d' };
+const COLORS = { requests: '#3b74c4', errors: '#d6453d', toolErrors: '#c2410c', denied: '#e0a100', p50: '#3b74c4', p90: '#8a5cc2', p99: '#d6453d' };
 
 export function Overview({ place, meta }: { place: Place; meta: Meta | undefined }) {
   const range = place.query.get('range') ?? '1h';
@@ -54,21 +54,22 @@ function OverviewBody({ data, api, range }: { data: OverviewView; api: string; r
       <div class="stats" role="list" aria-label="Totals">
         <Stat name="requests" label="Requests" value={count(totals.requests)} link={logs({})} />
         <Stat name="errors" label="Errors" value={count(totals.errors)} note={`${percent(totals.errors, totals.requests)} error rate`} bad={totals.errors > 0} link={logs({ status: 'error' })} />
+        <Stat name="tool-errors" label="Tool errors" value={count(totals.toolErrors)} note="results marked isError" bad={totals.toolErrors > 0} link={logs({ status: 'tool_error' })} />
         <Stat name="denied" label="Denied" value={count(totals.denied)} note={percent(totals.denied, totals.requests)} bad={totals.denied > 0} link={logs({ decision: 'denied' })} />
-        <Stat name="p50" label="Latency p50" value={ms(totals.p50)} />
+        <Stat name="p50" label="Latency p50" value={ms(totals.p50)} note={latencyNote(totals.exchanges)} />
         <Stat name="p90" label="Latency p90" value={ms(totals.p90)} />
         <Stat name="p99" label="Latency p99" value={ms(totals.p99)} />
       </div>
       {totals.requests === 0 && <Notice>No exchanges recorded {api ? `on ${api} ` : ''}in this range.</Notice>}
       <div class="grid">
         <Panel title="Requests over time" id="requests-chart" wide>
-          <TimeChart x={charts.x} step={charts.step} series={charts.requests} format={formatCount} integer summary={`${totals.requests} requests, ${totals.errors} errors, ${totals.denied} denied`} />
+          <TimeChart x={charts.x} step={charts.step} series={charts.requests} format={formatCount} integer summary={`${totals.requests} requests, ${totals.errors} errors, ${totals.toolErrors} tool errors, ${totals.denied} denied`} />
         </Panel>
         <Panel title="Error rate" id="error-rate-chart">
-          <TimeChart x={charts.x} step={charts.step} series={charts.errorRate} format={formatRate} summary={`${percent(totals.errors, totals.requests)} of requests failed`} />
+          <TimeChart x={charts.x} step={charts.step} series={charts.errorRate} format={formatRate} summary={`${percent(totals.errors, totals.requests)} of requests failed, ${percent(totals.toolErrors, totals.requests)} were tool errors`} />
         </Panel>
         <Panel title="Latency" id="latency-chart">
-          <TimeChart x={charts.x} step={charts.step} series={charts.latency} format={ms} summary={`p50 ${ms(totals.p50)}, p90 ${ms(totals.p90)}, p99 ${ms(totals.p99)}`} />
+          <TimeChart x={charts.x} step={charts.step} series={charts.latency} format={ms} summary={`p50 ${ms(totals.p50)}, p90 ${ms(totals.p90)}, p99 ${ms(totals.p99)} over ${count(totals.exchanges)} request/response exchanges`} />
         </Panel>
         <Panel title="Methods" id="methods">
           <Ranking kind="methods" label="Requests per method" rows={data.methods.map((m) => ({ name: m.method, count: m.count }))} empty="No requests." />
@@ -91,6 +92,11 @@ function OverviewBody({ data, api, range }: { data: OverviewView; api: string; r
       </div>
     </>
   );
+}
+
+/** What the percentiles describe: calls and their answers, not how long streams stayed open. */
+function latencyNote(exchanges: number): string {
+  return `${count(exchanges)} request/response exchange${exchanges === 1 ? '' : 's'}`;
 }
 
 function Stat({ name, label, value, note, bad, link }: { name: string; label: string; value: string; note?: string; bad?: boolean; link?: string }) {
@@ -166,13 +172,30 @@ function chartData(data: OverviewView): { x: number[]; step: number; requests: S
   for (const p of data.series) {
     const t = Math.floor(p.t / bucket) * bucket;
     const q = byT.get(t);
-    byT.set(t, q ? { t, requests: q.requests + p.requests, errors: q.errors + p.errors, denied: q.denied + p.denied, p50: Math.max(q.p50, p.p50), p90: Math.max(q.p90, p.p90), p99: Math.max(q.p99, p.p99) } : { ...p, t });
+    byT.set(
+      t,
+      q
+        ? {
+            t,
+            requests: q.requests + p.requests,
+            exchanges: q.exchanges + p.exchanges,
+            errors: q.errors + p.errors,
+            toolErrors: q.toolErrors + p.toolErrors,
+            denied: q.denied + p.denied,
+            p50: Math.max(q.p50, p.p50),
+            p90: Math.max(q.p90, p.p90),
+            p99: Math.max(q.p99, p.p99),
+          }
+        : { ...p, t },
+    );
   }
   const x: number[] = [];
   const req: number[] = [];
   const err: number[] = [];
+  const tool: number[] = [];
   const den: number[] = [];
   const rate: Array<number | null> = [];
+  const toolRate: Array<number | null> = [];
   const p50: Array<number | null> = [];
   const p90: Array<number | null> = [];
   const p99: Array<number | null> = [];
@@ -181,22 +204,29 @@ function chartData(data: OverviewView): { x: number[]; step: number; requests: S
     x.push(t / 1000);
     req.push(p?.requests ?? 0);
     err.push(p?.errors ?? 0);
+    tool.push(p?.toolErrors ?? 0);
     den.push(p?.denied ?? 0);
     rate.push(p && p.requests > 0 ? (100 * p.errors) / p.requests : null);
-    p50.push(p && p.requests > 0 ? p.p50 : null);
-    p90.push(p && p.requests > 0 ? p.p90 : null);
-    p99.push(p && p.requests > 0 ? p.p99 : null);
+    toolRate.push(p && p.requests > 0 ? (100 * p.toolErrors) / p.requests : null);
+    // A bucket with only streams or notifications has no latency: a gap, not a zero.
+    p50.push(p && p.exchanges > 0 ? p.p50 : null);
+    p90.push(p && p.exchanges > 0 ? p.p90 : null);
+    p99.push(p && p.exchanges > 0 ? p.p99 : null);
   }
   return {
     x,
     step: bucket / 1000,
-    // Errors and denials are drawn over the requests bar they are part of.
+    // Errors, tool errors and denials are drawn over the requests bar they are part of.
     requests: [
       { label: 'Requests', color: COLORS.requests, kind: 'bars', values: req },
       { label: 'Errors', color: COLORS.errors, kind: 'bars', values: err },
+      { label: 'Tool errors', color: COLORS.toolErrors, kind: 'bars', values: tool },
       { label: 'Denied', color: COLORS.denied, kind: 'bars', values: den },
     ],
-    errorRate: [{ label: 'Error rate', color: COLORS.errors, kind: 'line', values: rate }],
+    errorRate: [
+      { label: 'Error rate', color: COLORS.errors, kind: 'line', values: rate },
+      { label: 'Tool error rate', color: COLORS.toolErrors, kind: 'line', values: toolRate },
+    ],
     latency: [
       { label: 'p50', color: COLORS.p50, kind: 'line', values: p50 },
       { label: 'p90', color: COLORS.p90, kind: 'line', values: p90 },

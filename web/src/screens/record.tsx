@@ -58,7 +58,7 @@ function RecordBody({ record }: { record: RecordDetail }) {
   const rows: Array<[string, ComponentChildren]> = [
     ['Time', dateTime(record.time)],
     ['Decision', <DecisionBadge decision={record.decision} />],
-    ['Status', <StatusBadge status={record.status} errorCode={record.errorCode} />],
+    ['Status', <StatusBadge status={record.status} errorCode={record.errorCode} toolError={record.toolError} />],
     ['API', record.api],
     ['Agent', record.agent],
     ['User', record.user],

@@ -1,6 +1,8 @@
 // Reads the final JSON-RPC answer out of the bytes an exchange kept, cheaply enough to run on
 // every exchange: only an answer that shows an error object (or a tool result's isError) is
-// decoded and parsed.
+// decoded and parsed. The one detector of failed answers and tool errors for every observer
+// (metrics, tracing, audit): an exchange's answer is read once (`finalAnswer`) and shared.
+import type { ExchangeRecord } from './record.ts';
 
 export interface Answer {
   error?: { code: number };
@@ -110,4 +112,64 @@ export function answerIn(body: Buffer, toolResult = true): Answer | undefined {
     if (toolResult && typeof answer.result === 'object' && answer.result !== null) found ??= { result: answer.result as { isError?: unknown } };
   }
   return found;
+}
+
+/** Methods whose result is a tool result (`isError` means a failure); a batch may hold one. */
+const TOOL_RESULT_METHODS: ReadonlySet<string> = new Set(['tools/call', 'tasks/result']);
+
+export function carriesToolResult(method: string): boolean {
+  return TOOL_RESULT_METHODS.has(method);
+}
+
+function mayCarryToolResult(record: ExchangeRecord): boolean {
+  const messages = record.messages;
+  if (messages.length !== 1) return true;
+  const message = messages[0]!;
+  return !('method' in message) || TOOL_RESULT_METHODS.has(message.method);
+}
+
+/**
+ * The last JSON-RPC response the client got, when it may be a failure (else undefined): answers
+ * a policy gave, or the kept tail of the body (JSON, or an SSE stream's last event). Cheap for a
+ * plain success: a body without a failure marker is not parsed. Read once per exchange: the
+ * observers that ask after the first get the same answer.
+ */
+export function finalAnswer(record: ExchangeRecord, status: number): Answer | undefined {
+  if (record.answerRead) return record.answer;
+  let answer: Answer | undefined;
+  // A policy's answer is a JSON-RPC response: the same shape as Answer, with result unknown.
+  if (record.answered) answer = (record.answered.find((r) => r.error !== undefined) ?? record.answered[0]) as Answer | undefined;
+  else if (status !== 202 && record.bytesOut > 0) answer = answerIn(record.responseBytes(), mayCarryToolResult(record));
+  record.answerRead = true;
+  record.answer = answer;
+  return answer;
+}
+
+/**
+ * Ids (as text) of the tool results marked `isError: true` in a body of several answers (a batch,
+ * JSON or SSE): where one final answer does not say which request failed. The same marker gates
+ * the parse, so a body without one costs a regex test.
+ */
+export function toolErrorIds(body: Buffer): Set<string> {
+  const ids = new Set<string>();
+  const view = body.toString('latin1');
+  if (!IS_ERROR_TRUE.test(view)) return ids;
+  const text = body.toString('utf8');
+  const trimmed = text.trimStart();
+  const documents = trimmed.startsWith('{') || trimmed.startsWith('[') ? [text] : [...text.matchAll(/^data: ?(.*)$/gm)].map((m) => m[1]!);
+  for (const document of documents) {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(document);
+    } catch {
+      continue; // a cut tail
+    }
+    for (const message of Array.isArray(parsed) ? parsed : [parsed]) {
+      if (typeof message !== 'object' || message === null || 'method' in message) continue;
+      const { id, result } = message as { id?: unknown; result?: unknown };
+      if (typeof result !== 'object' || result === null || (result as { isError?: unknown }).isError !== true) continue;
+      if (typeof id === 'string' || typeof id === 'number') ids.add(String(id));
+    }
+  }
+  return ids;
 }

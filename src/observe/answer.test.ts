@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { answerIn } from './answer.ts';
+import { answerIn, toolErrorIds } from './answer.ts';
 
 const parseAnswer = (text: string) => answerIn(Buffer.from(text, 'utf8'));
 
@@ -59,4 +59,16 @@ test('a long answer that is one message is searched for an error object at its s
   // A long tool result marked isError at its end.
   const tool = { jsonrpc: '2.0', id: 14, result: { content: [{ type: 'text', text: long }], isError: true } };
   assert.equal(answerIn(Buffer.from(sse(tool)), true)?.result?.isError, true);
+});
+
+test('a batch answer names which tool results were marked isError (the audit records each call of a batch)', () => {
+  const batch = [
+    { jsonrpc: '2.0', id: 1, result: { content: [], isError: true } },
+    { jsonrpc: '2.0', id: 'two', result: { content: [{ type: 'text', text: '"isError": true' }] } },
+    { jsonrpc: '2.0', id: 3, result: { content: [], isError: false } },
+    { jsonrpc: '2.0', id: 4, error: { code: -32602, message: 'bad' } },
+  ];
+  assert.deepEqual([...toolErrorIds(Buffer.from(JSON.stringify(batch)))], ['1']);
+  assert.deepEqual([...toolErrorIds(Buffer.from(batch.map(sse).join('')))], ['1']);
+  assert.deepEqual([...toolErrorIds(Buffer.from(JSON.stringify(batch.slice(1))))], [], 'no marker outside a string: nothing parsed');
 });
