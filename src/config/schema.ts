@@ -130,9 +130,13 @@ export const Config = z
         allowedHosts: z.array(z.string()).optional().meta({ description: 'Host header values accepted (host or host:port). Default for loopback listeners: localhost, 127.0.0.1, [::1].' }),
         allowedOrigins: z.array(z.string()).optional().meta({ description: 'Origin header values accepted. Default for loopback listeners: http(s)://localhost|127.0.0.1|[::1] on any port.' }),
         dnsRebindingProtection: z.boolean().optional().meta({ description: 'Check Host and Origin. Default: on for loopback listeners, or whenever an allow-list is given.' }),
+        allowAnonymousOnPublicListener: z
+          .boolean()
+          .optional()
+          .meta({ description: 'Allow `keyless` APIs (anyone may call) when listen.host accepts connections from other machines. Default: false, and such a config is refused: set it only when something in front (a reverse proxy, a private network) decides who gets through.' }),
       })
       .default({})
-      .meta({ description: 'Host and Origin checks against DNS rebinding.' }),
+      .meta({ description: 'Host and Origin checks against DNS rebinding, and whether anonymous APIs may face other machines.' }),
     log: z
       .strictObject({
         level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info').meta({ description: 'Least severe level written to the log (JSON lines on stdout).' }),
