@@ -143,7 +143,13 @@ test('the packed package, installed into an empty folder, runs --version, demo (
     const key = /Agent key[^:]*:\s+(gh_[\w-]+)/.exec(out)?.[1];
     assert.ok(http && stdio && key, out);
     for (const url of [http, stdio]) assert.deepEqual(await echo(url, { authorization: `Bearer ${key}` }), ECHOED, url);
-    assert.match(out, /admin token: gha_/, 'the dashboard runs from the package');
+    // The dashboard's built files ship in the package.
+    const [, admin, token] = /(http:\/\/127\.0\.0\.1:\d+\/)\s+admin token: (gha_[\w-]+)/.exec(out) ?? [];
+    assert.ok(admin && token, out);
+    const page = await fetch(admin, { headers: { authorization: `Bearer ${token}`, accept: 'text/html' } });
+    assert.equal(page.status, 200);
+    assert.match(page.headers.get('content-type') ?? '', /^text\/html/);
+    assert.match(await page.text(), /<script[^>]+src="\/assets\//);
   } finally {
     assert.equal(await demo.stop(), 0, demo.output());
   }
