@@ -33,7 +33,8 @@ export function renderConfigReference(schema) {
     '- Every mapping is strict: a field that is not listed here is an error, not ignored.',
     '- `${env:NAME}` anywhere in a string value is replaced by the environment variable `NAME`; `${env:NAME:-fallback}`',
     '  uses `fallback` when `NAME` is unset. A variable that is unset and has no fallback is an error that names it.',
-    '  Use it for secrets such as upstream tokens, so they stay out of the file.',
+    '  Use it for secrets such as upstream tokens, so they stay out of the file. In a field that takes a number or',
+    '  true/false (`port: ${env:PORT}`), the value is read as one; a value that is not is an error naming the variable.',
   );
   if (r.defs.Duration) out.push(`- **duration**: ${text(r.defs.Duration.description)}`);
   if (r.defs.Size) out.push(`- **size**: ${text(r.defs.Size.description)}`);

@@ -11,9 +11,10 @@ import type { ConfigData, ConfigInput, ServerData } from './config/schema.ts';
 import { compileRuntime, type Runtime } from './config/compile.ts';
 import { SessionSealer } from './session/seal.ts';
 import { loadSessionKey } from './session/key.ts';
-import { Listener } from './http/listener.ts';
+import { Listener, type ExchangeObserver, type ListenerDeps } from './http/listener.ts';
 import { openStore, type StoreSpec } from './store/open.ts';
 import type { Store } from './store/store.ts';
+import { DataDirLock } from './store/data-dir-lock.ts';
 import { CountersRegistry } from './policy/rate-limit/registry.ts';
 import type { RateLimitStats } from './policy/rate-limit/rate-limit-policy.ts';
 import type { Upstream, UpstreamGlobals } from './upstream/upstream.ts';
@@ -78,6 +79,7 @@ export class Gateway {
     private readonly dataDir: string,
     /** The audit log; undefined when `audit.enabled` is false. */
     readonly audit: Audit | undefined,
+    private readonly lock: DataDirLock,
   ) {
     this.runtime = this.compile(config);
     this.syncUpstreams(config);
@@ -89,46 +91,57 @@ export class Gateway {
     const env = options.env ?? process.env;
     const config = validateConfig(options.config, options.configPath ?? '(inline config)');
     const log = options.logger ?? createLogger(config.log.level);
-    const observability = await Observability.start(config, log, (api) => gateway?.config.apis.find((a) => a.name === api)?.server);
     const { dataDir, store: storeSpec } = dataPaths(config, options.configPath, env, options.dataDir);
-    const { key, source } = await loadSessionKey(dataDir, env);
-    const sealer = new SessionSealer(key);
-    const store = await openStore(storeSpec);
-    await syncConfigAgents(store, config.agents, log);
-    const credentials = new UpstreamCredentialRegistry(new CredentialVault(store, credentialsKeySource(dataDir), env), log);
-    const audit = config.audit.enabled ? await Audit.open(config, { configPath: options.configPath, dataDir, log }).catch(async (error: unknown) => {
-      await store.close();
-      throw error;
-    }) : undefined;
-    let gateway: Gateway | undefined;
-    const listener = new Listener(
-      { runtime: () => gateway!.runtime, sealer, upstream: (name) => gateway!.upstreams.get(name)?.upstream, log, observer: combineObservers(audit, observability.observer) },
-      config.limits.maxHeaderBytes,
-      clientLimits(config, log),
-    );
-    let port: number;
+    // One running Gatehouse per data directory, and both listeners bound, before anything is read
+    // from or written to the data directory or the store: a start that fails (another Gatehouse
+    // on this directory, a port in use) changes nothing — a second `npm start` used to revoke the
+    // running demo's agent key before it found its port taken. Requests wait until the end.
+    const lock = DataDirLock.acquire(dataDir);
+    const cleanup: Array<() => Promise<unknown> | void> = [() => lock.release()];
+    const undo = async () => {
+      for (const step of cleanup.reverse()) await step();
+    };
     try {
-      port = await listener.listen(config.listen.port, config.listen.host);
-      gateway = new Gateway(config, listener, sealer, store, log, port, credentials, dataDir, audit);
+      const { key, source } = await loadSessionKey(dataDir, env);
+      const sealer = new SessionSealer(key);
+      let gateway: Gateway | undefined;
+      const listenerDeps: ListenerDeps & { observer: ExchangeObserver | undefined } = {
+        runtime: () => gateway!.runtime,
+        sealer,
+        upstream: (name) => gateway!.upstreams.get(name)?.upstream,
+        log,
+        observer: undefined, // set below, before the listener opens
+      };
+      const listener = new Listener(listenerDeps, config.limits.maxHeaderBytes, clientLimits(config, log));
+      const port = await listener.listen(config.listen.port, config.listen.host);
+      cleanup.push(() => listener.drain(0));
+      const adminBinding = await AdminServer.bind(config);
+      cleanup.push(() => AdminServer.release(adminBinding));
+
+      const observability = await Observability.start(config, log, (api) => gateway?.config.apis.find((a) => a.name === api)?.server);
+      cleanup.push(() => observability.close());
+      const store = await openStore(storeSpec);
+      cleanup.push(() => store.close());
+      await syncConfigAgents(store, config.agents, log);
+      const credentials = new UpstreamCredentialRegistry(new CredentialVault(store, credentialsKeySource(dataDir), env), log);
+      const audit = config.audit.enabled ? await Audit.open(config, { configPath: options.configPath, dataDir, log }) : undefined;
+      if (audit) cleanup.push(() => audit.close());
+      listenerDeps.observer = combineObservers(audit, observability.observer);
+      // A plan that cannot be built (e.g. oauth2 without an issuer) throws here.
+      gateway = new Gateway(config, listener, sealer, store, log, port, credentials, dataDir, audit, lock);
+      gateway.observability = observability;
+      observability.bind(gateway);
+      log.info({ host: config.listen.host, port, apis: config.apis.map((a) => a.path), sessionKey: source, maxConnections: listener.server.maxConnections }, 'gatehouse listening');
+      // After the line above: scripts read the first "port" of the log as Gatehouse's own.
+      const started = gateway;
+      cleanup.splice(0, cleanup.length, () => started.close(), () => AdminServer.release(adminBinding));
+      gateway.admin = await AdminServer.start(gateway, observability.metrics, dataDir, adminBinding);
+      listener.open();
+      return gateway;
     } catch (error) {
-      // Port in use, or a plan that cannot be built (e.g. oauth2 without an issuer): release the port, the audit log and the store.
-      if (listener.server.listening) await listener.drain(0);
-      await audit?.close();
-      await store.close();
-      await observability.close();
+      await undo();
       throw error;
     }
-    gateway.observability = observability;
-    observability.bind(gateway);
-    log.info({ host: config.listen.host, port, apis: config.apis.map((a) => a.path), sessionKey: source, maxConnections: listener.server.maxConnections }, 'gatehouse listening');
-    // After the line above: scripts read the first "port" of the log as Gatehouse's own.
-    try {
-      gateway.admin = await AdminServer.start(gateway, observability.metrics, dataDir);
-    } catch (error) {
-      await gateway.close();
-      throw error;
-    }
-    return gateway;
   }
 
   get config(): ConfigData {
@@ -299,6 +312,7 @@ export class Gateway {
       await this.store.close().catch(() => undefined);
       await this.counters.close();
       await this.observability?.close().catch((err: unknown) => this.log.error({ err }, 'could not export the last spans'));
+      this.lock.release();
       this.log.info({ drained, cut }, 'gatehouse stopped');
     })();
     return this.closing;

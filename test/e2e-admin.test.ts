@@ -4,7 +4,7 @@
 // admin user of the embedded authorization server; Host/Origin checks; the token file.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { statSync, readFileSync } from 'node:fs';
+import { copyFileSync, statSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { createServer } from 'node:net';
 import { INIT_REQUEST, MCP_HEADERS, raw, startEverything, startTestGateway, tempDir } from './helpers/gatehouse.ts';
@@ -203,7 +203,10 @@ test('the generated token lives in <dataDir>/admin.token (0600) and is reused af
   assert.equal(statSync(file).mode & 0o777, 0o600);
   assert.match(token, /^gha_[A-Za-z0-9_-]{43}$/);
   const everything = await startEverything();
-  const again = await startTestGateway({ servers: { e: { url: `${everything.origin}/mcp` } }, apis: [{ name: 'e', path: '/mcp', server: 'e' }] }, { dataDir });
+  // One running Gatehouse per data directory: the restarted one reads a copy of the token file.
+  const restarted = tempDir();
+  copyFileSync(file, path.join(restarted, 'admin.token'));
+  const again = await startTestGateway({ servers: { e: { url: `${everything.origin}/mcp` } }, apis: [{ name: 'e', path: '/mcp', server: 'e' }] }, { dataDir: restarted });
   t.after(async () => {
     await again.close();
     await everything.close();
@@ -211,7 +214,7 @@ test('the generated token lives in <dataDir>/admin.token (0600) and is reused af
   assert.equal(again.gateway.admin!.token.token, token);
   assert.equal((await fetch(`${again.gateway.admin!.url}metrics`, { headers: bearer(token) })).status, 200);
   const started = again.logs.lines.find((l) => l.msg === 'admin listening');
-  assert.equal(started?.token, file, 'the log names where the token is');
+  assert.equal(started?.token, path.join(restarted, 'admin.token'), 'the log names where the token is');
   assert.equal(started?.tokenId, again.gateway.admin!.token.id);
   assert.ok(!again.logs.text().includes(token));
 });
@@ -229,7 +232,7 @@ test('a configured token replaces the file; an admin.port that is taken stops th
   t.after(() => new Promise<void>((resolve) => taken.close(() => resolve())));
   const port = (taken.address() as { port: number }).port;
   await assert.rejects(startTestGateway({ ...base, admin: { port } }), (error: Error) => {
-    assert.match(error.message, new RegExp(`admin listener: cannot listen on 127\\.0\\.0\\.1:${port} \\(EADDRINUSE\\); change admin\\.port`));
+    assert.match(error.message, new RegExp(`admin listener: cannot listen on 127\\.0\\.0\\.1:${port}: the port is in use \\(EADDRINUSE\\)`));
     return true;
   });
 

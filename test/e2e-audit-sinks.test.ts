@@ -10,6 +10,7 @@ import { connectClient, startEverything, startTestGateway, tempDir, type Running
 import { recordsWhen } from './helpers/audit-db.ts';
 import type { ConfigInput } from '../src/config/schema.ts';
 import type { AuditEvent } from '../src/audit/event.ts';
+import { postgresRequirement } from './helpers/requirements.ts';
 
 const DENY_GET_ENV = { acl: { rules: [{ name: 'echo', features: [{ type: 'tools' as const, methods: ['tools/list', 'tools/call'], pattern: { type: 'literal' as const, value: 'echo' } }] }] } };
 
@@ -26,9 +27,11 @@ async function traffic(everything: RunningEverything, audit: NonNullable<ConfigI
   return gh;
 }
 
-const url = process.env.GATEHOUSE_TEST_POSTGRES_URL;
+const postgres = postgresRequirement();
+const url = postgres.url;
 
-test('postgres sink: records, reads and overview from the real server', { skip: url ? false : 'GATEHOUSE_TEST_POSTGRES_URL not set: Postgres audit sink test skipped', timeout: 60_000 }, async (t) => {
+test('postgres sink: records, reads and overview from the real server', { skip: postgres.skip, timeout: 60_000 }, async (t) => {
+  postgres.check();
   const everything = await startEverything();
   const schema = `gatehouse_audit_test_${randomBytes(6).toString('hex')}`;
   const admin = new pg.Client({ connectionString: url });

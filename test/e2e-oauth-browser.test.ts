@@ -2,11 +2,11 @@
 // by playwright-core) opens the authorization URL the SDK client built, the test fills in the
 // sign-in form and clicks Allow on the consent page, and the browser lands on the client's
 // loopback callback, where the code is captured. The SDK client then finishes and calls tools.
-// CI installs Chromium (apt-get install chromium). Set GATEHOUSE_SKIP_BROWSER=1 to skip these
-// tests on a machine without it; without that variable a missing Chromium is a failure.
+// Without Chromium these tests are skipped with one line, unless GATEHOUSE_REQUIRE_BROWSER=1 (CI
+// installs Chromium and sets it), which makes a missing Chromium a failure.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, rmSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
@@ -14,10 +14,11 @@ import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/
 import { UnauthorizedError } from '@modelcontextprotocol/sdk/client/auth.js';
 import { chromium, type BrowserContext } from 'playwright-core';
 import { tempDir } from './helpers/gatehouse.ts';
+import { browserRequirement, CHROMIUM } from './helpers/requirements.ts';
 import { startOAuthGateway, TestOAuthClient, USER, type OAuthSetup } from './helpers/oauth-flow.ts';
 
-const CHROMIUM = '/usr/bin/chromium';
-const skip = process.env.GATEHOUSE_SKIP_BROWSER === '1' ? 'GATEHOUSE_SKIP_BROWSER=1: browser tests skipped (they need Debian\'s chromium at /usr/bin/chromium)' : false;
+const browser = browserRequirement();
+const skip = browser.skip;
 
 let setup: OAuthSetup;
 let context: BrowserContext;
@@ -29,9 +30,7 @@ const answers: URL[] = [];
 
 before(async () => {
   if (skip) return;
-  if (!existsSync(CHROMIUM)) {
-    throw new Error(`Chromium not found at ${CHROMIUM}: install it (apt-get update && apt-get install -y chromium), or set GATEHOUSE_SKIP_BROWSER=1 to skip the browser tests`);
-  }
+  browser.check();
   setup = await startOAuthGateway({ authorizationServer: { selfRegistration: true } });
   callback = createServer((req, res) => {
     const url = new URL(req.url ?? '/', callbackUrl);

@@ -12,6 +12,7 @@ import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/
 import { UnauthorizedError } from '@modelcontextprotocol/sdk/client/auth.js';
 import { tempDir } from './helpers/gatehouse.ts';
 import { playUser, startOAuthGateway, TestOAuthClient, type OAuthSetup } from './helpers/oauth-flow.ts';
+import { postgresRequirement } from './helpers/requirements.ts';
 
 async function echo(setup: OAuthSetup, provider: TestOAuthClient, message: string): Promise<unknown> {
   const client = new Client({ name: 'restart-test', version: '1.0.0' });
@@ -65,12 +66,16 @@ async function restartScenario(store?: ConfigInput['store']): Promise<void> {
 
 test('clients, access tokens and refresh tokens survive a restart (SQLite)', () => restartScenario());
 
-const postgresUrl = process.env.GATEHOUSE_TEST_POSTGRES_URL;
+const postgres = postgresRequirement();
+const postgresUrl = postgres.url;
 const schema = `gatehouse_oauth_${randomBytes(6).toString('hex')}`;
 test(
   'clients, access tokens and refresh tokens survive a restart (Postgres)',
-  { skip: postgresUrl ? false : 'GATEHOUSE_TEST_POSTGRES_URL not set: Postgres tests skipped' },
-  () => restartScenario({ type: 'postgres', url: postgresUrl!, schema }),
+  { skip: postgres.skip },
+  () => {
+    postgres.check();
+    return restartScenario({ type: 'postgres', url: postgresUrl!, schema });
+  },
 );
 after(async () => {
   if (!postgresUrl) return;

@@ -5,6 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { raw, rawSession, runCli, sessionHeaders, startEverything, startTestGateway, writeConfig, randomKeyHex, tempDir } from './helpers/gatehouse.ts';
+import { redisRequirement } from './helpers/requirements.ts';
 
 const call = (id: number, name = 'echo') => ({ jsonrpc: '2.0', id, method: 'tools/call', params: { name, arguments: { message: `m${id}` } } });
 
@@ -49,9 +50,11 @@ test('over a limit: 429 with Retry-After and RateLimit-* headers, a JSON-RPC err
   assert.equal((over.messages[0] as { error: { code: number } }).error.code, -32030);
 });
 
-const redisUrl = process.env.GATEHOUSE_TEST_REDIS_URL;
+const redis = redisRequirement();
+const redisUrl = redis.url;
 
-test('two Gatehouse processes share one limit through Redis', { skip: redisUrl ? false : 'GATEHOUSE_TEST_REDIS_URL not set: Redis tests skipped' }, async (t) => {
+test('two Gatehouse processes share one limit through Redis', { skip: redis.skip }, async (t) => {
+  redis.check();
   const everything = await startEverything();
   const prefix = `gh-test-${randomBytes(6).toString('hex')}:`;
   const key = randomKeyHex();

@@ -14,7 +14,7 @@ const examplesDir = path.join(root, 'examples');
 const SCHEMA_LINE = '# yaml-language-server: $schema=../schema/gatehouse.schema.json';
 
 // The variables the examples and README reference, as a user would export them.
-const env: NodeJS.ProcessEnv = { UPSTREAM_TOKEN: 'example-upstream-token' };
+const env: NodeJS.ProcessEnv = { UPSTREAM_TOKEN: 'example-upstream-token', AGENT_KEY: 'example-agent-key-0123456789' };
 
 const examples = existsSync(examplesDir)
   ? readdirSync(examplesDir)
@@ -59,6 +59,18 @@ test('the examples use what they are named for', async () => {
   assert.equal(proxied.listen.host, '0.0.0.0');
   assert.ok(proxied.security.allowedHosts && proxied.security.allowedHosts.length > 0);
   assert.ok(proxied.security.allowedOrigins && proxied.security.allowedOrigins.length > 0);
+  assert.equal(proxied.listen.port, 8080, 'port: ${env:PORT:-8080} without PORT');
+  assert.equal((await loadConfigFile(path.join(examplesDir, 'behind-reverse-proxy.yaml'), { ...env, PORT: '9000' })).listen.port, 9000);
+});
+
+test('examples/behind-reverse-proxy.yaml, copied as is, exposes no open MCP endpoint (it was keyless on 0.0.0.0)', async () => {
+  const proxied = await loadConfigFile(path.join(examplesDir, 'behind-reverse-proxy.yaml'), env);
+  assert.notEqual(proxied.security.allowAnonymousOnPublicListener, true);
+  for (const api of proxied.apis) {
+    const plans = Array.isArray(api.auth) ? api.auth : [api.auth];
+    assert.ok(plans.every((plan) => plan.type !== 'keyless'), `${api.name} requires a credential`);
+  }
+  assert.ok(proxied.agents.some((agent) => agent.apiKeys.length > 0), 'an agent with a key (from ${env:AGENT_KEY})');
 });
 
 test('the YAML configs in README.md validate', (t) => {

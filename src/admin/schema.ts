@@ -3,9 +3,17 @@
 import { z } from 'zod';
 import { USERNAME_PATTERN } from '../authserver/passwords.ts';
 
-export const ADMIN_DEFAULT_PORT = 8081;
 /** A few browsers and a metrics scraper: apart from the MCP listener's cap, so that neither starves the other. */
 export const ADMIN_DEFAULT_MAX_CONNECTIONS = 100;
+
+/**
+ * The admin port when admin.port is not set: the one after the MCP listener's (8081 beside the
+ * default 8080), so that moving one (listen.port, `--port`) moves both; a free one when the MCP
+ * port is 0 (or the last port).
+ */
+export function defaultAdminPort(listenPort: number): number {
+  return listenPort === 0 || listenPort >= 65535 ? 0 : listenPort + 1;
+}
 
 export const AdminSchema = z
   .strictObject({
@@ -17,7 +25,7 @@ export const AdminSchema = z
       .min(0)
       .max(65535)
       .optional()
-      .meta({ description: `TCP port; 0 picks a free one. Default: ${ADMIN_DEFAULT_PORT}, or 0 when listen.port is 0. When the default port is taken Gatehouse starts without the admin listener and says so; a port set here must be free.` }),
+      .meta({ description: `TCP port; 0 picks a free one. Default: the port after listen.port (8081 beside the default 8080), or 0 when listen.port is 0. When the default port is taken Gatehouse starts without the admin listener and says so; a port set here must be free.` }),
     token: z
       .string()
       .min(16, 'expected an admin token of at least 16 characters (or leave it out: Gatehouse then generates one into <dataDir>/admin.token)')

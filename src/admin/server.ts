@@ -1,4 +1,4 @@
-// The admin listener: a second HTTP listener (127.0.0.1:8081 by default) for operators, apart
+// The admin listener: a second HTTP listener (127.0.0.1, the port after the MCP one: 8081 by default) for operators, apart
 // from the agents' listener. It serves /-/health, /metrics (Prometheus), the sign-in form, and the
 // dashboard with its API (mount.ts). Every request passes the Host/Origin checks of the main
 // listener; everything except health, sign-in and (when metrics.public) /metrics needs admin
@@ -14,7 +14,8 @@ import { GatehouseError } from '../errors.ts';
 import { sendJson } from '../http/reply.ts';
 import { checkHostAndOrigin, compileOriginPolicy, isLoopbackHost, readBody, type OriginPolicy } from '../http/guards.ts';
 import type { GatewayMetrics } from '../metrics/registry.ts';
-import { ADMIN_DEFAULT_PORT, type AdminConfig } from './schema.ts';
+import { defaultAdminPort, type AdminConfig } from './schema.ts';
+import { ListenError } from '../http/listen-error.ts';
 import { loadAdminToken, type AdminToken } from './token.ts';
 import { AdminAuth, clearedCookie, sessionCookie } from './auth.ts';
 import { loginPage, sendHtml } from './pages.ts';
@@ -33,13 +34,21 @@ export interface AdminHost {
 const MAX_FORM_BYTES = 8 * 1024;
 const REALM = 'Bearer realm="gatehouse-admin"';
 
+/**
+ * The admin listener's address, bound before the gateway touches its data (see Gateway.start):
+ * `disabled`, `skipped` (its default port was taken: Gatehouse runs without it), or `bound`, with
+ * requests held until the admin server is attached.
+ */
+export type AdminBinding =
+  | { readonly kind: 'disabled' }
+  | { readonly kind: 'skipped'; readonly host: string; readonly port: number }
+  | { readonly kind: 'bound'; readonly server: Server; readonly port: number; serve(handler: (req: IncomingMessage, res: ServerResponse) => void): void };
+
 export class AdminServer {
-  private readonly server: Server;
   private readonly auth: AdminAuth;
   private readonly origin: OriginPolicy;
   private readonly routes: Routes;
   private readonly started: AdminConfig;
-  port = 0;
   /** Open and refused connections (metrics). */
   readonly connections: ConnectionStats;
 
@@ -47,46 +56,70 @@ export class AdminServer {
     private readonly host: AdminHost,
     private readonly metrics: GatewayMetrics | undefined,
     readonly token: AdminToken,
+    private readonly server: Server,
+    readonly port: number,
   ) {
     const config = host.config;
     this.started = config.admin;
     this.auth = new AdminAuth(token.token, new Set(config.admin.users), host.store, host.log.child({ component: 'admin' }));
     this.origin = compileOriginPolicy(config.admin.host, { allowedHosts: config.admin.allowedHosts, allowedOrigins: config.admin.allowedOrigins });
     this.routes = dashboardRoutes({ config: () => host.config, sessionCounts: () => host.sessionCounts(), reader: () => host.audit?.reader, auditSink: () => host.audit?.sinkStatus, log: host.log });
-    const limits: ClientLimits = {
-      headersTimeout: config.timeouts.clientHeaders,
-      requestTimeout: config.timeouts.clientRequest,
-      idleTimeout: config.timeouts.clientIdle,
-      maxConnections: config.admin.maxConnections,
-    };
-    this.server = createServer({ maxHeaderSize: 16 * 1024, ...timeoutOptions(limits) }, (req, res) => {
-      this.handle(req, res).catch((error: unknown) => this.fail(res, error));
-    });
-    this.connections = new ConnectionGuard(this.server, 'admin', limits, host.log, (error) => ({ error: error.message, code: error.code }));
+    this.connections = new ConnectionGuard(this.server, 'admin', adminClientLimits(config), host.log, (error) => ({ error: error.message, code: error.code }));
   }
 
   /**
-   * Starts the admin listener, or returns undefined when it is disabled, or when its default port
-   * is taken (a port set in the config must be free: then start fails).
+   * Binds the admin listener's address, or says why there is none: disabled, or its default port
+   * is taken (a port set in the config must be free: then this rejects with a ListenError).
+   * Requests wait until start() attaches the server.
    */
-  static async start(host: AdminHost, metrics: GatewayMetrics | undefined, dataDir: string): Promise<AdminServer | undefined> {
-    const { admin, listen } = host.config;
-    if (!admin.enabled) return undefined;
-    const token = await loadAdminToken(admin.token, dataDir);
-    const server = new AdminServer(host, metrics, token);
+  static async bind(config: ConfigData): Promise<AdminBinding> {
+    const { admin, listen } = config;
+    if (!admin.enabled) return { kind: 'disabled' };
     const explicit = admin.port !== undefined;
-    const port = admin.port ?? (listen.port === 0 ? 0 : ADMIN_DEFAULT_PORT);
+    const port = admin.port ?? defaultAdminPort(listen.port);
+    let handler: ((req: IncomingMessage, res: ServerResponse) => void) | undefined;
+    const held: Array<[IncomingMessage, ServerResponse]> = [];
+    const server = createServer({ maxHeaderSize: 16 * 1024, ...timeoutOptions(adminClientLimits(config)) }, (req, res) => (handler ? handler(req, res) : held.push([req, res])));
     try {
-      server.port = await listenOn(server.server, port, admin.host);
+      const bound = await listenOn(server, port, admin.host);
+      return {
+        kind: 'bound',
+        server,
+        port: bound,
+        serve: (attached) => {
+          handler = attached;
+          for (const [req, res] of held.splice(0)) attached(req, res);
+        },
+      };
     } catch (error) {
-      const code = (error as NodeJS.ErrnoException).code;
-      if (code === 'EADDRINUSE' && !explicit) {
-        host.log.warn({ host: admin.host, port }, `admin listener not started: port ${port} is in use (set admin.port to another port, or admin.enabled: false)`);
-        return undefined;
-      }
-      // The code stays on the error: callers tell "port in use" apart (the demo suggests another port).
-      throw Object.assign(new Error(`admin listener: cannot listen on ${admin.host}:${port} (${code ?? (error as Error).message}); change admin.port or admin.host`), { code });
+      if ((error as NodeJS.ErrnoException).code === 'EADDRINUSE' && !explicit) return { kind: 'skipped', host: admin.host, port };
+      throw new ListenError('admin', admin.host, port, error);
     }
+  }
+
+  /** Releases a binding that start() will not take (the gateway's start failed). */
+  static async release(binding: AdminBinding): Promise<void> {
+    if (binding.kind !== 'bound') return;
+    binding.serve((_req, res) => sendJson(res, 503, { error: 'Gatehouse is not running' }));
+    await new Promise<void>((resolve) => {
+      binding.server.close(() => resolve());
+      binding.server.closeAllConnections();
+    });
+  }
+
+  /** Attaches the admin server to its binding; undefined when there is none (said in the log). */
+  static async start(host: AdminHost, metrics: GatewayMetrics | undefined, dataDir: string, binding: AdminBinding): Promise<AdminServer | undefined> {
+    const { admin } = host.config;
+    if (binding.kind === 'disabled') return undefined;
+    if (binding.kind === 'skipped') {
+      host.log.warn({ host: binding.host, port: binding.port }, `admin listener not started: port ${binding.port} is in use (set admin.port to another port, or admin.enabled: false)`);
+      return undefined;
+    }
+    const token = await loadAdminToken(admin.token, dataDir);
+    const server = new AdminServer(host, metrics, token, binding.server, binding.port);
+    binding.serve((req, res) => {
+      server.handle(req, res).catch((error: unknown) => server.fail(res, error));
+    });
     if (!isLoopbackHost(admin.host)) host.log.warn({ host: admin.host }, 'the admin listener accepts connections from other machines over plain HTTP: put a TLS reverse proxy in front and set admin.allowedHosts');
     if (token.exposed) host.log.warn({ file: token.source }, 'the admin token file is readable by group or others: chmod 600 it');
     host.log.info({ host: admin.host, port: server.port, token: token.source, tokenId: token.id, users: admin.users.length }, 'admin listening');
@@ -221,4 +254,14 @@ function listenOn(server: Server, port: number, host: string): Promise<number> {
       resolve(typeof address === 'object' && address ? address.port : port);
     });
   });
+}
+
+/** The admin listener's client timeouts (the MCP listener's) and its own connection cap. */
+function adminClientLimits(config: ConfigData): ClientLimits {
+  return {
+    headersTimeout: config.timeouts.clientHeaders,
+    requestTimeout: config.timeouts.clientRequest,
+    idleTimeout: config.timeouts.clientIdle,
+    maxConnections: config.admin.maxConnections,
+  };
 }

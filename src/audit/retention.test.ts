@@ -11,6 +11,7 @@ import { eventId } from './ids.ts';
 import type { AuditSink } from './sink.ts';
 import { openSqliteSink } from './sqlite-sink.ts';
 import { openPostgresSink } from './postgres-sink.ts';
+import { postgresRequirement } from '../../test/helpers/requirements.ts';
 
 const DAY = 86_400_000;
 
@@ -44,8 +45,10 @@ test('sqlite sink retention', async () => {
   }
 });
 
-const url = process.env.GATEHOUSE_TEST_POSTGRES_URL;
-test('postgres sink retention', { skip: url ? false : 'GATEHOUSE_TEST_POSTGRES_URL not set: Postgres audit retention test skipped' }, async () => {
+const postgres = postgresRequirement();
+const url = postgres.url;
+test('postgres sink retention', { skip: postgres.skip }, async () => {
+  postgres.check();
   const schema = `gatehouse_audit_test_${randomBytes(6).toString('hex')}`;
   const sink = await openPostgresSink(url!, schema);
   try {

@@ -4,7 +4,7 @@
 import { createPublicKey } from 'node:crypto';
 import type { ConfigData } from '../config/schema.ts';
 import { digestKey } from './api-key.ts';
-import { compileOriginPolicy } from '../http/guards.ts';
+import { compileOriginPolicy, isLoopbackHost } from '../http/guards.ts';
 
 export interface AuthProblem {
   path: PropertyKey[];
@@ -77,6 +77,12 @@ function checkPlans(config: ConfigData): AuthProblem[] {
     const list = Array.isArray(api.auth) ? api.auth : [api.auth];
     list.forEach((plan, p) => {
       const at: PropertyKey[] = Array.isArray(api.auth) ? ['apis', a, 'auth', p] : ['apis', a, 'auth'];
+      if (plan.type === 'keyless' && !isLoopbackHost(config.listen.host) && config.security.allowAnonymousOnPublicListener !== true) {
+        problems.push({
+          path: at,
+          message: `keyless (anyone may call) on a listener open to other machines (listen.host ${config.listen.host}); require a credential (auth: api-key, jwt or oauth2), listen on 127.0.0.1, or, when a proxy in front decides who gets through, set security.allowAnonymousOnPublicListener: true`,
+        });
+      }
       if (plan.type === 'passthrough') {
         if (list.length > 1) problems.push({ path: at, message: 'passthrough forwards the client\'s token to the upstream and cannot be combined with other plans; make it the only plan of this API' });
         const server = config.servers[api.server];

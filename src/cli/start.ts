@@ -1,9 +1,10 @@
 // gatehouse start --config FILE
-import { loadConfigFile } from '../config/load.ts';
+import { loadConfigFile, validateConfig } from '../config/load.ts';
 import { ConfigError } from '../config/errors.ts';
 import { watchConfig } from '../config/watch.ts';
-import { startGateway } from '../gateway.ts';
+import { startGateway, type Gateway } from '../gateway.ts';
 import { runUntilSignalled } from './lifecycle.ts';
+import { explainStartFailure } from './start-failure.ts';
 
 export async function runStart(options: { config: string; host?: string; port?: number; watch: boolean }): Promise<number> {
   let config;
@@ -14,12 +15,31 @@ export async function runStart(options: { config: string; host?: string; port?: 
     process.stderr.write(error.message + '\n');
     return 2;
   }
+  // --port moves the admin listener too when admin.port is not set: its default is the next port.
   const overrides = (c: typeof config) => ({
     ...c,
     listen: { host: options.host ?? c.listen.host, port: options.port ?? c.listen.port },
   });
-  const gateway = await startGateway({ config: overrides(config), configPath: options.config });
-  const watcher = watchConfig(options.config, (next) => gateway.reload(overrides(next)), gateway.log, config);
+  let gateway: Gateway;
+  try {
+    gateway = await startGateway({ config: overrides(config), configPath: options.config });
+  } catch (error) {
+    // The overridden config is checked again (e.g. --host 0.0.0.0 in front of a keyless API).
+    if (error instanceof ConfigError) {
+      process.stderr.write(error.message + '\n');
+      return 2;
+    }
+    const line = explainStartFailure(error, {
+      command: 'gatehouse start',
+      portHint: options.port === undefined ? `choose another port (listen.port in ${options.config}, or --port)` : 'choose another --port',
+      adminPortHint: config.admin.port === undefined ? `the admin listener takes the port after the MCP one: choose another ${options.port === undefined ? 'listen.port (or --port)' : '--port'}, or set admin.port` : `change admin.port in ${options.config} (or admin.enabled: false)`,
+    });
+    if (line === undefined) throw error;
+    process.stderr.write(line + '\n');
+    return 1;
+  }
+  // The file with the command line's overrides is checked as a whole, as at start.
+  const watcher = watchConfig(options.config, (next) => gateway.reload(validateConfig(overrides(next), options.config)), gateway.log, config);
   if (!options.watch) watcher.close();
   return runUntilSignalled(gateway, { onStop: async () => watcher.close(), onReload: () => watcher.reload() });
 }

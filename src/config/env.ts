@@ -14,9 +14,13 @@ export function substituteEnv(
   env: NodeJS.ProcessEnv,
   problems: EnvProblem[],
   path: (string | number)[] = [],
+  /** Collects the fields that used ${env:…} (path as JSON → the text in the file). */
+  fields?: Map<string, string>,
 ): unknown {
   if (typeof value === 'string') {
     if (!value.includes('${')) return value;
+    if (fields && PATTERN.test(value)) fields.set(JSON.stringify(path), value);
+    PATTERN.lastIndex = 0;
     return value.replace(PATTERN, (_match, name: string, fallback: string | undefined) => {
       const found = env[name];
       if (found !== undefined) return found;
@@ -25,10 +29,10 @@ export function substituteEnv(
       return '';
     });
   }
-  if (Array.isArray(value)) return value.map((item, index) => substituteEnv(item, env, problems, [...path, index]));
+  if (Array.isArray(value)) return value.map((item, index) => substituteEnv(item, env, problems, [...path, index], fields));
   if (value !== null && typeof value === 'object') {
     const out: Record<string, unknown> = {};
-    for (const [key, item] of Object.entries(value)) out[key] = substituteEnv(item, env, problems, [...path, key]);
+    for (const [key, item] of Object.entries(value)) out[key] = substituteEnv(item, env, problems, [...path, key], fields);
     return out;
   }
   return value;

@@ -5,6 +5,7 @@ import { LineCounter, isMap, isScalar, parseDocument, type Document } from 'yaml
 import type { z } from 'zod';
 import { Config, type ConfigData } from './schema.ts';
 import { substituteEnv, type EnvProblem } from './env.ts';
+import { coerceEnvScalars, type EnvFields } from './env-scalars.ts';
 import { ConfigError, fieldPath, type ConfigProblem } from './errors.ts';
 import { checkAuthConfig } from '../auth/check.ts';
 
@@ -37,11 +38,14 @@ export function parseConfigText(text: string, file: string, env: NodeJS.ProcessE
   }
   const locate = (path: ReadonlyArray<PropertyKey>): Pick<ConfigProblem, 'line' | 'column'> => locateIn(doc, lineCounter, path);
   const envProblems: EnvProblem[] = [];
-  const substituted = substituteEnv(raw, env, envProblems);
+  const envFields: EnvFields = new Map();
+  const substituted = substituteEnv(raw, env, envProblems, [], envFields);
+  // `port: ${env:PORT}`: a number (or boolean) field given by the environment.
+  const coerced = envProblems.length > 0 ? substituted : coerceEnvScalars(substituted, envFields, Config, envProblems);
   if (envProblems.length > 0) {
     throw new ConfigError(file, envProblems.map((p) => ({ field: fieldPath(p.path), message: p.message, ...locate(p.path) })));
   }
-  return validateConfig(substituted, file, locate);
+  return validateConfig(coerced, file, locate);
 }
 
 /** Validates an already-parsed config object (from a file or given in code). */

@@ -116,7 +116,7 @@ export const Config = z
       })
       .default({ host: '127.0.0.1', port: 8080 })
       .meta({ description: 'Where Gatehouse accepts client connections. Changes take effect on restart.' }),
-    dataDir: z.string().optional().meta({ description: 'Folder for the session key, key files and the SQLite store (default: .gatehouse beside the config file; GATEHOUSE_DATA_DIR overrides).' }),
+    dataDir: z.string().optional().meta({ description: 'Folder for the session key, key files and the SQLite store (default: .gatehouse beside the config file; GATEHOUSE_DATA_DIR overrides). One running Gatehouse per folder: a second is refused (gatehouse.lock).' }),
     publicUrl: z.string().url().optional().meta({ description: 'Base URL clients use to reach Gatehouse (e.g. https://mcp.example.com); used for OAuth resource identifiers. Default: from the Host header, which must then be checked (a loopback listener, or security.allowedHosts).' }),
     trustProxy: z.boolean().default(false).meta({ description: 'Honour X-Forwarded-Proto/Host from a reverse proxy when publicUrl is not set; the forwarded host is then the one checked against security.allowedHosts.' }),
     store: StoreSchema.default({ type: 'sqlite' }),
@@ -172,9 +172,13 @@ export const Config = z
         allowedHosts: z.array(z.string()).optional().meta({ description: 'Host header values accepted (host or host:port), on the MCP endpoints and every other route. Default for loopback listeners: localhost, 127.0.0.1, [::1] and the host of publicUrl.' }),
         allowedOrigins: z.array(z.string()).optional().meta({ description: 'Origin header values accepted (besides the same origin and that of publicUrl). Default for loopback listeners: http(s)://localhost|127.0.0.1|[::1] on any port.' }),
         dnsRebindingProtection: z.boolean().optional().meta({ description: 'Check Host and Origin. Default: on for loopback listeners, or whenever an allow-list is given.' }),
+        allowAnonymousOnPublicListener: z
+          .boolean()
+          .optional()
+          .meta({ description: 'Allow `keyless` APIs (anyone may call) when listen.host accepts connections from other machines. Default: false, and such a config is refused: set it only when something in front (a reverse proxy, a private network) decides who gets through.' }),
       })
       .default({})
-      .meta({ description: 'Host and Origin checks against DNS rebinding.' }),
+      .meta({ description: 'Host and Origin checks against DNS rebinding, and whether anonymous APIs may face other machines.' }),
     log: z
       .strictObject({
         level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info').meta({ description: 'Least severe level written to the log (JSON lines on stdout).' }),

@@ -21,11 +21,16 @@ export function parseSize(value: string | number): number | undefined {
   return Math.round(Number(match[1]) * SIZE_UNITS[match[2]!.toLowerCase()]!);
 }
 
+/** "30000" as 30000: what `${env:NAME}` gives for a number of milliseconds or bytes. */
+function bareNumber(value: string | number): string | number {
+  return typeof value === 'string' && /^\s*\d+\s*$/.test(value) ? Number(value) : value;
+}
+
 /** A duration in milliseconds: a number of ms, or a string like "250ms", "30s", "5m", "1h", "1d". */
 export const Duration = z
   .union([z.number(), z.string()])
   .transform((value, ctx) => {
-    const ms = parseDuration(value);
+    const ms = parseDuration(bareNumber(value));
     if (ms === undefined) {
       ctx.addIssue({ code: 'custom', message: `expected a duration such as 30s, 5m, 1h or a number of milliseconds; got ${JSON.stringify(value)}` });
       return z.NEVER;
@@ -38,7 +43,7 @@ export const Duration = z
 export const Size = z
   .union([z.number(), z.string()])
   .transform((value, ctx) => {
-    const bytes = parseSize(value);
+    const bytes = parseSize(bareNumber(value));
     if (bytes === undefined) {
       ctx.addIssue({ code: 'custom', message: `expected a size such as 64kb or 4mb, or a positive number of bytes; got ${JSON.stringify(value)}` });
       return z.NEVER;

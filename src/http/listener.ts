@@ -9,6 +9,7 @@ import { handleMcp, type EndpointDeps, type RequestState } from './mcp-endpoint.
 import { sendError, sendJson } from './reply.ts';
 import { ExchangeRecord, ObservedResponse } from '../observe/record.ts';
 import { ConnectionGuard, isClientDisconnect, jsonRpcRefusal, timeoutOptions, type ClientLimits, type ConnectionStats } from './client-limits.ts';
+import { ListenError } from './listen-error.ts';
 
 export interface ListenerDeps extends Omit<EndpointDeps, 'maxRequestBytes' | 'maxJsonDepth'> {
   runtime(): Runtime;
@@ -37,6 +38,12 @@ export class Listener {
   private idleWaiters: Array<() => void> = [];
   private depsFor: Runtime | undefined;
   private depsOfRuntime: EndpointDeps | undefined;
+  /**
+   * Requests that arrive after listen() and before open() wait here: the port is bound before the
+   * gateway touches its store (a start that fails on a taken port must change nothing), and the
+   * rest of the start runs while the port is held.
+   */
+  private held: Array<() => void> | undefined = [];
 
   /** Open and refused connections (metrics). */
   readonly connections: ConnectionStats;
@@ -48,18 +55,31 @@ export class Listener {
     this.connections = new ConnectionGuard(this.server, 'MCP', limits, deps.log, jsonRpcRefusal);
   }
 
+  /** Binds the address; requests are held until open(). Rejects with a ListenError. */
   listen(port: number, host: string): Promise<number> {
     return new Promise((resolve, reject) => {
-      this.server.once('error', reject);
+      const fail = (error: unknown) => reject(new ListenError('mcp', host, port, error));
+      this.server.once('error', fail);
       this.server.listen(port, host, () => {
-        this.server.off('error', reject);
+        this.server.off('error', fail);
         const address = this.server.address();
         resolve(typeof address === 'object' && address ? address.port : port);
       });
     });
   }
 
+  /** Starts serving, beginning with the requests that arrived since listen(). */
+  open(): void {
+    const held = this.held;
+    this.held = undefined;
+    for (const handle of held ?? []) handle();
+  }
+
   private handle(req: IncomingMessage, res: ObservedResponse): void {
+    if (this.held) {
+      this.held.push(() => this.handle(req, res));
+      return;
+    }
     const url = req.url ?? '/';
     const query = url.indexOf('?');
     const path = query === -1 ? url : url.slice(0, query);
@@ -145,6 +165,7 @@ export class Listener {
    */
   async drain(drainMs: number): Promise<{ drained: number; cut: number }> {
     this.draining = true;
+    this.open(); // held requests (a start that failed) are answered 503
     const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
     this.server.closeIdleConnections();
     for (const res of this.streams) res.end();
