@@ -42,6 +42,8 @@ function startTarget(name: TargetName): Promise<Target> {
       return targets.gatehouse('off', 'jwt');
     case 'gatehouse+audit':
       return targets.gatehouse('metadata');
+    case 'gatehouse+full-chain':
+      return targets.gatehouse('metadata', 'full-chain');
     case 'gatehouse+audit-payloads':
       return targets.gatehouse('payloads');
     case 'mcp-proxy':

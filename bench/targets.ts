@@ -189,7 +189,44 @@ function benchJwt(): Promise<string> {
     .sign(new TextEncoder().encode(BENCH_JWT_SECRET));
 }
 
-export async function gatehouse(audit: 'off' | 'metadata' | 'payloads' = 'off', auth: 'keyless' | 'api-key' | 'jwt' = 'keyless'): Promise<Target> {
+/**
+ * The chain a real deployment runs: an ACL of 50 rules, each with a CEL condition, over glob,
+ * regex and any patterns (one deny rule), then a rate limit that is never reached. The rule
+ * that lets the bench agent call `echo` and list tools comes late, so every request walks the
+ * list; deny overrides allow, so each decision checks every rule's patterns anyway.
+ */
+export function fullChainPolicies(): string[] {
+  const rules: string[] = [];
+  for (let i = 0; i < 48; i++) {
+    const team = `team-${i % 12}`;
+    switch (i % 4) {
+      case 0:
+        rules.push(`{ name: r${i}, features: [{ type: tools, methods: [tools/list, tools/call], pattern: { type: glob, value: "${team}_*" } }], condition: 'agent.labels.team == "${team}"' }`);
+        break;
+      case 1:
+        rules.push(`{ name: r${i}, features: [{ type: tools, methods: [tools/call], pattern: { type: regex, value: "proj${i}_(read|list)_[a-z]+" } }], condition: 'agent.labels.team == "${team}" && mcp.method == "tools/call"' }`);
+        break;
+      case 2:
+        rules.push(`{ name: r${i}, features: [{ type: resources, methods: [resources/read, resources/list], pattern: { type: glob, value: "file:///srv/${team}/**" } }], condition: 'agent.id.startsWith("${team}-")' }`);
+        break;
+      default:
+        rules.push(`{ name: r${i}, features: [{ type: prompts, methods: [prompts/list, prompts/get], pattern: { type: any } }], condition: '"${team}" in agent.labels && agent.labels["${team}"] == "yes"' }`);
+    }
+  }
+  rules.push(`{ name: no-destructive, effect: deny, features: [{ type: tools, methods: [tools/call], pattern: { type: glob, value: "*delete*" } }], condition: 'agent.labels.team != "admin"' }`);
+  rules.push(`{ name: bench-tools, features: [{ type: tools, methods: [tools/list, tools/call], pattern: { type: any } }], condition: 'agent.labels.team == "bench" && agent.id == "bench-agent"' }`);
+  return [
+    '    policies:',
+    '      - acl:',
+    '          rules:',
+    ...rules.map((rule) => `            - ${rule}`),
+    '      - rateLimit:',
+    '          limits:',
+    '            - { name: per-agent, key: [agent], rate: 1000000, per: 1s }',
+  ];
+}
+
+export async function gatehouse(audit: 'off' | 'metadata' | 'payloads' = 'off', auth: 'keyless' | 'api-key' | 'jwt' | 'full-chain' = 'keyless'): Promise<Target> {
   const upstream = await startUpstream();
   const bin = path.join(ROOT, 'bin', 'gatehouse.js');
   if (!existsSync(bin)) throw new Error('bin/gatehouse.js does not exist');
@@ -208,8 +245,9 @@ export async function gatehouse(audit: 'off' | 'metadata' | 'payloads' = 'off', 
       '  - name: everything',
       '    path: /mcp',
       '    server: everything',
-      `    auth: ${AUTH_CONFIG[auth]}`,
-      ...(auth === 'api-key' ? ['agents:', '  - id: bench-agent', '    apiKeys:', `      - value: "${BENCH_API_KEY}"`] : []),
+      `    auth: ${AUTH_CONFIG[auth === 'full-chain' ? 'api-key' : auth]}`,
+      ...(auth === 'full-chain' ? fullChainPolicies() : []),
+      ...(auth === 'api-key' || auth === 'full-chain' ? ['agents:', '  - id: bench-agent', '    labels: { team: bench }', '    apiKeys:', `      - value: "${BENCH_API_KEY}"`] : []),
       audit === 'off' ? 'audit: { enabled: false }' : audit === 'payloads' ? 'audit: { payloads: true }' : '',
       '',
     ].join('\n'),
@@ -217,16 +255,18 @@ export async function gatehouse(audit: 'off' | 'metadata' | 'payloads' = 'off', 
   const env = { GATEHOUSE_SESSION_KEY: randomBytes(32).toString('hex'), GATEHOUSE_DATA_DIR: path.join(dir, 'data') };
   const child = await spawnNode([bin, 'start', '--config', config], port, env);
   const endpoint = new URL(`http://127.0.0.1:${port}/mcp`);
-  if (auth === 'api-key') useCredential(endpoint, `Bearer ${BENCH_API_KEY}`);
+  if (auth === 'api-key' || auth === 'full-chain') useCredential(endpoint, `Bearer ${BENCH_API_KEY}`);
   if (auth === 'jwt') useCredential(endpoint, `Bearer ${await benchJwt()}`);
   return {
-    name: auth !== 'keyless' ? `gatehouse+${auth}` : audit === 'off' ? 'gatehouse' : audit === 'metadata' ? 'gatehouse+audit' : 'gatehouse+audit-payloads',
+    name: auth === 'full-chain' ? 'gatehouse+full-chain' : auth !== 'keyless' ? `gatehouse+${auth}` : audit === 'off' ? 'gatehouse' : audit === 'metadata' ? 'gatehouse+audit' : 'gatehouse+audit-payloads',
     ...(audit !== 'off' && { auditFile: path.join(dir, 'data', 'audit.db') }),
     url: new URL(`http://127.0.0.1:${port}/mcp`),
     pid: child.pid!,
     upstreamPid: upstream.child.pid!,
     setup:
-      `Gatehouse (bin/gatehouse.js start), ${auth} API, empty policy chain, HTTP upstream; ` +
+      (auth === 'full-chain'
+        ? 'Gatehouse (bin/gatehouse.js start), api-key API, ACL of 50 rules with CEL conditions (glob/regex/any patterns, one deny) and a rate limit never reached, HTTP upstream; '
+        : `Gatehouse (bin/gatehouse.js start), ${auth} API, empty policy chain, HTTP upstream; `) +
       (audit === 'off' ? 'audit log off' : audit === 'metadata' ? 'audit log on (the default: metadata only, SQLite)' : 'audit log on with payloads (SQLite)'),
     stop: async () => {
       await stopChild(child);
