@@ -65,7 +65,8 @@ test('alice sees and calls only echo; bob sees every tool and calls none; carol 
   const everything = await startEverything();
   const env = { ...process.env, ALICE_KEY, CAROL_KEY };
   const config = parseConfigText(configText(`${everything.origin}/mcp`), 'gatehouse.yaml', env);
-  const gh = await startTestGateway(config as never);
+  // A free port: the parsed file has the default listen.port (8080), which may be taken.
+  const gh = await startTestGateway({ ...config, listen: { host: '127.0.0.1', port: 0 } } as never);
   t.after(async () => {
     await gh.close();
     await everything.close();

@@ -9,6 +9,7 @@ import path from 'node:path';
 import { createServer } from 'node:net';
 import { INIT_REQUEST, MCP_HEADERS, raw, startEverything, startTestGateway, tempDir } from './helpers/gatehouse.ts';
 import { nodeRequest } from './helpers/http-peers.ts';
+import { sendRaw } from './helpers/raw-http.ts';
 import { CookieJar, pkcePair, playUser, registerClient, startOAuthGateway, tokenRequest, USER, type OAuthSetup } from './helpers/oauth-flow.ts';
 import { createUser } from '../src/authserver/users.ts';
 
@@ -262,4 +263,13 @@ test('bad admin, metrics and tracing settings are refused naming the file, the f
   refused('metrics:\n  labels: { tools: true }\n', 'metrics.labels.tools', /unknown field/);
   refused('tracing:\n  enabled: true\n  endpoint: collector:4318\n', 'tracing.endpoint', /absolute http/);
   refused('tracing:\n  sampleRatio: 2\n', 'tracing.sampleRatio', /1/);
+});
+
+test('two Authorization headers on the admin listener are refused with 400, whichever comes first (the first used to win silently)', async () => {
+  for (const pair of [[`Bearer ${token}`, 'Bearer junk'], ['Bearer junk', `Bearer ${token}`], [`Bearer ${token}`, `Bearer ${token}`]]) {
+    const answer = await sendRaw(`${admin}/api/meta`, { headers: pair.map((v): [string, string] => ['Authorization', v]) });
+    assert.equal(answer.status, 400, pair.map((p) => p.slice(0, 12)).join(' + '));
+    assert.match(answer.text, /Authorization header must be sent once/);
+  }
+  assert.equal((await sendRaw(`${admin}/api/meta`, { headers: [['Authorization', `Bearer ${token}`]] })).status, 200, 'one good token passes');
 });

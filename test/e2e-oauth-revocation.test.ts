@@ -7,7 +7,7 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import pg from 'pg';
 import { pino } from 'pino';
@@ -15,6 +15,7 @@ import { SignJWT, importJWK, type JWK } from 'jose';
 import { startGateway, type Gateway } from '../src/gateway.ts';
 import { loadConfigFile } from '../src/config/load.ts';
 import { createUser } from '../src/authserver/users.ts';
+import { KEY_FILE } from '../src/authserver/keys.ts';
 import { INIT_REQUEST, MCP_HEADERS, raw, startEverything, tempDir } from './helpers/gatehouse.ts';
 import { cli } from './helpers/auth-cli.ts';
 import { pkcePair, playUser, registerClient, tokenRequest } from './helpers/oauth-flow.ts';
@@ -47,7 +48,8 @@ async function startCluster(store: string): Promise<Cluster> {
       'dataDir: ./data',
       `publicUrl: ${PUBLIC}`,
       'listen: { host: 127.0.0.1, port: 0 }',
-      store,
+      // One store for both nodes (SQLite: node A's file, named so that node B opens it too).
+      store || `store: { type: sqlite, file: ${JSON.stringify(path.join(dir, 'data', 'gatehouse.db'))} }`,
       'servers:',
       `  everything: { url: "${everything.origin}/mcp" }`,
       'apis:',
@@ -58,12 +60,23 @@ async function startCluster(store: string): Promise<Cluster> {
   );
   const env = { ...process.env };
   delete env.GATEHOUSE_DATA_DIR; // the config's dataDir decides, for both nodes and the CLI
-  const start = async (): Promise<Node> => {
-    const gateway = await startGateway({ config: await loadConfigFile(config), configPath: config, logger: pino({ level: 'silent' }), env });
+  const start = async (dataDir?: string): Promise<Node> => {
+    const gateway = await startGateway({ config: await loadConfigFile(config), configPath: config, logger: pino({ level: 'silent' }), env, ...(dataDir && { dataDir }) });
     return { gateway, origin: `http://127.0.0.1:${gateway.port}` };
   };
   const a = await start();
-  const b = await start();
+  // The signing key is made on first use: have node A make it (its JWKS), so that B gets a copy.
+  assert.equal((await fetch(`${a.origin}/oauth/jwks`)).status, 200);
+  // A second node has a data directory of its own (one running Gatehouse per directory) holding
+  // the same keys as the first, as a deployment copies them to every node.
+  const second = path.join(dir, 'data-b');
+  mkdirSync(second);
+  for (const file of ['session.key', KEY_FILE]) copyFileSync(path.join(dir, 'data', file), path.join(second, file));
+  const b = await start(second).catch(async (error: unknown) => {
+    await a.gateway.close();
+    await everything.close();
+    throw error;
+  });
   await createUser(a.gateway.store, 'grace', PASSWORD);
   const clientId = await registerClient(a.origin, { redirect_uris: [REDIRECT], scope: 'mcp offline_access' });
   return {

@@ -5,6 +5,7 @@
 // address, and clients that never complete an authorization expire.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import path from 'node:path';
 import { pkcePair, playUser, registerClient, startOAuthGateway, tokenRequest, USER, type OAuthSetup } from './helpers/oauth-flow.ts';
 import { recordsWhen } from './helpers/audit-db.ts';
 import { tempDir } from './helpers/gatehouse.ts';
@@ -138,7 +139,8 @@ test('dynamic registration is bounded: metadata size (413), registrations per ad
     assert.match(await gone.text(), /unknown client_id/);
     assert.equal((await fetch(authorize(at, used.client_id), { redirect: 'manual' })).status, 303, 'the client that completed an authorization stays');
 
-    const next = await startOAuthGateway(limits, { dataDir });
+    // Another node on the same store (one running Gatehouse per data directory).
+    const next = await startOAuthGateway({ ...limits, store: { type: 'sqlite', file: path.join(dataDir, 'gatehouse.db') } }, { dataDir: tempDir() });
     try {
       assert.equal((await fetch(`${next.gh.origin}/.well-known/oauth-authorization-server`)).status, 200);
       const deleted = await waitFor(async () => (await store.getOAuthClient(unused.client_id)) === undefined);

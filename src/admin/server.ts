@@ -12,7 +12,7 @@ import type { AuditSinkStatus } from '../audit/audit.ts';
 import type { Routes } from '../http/routes.ts';
 import { GatehouseError } from '../errors.ts';
 import { sendJson } from '../http/reply.ts';
-import { checkHostAndOrigin, compileOriginPolicy, isLoopbackHost, readBody, type OriginPolicy } from '../http/guards.ts';
+import { checkHostAndOrigin, compileOriginPolicy, headerCount, isLoopbackHost, readBody, type OriginPolicy } from '../http/guards.ts';
 import type { GatewayMetrics } from '../metrics/registry.ts';
 import { defaultAdminPort, type AdminConfig } from './schema.ts';
 import { ListenError } from '../http/listen-error.ts';
@@ -150,6 +150,8 @@ export class AdminServer {
     const query = url.indexOf('?');
     const path = query === -1 ? url : url.slice(0, query);
     checkHostAndOrigin(req, this.origin);
+    // Node hands over the first of two Authorization headers; which one counts must not be a guess.
+    if (headerCount(req, 'authorization') > 1) throw new GatehouseError('GH_BAD_HEADER', 'Bad Request: the Authorization header must be sent once');
     switch (path) {
       case '/-/health':
         return sendJson(res, 200, { status: 'ok' }, { 'cache-control': 'no-store' });

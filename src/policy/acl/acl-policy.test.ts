@@ -43,9 +43,9 @@ test('list answers are filtered by what they contain, whatever request they pair
   assert.equal(responseTransform([acl], ctx)!(call), call);
 });
 
-test('capabilities of initialize and server/discover answers are trimmed to what the ACL can allow', () => {
+test('capabilities of initialize and server/discover answers are trimmed to what the ACL can allow; the lists kept promise list_changed (a reload may change them)', () => {
   const out = responseTransform([acl], context())!({ jsonrpc: '2.0', id: 1, result: { supportedVersions: ['2026-07-28'], capabilities: { tools: {}, resources: { subscribe: true }, prompts: {}, logging: {} } } });
-  assert.deepEqual((out as { result: { capabilities: object } }).result.capabilities, { tools: {}, resources: { subscribe: true }, logging: {} });
+  assert.deepEqual((out as { result: { capabilities: object } }).result.capabilities, { tools: { listChanged: true }, resources: { subscribe: true, listChanged: true }, logging: {} });
 });
 
 test('notifications/resources/updated is dropped for hidden URIs and URIs not in canonical form; list_changed passes', () => {

@@ -211,7 +211,15 @@ export class AclPolicy implements Policy {
   }
 
   private record(ctx: PolicyContext, method: string, name: string | undefined, decision: Decision, reason?: string): void {
-    const why = reason ?? (decision.invalidArguments ? `invalid arguments: ${decision.invalidArguments}` : decision.rule ? undefined : 'no rule allows it');
+    const why =
+      reason ??
+      (decision.invalidArguments
+        ? `invalid arguments: ${decision.invalidArguments}`
+        : decision.conditionFailed
+          ? 'the deny rule\'s condition failed at run time (deny rules fail closed)'
+          : decision.rule
+            ? undefined
+            : 'no rule allows it');
     ctx.trace.push({ policy: 'acl', method, name, allowed: decision.allowed, rule: decision.rule, reason: why });
     if (ctx.log.isLevelEnabled('debug')) {
       ctx.log.debug({ acl: { method, name, allowed: decision.allowed, rule: decision.rule ?? null, reason: why ?? null }, agent: ctx.principal.id }, 'acl decision');

@@ -118,7 +118,6 @@ test('the documented context type-checks and decides as documented; free-form ma
     ['mcp.method == "tools/call" && mcp.uri == ""', true],
     ['now > timestamp("2020-01-01T00:00:00Z") && now.getHours("UTC") >= 0', true],
     ['agent.?name.orValue("") == "Alice"', true],
-    ['claims.missing == "x"', false], // a missing map key at run time: the condition does not apply
   ];
   for (const [source, expected] of cases) assert.equal(compileCondition(source)(ctx), expected, source);
 });
@@ -137,4 +136,42 @@ test('a deny rule on a field the principal lacks applies to it: agent.tenant != 
   assert.deepEqual(decide({ tenant: 'acme' }), { allowed: true, rule: 'rules[0]' });
   assert.deepEqual(decide({ tenant: 'acme' }, 'admin'), { allowed: false, rule: 'unnamed-users' });
   assert.deepEqual(decide({ tenant: 'acme', user: { id: 'u1', name: 'Ursula' } }, 'admin'), { allowed: true, rule: 'rules[0]' });
+});
+
+test('a condition that fails at run time (a missing map key) reports the failure instead of false', () => {
+  const ctx: ConditionContext = {
+    agent: { id: 'bob', kind: 'agent', name: '', labels: {}, tenant: '' },
+    user: { id: '', name: '' },
+    claims: {},
+    request: { headers: {}, address: '' },
+    mcp: { method: 'tools/call', name: 'x', uri: '', arguments: {} },
+    now: new Date(),
+  };
+  assert.equal(compileCondition('claims.missing == "x"')(ctx), undefined);
+  assert.equal(compileCondition('agent.labels.team != "admin"')(ctx), undefined);
+  assert.equal(compileCondition('agent.id == "bob"')(ctx), true);
+});
+
+test('a deny rule whose condition fails at run time denies (fail closed); an allow rule whose condition fails does not allow (a deny on a label the agent lacks let it through)', () => {
+  const config: AclConfig = {
+    rules: [
+      { effect: 'allow', features: [{ type: 'tools', methods: ['tools/call'], pattern: { type: 'any' } }] },
+      { effect: 'deny', name: 'non-admins', features: [{ type: 'tools', methods: ['tools/call'], pattern: { type: 'literal', value: 'delete' } }], condition: 'agent.labels.team != "admin"' },
+      { effect: 'allow', name: 'by-claim', features: [{ type: 'tools', methods: ['tools/call'], pattern: { type: 'literal', value: 'special' } }], condition: 'claims.special == true' },
+    ],
+  };
+  const acl = new CompiledAcl(config);
+  const ctx = (labels: Record<string, string>): ConditionContext => ({
+    agent: { id: 'bob', kind: 'agent', name: '', labels, tenant: '' },
+    user: { id: '', name: '' },
+    claims: {},
+    request: { headers: {}, address: '' },
+    mcp: { method: 'tools/call', name: 'delete', uri: '', arguments: {} },
+    now: new Date(),
+  });
+  assert.deepEqual(acl.decide('tools/call', 'delete', ctx({})), { allowed: false, rule: 'non-admins', conditionFailed: true });
+  assert.deepEqual(acl.decide('tools/call', 'delete', ctx({ team: 'admin' })), { allowed: true, rule: 'rules[0]' });
+  assert.deepEqual(acl.decide('tools/call', 'delete', ctx({ team: 'blue' })), { allowed: false, rule: 'non-admins' });
+  // Only rules[0] allows `special`; the failing allow condition adds nothing and takes nothing away.
+  assert.deepEqual(acl.decide('tools/call', 'special', ctx({})), { allowed: true, rule: 'rules[0]' });
 });

@@ -20,7 +20,12 @@ export interface ConditionContext {
   now: Date;
 }
 
-export type Condition = (ctx: ConditionContext) => boolean;
+/**
+ * True or false; undefined when the expression failed at run time (a missing key of a map, a
+ * value of another type than expected). The caller decides what a failure means: deny rules fail
+ * closed, allow rules do not apply (rules.ts).
+ */
+export type Condition = (ctx: ConditionContext) => boolean | undefined;
 
 /** The closed objects of the context: variable → CEL type of each field. */
 const OBJECTS: Readonly<Record<'agent' | 'user' | 'request' | 'mcp', Readonly<Record<string, string>>>> = {
@@ -83,10 +88,9 @@ export function compileCondition(source: string): Condition {
   const program = runtime.parse(source);
   return (ctx) => {
     try {
-      // A condition that errors at run time (a missing key of a map) does not apply.
       return program(ctx as unknown as Record<string, unknown>) === true;
     } catch {
-      return false;
+      return undefined;
     }
   };
 }

@@ -23,6 +23,8 @@ export interface Decision {
   readonly rule: string | undefined;
   /** Argument constraint violation (allowed is false then). */
   readonly invalidArguments?: string;
+  /** The deciding deny rule's condition failed at run time: it applied anyway (fail closed). */
+  readonly conditionFailed?: boolean;
 }
 
 /** A problem at compile time, with the path inside the acl config. */
@@ -79,7 +81,14 @@ export class CompiledAcl {
     for (const rule of this.rules) {
       const feature = rule.features.find((f) => f.methods.has(method) && f.match(name));
       if (!feature) continue;
-      if (rule.condition && !rule.condition(ctx)) continue;
+      if (rule.condition) {
+        const holds = rule.condition(ctx);
+        // A condition that fails at run time (a missing map key) resolves toward refusal: a deny
+        // rule applies, an allow rule does not. Otherwise a deny rule on, say, a label some
+        // agents lack would silently let those agents through.
+        if (holds === undefined && rule.effect === 'deny') return { allowed: false, rule: rule.label, conditionFailed: true };
+        if (holds !== true) continue;
+      }
       if (rule.effect === 'deny') return { allowed: false, rule: rule.label };
       if (allowRule !== undefined) continue;
       const problem = args && feature.checkArguments ? feature.checkArguments(args) : undefined;
