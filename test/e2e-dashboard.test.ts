@@ -4,7 +4,7 @@
 // denied, a failed upstream). The overview shows the counts that traffic produced, a filter on
 // the logs screen narrows to the right records, a record opens by keyboard, the live tail shows a
 // new call, the upstreams screen shows who is up, down and running. Screenshots of the overview
-// and the logs screen go to test-artifacts/ and docs/screenshots/.
+// and the logs screen go to test-artifacts/ (and to docs/screenshots/ with GATEHOUSE_UPDATE_SCREENSHOTS=1).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Page } from 'playwright-core';

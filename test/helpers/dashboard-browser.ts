@@ -54,14 +54,20 @@ export async function signIn(page: Page, admin: string, token: string, next = '/
   await page.waitForURL((url) => url.pathname === next);
 }
 
-/** Saves a screenshot as a test artifact (test-artifacts/) and as the README's copy (docs/screenshots/). */
+/**
+ * Saves a screenshot as a test artifact (test-artifacts/), and as the README's copy
+ * (docs/screenshots/) only when GATEHOUSE_UPDATE_SCREENSHOTS=1: a test run leaves the tracked
+ * files alone unless the dashboard's look changed on purpose.
+ */
 export async function screenshot(page: Page, name: string, options: { fullPage?: boolean } = {}): Promise<string> {
   const artifacts = path.join(REPO_ROOT, 'test-artifacts');
-  const docs = path.join(REPO_ROOT, 'docs', 'screenshots');
   mkdirSync(artifacts, { recursive: true });
-  mkdirSync(docs, { recursive: true });
   const file = path.join(artifacts, `${name}.png`);
   await page.screenshot({ path: file, fullPage: options.fullPage ?? false });
-  copyFileSync(file, path.join(docs, `${name}.png`));
+  if (process.env.GATEHOUSE_UPDATE_SCREENSHOTS === '1') {
+    const docs = path.join(REPO_ROOT, 'docs', 'screenshots');
+    mkdirSync(docs, { recursive: true });
+    copyFileSync(file, path.join(docs, `${name}.png`));
+  }
   return file;
 }
