@@ -253,7 +253,10 @@ export async function gatehouse(audit: 'off' | 'metadata' | 'payloads' = 'off', 
     ].join('\n'),
   );
   const env = { GATEHOUSE_SESSION_KEY: randomBytes(32).toString('hex'), GATEHOUSE_DATA_DIR: path.join(dir, 'data') };
-  const child = await spawnNode([bin, 'start', '--config', config], port, env);
+  // BENCH_CPU_PROF_DIR: each Gatehouse target writes a V8 CPU profile there when it stops
+  // (open it in Chrome DevTools), to see where its CPU per request goes.
+  const profile = process.env.BENCH_CPU_PROF_DIR ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_CPU_PROF_DIR] : [];
+  const child = await spawnNode([...profile, bin, 'start', '--config', config], port, env);
   const endpoint = new URL(`http://127.0.0.1:${port}/mcp`);
   if (auth === 'api-key' || auth === 'full-chain') useCredential(endpoint, `Bearer ${BENCH_API_KEY}`);
   if (auth === 'jwt') useCredential(endpoint, `Bearer ${await benchJwt()}`);

@@ -1,10 +1,15 @@
 // api-key: agents present a key (Authorization: Bearer, or a configured header). Only its SHA-256
 // digest is looked up, through the store's index: no secret is compared in our code, so the
-// time taken says nothing about how close a guess was. The store is asked on every request, so
-// a revocation made by another process (the CLI, another node) holds from the next request. A
-// SQLite lookup by primary index costs a few microseconds (see docs/auth.md), less than parsing
-// the JSON-RPC body, so there is no cache to keep coherent across processes.
-import { createHash, randomBytes } from 'node:crypto';
+// time taken says nothing about how close a guess was.
+//
+// A key that authenticated is remembered by its digest, with the principal built for it, so a
+// busy agent costs a hash and a map lookup rather than two queries and a new principal per
+// request (the same principal object also lets the ACL remember its decisions). The memory is
+// only trusted while the store says nothing changed: SQLite tells exactly (any commit by another
+// process, e.g. `gatehouse keys revoke`, or a write through this one), so a revocation holds
+// from the next request; Postgres cannot tell cheaply, so there a remembered key is asked again
+// after a second, the longest another node waits to be heeded (as for tokens).
+import { hash, randomBytes } from 'node:crypto';
 import type { Logger } from '../log.ts';
 import type { Store } from '../store/store.ts';
 import type { Principal } from './principal.ts';
@@ -16,7 +21,22 @@ import type { ConfigKey } from './agents-sync.ts';
 export const MAX_KEY_LENGTH = 8192;
 
 export function digestKey(key: string): string {
-  return createHash('sha256').update(key, 'utf8').digest('hex');
+  return hash('sha256', key, 'hex');
+}
+
+/** How long a remembered key is trusted when the store cannot say whether it changed. */
+export const KEY_CACHE_MS = 1000;
+/** Remembered keys per plan; past this the memory starts again (keys are few, agents reuse them). */
+const KEY_CACHE_ENTRIES = 10_000;
+
+interface KnownKey {
+  readonly principal: Principal;
+  readonly keyId: string;
+  readonly api: string | undefined;
+  readonly expiresAt: number | undefined;
+  /** The store's agentsVersion() when read, or undefined: then `readAt` bounds its trust. */
+  readonly version: number | undefined;
+  readonly readAt: number;
 }
 
 const BASE62 = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
@@ -57,6 +77,18 @@ export function apiKeyPlan(store: Store, options: ApiKeyPlanOptions, log: Logger
     store.touchApiKey(id, now).catch((err: Error) => log.warn({ keyId: id, err: err.message }, 'could not record API key use'));
   };
 
+  const known = new Map<string, KnownKey>();
+  /** A remembered key, if it is still to be trusted and valid for this API now. */
+  const remembered = (digest: string, api: string, now: number): Principal | undefined => {
+    const entry = known.get(digest);
+    if (entry === undefined) return undefined;
+    const fresh = entry.version === undefined ? now - entry.readAt < KEY_CACHE_MS : entry.version === store.agentsVersion();
+    // Anything else (stale, expired, another API) is decided again from the store, with its reason.
+    if (!fresh || (entry.expiresAt !== undefined && entry.expiresAt <= now) || (entry.api !== undefined && entry.api !== api)) return undefined;
+    touch(entry.keyId, now);
+    return entry.principal;
+  };
+
   return {
     type: 'api-key',
     challenge: () => 'Bearer realm="gatehouse"',
@@ -64,7 +96,13 @@ export function apiKeyPlan(store: Store, options: ApiKeyPlanOptions, log: Logger
       const fromHeader = options.header === undefined ? undefined : headerKey(ctx, options.header);
       const key = fromHeader ?? bearerToken(ctx.req, MAX_KEY_LENGTH);
       if (key === undefined) return ABSENT;
-      const record = await store.findApiKeyByHash(digestKey(key));
+      const digest = digestKey(key);
+      const cached = remembered(digest, ctx.api, Date.now());
+      if (cached) return { principal: cached };
+      // Read before the lookup: a change made while it runs makes the entry stale, not wrong.
+      const version = store.agentsVersion();
+      const readAt = Date.now();
+      const record = await store.findApiKeyByHash(digest);
       if (!record) {
         if (fromHeader === undefined && options.yieldUnknownBearer) return ABSENT;
         log.debug({ api: ctx.api, plan: 'api-key' }, 'authentication refused: unknown API key');
@@ -89,7 +127,7 @@ export function apiKeyPlan(store: Store, options: ApiKeyPlanOptions, log: Logger
       const agent = await store.getAgent(record.agentId);
       if (!agent || agent.disabled) return refuse('agent disabled');
       touch(record.id, now);
-      const principal: Principal = {
+      const principal: Principal = Object.freeze({
         kind: 'agent',
         id: agent.id,
         key: `agent:${agent.id}`,
@@ -97,7 +135,9 @@ export function apiKeyPlan(store: Store, options: ApiKeyPlanOptions, log: Logger
         labels: agent.labels,
         ...(agent.name !== undefined && { name: agent.name }),
         ...(agent.tenant !== undefined && { tenant: agent.tenant }),
-      };
+      });
+      if (known.size >= KEY_CACHE_ENTRIES) known.clear();
+      known.set(digest, { principal, keyId: record.id, api, expiresAt, version, readAt });
       return { principal };
     },
   };

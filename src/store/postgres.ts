@@ -134,6 +134,10 @@ export class PostgresStore implements Store {
     return (await this.#query(name, values)).rowCount ?? 0;
   }
 
+  agentsVersion(): undefined {
+    return undefined; // shared by nodes: no cheap way to tell; callers cache briefly
+  }
+
   async createAgent(agent: AgentRecord): Promise<void> {
     await guarded(`agent "${agent.id}"`, classify, () => this.#query('insertAgent', agentParams(agent)));
   }

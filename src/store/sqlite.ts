@@ -81,6 +81,8 @@ function prepare(db: Database.Database) {
        ON CONFLICT (id) DO UPDATE SET name = excluded.name, labels = excluded.labels,
          tenant = excluded.tenant, disabled = excluded.disabled`,
     ),
+    // Differs between two reads on this connection when another connection committed meanwhile.
+    dataVersion: db.prepare<[], number>('PRAGMA data_version').pluck(),
     getAgent: db.prepare<[string], rows.AgentRow>(`SELECT ${AGENT} FROM agents WHERE id = ?`),
     listAgents: db.prepare<[], rows.AgentRow>(`SELECT ${AGENT} FROM agents ORDER BY created_at, id`),
     setAgentDisabled: db.prepare<[number, string]>('UPDATE agents SET disabled = ? WHERE id = ?'),
@@ -168,16 +170,31 @@ export class SqliteStore implements Store {
   readonly #db: Database.Database;
   readonly #q: ReturnType<typeof prepare>;
 
+  /** agentsVersion(): bumped by this store's writes and when another connection committed. */
+  #version = 0;
+  #dataVersion: number | undefined;
+
   constructor(db: Database.Database) {
     this.#db = db;
     this.#q = prepare(db);
   }
 
+  agentsVersion(): number {
+    const current = this.#q.dataVersion.get();
+    if (current !== this.#dataVersion) {
+      this.#dataVersion = current;
+      this.#version++;
+    }
+    return this.#version;
+  }
+
   async createAgent(agent: AgentRecord): Promise<void> {
+    this.#version++;
     await guarded(`agent "${agent.id}"`, classify, () => this.#q.insertAgent.run(agentParams(agent)));
   }
 
   async upsertAgent(agent: AgentRecord): Promise<void> {
+    this.#version++;
     this.#q.upsertAgent.run(agentParams(agent));
   }
 
@@ -191,10 +208,12 @@ export class SqliteStore implements Store {
   }
 
   async setAgentDisabled(id: string, disabled: boolean): Promise<boolean> {
+    this.#version++;
     return this.#q.setAgentDisabled.run(disabled ? 1 : 0, id).changes > 0;
   }
 
   async createApiKey(key: ApiKeyRecord): Promise<void> {
+    this.#version++;
     const params = {
       id: key.id,
       agent_id: key.agentId,
@@ -220,6 +239,7 @@ export class SqliteStore implements Store {
   }
 
   async revokeApiKey(id: string, at: number): Promise<boolean> {
+    this.#version++;
     return this.#q.revokeKey.run(at, id).changes > 0;
   }
 

@@ -71,6 +71,14 @@ export interface CredentialRecord {
 export interface Store {
   readonly kind: 'sqlite' | 'postgres';
 
+  /**
+   * A number that changes whenever agents or API keys may have changed since it was last read:
+   * a commit by another process (the CLI, for SQLite) or a write through this store. Undefined
+   * when the store cannot tell cheaply (Postgres, shared by nodes): callers then trust what they
+   * read for a short time only.
+   */
+  agentsVersion(): number | undefined;
+
   createAgent(agent: AgentRecord): Promise<void>;
   /** Inserts or replaces (used for agents declared in config). */
   upsertAgent(agent: AgentRecord): Promise<void>;
