@@ -18,6 +18,9 @@ import { settingsFor, type ApiAuditSettings, type AuditSettings } from './settin
 /** Agent of an exchange refused before anyone was authenticated (not a valid agent id: ids never contain parentheses). */
 export const UNAUTHENTICATED = '(unauthenticated)';
 
+const ERROR_MEMBER = Buffer.from('"error"');
+const NO_CODES: ReadonlyMap<string, number> = new Map();
+
 /** Refusals of who is calling or from where, as opposed to failures. */
 const REFUSALS: Readonly<Record<string, string>> = {
   GH_UNAUTHORIZED: 'auth',
@@ -37,8 +40,11 @@ export function eventsOf(record: ExchangeRecord, status: number, settings: Audit
   // exchange's duration, read after it, is then never the shorter of the two.
   const upstreamMs = record.upstreamMs;
   const durationMs = round(performance.now() - record.start);
-  const text = record.responseText();
-  const codes = errorCodes(text);
+  const bytes = record.responseBytes();
+  // Text only when it is read: a body that names no "error" member has no error codes, and a
+  // long list need not be decoded to learn that.
+  const text = options.payloads ? bytes.toString('utf8') : '';
+  const codes = bytes.includes(ERROR_MEMBER) ? errorCodes(options.payloads ? text : bytes.toString('utf8')) : NO_CODES;
   const answered = new Map<string, JsonRpcResponse>();
   for (const response of record.answered ?? []) {
     const id = idText(response.id);

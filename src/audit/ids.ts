@@ -3,7 +3,7 @@
 // Sessions are recorded as a short hash: records of one session share it (on every node, across
 // restarts), and it cannot be turned back into the session id, which is a bearer credential for
 // the session (a sealed, high-entropy token, so the hash cannot be guessed either).
-import { createHash, randomBytes } from 'node:crypto';
+import { hash, randomBytes } from 'node:crypto';
 
 const TIME_WIDTH = 9; // base 36 ms: enough until the year 5188
 const SEQ_WIDTH = 4;
@@ -34,7 +34,7 @@ export class SessionTags {
   tag(sessionId: string): string {
     let tag = this.cache.get(sessionId);
     if (tag === undefined) {
-      tag = createHash('sha256').update(sessionId).digest('base64url').slice(0, 12);
+      tag = hash('sha256', sessionId, 'base64url').slice(0, 12);
       // Session ids repeat on every request of a session; forget them all now and then.
       if (this.cache.size >= 4096) this.cache.clear();
       this.cache.set(sessionId, tag);

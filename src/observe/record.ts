@@ -60,6 +60,7 @@ export class ExchangeRecord {
 
   /** Raw response bytes on their way to the client (piped responses). */
   tap(chunk: Buffer): void {
+    if (chunk.length === 0) return; // end(''): kept, it would make the tail two chunks to concatenate
     this.bytesOut += chunk.length;
     if (this.captureBytes > 0) {
       if (this.kept < this.captureBytes) {

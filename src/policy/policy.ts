@@ -5,6 +5,7 @@ import { idKey, isRequest, type JsonRpcErrorObject, type JsonRpcMessage, type Js
 import type { Logger } from '../log.ts';
 import type { Principal } from '../auth/principal.ts';
 import type { ProtocolVersion } from '../mcp/versions.ts';
+import { AnswerMemo } from './answer-memo.ts';
 
 export type Direction = 'client-to-server' | 'server-to-client';
 
@@ -47,6 +48,12 @@ export interface Policy {
    * requests of earlier exchanges): a policy must then judge the answer by what it holds.
    */
   onResponse?(ctx: PolicyContext, message: JsonRpcMessage, request: JsonRpcRequest | undefined): JsonRpcMessage | undefined;
+  /**
+   * onResponse depends only on the message, the principal and the config — not on the request,
+   * the session or the time — so an answer equal to one seen before, for the same principal, may
+   * get the rewrite remembered from then (answer-memo.ts) without the policy being asked.
+   */
+  readonly stableResponses?: boolean;
 }
 
 export const ALLOW: RequestDecision = Object.freeze({ action: 'allow' });
@@ -67,7 +74,19 @@ export async function runRequestPolicies(
   return { message: current };
 }
 
-export type ResponseTransform = (message: JsonRpcMessage) => JsonRpcMessage | undefined;
+export type ResponseTransform = ((message: JsonRpcMessage) => JsonRpcMessage | undefined) & {
+  /** Present when every response policy is stable: rewrites of equal answers are remembered per principal. */
+  readonly memo?: { readonly answers: AnswerMemo; readonly principal: object };
+};
+
+/** One memory of rewritten answers per compiled policy chain (a new config starts a new one). */
+const memos = new WeakMap<readonly Policy[], AnswerMemo>();
+
+function memoOf(policies: readonly Policy[]): AnswerMemo {
+  let memo = memos.get(policies);
+  if (memo === undefined) memos.set(policies, (memo = new AnswerMemo()));
+  return memo;
+}
 
 /**
  * A transform over server → client messages, or undefined when no policy looks at them.
@@ -78,7 +97,7 @@ export function responseTransform(policies: readonly Policy[], ctx: PolicyContex
   if (active.length === 0) return undefined;
   const byId = new Map<string, JsonRpcRequest>();
   for (const message of requests) if (isRequest(message)) byId.set(idKey(message.id), message);
-  return (message) => {
+  const transform = (message: JsonRpcMessage): JsonRpcMessage | undefined => {
     const request = 'method' in message || message.id === null || message.id === undefined ? undefined : byId.get(idKey(message.id));
     let current: JsonRpcMessage | undefined = message;
     for (const policy of active) {
@@ -87,4 +106,5 @@ export function responseTransform(policies: readonly Policy[], ctx: PolicyContex
     }
     return current;
   };
+  return active.every((p) => p.stableResponses === true) ? Object.assign(transform, { memo: { answers: memoOf(policies), principal: ctx.principal } }) : transform;
 }

@@ -173,6 +173,7 @@ export class SqliteStore implements Store {
   /** agentsVersion(): bumped by this store's writes and when another connection committed. */
   #version = 0;
   #dataVersion: number | undefined;
+  #versionAsked = false;
 
   constructor(db: Database.Database) {
     this.#db = db;
@@ -180,6 +181,13 @@ export class SqliteStore implements Store {
   }
 
   agentsVersion(): number {
+    // Asked once per turn of the event loop: requests read together in one turn cannot be
+    // ordered against another process's commit anyway, and each ask takes a file lock.
+    if (this.#versionAsked) return this.#version;
+    this.#versionAsked = true;
+    setImmediate(() => {
+      this.#versionAsked = false;
+    });
     const current = this.#q.dataVersion.get();
     if (current !== this.#dataVersion) {
       this.#dataVersion = current;

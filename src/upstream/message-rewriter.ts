@@ -5,7 +5,8 @@ import { Writable } from 'node:stream';
 import type { OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import { StringDecoder } from 'node:string_decoder';
 import { SseParser, formatSseEvent, type SseEvent } from '../mcp/sse.ts';
-import { errorResponse, isObject, validateMessage, type JsonRpcMessage } from '../mcp/jsonrpc.ts';
+import { errorResponse, isObject, isResponse, validateMessage, type JsonRpcId, type JsonRpcMessage } from '../mcp/jsonrpc.ts';
+import { splitTrailingId } from '../policy/answer-memo.ts';
 import { nestsDeeperThan } from '../mcp/json-depth.ts';
 import { ERRORS, GatehouseError } from '../errors.ts';
 import type { ResponseTransform } from '../policy/policy.ts';
@@ -32,10 +33,17 @@ type Rewritten =
   | { kind: 'dropped' }
   /** Nested deeper than the limit: refused. */
   | { kind: 'too-deep'; id: string | number | undefined }
-  | { kind: 'message'; text: string; message: JsonRpcMessage | undefined };
+  | { kind: 'message'; text: string; message: JsonRpcMessage | undefined; answers?: JsonRpcId };
 
 /** Decodes one upstream message (or a batch of them), applies the transform, re-serializes. */
 function rewrite(data: string, transform: ResponseTransform, maxJsonDepth: number): Rewritten {
+  const memo = transform.memo;
+  const split = memo === undefined ? undefined : splitTrailingId(data);
+  if (split !== undefined) {
+    // An answer rewritten before for this principal (memo is set only for stable policies).
+    const body = memo!.answers.lookup(memo!.principal, split.body);
+    if (body !== undefined) return { kind: 'message', text: body === split.body ? data : body + split.suffix, message: undefined, answers: split.id };
+  }
   const tooDeep = nestsDeeperThan(data, maxJsonDepth);
   let parsed: unknown;
   try {
@@ -65,7 +73,11 @@ function rewrite(data: string, transform: ResponseTransform, maxJsonDepth: numbe
   const checked = validateMessage(parsed, 'keep');
   if (!checked.ok) return { kind: 'dropped' };
   const out = transform(checked.message);
-  return out === undefined ? { kind: 'dropped' } : { kind: 'message', text: JSON.stringify(out), message: out };
+  if (out === undefined) return { kind: 'dropped' };
+  // Unchanged (the same object back): the server's own text, not a re-serialization of it.
+  const text = out === parsed ? data : JSON.stringify(out);
+  if (split !== undefined && isResponse(checked.message) && isResponse(out)) memo!.answers.remember(memo!.principal, split, text);
+  return { kind: 'message', text, message: out };
 }
 
 function badResponse(id: string | number, maxJsonDepth: number): string {
@@ -114,8 +126,11 @@ export class SseRewriter extends Writable {
         this.res.write(formatSseEvent(event.data, options));
         return;
       case 'message':
-        this.res.write(formatSseEvent(result.text, options));
+        // Encoded once here: the response's observer keeps the bytes it is given, and a string
+        // would be encoded again for it and once more for the socket.
+        this.res.write(Buffer.from(formatSseEvent(result.text, options)));
         if (result.message) this.unanswered?.seeMessage(result.message);
+        else if (result.answers !== undefined) this.unanswered?.seeAnswer(result.answers);
         return;
       case 'too-deep':
         // Refused as the answer to its request; any other message is dropped.

@@ -42,8 +42,12 @@ export class AclPolicy implements Policy {
   readonly name = 'acl';
   private readonly acl: CompiledAcl;
 
+  /** List filtering and capability trimming read only the principal and the answer, unless a condition reads the request. */
+  readonly stableResponses: boolean;
+
   constructor(config: AclConfig) {
     this.acl = new CompiledAcl(config);
+    this.stableResponses = !this.acl.readsPerRequest;
   }
 
   onRequest(ctx: PolicyContext, message: JsonRpcMessage): RequestDecision {
@@ -101,8 +105,11 @@ export class AclPolicy implements Policy {
       for (const shape of LISTS) {
         const items = result[shape.field];
         if (!Array.isArray(items)) continue;
+        const shown = items.filter((item) => this.listed(ctx, shape, item));
+        // Nothing hidden: the answer stays the same object, so it is relayed as the server wrote it.
+        if (shown.length === items.length) continue;
         filtered ??= { ...result };
-        filtered[shape.field] = items.filter((item) => this.listed(ctx, shape, item));
+        filtered[shape.field] = shown;
       }
       // initialize and server/discover answers.
       if (isObject(result.capabilities)) {
@@ -205,7 +212,7 @@ export class AclPolicy implements Policy {
     args?: Readonly<Record<string, unknown>>,
     trace = true,
   ): Decision {
-    const decision = this.acl.decide(method, name, conditionContext(ctx, method, mcp), args);
+    const decision = this.acl.decideFor(ctx.principal, method, name, () => conditionContext(ctx, method, mcp), args);
     if (trace) this.record(ctx, method, name, decision);
     return decision;
   }

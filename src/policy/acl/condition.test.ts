@@ -175,3 +175,42 @@ test('a deny rule whose condition fails at run time denies (fail closed); an all
   // Only rules[0] allows `special`; the failing allow condition adds nothing and takes nothing away.
   assert.deepEqual(acl.decide('tools/call', 'special', ctx({})), { allowed: true, rule: 'rules[0]' });
 });
+
+test('conditions that read the request, the clock or the arguments are dynamic; principal and method/name/uri are not', () => {
+  const dynamic = (source: string) => compileCondition(source).dynamic;
+  assert.equal(dynamic('agent.labels.team == "blue" && mcp.method == "tools/call" && mcp.name.startsWith("get_")'), false);
+  assert.equal(dynamic('user.id != "" || claims.admin == true || mcp.uri.startsWith("file:///")'), false);
+  assert.equal(dynamic('request.headers["x-team"] == "blue"'), true);
+  assert.equal(dynamic('now < timestamp("2030-01-01T00:00:00Z")'), true);
+  assert.equal(dynamic('mcp.arguments.size() < 3'), true);
+  assert.equal(dynamic('has(mcp.arguments.path)'), true);
+  assert.equal(dynamic('[1, 2].exists(x, x == 1) && request.address == "127.0.0.1"'), true);
+});
+
+// Decisions are remembered per principal object (lists decide every item); one that depended on
+// the request must be made again for the next request.
+test('a decision that read the request is not remembered; one that read only the principal is', () => {
+  const acl = new CompiledAcl({
+    rules: [
+      { name: 'by-team', effect: 'allow', features: [{ type: 'tools', methods: ['tools/call'], pattern: { type: 'literal', value: 'echo' } }], condition: 'agent.labels.team == "blue"' },
+      { name: 'by-header', effect: 'allow', features: [{ type: 'tools', methods: ['tools/call'], pattern: { type: 'literal', value: 'add' } }], condition: 'request.headers["x-team"] == "blue"' },
+    ],
+  } as AclConfig);
+  const principal: Principal = Object.freeze({ kind: 'agent', id: 'alice', key: 'agent:alice', plan: 'api-key', labels: { team: 'blue' } });
+  const ctx = (headers: Record<string, string>) => {
+    const base = policyContext(principal);
+    return conditionContext({ ...base, principal, request: { headers, remoteAddress: '127.0.0.1' } }, 'tools/call', { name: 'add' });
+  };
+  let built = 0;
+  const decide = (name: string, headers: Record<string, string>) =>
+    acl.decideFor(principal, 'tools/call', name, () => {
+      built++;
+      return ctx(headers);
+    }).allowed;
+  assert.equal(decide('echo', {}), true);
+  assert.equal(decide('echo', {}), true);
+  assert.equal(built, 1, 'the static decision was remembered');
+  assert.equal(decide('add', { 'x-team': 'blue' }), true);
+  assert.equal(decide('add', { 'x-team': 'red' }), false, 'the header decision is made again with the new request');
+  assert.equal(built, 3);
+});

@@ -25,7 +25,15 @@ export interface ConditionContext {
  * value of another type than expected). The caller decides what a failure means: deny rules fail
  * closed, allow rules do not apply (rules.ts).
  */
-export type Condition = (ctx: ConditionContext) => boolean | undefined;
+export type Condition = ((ctx: ConditionContext) => boolean | undefined) & {
+  /**
+   * Whether the value can change between two requests of one principal for the same method and
+   * name: it reads the request, the clock or the call's arguments. A condition that reads only
+   * agent, user, claims and mcp.method/name/uri decides the same way every time, so its decision
+   * may be remembered (rules.ts).
+   */
+  readonly dynamic: boolean;
+};
 
 /** The closed objects of the context: variable → CEL type of each field. */
 const OBJECTS: Readonly<Record<'agent' | 'user' | 'request' | 'mcp', Readonly<Record<string, string>>>> = {
@@ -86,13 +94,32 @@ export function compileCondition(source: string): Condition {
   const unknown = unknownField(ast);
   if (unknown) throw new Error(unknown);
   const program = runtime.parse(source);
-  return (ctx) => {
+  const evaluate = (ctx: ConditionContext): boolean | undefined => {
     try {
       return program(ctx as unknown as Record<string, unknown>) === true;
     } catch {
       return undefined;
     }
   };
+  return Object.assign(evaluate, { dynamic: readsPerRequest(ast) });
+}
+
+/** mcp fields that are the same for every request naming the same method and item. */
+const STATIC_MCP_FIELDS = new Set(['method', 'name', 'uri']);
+
+/**
+ * Whether the expression reads `request`, `now`, or any of `mcp` but its method, name and uri.
+ * Conservative: a macro variable that happens to be called `request` counts too.
+ */
+function readsPerRequest(node: unknown): boolean {
+  if (Array.isArray(node)) return node.some(readsPerRequest);
+  if (!isNode(node)) return false;
+  if (node.op === 'id') return node.args === 'request' || node.args === 'now' || node.args === 'mcp';
+  if (node.op === '.' || node.op === '.?') {
+    const [object, field] = node.args as [unknown, unknown];
+    if (isNode(object) && object.op === 'id' && object.args === 'mcp') return typeof field !== 'string' || !STATIC_MCP_FIELDS.has(field);
+  }
+  return readsPerRequest(node.args);
 }
 
 /** The CEL error as one line: its summary, where it is, and for an unknown field the fields there are. */

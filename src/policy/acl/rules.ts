@@ -34,8 +34,18 @@ export class AclCompileError extends Error {
   }
 }
 
+/** Decisions remembered per principal; past this many names the memory starts again. */
+const REMEMBERED_PER_PRINCIPAL = 2000;
+
 export class CompiledAcl {
   private readonly rules: readonly CompiledRule[];
+  /**
+   * Decisions that depend only on the principal, the method and the name, per principal object:
+   * principals are immutable and rebuilt when what they carry changes (auth/api-key.ts), and a
+   * new config compiles a new CompiledAcl. A list of N items costs N map lookups, not N walks
+   * of the rules with their conditions.
+   */
+  private readonly remembered = new WeakMap<object, Map<string, Decision>>();
   /** Methods some rule could allow (for capability trimming and tasks). */
   readonly grantable: ReadonlySet<string>;
 
@@ -69,19 +79,48 @@ export class CompiledAcl {
       return { label: rule.name ?? `rules[${r}]`, effect: rule.effect, features, condition };
     });
     this.grantable = grantable;
+    this.readsPerRequest = this.rules.some((rule) => rule.condition?.dynamic === true);
   }
+
+  /** Some rule's condition reads the request, the clock or the arguments (Condition.dynamic). */
+  readonly readsPerRequest: boolean;
 
   /**
    * Decides one (method, name) pair. `ctx` is built by the caller once per message; its
    * mcp.name/uri must be the item being decided (list filtering decides per item).
    */
   decide(method: string, name: string, ctx: ConditionContext, args?: Readonly<Record<string, unknown>>): Decision {
+    return this.walk(method, name, ctx, args, { dynamic: false });
+  }
+
+  /**
+   * decide(), remembered for `principal` when no rule that took part reads per-request values
+   * (see Condition.dynamic) or checked arguments. `context` is built only when rules run.
+   */
+  decideFor(principal: object, method: string, name: string, context: () => ConditionContext, args?: Readonly<Record<string, unknown>>): Decision {
+    let known = this.remembered.get(principal);
+    const key = `${method}\n${name}`;
+    const found = known?.get(key);
+    if (found !== undefined) return found;
+    const seen = { dynamic: false };
+    const decision = this.walk(method, name, context(), args, seen);
+    if (!seen.dynamic) {
+      if (known === undefined) this.remembered.set(principal, (known = new Map()));
+      else if (known.size >= REMEMBERED_PER_PRINCIPAL) known.clear();
+      known.set(key, decision);
+    }
+    return decision;
+  }
+
+  /** The decision; `seen.dynamic` is set when a rule that took part read per-request values or checked arguments. */
+  private walk(method: string, name: string, ctx: ConditionContext, args: Readonly<Record<string, unknown>> | undefined, seen: { dynamic: boolean }): Decision {
     let allowRule: string | undefined;
     let invalid: { rule: string; problem: string } | undefined;
     for (const rule of this.rules) {
       const feature = rule.features.find((f) => f.methods.has(method) && f.match(name));
       if (!feature) continue;
       if (rule.condition) {
+        if (rule.condition.dynamic) seen.dynamic = true;
         const holds = rule.condition(ctx);
         // A condition that fails at run time (a missing map key) resolves toward refusal: a deny
         // rule applies, an allow rule does not. Otherwise a deny rule on, say, a label some
@@ -91,6 +130,7 @@ export class CompiledAcl {
       }
       if (rule.effect === 'deny') return { allowed: false, rule: rule.label };
       if (allowRule !== undefined) continue;
+      if (args && feature.checkArguments) seen.dynamic = true;
       const problem = args && feature.checkArguments ? feature.checkArguments(args) : undefined;
       if (problem) invalid ??= { rule: rule.label, problem };
       else allowRule = rule.label;
