@@ -10,6 +10,9 @@
 // again when full; a new config makes a new memory (the chain is compiled anew).
 import type { JsonRpcId } from '../mcp/jsonrpc.ts';
 
+/** Requests whose answers repeat (lists): only these are remembered; a tool's answers rarely do. */
+export const REPEATING_ANSWERS: ReadonlySet<string> = new Set(['tools/list', 'prompts/list', 'resources/list', 'resources/templates/list']);
+
 /** Longest answer text remembered, and all remembered text together, in UTF-16 code units. */
 const MAX_ENTRY_CHARS = 512 * 1024;
 const MAX_TOTAL_CHARS = 16 * 1024 * 1024;

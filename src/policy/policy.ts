@@ -5,7 +5,7 @@ import { idKey, isRequest, type JsonRpcErrorObject, type JsonRpcMessage, type Js
 import type { Logger } from '../log.ts';
 import type { Principal } from '../auth/principal.ts';
 import type { ProtocolVersion } from '../mcp/versions.ts';
-import { AnswerMemo } from './answer-memo.ts';
+import { AnswerMemo, REPEATING_ANSWERS } from './answer-memo.ts';
 
 export type Direction = 'client-to-server' | 'server-to-client';
 
@@ -75,8 +75,11 @@ export async function runRequestPolicies(
 }
 
 export type ResponseTransform = ((message: JsonRpcMessage) => JsonRpcMessage | undefined) & {
-  /** Present when every response policy is stable: rewrites of equal answers are remembered per principal. */
-  readonly memo?: { readonly answers: AnswerMemo; readonly principal: object };
+  /**
+   * Present when every response policy is stable and the exchange asks for a list: rewrites of
+   * equal answers to the requests in `ids` (idKey) are remembered per principal.
+   */
+  readonly memo?: { readonly answers: AnswerMemo; readonly principal: object; readonly ids: ReadonlySet<string> };
 };
 
 /** One memory of rewritten answers per compiled policy chain (a new config starts a new one). */
@@ -96,7 +99,12 @@ export function responseTransform(policies: readonly Policy[], ctx: PolicyContex
   const active = policies.filter((p) => p.onResponse);
   if (active.length === 0) return undefined;
   const byId = new Map<string, JsonRpcRequest>();
-  for (const message of requests) if (isRequest(message)) byId.set(idKey(message.id), message);
+  let repeating: Set<string> | undefined;
+  for (const message of requests) {
+    if (!isRequest(message)) continue;
+    byId.set(idKey(message.id), message);
+    if (REPEATING_ANSWERS.has(message.method)) (repeating ??= new Set()).add(idKey(message.id));
+  }
   const transform = (message: JsonRpcMessage): JsonRpcMessage | undefined => {
     const request = 'method' in message || message.id === null || message.id === undefined ? undefined : byId.get(idKey(message.id));
     let current: JsonRpcMessage | undefined = message;
@@ -106,5 +114,6 @@ export function responseTransform(policies: readonly Policy[], ctx: PolicyContex
     }
     return current;
   };
-  return active.every((p) => p.stableResponses === true) ? Object.assign(transform, { memo: { answers: memoOf(policies), principal: ctx.principal } }) : transform;
+  if (repeating === undefined || !active.every((p) => p.stableResponses === true)) return transform;
+  return Object.assign(transform, { memo: { answers: memoOf(policies), principal: ctx.principal, ids: repeating } });
 }

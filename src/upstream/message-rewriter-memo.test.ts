@@ -27,7 +27,7 @@ function hidingTransform(answers: AnswerMemo, principal: object, calls: { n: num
     }
     return message;
   };
-  return Object.assign(transform, { memo: { answers, principal } });
+  return Object.assign(transform, { memo: { answers, principal, ids: new Set(['n:1', 's:x-2', 'n:3', 'n:4', 'n:5', 'n:6']) } });
 }
 
 async function relay(transform: ResponseTransform, data: string, unanswered?: UnansweredRequests): Promise<string> {
@@ -61,6 +61,9 @@ test('an equal list answer is rewritten from memory with its own id, and still f
   await relay(hidingTransform(answers, alice, calls), JSON.stringify({ jsonrpc: '2.0', id: 5, result: { tools: [{ name: 'echo' }, { name: 'get-env' }] } }));
   await relay(hidingTransform(answers, alice, calls), JSON.stringify({ jsonrpc: '2.0', id: 6, result: { tools: [{ name: 'echo' }, { name: 'get-env' }] } }));
   assert.equal(calls.n, 5, 'an answer whose id is not its last member is not remembered');
+  await relay(hidingTransform(answers, alice, calls), list(7));
+  await relay(hidingTransform(answers, alice, calls), list(7));
+  assert.equal(calls.n, 7, 'an answer to a request that is no list (id 7 here) is not remembered');
 });
 
 test('a server request that ends with its id is never remembered as an answer', async () => {

@@ -5,7 +5,7 @@ import { Writable } from 'node:stream';
 import type { OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import { StringDecoder } from 'node:string_decoder';
 import { SseParser, formatSseEvent, type SseEvent } from '../mcp/sse.ts';
-import { errorResponse, isObject, isResponse, validateMessage, type JsonRpcId, type JsonRpcMessage } from '../mcp/jsonrpc.ts';
+import { errorResponse, idKey, isObject, isResponse, validateMessage, type JsonRpcId, type JsonRpcMessage } from '../mcp/jsonrpc.ts';
 import { splitTrailingId } from '../policy/answer-memo.ts';
 import { nestsDeeperThan } from '../mcp/json-depth.ts';
 import { ERRORS, GatehouseError } from '../errors.ts';
@@ -38,7 +38,8 @@ type Rewritten =
 /** Decodes one upstream message (or a batch of them), applies the transform, re-serializes. */
 function rewrite(data: string, transform: ResponseTransform, maxJsonDepth: number): Rewritten {
   const memo = transform.memo;
-  const split = memo === undefined ? undefined : splitTrailingId(data);
+  let split = memo === undefined ? undefined : splitTrailingId(data);
+  if (split !== undefined && !memo!.ids.has(idKey(split.id))) split = undefined;
   if (split !== undefined) {
     // An answer rewritten before for this principal (memo is set only for stable policies).
     const body = memo!.answers.lookup(memo!.principal, split.body);
