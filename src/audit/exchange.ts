@@ -10,7 +10,7 @@ import { featureOf, targetOf } from '../mcp/classify.ts';
 import { normalizeApiPath } from '../config/load.ts';
 import { errorCodes, idText } from './answers.ts';
 import { payloadText, type RawPayloads } from './payloads.ts';
-import { carriesToolResult, finalAnswer, toolErrorIds } from '../observe/answer.ts';
+import { carriesToolResult, finalAnswer, mayHoldError, toolErrorIds } from '../observe/answer.ts';
 import { claimantOf } from '../auth/refusal.ts';
 import { eventId, type SessionTags } from './ids.ts';
 import { settingsFor, type ApiAuditSettings, type AuditSettings } from './settings.ts';
@@ -18,7 +18,6 @@ import { settingsFor, type ApiAuditSettings, type AuditSettings } from './settin
 /** Agent of an exchange refused before anyone was authenticated (not a valid agent id: ids never contain parentheses). */
 export const UNAUTHENTICATED = '(unauthenticated)';
 
-const ERROR_MEMBER = Buffer.from('"error"');
 const NO_CODES: ReadonlyMap<string, number> = new Map();
 
 /** Refusals of who is calling or from where, as opposed to failures. */
@@ -41,10 +40,10 @@ export function eventsOf(record: ExchangeRecord, status: number, settings: Audit
   const upstreamMs = record.upstreamMs;
   const durationMs = round(performance.now() - record.start);
   const bytes = record.responseBytes();
-  // Text only when it is read: a body that names no "error" member has no error codes, and a
+  // Text only when it is read: a body that holds no error object has no error codes, and a
   // long list need not be decoded to learn that.
   const text = options.payloads ? bytes.toString('utf8') : '';
-  const codes = bytes.includes(ERROR_MEMBER) ? errorCodes(options.payloads ? text : bytes.toString('utf8')) : NO_CODES;
+  const codes = mayHoldError(bytes) ? errorCodes(options.payloads ? text : bytes.toString('utf8')) : NO_CODES;
   const answered = new Map<string, JsonRpcResponse>();
   for (const response of record.answered ?? []) {
     const id = idText(response.id);

@@ -12,9 +12,17 @@ const SEQ_SPAN = 36 ** SEQ_WIDTH;
 const NODE = randomBytes(3).readUIntBE(0, 3).toString(36).padStart(5, '0').slice(-5);
 let seq = Math.floor(Math.random() * SEQ_SPAN);
 
+let lastTime = -1;
+let lastPrefix = '';
+
 export function eventId(time: number): string {
   seq = (seq + 1) % SEQ_SPAN;
-  return timePrefix(time) + seq.toString(36).padStart(SEQ_WIDTH, '0') + NODE;
+  // Records come in bursts within one millisecond: the prefix is made once for them.
+  if (time !== lastTime) {
+    lastTime = time;
+    lastPrefix = timePrefix(time);
+  }
+  return lastPrefix + seq.toString(36).padStart(SEQ_WIDTH, '0') + NODE;
 }
 
 /** The id prefix for a time: every id made at or after `time` sorts at or after it. */

@@ -86,6 +86,17 @@ function bodyHasMarker(body: Buffer, toolResult: boolean): boolean {
 }
 
 /**
+ * Whether a body may hold a JSON-RPC error object at all: for a body that is one message, one
+ * looked for at its start; otherwise anywhere. False means no request of it failed with an
+ * error, so nothing needs decoding (a long list that mentions "error" in a schema included).
+ */
+export function mayHoldError(body: Buffer): boolean {
+  if (body.length <= SHORT_BODY && !namesFailureMember(body, false)) return false;
+  const message = soleMessageBytes(body);
+  return message ? messageHasMarker(message, false) : bodyHasMarker(body, false);
+}
+
+/**
  * The final JSON-RPC response in a body (JSON, or an SSE stream's tail), when it may be a failure.
  * `toolResult`: the answer may be a tool result, whose `isError: true` is a failure (for other
  * methods the member means nothing, and is not searched for). In a body that is one message,
