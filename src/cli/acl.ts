@@ -95,7 +95,7 @@ async function explain(options: ExplainOptions): Promise<number> {
     }
     for (const [index, aclConfig] of acls.entries()) {
       const compiled = new CompiledAcl(aclConfig);
-      const ctx = explainContext(api.name, api.server, principal);
+      const ctx = explainContext(api.name, api.server ?? '', principal);
       const name = options.name ?? '';
       const mcp = field === 'name' ? { name, arguments: args ?? {} } : { uri: name };
       const decision = compiled.decide(options.method, name, conditionContext(ctx, options.method, mcp), options.method === 'tools/call' ? (args ?? {}) : undefined);
