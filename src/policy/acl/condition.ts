@@ -16,7 +16,7 @@ export interface ConditionContext {
   user: { id: string; name: string };
   claims: Readonly<Record<string, unknown>>;
   request: { headers: Readonly<Record<string, unknown>>; address: string };
-  mcp: { method: string; name: string; uri: string; arguments: Readonly<Record<string, unknown>> };
+  mcp: { method: string; name: string; uri: string; arguments: Readonly<Record<string, unknown>>; server: string; originalName: string };
   now: Date;
 }
 
@@ -32,7 +32,7 @@ const OBJECTS: Readonly<Record<'agent' | 'user' | 'request' | 'mcp', Readonly<Re
   agent: { id: 'string', kind: 'string', name: 'string', labels: 'map<string, string>', tenant: 'string' },
   user: { id: 'string', name: 'string' },
   request: { headers: 'map<string, string>', address: 'string' },
-  mcp: { method: 'string', name: 'string', uri: 'string', arguments: 'map<string, dyn>' },
+  mcp: { method: 'string', name: 'string', uri: 'string', arguments: 'map<string, dyn>', server: 'string', originalName: 'string' },
 };
 
 /** Free-form variables (claims) and the clock. */

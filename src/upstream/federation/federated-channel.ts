@@ -20,7 +20,7 @@ import { ERRORS, type ErrorCode } from '../../errors.ts';
 import type { MessageChannel } from '../channel.ts';
 import { Member, LIST_FIELD, type ListMethod, type MemberFactory } from './member.ts';
 import type { FederationPlan } from './plan.ts';
-import { buildNameTable, collisionMessage, originalKey, splitPrefixed, type NameTable, type Target } from './naming.ts';
+import { buildNameTable, collisionMessage, originalKey, staticTarget, type NameTable, type Target } from './naming.ts';
 import { mergedInitializeResult, negotiatedVersion } from './initialize.ts';
 import { decodeCursor, encodeCursor, rewriteItem, selectItems } from './lists.ts';
 import { templateToRegExp } from './glob.ts';
@@ -90,12 +90,7 @@ export class FederatedChannel implements MessageChannel {
 
   /** The server and original name behind an agent-visible name, as routing would find it now (for policies). */
   resolve(kind: NamedKind, name: string): Target | undefined {
-    const selection = this.plan.virtual;
-    if (selection) {
-      const item = kind === 'tools' ? selection.tools.get(name) : selection.prompts.get(name);
-      return item ? { server: item.server, original: item.original } : undefined;
-    }
-    if (this.plan.namespace.prefix === 'always') return splitPrefixed(this.plan, name);
+    if (this.plan.virtual || this.plan.namespace.prefix === 'always') return staticTarget(this.plan, kind, name);
     return this.tables.get(kind)?.byName.get(name);
   }
 

@@ -96,6 +96,20 @@ export function splitPrefixed(plan: FederationPlan, name: string): Target | unde
   return { server, original };
 }
 
+/**
+ * The server and original name behind an agent-visible name when the config alone decides it
+ * (a virtual server's selection, or `prefix: always`); undefined for names only the servers'
+ * lists can place (`conflicts`, `never`) and for names that place nowhere.
+ */
+export function staticTarget(plan: FederationPlan, kind: 'tools' | 'prompts', name: string): Target | undefined {
+  const selection = plan.virtual;
+  if (selection) {
+    const item = kind === 'tools' ? selection.tools.get(name) : selection.prompts.get(name);
+    return item ? { server: item.server, original: item.original } : undefined;
+  }
+  return plan.namespace.prefix === 'always' ? splitPrefixed(plan, name) : undefined;
+}
+
 export function collisionMessage(plan: FederationPlan, what: string, collision: Collision): string {
   const servers = collision.servers.map((s) => `"${s}"`).join(' and ');
   return `${what} name "${collision.name}" is offered by servers ${servers} of API "${plan.api}" (namespace.prefix: ${plan.namespace.prefix}); set namespace.prefix to ${plan.namespace.prefix === 'never' ? 'conflicts or always' : 'always'}, or select and rename the items in a virtual server`;
