@@ -23,8 +23,8 @@ before(async () => {
   // The example's servers, run from node_modules rather than fetched by npx; args as written.
   const files = config.servers.files as { args: string[] };
   assert.equal(files.args.at(-1), folder, 'the example hands PUBLIC_DIR to server-filesystem');
-  config.servers.memory = { ...config.servers.memory!, ...memoryServer() } as typeof config.servers.memory;
-  config.servers.files = { ...config.servers.files!, ...filesystemServer(folder) } as typeof config.servers.files;
+  config.servers.memory = { ...config.servers.memory!, ...memoryServer() } as (typeof config.servers)[string];
+  config.servers.files = { ...config.servers.files!, ...filesystemServer(folder) } as (typeof config.servers)[string];
   gh = await startTestGateway({ ...config, agents: [{ id: 'helper', apiKeys: [{ value: KEY }], labels: {} }], listen: { host: '127.0.0.1', port: 0 } } as never);
 });
 

@@ -90,7 +90,7 @@ test('a resource of each server that has resources is read; a URI no server list
     assert.ok(demo, 'server-everything\'s resources are listed');
     const read = await c.client.readResource({ uri: demo });
     assert.equal(read.contents[0]?.uri, demo);
-    assert.equal((await c.client.readResource({ uri: SDK_NOTE_URI })).contents[0]?.text, SDK_NOTE_TEXT);
+    assert.deepEqual((await c.client.readResource({ uri: SDK_NOTE_URI })).contents[0], { uri: SDK_NOTE_URI, mimeType: 'text/plain', text: SDK_NOTE_TEXT });
     // A template of server-everything routes a URI it fits.
     const templates = (await c.client.listResourceTemplates()).resourceTemplates.map((t) => t.uriTemplate);
     assert.ok(templates.length > 0);

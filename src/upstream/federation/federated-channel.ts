@@ -31,7 +31,7 @@ export interface FederationTimeouts {
 }
 
 const RETRY_FIRST_MS = 500;
-const RETRY_MAX_MS = 30_000;
+const RETRY_MAX_MS = 8_000;
 
 type NamedKind = 'tools' | 'prompts';
 
@@ -487,8 +487,7 @@ export class FederatedChannel implements MessageChannel {
     channel.onclose = (reason) => this.memberClosed(member, channel, reason);
     try {
       await channel.start();
-      if (member.channel !== channel) return false;
-      member.state = 'up'; // so that send() lets initialize through
+      if (member.channel !== channel) throw new Error('the channel ended as it started');
       const params: JsonObject = { ...this.initParams, protocolVersion: this.version };
       const answer = await member.request('initialize', params, this.timeouts.response);
       if (answer.error || !isObject(answer.result)) throw new Error(answer.error?.message ?? 'initialize answered without a result');
@@ -499,6 +498,8 @@ export class FederatedChannel implements MessageChannel {
         serverInfo: isObject(result.serverInfo) ? result.serverInfo : undefined,
         instructions: typeof result.instructions === 'string' ? result.instructions : undefined,
       };
+      if (member.channel !== channel) throw new Error('the channel ended during initialize');
+      member.state = 'up';
       member.send({ jsonrpc: '2.0', method: 'notifications/initialized' });
       member.retryDelay = 0;
       member.reason = '';
@@ -507,7 +508,8 @@ export class FederatedChannel implements MessageChannel {
     } catch (error) {
       member.reason = (error as Error).message;
       member.log.warn({ err: member.reason }, 'federated server unavailable: its items are left out until it comes back');
-      if (member.channel === channel) {
+      // The channel failed or ended while starting (memberClosed leaves that to here): try again later.
+      if (member.channel === channel || member.channel === undefined) {
         member.channel = undefined;
         member.state = 'down';
         member.takePending(member.reason);
@@ -522,6 +524,11 @@ export class FederatedChannel implements MessageChannel {
   private memberClosed(member: Member, channel: MessageChannel, reason: string): void {
     if (member.channel !== channel || this.closed) return;
     member.channel = undefined;
+    if (member.state === 'starting') {
+      // Ended while starting: openMember sees its initialize fail and schedules the next try.
+      member.takePending(`server "${member.server}" ${reason}`);
+      return;
+    }
     const wasUp = member.state === 'up';
     member.state = 'down';
     member.reason = `${reason}`;

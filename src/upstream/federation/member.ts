@@ -57,7 +57,7 @@ export class Member {
 
   /** Sends; false when the channel is gone. */
   send(message: JsonRpcMessage): boolean {
-    if (!this.channel || this.state === 'down') return false;
+    if (!this.channel || this.state === 'down' || this.state === 'idle') return false;
     try {
       this.channel.send(message);
       return true;
