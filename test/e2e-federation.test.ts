@@ -24,8 +24,11 @@ before(async () => {
       memory: memoryServer(),
       files: filesystemServer(peers.folder),
       sdk: { url: peers.sdk.url },
+      ...Object.fromEntries(Array.from({ length: 10 }, (_, i) => [`e${i}`, { url: `${peers.everything.origin}/mcp` }])),
     },
     apis: [
+      { name: 'three', path: '/three', servers: ['e0', 'e1', 'e2'], auth: { type: 'keyless' } },
+      { name: 'ten', path: '/ten', servers: Array.from({ length: 10 }, (_, i) => `e${i}`), auth: { type: 'keyless' } },
       { name: 'workspace', path: '/mcp', servers: ['everything', 'memory', 'files', 'sdk'], namespace: { prefix: 'always', separator: '__' }, auth: { type: 'keyless' } },
       { name: 'never', path: '/never', servers: ['everything', 'sdk'], namespace: { prefix: 'never' }, auth: { type: 'keyless' } },
       { name: 'conflicts', path: '/conflicts', servers: ['everything', 'sdk'], namespace: { prefix: 'conflicts' }, auth: { type: 'keyless' } },
@@ -215,4 +218,22 @@ test('a session id is answered 404 on another API; raw initialize gets the merge
   assert.equal(other.status, 404);
   const own = await raw(gh.url('workspace'), { method: 'POST', headers: sessionHeaders(sid), body: { jsonrpc: '2.0', id: 1, method: 'ping' } });
   assert.equal(own.status, 200);
+});
+
+test('the sealed session id does not grow with the servers: the same size with 3 and 10 (upstream session ids stay on the node)', { timeout: 30_000 }, async () => {
+  const three = await rawSession(gh.url('three'));
+  const ten = await rawSession(gh.url('ten'));
+  const single = await rawSession(gh.url('workspace'));
+  // Only the API's name (in the sealed claims) makes them differ: "three" is two characters longer than "ten".
+  assert.ok(Math.abs(three.length - ten.length) <= 4, `${three.length} vs ${ten.length}`);
+  assert.ok(Math.abs(single.length - ten.length) <= 12, `${single.length} vs ${ten.length}`);
+  assert.ok(ten.length < 200, `session id of ${ten.length} characters`);
+  process.stdout.write(`# session id: ${three.length} characters with 3 servers, ${ten.length} with 10\n`);
+  const c = await connectClient(gh.url('ten'));
+  try {
+    const names = (await c.client.listTools()).tools.map((t) => t.name);
+    assert.ok(names.includes('e0__echo') && names.includes('e9__echo'));
+  } finally {
+    await c.close();
+  }
 });
