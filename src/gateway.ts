@@ -37,6 +37,11 @@ import { Observability } from './metrics/observability.ts';
 import { AdminServer } from './admin/server.ts';
 import { OpenStreams } from './upstream/open-streams.ts';
 import { changedLists } from './config/visibility.ts';
+import type { MessageChannel } from './upstream/channel.ts';
+import { FederatedChannel } from './upstream/federation/federated-channel.ts';
+import { HttpMemberChannel } from './upstream/federation/http-member.ts';
+import type { MemberFactory } from './upstream/federation/member.ts';
+import { compileFederationPlan, connectorName, isFederated, type FederationPlan } from './upstream/federation/plan.ts';
 import { defaultMaxConnections, openFileLimit, type ClientLimits, type ConnectionStats } from './http/client-limits.ts';
 
 export interface GatewayOptions {
@@ -255,12 +260,64 @@ export class Gateway {
       if (existing) void existing.upstream.close();
       this.upstreams.set(name, { upstream: this.createUpstream(name, server, globals), definition, kind: serverKind(server) });
     }
+    const federated = this.syncFederated(config, globals);
     for (const [name, { upstream }] of this.upstreams) {
-      if (!(name in config.servers)) {
+      if (!(name in config.servers) && !federated.has(name)) {
         this.upstreams.delete(name);
         void upstream.close();
       }
     }
+  }
+
+  /**
+   * One connector per federated API or virtual server (named `@<api>`): a channel connector whose
+   * channel is a FederatedChannel over member channels of the API's servers. Returns their names.
+   */
+  private syncFederated(config: ConfigData, globals: UpstreamGlobals): Set<string> {
+    const names = new Set<string>();
+    for (const api of config.apis) {
+      if (!isFederated(api)) continue;
+      const name = connectorName(api);
+      names.add(name);
+      const plan = compileFederationPlan(api);
+      const members = plan.members.map((server) => [server, config.servers[server]]);
+      const definition = JSON.stringify([api.servers, api.namespace, api.onUpstreamFailure, api.tools, api.prompts, api.resources, members, globals]);
+      const existing = this.upstreams.get(name);
+      if (existing?.definition === definition) continue;
+      const [factory, limits] = this.federationSetup(plan, config, globals);
+      if (existing && existing.upstream instanceof ChannelUpstream) {
+        existing.upstream.update(factory, limits);
+        existing.definition = definition;
+        continue;
+      }
+      const log = this.log.child({ api: api.name, federated: true });
+      this.upstreams.set(name, { upstream: new ChannelUpstream(name, factory, limits, this.nodeId, this.sealer, log, this.openStreams), definition, kind: 'federated' });
+    }
+    return names;
+  }
+
+  private federationSetup(plan: FederationPlan, config: ConfigData, globals: UpstreamGlobals): [ChannelFactory, ChannelLimits] {
+    const memberFactories = new Map<string, (log: Logger) => MessageChannel>();
+    for (const server of plan.members) {
+      const definition = config.servers[server];
+      if (!definition) continue;
+      if ('url' in definition) {
+        const member = {
+          url: definition.url,
+          headers: definition.headers,
+          credentials: this.credentials.forServer(server, definition.credential),
+          responseTimeout: definition.timeouts?.response ?? globals.responseTimeout,
+        };
+        memberFactories.set(server, (log) => new HttpMemberChannel(member, log));
+      } else memberFactories.set(server, this.channelSetup(server, definition, globals)[0]);
+    }
+    const members: MemberFactory = (server, log) => {
+      const make = memberFactories.get(server);
+      if (!make) throw new Error(`server "${server}" is not configured`);
+      return make(log);
+    };
+    const timeouts = { response: globals.responseTimeout };
+    return [(log) => new FederatedChannel(plan, members, log, timeouts), { maxSessions: 1024, idleTimeout: globals.idleTimeout, responseTimeout: globals.responseTimeout }];
   }
 
   private createUpstream(name: string, server: ServerData, globals: UpstreamGlobals): Upstream {
@@ -319,7 +376,7 @@ export class Gateway {
   }
 }
 
-type ServerKind = 'url' | 'command' | 'sse';
+type ServerKind = 'url' | 'command' | 'sse' | 'federated';
 
 /** The MCP listener's client limits; warns when the connection cap leaves too few files for the rest. */
 function clientLimits(config: ConfigData, log: Logger): ClientLimits {

@@ -8,6 +8,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse as parseYaml } from 'yaml';
 import { loadConfigFile, parseConfigText } from '../src/config/load.ts';
+import { serversOf } from '../src/upstream/federation/plan.ts';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const examplesDir = path.join(root, 'examples');
@@ -35,7 +36,7 @@ for (const name of examples) {
     assert.equal(readFileSync(file, 'utf8').split('\n')[0], SCHEMA_LINE);
     const config = await loadConfigFile(file, env);
     assert.ok(config.apis.length > 0);
-    for (const api of config.apis) assert.ok(api.server in config.servers, `${name}: ${api.name} names a defined server`);
+    for (const api of config.apis) for (const server of serversOf(api)) assert.ok(server in config.servers, `${name}: ${api.name} names a defined server`);
   });
 }
 

@@ -85,8 +85,9 @@ function checkPlans(config: ConfigData): AuthProblem[] {
       }
       if (plan.type === 'passthrough') {
         if (list.length > 1) problems.push({ path: at, message: 'passthrough forwards the client\'s token to the upstream and cannot be combined with other plans; make it the only plan of this API' });
-        const server = config.servers[api.server];
-        if (server && !('url' in server)) problems.push({ path: at, message: `passthrough needs a Streamable HTTP server (\`url\`); server "${api.server}" is not one` });
+        const server = api.server === undefined ? undefined : config.servers[api.server];
+        if (api.server === undefined) problems.push({ path: at, message: 'passthrough forwards the client\'s token to one upstream that does its own OAuth; an API of several servers cannot use it' });
+        else if (server && !('url' in server)) problems.push({ path: at, message: `passthrough needs a Streamable HTTP server (\`url\`); server "${api.server}" is not one` });
       }
       if (plan.type === 'jwt') {
         const hmac = plan.algorithms?.filter((alg) => alg.startsWith('HS')) ?? [];

@@ -55,7 +55,7 @@ export function compileAuthPlans(auth: ApiData['auth'], deps: AuthDeps, api: Api
         }
         return oauth2Plan(plan, { apiName: api.name, embedded: deps.embeddedIssuer, yieldForeign: laterReadsBearer, log: deps.log });
       case 'passthrough': {
-        const server = config.servers[api.server];
+        const server = api.server === undefined ? undefined : config.servers[api.server];
         // check.ts refuses other server kinds when the config is validated.
         if (!server || !('url' in server)) throw new Error(`passthrough API "${api.name}" needs a Streamable HTTP server`);
         return passthroughPlan({ apiName: api.name, upstreamUrl: server.url });

@@ -11,6 +11,8 @@ import { conditionContext } from '../policy/acl/acl-policy.ts';
 import type { PolicyContext } from '../policy/policy.ts';
 import type { Principal } from '../auth/principal.ts';
 import { createLogger } from '../log.ts';
+import { compileFederationPlan, type FederationPlan } from '../upstream/federation/plan.ts';
+import { staticTarget } from '../upstream/federation/naming.ts';
 
 interface ExplainOptions {
   config: string;
@@ -95,8 +97,10 @@ async function explain(options: ExplainOptions): Promise<number> {
     }
     for (const [index, aclConfig] of acls.entries()) {
       const compiled = new CompiledAcl(aclConfig);
-      const ctx = explainContext(api.name, api.server, principal);
+      const plan = api.server === undefined ? compileFederationPlan(api) : undefined;
+      const ctx = explainContext(api.name, api.server ?? '', principal, plan);
       const name = options.name ?? '';
+      if (plan && field === 'name' && index === 0) process.stdout.write(`${api.name}: ${federatedName(plan, options.method.startsWith('prompts/') ? 'prompts' : 'tools', name)}\n`);
       const mcp = field === 'name' ? { name, arguments: args ?? {} } : { uri: name };
       const decision = compiled.decide(options.method, name, conditionContext(ctx, options.method, mcp), options.method === 'tools/call' ? (args ?? {}) : undefined);
       const label = acls.length > 1 ? `${api.name} acl #${index + 1}` : api.name;
@@ -137,10 +141,19 @@ async function principalFor(id: string, config: Awaited<ReturnType<typeof loadCo
   return principal;
 }
 
-function explainContext(api: string, server: string, principal: Principal): PolicyContext {
+/** What a federated API's name stands for, as far as the config says. */
+function federatedName(plan: FederationPlan, kind: 'tools' | 'prompts', name: string): string {
+  const target = staticTarget(plan, kind, name);
+  if (target) return `"${name}" is ${kind === 'tools' ? 'tool' : 'prompt'} "${target.original}" of server "${target.server}" (mcp.server, mcp.originalName)`;
+  if (plan.virtual || plan.namespace.prefix === 'always') return `"${name}" names no ${kind === 'tools' ? 'tool' : 'prompt'} of this API (answered as an unknown one)`;
+  return `"${name}" is placed at run time from the servers' lists (namespace.prefix: ${plan.namespace.prefix}); conditions on mcp.server and mcp.originalName see "" here`;
+}
+
+function explainContext(api: string, server: string, principal: Principal, plan?: FederationPlan): PolicyContext {
   return {
     api,
     server,
+    targetOf: plan ? (kind, name) => staticTarget(plan, kind, name) : undefined,
     principal,
     protocolVersion: '2025-11-25',
     sessionId: undefined,

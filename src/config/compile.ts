@@ -10,11 +10,15 @@ import type { Policy } from '../policy/policy.ts';
 import { compileOriginPolicy, type OriginPolicy } from '../http/guards.ts';
 import { compilePublicBase, type PublicBase } from '../auth/public-url.ts';
 import { registerResourceMetadata } from '../auth/resource-metadata.ts';
+import { compileFederationPlan, connectorName, isFederated, type FederationPlan } from '../upstream/federation/plan.ts';
 
 export interface ApiRuntime {
   readonly name: string;
   readonly path: string;
+  /** The connector's name: the server's, or `@<api>` for a federated API or virtual server. */
   readonly server: string;
+  /** A federated API or virtual server: its members and naming (undefined for one server). */
+  readonly federation: FederationPlan | undefined;
   /** Tried in order; see auth/plan.ts. */
   readonly auth: readonly AuthPlan[];
   /** Request-side order is the list order. */
@@ -41,7 +45,8 @@ export function compileRuntime(config: ConfigData, deps: AuthDeps & PolicyDeps):
     apisByPath.set(normalizeApiPath(api.path), {
       name: api.name,
       path: api.path,
-      server: api.server,
+      server: connectorName(api),
+      federation: isFederated(api) ? compileFederationPlan(api) : undefined,
       auth: compileAuthPlans(api.auth, deps, api, config),
       policies: compilePolicies(api.policies, deps),
       origin: compileOriginPolicy(config.listen.host, config.security, api.allowedOrigins, originOptions),

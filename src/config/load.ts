@@ -8,6 +8,7 @@ import { substituteEnv, type EnvProblem } from './env.ts';
 import { coerceEnvScalars, type EnvFields } from './env-scalars.ts';
 import { ConfigError, fieldPath, type ConfigProblem } from './errors.ts';
 import { checkAuthConfig } from '../auth/check.ts';
+import { checkApiServers } from './federation-check.ts';
 
 export async function loadConfigFile(file: string, env: NodeJS.ProcessEnv = process.env): Promise<ConfigData> {
   let text: string;
@@ -129,14 +130,8 @@ function crossCheck(config: ConfigData): PathProblem[] {
   const problems: PathProblem[] = [];
   const names = new Map<string, number>();
   const paths = new Map<string, number>();
-  const serverNames = Object.keys(config.servers);
+  problems.push(...checkApiServers(config));
   config.apis.forEach((api, index) => {
-    if (!(api.server in config.servers)) {
-      problems.push({
-        path: ['apis', index, 'server'],
-        message: `no server named "${api.server}"; expected one of the names under \`servers\` (${serverNames.join(', ') || 'none defined'})`,
-      });
-    }
     const sameName = names.get(api.name);
     if (sameName !== undefined) problems.push({ path: ['apis', index, 'name'], message: `duplicate API name "${api.name}" (also apis[${sameName}])` });
     names.set(api.name, index);

@@ -8,6 +8,7 @@ import { AgentSchema, Auth, Url, AuthorizationServerSchema, StoreSchema, Upstrea
 import { ApiAuditSchema, AuditSchema, AUDIT_DEFAULT } from '../audit/schema.ts';
 import { MetricsSchema, TracingSchema } from '../metrics/schema.ts';
 import { AdminSchema } from '../admin/schema.ts';
+import { NamespaceSchema, OnUpstreamFailureSchema, VirtualPromptSchema, VirtualResourceSchema, VirtualToolSchema } from './federation-schema.ts';
 
 export const Name = z
   .string()
@@ -98,13 +99,23 @@ export const Api = z
       .regex(/^\/[A-Za-z0-9/_.~-]*$/, 'expected an absolute path such as /mcp (letters, digits, "/", "_", ".", "~", "-")')
       .refine((p) => !p.startsWith('/.well-known') && !p.startsWith('/-/'), 'paths under /.well-known and /-/ are reserved')
       .meta({ description: 'URL path clients connect to, e.g. /mcp (matched with or without a trailing slash; /.well-known and /-/ are reserved).' }),
-    server: Name.meta({ description: 'Name of an entry under `servers`.' }),
+    server: Name.optional().meta({ description: 'Name of an entry under `servers`: the one server behind this API. Give exactly one of `server`, `servers` or a virtual server\'s `tools` / `prompts` / `resources`.' }),
+    servers: z
+      .array(Name)
+      .min(1)
+      .optional()
+      .meta({ description: 'A federated API: one endpoint for several servers (names under `servers`). Agents see the union of their tools, prompts, resources and resource templates, named per `namespace`.' }),
+    namespace: NamespaceSchema.optional(),
+    onUpstreamFailure: OnUpstreamFailureSchema.optional(),
+    tools: z.array(VirtualToolSchema).optional().meta({ description: 'A virtual server: exactly these tools, from any servers, renamed and re-described as given.' }),
+    prompts: z.array(VirtualPromptSchema).optional().meta({ description: 'A virtual server: exactly these prompts.' }),
+    resources: z.array(VirtualResourceSchema).optional().meta({ description: 'A virtual server: the resources and resource templates these URI globs select.' }),
     auth: Auth.default({ type: 'keyless' }).meta({ description: 'How callers authenticate.' }),
     policies: z.array(Policy).default([]).meta({ description: 'Policies run on every message, in list order.' }),
     allowedOrigins: z.array(z.string()).optional().meta({ description: 'Origins allowed to call this API (overrides security.allowedOrigins).' }),
     audit: ApiAuditSchema.optional(),
   })
-  .meta({ title: 'An MCP entrypoint bound to one server' });
+  .meta({ title: 'An MCP entrypoint: one server, a federation of servers, or a virtual server' });
 
 export const Config = z
   .strictObject({
@@ -124,7 +135,7 @@ export const Config = z
     agents: z.array(AgentSchema).default([]).meta({ description: 'Agents declared in the file (more can be created with `gatehouse agents create`).' }),
     authorizationServer: AuthorizationServerSchema.optional(),
     servers: z.record(Name, Server).meta({ description: 'Named upstream MCP servers.' }),
-    apis: z.array(Api).min(1, 'expected at least one API').meta({ description: 'MCP entrypoints published to clients, each bound to one server.' }),
+    apis: z.array(Api).min(1, 'expected at least one API').meta({ description: 'MCP entrypoints published to clients, each bound to one server, several (`servers`), or a curated selection (a virtual server).' }),
     limits: z
       .strictObject({
         maxRequestBytes: Size.default(4 * 1024 * 1024).meta({ description: 'Largest request body accepted from a client (413 beyond).' }),

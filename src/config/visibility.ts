@@ -4,6 +4,7 @@
 // one leaves it showing what it may no longer use (or hiding what it now may).
 import type { ApiData, ConfigData } from './schema.ts';
 import { LIST_KINDS, type ListKind } from '../mcp/list-changed.ts';
+import { serversOf } from '../upstream/federation/plan.ts';
 
 /** For each API present in both configs, the kinds whose visible list may have changed. */
 export function changedLists(before: ConfigData, after: ConfigData): Map<string, ListKind[]> {
@@ -39,5 +40,7 @@ function view(config: ConfigData, api: ApiData, kind: ListKind): string {
     acls.push(rules);
   }
   const principal = conditional ? [api.auth, config.agents] : null;
-  return JSON.stringify([api.server, config.servers[api.server] ?? null, acls, principal]);
+  const servers = serversOf(api).map((name) => [name, config.servers[name] ?? null]);
+  const selection = api.server === undefined ? [api.servers ?? null, api.namespace ?? null, api.tools ?? null, api.prompts ?? null, api.resources ?? null] : null;
+  return JSON.stringify([servers, selection, acls, principal]);
 }

@@ -27,6 +27,7 @@ import { ANONYMOUS, type Principal } from '../auth/principal.ts';
 import { authenticate, type Authenticated } from '../auth/plan.ts';
 import { authContextFor } from '../auth/public-url.ts';
 import { keylessPlan } from '../auth/keyless.ts';
+import { targetResolver } from '../upstream/federation/targets.ts';
 
 const KEYLESS: Authenticated = { principal: ANONYMOUS };
 
@@ -74,7 +75,7 @@ export async function handleMcp(req: IncomingMessage, res: ServerResponse, api: 
       checkGetAccept(req);
       if (isStateless(version)) throw new GatehouseError('GH_METHOD_NOT_ALLOWED', 'Method Not Allowed: 2026-07-28 has no standalone stream', { allow: 'POST' });
       const session = upstreamJudges(req, forward) ? undefined : resolveSession(req, api, principal, deps.sealer, upstream);
-      return upstream.get(exchangeOf(base, session, responseTransform(api.policies, policyContext(base, api, session)), NO_MESSAGES, false, false));
+      return upstream.get(exchangeOf(base, session, responseTransform(api.policies, policyContext(base, api, session, upstream)), NO_MESSAGES, false, false));
     }
     case 'DELETE': {
       if (isStateless(version)) throw new GatehouseError('GH_METHOD_NOT_ALLOWED', 'Method Not Allowed: 2026-07-28 has no sessions', { allow: 'POST' });
@@ -146,11 +147,14 @@ async function post(base: Base, api: ApiRuntime, deps: EndpointDeps, upstream: U
   let session: SessionRef | undefined;
   if (!initialize && !isStateless(base.protocolVersion) && !upstreamJudges(req, base.rewriteChallenge)) session = resolveSession(req, api, base.principal, deps.sealer, upstream);
   if (isStateless(base.protocolVersion) && upstream.kind === 'channel') {
-    throw unsupportedVersion(base.protocolVersion, `Bad Request: server "${api.server}" is reached over a session-bound transport; 2026-07-28 (sessionless) clients are served for Streamable HTTP servers only`, SESSION_VERSIONS);
+    const why = api.federation
+      ? `API "${api.name}" federates several servers behind one session (Gatehouse holds an upstream session per server); 2026-07-28 (sessionless) clients are not served by federated APIs yet`
+      : `server "${api.server}" is reached over a session-bound transport; 2026-07-28 (sessionless) clients are served for Streamable HTTP servers only`;
+    throw unsupportedVersion(base.protocolVersion, `Bad Request: ${why}`, SESSION_VERSIONS);
   }
 
   // An empty policy chain (the common case of a plain proxy) forwards the messages as parsed.
-  const ctx = api.policies.length === 0 ? undefined : policyContext(base, api, session);
+  const ctx = api.policies.length === 0 ? undefined : policyContext(base, api, session, upstream);
   if (base.record) {
     base.record.messages = messages;
     base.record.sessionId = session?.token;
@@ -245,10 +249,12 @@ function unsupportedVersion(requested: string, message: string, supported: reado
   return new GatehouseError('GH_UNSUPPORTED_PROTOCOL_VERSION', message, undefined, { supported: [...supported], requested });
 }
 
-function policyContext(base: Base, api: ApiRuntime, session: SessionRef | undefined): PolicyContext {
+function policyContext(base: Base, api: ApiRuntime, session: SessionRef | undefined, upstream: Upstream): PolicyContext {
   return {
     api: api.name,
-    server: api.server,
+    // A federated API has no one server: policies ask targetOf for each name.
+    server: api.federation ? '' : api.server,
+    targetOf: api.federation ? targetResolver(api.federation, upstream, session?.claims) : undefined,
     principal: base.principal,
     protocolVersion: base.protocolVersion,
     sessionId: session?.token,

@@ -17,6 +17,12 @@ export interface PolicyContext {
   readonly sessionId: string | undefined;
   readonly request: { readonly headers: Readonly<Record<string, string | string[] | undefined>>; readonly remoteAddress: string | undefined };
   readonly log: Logger;
+  /**
+   * A federated API or virtual server: the server and original name behind a tool or prompt
+   * name the agent used (undefined when no server offers it). Absent for a single-server API,
+   * whose `server` is the server.
+   */
+  readonly targetOf?: ((kind: 'tools' | 'prompts', name: string) => { readonly server: string; readonly original: string } | undefined) | undefined;
   /** Decision trace of this exchange: which policy and rule allowed or refused what (logs, audit). */
   readonly trace: DecisionTrace[];
 }
@@ -28,6 +34,9 @@ export interface DecisionTrace {
   readonly allowed: boolean;
   readonly rule?: string | undefined;
   readonly reason?: string | undefined;
+  /** Federated APIs: the server the named item belongs to, and its name there. */
+  readonly server?: string | undefined;
+  readonly originalName?: string | undefined;
 }
 
 export type RequestDecision =

@@ -92,7 +92,8 @@ export class ChannelSession {
   constructor(
     readonly channelId: string,
     readonly token: string,
-    private readonly channel: MessageChannel,
+    /** Read by its connector for channels that know more (a federated session's names). */
+    readonly channel: MessageChannel,
     private readonly server: string,
     private readonly log: Logger,
     /** timeouts.response of the server (read per request, so that a reload applies). */

@@ -45,6 +45,13 @@ export class ChannelUpstream implements Upstream {
     return claims.node === this.nodeId && claims.ch !== undefined && this.sessions.get(claims.ch)?.closed === false;
   }
 
+  /** The channel of a live session on this node (a federated session answers name questions). */
+  channelOf(claims: SessionClaims): MessageChannel | undefined {
+    if (claims.node !== this.nodeId || claims.ch === undefined) return undefined;
+    const session = this.sessions.get(claims.ch);
+    return session && !session.closed ? session.channel : undefined;
+  }
+
   sessionCount(): number {
     return this.sessions.size;
   }

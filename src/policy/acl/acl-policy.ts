@@ -212,12 +212,16 @@ export class AclPolicy implements Policy {
     args?: Readonly<Record<string, unknown>>,
     trace = true,
   ): Decision {
-    const decision = this.acl.decideFor(ctx.principal, method, name, () => conditionContext(ctx, method, mcp), args);
-    if (trace) this.record(ctx, method, name, decision);
+    // A federated API: the server and original name behind the name are part of what is decided
+    // (mcp.server, mcp.originalName), so they are part of what a remembered decision is keyed by.
+    const target = ctx.targetOf && mcp.name !== undefined ? (ctx.targetOf(method.startsWith('prompts/') ? 'prompts' : 'tools', mcp.name) ?? NO_TARGET) : undefined;
+    const variant = target === undefined ? undefined : `${target.server}\n${target.original}`;
+    const decision = this.acl.decideFor(ctx.principal, method, name, () => conditionContext(ctx, method, mcp, target), args, variant);
+    if (trace) this.record(ctx, method, name, decision, undefined, ctx.targetOf ? { server: target?.server ?? '', originalName: target?.original ?? '' } : undefined);
     return decision;
   }
 
-  private record(ctx: PolicyContext, method: string, name: string | undefined, decision: Decision, reason?: string): void {
+  private record(ctx: PolicyContext, method: string, name: string | undefined, decision: Decision, reason?: string, federated?: { server: string; originalName: string }): void {
     const why =
       reason ??
       (decision.invalidArguments
@@ -227,7 +231,8 @@ export class AclPolicy implements Policy {
           : decision.rule
             ? undefined
             : 'no rule allows it');
-    ctx.trace.push({ policy: 'acl', method, name, allowed: decision.allowed, rule: decision.rule, reason: why });
+    if (federated) ctx.trace.push({ policy: 'acl', method, name, allowed: decision.allowed, rule: decision.rule, reason: why, server: federated.server, originalName: federated.originalName });
+    else ctx.trace.push({ policy: 'acl', method, name, allowed: decision.allowed, rule: decision.rule, reason: why });
     if (ctx.log.isLevelEnabled('debug')) {
       ctx.log.debug({ acl: { method, name, allowed: decision.allowed, rule: decision.rule ?? null, reason: why ?? null }, agent: ctx.principal.id }, 'acl decision');
     }
@@ -253,18 +258,31 @@ export function conditionContext(
   ctx: PolicyContext,
   method: string,
   mcp: { name?: string; uri?: string; arguments?: Readonly<Record<string, unknown>> },
+  /** The federated target of mcp.name, when the caller has looked it up already. */
+  known?: { readonly server: string; readonly original: string },
 ): ConditionContext {
   const p = ctx.principal;
+  const name = mcp.name ?? '';
+  // A federated API: the server and original name behind the name the agent used ("" when no server offers it).
+  const target = known ?? (ctx.targetOf && mcp.name !== undefined ? ctx.targetOf(method.startsWith('prompts/') ? 'prompts' : 'tools', name) : undefined);
   return {
     agent: { id: p.id, kind: p.kind, name: p.name ?? '', labels: p.labels ?? NO_LABELS, tenant: p.tenant ?? '' },
     user: { id: p.user?.id ?? '', name: p.user?.name ?? '' },
     claims: p.claims ?? NO_CLAIMS,
     request: { headers: ctx.request.headers, address: ctx.request.remoteAddress ?? '' },
-    mcp: { method, name: mcp.name ?? '', uri: mcp.uri ?? '', arguments: mcp.arguments ?? NO_ARGUMENTS },
+    mcp: {
+      method,
+      name,
+      uri: mcp.uri ?? '',
+      arguments: mcp.arguments ?? NO_ARGUMENTS,
+      server: ctx.targetOf ? (target?.server ?? '') : ctx.server,
+      originalName: ctx.targetOf ? (target?.original ?? '') : name,
+    },
     now: new Date(),
   };
 }
 
+const NO_TARGET = Object.freeze({ server: '', original: '' });
 const NO_LABELS: Readonly<Record<string, string>> = Object.freeze({});
 const NO_CLAIMS: Readonly<Record<string, unknown>> = Object.freeze({});
 const NO_ARGUMENTS: Readonly<Record<string, unknown>> = Object.freeze({});

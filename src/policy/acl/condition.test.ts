@@ -103,7 +103,7 @@ test('the documented context type-checks and decides as documented; free-form ma
     user: { id: 'u1', name: 'Ursula' },
     claims: { scope: 'mcp math', groups: ['admins'], admin: true },
     request: { headers: { 'x-team': 'blue' }, address: '127.0.0.1' },
-    mcp: { method: 'tools/call', name: 'read_file', uri: '', arguments: { path: '/srv/public/a.txt', count: 5 } },
+    mcp: { method: 'tools/call', name: 'read_file', uri: '', arguments: { path: '/srv/public/a.txt', count: 5 }, server: 'files', originalName: 'read_file' },
     now: new Date(),
   };
   const cases: Array<[string, boolean]> = [
@@ -116,6 +116,7 @@ test('the documented context type-checks and decides as documented; free-form ma
     ['mcp.name == "read_file" && mcp.arguments.path.startsWith("/srv/public/")', true],
     ['mcp.arguments.count > 3 && has(mcp.arguments.path) && !has(mcp.arguments.other)', true],
     ['mcp.method == "tools/call" && mcp.uri == ""', true],
+    ['mcp.server == "files" && mcp.originalName == "read_file"', true],
     ['now > timestamp("2020-01-01T00:00:00Z") && now.getHours("UTC") >= 0', true],
     ['agent.?name.orValue("") == "Alice"', true],
   ];
@@ -144,7 +145,7 @@ test('a condition that fails at run time (a missing map key) reports the failure
     user: { id: '', name: '' },
     claims: {},
     request: { headers: {}, address: '' },
-    mcp: { method: 'tools/call', name: 'x', uri: '', arguments: {} },
+    mcp: { method: 'tools/call', name: 'x', uri: '', arguments: {}, server: '', originalName: 'x' },
     now: new Date(),
   };
   assert.equal(compileCondition('claims.missing == "x"')(ctx), undefined);
@@ -166,7 +167,7 @@ test('a deny rule whose condition fails at run time denies (fail closed); an all
     user: { id: '', name: '' },
     claims: {},
     request: { headers: {}, address: '' },
-    mcp: { method: 'tools/call', name: 'delete', uri: '', arguments: {} },
+    mcp: { method: 'tools/call', name: 'delete', uri: '', arguments: {}, server: '', originalName: 'delete' },
     now: new Date(),
   });
   assert.deepEqual(acl.decide('tools/call', 'delete', ctx({})), { allowed: false, rule: 'non-admins', conditionFailed: true });
@@ -178,7 +179,7 @@ test('a deny rule whose condition fails at run time denies (fail closed); an all
 
 test('conditions that read the request, the clock or the arguments are dynamic; principal and method/name/uri are not', () => {
   const dynamic = (source: string) => compileCondition(source).dynamic;
-  assert.equal(dynamic('agent.labels.team == "blue" && mcp.method == "tools/call" && mcp.name.startsWith("get_")'), false);
+  assert.equal(dynamic('agent.labels.team == "blue" && mcp.method == "tools/call" && mcp.name.startsWith("get_") && mcp.server == "a" && mcp.originalName != "b"'), false);
   assert.equal(dynamic('user.id != "" || claims.admin == true || mcp.uri.startsWith("file:///")'), false);
   assert.equal(dynamic('request.headers["x-team"] == "blue"'), true);
   assert.equal(dynamic('now < timestamp("2030-01-01T00:00:00Z")'), true);

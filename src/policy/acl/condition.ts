@@ -16,7 +16,7 @@ export interface ConditionContext {
   user: { id: string; name: string };
   claims: Readonly<Record<string, unknown>>;
   request: { headers: Readonly<Record<string, unknown>>; address: string };
-  mcp: { method: string; name: string; uri: string; arguments: Readonly<Record<string, unknown>> };
+  mcp: { method: string; name: string; uri: string; arguments: Readonly<Record<string, unknown>>; server: string; originalName: string };
   now: Date;
 }
 
@@ -40,7 +40,7 @@ const OBJECTS: Readonly<Record<'agent' | 'user' | 'request' | 'mcp', Readonly<Re
   agent: { id: 'string', kind: 'string', name: 'string', labels: 'map<string, string>', tenant: 'string' },
   user: { id: 'string', name: 'string' },
   request: { headers: 'map<string, string>', address: 'string' },
-  mcp: { method: 'string', name: 'string', uri: 'string', arguments: 'map<string, dyn>' },
+  mcp: { method: 'string', name: 'string', uri: 'string', arguments: 'map<string, dyn>', server: 'string', originalName: 'string' },
 };
 
 /** Free-form variables (claims) and the clock. */
@@ -104,8 +104,9 @@ export function compileCondition(source: string): Condition {
   return Object.assign(evaluate, { dynamic: readsPerRequest(ast) });
 }
 
-/** mcp fields that are the same for every request naming the same method and item. */
-const STATIC_MCP_FIELDS = new Set(['method', 'name', 'uri']);
+/** mcp fields that are the same for every request naming the same method and item (a federated
+ * API's server and original name are part of the remembered decision's key: acl-policy.ts). */
+const STATIC_MCP_FIELDS = new Set(['method', 'name', 'uri', 'server', 'originalName']);
 
 /**
  * Whether the expression reads `request`, `now`, or any of `mcp` but its method, name and uri.

@@ -97,9 +97,10 @@ export class CompiledAcl {
    * decide(), remembered for `principal` when no rule that took part reads per-request values
    * (see Condition.dynamic) or checked arguments. `context` is built only when rules run.
    */
-  decideFor(principal: object, method: string, name: string, context: () => ConditionContext, args?: Readonly<Record<string, unknown>>): Decision {
+  decideFor(principal: object, method: string, name: string, context: () => ConditionContext, args?: Readonly<Record<string, unknown>>, variant?: string): Decision {
     let known = this.remembered.get(principal);
-    const key = `${method}\n${name}`;
+    // `variant`: what else the context says about the name (a federated API's server and original name).
+    const key = variant === undefined ? `${method}\n${name}` : `${method}\n${name}\n${variant}`;
     const found = known?.get(key);
     if (found !== undefined) return found;
     const seen = { dynamic: false };

@@ -1,0 +1,601 @@
+// A federated client session as one message channel: what the client sends (after the policy
+// chain) is routed to the server that owns it — tools/call and prompts/get by name, reads and
+// subscriptions by URI, completions by their reference, tasks by task id, cancellations and
+// answers to server requests by id — and what the servers send comes back as one server's
+// messages: merged lists, renamed items, server requests under ids of Gatehouse's own.
+//
+// It sits behind a ChannelSession (channel-session.ts), which terminates the client's
+// Streamable HTTP exactly as for a stdio server: streams, progress, resumption, timeouts.
+//
+// Sessions: every server's upstream session is opened eagerly when the client initializes (the
+// merged capabilities and instructions need their answers), one per client session and server.
+// A server that cannot be reached is left out (`omit`) and tried again with backoff; one whose
+// session ends (a child that exits, a 404 from an HTTP server, a connection lost) is started
+// again at once. Either way the client is told its lists changed.
+import type { Logger } from '../../log.ts';
+import { errorResponse, idKey, isNotification, isObject, isRequest, isResponse, type JsonObject, type JsonRpcId, type JsonRpcMessage, type JsonRpcRequest, type JsonRpcResponse } from '../../mcp/jsonrpc.ts';
+import { listChangedNotification, type ListKind } from '../../mcp/list-changed.ts';
+import * as missing from '../../mcp/missing.ts';
+import { ERRORS, type ErrorCode } from '../../errors.ts';
+import type { MessageChannel } from '../channel.ts';
+import { Member, LIST_FIELD, type ListMethod, type MemberFactory } from './member.ts';
+import type { FederationPlan } from './plan.ts';
+import { buildNameTable, collisionMessage, originalKey, staticTarget, type NameTable, type Target } from './naming.ts';
+import { mergedInitializeResult, negotiatedVersion } from './initialize.ts';
+import { decodeCursor, encodeCursor, rewriteItem, selectItems } from './lists.ts';
+import { templateToRegExp } from './glob.ts';
+
+export interface FederationTimeouts {
+  /** Longest wait for a server's answer to Gatehouse's own requests (initialize, list pages). */
+  readonly response: number;
+}
+
+const RETRY_FIRST_MS = 500;
+const RETRY_MAX_MS = 8_000;
+
+type NamedKind = 'tools' | 'prompts';
+
+export class FederatedChannel implements MessageChannel {
+  onmessage: ((message: JsonRpcMessage) => void) | undefined;
+  onclose: ((reason: string) => void) | undefined;
+  private readonly members: Member[];
+  private closed = false;
+  private initParams: JsonObject | undefined;
+  private version = '';
+  /** Client request id → the member it went to and the id it has there (cancellation). */
+  private readonly forwarded = new Map<string, { member: Member; memberId: JsonRpcId }>();
+  /** Gatehouse's id of a server → client request → the member that asked and its id. */
+  private readonly serverRequests = new Map<string, { member: Member; id: JsonRpcId }>();
+  private nextServerRequest = 0;
+  private readonly tasks = new Map<string, Member>();
+  private readonly uris = new Map<string, Member>();
+  private templates: Array<{ match: RegExp; template: string; member: Member }> = [];
+  private readonly tables = new Map<NamedKind, NameTable>();
+
+  constructor(
+    private readonly plan: FederationPlan,
+    private readonly factory: MemberFactory,
+    private readonly log: Logger,
+    private readonly timeouts: FederationTimeouts,
+  ) {
+    this.members = plan.members.map((server, index) => new Member(server, index, log.child({ member: server })));
+  }
+
+  async start(): Promise<void> {
+    // Servers are started when the client's initialize arrives: they get its capabilities.
+  }
+
+  send(message: JsonRpcMessage): void {
+    if (this.closed) throw new Error('closed');
+    if (isRequest(message)) void this.request(message).catch((error: unknown) => this.answerError(message.id, 'GH_INTERNAL', (error as Error).message));
+    else if (isNotification(message)) this.notification(message.method, message.params);
+    else this.answer(message);
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await Promise.all(
+      this.members.map(async (m) => {
+        clearTimeout(m.retryTimer);
+        m.takePending('the session was closed');
+        const channel = m.channel;
+        m.channel = undefined;
+        m.state = 'down';
+        if (channel) await channel.close().catch(() => undefined);
+      }),
+    );
+    this.onclose?.('was closed');
+  }
+
+  /** The server and original name behind an agent-visible name, as routing would find it now (for policies). */
+  resolve(kind: NamedKind, name: string): Target | undefined {
+    if (this.plan.virtual || this.plan.namespace.prefix === 'always') return staticTarget(this.plan, kind, name);
+    return this.tables.get(kind)?.byName.get(name);
+  }
+
+  /** Upstream session ids of the HTTP members (tests, logs). */
+  memberSessions(): Record<string, string | undefined> {
+    const out: Record<string, string | undefined> = {};
+    for (const m of this.members) out[m.server] = (m.channel as { sessionId?: string } | undefined)?.sessionId;
+    return out;
+  }
+
+  // ─── client → servers ────────────────────────────────────────────────────────────────────
+
+  private async request(message: JsonRpcRequest): Promise<void> {
+    const params: JsonObject = isObject(message.params) ? message.params : {};
+    switch (message.method) {
+      case 'initialize':
+        return this.initialize(message, params);
+      case 'ping':
+        return this.emit({ jsonrpc: '2.0', id: message.id, result: {} });
+      case 'logging/setLevel':
+        await Promise.all(this.upMembers().filter((m) => m.offers('logging')).map((m) => m.request('logging/setLevel', params, this.timeouts.response).catch(() => undefined)));
+        return this.emit({ jsonrpc: '2.0', id: message.id, result: {} });
+      case 'tools/list':
+      case 'prompts/list':
+      case 'resources/list':
+      case 'resources/templates/list':
+        return this.list(message, message.method, params);
+      case 'tools/call':
+        return this.callTool(message, params);
+      case 'prompts/get':
+        return this.getPrompt(message, params);
+      case 'resources/read':
+      case 'resources/subscribe':
+      case 'resources/unsubscribe':
+        return this.byUri(message, params);
+      case 'completion/complete':
+        return this.complete(message, params);
+      case 'tasks/get':
+      case 'tasks/result':
+      case 'tasks/cancel': {
+        const member = typeof params.taskId === 'string' ? this.tasks.get(params.taskId) : undefined;
+        if (!member) return this.emit(errorResponse(message.id, -32602, `Unknown task: ${JSON.stringify(params.taskId ?? null)}`));
+        return this.forward(member, message, params);
+      }
+      default:
+        return this.emit(missing.methodNotFound(message.id));
+    }
+  }
+
+  private notification(method: string, params: JsonObject | undefined): void {
+    switch (method) {
+      case 'notifications/initialized':
+        return; // each server got Gatehouse's own when it was initialized
+      case 'notifications/cancelled': {
+        const requestId = params?.requestId;
+        if (typeof requestId !== 'string' && typeof requestId !== 'number') return;
+        const target = this.forwarded.get(idKey(requestId));
+        if (!target) return;
+        this.forwarded.delete(idKey(requestId));
+        target.member.send({ jsonrpc: '2.0', method, params: { ...params, requestId: target.memberId } });
+        return;
+      }
+      default:
+        // roots/list_changed and the like concern every server.
+        for (const member of this.upMembers()) member.send(params === undefined ? { jsonrpc: '2.0', method } : { jsonrpc: '2.0', method, params });
+    }
+  }
+
+  /** The client's answer to a server request: back to the server that asked, under its own id. */
+  private answer(message: JsonRpcResponse): void {
+    if (message.id === null) return;
+    const key = idKey(message.id);
+    const origin = this.serverRequests.get(key);
+    if (!origin) return;
+    this.serverRequests.delete(key);
+    origin.member.send({ ...message, id: origin.id });
+  }
+
+  private async initialize(message: JsonRpcRequest, params: JsonObject): Promise<void> {
+    this.initParams = params;
+    this.version = negotiatedVersion(params.protocolVersion);
+    const started = await Promise.all(this.members.map((m) => this.startMember(m)));
+    if (this.plan.onUpstreamFailure === 'fail' && started.includes(false)) {
+      const down = this.members.filter((m) => m.state !== 'up').map((m) => `"${m.server}" (${m.reason})`);
+      return this.answerError(message.id, 'GH_UPSTREAM_UNAVAILABLE', `API "${this.plan.api}" needs every server (onUpstreamFailure: fail); unavailable: ${down.join(', ')}`);
+    }
+    this.emit({ jsonrpc: '2.0', id: message.id, result: mergedInitializeResult(this.plan, this.members, this.version) });
+  }
+
+  private async list(message: JsonRpcRequest, method: ListMethod, params: JsonObject): Promise<void> {
+    const failed = this.requireAll();
+    if (failed) return this.answerError(message.id, 'GH_UPSTREAM_UNAVAILABLE', failed);
+    let cursor: readonly [number, number] = [0, 0];
+    if (params.cursor !== undefined) {
+      const decoded = typeof params.cursor === 'string' ? decodeCursor(params.cursor, this.members.length) : undefined;
+      if (!decoded) return this.emit(errorResponse(message.id, -32602, 'Invalid params: unknown cursor'));
+      cursor = decoded;
+    }
+    const lists = await this.fetchLists(method);
+    const kind = namedKindOf(method);
+    let table: NameTable | undefined;
+    if (kind) {
+      table = this.table(kind, lists);
+      if (table.collisions.length > 0) return this.answerError(message.id, 'GH_NAME_COLLISION', collisionMessage(this.plan, kind === 'tools' ? 'Tool' : 'Prompt', table.collisions[0]!));
+    } else {
+      const collision = this.learnUris(method, lists);
+      if (collision) return this.answerError(message.id, 'GH_NAME_COLLISION', collision);
+    }
+    const field = LIST_FIELD[method];
+    const items: JsonObject[] = [];
+    let [m, p] = cursor;
+    let next: string | undefined;
+    // One page: from the cursor on, pages of consecutive servers, ending after the first page
+    // that is not its server's last (the next cursor then continues that server's list).
+    while (m < this.members.length) {
+      const pages = lists[m]?.pages ?? [];
+      const page = pages[p] ?? [];
+      const member = this.members[m]!;
+      for (const item of page) items.push(...this.present(method, member, item, table));
+      if (p + 1 < pages.length) {
+        next = encodeCursor(m, p + 1);
+        break;
+      }
+      m++;
+      p = 0;
+    }
+    const result: JsonObject = { [field]: items };
+    if (next !== undefined) result.nextCursor = next;
+    this.emit({ jsonrpc: '2.0', id: message.id, result });
+  }
+
+  /** An item of a server's list as the agent sees it, or undefined when it is not shown. */
+  private present(method: ListMethod, member: Member, item: JsonObject, table: NameTable | undefined): JsonObject[] {
+    const selection = this.plan.virtual;
+    if (selection) return selectItems(method, member.server, item, selection);
+    if (!table) return [item];
+    const name = typeof item.name === 'string' ? item.name : undefined;
+    const shown = name === undefined ? undefined : table.byOriginal.get(originalKey(member.server, name));
+    return shown === undefined ? [] : [rewriteItem(item, shown)];
+  }
+
+  private async callTool(message: JsonRpcRequest, params: JsonObject): Promise<void> {
+    const name = typeof params.name === 'string' ? params.name : '';
+    const target = await this.route('tools', name);
+    if (target === 'collision') return this.collisionAnswer(message.id, 'tools', name);
+    if (!target) return this.emit(missing.unknownTool(message.id, name));
+    const member = this.members.find((m) => m.server === target.server)!;
+    let args: JsonObject = isObject(params.arguments) ? params.arguments : {};
+    const tool = this.plan.virtual?.tools.get(name);
+    if (tool) {
+      const passed = Object.keys(tool.fixed).filter((key) => key in args);
+      if (passed.length > 0) {
+        const list = passed.map((k) => `"${k}"`).join(', ');
+        return this.emit(missing.invalidArguments(message.id, name, `argument ${list} is set by the gateway and cannot be passed`));
+      }
+      args = { ...tool.defaults, ...args, ...tool.fixed };
+    }
+    return this.forward(member, message, { ...params, name: target.original, arguments: args });
+  }
+
+  private async getPrompt(message: JsonRpcRequest, params: JsonObject): Promise<void> {
+    const name = typeof params.name === 'string' ? params.name : '';
+    const target = await this.route('prompts', name);
+    if (target === 'collision') return this.collisionAnswer(message.id, 'prompts', name);
+    if (!target) return this.emit(missing.unknownPrompt(message.id, name));
+    return this.forward(this.members.find((m) => m.server === target.server)!, message, { ...params, name: target.original });
+  }
+
+  private async byUri(message: JsonRpcRequest, params: JsonObject): Promise<void> {
+    const uri = typeof params.uri === 'string' ? params.uri : '';
+    const member = await this.ownerOfUri(uri);
+    if (!member) return this.emit(missing.unknownResource(message.id, uri));
+    return this.forward(member, message, params);
+  }
+
+  private async complete(message: JsonRpcRequest, params: JsonObject): Promise<void> {
+    const ref = isObject(params.ref) ? params.ref : {};
+    if (ref.type === 'ref/prompt') {
+      const name = typeof ref.name === 'string' ? ref.name : '';
+      const target = await this.route('prompts', name);
+      if (!target || target === 'collision') return this.emit(missing.unknownPrompt(message.id, name));
+      return this.forward(this.members.find((m) => m.server === target.server)!, message, { ...params, ref: { ...ref, name: target.original } });
+    }
+    const uri = typeof ref.uri === 'string' ? ref.uri : '';
+    let member = this.templates.find((t) => t.template === uri)?.member;
+    if (!member) {
+      await this.fetchLists('resources/templates/list').then((lists) => this.learnUris('resources/templates/list', lists));
+      member = this.templates.find((t) => t.template === uri)?.member;
+    }
+    if (!member) return this.emit(missing.unknownResourceTemplate(message.id, uri));
+    return this.forward(member, message, params);
+  }
+
+  /** Sends a client request to a member under an id of the member's own. */
+  private forward(member: Member, message: JsonRpcRequest, params: JsonObject): void {
+    if (member.state !== 'up') return this.answerError(message.id, 'GH_UPSTREAM_UNAVAILABLE', `Server "${member.server}" of API "${this.plan.api}" is unavailable: ${member.reason}`);
+    const memberId = member.newId();
+    const out: JsonRpcRequest = { jsonrpc: '2.0', id: memberId, method: message.method, params };
+    member.pending.set(idKey(memberId), { kind: 'client', clientId: message.id, method: message.method, message: out });
+    this.forwarded.set(idKey(message.id), { member, memberId });
+    if (!member.send(out)) {
+      member.pending.delete(idKey(memberId));
+      this.forwarded.delete(idKey(message.id));
+      this.answerError(message.id, 'GH_UPSTREAM_EXITED', `Server "${member.server}" is not running`);
+    }
+  }
+
+  // ─── naming and routing ──────────────────────────────────────────────────────────────────
+
+  /**
+   * The server of an agent-visible name, from the lists (fetched when not cached): the same
+   * table the list answers are made from, so a name answers only as it is listed.
+   */
+  private async route(kind: NamedKind, name: string): Promise<Target | 'collision' | undefined> {
+    const selection = this.plan.virtual;
+    if (selection) {
+      const item = kind === 'tools' ? selection.tools.get(name) : selection.prompts.get(name);
+      if (!item) return undefined;
+      const member = this.members.find((m) => m.server === item.server)!;
+      const list = await this.fetchList(member, kind === 'tools' ? 'tools/list' : 'prompts/list');
+      return list?.pages.some((page) => page.some((i) => i.name === item.original)) ? { server: item.server, original: item.original } : undefined;
+    }
+    const method: ListMethod = kind === 'tools' ? 'tools/list' : 'prompts/list';
+    let table = this.tables.get(kind);
+    if (!table || !table.byName.has(name)) table = this.table(kind, await this.fetchLists(method));
+    if (table.collisions.some((c) => c.name === name)) return 'collision';
+    return table.byName.get(name);
+  }
+
+  private table(kind: NamedKind, lists: ReadonlyArray<{ pages: ReadonlyArray<readonly JsonObject[]> } | undefined>): NameTable {
+    const names: Array<readonly [string, string[]]> = [];
+    this.members.forEach((member, i) => {
+      const list = lists[i];
+      if (!list) return;
+      names.push([member.server, list.pages.flatMap((page) => page.flatMap((item) => (typeof item.name === 'string' ? [item.name] : [])))]);
+    });
+    const table = buildNameTable(this.plan, names);
+    if (table.tooLong.length > 0) this.log.warn({ names: table.tooLong }, 'names longer than MCP allows (128) once prefixed are left out');
+    this.tables.set(kind, table);
+    return table;
+  }
+
+  private collisionAnswer(id: JsonRpcId, kind: NamedKind, name: string): void {
+    const collision = this.tables.get(kind)?.collisions.find((c) => c.name === name);
+    this.answerError(id, 'GH_NAME_COLLISION', collision ? collisionMessage(this.plan, kind === 'tools' ? 'Tool' : 'Prompt', collision) : `Name "${name}" is offered by several servers`);
+  }
+
+  /**
+   * The server a URI belongs to: a virtual server's globs; else the server that listed it, or
+   * whose resource template it fits (lists fetched when nothing is known of it). A URI no server
+   * listed and no template fits names nothing: answered as an unknown resource.
+   */
+  private async ownerOfUri(uri: string): Promise<Member | undefined> {
+    const selection = this.plan.virtual;
+    if (selection) {
+      const entry = selection.resources.find((r) => r.match.test(uri));
+      return entry ? this.members.find((m) => m.server === entry.server) : undefined;
+    }
+    const known = () => this.uris.get(uri) ?? this.templates.find((t) => t.match.test(uri))?.member;
+    let member = known();
+    if (!member) {
+      this.learnUris('resources/list', await this.fetchLists('resources/list'));
+      this.learnUris('resources/templates/list', await this.fetchLists('resources/templates/list'));
+      member = known();
+    }
+    return member;
+  }
+
+  /** Records which server lists each URI and template; a URI two servers list is a collision. */
+  private learnUris(method: ListMethod, lists: ReadonlyArray<{ pages: ReadonlyArray<readonly JsonObject[]> } | undefined>): string | undefined {
+    if (method === 'resources/templates/list') {
+      this.templates = [];
+      this.members.forEach((member, i) => {
+        for (const page of lists[i]?.pages ?? []) {
+          for (const item of page) if (typeof item.uriTemplate === 'string') this.templates.push({ match: templateToRegExp(item.uriTemplate), template: item.uriTemplate, member });
+        }
+      });
+      return undefined;
+    }
+    if (method !== 'resources/list') return undefined;
+    this.uris.clear();
+    let collision: string | undefined;
+    this.members.forEach((member, i) => {
+      for (const page of lists[i]?.pages ?? []) {
+        for (const item of page) {
+          if (typeof item.uri !== 'string') continue;
+          const other = this.uris.get(item.uri);
+          if (other && other !== member) {
+            collision ??= `Resource URI "${item.uri}" is listed by servers "${other.server}" and "${member.server}" of API "${this.plan.api}"; a URI must name one server's resource`;
+            continue;
+          }
+          this.uris.set(item.uri, member);
+        }
+      }
+    });
+    return collision;
+  }
+
+  /** Each member's whole list (cached per upstream session); undefined for a member that is down or failed to list. */
+  private fetchLists(method: ListMethod): Promise<Array<{ pages: ReadonlyArray<readonly JsonObject[]> } | undefined>> {
+    return Promise.all(this.members.map((m) => this.fetchList(m, method)));
+  }
+
+  private async fetchList(member: Member, method: ListMethod): Promise<{ pages: ReadonlyArray<readonly JsonObject[]> } | undefined> {
+    if (member.state !== 'up' || !member.offers(CAPABILITY_OF[method])) return undefined;
+    try {
+      return await member.list(method, this.timeouts.response);
+    } catch (error) {
+      member.log.warn({ method, err: (error as Error).message }, 'list failed: this server\'s items are left out');
+      return undefined;
+    }
+  }
+
+  /** With onUpstreamFailure: fail, a reason when some server is not up. */
+  private requireAll(): string | undefined {
+    if (this.plan.onUpstreamFailure !== 'fail') return undefined;
+    const down = this.members.filter((m) => m.state !== 'up');
+    if (down.length === 0) return undefined;
+    return `API "${this.plan.api}" needs every server (onUpstreamFailure: fail); unavailable: ${down.map((m) => `"${m.server}" (${m.reason || 'starting'})`).join(', ')}`;
+  }
+
+  private upMembers(): Member[] {
+    return this.members.filter((m) => m.state === 'up');
+  }
+
+  // ─── servers → client ────────────────────────────────────────────────────────────────────
+
+  private fromMember(member: Member, channel: MessageChannel, message: JsonRpcMessage): void {
+    if (member.channel !== channel || this.closed) return;
+    if (isResponse(message)) {
+      if (message.id === null) return;
+      const waiter = member.pending.get(idKey(message.id));
+      if (!waiter) return;
+      member.pending.delete(idKey(message.id));
+      if (waiter.kind === 'internal') {
+        clearTimeout(waiter.timer);
+        waiter.resolve(message);
+        return;
+      }
+      this.forwarded.delete(idKey(waiter.clientId));
+      if (waiter.method === 'tools/call' && isObject(message.result) && isObject(message.result.task) && typeof message.result.task.taskId === 'string') {
+        this.tasks.set(message.result.task.taskId, member);
+      }
+      this.emit({ ...message, id: waiter.clientId });
+      return;
+    }
+    if (isRequest(message)) {
+      if (message.method === 'ping') {
+        member.send({ jsonrpc: '2.0', id: message.id, result: {} });
+        return;
+      }
+      // Server → client requests (sampling, elicitation, roots) under an id of Gatehouse's own.
+      const id = `${member.server}#${++this.nextServerRequest}`;
+      this.serverRequests.set(idKey(id), { member, id: message.id });
+      this.emit({ ...message, id });
+      return;
+    }
+    const method = message.method;
+    const changed = LIST_CHANGED.get(method);
+    if (changed) {
+      member.invalidate(changed.methods);
+      this.emit(listChangedNotification(changed.kind));
+      return;
+    }
+    if (method === 'notifications/cancelled' && isObject(message.params)) {
+      // The server gave up a request it sent the client: name it by Gatehouse's id.
+      const theirs = message.params.requestId;
+      for (const [key, origin] of this.serverRequests) {
+        if (origin.member === member && origin.id === theirs) {
+          this.serverRequests.delete(key);
+          this.emit({ ...message, params: { ...message.params, requestId: key.slice(2) } });
+          return;
+        }
+      }
+      return;
+    }
+    this.emit(message);
+  }
+
+  // ─── member lifecycle ────────────────────────────────────────────────────────────────────
+
+  /** Starts (or restarts) a member: its channel, then initialize. True once it is up. */
+  private startMember(member: Member): Promise<boolean> {
+    member.starting ??= this.openMember(member).finally(() => (member.starting = undefined));
+    return member.starting;
+  }
+
+  private async openMember(member: Member): Promise<boolean> {
+    if (this.closed || !this.initParams) return false;
+    member.state = 'starting';
+    const channel = this.factory(member.server, member.log);
+    member.channel = channel;
+    channel.onmessage = (message) => this.fromMember(member, channel, message);
+    channel.onclose = (reason) => this.memberClosed(member, channel, reason);
+    try {
+      await channel.start();
+      if (member.channel !== channel) throw new Error('the channel ended as it started');
+      const params: JsonObject = { ...this.initParams, protocolVersion: this.version };
+      const answer = await member.request('initialize', params, this.timeouts.response);
+      if (answer.error || !isObject(answer.result)) throw new Error(answer.error?.message ?? 'initialize answered without a result');
+      const result = answer.result;
+      member.init = {
+        protocolVersion: typeof result.protocolVersion === 'string' ? result.protocolVersion : this.version,
+        capabilities: isObject(result.capabilities) ? result.capabilities : {},
+        serverInfo: isObject(result.serverInfo) ? result.serverInfo : undefined,
+        instructions: typeof result.instructions === 'string' ? result.instructions : undefined,
+      };
+      if (member.channel !== channel) throw new Error('the channel ended during initialize');
+      member.state = 'up';
+      member.send({ jsonrpc: '2.0', method: 'notifications/initialized' });
+      member.retryDelay = 0;
+      member.reason = '';
+      member.log.info({ protocolVersion: member.init.protocolVersion }, 'federated server session started');
+      return true;
+    } catch (error) {
+      member.reason = (error as Error).message;
+      member.log.warn({ err: member.reason }, 'federated server unavailable: its items are left out until it comes back');
+      // The channel failed or ended while starting (memberClosed leaves that to here): try again later.
+      if (member.channel === channel || member.channel === undefined) {
+        member.channel = undefined;
+        member.state = 'down';
+        member.takePending(member.reason);
+        void channel.close().catch(() => undefined);
+        this.scheduleRetry(member);
+      }
+      return false;
+    }
+  }
+
+  /** A member's channel ended: its waiting requests are answered, its items go, and it is started again. */
+  private memberClosed(member: Member, channel: MessageChannel, reason: string): void {
+    if (member.channel !== channel || this.closed) return;
+    member.channel = undefined;
+    if (member.state === 'starting') {
+      // Ended while starting: openMember sees its initialize fail and schedules the next try.
+      member.takePending(`server "${member.server}" ${reason}`);
+      return;
+    }
+    const wasUp = member.state === 'up';
+    member.state = 'down';
+    member.reason = `${reason}`;
+    member.invalidate();
+    const unsent = (channel as { unsent?: JsonRpcMessage }).unsent;
+    const retried: Array<{ clientId: JsonRpcId; message: JsonRpcMessage }> = [];
+    for (const waiter of member.takePending(`server "${member.server}" ${reason}`)) {
+      this.forwarded.delete(idKey(waiter.clientId));
+      // A request the server refused with 404 (its session was gone) was not acted on: sent again on the new session.
+      if (unsent !== undefined && waiter.message === unsent) retried.push({ clientId: waiter.clientId, message: waiter.message });
+      else this.answerError(waiter.clientId, 'GH_UPSTREAM_EXITED', `Server "${member.server}" of API "${this.plan.api}" ${reason} while the request was waiting`);
+    }
+    for (const [key, origin] of this.serverRequests) if (origin.member === member) this.serverRequests.delete(key);
+    member.log.info({ reason }, 'federated server session ended; starting a new one');
+    if (wasUp) this.announce();
+    void this.startMember(member).then((up) => {
+      for (const { clientId, message } of retried) {
+        if (up && isRequest(message)) this.forward(member, { ...message, id: clientId }, isObject(message.params) ? message.params : {});
+        else this.answerError(clientId, 'GH_UPSTREAM_EXITED', `Server "${member.server}" of API "${this.plan.api}" ${reason}`);
+      }
+      if (up) this.announce();
+    });
+  }
+
+  private scheduleRetry(member: Member): void {
+    if (this.closed) return;
+    member.retryDelay = Math.min(RETRY_MAX_MS, member.retryDelay === 0 ? RETRY_FIRST_MS : member.retryDelay * 2);
+    clearTimeout(member.retryTimer);
+    member.retryTimer = setTimeout(() => {
+      void this.startMember(member).then((up) => {
+        if (up) this.announce();
+      });
+    }, member.retryDelay);
+    member.retryTimer.unref();
+  }
+
+  /** A server went or came back: every list may look different. */
+  private announce(): void {
+    if (this.closed) return;
+    this.tables.clear();
+    for (const kind of ANNOUNCED) this.emit(listChangedNotification(kind));
+  }
+
+  private emit(message: JsonRpcMessage): void {
+    if (!this.closed) this.onmessage?.(message);
+  }
+
+  private answerError(id: JsonRpcId, code: ErrorCode, message: string): void {
+    this.emit(errorResponse(id, ERRORS[code].rpc, message, { code }));
+  }
+}
+
+const ANNOUNCED: readonly ListKind[] = ['tools', 'prompts', 'resources'];
+
+const CAPABILITY_OF: Readonly<Record<ListMethod, string>> = {
+  'tools/list': 'tools',
+  'prompts/list': 'prompts',
+  'resources/list': 'resources',
+  'resources/templates/list': 'resources',
+};
+
+const LIST_CHANGED: ReadonlyMap<string, { kind: ListKind; methods: readonly ListMethod[] }> = new Map([
+  ['notifications/tools/list_changed', { kind: 'tools', methods: ['tools/list'] }],
+  ['notifications/prompts/list_changed', { kind: 'prompts', methods: ['prompts/list'] }],
+  ['notifications/resources/list_changed', { kind: 'resources', methods: ['resources/list', 'resources/templates/list'] }],
+]);
+
+function namedKindOf(method: ListMethod): NamedKind | undefined {
+  return method === 'tools/list' ? 'tools' : method === 'prompts/list' ? 'prompts' : undefined;
+}

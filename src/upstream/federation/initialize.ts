@@ -1,0 +1,48 @@
+// The initialize answer of a federated API: Gatehouse speaks for its servers. A capability is
+// offered when any server offers it (list_changed always: Gatehouse says so when a server goes
+// or comes back), server info names Gatehouse, and the servers' instructions are combined.
+import { isObject, type JsonObject } from '../../mcp/jsonrpc.ts';
+import { PROTOCOL_VERSIONS, isStateless } from '../../mcp/versions.ts';
+import type { Member } from './member.ts';
+import type { FederationPlan } from './plan.ts';
+
+/** The revisions a federated API answers initialize with (it terminates the client's session). */
+const SESSION_VERSIONS: readonly string[] = PROTOCOL_VERSIONS.filter((v) => !isStateless(v));
+const NEWEST_SESSION_VERSION = SESSION_VERSIONS[SESSION_VERSIONS.length - 1]!;
+
+/** The client's revision when Gatehouse speaks it, else the newest session revision. */
+export function negotiatedVersion(requested: unknown): string {
+  return typeof requested === 'string' && SESSION_VERSIONS.includes(requested) ? requested : NEWEST_SESSION_VERSION;
+}
+
+export function mergedInitializeResult(plan: FederationPlan, members: readonly Member[], version: string): JsonObject {
+  const up = members.filter((m) => m.state === 'up' && m.init);
+  const any = (capability: string) => up.some((m) => isObject(m.init!.capabilities[capability]));
+  const capabilities: JsonObject = {};
+  const selection = plan.virtual;
+  // A member that is down now may come back: its kind of item is offered when the config says it may be.
+  const mayOffer = (capability: string, selected: boolean | undefined) => (selection ? selected === true : any(capability) || up.length < members.length);
+  if (mayOffer('tools', selection && selection.tools.size > 0)) capabilities.tools = { listChanged: true };
+  if (mayOffer('prompts', selection && selection.prompts.size > 0)) capabilities.prompts = { listChanged: true };
+  if (mayOffer('resources', selection && selection.resources.length > 0)) {
+    const subscribe = up.some((m) => isObject(m.init!.capabilities.resources) && (m.init!.capabilities.resources as JsonObject).subscribe === true);
+    capabilities.resources = subscribe ? { listChanged: true, subscribe: true } : { listChanged: true };
+  }
+  if (any('logging')) capabilities.logging = {};
+  if (any('completions')) capabilities.completions = {};
+  const instructions = selection
+    ? undefined
+    : up
+        .filter((m) => typeof m.init!.instructions === 'string' && m.init!.instructions.trim() !== '')
+        .map((m) => `## ${m.server}\n${m.init!.instructions!.trim()}`)
+        .join('\n\n');
+  const result: JsonObject = {
+    protocolVersion: version,
+    capabilities,
+    serverInfo: { name: 'gatehouse', title: `Gatehouse: ${plan.api}`, version: GATEHOUSE_VERSION },
+  };
+  if (instructions) result.instructions = instructions;
+  return result;
+}
+
+export const GATEHOUSE_VERSION = '0.1.0';
