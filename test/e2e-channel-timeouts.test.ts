@@ -65,7 +65,9 @@ test('a stdio request that is never answered gets GH_UPSTREAM_TIMEOUT after time
 });
 
 test('a stdio session left with a request that is never answered is reaped (stuck children piled up until maxChildren refused everyone)', { timeout: 40_000 }, async (t) => {
-  const { gh, shortenResponseTimeout } = await gateway(t, { stuck: { ...stdioTestServer(), maxChildren: 1, idleTimeout: 1000 } });
+  // Idle for 3 s: long enough that a slow machine still finds the slot taken right after the
+  // timed-out call (with 1 s the session was sometimes reaped before the check, under load).
+  const { gh, shortenResponseTimeout } = await gateway(t, { stuck: { ...stdioTestServer(), maxChildren: 1, idleTimeout: 3000 } });
   const url = gh.url('stuck');
   const session = await rawSession(url);
   shortenResponseTimeout(1000);
