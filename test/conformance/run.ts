@@ -243,26 +243,29 @@ async function main(): Promise<number> {
 
   const results = new Map<string, RunResult>();
   const keyOf = (u: Upstream, c: Config, r: Revision) => `${u}|${c}|${r}`;
-  const tasks: Array<() => Promise<void>> = [];
+  const tasks: Array<{ slow: boolean; run: () => Promise<void> }> = [];
   for (const upstream of UPSTREAMS) {
     for (const cfg of CONFIGS) {
       for (const revision of REVISIONS) {
-        tasks.push(async () => {
+        // 2026-07-28 through stdio and federated APIs (refused until era bridging lands) waits out
+        // the suite's per-scenario timeouts: started first, so the others run beside them.
+        const slow = revision === '2026-07-28' && (cfg === 'stdio' || cfg === 'federated');
+        tasks.push({ slow, run: async () => {
           const dir = path.join(outRoot, upstream, cfg, revision);
-          const run = await runCli(suite, ['server', '--url', urlOf(upstream, cfg), '--requirements', revision, '--timeout', '15000', '-o', dir], { timeoutMs: 240_000 });
+          const run = await runCli(suite, ['server', '--url', urlOf(upstream, cfg), '--requirements', revision, '--timeout', '20000', '-o', dir], { timeoutMs: 540_000 });
           const result = readResults(dir);
           if (result.size === 0) throw new Error(`conformance server against ${upstream} ${cfg} ${revision} wrote no results:\n${run.output.slice(-3000)}`);
           results.set(keyOf(upstream, cfg, revision), result);
           const t = tally(result);
           process.stdout.write(`conformance: ${upstream} ${cfg} ${revision}: ${t.passed} passed, ${t.failed} failed\n`);
-        });
+        } });
       }
     }
   }
   let authorization: AuthorizationRun | undefined;
   let exitCode = 0;
   try {
-    await pool(6, tasks);
+    await pool(8, [...tasks.filter((t) => t.slow), ...tasks.filter((t) => !t.slow)].map((t) => t.run));
     authorization = await runAuthorization(suite, gateway, gateway.url('oauth'), path.join(outRoot, 'authorization'));
   } finally {
     await Promise.all(proxies.map((p) => p.close()));

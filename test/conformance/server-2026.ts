@@ -59,7 +59,7 @@ function buildServer(codec: ReturnType<typeof createRequestStateCodec<FlowState>
         'resources/read': { ttlMs: 300000, cacheScope: 'private' },
         'server/discover': { ttlMs: 300000, cacheScope: 'public' },
       },
-      requestState: { verify: (state: string) => codec.verify(state) },
+      requestState: { verify: (state, ctx) => codec.verify(state, ctx) },
     },
   );
   const none = z.object({});
