@@ -144,6 +144,19 @@ test('under an ACL a 2026-07-28 method the ACL does not cover is answered 404 wi
   assert.equal(rpcErrorCode(upstreamAnswer.messages[0]), -32601);
 });
 
+test('under an ACL a 2026-07-28 resources/subscribe or resources/unsubscribe (removed by the revision) is answered 404 with -32601 as the server answers it, not -32602 as a hidden resource (found by the conformance suite)', async () => {
+  for (const [i, method] of ['resources/subscribe', 'resources/unsubscribe'].entries()) {
+    // note://secret is hidden from this agent, but the method itself is what is gone, whatever it names.
+    const body = modernRequest(35 + i, method, { uri: 'note://secret' });
+    const refused = await raw(gh.url('guarded'), { headers: modernHeaders(method, 'note://secret'), body });
+    assert.equal(refused.status, 404, `${method}: ${refused.text}`);
+    assert.equal(rpcErrorCode(refused.messages[0]), -32601, method);
+    const upstreamAnswer = await raw(gh.url('open'), { headers: modernHeaders(method, 'note://secret'), body });
+    assert.equal(upstreamAnswer.status, 404, `the server answers ${method} the same way: ${upstreamAnswer.text}`);
+    assert.equal(rpcErrorCode(upstreamAnswer.messages[0]), -32601, method);
+  }
+});
+
 test('a 2026-07-28 request with an unsupported MCP-Protocol-Version is answered with its id, -32022 and data {supported, requested} (it was id null and -32000)', async () => {
   const mark = upstream.received.length;
   const res = await raw(gh.url('guarded'), { headers: { ...modernHeaders('tools/list'), 'mcp-protocol-version': '2099-01-01' }, body: modernRequest(41, 'tools/list') });

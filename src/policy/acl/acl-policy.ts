@@ -11,10 +11,14 @@ import { CompiledAcl, type Decision } from './rules.ts';
 import type { AclConfig } from './schema.ts';
 import * as hidden from './hidden.ts';
 import { checkUri, checkUriTemplate, type UriCheck } from './uri.ts';
+import { isStateless } from '../../mcp/versions.ts';
 
 /** Requests every agent may make once connected: they touch no tool, resource or prompt. */
 const OPEN_METHODS = new Set(['initialize', 'server/discover', 'ping', 'logging/setLevel']);
 const LIST_METHODS = new Set(['tools/list', 'resources/list', 'resources/templates/list', 'prompts/list']);
+// Methods 2026-07-28 removed (subscriptions/listen replaces them): a 2026-07-28 request for one is
+// answered as a 2026-07-28 server answers it (-32601, HTTP 404), not as a hidden resource would be.
+const REMOVED_IN_STATELESS = new Set(['resources/subscribe', 'resources/unsubscribe']);
 const TASK_METHODS = new Set(['tasks/get', 'tasks/result', 'tasks/list', 'tasks/cancel', 'tasks/update']);
 const LIST_CAPABILITIES = ['tools', 'resources', 'prompts'] as const;
 
@@ -56,6 +60,7 @@ export class AclPolicy implements Policy {
     const { method, id } = message;
     const params: JsonObject = isObject(message.params) ? message.params : {};
     if (OPEN_METHODS.has(method) || LIST_METHODS.has(method)) return ALLOW;
+    if (REMOVED_IN_STATELESS.has(method) && isStateless(ctx.protocolVersion)) return respond(hidden.methodNotFound(id));
     switch (method) {
       case 'tools/call': {
         const name = stringParam(params, 'name');
