@@ -128,3 +128,38 @@ test('a forged requestState is refused with -32602 and nothing is forwarded', as
   assert.equal(response.status, 400, response.text);
   assert.equal((response.messages[0] as { error: { code: number } }).error.code, -32602);
 });
+
+for (const [label, api] of [
+  ['Streamable HTTP (2025)', 'everything'],
+  ['stdio', 'everything-stdio'],
+] as const) {
+  test(`subscriptions/listen receives notifications/resources/updated from server-everything over ${label}, tagged with the subscription id`, async () => {
+    const { client, close } = await modernClient(api);
+    const uri = 'demo://resource/static/document/architecture.md';
+    const updates: Array<{ uri?: unknown; _meta?: Record<string, unknown> }> = [];
+    let wake: (() => void) | undefined;
+    client.setNotificationHandler('notifications/resources/updated', (notification) => {
+      updates.push(notification.params as { uri?: unknown; _meta?: Record<string, unknown> });
+      wake?.();
+    });
+    try {
+      const subscription = await client.listen({ resourceSubscriptions: [uri] });
+      assert.deepEqual(subscription.honoredFilter, { resourceSubscriptions: [uri] });
+      // server-everything sends updates of subscribed resources once this tool is called (then every 5 s).
+      const received = new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error('no notifications/resources/updated within 15 s')), 15_000);
+        wake = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+      await client.callTool({ name: 'toggle-subscriber-updates', arguments: {} });
+      await received;
+      assert.equal(updates[0]?.uri, uri);
+      assert.match(String(updates[0]?._meta?.['io.modelcontextprotocol/subscriptionId']), /^listen:/);
+      await subscription.close();
+    } finally {
+      await close();
+    }
+  });
+}

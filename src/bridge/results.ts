@@ -2,7 +2,7 @@
 // discovery carry the cache hints `ttlMs`/`cacheScope` (a 2025 server gives none: nothing may be
 // cached, and per identity); vocabulary 2026-07-28 deleted (`execution` on tools, the `tasks`
 // capability) is removed; the server's identity rides in the result's `_meta`.
-import { isObject, type JsonObject } from '../mcp/jsonrpc.ts';
+import { isObject, type JsonObject, type JsonRpcResponse } from '../mcp/jsonrpc.ts';
 import { STATELESS_VERSION } from '../mcp/versions.ts';
 import { META_SERVER_INFO } from './envelope.ts';
 
@@ -35,6 +35,12 @@ export function modernResult(method: string, result: unknown, serverInfo: JsonOb
     if (meta[META_SERVER_INFO] === undefined) out._meta = { ...meta, [META_SERVER_INFO]: serverInfo };
   }
   return out;
+}
+
+/** An answer Gatehouse writes itself (a policy's, in the server's place) for a 2026-07-28 client. */
+export function withResultType(response: JsonRpcResponse): JsonRpcResponse {
+  if (!isObject(response.result) || response.result.resultType !== undefined) return response;
+  return { ...response, result: { ...response.result, resultType: 'complete' } };
 }
 
 /** `server/discover` answered from what the server said at initialize. */

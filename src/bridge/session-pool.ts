@@ -106,6 +106,7 @@ export class SessionPool {
       void session.close();
       throw new GatehouseError('GH_UPSTREAM_UNAVAILABLE', `Upstream "${this.server}" could not be started for a 2026-07-28 client: ${(error as Error).message}`);
     }
+    log.info({ api, upstreamVersion: session.init?.protocolVersion }, 'opened a bridged upstream session for a 2026-07-28 client');
     return session;
   }
 

@@ -30,6 +30,7 @@ import { keylessPlan } from '../auth/keyless.ts';
 import { targetResolver } from '../upstream/federation/targets.ts';
 import { modernClientBridge, type ServerBridges } from '../bridge/server-bridges.ts';
 import type { ModernClientBridge } from '../bridge/modern-client.ts';
+import { withResultType } from '../bridge/results.ts';
 
 const KEYLESS: Authenticated = { principal: ANONYMOUS };
 
@@ -242,7 +243,8 @@ async function applyRequestPolicies(
       const error = outcome.denied.error;
       throw error instanceof GatehouseError ? error : new GatehouseError('GH_INTERNAL', error.message);
     }
-    answered.push(outcome.denied.response);
+    // 2026-07-28 clients require resultType on every result, answers in the server's place included.
+    answered.push(isStateless(version) ? withResultType(outcome.denied.response) : outcome.denied.response);
   }
   if (answered.length === 0) return forwarded;
   if (record) record.answered = answered;
