@@ -42,6 +42,10 @@ import { FederatedChannel } from './upstream/federation/federated-channel.ts';
 import { HttpMemberChannel } from './upstream/federation/http-member.ts';
 import type { MemberFactory } from './upstream/federation/member.ts';
 import { compileFederationPlan, connectorName, isFederated, type FederationPlan } from './upstream/federation/plan.ts';
+import { ModernClientBridge } from './bridge/modern-client.ts';
+import { EraProbe } from './bridge/era.ts';
+import { RequestStateSealer } from './bridge/request-state.ts';
+import type { ServerBridges } from './bridge/server-bridges.ts';
 import { defaultMaxConnections, openFileLimit, type ClientLimits, type ConnectionStats } from './http/client-limits.ts';
 
 export interface GatewayOptions {
@@ -58,6 +62,8 @@ export interface GatewayOptions {
 export class Gateway {
   private runtime: Runtime;
   private readonly upstreams = new Map<string, { upstream: Upstream; definition: string; kind: ServerKind }>();
+  /** Era adapters per server (src/bridge/), kept in step with `upstreams`. */
+  private readonly bridges = new Map<string, { bridges: ServerBridges; definition: string }>();
   private reaper: NodeJS.Timeout;
   private reapEvery: number;
   private readonly sseAgent = new Agent({ keepAliveTimeout: 30_000 });
@@ -85,6 +91,7 @@ export class Gateway {
     /** The audit log; undefined when `audit.enabled` is false. */
     readonly audit: Audit | undefined,
     private readonly lock: DataDirLock,
+    private readonly states: RequestStateSealer,
   ) {
     this.runtime = this.compile(config);
     this.syncUpstreams(config);
@@ -114,6 +121,7 @@ export class Gateway {
         runtime: () => gateway!.runtime,
         sealer,
         upstream: (name) => gateway!.upstreams.get(name)?.upstream,
+        bridges: (name) => gateway!.bridges.get(name)?.bridges,
         log,
         observer: undefined, // set below, before the listener opens
       };
@@ -133,7 +141,7 @@ export class Gateway {
       if (audit) cleanup.push(() => audit.close());
       listenerDeps.observer = combineObservers(audit, observability.observer);
       // A plan that cannot be built (e.g. oauth2 without an issuer) throws here.
-      gateway = new Gateway(config, listener, sealer, store, log, port, credentials, dataDir, audit, lock);
+      gateway = new Gateway(config, listener, sealer, store, log, port, credentials, dataDir, audit, lock, new RequestStateSealer(key));
       gateway.observability = observability;
       observability.bind(gateway);
       log.info({ host: config.listen.host, port, apis: config.apis.map((a) => a.path), sessionKey: source, maxConnections: listener.server.maxConnections }, 'gatehouse listening');
@@ -260,11 +268,51 @@ export class Gateway {
       if (existing) void existing.upstream.close();
       this.upstreams.set(name, { upstream: this.createUpstream(name, server, globals), definition, kind: serverKind(server) });
     }
+    this.syncBridges(config, globals);
     const federated = this.syncFederated(config, globals);
     for (const [name, { upstream }] of this.upstreams) {
       if (!(name in config.servers) && !federated.has(name)) {
         this.upstreams.delete(name);
         void upstream.close();
+      }
+    }
+  }
+
+  /**
+   * The era adapters of each server: a pool of 2025 sessions for 2026-07-28 clients (opened over
+   * the server's own transport: a stdio child, an HTTP+SSE connection, or a Streamable HTTP
+   * session through the SDK's client transport) and, for Streamable HTTP, the probe that tells
+   * whether the server needs it. Kept across reloads that leave the server as it was.
+   */
+  private syncBridges(config: ConfigData, globals: UpstreamGlobals): void {
+    for (const [name, server] of Object.entries(config.servers)) {
+      const definition = JSON.stringify([server, globals]);
+      const existing = this.bridges.get(name);
+      if (existing?.definition === definition) continue;
+      const log = this.log.child({ server: name, bridge: '2026→2025' });
+      let factory: ChannelFactory;
+      let limits: ChannelLimits;
+      let target: ConstructorParameters<typeof EraProbe>[0] | undefined;
+      if ('url' in server) {
+        const member = { url: server.url, headers: server.headers, credentials: this.credentials.forServer(name, server.credential), responseTimeout: server.timeouts?.response ?? globals.responseTimeout };
+        factory = (log) => new HttpMemberChannel(member, log);
+        limits = { maxSessions: 1024, idleTimeout: globals.idleTimeout, responseTimeout: member.responseTimeout };
+        target = { url: server.url, headers: server.headers, credentials: member.credentials, timeoutMs: member.responseTimeout };
+      } else [factory, limits] = this.channelSetup(name, server, globals);
+      if (existing && (existing.bridges.probe !== undefined) === (target !== undefined)) {
+        existing.bridges.modernClient.update(factory, limits);
+        if (target) existing.bridges.probe!.update(target);
+        existing.definition = definition;
+        continue;
+      }
+      if (existing) void existing.bridges.modernClient.close();
+      const modernClient = new ModernClientBridge(name, factory, limits, this.states, this.nodeId, log);
+      this.bridges.set(name, { bridges: { modernClient, probe: target && new EraProbe(target) }, definition });
+    }
+    for (const [name, { bridges }] of this.bridges) {
+      if (!(name in config.servers)) {
+        this.bridges.delete(name);
+        void bridges.modernClient.close();
       }
     }
   }
@@ -353,6 +401,7 @@ export class Gateway {
   private reap(): void {
     const now = Date.now();
     for (const { upstream } of this.upstreams.values()) upstream.reap(now);
+    for (const { bridges } of this.bridges.values()) bridges.modernClient.reap(now);
   }
 
   /** Drains requests in flight (up to timeouts.drain), then stops every upstream session. */
@@ -365,6 +414,7 @@ export class Gateway {
       // Every exchange has finished: write what the audit log still holds before stopping.
       await this.audit?.close().catch((err: unknown) => this.log.error({ err }, 'could not flush the audit log'));
       await Promise.all([...this.upstreams.values()].map(({ upstream }) => upstream.close()));
+      await Promise.all([...this.bridges.values()].map(({ bridges }) => bridges.modernClient.close()));
       await this.sseAgent.close().catch(() => undefined);
       await this.store.close().catch(() => undefined);
       await this.counters.close();

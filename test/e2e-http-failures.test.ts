@@ -73,9 +73,11 @@ test('a request that meets a kept-alive connection the upstream just closed is s
       assert.deepEqual(res.messages[0], { jsonrpc: '2.0', id, result: {} });
     }
     // Connection 1 answers request 1 and closes on request 2, which goes again on connection 2;
-    // that one answers it and closes on request 3, which goes on connection 3.
-    assert.equal(upstream.requests(), 5, close);
-    assert.equal(upstream.connections(), 3, close);
+    // that one answers it and closes on request 3, which goes on connection 3. Before them,
+    // Gatehouse's era probe (server/discover, to learn that this server speaks 2026-07-28 and
+    // needs no bridge) was one request on a connection of its own.
+    assert.equal(upstream.requests(), 5 + 1, close);
+    assert.equal(upstream.connections(), 3 + 1, close);
   }
 });
 

@@ -158,15 +158,19 @@ test('a 2026-07-28 request whose Mcp-Method or Mcp-Name header disagrees with th
   assertRefused(name, 400, -32020, 'Mcp-Name mismatch');
   const missing = await unforwarded(() => raw(gh.url(), { headers: { ...headers, 'mcp-name': 'echo' }, body }));
   assertRefused(missing, 400, -32020, 'Mcp-Method missing');
-  // Agreeing headers pass the check and the request reaches the upstream (which, speaking
-  // 2025-11-25 at most, answers with its own error).
+  // Agreeing headers pass the check. The upstream (server-everything) speaks 2025-11-25 at most,
+  // so the request is bridged (src/bridge/): served through a 2025 session Gatehouse opens, and
+  // the upstream sees 2025 traffic, without 2026-07-28 routing headers.
   const seen = proxy.exchanges.length;
   const agreeing = await raw(gh.url(), { headers: { ...headers, 'mcp-method': 'tools/call', 'mcp-name': 'echo' }, body });
-  assert.equal(proxy.exchanges.length, seen + 1, 'forwarded');
-  assert.notEqual(rpcErrorCode(agreeing.messages[0]), -32020, agreeing.text);
-  const forwarded = proxy.exchanges.at(-1)!;
-  assert.equal(forwarded.requestHeaders['mcp-method'], 'tools/call');
-  assert.equal(forwarded.requestHeaders['mcp-name'], 'echo');
+  assert.equal(agreeing.status, 200, agreeing.text);
+  const result = (agreeing.messages[0] as { result?: { resultType?: string; content?: unknown } }).result;
+  assert.equal(result?.resultType, 'complete', agreeing.text);
+  const upstreamBodies = proxy.exchanges.slice(seen).map((e) => e.body);
+  assert.ok(upstreamBodies.some((b) => b.includes('"method":"initialize"')), 'a 2025 session was opened upstream');
+  const call = proxy.exchanges.slice(seen).find((e) => e.body.includes('"method":"tools/call"'));
+  assert.ok(call, 'the call reached the upstream');
+  assert.equal(call.requestHeaders['mcp-method'], undefined);
 });
 
 test('after all the bad input the raw session and a new SDK client still work', async (t) => {

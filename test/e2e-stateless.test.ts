@@ -243,12 +243,14 @@ test('task requests name their task in Mcp-Name, and 2026-07-28 notifications pa
   assert.equal(forwardedNotification?.headers['mcp-protocol-version'], MODERN);
 });
 
-test('a 2026-07-28 request to a stdio-backed API gets a clear 400', async () => {
+// Until the era bridge, this was a 400 (-32022): stdio servers speak 2025 and hold a session.
+test('a 2026-07-28 request to a stdio-backed API is bridged to the 2025 server, with no session issued', async () => {
   const response = await raw(gh.url('modern-stdio'), { headers: modernHeaders('tools/list'), body: modernRequest(21, 'tools/list') });
-  assert.equal(response.status, 400, response.text);
-  const error = errorOf(response.messages[0]);
-  assert.match(error.message, /2026-07-28/);
-  assert.match(error.message, /Streamable HTTP servers only/);
+  assert.equal(response.status, 200, response.text);
+  const result = (response.messages[0] as { id: number; result: { resultType: string; tools: unknown[] } }).result;
+  assert.equal((response.messages[0] as { id: number }).id, 21);
+  assert.equal(result.resultType, 'complete');
+  assert.ok(result.tools.length > 0);
   assert.equal(response.headers.get('mcp-session-id'), null);
 });
 

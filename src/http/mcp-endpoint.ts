@@ -28,12 +28,17 @@ import { authenticate, type Authenticated } from '../auth/plan.ts';
 import { authContextFor } from '../auth/public-url.ts';
 import { keylessPlan } from '../auth/keyless.ts';
 import { targetResolver } from '../upstream/federation/targets.ts';
+import { modernClientBridge, type ServerBridges } from '../bridge/server-bridges.ts';
+import type { ModernClientBridge } from '../bridge/modern-client.ts';
+import { withResultType } from '../bridge/results.ts';
 
 const KEYLESS: Authenticated = { principal: ANONYMOUS };
 
 export interface EndpointDeps {
   readonly sealer: SessionSealer;
   readonly upstream: (server: string) => Upstream | undefined;
+  /** The era adapters of a server (src/bridge/); absent in setups that do not bridge. */
+  readonly bridges?: ((server: string) => ServerBridges | undefined) | undefined;
   readonly maxRequestBytes: number;
   readonly maxJsonDepth: number;
   readonly log: Logger;
@@ -146,11 +151,20 @@ async function post(base: Base, api: ApiRuntime, deps: EndpointDeps, upstream: U
 
   let session: SessionRef | undefined;
   if (!initialize && !isStateless(base.protocolVersion) && !upstreamJudges(req, base.rewriteChallenge)) session = resolveSession(req, api, base.principal, deps.sealer, upstream);
-  if (isStateless(base.protocolVersion) && upstream.kind === 'channel') {
-    const why = api.federation
-      ? `API "${api.name}" federates several servers behind one session (Gatehouse holds an upstream session per server); 2026-07-28 (sessionless) clients are not served by federated APIs yet`
-      : `server "${api.server}" is reached over a session-bound transport; 2026-07-28 (sessionless) clients are served for Streamable HTTP servers only`;
-    throw unsupportedVersion(base.protocolVersion, `Bad Request: ${why}`, SESSION_VERSIONS);
+  // A 2026-07-28 client of a server that speaks 2025 is served by the era adapter (src/bridge/).
+  let bridge: ModernClientBridge | undefined;
+  if (isStateless(base.protocolVersion)) {
+    const bridges = api.federation ? undefined : deps.bridges?.(api.server);
+    if (bridges) bridge = await modernClientBridge(bridges);
+    if (bridge && base.passthroughToken !== undefined) {
+      throw unsupportedVersion(base.protocolVersion, `Bad Request: API "${api.name}" passes the client's token through to server "${api.server}", which speaks a 2025 revision; 2026-07-28 clients are bridged only when Gatehouse holds the upstream credential`, SESSION_VERSIONS);
+    }
+    if (!bridge && upstream.kind === 'channel') {
+      const why = api.federation
+        ? `API "${api.name}" federates several servers behind one session (Gatehouse holds an upstream session per server); 2026-07-28 (sessionless) clients are not served by federated APIs yet`
+        : `server "${api.server}" is reached over a session-bound transport and no era bridge is available`;
+      throw unsupportedVersion(base.protocolVersion, `Bad Request: ${why}`, SESSION_VERSIONS);
+    }
   }
 
   // An empty policy chain (the common case of a plain proxy) forwards the messages as parsed.
@@ -162,7 +176,8 @@ async function post(base: Base, api: ApiRuntime, deps: EndpointDeps, upstream: U
   }
   const forwarded = ctx ? await applyRequestPolicies(api, ctx, messages, batch, base.res, base.record, base.protocolVersion) : messages;
   if (forwarded === undefined) return; // a policy answered in the server's place
-  return await upstream.post(exchangeOf(base, session, ctx ? responseTransform(api.policies, ctx, forwarded) : undefined, forwarded, batch, initialize));
+  const exchange = exchangeOf(base, session, ctx ? responseTransform(api.policies, ctx, forwarded) : undefined, forwarded, batch, initialize);
+  return bridge ? await bridge.post(exchange) : await upstream.post(exchange);
 }
 
 const NO_MESSAGES: readonly JsonRpcMessage[] = Object.freeze([]);
@@ -228,7 +243,8 @@ async function applyRequestPolicies(
       const error = outcome.denied.error;
       throw error instanceof GatehouseError ? error : new GatehouseError('GH_INTERNAL', error.message);
     }
-    answered.push(outcome.denied.response);
+    // 2026-07-28 clients require resultType on every result, answers in the server's place included.
+    answered.push(isStateless(version) ? withResultType(outcome.denied.response) : outcome.denied.response);
   }
   if (answered.length === 0) return forwarded;
   if (record) record.answered = answered;

@@ -114,8 +114,11 @@ export async function startClosingKeepAliveServer(
           return;
         }
         served++;
-        const id = (JSON.parse(body || '{}') as { id?: unknown }).id ?? null;
-        const answer = JSON.stringify({ jsonrpc: '2.0', id, result: {} });
+        const message = JSON.parse(body || '{}') as { id?: unknown; method?: unknown };
+        const id = message.id ?? null;
+        // It passes for a 2026-07-28 server (Gatehouse's era probe asks), so such traffic is forwarded to it.
+        const result = message.method === 'server/discover' ? { supportedVersions: ['2026-07-28'], capabilities: {} } : {};
+        const answer = JSON.stringify({ jsonrpc: '2.0', id, result });
         socket.write(`HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(answer)}\r\nconnection: keep-alive\r\n\r\n${answer}`);
       }
     });

@@ -31,7 +31,11 @@ export interface StatelessServerOptions {
   readonly subscriptions?: boolean;
   /** How answers are sent (the SDK's `responseMode`): `auto` (default, JSON unless something precedes the result), `sse` or `json`. */
   readonly responseMode?: 'auto' | 'sse' | 'json';
+  /** Lists (tools, prompts, resources) say they may be cached by anyone for a minute (`cacheScope: public`). */
+  readonly publicLists?: boolean;
 }
+
+const PUBLIC_MINUTE = { ttlMs: 60_000, cacheScope: 'public' as const };
 
 /** A prompt name outside plain ASCII: clients must send it in Mcp-Name as a Base64 sentinel. */
 export const NON_ASCII_PROMPT = 'grüße';
@@ -39,7 +43,13 @@ export const NON_ASCII_PROMPT = 'grüße';
 export const HEADER_MIRRORED_TOOL = 'deploy';
 
 function buildServer(options: StatelessServerOptions): McpServer {
-  const server = new McpServer({ name: 'stateless-test-server', version: '1.0.0' }, options.subscriptions ? { capabilities: { resources: { subscribe: true } } } : undefined);
+  const server = new McpServer(
+    { name: 'stateless-test-server', version: '1.0.0' },
+    {
+      ...(options.subscriptions && { capabilities: { resources: { subscribe: true } } }),
+      ...(options.publicLists && { cacheHints: { 'tools/list': PUBLIC_MINUTE, 'prompts/list': PUBLIC_MINUTE, 'resources/list': PUBLIC_MINUTE } }),
+    },
+  );
   server.registerTool(
     'echo',
     { description: 'Echoes the message back', inputSchema: z.object({ message: z.string() }) },

@@ -107,9 +107,11 @@ export class AclPolicy implements Policy {
       const result = message.result;
       if (!isObject(result)) return message;
       let filtered: JsonObject | undefined;
+      let judged = false;
       for (const shape of LISTS) {
         const items = result[shape.field];
         if (!Array.isArray(items)) continue;
+        judged = true;
         const shown = items.filter((item) => this.listed(ctx, shape, item));
         // Nothing hidden: the answer stays the same object, so it is relayed as the server wrote it.
         if (shown.length === items.length) continue;
@@ -120,6 +122,13 @@ export class AclPolicy implements Policy {
       if (isObject(result.capabilities)) {
         filtered ??= { ...result };
         filtered.capabilities = this.trimCapabilities(result.capabilities);
+        judged = true;
+      }
+      // 2026-07-28 cache hints: what the ACL judged depends on who asks, so no shared cache may
+      // keep it (even when nothing was hidden from this agent, another sees another answer).
+      if (judged && result.cacheScope === 'public') {
+        filtered ??= { ...result };
+        filtered.cacheScope = 'private';
       }
       return filtered ? { ...message, result: filtered } : message;
     }

@@ -1,0 +1,51 @@
+// The per-request `_meta` envelope of 2026-07-28 (protocol version, client capabilities, client
+// info, log level), read from a client request, and the params a 2025 server is sent in its place:
+// the envelope's reserved keys and the multi round-trip members removed, everything else kept.
+import { isObject, type JsonObject } from '../mcp/jsonrpc.ts';
+
+export const META_PROTOCOL_VERSION = 'io.modelcontextprotocol/protocolVersion';
+export const META_CLIENT_CAPABILITIES = 'io.modelcontextprotocol/clientCapabilities';
+export const META_CLIENT_INFO = 'io.modelcontextprotocol/clientInfo';
+export const META_LOG_LEVEL = 'io.modelcontextprotocol/logLevel';
+export const META_SERVER_INFO = 'io.modelcontextprotocol/serverInfo';
+export const META_SUBSCRIPTION_ID = 'io.modelcontextprotocol/subscriptionId';
+
+const RESERVED: ReadonlySet<string> = new Set([META_PROTOCOL_VERSION, META_CLIENT_CAPABILITIES, META_CLIENT_INFO, META_LOG_LEVEL]);
+
+export interface Envelope {
+  readonly capabilities: JsonObject;
+  readonly clientInfo: JsonObject;
+  readonly logLevel: string | undefined;
+}
+
+const ANONYMOUS_CLIENT: JsonObject = Object.freeze({ name: 'unnamed-2026-client', version: '0' });
+
+/** What the client declared on this request (absent members: no capabilities, an unnamed client). */
+export function readEnvelope(params: JsonObject | undefined): Envelope {
+  const meta = params && isObject(params._meta) ? params._meta : undefined;
+  const capabilities = meta && isObject(meta[META_CLIENT_CAPABILITIES]) ? meta[META_CLIENT_CAPABILITIES] : {};
+  const info = meta && isObject(meta[META_CLIENT_INFO]) && typeof meta[META_CLIENT_INFO].name === 'string' ? meta[META_CLIENT_INFO] : ANONYMOUS_CLIENT;
+  const level = meta?.[META_LOG_LEVEL];
+  return { capabilities, clientInfo: info, logLevel: typeof level === 'string' ? level : undefined };
+}
+
+/**
+ * The params as a 2025 server expects them: without the envelope's reserved `_meta` keys (an
+ * empty `_meta` is left out), without `inputResponses`/`requestState` (answered by Gatehouse, not
+ * the server), and undefined when nothing is left.
+ */
+export function legacyParams(params: JsonObject | undefined): JsonObject | undefined {
+  if (params === undefined) return undefined;
+  const out: JsonObject = {};
+  for (const [key, value] of Object.entries(params)) {
+    if (key === 'inputResponses' || key === 'requestState') continue;
+    if (key === '_meta' && isObject(value)) {
+      const kept: JsonObject = {};
+      for (const [metaKey, metaValue] of Object.entries(value)) if (!RESERVED.has(metaKey)) kept[metaKey] = metaValue;
+      if (Object.keys(kept).length > 0) out._meta = kept;
+      continue;
+    }
+    out[key] = value;
+  }
+  return Object.keys(out).length > 0 ? out : undefined;
+}

@@ -1,0 +1,204 @@
+// A 2026-07-28 client on a 2025 server (stdio, HTTP+SSE, or Streamable HTTP of a 2025 revision):
+// the connector adapter between the eras. The endpoint has authenticated, decoded, checked the
+// routing headers and run the request policies, exactly as for forwarded traffic; this serves what
+// is left. Requests go to the principal's bridged session (session-pool.ts); `server/discover` is
+// answered from the server's initialize; the server's requests during a call become an
+// `input_required` answer with a sealed request state, and the retry's `inputResponses` their
+// answers; `subscriptions/listen` becomes `resources/subscribe` and the server's notifications.
+import { GatehouseError } from '../errors.ts';
+import type { Logger } from '../log.ts';
+import { errorResponse, idKey, isObject, isRequest, type JsonObject, type JsonRpcMessage, type JsonRpcRequest, type JsonRpcResponse } from '../mcp/jsonrpc.ts';
+import type { MessageChannel } from '../upstream/channel.ts';
+import type { PostExchange } from '../upstream/upstream.ts';
+import { legacyParams, readEnvelope } from './envelope.ts';
+import { discoverResult, modernResult } from './results.ts';
+import type { Call, LegacySession } from './legacy-session.ts';
+import { SessionPool, type PoolLimits } from './session-pool.ts';
+import type { RequestStateSealer } from './request-state.ts';
+import { BridgeReply } from './reply.ts';
+import { serveListen } from './listen.ts';
+
+/** Methods 2026-07-28 removed: answered as unknown (HTTP 404, -32601), never forwarded. */
+const REMOVED: ReadonlySet<string> = new Set(['initialize', 'ping', 'logging/setLevel', 'resources/subscribe', 'resources/unsubscribe']);
+
+export class ModernClientBridge {
+  readonly pool: SessionPool;
+  /** Calls a client exchange waits on, by API, principal and client id (for notifications/cancelled). */
+  private readonly waiting = new Map<string, { session: LegacySession; call: Call }>();
+  /** Open listen streams, by the same key: cancelled by notifications/cancelled. */
+  readonly listens = new Map<string, () => void>();
+
+  constructor(
+    readonly server: string,
+    factory: (log: Logger) => MessageChannel,
+    limits: PoolLimits,
+    private readonly states: RequestStateSealer,
+    private readonly nodeId: string,
+    private readonly log: Logger,
+  ) {
+    this.pool = new SessionPool(server, factory, limits, log);
+  }
+
+  update(factory: (log: Logger) => MessageChannel, limits: PoolLimits): void {
+    this.pool.update(factory, limits);
+  }
+
+  async post(x: PostExchange): Promise<void> {
+    const message = x.messages[0];
+    if (message === undefined) return void x.res.writeHead(202).end();
+    if (!isRequest(message)) {
+      if ('method' in message && message.method === 'notifications/cancelled') this.cancelled(x, message.params);
+      // Other notifications (and responses, which 2026-07-28 clients do not send) need no server.
+      x.res.writeHead(202).end();
+      return;
+    }
+    x.record?.upstreamStarted();
+    try {
+      if (REMOVED.has(message.method)) return this.answer(x, errorResponse(message.id, -32601, `Method not found: ${message.method} is not part of protocol revision 2026-07-28`));
+      const envelope = readEnvelope(message.params);
+      if (message.method === 'server/discover') {
+        const session = await this.pool.acquire(x.api, x.principal.key, envelope.capabilities, envelope.clientInfo);
+        return this.answer(x, { jsonrpc: '2.0', id: message.id, result: discoverResult(session.init!) });
+      }
+      if (message.method === 'subscriptions/listen') {
+        const session = await this.pool.acquire(x.api, x.principal.key, envelope.capabilities, envelope.clientInfo);
+        return await serveListen(this, x, session, message);
+      }
+      const resumed = this.resume(x, message);
+      if (resumed) return await this.drive(x, resumed.session, resumed.call, message);
+      const session = await this.pool.acquire(x.api, x.principal.key, envelope.capabilities, envelope.clientInfo);
+      await session.setLogLevel(envelope.logLevel, this.pool.responseTimeout);
+      return await this.drive(x, session, session.call(message, legacyParams(message.params)), message);
+    } finally {
+      x.record?.upstreamEnded();
+    }
+  }
+
+  sessionCount(): number {
+    return this.pool.size;
+  }
+
+  reap(now: number): void {
+    this.pool.reap(now);
+  }
+
+  close(): Promise<void> {
+    for (const close of this.listens.values()) close();
+    return this.pool.close();
+  }
+
+  key(x: PostExchange, id: unknown): string {
+    return `${x.api}\n${x.principal.key}\n${typeof id === 'string' || typeof id === 'number' ? idKey(id) : ''}`;
+  }
+
+  /** A server → client message through the response policies; undefined when one dropped it. */
+  transformed(x: PostExchange, message: JsonRpcMessage): JsonRpcMessage | undefined {
+    return x.transform ? x.transform(message) : message;
+  }
+
+  /** Writes a whole answer (through the response policies) as JSON. */
+  private answer(x: PostExchange, response: JsonRpcResponse): void {
+    const out = (this.transformed(x, response) as JsonRpcResponse | undefined) ?? errorResponse(response.id, -32603, 'The answer was withheld by a policy');
+    x.record?.upstreamResponded(200);
+    new BridgeReply(x.res, x.protocolVersion).final(out);
+  }
+
+  /**
+   * A retry that carries a request state: the call it names, still waiting on this node, with
+   * the client's answers delivered. Undefined for a first leg, or when the call is gone (expired,
+   * another node, a restart): the request then runs afresh and the server asks again.
+   */
+  private resume(x: PostExchange, request: JsonRpcRequest): { session: LegacySession; call: Call } | undefined {
+    const params = request.params;
+    const state = params?.requestState;
+    if (state === undefined) return undefined;
+    const claims = typeof state === 'string' ? this.states.unseal(state) : undefined;
+    if (!claims || claims.api !== x.api || claims.sub !== x.principal.key) {
+      throw new GatehouseError('GH_INPUT_STATE_INVALID', 'Invalid params: requestState was not issued by this gateway for this agent; call again without it');
+    }
+    if (claims.node !== this.nodeId || claims.exp < Date.now()) return undefined;
+    const session = this.pool.byIdLive(claims.s);
+    const call = session?.calls.get(claims.c);
+    if (!session || !call || call.done) return undefined;
+    if (call.request.method !== request.method) {
+      throw new GatehouseError('GH_INPUT_STATE_INVALID', `Invalid params: requestState belongs to a ${call.request.method} request, not ${request.method}`);
+    }
+    clearTimeout(call.parkedTimer);
+    call.parkedTimer = undefined;
+    session.answer(call, isObject(params?.inputResponses) ? params.inputResponses : {});
+    return { session, call };
+  }
+
+  /** Waits for the call's events and answers the client's exchange with them. */
+  private async drive(x: PostExchange, session: LegacySession, call: Call, request: JsonRpcRequest): Promise<void> {
+    const reply = new BridgeReply(x.res, x.protocolVersion);
+    const key = this.key(x, request.id);
+    this.waiting.set(key, { session, call });
+    const left = () => {
+      if (!reply.finished) session.cancel(call, 'the client left');
+    };
+    x.res.once('close', left);
+    const timeout = this.pool.responseTimeout;
+    try {
+      for (;;) {
+        const event = await call.next(timeout);
+        if (reply.gone && !reply.finished) return;
+        if (event === undefined) {
+          session.cancel(call, `no answer within ${timeout} ms`);
+          x.record && (x.record.error = new GatehouseError('GH_UPSTREAM_TIMEOUT'));
+          return reply.final(errorFor(request, new GatehouseError('GH_UPSTREAM_TIMEOUT', `Upstream "${this.server}" did not answer within ${timeout} ms`)));
+        }
+        switch (event.kind) {
+          case 'notification': {
+            const out = this.transformed(x, event.message);
+            if (out) reply.event(out);
+            continue;
+          }
+          case 'ended':
+            if (reply.finished) return;
+            return reply.final(errorFor(request, new GatehouseError('GH_UPSTREAM_EXITED', `Upstream "${this.server}" ended: ${event.reason}`)));
+          case 'answer': {
+            x.record?.upstreamResponded(200);
+            const response: JsonRpcResponse = event.response.error
+              ? { jsonrpc: '2.0', id: request.id, error: event.response.error }
+              : { jsonrpc: '2.0', id: request.id, result: modernResult(request.method, event.response.result, session.init?.serverInfo) };
+            return reply.final((this.transformed(x, response) as JsonRpcResponse | undefined) ?? errorResponse(request.id, -32603, 'The answer was withheld by a policy'));
+          }
+          case 'input': {
+            const inputRequests: JsonObject = {};
+            for (const [requestKey, asked] of event.requests) {
+              const seen = this.transformed(x, asked);
+              if (!seen || !isRequest(seen)) {
+                // A policy refused this question (say, sampling for this agent): the server hears no.
+                session.refuse(call, requestKey, 'refused by a Gatehouse policy');
+                continue;
+              }
+              inputRequests[requestKey] = seen.params === undefined ? { method: seen.method } : { method: seen.method, params: seen.params };
+            }
+            if (Object.keys(inputRequests).length === 0) continue;
+            call.parkedTimer = setTimeout(() => session.cancel(call, 'the client did not retry with its answers in time'), timeout);
+            call.parkedTimer.unref();
+            const requestState = this.states.seal({ api: x.api, sub: x.principal.key, node: this.nodeId, s: session.id, c: call.id, exp: Date.now() + timeout });
+            x.record?.upstreamResponded(200);
+            return reply.final({ jsonrpc: '2.0', id: request.id, result: modernResult(request.method, { resultType: 'input_required', inputRequests, requestState }, session.init?.serverInfo) });
+          }
+        }
+      }
+    } finally {
+      x.res.off('close', left);
+      if (this.waiting.get(key)?.call === call) this.waiting.delete(key);
+    }
+  }
+
+  private cancelled(x: PostExchange, params: JsonObject | undefined): void {
+    const key = this.key(x, params?.requestId);
+    const listen = this.listens.get(key);
+    if (listen) return listen();
+    const waiting = this.waiting.get(key);
+    if (waiting) waiting.session.cancel(waiting.call, typeof params?.reason === 'string' ? params.reason : 'cancelled by the client');
+  }
+}
+
+function errorFor(request: JsonRpcRequest, error: GatehouseError): JsonRpcResponse {
+  return errorResponse(request.id, error.rpc, error.message, { code: error.code });
+}

@@ -1,0 +1,57 @@
+// A 2025 server's answer in 2026-07-28 shape: every result carries `resultType`; lists, reads and
+// discovery carry the cache hints `ttlMs`/`cacheScope` (a 2025 server gives none: nothing may be
+// cached, and per identity); vocabulary 2026-07-28 deleted (`execution` on tools, the `tasks`
+// capability) is removed; the server's identity rides in the result's `_meta`.
+import { isObject, type JsonObject, type JsonRpcResponse } from '../mcp/jsonrpc.ts';
+import { STATELESS_VERSION } from '../mcp/versions.ts';
+import { META_SERVER_INFO } from './envelope.ts';
+
+const CACHEABLE: ReadonlySet<string> = new Set(['tools/list', 'prompts/list', 'resources/list', 'resources/templates/list', 'resources/read', 'server/discover']);
+
+/** What a 2025 server said about itself at initialize. */
+export interface LegacyInit {
+  readonly protocolVersion: string;
+  readonly capabilities: JsonObject;
+  readonly serverInfo: JsonObject | undefined;
+  readonly instructions: string | undefined;
+}
+
+export function modernResult(method: string, result: unknown, serverInfo: JsonObject | undefined): JsonObject {
+  const out: JsonObject = isObject(result) ? { ...result } : {};
+  if (out.resultType === undefined) out.resultType = 'complete';
+  if (CACHEABLE.has(method) && out.resultType === 'complete') {
+    if (typeof out.ttlMs !== 'number' || !Number.isInteger(out.ttlMs) || out.ttlMs < 0) out.ttlMs = 0;
+    if (out.cacheScope !== 'public' && out.cacheScope !== 'private') out.cacheScope = 'private';
+  }
+  if (method === 'tools/list' && Array.isArray(out.tools)) {
+    out.tools = out.tools.map((tool: unknown) => {
+      if (!isObject(tool) || !('execution' in tool)) return tool;
+      const { execution: _deleted, ...rest } = tool;
+      return rest;
+    });
+  }
+  if (serverInfo !== undefined) {
+    const meta = isObject(out._meta) ? out._meta : {};
+    if (meta[META_SERVER_INFO] === undefined) out._meta = { ...meta, [META_SERVER_INFO]: serverInfo };
+  }
+  return out;
+}
+
+/** An answer Gatehouse writes itself (a policy's, in the server's place) for a 2026-07-28 client. */
+export function withResultType(response: JsonRpcResponse): JsonRpcResponse {
+  if (!isObject(response.result) || response.result.resultType !== undefined) return response;
+  return { ...response, result: { ...response.result, resultType: 'complete' } };
+}
+
+/** `server/discover` answered from what the server said at initialize. */
+export function discoverResult(init: LegacyInit): JsonObject {
+  const result: JsonObject = { supportedVersions: [STATELESS_VERSION], capabilities: modernCapabilities(init.capabilities) };
+  if (init.instructions !== undefined) result.instructions = init.instructions;
+  return modernResult('server/discover', result, init.serverInfo);
+}
+
+/** Server capabilities as 2026-07-28 names them: tasks moved to an extension. */
+export function modernCapabilities(capabilities: JsonObject): JsonObject {
+  const { tasks: _extension, ...rest } = capabilities;
+  return rest;
+}

@@ -1,0 +1,130 @@
+// The upstream sessions Gatehouse holds for 2026-07-28 clients of one 2025 server. A session is
+// keyed by API, principal and the capabilities (and client info) the client declared, so that two
+// principals never share one and a server never sees capabilities the client did not declare;
+// the same client's requests reuse it. Idle sessions are reaped; a principal holds a bounded number.
+import { createHash, randomBytes } from 'node:crypto';
+import { GatehouseError } from '../errors.ts';
+import type { Logger } from '../log.ts';
+import type { JsonObject } from '../mcp/jsonrpc.ts';
+import type { MessageChannel } from '../upstream/channel.ts';
+import { LegacySession } from './legacy-session.ts';
+
+export interface PoolLimits {
+  /** Sessions of this server across principals (a stdio server's maxChildren). */
+  readonly maxSessions: number;
+  readonly idleTimeout: number;
+  readonly responseTimeout: number;
+}
+
+/** Distinct capability sets one principal may hold sessions for at once (each may be a child process). */
+const PER_PRINCIPAL = 8;
+
+export class SessionPool {
+  private readonly byKey = new Map<string, Promise<LegacySession>>();
+  private readonly byId = new Map<string, LegacySession>();
+
+  constructor(
+    private readonly server: string,
+    private factory: (log: Logger) => MessageChannel,
+    private limits: PoolLimits,
+    private readonly log: Logger,
+  ) {}
+
+  update(factory: (log: Logger) => MessageChannel, limits: PoolLimits): void {
+    this.factory = factory;
+    this.limits = limits;
+  }
+
+  get responseTimeout(): number {
+    return this.limits.responseTimeout;
+  }
+
+  get size(): number {
+    return this.byId.size;
+  }
+
+  /** A live session by id (a retry's request state names it). */
+  byIdLive(id: string): LegacySession | undefined {
+    const session = this.byId.get(id);
+    return session && !session.closed ? session : undefined;
+  }
+
+  /** The session for this API, principal and declaration: reused when live, else opened. */
+  async acquire(api: string, sub: string, capabilities: JsonObject, clientInfo: JsonObject): Promise<LegacySession> {
+    const key = `${api}\n${sub}\n${createHash('sha256').update(canonical({ capabilities, clientInfo })).digest('base64url')}`;
+    const existing = this.byKey.get(key);
+    if (existing) {
+      const session = await existing;
+      if (!session.closed) return session;
+      if (this.byKey.get(key) === existing) this.byKey.delete(key);
+    }
+    const opening = this.open(key, api, sub, capabilities, clientInfo);
+    this.byKey.set(key, opening);
+    opening.catch(() => {
+      if (this.byKey.get(key) === opening) this.byKey.delete(key);
+    });
+    return opening;
+  }
+
+  reap(now: number): void {
+    for (const session of this.byId.values()) {
+      if (!session.busy && now - session.lastActivity > this.limits.idleTimeout) {
+        this.log.info({ session: session.id }, 'stopping idle bridged session');
+        this.drop(session);
+        void session.close();
+      }
+    }
+  }
+
+  async close(): Promise<void> {
+    const all = [...this.byId.values()];
+    this.byId.clear();
+    this.byKey.clear();
+    await Promise.all(all.map((s) => s.close()));
+  }
+
+  private async open(key: string, api: string, sub: string, capabilities: JsonObject, clientInfo: JsonObject): Promise<LegacySession> {
+    const mine = [...this.byId.values()].filter((s) => s.key.startsWith(`${api}\n${sub}\n`));
+    if (mine.length >= PER_PRINCIPAL) {
+      const idle = mine.filter((s) => !s.busy).sort((a, b) => a.lastActivity - b.lastActivity)[0];
+      if (!idle) throw new GatehouseError('GH_TOO_MANY_SESSIONS', `This agent already holds ${PER_PRINCIPAL} busy bridged sessions of server "${this.server}" (one per set of declared capabilities)`);
+      this.drop(idle);
+      void idle.close();
+    }
+    if (this.byId.size >= this.limits.maxSessions) {
+      throw new GatehouseError('GH_TOO_MANY_SESSIONS', `Server "${this.server}" already runs ${this.limits.maxSessions} sessions`);
+    }
+    const id = randomBytes(9).toString('base64url');
+    const log = this.log.child({ bridged: id });
+    const session = new LegacySession(id, key, sub, this.factory(log), log);
+    session.onclose = () => this.drop(session);
+    this.byId.set(id, session);
+    try {
+      await session.start(capabilities, clientInfo, this.limits.responseTimeout);
+    } catch (error) {
+      this.drop(session);
+      void session.close();
+      throw new GatehouseError('GH_UPSTREAM_UNAVAILABLE', `Upstream "${this.server}" could not be started for a 2026-07-28 client: ${(error as Error).message}`);
+    }
+    log.info({ api, upstreamVersion: session.init?.protocolVersion }, 'opened a bridged upstream session for a 2026-07-28 client');
+    return session;
+  }
+
+  private drop(session: LegacySession): void {
+    if (this.byId.get(session.id) === session) this.byId.delete(session.id);
+    const entry = this.byKey.get(session.key);
+    if (entry) void entry.then((s) => s === session && this.byKey.get(session.key) === entry && this.byKey.delete(session.key), () => undefined);
+  }
+}
+
+/** JSON with object keys sorted, so that equal declarations hash equal. */
+function canonical(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
+  if (value !== null && typeof value === 'object') {
+    return `{${Object.keys(value)
+      .sort()
+      .map((k) => `${JSON.stringify(k)}:${canonical((value as Record<string, unknown>)[k])}`)
+      .join(',')}}`;
+  }
+  return JSON.stringify(value);
+}
