@@ -40,6 +40,7 @@ import { changedLists } from './config/visibility.ts';
 import type { MessageChannel } from './upstream/channel.ts';
 import { FederatedChannel } from './upstream/federation/federated-channel.ts';
 import { HttpMemberChannel } from './upstream/federation/http-member.ts';
+import { MemberClients } from './upstream/federation/member-clients.ts';
 import type { MemberFactory } from './upstream/federation/member.ts';
 import { compileFederationPlan, connectorName, isFederated, type FederationPlan } from './upstream/federation/plan.ts';
 import { defaultMaxConnections, openFileLimit, type ClientLimits, type ConnectionStats } from './http/client-limits.ts';
@@ -65,6 +66,8 @@ export class Gateway {
   private readonly counters = new CountersRegistry();
   /** Client sessions and streams a reload can tell that their lists changed. */
   private readonly openStreams = new OpenStreams();
+  /** Connection pools to the Streamable HTTP servers of federated APIs. */
+  private readonly memberClients = new MemberClients();
   readonly rateLimitStats: RateLimitStats = { rejected: 0, backendErrors: 0 };
   readonly nodeId = randomBytes(6).toString('base64url');
   private readonly stderrDroppedByServer = new Map<string, StderrDropped>();
@@ -304,9 +307,12 @@ export class Gateway {
       if ('url' in definition) {
         const member = {
           url: definition.url,
+          client: this.memberClients.get(definition.url, definition.timeouts?.connect ?? globals.connectTimeout),
           headers: definition.headers,
           credentials: this.credentials.forServer(server, definition.credential),
           responseTimeout: definition.timeouts?.response ?? globals.responseTimeout,
+          maxResponseBytes: globals.maxResponseBytes,
+          maxJsonDepth: globals.maxJsonDepth,
         };
         memberFactories.set(server, (log) => new HttpMemberChannel(member, log));
       } else memberFactories.set(server, this.channelSetup(server, definition, globals)[0]);
@@ -365,6 +371,7 @@ export class Gateway {
       // Every exchange has finished: write what the audit log still holds before stopping.
       await this.audit?.close().catch((err: unknown) => this.log.error({ err }, 'could not flush the audit log'));
       await Promise.all([...this.upstreams.values()].map(({ upstream }) => upstream.close()));
+      this.memberClients.close();
       await this.sseAgent.close().catch(() => undefined);
       await this.store.close().catch(() => undefined);
       await this.counters.close();

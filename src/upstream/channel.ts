@@ -8,7 +8,8 @@ export interface MessageChannel {
   /** Throws if the channel is closed. */
   send(message: JsonRpcMessage): void;
   close(): Promise<void>;
-  onmessage: ((message: JsonRpcMessage) => void) | undefined;
+  /** `text`, when given, is the message's JSON exactly as received: relayed as it is when nothing changes it. */
+  onmessage: ((message: JsonRpcMessage, text?: string) => void) | undefined;
   /** Called once when the channel ends for any reason. */
   onclose: ((reason: string) => void) | undefined;
 }

@@ -50,9 +50,16 @@ export class Member {
     readonly log: Logger,
   ) {}
 
-  /** A fresh id on this member's channel. */
-  newId(): number {
-    return ++this.nextId;
+  /**
+   * A fresh id on this member's channel. Gatehouse's own ids are strings (`gh-1`, …) and client
+   * requests keep their own id when it is free here (federated-channel.ts), so that their answers
+   * need no id rewrite; an id in use is never handed out again.
+   */
+  newId(): string {
+    let id: string;
+    do id = `gh-${++this.nextId}`;
+    while (this.pending.has(idKey(id)));
+    return id;
   }
 
   /** Sends; false when the channel is gone. */
