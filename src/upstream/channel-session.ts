@@ -230,11 +230,15 @@ export class ChannelSession {
       this.lastActivity = Date.now();
       this.forget(key);
       const out = serialize(stream.transform, message, text);
-      if (out !== undefined) this.write(stream, out);
       stream.waiting.delete(key);
-      if (stream.waiting.size === 0) {
+      const last = stream.waiting.size === 0;
+      // The last answer of a stream goes out with the stream's end: one socket write.
+      if (last) stream.res?.cork();
+      if (out !== undefined) this.write(stream, out);
+      if (last) {
         this.open.delete(stream);
         stream.end();
+        stream.res?.uncork();
       }
       return;
     }
