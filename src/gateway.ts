@@ -20,7 +20,7 @@ import type { RateLimitStats } from './policy/rate-limit/rate-limit-policy.ts';
 import type { Upstream, UpstreamGlobals } from './upstream/upstream.ts';
 import type { ListKind } from './mcp/list-changed.ts';
 import { StreamableHttpUpstream } from './upstream/streamable-http.ts';
-import { ChannelUpstream, type ChannelFactory, type ChannelLimits } from './upstream/channel-upstream.ts';
+import { ChannelUpstream, type ChannelFactory, type ChannelLimits, type ChannelRevival } from './upstream/channel-upstream.ts';
 import { StdioChannel } from './upstream/stdio-channel.ts';
 import type { StderrDropped } from './upstream/stderr-log.ts';
 import { SseChannel } from './upstream/sse-channel.ts';
@@ -41,6 +41,7 @@ import type { MessageChannel } from './upstream/channel.ts';
 import { FederatedChannel } from './upstream/federation/federated-channel.ts';
 import { HttpMemberChannel } from './upstream/federation/http-member.ts';
 import { MemberClients } from './upstream/federation/member-clients.ts';
+import { FederatedSessionStore, type FederatedState } from './upstream/federation/session-store.ts';
 import type { MemberFactory } from './upstream/federation/member.ts';
 import { compileFederationPlan, connectorName, isFederated, type FederationPlan } from './upstream/federation/plan.ts';
 import { defaultMaxConnections, openFileLimit, type ClientLimits, type ConnectionStats } from './http/client-limits.ts';
@@ -61,6 +62,7 @@ export class Gateway {
   private readonly upstreams = new Map<string, { upstream: Upstream; definition: string; kind: ServerKind }>();
   private reaper: NodeJS.Timeout;
   private reapEvery: number;
+  private prunedAt = 0;
   private readonly sseAgent = new Agent({ keepAliveTimeout: 30_000 });
   private closing: Promise<void> | undefined;
   private readonly counters = new CountersRegistry();
@@ -287,20 +289,21 @@ export class Gateway {
       const definition = JSON.stringify([api.servers, api.namespace, api.onUpstreamFailure, api.tools, api.prompts, api.resources, members, globals]);
       const existing = this.upstreams.get(name);
       if (existing?.definition === definition) continue;
-      const [factory, limits] = this.federationSetup(plan, config, globals);
+      const [factory, limits, revival] = this.federationSetup(plan, config, globals);
       if (existing && existing.upstream instanceof ChannelUpstream) {
-        existing.upstream.update(factory, limits);
+        existing.upstream.update(factory, limits, revival);
         existing.definition = definition;
         continue;
       }
       const log = this.log.child({ api: api.name, federated: true });
-      this.upstreams.set(name, { upstream: new ChannelUpstream(name, factory, limits, this.nodeId, this.sealer, log, this.openStreams), definition, kind: 'federated' });
+      this.upstreams.set(name, { upstream: new ChannelUpstream(name, factory, limits, this.nodeId, this.sealer, log, this.openStreams, revival), definition, kind: 'federated' });
     }
     return names;
   }
 
-  private federationSetup(plan: FederationPlan, config: ConfigData, globals: UpstreamGlobals): [ChannelFactory, ChannelLimits] {
-    const memberFactories = new Map<string, (log: Logger) => MessageChannel>();
+  private federationSetup(plan: FederationPlan, config: ConfigData, globals: UpstreamGlobals): [ChannelFactory, ChannelLimits, ChannelRevival | undefined] {
+    const memberFactories = new Map<string, MemberFactory>();
+    const http = plan.members.every((server) => config.servers[server] !== undefined && 'url' in config.servers[server]);
     for (const server of plan.members) {
       const definition = config.servers[server];
       if (!definition) continue;
@@ -314,16 +317,24 @@ export class Gateway {
           maxResponseBytes: globals.maxResponseBytes,
           maxJsonDepth: globals.maxJsonDepth,
         };
-        memberFactories.set(server, (log) => new HttpMemberChannel(member, log));
-      } else memberFactories.set(server, this.channelSetup(server, definition, globals)[0]);
+        memberFactories.set(server, (_server, log, resume) => new HttpMemberChannel(member, log, resume));
+      } else {
+        const make = this.channelSetup(server, definition, globals)[0];
+        memberFactories.set(server, (_server, log) => make(log, { id: '' }));
+      }
     }
-    const members: MemberFactory = (server, log) => {
+    const members: MemberFactory = (server, log, resume) => {
       const make = memberFactories.get(server);
       if (!make) throw new Error(`server "${server}" is not configured`);
-      return make(log);
+      return make(server, log, resume);
     };
     const timeouts = { response: globals.responseTimeout };
-    return [(log) => new FederatedChannel(plan, members, log, timeouts), { maxSessions: 1024, idleTimeout: globals.idleTimeout, responseTimeout: globals.responseTimeout }];
+    const limits = { maxSessions: 1024, idleTimeout: globals.idleTimeout, responseTimeout: globals.responseTimeout };
+    // Every member over Streamable HTTP: sessions are kept in the shared store, any node continues them.
+    const stored = http ? new FederatedSessionStore(this.store, plan.api, this.log.child({ api: plan.api })) : undefined;
+    const factory: ChannelFactory = (log, session) =>
+      new FederatedChannel(plan, members, log, timeouts, stored?.for(session.id), session.stored as FederatedState | undefined);
+    return [factory, limits, stored && { load: (id: string) => stored.load(id) }];
   }
 
   private createUpstream(name: string, server: ServerData, globals: UpstreamGlobals): Upstream {
@@ -359,6 +370,11 @@ export class Gateway {
   private reap(): void {
     const now = Date.now();
     for (const { upstream } of this.upstreams.values()) upstream.reap(now);
+    // Stored federated sessions past their TTL, at most once an hour.
+    if (now - this.prunedAt > 3_600_000) {
+      this.prunedAt = now;
+      this.store.pruneFederatedSessions(now).catch((err: unknown) => this.log.warn({ err: (err as Error).message }, 'could not prune stored federated sessions'));
+    }
   }
 
   /** Drains requests in flight (up to timeouts.drain), then stops every upstream session. */

@@ -364,4 +364,10 @@ export class ChannelSession {
     await this.channel.close();
     this.onChannelClosed('was closed');
   }
+
+  /** Ends the session on this node, leaving what the channel stored for another node. */
+  async detach(): Promise<void> {
+    await (this.channel.detach ? this.channel.detach() : this.channel.close());
+    this.onChannelClosed('was detached');
+  }
 }

@@ -24,6 +24,7 @@ import { buildNameTable, collisionMessage, originalKey, staticTarget, type NameT
 import { mergedInitializeResult, negotiatedVersion } from './initialize.ts';
 import { decodeCursor, encodeCursor, rewriteItem, selectItems } from './lists.ts';
 import { templateToRegExp } from './glob.ts';
+import type { FederatedState, SessionPersistence, StoredMember } from './session-store.ts';
 
 export interface FederationTimeouts {
   /** Longest wait for a server's answer to Gatehouse's own requests (initialize, list pages). */
@@ -40,6 +41,8 @@ export class FederatedChannel implements MessageChannel {
   onclose: ((reason: string) => void) | undefined;
   private readonly members: Member[];
   private closed = false;
+  /** The client's initialize has been answered (member restarts are stored from then on). */
+  private initialized = false;
   private initParams: JsonObject | undefined;
   private version = '';
   /** Client request id → the member it went to and the id it has there (cancellation). */
@@ -61,12 +64,69 @@ export class FederatedChannel implements MessageChannel {
     private readonly factory: MemberFactory,
     private readonly log: Logger,
     private readonly timeouts: FederationTimeouts,
+    /** Where the session is kept for other nodes (every member is a Streamable HTTP server). */
+    private readonly persistence?: SessionPersistence,
+    /** A session another node (or this one before a restart) started: continued, not initialized. */
+    private readonly resume?: FederatedState,
   ) {
     this.members = plan.members.map((server, index) => new Member(server, index, log.child({ member: server })));
   }
 
   async start(): Promise<void> {
-    // Servers are started when the client's initialize arrives: they get its capabilities.
+    // A new session's servers are started when the client's initialize arrives: they get its
+    // capabilities. A stored session takes its members' upstream sessions over.
+    const resume = this.resume;
+    if (!resume) return;
+    this.initParams = resume.initParams;
+    this.version = resume.version;
+    this.initialized = true;
+    await Promise.all(
+      this.members.map((member) => {
+        const stored = resume.members[member.server];
+        return stored ? this.takeOver(member, stored) : this.startMember(member);
+      }),
+    );
+  }
+
+  /** Continues a member's stored upstream session: no initialize (its answer is stored too). */
+  private async takeOver(member: Member, stored: StoredMember): Promise<void> {
+    member.state = 'starting';
+    const channel = this.factory(member.server, member.log, { sessionId: stored.sessionId, protocolVersion: stored.protocolVersion });
+    member.channel = channel;
+    channel.onmessage = (message, text) => this.fromMember(member, channel, message, text);
+    channel.onclose = (reason) => this.memberClosed(member, channel, reason);
+    try {
+      await channel.start();
+    } catch (error) {
+      member.channel = undefined;
+      member.state = 'down';
+      member.reason = (error as Error).message;
+      void this.startMember(member);
+      return;
+    }
+    if (member.channel !== channel) {
+      // The server no longer knows the session (it restarted, or expired it): a new one.
+      await this.startMember(member);
+      return;
+    }
+    member.init = stored.init;
+    member.state = 'up';
+    member.log.info({ protocolVersion: stored.protocolVersion }, 'federated server session taken over');
+  }
+
+  /** What another node needs to continue this session: the members' live upstream sessions. */
+  private storedState(): FederatedState {
+    const members: Record<string, StoredMember> = {};
+    for (const m of this.members) {
+      const channel = m.channel as { sessionId?: string; protocolVersion?: string } | undefined;
+      if (m.state !== 'up' || !m.init || channel?.sessionId === undefined || channel.protocolVersion === undefined) continue;
+      members[m.server] = { sessionId: channel.sessionId, protocolVersion: channel.protocolVersion, init: m.init };
+    }
+    return { v: 1, version: this.version, initParams: this.initParams ?? {}, members };
+  }
+
+  private persist(): void {
+    if (this.persistence && this.initialized && !this.closed) this.persistence.save(this.storedState());
   }
 
   send(message: JsonRpcMessage): void {
@@ -76,9 +136,30 @@ export class FederatedChannel implements MessageChannel {
     else this.answer(message);
   }
 
+  /**
+   * Ends this node's hold on the session but not the upstream sessions, which stay in the store
+   * for another node (idle reaping, shutdown). A session that is not stored is closed.
+   */
+  async detach(): Promise<void> {
+    if (!this.persistence) return this.close();
+    if (this.closed) return;
+    this.closed = true;
+    for (const m of this.members) {
+      clearTimeout(m.retryTimer);
+      m.takePending('the session was detached');
+      const channel = m.channel;
+      m.channel = undefined;
+      m.state = 'down';
+      if (channel?.detach) await channel.detach();
+      else if (channel) await channel.close().catch(() => undefined);
+    }
+    this.onclose?.('was detached');
+  }
+
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    this.persistence?.remove();
     await Promise.all(
       this.members.map(async (m) => {
         clearTimeout(m.retryTimer);
@@ -109,6 +190,7 @@ export class FederatedChannel implements MessageChannel {
 
   private async request(message: JsonRpcRequest): Promise<void> {
     const params: JsonObject = isObject(message.params) ? message.params : {};
+    this.persistence?.touch(() => this.storedState());
     switch (message.method) {
       case 'initialize':
         return this.initialize(message, params);
@@ -181,6 +263,8 @@ export class FederatedChannel implements MessageChannel {
       const down = this.members.filter((m) => m.state !== 'up').map((m) => `"${m.server}" (${m.reason})`);
       return this.answerError(message.id, 'GH_UPSTREAM_UNAVAILABLE', `API "${this.plan.api}" needs every server (onUpstreamFailure: fail); unavailable: ${down.join(', ')}`);
     }
+    this.initialized = true;
+    this.persist();
     this.emit({ jsonrpc: '2.0', id: message.id, result: mergedInitializeResult(this.plan, this.members, this.version) });
   }
 
@@ -419,6 +503,9 @@ export class FederatedChannel implements MessageChannel {
   }
 
   private async fetchList(member: Member, method: ListMethod): Promise<CachedList | undefined> {
+    // A member whose session is being started again (it ended a moment ago) is waited for: its
+    // items are not dropped from a list or a route for the time of one initialize.
+    if (member.state === 'starting' && member.starting) await member.starting;
     if (member.state !== 'up' || !member.offers(CAPABILITY_OF[method])) return undefined;
     try {
       return await member.list(method, this.timeouts.response);
@@ -529,6 +616,7 @@ export class FederatedChannel implements MessageChannel {
       member.retryDelay = 0;
       member.reason = '';
       member.log.info({ protocolVersion: member.init.protocolVersion }, 'federated server session started');
+      this.persist();
       return true;
     } catch (error) {
       member.reason = (error as Error).message;

@@ -46,6 +46,8 @@ export interface HttpMemberResume {
 const STREAM_RETRIES = 2;
 const STREAM_RETRY_MS = 200;
 const DELETE_TIMEOUT_MS = 5_000;
+/** Wait before asking again for a standalone stream another holder of the session has. */
+const STREAM_TAKEN_RETRY_MS = 5_000;
 
 export class HttpMemberChannel implements MessageChannel {
   onmessage: ((message: JsonRpcMessage, text?: string) => void) | undefined;
@@ -86,8 +88,9 @@ export class HttpMemberChannel implements MessageChannel {
 
   async start(): Promise<void> {
     // A new session starts with the first POST (initialize); a session taken over gets its
-    // standalone stream back now.
-    if (this.resume) void this.openStream();
+    // standalone stream back now, which also tells whether the server still knows the session
+    // (404: the channel ends at once, and the member is initialized anew before any request).
+    if (this.resume) await this.openStream();
   }
 
   send(message: JsonRpcMessage): void {
@@ -111,7 +114,7 @@ export class HttpMemberChannel implements MessageChannel {
   }
 
   /** Closes this channel without ending the upstream session (it lives on in the store for another node). */
-  detach(): void {
+  async detach(): Promise<void> {
     this.end('was detached');
   }
 
@@ -285,6 +288,15 @@ export class HttpMemberChannel implements MessageChannel {
     if (response.statusCode === 404) {
       response.discard();
       this.lost('ended the session (404)');
+      return;
+    }
+    if (response.statusCode === 409) {
+      // Another holder of this session (the node that had it before) has the one standalone
+      // stream a session may have: asked for again later; the session itself is fine.
+      response.discard();
+      clearTimeout(this.streamTimer);
+      this.streamTimer = setTimeout(() => void this.openStream(), STREAM_TAKEN_RETRY_MS);
+      this.streamTimer.unref();
       return;
     }
     if (response.statusCode !== 200 || typeof type !== 'string' || !type.startsWith('text/event-stream')) {

@@ -6,7 +6,8 @@ import type { Logger } from '../../log.ts';
 import { idKey, isObject, type JsonObject, type JsonRpcId, type JsonRpcMessage, type JsonRpcResponse } from '../../mcp/jsonrpc.ts';
 import type { MessageChannel } from '../channel.ts';
 
-export type MemberFactory = (server: string, log: Logger) => MessageChannel;
+/** Makes a member's channel; `resume` names an upstream session to take over (Streamable HTTP members). */
+export type MemberFactory = (server: string, log: Logger, resume?: { readonly sessionId: string; readonly protocolVersion: string }) => MessageChannel;
 
 /** What waits for a member's answer: a client request forwarded to it, or Gatehouse's own. */
 export type Waiter =
