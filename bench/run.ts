@@ -44,6 +44,8 @@ function startTarget(name: TargetName): Promise<Target> {
       return targets.gatehouse('metadata');
     case 'gatehouse+full-chain':
       return targets.gatehouse('metadata', 'full-chain');
+    case 'gatehouse+federated':
+      return targets.federated();
     case 'gatehouse+audit-payloads':
       return targets.gatehouse('payloads');
     case 'mcp-proxy':

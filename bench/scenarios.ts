@@ -44,10 +44,10 @@ export async function runCell(target: Target, scenario: Scenario, requests: numb
   try {
     const sessions = await openSessions(target.url, agent, scenario.sessions);
     const proxy0 = cpuTicks(target.pid);
-    const upstream0 = cpuTicks(target.upstreamPid);
-    const load = await runLoad({ url: target.url, agent, sessions, total: requests, method: scenario.method, params: scenario.params });
+    const upstream0 = upstreamTicks(target);
+    const load = await runLoad({ url: target.url, agent, sessions, total: requests, method: scenario.method, params: paramsFor(target, scenario) });
     const proxyTicks = cpuTicks(target.pid) - proxy0;
-    const upstreamTicks = cpuTicks(target.upstreamPid) - upstream0;
+    const upstreamCpu = upstreamTicks(target) - upstream0;
     await closeSessions(target.url, agent, sessions);
     const { p50, p99 } = latencySummary(load.latenciesMs);
     const ok = load.latenciesMs.length;
@@ -59,10 +59,24 @@ export async function runCell(target: Target, scenario: Scenario, requests: numb
       p50,
       p99,
       proxyTicks,
-      upstreamTicks,
+      upstreamTicks: upstreamCpu,
       errors: load.errors,
     };
   } finally {
     agent.destroy();
   }
+}
+
+/** A federated target names its tools with their server's prefix (`everything__echo`). */
+function paramsFor(target: Target, scenario: Scenario): unknown {
+  if (target.toolPrefix === undefined || scenario.method !== 'tools/call') return scenario.params;
+  const params = scenario.params as { name: string; arguments: unknown };
+  return { ...params, name: target.toolPrefix + params.name };
+}
+
+/** CPU ticks of every upstream process behind a target (a federated target has several). */
+function upstreamTicks(target: Target): number {
+  let ticks = 0;
+  for (const pid of target.upstreamPids ?? [target.upstreamPid]) ticks += cpuTicks(pid);
+  return ticks;
 }

@@ -22,8 +22,12 @@ export interface Target {
   readonly url: URL;
   /** Process whose CPU counts as this target's (the proxy; for `direct`, the upstream). */
   readonly pid: number;
-  /** The MCP server process behind it. */
+  /** The MCP server process behind it (a federated target: the first of them). */
   readonly upstreamPid: number;
+  /** Every MCP server process behind it, when there are several (upstream CPU is their sum). */
+  readonly upstreamPids?: readonly number[];
+  /** Prefix of tool names in calls (a federated API: `everything__`). */
+  readonly toolPrefix?: string;
   /** One line on how it is set up. */
   readonly setup: string;
   /** Gatehouse with its audit log on: the SQLite file, read after the target stopped. */
@@ -274,6 +278,68 @@ export async function gatehouse(audit: 'off' | 'metadata' | 'payloads' = 'off', 
     stop: async () => {
       await stopChild(child);
       await upstream.close();
+    },
+  };
+}
+
+/**
+ * A federated API of three servers behind one endpoint, with the full chain of
+ * `gatehouse+full-chain` (api-key, 50-rule ACL, rate limit, metadata audit): the figure to put
+ * against that single-server target. The three members are server-everything processes over
+ * Streamable HTTP, so that both targets reach their servers through the same transport and the
+ * ratio is federation's own cost (routing, renaming, merged lists), not a difference of
+ * transports; stdio members would also start two child processes per client session.
+ */
+export async function federated(): Promise<Target> {
+  const members = ['everything', 'everything2', 'everything3'];
+  const upstreams: RunningEverything[] = [];
+  for (let i = 0; i < members.length; i++) upstreams.push(await startUpstream());
+  const bin = path.join(ROOT, 'bin', 'gatehouse.js');
+  if (!existsSync(bin)) throw new Error('bin/gatehouse.js does not exist');
+  const port = await freePort();
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'gatehouse-bench-'));
+  cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+  const config = path.join(dir, 'gatehouse.yaml');
+  writeFileSync(
+    config,
+    [
+      `listen: { host: 127.0.0.1, port: ${port} }`,
+      'servers:',
+      ...members.flatMap((name, i) => [`  ${name}:`, `    url: ${upstreams[i]!.origin}/mcp`]),
+      'apis:',
+      '  - name: workspace',
+      '    path: /mcp',
+      `    servers: [${members.join(', ')}]`,
+      '    namespace: { prefix: always, separator: "__" }',
+      `    auth: ${AUTH_CONFIG['api-key']}`,
+      ...fullChainPolicies(),
+      'agents:',
+      '  - id: bench-agent',
+      '    labels: { team: bench }',
+      '    apiKeys:',
+      `      - value: "${BENCH_API_KEY}"`,
+      '',
+    ].join('\n'),
+  );
+  const env = { GATEHOUSE_SESSION_KEY: randomBytes(32).toString('hex'), GATEHOUSE_DATA_DIR: path.join(dir, 'data') };
+  const profile = process.env.BENCH_CPU_PROF_DIR ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_CPU_PROF_DIR] : [];
+  const child = await spawnNode([...profile, bin, 'start', '--config', config], port, env);
+  const endpoint = new URL(`http://127.0.0.1:${port}/mcp`);
+  useCredential(endpoint, `Bearer ${BENCH_API_KEY}`);
+  return {
+    name: 'gatehouse+federated',
+    auditFile: path.join(dir, 'data', 'audit.db'),
+    url: endpoint,
+    pid: child.pid!,
+    upstreamPid: upstreams[0]!.child.pid!,
+    upstreamPids: upstreams.map((u) => u.child.pid!),
+    toolPrefix: 'everything__',
+    setup:
+      'Gatehouse, federated API of 3 server-everything processes over Streamable HTTP (prefix always: calls everything__echo, ' +
+      'lists merge 3 tool lists), with the chain of gatehouse+full-chain (api-key, 50-rule ACL, rate limit, metadata audit)',
+    stop: async () => {
+      await stopChild(child);
+      await Promise.all(upstreams.map((u) => u.close()));
     },
   };
 }

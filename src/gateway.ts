@@ -20,7 +20,7 @@ import type { RateLimitStats } from './policy/rate-limit/rate-limit-policy.ts';
 import type { Upstream, UpstreamGlobals } from './upstream/upstream.ts';
 import type { ListKind } from './mcp/list-changed.ts';
 import { StreamableHttpUpstream } from './upstream/streamable-http.ts';
-import { ChannelUpstream, type ChannelFactory, type ChannelLimits } from './upstream/channel-upstream.ts';
+import { ChannelUpstream, type ChannelFactory, type ChannelLimits, type ChannelRevival } from './upstream/channel-upstream.ts';
 import { StdioChannel } from './upstream/stdio-channel.ts';
 import type { StderrDropped } from './upstream/stderr-log.ts';
 import { SseChannel } from './upstream/sse-channel.ts';
@@ -40,6 +40,8 @@ import { changedLists } from './config/visibility.ts';
 import type { MessageChannel } from './upstream/channel.ts';
 import { FederatedChannel } from './upstream/federation/federated-channel.ts';
 import { HttpMemberChannel } from './upstream/federation/http-member.ts';
+import { MemberClients } from './upstream/federation/member-clients.ts';
+import { FederatedSessionStore, type FederatedState } from './upstream/federation/session-store.ts';
 import type { MemberFactory } from './upstream/federation/member.ts';
 import { compileFederationPlan, connectorName, isFederated, type FederationPlan } from './upstream/federation/plan.ts';
 import { ModernClientBridge } from './bridge/modern-client.ts';
@@ -66,11 +68,14 @@ export class Gateway {
   private readonly bridges = new Map<string, { bridges: ServerBridges; definition: string }>();
   private reaper: NodeJS.Timeout;
   private reapEvery: number;
+  private prunedAt = 0;
   private readonly sseAgent = new Agent({ keepAliveTimeout: 30_000 });
   private closing: Promise<void> | undefined;
   private readonly counters = new CountersRegistry();
   /** Client sessions and streams a reload can tell that their lists changed. */
   private readonly openStreams = new OpenStreams();
+  /** Connection pools to the Streamable HTTP servers of federated APIs. */
+  private readonly memberClients = new MemberClients();
   readonly rateLimitStats: RateLimitStats = { rejected: 0, backendErrors: 0 };
   readonly nodeId = randomBytes(6).toString('base64url');
   private readonly stderrDroppedByServer = new Map<string, StderrDropped>();
@@ -281,7 +286,7 @@ export class Gateway {
   /**
    * The era adapters of each server: a pool of 2025 sessions for 2026-07-28 clients (opened over
    * the server's own transport: a stdio child, an HTTP+SSE connection, or a Streamable HTTP
-   * session through the SDK's client transport) and, for Streamable HTTP, the probe that tells
+   * session on the federation's member client, one undici pool per server) and, for Streamable HTTP, the probe that tells
    * whether the server needs it. Kept across reloads that leave the server as it was.
    */
   private syncBridges(config: ConfigData, globals: UpstreamGlobals): void {
@@ -290,15 +295,27 @@ export class Gateway {
       const existing = this.bridges.get(name);
       if (existing?.definition === definition) continue;
       const log = this.log.child({ server: name, bridge: '2026→2025' });
-      let factory: ChannelFactory;
+      let factory: (log: Logger) => MessageChannel;
       let limits: ChannelLimits;
       let target: ConstructorParameters<typeof EraProbe>[0] | undefined;
       if ('url' in server) {
-        const member = { url: server.url, headers: server.headers, credentials: this.credentials.forServer(name, server.credential), responseTimeout: server.timeouts?.response ?? globals.responseTimeout };
+        const member = {
+          url: server.url,
+          client: this.memberClients.get(server.url, server.timeouts?.connect ?? globals.connectTimeout),
+          headers: server.headers,
+          credentials: this.credentials.forServer(name, server.credential),
+          responseTimeout: server.timeouts?.response ?? globals.responseTimeout,
+          maxResponseBytes: globals.maxResponseBytes,
+          maxJsonDepth: globals.maxJsonDepth,
+        };
         factory = (log) => new HttpMemberChannel(member, log);
         limits = { maxSessions: 1024, idleTimeout: globals.idleTimeout, responseTimeout: member.responseTimeout };
         target = { url: server.url, headers: server.headers, credentials: member.credentials, timeoutMs: member.responseTimeout };
-      } else [factory, limits] = this.channelSetup(name, server, globals);
+      } else {
+        const [make, channelLimits] = this.channelSetup(name, server, globals);
+        factory = (log) => make(log, { id: '' });
+        limits = channelLimits;
+      }
       if (existing && (existing.bridges.probe !== undefined) === (target !== undefined)) {
         existing.bridges.modernClient.update(factory, limits);
         if (target) existing.bridges.probe!.update(target);
@@ -332,40 +349,52 @@ export class Gateway {
       const definition = JSON.stringify([api.servers, api.namespace, api.onUpstreamFailure, api.tools, api.prompts, api.resources, members, globals]);
       const existing = this.upstreams.get(name);
       if (existing?.definition === definition) continue;
-      const [factory, limits] = this.federationSetup(plan, config, globals);
+      const [factory, limits, revival] = this.federationSetup(plan, config, globals);
       if (existing && existing.upstream instanceof ChannelUpstream) {
-        existing.upstream.update(factory, limits);
+        existing.upstream.update(factory, limits, revival);
         existing.definition = definition;
         continue;
       }
       const log = this.log.child({ api: api.name, federated: true });
-      this.upstreams.set(name, { upstream: new ChannelUpstream(name, factory, limits, this.nodeId, this.sealer, log, this.openStreams), definition, kind: 'federated' });
+      this.upstreams.set(name, { upstream: new ChannelUpstream(name, factory, limits, this.nodeId, this.sealer, log, this.openStreams, revival), definition, kind: 'federated' });
     }
     return names;
   }
 
-  private federationSetup(plan: FederationPlan, config: ConfigData, globals: UpstreamGlobals): [ChannelFactory, ChannelLimits] {
-    const memberFactories = new Map<string, (log: Logger) => MessageChannel>();
+  private federationSetup(plan: FederationPlan, config: ConfigData, globals: UpstreamGlobals): [ChannelFactory, ChannelLimits, ChannelRevival | undefined] {
+    const memberFactories = new Map<string, MemberFactory>();
+    const http = plan.members.every((server) => config.servers[server] !== undefined && 'url' in config.servers[server]);
     for (const server of plan.members) {
       const definition = config.servers[server];
       if (!definition) continue;
       if ('url' in definition) {
         const member = {
           url: definition.url,
+          client: this.memberClients.get(definition.url, definition.timeouts?.connect ?? globals.connectTimeout),
           headers: definition.headers,
           credentials: this.credentials.forServer(server, definition.credential),
           responseTimeout: definition.timeouts?.response ?? globals.responseTimeout,
+          maxResponseBytes: globals.maxResponseBytes,
+          maxJsonDepth: globals.maxJsonDepth,
         };
-        memberFactories.set(server, (log) => new HttpMemberChannel(member, log));
-      } else memberFactories.set(server, this.channelSetup(server, definition, globals)[0]);
+        memberFactories.set(server, (_server, log, resume) => new HttpMemberChannel(member, log, resume));
+      } else {
+        const make = this.channelSetup(server, definition, globals)[0];
+        memberFactories.set(server, (_server, log) => make(log, { id: '' }));
+      }
     }
-    const members: MemberFactory = (server, log) => {
+    const members: MemberFactory = (server, log, resume) => {
       const make = memberFactories.get(server);
       if (!make) throw new Error(`server "${server}" is not configured`);
-      return make(log);
+      return make(server, log, resume);
     };
     const timeouts = { response: globals.responseTimeout };
-    return [(log) => new FederatedChannel(plan, members, log, timeouts), { maxSessions: 1024, idleTimeout: globals.idleTimeout, responseTimeout: globals.responseTimeout }];
+    const limits = { maxSessions: 1024, idleTimeout: globals.idleTimeout, responseTimeout: globals.responseTimeout };
+    // Every member over Streamable HTTP: sessions are kept in the shared store, any node continues them.
+    const stored = http ? new FederatedSessionStore(this.store, plan.api, this.log.child({ api: plan.api })) : undefined;
+    const factory: ChannelFactory = (log, session) =>
+      new FederatedChannel(plan, members, log, timeouts, stored?.for(session.id), session.stored as FederatedState | undefined);
+    return [factory, limits, stored && { load: (id: string) => stored.load(id) }];
   }
 
   private createUpstream(name: string, server: ServerData, globals: UpstreamGlobals): Upstream {
@@ -402,6 +431,11 @@ export class Gateway {
     const now = Date.now();
     for (const { upstream } of this.upstreams.values()) upstream.reap(now);
     for (const { bridges } of this.bridges.values()) bridges.modernClient.reap(now);
+    // Stored federated sessions past their TTL, at most once an hour.
+    if (now - this.prunedAt > 3_600_000) {
+      this.prunedAt = now;
+      this.store.pruneFederatedSessions(now).catch((err: unknown) => this.log.warn({ err: (err as Error).message }, 'could not prune stored federated sessions'));
+    }
   }
 
   /** Drains requests in flight (up to timeouts.drain), then stops every upstream session. */
@@ -415,6 +449,7 @@ export class Gateway {
       await this.audit?.close().catch((err: unknown) => this.log.error({ err }, 'could not flush the audit log'));
       await Promise.all([...this.upstreams.values()].map(({ upstream }) => upstream.close()));
       await Promise.all([...this.bridges.values()].map(({ bridges }) => bridges.modernClient.close()));
+      this.memberClients.close();
       await this.sseAgent.close().catch(() => undefined);
       await this.store.close().catch(() => undefined);
       await this.counters.close();

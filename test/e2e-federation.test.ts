@@ -220,7 +220,7 @@ test('a session id is answered 404 on another API; raw initialize gets the merge
   assert.equal(own.status, 200);
 });
 
-test('the sealed session id does not grow with the servers: the same size with 3 and 10 (upstream session ids stay on the node)', { timeout: 30_000 }, async () => {
+test('the sealed session id does not grow with the servers: the same size with 3 and 10 (member sessions are kept in the store, not in the id)', { timeout: 30_000 }, async () => {
   const three = await rawSession(gh.url('three'));
   const ten = await rawSession(gh.url('ten'));
   const single = await rawSession(gh.url('workspace'));

@@ -16,6 +16,8 @@ export interface SessionClaims {
   node?: string;
   /** Channel id on the owner node (channel kind). */
   ch?: string;
+  /** 1: a federated session kept in the shared store: any node can continue it (channel kind). */
+  st?: 1;
   /** Issued at, seconds since the epoch. */
   iat: number;
 }

@@ -246,6 +246,25 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
       assert.equal(await store.deleteUnusedOAuthClients(cut), 0);
     });
 
+    test('federated sessions: put, replaced, read back while live, deleted, pruned when expired', async () => {
+      const id = uid('fed');
+      const state = { v: 1, members: { a: { sessionId: 'x-1', protocolVersion: '2025-06-18' } }, text: 'é ✓' };
+      await store.putFederatedSession({ id, api: 'workspace', state, expiresAt: Date.now() + HOUR });
+      assert.deepEqual(await store.getFederatedSession(id), { id, api: 'workspace', state, expiresAt: (await store.getFederatedSession(id))!.expiresAt });
+      const later = Date.now() + 2 * HOUR;
+      const changed = { ...state, members: { a: { sessionId: 'x-2', protocolVersion: '2025-06-18' } } };
+      await store.putFederatedSession({ id, api: 'workspace', state: changed, expiresAt: later });
+      assert.deepEqual(await store.getFederatedSession(id), { id, api: 'workspace', state: changed, expiresAt: later });
+      await store.deleteFederatedSession(id);
+      assert.equal(await store.getFederatedSession(id), undefined);
+      const old = uid('fed');
+      await store.putFederatedSession({ id: old, api: 'workspace', state, expiresAt: T0 });
+      assert.equal(await store.getFederatedSession(old), undefined, 'an expired session is not returned');
+      assert.ok((await store.pruneFederatedSessions(Date.now())) >= 1);
+      await store.putFederatedSession({ id: old, api: 'workspace', state, expiresAt: Date.now() + HOUR });
+      assert.equal((await store.getFederatedSession(old))?.id, old, 'pruned, then stored again');
+    });
+
     test('revocations: found while live, the later expiry kept, pruned when expired', async () => {
       const jti = `jti:${uid('t')}`;
       const grant = `grant:${uid('g')}`;

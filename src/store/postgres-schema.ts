@@ -72,4 +72,14 @@ export const POSTGRES_MIGRATIONS: readonly string[] = [
   ALTER TABLE oauth_clients ADD COLUMN used_at bigint;
   CREATE INDEX oauth_clients_unused_idx ON oauth_clients (created_at) WHERE used_at IS NULL;
   `,
+  // 3: federated sessions whose servers are all Streamable HTTP (see the SQLite schema).
+  `
+  CREATE TABLE federated_sessions (
+    id          text COLLATE "C" PRIMARY KEY,
+    api         text   NOT NULL,
+    state       jsonb  NOT NULL,
+    expires_at  bigint NOT NULL
+  );
+  CREATE INDEX federated_sessions_expires_idx ON federated_sessions (expires_at);
+  `,
 ];

@@ -7,6 +7,7 @@ import type {
   AgentRecord,
   ApiKeyRecord,
   CredentialRecord,
+  FederatedSessionRecord,
   OAuthClientRecord,
   OAuthGrantRecord,
   Store,
@@ -99,6 +100,12 @@ const SQL = {
     ON CONFLICT (id) DO UPDATE SET expires_at = GREATEST(revoked_tokens.expires_at, excluded.expires_at)`,
   findRevocations: 'SELECT id FROM revoked_tokens WHERE id = ANY($1::text[]) AND expires_at > $2',
   pruneRevocations: 'DELETE FROM revoked_tokens WHERE expires_at <= $1',
+
+  putFederatedSession: `INSERT INTO federated_sessions (id, api, state, expires_at) VALUES ($1, $2, $3::jsonb, $4)
+    ON CONFLICT (id) DO UPDATE SET api = excluded.api, state = excluded.state, expires_at = excluded.expires_at`,
+  getFederatedSession: 'SELECT id, api, state, expires_at FROM federated_sessions WHERE id = $1 AND expires_at > $2',
+  deleteFederatedSession: 'DELETE FROM federated_sessions WHERE id = $1',
+  pruneFederatedSessions: 'DELETE FROM federated_sessions WHERE expires_at <= $1',
 
   putCredential: `INSERT INTO credentials (name, sealed, updated_at) VALUES ($1, $2, $3)
     ON CONFLICT (name) DO UPDATE SET sealed = excluded.sealed, updated_at = excluded.updated_at`,
@@ -257,6 +264,23 @@ export class PostgresStore implements Store {
 
   async pruneGrants(now: number): Promise<number> {
     return this.#changed('pruneGrants', [now]);
+  }
+
+  async putFederatedSession(record: FederatedSessionRecord): Promise<void> {
+    await this.#query('putFederatedSession', [record.id, record.api, JSON.stringify(record.state), record.expiresAt]);
+  }
+
+  async getFederatedSession(id: string): Promise<FederatedSessionRecord | undefined> {
+    const row = await this.#one<{ id: string; api: string; state: Record<string, unknown>; expires_at: string | number }>('getFederatedSession', [id, Date.now()]);
+    return row && { id: row.id, api: row.api, state: row.state, expiresAt: Number(row.expires_at) };
+  }
+
+  async deleteFederatedSession(id: string): Promise<void> {
+    await this.#query('deleteFederatedSession', [id]);
+  }
+
+  async pruneFederatedSessions(now: number): Promise<number> {
+    return this.#changed('pruneFederatedSessions', [now]);
   }
 
   async addRevocation(id: string, expiresAt: number): Promise<void> {

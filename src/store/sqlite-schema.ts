@@ -71,4 +71,16 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
   ALTER TABLE oauth_clients ADD COLUMN used_at INTEGER;
   CREATE INDEX oauth_clients_unused_idx ON oauth_clients (created_at) WHERE used_at IS NULL;
   `,
+  // 3: federated sessions whose servers are all Streamable HTTP: what any node needs to continue
+  // one (its members' upstream session ids and initialize answers), keyed by the random channel
+  // id sealed in the client's session id.
+  `
+  CREATE TABLE federated_sessions (
+    id          TEXT    NOT NULL PRIMARY KEY,
+    api         TEXT    NOT NULL,
+    state       TEXT    NOT NULL,
+    expires_at  INTEGER NOT NULL
+  ) STRICT;
+  CREATE INDEX federated_sessions_expires_idx ON federated_sessions (expires_at);
+  `,
 ];

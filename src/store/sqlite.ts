@@ -10,6 +10,7 @@ import type {
   AgentRecord,
   ApiKeyRecord,
   CredentialRecord,
+  FederatedSessionRecord,
   OAuthClientRecord,
   OAuthGrantRecord,
   Store,
@@ -139,6 +140,16 @@ function prepare(db: Database.Database) {
       'SELECT id FROM revoked_tokens WHERE id IN (SELECT value FROM json_each(?)) AND expires_at > ?',
     ),
     pruneRevocations: db.prepare<[number]>('DELETE FROM revoked_tokens WHERE expires_at <= ?'),
+
+    putFederatedSession: db.prepare<[string, string, string, number]>(
+      `INSERT INTO federated_sessions (id, api, state, expires_at) VALUES (?, ?, ?, ?)
+       ON CONFLICT (id) DO UPDATE SET api = excluded.api, state = excluded.state, expires_at = excluded.expires_at`,
+    ),
+    getFederatedSession: db.prepare<[string, number], { id: string; api: string; state: string; expires_at: number }>(
+      'SELECT id, api, state, expires_at FROM federated_sessions WHERE id = ? AND expires_at > ?',
+    ),
+    deleteFederatedSession: db.prepare<[string]>('DELETE FROM federated_sessions WHERE id = ?'),
+    pruneFederatedSessions: db.prepare<[number]>('DELETE FROM federated_sessions WHERE expires_at <= ?'),
 
     putCredential: db.prepare<[string, string, number]>(
       `INSERT INTO credentials (name, sealed, updated_at) VALUES (?, ?, ?)
@@ -338,6 +349,23 @@ export class SqliteStore implements Store {
 
   async pruneRevocations(now: number): Promise<number> {
     return this.#q.pruneRevocations.run(now).changes;
+  }
+
+  async putFederatedSession(record: FederatedSessionRecord): Promise<void> {
+    this.#q.putFederatedSession.run(record.id, record.api, JSON.stringify(record.state), record.expiresAt);
+  }
+
+  async getFederatedSession(id: string): Promise<FederatedSessionRecord | undefined> {
+    const row = this.#q.getFederatedSession.get(id, Date.now());
+    return row && { id: row.id, api: row.api, state: JSON.parse(row.state) as Record<string, unknown>, expiresAt: row.expires_at };
+  }
+
+  async deleteFederatedSession(id: string): Promise<void> {
+    this.#q.deleteFederatedSession.run(id);
+  }
+
+  async pruneFederatedSessions(now: number): Promise<number> {
+    return this.#q.pruneFederatedSessions.run(now).changes;
   }
 
   async putCredential(record: CredentialRecord): Promise<void> {

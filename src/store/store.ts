@@ -68,6 +68,16 @@ export interface CredentialRecord {
   updatedAt: number;
 }
 
+/** A federated session any node can continue (federation/session-store.ts). */
+export interface FederatedSessionRecord {
+  /** The channel id sealed in the client's session id. */
+  id: string;
+  api: string;
+  /** Members' upstream sessions and initialize answers, the client's initialize params. */
+  state: Record<string, unknown>;
+  expiresAt: number;
+}
+
 export interface Store {
   readonly kind: 'sqlite' | 'postgres';
 
@@ -125,6 +135,14 @@ export interface Store {
   findRevocations(ids: readonly string[]): Promise<string[]>;
   /** Removes expired denylist entries; returns how many. */
   pruneRevocations(now: number): Promise<number>;
+
+  /** Inserts or replaces a federated session. */
+  putFederatedSession(record: FederatedSessionRecord): Promise<void>;
+  /** A federated session that has not expired. */
+  getFederatedSession(id: string): Promise<FederatedSessionRecord | undefined>;
+  deleteFederatedSession(id: string): Promise<void>;
+  /** Deletes expired federated sessions; returns how many. */
+  pruneFederatedSessions(now: number): Promise<number>;
 
   putCredential(record: CredentialRecord): Promise<void>;
   getCredential(name: string): Promise<CredentialRecord | undefined>;

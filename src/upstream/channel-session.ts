@@ -13,6 +13,8 @@ import type { ExchangeRecord } from '../observe/record.ts';
 import type { MessageChannel } from './channel.ts';
 import type { Exchange, PostExchange } from './upstream.ts';
 import { listChangedNotification, type ListKind } from '../mcp/list-changed.ts';
+import { flushHeadSoon, type PendingHead } from './head-flush.ts';
+import { splitTrailingId } from '../policy/answer-memo.ts';
 
 const REPLAY_LIMIT = 1000;
 const BACKLOG_LIMIT = 1000;
@@ -28,6 +30,7 @@ class OutStream {
   /** The stream answers the session's initialize: a timeout there ends the session. */
   initialize = false;
   readonly waiting = new Set<string>();
+  head: PendingHead | undefined;
   readonly done: Promise<void>;
   private resolveDone!: () => void;
 
@@ -37,7 +40,8 @@ class OutStream {
 
   attach(res: ServerResponse, headers: Record<string, string>): void {
     res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', 'x-accel-buffering': 'no', ...headers });
-    res.flushHeaders();
+    // A POST's head rides with its first event when that comes within a few ms (one write, not two).
+    this.head = flushHeadSoon(res, this.id.startsWith('p'));
     this.res = res;
     res.once('close', () => {
       if (this.res === res) this.res = undefined;
@@ -49,6 +53,7 @@ class OutStream {
     if (this.ended) return;
     this.ended = true;
     clearTimeout(this.timer);
+    if (this.head) this.head.res = undefined;
     this.record?.upstreamEnded();
     if (this.res) this.res.end();
     else this.resolveDone();
@@ -61,6 +66,28 @@ class OutStream {
       else res.once('close', () => resolve());
     });
   }
+}
+
+/**
+ * A server message as the client gets it: through the exchange's response policies, as text.
+ * When the channel passed the message's own text and the policies left it as it was, that text is
+ * relayed (no re-serialization); an answer the policies rewrote before for this principal gets
+ * the remembered rewrite (the answer memo, as on the Streamable HTTP path).
+ */
+function serialize(transform: ResponseTransform | undefined, message: JsonRpcMessage, text: string | undefined): string | undefined {
+  if (!transform) return text ?? JSON.stringify(message);
+  const memo = text === undefined ? undefined : transform.memo;
+  let split = memo === undefined ? undefined : splitTrailingId(text!);
+  if (split !== undefined && !memo!.ids.has(idKey(split.id))) split = undefined;
+  if (split !== undefined) {
+    const body = memo!.answers.lookup(memo!.principal, split.body);
+    if (body !== undefined) return body === split.body ? text : body + split.suffix;
+  }
+  const out = transform(message);
+  if (out === undefined) return undefined;
+  const serialized = out === message && text !== undefined ? text : JSON.stringify(out);
+  if (split !== undefined && isResponse(message) && isResponse(out)) memo!.answers.remember(memo!.principal, split, serialized);
+  return serialized;
 }
 
 /** The request id a map key stands for (the inverse of idKey). */
@@ -99,7 +126,7 @@ export class ChannelSession {
     /** timeouts.response of the server (read per request, so that a reload applies). */
     private readonly responseTimeout: () => number,
   ) {
-    channel.onmessage = (message) => this.deliver(message);
+    channel.onmessage = (message, text) => this.deliver(message, text);
   }
 
   /** Whether requests are still waiting for answers or a stream is open (not idle then). */
@@ -189,7 +216,7 @@ export class ChannelSession {
   }
 
   /** Server → client. Responses and progress go through the transform of the exchange they belong to. */
-  private deliver(message: JsonRpcMessage): void {
+  private deliver(message: JsonRpcMessage, text?: string): void {
     if (isResponse(message)) {
       if (message.id === null) return;
       const key = idKey(message.id);
@@ -202,12 +229,16 @@ export class ChannelSession {
       // (a chatty server must not keep a session whose client has gone).
       this.lastActivity = Date.now();
       this.forget(key);
-      const out = stream.transform ? stream.transform(message) : message;
-      if (out !== undefined) this.write(stream, JSON.stringify(out));
+      const out = serialize(stream.transform, message, text);
       stream.waiting.delete(key);
-      if (stream.waiting.size === 0) {
+      const last = stream.waiting.size === 0;
+      // The last answer of a stream goes out with the stream's end: one socket write.
+      if (last) stream.res?.cork();
+      if (out !== undefined) this.write(stream, out);
+      if (last) {
         this.open.delete(stream);
         stream.end();
+        stream.res?.uncork();
       }
       return;
     }
@@ -217,13 +248,13 @@ export class ChannelSession {
       if (stream && !stream.ended) {
         // Progress shows the upstream is working on it: the wait starts again (as the SDK's resetTimeoutOnProgress).
         stream.timer?.refresh();
-        const out = stream.transform ? stream.transform(message) : message;
-        if (out !== undefined) this.write(stream, JSON.stringify(out));
+        const out = serialize(stream.transform, message, text);
+        if (out !== undefined) this.write(stream, out);
         return;
       }
     }
-    const out = this.transform ? this.transform(message) : message;
-    if (out !== undefined) this.route(JSON.stringify(out));
+    const out = serialize(this.transform, message, text);
+    if (out !== undefined) this.route(out);
   }
 
   /** Gatehouse's own notice that lists may have changed (a reload): delivered like a server notification. */
@@ -332,5 +363,11 @@ export class ChannelSession {
   async close(): Promise<void> {
     await this.channel.close();
     this.onChannelClosed('was closed');
+  }
+
+  /** Ends the session on this node, leaving what the channel stored for another node. */
+  async detach(): Promise<void> {
+    await (this.channel.detach ? this.channel.detach() : this.channel.close());
+    this.onChannelClosed('was detached');
   }
 }

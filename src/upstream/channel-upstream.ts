@@ -17,12 +17,22 @@ export interface ChannelLimits {
   readonly responseTimeout: number;
 }
 
-export type ChannelFactory = (log: Logger) => MessageChannel;
+/** Makes a session's channel; `session` names it (its channel id) and, when revived, what was stored of it. */
+export type ChannelFactory = (log: Logger, session: { readonly id: string; readonly stored?: unknown }) => MessageChannel;
+
+/** Sessions kept in the shared store (federated APIs of Streamable HTTP servers): any node continues them. */
+export interface ChannelRevival {
+  /** What was stored of a session, or undefined when it is not (any more). */
+  load(id: string): Promise<unknown>;
+}
 
 export class ChannelUpstream implements Upstream {
   readonly kind = 'channel' as const;
   private readonly sessions = new Map<string, ChannelSession>();
   private starting = 0;
+  /** Stored sessions being brought back, so that concurrent requests share one revival. */
+  private readonly reviving = new Map<string, Promise<ChannelSession>>();
+  private revival: ChannelRevival | undefined;
 
   constructor(
     readonly name: string,
@@ -33,21 +43,28 @@ export class ChannelUpstream implements Upstream {
     private readonly log: Logger,
     /** Where sessions are registered, so a reload can tell them lists changed. */
     private readonly openStreams?: OpenStreams,
-  ) {}
+    revival?: ChannelRevival,
+  ) {
+    this.revival = revival;
+  }
 
   /** Applies a reloaded server definition to sessions started from now on. */
-  update(factory: ChannelFactory, limits: ChannelLimits): void {
+  update(factory: ChannelFactory, limits: ChannelLimits, revival?: ChannelRevival): void {
     this.factory = factory;
     this.limits = limits;
+    this.revival = revival;
   }
 
   isLive(claims: SessionClaims): boolean {
-    return claims.node === this.nodeId && claims.ch !== undefined && this.sessions.get(claims.ch)?.closed === false;
+    if (claims.ch === undefined) return false;
+    // A stored session may be continued here (it is looked up when the request arrives).
+    if (claims.st === 1 && this.revival) return true;
+    return claims.node === this.nodeId && this.sessions.get(claims.ch)?.closed === false;
   }
 
   /** The channel of a live session on this node (a federated session answers name questions). */
   channelOf(claims: SessionClaims): MessageChannel | undefined {
-    if (claims.node !== this.nodeId || claims.ch === undefined) return undefined;
+    if ((claims.node !== this.nodeId && claims.st !== 1) || claims.ch === undefined) return undefined;
     const session = this.sessions.get(claims.ch);
     return session && !session.closed ? session.channel : undefined;
   }
@@ -62,15 +79,15 @@ export class ChannelUpstream implements Upstream {
       await session.post(x);
       return;
     }
-    await this.lookup(x).post(x);
+    await (await this.lookup(x)).post(x);
   }
 
   async get(x: Exchange): Promise<void> {
-    await this.lookup(x).get(x);
+    await (await this.lookup(x)).get(x);
   }
 
   async delete(x: Exchange): Promise<void> {
-    const session = this.lookup(x);
+    const session = await this.lookup(x);
     this.sessions.delete(session.channelId);
     this.sealer.forget(session.token);
     await session.close();
@@ -83,7 +100,8 @@ export class ChannelUpstream implements Upstream {
         this.log.info({ server: this.name, session: session.channelId }, 'stopping idle session');
         this.sessions.delete(session.channelId);
         this.sealer.forget(session.token);
-        void session.close();
+        // A stored session stays in the store (and its upstream sessions alive) for its next request.
+        void session.detach();
       }
     }
   }
@@ -95,15 +113,53 @@ export class ChannelUpstream implements Upstream {
   async close(): Promise<void> {
     const all = [...this.sessions.values()];
     this.sessions.clear();
-    await Promise.all(all.map((s) => s.close()));
+    // Stored sessions are left for the next node (or this one after a restart).
+    await Promise.all(all.map((s) => s.detach()));
   }
 
-  private lookup(x: Exchange): ChannelSession {
+  private async lookup(x: Exchange): Promise<ChannelSession> {
     const claims = x.session?.claims;
-    const session = claims && claims.node === this.nodeId && claims.ch !== undefined ? this.sessions.get(claims.ch) : undefined;
-    if (!session || session.closed) {
-      throw new GatehouseError('GH_SESSION_NOT_FOUND', 'Session not found: it ended or its upstream process is gone; initialize a new session');
+    const local = claims && (claims.node === this.nodeId || claims.st === 1) && claims.ch !== undefined ? this.sessions.get(claims.ch) : undefined;
+    if (local && !local.closed) return local;
+    if (claims?.st === 1 && claims.ch !== undefined && this.revival && x.session) return this.revive(claims.ch, x.session.token, x.api);
+    throw new GatehouseError('GH_SESSION_NOT_FOUND', 'Session not found: it ended or its upstream process is gone; initialize a new session');
+  }
+
+  /** Brings a stored session back on this node (another node started it, or this one before a restart). */
+  private revive(channelId: string, token: string, api: string): Promise<ChannelSession> {
+    let running = this.reviving.get(channelId);
+    if (!running) {
+      running = (async () => {
+        const stored = await this.revival!.load(channelId);
+        if (stored === undefined) throw new GatehouseError('GH_SESSION_NOT_FOUND', 'Session not found: it ended or expired; initialize a new session');
+        const session = this.track(channelId, token, stored);
+        try {
+          await session.channel.start();
+        } catch (error) {
+          throw new GatehouseError('GH_UPSTREAM_UNAVAILABLE', `Upstream "${this.name}" could not be continued: ${(error as Error).message}`);
+        }
+        if (session.closed) throw new GatehouseError('GH_SESSION_NOT_FOUND', 'Session not found: it ended as it was continued; initialize a new session');
+        this.sessions.set(channelId, session);
+        session.onEnded = this.openStreams?.add(api, session);
+        this.log.info({ session: channelId }, 'stored session continued on this node');
+        return session;
+      })().finally(() => this.reviving.delete(channelId));
+      this.reviving.set(channelId, running);
     }
+    return running;
+  }
+
+  /** A session object over a new channel, removed from the map when its channel ends. */
+  private track(channelId: string, token: string, stored?: unknown): ChannelSession {
+    const log = this.log.child({ session: channelId });
+    const channel = this.factory(log, stored === undefined ? { id: channelId } : { id: channelId, stored });
+    const session = new ChannelSession(channelId, token, channel, this.name, log, () => this.limits.responseTimeout);
+    channel.onclose = (reason) => {
+      log.info({ reason }, 'upstream session ended');
+      session.onChannelClosed(reason);
+      if (this.sessions.get(channelId) === session) this.sessions.delete(channelId);
+      this.sealer.forget(token);
+    };
     return session;
   }
 
@@ -112,18 +168,13 @@ export class ChannelUpstream implements Upstream {
       throw new GatehouseError('GH_TOO_MANY_SESSIONS', `Server "${this.name}" already runs ${this.limits.maxSessions} sessions (its maxChildren)`);
     }
     const channelId = randomBytes(9).toString('base64url');
-    const log = this.log.child({ session: channelId });
-    const channel = this.factory(log);
-    const token = this.sealer.seal({ api: x.api, sub: x.principal.key, kind: 'channel', node: this.nodeId, ch: channelId, iat: Math.floor(Date.now() / 1000) });
-    const session = new ChannelSession(channelId, token, channel, this.name, log, () => this.limits.responseTimeout);
+    const claims: SessionClaims = { api: x.api, sub: x.principal.key, kind: 'channel', node: this.nodeId, ch: channelId, iat: Math.floor(Date.now() / 1000) };
+    if (this.revival) claims.st = 1;
+    const token = this.sealer.seal(claims);
+    const session = this.track(channelId, token);
+    const channel = session.channel;
     // The initialize exchange's record belongs to the session it opens (audit tags it so).
     if (x.record) x.record.sessionId = token;
-    channel.onclose = (reason) => {
-      log.info({ reason }, 'upstream session ended');
-      session.onChannelClosed(reason);
-      this.sessions.delete(channelId);
-      this.sealer.forget(token);
-    };
     this.starting++;
     try {
       await channel.start();

@@ -8,7 +8,10 @@ export interface MessageChannel {
   /** Throws if the channel is closed. */
   send(message: JsonRpcMessage): void;
   close(): Promise<void>;
-  onmessage: ((message: JsonRpcMessage) => void) | undefined;
+  /** Ends the channel on this node but leaves its upstream session for another node (stored federated sessions). */
+  detach?(): Promise<void>;
+  /** `text`, when given, is the message's JSON exactly as received: relayed as it is when nothing changes it. */
+  onmessage: ((message: JsonRpcMessage, text?: string) => void) | undefined;
   /** Called once when the channel ends for any reason. */
   onclose: ((reason: string) => void) | undefined;
 }

@@ -18,12 +18,13 @@ import { listChangedNotification, type ListKind } from '../../mcp/list-changed.t
 import * as missing from '../../mcp/missing.ts';
 import { ERRORS, type ErrorCode } from '../../errors.ts';
 import type { MessageChannel } from '../channel.ts';
-import { Member, LIST_FIELD, type ListMethod, type MemberFactory } from './member.ts';
+import { Member, LIST_FIELD, type CachedList, type ListMethod, type MemberFactory } from './member.ts';
 import type { FederationPlan } from './plan.ts';
 import { buildNameTable, collisionMessage, originalKey, staticTarget, type NameTable, type Target } from './naming.ts';
 import { mergedInitializeResult, negotiatedVersion } from './initialize.ts';
 import { decodeCursor, encodeCursor, rewriteItem, selectItems } from './lists.ts';
 import { templateToRegExp } from './glob.ts';
+import type { FederatedState, SessionPersistence, StoredMember } from './session-store.ts';
 
 export interface FederationTimeouts {
   /** Longest wait for a server's answer to Gatehouse's own requests (initialize, list pages). */
@@ -36,10 +37,12 @@ const RETRY_MAX_MS = 8_000;
 type NamedKind = 'tools' | 'prompts';
 
 export class FederatedChannel implements MessageChannel {
-  onmessage: ((message: JsonRpcMessage) => void) | undefined;
+  onmessage: ((message: JsonRpcMessage, text?: string) => void) | undefined;
   onclose: ((reason: string) => void) | undefined;
   private readonly members: Member[];
   private closed = false;
+  /** The client's initialize has been answered (member restarts are stored from then on). */
+  private initialized = false;
   private initParams: JsonObject | undefined;
   private version = '';
   /** Client request id → the member it went to and the id it has there (cancellation). */
@@ -51,18 +54,79 @@ export class FederatedChannel implements MessageChannel {
   private readonly uris = new Map<string, Member>();
   private templates: Array<{ match: RegExp; template: string; member: Member }> = [];
   private readonly tables = new Map<NamedKind, NameTable>();
+  /** The member lists each table was made from (a table is made again only when one changed). */
+  private readonly tableSources = new Map<NamedKind, ReadonlyArray<CachedList | undefined>>();
+  /** Merged list pages with their text, by method and cursor, valid while their member lists are the same objects. */
+  private readonly pages = new Map<string, { lists: ReadonlyArray<CachedList | undefined>; table: NameTable | undefined; result: JsonObject; text: string }>();
 
   constructor(
     private readonly plan: FederationPlan,
     private readonly factory: MemberFactory,
     private readonly log: Logger,
     private readonly timeouts: FederationTimeouts,
+    /** Where the session is kept for other nodes (every member is a Streamable HTTP server). */
+    private readonly persistence?: SessionPersistence,
+    /** A session another node (or this one before a restart) started: continued, not initialized. */
+    private readonly resume?: FederatedState,
   ) {
     this.members = plan.members.map((server, index) => new Member(server, index, log.child({ member: server })));
   }
 
   async start(): Promise<void> {
-    // Servers are started when the client's initialize arrives: they get its capabilities.
+    // A new session's servers are started when the client's initialize arrives: they get its
+    // capabilities. A stored session takes its members' upstream sessions over.
+    const resume = this.resume;
+    if (!resume) return;
+    this.initParams = resume.initParams;
+    this.version = resume.version;
+    this.initialized = true;
+    await Promise.all(
+      this.members.map((member) => {
+        const stored = resume.members[member.server];
+        return stored ? this.takeOver(member, stored) : this.startMember(member);
+      }),
+    );
+  }
+
+  /** Continues a member's stored upstream session: no initialize (its answer is stored too). */
+  private async takeOver(member: Member, stored: StoredMember): Promise<void> {
+    member.state = 'starting';
+    const channel = this.factory(member.server, member.log, { sessionId: stored.sessionId, protocolVersion: stored.protocolVersion });
+    member.channel = channel;
+    channel.onmessage = (message, text) => this.fromMember(member, channel, message, text);
+    channel.onclose = (reason) => this.memberClosed(member, channel, reason);
+    try {
+      await channel.start();
+    } catch (error) {
+      member.channel = undefined;
+      member.state = 'down';
+      member.reason = (error as Error).message;
+      void this.startMember(member);
+      return;
+    }
+    if (member.channel !== channel) {
+      // The server no longer knows the session (it restarted, or expired it): a new one.
+      await this.startMember(member);
+      return;
+    }
+    member.init = stored.init;
+    member.state = 'up';
+    member.log.info({ protocolVersion: stored.protocolVersion }, 'federated server session taken over');
+  }
+
+  /** What another node needs to continue this session: the members' live upstream sessions. */
+  private storedState(): FederatedState {
+    const members: Record<string, StoredMember> = {};
+    for (const m of this.members) {
+      const channel = m.channel as { sessionId?: string; protocolVersion?: string } | undefined;
+      if (m.state !== 'up' || !m.init || channel?.sessionId === undefined || channel.protocolVersion === undefined) continue;
+      members[m.server] = { sessionId: channel.sessionId, protocolVersion: channel.protocolVersion, init: m.init };
+    }
+    return { v: 1, version: this.version, initParams: this.initParams ?? {}, members };
+  }
+
+  private persist(): void {
+    if (this.persistence && this.initialized && !this.closed) this.persistence.save(this.storedState());
   }
 
   send(message: JsonRpcMessage): void {
@@ -72,9 +136,30 @@ export class FederatedChannel implements MessageChannel {
     else this.answer(message);
   }
 
+  /**
+   * Ends this node's hold on the session but not the upstream sessions, which stay in the store
+   * for another node (idle reaping, shutdown). A session that is not stored is closed.
+   */
+  async detach(): Promise<void> {
+    if (!this.persistence) return this.close();
+    if (this.closed) return;
+    this.closed = true;
+    for (const m of this.members) {
+      clearTimeout(m.retryTimer);
+      m.takePending('the session was detached');
+      const channel = m.channel;
+      m.channel = undefined;
+      m.state = 'down';
+      if (channel?.detach) await channel.detach();
+      else if (channel) await channel.close().catch(() => undefined);
+    }
+    this.onclose?.('was detached');
+  }
+
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    this.persistence?.remove();
     await Promise.all(
       this.members.map(async (m) => {
         clearTimeout(m.retryTimer);
@@ -105,6 +190,7 @@ export class FederatedChannel implements MessageChannel {
 
   private async request(message: JsonRpcRequest): Promise<void> {
     const params: JsonObject = isObject(message.params) ? message.params : {};
+    this.persistence?.touch(() => this.storedState());
     switch (message.method) {
       case 'initialize':
         return this.initialize(message, params);
@@ -177,6 +263,8 @@ export class FederatedChannel implements MessageChannel {
       const down = this.members.filter((m) => m.state !== 'up').map((m) => `"${m.server}" (${m.reason})`);
       return this.answerError(message.id, 'GH_UPSTREAM_UNAVAILABLE', `API "${this.plan.api}" needs every server (onUpstreamFailure: fail); unavailable: ${down.join(', ')}`);
     }
+    this.initialized = true;
+    this.persist();
     this.emit({ jsonrpc: '2.0', id: message.id, result: mergedInitializeResult(this.plan, this.members, this.version) });
   }
 
@@ -199,12 +287,28 @@ export class FederatedChannel implements MessageChannel {
       const collision = this.learnUris(method, lists);
       if (collision) return this.answerError(message.id, 'GH_NAME_COLLISION', collision);
     }
+    // A page made before from the same member lists (and names) is sent again as it was, text
+    // included: no merging, renaming or serializing on a repeated list request.
+    const pageKey = `${method} ${cursor[0]} ${cursor[1]}`;
+    let page = this.pages.get(pageKey);
+    if (!page || page.table !== table || !sameLists(page.lists, lists)) {
+      const result = this.mergedPage(method, cursor, lists, table);
+      if (this.pages.size >= MAX_CACHED_PAGES) this.pages.clear();
+      page = { lists, table, result, text: JSON.stringify(result) };
+      this.pages.set(pageKey, page);
+    }
+    this.emit({ jsonrpc: '2.0', id: message.id, result: page.result }, `{"jsonrpc":"2.0","result":${page.text},"id":${JSON.stringify(message.id)}}`);
+  }
+
+  /**
+   * One page: from the cursor on, pages of consecutive servers, ending after the first page that
+   * is not its server's last (the next cursor then continues that server's list).
+   */
+  private mergedPage(method: ListMethod, cursor: readonly [number, number], lists: ReadonlyArray<CachedList | undefined>, table: NameTable | undefined): JsonObject {
     const field = LIST_FIELD[method];
     const items: JsonObject[] = [];
     let [m, p] = cursor;
     let next: string | undefined;
-    // One page: from the cursor on, pages of consecutive servers, ending after the first page
-    // that is not its server's last (the next cursor then continues that server's list).
     while (m < this.members.length) {
       const pages = lists[m]?.pages ?? [];
       const page = pages[p] ?? [];
@@ -219,7 +323,7 @@ export class FederatedChannel implements MessageChannel {
     }
     const result: JsonObject = { [field]: items };
     if (next !== undefined) result.nextCursor = next;
-    this.emit({ jsonrpc: '2.0', id: message.id, result });
+    return result;
   }
 
   /** An item of a server's list as the agent sees it, or undefined when it is not shown. */
@@ -287,7 +391,8 @@ export class FederatedChannel implements MessageChannel {
   /** Sends a client request to a member under an id of the member's own. */
   private forward(member: Member, message: JsonRpcRequest, params: JsonObject): void {
     if (member.state !== 'up') return this.answerError(message.id, 'GH_UPSTREAM_UNAVAILABLE', `Server "${member.server}" of API "${this.plan.api}" is unavailable: ${member.reason}`);
-    const memberId = member.newId();
+    // The client's id when it is free on this member: the answer then goes back as it came.
+    const memberId = member.pending.has(idKey(message.id)) ? member.newId() : message.id;
     const out: JsonRpcRequest = { jsonrpc: '2.0', id: memberId, method: message.method, params };
     member.pending.set(idKey(memberId), { kind: 'client', clientId: message.id, method: message.method, message: out });
     this.forwarded.set(idKey(message.id), { member, memberId });
@@ -320,7 +425,10 @@ export class FederatedChannel implements MessageChannel {
     return table.byName.get(name);
   }
 
-  private table(kind: NamedKind, lists: ReadonlyArray<{ pages: ReadonlyArray<readonly JsonObject[]> } | undefined>): NameTable {
+  private table(kind: NamedKind, lists: ReadonlyArray<CachedList | undefined>): NameTable {
+    const known = this.tables.get(kind);
+    if (known && sameLists(this.tableSources.get(kind), lists)) return known;
+    this.tableSources.set(kind, lists);
     const names: Array<readonly [string, string[]]> = [];
     this.members.forEach((member, i) => {
       const list = lists[i];
@@ -390,11 +498,14 @@ export class FederatedChannel implements MessageChannel {
   }
 
   /** Each member's whole list (cached per upstream session); undefined for a member that is down or failed to list. */
-  private fetchLists(method: ListMethod): Promise<Array<{ pages: ReadonlyArray<readonly JsonObject[]> } | undefined>> {
+  private fetchLists(method: ListMethod): Promise<Array<CachedList | undefined>> {
     return Promise.all(this.members.map((m) => this.fetchList(m, method)));
   }
 
-  private async fetchList(member: Member, method: ListMethod): Promise<{ pages: ReadonlyArray<readonly JsonObject[]> } | undefined> {
+  private async fetchList(member: Member, method: ListMethod): Promise<CachedList | undefined> {
+    // A member whose session is being started again (it ended a moment ago) is waited for: its
+    // items are not dropped from a list or a route for the time of one initialize.
+    if (member.state === 'starting' && member.starting) await member.starting;
     if (member.state !== 'up' || !member.offers(CAPABILITY_OF[method])) return undefined;
     try {
       return await member.list(method, this.timeouts.response);
@@ -418,7 +529,7 @@ export class FederatedChannel implements MessageChannel {
 
   // ─── servers → client ────────────────────────────────────────────────────────────────────
 
-  private fromMember(member: Member, channel: MessageChannel, message: JsonRpcMessage): void {
+  private fromMember(member: Member, channel: MessageChannel, message: JsonRpcMessage, text: string | undefined): void {
     if (member.channel !== channel || this.closed) return;
     if (isResponse(message)) {
       if (message.id === null) return;
@@ -434,7 +545,8 @@ export class FederatedChannel implements MessageChannel {
       if (waiter.method === 'tools/call' && isObject(message.result) && isObject(message.result.task) && typeof message.result.task.taskId === 'string') {
         this.tasks.set(message.result.task.taskId, member);
       }
-      this.emit({ ...message, id: waiter.clientId });
+      if (message.id === waiter.clientId) this.emit(message, text);
+      else this.emit({ ...message, id: waiter.clientId });
       return;
     }
     if (isRequest(message)) {
@@ -467,7 +579,7 @@ export class FederatedChannel implements MessageChannel {
       }
       return;
     }
-    this.emit(message);
+    this.emit(message, text);
   }
 
   // ─── member lifecycle ────────────────────────────────────────────────────────────────────
@@ -483,7 +595,7 @@ export class FederatedChannel implements MessageChannel {
     member.state = 'starting';
     const channel = this.factory(member.server, member.log);
     member.channel = channel;
-    channel.onmessage = (message) => this.fromMember(member, channel, message);
+    channel.onmessage = (message, text) => this.fromMember(member, channel, message, text);
     channel.onclose = (reason) => this.memberClosed(member, channel, reason);
     try {
       await channel.start();
@@ -504,6 +616,7 @@ export class FederatedChannel implements MessageChannel {
       member.retryDelay = 0;
       member.reason = '';
       member.log.info({ protocolVersion: member.init.protocolVersion }, 'federated server session started');
+      this.persist();
       return true;
     } catch (error) {
       member.reason = (error as Error).message;
@@ -572,13 +685,21 @@ export class FederatedChannel implements MessageChannel {
     for (const kind of ANNOUNCED) this.emit(listChangedNotification(kind));
   }
 
-  private emit(message: JsonRpcMessage): void {
-    if (!this.closed) this.onmessage?.(message);
+  private emit(message: JsonRpcMessage, text?: string): void {
+    if (!this.closed) this.onmessage?.(message, text);
   }
 
   private answerError(id: JsonRpcId, code: ErrorCode, message: string): void {
     this.emit(errorResponse(id, ERRORS[code].rpc, message, { code }));
   }
+}
+
+const MAX_CACHED_PAGES = 64;
+
+function sameLists(a: ReadonlyArray<CachedList | undefined> | undefined, b: ReadonlyArray<CachedList | undefined>): boolean {
+  if (a === undefined || a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
 
 const ANNOUNCED: readonly ListKind[] = ['tools', 'prompts', 'resources'];

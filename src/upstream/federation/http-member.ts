@@ -1,114 +1,391 @@
-// A Streamable HTTP server as one member of a federated session: a message channel over the
-// SDK's client transport (POSTs answered with JSON or SSE, the standalone GET stream, resumption),
-// with the server's headers and its own credential on every request. A lost upstream session
-// (404: the server restarted or expired it, or the server cannot be reached) ends the channel,
-// and the federated session starts a new one for this server.
-import { StreamableHTTPClientTransport, StreamableHTTPError } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
+// A Streamable HTTP server as one member of a federated session: a message channel over
+// Gatehouse's own undici client (http-client.ts, one connection pool per server shared by every
+// federated session), with the server's headers and its own credential on every request. Each
+// message is POSTed; its answer comes as JSON or SSE and is decoded once (JSON.parse and the
+// JSON-RPC shape check), its text kept so that an answer that needs no change reaches the client
+// as the server wrote it. The standalone GET stream carries the server's own requests and
+// notifications. Measured against the SDK's client transport (fetch, web streams, zod validation
+// of every message), this is what makes a federated call cost about what a single-server one does
+// (bench/README.md).
+//
+// A lost upstream session (404: the server restarted or expired it, or the server cannot be
+// reached) ends the channel, and the federated session starts a new one for this server. A
+// channel can also take over an existing upstream session (its id and revision, from the shared
+// store: federation/session-store.ts), so another node, or this one after a restart, continues it.
+import { StringDecoder } from 'node:string_decoder';
 import type { Logger } from '../../log.ts';
-import { isRequest, isResponse, type JsonRpcMessage } from '../../mcp/jsonrpc.ts';
+import { errorResponse, isRequest, isResponse, validateMessage, type JsonRpcId, type JsonRpcMessage } from '../../mcp/jsonrpc.ts';
+import { nestsDeeperThan } from '../../mcp/json-depth.ts';
+import { ERRORS } from '../../errors.ts';
+import { SseParser } from '../../mcp/sse.ts';
 import type { MessageChannel } from '../channel.ts';
 import type { UpstreamCredentials } from '../upstream.ts';
+import type { UpstreamHttpClient, UpstreamResponse } from '../http-client.ts';
 
 export interface HttpMemberConfig {
+  /** The server's MCP endpoint. */
   readonly url: string;
+  /** The connection pool to the server's origin, shared by every session of it. */
+  readonly client: UpstreamHttpClient;
   readonly headers: Readonly<Record<string, string>> | undefined;
   readonly credentials: UpstreamCredentials | undefined;
   /** Longest wait for the head of an answer (a JSON answer's head comes with the whole answer). */
   readonly responseTimeout: number;
+  /** Largest message decoded (a JSON body, an SSE event). */
+  readonly maxResponseBytes: number;
+  readonly maxJsonDepth: number;
 }
 
+/** An upstream session to take over instead of initializing a new one. */
+export interface HttpMemberResume {
+  readonly sessionId: string;
+  readonly protocolVersion: string;
+}
+
+/** Reconnections of the standalone stream in a row before the session counts as lost. */
+const STREAM_RETRIES = 2;
+/** Resumptions of one POST's answer stream (each after the server closed it without answering). */
+const ANSWER_RESUMPTIONS = 5;
+const STREAM_RETRY_MS = 200;
+const DELETE_TIMEOUT_MS = 5_000;
+/** Wait before asking again for a standalone stream another holder of the session has. */
+const STREAM_TAKEN_RETRY_MS = 5_000;
+
 export class HttpMemberChannel implements MessageChannel {
-  onmessage: ((message: JsonRpcMessage) => void) | undefined;
+  onmessage: ((message: JsonRpcMessage, text?: string) => void) | undefined;
   onclose: ((reason: string) => void) | undefined;
-  private readonly transport: StreamableHTTPClientTransport;
-  private closed = false;
   /** A request the server refused with 404 (its session was gone): it was not acted on, and may be sent again on a new session. */
   unsent: JsonRpcMessage | undefined;
-  /** Id of the initialize request, whose answer names the protocol revision of this hop. */
-  private initializeId: string | number | undefined;
+  /** The upstream's session id, once initialize answered (or taken over). */
+  sessionId: string | undefined;
+  /** The revision this hop negotiated (the MCP-Protocol-Version header of later requests). */
+  protocolVersion: string | undefined;
+  private closed = false;
+  private readonly path: string;
+  /** Id of the initialize request, whose answer names the session and this hop's revision. */
+  private initializeId: JsonRpcId | undefined;
+  private stream: UpstreamResponse | undefined;
+  private streamOpening = false;
+  private streamFailures = 0;
+  private streamTimer: NodeJS.Timeout | undefined;
+  private lastEventId: string | undefined;
 
   constructor(
     private readonly config: HttpMemberConfig,
     private readonly log: Logger,
+    private readonly resume?: HttpMemberResume,
   ) {
-    this.transport = new StreamableHTTPClientTransport(new URL(config.url), {
-      fetch: (url, init) => this.fetch(url, init),
-      // A dropped standalone stream is opened again twice, then the session counts as lost.
-      reconnectionOptions: { initialReconnectionDelay: 200, maxReconnectionDelay: 2000, reconnectionDelayGrowFactor: 2, maxRetries: 2 },
-    });
-    this.transport.onmessage = (message) => this.received(message as JsonRpcMessage);
-    this.transport.onerror = (error) => this.failed(error);
-    this.transport.onclose = () => this.end('the connection was closed');
+    const url = new URL(config.url);
+    this.path = url.pathname + url.search;
+    if (resume) {
+      this.sessionId = resume.sessionId;
+      this.protocolVersion = resume.protocolVersion;
+    }
   }
 
-  /** The upstream's session id (for logs and tests). */
-  get sessionId(): string | undefined {
-    return this.transport.sessionId;
+  /** Whether this channel took over an existing upstream session (no initialize on it). */
+  get resumed(): boolean {
+    return this.resume !== undefined;
   }
 
   async start(): Promise<void> {
-    await this.transport.start();
+    // A new session starts with the first POST (initialize); a session taken over gets its
+    // standalone stream back now, which also tells whether the server still knows the session
+    // (404: the channel ends at once, and the member is initialized anew before any request).
+    if (this.resume) await this.openStream();
   }
 
   send(message: JsonRpcMessage): void {
     if (this.closed) throw new Error('channel closed');
     if (isRequest(message) && message.method === 'initialize') this.initializeId = message.id;
-    this.transport.send(message as JSONRPCMessage).catch((error: unknown) => {
-      if (error instanceof StreamableHTTPError && error.code === 404 && isRequest(message)) this.unsent ??= message;
-      this.failed(error);
-    });
+    void this.post(message);
   }
 
   async close(): Promise<void> {
     if (this.closed) return;
-    // Ends the upstream session (DELETE) so that the server frees it, then the transport.
-    await this.transport.terminateSession().catch(() => undefined);
-    await this.transport.close().catch(() => undefined);
     this.end('was closed');
+    const sessionId = this.sessionId;
+    if (sessionId === undefined) return;
+    // Ends the upstream session (DELETE) so that the server frees it.
+    try {
+      const response = await this.config.client.request(this.path, { method: 'DELETE', headers: await this.headers(undefined), body: undefined, responseTimeout: DELETE_TIMEOUT_MS });
+      response.discard();
+    } catch {
+      // The server is gone: nothing to free.
+    }
   }
 
-  private received(message: JsonRpcMessage): void {
+  /** Closes this channel without ending the upstream session (it lives on in the store for another node). */
+  async detach(): Promise<void> {
+    this.end('was detached');
+  }
+
+  private async headers(accept: string | undefined, lastEventId?: string): Promise<Record<string, string>> {
+    const headers: Record<string, string> = { ...this.config.headers };
+    if (accept !== undefined) headers.accept = accept;
+    if (this.sessionId !== undefined) headers['mcp-session-id'] = this.sessionId;
+    if (this.protocolVersion !== undefined) headers['mcp-protocol-version'] = this.protocolVersion;
+    if (lastEventId !== undefined) headers['last-event-id'] = lastEventId;
+    if (this.config.credentials) Object.assign(headers, await this.config.credentials.headers());
+    return headers;
+  }
+
+  private async post(message: JsonRpcMessage): Promise<void> {
+    let response: UpstreamResponse;
+    try {
+      const headers = await this.headers('application/json, text/event-stream');
+      headers['content-type'] = 'application/json';
+      response = await this.config.client.request(this.path, { method: 'POST', headers, body: JSON.stringify(message), responseTimeout: this.config.responseTimeout });
+    } catch (error) {
+      this.lost(`could not be reached (${(error as Error).message})`);
+      return;
+    }
+    if (this.closed) {
+      response.destroy();
+      return;
+    }
+    const status = response.statusCode;
+    if (status === 401) this.config.credentials?.rejected?.();
+    if (status === 404 && this.sessionId !== undefined) {
+      response.discard();
+      if (isRequest(message)) this.unsent ??= message;
+      this.lost('ended the session (404)');
+      return;
+    }
+    if (status === 202) {
+      response.discard();
+      if (!isRequest(message) && !isResponse(message) && message.method === 'notifications/initialized') void this.openStream();
+      return;
+    }
+    const type = response.headers['content-type'] ?? '';
+    const request = isRequest(message) ? message : undefined;
+    if (request !== undefined && request.id === this.initializeId && status >= 200 && status < 300) {
+      const id = response.headers['mcp-session-id'];
+      if (typeof id === 'string' && id !== '') this.sessionId = id;
+    }
+    if (status >= 200 && status < 300 && typeof type === 'string' && type.startsWith('text/event-stream')) {
+      this.readSse(response, request);
+      return;
+    }
+    const body = await this.readBody(response).catch((error: Error) => error);
+    if (this.closed) return;
+    if (body instanceof Error) {
+      this.lost(`could not be reached (${body.message})`);
+      return;
+    }
+    if (status >= 200 && status < 300) {
+      if (body !== '' && this.receive(body)) return;
+      if (request) this.answerError(request.id, `answered ${status} without a JSON-RPC message`);
+      return;
+    }
+    // Refused: the server's own JSON-RPC error when it wrote one, else an error for the request.
+    if (body !== '' && this.receive(body, request?.id)) return;
+    if (request) this.answerError(request.id, `answered HTTP ${status}`);
+  }
+
+  /** Decodes one message and passes it on; false when the text is no JSON-RPC message. */
+  private receive(text: string, expectedId?: JsonRpcId): JsonRpcMessage | false {
+    const deep = nestsDeeperThan(text, this.config.maxJsonDepth);
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(text);
+    } catch {
+      this.log.warn('upstream message dropped: not JSON');
+      return false;
+    }
+    if (deep) {
+      const id = (parsed as { id?: unknown } | null)?.id;
+      if (typeof id !== 'string' && typeof id !== 'number') return false;
+      return this.answerError(id, `sent an answer nested deeper than limits.maxJsonDepth (${this.config.maxJsonDepth})`);
+    }
+    const checked = validateMessage(parsed, 'keep');
+    if (!checked.ok) {
+      this.log.warn({ problem: checked.reason }, 'upstream message dropped');
+      return false;
+    }
+    const message = checked.message;
+    if (expectedId !== undefined && !(isResponse(message) && message.id === expectedId)) return false;
     if (isResponse(message) && this.initializeId !== undefined && message.id === this.initializeId) {
       this.initializeId = undefined;
       const version = (message.result as { protocolVersion?: unknown } | undefined)?.protocolVersion;
-      if (typeof version === 'string') this.transport.setProtocolVersion(version);
+      if (typeof version === 'string') this.protocolVersion = version;
     }
-    this.onmessage?.(message);
+    // The text goes along only when it is exactly this message (validateMessage keeps the object).
+    this.onmessage?.(message, text);
+    return message;
   }
 
-  private failed(error: unknown): void {
-    if (this.closed) return;
-    const status = error instanceof StreamableHTTPError ? error.code : undefined;
-    const text = error instanceof Error ? error.message : String(error);
-    // A message the transport could not parse is not a lost session.
-    if (status === undefined && !/fetch failed|SSE stream|reconnect|ECONNREFUSED|terminated|socket/i.test(text)) {
-      this.log.warn({ err: text }, 'upstream message dropped');
+  private answerError(id: JsonRpcId, problem: string): JsonRpcMessage {
+    const error = ERRORS.GH_UPSTREAM_BAD_RESPONSE;
+    const message = errorResponse(id, error.rpc, `Upstream ${problem}`, { code: 'GH_UPSTREAM_BAD_RESPONSE' });
+    this.onmessage?.(message);
+    return message;
+  }
+
+  private readBody(response: UpstreamResponse): Promise<string> {
+    return new Promise((resolve, reject) => {
+      const chunks: Buffer[] = [];
+      let size = 0;
+      response.consume({
+        data: (chunk) => {
+          size += chunk.length;
+          if (size > this.config.maxResponseBytes) {
+            response.destroy(new Error(`answer larger than limits.maxResponseBytes (${this.config.maxResponseBytes})`));
+            reject(new Error('answer too large'));
+            return;
+          }
+          chunks.push(chunk);
+        },
+        end: () => resolve(chunks.length === 1 ? chunks[0]!.toString('utf8') : Buffer.concat(chunks).toString('utf8')),
+        error: reject,
+      });
+    });
+  }
+
+  /**
+   * Reads an SSE answer to a POST. A stream that ends before answering its request, after an
+   * event id, is resumed with a GET carrying that id (2025-11-25 SSE polling: the server may
+   * close the stream after a priming event and replay the answer there); one that ends so with
+   * no id to resume from means the session is gone.
+   */
+  private readSse(response: UpstreamResponse, request: { id: JsonRpcId } | undefined, resumptions = 0): void {
+    let answered = request === undefined;
+    // This stream's own last event id: ids name a stream, so the standalone stream keeps its own.
+    let eventId: string | undefined;
+    const parser = new SseParser((event) => {
+      if (event.id !== undefined) eventId = event.id;
+      if (event.data === '' || this.closed) return;
+      const message = this.receive(event.data);
+      if (message && !answered && isResponse(message) && message.id === request!.id) answered = true;
+    }, this.config.maxResponseBytes);
+    const decoder = new StringDecoder('utf8');
+    response.consume({
+      data: (chunk) => parser.push(decoder.write(chunk)),
+      end: () => {
+        parser.push(decoder.end());
+        if (answered || this.closed) return;
+        if (eventId !== undefined && request !== undefined && resumptions < ANSWER_RESUMPTIONS) void this.resumeAnswer(eventId, request, resumptions + 1);
+        else this.lost('closed an answer stream before answering');
+      },
+      error: (error) => {
+        if (!this.closed) this.lost(`could not be reached (${error.message})`);
+      },
+    });
+  }
+
+  /** Asks for the rest of a POST's answer stream (GET with Last-Event-ID) and reads it. */
+  private async resumeAnswer(eventId: string, request: { id: JsonRpcId }, resumptions: number): Promise<void> {
+    let response: UpstreamResponse;
+    try {
+      response = await this.config.client.request(this.path, { method: 'GET', headers: await this.headers('text/event-stream', eventId), body: undefined, responseTimeout: this.config.responseTimeout });
+    } catch (error) {
+      if (!this.closed) this.answerError(request.id, `could not be reached to resume its answer (${(error as Error).message})`);
       return;
     }
-    this.log.info({ status, err: text }, 'upstream session lost');
-    void this.transport.close().catch(() => undefined);
-    this.end(status === 404 ? 'ended the session (404)' : `could not be reached (${text})`);
+    if (this.closed) {
+      response.destroy();
+      return;
+    }
+    const type = response.headers['content-type'];
+    if (response.statusCode === 404) {
+      response.discard();
+      this.lost('ended the session (404)');
+      return;
+    }
+    if (response.statusCode !== 200 || typeof type !== 'string' || !type.startsWith('text/event-stream')) {
+      response.discard();
+      this.answerError(request.id, `answered the resumption of its answer with HTTP ${response.statusCode}`);
+      return;
+    }
+    this.readSse(response, request, resumptions);
+  }
+
+  /** Opens the standalone GET stream (server requests and notifications), once per session. */
+  private async openStream(): Promise<void> {
+    if (this.closed || this.sessionId === undefined || this.stream || this.streamOpening) return;
+    this.streamOpening = true;
+    let response: UpstreamResponse;
+    try {
+      response = await this.config.client.request(this.path, { method: 'GET', headers: await this.headers('text/event-stream', this.lastEventId), body: undefined, responseTimeout: this.config.responseTimeout });
+    } catch (error) {
+      this.streamOpening = false;
+      this.streamFailed(`could not be reached (${(error as Error).message})`);
+      return;
+    } finally {
+      this.streamOpening = false;
+    }
+    if (this.closed) {
+      response.destroy();
+      return;
+    }
+    const type = response.headers['content-type'];
+    if (response.statusCode === 405) {
+      response.discard(); // the server offers no standalone stream
+      return;
+    }
+    if (response.statusCode === 404) {
+      response.discard();
+      this.lost('ended the session (404)');
+      return;
+    }
+    if (response.statusCode === 409) {
+      // Another holder of this session (the node that had it before) has the one standalone
+      // stream a session may have: asked for again later; the session itself is fine.
+      response.discard();
+      clearTimeout(this.streamTimer);
+      this.streamTimer = setTimeout(() => void this.openStream(), STREAM_TAKEN_RETRY_MS);
+      this.streamTimer.unref();
+      return;
+    }
+    if (response.statusCode !== 200 || typeof type !== 'string' || !type.startsWith('text/event-stream')) {
+      response.discard();
+      this.streamFailed(`answered the stream with HTTP ${response.statusCode}`);
+      return;
+    }
+    this.stream = response;
+    this.streamFailures = 0;
+    const parser = new SseParser((event) => {
+      if (event.id !== undefined) this.lastEventId = event.id;
+      if (event.data !== '' && !this.closed) this.receive(event.data);
+    }, this.config.maxResponseBytes);
+    const decoder = new StringDecoder('utf8');
+    response.consume({
+      data: (chunk) => parser.push(decoder.write(chunk)),
+      end: () => {
+        this.stream = undefined;
+        this.streamFailed('closed the stream');
+      },
+      error: (error) => {
+        this.stream = undefined;
+        this.streamFailed(error.message);
+      },
+    });
+  }
+
+  /** The standalone stream dropped or could not open: opened again twice, then the session counts as lost. */
+  private streamFailed(reason: string): void {
+    if (this.closed) return;
+    if (++this.streamFailures > STREAM_RETRIES) {
+      this.lost(`could not be reached (the SSE stream: ${reason})`);
+      return;
+    }
+    clearTimeout(this.streamTimer);
+    this.streamTimer = setTimeout(() => void this.openStream(), STREAM_RETRY_MS * 2 ** (this.streamFailures - 1));
+    this.streamTimer.unref();
+  }
+
+  private lost(reason: string): void {
+    if (this.closed) return;
+    this.log.info({ reason }, 'upstream session lost');
+    this.end(reason);
   }
 
   private end(reason: string): void {
     if (this.closed) return;
     this.closed = true;
+    clearTimeout(this.streamTimer);
+    this.stream?.destroy();
+    this.stream = undefined;
     this.onclose?.(reason);
-  }
-
-  private async fetch(url: string | URL, init: RequestInit | undefined): Promise<Response> {
-    const headers = new Headers(init?.headers);
-    for (const [name, value] of Object.entries(this.config.headers ?? {})) headers.set(name, value);
-    if (this.config.credentials) for (const [name, value] of Object.entries(await this.config.credentials.headers())) headers.set(name, value);
-    let timer: NodeJS.Timeout | undefined;
-    const response = await Promise.race([
-      fetch(url, { ...init, headers }),
-      new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`fetch failed: no answer within ${this.config.responseTimeout} ms`)), this.config.responseTimeout);
-      }),
-    ]).finally(() => clearTimeout(timer));
-    if (response.status === 401) this.config.credentials?.rejected?.();
-    return response;
   }
 }

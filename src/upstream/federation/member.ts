@@ -6,7 +6,8 @@ import type { Logger } from '../../log.ts';
 import { idKey, isObject, type JsonObject, type JsonRpcId, type JsonRpcMessage, type JsonRpcResponse } from '../../mcp/jsonrpc.ts';
 import type { MessageChannel } from '../channel.ts';
 
-export type MemberFactory = (server: string, log: Logger) => MessageChannel;
+/** Makes a member's channel; `resume` names an upstream session to take over (Streamable HTTP members). */
+export type MemberFactory = (server: string, log: Logger, resume?: { readonly sessionId: string; readonly protocolVersion: string }) => MessageChannel;
 
 /** What waits for a member's answer: a client request forwarded to it, or Gatehouse's own. */
 export type Waiter =
@@ -50,9 +51,16 @@ export class Member {
     readonly log: Logger,
   ) {}
 
-  /** A fresh id on this member's channel. */
-  newId(): number {
-    return ++this.nextId;
+  /**
+   * A fresh id on this member's channel. Gatehouse's own ids are strings (`gh-1`, …) and client
+   * requests keep their own id when it is free here (federated-channel.ts), so that their answers
+   * need no id rewrite; an id in use is never handed out again.
+   */
+  newId(): string {
+    let id: string;
+    do id = `gh-${++this.nextId}`;
+    while (this.pending.has(idKey(id)));
+    return id;
   }
 
   /** Sends; false when the channel is gone. */
