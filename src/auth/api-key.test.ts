@@ -58,14 +58,13 @@ async function revocationCase(t: TestContext, open: () => Promise<Store>, wait: 
   assert.equal(second.principal, first.principal, 'the second request reuses the remembered principal');
 
   await cli.revokeApiKey(`key_${agent}_0`, Date.now());
-  // A later request comes in a later turn of the event loop (SQLite's version is read once a turn).
-  await new Promise((resolve) => setTimeout(resolve, wait));
+  await laterRequest(wait);
   const revoked = await attempt(keys[0]!);
   assert.ok('error' in revoked && /API key revoked/.test(revoked.error.message), 'revoked in another process: refused');
 
   assert.ok('principal' in (await attempt(keys[1]!)));
   await cli.setAgentDisabled(agent, true);
-  await new Promise((resolve) => setTimeout(resolve, wait));
+  await laterRequest(wait);
   const disabled = await attempt(keys[1]!);
   assert.ok('error' in disabled && /agent disabled/.test(disabled.error.message), 'agent disabled in another process: refused');
 }
@@ -88,6 +87,17 @@ test('a remembered key is refused within a second after another node revokes it 
   });
   await revocationCase(t, () => openPostgresStore(postgres.url!, { schema }), KEY_CACHE_MS + 50);
 });
+
+/**
+ * Waits as a later request would: SQLite's version is read once per turn of the event loop (an
+ * immediate clears it, and immediates run in order, so one queued now runs after it), then `ms`.
+ * A bare setTimeout(0) is not enough: whether timers run before immediates differs between Node
+ * 20 and 22 (the test failed on 22).
+ */
+async function laterRequest(ms: number): Promise<void> {
+  await new Promise((resolve) => setImmediate(resolve));
+  if (ms > 0) await new Promise((resolve) => setTimeout(resolve, ms));
+}
 
 function context(key: string, api: string): AuthContext {
   const req = { headers: { authorization: `Bearer ${key}` }, rawHeaders: ['Authorization', `Bearer ${key}`] } as unknown as IncomingMessage;
