@@ -168,7 +168,7 @@ test('overview: tool results marked isError are tool errors in the totals, top t
   assert.equal(all.totals.errors, 0, 'a tool error is not an error of Gatehouse or the transport');
   assert.equal(all.series.reduce((n, p) => n + p.toolErrors, 0), TOOL_ERRORS.times);
   const row = all.topTools.find((t) => t.name === TOOL_ERRORS.tool)!;
-  assert.deepEqual(row, { name: TOOL_ERRORS.tool, count: CALLS.alice[TOOL_ERRORS.tool], errors: 0, toolErrors: TOOL_ERRORS.times, denied: 0 });
+  assert.deepEqual(row, { name: TOOL_ERRORS.tool, server: 'everything', count: CALLS.alice[TOOL_ERRORS.tool], errors: 0, toolErrors: TOOL_ERRORS.times, denied: 0 });
   assert.equal(all.topTools.find((t) => t.name === DENIED_TOOL)!.toolErrors, 0, 'a denied call answered as a missing tool is a denial, not a tool error');
   const listed = await ok<Page>(`/api/logs?api=tools&status=tool_error`);
   assert.deepEqual(listed.records.map((r) => [r.agent, r.target, r.toolError, r.decision]), [[TOOL_ERRORS.agent, TOOL_ERRORS.tool, true, 'allowed']]);

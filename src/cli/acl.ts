@@ -13,6 +13,7 @@ import type { Principal } from '../auth/principal.ts';
 import { createLogger } from '../log.ts';
 import { compileFederationPlan, type FederationPlan } from '../upstream/federation/plan.ts';
 import { staticTarget } from '../upstream/federation/naming.ts';
+import { staticResourceTarget } from '../upstream/federation/targets.ts';
 
 interface ExplainOptions {
   config: string;
@@ -153,7 +154,7 @@ function explainContext(api: string, server: string, principal: Principal, plan?
   return {
     api,
     server,
-    targetOf: plan ? (kind, name) => staticTarget(plan, kind, name) : undefined,
+    targetOf: plan ? (kind, name) => (kind === 'resources' ? staticResourceTarget(plan, name) : staticTarget(plan, kind, name)) : undefined,
     principal,
     protocolVersion: '2025-11-25',
     sessionId: undefined,
