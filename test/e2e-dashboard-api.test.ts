@@ -155,7 +155,7 @@ test('overview: totals, series in whole buckets, the agents × tools matrix', as
   assert.equal(all.series.reduce((n, p) => n + p.requests, 0), all.totals.requests, 'the series adds up to the totals');
   assert.ok(all.series.every((p) => p.t % all.bucketMs === 0 && p.t >= all.since && p.t < all.until), 'one point per whole bucket of the range');
   const cell = (agent: string, tool: string) => all.matrix.find((c) => c.agent === agent && c.tool === tool);
-  assert.deepEqual(cell('bob', DENIED_TOOL), { agent: 'bob', tool: DENIED_TOOL, calls: CALLS.bob[DENIED_TOOL], denied: CALLS.bob[DENIED_TOOL] });
+  assert.deepEqual(cell('bob', DENIED_TOOL), { agent: 'bob', tool: DENIED_TOOL, server: 'everything', calls: CALLS.bob[DENIED_TOOL], denied: CALLS.bob[DENIED_TOOL] });
   const one = await ok<OverviewView>('/api/overview?range=7d&api=broken');
   assert.equal(one.bucketMs, 3 * 3_600_000);
   assert.equal(one.totals.requests, setup.sent.get('broken'));
