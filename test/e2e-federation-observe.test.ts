@@ -5,10 +5,12 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import pg from 'pg';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import { startEverything, startTestGateway, type RunningEverything, type TestGateway } from './helpers/gatehouse.ts';
+import { CLI, startEverything, startTestGateway, tempDir, writeConfig, type RunningEverything, type TestGateway } from './helpers/gatehouse.ts';
 import { filesystemServer, memoryServer, publicFolder } from './helpers/federation-peers.ts';
 import { recordsWhen } from './helpers/audit-db.ts';
 import type { AuditEvent } from '../src/audit/event.ts';
@@ -222,4 +224,35 @@ test('a federated resource is decided with its server (mcp.server) before the se
   assert.equal(read.contents[0]?.uri, 'demo://resource/dynamic/text/2');
   const listed = (await alice.listResources()).resources.map((r) => r.uri);
   assert.ok(listed.length > 0 && listed.every((uri) => uri.startsWith('demo://')), listed.join(', '));
+});
+
+test('gatehouse acl explain names the server of a virtual server\'s resource URI and decides a condition on it (resources of a federated API had mcp.server "")', { timeout: 30_000 }, async () => {
+  const file = writeConfig(`servers:
+  everything: { url: "http://127.0.0.1:9/mcp" }
+  files: { command: node, args: [server.js] }
+apis:
+  - name: support
+    path: /support
+    tools: [{ server: everything, name: echo, as: say }]
+    resources: [{ server: files, uri: "file:///srv/public/**" }]
+    policies:
+      - acl:
+          rules:
+            - features: [{ type: resources, methods: [resources/read], pattern: { type: any } }]
+              condition: mcp.server == "files"
+`);
+  const explain = (method: string, name: string) =>
+    promisify(execFile)(process.execPath, [CLI, 'acl', 'explain', '--config', file, '--agent', 'anyone', '--method', method, '--name', name], { env: { ...process.env, GATEHOUSE_DATA_DIR: tempDir() } }).then(
+      (r) => ({ code: 0, out: r.stdout }),
+      (e: { code: number; stdout: string }) => ({ code: e.code, out: e.stdout }),
+    );
+  const faqRead = await explain('resources/read', 'file:///srv/public/faq.md');
+  assert.equal(faqRead.code, 0, faqRead.out);
+  assert.match(faqRead.out, /"file:\/\/\/srv\/public\/faq\.md" is a resource of server "files"/);
+  assert.match(faqRead.out, /support: allowed by rules\[0\]/);
+  const elsewhere = await explain('resources/read', 'file:///etc/passwd');
+  assert.equal(elsewhere.code, 1);
+  assert.match(elsewhere.out, /fits none of this virtual server's resources/);
+  const say = await explain('tools/call', 'say');
+  assert.match(say.out, /"say" is tool "echo" of server "everything"/);
 });
