@@ -41,7 +41,7 @@ const CASES: Array<[name: string, raw: RawPayloads]> = [
 ];
 
 function record(raw: RawPayloads): AuditEvent {
-  return { id: 'x', time: 0, api: 'a', tenant: undefined, agent: 'a', user: undefined, clientAddress: undefined, session: undefined, rpcId: '7', method: 'tools/call', feature: 'tools', target: 'echo', decision: 'allowed', rule: undefined, reason: undefined, status: 200, upstreamStatus: 200, errorCode: undefined, toolError: false, durationMs: 1, upstreamMs: 1, bytesIn: 1, bytesOut: 1, request: undefined, response: undefined, trace: undefined, raw };
+  return { id: 'x', time: 0, api: 'a', tenant: undefined, agent: 'a', user: undefined, clientAddress: undefined, session: undefined, rpcId: '7', method: 'tools/call', feature: 'tools', target: 'echo', server: 'everything', originalTarget: 'echo', decision: 'allowed', rule: undefined, reason: undefined, status: 200, upstreamStatus: 200, errorCode: undefined, toolError: false, durationMs: 1, upstreamMs: 1, bytesIn: 1, bytesOut: 1, request: undefined, response: undefined, trace: undefined, raw };
 }
 
 /** Records per second over one short round. */

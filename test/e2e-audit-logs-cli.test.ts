@@ -80,9 +80,9 @@ audit:
   const table = await logs(['--config', file]);
   assert.equal(table.code, 0, table.out);
   const rows = table.out.trimEnd().split('\n');
-  assert.match(rows[0]!, /^TIME\s+API\s+AGENT\s+METHOD\s+TARGET\s+DECISION\s+STATUS\s+DURATION$/);
+  assert.match(rows[0]!, /^TIME\s+API\s+AGENT\s+METHOD\s+SERVER\s+TARGET\s+DECISION\s+STATUS\s+DURATION$/);
   assert.equal(rows.length, 12);
-  assert.match(rows.find((r) => r.includes('bob') && r.includes('get-sum'))!, /tools\s+bob\s+tools\/call\s+get-sum\s+denied acl\s+200\s+\d+(\.\d)?ms$/);
+  assert.match(rows.find((r) => r.includes('bob') && r.includes('get-sum'))!, /tools\s+bob\s+tools\/call\s+everything\s+get-sum\s+denied acl\s+200\s+\d+(\.\d)?ms$/);
   assert.match(rows.find((r) => r.includes('alice') && r.includes('get-sum'))!, /allowed\s+200\s/);
   assert.match(rows.find((r) => r.includes('(unauthenticated)'))!, /POST\s+denied auth\s+401 -32040/);
 
@@ -99,6 +99,8 @@ audit:
   await expect(['--tool', 'get-sum'], (e) => e.target === 'get-sum');
   await expect(['--method', 'initialize'], (e) => e.method === 'initialize');
   await expect(['--api', 'other'], (e) => e.api === 'other');
+  await expect(['--server', 'everything'], (e) => e.server === 'everything');
+  assert.equal((await expect(['--server', 'nowhere'], () => false)).length, 0);
   await expect(['--decision', 'denied'], (e) => e.decision === 'denied');
   await expect(['--status', 'error'], (e) => e.status >= 400 || e.errorCode !== undefined);
   await expect(['--agent', 'bob', '--tool', 'echo'], (e) => e.agent === 'bob' && e.target === 'echo');

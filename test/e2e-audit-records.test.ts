@@ -161,7 +161,7 @@ test('every exchange leaves one record: method, target, decision and rule, statu
   assert.equal(overview.totals.requests, (await reader.list({}, { limit: 1000 })).length);
   assert.equal(overview.totals.denied, 4);
   assert.ok(overview.totals.p50 > 0 && overview.totals.p50 <= overview.totals.p99);
-  assert.deepEqual(overview.matrix.find((m) => m.agent === 'anonymous' && m.tool === 'get-env'), { agent: 'anonymous', tool: 'get-env', calls: 1, denied: 1 });
+  assert.deepEqual(overview.matrix.find((m) => m.agent === 'anonymous' && m.tool === 'get-env'), { agent: 'anonymous', tool: 'get-env', server: 'everything', calls: 1, denied: 1 });
   assert.deepEqual(overview.apis, ['guarded', 'keyed', 'open']);
 
   // On disk: the default file beside the store, no message text in it.
@@ -206,7 +206,7 @@ test('a tool result marked isError is recorded as a tool error, apart from JSON-
   assert.ok(!(await reader.list({ status: 'ok' }, { limit: 100 })).some((e) => e.id === bad!.id), 'a tool error is not ok');
   const overview = await reader.overview({}, 60_000);
   assert.equal(overview.totals.toolErrors, 1);
-  assert.deepEqual(overview.topTools.find((e) => e.name === 'get-sum'), { name: 'get-sum', count: 2, errors: 0, toolErrors: 1, denied: 0 });
+  assert.deepEqual(overview.topTools.find((e) => e.name === 'get-sum'), { name: 'get-sum', server: 'everything', count: 2, errors: 0, toolErrors: 1, denied: 0 });
 });
 
 test('a request refused for a revoked, expired or disabled agent\'s key names the agent and the key id (it was recorded as (unauthenticated))', { timeout: 60_000 }, async (t) => {

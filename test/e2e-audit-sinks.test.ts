@@ -53,8 +53,8 @@ test('postgres sink: records, reads and overview from the real server', { skip: 
   assert.equal(overview.totals.requests, records.length);
   assert.equal(overview.totals.denied, 1);
   assert.deepEqual(overview.matrix.sort((a, b) => a.tool.localeCompare(b.tool)), [
-    { agent: 'anonymous', tool: 'echo', calls: 1, denied: 0 },
-    { agent: 'anonymous', tool: 'get-env', calls: 1, denied: 1 },
+    { agent: 'anonymous', tool: 'echo', server: 'e', calls: 1, denied: 0 },
+    { agent: 'anonymous', tool: 'get-env', server: 'e', calls: 1, denied: 1 },
   ]);
   assert.equal(overview.series.reduce((n, s) => n + s.requests, 0), records.length);
   assert.ok(overview.series.every((s) => s.t % 10_000 === 0), 'series points sit on bucket boundaries');

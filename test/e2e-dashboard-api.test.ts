@@ -155,7 +155,7 @@ test('overview: totals, series in whole buckets, the agents × tools matrix', as
   assert.equal(all.series.reduce((n, p) => n + p.requests, 0), all.totals.requests, 'the series adds up to the totals');
   assert.ok(all.series.every((p) => p.t % all.bucketMs === 0 && p.t >= all.since && p.t < all.until), 'one point per whole bucket of the range');
   const cell = (agent: string, tool: string) => all.matrix.find((c) => c.agent === agent && c.tool === tool);
-  assert.deepEqual(cell('bob', DENIED_TOOL), { agent: 'bob', tool: DENIED_TOOL, calls: CALLS.bob[DENIED_TOOL], denied: CALLS.bob[DENIED_TOOL] });
+  assert.deepEqual(cell('bob', DENIED_TOOL), { agent: 'bob', tool: DENIED_TOOL, server: 'everything', calls: CALLS.bob[DENIED_TOOL], denied: CALLS.bob[DENIED_TOOL] });
   const one = await ok<OverviewView>('/api/overview?range=7d&api=broken');
   assert.equal(one.bucketMs, 3 * 3_600_000);
   assert.equal(one.totals.requests, setup.sent.get('broken'));
@@ -168,7 +168,7 @@ test('overview: tool results marked isError are tool errors in the totals, top t
   assert.equal(all.totals.errors, 0, 'a tool error is not an error of Gatehouse or the transport');
   assert.equal(all.series.reduce((n, p) => n + p.toolErrors, 0), TOOL_ERRORS.times);
   const row = all.topTools.find((t) => t.name === TOOL_ERRORS.tool)!;
-  assert.deepEqual(row, { name: TOOL_ERRORS.tool, count: CALLS.alice[TOOL_ERRORS.tool], errors: 0, toolErrors: TOOL_ERRORS.times, denied: 0 });
+  assert.deepEqual(row, { name: TOOL_ERRORS.tool, server: 'everything', count: CALLS.alice[TOOL_ERRORS.tool], errors: 0, toolErrors: TOOL_ERRORS.times, denied: 0 });
   assert.equal(all.topTools.find((t) => t.name === DENIED_TOOL)!.toolErrors, 0, 'a denied call answered as a missing tool is a denial, not a tool error');
   const listed = await ok<Page>(`/api/logs?api=tools&status=tool_error`);
   assert.deepEqual(listed.records.map((r) => [r.agent, r.target, r.toolError, r.decision]), [[TOOL_ERRORS.agent, TOOL_ERRORS.tool, true, 'allowed']]);

@@ -107,6 +107,11 @@ test('the overview shows the counts the traffic produced', { skip }, async () =>
     }
   }
   assert.equal(await cell('bob', 'get-sum').getAttribute('data-calls'), null, 'bob never called get-sum');
+  // Top tools and agents × tools name the server behind each tool.
+  assert.equal(await page.locator('[data-ranking="tools"] tr[data-name="echo"]').getAttribute('data-server'), 'everything');
+  assert.match((await page.locator('[data-ranking="tools"] tr[data-name="echo"] .ranking-server').textContent()) ?? '', /everything/);
+  assert.equal(await cell('alice', 'echo').getAttribute('data-server'), 'everything');
+  assert.ok((await page.locator('.matrix th.matrix-tool[data-server="everything"]').count()) > 0, 'the tool columns name their server');
   assert.match((await cell('bob', DENIED_TOOL).textContent()) ?? '', /2 denied/);
 
   const deniedRows = await page.locator('[data-denied-row]').all();
@@ -129,6 +134,14 @@ test('the overview shows the counts the traffic produced', { skip }, async () =>
   assert.equal(await stat('requests'), broken);
   assert.equal(await stat('errors'), broken);
   assert.equal(await stat('denied'), 0);
+
+  // One server: the broken API's server, across APIs.
+  await page.getByLabel('API', { exact: true }).selectOption('');
+  const byServer = page.waitForResponse((r) => r.url().includes('/api/overview') && r.url().includes('server=dead'));
+  await page.getByLabel('Server', { exact: true }).selectOption('dead');
+  await byServer;
+  await ready();
+  assert.equal(await stat('requests'), broken);
 });
 
 test('a filter on the logs screen narrows to the right records, and a record opens with its details', { skip }, async () => {

@@ -210,12 +210,12 @@ test('tool and agent labels when configured: bounded, made-up tool names count a
   assert.equal((await agent.client.callTool({ name: 'made-up-2', arguments: {} })).isError, true);
   await agent.close();
   const { samples } = await scrape(gh);
-  const requests = (labels: Record<string, string>) => value(samples, 'gatehouse_requests_total', { api: 'open', method: 'tools/call', agent: 'anonymous', ...labels });
+  const requests = (labels: Record<string, string>) => value(samples, 'gatehouse_requests_total', { api: 'open', method: 'tools/call', agent: 'anonymous', server: 'http', ...labels });
   assert.equal(requests({ tool: 'echo', decision: 'allowed', outcome: 'ok' }), 1);
   assert.equal(requests({ tool: 'get-sum', decision: 'allowed', outcome: 'ok' }), 1);
   assert.equal(requests({ tool: 'other', decision: 'allowed', outcome: 'tool_error' }), 2, 'server-everything answers unknown tools with a tool error');
   assert.ok(!samples.some((s) => s.labels.tool?.startsWith('made-up')));
-  assert.equal(value(samples, 'gatehouse_requests_total', { api: 'open', method: 'initialize', agent: 'anonymous', tool: '', decision: 'allowed', outcome: 'ok' }), 1, 'the tool label is empty for other methods');
+  assert.equal(value(samples, 'gatehouse_requests_total', { api: 'open', method: 'initialize', agent: 'anonymous', tool: '', server: 'http', decision: 'allowed', outcome: 'ok' }), 1, 'the tool label is empty for other methods');
 });
 
 test('/metrics needs the admin token unless metrics.public; metrics.enabled: false leaves no observer and no /metrics', async (t) => {

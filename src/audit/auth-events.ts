@@ -26,6 +26,8 @@ export function auditEventOfAuth(event: AuthEvent): AuditEvent {
     method: event.endpoint,
     feature: 'auth',
     target: event.kind,
+    server: undefined,
+    originalTarget: undefined,
     decision: event.outcome,
     rule: event.outcome === 'denied' ? `authorization-server:${event.kind}` : undefined,
     reason: event.detail,

@@ -24,8 +24,15 @@ export interface AuditEvent {
   method: string;
   /** tools, resources, prompts, … (see mcp/classify.ts). */
   feature: string;
-  /** Tool or prompt name, or resource URI. */
+  /** Tool or prompt name, or resource URI, as the agent named it. */
   target: string | undefined;
+  /**
+   * The server that served the message: the API's server, or on a federated API or virtual
+   * server the member the message was routed to (undefined when it names none, e.g. a list).
+   */
+  server: string | undefined;
+  /** The target's name on that server (a federated API's prefix or a virtual server's rename undone); the target itself on a single-server API. */
+  originalTarget: string | undefined;
   decision: Decision;
   /** The rule that decided (policy:rule), when a policy decided. */
   rule: string | undefined;

@@ -75,6 +75,8 @@ export function eventsOf(record: ExchangeRecord, status: number, settings: Audit
         method,
         feature: method === 'GET' ? 'stream' : method === 'DELETE' ? 'session' : 'other',
         target: undefined,
+        server: record.server,
+        originalTarget: undefined,
         decision,
         rule,
         reason,
@@ -114,12 +116,16 @@ export function eventsOf(record: ExchangeRecord, status: number, settings: Audit
     if (decision === 'allowed' && errorCode === undefined && isRequest && carriesToolResult(method)) {
       toolError = single ? finalAnswer(record, status)?.result?.isError === true : (batchToolErrors ??= toolErrorIds(record.responseBytes())).has(rpcId!);
     }
+    // A federated API: the member and original name routing chose; else the API's server.
+    const routed = record.targets?.[index];
     return event(base, {
       id: eventId(record.time),
       rpcId,
       method,
       feature: 'method' in message ? featureOf(method) : 'other',
       target,
+      server: routed ? routed.server : record.server,
+      originalTarget: routed ? routed.original || undefined : record.server === undefined ? undefined : target,
       decision,
       rule,
       reason,
@@ -157,6 +163,8 @@ function event(c: Common, o: Omit<AuditEvent, keyof Common>): AuditEvent {
     method: o.method,
     feature: o.feature,
     target: o.target,
+    server: o.server,
+    originalTarget: o.originalTarget,
     decision: o.decision,
     rule: o.rule,
     reason: o.reason,

@@ -22,7 +22,7 @@ function record(fields: Partial<AuditEvent> & Pick<AuditEvent, 'method' | 'durat
   const time = Date.now() - 1000 + n;
   return {
     id: eventId(time), time, api: 'a', tenant: undefined, agent: 'alice', user: undefined, clientAddress: undefined, session: 's',
-    rpcId: undefined, feature: 'tools', target: undefined, decision: 'allowed', rule: undefined, reason: undefined,
+    rpcId: undefined, feature: 'tools', target: undefined, server: undefined, originalTarget: undefined, decision: 'allowed', rule: undefined, reason: undefined,
     status: 200, upstreamStatus: 200, errorCode: undefined, toolError: false, upstreamMs: undefined, bytesIn: 1, bytesOut: 1,
     request: undefined, response: undefined, trace: undefined,
     ...fields,
@@ -67,13 +67,35 @@ async function toolErrorsApart(sink: AuditSink): Promise<void> {
   const reader = sink.reader!;
   const { totals, topTools, series } = await reader.overview({ since: Date.now() - 60_000 }, 60_000);
   assert.deepEqual([totals.requests, totals.errors, totals.toolErrors, totals.denied], [5, 2, 1, 1]);
-  assert.deepEqual(topTools.find((t) => t.name === 'get-sum'), { name: 'get-sum', count: 4, errors: 2, toolErrors: 1, denied: 0 });
+  assert.deepEqual(topTools.find((t) => t.name === 'get-sum'), { name: 'get-sum', server: null, count: 4, errors: 2, toolErrors: 1, denied: 0 });
   assert.equal(series.reduce((sum, point) => sum + point.toolErrors, 0), 1);
   const byStatus = async (status: 'ok' | 'error' | 'tool_error') => (await reader.list({ status }, { limit: 10 })).map((e) => e.rpcId).sort();
   assert.deepEqual(await byStatus('tool_error'), ['2']);
   assert.deepEqual(await byStatus('error'), ['3', '5']);
   assert.deepEqual(await byStatus('ok'), ['1', '4']);
   assert.equal((await reader.list({ status: 'tool_error' }, { limit: 1 }))[0]!.toolError, true, 'the record says so');
+}
+
+/** Two servers behind one API offer a tool named alike: top tools, the matrix and the filter tell them apart. */
+async function serversApart(sink: AuditSink): Promise<void> {
+  await sink.write([
+    record({ method: 'tools/call', rpcId: '1', target: 'memory__read_graph', server: 'memory', originalTarget: 'read_graph', durationMs: 3 }),
+    record({ method: 'tools/call', rpcId: '2', target: 'memory__read_graph', server: 'memory', originalTarget: 'read_graph', durationMs: 3 }),
+    record({ method: 'tools/call', rpcId: '3', target: 'echo', server: 'everything', originalTarget: 'echo', durationMs: 3 }),
+    record({ method: 'tools/call', rpcId: '4', target: 'echo', server: 'other', originalTarget: 'echo', durationMs: 3, agent: 'bob' }),
+    record({ method: 'tools/list', rpcId: '5', durationMs: 3 }),
+  ]);
+  const reader = sink.reader!;
+  const overview = await reader.overview({ since: Date.now() - 60_000 }, 60_000);
+  assert.deepEqual(
+    overview.topTools.map((t) => [t.name, t.server, t.count]),
+    [['memory__read_graph', 'memory', 2], ['echo', 'everything', 1], ['echo', 'other', 1]],
+  );
+  assert.deepEqual(overview.matrix.map((m) => [m.agent, m.tool, m.server, m.calls]).sort(), [['alice', 'echo', 'everything', 1], ['alice', 'memory__read_graph', 'memory', 2], ['bob', 'echo', 'other', 1]]);
+  assert.deepEqual(overview.servers, ['everything', 'memory', 'other']);
+  const byServer = await reader.list({ server: 'memory' }, { limit: 10 });
+  assert.deepEqual(byServer.map((e) => [e.rpcId, e.server, e.originalTarget]).sort(), [['1', 'memory', 'read_graph'], ['2', 'memory', 'read_graph']]);
+  assert.equal((await reader.overview({ server: 'other' }, 60_000)).totals.requests, 1);
 }
 
 async function withSqlite(run: (sink: AuditSink) => Promise<void>): Promise<void> {
@@ -107,7 +129,10 @@ test('latency percentiles describe request/response exchanges only (postgres): a
 test('tool results marked isError are counted as tool errors, apart from errors and denials (sqlite): they counted as successes', () => withSqlite(toolErrorsApart));
 test('tool results marked isError are counted as tool errors, apart from errors and denials (postgres): they counted as successes', { skip: noPostgres }, () => withPostgres(toolErrorsApart));
 
-test('an audit file written before tool errors were recorded gains the column when a gateway opens it, and reads as it is read-only', async () => {
+test('records name the server and original name, and top tools, the matrix and the filter go by server (sqlite)', () => withSqlite(serversApart));
+test('records name the server and original name, and top tools, the matrix and the filter go by server (postgres)', { skip: noPostgres }, () => withPostgres(serversApart));
+
+test('an audit file written before tool errors and servers were recorded gains the columns when a gateway opens it, and reads as it is read-only', async () => {
   const file = path.join(mkdtempSync(path.join(tmpdir(), 'gatehouse-audit-')), 'audit.db');
   // The table as the previous version created it (no tool_error), with one record.
   const old = new Database(file);
@@ -124,12 +149,18 @@ test('an audit file written before tool errors were recorded gains the column wh
     assert.equal(before!.toolError, false);
     assert.equal((await readOnly.reader.overview({}, 60_000)).totals.toolErrors, 0);
     assert.equal((await readOnly.reader.list({ status: 'ok' }, { limit: 10 })).length, 1);
+    // Nor the server columns: they read as absent, and filters and the overview still work.
+    assert.equal(before!.server, undefined);
+    assert.equal(before!.originalTarget, undefined);
+    assert.equal((await readOnly.reader.list({ server: 'memory' }, { limit: 10 })).length, 0);
+    assert.deepEqual((await readOnly.reader.overview({}, 60_000)).servers, []);
   } finally {
     readOnly.close();
   }
   await withSqliteFile(file, async (sink) => {
-    await sink.write([record({ method: 'tools/call', rpcId: '9', durationMs: 2, toolError: true })]);
+    await sink.write([record({ method: 'tools/call', rpcId: '9', durationMs: 2, toolError: true, server: 'memory', originalTarget: 'read_graph' })]);
     assert.deepEqual((await sink.reader!.list({ status: 'tool_error' }, { limit: 10 })).map((e) => e.rpcId), ['9']);
+    assert.deepEqual((await sink.reader!.list({ server: 'memory' }, { limit: 10 })).map((e) => [e.rpcId, e.originalTarget]), [['9', 'read_graph']]);
   });
 });
 
@@ -142,7 +173,7 @@ async function withSqliteFile(file: string, run: (sink: AuditSink) => Promise<vo
   }
 }
 
-test('a Postgres audit table made before tool errors were recorded gains the column when a gateway opens it', { skip: noPostgres }, async () => {
+test('a Postgres audit table made before tool errors and servers were recorded gains the columns when a gateway opens it', { skip: noPostgres }, async () => {
   const schema = `gatehouse_audit_test_${randomBytes(6).toString('hex')}`;
   const admin = new pg.Client({ connectionString: url });
   await admin.connect();
@@ -154,8 +185,10 @@ test('a Postgres audit table made before tool errors were recorded gains the col
       upstream_ms double precision, lat_bin integer NOT NULL, bytes_in bigint NOT NULL, bytes_out bigint NOT NULL, request text, response text, trace text)`);
     const sink = await openPostgresSink(url!, schema);
     try {
-      await sink.write([record({ method: 'tools/call', rpcId: '7', durationMs: 2, toolError: true }), record({ method: 'tools/call', rpcId: '8', durationMs: 2 })]);
+      await sink.write([record({ method: 'tools/call', rpcId: '7', durationMs: 2, toolError: true }), record({ method: 'tools/call', rpcId: '8', durationMs: 2, server: 'memory', originalTarget: 'read_graph' })]);
       assert.deepEqual((await sink.reader!.list({ status: 'tool_error' }, { limit: 10 })).map((e) => e.rpcId), ['7']);
+      // And the server columns.
+      assert.deepEqual((await sink.reader!.list({ server: 'memory' }, { limit: 10 })).map((e) => [e.rpcId, e.originalTarget]), [['8', 'read_graph']]);
     } finally {
       await sink.close();
     }

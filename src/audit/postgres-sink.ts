@@ -42,9 +42,13 @@ const SCHEMA = `
     bytes_out bigint NOT NULL,
     request text,
     response text,
-    trace text
+    trace text,
+    server text,
+    original_target text
   );
   ALTER TABLE ${TABLE} ADD COLUMN IF NOT EXISTS tool_error integer NOT NULL DEFAULT 0;
+  ALTER TABLE ${TABLE} ADD COLUMN IF NOT EXISTS server text;
+  ALTER TABLE ${TABLE} ADD COLUMN IF NOT EXISTS original_target text;
   CREATE INDEX IF NOT EXISTS ${TABLE}_agent ON ${TABLE} (agent, id);
   CREATE INDEX IF NOT EXISTS ${TABLE}_target ON ${TABLE} (target, id);
 `;

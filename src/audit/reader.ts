@@ -9,6 +9,8 @@ export interface AuditFilter {
   method?: string;
   /** Tool/prompt name or resource URI, exact. */
   target?: string;
+  /** The server that served it (a federated API's member), exact. */
+  server?: string;
   /**
    * error: status >= 400 or a JSON-RPC error code; tool_error: a tool result marked isError;
    * ok: neither.
@@ -40,6 +42,8 @@ export interface Totals {
 /** One row of a top list: how often a tool, resource or prompt was used, and how that went. */
 export interface Ranked {
   name: string;
+  /** The server behind the name (null for records without one, e.g. written before servers were recorded). */
+  server: string | null;
   count: number;
   errors: number;
   toolErrors: number;
@@ -57,7 +61,9 @@ export interface Overview {
   /** Refused exchanges grouped by agent, method, target and rule, most frequent first. */
   denied: Array<{ agent: string; method: string; target: string | null; rule: string | null; count: number }>;
   /** Agents × tools: calls and denials of tools/call. */
-  matrix: Array<{ agent: string; tool: string; calls: number; denied: number }>;
+  matrix: Array<{ agent: string; tool: string; server: string | null; calls: number; denied: number }>;
+  /** Servers seen in the range (the dashboard's filter). */
+  servers: string[];
   agents: string[];
   apis: string[];
 }

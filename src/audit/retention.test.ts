@@ -18,7 +18,7 @@ const DAY = 86_400_000;
 function record(time: number, n: number): AuditEvent {
   return {
     id: eventId(time), time, api: 'a', tenant: undefined, agent: `agent-${n}`, user: undefined, clientAddress: undefined, session: undefined,
-    rpcId: String(n), method: 'tools/call', feature: 'tools', target: 'echo', decision: 'allowed', rule: undefined, reason: undefined,
+    rpcId: String(n), method: 'tools/call', feature: 'tools', target: 'echo', server: 's', originalTarget: 'echo', decision: 'allowed', rule: undefined, reason: undefined,
     status: 200, upstreamStatus: 200, errorCode: undefined, toolError: false, durationMs: n, upstreamMs: undefined, bytesIn: 1, bytesOut: 1,
     request: undefined, response: undefined, trace: undefined,
   };

@@ -9,7 +9,7 @@ export const TABLE = 'audit_events';
 export const COLUMNS = [
   'id', 'time', 'api', 'tenant', 'agent', 'user_id', 'client', 'session', 'rpc_id', 'method', 'feature', 'target',
   'decision', 'rule', 'reason', 'status', 'upstream_status', 'error_code', 'tool_error', 'duration_ms', 'upstream_ms', 'lat_bin',
-  'bytes_in', 'bytes_out', 'request', 'response', 'trace',
+  'bytes_in', 'bytes_out', 'request', 'response', 'trace', 'server', 'original_target',
 ] as const;
 
 export type Column = (typeof COLUMNS)[number];
@@ -33,7 +33,7 @@ export function rowValues(e: AuditEvent): unknown[] {
     e.id, e.time, e.api, e.tenant ?? null, e.agent, e.user ?? null, e.clientAddress ?? null, e.session ?? null, e.rpcId ?? null,
     e.method, e.feature, e.target ?? null, e.decision, e.rule ?? null, e.reason ?? null, e.status, e.upstreamStatus ?? null,
     e.errorCode ?? null, e.toolError ? 1 : 0, e.durationMs, e.upstreamMs ?? null, latencyBin(e.durationMs), e.bytesIn, e.bytesOut,
-    e.request ?? null, e.response ?? null, e.trace ?? null,
+    e.request ?? null, e.response ?? null, e.trace ?? null, e.server ?? null, e.originalTarget ?? null,
   ];
 }
 
@@ -55,6 +55,8 @@ export function eventOf(row: Row): AuditEvent {
     method: String(row.method),
     feature: String(row.feature),
     target: text(row.target),
+    server: text(row.server),
+    originalTarget: text(row.original_target),
     decision: String(row.decision) as Decision,
     rule: text(row.rule),
     reason: text(row.reason),

@@ -42,6 +42,7 @@ export function whereOf(filter: AuditFilter, params: unknown[]): string {
   eq('user_id', filter.user);
   eq('method', filter.method);
   eq('target', filter.target);
+  eq('server', filter.server);
   eq('decision', filter.decision);
   if (filter.status === 'error') parts.push(ERROR);
   if (filter.status === 'tool_error') parts.push(TOOL_ERROR);
@@ -66,18 +67,24 @@ export class SqlAuditReader implements AuditReader, AuditTail {
   private readonly select: string;
   /** Filters and sums name tool_error too: on a table without it, there are no tool errors. */
   private readonly noToolErrors: boolean;
+  /** A table without the server columns (written before them): read through a view that adds them as NULL. */
+  private readonly from: string | undefined;
 
   constructor(
     private readonly db: SqlExecutor,
     options: SqlReaderOptions = {},
   ) {
     const missing = new Set(options.missing ?? []);
-    this.select = COLUMNS.map((c) => (missing.has(c) ? `0 AS ${c}` : c)).join(', ');
+    this.select = COLUMNS.map((c) => (missing.has(c) ? `${c === 'tool_error' ? '0' : 'NULL'} AS ${c}` : c)).join(', ');
     this.noToolErrors = missing.has('tool_error');
+    const nulls = ['server', 'original_target'].filter((c) => missing.has(c));
+    this.from = nulls.length === 0 ? undefined : `FROM (SELECT *, ${nulls.map((c) => `NULL AS ${c}`).join(', ')} FROM ${TABLE}) AS ${TABLE}`;
   }
 
   private all(sql: string, params: readonly unknown[]): Promise<Row[]> {
-    return this.db.all(this.noToolErrors ? sql.replaceAll(TOOL_ERROR, '(0 = 1)') : sql, params);
+    let text = this.noToolErrors ? sql.replaceAll(TOOL_ERROR, '(0 = 1)') : sql;
+    if (this.from !== undefined) text = text.replaceAll(`FROM ${TABLE}`, this.from);
+    return this.db.all(text, params);
   }
 
   async list(filter: AuditFilter, options: { limit: number; before?: string }): Promise<AuditEvent[]> {
@@ -121,15 +128,16 @@ export class SqlAuditReader implements AuditReader, AuditTail {
     const run = (sql: string, extra: unknown[] = [], before: unknown[] = []) => this.all(sql, [...before, ...base, ...extra]);
     const counts = `COUNT(*) AS n, SUM(CASE WHEN ${ERROR} THEN 1 ELSE 0 END) AS errors, SUM(CASE WHEN ${TOOL_ERROR} THEN 1 ELSE 0 END) AS tool_errors, SUM(CASE WHEN ${DENIED} THEN 1 ELSE 0 END) AS denied`;
     const top = (method: string) =>
-      run(`SELECT target AS name, ${counts} FROM ${TABLE} WHERE ${where} AND method = ? AND target IS NOT NULL GROUP BY target ORDER BY n DESC, target LIMIT ${TOP}`, [method]).then((rows) =>
-        rows.map((r) => ({ name: String(r.name), count: Number(r.n), errors: Number(r.errors), toolErrors: Number(r.tool_errors), denied: Number(r.denied) })),
+      // By name and server: one name may stand for tools of two servers (two APIs, or a name placed again after a list changed).
+      run(`SELECT target AS name, server, ${counts} FROM ${TABLE} WHERE ${where} AND method = ? AND target IS NOT NULL GROUP BY target, server ORDER BY n DESC, target, server LIMIT ${TOP}`, [method]).then((rows) =>
+        rows.map((r) => ({ name: String(r.name), server: r.server == null ? null : String(r.server), count: Number(r.n), errors: Number(r.errors), toolErrors: Number(r.tool_errors), denied: Number(r.denied) })),
       );
     const rangeParams: unknown[] = [];
     const rangeWhere = whereOf({ since: filter.since, until: filter.until }, rangeParams);
     const distinct = (column: string) =>
       this.all(`SELECT DISTINCT ${column} AS v FROM ${TABLE} WHERE ${rangeWhere} ORDER BY v LIMIT 1000`, rangeParams).then((rows) => rows.map((r) => String(r.v)));
 
-    const [histogram, methods, topTools, topResources, topPrompts, denied, matrix, agents, apis] = await Promise.all([
+    const [histogram, methods, topTools, topResources, topPrompts, denied, matrix, agents, apis, servers] = await Promise.all([
       // Records without a latency fall in the NULL bin: counted, but not in the percentiles.
       run(`SELECT CAST(time / ? AS BIGINT) * ? AS t, CASE WHEN ${EXCHANGE} THEN lat_bin END AS bin, ${counts} FROM ${TABLE} WHERE ${where} GROUP BY t, bin ORDER BY t`, [], [bucket, bucket]),
       run(`SELECT method, COUNT(*) AS n FROM ${TABLE} WHERE ${where} GROUP BY method ORDER BY n DESC, method LIMIT 50`),
@@ -137,9 +145,10 @@ export class SqlAuditReader implements AuditReader, AuditTail {
       top('resources/read'),
       top('prompts/get'),
       run(`SELECT agent, method, target, rule, COUNT(*) AS n FROM ${TABLE} WHERE ${where} AND ${DENIED} GROUP BY agent, method, target, rule ORDER BY n DESC LIMIT 50`),
-      run(`SELECT agent, target AS tool, COUNT(*) AS n, SUM(CASE WHEN ${DENIED} THEN 1 ELSE 0 END) AS denied FROM ${TABLE} WHERE ${where} AND method = 'tools/call' AND target IS NOT NULL GROUP BY agent, target ORDER BY n DESC LIMIT 1000`),
+      run(`SELECT agent, target AS tool, server, COUNT(*) AS n, SUM(CASE WHEN ${DENIED} THEN 1 ELSE 0 END) AS denied FROM ${TABLE} WHERE ${where} AND method = 'tools/call' AND target IS NOT NULL GROUP BY agent, target, server ORDER BY n DESC LIMIT 1000`),
       distinct('agent'),
       distinct('api'),
+      this.all(`SELECT DISTINCT server AS v FROM ${TABLE} WHERE ${rangeWhere} AND server IS NOT NULL ORDER BY v LIMIT 1000`, rangeParams).then((rows) => rows.map((r) => String(r.v))),
     ]);
 
     const all = new Histogram();
@@ -159,9 +168,10 @@ export class SqlAuditReader implements AuditReader, AuditTail {
       topResources,
       topPrompts,
       denied: denied.map((r) => ({ agent: String(r.agent), method: String(r.method), target: r.target == null ? null : String(r.target), rule: r.rule == null ? null : String(r.rule), count: Number(r.n) })),
-      matrix: matrix.map((r) => ({ agent: String(r.agent), tool: String(r.tool), calls: Number(r.n), denied: Number(r.denied) })),
+      matrix: matrix.map((r) => ({ agent: String(r.agent), tool: String(r.tool), server: r.server == null ? null : String(r.server), calls: Number(r.n), denied: Number(r.denied) })),
       agents,
       apis,
+      servers,
     };
   }
 }

@@ -45,14 +45,21 @@ const SCHEMA = [
     bytes_out INTEGER NOT NULL,
     request TEXT,
     response TEXT,
-    trace TEXT
+    trace TEXT,
+    server TEXT,
+    original_target TEXT
   )`,
   `CREATE INDEX IF NOT EXISTS ${TABLE}_agent ON ${TABLE} (agent, id)`,
   `CREATE INDEX IF NOT EXISTS ${TABLE}_target ON ${TABLE} (target, id)`,
 ];
 
 /** Columns added since the table was first released, for files made by an earlier version. */
-const ADDED_COLUMNS: ReadonlyArray<[string, string]> = [['tool_error', 'INTEGER NOT NULL DEFAULT 0']];
+const ADDED_COLUMNS: ReadonlyArray<[string, string]> = [
+  ['tool_error', 'INTEGER NOT NULL DEFAULT 0'],
+  // Federated APIs (records written before have none: read as NULL).
+  ['server', 'TEXT'],
+  ['original_target', 'TEXT'],
+];
 
 function missingColumns(db: Database.Database): Array<[string, string]> {
   const have = new Set((db.prepare(`PRAGMA table_info(${TABLE})`).all() as Array<{ name: string }>).map((c) => c.name));

@@ -13,6 +13,7 @@ import type { Principal } from '../auth/principal.ts';
 import { createLogger } from '../log.ts';
 import { compileFederationPlan, type FederationPlan } from '../upstream/federation/plan.ts';
 import { staticTarget } from '../upstream/federation/naming.ts';
+import { staticResourceTarget } from '../upstream/federation/targets.ts';
 
 interface ExplainOptions {
   config: string;
@@ -100,7 +101,7 @@ async function explain(options: ExplainOptions): Promise<number> {
       const plan = api.server === undefined ? compileFederationPlan(api) : undefined;
       const ctx = explainContext(api.name, api.server ?? '', principal, plan);
       const name = options.name ?? '';
-      if (plan && field === 'name' && index === 0) process.stdout.write(`${api.name}: ${federatedName(plan, options.method.startsWith('prompts/') ? 'prompts' : 'tools', name)}\n`);
+      if (plan && index === 0) process.stdout.write(`${api.name}: ${field === 'name' ? federatedName(plan, options.method.startsWith('prompts/') ? 'prompts' : 'tools', name) : federatedUri(plan, name)}\n`);
       const mcp = field === 'name' ? { name, arguments: args ?? {} } : { uri: name };
       const decision = compiled.decide(options.method, name, conditionContext(ctx, options.method, mcp), options.method === 'tools/call' ? (args ?? {}) : undefined);
       const label = acls.length > 1 ? `${api.name} acl #${index + 1}` : api.name;
@@ -149,11 +150,19 @@ function federatedName(plan: FederationPlan, kind: 'tools' | 'prompts', name: st
   return `"${name}" is placed at run time from the servers' lists (namespace.prefix: ${plan.namespace.prefix}); conditions on mcp.server and mcp.originalName see "" here`;
 }
 
+/** The server of a federated API's resource URI, as far as the config says. */
+function federatedUri(plan: FederationPlan, uri: string): string {
+  const target = staticResourceTarget(plan, uri);
+  if (target) return `${JSON.stringify(uri)} is a resource of server "${target.server}" (mcp.server)`;
+  if (plan.virtual) return `${JSON.stringify(uri)} fits none of this virtual server's resources (answered as an unknown one)`;
+  return `${JSON.stringify(uri)} belongs to the server that lists it or whose template it fits, known at run time; conditions on mcp.server see "" here`;
+}
+
 function explainContext(api: string, server: string, principal: Principal, plan?: FederationPlan): PolicyContext {
   return {
     api,
     server,
-    targetOf: plan ? (kind, name) => staticTarget(plan, kind, name) : undefined,
+    targetOf: plan ? (kind, name) => (kind === 'resources' ? staticResourceTarget(plan, name) : staticTarget(plan, kind, name)) : undefined,
     principal,
     protocolVersion: '2025-11-25',
     sessionId: undefined,

@@ -27,6 +27,7 @@ interface LogsOptions {
   tool?: string;
   method?: string;
   api?: string;
+  server?: string;
   status?: 'ok' | 'error' | 'tool_error';
   decision?: 'allowed' | 'denied' | 'error';
   since?: number;
@@ -101,6 +102,7 @@ function filterOf(options: LogsOptions): AuditFilter {
     agent: options.agent,
     user: options.user,
     target: options.tool,
+    server: options.server,
     // --tool names a tool: calls of it, unless --method says otherwise.
     method: options.method ?? (options.tool !== undefined ? 'tools/call' : undefined),
     status: options.status,
@@ -114,7 +116,9 @@ const COLUMNS: Array<{ title: string; width: number; right?: boolean; value(e: A
   { title: 'API', width: 14, value: (e) => e.api },
   { title: 'AGENT', width: 18, value: (e) => e.agent },
   { title: 'METHOD', width: 24, value: (e) => e.method },
-  { title: 'TARGET', width: 30, value: (e) => e.target ?? '' },
+  { title: 'SERVER', width: 14, value: (e) => e.server ?? '' },
+  // A federated API's name, with the server's own name when it differs (a prefix, a virtual server's rename).
+  { title: 'TARGET', width: 36, value: (e) => (e.originalTarget !== undefined && e.target !== undefined && e.originalTarget !== e.target ? `${e.target} (${e.originalTarget})` : (e.target ?? '')) },
   { title: 'DECISION', width: 24, value: (e) => (e.decision === 'allowed' || !e.rule ? e.decision : `${e.decision} ${e.rule}`) },
   { title: 'STATUS', width: 12, value: (e) => (e.errorCode !== undefined ? `${e.status} ${e.errorCode}` : e.toolError ? `${e.status} tool-err` : String(e.status)) },
   { title: 'DURATION', width: 10, right: true, value: (e) => `${e.durationMs < 10 ? e.durationMs.toFixed(1) : Math.round(e.durationMs)}ms` },
@@ -172,7 +176,7 @@ async function runLogs(options: LogsOptions): Promise<void> {
 export function registerLogsCommand(program: Command): void {
   program
     .command('logs')
-    .description('show the audit log: one line per MCP exchange (time, api, agent, method, target, decision, status, duration)')
+    .description('show the audit log: one line per MCP exchange (time, api, agent, method, server, target, decision, status, duration)')
     .option('-c, --config <file>', 'YAML or JSON configuration file', 'gatehouse.yaml')
     .option('--file <audit.db>', 'read this audit SQLite file instead of the config\'s (e.g. .gatehouse/audit.db of `gatehouse demo`)')
     .option('-f, --follow', 'keep printing new records as they are written')
@@ -181,6 +185,7 @@ export function registerLogsCommand(program: Command): void {
     .option('--tool <name>', 'only calls of this tool (tools/call, unless --method is given)')
     .option('--method <method>', 'only this JSON-RPC method (or GET/DELETE for streams and session ends)')
     .option('--api <name>', 'only this API')
+    .option('--server <name>', 'only exchanges served by this server (a federated API\'s member)')
     .addOption(new Option('--status <status>', 'only successful exchanges, failed ones, or tool results marked isError').choices(['ok', 'error', 'tool_error']))
     .addOption(new Option('--decision <decision>', 'only this decision').choices(['allowed', 'denied', 'error']))
     .option('--since <when>', 'only records since a duration ago (15m, 1h, 7d) or a date', since)

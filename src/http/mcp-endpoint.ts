@@ -27,7 +27,7 @@ import { ANONYMOUS, type Principal } from '../auth/principal.ts';
 import { authenticate, type Authenticated } from '../auth/plan.ts';
 import { authContextFor } from '../auth/public-url.ts';
 import { keylessPlan } from '../auth/keyless.ts';
-import { targetResolver } from '../upstream/federation/targets.ts';
+import { targetResolver, targetsOfMessages, type Targets } from '../upstream/federation/targets.ts';
 import { modernClientBridge, type ServerBridges } from '../bridge/server-bridges.ts';
 import type { ModernClientBridge } from '../bridge/modern-client.ts';
 import { withResultType } from '../bridge/results.ts';
@@ -68,6 +68,8 @@ export async function handleMcp(req: IncomingMessage, res: ServerResponse, api: 
   if (record) {
     record.api = api.name;
     record.principal = principal;
+    // The server that serves the exchange; a federated API's are found per message (post).
+    record.server = api.federation ? undefined : api.server;
   }
   const base = { req, res, api: api.name, principal, protocolVersion: version, versionHeader, log: deps.log, passthroughToken: forward?.token, rewriteChallenge: forward?.rewriteChallenge, record };
 
@@ -167,12 +169,21 @@ async function post(base: Base, api: ApiRuntime, deps: EndpointDeps, upstream: U
     }
   }
 
+  // A federated API: the server and original name behind what each message names, known to
+  // the session's tables before any policy decides (a name or URI not listed yet is looked up as
+  // routing would), so that policies, the audit and metrics see the server it goes to.
+  let targets: Targets | undefined;
+  if (api.federation && (api.policies.length > 0 || base.record)) {
+    targets = targetResolver(api.federation, upstream, session?.claims);
+    await targets.locate(messages);
+  }
   // An empty policy chain (the common case of a plain proxy) forwards the messages as parsed.
-  const ctx = api.policies.length === 0 ? undefined : policyContext(base, api, session, upstream);
+  const ctx = api.policies.length === 0 ? undefined : policyContext(base, api, session, upstream, targets);
   if (base.record) {
     base.record.messages = messages;
     base.record.sessionId = session?.token;
     base.record.trace = ctx ? ctx.trace : NO_TRACE;
+    if (targets) base.record.targets = targetsOfMessages(api.federation!, targets.of, messages);
   }
   const forwarded = ctx ? await applyRequestPolicies(api, ctx, messages, batch, base.res, base.record, base.protocolVersion) : messages;
   if (forwarded === undefined) return; // a policy answered in the server's place
@@ -265,12 +276,12 @@ function unsupportedVersion(requested: string, message: string, supported: reado
   return new GatehouseError('GH_UNSUPPORTED_PROTOCOL_VERSION', message, undefined, { supported: [...supported], requested });
 }
 
-function policyContext(base: Base, api: ApiRuntime, session: SessionRef | undefined, upstream: Upstream): PolicyContext {
+function policyContext(base: Base, api: ApiRuntime, session: SessionRef | undefined, upstream: Upstream, targets?: Targets): PolicyContext {
   return {
     api: api.name,
     // A federated API has no one server: policies ask targetOf for each name.
     server: api.federation ? '' : api.server,
-    targetOf: api.federation ? targetResolver(api.federation, upstream, session?.claims) : undefined,
+    targetOf: api.federation ? (targets ?? targetResolver(api.federation, upstream, session?.claims)).of : undefined,
     principal: base.principal,
     protocolVersion: base.protocolVersion,
     sessionId: session?.token,

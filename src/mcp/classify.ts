@@ -52,6 +52,34 @@ export function targetOf(message: JsonRpcMessage): string | undefined {
   }
 }
 
+/**
+ * The tool, prompt or resource a client request is about, with its kind: a tool or prompt by
+ * name, a resource (or a completion's template reference) by URI. Undefined for requests about
+ * no one item (lists, initialize, …).
+ */
+export function itemOf(message: JsonRpcMessage): { kind: 'tools' | 'prompts' | 'resources'; name: string } | undefined {
+  if (!('method' in message) || !isObject(message.params)) return undefined;
+  const params = message.params;
+  switch (message.method) {
+    case 'tools/call':
+      return typeof params.name === 'string' ? { kind: 'tools', name: params.name } : undefined;
+    case 'prompts/get':
+      return typeof params.name === 'string' ? { kind: 'prompts', name: params.name } : undefined;
+    case 'resources/read':
+    case 'resources/subscribe':
+    case 'resources/unsubscribe':
+      return typeof params.uri === 'string' ? { kind: 'resources', name: params.uri } : undefined;
+    case 'completion/complete': {
+      const ref = isObject(params.ref) ? params.ref : undefined;
+      if (ref?.type === 'ref/prompt' && typeof ref.name === 'string') return { kind: 'prompts', name: ref.name };
+      if (ref?.type === 'ref/resource' && typeof ref.uri === 'string') return { kind: 'resources', name: ref.uri };
+      return undefined;
+    }
+    default:
+      return undefined;
+  }
+}
+
 /** The progress token a request asks progress for, if any. */
 export function progressTokenOf(message: JsonRpcMessage): string | number | undefined {
   if (!('method' in message) || !isObject(message.params)) return undefined;

@@ -67,7 +67,11 @@ export class MetricsObserver implements ExchangeObserver {
       const values: string[] = [api, method, DECISIONS[slot]!, OUTCOMES[slot]!];
       // A name joins the label values only once a call of it succeeded: calls of made-up names
       // (refused, or unknown to the server, which some answer with a tool error) must not use up the allowance.
-      if (withTool) values.push(this.tools.of(toolOf(record), slot === ALLOWED_SLOT.ok));
+      if (withTool) {
+        values.push(this.tools.of(toolOf(record), slot === ALLOWED_SLOT.ok));
+        // The server of the tool: names from the config, so bounded by it.
+        values.push(serverOf(record));
+      }
       if (withAgent) values.push(this.agents.of(record.principal?.id ?? claimantOf(record.error)?.agent ?? 'unauthenticated', true));
       this.metrics.requests.of(...values).inc();
     }
@@ -82,7 +86,7 @@ export class MetricsObserver implements ExchangeObserver {
 
     const code = record.error?.code;
     if (code !== undefined && code.startsWith('GH_UPSTREAM_')) {
-      this.metrics.upstreamErrors.inc({ server: this.serverOf(api) ?? 'unknown', code });
+      this.metrics.upstreamErrors.inc({ server: record.targets?.[0]?.server ?? this.serverOf(api) ?? 'unknown', code });
     }
   }
 
@@ -104,6 +108,15 @@ function toolOf(record: ExchangeRecord): string {
   if (!message || !('method' in message) || message.method !== 'tools/call' || !isObject(message.params)) return '';
   const name = message.params.name;
   return typeof name === 'string' ? name : '';
+}
+
+/**
+ * The server that served the exchange: the API's, or a federated API's member the one message
+ * was routed to; "" when there is none (a batch or a list on a federated API).
+ */
+function serverOf(record: ExchangeRecord): string {
+  if (record.server !== undefined) return record.server;
+  return record.messages.length === 1 ? (record.targets?.[0]?.server ?? '') : '';
 }
 
 /** Label values taken from input (tool names, agent ids), capped so that no client can grow the series without bound. */

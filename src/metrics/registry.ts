@@ -56,7 +56,8 @@ export class GatewayMetrics {
     processRegistry();
     const registers = [this.registry];
     const labelNames = ['api', 'method', 'decision', 'outcome'];
-    if (labels.tool) labelNames.push('tool');
+    // With the tool, the server it belongs to (a federated API's member): a tool name alone is ambiguous across servers.
+    if (labels.tool) labelNames.push('tool', 'server');
     if (labels.agent) labelNames.push('agent');
     this.requests = new LightCounter(
       'gatehouse_requests_total',

@@ -19,7 +19,7 @@ export const MetricsSchema = z
     public: z.boolean().default(false).meta({ description: 'Serve /metrics without admin authentication (for a scraper that cannot send a token). The admin listener still binds admin.host.' }),
     labels: z
       .strictObject({
-        tool: z.boolean().default(false).meta({ description: 'Add a `tool` label (the tool of tools/call) to request counts. At most 200 distinct names are kept; the rest count as "other".' }),
+        tool: z.boolean().default(false).meta({ description: 'Add `tool` (the tool of tools/call) and `server` (the server that served the exchange: the API\'s, or a federated API\'s member) labels to request counts. At most 200 distinct tool names are kept; the rest count as "other". Server names come from the config.' }),
         agent: z.boolean().default(false).meta({ description: 'Add an `agent` label (the agent id) to request counts. At most 200 distinct agents are kept; the rest count as "other".' }),
       })
       .default(LABELS_DEFAULT)

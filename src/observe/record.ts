@@ -18,6 +18,13 @@ export class ExchangeRecord {
   sessionId: string | undefined;
   messages: readonly JsonRpcMessage[] = [];
   trace: readonly DecisionTrace[] | undefined;
+  /** The server that serves the exchange: the API's own; undefined for a federated API (see targets). */
+  server: string | undefined;
+  /**
+   * A federated API or virtual server: per message (in `messages` order), the member server and
+   * the original name (or URI) it was routed to; undefined where a message names none.
+   */
+  targets: ReadonlyArray<{ readonly server: string; readonly original: string } | undefined> | undefined;
   /** The refusal Gatehouse answered with, if any. */
   error: GatehouseError | undefined;
   /** Answers a policy gave in the server's place. */

@@ -19,10 +19,10 @@ export interface PolicyContext {
   readonly log: Logger;
   /**
    * A federated API or virtual server: the server and original name behind a tool or prompt
-   * name the agent used (undefined when no server offers it). Absent for a single-server API,
-   * whose `server` is the server.
+   * name the agent used, or the server a resource URI belongs to (its original is the URI);
+   * undefined when no server offers it. Absent for a single-server API, whose `server` is the server.
    */
-  readonly targetOf?: ((kind: 'tools' | 'prompts', name: string) => { readonly server: string; readonly original: string } | undefined) | undefined;
+  readonly targetOf?: ((kind: 'tools' | 'prompts' | 'resources', name: string) => { readonly server: string; readonly original: string } | undefined) | undefined;
   /** Decision trace of this exchange: which policy and rule allowed or refused what (logs, audit). */
   readonly trace: DecisionTrace[];
 }

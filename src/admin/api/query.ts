@@ -52,6 +52,8 @@ export function filterOf(params: URLSearchParams, now = Date.now()): AuditFilter
   // "tool" is what the screen calls it; it matches any target (tool, prompt or resource URI).
   const target = text('tool') ?? text('target');
   if (target !== undefined) filter.target = target;
+  const server = text('server');
+  if (server !== undefined) filter.server = server;
   const status = text('status');
   if (status !== undefined) filter.status = oneOf('status', status, STATUSES);
   const decision = text('decision');

@@ -228,10 +228,10 @@ export class AclPolicy implements Policy {
   ): Decision {
     // A federated API: the server and original name behind the name are part of what is decided
     // (mcp.server, mcp.originalName), so they are part of what a remembered decision is keyed by.
-    const target = ctx.targetOf && mcp.name !== undefined ? (ctx.targetOf(method.startsWith('prompts/') ? 'prompts' : 'tools', mcp.name) ?? NO_TARGET) : undefined;
+    const target = ctx.targetOf ? (federatedTarget(ctx.targetOf, method, mcp) ?? NO_TARGET) : undefined;
     const variant = target === undefined ? undefined : `${target.server}\n${target.original}`;
     const decision = this.acl.decideFor(ctx.principal, method, name, () => conditionContext(ctx, method, mcp, target), args, variant);
-    if (trace) this.record(ctx, method, name, decision, undefined, ctx.targetOf ? { server: target?.server ?? '', originalName: target?.original ?? '' } : undefined);
+    if (trace) this.record(ctx, method, name, decision, undefined, target ? { server: target.server, originalName: target.original } : undefined);
     return decision;
   }
 
@@ -248,7 +248,9 @@ export class AclPolicy implements Policy {
     if (federated) ctx.trace.push({ policy: 'acl', method, name, allowed: decision.allowed, rule: decision.rule, reason: why, server: federated.server, originalName: federated.originalName });
     else ctx.trace.push({ policy: 'acl', method, name, allowed: decision.allowed, rule: decision.rule, reason: why });
     if (ctx.log.isLevelEnabled('debug')) {
-      ctx.log.debug({ acl: { method, name, allowed: decision.allowed, rule: decision.rule ?? null, reason: why ?? null }, agent: ctx.principal.id }, 'acl decision');
+      const acl = { method, name, allowed: decision.allowed, rule: decision.rule ?? null, reason: why ?? null };
+      // A federated API: the server and original name behind the name, as in the trace.
+      ctx.log.debug(federated ? { acl, server: federated.server, originalName: federated.originalName, agent: ctx.principal.id } : { acl, agent: ctx.principal.id }, 'acl decision');
     }
   }
 }
@@ -278,7 +280,7 @@ export function conditionContext(
   const p = ctx.principal;
   const name = mcp.name ?? '';
   // A federated API: the server and original name behind the name the agent used ("" when no server offers it).
-  const target = known ?? (ctx.targetOf && mcp.name !== undefined ? ctx.targetOf(method.startsWith('prompts/') ? 'prompts' : 'tools', name) : undefined);
+  const target = known ?? (ctx.targetOf ? federatedTarget(ctx.targetOf, method, mcp) : undefined);
   return {
     agent: { id: p.id, kind: p.kind, name: p.name ?? '', labels: p.labels ?? NO_LABELS, tenant: p.tenant ?? '' },
     user: { id: p.user?.id ?? '', name: p.user?.name ?? '' },
@@ -290,10 +292,25 @@ export function conditionContext(
       uri: mcp.uri ?? '',
       arguments: mcp.arguments ?? NO_ARGUMENTS,
       server: ctx.targetOf ? (target?.server ?? '') : ctx.server,
-      originalName: ctx.targetOf ? (target?.original ?? '') : name,
+      // A resource's name is "" (its URI is mcp.uri), on every API.
+      originalName: ctx.targetOf ? (mcp.name === undefined ? '' : (target?.original ?? '')) : name,
     },
     now: new Date(),
   };
+}
+
+/**
+ * The server (and original name) behind what a decision is about on a federated API: a tool's or
+ * prompt's name, else a resource URI (or template), owned by the server that listed it or whose
+ * template it fits.
+ */
+function federatedTarget(
+  targetOf: NonNullable<PolicyContext['targetOf']>,
+  method: string,
+  mcp: { name?: string; uri?: string },
+): { readonly server: string; readonly original: string } | undefined {
+  if (mcp.name !== undefined) return targetOf(method.startsWith('prompts/') ? 'prompts' : 'tools', mcp.name);
+  return mcp.uri !== undefined && mcp.uri !== '' ? targetOf('resources', mcp.uri) : undefined;
 }
 
 const NO_TARGET = Object.freeze({ server: '', original: '' });

@@ -4,6 +4,7 @@
 import { GatehouseError } from '../../errors.ts';
 import type { Logger } from '../../log.ts';
 import { isObject, isRequest, type JsonRpcMessage, type JsonRpcRequest } from '../../mcp/jsonrpc.ts';
+import { itemOf } from '../../mcp/classify.ts';
 import type { Policy, PolicyContext, RequestDecision } from '../policy.ts';
 import { ALLOW } from '../policy.ts';
 import type { Counters, LimitOutcome } from './counters.ts';
@@ -14,6 +15,7 @@ type KeyPart = LimitConfig['key'][number];
 interface Matcher {
   readonly methods: ReadonlySet<string> | undefined;
   readonly tools: ReadonlySet<string> | undefined;
+  readonly servers: ReadonlySet<string> | undefined;
 }
 
 export interface RateLimitStats {
@@ -46,7 +48,7 @@ export class RateLimitPolicy implements Policy {
   async onRequest(ctx: PolicyContext, message: JsonRpcMessage): Promise<RequestDecision> {
     if (!isRequest(message)) return ALLOW;
     for (const limit of this.limits) {
-      if (!matches(limit.match, message)) continue;
+      if (!matches(limit.match, ctx, message)) continue;
       const outcome = await this.check(() => this.counters.take(`${ctx.api}|${limit.label}|${keyOf(limit.config.key, ctx, message)}`, limit.interval, limit.burst));
       if (outcome === 'error') return this.backendDown(limit.label);
       if (!outcome.allowed) {
@@ -54,7 +56,7 @@ export class RateLimitPolicy implements Policy {
       }
     }
     for (const quota of this.quotas) {
-      if (!matches(quota.match, message)) continue;
+      if (!matches(quota.match, ctx, message)) continue;
       const end = windowEnd(quota.config.period, new Date());
       const window = quota.config.period === 'day' ? new Date(end - 1).toISOString().slice(0, 10) : new Date(end - 1).toISOString().slice(0, 7);
       const outcome = await this.check(() => this.counters.count(`${ctx.api}|${quota.label}|${window}|${keyOf(quota.config.key, ctx, message)}`, quota.config.limit, end));
@@ -104,18 +106,37 @@ export class RateLimitPolicy implements Policy {
 }
 
 function matcher(match: LimitConfig['match']): Matcher {
-  return { methods: match?.methods ? new Set(match.methods) : undefined, tools: match?.tools ? new Set(match.tools) : undefined };
+  return {
+    methods: match?.methods ? new Set(match.methods) : undefined,
+    tools: match?.tools ? new Set(match.tools) : undefined,
+    servers: match?.servers ? new Set(match.servers) : undefined,
+  };
+}
+
+/**
+ * Where a request goes: the API's server, or on a federated API or virtual server the member
+ * (and the name there) of the tool, prompt or resource it names, as routing places it.
+ */
+function targetOf(ctx: PolicyContext, message: JsonRpcRequest): { readonly server: string; readonly original: string } | undefined {
+  if (!ctx.targetOf) return ctx.server === '' ? undefined : { server: ctx.server, original: toolOf(message) ?? '' };
+  const item = itemOf(message);
+  return item ? ctx.targetOf(item.kind, item.name) : undefined;
 }
 
 function toolOf(message: JsonRpcRequest): string | undefined {
   return message.method === 'tools/call' && isObject(message.params) && typeof message.params.name === 'string' ? message.params.name : undefined;
 }
 
-function matches(match: Matcher, message: JsonRpcRequest): boolean {
+function matches(match: Matcher, ctx: PolicyContext, message: JsonRpcRequest): boolean {
   if (match.methods && !match.methods.has(message.method)) return false;
+  if (!match.tools && !match.servers) return true;
+  const target = targetOf(ctx, message);
+  if (match.servers && (target === undefined || !match.servers.has(target.server))) return false;
   if (match.tools) {
     const tool = toolOf(message);
-    if (tool === undefined || !match.tools.has(tool)) return false;
+    if (tool === undefined) return false;
+    // A federated API: the name the agent uses, or the tool's own name on its server.
+    if (!match.tools.has(tool) && !(ctx.targetOf && target !== undefined && match.tools.has(target.original))) return false;
   }
   return true;
 }
@@ -132,6 +153,8 @@ function keyOf(parts: readonly KeyPart[], ctx: PolicyContext, message: JsonRpcRe
           return ctx.principal.user?.id ?? ctx.principal.key;
         case 'tool':
           return toolOf(message) ?? '-';
+        case 'server':
+          return targetOf(ctx, message)?.server || '-';
         case 'method':
           return message.method;
       }

@@ -179,6 +179,32 @@ export class FederatedChannel implements MessageChannel {
     return this.tables.get(kind)?.byName.get(name);
   }
 
+  /**
+   * The server a resource URI belongs to, as routing would find it now (policies, audit): a
+   * virtual server's globs, else the server that listed it or whose template it fits or is
+   * (a completion's template reference). Its original name is the URI: URIs keep their spelling.
+   */
+  resolveUri(uri: string): Target | undefined {
+    const selection = this.plan.virtual;
+    if (selection) {
+      const entry = selection.resources.find((r) => r.match.test(uri));
+      return entry ? { server: entry.server, original: uri } : undefined;
+    }
+    const member = this.uris.get(uri) ?? this.templates.find((t) => t.template === uri || t.match.test(uri))?.member;
+    return member ? { server: member.server, original: uri } : undefined;
+  }
+
+  /**
+   * Makes `resolve` / `resolveUri` know a name or URI the session has not listed yet, by the
+   * same lookups routing makes (lists fetched once, then cached): policies then decide, and the
+   * audit records, with the server a request will go to.
+   */
+  async locate(kind: NamedKind | 'resources', nameOrUri: string): Promise<void> {
+    if (kind === 'resources') {
+      if (!this.resolveUri(nameOrUri)) await this.ownerOfUri(nameOrUri);
+    } else if (!this.resolve(kind, nameOrUri)) await this.route(kind, nameOrUri);
+  }
+
   /** Upstream session ids of the HTTP members (tests, logs). */
   memberSessions(): Record<string, string | undefined> {
     const out: Record<string, string | undefined> = {};
@@ -394,6 +420,7 @@ export class FederatedChannel implements MessageChannel {
     // The client's id when it is free on this member: the answer then goes back as it came.
     const memberId = member.pending.has(idKey(message.id)) ? member.newId() : message.id;
     const out: JsonRpcRequest = { jsonrpc: '2.0', id: memberId, method: message.method, params };
+    if (member.log.isLevelEnabled('debug')) member.log.debug({ id: message.id, method: message.method, server: member.server, originalName: params.name ?? params.uri ?? null }, 'request routed');
     member.pending.set(idKey(memberId), { kind: 'client', clientId: message.id, method: message.method, message: out });
     this.forwarded.set(idKey(message.id), { member, memberId });
     if (!member.send(out)) {

@@ -4,6 +4,8 @@ import { count } from '../format.ts';
 
 export interface Ranked {
   name: string;
+  /** The server behind the name (top tools, resources and prompts), when recorded. */
+  server?: string | null;
   count: number;
   errors?: number;
   toolErrors?: number;
@@ -39,11 +41,12 @@ export function Ranking({ rows, empty, label, kind }: { rows: Ranked[]; empty: s
       </thead>
       <tbody>
         {rows.map((r) => (
-          <tr key={r.name} data-name={r.name}>
+          <tr key={`${r.name}\u0000${r.server ?? ''}`} data-name={r.name} data-server={r.server ?? undefined}>
             <th scope="row" class="ranking-name">
               <span class="bar" style={{ width: `${(100 * r.count) / max}%` }} aria-hidden="true" />
-              <span class="ranking-text" title={r.name}>
+              <span class="ranking-text" title={r.server ? `${r.name} (server ${r.server})` : r.name}>
                 {r.name}
+                {r.server && <span class="ranking-server"> · {r.server}</span>}
               </span>
             </th>
             <td class="num" data-col="count">

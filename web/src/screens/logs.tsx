@@ -8,7 +8,7 @@ import { ms, time } from '../format.ts';
 import { DecisionBadge, Notice, Select, StatusBadge } from '../components/bits.tsx';
 import { RecordPanel } from './record.tsx';
 
-export const FILTER_KEYS = ['api', 'agent', 'user', 'method', 'tool', 'status', 'decision', 'since'] as const;
+export const FILTER_KEYS = ['api', 'server', 'agent', 'user', 'method', 'tool', 'status', 'decision', 'since'] as const;
 type Filters = Record<(typeof FILTER_KEYS)[number], string>;
 
 const LIVE_EVERY_MS = 2000;
@@ -124,6 +124,7 @@ export function Logs({ place, meta }: { place: Place; meta: Meta | undefined }) 
                 <th scope="col">Agent</th>
                 <th scope="col" class="col-user">User</th>
                 <th scope="col">Method</th>
+                <th scope="col">Server</th>
                 <th scope="col">Target</th>
                 <th scope="col">Decision</th>
                 <th scope="col">Status</th>
@@ -156,7 +157,8 @@ export function Logs({ place, meta }: { place: Place; meta: Meta | undefined }) 
                   <td data-col="method">
                     <code>{r.method}</code>
                   </td>
-                  <td data-col="target" class="ellipsis" title={r.target}>
+                  <td data-col="server">{r.server ?? ''}</td>
+                  <td data-col="target" class="ellipsis" title={r.originalTarget !== undefined && r.originalTarget !== r.target ? `${r.target ?? ''} (on ${r.server ?? 'its server'}: ${r.originalTarget})` : r.target}>
                     {r.target ?? ''}
                   </td>
                   <td data-col="decision">
@@ -238,6 +240,7 @@ function FilterForm({ applied, meta, records }: { applied: Filters; meta: Meta |
       }}
     >
       <Select id="filter-api" label="API" value={draft.api} options={[['', 'All'], ...(meta?.apis ?? []).map((a): [string, string] => [a.name, a.name])]} onChange={choose('api')} />
+      <Select id="filter-server" label="Server" value={draft.server} options={[['', 'All'], ...(meta?.servers ?? []).map((s): [string, string] => [s, s])]} onChange={choose('server')} />
       {text('agent', 'Agent', seen((r) => r.agent))}
       {text('user', 'User', seen((r) => r.user))}
       {text('method', 'Method', METHODS)}

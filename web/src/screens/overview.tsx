@@ -26,29 +26,31 @@ const COLORS = { requests: '#3b74c4', errors: '#d6453d', toolErrors: '#c2410c', 
 export function Overview({ place, meta }: { place: Place; meta: Meta | undefined }) {
   const range = place.query.get('range') ?? '1h';
   const api = place.query.get('api') ?? '';
-  const { data, error, loading } = useApi<OverviewView>(href('/api/overview', { range, api }), range === '7d' ? 60_000 : 10_000);
-  const set = (key: string, value: string) => navigate(href('/', { range, api, [key]: value }), { replace: true });
+  const server = place.query.get('server') ?? '';
+  const { data, error, loading } = useApi<OverviewView>(href('/api/overview', { range, api, server }), range === '7d' ? 60_000 : 10_000);
+  const set = (key: string, value: string) => navigate(href('/', { range, api, server, [key]: value }), { replace: true });
 
   return (
     <div class="screen" data-state={loading ? 'loading' : 'ready'}>
       <div class="toolbar" role="group" aria-label="Overview settings">
         <h1>Overview</h1>
         <Select id="overview-api" label="API" value={api} options={[['', 'All APIs'], ...(meta?.apis ?? []).map((a): [string, string] => [a.name, `${a.name} (${a.path})`])]} onChange={(v) => set('api', v)} />
+        <Select id="overview-server" label="Server" value={server} options={[['', 'All servers'], ...(meta?.servers ?? []).map((s): [string, string] => [s, s])]} onChange={(v) => set('server', v)} />
         <Select id="overview-range" label="Time range" value={range} options={RANGES} onChange={(v) => set('range', v)} />
         <span class="toolbar-status" aria-live="polite">
           {loading ? 'Loading…' : data ? `Updated ${new Date().toLocaleTimeString()}` : ''}
         </span>
       </div>
       {error && <Notice kind="error">{error}</Notice>}
-      {data && <OverviewBody data={data} api={api} range={range} />}
+      {data && <OverviewBody data={data} api={api} server={server} range={range} />}
     </div>
   );
 }
 
-function OverviewBody({ data, api, range }: { data: OverviewView; api: string; range: string }) {
+function OverviewBody({ data, api, server, range }: { data: OverviewView; api: string; server: string; range: string }) {
   const { totals } = data;
   const charts = useMemo(() => chartData(data), [data]);
-  const logs = (extra: Record<string, string>) => href('/logs', { api, since: range, ...extra });
+  const logs = (extra: Record<string, string>) => href('/logs', { api, server, since: range, ...extra });
   return (
     <>
       <div class="stats" role="list" aria-label="Totals">

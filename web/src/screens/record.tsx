@@ -60,6 +60,9 @@ function RecordBody({ record }: { record: RecordDetail }) {
     ['Decision', <DecisionBadge decision={record.decision} />],
     ['Status', <StatusBadge status={record.status} errorCode={record.errorCode} toolError={record.toolError} />],
     ['API', record.api],
+    ['Server', record.server],
+    // The name on the server, when the agent knew it by another (a federated API's prefix, a virtual server's rename).
+    ['Name on the server', record.originalTarget !== record.target ? record.originalTarget : undefined],
     ['Agent', record.agent],
     ['User', record.user],
     ['Tenant', record.tenant],
