@@ -39,7 +39,7 @@ import { OpenStreams } from './upstream/open-streams.ts';
 import { changedLists } from './config/visibility.ts';
 import type { MessageChannel } from './upstream/channel.ts';
 import { FederatedChannel } from './upstream/federation/federated-channel.ts';
-import { HttpMemberChannel } from './upstream/federation/http-member.ts';
+import { HttpMemberChannel, type HttpMemberConfig } from './upstream/federation/http-member.ts';
 import { MemberClients } from './upstream/federation/member-clients.ts';
 import { FederatedSessionStore, type FederatedState } from './upstream/federation/session-store.ts';
 import type { MemberFactory } from './upstream/federation/member.ts';
@@ -299,15 +299,7 @@ export class Gateway {
       let limits: ChannelLimits;
       let target: ConstructorParameters<typeof EraProbe>[0] | undefined;
       if ('url' in server) {
-        const member = {
-          url: server.url,
-          client: this.memberClients.get(server.url, server.timeouts?.connect ?? globals.connectTimeout),
-          headers: server.headers,
-          credentials: this.credentials.forServer(name, server.credential),
-          responseTimeout: server.timeouts?.response ?? globals.responseTimeout,
-          maxResponseBytes: globals.maxResponseBytes,
-          maxJsonDepth: globals.maxJsonDepth,
-        };
+        const member = this.httpMember(name, server, globals);
         factory = (log) => new HttpMemberChannel(member, log);
         limits = { maxSessions: 1024, idleTimeout: globals.idleTimeout, responseTimeout: member.responseTimeout };
         target = { url: server.url, headers: server.headers, credentials: member.credentials, timeoutMs: member.responseTimeout };
@@ -361,6 +353,19 @@ export class Gateway {
     return names;
   }
 
+  /** A Streamable HTTP server reached as a message channel (federation members, bridged sessions): one pool per server. */
+  private httpMember(name: string, server: Extract<ConfigData['servers'][string], { url: string }>, globals: UpstreamGlobals): HttpMemberConfig {
+    return {
+      url: server.url,
+      client: this.memberClients.get(server.url, server.timeouts?.connect ?? globals.connectTimeout),
+      headers: server.headers,
+      credentials: this.credentials.forServer(name, server.credential),
+      responseTimeout: server.timeouts?.response ?? globals.responseTimeout,
+      maxResponseBytes: globals.maxResponseBytes,
+      maxJsonDepth: globals.maxJsonDepth,
+    };
+  }
+
   private federationSetup(plan: FederationPlan, config: ConfigData, globals: UpstreamGlobals): [ChannelFactory, ChannelLimits, ChannelRevival | undefined] {
     const memberFactories = new Map<string, MemberFactory>();
     const http = plan.members.every((server) => config.servers[server] !== undefined && 'url' in config.servers[server]);
@@ -368,15 +373,7 @@ export class Gateway {
       const definition = config.servers[server];
       if (!definition) continue;
       if ('url' in definition) {
-        const member = {
-          url: definition.url,
-          client: this.memberClients.get(definition.url, definition.timeouts?.connect ?? globals.connectTimeout),
-          headers: definition.headers,
-          credentials: this.credentials.forServer(server, definition.credential),
-          responseTimeout: definition.timeouts?.response ?? globals.responseTimeout,
-          maxResponseBytes: globals.maxResponseBytes,
-          maxJsonDepth: globals.maxJsonDepth,
-        };
+        const member = this.httpMember(server, definition, globals);
         memberFactories.set(server, (_server, log, resume) => new HttpMemberChannel(member, log, resume));
       } else {
         const make = this.channelSetup(server, definition, globals)[0];
