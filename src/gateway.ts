@@ -42,6 +42,7 @@ import { FederatedChannel } from './upstream/federation/federated-channel.ts';
 import { HttpMemberChannel } from './upstream/federation/http-member.ts';
 import type { MemberFactory } from './upstream/federation/member.ts';
 import { compileFederationPlan, connectorName, isFederated, type FederationPlan } from './upstream/federation/plan.ts';
+import type { ControlPlane } from './control/plane.ts';
 import { defaultMaxConnections, openFileLimit, type ClientLimits, type ConnectionStats } from './http/client-limits.ts';
 
 export interface GatewayOptions {
@@ -53,6 +54,10 @@ export interface GatewayOptions {
   /** Where the session key file lives; default GATEHOUSE_DATA_DIR, else .gatehouse beside the config. */
   dataDir?: string;
   env?: NodeJS.ProcessEnv;
+  /** `config` is already validated (a managed snapshot, which may have no API yet): do not validate again. */
+  validated?: boolean;
+  /** Managed mode: builds the control plane (src/control) once the gateway exists, before the admin listener serves. */
+  control?: (gateway: Gateway, context: { dataDir: string; env: NodeJS.ProcessEnv }) => ControlPlane;
 }
 
 export class Gateway {
@@ -72,6 +77,8 @@ export class Gateway {
   observability: Observability | undefined;
   /** The admin listener (src/admin); undefined when disabled or its default port was taken. */
   admin: AdminServer | undefined;
+  /** Managed mode's control plane (management API, deployments); undefined in file mode. */
+  control: ControlPlane | undefined;
 
   private constructor(
     config: ConfigData,
@@ -94,7 +101,7 @@ export class Gateway {
 
   static async start(options: GatewayOptions): Promise<Gateway> {
     const env = options.env ?? process.env;
-    const config = validateConfig(options.config, options.configPath ?? '(inline config)');
+    const config = options.validated ? (options.config as ConfigData) : validateConfig(options.config, options.configPath ?? '(inline config)');
     const log = options.logger ?? createLogger(config.log.level);
     const { dataDir, store: storeSpec } = dataPaths(config, options.configPath, env, options.dataDir);
     // One running Gatehouse per data directory, and both listeners bound, before anything is read
@@ -136,6 +143,7 @@ export class Gateway {
       gateway = new Gateway(config, listener, sealer, store, log, port, credentials, dataDir, audit, lock);
       gateway.observability = observability;
       observability.bind(gateway);
+      gateway.control = options.control?.(gateway, { dataDir, env });
       log.info({ host: config.listen.host, port, apis: config.apis.map((a) => a.path), sessionKey: source, maxConnections: listener.server.maxConnections }, 'gatehouse listening');
       // After the line above: scripts read the first "port" of the log as Gatehouse's own.
       const started = gateway;
@@ -157,9 +165,15 @@ export class Gateway {
   url(apiName?: string): string {
     const api = apiName ? this.config.apis.find((a) => a.name === apiName) : this.config.apis[0];
     if (!api) throw new Error(`no API named ${apiName}`);
+    return `${this.baseUrl()}${api.path}`;
+  }
+
+  /** The MCP listener's base URL (publicUrl when set), without a trailing slash. */
+  baseUrl(): string {
+    if (this.config.publicUrl) return this.config.publicUrl.replace(/\/$/, '');
     const host = this.config.listen.host;
     const shown = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host;
-    return `http://${shown}:${this.port}${api.path}`;
+    return `http://${shown}:${this.port}`;
   }
 
   /** Applies a new, already validated config. Listener address changes need a restart. */
@@ -360,6 +374,7 @@ export class Gateway {
     this.closing ??= (async () => {
       clearInterval(this.reaper);
       await this.admin?.close();
+      await this.control?.close().catch((err: unknown) => this.log.error({ err }, 'could not close the control store'));
       for (const { upstream } of this.upstreams.values()) upstream.endStreams();
       const { drained, cut } = await this.listener.drain(this.config.timeouts.drain);
       // Every exchange has finished: write what the audit log still holds before stopping.
