@@ -2,7 +2,12 @@
 // changed only through /api/v1, checked with the official SDK client.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { connectClient, startEverything } from './helpers/gatehouse.ts';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { randomBytes } from 'node:crypto';
+import pg from 'pg';
+import { REPO_ROOT, connectClient, startEverything, tempDir } from './helpers/gatehouse.ts';
+import { postgresRequirement } from './helpers/requirements.ts';
 import { startManaged } from './helpers/managed.ts';
 
 const ALL_TOOLS = { acl: { rules: [{ name: 'all tools', features: [{ type: 'tools', methods: ['tools/list', 'tools/call'], pattern: { type: 'any' } }] }] } };
@@ -147,6 +152,38 @@ test('agents, keys shown once, users and write-only credentials through the API;
   const openapi = await gh.call('GET', '/api/v1/openapi.json');
   assert.equal(openapi.body.openapi, '3.1.0');
   assert.ok((openapi.body.components as { schemas: Record<string, unknown> }).schemas.Api);
+  assert.deepEqual(openapi.body, JSON.parse(readFileSync(path.join(REPO_ROOT, 'schema', 'openapi.json'), 'utf8')), 'the served document is the published one');
   const anonymous = await fetch(`${gh.admin}/api/v1/servers`);
   assert.equal(anonymous.status, 401, 'admin-token authenticated');
+});
+
+const postgres = postgresRequirement();
+
+test('Postgres store: a deployment made on one managed gateway is served by the next one started on the same database', { timeout: 60_000, skip: postgres.skip }, async (t) => {
+  postgres.check();
+  const url = postgres.url!;
+  const schema = `gatehouse_mgmt_${randomBytes(6).toString('hex')}`;
+  t.after(async () => {
+    const client = new pg.Client({ connectionString: url });
+    await client.connect();
+    await client.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+    await client.end();
+  });
+  const everything = await startEverything();
+  t.after(() => everything.close());
+  const node = { store: { type: 'postgres', url, schema } };
+  const key = randomBytes(32).toString('hex');
+  const first = await startManaged({ node, key });
+  await first.call('POST', '/api/v1/servers', { body: { name: 'everything', url: `${everything.origin}/mcp` } });
+  await first.call('POST', '/api/v1/apis', { body: { name: 'only-echo', path: '/echo', server: 'everything', policies: [{ acl: { rules: [{ features: [{ type: 'tools', methods: ['tools/list', 'tools/call'], pattern: { type: 'literal', value: 'echo' } }] }] } }] } });
+  assert.equal((await first.call('POST', '/api/v1/deployments', {})).status, 201);
+  await first.close();
+
+  const second = await startManaged({ node, key, dataDir: tempDir('gatehouse-managed-pg-') });
+  t.after(() => second.close());
+  const { client, close } = await connectClient(second.mcpUrl('/echo'));
+  t.after(() => close());
+  assert.deepEqual((await client.listTools()).tools.map((tool) => tool.name), ['echo']);
+  const versions = (await second.call('GET', '/api/v1/deployments')).body.items as Array<{ version: number }>;
+  assert.deepEqual(versions.map((v) => v.version), [1]);
 });

@@ -3,7 +3,6 @@
 // deploy through this node applies at once; one made elsewhere (`gatehouse apply` on the store,
 // another node) is found by polling the newest version number, off the request path. The data
 // plane only ever receives a validated config to swap in (Gateway.reload), as a file reload does.
-import { createRequire } from 'node:module';
 import type { ConfigData } from '../config/schema.ts';
 import type { Logger } from '../log.ts';
 import type { Store } from '../store/store.ts';
@@ -12,8 +11,6 @@ import type { CredentialVault } from '../credentials/vault.ts';
 import { Deployments } from './deployments.ts';
 import { managementApi, type ManagementHandler } from './api.ts';
 import { openApiDocument } from './openapi.ts';
-
-const VERSION = (createRequire(import.meta.url)('../../package.json') as { version: string }).version;
 
 export interface DataPlane {
   reload(config: ConfigData): void;
@@ -41,7 +38,8 @@ export class ControlPlane {
   ) {
     this.served = served;
     this.deployments = new Deployments(store, node, env, (version, config) => this.apply(version, config));
-    const openapi = openApiDocument(VERSION);
+    // The same document as the published schema/openapi.json.
+    const openapi = openApiDocument('v1');
     this.handle = managementApi({ deployments: this.deployments, store: plane.store, vault: plane.vault, log: plane.log, openapi: () => openapi, mcpBase: () => plane.mcpBase() });
     if (pollMs > 0) this.timer = setInterval(() => void this.poll(), pollMs).unref();
   }
