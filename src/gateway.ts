@@ -48,6 +48,7 @@ import { ModernClientBridge } from './bridge/modern-client.ts';
 import { EraProbe } from './bridge/era.ts';
 import { RequestStateSealer } from './bridge/request-state.ts';
 import type { ServerBridges } from './bridge/server-bridges.ts';
+import type { ControlPlane } from './control/plane.ts';
 import { defaultMaxConnections, openFileLimit, type ClientLimits, type ConnectionStats } from './http/client-limits.ts';
 
 export interface GatewayOptions {
@@ -59,6 +60,10 @@ export interface GatewayOptions {
   /** Where the session key file lives; default GATEHOUSE_DATA_DIR, else .gatehouse beside the config. */
   dataDir?: string;
   env?: NodeJS.ProcessEnv;
+  /** `config` is already validated (a managed snapshot, which may have no API yet): do not validate again. */
+  validated?: boolean;
+  /** Managed mode: builds the control plane (src/control) once the gateway exists, before the admin listener serves. */
+  control?: (gateway: Gateway, context: { dataDir: string; env: NodeJS.ProcessEnv }) => ControlPlane;
 }
 
 export class Gateway {
@@ -83,6 +88,8 @@ export class Gateway {
   observability: Observability | undefined;
   /** The admin listener (src/admin); undefined when disabled or its default port was taken. */
   admin: AdminServer | undefined;
+  /** Managed mode's control plane (management API, deployments); undefined in file mode. */
+  control: ControlPlane | undefined;
 
   private constructor(
     config: ConfigData,
@@ -106,7 +113,7 @@ export class Gateway {
 
   static async start(options: GatewayOptions): Promise<Gateway> {
     const env = options.env ?? process.env;
-    const config = validateConfig(options.config, options.configPath ?? '(inline config)');
+    const config = options.validated ? (options.config as ConfigData) : validateConfig(options.config, options.configPath ?? '(inline config)');
     const log = options.logger ?? createLogger(config.log.level);
     const { dataDir, store: storeSpec } = dataPaths(config, options.configPath, env, options.dataDir);
     // One running Gatehouse per data directory, and both listeners bound, before anything is read
@@ -149,6 +156,7 @@ export class Gateway {
       gateway = new Gateway(config, listener, sealer, store, log, port, credentials, dataDir, audit, lock, new RequestStateSealer(key));
       gateway.observability = observability;
       observability.bind(gateway);
+      gateway.control = options.control?.(gateway, { dataDir, env });
       log.info({ host: config.listen.host, port, apis: config.apis.map((a) => a.path), sessionKey: source, maxConnections: listener.server.maxConnections }, 'gatehouse listening');
       // After the line above: scripts read the first "port" of the log as Gatehouse's own.
       const started = gateway;
@@ -170,9 +178,15 @@ export class Gateway {
   url(apiName?: string): string {
     const api = apiName ? this.config.apis.find((a) => a.name === apiName) : this.config.apis[0];
     if (!api) throw new Error(`no API named ${apiName}`);
+    return `${this.baseUrl()}${api.path}`;
+  }
+
+  /** The MCP listener's base URL (publicUrl when set), without a trailing slash. */
+  baseUrl(): string {
+    if (this.config.publicUrl) return this.config.publicUrl.replace(/\/$/, '');
     const host = this.config.listen.host;
     const shown = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host;
-    return `http://${shown}:${this.port}${api.path}`;
+    return `http://${shown}:${this.port}`;
   }
 
   /** Applies a new, already validated config. Listener address changes need a restart. */
@@ -440,6 +454,7 @@ export class Gateway {
     this.closing ??= (async () => {
       clearInterval(this.reaper);
       await this.admin?.close();
+      await this.control?.close().catch((err: unknown) => this.log.error({ err }, 'could not close the control store'));
       for (const { upstream } of this.upstreams.values()) upstream.endStreams();
       const { drained, cut } = await this.listener.drain(this.config.timeouts.drain);
       // Every exchange has finished: write what the audit log still holds before stopping.

@@ -20,6 +20,7 @@ import { loadAdminToken, type AdminToken } from './token.ts';
 import { AdminAuth, clearedCookie, sessionCookie } from './auth.ts';
 import { loginPage, sendHtml } from './pages.ts';
 import { dashboardRoutes } from './mount.ts';
+import { API_PREFIX, type ManagementHandler } from '../control/api.ts';
 import { ConnectionGuard, isClientDisconnect, timeoutOptions, type ClientLimits, type ConnectionStats } from '../http/client-limits.ts';
 
 /** What the admin listener needs of the running gateway. */
@@ -29,6 +30,8 @@ export interface AdminHost {
   readonly log: Logger;
   sessionCounts(): Record<string, number>;
   readonly audit?: { readonly reader: AuditReader | undefined; readonly sinkStatus?: AuditSinkStatus } | undefined;
+  /** Managed mode: the management API under /api/v1/ (src/control). */
+  readonly control?: { readonly handle: ManagementHandler } | undefined;
 }
 
 const MAX_FORM_BYTES = 8 * 1024;
@@ -162,7 +165,13 @@ export class AdminServer {
       case '/metrics':
         return this.serveMetrics(req, res, url);
     }
-    if (!this.auth.identify(req)) return this.refuse(req, res, url);
+    const who = this.auth.identify(req);
+    if (!who) return this.refuse(req, res, url);
+    if (path === '/api/v1' || path.startsWith(API_PREFIX)) {
+      const control = this.host.control;
+      if (!control) return sendJson(res, 404, { error: 'The management API runs in managed mode only (gatehouse start --managed); this Gatehouse runs from a configuration file' }, { 'cache-control': 'no-store' });
+      return control.handle(req, res, path, who.kind === 'token' ? 'admin-token' : `user:${who.name}`);
+    }
     const route = this.routes.match(path);
     if (!route) return sendJson(res, 404, { error: `Not Found: ${path}` });
     await route(req, res, path);

@@ -12,6 +12,7 @@ import { registerCredentialsCommands } from './credentials.ts';
 import { registerUserCommands } from './users.ts';
 import { registerAclCommands } from './acl.ts';
 import { registerLogsCommand } from './logs.ts';
+import { registerManagedCommands } from './managed.ts';
 
 const pkg = JSON.parse(readFileSync(fileURLToPath(new URL('../../package.json', import.meta.url)), 'utf8')) as { version: string };
 
@@ -29,12 +30,13 @@ const program = new Command()
 
 program
   .command('start')
-  .description('run Gatehouse from a configuration file; the file is watched and reloaded on change (also on SIGHUP)')
-  .requiredOption('-c, --config <file>', 'YAML or JSON configuration file')
+  .description('run Gatehouse from a configuration file (watched and reloaded on change, also on SIGHUP), or in managed mode from the store (--managed, or `managed: true` in the file)')
+  .option('-c, --config <file>', 'YAML or JSON configuration file; with --managed, the node settings (listen, store, admin, …)')
+  .option('--managed', 'managed mode: servers, APIs and policies live in the store and change through the management API (/api/v1 on the admin listener) or `gatehouse apply`')
   .option('--host <host>', 'override listen.host')
   .option('-p, --port <port>', 'override listen.port', port)
   .option('--no-watch', 'do not reload the file when it changes')
-  .action(async (options: { config: string; host?: string; port?: number; watch: boolean }) => {
+  .action(async (options: { config?: string; managed?: boolean; host?: string; port?: number; watch: boolean }) => {
     process.exitCode = await runStart(options);
   });
 
@@ -75,5 +77,6 @@ registerAgentCommands(program);
 registerUserCommands(program);
 registerAclCommands(program);
 registerLogsCommand(program);
+registerManagedCommands(program);
 
 await program.parseAsync(process.argv);

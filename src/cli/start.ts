@@ -5,8 +5,18 @@ import { watchConfig } from '../config/watch.ts';
 import { startGateway, type Gateway } from '../gateway.ts';
 import { runUntilSignalled } from './lifecycle.ts';
 import { explainStartFailure } from './start-failure.ts';
+import { declaresManaged, runManaged } from './start-managed.ts';
 
-export async function runStart(options: { config: string; host?: string; port?: number; watch: boolean }): Promise<number> {
+export async function runStart(options: { config?: string; managed?: boolean; host?: string; port?: number; watch: boolean }): Promise<number> {
+  if (options.managed || (options.config !== undefined && (await declaresManaged(options.config)))) return runManaged(options);
+  if (options.config === undefined) {
+    process.stderr.write('gatehouse start: give --config <file>, or --managed to run from the store\n');
+    return 2;
+  }
+  return runFromFile({ ...options, config: options.config });
+}
+
+async function runFromFile(options: { config: string; host?: string; port?: number; watch: boolean }): Promise<number> {
   let config;
   try {
     config = await loadConfigFile(options.config);

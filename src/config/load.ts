@@ -49,13 +49,17 @@ export function parseConfigText(text: string, file: string, env: NodeJS.ProcessE
   return validateConfig(coerced, file, locate);
 }
 
-/** Validates an already-parsed config object (from a file or given in code). */
+/**
+ * Validates an already-parsed config object (from a file, given in code, or a managed
+ * configuration: `schema` is then the managed variant, which allows no API yet).
+ */
 export function validateConfig(
   value: unknown,
   file = '(inline config)',
   locate: (path: ReadonlyArray<PropertyKey>) => Pick<ConfigProblem, 'line' | 'column'> = () => ({}),
+  schema: z.ZodType<ConfigData, unknown> = Config,
 ): ConfigData {
-  const result = Config.safeParse(value);
+  const result = schema.safeParse(value);
   if (!result.success) {
     const problems = result.error.issues.flatMap((issue) => explainIssue(issue, value));
     throw new ConfigError(file, problems.map((p) => ({ field: fieldPath(p.path), message: p.message, ...locate(p.path) })));

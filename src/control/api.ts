@@ -1,0 +1,74 @@
+// The management API: /api/v1/... on the admin listener, behind the same admin authentication as
+// the rest of it (the listener checks it before calling here). Answers JSON; refusals are
+// `{ error, problems? }` with the right status (400 invalid, 404, 409, 412 stale ETag, 428
+// If-Match missing).
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Store } from '../store/store.ts';
+import type { CredentialVault } from '../credentials/vault.ts';
+import type { Logger } from '../log.ts';
+import { GatehouseError } from '../errors.ts';
+import { sendJson } from '../http/reply.ts';
+import type { Deployments } from './deployments.ts';
+import { ManagementError, notFound } from './errors.ts';
+import type { Call } from './http.ts';
+import { apisResource, changesResource, deploymentsResource, draftResource, serversResource } from './config-resources.ts';
+import { agentsResource, credentialsResource, usersResource } from './store-resources.ts';
+
+export interface ManagementDeps {
+  readonly deployments: Deployments;
+  readonly store: Store;
+  readonly vault: CredentialVault;
+  readonly log: Logger;
+  readonly openapi: () => unknown;
+  /** Base URL of the MCP listener, to answer a deploy with each API's URL. */
+  readonly mcpBase: () => string | undefined;
+}
+
+export const API_PREFIX = '/api/v1/';
+
+export type ManagementHandler = (req: IncomingMessage, res: ServerResponse, path: string, actor: string) => Promise<void>;
+
+export function managementApi(deps: ManagementDeps): ManagementHandler {
+  return async (req, res, path, actor) => {
+    const url = new URL(req.url ?? '/', 'http://admin.invalid');
+    let segments: string[];
+    try {
+      segments = path.slice(API_PREFIX.length).split('/').filter((s) => s !== '').map(decodeURIComponent);
+    } catch {
+      return sendJson(res, 400, { error: 'malformed path' });
+    }
+    const call: Call = { req, res, method: req.method ?? 'GET', segments, query: url.searchParams, actor };
+    try {
+      await route(call);
+    } catch (error) {
+      if (error instanceof ManagementError) return sendJson(res, error.status, error.body(), { 'cache-control': 'no-store', ...error.headers });
+      if (error instanceof GatehouseError) return sendJson(res, error.status, { error: error.message }, { 'cache-control': 'no-store' });
+      deps.log.error({ err: error, path }, 'management API failed');
+      sendJson(res, 500, { error: 'internal error; see the Gatehouse log' });
+    }
+  };
+
+  async function route(call: Call): Promise<void> {
+    switch (call.segments[0]) {
+      case 'openapi.json':
+        return sendJson(call.res, 200, deps.openapi(), { 'cache-control': 'no-store' });
+      case 'draft':
+        return draftResource(call, deps.deployments);
+      case 'servers':
+        return serversResource(call, deps.deployments);
+      case 'apis':
+        return apisResource(call, deps.deployments);
+      case 'deployments':
+        return deploymentsResource(call, deps.deployments, deps.mcpBase);
+      case 'changes':
+        return changesResource(call, deps.deployments);
+      case 'agents':
+        return agentsResource(call, deps.store);
+      case 'users':
+        return usersResource(call, deps.store);
+      case 'credentials':
+        return credentialsResource(call, deps.vault);
+    }
+    throw notFound(`/api/v1/${call.segments.join('/')}`);
+  }
+}

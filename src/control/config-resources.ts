@@ -1,0 +1,246 @@
+// Management API resources that live in the draft: servers, APIs (single, federated, virtual),
+// the policies inside an API, the draft itself, deployments and the change history. Every change
+// sends If-Match with the object's ETag (creation excepted), is validated as a whole config, and
+// lands in the draft; `POST /deployments` makes it live.
+import type { ControlDocument } from '../store/control.ts';
+import type { Deployments } from './deployments.ts';
+import { applyPatch, PatchError } from './diff.ts';
+import { ManagementError, badRequest, notFound } from './errors.ts';
+import { checkIfMatch, draftEtag, etagOf, requireIfMatch, revisionOfEtag } from './etag.ts';
+import { jsonBody, methodNotAllowed, nameSegment, reply, type Call } from './http.ts';
+
+type Servers = Record<string, Record<string, unknown>>;
+type ApiEntry = Record<string, unknown> & { name?: unknown; policies?: unknown };
+
+const servers = (doc: ControlDocument): Servers => {
+  if (doc.servers === undefined) doc.servers = {};
+  return doc.servers as Servers;
+};
+const apis = (doc: ControlDocument): ApiEntry[] => {
+  if (doc.apis === undefined) doc.apis = [];
+  return doc.apis as ApiEntry[];
+};
+const apiIndex = (doc: ControlDocument, name: string): number => apis(doc).findIndex((a) => a.name === name);
+const serverView = (name: string, definition: Record<string, unknown>) => ({ name, ...definition });
+
+export async function draftResource(call: Call, deployments: Deployments): Promise<void> {
+  if (call.segments[1] === 'diff' && call.segments.length === 2) {
+    if (call.method !== 'GET') methodNotAllowed(call, 'GET');
+    const latest = await deployments.store.latestVersion();
+    return reply(call, 200, await deployments.diff(latest ?? 'empty', 'draft'));
+  }
+  if (call.segments.length !== 1) throw notFound(`/api/v1/${call.segments.join('/')}`);
+  if (call.method === 'GET') {
+    const draft = await deployments.draft();
+    const latest = await deployments.store.latestVersion();
+    return reply(call, 200, { revision: draft.revision, updatedAt: draft.updatedAt, updatedBy: draft.updatedBy, deployedVersion: latest ?? null, document: draft.document }, draftEtag(draft.revision));
+  }
+  if (call.method === 'PUT' || call.method === 'PATCH') {
+    const expected = revisionOfEtag(requireIfMatch(call.req));
+    if (expected === undefined) throw new ManagementError(412, 'Precondition Failed: If-Match must be the draft\'s ETag ("draft-<revision>")');
+    const body = await jsonBody(call, call.method === 'PATCH' ? 'array' : 'object');
+    let next: ControlDocument;
+    if (call.method === 'PATCH') {
+      try {
+        next = applyPatch((await deployments.draft()).document, body);
+      } catch (error) {
+        if (error instanceof PatchError) throw badRequest(`JSON Patch refused: ${error.message}`);
+        throw error;
+      }
+    } else next = body;
+    const saved = await deployments.replace(call.actor, next, expected, call.method === 'PATCH' ? 'patch draft' : 'replace draft');
+    return reply(call, 200, { revision: saved.revision, document: saved.document }, draftEtag(saved.revision));
+  }
+  methodNotAllowed(call, 'GET, PUT, PATCH');
+}
+
+export async function serversResource(call: Call, deployments: Deployments): Promise<void> {
+  const [, rawName, ...rest] = call.segments;
+  if (rest.length > 0) throw notFound(`/api/v1/${call.segments.join('/')}`);
+  if (rawName === undefined) {
+    if (call.method === 'GET') {
+      const doc = (await deployments.draft()).document;
+      return reply(call, 200, { items: Object.entries(servers(doc)).map(([name, def]) => ({ ...serverView(name, def), etag: etagOf(serverView(name, def)) })) });
+    }
+    if (call.method !== 'POST') methodNotAllowed(call, 'GET, POST');
+    const { name, ...definition } = await jsonBody(call);
+    if (typeof name !== 'string') throw badRequest('invalid server: name: required field is missing (expected string)', [{ field: 'name', message: 'required field is missing (expected string)' }]);
+    await deployments.change(call.actor, 'create server', `servers/${name}`, (doc) => {
+      if (Object.hasOwn(servers(doc), name)) throw new ManagementError(409, `server "${name}" already exists (PUT /api/v1/servers/${name} with If-Match changes it)`);
+      servers(doc)[name] = definition;
+      return doc;
+    });
+    return reply(call, 201, serverView(name, definition), etagOf(serverView(name, definition)));
+  }
+  const name = nameSegment(rawName, 'server');
+  if (call.method === 'GET') {
+    const def = servers((await deployments.draft()).document)[name];
+    if (!def || !Object.hasOwn(servers((await deployments.draft()).document), name)) throw notFound(`server "${name}"`);
+    return reply(call, 200, serverView(name, def), etagOf(serverView(name, def)));
+  }
+  if (call.method === 'PUT') {
+    const ifMatch = requireIfMatch(call.req);
+    const { name: given, ...definition } = await jsonBody(call);
+    if (given !== undefined && given !== name) throw badRequest(`name: expected "${name}" (the path's name) or nothing; renaming is a DELETE and a POST`, [{ field: 'name', message: `expected "${name}"` }]);
+    await deployments.change(call.actor, 'update server', `servers/${name}`, (doc) => {
+      const current = Object.hasOwn(servers(doc), name) ? servers(doc)[name] : undefined;
+      if (current === undefined) throw notFound(`server "${name}"`);
+      checkIfMatch(ifMatch, etagOf(serverView(name, current)), `server "${name}"`);
+      servers(doc)[name] = definition;
+      return doc;
+    });
+    return reply(call, 200, serverView(name, definition), etagOf(serverView(name, definition)));
+  }
+  if (call.method === 'DELETE') {
+    const ifMatch = requireIfMatch(call.req);
+    await deployments.change(call.actor, 'delete server', `servers/${name}`, (doc) => {
+      const current = Object.hasOwn(servers(doc), name) ? servers(doc)[name] : undefined;
+      if (current === undefined) throw notFound(`server "${name}"`);
+      checkIfMatch(ifMatch, etagOf(serverView(name, current)), `server "${name}"`);
+      delete servers(doc)[name];
+      return doc;
+    });
+    return reply(call, 204, undefined);
+  }
+  methodNotAllowed(call, 'GET, PUT, DELETE');
+}
+
+export async function apisResource(call: Call, deployments: Deployments): Promise<void> {
+  const [, rawName, sub, rawIndex, ...rest] = call.segments;
+  if (rest.length > 0 || (sub !== undefined && sub !== 'policies')) throw notFound(`/api/v1/${call.segments.join('/')}`);
+  if (rawName === undefined) {
+    if (call.method === 'GET') return reply(call, 200, { items: apis((await deployments.draft()).document).map((a) => ({ ...a, etag: etagOf(a) })) });
+    if (call.method !== 'POST') methodNotAllowed(call, 'GET, POST');
+    const api = await jsonBody(call);
+    if (typeof api.name !== 'string') throw badRequest('invalid API: name: required field is missing (expected string)', [{ field: 'name', message: 'required field is missing (expected string)' }]);
+    const name = api.name;
+    await deployments.change(call.actor, 'create api', `apis/${name}`, (doc) => {
+      if (apiIndex(doc, name) !== -1) throw new ManagementError(409, `API "${name}" already exists (PUT /api/v1/apis/${name} with If-Match changes it)`);
+      apis(doc).push(api);
+      return doc;
+    });
+    return reply(call, 201, api, etagOf(api));
+  }
+  const name = nameSegment(rawName, 'API');
+  if (sub === 'policies') return policiesResource(call, deployments, name, rawIndex);
+  if (call.method === 'GET') {
+    const doc = (await deployments.draft()).document;
+    const at = apiIndex(doc, name);
+    if (at === -1) throw notFound(`API "${name}"`);
+    return reply(call, 200, apis(doc)[at], etagOf(apis(doc)[at]));
+  }
+  if (call.method === 'PUT' || call.method === 'DELETE') {
+    const ifMatch = requireIfMatch(call.req);
+    const api = call.method === 'PUT' ? await jsonBody(call) : undefined;
+    if (api && api.name !== undefined && api.name !== name) throw badRequest(`name: expected "${name}" (the path's name) or nothing`, [{ field: 'name', message: `expected "${name}"` }]);
+    const entry = api && { ...api, name };
+    await deployments.change(call.actor, call.method === 'PUT' ? 'update api' : 'delete api', `apis/${name}`, (doc) => {
+      const at = apiIndex(doc, name);
+      if (at === -1) throw notFound(`API "${name}"`);
+      checkIfMatch(ifMatch, etagOf(apis(doc)[at]), `API "${name}"`);
+      if (entry) apis(doc)[at] = entry;
+      else apis(doc).splice(at, 1);
+      return doc;
+    });
+    return entry ? reply(call, 200, entry, etagOf(entry)) : reply(call, 204, undefined);
+  }
+  methodNotAllowed(call, 'GET, PUT, DELETE');
+}
+
+/** Policies of an API, addressed by their position in the chain (the ETag guards a shifted list). */
+async function policiesResource(call: Call, deployments: Deployments, apiName: string, rawIndex: string | undefined): Promise<void> {
+  const policiesOf = (doc: ControlDocument): Array<Record<string, unknown>> => {
+    const at = apiIndex(doc, apiName);
+    if (at === -1) throw notFound(`API "${apiName}"`);
+    const api = apis(doc)[at]!;
+    if (api.policies === undefined) api.policies = [];
+    if (!Array.isArray(api.policies)) throw badRequest(`apis[${at}].policies: expected a list`);
+    return api.policies as Array<Record<string, unknown>>;
+  };
+  const target = (index: number | undefined) => `apis/${apiName}/policies${index === undefined ? '' : `/${index}`}`;
+  if (rawIndex === undefined) {
+    if (call.method === 'GET') return reply(call, 200, { items: policiesOf((await deployments.draft()).document).map((p, index) => ({ index, policy: p, etag: etagOf(p) })) });
+    if (call.method !== 'POST') methodNotAllowed(call, 'GET, POST');
+    const policy = await jsonBody(call);
+    let index = 0;
+    await deployments.change(call.actor, 'add policy', target(undefined), (doc) => {
+      const list = policiesOf(doc);
+      const at = call.query.get('at');
+      index = at === null ? list.length : Number(at);
+      if (!Number.isInteger(index) || index < 0 || index > list.length) throw badRequest(`at: expected a position 0–${list.length}`);
+      list.splice(index, 0, policy);
+      return doc;
+    });
+    return reply(call, 201, { index, policy, etag: etagOf(policy) }, etagOf(policy));
+  }
+  const index = Number(rawIndex);
+  if (!/^\d+$/.test(rawIndex)) throw notFound(`policy ${rawIndex} of API "${apiName}"`);
+  if (call.method === 'GET') {
+    const policy = policiesOf((await deployments.draft()).document)[index];
+    if (!policy) throw notFound(`policy ${index} of API "${apiName}"`);
+    return reply(call, 200, { index, policy }, etagOf(policy));
+  }
+  if (call.method === 'PUT' || call.method === 'DELETE') {
+    const ifMatch = requireIfMatch(call.req);
+    const policy = call.method === 'PUT' ? await jsonBody(call) : undefined;
+    await deployments.change(call.actor, policy ? 'update policy' : 'delete policy', target(index), (doc) => {
+      const list = policiesOf(doc);
+      if (list[index] === undefined) throw notFound(`policy ${index} of API "${apiName}"`);
+      checkIfMatch(ifMatch, etagOf(list[index]), `policy ${index} of API "${apiName}"`);
+      if (policy) list[index] = policy;
+      else list.splice(index, 1);
+      return doc;
+    });
+    return policy ? reply(call, 200, { index, policy }, etagOf(policy)) : reply(call, 204, undefined);
+  }
+  methodNotAllowed(call, 'GET, PUT, DELETE');
+}
+
+export async function deploymentsResource(call: Call, deployments: Deployments, mcpBase: () => string | undefined): Promise<void> {
+  const [, rawVersion, action, ...rest] = call.segments;
+  if (rest.length > 0) throw notFound(`/api/v1/${call.segments.join('/')}`);
+  const summary = (v: { version: number; createdAt: number; createdBy: string; comment: string | undefined; rolledBackFrom: number | undefined }) => ({ version: v.version, createdAt: v.createdAt, createdBy: v.createdBy, comment: v.comment ?? null, rolledBackFrom: v.rolledBackFrom ?? null });
+  if (rawVersion === undefined) {
+    if (call.method === 'GET') return reply(call, 200, { items: (await deployments.store.listVersions()).map(summary) });
+    if (call.method !== 'POST') methodNotAllowed(call, 'GET, POST');
+    const body = call.req.headers['content-length'] === '0' || call.req.headers['content-type'] === undefined ? {} : await jsonBody(call);
+    const ifMatch = call.req.headers['if-match'];
+    const expected = ifMatch === undefined ? undefined : revisionOfEtag(ifMatch);
+    if (ifMatch !== undefined && expected === undefined) throw new ManagementError(412, 'Precondition Failed: If-Match must be the draft\'s ETag ("draft-<revision>")');
+    const version = await deployments.deploy(call.actor, typeof body.comment === 'string' ? body.comment : undefined, expected);
+    return reply(call, 201, { ...summary(version), apis: apiUrls(version.document, mcpBase()) });
+  }
+  const n = Number(rawVersion);
+  if (!/^\d+$/.test(rawVersion)) throw notFound(`version ${rawVersion}`);
+  if (action === undefined) {
+    if (call.method !== 'GET') methodNotAllowed(call, 'GET');
+    const version = await deployments.store.getVersion(n);
+    if (!version) throw notFound(`version ${n}`);
+    return reply(call, 200, { ...summary(version), document: version.document });
+  }
+  if (action === 'diff') {
+    if (call.method !== 'GET') methodNotAllowed(call, 'GET');
+    const against = call.query.get('against');
+    const from = against === null ? (n > 1 ? n - 1 : 'empty') : against === 'draft' ? 'draft' : Number(against);
+    if (typeof from === 'number' && !Number.isInteger(from)) throw badRequest('against: expected a version number or "draft"');
+    return reply(call, 200, await deployments.diff(from, n));
+  }
+  if (action === 'rollback') {
+    if (call.method !== 'POST') methodNotAllowed(call, 'POST');
+    const expected = revisionOfEtag(requireIfMatch(call.req));
+    if (expected === undefined) throw new ManagementError(412, 'Precondition Failed: If-Match must be the draft\'s ETag ("draft-<revision>"): a rollback replaces the draft');
+    const version = await deployments.rollback(call.actor, n, expected);
+    return reply(call, 201, { ...summary(version), apis: apiUrls(version.document, mcpBase()) });
+  }
+  throw notFound(`/api/v1/${call.segments.join('/')}`);
+}
+
+export async function changesResource(call: Call, deployments: Deployments): Promise<void> {
+  if (call.method !== 'GET') methodNotAllowed(call, 'GET');
+  const limit = Math.min(1000, Math.max(1, Number(call.query.get('limit') ?? 100) || 100));
+  return reply(call, 200, { items: await deployments.store.listChanges(limit) });
+}
+
+function apiUrls(document: ControlDocument, base: string | undefined): Array<{ name: unknown; path: unknown; url: string | null }> {
+  return apis(structuredClone(document)).map((a) => ({ name: a.name, path: a.path, url: base && typeof a.path === 'string' ? `${base}${a.path}` : null }));
+}

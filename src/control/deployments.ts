@@ -1,0 +1,151 @@
+// Deployments: changes accumulate in a draft; `deploy` makes the draft the next numbered
+// version and hands its snapshot to the data plane; versions are kept, compared and rolled back
+// (a rollback is a new version repeating an old document). Every write is validated as a whole
+// before it is stored (the draft is always deployable) and recorded with who, when and a JSON
+// Patch. Knows nothing of HTTP: the management API (api.ts) and the CLI (apply/export) call it.
+import type { ConfigData } from '../config/schema.ts';
+import { ConfigError } from '../config/errors.ts';
+import { ControlConflict, type ControlDocument, type ControlStore, type DraftRecord, type VersionRecord } from '../store/control.ts';
+import { emptyDocument, snapshotConfig } from './document.ts';
+import { documentPatch, readableDiff } from './diff.ts';
+import { ManagementError, badRequest } from './errors.ts';
+
+export interface Draft {
+  document: ControlDocument;
+  /** 0 before the first write (the draft is then the latest version's document, or empty). */
+  revision: number;
+  updatedAt: number | undefined;
+  updatedBy: string | undefined;
+}
+
+export interface Diff {
+  from: string;
+  to: string;
+  patch: ReturnType<typeof documentPatch>;
+  text: string;
+}
+
+/** What a deploy hands to the data plane: called after the version is stored. */
+export type ApplySnapshot = (version: number, config: ConfigData) => void;
+
+const STALE_RETRIES = 5;
+
+export class Deployments {
+  constructor(
+    readonly store: ControlStore,
+    private readonly node: Record<string, unknown>,
+    private readonly env: NodeJS.ProcessEnv,
+    private readonly apply: ApplySnapshot | undefined,
+  ) {}
+
+  async draft(): Promise<Draft> {
+    const record = await this.store.getDraft();
+    if (record) return draftOf(record);
+    const latest = await this.latest();
+    return { document: latest?.document ?? emptyDocument(), revision: 0, updatedAt: undefined, updatedBy: undefined };
+  }
+
+  async latest(): Promise<VersionRecord | undefined> {
+    const n = await this.store.latestVersion();
+    return n === undefined ? undefined : this.store.getVersion(n);
+  }
+
+  /** The validated config of a document (throws a 400 naming the field). */
+  snapshot(document: ControlDocument, label: string): ConfigData {
+    try {
+      return snapshotConfig(this.node, document, label, this.env);
+    } catch (error) {
+      if (error instanceof ConfigError) throw badRequest(`invalid configuration (${label}): ${error.problems.map((p) => `${p.field}: ${p.message}`).join('; ')}`, error.problems.map(({ field, message }) => ({ field, message })));
+      throw error;
+    }
+  }
+
+  /**
+   * Changes the draft with `edit` (which reads the current document, checks its preconditions and
+   * returns the next one). Retried on a concurrent write elsewhere in the draft: `edit` runs
+   * again on the new document and checks its object's ETag again.
+   */
+  async change(actor: string, action: string, target: string, edit: (document: ControlDocument) => ControlDocument): Promise<Draft> {
+    for (let attempt = 0; ; attempt++) {
+      const current = await this.draft();
+      const next = edit(structuredClone(current.document));
+      try {
+        return await this.write(actor, action, target, current, next);
+      } catch (error) {
+        if (error instanceof ControlConflict && error.reason === 'stale' && attempt < STALE_RETRIES) continue;
+        return conflictToHttp(error);
+      }
+    }
+  }
+
+  /** Replaces the whole draft if it is still at `expectedRevision` (PUT /draft, apply). */
+  async replace(actor: string, document: ControlDocument, expectedRevision: number, action = 'replace draft'): Promise<Draft> {
+    const current = await this.draft();
+    if (current.revision !== expectedRevision) throw stale(current.revision, expectedRevision);
+    return this.write(actor, action, 'draft', current, document).catch(conflictToHttp);
+  }
+
+  private async write(actor: string, action: string, target: string, current: Draft, next: ControlDocument): Promise<Draft> {
+    this.snapshot(next, 'draft');
+    const patch = documentPatch(current.document, next);
+    const saved = await this.store.saveDraft(next, current.revision, actor, Date.now(), { action, target, patch });
+    return draftOf(saved);
+  }
+
+  /** Deploys the draft as the next version (refused when it equals the version in force). */
+  async deploy(actor: string, comment: string | undefined, expectedRevision: number | undefined): Promise<VersionRecord> {
+    const draft = await this.draft();
+    if (expectedRevision !== undefined && draft.revision !== expectedRevision) throw stale(draft.revision, expectedRevision);
+    const latest = await this.latest();
+    if (latest && documentPatch(latest.document, draft.document).length === 0) throw new ManagementError(409, `nothing to deploy: the draft equals version ${latest.version}`);
+    const config = this.snapshot(draft.document, 'draft');
+    if (draft.revision === 0) await this.store.saveDraft(draft.document, 0, actor, Date.now(), { action: 'start draft', target: 'draft', patch: [] });
+    const revision = draft.revision === 0 ? 1 : draft.revision;
+    const version = await this.store.deploy({ actor, at: Date.now(), comment, expectedRevision: revision, change: { action: 'deploy', target: 'draft', patch: documentPatch(latest?.document ?? emptyDocument(), draft.document) } }).catch(conflictToHttp);
+    this.apply?.(version.version, config);
+    return version;
+  }
+
+  /** Deploys version `n`'s document again as a new version; the draft becomes it (If-Match on the draft). */
+  async rollback(actor: string, n: number, expectedRevision: number): Promise<VersionRecord> {
+    const target = await this.store.getVersion(n);
+    if (!target) throw new ManagementError(404, `version ${n} not found`);
+    const config = this.snapshot(target.document, `version ${n}`);
+    const latest = await this.latest();
+    const version = await this.store
+      .deploy({ actor, at: Date.now(), rollbackTo: n, expectedRevision, comment: `rollback to version ${n}`, change: { action: 'rollback', target: `versions/${n}`, patch: documentPatch(latest?.document ?? emptyDocument(), target.document) } })
+      .catch(conflictToHttp);
+    this.apply?.(version.version, config);
+    return version;
+  }
+
+  async diff(from: number | 'draft' | 'empty', to: number | 'draft'): Promise<Diff> {
+    const load = async (which: number | 'draft' | 'empty'): Promise<[string, ControlDocument]> => {
+      if (which === 'empty') return ['(nothing deployed)', emptyDocument()];
+      if (which === 'draft') return ['draft', (await this.draft()).document];
+      const version = await this.store.getVersion(which);
+      if (!version) throw new ManagementError(404, `version ${which} not found`);
+      return [`version ${which}`, version.document];
+    };
+    const [fromName, a] = await load(from);
+    const [toName, b] = await load(to);
+    return { from: fromName, to: toName, patch: documentPatch(a, b), text: readableDiff(a, b, fromName, toName) };
+  }
+}
+
+function draftOf(record: DraftRecord): Draft {
+  return { document: record.document, revision: record.revision, updatedAt: record.updatedAt, updatedBy: record.updatedBy };
+}
+
+function stale(current: number, expected: number): ManagementError {
+  return new ManagementError(412, `Precondition Failed: the draft changed since you read it (revision ${current}, you sent ${expected}); GET it again and retry`, undefined, { etag: `"draft-${current}"` });
+}
+
+function conflictToHttp(error: unknown): never {
+  if (error instanceof ControlConflict) {
+    if (error.reason === 'stale') throw new ManagementError(412, `Precondition Failed: ${error.message}`);
+    if (error.reason === 'missing') throw new ManagementError(404, error.message);
+    throw new ManagementError(409, error.message);
+  }
+  throw error;
+}

@@ -1,0 +1,111 @@
+// The management API's OpenAPI 3.1 document, generated from the same zod schemas as the config
+// file (servers, APIs, policies, agents, credentials), so the API and the file cannot disagree.
+// Served at /api/v1/openapi.json and published as schema/openapi.json (npm run schema writes it,
+// scripts/check-schema.mjs fails when it drifts).
+import { z } from 'zod';
+import { Api, Policy, Server } from '../config/schema.ts';
+import { AgentSchema, UpstreamCredentialSchema } from '../config/auth-schema.ts';
+import { ManagedConfig, NODE_FIELDS } from './document.ts';
+
+const Problem = z.object({ field: z.string().meta({ description: 'Where: a path such as apis[0].policies[0].acl.rules[1].tools' }), message: z.string() });
+const ErrorBody = z.object({ error: z.string(), problems: z.array(Problem).optional() }).meta({ description: 'A refusal; config problems are worded as `gatehouse check` words them.' });
+const Version = z.object({ version: z.number().int(), createdAt: z.number(), createdBy: z.string(), comment: z.string().nullable(), rolledBackFrom: z.number().int().nullable() });
+const Diff = z.object({ from: z.string(), to: z.string(), patch: z.array(z.record(z.string(), z.unknown())).meta({ description: 'RFC 6902 JSON Patch from `from` to `to`.' }), text: z.string().meta({ description: 'Unified diff of the two documents as YAML.' }) });
+const Change = z.object({ seq: z.number(), at: z.number(), actor: z.string(), action: z.string(), target: z.string(), patch: z.array(z.record(z.string(), z.unknown())), version: z.number().optional() });
+const ServerObject = z.intersection(z.object({ name: z.string() }), Server).meta({ description: 'A server: its name and its definition as under `servers:` in a config file.' });
+const Document = ManagedConfig.omit(Object.fromEntries(NODE_FIELDS.filter((f) => f !== 'managed').map((f) => [f, true])) as Record<Exclude<(typeof NODE_FIELDS)[number], 'managed'>, true>).meta({ description: 'The managed configuration: a config file without the per-node fields.' });
+const AgentInput = AgentSchema.pick({ id: true, name: true, labels: true });
+const UserInput = z.object({ username: z.string(), password: z.string() });
+
+const schemas = { Error: ErrorBody, Server: ServerObject, Api, Policy, Document, Version, Diff, Change, AgentInput, UserInput, Credential: UpstreamCredentialSchema } as const;
+
+type Op = { summary: string; body?: keyof typeof schemas | 'JsonPatch'; ok: number; returns?: keyof typeof schemas; ifMatch?: 'required' | 'optional' };
+
+const PATHS: Record<string, Record<string, Op>> = {
+  '/draft': {
+    get: { summary: 'The draft: the document changes accumulate in, with its revision (ETag "draft-<revision>")', ok: 200 },
+    put: { summary: 'Replace the whole draft', body: 'Document', ok: 200, ifMatch: 'required' },
+    patch: { summary: 'Change the draft with an RFC 6902 JSON Patch', body: 'JsonPatch', ok: 200, ifMatch: 'required' },
+  },
+  '/draft/diff': { get: { summary: 'What deploying the draft would change, against the version in force', ok: 200, returns: 'Diff' } },
+  '/servers': { get: { summary: 'Servers of the draft', ok: 200 }, post: { summary: 'Add a server', body: 'Server', ok: 201, returns: 'Server' } },
+  '/servers/{name}': {
+    get: { summary: 'One server (ETag)', ok: 200, returns: 'Server' },
+    put: { summary: 'Change a server', body: 'Server', ok: 200, returns: 'Server', ifMatch: 'required' },
+    delete: { summary: 'Remove a server', ok: 204, ifMatch: 'required' },
+  },
+  '/apis': { get: { summary: 'APIs of the draft (single, federated, virtual)', ok: 200 }, post: { summary: 'Add an API', body: 'Api', ok: 201, returns: 'Api' } },
+  '/apis/{name}': {
+    get: { summary: 'One API (ETag)', ok: 200, returns: 'Api' },
+    put: { summary: 'Change an API', body: 'Api', ok: 200, returns: 'Api', ifMatch: 'required' },
+    delete: { summary: 'Remove an API', ok: 204, ifMatch: 'required' },
+  },
+  '/apis/{name}/policies': { get: { summary: 'The API\'s policy chain', ok: 200 }, post: { summary: 'Add a policy (at the end, or at ?at=<position>)', body: 'Policy', ok: 201 } },
+  '/apis/{name}/policies/{index}': {
+    get: { summary: 'One policy (ETag)', ok: 200 },
+    put: { summary: 'Change a policy', body: 'Policy', ok: 200, ifMatch: 'required' },
+    delete: { summary: 'Remove a policy', ok: 204, ifMatch: 'required' },
+  },
+  '/deployments': { get: { summary: 'Deployed versions, newest first', ok: 200 }, post: { summary: 'Deploy the draft as the next version (If-Match: the draft\'s ETag, optional)', ok: 201, returns: 'Version', ifMatch: 'optional' } },
+  '/deployments/{version}': { get: { summary: 'One version with its document', ok: 200 } },
+  '/deployments/{version}/diff': { get: { summary: 'Readable diff and JSON Patch against ?against=<version>|draft (default: the version before)', ok: 200, returns: 'Diff' } },
+  '/deployments/{version}/rollback': { post: { summary: 'Deploy this version\'s document again as a new version; the draft becomes it', ok: 201, returns: 'Version', ifMatch: 'required' } },
+  '/changes': { get: { summary: 'History of changes: who, when, what (JSON Patch), newest first', ok: 200 } },
+  '/agents': { get: { summary: 'Agents (in the store: changes apply at once)', ok: 200 }, post: { summary: 'Create an agent', body: 'AgentInput', ok: 201 } },
+  '/agents/{id}': { get: { summary: 'One agent (ETag)', ok: 200 }, put: { summary: 'Change name, labels, disabled', ok: 200, ifMatch: 'required' } },
+  '/agents/{id}/keys': { get: { summary: 'The agent\'s keys (never the keys themselves)', ok: 200 }, post: { summary: 'Create a key: the answer is the only time it is shown', ok: 201 } },
+  '/agents/{id}/keys/{keyId}': { delete: { summary: 'Revoke a key', ok: 204 } },
+  '/users': { get: { summary: 'Users of the embedded authorization server', ok: 200 }, post: { summary: 'Create a user', body: 'UserInput', ok: 201 } },
+  '/users/{username}': { get: { summary: 'One user (ETag)', ok: 200 }, put: { summary: 'Enable or disable', ok: 200, ifMatch: 'required' } },
+  '/credentials': { get: { summary: 'Stored upstream credentials: names and types, never secrets', ok: 200 } },
+  '/credentials/{name}': { put: { summary: 'Set a server\'s credential (write-only)', body: 'Credential', ok: 200 }, delete: { summary: 'Delete a credential', ok: 204 } },
+};
+
+export function openApiDocument(version: string): Record<string, unknown> {
+  const registry = z.registry<{ id: string }>();
+  for (const [id, schema] of Object.entries(schemas)) registry.add(schema as z.ZodType, { id });
+  const generated = z.toJSONSchema(registry, { io: 'input', unrepresentable: 'any', uri: (id) => `#/components/schemas/${id}` }) as { schemas: Record<string, Record<string, unknown>> };
+  const components: Record<string, unknown> = {};
+  for (const [id, schema] of Object.entries(generated.schemas)) {
+    const { $schema: _s, $id: _i, ...rest } = schema;
+    // Schemas used by several (durations, sizes) come out in a "__shared" bag: make them components.
+    if (id === '__shared') Object.assign(components, (rest.$defs ?? {}) as Record<string, unknown>);
+    else components[id] = rest;
+  }
+  const fixRefs = (value: unknown): unknown => JSON.parse(JSON.stringify(value).replaceAll('#/components/schemas/__shared#/$defs/', '#/components/schemas/'));
+  components.JsonPatch = { type: 'array', items: { type: 'object', required: ['op', 'path'], properties: { op: { enum: ['add', 'remove', 'replace', 'move', 'copy', 'test'] }, path: { type: 'string' }, from: { type: 'string' }, value: {} } } };
+  const ref = (id: string) => ({ $ref: `#/components/schemas/${id}` });
+  const errors = Object.fromEntries(
+    [
+      ['400', 'Invalid input; `problems` names each field'],
+      ['401', 'Admin authentication required'],
+      ['404', 'Not found'],
+      ['409', 'Already exists, or nothing to deploy'],
+      ['412', 'If-Match does not match the current ETag'],
+      ['428', 'If-Match is required'],
+    ].map(([code, description]) => [code, { description, content: { 'application/json': { schema: ref('Error') } } }]),
+  );
+  const paths: Record<string, unknown> = {};
+  for (const [path, ops] of Object.entries(PATHS)) {
+    const params = [...path.matchAll(/\{(\w+)\}/g)].map((m) => ({ name: m[1], in: 'path', required: true, schema: { type: 'string' } }));
+    paths[`/api/v1${path}`] = Object.fromEntries(
+      Object.entries(ops).map(([method, op]) => [
+        method,
+        {
+          summary: op.summary,
+          parameters: [...params, ...(op.ifMatch ? [{ name: 'If-Match', in: 'header', required: op.ifMatch === 'required', schema: { type: 'string' }, description: 'The ETag you read' }] : [])],
+          ...(op.body ? { requestBody: { required: true, content: { [op.body === 'JsonPatch' ? 'application/json-patch+json' : 'application/json']: { schema: ref(op.body) } } } } : {}),
+          responses: { [String(op.ok)]: { description: 'Done', ...(op.returns ? { content: { 'application/json': { schema: ref(op.returns) } } } : {}) }, ...errors },
+        },
+      ]),
+    );
+  }
+  return {
+    openapi: '3.1.0',
+    info: { title: 'Gatehouse management API', version, description: 'Servers, APIs and policies change in a draft and go live with a deployment; agents, keys, users and credentials live in the store and apply at once. Authenticate with the admin token (Authorization: Bearer). Every change of an existing object sends If-Match with its ETag.' },
+    jsonSchemaDialect: 'https://json-schema.org/draft/2020-12/schema',
+    components: { schemas: fixRefs(components), securitySchemes: { adminToken: { type: 'http', scheme: 'bearer' } } },
+    security: [{ adminToken: [] }],
+    paths,
+  };
+}

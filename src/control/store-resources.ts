@@ -1,0 +1,130 @@
+// Management API resources that live in the store and apply at once, like the CLI commands that
+// manage them (no deployment): agents and their API keys (a key is shown once, when created),
+// users of the embedded authorization server (never a password hash), upstream credentials
+// (write-only: set and delete, listed by name and type, never shown).
+import { randomBytes } from 'node:crypto';
+import { z } from 'zod';
+import type { Store, AgentRecord, ApiKeyRecord } from '../store/store.ts';
+import { StoreConstraintError } from '../store/errors.ts';
+import { AgentSchema } from '../config/auth-schema.ts';
+import { digestKey, generateApiKey, keyPrefix } from '../auth/api-key.ts';
+import { createUser, UserInputError } from '../authserver/users.ts';
+import type { CredentialVault } from '../credentials/vault.ts';
+import { parseSecretCredential } from '../credentials/secret.ts';
+import { ManagementError, badRequest, notFound } from './errors.ts';
+import { checkIfMatch, etagOf, requireIfMatch } from './etag.ts';
+import { jsonBody, methodNotAllowed, nameSegment, reply, type Call } from './http.ts';
+
+/** What PUT /agents/{id} may change (createdAt and keys are not fields of it). */
+const AgentUpdate = AgentSchema.pick({ name: true, labels: true }).extend({ id: AgentSchema.shape.id.optional(), name: z.string().nullable().optional(), disabled: z.boolean().optional(), createdAt: z.number().optional() }).strict();
+
+const agentView = (a: AgentRecord) => ({ id: a.id, name: a.name ?? null, labels: a.labels, disabled: a.disabled, createdAt: a.createdAt });
+const keyView = ({ hash: _hash, ...k }: ApiKeyRecord) => ({ ...k, api: k.api ?? null, expiresAt: k.expiresAt ?? null, revokedAt: k.revokedAt ?? null, lastUsedAt: k.lastUsedAt ?? null });
+
+export async function agentsResource(call: Call, store: Store): Promise<void> {
+  const [, rawId, sub, rawKey, ...rest] = call.segments;
+  if (rest.length > 0 || (sub !== undefined && sub !== 'keys')) throw notFound(`/api/v1/${call.segments.join('/')}`);
+  if (rawId === undefined) {
+    if (call.method === 'GET') return reply(call, 200, { items: (await store.listAgents()).map((a) => ({ ...agentView(a), etag: etagOf(agentView(a)) })) });
+    if (call.method !== 'POST') methodNotAllowed(call, 'GET, POST');
+    const body = await jsonBody(call);
+    const parsed = AgentSchema.pick({ id: true, name: true, labels: true }).strict().safeParse(body);
+    if (!parsed.success) throw badRequest('invalid agent', parsed.error.issues.map((i) => ({ field: i.path.join('.') || '(agent)', message: i.message })));
+    const agent: AgentRecord = { id: parsed.data.id, name: parsed.data.name ?? undefined, labels: parsed.data.labels, tenant: undefined, createdAt: Date.now(), disabled: false };
+    try {
+      await store.createAgent(agent);
+    } catch (error) {
+      if (error instanceof StoreConstraintError && error.reason === 'duplicate') throw new ManagementError(409, `agent "${agent.id}" already exists`);
+      throw error;
+    }
+    return reply(call, 201, agentView(agent), etagOf(agentView(agent)));
+  }
+  const id = nameSegment(rawId, 'agent');
+  const agent = await store.getAgent(id);
+  if (!agent) throw notFound(`agent "${id}"`);
+  if (sub === 'keys') return keysResource(call, store, agent, rawKey);
+  if (call.method === 'GET') return reply(call, 200, agentView(agent), etagOf(agentView(agent)));
+  if (call.method === 'PUT') {
+    checkIfMatch(requireIfMatch(call.req), etagOf(agentView(agent)), `agent "${id}"`);
+    const body = await jsonBody(call);
+    const parsed = AgentUpdate.safeParse(body);
+    if (!parsed.success) throw badRequest('invalid agent', parsed.error.issues.map((i) => ({ field: i.path.join('.') || '(agent)', message: i.message })));
+    if (parsed.data.id !== undefined && parsed.data.id !== id) throw badRequest(`id: expected "${id}"`, [{ field: 'id', message: `expected "${id}"` }]);
+    const next: AgentRecord = { ...agent, name: parsed.data.name ?? undefined, labels: parsed.data.labels, disabled: parsed.data.disabled ?? agent.disabled };
+    await store.upsertAgent(next);
+    return reply(call, 200, agentView(next), etagOf(agentView(next)));
+  }
+  methodNotAllowed(call, 'GET, PUT');
+}
+
+async function keysResource(call: Call, store: Store, agent: AgentRecord, rawKey: string | undefined): Promise<void> {
+  if (rawKey === undefined) {
+    if (call.method === 'GET') return reply(call, 200, { items: (await store.listApiKeys(agent.id)).map(keyView) });
+    if (call.method !== 'POST') methodNotAllowed(call, 'GET, POST');
+    const body = call.req.headers['content-type'] === undefined ? {} : await jsonBody(call);
+    if (body.api !== undefined && typeof body.api !== 'string') throw badRequest('api: expected an API name', [{ field: 'api', message: 'expected an API name' }]);
+    if (body.expiresAt !== undefined && (typeof body.expiresAt !== 'number' || body.expiresAt <= Date.now())) throw badRequest('expiresAt: expected a time in the future (milliseconds since the epoch)', [{ field: 'expiresAt', message: 'expected a time in the future (milliseconds since the epoch)' }]);
+    const key = generateApiKey();
+    const record: ApiKeyRecord = { id: `key_${randomBytes(9).toString('base64url')}`, agentId: agent.id, hash: digestKey(key), prefix: keyPrefix(key), api: body.api as string | undefined, createdAt: Date.now(), expiresAt: body.expiresAt as number | undefined, revokedAt: undefined, lastUsedAt: undefined };
+    await store.createApiKey(record);
+    // The only time the key is shown: the store keeps its digest.
+    return reply(call, 201, { ...keyView(record), key });
+  }
+  if (call.method !== 'DELETE') methodNotAllowed(call, 'DELETE');
+  const owned = (await store.listApiKeys(agent.id)).some((k) => k.id === rawKey);
+  if (!owned || !(await store.revokeApiKey(rawKey, Date.now()))) throw notFound(`key "${rawKey}" of agent "${agent.id}"`);
+  return reply(call, 204, undefined);
+}
+
+export async function usersResource(call: Call, store: Store): Promise<void> {
+  const [, rawName, ...rest] = call.segments;
+  if (rest.length > 0) throw notFound(`/api/v1/${call.segments.join('/')}`);
+  const view = (u: { id: string; username: string; createdAt: number; disabled: boolean }) => ({ id: u.id, username: u.username, createdAt: u.createdAt, disabled: u.disabled });
+  if (rawName === undefined) {
+    if (call.method === 'GET') return reply(call, 200, { items: (await store.listUsers()).map(view) });
+    if (call.method !== 'POST') methodNotAllowed(call, 'GET, POST');
+    const body = await jsonBody(call);
+    if (typeof body.username !== 'string' || typeof body.password !== 'string') throw badRequest('expected { "username": string, "password": string }', [{ field: typeof body.username !== 'string' ? 'username' : 'password', message: 'required field is missing (expected string)' }]);
+    try {
+      const user = await createUser(store, body.username, body.password);
+      return reply(call, 201, view(user), etagOf(view(user)));
+    } catch (error) {
+      if (error instanceof UserInputError) throw new ManagementError(error.message.includes('already exists') ? 409 : 400, error.message);
+      throw error;
+    }
+  }
+  const user = await store.getUserByName(rawName);
+  if (!user) throw notFound(`user "${rawName}"`);
+  if (call.method === 'GET') return reply(call, 200, view(user), etagOf(view(user)));
+  if (call.method === 'PUT') {
+    checkIfMatch(requireIfMatch(call.req), etagOf(view(user)), `user "${rawName}"`);
+    const body = await jsonBody(call);
+    if (typeof body.disabled !== 'boolean') throw badRequest('disabled: expected a boolean (only `disabled` can change; passwords are set by the user)', [{ field: 'disabled', message: 'expected a boolean' }]);
+    await store.setUserDisabled(user.username, body.disabled);
+    const next = view({ ...user, disabled: body.disabled });
+    return reply(call, 200, next, etagOf(next));
+  }
+  methodNotAllowed(call, 'GET, PUT');
+}
+
+export async function credentialsResource(call: Call, vault: CredentialVault): Promise<void> {
+  const [, rawName, ...rest] = call.segments;
+  if (rest.length > 0) throw notFound(`/api/v1/${call.segments.join('/')}`);
+  if (rawName === undefined) {
+    if (call.method !== 'GET') methodNotAllowed(call, 'GET');
+    return reply(call, 200, { items: (await vault.list()).map((c) => ({ name: c.name, type: c.type ?? null, keyId: c.keyId ?? null, updatedAt: c.updatedAt, problem: c.problem ?? null })) });
+  }
+  const name = nameSegment(rawName, 'credential');
+  if (call.method === 'PUT') {
+    const parsed = parseSecretCredential(await jsonBody(call));
+    if (!parsed.ok) throw badRequest('invalid credential', parsed.problems.map((p) => ({ field: p.split(':')[0]!, message: p.slice(p.indexOf(':') + 1).trim() })));
+    await vault.set(name, parsed.credential);
+    // Write-only: the answer says what was stored, never the secret.
+    return reply(call, 200, { name, type: parsed.credential.type, updatedAt: Date.now() });
+  }
+  if (call.method === 'DELETE') {
+    if (!(await vault.delete(name))) throw notFound(`credential "${name}"`);
+    return reply(call, 204, undefined);
+  }
+  methodNotAllowed(call, 'PUT, DELETE');
+}

@@ -1,0 +1,202 @@
+// The control plane's tables in Postgres (shared by nodes). Migrations run under their own
+// advisory lock key and record themselves in control_migrations. A deploy takes a row lock on
+// the draft (SELECT … FOR UPDATE) so that two nodes deploying at once get consecutive versions.
+import pg from 'pg';
+import { quoteIdent } from './postgres-migrate.ts';
+import { CONTROL_POSTGRES_MIGRATIONS } from './control-postgres-schema.ts';
+import { ControlConflict, type ChangeInput, type ChangeRecord, type ControlDocument, type ControlStore, type DeployInput, type DraftRecord, type VersionRecord } from './control.ts';
+
+/** "ctrl" in ASCII: apart from the Store's lock ("gate"). */
+const LOCK_CLASS = 0x6374726c;
+const SCHEMA_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/;
+
+export async function openPostgresControlStore(url: string, schema?: string): Promise<PostgresControlStore> {
+  if (schema !== undefined && !SCHEMA_NAME.test(schema)) throw new Error(`Postgres schema "${schema}" is not a plain identifier (letters, digits, _; at most 63)`);
+  const pool = new pg.Pool({ connectionString: url, max: 4 });
+  pool.on('error', () => undefined);
+  if (schema !== undefined) {
+    const setPath = `SET search_path TO ${quoteIdent(schema)}`;
+    pool.on('connect', (client) => void client.query(setPath).catch(() => undefined));
+  }
+  try {
+    await migrate(pool, schema);
+  } catch (err) {
+    await pool.end();
+    throw err;
+  }
+  return new PostgresControlStore(pool);
+}
+
+async function migrate(pool: pg.Pool, schema: string | undefined): Promise<void> {
+  const client = await pool.connect();
+  let broken: Error | undefined;
+  try {
+    await client.query('SELECT pg_advisory_lock($1, hashtext($2))', [LOCK_CLASS, schema ?? '']);
+    try {
+      if (schema !== undefined) {
+        const found = await client.query('SELECT 1 FROM pg_namespace WHERE nspname = $1', [schema]);
+        if (found.rowCount === 0) await client.query(`CREATE SCHEMA ${quoteIdent(schema)}`);
+      }
+      await client.query('CREATE TABLE IF NOT EXISTS control_migrations (version integer PRIMARY KEY, applied_at bigint NOT NULL)');
+      const { rows } = await client.query<{ v: number | null }>('SELECT max(version) AS v FROM control_migrations');
+      const current = rows[0]?.v ?? 0;
+      const target = CONTROL_POSTGRES_MIGRATIONS.length;
+      if (current > target) throw new Error(`The control tables are version ${current}, newer than this Gatehouse supports (${target}); upgrade Gatehouse`);
+      for (let version = current + 1; version <= target; version++) {
+        await client.query('BEGIN');
+        try {
+          await client.query(CONTROL_POSTGRES_MIGRATIONS[version - 1]!);
+          await client.query('INSERT INTO control_migrations (version, applied_at) VALUES ($1, $2)', [version, Date.now()]);
+          await client.query('COMMIT');
+        } catch (err) {
+          await client.query('ROLLBACK').catch(() => undefined);
+          throw err;
+        }
+      }
+    } finally {
+      await client.query('SELECT pg_advisory_unlock($1, hashtext($2))', [LOCK_CLASS, schema ?? '']);
+    }
+  } catch (err) {
+    broken = err instanceof Error ? err : new Error(String(err));
+    throw err;
+  } finally {
+    client.release(broken);
+  }
+}
+
+interface DraftRow {
+  document: ControlDocument;
+  revision: number;
+  updated_at: string;
+  updated_by: string;
+}
+interface VersionRow {
+  version: number;
+  document: ControlDocument;
+  created_at: string;
+  created_by: string;
+  comment: string | null;
+  rolled_back_from: number | null;
+}
+interface ChangeRow {
+  seq: string;
+  at: string;
+  actor: string;
+  action: string;
+  target: string;
+  patch: ChangeRecord['patch'];
+  version: number | null;
+}
+
+const draftOf = (row: DraftRow): DraftRecord => ({ document: row.document, revision: row.revision, updatedAt: Number(row.updated_at), updatedBy: row.updated_by });
+const versionOf = (row: VersionRow): VersionRecord => ({
+  version: row.version,
+  document: row.document,
+  createdAt: Number(row.created_at),
+  createdBy: row.created_by,
+  comment: row.comment ?? undefined,
+  rolledBackFrom: row.rolled_back_from ?? undefined,
+});
+const changeOf = (row: ChangeRow): ChangeRecord => ({ seq: Number(row.seq), at: Number(row.at), actor: row.actor, action: row.action, target: row.target, patch: row.patch, version: row.version ?? undefined });
+
+const DRAFT = 'SELECT document, revision, updated_at, updated_by FROM control_draft WHERE id = 1';
+
+export class PostgresControlStore implements ControlStore {
+  readonly kind = 'postgres' as const;
+
+  constructor(private readonly pool: pg.Pool) {}
+
+  private async transaction<T>(fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+    const client = await this.pool.connect();
+    try {
+      await client.query('BEGIN');
+      // The draft row is the lock every writer takes first; before the first write there is no
+      // row, so writers serialize on a transaction-scoped advisory lock instead.
+      await client.query('SELECT pg_advisory_xact_lock($1, 1)', [LOCK_CLASS]);
+      const result = await fn(client);
+      await client.query('COMMIT');
+      return result;
+    } catch (err) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw err;
+    } finally {
+      client.release();
+    }
+  }
+
+  async getDraft(): Promise<DraftRecord | undefined> {
+    const { rows } = await this.pool.query<DraftRow>(DRAFT);
+    return rows[0] && draftOf(rows[0]);
+  }
+
+  async saveDraft(document: ControlDocument, expectedRevision: number, actor: string, at: number, change: ChangeInput): Promise<DraftRecord> {
+    return this.transaction(async (client) => {
+      await writeDraft(client, document, expectedRevision, actor, at);
+      await insertChange(client, at, actor, change, undefined);
+      const { rows } = await client.query<DraftRow>(DRAFT);
+      return draftOf(rows[0]!);
+    });
+  }
+
+  async deploy(input: DeployInput): Promise<VersionRecord> {
+    return this.transaction(async (client) => {
+      const draft = (await client.query<DraftRow>(DRAFT)).rows[0];
+      const revision = draft?.revision ?? 0;
+      if (input.expectedRevision !== undefined && input.expectedRevision !== revision) throw new ControlConflict(`the draft changed (revision ${revision}, expected ${input.expectedRevision})`, 'stale');
+      let document: ControlDocument;
+      if (input.rollbackTo !== undefined) {
+        const target = (await client.query<VersionRow>('SELECT * FROM control_versions WHERE version = $1', [input.rollbackTo])).rows[0];
+        if (!target) throw new ControlConflict(`no version ${input.rollbackTo}`, 'missing');
+        document = target.document;
+        await writeDraft(client, document, revision, input.actor, input.at);
+      } else {
+        if (!draft) throw new ControlConflict('there is no draft to deploy: change something first', 'empty');
+        document = draft.document;
+      }
+      const latest = (await client.query<{ v: number | null }>('SELECT max(version) AS v FROM control_versions')).rows[0]?.v ?? 0;
+      const next = latest + 1;
+      const { rows } = await client.query<VersionRow>(
+        'INSERT INTO control_versions (version, document, created_at, created_by, comment, rolled_back_from) VALUES ($1, $2::json, $3, $4, $5, $6) RETURNING *',
+        [next, JSON.stringify(document), input.at, input.actor, input.comment ?? null, input.rollbackTo ?? null],
+      );
+      await insertChange(client, input.at, input.actor, input.change, next);
+      return versionOf(rows[0]!);
+    });
+  }
+
+  async getVersion(version: number): Promise<VersionRecord | undefined> {
+    const { rows } = await this.pool.query<VersionRow>('SELECT * FROM control_versions WHERE version = $1', [version]);
+    return rows[0] && versionOf(rows[0]);
+  }
+
+  async listVersions(): Promise<VersionRecord[]> {
+    const { rows } = await this.pool.query<VersionRow>('SELECT * FROM control_versions ORDER BY version DESC');
+    return rows.map(versionOf);
+  }
+
+  async latestVersion(): Promise<number | undefined> {
+    const { rows } = await this.pool.query<{ v: number | null }>('SELECT max(version) AS v FROM control_versions');
+    return rows[0]?.v ?? undefined;
+  }
+
+  async listChanges(limit: number): Promise<ChangeRecord[]> {
+    const { rows } = await this.pool.query<ChangeRow>('SELECT * FROM control_changes ORDER BY seq DESC LIMIT $1', [limit]);
+    return rows.map(changeOf);
+  }
+
+  async close(): Promise<void> {
+    await this.pool.end();
+  }
+}
+
+async function writeDraft(client: pg.PoolClient, document: ControlDocument, expectedRevision: number, actor: string, at: number): Promise<void> {
+  const current = (await client.query<{ revision: number }>('SELECT revision FROM control_draft WHERE id = 1')).rows[0];
+  if ((current?.revision ?? 0) !== expectedRevision) throw new ControlConflict(`the draft changed (revision ${current?.revision ?? 0}, expected ${expectedRevision})`, 'stale');
+  const text = JSON.stringify(document);
+  if (current) await client.query('UPDATE control_draft SET document = $1::json, revision = revision + 1, updated_at = $2, updated_by = $3 WHERE id = 1', [text, at, actor]);
+  else await client.query('INSERT INTO control_draft (id, document, revision, updated_at, updated_by) VALUES (1, $1::json, 1, $2, $3)', [text, at, actor]);
+}
+
+async function insertChange(client: pg.PoolClient, at: number, actor: string, change: ChangeInput, version: number | undefined): Promise<void> {
+  await client.query('INSERT INTO control_changes (at, actor, action, target, patch, version) VALUES ($1, $2, $3, $4, $5::json, $6)', [at, actor, change.action, change.target, JSON.stringify(change.patch), version ?? null]);
+}

@@ -1,0 +1,33 @@
+// The control plane's SQLite tables, on their own migration track (table control_migrations, not
+// PRAGMA user_version, which belongs to the Store's schema). Append; never edit a shipped step.
+
+export const CONTROL_SQLITE_MIGRATIONS: readonly string[] = [
+  `
+  CREATE TABLE control_draft (
+    id          INTEGER NOT NULL PRIMARY KEY CHECK (id = 1),
+    document    TEXT    NOT NULL,
+    revision    INTEGER NOT NULL,
+    updated_at  INTEGER NOT NULL,
+    updated_by  TEXT    NOT NULL
+  ) STRICT;
+
+  CREATE TABLE control_versions (
+    version           INTEGER NOT NULL PRIMARY KEY,
+    document          TEXT    NOT NULL,
+    created_at        INTEGER NOT NULL,
+    created_by        TEXT    NOT NULL,
+    comment           TEXT,
+    rolled_back_from  INTEGER
+  ) STRICT;
+
+  CREATE TABLE control_changes (
+    seq      INTEGER NOT NULL PRIMARY KEY AUTOINCREMENT,
+    at       INTEGER NOT NULL,
+    actor    TEXT    NOT NULL,
+    action   TEXT    NOT NULL,
+    target   TEXT    NOT NULL,
+    patch    TEXT    NOT NULL,
+    version  INTEGER
+  ) STRICT;
+  `,
+];

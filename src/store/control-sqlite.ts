@@ -1,0 +1,164 @@
+// The control plane's tables in the embedded SQLite file (the Store's own file: one database to
+// back up). A second connection of its own, so that the Store's code stays untouched; WAL lets
+// both work side by side. better-sqlite3 is synchronous: each method body is one transaction.
+import fs from 'node:fs';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import { CONTROL_SQLITE_MIGRATIONS } from './control-sqlite-schema.ts';
+import { ControlConflict, type ChangeInput, type ChangeRecord, type ControlDocument, type ControlStore, type DeployInput, type DraftRecord, type VersionRecord } from './control.ts';
+
+const BUSY_TIMEOUT_MS = 5000;
+
+export async function openSqliteControlStore(file: string): Promise<SqliteControlStore> {
+  if (file !== ':memory:') {
+    fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true, mode: 0o700 });
+    fs.closeSync(fs.openSync(file, 'a', 0o600));
+  }
+  const db = new Database(file, { timeout: BUSY_TIMEOUT_MS });
+  try {
+    db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
+    db.pragma('journal_mode = WAL');
+    db.pragma('synchronous = NORMAL');
+    migrate(db);
+    return new SqliteControlStore(db);
+  } catch (err) {
+    db.close();
+    throw err;
+  }
+}
+
+function migrate(db: Database.Database): void {
+  db.transaction(() => {
+    db.exec('CREATE TABLE IF NOT EXISTS control_migrations (version INTEGER NOT NULL PRIMARY KEY, applied_at INTEGER NOT NULL) STRICT');
+    const current = Number((db.prepare('SELECT coalesce(max(version), 0) AS v FROM control_migrations').get() as { v: number }).v);
+    const target = CONTROL_SQLITE_MIGRATIONS.length;
+    if (current > target) throw new Error(`The control tables are version ${current}, newer than this Gatehouse supports (${target}); upgrade Gatehouse`);
+    for (let version = current + 1; version <= target; version++) {
+      db.exec(CONTROL_SQLITE_MIGRATIONS[version - 1]!);
+      db.prepare('INSERT INTO control_migrations (version, applied_at) VALUES (?, ?)').run(version, Date.now());
+    }
+  }).immediate();
+}
+
+interface DraftRow {
+  document: string;
+  revision: number;
+  updated_at: number;
+  updated_by: string;
+}
+interface VersionRow {
+  version: number;
+  document: string;
+  created_at: number;
+  created_by: string;
+  comment: string | null;
+  rolled_back_from: number | null;
+}
+interface ChangeRow {
+  seq: number;
+  at: number;
+  actor: string;
+  action: string;
+  target: string;
+  patch: string;
+  version: number | null;
+}
+
+const draftOf = (row: DraftRow): DraftRecord => ({ document: JSON.parse(row.document) as ControlDocument, revision: row.revision, updatedAt: row.updated_at, updatedBy: row.updated_by });
+const versionOf = (row: VersionRow): VersionRecord => ({
+  version: row.version,
+  document: JSON.parse(row.document) as ControlDocument,
+  createdAt: row.created_at,
+  createdBy: row.created_by,
+  comment: row.comment ?? undefined,
+  rolledBackFrom: row.rolled_back_from ?? undefined,
+});
+const changeOf = (row: ChangeRow): ChangeRecord => ({ seq: row.seq, at: row.at, actor: row.actor, action: row.action, target: row.target, patch: JSON.parse(row.patch) as ChangeRecord['patch'], version: row.version ?? undefined });
+
+export class SqliteControlStore implements ControlStore {
+  readonly kind = 'sqlite' as const;
+  private readonly sql;
+
+  constructor(private readonly db: Database.Database) {
+    this.sql = {
+      draft: db.prepare('SELECT document, revision, updated_at, updated_by FROM control_draft WHERE id = 1'),
+      insertDraft: db.prepare('INSERT INTO control_draft (id, document, revision, updated_at, updated_by) VALUES (1, ?, 1, ?, ?)'),
+      updateDraft: db.prepare('UPDATE control_draft SET document = ?, revision = revision + 1, updated_at = ?, updated_by = ? WHERE id = 1 AND revision = ?'),
+      version: db.prepare('SELECT * FROM control_versions WHERE version = ?'),
+      versions: db.prepare('SELECT * FROM control_versions ORDER BY version DESC'),
+      latest: db.prepare('SELECT max(version) AS v FROM control_versions'),
+      insertVersion: db.prepare('INSERT INTO control_versions (version, document, created_at, created_by, comment, rolled_back_from) VALUES (?, ?, ?, ?, ?, ?)'),
+      insertChange: db.prepare('INSERT INTO control_changes (at, actor, action, target, patch, version) VALUES (?, ?, ?, ?, ?, ?)'),
+      changes: db.prepare('SELECT * FROM control_changes ORDER BY seq DESC LIMIT ?'),
+    };
+  }
+
+  async getDraft(): Promise<DraftRecord | undefined> {
+    const row = this.sql.draft.get() as DraftRow | undefined;
+    return row && draftOf(row);
+  }
+
+  async saveDraft(document: ControlDocument, expectedRevision: number, actor: string, at: number, change: ChangeInput): Promise<DraftRecord> {
+    return this.db
+      .transaction(() => {
+        this.writeDraft(document, expectedRevision, actor, at);
+        this.sql.insertChange.run(at, actor, change.action, change.target, JSON.stringify(change.patch), null);
+        return draftOf(this.sql.draft.get() as DraftRow);
+      })
+      .immediate();
+  }
+
+  private writeDraft(document: ControlDocument, expectedRevision: number, actor: string, at: number): void {
+    const text = JSON.stringify(document);
+    const current = this.sql.draft.get() as DraftRow | undefined;
+    if ((current?.revision ?? 0) !== expectedRevision) throw new ControlConflict(`the draft changed (revision ${current?.revision ?? 0}, expected ${expectedRevision})`, 'stale');
+    if (current) this.sql.updateDraft.run(text, at, actor, expectedRevision);
+    else this.sql.insertDraft.run(text, at, actor);
+  }
+
+  async deploy(input: DeployInput): Promise<VersionRecord> {
+    return this.db
+      .transaction(() => {
+        const draftRow = this.sql.draft.get() as DraftRow | undefined;
+        const revision = draftRow?.revision ?? 0;
+        if (input.expectedRevision !== undefined && input.expectedRevision !== revision) throw new ControlConflict(`the draft changed (revision ${revision}, expected ${input.expectedRevision})`, 'stale');
+        let document: string;
+        if (input.rollbackTo !== undefined) {
+          const target = this.sql.version.get(input.rollbackTo) as VersionRow | undefined;
+          if (!target) throw new ControlConflict(`no version ${input.rollbackTo}`, 'missing');
+          document = target.document;
+          this.writeDraft(JSON.parse(document) as ControlDocument, revision, input.actor, input.at);
+        } else {
+          if (!draftRow) throw new ControlConflict('there is no draft to deploy: change something first', 'empty');
+          document = draftRow.document;
+        }
+        const next = Number((this.sql.latest.get() as { v: number | null }).v ?? 0) + 1;
+        this.sql.insertVersion.run(next, document, input.at, input.actor, input.comment ?? null, input.rollbackTo ?? null);
+        this.sql.insertChange.run(input.at, input.actor, input.change.action, input.change.target, JSON.stringify(input.change.patch), next);
+        return versionOf(this.sql.version.get(next) as VersionRow);
+      })
+      .immediate();
+  }
+
+  async getVersion(version: number): Promise<VersionRecord | undefined> {
+    const row = this.sql.version.get(version) as VersionRow | undefined;
+    return row && versionOf(row);
+  }
+
+  async listVersions(): Promise<VersionRecord[]> {
+    return (this.sql.versions.all() as VersionRow[]).map(versionOf);
+  }
+
+  async latestVersion(): Promise<number | undefined> {
+    const v = (this.sql.latest.get() as { v: number | null }).v;
+    return v ?? undefined;
+  }
+
+  async listChanges(limit: number): Promise<ChangeRecord[]> {
+    return (this.sql.changes.all(limit) as ChangeRow[]).map(changeOf);
+  }
+
+  async close(): Promise<void> {
+    this.db.close();
+  }
+}

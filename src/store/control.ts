@@ -1,0 +1,99 @@
+// The control plane's persistence (managed mode): the draft configuration, the deployed versions
+// and the history of changes. Kept apart from `Store` (agents, keys, users, …): its own tables and
+// its own migration track (`control_migrations`), so that it evolves without touching the data
+// plane's schema. SQLite (control-sqlite.ts) and Postgres (control-postgres.ts) pass the same
+// contract (control-contract.ts). Documents are config documents as JSON (src/control/document.ts).
+
+/** One RFC 6902 operation, as stored in the change history. */
+export interface PatchOperation {
+  op: 'add' | 'remove' | 'replace' | 'move' | 'copy' | 'test';
+  path: string;
+  value?: unknown;
+  from?: string;
+}
+
+export type ControlDocument = Record<string, unknown>;
+
+export interface DraftRecord {
+  document: ControlDocument;
+  /** Starts at 1 with the first write; every write adds one (the draft's ETag). */
+  revision: number;
+  updatedAt: number;
+  updatedBy: string;
+}
+
+export interface VersionRecord {
+  version: number;
+  document: ControlDocument;
+  createdAt: number;
+  createdBy: string;
+  comment: string | undefined;
+  /** A rollback: the version whose document this one repeats. */
+  rolledBackFrom: number | undefined;
+}
+
+export interface ChangeRecord {
+  seq: number;
+  at: number;
+  actor: string;
+  /** e.g. "create server", "update api", "deploy", "rollback". */
+  action: string;
+  /** What was changed, e.g. "servers/weather", "apis/weather", "draft", "versions/3". */
+  target: string;
+  /** From the document before to the document after (empty for a deploy). */
+  patch: PatchOperation[];
+  /** The version a deploy or rollback made. */
+  version: number | undefined;
+}
+
+export interface ChangeInput {
+  action: string;
+  target: string;
+  patch: PatchOperation[];
+}
+
+export interface DeployInput {
+  actor: string;
+  at: number;
+  comment?: string | undefined;
+  /** Deploy only if the draft is still at this revision (undefined: whatever it is). */
+  expectedRevision?: number | undefined;
+  /** A rollback: the version to deploy again; the draft becomes its document. */
+  rollbackTo?: number | undefined;
+  change: ChangeInput;
+}
+
+/** Refusals the callers turn into HTTP answers (412, 404, 409). */
+export class ControlConflict extends Error {
+  override readonly name = 'ControlConflict';
+  constructor(
+    message: string,
+    readonly reason: 'stale' | 'missing' | 'empty',
+  ) {
+    super(message);
+  }
+}
+
+export interface ControlStore {
+  readonly kind: 'sqlite' | 'postgres';
+  /** Undefined before the first write. */
+  getDraft(): Promise<DraftRecord | undefined>;
+  /**
+   * Replaces the draft if it is still at `expectedRevision` (0: no draft yet) and records the
+   * change, in one transaction. Returns the new draft; throws ControlConflict('stale') otherwise.
+   */
+  saveDraft(document: ControlDocument, expectedRevision: number, actor: string, at: number, change: ChangeInput): Promise<DraftRecord>;
+  /**
+   * Makes the draft (or, for a rollback, an earlier version's document, which also becomes the
+   * draft) the next numbered version, and records the change, in one transaction.
+   */
+  deploy(input: DeployInput): Promise<VersionRecord>;
+  getVersion(version: number): Promise<VersionRecord | undefined>;
+  /** Newest first, without documents' contents being needed by callers (they are included). */
+  listVersions(): Promise<VersionRecord[]>;
+  /** The newest version, the one in force; undefined before the first deploy. */
+  latestVersion(): Promise<number | undefined>;
+  /** Newest first. */
+  listChanges(limit: number): Promise<ChangeRecord[]>;
+  close(): Promise<void>;
+}

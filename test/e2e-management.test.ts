@@ -1,0 +1,189 @@
+// The management API end to end: a managed-mode Gatehouse in front of the real server-everything,
+// changed only through /api/v1, checked with the official SDK client.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { randomBytes } from 'node:crypto';
+import pg from 'pg';
+import { REPO_ROOT, connectClient, startEverything, tempDir } from './helpers/gatehouse.ts';
+import { postgresRequirement } from './helpers/requirements.ts';
+import { startManaged } from './helpers/managed.ts';
+
+const ALL_TOOLS = { acl: { rules: [{ name: 'all tools', features: [{ type: 'tools', methods: ['tools/list', 'tools/call'], pattern: { type: 'any' } }] }] } };
+const HIDE_SUM = { name: 'no sums', effect: 'deny', features: [{ type: 'tools', methods: ['tools/list', 'tools/call'], pattern: { type: 'literal', value: 'get-sum' } }] };
+
+test('a deployed ACL change hides a tool from a connected client without dropping its session; rollback brings it back', { timeout: 60_000 }, async (t) => {
+  const everything = await startEverything();
+  t.after(() => everything.close());
+  const gh = await startManaged();
+  t.after(() => gh.close());
+
+  assert.equal((await gh.call('POST', '/api/v1/servers', { body: { name: 'everything', url: `${everything.origin}/mcp` } })).status, 201);
+  const created = await gh.call('POST', '/api/v1/apis', { body: { name: 'everything', path: '/mcp', server: 'everything', auth: { type: 'keyless' }, policies: [ALL_TOOLS] } });
+  assert.equal(created.status, 201, JSON.stringify(created.body));
+  const v1 = await gh.call('POST', '/api/v1/deployments', { body: { comment: 'first' } });
+  assert.equal(v1.status, 201, JSON.stringify(v1.body));
+  assert.equal(v1.body.version, 1);
+  assert.deepEqual(v1.body.apis, [{ name: 'everything', path: '/mcp', url: gh.mcpUrl('/mcp') }]);
+
+  const { client, transport, close } = await connectClient(gh.mcpUrl('/mcp'));
+  t.after(() => close());
+  const session = transport.sessionId;
+  const names = async () => (await client.listTools()).tools.map((tool) => tool.name);
+  assert.ok((await names()).includes('get-sum'));
+
+  // Add a deny rule to the ACL through the API (If-Match the policy's ETag) and deploy.
+  const policy = await gh.call('GET', '/api/v1/apis/everything/policies/0');
+  assert.ok(policy.etag);
+  const rules = [...((policy.body.policy as typeof ALL_TOOLS).acl.rules as unknown[]), HIDE_SUM];
+  const put = await gh.call('PUT', '/api/v1/apis/everything/policies/0', { body: { acl: { rules } }, ifMatch: policy.etag });
+  assert.equal(put.status, 200, JSON.stringify(put.body));
+  const diff = await gh.call('GET', '/api/v1/draft/diff');
+  assert.match(String(diff.body.text), /\+\s+- name: no sums/);
+  const v2 = await gh.call('POST', '/api/v1/deployments', {});
+  assert.equal(v2.body.version, 2);
+
+  assert.ok(!(await names()).includes('get-sum'), 'the tool is hidden after the deploy');
+  const refused = await client.callTool({ name: 'get-sum', arguments: { a: 1, b: 2 } }).then(
+    (r) => r,
+    (e: Error) => e,
+  );
+  assert.ok(refused instanceof Error || (refused as { isError?: boolean }).isError, 'a hidden tool cannot be called');
+  assert.equal(transport.sessionId, session, 'same session');
+
+  // The versions can be compared.
+  const compared = await gh.call('GET', '/api/v1/deployments/2/diff');
+  assert.equal(compared.body.from, 'version 1');
+  assert.ok((compared.body.patch as Array<{ path: string }>).some((op) => op.path.startsWith('/apis/0/policies/0/acl/rules/1')));
+
+  // Roll back to version 1 (If-Match: the draft's ETag): a new version 3, the tool is back.
+  const draft = await gh.call('GET', '/api/v1/draft');
+  const rolled = await gh.call('POST', '/api/v1/deployments/1/rollback', { ifMatch: draft.etag! });
+  assert.equal(rolled.status, 201, JSON.stringify(rolled.body));
+  assert.equal(rolled.body.version, 3);
+  assert.equal(rolled.body.rolledBackFrom, 1);
+  assert.ok((await names()).includes('get-sum'), 'the tool is back');
+  const echoed = await client.callTool({ name: 'echo', arguments: { message: 'still here' } });
+  assert.deepEqual(echoed.content, [{ type: 'text', text: 'Echo: still here' }]);
+  assert.equal(transport.sessionId, session, 'the session survived three deployments');
+
+  // Every change is recorded with who and a JSON Patch.
+  const changes = (await gh.call('GET', '/api/v1/changes')).body.items as Array<{ action: string; actor: string; patch: unknown[]; version?: number }>;
+  assert.deepEqual(changes.map((c) => c.action), ['rollback', 'deploy', 'update policy', 'deploy', 'create api', 'create server']);
+  assert.ok(changes.every((c) => c.actor === 'admin-token'));
+  assert.ok(changes.find((c) => c.action === 'update policy')!.patch.length > 0);
+});
+
+test('a stale ETag is refused with 412, a change without If-Match with 428; bad input names the field in gatehouse check\'s words', { timeout: 30_000 }, async (t) => {
+  const gh = await startManaged();
+  t.after(() => gh.close());
+  const made = await gh.call('POST', '/api/v1/servers', { body: { name: 'up', url: 'http://127.0.0.1:9/mcp' } });
+  const etag = made.etag!;
+  const first = await gh.call('PUT', '/api/v1/servers/up', { body: { url: 'http://127.0.0.1:10/mcp' }, ifMatch: etag });
+  assert.equal(first.status, 200);
+  const second = await gh.call('PUT', '/api/v1/servers/up', { body: { url: 'http://127.0.0.1:11/mcp' }, ifMatch: etag });
+  assert.equal(second.status, 412, 'the second operator read an older version');
+  assert.equal(second.etag, first.etag, 'the answer carries the current ETag');
+  assert.equal((await gh.call('GET', '/api/v1/servers/up')).body.url, 'http://127.0.0.1:10/mcp', 'the first change stands');
+  assert.equal((await gh.call('DELETE', '/api/v1/servers/up')).status, 428);
+  const staleDraft = await gh.call('PUT', '/api/v1/draft', { body: { servers: {}, apis: [] }, ifMatch: '"draft-1"' });
+  assert.equal(staleDraft.status, 412);
+
+  const bad = await gh.call('POST', '/api/v1/apis', { body: { name: 'w', path: 'weather', server: 'nope' } });
+  assert.equal(bad.status, 400);
+  const problems = bad.body.problems as Array<{ field: string; message: string }>;
+  assert.ok(problems.some((p) => p.field === 'apis[0].path' && p.message.startsWith('expected an absolute path')), JSON.stringify(problems));
+  const badRef = await gh.call('POST', '/api/v1/apis', { body: { name: 'w', path: '/w', server: 'nope' } });
+  assert.deepEqual(badRef.body.problems, [{ field: 'apis[0].server', message: 'no server named "nope"; expected one of the names under `servers` (up)' }]);
+  const badRule = await gh.call('POST', '/api/v1/apis', { body: { name: 'w', path: '/w', server: 'up', policies: [{ acl: { rules: [{ features: [{ type: 'tools', methods: ['tools/lst'] }] }] } }] } });
+  assert.equal(badRule.status, 400);
+  assert.match(JSON.stringify(badRule.body.problems), /apis\[0\]\.policies\[0\]\.acl\.rules\[0\]\.features\[0\]\.methods\[0\]/);
+  const unknownField = await gh.call('POST', '/api/v1/servers', { body: { name: 'x', url: 'http://127.0.0.1:9/mcp', colour: 'red' } });
+  assert.equal(unknownField.status, 400);
+  assert.match(JSON.stringify(unknownField.body.problems), /servers\.x\.colour/);
+  // Nothing of that reached the draft.
+  assert.deepEqual(Object.keys((await gh.call('GET', '/api/v1/draft')).body.document as object), ['servers', 'apis']);
+});
+
+test('agents, keys shown once, users and write-only credentials through the API; the OpenAPI document is served', { timeout: 30_000 }, async (t) => {
+  const everything = await startEverything();
+  t.after(() => everything.close());
+  const gh = await startManaged();
+  t.after(() => gh.close());
+  await gh.call('POST', '/api/v1/servers', { body: { name: 'everything', url: `${everything.origin}/mcp` } });
+  await gh.call('POST', '/api/v1/apis', { body: { name: 'keyed', path: '/keyed', server: 'everything', auth: { type: 'api-key' } } });
+  await gh.call('POST', '/api/v1/deployments', {});
+
+  assert.equal((await gh.call('POST', '/api/v1/agents', { body: { id: 'bot', labels: { team: 'a' } } })).status, 201);
+  assert.equal((await gh.call('POST', '/api/v1/agents', { body: { id: 'bot' } })).status, 409);
+  const key = await gh.call('POST', '/api/v1/agents/bot/keys', {});
+  assert.equal(key.status, 201);
+  assert.equal(typeof key.body.key, 'string');
+  const listed = (await gh.call('GET', '/api/v1/agents/bot/keys')).body.items as Array<Record<string, unknown>>;
+  assert.equal(listed.length, 1);
+  assert.ok(!('key' in listed[0]!) && !('hash' in listed[0]!), 'never shown again');
+
+  const response = await fetch(gh.mcpUrl('/keyed'), {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream', authorization: `Bearer ${String(key.body.key)}` },
+    body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 't', version: '1' } } }),
+  });
+  assert.equal(response.status, 200, 'the new key works at once');
+  await response.text();
+  const revoked = await gh.call('DELETE', `/api/v1/agents/bot/keys/${String(key.body.id)}`);
+  assert.equal(revoked.status, 204);
+
+  const agent = await gh.call('GET', '/api/v1/agents/bot');
+  const disabled = await gh.call('PUT', '/api/v1/agents/bot', { body: { ...agent.body, disabled: true }, ifMatch: agent.etag! });
+  assert.equal(disabled.status, 200, JSON.stringify(disabled.body));
+  assert.equal(disabled.body.disabled, true);
+
+  const user = await gh.call('POST', '/api/v1/users', { body: { username: 'carol', password: 'a-long-enough-password-1' } });
+  assert.equal(user.status, 201);
+  assert.ok(!JSON.stringify(user.body).includes('scrypt'));
+
+  const cred = await gh.call('PUT', '/api/v1/credentials/everything', { body: { type: 'bearer', token: 'upstream-secret-value-123' } });
+  assert.equal(cred.status, 200, JSON.stringify(cred.body));
+  const creds = await gh.call('GET', '/api/v1/credentials');
+  assert.ok(!JSON.stringify(creds.body).includes('upstream-secret-value-123'), 'write-only');
+  assert.deepEqual((creds.body.items as Array<{ name: string; type: string }>).map((c) => [c.name, c.type]), [['everything', 'bearer']]);
+
+  const openapi = await gh.call('GET', '/api/v1/openapi.json');
+  assert.equal(openapi.body.openapi, '3.1.0');
+  assert.ok((openapi.body.components as { schemas: Record<string, unknown> }).schemas.Api);
+  assert.deepEqual(openapi.body, JSON.parse(readFileSync(path.join(REPO_ROOT, 'schema', 'openapi.json'), 'utf8')), 'the served document is the published one');
+  const anonymous = await fetch(`${gh.admin}/api/v1/servers`);
+  assert.equal(anonymous.status, 401, 'admin-token authenticated');
+});
+
+const postgres = postgresRequirement();
+
+test('Postgres store: a deployment made on one managed gateway is served by the next one started on the same database', { timeout: 60_000, skip: postgres.skip }, async (t) => {
+  postgres.check();
+  const url = postgres.url!;
+  const schema = `gatehouse_mgmt_${randomBytes(6).toString('hex')}`;
+  t.after(async () => {
+    const client = new pg.Client({ connectionString: url });
+    await client.connect();
+    await client.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+    await client.end();
+  });
+  const everything = await startEverything();
+  t.after(() => everything.close());
+  const node = { store: { type: 'postgres', url, schema } };
+  const key = randomBytes(32).toString('hex');
+  const first = await startManaged({ node, key });
+  await first.call('POST', '/api/v1/servers', { body: { name: 'everything', url: `${everything.origin}/mcp` } });
+  await first.call('POST', '/api/v1/apis', { body: { name: 'only-echo', path: '/echo', server: 'everything', policies: [{ acl: { rules: [{ features: [{ type: 'tools', methods: ['tools/list', 'tools/call'], pattern: { type: 'literal', value: 'echo' } }] }] } }] } });
+  assert.equal((await first.call('POST', '/api/v1/deployments', {})).status, 201);
+  await first.close();
+
+  const second = await startManaged({ node, key, dataDir: tempDir('gatehouse-managed-pg-') });
+  t.after(() => second.close());
+  const { client, close } = await connectClient(second.mcpUrl('/echo'));
+  t.after(() => close());
+  assert.deepEqual((await client.listTools()).tools.map((tool) => tool.name), ['echo']);
+  const versions = (await second.call('GET', '/api/v1/deployments')).body.items as Array<{ version: number }>;
+  assert.deepEqual(versions.map((v) => v.version), [1]);
+});
