@@ -44,6 +44,8 @@ import type { MemberFactory } from './upstream/federation/member.ts';
 import { compileFederationPlan, connectorName, isFederated, type FederationPlan } from './upstream/federation/plan.ts';
 import { ModernClientBridge } from './bridge/modern-client.ts';
 import { EraProbe } from './bridge/era.ts';
+import { LegacyClientBridge } from './bridge/legacy-client.ts';
+import type { ModernTarget } from './bridge/modern-request.ts';
 import { RequestStateSealer } from './bridge/request-state.ts';
 import type { ServerBridges } from './bridge/server-bridges.ts';
 import { defaultMaxConnections, openFileLimit, type ClientLimits, type ConnectionStats } from './http/client-limits.ts';
@@ -293,26 +295,34 @@ export class Gateway {
       let factory: ChannelFactory;
       let limits: ChannelLimits;
       let target: ConstructorParameters<typeof EraProbe>[0] | undefined;
+      let modernTarget: ModernTarget | undefined;
       if ('url' in server) {
         const member = { url: server.url, headers: server.headers, credentials: this.credentials.forServer(name, server.credential), responseTimeout: server.timeouts?.response ?? globals.responseTimeout };
         factory = (log) => new HttpMemberChannel(member, log);
         limits = { maxSessions: 1024, idleTimeout: globals.idleTimeout, responseTimeout: member.responseTimeout };
-        target = { url: server.url, headers: server.headers, credentials: member.credentials, timeoutMs: member.responseTimeout };
+        target = { url: server.url, headers: server.headers, credentials: member.credentials, timeoutMs: member.responseTimeout, connectTimeoutMs: server.timeouts?.connect ?? globals.connectTimeout };
+        modernTarget = { url: server.url, headers: server.headers, credentials: member.credentials, responseTimeout: member.responseTimeout, maxResponseBytes: globals.maxResponseBytes };
       } else [factory, limits] = this.channelSetup(name, server, globals);
       if (existing && (existing.bridges.probe !== undefined) === (target !== undefined)) {
         existing.bridges.modernClient.update(factory, limits);
         if (target) existing.bridges.probe!.update(target);
+        if (modernTarget) existing.bridges.legacyClient!.update(modernTarget);
         existing.definition = definition;
         continue;
       }
-      if (existing) void existing.bridges.modernClient.close();
+      if (existing) {
+        void existing.bridges.modernClient.close();
+        existing.bridges.legacyClient?.close();
+      }
       const modernClient = new ModernClientBridge(name, factory, limits, this.states, this.nodeId, log);
-      this.bridges.set(name, { bridges: { modernClient, probe: target && new EraProbe(target) }, definition });
+      const legacyClient = modernTarget && new LegacyClientBridge(name, modernTarget, this.sealer, this.log.child({ server: name, bridge: '2025→2026' }));
+      this.bridges.set(name, { bridges: { modernClient, probe: target && new EraProbe(target), legacyClient }, definition });
     }
     for (const [name, { bridges }] of this.bridges) {
       if (!(name in config.servers)) {
         this.bridges.delete(name);
         void bridges.modernClient.close();
+        bridges.legacyClient?.close();
       }
     }
   }
