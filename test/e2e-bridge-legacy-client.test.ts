@@ -10,23 +10,31 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { ElicitRequestSchema } from '@modelcontextprotocol/sdk/types.js';
 import { raw, startTestGateway, type TestGateway } from './helpers/gatehouse.ts';
+import { recordsWhen } from './helpers/audit-db.ts';
 import { HEADER_MIRRORED_TOOL, NON_ASCII_PROMPT, startStatelessServer, type RunningStatelessServer } from './helpers/stateless-server.ts';
 
 const MODERN = '2026-07-28';
 let upstream: RunningStatelessServer;
+/** The same server serving both eras: 2025 clients are forwarded to it (the audit comparison). */
+let dual: RunningStatelessServer;
 let gh: TestGateway;
 
 before(async () => {
   upstream = await startStatelessServer({ modernOnly: true });
+  dual = await startStatelessServer();
   gh = await startTestGateway({
-    servers: { modern: { url: upstream.url } },
-    apis: [{ name: 'modern', path: '/mcp', server: 'modern', auth: { type: 'keyless' } }],
+    servers: { modern: { url: upstream.url }, dual: { url: dual.url } },
+    apis: [
+      { name: 'modern', path: '/mcp', server: 'modern', auth: { type: 'keyless' } },
+      { name: 'dual', path: '/dual', server: 'dual', auth: { type: 'keyless' } },
+    ],
   });
 });
 
 after(async () => {
   await gh?.close();
   await upstream?.close();
+  await dual?.close();
 });
 
 /** The SDK 1.x client (a 2025 client), declaring elicitation and answering it with `name`. */
@@ -148,4 +156,32 @@ test('a bridged session is bound to its client: another session id is 404, GET i
   assert.equal(tampered.status, 404);
   const deleted = await raw(gh.url('modern'), { method: 'DELETE', headers });
   assert.equal(deleted.status, 200);
+});
+
+test('bridged calls leave audit records like forwarded ones', async () => {
+  for (const api of ['modern', 'dual']) {
+    const { client, close } = await legacyClient(gh.url(api));
+    try {
+      await client.callTool({ name: 'echo', arguments: { message: `audited on ${api}` } });
+    } finally {
+      await close();
+    }
+  }
+  const shape = (api: string) =>
+    recordsWhen(gh.gateway, { api, method: 'tools/call' }, (events) => events.some((e) => e.target === 'echo')).then((events) => {
+      const record = events.find((e) => e.target === 'echo');
+      assert.ok(record, `a tools/call record on ${api}`);
+      assert.ok(record.session, `${api}: the record names the session`);
+      assert.equal(typeof record.upstreamMs, 'number', `${api}: the upstream time is measured`);
+      assert.ok(record.bytesIn > 0 && record.bytesOut > 0, `${api}: bytes counted`);
+      const { agent, method, feature, target, decision, status, upstreamStatus, errorCode, toolError } = record;
+      return { agent, method, feature, target, decision, status, upstreamStatus, errorCode, toolError };
+    });
+  const bridged = await shape('modern');
+  const forwarded = await shape('dual');
+  assert.deepEqual(bridged, forwarded);
+  assert.equal(bridged.upstreamStatus, 200);
+  // The initialize Gatehouse answered itself from server/discover is recorded too, with its session.
+  const inits = await recordsWhen(gh.gateway, { api: 'modern', method: 'initialize' }, (events) => events.length > 0);
+  assert.ok(inits.every((e) => e.status === 200 && e.session !== undefined), JSON.stringify(inits.map((e) => [e.status, e.session])));
 });
