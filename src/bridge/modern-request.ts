@@ -77,10 +77,16 @@ async function readJson(response: Response, max: number): Promise<JsonRpcRespons
   let text = '';
   let bytes = 0;
   const decoder = new TextDecoder();
-  for await (const chunk of response.body ?? []) {
-    bytes += (chunk as Uint8Array).byteLength;
-    if (bytes > max) throw tooLarge(max);
-    text += decoder.decode(chunk as Uint8Array, { stream: true });
+  const reader = response.body?.getReader();
+  for (;;) {
+    const next = await reader?.read();
+    if (!next || next.done) break;
+    bytes += next.value.byteLength;
+    if (bytes > max) {
+      void reader!.cancel().catch(() => undefined);
+      throw tooLarge(max);
+    }
+    text += decoder.decode(next.value, { stream: true });
   }
   text += decoder.decode();
   return answerIn(parse(text));
