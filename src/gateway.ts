@@ -46,6 +46,8 @@ import type { MemberFactory } from './upstream/federation/member.ts';
 import { compileFederationPlan, connectorName, isFederated, type FederationPlan } from './upstream/federation/plan.ts';
 import { ModernClientBridge } from './bridge/modern-client.ts';
 import { EraProbe } from './bridge/era.ts';
+import { LegacyClientBridge } from './bridge/legacy-client.ts';
+import type { ModernTarget } from './bridge/modern-request.ts';
 import { RequestStateSealer } from './bridge/request-state.ts';
 import type { ServerBridges } from './bridge/server-bridges.ts';
 import type { ControlPlane } from './control/plane.ts';
@@ -312,11 +314,13 @@ export class Gateway {
       let factory: (log: Logger) => MessageChannel;
       let limits: ChannelLimits;
       let target: ConstructorParameters<typeof EraProbe>[0] | undefined;
+      let modernTarget: ModernTarget | undefined;
       if ('url' in server) {
         const member = this.httpMember(name, server, globals);
         factory = (log) => new HttpMemberChannel(member, log);
         limits = { maxSessions: 1024, idleTimeout: globals.idleTimeout, responseTimeout: member.responseTimeout };
-        target = { url: server.url, headers: server.headers, credentials: member.credentials, timeoutMs: member.responseTimeout };
+        target = { url: server.url, headers: server.headers, credentials: member.credentials, timeoutMs: member.responseTimeout, connectTimeoutMs: server.timeouts?.connect ?? globals.connectTimeout };
+        modernTarget = { url: server.url, headers: server.headers, credentials: member.credentials, responseTimeout: member.responseTimeout, maxResponseBytes: globals.maxResponseBytes };
       } else {
         const [make, channelLimits] = this.channelSetup(name, server, globals);
         factory = (log) => make(log, { id: '' });
@@ -325,17 +329,23 @@ export class Gateway {
       if (existing && (existing.bridges.probe !== undefined) === (target !== undefined)) {
         existing.bridges.modernClient.update(factory, limits);
         if (target) existing.bridges.probe!.update(target);
+        if (modernTarget) existing.bridges.legacyClient!.update(modernTarget);
         existing.definition = definition;
         continue;
       }
-      if (existing) void existing.bridges.modernClient.close();
+      if (existing) {
+        void existing.bridges.modernClient.close();
+        existing.bridges.legacyClient?.close();
+      }
       const modernClient = new ModernClientBridge(name, factory, limits, this.states, this.nodeId, log);
-      this.bridges.set(name, { bridges: { modernClient, probe: target && new EraProbe(target) }, definition });
+      const legacyClient = modernTarget && new LegacyClientBridge(name, modernTarget, this.sealer, this.log.child({ server: name, bridge: '2025→2026' }));
+      this.bridges.set(name, { bridges: { modernClient, probe: target && new EraProbe(target), legacyClient }, definition });
     }
     for (const [name, { bridges }] of this.bridges) {
       if (!(name in config.servers)) {
         this.bridges.delete(name);
         void bridges.modernClient.close();
+        bridges.legacyClient?.close();
       }
     }
   }

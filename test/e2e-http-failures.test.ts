@@ -92,7 +92,9 @@ test('a request whose new connection the upstream closes without an answer is no
   const res = await raw(gh.url(), { headers: { ...MCP_HEADERS }, body: INIT_REQUEST });
   assert.equal(res.status, 502, res.text);
   assert.equal((res.messages[0] as { error: { data?: { code?: string } } }).error.data?.code, 'GH_UPSTREAM_UNAVAILABLE');
-  assert.equal(upstream.requests(), 1, 'the upstream may have acted on it: it is not sent twice');
+  // Two requests: Gatehouse's era probe (server/discover, asked when a 2025 client first
+  // initializes, to learn whether the server speaks only 2026-07-28) and the initialize, once.
+  assert.equal(upstream.requests(), 2, 'the upstream may have acted on it: it is not sent twice');
 });
 
 test('an upstream that accepts the request but never answers gets 504 after timeouts.response', async (t) => {

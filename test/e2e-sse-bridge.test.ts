@@ -6,6 +6,8 @@ import { ERRORS } from '../src/errors.ts';
 import type { ConfigInput } from '../src/config/schema.ts';
 import { INIT_REQUEST, connectClient, raw, sessionHeaders, startEverything, startTestGateway, type RunningEverything, type TestGateway } from './helpers/gatehouse.ts';
 import { freePort, isAlive } from './helpers/lifecycle-procs.ts';
+import { Client as ModernClient, StreamableHTTPClientTransport as ModernTransport } from '@modelcontextprotocol/client';
+import { recordsWhen } from './helpers/audit-db.ts';
 
 async function startSseEverything(t: TestContext): Promise<RunningEverything> {
   const everything = await startEverything({ transport: 'sse' });
@@ -95,4 +97,33 @@ test('an unreachable or wrong sse URL: initialize gets 502 with a clear message,
   const ok = await connectClient(gh.url('legacy'));
   defer(() => ok.close());
   assert.ok((await ok.client.listTools()).tools.length > 0);
+});
+
+test('a 2026-07-28 client (SDK 2.x) reaches an HTTP+SSE (2024-11-05) upstream bridged: discover, lists, a call, an elicitation through input_required, audited', { timeout: 40_000 }, async (t) => {
+  const everything = await startSseEverything(t);
+  const { gh, defer } = await startGatehouse(t, { legacy: { sse: `${everything.origin}/sse` } });
+  const elicited: unknown[] = [];
+  const client = new ModernClient({ name: 'gatehouse-e2e-sse-modern', version: '1.0.0' }, { capabilities: { elicitation: { form: {} } }, versionNegotiation: { mode: { pin: '2026-07-28' } } });
+  client.setRequestHandler('elicitation/create', async (request) => {
+    elicited.push(request.params);
+    return { action: 'accept', content: { name: 'Ada Lovelace', check: true, email: 'ada@example.com' } };
+  });
+  await client.connect(new ModernTransport(new URL(gh.url('legacy'))));
+  defer(() => client.close());
+  assert.equal(client.getNegotiatedProtocolVersion(), '2026-07-28');
+  assert.equal(client.getServerVersion()?.name, 'mcp-servers/everything');
+  const tools = await client.listTools();
+  assert.ok(tools.tools.some((tool) => tool.name === 'trigger-elicitation-request'), 'initialized upstream with the declared elicitation capability');
+  const echo = await client.callTool({ name: 'echo', arguments: { message: 'sse, bridged' } });
+  assert.deepEqual(echo.content, [{ type: 'text', text: 'Echo: sse, bridged' }]);
+  const asked = await client.callTool({ name: 'trigger-elicitation-request', arguments: {} });
+  assert.equal(elicited.length, 1);
+  assert.match(JSON.stringify(asked.content), /Ada Lovelace/);
+
+  const records = await recordsWhen(gh.gateway, { api: 'legacy', method: 'tools/call' }, (events) => events.some((e) => e.target === 'echo'));
+  const record = records.find((e) => e.target === 'echo')!;
+  assert.equal(record.status, 200);
+  assert.equal(record.upstreamStatus, 200);
+  assert.equal(record.decision, 'allowed');
+  assert.equal(typeof record.upstreamMs, 'number');
 });

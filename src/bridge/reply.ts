@@ -16,6 +16,11 @@ export class BridgeReply {
     private readonly version: ProtocolVersion,
   ) {}
 
+  /** Whether the answer became an SSE stream (its status is sent: a failure must be a message on it). */
+  get streamed(): boolean {
+    return this.streaming;
+  }
+
   /** Whether the client is gone (nothing more can reach it). */
   get gone(): boolean {
     return this.res.destroyed || this.res.writableEnded;

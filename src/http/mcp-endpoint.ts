@@ -28,8 +28,9 @@ import { authenticate, type Authenticated } from '../auth/plan.ts';
 import { authContextFor } from '../auth/public-url.ts';
 import { keylessPlan } from '../auth/keyless.ts';
 import { targetResolver, targetsOfMessages, type Targets } from '../upstream/federation/targets.ts';
-import { modernClientBridge, type ServerBridges } from '../bridge/server-bridges.ts';
+import { legacyClientBridge, modernClientBridge, type ServerBridges } from '../bridge/server-bridges.ts';
 import type { ModernClientBridge } from '../bridge/modern-client.ts';
+import type { LegacyClientBridge } from '../bridge/legacy-client.ts';
 import { withResultType } from '../bridge/results.ts';
 
 const KEYLESS: Authenticated = { principal: ANONYMOUS };
@@ -82,12 +83,16 @@ export async function handleMcp(req: IncomingMessage, res: ServerResponse, api: 
       checkGetAccept(req);
       if (isStateless(version)) throw new GatehouseError('GH_METHOD_NOT_ALLOWED', 'Method Not Allowed: 2026-07-28 has no standalone stream', { allow: 'POST' });
       const session = upstreamJudges(req, forward) ? undefined : resolveSession(req, api, principal, deps.sealer, upstream);
-      return upstream.get(exchangeOf(base, session, responseTransform(api.policies, policyContext(base, api, session, upstream)), NO_MESSAGES, false, false));
+      const exchange = exchangeOf(base, session, responseTransform(api.policies, policyContext(base, api, session, upstream)), NO_MESSAGES, false, false);
+      const legacy = bridgedSession(api, deps, session);
+      return legacy ? legacy.get(exchange) : upstream.get(exchange);
     }
     case 'DELETE': {
       if (isStateless(version)) throw new GatehouseError('GH_METHOD_NOT_ALLOWED', 'Method Not Allowed: 2026-07-28 has no sessions', { allow: 'POST' });
       const session = upstreamJudges(req, forward) ? undefined : resolveSession(req, api, principal, deps.sealer, upstream);
-      return upstream.delete(exchangeOf(base, session, undefined, NO_MESSAGES, false, false));
+      const exchange = exchangeOf(base, session, undefined, NO_MESSAGES, false, false);
+      const legacy = bridgedSession(api, deps, session);
+      return legacy ? legacy.delete(exchange) : upstream.delete(exchange);
     }
     default:
       throw new GatehouseError('GH_METHOD_NOT_ALLOWED', `Method Not Allowed: ${req.method}`, { allow: 'GET, POST, DELETE' });
@@ -168,6 +173,13 @@ async function post(base: Base, api: ApiRuntime, deps: EndpointDeps, upstream: U
       throw unsupportedVersion(base.protocolVersion, `Bad Request: ${why}`, SESSION_VERSIONS);
     }
   }
+  // A 2025 client of a server that speaks only 2026-07-28 is served by the other era adapter: its
+  // initialize when the probe says so, and its requests when its session is such a one.
+  let legacy = bridgedSession(api, deps, session);
+  if (initialize && !api.federation && base.passthroughToken === undefined) {
+    const bridges = deps.bridges?.(api.server);
+    if (bridges) legacy = await legacyClientBridge(bridges);
+  }
 
   // A federated API: the server and original name behind what each message names, known to
   // the session's tables before any policy decides (a name or URI not listed yet is looked up as
@@ -188,7 +200,17 @@ async function post(base: Base, api: ApiRuntime, deps: EndpointDeps, upstream: U
   const forwarded = ctx ? await applyRequestPolicies(api, ctx, messages, batch, base.res, base.record, base.protocolVersion) : messages;
   if (forwarded === undefined) return; // a policy answered in the server's place
   const exchange = exchangeOf(base, session, ctx ? responseTransform(api.policies, ctx, forwarded) : undefined, forwarded, batch, initialize);
-  return bridge ? await bridge.post(exchange) : await upstream.post(exchange);
+  if (bridge) return await bridge.post(exchange);
+  return legacy ? await legacy.post(exchange) : await upstream.post(exchange);
+}
+
+/** The 2025-client adapter a session opened through it belongs to (its claims say so). */
+function bridgedSession(api: ApiRuntime, deps: EndpointDeps, session: SessionRef | undefined): LegacyClientBridge | undefined {
+  if (!session?.claims.br) return undefined;
+  const legacy = api.federation ? undefined : deps.bridges?.(api.server)?.legacyClient;
+  // The server changed under the session (reload): the client initializes again.
+  if (!legacy) throw new GatehouseError('GH_SESSION_NOT_FOUND', 'Session not found: initialize a new session');
+  return legacy;
 }
 
 const NO_MESSAGES: readonly JsonRpcMessage[] = Object.freeze([]);

@@ -20,6 +20,20 @@ export interface SessionClaims {
   st?: 1;
   /** Issued at, seconds since the epoch. */
   iat: number;
+  /**
+   * A 2025 client's session on a 2026-07-28-only server (src/bridge/legacy-client.ts): what it
+   * declared at initialize, sent in `_meta` of every request Gatehouse forwards for it.
+   */
+  br?: BridgedClaims;
+}
+
+export interface BridgedClaims {
+  /** The revision negotiated with the client. */
+  v: string;
+  /** The client's capabilities. */
+  cap: Record<string, unknown>;
+  /** The client's clientInfo. */
+  info: Record<string, unknown>;
 }
 
 const PREFIX = 'gh1.';

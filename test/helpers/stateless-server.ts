@@ -4,7 +4,7 @@
 // Served by node:http on 127.0.0.1; every request it receives is recorded for wire-level asserts.
 import { createServer, type IncomingHttpHeaders, type Server as HttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { createMcpHandler, McpServer, type McpHttpHandler } from '@modelcontextprotocol/server';
+import { createMcpHandler, inputRequired, McpServer, type McpHttpHandler } from '@modelcontextprotocol/server';
 import { z } from 'zod';
 
 export interface ReceivedRequest {
@@ -33,6 +33,12 @@ export interface StatelessServerOptions {
   readonly responseMode?: 'auto' | 'sse' | 'json';
   /** Lists (tools, prompts, resources) say they may be cached by anyone for a minute (`cacheScope: public`). */
   readonly publicLists?: boolean;
+  /**
+   * Serve 2026-07-28 clients only (the SDK's `legacy: 'reject'`: a 2025 `initialize` is refused
+   * with -32022), and offer `ask_name`, a tool that asks the client for a name through an
+   * `input_required` result (elicitation) before it answers.
+   */
+  readonly modernOnly?: boolean;
 }
 
 const PUBLIC_MINUTE = { ttlMs: 60_000, cacheScope: 'public' as const };
@@ -79,6 +85,15 @@ function buildServer(options: StatelessServerOptions): McpServer {
   server.registerResource('note', 'note://hello', { description: 'A short note', mimeType: 'text/plain' }, async (uri) => ({
     contents: [{ uri: uri.href, mimeType: 'text/plain', text: 'Hello from the note.' }],
   }));
+  if (options.modernOnly) {
+    server.registerTool('ask_name', { description: 'Asks the user for a name, then greets it', inputSchema: z.object({ greeting: z.string() }) }, async ({ greeting }, ctx) => {
+      const answer = ctx.mcpReq.inputResponses?.['user'] as { action?: string; content?: { name?: unknown } } | undefined;
+      if (answer) return { content: [{ type: 'text', text: answer.action === 'accept' ? `${greeting}, ${String(answer.content?.name)}!` : `no name (${answer.action})` }] };
+      return inputRequired({
+        inputRequests: { user: inputRequired.elicit({ message: 'What is your name?', requestedSchema: { type: 'object', properties: { name: { type: 'string' } }, required: ['name'] } }) },
+      });
+    });
+  }
   if (options.subscriptions) {
     server.registerResource('secret', 'note://secret', { description: 'A note an ACL may hide', mimeType: 'text/plain' }, async (uri) => ({
       contents: [{ uri: uri.href, mimeType: 'text/plain', text: 'The secret note.' }],
@@ -89,7 +104,10 @@ function buildServer(options: StatelessServerOptions): McpServer {
 
 /** Starts the server on a free loopback port, endpoint `/mcp`. */
 export async function startStatelessServer(options: StatelessServerOptions = {}): Promise<RunningStatelessServer> {
-  const handler = createMcpHandler(() => buildServer(options), options.responseMode ? { responseMode: options.responseMode } : {});
+  const handler = createMcpHandler(() => buildServer(options), {
+    ...(options.responseMode && { responseMode: options.responseMode }),
+    ...(options.modernOnly && { legacy: 'reject' as const }),
+  });
   const received: ReceivedRequest[] = [];
   let origin = '';
 

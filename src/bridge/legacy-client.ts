@@ -1,0 +1,333 @@
+// A 2025 client on a server that speaks only 2026-07-28: the connector adapter between the eras,
+// the other way round from modern-client.ts. The endpoint has authenticated, decoded and run the
+// request policies as for forwarded traffic; this serves what is left:
+// - `initialize` is answered by Gatehouse from the server's `server/discover`; the client's
+//   session is Gatehouse's own sealed id, holding what the client declared (so any node serves it);
+// - every request is sent to the server with the `_meta` envelope (revision, the client's
+//   capabilities and info, its log level) and the routing headers;
+// - an `input_required` answer becomes server → client requests on the client's SSE stream; the
+//   client's answers (POSTed as 2025 clients do) become the retry's `inputResponses`;
+// - `ping` and `logging/setLevel` (removed in 2026-07-28) are answered here.
+import { randomUUID } from 'node:crypto';
+import { GatehouseError } from '../errors.ts';
+import type { Logger } from '../log.ts';
+import { errorResponse, idKey, isObject, isRequest, isResponse, type JsonObject, type JsonRpcId, type JsonRpcMessage, type JsonRpcRequest, type JsonRpcResponse } from '../mcp/jsonrpc.ts';
+import { isStateless, isSupportedVersion } from '../mcp/versions.ts';
+import type { BridgedClaims, SessionClaims, SessionSealer } from '../session/seal.ts';
+import type { Exchange, PostExchange } from '../upstream/upstream.ts';
+import { sendJson } from '../http/reply.ts';
+import { META_CLIENT_CAPABILITIES, META_CLIENT_INFO, META_LOG_LEVEL, META_PROTOCOL_VERSION, META_SERVER_INFO } from './envelope.ts';
+import { sendModern, type ModernTarget } from './modern-request.ts';
+import { paramHeaders, type ParamHeader } from './request-headers.ts';
+import { BridgeReply } from './reply.ts';
+
+/** The revision offered to a client that asks for one Gatehouse does not speak. */
+const LATEST_LEGACY = '2025-11-25';
+/** Rounds of questions one call may take before Gatehouse gives up (a server asking forever). */
+const MAX_ROUNDS = 16;
+/** Bounds of the per-node memories (log levels by session, tool header declarations). */
+const MEMORY_LIMIT = 10_000;
+
+export class LegacyClientBridge {
+  /** `x-mcp-header` declarations of the server's tools, learned from the tool lists that pass. */
+  private readonly toolHeaders = new Map<string, readonly ParamHeader[]>();
+  /** Log levels set with logging/setLevel, by session id (lost on a restart: the server's default then). */
+  private readonly levels = new Map<string, string>();
+  /** Questions asked on a client's stream, waiting for its answer, by session id and request id. */
+  private readonly questions = new Map<string, (answer: JsonRpcResponse) => void>();
+  /** Requests in flight, by session id and request id (for notifications/cancelled). */
+  private readonly inFlight = new Map<string, AbortController>();
+
+  constructor(
+    readonly server: string,
+    private target: ModernTarget,
+    private readonly sealer: SessionSealer,
+    private readonly log: Logger,
+  ) {}
+
+  update(target: ModernTarget): void {
+    this.target = target;
+    this.toolHeaders.clear();
+  }
+
+  async post(x: PostExchange): Promise<void> {
+    if (x.batch) throw new GatehouseError('GH_BATCH_REJECTED', `Invalid Request: server "${this.server}" speaks only 2026-07-28; batches are not bridged to it`);
+    const message = x.messages[0];
+    if (message === undefined) return void x.res.writeHead(202).end();
+    if (x.initialize && isRequest(message)) return await this.initialize(x, message);
+    const session = x.session;
+    const claims = session?.claims.br;
+    if (!session || !claims) throw new GatehouseError('GH_SESSION_REQUIRED', 'Bad Request: Mcp-Session-Id header is required');
+    if (isResponse(message)) {
+      // A 2025 client's answer to a question Gatehouse asked on its stream.
+      this.questions.get(`${session.token}\n${message.id === null ? '' : idKey(message.id)}`)?.(message);
+      return void x.res.writeHead(202).end();
+    }
+    if (!isRequest(message)) {
+      if (message.method === 'notifications/cancelled' && isObject(message.params)) {
+        const id = message.params.requestId;
+        if (typeof id === 'string' || typeof id === 'number') this.inFlight.get(`${session.token}\n${idKey(id)}`)?.abort();
+      }
+      // Other notifications (initialized, roots/list_changed) have no 2026-07-28 counterpart.
+      return void x.res.writeHead(202).end();
+    }
+    switch (message.method) {
+      case 'ping':
+        return this.answer(x, { jsonrpc: '2.0', id: message.id, result: {} });
+      case 'logging/setLevel': {
+        const level = message.params?.level;
+        if (typeof level !== 'string') return this.answer(x, errorResponse(message.id, -32602, 'Invalid params: level must be a string'));
+        remember(this.levels, session.token, level);
+        return this.answer(x, { jsonrpc: '2.0', id: message.id, result: {} });
+      }
+      case 'resources/subscribe':
+      case 'resources/unsubscribe':
+        return this.answer(x, errorResponse(message.id, -32601, `Method not found: ${message.method} is not bridged to a 2026-07-28 server (use resources/read)`));
+      default:
+        return await this.call(x, session.token, claims, message);
+    }
+  }
+
+  /** GET: a 2026-07-28 server has no standalone stream to relay (2025 clients take 405 as "none"). */
+  get(_x: Exchange): Promise<void> {
+    throw new GatehouseError('GH_METHOD_NOT_ALLOWED', `Method Not Allowed: server "${this.server}" speaks only 2026-07-28 and offers no standalone stream`, { allow: 'POST, DELETE' });
+  }
+
+  delete(x: Exchange): Promise<void> {
+    if (x.session) {
+      this.levels.delete(x.session.token);
+      this.sealer.forget(x.session.token);
+    }
+    x.res.writeHead(200).end();
+    return Promise.resolve();
+  }
+
+  /** initialize, answered from the server's `server/discover`; the session id is Gatehouse's own. */
+  private async initialize(x: PostExchange, request: JsonRpcRequest): Promise<void> {
+    const params = request.params ?? {};
+    const asked = params.protocolVersion;
+    const version = typeof asked === 'string' && isSupportedVersion(asked) && !isStateless(asked) ? asked : LATEST_LEGACY;
+    const claims: BridgedClaims = { v: version, cap: isObject(params.capabilities) ? params.capabilities : {}, info: isObject(params.clientInfo) ? params.clientInfo : { name: 'unnamed-2025-client', version: '0' } };
+    x.record?.upstreamStarted();
+    const controller = new AbortController();
+    const left = () => controller.abort();
+    x.res.once('close', left);
+    let outcome;
+    try {
+      outcome = await sendModern(this.target, { id: request.id, method: 'server/discover', params: { _meta: envelope(claims, undefined) } }, controller.signal, () => undefined);
+    } finally {
+      x.res.off('close', left);
+      x.record?.upstreamEnded();
+    }
+    if (!outcome) return;
+    x.record?.upstreamResponded(outcome.status);
+    const discovered = outcome.response;
+    if (discovered.error || !isObject(discovered.result)) {
+      return this.answer(x, { jsonrpc: '2.0', id: request.id, error: discovered.error ?? { code: -32603, message: 'The server answered server/discover without a result' } });
+    }
+    const result = discovered.result;
+    const meta = isObject(result._meta) ? result._meta : {};
+    const init: JsonObject = {
+      protocolVersion: version,
+      capabilities: legacyCapabilities(isObject(result.capabilities) ? result.capabilities : {}),
+      serverInfo: isObject(meta[META_SERVER_INFO]) ? meta[META_SERVER_INFO] : { name: this.server, version: '0' },
+    };
+    if (typeof result.instructions === 'string') init.instructions = result.instructions;
+    const sessionClaims: SessionClaims = { api: x.api, sub: x.principal.key, kind: 'http', iat: Math.floor(Date.now() / 1000), br: claims };
+    const token = this.sealer.seal(sessionClaims);
+    if (x.record) x.record.sessionId = token;
+    const out = this.transformed(x, { jsonrpc: '2.0', id: request.id, result: init });
+    sendJson(x.res, 200, out, { 'mcp-session-id': token });
+  }
+
+  /** A request of the client: sent with the envelope, its questions asked on its stream, retried with the answers. */
+  private async call(x: PostExchange, token: string, claims: BridgedClaims, request: JsonRpcRequest): Promise<void> {
+    const reply = new BridgeReply(x.res, x.protocolVersion);
+    const key = `${token}\n${idKey(request.id)}`;
+    const controller = new AbortController();
+    this.inFlight.set(key, controller);
+    const left = () => {
+      if (!reply.finished) controller.abort();
+    };
+    x.res.once('close', left);
+    const base = modernParams(request.params, claims, this.levels.get(token));
+    const name = request.method === 'tools/call' && typeof request.params?.name === 'string' ? request.params.name : undefined;
+    x.record?.upstreamStarted();
+    try {
+      let params = base;
+      for (let round = 0; ; round++) {
+        if (round === MAX_ROUNDS) throw new GatehouseError('GH_UPSTREAM_BAD_RESPONSE', `Upstream "${this.server}" asked for input ${MAX_ROUNDS} times in one ${request.method}`);
+        const outcome = await sendModern(
+          this.target,
+          { id: request.id, method: request.method, params, paramHeaders: name === undefined ? undefined : this.toolHeaders.get(name), traceparent: x.record?.traceparent },
+          controller.signal,
+          (message) => {
+            const out = this.transformed(x, message);
+            if (out) reply.event(out);
+          },
+        );
+        if (!outcome) return; // cancelled: the client gets no answer, as 2025 says
+        x.record?.upstreamResponded(outcome.status);
+        const answer = outcome.response;
+        const result = answer.result;
+        if (answer.error || !isObject(result)) {
+          return this.final(x, reply, { jsonrpc: '2.0', id: request.id, error: answer.error ?? { code: -32603, message: 'The server answered without a result' } });
+        }
+        if (result.resultType !== 'input_required') {
+          if (request.method === 'tools/list') this.learnTools(result);
+          return this.final(x, reply, { jsonrpc: '2.0', id: request.id, result: legacyResult(result) });
+        }
+        const answers = await this.ask(x, reply, token, result.inputRequests, controller.signal);
+        if (answers === undefined) return;
+        if ('error' in answers) return this.final(x, reply, { jsonrpc: '2.0', id: request.id, error: answers.error });
+        params = { ...(base ?? {}), inputResponses: answers.responses };
+        if (typeof result.requestState === 'string') params.requestState = result.requestState;
+      }
+    } catch (error) {
+      // Once the answer is a stream its status is sent: the failure is its last message.
+      if (!reply.streamed || !(error instanceof GatehouseError)) throw error;
+      if (x.record) x.record.error = error;
+      reply.final(errorResponse(request.id, error.rpc, error.message, { code: error.code }));
+    } finally {
+      x.record?.upstreamEnded();
+      x.res.off('close', left);
+      if (this.inFlight.get(key) === controller) this.inFlight.delete(key);
+    }
+  }
+
+  /**
+   * The server's questions, asked on the client's stream as 2025 server → client requests; their
+   * answers by input key. Undefined when the client left; an error when it refused, did not
+   * answer in time, or a response policy dropped a question.
+   */
+  private async ask(
+    x: PostExchange,
+    reply: BridgeReply,
+    token: string,
+    inputRequests: unknown,
+    signal: AbortSignal,
+  ): Promise<{ responses: JsonObject } | { error: { code: number; message: string; data?: unknown } } | undefined> {
+    if (!isObject(inputRequests) || Object.keys(inputRequests).length === 0) {
+      return { error: { code: -32603, message: `Upstream "${this.server}" asked for input without naming any request` } };
+    }
+    const waits: Promise<[string, JsonRpcResponse | undefined]>[] = [];
+    const keys: string[] = [];
+    const timeout = this.target.responseTimeout;
+    for (const [inputKey, asked] of Object.entries(inputRequests)) {
+      if (!isObject(asked) || typeof asked.method !== 'string') return { error: { code: -32603, message: `Upstream "${this.server}" sent a malformed input request "${inputKey}"` } };
+      const id: JsonRpcId = `gh-${randomUUID()}`;
+      const question: JsonRpcRequest = { jsonrpc: '2.0', id, method: asked.method, ...(isObject(asked.params) && { params: asked.params }) };
+      const seen = this.transformed(x, question);
+      if (!seen || !isRequest(seen)) {
+        for (const k of keys) this.questions.delete(k);
+        return { error: { code: -32603, message: `The server's ${asked.method} request was refused by a Gatehouse policy` } };
+      }
+      const questionKey = `${token}\n${idKey(id)}`;
+      keys.push(questionKey);
+      waits.push(
+        new Promise((resolve) => {
+          const timer = setTimeout(() => resolve([inputKey, undefined]), timeout);
+          timer.unref();
+          const done = () => resolve([inputKey, undefined]);
+          signal.addEventListener('abort', done, { once: true });
+          remember(this.questions, questionKey, (answer: JsonRpcResponse) => {
+            clearTimeout(timer);
+            signal.removeEventListener('abort', done);
+            resolve([inputKey, answer]);
+          });
+        }),
+      );
+      reply.event(seen);
+    }
+    try {
+      const answered = await Promise.all(waits);
+      if (signal.aborted) return undefined;
+      const responses: JsonObject = {};
+      for (const [inputKey, answer] of answered) {
+        if (!answer) return { error: { code: -32001, message: `The client did not answer the server's request "${inputKey}" within ${timeout} ms` } };
+        if (answer.error) return { error: answer.error };
+        responses[inputKey] = answer.result ?? {};
+      }
+      return { responses };
+    } finally {
+      for (const k of keys) this.questions.delete(k);
+    }
+  }
+
+  private learnTools(result: JsonObject): void {
+    if (!Array.isArray(result.tools)) return;
+    for (const tool of result.tools) {
+      if (!isObject(tool) || typeof tool.name !== 'string') continue;
+      const found = paramHeaders(tool.inputSchema);
+      if (found.length > 0) remember(this.toolHeaders, tool.name, found);
+      else this.toolHeaders.delete(tool.name);
+    }
+  }
+
+  private transformed<M extends JsonRpcMessage>(x: PostExchange, message: M): M | undefined {
+    return x.transform ? (x.transform(message) as M | undefined) : message;
+  }
+
+  private answer(x: PostExchange, response: JsonRpcResponse): void {
+    new BridgeReply(x.res, x.protocolVersion).final(this.transformed(x, response) ?? errorResponse(response.id, -32603, 'The answer was withheld by a policy'));
+  }
+
+  private final(x: PostExchange, reply: BridgeReply, response: JsonRpcResponse): void {
+    reply.final(this.transformed(x, response) ?? errorResponse(response.id, -32603, 'The answer was withheld by a policy'));
+  }
+
+  /** For tests and logs: how many questions wait for a client's answer. */
+  get waitingQuestions(): number {
+    return this.questions.size;
+  }
+
+  close(): void {
+    for (const controller of this.inFlight.values()) controller.abort();
+    this.log.debug({ server: this.server }, 'legacy-client bridge closed');
+  }
+}
+
+/** The `_meta` envelope 2026-07-28 requires on every request, from what the client declared at initialize. */
+function envelope(claims: BridgedClaims, level: string | undefined): JsonObject {
+  const meta: JsonObject = { [META_PROTOCOL_VERSION]: '2026-07-28', [META_CLIENT_CAPABILITIES]: claims.cap, [META_CLIENT_INFO]: claims.info };
+  if (level !== undefined) meta[META_LOG_LEVEL] = level;
+  return meta;
+}
+
+/** The client's params with the envelope added to their `_meta` (its own keys, a progress token say, kept). */
+function modernParams(params: JsonObject | undefined, claims: BridgedClaims, level: string | undefined): JsonObject {
+  const own = params && isObject(params._meta) ? params._meta : {};
+  return { ...params, _meta: { ...own, ...envelope(claims, level) } };
+}
+
+/** A 2026-07-28 result in 2025 shape: without `resultType` and the cache hints (no 2025 vocabulary). */
+function legacyResult(result: JsonObject): JsonObject {
+  const { resultType: _type, ttlMs: _ttl, cacheScope: _scope, ...rest } = result;
+  return rest;
+}
+
+/**
+ * The server's capabilities as offered to a 2025 client: what needs the standalone stream or
+ * `resources/subscribe` (list-changed notifications, subscriptions) is not bridged, so not offered.
+ */
+function legacyCapabilities(capabilities: JsonObject): JsonObject {
+  const out: JsonObject = {};
+  for (const [name, value] of Object.entries(capabilities)) {
+    if (!isObject(value)) {
+      out[name] = value;
+      continue;
+    }
+    const { listChanged: _listChanged, subscribe: _subscribe, ...rest } = value;
+    out[name] = rest;
+  }
+  return out;
+}
+
+/** Map.set with a bound: the oldest entry goes first. */
+function remember<V>(map: Map<string, V>, key: string, value: V): void {
+  if (map.size >= MEMORY_LIMIT && !map.has(key)) {
+    const oldest = map.keys().next().value;
+    if (oldest !== undefined) map.delete(oldest);
+  }
+  map.set(key, value);
+}
