@@ -129,6 +129,28 @@ test('a forged requestState is refused with -32602 and nothing is forwarded', as
   assert.equal((response.messages[0] as { error: { code: number } }).error.code, -32602);
 });
 
+test('a bridged 2026-07-28 request without _meta, its protocol version or its client capabilities, or with inputResponses that is no object (or holds a response that is none), is refused with 400 / -32602 as a 2026-07-28 server does (the bridge filled in defaults and answered 200)', async () => {
+  const headers = { 'content-type': 'application/json', accept: 'application/json, text/event-stream', 'mcp-protocol-version': MODERN, 'mcp-method': 'server/discover' };
+  const full = { 'io.modelcontextprotocol/protocolVersion': MODERN, 'io.modelcontextprotocol/clientCapabilities': {} };
+  const cases: Array<[string, Record<string, unknown>]> = [
+    ['no _meta', {}],
+    ['no protocol version', { _meta: { 'io.modelcontextprotocol/clientCapabilities': {} } }],
+    ['no client capabilities', { _meta: { 'io.modelcontextprotocol/protocolVersion': MODERN } }],
+    ['inputResponses a number', { _meta: full, inputResponses: 3 }],
+    ['inputResponses null', { _meta: full, inputResponses: null }],
+    ['an input response that is a number', { _meta: full, inputResponses: { name: 42 } }],
+  ];
+  for (const [label, params] of cases) {
+    const response = await raw(setup.gh.url('everything-stdio'), { headers, body: { jsonrpc: '2.0', id: 11, method: 'server/discover', params } });
+    assert.equal(response.status, 400, `${label}: ${response.text}`);
+    const error = (response.messages[0] as { id: unknown; error: { code: number } });
+    assert.equal(error.error.code, -32602, label);
+    assert.equal(error.id, 11, label);
+  }
+  const ok = await raw(setup.gh.url('everything-stdio'), { headers, body: { jsonrpc: '2.0', id: 12, method: 'server/discover', params: { _meta: full } } });
+  assert.equal(ok.status, 200, 'clientInfo is optional');
+});
+
 for (const [label, api] of [
   ['Streamable HTTP (2025)', 'everything'],
   ['stdio', 'everything-stdio'],

@@ -20,6 +20,25 @@ export interface Envelope {
 
 const ANONYMOUS_CLIENT: JsonObject = Object.freeze({ name: 'unnamed-2026-client', version: '0' });
 
+/**
+ * Why a request cannot be served as 2026-07-28 asks, or undefined: `_meta` with the protocol
+ * version and the client capabilities is required on every request (clientInfo is a SHOULD), and
+ * a retry's `inputResponses` must be an object. A 2026-07-28 server refuses these with 400 and
+ * -32602; the bridge answers the same, rather than filling in defaults.
+ */
+export function envelopeProblem(params: JsonObject | undefined): string | undefined {
+  const meta = params?._meta;
+  if (!isObject(meta)) return 'a 2026-07-28 request needs _meta';
+  if (typeof meta[META_PROTOCOL_VERSION] !== 'string') return `_meta needs ${META_PROTOCOL_VERSION}`;
+  if (!isObject(meta[META_CLIENT_CAPABILITIES])) return `_meta needs ${META_CLIENT_CAPABILITIES} (an object)`;
+  if (params !== undefined && 'inputResponses' in params) {
+    const responses = params.inputResponses;
+    if (!isObject(responses)) return 'inputResponses must be an object';
+    for (const [key, value] of Object.entries(responses)) if (!isObject(value)) return `inputResponses[${JSON.stringify(key)}] must be an object (a response to one input request)`;
+  }
+  return undefined;
+}
+
 /** What the client declared on this request (absent members: no capabilities, an unnamed client). */
 export function readEnvelope(params: JsonObject | undefined): Envelope {
   const meta = params && isObject(params._meta) ? params._meta : undefined;

@@ -10,7 +10,7 @@ import type { Logger } from '../log.ts';
 import { errorResponse, idKey, isObject, isRequest, type JsonObject, type JsonRpcMessage, type JsonRpcRequest, type JsonRpcResponse } from '../mcp/jsonrpc.ts';
 import type { MessageChannel } from '../upstream/channel.ts';
 import type { PostExchange } from '../upstream/upstream.ts';
-import { legacyParams, readEnvelope } from './envelope.ts';
+import { envelopeProblem, legacyParams, readEnvelope } from './envelope.ts';
 import { discoverResult, modernResult } from './results.ts';
 import type { Call, LegacySession } from './legacy-session.ts';
 import { SessionPool, type PoolLimits } from './session-pool.ts';
@@ -55,6 +55,8 @@ export class ModernClientBridge {
     x.record?.upstreamStarted();
     try {
       if (REMOVED.has(message.method)) return this.answer(x, errorResponse(message.id, -32601, `Method not found: ${message.method} is not part of protocol revision 2026-07-28`));
+      const problem = envelopeProblem(message.params);
+      if (problem !== undefined) throw new GatehouseError('GH_INVALID_PARAMS', `Invalid params: ${problem}`);
       const envelope = readEnvelope(message.params);
       if (message.method === 'server/discover') {
         const session = await this.pool.acquire(x.api, x.principal.key, envelope.capabilities, envelope.clientInfo);
