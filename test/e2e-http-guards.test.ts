@@ -162,7 +162,10 @@ test('a 2026-07-28 request whose Mcp-Method or Mcp-Name header disagrees with th
   // so the request is bridged (src/bridge/): served through a 2025 session Gatehouse opens, and
   // the upstream sees 2025 traffic, without 2026-07-28 routing headers.
   const seen = proxy.exchanges.length;
-  const agreeing = await raw(gh.url(), { headers: { ...headers, 'mcp-method': 'tools/call', 'mcp-name': 'echo' }, body });
+  // A served 2026-07-28 request carries its _meta (the bridge refuses one without, as the revision asks).
+  const meta = { 'io.modelcontextprotocol/protocolVersion': '2026-07-28', 'io.modelcontextprotocol/clientCapabilities': {} };
+  const served = { ...body, params: { ...body.params, _meta: meta } };
+  const agreeing = await raw(gh.url(), { headers: { ...headers, 'mcp-method': 'tools/call', 'mcp-name': 'echo' }, body: served });
   assert.equal(agreeing.status, 200, agreeing.text);
   const result = (agreeing.messages[0] as { result?: { resultType?: string; content?: unknown } }).result;
   assert.equal(result?.resultType, 'complete', agreeing.text);
