@@ -1,30 +1,16 @@
 // The control plane's tables in the embedded SQLite file (the Store's own file: one database to
 // back up). A second connection of its own, so that the Store's code stays untouched; WAL lets
 // both work side by side. better-sqlite3 is synchronous: each method body is one transaction.
-import fs from 'node:fs';
-import path from 'node:path';
 import Database from 'better-sqlite3';
+import { openSqliteFile } from './sqlite.ts';
 import { CONTROL_SQLITE_MIGRATIONS } from './control-sqlite-schema.ts';
 import { ControlConflict, type ChangeInput, type ChangeRecord, type ControlDocument, type ControlStore, type DeployInput, type DraftRecord, type VersionRecord } from './control.ts';
 
-const BUSY_TIMEOUT_MS = 5000;
-
 export async function openSqliteControlStore(file: string): Promise<SqliteControlStore> {
-  if (file !== ':memory:') {
-    fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true, mode: 0o700 });
-    fs.closeSync(fs.openSync(file, 'a', 0o600));
-  }
-  const db = new Database(file, { timeout: BUSY_TIMEOUT_MS });
-  try {
-    db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
-    db.pragma('journal_mode = WAL');
-    db.pragma('synchronous = NORMAL');
+  return openSqliteFile(file, (db) => {
     migrate(db);
     return new SqliteControlStore(db);
-  } catch (err) {
-    db.close();
-    throw err;
-  }
+  });
 }
 
 function migrate(db: Database.Database): void {

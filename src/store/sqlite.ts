@@ -22,8 +22,12 @@ import * as rows from './rows.ts';
 
 const BUSY_TIMEOUT_MS = 5000;
 
-/** Opens (creating if needed) the store in `file`; `':memory:'` gives a private in-memory one. */
-export async function openSqliteStore(file: string): Promise<SqliteStore> {
+/**
+ * Opens (creating if needed) a SQLite file as every store here wants it — owner-only, WAL, a
+ * busy timeout — and runs `setUp` on it; `':memory:'` gives a private in-memory one. Closed again
+ * when `setUp` throws.
+ */
+export function openSqliteFile<T>(file: string, setUp: (db: Database.Database) => T): T {
   if (file !== ':memory:') {
     fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true, mode: 0o700 });
     // Create the file owner-only before SQLite does; its -wal and -shm files copy these permissions.
@@ -34,16 +38,22 @@ export async function openSqliteStore(file: string): Promise<SqliteStore> {
     db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
     db.pragma('journal_mode = WAL');
     db.pragma('synchronous = NORMAL');
-    db.pragma('foreign_keys = ON');
-    migrateSqlite(db);
-    return new SqliteStore(db);
+    return setUp(db);
   } catch (err) {
     db.close();
     throw err;
   }
 }
 
-/** Brings the schema to the newest version; refuses a database written by a newer Gatehouse. */
+/** Opens (creating if needed) the store in `file`; `':memory:'` gives a private in-memory one. */
+export async function openSqliteStore(file: string): Promise<SqliteStore> {
+  return openSqliteFile(file, (db) => {
+    db.pragma('foreign_keys = ON');
+    migrateSqlite(db);
+    return new SqliteStore(db);
+  });
+}
+
 export function migrateSqlite(db: Database.Database): void {
   const target = SQLITE_MIGRATIONS.length;
   const version = (): number => Number(db.pragma('user_version', { simple: true }));
