@@ -49,13 +49,14 @@ class OutStream {
     });
   }
 
-  end(): void {
+  /** Ends the stream; `last`, an event, goes out in the same call (one socket write with the end). */
+  end(last?: string): void {
     if (this.ended) return;
     this.ended = true;
     clearTimeout(this.timer);
     if (this.head) this.head.res = undefined;
     this.record?.upstreamEnded();
-    if (this.res) this.res.end();
+    if (this.res) this.res.end(last);
     else this.resolveDone();
   }
 
@@ -231,15 +232,14 @@ export class ChannelSession {
       this.forget(key);
       const out = serialize(stream.transform, message, text);
       stream.waiting.delete(key);
-      const last = stream.waiting.size === 0;
-      // The last answer of a stream goes out with the stream's end: one socket write.
-      if (last) stream.res?.cork();
-      if (out !== undefined) this.write(stream, out);
-      if (last) {
-        this.open.delete(stream);
-        stream.end();
-        stream.res?.uncork();
+      if (stream.waiting.size > 0) {
+        if (out !== undefined) this.write(stream, out);
+        return;
       }
+      // The last answer of a stream goes out with the stream's end: one socket write. (Not with
+      // cork/write/end/uncork: on Node 22 that loses the event when the head was already sent.)
+      this.open.delete(stream);
+      stream.end(out === undefined ? undefined : this.event(stream, out));
       return;
     }
     if (isNotification(message) && message.method === 'notifications/progress' && isObject(message.params)) {
@@ -283,10 +283,15 @@ export class ChannelSession {
   }
 
   private write(stream: OutStream, text: string): void {
+    stream.res?.write(this.event(stream, text));
+  }
+
+  /** The next SSE event of a stream, kept for Last-Event-ID resumption. */
+  private event(stream: OutStream, text: string): string {
     const seq = ++stream.seq;
     if (this.replay.length >= REPLAY_LIMIT) this.replay.shift();
     this.replay.push({ stream: stream.id, seq, text });
-    stream.res?.write(formatSseEvent(text, { event: 'message', id: `${stream.id}.${seq}` }));
+    return formatSseEvent(text, { event: 'message', id: `${stream.id}.${seq}` });
   }
 
   private send(message: JsonRpcMessage): void {

@@ -1,0 +1,69 @@
+// The SSE side of a channel session on a real HTTP server: answers that come after the head went
+// out alone, several answers on one stream, answers in the same tick as the request.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import pino from 'pino';
+import type { JsonRpcMessage } from '../mcp/jsonrpc.ts';
+import type { MessageChannel } from './channel.ts';
+import { ChannelSession } from './channel-session.ts';
+import type { PostExchange } from './upstream.ts';
+
+/** A server that answers each request with its method's name, after `delayMs`. */
+class EchoChannel implements MessageChannel {
+  onmessage: ((message: JsonRpcMessage, text?: string) => void) | undefined;
+  onclose: ((reason: string) => void) | undefined;
+  constructor(private readonly delayMs: number) {}
+  start(): Promise<void> {
+    return Promise.resolve();
+  }
+  send(message: JsonRpcMessage): void {
+    if (!('id' in message) || !('method' in message)) return;
+    const answer = { jsonrpc: '2.0' as const, id: message.id, result: { method: message.method } };
+    const deliver = (): void => this.onmessage?.(answer, JSON.stringify(answer));
+    if (this.delayMs === 0) deliver();
+    else setTimeout(deliver, this.delayMs);
+  }
+  close(): Promise<void> {
+    this.onclose?.('closed');
+    return Promise.resolve();
+  }
+}
+
+async function postThrough(delayMs: number, messages: JsonRpcMessage[]): Promise<string> {
+  const session = new ChannelSession('c1', 'token', new EchoChannel(delayMs), 'echo', pino({ level: 'silent' }), () => 5000);
+  const server = createServer((req: IncomingMessage, res: ServerResponse) => {
+    const exchange = { req, res, api: 'a', messages, batch: messages.length > 1, initialize: false, log: pino({ level: 'silent' }) } as unknown as PostExchange;
+    void session.post(exchange);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  try {
+    const { port } = server.address() as AddressInfo;
+    const response = await fetch(`http://127.0.0.1:${port}/`, { method: 'POST', signal: AbortSignal.timeout(5000) });
+    assert.equal(response.headers.get('content-type'), 'text/event-stream');
+    return await response.text();
+  } finally {
+    await session.close();
+    server.closeAllConnections();
+    await new Promise((resolve) => server.close(resolve));
+  }
+}
+
+const request = (id: number, method: string): JsonRpcMessage => ({ jsonrpc: '2.0', id, method });
+
+test('the last answer of a stream reaches the client when the head went out before it (Node 22 lost a corked write before end)', async () => {
+  // 30 ms: the head is flushed alone after 2 to 4 ms, then the answer ends the stream.
+  const body = await postThrough(30, [request(1, 'tools/list')]);
+  assert.match(body, /^event: message\nid: p1\.1\ndata: \{"jsonrpc":"2\.0","id":1,"result":\{"method":"tools\/list"\}\}\n\n$/);
+});
+
+test('every answer of a batch stream arrives, the last one with the end of the stream', async () => {
+  const body = await postThrough(30, [request(1, 'a'), request(2, 'b')]);
+  assert.match(body, /id: p1\.1\ndata: .*"id":1.*\n\nevent: message\nid: p1\.2\ndata: .*"id":2/s);
+});
+
+test('an answer in the same tick as the request rides with the head', async () => {
+  const body = await postThrough(0, [request(1, 'ping')]);
+  assert.match(body, /"result":\{"method":"ping"\}/);
+});
