@@ -50,6 +50,7 @@ import { LegacyClientBridge } from './bridge/legacy-client.ts';
 import type { ModernTarget } from './bridge/modern-request.ts';
 import { RequestStateSealer } from './bridge/request-state.ts';
 import type { ServerBridges } from './bridge/server-bridges.ts';
+import { deriveKey, SealBox } from './session/seal-box.ts';
 import type { ControlPlane } from './control/plane.ts';
 import { defaultMaxConnections, openFileLimit, type ClientLimits, type ConnectionStats } from './http/client-limits.ts';
 
@@ -105,7 +106,8 @@ export class Gateway {
     /** The audit log; undefined when `audit.enabled` is false. */
     readonly audit: Audit | undefined,
     private readonly lock: DataDirLock,
-    private readonly states: RequestStateSealer,
+    /** What else is sealed with the session key: bridged calls' request states, stored federated sessions. */
+    private readonly sealed: { readonly requestStates: RequestStateSealer; readonly federatedSessions: SealBox },
   ) {
     this.runtime = this.compile(config);
     this.syncUpstreams(config);
@@ -155,7 +157,10 @@ export class Gateway {
       if (audit) cleanup.push(() => audit.close());
       listenerDeps.observer = combineObservers(audit, observability.observer);
       // A plan that cannot be built (e.g. oauth2 without an issuer) throws here.
-      gateway = new Gateway(config, listener, sealer, store, log, port, credentials, dataDir, audit, lock, new RequestStateSealer(key));
+      gateway = new Gateway(config, listener, sealer, store, log, port, credentials, dataDir, audit, lock, {
+        requestStates: new RequestStateSealer(key),
+        federatedSessions: new SealBox(deriveKey(key, 'gatehouse federated session'), 'gatehouse-federated-session-v1'),
+      });
       gateway.observability = observability;
       observability.bind(gateway);
       gateway.control = options.control?.(gateway, { dataDir, env });
@@ -337,7 +342,7 @@ export class Gateway {
         void existing.bridges.modernClient.close();
         existing.bridges.legacyClient?.close();
       }
-      const modernClient = new ModernClientBridge(name, factory, limits, this.states, this.nodeId, log);
+      const modernClient = new ModernClientBridge(name, factory, limits, this.sealed.requestStates, this.nodeId, log);
       const legacyClient = modernTarget && new LegacyClientBridge(name, modernTarget, this.sealer, this.log.child({ server: name, bridge: '2025→2026' }));
       this.bridges.set(name, { bridges: { modernClient, probe: target && new EraProbe(target), legacyClient }, definition });
     }
@@ -412,7 +417,7 @@ export class Gateway {
     const timeouts = { response: globals.responseTimeout };
     const limits = { maxSessions: 1024, idleTimeout: globals.idleTimeout, responseTimeout: globals.responseTimeout };
     // Every member over Streamable HTTP: sessions are kept in the shared store, any node continues them.
-    const stored = http ? new FederatedSessionStore(this.store, plan.api, this.log.child({ api: plan.api })) : undefined;
+    const stored = http ? new FederatedSessionStore(this.store, plan.api, this.sealed.federatedSessions, this.log.child({ api: plan.api })) : undefined;
     const factory: ChannelFactory = (log, session) =>
       new FederatedChannel(plan, members, log, timeouts, stored?.for(session.id), session.stored as FederatedState | undefined);
     return [factory, limits, stored && { load: (id: string) => stored.load(id) }];
