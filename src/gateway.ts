@@ -51,6 +51,7 @@ import type { ModernTarget } from './bridge/modern-request.ts';
 import { RequestStateSealer } from './bridge/request-state.ts';
 import type { ServerBridges } from './bridge/server-bridges.ts';
 import { deriveKey, SealBox } from './session/seal-box.ts';
+import { ChildSlots } from './upstream/child-slots.ts';
 import type { ControlPlane } from './control/plane.ts';
 import { defaultMaxConnections, openFileLimit, type ClientLimits, type ConnectionStats } from './http/client-limits.ts';
 
@@ -87,6 +88,8 @@ export class Gateway {
   readonly rateLimitStats: RateLimitStats = { rejected: 0, backendErrors: 0 };
   readonly nodeId = randomBytes(6).toString('base64url');
   private readonly stderrDroppedByServer = new Map<string, StderrDropped>();
+  /** Children running per stdio server, whoever started them (kept across reloads). */
+  private readonly childSlots = new Map<string, ChildSlots>();
   /** Metrics and tracing (src/metrics); set by start(). */
   observability: Observability | undefined;
   /** The admin listener (src/admin); undefined when disabled or its default port was taken. */
@@ -255,6 +258,13 @@ export class Gateway {
     let dropped = this.stderrDroppedByServer.get(server);
     if (!dropped) this.stderrDroppedByServer.set(server, (dropped = { lines: 0, bytes: 0 }));
     return dropped;
+  }
+
+  private childSlotsOf(server: string, maxChildren: number): ChildSlots {
+    let slots = this.childSlots.get(server);
+    if (!slots) this.childSlots.set(server, (slots = new ChildSlots(server, maxChildren)));
+    slots.limit = maxChildren;
+    return slots;
   }
 
   /** Open and refused client connections per listener (`mcp`, and `admin` when it runs). */
@@ -439,7 +449,8 @@ export class Gateway {
     if ('command' in server) {
       const limits = { maxSessions: server.maxChildren, idleTimeout: server.idleTimeout ?? globals.idleTimeout, responseTimeout: server.timeouts?.response ?? globals.responseTimeout };
       const stderr = { limits: server.stderr, dropped: this.stderrDroppedOf(name) };
-      return [(log) => new StdioChannel(server, log, globals.maxResponseBytes, stderr, globals.maxJsonDepth), limits];
+      const slots = this.childSlotsOf(name, server.maxChildren);
+      return [(log) => new StdioChannel(server, log, globals.maxResponseBytes, stderr, globals.maxJsonDepth, slots), limits];
     }
     const sseConfig = {
       sse: server.sse,
