@@ -9,6 +9,8 @@ import pg from 'pg';
 import { REPO_ROOT, connectClient, startEverything, tempDir } from './helpers/gatehouse.ts';
 import { postgresRequirement } from './helpers/requirements.ts';
 import { startManaged } from './helpers/managed.ts';
+import { recordsWhen } from './helpers/audit-db.ts';
+import { CONTROL_PLANE } from '../src/audit/config-events.ts';
 
 const ALL_TOOLS = { acl: { rules: [{ name: 'all tools', features: [{ type: 'tools', methods: ['tools/list', 'tools/call'], pattern: { type: 'any' } }] }] } };
 const HIDE_SUM = { name: 'no sums', effect: 'deny', features: [{ type: 'tools', methods: ['tools/list', 'tools/call'], pattern: { type: 'literal', value: 'get-sum' } }] };
@@ -155,6 +157,49 @@ test('agents, keys shown once, users and write-only credentials through the API;
   assert.deepEqual(openapi.body, JSON.parse(readFileSync(path.join(REPO_ROOT, 'schema', 'openapi.json'), 'utf8')), 'the served document is the published one');
   const anonymous = await fetch(`${gh.admin}/api/v1/servers`);
   assert.equal(anonymous.status, 401, 'admin-token authenticated');
+});
+
+test('every change through the management API is in the audit log with who, when and a JSON Patch, and no secret', { timeout: 30_000 }, async (t) => {
+  const everything = await startEverything();
+  t.after(() => everything.close());
+  const gh = await startManaged();
+  t.after(() => gh.close());
+  const started = Date.now();
+  // A literal credential in a server's headers is a secret: the recorded patch must not show it.
+  await gh.call('POST', '/api/v1/servers', { body: { name: 'everything', url: `${everything.origin}/mcp`, headers: { authorization: 'Bearer literal-header-secret-42' } } });
+  await gh.call('POST', '/api/v1/apis', { body: { name: 'keyed', path: '/keyed', server: 'everything', auth: { type: 'api-key' } } });
+  const v1 = await gh.call('POST', '/api/v1/deployments', { body: { comment: 'first' } });
+  assert.equal(v1.status, 201, JSON.stringify(v1.body));
+  await gh.call('POST', '/api/v1/agents', { body: { id: 'bot' } });
+  const key = await gh.call('POST', '/api/v1/agents/bot/keys', {});
+  await gh.call('DELETE', `/api/v1/agents/bot/keys/${String(key.body.id)}`);
+  await gh.call('PUT', '/api/v1/credentials/everything', { body: { type: 'bearer', token: 'upstream-secret-value-123' } });
+  await gh.call('POST', '/api/v1/apis', { body: { name: 'open', path: '/open', server: 'everything', auth: { type: 'keyless' } } });
+  assert.equal((await gh.call('POST', '/api/v1/deployments', {})).body.version, 2);
+  const draft = await gh.call('GET', '/api/v1/draft');
+  const rollback = await gh.call('POST', '/api/v1/deployments/1/rollback', { ifMatch: draft.etag! });
+  assert.equal(rollback.status, 201, JSON.stringify(rollback.body));
+
+  const expected = ['create server', 'create api', 'deploy', 'create agent', 'create key', 'revoke key', 'set credential', 'rollback'];
+  const events = await recordsWhen(gh.gateway, { api: CONTROL_PLANE }, (e) => expected.every((action) => e.some((x) => x.method === action)));
+  const byAction = new Map(events.map((e) => [e.method, e]));
+  for (const action of expected) {
+    const event = byAction.get(action);
+    assert.ok(event, `${action} is recorded: ${JSON.stringify(events.map((e) => e.method))}`);
+    assert.equal(event.agent, 'admin-token', 'who');
+    assert.equal(event.feature, 'config');
+    assert.ok(event.time >= started && event.time <= Date.now(), 'when');
+    assert.ok(Array.isArray(JSON.parse(event.request!)), `${action}: the change is a JSON Patch`);
+  }
+  const server = JSON.parse(byAction.get('create server')!.request!) as Array<{ op: string; path: string }>;
+  assert.ok(server.some((op) => op.op === 'add' && op.path.startsWith('/servers')), JSON.stringify(server));
+  assert.deepEqual(events.filter((e) => e.method === 'deploy').map((e) => e.reason).sort(), ['version 1', 'version 2']);
+  assert.equal(byAction.get('rollback')!.reason, 'version 3');
+  assert.equal(byAction.get('rollback')!.target, 'versions/1');
+  assert.equal(byAction.get('create key')!.target, `agents/bot/keys/${String(key.body.id)}`);
+  assert.equal(byAction.get('set credential')!.target, 'credentials/everything');
+  const all = JSON.stringify(events);
+  for (const secret of ['literal-header-secret-42', 'upstream-secret-value-123', String(key.body.key)]) assert.ok(!all.includes(secret), `no secret in the audit log: ${secret.slice(0, 8)}…`);
 });
 
 const postgres = postgresRequirement();

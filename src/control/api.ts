@@ -11,6 +11,7 @@ import { sendJson } from '../http/reply.ts';
 import type { Deployments } from './deployments.ts';
 import { ManagementError, notFound } from './errors.ts';
 import type { Call } from './http.ts';
+import type { ConfigChange } from '../audit/config-events.ts';
 import { apisResource, changesResource, deploymentsResource, draftResource, serversResource } from './config-resources.ts';
 import { agentsResource, credentialsResource, usersResource } from './store-resources.ts';
 
@@ -22,6 +23,8 @@ export interface ManagementDeps {
   readonly openapi: () => unknown;
   /** Base URL of the MCP listener, to answer a deploy with each API's URL. */
   readonly mcpBase: () => string | undefined;
+  /** Where changes to the store (agents, keys, users, credentials) are recorded: the audit log. */
+  readonly onChange?: ((change: ConfigChange) => void) | undefined;
 }
 
 export const API_PREFIX = '/api/v1/';
@@ -37,7 +40,9 @@ export function managementApi(deps: ManagementDeps): ManagementHandler {
     } catch {
       return sendJson(res, 400, { error: 'malformed path' });
     }
-    const call: Call = { req, res, method: req.method ?? 'GET', segments, query: url.searchParams, actor };
+    const address = req.socket.remoteAddress;
+    const changed: Call['changed'] = (action, target, patch) => deps.onChange?.({ at: Date.now(), actor, action, target, patch, address });
+    const call: Call = { req, res, method: req.method ?? 'GET', segments, query: url.searchParams, actor, changed };
     try {
       await route(call);
     } catch (error) {

@@ -11,6 +11,7 @@ import type { CredentialVault } from '../credentials/vault.ts';
 import { Deployments } from './deployments.ts';
 import { managementApi, type ManagementHandler } from './api.ts';
 import { openApiDocument } from './openapi.ts';
+import type { ConfigChange } from '../audit/config-events.ts';
 
 export interface DataPlane {
   reload(config: ConfigData): void;
@@ -18,6 +19,8 @@ export interface DataPlane {
   readonly vault: CredentialVault;
   readonly log: Logger;
   mcpBase(): string | undefined;
+  /** Records a configuration change in the audit log (absent when the audit log is off). */
+  readonly recordChange?: ((change: ConfigChange) => void) | undefined;
 }
 
 export class ControlPlane {
@@ -37,10 +40,10 @@ export class ControlPlane {
     pollMs: number,
   ) {
     this.served = served;
-    this.deployments = new Deployments(store, node, env, (version, config) => this.apply(version, config));
+    this.deployments = new Deployments(store, node, env, (version, config) => this.apply(version, config), plane.recordChange);
     // The same document as the published schema/openapi.json.
     const openapi = openApiDocument('v1');
-    this.handle = managementApi({ deployments: this.deployments, store: plane.store, vault: plane.vault, log: plane.log, openapi: () => openapi, mcpBase: () => plane.mcpBase() });
+    this.handle = managementApi({ deployments: this.deployments, store: plane.store, vault: plane.vault, log: plane.log, openapi: () => openapi, mcpBase: () => plane.mcpBase(), onChange: plane.recordChange });
     if (pollMs > 0) this.timer = setInterval(() => void this.poll(), pollMs).unref();
   }
 
