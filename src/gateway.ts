@@ -268,6 +268,10 @@ export class Gateway {
   }
 
   /** Open and refused client connections per listener (`mcp`, and `admin` when it runs). */
+  configVersion(): number | undefined {
+    return this.control?.served;
+  }
+
   connectionStats(): Record<string, ConnectionStats> {
     const out: Record<string, ConnectionStats> = { mcp: this.listener.connections };
     if (this.admin) out.admin = this.admin.connections;

@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { REPO_ROOT, connectClient, startEverything, tempDir } from './helpers/gatehouse.ts';
 import { postgresRequirement } from './helpers/requirements.ts';
-import { startManaged } from './helpers/managed.ts';
+import { ADMIN_TOKEN, startManaged } from './helpers/managed.ts';
 import { recordsWhen } from './helpers/audit-db.ts';
 import { CONTROL_PLANE } from '../src/audit/config-events.ts';
 
@@ -20,6 +20,7 @@ test('a deployed ACL change hides a tool from a connected client without droppin
   t.after(() => everything.close());
   const gh = await startManaged();
   t.after(() => gh.close());
+  assert.deepEqual(await (await fetch(`${gh.admin}/-/health`)).json(), { status: 'ok', mode: 'managed', configVersion: null }, 'nothing deployed yet');
 
   assert.equal((await gh.call('POST', '/api/v1/servers', { body: { name: 'everything', url: `${everything.origin}/mcp` } })).status, 201);
   const created = await gh.call('POST', '/api/v1/apis', { body: { name: 'everything', path: '/mcp', server: 'everything', auth: { type: 'keyless' }, policies: [ALL_TOOLS] } });
@@ -28,6 +29,10 @@ test('a deployed ACL change hides a tool from a connected client without droppin
   assert.equal(v1.status, 201, JSON.stringify(v1.body));
   assert.equal(v1.body.version, 1);
   assert.deepEqual(v1.body.apis, [{ name: 'everything', path: '/mcp', url: gh.mcpUrl('/mcp') }]);
+  // The node reports the version it serves: health and a metric.
+  assert.deepEqual(await (await fetch(`${gh.admin}/-/health`)).json(), { status: 'ok', mode: 'managed', configVersion: 1 });
+  const metrics = await (await fetch(`${gh.admin}/metrics`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } })).text();
+  assert.match(metrics, /^gatehouse_config_version 1$/m);
 
   const { client, transport, close } = await connectClient(gh.mcpUrl('/mcp'));
   t.after(() => close());

@@ -31,7 +31,7 @@ export interface AdminHost {
   sessionCounts(): Record<string, number>;
   readonly audit?: { readonly reader: AuditReader | undefined; readonly sinkStatus?: AuditSinkStatus } | undefined;
   /** Managed mode: the management API under /api/v1/ (src/control). */
-  readonly control?: { readonly handle: ManagementHandler } | undefined;
+  readonly control?: { readonly handle: ManagementHandler; readonly served: number | undefined } | undefined;
 }
 
 const MAX_FORM_BYTES = 8 * 1024;
@@ -157,7 +157,9 @@ export class AdminServer {
     if (headerCount(req, 'authorization') > 1) throw new GatehouseError('GH_BAD_HEADER', 'Bad Request: the Authorization header must be sent once');
     switch (path) {
       case '/-/health':
-        return sendJson(res, 200, { status: 'ok' }, { 'cache-control': 'no-store' });
+        // In managed mode, the deployed version this node serves: a balancer or an operator sees
+        // which nodes of a cluster have caught up (null: nothing deployed yet).
+        return sendJson(res, 200, this.host.control ? { status: 'ok', mode: 'managed', configVersion: this.host.control.served ?? null } : { status: 'ok', mode: 'file' }, { 'cache-control': 'no-store' });
       case '/login':
         return this.login(req, res, url);
       case '/logout':
