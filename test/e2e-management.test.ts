@@ -237,3 +237,43 @@ test('Postgres store: a deployment made on one managed gateway is served by the 
   const versions = (await second.call('GET', '/api/v1/deployments')).body.items as Array<{ version: number }>;
   assert.deepEqual(versions.map((v) => v.version), [1]);
 });
+
+test('Postgres store: a deploy on one node is live on the others at once, announced by NOTIFY (the polling fallback off), without dropping their sessions', { timeout: 60_000, skip: postgres.skip }, async (t) => {
+  postgres.check();
+  const url = postgres.url!;
+  const schema = `gatehouse_notify_${randomBytes(6).toString('hex')}`;
+  t.after(async () => {
+    const client = new pg.Client({ connectionString: url });
+    await client.connect();
+    await client.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+    await client.end();
+  });
+  const everything = await startEverything();
+  t.after(() => everything.close());
+  const node = { store: { type: 'postgres', url, schema } };
+  const key = randomBytes(32).toString('hex');
+  // The polling fallback is off (an hour): only the notification can bring the deploy to b and c.
+  const a = await startManaged({ node, key, pollMs: 3_600_000 });
+  t.after(() => a.close());
+  await a.call('POST', '/api/v1/servers', { body: { name: 'everything', url: `${everything.origin}/mcp` } });
+  await a.call('POST', '/api/v1/apis', { body: { name: 'everything', path: '/mcp', server: 'everything', policies: [ALL_TOOLS] } });
+  assert.equal((await a.call('POST', '/api/v1/deployments', {})).status, 201);
+  const others = [await startManaged({ node, key, pollMs: 3_600_000, dataDir: tempDir('gatehouse-managed-b-') }), await startManaged({ node, key, pollMs: 3_600_000, dataDir: tempDir('gatehouse-managed-c-') })];
+  for (const other of others) t.after(() => other.close());
+  const clients = await Promise.all(others.map((other) => connectClient(other.mcpUrl('/mcp'))));
+  for (const c of clients) t.after(() => c.close());
+  for (const c of clients) assert.ok((await c.client.listTools()).tools.some((tool) => tool.name === 'get-sum'));
+  // Listening starts as a node starts: wait until both listen before deploying.
+  await new Promise((resolve) => setTimeout(resolve, 500));
+
+  const policy = await a.call('GET', '/api/v1/apis/everything/policies/0');
+  const rules = [...((policy.body.policy as typeof ALL_TOOLS).acl.rules as unknown[]), HIDE_SUM];
+  assert.equal((await a.call('PUT', '/api/v1/apis/everything/policies/0', { body: { acl: { rules } }, ifMatch: policy.etag! })).status, 200);
+  assert.equal((await a.call('POST', '/api/v1/deployments', {})).body.version, 2);
+  const health = async (admin: string) => ((await (await fetch(`${admin}/-/health`)).json()) as { configVersion: number }).configVersion;
+  for (const other of others) {
+    for (let i = 0; i < 100 && (await health(other.admin)) !== 2; i++) await new Promise((resolve) => setTimeout(resolve, 50));
+    assert.equal(await health(other.admin), 2, 'the node serves version 2 within 5 s, without polling');
+  }
+  for (const c of clients) assert.ok(!(await c.client.listTools()).tools.some((tool) => tool.name === 'get-sum'), 'the same session sees the change');
+});

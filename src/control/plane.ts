@@ -30,6 +30,7 @@ export class ControlPlane {
   served: number | undefined;
   private timer: NodeJS.Timeout | undefined;
   private polling: Promise<void> = Promise.resolve();
+  private readonly unwatch: (() => Promise<void>) | undefined;
 
   constructor(
     readonly store: ControlStore,
@@ -45,6 +46,10 @@ export class ControlPlane {
     const openapi = openApiDocument('v1');
     this.handle = managementApi({ deployments: this.deployments, store: plane.store, vault: plane.vault, log: plane.log, openapi: () => openapi, mcpBase: () => plane.mcpBase(), onChange: plane.recordChange });
     if (pollMs > 0) this.timer = setInterval(() => void this.poll(), pollMs).unref();
+    // A deploy announced by the store (Postgres) is looked for at once; the poll is the fallback.
+    this.unwatch = store.watch?.((version) => {
+      if (this.served === undefined || version > this.served) void this.poll();
+    }, plane.log);
   }
 
   private apply(version: number, config: ConfigData): void {
@@ -73,6 +78,7 @@ export class ControlPlane {
 
   async close(): Promise<void> {
     clearInterval(this.timer);
+    await this.unwatch?.();
     await this.polling;
     await this.store.close();
   }

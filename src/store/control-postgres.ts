@@ -4,6 +4,8 @@
 import pg from 'pg';
 import { quoteIdent } from './postgres-migrate.ts';
 import { CONTROL_POSTGRES_MIGRATIONS } from './control-postgres-schema.ts';
+import { deployChannel, watchDeploys } from './control-postgres-watch.ts';
+import type { Logger } from '../log.ts';
 import { ControlConflict, type ChangeInput, type ChangeRecord, type ControlDocument, type ControlStore, type DeployInput, type DraftRecord, type VersionRecord } from './control.ts';
 
 /** "ctrl" in ASCII: apart from the Store's lock ("gate"). */
@@ -24,7 +26,7 @@ export async function openPostgresControlStore(url: string, schema?: string): Pr
     await pool.end();
     throw err;
   }
-  return new PostgresControlStore(pool);
+  return new PostgresControlStore(pool, url, schema);
 }
 
 async function migrate(pool: pg.Pool, schema: string | undefined): Promise<void> {
@@ -104,7 +106,16 @@ const DRAFT = 'SELECT document, revision, updated_at, updated_by FROM control_dr
 export class PostgresControlStore implements ControlStore {
   readonly kind = 'postgres' as const;
 
-  constructor(private readonly pool: pg.Pool) {}
+  constructor(
+    private readonly pool: pg.Pool,
+    private readonly url: string,
+    private readonly schema: string | undefined,
+  ) {}
+
+  /** Every node hears each deploy at once (LISTEN/NOTIFY); see control-postgres-watch.ts. */
+  watch(onDeploy: (version: number) => void, log?: Logger): () => Promise<void> {
+    return watchDeploys(this.url, this.schema, onDeploy, log);
+  }
 
   private async transaction<T>(fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
     const client = await this.pool.connect();
@@ -160,6 +171,8 @@ export class PostgresControlStore implements ControlStore {
         [next, JSON.stringify(document), input.at, input.actor, input.comment ?? null, input.rollbackTo ?? null],
       );
       await insertChange(client, input.at, input.actor, input.change, next);
+      // Delivered to every listening node when the transaction commits.
+      await client.query('SELECT pg_notify($1, $2)', [deployChannel(this.schema), String(next)]);
       return versionOf(rows[0]!);
     });
   }

@@ -3,6 +3,7 @@
 // its own migration track (`control_migrations`), so that it evolves without touching the data
 // plane's schema. SQLite (control-sqlite.ts) and Postgres (control-postgres.ts) pass the same
 // contract (control-contract.ts). Documents are config documents as JSON (src/control/document.ts).
+import type { Logger } from '../log.ts';
 
 /** One RFC 6902 operation, as stored in the change history. */
 export interface PatchOperation {
@@ -95,5 +96,10 @@ export interface ControlStore {
   latestVersion(): Promise<number | undefined>;
   /** Newest first. */
   listChanges(limit: number): Promise<ChangeRecord[]>;
+  /**
+   * Calls `onDeploy` soon after any node deploys (Postgres: LISTEN/NOTIFY); returns the function
+   * that stops. Absent where nothing announces deploys (SQLite: one machine, polled).
+   */
+  watch?(onDeploy: (version: number) => void, log?: Logger): () => Promise<void>;
   close(): Promise<void>;
 }
