@@ -207,6 +207,55 @@ test('every change through the management API is in the audit log with who, when
   for (const secret of ['literal-header-secret-42', 'upstream-secret-value-123', String(key.body.key)]) assert.ok(!all.includes(secret), `no secret in the audit log: ${secret.slice(0, 8)}…`);
 });
 
+test('API tokens: an owner makes them (shown once), a viewer reads and is refused changes (403), an admin changes all but tokens, a revoked one stops at once; each change names its token', { timeout: 30_000 }, async (t) => {
+  const gh = await startManaged();
+  t.after(() => gh.close());
+  const as = async (token: string, method: string, route: string, body?: unknown) => {
+    const response = await fetch(`${gh.admin}${route}`, { method, headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) }, body: body === undefined ? undefined : JSON.stringify(body) });
+    const text = await response.text();
+    return { status: response.status, body: (text === '' ? {} : JSON.parse(text)) as Record<string, unknown> };
+  };
+  const viewer = await gh.call('POST', '/api/v1/tokens', { body: { name: 'dashboards', role: 'viewer' } });
+  assert.equal(viewer.status, 201, JSON.stringify(viewer.body));
+  const viewerToken = String(viewer.body.token);
+  assert.match(viewerToken, /^ght_[A-Za-z0-9_-]{16}\.[A-Za-z0-9_-]{43}$/);
+  const admin = await gh.call('POST', '/api/v1/tokens', { body: { name: 'ci deploys', role: 'admin' } });
+  const adminToken = String(admin.body.token);
+
+  const listed = await gh.call('GET', '/api/v1/tokens');
+  assert.deepEqual((listed.body.items as Array<{ name: string; role: string }>).map((x) => [x.name, x.role]), [['ci deploys', 'admin'], ['dashboards', 'viewer']]);
+  assert.ok(!JSON.stringify(listed.body).includes(viewerToken.split('.')[1]!) && !JSON.stringify(listed.body).includes('digest'), 'never shown again');
+
+  // Bad input names the field.
+  const bad = await gh.call('POST', '/api/v1/tokens', { body: { name: '', role: 'root' } });
+  assert.equal(bad.status, 400);
+  assert.deepEqual((bad.body.problems as Array<{ field: string }>).map((p) => p.field), ['name', 'role']);
+
+  // viewer: reads; every change refused.
+  assert.equal((await as(viewerToken, 'GET', '/api/v1/servers')).status, 200);
+  const refused = await as(viewerToken, 'POST', '/api/v1/servers', { name: 'x', url: 'http://127.0.0.1:9/mcp' });
+  assert.equal(refused.status, 403);
+  assert.match(String(refused.body.error), /viewer may only read/);
+  assert.equal((await fetch(`${gh.admin}/metrics`, { headers: { authorization: `Bearer ${viewerToken}` } })).status, 200, 'a viewer scrapes metrics');
+  // admin: changes config, not tokens.
+  assert.equal((await as(adminToken, 'POST', '/api/v1/servers', { name: 'x', url: 'http://127.0.0.1:9/mcp' })).status, 201);
+  assert.equal((await as(adminToken, 'GET', '/api/v1/tokens')).status, 403);
+  assert.equal((await as(adminToken, 'POST', '/api/v1/tokens', { name: 'more', role: 'owner' })).status, 403, 'no escalation');
+  const changes = (await gh.call('GET', '/api/v1/changes')).body.items as Array<{ actor: string; action: string }>;
+  assert.equal(changes[0]!.actor, `token:${String(admin.body.id)}`, 'the change names the token that made it');
+
+  // A forged secret for a real id, and a revoked token, are unknown (401).
+  const forged = `ght_${String(viewer.body.id)}.${'A'.repeat(43)}`;
+  assert.equal((await as(forged, 'GET', '/api/v1/servers')).status, 401);
+  assert.equal((await gh.call('DELETE', `/api/v1/tokens/${String(viewer.body.id)}`)).status, 204);
+  assert.equal((await as(viewerToken, 'GET', '/api/v1/servers')).status, 401, 'revoked at once');
+  assert.equal((await gh.call('DELETE', `/api/v1/tokens/${String(viewer.body.id)}`)).status, 404, 'already revoked');
+
+  const audit = await recordsWhen(gh.gateway, { api: CONTROL_PLANE }, (e) => e.some((x) => x.method === 'revoke token'));
+  assert.ok(audit.some((e) => e.method === 'create token' && e.agent === 'admin-token'));
+  assert.ok(!JSON.stringify(audit).includes(viewerToken.split('.')[1]!), 'no token secret in the audit log');
+});
+
 const postgres = postgresRequirement();
 
 test('Postgres store: a deployment made on one managed gateway is served by the next one started on the same database', { timeout: 60_000, skip: postgres.skip }, async (t) => {

@@ -26,6 +26,8 @@ export interface DataPlane {
 export class ControlPlane {
   readonly deployments: Deployments;
   readonly handle: ManagementHandler;
+  /** API tokens of the admin listener are looked up here (AdminAuth). */
+  readonly adminTokens = (id: string) => this.store.getAdminToken(id);
   /** The version the data plane serves (undefined: nothing deployed yet). */
   served: number | undefined;
   private timer: NodeJS.Timeout | undefined;
