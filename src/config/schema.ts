@@ -35,12 +35,24 @@ const UpstreamTimeouts = z
   })
   .meta({ description: 'Per-server override of the global timeouts.' });
 
+const ListCacheSchema = z
+  .strictObject({
+    enabled: z.boolean().default(false).meta({ description: 'Serve list results the server marks shareable from Gatehouse\'s cache.' }),
+    maxTtl: Duration.default(300_000).meta({ description: 'Longest time a result is kept, whatever `ttlMs` the server gives.' }),
+    maxEntries: z.number().int().min(1).max(100_000).default(256).meta({ description: 'Most lists kept (each method, cursor and revision is one); the oldest goes first.' }),
+  })
+  .meta({
+    description:
+      'A cache of the list results (tools, prompts, resources, resource templates) that a 2026-07-28 server marks `cacheScope: "public"` with a `ttlMs`: one upstream request serves every agent of every API on this server for the time the server allows (at most maxTtl). Each agent still gets the list through its own policies (an ACL filters it and marks the copy private). Only sessionless (2026-07-28) requests are served from it, and not under auth passthrough. Off by default.',
+  });
+
 export const HttpServer = z
   .strictObject({
     url: HttpUrl.meta({ description: 'Streamable HTTP endpoint of the MCP server, e.g. http://127.0.0.1:3001/mcp' }),
     headers: HeaderMap.optional(),
     timeouts: UpstreamTimeouts.optional(),
     credential: UpstreamCredentialSchema.optional().meta({ description: 'The upstream\'s own credential, injected on every request; never shown to agents or logged.' }),
+    listCache: ListCacheSchema.optional(),
   })
   .meta({ title: 'Streamable HTTP server' });
 
