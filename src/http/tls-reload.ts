@@ -17,9 +17,11 @@ export interface TlsReloadOptions {
   readonly pollMs: number;
   /** Wait this long after a watch event before reading (a renewal writes several files). */
   readonly debounceMs: number;
+  /** Watch the files' folders (off: the periodic stat alone). */
+  readonly watch: boolean;
 }
 
-const DEFAULTS: TlsReloadOptions = { pollMs: 30_000, debounceMs: 200 };
+const DEFAULTS: TlsReloadOptions = { pollMs: 30_000, debounceMs: 200, watch: true };
 
 export class TlsReloader {
   private material: TlsMaterial;
@@ -141,6 +143,7 @@ export class TlsReloader {
   private watchFiles(): void {
     for (const watcher of this.watchers) watcher.close();
     this.watchers = [];
+    if (!this.options.watch) return;
     const folders = new Set([this.files.cert, this.files.key, this.files.ca].filter((f): f is string => f !== undefined).map((f) => path.dirname(f)));
     for (const folder of folders) {
       try {
