@@ -255,3 +255,31 @@ test('mutual TLS: with listen.tls.ca, a client without a certificate signed by i
     await mutual.close();
   }
 });
+
+test('shutdown closes connections that are still silent or in their TLS handshake (not after the handshake timeout)', { timeout: 60_000 }, async () => {
+  // With a 10-minute header timeout, a close that waited for these sockets would hit the test's timeout.
+  const slow = await startGateway({
+    config: { ...config(), admin: { enabled: false }, timeouts: { clientHeaders: 600_000, clientRequest: 600_000 } },
+    configPath,
+    logger: pino({ level: 'silent' }),
+    env: { ...process.env, GATEHOUSE_SESSION_KEY: randomKeyHex() },
+    dataDir: tempDir(),
+  });
+  const { connect } = await import('node:net');
+  const open = (first?: Buffer) =>
+    new Promise<import('node:net').Socket>((resolve, reject) => {
+      const socket = connect(slow.port, '127.0.0.1', () => {
+        if (first) socket.write(first);
+        resolve(socket);
+      });
+      socket.once('error', reject);
+    });
+  const silent = await open();
+  // The first bytes of a TLS handshake record, and nothing more.
+  const midHandshake = await open(Buffer.from([0x16, 0x03, 0x01, 0x00, 0xff]));
+  const closed = (socket: import('node:net').Socket) => new Promise<void>((resolve) => (socket.destroyed ? resolve() : socket.once('close', () => resolve())));
+  silent.on('error', () => undefined);
+  midHandshake.on('error', () => undefined);
+  await slow.close();
+  await Promise.all([closed(silent), closed(midHandshake)]);
+});

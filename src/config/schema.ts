@@ -128,7 +128,7 @@ export const Config = z
         tls: TlsSchema.optional(),
       })
       .default({ host: '127.0.0.1', port: 8080 })
-      .meta({ description: 'Where Gatehouse accepts client connections. Changes of host and port take effect on restart; see tls for its files.' }),
+      .meta({ description: 'Where Gatehouse accepts client connections. Changes of host and port take effect on restart; new TLS files apply at once.' }),
     dataDir: z.string().optional().meta({ description: 'Folder for the session key, key files and the SQLite store (default: .gatehouse beside the config file; GATEHOUSE_DATA_DIR overrides). One running Gatehouse per folder: a second is refused (gatehouse.lock).' }),
     publicUrl: z.string().url().optional().meta({ description: 'Base URL clients use to reach Gatehouse (e.g. https://mcp.example.com); used for OAuth resource identifiers. Default: from the Host header, which must then be checked (a loopback listener, or security.allowedHosts).' }),
     trustProxy: z.boolean().default(false).meta({ description: 'Honour X-Forwarded-Proto/Host from a reverse proxy when publicUrl is not set; the forwarded host is then the one checked against security.allowedHosts.' }),

@@ -14,7 +14,7 @@ export const TlsSchema = z
       .string()
       .min(1)
       .optional()
-      .meta({ description: 'Mutual TLS: PEM file with the CA certificate(s) that client certificates must be signed by; a client without such a certificate is refused during the handshake. Relative to the config file. Default: no client certificate asked for.' }),
+      .meta({ description: 'Mutual TLS: PEM file with the CA certificate(s) that client certificates must be signed by; a client without such a certificate is refused during the handshake. Relative to the config file. Default: no client certificate asked for. Turning mutual TLS on or off takes effect on restart.' }),
     minVersion: z.enum(['TLSv1.2', 'TLSv1.3']).default('TLSv1.2').meta({ description: 'Oldest TLS version accepted.' }),
   })
   .meta({ description: 'Serve HTTPS with these certificate and key files. New contents of the files (they are watched, and read again on SIGHUP) and changed paths apply without a restart and without dropping connections; a certificate and key that do not match are refused and the current pair kept. Turning TLS on or off takes effect on restart.' });

@@ -30,7 +30,26 @@ export function createWebServer(options: ServerOptions, tls: TlsServerOptions | 
     handler,
   );
   answerPlainHttp(server, tls);
+  closeHandshakesToo(server);
   return server;
+}
+
+/**
+ * closeAllConnections (shutdown) closes the connections node:http knows: those past the TLS
+ * handshake. A client that connected and is still silent, or still in its handshake, would hold
+ * server.close() until its handshake timeout: those sockets are closed too.
+ */
+function closeHandshakesToo(server: HttpsServer): void {
+  const sockets = new Set<Socket>();
+  server.on('connection', (socket: Socket) => {
+    sockets.add(socket);
+    socket.once('close', () => sockets.delete(socket));
+  });
+  const closeAll = server.closeAllConnections.bind(server);
+  server.closeAllConnections = () => {
+    closeAll();
+    for (const socket of sockets) socket.destroy();
+  };
 }
 
 /**
