@@ -18,6 +18,7 @@ import { validateConfig } from '../src/config/load.ts';
 import type { ConfigInput } from '../src/config/schema.ts';
 import { ConfigError } from '../src/config/errors.ts';
 import { LogCapture, randomKeyHex, runCli, startEverything, tempDir, type RunningEverything } from './helpers/gatehouse.ts';
+import { freePort, stopCli, waitForLogLines } from './helpers/lifecycle-procs.ts';
 import { createCa, servedCertificate, type Pem, type TestCa } from './helpers/tls-certs.ts';
 
 let ca: TestCa;
@@ -282,4 +283,53 @@ test('shutdown closes connections that are still silent or in their TLS handshak
   midHandshake.on('error', () => undefined);
   await slow.close();
   await Promise.all([closed(silent), closed(midHandshake)]);
+});
+
+test('gatehouse start --config with listen.tls and --port serves HTTPS (the port override keeps tls); SIGHUP reads the files again', { timeout: 60_000 }, async (t) => {
+  const cliDir = tempDir('gatehouse-tls-cli-');
+  mkdirSync(path.join(cliDir, 'certs'));
+  const first = await ca.issue({ serial: 'F001' });
+  writeFileSync(path.join(cliDir, 'certs', 'cert.pem'), first.cert);
+  writeFileSync(path.join(cliDir, 'certs', 'key.pem'), first.key, { mode: 0o600 });
+  const file = path.join(cliDir, 'gatehouse.yaml');
+  writeFileSync(
+    file,
+    [
+      'listen:',
+      '  port: 9',
+      '  tls:',
+      '    cert: certs/cert.pem',
+      '    key: certs/key.pem',
+      'admin:',
+      '  enabled: false',
+      'servers:',
+      `  everything: { url: "${everything.origin}/mcp" }`,
+      'apis:',
+      '  - { name: everything, path: /mcp, server: everything, auth: { type: keyless } }',
+      '',
+    ].join('\n'),
+  );
+  const port = await freePort();
+  const cli = runCli(['start', '--config', file, '--port', String(port)]);
+  t.after(() => stopCli(cli));
+  const [listening] = await waitForLogLines(cli, (l) => l.msg === 'gatehouse listening', 'Gatehouse listens');
+  assert.equal(listening!.port, port);
+  assert.equal(listening!.tls, true);
+  assert.equal((await servedCertificate(port, ca.cert)).serialNumber, 'F001');
+  const { client, transport } = await connectSdk(`https://127.0.0.1:${port}/mcp`);
+  try {
+    assert.deepEqual((await client.callTool({ name: 'echo', arguments: { message: 'via the CLI' } })).content, [{ type: 'text', text: 'Echo: via the CLI' }]);
+    const second = await ca.issue({ serial: 'F002' });
+    replaceFile(path.join(cliDir, 'certs', 'cert.pem'), second.cert);
+    replaceFile(path.join(cliDir, 'certs', 'key.pem'), second.key);
+    cli.child.kill('SIGHUP');
+    await waitForLogLines(cli, (l) => l.msg === 'TLS certificate reloaded: new connections get the new one' && l.serial === 'F002', 'the new certificate is taken');
+    assert.equal((await servedCertificate(port, ca.cert)).serialNumber, 'F002');
+    assert.deepEqual((await client.callTool({ name: 'echo', arguments: { message: 'still here' } })).content, [{ type: 'text', text: 'Echo: still here' }]);
+  } finally {
+    await transport.terminateSession().catch(() => undefined);
+    await client.close();
+  }
+  cli.child.kill('SIGTERM');
+  assert.deepEqual(await cli.exited, { code: 0, signal: null });
 });
