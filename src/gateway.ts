@@ -54,6 +54,7 @@ import { deriveKey, SealBox } from './session/seal-box.ts';
 import { ChildSlots } from './upstream/child-slots.ts';
 import type { ControlPlane } from './control/plane.ts';
 import { defaultMaxConnections, openFileLimit, type ClientLimits, type ConnectionStats } from './http/client-limits.ts';
+import { loadListenersTls } from './http/tls.ts';
 
 export interface GatewayOptions {
   /** Config as an object (validated here) or already validated. */
@@ -133,6 +134,8 @@ export class Gateway {
       for (const step of cleanup.reverse()) await step();
     };
     try {
+      // Certificate files are checked before anything binds: a bad pair is a config error.
+      const { mcp: mcpTls, admin: adminTls } = await loadListenersTls(config, options.configPath);
       const { key, source } = await loadSessionKey(dataDir, env);
       const sealer = new SessionSealer(key);
       let gateway: Gateway | undefined;
@@ -144,10 +147,10 @@ export class Gateway {
         log,
         observer: undefined, // set below, before the listener opens
       };
-      const listener = new Listener(listenerDeps, config.limits.maxHeaderBytes, clientLimits(config, log));
+      const listener = new Listener(listenerDeps, config.limits.maxHeaderBytes, clientLimits(config, log), mcpTls);
       const port = await listener.listen(config.listen.port, config.listen.host);
       cleanup.push(() => listener.drain(0));
-      const adminBinding = await AdminServer.bind(config);
+      const adminBinding = await AdminServer.bind(config, log, adminTls);
       cleanup.push(() => AdminServer.release(adminBinding));
 
       const observability = await Observability.start(config, log, (api) => gateway?.config.apis.find((a) => a.name === api)?.server);
@@ -167,7 +170,7 @@ export class Gateway {
       gateway.observability = observability;
       observability.bind(gateway);
       gateway.control = options.control?.(gateway, { dataDir, env });
-      log.info({ host: config.listen.host, port, apis: config.apis.map((a) => a.path), sessionKey: source, maxConnections: listener.server.maxConnections }, 'gatehouse listening');
+      log.info({ host: config.listen.host, port, tls: mcpTls !== undefined, apis: config.apis.map((a) => a.path), sessionKey: source, maxConnections: listener.server.maxConnections }, 'gatehouse listening');
       // After the line above: scripts read the first "port" of the log as Gatehouse's own.
       const started = gateway;
       cleanup.splice(0, cleanup.length, () => started.close(), () => AdminServer.release(adminBinding));
@@ -196,7 +199,7 @@ export class Gateway {
     if (this.config.publicUrl) return this.config.publicUrl.replace(/\/$/, '');
     const host = this.config.listen.host;
     const shown = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host;
-    return `http://${shown}:${this.port}`;
+    return `${this.listener.scheme}://${shown}:${this.port}`;
   }
 
   /** Applies a new, already validated config. Listener address changes need a restart. */
@@ -205,6 +208,7 @@ export class Gateway {
     if (before.host !== config.listen.host || before.port !== config.listen.port) {
       this.log.warn('listen address changes take effect on restart; keeping the current listener');
     }
+    this.listener.reconfigureTls(config.listen.tls);
     const changed = changedLists(this.runtime.config, config);
     this.syncUpstreams(config);
     this.runtime = this.compile(config);
@@ -220,6 +224,11 @@ export class Gateway {
       this.reapEvery = every;
       this.reaper = setInterval(() => this.reap(), every).unref();
     }
+  }
+
+  /** Reads the listeners' TLS files again (SIGHUP); a changed, valid pair is put in place. */
+  reloadTls(): Promise<unknown> {
+    return Promise.all([this.listener.tls?.check(), this.admin?.checkTls()]);
   }
 
   /**

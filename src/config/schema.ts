@@ -8,6 +8,7 @@ import { AgentSchema, Auth, Url, AuthorizationServerSchema, StoreSchema, Upstrea
 import { ApiAuditSchema, AuditSchema, AUDIT_DEFAULT } from '../audit/schema.ts';
 import { MetricsSchema, TracingSchema } from '../metrics/schema.ts';
 import { AdminSchema } from '../admin/schema.ts';
+import { TlsSchema } from '../http/tls-schema.ts';
 import { NamespaceSchema, OnUpstreamFailureSchema, VirtualPromptSchema, VirtualResourceSchema, VirtualToolSchema } from './federation-schema.ts';
 
 export const Name = z
@@ -136,9 +137,10 @@ export const Config = z
       .strictObject({
         host: z.string().default('127.0.0.1').meta({ description: 'Address to listen on. Use 0.0.0.0 or :: to accept connections from other machines (then set security.allowedHosts).' }),
         port: z.number().int().min(0).max(65535).default(8080).meta({ description: 'TCP port; 0 picks a free one.' }),
+        tls: TlsSchema.optional(),
       })
       .default({ host: '127.0.0.1', port: 8080 })
-      .meta({ description: 'Where Gatehouse accepts client connections. Changes take effect on restart.' }),
+      .meta({ description: 'Where Gatehouse accepts client connections. Changes of host and port take effect on restart; new TLS files apply at once.' }),
     dataDir: z.string().optional().meta({ description: 'Folder for the session key, key files and the SQLite store (default: .gatehouse beside the config file; GATEHOUSE_DATA_DIR overrides). One running Gatehouse per folder: a second is refused (gatehouse.lock).' }),
     publicUrl: z.string().url().optional().meta({ description: 'Base URL clients use to reach Gatehouse (e.g. https://mcp.example.com); used for OAuth resource identifiers. Default: from the Host header, which must then be checked (a loopback listener, or security.allowedHosts).' }),
     trustProxy: z.boolean().default(false).meta({ description: 'Honour X-Forwarded-Proto/Host from a reverse proxy when publicUrl is not set; the forwarded host is then the one checked against security.allowedHosts.' }),
