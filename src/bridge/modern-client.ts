@@ -76,6 +76,22 @@ export class ModernClientBridge {
     }
   }
 
+  /**
+   * The channel of the session this request will be served on, opened now if need be (a federated
+   * API's policies place names and URIs with its tables); undefined for what the bridge will
+   * refuse or not forward, and when the session cannot be opened (the bridge says why later, after
+   * the policies, as for any request).
+   */
+  async channelFor(api: string, sub: string, message: JsonRpcMessage): Promise<MessageChannel | undefined> {
+    if (!isRequest(message) || REMOVED.has(message.method) || envelopeProblem(message.params) !== undefined) return undefined;
+    const envelope = readEnvelope(message.params);
+    try {
+      return (await this.pool.acquire(api, sub, envelope.capabilities, envelope.clientInfo)).channel;
+    } catch {
+      return undefined;
+    }
+  }
+
   sessionCount(): number {
     return this.pool.size;
   }
