@@ -301,3 +301,17 @@ test('a reload that renames a virtual server\'s tool is served to a 2026-07-28 c
     await close();
   }
 });
+
+test('a bridged request whose MCP-Protocol-Version header and _meta name different revisions is refused with 400 / -32020, as a 2026-07-28 server does (the bridge served it)', { timeout: 60_000 }, async () => {
+  const body = { jsonrpc: '2.0', id: 7, method: 'tools/list', params: { _meta: { ...ENVELOPE, 'io.modelcontextprotocol/protocolVersion': '2025-11-25' } } };
+  const response = await raw(gh.url('workspace'), { headers: modernHeaders(ALICE, 'tools/list'), body });
+  assert.equal(response.status, 400, response.text);
+  assert.equal((response.messages[0] as { error: { code: number } }).error.code, -32020);
+});
+
+test('tasks/result from a bridged 2026-07-28 client is answered 404 / -32601: the tasks extension removed it (it was -32602 "unknown task")', { timeout: 60_000 }, async () => {
+  const body = { jsonrpc: '2.0', id: 8, method: 'tasks/result', params: { taskId: 'nothing', _meta: ENVELOPE } };
+  const response = await raw(gh.url('workspace'), { headers: modernHeaders(ALICE, 'tasks/result'), body });
+  assert.equal(response.status, 404, response.text);
+  assert.equal((response.messages[0] as { error: { code: number } }).error.code, -32601);
+});

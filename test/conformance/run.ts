@@ -4,13 +4,16 @@
 // lists it with its reason. Also runs the suite's `authorization` command against the embedded
 // authorization server. Exit code 0 when there is no unlisted difference.
 //
-//   node --import tsx test/conformance/run.ts [--install] [--write-docs] [--out <dir>]
+//   node --import tsx test/conformance/run.ts [--install] [--write-docs] [--out <dir>] [--results <dir>]
 //
 // --install     installs Node 22 and the pinned suite into node_modules/.cache/gatehouse-conformance
 // --write-docs  rewrites docs/conformance.md with the table of this run
+// --out         keeps the suite's results in <dir> (else a temporary folder, removed when all is well)
+// --results     runs nothing: compares (and with --write-docs, publishes) the results an earlier
+//               run kept with --out, against the known differences as they are now
 import http, { type OutgoingHttpHeaders } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -180,10 +183,61 @@ async function main(): Promise<number> {
     return 2;
   }
   const suite = found;
+  const resultsIndex = argv.indexOf('--results');
   const outIndex = argv.indexOf('--out');
-  const outRoot = outIndex >= 0 ? path.resolve(argv[outIndex + 1]!) : mkdtempSync(path.join(tmpdir(), 'gatehouse-conformance-'));
-  const started = Date.now();
+  const outRoot = resultsIndex >= 0 ? path.resolve(argv[resultsIndex + 1]!) : outIndex >= 0 ? path.resolve(argv[outIndex + 1]!) : mkdtempSync(path.join(tmpdir(), 'gatehouse-conformance-'));
+  const keyOf = (u: Upstream, c: Config, r: Revision) => `${u}|${c}|${r}`;
+  const { results, authorization, seconds } = resultsIndex >= 0 ? readRun(outRoot, keyOf) : await runSuite(suite, outRoot, keyOf);
+  let exitCode = 0;
 
+  const known = loadKnown();
+  const used = new Set<KnownDifference>();
+  const unlisted: Difference[] = [];
+  const listedDiffs: Array<Difference & { reason: string }> = [];
+  for (const upstream of UPSTREAMS) {
+    for (const revision of REVISIONS) {
+      const direct = results.get(keyOf(upstream, 'direct', revision))!;
+      for (const cfg of CONFIGS.filter((c) => c !== 'direct')) {
+        for (const d of compare(direct, results.get(keyOf(upstream, cfg, revision))!, { upstream, config: cfg, revision })) {
+          const entry = listed(known, d);
+          if (entry) {
+            used.add(entry);
+            listedDiffs.push({ ...d, reason: entry.reason });
+          } else unlisted.push(d);
+        }
+      }
+    }
+  }
+  const authTally = authorization ? tally(authorization.result) : undefined;
+  const authFailed = !authorization || authTally!.failed > 0 || authTally!.passed === 0;
+
+  for (const d of unlisted) {
+    process.stdout.write(`conformance: DIFFERENCE ${d.upstream} ${d.config} ${d.revision} ${d.scenario} ${d.check}: passes directly, ${d.through} through Gatehouse${d.message ? ` (${d.message.slice(0, 200)})` : ''}\n`);
+  }
+  for (const k of known.filter((k) => !used.has(k))) {
+    process.stdout.write(`conformance: note: known difference no longer seen (remove it from docs/conformance-known-differences.yaml?): ${k.upstream} ${k.config} ${k.revision} ${k.scenario} ${k.check}\n`);
+  }
+  if (authFailed) process.stdout.write(`conformance: authorization: ${authTally ? `${authTally.passed} passed, ${authTally.failed} failed` : 'did not run'}\n${authorization?.output.slice(-3000) ?? ''}\n`);
+  process.stdout.write(`conformance: ${listedDiffs.length} known differences, ${unlisted.length} unlisted; authorization ${authTally ? `${authTally.passed} passed, ${authTally.failed} failed` : 'not run'}; ${seconds}s; results in ${outRoot}\n`);
+  if (unlisted.length > 0 || authFailed) exitCode = 1;
+
+  if (argv.includes('--write-docs')) {
+    writeFileSync(DOC_FILE, renderDoc({ suite, results, keyOf, listedDiffs, authorization, seconds }));
+    process.stdout.write(`conformance: wrote ${path.relative(REPO_ROOT, DOC_FILE)}\n`);
+  }
+  if (outIndex < 0 && resultsIndex < 0 && exitCode === 0) rmSync(outRoot, { recursive: true, force: true });
+  return exitCode;
+}
+
+interface SuiteRun {
+  results: Map<string, RunResult>;
+  authorization: AuthorizationRun | undefined;
+  seconds: number;
+}
+
+/** Runs the suite against each upstream directly and through Gatehouse in each configuration. */
+async function runSuite(suite: Suite, outRoot: string, keyOf: (u: Upstream, c: Config, r: Revision) => string): Promise<SuiteRun> {
+  const started = Date.now();
   const everything = await startEverything();
   const sdk = await startConformanceServer();
   const everythingStdio = everythingStdioCommand();
@@ -242,7 +296,6 @@ async function main(): Promise<number> {
   };
 
   const results = new Map<string, RunResult>();
-  const keyOf = (u: Upstream, c: Config, r: Revision) => `${u}|${c}|${r}`;
   const tasks: Array<{ slow: boolean; run: () => Promise<void> }> = [];
   for (const upstream of UPSTREAMS) {
     for (const cfg of CONFIGS) {
@@ -263,7 +316,6 @@ async function main(): Promise<number> {
     }
   }
   let authorization: AuthorizationRun | undefined;
-  let exitCode = 0;
   try {
     await pool(8, [...tasks.filter((t) => t.slow), ...tasks.filter((t) => !t.slow)].map((t) => t.run));
     authorization = await runAuthorization(suite, gateway, gateway.url('oauth'), path.join(outRoot, 'authorization'));
@@ -274,44 +326,27 @@ async function main(): Promise<number> {
     await everything.close();
   }
 
-  const known = loadKnown();
-  const used = new Set<KnownDifference>();
-  const unlisted: Difference[] = [];
-  const listedDiffs: Array<Difference & { reason: string }> = [];
+  const seconds = Math.round((Date.now() - started) / 1000);
+  writeFileSync(path.join(outRoot, 'run.json'), JSON.stringify({ seconds }));
+  return { results, authorization, seconds };
+}
+
+/** The results an earlier run kept (`--out`), read back. */
+function readRun(outRoot: string, keyOf: (u: Upstream, c: Config, r: Revision) => string): SuiteRun {
+  const results = new Map<string, RunResult>();
   for (const upstream of UPSTREAMS) {
-    for (const revision of REVISIONS) {
-      const direct = results.get(keyOf(upstream, 'direct', revision))!;
-      for (const cfg of CONFIGS.filter((c) => c !== 'direct')) {
-        for (const d of compare(direct, results.get(keyOf(upstream, cfg, revision))!, { upstream, config: cfg, revision })) {
-          const entry = listed(known, d);
-          if (entry) {
-            used.add(entry);
-            listedDiffs.push({ ...d, reason: entry.reason });
-          } else unlisted.push(d);
-        }
+    for (const cfg of CONFIGS) {
+      for (const revision of REVISIONS) {
+        const result = readResults(path.join(outRoot, upstream, cfg, revision));
+        if (result.size === 0) throw new Error(`${outRoot} has no results for ${upstream} ${cfg} ${revision}`);
+        results.set(keyOf(upstream, cfg, revision), result);
       }
     }
   }
-  const authTally = authorization ? tally(authorization.result) : undefined;
-  const authFailed = !authorization || authTally!.failed > 0 || authTally!.passed === 0;
-
-  for (const d of unlisted) {
-    process.stdout.write(`conformance: DIFFERENCE ${d.upstream} ${d.config} ${d.revision} ${d.scenario} ${d.check}: passes directly, ${d.through} through Gatehouse${d.message ? ` (${d.message.slice(0, 200)})` : ''}\n`);
-  }
-  for (const k of known.filter((k) => !used.has(k))) {
-    process.stdout.write(`conformance: note: known difference no longer seen (remove it from docs/conformance-known-differences.yaml?): ${k.upstream} ${k.config} ${k.revision} ${k.scenario} ${k.check}\n`);
-  }
-  if (authFailed) process.stdout.write(`conformance: authorization: ${authTally ? `${authTally.passed} passed, ${authTally.failed} failed` : 'did not run'}\n${authorization?.output.slice(-3000) ?? ''}\n`);
-  const seconds = Math.round((Date.now() - started) / 1000);
-  process.stdout.write(`conformance: ${listedDiffs.length} known differences, ${unlisted.length} unlisted; authorization ${authTally ? `${authTally.passed} passed, ${authTally.failed} failed` : 'not run'}; ${seconds}s; results in ${outRoot}\n`);
-  if (unlisted.length > 0 || authFailed) exitCode = 1;
-
-  if (argv.includes('--write-docs')) {
-    writeFileSync(DOC_FILE, renderDoc({ suite, results, keyOf, listedDiffs, authorization, seconds }));
-    process.stdout.write(`conformance: wrote ${path.relative(REPO_ROOT, DOC_FILE)}\n`);
-  }
-  if (outIndex < 0 && exitCode === 0) rmSync(outRoot, { recursive: true, force: true });
-  return exitCode;
+  const auth = readResults(path.join(outRoot, 'authorization'));
+  const runFile = path.join(outRoot, 'run.json');
+  const seconds = existsSync(runFile) ? (JSON.parse(readFileSync(runFile, 'utf8')) as { seconds: number }).seconds : 0;
+  return { results, authorization: auth.size > 0 ? { result: auth, output: '' } : undefined, seconds };
 }
 
 function renderDoc(input: {
