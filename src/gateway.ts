@@ -50,6 +50,8 @@ import { LegacyClientBridge } from './bridge/legacy-client.ts';
 import type { ModernTarget } from './bridge/modern-request.ts';
 import { RequestStateSealer } from './bridge/request-state.ts';
 import type { ServerBridges } from './bridge/server-bridges.ts';
+import { deriveKey, SealBox } from './session/seal-box.ts';
+import { ChildSlots } from './upstream/child-slots.ts';
 import type { ControlPlane } from './control/plane.ts';
 import { defaultMaxConnections, openFileLimit, type ClientLimits, type ConnectionStats } from './http/client-limits.ts';
 
@@ -86,6 +88,8 @@ export class Gateway {
   readonly rateLimitStats: RateLimitStats = { rejected: 0, backendErrors: 0 };
   readonly nodeId = randomBytes(6).toString('base64url');
   private readonly stderrDroppedByServer = new Map<string, StderrDropped>();
+  /** Children running per stdio server, whoever started them (kept across reloads). */
+  private readonly childSlots = new Map<string, ChildSlots>();
   /** Metrics and tracing (src/metrics); set by start(). */
   observability: Observability | undefined;
   /** The admin listener (src/admin); undefined when disabled or its default port was taken. */
@@ -105,7 +109,8 @@ export class Gateway {
     /** The audit log; undefined when `audit.enabled` is false. */
     readonly audit: Audit | undefined,
     private readonly lock: DataDirLock,
-    private readonly states: RequestStateSealer,
+    /** What else is sealed with the session key: bridged calls' request states, stored federated sessions. */
+    private readonly sealed: { readonly requestStates: RequestStateSealer; readonly federatedSessions: SealBox },
   ) {
     this.runtime = this.compile(config);
     this.syncUpstreams(config);
@@ -155,7 +160,10 @@ export class Gateway {
       if (audit) cleanup.push(() => audit.close());
       listenerDeps.observer = combineObservers(audit, observability.observer);
       // A plan that cannot be built (e.g. oauth2 without an issuer) throws here.
-      gateway = new Gateway(config, listener, sealer, store, log, port, credentials, dataDir, audit, lock, new RequestStateSealer(key));
+      gateway = new Gateway(config, listener, sealer, store, log, port, credentials, dataDir, audit, lock, {
+        requestStates: new RequestStateSealer(key),
+        federatedSessions: new SealBox(deriveKey(key, 'gatehouse federated session'), 'gatehouse-federated-session-v1'),
+      });
       gateway.observability = observability;
       observability.bind(gateway);
       gateway.control = options.control?.(gateway, { dataDir, env });
@@ -252,7 +260,18 @@ export class Gateway {
     return dropped;
   }
 
+  private childSlotsOf(server: string, maxChildren: number): ChildSlots {
+    let slots = this.childSlots.get(server);
+    if (!slots) this.childSlots.set(server, (slots = new ChildSlots(server, maxChildren)));
+    slots.limit = maxChildren;
+    return slots;
+  }
+
   /** Open and refused client connections per listener (`mcp`, and `admin` when it runs). */
+  configVersion(): number | undefined {
+    return this.control?.served;
+  }
+
   connectionStats(): Record<string, ConnectionStats> {
     const out: Record<string, ConnectionStats> = { mcp: this.listener.connections };
     if (this.admin) out.admin = this.admin.connections;
@@ -337,7 +356,7 @@ export class Gateway {
         void existing.bridges.modernClient.close();
         existing.bridges.legacyClient?.close();
       }
-      const modernClient = new ModernClientBridge(name, factory, limits, this.states, this.nodeId, log);
+      const modernClient = new ModernClientBridge(name, factory, limits, this.sealed.requestStates, this.nodeId, log);
       const legacyClient = modernTarget && new LegacyClientBridge(name, modernTarget, this.sealer, this.log.child({ server: name, bridge: '2025→2026' }));
       this.bridges.set(name, { bridges: { modernClient, probe: target && new EraProbe(target), legacyClient }, definition });
     }
@@ -399,7 +418,7 @@ export class Gateway {
       existing.definition = definition;
       return;
     }
-    const modernClient = new ModernClientBridge(name, factory, limits, this.states, this.nodeId, this.log.child({ api, federated: true, bridge: '2026→2025' }));
+    const modernClient = new ModernClientBridge(name, factory, limits, this.sealed.requestStates, this.nodeId, this.log.child({ api, federated: true, bridge: '2026→2025' }));
     this.bridges.set(name, { bridges: { modernClient, probe: undefined, legacyClient: undefined }, definition });
   }
 
@@ -439,7 +458,7 @@ export class Gateway {
     const timeouts = { response: globals.responseTimeout };
     const limits = { maxSessions: 1024, idleTimeout: globals.idleTimeout, responseTimeout: globals.responseTimeout };
     // Every member over Streamable HTTP: sessions are kept in the shared store, any node continues them.
-    const stored = http ? new FederatedSessionStore(this.store, plan.api, this.log.child({ api: plan.api })) : undefined;
+    const stored = http ? new FederatedSessionStore(this.store, plan.api, this.sealed.federatedSessions, this.log.child({ api: plan.api })) : undefined;
     const factory: ChannelFactory = (log, session) =>
       new FederatedChannel(plan, members, log, timeouts, stored?.for(session.id), session.stored as FederatedState | undefined);
     // Bridged sessions are the bridge's own (keyed by agent and declaration), never stored.
@@ -463,7 +482,8 @@ export class Gateway {
     if ('command' in server) {
       const limits = { maxSessions: server.maxChildren, idleTimeout: server.idleTimeout ?? globals.idleTimeout, responseTimeout: server.timeouts?.response ?? globals.responseTimeout };
       const stderr = { limits: server.stderr, dropped: this.stderrDroppedOf(name) };
-      return [(log) => new StdioChannel(server, log, globals.maxResponseBytes, stderr, globals.maxJsonDepth), limits];
+      const slots = this.childSlotsOf(name, server.maxChildren);
+      return [(log) => new StdioChannel(server, log, globals.maxResponseBytes, stderr, globals.maxJsonDepth, slots), limits];
     }
     const sseConfig = {
       sse: server.sse,

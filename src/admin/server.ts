@@ -18,6 +18,7 @@ import { defaultAdminPort, type AdminConfig } from './schema.ts';
 import { ListenError } from '../http/listen-error.ts';
 import { loadAdminToken, type AdminToken } from './token.ts';
 import { AdminAuth, clearedCookie, sessionCookie } from './auth.ts';
+import type { AdminTokenLookup } from './api-tokens.ts';
 import { loginPage, sendHtml } from './pages.ts';
 import { dashboardRoutes } from './mount.ts';
 import { API_PREFIX, type ManagementHandler } from '../control/api.ts';
@@ -31,7 +32,7 @@ export interface AdminHost {
   sessionCounts(): Record<string, number>;
   readonly audit?: { readonly reader: AuditReader | undefined; readonly sinkStatus?: AuditSinkStatus } | undefined;
   /** Managed mode: the management API under /api/v1/ (src/control). */
-  readonly control?: { readonly handle: ManagementHandler } | undefined;
+  readonly control?: { readonly handle: ManagementHandler; readonly served: number | undefined; readonly adminTokens: AdminTokenLookup } | undefined;
 }
 
 const MAX_FORM_BYTES = 8 * 1024;
@@ -157,7 +158,9 @@ export class AdminServer {
     if (headerCount(req, 'authorization') > 1) throw new GatehouseError('GH_BAD_HEADER', 'Bad Request: the Authorization header must be sent once');
     switch (path) {
       case '/-/health':
-        return sendJson(res, 200, { status: 'ok' }, { 'cache-control': 'no-store' });
+        // In managed mode, the deployed version this node serves: a balancer or an operator sees
+        // which nodes of a cluster have caught up (null: nothing deployed yet).
+        return sendJson(res, 200, this.host.control ? { status: 'ok', mode: 'managed', configVersion: this.host.control.served ?? null } : { status: 'ok', mode: 'file' }, { 'cache-control': 'no-store' });
       case '/login':
         return this.login(req, res, url);
       case '/logout':
@@ -165,12 +168,12 @@ export class AdminServer {
       case '/metrics':
         return this.serveMetrics(req, res, url);
     }
-    const who = this.auth.identify(req);
+    const who = await this.auth.identify(req, this.host.control?.adminTokens);
     if (!who) return this.refuse(req, res, url);
     if (path === '/api/v1' || path.startsWith(API_PREFIX)) {
       const control = this.host.control;
       if (!control) return sendJson(res, 404, { error: 'The management API runs in managed mode only (gatehouse start --managed); this Gatehouse runs from a configuration file' }, { 'cache-control': 'no-store' });
-      return control.handle(req, res, path, who.kind === 'token' ? 'admin-token' : `user:${who.name}`);
+      return control.handle(req, res, path, who);
     }
     const route = this.routes.match(path);
     if (!route) return sendJson(res, 404, { error: `Not Found: ${path}` });
@@ -179,7 +182,7 @@ export class AdminServer {
 
   private async serveMetrics(req: IncomingMessage, res: ServerResponse, url: string): Promise<void> {
     if (!this.metrics) return sendJson(res, 404, { error: 'Metrics are off (metrics.enabled: false)' });
-    if (!this.host.config.metrics.public && !this.auth.identify(req)) return this.refuse(req, res, url);
+    if (!this.host.config.metrics.public && !(await this.auth.identify(req, this.host.control?.adminTokens))) return this.refuse(req, res, url);
     if (req.method !== 'GET' && req.method !== 'HEAD') return sendJson(res, 405, { error: 'Method Not Allowed' }, { allow: 'GET, HEAD' });
     const text = await this.metrics.text();
     res.writeHead(200, { 'content-type': this.metrics.contentType, 'content-length': Buffer.byteLength(text), 'cache-control': 'no-store' });

@@ -65,7 +65,7 @@ export const StdioServer = z
     args: z.array(z.string()).default([]).meta({ description: 'Arguments passed to the command.' }),
     env: z.record(z.string(), z.string()).default({}).meta({ description: 'Environment for the child, added to a minimal safe set (PATH, HOME, …); Gatehouse\'s own environment is not passed on.' }),
     cwd: z.string().optional().meta({ description: 'Working directory of the child (default: Gatehouse\'s own).' }),
-    maxChildren: z.number().int().positive().default(64).meta({ description: 'Most children of this server alive at once; a new session beyond it gets 503.' }),
+    maxChildren: z.number().int().positive().default(64).meta({ description: 'Most children of this server alive at once, counting those of federated APIs and bridged 2026-07-28 sessions; a new session beyond it gets 503 (`GH_TOO_MANY_SESSIONS`).' }),
     idleTimeout: Duration.optional().meta({ description: 'Stop a child whose session was idle this long (default: sessions.idleTimeout).' }),
     timeouts: z
       .strictObject({
