@@ -370,7 +370,8 @@ export class Gateway {
       this.bridges.set(name, { bridges: { modernClient, probe: target && new EraProbe(target), legacyClient }, definition });
     }
     for (const [name, { bridges }] of this.bridges) {
-      if (!(name in config.servers)) {
+      // Federated APIs' adapters (`@<api>`) are kept by syncFederated.
+      if (!(name in config.servers) && !name.startsWith('@')) {
         this.bridges.delete(name);
         void bridges.modernClient.close();
         bridges.legacyClient?.close();
@@ -393,7 +394,8 @@ export class Gateway {
       const definition = JSON.stringify([api.servers, api.namespace, api.onUpstreamFailure, api.tools, api.prompts, api.resources, members, globals]);
       const existing = this.upstreams.get(name);
       if (existing?.definition === definition) continue;
-      const [factory, limits, revival] = this.federationSetup(plan, config, globals);
+      const [factory, limits, revival, bridged] = this.federationSetup(plan, config, globals);
+      this.syncFederatedBridge(api.name, name, bridged, limits, definition);
       if (existing && existing.upstream instanceof ChannelUpstream) {
         existing.upstream.update(factory, limits, revival);
         existing.definition = definition;
@@ -402,7 +404,31 @@ export class Gateway {
       const log = this.log.child({ api: api.name, federated: true });
       this.upstreams.set(name, { upstream: new ChannelUpstream(name, factory, limits, this.nodeId, this.sealer, log, this.openStreams, revival), definition, kind: 'federated' });
     }
+    for (const [name, { bridges }] of this.bridges) {
+      if (name.startsWith('@') && !names.has(name)) {
+        this.bridges.delete(name);
+        void bridges.modernClient.close();
+      }
+    }
     return names;
+  }
+
+  /**
+   * The era adapter of a federated API for 2026-07-28 clients: a pool of 2025-side sessions, each
+   * a FederatedChannel of its own (node-local, not stored) that holds one member session per
+   * server, each negotiating its own revision. A changed API retires the pooled sessions, so that
+   * later requests route with the new plan (the ACL already resolves names with it).
+   */
+  private syncFederatedBridge(api: string, name: string, factory: (log: Logger) => MessageChannel, limits: ChannelLimits, definition: string): void {
+    const existing = this.bridges.get(name);
+    if (existing) {
+      existing.bridges.modernClient.update(factory, limits);
+      existing.bridges.modernClient.pool.retire();
+      existing.definition = definition;
+      return;
+    }
+    const modernClient = new ModernClientBridge(name, factory, limits, this.sealed.requestStates, this.nodeId, this.log.child({ api, federated: true, bridge: '2026→2025' }));
+    this.bridges.set(name, { bridges: { modernClient, probe: undefined, legacyClient: undefined }, definition });
   }
 
   /** A Streamable HTTP server reached as a message channel (federation members, bridged sessions): one pool per server. */
@@ -418,7 +444,8 @@ export class Gateway {
     };
   }
 
-  private federationSetup(plan: FederationPlan, config: ConfigData, globals: UpstreamGlobals): [ChannelFactory, ChannelLimits, ChannelRevival | undefined] {
+  /** The connector's channel factory, limits and revival (stored sessions), and the channels of the API's 2026-07-28 bridge. */
+  private federationSetup(plan: FederationPlan, config: ConfigData, globals: UpstreamGlobals): [ChannelFactory, ChannelLimits, ChannelRevival | undefined, (log: Logger) => MessageChannel] {
     const memberFactories = new Map<string, MemberFactory>();
     const http = plan.members.every((server) => config.servers[server] !== undefined && 'url' in config.servers[server]);
     for (const server of plan.members) {
@@ -443,7 +470,9 @@ export class Gateway {
     const stored = http ? new FederatedSessionStore(this.store, plan.api, this.sealed.federatedSessions, this.log.child({ api: plan.api })) : undefined;
     const factory: ChannelFactory = (log, session) =>
       new FederatedChannel(plan, members, log, timeouts, stored?.for(session.id), session.stored as FederatedState | undefined);
-    return [factory, limits, stored && { load: (id: string) => stored.load(id) }];
+    // Bridged sessions are the bridge's own (keyed by agent and declaration), never stored.
+    const bridged = (log: Logger): MessageChannel => new FederatedChannel(plan, members, log, timeouts);
+    return [factory, limits, stored && { load: (id: string) => stored.load(id) }, bridged];
   }
 
   private createUpstream(name: string, server: ServerData, globals: UpstreamGlobals): Upstream {
