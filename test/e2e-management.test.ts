@@ -1,6 +1,6 @@
 // The management API end to end: a managed-mode Gatehouse in front of the real server-everything,
 // changed only through /api/v1, checked with the official SDK client.
-import { test } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -258,10 +258,11 @@ test('API tokens: an owner makes them (shown once), a viewer reads and is refuse
 
 const postgres = postgresRequirement();
 
-test('Postgres store: a deployment made on one managed gateway is served by the next one started on the same database', { timeout: 60_000, skip: postgres.skip }, async (t) => {
+/** Node settings on a fresh Postgres schema (dropped after the test), a session key for every node, and server-everything. */
+async function sharedPostgresSetup(t: TestContext, prefix: string): Promise<{ node: Record<string, unknown>; key: string; everything: Awaited<ReturnType<typeof startEverything>> }> {
   postgres.check();
   const url = postgres.url!;
-  const schema = `gatehouse_mgmt_${randomBytes(6).toString('hex')}`;
+  const schema = `${prefix}${randomBytes(6).toString('hex')}`;
   t.after(async () => {
     const client = new pg.Client({ connectionString: url });
     await client.connect();
@@ -270,8 +271,11 @@ test('Postgres store: a deployment made on one managed gateway is served by the 
   });
   const everything = await startEverything();
   t.after(() => everything.close());
-  const node = { store: { type: 'postgres', url, schema } };
-  const key = randomBytes(32).toString('hex');
+  return { node: { store: { type: 'postgres', url, schema } }, key: randomBytes(32).toString('hex'), everything };
+}
+
+test('Postgres store: a deployment made on one managed gateway is served by the next one started on the same database', { timeout: 60_000, skip: postgres.skip }, async (t) => {
+  const { node, key, everything } = await sharedPostgresSetup(t, 'gatehouse_mgmt_');
   const first = await startManaged({ node, key });
   await first.call('POST', '/api/v1/servers', { body: { name: 'everything', url: `${everything.origin}/mcp` } });
   await first.call('POST', '/api/v1/apis', { body: { name: 'only-echo', path: '/echo', server: 'everything', policies: [{ acl: { rules: [{ features: [{ type: 'tools', methods: ['tools/list', 'tools/call'], pattern: { type: 'literal', value: 'echo' } }] }] } }] } });
@@ -288,19 +292,7 @@ test('Postgres store: a deployment made on one managed gateway is served by the 
 });
 
 test('Postgres store: a deploy on one node is live on the others at once, announced by NOTIFY (the polling fallback off), without dropping their sessions', { timeout: 60_000, skip: postgres.skip }, async (t) => {
-  postgres.check();
-  const url = postgres.url!;
-  const schema = `gatehouse_notify_${randomBytes(6).toString('hex')}`;
-  t.after(async () => {
-    const client = new pg.Client({ connectionString: url });
-    await client.connect();
-    await client.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
-    await client.end();
-  });
-  const everything = await startEverything();
-  t.after(() => everything.close());
-  const node = { store: { type: 'postgres', url, schema } };
-  const key = randomBytes(32).toString('hex');
+  const { node, key, everything } = await sharedPostgresSetup(t, 'gatehouse_notify_');
   // The polling fallback is off (an hour): only the notification can bring the deploy to b and c.
   const a = await startManaged({ node, key, pollMs: 3_600_000 });
   t.after(() => a.close());

@@ -5,7 +5,7 @@
 // `decision`/`rule`/`reason` what happened, `status` the HTTP answer. Timings, bytes and payloads
 // are empty.
 import type { AuthEvent } from '../authserver/events.ts';
-import type { AuditEvent } from './event.ts';
+import { NOT_AN_EXCHANGE, type AuditEvent } from './event.ts';
 import { eventId } from './ids.ts';
 import { UNAUTHENTICATED } from './exchange.ts';
 
@@ -14,6 +14,7 @@ export const AUTHORIZATION_SERVER = '(authorization server)';
 
 export function auditEventOfAuth(event: AuthEvent): AuditEvent {
   return {
+    ...NOT_AN_EXCHANGE,
     id: eventId(event.time),
     time: event.time,
     api: event.api ?? AUTHORIZATION_SERVER,
@@ -21,26 +22,13 @@ export function auditEventOfAuth(event: AuthEvent): AuditEvent {
     agent: event.clientId ?? UNAUTHENTICATED,
     user: event.userId,
     clientAddress: event.address,
-    session: undefined,
-    rpcId: undefined,
     method: event.endpoint,
     feature: 'auth',
     target: event.kind,
-    server: undefined,
-    originalTarget: undefined,
     decision: event.outcome,
     rule: event.outcome === 'denied' ? `authorization-server:${event.kind}` : undefined,
     reason: event.detail,
     status: event.status,
-    upstreamStatus: undefined,
-    errorCode: undefined,
-    toolError: false,
-    durationMs: 0,
-    upstreamMs: undefined,
-    bytesIn: 0,
-    bytesOut: 0,
     request: undefined,
-    response: undefined,
-    trace: undefined,
   };
 }

@@ -4,7 +4,7 @@
 // header value in a server definition is a secret) and cut at 64 KiB. The record's fields are
 // used this way: `api` "(control plane)", `agent` the actor, `method` the action, `feature`
 // "config", `target` the object, `reason` the version a deploy made, `request` the patch.
-import type { AuditEvent } from './event.ts';
+import { NOT_AN_EXCHANGE, type AuditEvent } from './event.ts';
 import { eventId } from './ids.ts';
 import { cap } from './payloads.ts';
 import { compileRedactor } from './redact.ts';
@@ -33,6 +33,7 @@ export interface ConfigChange {
 
 export function auditEventOfConfigChange(change: ConfigChange): AuditEvent {
   return {
+    ...NOT_AN_EXCHANGE,
     id: eventId(change.at),
     time: change.at,
     api: CONTROL_PLANE,
@@ -40,26 +41,13 @@ export function auditEventOfConfigChange(change: ConfigChange): AuditEvent {
     agent: change.actor,
     user: change.actor.startsWith('user:') ? change.actor.slice('user:'.length) : undefined,
     clientAddress: change.address,
-    session: undefined,
-    rpcId: undefined,
     method: change.action,
     feature: 'config',
     target: change.target,
-    server: undefined,
-    originalTarget: undefined,
     decision: 'allowed',
     rule: undefined,
     reason: change.version === undefined ? undefined : `version ${change.version}`,
     status: 200,
-    upstreamStatus: undefined,
-    errorCode: undefined,
-    toolError: false,
-    durationMs: 0,
-    upstreamMs: undefined,
-    bytesIn: 0,
-    bytesOut: 0,
     request: cap(JSON.stringify(redactor.value(change.patch)), MAX_PATCH_BYTES),
-    response: undefined,
-    trace: undefined,
   };
 }

@@ -67,3 +67,23 @@ export interface AuditEvent {
    */
   raw?: RawPayloads | undefined;
 }
+
+/**
+ * The fields only an MCP exchange fills, empty: spread into the records of events that are not
+ * exchanges (the authorization server's, the control plane's).
+ */
+export const NOT_AN_EXCHANGE = {
+  session: undefined,
+  rpcId: undefined,
+  server: undefined,
+  originalTarget: undefined,
+  upstreamStatus: undefined,
+  errorCode: undefined,
+  toolError: false,
+  durationMs: 0,
+  upstreamMs: undefined,
+  bytesIn: 0,
+  bytesOut: 0,
+  response: undefined,
+  trace: undefined,
+} as const satisfies Partial<AuditEvent>;
