@@ -274,7 +274,7 @@ export class AdminServer {
 
   /** The cookie is marked Secure when the browser used https: this listener's TLS, or a trusted proxy's word. */
   private secure(req: IncomingMessage): boolean {
-    if ((req.socket as TLSSocket).encrypted === true) return true;
+    if ((req.socket as TLSSocket | undefined)?.encrypted === true) return true;
     return this.host.config.trustProxy && req.headers['x-forwarded-proto'] === 'https';
   }
 

@@ -33,7 +33,7 @@ export function compilePublicBase(config: { readonly publicUrl?: string | undefi
 
 /** The scheme the client used to reach this listener: https when it serves TLS (listen.tls). */
 function schemeOf(req: IncomingMessage): 'http' | 'https' {
-  return (req.socket as TLSSocket).encrypted === true ? 'https' : 'http';
+  return (req.socket as TLSSocket | undefined)?.encrypted === true ? 'https' : 'http';
 }
 
 /** Resource URL (RFC 8707/9728) of an API: the base plus the API path exactly as configured. */
