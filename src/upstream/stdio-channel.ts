@@ -101,6 +101,9 @@ export class StdioChannel implements MessageChannel {
 
   /** Per the MCP stdio shutdown sequence: close stdin, then SIGTERM, then SIGKILL. */
   close(): Promise<void> {
+    // The slot is free once the session is over: a child being stopped is gone within 4 s, and a
+    // new client should not wait for it (as when a session ended).
+    this.releaseSlot();
     const child = this.child;
     if (!child || child.exitCode !== null || child.signalCode !== null) {
       this.finish('closed');
