@@ -7,7 +7,6 @@
 // session's listeners (`subscriptions/listen` streams).
 import type { Logger } from '../log.ts';
 import { errorResponse, idKey, isNotification, isObject, isRequest, isResponse, type JsonObject, type JsonRpcId, type JsonRpcMessage, type JsonRpcRequest, type JsonRpcResponse } from '../mcp/jsonrpc.ts';
-import { progressTokenOf } from '../mcp/classify.ts';
 import type { MessageChannel } from '../upstream/channel.ts';
 import type { LegacyInit } from './results.ts';
 
@@ -129,7 +128,8 @@ export class LegacySession {
   call(request: JsonRpcRequest, params: JsonObject | undefined): Call {
     this.lastActivity = Date.now();
     const upstreamId = ++this.nextUpstreamId;
-    const token = progressTokenOf({ jsonrpc: '2.0', id: upstreamId, method: request.method, ...(params && { params }) });
+    const meta = params?._meta;
+    const token = isObject(meta) && (typeof meta.progressToken === 'string' || typeof meta.progressToken === 'number') ? meta.progressToken : undefined;
     const call = new Call(++this.nextCallId, upstreamId, request, token === undefined ? undefined : String(token));
     this.calls.set(call.id, call);
     this.byUpstreamId.set(upstreamId, call);
