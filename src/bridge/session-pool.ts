@@ -18,8 +18,13 @@ export interface PoolLimits {
 
 /** Distinct capability sets one principal may hold sessions for at once (each may be a child process). */
 const PER_PRINCIPAL = 8;
-/** Declarations remembered as sent (see keyOf); past this many the memory starts afresh. */
-const KNOWN_DECLARATIONS = 4096;
+/**
+ * Declarations remembered as sent (see keyOf): at most this many, past which the memory starts
+ * afresh, and none longer than KNOWN_DECLARATION_CHARS (a client's usual declaration is a few
+ * hundred characters), so that clients sending ever new declarations hold at most about 2 MB.
+ */
+const KNOWN_DECLARATIONS = 1024;
+const KNOWN_DECLARATION_CHARS = 1024;
 
 export class SessionPool {
   private readonly byKey = new Map<string, Promise<LegacySession>>();
@@ -78,9 +83,11 @@ export class SessionPool {
     const raw = `${api}\n${sub}\n${JSON.stringify(capabilities)}\n${JSON.stringify(clientInfo)}`;
     let key = this.keys.get(raw);
     if (key === undefined) {
-      if (this.keys.size >= KNOWN_DECLARATIONS) this.keys.clear();
       key = `${api}\n${sub}\n${createHash('sha256').update(canonical({ capabilities, clientInfo })).digest('base64url')}`;
-      this.keys.set(raw, key);
+      if (raw.length <= KNOWN_DECLARATION_CHARS) {
+        if (this.keys.size >= KNOWN_DECLARATIONS) this.keys.clear();
+        this.keys.set(raw, key);
+      }
     }
     return key;
   }
