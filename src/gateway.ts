@@ -50,8 +50,11 @@ import { LegacyClientBridge } from './bridge/legacy-client.ts';
 import type { ModernTarget } from './bridge/modern-request.ts';
 import { RequestStateSealer } from './bridge/request-state.ts';
 import type { ServerBridges } from './bridge/server-bridges.ts';
+import { deriveKey, SealBox } from './session/seal-box.ts';
+import { ChildSlots } from './upstream/child-slots.ts';
 import type { ControlPlane } from './control/plane.ts';
 import { defaultMaxConnections, openFileLimit, type ClientLimits, type ConnectionStats } from './http/client-limits.ts';
+import { loadListenersTls } from './http/tls.ts';
 
 export interface GatewayOptions {
   /** Config as an object (validated here) or already validated. */
@@ -86,6 +89,8 @@ export class Gateway {
   readonly rateLimitStats: RateLimitStats = { rejected: 0, backendErrors: 0 };
   readonly nodeId = randomBytes(6).toString('base64url');
   private readonly stderrDroppedByServer = new Map<string, StderrDropped>();
+  /** Children running per stdio server, whoever started them (kept across reloads). */
+  private readonly childSlots = new Map<string, ChildSlots>();
   /** Metrics and tracing (src/metrics); set by start(). */
   observability: Observability | undefined;
   /** The admin listener (src/admin); undefined when disabled or its default port was taken. */
@@ -105,7 +110,8 @@ export class Gateway {
     /** The audit log; undefined when `audit.enabled` is false. */
     readonly audit: Audit | undefined,
     private readonly lock: DataDirLock,
-    private readonly states: RequestStateSealer,
+    /** What else is sealed with the session key: bridged calls' request states, stored federated sessions. */
+    private readonly sealed: { readonly requestStates: RequestStateSealer; readonly federatedSessions: SealBox },
   ) {
     this.runtime = this.compile(config);
     this.syncUpstreams(config);
@@ -128,6 +134,8 @@ export class Gateway {
       for (const step of cleanup.reverse()) await step();
     };
     try {
+      // Certificate files are checked before anything binds: a bad pair is a config error.
+      const { mcp: mcpTls, admin: adminTls } = await loadListenersTls(config, options.configPath);
       const { key, source } = await loadSessionKey(dataDir, env);
       const sealer = new SessionSealer(key);
       let gateway: Gateway | undefined;
@@ -139,10 +147,10 @@ export class Gateway {
         log,
         observer: undefined, // set below, before the listener opens
       };
-      const listener = new Listener(listenerDeps, config.limits.maxHeaderBytes, clientLimits(config, log));
+      const listener = new Listener(listenerDeps, config.limits.maxHeaderBytes, clientLimits(config, log), mcpTls);
       const port = await listener.listen(config.listen.port, config.listen.host);
       cleanup.push(() => listener.drain(0));
-      const adminBinding = await AdminServer.bind(config);
+      const adminBinding = await AdminServer.bind(config, log, adminTls);
       cleanup.push(() => AdminServer.release(adminBinding));
 
       const observability = await Observability.start(config, log, (api) => gateway?.config.apis.find((a) => a.name === api)?.server);
@@ -155,11 +163,14 @@ export class Gateway {
       if (audit) cleanup.push(() => audit.close());
       listenerDeps.observer = combineObservers(audit, observability.observer);
       // A plan that cannot be built (e.g. oauth2 without an issuer) throws here.
-      gateway = new Gateway(config, listener, sealer, store, log, port, credentials, dataDir, audit, lock, new RequestStateSealer(key));
+      gateway = new Gateway(config, listener, sealer, store, log, port, credentials, dataDir, audit, lock, {
+        requestStates: new RequestStateSealer(key),
+        federatedSessions: new SealBox(deriveKey(key, 'gatehouse federated session'), 'gatehouse-federated-session-v1'),
+      });
       gateway.observability = observability;
       observability.bind(gateway);
       gateway.control = options.control?.(gateway, { dataDir, env });
-      log.info({ host: config.listen.host, port, apis: config.apis.map((a) => a.path), sessionKey: source, maxConnections: listener.server.maxConnections }, 'gatehouse listening');
+      log.info({ host: config.listen.host, port, tls: mcpTls !== undefined, apis: config.apis.map((a) => a.path), sessionKey: source, maxConnections: listener.server.maxConnections }, 'gatehouse listening');
       // After the line above: scripts read the first "port" of the log as Gatehouse's own.
       const started = gateway;
       cleanup.splice(0, cleanup.length, () => started.close(), () => AdminServer.release(adminBinding));
@@ -188,7 +199,7 @@ export class Gateway {
     if (this.config.publicUrl) return this.config.publicUrl.replace(/\/$/, '');
     const host = this.config.listen.host;
     const shown = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host;
-    return `http://${shown}:${this.port}`;
+    return `${this.listener.scheme}://${shown}:${this.port}`;
   }
 
   /** Applies a new, already validated config. Listener address changes need a restart. */
@@ -197,6 +208,7 @@ export class Gateway {
     if (before.host !== config.listen.host || before.port !== config.listen.port) {
       this.log.warn('listen address changes take effect on restart; keeping the current listener');
     }
+    this.listener.reconfigureTls(config.listen.tls);
     const changed = changedLists(this.runtime.config, config);
     this.syncUpstreams(config);
     this.runtime = this.compile(config);
@@ -212,6 +224,11 @@ export class Gateway {
       this.reapEvery = every;
       this.reaper = setInterval(() => this.reap(), every).unref();
     }
+  }
+
+  /** Reads the listeners' TLS files again (SIGHUP); a changed, valid pair is put in place. */
+  reloadTls(): Promise<unknown> {
+    return Promise.all([this.listener.tls?.check(), this.admin?.checkTls()]);
   }
 
   /**
@@ -252,7 +269,18 @@ export class Gateway {
     return dropped;
   }
 
+  private childSlotsOf(server: string, maxChildren: number): ChildSlots {
+    let slots = this.childSlots.get(server);
+    if (!slots) this.childSlots.set(server, (slots = new ChildSlots(server, maxChildren)));
+    slots.limit = maxChildren;
+    return slots;
+  }
+
   /** Open and refused client connections per listener (`mcp`, and `admin` when it runs). */
+  configVersion(): number | undefined {
+    return this.control?.served;
+  }
+
   connectionStats(): Record<string, ConnectionStats> {
     const out: Record<string, ConnectionStats> = { mcp: this.listener.connections };
     if (this.admin) out.admin = this.admin.connections;
@@ -337,12 +365,13 @@ export class Gateway {
         void existing.bridges.modernClient.close();
         existing.bridges.legacyClient?.close();
       }
-      const modernClient = new ModernClientBridge(name, factory, limits, this.states, this.nodeId, log);
+      const modernClient = new ModernClientBridge(name, factory, limits, this.sealed.requestStates, this.nodeId, log);
       const legacyClient = modernTarget && new LegacyClientBridge(name, modernTarget, this.sealer, this.log.child({ server: name, bridge: '2025→2026' }));
       this.bridges.set(name, { bridges: { modernClient, probe: target && new EraProbe(target), legacyClient }, definition });
     }
     for (const [name, { bridges }] of this.bridges) {
-      if (!(name in config.servers)) {
+      // Federated APIs' adapters (`@<api>`) are kept by syncFederated.
+      if (!(name in config.servers) && !name.startsWith('@')) {
         this.bridges.delete(name);
         void bridges.modernClient.close();
         bridges.legacyClient?.close();
@@ -365,7 +394,8 @@ export class Gateway {
       const definition = JSON.stringify([api.servers, api.namespace, api.onUpstreamFailure, api.tools, api.prompts, api.resources, members, globals]);
       const existing = this.upstreams.get(name);
       if (existing?.definition === definition) continue;
-      const [factory, limits, revival] = this.federationSetup(plan, config, globals);
+      const [factory, limits, revival, bridged] = this.federationSetup(plan, config, globals);
+      this.syncFederatedBridge(api.name, name, bridged, limits, definition);
       if (existing && existing.upstream instanceof ChannelUpstream) {
         existing.upstream.update(factory, limits, revival);
         existing.definition = definition;
@@ -374,7 +404,31 @@ export class Gateway {
       const log = this.log.child({ api: api.name, federated: true });
       this.upstreams.set(name, { upstream: new ChannelUpstream(name, factory, limits, this.nodeId, this.sealer, log, this.openStreams, revival), definition, kind: 'federated' });
     }
+    for (const [name, { bridges }] of this.bridges) {
+      if (name.startsWith('@') && !names.has(name)) {
+        this.bridges.delete(name);
+        void bridges.modernClient.close();
+      }
+    }
     return names;
+  }
+
+  /**
+   * The era adapter of a federated API for 2026-07-28 clients: a pool of 2025-side sessions, each
+   * a FederatedChannel of its own (node-local, not stored) that holds one member session per
+   * server, each negotiating its own revision. A changed API retires the pooled sessions, so that
+   * later requests route with the new plan (the ACL already resolves names with it).
+   */
+  private syncFederatedBridge(api: string, name: string, factory: (log: Logger) => MessageChannel, limits: ChannelLimits, definition: string): void {
+    const existing = this.bridges.get(name);
+    if (existing) {
+      existing.bridges.modernClient.update(factory, limits);
+      existing.bridges.modernClient.pool.retire();
+      existing.definition = definition;
+      return;
+    }
+    const modernClient = new ModernClientBridge(name, factory, limits, this.sealed.requestStates, this.nodeId, this.log.child({ api, federated: true, bridge: '2026→2025' }));
+    this.bridges.set(name, { bridges: { modernClient, probe: undefined, legacyClient: undefined }, definition });
   }
 
   /** A Streamable HTTP server reached as a message channel (federation members, bridged sessions): one pool per server. */
@@ -390,7 +444,8 @@ export class Gateway {
     };
   }
 
-  private federationSetup(plan: FederationPlan, config: ConfigData, globals: UpstreamGlobals): [ChannelFactory, ChannelLimits, ChannelRevival | undefined] {
+  /** The connector's channel factory, limits and revival (stored sessions), and the channels of the API's 2026-07-28 bridge. */
+  private federationSetup(plan: FederationPlan, config: ConfigData, globals: UpstreamGlobals): [ChannelFactory, ChannelLimits, ChannelRevival | undefined, (log: Logger) => MessageChannel] {
     const memberFactories = new Map<string, MemberFactory>();
     const http = plan.members.every((server) => config.servers[server] !== undefined && 'url' in config.servers[server]);
     for (const server of plan.members) {
@@ -412,10 +467,12 @@ export class Gateway {
     const timeouts = { response: globals.responseTimeout };
     const limits = { maxSessions: 1024, idleTimeout: globals.idleTimeout, responseTimeout: globals.responseTimeout };
     // Every member over Streamable HTTP: sessions are kept in the shared store, any node continues them.
-    const stored = http ? new FederatedSessionStore(this.store, plan.api, this.log.child({ api: plan.api })) : undefined;
+    const stored = http ? new FederatedSessionStore(this.store, plan.api, this.sealed.federatedSessions, this.log.child({ api: plan.api })) : undefined;
     const factory: ChannelFactory = (log, session) =>
       new FederatedChannel(plan, members, log, timeouts, stored?.for(session.id), session.stored as FederatedState | undefined);
-    return [factory, limits, stored && { load: (id: string) => stored.load(id) }];
+    // Bridged sessions are the bridge's own (keyed by agent and declaration), never stored.
+    const bridged = (log: Logger): MessageChannel => new FederatedChannel(plan, members, log, timeouts);
+    return [factory, limits, stored && { load: (id: string) => stored.load(id) }, bridged];
   }
 
   private createUpstream(name: string, server: ServerData, globals: UpstreamGlobals): Upstream {
@@ -434,7 +491,8 @@ export class Gateway {
     if ('command' in server) {
       const limits = { maxSessions: server.maxChildren, idleTimeout: server.idleTimeout ?? globals.idleTimeout, responseTimeout: server.timeouts?.response ?? globals.responseTimeout };
       const stderr = { limits: server.stderr, dropped: this.stderrDroppedOf(name) };
-      return [(log) => new StdioChannel(server, log, globals.maxResponseBytes, stderr, globals.maxJsonDepth), limits];
+      const slots = this.childSlotsOf(name, server.maxChildren);
+      return [(log) => new StdioChannel(server, log, globals.maxResponseBytes, stderr, globals.maxJsonDepth, slots), limits];
     }
     const sseConfig = {
       sse: server.sse,

@@ -76,7 +76,7 @@ test('the admin listener is a separate loopback port; health needs no authentica
   assert.notEqual(Number(url.port), setup.gh.gateway.port);
   const health = await get('/-/health');
   assert.equal(health.status, 200);
-  assert.deepEqual(await health.json(), { status: 'ok' });
+  assert.deepEqual(await health.json(), { status: 'ok', mode: 'file' });
   // The MCP listener does not serve the admin routes.
   assert.equal((await fetch(`${setup.gh.origin}/metrics`)).status, 404);
 });

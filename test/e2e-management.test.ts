@@ -8,7 +8,9 @@ import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { REPO_ROOT, connectClient, startEverything, tempDir } from './helpers/gatehouse.ts';
 import { postgresRequirement } from './helpers/requirements.ts';
-import { startManaged } from './helpers/managed.ts';
+import { ADMIN_TOKEN, startManaged } from './helpers/managed.ts';
+import { recordsWhen } from './helpers/audit-db.ts';
+import { CONTROL_PLANE } from '../src/audit/config-events.ts';
 
 const ALL_TOOLS = { acl: { rules: [{ name: 'all tools', features: [{ type: 'tools', methods: ['tools/list', 'tools/call'], pattern: { type: 'any' } }] }] } };
 const HIDE_SUM = { name: 'no sums', effect: 'deny', features: [{ type: 'tools', methods: ['tools/list', 'tools/call'], pattern: { type: 'literal', value: 'get-sum' } }] };
@@ -18,6 +20,7 @@ test('a deployed ACL change hides a tool from a connected client without droppin
   t.after(() => everything.close());
   const gh = await startManaged();
   t.after(() => gh.close());
+  assert.deepEqual(await (await fetch(`${gh.admin}/-/health`)).json(), { status: 'ok', mode: 'managed', configVersion: null }, 'nothing deployed yet');
 
   assert.equal((await gh.call('POST', '/api/v1/servers', { body: { name: 'everything', url: `${everything.origin}/mcp` } })).status, 201);
   const created = await gh.call('POST', '/api/v1/apis', { body: { name: 'everything', path: '/mcp', server: 'everything', auth: { type: 'keyless' }, policies: [ALL_TOOLS] } });
@@ -26,6 +29,10 @@ test('a deployed ACL change hides a tool from a connected client without droppin
   assert.equal(v1.status, 201, JSON.stringify(v1.body));
   assert.equal(v1.body.version, 1);
   assert.deepEqual(v1.body.apis, [{ name: 'everything', path: '/mcp', url: gh.mcpUrl('/mcp') }]);
+  // The node reports the version it serves: health and a metric.
+  assert.deepEqual(await (await fetch(`${gh.admin}/-/health`)).json(), { status: 'ok', mode: 'managed', configVersion: 1 });
+  const metrics = await (await fetch(`${gh.admin}/metrics`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } })).text();
+  assert.match(metrics, /^gatehouse_config_version 1$/m);
 
   const { client, transport, close } = await connectClient(gh.mcpUrl('/mcp'));
   t.after(() => close());
@@ -157,6 +164,98 @@ test('agents, keys shown once, users and write-only credentials through the API;
   assert.equal(anonymous.status, 401, 'admin-token authenticated');
 });
 
+test('every change through the management API is in the audit log with who, when and a JSON Patch, and no secret', { timeout: 30_000 }, async (t) => {
+  const everything = await startEverything();
+  t.after(() => everything.close());
+  const gh = await startManaged();
+  t.after(() => gh.close());
+  const started = Date.now();
+  // A literal credential in a server's headers is a secret: the recorded patch must not show it.
+  await gh.call('POST', '/api/v1/servers', { body: { name: 'everything', url: `${everything.origin}/mcp`, headers: { authorization: 'Bearer literal-header-secret-42' } } });
+  await gh.call('POST', '/api/v1/apis', { body: { name: 'keyed', path: '/keyed', server: 'everything', auth: { type: 'api-key' } } });
+  const v1 = await gh.call('POST', '/api/v1/deployments', { body: { comment: 'first' } });
+  assert.equal(v1.status, 201, JSON.stringify(v1.body));
+  await gh.call('POST', '/api/v1/agents', { body: { id: 'bot' } });
+  const key = await gh.call('POST', '/api/v1/agents/bot/keys', {});
+  await gh.call('DELETE', `/api/v1/agents/bot/keys/${String(key.body.id)}`);
+  await gh.call('PUT', '/api/v1/credentials/everything', { body: { type: 'bearer', token: 'upstream-secret-value-123' } });
+  await gh.call('POST', '/api/v1/apis', { body: { name: 'open', path: '/open', server: 'everything', auth: { type: 'keyless' } } });
+  assert.equal((await gh.call('POST', '/api/v1/deployments', {})).body.version, 2);
+  const draft = await gh.call('GET', '/api/v1/draft');
+  const rollback = await gh.call('POST', '/api/v1/deployments/1/rollback', { ifMatch: draft.etag! });
+  assert.equal(rollback.status, 201, JSON.stringify(rollback.body));
+
+  const expected = ['create server', 'create api', 'deploy', 'create agent', 'create key', 'revoke key', 'set credential', 'rollback'];
+  const events = await recordsWhen(gh.gateway, { api: CONTROL_PLANE }, (e) => expected.every((action) => e.some((x) => x.method === action)));
+  const byAction = new Map(events.map((e) => [e.method, e]));
+  for (const action of expected) {
+    const event = byAction.get(action);
+    assert.ok(event, `${action} is recorded: ${JSON.stringify(events.map((e) => e.method))}`);
+    assert.equal(event.agent, 'admin-token', 'who');
+    assert.equal(event.feature, 'config');
+    assert.ok(event.time >= started && event.time <= Date.now(), 'when');
+    assert.ok(Array.isArray(JSON.parse(event.request!)), `${action}: the change is a JSON Patch`);
+  }
+  const server = JSON.parse(byAction.get('create server')!.request!) as Array<{ op: string; path: string }>;
+  assert.ok(server.some((op) => op.op === 'add' && op.path.startsWith('/servers')), JSON.stringify(server));
+  assert.deepEqual(events.filter((e) => e.method === 'deploy').map((e) => e.reason).sort(), ['version 1', 'version 2']);
+  assert.equal(byAction.get('rollback')!.reason, 'version 3');
+  assert.equal(byAction.get('rollback')!.target, 'versions/1');
+  assert.equal(byAction.get('create key')!.target, `agents/bot/keys/${String(key.body.id)}`);
+  assert.equal(byAction.get('set credential')!.target, 'credentials/everything');
+  const all = JSON.stringify(events);
+  for (const secret of ['literal-header-secret-42', 'upstream-secret-value-123', String(key.body.key)]) assert.ok(!all.includes(secret), `no secret in the audit log: ${secret.slice(0, 8)}…`);
+});
+
+test('API tokens: an owner makes them (shown once), a viewer reads and is refused changes (403), an admin changes all but tokens, a revoked one stops at once; each change names its token', { timeout: 30_000 }, async (t) => {
+  const gh = await startManaged();
+  t.after(() => gh.close());
+  const as = async (token: string, method: string, route: string, body?: unknown) => {
+    const response = await fetch(`${gh.admin}${route}`, { method, headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) }, body: body === undefined ? undefined : JSON.stringify(body) });
+    const text = await response.text();
+    return { status: response.status, body: (text === '' ? {} : JSON.parse(text)) as Record<string, unknown> };
+  };
+  const viewer = await gh.call('POST', '/api/v1/tokens', { body: { name: 'dashboards', role: 'viewer' } });
+  assert.equal(viewer.status, 201, JSON.stringify(viewer.body));
+  const viewerToken = String(viewer.body.token);
+  assert.match(viewerToken, /^ght_[A-Za-z0-9_-]{16}\.[A-Za-z0-9_-]{43}$/);
+  const admin = await gh.call('POST', '/api/v1/tokens', { body: { name: 'ci deploys', role: 'admin' } });
+  const adminToken = String(admin.body.token);
+
+  const listed = await gh.call('GET', '/api/v1/tokens');
+  assert.deepEqual((listed.body.items as Array<{ name: string; role: string }>).map((x) => [x.name, x.role]), [['ci deploys', 'admin'], ['dashboards', 'viewer']]);
+  assert.ok(!JSON.stringify(listed.body).includes(viewerToken.split('.')[1]!) && !JSON.stringify(listed.body).includes('digest'), 'never shown again');
+
+  // Bad input names the field.
+  const bad = await gh.call('POST', '/api/v1/tokens', { body: { name: '', role: 'root' } });
+  assert.equal(bad.status, 400);
+  assert.deepEqual((bad.body.problems as Array<{ field: string }>).map((p) => p.field), ['name', 'role']);
+
+  // viewer: reads; every change refused.
+  assert.equal((await as(viewerToken, 'GET', '/api/v1/servers')).status, 200);
+  const refused = await as(viewerToken, 'POST', '/api/v1/servers', { name: 'x', url: 'http://127.0.0.1:9/mcp' });
+  assert.equal(refused.status, 403);
+  assert.match(String(refused.body.error), /viewer may only read/);
+  assert.equal((await fetch(`${gh.admin}/metrics`, { headers: { authorization: `Bearer ${viewerToken}` } })).status, 200, 'a viewer scrapes metrics');
+  // admin: changes config, not tokens.
+  assert.equal((await as(adminToken, 'POST', '/api/v1/servers', { name: 'x', url: 'http://127.0.0.1:9/mcp' })).status, 201);
+  assert.equal((await as(adminToken, 'GET', '/api/v1/tokens')).status, 403);
+  assert.equal((await as(adminToken, 'POST', '/api/v1/tokens', { name: 'more', role: 'owner' })).status, 403, 'no escalation');
+  const changes = (await gh.call('GET', '/api/v1/changes')).body.items as Array<{ actor: string; action: string }>;
+  assert.equal(changes[0]!.actor, `token:${String(admin.body.id)}`, 'the change names the token that made it');
+
+  // A forged secret for a real id, and a revoked token, are unknown (401).
+  const forged = `ght_${String(viewer.body.id)}.${'A'.repeat(43)}`;
+  assert.equal((await as(forged, 'GET', '/api/v1/servers')).status, 401);
+  assert.equal((await gh.call('DELETE', `/api/v1/tokens/${String(viewer.body.id)}`)).status, 204);
+  assert.equal((await as(viewerToken, 'GET', '/api/v1/servers')).status, 401, 'revoked at once');
+  assert.equal((await gh.call('DELETE', `/api/v1/tokens/${String(viewer.body.id)}`)).status, 404, 'already revoked');
+
+  const audit = await recordsWhen(gh.gateway, { api: CONTROL_PLANE }, (e) => e.some((x) => x.method === 'revoke token'));
+  assert.ok(audit.some((e) => e.method === 'create token' && e.agent === 'admin-token'));
+  assert.ok(!JSON.stringify(audit).includes(viewerToken.split('.')[1]!), 'no token secret in the audit log');
+});
+
 const postgres = postgresRequirement();
 
 test('Postgres store: a deployment made on one managed gateway is served by the next one started on the same database', { timeout: 60_000, skip: postgres.skip }, async (t) => {
@@ -186,4 +285,44 @@ test('Postgres store: a deployment made on one managed gateway is served by the 
   assert.deepEqual((await client.listTools()).tools.map((tool) => tool.name), ['echo']);
   const versions = (await second.call('GET', '/api/v1/deployments')).body.items as Array<{ version: number }>;
   assert.deepEqual(versions.map((v) => v.version), [1]);
+});
+
+test('Postgres store: a deploy on one node is live on the others at once, announced by NOTIFY (the polling fallback off), without dropping their sessions', { timeout: 60_000, skip: postgres.skip }, async (t) => {
+  postgres.check();
+  const url = postgres.url!;
+  const schema = `gatehouse_notify_${randomBytes(6).toString('hex')}`;
+  t.after(async () => {
+    const client = new pg.Client({ connectionString: url });
+    await client.connect();
+    await client.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+    await client.end();
+  });
+  const everything = await startEverything();
+  t.after(() => everything.close());
+  const node = { store: { type: 'postgres', url, schema } };
+  const key = randomBytes(32).toString('hex');
+  // The polling fallback is off (an hour): only the notification can bring the deploy to b and c.
+  const a = await startManaged({ node, key, pollMs: 3_600_000 });
+  t.after(() => a.close());
+  await a.call('POST', '/api/v1/servers', { body: { name: 'everything', url: `${everything.origin}/mcp` } });
+  await a.call('POST', '/api/v1/apis', { body: { name: 'everything', path: '/mcp', server: 'everything', policies: [ALL_TOOLS] } });
+  assert.equal((await a.call('POST', '/api/v1/deployments', {})).status, 201);
+  const others = [await startManaged({ node, key, pollMs: 3_600_000, dataDir: tempDir('gatehouse-managed-b-') }), await startManaged({ node, key, pollMs: 3_600_000, dataDir: tempDir('gatehouse-managed-c-') })];
+  for (const other of others) t.after(() => other.close());
+  const clients = await Promise.all(others.map((other) => connectClient(other.mcpUrl('/mcp'))));
+  for (const c of clients) t.after(() => c.close());
+  for (const c of clients) assert.ok((await c.client.listTools()).tools.some((tool) => tool.name === 'get-sum'));
+  // Listening starts as a node starts: wait until both listen before deploying.
+  await new Promise((resolve) => setTimeout(resolve, 500));
+
+  const policy = await a.call('GET', '/api/v1/apis/everything/policies/0');
+  const rules = [...((policy.body.policy as typeof ALL_TOOLS).acl.rules as unknown[]), HIDE_SUM];
+  assert.equal((await a.call('PUT', '/api/v1/apis/everything/policies/0', { body: { acl: { rules } }, ifMatch: policy.etag! })).status, 200);
+  assert.equal((await a.call('POST', '/api/v1/deployments', {})).body.version, 2);
+  const health = async (admin: string) => ((await (await fetch(`${admin}/-/health`)).json()) as { configVersion: number }).configVersion;
+  for (const other of others) {
+    for (let i = 0; i < 100 && (await health(other.admin)) !== 2; i++) await new Promise((resolve) => setTimeout(resolve, 50));
+    assert.equal(await health(other.admin), 2, 'the node serves version 2 within 5 s, without polling');
+  }
+  for (const c of clients) assert.ok(!(await c.client.listTools()).tools.some((tool) => tool.name === 'get-sum'), 'the same session sees the change');
 });

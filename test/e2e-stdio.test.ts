@@ -125,6 +125,35 @@ test('maxChildren caps the children: the next initialize gets 503 GH_TOO_MANY_SE
   await raw(env.url, { method: 'DELETE', headers: sessionHeaders(second) });
 });
 
+test('maxChildren counts the children a federated API starts for the server too (they were not counted)', { timeout: 60_000 }, async (t) => {
+  const env = await startStdioGateway(t, { maxChildren: 2 }, {
+    apis: [
+      { name: SERVER, path: '/mcp-stdio', server: SERVER, auth: { type: 'keyless' } },
+      { name: 'fed', path: '/fed', servers: [SERVER], namespace: { prefix: 'always' }, onUpstreamFailure: 'fail', auth: { type: 'keyless' } },
+    ],
+  });
+  const fedUrl = env.gh.url('fed');
+  const direct = await rawSession(env.url);
+  const federated = await rawSession(fedUrl);
+  assert.equal(stdioChildren().length, 2, 'one child for the direct session, one for the federated one');
+
+  // Both slots are taken: a direct session and a federated one are refused alike.
+  const refused = await raw(env.url, { body: INIT_REQUEST });
+  assert.equal(refused.status, 503);
+  assert.equal(rpcError(refused.messages[0]).data?.code, 'GH_TOO_MANY_SESSIONS');
+  const refusedFederated = await raw(fedUrl, { body: INIT_REQUEST });
+  // (A federated API answers its initialize in the stream: an error naming the server and why.)
+  assert.match(JSON.stringify(refusedFederated.messages[0]), /"error".*already runs 2 children \(its maxChildren\)/, 'the federated API cannot start a third child');
+  assert.equal(stdioChildren().length, 2, 'no third child was started');
+
+  // Ending the federated session frees its child's slot for the next client.
+  assert.equal((await raw(fedUrl, { method: 'DELETE', headers: sessionHeaders(federated) })).status, 200);
+  await waitUntil(() => stdioChildren().length === 1, 'the federated child exits', 10_000);
+  const next = await rawSession(env.url);
+  await raw(env.url, { method: 'DELETE', headers: sessionHeaders(next) });
+  await raw(env.url, { method: 'DELETE', headers: sessionHeaders(direct) });
+});
+
 test('an idle session is reaped: its child stops and the session then answers 404', { timeout: 40_000 }, async (t) => {
   const env = await startStdioGateway(t, { idleTimeout: '1s' });
   const session = await rawSession(env.url);

@@ -1,7 +1,8 @@
 // Who may use the admin listener: the holder of the admin token (Authorization: Bearer, or the
-// sign-in form), or a user of the embedded authorization server listed in admin.users (the sign-in
-// form, same password check and throttle as the authorization server's). Nothing else: an agent's
-// API key or OAuth token is never looked up here, so it can only fail.
+// sign-in form), a user of the embedded authorization server listed in admin.users (the sign-in
+// form, same password check and throttle as the authorization server's), both with the owner
+// role, or, in managed mode, an API token (api-tokens.ts) with the role it was made with. Nothing
+// else: an agent's API key or OAuth token is never looked up here, so it can only fail.
 //
 // A browser signs in once and gets a session cookie: random, kept in memory (a restart signs
 // everyone out; sign-out ends it at once), HttpOnly, SameSite=Strict, 12 hours.
@@ -11,17 +12,26 @@ import type { Store } from '../store/store.ts';
 import type { Logger } from '../log.ts';
 import { checkLogin } from '../authserver/users.ts';
 import { LoginThrottle } from '../authserver/throttle.ts';
+import type { AdminRole } from '../store/control.ts';
+import { looksLikeAdminToken, verifyAdminToken, type AdminTokenLookup } from './api-tokens.ts';
 
 export interface AdminIdentity {
-  readonly kind: 'token' | 'user';
-  /** "admin-token", or the username. */
+  /** token: the admin token; user: a listed user; api-token: an API token of the control store. */
+  readonly kind: 'token' | 'user' | 'api-token';
+  /** "admin-token", the username, or the API token's id. */
   readonly name: string;
+  readonly role: AdminRole;
+}
+
+/** How an identity is named in change records and audit records. */
+export function actorOf(who: AdminIdentity): string {
+  return who.kind === 'token' ? 'admin-token' : who.kind === 'user' ? `user:${who.name}` : `token:${who.name}`;
 }
 
 export const SESSION_COOKIE = 'gatehouse_admin';
 const SESSION_TTL_MS = 12 * 60 * 60_000;
 const MAX_SESSIONS = 1000;
-const TOKEN_ADMIN: AdminIdentity = Object.freeze({ kind: 'token', name: 'admin-token' });
+const TOKEN_ADMIN: AdminIdentity = Object.freeze({ kind: 'token', name: 'admin-token', role: 'owner' });
 /** Throttle key for token attempts (the throttle counts per name and address). */
 const TOKEN_LOGIN = '(admin token)';
 
@@ -46,12 +56,19 @@ export class AdminAuth {
     return this.users.size > 0;
   }
 
-  /** The admin behind a request, or undefined. A wrong Authorization header is not rescued by a cookie. */
-  identify(req: IncomingMessage, now = Date.now()): AdminIdentity | undefined {
+  /**
+   * The admin behind a request, or undefined. A wrong Authorization header is not rescued by a
+   * cookie. `tokens` looks API tokens up (managed mode); without it only the admin token counts.
+   */
+  async identify(req: IncomingMessage, tokens?: AdminTokenLookup, now = Date.now()): Promise<AdminIdentity | undefined> {
     const header = req.headers.authorization;
     if (header !== undefined) {
       const match = /^Bearer[ ]+([^\s]+)[ ]*$/i.exec(header);
-      return match && this.isToken(match[1]!) ? TOKEN_ADMIN : undefined;
+      if (!match) return undefined;
+      if (this.isToken(match[1]!)) return TOKEN_ADMIN;
+      if (!tokens || !looksLikeAdminToken(match[1]!)) return undefined;
+      const record = await verifyAdminToken(match[1]!, tokens, now);
+      return record && { kind: 'api-token', name: record.id, role: record.role };
     }
     const cookie = cookieValue(req.headers.cookie, SESSION_COOKIE);
     if (cookie === undefined) return undefined;
@@ -80,7 +97,7 @@ export class AdminAuth {
       const password = form.get('password') ?? '';
       // Users not listed are checked all the same, so that the answer takes as long.
       const user = await checkLogin(this.store, username, password);
-      if (user && this.users.has(user.username)) who = { kind: 'user', name: user.username };
+      if (user && this.users.has(user.username)) who = { kind: 'user', name: user.username, role: 'owner' };
     } else if (this.isToken(form.get('token') ?? '')) {
       who = TOKEN_ADMIN;
     }

@@ -2,6 +2,7 @@
 // dashboard, behind its own authentication. Read at start; changes take effect on restart.
 import { z } from 'zod';
 import { USERNAME_PATTERN } from '../authserver/passwords.ts';
+import { TlsSchema } from '../http/tls-schema.ts';
 
 /** A few browsers and a metrics scraper: apart from the MCP listener's cap, so that neither starves the other. */
 export const ADMIN_DEFAULT_MAX_CONNECTIONS = 100;
@@ -18,7 +19,7 @@ export function defaultAdminPort(listenPort: number): number {
 export const AdminSchema = z
   .strictObject({
     enabled: z.boolean().default(true).meta({ description: 'Start the admin listener.' }),
-    host: z.string().default('127.0.0.1').meta({ description: 'Address of the admin listener. Keep it on loopback unless a TLS reverse proxy sits in front (then set admin.allowedHosts).' }),
+    host: z.string().default('127.0.0.1').meta({ description: 'Address of the admin listener. Keep it on loopback unless it serves TLS (admin.tls) or a TLS reverse proxy sits in front (then set admin.allowedHosts).' }),
     port: z
       .number()
       .int()
@@ -43,8 +44,9 @@ export const AdminSchema = z
       .min(1)
       .default(ADMIN_DEFAULT_MAX_CONNECTIONS)
       .meta({ description: 'Most connections open at once on the admin listener (idle ones are closed first at the cap, then new ones refused). Its timeouts are timeouts.clientHeaders, clientRequest and clientIdle.' }),
+    tls: TlsSchema.optional(),
   })
   .default({ enabled: true, host: '127.0.0.1', users: [], maxConnections: ADMIN_DEFAULT_MAX_CONNECTIONS })
-  .meta({ description: 'The admin listener: /metrics, /-/health and the dashboard, behind an admin token or an admin user\'s sign-in. Agents\' keys and tokens are never accepted there. Changes take effect on restart.' });
+  .meta({ description: 'The admin listener: /metrics, /-/health and the dashboard, behind an admin token or an admin user\'s sign-in. Agents\' keys and tokens are never accepted there. Changes take effect on restart (except admin.tls: its files and their paths apply at once).' });
 
 export type AdminConfig = z.output<typeof AdminSchema>;

@@ -3,7 +3,9 @@
 // dashboard with its API (mount.ts). Every request passes the Host/Origin checks of the main
 // listener; everything except health, sign-in and (when metrics.public) /metrics needs admin
 // authentication (auth.ts). Agents' credentials mean nothing here.
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Server as HttpsServer } from 'node:https';
+import type { TLSSocket } from 'node:tls';
 import type { ConfigData } from '../config/schema.ts';
 import type { Store } from '../store/store.ts';
 import type { Logger } from '../log.ts';
@@ -18,10 +20,14 @@ import { defaultAdminPort, type AdminConfig } from './schema.ts';
 import { ListenError } from '../http/listen-error.ts';
 import { loadAdminToken, type AdminToken } from './token.ts';
 import { AdminAuth, clearedCookie, sessionCookie } from './auth.ts';
+import type { AdminTokenLookup } from './api-tokens.ts';
 import { loginPage, sendHtml } from './pages.ts';
 import { dashboardRoutes } from './mount.ts';
 import { API_PREFIX, type ManagementHandler } from '../control/api.ts';
 import { ConnectionGuard, isClientDisconnect, timeoutOptions, type ClientLimits, type ConnectionStats } from '../http/client-limits.ts';
+import { createWebServer, type WebServer } from '../http/tls-server.ts';
+import { TlsReloader } from '../http/tls-reload.ts';
+import type { ListenerTls } from '../http/tls.ts';
 
 /** What the admin listener needs of the running gateway. */
 export interface AdminHost {
@@ -31,7 +37,7 @@ export interface AdminHost {
   sessionCounts(): Record<string, number>;
   readonly audit?: { readonly reader: AuditReader | undefined; readonly sinkStatus?: AuditSinkStatus } | undefined;
   /** Managed mode: the management API under /api/v1/ (src/control). */
-  readonly control?: { readonly handle: ManagementHandler } | undefined;
+  readonly control?: { readonly handle: ManagementHandler; readonly served: number | undefined; readonly adminTokens: AdminTokenLookup } | undefined;
 }
 
 const MAX_FORM_BYTES = 8 * 1024;
@@ -45,13 +51,23 @@ const REALM = 'Bearer realm="gatehouse-admin"';
 export type AdminBinding =
   | { readonly kind: 'disabled' }
   | { readonly kind: 'skipped'; readonly host: string; readonly port: number }
-  | { readonly kind: 'bound'; readonly server: Server; readonly port: number; serve(handler: (req: IncomingMessage, res: ServerResponse) => void): void };
+  | {
+      readonly kind: 'bound';
+      readonly server: WebServer;
+      readonly port: number;
+      readonly connections: ConnectionGuard;
+      /** Keeps the certificate current when admin.tls is set. */
+      readonly tls: TlsReloader | undefined;
+      serve(handler: (req: IncomingMessage, res: ServerResponse) => void): void;
+    };
 
 export class AdminServer {
   private readonly auth: AdminAuth;
   private readonly origin: OriginPolicy;
   private readonly routes: Routes;
   private readonly started: AdminConfig;
+  private readonly server: WebServer;
+  readonly port: number;
   /** Open and refused connections (metrics). */
   readonly connections: ConnectionStats;
 
@@ -59,15 +75,16 @@ export class AdminServer {
     private readonly host: AdminHost,
     private readonly metrics: GatewayMetrics | undefined,
     readonly token: AdminToken,
-    private readonly server: Server,
-    readonly port: number,
+    private readonly binding: Extract<AdminBinding, { kind: 'bound' }>,
   ) {
+    this.server = binding.server;
+    this.port = binding.port;
+    this.connections = binding.connections;
     const config = host.config;
     this.started = config.admin;
     this.auth = new AdminAuth(token.token, new Set(config.admin.users), host.store, host.log.child({ component: 'admin' }));
     this.origin = compileOriginPolicy(config.admin.host, { allowedHosts: config.admin.allowedHosts, allowedOrigins: config.admin.allowedOrigins });
     this.routes = dashboardRoutes({ config: () => host.config, sessionCounts: () => host.sessionCounts(), reader: () => host.audit?.reader, auditSink: () => host.audit?.sinkStatus, log: host.log });
-    this.connections = new ConnectionGuard(this.server, 'admin', adminClientLimits(config), host.log, (error) => ({ error: error.message, code: error.code }));
   }
 
   /**
@@ -75,20 +92,29 @@ export class AdminServer {
    * is taken (a port set in the config must be free: then this rejects with a ListenError).
    * Requests wait until start() attaches the server.
    */
-  static async bind(config: ConfigData): Promise<AdminBinding> {
+  static async bind(config: ConfigData, log: Logger, tls?: ListenerTls): Promise<AdminBinding> {
     const { admin, listen } = config;
     if (!admin.enabled) return { kind: 'disabled' };
     const explicit = admin.port !== undefined;
     const port = admin.port ?? defaultAdminPort(listen.port);
     let handler: ((req: IncomingMessage, res: ServerResponse) => void) | undefined;
     const held: Array<[IncomingMessage, ServerResponse]> = [];
-    const server = createServer({ maxHeaderSize: 16 * 1024, ...timeoutOptions(adminClientLimits(config)) }, (req, res) => (handler ? handler(req, res) : held.push([req, res])));
+    const limits = adminClientLimits(config);
+    let guard: ConnectionGuard | undefined;
+    const server = createWebServer(
+      { maxHeaderSize: 16 * 1024, ...timeoutOptions(limits) },
+      tls && { material: tls.material, handshakeTimeout: limits.headersTimeout, refusePlainHttp: (socket) => guard!.refusePlainHttp(socket) },
+      (req, res) => (handler ? handler(req, res) : held.push([req, res])),
+    );
+    guard = new ConnectionGuard(server, 'admin', limits, log, (error) => ({ error: error.message, code: error.code }));
     try {
       const bound = await listenOn(server, port, admin.host);
       return {
         kind: 'bound',
         server,
         port: bound,
+        connections: guard,
+        tls: tls && new TlsReloader(server as HttpsServer, tls.material, tls.source, log),
         serve: (attached) => {
           handler = attached;
           for (const [req, res] of held.splice(0)) attached(req, res);
@@ -103,6 +129,7 @@ export class AdminServer {
   /** Releases a binding that start() will not take (the gateway's start failed). */
   static async release(binding: AdminBinding): Promise<void> {
     if (binding.kind !== 'bound') return;
+    binding.tls?.close();
     binding.serve((_req, res) => sendJson(res, 503, { error: 'Gatehouse is not running' }));
     await new Promise<void>((resolve) => {
       binding.server.close(() => resolve());
@@ -119,13 +146,13 @@ export class AdminServer {
       return undefined;
     }
     const token = await loadAdminToken(admin.token, dataDir);
-    const server = new AdminServer(host, metrics, token, binding.server, binding.port);
+    const server = new AdminServer(host, metrics, token, binding);
     binding.serve((req, res) => {
       server.handle(req, res).catch((error: unknown) => server.fail(res, error));
     });
-    if (!isLoopbackHost(admin.host)) host.log.warn({ host: admin.host }, 'the admin listener accepts connections from other machines over plain HTTP: put a TLS reverse proxy in front and set admin.allowedHosts');
+    if (!isLoopbackHost(admin.host) && !binding.tls) host.log.warn({ host: admin.host }, 'the admin listener accepts connections from other machines over plain HTTP: set admin.tls (or put a TLS reverse proxy in front) and admin.allowedHosts');
     if (token.exposed) host.log.warn({ file: token.source }, 'the admin token file is readable by group or others: chmod 600 it');
-    host.log.info({ host: admin.host, port: server.port, token: token.source, tokenId: token.id, users: admin.users.length }, 'admin listening');
+    host.log.info({ host: admin.host, port: server.port, tls: binding.tls !== undefined, token: token.source, tokenId: token.id, users: admin.users.length }, 'admin listening');
     return server;
   }
 
@@ -133,15 +160,25 @@ export class AdminServer {
   get url(): string {
     const host = this.started.host;
     const shown = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host;
-    return `http://${shown}:${this.port}/`;
+    return `${this.binding.tls ? 'https' : 'http'}://${shown}:${this.port}/`;
   }
 
-  /** Address, token and users are fixed at start. */
+  /** Address, token and users are fixed at start; new TLS file paths apply at once. */
   reload(config: ConfigData): void {
-    if (JSON.stringify(config.admin) !== JSON.stringify(this.started)) this.host.log.warn('admin listener changes take effect on restart; keeping the current one');
+    const { tls, ...rest } = config.admin;
+    const { tls: startedTls, ...startedRest } = this.started;
+    if (JSON.stringify(rest) !== JSON.stringify(startedRest)) this.host.log.warn('admin listener changes take effect on restart; keeping the current one');
+    if (this.binding.tls) void this.binding.tls.reconfigure(tls);
+    else if (tls && !startedTls) this.host.log.warn('admin.tls was added: turning TLS on takes effect on restart; the admin listener keeps serving plain HTTP');
+  }
+
+  /** Reads the TLS files again (SIGHUP). */
+  checkTls(): Promise<boolean> | undefined {
+    return this.binding.tls?.check();
   }
 
   close(): Promise<void> {
+    this.binding.tls?.close();
     return new Promise((resolve) => {
       this.server.close(() => resolve());
       this.server.closeAllConnections();
@@ -157,7 +194,9 @@ export class AdminServer {
     if (headerCount(req, 'authorization') > 1) throw new GatehouseError('GH_BAD_HEADER', 'Bad Request: the Authorization header must be sent once');
     switch (path) {
       case '/-/health':
-        return sendJson(res, 200, { status: 'ok' }, { 'cache-control': 'no-store' });
+        // In managed mode, the deployed version this node serves: a balancer or an operator sees
+        // which nodes of a cluster have caught up (null: nothing deployed yet).
+        return sendJson(res, 200, this.host.control ? { status: 'ok', mode: 'managed', configVersion: this.host.control.served ?? null } : { status: 'ok', mode: 'file' }, { 'cache-control': 'no-store' });
       case '/login':
         return this.login(req, res, url);
       case '/logout':
@@ -165,12 +204,12 @@ export class AdminServer {
       case '/metrics':
         return this.serveMetrics(req, res, url);
     }
-    const who = this.auth.identify(req);
+    const who = await this.auth.identify(req, this.host.control?.adminTokens);
     if (!who) return this.refuse(req, res, url);
     if (path === '/api/v1' || path.startsWith(API_PREFIX)) {
       const control = this.host.control;
       if (!control) return sendJson(res, 404, { error: 'The management API runs in managed mode only (gatehouse start --managed); this Gatehouse runs from a configuration file' }, { 'cache-control': 'no-store' });
-      return control.handle(req, res, path, who.kind === 'token' ? 'admin-token' : `user:${who.name}`);
+      return control.handle(req, res, path, who);
     }
     const route = this.routes.match(path);
     if (!route) return sendJson(res, 404, { error: `Not Found: ${path}` });
@@ -179,7 +218,7 @@ export class AdminServer {
 
   private async serveMetrics(req: IncomingMessage, res: ServerResponse, url: string): Promise<void> {
     if (!this.metrics) return sendJson(res, 404, { error: 'Metrics are off (metrics.enabled: false)' });
-    if (!this.host.config.metrics.public && !this.auth.identify(req)) return this.refuse(req, res, url);
+    if (!this.host.config.metrics.public && !(await this.auth.identify(req, this.host.control?.adminTokens))) return this.refuse(req, res, url);
     if (req.method !== 'GET' && req.method !== 'HEAD') return sendJson(res, 405, { error: 'Method Not Allowed' }, { allow: 'GET, HEAD' });
     const text = await this.metrics.text();
     res.writeHead(200, { 'content-type': this.metrics.contentType, 'content-length': Buffer.byteLength(text), 'cache-control': 'no-store' });
@@ -233,8 +272,9 @@ export class AdminServer {
     if (!own && !allowed) throw new GatehouseError('GH_FORBIDDEN_ORIGIN', `Forbidden: sign-in from origin "${origin}" is not accepted`);
   }
 
-  /** The cookie is marked Secure when a trusted proxy says the browser used https. */
+  /** The cookie is marked Secure when the browser used https: this listener's TLS, or a trusted proxy's word. */
   private secure(req: IncomingMessage): boolean {
+    if ((req.socket as TLSSocket).encrypted === true) return true;
     return this.host.config.trustProxy && req.headers['x-forwarded-proto'] === 'https';
   }
 
@@ -256,7 +296,7 @@ function safeNext(next: string | null): string {
   return next && /^\/(?![/\\])[\x21-\x7e]*$/.test(next) ? next : '/';
 }
 
-function listenOn(server: Server, port: number, host: string): Promise<number> {
+function listenOn(server: WebServer, port: number, host: string): Promise<number> {
   return new Promise((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, host, () => {

@@ -1,11 +1,13 @@
 // The URL clients use to reach Gatehouse. OAuth clients compare the protected resource metadata's
 // `resource` with the URL they were given character for character, so it must be rebuilt exactly:
 // the configured publicUrl; else, behind a trusted proxy, X-Forwarded-Proto/Host; else the Host
-// header. Forwarded headers are ignored unless trustProxy is set: anyone can send them.
+// header, with https when the listener serves TLS. Forwarded headers are ignored unless
+// trustProxy is set: anyone can send them.
 // A host taken from the request must have passed the Host check first (src/http/guards.ts, run on
 // the MCP endpoint and on every route): it is the same host (`requestHost`), and a config that
 // would build URLs from an unchecked host is refused at load (src/auth/check.ts).
 import type { IncomingMessage } from 'node:http';
+import type { TLSSocket } from 'node:tls';
 import { GatehouseError } from '../errors.ts';
 import { firstValue, requestHost } from '../http/guards.ts';
 import type { AuthContext } from './plan.ts';
@@ -23,10 +25,15 @@ export function compilePublicBase(config: { readonly publicUrl?: string | undefi
   if (config.trustProxy) {
     return (req) => {
       const proto = firstValue(req.headers['x-forwarded-proto'])?.toLowerCase();
-      return `${proto === 'https' || proto === 'http' ? proto : 'http'}://${checkedHost(requestHost(req, true))}`;
+      return `${proto === 'https' || proto === 'http' ? proto : schemeOf(req)}://${checkedHost(requestHost(req, true))}`;
     };
   }
-  return (req) => `http://${checkedHost(requestHost(req, false))}`;
+  return (req) => `${schemeOf(req)}://${checkedHost(requestHost(req, false))}`;
+}
+
+/** The scheme the client used to reach this listener: https when it serves TLS (listen.tls). */
+function schemeOf(req: IncomingMessage): 'http' | 'https' {
+  return (req.socket as TLSSocket).encrypted === true ? 'https' : 'http';
 }
 
 /** Resource URL (RFC 8707/9728) of an API: the base plus the API path exactly as configured. */

@@ -13,6 +13,8 @@ export const META_SUBSCRIPTION_ID = 'io.modelcontextprotocol/subscriptionId';
 const RESERVED: ReadonlySet<string> = new Set([META_PROTOCOL_VERSION, META_CLIENT_CAPABILITIES, META_CLIENT_INFO, META_LOG_LEVEL]);
 
 export interface Envelope {
+  /** The revision `_meta` names (undefined when absent: envelopeProblem refuses that). */
+  readonly protocolVersion: string | undefined;
   readonly capabilities: JsonObject;
   readonly clientInfo: JsonObject;
   readonly logLevel: string | undefined;
@@ -45,7 +47,8 @@ export function readEnvelope(params: JsonObject | undefined): Envelope {
   const capabilities = meta && isObject(meta[META_CLIENT_CAPABILITIES]) ? meta[META_CLIENT_CAPABILITIES] : {};
   const info = meta && isObject(meta[META_CLIENT_INFO]) && typeof meta[META_CLIENT_INFO].name === 'string' ? meta[META_CLIENT_INFO] : ANONYMOUS_CLIENT;
   const level = meta?.[META_LOG_LEVEL];
-  return { capabilities, clientInfo: info, logLevel: typeof level === 'string' ? level : undefined };
+  const version = meta?.[META_PROTOCOL_VERSION];
+  return { protocolVersion: typeof version === 'string' ? version : undefined, capabilities, clientInfo: info, logLevel: typeof level === 'string' ? level : undefined };
 }
 
 /**

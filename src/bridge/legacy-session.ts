@@ -79,6 +79,8 @@ export class LegacySession {
   init: LegacyInit | undefined;
   lastActivity = Date.now();
   closed = false;
+  /** Replaced in its pool (what it serves changed): closed once idle. */
+  retired = false;
   /** Called once when the session ends. */
   onclose: ((reason: string) => void) | undefined;
   readonly calls = new Map<number, Call>();
@@ -97,7 +99,8 @@ export class LegacySession {
     readonly key: string,
     /** The principal's binding key (request states are bound to it). */
     readonly sub: string,
-    private readonly channel: MessageChannel,
+    /** Read by the endpoint for a federated API: the channel's name tables place what policies judge. */
+    readonly channel: MessageChannel,
     private readonly log: Logger,
   ) {
     channel.onmessage = (message) => this.received(message);

@@ -18,8 +18,11 @@ import type { RequestStateSealer } from './request-state.ts';
 import { BridgeReply } from './reply.ts';
 import { serveListen } from './listen.ts';
 
-/** Methods 2026-07-28 removed: answered as unknown (HTTP 404, -32601), never forwarded. */
-const REMOVED: ReadonlySet<string> = new Set(['initialize', 'ping', 'logging/setLevel', 'resources/subscribe', 'resources/unsubscribe']);
+/**
+ * Methods 2026-07-28 removed: answered as unknown (HTTP 404, -32601), never forwarded. `tasks/result`
+ * left with the tasks extension (SEP-2663); tasks are not bridged.
+ */
+const REMOVED: ReadonlySet<string> = new Set(['initialize', 'ping', 'logging/setLevel', 'resources/subscribe', 'resources/unsubscribe', 'tasks/result']);
 
 export class ModernClientBridge {
   readonly pool: SessionPool;
@@ -58,6 +61,10 @@ export class ModernClientBridge {
       const problem = envelopeProblem(message.params);
       if (problem !== undefined) throw new GatehouseError('GH_INVALID_PARAMS', `Invalid params: ${problem}`);
       const envelope = readEnvelope(message.params);
+      // The revision rides in the header and in _meta; a 2026-07-28 server refuses them apart.
+      if (envelope.protocolVersion !== x.versionHeader) {
+        throw new GatehouseError('GH_HEADER_MISMATCH', `Bad Request: MCP-Protocol-Version "${x.versionHeader}" does not match _meta's protocol version "${envelope.protocolVersion}"`);
+      }
       if (message.method === 'server/discover') {
         const session = await this.session(x, envelope);
         return this.answer(x, { jsonrpc: '2.0', id: message.id, result: discoverResult(session.init!) });
@@ -81,6 +88,22 @@ export class ModernClientBridge {
 
   private session(x: PostExchange, envelope: Envelope): LegacySession | Promise<LegacySession> {
     return this.pool.acquire(x.api, x.principal.key, envelope.capabilities, envelope.clientInfo);
+  }
+
+  /**
+   * The channel of the session this request will be served on, opened now if need be (a federated
+   * API's policies place names and URIs with its tables); undefined for what the bridge will
+   * refuse or not forward, and when the session cannot be opened (the bridge says why later, after
+   * the policies, as for any request).
+   */
+  async channelFor(api: string, sub: string, message: JsonRpcMessage): Promise<MessageChannel | undefined> {
+    if (!isRequest(message) || REMOVED.has(message.method) || envelopeProblem(message.params) !== undefined) return undefined;
+    const envelope = readEnvelope(message.params);
+    try {
+      return (await this.pool.acquire(api, sub, envelope.capabilities, envelope.clientInfo)).channel;
+    } catch {
+      return undefined;
+    }
   }
 
   sessionCount(): number {

@@ -6,6 +6,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { GatehouseError } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import type { JsonObject } from '../mcp/jsonrpc.ts';
+import { canonicalJson } from '../mcp/canonical-json.ts';
 import type { MessageChannel } from '../upstream/channel.ts';
 import { LegacySession } from './legacy-session.ts';
 
@@ -83,7 +84,7 @@ export class SessionPool {
     const raw = `${api}\n${sub}\n${JSON.stringify(capabilities)}\n${JSON.stringify(clientInfo)}`;
     let key = this.keys.get(raw);
     if (key === undefined) {
-      key = `${api}\n${sub}\n${createHash('sha256').update(canonical({ capabilities, clientInfo })).digest('base64url')}`;
+      key = `${api}\n${sub}\n${createHash('sha256').update(canonicalJson({ capabilities, clientInfo })).digest('base64url')}`;
       if (raw.length <= KNOWN_DECLARATION_CHARS) {
         if (this.keys.size >= KNOWN_DECLARATIONS) this.keys.clear();
         this.keys.set(raw, key);
@@ -112,9 +113,20 @@ export class SessionPool {
     return opening;
   }
 
+  /**
+   * Later requests open new sessions; the ones open now finish what they carry (a call waiting for
+   * the client's answers included) and are closed by the reaper once idle. For a change of what
+   * the sessions serve (a federated API's plan) that must not be kept for the idle timeout.
+   */
+  retire(): void {
+    for (const session of this.byId.values()) session.retired = true;
+    this.byKey.clear();
+    this.ready.clear();
+  }
+
   reap(now: number): void {
     for (const session of this.byId.values()) {
-      if (!session.busy && now - session.lastActivity > this.limits.idleTimeout) {
+      if (!session.busy && (session.retired || now - session.lastActivity > this.limits.idleTimeout)) {
         this.log.info({ session: session.id }, 'stopping idle bridged session');
         this.drop(session);
         void session.close();
@@ -163,16 +175,4 @@ export class SessionPool {
     const entry = this.byKey.get(session.key);
     if (entry) void entry.then((s) => s === session && this.byKey.get(session.key) === entry && this.byKey.delete(session.key), () => undefined);
   }
-}
-
-/** JSON with object keys sorted, so that equal declarations hash equal. */
-function canonical(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
-  if (value !== null && typeof value === 'object') {
-    return `{${Object.keys(value)
-      .sort()
-      .map((k) => `${JSON.stringify(k)}:${canonical((value as Record<string, unknown>)[k])}`)
-      .join(',')}}`;
-  }
-  return JSON.stringify(value);
 }

@@ -24,6 +24,7 @@ export function runUntilSignalled(gateway: Gateway, options: { onStop?: () => Pr
     };
     process.on('SIGTERM', stop);
     process.on('SIGINT', stop);
-    if (options.onReload) process.on('SIGHUP', () => void options.onReload!());
+    // SIGHUP: the config file (or the store's newest version), then the TLS files.
+    if (options.onReload) process.on('SIGHUP', () => void options.onReload!().finally(() => gateway.reloadTls()));
   });
 }

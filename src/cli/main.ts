@@ -4,6 +4,7 @@ import { Command, InvalidArgumentError } from 'commander';
 import { fileURLToPath } from 'node:url';
 import { loadConfigFile } from '../config/load.ts';
 import { ConfigError } from '../config/errors.ts';
+import { loadListenersTls } from '../http/tls.ts';
 import { configJsonSchema } from '../config/json-schema.ts';
 import { runStart } from './start.ts';
 import { runDemo } from './demo.ts';
@@ -55,6 +56,7 @@ program
   .action(async (options: { config: string }) => {
     try {
       const config = await loadConfigFile(options.config);
+      await loadListenersTls(config, options.config);
       process.stdout.write(`${options.config}: valid (${Object.keys(config.servers).length} servers, ${config.apis.length} APIs)\n`);
     } catch (error) {
       if (!(error instanceof ConfigError)) throw error;

@@ -28,7 +28,7 @@ async function runFromFile(options: { config: string; host?: string; port?: numb
   // --port moves the admin listener too when admin.port is not set: its default is the next port.
   const overrides = (c: typeof config) => ({
     ...c,
-    listen: { host: options.host ?? c.listen.host, port: options.port ?? c.listen.port },
+    listen: { ...c.listen, host: options.host ?? c.listen.host, port: options.port ?? c.listen.port },
   });
   let gateway: Gateway;
   try {

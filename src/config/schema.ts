@@ -8,6 +8,7 @@ import { AgentSchema, Auth, Url, AuthorizationServerSchema, StoreSchema, Upstrea
 import { ApiAuditSchema, AuditSchema, AUDIT_DEFAULT } from '../audit/schema.ts';
 import { MetricsSchema, TracingSchema } from '../metrics/schema.ts';
 import { AdminSchema } from '../admin/schema.ts';
+import { TlsSchema } from '../http/tls-schema.ts';
 import { NamespaceSchema, OnUpstreamFailureSchema, VirtualPromptSchema, VirtualResourceSchema, VirtualToolSchema } from './federation-schema.ts';
 
 export const Name = z
@@ -35,12 +36,24 @@ const UpstreamTimeouts = z
   })
   .meta({ description: 'Per-server override of the global timeouts.' });
 
+const ListCacheSchema = z
+  .strictObject({
+    enabled: z.boolean().default(false).meta({ description: 'Serve list results the server marks shareable from Gatehouse\'s cache.' }),
+    maxTtl: Duration.default(300_000).meta({ description: 'Longest time a result is kept, whatever `ttlMs` the server gives.' }),
+    maxEntries: z.number().int().min(1).max(100_000).default(256).meta({ description: 'Most lists kept (each method, cursor and revision is one); the oldest goes first.' }),
+  })
+  .meta({
+    description:
+      'A cache of the list results (tools, prompts, resources, resource templates) that a 2026-07-28 server marks `cacheScope: "public"` with a `ttlMs`: one upstream request serves every agent of every API on this server for the time the server allows (at most maxTtl). Each agent still gets the list through its own policies (an ACL filters it and marks the copy private). Only sessionless (2026-07-28) requests are served from it, and not under auth passthrough. Off by default.',
+  });
+
 export const HttpServer = z
   .strictObject({
     url: HttpUrl.meta({ description: 'Streamable HTTP endpoint of the MCP server, e.g. http://127.0.0.1:3001/mcp' }),
     headers: HeaderMap.optional(),
     timeouts: UpstreamTimeouts.optional(),
     credential: UpstreamCredentialSchema.optional().meta({ description: 'The upstream\'s own credential, injected on every request; never shown to agents or logged.' }),
+    listCache: ListCacheSchema.optional(),
   })
   .meta({ title: 'Streamable HTTP server' });
 
@@ -65,7 +78,7 @@ export const StdioServer = z
     args: z.array(z.string()).default([]).meta({ description: 'Arguments passed to the command.' }),
     env: z.record(z.string(), z.string()).default({}).meta({ description: 'Environment for the child, added to a minimal safe set (PATH, HOME, …); Gatehouse\'s own environment is not passed on.' }),
     cwd: z.string().optional().meta({ description: 'Working directory of the child (default: Gatehouse\'s own).' }),
-    maxChildren: z.number().int().positive().default(64).meta({ description: 'Most children of this server alive at once; a new session beyond it gets 503.' }),
+    maxChildren: z.number().int().positive().default(64).meta({ description: 'Most children of this server alive at once, counting those of federated APIs and bridged 2026-07-28 sessions; a new session beyond it gets 503 (`GH_TOO_MANY_SESSIONS`).' }),
     idleTimeout: Duration.optional().meta({ description: 'Stop a child whose session was idle this long (default: sessions.idleTimeout).' }),
     timeouts: z
       .strictObject({
@@ -124,9 +137,10 @@ export const Config = z
       .strictObject({
         host: z.string().default('127.0.0.1').meta({ description: 'Address to listen on. Use 0.0.0.0 or :: to accept connections from other machines (then set security.allowedHosts).' }),
         port: z.number().int().min(0).max(65535).default(8080).meta({ description: 'TCP port; 0 picks a free one.' }),
+        tls: TlsSchema.optional(),
       })
       .default({ host: '127.0.0.1', port: 8080 })
-      .meta({ description: 'Where Gatehouse accepts client connections. Changes take effect on restart.' }),
+      .meta({ description: 'Where Gatehouse accepts client connections. Changes of host and port take effect on restart; new TLS files apply at once.' }),
     dataDir: z.string().optional().meta({ description: 'Folder for the session key, key files and the SQLite store (default: .gatehouse beside the config file; GATEHOUSE_DATA_DIR overrides). One running Gatehouse per folder: a second is refused (gatehouse.lock).' }),
     publicUrl: z.string().url().optional().meta({ description: 'Base URL clients use to reach Gatehouse (e.g. https://mcp.example.com); used for OAuth resource identifiers. Default: from the Host header, which must then be checked (a loopback listener, or security.allowedHosts).' }),
     trustProxy: z.boolean().default(false).meta({ description: 'Honour X-Forwarded-Proto/Host from a reverse proxy when publicUrl is not set; the forwarded host is then the one checked against security.allowedHosts.' }),

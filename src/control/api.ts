@@ -11,6 +11,9 @@ import { sendJson } from '../http/reply.ts';
 import type { Deployments } from './deployments.ts';
 import { ManagementError, notFound } from './errors.ts';
 import type { Call } from './http.ts';
+import type { ConfigChange } from '../audit/config-events.ts';
+import { actorOf, type AdminIdentity } from '../admin/auth.ts';
+import { tokensResource } from './token-resources.ts';
 import { apisResource, changesResource, deploymentsResource, draftResource, serversResource } from './config-resources.ts';
 import { agentsResource, credentialsResource, usersResource } from './store-resources.ts';
 
@@ -22,14 +25,17 @@ export interface ManagementDeps {
   readonly openapi: () => unknown;
   /** Base URL of the MCP listener, to answer a deploy with each API's URL. */
   readonly mcpBase: () => string | undefined;
+  /** Where changes to the store (agents, keys, users, credentials) are recorded: the audit log. */
+  readonly onChange?: ((change: ConfigChange) => void) | undefined;
 }
 
 export const API_PREFIX = '/api/v1/';
 
-export type ManagementHandler = (req: IncomingMessage, res: ServerResponse, path: string, actor: string) => Promise<void>;
+export type ManagementHandler = (req: IncomingMessage, res: ServerResponse, path: string, who: AdminIdentity) => Promise<void>;
 
 export function managementApi(deps: ManagementDeps): ManagementHandler {
-  return async (req, res, path, actor) => {
+  return async (req, res, path, who) => {
+    const actor = actorOf(who);
     const url = new URL(req.url ?? '/', 'http://admin.invalid');
     let segments: string[];
     try {
@@ -37,8 +43,11 @@ export function managementApi(deps: ManagementDeps): ManagementHandler {
     } catch {
       return sendJson(res, 400, { error: 'malformed path' });
     }
-    const call: Call = { req, res, method: req.method ?? 'GET', segments, query: url.searchParams, actor };
+    const address = req.socket.remoteAddress;
+    const changed: Call['changed'] = (action, target, patch) => deps.onChange?.({ at: Date.now(), actor, action, target, patch, address });
+    const call: Call = { req, res, method: req.method ?? 'GET', segments, query: url.searchParams, actor, changed };
     try {
+      allowed(who, call);
       await route(call);
     } catch (error) {
       if (error instanceof ManagementError) return sendJson(res, error.status, error.body(), { 'cache-control': 'no-store', ...error.headers });
@@ -68,7 +77,19 @@ export function managementApi(deps: ManagementDeps): ManagementHandler {
         return usersResource(call, deps.store);
       case 'credentials':
         return credentialsResource(call, deps.vault);
+      case 'tokens':
+        return tokensResource(call, deps.deployments.store);
     }
     throw notFound(`/api/v1/${call.segments.join('/')}`);
   }
+}
+
+/**
+ * Roles: a viewer reads; an admin changes everything but API tokens; an owner (the admin token,
+ * listed admin users, owner tokens) everything. Refused with 403 before anything is read.
+ */
+function allowed(who: AdminIdentity, call: Call): void {
+  const reading = call.method === 'GET' || call.method === 'HEAD';
+  if (who.role === 'viewer' && !reading) throw new ManagementError(403, `Forbidden: role viewer may only read (${call.method} refused)`);
+  if (who.role !== 'owner' && call.segments[0] === 'tokens') throw new ManagementError(403, `Forbidden: API tokens are managed by owners (this identity's role is ${who.role})`);
 }

@@ -9,6 +9,7 @@ import { ControlConflict, type ControlDocument, type ControlStore, type DraftRec
 import { emptyDocument, snapshotConfig } from './document.ts';
 import { documentPatch, readableDiff } from './diff.ts';
 import { ManagementError, badRequest } from './errors.ts';
+import type { ConfigChange } from '../audit/config-events.ts';
 
 export interface Draft {
   document: ControlDocument;
@@ -36,6 +37,8 @@ export class Deployments {
     private readonly node: Record<string, unknown>,
     private readonly env: NodeJS.ProcessEnv,
     private readonly apply: ApplySnapshot | undefined,
+    /** Where every stored change is recorded beside the store's own history: the audit log. */
+    private readonly onChange?: (change: ConfigChange) => void,
   ) {}
 
   async draft(): Promise<Draft> {
@@ -88,7 +91,9 @@ export class Deployments {
   private async write(actor: string, action: string, target: string, current: Draft, next: ControlDocument): Promise<Draft> {
     this.snapshot(next, 'draft');
     const patch = documentPatch(current.document, next);
-    const saved = await this.store.saveDraft(next, current.revision, actor, Date.now(), { action, target, patch });
+    const at = Date.now();
+    const saved = await this.store.saveDraft(next, current.revision, actor, at, { action, target, patch });
+    this.onChange?.({ at, actor, action, target, patch });
     return draftOf(saved);
   }
 
@@ -101,7 +106,10 @@ export class Deployments {
     const config = this.snapshot(draft.document, 'draft');
     if (draft.revision === 0) await this.store.saveDraft(draft.document, 0, actor, Date.now(), { action: 'start draft', target: 'draft', patch: [] });
     const revision = draft.revision === 0 ? 1 : draft.revision;
-    const version = await this.store.deploy({ actor, at: Date.now(), comment, expectedRevision: revision, change: { action: 'deploy', target: 'draft', patch: documentPatch(latest?.document ?? emptyDocument(), draft.document) } }).catch(conflictToHttp);
+    const at = Date.now();
+    const patch = documentPatch(latest?.document ?? emptyDocument(), draft.document);
+    const version = await this.store.deploy({ actor, at, comment, expectedRevision: revision, change: { action: 'deploy', target: 'draft', patch } }).catch(conflictToHttp);
+    this.onChange?.({ at, actor, action: 'deploy', target: 'draft', patch, version: version.version });
     this.apply?.(version.version, config);
     return version;
   }
@@ -112,9 +120,12 @@ export class Deployments {
     if (!target) throw new ManagementError(404, `version ${n} not found`);
     const config = this.snapshot(target.document, `version ${n}`);
     const latest = await this.latest();
+    const at = Date.now();
+    const patch = documentPatch(latest?.document ?? emptyDocument(), target.document);
     const version = await this.store
-      .deploy({ actor, at: Date.now(), rollbackTo: n, expectedRevision, comment: `rollback to version ${n}`, change: { action: 'rollback', target: `versions/${n}`, patch: documentPatch(latest?.document ?? emptyDocument(), target.document) } })
+      .deploy({ actor, at, rollbackTo: n, expectedRevision, comment: `rollback to version ${n}`, change: { action: 'rollback', target: `versions/${n}`, patch } })
       .catch(conflictToHttp);
+    this.onChange?.({ at, actor, action: 'rollback', target: `versions/${n}`, patch, version: version.version });
     this.apply?.(version.version, config);
     return version;
   }

@@ -15,6 +15,20 @@ export interface Call {
   readonly query: URLSearchParams;
   /** Who is changing things: "admin-token" or "user:<name>". */
   readonly actor: string;
+  /** Records a change this call made to the store (audit log): never a secret in `patch`. */
+  readonly changed: (action: string, target: string, patch: readonly PatchOp[]) => void;
+}
+
+/** One RFC 6902 operation of an audited change. */
+export interface PatchOp {
+  readonly op: 'add' | 'replace' | 'remove';
+  readonly path: string;
+  readonly value?: unknown;
+}
+
+/** A JSON Pointer (RFC 6901) of path segments. */
+export function pointer(...segments: string[]): string {
+  return segments.map((s) => '/' + s.replace(/~/g, '~0').replace(/\//g, '~1')).join('');
 }
 
 export async function jsonBody(call: Call, expected: 'object' | 'array' = 'object'): Promise<Record<string, unknown>> {

@@ -7,6 +7,7 @@ import { openControlStore } from '../store/control-open.ts';
 import { CredentialVault } from '../credentials/vault.ts';
 import { credentialsKeySource } from '../credentials/key.ts';
 import { emptyDocument, snapshotConfig } from './document.ts';
+import { auditEventOfConfigChange } from '../audit/config-events.ts';
 import { ControlPlane } from './plane.ts';
 
 export interface ManagedOptions {
@@ -49,6 +50,7 @@ export async function startManagedGateway(options: ManagedOptions): Promise<Gate
             vault: new CredentialVault(gateway.store, credentialsKeySource(context.dataDir), context.env),
             log: gateway.log,
             mcpBase: () => gateway.baseUrl(),
+            recordChange: (change) => gateway.audit?.record(auditEventOfConfigChange(change)),
           },
           latest,
           options.pollMs ?? 1000,

@@ -55,6 +55,8 @@ const PATHS: Record<string, Record<string, Op>> = {
   '/agents/{id}': { get: { summary: 'One agent (ETag)', ok: 200 }, put: { summary: 'Change name, labels, disabled', ok: 200, ifMatch: 'required' } },
   '/agents/{id}/keys': { get: { summary: 'The agent\'s keys (never the keys themselves)', ok: 200 }, post: { summary: 'Create a key: the answer is the only time it is shown', ok: 201 } },
   '/agents/{id}/keys/{keyId}': { delete: { summary: 'Revoke a key', ok: 204 } },
+  '/tokens': { get: { summary: 'API tokens of the admin listener (owners only; never the tokens themselves)', ok: 200 }, post: { summary: 'Create an API token with a role (owner, admin, viewer) and an optional expiresAt: the answer is the only time it is shown', ok: 201 } },
+  '/tokens/{id}': { delete: { summary: 'Revoke an API token (at once, on every node)', ok: 204 } },
   '/users': { get: { summary: 'Users of the embedded authorization server', ok: 200 }, post: { summary: 'Create a user', body: 'UserInput', ok: 201 } },
   '/users/{username}': { get: { summary: 'One user (ETag)', ok: 200 }, put: { summary: 'Enable or disable', ok: 200, ifMatch: 'required' } },
   '/credentials': { get: { summary: 'Stored upstream credentials: names and types, never secrets', ok: 200 } },
@@ -102,7 +104,7 @@ export function openApiDocument(version: string): Record<string, unknown> {
   }
   return {
     openapi: '3.1.0',
-    info: { title: 'Gatehouse management API', version, description: 'Servers, APIs and policies change in a draft and go live with a deployment; agents, keys, users and credentials live in the store and apply at once. Authenticate with the admin token (Authorization: Bearer). Every change of an existing object sends If-Match with its ETag.' },
+    info: { title: 'Gatehouse management API', version, description: 'Servers, APIs and policies change in a draft and go live with a deployment; agents, keys, users and credentials live in the store and apply at once. Authenticate with the admin token or an API token (Authorization: Bearer); a viewer token reads, an admin token changes all but API tokens. Every change of an existing object sends If-Match with its ETag.' },
     jsonSchemaDialect: 'https://json-schema.org/draft/2020-12/schema',
     components: { schemas: fixRefs(components), securitySchemes: { adminToken: { type: 'http', scheme: 'bearer' } } },
     security: [{ adminToken: [] }],

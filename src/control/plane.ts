@@ -11,6 +11,7 @@ import type { CredentialVault } from '../credentials/vault.ts';
 import { Deployments } from './deployments.ts';
 import { managementApi, type ManagementHandler } from './api.ts';
 import { openApiDocument } from './openapi.ts';
+import type { ConfigChange } from '../audit/config-events.ts';
 
 export interface DataPlane {
   reload(config: ConfigData): void;
@@ -18,15 +19,20 @@ export interface DataPlane {
   readonly vault: CredentialVault;
   readonly log: Logger;
   mcpBase(): string | undefined;
+  /** Records a configuration change in the audit log (absent when the audit log is off). */
+  readonly recordChange?: ((change: ConfigChange) => void) | undefined;
 }
 
 export class ControlPlane {
   readonly deployments: Deployments;
   readonly handle: ManagementHandler;
+  /** API tokens of the admin listener are looked up here (AdminAuth). */
+  readonly adminTokens = (id: string) => this.store.getAdminToken(id);
   /** The version the data plane serves (undefined: nothing deployed yet). */
   served: number | undefined;
   private timer: NodeJS.Timeout | undefined;
   private polling: Promise<void> = Promise.resolve();
+  private readonly unwatch: (() => Promise<void>) | undefined;
 
   constructor(
     readonly store: ControlStore,
@@ -37,11 +43,15 @@ export class ControlPlane {
     pollMs: number,
   ) {
     this.served = served;
-    this.deployments = new Deployments(store, node, env, (version, config) => this.apply(version, config));
+    this.deployments = new Deployments(store, node, env, (version, config) => this.apply(version, config), plane.recordChange);
     // The same document as the published schema/openapi.json.
     const openapi = openApiDocument('v1');
-    this.handle = managementApi({ deployments: this.deployments, store: plane.store, vault: plane.vault, log: plane.log, openapi: () => openapi, mcpBase: () => plane.mcpBase() });
+    this.handle = managementApi({ deployments: this.deployments, store: plane.store, vault: plane.vault, log: plane.log, openapi: () => openapi, mcpBase: () => plane.mcpBase(), onChange: plane.recordChange });
     if (pollMs > 0) this.timer = setInterval(() => void this.poll(), pollMs).unref();
+    // A deploy announced by the store (Postgres) is looked for at once; the poll is the fallback.
+    this.unwatch = store.watch?.((version) => {
+      if (this.served === undefined || version > this.served) void this.poll();
+    }, plane.log);
   }
 
   private apply(version: number, config: ConfigData): void {
@@ -70,6 +80,7 @@ export class ControlPlane {
 
   async close(): Promise<void> {
     clearInterval(this.timer);
+    await this.unwatch?.();
     await this.polling;
     await this.store.close();
   }

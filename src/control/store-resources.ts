@@ -13,7 +13,7 @@ import type { CredentialVault } from '../credentials/vault.ts';
 import { parseSecretCredential } from '../credentials/secret.ts';
 import { ManagementError, badRequest, notFound } from './errors.ts';
 import { checkIfMatch, etagOf, requireIfMatch } from './etag.ts';
-import { jsonBody, methodNotAllowed, nameSegment, reply, type Call } from './http.ts';
+import { jsonBody, methodNotAllowed, nameSegment, pointer, reply, type Call } from './http.ts';
 
 /** What PUT /agents/{id} may change (createdAt and keys are not fields of it). */
 const AgentUpdate = AgentSchema.pick({ name: true, labels: true }).extend({ id: AgentSchema.shape.id.optional(), name: z.string().nullable().optional(), disabled: z.boolean().optional(), createdAt: z.number().optional() }).strict();
@@ -37,6 +37,7 @@ export async function agentsResource(call: Call, store: Store): Promise<void> {
       if (error instanceof StoreConstraintError && error.reason === 'duplicate') throw new ManagementError(409, `agent "${agent.id}" already exists`);
       throw error;
     }
+    call.changed('create agent', `agents/${agent.id}`, [{ op: 'add', path: pointer('agents', agent.id), value: agentView(agent) }]);
     return reply(call, 201, agentView(agent), etagOf(agentView(agent)));
   }
   const id = nameSegment(rawId, 'agent');
@@ -52,6 +53,7 @@ export async function agentsResource(call: Call, store: Store): Promise<void> {
     if (parsed.data.id !== undefined && parsed.data.id !== id) throw badRequest(`id: expected "${id}"`, [{ field: 'id', message: `expected "${id}"` }]);
     const next: AgentRecord = { ...agent, name: parsed.data.name ?? undefined, labels: parsed.data.labels, disabled: parsed.data.disabled ?? agent.disabled };
     await store.upsertAgent(next);
+    call.changed('update agent', `agents/${id}`, [{ op: 'replace', path: pointer('agents', id), value: agentView(next) }]);
     return reply(call, 200, agentView(next), etagOf(agentView(next)));
   }
   methodNotAllowed(call, 'GET, PUT');
@@ -67,12 +69,15 @@ async function keysResource(call: Call, store: Store, agent: AgentRecord, rawKey
     const key = generateApiKey();
     const record: ApiKeyRecord = { id: `key_${randomBytes(9).toString('base64url')}`, agentId: agent.id, hash: digestKey(key), prefix: keyPrefix(key), api: body.api as string | undefined, createdAt: Date.now(), expiresAt: body.expiresAt as number | undefined, revokedAt: undefined, lastUsedAt: undefined };
     await store.createApiKey(record);
+    call.changed('create key', `agents/${agent.id}/keys/${record.id}`, [{ op: 'add', path: pointer('agents', agent.id, 'keys', record.id), value: keyView(record) }]);
     // The only time the key is shown: the store keeps its digest.
     return reply(call, 201, { ...keyView(record), key });
   }
   if (call.method !== 'DELETE') methodNotAllowed(call, 'DELETE');
   const owned = (await store.listApiKeys(agent.id)).some((k) => k.id === rawKey);
-  if (!owned || !(await store.revokeApiKey(rawKey, Date.now()))) throw notFound(`key "${rawKey}" of agent "${agent.id}"`);
+  const revokedAt = Date.now();
+  if (!owned || !(await store.revokeApiKey(rawKey, revokedAt))) throw notFound(`key "${rawKey}" of agent "${agent.id}"`);
+  call.changed('revoke key', `agents/${agent.id}/keys/${rawKey}`, [{ op: 'replace', path: pointer('agents', agent.id, 'keys', rawKey, 'revokedAt'), value: revokedAt }]);
   return reply(call, 204, undefined);
 }
 
@@ -87,6 +92,7 @@ export async function usersResource(call: Call, store: Store): Promise<void> {
     if (typeof body.username !== 'string' || typeof body.password !== 'string') throw badRequest('expected { "username": string, "password": string }', [{ field: typeof body.username !== 'string' ? 'username' : 'password', message: 'required field is missing (expected string)' }]);
     try {
       const user = await createUser(store, body.username, body.password);
+      call.changed('create user', `users/${user.username}`, [{ op: 'add', path: pointer('users', user.username), value: view(user) }]);
       return reply(call, 201, view(user), etagOf(view(user)));
     } catch (error) {
       if (error instanceof UserInputError) throw new ManagementError(error.message.includes('already exists') ? 409 : 400, error.message);
@@ -102,6 +108,7 @@ export async function usersResource(call: Call, store: Store): Promise<void> {
     if (typeof body.disabled !== 'boolean') throw badRequest('disabled: expected a boolean (only `disabled` can change; passwords are set by the user)', [{ field: 'disabled', message: 'expected a boolean' }]);
     await store.setUserDisabled(user.username, body.disabled);
     const next = view({ ...user, disabled: body.disabled });
+    call.changed(body.disabled ? 'disable user' : 'enable user', `users/${user.username}`, [{ op: 'replace', path: pointer('users', user.username, 'disabled'), value: body.disabled }]);
     return reply(call, 200, next, etagOf(next));
   }
   methodNotAllowed(call, 'GET, PUT');
@@ -119,11 +126,14 @@ export async function credentialsResource(call: Call, vault: CredentialVault): P
     const parsed = parseSecretCredential(await jsonBody(call));
     if (!parsed.ok) throw badRequest('invalid credential', parsed.problems.map((p) => ({ field: p.split(':')[0]!, message: p.slice(p.indexOf(':') + 1).trim() })));
     await vault.set(name, parsed.credential);
+    // The value is write-only: the audit record says which credential and its type, never the secret.
+    call.changed('set credential', `credentials/${name}`, [{ op: 'add', path: pointer('credentials', name), value: { type: parsed.credential.type } }]);
     // Write-only: the answer says what was stored, never the secret.
     return reply(call, 200, { name, type: parsed.credential.type, updatedAt: Date.now() });
   }
   if (call.method === 'DELETE') {
     if (!(await vault.delete(name))) throw notFound(`credential "${name}"`);
+    call.changed('delete credential', `credentials/${name}`, [{ op: 'remove', path: pointer('credentials', name) }]);
     return reply(call, 204, undefined);
   }
   methodNotAllowed(call, 'PUT, DELETE');

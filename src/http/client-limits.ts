@@ -3,11 +3,12 @@
 // are open at once, and how Node's own refusals (malformed request, headers too large, timeout)
 // are answered. Used by the MCP listener and the admin listener.
 import { readFileSync } from 'node:fs';
-import type { Server, ServerOptions, ServerResponse } from 'node:http';
+import type { ServerOptions, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { GatehouseError, type ErrorCode } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import { errorResponse } from '../mcp/jsonrpc.ts';
+import type { WebServer } from './tls-server.ts';
 
 export interface ClientLimits {
   /** Longest a client may take to send a request's headers (from its first byte, or from connecting). */
@@ -103,7 +104,7 @@ export class ConnectionGuard implements ConnectionStats {
   private refusedSinceLog = 0;
 
   constructor(
-    private readonly server: Server,
+    private readonly server: WebServer,
     private readonly name: string,
     private readonly limits: ClientLimits,
     private readonly log: Logger,
@@ -118,6 +119,17 @@ export class ConnectionGuard implements ConnectionStats {
     });
     server.on('drop', () => this.onDrop());
     server.on('clientError', (error: NodeJS.ErrnoException, socket: Socket) => this.onClientError(error, socket));
+    // TLS handshakes that fail (an untrusted client certificate, no common version, a timeout).
+    server.on('tlsClientError', (error: NodeJS.ErrnoException, socket: Socket) => {
+      this.log.debug({ listener: this.name, code: error.code, err: error.message }, 'TLS handshake failed');
+      socket.destroy();
+    });
+  }
+
+  /** Answers plain HTTP sent to a TLS port (before any TLS), then closes the connection. */
+  refusePlainHttp(socket: Socket): void {
+    this.log.debug({ listener: this.name }, 'plain HTTP request on the TLS port refused');
+    this.answer(socket, new GatehouseError('GH_BAD_HTTP_REQUEST', 'Bad Request: this port serves HTTPS only: use an https:// URL'));
   }
 
   /** Closes idle keep-alive connections, at most every 100 ms (it walks every connection). */
@@ -162,6 +174,11 @@ export class ConnectionGuard implements ConnectionStats {
       socket.destroy();
       return;
     }
+    this.answer(socket, refusal);
+  }
+
+  /** Writes a refusal on a connection that has no answer in progress, and closes it. */
+  private answer(socket: Socket, refusal: GatehouseError): void {
     const text = JSON.stringify(this.body(refusal));
     socket.end(
       `HTTP/1.1 ${refusal.status} ${REASONS[refusal.status] ?? 'Bad Request'}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(text)}\r\nconnection: close\r\n\r\n${text}`,

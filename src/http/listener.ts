@@ -1,6 +1,7 @@
 // The HTTP listener: routes a path to its API, runs the MCP endpoint, turns failures into
 // JSON-RPC errors, and tracks requests in flight so that shutdown can drain them.
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Server as HttpsServer } from 'node:https';
 import { GatehouseError } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import type { Runtime } from '../config/compile.ts';
@@ -10,6 +11,10 @@ import { sendError, sendJson } from './reply.ts';
 import { ExchangeRecord, ObservedResponse } from '../observe/record.ts';
 import { ConnectionGuard, isClientDisconnect, jsonRpcRefusal, timeoutOptions, type ClientLimits, type ConnectionStats } from './client-limits.ts';
 import { ListenError } from './listen-error.ts';
+import { createWebServer, type WebServer } from './tls-server.ts';
+import { TlsReloader } from './tls-reload.ts';
+import type { TlsConfig } from './tls-schema.ts';
+import type { ListenerTls } from './tls.ts';
 
 export interface ListenerDeps extends Omit<EndpointDeps, 'maxRequestBytes' | 'maxJsonDepth'> {
   runtime(): Runtime;
@@ -27,7 +32,9 @@ export interface ExchangeObserver {
 }
 
 export class Listener {
-  readonly server: Server;
+  readonly server: WebServer;
+  /** Keeps the certificate current when the listener serves HTTPS. */
+  readonly tls: TlsReloader | undefined;
   private draining = false;
   // Requests in flight are counted, not kept in a Set: a long-lived Set churned by a new response
   // per request kept those responses (and all they reference) alive through young GCs until
@@ -48,11 +55,26 @@ export class Listener {
   /** Open and refused connections (metrics). */
   readonly connections: ConnectionStats;
 
-  constructor(private readonly deps: ListenerDeps, maxHeaderBytes: number, limits: ClientLimits) {
-    this.server = createServer({ maxHeaderSize: maxHeaderBytes, ...timeoutOptions(limits), ServerResponse: ObservedResponse }, (req, res) =>
-      this.handle(req, res as ObservedResponse),
+  constructor(private readonly deps: ListenerDeps, maxHeaderBytes: number, limits: ClientLimits, tls?: ListenerTls) {
+    let guard: ConnectionGuard | undefined;
+    this.server = createWebServer(
+      { maxHeaderSize: maxHeaderBytes, ...timeoutOptions(limits), ServerResponse: ObservedResponse },
+      tls && { material: tls.material, handshakeTimeout: limits.headersTimeout, refusePlainHttp: (socket) => guard!.refusePlainHttp(socket) },
+      (req, res) => this.handle(req, res as ObservedResponse),
     );
-    this.connections = new ConnectionGuard(this.server, 'MCP', limits, deps.log, jsonRpcRefusal);
+    this.connections = guard = new ConnectionGuard(this.server, 'MCP', limits, deps.log, jsonRpcRefusal);
+    this.tls = tls && new TlsReloader(this.server as HttpsServer, tls.material, tls.source, deps.log);
+  }
+
+  /** `https` when the listener serves TLS. */
+  get scheme(): 'http' | 'https' {
+    return this.tls ? 'https' : 'http';
+  }
+
+  /** A config reload: new TLS file paths apply at once; turning TLS on or off takes a restart. */
+  reconfigureTls(tls: TlsConfig | undefined): void {
+    if (this.tls) void this.tls.reconfigure(tls);
+    else if (tls) this.deps.log.warn('listen.tls was added: turning TLS on takes effect on restart; the listener keeps serving plain HTTP');
   }
 
   /** Binds the address; requests are held until open(). Rejects with a ListenError. */
@@ -165,6 +187,7 @@ export class Listener {
    */
   async drain(drainMs: number): Promise<{ drained: number; cut: number }> {
     this.draining = true;
+    this.tls?.close();
     this.open(); // held requests (a start that failed) are answered 503
     const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
     this.server.closeIdleConnections();

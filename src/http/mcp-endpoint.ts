@@ -158,19 +158,17 @@ async function post(base: Base, api: ApiRuntime, deps: EndpointDeps, upstream: U
 
   let session: SessionRef | undefined;
   if (!initialize && !isStateless(base.protocolVersion) && !upstreamJudges(req, base.rewriteChallenge)) session = resolveSession(req, api, base.principal, deps.sealer, upstream);
-  // A 2026-07-28 client of a server that speaks 2025 is served by the era adapter (src/bridge/).
+  // A 2026-07-28 client of a server that speaks 2025 is served by the era adapter (src/bridge/);
+  // so is one of a federated API, whose adapter (`@<api>`) bridges to the API's own channel.
   let bridge: ModernClientBridge | undefined;
   if (isStateless(base.protocolVersion)) {
-    const bridges = api.federation ? undefined : deps.bridges?.(api.server);
+    const bridges = deps.bridges?.(api.server);
     if (bridges) bridge = await modernClientBridge(bridges);
     if (bridge && base.passthroughToken !== undefined) {
       throw unsupportedVersion(base.protocolVersion, `Bad Request: API "${api.name}" passes the client's token through to server "${api.server}", which speaks a 2025 revision; 2026-07-28 clients are bridged only when Gatehouse holds the upstream credential`, SESSION_VERSIONS);
     }
     if (!bridge && upstream.kind === 'channel') {
-      const why = api.federation
-        ? `API "${api.name}" federates several servers behind one session (Gatehouse holds an upstream session per server); 2026-07-28 (sessionless) clients are not served by federated APIs yet`
-        : `server "${api.server}" is reached over a session-bound transport and no era bridge is available`;
-      throw unsupportedVersion(base.protocolVersion, `Bad Request: ${why}`, SESSION_VERSIONS);
+      throw unsupportedVersion(base.protocolVersion, `Bad Request: server "${api.server}" is reached over a session-bound transport and no era bridge is available`, SESSION_VERSIONS);
     }
   }
   // A 2025 client of a server that speaks only 2026-07-28 is served by the other era adapter: its
@@ -186,7 +184,10 @@ async function post(base: Base, api: ApiRuntime, deps: EndpointDeps, upstream: U
   // routing would), so that policies, the audit and metrics see the server it goes to.
   let targets: Targets | undefined;
   if (api.federation && (api.policies.length > 0 || base.record)) {
-    targets = targetResolver(api.federation, upstream, session?.claims);
+    // A bridged client has no session claims: its tables are those of the bridged session the
+    // request will be served on (a virtual server's names are known from the config alone).
+    const bridged = bridge && !api.federation.virtual ? await bridge.channelFor(api.name, base.principal.key, first) : undefined;
+    targets = targetResolver(api.federation, upstream, session?.claims, bridged);
     await targets.locate(messages);
   }
   // An empty policy chain (the common case of a plain proxy) forwards the messages as parsed.

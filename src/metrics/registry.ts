@@ -30,6 +30,8 @@ export interface MetricsSource {
   stderrDropped?(): Record<string, { readonly lines: number; readonly bytes: number }>;
   /** Client connections per listener (mcp, admin). */
   connectionStats?(): Record<string, { readonly open: number; readonly refused: number }>;
+  /** The deployed configuration version this node serves (managed mode), else undefined. */
+  configVersion?(): number | undefined;
 }
 
 export interface MetricsLabels {
@@ -101,6 +103,16 @@ export class GatewayMetrics {
           const transport = !definition ? 'unknown' : 'url' in definition ? 'http' : 'command' in definition ? 'stdio' : 'sse';
           this.set({ server, transport }, count);
         }
+      },
+    });
+    new Gauge({
+      name: 'gatehouse_config_version',
+      help: 'The deployed configuration version this node serves (managed mode; absent when it runs from a file or nothing is deployed yet). Nodes of a cluster that disagree are still catching up.',
+      registers,
+      collect() {
+        this.reset();
+        const version = metrics.source?.configVersion?.();
+        if (version !== undefined) this.set(version);
       },
     });
     new Gauge({

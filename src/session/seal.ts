@@ -1,7 +1,7 @@
 // Downstream session ids are sealed tokens (AES-256-GCM) holding what any Gatehouse node with
 // the same key needs to serve the session: no shared session table. Tampered or foreign tokens
 // fail authentication and are treated as unknown.
-import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { SealBox } from './seal-box.ts';
 
 export interface SessionClaims {
   /** API name the session was opened on. */
@@ -37,25 +37,20 @@ export interface BridgedClaims {
 }
 
 const PREFIX = 'gh1.';
-const AAD = Buffer.from('gatehouse-session-v1');
 const CACHE_LIMIT = 10_000;
 
 export class SessionSealer {
-  private readonly key: Buffer;
+  private readonly box: SealBox;
   // Unsealing costs a decrypt; the same id arrives on every request of a session.
   private readonly cache = new Map<string, SessionClaims>();
 
   constructor(key: Buffer) {
     if (key.length !== 32) throw new Error('session key must be 32 bytes');
-    this.key = key;
+    this.box = new SealBox(key, 'gatehouse-session-v1');
   }
 
   seal(claims: SessionClaims): string {
-    const iv = randomBytes(12);
-    const cipher = createCipheriv('aes-256-gcm', this.key, iv);
-    cipher.setAAD(AAD);
-    const body = Buffer.concat([cipher.update(JSON.stringify(claims), 'utf8'), cipher.final()]);
-    const token = PREFIX + Buffer.concat([iv, body, cipher.getAuthTag()]).toString('base64url');
+    const token = PREFIX + this.box.seal(JSON.stringify(claims));
     this.remember(token, claims);
     return token;
   }
@@ -65,13 +60,9 @@ export class SessionSealer {
     const cached = this.cache.get(token);
     if (cached) return cached;
     if (!token.startsWith(PREFIX) || token.length > 2048) return undefined;
-    const raw = Buffer.from(token.slice(PREFIX.length), 'base64url');
-    if (raw.length < 12 + 16 + 2) return undefined;
+    const text = this.box.open(token.slice(PREFIX.length));
+    if (text === undefined) return undefined;
     try {
-      const decipher = createDecipheriv('aes-256-gcm', this.key, raw.subarray(0, 12));
-      decipher.setAAD(AAD);
-      decipher.setAuthTag(raw.subarray(raw.length - 16));
-      const text = Buffer.concat([decipher.update(raw.subarray(12, raw.length - 16)), decipher.final()]).toString('utf8');
       const claims = JSON.parse(text) as SessionClaims;
       if (typeof claims.api !== 'string' || typeof claims.sub !== 'string') return undefined;
       this.remember(token, claims);

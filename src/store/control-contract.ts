@@ -70,5 +70,24 @@ export function controlStoreContract(name: string, open: () => Promise<ControlSt
         await store.close();
       }
     });
+
+    test('admin tokens: created, read back, listed newest first, revoked once', async () => {
+      const store = await open();
+      try {
+        const base = { digest: 'd'.repeat(64), createdBy: 'admin-token', expiresAt: undefined, revokedAt: undefined };
+        await store.createAdminToken({ ...base, id: 'tok-a', name: 'ci', role: 'viewer', createdAt: T0 });
+        await store.createAdminToken({ ...base, id: 'tok-b', name: 'deployer', role: 'admin', createdAt: T0 + 1, expiresAt: T0 + 1000 });
+        assert.deepEqual(await store.getAdminToken('tok-a'), { ...base, id: 'tok-a', name: 'ci', role: 'viewer', createdAt: T0 });
+        assert.equal((await store.getAdminToken('tok-b'))!.expiresAt, T0 + 1000);
+        assert.equal(await store.getAdminToken('nope'), undefined);
+        assert.deepEqual((await store.listAdminTokens()).map((t) => t.id), ['tok-b', 'tok-a']);
+        assert.equal(await store.revokeAdminToken('tok-a', T0 + 5), true);
+        assert.equal(await store.revokeAdminToken('tok-a', T0 + 6), false, 'already revoked');
+        assert.equal(await store.revokeAdminToken('nope', T0 + 6), false);
+        assert.equal((await store.getAdminToken('tok-a'))!.revokedAt, T0 + 5);
+      } finally {
+        await store.close();
+      }
+    });
   });
 }

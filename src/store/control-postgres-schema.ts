@@ -31,4 +31,17 @@ export const CONTROL_POSTGRES_MIGRATIONS: readonly string[] = [
     version  integer
   );
   `,
+  // 2: API tokens of the admin listener (see the SQLite schema).
+  `
+  CREATE TABLE control_admin_tokens (
+    id          text COLLATE "C" PRIMARY KEY,
+    name        text   NOT NULL,
+    role        text   NOT NULL,
+    digest      text   NOT NULL,
+    created_at  bigint NOT NULL,
+    created_by  text   NOT NULL,
+    expires_at  bigint,
+    revoked_at  bigint
+  );
+  `,
 ];

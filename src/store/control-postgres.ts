@@ -4,7 +4,9 @@
 import pg from 'pg';
 import { quoteIdent } from './postgres-migrate.ts';
 import { CONTROL_POSTGRES_MIGRATIONS } from './control-postgres-schema.ts';
-import { ControlConflict, type ChangeInput, type ChangeRecord, type ControlDocument, type ControlStore, type DeployInput, type DraftRecord, type VersionRecord } from './control.ts';
+import { deployChannel, watchDeploys } from './control-postgres-watch.ts';
+import type { Logger } from '../log.ts';
+import { ControlConflict, adminTokenOf, type AdminTokenRecord, type AdminTokenRow, type ChangeInput, type ChangeRecord, type ControlDocument, type ControlStore, type DeployInput, type DraftRecord, type VersionRecord } from './control.ts';
 
 /** "ctrl" in ASCII: apart from the Store's lock ("gate"). */
 const LOCK_CLASS = 0x6374726c;
@@ -24,7 +26,7 @@ export async function openPostgresControlStore(url: string, schema?: string): Pr
     await pool.end();
     throw err;
   }
-  return new PostgresControlStore(pool);
+  return new PostgresControlStore(pool, url, schema);
 }
 
 async function migrate(pool: pg.Pool, schema: string | undefined): Promise<void> {
@@ -104,7 +106,16 @@ const DRAFT = 'SELECT document, revision, updated_at, updated_by FROM control_dr
 export class PostgresControlStore implements ControlStore {
   readonly kind = 'postgres' as const;
 
-  constructor(private readonly pool: pg.Pool) {}
+  constructor(
+    private readonly pool: pg.Pool,
+    private readonly url: string,
+    private readonly schema: string | undefined,
+  ) {}
+
+  /** Every node hears each deploy at once (LISTEN/NOTIFY); see control-postgres-watch.ts. */
+  watch(onDeploy: (version: number) => void, log?: Logger): () => Promise<void> {
+    return watchDeploys(this.url, this.schema, onDeploy, log);
+  }
 
   private async transaction<T>(fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
     const client = await this.pool.connect();
@@ -160,6 +171,8 @@ export class PostgresControlStore implements ControlStore {
         [next, JSON.stringify(document), input.at, input.actor, input.comment ?? null, input.rollbackTo ?? null],
       );
       await insertChange(client, input.at, input.actor, input.change, next);
+      // Delivered to every listening node when the transaction commits.
+      await client.query('SELECT pg_notify($1, $2)', [deployChannel(this.schema), String(next)]);
       return versionOf(rows[0]!);
     });
   }
@@ -182,6 +195,25 @@ export class PostgresControlStore implements ControlStore {
   async listChanges(limit: number): Promise<ChangeRecord[]> {
     const { rows } = await this.pool.query<ChangeRow>('SELECT * FROM control_changes ORDER BY seq DESC LIMIT $1', [limit]);
     return rows.map(changeOf);
+  }
+
+  async createAdminToken(t: AdminTokenRecord): Promise<void> {
+    await this.pool.query('INSERT INTO control_admin_tokens (id, name, role, digest, created_at, created_by, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7)', [t.id, t.name, t.role, t.digest, t.createdAt, t.createdBy, t.expiresAt ?? null]);
+  }
+
+  async getAdminToken(id: string): Promise<AdminTokenRecord | undefined> {
+    const { rows } = await this.pool.query<AdminTokenRow>('SELECT * FROM control_admin_tokens WHERE id = $1', [id]);
+    return rows[0] && adminTokenOf(rows[0]);
+  }
+
+  async listAdminTokens(): Promise<AdminTokenRecord[]> {
+    const { rows } = await this.pool.query<AdminTokenRow>('SELECT * FROM control_admin_tokens ORDER BY created_at DESC, id');
+    return rows.map(adminTokenOf);
+  }
+
+  async revokeAdminToken(id: string, at: number): Promise<boolean> {
+    const { rowCount } = await this.pool.query('UPDATE control_admin_tokens SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL', [at, id]);
+    return rowCount === 1;
   }
 
   async close(): Promise<void> {

@@ -30,4 +30,17 @@ export const CONTROL_SQLITE_MIGRATIONS: readonly string[] = [
     version  INTEGER
   ) STRICT;
   `,
+  // 2: API tokens of the admin listener (automation), scoped by role and revocable.
+  `
+  CREATE TABLE control_admin_tokens (
+    id          TEXT    NOT NULL PRIMARY KEY,
+    name        TEXT    NOT NULL,
+    role        TEXT    NOT NULL,
+    digest      TEXT    NOT NULL,
+    created_at  INTEGER NOT NULL,
+    created_by  TEXT    NOT NULL,
+    expires_at  INTEGER,
+    revoked_at  INTEGER
+  ) STRICT;
+  `,
 ];

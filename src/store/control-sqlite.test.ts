@@ -8,6 +8,7 @@ import { controlStoreContract } from './control-contract.ts';
 import { openSqliteControlStore } from './control-sqlite.ts';
 import { openSqliteStore } from './sqlite.ts';
 import { SQLITE_MIGRATIONS } from './sqlite-schema.ts';
+import { CONTROL_SQLITE_MIGRATIONS } from './control-sqlite-schema.ts';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'gatehouse-control-'));
 after(() => fs.rmSync(dir, { recursive: true, force: true }));
@@ -22,7 +23,7 @@ test('the control tables share the store file on their own migration track: the 
   await store.close();
   const db = new Database(file, { readonly: true });
   assert.equal(db.pragma('user_version', { simple: true }), SQLITE_MIGRATIONS.length);
-  assert.deepEqual(db.prepare('SELECT version FROM control_migrations').all(), [{ version: 1 }]);
+  assert.deepEqual(db.prepare('SELECT version FROM control_migrations ORDER BY version').all(), CONTROL_SQLITE_MIGRATIONS.map((_, i) => ({ version: i + 1 })));
   db.close();
   // Opening again is a no-op.
   await (await openSqliteControlStore(file)).close();

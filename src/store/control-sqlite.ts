@@ -4,7 +4,7 @@
 import Database from 'better-sqlite3';
 import { openSqliteFile } from './sqlite.ts';
 import { CONTROL_SQLITE_MIGRATIONS } from './control-sqlite-schema.ts';
-import { ControlConflict, type ChangeInput, type ChangeRecord, type ControlDocument, type ControlStore, type DeployInput, type DraftRecord, type VersionRecord } from './control.ts';
+import { ControlConflict, adminTokenOf, type AdminTokenRecord, type AdminTokenRow, type ChangeInput, type ChangeRecord, type ControlDocument, type ControlStore, type DeployInput, type DraftRecord, type VersionRecord } from './control.ts';
 
 export async function openSqliteControlStore(file: string): Promise<SqliteControlStore> {
   return openSqliteFile(file, (db) => {
@@ -76,6 +76,10 @@ export class SqliteControlStore implements ControlStore {
       insertVersion: db.prepare('INSERT INTO control_versions (version, document, created_at, created_by, comment, rolled_back_from) VALUES (?, ?, ?, ?, ?, ?)'),
       insertChange: db.prepare('INSERT INTO control_changes (at, actor, action, target, patch, version) VALUES (?, ?, ?, ?, ?, ?)'),
       changes: db.prepare('SELECT * FROM control_changes ORDER BY seq DESC LIMIT ?'),
+      insertToken: db.prepare('INSERT INTO control_admin_tokens (id, name, role, digest, created_at, created_by, expires_at, revoked_at) VALUES (?, ?, ?, ?, ?, ?, ?, NULL)'),
+      token: db.prepare('SELECT * FROM control_admin_tokens WHERE id = ?'),
+      tokens: db.prepare('SELECT * FROM control_admin_tokens ORDER BY created_at DESC, id'),
+      revokeToken: db.prepare('UPDATE control_admin_tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL'),
     };
   }
 
@@ -142,6 +146,23 @@ export class SqliteControlStore implements ControlStore {
 
   async listChanges(limit: number): Promise<ChangeRecord[]> {
     return (this.sql.changes.all(limit) as ChangeRow[]).map(changeOf);
+  }
+
+  async createAdminToken(t: AdminTokenRecord): Promise<void> {
+    this.sql.insertToken.run(t.id, t.name, t.role, t.digest, t.createdAt, t.createdBy, t.expiresAt ?? null);
+  }
+
+  async getAdminToken(id: string): Promise<AdminTokenRecord | undefined> {
+    const row = this.sql.token.get(id) as AdminTokenRow | undefined;
+    return row && adminTokenOf(row);
+  }
+
+  async listAdminTokens(): Promise<AdminTokenRecord[]> {
+    return (this.sql.tokens.all() as AdminTokenRow[]).map(adminTokenOf);
+  }
+
+  async revokeAdminToken(id: string, at: number): Promise<boolean> {
+    return this.sql.revokeToken.run(at, id).changes === 1;
   }
 
   async close(): Promise<void> {

@@ -3,6 +3,7 @@
 // its own migration track (`control_migrations`), so that it evolves without touching the data
 // plane's schema. SQLite (control-sqlite.ts) and Postgres (control-postgres.ts) pass the same
 // contract (control-contract.ts). Documents are config documents as JSON (src/control/document.ts).
+import type { Logger } from '../log.ts';
 
 /** One RFC 6902 operation, as stored in the change history. */
 export interface PatchOperation {
@@ -63,6 +64,45 @@ export interface DeployInput {
   change: ChangeInput;
 }
 
+/** What an admin may do: owner everything; admin all but admin tokens; viewer read only. */
+export type AdminRole = 'owner' | 'admin' | 'viewer';
+export const ADMIN_ROLES: readonly AdminRole[] = ['owner', 'admin', 'viewer'];
+
+/** A scoped, revocable API token for the admin listener (automation); only its digest is kept. */
+export interface AdminTokenRecord {
+  /** Public id, part of the token (`ght_<id>.<secret>`). */
+  id: string;
+  name: string;
+  role: AdminRole;
+  /** SHA-256 of the secret part, hex. */
+  digest: string;
+  createdAt: number;
+  createdBy: string;
+  expiresAt: number | undefined;
+  revokedAt: number | undefined;
+}
+
+/** A row of control_admin_tokens, as both backends read it. */
+export interface AdminTokenRow {
+  id: string;
+  name: string;
+  role: string;
+  digest: string;
+  created_at: number | string;
+  created_by: string;
+  expires_at: number | string | null;
+  revoked_at: number | string | null;
+}
+export const adminTokenOf = (row: AdminTokenRow): AdminTokenRecord => ({
+  id: row.id,
+  name: row.name,
+  role: row.role as AdminRole,
+  digest: row.digest,
+  createdAt: Number(row.created_at),
+  createdBy: row.created_by,
+  expiresAt: row.expires_at === null ? undefined : Number(row.expires_at),
+  revokedAt: row.revoked_at === null ? undefined : Number(row.revoked_at),
+});
 /** Refusals the callers turn into HTTP answers (412, 404, 409). */
 export class ControlConflict extends Error {
   override readonly name = 'ControlConflict';
@@ -95,5 +135,16 @@ export interface ControlStore {
   latestVersion(): Promise<number | undefined>;
   /** Newest first. */
   listChanges(limit: number): Promise<ChangeRecord[]>;
+  createAdminToken(token: AdminTokenRecord): Promise<void>;
+  getAdminToken(id: string): Promise<AdminTokenRecord | undefined>;
+  /** Newest first, revoked ones included. */
+  listAdminTokens(): Promise<AdminTokenRecord[]>;
+  /** Revokes a live token; false when it is unknown or already revoked. */
+  revokeAdminToken(id: string, at: number): Promise<boolean>;
+  /**
+   * Calls `onDeploy` soon after any node deploys (Postgres: LISTEN/NOTIFY); returns the function
+   * that stops. Absent where nothing announces deploys (SQLite: one machine, polled).
+   */
+  watch?(onDeploy: (version: number) => void, log?: Logger): () => Promise<void>;
   close(): Promise<void>;
 }

@@ -179,6 +179,7 @@ export class ChannelUpstream implements Upstream {
     try {
       await channel.start();
     } catch (error) {
+      if (error instanceof GatehouseError) throw error; // e.g. the server's maxChildren reached
       throw new GatehouseError('GH_UPSTREAM_UNAVAILABLE', `Upstream "${this.name}" could not be started: ${(error as Error).message}`);
     } finally {
       this.starting--;

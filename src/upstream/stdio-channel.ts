@@ -7,6 +7,8 @@ import type { JsonRpcMessage } from '../mcp/jsonrpc.ts';
 import type { MessageChannel } from './channel.ts';
 import { decodeUpstreamMessage } from './decode-message.ts';
 import { StderrLog, type StderrDropped, type StderrLimits } from './stderr-log.ts';
+import type { ChildSlots } from './child-slots.ts';
+import { GatehouseError } from '../errors.ts';
 
 export interface StdioServerConfig {
   readonly command: string;
@@ -35,6 +37,8 @@ export class StdioChannel implements MessageChannel {
   private closed = false;
   private stdoutBuffer = '';
   private readonly stderr: StderrLog;
+  /** Holds one of the server's child slots from start until the child has exited. */
+  private slotHeld = false;
 
   constructor(
     private readonly config: StdioServerConfig,
@@ -42,6 +46,8 @@ export class StdioChannel implements MessageChannel {
     private readonly maxLineBytes: number,
     stderr: { limits: StderrLimits; dropped: StderrDropped },
     private readonly maxJsonDepth = 128,
+    /** The server's maxChildren, shared by everything that starts its children. */
+    private readonly slots?: ChildSlots,
   ) {
     this.stderr = new StderrLog(log, stderr.limits, stderr.dropped);
   }
@@ -51,6 +57,12 @@ export class StdioChannel implements MessageChannel {
   }
 
   start(): Promise<void> {
+    if (this.slots) {
+      if (!this.slots.take()) {
+        return Promise.reject(new GatehouseError('GH_TOO_MANY_SESSIONS', `Server "${this.slots.server}" already runs ${this.slots.limit} children (its maxChildren)`));
+      }
+      this.slotHeld = true;
+    }
     return new Promise((resolve, reject) => {
       const child = spawn(this.config.command, [...this.config.args], {
         env: childEnv(this.config.env),
@@ -64,10 +76,15 @@ export class StdioChannel implements MessageChannel {
         resolve();
       });
       child.once('error', (error: NodeJS.ErrnoException) => {
-        if (child.pid === undefined) reject(new Error(`could not start "${this.config.command}": ${error.code ?? error.message}`));
-        else this.log.warn({ err: error.message }, 'stdio server error');
+        if (child.pid === undefined) {
+          this.releaseSlot();
+          reject(new Error(`could not start "${this.config.command}": ${error.code ?? error.message}`));
+        } else this.log.warn({ err: error.message }, 'stdio server error');
       });
-      child.once('exit', (code, signal) => this.finish(signal ? `killed by ${signal}` : `exited with code ${code}`));
+      child.once('exit', (code, signal) => {
+        this.releaseSlot();
+        this.finish(signal ? `killed by ${signal}` : `exited with code ${code}`);
+      });
       child.stdin.on('error', () => undefined); // EPIPE after the child died: the exit handler reports it
       const out = new StringDecoder('utf8');
       child.stdout.on('data', (chunk: Buffer) => this.onStdout(out.write(chunk)));
@@ -120,6 +137,12 @@ export class StdioChannel implements MessageChannel {
     const decoded = decodeUpstreamMessage(line, this.maxJsonDepth);
     if (decoded.ok) this.onmessage?.(decoded.message);
     else this.log.warn({ reason: decoded.problem, line: line.slice(0, 200) }, 'stdio server wrote a line that is no JSON-RPC message Gatehouse can relay');
+  }
+
+  private releaseSlot(): void {
+    if (!this.slotHeld) return;
+    this.slotHeld = false;
+    this.slots?.release();
   }
 
   private finish(reason: string): void {

@@ -19,11 +19,15 @@ import { isStateless } from '../mcp/versions.ts';
 import { SseInjector, type OpenStreams } from './open-streams.ts';
 import { listenedKinds } from '../mcp/list-changed.ts';
 import { errorResponse, isRequest } from '../mcp/jsonrpc.ts';
+import { PublicListCache } from './public-list-cache.ts';
+import { serveListThroughCache } from './cached-lists.ts';
 
 export interface HttpUpstreamConfig {
   readonly url: string;
   readonly headers?: Readonly<Record<string, string>> | undefined;
   readonly timeouts?: { readonly connect?: number | undefined; readonly response?: number | undefined } | undefined;
+  /** The public list cache (2026-07-28 lists the server marks shareable); off when absent or not enabled. */
+  readonly listCache?: { readonly enabled: boolean; readonly maxTtl: number; readonly maxEntries: number } | undefined;
 }
 
 /** Upstream response headers relayed to the client (others are hop-by-hop or the upstream's business). */
@@ -39,6 +43,8 @@ export class StreamableHttpUpstream implements Upstream {
   private readonly tracker = new HttpSessionTracker();
   /** Upstream requests behind open GET streams (cancelled by endStreams at shutdown). */
   private readonly getStreams = new Set<ExchangeHandle>();
+  private listCache: PublicListCache | undefined;
+  private url: string;
 
   constructor(
     readonly name: string,
@@ -51,11 +57,13 @@ export class StreamableHttpUpstream implements Upstream {
     private readonly openStreams?: OpenStreams,
   ) {
     const url = new URL(config.url);
+    this.url = config.url;
     this.path = url.pathname + url.search;
     this.extraHeaders = lowerCaseKeys(config.headers ?? {});
     this.responseTimeout = config.timeouts?.response ?? globals.responseTimeout;
     this.limits = decodeLimits(globals);
     this.client = new UpstreamHttpClient(url.origin, config.timeouts?.connect ?? globals.connectTimeout);
+    this.listCache = listCacheOf(config, undefined);
   }
 
   /** Applies a reloaded server definition; the upstream sessions stay valid. */
@@ -67,6 +75,8 @@ export class StreamableHttpUpstream implements Upstream {
     this.extraHeaders = lowerCaseKeys(config.headers ?? {});
     this.responseTimeout = config.timeouts?.response ?? globals.responseTimeout;
     this.path = url.pathname + url.search;
+    this.url = config.url;
+    this.listCache = listCacheOf(config, this.listCache);
     // A new origin gets new connections; the old ones finish what they carry and close when idle.
     if (url.origin !== this.client.origin) this.client = new UpstreamHttpClient(url.origin, config.timeouts?.connect ?? globals.connectTimeout);
   }
@@ -80,6 +90,14 @@ export class StreamableHttpUpstream implements Upstream {
   }
 
   post(x: PostExchange): Promise<void> {
+    if (this.listCache && !x.batch && x.passthroughToken === undefined && isStateless(x.protocolVersion)) {
+      const request = x.messages[0];
+      const key = request && isRequest(request) ? PublicListCache.keyOf(request, x.protocolVersion) : undefined;
+      if (key !== undefined && isRequest(request!)) {
+        const target = { url: this.url, headers: this.extraHeaders, credentials: this.credentials, responseTimeout: this.responseTimeout, maxResponseBytes: this.globals.maxResponseBytes };
+        return serveListThroughCache(x, request, key, this.listCache, target);
+      }
+    }
     const body = JSON.stringify(x.batch ? x.messages : x.messages[0]);
     const headers = this.requestHeaders(x, 'application/json, text/event-stream');
     headers['content-type'] = 'application/json';
@@ -357,4 +375,16 @@ function lowerCaseKeys(headers: Readonly<Record<string, string>>): Record<string
   const out: Record<string, string> = {};
   for (const [key, value] of Object.entries(headers)) out[key.toLowerCase()] = value;
   return out;
+}
+
+/** The cache a (re)loaded definition asks for: the running one kept (with new limits) while enabled. */
+function listCacheOf(config: HttpUpstreamConfig, running: PublicListCache | undefined): PublicListCache | undefined {
+  const wanted = config.listCache;
+  if (!wanted?.enabled) return undefined;
+  const limits = { maxTtl: wanted.maxTtl, maxEntries: wanted.maxEntries };
+  if (running) {
+    running.limits = limits;
+    return running;
+  }
+  return new PublicListCache(limits);
 }

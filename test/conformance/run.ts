@@ -4,13 +4,19 @@
 // lists it with its reason. Also runs the suite's `authorization` command against the embedded
 // authorization server. Exit code 0 when there is no unlisted difference.
 //
-//   node --import tsx test/conformance/run.ts [--install] [--write-docs] [--out <dir>]
+//   node --import tsx test/conformance/run.ts [--install] [--write-docs] [--out <dir>] [--results <dir>]
 //
 // --install     installs Node 22 and the pinned suite into node_modules/.cache/gatehouse-conformance
 // --write-docs  rewrites docs/conformance.md with the table of this run
+// --out         keeps the suite's results in <dir> (else a temporary folder, removed when all is well)
+// --results     runs nothing: compares (and with --write-docs, publishes) the results an earlier
+//               run kept with --out, against the known differences as they are now
+// --configs     runs only these configurations (comma-separated; `direct` always runs), e.g.
+//               `--configs federated` on a busy machine; not with --write-docs
+// --timeout     the suite's per-scenario timeout in ms (default 20000; more on a busy machine)
 import http, { type OutgoingHttpHeaders } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -180,10 +186,71 @@ async function main(): Promise<number> {
     return 2;
   }
   const suite = found;
+  const configsIndex = argv.indexOf('--configs');
+  const only = configsIndex >= 0 ? argv[configsIndex + 1]!.split(',') : undefined;
+  const unknown = only?.filter((c) => !(CONFIGS as readonly string[]).includes(c));
+  if (unknown?.length) throw new Error(`--configs: unknown configuration ${unknown.join(', ')} (known: ${CONFIGS.join(', ')})`);
+  if (only && argv.includes('--write-docs')) throw new Error('--configs cannot be combined with --write-docs: the published table covers every configuration');
+  const configs = CONFIGS.filter((c) => c === 'direct' || !only || only.includes(c));
+  const timeoutIndex = argv.indexOf('--timeout');
+  const scenarioTimeout = timeoutIndex >= 0 ? Number(argv[timeoutIndex + 1]) : 20_000;
+  if (!Number.isInteger(scenarioTimeout) || scenarioTimeout <= 0) throw new Error('--timeout needs a number of milliseconds');
+  const resultsIndex = argv.indexOf('--results');
   const outIndex = argv.indexOf('--out');
-  const outRoot = outIndex >= 0 ? path.resolve(argv[outIndex + 1]!) : mkdtempSync(path.join(tmpdir(), 'gatehouse-conformance-'));
-  const started = Date.now();
+  const outRoot = resultsIndex >= 0 ? path.resolve(argv[resultsIndex + 1]!) : outIndex >= 0 ? path.resolve(argv[outIndex + 1]!) : mkdtempSync(path.join(tmpdir(), 'gatehouse-conformance-'));
+  const keyOf = (u: Upstream, c: Config, r: Revision) => `${u}|${c}|${r}`;
+  const { results, authorization, seconds } = resultsIndex >= 0 ? readRun(outRoot, keyOf, configs) : await runSuite(suite, outRoot, keyOf, configs, scenarioTimeout);
+  let exitCode = 0;
 
+  const known = loadKnown();
+  const used = new Set<KnownDifference>();
+  const unlisted: Difference[] = [];
+  const listedDiffs: Array<Difference & { reason: string }> = [];
+  for (const upstream of UPSTREAMS) {
+    for (const revision of REVISIONS) {
+      const direct = results.get(keyOf(upstream, 'direct', revision))!;
+      for (const cfg of configs.filter((c) => c !== 'direct')) {
+        for (const d of compare(direct, results.get(keyOf(upstream, cfg, revision))!, { upstream, config: cfg, revision })) {
+          const entry = listed(known, d);
+          if (entry) {
+            used.add(entry);
+            listedDiffs.push({ ...d, reason: entry.reason });
+          } else unlisted.push(d);
+        }
+      }
+    }
+  }
+  const authTally = authorization ? tally(authorization.result) : undefined;
+  // A run of some configurations only (--configs) does not run the authorization command.
+  const authFailed = !only && (!authorization || authTally!.failed > 0 || authTally!.passed === 0);
+
+  for (const d of unlisted) {
+    process.stdout.write(`conformance: DIFFERENCE ${d.upstream} ${d.config} ${d.revision} ${d.scenario} ${d.check}: passes directly, ${d.through} through Gatehouse${d.message ? ` (${d.message.slice(0, 200)})` : ''}\n`);
+  }
+  for (const k of known.filter((k) => !used.has(k) && (k.config === '*' || configs.includes(k.config)))) {
+    process.stdout.write(`conformance: note: known difference no longer seen (remove it from docs/conformance-known-differences.yaml?): ${k.upstream} ${k.config} ${k.revision} ${k.scenario} ${k.check}\n`);
+  }
+  if (authFailed) process.stdout.write(`conformance: authorization: ${authTally ? `${authTally.passed} passed, ${authTally.failed} failed` : 'did not run'}\n${authorization?.output.slice(-3000) ?? ''}\n`);
+  process.stdout.write(`conformance: ${listedDiffs.length} known differences, ${unlisted.length} unlisted; authorization ${authTally ? `${authTally.passed} passed, ${authTally.failed} failed` : 'not run'}; ${seconds}s; results in ${outRoot}\n`);
+  if (unlisted.length > 0 || authFailed) exitCode = 1;
+
+  if (argv.includes('--write-docs')) {
+    writeFileSync(DOC_FILE, renderDoc({ suite, results, keyOf, listedDiffs, authorization, seconds }));
+    process.stdout.write(`conformance: wrote ${path.relative(REPO_ROOT, DOC_FILE)}\n`);
+  }
+  if (outIndex < 0 && resultsIndex < 0 && exitCode === 0) rmSync(outRoot, { recursive: true, force: true });
+  return exitCode;
+}
+
+interface SuiteRun {
+  results: Map<string, RunResult>;
+  authorization: AuthorizationRun | undefined;
+  seconds: number;
+}
+
+/** Runs the suite against each upstream directly and through Gatehouse in each configuration. */
+async function runSuite(suite: Suite, outRoot: string, keyOf: (u: Upstream, c: Config, r: Revision) => string, configs: readonly Config[], scenarioTimeout: number): Promise<SuiteRun> {
+  const started = Date.now();
   const everything = await startEverything();
   const sdk = await startConformanceServer();
   const everythingStdio = everythingStdioCommand();
@@ -242,17 +309,16 @@ async function main(): Promise<number> {
   };
 
   const results = new Map<string, RunResult>();
-  const keyOf = (u: Upstream, c: Config, r: Revision) => `${u}|${c}|${r}`;
   const tasks: Array<{ slow: boolean; run: () => Promise<void> }> = [];
   for (const upstream of UPSTREAMS) {
-    for (const cfg of CONFIGS) {
+    for (const cfg of configs) {
       for (const revision of REVISIONS) {
         // 2026-07-28 through stdio and federated APIs (refused until era bridging lands) waits out
         // the suite's per-scenario timeouts: started first, so the others run beside them.
         const slow = revision === '2026-07-28' && (cfg === 'stdio' || cfg === 'federated');
         tasks.push({ slow, run: async () => {
           const dir = path.join(outRoot, upstream, cfg, revision);
-          const run = await runCli(suite, ['server', '--url', urlOf(upstream, cfg), '--requirements', revision, '--timeout', '20000', '-o', dir], { timeoutMs: 540_000 });
+          const run = await runCli(suite, ['server', '--url', urlOf(upstream, cfg), '--requirements', revision, '--timeout', String(scenarioTimeout), '-o', dir], { timeoutMs: 540_000 });
           const result = readResults(dir);
           if (result.size === 0) throw new Error(`conformance server against ${upstream} ${cfg} ${revision} wrote no results:\n${run.output.slice(-3000)}`);
           results.set(keyOf(upstream, cfg, revision), result);
@@ -263,10 +329,9 @@ async function main(): Promise<number> {
     }
   }
   let authorization: AuthorizationRun | undefined;
-  let exitCode = 0;
   try {
     await pool(8, [...tasks.filter((t) => t.slow), ...tasks.filter((t) => !t.slow)].map((t) => t.run));
-    authorization = await runAuthorization(suite, gateway, gateway.url('oauth'), path.join(outRoot, 'authorization'));
+    if (configs.length === CONFIGS.length) authorization = await runAuthorization(suite, gateway, gateway.url('oauth'), path.join(outRoot, 'authorization'));
   } finally {
     await Promise.all(proxies.map((p) => p.close()));
     await gateway.close();
@@ -274,44 +339,27 @@ async function main(): Promise<number> {
     await everything.close();
   }
 
-  const known = loadKnown();
-  const used = new Set<KnownDifference>();
-  const unlisted: Difference[] = [];
-  const listedDiffs: Array<Difference & { reason: string }> = [];
+  const seconds = Math.round((Date.now() - started) / 1000);
+  writeFileSync(path.join(outRoot, 'run.json'), JSON.stringify({ seconds }));
+  return { results, authorization, seconds };
+}
+
+/** The results an earlier run kept (`--out`), read back. */
+function readRun(outRoot: string, keyOf: (u: Upstream, c: Config, r: Revision) => string, configs: readonly Config[]): SuiteRun {
+  const results = new Map<string, RunResult>();
   for (const upstream of UPSTREAMS) {
-    for (const revision of REVISIONS) {
-      const direct = results.get(keyOf(upstream, 'direct', revision))!;
-      for (const cfg of CONFIGS.filter((c) => c !== 'direct')) {
-        for (const d of compare(direct, results.get(keyOf(upstream, cfg, revision))!, { upstream, config: cfg, revision })) {
-          const entry = listed(known, d);
-          if (entry) {
-            used.add(entry);
-            listedDiffs.push({ ...d, reason: entry.reason });
-          } else unlisted.push(d);
-        }
+    for (const cfg of configs) {
+      for (const revision of REVISIONS) {
+        const result = readResults(path.join(outRoot, upstream, cfg, revision));
+        if (result.size === 0) throw new Error(`${outRoot} has no results for ${upstream} ${cfg} ${revision}`);
+        results.set(keyOf(upstream, cfg, revision), result);
       }
     }
   }
-  const authTally = authorization ? tally(authorization.result) : undefined;
-  const authFailed = !authorization || authTally!.failed > 0 || authTally!.passed === 0;
-
-  for (const d of unlisted) {
-    process.stdout.write(`conformance: DIFFERENCE ${d.upstream} ${d.config} ${d.revision} ${d.scenario} ${d.check}: passes directly, ${d.through} through Gatehouse${d.message ? ` (${d.message.slice(0, 200)})` : ''}\n`);
-  }
-  for (const k of known.filter((k) => !used.has(k))) {
-    process.stdout.write(`conformance: note: known difference no longer seen (remove it from docs/conformance-known-differences.yaml?): ${k.upstream} ${k.config} ${k.revision} ${k.scenario} ${k.check}\n`);
-  }
-  if (authFailed) process.stdout.write(`conformance: authorization: ${authTally ? `${authTally.passed} passed, ${authTally.failed} failed` : 'did not run'}\n${authorization?.output.slice(-3000) ?? ''}\n`);
-  const seconds = Math.round((Date.now() - started) / 1000);
-  process.stdout.write(`conformance: ${listedDiffs.length} known differences, ${unlisted.length} unlisted; authorization ${authTally ? `${authTally.passed} passed, ${authTally.failed} failed` : 'not run'}; ${seconds}s; results in ${outRoot}\n`);
-  if (unlisted.length > 0 || authFailed) exitCode = 1;
-
-  if (argv.includes('--write-docs')) {
-    writeFileSync(DOC_FILE, renderDoc({ suite, results, keyOf, listedDiffs, authorization, seconds }));
-    process.stdout.write(`conformance: wrote ${path.relative(REPO_ROOT, DOC_FILE)}\n`);
-  }
-  if (outIndex < 0 && exitCode === 0) rmSync(outRoot, { recursive: true, force: true });
-  return exitCode;
+  const auth = readResults(path.join(outRoot, 'authorization'));
+  const runFile = path.join(outRoot, 'run.json');
+  const seconds = existsSync(runFile) ? (JSON.parse(readFileSync(runFile, 'utf8')) as { seconds: number }).seconds : 0;
+  return { results, authorization: auth.size > 0 ? { result: auth, output: '' } : undefined, seconds };
 }
 
 function renderDoc(input: {
@@ -340,6 +388,9 @@ function renderDoc(input: {
   lines.push('Checks that fail directly are the upstream\'s own gaps, not Gatehouse\'s.');
   lines.push('');
   lines.push(`Last run: ${date}, ${input.seconds}s (\`node --import tsx test/conformance/run.ts --write-docs\`; CI runs it through \`npm test\`).`);
+  lines.push('On a busy machine, `--timeout <ms>` gives each scenario longer than its default 20 s, and');
+  lines.push('`--configs <list>` runs only some configurations (compared, not published); `--results <dir>`');
+  lines.push('compares and publishes a run kept with `--out <dir>` again, against the known differences as they are.');
   lines.push('');
   lines.push('Checks passed / failed (warnings not counted):');
   lines.push('');

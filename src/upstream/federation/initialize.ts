@@ -3,6 +3,7 @@
 // or comes back), server info names Gatehouse, and the servers' instructions are combined.
 import { isObject, type JsonObject } from '../../mcp/jsonrpc.ts';
 import { PROTOCOL_VERSIONS, isStateless } from '../../mcp/versions.ts';
+import { canonicalJson } from '../../mcp/canonical-json.ts';
 import type { Member } from './member.ts';
 import type { FederationPlan } from './plan.ts';
 
@@ -30,6 +31,8 @@ export function mergedInitializeResult(plan: FederationPlan, members: readonly M
   }
   if (any('logging')) capabilities.logging = {};
   if (any('completions')) capabilities.completions = {};
+  const extensions = sharedExtensions(members);
+  if (extensions) capabilities.extensions = extensions;
   const instructions = selection
     ? undefined
     : up
@@ -43,6 +46,23 @@ export function mergedInitializeResult(plan: FederationPlan, members: readonly M
   };
   if (instructions) result.instructions = instructions;
   return result;
+}
+
+/**
+ * The extensions the API offers: those every server offers, with the same settings, while every
+ * server is up. An extension is an agreement about how the whole server behaves (fields it reads
+ * and writes on items and results, which Gatehouse carries unchanged); one server's alone would
+ * promise it for the other servers' items too. A server that is down may not offer it.
+ */
+export function sharedExtensions(members: readonly Member[]): JsonObject | undefined {
+  if (members.length === 0 || members.some((m) => m.state !== 'up' || !m.init)) return undefined;
+  const declared = members.map((m) => (isObject(m.init!.capabilities.extensions) ? m.init!.capabilities.extensions : {}));
+  const out: JsonObject = {};
+  for (const [name, settings] of Object.entries(declared[0]!)) {
+    const text = canonicalJson(settings);
+    if (declared.every((d) => name in d && canonicalJson(d[name]) === text)) out[name] = settings;
+  }
+  return Object.keys(out).length > 0 ? out : undefined;
 }
 
 export const GATEHOUSE_VERSION = '0.1.0';

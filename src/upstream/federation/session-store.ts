@@ -12,9 +12,15 @@
 // each); the sealed id stays the same size whatever the number of servers. The row is written at
 // initialize and when a member's session changes, and refreshed at most every half TTL, so the
 // hot path does no store I/O.
+//
+// The row is sealed (AES-256-GCM, a key derived from the session key every node shares, the row's
+// API and id as associated data): upstream session ids are bearer secrets for their servers, and
+// whoever reads the store (a backup, a read-only database user) must not be able to use them; a
+// row altered or copied under another id does not open and is treated as unknown.
 import type { Logger } from '../../log.ts';
 import { isObject, type JsonObject } from '../../mcp/jsonrpc.ts';
 import type { Store } from '../../store/store.ts';
+import type { SealBox } from '../../session/seal-box.ts';
 import type { MemberInit } from './member.ts';
 
 export interface StoredMember {
@@ -48,6 +54,8 @@ export class FederatedSessionStore {
   constructor(
     private readonly store: Store,
     private readonly api: string,
+    /** Seals each row (see above); its key is derived from the session key. */
+    private readonly box: SealBox,
     private readonly log: Logger,
     private readonly ttlMs = FEDERATED_SESSION_TTL_MS,
   ) {}
@@ -56,8 +64,9 @@ export class FederatedSessionStore {
     let savedAt = 0;
     const write = (state: FederatedState) => {
       savedAt = Date.now();
+      const sealed = { v: 2, sealed: this.box.seal(JSON.stringify(state), this.context(id)) };
       this.store
-        .putFederatedSession({ id, api: this.api, state: state as unknown as Record<string, unknown>, expiresAt: savedAt + this.ttlMs })
+        .putFederatedSession({ id, api: this.api, state: sealed, expiresAt: savedAt + this.ttlMs })
         .catch((err: unknown) => this.log.warn({ err: (err as Error).message }, 'could not store the federated session: another node cannot continue it'));
     };
     return {
@@ -71,15 +80,31 @@ export class FederatedSessionStore {
     };
   }
 
-  /** The stored state of a session of this API, or undefined (unknown, expired, another API's, malformed). */
+  /** The stored state of a session of this API, or undefined (unknown, expired, another API's, altered, malformed). */
   async load(id: string): Promise<FederatedState | undefined> {
     const record = await this.store.getFederatedSession(id);
     if (!record || record.api !== this.api) return undefined;
-    const state = record.state;
-    if (state.v !== 1 || typeof state.version !== 'string' || !isObject(state.initParams) || !isObject(state.members)) return undefined;
+    // Rows of version 1 were kept in clear: they are not trusted (a fresh session is needed).
+    if (record.state.v !== 2 || typeof record.state.sealed !== 'string') return undefined;
+    const text = this.box.open(record.state.sealed, this.context(id));
+    if (text === undefined) {
+      this.log.warn({ session: id }, 'a stored federated session does not open with this session key (another key, or altered): not continued');
+      return undefined;
+    }
+    let state: unknown;
+    try {
+      state = JSON.parse(text);
+    } catch {
+      return undefined;
+    }
+    if (!isObject(state) || state.v !== 1 || typeof state.version !== 'string' || !isObject(state.initParams) || !isObject(state.members)) return undefined;
     for (const member of Object.values(state.members)) {
       if (!isObject(member) || typeof member.sessionId !== 'string' || typeof member.protocolVersion !== 'string' || !isObject(member.init)) return undefined;
     }
     return state as unknown as FederatedState;
+  }
+
+  private context(id: string): string {
+    return `${this.api}\0${id}`;
   }
 }

@@ -3,6 +3,7 @@
 // else from the config alone (a virtual server, `prefix: always`).
 import type { SessionClaims } from '../../session/seal.ts';
 import type { Upstream } from '../upstream.ts';
+import type { MessageChannel } from '../channel.ts';
 import type { JsonRpcMessage } from '../../mcp/jsonrpc.ts';
 import { itemOf } from '../../mcp/classify.ts';
 import { ChannelUpstream } from '../channel-upstream.ts';
@@ -21,8 +22,12 @@ export interface Targets {
   locate(messages: readonly JsonRpcMessage[]): Promise<void>;
 }
 
-export function targetResolver(plan: FederationPlan, upstream: Upstream, claims: SessionClaims | undefined): Targets {
-  const channel = claims && upstream instanceof ChannelUpstream ? upstream.channelOf(claims) : undefined;
+/**
+ * `bridged`: the channel of a 2026-07-28 client's bridged session (src/bridge/), which has no
+ * session claims; a 2025 client's channel is found from its session's claims.
+ */
+export function targetResolver(plan: FederationPlan, upstream: Upstream, claims: SessionClaims | undefined, bridged?: MessageChannel): Targets {
+  const channel = bridged ?? (claims && upstream instanceof ChannelUpstream ? upstream.channelOf(claims) : undefined);
   if (channel instanceof FederatedChannel) {
     return {
       of: (kind, name) => (kind === 'resources' ? channel.resolveUri(name) : channel.resolve(kind, name)),

@@ -1,0 +1,35 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { pino } from 'pino';
+import type { JsonObject } from '../../mcp/jsonrpc.ts';
+import { Member } from './member.ts';
+import { mergedInitializeResult, sharedExtensions } from './initialize.ts';
+import { compileFederationPlan } from './plan.ts';
+
+const log = pino({ level: 'silent' });
+
+function member(server: string, extensions: JsonObject | undefined, state: Member['state'] = 'up'): Member {
+  const m = new Member(server, 0, log);
+  m.state = state;
+  m.init = { protocolVersion: '2025-11-25', capabilities: extensions ? { tools: {}, extensions } : { tools: {} }, serverInfo: undefined, instructions: undefined };
+  return m;
+}
+
+test('an extension is offered when every server offers it with the same settings (key order aside)', () => {
+  const ui = { mimeTypes: ['text/html'], version: 1 };
+  const members = [
+    member('a', { 'io.modelcontextprotocol/ui': ui, 'com.example/a-only': {} }),
+    member('b', { 'io.modelcontextprotocol/ui': { version: 1, mimeTypes: ['text/html'] }, 'com.example/other': {} }),
+  ];
+  assert.deepEqual(sharedExtensions(members), { 'io.modelcontextprotocol/ui': ui });
+  const plan = compileFederationPlan({ name: 'w', path: '/w', servers: ['a', 'b'] } as never);
+  assert.deepEqual((mergedInitializeResult(plan, members, '2025-11-25').capabilities as JsonObject).extensions, { 'io.modelcontextprotocol/ui': ui });
+});
+
+test('an extension one server lacks, or offers with other settings, or while a server is down, is not offered', () => {
+  assert.equal(sharedExtensions([member('a', { x: {} }), member('b', undefined)]), undefined);
+  assert.equal(sharedExtensions([member('a', { x: { v: 1 } }), member('b', { x: { v: 2 } })]), undefined);
+  assert.equal(sharedExtensions([member('a', { x: {} }), member('b', { x: {} }, 'down')]), undefined);
+  const plan = compileFederationPlan({ name: 'w', path: '/w', servers: ['a', 'b'] } as never);
+  assert.equal((mergedInitializeResult(plan, [member('a', { x: {} }), member('b', undefined)], '2025-11-25').capabilities as JsonObject).extensions, undefined);
+});
