@@ -4,6 +4,17 @@ import http from 'node:http';
 import { performance } from 'node:perf_hooks';
 
 export const PROTOCOL_VERSION = '2025-06-18';
+/** The sessionless revision: no initialize, the client's declaration in `_meta` of every request. */
+export const MODERN_VERSION = '2026-07-28';
+const CLIENT_INFO = { name: 'gatehouse-bench', version: '0.1.0' };
+/** The `_meta` envelope a 2026-07-28 client sends on every request. */
+const MODERN_META = {
+  'io.modelcontextprotocol/protocolVersion': MODERN_VERSION,
+  'io.modelcontextprotocol/clientCapabilities': {},
+  'io.modelcontextprotocol/clientInfo': CLIENT_INFO,
+};
+/** Which revision the load speaks: a 2025 one with sessions, or 2026-07-28 without. */
+export type Era = '2025' | '2026-07-28';
 const REQUEST_TIMEOUT_MS = 30_000;
 
 export interface Reply {
@@ -153,8 +164,26 @@ function sessionHeaders(url: URL, sessionId: string): Record<string, string> {
   return { ...baseHeaders(url), 'mcp-session-id': sessionId, 'mcp-protocol-version': PROTOCOL_VERSION };
 }
 
+/**
+ * The headers of a 2026-07-28 request (no session): the revision, and the routing headers the
+ * revision requires, which the server checks against the body (`Mcp-Name` for methods naming an
+ * item: the bench's names are plain ASCII, sent as they are).
+ */
+function modernHeaders(url: URL, method: string, name: string | undefined): Record<string, string> {
+  const headers: Record<string, string> = { ...baseHeaders(url), 'mcp-protocol-version': MODERN_VERSION, 'mcp-method': method };
+  if (name !== undefined) headers['mcp-name'] = name;
+  return headers;
+}
+
+/** Params with the 2026-07-28 `_meta` envelope added (other `_meta` members kept). */
+export function modernParams(params: unknown): Record<string, unknown> {
+  const base = params !== null && typeof params === 'object' ? (params as Record<string, unknown>) : {};
+  const meta = base._meta !== null && typeof base._meta === 'object' ? (base._meta as Record<string, unknown>) : {};
+  return { ...base, _meta: { ...meta, ...MODERN_META } };
+}
+
 /** Returns a description of why `message` is not a successful JSON-RPC result, or undefined. */
-export function resultProblem(reply: Reply, id: number): string | undefined {
+export function resultProblem(reply: Reply, id: number, era: Era = '2025'): string | undefined {
   if (reply.status < 200 || reply.status >= 300) return `HTTP ${reply.status}`;
   if (reply.problem) return reply.problem;
   const m = reply.message as { jsonrpc?: unknown; id?: unknown; result?: unknown; error?: unknown } | undefined;
@@ -163,6 +192,8 @@ export function resultProblem(reply: Reply, id: number): string | undefined {
   if (m.error !== undefined) return `JSON-RPC error: ${JSON.stringify(m.error).slice(0, 200)}`;
   if (m.result === null || typeof m.result !== 'object') return 'no result';
   if ((m.result as { isError?: unknown }).isError === true) return `tool error: ${JSON.stringify(m.result).slice(0, 200)}`;
+  // Every 2026-07-28 result says what it is; a bridged answer without it is not one.
+  if (era !== '2025' && (m.result as { resultType?: unknown }).resultType !== 'complete') return `no resultType "complete": ${JSON.stringify(m.result).slice(0, 200)}`;
   return undefined;
 }
 
@@ -172,7 +203,7 @@ export async function openSession(url: URL, agent: http.Agent): Promise<string> 
     jsonrpc: '2.0',
     id: 0,
     method: 'initialize',
-    params: { protocolVersion: PROTOCOL_VERSION, capabilities: {}, clientInfo: { name: 'gatehouse-bench', version: '0.1.0' } },
+    params: { protocolVersion: PROTOCOL_VERSION, capabilities: {}, clientInfo: CLIENT_INFO },
   });
   const reply = await post(url, agent, baseHeaders(url), init, 0);
   const problem = resultProblem(reply, 0);
@@ -184,8 +215,13 @@ export async function openSession(url: URL, agent: http.Agent): Promise<string> 
   return sessionId;
 }
 
-/** Opens `count` sessions with at most `concurrency` in flight. */
-export async function openSessions(url: URL, agent: http.Agent, count: number, concurrency = 32): Promise<string[]> {
+/**
+ * Opens `count` sessions with at most `concurrency` in flight. A 2026-07-28 client has none: it
+ * gets `count` workers that all send as one client (the same agent and declaration), as a
+ * 2026-07-28 client running concurrent requests does; the ids are placeholders.
+ */
+export async function openSessions(url: URL, agent: http.Agent, count: number, concurrency = 32, era: Era = '2025'): Promise<string[]> {
+  if (era !== '2025') return Array.from({ length: count }, () => '');
   const ids: string[] = new Array<string>(count);
   let next = 0;
   const worker = async () => {
@@ -200,6 +236,7 @@ export async function openSessions(url: URL, agent: http.Agent, count: number, c
 
 /** DELETEs sessions (best effort: failures are ignored, the target is torn down afterwards). */
 export async function closeSessions(url: URL, agent: http.Agent, ids: readonly string[]): Promise<void> {
+  if (ids.every((id) => id === '')) return; // 2026-07-28: nothing to close
   await Promise.all(
     ids.map(
       (id) =>
@@ -239,15 +276,20 @@ export async function runLoad(options: {
   total: number;
   method: string;
   params: unknown;
+  /** 2026-07-28: no session header; `_meta` and the routing headers on every request. */
+  era?: Era;
 }): Promise<LoadResult> {
   const { url, agent, sessions, total, method } = options;
-  const params = JSON.stringify(options.params);
+  const era = options.era ?? '2025';
+  const modern = era !== '2025';
+  const params = JSON.stringify(modern ? modernParams(options.params) : options.params);
+  const name = (options.params as { name?: unknown } | undefined)?.name;
   const latencies = new Float64Array(total);
   const errors = new ErrorLog();
   let issued = 0;
   let ok = 0;
   const worker = async (sessionId: string) => {
-    const headers = sessionHeaders(url, sessionId);
+    const headers = modern ? modernHeaders(url, method, method === 'tools/call' && typeof name === 'string' ? name : undefined) : sessionHeaders(url, sessionId);
     while (issued < total) {
       const id = ++issued;
       const body = `{"jsonrpc":"2.0","id":${id},"method":"${method}","params":${params}}`;
@@ -255,7 +297,7 @@ export async function runLoad(options: {
       try {
         const reply = await post(url, agent, headers, body, id);
         const elapsed = performance.now() - t0;
-        const problem = resultProblem(reply, id);
+        const problem = resultProblem(reply, id, era);
         if (problem) errors.add(problem.split(':')[0]!, problem);
         else latencies[ok++] = elapsed;
       } catch (err) {

@@ -46,6 +46,8 @@ function startTarget(name: TargetName): Promise<Target> {
       return targets.gatehouse('metadata', 'full-chain');
     case 'gatehouse+federated':
       return targets.federated();
+    case 'gatehouse+bridged':
+      return targets.gatehouse('off', 'keyless', '2026-07-28');
     case 'gatehouse+audit-payloads':
       return targets.gatehouse('payloads');
     case 'mcp-proxy':
@@ -173,6 +175,8 @@ async function main(): Promise<number> {
   log('- mcp-proxy multiplexes every downstream session onto ONE upstream session (its design); Gatehouse and the floor');
   log('  keep one upstream session per client session, so the upstream does per-session work for them that it skips for mcp-proxy.');
   log('- mcp-proxy runs with its defaults (event store on, 2026-07-28 leg on, CORS on); the floor does no MCP work at all.');
+  log('- gatehouse+bridged is the config of gatehouse loaded by a 2026-07-28 client (no sessions): its concurrent');
+  log('  requests share one bridged upstream session (one agent, one declaration), where gatehouse has one per client session.');
   log('- mcp-proxy-stdio is the mcp-proxy CLI as shipped (stdio upstream only): no upstream HTTP hop, so not apples-to-apples.');
   log('- The load client, the proxy and the upstream share 2 cores: req/s and latency move with machine noise;');
   log('  CPU time per request of the proxy process is the stable figure to compare.');

@@ -42,10 +42,10 @@ export interface CellResult {
 export async function runCell(target: Target, scenario: Scenario, requests: number): Promise<CellResult> {
   const agent = new http.Agent({ keepAlive: true, maxSockets: 256 });
   try {
-    const sessions = await openSessions(target.url, agent, scenario.sessions);
+    const sessions = await openSessions(target.url, agent, scenario.sessions, 32, target.era);
     const proxy0 = cpuTicks(target.pid);
     const upstream0 = upstreamTicks(target);
-    const load = await runLoad({ url: target.url, agent, sessions, total: requests, method: scenario.method, params: paramsFor(target, scenario) });
+    const load = await runLoad({ url: target.url, agent, sessions, total: requests, method: scenario.method, params: paramsFor(target, scenario), era: target.era });
     const proxyTicks = cpuTicks(target.pid) - proxy0;
     const upstreamCpu = upstreamTicks(target) - upstream0;
     await closeSessions(target.url, agent, sessions);

@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { startEverything, everythingStdioCommand, type RunningEverything } from '../src/demo/everything.ts';
 import { childPids } from './proc.ts';
 import { SignJWT } from 'jose';
-import { useCredential } from './load-client.ts';
+import { useCredential, type Era } from './load-client.ts';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const BENCH = path.join(ROOT, 'bench');
@@ -26,6 +26,8 @@ export interface Target {
   readonly upstreamPid: number;
   /** Every MCP server process behind it, when there are several (upstream CPU is their sum). */
   readonly upstreamPids?: readonly number[];
+  /** The revision the load client speaks to it: 2025 (sessions) unless it says 2026-07-28. */
+  readonly era?: Era;
   /** Prefix of tool names in calls (a federated API: `everything__`). */
   readonly toolPrefix?: string;
   /** One line on how it is set up. */
@@ -230,7 +232,12 @@ export function fullChainPolicies(): string[] {
   ];
 }
 
-export async function gatehouse(audit: 'off' | 'metadata' | 'payloads' = 'off', auth: 'keyless' | 'api-key' | 'jwt' | 'full-chain' = 'keyless'): Promise<Target> {
+/**
+ * `era: '2026-07-28'` is `gatehouse+bridged`: the very config of `gatehouse`, loaded by a
+ * 2026-07-28 client. server-everything speaks 2025 (its `server/discover` probe fails), so
+ * Gatehouse bridges: one pooled upstream session per agent and declaration (src/bridge/).
+ */
+export async function gatehouse(audit: 'off' | 'metadata' | 'payloads' = 'off', auth: 'keyless' | 'api-key' | 'jwt' | 'full-chain' = 'keyless', era: Era = '2025'): Promise<Target> {
   const upstream = await startUpstream();
   const bin = path.join(ROOT, 'bin', 'gatehouse.js');
   if (!existsSync(bin)) throw new Error('bin/gatehouse.js does not exist');
@@ -264,8 +271,10 @@ export async function gatehouse(audit: 'off' | 'metadata' | 'payloads' = 'off', 
   const endpoint = new URL(`http://127.0.0.1:${port}/mcp`);
   if (auth === 'api-key' || auth === 'full-chain') useCredential(endpoint, `Bearer ${BENCH_API_KEY}`);
   if (auth === 'jwt') useCredential(endpoint, `Bearer ${await benchJwt()}`);
+  const bridged = era !== '2025';
   return {
-    name: auth === 'full-chain' ? 'gatehouse+full-chain' : auth !== 'keyless' ? `gatehouse+${auth}` : audit === 'off' ? 'gatehouse' : audit === 'metadata' ? 'gatehouse+audit' : 'gatehouse+audit-payloads',
+    name: bridged ? 'gatehouse+bridged' : auth === 'full-chain' ? 'gatehouse+full-chain' : auth !== 'keyless' ? `gatehouse+${auth}` : audit === 'off' ? 'gatehouse' : audit === 'metadata' ? 'gatehouse+audit' : 'gatehouse+audit-payloads',
+    ...(bridged && { era }),
     ...(audit !== 'off' && { auditFile: path.join(dir, 'data', 'audit.db') }),
     url: new URL(`http://127.0.0.1:${port}/mcp`),
     pid: child.pid!,
@@ -274,6 +283,7 @@ export async function gatehouse(audit: 'off' | 'metadata' | 'payloads' = 'off', 
       (auth === 'full-chain'
         ? 'Gatehouse (bin/gatehouse.js start), api-key API, ACL of 50 rules with CEL conditions (glob/regex/any patterns, one deny) and a rate limit never reached, HTTP upstream; '
         : `Gatehouse (bin/gatehouse.js start), ${auth} API, empty policy chain, HTTP upstream; `) +
+      (bridged ? 'load client speaking 2026-07-28 (no session, _meta on every request), bridged to the 2025 upstream; ' : '') +
       (audit === 'off' ? 'audit log off' : audit === 'metadata' ? 'audit log on (the default: metadata only, SQLite)' : 'audit log on with payloads (SQLite)'),
     stop: async () => {
       await stopChild(child);

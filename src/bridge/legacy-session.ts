@@ -7,7 +7,6 @@
 // session's listeners (`subscriptions/listen` streams).
 import type { Logger } from '../log.ts';
 import { errorResponse, idKey, isNotification, isObject, isRequest, isResponse, type JsonObject, type JsonRpcId, type JsonRpcMessage, type JsonRpcRequest, type JsonRpcResponse } from '../mcp/jsonrpc.ts';
-import { progressTokenOf } from '../mcp/classify.ts';
 import type { MessageChannel } from '../upstream/channel.ts';
 import type { LegacyInit } from './results.ts';
 
@@ -47,18 +46,25 @@ export class Call {
     wake?.();
   }
 
-  /** The next event; consecutive server requests come as one `input` event. Undefined on timeout. */
-  async next(timeoutMs: number): Promise<CallEvent | undefined> {
-    if (this.events.length === 0) {
-      let timer: NodeJS.Timeout | undefined;
-      await new Promise<void>((resolve) => {
-        this.wake = resolve;
-        timer = setTimeout(resolve, timeoutMs);
-      });
-      clearTimeout(timer);
-      this.wake = undefined;
-      if (this.events.length === 0) return undefined;
-    }
+  /**
+   * The next event; consecutive server requests come as one `input` event. Returned as it is when
+   * one is queued, else a promise (undefined on timeout): one promise and one timer per wait.
+   */
+  next(timeoutMs: number): CallEvent | Promise<CallEvent | undefined> {
+    if (this.events.length > 0) return this.take();
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.wake = undefined;
+        resolve(undefined);
+      }, timeoutMs);
+      this.wake = () => {
+        clearTimeout(timer);
+        resolve(this.take());
+      };
+    });
+  }
+
+  private take(): CallEvent {
     const first = this.events.shift()!;
     if (first.kind !== 'input') return first;
     const requests = new Map(first.requests);
@@ -125,7 +131,8 @@ export class LegacySession {
   call(request: JsonRpcRequest, params: JsonObject | undefined): Call {
     this.lastActivity = Date.now();
     const upstreamId = ++this.nextUpstreamId;
-    const token = progressTokenOf({ jsonrpc: '2.0', id: upstreamId, method: request.method, ...(params && { params }) });
+    const meta = params?._meta;
+    const token = isObject(meta) && (typeof meta.progressToken === 'string' || typeof meta.progressToken === 'number') ? meta.progressToken : undefined;
     const call = new Call(++this.nextCallId, upstreamId, request, token === undefined ? undefined : String(token));
     this.calls.set(call.id, call);
     this.byUpstreamId.set(upstreamId, call);
@@ -165,11 +172,17 @@ export class LegacySession {
     this.send(errorResponse(request.id, -32603, reason));
   }
 
-  /** Sets the server's log level when a request asks for another one (2026-07-28 carries it per request). */
-  async setLogLevel(level: string | undefined, timeoutMs: number): Promise<void> {
-    if (level === undefined || level === this.logLevel || !isObject(this.init?.capabilities.logging)) return;
+  /**
+   * Sets the server's log level when a request asks for another one (2026-07-28 carries it per
+   * request). Undefined when there is nothing to do (nearly always): no promise to wait on.
+   */
+  setLogLevel(level: string | undefined, timeoutMs: number): Promise<void> | undefined {
+    if (level === undefined || level === this.logLevel || !isObject(this.init?.capabilities.logging)) return undefined;
     this.logLevel = level;
-    await this.request('logging/setLevel', { level }, timeoutMs).catch(() => undefined);
+    return this.request('logging/setLevel', { level }, timeoutMs).then(
+      () => undefined,
+      () => undefined,
+    );
   }
 
   /** Subscribes to a resource unless a listener of this session already did; false when the server refused. */

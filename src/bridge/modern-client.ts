@@ -10,7 +10,7 @@ import type { Logger } from '../log.ts';
 import { errorResponse, idKey, isObject, isRequest, type JsonObject, type JsonRpcMessage, type JsonRpcRequest, type JsonRpcResponse } from '../mcp/jsonrpc.ts';
 import type { MessageChannel } from '../upstream/channel.ts';
 import type { PostExchange } from '../upstream/upstream.ts';
-import { envelopeProblem, legacyParams, readEnvelope } from './envelope.ts';
+import { envelopeProblem, legacyParams, readEnvelope, type Envelope } from './envelope.ts';
 import { discoverResult, modernResult } from './results.ts';
 import type { Call, LegacySession } from './legacy-session.ts';
 import { SessionPool, type PoolLimits } from './session-pool.ts';
@@ -66,21 +66,28 @@ export class ModernClientBridge {
         throw new GatehouseError('GH_HEADER_MISMATCH', `Bad Request: MCP-Protocol-Version "${x.versionHeader}" does not match _meta's protocol version "${envelope.protocolVersion}"`);
       }
       if (message.method === 'server/discover') {
-        const session = await this.pool.acquire(x.api, x.principal.key, envelope.capabilities, envelope.clientInfo);
+        const session = await this.session(x, envelope);
         return this.answer(x, { jsonrpc: '2.0', id: message.id, result: discoverResult(session.init!) });
       }
       if (message.method === 'subscriptions/listen') {
-        const session = await this.pool.acquire(x.api, x.principal.key, envelope.capabilities, envelope.clientInfo);
+        const session = await this.session(x, envelope);
         return await serveListen(this, x, session, message);
       }
       const resumed = this.resume(x, message);
       if (resumed) return await this.drive(x, resumed.session, resumed.call, message);
-      const session = await this.pool.acquire(x.api, x.principal.key, envelope.capabilities, envelope.clientInfo);
-      await session.setLogLevel(envelope.logLevel, this.pool.responseTimeout);
+      const acquired = this.session(x, envelope);
+      // A live session is returned as it is, and a log level that did not change costs no promise.
+      const session = acquired instanceof Promise ? await acquired : acquired;
+      const leveled = session.setLogLevel(envelope.logLevel, this.pool.responseTimeout);
+      if (leveled) await leveled;
       return await this.drive(x, session, session.call(message, legacyParams(message.params)), message);
     } finally {
       x.record?.upstreamEnded();
     }
+  }
+
+  private session(x: PostExchange, envelope: Envelope): LegacySession | Promise<LegacySession> {
+    return this.pool.acquire(x.api, x.principal.key, envelope.capabilities, envelope.clientInfo);
   }
 
   /**
@@ -162,11 +169,13 @@ export class ModernClientBridge {
     const left = () => {
       if (!reply.finished) session.cancel(call, 'the client left');
     };
-    x.res.once('close', left);
+    // `on`, not `once` (which wraps the listener): this runs for every request.
+    x.res.on('close', left);
     const timeout = this.pool.responseTimeout;
     try {
       for (;;) {
-        const event = await call.next(timeout);
+        const next = call.next(timeout);
+        const event = next instanceof Promise ? await next : next;
         if (reply.gone && !reply.finished) return;
         if (event === undefined) {
           session.cancel(call, `no answer within ${timeout} ms`);

@@ -16,23 +16,25 @@ export interface LegacyInit {
   readonly instructions: string | undefined;
 }
 
+/**
+ * The result in 2026-07-28 shape. It is changed in place and returned: the bridge owns it (it
+ * was decoded for this answer alone), and copying a list result's every tool to drop one member
+ * cost more than decoding it (bench/README.md#era-bridging).
+ */
 export function modernResult(method: string, result: unknown, serverInfo: JsonObject | undefined): JsonObject {
-  const out: JsonObject = isObject(result) ? { ...result } : {};
+  const out: JsonObject = isObject(result) ? result : {};
   if (out.resultType === undefined) out.resultType = 'complete';
   if (CACHEABLE.has(method) && out.resultType === 'complete') {
     if (typeof out.ttlMs !== 'number' || !Number.isInteger(out.ttlMs) || out.ttlMs < 0) out.ttlMs = 0;
     if (out.cacheScope !== 'public' && out.cacheScope !== 'private') out.cacheScope = 'private';
   }
   if (method === 'tools/list' && Array.isArray(out.tools)) {
-    out.tools = out.tools.map((tool: unknown) => {
-      if (!isObject(tool) || !('execution' in tool)) return tool;
-      const { execution: _deleted, ...rest } = tool;
-      return rest;
-    });
+    for (const tool of out.tools) if (isObject(tool) && 'execution' in tool) delete tool.execution;
   }
   if (serverInfo !== undefined) {
-    const meta = isObject(out._meta) ? out._meta : {};
-    if (meta[META_SERVER_INFO] === undefined) out._meta = { ...meta, [META_SERVER_INFO]: serverInfo };
+    const meta = out._meta;
+    if (!isObject(meta)) out._meta = { [META_SERVER_INFO]: serverInfo };
+    else if (meta[META_SERVER_INFO] === undefined) meta[META_SERVER_INFO] = serverInfo;
   }
   return out;
 }

@@ -19,10 +19,21 @@ export interface PoolLimits {
 
 /** Distinct capability sets one principal may hold sessions for at once (each may be a child process). */
 const PER_PRINCIPAL = 8;
+/**
+ * Declarations remembered as sent (see keyOf): at most this many, past which the memory starts
+ * afresh, and none longer than KNOWN_DECLARATION_CHARS (a client's usual declaration is a few
+ * hundred characters), so that clients sending ever new declarations hold at most about 2 MB.
+ */
+const KNOWN_DECLARATIONS = 1024;
+const KNOWN_DECLARATION_CHARS = 1024;
 
 export class SessionPool {
   private readonly byKey = new Map<string, Promise<LegacySession>>();
+  /** Sessions that finished opening, by the same key: found without waiting on a promise. */
+  private readonly ready = new Map<string, LegacySession>();
   private readonly byId = new Map<string, LegacySession>();
+  /** Pool keys by the declaration as the client sent it (see keyOf). */
+  private readonly keys = new Map<string, string>();
 
   constructor(
     private readonly server: string,
@@ -50,9 +61,39 @@ export class SessionPool {
     return session && !session.closed ? session : undefined;
   }
 
-  /** The session for this API, principal and declaration: reused when live, else opened. */
-  async acquire(api: string, sub: string, capabilities: JsonObject, clientInfo: JsonObject): Promise<LegacySession> {
-    const key = `${api}\n${sub}\n${createHash('sha256').update(canonicalJson({ capabilities, clientInfo })).digest('base64url')}`;
+  /**
+   * The session for this API, principal and declaration: reused when live (returned as it is, the
+   * path of nearly every request), else opened.
+   */
+  acquire(api: string, sub: string, capabilities: JsonObject, clientInfo: JsonObject): LegacySession | Promise<LegacySession> {
+    const key = this.keyOf(api, sub, capabilities, clientInfo);
+    const ready = this.ready.get(key);
+    if (ready !== undefined && !ready.closed) return ready;
+    return this.acquireSlowly(key, api, sub, capabilities, clientInfo);
+  }
+
+  /**
+   * The pool key: API, principal and a hash of the declaration with its keys sorted, so that equal
+   * declarations share a session whatever their key order. A client sends the same declaration
+   * with every request, so the hash is remembered by the declaration's JSON as sent: one
+   * JSON.stringify per request instead of a canonical form and a SHA-256. JSON text holds no
+   * line feed, so the last two lines of the raw key are always the declaration and whatever comes
+   * before them is API and principal, exactly as in the pool key.
+   */
+  private keyOf(api: string, sub: string, capabilities: JsonObject, clientInfo: JsonObject): string {
+    const raw = `${api}\n${sub}\n${JSON.stringify(capabilities)}\n${JSON.stringify(clientInfo)}`;
+    let key = this.keys.get(raw);
+    if (key === undefined) {
+      key = `${api}\n${sub}\n${createHash('sha256').update(canonicalJson({ capabilities, clientInfo })).digest('base64url')}`;
+      if (raw.length <= KNOWN_DECLARATION_CHARS) {
+        if (this.keys.size >= KNOWN_DECLARATIONS) this.keys.clear();
+        this.keys.set(raw, key);
+      }
+    }
+    return key;
+  }
+
+  private async acquireSlowly(key: string, api: string, sub: string, capabilities: JsonObject, clientInfo: JsonObject): Promise<LegacySession> {
     const existing = this.byKey.get(key);
     if (existing) {
       const session = await existing;
@@ -61,9 +102,14 @@ export class SessionPool {
     }
     const opening = this.open(key, api, sub, capabilities, clientInfo);
     this.byKey.set(key, opening);
-    opening.catch(() => {
-      if (this.byKey.get(key) === opening) this.byKey.delete(key);
-    });
+    opening.then(
+      (session) => {
+        if (this.byKey.get(key) === opening && !session.closed) this.ready.set(key, session);
+      },
+      () => {
+        if (this.byKey.get(key) === opening) this.byKey.delete(key);
+      },
+    );
     return opening;
   }
 
@@ -75,6 +121,7 @@ export class SessionPool {
   retire(): void {
     for (const session of this.byId.values()) session.retired = true;
     this.byKey.clear();
+    this.ready.clear();
   }
 
   reap(now: number): void {
@@ -91,6 +138,7 @@ export class SessionPool {
     const all = [...this.byId.values()];
     this.byId.clear();
     this.byKey.clear();
+    this.ready.clear();
     await Promise.all(all.map((s) => s.close()));
   }
 
@@ -123,6 +171,7 @@ export class SessionPool {
 
   private drop(session: LegacySession): void {
     if (this.byId.get(session.id) === session) this.byId.delete(session.id);
+    if (this.ready.get(session.key) === session) this.ready.delete(session.key);
     const entry = this.byKey.get(session.key);
     if (entry) void entry.then((s) => s === session && this.byKey.get(session.key) === entry && this.byKey.delete(session.key), () => undefined);
   }
