@@ -39,6 +39,9 @@ type NamedKind = 'tools' | 'prompts';
 export class FederatedChannel implements MessageChannel {
   onmessage: ((message: JsonRpcMessage, text?: string) => void) | undefined;
   onclose: ((reason: string) => void) | undefined;
+  /** A request is reported when its member took it up, or at once when Gatehouse answers it itself (see channel.ts). */
+  readonly reportsAccepted = true;
+  onaccepted: ((id: JsonRpcId) => void) | undefined;
   private readonly members: Member[];
   private closed = false;
   /** The client's initialize has been answered (member restarts are stored from then on). */
@@ -94,6 +97,7 @@ export class FederatedChannel implements MessageChannel {
     const channel = this.factory(member.server, member.log, { sessionId: stored.sessionId, protocolVersion: stored.protocolVersion });
     member.channel = channel;
     channel.onmessage = (message, text) => this.fromMember(member, channel, message, text);
+    channel.onaccepted = (id) => this.memberAccepted(member, channel, id);
     channel.onclose = (reason) => this.memberClosed(member, channel, reason);
     try {
       await channel.start();
@@ -131,6 +135,7 @@ export class FederatedChannel implements MessageChannel {
 
   send(message: JsonRpcMessage): void {
     if (this.closed) throw new Error('closed');
+    if (isRequest(message) && !ROUTED.has(message.method)) this.onaccepted?.(message.id);
     if (isRequest(message)) void this.request(message).catch((error: unknown) => this.answerError(message.id, 'GH_INTERNAL', (error as Error).message));
     else if (isNotification(message)) this.notification(message.method, message.params);
     else this.answer(message);
@@ -427,7 +432,7 @@ export class FederatedChannel implements MessageChannel {
       member.pending.delete(idKey(memberId));
       this.forwarded.delete(idKey(message.id));
       this.answerError(message.id, 'GH_UPSTREAM_EXITED', `Server "${member.server}" is not running`);
-    }
+    } else if (!member.channel?.reportsAccepted) this.onaccepted?.(message.id);
   }
 
   // ─── naming and routing ──────────────────────────────────────────────────────────────────
@@ -556,6 +561,13 @@ export class FederatedChannel implements MessageChannel {
 
   // ─── servers → client ────────────────────────────────────────────────────────────────────
 
+  /** A member took a request up: a client request is reported under the client's id. */
+  private memberAccepted(member: Member, channel: MessageChannel, id: JsonRpcId): void {
+    if (member.channel !== channel || this.closed) return;
+    const waiter = member.pending.get(idKey(id));
+    if (waiter?.kind === 'client') this.onaccepted?.(waiter.clientId);
+  }
+
   private fromMember(member: Member, channel: MessageChannel, message: JsonRpcMessage, text: string | undefined): void {
     if (member.channel !== channel || this.closed) return;
     if (isResponse(message)) {
@@ -623,6 +635,7 @@ export class FederatedChannel implements MessageChannel {
     const channel = this.factory(member.server, member.log);
     member.channel = channel;
     channel.onmessage = (message, text) => this.fromMember(member, channel, message, text);
+    channel.onaccepted = (id) => this.memberAccepted(member, channel, id);
     channel.onclose = (reason) => this.memberClosed(member, channel, reason);
     try {
       await channel.start();
@@ -728,6 +741,19 @@ function sameLists(a: ReadonlyArray<CachedList | undefined> | undefined, b: Read
   for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
   return true;
 }
+
+/** Requests sent on to a member (reported accepted by it); Gatehouse answers the others itself. */
+const ROUTED: ReadonlySet<string> = new Set([
+  'tools/call',
+  'prompts/get',
+  'resources/read',
+  'resources/subscribe',
+  'resources/unsubscribe',
+  'completion/complete',
+  'tasks/get',
+  'tasks/result',
+  'tasks/cancel',
+]);
 
 const ANNOUNCED: readonly ListKind[] = ['tools', 'prompts', 'resources'];
 

@@ -54,6 +54,9 @@ const STREAM_TAKEN_RETRY_MS = 5_000;
 export class HttpMemberChannel implements MessageChannel {
   onmessage: ((message: JsonRpcMessage, text?: string) => void) | undefined;
   onclose: ((reason: string) => void) | undefined;
+  /** Each request is reported when the head of its answer came (see channel.ts). */
+  readonly reportsAccepted = true;
+  onaccepted: ((id: JsonRpcId) => void) | undefined;
   /** A request the server refused with 404 (its session was gone): it was not acted on, and may be sent again on a new session. */
   unsent: JsonRpcMessage | undefined;
   /** The upstream's session id, once initialize answered (or taken over). */
@@ -159,6 +162,7 @@ export class HttpMemberChannel implements MessageChannel {
     }
     const type = response.headers['content-type'] ?? '';
     const request = isRequest(message) ? message : undefined;
+    if (request !== undefined) this.onaccepted?.(request.id);
     if (request !== undefined && request.id === this.initializeId && status >= 200 && status < 300) {
       const id = response.headers['mcp-session-id'];
       if (typeof id === 'string' && id !== '') this.sessionId = id;
