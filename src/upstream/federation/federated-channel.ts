@@ -24,6 +24,7 @@ import { buildNameTable, collisionMessage, originalKey, staticTarget, type NameT
 import { mergedInitializeResult, negotiatedVersion } from './initialize.ts';
 import { decodeCursor, encodeCursor, rewriteItem, selectItems } from './lists.ts';
 import { templateToRegExp } from './glob.ts';
+import { TOOL_NAME_MAX } from '../../config/federation-schema.ts';
 import type { FederatedState, SessionPersistence, StoredMember } from './session-store.ts';
 
 export interface FederationTimeouts {
@@ -442,15 +443,17 @@ export class FederatedChannel implements MessageChannel {
    * table the list answers are made from, so a name answers only as it is listed.
    */
   private async route(kind: NamedKind, name: string): Promise<Target | 'collision' | undefined> {
-    const selection = this.plan.virtual;
-    if (selection) {
-      const item = kind === 'tools' ? selection.tools.get(name) : selection.prompts.get(name);
-      if (!item) return undefined;
-      const member = this.members.find((m) => m.server === item.server)!;
-      const list = await this.fetchList(member, kind === 'tools' ? 'tools/list' : 'prompts/list');
-      return list?.pages.some((page) => page.some((i) => i.name === item.original)) ? { server: item.server, original: item.original } : undefined;
-    }
     const method: ListMethod = kind === 'tools' ? 'tools/list' : 'prompts/list';
+    if (this.plan.virtual || this.plan.namespace.prefix === 'always') {
+      // The config names the server (a selection, or the prefix): only that server's list tells
+      // whether it offers the item. Under `always` that is what the name table would say: names
+      // cannot collide, and one longer than MCP allows once prefixed is never listed.
+      const target = staticTarget(this.plan, kind, name);
+      if (!target || (!this.plan.virtual && name.length > TOOL_NAME_MAX)) return undefined;
+      const member = this.members.find((m) => m.server === target.server);
+      const list = member && (await this.fetchList(member, method));
+      return list && namesOf(list).has(target.original) ? target : undefined;
+    }
     let table = this.tables.get(kind);
     if (!table || !table.byName.has(name)) table = this.table(kind, await this.fetchLists(method));
     if (table.collisions.some((c) => c.name === name)) return 'collision';
@@ -735,6 +738,19 @@ export class FederatedChannel implements MessageChannel {
 }
 
 const MAX_CACHED_PAGES = 64;
+
+/** The item names of a cached list (made once per list: a list is replaced, never changed). */
+const listNames = new WeakMap<CachedList, ReadonlySet<string>>();
+
+function namesOf(list: CachedList): ReadonlySet<string> {
+  let names = listNames.get(list);
+  if (!names) {
+    const set = new Set<string>();
+    for (const page of list.pages) for (const item of page) if (typeof item.name === 'string') set.add(item.name);
+    listNames.set(list, (names = set));
+  }
+  return names;
+}
 
 function sameLists(a: ReadonlyArray<CachedList | undefined> | undefined, b: ReadonlyArray<CachedList | undefined>): boolean {
   if (a === undefined || a.length !== b.length) return false;
