@@ -119,6 +119,9 @@ export class FederatedChannel implements MessageChannel {
     member.log.info({ protocolVersion: stored.protocolVersion }, 'federated server session taken over');
   }
 
+  /** storedState, made once (touched on every request). */
+  private readonly currentState = (): FederatedState => this.storedState();
+
   /** What another node needs to continue this session: the members' live upstream sessions. */
   private storedState(): FederatedState {
     const members: Record<string, StoredMember> = {};
@@ -222,7 +225,7 @@ export class FederatedChannel implements MessageChannel {
 
   private async request(message: JsonRpcRequest): Promise<void> {
     const params: JsonObject = isObject(message.params) ? message.params : {};
-    this.persistence?.touch(() => this.storedState());
+    this.persistence?.touch(this.currentState);
     switch (message.method) {
       case 'initialize':
         return this.initialize(message, params);
@@ -424,14 +427,16 @@ export class FederatedChannel implements MessageChannel {
   private forward(member: Member, message: JsonRpcRequest, params: JsonObject): void {
     if (member.state !== 'up') return this.answerError(message.id, 'GH_UPSTREAM_UNAVAILABLE', `Server "${member.server}" of API "${this.plan.api}" is unavailable: ${member.reason}`);
     // The client's id when it is free on this member: the answer then goes back as it came.
-    const memberId = member.pending.has(idKey(message.id)) ? member.newId() : message.id;
+    const clientKey = idKey(message.id);
+    const memberId = member.pending.has(clientKey) ? member.newId() : message.id;
+    const memberKey = memberId === message.id ? clientKey : idKey(memberId);
     const out: JsonRpcRequest = { jsonrpc: '2.0', id: memberId, method: message.method, params };
     if (member.log.isLevelEnabled('debug')) member.log.debug({ id: message.id, method: message.method, server: member.server, originalName: params.name ?? params.uri ?? null }, 'request routed');
-    member.pending.set(idKey(memberId), { kind: 'client', clientId: message.id, method: message.method, message: out });
-    this.forwarded.set(idKey(message.id), { member, memberId });
+    member.pending.set(memberKey, { kind: 'client', clientId: message.id, method: message.method, message: out });
+    this.forwarded.set(clientKey, { member, memberId });
     if (!member.send(out)) {
-      member.pending.delete(idKey(memberId));
-      this.forwarded.delete(idKey(message.id));
+      member.pending.delete(memberKey);
+      this.forwarded.delete(clientKey);
       this.answerError(message.id, 'GH_UPSTREAM_EXITED', `Server "${member.server}" is not running`);
     } else if (!member.channel?.reportsAccepted) this.onaccepted?.(message.id);
   }
@@ -575,15 +580,16 @@ export class FederatedChannel implements MessageChannel {
     if (member.channel !== channel || this.closed) return;
     if (isResponse(message)) {
       if (message.id === null) return;
-      const waiter = member.pending.get(idKey(message.id));
+      const key = idKey(message.id);
+      const waiter = member.pending.get(key);
       if (!waiter) return;
-      member.pending.delete(idKey(message.id));
+      member.pending.delete(key);
       if (waiter.kind === 'internal') {
         clearTimeout(waiter.timer);
         waiter.resolve(message);
         return;
       }
-      this.forwarded.delete(idKey(waiter.clientId));
+      this.forwarded.delete(waiter.clientId === message.id ? key : idKey(waiter.clientId));
       if (waiter.method === 'tools/call' && isObject(message.result) && isObject(message.result.task) && typeof message.result.task.taskId === 'string') {
         this.tasks.set(message.result.task.taskId, member);
       }
