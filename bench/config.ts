@@ -14,6 +14,8 @@ export interface BenchConfig {
   /** Unmeasured requests per target and scenario before the first round. */
   warmup: number;
   targets: TargetName[];
+  /** Scenario names to run (substring match); empty: all. */
+  scenarios: string[];
   skipIdle: boolean;
   idleSessions: number;
   help: boolean;
@@ -27,6 +29,8 @@ export const USAGE = `Usage: npm run bench -- [flags]    (or: node --import tsx 
   --warmup N            unmeasured requests per target and scenario    (BENCH_WARMUP, default 300)
   --targets a,b,...     comma-separated subset (BENCH_TARGETS, default all):
                         ${ALL_TARGETS.join(',')}
+  --scenarios a,b       run only scenarios whose name contains one of these (BENCH_SCENARIOS,
+                        e.g. "tools/call" or "list, 32"; default all)
   --skip-idle           skip the idle-session heap step
   --idle-sessions N     sessions opened by the idle step               (BENCH_IDLE_SESSIONS, default 10000)`;
 
@@ -47,6 +51,7 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): BenchConfig
       'requests-1': { type: 'string' },
       warmup: { type: 'string' },
       targets: { type: 'string' },
+      scenarios: { type: 'string' },
       'skip-idle': { type: 'boolean', default: false },
       'idle-sessions': { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
@@ -60,6 +65,10 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): BenchConfig
   for (const t of targetList) {
     if (!(ALL_TARGETS as readonly string[]).includes(t)) throw new Error(`unknown target "${t}" (known: ${ALL_TARGETS.join(', ')})`);
   }
+  const scenarioParts = (values.scenarios ?? env.BENCH_SCENARIOS ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
   return {
     quick,
     rounds: positive('--rounds', values.rounds ?? env.BENCH_ROUNDS, quick ? 1 : 3),
@@ -67,6 +76,7 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): BenchConfig
     requests1: positive('--requests-1', values['requests-1'] ?? env.BENCH_REQUESTS_1, quick ? 100 : 300),
     warmup: positive('--warmup', values.warmup ?? env.BENCH_WARMUP, quick ? 100 : 300),
     targets: targetList as TargetName[],
+    scenarios: scenarioParts,
     skipIdle: values['skip-idle'] === true || env.BENCH_SKIP_IDLE === '1',
     idleSessions: positive('--idle-sessions', values['idle-sessions'] ?? env.BENCH_IDLE_SESSIONS, quick ? 1000 : 10000),
     help: values.help === true,

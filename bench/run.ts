@@ -27,6 +27,13 @@ if (config.help) {
 
 const log = (line = '') => console.log(line);
 const requestsFor = (sessions: number) => (sessions === 1 ? config.requests1 : config.requests32);
+const scenarios = config.scenarios.length === 0 ? SCENARIOS : SCENARIOS.filter((s) => config.scenarios.some((part) => s.name.includes(part)));
+if (scenarios.length === 0) {
+  console.error(`no scenario matches --scenarios ${config.scenarios.join(',')} (scenarios: ${SCENARIOS.map((s) => s.name).join('; ')})`);
+  process.exit(2);
+}
+// Warm-up runs the 32-session scenarios (the 1-session ones when only those were chosen).
+const warmups = scenarios.some((s) => s.sessions > 1) ? scenarios.filter((s) => s.sessions > 1) : scenarios;
 
 function startTarget(name: TargetName): Promise<Target> {
   switch (name) {
@@ -120,7 +127,7 @@ async function main(): Promise<number> {
   const t0 = Date.now();
   process.stdout.write('warm-up');
   for (const target of running) {
-    for (const scenario of SCENARIOS.filter((s) => s.sessions > 1)) {
+    for (const scenario of warmups) {
       try {
         answered.set(target.name, (answered.get(target.name) ?? 0) + (await runCell(target, scenario, config.warmup)).ok);
       } catch (err) {
@@ -133,7 +140,7 @@ async function main(): Promise<number> {
 
   for (let round = 0; round < config.rounds; round++) {
     process.stdout.write(`round ${round + 1}/${config.rounds} `);
-    for (const [si, scenario] of SCENARIOS.entries()) {
+    for (const [si, scenario] of scenarios.entries()) {
       // Rotate the target order each round and scenario so no target always runs first or last.
       const shift = running.length > 0 ? (round + si) % running.length : 0;
       const order = [...running.slice(shift), ...running.slice(0, shift)];
@@ -158,7 +165,7 @@ async function main(): Promise<number> {
       `${config.requests32} requests, +-${(tickUs / config.requests1).toFixed(0)} at ${config.requests1}.`,
   );
   const summaries: Summary[] = [];
-  for (const scenario of SCENARIOS) {
+  for (const scenario of scenarios) {
     const rows = running
       .map((t) => cells.get(key(t.name, scenario.name)))
       .map((list, i) => (list && list.length > 0 ? summarize(running[i]!.name, scenario, list) : undefined))

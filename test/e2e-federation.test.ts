@@ -212,6 +212,28 @@ test('the merged list is cached per upstream session: a second tools/list costs 
   }
 });
 
+test('a call under prefix always asks only its own server for its list: the first call of a session fetched every server\'s list', { timeout: 30_000 }, async () => {
+  const c = await connectClient(gh.url('workspace'));
+  try {
+    const lists = () => recorder.exchanges.filter((e) => e.body.includes('"tools/list"')).length;
+    const start = lists();
+    const other = await c.client.callTool({ name: 'memory__read_graph', arguments: {} });
+    assert.notEqual(other.isError, true);
+    assert.equal(lists(), start, 'a call to another server does not list server-everything\'s tools');
+    const own = await c.client.callTool({ name: 'everything__echo', arguments: { message: 'hi' } });
+    assert.match(JSON.stringify(own.content), /hi/);
+    assert.equal(lists(), start + 1, 'a call to server-everything checks its name against its list, once');
+    await c.client.callTool({ name: 'everything__echo', arguments: { message: 'again' } });
+    assert.equal(lists(), start + 1, 'the list is cached for the session');
+    const unknown = await c.client.callTool({ name: 'everything__no-such-tool', arguments: {} });
+    assert.equal(unknown.isError, true);
+    assert.match(JSON.stringify(unknown.content), /Tool everything__no-such-tool not found/, 'a name its server does not list is answered as an unknown tool');
+    assert.equal(lists(), start + 1);
+  } finally {
+    await c.close();
+  }
+});
+
 test('a session id is answered 404 on another API; raw initialize gets the merged answer with one session id', { timeout: 30_000 }, async () => {
   const sid = await rawSession(gh.url('workspace'));
   const other = await raw(gh.url('never'), { method: 'POST', headers: sessionHeaders(sid), body: { jsonrpc: '2.0', id: 1, method: 'tools/list' } });

@@ -1,5 +1,6 @@
 // The SSE side of a channel session on a real HTTP server: answers that come after the head went
-// out alone, several answers on one stream, answers in the same tick as the request.
+// out alone, several answers on one stream, answers in the same tick as the request, and the
+// head of a channel that reports when its server took a request up.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
@@ -66,4 +67,79 @@ test('every answer of a batch stream arrives, the last one with the end of the s
 test('an answer in the same tick as the request rides with the head', async () => {
   const body = await postThrough(0, [request(1, 'ping')]);
   assert.match(body, /"result":\{"method":"ping"\}/);
+});
+
+/** A server that reports when it took a request up, and answers when told to (see channel.ts). */
+class AcceptingChannel implements MessageChannel {
+  onmessage: ((message: JsonRpcMessage, text?: string) => void) | undefined;
+  onclose: ((reason: string) => void) | undefined;
+  readonly reportsAccepted = true;
+  onaccepted: ((id: string | number) => void) | undefined;
+  received: ((id: string | number) => void) | undefined;
+  start(): Promise<void> {
+    return Promise.resolve();
+  }
+  send(message: JsonRpcMessage): void {
+    if ('id' in message && 'method' in message) this.received?.(message.id);
+  }
+  answer(id: string | number): void {
+    const answer = { jsonrpc: '2.0' as const, id, result: {} };
+    this.onmessage?.(answer, JSON.stringify(answer));
+  }
+  close(): Promise<void> {
+    this.onclose?.('closed');
+    return Promise.resolve();
+  }
+}
+
+const turn = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+test('a channel that reports acceptance: the head waits until the server took the request up, then goes alone if the answer is slower', async () => {
+  const channel = new AcceptingChannel();
+  const session = new ChannelSession('c1', 'token', channel, 'echo', pino({ level: 'silent' }), () => 5000);
+  let response: ServerResponse | undefined;
+  const server = createServer((req: IncomingMessage, res: ServerResponse) => {
+    response = res;
+    const exchange = { req, res, api: 'a', messages: [request(1, 'tools/call')], batch: false, initialize: false, log: pino({ level: 'silent' }) } as unknown as PostExchange;
+    void session.post(exchange);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  try {
+    const { port } = server.address() as AddressInfo;
+    const received = new Promise<string | number>((resolve) => (channel.received = resolve));
+    const pending = fetch(`http://127.0.0.1:${port}/`, { method: 'POST', signal: AbortSignal.timeout(5000) });
+    const id = await received;
+    // Well past the few ms a head waits for its first event: not accepted yet, so nothing went.
+    await turn(30);
+    assert.equal(response!.socket!.bytesWritten, 0, 'the head waits for the server to take the request up');
+    channel.onaccepted!(id);
+    const headers = await pending; // the head goes alone after its short wait
+    assert.equal(headers.headers.get('content-type'), 'text/event-stream');
+    channel.answer(id);
+    assert.match(await headers.text(), /^event: message\nid: p1\.1\ndata: \{"jsonrpc":"2\.0","id":1,"result":\{\}\}\n\n$/);
+  } finally {
+    await session.close();
+    server.closeAllConnections();
+    await new Promise((resolve) => server.close(resolve));
+  }
+});
+
+test('a channel that reports acceptance: an answer before the acceptance carries the head', async () => {
+  const channel = new AcceptingChannel();
+  channel.received = (id) => setTimeout(() => channel.answer(id), 30);
+  const session = new ChannelSession('c1', 'token', channel, 'echo', pino({ level: 'silent' }), () => 5000);
+  const server = createServer((req: IncomingMessage, res: ServerResponse) => {
+    const exchange = { req, res, api: 'a', messages: [request(7, 'tools/call')], batch: false, initialize: false, log: pino({ level: 'silent' }) } as unknown as PostExchange;
+    void session.post(exchange);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  try {
+    const { port } = server.address() as AddressInfo;
+    const response = await fetch(`http://127.0.0.1:${port}/`, { method: 'POST', signal: AbortSignal.timeout(5000) });
+    assert.match(await response.text(), /"id":7,"result":\{\}/);
+  } finally {
+    await session.close();
+    server.closeAllConnections();
+    await new Promise((resolve) => server.close(resolve));
+  }
 });

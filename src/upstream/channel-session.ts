@@ -1,7 +1,8 @@
 // The Streamable HTTP server side of one client session whose upstream is a message channel
 // (stdio child, HTTP+SSE connection). Routes each server message to the stream that waits for
 // it: responses and progress to the POST that asked, other server messages to the standalone GET
-// stream (or the newest open POST stream); keeps recent events for Last-Event-ID resumption.
+// stream (or the newest open POST stream); keeps the events of streams cut short for
+// Last-Event-ID resumption.
 import type { ServerResponse } from 'node:http';
 import { GatehouseError } from '../errors.ts';
 import { errorResponse, idKey, isNotification, isRequest, isResponse, isObject, type JsonRpcId, type JsonRpcMessage } from '../mcp/jsonrpc.ts';
@@ -19,6 +20,12 @@ import { splitTrailingId } from '../policy/answer-memo.ts';
 const REPLAY_LIMIT = 1000;
 const BACKLOG_LIMIT = 1000;
 
+interface ReplayEvent {
+  readonly stream: string;
+  readonly seq: number;
+  readonly text: string;
+}
+
 class OutStream {
   res: ServerResponse | undefined;
   seq = 0;
@@ -31,22 +38,63 @@ class OutStream {
   initialize = false;
   readonly waiting = new Set<string>();
   head: PendingHead | undefined;
+  private headQueued = false;
+  /**
+   * The events sent on this stream, held while its client may ask for them again (Last-Event-ID):
+   * dropped once its response completed (the client got all of it), handed to the session's
+   * replay buffer when a connection of it broke first. Kept per stream, they die young: a replay
+   * buffer of every event kept each answer alive long enough to be promoted, and the collector's
+   * work for that cost more than anything else a channel session does per request.
+   */
+  private events: ReplayEvent[] | undefined;
+  /** Its events go to the session's replay buffer as they are sent (a connection broke, it was resumed, or a standalone stream). */
+  private replayed = false;
   readonly done: Promise<void>;
   private resolveDone!: () => void;
 
-  constructor(readonly id: string) {
+  constructor(
+    readonly id: string,
+    /** Adds an event to the session's replay buffer. */
+    private readonly keep: (event: ReplayEvent) => void,
+  ) {
     this.done = new Promise((resolve) => (this.resolveDone = resolve));
   }
 
-  attach(res: ServerResponse, headers: Record<string, string>): void {
+  /** Records an event sent on this stream (see `events`). */
+  sent(event: ReplayEvent): void {
+    if (this.replayed) this.keep(event);
+    else (this.events ??= []).push(event);
+  }
+
+  /** From now on every event of this stream stays for resumption, those sent so far too. */
+  keepEvents(): void {
+    if (this.replayed) return;
+    this.replayed = true;
+    if (this.events) for (const event of this.events) this.keep(event);
+    this.events = undefined;
+  }
+
+  /** `afterAccepted`: the head waits for headSoon() (the channel reports when the server took the request up). */
+  attach(res: ServerResponse, headers: Record<string, string>, afterAccepted = false): void {
     res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', 'x-accel-buffering': 'no', ...headers });
-    // A POST's head rides with its first event when that comes within a few ms (one write, not two).
-    this.head = flushHeadSoon(res, this.id.startsWith('p'));
     this.res = res;
+    this.headQueued = false;
+    // A POST's head rides with its first event when that comes within a few ms (one write, not two).
+    if (!afterAccepted) this.headSoon();
     res.once('close', () => {
       if (this.res === res) this.res = undefined;
+      // Complete: its client got every event. Cut short: what it got may be asked for again.
+      if (res.writableFinished) this.events = undefined;
+      else this.keepEvents();
       if (this.ended) this.resolveDone();
     });
+  }
+
+  /** Starts the head's short wait for the first event (once; a GET's head goes at once). */
+  headSoon(): void {
+    if (this.headQueued || this.ended || !this.res) return;
+    this.headQueued = true;
+    this.head = flushHeadSoon(this.res, this.id.startsWith('p'));
   }
 
   /** Ends the stream; `last`, an event, goes out in the same call (one socket write with the end). */
@@ -96,12 +144,6 @@ function idOfKey(key: string): JsonRpcId {
   return key.startsWith('n:') ? Number(key.slice(2)) : key.slice(2);
 }
 
-interface ReplayEvent {
-  stream: string;
-  seq: number;
-  text: string;
-}
-
 export class ChannelSession {
   lastActivity = Date.now();
   closed = false;
@@ -128,6 +170,7 @@ export class ChannelSession {
     private readonly responseTimeout: () => number,
   ) {
     channel.onmessage = (message, text) => this.deliver(message, text);
+    if (channel.reportsAccepted) channel.onaccepted = (id) => this.pending.get(idKey(id))?.headSoon();
   }
 
   /** Whether requests are still waiting for answers or a stream is open (not idle then). */
@@ -150,7 +193,7 @@ export class ChannelSession {
       x.res.writeHead(202).end();
       return;
     }
-    const stream = new OutStream(`p${++this.streamCount}`);
+    const stream = new OutStream(`p${++this.streamCount}`, this.keep);
     stream.transform = x.transform;
     stream.record = x.record;
     x.record?.upstreamStarted();
@@ -167,7 +210,7 @@ export class ChannelSession {
     }
     this.open.add(stream);
     stream.initialize = x.initialize;
-    stream.attach(x.res, x.initialize ? { 'mcp-session-id': this.token } : {});
+    stream.attach(x.res, x.initialize ? { 'mcp-session-id': this.token } : {}, this.channel.reportsAccepted === true);
     const timeout = this.responseTimeout();
     stream.timer = setTimeout(() => this.timedOut(stream, timeout), timeout);
     for (const message of x.messages) this.send(message);
@@ -184,7 +227,8 @@ export class ChannelSession {
       if (resumed) return resumed;
     }
     if (this.standalone?.res) throw new GatehouseError('GH_STREAM_CONFLICT', 'Conflict: only one standalone SSE stream is allowed per session');
-    const stream = this.standalone ?? new OutStream(`g${++this.streamCount}`);
+    const stream = this.standalone ?? new OutStream(`g${++this.streamCount}`, this.keep);
+    stream.keepEvents(); // a standalone stream's events stay for resumption as they are sent
     this.standalone = stream;
     this.open.add(stream);
     stream.attach(x.res, {});
@@ -201,9 +245,10 @@ export class ChannelSession {
     const seq = Number(lastEventId.slice(dot + 1));
     if (!Number.isInteger(seq)) return undefined;
     const live = [...this.open, ...(this.standalone ? [this.standalone] : [])].find((s) => s.id === streamId);
+    live?.keepEvents(); // a resumed stream's events stay for resumption from now on
     const missed = this.replay.filter((e) => e.stream === streamId && e.seq > seq);
     if (!live && missed.length === 0) return undefined;
-    const stream = live ?? new OutStream(streamId);
+    const stream = live ?? new OutStream(streamId, this.keep);
     if (stream.res) stream.res.end(); // a newer connection takes over the stream
     stream.attach(res, {});
     this.open.add(stream);
@@ -289,10 +334,15 @@ export class ChannelSession {
   /** The next SSE event of a stream, kept for Last-Event-ID resumption. */
   private event(stream: OutStream, text: string): string {
     const seq = ++stream.seq;
-    if (this.replay.length >= REPLAY_LIMIT) this.replay.shift();
-    this.replay.push({ stream: stream.id, seq, text });
+    stream.sent({ stream: stream.id, seq, text });
     return formatSseEvent(text, { event: 'message', id: `${stream.id}.${seq}` });
   }
+
+  /** The session's replay buffer: events of streams whose connection broke (see OutStream.events). */
+  private readonly keep = (event: ReplayEvent): void => {
+    if (this.replay.length >= REPLAY_LIMIT) this.replay.shift();
+    this.replay.push(event);
+  };
 
   private send(message: JsonRpcMessage): void {
     try {

@@ -24,6 +24,7 @@ import { buildNameTable, collisionMessage, originalKey, staticTarget, type NameT
 import { mergedInitializeResult, negotiatedVersion } from './initialize.ts';
 import { decodeCursor, encodeCursor, rewriteItem, selectItems } from './lists.ts';
 import { templateToRegExp } from './glob.ts';
+import { TOOL_NAME_MAX } from '../../config/federation-schema.ts';
 import type { FederatedState, SessionPersistence, StoredMember } from './session-store.ts';
 
 export interface FederationTimeouts {
@@ -39,6 +40,9 @@ type NamedKind = 'tools' | 'prompts';
 export class FederatedChannel implements MessageChannel {
   onmessage: ((message: JsonRpcMessage, text?: string) => void) | undefined;
   onclose: ((reason: string) => void) | undefined;
+  /** A request is reported when its member took it up, or at once when Gatehouse answers it itself (see channel.ts). */
+  readonly reportsAccepted = true;
+  onaccepted: ((id: JsonRpcId) => void) | undefined;
   private readonly members: Member[];
   private closed = false;
   /** The client's initialize has been answered (member restarts are stored from then on). */
@@ -94,6 +98,7 @@ export class FederatedChannel implements MessageChannel {
     const channel = this.factory(member.server, member.log, { sessionId: stored.sessionId, protocolVersion: stored.protocolVersion });
     member.channel = channel;
     channel.onmessage = (message, text) => this.fromMember(member, channel, message, text);
+    channel.onaccepted = (id) => this.memberAccepted(member, channel, id);
     channel.onclose = (reason) => this.memberClosed(member, channel, reason);
     try {
       await channel.start();
@@ -114,6 +119,9 @@ export class FederatedChannel implements MessageChannel {
     member.log.info({ protocolVersion: stored.protocolVersion }, 'federated server session taken over');
   }
 
+  /** storedState, made once (touched on every request). */
+  private readonly currentState = (): FederatedState => this.storedState();
+
   /** What another node needs to continue this session: the members' live upstream sessions. */
   private storedState(): FederatedState {
     const members: Record<string, StoredMember> = {};
@@ -131,6 +139,7 @@ export class FederatedChannel implements MessageChannel {
 
   send(message: JsonRpcMessage): void {
     if (this.closed) throw new Error('closed');
+    if (isRequest(message) && !ROUTED.has(message.method)) this.onaccepted?.(message.id);
     if (isRequest(message)) void this.request(message).catch((error: unknown) => this.answerError(message.id, 'GH_INTERNAL', (error as Error).message));
     else if (isNotification(message)) this.notification(message.method, message.params);
     else this.answer(message);
@@ -216,7 +225,7 @@ export class FederatedChannel implements MessageChannel {
 
   private async request(message: JsonRpcRequest): Promise<void> {
     const params: JsonObject = isObject(message.params) ? message.params : {};
-    this.persistence?.touch(() => this.storedState());
+    this.persistence?.touch(this.currentState);
     switch (message.method) {
       case 'initialize':
         return this.initialize(message, params);
@@ -418,16 +427,18 @@ export class FederatedChannel implements MessageChannel {
   private forward(member: Member, message: JsonRpcRequest, params: JsonObject): void {
     if (member.state !== 'up') return this.answerError(message.id, 'GH_UPSTREAM_UNAVAILABLE', `Server "${member.server}" of API "${this.plan.api}" is unavailable: ${member.reason}`);
     // The client's id when it is free on this member: the answer then goes back as it came.
-    const memberId = member.pending.has(idKey(message.id)) ? member.newId() : message.id;
+    const clientKey = idKey(message.id);
+    const memberId = member.pending.has(clientKey) ? member.newId() : message.id;
+    const memberKey = memberId === message.id ? clientKey : idKey(memberId);
     const out: JsonRpcRequest = { jsonrpc: '2.0', id: memberId, method: message.method, params };
     if (member.log.isLevelEnabled('debug')) member.log.debug({ id: message.id, method: message.method, server: member.server, originalName: params.name ?? params.uri ?? null }, 'request routed');
-    member.pending.set(idKey(memberId), { kind: 'client', clientId: message.id, method: message.method, message: out });
-    this.forwarded.set(idKey(message.id), { member, memberId });
+    member.pending.set(memberKey, { kind: 'client', clientId: message.id, method: message.method, message: out });
+    this.forwarded.set(clientKey, { member, memberId });
     if (!member.send(out)) {
-      member.pending.delete(idKey(memberId));
-      this.forwarded.delete(idKey(message.id));
+      member.pending.delete(memberKey);
+      this.forwarded.delete(clientKey);
       this.answerError(message.id, 'GH_UPSTREAM_EXITED', `Server "${member.server}" is not running`);
-    }
+    } else if (!member.channel?.reportsAccepted) this.onaccepted?.(message.id);
   }
 
   // ─── naming and routing ──────────────────────────────────────────────────────────────────
@@ -437,15 +448,17 @@ export class FederatedChannel implements MessageChannel {
    * table the list answers are made from, so a name answers only as it is listed.
    */
   private async route(kind: NamedKind, name: string): Promise<Target | 'collision' | undefined> {
-    const selection = this.plan.virtual;
-    if (selection) {
-      const item = kind === 'tools' ? selection.tools.get(name) : selection.prompts.get(name);
-      if (!item) return undefined;
-      const member = this.members.find((m) => m.server === item.server)!;
-      const list = await this.fetchList(member, kind === 'tools' ? 'tools/list' : 'prompts/list');
-      return list?.pages.some((page) => page.some((i) => i.name === item.original)) ? { server: item.server, original: item.original } : undefined;
-    }
     const method: ListMethod = kind === 'tools' ? 'tools/list' : 'prompts/list';
+    if (this.plan.virtual || this.plan.namespace.prefix === 'always') {
+      // The config names the server (a selection, or the prefix): only that server's list tells
+      // whether it offers the item. Under `always` that is what the name table would say: names
+      // cannot collide, and one longer than MCP allows once prefixed is never listed.
+      const target = staticTarget(this.plan, kind, name);
+      if (!target || (!this.plan.virtual && name.length > TOOL_NAME_MAX)) return undefined;
+      const member = this.members.find((m) => m.server === target.server);
+      const list = member && (await this.fetchList(member, method));
+      return list && namesOf(list).has(target.original) ? target : undefined;
+    }
     let table = this.tables.get(kind);
     if (!table || !table.byName.has(name)) table = this.table(kind, await this.fetchLists(method));
     if (table.collisions.some((c) => c.name === name)) return 'collision';
@@ -556,19 +569,27 @@ export class FederatedChannel implements MessageChannel {
 
   // ─── servers → client ────────────────────────────────────────────────────────────────────
 
+  /** A member took a request up: a client request is reported under the client's id. */
+  private memberAccepted(member: Member, channel: MessageChannel, id: JsonRpcId): void {
+    if (member.channel !== channel || this.closed) return;
+    const waiter = member.pending.get(idKey(id));
+    if (waiter?.kind === 'client') this.onaccepted?.(waiter.clientId);
+  }
+
   private fromMember(member: Member, channel: MessageChannel, message: JsonRpcMessage, text: string | undefined): void {
     if (member.channel !== channel || this.closed) return;
     if (isResponse(message)) {
       if (message.id === null) return;
-      const waiter = member.pending.get(idKey(message.id));
+      const key = idKey(message.id);
+      const waiter = member.pending.get(key);
       if (!waiter) return;
-      member.pending.delete(idKey(message.id));
+      member.pending.delete(key);
       if (waiter.kind === 'internal') {
         clearTimeout(waiter.timer);
         waiter.resolve(message);
         return;
       }
-      this.forwarded.delete(idKey(waiter.clientId));
+      this.forwarded.delete(waiter.clientId === message.id ? key : idKey(waiter.clientId));
       if (waiter.method === 'tools/call' && isObject(message.result) && isObject(message.result.task) && typeof message.result.task.taskId === 'string') {
         this.tasks.set(message.result.task.taskId, member);
       }
@@ -623,6 +644,7 @@ export class FederatedChannel implements MessageChannel {
     const channel = this.factory(member.server, member.log);
     member.channel = channel;
     channel.onmessage = (message, text) => this.fromMember(member, channel, message, text);
+    channel.onaccepted = (id) => this.memberAccepted(member, channel, id);
     channel.onclose = (reason) => this.memberClosed(member, channel, reason);
     try {
       await channel.start();
@@ -723,11 +745,37 @@ export class FederatedChannel implements MessageChannel {
 
 const MAX_CACHED_PAGES = 64;
 
+/** The item names of a cached list (made once per list: a list is replaced, never changed). */
+const listNames = new WeakMap<CachedList, ReadonlySet<string>>();
+
+function namesOf(list: CachedList): ReadonlySet<string> {
+  let names = listNames.get(list);
+  if (!names) {
+    const set = new Set<string>();
+    for (const page of list.pages) for (const item of page) if (typeof item.name === 'string') set.add(item.name);
+    listNames.set(list, (names = set));
+  }
+  return names;
+}
+
 function sameLists(a: ReadonlyArray<CachedList | undefined> | undefined, b: ReadonlyArray<CachedList | undefined>): boolean {
   if (a === undefined || a.length !== b.length) return false;
   for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
   return true;
 }
+
+/** Requests sent on to a member (reported accepted by it); Gatehouse answers the others itself. */
+const ROUTED: ReadonlySet<string> = new Set([
+  'tools/call',
+  'prompts/get',
+  'resources/read',
+  'resources/subscribe',
+  'resources/unsubscribe',
+  'completion/complete',
+  'tasks/get',
+  'tasks/result',
+  'tasks/cancel',
+]);
 
 const ANNOUNCED: readonly ListKind[] = ['tools', 'prompts', 'resources'];
 

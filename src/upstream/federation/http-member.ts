@@ -48,12 +48,18 @@ const STREAM_RETRIES = 2;
 const ANSWER_RESUMPTIONS = 5;
 const STREAM_RETRY_MS = 200;
 const DELETE_TIMEOUT_MS = 5_000;
+const POST_ACCEPT = 'application/json, text/event-stream';
+/** How long a closed session's standalone stream is left for the server to end. */
+const STREAM_END_GRACE_MS = 1_000;
 /** Wait before asking again for a standalone stream another holder of the session has. */
 const STREAM_TAKEN_RETRY_MS = 5_000;
 
 export class HttpMemberChannel implements MessageChannel {
   onmessage: ((message: JsonRpcMessage, text?: string) => void) | undefined;
   onclose: ((reason: string) => void) | undefined;
+  /** Each request is reported when the head of its answer came (see channel.ts). */
+  readonly reportsAccepted = true;
+  onaccepted: ((id: JsonRpcId) => void) | undefined;
   /** A request the server refused with 404 (its session was gone): it was not acted on, and may be sent again on a new session. */
   unsent: JsonRpcMessage | undefined;
   /** The upstream's session id, once initialize answered (or taken over). */
@@ -103,8 +109,13 @@ export class HttpMemberChannel implements MessageChannel {
 
   async close(): Promise<void> {
     if (this.closed) return;
-    this.end('was closed');
     const sessionId = this.sessionId;
+    // The standalone stream is left to the server, which ends it when the session is deleted: its
+    // connection then goes back to the pool, where the next session's stream finds it, instead of
+    // being closed here and opened again there. (Nothing it still carries is read: closed.)
+    const stream = sessionId === undefined ? undefined : this.stream;
+    this.stream = undefined;
+    this.end('was closed');
     if (sessionId === undefined) return;
     // Ends the upstream session (DELETE) so that the server frees it.
     try {
@@ -113,6 +124,8 @@ export class HttpMemberChannel implements MessageChannel {
     } catch {
       // The server is gone: nothing to free.
     }
+    // A stream the server did not end with its session is cut after a moment.
+    if (stream && !stream.done) setTimeout(() => stream.destroy(), STREAM_END_GRACE_MS).unref();
   }
 
   /** Closes this channel without ending the upstream session (it lives on in the store for another node). */
@@ -121,19 +134,26 @@ export class HttpMemberChannel implements MessageChannel {
   }
 
   private async headers(accept: string | undefined, lastEventId?: string): Promise<Record<string, string>> {
+    const headers = this.plainHeaders(accept, lastEventId);
+    if (this.config.credentials) Object.assign(headers, await this.config.credentials.headers());
+    return headers;
+  }
+
+  /** The headers of a request but the credential's. */
+  private plainHeaders(accept: string | undefined, lastEventId?: string): Record<string, string> {
     const headers: Record<string, string> = { ...this.config.headers };
     if (accept !== undefined) headers.accept = accept;
     if (this.sessionId !== undefined) headers['mcp-session-id'] = this.sessionId;
     if (this.protocolVersion !== undefined) headers['mcp-protocol-version'] = this.protocolVersion;
     if (lastEventId !== undefined) headers['last-event-id'] = lastEventId;
-    if (this.config.credentials) Object.assign(headers, await this.config.credentials.headers());
     return headers;
   }
 
   private async post(message: JsonRpcMessage): Promise<void> {
     let response: UpstreamResponse;
     try {
-      const headers = await this.headers('application/json, text/event-stream');
+      // Without a credential, no wait for one (a POST per message: one promise fewer each).
+      const headers = this.config.credentials ? await this.headers(POST_ACCEPT) : this.plainHeaders(POST_ACCEPT);
       headers['content-type'] = 'application/json';
       response = await this.config.client.request(this.path, { method: 'POST', headers, body: JSON.stringify(message), responseTimeout: this.config.responseTimeout });
     } catch (error) {
@@ -159,6 +179,7 @@ export class HttpMemberChannel implements MessageChannel {
     }
     const type = response.headers['content-type'] ?? '';
     const request = isRequest(message) ? message : undefined;
+    if (request !== undefined) this.onaccepted?.(request.id);
     if (request !== undefined && request.id === this.initializeId && status >= 200 && status < 300) {
       const id = response.headers['mcp-session-id'];
       if (typeof id === 'string' && id !== '') this.sessionId = id;
