@@ -74,6 +74,8 @@ export function ratioLines(rows: readonly Summary[]): string[] {
   pair('gatehouse+full-chain/floor', by('gatehouse+full-chain'), floor);
   // Federation's cost: three servers behind one API against one server, both through the full chain.
   pair('gatehouse+federated/gatehouse+full-chain', by('gatehouse+federated'), by('gatehouse+full-chain'));
+  // Managed mode's cost: the same full chain deployed to the store and served by start --managed.
+  pair('gatehouse+managed/gatehouse+full-chain', by('gatehouse+managed'), by('gatehouse+full-chain'));
   // Era bridging's cost: a 2026-07-28 client bridged onto the 2025 server against a 2025 client forwarded to it.
   pair('gatehouse+bridged/gatehouse', by('gatehouse+bridged'), gate);
   if (gate && direct) lines.push(`gatehouse/direct: throughput ${ratio(gate.rps, direct.rps)}, p50 ${ratio(gate.p50, direct.p50)}`);

@@ -53,6 +53,8 @@ function startTarget(name: TargetName): Promise<Target> {
       return targets.gatehouse('metadata', 'full-chain');
     case 'gatehouse+federated':
       return targets.federated();
+    case 'gatehouse+managed':
+      return targets.gatehouse('metadata', 'full-chain', '2025', true);
     case 'gatehouse+bridged':
       return targets.gatehouse('off', 'keyless', '2026-07-28');
     case 'gatehouse+audit-payloads':

@@ -110,6 +110,23 @@ async function waitForPort(port: number, child: ChildProcess, output: () => stri
  * Spawns a node process in the repo root and waits for its port. Keeps the tail of its stdout and
  * stderr (Gatehouse logs JSON lines on stdout, errors included) for the message if it fails.
  */
+/** Runs a gatehouse command to its end (bench setup); throws with its output when it fails. */
+function runCli(args: string[], env: NodeJS.ProcessEnv): Promise<void> {
+  const bin = path.join(ROOT, 'bin', 'gatehouse.js');
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [bin, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
+    child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
+    const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      if (code === 0) resolve();
+      else reject(new Error(`gatehouse ${args.join(' ')} exited with ${code}:\n${output.slice(-2000)}`));
+    });
+  });
+}
+
 async function spawnNode(args: string[], port: number, env: NodeJS.ProcessEnv = {}): Promise<ChildProcess> {
   const child = track(
     spawn(process.execPath, args, { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] }),
@@ -237,7 +254,7 @@ export function fullChainPolicies(): string[] {
  * 2026-07-28 client. server-everything speaks 2025 (its `server/discover` probe fails), so
  * Gatehouse bridges: one pooled upstream session per agent and declaration (src/bridge/).
  */
-export async function gatehouse(audit: 'off' | 'metadata' | 'payloads' = 'off', auth: 'keyless' | 'api-key' | 'jwt' | 'full-chain' = 'keyless', era: Era = '2025'): Promise<Target> {
+export async function gatehouse(audit: 'off' | 'metadata' | 'payloads' = 'off', auth: 'keyless' | 'api-key' | 'jwt' | 'full-chain' = 'keyless', era: Era = '2025', managed = false): Promise<Target> {
   const upstream = await startUpstream();
   const bin = path.join(ROOT, 'bin', 'gatehouse.js');
   if (!existsSync(bin)) throw new Error('bin/gatehouse.js does not exist');
@@ -245,10 +262,14 @@ export async function gatehouse(audit: 'off' | 'metadata' | 'payloads' = 'off', 
   const dir = mkdtempSync(path.join(os.tmpdir(), 'gatehouse-bench-'));
   cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
   const config = path.join(dir, 'gatehouse.yaml');
+  const listen = `listen: { host: 127.0.0.1, port: ${port} }`;
+  const auditLine = audit === 'off' ? 'audit: { enabled: false }' : audit === 'payloads' ? 'audit: { payloads: true }' : '';
   writeFileSync(
     config,
     [
-      `listen: { host: 127.0.0.1, port: ${port} }`,
+      // Managed: the same servers, APIs, policies and agents as a document deployed to the store;
+      // listen and audit are the node's own settings (node.yaml below).
+      ...(managed ? [] : [listen]),
       'servers:',
       '  everything:',
       `    url: ${upstream.origin}/mcp`,
@@ -259,21 +280,27 @@ export async function gatehouse(audit: 'off' | 'metadata' | 'payloads' = 'off', 
       `    auth: ${AUTH_CONFIG[auth === 'full-chain' ? 'api-key' : auth]}`,
       ...(auth === 'full-chain' ? fullChainPolicies() : []),
       ...(auth === 'api-key' || auth === 'full-chain' ? ['agents:', '  - id: bench-agent', '    labels: { team: bench }', '    apiKeys:', `      - value: "${BENCH_API_KEY}"`] : []),
-      audit === 'off' ? 'audit: { enabled: false }' : audit === 'payloads' ? 'audit: { payloads: true }' : '',
+      ...(managed ? [] : [auditLine]),
       '',
     ].join('\n'),
   );
   const env = { GATEHOUSE_SESSION_KEY: randomBytes(32).toString('hex'), GATEHOUSE_DATA_DIR: path.join(dir, 'data') };
+  const node = path.join(dir, 'node.yaml');
+  if (managed) {
+    // The document is deployed to the store first (version 1), as `gatehouse apply` does.
+    writeFileSync(node, [listen, 'admin: { enabled: false }', auditLine, ''].join('\n'));
+    await runCli(['apply', '-f', config, '--config', node], env);
+  }
   // BENCH_CPU_PROF_DIR: each Gatehouse target writes a V8 CPU profile there when it stops
   // (open it in Chrome DevTools), to see where its CPU per request goes.
   const profile = process.env.BENCH_CPU_PROF_DIR ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_CPU_PROF_DIR] : [];
-  const child = await spawnNode([...profile, bin, 'start', '--config', config], port, env);
+  const child = await spawnNode([...profile, bin, 'start', ...(managed ? ['--managed', '--config', node] : ['--config', config])], port, env);
   const endpoint = new URL(`http://127.0.0.1:${port}/mcp`);
   if (auth === 'api-key' || auth === 'full-chain') useCredential(endpoint, `Bearer ${BENCH_API_KEY}`);
   if (auth === 'jwt') useCredential(endpoint, `Bearer ${await benchJwt()}`);
   const bridged = era !== '2025';
   return {
-    name: bridged ? 'gatehouse+bridged' : auth === 'full-chain' ? 'gatehouse+full-chain' : auth !== 'keyless' ? `gatehouse+${auth}` : audit === 'off' ? 'gatehouse' : audit === 'metadata' ? 'gatehouse+audit' : 'gatehouse+audit-payloads',
+    name: bridged ? 'gatehouse+bridged' : managed ? 'gatehouse+managed' : auth === 'full-chain' ? 'gatehouse+full-chain' : auth !== 'keyless' ? `gatehouse+${auth}` : audit === 'off' ? 'gatehouse' : audit === 'metadata' ? 'gatehouse+audit' : 'gatehouse+audit-payloads',
     ...(bridged && { era }),
     ...(audit !== 'off' && { auditFile: path.join(dir, 'data', 'audit.db') }),
     url: new URL(`http://127.0.0.1:${port}/mcp`),
@@ -284,6 +311,7 @@ export async function gatehouse(audit: 'off' | 'metadata' | 'payloads' = 'off', 
         ? 'Gatehouse (bin/gatehouse.js start), api-key API, ACL of 50 rules with CEL conditions (glob/regex/any patterns, one deny) and a rate limit never reached, HTTP upstream; '
         : `Gatehouse (bin/gatehouse.js start), ${auth} API, empty policy chain, HTTP upstream; `) +
       (bridged ? 'load client speaking 2026-07-28 (no session, _meta on every request), bridged to the 2025 upstream; ' : '') +
+      (managed ? 'managed mode (start --managed: the same document deployed to the store, the control plane polling it); ' : '') +
       (audit === 'off' ? 'audit log off' : audit === 'metadata' ? 'audit log on (the default: metadata only, SQLite)' : 'audit log on with payloads (SQLite)'),
     stop: async () => {
       await stopChild(child);
