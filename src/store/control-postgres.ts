@@ -2,7 +2,7 @@
 // advisory lock key and record themselves in control_migrations. A deploy takes a row lock on
 // the draft (SELECT … FOR UPDATE) so that two nodes deploying at once get consecutive versions.
 import pg from 'pg';
-import { quoteIdent } from './postgres-migrate.ts';
+import { migratePostgres, quoteIdent, type MigrationTrack } from './postgres-migrate.ts';
 import { CONTROL_POSTGRES_MIGRATIONS } from './control-postgres-schema.ts';
 import { deployChannel, watchDeploys } from './control-postgres-watch.ts';
 import type { Logger } from '../log.ts';
@@ -10,6 +10,9 @@ import { ControlConflict, adminTokenOf, type AdminTokenRecord, type AdminTokenRo
 
 /** "ctrl" in ASCII: apart from the Store's lock ("gate"). */
 const LOCK_CLASS = 0x6374726c;
+
+/** The control tables' migrations, on their own track and lock. */
+const CONTROL_TRACK: MigrationTrack = { table: 'control_migrations', steps: CONTROL_POSTGRES_MIGRATIONS, lockClass: LOCK_CLASS, what: 'The control tables are' };
 const SCHEMA_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/;
 
 export async function openPostgresControlStore(url: string, schema?: string): Promise<PostgresControlStore> {
@@ -21,49 +24,12 @@ export async function openPostgresControlStore(url: string, schema?: string): Pr
     pool.on('connect', (client) => void client.query(setPath).catch(() => undefined));
   }
   try {
-    await migrate(pool, schema);
+    await migratePostgres(pool, schema, CONTROL_TRACK);
   } catch (err) {
     await pool.end();
     throw err;
   }
   return new PostgresControlStore(pool, url, schema);
-}
-
-async function migrate(pool: pg.Pool, schema: string | undefined): Promise<void> {
-  const client = await pool.connect();
-  let broken: Error | undefined;
-  try {
-    await client.query('SELECT pg_advisory_lock($1, hashtext($2))', [LOCK_CLASS, schema ?? '']);
-    try {
-      if (schema !== undefined) {
-        const found = await client.query('SELECT 1 FROM pg_namespace WHERE nspname = $1', [schema]);
-        if (found.rowCount === 0) await client.query(`CREATE SCHEMA ${quoteIdent(schema)}`);
-      }
-      await client.query('CREATE TABLE IF NOT EXISTS control_migrations (version integer PRIMARY KEY, applied_at bigint NOT NULL)');
-      const { rows } = await client.query<{ v: number | null }>('SELECT max(version) AS v FROM control_migrations');
-      const current = rows[0]?.v ?? 0;
-      const target = CONTROL_POSTGRES_MIGRATIONS.length;
-      if (current > target) throw new Error(`The control tables are version ${current}, newer than this Gatehouse supports (${target}); upgrade Gatehouse`);
-      for (let version = current + 1; version <= target; version++) {
-        await client.query('BEGIN');
-        try {
-          await client.query(CONTROL_POSTGRES_MIGRATIONS[version - 1]!);
-          await client.query('INSERT INTO control_migrations (version, applied_at) VALUES ($1, $2)', [version, Date.now()]);
-          await client.query('COMMIT');
-        } catch (err) {
-          await client.query('ROLLBACK').catch(() => undefined);
-          throw err;
-        }
-      }
-    } finally {
-      await client.query('SELECT pg_advisory_unlock($1, hashtext($2))', [LOCK_CLASS, schema ?? '']);
-    }
-  } catch (err) {
-    broken = err instanceof Error ? err : new Error(String(err));
-    throw err;
-  } finally {
-    client.release(broken);
-  }
 }
 
 interface DraftRow {

@@ -1,25 +1,36 @@
-// Runs the Postgres migrations once, even when several nodes start together: the whole check-and-
-// apply runs under a session advisory lock keyed by the schema name, and each migration commits
-// with its row in gatehouse_migrations.
+// Runs a track of Postgres migrations once, even when several nodes start together: the whole
+// check-and-apply runs under a session advisory lock keyed by the track and the schema name, and
+// each migration commits with its row in the track's table. The store (gatehouse_migrations) and
+// the control plane (control_migrations) each have their own track.
 import type pg from 'pg';
 import { POSTGRES_MIGRATIONS } from './postgres-schema.ts';
 
-/** First half of the advisory lock key: "gate" in ASCII, so the lock is recognisable in pg_locks. */
-const LOCK_CLASS = 0x67617465;
+export interface MigrationTrack {
+  /** Where applied versions are recorded. */
+  readonly table: string;
+  readonly steps: readonly string[];
+  /** First half of the advisory lock key: ASCII letters, so the lock is recognisable in pg_locks. */
+  readonly lockClass: number;
+  /** The tables with their verb, for the message when the database is newer: "The database schema is". */
+  readonly what: string;
+}
+
+/** The store's track: "gate" in ASCII. */
+export const STORE_TRACK: MigrationTrack = { table: 'gatehouse_migrations', steps: POSTGRES_MIGRATIONS, lockClass: 0x67617465, what: 'The database schema is' };
 
 export function quoteIdent(name: string): string {
   return `"${name.replace(/"/g, '""')}"`;
 }
 
-export async function migratePostgres(pool: pg.Pool, schema: string | undefined): Promise<void> {
+export async function migratePostgres(pool: pg.Pool, schema: string | undefined, track: MigrationTrack = STORE_TRACK): Promise<void> {
   const client = await pool.connect();
   let broken: Error | undefined;
   try {
-    await client.query('SELECT pg_advisory_lock($1, hashtext($2))', [LOCK_CLASS, schema ?? '']);
+    await client.query('SELECT pg_advisory_lock($1, hashtext($2))', [track.lockClass, schema ?? '']);
     try {
-      await applyMigrations(client, schema);
+      await applyMigrations(client, schema, track);
     } finally {
-      await client.query('SELECT pg_advisory_unlock($1, hashtext($2))', [LOCK_CLASS, schema ?? '']);
+      await client.query('SELECT pg_advisory_unlock($1, hashtext($2))', [track.lockClass, schema ?? '']);
     }
   } catch (err) {
     // Destroy the connection rather than return it: that also frees the lock if unlocking failed.
@@ -30,30 +41,24 @@ export async function migratePostgres(pool: pg.Pool, schema: string | undefined)
   }
 }
 
-async function applyMigrations(client: pg.PoolClient, schema: string | undefined): Promise<void> {
+async function applyMigrations(client: pg.PoolClient, schema: string | undefined, track: MigrationTrack): Promise<void> {
   if (schema !== undefined) {
     // Look first: CREATE SCHEMA IF NOT EXISTS needs the CREATE privilege even when the schema exists.
     const found = await client.query('SELECT 1 FROM pg_namespace WHERE nspname = $1', [schema]);
     if (found.rowCount === 0) await client.query(`CREATE SCHEMA ${quoteIdent(schema)}`);
   }
-  await client.query(
-    'CREATE TABLE IF NOT EXISTS gatehouse_migrations (version integer PRIMARY KEY, applied_at bigint NOT NULL)',
-  );
-  const { rows } = await client.query<{ version: number | null }>(
-    'SELECT max(version) AS version FROM gatehouse_migrations',
-  );
+  await client.query(`CREATE TABLE IF NOT EXISTS ${track.table} (version integer PRIMARY KEY, applied_at bigint NOT NULL)`);
+  const { rows } = await client.query<{ version: number | null }>(`SELECT max(version) AS version FROM ${track.table}`);
   const current = rows[0]?.version ?? 0;
-  const target = POSTGRES_MIGRATIONS.length;
+  const target = track.steps.length;
   if (current > target) {
-    throw new Error(
-      `The database schema is version ${current}, newer than this Gatehouse supports (${target}); upgrade Gatehouse`,
-    );
+    throw new Error(`${track.what} version ${current}, newer than this Gatehouse supports (${target}); upgrade Gatehouse`);
   }
   for (let version = current + 1; version <= target; version++) {
     await client.query('BEGIN');
     try {
-      await client.query(POSTGRES_MIGRATIONS[version - 1] ?? '');
-      await client.query('INSERT INTO gatehouse_migrations (version, applied_at) VALUES ($1, $2)', [
+      await client.query(track.steps[version - 1] ?? '');
+      await client.query(`INSERT INTO ${track.table} (version, applied_at) VALUES ($1, $2)`, [
         version,
         Date.now(),
       ]);
