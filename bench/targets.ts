@@ -110,6 +110,16 @@ async function waitForPort(port: number, child: ChildProcess, output: () => stri
  * Spawns a node process in the repo root and waits for its port. Keeps the tail of its stdout and
  * stderr (Gatehouse logs JSON lines on stdout, errors included) for the message if it fails.
  */
+/** The built CLI, a free port and a throwaway folder (removed at the end) for one Gatehouse target's files. */
+async function gatehouseFiles(): Promise<{ bin: string; port: number; dir: string; config: string }> {
+  const bin = path.join(ROOT, 'bin', 'gatehouse.js');
+  if (!existsSync(bin)) throw new Error('bin/gatehouse.js does not exist');
+  const port = await freePort();
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'gatehouse-bench-'));
+  cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+  return { bin, port, dir, config: path.join(dir, 'gatehouse.yaml') };
+}
+
 /** Runs a gatehouse command to its end (bench setup); throws with its output when it fails. */
 function runCli(args: string[], env: NodeJS.ProcessEnv): Promise<void> {
   const bin = path.join(ROOT, 'bin', 'gatehouse.js');
@@ -256,12 +266,7 @@ export function fullChainPolicies(): string[] {
  */
 export async function gatehouse(audit: 'off' | 'metadata' | 'payloads' = 'off', auth: 'keyless' | 'api-key' | 'jwt' | 'full-chain' = 'keyless', era: Era = '2025', managed = false): Promise<Target> {
   const upstream = await startUpstream();
-  const bin = path.join(ROOT, 'bin', 'gatehouse.js');
-  if (!existsSync(bin)) throw new Error('bin/gatehouse.js does not exist');
-  const port = await freePort();
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'gatehouse-bench-'));
-  cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
-  const config = path.join(dir, 'gatehouse.yaml');
+  const { bin, port, dir, config } = await gatehouseFiles();
   const listen = `listen: { host: 127.0.0.1, port: ${port} }`;
   const auditLine = audit === 'off' ? 'audit: { enabled: false }' : audit === 'payloads' ? 'audit: { payloads: true }' : '';
   writeFileSync(
@@ -332,12 +337,7 @@ export async function federated(): Promise<Target> {
   const members = ['everything', 'everything2', 'everything3'];
   const upstreams: RunningEverything[] = [];
   for (let i = 0; i < members.length; i++) upstreams.push(await startUpstream());
-  const bin = path.join(ROOT, 'bin', 'gatehouse.js');
-  if (!existsSync(bin)) throw new Error('bin/gatehouse.js does not exist');
-  const port = await freePort();
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'gatehouse-bench-'));
-  cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
-  const config = path.join(dir, 'gatehouse.yaml');
+  const { bin, port, dir, config } = await gatehouseFiles();
   writeFileSync(
     config,
     [

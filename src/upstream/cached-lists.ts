@@ -31,10 +31,10 @@ export async function serveListThroughCache(x: PostExchange, request: JsonRpcReq
   x.record?.upstreamResponded(result.status);
   if (first && 'result' in result.response) cache.put(key, result.response.result);
   // Notifications that came with the answer (log messages) belong to the client that asked.
-  await answer(x, result.status, { ...result.response, id: request.id }, first ? notices : []);
+  answer(x, result.status, { ...result.response, id: request.id }, first ? notices : []);
 }
 
-function answer(x: PostExchange, status: number, response: JsonRpcResponse, notices: readonly JsonRpcMessage[]): Promise<void> {
+function answer(x: PostExchange, status: number, response: JsonRpcResponse, notices: readonly JsonRpcMessage[]): void {
   const transform = status < 300 ? x.transform : undefined;
   const out = transform ? transform(response) : response;
   const messages = [...(transform ? notices.map((n) => transform(n)) : notices), out].filter((m): m is JsonRpcMessage => m !== undefined);
@@ -46,5 +46,4 @@ function answer(x: PostExchange, status: number, response: JsonRpcResponse, noti
     x.res.writeHead(status, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', 'x-accel-buffering': 'no' });
     x.res.end(messages.map((m) => formatSseEvent(JSON.stringify(m), { event: 'message' })).join(''));
   }
-  return Promise.resolve();
 }

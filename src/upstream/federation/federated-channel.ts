@@ -92,14 +92,19 @@ export class FederatedChannel implements MessageChannel {
     );
   }
 
-  /** Continues a member's stored upstream session: no initialize (its answer is stored too). */
-  private async takeOver(member: Member, stored: StoredMember): Promise<void> {
-    member.state = 'starting';
-    const channel = this.factory(member.server, member.log, { sessionId: stored.sessionId, protocolVersion: stored.protocolVersion });
+  /** Makes `channel` the member's: its messages, acceptances and end come to this session. */
+  private attach(member: Member, channel: MessageChannel): void {
     member.channel = channel;
     channel.onmessage = (message, text) => this.fromMember(member, channel, message, text);
     channel.onaccepted = (id) => this.memberAccepted(member, channel, id);
     channel.onclose = (reason) => this.memberClosed(member, channel, reason);
+  }
+
+  /** Continues a member's stored upstream session: no initialize (its answer is stored too). */
+  private async takeOver(member: Member, stored: StoredMember): Promise<void> {
+    member.state = 'starting';
+    const channel = this.factory(member.server, member.log, { sessionId: stored.sessionId, protocolVersion: stored.protocolVersion });
+    this.attach(member, channel);
     try {
       await channel.start();
     } catch (error) {
@@ -642,10 +647,7 @@ export class FederatedChannel implements MessageChannel {
     if (this.closed || !this.initParams) return false;
     member.state = 'starting';
     const channel = this.factory(member.server, member.log);
-    member.channel = channel;
-    channel.onmessage = (message, text) => this.fromMember(member, channel, message, text);
-    channel.onaccepted = (id) => this.memberAccepted(member, channel, id);
-    channel.onclose = (reason) => this.memberClosed(member, channel, reason);
+    this.attach(member, channel);
     try {
       await channel.start();
       if (member.channel !== channel) throw new Error('the channel ended as it started');
