@@ -15,7 +15,7 @@ export const ERRORS = {
   GH_BATCH_REJECTED: { status: 400, rpc: -32600, title: 'JSON-RPC batches are not allowed for this protocol version' },
   GH_UNSUPPORTED_PROTOCOL_VERSION: { status: 400, rpc: -32022, title: 'Unsupported MCP-Protocol-Version' },
   GH_SESSION_REQUIRED: { status: 400, rpc: -32000, title: 'Mcp-Session-Id header is required' },
-  GH_HEADER_MISMATCH: { status: 400, rpc: -32020, title: 'Mcp-Method/Mcp-Name headers disagree with the body' },
+  GH_HEADER_MISMATCH: { status: 400, rpc: -32020, title: 'Mcp-Method/Mcp-Name/Mcp-Param-* headers disagree with the body' },
   GH_INVALID_PARAMS: { status: 400, rpc: -32602, title: 'A 2026-07-28 request lacks its required _meta, or its inputResponses is malformed' },
   GH_INPUT_STATE_INVALID: { status: 400, rpc: -32602, title: 'The requestState of a retry was not issued by Gatehouse for this agent' },
   GH_URI_NOT_CANONICAL: { status: 400, rpc: -32602, title: 'Resource URI not in canonical form' },

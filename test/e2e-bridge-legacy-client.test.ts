@@ -62,6 +62,24 @@ test('the server refuses a 2025 client on its own (it speaks only 2026-07-28)', 
   await assert.rejects(client.connect(new StreamableHTTPClientTransport(new URL(upstream.url))));
 });
 
+test('a 2025 client calling a tool with an x-mcp-header argument before any list went through Gatehouse is served (the server got no Mcp-Param-Region and refused it)', async () => {
+  // The first test of the file to reach the server through Gatehouse: no tools/list has passed yet.
+  const { client, close } = await legacyClient(gh.url('modern'));
+  try {
+    const seenLists = receivedBodies('tools/list').length;
+    const deploy = await client.callTool({ name: HEADER_MIRRORED_TOOL, arguments: { region: 'ap-south', version: '0.9' } });
+    assert.deepEqual(deploy.content, [{ type: 'text', text: 'deployed 0.9 to ap-south' }]);
+    assert.equal(receivedBodies('tools/list').length, seenLists + 1, 'Gatehouse listed the tools once to learn the declarations');
+    const call = receivedBodies('tools/call').find((c) => (c.body.params as { arguments: { region?: string } }).arguments.region === 'ap-south');
+    assert.equal(call?.headers['mcp-param-region'], 'ap-south');
+    // Learned: the next call asks for no list.
+    await client.callTool({ name: HEADER_MIRRORED_TOOL, arguments: { region: 'ap-east', version: '1.0' } });
+    assert.equal(receivedBodies('tools/list').length, seenLists + 1);
+  } finally {
+    await close();
+  }
+});
+
 test('a 2025 client initializes, lists, calls, reads and prompts a 2026-07-28-only server through Gatehouse', async () => {
   const { client, transport, close } = await legacyClient(gh.url('modern'));
   try {
@@ -100,7 +118,7 @@ test('a 2025 client initializes, lists, calls, reads and prompts a 2026-07-28-on
     assert.deepEqual(meta['io.modelcontextprotocol/clientInfo'], { name: 'gatehouse-e2e-2025-client', version: '1.2.3' });
     assert.deepEqual(meta['io.modelcontextprotocol/clientCapabilities'], { elicitation: {} });
   }
-  const deploy = calls.find((c) => (c.body.params as { name: string }).name === HEADER_MIRRORED_TOOL)!;
+  const deploy = calls.find((c) => (c.body.params as { arguments: { region?: string } }).arguments.region === 'eu-west')!;
   assert.equal(deploy.headers['mcp-param-region'], 'eu-west');
   const add = calls.find((c) => (c.body.params as { name: string }).name === 'add')!;
   assert.equal((add.body.params as { _meta: Record<string, unknown> })._meta['io.modelcontextprotocol/logLevel'], 'warning', 'the level set with logging/setLevel rides in _meta');

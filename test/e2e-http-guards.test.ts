@@ -149,7 +149,7 @@ test('a path with no API answers 404 and an HTTP method other than GET, POST and
   assert.deepEqual(allow, ['DELETE', 'GET', 'POST']);
 });
 
-test('a 2026-07-28 request whose Mcp-Method or Mcp-Name header disagrees with the body is refused with 400 and -32020', async () => {
+test('a 2026-07-28 request whose Mcp-Method or Mcp-Name header disagrees with the body, or lacks Mcp-Name while its body names a tool, is refused with 400 and -32020 (a missing Mcp-Name was served)', async () => {
   const headers = { ...MCP_HEADERS, 'mcp-protocol-version': '2026-07-28' };
   const body = echo(2, 'stateless');
   const method = await unforwarded(() => raw(gh.url(), { headers: { ...headers, 'mcp-method': 'tools/list', 'mcp-name': 'echo' }, body }));
@@ -158,6 +158,9 @@ test('a 2026-07-28 request whose Mcp-Method or Mcp-Name header disagrees with th
   assertRefused(name, 400, -32020, 'Mcp-Name mismatch');
   const missing = await unforwarded(() => raw(gh.url(), { headers: { ...headers, 'mcp-name': 'echo' }, body }));
   assertRefused(missing, 400, -32020, 'Mcp-Method missing');
+  const noName = await unforwarded(() => raw(gh.url(), { headers: { ...headers, 'mcp-method': 'tools/call' }, body }));
+  assertRefused(noName, 400, -32020, 'Mcp-Name missing');
+  assert.match((noName.messages[0] as { error: { message: string } }).error.message, /Mcp-Name/);
   // Agreeing headers pass the check. The upstream (server-everything) speaks 2025-11-25 at most,
   // so the request is bridged (src/bridge/): served through a 2025 session Gatehouse opens, and
   // the upstream sees 2025 traffic, without 2026-07-28 routing headers.

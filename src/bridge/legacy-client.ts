@@ -18,7 +18,8 @@ import type { Exchange, PostExchange } from '../upstream/upstream.ts';
 import { sendJson } from '../http/reply.ts';
 import { META_CLIENT_CAPABILITIES, META_CLIENT_INFO, META_LOG_LEVEL, META_PROTOCOL_VERSION, META_SERVER_INFO } from './envelope.ts';
 import { sendModern, type ModernTarget } from './modern-request.ts';
-import { paramHeaders, type ParamHeader } from './request-headers.ts';
+import { paramHeaders } from '../mcp/routing-headers.ts';
+import { listAllTools, ToolHeaderBook } from './tool-headers.ts';
 import { BridgeReply } from './reply.ts';
 
 /** The revision offered to a client that asks for one Gatehouse does not speak. */
@@ -29,8 +30,8 @@ const MAX_ROUNDS = 16;
 const MEMORY_LIMIT = 10_000;
 
 export class LegacyClientBridge {
-  /** `x-mcp-header` declarations of the server's tools, learned from the tool lists that pass. */
-  private readonly toolHeaders = new Map<string, readonly ParamHeader[]>();
+  /** `x-mcp-header` declarations of the server's tools, to send the `Mcp-Param-*` headers it checks. */
+  private readonly toolHeaders = new ToolHeaderBook(paramHeaders);
   /** Log levels set with logging/setLevel, by session id (lost on a restart: the server's default then). */
   private readonly levels = new Map<string, string>();
   /** Questions asked on a client's stream, waiting for its answer, by session id and request id. */
@@ -154,12 +155,14 @@ export class LegacyClientBridge {
     const name = request.method === 'tools/call' && typeof request.params?.name === 'string' ? request.params.name : undefined;
     x.record?.upstreamStarted();
     try {
+      const declared = name === undefined ? undefined : this.toolHeaders.of(name, () => this.listTools(claims, token, controller.signal));
+      const declarations = declared instanceof Promise ? await declared : declared;
       let params = base;
       for (let round = 0; ; round++) {
         if (round === MAX_ROUNDS) throw new GatehouseError('GH_UPSTREAM_BAD_RESPONSE', `Upstream "${this.server}" asked for input ${MAX_ROUNDS} times in one ${request.method}`);
         const outcome = await sendModern(
           this.target,
-          { id: request.id, method: request.method, params, paramHeaders: name === undefined ? undefined : this.toolHeaders.get(name), traceparent: x.record?.traceparent },
+          { id: request.id, method: request.method, params, paramHeaders: declarations, traceparent: x.record?.traceparent },
           controller.signal,
           (message) => {
             const out = this.transformed(x, message);
@@ -174,7 +177,7 @@ export class LegacyClientBridge {
           return this.final(x, reply, { jsonrpc: '2.0', id: request.id, error: answer.error ?? { code: -32603, message: 'The server answered without a result' } });
         }
         if (result.resultType !== 'input_required') {
-          if (request.method === 'tools/list') this.learnTools(result);
+          if (request.method === 'tools/list') this.toolHeaders.learn(result);
           return this.final(x, reply, { jsonrpc: '2.0', id: request.id, result: legacyResult(result) });
         }
         const answers = await this.ask(x, reply, token, result.inputRequests, controller.signal);
@@ -254,14 +257,14 @@ export class LegacyClientBridge {
     }
   }
 
-  private learnTools(result: JsonObject): void {
-    if (!Array.isArray(result.tools)) return;
-    for (const tool of result.tools) {
-      if (!isObject(tool) || typeof tool.name !== 'string') continue;
-      const found = paramHeaders(tool.inputSchema);
-      if (found.length > 0) remember(this.toolHeaders, tool.name, found);
-      else this.toolHeaders.delete(tool.name);
-    }
+  /** Every tool of the server, asked on Gatehouse's own behalf with the client's envelope. */
+  private listTools(claims: BridgedClaims, token: string, signal: AbortSignal): Promise<unknown[]> {
+    return listAllTools(async (page) => {
+      const params = modernParams(page, claims, this.levels.get(token));
+      const outcome = await sendModern(this.target, { id: 'gatehouse-tools', method: 'tools/list', params }, signal, () => undefined);
+      if (!outcome || outcome.response.error) throw new Error('tools/list failed');
+      return outcome.response.result;
+    });
   }
 
   private transformed<M extends JsonRpcMessage>(x: PostExchange, message: M): M | undefined {

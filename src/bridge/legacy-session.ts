@@ -9,6 +9,7 @@ import type { Logger } from '../log.ts';
 import { errorResponse, idKey, isNotification, isObject, isRequest, isResponse, type JsonObject, type JsonRpcId, type JsonRpcMessage, type JsonRpcRequest, type JsonRpcResponse } from '../mcp/jsonrpc.ts';
 import type { MessageChannel } from '../upstream/channel.ts';
 import type { LegacyInit } from './results.ts';
+import { listAllTools } from './tool-headers.ts';
 
 /** The revision Gatehouse speaks to a 2025 server on a client's behalf. */
 export const LEGACY_VERSION = '2025-11-25';
@@ -205,6 +206,15 @@ export class LegacySession {
       this.subscribed.delete(uri);
       void this.request('resources/unsubscribe', { uri }, timeoutMs).catch(() => undefined);
     }
+  }
+
+  /** Every tool of the server (its `tools/list` pages), asked on Gatehouse's own behalf. */
+  listTools(timeoutMs: number): Promise<readonly unknown[]> {
+    return listAllTools(async (params) => {
+      const answer = await this.request('tools/list', params, timeoutMs);
+      if (answer.error) throw new Error(`tools/list was refused: ${answer.error.message}`);
+      return answer.result;
+    });
   }
 
   /** Runs once when the session ends (at once when it has). */

@@ -17,6 +17,8 @@ import { SessionPool, type PoolLimits } from './session-pool.ts';
 import type { RequestStateSealer } from './request-state.ts';
 import { BridgeReply } from './reply.ts';
 import { serveListen } from './listen.ts';
+import { ToolHeaderBook } from './tool-headers.ts';
+import { checkedParamHeaders, checkParamHeaders } from '../mcp/routing-headers.ts';
 
 /**
  * Methods 2026-07-28 removed: answered as unknown (HTTP 404, -32601), never forwarded. `tasks/result`
@@ -30,6 +32,8 @@ export class ModernClientBridge {
   private readonly waiting = new Map<string, { session: LegacySession; call: Call }>();
   /** Open listen streams, by the same key: cancelled by notifications/cancelled. */
   readonly listens = new Map<string, () => void>();
+  /** The `x-mcp-header` declarations of the server's tools, to check clients' `Mcp-Param-*` headers. */
+  private readonly toolHeaders = new ToolHeaderBook(checkedParamHeaders);
 
   constructor(
     readonly server: string,
@@ -44,6 +48,7 @@ export class ModernClientBridge {
 
   update(factory: (log: Logger) => MessageChannel, limits: PoolLimits): void {
     this.pool.update(factory, limits);
+    this.toolHeaders.clear();
   }
 
   async post(x: PostExchange): Promise<void> {
@@ -78,12 +83,22 @@ export class ModernClientBridge {
       const acquired = this.session(x, envelope);
       // A live session is returned as it is, and a log level that did not change costs no promise.
       const session = acquired instanceof Promise ? await acquired : acquired;
+      if (message.method === 'tools/call') await this.checkParamHeaders(x, session, message);
       const leveled = session.setLogLevel(envelope.logLevel, this.pool.responseTimeout);
       if (leveled) await leveled;
       return await this.drive(x, session, session.call(message, legacyParams(message.params)), message);
     } finally {
       x.record?.upstreamEnded();
     }
+  }
+
+  /** The client's `Mcp-Param-*` headers against the arguments of its call (400, -32020 when they disagree). */
+  private async checkParamHeaders(x: PostExchange, session: LegacySession, request: JsonRpcRequest): Promise<void> {
+    const name = request.params?.name;
+    if (typeof name !== 'string') return;
+    const found = this.toolHeaders.of(name, () => session.listTools(this.pool.responseTimeout));
+    const declarations = found instanceof Promise ? await found : found;
+    if (declarations.length > 0) checkParamHeaders(declarations, request.params?.arguments, x.req.headers);
   }
 
   private session(x: PostExchange, envelope: Envelope): LegacySession | Promise<LegacySession> {
@@ -193,6 +208,7 @@ export class ModernClientBridge {
             return reply.final(errorFor(request, new GatehouseError('GH_UPSTREAM_EXITED', `Upstream "${this.server}" ended: ${event.reason}`)));
           case 'answer': {
             x.record?.upstreamResponded(200);
+            if (request.method === 'tools/list') this.toolHeaders.learn(event.response.result);
             const response: JsonRpcResponse = event.response.error
               ? { jsonrpc: '2.0', id: request.id, error: event.response.error }
               : { jsonrpc: '2.0', id: request.id, result: modernResult(request.method, event.response.result, session.init?.serverInfo) };

@@ -7,7 +7,7 @@ import { isObject, type JsonObject, type JsonRpcId, type JsonRpcMessage, type Js
 import { SseParser } from '../mcp/sse.ts';
 import { STATELESS_VERSION } from '../mcp/versions.ts';
 import type { UpstreamCredentials } from '../upstream/upstream.ts';
-import { routingHeaders, type ParamHeader } from './request-headers.ts';
+import { routingHeaders, type ParamHeader } from '../mcp/routing-headers.ts';
 
 export interface ModernTarget {
   readonly url: string;

@@ -12,7 +12,7 @@ import { checkContentType, checkGetAccept, checkHostAndOrigin, checkPostAccept, 
 import { errorResponse, isObject, isRequest, repeatedRequestId, requestIdIn, requestIdOf, validateMessage, type JsonRpcId, type JsonRpcMessage, type JsonRpcResponse } from '../mcp/jsonrpc.ts';
 import { sendJson } from './reply.ts';
 import { nestsDeeperThan } from '../mcp/json-depth.ts';
-import { targetOf } from '../mcp/classify.ts';
+import { checkRoutingHeaders } from '../mcp/routing-headers.ts';
 import {
   DEFAULT_HEADERLESS_VERSION,
   PROTOCOL_VERSIONS,
@@ -154,7 +154,7 @@ async function post(base: Base, api: ApiRuntime, deps: EndpointDeps, upstream: U
   // Answers are paired with requests by id: a repeated id would pair one request's answer with another.
   const repeated = batch ? repeatedRequestId(messages) : undefined;
   if (repeated !== undefined) throw new GatehouseError('GH_INVALID_REQUEST', `Invalid Request: request id ${JSON.stringify(repeated)} is used more than once in this batch; each request needs its own id`);
-  if (isStateless(base.protocolVersion)) checkRoutingHeaders(req, first);
+  if (isStateless(base.protocolVersion)) checkRoutingHeaders(req.headers, first);
 
   let session: SessionRef | undefined;
   if (!initialize && !isStateless(base.protocolVersion) && !upstreamJudges(req, base.rewriteChallenge)) session = resolveSession(req, api, base.principal, deps.sealer, upstream);
@@ -312,38 +312,6 @@ function policyContext(base: Base, api: ApiRuntime, session: SessionRef | undefi
     log: base.log,
     trace: [],
   };
-}
-
-/** 2026-07-28 requests name their method (and item) in headers; they must agree with the body. */
-function checkRoutingHeaders(req: IncomingMessage, message: JsonRpcMessage): void {
-  if (!('method' in message)) return;
-  const method = singleHeader(req, 'mcp-method');
-  if (method !== undefined && method !== message.method) {
-    throw new GatehouseError('GH_HEADER_MISMATCH', `Bad Request: Mcp-Method "${method}" does not match the body's method "${message.method}"`);
-  }
-  const name = singleHeader(req, 'mcp-name');
-  const target = TASK_NAME_METHODS.has(message.method) && isObject(message.params) && typeof message.params.taskId === 'string' ? message.params.taskId : targetOf(message);
-  if (name !== undefined && (decodeHeaderValue(name) ?? null) !== target) {
-    throw new GatehouseError('GH_HEADER_MISMATCH', `Bad Request: Mcp-Name "${name}" does not match the body's ${target === undefined ? 'missing name' : `name "${target}"`}`);
-  }
-  if (method === undefined && isRequest(message)) {
-    throw new GatehouseError('GH_HEADER_MISMATCH', 'Bad Request: 2026-07-28 requests must carry an Mcp-Method header');
-  }
-}
-
-/** Task requests name their task in Mcp-Name (SEP-2663). */
-const TASK_NAME_METHODS: ReadonlySet<string> = new Set(['tasks/get', 'tasks/update', 'tasks/cancel']);
-
-/** A header value as sent: plain ASCII, or `=?base64?<Base64 of UTF-8>?=` otherwise; undefined when malformed (never a match). */
-function decodeHeaderValue(value: string): string | undefined {
-  if (!value.startsWith('=?base64?') || !value.endsWith('?=')) return value;
-  const b64 = value.slice(9, -2);
-  if (!/^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/.test(b64)) return undefined;
-  try {
-    return new TextDecoder('utf-8', { fatal: true }).decode(Buffer.from(b64, 'base64'));
-  } catch {
-    return undefined;
-  }
 }
 
 /**
