@@ -375,6 +375,29 @@ test('a GET with Last-Event-ID resumes a broken response stream: missed events a
   assert.equal(list.status, 200);
 });
 
+test('a response stream that completed can still be resumed with Last-Event-ID: its connection may break after the last write, before the client read it (completed streams were not kept)', { timeout: 40_000 }, async (t) => {
+  const env = await startStdioGateway(t);
+  const session = await rawSession(env.url);
+  env.defer(() => raw(env.url, { method: 'DELETE', headers: sessionHeaders(session) }));
+  const response = await fetch(env.url, {
+    method: 'POST',
+    headers: sessionHeaders(session),
+    body: JSON.stringify({ jsonrpc: '2.0', id: 11, method: 'tools/call', params: { name: 'trigger-long-running-operation', arguments: { duration: 0.2, steps: 3 }, _meta: { progressToken: 'done' } } }),
+  });
+  assert.equal(response.status, 200);
+  const all = await readEvents(response.body!);
+  const answer = all.at(-1)!;
+  assert.equal((answer.data as { id?: number }).id, 11, 'the stream completed with its answer');
+  const first = all.find((e) => (e.data as { method?: string }).method === 'notifications/progress');
+  assert.ok(first?.id, 'a progress event with an id came first');
+  // A later request on the session: the completed stream is still among the recent ones.
+  assert.equal((await raw(env.url, { headers: sessionHeaders(session), body: { jsonrpc: '2.0', id: 12, method: 'tools/list' } })).status, 200);
+  const resumed = await fetch(env.url, { method: 'GET', headers: { ...sessionHeaders(session), accept: 'text/event-stream', 'last-event-id': first.id } });
+  assert.equal(resumed.status, 200);
+  const rest = await readEvents(resumed.body!);
+  assert.deepEqual(rest, all.slice(all.indexOf(first) + 1), 'everything after the last seen event, the answer last');
+});
+
 test('DELETE ends the session and stops its child', { timeout: 40_000 }, async (t) => {
   const env = await startStdioGateway(t);
   const session = await rawSession(env.url);

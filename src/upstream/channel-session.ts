@@ -18,6 +18,15 @@ import { flushHeadSoon, type PendingHead } from './head-flush.ts';
 import { splitTrailingId } from '../policy/answer-memo.ts';
 
 const REPLAY_LIMIT = 1000;
+/**
+ * Completed streams whose events stay for resumption, per session. A stream that completed may
+ * still be asked for again: the server wrote all of it, but the connection broke before the client
+ * read it all. A few are enough for that (the client resumes at once), and a few keep each answer
+ * young: holding every answer long was what made the collector's work the largest cost.
+ */
+const RECENT_STREAMS = 8;
+/** …and at most this much of their text per session (an idle session holds it until it ends). */
+const RECENT_CHARS = 64 * 1024;
 const BACKLOG_LIMIT = 1000;
 
 interface ReplayEvent {
@@ -41,10 +50,11 @@ class OutStream {
   private headQueued = false;
   /**
    * The events sent on this stream, held while its client may ask for them again (Last-Event-ID):
-   * dropped once its response completed (the client got all of it), handed to the session's
-   * replay buffer when a connection of it broke first. Kept per stream, they die young: a replay
-   * buffer of every event kept each answer alive long enough to be promoted, and the collector's
-   * work for that cost more than anything else a channel session does per request.
+   * once its response completed they join the session's few recent streams (`RECENT_STREAMS`),
+   * and they are handed to the session's replay buffer when a connection of it broke first. Kept
+   * per stream, they die young: a replay buffer of every event kept each answer alive long enough
+   * to be promoted, and the collector's work for that cost more than anything else a channel
+   * session does per request.
    */
   private events: ReplayEvent[] | undefined;
   /** Its events go to the session's replay buffer as they are sent (a connection broke, it was resumed, or a standalone stream). */
@@ -56,6 +66,8 @@ class OutStream {
     readonly id: string,
     /** Adds an event to the session's replay buffer. */
     private readonly keep: (event: ReplayEvent) => void,
+    /** Hands the events of a completed stream to the session's recent streams. */
+    private readonly completed: (events: ReplayEvent[]) => void,
   ) {
     this.done = new Promise((resolve) => (this.resolveDone = resolve));
   }
@@ -84,8 +96,10 @@ class OutStream {
     res.once('close', () => {
       if (this.res === res) this.res = undefined;
       // Complete: its client got every event. Cut short: what it got may be asked for again.
-      if (res.writableFinished) this.events = undefined;
-      else this.keepEvents();
+      if (res.writableFinished) {
+        if (this.events) this.completed(this.events);
+        this.events = undefined;
+      } else this.keepEvents();
       if (this.ended) this.resolveDone();
     });
   }
@@ -156,6 +170,8 @@ export class ChannelSession {
   private standalone: OutStream | undefined;
   private readonly backlog: string[] = [];
   private readonly replay: ReplayEvent[] = [];
+  private readonly recent: Array<{ readonly events: ReplayEvent[]; readonly chars: number }> = [];
+  private recentChars = 0;
   private streamCount = 0;
   private transform: ResponseTransform | undefined;
 
@@ -193,7 +209,7 @@ export class ChannelSession {
       x.res.writeHead(202).end();
       return;
     }
-    const stream = new OutStream(`p${++this.streamCount}`, this.keep);
+    const stream = new OutStream(`p${++this.streamCount}`, this.keep, this.completed);
     stream.transform = x.transform;
     stream.record = x.record;
     x.record?.upstreamStarted();
@@ -227,7 +243,7 @@ export class ChannelSession {
       if (resumed) return resumed;
     }
     if (this.standalone?.res) throw new GatehouseError('GH_STREAM_CONFLICT', 'Conflict: only one standalone SSE stream is allowed per session');
-    const stream = this.standalone ?? new OutStream(`g${++this.streamCount}`, this.keep);
+    const stream = this.standalone ?? new OutStream(`g${++this.streamCount}`, this.keep, this.completed);
     stream.keepEvents(); // a standalone stream's events stay for resumption as they are sent
     this.standalone = stream;
     this.open.add(stream);
@@ -247,8 +263,12 @@ export class ChannelSession {
     const live = [...this.open, ...(this.standalone ? [this.standalone] : [])].find((s) => s.id === streamId);
     live?.keepEvents(); // a resumed stream's events stay for resumption from now on
     const missed = this.replay.filter((e) => e.stream === streamId && e.seq > seq);
+    if (missed.length === 0 && !live) {
+      const recent = this.recent.find((r) => r.events[0]?.stream === streamId);
+      if (recent) for (const event of recent.events) if (event.seq > seq) missed.push(event);
+    }
     if (!live && missed.length === 0) return undefined;
-    const stream = live ?? new OutStream(streamId, this.keep);
+    const stream = live ?? new OutStream(streamId, this.keep, this.completed);
     if (stream.res) stream.res.end(); // a newer connection takes over the stream
     stream.attach(res, {});
     this.open.add(stream);
@@ -337,6 +357,16 @@ export class ChannelSession {
     stream.sent({ stream: stream.id, seq, text });
     return formatSseEvent(text, { event: 'message', id: `${stream.id}.${seq}` });
   }
+
+  /** The events of the session's last completed streams (see RECENT_STREAMS). */
+  private readonly completed = (events: ReplayEvent[]): void => {
+    let chars = 0;
+    for (const event of events) chars += event.text.length;
+    if (chars > RECENT_CHARS) return;
+    this.recent.push({ events, chars });
+    this.recentChars += chars;
+    while (this.recent.length > RECENT_STREAMS || this.recentChars > RECENT_CHARS) this.recentChars -= this.recent.shift()!.chars;
+  };
 
   /** The session's replay buffer: events of streams whose connection broke (see OutStream.events). */
   private readonly keep = (event: ReplayEvent): void => {
