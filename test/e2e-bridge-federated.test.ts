@@ -20,6 +20,7 @@ const MODERN = '2026-07-28';
 const ALICE = 'alice-key-bridge-federated-0123';
 const BOB = 'bob-key-bridge-federated-012345';
 const CAROL = 'carol-key-bridge-federated-0123';
+const DAVE = 'dave-key-bridge-federated-01234';
 let everything: RunningEverything;
 let modern: RunningStatelessServer;
 /** Records what reaches server-everything. */
@@ -44,6 +45,7 @@ before(async () => {
       { id: 'alice', apiKeys: [{ value: ALICE }] },
       { id: 'bob', apiKeys: [{ value: BOB }] },
       { id: 'carol', apiKeys: [{ value: CAROL }] },
+      { id: 'dave', apiKeys: [{ value: DAVE }] },
     ],
     apis: [
       {
@@ -314,4 +316,20 @@ test('tasks/result from a bridged 2026-07-28 client is answered 404 / -32601: th
   const response = await raw(gh.url('workspace'), { headers: modernHeaders(ALICE, 'tasks/result'), body });
   assert.equal(response.status, 404, response.text);
   assert.equal((response.messages[0] as { error: { code: number } }).error.code, -32601);
+});
+
+test('a bridged federated request the ACL denies opens no upstream session when the config places its name (prefix: always): it opened the agent\'s pooled session, and its member sessions, before the policies decided', { timeout: 60_000 }, async () => {
+  const before = recorder.exchanges.length;
+  const envelope = { ...ENVELOPE, 'io.modelcontextprotocol/clientInfo': { name: 'dave-denied', version: '1' } };
+  const body = { jsonrpc: '2.0', id: 9, method: 'tools/call', params: { name: 'everything__echo', arguments: { message: 'no' }, _meta: envelope } };
+  const response = await raw(gh.url('workspace'), { headers: modernHeaders(DAVE, 'tools/call', 'everything__echo'), body });
+  const answer = response.messages[0] as { error?: unknown; result?: { isError?: boolean } };
+  assert.ok(answer.error ?? answer.result?.isError, `denied (as an unknown tool): ${response.text}`);
+  const reached = recorder.exchanges.slice(before);
+  assert.deepEqual(reached.filter((e) => e.body.includes('dave-denied')).map((e) => e.body.slice(0, 80)), [], 'no session was opened upstream for the denied agent');
+  // An allowed request of the same agent still opens its session and is served (a memory tool).
+  const list = await raw(gh.url('workspace'), { headers: modernHeaders(DAVE, 'tools/list'), body: { jsonrpc: '2.0', id: 10, method: 'tools/list', params: { _meta: envelope } } });
+  const names = ((list.messages[0] as { result: { tools: Array<{ name: string }> } }).result.tools).map((t) => t.name);
+  assert.ok(names.length > 0 && names.every((n) => n.startsWith('memory__')), names.join(', '));
+  assert.ok(recorder.exchanges.slice(before).some((e) => e.body.includes('dave-denied')), 'the allowed list opened the session');
 });

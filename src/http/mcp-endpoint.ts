@@ -13,6 +13,7 @@ import { errorResponse, isObject, isRequest, repeatedRequestId, requestIdIn, req
 import { sendJson } from './reply.ts';
 import { nestsDeeperThan } from '../mcp/json-depth.ts';
 import { checkRoutingHeaders } from '../mcp/routing-headers.ts';
+import { itemOf } from '../mcp/classify.ts';
 import {
   DEFAULT_HEADERLESS_VERSION,
   PROTOCOL_VERSIONS,
@@ -185,9 +186,13 @@ async function post(base: Base, api: ApiRuntime, deps: EndpointDeps, upstream: U
   let targets: Targets | undefined;
   if (api.federation && (api.policies.length > 0 || base.record)) {
     // A bridged client has no session claims: its tables are those of the bridged session the
-    // request will be served on (a virtual server's names are known from the config alone).
-    const bridged = bridge && !api.federation.virtual ? await bridge.channelFor(api.name, base.principal.key, first) : undefined;
-    targets = targetResolver(api.federation, upstream, session?.claims, bridged);
+    // request will be served on. That session is opened before the policies decide unless the
+    // config alone places what the request names (a virtual server's names; tool and prompt names
+    // under `prefix: always`): a call then denied starts no member session.
+    const placed = bridge ? targetResolver(api.federation, upstream, undefined) : undefined;
+    const tablesNeeded = placed !== undefined && !api.federation.virtual && !namesAllPlaced(placed, messages);
+    const bridged = tablesNeeded ? await bridge!.channelFor(api.name, base.principal.key, first) : undefined;
+    targets = bridged ? targetResolver(api.federation, upstream, undefined, bridged) : (placed ?? targetResolver(api.federation, upstream, session?.claims));
     await targets.locate(messages);
   }
   // An empty policy chain (the common case of a plain proxy) forwards the messages as parsed.
@@ -203,6 +208,19 @@ async function post(base: Base, api: ApiRuntime, deps: EndpointDeps, upstream: U
   const exchange = exchangeOf(base, session, ctx ? responseTransform(api.policies, ctx, forwarded) : undefined, forwarded, batch, initialize);
   if (bridge) return await bridge.post(exchange);
   return legacy ? await legacy.post(exchange) : await upstream.post(exchange);
+}
+
+/**
+ * Whether the config alone places what the messages are about: each names an item it places. A
+ * list is about the items of its answer, which the response policies place with the session's
+ * tables (resource URIs, names under `prefix: conflicts`), so it needs them.
+ */
+function namesAllPlaced(targets: Targets, messages: readonly JsonRpcMessage[]): boolean {
+  for (const message of messages) {
+    const named = itemOf(message);
+    if (!named || targets.of(named.kind, named.name) === undefined) return false;
+  }
+  return true;
 }
 
 /** The 2025-client adapter a session opened through it belongs to (its claims say so). */
