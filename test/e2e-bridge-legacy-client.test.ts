@@ -8,7 +8,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import { ElicitRequestSchema } from '@modelcontextprotocol/sdk/types.js';
+import { ElicitRequestSchema, ResourceUpdatedNotificationSchema, ToolListChangedNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
 import { raw, startTestGateway, type TestGateway } from './helpers/gatehouse.ts';
 import { recordsWhen } from './helpers/audit-db.ts';
 import { HEADER_MIRRORED_TOOL, NON_ASCII_PROMPT, startStatelessServer, type RunningStatelessServer } from './helpers/stateless-server.ts';
@@ -18,15 +18,19 @@ let upstream: RunningStatelessServer;
 /** The same server serving both eras: 2025 clients are forwarded to it (the audit comparison). */
 let dual: RunningStatelessServer;
 let gh: TestGateway;
+/** A 2026-07-28-only server that offers resource subscriptions. */
+let subs: RunningStatelessServer;
 
 before(async () => {
   upstream = await startStatelessServer({ modernOnly: true });
   dual = await startStatelessServer();
+  subs = await startStatelessServer({ modernOnly: true, subscriptions: true });
   gh = await startTestGateway({
-    servers: { modern: { url: upstream.url }, dual: { url: dual.url } },
+    servers: { modern: { url: upstream.url }, dual: { url: dual.url }, subs: { url: subs.url } },
     apis: [
       { name: 'modern', path: '/mcp', server: 'modern', auth: { type: 'keyless' } },
       { name: 'dual', path: '/dual', server: 'dual', auth: { type: 'keyless' } },
+      { name: 'modern-subs', path: '/subs', server: 'subs', auth: { type: 'keyless' } },
     ],
   });
 });
@@ -35,6 +39,7 @@ after(async () => {
   await gh?.close();
   await upstream?.close();
   await dual?.close();
+  await subs?.close();
 });
 
 /** The SDK 1.x client (a 2025 client), declaring elicitation and answering it with `name`. */
@@ -48,6 +53,36 @@ async function legacyClient(url: string, answer: { action: 'accept' | 'decline';
   const transport = new StreamableHTTPClientTransport(new URL(url));
   await client.connect(transport);
   return { client, transport, elicited, close: () => client.close() };
+}
+
+/** The filters and envelopes of the `subscriptions/listen` requests a server received. */
+function listensOf(server: RunningStatelessServer): Array<{ notifications: Record<string, unknown>; meta: Record<string, unknown> }> {
+  return server.received
+    .filter((r) => r.method === 'POST' && r.body.includes('"subscriptions/listen"'))
+    .map((r) => (JSON.parse(r.body) as { params: { notifications: Record<string, unknown>; _meta: Record<string, unknown> } }).params)
+    .map((p) => ({ notifications: p.notifications, meta: p._meta }));
+}
+
+async function waitFor(check: () => boolean, what: string, ms = 10_000): Promise<void> {
+  for (const end = Date.now() + ms; !check(); ) {
+    if (Date.now() > end) throw new Error(`${what}: not within ${ms} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+/** A promise settled by `resolve`, rejected after `ms` so that no wait is unbounded. */
+function deferred<T>(what: string, ms = 10_000): { promise: Promise<T>; resolve(value: T): void } {
+  let resolve!: (value: T) => void;
+  let timer: NodeJS.Timeout | undefined;
+  const promise = new Promise<T>((ok, fail) => {
+    resolve = (value) => {
+      clearTimeout(timer);
+      ok(value);
+    };
+    timer = setTimeout(() => fail(new Error(`${what}: nothing within ${ms} ms`)), ms);
+  });
+  void promise.catch(() => undefined); // awaited by the test; this only keeps an early failure from going unhandled
+  return { promise, resolve };
 }
 
 function receivedBodies(method: string): Array<{ headers: Record<string, unknown>; body: Record<string, unknown> }> {
@@ -159,13 +194,18 @@ test('a 2025 client that declines the elicitation: the decline reaches the serve
   }
 });
 
-test('a bridged session is bound to its client: another session id is 404, GET is 405, DELETE ends it', async () => {
+test('a bridged session is bound to its client: another session id is 404, a second GET stream is 409, DELETE ends it', async () => {
   const { transport, close } = await legacyClient(gh.url('modern'));
   const session = transport.sessionId!;
-  await close();
   const headers = { 'mcp-session-id': session, 'mcp-protocol-version': '2025-11-25' };
-  const get = await raw(gh.url('modern'), { method: 'GET', headers: { ...headers, accept: 'text/event-stream' } });
-  assert.equal(get.status, 405);
+  // The client holds its standalone stream open: another GET of the session is a conflict.
+  let second = await raw(gh.url('modern'), { method: 'GET', headers: { ...headers, accept: 'text/event-stream' } });
+  for (let i = 0; i < 50 && second.status !== 409; i++) {
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    second = await raw(gh.url('modern'), { method: 'GET', headers: { ...headers, accept: 'text/event-stream' } });
+  }
+  assert.equal(second.status, 409, second.text);
+  await close();
   const tampered = await raw(gh.url('modern'), {
     method: 'POST',
     headers: { ...headers, 'mcp-session-id': `${session.slice(0, -4)}AAAA`, 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
@@ -174,6 +214,33 @@ test('a bridged session is bound to its client: another session id is 404, GET i
   assert.equal(tampered.status, 404);
   const deleted = await raw(gh.url('modern'), { method: 'DELETE', headers });
   assert.equal(deleted.status, 200);
+});
+
+test('a 2025 client gets list changes and updates of the resources it subscribed to on its standalone stream, from a 2026-07-28-only server (GET was 405 and subscribe -32601)', async () => {
+  const { client, close } = await legacyClient(gh.url('modern-subs'));
+  const toolsChanged = deferred<void>('notifications/tools/list_changed');
+  const updated = deferred<string>('notifications/resources/updated');
+  client.setNotificationHandler(ToolListChangedNotificationSchema, () => toolsChanged.resolve());
+  client.setNotificationHandler(ResourceUpdatedNotificationSchema, (notification) => updated.resolve(notification.params.uri));
+  try {
+    const capabilities = client.getServerCapabilities();
+    assert.equal(capabilities?.resources?.subscribe, true, 'offered: subscriptions are bridged');
+    assert.equal(capabilities?.tools?.listChanged, true, 'offered: list changes are bridged');
+    await client.subscribeResource({ uri: 'note://hello' });
+    // The listen that serves the client's GET stream carries the subscription (it starts again on a change).
+    await waitFor(() => listensOf(subs).some((l) => JSON.stringify(l).includes('note://hello')), 'a listen with the subscription');
+    subs.notify.toolsChanged();
+    subs.notify.resourceUpdated('note://hello');
+    await toolsChanged.promise;
+    assert.equal(await updated.promise, 'note://hello');
+    const listen = listensOf(subs).at(-1)!;
+    assert.deepEqual(listen.notifications, { toolsListChanged: true, promptsListChanged: true, resourcesListChanged: true, resourceSubscriptions: ['note://hello'] });
+    assert.deepEqual(listen.meta['io.modelcontextprotocol/clientInfo'], { name: 'gatehouse-e2e-2025-client', version: '1.2.3' });
+    await client.unsubscribeResource({ uri: 'note://hello' });
+    await waitFor(() => JSON.stringify(listensOf(subs).at(-1)).includes('note://hello') === false, 'a listen without the subscription');
+  } finally {
+    await close();
+  }
 });
 
 test('bridged calls leave audit records like forwarded ones', async () => {

@@ -21,6 +21,7 @@ import { sendModern, type ModernTarget } from './modern-request.ts';
 import { paramHeaders } from '../mcp/routing-headers.ts';
 import { listAllTools, ToolHeaderBook } from './tool-headers.ts';
 import { BridgeReply } from './reply.ts';
+import { LegacyStandaloneStream } from './legacy-listen.ts';
 
 /** The revision offered to a client that asks for one Gatehouse does not speak. */
 const LATEST_LEGACY = '2025-11-25';
@@ -28,6 +29,8 @@ const LATEST_LEGACY = '2025-11-25';
 const MAX_ROUNDS = 16;
 /** Bounds of the per-node memories (log levels by session, tool header declarations). */
 const MEMORY_LIMIT = 10_000;
+/** Resources one session may subscribe to (each rides in the filter of every listen). */
+const MAX_SUBSCRIPTIONS = 256;
 
 export class LegacyClientBridge {
   /** `x-mcp-header` declarations of the server's tools, to send the `Mcp-Param-*` headers it checks. */
@@ -38,6 +41,10 @@ export class LegacyClientBridge {
   private readonly questions = new Map<string, (answer: JsonRpcResponse) => void>();
   /** Requests in flight, by session id and request id (for notifications/cancelled). */
   private readonly inFlight = new Map<string, AbortController>();
+  /** Resources each session subscribed to (`resources/subscribe`), by session id: its standalone stream listens for them. */
+  private readonly subscribed = new Map<string, Set<string>>();
+  /** Open standalone streams, by session id. */
+  private readonly streams = new Map<string, LegacyStandaloneStream>();
 
   constructor(
     readonly server: string,
@@ -82,21 +89,43 @@ export class LegacyClientBridge {
         return this.answer(x, { jsonrpc: '2.0', id: message.id, result: {} });
       }
       case 'resources/subscribe':
-      case 'resources/unsubscribe':
-        return this.answer(x, errorResponse(message.id, -32601, `Method not found: ${message.method} is not bridged to a 2026-07-28 server (use resources/read)`));
+      case 'resources/unsubscribe': {
+        const uri = message.params?.uri;
+        if (typeof uri !== 'string') return this.answer(x, errorResponse(message.id, -32602, 'Invalid params: uri must be a string'));
+        this.subscribe(session.token, uri, message.method === 'resources/subscribe');
+        return this.answer(x, { jsonrpc: '2.0', id: message.id, result: {} });
+      }
       default:
         return await this.call(x, session.token, claims, message);
     }
   }
 
-  /** GET: a 2026-07-28 server has no standalone stream to relay (2025 clients take 405 as "none"). */
-  get(_x: Exchange): Promise<void> {
-    throw new GatehouseError('GH_METHOD_NOT_ALLOWED', `Method Not Allowed: server "${this.server}" speaks only 2026-07-28 and offers no standalone stream`, { allow: 'POST, DELETE' });
+  /** GET: the standalone stream, served by a `subscriptions/listen` of the server (legacy-listen.ts). */
+  async get(x: Exchange): Promise<void> {
+    const session = x.session;
+    const claims = session?.claims.br;
+    if (!session || !claims) throw new GatehouseError('GH_SESSION_REQUIRED', 'Bad Request: Mcp-Session-Id header is required');
+    const token = session.token;
+    if (this.streams.has(token)) throw new GatehouseError('GH_STREAM_CONFLICT', 'Conflict: only one standalone SSE stream is allowed per session');
+    const stream = new LegacyStandaloneStream(
+      x.res,
+      () => [...(this.subscribed.get(token) ?? [])],
+      { target: () => this.target, meta: () => envelope(claims, this.levels.get(token)), log: this.log },
+      (message) => this.transformed(x, message),
+    );
+    this.streams.set(token, stream);
+    try {
+      await stream.run();
+    } finally {
+      if (this.streams.get(token) === stream) this.streams.delete(token);
+    }
   }
 
   delete(x: Exchange): Promise<void> {
     if (x.session) {
       this.levels.delete(x.session.token);
+      this.subscribed.delete(x.session.token);
+      this.streams.get(x.session.token)?.close();
       this.sealer.forget(x.session.token);
     }
     x.res.writeHead(200).end();
@@ -257,6 +286,17 @@ export class LegacyClientBridge {
     }
   }
 
+  /** Adds or removes a session's subscription; its standalone stream, if open, listens again with the new set. */
+  private subscribe(token: string, uri: string, on: boolean): void {
+    let uris = this.subscribed.get(token);
+    if (on) {
+      if (!uris) remember(this.subscribed, token, (uris = new Set()));
+      if (uris.has(uri) || uris.size >= MAX_SUBSCRIPTIONS) return;
+      uris.add(uri);
+    } else if (!uris?.delete(uri)) return;
+    this.streams.get(token)?.refilter();
+  }
+
   /** Every tool of the server, asked on Gatehouse's own behalf with the client's envelope. */
   private listTools(claims: BridgedClaims, token: string, signal: AbortSignal): Promise<unknown[]> {
     return listAllTools(async (page) => {
@@ -267,7 +307,7 @@ export class LegacyClientBridge {
     });
   }
 
-  private transformed<M extends JsonRpcMessage>(x: PostExchange, message: M): M | undefined {
+  private transformed<M extends JsonRpcMessage>(x: Exchange, message: M): M | undefined {
     return x.transform ? (x.transform(message) as M | undefined) : message;
   }
 
@@ -310,20 +350,11 @@ function legacyResult(result: JsonObject): JsonObject {
 }
 
 /**
- * The server's capabilities as offered to a 2025 client: what needs the standalone stream or
- * `resources/subscribe` (list-changed notifications, subscriptions) is not bridged, so not offered.
+ * The server's capabilities as offered to a 2025 client: as they are, list changes and resource
+ * subscriptions included (they arrive on the standalone stream, a listen of Gatehouse's).
  */
 function legacyCapabilities(capabilities: JsonObject): JsonObject {
-  const out: JsonObject = {};
-  for (const [name, value] of Object.entries(capabilities)) {
-    if (!isObject(value)) {
-      out[name] = value;
-      continue;
-    }
-    const { listChanged: _listChanged, subscribe: _subscribe, ...rest } = value;
-    out[name] = rest;
-  }
-  return out;
+  return { ...capabilities };
 }
 
 /** Map.set with a bound: the oldest entry goes first. */

@@ -31,14 +31,19 @@ export interface ModernOutcome {
   readonly response: JsonRpcResponse;
 }
 
+/** A signal that never fires (the timeout of an untimed request). */
+const NEVER = new AbortController().signal;
+
 export async function sendModern(
   target: ModernTarget,
   request: ModernRequest,
   signal: AbortSignal,
   onMessage: (message: JsonRpcMessage) => void,
+  /** `untimed`: a request that lasts as long as its caller wants (a listen), ended by `signal`. */
+  options: { readonly untimed?: boolean } = {},
 ): Promise<ModernOutcome | undefined> {
   const body = JSON.stringify({ jsonrpc: '2.0', id: request.id, method: request.method, ...(request.params !== undefined && { params: request.params }) });
-  const timeout = AbortSignal.timeout(target.responseTimeout);
+  const timeout = options.untimed ? NEVER : AbortSignal.timeout(target.responseTimeout);
   let response: Response;
   try {
     response = await fetch(target.url, {
