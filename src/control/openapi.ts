@@ -16,8 +16,11 @@ const ServerObject = z.intersection(z.object({ name: z.string() }), Server).meta
 const Document = ManagedConfig.omit(Object.fromEntries(NODE_FIELDS.filter((f) => f !== 'managed').map((f) => [f, true])) as Record<Exclude<(typeof NODE_FIELDS)[number], 'managed'>, true>).meta({ description: 'The managed configuration: a config file without the per-node fields.' });
 const AgentInput = AgentSchema.pick({ id: true, name: true, labels: true });
 const UserInput = z.object({ username: z.string(), password: z.string() });
+const CelInput = z.object({ expression: z.string().meta({ description: 'A CEL condition as in an ACL rule\'s `condition`.' }) });
+const CelCheck = z.object({ valid: z.boolean(), error: z.string().optional().meta({ description: 'Why it is refused, in the words of `gatehouse check`.' }), column: z.number().int().optional().meta({ description: '1-based column of the problem, when known.' }) });
+const Info = z.object({ mode: z.literal('managed'), mcpBase: z.string().nullable().meta({ description: 'Base URL of the MCP listener: an API is at mcpBase + its path.' }), deployedVersion: z.number().int().nullable() });
 
-const schemas = { Error: ErrorBody, Server: ServerObject, Api, Policy, Document, Version, Diff, Change, AgentInput, UserInput, Credential: UpstreamCredentialSchema } as const;
+const schemas = { Error: ErrorBody, Server: ServerObject, Api, Policy, Document, Version, Diff, Change, AgentInput, UserInput, Credential: UpstreamCredentialSchema, CelInput, CelCheck, Info } as const;
 
 type Op = { summary: string; body?: keyof typeof schemas | 'JsonPatch'; ok: number; returns?: keyof typeof schemas; ifMatch?: 'required' | 'optional' };
 
@@ -60,6 +63,8 @@ const PATHS: Record<string, Record<string, Op>> = {
   '/users': { get: { summary: 'Users of the embedded authorization server', ok: 200 }, post: { summary: 'Create a user', body: 'UserInput', ok: 201 } },
   '/users/{username}': { get: { summary: 'One user (ETag)', ok: 200 }, put: { summary: 'Enable or disable', ok: 200, ifMatch: 'required' } },
   '/credentials': { get: { summary: 'Stored upstream credentials: names and types, never secrets', ok: 200 } },
+  '/info': { get: { summary: 'Where clients connect (the MCP listener\'s base URL) and the deployed version', ok: 200, returns: 'Info' } },
+  '/validate/cel': { post: { summary: 'Compile a CEL condition with the policy\'s own compiler: valid, or the error and its column (changes nothing; viewers may call it)', body: 'CelInput', ok: 200, returns: 'CelCheck' } },
   '/credentials/{name}': { put: { summary: 'Set a server\'s credential (write-only)', body: 'Credential', ok: 200 }, delete: { summary: 'Delete a credential', ok: 204 } },
 };
 

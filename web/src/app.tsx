@@ -8,6 +8,8 @@ import { Notice } from './components/bits.tsx';
 import { Overview } from './screens/overview.tsx';
 import { Logs } from './screens/logs.tsx';
 import { Upstreams } from './screens/upstreams.tsx';
+import { Servers } from './screens/servers.tsx';
+import { Apis } from './screens/apis.tsx';
 import { SIGN_IN_PATH } from './sign-in.ts';
 // Imported, so it is a hashed asset the browser caches instead of revalidating on every screen.
 import logo from './logo.svg';
@@ -16,14 +18,23 @@ const SCREENS = [
   { path: '/', label: 'Overview' },
   { path: '/logs', label: 'Logs' },
   { path: '/upstreams', label: 'Upstreams' },
+  // The console (managed mode): what the management API changes.
+  { path: '/servers', label: 'Servers' },
+  { path: '/apis', label: 'APIs' },
 ] as const;
+
+/** The screen a path belongs to: the first segment, if it names one. */
+function screenOf(path: string): (typeof SCREENS)[number]['path'] {
+  const first = `/${path.split('/')[1] ?? ''}`;
+  return SCREENS.find((s) => s.path === first)?.path ?? '/';
+}
 
 export function App() {
   const place = usePlace();
   const meta = useApi<Meta>('/api/meta');
   const [signedOut, setSignedOut] = useState(false);
   useEffect(() => onUnauthorized(() => setSignedOut(true)), []);
-  const active = place.path.startsWith('/logs') ? '/logs' : place.path.startsWith('/upstreams') ? '/upstreams' : '/';
+  const active = screenOf(place.path);
   useEffect(() => {
     document.title = `${SCREENS.find((s) => s.path === active)?.label ?? 'Gatehouse'} · Gatehouse`;
   }, [active]);
@@ -72,6 +83,8 @@ export function App() {
             {active === '/' && <Overview place={place} meta={meta.data} />}
             {active === '/logs' && <Logs place={place} meta={meta.data} />}
             {active === '/upstreams' && <Upstreams />}
+            {active === '/servers' && <Servers place={place} />}
+            {active === '/apis' && <Apis place={place} />}
           </>
         )}
       </main>
