@@ -74,7 +74,7 @@ export function managementApi(deps: ManagementDeps): ManagementHandler {
       case 'servers':
         return serversResource(call, deps.deployments);
       case 'apis':
-        return apisResource(call, deps.deployments);
+        return apisResource(call, deps.deployments, deps.store);
       case 'deployments':
         return deploymentsResource(call, deps.deployments, deps.mcpBase);
       case 'changes':
@@ -101,7 +101,8 @@ export function managementApi(deps: ManagementDeps): ManagementHandler {
  * listed admin users, owner tokens) everything. Refused with 403 before anything is read.
  */
 function allowed(who: AdminIdentity, call: Call): void {
-  // Validation reads nothing and changes nothing: a viewer may check an expression too.
+  // Validation reads nothing and changes nothing: a viewer may check an expression too. (Not
+  // simulation: it connects to the servers, and starts stdio ones.)
   const reading = call.method === 'GET' || call.method === 'HEAD' || call.segments[0] === 'validate';
   if (who.role === 'viewer' && !reading) throw new ManagementError(403, `Forbidden: role viewer may only read (${call.method} refused)`);
   if (who.role !== 'owner' && call.segments[0] === 'tokens') throw new ManagementError(403, `Forbidden: API tokens are managed by owners (this identity's role is ${who.role})`);

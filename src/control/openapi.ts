@@ -18,9 +18,26 @@ const AgentInput = AgentSchema.pick({ id: true, name: true, labels: true });
 const UserInput = z.object({ username: z.string(), password: z.string() });
 const CelInput = z.object({ expression: z.string().meta({ description: 'A CEL condition as in an ACL rule\'s `condition`.' }) });
 const CelCheck = z.object({ valid: z.boolean(), error: z.string().optional().meta({ description: 'Why it is refused, in the words of `gatehouse check`.' }), column: z.number().int().optional().meta({ description: '1-based column of the problem, when known.' }) });
+const SimulateInput = z.object({
+  agent: z.string().meta({ description: 'Agent id: its name, labels and tenant are read from the store (or the document\'s agents).' }),
+  user: z.union([z.string(), z.object({ id: z.string(), name: z.string().optional() })]).optional().meta({ description: 'The person behind the agent (user.id, user.name in conditions).' }),
+  source: z.enum(['draft', 'deployed']).default('draft'),
+});
+const Verdict = z.object({ method: z.string(), allowed: z.boolean(), rule: z.string().nullable().meta({ description: 'The rule that decided; null when none matched.' }), reason: z.string().optional() });
+const Simulation = z.object({
+  api: z.string(),
+  source: z.enum(['draft', 'deployed']),
+  version: z.number().int().nullable(),
+  agent: z.object({ id: z.string(), known: z.boolean(), name: z.string().nullable(), labels: z.record(z.string(), z.string()) }),
+  user: z.object({ id: z.string(), name: z.string().nullable() }).nullable(),
+  acls: z.number().int().meta({ description: 'ACL policies in the chain (0: everything is allowed).' }),
+  servers: z.array(z.object({ server: z.string(), error: z.string().nullable() })),
+  items: z.array(z.object({ kind: z.enum(['tool', 'prompt', 'resource', 'resourceTemplate']), name: z.string().meta({ description: 'As the agent sees it.' }), server: z.string(), original: z.string(), methods: z.array(Verdict) })),
+  notes: z.array(z.string()),
+});
 const Info = z.object({ mode: z.literal('managed'), mcpBase: z.string().nullable().meta({ description: 'Base URL of the MCP listener: an API is at mcpBase + its path.' }), deployedVersion: z.number().int().nullable() });
 
-const schemas = { Error: ErrorBody, Server: ServerObject, Api, Policy, Document, Version, Diff, Change, AgentInput, UserInput, Credential: UpstreamCredentialSchema, CelInput, CelCheck, Info } as const;
+const schemas = { Error: ErrorBody, Server: ServerObject, Api, Policy, Document, Version, Diff, Change, AgentInput, UserInput, Credential: UpstreamCredentialSchema, CelInput, CelCheck, Info, SimulateInput, Simulation } as const;
 
 type Op = { summary: string; body?: keyof typeof schemas | 'JsonPatch'; ok: number; returns?: keyof typeof schemas; ifMatch?: 'required' | 'optional' };
 
@@ -42,6 +59,9 @@ const PATHS: Record<string, Record<string, Op>> = {
     get: { summary: 'One API (ETag)', ok: 200, returns: 'Api' },
     put: { summary: 'Change an API', body: 'Api', ok: 200, returns: 'Api', ifMatch: 'required' },
     delete: { summary: 'Remove an API', ok: 204, ifMatch: 'required' },
+  },
+  '/apis/{name}/simulate': {
+    post: { summary: 'What would this agent see? Lists the API\'s servers (connecting to them) and decides every method of every tool, prompt and resource with the draft\'s (or the deployed) policies, naming the deciding rule; changes nothing', body: 'SimulateInput', ok: 200, returns: 'Simulation' },
   },
   '/apis/{name}/policies': { get: { summary: 'The API\'s policy chain', ok: 200 }, post: { summary: 'Add a policy (at the end, or at ?at=<position>)', body: 'Policy', ok: 201 } },
   '/apis/{name}/policies/{index}': {
