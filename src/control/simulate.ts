@@ -20,46 +20,9 @@ import { badRequest, notFound } from './errors.ts';
 import { jsonBody, methodNotAllowed, reply, type Call } from './http.ts';
 import { listServer, type ServerLists } from './simulate-lists.ts';
 
-type Kind = 'tool' | 'prompt' | 'resource' | 'resourceTemplate';
+import { SIMULATED_METHODS, type Kind, type SimulatedItem, type Simulation, type Verdict } from './simulate-types.ts';
 
-/** The methods decided per kind of item: each is what the ACL checks for that item. */
-export const SIMULATED_METHODS: Readonly<Record<Kind, readonly string[]>> = {
-  tool: ['tools/list', 'tools/call'],
-  prompt: ['prompts/list', 'prompts/get'],
-  resource: ['resources/list', 'resources/read', 'resources/subscribe'],
-  resourceTemplate: ['resources/templates/list'],
-};
-
-export interface Verdict {
-  readonly method: string;
-  readonly allowed: boolean;
-  /** The rule that decided (`acl #2: name` when the chain has several ACLs), or null. */
-  readonly rule: string | null;
-  readonly reason?: string;
-}
-
-export interface SimulatedItem {
-  readonly kind: Kind;
-  /** As the agent sees it: a tool or prompt name, a resource URI or URI template. */
-  readonly name: string;
-  readonly server: string;
-  /** The name on the server (differs on a federated or virtual API). */
-  readonly original: string;
-  readonly methods: readonly Verdict[];
-}
-
-export interface Simulation {
-  readonly api: string;
-  readonly source: 'draft' | 'deployed';
-  readonly version: number | null;
-  readonly agent: { id: string; known: boolean; name: string | null; labels: Record<string, string> };
-  readonly user: { id: string; name: string | null } | null;
-  /** Number of ACL policies in the chain (0: everything is allowed). */
-  readonly acls: number;
-  readonly servers: ReadonlyArray<{ server: string; error: string | null }>;
-  readonly items: readonly SimulatedItem[];
-  readonly notes: readonly string[];
-}
+export { SIMULATED_METHODS, type Simulation, type SimulatedItem, type Verdict };
 
 const SILENT = createLogger('silent');
 

@@ -2,7 +2,7 @@
 // a hint below says what is expected.
 import type { ComponentChildren } from 'preact';
 
-export function TextField(props: { id: string; label: string; value: string; onInput(value: string): void; hint?: ComponentChildren; disabled?: boolean; placeholder?: string; mono?: boolean; required?: boolean }) {
+export function TextField(props: { id: string; label: string; value: string; onInput(value: string): void; hint?: ComponentChildren; disabled?: boolean; placeholder?: string; mono?: boolean; required?: boolean; list?: string }) {
   return (
     <div class="field form-field">
       <label class="field-label" for={props.id}>
@@ -16,6 +16,7 @@ export function TextField(props: { id: string; label: string; value: string; onI
         disabled={props.disabled}
         placeholder={props.placeholder}
         required={props.required}
+        list={props.list}
         aria-describedby={props.hint ? `${props.id}-hint` : undefined}
         onInput={(e) => props.onInput((e.currentTarget as HTMLInputElement).value)}
       />

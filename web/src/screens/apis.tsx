@@ -1,5 +1,6 @@
 // APIs of the draft (managed mode): the list (/apis), a new one (/apis/new), and one API with its
-// tabs: settings and the client snippet (/apis/<name>) and the Policy Studio (/apis/<name>/policy).
+// tabs: settings and the client snippet (/apis/<name>), the Policy Studio (/apis/<name>/policy),
+// and "What would this agent see?" (/apis/<name>/simulate).
 import { useState } from 'preact/hooks';
 import type { Place } from '../router.ts';
 import { follow } from '../router.ts';
@@ -9,11 +10,13 @@ import { DraftBar } from '../console/draft-bar.tsx';
 import { ApiForm } from '../console/api-form.tsx';
 import { ClientSnippet } from '../console/client-snippet.tsx';
 import { PolicyStudio } from '../console/policy-studio.tsx';
+import { Simulator } from '../console/simulator.tsx';
 import { isAcl, planOf, type ApiEntry } from '../console/model.ts';
 
 const TABS = [
   ['', 'Settings'],
   ['/policy', 'Policy Studio'],
+  ['/simulate', 'What would this agent see?'],
 ] as const;
 
 export function Apis({ place }: { place: Place }) {
@@ -54,6 +57,7 @@ function ApiDetail({ name, tab }: { name: string; tab: string }) {
         </div>
       )}
       {tab === '/policy' && <PolicyStudio api={name} />}
+      {tab === '/simulate' && <Simulator api={name} />}
     </>
   );
 }
