@@ -10,6 +10,9 @@ import { Logs } from './screens/logs.tsx';
 import { Upstreams } from './screens/upstreams.tsx';
 import { Servers } from './screens/servers.tsx';
 import { Apis } from './screens/apis.tsx';
+import { Deployments } from './screens/deployments.tsx';
+import { Agents } from './screens/agents.tsx';
+import { Credentials } from './screens/credentials.tsx';
 import { SIGN_IN_PATH } from './sign-in.ts';
 // Imported, so it is a hashed asset the browser caches instead of revalidating on every screen.
 import logo from './logo.svg';
@@ -19,8 +22,11 @@ const SCREENS = [
   { path: '/logs', label: 'Logs' },
   { path: '/upstreams', label: 'Upstreams' },
   // The console (managed mode): what the management API changes.
-  { path: '/servers', label: 'Servers' },
-  { path: '/apis', label: 'APIs' },
+  { path: '/servers', label: 'Servers', console: true },
+  { path: '/apis', label: 'APIs', console: true },
+  { path: '/deployments', label: 'Deployments', console: true },
+  { path: '/agents', label: 'Agents', console: true },
+  { path: '/credentials', label: 'Credentials', console: true },
 ] as const;
 
 /** The screen a path belongs to: the first segment, if it names one. */
@@ -32,6 +38,9 @@ function screenOf(path: string): (typeof SCREENS)[number]['path'] {
 export function App() {
   const place = usePlace();
   const meta = useApi<Meta>('/api/meta');
+  // Answered in managed mode only: a Gatehouse running from a file shows no console links (its
+  // file is the place to change it; the console's addresses still say so when opened).
+  const managed = useApi<{ mode: string }>('/api/v1/info');
   const [signedOut, setSignedOut] = useState(false);
   useEffect(() => onUnauthorized(() => setSignedOut(true)), []);
   const active = screenOf(place.path);
@@ -50,7 +59,7 @@ export function App() {
           Gatehouse
         </span>
         <nav aria-label="Screens">
-          {SCREENS.map((s) => (
+          {SCREENS.filter((s) => !('console' in s) || managed.data !== undefined).map((s) => (
             <a key={s.path} href={s.path} onClick={follow} aria-current={s.path === active ? 'page' : undefined}>
               {s.label}
             </a>
@@ -85,6 +94,9 @@ export function App() {
             {active === '/upstreams' && <Upstreams />}
             {active === '/servers' && <Servers place={place} />}
             {active === '/apis' && <Apis place={place} />}
+            {active === '/deployments' && <Deployments />}
+            {active === '/agents' && <Agents />}
+            {active === '/credentials' && <Credentials />}
           </>
         )}
       </main>
