@@ -4,8 +4,9 @@
 // server-everything, checked against what the SDK client sees through the deployed API.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { startManaged } from './helpers/managed.ts';
-import { connectClient, startEverything } from './helpers/gatehouse.ts';
+import { connectClient, everythingStdioCommand, startEverything } from './helpers/gatehouse.ts';
 
 test('POST /api/v1/validate/cel answers valid, or the compiler\'s error with its column, and agrees with what a save accepts', { timeout: 30_000 }, async (t) => {
   const gh = await startManaged();
@@ -163,4 +164,22 @@ test('simulating a federated API names items as its agents see them; a server th
   assert.deepEqual({ server: echo?.server, original: echo?.original }, { server: 'a', original: 'echo' }, 'the default namespace prefixes the server');
   assert.deepEqual(verdicts(sim, 'tool', 'a__echo'), { 'tools/list': 'allowed by echo of a', 'tools/call': 'denied: no rule allows it' });
   assert.ok(sim.items.filter((i) => i.kind === 'tool' && i.name !== 'a__echo').every((i) => !i.methods[0]!.allowed));
+});
+
+test('simulating an API on a stdio server starts the command, lists it, and stops it', { timeout: 60_000 }, async (t) => {
+  const gh = await startManaged();
+  t.after(() => gh.close());
+  const stdio = everythingStdioCommand();
+  assert.equal((await gh.call('POST', '/api/v1/servers', { body: { name: 'local', command: stdio.command, args: stdio.args } })).status, 201);
+  const rule = { name: 'sums only', features: [{ type: 'tools', methods: ['tools/list', 'tools/call'], pattern: { type: 'regex', value: 'get-su.' } }] };
+  await gh.call('POST', '/api/v1/apis', { body: { name: 'local', path: '/local', server: 'local', policies: [{ acl: { rules: [rule] } }] } });
+  const sim = (await gh.call('POST', '/api/v1/apis/local/simulate', { body: { agent: 'bot' } })).body as unknown as Sim;
+  assert.deepEqual(sim.servers, [{ server: 'local', error: null }]);
+  assert.ok(sim.items.some((i) => i.kind === 'tool' && i.name === 'echo'));
+  assert.deepEqual(verdicts(sim, 'tool', 'get-sum'), { 'tools/list': 'allowed by sums only', 'tools/call': 'allowed by sums only' });
+  assert.deepEqual(verdicts(sim, 'tool', 'echo'), { 'tools/list': 'denied: no rule allows it', 'tools/call': 'denied: no rule allows it' });
+  // The child the simulation started is gone (the gateway itself started none: no client connected).
+  const children = () => execFileSync('ps', ['-o', 'args=', '--ppid', String(process.pid)], { encoding: 'utf8' }).split('\n').filter((line) => line.includes(stdio.args.join(' ')));
+  for (let tries = 0; children().length > 0 && tries < 50; tries++) await new Promise((resolve) => setTimeout(resolve, 100));
+  assert.deepEqual(children(), []);
 });

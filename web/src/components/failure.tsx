@@ -9,6 +9,15 @@ export function Failure({ error }: { error: Error | string | undefined }) {
   return (
     <Notice kind="error">
       <span data-failure>{message}</span>
+      {/* A stale ETag: the way out is to read the current version. */}
+      {error instanceof ManageFailure && error.status === 412 && (
+        <>
+          {' '}
+          <button type="button" class="button" onClick={() => location.reload()}>
+            Reload
+          </button>
+        </>
+      )}
       {problems.length > 0 && (
         <ul class="problems">
           {problems.map((p) => (
