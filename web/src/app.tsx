@@ -13,6 +13,7 @@ import { Apis } from './screens/apis.tsx';
 import { Deployments } from './screens/deployments.tsx';
 import { Agents } from './screens/agents.tsx';
 import { Credentials } from './screens/credentials.tsx';
+import { Users } from './screens/users.tsx';
 import { SIGN_IN_PATH } from './sign-in.ts';
 // Imported, so it is a hashed asset the browser caches instead of revalidating on every screen.
 import logo from './logo.svg';
@@ -26,6 +27,7 @@ const SCREENS = [
   { path: '/apis', label: 'APIs', console: true },
   { path: '/deployments', label: 'Deployments', console: true },
   { path: '/agents', label: 'Agents', console: true },
+  { path: '/users', label: 'Users', console: true },
   { path: '/credentials', label: 'Credentials', console: true },
 ] as const;
 
@@ -96,6 +98,7 @@ export function App() {
             {active === '/apis' && <Apis place={place} />}
             {active === '/deployments' && <Deployments />}
             {active === '/agents' && <Agents />}
+            {active === '/users' && <Users />}
             {active === '/credentials' && <Credentials />}
           </>
         )}
