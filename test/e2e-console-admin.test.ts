@@ -86,6 +86,32 @@ test('deployments: the draft\'s pending change as a diff, deploy, each version\'
   assert.match((await page.locator('[data-panel="changes"] tr[data-change="rollback"]').textContent()) ?? '', /admin-token/);
 });
 
+test('rate limits: a limit of 2 tools/call a minute, set on the console and deployed, refuses the third call', { skip }, async () => {
+  await page.goto(`${gh.admin}/apis/open/limits`);
+  await page.getByRole('button', { name: 'Add limit' }).click();
+  const limit = page.locator('li[data-limit="0"]');
+  await limit.getByLabel('Name').fill('two calls');
+  await limit.getByLabel('Requests', { exact: true }).fill('2');
+  await limit.getByLabel('Per').fill('1m');
+  await limit.getByLabel('Only these methods').fill('tools/call');
+  assert.equal(await limit.getByLabel('agent', { exact: true }).isChecked(), true, 'per agent by default');
+  await page.getByRole('button', { name: 'Save limits to draft' }).click();
+  await page.locator('[data-limits-status]').getByText('Saved to the draft').waitFor();
+  const policies = (await gh.call('GET', '/api/v1/apis/open/policies')).body.items as Array<{ policy: Record<string, unknown> }>;
+  assert.deepEqual(policies[1]!.policy, { rateLimit: { limits: [{ name: 'two calls', key: ['agent'], match: { methods: ['tools/call'] }, rate: 2, per: '1m' }], quotas: [] } }, 'after the ACL in the chain');
+  await page.getByRole('button', { name: 'Deploy' }).click();
+  await page.getByText(/Deployed version \d+: live now\./).waitFor();
+  await screenshot(page, 'console-rate-limits');
+
+  const { client, close } = await connectClient(gh.mcpUrl('/open'));
+  try {
+    for (const n of [1, 2]) assert.deepEqual((await client.callTool({ name: 'echo', arguments: { message: `call ${n}` } })).content, [{ type: 'text', text: `Echo: call ${n}` }]);
+    await assert.rejects(client.callTool({ name: 'echo', arguments: { message: 'call 3' } }), /Rate limit|two calls/);
+  } finally {
+    await close();
+  }
+});
+
 test('agents and keys: a key is shown once, works at once with the SDK client, and a revoked one is refused at once', { skip }, async () => {
   await screen('Agents').click();
   await page.waitForURL((url) => url.pathname === '/agents');

@@ -1,6 +1,6 @@
 // APIs of the draft (managed mode): the list (/apis), a new one (/apis/new), and one API with its
 // tabs: settings and the client snippet (/apis/<name>), the Policy Studio (/apis/<name>/policy),
-// and "What would this agent see?" (/apis/<name>/simulate).
+// rate limits and quotas (/apis/<name>/limits) and "What would this agent see?" (/apis/<name>/simulate).
 import { useState } from 'preact/hooks';
 import type { Place } from '../router.ts';
 import { follow } from '../router.ts';
@@ -11,11 +11,13 @@ import { ApiForm } from '../console/api-form.tsx';
 import { ClientSnippet } from '../console/client-snippet.tsx';
 import { PolicyStudio } from '../console/policy-studio.tsx';
 import { Simulator } from '../console/simulator.tsx';
+import { RateLimits } from '../console/rate-limits.tsx';
 import { isAcl, planOf, type ApiEntry } from '../console/model.ts';
 
 const TABS = [
   ['', 'Settings'],
   ['/policy', 'Policy Studio'],
+  ['/limits', 'Rate limits'],
   ['/simulate', 'What would this agent see?'],
 ] as const;
 
@@ -57,6 +59,7 @@ function ApiDetail({ name, tab }: { name: string; tab: string }) {
         </div>
       )}
       {tab === '/policy' && <PolicyStudio api={name} />}
+      {tab === '/limits' && <RateLimits api={name} />}
       {tab === '/simulate' && <Simulator api={name} />}
     </>
   );
