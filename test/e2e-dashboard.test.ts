@@ -230,6 +230,17 @@ test('the live tail shows a new call as it happens', { skip }, async () => {
   assert.equal(await rows.first().locator('[data-col=target]').textContent(), 'get-sum');
 });
 
+test('a Gatehouse running from a file shows no console screens, and a console address says where to change it', { skip }, async () => {
+  const asked = page.waitForResponse((r) => r.url().endsWith('/api/v1/info'));
+  await page.goto(`${setup.admin}/upstreams`);
+  assert.equal((await asked).status(), 404, 'the management API answers in managed mode only');
+  await screen('Upstreams').waitFor();
+  assert.equal(await screen('Servers').count(), 0);
+  assert.equal(await screen('APIs').count(), 0);
+  await page.goto(`${setup.admin}/servers`);
+  await page.getByText('The console changes a managed Gatehouse (gatehouse start --managed)').first().waitFor();
+});
+
 test('the dashboard made no request outside the admin listener', { skip }, async () => {
   const elsewhere = browser.requests.filter((url) => !url.startsWith(`${setup.admin}/`) && !url.startsWith('data:'));
   assert.deepEqual(elsewhere, []);

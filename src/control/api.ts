@@ -10,12 +10,13 @@ import { GatehouseError } from '../errors.ts';
 import { sendJson } from '../http/reply.ts';
 import type { Deployments } from './deployments.ts';
 import { ManagementError, notFound } from './errors.ts';
-import type { Call } from './http.ts';
 import type { ConfigChange } from '../audit/config-events.ts';
 import { actorOf, type AdminIdentity } from '../admin/auth.ts';
 import { tokensResource } from './token-resources.ts';
 import { apisResource, changesResource, deploymentsResource, draftResource, serversResource } from './config-resources.ts';
 import { agentsResource, credentialsResource, usersResource } from './store-resources.ts';
+import { validateResource } from './validate.ts';
+import { methodNotAllowed, reply, type Call } from './http.ts';
 
 export interface ManagementDeps {
   readonly deployments: Deployments;
@@ -57,6 +58,13 @@ export function managementApi(deps: ManagementDeps): ManagementHandler {
     }
   };
 
+  /** What the console needs besides the objects: where clients connect (for the client snippet). */
+  async function info(call: Call): Promise<void> {
+    if (call.segments.length !== 1) throw notFound(`/api/v1/${call.segments.join('/')}`);
+    if (call.method !== 'GET') methodNotAllowed(call, 'GET');
+    return reply(call, 200, { mode: 'managed', mcpBase: deps.mcpBase() ?? null, deployedVersion: (await deps.deployments.store.latestVersion()) ?? null });
+  }
+
   async function route(call: Call): Promise<void> {
     switch (call.segments[0]) {
       case 'openapi.json':
@@ -66,7 +74,7 @@ export function managementApi(deps: ManagementDeps): ManagementHandler {
       case 'servers':
         return serversResource(call, deps.deployments);
       case 'apis':
-        return apisResource(call, deps.deployments);
+        return apisResource(call, deps.deployments, deps.store);
       case 'deployments':
         return deploymentsResource(call, deps.deployments, deps.mcpBase);
       case 'changes':
@@ -79,6 +87,10 @@ export function managementApi(deps: ManagementDeps): ManagementHandler {
         return credentialsResource(call, deps.vault);
       case 'tokens':
         return tokensResource(call, deps.deployments.store);
+      case 'validate':
+        return validateResource(call);
+      case 'info':
+        return info(call);
     }
     throw notFound(`/api/v1/${call.segments.join('/')}`);
   }
@@ -89,7 +101,9 @@ export function managementApi(deps: ManagementDeps): ManagementHandler {
  * listed admin users, owner tokens) everything. Refused with 403 before anything is read.
  */
 function allowed(who: AdminIdentity, call: Call): void {
-  const reading = call.method === 'GET' || call.method === 'HEAD';
+  // Validation reads nothing and changes nothing: a viewer may check an expression too. (Not
+  // simulation: it connects to the servers, and starts stdio ones.)
+  const reading = call.method === 'GET' || call.method === 'HEAD' || call.segments[0] === 'validate';
   if (who.role === 'viewer' && !reading) throw new ManagementError(403, `Forbidden: role viewer may only read (${call.method} refused)`);
   if (who.role !== 'owner' && call.segments[0] === 'tokens') throw new ManagementError(403, `Forbidden: API tokens are managed by owners (this identity's role is ${who.role})`);
 }

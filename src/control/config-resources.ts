@@ -8,6 +8,8 @@ import { applyPatch, PatchError } from './diff.ts';
 import { ManagementError, badRequest, notFound } from './errors.ts';
 import { checkIfMatch, draftEtag, etagOf, requireIfMatch, revisionOfEtag } from './etag.ts';
 import { jsonBody, methodNotAllowed, nameSegment, reply, type Call } from './http.ts';
+import type { Store } from '../store/store.ts';
+import { simulateResource } from './simulate.ts';
 
 type Servers = Record<string, Record<string, unknown>>;
 type ApiEntry = Record<string, unknown> & { name?: unknown; policies?: unknown };
@@ -105,8 +107,9 @@ export async function serversResource(call: Call, deployments: Deployments): Pro
   methodNotAllowed(call, 'GET, PUT, DELETE');
 }
 
-export async function apisResource(call: Call, deployments: Deployments): Promise<void> {
+export async function apisResource(call: Call, deployments: Deployments, store: Store): Promise<void> {
   const [, rawName, sub, rawIndex, ...rest] = call.segments;
+  if (sub === 'simulate' && rawIndex === undefined) return simulateResource(call, deployments, store, nameSegment(rawName, 'API'));
   if (rest.length > 0 || (sub !== undefined && sub !== 'policies')) throw notFound(`/api/v1/${call.segments.join('/')}`);
   if (rawName === undefined) {
     if (call.method === 'GET') return reply(call, 200, { items: apis((await deployments.draft()).document).map((a) => ({ ...a, etag: etagOf(a) })) });

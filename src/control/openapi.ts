@@ -16,8 +16,28 @@ const ServerObject = z.intersection(z.object({ name: z.string() }), Server).meta
 const Document = ManagedConfig.omit(Object.fromEntries(NODE_FIELDS.filter((f) => f !== 'managed').map((f) => [f, true])) as Record<Exclude<(typeof NODE_FIELDS)[number], 'managed'>, true>).meta({ description: 'The managed configuration: a config file without the per-node fields.' });
 const AgentInput = AgentSchema.pick({ id: true, name: true, labels: true });
 const UserInput = z.object({ username: z.string(), password: z.string() });
+const CelInput = z.object({ expression: z.string().meta({ description: 'A CEL condition as in an ACL rule\'s `condition`.' }) });
+const CelCheck = z.object({ valid: z.boolean(), error: z.string().optional().meta({ description: 'Why it is refused, in the words of `gatehouse check`.' }), column: z.number().int().optional().meta({ description: '1-based column of the problem, when known.' }) });
+const SimulateInput = z.object({
+  agent: z.string().meta({ description: 'Agent id: its name, labels and tenant are read from the store (or the document\'s agents).' }),
+  user: z.union([z.string(), z.object({ id: z.string(), name: z.string().optional() })]).optional().meta({ description: 'The person behind the agent (user.id, user.name in conditions).' }),
+  source: z.enum(['draft', 'deployed']).default('draft'),
+});
+const Verdict = z.object({ method: z.string(), allowed: z.boolean(), rule: z.string().nullable().meta({ description: 'The rule that decided; null when none matched.' }), reason: z.string().optional() });
+const Simulation = z.object({
+  api: z.string(),
+  source: z.enum(['draft', 'deployed']),
+  version: z.number().int().nullable(),
+  agent: z.object({ id: z.string(), known: z.boolean(), name: z.string().nullable(), labels: z.record(z.string(), z.string()) }),
+  user: z.object({ id: z.string(), name: z.string().nullable() }).nullable(),
+  acls: z.number().int().meta({ description: 'ACL policies in the chain (0: everything is allowed).' }),
+  servers: z.array(z.object({ server: z.string(), error: z.string().nullable() })),
+  items: z.array(z.object({ kind: z.enum(['tool', 'prompt', 'resource', 'resourceTemplate']), name: z.string().meta({ description: 'As the agent sees it.' }), server: z.string(), original: z.string(), methods: z.array(Verdict) })),
+  notes: z.array(z.string()),
+});
+const Info = z.object({ mode: z.literal('managed'), mcpBase: z.string().nullable().meta({ description: 'Base URL of the MCP listener: an API is at mcpBase + its path.' }), deployedVersion: z.number().int().nullable() });
 
-const schemas = { Error: ErrorBody, Server: ServerObject, Api, Policy, Document, Version, Diff, Change, AgentInput, UserInput, Credential: UpstreamCredentialSchema } as const;
+const schemas = { Error: ErrorBody, Server: ServerObject, Api, Policy, Document, Version, Diff, Change, AgentInput, UserInput, Credential: UpstreamCredentialSchema, CelInput, CelCheck, Info, SimulateInput, Simulation } as const;
 
 type Op = { summary: string; body?: keyof typeof schemas | 'JsonPatch'; ok: number; returns?: keyof typeof schemas; ifMatch?: 'required' | 'optional' };
 
@@ -40,6 +60,9 @@ const PATHS: Record<string, Record<string, Op>> = {
     put: { summary: 'Change an API', body: 'Api', ok: 200, returns: 'Api', ifMatch: 'required' },
     delete: { summary: 'Remove an API', ok: 204, ifMatch: 'required' },
   },
+  '/apis/{name}/simulate': {
+    post: { summary: 'What would this agent see? Lists the API\'s servers (connecting to them) and decides every method of every tool, prompt and resource with the draft\'s (or the deployed) policies, naming the deciding rule; changes nothing', body: 'SimulateInput', ok: 200, returns: 'Simulation' },
+  },
   '/apis/{name}/policies': { get: { summary: 'The API\'s policy chain', ok: 200 }, post: { summary: 'Add a policy (at the end, or at ?at=<position>)', body: 'Policy', ok: 201 } },
   '/apis/{name}/policies/{index}': {
     get: { summary: 'One policy (ETag)', ok: 200 },
@@ -60,6 +83,8 @@ const PATHS: Record<string, Record<string, Op>> = {
   '/users': { get: { summary: 'Users of the embedded authorization server', ok: 200 }, post: { summary: 'Create a user', body: 'UserInput', ok: 201 } },
   '/users/{username}': { get: { summary: 'One user (ETag)', ok: 200 }, put: { summary: 'Enable or disable', ok: 200, ifMatch: 'required' } },
   '/credentials': { get: { summary: 'Stored upstream credentials: names and types, never secrets', ok: 200 } },
+  '/info': { get: { summary: 'Where clients connect (the MCP listener\'s base URL) and the deployed version', ok: 200, returns: 'Info' } },
+  '/validate/cel': { post: { summary: 'Compile a CEL condition with the policy\'s own compiler: valid, or the error and its column (changes nothing; viewers may call it)', body: 'CelInput', ok: 200, returns: 'CelCheck' } },
   '/credentials/{name}': { put: { summary: 'Set a server\'s credential (write-only)', body: 'Credential', ok: 200 }, delete: { summary: 'Delete a credential', ok: 204 } },
 };
 

@@ -31,6 +31,11 @@ export function onUnauthorized(listener: () => void): () => void {
   return () => void unauthorizedListeners.delete(listener);
 }
 
+/** The admin session is gone (a 401 from any admin call). */
+export function signalUnauthorized(): void {
+  for (const listener of unauthorizedListeners) listener();
+}
+
 export async function getJson<T>(path: string, signal?: AbortSignal): Promise<T> {
   let response: Response;
   try {
@@ -39,7 +44,7 @@ export async function getJson<T>(path: string, signal?: AbortSignal): Promise<T>
     if (signal?.aborted) throw error;
     throw new ApiFailure(0, 'Gatehouse cannot be reached: is it still running?');
   }
-  if (response.status === 401) for (const listener of unauthorizedListeners) listener();
+  if (response.status === 401) signalUnauthorized();
   const text = await response.text();
   let body: unknown;
   try {

@@ -8,6 +8,12 @@ import { Notice } from './components/bits.tsx';
 import { Overview } from './screens/overview.tsx';
 import { Logs } from './screens/logs.tsx';
 import { Upstreams } from './screens/upstreams.tsx';
+import { Servers } from './screens/servers.tsx';
+import { Apis } from './screens/apis.tsx';
+import { Deployments } from './screens/deployments.tsx';
+import { Agents } from './screens/agents.tsx';
+import { Credentials } from './screens/credentials.tsx';
+import { Users } from './screens/users.tsx';
 import { SIGN_IN_PATH } from './sign-in.ts';
 // Imported, so it is a hashed asset the browser caches instead of revalidating on every screen.
 import logo from './logo.svg';
@@ -16,14 +22,30 @@ const SCREENS = [
   { path: '/', label: 'Overview' },
   { path: '/logs', label: 'Logs' },
   { path: '/upstreams', label: 'Upstreams' },
+  // The console (managed mode): what the management API changes.
+  { path: '/servers', label: 'Servers', console: true },
+  { path: '/apis', label: 'APIs', console: true },
+  { path: '/deployments', label: 'Deployments', console: true },
+  { path: '/agents', label: 'Agents', console: true },
+  { path: '/users', label: 'Users', console: true },
+  { path: '/credentials', label: 'Credentials', console: true },
 ] as const;
+
+/** The screen a path belongs to: the first segment, if it names one. */
+function screenOf(path: string): (typeof SCREENS)[number]['path'] {
+  const first = `/${path.split('/')[1] ?? ''}`;
+  return SCREENS.find((s) => s.path === first)?.path ?? '/';
+}
 
 export function App() {
   const place = usePlace();
   const meta = useApi<Meta>('/api/meta');
+  // Answered in managed mode only: a Gatehouse running from a file shows no console links (its
+  // file is the place to change it; the console's addresses still say so when opened).
+  const managed = useApi<{ mode: string }>('/api/v1/info');
   const [signedOut, setSignedOut] = useState(false);
   useEffect(() => onUnauthorized(() => setSignedOut(true)), []);
-  const active = place.path.startsWith('/logs') ? '/logs' : place.path.startsWith('/upstreams') ? '/upstreams' : '/';
+  const active = screenOf(place.path);
   useEffect(() => {
     document.title = `${SCREENS.find((s) => s.path === active)?.label ?? 'Gatehouse'} · Gatehouse`;
   }, [active]);
@@ -39,7 +61,7 @@ export function App() {
           Gatehouse
         </span>
         <nav aria-label="Screens">
-          {SCREENS.map((s) => (
+          {SCREENS.filter((s) => !('console' in s) || managed.data !== undefined).map((s) => (
             <a key={s.path} href={s.path} onClick={follow} aria-current={s.path === active ? 'page' : undefined}>
               {s.label}
             </a>
@@ -72,6 +94,12 @@ export function App() {
             {active === '/' && <Overview place={place} meta={meta.data} />}
             {active === '/logs' && <Logs place={place} meta={meta.data} />}
             {active === '/upstreams' && <Upstreams />}
+            {active === '/servers' && <Servers place={place} />}
+            {active === '/apis' && <Apis place={place} />}
+            {active === '/deployments' && <Deployments />}
+            {active === '/agents' && <Agents />}
+            {active === '/users' && <Users />}
+            {active === '/credentials' && <Credentials />}
           </>
         )}
       </main>

@@ -6,12 +6,9 @@ import { assertSafeRegex } from './pattern.ts';
 import { compileCondition } from './condition.ts';
 import { checkUriTemplate } from './uri.ts';
 
-export const FEATURE_METHODS = {
-  tools: ['tools/list', 'tools/call'],
-  resources: ['resources/list', 'resources/read', 'resources/templates/list', 'resources/subscribe'],
-  prompts: ['prompts/list', 'prompts/get'],
-} as const;
-export type FeatureType = keyof typeof FEATURE_METHODS;
+import { FEATURE_METHODS } from './methods.ts';
+
+export { FEATURE_METHODS, type FeatureType } from './methods.ts';
 
 export const PatternSchema = z
   .discriminatedUnion('type', [

@@ -1,0 +1,61 @@
+// The draft bar on every console screen: what the draft holds that is not live yet, and the
+// Deploy button, which makes the draft the next numbered version (sending the draft's ETag, so
+// what is deployed is what this screen showed). After a deploy it says which version went live.
+import { useEffect, useState } from 'preact/hooks';
+import { manage, draftChanged, onDraftChanged } from '../manage.ts';
+import { Failure } from '../components/failure.tsx';
+
+interface DraftState {
+  revision: number;
+  deployedVersion: number | null;
+  etag: string | undefined;
+  pending: number;
+}
+
+export function DraftBar() {
+  const [state, setState] = useState<DraftState | undefined>();
+  const [error, setError] = useState<Error | undefined>();
+  const [busy, setBusy] = useState(false);
+  const [deployed, setDeployed] = useState<number | undefined>();
+  const [tick, setTick] = useState(0);
+
+  useEffect(() => onDraftChanged(() => setTick((n) => n + 1)), []);
+  useEffect(() => {
+    let live = true;
+    Promise.all([manage<{ revision: number; deployedVersion: number | null }>('GET', '/draft'), manage<{ patch: unknown[] }>('GET', '/draft/diff')]).then(
+      ([draft, diff]) => live && setState({ revision: draft.body.revision, deployedVersion: draft.body.deployedVersion, etag: draft.etag, pending: diff.body.patch.length }),
+      (e: Error) => live && setError(e),
+    );
+    return () => void (live = false);
+  }, [tick]);
+
+  const deploy = async () => {
+    setBusy(true);
+    setError(undefined);
+    try {
+      const { body } = await manage<{ version: number }>('POST', '/deployments', { body: { comment: 'deployed from the console' }, ifMatch: state?.etag });
+      setDeployed(body.version);
+      draftChanged();
+    } catch (e) {
+      setError(e as Error);
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  const live = deployed ?? state?.deployedVersion ?? undefined;
+  return (
+    <section class="draft-bar" aria-label="Draft and deployment" data-pending={state?.pending ?? ''} data-deployed-version={live ?? ''}>
+      <span>
+        {state === undefined ? 'Reading the draft…' : state.pending === 0 ? 'The draft equals the deployed configuration.' : `The draft has ${state.pending} change${state.pending === 1 ? '' : 's'} not deployed yet.`}
+      </span>
+      <span class="muted" aria-live="polite" data-live-version>
+        {deployed !== undefined ? `Deployed version ${deployed}: live now.` : live !== undefined ? `Version ${live} is live.` : 'Nothing deployed yet.'}
+      </span>
+      <button type="button" class="button primary" onClick={deploy} disabled={busy || state === undefined || state.pending === 0}>
+        {busy ? 'Deploying…' : 'Deploy'}
+      </button>
+      <Failure error={error} />
+    </section>
+  );
+}

@@ -1,0 +1,101 @@
+// Users of the embedded authorization server (managed mode; in the store, applied at once): the
+// list, a new user (the password is sent once, never shown), and disabling or enabling one.
+import { useState } from 'preact/hooks';
+import { manage } from '../manage.ts';
+import { useManaged } from '../console/use-managed.ts';
+import { Failure } from '../components/failure.tsx';
+import { Panel } from '../components/bits.tsx';
+import { TextField } from '../console/fields.tsx';
+import { time } from '../format.ts';
+
+interface User {
+  id: string;
+  username: string;
+  createdAt: number;
+  disabled: boolean;
+}
+
+export function Users() {
+  const list = useManaged<{ items: User[] }>('/users');
+  const [form, setForm] = useState({ username: '', password: '' });
+  const [error, setError] = useState<Error | undefined>();
+
+  const create = async (event: Event) => {
+    event.preventDefault();
+    setError(undefined);
+    try {
+      await manage('POST', '/users', { body: { username: form.username.trim(), password: form.password } });
+      setForm({ username: '', password: '' });
+      list.reload();
+    } catch (e) {
+      setError(e as Error);
+    }
+  };
+  const toggle = async (user: User) => {
+    setError(undefined);
+    try {
+      const path = `/users/${encodeURIComponent(user.username)}`;
+      const current = await manage<User>('GET', path);
+      await manage('PUT', path, { body: { disabled: !current.body.disabled }, ifMatch: current.etag });
+      list.reload();
+    } catch (e) {
+      setError(e as Error);
+    }
+  };
+
+  return (
+    <div class="screen" data-state={list.loading ? 'loading' : 'ready'}>
+      <div class="toolbar">
+        <h1>Users</h1>
+      </div>
+      <p class="muted small">People who sign in to the embedded authorization server (for APIs with an oauth2 plan). Changes apply at once, without a deployment.</p>
+      <div class="console-grid">
+        <Panel title="Users" id="users">
+          <Failure error={error ?? list.error} />
+          {list.data?.items.length === 0 && <p class="empty">No users yet.</p>}
+          {list.data && list.data.items.length > 0 && (
+            <table class="table" aria-label="Users">
+              <thead>
+                <tr>
+                  <th scope="col">User</th>
+                  <th scope="col">Created</th>
+                  <th scope="col">State</th>
+                </tr>
+              </thead>
+              <tbody>
+                {list.data.items.map((u) => (
+                  <tr key={u.id} data-user={u.username} data-disabled={String(u.disabled)}>
+                    <th scope="row">{u.username}</th>
+                    <td class="nowrap">{time(u.createdAt)}</td>
+                    <td class="form-actions">
+                      <span class={`badge ${u.disabled ? 'badge-error' : 'badge-ok'}`}>{u.disabled ? 'disabled' : 'active'}</span>
+                      <button type="button" class="button" onClick={() => toggle(u)} aria-label={`${u.disabled ? 'Enable' : 'Disable'} user ${u.username}`}>
+                        {u.disabled ? 'Enable' : 'Disable'}
+                      </button>
+                    </td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          )}
+        </Panel>
+        <form class="panel form" onSubmit={create} aria-label="New user" autocomplete="off">
+          <h2>New user</h2>
+          <TextField id="user-name" label="Username" value={form.username} onInput={(username) => setForm((f) => ({ ...f, username }))} required />
+          <div class="field form-field">
+            <label class="field-label" for="user-password">
+              Password
+            </label>
+            <input id="user-password" type="password" autocomplete="new-password" value={form.password} onInput={(e) => setForm((f) => ({ ...f, password: (e.currentTarget as HTMLInputElement).value }))} required />
+            <span class="hint">Stored as a hash; never shown.</span>
+          </div>
+          <div class="form-actions">
+            <button type="submit" class="button primary">
+              Create user
+            </button>
+          </div>
+        </form>
+      </div>
+    </div>
+  );
+}
