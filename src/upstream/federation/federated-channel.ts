@@ -23,7 +23,7 @@ import type { FederationPlan } from './plan.ts';
 import { buildNameTable, collisionMessage, originalKey, staticTarget, type NameTable, type Target } from './naming.ts';
 import { mergedInitializeResult, negotiatedVersion } from './initialize.ts';
 import { decodeCursor, encodeCursor, rewriteItem, selectItems } from './lists.ts';
-import { templateToRegExp } from './glob.ts';
+import { templateToRegExp } from './uri-template.ts';
 import { TOOL_NAME_MAX } from '../../config/federation-schema.ts';
 import type { FederatedState, SessionPersistence, StoredMember } from './session-store.ts';
 
