@@ -43,6 +43,7 @@ import { HttpMemberChannel, type HttpMemberConfig } from './upstream/federation/
 import { MemberClients } from './upstream/federation/member-clients.ts';
 import { FederatedSessionStore, type FederatedState } from './upstream/federation/session-store.ts';
 import type { MemberFactory } from './upstream/federation/member.ts';
+import { httpMemberChannel } from './upstream/federation/member-era.ts';
 import { compileFederationPlan, connectorName, isFederated, type FederationPlan } from './upstream/federation/plan.ts';
 import { ModernClientBridge } from './bridge/modern-client.ts';
 import { EraProbe } from './bridge/era.ts';
@@ -453,7 +454,9 @@ export class Gateway {
       if (!definition) continue;
       if ('url' in definition) {
         const member = this.httpMember(server, definition, globals);
-        memberFactories.set(server, (_server, log, resume) => new HttpMemberChannel(member, log, resume));
+        const modern: ModernTarget = { url: definition.url, headers: definition.headers, credentials: member.credentials, responseTimeout: member.responseTimeout, maxResponseBytes: globals.maxResponseBytes };
+        // The server's own era probe (syncBridges made it): a member that speaks only 2026-07-28 is spoken to sessionlessly.
+        memberFactories.set(server, (_server, log, resume) => httpMemberChannel(server, member, modern, this.bridges.get(server)?.bridges.probe, log, resume));
       } else {
         const make = this.channelSetup(server, definition, globals)[0];
         memberFactories.set(server, (_server, log) => make(log, { id: '' }));

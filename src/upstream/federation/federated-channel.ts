@@ -103,9 +103,10 @@ export class FederatedChannel implements MessageChannel {
   /** Continues a member's stored upstream session: no initialize (its answer is stored too). */
   private async takeOver(member: Member, stored: StoredMember): Promise<void> {
     member.state = 'starting';
-    const channel = this.factory(member.server, member.log, { sessionId: stored.sessionId, protocolVersion: stored.protocolVersion });
-    this.attach(member, channel);
+    let channel: MessageChannel | undefined;
     try {
+      channel = await this.factory(member.server, member.log, { sessionId: stored.sessionId, protocolVersion: stored.protocolVersion });
+      this.attach(member, channel);
       await channel.start();
     } catch (error) {
       member.channel = undefined;
@@ -646,7 +647,8 @@ export class FederatedChannel implements MessageChannel {
   private async openMember(member: Member): Promise<boolean> {
     if (this.closed || !this.initParams) return false;
     member.state = 'starting';
-    const channel = this.factory(member.server, member.log);
+    const channel = await this.makeChannel(member);
+    if (!channel) return false;
     this.attach(member, channel);
     try {
       await channel.start();
@@ -682,6 +684,25 @@ export class FederatedChannel implements MessageChannel {
       }
       return false;
     }
+  }
+
+  /**
+   * A new channel for a member: a Streamable HTTP server's kind (a 2025 session, or sessionless
+   * 2026-07-28) may need asking first (member-era.ts). A factory that fails (the server's era
+   * could not be learned) leaves the member down, tried again later.
+   */
+  private async makeChannel(member: Member): Promise<MessageChannel | undefined> {
+    try {
+      const channel = await this.factory(member.server, member.log);
+      if (!this.closed) return channel;
+      void channel.close().catch(() => undefined);
+    } catch (error) {
+      member.reason = (error as Error).message;
+      member.log.warn({ err: member.reason }, 'federated server unavailable: its items are left out until it comes back');
+      member.state = 'down';
+      this.scheduleRetry(member);
+    }
+    return undefined;
   }
 
   /** A member's channel ended: its waiting requests are answered, its items go, and it is started again. */
