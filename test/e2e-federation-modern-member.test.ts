@@ -233,3 +233,37 @@ test('the ACL across a 2026-07-28 member: a hidden tool is absent, answered as u
   const denied = events.find((e) => e.target === 'modern__add');
   assert.deepEqual([denied?.server, denied?.originalTarget, denied?.decision], ['modern', 'add', 'denied']);
 });
+
+test('a 2026-07-28 member that goes away is left out and the others keep working; when it is back it is added again and the client is told its lists changed', { timeout: 90_000 }, async () => {
+  const { client, changed, close } = await legacyClient('open');
+  const port = Number(new URL(modern.url).port);
+  const toolNames = async () => (await client.listTools()).tools.map((t) => t.name);
+  try {
+    assert.ok((await toolNames()).includes('modern__echo'));
+    await modern.close();
+    // The next call to it meets a server that cannot be reached: an error for that call only.
+    await assert.rejects(client.callTool({ name: 'modern__echo', arguments: { message: 'anyone?' } }), /could not be reached/);
+    let names = await toolNames();
+    for (let i = 0; i < 200 && names.some((n) => n.startsWith('modern__')); i++) {
+      await new Promise((r) => setTimeout(r, 50));
+      names = await toolNames();
+    }
+    assert.ok(!names.some((n) => n.startsWith('modern__')), `its tools are left out: ${names.join(', ')}`);
+    assert.deepEqual((await client.callTool({ name: 'everything__echo', arguments: { message: 'still here' } })).content, [{ type: 'text', text: 'Echo: still here' }]);
+
+    const seen = changed.length;
+    modern = await startStatelessServer({ modernOnly: true, port });
+    // Tried again with backoff: waited for (bounded), the list asked again each time.
+    names = await toolNames();
+    for (let i = 0; i < 400 && !names.includes('modern__echo'); i++) {
+      await new Promise((r) => setTimeout(r, 50));
+      names = await toolNames();
+    }
+    assert.ok(names.includes('modern__echo'), `its tools are back: ${names.join(', ')}`);
+    for (let i = 0; i < 200 && changed.length === seen; i++) await new Promise((r) => setTimeout(r, 25));
+    assert.ok(changed.length > seen, 'the client was told its lists changed');
+    assert.deepEqual((await client.callTool({ name: 'modern__echo', arguments: { message: 'back' } })).content, [{ type: 'text', text: 'Echo: back' }]);
+  } finally {
+    await close();
+  }
+});
