@@ -44,6 +44,7 @@ import { MemberClients } from './upstream/federation/member-clients.ts';
 import { FederatedSessionStore, type FederatedState } from './upstream/federation/session-store.ts';
 import type { MemberFactory } from './upstream/federation/member.ts';
 import { httpMemberChannel } from './upstream/federation/member-era.ts';
+import { ModernMemberForwarder } from './upstream/federation/modern-forward.ts';
 import { compileFederationPlan, connectorName, isFederated, type FederationPlan } from './upstream/federation/plan.ts';
 import { ModernClientBridge } from './bridge/modern-client.ts';
 import { EraProbe } from './bridge/era.ts';
@@ -429,7 +430,7 @@ export class Gateway {
       return;
     }
     const modernClient = new ModernClientBridge(name, factory, limits, this.sealed.requestStates, this.nodeId, this.log.child({ api, federated: true, bridge: '2026→2025' }));
-    this.bridges.set(name, { bridges: { modernClient, probe: undefined, legacyClient: undefined }, definition });
+    this.bridges.set(name, { bridges: { modernClient, probe: undefined, legacyClient: undefined, memberForward: new ModernMemberForwarder() }, definition });
   }
 
   /** A Streamable HTTP server reached as a message channel (federation members, bridged sessions): one pool per server. */

@@ -75,15 +75,20 @@ async function legacyClient(api: string, key?: string) {
 }
 
 /** The SDK 2.x client pinned to 2026-07-28, declaring elicitation and answering it with a name. */
-async function modernClient(api: string) {
+async function modernClient(api: string, key?: string) {
   const elicited: unknown[] = [];
+  const bodies: Array<Record<string, unknown>> = [];
+  const recording = async (input: string | URL | Request, init?: RequestInit): Promise<Response> => {
+    if (typeof init?.body === 'string') bodies.push(JSON.parse(init.body) as Record<string, unknown>);
+    return fetch(input, init);
+  };
   const client = new ModernClient({ name: 'gatehouse-e2e-modern-member-2026', version: '1.0.0' }, { capabilities: { elicitation: { form: {} } }, versionNegotiation: { mode: { pin: MODERN } } });
   client.setRequestHandler('elicitation/create', async (request) => {
     elicited.push(request.params);
     return { action: 'accept', content: { name: 'Grace' } };
   });
-  await client.connect(new ModernTransport(new URL(gh.url(api))));
-  return { client, elicited, close: () => client.close() };
+  await client.connect(new ModernTransport(new URL(gh.url(api)), { fetch: recording, ...(key && { requestInit: { headers: { authorization: `Bearer ${key}` } } }) }));
+  return { client, elicited, bodies, close: () => client.close() };
 }
 
 /** What the 2026-07-28 server received: POST bodies of a method, with their headers. */
@@ -139,8 +144,8 @@ test('a 2025 client of a federated API with a 2026-07-28-only member: merged lis
   assert.equal(add[0]!.headers['mcp-name'], 'add', 'Mcp-Name names the tool on its server');
   assert.equal(calls.find((c) => params(c).name === HEADER_MIRRORED_TOOL)?.headers['mcp-param-region'], 'eu-west');
   assert.ok(received('server/discover').length > 0, 'its capabilities came from server/discover');
-  // The only initialize it saw is Gatehouse's one-off era probe; ping and setLevel never reach it.
-  assert.deepEqual(received('initialize').map((r) => (params(r).clientInfo as { name: string }).name), ['gatehouse-era-probe']);
+  // No initialize reached it (its era is learned from server/discover); nor ping or setLevel.
+  assert.deepEqual(received('initialize'), []);
   for (const gone of ['ping', 'logging/setLevel', 'notifications/initialized']) assert.deepEqual(received(gone), [], gone);
 });
 
@@ -186,8 +191,9 @@ test('the 2026-07-28 member\'s list changes reach a 2025 client of the federated
   }
 });
 
-test('a 2026-07-28 client of the federated API: merged lists, calls to each member, the 2026-07-28 member\'s elicitation through input_required', { timeout: 60_000 }, async () => {
-  const { client, elicited, close } = await modernClient('open');
+test('a 2026-07-28 client of the federated API: merged lists, calls to each member; its requests for the 2026-07-28 member\'s items are forwarded as they are, input_required included', { timeout: 60_000 }, async () => {
+  const { client, elicited, bodies, close } = await modernClient('open');
+  const before = received('tools/call').length;
   try {
     const names = (await client.listTools()).tools.map((t) => t.name);
     for (const name of ['everything__echo', 'modern__add', 'modern__ask_name']) assert.ok(names.includes(name), `${name} in ${names.join(', ')}`);
@@ -200,6 +206,15 @@ test('a 2026-07-28 client of the federated API: merged lists, calls to each memb
   } finally {
     await close();
   }
+  // The server's own input key reached the client and came back in its retry, which reached the
+  // server as the client sent it (not bridged twice into server requests and back).
+  const retry = bodies.filter((b) => b.method === 'tools/call' && (b.params as { name?: string }).name === 'modern__ask_name').at(-1);
+  assert.deepEqual((retry?.params as { inputResponses?: unknown }).inputResponses, { user: { action: 'accept', content: { name: 'Grace' } } });
+  const legs = received('tools/call').slice(before).filter((c) => params(c).name === 'ask_name');
+  assert.equal(legs.length, 2, 'the first leg and the client\'s retry');
+  assert.equal(legs[1]!.headers['mcp-name'], 'ask_name', 'Mcp-Name is the server\'s own name');
+  assert.deepEqual(params(legs[1]!).inputResponses, { user: { action: 'accept', content: { name: 'Grace' } } });
+  assert.deepEqual(params(legs[1]!)._meta!['io.modelcontextprotocol/clientCapabilities'], { elicitation: { form: {} } }, 'the client\'s own envelope');
   const meta = params(received('tools/call').filter((c) => params(c).name === 'add').at(-1)!)._meta!;
   assert.deepEqual(meta['io.modelcontextprotocol/clientInfo'], { name: 'gatehouse-e2e-modern-member-2026', version: '1.0.0' }, 'the 2026-07-28 client\'s declaration reaches the member');
 });
@@ -232,6 +247,25 @@ test('the ACL across a 2026-07-28 member: a hidden tool is absent, answered as u
   assert.deepEqual([allowed?.server, allowed?.originalTarget, allowed?.status], ['modern', 'echo', 200]);
   const denied = events.find((e) => e.target === 'modern__add');
   assert.deepEqual([denied?.server, denied?.originalTarget, denied?.decision], ['modern', 'add', 'denied']);
+});
+
+test('a 2026-07-28 client under the ACL: the hidden tool of the 2026-07-28 member is unknown and never forwarded; the forwarded call is audited with its server and original name', { timeout: 60_000 }, async () => {
+  const { client, close } = await modernClient('guarded', ALICE);
+  const before = received('tools/call').length;
+  try {
+    const names = (await client.listTools()).tools.map((t) => t.name);
+    assert.ok(names.includes('modern__echo') && !names.includes('modern__add'), names.join(', '));
+    const hidden = await client.callTool({ name: 'modern__add', arguments: { a: 1, b: 2 } });
+    assert.equal(hidden.isError, true);
+    assert.deepEqual(hidden.content, [{ type: 'text', text: 'MCP error -32602: Tool modern__add not found' }]);
+    assert.deepEqual((await client.callTool({ name: 'modern__echo', arguments: { message: 'forwarded and audited' } })).content, [{ type: 'text', text: 'Echo: forwarded and audited' }]);
+  } finally {
+    await close();
+  }
+  assert.deepEqual(received('tools/call').slice(before).map((c) => params(c).name), ['echo'], 'the hidden call reached no server');
+  const events = await recordsWhen(gh.gateway, { api: 'guarded', method: 'tools/call' }, (e) => e.some((r) => r.target === 'modern__echo' && r.status === 200 && r.agent === 'alice' && r.upstreamStatus === 200));
+  const forwarded = events.find((e) => e.target === 'modern__echo' && e.upstreamStatus === 200);
+  assert.deepEqual([forwarded?.server, forwarded?.originalTarget, forwarded?.decision], ['modern', 'echo', 'allowed']);
 });
 
 test('a 2026-07-28 member that goes away is left out and the others keep working; when it is back it is added again and the client is told its lists changed', { timeout: 90_000 }, async () => {

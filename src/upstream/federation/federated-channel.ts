@@ -26,6 +26,7 @@ import { decodeCursor, encodeCursor, rewriteItem, selectItems } from './lists.ts
 import { templateToRegExp } from './glob.ts';
 import { TOOL_NAME_MAX } from '../../config/federation-schema.ts';
 import type { FederatedState, SessionPersistence, StoredMember } from './session-store.ts';
+import { ModernMemberChannel } from './modern-member.ts';
 
 export interface FederationTimeouts {
   /** Longest wait for a server's answer to Gatehouse's own requests (initialize, list pages). */
@@ -218,6 +219,15 @@ export class FederatedChannel implements MessageChannel {
     if (kind === 'resources') {
       if (!this.resolveUri(nameOrUri)) await this.ownerOfUri(nameOrUri);
     } else if (!this.resolve(kind, nameOrUri)) await this.route(kind, nameOrUri);
+  }
+
+  /**
+   * The sessionless channel of a member that speaks only 2026-07-28, while it is up: a 2026-07-28
+   * client's requests for its items are forwarded to it nearly as they are (modern-forward.ts).
+   */
+  modernMember(server: string): ModernMemberChannel | undefined {
+    const member = this.members.find((m) => m.server === server);
+    return member?.state === 'up' && member.channel instanceof ModernMemberChannel ? member.channel : undefined;
   }
 
   /** Upstream session ids of the HTTP members (tests, logs). */

@@ -13,10 +13,11 @@ import { ModernMemberChannel } from './modern-member.ts';
 
 export function httpMemberChannel(server: string, http: HttpMemberConfig, modern: ModernTarget, probe: EraProbe | undefined, log: Logger, resume?: HttpMemberResume): MessageChannel | Promise<MessageChannel> {
   if (resume || !probe) return new HttpMemberChannel(http, log, resume);
-  const serves = probe.servesLegacyClients();
-  if (typeof serves === 'boolean') return choose(serves);
-  return serves.then(choose);
-  function choose(servesLegacy: boolean): MessageChannel {
-    return servesLegacy ? new HttpMemberChannel(http, log) : new ModernMemberChannel(server, modern, log.child({ era: '2026-07-28' }));
+  const speaks = probe.speaksModern();
+  if (typeof speaks === 'boolean') return choose(speaks);
+  // A server that cannot be asked gets a 2025 channel, which fails as any request to it would (and is tried again).
+  return speaks.then(choose, () => choose(false));
+  function choose(speaksModern: boolean): MessageChannel {
+    return speaksModern ? new ModernMemberChannel(server, modern, log.child({ era: '2026-07-28' })) : new HttpMemberChannel(http, log);
   }
 }

@@ -52,9 +52,15 @@ export class ModernMemberChannel implements MessageChannel {
 
   constructor(
     private readonly server: string,
-    private readonly target: ModernTarget,
+    /** The server's endpoint, headers and credential (modern-forward.ts sends 2026-07-28 clients' requests there as they are). */
+    readonly target: ModernTarget,
     private readonly log: Logger,
   ) {}
+
+  /** The `x-mcp-header` declarations of a tool, learned from the server's tool lists. */
+  paramHeadersOf(tool: string): readonly ParamHeader[] | undefined {
+    return this.toolHeaders.get(tool);
+  }
 
   start(): Promise<void> {
     return Promise.resolve();
