@@ -456,7 +456,7 @@ export class Gateway {
       if ('url' in definition) {
         const member = this.httpMember(server, definition, globals);
         const modern: ModernTarget = { url: definition.url, headers: definition.headers, credentials: member.credentials, responseTimeout: member.responseTimeout, maxResponseBytes: globals.maxResponseBytes };
-        // The server's own era probe (syncBridges made it): a member that speaks only 2026-07-28 is spoken to sessionlessly.
+        // The server's own era probe (syncBridges made it): a member that speaks 2026-07-28 is spoken to sessionlessly.
         memberFactories.set(server, (_server, log, resume) => httpMemberChannel(server, member, modern, this.bridges.get(server)?.bridges.probe, log, resume));
       } else {
         const make = this.channelSetup(server, definition, globals)[0];

@@ -222,7 +222,7 @@ export class FederatedChannel implements MessageChannel {
   }
 
   /**
-   * The sessionless channel of a member that speaks only 2026-07-28, while it is up: a 2026-07-28
+   * The sessionless channel of a member that speaks 2026-07-28, while it is up: a 2026-07-28
    * client's requests for its items are forwarded to it nearly as they are (modern-forward.ts).
    */
   modernMember(server: string): ModernMemberChannel | undefined {

@@ -1,8 +1,10 @@
-// Which channel a Streamable HTTP member of a federated API gets, decided as for a single server
-// (bridge/era.ts): a server that serves 2025 clients gets a 2025 upstream session (http-member.ts),
-// as it always has; one that speaks only 2026-07-28 (its `server/discover` lists 2026-07-28 and it
-// refuses a 2025 `initialize`) is spoken to sessionlessly (modern-member.ts). The server's probe
-// is the one its single-server APIs use, so the answer is asked once and remembered five minutes.
+// Which channel a Streamable HTTP member of a federated API gets, decided by the probe a single
+// server's 2026-07-28 clients use (bridge/era.ts, the server's own, so the answer is asked once
+// and remembered five minutes): a server whose `server/discover` lists 2026-07-28 is spoken to
+// sessionlessly in 2026-07-28 (modern-member.ts), any other gets a 2025 upstream session
+// (http-member.ts), as before. A server that still serves 2025 clients too gets the 2026-07-28
+// hop as well: the SDK 2.x servers answer 2025 requests without a session, knowing no client
+// capabilities, so their multi round-trip tools could not ask the client over a 2025 hop.
 // A stored upstream session (resume) is always a 2025 one: sessionless members store nothing.
 import type { Logger } from '../../log.ts';
 import type { EraProbe } from '../../bridge/era.ts';

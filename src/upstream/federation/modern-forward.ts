@@ -11,6 +11,7 @@
 import { GatehouseError } from '../../errors.ts';
 import { errorResponse, idKey, isObject, isRequest, type JsonObject, type JsonRpcMessage, type JsonRpcRequest, type JsonRpcResponse } from '../../mcp/jsonrpc.ts';
 import type { ModernClientBridge } from '../../bridge/modern-client.ts';
+import { readEnvelope } from '../../bridge/envelope.ts';
 import { sendModern } from '../../bridge/modern-request.ts';
 import { BridgeReply } from '../../bridge/reply.ts';
 import type { PostExchange } from '../upstream.ts';
@@ -34,7 +35,8 @@ export class ModernMemberForwarder {
       x.res.writeHead(202).end();
       return true;
     }
-    if (!FORWARDED.has(message.method)) return false;
+    // What the bridge refuses (no envelope, a revision in _meta other than the header's) it refuses itself.
+    if (!FORWARDED.has(message.method) || readEnvelope(message.params).protocolVersion !== x.versionHeader) return false;
     const channel = await bridge.channelFor(x.api, x.principal.key, message);
     if (!(channel instanceof FederatedChannel)) return false;
     const routed = await route(channel, message);

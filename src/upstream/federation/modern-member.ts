@@ -1,4 +1,4 @@
-// A Streamable HTTP server that speaks only 2026-07-28, as one member of a federated session: a
+// A Streamable HTTP server that speaks 2026-07-28, as one member of a federated session: a
 // message channel that looks to the federated session (federated-channel.ts) like a 2025
 // server's, and speaks to the server sessionlessly, as the single-server bridge for 2025 clients
 // does (src/bridge/legacy-client.ts; both send their requests through bridge/legacy-rounds.ts):
@@ -25,7 +25,7 @@ import { answerOf, gatherAnswers, legacyCapabilities, legacyResult, modernEnvelo
 import type { MessageChannel } from '../channel.ts';
 import { listChangedKinds, listenForListChanges } from './modern-listen.ts';
 
-/** The revision this hop offers the federated session when it asks for one Gatehouse does not speak as 2025. */
+/** The revision of the initialize answer when the federated session asked for one that is not a 2025 revision. */
 const LATEST_LEGACY = '2025-11-25';
 const ANONYMOUS: Declared['info'] = { name: 'gatehouse', version: '0' };
 
@@ -92,7 +92,7 @@ export class ModernMemberChannel implements MessageChannel {
         return this.answer({ jsonrpc: '2.0', id: message.id, result: {} });
       case 'resources/subscribe':
       case 'resources/unsubscribe':
-        return this.answer(errorResponse(message.id, -32601, `Method not found: ${message.method} is not bridged to server "${this.server}", which speaks only 2026-07-28`));
+        return this.answer(errorResponse(message.id, -32601, `Method not found: ${message.method} is not bridged to server "${this.server}", which is spoken to in 2026-07-28 (no subscriptions)`));
       default:
         return void this.call(message);
     }
