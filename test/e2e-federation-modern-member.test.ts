@@ -61,13 +61,13 @@ after(async () => {
 });
 
 /** The SDK 1.x client (2025), declaring elicitation and answering it with a name. */
-async function legacyClient(api: string, key?: string) {
+async function legacyClient(api: string, key?: string, answer: (params: unknown) => Promise<{ action: 'accept' | 'decline'; content?: { name: string } }> = async () => ({ action: 'accept', content: { name: 'Ada' } })) {
   const elicited: unknown[] = [];
   const changed: string[] = [];
   const client = new Client({ name: 'gatehouse-e2e-modern-member-2025', version: '1.0.0' }, { capabilities: { elicitation: {} } });
   client.setRequestHandler(ElicitRequestSchema, async (request) => {
     elicited.push(request.params);
-    return { action: 'accept', content: { name: 'Ada' } };
+    return answer(request.params);
   });
   client.setNotificationHandler(ToolListChangedNotificationSchema, () => void changed.push('tools'));
   await client.connect(new StreamableHTTPClientTransport(new URL(gh.url(api)), key ? { requestInit: { headers: { authorization: `Bearer ${key}` } } } : {}));
@@ -164,6 +164,41 @@ test('a 2025 client receives an elicitation from the 2026-07-28 member of a fede
   assert.equal(legs.length, 2, 'the first leg and the retry');
   assert.equal(params(legs[0]!).inputResponses, undefined);
   assert.deepEqual(params(legs[1]!).inputResponses, { user: { action: 'accept', content: { name: 'Ada' } } });
+});
+
+test('a 2025 client that declines the 2026-07-28 member\'s elicitation: the decline reaches the server in the retry', { timeout: 60_000 }, async () => {
+  const { client, close } = await legacyClient('open', undefined, async () => ({ action: 'decline' }));
+  try {
+    const result = await client.callTool({ name: 'modern__ask_name', arguments: { greeting: 'Hi' } });
+    assert.deepEqual(result.content, [{ type: 'text', text: 'no name (decline)' }]);
+  } finally {
+    await close();
+  }
+  assert.deepEqual(params(received('tools/call').at(-1)!).inputResponses, { user: { action: 'decline' } });
+});
+
+test('a 2025 client that cancels a call while the 2026-07-28 member waits for its answer: no retry reaches the server and the session carries on', { timeout: 60_000 }, async () => {
+  const abort = new AbortController();
+  let asked: () => void = () => undefined;
+  const questioned = new Promise<void>((resolve) => (asked = resolve));
+  // The client never answers: it is asked, then cancels the call.
+  const { client, close } = await legacyClient('open', undefined, () => {
+    asked();
+    return new Promise(() => undefined);
+  });
+  const before = received('tools/call').length;
+  try {
+    const call = client.callTool({ name: 'modern__ask_name', arguments: { greeting: 'Hey' } }, undefined, { signal: abort.signal });
+    await questioned;
+    abort.abort();
+    await assert.rejects(call, /abort/i);
+    // The session carries on: another call is served.
+    assert.deepEqual((await client.callTool({ name: 'modern__echo', arguments: { message: 'after' } })).content, [{ type: 'text', text: 'Echo: after' }]);
+  } finally {
+    await close();
+  }
+  const legs = received('tools/call').slice(before).map((c) => [params(c).name, params(c).inputResponses === undefined ? 'first leg' : 'retry']);
+  assert.deepEqual(legs, [['ask_name', 'first leg'], ['echo', 'first leg']]);
 });
 
 test('the 2026-07-28 member\'s list changes reach a 2025 client of the federated API (subscriptions/listen)', { timeout: 60_000 }, async () => {
