@@ -11,7 +11,7 @@ import assert from 'node:assert/strict';
 import { Client as ModernClient, StreamableHTTPClientTransport as ModernTransport } from '@modelcontextprotocol/client';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import { ElicitRequestSchema, ToolListChangedNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
+import { ElicitRequestSchema, ResourceUpdatedNotificationSchema, ToolListChangedNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
 import { startEverything, startTestGateway, type RunningEverything, type TestGateway } from './helpers/gatehouse.ts';
 import { recordsWhen } from './helpers/audit-db.ts';
 import { HEADER_MIRRORED_TOOL, startStatelessServer, type RunningStatelessServer } from './helpers/stateless-server.ts';
@@ -24,7 +24,7 @@ let modern: RunningStatelessServer;
 let gh: TestGateway;
 
 before(async () => {
-  [everything, modern] = await Promise.all([startEverything(), startStatelessServer({ modernOnly: true })]);
+  [everything, modern] = await Promise.all([startEverything(), startStatelessServer({ modernOnly: true, subscriptions: true })]);
   gh = await startTestGateway({
     servers: { everything: { url: `${everything.origin}/mcp` }, modern: { url: modern.url } },
     agents: [
@@ -69,9 +69,11 @@ async function legacyClient(api: string, key?: string, answer: (params: unknown)
     elicited.push(request.params);
     return answer(request.params);
   });
+  const updated: string[] = [];
   client.setNotificationHandler(ToolListChangedNotificationSchema, () => void changed.push('tools'));
+  client.setNotificationHandler(ResourceUpdatedNotificationSchema, (notification) => void updated.push(notification.params.uri));
   await client.connect(new StreamableHTTPClientTransport(new URL(gh.url(api)), key ? { requestInit: { headers: { authorization: `Bearer ${key}` } } } : {}));
-  return { client, elicited, changed, close: () => client.close() };
+  return { client, elicited, changed, updated, close: () => client.close() };
 }
 
 /** The SDK 2.x client pinned to 2026-07-28, declaring elicitation and answering it with a name. */
@@ -226,6 +228,29 @@ test('the 2026-07-28 member\'s list changes reach a 2025 client of the federated
   }
 });
 
+test('a 2025 client subscribes to a resource of the 2026-07-28 member: its listen stream takes the URI, and the server\'s update reaches the client', { timeout: 60_000 }, async () => {
+  const { client, updated, close } = await legacyClient('open');
+  try {
+    assert.equal(client.getServerCapabilities()?.resources?.subscribe, true);
+    await client.listResources();
+    // Answered once the server acknowledged a listen stream whose filter has the URI.
+    await client.subscribeResource({ uri: 'note://hello' });
+    const listen = received('subscriptions/listen').at(-1)!;
+    assert.deepEqual((params(listen).notifications as { resourceSubscriptions?: string[] }).resourceSubscriptions, ['note://hello']);
+    modern.notify.resourceUpdated('note://hello');
+    for (let i = 0; i < 200 && updated.length === 0; i++) await new Promise((r) => setTimeout(r, 25));
+    assert.deepEqual(updated, ['note://hello']);
+    const streams = received('subscriptions/listen').length;
+    await client.unsubscribeResource({ uri: 'note://hello' });
+    for (let i = 0; i < 200 && received('subscriptions/listen').length === streams; i++) await new Promise((r) => setTimeout(r, 25));
+    const last = received('subscriptions/listen').at(-1)!;
+    assert.notEqual(last.body.id, listen.body.id, 'the stream was opened again');
+    assert.equal((params(last).notifications as { resourceSubscriptions?: string[] }).resourceSubscriptions, undefined, 'without the URI');
+  } finally {
+    await close();
+  }
+});
+
 test('a 2026-07-28 client of the federated API: merged lists, calls to each member; its requests for the 2026-07-28 member\'s items are forwarded as they are, input_required included', { timeout: 60_000 }, async () => {
   const { client, elicited, bodies, close } = await modernClient('open');
   const before = received('tools/call').length;
@@ -321,7 +346,7 @@ test('a 2026-07-28 member that goes away is left out and the others keep working
     assert.deepEqual((await client.callTool({ name: 'everything__echo', arguments: { message: 'still here' } })).content, [{ type: 'text', text: 'Echo: still here' }]);
 
     const seen = changed.length;
-    modern = await startStatelessServer({ modernOnly: true, port });
+    modern = await startStatelessServer({ modernOnly: true, subscriptions: true, port });
     // Tried again with backoff: waited for (bounded), the list asked again each time.
     names = await toolNames();
     for (let i = 0; i < 400 && !names.includes('modern__echo'); i++) {

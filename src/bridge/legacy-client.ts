@@ -128,7 +128,7 @@ export class LegacyClientBridge {
     const meta = isObject(result._meta) ? result._meta : {};
     const init: JsonObject = {
       protocolVersion: version,
-      capabilities: legacyCapabilities(isObject(result.capabilities) ? result.capabilities : {}, false),
+      capabilities: legacyCapabilities(isObject(result.capabilities) ? result.capabilities : {}, { listChanged: false, subscribe: false }),
       serverInfo: isObject(meta[META_SERVER_INFO]) ? meta[META_SERVER_INFO] : { name: this.server, version: '0' },
     };
     if (typeof result.instructions === 'string') init.instructions = result.instructions;

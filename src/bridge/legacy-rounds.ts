@@ -39,19 +39,22 @@ export function legacyResult(result: JsonObject): JsonObject {
 }
 
 /**
- * A 2026-07-28 server's capabilities as offered to a 2025 client. `resources.subscribe` always
- * goes (`resources/subscribe` is not bridged); `listChanged` goes unless the caller relays the
- * server's list changes (a federated member listens for them with `subscriptions/listen`).
+ * A 2026-07-28 server's capabilities as offered to a 2025 client: `listChanged` and
+ * `resources.subscribe` go unless the caller relays them (a federated member listens for them
+ * with `subscriptions/listen`; the single-server bridge has no stream to carry them).
  */
-export function legacyCapabilities(capabilities: JsonObject, keepListChanged: boolean): JsonObject {
+export function legacyCapabilities(capabilities: JsonObject, relayed: { readonly listChanged: boolean; readonly subscribe: boolean }): JsonObject {
   const out: JsonObject = {};
   for (const [name, value] of Object.entries(capabilities)) {
     if (!isObject(value)) {
       out[name] = value;
       continue;
     }
-    const { listChanged, subscribe: _subscribe, ...rest } = value;
-    out[name] = keepListChanged && listChanged !== undefined ? { ...rest, listChanged } : rest;
+    const { listChanged, subscribe, ...rest } = value;
+    const kept: JsonObject = { ...rest };
+    if (relayed.listChanged && listChanged !== undefined) kept.listChanged = listChanged;
+    if (relayed.subscribe && subscribe !== undefined) kept.subscribe = subscribe;
+    out[name] = kept;
   }
   return out;
 }

@@ -23,7 +23,7 @@ import { sendModern, type ModernTarget } from '../../bridge/modern-request.ts';
 import { paramHeaders, type ParamHeader } from '../../bridge/request-headers.ts';
 import { answerOf, gatherAnswers, legacyCapabilities, legacyResult, modernEnvelope, modernParams, requestWithInput, type Declared, type InputAnswers, type InputQuestion } from '../../bridge/legacy-rounds.ts';
 import type { MessageChannel } from '../channel.ts';
-import { listChangedKinds, listenForListChanges } from './modern-listen.ts';
+import { listChangedKinds, MemberListener } from './modern-listen.ts';
 
 /** The revision of the initialize answer when the federated session asked for one that is not a 2025 revision. */
 const LATEST_LEGACY = '2025-11-25';
@@ -38,8 +38,8 @@ export class ModernMemberChannel implements MessageChannel {
   private closed = false;
   private declared: Declared = { cap: {}, info: ANONYMOUS };
   private level: string | undefined;
-  /** The list kinds whose changes the server offers (listened for once the session is initialized). */
-  private listChanged: string[] = [];
+  /** The server's list changes and the resources subscribed on it (subscriptions/listen), once initialized. */
+  private listener: MemberListener | undefined;
   /** Aborts every request in flight and the listen stream when the channel ends. */
   private readonly ending = new AbortController();
   /** Requests in flight, by id (notifications/cancelled). */
@@ -74,7 +74,7 @@ export class ModernMemberChannel implements MessageChannel {
       return;
     }
     if (!isRequest(message)) {
-      if (message.method === 'notifications/initialized') this.listen();
+      if (message.method === 'notifications/initialized') this.listener?.start();
       else if (message.method === 'notifications/cancelled' && isObject(message.params)) {
         const id = message.params.requestId;
         if (typeof id === 'string' || typeof id === 'number') this.inFlight.get(idKey(id))?.abort();
@@ -92,7 +92,7 @@ export class ModernMemberChannel implements MessageChannel {
         return this.answer({ jsonrpc: '2.0', id: message.id, result: {} });
       case 'resources/subscribe':
       case 'resources/unsubscribe':
-        return this.answer(errorResponse(message.id, -32601, `Method not found: ${message.method} is not bridged to server "${this.server}", which is spoken to in 2026-07-28 (no subscriptions)`));
+        return void this.subscribe(message);
       default:
         return void this.call(message);
     }
@@ -119,11 +119,16 @@ export class ModernMemberChannel implements MessageChannel {
     if (answer.error || !isObject(answer.result)) return this.answer({ jsonrpc: '2.0', id: request.id, error: answer.error ?? { code: -32603, message: 'The server answered server/discover without a result' } });
     const result = answer.result;
     const capabilities = isObject(result.capabilities) ? result.capabilities : {};
-    this.listChanged = listChangedKinds(capabilities);
+    const subscribe = isObject(capabilities.resources) && capabilities.resources.subscribe === true;
+    this.listener?.stop();
+    this.listener = new MemberListener(this.target, listChangedKinds(capabilities), modernEnvelope(this.declared, undefined), subscribe, this.ending.signal, this.log, {
+      notification: (message) => this.emit(message),
+      lost: (reason) => this.end(reason),
+    });
     const meta = isObject(result._meta) ? result._meta : {};
     const init: JsonObject = {
       protocolVersion: version,
-      capabilities: legacyCapabilities(capabilities, true),
+      capabilities: legacyCapabilities(capabilities, { listChanged: true, subscribe }),
       serverInfo: isObject(meta[META_SERVER_INFO]) ? meta[META_SERVER_INFO] : { name: this.server, version: '0' },
     };
     if (typeof result.instructions === 'string') init.instructions = result.instructions;
@@ -193,15 +198,18 @@ export class ModernMemberChannel implements MessageChannel {
     }
   }
 
-  /** Opens the listen stream for the server's list changes (once, after initialize). */
-  private listen(): void {
-    if (this.closed || this.listChanged.length === 0) return;
-    const kinds = this.listChanged;
-    this.listChanged = [];
-    void listenForListChanges(this.target, kinds, modernEnvelope(this.declared, undefined), this.ending.signal, this.log, {
-      notification: (message) => this.emit(message),
-      lost: (reason) => this.end(reason),
-    });
+  /**
+   * resources/subscribe and unsubscribe: the listen stream is opened again with the resource in
+   * its filter (2026-07-28 subscribes there); subscribed once the server acknowledged it.
+   */
+  private async subscribe(request: JsonRpcRequest): Promise<void> {
+    const uri = request.params?.uri;
+    if (typeof uri !== 'string') return this.answer(errorResponse(request.id, -32602, 'Invalid params: uri must be a string'));
+    if (!this.listener?.subscribes) return this.answer(errorResponse(request.id, -32601, `Method not found: server "${this.server}" offers no resource subscriptions`));
+    const on = request.method === 'resources/subscribe';
+    const accepted = await this.listener.subscribe(uri, on, this.target.responseTimeout);
+    if (accepted) return this.answer({ jsonrpc: '2.0', id: request.id, result: {} });
+    this.answer(errorResponse(request.id, -32603, `Server "${this.server}" did not accept a subscription to ${uri}`));
   }
 
   private learnTools(result: JsonObject): void {
