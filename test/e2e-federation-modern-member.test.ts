@@ -12,7 +12,9 @@ import { Client as ModernClient, StreamableHTTPClientTransport as ModernTranspor
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { ElicitRequestSchema, ResourceUpdatedNotificationSchema, ToolListChangedNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
-import { startEverything, startTestGateway, type RunningEverything, type TestGateway } from './helpers/gatehouse.ts';
+import path from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { startEverything, startTestGateway, tempDir, type RunningEverything, type TestGateway } from './helpers/gatehouse.ts';
 import { recordsWhen } from './helpers/audit-db.ts';
 import { HEADER_MIRRORED_TOOL, startStatelessServer, type RunningStatelessServer } from './helpers/stateless-server.ts';
 
@@ -326,6 +328,39 @@ test('a 2026-07-28 client under the ACL: the hidden tool of the 2026-07-28 membe
   const events = await recordsWhen(gh.gateway, { api: 'guarded', method: 'tools/call' }, (e) => e.some((r) => r.target === 'modern__echo' && r.status === 200 && r.agent === 'alice' && r.upstreamStatus === 200));
   const forwarded = events.find((e) => e.target === 'modern__echo' && e.upstreamStatus === 200);
   assert.deepEqual([forwarded?.server, forwarded?.originalTarget, forwarded?.decision], ['modern', 'echo', 'allowed']);
+});
+
+test('a stored federated session with a 2026-07-28 member continues on another node: the 2026-07-28 member is asked its discover again, with the declaration stored at initialize', { timeout: 60_000 }, async () => {
+  const dir = tempDir();
+  const key = randomBytes(32).toString('hex');
+  const config = {
+    store: { type: 'sqlite', file: path.join(dir, 'shared.db') },
+    servers: { everything: { url: `${everything.origin}/mcp` }, modern: { url: modern.url } },
+    apis: [{ name: 'open', path: '/open', servers: ['everything', 'modern'], auth: { type: 'keyless' } }],
+  };
+  const a = await startTestGateway(config as never, { key, dataDir: path.join(dir, 'a') });
+  const b = await startTestGateway(config as never, { key, dataDir: path.join(dir, 'b') });
+  try {
+    const onA = new Client({ name: 'nodes', version: '1.0.0' }, { capabilities: { elicitation: {} } });
+    const transportA = new StreamableHTTPClientTransport(new URL(a.url('open')));
+    await onA.connect(transportA);
+    assert.deepEqual((await onA.callTool({ name: 'modern__add', arguments: { a: 1, b: 1 } })).content, [{ type: 'text', text: '2' }]);
+    const discovers = received('server/discover').length;
+    // Node B continues the session by its id (the SDK client does not initialize again).
+    const onB = new Client({ name: 'nodes', version: '1.0.0' }, { capabilities: { elicitation: {} } });
+    onB.setRequestHandler(ElicitRequestSchema, async () => ({ action: 'accept', content: { name: 'Node B' } }));
+    await onB.connect(new StreamableHTTPClientTransport(new URL(b.url('open')), { sessionId: transportA.sessionId }));
+    assert.deepEqual((await onB.callTool({ name: 'modern__add', arguments: { a: 2, b: 3 } })).content, [{ type: 'text', text: '5' }]);
+    assert.deepEqual((await onB.callTool({ name: 'everything__echo', arguments: { message: 'on B' } })).content, [{ type: 'text', text: 'Echo: on B' }]);
+    assert.deepEqual((await onB.callTool({ name: 'modern__ask_name', arguments: { greeting: 'Hello' } })).content, [{ type: 'text', text: 'Hello, Node B!' }]);
+    assert.ok(received('server/discover').length > discovers, 'node B asked the 2026-07-28 member\'s discover (nothing of it is stored)');
+    const meta = params(received('tools/call').filter((c) => params(c).name === 'add').at(-1)!)._meta!;
+    assert.deepEqual(meta['io.modelcontextprotocol/clientInfo'], { name: 'nodes', version: '1.0.0' }, 'the declaration stored at initialize is the envelope on node B');
+    await onB.close();
+  } finally {
+    await a.close();
+    await b.close();
+  }
 });
 
 test('a 2026-07-28 member that goes away is left out and the others keep working; when it is back it is added again and the client is told its lists changed', { timeout: 90_000 }, async () => {
