@@ -261,6 +261,14 @@ test('a 2026-07-28 client of the federated API: merged lists, calls to each memb
     for (const name of ['everything__echo', 'modern__add', 'modern__ask_name']) assert.ok(names.includes(name), `${name} in ${names.join(', ')}`);
     assert.deepEqual((await client.callTool({ name: 'everything__echo', arguments: { message: 'from 2026' } })).content, [{ type: 'text', text: 'Echo: from 2026' }]);
     assert.deepEqual((await client.callTool({ name: 'modern__add', arguments: { a: 20, b: 6 } })).content, [{ type: 'text', text: '26' }]);
+    // Only the listed spelling is routed, forwarded or not: another one is an unknown tool.
+    const calls = received('tools/call').length;
+    for (const spelling of ['MODERN__add', 'modern.add', 'add']) {
+      const other = await client.callTool({ name: spelling, arguments: { a: 1, b: 1 } });
+      assert.equal(other.isError, true, spelling);
+      assert.match(JSON.stringify(other.content), /not found/, spelling);
+    }
+    assert.equal(received('tools/call').length, calls, 'no other spelling reached the server');
     const asked = await client.callTool({ name: 'modern__ask_name', arguments: { greeting: 'Hi' } });
     assert.deepEqual(asked.content, [{ type: 'text', text: 'Hi, Grace!' }]);
     assert.equal(elicited.length, 1);

@@ -221,6 +221,17 @@ export class FederatedChannel implements MessageChannel {
     } else if (!this.resolve(kind, nameOrUri)) await this.route(kind, nameOrUri);
   }
 
+  /** Where tools/call or prompts/get route a name now (unknown and colliding names: undefined). */
+  async routeName(kind: NamedKind, name: string): Promise<Target | undefined> {
+    const target = await this.route(kind, name);
+    return target === 'collision' ? undefined : target;
+  }
+
+  /** The server resources/read routes a URI to now. */
+  async routeUri(uri: string): Promise<string | undefined> {
+    return (await this.ownerOfUri(uri))?.server;
+  }
+
   /**
    * The sessionless channel of a member that speaks 2026-07-28, while it is up: a 2026-07-28
    * client's requests for its items are forwarded to it nearly as they are (modern-forward.ts).

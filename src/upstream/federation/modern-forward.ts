@@ -90,23 +90,14 @@ export class ModernMemberForwarder {
 
 const FORWARDED: ReadonlySet<string> = new Set(['tools/call', 'prompts/get', 'resources/read', 'completion/complete']);
 
-/** The 2026-07-28 member that owns what the request names, and the params as that server names it; undefined when another member (or none) does. */
+/**
+ * The 2026-07-28 member that owns what the request names, and the params as that server names
+ * it; undefined when another member (or none) does. Names and URIs are routed exactly as the
+ * federated session routes a 2025 client's request (only listed names, exact spellings).
+ */
 async function route(channel: FederatedChannel, request: JsonRpcRequest): Promise<{ member: ModernMemberChannel; params: JsonObject } | undefined> {
   const params = request.params ?? {};
-  const named = async (kind: 'tools' | 'prompts', name: unknown) => {
-    if (typeof name !== 'string') return undefined;
-    let target = channel.resolve(kind, name);
-    if (!target) {
-      await channel.locate(kind, name);
-      target = channel.resolve(kind, name);
-    }
-    return target;
-  };
-  const byUri = async (uri: unknown) => {
-    if (typeof uri !== 'string') return undefined;
-    if (!channel.resolveUri(uri)) await channel.locate('resources', uri);
-    return channel.resolveUri(uri);
-  };
+  const named = (kind: 'tools' | 'prompts', name: unknown) => (typeof name === 'string' ? channel.routeName(kind, name) : undefined);
   switch (request.method) {
     case 'tools/call':
     case 'prompts/get': {
@@ -115,8 +106,8 @@ async function route(channel: FederatedChannel, request: JsonRpcRequest): Promis
       return member && { member, params: { ...params, name: target.original } };
     }
     case 'resources/read': {
-      const target = await byUri(params.uri);
-      const member = target && channel.modernMember(target.server);
+      const server = typeof params.uri === 'string' ? await channel.routeUri(params.uri) : undefined;
+      const member = server === undefined ? undefined : channel.modernMember(server);
       return member && { member, params };
     }
     case 'completion/complete': {
@@ -126,8 +117,11 @@ async function route(channel: FederatedChannel, request: JsonRpcRequest): Promis
         const member = target && channel.modernMember(target.server);
         return member && { member, params: { ...params, ref: { ...ref, name: target.original } } };
       }
-      const target = await byUri(ref.uri);
-      const member = target && channel.modernMember(target.server);
+      // A template reference: the member whose template it is (as the session routes completions).
+      if (typeof ref.uri !== 'string') return undefined;
+      if (!channel.resolveUri(ref.uri)) await channel.locate('resources', ref.uri);
+      const server = channel.resolveUri(ref.uri)?.server;
+      const member = server === undefined ? undefined : channel.modernMember(server);
       return member && { member, params };
     }
     default:
