@@ -58,13 +58,16 @@ export class MemberListener {
     private readonly log: Logger,
     private readonly on: ListenCallbacks,
   ) {
-    this.ending = AbortSignal.any([ending, this.stopped.signal]);
+    ending.addEventListener('abort', () => this.stop(), { once: true });
   }
 
   private readonly stopped = new AbortController();
-  private readonly ending: AbortSignal;
+  /** Aborted when listening ends for good: the member's end, or stop(). */
+  private get ending(): AbortSignal {
+    return this.stopped.signal;
+  }
 
-  /** Ends listening for good (the member was initialized again). */
+  /** Ends listening for good (the member ended, or was initialized again). */
   stop(): void {
     this.stopped.abort();
   }
@@ -128,9 +131,14 @@ export class MemberListener {
       const notifications = this.filter();
       if (!notifications) return;
       const params: JsonObject = { notifications, _meta: this.meta };
+      // The stream's own abort: a new filter, or the end of listening (linked by hand: the ending
+      // signal lives as long as the member session, and AbortSignal.any would tie every stream to it).
       const current = (this.current = new AbortController());
-      const signal = AbortSignal.any([current.signal, this.ending]);
+      const signal = current.signal;
+      const ended = () => current.abort();
+      this.ending.addEventListener('abort', ended, { once: true });
       let acknowledged = false;
+      let failure: Error | undefined;
       try {
         const response = await fetch(this.target.url, {
           method: 'POST',
@@ -149,6 +157,7 @@ export class MemberListener {
         if (!response.ok || !(response.headers.get('content-type') ?? '').startsWith('text/event-stream')) {
           void response.body?.cancel().catch(() => undefined);
           this.log.warn({ status: response.status }, 'the server refused subscriptions/listen: its list changes and resource updates are not relayed');
+          this.stop();
           return;
         }
         const parser = new SseParser((event) => {
@@ -182,10 +191,12 @@ export class MemberListener {
           parser.push(decoder.decode(next.value, { stream: true }));
         }
       } catch (error) {
-        if (this.ending.aborted) return;
-        if (!current.signal.aborted && !acknowledged && ++unreachable >= LOST_AFTER) return this.on.lost(`could not be reached (subscriptions/listen: ${(error as Error).message})`);
+        failure = error as Error;
+      } finally {
+        this.ending.removeEventListener('abort', ended);
       }
       if (this.ending.aborted) return;
+      if (failure && !current.signal.aborted && !acknowledged && ++unreachable >= LOST_AFTER) return this.on.lost(`could not be reached (subscriptions/listen: ${failure.message})`);
       // Ended for a new filter: the next stream at once.
       if (current.signal.aborted) continue;
       announce = true;

@@ -138,8 +138,9 @@ export class ModernMemberChannel implements MessageChannel {
   /** A request: sent with the envelope, its questions asked of the client, retried with the answers. */
   private async call(request: JsonRpcRequest): Promise<void> {
     const key = idKey(request.id);
+    // Aborted by a cancellation, or by the channel's end (end() aborts every request in flight).
     const controller = new AbortController();
-    const signal = AbortSignal.any([controller.signal, this.ending.signal]);
+    const signal = controller.signal;
     this.inFlight.set(key, controller);
     let accepted = false;
     const accept = () => {
@@ -234,6 +235,7 @@ export class ModernMemberChannel implements MessageChannel {
     if (this.closed) return;
     this.closed = true;
     this.ending.abort();
+    for (const controller of this.inFlight.values()) controller.abort();
     this.questions.clear();
     this.inFlight.clear();
     if (reason !== 'was closed') this.log.info({ reason }, 'server (2026-07-28) lost');
