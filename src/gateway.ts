@@ -43,6 +43,8 @@ import { HttpMemberChannel, type HttpMemberConfig } from './upstream/federation/
 import { MemberClients } from './upstream/federation/member-clients.ts';
 import { FederatedSessionStore, type FederatedState } from './upstream/federation/session-store.ts';
 import type { MemberFactory } from './upstream/federation/member.ts';
+import { httpMemberChannel } from './upstream/federation/member-era.ts';
+import { ModernMemberForwarder } from './upstream/federation/modern-forward.ts';
 import { compileFederationPlan, connectorName, isFederated, type FederationPlan } from './upstream/federation/plan.ts';
 import { ModernClientBridge } from './bridge/modern-client.ts';
 import { EraProbe } from './bridge/era.ts';
@@ -428,7 +430,7 @@ export class Gateway {
       return;
     }
     const modernClient = new ModernClientBridge(name, factory, limits, this.sealed.requestStates, this.nodeId, this.log.child({ api, federated: true, bridge: '2026→2025' }));
-    this.bridges.set(name, { bridges: { modernClient, probe: undefined, legacyClient: undefined }, definition });
+    this.bridges.set(name, { bridges: { modernClient, probe: undefined, legacyClient: undefined, memberForward: new ModernMemberForwarder() }, definition });
   }
 
   /** A Streamable HTTP server reached as a message channel (federation members, bridged sessions): one pool per server. */
@@ -453,7 +455,9 @@ export class Gateway {
       if (!definition) continue;
       if ('url' in definition) {
         const member = this.httpMember(server, definition, globals);
-        memberFactories.set(server, (_server, log, resume) => new HttpMemberChannel(member, log, resume));
+        const modern: ModernTarget = { url: definition.url, headers: definition.headers, credentials: member.credentials, responseTimeout: member.responseTimeout, maxResponseBytes: globals.maxResponseBytes };
+        // The server's own era probe (syncBridges made it): a member that speaks 2026-07-28 is spoken to sessionlessly.
+        memberFactories.set(server, (_server, log, resume) => httpMemberChannel(server, member, modern, this.bridges.get(server)?.bridges.probe, log, resume));
       } else {
         const make = this.channelSetup(server, definition, globals)[0];
         memberFactories.set(server, (_server, log) => make(log, { id: '' }));

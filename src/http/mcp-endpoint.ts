@@ -206,7 +206,12 @@ async function post(base: Base, api: ApiRuntime, deps: EndpointDeps, upstream: U
   const forwarded = ctx ? await applyRequestPolicies(api, ctx, messages, batch, base.res, base.record, base.protocolVersion) : messages;
   if (forwarded === undefined) return; // a policy answered in the server's place
   const exchange = exchangeOf(base, session, ctx ? responseTransform(api.policies, ctx, forwarded) : undefined, forwarded, batch, initialize);
-  if (bridge) return await bridge.post(exchange);
+  if (bridge) {
+    // A federated API's requests for items of a 2026-07-28 member go to it as they are (modern-forward.ts).
+    const direct = api.federation && !api.federation.virtual ? deps.bridges?.(api.server)?.memberForward : undefined;
+    if (direct && (await direct.post(exchange, bridge))) return;
+    return await bridge.post(exchange);
+  }
   return legacy ? await legacy.post(exchange) : await upstream.post(exchange);
 }
 
