@@ -40,7 +40,7 @@ export class ForwardSigner {
   sign(method: string, url: string, session: string, claims: Omit<ForwardedClaims, 'ts' | 'nonce'>, now = Date.now()): string {
     const full: ForwardedClaims = { ...claims, ts: now, nonce: randomBytes(12).toString('base64url') };
     const fields = `v1;from=${enc(full.from)};to=${enc(full.to)};ts=${full.ts};n=${full.nonce};a=${enc(full.address)};p=${full.scheme}`;
-    return `${fields};sig=${this.mac(method, url, session, fields)}`;
+    return `${fields};sig=${this.mac(method, url, session, fields).toString('base64url')}`;
   }
 
   /** Checks a received request's header: signature, age, and that it was not seen before. */
