@@ -3,7 +3,8 @@
 // API with a rate limit on Redis. The SDK client's requests go to the nodes in turn (its fetch
 // picks the next node for every request, standalone GET stream included): every call works on
 // every node, the owner of the session serves it (its child, its audit log, one count in the
-// shared limit), a request with a forged or replayed forwarding header is refused, and once the
+// shared limit), a 2026-07-28 client's retry with a request state reaches the node that holds its
+// call, a request with a forged or replayed forwarding header is refused, and once the
 // owner is gone the other nodes answer 404 for its session and the client starts a new one.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -12,6 +13,7 @@ import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { Client as ModernClient, StreamableHTTPClientTransport as ModernTransport } from '@modelcontextprotocol/client';
 import { everythingStdioCommand, startTestGateway, tempDir, type TestGateway } from './helpers/gatehouse.ts';
 import { postgresRequirement, redisRequirement } from './helpers/requirements.ts';
 import { recordsWhen } from './helpers/audit-db.ts';
@@ -29,12 +31,13 @@ after(async () => {
 });
 
 /** A fetch that sends each request to the next node in turn (a round-robin balancer in the client). */
-function roundRobin(origins: readonly string[], served: string[]): typeof fetch {
+function roundRobin(origins: readonly string[], served: string[], bodies?: Array<{ origin: string; body: Record<string, unknown> }>): typeof fetch {
   let next = 0;
   return (input, init) => {
     const url = new URL(input instanceof Request ? input.url : String(input));
     const origin = origins[next++ % origins.length]!;
     served.push(origin);
+    if (bodies && typeof init?.body === 'string') bodies.push({ origin, body: JSON.parse(init.body) as Record<string, unknown> });
     return fetch(new URL(url.pathname + url.search, origin), init);
   };
 }
@@ -121,6 +124,27 @@ if (postgres.url === undefined || redis.url === undefined) {
       const recorded = await node.gateway.audit!.reader!.list({ method: 'tools/call' }, { limit: 100 });
       assert.equal(recorded.length, 0, 'a forwarding node records none of the forwarded calls');
     }
+
+    // A 2026-07-28 client (sessionless, bridged to the stdio server): the server's elicitation
+    // during a call becomes input_required with a request state naming the node that holds the
+    // call; the retry lands on the next node and is forwarded there, so the server is asked once.
+    const elicited: unknown[] = [];
+    const legs: Array<{ origin: string; body: Record<string, unknown> }> = [];
+    const modern = new ModernClient({ name: 'cluster-test', version: '1.0.0' }, { capabilities: { elicitation: { form: {} } }, versionNegotiation: { mode: { pin: '2026-07-28' } } });
+    modern.setRequestHandler('elicitation/create', async (request) => {
+      elicited.push(request.params);
+      return { action: 'accept', content: { name: 'Ada Lovelace', check: true, email: 'ada@example.com' } };
+    });
+    const rr = roundRobin(nodes.map((n) => n.origin), [], legs);
+    await modern.connect(new ModernTransport(new URL('/mcp', nodes[0]!.origin), { fetch: (input, init) => rr(input, { ...init, headers: { ...Object.fromEntries(new Headers(init?.headers).entries()), authorization: `Bearer ${KEY}` } }) }));
+    cleanups.push(() => modern.close());
+    const elicitation = await modern.callTool({ name: 'trigger-elicitation-request', arguments: {} });
+    assert.match(JSON.stringify(elicitation.content), /Ada Lovelace/, JSON.stringify(elicitation.content));
+    assert.equal(elicited.length, 1, 'the client was asked once: the retry reached the call waiting on the first node');
+    const calls = legs.filter((l) => l.body.method === 'tools/call');
+    assert.equal(calls.length, 2, 'a first leg and a retry');
+    assert.notEqual(calls[0]!.origin, calls[1]!.origin, 'the retry went to another node');
+    assert.match(String((calls[1]!.body.params as { requestState?: string }).requestState), /^ghs1\./);
 
     // The internal channel: a forwarding header that is not signed with the cluster's key, or is
     // replayed, is refused; a signed one names the client's address to the owner.
