@@ -22,6 +22,6 @@ export const ClusterSchema = z
   })
   .refine((c) => c.nodeTimeout >= 2 * c.heartbeatInterval, { message: 'expected cluster.nodeTimeout to be at least twice cluster.heartbeatInterval (a node would be dropped between two heartbeats)', path: ['nodeTimeout'] })
   .default(CLUSTER_DEFAULT)
-  .meta({ description: 'Several nodes on one store: the node registry and forwarding of requests to the node that owns a session. Takes effect on restart.' });
+  .meta({ description: 'Several nodes on one store: the node registry and forwarding of requests to the node that owns a session, so that a round-robin balancer works for every API. Nodes sign what they forward to each other with a key derived from the session key (GATEHOUSE_SESSION_KEY), which every node of a cluster shares anyway; a request with a forwarding header that does not verify is refused (GH_FORWARD_REFUSED). Takes effect on restart.' });
 
 export type ClusterData = z.output<typeof ClusterSchema>;
