@@ -186,6 +186,16 @@ if (nginx.binary === undefined || postgres.url === undefined || redis.url === un
     const nodes: Node[] = [];
     for (let i = 1; i <= 3; i++) nodes.push(await startNode(path.join(dir, `node${i}`), settings, key));
     const [first] = nodes as [Node, ...Node[]];
+    const health = async (node: Node) => (await (await fetch(`${node.admin}/-/health`)).json()) as { configVersion: number | null; cluster?: { node: string; nodes: number } };
+    // Every node registered, and each knows the three (admin /-/health).
+    const registered = Date.now() + 10_000;
+    for (const node of nodes) {
+      while ((await health(node)).cluster?.nodes !== 3) {
+        assert.ok(Date.now() < registered, 'every node sees three live nodes');
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      assert.equal((await health(node)).cluster?.node, node.id);
+    }
     const port = await freePort();
     await startNginx(nginxBinary, tempDir('gatehouse-nginx-proxy-'), port, nodes);
     const balancer = `http://127.0.0.1:${port}`;
@@ -200,7 +210,7 @@ if (nginx.binary === undefined || postgres.url === undefined || redis.url === un
     const v1 = (await call(first, 'POST', '/api/v1/deployments', {})).body.version as number;
     const deadline1 = Date.now() + 10_000;
     for (const node of nodes) {
-      while (((await (await fetch(`${node.admin}/-/health`)).json()) as { configVersion: number | null }).configVersion !== v1) {
+      while ((await health(node)).configVersion !== v1) {
         assert.ok(Date.now() < deadline1, `version ${v1} live on every node`);
         await new Promise((resolve) => setTimeout(resolve, 20));
       }
@@ -264,5 +274,13 @@ if (nginx.binary === undefined || postgres.url === undefined || redis.url === un
       for (let i = 0; i < 3; i++) assert.deepEqual((await client.callTool({ name: 'echo', arguments: { message: `after ${i}` } })).content, [{ type: 'text', text: `Echo: after ${i}` }]);
     }
     for (let i = 0; i < 3; i++) assert.ok((await toolNames(http.client)).includes('echo'), 'the HTTP session goes on');
+    // The killed node missed its heartbeats: the others drop it from the registry.
+    const dropped = Date.now() + 10_000;
+    for (const node of nodes.slice(0, 2)) {
+      while ((await health(node)).cluster?.nodes !== 2) {
+        assert.ok(Date.now() < dropped, 'the killed node is dropped after cluster.nodeTimeout');
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+    }
   });
 }

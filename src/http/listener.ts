@@ -111,7 +111,10 @@ export class Listener {
       return;
     }
     if (this.draining) {
-      sendError(res, new GatehouseError('GH_SHUTTING_DOWN'), null);
+      // Another node forwarded a request for a session held here, which ends with this node:
+      // 404 makes its client initialize again elsewhere, where 503 would only be retried.
+      const forwarded = req.headers[FORWARDED_HEADER] !== undefined;
+      sendError(res, forwarded ? new GatehouseError('GH_SESSION_NOT_FOUND', 'Session not found: the node that held it is shutting down; initialize a new session') : new GatehouseError('GH_SHUTTING_DOWN'), null);
       return;
     }
     const runtime = this.deps.runtime();
