@@ -4,7 +4,8 @@
 // picks the next node for every request, standalone GET stream included): every call works on
 // every node, the owner of the session serves it (its child, its audit log, one count in the
 // shared limit), a 2026-07-28 client's retry with a request state reaches the node that holds its
-// call, a request with a forged or replayed forwarding header is refused, and once the
+// call, an SSE answer streams through the forwarding node event by event, a request with a
+// forged or replayed forwarding header is refused, and once the
 // owner is gone the other nodes answer 404 for its session and the client starts a new one.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -115,6 +116,32 @@ if (postgres.url === undefined || redis.url === undefined) {
       assert.deepEqual(sum.content, [{ type: 'text', text: `The sum of ${i} and 1 is ${i + 1}.` }]);
     }
     await assert.rejects(client.callTool({ name: 'get-sum', arguments: { a: 9, b: 9 } }), /rate limit|429|Too Many/i);
+
+    // A forwarded SSE answer streams: through a node that forwards, the first progress event of a
+    // long call arrives on its own, before the answer (a buffered relay would hand over both at once).
+    const streamed = await fetch(`${others[0]!.origin}/mcp`, {
+      method: 'POST',
+      headers: { ...headers, 'mcp-session-id': sessionId },
+      body: JSON.stringify({ jsonrpc: '2.0', id: 'long', method: 'tools/call', params: { name: 'trigger-long-running-operation', arguments: { duration: 2, steps: 4 }, _meta: { progressToken: 'p1' } } }),
+    });
+    assert.equal(streamed.status, 200);
+    assert.match(String(streamed.headers.get('content-type')), /text\/event-stream/);
+    const reader = streamed.body!.getReader();
+    const decoder = new TextDecoder();
+    let events = '';
+    while (!events.includes('notifications/progress')) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      events += decoder.decode(value, { stream: true });
+    }
+    assert.ok(events.includes('notifications/progress'), events);
+    assert.ok(!events.includes('"result"'), `the first progress event came alone, before the answer: ${events}`);
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      events += decoder.decode(value, { stream: true });
+    }
+    assert.match(events, /"result"/, `then the answer, on the same stream: ${events}`);
 
     // Audited once, by the owner; the forwarding nodes record nothing of the session's calls.
     const echoes = await recordsWhen(owner.gateway, { method: 'tools/call', target: 'echo' }, (events) => events.length >= 6);
