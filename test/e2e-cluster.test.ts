@@ -15,7 +15,7 @@ import pg from 'pg';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { Client as ModernClient, StreamableHTTPClientTransport as ModernTransport } from '@modelcontextprotocol/client';
-import { everythingStdioCommand, startTestGateway, tempDir, type TestGateway } from './helpers/gatehouse.ts';
+import { everythingStdioCommand, startEverything, startTestGateway, tempDir, type TestGateway } from './helpers/gatehouse.ts';
 import { postgresRequirement, redisRequirement } from './helpers/requirements.ts';
 import { recordsWhen } from './helpers/audit-db.ts';
 import { waitUntil } from './helpers/lifecycle-procs.ts';
@@ -62,11 +62,15 @@ if (postgres.url === undefined || redis.url === undefined) {
       await client.end();
     });
     const stdio = everythingStdioCommand();
+    // An HTTP+SSE (2024-11-05) server: with the stdio one, the members of a federated API whose
+    // sessions also live on one node.
+    const sse = await startEverything({ transport: 'sse' });
+    cleanups.push(() => sse.close());
     const prefix = `gatehouse:test-cluster:${randomBytes(4).toString('hex')}:`;
     const config: Omit<ConfigInput, 'listen'> = {
       store: { type: 'postgres', url: pgUrl, schema },
       cluster: { heartbeatInterval: 200, nodeTimeout: 1000 },
-      servers: { everything: { command: stdio.command, args: stdio.args } },
+      servers: { everything: { command: stdio.command, args: stdio.args }, legacy: { sse: `${sse.origin}/sse` } },
       agents: [{ id: 'alice', apiKeys: [{ value: KEY }] }],
       apis: [
         {
@@ -76,6 +80,7 @@ if (postgres.url === undefined || redis.url === undefined) {
           auth: { type: 'api-key' },
           policies: [{ rateLimit: { backend: { type: 'redis', url: redisUrl, prefix }, limits: [{ name: 'adds', key: ['agent'], match: { tools: ['get-sum'] }, rate: 4, per: '1h' }] } }],
         },
+        { name: 'federated', path: '/federated', servers: ['everything', 'legacy'], auth: { type: 'api-key' } },
       ],
     };
     const key = randomBytes(32).toString('hex');
@@ -109,6 +114,18 @@ if (postgres.url === undefined || redis.url === undefined) {
     assert.ok(new Set(served).size === 3, `requests went to every node: ${[...new Set(served)].join(', ')}`);
     assert.equal((await client.listTools()).tools.some((t) => t.name === 'get-sum'), true);
     for (const node of others) assert.equal(node.gateway.sessionCounts().everything ?? 0, 0, 'no child on the nodes that forwarded');
+
+    // A federated session with a stdio and an HTTP+SSE member lives on one node too; its requests
+    // are forwarded there from the others.
+    const federated = new Client({ name: 'cluster-test', version: '1.0.0' });
+    await federated.connect(new StreamableHTTPClientTransport(new URL('/federated', nodes[0]!.origin), { fetch: roundRobin(nodes.map((n) => n.origin), []), requestInit: { headers: { authorization: `Bearer ${KEY}` } } }));
+    cleanups.push(() => federated.close());
+    assert.equal(nodes.filter((n) => (n.gateway.sessionCounts()['@federated'] ?? 0) > 0).length, 1, 'one node holds the federated session');
+    for (let i = 0; i < 3; i++) {
+      assert.deepEqual((await federated.callTool({ name: 'everything__echo', arguments: { message: `fed ${i}` } })).content, [{ type: 'text', text: `Echo: fed ${i}` }]);
+      assert.deepEqual((await federated.callTool({ name: 'legacy__get-sum', arguments: { a: i, b: 2 } })).content, [{ type: 'text', text: `The sum of ${i} and 2 is ${i + 2}.` }]);
+    }
+    await federated.close();
 
     // The shared limit counts each call once, on the owner: 4 calls pass, the fifth is refused.
     for (let i = 0; i < 4; i++) {
