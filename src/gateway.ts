@@ -537,11 +537,12 @@ export class Gateway {
       clearInterval(this.reaper);
       // Out of the registry first: other nodes answer 404 for this node's sessions at once, and
       // their clients initialize again elsewhere rather than meet a node that is draining.
-      await this.cluster?.close();
+      await this.cluster?.leave();
       await this.admin?.close();
       await this.control?.close().catch((err: unknown) => this.log.error({ err }, 'could not close the control store'));
       for (const { upstream } of this.upstreams.values()) upstream.endStreams();
       const { drained, cut } = await this.listener.drain(this.config.timeouts.drain);
+      await this.cluster?.close();
       // Every exchange has finished: write what the audit log still holds before stopping.
       await this.audit?.close().catch((err: unknown) => this.log.error({ err }, 'could not flush the audit log'));
       await Promise.all([...this.upstreams.values()].map(({ upstream }) => upstream.close()));

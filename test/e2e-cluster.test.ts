@@ -15,7 +15,7 @@ import pg from 'pg';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { Client as ModernClient, StreamableHTTPClientTransport as ModernTransport } from '@modelcontextprotocol/client';
-import { everythingStdioCommand, startEverything, startTestGateway, tempDir, type TestGateway } from './helpers/gatehouse.ts';
+import { everythingStdioCommand, rawSession, startEverything, startTestGateway, tempDir, type TestGateway } from './helpers/gatehouse.ts';
 import { postgresRequirement, redisRequirement } from './helpers/requirements.ts';
 import { recordsWhen } from './helpers/audit-db.ts';
 import { waitUntil } from './helpers/lifecycle-procs.ts';
@@ -226,5 +226,15 @@ if (postgres.url === undefined || redis.url === undefined) {
     cleanups.push(() => again.close());
     assert.deepEqual((await again.callTool({ name: 'echo', arguments: { message: 'new session' } })).content, [{ type: 'text', text: 'Echo: new session' }]);
     assert.deepEqual((await again.callTool({ name: 'echo', arguments: { message: 'other node' } })).content, [{ type: 'text', text: 'Echo: other node' }]);
+
+    // A node that relays a standalone stream for another node's session stops promptly: the relay
+    // ends with its listener's drain, and the client's stream with it.
+    const [holder, relay] = others as [TestGateway, TestGateway];
+    const raw = await rawSession(`${holder.origin}/mcp`, { authorization: `Bearer ${KEY}` });
+    const stream = await fetch(`${relay.origin}/mcp`, { headers: { authorization: `Bearer ${KEY}`, accept: 'text/event-stream', 'mcp-session-id': raw, 'mcp-protocol-version': '2025-06-18' } });
+    assert.equal(stream.status, 200, 'the standalone stream is relayed to the holder');
+    await relay.close();
+    const rest = await stream.text().catch(() => '');
+    assert.equal(typeof rest, 'string', 'the relayed stream ended when the relaying node stopped');
   });
 }

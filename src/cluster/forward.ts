@@ -68,7 +68,9 @@ export class Cluster {
   async forward(req: IncomingMessage, res: ServerResponse, body: Buffer | undefined, owner: string): Promise<boolean> {
     const found = this.registry.addressOf(owner);
     const base = found instanceof Promise ? await found : found;
-    if (base === undefined) return false;
+    // Not registered; or registered at this very address: an earlier process here that crashed
+    // within nodeTimeout, whose sessions died with it.
+    if (base === undefined || base === this.registry.self.url) return false;
     const url = req.url ?? '/';
     const session = req.headers['mcp-session-id'];
     const headers = relayed(req.headers);
@@ -115,9 +117,15 @@ export class Cluster {
     return true;
   }
 
+  /** Leaves the registry (first thing on shutdown): other nodes stop forwarding here at once. */
+  leave(): Promise<void> {
+    return this.registry.close();
+  }
+
+  /** After the listener drained: every forwarded exchange has ended or been cut. */
   async close(): Promise<void> {
     await this.registry.close();
-    await this.agent.close().catch(() => undefined);
+    await this.agent.destroy().catch(() => undefined);
   }
 }
 
