@@ -295,6 +295,11 @@ export class Gateway {
     return this.control?.served;
   }
 
+  /** Live nodes and forwarding counts (src/cluster/); undefined when cluster is off. */
+  clusterStats(): { nodes: number; forwarded: { ok: number; ownerGone: number; timeout: number }; refused: number } | undefined {
+    return this.cluster && { nodes: this.cluster.registry.size, forwarded: this.cluster.stats.forwarded, refused: this.cluster.stats.refused };
+  }
+
   connectionStats(): Record<string, ConnectionStats> {
     const out: Record<string, ConnectionStats> = { mcp: this.listener.connections };
     if (this.admin) out.admin = this.admin.connections;

@@ -213,6 +213,14 @@ if (postgres.url === undefined || redis.url === undefined) {
     assert.equal(stale.status, 403, 'older than the window: refused');
     await stale.body?.cancel();
 
+    // The counts are in the metrics: forwarded by the others, refused by the owner.
+    const metricsOf = async (node: TestGateway) => (await fetch(`${node.gateway.admin!.url.replace(/\/$/, '')}/metrics`, { headers: { authorization: `Bearer ${node.gateway.admin!.token.token}` } })).text();
+    const forwardedOk = (text: string) => Number(/^gatehouse_cluster_forwarded_total\{outcome="ok"\} (\d+)$/m.exec(text)?.[1] ?? 0);
+    assert.ok(forwardedOk(await metricsOf(others[0]!)) + forwardedOk(await metricsOf(others[1]!)) >= 6, 'the other nodes forwarded the session\'s requests');
+    const ownerMetrics = await metricsOf(owner);
+    assert.match(ownerMetrics, /^gatehouse_cluster_forward_refused_total 4$/m, 'unsigned, forged, replayed and stale: refused');
+    assert.match(ownerMetrics, /^gatehouse_cluster_nodes 3$/m);
+
     // The owner goes: its session is answered 404 on every other node, and the client starts anew.
     await client.close();
     await owner.close();
@@ -220,6 +228,7 @@ if (postgres.url === undefined || redis.url === undefined) {
       const gone = await fetch(`${node.origin}/mcp`, { method: 'POST', headers: { ...headers, 'mcp-session-id': sessionId }, body: JSON.stringify({ jsonrpc: '2.0', id: 2, method: 'tools/list' }) });
       assert.equal(gone.status, 404, 'the owner is gone: session not found');
       await gone.body?.cancel();
+      assert.ok(node.gateway.clusterStats()!.forwarded.ownerGone >= 1, 'counted as owner_gone');
     }
     const again = new Client({ name: 'cluster-test', version: '1.0.0' });
     await again.connect(new StreamableHTTPClientTransport(new URL('/mcp', others[0]!.origin), { fetch: roundRobin(others.map((n) => n.origin), []), requestInit: { headers: { authorization: `Bearer ${KEY}` } } }));

@@ -29,8 +29,17 @@ export interface ClusterTimeouts {
   readonly head: number;
 }
 
+/** Counts for metrics, read at scrape time. */
+export interface ClusterStats {
+  /** Requests sent to the owner of their session, by what became of them. */
+  readonly forwarded: { ok: number; ownerGone: number; timeout: number };
+  /** Requests with a forwarding header that did not verify (GH_FORWARD_REFUSED). */
+  refused: number;
+}
+
 export class Cluster {
   private readonly agent: Agent;
+  readonly stats: ClusterStats = { forwarded: { ok: 0, ownerGone: 0, timeout: 0 }, refused: 0 };
 
   constructor(
     readonly nodeId: string,
@@ -49,7 +58,10 @@ export class Cluster {
    */
   accept(req: IncomingMessage): Acceptance {
     const verdict = this.signer.verify(req);
-    if (!verdict.ok) return { kind: 'refused', reason: verdict.reason };
+    if (!verdict.ok) {
+      this.stats.refused++;
+      return { kind: 'refused', reason: verdict.reason };
+    }
     if (verdict.claims.to !== this.nodeId) return { kind: 'not-mine' };
     markForwarded(req, { node: verdict.claims.from, address: verdict.claims.address, scheme: verdict.claims.scheme });
     return { kind: 'own' };
@@ -70,7 +82,10 @@ export class Cluster {
     const base = found instanceof Promise ? await found : found;
     // Not registered; or registered at this very address: an earlier process here that crashed
     // within nodeTimeout, whose sessions died with it.
-    if (base === undefined || base === this.registry.self.url) return false;
+    if (base === undefined || base === this.registry.self.url) {
+      this.stats.forwarded.ownerGone++;
+      return false;
+    }
     const url = req.url ?? '/';
     const session = req.headers['mcp-session-id'];
     const headers = relayed(req.headers);
@@ -91,14 +106,19 @@ export class Cluster {
       res.off('close', left);
       const code = (error as { code?: string }).code;
       if (abort.signal.aborted) return true; // the client left; nothing to answer
-      if (code === 'UND_ERR_HEADERS_TIMEOUT') throw new GatehouseError('GH_UPSTREAM_TIMEOUT', `Node ${owner}, which holds this session, did not answer within ${this.timeouts.head} ms`);
+      if (code === 'UND_ERR_HEADERS_TIMEOUT') {
+        this.stats.forwarded.timeout++;
+        throw new GatehouseError('GH_UPSTREAM_TIMEOUT', `Node ${owner}, which holds this session, did not answer within ${this.timeouts.head} ms`);
+      }
       if (code !== undefined && UNREACHABLE.has(code)) {
+        this.stats.forwarded.ownerGone++;
         this.registry.unreachable(owner);
         this.log.info({ node: owner, url: base, code }, 'cluster: the node that holds the session did not answer; the session is taken as gone');
         return false;
       }
       throw error;
     }
+    this.stats.forwarded.ok++;
     const out: Record<string, string | string[]> = {};
     for (const [name, value] of Object.entries(answer.headers)) {
       if (value !== undefined && !HOP_BY_HOP.has(name)) out[name] = value;
