@@ -239,6 +239,14 @@ if (postgres.url === undefined || redis.url === undefined) {
     // A node that relays a standalone stream for another node's session stops promptly: the relay
     // ends with its listener's drain, and the client's stream with it.
     const [holder, relay] = others as [TestGateway, TestGateway];
+    // DELETE through a node that does not hold the session ends it on the one that does.
+    const children = holder.gateway.sessionCounts().everything ?? 0;
+    const ended = await rawSession(`${holder.origin}/mcp`, { authorization: `Bearer ${KEY}` });
+    assert.equal(holder.gateway.sessionCounts().everything, children + 1);
+    const deleted = await fetch(`${relay.origin}/mcp`, { method: 'DELETE', headers: { authorization: `Bearer ${KEY}`, 'mcp-session-id': ended, 'mcp-protocol-version': '2025-06-18' } });
+    assert.equal(deleted.status, 200, 'DELETE forwarded to the holder');
+    await deleted.body?.cancel();
+    assert.equal(holder.gateway.sessionCounts().everything, children, 'the holder stopped the session\'s child');
     const raw = await rawSession(`${holder.origin}/mcp`, { authorization: `Bearer ${KEY}` });
     const stream = await fetch(`${relay.origin}/mcp`, { headers: { authorization: `Bearer ${KEY}`, accept: 'text/event-stream', 'mcp-session-id': raw, 'mcp-protocol-version': '2025-06-18' } });
     assert.equal(stream.status, 200, 'the standalone stream is relayed to the holder');
