@@ -296,7 +296,7 @@ export class Gateway {
   }
 
   /** Live nodes and forwarding counts (src/cluster/); undefined when cluster is off. */
-  clusterStats(): { nodes: number; forwarded: { ok: number; ownerGone: number; timeout: number }; refused: number } | undefined {
+  clusterStats(): { nodes: number; forwarded: { ok: number; ownerGone: number; timeout: number; broken: number }; refused: number } | undefined {
     return this.cluster && { nodes: this.cluster.registry.size, forwarded: this.cluster.stats.forwarded, refused: this.cluster.stats.refused };
   }
 

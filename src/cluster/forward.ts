@@ -18,8 +18,15 @@ import { FORWARDED_HEADER, type ForwardSigner } from './signature.ts';
 /** Not relayed in either direction: they describe one connection, not the exchange. */
 const HOP_BY_HOP: ReadonlySet<string> = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'te', 'trailer', 'upgrade', 'expect', 'content-length', FORWARDED_HEADER]);
 
-/** Failures that mean the owner did not take the request: it is gone (or not this process any more). */
-const UNREACHABLE: ReadonlySet<string> = new Set(['ECONNREFUSED', 'ECONNRESET', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'EPIPE', 'UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_SOCKET', 'UND_ERR_CLOSED']);
+/** Failures to connect: the owner is not there (gone, or not this process any more). */
+const UNREACHABLE: ReadonlySet<string> = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'UND_ERR_CONNECT_TIMEOUT']);
+/**
+ * A connection that broke once the request was on it: the owner may have died with it, or only
+ * the connection did (a kept-alive one it closed). Not taken as gone: the client gets 502 for
+ * this request and keeps its session; if the owner is gone, its next request meets a refused
+ * connection and 404.
+ */
+const BROKEN: ReadonlySet<string> = new Set(['ECONNRESET', 'EPIPE', 'UND_ERR_SOCKET', 'UND_ERR_CLOSED']);
 
 export type Acceptance = { readonly kind: 'own' } | { readonly kind: 'not-mine' } | { readonly kind: 'refused'; readonly reason: string };
 
@@ -32,14 +39,14 @@ export interface ClusterTimeouts {
 /** Counts for metrics, read at scrape time. */
 export interface ClusterStats {
   /** Requests sent to the owner of their session, by what became of them. */
-  readonly forwarded: { ok: number; ownerGone: number; timeout: number };
+  readonly forwarded: { ok: number; ownerGone: number; timeout: number; broken: number };
   /** Requests with a forwarding header that did not verify (GH_FORWARD_REFUSED). */
   refused: number;
 }
 
 export class Cluster {
   private readonly agent: Agent;
-  readonly stats: ClusterStats = { forwarded: { ok: 0, ownerGone: 0, timeout: 0 }, refused: 0 };
+  readonly stats: ClusterStats = { forwarded: { ok: 0, ownerGone: 0, timeout: 0, broken: 0 }, refused: 0 };
 
   constructor(
     readonly nodeId: string,
@@ -115,6 +122,10 @@ export class Cluster {
         this.registry.unreachable(owner);
         this.log.info({ node: owner, url: base, code }, 'cluster: the node that holds the session did not answer; the session is taken as gone');
         return false;
+      }
+      if (code !== undefined && BROKEN.has(code)) {
+        this.stats.forwarded.broken++;
+        throw new GatehouseError('GH_UPSTREAM_UNAVAILABLE', `The connection to node ${owner}, which holds this session, broke before it answered; try again`);
       }
       throw error;
     }

@@ -33,7 +33,7 @@ export interface MetricsSource {
   /** The deployed configuration version this node serves (managed mode), else undefined. */
   configVersion?(): number | undefined;
   /** Several nodes (src/cluster/): live nodes known and forwarding counts; undefined when off. */
-  clusterStats?(): { readonly nodes: number; readonly forwarded: Readonly<Record<'ok' | 'ownerGone' | 'timeout', number>>; readonly refused: number } | undefined;
+  clusterStats?(): { readonly nodes: number; readonly forwarded: Readonly<Record<'ok' | 'ownerGone' | 'timeout' | 'broken', number>>; readonly refused: number } | undefined;
 }
 
 export interface MetricsLabels {
@@ -129,7 +129,7 @@ export class GatewayMetrics {
     });
     new Counter({
       name: 'gatehouse_cluster_forwarded_total',
-      help: 'Requests for sessions another node owns, forwarded to it, by outcome: ok (the owner answered), owner_gone (not registered or unreachable: 404), timeout (no answer head in time).',
+      help: 'Requests for sessions another node owns, forwarded to it, by outcome: ok (the owner answered), owner_gone (not registered or unreachable: 404), timeout (no answer head in time), broken (the connection broke before the answer: 502, the session kept).',
       labelNames: ['outcome'],
       registers,
       collect() {
@@ -139,6 +139,7 @@ export class GatewayMetrics {
         this.inc({ outcome: 'ok' }, stats.forwarded.ok);
         this.inc({ outcome: 'owner_gone' }, stats.forwarded.ownerGone);
         this.inc({ outcome: 'timeout' }, stats.forwarded.timeout);
+        this.inc({ outcome: 'broken' }, stats.forwarded.broken);
       },
     });
     new Counter({
