@@ -77,8 +77,8 @@ export function redisRequirement(env: NodeJS.ProcessEnv = process.env): Requirem
 }
 
 /** nginx from the distribution's packages (the three-node test behind a real balancer): its binary, found on PATH or in /usr/sbin. */
-export function nginxRequirement(env: NodeJS.ProcessEnv = process.env): Requirement & { binary: string | undefined } {
-  const dirs = [...(env.PATH ?? '').split(path.delimiter).filter((d) => d !== ''), '/usr/sbin', '/usr/local/sbin'];
+export function nginxRequirement(env: NodeJS.ProcessEnv = process.env, sbin: readonly string[] = ['/usr/sbin', '/usr/local/sbin']): Requirement & { binary: string | undefined } {
+  const dirs = [...(env.PATH ?? '').split(path.delimiter).filter((d) => d !== ''), ...sbin];
   const binary = dirs.map((d) => path.join(d, 'nginx')).find((file) => existsSync(file));
   const decided = requirement('nginx', env, binary ? undefined : 'nginx not found (PATH, /usr/sbin)', 'apt-get install -y nginx-light');
   return { ...decided, binary };
