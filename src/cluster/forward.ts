@@ -127,7 +127,11 @@ export class Cluster {
         this.stats.forwarded.broken++;
         throw new GatehouseError('GH_UPSTREAM_UNAVAILABLE', `The connection to node ${owner}, which holds this session, broke before it answered; try again`);
       }
-      throw error;
+      // Anything else is a setup problem (say, an https advertiseUrl whose certificate this node
+      // does not trust): said in the log, a 502 to the client.
+      this.stats.forwarded.broken++;
+      this.log.warn({ node: owner, url: base, code, err: (error as Error).message }, 'cluster: could not forward a request to the node that holds its session');
+      throw new GatehouseError('GH_UPSTREAM_UNAVAILABLE', `Could not reach node ${owner}, which holds this session`);
     }
     this.stats.forwarded.ok++;
     const out: Record<string, string | string[]> = {};

@@ -385,8 +385,13 @@ async function forwardSession(base: Base, deps: EndpointDeps, body: Buffer | und
 async function forwardTo(base: Base, deps: EndpointDeps, body: Buffer | undefined, owner: string): Promise<boolean> {
   // Set before the answer can end: the listener reads it when the response closes.
   if (base.record) base.record.forwardedTo = owner;
-  const done = await deps.cluster!.forward(base.req, base.res, body, owner);
-  if (!done && base.record) base.record.forwardedTo = undefined;
+  let done = false;
+  try {
+    done = await deps.cluster!.forward(base.req, base.res, body, owner);
+  } finally {
+    // Answered here after all (the owner is gone, or did not answer): observed here.
+    if (!done && base.record) base.record.forwardedTo = undefined;
+  }
   return done;
 }
 

@@ -129,7 +129,7 @@ export class GatewayMetrics {
     });
     new Counter({
       name: 'gatehouse_cluster_forwarded_total',
-      help: 'Requests for sessions another node owns, forwarded to it, by outcome: ok (the owner answered), owner_gone (not registered or unreachable: 404), timeout (no answer head in time), broken (the connection broke before the answer: 502, the session kept).',
+      help: 'Requests for sessions another node owns, forwarded to it, by outcome: ok (the owner answered), owner_gone (not registered or unreachable: 404), timeout (no answer head in time), broken (the connection broke before the answer, or could not be made for another reason such as TLS: 502, the session kept).',
       labelNames: ['outcome'],
       registers,
       collect() {
