@@ -16,7 +16,7 @@ export const ClusterSchema = z
       .url()
       .refine((value) => /^https?:$/.test(new URL(value).protocol) && ['', '/'].includes(new URL(value).pathname) && new URL(value).search === '', 'expected an http(s) URL of the node with no path or query, e.g. http://10.0.0.11:8080 (requests are forwarded to the same path they came on)')
       .optional()
-      .meta({ description: 'Base URL of this node\'s MCP listener as the other nodes reach it (e.g. http://10.0.0.11:8080), without a path. Default: the listener\'s own address (listen.host and port; the machine\'s host name when listen.host is 0.0.0.0 or ::).' }),
+      .meta({ description: 'Base URL of this node\'s MCP listener as the other nodes reach it (e.g. http://10.0.0.11:8080), without a path. Default: the listener\'s own address (listen.host and port; the machine\'s host name when listen.host is 0.0.0.0 or ::). An https URL needs a certificate the other nodes trust (a private CA: NODE_EXTRA_CA_CERTS).' }),
     heartbeatInterval: Duration.default(CLUSTER_DEFAULT.heartbeatInterval).meta({ description: 'How often this node writes its heartbeat to the store and reads the list of live nodes.' }),
     nodeTimeout: Duration.default(CLUSTER_DEFAULT.nodeTimeout).meta({ description: 'A node whose last heartbeat is older than this is taken as gone: its sessions are answered 404 (clients initialize again) and its row is deleted. At least twice heartbeatInterval.' }),
     forwardConnectTimeout: Duration.default(CLUSTER_DEFAULT.forwardConnectTimeout).meta({ description: 'Longest wait to connect to the owner node when forwarding; an owner that cannot be reached is taken as gone (404).' }),
