@@ -90,7 +90,6 @@ if (postgres.url === undefined || redis.url === undefined) {
       const node = await startTestGateway(config, { key, dataDir: path.join(dir, name) });
       cleanups.push(() => node.close());
       nodes.push(node);
-      if (process.env.CLUSTER_DEBUG) cleanups.push(async () => console.log(node.logs.lines.filter((l) => (l.level as number) >= 40).map((l) => JSON.stringify(l)).join('\n')));
     }
     // Every node knows the others (each has read the registry since the last one started).
     await waitUntil(() => nodes.every((n) => n.gateway.cluster!.registry.size === 3), 'every node sees three live nodes');
