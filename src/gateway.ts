@@ -57,6 +57,10 @@ import { ChildSlots } from './upstream/child-slots.ts';
 import type { ControlPlane } from './control/plane.ts';
 import { defaultMaxConnections, openFileLimit, type ClientLimits, type ConnectionStats } from './http/client-limits.ts';
 import { loadListenersTls } from './http/tls.ts';
+import { hostname } from 'node:os';
+import { Cluster } from './cluster/forward.ts';
+import { NodeRegistry } from './cluster/registry.ts';
+import { ForwardSigner } from './cluster/signature.ts';
 
 export interface GatewayOptions {
   /** Config as an object (validated here) or already validated. */
@@ -99,6 +103,8 @@ export class Gateway {
   admin: AdminServer | undefined;
   /** Managed mode's control plane (management API, deployments); undefined in file mode. */
   control: ControlPlane | undefined;
+  /** The node registry and forwarding (src/cluster/); undefined when cluster.enabled is off. */
+  cluster: Cluster | undefined;
 
   private constructor(
     config: ConfigData,
@@ -141,13 +147,14 @@ export class Gateway {
       const { key, source } = await loadSessionKey(dataDir, env);
       const sealer = new SessionSealer(key);
       let gateway: Gateway | undefined;
-      const listenerDeps: ListenerDeps & { observer: ExchangeObserver | undefined } = {
+      const listenerDeps: ListenerDeps & { observer: ExchangeObserver | undefined; cluster: Cluster | undefined } = {
         runtime: () => gateway!.runtime,
         sealer,
         upstream: (name) => gateway!.upstreams.get(name)?.upstream,
         bridges: (name) => gateway!.bridges.get(name)?.bridges,
         log,
         observer: undefined, // set below, before the listener opens
+        cluster: undefined, // likewise
       };
       const listener = new Listener(listenerDeps, config.limits.maxHeaderBytes, clientLimits(config, log), mcpTls);
       const port = await listener.listen(config.listen.port, config.listen.host);
@@ -172,7 +179,14 @@ export class Gateway {
       gateway.observability = observability;
       observability.bind(gateway);
       gateway.control = options.control?.(gateway, { dataDir, env });
-      log.info({ host: config.listen.host, port, tls: mcpTls !== undefined, apis: config.apis.map((a) => a.path), sessionKey: source, maxConnections: listener.server.maxConnections }, 'gatehouse listening');
+      if (config.cluster.enabled ?? storeSpec.type === 'postgres') {
+        const self = { id: gateway.nodeId, url: advertiseUrl(config, listener.scheme, port) };
+        const registry = new NodeRegistry(store, self, config.cluster, log.child({ node: gateway.nodeId }));
+        const signer = new ForwardSigner(deriveKey(key, 'gatehouse cluster forwarding'));
+        gateway.cluster = listenerDeps.cluster = new Cluster(gateway.nodeId, registry, signer, { connect: config.cluster.forwardConnectTimeout, head: config.timeouts.response + 10_000 }, log.child({ node: gateway.nodeId }));
+        await registry.start();
+      }
+      log.info({ host: config.listen.host, port, node: gateway.nodeId, tls: mcpTls !== undefined, apis: config.apis.map((a) => a.path), sessionKey: source, maxConnections: listener.server.maxConnections }, 'gatehouse listening');
       // After the line above: scripts read the first "port" of the log as Gatehouse's own.
       const started = gateway;
       cleanup.splice(0, cleanup.length, () => started.close(), () => AdminServer.release(adminBinding));
@@ -281,6 +295,11 @@ export class Gateway {
   /** Open and refused client connections per listener (`mcp`, and `admin` when it runs). */
   configVersion(): number | undefined {
     return this.control?.served;
+  }
+
+  /** Live nodes and forwarding counts (src/cluster/); undefined when cluster is off. */
+  clusterStats(): { nodes: number; forwarded: { ok: number; ownerGone: number; timeout: number; broken: number }; refused: number } | undefined {
+    return this.cluster && { nodes: this.cluster.registry.size, forwarded: this.cluster.stats.forwarded, refused: this.cluster.stats.refused };
   }
 
   connectionStats(): Record<string, ConnectionStats> {
@@ -525,10 +544,14 @@ export class Gateway {
   close(): Promise<void> {
     this.closing ??= (async () => {
       clearInterval(this.reaper);
+      // Out of the registry first: other nodes answer 404 for this node's sessions at once, and
+      // their clients initialize again elsewhere rather than meet a node that is draining.
+      await this.cluster?.leave();
       await this.admin?.close();
       await this.control?.close().catch((err: unknown) => this.log.error({ err }, 'could not close the control store'));
       for (const { upstream } of this.upstreams.values()) upstream.endStreams();
       const { drained, cut } = await this.listener.drain(this.config.timeouts.drain);
+      await this.cluster?.close();
       // Every exchange has finished: write what the audit log still holds before stopping.
       await this.audit?.close().catch((err: unknown) => this.log.error({ err }, 'could not flush the audit log'));
       await Promise.all([...this.upstreams.values()].map(({ upstream }) => upstream.close()));
@@ -559,6 +582,14 @@ function clientLimits(config: ConfigData, log: Logger): ClientLimits {
     );
   }
   return { headersTimeout: config.timeouts.clientHeaders, requestTimeout: config.timeouts.clientRequest, idleTimeout: config.timeouts.clientIdle, maxConnections };
+}
+
+/** The base URL other nodes forward to: cluster.advertiseUrl, else the MCP listener's own address. */
+function advertiseUrl(config: ConfigData, scheme: 'http' | 'https', port: number): string {
+  if (config.cluster.advertiseUrl !== undefined) return config.cluster.advertiseUrl.replace(/\/+$/, '');
+  const host = config.listen.host;
+  const shown = host === '0.0.0.0' || host === '::' ? hostname() : host.includes(':') ? `[${host}]` : host;
+  return `${scheme}://${shown}:${port}`;
 }
 
 /** How often to look for idle sessions: half the shortest idle timeout (global or a stdio server's own), within 1–30 s. */

@@ -38,6 +38,8 @@ export interface AdminHost {
   readonly audit?: { readonly reader: AuditReader | undefined; readonly sinkStatus?: AuditSinkStatus } | undefined;
   /** Managed mode: the management API under /api/v1/ (src/control). */
   readonly control?: { readonly handle: ManagementHandler; readonly served: number | undefined; readonly adminTokens: AdminTokenLookup } | undefined;
+  /** Several nodes (src/cluster/): this node's id and how many live nodes it knows. */
+  readonly cluster?: { readonly nodeId: string; readonly registry: { readonly size: number } } | undefined;
 }
 
 const MAX_FORM_BYTES = 8 * 1024;
@@ -196,7 +198,8 @@ export class AdminServer {
       case '/-/health':
         // In managed mode, the deployed version this node serves: a balancer or an operator sees
         // which nodes of a cluster have caught up (null: nothing deployed yet).
-        return sendJson(res, 200, this.host.control ? { status: 'ok', mode: 'managed', configVersion: this.host.control.served ?? null } : { status: 'ok', mode: 'file' }, { 'cache-control': 'no-store' });
+        // In a cluster, this node's id (sealed in the sessions it owns) and the live nodes it knows.
+        return sendJson(res, 200, { ...(this.host.control ? { status: 'ok', mode: 'managed', configVersion: this.host.control.served ?? null } : { status: 'ok', mode: 'file' }), ...(this.host.cluster && { cluster: { node: this.host.cluster.nodeId, nodes: this.host.cluster.registry.size } }) }, { 'cache-control': 'no-store' });
       case '/login':
         return this.login(req, res, url);
       case '/logout':
