@@ -202,9 +202,7 @@ export class LegacyClientBridge {
       return this.final(x, reply, { jsonrpc: '2.0', id: request.id, result: legacyResult(answer.result) });
     } catch (error) {
       // Once the answer is a stream its status is sent: the failure is its last message.
-      if (!reply.streamed || !(error instanceof GatehouseError)) throw error;
-      if (x.record) x.record.error = error;
-      reply.final(errorResponse(request.id, error.rpc, error.message, { code: error.code }));
+      if (!reply.failedOnStream(request.id, error, x.record)) throw error;
     } finally {
       x.record?.upstreamEnded();
       x.res.off('close', left);

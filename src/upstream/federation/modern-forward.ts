@@ -9,7 +9,6 @@
 // request on (the tables the policies already used); anything else — lists, discovery, listen,
 // items of 2025 members, virtual servers (fixed arguments) — is the bridge's (modern-client.ts).
 import { checkParamHeaders } from '../../mcp/routing-headers.ts';
-import { GatehouseError } from '../../errors.ts';
 import { errorResponse, idKey, isObject, isRequest, type JsonObject, type JsonRpcMessage, type JsonRpcRequest, type JsonRpcResponse } from '../../mcp/jsonrpc.ts';
 import type { ModernClientBridge } from '../../bridge/modern-client.ts';
 import { readEnvelope } from '../../bridge/envelope.ts';
@@ -78,9 +77,7 @@ export class ModernMemberForwarder {
       reply.final((transformed(answer) as JsonRpcResponse | undefined) ?? errorResponse(request.id, -32603, 'The answer was withheld by a policy'));
     } catch (error) {
       // Once the answer is a stream its status is sent: the failure is its last message.
-      if (!reply.streamed || !(error instanceof GatehouseError)) throw error;
-      if (x.record) x.record.error = error;
-      reply.final(errorResponse(request.id, error.rpc, error.message, { code: error.code }));
+      if (!reply.failedOnStream(request.id, error, x.record)) throw error;
     } finally {
       x.record?.upstreamEnded();
       x.res.off('close', left);
