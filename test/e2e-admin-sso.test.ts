@@ -1,6 +1,6 @@
 // "Sign in with Gatehouse" on the admin listener, over real HTTP: the admin listener's button
-// opens a flow, the person signs in at the embedded authorization server (its sign-in and consent
-// pages), and the admin listener's callback turns the answer into an admin session with the role
+// opens a flow, the person signs in at the embedded authorization server (its sign-in page; the
+// built-in admin client has no consent page), and the admin listener's callback turns the answer into an admin session with the role
 // admin.users gives. Each refusal gets its page and status: a state that is not the flow's, a
 // user who is not an admin, a user disabled after signing in, a code replayed, a callback with no
 // open flow, and a token request for the admin client at the public token endpoint.
@@ -31,21 +31,17 @@ async function startFlow(jar: CookieJar, next = '/'): Promise<URL> {
   return new URL(started.location!);
 }
 
-/** The person at the authorization server: sign in, allow; returns where the browser is sent back to. */
+/** The person at the authorization server: sign in; returns where the browser is sent back to (no consent page for the admin client). */
 async function signInAtServer(jar: CookieJar, authorize: URL, who: { username: string; password: string }): Promise<URL> {
   const begun = await browse(jar, authorize.href);
   assert.equal(begun.status, 303, begun.text);
   const loginUrl = new URL(begun.location!, authorize);
   const login = await browse(jar, loginUrl.href);
   assert.equal(login.status, 200, login.text);
-  const interaction = hiddenField(login.text, 'interaction');
-  const signedIn = await browse(jar, new URL('/oauth/login', authorize).href, { interaction, csrf: hiddenField(login.text, 'csrf'), username: who.username, password: who.password });
+  assert.match(login.text, /Gatehouse admin/, 'the sign-in page names the admin listener');
+  const signedIn = await browse(jar, new URL('/oauth/login', authorize).href, { interaction: hiddenField(login.text, 'interaction'), csrf: hiddenField(login.text, 'csrf'), username: who.username, password: who.password });
   assert.equal(signedIn.status, 303, signedIn.text);
-  const consent = await browse(jar, new URL(signedIn.location!, authorize).href);
-  assert.match(consent.text, /Gatehouse admin/, 'the consent page names the admin listener');
-  const answered = await browse(jar, new URL('/oauth/consent', authorize).href, { interaction, csrf: hiddenField(consent.text, 'csrf'), decision: 'approve' });
-  assert.equal(answered.status, 303, answered.text);
-  return new URL(answered.location!);
+  return new URL(signedIn.location!);
 }
 
 async function dashboardApi(jar: CookieJar): Promise<number> {
@@ -117,6 +113,17 @@ test('a user disabled between signing in and the callback is refused (403)', asy
   const refused = await browse(jar, back.href);
   assert.equal(refused.status, 403);
   assert.match(refused.text, /account is disabled/);
+  assert.equal(await dashboardApi(jar), 401);
+});
+
+test('a disabled user cannot get past the authorization server\'s sign-in page', async (t) => {
+  await setup.gh.gateway.store.setUserDisabled(VIEWER.username, true);
+  t.after(() => setup.gh.gateway.store.setUserDisabled(VIEWER.username, false));
+  const jar = new CookieJar();
+  const authorize = await startFlow(jar);
+  const login = await browse(jar, new URL((await browse(jar, authorize.href)).location!, authorize).href);
+  const refused = await browse(jar, new URL('/oauth/login', authorize).href, { interaction: hiddenField(login.text, 'interaction'), csrf: hiddenField(login.text, 'csrf'), username: VIEWER.username, password: VIEWER.password });
+  assert.equal(refused.status, 401);
   assert.equal(await dashboardApi(jar), 401);
 });
 
