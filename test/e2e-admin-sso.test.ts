@@ -7,6 +7,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createUser } from '../src/authserver/users.ts';
+import { startTestGateway } from './helpers/gatehouse.ts';
 import { browse, CookieJar, hiddenField, startOAuthGateway, USER, type OAuthSetup } from './helpers/oauth-flow.ts';
 
 let setup: OAuthSetup;
@@ -170,4 +171,17 @@ test('starting a sign-in is a POST from the admin pages only', async () => {
   assert.equal((await fetch(`${admin}/oauth/start`)).status, 405);
   const crossSite = await fetch(`${admin}/oauth/start`, { method: 'POST', headers: { origin: 'https://evil.example', 'content-type': 'application/x-www-form-urlencoded' }, body: 'next=/', redirect: 'manual' });
   assert.equal(crossSite.status, 403);
+});
+
+test('without the embedded authorization server there is no button, and /oauth/start says it is not available', async (t) => {
+  const plain = await startTestGateway({ servers: { none: { url: 'http://127.0.0.1:9/mcp' } }, apis: [{ name: 'open', path: '/mcp', server: 'none' }], admin: { users: [USER.username] } });
+  t.after(() => plain.close());
+  const base = plain.gateway.admin!.url.replace(/\/$/, '');
+  const page = await browse(new CookieJar(), `${base}/login`);
+  assert.equal(page.status, 200);
+  assert.doesNotMatch(page.text, /Sign in with Gatehouse/);
+  assert.match(page.text, /name="password"/);
+  const start = await browse(new CookieJar(), `${base}/oauth/start`, { next: '/' });
+  assert.equal(start.status, 404);
+  assert.equal((await browse(new CookieJar(), `${base}/oauth/callback?code=x&state=y`)).status, 404);
 });

@@ -22,6 +22,7 @@ import { loadAdminToken, type AdminToken } from './token.ts';
 import { AdminAuth, clearedCookie, cookieValue, sessionCookie } from './auth.ts';
 import { FLOW_COOKIE, GatehouseSignIn, type SignInServer } from './sso.ts';
 import { ADMIN_CALLBACK_PATH } from '../authserver/admin-client.ts';
+import { authorizationServerEnabled } from '../authserver/index.ts';
 import type { AdminTokenLookup } from './api-tokens.ts';
 import { continuePage, loginPage, sendHtml, signInRefusedPage } from './pages.ts';
 import { dashboardRoutes } from './mount.ts';
@@ -159,6 +160,9 @@ export class AdminServer {
       server.handle(req, res).catch((error: unknown) => server.fail(res, error));
     });
     if (!isLoopbackHost(admin.host) && !binding.tls) host.log.warn({ host: admin.host }, 'the admin listener accepts connections from other machines over plain HTTP: set admin.tls (or put a TLS reverse proxy in front) and admin.allowedHosts');
+    if (admin.users.length > 0 && admin.publicUrl === undefined && !isLoopbackHost(admin.host) && authorizationServerEnabled(host.config)) {
+      host.log.warn({ host: admin.host }, 'admin: "Sign in with Gatehouse" is off: the admin listener is not on loopback, so set admin.publicUrl (the URL browsers use for it) to have its callback');
+    }
     if (token.exposed) host.log.warn({ file: token.source }, 'the admin token file is readable by group or others: chmod 600 it');
     host.log.info({ host: admin.host, port: server.port, tls: binding.tls !== undefined, token: token.source, tokenId: token.id, users: admin.users.length }, 'admin listening');
     return server;
