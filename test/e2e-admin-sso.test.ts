@@ -97,6 +97,20 @@ test('a state that is not the flow\'s is refused (400), and the flow is over', a
   assert.ok(setup.gh.logs.lines.some((l) => l.msg === 'admin: sign-in through the authorization server refused' && l.reason === 'state mismatch'));
 });
 
+test('an answer that names another issuer, or none, is refused (400)', async () => {
+  for (const iss of ['http://127.0.0.1:1', undefined]) {
+    const jar = new CookieJar();
+    const back = await signInAtServer(jar, await startFlow(jar), USER);
+    const forged = new URL(back);
+    if (iss === undefined) forged.searchParams.delete('iss');
+    else forged.searchParams.set('iss', iss);
+    const refused = await browse(jar, forged.href);
+    assert.equal(refused.status, 400, String(iss));
+    assert.match(refused.text, /did not come from the authorization server/);
+    assert.equal(await dashboardApi(jar), 401);
+  }
+});
+
 test('a user of the authorization server who is not in admin.users is refused (403)', async () => {
   const jar = new CookieJar();
   const back = await signInAtServer(jar, await startFlow(jar), OUTSIDER);

@@ -84,8 +84,9 @@ export class GatehouseSignIn {
     if (key !== undefined) this.flows.delete(key);
     if (!flow || flow.expires <= now) return refusal(400, 'Sign-in expired', 'This sign-in has expired, was already used, or was started in another browser. Start again from the sign-in page.', 'no open sign-in for this browser (expired, used, or another browser)');
     if (!sameText(query.get('state') ?? '', flow.state)) return refusal(400, 'Sign-in refused', 'The answer does not belong to the sign-in this browser started (state mismatch). Start again from the sign-in page.', 'state mismatch');
+    // RFC 9207: this authorization server always names itself, so an answer without iss is not its.
     const iss = query.get('iss');
-    if (iss !== null && iss !== flow.issuer) return refusal(400, 'Sign-in refused', 'The answer came from another authorization server. Start again from the sign-in page.', `unexpected issuer ${iss.slice(0, 200)}`);
+    if (iss !== flow.issuer) return refusal(400, 'Sign-in refused', 'The answer did not come from the authorization server this sign-in was sent to. Start again from the sign-in page.', `issuer ${iss === null ? 'missing' : JSON.stringify(iss.slice(0, 200))}, expected ${flow.issuer}`);
     const error = query.get('error');
     if (error !== null) {
       const denied = error === 'access_denied';
