@@ -158,6 +158,8 @@ test('a code presented again in a new flow is refused (400) and recorded as a re
   assert.match(refused.text, /invalid, expired or was already used/);
   assert.equal(await dashboardApi(attacker), 401);
   assert.ok(setup.gh.logs.lines.some((l) => typeof l.reason === 'string' && l.reason.startsWith('code refused')));
+  // The authorization server saw a replay and ended what the first use produced (its security event).
+  assert.ok(setup.gh.logs.lines.some((l) => (l.event as { kind?: string; clientId?: string } | undefined)?.kind === 'code-replayed' && (l.event as { clientId?: string }).clientId === 'gatehouse-admin'));
 });
 
 test('the admin client cannot be used at the public token endpoint, nor its audience by another client', async () => {
