@@ -29,7 +29,9 @@ import { credentialsKeySource } from './credentials/key.ts';
 import { UpstreamCredentialRegistry } from './credentials/registry.ts';
 import { syncConfigAgents } from './auth/agents-sync.ts';
 import { compilePublicBase } from './auth/public-url.ts';
-import { authorizationServerEnabled, createAuthorizationServer } from './authserver/index.ts';
+import { authorizationServerEnabled, createAuthorizationServer, type AuthorizationServer } from './authserver/index.ts';
+import type { SignInServer } from './admin/sso.ts';
+import { isLoopbackHost } from './http/guards.ts';
 import { Audit, type AuditCounters } from './audit/audit.ts';
 import { auditEventOfAuth } from './audit/auth-events.ts';
 import { combineObservers } from './observe/composite.ts';
@@ -105,6 +107,8 @@ export class Gateway {
   control: ControlPlane | undefined;
   /** The node registry and forwarding (src/cluster/); undefined when cluster.enabled is off. */
   cluster: Cluster | undefined;
+  /** The embedded authorization server of the current runtime (rebuilt with it); undefined when off. */
+  private authServer: AuthorizationServer | undefined;
 
   private constructor(
     config: ConfigData,
@@ -266,7 +270,28 @@ export class Gateway {
     const deps = { store: this.store, log: this.log, counters: this.counters, rateLimitStats: this.rateLimitStats, embeddedIssuer: authServer?.embeddedIssuer };
     const runtime = compileRuntime(config, deps);
     for (const [route, handler] of authServer?.routes ?? []) runtime.routes.add(route, handler, runtime.routeOrigin);
+    this.authServer = authServer;
     return runtime;
+  }
+
+  /**
+   * The admin listener's "Sign in with Gatehouse" (src/admin/sso.ts): the authorization server's
+   * admin client and the server's URL for a browser: publicUrl, else this listener on the host
+   * name the browser used for the admin listener (when this listener is on loopback or on every
+   * address; otherwise on its own address).
+   */
+  adminSignIn(): SignInServer | undefined {
+    const admin = this.authServer?.admin;
+    if (!admin) return undefined;
+    return {
+      ...admin,
+      base: (hostname) => {
+        if (this.config.publicUrl !== undefined) return this.config.publicUrl.replace(/\/+$/, '');
+        const host = this.config.listen.host;
+        const sameHost = isLoopbackHost(host) || host === '0.0.0.0' || host === '::';
+        return sameHost && hostname !== '' ? `${this.listener.scheme}://${hostname}:${this.port}` : this.baseUrl();
+      },
+    };
   }
 
   /** Audit queue counters for metrics; undefined when audit is off. */

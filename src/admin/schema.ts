@@ -3,6 +3,7 @@
 import { z } from 'zod';
 import { USERNAME_PATTERN } from '../authserver/passwords.ts';
 import { TlsSchema } from '../http/tls-schema.ts';
+import { ADMIN_ROLES } from '../store/control.ts';
 
 /** A few browsers and a metrics scraper: apart from the MCP listener's cap, so that neither starves the other. */
 export const ADMIN_DEFAULT_MAX_CONNECTIONS = 100;
@@ -15,6 +16,9 @@ export const ADMIN_DEFAULT_MAX_CONNECTIONS = 100;
 export function defaultAdminPort(listenPort: number): number {
   return listenPort === 0 || listenPort >= 65535 ? 0 : listenPort + 1;
 }
+
+const USERNAME_MESSAGE = 'expected a username of the authorization server (letters, digits, "_", ".", "@" or "-")';
+type AdminRoleName = (typeof ADMIN_ROLES)[number];
 
 export const AdminSchema = z
   .strictObject({
@@ -33,9 +37,22 @@ export const AdminSchema = z
       .optional()
       .meta({ description: 'Admin token (Authorization: Bearer, or the login form). Use ${env:NAME}. Default: a random token generated into <dataDir>/admin.token (mode 0600) and reused.' }),
     users: z
-      .array(z.string().regex(USERNAME_PATTERN, 'expected a username of the authorization server (letters, digits, "_", ".", "@" or "-")'))
+      .array(
+        z.union([
+          z.string().regex(USERNAME_PATTERN, USERNAME_MESSAGE),
+          z.strictObject({
+            user: z.string().regex(USERNAME_PATTERN, USERNAME_MESSAGE).meta({ description: 'The username.' }),
+            role: z.enum(ADMIN_ROLES as [AdminRoleName, ...AdminRoleName[]]).default('owner').meta({ description: 'owner (everything), admin (everything but API tokens) or viewer (reads only).' }),
+          }),
+        ]),
+      )
       .default([])
-      .meta({ description: 'Users of the embedded authorization server (`gatehouse users create`) who may sign in to the admin listener with their password.' }),
+      .meta({ description: 'Users of the embedded authorization server (`gatehouse users create`) who may sign in to the admin listener, with their password or through the authorization server ("Sign in with Gatehouse"). A plain name is an owner; `{ user, role }` gives a role.' }),
+    publicUrl: z
+      .string()
+      .url()
+      .optional()
+      .meta({ description: 'Base URL browsers use to reach the admin listener (e.g. https://admin.example.com), for the callback of "Sign in with Gatehouse". Needed for that button when admin.host is not on loopback.' }),
     allowedHosts: z.array(z.string()).optional().meta({ description: 'Host header values the admin listener accepts (host or host:port). Default for a loopback admin.host: localhost, 127.0.0.1, [::1].' }),
     allowedOrigins: z.array(z.string()).optional().meta({ description: 'Origin header values the admin listener accepts. Default for a loopback admin.host: loopback origins on any port.' }),
     maxConnections: z
