@@ -13,6 +13,7 @@ import type { Logger } from '../log.ts';
 import { checkLogin } from '../authserver/users.ts';
 import { LoginThrottle } from '../authserver/throttle.ts';
 import type { AdminRole } from '../store/control.ts';
+import type { AdminUserGrant } from './schema.ts';
 import { looksLikeAdminToken, verifyAdminToken, type AdminTokenLookup } from './api-tokens.ts';
 
 export interface AdminIdentity {
@@ -21,6 +22,20 @@ export interface AdminIdentity {
   /** "admin-token", the username, or the API token's id. */
   readonly name: string;
   readonly role: AdminRole;
+  /** The one tenant this identity sees and changes; undefined: the whole platform. */
+  readonly tenant?: string | undefined;
+}
+
+const identities = new WeakMap<IncomingMessage, AdminIdentity>();
+
+/** Remembers who sent a request, for handlers that scope their answers (a tenant's admin). */
+export function rememberIdentity(req: IncomingMessage, who: AdminIdentity): void {
+  identities.set(req, who);
+}
+
+/** The identity the admin listener found for this request, if it was remembered. */
+export function identityOf(req: IncomingMessage): AdminIdentity | undefined {
+  return identities.get(req);
 }
 
 /** How an identity is named in change records and audit records. */
@@ -45,7 +60,7 @@ export class AdminAuth {
 
   constructor(
     token: string,
-    private readonly users: ReadonlySet<string>,
+    private readonly users: ReadonlyMap<string, AdminUserGrant>,
     private readonly store: Store,
     private readonly log: Logger,
   ) {
@@ -68,7 +83,7 @@ export class AdminAuth {
       if (this.isToken(match[1]!)) return TOKEN_ADMIN;
       if (!tokens || !looksLikeAdminToken(match[1]!)) return undefined;
       const record = await verifyAdminToken(match[1]!, tokens, now);
-      return record && { kind: 'api-token', name: record.id, role: record.role };
+      return record && { kind: 'api-token', name: record.id, role: record.role, ...(record.tenant !== undefined && { tenant: record.tenant }) };
     }
     const cookie = cookieValue(req.headers.cookie, SESSION_COOKIE);
     if (cookie === undefined) return undefined;
@@ -97,7 +112,8 @@ export class AdminAuth {
       const password = form.get('password') ?? '';
       // Users not listed are checked all the same, so that the answer takes as long.
       const user = await checkLogin(this.store, username, password);
-      if (user && this.users.has(user.username)) who = { kind: 'user', name: user.username, role: 'owner' };
+      const grant = user && this.users.get(user.username);
+      if (user && grant) who = { kind: 'user', name: user.username, role: grant.role, ...(grant.tenant !== undefined && { tenant: grant.tenant }) };
     } else if (this.isToken(form.get('token') ?? '')) {
       who = TOKEN_ADMIN;
     }

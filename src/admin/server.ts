@@ -16,10 +16,10 @@ import { GatehouseError } from '../errors.ts';
 import { sendJson } from '../http/reply.ts';
 import { checkHostAndOrigin, compileOriginPolicy, headerCount, isLoopbackHost, readBody, type OriginPolicy } from '../http/guards.ts';
 import type { GatewayMetrics } from '../metrics/registry.ts';
-import { defaultAdminPort, type AdminConfig } from './schema.ts';
+import { adminUserGrants, defaultAdminPort, type AdminConfig } from './schema.ts';
 import { ListenError } from '../http/listen-error.ts';
 import { loadAdminToken, type AdminToken } from './token.ts';
-import { AdminAuth, clearedCookie, sessionCookie } from './auth.ts';
+import { AdminAuth, clearedCookie, sessionCookie, rememberIdentity } from './auth.ts';
 import type { AdminTokenLookup } from './api-tokens.ts';
 import { loginPage, sendHtml } from './pages.ts';
 import { dashboardRoutes } from './mount.ts';
@@ -82,7 +82,7 @@ export class AdminServer {
     this.connections = binding.connections;
     const config = host.config;
     this.started = config.admin;
-    this.auth = new AdminAuth(token.token, new Set(config.admin.users), host.store, host.log.child({ component: 'admin' }));
+    this.auth = new AdminAuth(token.token, adminUserGrants(config.admin.users), host.store, host.log.child({ component: 'admin' }));
     this.origin = compileOriginPolicy(config.admin.host, { allowedHosts: config.admin.allowedHosts, allowedOrigins: config.admin.allowedOrigins });
     this.routes = dashboardRoutes({ config: () => host.config, sessionCounts: () => host.sessionCounts(), reader: () => host.audit?.reader, auditSink: () => host.audit?.sinkStatus, log: host.log });
   }
@@ -206,6 +206,7 @@ export class AdminServer {
     }
     const who = await this.auth.identify(req, this.host.control?.adminTokens);
     if (!who) return this.refuse(req, res, url);
+    rememberIdentity(req, who);
     if (path === '/api/v1' || path.startsWith(API_PREFIX)) {
       const control = this.host.control;
       if (!control) return sendJson(res, 404, { error: 'The management API runs in managed mode only (gatehouse start --managed); this Gatehouse runs from a configuration file' }, { 'cache-control': 'no-store' });
@@ -218,7 +219,12 @@ export class AdminServer {
 
   private async serveMetrics(req: IncomingMessage, res: ServerResponse, url: string): Promise<void> {
     if (!this.metrics) return sendJson(res, 404, { error: 'Metrics are off (metrics.enabled: false)' });
-    if (!this.host.config.metrics.public && !(await this.auth.identify(req, this.host.control?.adminTokens))) return this.refuse(req, res, url);
+    if (!this.host.config.metrics.public) {
+      const who = await this.auth.identify(req, this.host.control?.adminTokens);
+      if (!who) return this.refuse(req, res, url);
+      // Every tenant's figures are in it: the platform's to read.
+      if (who.tenant !== undefined) return sendJson(res, 404, { error: 'Not Found: /metrics' });
+    }
     if (req.method !== 'GET' && req.method !== 'HEAD') return sendJson(res, 405, { error: 'Method Not Allowed' }, { allow: 'GET, HEAD' });
     const text = await this.metrics.text();
     res.writeHead(200, { 'content-type': this.metrics.contentType, 'content-length': Buffer.byteLength(text), 'cache-control': 'no-store' });

@@ -65,10 +65,12 @@ test('a tenant that is not declared is refused where it is named', () => {
   refuses(TENANTS.replace('  - id: globex', '  - id: Globex'), 'tenants[1].id', /expected a tenant id of lowercase letters/);
 });
 
-test('an API may only use servers of its own tenant (single, federated and virtual)', () => {
-  refuses(TENANTS.replace('    server: shared\n', '    server: weather\n'), 'apis[1].server', /server "weather" belongs to tenant "acme"; an API of tenant "default" may only use servers of its own tenant/, 19);
-  refuses(TENANTS.replace('    server: shared\n', '    servers: [shared, weather]\n'), 'apis[1].servers[1]', /server "weather" belongs to tenant "acme"/);
-  refuses(TENANTS.replace('    server: shared\n', '    tools:\n      - { server: weather, name: forecast }\n'), 'apis[1].tools[0].server', /belongs to tenant "acme"/);
+test('an API may only use servers of its own tenant (single, federated and virtual); another tenant\'s server reads as a missing one', () => {
+  refuses(TENANTS.replace('    server: shared\n', '    server: weather\n'), 'apis[1].server', /^no server named "weather" in tenant "default" \(an API uses servers of its own tenant\); expected one of shared$/, 19);
+  const missing = problems(TENANTS.replace('    server: shared\n', '    server: nowhere\n')).problems.find((p) => p.field === 'apis[1].server')!;
+  assert.equal(missing.message, 'no server named "nowhere" in tenant "default" (an API uses servers of its own tenant); expected one of shared', 'the same words as for a foreign server, and no other tenant\'s names');
+  refuses(TENANTS.replace('    server: shared\n', '    servers: [shared, weather]\n'), 'apis[1].servers[1]', /no server named "weather" in tenant "default"/);
+  refuses(TENANTS.replace('    server: shared\n', '    tools:\n      - { server: weather, name: forecast }\n'), 'apis[1].tools[0].server', /no server named "weather" in tenant "default"/);
 });
 
 test('a tenant\'s APIs must live under its path prefix; paths are unique across tenants', () => {

@@ -1,5 +1,5 @@
-// Cross-checks of tenants: every tenant named is declared, an API uses only servers of its own
-// tenant, an agent's key bound to an API (`api:`) names an API of the agent's tenant, a stored
+// Cross-checks of tenants: every tenant named is declared (that an API uses only servers of its
+// own tenant is checked in federation-check.ts, with their existence), an agent's key bound to an API (`api:`) names an API of the agent's tenant, a stored
 // credential of a tenant's server is one of that tenant's (named `<tenant>.<name>`), and a
 // tenant's APIs live under its path prefix. Without `tenants` nothing here applies except that a
 // server or API naming a tenant must declare it: an agent's `tenant` is then only a label, as it
@@ -47,17 +47,7 @@ export function checkTenants(config: ConfigData): PathProblem[] {
     if (!exists(api.tenant, at('tenant'))) return;
     const tenant = tenantOf(api);
     apiTenant.set(api.name, tenant);
-    const uses = (server: string, path: PropertyKey[]) => {
-      const def = config.servers[server];
-      if (def !== undefined && tenantOf(def) !== tenant) {
-        problems.push({ path, message: `server "${server}" belongs to tenant "${tenantOf(def)}"; an API of tenant "${tenant}" may only use servers of its own tenant` });
-      }
-    };
-    if (api.server !== undefined) uses(api.server, at('server'));
-    api.servers?.forEach((s, i) => uses(s, at('servers', i)));
-    api.tools?.forEach((t, i) => uses(t.server, at('tools', i, 'server')));
-    api.prompts?.forEach((p, i) => uses(p.server, at('prompts', i, 'server')));
-    api.resources?.forEach((r, i) => uses(r.server, at('resources', i, 'server')));
+    // That its servers are of its tenant is checked with their existence (federation-check.ts).
     const prefix = config.tenants.find((t) => t.id === tenant)?.pathPrefix;
     if (prefix !== undefined && api.path !== prefix && !api.path.startsWith(`${prefix}/`)) {
       problems.push({ path: at('path'), message: `expected a path under "${prefix}" (the path prefix of tenant "${tenant}"), e.g. ${prefix}${api.path === '/' ? '' : api.path}` });
