@@ -259,3 +259,12 @@ test('admin users: `{ user, role, tenant }` signs in scoped to its tenant; a pla
   assert.equal((await fetch(`${managed.admin}/api/v1/tokens`, { headers: { cookie: ann } })).status, 403, 'role admin: no tokens');
   assert.deepEqual(await servers(await signIn('root', 'root-password-0123456789')), ['acme-srv', 'globex-srv']);
 });
+
+test('a tenant\'s agents quota: an agent beyond it is refused with 409 naming the quota', async () => {
+  await platform('POST', '/api/v1/tenants', { body: { id: 'initech', quotas: { agents: 1 } } }, 201);
+  await platform('POST', '/api/v1/agents', { body: { id: 'milton', tenant: 'initech' } }, 201);
+  const beyond = await platform('POST', '/api/v1/agents', { body: { id: 'peter', tenant: 'initech' } });
+  assert.equal(beyond.status, 409);
+  assert.equal(beyond.body.error, 'tenant "initech" has 1 agents, its quota (tenants[].quotas.agents: 1); raise the quota to add more');
+  assert.equal((await platform('GET', '/api/v1/agents/peter')).status, 404);
+});

@@ -93,3 +93,13 @@ test('a tenant\'s server may only use a stored credential of its tenant ("<tenan
   parseConfigText(stored('weather', 'acme.weather'), 'gatehouse.yaml', {});
   parseConfigText(stored('shared', 'shared-key'), 'gatehouse.yaml', {});
 });
+
+test('a tenant\'s quotas of APIs and agents: the first one beyond is refused, naming the quota', () => {
+  const quota = TENANTS.replace('    pathPrefix: /acme\n', '    pathPrefix: /acme\n    quotas: { apis: 1, agents: 1 }\n');
+  parseConfigText(quota, 'gatehouse.yaml', {});
+  const twoApis = `${quota}  - name: weather2\n    path: /acme/two\n    server: weather\n    tenant: acme\n`;
+  refuses(twoApis, 'apis[2]', /^tenant "acme" may have at most 1 APIs \(tenants\[0\]\.quotas\.apis\); this is one more$/);
+  const twoAgents = `${quota}agents:\n  - id: a1\n    tenant: acme\n  - id: other\n  - id: a2\n    tenant: acme\n`;
+  refuses(twoAgents, 'agents[2]', /^tenant "acme" may have at most 1 agents \(tenants\[0\]\.quotas\.agents\); this is one more$/);
+  refuses(quota.replace('quotas: { apis: 1, agents: 1 }', 'quotas: { requestsPerDay: 0 }'), 'tenants[0].quotas.requestsPerDay', /expected number to be >0|Too small/);
+});

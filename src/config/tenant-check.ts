@@ -53,8 +53,19 @@ export function checkTenants(config: ConfigData): PathProblem[] {
       problems.push({ path: at('path'), message: `expected a path under "${prefix}" (the path prefix of tenant "${tenant}"), e.g. ${prefix}${api.path === '/' ? '' : api.path}` });
     }
   });
+  // Quotas of APIs and agents: the first one beyond is named.
+  const counted = new Map<string, number>();
+  const beyond = (tenant: string, what: 'apis' | 'agents', path: PropertyKey[]) => {
+    const index = config.tenants.findIndex((t) => t.id === tenant);
+    const quota = index === -1 ? undefined : config.tenants[index]!.quotas?.[what];
+    const n = (counted.get(`${what}|${tenant}`) ?? 0) + 1;
+    counted.set(`${what}|${tenant}`, n);
+    if (quota !== undefined && n === quota + 1) problems.push({ path, message: `tenant "${tenant}" may have at most ${quota} ${what === 'apis' ? 'APIs' : 'agents'} (tenants[${index}].quotas.${what}); this is one more` });
+  };
+  config.apis.forEach((api, index) => beyond(tenantOf(api), 'apis', ['apis', index]));
   // Agents are isolated only once tenants are declared (see the top of this file).
   if (config.tenants.length === 0) return problems;
+  config.agents.forEach((agent, index) => beyond(tenantOf(agent), 'agents', ['agents', index]));
   config.agents.forEach((agent, index) => {
     if (!exists(agent.tenant, ['agents', index, 'tenant'])) return;
     const tenant = tenantOf(agent);

@@ -24,6 +24,12 @@ const AgentUpdate = AgentSchema.pick({ name: true, labels: true }).extend({ id: 
 const agentView = (a: AgentRecord) => ({ id: a.id, name: a.name ?? null, labels: a.labels, tenant: a.tenant ?? null, disabled: a.disabled, createdAt: a.createdAt });
 const keyView = ({ hash: _hash, ...k }: ApiKeyRecord) => ({ ...k, api: k.api ?? null, expiresAt: k.expiresAt ?? null, revokedAt: k.revokedAt ?? null, lastUsedAt: k.lastUsedAt ?? null });
 
+/** The agents quota of a tenant in the draft, if it has one. */
+function agentQuota(document: Record<string, unknown>, tenant: string): number | undefined {
+  const entry = (Array.isArray(document.tenants) ? document.tenants : []).find((t) => (t as { id?: unknown } | null)?.id === tenant) as { quotas?: { agents?: unknown } } | undefined;
+  return typeof entry?.quotas?.agents === 'number' ? entry.quotas.agents : undefined;
+}
+
 export async function agentsResource(call: Call, store: Store, deployments: Deployments): Promise<void> {
   const [, rawId, sub, rawKey, ...rest] = call.segments;
   if (rest.length > 0 || (sub !== undefined && sub !== 'keys')) throw notFound(`/api/v1/${call.segments.join('/')}`);
@@ -34,8 +40,14 @@ export async function agentsResource(call: Call, store: Store, deployments: Depl
     const parsed = AgentSchema.pick({ id: true, name: true, labels: true, tenant: true }).strict().safeParse(body);
     if (!parsed.success) throw badRequest('invalid agent', parsed.error.issues.map((i) => ({ field: i.path.join('.') || '(agent)', message: i.message })));
     const tenant = parsed.data.tenant === DEFAULT_TENANT ? undefined : parsed.data.tenant;
-    if (tenant !== undefined && !declaredTenants((await deployments.draft()).document).includes(tenant)) {
+    const document = (await deployments.draft()).document;
+    if (tenant !== undefined && !declaredTenants(document).includes(tenant)) {
       throw badRequest(`invalid agent: tenant: no tenant "${tenant}"; expected one of the ids under \`tenants\``, [{ field: 'tenant', message: `no tenant "${tenant}"` }]);
+    }
+    const quota = agentQuota(document, tenant ?? DEFAULT_TENANT);
+    if (quota !== undefined) {
+      const count = (await store.listAgents()).filter((a) => (a.tenant ?? DEFAULT_TENANT) === (tenant ?? DEFAULT_TENANT)).length;
+      if (count >= quota) throw new ManagementError(409, `tenant "${tenant ?? DEFAULT_TENANT}" has ${count} agents, its quota (tenants[].quotas.agents: ${quota}); raise the quota to add more`);
     }
     const agent: AgentRecord = { id: parsed.data.id, name: parsed.data.name ?? undefined, labels: parsed.data.labels, tenant, createdAt: Date.now(), disabled: false };
     try {
