@@ -37,6 +37,7 @@ before(async () => {
       { id: 'gina', tenant: 'globex', apiKeys: [{ value: GINA_KEY }] },
     ],
     admin: { token: ADMIN_TOKEN },
+    metrics: { labels: { tenant: true } },
   });
 });
 
@@ -149,4 +150,17 @@ test('every audit record carries the API\'s tenant, refusals included; the reade
   const items = ((await response.json()) as { records: Array<{ tenant: string }> }).records;
   assert.ok(items.length > 0);
   assert.ok(items.every((e) => e.tenant === 'globex'));
+});
+
+test('with metrics.labels.tenant, request counts carry the API\'s tenant (off by default)', async () => {
+  const { client, close } = await sdkClient('acme-tools', ALICE_KEY);
+  try {
+    await client.listTools();
+  } finally {
+    await close();
+  }
+  const text = await (await fetch(`${gh.gateway.admin!.url.replace(/\/$/, '')}/metrics`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } })).text();
+  const lines = text.split('\n').filter((l) => l.startsWith('gatehouse_requests_total{'));
+  assert.ok(lines.some((l) => /api="acme-tools",method="tools\/list".*tenant="acme"/.test(l)), lines.join('\n'));
+  assert.ok(lines.every((l) => /tenant="(acme|globex|unknown)"/.test(l)), lines.join('\n'));
 });
