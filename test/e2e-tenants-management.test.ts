@@ -230,6 +230,8 @@ test('the dashboard API shows a tenant\'s admin its tenant\'s records only, and 
   assert.ok(records.every((r) => r.tenant === 'acme'), 'the tenant filter is forced to its own');
   const meta = await as(tokens.acmeAdmin, 'GET', '/api/meta');
   assert.deepEqual((meta.body.apis as Array<{ name: string }>).map((a) => a.name).sort(), ['acme-api', 'acme-two']);
+  assert.deepEqual(meta.body.tenants, ['acme'], 'the console\'s tenant filter offers its own tenant only');
+  assert.deepEqual((await platform('GET', '/api/meta', {}, 200)).body.tenants, ['acme', 'globex']);
   assert.equal((await as(tokens.acmeAdmin, 'GET', '/metrics')).status, 404);
   assert.equal((await platform('GET', '/api/logs?tenant=globex', {}, 200)).status, 200);
 });

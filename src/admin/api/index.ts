@@ -83,7 +83,12 @@ export function adminApi(deps: AdminApiDeps): ApiHandler {
 
 /** The config as a tenant's admin sees it: its servers and APIs only. */
 function tenantConfig(config: ConfigData, tenant: string): ConfigData {
-  return { ...config, servers: Object.fromEntries(Object.entries(config.servers).filter(([, s]) => tenantOf(s) === tenant)), apis: config.apis.filter((a) => tenantOf(a) === tenant) };
+  return {
+    ...config,
+    tenants: config.tenants.filter((t) => t.id === tenant),
+    servers: Object.fromEntries(Object.entries(config.servers).filter(([, s]) => tenantOf(s) === tenant)),
+    apis: config.apis.filter((a) => tenantOf(a) === tenant),
+  };
 }
 
 function decoded(segment: string): string {
@@ -100,6 +105,7 @@ function meta(deps: AdminApiDeps, config: ConfigData): unknown {
     version: VERSION,
     apis: config.apis.map((a) => ({ name: a.name, path: a.path, server: a.server })),
     servers: Object.keys(config.servers),
+    tenants: config.tenants.map((t) => t.id),
     audit: { readable: deps.reader() !== undefined, sink: deps.auditSink?.() },
   };
 }
