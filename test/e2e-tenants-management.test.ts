@@ -47,7 +47,7 @@ before(async () => {
     await platform('PUT', `/api/v1/credentials/${tenant}.upstream`, { body: { type: 'bearer', token: `${tenant}-secret-token` } }, 200);
   }
   await platform('POST', '/api/v1/agents', { body: { id: 'alice', tenant: 'acme' } }, 201);
-  await platform('POST', '/api/v1/agents', { body: { id: 'gina', tenant: 'globex' } }, 201);
+  await platform('POST', '/api/v1/agents', { body: { id: 'gina', tenant: 'globex', labels: { team: 'gx-ops' } } }, 201);
   keys.alice = String((await platform('POST', '/api/v1/agents/alice/keys', {}, 201)).body.key);
   keys.gina = String((await platform('POST', '/api/v1/agents/gina/keys', {}, 201)).body.key);
   await platform('POST', '/api/v1/deployments', { body: { comment: 'two tenants' } }, 201);
@@ -162,6 +162,12 @@ test('lists, versions, diffs and the change history show a tenant its own object
   assert.equal(diff.status, 200);
   assert.match(String(diff.body.text), /acme-srv/);
   assert.doesNotMatch(String(diff.body.text), /globex/);
+  // Simulating another tenant's agent on its own API: the agent is unknown, its labels hidden.
+  const simulated = await as(tokens.acmeAdmin, 'POST', '/api/v1/apis/acme-api/simulate', { body: { agent: 'gina' } });
+  assert.equal(simulated.status, 200, JSON.stringify(simulated.body));
+  assert.deepEqual(simulated.body.agent, { id: 'gina', known: false, name: null, labels: {} });
+  assert.doesNotMatch(JSON.stringify(simulated.body), /gx-ops/);
+  assert.equal(((await platform('POST', '/api/v1/apis/acme-api/simulate', { body: { agent: 'gina' } }, 200)).body.agent as { known: boolean }).known, true);
   const changes = await as(tokens.acmeAdmin, 'GET', '/api/v1/changes');
   assert.equal(changes.status, 200);
   const targets = (changes.body.items as Array<{ target: string }>).map((c) => c.target);
