@@ -179,6 +179,17 @@ test('a tenant\'s admin changes its own objects and deploys; new objects land in
   const made = await as(tokens.acmeAdmin, 'POST', '/api/v1/servers', { body: { name: 'acme-two', url: `${everything.origin}/mcp` } });
   assert.equal(made.status, 201, JSON.stringify(made.body));
   assert.equal(made.body.tenant, 'acme', 'created in the token\'s tenant');
+  // Nothing that reaches beyond the tenant: a program on the gateway's host, the gateway's environment.
+  const stdio = await as(tokens.acmeAdmin, 'POST', '/api/v1/servers', { body: { name: 'acme-shell', command: 'sh', args: ['-c', 'id'] } });
+  assert.equal(stdio.status, 400);
+  assert.match(String(stdio.body.error), /a tenant's admin may not define stdio servers/);
+  const env = await as(tokens.acmeAdmin, 'POST', '/api/v1/servers', { body: { name: 'acme-leak', url: `${everything.origin}/mcp`, headers: { 'x-leak': '${env:GATEHOUSE_SESSION_KEY}' } } });
+  assert.equal(env.status, 400);
+  assert.deepEqual(env.body.problems, [{ field: 'headers.x-leak', message: '${env:…} is not allowed for a tenant' }]);
+  const envPolicy = await as(tokens.acmeAdmin, 'POST', '/api/v1/apis/acme-api/policies', { body: { rateLimit: { backend: { type: 'redis', url: '${env:REDIS_URL}' }, limits: [] } } });
+  assert.equal(envPolicy.status, 400);
+  assert.equal((await platform('POST', '/api/v1/servers', { body: { name: 'platform-stdio', command: 'true', tenant: 'acme' } })).status, 201, 'a platform admin may');
+  assert.equal((await platform('DELETE', '/api/v1/servers/platform-stdio', { ifMatch: (await platform('GET', '/api/v1/servers/platform-stdio', {}, 200)).etag! })).status, 204);
   const api = await as(tokens.acmeAdmin, 'POST', '/api/v1/apis', { body: { name: 'acme-two', path: '/acme/two', server: 'acme-two', auth: { type: 'api-key' } } });
   assert.equal(api.status, 201, JSON.stringify(api.body));
   const outside = await as(tokens.acmeAdmin, 'POST', '/api/v1/apis', { body: { name: 'acme-three', path: '/three', server: 'acme-two', auth: { type: 'api-key' } } });

@@ -11,7 +11,7 @@ import { jsonBody, methodNotAllowed, nameSegment, reply, type Call } from './htt
 import type { Store } from '../store/store.ts';
 import { simulateResource } from './simulate.ts';
 import type { Store as AgentStore } from '../store/store.ts';
-import { claimTenant, platformOnly, seesObject, tenantView } from './tenant-scope.ts';
+import { checkTenantWrite, claimTenant, platformOnly, seesObject, tenantView } from './tenant-scope.ts';
 
 type Servers = Record<string, Record<string, unknown>>;
 type ApiEntry = Record<string, unknown> & { name?: unknown; policies?: unknown };
@@ -81,6 +81,7 @@ export async function serversResource(call: Call, deployments: Deployments): Pro
     if (call.method !== 'POST') methodNotAllowed(call, 'GET, POST');
     const { name, ...given } = await jsonBody(call);
     const definition = claimTenant(call, given, 'server');
+    checkTenantWrite(call, definition, 'server');
     if (typeof name !== 'string') throw badRequest('invalid server: name: required field is missing (expected string)', [{ field: 'name', message: 'required field is missing (expected string)' }]);
     await deployments.change(call.actor, 'create server', `servers/${name}`, (doc) => {
       if (Object.hasOwn(servers(doc), name)) throw new ManagementError(409, `server "${name}" already exists (PUT /api/v1/servers/${name} with If-Match changes it)`);
@@ -99,6 +100,7 @@ export async function serversResource(call: Call, deployments: Deployments): Pro
     const ifMatch = requireIfMatch(call.req);
     const { name: given, ...body } = await jsonBody(call);
     const definition = claimTenant(call, body, 'server');
+    checkTenantWrite(call, definition, 'server');
     if (given !== undefined && given !== name) throw badRequest(`name: expected "${name}" (the path's name) or nothing; renaming is a DELETE and a POST`, [{ field: 'name', message: `expected "${name}"` }]);
     await deployments.change(call.actor, 'update server', `servers/${name}`, (doc) => {
       const current = visibleServer(doc, name, call);
@@ -135,6 +137,7 @@ export async function apisResource(call: Call, deployments: Deployments, store: 
     if (call.method === 'GET') return reply(call, 200, { items: apis((await deployments.draft()).document).filter((a) => seesObject(call, a)).map((a) => ({ ...a, etag: etagOf(a) })) });
     if (call.method !== 'POST') methodNotAllowed(call, 'GET, POST');
     const api = claimTenant(call, await jsonBody(call), 'API');
+    checkTenantWrite(call, api, 'API');
     if (typeof api.name !== 'string') throw badRequest('invalid API: name: required field is missing (expected string)', [{ field: 'name', message: 'required field is missing (expected string)' }]);
     const name = api.name;
     await deployments.change(call.actor, 'create api', `apis/${name}`, (doc) => {
@@ -155,6 +158,7 @@ export async function apisResource(call: Call, deployments: Deployments, store: 
   if (call.method === 'PUT' || call.method === 'DELETE') {
     const ifMatch = requireIfMatch(call.req);
     const api = call.method === 'PUT' ? claimTenant(call, await jsonBody(call), 'API') : undefined;
+    checkTenantWrite(call, api, 'API');
     if (api && api.name !== undefined && api.name !== name) throw badRequest(`name: expected "${name}" (the path's name) or nothing`, [{ field: 'name', message: `expected "${name}"` }]);
     const entry = api && { ...api, name };
     await deployments.change(call.actor, call.method === 'PUT' ? 'update api' : 'delete api', `apis/${name}`, (doc) => {
@@ -185,6 +189,7 @@ async function policiesResource(call: Call, deployments: Deployments, apiName: s
     if (call.method === 'GET') return reply(call, 200, { items: policiesOf((await deployments.draft()).document).map((p, index) => ({ index, policy: p, etag: etagOf(p) })) });
     if (call.method !== 'POST') methodNotAllowed(call, 'GET, POST');
     const policy = await jsonBody(call);
+    checkTenantWrite(call, policy, 'policy');
     let index = 0;
     await deployments.change(call.actor, 'add policy', target(undefined), (doc) => {
       const list = policiesOf(doc);
@@ -206,6 +211,7 @@ async function policiesResource(call: Call, deployments: Deployments, apiName: s
   if (call.method === 'PUT' || call.method === 'DELETE') {
     const ifMatch = requireIfMatch(call.req);
     const policy = call.method === 'PUT' ? await jsonBody(call) : undefined;
+    checkTenantWrite(call, policy, 'policy');
     await deployments.change(call.actor, policy ? 'update policy' : 'delete policy', target(index), (doc) => {
       const list = policiesOf(doc);
       if (list[index] === undefined) throw notFound(`policy ${index} of API "${apiName}"`);

@@ -73,3 +73,31 @@ export function tenantView(document: ControlDocument, tenant: string | undefined
     agents: list(document.agents).filter(own),
   };
 }
+
+/**
+ * What a tenant's admin may not write, because it reaches beyond the tenant: `${env:…}` (the
+ * gateway's environment holds the platform's secrets; a header of the tenant's own server would
+ * carry them out) and stdio servers (`command` runs a program on the gateway's host). 400 naming
+ * the field; a platform identity may do both.
+ */
+export function checkTenantWrite(call: Pick<Call, 'tenant'>, value: unknown, what: string): void {
+  if (call.tenant === undefined) return;
+  if (what === 'server' && value !== null && typeof value === 'object' && 'command' in value) {
+    throw badRequest(`invalid ${what}: command: a tenant's admin may not define stdio servers (they run a program on the gateway's host); a platform admin may`, [{ field: 'command', message: 'not allowed for a tenant' }]);
+  }
+  const path = envReference(value, []);
+  if (path !== undefined) {
+    const field = path.join('.') || '(top level)';
+    throw badRequest(`invalid ${what}: ${field}: \${env:…} is not allowed for a tenant's admin (the gateway's environment is the platform's); store a secret as a credential named "${call.tenant}.<name>" instead`, [{ field, message: '${env:…} is not allowed for a tenant' }]);
+  }
+}
+
+function envReference(value: unknown, path: string[]): string[] | undefined {
+  if (typeof value === 'string') return value.includes('${env:') ? path : undefined;
+  if (value === null || typeof value !== 'object') return undefined;
+  for (const [key, inner] of Object.entries(value)) {
+    const found = envReference(inner, [...path, key]);
+    if (found) return found;
+  }
+  return undefined;
+}
