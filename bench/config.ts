@@ -18,8 +18,14 @@ export interface BenchConfig {
   scenarios: string[];
   skipIdle: boolean;
   idleSessions: number;
+  /** The revision the 2025 load client speaks (sessions, initialize). */
+  legacyRevision: LegacyRevision;
   help: boolean;
 }
+
+/** The 2025 revisions the load client can speak. */
+export const LEGACY_REVISIONS = ['2025-06-18', '2025-11-25'] as const;
+export type LegacyRevision = (typeof LEGACY_REVISIONS)[number];
 
 export const USAGE = `Usage: npm run bench -- [flags]    (or: node --import tsx bench/run.ts [flags])
   --quick               short run (1 round, few requests, 1000 idle sessions)
@@ -32,7 +38,10 @@ export const USAGE = `Usage: npm run bench -- [flags]    (or: node --import tsx 
   --scenarios a,b       run only scenarios whose name contains one of these (BENCH_SCENARIOS,
                         e.g. "tools/call" or "list, 32"; default all)
   --skip-idle           skip the idle-session heap step
-  --idle-sessions N     sessions opened by the idle step               (BENCH_IDLE_SESSIONS, default 10000)`;
+  --idle-sessions N     sessions opened by the idle step               (BENCH_IDLE_SESSIONS, default 10000)
+  --legacy-revision R   the 2025 load client's revision: ${LEGACY_REVISIONS.join(' or ')}
+                        (BENCH_LEGACY_REVISION, default 2025-06-18); gatehouse+bridged opens its
+                        upstream sessions with 2025-11-25, so compare it with that one`;
 
 function positive(name: string, raw: string | undefined, fallback: number): number {
   if (raw === undefined || raw === '') return fallback;
@@ -54,6 +63,7 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): BenchConfig
       scenarios: { type: 'string' },
       'skip-idle': { type: 'boolean', default: false },
       'idle-sessions': { type: 'string' },
+      'legacy-revision': { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
@@ -69,6 +79,8 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): BenchConfig
     .split(',')
     .map((s) => s.trim())
     .filter(Boolean);
+  const legacyRevision = values['legacy-revision'] ?? env.BENCH_LEGACY_REVISION ?? '2025-06-18';
+  if (!(LEGACY_REVISIONS as readonly string[]).includes(legacyRevision)) throw new Error(`--legacy-revision must be one of ${LEGACY_REVISIONS.join(', ')}, got "${legacyRevision}"`);
   return {
     quick,
     rounds: positive('--rounds', values.rounds ?? env.BENCH_ROUNDS, quick ? 1 : 3),
@@ -79,6 +91,7 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): BenchConfig
     scenarios: scenarioParts,
     skipIdle: values['skip-idle'] === true || env.BENCH_SKIP_IDLE === '1',
     idleSessions: positive('--idle-sessions', values['idle-sessions'] ?? env.BENCH_IDLE_SESSIONS, quick ? 1000 : 10000),
+    legacyRevision: legacyRevision as LegacyRevision,
     help: values.help === true,
   };
 }

@@ -3,7 +3,12 @@
 import http from 'node:http';
 import { performance } from 'node:perf_hooks';
 
-export const PROTOCOL_VERSION = '2025-06-18';
+/** The revision of the 2025 load (sessions): `--legacy-revision` sets it for a run. */
+let legacyRevision = '2025-06-18';
+
+export function useLegacyRevision(revision: string): void {
+  legacyRevision = revision;
+}
 /** The sessionless revision: no initialize, the client's declaration in `_meta` of every request. */
 export const MODERN_VERSION = '2026-07-28';
 const CLIENT_INFO = { name: 'gatehouse-bench', version: '0.1.0' };
@@ -161,7 +166,7 @@ function baseHeaders(url: URL): Record<string, string> {
 }
 
 function sessionHeaders(url: URL, sessionId: string): Record<string, string> {
-  return { ...baseHeaders(url), 'mcp-session-id': sessionId, 'mcp-protocol-version': PROTOCOL_VERSION };
+  return { ...baseHeaders(url), 'mcp-session-id': sessionId, 'mcp-protocol-version': legacyRevision };
 }
 
 /**
@@ -203,7 +208,7 @@ export async function openSession(url: URL, agent: http.Agent): Promise<string> 
     jsonrpc: '2.0',
     id: 0,
     method: 'initialize',
-    params: { protocolVersion: PROTOCOL_VERSION, capabilities: {}, clientInfo: CLIENT_INFO },
+    params: { protocolVersion: legacyRevision, capabilities: {}, clientInfo: CLIENT_INFO },
   });
   const reply = await post(url, agent, baseHeaders(url), init, 0);
   const problem = resultProblem(reply, 0);

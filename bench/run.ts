@@ -11,6 +11,7 @@ import { runCell, SCENARIOS, type CellResult } from './scenarios.ts';
 import * as targets from './targets.ts';
 import { readAuditRecords } from './audit-records.ts';
 import { fmt } from './stats.ts';
+import { useLegacyRevision } from './load-client.ts';
 import type { Target } from './targets.ts';
 
 let config: BenchConfig;
@@ -91,11 +92,12 @@ function runIdleStep(sessions: number): Promise<string | undefined> {
 }
 
 async function main(): Promise<number> {
+  useLegacyRevision(config.legacyRevision);
   log('# Gatehouse benchmark');
   for (const line of machineDescription()) log(line);
   log(
     `settings: rounds=${config.rounds} requests/cell: ${config.requests32} at 32 sessions, ${config.requests1} at 1 session; ` +
-      `warm-up ${config.warmup}/target/scenario${config.quick ? ' (--quick)' : ''}`,
+      `warm-up ${config.warmup}/target/scenario${config.quick ? ' (--quick)' : ''}; 2025 load client speaks ${config.legacyRevision}`,
   );
   log();
 

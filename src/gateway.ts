@@ -29,7 +29,9 @@ import { credentialsKeySource } from './credentials/key.ts';
 import { UpstreamCredentialRegistry } from './credentials/registry.ts';
 import { syncConfigAgents } from './auth/agents-sync.ts';
 import { compilePublicBase } from './auth/public-url.ts';
-import { authorizationServerEnabled, createAuthorizationServer } from './authserver/index.ts';
+import { authorizationServerEnabled, createAuthorizationServer, type AuthorizationServer } from './authserver/index.ts';
+import type { SignInServer } from './admin/sso.ts';
+import { isLoopbackHost } from './http/guards.ts';
 import { Audit, type AuditCounters } from './audit/audit.ts';
 import { auditEventOfAuth } from './audit/auth-events.ts';
 import { combineObservers } from './observe/composite.ts';
@@ -44,6 +46,8 @@ import { HttpMemberChannel, type HttpMemberConfig } from './upstream/federation/
 import { MemberClients } from './upstream/federation/member-clients.ts';
 import { FederatedSessionStore, type FederatedState } from './upstream/federation/session-store.ts';
 import type { MemberFactory } from './upstream/federation/member.ts';
+import { httpMemberChannel } from './upstream/federation/member-era.ts';
+import { ModernMemberForwarder } from './upstream/federation/modern-forward.ts';
 import { compileFederationPlan, connectorName, isFederated, type FederationPlan } from './upstream/federation/plan.ts';
 import { ModernClientBridge } from './bridge/modern-client.ts';
 import { EraProbe } from './bridge/era.ts';
@@ -56,6 +60,10 @@ import { ChildSlots } from './upstream/child-slots.ts';
 import type { ControlPlane } from './control/plane.ts';
 import { defaultMaxConnections, openFileLimit, type ClientLimits, type ConnectionStats } from './http/client-limits.ts';
 import { loadListenersTls } from './http/tls.ts';
+import { hostname } from 'node:os';
+import { Cluster } from './cluster/forward.ts';
+import { NodeRegistry } from './cluster/registry.ts';
+import { ForwardSigner } from './cluster/signature.ts';
 
 export interface GatewayOptions {
   /** Config as an object (validated here) or already validated. */
@@ -98,6 +106,10 @@ export class Gateway {
   admin: AdminServer | undefined;
   /** Managed mode's control plane (management API, deployments); undefined in file mode. */
   control: ControlPlane | undefined;
+  /** The node registry and forwarding (src/cluster/); undefined when cluster.enabled is off. */
+  cluster: Cluster | undefined;
+  /** The embedded authorization server of the current runtime (rebuilt with it); undefined when off. */
+  private authServer: AuthorizationServer | undefined;
 
   private constructor(
     config: ConfigData,
@@ -140,13 +152,14 @@ export class Gateway {
       const { key, source } = await loadSessionKey(dataDir, env);
       const sealer = new SessionSealer(key);
       let gateway: Gateway | undefined;
-      const listenerDeps: ListenerDeps & { observer: ExchangeObserver | undefined } = {
+      const listenerDeps: ListenerDeps & { observer: ExchangeObserver | undefined; cluster: Cluster | undefined } = {
         runtime: () => gateway!.runtime,
         sealer,
         upstream: (name) => gateway!.upstreams.get(name)?.upstream,
         bridges: (name) => gateway!.bridges.get(name)?.bridges,
         log,
         observer: undefined, // set below, before the listener opens
+        cluster: undefined, // likewise
       };
       const listener = new Listener(listenerDeps, config.limits.maxHeaderBytes, clientLimits(config, log), mcpTls);
       const port = await listener.listen(config.listen.port, config.listen.host);
@@ -175,7 +188,14 @@ export class Gateway {
       gateway.observability = observability;
       observability.bind(gateway);
       gateway.control = options.control?.(gateway, { dataDir, env });
-      log.info({ host: config.listen.host, port, tls: mcpTls !== undefined, apis: config.apis.map((a) => a.path), sessionKey: source, maxConnections: listener.server.maxConnections }, 'gatehouse listening');
+      if (config.cluster.enabled ?? storeSpec.type === 'postgres') {
+        const self = { id: gateway.nodeId, url: advertiseUrl(config, listener.scheme, port) };
+        const registry = new NodeRegistry(store, self, config.cluster, log.child({ node: gateway.nodeId }));
+        const signer = new ForwardSigner(deriveKey(key, 'gatehouse cluster forwarding'));
+        gateway.cluster = listenerDeps.cluster = new Cluster(gateway.nodeId, registry, signer, { connect: config.cluster.forwardConnectTimeout, head: config.timeouts.response + 10_000 }, log.child({ node: gateway.nodeId }));
+        await registry.start();
+      }
+      log.info({ host: config.listen.host, port, node: gateway.nodeId, tls: mcpTls !== undefined, apis: config.apis.map((a) => a.path), sessionKey: source, maxConnections: listener.server.maxConnections }, 'gatehouse listening');
       // After the line above: scripts read the first "port" of the log as Gatehouse's own.
       const started = gateway;
       cleanup.splice(0, cleanup.length, () => started.close(), () => AdminServer.release(adminBinding));
@@ -255,7 +275,28 @@ export class Gateway {
     const deps = { store: this.store, log: this.log, counters: this.counters, rateLimitStats: this.rateLimitStats, embeddedIssuer: authServer?.embeddedIssuer };
     const runtime = compileRuntime(config, deps);
     for (const [route, handler] of authServer?.routes ?? []) runtime.routes.add(route, handler, runtime.routeOrigin);
+    this.authServer = authServer;
     return runtime;
+  }
+
+  /**
+   * The admin listener's "Sign in with Gatehouse" (src/admin/sso.ts): the authorization server's
+   * admin client and the server's URL for a browser: publicUrl, else this listener on the host
+   * name the browser used for the admin listener (when this listener is on loopback or on every
+   * address; otherwise on its own address).
+   */
+  adminSignIn(): SignInServer | undefined {
+    const admin = this.authServer?.admin;
+    if (!admin) return undefined;
+    return {
+      ...admin,
+      base: (hostname) => {
+        if (this.config.publicUrl !== undefined) return this.config.publicUrl.replace(/\/+$/, '');
+        const host = this.config.listen.host;
+        const sameHost = isLoopbackHost(host) || host === '0.0.0.0' || host === '::';
+        return sameHost && hostname !== '' ? `${this.listener.scheme}://${hostname}:${this.port}` : this.baseUrl();
+      },
+    };
   }
 
   /** Audit queue counters for metrics; undefined when audit is off. */
@@ -284,6 +325,11 @@ export class Gateway {
   /** Open and refused client connections per listener (`mcp`, and `admin` when it runs). */
   configVersion(): number | undefined {
     return this.control?.served;
+  }
+
+  /** Live nodes and forwarding counts (src/cluster/); undefined when cluster is off. */
+  clusterStats(): { nodes: number; forwarded: { ok: number; ownerGone: number; timeout: number; broken: number }; refused: number } | undefined {
+    return this.cluster && { nodes: this.cluster.registry.size, forwarded: this.cluster.stats.forwarded, refused: this.cluster.stats.refused };
   }
 
   connectionStats(): Record<string, ConnectionStats> {
@@ -433,7 +479,7 @@ export class Gateway {
       return;
     }
     const modernClient = new ModernClientBridge(name, factory, limits, this.sealed.requestStates, this.nodeId, this.log.child({ api, federated: true, bridge: '2026→2025' }));
-    this.bridges.set(name, { bridges: { modernClient, probe: undefined, legacyClient: undefined }, definition });
+    this.bridges.set(name, { bridges: { modernClient, probe: undefined, legacyClient: undefined, memberForward: new ModernMemberForwarder() }, definition });
   }
 
   /** A Streamable HTTP server reached as a message channel (federation members, bridged sessions): one pool per server. */
@@ -458,7 +504,9 @@ export class Gateway {
       if (!definition) continue;
       if ('url' in definition) {
         const member = this.httpMember(server, definition, globals);
-        memberFactories.set(server, (_server, log, resume) => new HttpMemberChannel(member, log, resume));
+        const modern: ModernTarget = { url: definition.url, headers: definition.headers, credentials: member.credentials, responseTimeout: member.responseTimeout, maxResponseBytes: globals.maxResponseBytes };
+        // The server's own era probe (syncBridges made it): a member that speaks 2026-07-28 is spoken to sessionlessly.
+        memberFactories.set(server, (_server, log, resume) => httpMemberChannel(server, member, modern, this.bridges.get(server)?.bridges.probe, log, resume));
       } else {
         const make = this.channelSetup(server, definition, globals)[0];
         memberFactories.set(server, (_server, log) => make(log, { id: '' }));
@@ -526,10 +574,14 @@ export class Gateway {
   close(): Promise<void> {
     this.closing ??= (async () => {
       clearInterval(this.reaper);
+      // Out of the registry first: other nodes answer 404 for this node's sessions at once, and
+      // their clients initialize again elsewhere rather than meet a node that is draining.
+      await this.cluster?.leave();
       await this.admin?.close();
       await this.control?.close().catch((err: unknown) => this.log.error({ err }, 'could not close the control store'));
       for (const { upstream } of this.upstreams.values()) upstream.endStreams();
       const { drained, cut } = await this.listener.drain(this.config.timeouts.drain);
+      await this.cluster?.close();
       // Every exchange has finished: write what the audit log still holds before stopping.
       await this.audit?.close().catch((err: unknown) => this.log.error({ err }, 'could not flush the audit log'));
       await Promise.all([...this.upstreams.values()].map(({ upstream }) => upstream.close()));
@@ -560,6 +612,14 @@ function clientLimits(config: ConfigData, log: Logger): ClientLimits {
     );
   }
   return { headersTimeout: config.timeouts.clientHeaders, requestTimeout: config.timeouts.clientRequest, idleTimeout: config.timeouts.clientIdle, maxConnections };
+}
+
+/** The base URL other nodes forward to: cluster.advertiseUrl, else the MCP listener's own address. */
+function advertiseUrl(config: ConfigData, scheme: 'http' | 'https', port: number): string {
+  if (config.cluster.advertiseUrl !== undefined) return config.cluster.advertiseUrl.replace(/\/+$/, '');
+  const host = config.listen.host;
+  const shown = host === '0.0.0.0' || host === '::' ? hostname() : host.includes(':') ? `[${host}]` : host;
+  return `${scheme}://${shown}:${port}`;
 }
 
 /** How often to look for idle sessions: half the shortest idle timeout (global or a stdio server's own), within 1–30 s. */

@@ -8,6 +8,7 @@ import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/cli
 import { raw, startTestGateway, type TestGateway } from './helpers/gatehouse.ts';
 import { SseReader, rpcErrorCode } from './helpers/http-peers.ts';
 import { startStatelessServer, type RunningStatelessServer } from './helpers/stateless-server.ts';
+import { deferred } from './helpers/deferred.ts';
 
 const MODERN = '2026-07-28';
 const ENVELOPE = {
@@ -57,21 +58,6 @@ function modernHeaders(method: string, name?: string): Record<string, string> {
 
 function modernRequest(id: number, method: string, params: Record<string, unknown> = {}): Record<string, unknown> {
   return { jsonrpc: '2.0', id, method, params: { ...params, _meta: ENVELOPE } };
-}
-
-/** A promise settled by `resolve`, rejected after `ms` so that no wait is unbounded. */
-function deferred<T>(what: string, ms = 10_000): { promise: Promise<T>; resolve(value: T): void } {
-  let resolve!: (value: T) => void;
-  let timer: NodeJS.Timeout | undefined;
-  const promise = new Promise<T>((ok, fail) => {
-    resolve = (value) => {
-      clearTimeout(timer);
-      ok(value);
-    };
-    timer = setTimeout(() => fail(new Error(`${what}: nothing within ${ms} ms`)), ms);
-  });
-  void promise.catch(() => undefined); // awaited by the test; this only keeps an early failure from going unhandled
-  return { promise, resolve };
 }
 
 test('a 2026-07-28 SDK client connects through an ACL: server/discover passes (it was answered method not found), its capabilities and the lists are filtered', async () => {

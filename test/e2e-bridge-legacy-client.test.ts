@@ -12,6 +12,7 @@ import { ElicitRequestSchema, ResourceUpdatedNotificationSchema, ToolListChanged
 import { raw, startTestGateway, type TestGateway } from './helpers/gatehouse.ts';
 import { recordsWhen } from './helpers/audit-db.ts';
 import { HEADER_MIRRORED_TOOL, NON_ASCII_PROMPT, startStatelessServer, type RunningStatelessServer } from './helpers/stateless-server.ts';
+import { deferred } from './helpers/deferred.ts';
 
 const MODERN = '2026-07-28';
 let upstream: RunningStatelessServer;
@@ -68,21 +69,6 @@ async function waitFor(check: () => boolean, what: string, ms = 10_000): Promise
     if (Date.now() > end) throw new Error(`${what}: not within ${ms} ms`);
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
-}
-
-/** A promise settled by `resolve`, rejected after `ms` so that no wait is unbounded. */
-function deferred<T>(what: string, ms = 10_000): { promise: Promise<T>; resolve(value: T): void } {
-  let resolve!: (value: T) => void;
-  let timer: NodeJS.Timeout | undefined;
-  const promise = new Promise<T>((ok, fail) => {
-    resolve = (value) => {
-      clearTimeout(timer);
-      ok(value);
-    };
-    timer = setTimeout(() => fail(new Error(`${what}: nothing within ${ms} ms`)), ms);
-  });
-  void promise.catch(() => undefined); // awaited by the test; this only keeps an early failure from going unhandled
-  return { promise, resolve };
 }
 
 function receivedBodies(method: string): Array<{ headers: Record<string, unknown>; body: Record<string, unknown> }> {

@@ -16,17 +16,10 @@ import { startCliGateway } from './helpers/lifecycle-cli.ts';
 import { startStatelessServer } from './helpers/stateless-server.ts';
 import { validateConfig } from '../src/config/load.ts';
 import type { ConfigInput } from '../src/config/schema.ts';
+import { deferred } from './helpers/deferred.ts';
 
 /** A reload is debounced, then loads and validates the file: generous on a loaded machine. */
 const RELOAD_WAIT_MS = 30_000;
-
-function deferred<T = void>(what: string, timeoutMs = RELOAD_WAIT_MS): { promise: Promise<T>; resolve(value: T): void } {
-  let resolve!: (value: T) => void;
-  let reject!: (error: Error) => void;
-  const promise = new Promise<T>((res, rej) => ((resolve = res), (reject = rej)));
-  const timer = setTimeout(() => reject(new Error(`timed out waiting for ${what}`)), timeoutMs);
-  return { promise: promise.finally(() => clearTimeout(timer)), resolve };
-}
 
 /** Two APIs with an ACL (HTTP and stdio upstream); `hideEcho` adds a rule denying the echo tool. */
 function guardedApis(hideEcho: boolean): string {
@@ -46,7 +39,7 @@ function guardedApis(hideEcho: boolean): string {
 
 /** The SDK client with a tools/list_changed handler. */
 async function listeningClient(url: string) {
-  const changed = deferred(`notifications/tools/list_changed on ${url}`);
+  const changed = deferred(`notifications/tools/list_changed on ${url}`, RELOAD_WAIT_MS);
   const transport = new StreamableHTTPClientTransport(new URL(url));
   const client = new Client({ name: 'list-changed-test', version: '1.0.0' });
   client.setNotificationHandler(ToolListChangedNotificationSchema, () => changed.resolve());
@@ -101,7 +94,7 @@ test('a 2026-07-28 subscriptions/listen stream through Gatehouse gets tools/list
   t.after(() => gh.close());
 
   const notices: unknown[] = [];
-  const changed = deferred('notifications/tools/list_changed on the listen stream');
+  const changed = deferred('notifications/tools/list_changed on the listen stream', RELOAD_WAIT_MS);
   const client = new ModernClient({ name: 'list-changed-modern', version: '1.0.0' }, { versionNegotiation: { mode: { pin: '2026-07-28' } } });
   client.setNotificationHandler('notifications/tools/list_changed', (notification) => {
     notices.push(notification);

@@ -1,7 +1,7 @@
 // Who may use the admin listener: the holder of the admin token (Authorization: Bearer, or the
 // sign-in form), a user of the embedded authorization server listed in admin.users (the sign-in
-// form, same password check and throttle as the authorization server's), both with the owner
-// role, or, in managed mode, an API token (api-tokens.ts) with the role it was made with. Nothing
+// form, same password check and throttle as the authorization server's; or "Sign in with
+// Gatehouse", sso.ts) with the role admin.users gives it (the token: owner), or, in managed mode, an API token (api-tokens.ts) with the role it was made with. Nothing
 // else: an agent's API key or OAuth token is never looked up here, so it can only fail.
 //
 // A browser signs in once and gets a session cookie: random, kept in memory (a restart signs
@@ -13,8 +13,8 @@ import type { Logger } from '../log.ts';
 import { checkLogin } from '../authserver/users.ts';
 import { LoginThrottle } from '../authserver/throttle.ts';
 import type { AdminRole } from '../store/control.ts';
-import type { AdminUserGrant } from './schema.ts';
 import { looksLikeAdminToken, verifyAdminToken, type AdminTokenLookup } from './api-tokens.ts';
+import { adminGrantOf, type AdminUserEntry } from './admin-users.ts';
 
 export interface AdminIdentity {
   /** token: the admin token; user: a listed user; api-token: an API token of the control store. */
@@ -60,7 +60,7 @@ export class AdminAuth {
 
   constructor(
     token: string,
-    private readonly users: ReadonlyMap<string, AdminUserGrant>,
+    private readonly users: readonly AdminUserEntry[],
     private readonly store: Store,
     private readonly log: Logger,
   ) {
@@ -68,7 +68,7 @@ export class AdminAuth {
   }
 
   get usersEnabled(): boolean {
-    return this.users.size > 0;
+    return this.users.length > 0;
   }
 
   /**
@@ -112,7 +112,7 @@ export class AdminAuth {
       const password = form.get('password') ?? '';
       // Users not listed are checked all the same, so that the answer takes as long.
       const user = await checkLogin(this.store, username, password);
-      const grant = user && this.users.get(user.username);
+      const grant = user && adminGrantOf(this.users, user.username);
       if (user && grant) who = { kind: 'user', name: user.username, role: grant.role, ...(grant.tenant !== undefined && { tenant: grant.tenant }) };
     } else if (this.isToken(form.get('token') ?? '')) {
       who = TOKEN_ADMIN;
@@ -125,6 +125,12 @@ export class AdminAuth {
     this.throttle.succeed(throttleName, address);
     this.log.info({ admin: who.name, address }, 'admin: signed in');
     return { ok: true, who, cookie: this.openSession(who) };
+  }
+
+  /** A session for an admin who signed in elsewhere (through the authorization server, sso.ts). */
+  signedIn(who: AdminIdentity, address: string, method: string): string {
+    this.log.info({ admin: who.name, role: who.role, method, address }, 'admin: signed in');
+    return this.openSession(who);
   }
 
   logout(req: IncomingMessage): void {
@@ -160,7 +166,7 @@ function digest(value: string): Buffer {
   return createHash('sha256').update(value).digest();
 }
 
-function cookieValue(header: string | undefined, name: string): string | undefined {
+export function cookieValue(header: string | undefined, name: string): string | undefined {
   if (!header) return undefined;
   for (const part of header.split(';')) {
     const eq = part.indexOf('=');

@@ -12,7 +12,7 @@ button{font:inherit;padding:.5rem 1.2rem;border-radius:4px;border:1px solid #245
 .error{background:#fde8e8;color:#8a1c1c;padding:.6rem;border-radius:4px}.muted{color:#5b6475;font-size:.9rem}
 code{background:#f0f1f4;padding:.1rem .3rem;border-radius:3px}`;
 
-export function sendHtml(res: ServerResponse, status: number, title: string, body: string, headers: Record<string, string> = {}): void {
+export function sendHtml(res: ServerResponse, status: number, title: string, body: string, headers: Record<string, string | string[]> = {}): void {
   const html = `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1"><title>${escapeHtml(title)} · Gatehouse admin</title><style>${STYLE}</style></head><body><main>${body}</main></body></html>`;
   res.writeHead(status, {
     'content-type': 'text/html; charset=utf-8',
@@ -29,7 +29,7 @@ export function sendHtml(res: ServerResponse, status: number, title: string, bod
   res.end(html);
 }
 
-export function loginPage(options: { error?: string; users: boolean; next: string; username?: string }): string {
+export function loginPage(options: { error?: string; users: boolean; gatehouse?: boolean; next: string; username?: string | undefined }): string {
   const error = options.error ? `<p class="error" role="alert">${escapeHtml(options.error)}</p>` : '';
   const next = `<input type="hidden" name="next" value="${escapeHtml(options.next)}">`;
   const tokenForm = `<form method="post" action="/login">${next}
@@ -42,5 +42,21 @@ export function loginPage(options: { error?: string; users: boolean; next: strin
 <label for="password">Password</label><input type="password" id="password" name="password" autocomplete="current-password" required>
 <button type="submit">Sign in</button></form>`
     : '';
-  return `<h1>Gatehouse admin</h1>${error}${tokenForm}${userForm}`;
+  // Shown only when the embedded authorization server is on (and admin users are listed).
+  const gatehouseForm = options.gatehouse
+    ? `<form method="post" action="/oauth/start">${next}<button type="submit">Sign in with Gatehouse</button></form>
+<p class="muted">Signs you in at Gatehouse's authorization server, as a user listed in <code>admin.users</code>.</p>`
+    : '';
+  return `<h1>Gatehouse admin</h1>${error}${gatehouseForm}${tokenForm}${userForm}`;
+}
+
+/** Why a sign-in through the authorization server was refused, with the way back. */
+export function signInRefusedPage(title: string, message: string): string {
+  return `<h1>${escapeHtml(title)}</h1><p class="error" role="alert">${escapeHtml(message)}</p><p><a href="/login">Back to the sign-in page</a></p>`;
+}
+
+/** Signed in: on to `next` (a path of this listener, checked by the caller) by a navigation of this page. */
+export function continuePage(next: string): string {
+  const target = escapeHtml(next);
+  return `<meta http-equiv="refresh" content="0;url=${target}"><h1>Signed in</h1><p><a href="${target}">Continue to the dashboard</a></p>`;
 }

@@ -3,9 +3,8 @@
 import { z } from 'zod';
 import { USERNAME_PATTERN } from '../authserver/passwords.ts';
 import { TlsSchema } from '../http/tls-schema.ts';
+import { ADMIN_ROLES } from '../store/control.ts';
 import { TenantId } from '../config/tenant-schema.ts';
-
-const AdminUsername = z.string().regex(USERNAME_PATTERN, 'expected a username of the authorization server (letters, digits, "_", ".", "@" or "-")');
 
 /** A few browsers and a metrics scraper: apart from the MCP listener's cap, so that neither starves the other. */
 export const ADMIN_DEFAULT_MAX_CONNECTIONS = 100;
@@ -18,6 +17,9 @@ export const ADMIN_DEFAULT_MAX_CONNECTIONS = 100;
 export function defaultAdminPort(listenPort: number): number {
   return listenPort === 0 || listenPort >= 65535 ? 0 : listenPort + 1;
 }
+
+const USERNAME_MESSAGE = 'expected a username of the authorization server (letters, digits, "_", ".", "@" or "-")';
+type AdminRoleName = (typeof ADMIN_ROLES)[number];
 
 export const AdminSchema = z
   .strictObject({
@@ -38,18 +40,21 @@ export const AdminSchema = z
     users: z
       .array(
         z.union([
-          AdminUsername,
-          z
-            .strictObject({
-              user: AdminUsername,
-              role: z.enum(['owner', 'admin', 'viewer']).default('owner').meta({ description: 'owner: everything; admin: everything but API tokens; viewer: reads only.' }),
-              tenant: TenantId.optional().meta({ description: 'The one tenant this user sees and changes (its servers, APIs, agents, credentials, audit records); absent: the whole platform.' }),
-            })
-            .meta({ title: 'An admin user with a role, optionally of one tenant' }),
+          z.string().regex(USERNAME_PATTERN, USERNAME_MESSAGE),
+          z.strictObject({
+            user: z.string().regex(USERNAME_PATTERN, USERNAME_MESSAGE).meta({ description: 'The username.' }),
+            role: z.enum(ADMIN_ROLES as [AdminRoleName, ...AdminRoleName[]]).default('owner').meta({ description: 'owner (everything), admin (everything but API tokens) or viewer (reads only).' }),
+            tenant: TenantId.optional().meta({ description: 'The one tenant this user sees and changes (its servers, APIs, agents, credentials, audit records); absent: the whole platform.' }),
+          }),
         ]),
       )
       .default([])
-      .meta({ description: 'Users of the embedded authorization server (`gatehouse users create`) who may sign in to the admin listener with their password: a plain username is a platform owner; `{ user, role, tenant }` gives a role, and with `tenant` confines the user to that tenant.' }),
+      .meta({ description: 'Users of the embedded authorization server (`gatehouse users create`) who may sign in to the admin listener, with their password or through the authorization server ("Sign in with Gatehouse"). A plain name is a platform owner; `{ user, role }` gives a role, and `{ user, role, tenant }` confines the user to one tenant (docs/tenants.md).' }),
+    publicUrl: z
+      .string()
+      .url()
+      .optional()
+      .meta({ description: 'Base URL browsers use to reach the admin listener (e.g. https://admin.example.com), for the callback of "Sign in with Gatehouse". Needed for that button when admin.host is not on loopback.' }),
     allowedHosts: z.array(z.string()).optional().meta({ description: 'Host header values the admin listener accepts (host or host:port). Default for a loopback admin.host: localhost, 127.0.0.1, [::1].' }),
     allowedOrigins: z.array(z.string()).optional().meta({ description: 'Origin header values the admin listener accepts. Default for a loopback admin.host: loopback origins on any port.' }),
     maxConnections: z
@@ -64,13 +69,3 @@ export const AdminSchema = z
   .meta({ description: 'The admin listener: /metrics, /-/health and the dashboard, behind an admin token or an admin user\'s sign-in. Agents\' keys and tokens are never accepted there. Changes take effect on restart (except admin.tls: its files and their paths apply at once).' });
 
 export type AdminConfig = z.output<typeof AdminSchema>;
-
-export interface AdminUserGrant {
-  readonly role: 'owner' | 'admin' | 'viewer';
-  readonly tenant: string | undefined;
-}
-
-/** admin.users by username: a plain name is a platform owner. */
-export function adminUserGrants(users: AdminConfig['users']): Map<string, AdminUserGrant> {
-  return new Map(users.map((u) => (typeof u === 'string' ? [u, { role: 'owner', tenant: undefined }] : [u.user, { role: u.role, tenant: u.tenant }])));
-}

@@ -16,12 +16,15 @@ import { GatehouseError } from '../errors.ts';
 import { sendJson } from '../http/reply.ts';
 import { checkHostAndOrigin, compileOriginPolicy, headerCount, isLoopbackHost, readBody, type OriginPolicy } from '../http/guards.ts';
 import type { GatewayMetrics } from '../metrics/registry.ts';
-import { adminUserGrants, defaultAdminPort, type AdminConfig } from './schema.ts';
+import { defaultAdminPort, type AdminConfig } from './schema.ts';
 import { ListenError } from '../http/listen-error.ts';
 import { loadAdminToken, type AdminToken } from './token.ts';
-import { AdminAuth, clearedCookie, sessionCookie, rememberIdentity } from './auth.ts';
+import { AdminAuth, clearedCookie, cookieValue, rememberIdentity, sessionCookie } from './auth.ts';
+import { FLOW_COOKIE, GatehouseSignIn, type SignInServer } from './sso.ts';
+import { ADMIN_CALLBACK_PATH } from '../authserver/admin-client.ts';
+import { authorizationServerEnabled } from '../authserver/index.ts';
 import type { AdminTokenLookup } from './api-tokens.ts';
-import { loginPage, sendHtml } from './pages.ts';
+import { continuePage, loginPage, sendHtml, signInRefusedPage } from './pages.ts';
 import { dashboardRoutes } from './mount.ts';
 import { API_PREFIX, type ManagementHandler } from '../control/api.ts';
 import { ConnectionGuard, isClientDisconnect, timeoutOptions, type ClientLimits, type ConnectionStats } from '../http/client-limits.ts';
@@ -38,6 +41,10 @@ export interface AdminHost {
   readonly audit?: { readonly reader: AuditReader | undefined; readonly sinkStatus?: AuditSinkStatus } | undefined;
   /** Managed mode: the management API under /api/v1/ (src/control). */
   readonly control?: { readonly handle: ManagementHandler; readonly served: number | undefined; readonly adminTokens: AdminTokenLookup } | undefined;
+  /** Several nodes (src/cluster/): this node's id and how many live nodes it knows. */
+  readonly cluster?: { readonly nodeId: string; readonly registry: { readonly size: number } } | undefined;
+  /** The embedded authorization server's admin client, when it is on and has one ("Sign in with Gatehouse", sso.ts). */
+  adminSignIn?(): SignInServer | undefined;
 }
 
 const MAX_FORM_BYTES = 8 * 1024;
@@ -63,6 +70,7 @@ export type AdminBinding =
 
 export class AdminServer {
   private readonly auth: AdminAuth;
+  private readonly gatehouseSignIn: GatehouseSignIn;
   private readonly origin: OriginPolicy;
   private readonly routes: Routes;
   private readonly started: AdminConfig;
@@ -82,7 +90,8 @@ export class AdminServer {
     this.connections = binding.connections;
     const config = host.config;
     this.started = config.admin;
-    this.auth = new AdminAuth(token.token, adminUserGrants(config.admin.users), host.store, host.log.child({ component: 'admin' }));
+    this.auth = new AdminAuth(token.token, config.admin.users, host.store, host.log.child({ component: 'admin' }));
+    this.gatehouseSignIn = new GatehouseSignIn(host.store, host.log.child({ component: 'admin' }));
     this.origin = compileOriginPolicy(config.admin.host, { allowedHosts: config.admin.allowedHosts, allowedOrigins: config.admin.allowedOrigins });
     this.routes = dashboardRoutes({ config: () => host.config, sessionCounts: () => host.sessionCounts(), reader: () => host.audit?.reader, auditSink: () => host.audit?.sinkStatus, log: host.log });
   }
@@ -151,6 +160,9 @@ export class AdminServer {
       server.handle(req, res).catch((error: unknown) => server.fail(res, error));
     });
     if (!isLoopbackHost(admin.host) && !binding.tls) host.log.warn({ host: admin.host }, 'the admin listener accepts connections from other machines over plain HTTP: set admin.tls (or put a TLS reverse proxy in front) and admin.allowedHosts');
+    if (admin.users.length > 0 && admin.publicUrl === undefined && !isLoopbackHost(admin.host) && authorizationServerEnabled(host.config)) {
+      host.log.warn({ host: admin.host }, 'admin: "Sign in with Gatehouse" is off: the admin listener is not on loopback, so set admin.publicUrl (the URL browsers use for it) to have its callback');
+    }
     if (token.exposed) host.log.warn({ file: token.source }, 'the admin token file is readable by group or others: chmod 600 it');
     host.log.info({ host: admin.host, port: server.port, tls: binding.tls !== undefined, token: token.source, tokenId: token.id, users: admin.users.length }, 'admin listening');
     return server;
@@ -196,11 +208,16 @@ export class AdminServer {
       case '/-/health':
         // In managed mode, the deployed version this node serves: a balancer or an operator sees
         // which nodes of a cluster have caught up (null: nothing deployed yet).
-        return sendJson(res, 200, this.host.control ? { status: 'ok', mode: 'managed', configVersion: this.host.control.served ?? null } : { status: 'ok', mode: 'file' }, { 'cache-control': 'no-store' });
+        // In a cluster, this node's id (sealed in the sessions it owns) and the live nodes it knows.
+        return sendJson(res, 200, { ...(this.host.control ? { status: 'ok', mode: 'managed', configVersion: this.host.control.served ?? null } : { status: 'ok', mode: 'file' }), ...(this.host.cluster && { cluster: { node: this.host.cluster.nodeId, nodes: this.host.cluster.registry.size } }) }, { 'cache-control': 'no-store' });
       case '/login':
         return this.login(req, res, url);
       case '/logout':
         return this.logout(req, res);
+      case '/oauth/start':
+        return this.startSignIn(req, res);
+      case ADMIN_CALLBACK_PATH:
+        return this.finishSignIn(req, res, url);
       case '/metrics':
         return this.serveMetrics(req, res, url);
     }
@@ -242,17 +259,59 @@ export class AdminServer {
 
   private async login(req: IncomingMessage, res: ServerResponse, url: string): Promise<void> {
     const users = this.auth.usersEnabled;
+    // The sign-in button's form posts here and is redirected to the authorization server: a
+    // form-action that allowed 'self' only would stop that redirect in the browser.
+    const server = users ? this.host.adminSignIn?.() : undefined;
+    const page = (status: number, options: { next: string; error?: string; username?: string | undefined }) => {
+      const gatehouse = server !== undefined;
+      const formAction = gatehouse ? `'self' ${new URL(server.base(requestHostname(req))).origin}` : "'self'";
+      sendHtml(res, status, 'Sign in', loginPage({ users, gatehouse, ...options }), {
+        'content-security-policy': `default-src 'none'; style-src 'unsafe-inline'; form-action ${formAction}; frame-ancestors 'none'; base-uri 'none'`,
+      });
+    };
     if (req.method === 'GET' || req.method === 'HEAD') {
-      const next = safeNext(new URL(url, 'http://admin.invalid').searchParams.get('next'));
-      return sendHtml(res, 200, 'Sign in', loginPage({ users, next }));
+      return page(200, { next: safeNext(new URL(url, 'http://admin.invalid').searchParams.get('next')) });
     }
     if (req.method !== 'POST') return sendJson(res, 405, { error: 'Method Not Allowed' }, { allow: 'GET, POST' });
     this.checkFormPost(req);
     const form = new URLSearchParams((await readBody(req, MAX_FORM_BYTES)).toString('utf8'));
     const next = safeNext(form.get('next'));
     const result = await this.auth.login(form, req.socket.remoteAddress ?? '');
-    if (!result.ok) return sendHtml(res, result.status, 'Sign in', loginPage({ users, next, error: result.message, username: form.get('username') ?? undefined }));
+    if (!result.ok) return page(result.status, { next, error: result.message, username: form.get('username') ?? undefined });
     res.writeHead(303, { location: next, 'set-cookie': sessionCookie(result.cookie, this.secure(req)), 'cache-control': 'no-store' }).end();
+  }
+
+  /** "Sign in with Gatehouse" (sso.ts): a POST from the sign-in page opens a flow and sends the browser to the authorization server. */
+  private async startSignIn(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    if (req.method !== 'POST') return sendJson(res, 405, { error: 'Method Not Allowed: start a sign-in with a POST from the sign-in page' }, { allow: 'POST' });
+    this.checkFormPost(req);
+    const form = new URLSearchParams((await readBody(req, MAX_FORM_BYTES)).toString('utf8'));
+    const server = this.auth.usersEnabled ? this.host.adminSignIn?.() : undefined;
+    if (!server) return sendHtml(res, 404, 'Not available', signInRefusedPage('Not available', 'Signing in through the authorization server is not available here (it needs the embedded authorization server, admin.users, and an admin listener on loopback or with admin.publicUrl).'));
+    const secure = this.secure(req);
+    const redirectUri = this.started.publicUrl !== undefined ? `${this.started.publicUrl.replace(/\/+$/, '')}${ADMIN_CALLBACK_PATH}` : `${secure ? 'https' : 'http'}://${req.headers.host ?? ''}${ADMIN_CALLBACK_PATH}`;
+    const flow = this.gatehouseSignIn.begin(server, requestHostname(req), redirectUri, safeNext(form.get('next')));
+    res.writeHead(303, { location: flow.location, 'set-cookie': GatehouseSignIn.cookie(flow.cookie, secure), 'cache-control': 'no-store' }).end();
+  }
+
+  /** The authorization server's answer: a session, or a page saying why not. */
+  private async finishSignIn(req: IncomingMessage, res: ServerResponse, url: string): Promise<void> {
+    if (req.method !== 'GET') return sendJson(res, 405, { error: 'Method Not Allowed' }, { allow: 'GET' });
+    const address = req.socket.remoteAddress ?? '';
+    const server = this.auth.usersEnabled ? this.host.adminSignIn?.() : undefined;
+    const cleared = GatehouseSignIn.clearedCookie();
+    if (!server) return sendHtml(res, 404, 'Not available', signInRefusedPage('Not available', 'Signing in through the authorization server is not available here.'), { 'set-cookie': cleared });
+    const query = new URL(url, 'http://admin.invalid').searchParams;
+    const outcome = await this.gatehouseSignIn.finish(server, cookieValue(req.headers.cookie, FLOW_COOKIE), query, this.started.users);
+    if (!outcome.ok) {
+      this.host.log.info({ component: 'admin', username: outcome.username, reason: outcome.reason, address }, 'admin: sign-in through the authorization server refused');
+      return sendHtml(res, outcome.status, outcome.title, signInRefusedPage(outcome.title, outcome.message), { 'set-cookie': cleared });
+    }
+    const session = this.auth.signedIn(outcome.who, address, 'authorization server');
+    // A page, not a redirect: after a redirect chain that began on another site (the
+    // authorization server on another host), the browser would not send the SameSite=Strict
+    // session cookie to the next page; a navigation started by this page sends it.
+    sendHtml(res, 200, 'Signed in', continuePage(outcome.next), { 'set-cookie': [sessionCookie(session, this.secure(req)), cleared] });
   }
 
   private logout(req: IncomingMessage, res: ServerResponse): void {
@@ -294,6 +353,12 @@ export class AdminServer {
     }
     sendJson(res, known?.status ?? 500, { error: known?.message ?? 'internal error; see the Gatehouse log' }, known?.headers ?? {});
   }
+}
+
+/** The host name the browser used (the Host header, checked by the listener's Host policy), without the port. */
+function requestHostname(req: IncomingMessage): string {
+  const host = req.headers.host ?? '';
+  return host.startsWith('[') ? host.slice(0, host.indexOf(']') + 1) : host.replace(/:\d+$/, '');
 }
 
 /** A redirect target after sign-in: a path on this listener only (never another host). */

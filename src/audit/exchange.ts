@@ -14,6 +14,7 @@ import { carriesToolResult, finalAnswer, mayHoldError, toolErrorIds } from '../o
 import { claimantOf } from '../auth/refusal.ts';
 import { eventId, type SessionTags } from './ids.ts';
 import { settingsFor, type ApiAuditSettings, type AuditSettings } from './settings.ts';
+import { clientAddressOf } from '../http/forwarded-from.ts';
 
 /** Agent of an exchange refused before anyone was authenticated (not a valid agent id: ids never contain parentheses). */
 export const UNAUTHENTICATED = '(unauthenticated)';
@@ -222,7 +223,7 @@ function clientAddress(req: ExchangeRecord['req'], trustProxy: boolean): string 
     const first = (Array.isArray(forwarded) ? forwarded[0] : forwarded)?.split(',')[0]?.trim();
     if (first) return first;
   }
-  const address = req.socket.remoteAddress;
+  const address = clientAddressOf(req);
   return address?.startsWith('::ffff:') ? address.slice(7) : address;
 }
 

@@ -11,6 +11,7 @@ import type { TLSSocket } from 'node:tls';
 import { GatehouseError } from '../errors.ts';
 import { firstValue, requestHost } from '../http/guards.ts';
 import type { AuthContext } from './plan.ts';
+import { forwardedScheme } from '../http/forwarded-from.ts';
 
 /** The public base URL (scheme, host, optional path prefix; no trailing slash) for a request. */
 export type PublicBase = (req: IncomingMessage) => string;
@@ -31,9 +32,12 @@ export function compilePublicBase(config: { readonly publicUrl?: string | undefi
   return (req) => `${schemeOf(req)}://${checkedHost(requestHost(req, false))}`;
 }
 
-/** The scheme the client used to reach this listener: https when it serves TLS (listen.tls). */
+/**
+ * The scheme the client used to reach this listener: https when it serves TLS (listen.tls); for a
+ * request another node forwarded (src/cluster/), the scheme the client used with that node.
+ */
 function schemeOf(req: IncomingMessage): 'http' | 'https' {
-  return (req.socket as TLSSocket | undefined)?.encrypted === true ? 'https' : 'http';
+  return (req.socket as TLSSocket | undefined)?.encrypted === true ? 'https' : (forwardedScheme(req) ?? 'http');
 }
 
 /** Resource URL (RFC 8707/9728) of an API: the base plus the API path exactly as configured. */

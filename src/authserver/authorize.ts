@@ -10,6 +10,7 @@ import { matchResource } from './resources.ts';
 import { sendErrorPage } from './pages.ts';
 import { grantKeys, OFFLINE_ACCESS } from './tokens.ts';
 import type { Store } from '../store/store.ts';
+import { ADMIN_CLIENT_ID, ADMIN_RESOURCE } from './admin-client.ts';
 
 export interface AuthorizeDeps {
   store: Store;
@@ -70,7 +71,7 @@ export function authorizeHandler(deps: AuthorizeDeps) {
       if (method !== 'S256') throw new Redirectable('invalid_request', `code_challenge_method must be S256${method ? ` ("${method}" is not accepted)` : ''}`);
       if (!/^[A-Za-z0-9_-]{43}$/.test(challenge)) throw new Redirectable('invalid_request', 'code_challenge must be a base64url SHA-256 digest (43 characters)');
       const scopes = scopesOf(param('scope'), deps);
-      const resource = matchResource(param('resource'), deps.publicBase(req), deps.apiPaths);
+      const resource = client.client_id === ADMIN_CLIENT_ID ? adminResource(param('resource')) : matchResource(param('resource'), deps.publicBase(req), deps.apiPaths);
       if ('problem' in resource) throw new Redirectable('invalid_target', resource.problem);
       if (param('prompt')?.split(' ').includes('none')) throw new Redirectable('login_required', 'this server always asks the user to sign in');
       if (state !== undefined && (await deps.store.getGrant(grantKeys.state(client.client_id, state)))) {
@@ -92,4 +93,9 @@ function scopesOf(scope: string | undefined, deps: AuthorizeDeps): string[] {
   // offline_access is only meaningful next to something to be offline with.
   if (requested.length === 1 && requested[0] === OFFLINE_ACCESS) return [...deps.defaultScopes, OFFLINE_ACCESS];
   return requested;
+}
+
+/** The admin listener's client gets tokens for the admin listener only (and no other client does: that URI is no API). */
+function adminResource(resource: string | undefined): { audience: string } | { problem: string } {
+  return resource === ADMIN_RESOURCE ? { audience: ADMIN_RESOURCE } : { problem: `the admin client's resource must be ${ADMIN_RESOURCE}` };
 }

@@ -7,6 +7,7 @@ import type { RequestHandler, Response } from 'express';
 import type { ClientRegistry } from './clients.ts';
 import { sha256 } from './clients.ts';
 import { headerCount } from '../http/guards.ts';
+import { ADMIN_CLIENT_ID } from './admin-client.ts';
 
 function refuse(res: Response, status: number, error: string, description: string, basic: boolean): void {
   res.setHeader('Cache-Control', 'no-store');
@@ -47,6 +48,8 @@ export function clientAuthentication(clients: ClientRegistry): RequestHandler {
         ({ id, secret } = credentials);
       }
       if (id === undefined) return refuse(res, 400, 'invalid_request', 'client_id is required', false);
+      // The admin listener exchanges its codes in-process: its client has no business here.
+      if (id === ADMIN_CLIENT_ID) return refuse(res, 401, 'invalid_client', 'the admin listener\'s client is not served at this endpoint', basic);
       const found = await clients.lookup(id);
       if ('error' in found) return refuse(res, 401, 'invalid_client', found.error, basic);
       if (found.secretHash !== undefined) {

@@ -29,10 +29,13 @@ export class ClientRegistry implements OAuthRegisteredClientsStore {
     private readonly supportedScopes: ReadonlySet<string>,
     /** A registered client that completed no authorization within this time is gone (pruning deletes it later). */
     private readonly unusedClientTtl: number,
+    /** The admin listener's built-in client (admin-client.ts), when it has one. */
+    private readonly builtIn?: OAuthClientInformationFull,
   ) {}
 
   /** The client, or why there is none (shown on the authorization error page). */
   async lookup(clientId: string): Promise<ClientLookup> {
+    if (this.builtIn && clientId === this.builtIn.client_id) return { client: this.builtIn, secretHash: undefined };
     if (isUrlClientId(clientId)) {
       if (!this.documents) return { error: 'URL client ids (Client ID Metadata Documents) are turned off on this server' };
       try {

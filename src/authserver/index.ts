@@ -30,6 +30,8 @@ import { Interactions } from './interaction.ts';
 import { authorizeHandler } from './authorize.ts';
 import { authorizationServerMetadata } from './metadata.ts';
 import { sendErrorPage } from './pages.ts';
+import { adminClient } from './admin-client.ts';
+import { adminCodeExchange, type AdminSignIn } from './admin-exchange.ts';
 
 export interface AuthorizationServerDeps {
   store: Store;
@@ -50,6 +52,8 @@ export interface AuthorizationServer {
   /** What `oauth2` plans without an issuer are given (src/auth/oauth2.ts). */
   readonly embeddedIssuer: EmbeddedIssuer;
   readonly routes: Array<[string, RouteHandler]>;
+  /** The admin listener's "Sign in with Gatehouse" (admin-client.ts); undefined when it has no client. */
+  readonly admin: AdminSignIn | undefined;
 }
 
 const PRUNE_EVERY_MS = 10 * 60_000;
@@ -101,7 +105,8 @@ export function createAuthorizationServer(deps: AuthorizationServerDeps): Author
   }
   const documents = settings.clientIdMetadataDocuments ? new ClientMetadataFetcher({ allowInsecure: settings.allowInsecureMetadataUrlsForTesting }) : undefined;
   const registration = settings.registration;
-  const clients = new ClientRegistry(store, documents, supportedScopes, registration.unusedClientTtl);
+  const builtIn = adminClient(config);
+  const clients = new ClientRegistry(store, documents, supportedScopes, registration.unusedClientTtl, builtIn);
   const events = new AuthEvents(log, deps.events, apiOfResource(plans.map(({ api }) => api)));
   const denylist = new TokenDenylist(store);
   const tokens = new TokenIssuer(store, signingKeys, { accessMs: settings.accessTokenTtl, refreshMs: settings.refreshTokenTtl }, denylist);
@@ -219,6 +224,7 @@ export function createAuthorizationServer(deps: AuthorizationServerDeps): Author
       keys,
       refusal: (claims) => denylist.refusal(claims),
     },
+    admin: builtIn && { client: builtIn, fixedIssuer: fixedIssuer ?? config.publicUrl?.replace(/\/+$/, ''), keys, exchange: adminCodeExchange(provider, builtIn) },
     routes: [
       ['/oauth/*', handler],
       ['/.well-known/oauth-authorization-server', handler],

@@ -20,6 +20,8 @@ import { grantKeys, type TokenIssuer } from './tokens.ts';
 import { CODE_TTL_MS, type BeginInteraction, type CodePayload } from './provider.ts';
 import { checkLogin, createUser, UserInputError } from './users.ts';
 import { LoginThrottle } from './throttle.ts';
+import { ADMIN_CLIENT_ID } from './admin-client.ts';
+import type { UserRecord } from '../store/store.ts';
 
 const INTERACTION_TTL_MS = 10 * 60_000;
 /** How long a completed authorization's `state` is remembered per client (reuse is refused). */
@@ -188,8 +190,25 @@ export class Interactions {
       return again(401, 'Wrong username or password.');
     }
     this.throttle.succeed(username, address);
-    await this.save(id, { ...interaction, userId: user.id, username: user.username }, expiresAt);
-    res.redirect(303, `/oauth/consent?interaction=${id}`);
+    await this.signedIn(res, id, { ...interaction, userId: user.id, username: user.username }, expiresAt, user);
+  }
+
+  /**
+   * After sign-in (or sign-up): on to the consent page; except for the admin listener's built-in
+   * client (admin-client.ts), which is Gatehouse's own console asking who you are: nothing to
+   * consent to, so the authorization completes at once (whether the user may administer is the
+   * admin listener's decision).
+   */
+  private async signedIn(res: Response, id: string, interaction: Interaction, expiresAt: number, user: UserRecord): Promise<void> {
+    if (interaction.clientId !== ADMIN_CLIENT_ID) {
+      await this.save(id, interaction, expiresAt);
+      return res.redirect(303, `/oauth/consent?interaction=${id}`);
+    }
+    if (!(await this.store.takeGrant(grantKeys.interaction(id)))) {
+      return sendErrorPage(res, 400, 'Request expired', 'This authorization request has expired or was already answered.');
+    }
+    res.clearCookie(cookieName(id), { path: '/oauth' });
+    await this.complete(res, interaction, user, true);
   }
 
   private async showSignup(req: Request, res: Response): Promise<void> {
@@ -212,8 +231,7 @@ export class Interactions {
     try {
       const user = await createUser(this.store, username, field(req.body, 'password') ?? '');
       this.log.info({ username: user.username, userId: user.id }, 'authorization server: user signed up');
-      await this.save(id, { ...interaction, userId: user.id, username: user.username }, expiresAt);
-      res.redirect(303, `/oauth/consent?interaction=${id}`);
+      await this.signedIn(res, id, { ...interaction, userId: user.id, username: user.username }, expiresAt, user);
     } catch (error) {
       if (!(error instanceof UserInputError)) throw error;
       sendPage(res, 400, 'Create an account', signupPage({ interaction: id, csrf: field(req.body, 'csrf')!, clientName: interaction.clientName, error: error.message, username }));
@@ -252,13 +270,17 @@ export class Interactions {
     res.clearCookie(cookieName(id), { path: '/oauth' });
     const user = interaction.userId ? await this.store.getUser(interaction.userId) : undefined;
     if (!user || user.disabled) return sendErrorPage(res, 400, 'Not signed in', 'Sign in before answering. Start again from your application.');
-    const decision = field(req.body, 'decision');
+    await this.complete(res, interaction, user, field(req.body, 'decision') === 'approve');
+  }
+
+  /** The answer to the client, for an interaction already taken (single use): a code, or access_denied. */
+  private async complete(res: Response, interaction: Interaction, user: UserRecord, approved: boolean): Promise<void> {
     const answer = { state: interaction.state, iss: interaction.issuer };
     if (interaction.state !== undefined) {
       await this.store.putGrant({ key: grantKeys.state(interaction.clientId, interaction.state), payload: {}, expiresAt: Date.now() + STATE_MEMORY_MS });
     }
     res.setHeader('Cache-Control', 'no-store');
-    if (decision !== 'approve') {
+    if (!approved) {
       this.log.info({ client: interaction.clientId, userId: user.id }, 'authorization server: access denied by the user');
       return res.redirect(303, withParams(interaction.redirectUri, { error: 'access_denied', error_description: 'The user denied access.', ...answer }));
     }

@@ -20,6 +20,9 @@ const REVOKE = '/oauth/revoke';
 /** How long a used code is remembered, to spot a replay. */
 const USED_CODE_MEMORY_MS = 10 * 60_000;
 
+/** The grant's user was disabled (or deleted) after signing in: its code or refresh token is refused. */
+export class UserDisabledError extends InvalidGrantError {}
+
 export interface CodePayload extends GrantInfo {
   codeChallenge: string;
   redirectUri: string;
@@ -77,7 +80,7 @@ export class GatehouseProvider implements OAuthServerProvider {
     }
     const info = grantInfo(payload);
     const user = await this.store.getUser(info.userId);
-    if (!user || user.disabled) throw new InvalidGrantError('the user of this grant is disabled or gone');
+    if (!user || user.disabled) throw new UserDisabledError('the user of this grant is disabled or gone');
     // The client completed an authorization: it no longer expires as an unused registration.
     await this.store.markOAuthClientUsed(client.client_id, Date.now());
     const tokens = await this.tokens.respond(info, info.scopes, 'new');

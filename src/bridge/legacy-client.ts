@@ -16,7 +16,8 @@ import { isStateless, isSupportedVersion } from '../mcp/versions.ts';
 import type { BridgedClaims, SessionClaims, SessionSealer } from '../session/seal.ts';
 import type { Exchange, PostExchange } from '../upstream/upstream.ts';
 import { sendJson } from '../http/reply.ts';
-import { META_CLIENT_CAPABILITIES, META_CLIENT_INFO, META_LOG_LEVEL, META_PROTOCOL_VERSION, META_SERVER_INFO } from './envelope.ts';
+import { META_SERVER_INFO } from './envelope.ts';
+import { answerOf, gatherAnswers, legacyCapabilities, legacyResult, modernEnvelope, modernParams, requestWithInput, type InputAnswers, type InputQuestion } from './legacy-rounds.ts';
 import { sendModern, type ModernTarget } from './modern-request.ts';
 import { paramHeaders } from '../mcp/routing-headers.ts';
 import { listAllTools, ToolHeaderBook } from './tool-headers.ts';
@@ -25,8 +26,6 @@ import { LegacyStandaloneStream } from './legacy-listen.ts';
 
 /** The revision offered to a client that asks for one Gatehouse does not speak. */
 const LATEST_LEGACY = '2025-11-25';
-/** Rounds of questions one call may take before Gatehouse gives up (a server asking forever). */
-const MAX_ROUNDS = 16;
 /** Bounds of the per-node memories (log levels by session, tool header declarations). */
 const MEMORY_LIMIT = 10_000;
 /** Resources one session may subscribe to (each rides in the filter of every listen). */
@@ -110,7 +109,7 @@ export class LegacyClientBridge {
     const stream = new LegacyStandaloneStream(
       x.res,
       () => [...(this.subscribed.get(token) ?? [])],
-      { target: () => this.target, meta: () => envelope(claims, this.levels.get(token)), log: this.log },
+      { target: () => this.target, meta: () => modernEnvelope(claims, this.levels.get(token)), log: this.log },
       (message) => this.transformed(x, message),
     );
     this.streams.set(token, stream);
@@ -144,7 +143,7 @@ export class LegacyClientBridge {
     x.res.once('close', left);
     let outcome;
     try {
-      outcome = await sendModern(this.target, { id: request.id, method: 'server/discover', params: { _meta: envelope(claims, undefined) } }, controller.signal, () => undefined);
+      outcome = await sendModern(this.target, { id: request.id, method: 'server/discover', params: { _meta: modernEnvelope(claims, undefined) } }, controller.signal, () => undefined);
     } finally {
       x.res.off('close', left);
       x.record?.upstreamEnded();
@@ -159,7 +158,7 @@ export class LegacyClientBridge {
     const meta = isObject(result._meta) ? result._meta : {};
     const init: JsonObject = {
       protocolVersion: version,
-      capabilities: legacyCapabilities(isObject(result.capabilities) ? result.capabilities : {}),
+      capabilities: legacyCapabilities(isObject(result.capabilities) ? result.capabilities : {}, { listChanged: true, subscribe: true }),
       serverInfo: isObject(meta[META_SERVER_INFO]) ? meta[META_SERVER_INFO] : { name: this.server, version: '0' },
     };
     if (typeof result.instructions === 'string') init.instructions = result.instructions;
@@ -180,46 +179,30 @@ export class LegacyClientBridge {
       if (!reply.finished) controller.abort();
     };
     x.res.once('close', left);
-    const base = modernParams(request.params, claims, this.levels.get(token));
     const name = request.method === 'tools/call' && typeof request.params?.name === 'string' ? request.params.name : undefined;
     x.record?.upstreamStarted();
     try {
       const declared = name === undefined ? undefined : this.toolHeaders.of(name, () => this.listTools(claims, token, controller.signal));
       const declarations = declared instanceof Promise ? await declared : declared;
-      let params = base;
-      for (let round = 0; ; round++) {
-        if (round === MAX_ROUNDS) throw new GatehouseError('GH_UPSTREAM_BAD_RESPONSE', `Upstream "${this.server}" asked for input ${MAX_ROUNDS} times in one ${request.method}`);
-        const outcome = await sendModern(
-          this.target,
-          { id: request.id, method: request.method, params, paramHeaders: declarations, traceparent: x.record?.traceparent },
-          controller.signal,
-          (message) => {
-            const out = this.transformed(x, message);
-            if (out) reply.event(out);
-          },
-        );
-        if (!outcome) return; // cancelled: the client gets no answer, as 2025 says
-        x.record?.upstreamResponded(outcome.status);
-        const answer = outcome.response;
-        const result = answer.result;
-        if (answer.error || !isObject(result)) {
-          return this.final(x, reply, { jsonrpc: '2.0', id: request.id, error: answer.error ?? { code: -32603, message: 'The server answered without a result' } });
-        }
-        if (result.resultType !== 'input_required') {
-          if (request.method === 'tools/list') this.toolHeaders.learn(result);
-          return this.final(x, reply, { jsonrpc: '2.0', id: request.id, result: legacyResult(result) });
-        }
-        const answers = await this.ask(x, reply, token, result.inputRequests, controller.signal);
-        if (answers === undefined) return;
-        if ('error' in answers) return this.final(x, reply, { jsonrpc: '2.0', id: request.id, error: answers.error });
-        params = { ...(base ?? {}), inputResponses: answers.responses };
-        if (typeof result.requestState === 'string') params.requestState = result.requestState;
-      }
+      const answer = await requestWithInput({
+        server: this.server,
+        target: this.target,
+        request: { id: request.id, method: request.method, params: modernParams(request.params, claims, this.levels.get(token)), paramHeaders: declarations, traceparent: x.record?.traceparent },
+        signal: controller.signal,
+        onMessage: (message) => {
+          const out = this.transformed(x, message);
+          if (out) reply.event(out);
+        },
+        ask: (questions) => this.ask(x, reply, token, questions, controller.signal),
+        onLeg: (status) => x.record?.upstreamResponded(status),
+      });
+      if (!answer) return; // cancelled: the client gets no answer, as 2025 says
+      if (answer.error || !isObject(answer.result)) return this.final(x, reply, answer);
+      if (request.method === 'tools/list') this.toolHeaders.learn(answer.result);
+      return this.final(x, reply, { jsonrpc: '2.0', id: request.id, result: legacyResult(answer.result) });
     } catch (error) {
       // Once the answer is a stream its status is sent: the failure is its last message.
-      if (!reply.streamed || !(error instanceof GatehouseError)) throw error;
-      if (x.record) x.record.error = error;
-      reply.final(errorResponse(request.id, error.rpc, error.message, { code: error.code }));
+      if (!reply.failedOnStream(request.id, error, x.record)) throw error;
     } finally {
       x.record?.upstreamEnded();
       x.res.off('close', left);
@@ -232,55 +215,25 @@ export class LegacyClientBridge {
    * answers by input key. Undefined when the client left; an error when it refused, did not
    * answer in time, or a response policy dropped a question.
    */
-  private async ask(
-    x: PostExchange,
-    reply: BridgeReply,
-    token: string,
-    inputRequests: unknown,
-    signal: AbortSignal,
-  ): Promise<{ responses: JsonObject } | { error: { code: number; message: string; data?: unknown } } | undefined> {
-    if (!isObject(inputRequests) || Object.keys(inputRequests).length === 0) {
-      return { error: { code: -32603, message: `Upstream "${this.server}" asked for input without naming any request` } };
-    }
-    const waits: Promise<[string, JsonRpcResponse | undefined]>[] = [];
+  private async ask(x: PostExchange, reply: BridgeReply, token: string, questions: readonly InputQuestion[], signal: AbortSignal): Promise<InputAnswers> {
+    const waits: Array<readonly [string, Promise<JsonRpcResponse | undefined>]> = [];
     const keys: string[] = [];
     const timeout = this.target.responseTimeout;
-    for (const [inputKey, asked] of Object.entries(inputRequests)) {
-      if (!isObject(asked) || typeof asked.method !== 'string') return { error: { code: -32603, message: `Upstream "${this.server}" sent a malformed input request "${inputKey}"` } };
+    for (const { key: inputKey, method, params } of questions) {
       const id: JsonRpcId = `gh-${randomUUID()}`;
-      const question: JsonRpcRequest = { jsonrpc: '2.0', id, method: asked.method, ...(isObject(asked.params) && { params: asked.params }) };
+      const question: JsonRpcRequest = { jsonrpc: '2.0', id, method, ...(params !== undefined && { params }) };
       const seen = this.transformed(x, question);
       if (!seen || !isRequest(seen)) {
         for (const k of keys) this.questions.delete(k);
-        return { error: { code: -32603, message: `The server's ${asked.method} request was refused by a Gatehouse policy` } };
+        return { error: { code: -32603, message: `The server's ${method} request was refused by a Gatehouse policy` } };
       }
       const questionKey = `${token}\n${idKey(id)}`;
       keys.push(questionKey);
-      waits.push(
-        new Promise((resolve) => {
-          const timer = setTimeout(() => resolve([inputKey, undefined]), timeout);
-          timer.unref();
-          const done = () => resolve([inputKey, undefined]);
-          signal.addEventListener('abort', done, { once: true });
-          remember(this.questions, questionKey, (answer: JsonRpcResponse) => {
-            clearTimeout(timer);
-            signal.removeEventListener('abort', done);
-            resolve([inputKey, answer]);
-          });
-        }),
-      );
+      waits.push([inputKey, answerOf(timeout, signal, (deliver) => remember(this.questions, questionKey, deliver))]);
       reply.event(seen);
     }
     try {
-      const answered = await Promise.all(waits);
-      if (signal.aborted) return undefined;
-      const responses: JsonObject = {};
-      for (const [inputKey, answer] of answered) {
-        if (!answer) return { error: { code: -32001, message: `The client did not answer the server's request "${inputKey}" within ${timeout} ms` } };
-        if (answer.error) return { error: answer.error };
-        responses[inputKey] = answer.result ?? {};
-      }
-      return { responses };
+      return await gatherAnswers(waits, timeout, signal);
     } finally {
       for (const k of keys) this.questions.delete(k);
     }
@@ -328,33 +281,6 @@ export class LegacyClientBridge {
     for (const controller of this.inFlight.values()) controller.abort();
     this.log.debug({ server: this.server }, 'legacy-client bridge closed');
   }
-}
-
-/** The `_meta` envelope 2026-07-28 requires on every request, from what the client declared at initialize. */
-function envelope(claims: BridgedClaims, level: string | undefined): JsonObject {
-  const meta: JsonObject = { [META_PROTOCOL_VERSION]: '2026-07-28', [META_CLIENT_CAPABILITIES]: claims.cap, [META_CLIENT_INFO]: claims.info };
-  if (level !== undefined) meta[META_LOG_LEVEL] = level;
-  return meta;
-}
-
-/** The client's params with the envelope added to their `_meta` (its own keys, a progress token say, kept). */
-function modernParams(params: JsonObject | undefined, claims: BridgedClaims, level: string | undefined): JsonObject {
-  const own = params && isObject(params._meta) ? params._meta : {};
-  return { ...params, _meta: { ...own, ...envelope(claims, level) } };
-}
-
-/** A 2026-07-28 result in 2025 shape: without `resultType` and the cache hints (no 2025 vocabulary). */
-function legacyResult(result: JsonObject): JsonObject {
-  const { resultType: _type, ttlMs: _ttl, cacheScope: _scope, ...rest } = result;
-  return rest;
-}
-
-/**
- * The server's capabilities as offered to a 2025 client: as they are, list changes and resource
- * subscriptions included (they arrive on the standalone stream, a listen of Gatehouse's).
- */
-function legacyCapabilities(capabilities: JsonObject): JsonObject {
-  return { ...capabilities };
 }
 
 /** Map.set with a bound: the oldest entry goes first. */

@@ -151,6 +151,20 @@ export class ModernClientBridge {
   }
 
   /**
+   * The node whose bridged session holds the call a retry's request state names, when that is
+   * another node and the state is valid for this API and principal and not expired (the endpoint
+   * forwards the retry there); undefined otherwise (served here, as any request).
+   */
+  stateOwner(api: string, sub: string, message: JsonRpcMessage): string | undefined {
+    if (!isRequest(message)) return undefined;
+    const state = message.params?.requestState;
+    if (typeof state !== 'string') return undefined;
+    const claims = this.states.unseal(state);
+    if (!claims || claims.api !== api || claims.sub !== sub || claims.node === this.nodeId || claims.exp < Date.now()) return undefined;
+    return claims.node;
+  }
+
+  /**
    * A retry that carries a request state: the call it names, still waiting on this node, with
    * the client's answers delivered. Undefined for a first leg, or when the call is gone (expired,
    * another node, a restart): the request then runs afresh and the server asks again.

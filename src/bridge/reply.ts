@@ -2,7 +2,9 @@
 // before it (progress, log messages), in which case it becomes an SSE stream — as a 2026-07-28
 // server answers in its `auto` mode.
 import type { ServerResponse } from 'node:http';
-import type { JsonRpcMessage, JsonRpcResponse } from '../mcp/jsonrpc.ts';
+import { errorResponse, type JsonRpcId, type JsonRpcMessage, type JsonRpcResponse } from '../mcp/jsonrpc.ts';
+import { GatehouseError } from '../errors.ts';
+import type { ExchangeRecord } from '../observe/record.ts';
 import { formatSseEvent } from '../mcp/sse.ts';
 import { answerStatus, type ProtocolVersion } from '../mcp/versions.ts';
 import { sendJson } from '../http/reply.ts';
@@ -48,6 +50,18 @@ export class BridgeReply {
     this.streaming = true;
     this.res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache, no-transform', 'x-accel-buffering': 'no' });
     this.res.flushHeaders();
+  }
+
+  /**
+   * A failure of the request once its answer is a stream (the status is sent): written as its last
+   * message, recorded on the exchange. False when the caller must throw it instead (the answer is
+   * not a stream yet, or the failure is not one of Gatehouse's errors).
+   */
+  failedOnStream(id: JsonRpcId, error: unknown, record: ExchangeRecord | undefined): boolean {
+    if (!this.streaming || !(error instanceof GatehouseError)) return false;
+    if (record) record.error = error;
+    this.final(errorResponse(id, error.rpc, error.message, { code: error.code }));
+    return true;
   }
 
   /** A comment line that keeps an idle stream from being cut by intermediaries. */

@@ -5,6 +5,7 @@
 import type { ModernClientBridge } from './modern-client.ts';
 import type { EraProbe } from './era.ts';
 import type { LegacyClientBridge } from './legacy-client.ts';
+import type { ModernMemberForwarder } from '../upstream/federation/modern-forward.ts';
 
 export interface ServerBridges {
   readonly modernClient: ModernClientBridge;
@@ -12,6 +13,8 @@ export interface ServerBridges {
   readonly probe: EraProbe | undefined;
   /** Streamable HTTP servers only: the adapter for 2025 clients, used when the server speaks only 2026-07-28. */
   readonly legacyClient: LegacyClientBridge | undefined;
+  /** Federated APIs only: 2026-07-28 clients' requests for items of 2026-07-28 members, forwarded rather than bridged. */
+  readonly memberForward?: ModernMemberForwarder | undefined;
 }
 
 /** The adapter to use for a 2026-07-28 client of this server, or undefined when the server speaks 2026-07-28 itself. */

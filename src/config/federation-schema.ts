@@ -77,7 +77,7 @@ export const VirtualResourceSchema = z
     uri: z
       .string()
       .min(1)
-      .meta({ description: 'A URI or a glob of URIs (`*`: any characters but "/", `**`: any characters) selecting the server\'s resources and resource templates (a template is matched by its text, e.g. `file:///srv/{path}`); reads of URIs it matches go to this server.' }),
+      .meta({ description: 'A URI or a glob of URIs (`*`: any characters but "/", `**`: any characters, `?`: one character but "/", `\\`: the next character literally, e.g. `\\?` for a query) selecting the server\'s resources and resource templates (a template is matched by its text, e.g. `file:///srv/{path}`); reads of URIs it matches go to this server.' }),
   })
   .meta({ title: 'Resources of a virtual server' });
 

@@ -277,3 +277,10 @@ test('validateConfig checks a config given in code, and names it', () => {
     (error: unknown) => error instanceof ConfigError && error.file === '(inline config)' && /apis\[0\]\.server: no server named "a".*none defined/.test(error.message),
   );
 });
+
+test('cluster settings: defaults, and a bad advertiseUrl or nodeTimeout named with the fix', () => {
+  const c = parseConfigText(config(), 'gatehouse.yaml', {});
+  assert.deepEqual(c.cluster, { heartbeatInterval: 2000, nodeTimeout: 10000, forwardConnectTimeout: 2000 });
+  refuses(config('cluster:\n  advertiseUrl: http://10.0.0.11:8080/mcp\n'), { line: 9, field: 'cluster.advertiseUrl', message: /no path or query, e\.g\. http:\/\/10\.0\.0\.11:8080/ });
+  refuses(config('cluster:\n  heartbeatInterval: 5s\n  nodeTimeout: 6s\n'), { line: 10, field: 'cluster.nodeTimeout', message: /at least twice cluster\.heartbeatInterval/ });
+});

@@ -9,6 +9,7 @@ import { ApiAuditSchema, AuditSchema, AUDIT_DEFAULT } from '../audit/schema.ts';
 import { MetricsSchema, TracingSchema } from '../metrics/schema.ts';
 import { AdminSchema } from '../admin/schema.ts';
 import { TlsSchema } from '../http/tls-schema.ts';
+import { ClusterSchema } from '../cluster/schema.ts';
 import { NamespaceSchema, OnUpstreamFailureSchema, VirtualPromptSchema, VirtualResourceSchema, VirtualToolSchema } from './federation-schema.ts';
 import { TenantField, TenantSchema } from './tenant-schema.ts';
 
@@ -150,6 +151,7 @@ export const Config = z
     publicUrl: z.string().url().optional().meta({ description: 'Base URL clients use to reach Gatehouse (e.g. https://mcp.example.com); used for OAuth resource identifiers. Default: from the Host header, which must then be checked (a loopback listener, or security.allowedHosts).' }),
     trustProxy: z.boolean().default(false).meta({ description: 'Honour X-Forwarded-Proto/Host from a reverse proxy when publicUrl is not set; the forwarded host is then the one checked against security.allowedHosts.' }),
     store: StoreSchema.default({ type: 'sqlite' }),
+    cluster: ClusterSchema,
     audit: AuditSchema.default(AUDIT_DEFAULT),
     tenants: z.array(TenantSchema).default([]).meta({ description: 'Tenants: each owns the servers, APIs and agents that name it (`tenant:`); what names none belongs to the built-in `default` tenant. See docs/tenants.md.' }),
     agents: z.array(AgentSchema).default([]).meta({ description: 'Agents declared in the file (more can be created with `gatehouse agents create`).' }),

@@ -15,13 +15,13 @@ import { coerceEnvScalars, type EnvFields } from '../config/env-scalars.ts';
 import type { ControlDocument } from '../store/control.ts';
 
 /** Fields set per node, never in the managed document. */
-export const NODE_FIELDS = ['$schema', 'managed', 'listen', 'dataDir', 'store', 'admin', 'log', 'audit', 'metrics', 'tracing', 'publicUrl', 'trustProxy'] as const;
+export const NODE_FIELDS = ['$schema', 'managed', 'listen', 'dataDir', 'store', 'cluster', 'admin', 'log', 'audit', 'metrics', 'tracing', 'publicUrl', 'trustProxy'] as const;
 
 /** A config whose APIs all live in the store: none yet is a valid start. */
 export const ManagedConfig = Config.extend({ apis: z.array(Api).default([]).meta({ description: 'MCP entrypoints (managed: none until the first deploy).' }) });
 
 /** The node's own settings in managed mode (`--config node.yaml`); every other field lives in the store. */
-export const NodeConfig = Config.pick({ $schema: true, listen: true, dataDir: true, store: true, admin: true, log: true, audit: true, metrics: true, tracing: true, publicUrl: true, trustProxy: true })
+export const NodeConfig = Config.pick({ $schema: true, listen: true, dataDir: true, store: true, cluster: true, admin: true, log: true, audit: true, metrics: true, tracing: true, publicUrl: true, trustProxy: true })
   .extend({ managed: z.literal(true).optional().meta({ description: 'Managed mode: servers, APIs and policies live in the store and change through the management API (/api/v1) or `gatehouse apply`.' }) })
   .meta({ title: 'Gatehouse node settings (managed mode)' });
 export type NodeInput = z.input<typeof NodeConfig>;

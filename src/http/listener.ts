@@ -15,6 +15,7 @@ import { createWebServer, type WebServer } from './tls-server.ts';
 import { TlsReloader } from './tls-reload.ts';
 import type { TlsConfig } from './tls-schema.ts';
 import type { ListenerTls } from './tls.ts';
+import { FORWARDED_HEADER } from '../cluster/signature.ts';
 
 export interface ListenerDeps extends Omit<EndpointDeps, 'maxRequestBytes' | 'maxJsonDepth'> {
   runtime(): Runtime;
@@ -110,7 +111,10 @@ export class Listener {
       return;
     }
     if (this.draining) {
-      sendError(res, new GatehouseError('GH_SHUTTING_DOWN'), null);
+      // Another node forwarded a request for a session held here, which ends with this node:
+      // 404 makes its client initialize again elsewhere, where 503 would only be retried.
+      const forwarded = req.headers[FORWARDED_HEADER] !== undefined;
+      sendError(res, forwarded ? new GatehouseError('GH_SESSION_NOT_FOUND', 'Session not found: the node that held it is shutting down; initialize a new session') : new GatehouseError('GH_SHUTTING_DOWN'), null);
       return;
     }
     const runtime = this.deps.runtime();
@@ -133,6 +137,14 @@ export class Listener {
       sendError(res, new GatehouseError('GH_NOT_FOUND', `Not Found: no MCP endpoint at ${path}`));
       return;
     }
+    // A request another node forwarded (src/cluster/): served only when its signature verifies.
+    if (req.headers[FORWARDED_HEADER] !== undefined) {
+      const refusal = this.acceptForwarded(req);
+      if (refusal) {
+        sendError(res, refusal);
+        return;
+      }
+    }
     const stream = req.method === 'GET';
     if (stream) this.streams.add(res);
     else this.inFlight++;
@@ -142,7 +154,8 @@ export class Listener {
       record.api = api.name;
       observer!.begin?.(record);
       res.record = record;
-      res.on('close', () => observer!.complete(record, res.statusCode));
+      // A request forwarded to the node that owns its session is observed there, not twice.
+      res.on('close', () => record.forwardedTo === undefined && observer!.complete(record, res.statusCode));
     }
     const state: RequestState = { id: null, record };
     handleMcp(req, res, api, this.endpointDeps(runtime), state).then(
@@ -158,6 +171,16 @@ export class Listener {
         }
       },
     );
+  }
+
+  /** Undefined when a forwarded request is to be served; else the refusal to answer it with. */
+  private acceptForwarded(req: IncomingMessage): GatehouseError | undefined {
+    const cluster = this.deps.cluster;
+    const verdict = cluster ? cluster.accept(req) : ({ kind: 'refused', reason: 'this node does not take part in a cluster (cluster.enabled is off)' } as const);
+    if (verdict.kind === 'own') return undefined;
+    if (verdict.kind === 'not-mine') return new GatehouseError('GH_SESSION_NOT_FOUND', 'Session not found: the node that held it is gone; initialize a new session');
+    this.deps.log.warn({ address: req.socket.remoteAddress, path: req.url, reason: verdict.reason }, 'cluster: a request with a forwarding header was refused');
+    return new GatehouseError('GH_FORWARD_REFUSED', `Forbidden: the ${FORWARDED_HEADER} header is for Gatehouse nodes of one cluster, and this one does not verify: ${verdict.reason}`);
   }
 
   /** Refusals are answered, not logged; a client that left is logged at debug; anything else is a fault. */

@@ -33,6 +33,7 @@ import { legacyClientBridge, modernClientBridge, type ServerBridges } from '../b
 import type { ModernClientBridge } from '../bridge/modern-client.ts';
 import type { LegacyClientBridge } from '../bridge/legacy-client.ts';
 import { withResultType } from '../bridge/results.ts';
+import type { Cluster } from '../cluster/forward.ts';
 
 const KEYLESS: Authenticated = { principal: ANONYMOUS };
 
@@ -44,6 +45,8 @@ export interface EndpointDeps {
   readonly maxRequestBytes: number;
   readonly maxJsonDepth: number;
   readonly log: Logger;
+  /** Several nodes (src/cluster/): requests for sessions another live node owns go to it. */
+  readonly cluster?: Cluster | undefined;
 }
 
 /** What the caller needs to know to answer a failure: the JSON-RPC id, once the body is parsed. */
@@ -83,14 +86,16 @@ export async function handleMcp(req: IncomingMessage, res: ServerResponse, api: 
     case 'GET': {
       checkGetAccept(req);
       if (isStateless(version)) throw new GatehouseError('GH_METHOD_NOT_ALLOWED', 'Method Not Allowed: 2026-07-28 has no standalone stream', { allow: 'POST' });
-      const session = upstreamJudges(req, forward) ? undefined : resolveSession(req, api, principal, deps.sealer, upstream);
+      const session = upstreamJudges(req, forward) ? undefined : resolveSession(req, api, principal, deps, upstream);
+      if (typeof session === 'string') return await forwardSession(base, deps, undefined, session);
       const exchange = exchangeOf(base, session, responseTransform(api.policies, policyContext(base, api, session, upstream)), NO_MESSAGES, false, false);
       const legacy = bridgedSession(api, deps, session);
       return legacy ? legacy.get(exchange) : upstream.get(exchange);
     }
     case 'DELETE': {
       if (isStateless(version)) throw new GatehouseError('GH_METHOD_NOT_ALLOWED', 'Method Not Allowed: 2026-07-28 has no sessions', { allow: 'POST' });
-      const session = upstreamJudges(req, forward) ? undefined : resolveSession(req, api, principal, deps.sealer, upstream);
+      const session = upstreamJudges(req, forward) ? undefined : resolveSession(req, api, principal, deps, upstream);
+      if (typeof session === 'string') return await forwardSession(base, deps, undefined, session);
       const exchange = exchangeOf(base, session, undefined, NO_MESSAGES, false, false);
       const legacy = bridgedSession(api, deps, session);
       return legacy ? legacy.delete(exchange) : upstream.delete(exchange);
@@ -158,7 +163,11 @@ async function post(base: Base, api: ApiRuntime, deps: EndpointDeps, upstream: U
   if (isStateless(base.protocolVersion)) checkRoutingHeaders(req.headers, first);
 
   let session: SessionRef | undefined;
-  if (!initialize && !isStateless(base.protocolVersion) && !upstreamJudges(req, base.rewriteChallenge)) session = resolveSession(req, api, base.principal, deps.sealer, upstream);
+  if (!initialize && !isStateless(base.protocolVersion) && !upstreamJudges(req, base.rewriteChallenge)) {
+    const found = resolveSession(req, api, base.principal, deps, upstream);
+    if (typeof found === 'string') return await forwardSession(base, deps, body, found);
+    session = found;
+  }
   // A 2026-07-28 client of a server that speaks 2025 is served by the era adapter (src/bridge/);
   // so is one of a federated API, whose adapter (`@<api>`) bridges to the API's own channel.
   let bridge: ModernClientBridge | undefined;
@@ -171,6 +180,10 @@ async function post(base: Base, api: ApiRuntime, deps: EndpointDeps, upstream: U
     if (!bridge && upstream.kind === 'channel') {
       throw unsupportedVersion(base.protocolVersion, `Bad Request: server "${api.server}" is reached over a session-bound transport and no era bridge is available`, SESSION_VERSIONS);
     }
+    // A retry whose request state names a call waiting on another node goes to that node; when
+    // that node is gone, the request runs here afresh (the server asks again), as before.
+    const owner = bridge && deps.cluster && deps.cluster.mayForward(req) ? bridge.stateOwner(api.name, base.principal.key, first) : undefined;
+    if (owner !== undefined && (await forwardTo(base, deps, body, owner))) return;
   }
   // A 2025 client of a server that speaks only 2026-07-28 is served by the other era adapter: its
   // initialize when the probe says so, and its requests when its session is such a one.
@@ -206,7 +219,12 @@ async function post(base: Base, api: ApiRuntime, deps: EndpointDeps, upstream: U
   const forwarded = ctx ? await applyRequestPolicies(api, ctx, messages, batch, base.res, base.record, base.protocolVersion) : messages;
   if (forwarded === undefined) return; // a policy answered in the server's place
   const exchange = exchangeOf(base, session, ctx ? responseTransform(api.policies, ctx, forwarded) : undefined, forwarded, batch, initialize);
-  if (bridge) return await bridge.post(exchange);
+  if (bridge) {
+    // A federated API's requests for items of a 2026-07-28 member go to it as they are (modern-forward.ts).
+    const direct = api.federation && !api.federation.virtual ? deps.bridges?.(api.server)?.memberForward : undefined;
+    if (direct && (await direct.post(exchange, bridge))) return;
+    return await bridge.post(exchange);
+  }
   return legacy ? await legacy.post(exchange) : await upstream.post(exchange);
 }
 
@@ -342,15 +360,44 @@ function upstreamJudges(req: IncomingMessage, forward: unknown): boolean {
   return forward !== undefined && !req.headers['mcp-session-id'];
 }
 
-function resolveSession(req: IncomingMessage, api: ApiRuntime, principal: Principal, sealer: SessionSealer, upstream: Upstream): SessionRef {
+/**
+ * The request's session; or, in a cluster, the id of the node that owns it when that is another
+ * (a session held in one node's memory: a stdio child, an HTTP+SSE connection, a federated
+ * session with such a member). The local path adds one comparison (`claims.node`).
+ */
+function resolveSession(req: IncomingMessage, api: ApiRuntime, principal: Principal, deps: EndpointDeps, upstream: Upstream): SessionRef | string {
   const token = singleHeader(req, 'mcp-session-id');
   if (token === undefined || token === '') throw new GatehouseError('GH_SESSION_REQUIRED', 'Bad Request: Mcp-Session-Id header is required');
-  const claims = sealer.unseal(token);
+  const claims = deps.sealer.unseal(token);
   // Unknown, tampered, another API's, another principal's, or ended: all look the same (404).
-  if (!claims || claims.api !== api.name || claims.sub !== principal.key || claims.kind !== upstream.kind || !upstream.isLive(claims)) {
+  if (!claims || claims.api !== api.name || claims.sub !== principal.key || claims.kind !== upstream.kind) {
     throw new GatehouseError('GH_SESSION_NOT_FOUND', 'Session not found: initialize a new session');
   }
+  const cluster = deps.cluster;
+  if (claims.node !== undefined && cluster !== undefined && claims.node !== cluster.nodeId && claims.st !== 1 && cluster.mayForward(req)) return claims.node;
+  if (!upstream.isLive(claims)) throw new GatehouseError('GH_SESSION_NOT_FOUND', 'Session not found: initialize a new session');
   return { token, claims };
+}
+
+/** Sends the request to the node that owns its session; 404 when that node is gone. */
+async function forwardSession(base: Base, deps: EndpointDeps, body: Buffer | undefined, owner: string): Promise<void> {
+  if (!(await forwardTo(base, deps, body, owner))) {
+    throw new GatehouseError('GH_SESSION_NOT_FOUND', 'Session not found: the node that held it is gone; initialize a new session');
+  }
+}
+
+/** Forwards to `owner`; false when it is gone. The exchange is observed there, not here. */
+async function forwardTo(base: Base, deps: EndpointDeps, body: Buffer | undefined, owner: string): Promise<boolean> {
+  // Set before the answer can end: the listener reads it when the response closes.
+  if (base.record) base.record.forwardedTo = owner;
+  let done = false;
+  try {
+    done = await deps.cluster!.forward(base.req, base.res, body, owner);
+  } finally {
+    // Answered here after all (the owner is gone, or did not answer): observed here.
+    if (!done && base.record) base.record.forwardedTo = undefined;
+  }
+  return done;
 }
 
 function singleHeader(req: IncomingMessage, name: string): string | undefined {

@@ -32,6 +32,8 @@ export interface MetricsSource {
   connectionStats?(): Record<string, { readonly open: number; readonly refused: number }>;
   /** The deployed configuration version this node serves (managed mode), else undefined. */
   configVersion?(): number | undefined;
+  /** Several nodes (src/cluster/): live nodes known and forwarding counts; undefined when off. */
+  clusterStats?(): { readonly nodes: number; readonly forwarded: Readonly<Record<'ok' | 'ownerGone' | 'timeout' | 'broken', number>>; readonly refused: number } | undefined;
 }
 
 export interface MetricsLabels {
@@ -116,6 +118,41 @@ export class GatewayMetrics {
         this.reset();
         const version = metrics.source?.configVersion?.();
         if (version !== undefined) this.set(version);
+      },
+    });
+    new Gauge({
+      name: 'gatehouse_cluster_nodes',
+      help: 'Live nodes of the cluster this node knows, itself included (absent when cluster is off).',
+      registers,
+      collect() {
+        this.reset();
+        const stats = metrics.source?.clusterStats?.();
+        if (stats) this.set(stats.nodes);
+      },
+    });
+    new Counter({
+      name: 'gatehouse_cluster_forwarded_total',
+      help: 'Requests for sessions another node owns, forwarded to it, by outcome: ok (the owner answered), owner_gone (not registered or unreachable: 404), timeout (no answer head in time), broken (the connection broke before the answer, or could not be made for another reason such as TLS: 502, the session kept).',
+      labelNames: ['outcome'],
+      registers,
+      collect() {
+        this.reset();
+        const stats = metrics.source?.clusterStats?.();
+        if (!stats) return;
+        this.inc({ outcome: 'ok' }, stats.forwarded.ok);
+        this.inc({ outcome: 'owner_gone' }, stats.forwarded.ownerGone);
+        this.inc({ outcome: 'timeout' }, stats.forwarded.timeout);
+        this.inc({ outcome: 'broken' }, stats.forwarded.broken);
+      },
+    });
+    new Counter({
+      name: 'gatehouse_cluster_forward_refused_total',
+      help: 'Requests with a forwarding header that did not verify (bad signature, outside the 30 s window, replayed), refused with GH_FORWARD_REFUSED.',
+      registers,
+      collect() {
+        this.reset();
+        const stats = metrics.source?.clusterStats?.();
+        if (stats) this.inc(stats.refused);
       },
     });
     new Gauge({

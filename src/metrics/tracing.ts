@@ -14,6 +14,7 @@ import { isObject } from '../mcp/jsonrpc.ts';
 import type { TracingConfig } from './schema.ts';
 import { claimantOf } from '../auth/refusal.ts';
 import { errorCodeOf, isDenied, isFailure, methodLabel, soleMessage } from './exchange.ts';
+import { clientAddressOf } from '../http/forwarded-from.ts';
 
 const VERSION = (createRequire(import.meta.url)('../../package.json') as { version: string }).version;
 
@@ -101,7 +102,7 @@ function finish(span: Span, record: ExchangeRecord, status: number, errorStatus:
   if (record.api) attributes['gatehouse.api'] = record.api;
   const agent = record.principal?.id ?? claimantOf(record.error)?.agent;
   if (agent !== undefined) attributes['gatehouse.agent.id'] = agent;
-  const address = record.req.socket.remoteAddress;
+  const address = clientAddressOf(record.req);
   if (address) attributes['client.address'] = address;
   const version = record.req.headers['mcp-protocol-version'];
   if (typeof version === 'string') attributes['mcp.protocol.version'] = version;

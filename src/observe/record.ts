@@ -25,6 +25,11 @@ export class ExchangeRecord {
    * the original name (or URI) it was routed to; undefined where a message names none.
    */
   targets: ReadonlyArray<{ readonly server: string; readonly original: string } | undefined> | undefined;
+  /**
+   * The node this exchange was forwarded to (src/cluster/): that node observes it (audit, metrics,
+   * traces), so this one does not, and nothing is recorded twice.
+   */
+  forwardedTo: string | undefined;
   /** The refusal Gatehouse answered with, if any. */
   error: GatehouseError | undefined;
   /** Answers a policy gave in the server's place. */

@@ -265,6 +265,24 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
       assert.equal((await store.getFederatedSession(old))?.id, old, 'pruned, then stored again');
     });
 
+    test('cluster nodes: registered, heartbeat replaces, listed while seen, dropped when not, deleted', async () => {
+      const id = uid('node');
+      const now = Date.now();
+      await store.putNode({ id, url: 'http://10.0.0.11:8080', startedAt: now, seenAt: now });
+      assert.deepEqual(await store.getNode(id, now - 1000), { id, url: 'http://10.0.0.11:8080', startedAt: now, seenAt: now });
+      await store.putNode({ id, url: 'http://10.0.0.11:8081', startedAt: now, seenAt: now + 5 });
+      assert.equal((await store.getNode(id, now))?.url, 'http://10.0.0.11:8081', 'a heartbeat replaces the row');
+      assert.ok((await store.listNodes(now)).some((n) => n.id === id));
+      assert.equal(await store.getNode(id, now + 5), undefined, 'not seen after the bound: absent');
+      assert.ok(!(await store.listNodes(now + 5)).some((n) => n.id === id));
+      const stale = uid('node');
+      await store.putNode({ id: stale, url: 'http://10.0.0.12:8080', startedAt: T0, seenAt: T0 });
+      assert.ok((await store.pruneNodes(T0)) >= 1);
+      assert.equal(await store.getNode(stale, 0), undefined, 'pruned');
+      await store.deleteNode(id);
+      assert.equal(await store.getNode(id, 0), undefined, 'deleted');
+    });
+
     test('revocations: found while live, the later expiry kept, pruned when expired', async () => {
       const jti = `jti:${uid('t')}`;
       const grant = `grant:${uid('g')}`;

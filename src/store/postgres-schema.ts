@@ -82,4 +82,13 @@ export const POSTGRES_MIGRATIONS: readonly string[] = [
   );
   CREATE INDEX federated_sessions_expires_idx ON federated_sessions (expires_at);
   `,
+  // 4: the cluster's node registry (see the SQLite schema).
+  `
+  CREATE TABLE cluster_nodes (
+    id          text COLLATE "C" PRIMARY KEY,
+    url         text   NOT NULL,
+    started_at  bigint NOT NULL,
+    seen_at     bigint NOT NULL
+  );
+  `,
 ];

@@ -8,6 +8,7 @@ import type {
   ApiKeyRecord,
   CredentialRecord,
   FederatedSessionRecord,
+  NodeRecord,
   OAuthClientRecord,
   OAuthGrantRecord,
   Store,
@@ -106,6 +107,13 @@ const SQL = {
   getFederatedSession: 'SELECT id, api, state, expires_at FROM federated_sessions WHERE id = $1 AND expires_at > $2',
   deleteFederatedSession: 'DELETE FROM federated_sessions WHERE id = $1',
   pruneFederatedSessions: 'DELETE FROM federated_sessions WHERE expires_at <= $1',
+
+  putNode: `INSERT INTO cluster_nodes (id, url, started_at, seen_at) VALUES ($1, $2, $3, $4)
+    ON CONFLICT (id) DO UPDATE SET url = excluded.url, started_at = excluded.started_at, seen_at = excluded.seen_at`,
+  listNodes: 'SELECT id, url, started_at, seen_at FROM cluster_nodes WHERE seen_at > $1 ORDER BY id',
+  getNode: 'SELECT id, url, started_at, seen_at FROM cluster_nodes WHERE id = $1 AND seen_at > $2',
+  deleteNode: 'DELETE FROM cluster_nodes WHERE id = $1',
+  pruneNodes: 'DELETE FROM cluster_nodes WHERE seen_at <= $1',
 
   putCredential: `INSERT INTO credentials (name, sealed, updated_at) VALUES ($1, $2, $3)
     ON CONFLICT (name) DO UPDATE SET sealed = excluded.sealed, updated_at = excluded.updated_at`,
@@ -294,6 +302,27 @@ export class PostgresStore implements Store {
 
   async pruneRevocations(now: number): Promise<number> {
     return this.#changed('pruneRevocations', [now]);
+  }
+
+  async putNode(record: NodeRecord): Promise<void> {
+    await this.#query('putNode', [record.id, record.url, record.startedAt, record.seenAt]);
+  }
+
+  async listNodes(seenAfter: number): Promise<NodeRecord[]> {
+    return (await this.#query<rows.NodeRow>('listNodes', [seenAfter])).rows.map(rows.toNode);
+  }
+
+  async getNode(id: string, seenAfter: number): Promise<NodeRecord | undefined> {
+    const row = await this.#one<rows.NodeRow>('getNode', [id, seenAfter]);
+    return row && rows.toNode(row);
+  }
+
+  async deleteNode(id: string): Promise<void> {
+    await this.#query('deleteNode', [id]);
+  }
+
+  async pruneNodes(seenBefore: number): Promise<number> {
+    return this.#changed('pruneNodes', [seenBefore]);
   }
 
   async putCredential(record: CredentialRecord): Promise<void> {

@@ -4,6 +4,7 @@ import type {
   AgentRecord,
   ApiKeyRecord,
   CredentialRecord,
+  NodeRecord,
   OAuthClientRecord,
   OAuthGrantRecord,
   UserRecord,
@@ -140,6 +141,17 @@ export function toGrant(r: GrantRow): OAuthGrantRecord {
 
 export function toCredential(r: CredentialRow): CredentialRecord {
   return { name: r.name, sealed: r.sealed, updatedAt: int(r.updated_at) };
+}
+
+export interface NodeRow {
+  id: string;
+  url: string;
+  started_at: Int;
+  seen_at: Int;
+}
+
+export function toNode(r: NodeRow): NodeRecord {
+  return { id: r.id, url: r.url, startedAt: int(r.started_at), seenAt: int(r.seen_at) };
 }
 
 /** A grant counts as absent once its expiry time is reached. */

@@ -83,4 +83,14 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
   ) STRICT;
   CREATE INDEX federated_sessions_expires_idx ON federated_sessions (expires_at);
   `,
+  // 4: the cluster's node registry: each running node's id (sealed in the sessions it owns), the
+  // URL other nodes forward those sessions' requests to, and its last heartbeat.
+  `
+  CREATE TABLE cluster_nodes (
+    id          TEXT    NOT NULL PRIMARY KEY,
+    url         TEXT    NOT NULL,
+    started_at  INTEGER NOT NULL,
+    seen_at     INTEGER NOT NULL
+  ) STRICT;
+  `,
 ];

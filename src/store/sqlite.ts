@@ -11,6 +11,7 @@ import type {
   ApiKeyRecord,
   CredentialRecord,
   FederatedSessionRecord,
+  NodeRecord,
   OAuthClientRecord,
   OAuthGrantRecord,
   Store,
@@ -160,6 +161,15 @@ function prepare(db: Database.Database) {
     ),
     deleteFederatedSession: db.prepare<[string]>('DELETE FROM federated_sessions WHERE id = ?'),
     pruneFederatedSessions: db.prepare<[number]>('DELETE FROM federated_sessions WHERE expires_at <= ?'),
+
+    putNode: db.prepare<[string, string, number, number]>(
+      `INSERT INTO cluster_nodes (id, url, started_at, seen_at) VALUES (?, ?, ?, ?)
+       ON CONFLICT (id) DO UPDATE SET url = excluded.url, started_at = excluded.started_at, seen_at = excluded.seen_at`,
+    ),
+    listNodes: db.prepare<[number], rows.NodeRow>('SELECT id, url, started_at, seen_at FROM cluster_nodes WHERE seen_at > ? ORDER BY id'),
+    getNode: db.prepare<[string, number], rows.NodeRow>('SELECT id, url, started_at, seen_at FROM cluster_nodes WHERE id = ? AND seen_at > ?'),
+    deleteNode: db.prepare<[string]>('DELETE FROM cluster_nodes WHERE id = ?'),
+    pruneNodes: db.prepare<[number]>('DELETE FROM cluster_nodes WHERE seen_at <= ?'),
 
     putCredential: db.prepare<[string, string, number]>(
       `INSERT INTO credentials (name, sealed, updated_at) VALUES (?, ?, ?)
@@ -376,6 +386,27 @@ export class SqliteStore implements Store {
 
   async pruneFederatedSessions(now: number): Promise<number> {
     return this.#q.pruneFederatedSessions.run(now).changes;
+  }
+
+  async putNode(record: NodeRecord): Promise<void> {
+    this.#q.putNode.run(record.id, record.url, record.startedAt, record.seenAt);
+  }
+
+  async listNodes(seenAfter: number): Promise<NodeRecord[]> {
+    return this.#q.listNodes.all(seenAfter).map(rows.toNode);
+  }
+
+  async getNode(id: string, seenAfter: number): Promise<NodeRecord | undefined> {
+    const row = this.#q.getNode.get(id, seenAfter);
+    return row && rows.toNode(row);
+  }
+
+  async deleteNode(id: string): Promise<void> {
+    this.#q.deleteNode.run(id);
+  }
+
+  async pruneNodes(seenBefore: number): Promise<number> {
+    return this.#q.pruneNodes.run(seenBefore).changes;
   }
 
   async putCredential(record: CredentialRecord): Promise<void> {

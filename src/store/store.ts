@@ -78,6 +78,17 @@ export interface FederatedSessionRecord {
   expiresAt: number;
 }
 
+/** A running Gatehouse node of a cluster (cluster/registry.ts): where other nodes reach it. */
+export interface NodeRecord {
+  /** The node's random id, sealed as `node` in the sessions it owns. */
+  id: string;
+  /** Base URL other nodes forward requests to (cluster.advertiseUrl). */
+  url: string;
+  startedAt: number;
+  /** Its last heartbeat. */
+  seenAt: number;
+}
+
 export interface Store {
   readonly kind: 'sqlite' | 'postgres';
 
@@ -143,6 +154,16 @@ export interface Store {
   deleteFederatedSession(id: string): Promise<void>;
   /** Deletes expired federated sessions; returns how many. */
   pruneFederatedSessions(now: number): Promise<number>;
+
+  /** Inserts or replaces a node's row (its heartbeat). */
+  putNode(record: NodeRecord): Promise<void>;
+  /** Nodes whose last heartbeat is after `seenAfter`, by id. */
+  listNodes(seenAfter: number): Promise<NodeRecord[]>;
+  /** One node, when its last heartbeat is after `seenAfter`. */
+  getNode(id: string, seenAfter: number): Promise<NodeRecord | undefined>;
+  deleteNode(id: string): Promise<void>;
+  /** Deletes nodes not seen since `seenBefore`; returns how many. */
+  pruneNodes(seenBefore: number): Promise<number>;
 
   putCredential(record: CredentialRecord): Promise<void>;
   getCredential(name: string): Promise<CredentialRecord | undefined>;

@@ -2,7 +2,7 @@
 // (or failure) out.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { browserRequirement, postgresRequirement, redisRequirement, requirement } from './requirements.ts';
+import { browserRequirement, nginxRequirement, postgresRequirement, redisRequirement, requirement } from './requirements.ts';
 
 test('a fresh machine (no Chromium, no database URLs, nothing required) skips each group with one line saying what is missing and how to require it', () => {
   const browser = browserRequirement({}, false);
@@ -49,4 +49,11 @@ test('the packed-install test: skipped when npm cannot get the dependencies, a f
   const why = 'the npm registry or cache could not provide the dependencies (ENOTCACHED)';
   assert.match(requirement('pack', {}, why, 'npm install needs the registry').skip as string, /^the npm registry or cache could not provide the dependencies \(ENOTCACHED\): packed-install test skipped/);
   assert.throws(() => requirement('pack', { GATEHOUSE_REQUIRE_PACK: '1' }, why, 'npm install needs the registry').check(), /GATEHOUSE_REQUIRE_PACK=1 but the npm registry/);
+});
+
+test('nginx: found on PATH or in sbin; missing skips with one line, or fails when required', () => {
+  const missing = nginxRequirement({ PATH: '/nonexistent' }, []);
+  assert.equal(missing.binary, undefined);
+  assert.equal(missing.skip, 'nginx not found (PATH, /usr/sbin): nginx tests skipped (apt-get install -y nginx-light; GATEHOUSE_REQUIRE_NGINX=1 makes this a failure)');
+  assert.throws(() => nginxRequirement({ PATH: '/nonexistent', GATEHOUSE_REQUIRE_NGINX: '1' }, []).check(), /GATEHOUSE_REQUIRE_NGINX=1 but nginx not found/);
 });

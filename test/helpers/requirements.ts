@@ -4,8 +4,9 @@
 // sets GATEHOUSE_REQUIRE_<NEED>=1 for what it provides: then a missing one is a failure, never a
 // silent skip.
 import { existsSync } from 'node:fs';
+import path from 'node:path';
 
-export type Need = 'browser' | 'postgres' | 'redis' | 'pack';
+export type Need = 'browser' | 'postgres' | 'redis' | 'pack' | 'nginx';
 
 export const CHROMIUM = '/usr/bin/chromium';
 
@@ -23,6 +24,7 @@ const REQUIRE: Record<Need, string> = {
   postgres: 'GATEHOUSE_REQUIRE_POSTGRES',
   redis: 'GATEHOUSE_REQUIRE_REDIS',
   pack: 'GATEHOUSE_REQUIRE_PACK',
+  nginx: 'GATEHOUSE_REQUIRE_NGINX',
 };
 
 const WHAT: Record<Need, string> = {
@@ -30,6 +32,7 @@ const WHAT: Record<Need, string> = {
   postgres: 'Postgres tests',
   redis: 'Redis tests',
   pack: 'packed-install test',
+  nginx: 'nginx tests',
 };
 
 /**
@@ -71,4 +74,12 @@ export function redisRequirement(env: NodeJS.ProcessEnv = process.env): Requirem
   const url = env.GATEHOUSE_TEST_REDIS_URL || undefined;
   const decided = requirement('redis', env, url ? undefined : 'GATEHOUSE_TEST_REDIS_URL not set', 'set it to a server the tests may use, e.g. redis://127.0.0.1:6379');
   return { ...decided, url };
+}
+
+/** nginx from the distribution's packages (the three-node test behind a real balancer): its binary, found on PATH or in /usr/sbin. */
+export function nginxRequirement(env: NodeJS.ProcessEnv = process.env, sbin: readonly string[] = ['/usr/sbin', '/usr/local/sbin']): Requirement & { binary: string | undefined } {
+  const dirs = [...(env.PATH ?? '').split(path.delimiter).filter((d) => d !== ''), ...sbin];
+  const binary = dirs.map((d) => path.join(d, 'nginx')).find((file) => existsSync(file));
+  const decided = requirement('nginx', env, binary ? undefined : 'nginx not found (PATH, /usr/sbin)', 'apt-get install -y nginx-light');
+  return { ...decided, binary };
 }

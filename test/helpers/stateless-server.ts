@@ -39,6 +39,8 @@ export interface StatelessServerOptions {
    * `input_required` result (elicitation) before it answers.
    */
   readonly modernOnly?: boolean;
+  /** Listen on this port (a server started again where it was); a free one when absent. */
+  readonly port?: number;
 }
 
 const PUBLIC_MINUTE = { ttlMs: 60_000, cacheScope: 'public' as const };
@@ -151,7 +153,7 @@ export async function startStatelessServer(options: StatelessServerOptions = {})
     });
   });
 
-  await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
+  await new Promise<void>((resolve) => http.listen(options.port ?? 0, '127.0.0.1', resolve));
   origin = `http://127.0.0.1:${(http.address() as AddressInfo).port}`;
   return {
     origin,

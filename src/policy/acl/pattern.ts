@@ -1,6 +1,7 @@
 // Name patterns, compiled once. Regexes are anchored and screened for the shapes that make
 // backtracking explode (nested or overlapping quantifiers); names are length-capped before matching.
 import type { PatternConfig } from './schema.ts';
+import { globToRegExp } from '../../mcp/glob.ts';
 
 export type NameMatcher = (name: string) => boolean;
 
@@ -15,7 +16,7 @@ export function compilePattern(pattern: PatternConfig): NameMatcher {
       return (name) => name === value;
     }
     case 'glob':
-      return regexMatcher(globToRegex(pattern.value));
+      return regexMatcher(globToRegExp(pattern.value));
     case 'regex':
       assertSafeRegex(pattern.value);
       return regexMatcher(new RegExp(`^(?:${pattern.value})$`, 'u'));
@@ -24,21 +25,6 @@ export function compilePattern(pattern: PatternConfig): NameMatcher {
 
 function regexMatcher(regex: RegExp): NameMatcher {
   return (name) => name.length <= MAX_NAME && regex.test(name);
-}
-
-export function globToRegex(glob: string): RegExp {
-  let out = '';
-  for (let i = 0; i < glob.length; i++) {
-    const c = glob[i]!;
-    if (c === '*') {
-      if (glob[i + 1] === '*') {
-        out += '.*';
-        i++;
-      } else out += '[^/]*';
-    } else if (c === '?') out += '[^/]';
-    else out += c.replace(/[.+^${}()|[\]\\]/g, '\\$&');
-  }
-  return new RegExp(`^${out}$`, 'su');
 }
 
 /**

@@ -14,7 +14,7 @@ export const PatternSchema = z
   .discriminatedUnion('type', [
     z.strictObject({ type: z.literal('any') }),
     z.strictObject({ type: z.literal('literal'), value: z.string() }),
-    z.strictObject({ type: z.literal('glob'), value: z.string().min(1).meta({ description: '`*` matches any run of characters except "/", `**` any run, `?` one character.' }) }),
+    z.strictObject({ type: z.literal('glob'), value: z.string().min(1).meta({ description: '`*` matches any run of characters except "/", `**` any run, `?` one character except "/", `\\` makes the next character literal (`\\?`).' }) }),
     z.strictObject({ type: z.literal('regex'), value: z.string().min(1).max(512).superRefine(checkRegex).meta({ description: 'Anchored at both ends; patterns prone to catastrophic backtracking are refused.' }) }),
   ])
   .meta({ description: 'Matches the tool or prompt name, or the resource URI (templates: the URI template).' });

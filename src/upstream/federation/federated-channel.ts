@@ -23,9 +23,10 @@ import type { FederationPlan } from './plan.ts';
 import { buildNameTable, collisionMessage, originalKey, staticTarget, type NameTable, type Target } from './naming.ts';
 import { mergedInitializeResult, negotiatedVersion } from './initialize.ts';
 import { decodeCursor, encodeCursor, rewriteItem, selectItems } from './lists.ts';
-import { templateToRegExp } from './glob.ts';
+import { templateToRegExp } from './uri-template.ts';
 import { TOOL_NAME_MAX } from '../../config/federation-schema.ts';
 import type { FederatedState, SessionPersistence, StoredMember } from './session-store.ts';
+import { ModernMemberChannel } from './modern-member.ts';
 
 export interface FederationTimeouts {
   /** Longest wait for a server's answer to Gatehouse's own requests (initialize, list pages). */
@@ -103,9 +104,10 @@ export class FederatedChannel implements MessageChannel {
   /** Continues a member's stored upstream session: no initialize (its answer is stored too). */
   private async takeOver(member: Member, stored: StoredMember): Promise<void> {
     member.state = 'starting';
-    const channel = this.factory(member.server, member.log, { sessionId: stored.sessionId, protocolVersion: stored.protocolVersion });
-    this.attach(member, channel);
+    let channel: MessageChannel | undefined;
     try {
+      channel = await this.factory(member.server, member.log, { sessionId: stored.sessionId, protocolVersion: stored.protocolVersion });
+      this.attach(member, channel);
       await channel.start();
     } catch (error) {
       member.channel = undefined;
@@ -217,6 +219,26 @@ export class FederatedChannel implements MessageChannel {
     if (kind === 'resources') {
       if (!this.resolveUri(nameOrUri)) await this.ownerOfUri(nameOrUri);
     } else if (!this.resolve(kind, nameOrUri)) await this.route(kind, nameOrUri);
+  }
+
+  /** Where tools/call or prompts/get route a name now (unknown and colliding names: undefined). */
+  async routeName(kind: NamedKind, name: string): Promise<Target | undefined> {
+    const target = await this.route(kind, name);
+    return target === 'collision' ? undefined : target;
+  }
+
+  /** The server resources/read routes a URI to now. */
+  async routeUri(uri: string): Promise<string | undefined> {
+    return (await this.ownerOfUri(uri))?.server;
+  }
+
+  /**
+   * The sessionless channel of a member that speaks 2026-07-28, while it is up: a 2026-07-28
+   * client's requests for its items are forwarded to it nearly as they are (modern-forward.ts).
+   */
+  modernMember(server: string): ModernMemberChannel | undefined {
+    const member = this.members.find((m) => m.server === server);
+    return member?.state === 'up' && member.channel instanceof ModernMemberChannel ? member.channel : undefined;
   }
 
   /** Upstream session ids of the HTTP members (tests, logs). */
@@ -646,7 +668,8 @@ export class FederatedChannel implements MessageChannel {
   private async openMember(member: Member): Promise<boolean> {
     if (this.closed || !this.initParams) return false;
     member.state = 'starting';
-    const channel = this.factory(member.server, member.log);
+    const channel = await this.makeChannel(member);
+    if (!channel) return false;
     this.attach(member, channel);
     try {
       await channel.start();
@@ -682,6 +705,25 @@ export class FederatedChannel implements MessageChannel {
       }
       return false;
     }
+  }
+
+  /**
+   * A new channel for a member: a Streamable HTTP server's kind (a 2025 session, or sessionless
+   * 2026-07-28) may need asking first (member-era.ts). A factory that fails (the server's era
+   * could not be learned) leaves the member down, tried again later.
+   */
+  private async makeChannel(member: Member): Promise<MessageChannel | undefined> {
+    try {
+      const channel = await this.factory(member.server, member.log);
+      if (!this.closed) return channel;
+      void channel.close().catch(() => undefined);
+    } catch (error) {
+      member.reason = (error as Error).message;
+      member.log.warn({ err: member.reason }, 'federated server unavailable: its items are left out until it comes back');
+      member.state = 'down';
+      this.scheduleRetry(member);
+    }
+    return undefined;
   }
 
   /** A member's channel ended: its waiting requests are answered, its items go, and it is started again. */

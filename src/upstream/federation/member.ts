@@ -6,8 +6,11 @@ import type { Logger } from '../../log.ts';
 import { idKey, isObject, type JsonObject, type JsonRpcId, type JsonRpcMessage, type JsonRpcResponse } from '../../mcp/jsonrpc.ts';
 import type { MessageChannel } from '../channel.ts';
 
-/** Makes a member's channel; `resume` names an upstream session to take over (Streamable HTTP members). */
-export type MemberFactory = (server: string, log: Logger, resume?: { readonly sessionId: string; readonly protocolVersion: string }) => MessageChannel;
+/**
+ * Makes a member's channel; `resume` names an upstream session to take over (Streamable HTTP
+ * members). A promise when the server's era must be learned first (member-era.ts).
+ */
+export type MemberFactory = (server: string, log: Logger, resume?: { readonly sessionId: string; readonly protocolVersion: string }) => MessageChannel | Promise<MessageChannel>;
 
 /** What waits for a member's answer: a client request forwarded to it, or Gatehouse's own. */
 export type Waiter =

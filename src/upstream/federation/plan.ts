@@ -3,7 +3,7 @@
 // rewrites. The connector and the ACL's name resolution both read it.
 import type { ApiData } from '../../config/schema.ts';
 import type { NamespaceData } from '../../config/federation-schema.ts';
-import { globToRegExp } from './glob.ts';
+import { globToRegExp } from '../../mcp/glob.ts';
 
 export interface VirtualTool {
   readonly server: string;

@@ -1,0 +1,132 @@
+// A 2026-07-28 client's request for an item of a 2026-07-28 member of a federated API (a tool
+// call, a prompt, a resource read, a completion): forwarded to the member nearly as it is, instead
+// of being bridged twice (2026-07-28 → 2025 for the federated session, then 2025 → 2026-07-28 for
+// the member). Only the name is the server's own (the federation's prefix removed; `Mcp-Name`
+// follows the body); the client's `_meta` envelope, `inputResponses` and `requestState` go as
+// they came, and the answer comes back as the server wrote it (an `input_required` one with the
+// server's own input keys and request state, which its retry brings back here), through the
+// response policies. The name is placed by the federated session the bridge would serve the
+// request on (the tables the policies already used); anything else — lists, discovery, listen,
+// items of 2025 members, virtual servers (fixed arguments) — is the bridge's (modern-client.ts).
+import { checkParamHeaders } from '../../mcp/routing-headers.ts';
+import { errorResponse, idKey, isObject, isRequest, type JsonObject, type JsonRpcMessage, type JsonRpcRequest, type JsonRpcResponse } from '../../mcp/jsonrpc.ts';
+import type { ModernClientBridge } from '../../bridge/modern-client.ts';
+import { readEnvelope } from '../../bridge/envelope.ts';
+import { sendModern } from '../../bridge/modern-request.ts';
+import { BridgeReply } from '../../bridge/reply.ts';
+import type { PostExchange } from '../upstream.ts';
+import { FederatedChannel } from './federated-channel.ts';
+import type { ModernMemberChannel } from './modern-member.ts';
+
+export class ModernMemberForwarder {
+  /** Requests in flight, by API, agent and request id (notifications/cancelled). */
+  private readonly inFlight = new Map<string, AbortController>();
+
+  /** Serves the exchange when it is such a request (or the cancellation of one); false to leave it to the bridge. */
+  async post(x: PostExchange, bridge: ModernClientBridge): Promise<boolean> {
+    const message = x.messages[0];
+    if (x.batch || message === undefined) return false;
+    if (!isRequest(message)) {
+      if (!('method' in message) || message.method !== 'notifications/cancelled' || !isObject(message.params)) return false;
+      const id = message.params.requestId;
+      const controller = typeof id === 'string' || typeof id === 'number' ? this.inFlight.get(this.key(x, idKey(id))) : undefined;
+      if (!controller) return false;
+      controller.abort();
+      x.res.writeHead(202).end();
+      return true;
+    }
+    // What the bridge refuses (no envelope, a revision in _meta other than the header's) it refuses itself.
+    if (!FORWARDED.has(message.method) || readEnvelope(message.params).protocolVersion !== x.versionHeader) return false;
+    const channel = await bridge.channelFor(x.api, x.principal.key, message);
+    if (!(channel instanceof FederatedChannel)) return false;
+    const routed = await route(channel, message);
+    if (!routed) return false;
+    await this.forward(x, routed.member, message, routed.params);
+    return true;
+  }
+
+  private async forward(x: PostExchange, member: ModernMemberChannel, request: JsonRpcRequest, params: JsonObject): Promise<void> {
+    const reply = new BridgeReply(x.res, x.protocolVersion);
+    const key = this.key(x, idKey(request.id));
+    const controller = new AbortController();
+    this.inFlight.set(key, controller);
+    const left = () => {
+      if (!reply.finished) controller.abort();
+    };
+    x.res.on('close', left);
+    const transformed = (message: JsonRpcMessage) => (x.transform ? x.transform(message) : message);
+    const name = request.method === 'tools/call' && typeof params.name === 'string' ? params.name : undefined;
+    const declarations = name === undefined ? undefined : member.paramHeadersOf(name);
+    // The headers sent on are made from the body: the client's own are checked here, or a
+    // disagreement the member would refuse goes through unseen.
+    if (declarations) checkParamHeaders(declarations, params.arguments, x.req.headers);
+    x.record?.upstreamStarted();
+    try {
+      const outcome = await sendModern(
+        member.target,
+        { id: request.id, method: request.method, params, paramHeaders: declarations, traceparent: x.record?.traceparent },
+        controller.signal,
+        (message) => {
+          const out = transformed(message);
+          if (out) reply.event(out);
+        },
+      );
+      if (!outcome) return; // cancelled, or the client left
+      x.record?.upstreamResponded(outcome.status);
+      const answer = outcome.response;
+      reply.final((transformed(answer) as JsonRpcResponse | undefined) ?? errorResponse(request.id, -32603, 'The answer was withheld by a policy'));
+    } catch (error) {
+      // Once the answer is a stream its status is sent: the failure is its last message.
+      if (!reply.failedOnStream(request.id, error, x.record)) throw error;
+    } finally {
+      x.record?.upstreamEnded();
+      x.res.off('close', left);
+      if (this.inFlight.get(key) === controller) this.inFlight.delete(key);
+    }
+  }
+
+  private key(x: PostExchange, id: string): string {
+    return `${x.api}\n${x.principal.key}\n${id}`;
+  }
+}
+
+const FORWARDED: ReadonlySet<string> = new Set(['tools/call', 'prompts/get', 'resources/read', 'completion/complete']);
+
+/**
+ * The 2026-07-28 member that owns what the request names, and the params as that server names
+ * it; undefined when another member (or none) does. Names and URIs are routed exactly as the
+ * federated session routes a 2025 client's request (only listed names, exact spellings).
+ */
+async function route(channel: FederatedChannel, request: JsonRpcRequest): Promise<{ member: ModernMemberChannel; params: JsonObject } | undefined> {
+  const params = request.params ?? {};
+  const named = (kind: 'tools' | 'prompts', name: unknown) => (typeof name === 'string' ? channel.routeName(kind, name) : undefined);
+  switch (request.method) {
+    case 'tools/call':
+    case 'prompts/get': {
+      const target = await named(request.method === 'tools/call' ? 'tools' : 'prompts', params.name);
+      const member = target && channel.modernMember(target.server);
+      return member && { member, params: { ...params, name: target.original } };
+    }
+    case 'resources/read': {
+      const server = typeof params.uri === 'string' ? await channel.routeUri(params.uri) : undefined;
+      const member = server === undefined ? undefined : channel.modernMember(server);
+      return member && { member, params };
+    }
+    case 'completion/complete': {
+      const ref = isObject(params.ref) ? params.ref : {};
+      if (ref.type === 'ref/prompt') {
+        const target = await named('prompts', ref.name);
+        const member = target && channel.modernMember(target.server);
+        return member && { member, params: { ...params, ref: { ...ref, name: target.original } } };
+      }
+      // A template reference: the member whose template it is (as the session routes completions).
+      if (typeof ref.uri !== 'string') return undefined;
+      if (!channel.resolveUri(ref.uri)) await channel.locate('resources', ref.uri);
+      const server = channel.resolveUri(ref.uri)?.server;
+      const member = server === undefined ? undefined : channel.modernMember(server);
+      return member && { member, params };
+    }
+    default:
+      return undefined;
+  }
+}

@@ -1,0 +1,232 @@
+// What a 2026-07-28 server that is a federation member says between requests: a
+// `subscriptions/listen` stream (2026-07-28 has no standalone GET stream and no
+// `resources/subscribe`) asking for the list-changed notifications the server offers and the
+// updates of the resources the client subscribed to on this member. Each notification is passed
+// on as the 2025 notification it is, without the subscription id (the federated session holds one
+// stream per server; its client never asked for one). A change of the subscribed resources opens
+// the stream again with the new filter. A stream the server ends is opened again, with the lists
+// announced as changed (what changed in between was not seen); a server that cannot be reached
+// twice in a row is reported lost, as a 2025 member's GET stream is, so that the session drops
+// its items and starts it again.
+import type { Logger } from '../../log.ts';
+import { isObject, type JsonObject, type JsonRpcMessage } from '../../mcp/jsonrpc.ts';
+import { SseParser } from '../../mcp/sse.ts';
+import { STATELESS_VERSION } from '../../mcp/versions.ts';
+import { META_SUBSCRIPTION_ID } from '../../bridge/envelope.ts';
+import { routingHeaders } from '../../mcp/routing-headers.ts';
+import type { ModernTarget } from '../../bridge/modern-request.ts';
+
+const FILTER_OF: Readonly<Record<string, { filter: string; method: string }>> = {
+  tools: { filter: 'toolsListChanged', method: 'notifications/tools/list_changed' },
+  prompts: { filter: 'promptsListChanged', method: 'notifications/prompts/list_changed' },
+  resources: { filter: 'resourcesListChanged', method: 'notifications/resources/list_changed' },
+};
+const UPDATED = 'notifications/resources/updated';
+const RETRY_FIRST_MS = 250;
+const RETRY_MAX_MS = 8_000;
+/** Failed connections in a row before the server counts as lost. */
+const LOST_AFTER = 2;
+/** Streams in a row that ended at once (no acknowledgement) before Gatehouse stops asking. */
+const GIVE_UP_AFTER = 5;
+
+export interface ListenCallbacks {
+  readonly notification: (message: JsonRpcMessage) => void;
+  readonly lost: (reason: string) => void;
+}
+
+/** The list kinds whose changes a server offers (`listChanged` in its capabilities). */
+export function listChangedKinds(capabilities: JsonObject): string[] {
+  return Object.keys(FILTER_OF).filter((kind) => isObject(capabilities[kind]) && (capabilities[kind] as JsonObject).listChanged === true);
+}
+
+export class MemberListener {
+  private readonly uris = new Set<string>();
+  /** The open stream's own abort (a filter change ends it to open the next). */
+  private current: AbortController | undefined;
+  private running = false;
+  /** Waiting for the next acknowledgement: what it honored, or undefined when none came. */
+  private readonly acknowledged: Array<(honored: JsonObject | undefined) => void> = [];
+  private wake: (() => void) | undefined;
+
+  constructor(
+    private readonly target: ModernTarget,
+    private readonly kinds: readonly string[],
+    private readonly meta: JsonObject,
+    /** Whether the server offers resource subscriptions (`resources.subscribe`). */
+    readonly subscribes: boolean,
+    ending: AbortSignal,
+    private readonly log: Logger,
+    private readonly on: ListenCallbacks,
+  ) {
+    ending.addEventListener('abort', () => this.stop(), { once: true });
+  }
+
+  private readonly stopped = new AbortController();
+  /** Aborted when listening ends for good: the member's end, or stop(). */
+  private get ending(): AbortSignal {
+    return this.stopped.signal;
+  }
+
+  /** Ends listening for good (the member ended, or was initialized again). */
+  stop(): void {
+    this.stopped.abort();
+  }
+
+  /** Starts listening (when there is anything to listen for). */
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    void this.run().finally(() => {
+      this.running = false;
+      for (const settle of this.acknowledged.splice(0)) settle(undefined);
+    });
+  }
+
+  /**
+   * Adds (or removes) a resource: the stream is opened again with it. True once the server
+   * acknowledged a filter that has it (false: it did not take it, or did not answer in time).
+   */
+  async subscribe(uri: string, on: boolean, timeoutMs: number): Promise<boolean> {
+    if (on) this.uris.add(uri);
+    else this.uris.delete(uri);
+    if (!on) {
+      this.refilter();
+      return true;
+    }
+    const honored = new Promise<JsonObject | undefined>((resolve) => {
+      const timer = setTimeout(() => resolve(undefined), timeoutMs);
+      timer.unref();
+      this.acknowledged.push((filter) => {
+        clearTimeout(timer);
+        resolve(filter);
+      });
+    });
+    this.refilter();
+    this.start();
+    const filter = await honored;
+    const accepted = Array.isArray(filter?.resourceSubscriptions) && filter.resourceSubscriptions.includes(uri);
+    if (!accepted) this.uris.delete(uri);
+    return accepted;
+  }
+
+  private refilter(): void {
+    this.current?.abort();
+    this.wake?.();
+  }
+
+  private filter(): JsonObject | undefined {
+    const notifications: JsonObject = {};
+    for (const kind of this.kinds) notifications[FILTER_OF[kind]!.filter] = true;
+    if (this.uris.size > 0) notifications.resourceSubscriptions = [...this.uris];
+    return Object.keys(notifications).length > 0 ? notifications : undefined;
+  }
+
+  private async run(): Promise<void> {
+    const relayed = new Set(this.kinds.map((kind) => FILTER_OF[kind]!.method));
+    let unreachable = 0;
+    let unacknowledged = 0;
+    // The next acknowledged stream follows one that ended on its own: changes may have been missed.
+    let announce = false;
+    for (let id = 1; !this.ending.aborted; id++) {
+      const notifications = this.filter();
+      if (!notifications) return;
+      const params: JsonObject = { notifications, _meta: this.meta };
+      // The stream's own abort: a new filter, or the end of listening (linked by hand: the ending
+      // signal lives as long as the member session, and AbortSignal.any would tie every stream to it).
+      const current = (this.current = new AbortController());
+      const signal = current.signal;
+      const ended = () => current.abort();
+      this.ending.addEventListener('abort', ended, { once: true });
+      let acknowledged = false;
+      let failure: Error | undefined;
+      try {
+        const response = await fetch(this.target.url, {
+          method: 'POST',
+          headers: {
+            ...this.target.headers,
+            ...(this.target.credentials ? await this.target.credentials.headers() : {}),
+            ...routingHeaders('subscriptions/listen', params, undefined),
+            'content-type': 'application/json',
+            accept: 'text/event-stream, application/json',
+            'mcp-protocol-version': STATELESS_VERSION,
+          },
+          body: JSON.stringify({ jsonrpc: '2.0', id: `gh-listen-${id}`, method: 'subscriptions/listen', params }),
+          signal,
+        });
+        unreachable = 0;
+        if (!response.ok || !(response.headers.get('content-type') ?? '').startsWith('text/event-stream')) {
+          void response.body?.cancel().catch(() => undefined);
+          this.log.warn({ status: response.status }, 'the server refused subscriptions/listen: its list changes and resource updates are not relayed');
+          this.stop();
+          return;
+        }
+        const parser = new SseParser((event) => {
+          if (event.data === '') return;
+          let message: unknown;
+          try {
+            message = JSON.parse(event.data);
+          } catch {
+            return;
+          }
+          if (!isObject(message) || typeof message.method !== 'string' || 'id' in message) return;
+          const params = isObject(message.params) ? message.params : {};
+          if (message.method === 'notifications/subscriptions/acknowledged') {
+            acknowledged = true;
+            unacknowledged = 0;
+            // A stream opened again after it ended: what changed while none was open was not seen.
+            if (announce) for (const method of relayed) this.on.notification({ jsonrpc: '2.0', method });
+            announce = false;
+            const honored = isObject(params.notifications) ? params.notifications : {};
+            for (const settle of this.acknowledged.splice(0)) settle(honored);
+            return;
+          }
+          if (relayed.has(message.method)) this.on.notification({ jsonrpc: '2.0', method: message.method });
+          else if (message.method === UPDATED && typeof params.uri === 'string' && this.uris.has(params.uri)) this.on.notification({ jsonrpc: '2.0', method: UPDATED, params: withoutSubscriptionId(params) });
+        }, this.target.maxResponseBytes);
+        const decoder = new TextDecoder();
+        const reader = response.body?.getReader();
+        for (;;) {
+          const next = await reader?.read();
+          if (!next || next.done) break;
+          parser.push(decoder.decode(next.value, { stream: true }));
+        }
+      } catch (error) {
+        failure = error as Error;
+      } finally {
+        this.ending.removeEventListener('abort', ended);
+      }
+      if (this.ending.aborted) return;
+      if (failure && !current.signal.aborted && !acknowledged && ++unreachable >= LOST_AFTER) return this.on.lost(`could not be reached (subscriptions/listen: ${failure.message})`);
+      // Ended for a new filter: the next stream at once.
+      if (current.signal.aborted) continue;
+      announce = true;
+      if (!acknowledged && ++unacknowledged >= GIVE_UP_AFTER) {
+        this.log.warn("subscriptions/listen keeps ending unacknowledged: the server's list changes and resource updates are not relayed");
+        return;
+      }
+      await this.pause(Math.min(RETRY_MAX_MS, RETRY_FIRST_MS * 2 ** Math.max(unreachable, unacknowledged)));
+    }
+  }
+
+  private pause(ms: number): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        this.wake = undefined;
+        this.ending.removeEventListener('abort', done);
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      timer.unref();
+      this.wake = done;
+      this.ending.addEventListener('abort', done, { once: true });
+    });
+  }
+}
+
+function withoutSubscriptionId(params: JsonObject): JsonObject {
+  if (!isObject(params._meta) || !(META_SUBSCRIPTION_ID in params._meta)) return params;
+  const { [META_SUBSCRIPTION_ID]: _id, ...meta } = params._meta;
+  const { _meta: _all, ...rest } = params;
+  return Object.keys(meta).length > 0 ? { ...rest, _meta: meta } : rest;
+}

@@ -1,0 +1,249 @@
+// A Streamable HTTP server that speaks 2026-07-28, as one member of a federated session: a
+// message channel that looks to the federated session (federated-channel.ts) like a 2025
+// server's, and speaks to the server sessionlessly, as the single-server bridge for 2025 clients
+// does (src/bridge/legacy-client.ts; both send their requests through bridge/legacy-rounds.ts):
+// - `initialize` is answered here from the server's `server/discover`, and what the client
+//   declared in it (its capabilities and client info) is the `_meta` envelope of every request;
+// - each request is a POST of its own with the envelope and the routing headers; `resultType` and
+//   the cache hints are removed from the answers;
+// - an `input_required` answer becomes server → client requests on this channel (the federated
+//   session gives them ids of its own and sends them to the client); the client's answers become
+//   the retry's `inputResponses`, until the server completes the request;
+// - the server's list changes come from a `subscriptions/listen` stream (modern-listen.ts);
+// - `ping` and `logging/setLevel` (gone in 2026-07-28) are answered here, the level rides in
+//   `_meta`; `resources/subscribe` is not bridged (not offered).
+// Nothing is kept on the server between requests: there is no upstream session to store, resume
+// or lose. A server that cannot be reached ends the channel, and the session starts it again.
+import { GatehouseError } from '../../errors.ts';
+import type { Logger } from '../../log.ts';
+import { errorResponse, idKey, isObject, isRequest, isResponse, type JsonObject, type JsonRpcId, type JsonRpcMessage, type JsonRpcRequest, type JsonRpcResponse } from '../../mcp/jsonrpc.ts';
+import { isStateless, isSupportedVersion } from '../../mcp/versions.ts';
+import { META_SERVER_INFO } from '../../bridge/envelope.ts';
+import { sendModern, type ModernTarget } from '../../bridge/modern-request.ts';
+import { paramHeaders, type ParamHeader } from '../../mcp/routing-headers.ts';
+import { answerOf, gatherAnswers, legacyCapabilities, legacyResult, modernEnvelope, modernParams, requestWithInput, type Declared, type InputAnswers, type InputQuestion } from '../../bridge/legacy-rounds.ts';
+import type { MessageChannel } from '../channel.ts';
+import { listChangedKinds, MemberListener } from './modern-listen.ts';
+
+/** The revision of the initialize answer when the federated session asked for one that is not a 2025 revision. */
+const LATEST_LEGACY = '2025-11-25';
+const ANONYMOUS: Declared['info'] = { name: 'gatehouse', version: '0' };
+
+export class ModernMemberChannel implements MessageChannel {
+  onmessage: ((message: JsonRpcMessage, text?: string) => void) | undefined;
+  onclose: ((reason: string) => void) | undefined;
+  /** A request is reported when the server's first answer to it (or a question, or a progress message) came. */
+  readonly reportsAccepted = true;
+  onaccepted: ((id: JsonRpcId) => void) | undefined;
+  private closed = false;
+  private declared: Declared = { cap: {}, info: ANONYMOUS };
+  private level: string | undefined;
+  /** The server's list changes and the resources subscribed on it (subscriptions/listen), once initialized. */
+  private listener: MemberListener | undefined;
+  /** Aborts every request in flight and the listen stream when the channel ends. */
+  private readonly ending = new AbortController();
+  /** Requests in flight, by id (notifications/cancelled). */
+  private readonly inFlight = new Map<string, AbortController>();
+  /** Questions asked of the client, waiting for its answer, by their id. */
+  private readonly questions = new Map<string, (answer: JsonRpcResponse) => void>();
+  private nextQuestion = 0;
+  /** `x-mcp-header` declarations of the server's tools, learned from its tool lists. */
+  private readonly toolHeaders = new Map<string, readonly ParamHeader[]>();
+
+  constructor(
+    private readonly server: string,
+    /** The server's endpoint, headers and credential (modern-forward.ts sends 2026-07-28 clients' requests there as they are). */
+    readonly target: ModernTarget,
+    private readonly log: Logger,
+  ) {}
+
+  /** The `x-mcp-header` declarations of a tool, learned from the server's tool lists. */
+  paramHeadersOf(tool: string): readonly ParamHeader[] | undefined {
+    return this.toolHeaders.get(tool);
+  }
+
+  start(): Promise<void> {
+    return Promise.resolve();
+  }
+
+  send(message: JsonRpcMessage): void {
+    if (this.closed) throw new Error('channel closed');
+    if (isResponse(message)) {
+      // The client's answer to a question (under this channel's id: the session mapped it back).
+      if (message.id !== null) this.questions.get(idKey(message.id))?.(message);
+      return;
+    }
+    if (!isRequest(message)) {
+      if (message.method === 'notifications/initialized') this.listener?.start();
+      else if (message.method === 'notifications/cancelled' && isObject(message.params)) {
+        const id = message.params.requestId;
+        if (typeof id === 'string' || typeof id === 'number') this.inFlight.get(idKey(id))?.abort();
+      }
+      // Others (roots/list_changed) have no 2026-07-28 counterpart: the envelope declares per request.
+      return;
+    }
+    switch (message.method) {
+      case 'initialize':
+        return void this.initialize(message);
+      case 'ping':
+        return this.answer({ jsonrpc: '2.0', id: message.id, result: {} });
+      case 'logging/setLevel':
+        if (typeof message.params?.level === 'string') this.level = message.params.level;
+        return this.answer({ jsonrpc: '2.0', id: message.id, result: {} });
+      case 'resources/subscribe':
+      case 'resources/unsubscribe':
+        return void this.subscribe(message);
+      default:
+        return void this.call(message);
+    }
+  }
+
+  async close(): Promise<void> {
+    this.end('was closed');
+  }
+
+  /** initialize, answered from the server's `server/discover`; what the client declared is kept for the envelope. */
+  private async initialize(request: JsonRpcRequest): Promise<void> {
+    const params = request.params ?? {};
+    const asked = params.protocolVersion;
+    const version = typeof asked === 'string' && isSupportedVersion(asked) && !isStateless(asked) ? asked : LATEST_LEGACY;
+    this.declared = { cap: isObject(params.capabilities) ? params.capabilities : {}, info: isObject(params.clientInfo) ? params.clientInfo : ANONYMOUS };
+    let answer: JsonRpcResponse;
+    try {
+      const outcome = await sendModern(this.target, { id: request.id, method: 'server/discover', params: { _meta: modernEnvelope(this.declared, undefined) } }, this.ending.signal, () => undefined);
+      if (!outcome) return;
+      answer = outcome.response;
+    } catch (error) {
+      return this.answer(asErrorResponse(request.id, error));
+    }
+    if (answer.error || !isObject(answer.result)) return this.answer({ jsonrpc: '2.0', id: request.id, error: answer.error ?? { code: -32603, message: 'The server answered server/discover without a result' } });
+    const result = answer.result;
+    const capabilities = isObject(result.capabilities) ? result.capabilities : {};
+    const subscribe = isObject(capabilities.resources) && capabilities.resources.subscribe === true;
+    this.listener?.stop();
+    this.listener = new MemberListener(this.target, listChangedKinds(capabilities), modernEnvelope(this.declared, undefined), subscribe, this.ending.signal, this.log, {
+      notification: (message) => this.emit(message),
+      lost: (reason) => this.end(reason),
+    });
+    const meta = isObject(result._meta) ? result._meta : {};
+    const init: JsonObject = {
+      protocolVersion: version,
+      capabilities: legacyCapabilities(capabilities, { listChanged: true, subscribe }),
+      serverInfo: isObject(meta[META_SERVER_INFO]) ? meta[META_SERVER_INFO] : { name: this.server, version: '0' },
+    };
+    if (typeof result.instructions === 'string') init.instructions = result.instructions;
+    this.answer({ jsonrpc: '2.0', id: request.id, result: init });
+  }
+
+  /** A request: sent with the envelope, its questions asked of the client, retried with the answers. */
+  private async call(request: JsonRpcRequest): Promise<void> {
+    const key = idKey(request.id);
+    // Aborted by a cancellation, or by the channel's end (end() aborts every request in flight).
+    const controller = new AbortController();
+    const signal = controller.signal;
+    this.inFlight.set(key, controller);
+    let accepted = false;
+    const accept = () => {
+      if (accepted) return;
+      accepted = true;
+      this.onaccepted?.(request.id);
+    };
+    const name = request.method === 'tools/call' && typeof request.params?.name === 'string' ? request.params.name : undefined;
+    try {
+      const answer = await requestWithInput({
+        server: this.server,
+        target: this.target,
+        request: { id: request.id, method: request.method, params: modernParams(request.params, this.declared, this.level), paramHeaders: name === undefined ? undefined : this.toolHeaders.get(name) },
+        signal,
+        onMessage: (message) => {
+          // Progress and log messages; 2026-07-28 servers make no requests of the client on a stream.
+          if ('id' in message) return;
+          accept();
+          this.emit(message);
+        },
+        ask: (questions) => {
+          accept();
+          return this.ask(questions, signal);
+        },
+      });
+      if (!answer) return; // cancelled: no answer, as 2025 says
+      accept();
+      if (answer.error || !isObject(answer.result)) return this.answer(answer);
+      if (request.method === 'tools/list') this.learnTools(answer.result);
+      this.answer({ jsonrpc: '2.0', id: request.id, result: legacyResult(answer.result) });
+    } catch (error) {
+      if (this.closed) return;
+      accept();
+      this.answer(asErrorResponse(request.id, error));
+      if (error instanceof GatehouseError && error.code === 'GH_UPSTREAM_UNAVAILABLE') this.end('could not be reached');
+    } finally {
+      if (this.inFlight.get(key) === controller) this.inFlight.delete(key);
+    }
+  }
+
+  /** The server's questions, as server → client requests on this channel; their answers by input key. */
+  private async ask(questions: readonly InputQuestion[], signal: AbortSignal): Promise<InputAnswers> {
+    const timeout = this.target.responseTimeout;
+    const keys: string[] = [];
+    const waits: Array<readonly [string, Promise<JsonRpcResponse | undefined>]> = [];
+    for (const { key, method, params } of questions) {
+      const id = `q-${++this.nextQuestion}`;
+      keys.push(idKey(id));
+      waits.push([key, answerOf(timeout, signal, (deliver) => this.questions.set(idKey(id), deliver))]);
+      this.emit({ jsonrpc: '2.0', id, method, ...(params !== undefined && { params }) });
+    }
+    try {
+      return await gatherAnswers(waits, timeout, signal);
+    } finally {
+      for (const k of keys) this.questions.delete(k);
+    }
+  }
+
+  /**
+   * resources/subscribe and unsubscribe: the listen stream is opened again with the resource in
+   * its filter (2026-07-28 subscribes there); subscribed once the server acknowledged it.
+   */
+  private async subscribe(request: JsonRpcRequest): Promise<void> {
+    const uri = request.params?.uri;
+    if (typeof uri !== 'string') return this.answer(errorResponse(request.id, -32602, 'Invalid params: uri must be a string'));
+    if (!this.listener?.subscribes) return this.answer(errorResponse(request.id, -32601, `Method not found: server "${this.server}" offers no resource subscriptions`));
+    const on = request.method === 'resources/subscribe';
+    const accepted = await this.listener.subscribe(uri, on, this.target.responseTimeout);
+    if (accepted) return this.answer({ jsonrpc: '2.0', id: request.id, result: {} });
+    this.answer(errorResponse(request.id, -32603, `Server "${this.server}" did not accept a subscription to ${uri}`));
+  }
+
+  private learnTools(result: JsonObject): void {
+    if (!Array.isArray(result.tools)) return;
+    for (const tool of result.tools) {
+      if (!isObject(tool) || typeof tool.name !== 'string') continue;
+      const found = paramHeaders(tool.inputSchema);
+      if (found.length > 0) this.toolHeaders.set(tool.name, found);
+      else this.toolHeaders.delete(tool.name);
+    }
+  }
+
+  private answer(response: JsonRpcResponse): void {
+    this.emit(response);
+  }
+
+  private emit(message: JsonRpcMessage): void {
+    if (!this.closed) this.onmessage?.(message);
+  }
+
+  private end(reason: string): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.ending.abort();
+    for (const controller of this.inFlight.values()) controller.abort();
+    this.questions.clear();
+    this.inFlight.clear();
+    if (reason !== 'was closed') this.log.info({ reason }, 'server (2026-07-28) lost');
+    this.onclose?.(reason);
+  }
+}
+
+function asErrorResponse(id: JsonRpcId, error: unknown): JsonRpcResponse {
+  if (error instanceof GatehouseError) return errorResponse(id, error.rpc, error.message, { code: error.code });
+  return errorResponse(id, -32603, (error as Error).message, { code: 'GH_INTERNAL' });
+}
