@@ -216,6 +216,9 @@ test('a tenant\'s admin changes its own objects and deploys; new objects land in
   // The config changes of a tenant's admin are audit records of its tenant.
   const records = await recordsWhen(gh.gateway, { tenant: 'acme' }, (events) => events.some((e) => e.method === 'create server' && e.target === 'servers/acme-two'));
   assert.ok(records.some((e) => e.method === 'create server' && e.target === 'servers/acme-two'));
+  // A platform admin's change of a tenant's object is a record of that tenant too.
+  assert.ok(records.some((e) => e.method === 'create server' && e.target === 'servers/platform-stdio' && e.agent === 'admin-token'));
+  assert.ok(!records.some((e) => e.target === 'servers/globex-srv'));
 });
 
 async function keyed(path: string, key: string): Promise<{ client: Client; close(): Promise<void> }> {

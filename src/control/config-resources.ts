@@ -11,7 +11,7 @@ import { jsonBody, methodNotAllowed, nameSegment, reply, type Call } from './htt
 import type { Store } from '../store/store.ts';
 import { simulateResource } from './simulate.ts';
 import type { Store as AgentStore } from '../store/store.ts';
-import { checkTenantWrite, claimTenant, platformOnly, seesObject, tenantView } from './tenant-scope.ts';
+import { checkTenantWrite, claimTenant, platformOnly, seesObject, tenantField, tenantView } from './tenant-scope.ts';
 
 type Servers = Record<string, Record<string, unknown>>;
 type ApiEntry = Record<string, unknown> & { name?: unknown; policies?: unknown };
@@ -36,6 +36,8 @@ const visibleServer = (doc: ControlDocument, name: string, call: Call): Record<s
   return def !== undefined && seesObject(call, def) ? def : undefined;
 };
 const serverView = (name: string, definition: Record<string, unknown>) => ({ name, ...definition });
+/** The tenant a change's audit record belongs to: the caller's, or for a platform admin the object's. */
+const ownerOf = (call: Call, object: unknown): string | undefined => call.tenant ?? tenantField(object);
 
 export async function draftResource(call: Call, deployments: Deployments): Promise<void> {
   if (call.segments[1] === 'diff' && call.segments.length === 2) {
@@ -87,7 +89,7 @@ export async function serversResource(call: Call, deployments: Deployments): Pro
       if (Object.hasOwn(servers(doc), name)) throw new ManagementError(409, `server "${name}" already exists (PUT /api/v1/servers/${name} with If-Match changes it)`);
       servers(doc)[name] = definition;
       return doc;
-    }, call.tenant);
+    }, ownerOf(call, definition));
     return reply(call, 201, serverView(name, definition), etagOf(serverView(name, definition)));
   }
   const name = nameSegment(rawName, 'server');
@@ -108,7 +110,7 @@ export async function serversResource(call: Call, deployments: Deployments): Pro
       checkIfMatch(ifMatch, etagOf(serverView(name, current)), `server "${name}"`);
       servers(doc)[name] = definition;
       return doc;
-    }, call.tenant);
+    }, ownerOf(call, definition));
     return reply(call, 200, serverView(name, definition), etagOf(serverView(name, definition)));
   }
   if (call.method === 'DELETE') {
@@ -144,7 +146,7 @@ export async function apisResource(call: Call, deployments: Deployments, store: 
       if (apiIndex(doc, name) !== -1) throw new ManagementError(409, `API "${name}" already exists (PUT /api/v1/apis/${name} with If-Match changes it)`);
       apis(doc).push(api);
       return doc;
-    }, call.tenant);
+    }, ownerOf(call, api));
     return reply(call, 201, api, etagOf(api));
   }
   const name = nameSegment(rawName, 'API');
@@ -168,7 +170,7 @@ export async function apisResource(call: Call, deployments: Deployments, store: 
       if (entry) apis(doc)[at] = entry;
       else apis(doc).splice(at, 1);
       return doc;
-    }, call.tenant);
+    }, ownerOf(call, entry));
     return entry ? reply(call, 200, entry, etagOf(entry)) : reply(call, 204, undefined);
   }
   methodNotAllowed(call, 'GET, PUT, DELETE');
