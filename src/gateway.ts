@@ -37,6 +37,7 @@ import { auditEventOfAuth } from './audit/auth-events.ts';
 import { combineObservers } from './observe/composite.ts';
 import { Observability } from './metrics/observability.ts';
 import { AdminServer } from './admin/server.ts';
+import { tenantOf } from './config/tenant-schema.ts';
 import { OpenStreams } from './upstream/open-streams.ts';
 import { changedLists } from './config/visibility.ts';
 import type { MessageChannel } from './upstream/channel.ts';
@@ -166,7 +167,11 @@ export class Gateway {
       const adminBinding = await AdminServer.bind(config, log, adminTls);
       cleanup.push(() => AdminServer.release(adminBinding));
 
-      const observability = await Observability.start(config, log, (api) => gateway?.config.apis.find((a) => a.name === api)?.server);
+      const apiOf = (api: string) => gateway?.config.apis.find((a) => a.name === api);
+      const observability = await Observability.start(config, log, (api) => apiOf(api)?.server, (api) => {
+        const found = apiOf(api);
+        return found && tenantOf(found);
+      });
       cleanup.push(() => observability.close());
       const store = await openStore(storeSpec);
       cleanup.push(() => store.close());

@@ -14,9 +14,11 @@ let setup: OAuthSetup;
 let admin: string;
 const VIEWER = { username: 'vic', password: 'viewer password that is long' };
 const OUTSIDER = { username: 'bob', password: 'bob-password-not-admin' };
+const TENANT_ADMIN = { username: 'tina', password: 'tenant admin password long enough' };
 
 before(async () => {
-  setup = await startOAuthGateway({ admin: { users: [USER.username, { user: VIEWER.username, role: 'viewer' }] } });
+  setup = await startOAuthGateway({ admin: { users: [USER.username, { user: VIEWER.username, role: 'viewer' }, { user: TENANT_ADMIN.username, role: 'admin', tenant: 'acme' }] } });
+  await createUser(setup.gh.gateway.store, TENANT_ADMIN.username, TENANT_ADMIN.password);
   await createUser(setup.gh.gateway.store, VIEWER.username, VIEWER.password);
   await createUser(setup.gh.gateway.store, OUTSIDER.username, OUTSIDER.password);
   admin = setup.gh.gateway.admin!.url.replace(/\/$/, '');
@@ -200,4 +202,16 @@ test('without the embedded authorization server there is no button, and /oauth/s
   const start = await browse(new CookieJar(), `${base}/oauth/start`, { next: '/' });
   assert.equal(start.status, 404);
   assert.equal((await browse(new CookieJar(), `${base}/oauth/callback?code=x&state=y`)).status, 404);
+});
+
+test('a tenant\'s admin user signed in through the authorization server is confined to its tenant (the dashboard API shows none of the other APIs)', async () => {
+  const meta = async (jar: CookieJar) => (await (await fetch(`${admin}/api/meta`, { headers: { cookie: jar.header() } })).json()) as { apis: unknown[] };
+  const tenantJar = new CookieJar();
+  const done = await browse(tenantJar, (await signInAtServer(tenantJar, await startFlow(tenantJar), TENANT_ADMIN)).href);
+  assert.equal(done.status, 200, done.text);
+  assert.ok(setup.gh.logs.lines.some((l) => l.msg === 'admin: signed in' && l.admin === TENANT_ADMIN.username && l.role === 'admin'));
+  assert.deepEqual((await meta(tenantJar)).apis, [], 'no API of tenant acme in this config');
+  const ownerJar = new CookieJar();
+  await browse(ownerJar, (await signInAtServer(ownerJar, await startFlow(ownerJar), USER)).href);
+  assert.ok((await meta(ownerJar)).apis.length > 0, 'a platform owner sees every API');
 });

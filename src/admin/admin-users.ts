@@ -17,3 +17,11 @@ export function adminRoleOf(users: readonly AdminUserEntry[], username: string):
   }
   return undefined;
 }
+
+/** The role and tenant `username` has on the admin listener, or undefined when it is not listed (no tenant: the whole platform). */
+export function adminGrantOf(users: readonly AdminUserEntry[], username: string): { role: AdminRole; tenant: string | undefined } | undefined {
+  const role = adminRoleOf(users, username);
+  if (role === undefined) return undefined;
+  const entry = users.find((e) => typeof e !== 'string' && e.user === username);
+  return { role, tenant: entry !== undefined && typeof entry !== 'string' ? entry.tenant : undefined };
+}

@@ -16,7 +16,7 @@ export function secretDigest(secret: string): string {
 }
 
 /** A new token and the record to store (without the secret). */
-export function newAdminToken(fields: { name: string; role: AdminRole; createdBy: string; expiresAt: number | undefined }, now = Date.now()): { token: string; record: AdminTokenRecord } {
+export function newAdminToken(fields: { name: string; role: AdminRole; createdBy: string; expiresAt: number | undefined; tenant?: string | undefined }, now = Date.now()): { token: string; record: AdminTokenRecord } {
   const id = randomBytes(12).toString('base64url');
   const secret = randomBytes(32).toString('base64url');
   return { token: `${PREFIX}${id}.${secret}`, record: { id, ...fields, digest: secretDigest(secret), createdAt: now, revokedAt: undefined } };

@@ -14,7 +14,7 @@ import { checkLogin } from '../authserver/users.ts';
 import { LoginThrottle } from '../authserver/throttle.ts';
 import type { AdminRole } from '../store/control.ts';
 import { looksLikeAdminToken, verifyAdminToken, type AdminTokenLookup } from './api-tokens.ts';
-import { adminRoleOf, type AdminUserEntry } from './admin-users.ts';
+import { adminGrantOf, type AdminUserEntry } from './admin-users.ts';
 
 export interface AdminIdentity {
   /** token: the admin token; user: a listed user; api-token: an API token of the control store. */
@@ -22,6 +22,20 @@ export interface AdminIdentity {
   /** "admin-token", the username, or the API token's id. */
   readonly name: string;
   readonly role: AdminRole;
+  /** The one tenant this identity sees and changes; undefined: the whole platform. */
+  readonly tenant?: string | undefined;
+}
+
+const identities = new WeakMap<IncomingMessage, AdminIdentity>();
+
+/** Remembers who sent a request, for handlers that scope their answers (a tenant's admin). */
+export function rememberIdentity(req: IncomingMessage, who: AdminIdentity): void {
+  identities.set(req, who);
+}
+
+/** The identity the admin listener found for this request, if it was remembered. */
+export function identityOf(req: IncomingMessage): AdminIdentity | undefined {
+  return identities.get(req);
 }
 
 /** How an identity is named in change records and audit records. */
@@ -69,7 +83,7 @@ export class AdminAuth {
       if (this.isToken(match[1]!)) return TOKEN_ADMIN;
       if (!tokens || !looksLikeAdminToken(match[1]!)) return undefined;
       const record = await verifyAdminToken(match[1]!, tokens, now);
-      return record && { kind: 'api-token', name: record.id, role: record.role };
+      return record && { kind: 'api-token', name: record.id, role: record.role, ...(record.tenant !== undefined && { tenant: record.tenant }) };
     }
     const cookie = cookieValue(req.headers.cookie, SESSION_COOKIE);
     if (cookie === undefined) return undefined;
@@ -98,8 +112,8 @@ export class AdminAuth {
       const password = form.get('password') ?? '';
       // Users not listed are checked all the same, so that the answer takes as long.
       const user = await checkLogin(this.store, username, password);
-      const role = user && adminRoleOf(this.users, user.username);
-      if (user && role) who = { kind: 'user', name: user.username, role };
+      const grant = user && adminGrantOf(this.users, user.username);
+      if (user && grant) who = { kind: 'user', name: user.username, role: grant.role, ...(grant.tenant !== undefined && { tenant: grant.tenant }) };
     } else if (this.isToken(form.get('token') ?? '')) {
       who = TOKEN_ADMIN;
     }

@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { USERNAME_PATTERN } from '../authserver/passwords.ts';
 import { TlsSchema } from '../http/tls-schema.ts';
 import { ADMIN_ROLES } from '../store/control.ts';
+import { TenantId } from '../config/tenant-schema.ts';
 
 /** A few browsers and a metrics scraper: apart from the MCP listener's cap, so that neither starves the other. */
 export const ADMIN_DEFAULT_MAX_CONNECTIONS = 100;
@@ -43,11 +44,12 @@ export const AdminSchema = z
           z.strictObject({
             user: z.string().regex(USERNAME_PATTERN, USERNAME_MESSAGE).meta({ description: 'The username.' }),
             role: z.enum(ADMIN_ROLES as [AdminRoleName, ...AdminRoleName[]]).default('owner').meta({ description: 'owner (everything), admin (everything but API tokens) or viewer (reads only).' }),
+            tenant: TenantId.optional().meta({ description: 'The one tenant this user sees and changes (its servers, APIs, agents, credentials, audit records); absent: the whole platform.' }),
           }),
         ]),
       )
       .default([])
-      .meta({ description: 'Users of the embedded authorization server (`gatehouse users create`) who may sign in to the admin listener, with their password or through the authorization server ("Sign in with Gatehouse"). A plain name is an owner; `{ user, role }` gives a role.' }),
+      .meta({ description: 'Users of the embedded authorization server (`gatehouse users create`) who may sign in to the admin listener, with their password or through the authorization server ("Sign in with Gatehouse"). A plain name is a platform owner; `{ user, role }` gives a role, and `{ user, role, tenant }` confines the user to one tenant (docs/tenants.md).' }),
     publicUrl: z
       .string()
       .url()

@@ -19,7 +19,7 @@ import type { GatewayMetrics } from '../metrics/registry.ts';
 import { defaultAdminPort, type AdminConfig } from './schema.ts';
 import { ListenError } from '../http/listen-error.ts';
 import { loadAdminToken, type AdminToken } from './token.ts';
-import { AdminAuth, clearedCookie, cookieValue, sessionCookie } from './auth.ts';
+import { AdminAuth, clearedCookie, cookieValue, rememberIdentity, sessionCookie } from './auth.ts';
 import { FLOW_COOKIE, GatehouseSignIn, type SignInServer } from './sso.ts';
 import { ADMIN_CALLBACK_PATH } from '../authserver/admin-client.ts';
 import { authorizationServerEnabled } from '../authserver/index.ts';
@@ -223,6 +223,7 @@ export class AdminServer {
     }
     const who = await this.auth.identify(req, this.host.control?.adminTokens);
     if (!who) return this.refuse(req, res, url);
+    rememberIdentity(req, who);
     if (path === '/api/v1' || path.startsWith(API_PREFIX)) {
       const control = this.host.control;
       if (!control) return sendJson(res, 404, { error: 'The management API runs in managed mode only (gatehouse start --managed); this Gatehouse runs from a configuration file' }, { 'cache-control': 'no-store' });
@@ -235,7 +236,12 @@ export class AdminServer {
 
   private async serveMetrics(req: IncomingMessage, res: ServerResponse, url: string): Promise<void> {
     if (!this.metrics) return sendJson(res, 404, { error: 'Metrics are off (metrics.enabled: false)' });
-    if (!this.host.config.metrics.public && !(await this.auth.identify(req, this.host.control?.adminTokens))) return this.refuse(req, res, url);
+    if (!this.host.config.metrics.public) {
+      const who = await this.auth.identify(req, this.host.control?.adminTokens);
+      if (!who) return this.refuse(req, res, url);
+      // Every tenant's figures are in it: the platform's to read.
+      if (who.tenant !== undefined) return sendJson(res, 404, { error: 'Not Found: /metrics' });
+    }
     if (req.method !== 'GET' && req.method !== 'HEAD') return sendJson(res, 405, { error: 'Method Not Allowed' }, { allow: 'GET, HEAD' });
     const text = await this.metrics.text();
     res.writeHead(200, { 'content-type': this.metrics.contentType, 'content-length': Buffer.byteLength(text), 'cache-control': 'no-store' });

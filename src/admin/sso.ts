@@ -18,7 +18,7 @@ import { ADMIN_CLIENT_ID, ADMIN_RESOURCE } from '../authserver/admin-client.ts';
 import { UserDisabledError } from '../authserver/provider.ts';
 import { SIGNING_ALG } from '../authserver/keys.ts';
 import { ACCESS_TOKEN_TYP } from '../authserver/tokens.ts';
-import { adminRoleOf, type AdminUserEntry } from './admin-users.ts';
+import { adminGrantOf, type AdminUserEntry } from './admin-users.ts';
 import type { AdminIdentity } from './auth.ts';
 
 export const FLOW_COOKIE = 'gatehouse_admin_flow';
@@ -114,9 +114,9 @@ export class GatehouseSignIn {
     }
     const user = await this.store.getUser(subject);
     if (!user || user.disabled) return refusal(403, 'Account disabled', 'This account is disabled.', 'user disabled', user?.username);
-    const role = adminRoleOf(users, user.username);
-    if (role === undefined) return refusal(403, 'Not an admin', `You signed in as "${user.username}", who is not an admin user of this Gatehouse (admin.users).`, 'not listed in admin.users', user.username);
-    return { ok: true, who: { kind: 'user', name: user.username, role }, next: flow.next };
+    const grant = adminGrantOf(users, user.username);
+    if (grant === undefined) return refusal(403, 'Not an admin', `You signed in as "${user.username}", who is not an admin user of this Gatehouse (admin.users).`, 'not listed in admin.users', user.username);
+    return { ok: true, who: { kind: 'user', name: user.username, role: grant.role, ...(grant.tenant !== undefined && { tenant: grant.tenant }) }, next: flow.next };
   }
 
   /** Set-Cookie for a new flow (path: the callback only). */

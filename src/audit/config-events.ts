@@ -29,6 +29,8 @@ export interface ConfigChange {
   readonly version?: number | undefined;
   /** The admin client's address, when the change came over the API. */
   readonly address?: string | undefined;
+  /** The tenant of the identity that made it (a tenant's admin); undefined for a platform admin. */
+  readonly tenant?: string | undefined;
 }
 
 export function auditEventOfConfigChange(change: ConfigChange): AuditEvent {
@@ -37,7 +39,7 @@ export function auditEventOfConfigChange(change: ConfigChange): AuditEvent {
     id: eventId(change.at),
     time: change.at,
     api: CONTROL_PLANE,
-    tenant: undefined,
+    tenant: change.tenant,
     agent: change.actor,
     user: change.actor.startsWith('user:') ? change.actor.slice('user:'.length) : undefined,
     clientAddress: change.address,

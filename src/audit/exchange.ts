@@ -53,7 +53,8 @@ export function eventsOf(record: ExchangeRecord, status: number, settings: Audit
   const base: Common = {
     time: record.time,
     api: api ?? '',
-    tenant: principal?.tenant,
+    // The API's tenant once tenants are declared (the records belong to it); before, the agent's tenant label.
+    tenant: (api !== undefined ? settings.tenants.get(api) : undefined) ?? principal?.tenant,
     // A recognised credential that was refused (revoked, expired, disabled agent) names its agent.
     agent: principal?.id ?? claimantOf(record.error)?.agent ?? UNAUTHENTICATED,
     user: principal?.user?.id ?? (principal?.kind === 'user' ? principal.id : undefined),

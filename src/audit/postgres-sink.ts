@@ -51,6 +51,7 @@ const SCHEMA = `
   ALTER TABLE ${TABLE} ADD COLUMN IF NOT EXISTS original_target text;
   CREATE INDEX IF NOT EXISTS ${TABLE}_agent ON ${TABLE} (agent, id);
   CREATE INDEX IF NOT EXISTS ${TABLE}_target ON ${TABLE} (target, id);
+  CREATE INDEX IF NOT EXISTS ${TABLE}_tenant ON ${TABLE} (tenant, id) WHERE tenant IS NOT NULL;
 `;
 
 const INSERT = `INSERT INTO ${TABLE} (${COLUMNS.join(', ')}) SELECT ${COLUMNS.join(', ')} FROM json_populate_recordset(NULL::${TABLE}, $1::json) ON CONFLICT (id) DO NOTHING`;

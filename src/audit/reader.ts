@@ -4,6 +4,8 @@ import type { AuditEvent } from './event.ts';
 
 export interface AuditFilter {
   api?: string;
+  /** The tenant of the API (once tenants are declared), exact. */
+  tenant?: string;
   agent?: string;
   user?: string;
   method?: string;

@@ -3,6 +3,8 @@
 import type { ConfigData } from '../config/schema.ts';
 import { normalizeApiPath } from '../config/load.ts';
 import type { RedactionProfiles } from './payloads.ts';
+import { tenancyEnforced } from '../config/tenant-check.ts';
+import { tenantOf } from '../config/tenant-schema.ts';
 
 export interface ApiAuditSettings {
   readonly payloads: boolean;
@@ -19,6 +21,8 @@ export interface AuditSettings {
   readonly apis: ReadonlyMap<string, ApiAuditSettings>;
   /** API name by normalised path, for exchanges refused before the API was recorded (failed authentication). */
   readonly apiByPath: ReadonlyMap<string, string>;
+  /** The tenant of each API once tenants are declared (its records carry it); empty before. */
+  readonly tenants: ReadonlyMap<string, string>;
 }
 
 const METADATA_ONLY: ApiAuditSettings = Object.freeze({ payloads: false, maxPayloadBytes: 0, redaction: 0, captureBytes: 0 });
@@ -30,7 +34,9 @@ export function compileAuditSettings(config: ConfigData, profiles: RedactionProf
   const audit = config.audit;
   const apis = new Map<string, ApiAuditSettings>();
   const apiByPath = new Map<string, string>();
+  const tenants = new Map<string, string>();
   for (const api of config.apis) {
+    if (tenancyEnforced(config)) tenants.set(api.name, tenantOf(api));
     apiByPath.set(normalizeApiPath(api.path), api.name);
     const payloads = api.audit?.payloads ?? audit.payloads;
     if (!payloads) {
@@ -40,7 +46,7 @@ export function compileAuditSettings(config: ConfigData, profiles: RedactionProf
     const redaction = profiles.idOf([...audit.redact, ...(api.audit?.redact ?? [])]);
     apis.set(api.name, { payloads, maxPayloadBytes: audit.maxPayloadBytes, redaction, captureBytes: audit.maxPayloadBytes * 2 + CAPTURE_SLACK });
   }
-  return { enabled: audit.enabled, trustProxy: config.trustProxy, apis, apiByPath };
+  return { enabled: audit.enabled, trustProxy: config.trustProxy, apis, apiByPath, tenants };
 }
 
 export function settingsFor(settings: AuditSettings, api: string | undefined): ApiAuditSettings {

@@ -38,6 +38,7 @@ export function whereOf(filter: AuditFilter, params: unknown[]): string {
     params.push(value);
   };
   eq('api', filter.api);
+  eq('tenant', filter.tenant);
   eq('agent', filter.agent);
   eq('user_id', filter.user);
   eq('method', filter.method);

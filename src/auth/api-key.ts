@@ -17,6 +17,7 @@ import { ABSENT, bearerToken, type AuthContext, type AuthOutcome, type AuthPlan 
 import { invalidToken } from './challenge.ts';
 import { RefusedCredential } from './refusal.ts';
 import type { ConfigKey } from './agents-sync.ts';
+import { DEFAULT_TENANT } from '../config/tenant-schema.ts';
 
 export const MAX_KEY_LENGTH = 8192;
 
@@ -64,6 +65,8 @@ export interface ApiKeyPlanOptions {
   readonly yieldUnknownBearer: boolean;
   /** Keys declared in the config file, by key id: the file is authoritative for their api and expiry. */
   readonly configKeys: ReadonlyMap<string, ConfigKey>;
+  /** The API's tenant once tenants are declared: keys of other tenants' agents are unknown here. */
+  readonly tenant?: string | undefined;
 }
 
 /** How often a key's last-used time is written (a write per request would be I/O on the hot path). */
@@ -114,6 +117,14 @@ export function apiKeyPlan(store: Store, options: ApiKeyPlanOptions, log: Logger
         log.info({ api: ctx.api, plan: 'api-key', keyId: record.id, agent: record.agentId, reason }, 'authentication refused');
         return { error: new RefusedCredential(invalidToken(reason), { agent: record.agentId, keyId: record.id }) };
       };
+      const agent = await store.getAgent(record.agentId);
+      if (options.tenant !== undefined && agent !== undefined && (agent.tenant ?? DEFAULT_TENANT) !== options.tenant) {
+        // Another tenant's key: refused exactly as an unknown one, before anything (revoked,
+        // expired, whose) could tell it apart, so that a tenant learns nothing of the others.
+        if (fromHeader === undefined && options.yieldUnknownBearer) return ABSENT;
+        log.debug({ api: ctx.api, plan: 'api-key' }, 'authentication refused: unknown API key');
+        return { error: invalidToken('unknown API key') };
+      }
       const now = Date.now();
       let { api, expiresAt } = record;
       if (record.id.startsWith('cfg_')) {
@@ -124,7 +135,6 @@ export function apiKeyPlan(store: Store, options: ApiKeyPlanOptions, log: Logger
       if (record.revokedAt !== undefined) return refuse('API key revoked');
       if (expiresAt !== undefined && expiresAt <= now) return refuse('API key expired');
       if (api !== undefined && api !== ctx.api) return refuse('API key is not valid for this API');
-      const agent = await store.getAgent(record.agentId);
       if (!agent || agent.disabled) return refuse('agent disabled');
       touch(record.id, now);
       const principal: Principal = Object.freeze({

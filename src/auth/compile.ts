@@ -10,6 +10,8 @@ import { configKeys, type ConfigKey } from './agents-sync.ts';
 import { jwtPlan } from './jwt.ts';
 import { oauth2Plan, type EmbeddedIssuer } from './oauth2.ts';
 import { passthroughPlan } from './passthrough.ts';
+import { tenancyEnforced } from '../config/tenant-check.ts';
+import { tenantOf } from '../config/tenant-schema.ts';
 
 /** What plans may use: the store (agents, keys), the embedded issuer, the logger. */
 export interface AuthDeps {
@@ -34,6 +36,7 @@ const keysByConfig = new WeakMap<ConfigData['agents'], Map<string, ConfigKey>>()
 export function compileAuthPlans(auth: ApiData['auth'], deps: AuthDeps, api: ApiData, config: ConfigData): AuthPlan[] {
   const list = Array.isArray(auth) ? auth : [auth];
   const index = config.apis.indexOf(api);
+  const tenant = tenancyEnforced(config) ? tenantOf(api) : undefined;
   return list.map((plan, position): AuthPlan => {
     const laterReadsBearer = list.slice(position + 1).some((p) => BEARER_PLANS.has(p.type));
     switch (plan.type) {
@@ -42,10 +45,14 @@ export function compileAuthPlans(auth: ApiData['auth'], deps: AuthDeps, api: Api
       case 'api-key': {
         let keys = keysByConfig.get(config.agents);
         if (!keys) keysByConfig.set(config.agents, (keys = configKeys(config.agents)));
-        return apiKeyPlan(deps.store, { header: plan.header?.toLowerCase(), yieldUnknownBearer: laterReadsBearer, configKeys: keys }, deps.log);
+        return apiKeyPlan(deps.store, { header: plan.header?.toLowerCase(), yieldUnknownBearer: laterReadsBearer, configKeys: keys, tenant }, deps.log);
       }
       case 'jwt':
-        return jwtPlan(plan, { yieldForeign: laterReadsBearer, log: deps.log });
+        return jwtPlan(plan, {
+          yieldForeign: laterReadsBearer,
+          log: deps.log,
+          tenant: tenant === undefined ? undefined : { id: tenant, foreignAgents: new Set(config.agents.filter((a) => tenantOf(a) !== tenant).map((a) => a.id)) },
+        });
       case 'oauth2':
         if (plan.issuer === undefined && !deps.embeddedIssuer) {
           const field = `apis[${index}].auth${Array.isArray(auth) ? `[${position}]` : ''}.issuer`;
@@ -53,7 +60,7 @@ export function compileAuthPlans(auth: ApiData['auth'], deps: AuthDeps, api: Api
             { field, message: 'oauth2 without issuer needs the embedded authorization server; set `issuer` to your authorization server' },
           ]);
         }
-        return oauth2Plan(plan, { apiName: api.name, embedded: deps.embeddedIssuer, yieldForeign: laterReadsBearer, log: deps.log });
+        return oauth2Plan(plan, { apiName: api.name, embedded: deps.embeddedIssuer, yieldForeign: laterReadsBearer, log: deps.log, tenant });
       case 'passthrough': {
         const server = api.server === undefined ? undefined : config.servers[api.server];
         // check.ts refuses other server kinds when the config is validated.

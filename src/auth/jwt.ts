@@ -113,6 +113,12 @@ export interface JwtPlanOptions {
   /** Refetch cooldown of the JWKS (tests shorten it). */
   readonly jwksCooldownMs?: number;
   readonly log: Logger;
+  /**
+   * The API's tenant once tenants are declared. Its principals carry it; a token whose `tenant`
+   * claim names another one, or whose subject is an agent the config gives another tenant, is
+   * refused as an invalid token.
+   */
+  readonly tenant?: { readonly id: string; readonly foreignAgents: ReadonlySet<string> } | undefined;
 }
 
 /** The key and default algorithms a jwt plan's config describes. Throws on an unusable key. */
@@ -171,6 +177,8 @@ export function jwtPlan(config: JwtPlanConfig, options: JwtPlanOptions): AuthPla
       if (missing.length > 0) return refuse(`missing scopes ${missing.join(' ')}`, insufficientScope(config.requiredScopes, realm));
       const id = claims[config.principalClaim];
       if (typeof id !== 'string' || id === '') return refuse(`token has no ${config.principalClaim} claim`);
+      const tenant = options.tenant;
+      if (tenant !== undefined && ((typeof claims.tenant === 'string' && claims.tenant !== tenant.id) || tenant.foreignAgents.has(id))) return refuse('token is not valid for this API');
       const principal: Principal = {
         kind: 'agent',
         id,
@@ -179,6 +187,7 @@ export function jwtPlan(config: JwtPlanConfig, options: JwtPlanOptions): AuthPla
         claims: Object.freeze({ ...claims }),
         scopes: Object.freeze(scopes),
         ...(typeof claims.name === 'string' && { name: claims.name }),
+        ...(tenant !== undefined && { tenant: tenant.id }),
       };
       return { principal };
     },

@@ -46,6 +46,8 @@ export interface OAuth2PlanOptions {
   readonly yieldForeign: boolean;
   readonly jwksCooldownMs?: number;
   readonly log: Logger;
+  /** The API's tenant once tenants are declared: its principals carry it (a token's audience is this API already). */
+  readonly tenant?: string | undefined;
 }
 
 /** Clock skew allowed on exp and nbf, in seconds. */
@@ -141,6 +143,7 @@ export function oauth2Plan(config: OAuth2PlanConfig, options: OAuth2PlanOptions)
         claims: Object.freeze({ ...claims }),
         scopes: Object.freeze(scopes),
         ...(client !== undefined && { name: client }),
+        ...(options.tenant !== undefined && { tenant: options.tenant }),
       };
       return { principal };
     },

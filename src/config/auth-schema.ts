@@ -96,7 +96,10 @@ export const AgentSchema = z.strictObject({
   id: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.@-]{0,127}$/, 'expected an agent id of letters, digits, "_", ".", "@" or "-"'),
   name: z.string().optional(),
   labels: z.record(z.string(), z.string()).default({}),
-  tenant: z.string().optional(),
+  tenant: z
+    .string()
+    .optional()
+    .meta({ description: 'The agent\'s tenant. Once `tenants` are declared it must name one of them (or `default`), and the agent can only reach APIs of that tenant; without `tenants` it is only a label (ACL conditions read it as `agent.tenant`).' }),
   apiKeys: z.array(ApiKeyRef).default([]).meta({ description: 'Keys by reference (${env:NAME}) or by SHA-256 digest: no secret in the file.' }),
 });
 

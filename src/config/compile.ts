@@ -7,6 +7,8 @@ import { normalizeApiPath } from './load.ts';
 import type { AuthPlan } from '../auth/plan.ts';
 import { compileAuthPlans, type AuthDeps } from '../auth/compile.ts';
 import type { Policy } from '../policy/policy.ts';
+import { TenantQuotaPolicy } from '../policy/tenant-quota.ts';
+import { tenantOf } from './tenant-schema.ts';
 import { compileOriginPolicy, type OriginPolicy } from '../http/guards.ts';
 import { compilePublicBase, type PublicBase } from '../auth/public-url.ts';
 import { registerResourceMetadata } from '../auth/resource-metadata.ts';
@@ -48,7 +50,7 @@ export function compileRuntime(config: ConfigData, deps: AuthDeps & PolicyDeps):
       server: connectorName(api),
       federation: isFederated(api) ? compileFederationPlan(api) : undefined,
       auth: compileAuthPlans(api.auth, deps, api, config),
-      policies: compilePolicies(api.policies, deps),
+      policies: [...tenantQuota(config, api, deps), ...compilePolicies(api.policies, deps)],
       origin: compileOriginPolicy(config.listen.host, config.security, api.allowedOrigins, originOptions),
       publicBase,
     });
@@ -56,6 +58,15 @@ export function compileRuntime(config: ConfigData, deps: AuthDeps & PolicyDeps):
   const routes = new Routes();
   registerResourceMetadata(routes, [...apisByPath.values()]);
   return Object.freeze({ config, apisByPath, routes, routeOrigin: routeOriginPolicy(config, originOptions) });
+}
+
+/** The tenant's requests-per-day quota, first in the chain of each of its APIs (policy/tenant-quota.ts). */
+function tenantQuota(config: ConfigData, api: ConfigData['apis'][number], deps: PolicyDeps): Policy[] {
+  const tenant = tenantOf(api);
+  const quotas = config.tenants.find((t) => t.id === tenant)?.quotas;
+  if (quotas?.requestsPerDay === undefined) return [];
+  const backend = quotas.backend;
+  return [new TenantQuotaPolicy(tenant, quotas.requestsPerDay, deps.counters.get(backend), backend.type === 'redis' && backend.onError === 'deny', deps.log)];
 }
 
 /**

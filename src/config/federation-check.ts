@@ -4,6 +4,7 @@
 // (a federated API's tools) are checked when they are listed (src/upstream/federation/naming.ts).
 import type { ConfigData } from './schema.ts';
 import { TOOL_NAME_MAX } from './federation-schema.ts';
+import { tenantOf } from './tenant-schema.ts';
 
 interface PathProblem {
   path: PropertyKey[];
@@ -13,13 +14,24 @@ interface PathProblem {
 export function checkApiServers(config: ConfigData): PathProblem[] {
   const problems: PathProblem[] = [];
   const serverNames = Object.keys(config.servers);
-  const known = (name: string, path: PropertyKey[]) => {
+  const knownAnywhere = (name: string, path: PropertyKey[]) => {
     if (!(name in config.servers)) {
       problems.push({ path, message: `no server named "${name}"; expected one of the names under \`servers\` (${serverNames.join(', ') || 'none defined'})` });
     }
   };
   config.apis.forEach((api, index) => {
     const at = (...rest: PropertyKey[]): PropertyKey[] => ['apis', index, ...rest];
+    // With tenants, an API sees the servers of its tenant only: another tenant's server is
+    // answered exactly as a missing one, and only its own tenant's names are listed, so that a
+    // tenant's admin learns nothing of the others from a refused change.
+    const tenant = tenantOf(api);
+    const known = config.tenants.length === 0 ? knownAnywhere : (name: string, path: PropertyKey[]) => {
+      const server = Object.hasOwn(config.servers, name) ? config.servers[name] : undefined;
+      if (server === undefined || tenantOf(server) !== tenant) {
+        const own = serverNames.filter((n) => tenantOf(config.servers[n]) === tenant);
+        problems.push({ path, message: `no server named "${name}" in tenant "${tenant}" (an API uses servers of its own tenant); expected one of ${own.join(', ') || 'none defined'}` });
+      }
+    };
     const isVirtual = api.tools !== undefined || api.prompts !== undefined || api.resources !== undefined;
     const forms = [api.server !== undefined && 'server', api.servers !== undefined && 'servers', isVirtual && 'tools/prompts/resources'].filter(Boolean);
     if (forms.length !== 1) {

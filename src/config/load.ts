@@ -9,6 +9,7 @@ import { coerceEnvScalars, type EnvFields } from './env-scalars.ts';
 import { ConfigError, fieldPath, type ConfigProblem } from './errors.ts';
 import { checkAuthConfig } from '../auth/check.ts';
 import { checkApiServers } from './federation-check.ts';
+import { checkTenants } from './tenant-check.ts';
 
 export async function loadConfigFile(file: string, env: NodeJS.ProcessEnv = process.env): Promise<ConfigData> {
   let text: string;
@@ -135,13 +136,14 @@ function crossCheck(config: ConfigData): PathProblem[] {
   const names = new Map<string, number>();
   const paths = new Map<string, number>();
   problems.push(...checkApiServers(config));
+  problems.push(...checkTenants(config));
   config.apis.forEach((api, index) => {
     const sameName = names.get(api.name);
     if (sameName !== undefined) problems.push({ path: ['apis', index, 'name'], message: `duplicate API name "${api.name}" (also apis[${sameName}])` });
     names.set(api.name, index);
     const normalized = normalizeApiPath(api.path);
     const samePath = paths.get(normalized);
-    if (samePath !== undefined) problems.push({ path: ['apis', index, 'path'], message: `duplicate path "${api.path}" (also apis[${samePath}])` });
+    if (samePath !== undefined) problems.push({ path: ['apis', index, 'path'], message: `duplicate path "${api.path}" (also apis[${samePath}]); a path is unique across the deployment, whatever the tenants` });
     paths.set(normalized, index);
   });
   if (problems.length === 0) problems.push(...checkAuthConfig(config));

@@ -11,6 +11,7 @@ import { AdminSchema } from '../admin/schema.ts';
 import { TlsSchema } from '../http/tls-schema.ts';
 import { ClusterSchema } from '../cluster/schema.ts';
 import { NamespaceSchema, OnUpstreamFailureSchema, VirtualPromptSchema, VirtualResourceSchema, VirtualToolSchema } from './federation-schema.ts';
+import { TenantField, TenantSchema } from './tenant-schema.ts';
 
 export const Name = z
   .string()
@@ -55,6 +56,7 @@ export const HttpServer = z
     timeouts: UpstreamTimeouts.optional(),
     credential: UpstreamCredentialSchema.optional().meta({ description: 'The upstream\'s own credential, injected on every request; never shown to agents or logged.' }),
     listCache: ListCacheSchema.optional(),
+    tenant: TenantField,
   })
   .meta({ title: 'Streamable HTTP server' });
 
@@ -88,6 +90,7 @@ export const StdioServer = z
       .optional()
       .meta({ description: 'Per-server override of the global timeouts.' }),
     stderr: StderrSchema,
+    tenant: TenantField,
   })
   .meta({ title: 'stdio server (one child process per client session)' });
 
@@ -97,6 +100,7 @@ export const SseServer = z
     headers: HeaderMap.optional(),
     timeouts: UpstreamTimeouts.optional(),
     credential: UpstreamCredentialSchema.optional().meta({ description: 'The upstream\'s own credential, injected on every request; never shown to agents or logged.' }),
+    tenant: TenantField,
   })
   .meta({ title: 'HTTP+SSE server (2024-11-05), bridged to Streamable HTTP' });
 
@@ -128,6 +132,7 @@ export const Api = z
     policies: z.array(Policy).default([]).meta({ description: 'Policies run on every message, in list order.' }),
     allowedOrigins: z.array(z.string()).optional().meta({ description: 'Origins allowed to call this API (overrides security.allowedOrigins).' }),
     audit: ApiAuditSchema.optional(),
+    tenant: TenantField,
   })
   .meta({ title: 'An MCP entrypoint: one server, a federation of servers, or a virtual server' });
 
@@ -148,6 +153,7 @@ export const Config = z
     store: StoreSchema.default({ type: 'sqlite' }),
     cluster: ClusterSchema,
     audit: AuditSchema.default(AUDIT_DEFAULT),
+    tenants: z.array(TenantSchema).default([]).meta({ description: 'Tenants: each owns the servers, APIs and agents that name it (`tenant:`); what names none belongs to the built-in `default` tenant. See docs/tenants.md.' }),
     agents: z.array(AgentSchema).default([]).meta({ description: 'Agents declared in the file (more can be created with `gatehouse agents create`).' }),
     authorizationServer: AuthorizationServerSchema.optional(),
     servers: z.record(Name, Server).meta({ description: 'Named upstream MCP servers.' }),

@@ -16,6 +16,8 @@ import { tokensResource } from './token-resources.ts';
 import { apisResource, changesResource, deploymentsResource, draftResource, serversResource } from './config-resources.ts';
 import { agentsResource, credentialsResource, usersResource } from './store-resources.ts';
 import { validateResource } from './validate.ts';
+import { platformOnly } from './tenant-scope.ts';
+import { tenantsResource } from './tenant-resources.ts';
 import { methodNotAllowed, reply, type Call } from './http.ts';
 
 export interface ManagementDeps {
@@ -45,8 +47,9 @@ export function managementApi(deps: ManagementDeps): ManagementHandler {
       return sendJson(res, 400, { error: 'malformed path' });
     }
     const address = req.socket.remoteAddress;
-    const changed: Call['changed'] = (action, target, patch) => deps.onChange?.({ at: Date.now(), actor, action, target, patch, address });
-    const call: Call = { req, res, method: req.method ?? 'GET', segments, query: url.searchParams, actor, changed };
+    const tenant = who.tenant;
+    const changed: Call['changed'] = (action, target, patch) => deps.onChange?.({ at: Date.now(), actor, action, target, patch, address, tenant });
+    const call: Call = { req, res, method: req.method ?? 'GET', segments, query: url.searchParams, actor, tenant, changed };
     try {
       allowed(who, call);
       await route(call);
@@ -71,6 +74,8 @@ export function managementApi(deps: ManagementDeps): ManagementHandler {
         return sendJson(call.res, 200, deps.openapi(), { 'cache-control': 'no-store' });
       case 'draft':
         return draftResource(call, deps.deployments);
+      case 'tenants':
+        return tenantsResource(call, deps.deployments);
       case 'servers':
         return serversResource(call, deps.deployments);
       case 'apis':
@@ -78,15 +83,17 @@ export function managementApi(deps: ManagementDeps): ManagementHandler {
       case 'deployments':
         return deploymentsResource(call, deps.deployments, deps.mcpBase);
       case 'changes':
-        return changesResource(call, deps.deployments);
+        return changesResource(call, deps.deployments, deps.store);
       case 'agents':
-        return agentsResource(call, deps.store);
+        return agentsResource(call, deps.store, deps.deployments);
       case 'users':
+        // Users of the embedded authorization server belong to the platform.
+        platformOnly(call);
         return usersResource(call, deps.store);
       case 'credentials':
-        return credentialsResource(call, deps.vault);
+        return credentialsResource(call, deps.vault, deps.deployments);
       case 'tokens':
-        return tokensResource(call, deps.deployments.store);
+        return tokensResource(call, deps.deployments.store, deps.deployments);
       case 'validate':
         return validateResource(call);
       case 'info':

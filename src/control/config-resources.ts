@@ -10,6 +10,8 @@ import { checkIfMatch, draftEtag, etagOf, requireIfMatch, revisionOfEtag } from 
 import { jsonBody, methodNotAllowed, nameSegment, reply, type Call } from './http.ts';
 import type { Store } from '../store/store.ts';
 import { simulateResource } from './simulate.ts';
+import type { Store as AgentStore } from '../store/store.ts';
+import { checkTenantWrite, claimTenant, platformOnly, seesObject, tenantField, tenantView } from './tenant-scope.ts';
 
 type Servers = Record<string, Record<string, unknown>>;
 type ApiEntry = Record<string, unknown> & { name?: unknown; policies?: unknown };
@@ -23,15 +25,29 @@ const apis = (doc: ControlDocument): ApiEntry[] => {
   return doc.apis as ApiEntry[];
 };
 const apiIndex = (doc: ControlDocument, name: string): number => apis(doc).findIndex((a) => a.name === name);
+/** The API's index if the call may see it, else -1 (a foreign API is a missing one). */
+const visibleApi = (doc: ControlDocument, name: string, call: Call): number => {
+  const at = apiIndex(doc, name);
+  return at !== -1 && seesObject(call, apis(doc)[at]) ? at : -1;
+};
+/** The server's definition if it exists and the call may see it. */
+const visibleServer = (doc: ControlDocument, name: string, call: Call): Record<string, unknown> | undefined => {
+  const def = Object.hasOwn(servers(doc), name) ? servers(doc)[name] : undefined;
+  return def !== undefined && seesObject(call, def) ? def : undefined;
+};
 const serverView = (name: string, definition: Record<string, unknown>) => ({ name, ...definition });
+/** The tenant a change's audit record belongs to: the caller's, or for a platform admin the object's. */
+const ownerOf = (call: Call, object: unknown): string | undefined => call.tenant ?? tenantField(object);
 
 export async function draftResource(call: Call, deployments: Deployments): Promise<void> {
   if (call.segments[1] === 'diff' && call.segments.length === 2) {
     if (call.method !== 'GET') methodNotAllowed(call, 'GET');
     const latest = await deployments.store.latestVersion();
-    return reply(call, 200, await deployments.diff(latest ?? 'empty', 'draft'));
+    return reply(call, 200, await deployments.diff(latest ?? 'empty', 'draft', (d) => tenantView(d, call.tenant)));
   }
   if (call.segments.length !== 1) throw notFound(`/api/v1/${call.segments.join('/')}`);
+  // The whole document is the platform's: a tenant reads and changes its objects one by one.
+  platformOnly(call);
   if (call.method === 'GET') {
     const draft = await deployments.draft();
     const latest = await deployments.store.latestVersion();
@@ -62,46 +78,50 @@ export async function serversResource(call: Call, deployments: Deployments): Pro
   if (rawName === undefined) {
     if (call.method === 'GET') {
       const doc = (await deployments.draft()).document;
-      return reply(call, 200, { items: Object.entries(servers(doc)).map(([name, def]) => ({ ...serverView(name, def), etag: etagOf(serverView(name, def)) })) });
+      return reply(call, 200, { items: Object.entries(servers(doc)).filter(([, def]) => seesObject(call, def)).map(([name, def]) => ({ ...serverView(name, def), etag: etagOf(serverView(name, def)) })) });
     }
     if (call.method !== 'POST') methodNotAllowed(call, 'GET, POST');
-    const { name, ...definition } = await jsonBody(call);
+    const { name, ...given } = await jsonBody(call);
+    const definition = claimTenant(call, given, 'server');
+    checkTenantWrite(call, definition, 'server');
     if (typeof name !== 'string') throw badRequest('invalid server: name: required field is missing (expected string)', [{ field: 'name', message: 'required field is missing (expected string)' }]);
     await deployments.change(call.actor, 'create server', `servers/${name}`, (doc) => {
       if (Object.hasOwn(servers(doc), name)) throw new ManagementError(409, `server "${name}" already exists (PUT /api/v1/servers/${name} with If-Match changes it)`);
       servers(doc)[name] = definition;
       return doc;
-    });
+    }, ownerOf(call, definition));
     return reply(call, 201, serverView(name, definition), etagOf(serverView(name, definition)));
   }
   const name = nameSegment(rawName, 'server');
   if (call.method === 'GET') {
-    const def = servers((await deployments.draft()).document)[name];
-    if (!def || !Object.hasOwn(servers((await deployments.draft()).document), name)) throw notFound(`server "${name}"`);
+    const def = visibleServer((await deployments.draft()).document, name, call);
+    if (!def) throw notFound(`server "${name}"`);
     return reply(call, 200, serverView(name, def), etagOf(serverView(name, def)));
   }
   if (call.method === 'PUT') {
     const ifMatch = requireIfMatch(call.req);
-    const { name: given, ...definition } = await jsonBody(call);
+    const { name: given, ...body } = await jsonBody(call);
+    const definition = claimTenant(call, body, 'server');
+    checkTenantWrite(call, definition, 'server');
     if (given !== undefined && given !== name) throw badRequest(`name: expected "${name}" (the path's name) or nothing; renaming is a DELETE and a POST`, [{ field: 'name', message: `expected "${name}"` }]);
     await deployments.change(call.actor, 'update server', `servers/${name}`, (doc) => {
-      const current = Object.hasOwn(servers(doc), name) ? servers(doc)[name] : undefined;
+      const current = visibleServer(doc, name, call);
       if (current === undefined) throw notFound(`server "${name}"`);
       checkIfMatch(ifMatch, etagOf(serverView(name, current)), `server "${name}"`);
       servers(doc)[name] = definition;
       return doc;
-    });
+    }, ownerOf(call, definition));
     return reply(call, 200, serverView(name, definition), etagOf(serverView(name, definition)));
   }
   if (call.method === 'DELETE') {
     const ifMatch = requireIfMatch(call.req);
     await deployments.change(call.actor, 'delete server', `servers/${name}`, (doc) => {
-      const current = Object.hasOwn(servers(doc), name) ? servers(doc)[name] : undefined;
+      const current = visibleServer(doc, name, call);
       if (current === undefined) throw notFound(`server "${name}"`);
       checkIfMatch(ifMatch, etagOf(serverView(name, current)), `server "${name}"`);
       delete servers(doc)[name];
       return doc;
-    });
+    }, call.tenant);
     return reply(call, 204, undefined);
   }
   methodNotAllowed(call, 'GET, PUT, DELETE');
@@ -109,42 +129,48 @@ export async function serversResource(call: Call, deployments: Deployments): Pro
 
 export async function apisResource(call: Call, deployments: Deployments, store: Store): Promise<void> {
   const [, rawName, sub, rawIndex, ...rest] = call.segments;
-  if (sub === 'simulate' && rawIndex === undefined) return simulateResource(call, deployments, store, nameSegment(rawName, 'API'));
+  if (sub === 'simulate' && rawIndex === undefined) {
+    const name = nameSegment(rawName, 'API');
+    if (visibleApi((await deployments.draft()).document, name, call) === -1) throw notFound(`API "${name}"`);
+    return simulateResource(call, deployments, store, name);
+  }
   if (rest.length > 0 || (sub !== undefined && sub !== 'policies')) throw notFound(`/api/v1/${call.segments.join('/')}`);
   if (rawName === undefined) {
-    if (call.method === 'GET') return reply(call, 200, { items: apis((await deployments.draft()).document).map((a) => ({ ...a, etag: etagOf(a) })) });
+    if (call.method === 'GET') return reply(call, 200, { items: apis((await deployments.draft()).document).filter((a) => seesObject(call, a)).map((a) => ({ ...a, etag: etagOf(a) })) });
     if (call.method !== 'POST') methodNotAllowed(call, 'GET, POST');
-    const api = await jsonBody(call);
+    const api = claimTenant(call, await jsonBody(call), 'API');
+    checkTenantWrite(call, api, 'API');
     if (typeof api.name !== 'string') throw badRequest('invalid API: name: required field is missing (expected string)', [{ field: 'name', message: 'required field is missing (expected string)' }]);
     const name = api.name;
     await deployments.change(call.actor, 'create api', `apis/${name}`, (doc) => {
       if (apiIndex(doc, name) !== -1) throw new ManagementError(409, `API "${name}" already exists (PUT /api/v1/apis/${name} with If-Match changes it)`);
       apis(doc).push(api);
       return doc;
-    });
+    }, ownerOf(call, api));
     return reply(call, 201, api, etagOf(api));
   }
   const name = nameSegment(rawName, 'API');
   if (sub === 'policies') return policiesResource(call, deployments, name, rawIndex);
   if (call.method === 'GET') {
     const doc = (await deployments.draft()).document;
-    const at = apiIndex(doc, name);
+    const at = visibleApi(doc, name, call);
     if (at === -1) throw notFound(`API "${name}"`);
     return reply(call, 200, apis(doc)[at], etagOf(apis(doc)[at]));
   }
   if (call.method === 'PUT' || call.method === 'DELETE') {
     const ifMatch = requireIfMatch(call.req);
-    const api = call.method === 'PUT' ? await jsonBody(call) : undefined;
+    const api = call.method === 'PUT' ? claimTenant(call, await jsonBody(call), 'API') : undefined;
+    checkTenantWrite(call, api, 'API');
     if (api && api.name !== undefined && api.name !== name) throw badRequest(`name: expected "${name}" (the path's name) or nothing`, [{ field: 'name', message: `expected "${name}"` }]);
     const entry = api && { ...api, name };
     await deployments.change(call.actor, call.method === 'PUT' ? 'update api' : 'delete api', `apis/${name}`, (doc) => {
-      const at = apiIndex(doc, name);
+      const at = visibleApi(doc, name, call);
       if (at === -1) throw notFound(`API "${name}"`);
       checkIfMatch(ifMatch, etagOf(apis(doc)[at]), `API "${name}"`);
       if (entry) apis(doc)[at] = entry;
       else apis(doc).splice(at, 1);
       return doc;
-    });
+    }, ownerOf(call, entry));
     return entry ? reply(call, 200, entry, etagOf(entry)) : reply(call, 204, undefined);
   }
   methodNotAllowed(call, 'GET, PUT, DELETE');
@@ -153,7 +179,7 @@ export async function apisResource(call: Call, deployments: Deployments, store: 
 /** Policies of an API, addressed by their position in the chain (the ETag guards a shifted list). */
 async function policiesResource(call: Call, deployments: Deployments, apiName: string, rawIndex: string | undefined): Promise<void> {
   const policiesOf = (doc: ControlDocument): Array<Record<string, unknown>> => {
-    const at = apiIndex(doc, apiName);
+    const at = visibleApi(doc, apiName, call);
     if (at === -1) throw notFound(`API "${apiName}"`);
     const api = apis(doc)[at]!;
     if (api.policies === undefined) api.policies = [];
@@ -165,6 +191,7 @@ async function policiesResource(call: Call, deployments: Deployments, apiName: s
     if (call.method === 'GET') return reply(call, 200, { items: policiesOf((await deployments.draft()).document).map((p, index) => ({ index, policy: p, etag: etagOf(p) })) });
     if (call.method !== 'POST') methodNotAllowed(call, 'GET, POST');
     const policy = await jsonBody(call);
+    checkTenantWrite(call, policy, 'policy');
     let index = 0;
     await deployments.change(call.actor, 'add policy', target(undefined), (doc) => {
       const list = policiesOf(doc);
@@ -173,7 +200,7 @@ async function policiesResource(call: Call, deployments: Deployments, apiName: s
       if (!Number.isInteger(index) || index < 0 || index > list.length) throw badRequest(`at: expected a position 0–${list.length}`);
       list.splice(index, 0, policy);
       return doc;
-    });
+    }, call.tenant);
     return reply(call, 201, { index, policy, etag: etagOf(policy) }, etagOf(policy));
   }
   const index = Number(rawIndex);
@@ -186,6 +213,7 @@ async function policiesResource(call: Call, deployments: Deployments, apiName: s
   if (call.method === 'PUT' || call.method === 'DELETE') {
     const ifMatch = requireIfMatch(call.req);
     const policy = call.method === 'PUT' ? await jsonBody(call) : undefined;
+    checkTenantWrite(call, policy, 'policy');
     await deployments.change(call.actor, policy ? 'update policy' : 'delete policy', target(index), (doc) => {
       const list = policiesOf(doc);
       if (list[index] === undefined) throw notFound(`policy ${index} of API "${apiName}"`);
@@ -193,7 +221,7 @@ async function policiesResource(call: Call, deployments: Deployments, apiName: s
       if (policy) list[index] = policy;
       else list.splice(index, 1);
       return doc;
-    });
+    }, call.tenant);
     return policy ? reply(call, 200, { index, policy }, etagOf(policy)) : reply(call, 204, undefined);
   }
   methodNotAllowed(call, 'GET, PUT, DELETE');
@@ -210,8 +238,8 @@ export async function deploymentsResource(call: Call, deployments: Deployments, 
     const ifMatch = call.req.headers['if-match'];
     const expected = ifMatch === undefined ? undefined : revisionOfEtag(ifMatch);
     if (ifMatch !== undefined && expected === undefined) throw new ManagementError(412, 'Precondition Failed: If-Match must be the draft\'s ETag ("draft-<revision>")');
-    const version = await deployments.deploy(call.actor, typeof body.comment === 'string' ? body.comment : undefined, expected);
-    return reply(call, 201, { ...summary(version), apis: apiUrls(version.document, mcpBase()) });
+    const version = await deployments.deploy(call.actor, typeof body.comment === 'string' ? body.comment : undefined, expected, call.tenant);
+    return reply(call, 201, { ...summary(version), apis: apiUrls(tenantView(version.document, call.tenant), mcpBase()) });
   }
   const n = Number(rawVersion);
   if (!/^\d+$/.test(rawVersion)) throw notFound(`version ${rawVersion}`);
@@ -219,17 +247,19 @@ export async function deploymentsResource(call: Call, deployments: Deployments, 
     if (call.method !== 'GET') methodNotAllowed(call, 'GET');
     const version = await deployments.store.getVersion(n);
     if (!version) throw notFound(`version ${n}`);
-    return reply(call, 200, { ...summary(version), document: version.document });
+    return reply(call, 200, { ...summary(version), document: tenantView(version.document, call.tenant) });
   }
   if (action === 'diff') {
     if (call.method !== 'GET') methodNotAllowed(call, 'GET');
     const against = call.query.get('against');
     const from = against === null ? (n > 1 ? n - 1 : 'empty') : against === 'draft' ? 'draft' : Number(against);
     if (typeof from === 'number' && !Number.isInteger(from)) throw badRequest('against: expected a version number or "draft"');
-    return reply(call, 200, await deployments.diff(from, n));
+    return reply(call, 200, await deployments.diff(from, n, (d) => tenantView(d, call.tenant)));
   }
   if (action === 'rollback') {
     if (call.method !== 'POST') methodNotAllowed(call, 'POST');
+    // A rollback replaces every tenant's configuration: the platform's to make.
+    platformOnly(call);
     const expected = revisionOfEtag(requireIfMatch(call.req));
     if (expected === undefined) throw new ManagementError(412, 'Precondition Failed: If-Match must be the draft\'s ETag ("draft-<revision>"): a rollback replaces the draft');
     const version = await deployments.rollback(call.actor, n, expected);
@@ -238,10 +268,24 @@ export async function deploymentsResource(call: Call, deployments: Deployments, 
   throw notFound(`/api/v1/${call.segments.join('/')}`);
 }
 
-export async function changesResource(call: Call, deployments: Deployments): Promise<void> {
+export async function changesResource(call: Call, deployments: Deployments, store: AgentStore): Promise<void> {
   if (call.method !== 'GET') methodNotAllowed(call, 'GET');
   const limit = Math.min(1000, Math.max(1, Number(call.query.get('limit') ?? 100) || 100));
-  return reply(call, 200, { items: await deployments.store.listChanges(limit) });
+  const items = await deployments.store.listChanges(limit);
+  if (call.tenant === undefined) return reply(call, 200, { items });
+  // A tenant sees the changes of its objects as they are now; never a whole-document change
+  // (a deploy's or a replaced draft's patch holds every tenant's objects).
+  const doc = (await deployments.draft()).document;
+  const agents = new Set((await store.listAgents()).filter((a) => (a.tenant ?? 'default') === call.tenant).map((a) => a.id));
+  const own = (target: string): boolean => {
+    const [kind, name] = target.split('/');
+    if (name === undefined) return false;
+    if (kind === 'servers') return visibleServer(doc, name, call) !== undefined;
+    if (kind === 'apis') return visibleApi(doc, name, call) !== -1;
+    if (kind === 'agents') return agents.has(name);
+    return false;
+  };
+  return reply(call, 200, { items: items.filter((c) => own(c.target)) });
 }
 
 function apiUrls(document: ControlDocument, base: string | undefined): Array<{ name: unknown; path: unknown; url: string | null }> {

@@ -68,12 +68,12 @@ export class Deployments {
    * returns the next one). Retried on a concurrent write elsewhere in the draft: `edit` runs
    * again on the new document and checks its object's ETag again.
    */
-  async change(actor: string, action: string, target: string, edit: (document: ControlDocument) => ControlDocument): Promise<Draft> {
+  async change(actor: string, action: string, target: string, edit: (document: ControlDocument) => ControlDocument, tenant?: string): Promise<Draft> {
     for (let attempt = 0; ; attempt++) {
       const current = await this.draft();
       const next = edit(structuredClone(current.document));
       try {
-        return await this.write(actor, action, target, current, next);
+        return await this.write(actor, action, target, current, next, tenant);
       } catch (error) {
         if (error instanceof ControlConflict && error.reason === 'stale' && attempt < STALE_RETRIES) continue;
         return conflictToHttp(error);
@@ -88,17 +88,17 @@ export class Deployments {
     return this.write(actor, action, 'draft', current, document).catch(conflictToHttp);
   }
 
-  private async write(actor: string, action: string, target: string, current: Draft, next: ControlDocument): Promise<Draft> {
+  private async write(actor: string, action: string, target: string, current: Draft, next: ControlDocument, tenant?: string): Promise<Draft> {
     this.snapshot(next, 'draft');
     const patch = documentPatch(current.document, next);
     const at = Date.now();
     const saved = await this.store.saveDraft(next, current.revision, actor, at, { action, target, patch });
-    this.onChange?.({ at, actor, action, target, patch });
+    this.onChange?.({ at, actor, action, target, patch, tenant });
     return draftOf(saved);
   }
 
   /** Deploys the draft as the next version (refused when it equals the version in force). */
-  async deploy(actor: string, comment: string | undefined, expectedRevision: number | undefined): Promise<VersionRecord> {
+  async deploy(actor: string, comment: string | undefined, expectedRevision: number | undefined, tenant?: string): Promise<VersionRecord> {
     const draft = await this.draft();
     if (expectedRevision !== undefined && draft.revision !== expectedRevision) throw stale(draft.revision, expectedRevision);
     const latest = await this.latest();
@@ -109,7 +109,7 @@ export class Deployments {
     const at = Date.now();
     const patch = documentPatch(latest?.document ?? emptyDocument(), draft.document);
     const version = await this.store.deploy({ actor, at, comment, expectedRevision: revision, change: { action: 'deploy', target: 'draft', patch } }).catch(conflictToHttp);
-    this.onChange?.({ at, actor, action: 'deploy', target: 'draft', patch, version: version.version });
+    this.onChange?.({ at, actor, action: 'deploy', target: 'draft', patch, version: version.version, tenant });
     this.apply?.(version.version, config);
     return version;
   }
@@ -130,7 +130,8 @@ export class Deployments {
     return version;
   }
 
-  async diff(from: number | 'draft' | 'empty', to: number | 'draft'): Promise<Diff> {
+  /** `view` narrows both documents first (a tenant's objects only: control/tenant-scope.ts). */
+  async diff(from: number | 'draft' | 'empty', to: number | 'draft', view: (document: ControlDocument) => ControlDocument = (d) => d): Promise<Diff> {
     const load = async (which: number | 'draft' | 'empty'): Promise<[string, ControlDocument]> => {
       if (which === 'empty') return ['(nothing deployed)', emptyDocument()];
       if (which === 'draft') return ['draft', (await this.draft()).document];
@@ -138,8 +139,10 @@ export class Deployments {
       if (!version) throw new ManagementError(404, `version ${which} not found`);
       return [`version ${which}`, version.document];
     };
-    const [fromName, a] = await load(from);
-    const [toName, b] = await load(to);
+    const [fromName, whole] = await load(from);
+    const [toName, wholeTo] = await load(to);
+    const a = view(whole);
+    const b = view(wholeTo);
     return { from: fromName, to: toName, patch: documentPatch(a, b), text: readableDiff(a, b, fromName, toName) };
   }
 }

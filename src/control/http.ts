@@ -15,6 +15,8 @@ export interface Call {
   readonly query: URLSearchParams;
   /** Who is changing things: "admin-token" or "user:<name>". */
   readonly actor: string;
+  /** The one tenant the caller may see and change (tenant-scope.ts); undefined: the whole platform. */
+  readonly tenant: string | undefined;
   /** Records a change this call made to the store (audit log): never a secret in `patch`. */
   readonly changed: (action: string, target: string, patch: readonly PatchOp[]) => void;
 }

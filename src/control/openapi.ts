@@ -6,6 +6,7 @@ import { z } from 'zod';
 import { Api, Policy, Server } from '../config/schema.ts';
 import { AgentSchema, UpstreamCredentialSchema } from '../config/auth-schema.ts';
 import { ManagedConfig, NODE_FIELDS } from './document.ts';
+import { TenantSchema } from '../config/tenant-schema.ts';
 
 const Problem = z.object({ field: z.string().meta({ description: 'Where: a path such as apis[0].policies[0].acl.rules[1].tools' }), message: z.string() });
 const ErrorBody = z.object({ error: z.string(), problems: z.array(Problem).optional() }).meta({ description: 'A refusal; config problems are worded as `gatehouse check` words them.' });
@@ -14,7 +15,7 @@ const Diff = z.object({ from: z.string(), to: z.string(), patch: z.array(z.recor
 const Change = z.object({ seq: z.number(), at: z.number(), actor: z.string(), action: z.string(), target: z.string(), patch: z.array(z.record(z.string(), z.unknown())), version: z.number().optional() });
 const ServerObject = z.intersection(z.object({ name: z.string() }), Server).meta({ description: 'A server: its name and its definition as under `servers:` in a config file.' });
 const Document = ManagedConfig.omit(Object.fromEntries(NODE_FIELDS.filter((f) => f !== 'managed').map((f) => [f, true])) as Record<Exclude<(typeof NODE_FIELDS)[number], 'managed'>, true>).meta({ description: 'The managed configuration: a config file without the per-node fields.' });
-const AgentInput = AgentSchema.pick({ id: true, name: true, labels: true });
+const AgentInput = AgentSchema.pick({ id: true, name: true, labels: true, tenant: true });
 const UserInput = z.object({ username: z.string(), password: z.string() });
 const CelInput = z.object({ expression: z.string().meta({ description: 'A CEL condition as in an ACL rule\'s `condition`.' }) });
 const CelCheck = z.object({ valid: z.boolean(), error: z.string().optional().meta({ description: 'Why it is refused, in the words of `gatehouse check`.' }), column: z.number().int().optional().meta({ description: '1-based column of the problem, when known.' }) });
@@ -37,7 +38,7 @@ const Simulation = z.object({
 });
 const Info = z.object({ mode: z.literal('managed'), mcpBase: z.string().nullable().meta({ description: 'Base URL of the MCP listener: an API is at mcpBase + its path.' }), deployedVersion: z.number().int().nullable() });
 
-const schemas = { Error: ErrorBody, Server: ServerObject, Api, Policy, Document, Version, Diff, Change, AgentInput, UserInput, Credential: UpstreamCredentialSchema, CelInput, CelCheck, Info, SimulateInput, Simulation } as const;
+const schemas = { Tenant: TenantSchema, Error: ErrorBody, Server: ServerObject, Api, Policy, Document, Version, Diff, Change, AgentInput, UserInput, Credential: UpstreamCredentialSchema, CelInput, CelCheck, Info, SimulateInput, Simulation } as const;
 
 type Op = { summary: string; body?: keyof typeof schemas | 'JsonPatch'; ok: number; returns?: keyof typeof schemas; ifMatch?: 'required' | 'optional' };
 
@@ -69,6 +70,12 @@ const PATHS: Record<string, Record<string, Op>> = {
     put: { summary: 'Change a policy', body: 'Policy', ok: 200, ifMatch: 'required' },
     delete: { summary: 'Remove a policy', ok: 204, ifMatch: 'required' },
   },
+  '/tenants': { get: { summary: 'Tenants (a tenant\'s identity sees its own only)', ok: 200 }, post: { summary: 'Create a tenant in the draft (platform admins only)', body: 'Tenant', ok: 201 } },
+  '/tenants/{id}': {
+    get: { summary: 'One tenant (ETag)', ok: 200, returns: 'Tenant' },
+    put: { summary: 'Change a tenant (platform admins only)', body: 'Tenant', ok: 200, ifMatch: 'required' },
+    delete: { summary: 'Remove a tenant that nothing names any more (platform admins only)', ok: 204, ifMatch: 'required' },
+  },
   '/deployments': { get: { summary: 'Deployed versions, newest first', ok: 200 }, post: { summary: 'Deploy the draft as the next version (If-Match: the draft\'s ETag, optional)', ok: 201, returns: 'Version', ifMatch: 'optional' } },
   '/deployments/{version}': { get: { summary: 'One version with its document', ok: 200 } },
   '/deployments/{version}/diff': { get: { summary: 'Readable diff and JSON Patch against ?against=<version>|draft (default: the version before)', ok: 200, returns: 'Diff' } },
@@ -78,7 +85,7 @@ const PATHS: Record<string, Record<string, Op>> = {
   '/agents/{id}': { get: { summary: 'One agent (ETag)', ok: 200 }, put: { summary: 'Change name, labels, disabled', ok: 200, ifMatch: 'required' } },
   '/agents/{id}/keys': { get: { summary: 'The agent\'s keys (never the keys themselves)', ok: 200 }, post: { summary: 'Create a key: the answer is the only time it is shown', ok: 201 } },
   '/agents/{id}/keys/{keyId}': { delete: { summary: 'Revoke a key', ok: 204 } },
-  '/tokens': { get: { summary: 'API tokens of the admin listener (owners only; never the tokens themselves)', ok: 200 }, post: { summary: 'Create an API token with a role (owner, admin, viewer) and an optional expiresAt: the answer is the only time it is shown', ok: 201 } },
+  '/tokens': { get: { summary: 'API tokens of the admin listener (owners only; never the tokens themselves)', ok: 200 }, post: { summary: 'Create an API token with a role (owner, admin, viewer), an optional expiresAt and an optional tenant (it then sees and changes that tenant\'s objects only): the answer is the only time it is shown', ok: 201 } },
   '/tokens/{id}': { delete: { summary: 'Revoke an API token (at once, on every node)', ok: 204 } },
   '/users': { get: { summary: 'Users of the embedded authorization server', ok: 200 }, post: { summary: 'Create a user', body: 'UserInput', ok: 201 } },
   '/users/{username}': { get: { summary: 'One user (ETag)', ok: 200 }, put: { summary: 'Enable or disable', ok: 200, ifMatch: 'required' } },
@@ -129,7 +136,7 @@ export function openApiDocument(version: string): Record<string, unknown> {
   }
   return {
     openapi: '3.1.0',
-    info: { title: 'Gatehouse management API', version, description: 'Servers, APIs and policies change in a draft and go live with a deployment; agents, keys, users and credentials live in the store and apply at once. Authenticate with the admin token or an API token (Authorization: Bearer); a viewer token reads, an admin token changes all but API tokens. Every change of an existing object sends If-Match with its ETag.' },
+    info: { title: 'Gatehouse management API', version, description: 'Servers, APIs and policies change in a draft and go live with a deployment; agents, keys, users and credentials live in the store and apply at once. Authenticate with the admin token or an API token (Authorization: Bearer); a viewer token reads, an admin token changes all but API tokens. A token or admin user with a tenant sees and changes only that tenant\'s servers, APIs, agents, keys and credentials: another tenant\'s object is answered 404, as a missing one. Every change of an existing object sends If-Match with its ETag.' },
     jsonSchemaDialect: 'https://json-schema.org/draft/2020-12/schema',
     components: { schemas: fixRefs(components), securitySchemes: { adminToken: { type: 'http', scheme: 'bearer' } } },
     security: [{ adminToken: [] }],

@@ -17,6 +17,7 @@ import { buildNameTable, type Target } from '../upstream/federation/naming.ts';
 import { createLogger } from '../log.ts';
 import type { Deployments } from './deployments.ts';
 import { badRequest, notFound } from './errors.ts';
+import { sees } from './tenant-scope.ts';
 import { jsonBody, methodNotAllowed, reply, type Call } from './http.ts';
 import { listServer, type ServerLists } from './simulate-lists.ts';
 
@@ -36,8 +37,8 @@ export async function simulateResource(call: Call, deployments: Deployments, sto
   const user = userOf(body.user);
   const { config, version } = await configOf(deployments, source);
   const api = config.apis.find((a) => a.name === apiName);
-  if (!api) throw notFound(`API "${apiName}" in the ${source === 'draft' ? 'draft' : `deployed version ${version}`}`);
-  const principal = await principalOf(agent.trim(), user, config, store);
+  if (!api || !sees(call, api.tenant)) throw notFound(`API "${apiName}" in the ${source === 'draft' ? 'draft' : `deployed version ${version}`}`);
+  const principal = await principalOf(agent.trim(), user, config, store, call.tenant);
   const lists = await Promise.all(serversOf(api).map((name) => listServer(name, config.servers[name]!)));
   return reply(call, 200, simulate(api, lists, principal.principal, { source, version, known: principal.known }));
 }
@@ -60,8 +61,10 @@ async function configOf(deployments: Deployments, source: 'draft' | 'deployed'):
 }
 
 /** The agent as the gateway would know it: its name, labels and tenant from the store or the document. */
-async function principalOf(id: string, user: { id: string; name?: string } | undefined, config: ConfigData, store: Store): Promise<{ principal: Principal; known: boolean }> {
-  const record = (await store.getAgent(id)) ?? config.agents.find((a) => a.id === id);
+async function principalOf(id: string, user: { id: string; name?: string } | undefined, config: ConfigData, store: Store, tenant: string | undefined): Promise<{ principal: Principal; known: boolean }> {
+  const found = (await store.getAgent(id)) ?? config.agents.find((a) => a.id === id);
+  // For a tenant's admin another tenant's agent is an unknown one: its name and labels stay hidden.
+  const record = found !== undefined && sees({ tenant }, found.tenant) ? found : undefined;
   const principal: Principal = { kind: 'agent', id, key: `agent:${id}`, plan: 'simulation', labels: record?.labels ?? {} };
   if (record?.name !== undefined) principal.name = record.name;
   if (record?.tenant !== undefined) principal.tenant = record.tenant;

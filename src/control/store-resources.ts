@@ -14,23 +14,42 @@ import { parseSecretCredential } from '../credentials/secret.ts';
 import { ManagementError, badRequest, notFound } from './errors.ts';
 import { checkIfMatch, etagOf, requireIfMatch } from './etag.ts';
 import { jsonBody, methodNotAllowed, nameSegment, pointer, reply, type Call } from './http.ts';
+import type { Deployments } from './deployments.ts';
+import { claimTenant, declaredTenants, sees, seesCredential, seesObject } from './tenant-scope.ts';
+import { DEFAULT_TENANT } from '../config/tenant-schema.ts';
 
 /** What PUT /agents/{id} may change (createdAt and keys are not fields of it). */
-const AgentUpdate = AgentSchema.pick({ name: true, labels: true }).extend({ id: AgentSchema.shape.id.optional(), name: z.string().nullable().optional(), disabled: z.boolean().optional(), createdAt: z.number().optional() }).strict();
+const AgentUpdate = AgentSchema.pick({ name: true, labels: true }).extend({ id: AgentSchema.shape.id.optional(), name: z.string().nullable().optional(), disabled: z.boolean().optional(), createdAt: z.number().optional(), tenant: z.string().nullable().optional() }).strict();
 
-const agentView = (a: AgentRecord) => ({ id: a.id, name: a.name ?? null, labels: a.labels, disabled: a.disabled, createdAt: a.createdAt });
+const agentView = (a: AgentRecord) => ({ id: a.id, name: a.name ?? null, labels: a.labels, tenant: a.tenant ?? null, disabled: a.disabled, createdAt: a.createdAt });
 const keyView = ({ hash: _hash, ...k }: ApiKeyRecord) => ({ ...k, api: k.api ?? null, expiresAt: k.expiresAt ?? null, revokedAt: k.revokedAt ?? null, lastUsedAt: k.lastUsedAt ?? null });
 
-export async function agentsResource(call: Call, store: Store): Promise<void> {
+/** The agents quota of a tenant in the draft, if it has one. */
+function agentQuota(document: Record<string, unknown>, tenant: string): number | undefined {
+  const entry = (Array.isArray(document.tenants) ? document.tenants : []).find((t) => (t as { id?: unknown } | null)?.id === tenant) as { quotas?: { agents?: unknown } } | undefined;
+  return typeof entry?.quotas?.agents === 'number' ? entry.quotas.agents : undefined;
+}
+
+export async function agentsResource(call: Call, store: Store, deployments: Deployments): Promise<void> {
   const [, rawId, sub, rawKey, ...rest] = call.segments;
   if (rest.length > 0 || (sub !== undefined && sub !== 'keys')) throw notFound(`/api/v1/${call.segments.join('/')}`);
   if (rawId === undefined) {
-    if (call.method === 'GET') return reply(call, 200, { items: (await store.listAgents()).map((a) => ({ ...agentView(a), etag: etagOf(agentView(a)) })) });
+    if (call.method === 'GET') return reply(call, 200, { items: (await store.listAgents()).filter((a) => sees(call, a.tenant)).map((a) => ({ ...agentView(a), etag: etagOf(agentView(a)) })) });
     if (call.method !== 'POST') methodNotAllowed(call, 'GET, POST');
-    const body = await jsonBody(call);
-    const parsed = AgentSchema.pick({ id: true, name: true, labels: true }).strict().safeParse(body);
+    const body = claimTenant(call, await jsonBody(call), 'agent');
+    const parsed = AgentSchema.pick({ id: true, name: true, labels: true, tenant: true }).strict().safeParse(body);
     if (!parsed.success) throw badRequest('invalid agent', parsed.error.issues.map((i) => ({ field: i.path.join('.') || '(agent)', message: i.message })));
-    const agent: AgentRecord = { id: parsed.data.id, name: parsed.data.name ?? undefined, labels: parsed.data.labels, tenant: undefined, createdAt: Date.now(), disabled: false };
+    const tenant = parsed.data.tenant === DEFAULT_TENANT ? undefined : parsed.data.tenant;
+    const document = (await deployments.draft()).document;
+    if (tenant !== undefined && !declaredTenants(document).includes(tenant)) {
+      throw badRequest(`invalid agent: tenant: no tenant "${tenant}"; expected one of the ids under \`tenants\``, [{ field: 'tenant', message: `no tenant "${tenant}"` }]);
+    }
+    const quota = agentQuota(document, tenant ?? DEFAULT_TENANT);
+    if (quota !== undefined) {
+      const count = (await store.listAgents()).filter((a) => (a.tenant ?? DEFAULT_TENANT) === (tenant ?? DEFAULT_TENANT)).length;
+      if (count >= quota) throw new ManagementError(409, `tenant "${tenant ?? DEFAULT_TENANT}" has ${count} agents, its quota (tenants[].quotas.agents: ${quota}); raise the quota to add more`);
+    }
+    const agent: AgentRecord = { id: parsed.data.id, name: parsed.data.name ?? undefined, labels: parsed.data.labels, tenant, createdAt: Date.now(), disabled: false };
     try {
       await store.createAgent(agent);
     } catch (error) {
@@ -42,8 +61,9 @@ export async function agentsResource(call: Call, store: Store): Promise<void> {
   }
   const id = nameSegment(rawId, 'agent');
   const agent = await store.getAgent(id);
-  if (!agent) throw notFound(`agent "${id}"`);
-  if (sub === 'keys') return keysResource(call, store, agent, rawKey);
+  // Another tenant's agent (and so its keys) is a missing one.
+  if (!agent || !sees(call, agent.tenant)) throw notFound(`agent "${id}"`);
+  if (sub === 'keys') return keysResource(call, store, agent, rawKey, deployments);
   if (call.method === 'GET') return reply(call, 200, agentView(agent), etagOf(agentView(agent)));
   if (call.method === 'PUT') {
     checkIfMatch(requireIfMatch(call.req), etagOf(agentView(agent)), `agent "${id}"`);
@@ -51,6 +71,8 @@ export async function agentsResource(call: Call, store: Store): Promise<void> {
     const parsed = AgentUpdate.safeParse(body);
     if (!parsed.success) throw badRequest('invalid agent', parsed.error.issues.map((i) => ({ field: i.path.join('.') || '(agent)', message: i.message })));
     if (parsed.data.id !== undefined && parsed.data.id !== id) throw badRequest(`id: expected "${id}"`, [{ field: 'id', message: `expected "${id}"` }]);
+    // An agent stays in its tenant (its keys and audit records belong there): make a new one instead.
+    if (parsed.data.tenant !== undefined && (parsed.data.tenant ?? undefined) !== agent.tenant) throw badRequest(`tenant: expected ${agent.tenant === undefined ? 'null' : `"${agent.tenant}"`} (an agent cannot move to another tenant)`, [{ field: 'tenant', message: 'an agent cannot move to another tenant' }]);
     const next: AgentRecord = { ...agent, name: parsed.data.name ?? undefined, labels: parsed.data.labels, disabled: parsed.data.disabled ?? agent.disabled };
     await store.upsertAgent(next);
     call.changed('update agent', `agents/${id}`, [{ op: 'replace', path: pointer('agents', id), value: agentView(next) }]);
@@ -59,12 +81,19 @@ export async function agentsResource(call: Call, store: Store): Promise<void> {
   methodNotAllowed(call, 'GET, PUT');
 }
 
-async function keysResource(call: Call, store: Store, agent: AgentRecord, rawKey: string | undefined): Promise<void> {
+async function keysResource(call: Call, store: Store, agent: AgentRecord, rawKey: string | undefined, deployments: Deployments): Promise<void> {
   if (rawKey === undefined) {
     if (call.method === 'GET') return reply(call, 200, { items: (await store.listApiKeys(agent.id)).map(keyView) });
     if (call.method !== 'POST') methodNotAllowed(call, 'GET, POST');
     const body = call.req.headers['content-type'] === undefined ? {} : await jsonBody(call);
     if (body.api !== undefined && typeof body.api !== 'string') throw badRequest('api: expected an API name', [{ field: 'api', message: 'expected an API name' }]);
+    if (typeof body.api === 'string') {
+      // A key bound to an API names one of its agent's tenant (as a config file's key must).
+      const api = ((await deployments.draft()).document.apis as unknown[] | undefined)?.find((a) => (a as { name?: unknown }).name === body.api);
+      // For a tenant's admin a missing API and another tenant's read alike.
+      const foreign = api !== undefined && !seesObject({ tenant: agent.tenant ?? DEFAULT_TENANT }, api);
+      if (foreign || (api === undefined && call.tenant !== undefined)) throw badRequest(`api: no API "${body.api}" of this agent's tenant`, [{ field: 'api', message: `no API "${body.api}" of this agent's tenant` }]);
+    }
     if (body.expiresAt !== undefined && (typeof body.expiresAt !== 'number' || body.expiresAt <= Date.now())) throw badRequest('expiresAt: expected a time in the future (milliseconds since the epoch)', [{ field: 'expiresAt', message: 'expected a time in the future (milliseconds since the epoch)' }]);
     const key = generateApiKey();
     const record: ApiKeyRecord = { id: `key_${randomBytes(9).toString('base64url')}`, agentId: agent.id, hash: digestKey(key), prefix: keyPrefix(key), api: body.api as string | undefined, createdAt: Date.now(), expiresAt: body.expiresAt as number | undefined, revokedAt: undefined, lastUsedAt: undefined };
@@ -114,14 +143,20 @@ export async function usersResource(call: Call, store: Store): Promise<void> {
   methodNotAllowed(call, 'GET, PUT');
 }
 
-export async function credentialsResource(call: Call, vault: CredentialVault): Promise<void> {
+export async function credentialsResource(call: Call, vault: CredentialVault, deployments: Deployments): Promise<void> {
   const [, rawName, ...rest] = call.segments;
   if (rest.length > 0) throw notFound(`/api/v1/${call.segments.join('/')}`);
+  // A tenant's credentials are named "<tenant>.<name>" (config/tenant-credentials.ts).
+  const tenants = declaredTenants((await deployments.draft()).document);
   if (rawName === undefined) {
     if (call.method !== 'GET') methodNotAllowed(call, 'GET');
-    return reply(call, 200, { items: (await vault.list()).map((c) => ({ name: c.name, type: c.type ?? null, keyId: c.keyId ?? null, updatedAt: c.updatedAt, problem: c.problem ?? null })) });
+    return reply(call, 200, { items: (await vault.list()).filter((c) => seesCredential(call, c.name, tenants)).map((c) => ({ name: c.name, type: c.type ?? null, keyId: c.keyId ?? null, updatedAt: c.updatedAt, problem: c.problem ?? null })) });
   }
   const name = nameSegment(rawName, 'credential');
+  if (!seesCredential(call, name, tenants)) {
+    if (call.method === 'PUT') throw badRequest(`credential "${name}": a credential of tenant "${call.tenant}" is named "${call.tenant}.<name>"`, [{ field: 'name', message: `expected "${call.tenant}.<name>"` }]);
+    throw notFound(`credential "${name}"`);
+  }
   if (call.method === 'PUT') {
     const parsed = parseSecretCredential(await jsonBody(call));
     if (!parsed.ok) throw badRequest('invalid credential', parsed.problems.map((p) => ({ field: p.split(':')[0]!, message: p.slice(p.indexOf(':') + 1).trim() })));

@@ -18,10 +18,10 @@ export class Observability {
     private readonly log: Logger,
   ) {}
 
-  static async start(config: ConfigData, log: Logger, serverOf: (api: string) => string | undefined): Promise<Observability> {
+  static async start(config: ConfigData, log: Logger, serverOf: (api: string) => string | undefined, tenantOf?: (api: string) => string | undefined): Promise<Observability> {
     const metrics = config.metrics.enabled ? new GatewayMetrics(config.metrics.labels) : undefined;
     const tracing = config.tracing.enabled ? await (await import('./tracing.ts')).startTracing(config.tracing, log) : undefined;
-    const observer = combineObservers(metrics && new MetricsObserver(metrics, serverOf, log), tracing?.observer);
+    const observer = combineObservers(metrics && new MetricsObserver(metrics, serverOf, log, tenantOf), tracing?.observer);
     return new Observability(metrics, tracing, observer, config, log);
   }
 

@@ -38,6 +38,8 @@ export class MetricsObserver implements ExchangeObserver {
     /** The server behind an API in the config in force (for upstream error labels). */
     private readonly serverOf: (api: string) => string | undefined,
     private readonly log: Logger,
+    /** The tenant of an API in the config in force (for the optional tenant label). */
+    private readonly tenantOf: (api: string) => string | undefined = () => undefined,
   ) {}
 
   captureBytes(): number {
@@ -60,8 +62,8 @@ export class MetricsObserver implements ExchangeObserver {
     const denied = isDenied(record);
     const slot = denied ? DENIED_SLOT : ALLOWED_SLOT[outcomeOf(record, status)];
     const series = this.seriesOf(api, method);
-    const { tool: withTool, agent: withAgent } = this.metrics.labels;
-    if (!withTool && !withAgent) {
+    const { tool: withTool, agent: withAgent, tenant: withTenant } = this.metrics.labels;
+    if (!withTool && !withAgent && !withTenant) {
       (series.counts[slot] ??= this.metrics.requests.of(api, method, DECISIONS[slot]!, OUTCOMES[slot]!)).inc();
     } else {
       const values: string[] = [api, method, DECISIONS[slot]!, OUTCOMES[slot]!];
@@ -73,6 +75,8 @@ export class MetricsObserver implements ExchangeObserver {
         values.push(serverOf(record));
       }
       if (withAgent) values.push(this.agents.of(record.principal?.id ?? claimantOf(record.error)?.agent ?? 'unauthenticated', true));
+      // Tenants come from the config: bounded by it, no allowance needed.
+      if (withTenant) values.push(this.tenantOf(api) ?? 'unknown');
       this.metrics.requests.of(...values).inc();
     }
 

@@ -39,6 +39,8 @@ export interface MetricsSource {
 export interface MetricsLabels {
   readonly tool: boolean;
   readonly agent: boolean;
+  /** The API's tenant (tenants[]); optional so that older callers need not name it. */
+  readonly tenant?: boolean;
 }
 
 /** Seconds: from a fast cached answer to a long tool run. */
@@ -63,6 +65,7 @@ export class GatewayMetrics {
     // With the tool, the server it belongs to (a federated API's member): a tool name alone is ambiguous across servers.
     if (labels.tool) labelNames.push('tool', 'server');
     if (labels.agent) labelNames.push('agent');
+    if (labels.tenant) labelNames.push('tenant');
     this.requests = new LightCounter(
       'gatehouse_requests_total',
       'MCP exchanges (one HTTP request to an API) by API, JSON-RPC method, decision (allowed/denied) and outcome (ok, error, or tool_error for a tool result marked isError).',

@@ -11,7 +11,7 @@ const HttpUrl = z.string().refine((value) => {
   }
 }, 'expected an absolute http:// or https:// URL');
 
-const LABELS_DEFAULT = { tool: false, agent: false };
+const LABELS_DEFAULT = { tool: false, agent: false, tenant: false };
 
 export const MetricsSchema = z
   .strictObject({
@@ -21,6 +21,7 @@ export const MetricsSchema = z
       .strictObject({
         tool: z.boolean().default(false).meta({ description: 'Add `tool` (the tool of tools/call) and `server` (the server that served the exchange: the API\'s, or a federated API\'s member) labels to request counts. At most 200 distinct tool names are kept; the rest count as "other". Server names come from the config.' }),
         agent: z.boolean().default(false).meta({ description: 'Add an `agent` label (the agent id) to request counts. At most 200 distinct agents are kept; the rest count as "other".' }),
+        tenant: z.boolean().default(false).meta({ description: 'Add a `tenant` label (the tenant of the API, `default` for APIs of none) to request counts. Values come from the config, so bounded by it.' }),
       })
       .default(LABELS_DEFAULT)
       .meta({ description: 'Optional labels of gatehouse_requests_total. Off by default: each multiplies the number of series.' }),

@@ -89,5 +89,19 @@ export function controlStoreContract(name: string, open: () => Promise<ControlSt
         await store.close();
       }
     });
+
+    test('admin tokens scoped to a tenant keep their tenant; platform tokens have none', async () => {
+      const store = await open();
+      try {
+        const base = { digest: 'c'.repeat(64), createdBy: 'admin-token', expiresAt: undefined, revokedAt: undefined };
+        await store.createAdminToken({ ...base, id: 'tok-t', name: 'acme ci', role: 'admin', createdAt: T0, tenant: 'acme' });
+        await store.createAdminToken({ ...base, id: 'tok-p', name: 'platform', role: 'owner', createdAt: T0 + 1 });
+        assert.equal((await store.getAdminToken('tok-t'))!.tenant, 'acme');
+        assert.equal('tenant' in (await store.getAdminToken('tok-p'))!, false);
+        assert.deepEqual((await store.listAdminTokens()).map((t) => t.tenant ?? null), [null, 'acme']);
+      } finally {
+        await store.close();
+      }
+    });
   });
 }

@@ -44,4 +44,8 @@ export const CONTROL_POSTGRES_MIGRATIONS: readonly string[] = [
     revoked_at  bigint
   );
   `,
+  // 3 (tenants): an API token may be scoped to one tenant (NULL: the whole platform).
+  `
+  ALTER TABLE control_admin_tokens ADD COLUMN tenant text;
+  `,
 ];

@@ -164,7 +164,7 @@ export class PostgresControlStore implements ControlStore {
   }
 
   async createAdminToken(t: AdminTokenRecord): Promise<void> {
-    await this.pool.query('INSERT INTO control_admin_tokens (id, name, role, digest, created_at, created_by, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7)', [t.id, t.name, t.role, t.digest, t.createdAt, t.createdBy, t.expiresAt ?? null]);
+    await this.pool.query('INSERT INTO control_admin_tokens (id, name, role, digest, created_at, created_by, expires_at, tenant) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)', [t.id, t.name, t.role, t.digest, t.createdAt, t.createdBy, t.expiresAt ?? null, t.tenant ?? null]);
   }
 
   async getAdminToken(id: string): Promise<AdminTokenRecord | undefined> {

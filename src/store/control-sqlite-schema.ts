@@ -43,4 +43,8 @@ export const CONTROL_SQLITE_MIGRATIONS: readonly string[] = [
     revoked_at  INTEGER
   ) STRICT;
   `,
+  // 3 (tenants): an API token may be scoped to one tenant (NULL: the whole platform).
+  `
+  ALTER TABLE control_admin_tokens ADD COLUMN tenant TEXT;
+  `,
 ];

@@ -76,7 +76,7 @@ export class SqliteControlStore implements ControlStore {
       insertVersion: db.prepare('INSERT INTO control_versions (version, document, created_at, created_by, comment, rolled_back_from) VALUES (?, ?, ?, ?, ?, ?)'),
       insertChange: db.prepare('INSERT INTO control_changes (at, actor, action, target, patch, version) VALUES (?, ?, ?, ?, ?, ?)'),
       changes: db.prepare('SELECT * FROM control_changes ORDER BY seq DESC LIMIT ?'),
-      insertToken: db.prepare('INSERT INTO control_admin_tokens (id, name, role, digest, created_at, created_by, expires_at, revoked_at) VALUES (?, ?, ?, ?, ?, ?, ?, NULL)'),
+      insertToken: db.prepare('INSERT INTO control_admin_tokens (id, name, role, digest, created_at, created_by, expires_at, revoked_at, tenant) VALUES (?, ?, ?, ?, ?, ?, ?, NULL, ?)'),
       token: db.prepare('SELECT * FROM control_admin_tokens WHERE id = ?'),
       tokens: db.prepare('SELECT * FROM control_admin_tokens ORDER BY created_at DESC, id'),
       revokeToken: db.prepare('UPDATE control_admin_tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL'),
@@ -149,7 +149,7 @@ export class SqliteControlStore implements ControlStore {
   }
 
   async createAdminToken(t: AdminTokenRecord): Promise<void> {
-    this.sql.insertToken.run(t.id, t.name, t.role, t.digest, t.createdAt, t.createdBy, t.expiresAt ?? null);
+    this.sql.insertToken.run(t.id, t.name, t.role, t.digest, t.createdAt, t.createdBy, t.expiresAt ?? null, t.tenant ?? null);
   }
 
   async getAdminToken(id: string): Promise<AdminTokenRecord | undefined> {

@@ -80,6 +80,8 @@ export interface AdminTokenRecord {
   createdBy: string;
   expiresAt: number | undefined;
   revokedAt: number | undefined;
+  /** The one tenant the token may see and change; undefined: the whole platform. */
+  tenant?: string | undefined;
 }
 
 /** A row of control_admin_tokens, as both backends read it. */
@@ -92,6 +94,8 @@ export interface AdminTokenRow {
   created_by: string;
   expires_at: number | string | null;
   revoked_at: number | string | null;
+  /** Absent in rows read before the tenants migration ran (never, once it has). */
+  tenant?: string | null;
 }
 export const adminTokenOf = (row: AdminTokenRow): AdminTokenRecord => ({
   id: row.id,
@@ -102,6 +106,7 @@ export const adminTokenOf = (row: AdminTokenRow): AdminTokenRecord => ({
   createdBy: row.created_by,
   expiresAt: row.expires_at === null ? undefined : Number(row.expires_at),
   revokedAt: row.revoked_at === null ? undefined : Number(row.revoked_at),
+  ...(typeof row.tenant === 'string' && { tenant: row.tenant }),
 });
 /** Refusals the callers turn into HTTP answers (412, 404, 409). */
 export class ControlConflict extends Error {

@@ -12,6 +12,8 @@ export interface Meta {
   version: string;
   apis: Array<{ name: string; path: string; server: string }>;
   servers: string[];
+  /** Tenant ids the viewer may see (empty without tenants); absent from an older gateway. */
+  tenants?: string[];
   /** `sink` is absent when audit is off. */
   audit: { readable: boolean; sink?: AuditSinkStatus | undefined };
 }

@@ -12,6 +12,8 @@ import { overview } from './overview.ts';
 import { getLog, listLogs, liveLogs } from './logs.ts';
 import { HealthProbes } from './health.ts';
 import { upstreams } from './upstreams.ts';
+import { identityOf } from '../auth.ts';
+import { tenantOf } from '../../config/tenant-schema.ts';
 
 export interface AdminApiDeps {
   /** The config in force (read per request: hot reloads show at once). */
@@ -48,7 +50,10 @@ export function adminApi(deps: AdminApiDeps): ApiHandler {
         return sendJson(res, 405, { error: `${req.method} is not allowed here: the admin API is read-only` }, { ...headers, allow: 'GET, HEAD' });
       }
       const params = new URL(req.url ?? '/', 'http://admin.invalid').searchParams;
-      const body = await route(path, params);
+      // A tenant's admin reads its tenant's records only, whatever the query asks.
+      const tenant = identityOf(req)?.tenant;
+      if (tenant !== undefined) params.set('tenant', tenant);
+      const body = await route(path, params, tenant);
       sendJson(res, 200, body, headers);
     } catch (error) {
       if (error instanceof ApiError) return sendJson(res, error.status, { error: error.message }, headers);
@@ -57,10 +62,11 @@ export function adminApi(deps: AdminApiDeps): ApiHandler {
     }
   };
 
-  function route(path: string, params: URLSearchParams): Promise<unknown> | unknown {
+  function route(path: string, params: URLSearchParams, tenant: string | undefined): Promise<unknown> | unknown {
+    const config = tenant === undefined ? deps.config() : tenantConfig(deps.config(), tenant);
     switch (path) {
       case '/api/meta':
-        return meta(deps);
+        return meta(deps, config);
       case '/api/overview':
         return overview(readable(), params);
       case '/api/logs':
@@ -68,11 +74,21 @@ export function adminApi(deps: AdminApiDeps): ApiHandler {
       case '/api/live':
         return liveLogs(readable(), params);
       case '/api/upstreams':
-        return upstreams(deps.config(), deps.sessionCounts(), probes, deps.reader()).then((servers) => ({ servers }));
+        return upstreams(config, deps.sessionCounts(), probes, deps.reader()).then((servers) => ({ servers }));
     }
-    if (path.startsWith('/api/logs/')) return getLog(readable(), decoded(path.slice('/api/logs/'.length)));
+    if (path.startsWith('/api/logs/')) return getLog(readable(), decoded(path.slice('/api/logs/'.length)), tenant);
     throw new ApiError(404, `no admin API at ${path}`);
   }
+}
+
+/** The config as a tenant's admin sees it: its servers and APIs only. */
+function tenantConfig(config: ConfigData, tenant: string): ConfigData {
+  return {
+    ...config,
+    tenants: config.tenants.filter((t) => t.id === tenant),
+    servers: Object.fromEntries(Object.entries(config.servers).filter(([, s]) => tenantOf(s) === tenant)),
+    apis: config.apis.filter((a) => tenantOf(a) === tenant),
+  };
 }
 
 function decoded(segment: string): string {
@@ -84,12 +100,12 @@ function decoded(segment: string): string {
 }
 
 /** What the screens need before anything else: APIs for the pickers, whether records can be read and written. */
-function meta(deps: AdminApiDeps): unknown {
-  const config = deps.config();
+function meta(deps: AdminApiDeps, config: ConfigData): unknown {
   return {
     version: VERSION,
     apis: config.apis.map((a) => ({ name: a.name, path: a.path, server: a.server })),
     servers: Object.keys(config.servers),
+    tenants: config.tenants.map((t) => t.id),
     audit: { readable: deps.reader() !== undefined, sink: deps.auditSink?.() },
   };
 }

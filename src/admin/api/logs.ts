@@ -24,10 +24,11 @@ export async function listLogs(reader: AuditReader, params: URLSearchParams): Pr
   return { records: page.map(rowOf), next: events.length > limit ? page.at(-1)!.id : null };
 }
 
-export async function getLog(reader: AuditReader, id: string): Promise<RecordDetail> {
+export async function getLog(reader: AuditReader, id: string, tenant?: string): Promise<RecordDetail> {
   if (id === '' || id.length > MAX_ID) throw new ApiError(400, 'expected a record id');
   const event = await reader.get(id);
-  if (!event) throw new ApiError(404, `no audit record with id "${id}" (it may have been removed by retention)`);
+  // Another tenant's record is a missing one.
+  if (!event || (tenant !== undefined && event.tenant !== tenant)) throw new ApiError(404, `no audit record with id "${id}" (it may have been removed by retention)`);
   return detailOf(event);
 }
 

@@ -43,6 +43,8 @@ export function filterOf(params: URLSearchParams, now = Date.now()): AuditFilter
   };
   const api = text('api');
   if (api !== undefined) filter.api = api;
+  const tenant = text('tenant');
+  if (tenant !== undefined) filter.tenant = tenant;
   const agent = text('agent');
   if (agent !== undefined) filter.agent = agent;
   const user = text('user');

@@ -12,6 +12,8 @@ interface Agent {
   id: string;
   name: string | null;
   labels: Record<string, string>;
+  /** Null: the default tenant. */
+  tenant?: string | null;
   disabled: boolean;
   createdAt: number;
 }
@@ -37,6 +39,8 @@ function parseLabels(text: string): Record<string, string> {
 
 export function Agents() {
   const agents = useManaged<{ items: Agent[] }>('/agents');
+  // The tenant column only once some agent has a tenant: a deployment without tenants looks as before.
+  const tenanted = agents.data?.items.some((a) => a.tenant !== undefined && a.tenant !== null) ?? false;
   const [form, setForm] = useState({ id: '', name: '', labels: '' });
   const [error, setError] = useState<Error | undefined>();
   const [open, setOpen] = useState<string | undefined>();
@@ -70,6 +74,7 @@ export function Agents() {
               <thead>
                 <tr>
                   <th scope="col">Agent</th>
+                  {tenanted && <th scope="col">Tenant</th>}
                   <th scope="col">Labels</th>
                   <th scope="col">Created</th>
                 </tr>
@@ -84,6 +89,7 @@ export function Agents() {
                       {a.name && <span class="muted small"> {a.name}</span>}
                       {a.disabled && <span class="badge badge-error"> disabled</span>}
                     </th>
+                    {tenanted && <td data-col="tenant">{a.tenant ?? 'default'}</td>}
                     <td class="mono">{Object.entries(a.labels).map(([k, v]) => `${k}=${v}`).join(', ')}</td>
                     <td class="nowrap">{time(a.createdAt)}</td>
                   </tr>

@@ -8,7 +8,7 @@ import { ms, time } from '../format.ts';
 import { DecisionBadge, Notice, Select, StatusBadge } from '../components/bits.tsx';
 import { RecordPanel } from './record.tsx';
 
-export const FILTER_KEYS = ['api', 'server', 'agent', 'user', 'method', 'tool', 'status', 'decision', 'since'] as const;
+export const FILTER_KEYS = ['tenant', 'api', 'server', 'agent', 'user', 'method', 'tool', 'status', 'decision', 'since'] as const;
 type Filters = Record<(typeof FILTER_KEYS)[number], string>;
 
 const LIVE_EVERY_MS = 2000;
@@ -239,6 +239,9 @@ function FilterForm({ applied, meta, records }: { applied: Filters; meta: Meta |
         apply(draft);
       }}
     >
+      {(meta?.tenants?.length ?? 0) > 0 && (
+        <Select id="filter-tenant" label="Tenant" value={draft.tenant} options={[['', 'All'], ...(meta?.tenants ?? []).map((t): [string, string] => [t, t])]} onChange={choose('tenant')} />
+      )}
       <Select id="filter-api" label="API" value={draft.api} options={[['', 'All'], ...(meta?.apis ?? []).map((a): [string, string] => [a.name, a.name])]} onChange={choose('api')} />
       <Select id="filter-server" label="Server" value={draft.server} options={[['', 'All'], ...(meta?.servers ?? []).map((s): [string, string] => [s, s])]} onChange={choose('server')} />
       {text('agent', 'Agent', seen((r) => r.agent))}
