@@ -16,6 +16,7 @@ import { tokensResource } from './token-resources.ts';
 import { apisResource, changesResource, deploymentsResource, draftResource, serversResource } from './config-resources.ts';
 import { agentsResource, credentialsResource, usersResource } from './store-resources.ts';
 import { validateResource } from './validate.ts';
+import { toolsResource } from './tool-resources.ts';
 import { methodNotAllowed, reply, type Call } from './http.ts';
 
 export interface ManagementDeps {
@@ -72,6 +73,8 @@ export function managementApi(deps: ManagementDeps): ManagementHandler {
       case 'draft':
         return draftResource(call, deps.deployments);
       case 'servers':
+        // The tools a server listed, as the pinning policy recorded them: store-backed, not config.
+        if (call.segments[2] === 'tools') return toolsResource(call, deps.store);
         return serversResource(call, deps.deployments);
       case 'apis':
         return apisResource(call, deps.deployments, deps.store);
