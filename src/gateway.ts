@@ -135,6 +135,17 @@ export class Gateway {
         this.audit?.record(auditEventOfDefinitionChange(change));
         listener?.(change);
       },
+      // An approval (from any node, or the CLI) may show a tool again: the sessions of the APIs
+      // that pin that server are told to list again, as after a reload.
+      approvalsChanged: (servers) => {
+        const changed = new Map<string, readonly ListKind[]>();
+        for (const api of this.config.apis) {
+          if (!api.policies.some((p) => 'pinning' in p)) continue;
+          const members = api.server !== undefined ? [api.server] : (api.servers ?? api.tools?.map((t) => t.server) ?? []);
+          if (members.some((m) => servers.has(m))) changed.set(api.name, ['tools']);
+        }
+        if (changed.size > 0) this.announceListChanges(changed);
+      },
     });
     this.runtime = this.compile(config);
     this.syncUpstreams(config);

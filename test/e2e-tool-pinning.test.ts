@@ -184,12 +184,14 @@ test('enforce: a changed tool is hidden and refused as unknown until `gatehouse 
   const again = await tools(['diff', 'rug', 'send_email', '-c', configFile]);
   const current = /^hash ([0-9a-f]{64})$/m.exec(again.stdout)?.[1];
   assert.ok(current && current !== shown);
+  const noticesBefore = agent.changed();
   const approved = await tools(['approve', 'rug', 'send_email', '--hash', current, '-c', configFile]);
   assert.equal(approved.code, 0, approved.stderr);
   assert.match(approved.stdout, /approved rug\/send_email/);
 
-  // The running Gatehouse reads the approval from the store (its poll).
-  await until('the approved tool listed again', async () => ((await agent.names()).includes('send_email') ? true : undefined));
+  // The running Gatehouse reads the approval from the store (its poll) and tells the session to list again.
+  await until('notifications/tools/list_changed after the approval', () => (agent.changed() > noticesBefore ? true : undefined));
+  assert.deepEqual(await agent.names(), ['read_notes', 'send_email']);
   assert.equal((await agent.call('send_email')).content[0]?.text, 'send_email: hi');
   const list = await tools(['list', 'rug', '--json', '-c', configFile]);
   const rows = JSON.parse(list.stdout) as Array<{ tool: string; status: string; approvedBy: string }>;

@@ -41,6 +41,8 @@ export interface ListOrigin {
 export interface PinningEvents {
   /** A definition changed (reported by the one node whose write saw the change). */
   changed(change: DefinitionChange, listener: ((change: DefinitionChange) => void) | undefined): void;
+  /** Approvals read from the store changed what may be shown of these servers' tools. */
+  approvalsChanged?(servers: ReadonlySet<string>): void;
 }
 
 export class PinningRegistry {
@@ -73,7 +75,12 @@ export class PinningRegistry {
     this.polling ??= this.store
       .listToolPins()
       .then((records) => {
-        for (const record of records) if (!this.writing.has(key(record.server, record.tool))) this.apply(record);
+        let approved: Set<string> | undefined;
+        for (const record of records) {
+          if (this.writing.has(key(record.server, record.tool))) continue;
+          if (this.apply(record)) (approved ??= new Set()).add(record.server);
+        }
+        if (approved) this.events.approvalsChanged?.(approved);
       })
       .finally(() => (this.polling = undefined));
     return this.polling;
@@ -82,17 +89,22 @@ export class PinningRegistry {
   /** Reads one tool again (after an approval through this node). */
   async refreshOne(server: string, tool: string): Promise<void> {
     const record = await this.store.getToolPin(server, tool);
-    if (record) this.apply(record);
+    if (record && this.apply(record)) this.events.approvalsChanged?.(new Set([server]));
   }
 
-  private apply(record: ToolPinRecord): void {
+  /** Takes the store's row; true when an approval of a tool this node knew changed. */
+  private apply(record: ToolPinRecord): boolean {
     const tools = this.toolsOf(record.server);
     const state = tools.get(record.tool);
-    if (state) {
-      state.hash = record.hash;
-      state.approvedHash = record.approvedHash;
-      state.writtenAt = Math.max(state.writtenAt, record.lastSeenAt);
-    } else tools.set(record.tool, { hash: record.hash, approvedHash: record.approvedHash, writtenAt: record.lastSeenAt });
+    if (!state) {
+      tools.set(record.tool, { hash: record.hash, approvedHash: record.approvedHash, writtenAt: record.lastSeenAt });
+      return false;
+    }
+    const approvalChanged = state.approvedHash !== record.approvedHash;
+    state.hash = record.hash;
+    state.approvedHash = record.approvedHash;
+    state.writtenAt = Math.max(state.writtenAt, record.lastSeenAt);
+    return approvalChanged;
   }
 
   private toolsOf(server: string): Map<string, PinState> {
