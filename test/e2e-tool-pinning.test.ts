@@ -237,3 +237,25 @@ test('enforce on the bridged path: a 2026-07-28 client (v2 SDK) no longer sees o
   const ok = (await modern.callTool({ name: 'read_notes', arguments: { text: 'hi' } })) as { content: Array<{ text: string }> };
   assert.equal(ok.content[0]?.text, 'read_notes: hi');
 });
+
+test('enforce on a federated API: each member\'s tools are pinned under that member\'s name; one member\'s change hides only its tool', { timeout: 90_000 }, async (t) => {
+  const alpha = await startRugPullServer();
+  t.after(() => alpha.close());
+  const beta = await startRugPullServer();
+  t.after(() => beta.close());
+  const gh = await startTestGateway({
+    servers: { alpha: { url: alpha.url }, beta: { url: beta.url } },
+    apis: [{ name: 'both', path: '/both', servers: ['alpha', 'beta'], auth: { type: 'keyless' }, policies: [{ pinning: { mode: 'enforce' } }] }],
+  });
+  t.after(() => gh.close());
+  const agent = await client(gh.url('both'), t);
+  assert.deepEqual(await agent.names(), ['alpha__read_notes', 'alpha__send_email', 'beta__read_notes', 'beta__send_email']);
+  await until('both members recorded', async () => ((await gh.gateway.store.listToolPins('alpha')).length === 2 && (await gh.gateway.store.listToolPins('beta')).length === 2 ? true : undefined));
+  assert.match((await gh.gateway.store.getToolPin('alpha', 'send_email'))!.definition, /"name":"send_email"/, 'recorded by the member\'s own name');
+
+  alpha.describe('send_email', POISONED);
+  await until('the changed member tool hidden', async () => (!(await agent.names()).includes('alpha__send_email') ? true : undefined));
+  assert.deepEqual(await agent.names(), ['alpha__read_notes', 'beta__read_notes', 'beta__send_email']);
+  assert.equal((await agent.call('alpha__send_email')).content[0]?.text, 'MCP error -32602: Tool alpha__send_email not found');
+  assert.equal((await agent.call('beta__send_email')).content[0]?.text, 'send_email: hi');
+});

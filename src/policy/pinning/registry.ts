@@ -51,6 +51,8 @@ export class PinningRegistry {
   private readonly writing = new Set<string>();
   /** Changes seen per server, for gatehouse_tool_definition_changes_total. */
   readonly changes = new Map<string, number>();
+  /** Background writes in flight (awaited on close). */
+  private readonly pending = new Set<Promise<void>>();
   private timer: NodeJS.Timeout | undefined;
   private polling: Promise<void> | undefined;
 
@@ -68,6 +70,12 @@ export class PinningRegistry {
   async close(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
     await this.polling;
+    await this.idle();
+  }
+
+  /** Resolves once the writes started so far have finished. */
+  async idle(): Promise<void> {
+    while (this.pending.size > 0) await Promise.all([...this.pending]);
   }
 
   /** Reads every pinned tool from the store (one query; the table holds one row per tool). */
@@ -147,7 +155,7 @@ export class PinningRegistry {
   private write(server: string, writes: SeenTool[], at: number, trust: FirstUseTrust, origin: ListOrigin, listener: ((change: DefinitionChange) => void) | undefined): void {
     const keys = writes.map((w) => key(server, w.tool));
     for (const k of keys) this.writing.add(k);
-    this.store
+    const done: Promise<void> = this.store
       .recordToolDefinitions(server, writes, at, trust)
       .then((results) => {
         for (const k of keys) this.writing.delete(k);
@@ -162,7 +170,9 @@ export class PinningRegistry {
       .catch((error: unknown) => {
         for (const k of keys) this.writing.delete(k);
         this.log.error({ err: error, server }, 'tool pinning: could not record tool definitions in the store');
-      });
+      })
+      .finally(() => this.pending.delete(done));
+    this.pending.add(done);
   }
 
   /**
