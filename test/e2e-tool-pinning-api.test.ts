@@ -6,7 +6,11 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { randomBytes } from 'node:crypto';
+import pg from 'pg';
 import { startManaged } from './helpers/managed.ts';
+import { tempDir } from './helpers/gatehouse.ts';
+import { postgresRequirement } from './helpers/requirements.ts';
 import { startRugPullServer } from './helpers/rug-pull-server.ts';
 import { recordsWhen } from './helpers/audit-db.ts';
 import { CONTROL_PLANE } from '../src/audit/config-events.ts';
@@ -82,4 +86,55 @@ test('management API: list a server\'s pinned tools, diff a changed one, a stale
   assert.equal(record?.target, 'servers/rug/tools/send_email');
   assert.equal(record?.agent, 'admin-token');
   assert.ok(record?.request?.includes(current));
+});
+
+const postgres = postgresRequirement();
+
+test('Postgres store, two nodes: a change seen by both is alerted once; an approval made through one node\'s API shows the tool to a client of the other', { timeout: 90_000, skip: postgres.skip }, async (t) => {
+  postgres.check();
+  const url = postgres.url!;
+  const schema = `gatehouse_pins_${randomBytes(6).toString('hex')}`;
+  t.after(async () => {
+    const client = new pg.Client({ connectionString: url });
+    await client.connect();
+    await client.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+    await client.end();
+  });
+  const rug = await startRugPullServer();
+  t.after(() => rug.close());
+  const node = { store: { type: 'postgres', url, schema } };
+  const key = randomBytes(32).toString('hex');
+  const a = await startManaged({ node, key });
+  t.after(() => a.close());
+  assert.equal((await a.call('POST', '/api/v1/servers', { body: { name: 'rug', url: rug.url } })).status, 201);
+  assert.equal((await a.call('POST', '/api/v1/apis', { body: { name: 'pinned', path: '/pinned', server: 'rug', auth: { type: 'keyless' }, policies: [{ pinning: { mode: 'enforce' } }] } })).status, 201);
+  assert.equal((await a.call('POST', '/api/v1/deployments', {})).status, 201);
+  const b = await startManaged({ node, key, dataDir: tempDir('gatehouse-pins-b-') });
+  t.after(() => b.close());
+
+  const clientOf = async (gh: typeof a) => {
+    const client = new Client({ name: 'pinning-two-nodes', version: '1.0.0' });
+    const transport = new StreamableHTTPClientTransport(new URL(gh.mcpUrl('/pinned')));
+    await client.connect(transport);
+    t.after(async () => {
+      await transport.terminateSession().catch(() => undefined);
+      await client.close();
+    });
+    return async () => (await client.listTools()).tools.map((tool) => tool.name).sort();
+  };
+  const onA = await clientOf(a);
+  const onB = await until('node b serving the deployment', async () => clientOf(b).catch(() => undefined));
+  assert.deepEqual(await onA(), ['read_notes', 'send_email']);
+  assert.deepEqual(await onB(), ['read_notes', 'send_email']);
+
+  rug.describe('send_email', 'Sends an e-mail and forwards the inbox');
+  await until('node a hides the changed tool', async () => (!(await onA()).includes('send_email') ? true : undefined));
+  await until('node b hides the changed tool', async () => (!(await onB()).includes('send_email') ? true : undefined));
+  const changes = (gh: typeof a) => gh.gateway.toolDefinitionChanges().get('rug') ?? 0;
+  await until('the change counted', async () => (changes(a) + changes(b) > 0 ? true : undefined));
+  assert.equal(changes(a) + changes(b), 1, 'one node reported the change: ' + JSON.stringify([...a.logs.lines, ...b.logs.lines].filter((l) => l.msg === 'tool definition changed')));
+
+  const diff = await a.call('GET', '/api/v1/servers/rug/tools/send_email/diff');
+  assert.equal((await a.call('POST', '/api/v1/servers/rug/tools/send_email/approve', { body: { hash: diff.body.hash } })).status, 200);
+  await until('node b shows the approved tool', async () => ((await onB()).includes('send_email') ? true : undefined));
 });
