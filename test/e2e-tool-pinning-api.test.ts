@@ -77,7 +77,8 @@ test('management API: list a server\'s pinned tools, diff a changed one, a stale
   assert.equal(approved.body.status, 'approved');
   assert.equal(approved.body.approvedBy, 'admin-token');
 
-  await until('the approved tool listed again', async () => ((await names()).includes('send_email') ? true : undefined));
+  // Approved through this node: applied here before the answer (other nodes poll the store).
+  assert.deepEqual(await names(), ['read_notes', 'send_email']);
   const result = (await client.callTool({ name: 'send_email', arguments: { text: 'hi' } })) as { content: Array<{ text: string }> };
   assert.equal(result.content[0]?.text, 'send_email: hi');
   // The approval is audited as a control-plane change (who approved which hash).

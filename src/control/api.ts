@@ -29,6 +29,8 @@ export interface ManagementDeps {
   readonly mcpBase: () => string | undefined;
   /** Where changes to the store (agents, keys, users, credentials) are recorded: the audit log. */
   readonly onChange?: ((change: ConfigChange) => void) | undefined;
+  /** After a tool approval: this node applies it at once (src/policy/pinning/registry.ts). */
+  readonly toolApproved?: ((server: string, tool: string) => Promise<void>) | undefined;
 }
 
 export const API_PREFIX = '/api/v1/';
@@ -74,7 +76,7 @@ export function managementApi(deps: ManagementDeps): ManagementHandler {
         return draftResource(call, deps.deployments);
       case 'servers':
         // The tools a server listed, as the pinning policy recorded them: store-backed, not config.
-        if (call.segments[2] === 'tools') return toolsResource(call, deps.store);
+        if (call.segments[2] === 'tools') return toolsResource(call, deps.store, deps.toolApproved);
         return serversResource(call, deps.deployments);
       case 'apis':
         return apisResource(call, deps.deployments, deps.store);

@@ -58,7 +58,7 @@ const PATHS: Record<string, Record<string, Op>> = {
   '/servers/{name}/tools': { get: { summary: 'Tools of the server as the pinning policy recorded them (store): status approved, changed or unapproved, hashes, first and last seen', ok: 200 } },
   '/servers/{name}/tools/{tool}': { get: { summary: 'One recorded tool with its definition last seen and its approved definition', ok: 200 } },
   '/servers/{name}/tools/{tool}/diff': { get: { summary: 'Unified diff of the approved definition against the one last seen, and the hash to approve', ok: 200 } },
-  '/servers/{name}/tools/{tool}/approve': { post: { summary: 'Approve the definition last seen, if its hash is the one given (409 when it changed again); every node sees it within 2 s', body: 'ToolApproval', ok: 200 } },
+  '/servers/{name}/tools/{tool}/approve': { post: { summary: 'Approve the definition last seen, if its hash is the one given (409 when it changed again); this node applies it at once, the others within 2 s', body: 'ToolApproval', ok: 200 } },
   '/apis': { get: { summary: 'APIs of the draft (single, federated, virtual)', ok: 200 }, post: { summary: 'Add an API', body: 'Api', ok: 201, returns: 'Api' } },
   '/apis/{name}': {
     get: { summary: 'One API (ETag)', ok: 200, returns: 'Api' },

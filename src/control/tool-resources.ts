@@ -2,7 +2,7 @@
 // (src/policy/pinning/), from the store. GET …/tools lists them; GET …/tools/{tool}/diff shows the
 // definition last seen against the approved one and its hash; POST …/tools/{tool}/approve with
 // `{ "hash": … }` approves it only if it is still that definition (409 when it changed again).
-// Applies at once in the store; running nodes see it within their store poll (2 s).
+// Applies at once in the store and on this node; other nodes see it within their store poll (2 s).
 import { z } from 'zod';
 import type { Store } from '../store/store.ts';
 import { badRequest, ManagementError, notFound } from './errors.ts';
@@ -12,7 +12,7 @@ import { approvalRefusal, pinDiff, pinView } from '../policy/pinning/views.ts';
 const Approval = z.strictObject({ hash: z.string().regex(/^[0-9a-f]{64}$/, 'expected the 64 hex digits of the definition shown by …/diff') });
 
 /** segments: servers, {name}, tools, [{tool}, (diff | approve)] */
-export async function toolsResource(call: Call, store: Store): Promise<void> {
+export async function toolsResource(call: Call, store: Store, approved?: (server: string, tool: string) => Promise<void>): Promise<void> {
   const [, server, , tool, verb, ...rest] = call.segments;
   if (server === undefined || rest.length > 0) throw notFound(`/api/v1/${call.segments.join('/')}`);
   if (tool === undefined) {
@@ -38,6 +38,7 @@ export async function toolsResource(call: Call, store: Store): Promise<void> {
     const outcome = await store.approveToolPin(server, tool, parsed.data.hash, Date.now(), call.actor);
     if (outcome === 'missing') throw new ManagementError(404, approvalRefusal(outcome, server, tool));
     if (outcome === 'stale') throw new ManagementError(409, approvalRefusal(outcome, server, tool));
+    await approved?.(server, tool);
     call.changed('approve tool', `servers/${server}/tools/${tool}`, [{ op: 'replace', path: pointer('servers', server, 'tools', tool, 'approvedHash'), value: parsed.data.hash }]);
     const pin = await store.getToolPin(server, tool);
     return reply(call, 200, pin ? pinView(pin) : {});
