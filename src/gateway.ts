@@ -9,6 +9,8 @@ import { createLogger } from './log.ts';
 import { validateConfig } from './config/load.ts';
 import type { ConfigData, ConfigInput, ServerData } from './config/schema.ts';
 import { compileRuntime, type Runtime } from './config/compile.ts';
+import { PinningRegistry } from './policy/pinning/registry.ts';
+import { auditEventOfDefinitionChange } from './audit/pinning-events.ts';
 import { SessionSealer } from './session/seal.ts';
 import { loadSessionKey } from './session/key.ts';
 import { Listener, type ExchangeObserver, type ListenerDeps } from './http/listener.ts';
@@ -96,6 +98,8 @@ export class Gateway {
   /** Connection pools to the Streamable HTTP servers of federated APIs. */
   private readonly memberClients = new MemberClients();
   readonly rateLimitStats: RateLimitStats = { rejected: 0, backendErrors: 0 };
+  /** Pinned tool definitions (src/policy/pinning/), shared by every API's pinning policy; set in the constructor. */
+  readonly pinning: PinningRegistry;
   readonly nodeId = randomBytes(6).toString('base64url');
   private readonly stderrDroppedByServer = new Map<string, StderrDropped>();
   /** Children running per stdio server, whoever started them (kept across reloads). */
@@ -126,6 +130,24 @@ export class Gateway {
     /** What else is sealed with the session key: bridged calls' request states, stored federated sessions. */
     private readonly sealed: { readonly requestStates: RequestStateSealer; readonly federatedSessions: SealBox },
   ) {
+    this.pinning = new PinningRegistry(store, log, {
+      changed: (change, listener) => {
+        log.warn({ pinning: { server: change.server, tool: change.tool, oldHash: change.oldHash, newHash: change.newHash, mode: change.origin.mode, approved: change.approved }, api: change.origin.api }, 'tool definition changed');
+        this.audit?.record(auditEventOfDefinitionChange(change));
+        listener?.(change);
+      },
+      // An approval (from any node, or the CLI) may show a tool again: the sessions of the APIs
+      // that pin that server are told to list again, as after a reload.
+      approvalsChanged: (servers) => {
+        const changed = new Map<string, readonly ListKind[]>();
+        for (const api of this.config.apis) {
+          if (!api.policies.some((p) => 'pinning' in p)) continue;
+          const members = api.server !== undefined ? [api.server] : (api.servers ?? api.tools?.map((t) => t.server) ?? []);
+          if (members.some((m) => servers.has(m))) changed.set(api.name, ['tools']);
+        }
+        if (changed.size > 0) this.announceListChanges(changed);
+      },
+    });
     this.runtime = this.compile(config);
     this.syncUpstreams(config);
     this.reapEvery = reapInterval(config);
@@ -185,6 +207,7 @@ export class Gateway {
         requestStates: new RequestStateSealer(key),
         federatedSessions: new SealBox(deriveKey(key, 'gatehouse federated session'), 'gatehouse-federated-session-v1'),
       });
+      await gateway.pinning.start();
       gateway.observability = observability;
       observability.bind(gateway);
       gateway.control = options.control?.(gateway, { dataDir, env });
@@ -272,7 +295,7 @@ export class Gateway {
     const authServer = authorizationServerEnabled(config)
       ? createAuthorizationServer({ store: this.store, config, log: this.log, dataDir: this.dataDir, publicBase: compilePublicBase(config), events: this.audit && ((event) => this.audit!.record(auditEventOfAuth(event))) })
       : undefined;
-    const deps = { store: this.store, log: this.log, counters: this.counters, rateLimitStats: this.rateLimitStats, embeddedIssuer: authServer?.embeddedIssuer };
+    const deps = { store: this.store, log: this.log, counters: this.counters, rateLimitStats: this.rateLimitStats, pinning: this.pinning, embeddedIssuer: authServer?.embeddedIssuer };
     const runtime = compileRuntime(config, deps);
     for (const [route, handler] of authServer?.routes ?? []) runtime.routes.add(route, handler, runtime.routeOrigin);
     this.authServer = authServer;
@@ -302,6 +325,11 @@ export class Gateway {
   /** Audit queue counters for metrics; undefined when audit is off. */
   auditCounters(): AuditCounters | undefined {
     return this.audit?.counters;
+  }
+
+  /** Tool definition changes this node recorded, per server (a metric). */
+  toolDefinitionChanges(): ReadonlyMap<string, number> {
+    return this.pinning.changes;
   }
 
   /** stderr of stdio children not logged (over their budget), per server; kept across reloads. */
@@ -588,6 +616,7 @@ export class Gateway {
       await Promise.all([...this.bridges.values()].map(({ bridges }) => bridges.modernClient.close()));
       this.memberClients.close();
       await this.sseAgent.close().catch(() => undefined);
+      await this.pinning.close();
       await this.store.close().catch(() => undefined);
       await this.counters.close();
       await this.observability?.close().catch((err: unknown) => this.log.error({ err }, 'could not export the last spans'));

@@ -86,6 +86,10 @@ test('every management endpoint on another tenant\'s objects: answered as missin
     ['GET', '/api/v1/servers/globex-srv', {}, 404],
     ['PUT', '/api/v1/servers/globex-srv', { body: { url: 'http://127.0.0.1:9/mcp' }, ifMatch: server }, 404],
     ['DELETE', '/api/v1/servers/globex-srv', { ifMatch: server }, 404],
+    // The tools a foreign server listed (tool pinning) are missing too.
+    ['GET', '/api/v1/servers/globex-srv/tools', {}, 404],
+    ['GET', '/api/v1/servers/globex-srv/tools/echo/diff', {}, 404],
+    ['POST', '/api/v1/servers/globex-srv/tools/echo/approve', { body: { hash: '0'.repeat(64) } }, 404],
     ['POST', '/api/v1/servers', { body: { name: 'sneaky', url: 'http://127.0.0.1:9/mcp', tenant: 'globex' } }, 400],
     ['GET', '/api/v1/apis/globex-api', {}, 404],
     ['PUT', '/api/v1/apis/globex-api', { body: { path: '/globex/mcp', server: 'globex-srv' }, ifMatch: api }, 404],

@@ -14,6 +14,7 @@ import { registerUserCommands } from './users.ts';
 import { registerAclCommands } from './acl.ts';
 import { registerLogsCommand } from './logs.ts';
 import { registerManagedCommands } from './managed.ts';
+import { registerToolsCommands } from './tools.ts';
 
 const pkg = JSON.parse(readFileSync(fileURLToPath(new URL('../../package.json', import.meta.url)), 'utf8')) as { version: string };
 
@@ -80,5 +81,6 @@ registerUserCommands(program);
 registerAclCommands(program);
 registerLogsCommand(program);
 registerManagedCommands(program);
+registerToolsCommands(program);
 
 await program.parseAsync(process.argv);

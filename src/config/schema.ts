@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { Duration, Size } from './units.ts';
 import { AclPolicySchema } from '../policy/acl/schema.ts';
 import { RateLimitPolicySchema } from '../policy/rate-limit/schema.ts';
+import { PinningPolicySchema } from '../policy/pinning/schema.ts';
 import { AgentSchema, Auth, Url, AuthorizationServerSchema, StoreSchema, UpstreamCredentialSchema } from './auth-schema.ts';
 import { ApiAuditSchema, AuditSchema, AUDIT_DEFAULT } from '../audit/schema.ts';
 import { MetricsSchema, TracingSchema } from '../metrics/schema.ts';
@@ -107,7 +108,7 @@ export const SseServer = z
 export const Server = z.union([HttpServer, StdioServer, SseServer]);
 
 // Policies plug into the chain by type, one key per entry (e.g. `- acl: {...}`).
-export const Policy = z.union([AclPolicySchema, RateLimitPolicySchema]).meta({ description: 'A policy of the chain: `acl` or `rateLimit`.' });
+export const Policy = z.union([AclPolicySchema, RateLimitPolicySchema, PinningPolicySchema]).meta({ description: 'A policy of the chain: `acl`, `rateLimit` or `pinning`.' });
 
 export const Api = z
   .strictObject({

@@ -54,3 +54,13 @@ test('a reload that changes the server behind an API announces every list; an ag
   const renamedApi = config((c) => (api(c, 0) as unknown as { name: string }).name = 'renamed');
   assert.deepEqual(changedLists(before, renamedApi), new Map(), 'a new API has no sessions yet');
 });
+
+test('a reload that adds tool pinning or changes its mode announces the tools list; a new webhook announces nothing', () => {
+  const before = config();
+  const observed = config((c) => (api(c, 0).policies as unknown[]).push({ pinning: { mode: 'observe' } }));
+  assert.deepEqual(changedLists(before, observed), new Map([['guarded', ['tools']]]));
+  const enforced = config((c) => (api(c, 0).policies as unknown[]).push({ pinning: { mode: 'enforce' } }));
+  assert.deepEqual(changedLists(observed, enforced), new Map([['guarded', ['tools']]]));
+  const hooked = config((c) => (api(c, 0).policies as unknown[]).push({ pinning: { mode: 'enforce', webhook: { url: 'http://127.0.0.1:9/hook' } } }));
+  assert.deepEqual(changedLists(enforced, hooked), new Map());
+});

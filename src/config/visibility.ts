@@ -22,13 +22,18 @@ export function changedLists(before: ConfigData, after: ConfigData): Map<string,
 /**
  * Everything that decides what an API's clients see of one kind: the server behind it and its
  * definition, the ACL rules naming that kind (effect, condition, methods, pattern; argument
- * constraints hide nothing), and, when a rule has a condition, what the principal is made of
+ * constraints hide nothing), the pinning policy's modes (tools), and, when a rule has a condition, what the principal is made of
  * (the API's auth plans and the agents of the file: names, labels, tenants).
  */
 function view(config: ConfigData, api: ApiData, kind: ListKind): string {
   const acls: unknown[] = [];
   let conditional = false;
   for (const policy of api.policies) {
+    // Tool pinning's modes decide which tools are shown (the webhook does not).
+    if ('pinning' in policy) {
+      if (kind === 'tools') acls.push(['pinning', policy.pinning.mode, policy.pinning.firstUse, policy.pinning.servers]);
+      continue;
+    }
     if (!('acl' in policy)) continue;
     const rules: unknown[] = [];
     for (const rule of policy.acl.rules) {

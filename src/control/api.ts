@@ -18,6 +18,7 @@ import { agentsResource, credentialsResource, usersResource } from './store-reso
 import { validateResource } from './validate.ts';
 import { platformOnly } from './tenant-scope.ts';
 import { tenantsResource } from './tenant-resources.ts';
+import { toolsResource } from './tool-resources.ts';
 import { methodNotAllowed, reply, type Call } from './http.ts';
 
 export interface ManagementDeps {
@@ -30,6 +31,8 @@ export interface ManagementDeps {
   readonly mcpBase: () => string | undefined;
   /** Where changes to the store (agents, keys, users, credentials) are recorded: the audit log. */
   readonly onChange?: ((change: ConfigChange) => void) | undefined;
+  /** After a tool approval: this node applies it at once (src/policy/pinning/registry.ts). */
+  readonly toolApproved?: ((server: string, tool: string) => Promise<void>) | undefined;
 }
 
 export const API_PREFIX = '/api/v1/';
@@ -77,6 +80,8 @@ export function managementApi(deps: ManagementDeps): ManagementHandler {
       case 'tenants':
         return tenantsResource(call, deps.deployments);
       case 'servers':
+        // The tools a server listed, as the pinning policy recorded them: store-backed, not config.
+        if (call.segments[2] === 'tools') return toolsResource(call, deps.store, deps.deployments, deps.toolApproved);
         return serversResource(call, deps.deployments);
       case 'apis':
         return apisResource(call, deps.deployments, deps.store);

@@ -31,7 +31,7 @@ const visibleApi = (doc: ControlDocument, name: string, call: Call): number => {
   return at !== -1 && seesObject(call, apis(doc)[at]) ? at : -1;
 };
 /** The server's definition if it exists and the call may see it. */
-const visibleServer = (doc: ControlDocument, name: string, call: Call): Record<string, unknown> | undefined => {
+export const visibleServer = (doc: ControlDocument, name: string, call: Call): Record<string, unknown> | undefined => {
   const def = Object.hasOwn(servers(doc), name) ? servers(doc)[name] : undefined;
   return def !== undefined && seesObject(call, def) ? def : undefined;
 };

@@ -51,6 +51,7 @@ export async function startManagedGateway(options: ManagedOptions): Promise<Gate
             log: gateway.log,
             mcpBase: () => gateway.baseUrl(),
             recordChange: (change) => gateway.audit?.record(auditEventOfConfigChange(change)),
+            toolApproved: (server, tool) => gateway.pinning.refreshOne(server, tool),
           },
           latest,
           options.pollMs ?? 1000,

@@ -38,7 +38,8 @@ const Simulation = z.object({
 });
 const Info = z.object({ mode: z.literal('managed'), mcpBase: z.string().nullable().meta({ description: 'Base URL of the MCP listener: an API is at mcpBase + its path.' }), deployedVersion: z.number().int().nullable() });
 
-const schemas = { Tenant: TenantSchema, Error: ErrorBody, Server: ServerObject, Api, Policy, Document, Version, Diff, Change, AgentInput, UserInput, Credential: UpstreamCredentialSchema, CelInput, CelCheck, Info, SimulateInput, Simulation } as const;
+const ToolApproval = z.object({ hash: z.string().meta({ description: 'SHA-256 (hex) of the definition being approved, as …/diff showed it: refused with 409 if the tool\'s definition changed since.' }) });
+const schemas = { Tenant: TenantSchema, ToolApproval, Error: ErrorBody, Server: ServerObject, Api, Policy, Document, Version, Diff, Change, AgentInput, UserInput, Credential: UpstreamCredentialSchema, CelInput, CelCheck, Info, SimulateInput, Simulation } as const;
 
 type Op = { summary: string; body?: keyof typeof schemas | 'JsonPatch'; ok: number; returns?: keyof typeof schemas; ifMatch?: 'required' | 'optional' };
 
@@ -55,6 +56,10 @@ const PATHS: Record<string, Record<string, Op>> = {
     put: { summary: 'Change a server', body: 'Server', ok: 200, returns: 'Server', ifMatch: 'required' },
     delete: { summary: 'Remove a server', ok: 204, ifMatch: 'required' },
   },
+  '/servers/{name}/tools': { get: { summary: 'Tools of the server as the pinning policy recorded them (store): status approved, changed or unapproved, hashes, first and last seen', ok: 200 } },
+  '/servers/{name}/tools/{tool}': { get: { summary: 'One recorded tool with its definition last seen and its approved definition', ok: 200 } },
+  '/servers/{name}/tools/{tool}/diff': { get: { summary: 'Unified diff of the approved definition against the one last seen, and the hash to approve', ok: 200 } },
+  '/servers/{name}/tools/{tool}/approve': { post: { summary: 'Approve the definition last seen, if its hash is the one given (409 when it changed again); this node applies it at once, the others within 2 s', body: 'ToolApproval', ok: 200 } },
   '/apis': { get: { summary: 'APIs of the draft (single, federated, virtual)', ok: 200 }, post: { summary: 'Add an API', body: 'Api', ok: 201, returns: 'Api' } },
   '/apis/{name}': {
     get: { summary: 'One API (ETag)', ok: 200, returns: 'Api' },

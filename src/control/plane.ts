@@ -21,6 +21,8 @@ export interface DataPlane {
   mcpBase(): string | undefined;
   /** Records a configuration change in the audit log (absent when the audit log is off). */
   readonly recordChange?: ((change: ConfigChange) => void) | undefined;
+  /** A tool definition was approved through this node: apply it here at once (other nodes poll). */
+  readonly toolApproved?: ((server: string, tool: string) => Promise<void>) | undefined;
 }
 
 export class ControlPlane {
@@ -46,7 +48,7 @@ export class ControlPlane {
     this.deployments = new Deployments(store, node, env, (version, config) => this.apply(version, config), plane.recordChange);
     // The same document as the published schema/openapi.json.
     const openapi = openApiDocument('v1');
-    this.handle = managementApi({ deployments: this.deployments, store: plane.store, vault: plane.vault, log: plane.log, openapi: () => openapi, mcpBase: () => plane.mcpBase(), onChange: plane.recordChange });
+    this.handle = managementApi({ deployments: this.deployments, store: plane.store, vault: plane.vault, log: plane.log, openapi: () => openapi, mcpBase: () => plane.mcpBase(), onChange: plane.recordChange, toolApproved: plane.toolApproved });
     if (pollMs > 0) this.timer = setInterval(() => void this.poll(), pollMs).unref();
     // A deploy announced by the store (Postgres) is looked for at once; the poll is the fallback.
     this.unwatch = store.watch?.((version) => {

@@ -79,6 +79,7 @@ export function simulate(api: ApiData, lists: readonly ServerLists[], principal:
   const notes = ['Conditions that read the request or its arguments see an empty request here (no headers, no address, no arguments); `now` is the time of the simulation.'];
   if (acls.length === 0) notes.unshift('This API has no ACL: every agent may use everything.');
   if (api.policies.some((p) => 'rateLimit' in p)) notes.push('Rate limits are not simulated.');
+  if (api.policies.some((p) => 'pinning' in p)) notes.push('Tool pinning is not simulated: every tool is judged as if its definition were approved.');
   return {
     api: api.name,
     source: meta.source,

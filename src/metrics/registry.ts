@@ -30,6 +30,8 @@ export interface MetricsSource {
   stderrDropped?(): Record<string, { readonly lines: number; readonly bytes: number }>;
   /** Client connections per listener (mcp, admin). */
   connectionStats?(): Record<string, { readonly open: number; readonly refused: number }>;
+  /** Tool definition changes seen (src/policy/pinning/), per server. */
+  toolDefinitionChanges?(): ReadonlyMap<string, number>;
   /** The deployed configuration version this node serves (managed mode), else undefined. */
   configVersion?(): number | undefined;
   /** Several nodes (src/cluster/): live nodes known and forwarding counts; undefined when off. */
@@ -187,6 +189,16 @@ export class GatewayMetrics {
       collect() {
         this.reset();
         this.inc(metrics.source?.rateLimitStats.backendErrors ?? 0);
+      },
+    });
+    new Counter({
+      name: 'gatehouse_tool_definition_changes_total',
+      help: 'Tool definitions that changed since they were recorded (pinning policy), per server; counted by the node that recorded the change.',
+      labelNames: ['server'],
+      registers,
+      collect() {
+        this.reset();
+        for (const [server, count] of metrics.source?.toolDefinitionChanges?.() ?? []) this.inc({ server }, count);
       },
     });
     for (const unit of ['lines', 'bytes'] as const) {

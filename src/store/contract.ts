@@ -365,6 +365,65 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
       await store.deleteGrant(keys[2] ?? '');
     });
 
+    test('tool pins: first use per tool, a change keeps the approval, approve only the hash shown', async () => {
+      const server = uid('srv');
+      const one = { tool: 'echo', hash: 'a'.repeat(64), definition: '{"name":"echo"}' };
+      const first = await store.recordToolDefinitions(server, [one], T0, 'tool');
+      assert.equal(first.length, 1);
+      assert.equal(first[0]!.previousHash, undefined);
+      assert.deepEqual(first[0]!.record, {
+        server, tool: 'echo', hash: one.hash, definition: one.definition, firstSeenAt: T0, lastSeenAt: T0, changedAt: T0,
+        approvedHash: one.hash, approvedDefinition: one.definition, approvedAt: T0, approvedBy: 'first use',
+      });
+      // Seen again, unchanged: only the last sighting moves.
+      const again = await store.recordToolDefinitions(server, [one], T0 + HOUR, 'tool');
+      assert.equal(again[0]!.previousHash, one.hash);
+      assert.equal(again[0]!.record.lastSeenAt, T0 + HOUR);
+      assert.equal(again[0]!.record.changedAt, T0);
+      // Changed: the new definition is seen, the approved one stays.
+      const changed = { ...one, hash: 'b'.repeat(64), definition: '{"description":"x","name":"echo"}' };
+      const after = await store.recordToolDefinitions(server, [changed], T0 + 2 * HOUR, 'tool');
+      assert.equal(after[0]!.previousHash, one.hash);
+      assert.equal(after[0]!.record.hash, changed.hash);
+      assert.equal(after[0]!.record.changedAt, T0 + 2 * HOUR);
+      assert.equal(after[0]!.record.firstSeenAt, T0);
+      assert.equal(after[0]!.record.approvedHash, one.hash);
+      assert.equal(after[0]!.record.approvedDefinition, one.definition);
+      // An approval of what was shown before the change is stale; of the current one, it holds.
+      assert.equal(await store.approveToolPin(server, 'echo', one.hash, T0 + 3 * HOUR, 'cli'), 'stale');
+      assert.equal(await store.approveToolPin(server, 'missing', one.hash, T0 + 3 * HOUR, 'cli'), 'missing');
+      assert.equal(await store.approveToolPin(server, 'echo', changed.hash, T0 + 3 * HOUR, 'cli'), 'approved');
+      const pin = await store.getToolPin(server, 'echo');
+      assert.equal(pin?.approvedHash, changed.hash);
+      assert.equal(pin?.approvedDefinition, changed.definition);
+      assert.equal(pin?.approvedAt, T0 + 3 * HOUR);
+      assert.equal(pin?.approvedBy, 'cli');
+      assert.equal(await store.getToolPin(server, 'nothing'), undefined);
+    });
+
+    test('tool pins: trust "server" approves the first list only; "never" approves nothing; listed by server then tool', async () => {
+      const server = uid('srv');
+      const tool = (name: string) => ({ tool: name, hash: name.padEnd(64, '0'), definition: JSON.stringify({ name }) });
+      const baseline = await store.recordToolDefinitions(server, [tool('b'), tool('a')], T0, 'server');
+      assert.deepEqual(baseline.map((r) => [r.record.tool, r.record.approvedHash !== undefined]), [['b', true], ['a', true]]);
+      const later = await store.recordToolDefinitions(server, [tool('c')], T0 + 1, 'server');
+      assert.equal(later[0]!.record.approvedHash, undefined);
+      const other = uid('srv');
+      const never = await store.recordToolDefinitions(other, [tool('x')], T0, 'never');
+      assert.equal(never[0]!.record.approvedHash, undefined);
+      assert.deepEqual((await store.listToolPins(server)).map((p) => p.tool), ['a', 'b', 'c']);
+      const all = (await store.listToolPins()).filter((p) => p.server === server || p.server === other);
+      assert.deepEqual(all.map((p) => [p.server, p.tool]), [[server, 'a'], [server, 'b'], [server, 'c'], [other, 'x']].sort((x, y) => (x[0]! < y[0]! ? -1 : x[0]! > y[0]! ? 1 : 0)));
+    });
+
+    test('tool pins: two concurrent first lists of one server make one baseline', async () => {
+      const server = uid('srv');
+      const seen = [{ tool: 't', hash: 'c'.repeat(64), definition: '{"name":"t"}' }];
+      const results = await Promise.all([store.recordToolDefinitions(server, seen, T0, 'server'), store.recordToolDefinitions(server, seen, T0, 'server')]);
+      assert.equal(results.filter((r) => r[0]!.previousHash === undefined).length, 1, 'one of them inserted the row');
+      assert.equal((await store.getToolPin(server, 't'))?.approvedHash, seen[0]!.hash);
+    });
+
     test('credentials: put, get, replace, list by name, delete', async () => {
       const tag = randomUUID();
       const b = { name: `${tag}-b`, sealed: 'c2VhbGVk-b', updatedAt: T0 };

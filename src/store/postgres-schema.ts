@@ -91,4 +91,21 @@ export const POSTGRES_MIGRATIONS: readonly string[] = [
     seen_at     bigint NOT NULL
   );
   `,
+  // 5 (tool pinning): each tool's definition per server (see the SQLite schema).
+  `
+  CREATE TABLE tool_pins (
+    server               text COLLATE "C" NOT NULL,
+    tool                 text COLLATE "C" NOT NULL,
+    hash                 text   NOT NULL,
+    definition           text   NOT NULL,
+    first_seen_at        bigint NOT NULL,
+    last_seen_at         bigint NOT NULL,
+    changed_at           bigint NOT NULL,
+    approved_hash        text,
+    approved_definition  text,
+    approved_at          bigint,
+    approved_by          text,
+    PRIMARY KEY (server, tool)
+  );
+  `,
 ];

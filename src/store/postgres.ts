@@ -11,12 +11,17 @@ import type {
   NodeRecord,
   OAuthClientRecord,
   OAuthGrantRecord,
+  FirstUseTrust,
+  SeenTool,
   Store,
+  ToolApproval,
+  ToolPinRecord,
   UserRecord,
 } from './store.ts';
 import { errorCode, guarded, type ConstraintReason } from './errors.ts';
 import { migratePostgres, quoteIdent } from './postgres-migrate.ts';
 import * as rows from './rows.ts';
+import { PostgresToolPins } from './postgres-tool-pins.ts';
 
 export interface PostgresStoreOptions {
   /** Schema holding the tables, created if absent; every connection puts it on its search_path. */
@@ -131,10 +136,12 @@ function agentParams(a: AgentRecord): Param[] {
 export class PostgresStore implements Store {
   readonly kind = 'postgres' as const;
   readonly #pool: pg.Pool;
+  readonly #pins: PostgresToolPins;
   #closed = false;
 
   constructor(pool: pg.Pool) {
     this.#pool = pool;
+    this.#pins = new PostgresToolPins(pool);
   }
 
   async #query<R extends pg.QueryResultRow>(name: keyof typeof SQL, values: Param[]): Promise<pg.QueryResult<R>> {
@@ -323,6 +330,22 @@ export class PostgresStore implements Store {
 
   async pruneNodes(seenBefore: number): Promise<number> {
     return this.#changed('pruneNodes', [seenBefore]);
+  }
+
+  async recordToolDefinitions(server: string, tools: readonly SeenTool[], at: number, trust: FirstUseTrust): Promise<Array<{ previousHash: string | undefined; record: ToolPinRecord }>> {
+    return this.#pins.record(server, tools, at, trust);
+  }
+
+  async listToolPins(server?: string): Promise<ToolPinRecord[]> {
+    return this.#pins.list(server);
+  }
+
+  async getToolPin(server: string, tool: string): Promise<ToolPinRecord | undefined> {
+    return this.#pins.get(server, tool);
+  }
+
+  async approveToolPin(server: string, tool: string, hash: string, at: number, by: string): Promise<ToolApproval> {
+    return this.#pins.approve(server, tool, hash, at, by);
   }
 
   async putCredential(record: CredentialRecord): Promise<void> {

@@ -93,4 +93,21 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
     seen_at     INTEGER NOT NULL
   ) STRICT;
   `,
+  // 5 (tool pinning): each tool's definition per server, last seen and approved (src/pinning/).
+  `
+  CREATE TABLE tool_pins (
+    server               TEXT    NOT NULL,
+    tool                 TEXT    NOT NULL,
+    hash                 TEXT    NOT NULL,
+    definition           TEXT    NOT NULL,
+    first_seen_at        INTEGER NOT NULL,
+    last_seen_at         INTEGER NOT NULL,
+    changed_at           INTEGER NOT NULL,
+    approved_hash        TEXT,
+    approved_definition  TEXT,
+    approved_at          INTEGER,
+    approved_by          TEXT,
+    PRIMARY KEY (server, tool)
+  ) STRICT;
+  `,
 ];

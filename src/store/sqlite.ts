@@ -14,12 +14,17 @@ import type {
   NodeRecord,
   OAuthClientRecord,
   OAuthGrantRecord,
+  FirstUseTrust,
+  SeenTool,
   Store,
+  ToolApproval,
+  ToolPinRecord,
   UserRecord,
 } from './store.ts';
 import { SQLITE_MIGRATIONS } from './sqlite-schema.ts';
 import { errorCode, guarded, type ConstraintReason } from './errors.ts';
 import * as rows from './rows.ts';
+import { SqliteToolPins } from './sqlite-tool-pins.ts';
 
 const BUSY_TIMEOUT_MS = 5000;
 
@@ -200,6 +205,7 @@ export class SqliteStore implements Store {
   readonly kind = 'sqlite' as const;
   readonly #db: Database.Database;
   readonly #q: ReturnType<typeof prepare>;
+  readonly #pins: SqliteToolPins;
 
   /** agentsVersion(): bumped by this store's writes and when another connection committed. */
   #version = 0;
@@ -209,6 +215,7 @@ export class SqliteStore implements Store {
   constructor(db: Database.Database) {
     this.#db = db;
     this.#q = prepare(db);
+    this.#pins = new SqliteToolPins(db);
   }
 
   agentsVersion(): number {
@@ -407,6 +414,22 @@ export class SqliteStore implements Store {
 
   async pruneNodes(seenBefore: number): Promise<number> {
     return this.#q.pruneNodes.run(seenBefore).changes;
+  }
+
+  async recordToolDefinitions(server: string, tools: readonly SeenTool[], at: number, trust: FirstUseTrust): Promise<Array<{ previousHash: string | undefined; record: ToolPinRecord }>> {
+    return this.#pins.record(server, tools, at, trust);
+  }
+
+  async listToolPins(server?: string): Promise<ToolPinRecord[]> {
+    return this.#pins.list(server);
+  }
+
+  async getToolPin(server: string, tool: string): Promise<ToolPinRecord | undefined> {
+    return this.#pins.get(server, tool);
+  }
+
+  async approveToolPin(server: string, tool: string, hash: string, at: number, by: string): Promise<ToolApproval> {
+    return this.#pins.approve(server, tool, hash, at, by);
   }
 
   async putCredential(record: CredentialRecord): Promise<void> {

@@ -89,6 +89,45 @@ export interface NodeRecord {
   seenAt: number;
 }
 
+/**
+ * The pinned definition of one tool of one server (src/pinning/): what was last seen, and the
+ * definition an operator (or trust on first use) approved. A renamed tool is another row.
+ */
+export interface ToolPinRecord {
+  server: string;
+  tool: string;
+  /** SHA-256 hex of the canonical JSON of the definition last seen. */
+  hash: string;
+  /** That definition, canonical JSON text. */
+  definition: string;
+  /** When the tool was first seen, and last seen (refreshed at most every few minutes). */
+  firstSeenAt: number;
+  lastSeenAt: number;
+  /** When the definition last seen was first seen (the last change). */
+  changedAt: number;
+  /** The approved definition's hash and text; undefined when none was ever approved. */
+  approvedHash: string | undefined;
+  approvedDefinition: string | undefined;
+  approvedAt: number | undefined;
+  /** Who approved: "first use", "cli", "admin-token", "user:<name>", … */
+  approvedBy: string | undefined;
+}
+
+/** One tool of a `tools/list` answer, as recorded by recordToolDefinitions. */
+export interface SeenTool {
+  tool: string;
+  hash: string;
+  definition: string;
+}
+
+/**
+ * Whose first definitions are approved as they are seen: every new tool's (`tool`), only those of
+ * the first list ever recorded for the server (`server`: later tools need an approval), or none.
+ */
+export type FirstUseTrust = 'tool' | 'server' | 'never';
+
+export type ToolApproval = 'approved' | 'stale' | 'missing';
+
 export interface Store {
   readonly kind: 'sqlite' | 'postgres';
 
@@ -164,6 +203,21 @@ export interface Store {
   deleteNode(id: string): Promise<void>;
   /** Deletes nodes not seen since `seenBefore`; returns how many. */
   pruneNodes(seenBefore: number): Promise<number>;
+
+  /**
+   * Records the tools of one list of a server, atomically: new rows get their first definition
+   * approved per `trust`; a changed definition replaces the one seen (the approved one stays).
+   * Returns each tool's row after the write and the hash seen before it (undefined when new).
+   */
+  recordToolDefinitions(server: string, tools: readonly SeenTool[], at: number, trust: FirstUseTrust): Promise<Array<{ previousHash: string | undefined; record: ToolPinRecord }>>;
+  /** Every pinned tool, or a server's, by server then tool. */
+  listToolPins(server?: string): Promise<ToolPinRecord[]>;
+  getToolPin(server: string, tool: string): Promise<ToolPinRecord | undefined>;
+  /**
+   * Approves the definition last seen, only if its hash is `hash` (what the approver was shown):
+   * `stale` when the definition changed since, `missing` when no such tool was seen.
+   */
+  approveToolPin(server: string, tool: string, hash: string, at: number, by: string): Promise<ToolApproval>;
 
   putCredential(record: CredentialRecord): Promise<void>;
   getCredential(name: string): Promise<CredentialRecord | undefined>;
