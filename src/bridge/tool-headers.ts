@@ -35,6 +35,11 @@ export class ToolHeaderBook {
     }
   }
 
+  /** The tool's declarations as learned from the lists so far (undefined: not seen). */
+  known(name: string): readonly ParamHeader[] | undefined {
+    return this.byName.get(name);
+  }
+
   /** Forgets every tool (the server behind the bridge changed). */
   clear(): void {
     this.byName.clear();

@@ -21,6 +21,7 @@ import { isStateless, isSupportedVersion } from '../../mcp/versions.ts';
 import { META_SERVER_INFO } from '../../bridge/envelope.ts';
 import { sendModern, type ModernTarget } from '../../bridge/modern-request.ts';
 import { paramHeaders, type ParamHeader } from '../../mcp/routing-headers.ts';
+import { ToolHeaderBook } from '../../bridge/tool-headers.ts';
 import { answerOf, gatherAnswers, legacyCapabilities, legacyResult, modernEnvelope, modernParams, requestWithInput, type Declared, type InputAnswers, type InputQuestion } from '../../bridge/legacy-rounds.ts';
 import type { MessageChannel } from '../channel.ts';
 import { listChangedKinds, MemberListener } from './modern-listen.ts';
@@ -48,7 +49,7 @@ export class ModernMemberChannel implements MessageChannel {
   private readonly questions = new Map<string, (answer: JsonRpcResponse) => void>();
   private nextQuestion = 0;
   /** `x-mcp-header` declarations of the server's tools, learned from its tool lists. */
-  private readonly toolHeaders = new Map<string, readonly ParamHeader[]>();
+  private readonly toolHeaders = new ToolHeaderBook(paramHeaders);
 
   constructor(
     private readonly server: string,
@@ -59,7 +60,7 @@ export class ModernMemberChannel implements MessageChannel {
 
   /** The `x-mcp-header` declarations of a tool, learned from the server's tool lists. */
   paramHeadersOf(tool: string): readonly ParamHeader[] | undefined {
-    return this.toolHeaders.get(tool);
+    return this.toolHeaders.known(tool);
   }
 
   start(): Promise<void> {
@@ -153,7 +154,7 @@ export class ModernMemberChannel implements MessageChannel {
       const answer = await requestWithInput({
         server: this.server,
         target: this.target,
-        request: { id: request.id, method: request.method, params: modernParams(request.params, this.declared, this.level), paramHeaders: name === undefined ? undefined : this.toolHeaders.get(name) },
+        request: { id: request.id, method: request.method, params: modernParams(request.params, this.declared, this.level), paramHeaders: name === undefined ? undefined : this.toolHeaders.known(name) },
         signal,
         onMessage: (message) => {
           // Progress and log messages; 2026-07-28 servers make no requests of the client on a stream.
@@ -169,7 +170,7 @@ export class ModernMemberChannel implements MessageChannel {
       if (!answer) return; // cancelled: no answer, as 2025 says
       accept();
       if (answer.error || !isObject(answer.result)) return this.answer(answer);
-      if (request.method === 'tools/list') this.learnTools(answer.result);
+      if (request.method === 'tools/list') this.toolHeaders.learn(answer.result);
       this.answer({ jsonrpc: '2.0', id: request.id, result: legacyResult(answer.result) });
     } catch (error) {
       if (this.closed) return;
@@ -211,16 +212,6 @@ export class ModernMemberChannel implements MessageChannel {
     const accepted = await this.listener.subscribe(uri, on, this.target.responseTimeout);
     if (accepted) return this.answer({ jsonrpc: '2.0', id: request.id, result: {} });
     this.answer(errorResponse(request.id, -32603, `Server "${this.server}" did not accept a subscription to ${uri}`));
-  }
-
-  private learnTools(result: JsonObject): void {
-    if (!Array.isArray(result.tools)) return;
-    for (const tool of result.tools) {
-      if (!isObject(tool) || typeof tool.name !== 'string') continue;
-      const found = paramHeaders(tool.inputSchema);
-      if (found.length > 0) this.toolHeaders.set(tool.name, found);
-      else this.toolHeaders.delete(tool.name);
-    }
   }
 
   private answer(response: JsonRpcResponse): void {
