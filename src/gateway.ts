@@ -427,7 +427,7 @@ export class Gateway {
         factory = (log) => new HttpMemberChannel(member, log);
         limits = { maxSessions: 1024, idleTimeout: globals.idleTimeout, responseTimeout: member.responseTimeout };
         target = { url: server.url, headers: server.headers, credentials: member.credentials, timeoutMs: member.responseTimeout, connectTimeoutMs: server.timeouts?.connect ?? globals.connectTimeout };
-        modernTarget = { url: server.url, headers: server.headers, credentials: member.credentials, responseTimeout: member.responseTimeout, maxResponseBytes: globals.maxResponseBytes };
+        modernTarget = { url: server.url, client: member.client, headers: server.headers, credentials: member.credentials, responseTimeout: member.responseTimeout, maxResponseBytes: globals.maxResponseBytes };
       } else {
         const [make, channelLimits] = this.channelSetup(name, server, globals);
         factory = (log) => make(log, { id: '' });
@@ -532,7 +532,7 @@ export class Gateway {
       if (!definition) continue;
       if ('url' in definition) {
         const member = this.httpMember(server, definition, globals);
-        const modern: ModernTarget = { url: definition.url, headers: definition.headers, credentials: member.credentials, responseTimeout: member.responseTimeout, maxResponseBytes: globals.maxResponseBytes };
+        const modern: ModernTarget = { url: definition.url, client: member.client, headers: definition.headers, credentials: member.credentials, responseTimeout: member.responseTimeout, maxResponseBytes: globals.maxResponseBytes };
         // The server's own era probe (syncBridges made it): a member that speaks 2026-07-28 is spoken to sessionlessly.
         memberFactories.set(server, (_server, log, resume) => httpMemberChannel(server, member, modern, this.bridges.get(server)?.bridges.probe, log, resume));
       } else {

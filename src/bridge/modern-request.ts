@@ -8,9 +8,13 @@ import { SseParser } from '../mcp/sse.ts';
 import { STATELESS_VERSION } from '../mcp/versions.ts';
 import type { UpstreamCredentials } from '../upstream/upstream.ts';
 import { routingHeaders, type ParamHeader } from '../mcp/routing-headers.ts';
+import { CancelledError, type UpstreamHttpClient } from '../upstream/http-client.ts';
+import { postModern, ModernTimeoutError, type ModernPostResponse } from './modern-post.ts';
 
 export interface ModernTarget {
   readonly url: string;
+  /** The server's connection pool (undici dispatch); without one, fetch is used. */
+  readonly client?: UpstreamHttpClient | undefined;
   readonly headers: Readonly<Record<string, string>> | undefined;
   readonly credentials: UpstreamCredentials | undefined;
   readonly responseTimeout: number;
@@ -31,9 +35,6 @@ export interface ModernOutcome {
   readonly response: JsonRpcResponse;
 }
 
-/** A signal that never fires (the timeout of an untimed request). */
-const NEVER = new AbortController().signal;
-
 export async function sendModern(
   target: ModernTarget,
   request: ModernRequest,
@@ -43,61 +44,56 @@ export async function sendModern(
   options: { readonly untimed?: boolean } = {},
 ): Promise<ModernOutcome | undefined> {
   const body = JSON.stringify({ jsonrpc: '2.0', id: request.id, method: request.method, ...(request.params !== undefined && { params: request.params }) });
-  const timeout = options.untimed ? NEVER : AbortSignal.timeout(target.responseTimeout);
-  let response: Response;
+  const headers: Record<string, string> = {
+    ...target.headers,
+    ...(target.credentials ? await target.credentials.headers() : {}),
+    ...routingHeaders(request.method, request.params, request.paramHeaders),
+    ...(request.traceparent && { traceparent: request.traceparent }),
+    'content-type': 'application/json',
+    accept: 'application/json, text/event-stream',
+    'mcp-protocol-version': STATELESS_VERSION,
+  };
+  const failed = (error: unknown): GatehouseError | undefined => {
+    if (signal.aborted || error instanceof CancelledError) return undefined;
+    if (error instanceof ModernTimeoutError) return new GatehouseError('GH_UPSTREAM_TIMEOUT', `Upstream did not answer within ${target.responseTimeout} ms`);
+    if (error instanceof GatehouseError) return error;
+    return new GatehouseError('GH_UPSTREAM_UNAVAILABLE', `Upstream could not be reached: ${(error as Error).message}`);
+  };
+  let response: ModernPostResponse;
   try {
-    response = await fetch(target.url, {
-      method: 'POST',
-      headers: {
-        ...target.headers,
-        ...(target.credentials ? await target.credentials.headers() : {}),
-        ...routingHeaders(request.method, request.params, request.paramHeaders),
-        ...(request.traceparent && { traceparent: request.traceparent }),
-        'content-type': 'application/json',
-        accept: 'application/json, text/event-stream',
-        'mcp-protocol-version': STATELESS_VERSION,
-      },
-      body,
-      signal: AbortSignal.any([signal, timeout]),
-    });
+    response = await postModern(target, headers, body, signal, options.untimed ? 0 : target.responseTimeout);
   } catch (error) {
-    if (signal.aborted) return undefined;
-    if (timeout.aborted) throw new GatehouseError('GH_UPSTREAM_TIMEOUT', `Upstream did not answer within ${target.responseTimeout} ms`);
-    throw new GatehouseError('GH_UPSTREAM_UNAVAILABLE', `Upstream could not be reached: ${(error as Error).message}`);
+    const problem = failed(error);
+    if (problem) throw problem;
+    return undefined;
   }
   if (response.status === 401) target.credentials?.rejected?.();
-  const type = response.headers.get('content-type') ?? '';
   try {
-    const answer = type.startsWith('text/event-stream') ? await readStream(response, request.id, target.maxResponseBytes, onMessage) : await readJson(response, target.maxResponseBytes);
+    const answer = response.contentType.startsWith('text/event-stream') ? await readStream(response, request.id, target.maxResponseBytes, onMessage) : await readJson(response, target.maxResponseBytes);
     if (answer) return { status: response.status, response: answer };
   } catch (error) {
-    if (signal.aborted) return undefined;
-    if (timeout.aborted) throw new GatehouseError('GH_UPSTREAM_TIMEOUT', `Upstream did not answer within ${target.responseTimeout} ms`);
-    throw error;
+    const problem = failed(error);
+    if (problem) throw problem;
+    return undefined;
   }
   throw new GatehouseError('GH_UPSTREAM_BAD_RESPONSE', `Upstream answered HTTP ${response.status} without a JSON-RPC answer to ${request.method}`);
 }
 
-async function readJson(response: Response, max: number): Promise<JsonRpcResponse | undefined> {
+async function readJson(response: ModernPostResponse, max: number): Promise<JsonRpcResponse | undefined> {
   let text = '';
-  let bytes = 0;
-  const decoder = new TextDecoder();
-  const reader = response.body?.getReader();
-  for (;;) {
-    const next = await reader?.read();
-    if (!next || next.done) break;
-    bytes += next.value.byteLength;
-    if (bytes > max) {
-      void reader!.cancel().catch(() => undefined);
-      throw tooLarge(max);
-    }
-    text += decoder.decode(next.value, { stream: true });
-  }
-  text += decoder.decode();
+  let tooBig = false;
+  await response.read((chunk) => {
+    text += chunk;
+    // Characters, not bytes: a bound as good (a character is at least one byte).
+    if (text.length <= max) return 'more';
+    tooBig = true;
+    return 'cut';
+  });
+  if (tooBig) throw tooLarge(max);
   return answerIn(parse(text));
 }
 
-async function readStream(response: Response, id: JsonRpcId, max: number, onMessage: (message: JsonRpcMessage) => void): Promise<JsonRpcResponse | undefined> {
+async function readStream(response: ModernPostResponse, id: JsonRpcId, max: number, onMessage: (message: JsonRpcMessage) => void): Promise<JsonRpcResponse | undefined> {
   let answer: JsonRpcResponse | undefined;
   const parser = new SseParser((event) => {
     if (answer || event.data === '') return;
@@ -107,23 +103,20 @@ async function readStream(response: Response, id: JsonRpcId, max: number, onMess
     if (found && found.id === id) answer = found;
     else if (typeof message.method === 'string') onMessage(message as unknown as JsonRpcMessage);
   }, max);
-  const decoder = new TextDecoder();
-  const reader = response.body?.getReader();
-  if (!reader) return undefined;
-  try {
-    while (!answer) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      try {
-        parser.push(decoder.decode(value, { stream: true }));
-      } catch (error) {
-        if (error instanceof RangeError) throw tooLarge(max);
-        throw error;
-      }
+  let tooBig = false;
+  await response.read((chunk) => {
+    try {
+      parser.push(chunk);
+    } catch (error) {
+      // The parser's bound on one event (limits.maxResponseBytes); anything else rejects read().
+      if (!(error instanceof RangeError)) throw error;
+      tooBig = true;
     }
-  } finally {
-    void reader.cancel().catch(() => undefined);
-  }
+    if (tooBig) return 'cut';
+    // Settled at the answer: what the stream carries after it is not this request's.
+    return answer === undefined ? 'more' : 'enough';
+  });
+  if (tooBig) throw tooLarge(max);
   return answer;
 }
 

@@ -24,7 +24,7 @@ const REPLAY_LIMIT = 1000;
  * read it all. A few are enough for that (the client resumes at once), and a few keep each answer
  * young: holding every answer long was what made the collector's work the largest cost.
  */
-const RECENT_STREAMS = 8;
+const RECENT_STREAMS = 2;
 /** …and at most this much of their text per session (an idle session holds it until it ends). */
 const RECENT_CHARS = 64 * 1024;
 const BACKLOG_LIMIT = 1000;

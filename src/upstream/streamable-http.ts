@@ -94,7 +94,7 @@ export class StreamableHttpUpstream implements Upstream {
       const request = x.messages[0];
       const key = request && isRequest(request) ? PublicListCache.keyOf(request, x.protocolVersion) : undefined;
       if (key !== undefined && isRequest(request!)) {
-        const target = { url: this.url, headers: this.extraHeaders, credentials: this.credentials, responseTimeout: this.responseTimeout, maxResponseBytes: this.globals.maxResponseBytes };
+        const target = { url: this.url, client: this.client, headers: this.extraHeaders, credentials: this.credentials, responseTimeout: this.responseTimeout, maxResponseBytes: this.globals.maxResponseBytes };
         return serveListThroughCache(x, request, key, this.listCache, target);
       }
     }

@@ -15,6 +15,7 @@ import { STATELESS_VERSION } from '../../mcp/versions.ts';
 import { META_SUBSCRIPTION_ID } from '../../bridge/envelope.ts';
 import { routingHeaders } from '../../mcp/routing-headers.ts';
 import type { ModernTarget } from '../../bridge/modern-request.ts';
+import { postModern } from '../../bridge/modern-post.ts';
 
 const FILTER_OF: Readonly<Record<string, { filter: string; method: string }>> = {
   tools: { filter: 'toolsListChanged', method: 'notifications/tools/list_changed' },
@@ -140,9 +141,9 @@ export class MemberListener {
       let acknowledged = false;
       let failure: Error | undefined;
       try {
-        const response = await fetch(this.target.url, {
-          method: 'POST',
-          headers: {
+        const response = await postModern(
+          this.target,
+          {
             ...this.target.headers,
             ...(this.target.credentials ? await this.target.credentials.headers() : {}),
             ...routingHeaders('subscriptions/listen', params, undefined),
@@ -150,12 +151,13 @@ export class MemberListener {
             accept: 'text/event-stream, application/json',
             'mcp-protocol-version': STATELESS_VERSION,
           },
-          body: JSON.stringify({ jsonrpc: '2.0', id: `gh-listen-${id}`, method: 'subscriptions/listen', params }),
+          JSON.stringify({ jsonrpc: '2.0', id: `gh-listen-${id}`, method: 'subscriptions/listen', params }),
           signal,
-        });
+          0,
+        );
         unreachable = 0;
-        if (!response.ok || !(response.headers.get('content-type') ?? '').startsWith('text/event-stream')) {
-          void response.body?.cancel().catch(() => undefined);
+        if (response.status < 200 || response.status >= 300 || !response.contentType.startsWith('text/event-stream')) {
+          response.cancel();
           this.log.warn({ status: response.status }, 'the server refused subscriptions/listen: its list changes and resource updates are not relayed');
           this.stop();
           return;
@@ -183,13 +185,10 @@ export class MemberListener {
           if (relayed.has(message.method)) this.on.notification({ jsonrpc: '2.0', method: message.method });
           else if (message.method === UPDATED && typeof params.uri === 'string' && this.uris.has(params.uri)) this.on.notification({ jsonrpc: '2.0', method: UPDATED, params: withoutSubscriptionId(params) });
         }, this.target.maxResponseBytes);
-        const decoder = new TextDecoder();
-        const reader = response.body?.getReader();
-        for (;;) {
-          const next = await reader?.read();
-          if (!next || next.done) break;
-          parser.push(decoder.decode(next.value, { stream: true }));
-        }
+        await response.read((chunk) => {
+          parser.push(chunk);
+          return 'more';
+        });
       } catch (error) {
         failure = error as Error;
       } finally {
