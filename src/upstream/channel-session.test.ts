@@ -143,3 +143,50 @@ test('a channel that reports acceptance: an answer before the acceptance carries
     await new Promise((resolve) => server.close(resolve));
   }
 });
+
+/** A server whose tool asks the client a question (sampling) and answers the call with what it heard. */
+class AskingChannel implements MessageChannel {
+  onmessage: ((message: JsonRpcMessage, text?: string) => void) | undefined;
+  onclose: ((reason: string) => void) | undefined;
+  private call: string | number | undefined;
+  start(): Promise<void> {
+    return Promise.resolve();
+  }
+  send(message: JsonRpcMessage): void {
+    if ('method' in message && 'id' in message && message.method === 'tools/call') {
+      this.call = message.id;
+      this.onmessage?.({ jsonrpc: '2.0', id: 'q1', method: 'sampling/createMessage', params: { messages: [], maxTokens: 1 } });
+      return;
+    }
+    if (!('method' in message) && 'id' in message && message.id === 'q1' && this.call !== undefined) {
+      const heard = 'error' in message && message.error ? `error: ${message.error.message}` : 'result';
+      this.onmessage?.({ jsonrpc: '2.0', id: this.call, result: { content: [{ type: 'text', text: heard }] } });
+    }
+  }
+  close(): Promise<void> {
+    this.onclose?.('closed');
+    return Promise.resolve();
+  }
+}
+
+test('a server request a response policy drops is answered to the server with an error at once (it used to wait for its own timeout)', async () => {
+  const session = new ChannelSession('c1', 'token', new AskingChannel(), 'asking', pino({ level: 'silent' }), () => 5000);
+  // The policy keeps every server request from the client.
+  const transform = (message: JsonRpcMessage): JsonRpcMessage | undefined => ('method' in message && 'id' in message ? undefined : message);
+  const server = createServer((req: IncomingMessage, res: ServerResponse) => {
+    const exchange = { req, res, api: 'a', messages: [{ jsonrpc: '2.0', id: 7, method: 'tools/call', params: { name: 'ask' } }], batch: false, initialize: false, transform, log: pino({ level: 'silent' }) } as unknown as PostExchange;
+    void session.post(exchange);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  try {
+    const { port } = server.address() as AddressInfo;
+    const response = await fetch(`http://127.0.0.1:${port}/`, { method: 'POST', signal: AbortSignal.timeout(4000) });
+    const body = await response.text();
+    assert.doesNotMatch(body, /sampling\/createMessage/, 'the client never sees the question');
+    assert.match(body, /"id":7,"result":\{"content":\[\{"type":"text","text":"error: The request was refused by a Gatehouse policy"\}\]\}/);
+  } finally {
+    await session.close();
+    server.closeAllConnections();
+    await new Promise((resolve) => server.close(resolve));
+  }
+});

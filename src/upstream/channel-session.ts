@@ -320,6 +320,8 @@ export class ChannelSession {
     }
     const out = serialize(this.transform, message, text);
     if (out !== undefined) this.route(out);
+    // A question a policy kept from the client: the server hears no at once, not at its timeout.
+    else if (isRequest(message)) this.channel.send(errorResponse(message.id, -32603, 'The request was refused by a Gatehouse policy'));
   }
 
   /** Gatehouse's own notice that lists may have changed (a reload): delivered like a server notification. */
