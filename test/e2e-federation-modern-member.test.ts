@@ -26,7 +26,12 @@ let modern: RunningStatelessServer;
 let gh: TestGateway;
 
 before(async () => {
-  [everything, modern] = await Promise.all([startEverything(), startStatelessServer({ modernOnly: true, subscriptions: true })]);
+  const onRequest = (request: { body: string }, notify: RunningStatelessServer['notify']): void => {
+    // The moment a listen stream with a second URI reaches the server, the first URI changes: the
+    // update goes to the stream the new one replaces, which must still be open.
+    if (request.body.includes('"subscriptions/listen"') && request.body.includes('note://secret') && request.body.includes('note://hello')) notify.resourceUpdated('note://hello');
+  };
+  [everything, modern] = await Promise.all([startEverything(), startStatelessServer({ modernOnly: true, subscriptions: true, onRequest })]);
   gh = await startTestGateway({
     servers: { everything: { url: `${everything.origin}/mcp` }, modern: { url: modern.url } },
     agents: [
@@ -248,6 +253,20 @@ test('a 2025 client subscribes to a resource of the 2026-07-28 member: its liste
     const last = received('subscriptions/listen').at(-1)!;
     assert.notEqual(last.body.id, listen.body.id, 'the stream was opened again');
     assert.equal((params(last).notifications as { resourceSubscriptions?: string[] }).resourceSubscriptions, undefined, 'without the URI');
+  } finally {
+    await close();
+  }
+});
+
+test('a resource update the member sends while its listen stream is opened again for a new filter reaches the client (the old stream used to be cut first, and the update was lost)', { timeout: 60_000 }, async () => {
+  const { client, updated, close } = await legacyClient('open');
+  try {
+    await client.listResources();
+    await client.subscribeResource({ uri: 'note://hello' });
+    // The new filter (hello + secret): the server sends hello's update as that stream arrives.
+    await client.subscribeResource({ uri: 'note://secret' });
+    for (let i = 0; i < 200 && updated.length === 0; i++) await new Promise((r) => setTimeout(r, 25));
+    assert.ok(updated.includes('note://hello'), `the update arrived (got ${JSON.stringify(updated)})`);
   } finally {
     await close();
   }

@@ -41,6 +41,8 @@ export interface StatelessServerOptions {
   readonly modernOnly?: boolean;
   /** Listen on this port (a server started again where it was); a free one when absent. */
   readonly port?: number;
+  /** Called with each request before the SDK's handler gets it (a test acting at that moment). */
+  readonly onRequest?: (request: ReceivedRequest, notify: McpHttpHandler['notify']) => void;
 }
 
 const PUBLIC_MINUTE = { ttlMs: 60_000, cacheScope: 'public' as const };
@@ -118,7 +120,9 @@ export async function startStatelessServer(options: StatelessServerOptions = {})
       const chunks: Buffer[] = [];
       for await (const chunk of req) chunks.push(chunk as Buffer);
       const body = Buffer.concat(chunks);
-      received.push({ method: req.method ?? '', headers: req.headers, body: body.toString('utf8') });
+      const seen = { method: req.method ?? '', headers: req.headers, body: body.toString('utf8') };
+      received.push(seen);
+      options.onRequest?.(seen, handler.notify);
 
       const headers = new Headers();
       for (const [name, value] of Object.entries(req.headers)) {

@@ -3,8 +3,9 @@
 // `resources/subscribe`) asking for the list-changed notifications the server offers and the
 // updates of the resources the client subscribed to on this member. Each notification is passed
 // on as the 2025 notification it is, without the subscription id (the federated session holds one
-// stream per server; its client never asked for one). A change of the subscribed resources opens
-// the stream again with the new filter. A stream the server ends is opened again, with the lists
+// stream per server; its client never asked for one). A change of the subscribed resources opens a
+// new stream with the new filter beside the old one, which ends a moment after the new one is
+// acknowledged (so an update sent in between is not missed). A stream the server ends is opened again, with the lists
 // announced as changed (what changed in between was not seen); a server that cannot be reached
 // twice in a row is reported lost, as a 2025 member's GET stream is, so that the session drops
 // its items and starts it again.
@@ -29,6 +30,10 @@ const RETRY_MAX_MS = 8_000;
 const LOST_AFTER = 2;
 /** Streams in a row that ended at once (no acknowledgement) before Gatehouse stops asking. */
 const GIVE_UP_AFTER = 5;
+/** How long a stream replaced by a new filter may go on when the new one is not acknowledged. */
+const OVERLAP_MS = 10_000;
+/** How long a replaced stream is still read after its successor was acknowledged. */
+const RETIRE_GRACE_MS = 1_000;
 
 export interface ListenCallbacks {
   readonly notification: (message: JsonRpcMessage) => void;
@@ -42,8 +47,8 @@ export function listChangedKinds(capabilities: JsonObject): string[] {
 
 export class MemberListener {
   private readonly uris = new Set<string>();
-  /** The open stream's own abort (a filter change ends it to open the next). */
-  private current: AbortController | undefined;
+  /** Tells the open stream's loop that the filter changed (the next stream opens beside it). */
+  private refiltered: (() => void) | undefined;
   private running = false;
   /** Waiting for the next acknowledgement: what it honored, or undefined when none came. */
   private readonly acknowledged: Array<(honored: JsonObject | undefined) => void> = [];
@@ -111,7 +116,7 @@ export class MemberListener {
   }
 
   private refilter(): void {
-    this.current?.abort();
+    this.refiltered?.();
     this.wake?.();
   }
 
@@ -128,82 +133,107 @@ export class MemberListener {
     let unacknowledged = 0;
     // The next acknowledged stream follows one that ended on its own: changes may have been missed.
     let announce = false;
+    // The stream a new filter replaces: it goes on until the new one is acknowledged, so that
+    // nothing the server sends in between is missed (a notification may come twice, never not).
+    let retiring: AbortController | undefined;
     for (let id = 1; !this.ending.aborted; id++) {
       const notifications = this.filter();
       if (!notifications) return;
       const params: JsonObject = { notifications, _meta: this.meta };
-      // The stream's own abort: a new filter, or the end of listening (linked by hand: the ending
-      // signal lives as long as the member session, and AbortSignal.any would tie every stream to it).
-      const current = (this.current = new AbortController());
-      const signal = current.signal;
-      const ended = () => current.abort();
-      this.ending.addEventListener('abort', ended, { once: true });
+      // The stream's own abort: the end of listening, or its successor's acknowledgement (linked by
+      // hand: the ending signal lives as long as the member session, and AbortSignal.any would tie
+      // every stream to it).
+      const current = new AbortController();
+      const replaced = retiring;
+      retiring = undefined;
+      const refiltered = new Promise<'refilter'>((resolve) => (this.refiltered = () => resolve('refilter')));
       let acknowledged = false;
-      let failure: Error | undefined;
-      try {
-        const response = await postModern(
-          this.target,
-          {
-            ...this.target.headers,
-            ...(this.target.credentials ? await this.target.credentials.headers() : {}),
-            ...routingHeaders('subscriptions/listen', params, undefined),
-            'content-type': 'application/json',
-            accept: 'text/event-stream, application/json',
-            'mcp-protocol-version': STATELESS_VERSION,
-          },
-          JSON.stringify({ jsonrpc: '2.0', id: `gh-listen-${id}`, method: 'subscriptions/listen', params }),
-          signal,
-          0,
-        );
-        unreachable = 0;
-        if (response.status < 200 || response.status >= 300 || !response.contentType.startsWith('text/event-stream')) {
-          response.cancel();
-          this.log.warn({ status: response.status }, 'the server refused subscriptions/listen: its list changes and resource updates are not relayed');
-          this.stop();
-          return;
-        }
-        const parser = new SseParser((event) => {
-          if (event.data === '') return;
-          let message: unknown;
-          try {
-            message = JSON.parse(event.data);
-          } catch {
-            return;
-          }
-          if (!isObject(message) || typeof message.method !== 'string' || 'id' in message) return;
-          const params = isObject(message.params) ? message.params : {};
-          if (message.method === 'notifications/subscriptions/acknowledged') {
-            acknowledged = true;
-            unacknowledged = 0;
-            // A stream opened again after it ended: what changed while none was open was not seen.
-            if (announce) for (const method of relayed) this.on.notification({ jsonrpc: '2.0', method });
-            announce = false;
-            const honored = isObject(params.notifications) ? params.notifications : {};
-            for (const settle of this.acknowledged.splice(0)) settle(honored);
-            return;
-          }
-          if (relayed.has(message.method)) this.on.notification({ jsonrpc: '2.0', method: message.method });
-          else if (message.method === UPDATED && typeof params.uri === 'string' && this.uris.has(params.uri)) this.on.notification({ jsonrpc: '2.0', method: UPDATED, params: withoutSubscriptionId(params) });
-        }, this.target.maxResponseBytes);
-        await response.read((chunk) => {
-          parser.push(chunk);
-          return 'more';
-        });
-      } catch (error) {
-        failure = error as Error;
-      } finally {
-        this.ending.removeEventListener('abort', ended);
+      const stream = this.stream(id, params, current, relayed, () => {
+        acknowledged = true;
+        unacknowledged = 0;
+        // Not at once: what the server wrote on the old stream before this acknowledgement may
+        // still be on its way (another connection).
+        if (replaced) setTimeout(() => replaced.abort(), RETIRE_GRACE_MS).unref();
+        // A stream opened again after it ended: what changed while none was open was not seen.
+        if (announce) for (const method of relayed) this.on.notification({ jsonrpc: '2.0', method });
+        announce = false;
+      });
+      const outcome = await Promise.race([stream, refiltered]);
+      this.refiltered = undefined;
+      if (outcome === 'refilter') {
+        // This stream carries on until the next one is acknowledged (or for OVERLAP_MS at most).
+        replaced?.abort();
+        retiring = current;
+        setTimeout(() => current.abort(), OVERLAP_MS).unref();
+        continue;
       }
+      replaced?.abort();
       if (this.ending.aborted) return;
-      if (failure && !current.signal.aborted && !acknowledged && ++unreachable >= LOST_AFTER) return this.on.lost(`could not be reached (subscriptions/listen: ${failure.message})`);
-      // Ended for a new filter: the next stream at once.
-      if (current.signal.aborted) continue;
+      if (outcome.failure && !acknowledged && ++unreachable >= LOST_AFTER) return this.on.lost(`could not be reached (subscriptions/listen: ${outcome.failure.message})`);
+      if (outcome.refused) return;
+      if (!outcome.failure) unreachable = 0;
       announce = true;
       if (!acknowledged && ++unacknowledged >= GIVE_UP_AFTER) {
         this.log.warn("subscriptions/listen keeps ending unacknowledged: the server's list changes and resource updates are not relayed");
         return;
       }
       await this.pause(Math.min(RETRY_MAX_MS, RETRY_FIRST_MS * 2 ** Math.max(unreachable, unacknowledged)));
+    }
+  }
+
+  /** One listen stream, read until it ends; `refused`: the server does not offer listening. */
+  private async stream(id: number, params: JsonObject, current: AbortController, relayed: ReadonlySet<string>, onAcknowledged: () => void): Promise<{ failure?: Error; refused?: true }> {
+    const ended = () => current.abort();
+    this.ending.addEventListener('abort', ended, { once: true });
+    try {
+      const response = await postModern(
+        this.target,
+        {
+          ...this.target.headers,
+          ...(this.target.credentials ? await this.target.credentials.headers() : {}),
+          ...routingHeaders('subscriptions/listen', params, undefined),
+          'content-type': 'application/json',
+          accept: 'text/event-stream, application/json',
+          'mcp-protocol-version': STATELESS_VERSION,
+        },
+        JSON.stringify({ jsonrpc: '2.0', id: `gh-listen-${id}`, method: 'subscriptions/listen', params }),
+        current.signal,
+        0,
+      );
+      if (response.status < 200 || response.status >= 300 || !response.contentType.startsWith('text/event-stream')) {
+        response.cancel();
+        this.log.warn({ status: response.status }, 'the server refused subscriptions/listen: its list changes and resource updates are not relayed');
+        this.stop();
+        return { refused: true };
+      }
+      const parser = new SseParser((event) => {
+        if (event.data === '' || current.signal.aborted) return;
+        let message: unknown;
+        try {
+          message = JSON.parse(event.data);
+        } catch {
+          return;
+        }
+        if (!isObject(message) || typeof message.method !== 'string' || 'id' in message) return;
+        const params = isObject(message.params) ? message.params : {};
+        if (message.method === 'notifications/subscriptions/acknowledged') {
+          onAcknowledged();
+          const honored = isObject(params.notifications) ? params.notifications : {};
+          for (const settle of this.acknowledged.splice(0)) settle(honored);
+          return;
+        }
+        if (relayed.has(message.method)) this.on.notification({ jsonrpc: '2.0', method: message.method });
+        else if (message.method === UPDATED && typeof params.uri === 'string' && this.uris.has(params.uri)) this.on.notification({ jsonrpc: '2.0', method: UPDATED, params: withoutSubscriptionId(params) });
+      }, this.target.maxResponseBytes);
+      await response.read((chunk) => {
+        parser.push(chunk);
+        return 'more';
+      });
+      return {};
+    } catch (error) {
+      return current.signal.aborted ? {} : { failure: error as Error };
+    } finally {
+      this.ending.removeEventListener('abort', ended);
     }
   }
 
