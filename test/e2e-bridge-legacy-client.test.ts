@@ -21,17 +21,29 @@ let dual: RunningStatelessServer;
 let gh: TestGateway;
 /** A 2026-07-28-only server that offers resource subscriptions. */
 let subs: RunningStatelessServer;
+/** The same, which changes a resource as a listen with a new filter arrives. */
+let racy: RunningStatelessServer;
 
 before(async () => {
   upstream = await startStatelessServer({ modernOnly: true });
   dual = await startStatelessServer();
   subs = await startStatelessServer({ modernOnly: true, subscriptions: true });
+  racy = await startStatelessServer({
+    modernOnly: true,
+    subscriptions: true,
+    // The moment a listen with a second URI arrives, the first URI changes: the update goes to the
+    // listen the new one replaces.
+    onRequest: (request, notify) => {
+      if (request.body.includes('"subscriptions/listen"') && request.body.includes('note://secret') && request.body.includes('note://hello')) notify.resourceUpdated('note://hello');
+    },
+  });
   gh = await startTestGateway({
-    servers: { modern: { url: upstream.url }, dual: { url: dual.url }, subs: { url: subs.url } },
+    servers: { modern: { url: upstream.url }, dual: { url: dual.url }, subs: { url: subs.url }, racy: { url: racy.url } },
     apis: [
       { name: 'modern', path: '/mcp', server: 'modern', auth: { type: 'keyless' } },
       { name: 'dual', path: '/dual', server: 'dual', auth: { type: 'keyless' } },
       { name: 'modern-subs', path: '/subs', server: 'subs', auth: { type: 'keyless' } },
+      { name: 'racy', path: '/racy', server: 'racy', auth: { type: 'keyless' } },
     ],
   });
 });
@@ -41,6 +53,7 @@ after(async () => {
   await upstream?.close();
   await dual?.close();
   await subs?.close();
+  await racy?.close();
 });
 
 /** The SDK 1.x client (a 2025 client), declaring elicitation and answering it with `name`. */
@@ -224,6 +237,20 @@ test('a 2025 client gets list changes and updates of the resources it subscribed
     assert.deepEqual(listen.meta['io.modelcontextprotocol/clientInfo'], { name: 'gatehouse-e2e-2025-client', version: '1.2.3' });
     await client.unsubscribeResource({ uri: 'note://hello' });
     await waitFor(() => JSON.stringify(listensOf(subs).at(-1)).includes('note://hello') === false, 'a listen without the subscription');
+  } finally {
+    await close();
+  }
+});
+
+test('a resource update sent while the GET stream\'s listen is opened again for a new subscription reaches the 2025 client (the old listen used to be cut first)', async () => {
+  const { client, close } = await legacyClient(gh.url('racy'));
+  const updated = deferred<string>('notifications/resources/updated');
+  client.setNotificationHandler(ResourceUpdatedNotificationSchema, (notification) => updated.resolve(notification.params.uri));
+  try {
+    await client.subscribeResource({ uri: 'note://hello' });
+    await waitFor(() => listensOf(racy).some((l) => JSON.stringify(l).includes('note://hello')), 'a listen with the first subscription');
+    await client.subscribeResource({ uri: 'note://secret' });
+    assert.equal(await updated.promise, 'note://hello');
   } finally {
     await close();
   }

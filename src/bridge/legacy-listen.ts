@@ -1,17 +1,18 @@
 // The standalone GET stream of a 2025 client on a 2026-07-28-only server. 2026-07-28 has no such
 // stream: a client asks for notifications with `subscriptions/listen`, one long POST whose filter
 // names the list changes and the resources it wants. So the client's GET is served by a listen of
-// Gatehouse's own, with every list change and the resources the session subscribed to
-// (`resources/subscribe`, kept here); a change of subscriptions starts the listen again with the
-// new filter. The server's notifications reach the client's stream without their subscription
-// tag, through the response policies; when the server ends the listen, the stream ends (the client
-// opens it again, as it does after any break).
+// Gatehouse's own (`server-listener.ts`, the one federation members use), with every list change
+// and the resources the session subscribed to (`resources/subscribe`, kept by the bridge); a
+// change of subscriptions opens a new listen beside the old one. The server's notifications reach
+// the client's stream through the response policies. A listen the server ends is opened again
+// (the lists announced as changed); when the server cannot be reached or refuses to listen, the
+// client's stream ends (the client opens it again, as it does after any break).
 import type { ServerResponse } from 'node:http';
 import type { Logger } from '../log.ts';
-import { isObject, type JsonObject, type JsonRpcMessage } from '../mcp/jsonrpc.ts';
+import type { JsonObject, JsonRpcMessage } from '../mcp/jsonrpc.ts';
 import { formatSseEvent } from '../mcp/sse.ts';
-import { META_SUBSCRIPTION_ID } from './envelope.ts';
-import { sendModern, type ModernTarget } from './modern-request.ts';
+import type { ModernTarget } from './modern-request.ts';
+import { ALL_LIST_KINDS, ServerListener } from './server-listener.ts';
 
 const KEEP_ALIVE_MS = 15_000;
 
@@ -24,17 +25,17 @@ export interface ListenTarget {
 
 /** One client's standalone stream, fed by the server's `subscriptions/listen`. */
 export class LegacyStandaloneStream {
-  private controller: AbortController | undefined;
   private closed = false;
-  private listenId = 0;
   private readonly keepAlive: NodeJS.Timeout;
   private readonly ended: Promise<void>;
   private end!: () => void;
+  private readonly stopping = new AbortController();
+  private readonly listener: ServerListener;
 
   constructor(
     private readonly res: ServerResponse,
     private readonly subscriptions: () => readonly string[],
-    private readonly to: ListenTarget,
+    to: ListenTarget,
     /** The response policies of the client's GET; undefined when one dropped the message. */
     private readonly transform: (message: JsonRpcMessage) => JsonRpcMessage | undefined,
   ) {
@@ -44,62 +45,49 @@ export class LegacyStandaloneStream {
     this.keepAlive = setInterval(() => res.write(': keep-alive\n\n'), KEEP_ALIVE_MS);
     this.keepAlive.unref();
     res.once('close', () => this.close());
+    this.listener = new ServerListener(
+      to.target,
+      ALL_LIST_KINDS,
+      to.meta,
+      true,
+      this.stopping.signal,
+      to.log,
+      {
+        notification: (message) => this.deliver(message),
+        lost: (reason) => {
+          to.log.debug({ reason }, 'subscriptions/listen: the server was lost');
+          this.close();
+        },
+        ended: () => this.close(),
+        other: (message) => this.deliver(message),
+      },
+      subscriptions(),
+    );
   }
 
-  /** Serves until the client leaves or the server ends the listen. */
+  /** Serves until the client leaves or the server cannot be listened to. */
   run(): Promise<void> {
-    this.listen();
+    this.listener.start();
     return this.ended;
   }
 
-  /** The session's subscriptions changed: the listen starts again with them. */
+  /** The session's subscriptions changed: a listen with them opens. */
   refilter(): void {
-    if (this.closed) return;
-    this.controller?.abort();
-    this.listen();
+    if (!this.closed) this.listener.setResources(this.subscriptions());
   }
 
   close(): void {
     if (this.closed) return;
     this.closed = true;
     clearInterval(this.keepAlive);
-    this.controller?.abort();
+    this.stopping.abort();
     if (!this.res.writableEnded) this.res.end();
     this.end();
   }
 
-  private listen(): void {
-    const controller = new AbortController();
-    this.controller = controller;
-    const id = `gatehouse-listen-${++this.listenId}`;
-    const uris = this.subscriptions();
-    const notifications: JsonObject = { toolsListChanged: true, promptsListChanged: true, resourcesListChanged: true };
-    if (uris.length > 0) notifications.resourceSubscriptions = [...uris];
-    sendModern(this.to.target(), { id, method: 'subscriptions/listen', params: { notifications, _meta: this.to.meta() } }, controller.signal, (message) => this.deliver(message), { untimed: true }).then(
-      (outcome) => {
-        if (controller.signal.aborted || this.closed) return;
-        // The server ended its listen (or refused it): the client's stream ends too.
-        if (outcome?.response.error) this.to.log.debug({ error: outcome.response.error }, 'subscriptions/listen refused by the server');
-        this.close();
-      },
-      (error: unknown) => {
-        if (controller.signal.aborted || this.closed) return;
-        this.to.log.debug({ err: error }, 'subscriptions/listen failed');
-        this.close();
-      },
-    );
-  }
-
   private deliver(message: JsonRpcMessage): void {
-    if (this.closed || !('method' in message) || message.method === 'notifications/subscriptions/acknowledged') return;
-    const params = message.params;
-    let plain: JsonRpcMessage = message;
-    if (isObject(params) && isObject(params._meta) && META_SUBSCRIPTION_ID in params._meta) {
-      const { [META_SUBSCRIPTION_ID]: _tag, ...meta } = params._meta;
-      const { _meta: _old, ...rest } = params;
-      plain = { jsonrpc: '2.0', method: message.method, params: Object.keys(meta).length > 0 ? { ...rest, _meta: meta } : rest };
-    }
-    const out = this.transform(plain);
+    if (this.closed) return;
+    const out = this.transform(message);
     if (out) this.res.write(formatSseEvent(JSON.stringify(out), { event: 'message' }));
   }
 }

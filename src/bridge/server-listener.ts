@@ -1,22 +1,22 @@
-// What a 2026-07-28 server that is a federation member says between requests: a
+// What a 2026-07-28 server says between requests, for a 2025 side that expects notifications: a
 // `subscriptions/listen` stream (2026-07-28 has no standalone GET stream and no
-// `resources/subscribe`) asking for the list-changed notifications the server offers and the
-// updates of the resources the client subscribed to on this member. Each notification is passed
-// on as the 2025 notification it is, without the subscription id (the federated session holds one
-// stream per server; its client never asked for one). A change of the subscribed resources opens a
-// new stream with the new filter beside the old one, which ends a moment after the new one is
-// acknowledged (so an update sent in between is not missed). A stream the server ends is opened again, with the lists
-// announced as changed (what changed in between was not seen); a server that cannot be reached
-// twice in a row is reported lost, as a 2025 member's GET stream is, so that the session drops
-// its items and starts it again.
-import type { Logger } from '../../log.ts';
-import { isObject, type JsonObject, type JsonRpcMessage } from '../../mcp/jsonrpc.ts';
-import { SseParser } from '../../mcp/sse.ts';
-import { STATELESS_VERSION } from '../../mcp/versions.ts';
-import { META_SUBSCRIPTION_ID } from '../../bridge/envelope.ts';
-import { routingHeaders } from '../../mcp/routing-headers.ts';
-import type { ModernTarget } from '../../bridge/modern-request.ts';
-import { postModern } from '../../bridge/modern-post.ts';
+// `resources/subscribe`) asking for the list-changed notifications wanted and the updates of the
+// resources subscribed. It serves a federation member's session (`federation/modern-member.ts`)
+// and a 2025 client's standalone GET stream on a 2026-07-28-only server (`legacy-listen.ts`).
+// Each notification is passed on as the 2025 notification it is, without the subscription id.
+// A change of the subscribed resources opens a new stream with the new filter beside the old one,
+// which ends a moment after the new one is acknowledged (so an update sent in between is not
+// missed). A stream the server ends is opened again, with the lists announced as changed (what
+// changed in between was not seen); a server that cannot be reached twice in a row is reported
+// lost, so that its user drops what it holds and starts again.
+import type { Logger } from '../log.ts';
+import { isObject, type JsonObject, type JsonRpcMessage } from '../mcp/jsonrpc.ts';
+import { SseParser } from '../mcp/sse.ts';
+import { STATELESS_VERSION } from '../mcp/versions.ts';
+import { META_SUBSCRIPTION_ID } from './envelope.ts';
+import { routingHeaders } from '../mcp/routing-headers.ts';
+import type { ModernTarget } from './modern-request.ts';
+import { postModern } from './modern-post.ts';
 
 const FILTER_OF: Readonly<Record<string, { filter: string; method: string }>> = {
   tools: { filter: 'toolsListChanged', method: 'notifications/tools/list_changed' },
@@ -37,15 +37,23 @@ const RETIRE_GRACE_MS = 1_000;
 
 export interface ListenCallbacks {
   readonly notification: (message: JsonRpcMessage) => void;
+  /** The server could not be reached twice in a row. */
   readonly lost: (reason: string) => void;
+  /** Listening ended for good on its own (the server refused it, or kept ending it unacknowledged). */
+  readonly ended?: () => void;
+  /** Any other notification the server sends on the stream (dropped when absent). */
+  readonly other?: (message: JsonRpcMessage) => void;
 }
+
+/** Every list kind (a 2025 client's GET stream asks for each: it cannot say which it wants). */
+export const ALL_LIST_KINDS: readonly string[] = ['tools', 'prompts', 'resources'];
 
 /** The list kinds whose changes a server offers (`listChanged` in its capabilities). */
 export function listChangedKinds(capabilities: JsonObject): string[] {
   return Object.keys(FILTER_OF).filter((kind) => isObject(capabilities[kind]) && (capabilities[kind] as JsonObject).listChanged === true);
 }
 
-export class MemberListener {
+export class ServerListener {
   private readonly uris = new Set<string>();
   /** Tells the open stream's loop that the filter changed (the next stream opens beside it). */
   private refiltered: (() => void) | undefined;
@@ -54,16 +62,26 @@ export class MemberListener {
   private readonly acknowledged: Array<(honored: JsonObject | undefined) => void> = [];
   private wake: (() => void) | undefined;
 
+  private readonly targetOf: () => ModernTarget;
+  private readonly metaOf: () => JsonObject;
+
   constructor(
-    private readonly target: ModernTarget,
+    /** The server (a function when it may change: a reloaded config). */
+    target: ModernTarget | (() => ModernTarget),
     private readonly kinds: readonly string[],
-    private readonly meta: JsonObject,
+    /** The `_meta` envelope of each listen (a function when it may change: the log level). */
+    meta: JsonObject | (() => JsonObject),
     /** Whether the server offers resource subscriptions (`resources.subscribe`). */
     readonly subscribes: boolean,
     ending: AbortSignal,
     private readonly log: Logger,
     private readonly on: ListenCallbacks,
+    /** Resources subscribed from the start. */
+    resources: Iterable<string> = [],
   ) {
+    this.targetOf = typeof target === 'function' ? target : () => target;
+    this.metaOf = typeof meta === 'function' ? meta : () => meta;
+    for (const uri of resources) this.uris.add(uri);
     ending.addEventListener('abort', () => this.stop(), { once: true });
   }
 
@@ -85,6 +103,7 @@ export class MemberListener {
     void this.run().finally(() => {
       this.running = false;
       for (const settle of this.acknowledged.splice(0)) settle(undefined);
+      if (!this.ending.aborted) this.on.ended?.();
     });
   }
 
@@ -115,6 +134,14 @@ export class MemberListener {
     return accepted;
   }
 
+  /** Replaces the subscribed resources (no wait for the acknowledgement). */
+  setResources(uris: Iterable<string>): void {
+    this.uris.clear();
+    for (const uri of uris) this.uris.add(uri);
+    this.refilter();
+    this.start();
+  }
+
   private refilter(): void {
     this.refiltered?.();
     this.wake?.();
@@ -139,7 +166,7 @@ export class MemberListener {
     for (let id = 1; !this.ending.aborted; id++) {
       const notifications = this.filter();
       if (!notifications) return;
-      const params: JsonObject = { notifications, _meta: this.meta };
+      const params: JsonObject = { notifications, _meta: this.metaOf() };
       // The stream's own abort: the end of listening, or its successor's acknowledgement (linked by
       // hand: the ending signal lives as long as the member session, and AbortSignal.any would tie
       // every stream to it).
@@ -186,11 +213,12 @@ export class MemberListener {
     const ended = () => current.abort();
     this.ending.addEventListener('abort', ended, { once: true });
     try {
+      const target = this.targetOf();
       const response = await postModern(
-        this.target,
+        target,
         {
-          ...this.target.headers,
-          ...(this.target.credentials ? await this.target.credentials.headers() : {}),
+          ...target.headers,
+          ...(target.credentials ? await target.credentials.headers() : {}),
           ...routingHeaders('subscriptions/listen', params, undefined),
           'content-type': 'application/json',
           accept: 'text/event-stream, application/json',
@@ -223,8 +251,10 @@ export class MemberListener {
           return;
         }
         if (relayed.has(message.method)) this.on.notification({ jsonrpc: '2.0', method: message.method });
-        else if (message.method === UPDATED && typeof params.uri === 'string' && this.uris.has(params.uri)) this.on.notification({ jsonrpc: '2.0', method: UPDATED, params: withoutSubscriptionId(params) });
-      }, this.target.maxResponseBytes);
+        else if (message.method === UPDATED) {
+          if (typeof params.uri === 'string' && this.uris.has(params.uri)) this.on.notification({ jsonrpc: '2.0', method: UPDATED, params: withoutSubscriptionId(params) });
+        } else this.on.other?.({ jsonrpc: '2.0', method: message.method, params: withoutSubscriptionId(params) });
+      }, target.maxResponseBytes);
       await response.read((chunk) => {
         parser.push(chunk);
         return 'more';
