@@ -22,6 +22,8 @@ import { waitUntil } from './helpers/lifecycle-procs.ts';
 import { FORWARDED_HEADER, ForwardSigner } from '../src/cluster/signature.ts';
 import { deriveKey } from '../src/session/seal-box.ts';
 import type { ConfigInput } from '../src/config/schema.ts';
+import { ResourceUpdatedNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
+import { startStatelessServer } from './helpers/stateless-server.ts';
 
 const postgres = postgresRequirement();
 const redis = redisRequirement();
@@ -252,5 +254,74 @@ if (postgres.url === undefined || redis.url === undefined) {
     await relay.close();
     const rest = await stream.text().catch(() => '');
     assert.equal(typeof rest, 'string', 'the relayed stream ended when the relaying node stopped');
+  });
+
+  test('a 2025 client\'s bridged session on a 2026-07-28-only server across nodes: its requests reach the node that keeps its subscriptions and log level; once that node is gone another serves it', { timeout: 120_000 }, async () => {
+    const schema = `gatehouse_cluster_${randomBytes(5).toString('hex')}`;
+    cleanups.push(async () => {
+      const client = new pg.Client({ connectionString: pgUrl });
+      await client.connect();
+      await client.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+      await client.end();
+    });
+    const modern = await startStatelessServer({ modernOnly: true, subscriptions: true });
+    cleanups.push(() => modern.close());
+    const config: Omit<ConfigInput, 'listen'> = {
+      store: { type: 'postgres', url: pgUrl, schema },
+      cluster: { heartbeatInterval: 200, nodeTimeout: 1000 },
+      servers: { modern: { url: modern.url } },
+      agents: [{ id: 'alice', apiKeys: [{ value: KEY }] }],
+      apis: [{ name: 'bridged', path: '/mcp', server: 'modern', auth: { type: 'api-key' } }],
+    };
+    const key = randomBytes(32).toString('hex');
+    const dir = tempDir('gatehouse-cluster-bridged-');
+    const nodes: TestGateway[] = [];
+    for (const name of ['a', 'b']) {
+      const node = await startTestGateway(config, { key, dataDir: path.join(dir, name) });
+      cleanups.push(() => node.close());
+      nodes.push(node);
+    }
+    await waitUntil(() => nodes.every((n) => n.gateway.cluster!.registry.size === 2), 'both nodes see two live nodes');
+    const served: string[] = [];
+    const transport = new StreamableHTTPClientTransport(new URL('/mcp', nodes[0]!.origin), { fetch: roundRobin(nodes.map((n) => n.origin), served), requestInit: { headers: { authorization: `Bearer ${KEY}` } } });
+    const client = new Client({ name: 'cluster-bridged', version: '1.0.0' });
+    const updated: string[] = [];
+    client.setNotificationHandler(ResourceUpdatedNotificationSchema, (notification) => void updated.push(notification.params.uri));
+    await client.connect(transport);
+    cleanups.push(() => client.close());
+    // The level and the subscription, set through whichever node, are kept by the session's node.
+    await client.setLoggingLevel('debug');
+    await client.subscribeResource({ uri: 'note://hello' });
+    await client.setLoggingLevel('warning');
+    const levels: unknown[] = [];
+    for (let i = 0; i < 4; i++) {
+      const before = modern.received.length;
+      await client.callTool({ name: 'echo', arguments: { message: `call ${i}` } });
+      const call = modern.received.slice(before).find((r) => r.body.includes('"tools/call"'));
+      levels.push((JSON.parse(call!.body) as { params: { _meta: Record<string, unknown> } }).params._meta['io.modelcontextprotocol/logLevel']);
+    }
+    assert.deepEqual(levels, ['warning', 'warning', 'warning', 'warning'], 'every call carries the level, whichever node it reached');
+    assert.ok(new Set(served).size === 2, 'requests went to both nodes');
+    // The GET stream (whichever node it reached) listens with the subscription.
+    await waitUntil(() => modern.received.some((r) => r.body.includes('"subscriptions/listen"') && r.body.includes('note://hello')), 'a listen with the subscription');
+    modern.notify.resourceUpdated('note://hello');
+    await waitUntil(() => updated.includes('note://hello'), 'the update reached the client');
+
+    // The session's node goes: the other serves the session still (without its subscriptions).
+    const sessionId = transport.sessionId!;
+    // The node that answered initialize (the client's first request) keeps the session.
+    const owner = nodes.find((n) => n.origin === served[0])!;
+    const other = nodes.find((n) => n !== owner)!;
+    await client.close();
+    await owner.close();
+    await waitUntil(() => other.gateway.cluster!.registry.size === 1, 'the other node sees the owner gone');
+    const response = await fetch(`${other.origin}/mcp`, {
+      method: 'POST',
+      headers: { ...headers, 'mcp-session-id': sessionId },
+      body: JSON.stringify({ jsonrpc: '2.0', id: 9, method: 'tools/call', params: { name: 'echo', arguments: { message: 'after' } } }),
+      signal: AbortSignal.timeout(10_000),
+    });
+    assert.equal(response.status, 200);
+    assert.match(await response.text(), /Echo: after|after/);
   });
 }

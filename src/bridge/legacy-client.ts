@@ -50,6 +50,11 @@ export class LegacyClientBridge {
     private target: ModernTarget,
     private readonly sealer: SessionSealer,
     private readonly log: Logger,
+    /**
+     * This node: a session's subscriptions and log level are kept here, so in a cluster its
+     * requests are forwarded here while this node lives (mcp-endpoint.ts).
+     */
+    private readonly nodeId?: string,
   ) {}
 
   update(target: ModernTarget): void {
@@ -162,7 +167,7 @@ export class LegacyClientBridge {
       serverInfo: isObject(meta[META_SERVER_INFO]) ? meta[META_SERVER_INFO] : { name: this.server, version: '0' },
     };
     if (typeof result.instructions === 'string') init.instructions = result.instructions;
-    const sessionClaims: SessionClaims = { api: x.api, sub: x.principal.key, kind: 'http', iat: Math.floor(Date.now() / 1000), br: claims };
+    const sessionClaims: SessionClaims = { api: x.api, sub: x.principal.key, kind: 'http', ...(this.nodeId !== undefined && { node: this.nodeId }), iat: Math.floor(Date.now() / 1000), br: claims };
     const token = this.sealer.seal(sessionClaims);
     if (x.record) x.record.sessionId = token;
     const out = this.transformed(x, { jsonrpc: '2.0', id: request.id, result: init });

@@ -86,16 +86,16 @@ export async function handleMcp(req: IncomingMessage, res: ServerResponse, api: 
     case 'GET': {
       checkGetAccept(req);
       if (isStateless(version)) throw new GatehouseError('GH_METHOD_NOT_ALLOWED', 'Method Not Allowed: 2026-07-28 has no standalone stream', { allow: 'POST' });
-      const session = upstreamJudges(req, forward) ? undefined : resolveSession(req, api, principal, deps, upstream);
-      if (typeof session === 'string') return await forwardSession(base, deps, undefined, session);
+      let session = upstreamJudges(req, forward) ? undefined : resolveSession(req, api, principal, deps, upstream);
+      if (session instanceof OwnedElsewhere && (session = await forwardSession(base, deps, undefined, session)) === undefined) return;
       const exchange = exchangeOf(base, session, responseTransform(api.policies, policyContext(base, api, session, upstream)), NO_MESSAGES, false, false);
       const legacy = bridgedSession(api, deps, session);
       return legacy ? legacy.get(exchange) : upstream.get(exchange);
     }
     case 'DELETE': {
       if (isStateless(version)) throw new GatehouseError('GH_METHOD_NOT_ALLOWED', 'Method Not Allowed: 2026-07-28 has no sessions', { allow: 'POST' });
-      const session = upstreamJudges(req, forward) ? undefined : resolveSession(req, api, principal, deps, upstream);
-      if (typeof session === 'string') return await forwardSession(base, deps, undefined, session);
+      let session = upstreamJudges(req, forward) ? undefined : resolveSession(req, api, principal, deps, upstream);
+      if (session instanceof OwnedElsewhere && (session = await forwardSession(base, deps, undefined, session)) === undefined) return;
       const exchange = exchangeOf(base, session, undefined, NO_MESSAGES, false, false);
       const legacy = bridgedSession(api, deps, session);
       return legacy ? legacy.delete(exchange) : upstream.delete(exchange);
@@ -165,8 +165,8 @@ async function post(base: Base, api: ApiRuntime, deps: EndpointDeps, upstream: U
   let session: SessionRef | undefined;
   if (!initialize && !isStateless(base.protocolVersion) && !upstreamJudges(req, base.rewriteChallenge)) {
     const found = resolveSession(req, api, base.principal, deps, upstream);
-    if (typeof found === 'string') return await forwardSession(base, deps, body, found);
-    session = found;
+    if (!(found instanceof OwnedElsewhere)) session = found;
+    else if ((session = await forwardSession(base, deps, body, found)) === undefined) return;
   }
   // A 2026-07-28 client of a server that speaks 2025 is served by the era adapter (src/bridge/);
   // so is one of a federated API, whose adapter (`@<api>`) bridges to the API's own channel.
@@ -365,7 +365,15 @@ function upstreamJudges(req: IncomingMessage, forward: unknown): boolean {
  * (a session held in one node's memory: a stdio child, an HTTP+SSE connection, a federated
  * session with such a member). The local path adds one comparison (`claims.node`).
  */
-function resolveSession(req: IncomingMessage, api: ApiRuntime, principal: Principal, deps: EndpointDeps, upstream: Upstream): SessionRef | string {
+/** A session another live node holds; `fallback`: it may be served here when that node is gone. */
+class OwnedElsewhere {
+  constructor(
+    readonly owner: string,
+    readonly fallback: SessionRef | undefined,
+  ) {}
+}
+
+function resolveSession(req: IncomingMessage, api: ApiRuntime, principal: Principal, deps: EndpointDeps, upstream: Upstream): SessionRef | OwnedElsewhere {
   const token = singleHeader(req, 'mcp-session-id');
   if (token === undefined || token === '') throw new GatehouseError('GH_SESSION_REQUIRED', 'Bad Request: Mcp-Session-Id header is required');
   const claims = deps.sealer.unseal(token);
@@ -374,16 +382,23 @@ function resolveSession(req: IncomingMessage, api: ApiRuntime, principal: Princi
     throw new GatehouseError('GH_SESSION_NOT_FOUND', 'Session not found: initialize a new session');
   }
   const cluster = deps.cluster;
-  if (claims.node !== undefined && cluster !== undefined && claims.node !== cluster.nodeId && claims.st !== 1 && cluster.mayForward(req)) return claims.node;
+  if (claims.node !== undefined && cluster !== undefined && claims.node !== cluster.nodeId && claims.st !== 1 && cluster.mayForward(req)) {
+    // A bridged 2025 session's node holds only its subscriptions and log level: without that
+    // node, any node serves it (with neither) rather than ending it.
+    return new OwnedElsewhere(claims.node, claims.br !== undefined ? { token, claims } : undefined);
+  }
   if (!upstream.isLive(claims)) throw new GatehouseError('GH_SESSION_NOT_FOUND', 'Session not found: initialize a new session');
   return { token, claims };
 }
 
-/** Sends the request to the node that owns its session; 404 when that node is gone. */
-async function forwardSession(base: Base, deps: EndpointDeps, body: Buffer | undefined, owner: string): Promise<void> {
-  if (!(await forwardTo(base, deps, body, owner))) {
-    throw new GatehouseError('GH_SESSION_NOT_FOUND', 'Session not found: the node that held it is gone; initialize a new session');
-  }
+/**
+ * Sends the request to the node that owns its session: undefined once it was answered there.
+ * When that node is gone, the session's fallback (served here), or 404.
+ */
+async function forwardSession(base: Base, deps: EndpointDeps, body: Buffer | undefined, elsewhere: OwnedElsewhere): Promise<SessionRef | undefined> {
+  if (await forwardTo(base, deps, body, elsewhere.owner)) return undefined;
+  if (elsewhere.fallback) return elsewhere.fallback;
+  throw new GatehouseError('GH_SESSION_NOT_FOUND', 'Session not found: the node that held it is gone; initialize a new session');
 }
 
 /** Forwards to `owner`; false when it is gone. The exchange is observed there, not here. */

@@ -12,7 +12,7 @@ export interface SessionClaims {
   kind: 'http' | 'channel';
   /** Upstream session id (http kind), absent for a stateless upstream. */
   up?: string;
-  /** Owner node (channel kind). */
+  /** Owner node (channel kind; a bridged 2025 session's node, which keeps its subscriptions and log level). */
   node?: string;
   /** Channel id on the owner node (channel kind). */
   ch?: string;
