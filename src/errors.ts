@@ -26,6 +26,7 @@ export const ERRORS = {
   GH_FORBIDDEN_HOST: { status: 403, rpc: -32000, title: 'Host not allowed' },
   GH_FORBIDDEN_ORIGIN: { status: 403, rpc: -32000, title: 'Origin not allowed' },
   GH_FORWARD_REFUSED: { status: 403, rpc: -32000, title: 'Forwarded request refused' },
+  GH_SESSION_TAINTED: { status: 403, rpc: -32043, title: 'A tainted session may not call a tool that can send data out' },
   GH_SESSION_NOT_FOUND: { status: 404, rpc: -32001, title: 'Session not found' },
   GH_NOT_FOUND: { status: 404, rpc: -32601, title: 'No MCP endpoint at this path' },
   GH_METHOD_NOT_ALLOWED: { status: 405, rpc: -32000, title: 'HTTP method not allowed' },

@@ -10,6 +10,7 @@ import { validateConfig } from './config/load.ts';
 import type { ConfigData, ConfigInput, ServerData } from './config/schema.ts';
 import { compileRuntime, type Runtime } from './config/compile.ts';
 import { PinningRegistry } from './policy/pinning/registry.ts';
+import { TaintBook } from './policy/taint/book.ts';
 import { auditEventOfDefinitionChange } from './audit/pinning-events.ts';
 import { SessionSealer } from './session/seal.ts';
 import { loadSessionKey } from './session/key.ts';
@@ -100,6 +101,8 @@ export class Gateway {
   readonly rateLimitStats: RateLimitStats = { rejected: 0, backendErrors: 0 };
   /** Pinned tool definitions (src/policy/pinning/), shared by every API's pinning policy; set in the constructor. */
   readonly pinning: PinningRegistry;
+  /** Tainted sessions (src/policy/taint/), shared by every API's taint policy. */
+  readonly taint: TaintBook;
   readonly nodeId = randomBytes(6).toString('base64url');
   private readonly stderrDroppedByServer = new Map<string, StderrDropped>();
   /** Children running per stdio server, whoever started them (kept across reloads). */
@@ -130,6 +133,7 @@ export class Gateway {
     /** What else is sealed with the session key: bridged calls' request states, stored federated sessions. */
     private readonly sealed: { readonly requestStates: RequestStateSealer; readonly federatedSessions: SealBox },
   ) {
+    this.taint = new TaintBook(store, log);
     this.pinning = new PinningRegistry(store, log, {
       changed: (change, listener) => {
         log.warn({ pinning: { server: change.server, tool: change.tool, oldHash: change.oldHash, newHash: change.newHash, mode: change.origin.mode, approved: change.approved }, api: change.origin.api }, 'tool definition changed');
@@ -295,7 +299,7 @@ export class Gateway {
     const authServer = authorizationServerEnabled(config)
       ? createAuthorizationServer({ store: this.store, config, log: this.log, dataDir: this.dataDir, publicBase: compilePublicBase(config), events: this.audit && ((event) => this.audit!.record(auditEventOfAuth(event))) })
       : undefined;
-    const deps = { store: this.store, log: this.log, counters: this.counters, rateLimitStats: this.rateLimitStats, pinning: this.pinning, embeddedIssuer: authServer?.embeddedIssuer };
+    const deps = { store: this.store, log: this.log, counters: this.counters, rateLimitStats: this.rateLimitStats, pinning: this.pinning, taint: this.taint, embeddedIssuer: authServer?.embeddedIssuer };
     const runtime = compileRuntime(config, deps);
     for (const [route, handler] of authServer?.routes ?? []) runtime.routes.add(route, handler, runtime.routeOrigin);
     this.authServer = authServer;
@@ -595,6 +599,7 @@ export class Gateway {
     if (now - this.prunedAt > 3_600_000) {
       this.prunedAt = now;
       this.store.pruneFederatedSessions(now).catch((err: unknown) => this.log.warn({ err: (err as Error).message }, 'could not prune stored federated sessions'));
+      this.taint.prune(now).catch((err: unknown) => this.log.warn({ err: (err as Error).message }, 'could not prune expired session taints'));
     }
   }
 

@@ -13,6 +13,7 @@ import { compileOriginPolicy, type OriginPolicy } from '../http/guards.ts';
 import { compilePublicBase, type PublicBase } from '../auth/public-url.ts';
 import { registerResourceMetadata } from '../auth/resource-metadata.ts';
 import { compileFederationPlan, connectorName, isFederated, type FederationPlan } from '../upstream/federation/plan.ts';
+import { TrustedAnnotations } from '../policy/annotations/trusted.ts';
 
 export interface ApiRuntime {
   readonly name: string;
@@ -43,6 +44,7 @@ export function compileRuntime(config: ConfigData, deps: AuthDeps & PolicyDeps):
   const apisByPath = new Map<string, ApiRuntime>();
   const publicBase = compilePublicBase(config);
   const originOptions = { trustProxy: config.trustProxy, publicUrl: config.publicUrl };
+  const policyDeps = { ...deps, annotations: new TrustedAnnotations(config.toolAnnotations) };
   for (const api of config.apis) {
     apisByPath.set(normalizeApiPath(api.path), {
       name: api.name,
@@ -50,7 +52,7 @@ export function compileRuntime(config: ConfigData, deps: AuthDeps & PolicyDeps):
       server: connectorName(api),
       federation: isFederated(api) ? compileFederationPlan(api) : undefined,
       auth: compileAuthPlans(api.auth, deps, api, config),
-      policies: [...tenantQuota(config, api, deps), ...compilePolicies(api.policies, deps)],
+      policies: [...tenantQuota(config, api, deps), ...compilePolicies(api.policies, policyDeps)],
       origin: compileOriginPolicy(config.listen.host, config.security, api.allowedOrigins, originOptions),
       publicBase,
     });

@@ -137,6 +137,9 @@ function crossCheck(config: ConfigData): PathProblem[] {
   const paths = new Map<string, number>();
   problems.push(...checkApiServers(config));
   problems.push(...checkTenants(config));
+  for (const server of Object.keys(config.toolAnnotations)) {
+    if (!Object.hasOwn(config.servers, server)) problems.push({ path: ['toolAnnotations', server], message: `no server named "${server}"; expected one of the names under \`servers\` (${Object.keys(config.servers).join(', ') || 'none defined'})` });
+  }
   config.apis.forEach((api, index) => {
     const sameName = names.get(api.name);
     if (sameName !== undefined) problems.push({ path: ['apis', index, 'name'], message: `duplicate API name "${api.name}" (also apis[${sameName}])` });

@@ -5,6 +5,8 @@ import { Duration, Size } from './units.ts';
 import { AclPolicySchema } from '../policy/acl/schema.ts';
 import { RateLimitPolicySchema } from '../policy/rate-limit/schema.ts';
 import { PinningPolicySchema } from '../policy/pinning/schema.ts';
+import { TaintPolicySchema } from '../policy/taint/schema.ts';
+import { ToolAnnotationsSchema } from '../policy/annotations/schema.ts';
 import { AgentSchema, Auth, Url, AuthorizationServerSchema, StoreSchema, UpstreamCredentialSchema } from './auth-schema.ts';
 import { ApiAuditSchema, AuditSchema, AUDIT_DEFAULT } from '../audit/schema.ts';
 import { MetricsSchema, TracingSchema } from '../metrics/schema.ts';
@@ -108,7 +110,7 @@ export const SseServer = z
 export const Server = z.union([HttpServer, StdioServer, SseServer]);
 
 // Policies plug into the chain by type, one key per entry (e.g. `- acl: {...}`).
-export const Policy = z.union([AclPolicySchema, RateLimitPolicySchema, PinningPolicySchema]).meta({ description: 'A policy of the chain: `acl`, `rateLimit` or `pinning`.' });
+export const Policy = z.union([AclPolicySchema, RateLimitPolicySchema, PinningPolicySchema, TaintPolicySchema]).meta({ description: 'A policy of the chain: `acl`, `rateLimit`, `pinning` or `taint`.' });
 
 export const Api = z
   .strictObject({
@@ -158,6 +160,7 @@ export const Config = z
     agents: z.array(AgentSchema).default([]).meta({ description: 'Agents declared in the file (more can be created with `gatehouse agents create`).' }),
     authorizationServer: AuthorizationServerSchema.optional(),
     servers: z.record(Name, Server).meta({ description: 'Named upstream MCP servers.' }),
+    toolAnnotations: ToolAnnotationsSchema,
     apis: z.array(Api).min(1, 'expected at least one API').meta({ description: 'MCP entrypoints published to clients, each bound to one server, several (`servers`), or a curated selection (a virtual server).' }),
     limits: z
       .strictObject({

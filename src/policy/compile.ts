@@ -8,6 +8,9 @@ import { RateLimitPolicy, type RateLimitStats } from './rate-limit/rate-limit-po
 import type { CountersRegistry } from './rate-limit/registry.ts';
 import { PinningPolicy } from './pinning/pinning-policy.ts';
 import type { PinningRegistry } from './pinning/registry.ts';
+import { TaintPolicy } from './taint/taint-policy.ts';
+import type { TaintBook } from './taint/book.ts';
+import type { TrustedAnnotations } from './annotations/trusted.ts';
 
 export interface PolicyDeps {
   readonly counters: CountersRegistry;
@@ -16,11 +19,19 @@ export interface PolicyDeps {
   readonly log: Logger;
   /** Pinned tool definitions, one per gateway (it reads and writes the store). */
   readonly pinning: PinningRegistry;
+  /** Tainted sessions (the store's), one per gateway. */
+  readonly taint: TaintBook;
 }
 
-export function compilePolicies(policies: ApiData['policies'], deps: PolicyDeps): Policy[] {
+/** What compiling one config adds: the operator's tool annotations. */
+export interface ConfigPolicyDeps extends PolicyDeps {
+  readonly annotations: TrustedAnnotations;
+}
+
+export function compilePolicies(policies: ApiData['policies'], deps: ConfigPolicyDeps): Policy[] {
   return policies.map((entry): Policy => {
-    if ('acl' in entry) return new AclPolicy(entry.acl);
+    if ('acl' in entry) return new AclPolicy(entry.acl, deps.annotations);
+    if ('taint' in entry) return new TaintPolicy(entry.taint, deps.annotations, deps.taint);
     if ('pinning' in entry) return new PinningPolicy(entry.pinning, deps.pinning, deps.log);
     return new RateLimitPolicy(entry.rateLimit, deps.counters.get(entry.rateLimit.backend), deps.log, deps.rateLimitStats);
   });

@@ -265,6 +265,22 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
       assert.equal((await store.getFederatedSession(old))?.id, old, 'pruned, then stored again');
     });
 
+    test('session taints: the first taint is kept with the later expiry; expired ones are not returned and are pruned', async () => {
+      const key = uid('taint');
+      const now = Date.now();
+      await store.putSessionTaint({ key, server: 'web', tool: 'fetch', taintedAt: now, expiresAt: now + HOUR });
+      assert.deepEqual(await store.getSessionTaint(key), { key, server: 'web', tool: 'fetch', taintedAt: now, expiresAt: now + HOUR });
+      await store.putSessionTaint({ key, server: 'mail', tool: 'read_inbox', taintedAt: now + 5, expiresAt: now + 2 * HOUR });
+      assert.deepEqual(await store.getSessionTaint(key), { key, server: 'web', tool: 'fetch', taintedAt: now, expiresAt: now + 2 * HOUR }, 'the first taint stays; the expiry grows');
+      await store.putSessionTaint({ key, server: 'web', tool: 'fetch', taintedAt: now + 9, expiresAt: now + 30 });
+      assert.equal((await store.getSessionTaint(key))?.expiresAt, now + 2 * HOUR, 'an earlier expiry does not shorten it');
+      const old = uid('taint');
+      await store.putSessionTaint({ key: old, server: 'web', tool: 'fetch', taintedAt: T0, expiresAt: T0 + 1 });
+      assert.equal(await store.getSessionTaint(old), undefined, 'an expired taint is not returned');
+      assert.ok((await store.pruneSessionTaints(now)) >= 1);
+      assert.equal(await store.getSessionTaint(uid('taint')), undefined);
+    });
+
     test('cluster nodes: registered, heartbeat replaces, listed while seen, dropped when not, deleted', async () => {
       const id = uid('node');
       const now = Date.now();

@@ -108,4 +108,15 @@ export const POSTGRES_MIGRATIONS: readonly string[] = [
     PRIMARY KEY (server, tool)
   );
   `,
+  // 6 (taint policy): tainted sessions (see the SQLite schema).
+  `
+  CREATE TABLE session_taints (
+    key         text COLLATE "C" PRIMARY KEY,
+    server      text   NOT NULL,
+    tool        text   NOT NULL,
+    tainted_at  bigint NOT NULL,
+    expires_at  bigint NOT NULL
+  );
+  CREATE INDEX session_taints_expires_idx ON session_taints (expires_at);
+  `,
 ];

@@ -8,6 +8,7 @@ import type {
   ApiKeyRecord,
   CredentialRecord,
   FederatedSessionRecord,
+  SessionTaintRecord,
   NodeRecord,
   OAuthClientRecord,
   OAuthGrantRecord,
@@ -107,6 +108,10 @@ const SQL = {
   findRevocations: 'SELECT id FROM revoked_tokens WHERE id = ANY($1::text[]) AND expires_at > $2',
   pruneRevocations: 'DELETE FROM revoked_tokens WHERE expires_at <= $1',
 
+  putSessionTaint: `INSERT INTO session_taints (key, server, tool, tainted_at, expires_at) VALUES ($1, $2, $3, $4, $5)
+    ON CONFLICT (key) DO UPDATE SET expires_at = GREATEST(session_taints.expires_at, excluded.expires_at)`,
+  getSessionTaint: 'SELECT key, server, tool, tainted_at, expires_at FROM session_taints WHERE key = $1 AND expires_at > $2',
+  pruneSessionTaints: 'DELETE FROM session_taints WHERE expires_at <= $1',
   putFederatedSession: `INSERT INTO federated_sessions (id, api, state, expires_at) VALUES ($1, $2, $3::jsonb, $4)
     ON CONFLICT (id) DO UPDATE SET api = excluded.api, state = excluded.state, expires_at = excluded.expires_at`,
   getFederatedSession: 'SELECT id, api, state, expires_at FROM federated_sessions WHERE id = $1 AND expires_at > $2',
@@ -279,6 +284,19 @@ export class PostgresStore implements Store {
 
   async pruneGrants(now: number): Promise<number> {
     return this.#changed('pruneGrants', [now]);
+  }
+
+  async putSessionTaint(record: SessionTaintRecord): Promise<void> {
+    await this.#query('putSessionTaint', [record.key, record.server, record.tool, record.taintedAt, record.expiresAt]);
+  }
+
+  async getSessionTaint(key: string): Promise<SessionTaintRecord | undefined> {
+    const row = await this.#one<{ key: string; server: string; tool: string; tainted_at: string | number; expires_at: string | number }>('getSessionTaint', [key, Date.now()]);
+    return row && { key: row.key, server: row.server, tool: row.tool, taintedAt: Number(row.tainted_at), expiresAt: Number(row.expires_at) };
+  }
+
+  async pruneSessionTaints(now: number): Promise<number> {
+    return this.#changed('pruneSessionTaints', [now]);
   }
 
   async putFederatedSession(record: FederatedSessionRecord): Promise<void> {

@@ -110,4 +110,16 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
     PRIMARY KEY (server, tool)
   ) STRICT;
   `,
+  // 6 (taint policy): sessions that got a result of a tool marked untrustedOutput, by a hash of
+  // the API and session id (policy/taint/).
+  `
+  CREATE TABLE session_taints (
+    key         TEXT    NOT NULL PRIMARY KEY,
+    server      TEXT    NOT NULL,
+    tool        TEXT    NOT NULL,
+    tainted_at  INTEGER NOT NULL,
+    expires_at  INTEGER NOT NULL
+  ) STRICT;
+  CREATE INDEX session_taints_expires_idx ON session_taints (expires_at);
+  `,
 ];

@@ -11,6 +11,7 @@ import type {
   ApiKeyRecord,
   CredentialRecord,
   FederatedSessionRecord,
+  SessionTaintRecord,
   NodeRecord,
   OAuthClientRecord,
   OAuthGrantRecord,
@@ -157,6 +158,14 @@ function prepare(db: Database.Database) {
     ),
     pruneRevocations: db.prepare<[number]>('DELETE FROM revoked_tokens WHERE expires_at <= ?'),
 
+    putSessionTaint: db.prepare<[string, string, string, number, number]>(
+      `INSERT INTO session_taints (key, server, tool, tainted_at, expires_at) VALUES (?, ?, ?, ?, ?)
+       ON CONFLICT (key) DO UPDATE SET expires_at = max(session_taints.expires_at, excluded.expires_at)`,
+    ),
+    getSessionTaint: db.prepare<[string, number], { key: string; server: string; tool: string; tainted_at: number; expires_at: number }>(
+      'SELECT key, server, tool, tainted_at, expires_at FROM session_taints WHERE key = ? AND expires_at > ?',
+    ),
+    pruneSessionTaints: db.prepare<[number]>('DELETE FROM session_taints WHERE expires_at <= ?'),
     putFederatedSession: db.prepare<[string, string, string, number]>(
       `INSERT INTO federated_sessions (id, api, state, expires_at) VALUES (?, ?, ?, ?)
        ON CONFLICT (id) DO UPDATE SET api = excluded.api, state = excluded.state, expires_at = excluded.expires_at`,
@@ -376,6 +385,19 @@ export class SqliteStore implements Store {
 
   async pruneRevocations(now: number): Promise<number> {
     return this.#q.pruneRevocations.run(now).changes;
+  }
+
+  async putSessionTaint(record: SessionTaintRecord): Promise<void> {
+    this.#q.putSessionTaint.run(record.key, record.server, record.tool, record.taintedAt, record.expiresAt);
+  }
+
+  async getSessionTaint(key: string): Promise<SessionTaintRecord | undefined> {
+    const row = this.#q.getSessionTaint.get(key, Date.now());
+    return row && { key: row.key, server: row.server, tool: row.tool, taintedAt: row.tainted_at, expiresAt: row.expires_at };
+  }
+
+  async pruneSessionTaints(now: number): Promise<number> {
+    return this.#q.pruneSessionTaints.run(now).changes;
   }
 
   async putFederatedSession(record: FederatedSessionRecord): Promise<void> {

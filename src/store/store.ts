@@ -68,6 +68,17 @@ export interface CredentialRecord {
   updatedAt: number;
 }
 
+/** A session (or a sessionless principal) that got untrusted content (policy/taint/). */
+export interface SessionTaintRecord {
+  /** A hash of the API and the session id (or the principal): no session id is stored. */
+  key: string;
+  /** The server and tool whose result tainted it. */
+  server: string;
+  tool: string;
+  taintedAt: number;
+  expiresAt: number;
+}
+
 /** A federated session any node can continue (federation/session-store.ts). */
 export interface FederatedSessionRecord {
   /** The channel id sealed in the client's session id. */
@@ -185,6 +196,13 @@ export interface Store {
   findRevocations(ids: readonly string[]): Promise<string[]>;
   /** Removes expired denylist entries; returns how many. */
   pruneRevocations(now: number): Promise<number>;
+
+  /** Records a taint; a key tainted already keeps its first record (and the later expiry). */
+  putSessionTaint(record: SessionTaintRecord): Promise<void>;
+  /** The taint of a key, unless expired. */
+  getSessionTaint(key: string): Promise<SessionTaintRecord | undefined>;
+  /** Removes expired taints; returns how many. */
+  pruneSessionTaints(now: number): Promise<number>;
 
   /** Inserts or replaces a federated session. */
   putFederatedSession(record: FederatedSessionRecord): Promise<void>;

@@ -2,6 +2,7 @@
 // missing ones, refuses resource URIs not in canonical form, filters every list in server
 // answers, drops resource updates for hidden URIs, and trims the capabilities the agent sees to
 // what it may use.
+import { NO_ANNOTATIONS, TrustedAnnotations } from '../annotations/trusted.ts';
 import type { Policy, PolicyContext, RequestDecision } from '../policy.ts';
 import { ALLOW } from '../policy.ts';
 import { GatehouseError } from '../../errors.ts';
@@ -42,6 +43,10 @@ const LISTS: readonly ListShape[] = [
   { method: 'prompts/list', field: 'prompts', key: 'name' },
 ];
 
+const EMPTY_ANNOTATIONS = new TrustedAnnotations({});
+/** `mcp.tool` when the decision is not about a tool, or nothing is annotated: every flag false. */
+const NO_TOOL = Object.freeze({ annotations: NO_ANNOTATIONS });
+
 export class AclPolicy implements Policy {
   readonly name = 'acl';
   private readonly acl: CompiledAcl;
@@ -49,7 +54,11 @@ export class AclPolicy implements Policy {
   /** List filtering and capability trimming read only the principal and the answer, unless a condition reads the request. */
   readonly stableResponses: boolean;
 
-  constructor(config: AclConfig) {
+  constructor(
+    config: AclConfig,
+    /** The operator's tool annotations (`mcp.tool.annotations` in conditions). */
+    private readonly annotations: TrustedAnnotations = EMPTY_ANNOTATIONS,
+  ) {
     this.acl = new CompiledAcl(config);
     this.stableResponses = !this.acl.readsPerRequest;
   }
@@ -230,7 +239,7 @@ export class AclPolicy implements Policy {
     // (mcp.server, mcp.originalName), so they are part of what a remembered decision is keyed by.
     const target = ctx.targetOf ? (federatedTarget(ctx.targetOf, method, mcp) ?? NO_TARGET) : undefined;
     const variant = target === undefined ? undefined : `${target.server}\n${target.original}`;
-    const decision = this.acl.decideFor(ctx.principal, method, name, () => conditionContext(ctx, method, mcp, target), args, variant);
+    const decision = this.acl.decideFor(ctx.principal, method, name, () => conditionContext(ctx, method, mcp, target, this.annotations), args, variant);
     if (trace) this.record(ctx, method, name, decision, undefined, target ? { server: target.server, originalName: target.original } : undefined);
     return decision;
   }
@@ -276,11 +285,16 @@ export function conditionContext(
   mcp: { name?: string; uri?: string; arguments?: Readonly<Record<string, unknown>> },
   /** The federated target of mcp.name, when the caller has looked it up already. */
   known?: { readonly server: string; readonly original: string },
+  annotations: TrustedAnnotations = EMPTY_ANNOTATIONS,
 ): ConditionContext {
   const p = ctx.principal;
   const name = mcp.name ?? '';
   // A federated API: the server and original name behind the name the agent used ("" when no server offers it).
   const target = known ?? (ctx.targetOf ? federatedTarget(ctx.targetOf, method, mcp) : undefined);
+  const server = ctx.targetOf ? (target?.server ?? '') : ctx.server;
+  // A resource's name is "" (its URI is mcp.uri), on every API.
+  const originalName = ctx.targetOf ? (mcp.name === undefined ? '' : (target?.original ?? '')) : name;
+  const tool = method.startsWith('tools/') && !annotations.empty ? { annotations: annotations.of(server, originalName) } : NO_TOOL;
   return {
     agent: { id: p.id, kind: p.kind, name: p.name ?? '', labels: p.labels ?? NO_LABELS, tenant: p.tenant ?? '' },
     user: { id: p.user?.id ?? '', name: p.user?.name ?? '' },
@@ -291,9 +305,9 @@ export function conditionContext(
       name,
       uri: mcp.uri ?? '',
       arguments: mcp.arguments ?? NO_ARGUMENTS,
-      server: ctx.targetOf ? (target?.server ?? '') : ctx.server,
-      // A resource's name is "" (its URI is mcp.uri), on every API.
-      originalName: ctx.targetOf ? (mcp.name === undefined ? '' : (target?.original ?? '')) : name,
+      server,
+      originalName,
+      tool,
     },
     now: new Date(),
   };

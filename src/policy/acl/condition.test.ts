@@ -91,7 +91,7 @@ test('unknown fields are refused wherever they are written: has(), optional sele
   assert.match(refusal('[agent].exists(a, a.idd == "x")'), /unknown field `idd` of `agent`/);
   assert.match(refusal('user.email == "a@example.com"'), /unknown field `email` of `user` \(at column 6\); `user` has id, name/);
   assert.match(refusal('request.ip == "127.0.0.1"'), /unknown field `ip` of `request`.*has headers, address/);
-  assert.match(refusal('mcp.tool == "echo"'), /unknown field `tool` of `mcp`.*has method, name, uri, arguments/);
+  assert.match(refusal('mcp.tooll == "echo"'), /unknown field `tooll` of `mcp`.*has method, name, uri, arguments/);
   assert.match(refusal('agnet.id == "alice"'), /Unknown variable: agnet \(at column 1\); the context has agent, user, request, mcp, claims, now/);
   assert.match(refusal('agent.labels.team == 5'), /no such overload: string == int/);
   assert.match(refusal('agent.id == '), /Unexpected token/);
@@ -103,7 +103,7 @@ test('the documented context type-checks and decides as documented; free-form ma
     user: { id: 'u1', name: 'Ursula' },
     claims: { scope: 'mcp math', groups: ['admins'], admin: true },
     request: { headers: { 'x-team': 'blue' }, address: '127.0.0.1' },
-    mcp: { method: 'tools/call', name: 'read_file', uri: '', arguments: { path: '/srv/public/a.txt', count: 5 }, server: 'files', originalName: 'read_file' },
+    mcp: { method: 'tools/call', name: 'read_file', uri: '', arguments: { path: '/srv/public/a.txt', count: 5 }, server: 'files', originalName: 'read_file', tool: { annotations: { readOnly: true, destructive: false, openWorld: false, untrustedOutput: true, exfiltration: false } } },
     now: new Date(),
   };
   const cases: Array<[string, boolean]> = [
@@ -117,10 +117,17 @@ test('the documented context type-checks and decides as documented; free-form ma
     ['mcp.arguments.count > 3 && has(mcp.arguments.path) && !has(mcp.arguments.other)', true],
     ['mcp.method == "tools/call" && mcp.uri == ""', true],
     ['mcp.server == "files" && mcp.originalName == "read_file"', true],
+    ['mcp.tool.annotations.readOnly && mcp.tool.annotations.untrustedOutput && !mcp.tool.annotations.exfiltration', true],
     ['now > timestamp("2020-01-01T00:00:00Z") && now.getHours("UTC") >= 0', true],
     ['agent.?name.orValue("") == "Alice"', true],
   ];
   for (const [source, expected] of cases) assert.equal(compileCondition(source)(ctx), expected, source);
+});
+
+test('mcp.tool.annotations: a misspelt flag is a config error naming the flags there are; reading them is not per request', () => {
+  assert.throws(() => compileCondition('mcp.tool.annotations.exfiltraton'), /unknown field `exfiltraton` of `mcp\.tool\.annotations`.*readOnly, destructive, openWorld, untrustedOutput, exfiltration/);
+  assert.throws(() => compileCondition('mcp.tool.annotation.readOnly'), /unknown field `annotation` of `mcp\.tool`/);
+  assert.equal(compileCondition('mcp.tool.annotations.destructive').dynamic, false);
 });
 
 test('a deny rule on a field the principal lacks applies to it: agent.tenant != "acme" denies an agent without a tenant (a missing field made it skip)', () => {
@@ -145,7 +152,7 @@ test('a condition that fails at run time (a missing map key) reports the failure
     user: { id: '', name: '' },
     claims: {},
     request: { headers: {}, address: '' },
-    mcp: { method: 'tools/call', name: 'x', uri: '', arguments: {}, server: '', originalName: 'x' },
+    mcp: { method: 'tools/call', name: 'x', uri: '', arguments: {}, server: '', originalName: 'x', tool: { annotations: { readOnly: false, destructive: false, openWorld: false, untrustedOutput: false, exfiltration: false } } },
     now: new Date(),
   };
   assert.equal(compileCondition('claims.missing == "x"')(ctx), undefined);
@@ -167,7 +174,7 @@ test('a deny rule whose condition fails at run time denies (fail closed); an all
     user: { id: '', name: '' },
     claims: {},
     request: { headers: {}, address: '' },
-    mcp: { method: 'tools/call', name: 'delete', uri: '', arguments: {}, server: '', originalName: 'delete' },
+    mcp: { method: 'tools/call', name: 'delete', uri: '', arguments: {}, server: '', originalName: 'delete', tool: { annotations: { readOnly: false, destructive: true, openWorld: false, untrustedOutput: false, exfiltration: false } } },
     now: new Date(),
   });
   assert.deepEqual(acl.decide('tools/call', 'delete', ctx({})), { allowed: false, rule: 'non-admins', conditionFailed: true });

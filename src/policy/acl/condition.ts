@@ -16,7 +16,7 @@ export interface ConditionContext {
   user: { id: string; name: string };
   claims: Readonly<Record<string, unknown>>;
   request: { headers: Readonly<Record<string, unknown>>; address: string };
-  mcp: { method: string; name: string; uri: string; arguments: Readonly<Record<string, unknown>>; server: string; originalName: string };
+  mcp: { method: string; name: string; uri: string; arguments: Readonly<Record<string, unknown>>; server: string; originalName: string; tool: { annotations: Readonly<Record<string, boolean>> } };
   now: Date;
 }
 
@@ -40,7 +40,14 @@ const OBJECTS: Readonly<Record<'agent' | 'user' | 'request' | 'mcp', Readonly<Re
   agent: { id: 'string', kind: 'string', name: 'string', labels: 'map<string, string>', tenant: 'string' },
   user: { id: 'string', name: 'string' },
   request: { headers: 'map<string, string>', address: 'string' },
-  mcp: { method: 'string', name: 'string', uri: 'string', arguments: 'map<string, dyn>', server: 'string', originalName: 'string' },
+  mcp: { method: 'string', name: 'string', uri: 'string', arguments: 'map<string, dyn>', server: 'string', originalName: 'string', tool: 'gatehouse.tool' },
+};
+
+/** Nested closed types: `mcp.tool` and the operator's annotations of the tool (toolAnnotations). */
+// (In registration order: a type before the types that name it.)
+const NESTED: Readonly<Record<string, Readonly<Record<string, string>>>> = {
+  'gatehouse.annotations': { readOnly: 'bool', destructive: 'bool', openWorld: 'bool', untrustedOutput: 'bool', exfiltration: 'bool' },
+  'gatehouse.tool': { annotations: 'gatehouse.annotations' },
 };
 
 /** Free-form variables (claims) and the clock. */
@@ -56,6 +63,7 @@ const OPTIONS = {
 const typeName = (variable: string): string => `gatehouse.${variable}`;
 
 const checker = new Environment(OPTIONS);
+for (const [name, fields] of Object.entries(NESTED)) checker.registerType(name, { fields });
 for (const [variable, fields] of Object.entries(OBJECTS)) checker.registerType(typeName(variable), { fields });
 for (const variable of Object.keys(OBJECTS)) checker.registerVariable(variable, typeName(variable));
 for (const [variable, type] of Object.entries(OPEN)) checker.registerVariable(variable, type);
@@ -66,8 +74,12 @@ for (const [variable, type] of Object.entries(OPEN)) runtime.registerVariable(va
 
 const VARIABLES = [...Object.keys(OBJECTS), ...Object.keys(OPEN)];
 
-/** Checked type name → the variable it belongs to. */
-const VARIABLE_OF_TYPE = new Map(Object.keys(OBJECTS).map((variable) => [typeName(variable), variable]));
+/** Checked type name → how a message names it and its fields (the variables, and the nested types). */
+const NESTED_LABELS: Readonly<Record<string, string>> = { 'gatehouse.tool': 'mcp.tool', 'gatehouse.annotations': 'mcp.tool.annotations' };
+const FIELDS_OF_TYPE = new Map<string, { readonly label: string; readonly fields: Readonly<Record<string, string>> }>([
+  ...Object.entries(OBJECTS).map(([variable, fields]) => [typeName(variable), { label: variable, fields }] as const),
+  ...Object.entries(NESTED).map(([name, fields]) => [name, { label: NESTED_LABELS[name] ?? name, fields }] as const),
+]);
 
 /**
  * Compiles a condition; throws with a message naming the problem and its column when it does
@@ -105,8 +117,9 @@ export function compileCondition(source: string): Condition {
 }
 
 /** mcp fields that are the same for every request naming the same method and item (a federated
- * API's server and original name are part of the remembered decision's key: acl-policy.ts). */
-const STATIC_MCP_FIELDS = new Set(['method', 'name', 'uri', 'server', 'originalName']);
+ * API's server and original name are part of the remembered decision's key: acl-policy.ts; a
+ * tool's annotations follow from its server and original name and the config). */
+const STATIC_MCP_FIELDS = new Set(['method', 'name', 'uri', 'server', 'originalName', 'tool']);
 
 /**
  * Whether the expression reads `request`, `now`, or any of `mcp` but its method, name and uri.
@@ -152,10 +165,11 @@ function unknownField(node: unknown): string | undefined {
 function unknownFieldMessage(node: ASTNode): string | undefined {
   if (node.op !== '.' && node.op !== '.?' && node.op !== '[]' && node.op !== '[?]') return undefined;
   const [object, key] = node.args;
-  const variable = isNode(object) ? VARIABLE_OF_TYPE.get((object as { checkedType?: { name?: string } }).checkedType?.name ?? '') : undefined;
-  if (variable === undefined) return undefined;
+  const type = isNode(object) ? FIELDS_OF_TYPE.get((object as { checkedType?: { name?: string } }).checkedType?.name ?? '') : undefined;
+  if (type === undefined) return undefined;
+  const variable = type.label;
   const field = typeof key === 'string' ? key : isNode(key) && key.op === 'value' && typeof key.args === 'string' ? key.args : undefined;
-  const fields = OBJECTS[variable as keyof typeof OBJECTS];
+  const fields = type.fields;
   if (field === undefined || field in fields) return undefined;
   const column = typeof key === 'string' ? node.end - key.length + 1 : (key as ASTNode).start + 1;
   return `unknown field \`${field}\` of \`${variable}\` (at column ${column}); \`${variable}\` has ${Object.keys(fields).join(', ')}`;
