@@ -184,6 +184,13 @@ test('an API naming a server that does not exist lists the servers there are', (
   refuses(config().replace('    server: a\n', '    server: b\n'), { line: 7, field: 'apis[0].server', message: /no server named "b"; expected one of the names under `servers` \(a\)/ });
 });
 
+test('a pinning override or tool annotations naming a server that does not exist are refused at load (they used to be accepted and ignored)', () => {
+  const pinning = config('    policies:\n      - pinning:\n          servers:\n            b: { mode: observe }\n');
+  refuses(pinning, { line: 11, field: 'apis[0].policies[0].pinning.servers.b', message: /no server named "b"; expected one of the names under `servers` \(a\)/ });
+  const annotations = config().replace('apis:\n', 'toolAnnotations:\n  b:\n    echo: { readOnly: true }\napis:\n');
+  refuses(annotations, { line: 5, field: 'toolAnnotations.b', message: /no server named "b"/ });
+});
+
 test('duplicate API paths (with or without a trailing slash) and names are refused', () => {
   const twice = config('  - name: b\n    path: /mcp/\n    server: a\n');
   refuses(twice, { line: 9, field: 'apis[1].path', message: /duplicate path "\/mcp\/" \(also apis\[0\]\)/ });

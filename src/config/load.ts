@@ -137,6 +137,14 @@ function crossCheck(config: ConfigData): PathProblem[] {
   const paths = new Map<string, number>();
   problems.push(...checkApiServers(config));
   problems.push(...checkTenants(config));
+  config.apis.forEach((api, index) => {
+    api.policies.forEach((policy, at) => {
+      if (!('pinning' in policy)) return;
+      for (const server of Object.keys(policy.pinning.servers)) {
+        if (!Object.hasOwn(config.servers, server)) problems.push({ path: ['apis', index, 'policies', at, 'pinning', 'servers', server], message: `no server named "${server}"; expected one of the names under \`servers\` (${Object.keys(config.servers).join(', ') || 'none defined'})` });
+      }
+    });
+  });
   for (const server of Object.keys(config.toolAnnotations)) {
     if (!Object.hasOwn(config.servers, server)) problems.push({ path: ['toolAnnotations', server], message: `no server named "${server}"; expected one of the names under \`servers\` (${Object.keys(config.servers).join(', ') || 'none defined'})` });
   }
