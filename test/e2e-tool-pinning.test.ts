@@ -259,3 +259,38 @@ test('enforce on a federated API: each member\'s tools are pinned under that mem
   assert.equal((await agent.call('alpha__send_email')).content[0]?.text, 'MCP error -32602: Tool alpha__send_email not found');
   assert.equal((await agent.call('beta__send_email')).content[0]?.text, 'send_email: hi');
 });
+
+test('enforce over stdio: a stdio server whose tool description changes has that tool hidden and refused as unknown until approved', { timeout: 120_000 }, async (t) => {
+  const dir = tempDir('gatehouse-pinning-stdio-');
+  const catalogue = path.join(dir, 'catalogue.json');
+  writeFileSync(catalogue, JSON.stringify({ send_email: ORIGINAL, read_notes: 'Reads the user\'s notes' }));
+  const config = {
+    dataDir: dir,
+    servers: { rug: { command: process.execPath, args: ['--import', 'tsx', path.join(REPO_ROOT, 'test/helpers/rug-pull-stdio.ts'), catalogue], cwd: REPO_ROOT } },
+    apis: [{ name: 'pinned', path: '/pinned', server: 'rug', auth: { type: 'keyless' }, policies: [{ pinning: { mode: 'enforce' } }] }],
+  } satisfies Omit<ConfigInput, 'listen'>;
+  const configFile = path.join(dir, 'gatehouse.json');
+  writeFileSync(configFile, JSON.stringify(config));
+  const gh = await startTestGateway(config as ConfigInput, { dataDir: dir });
+  t.after(() => gh.close());
+  const agent = await client(gh.url('pinned'), t);
+  assert.deepEqual(await agent.names(), ['read_notes', 'send_email']);
+  const first = await until('the first definitions recorded', async () => (await gh.gateway.store.getToolPin('rug', 'send_email')) ?? undefined);
+
+  // The child's next list carries the new description.
+  writeFileSync(catalogue, JSON.stringify({ send_email: POISONED, read_notes: 'Reads the user\'s notes' }));
+  assert.deepEqual(await agent.names(), ['read_notes'], 'the changed tool is hidden');
+  const refused = await agent.call('send_email');
+  assert.equal(refused.isError, true);
+  assert.equal(refused.content[0]?.text, 'MCP error -32602: Tool send_email not found', 'answered as an unknown tool');
+  assert.equal((await agent.call('read_notes')).content[0]?.text, 'read_notes: hi');
+
+  await until('the change recorded', async () => ((await gh.gateway.store.getToolPin('rug', 'send_email'))?.hash !== first.hash ? true : undefined));
+  const diff = await tools(['diff', 'rug', 'send_email', '-c', configFile]);
+  const hash = /^hash ([0-9a-f]{64})$/m.exec(diff.stdout)?.[1];
+  assert.ok(hash, diff.stdout + diff.stderr);
+  const approved = await tools(['approve', 'rug', 'send_email', '--hash', hash, '-c', configFile]);
+  assert.equal(approved.code, 0, approved.stderr);
+  await until('the approval taken by the running gateway', async () => ((await agent.names()).includes('send_email') ? true : undefined));
+  assert.equal((await agent.call('send_email')).content[0]?.text, 'send_email: hi');
+});
