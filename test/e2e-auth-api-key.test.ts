@@ -254,3 +254,33 @@ ${ISSUE_AGENTS}`,
     await proxy.close();
   }
 });
+
+test('`gatehouse agents create` keeps a tenant\'s agents quota and refuses a tenant the config does not declare (it skipped both)', async () => {
+  const dir = tempDir();
+  const file = path.join(dir, 'gatehouse.yaml');
+  writeFileSync(file, `tenants:
+  - id: acme
+    pathPrefix: /acme
+    quotas: { agents: 1 }
+servers:
+  everything:
+    url: ${everything.origin}/mcp
+    tenant: acme
+apis:
+  - name: acme-mcp
+    path: /acme/mcp
+    server: everything
+    tenant: acme
+    auth: { type: api-key }
+`);
+  const first = await cli(['agents', 'create', 'a1', '--config', file, '--tenant', 'acme']);
+  assert.equal(first.code, 0, first.stderr);
+  const beyond = await cli(['agents', 'create', 'a2', '--config', file, '--tenant', 'acme']);
+  assert.equal(beyond.code, 1);
+  assert.match(beyond.stderr, /tenant "acme" has 1 agents, its quota \(tenants\[\]\.quotas\.agents: 1\)/);
+  const unknown = await cli(['agents', 'create', 'a3', '--config', file, '--tenant', 'initech']);
+  assert.equal(unknown.code, 2);
+  assert.match(unknown.stderr, /no tenant "initech"; expected one of the ids under `tenants` \(acme\)/);
+  const listed = await cli(['agents', 'list', '--config', file]);
+  assert.doesNotMatch(listed.stdout, /a2|a3/);
+});

@@ -12,6 +12,7 @@ import type { ApiKeyRecord } from '../store/store.ts';
 import { action as runAction, CliError, withStore } from './store-access.ts';
 import { StoreConstraintError } from '../store/errors.ts';
 import { digestKey, generateApiKey, keyPrefix } from '../auth/api-key.ts';
+import { DEFAULT_TENANT } from '../config/tenant-schema.ts';
 import { configKeys } from '../auth/agents-sync.ts';
 
 
@@ -63,8 +64,19 @@ export function registerAgentCommands(program: Command): void {
       action(async (id: string, options: StoreOptions & { name?: string; label: Record<string, string>; tenant?: string }) => {
         const checked = AgentSchema.shape.id.safeParse(id);
         if (!checked.success) throw new CliError(`invalid agent id "${id}": ${checked.error.issues[0]?.message ?? 'invalid'}`, 2);
-        await withStore(options.config, async (store) => {
-          await store.createAgent({ id, name: options.name, labels: options.label, tenant: options.tenant, createdAt: Date.now(), disabled: false });
+        await withStore(options.config, async (store, config) => {
+          const tenant = options.tenant === DEFAULT_TENANT ? undefined : options.tenant;
+          // Without a tenants section, a tenant is only a label (nothing is isolated).
+          if (tenant !== undefined && config.tenants.length > 0 && !config.tenants.some((t) => t.id === tenant)) {
+            throw new CliError(`no tenant "${tenant}"; expected one of the ids under \`tenants\` (${config.tenants.map((t) => t.id).join(', ') || 'none defined'})`, 2);
+          }
+          // The tenant's agents quota, as the management API and the config check enforce it.
+          const quota = config.tenants.find((t) => t.id === (tenant ?? DEFAULT_TENANT))?.quotas?.agents;
+          if (quota !== undefined) {
+            const count = (await store.listAgents()).filter((a) => (a.tenant ?? DEFAULT_TENANT) === (tenant ?? DEFAULT_TENANT)).length;
+            if (count >= quota) throw new CliError(`tenant "${tenant ?? DEFAULT_TENANT}" has ${count} agents, its quota (tenants[].quotas.agents: ${quota}); raise the quota to add more`);
+          }
+          await store.createAgent({ id, name: options.name, labels: options.label, tenant, createdAt: Date.now(), disabled: false });
         });
         process.stdout.write(`created agent ${id}\n`);
       }),
