@@ -294,3 +294,27 @@ test('a tenant\'s agents quota: an agent beyond it is refused with 409 naming th
   assert.equal(beyond.body.error, 'tenant "initech" has 1 agents, its quota (tenants[].quotas.agents: 1); raise the quota to add more');
   assert.equal((await platform('GET', '/api/v1/agents/peter')).status, 404);
 });
+
+test('a tenant\'s deploy makes only its own objects live: another tenant\'s pending change stays pending until that tenant deploys (a deploy used to publish the whole draft)', async () => {
+  const globexPending = await as(tokens.globexAdmin, 'POST', '/api/v1/apis', { body: { name: 'globex-wip', path: '/globex/wip', server: 'globex-srv', auth: { type: 'api-key' } } });
+  assert.equal(globexPending.status, 201, JSON.stringify(globexPending.body));
+  const acmeChange = await as(tokens.acmeAdmin, 'POST', '/api/v1/apis', { body: { name: 'acme-four', path: '/acme/four', server: 'acme-srv', auth: { type: 'api-key' } } });
+  assert.equal(acmeChange.status, 201, JSON.stringify(acmeChange.body));
+  const deployed = await as(tokens.acmeAdmin, 'POST', '/api/v1/deployments', { body: { comment: 'acme four only' } });
+  assert.equal(deployed.status, 201, JSON.stringify(deployed.body));
+  const version = await platform('GET', `/api/v1/deployments/${String(deployed.body.version)}`, {}, 200);
+  const live = ((version.body.document as { apis: Array<{ name: string }> }).apis).map((a) => a.name);
+  assert.ok(live.includes('acme-four'), 'Acme\'s change is live');
+  assert.ok(!live.includes('globex-wip'), 'Globex\'s pending change is not');
+  // Still pending for Globex, whose diff shows it; nothing is pending for Acme.
+  const globexDiff = await as(tokens.globexAdmin, 'GET', '/api/v1/draft/diff');
+  assert.match(JSON.stringify(globexDiff.body), /globex-wip/);
+  const again = await as(tokens.acmeAdmin, 'POST', '/api/v1/deployments', { body: {} });
+  assert.equal(again.status, 409);
+  assert.match(String(again.body.error), /nothing to deploy for tenant "acme"/);
+  const globexDeploy = await as(tokens.globexAdmin, 'POST', '/api/v1/deployments', { body: { comment: 'globex wip' } });
+  assert.equal(globexDeploy.status, 201, JSON.stringify(globexDeploy.body));
+  const latest = await platform('GET', `/api/v1/deployments/${String(globexDeploy.body.version)}`, {}, 200);
+  const names = ((latest.body.document as { apis: Array<{ name: string }> }).apis).map((a) => a.name);
+  assert.ok(names.includes('globex-wip') && names.includes('acme-four'), 'both live now');
+});

@@ -9,6 +9,7 @@ import { ControlConflict, type ControlDocument, type ControlStore, type DraftRec
 import { emptyDocument, snapshotConfig } from './document.ts';
 import { documentPatch, readableDiff } from './diff.ts';
 import { ManagementError, badRequest } from './errors.ts';
+import { withTenantObjects } from './tenant-scope.ts';
 import type { ConfigChange } from '../audit/config-events.ts';
 
 export interface Draft {
@@ -97,8 +98,13 @@ export class Deployments {
     return draftOf(saved);
   }
 
-  /** Deploys the draft as the next version (refused when it equals the version in force). */
+  /**
+   * Deploys the draft as the next version (refused when it equals the version in force). A
+   * tenant's admin deploys the tenant's objects only (`withTenantObjects`): the rest of the draft
+   * stays pending.
+   */
   async deploy(actor: string, comment: string | undefined, expectedRevision: number | undefined, tenant?: string): Promise<VersionRecord> {
+    if (tenant !== undefined) return this.deployTenant(actor, comment, expectedRevision, tenant);
     const draft = await this.draft();
     if (expectedRevision !== undefined && draft.revision !== expectedRevision) throw stale(draft.revision, expectedRevision);
     const latest = await this.latest();
@@ -112,6 +118,30 @@ export class Deployments {
     this.onChange?.({ at, actor, action: 'deploy', target: 'draft', patch, version: version.version, tenant });
     this.apply?.(version.version, config);
     return version;
+  }
+
+  private async deployTenant(actor: string, comment: string | undefined, expectedRevision: number | undefined, tenant: string): Promise<VersionRecord> {
+    for (let attempt = 0; ; attempt++) {
+      const draft = await this.draft();
+      if (expectedRevision !== undefined && draft.revision !== expectedRevision) throw stale(draft.revision, expectedRevision);
+      const latest = await this.latest();
+      const base = latest?.document ?? emptyDocument();
+      const document = withTenantObjects(base, draft.document, tenant);
+      const patch = documentPatch(base, document);
+      if (patch.length === 0) throw new ManagementError(409, `nothing to deploy for tenant "${tenant}": its objects in the draft equal ${latest ? `version ${latest.version}` : 'what is deployed'}`);
+      const config = this.snapshot(document, `draft of tenant "${tenant}"`);
+      const at = Date.now();
+      try {
+        const version = await this.store.deploy({ actor, at, comment, partial: { document, basedOn: latest?.version }, change: { action: 'deploy', target: `draft (tenant ${tenant})`, patch } });
+        this.onChange?.({ at, actor, action: 'deploy', target: `draft (tenant ${tenant})`, patch, version: version.version, tenant });
+        this.apply?.(version.version, config);
+        return version;
+      } catch (error) {
+        // Another deploy came first: merge onto it.
+        if (error instanceof ControlConflict && error.reason === 'stale' && attempt < STALE_RETRIES) continue;
+        return conflictToHttp(error);
+      }
+    }
   }
 
   /** Deploys version `n`'s document again as a new version; the draft becomes it (If-Match on the draft). */

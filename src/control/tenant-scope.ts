@@ -75,6 +75,22 @@ export function tenantView(document: ControlDocument, tenant: string | undefined
 }
 
 /**
+ * The document a tenant's deploy makes live: the version in force, with the tenant's servers,
+ * APIs and agents replaced by the draft's. Other tenants' pending changes stay in the draft (a
+ * tenant's admin must not publish another tenant's unfinished work), and so do the platform's.
+ */
+export function withTenantObjects(base: ControlDocument, draft: ControlDocument, tenant: string): ControlDocument {
+  const own = (item: unknown) => tenantOf({ tenant: tenantField(item) }) === tenant;
+  const list = (value: unknown): unknown[] => (Array.isArray(value) ? value : []);
+  const servers = (document: ControlDocument) => Object.entries((document.servers ?? {}) as Record<string, unknown>);
+  const out: ControlDocument = structuredClone(base);
+  out.servers = Object.fromEntries([...servers(base).filter(([, def]) => !own(def)), ...servers(draft).filter(([, def]) => own(def))].map(([name, def]) => [name, structuredClone(def)]));
+  out.apis = [...list(base.apis).filter((api) => !own(api)), ...structuredClone(list(draft.apis).filter(own))];
+  if (base.agents !== undefined || draft.agents !== undefined) out.agents = [...list(base.agents).filter((agent) => !own(agent)), ...structuredClone(list(draft.agents).filter(own))];
+  return out;
+}
+
+/**
  * What a tenant's admin may not write, because it reaches beyond the tenant: `${env:…}` (the
  * gateway's environment holds the platform's secrets; a header of the tenant's own server would
  * carry them out) and stdio servers (`command` runs a program on the gateway's host). 400 naming

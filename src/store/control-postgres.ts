@@ -121,7 +121,11 @@ export class PostgresControlStore implements ControlStore {
       const revision = draft?.revision ?? 0;
       if (input.expectedRevision !== undefined && input.expectedRevision !== revision) throw new ControlConflict(`the draft changed (revision ${revision}, expected ${input.expectedRevision})`, 'stale');
       let document: ControlDocument;
-      if (input.rollbackTo !== undefined) {
+      if (input.partial !== undefined) {
+        const current = (await client.query<{ v: number | null }>('SELECT max(version) AS v FROM control_versions')).rows[0]?.v ?? undefined;
+        if (input.partial.basedOn !== current) throw new ControlConflict(`another deploy came first (version ${current ?? 'none'}, expected ${input.partial.basedOn ?? 'none'})`, 'stale');
+        document = input.partial.document;
+      } else if (input.rollbackTo !== undefined) {
         const target = (await client.query<VersionRow>('SELECT * FROM control_versions WHERE version = $1', [input.rollbackTo])).rows[0];
         if (!target) throw new ControlConflict(`no version ${input.rollbackTo}`, 'missing');
         document = target.document;

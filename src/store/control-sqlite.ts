@@ -113,7 +113,11 @@ export class SqliteControlStore implements ControlStore {
         const revision = draftRow?.revision ?? 0;
         if (input.expectedRevision !== undefined && input.expectedRevision !== revision) throw new ControlConflict(`the draft changed (revision ${revision}, expected ${input.expectedRevision})`, 'stale');
         let document: string;
-        if (input.rollbackTo !== undefined) {
+        const current = (this.sql.latest.get() as { v: number | null }).v ?? undefined;
+        if (input.partial !== undefined) {
+          if (input.partial.basedOn !== current) throw new ControlConflict(`another deploy came first (version ${current ?? 'none'}, expected ${input.partial.basedOn ?? 'none'})`, 'stale');
+          document = JSON.stringify(input.partial.document);
+        } else if (input.rollbackTo !== undefined) {
           const target = this.sql.version.get(input.rollbackTo) as VersionRow | undefined;
           if (!target) throw new ControlConflict(`no version ${input.rollbackTo}`, 'missing');
           document = target.document;

@@ -61,6 +61,12 @@ export interface DeployInput {
   expectedRevision?: number | undefined;
   /** A rollback: the version to deploy again; the draft becomes its document. */
   rollbackTo?: number | undefined;
+  /**
+   * A tenant's deploy: this document (the version in force with the tenant's objects of the
+   * draft) becomes the version, and the draft is left as it is (other tenants' pending changes
+   * stay pending). Refused as stale unless the version in force is still `basedOn`.
+   */
+  partial?: { readonly document: ControlDocument; readonly basedOn: number | undefined } | undefined;
   change: ChangeInput;
 }
 
