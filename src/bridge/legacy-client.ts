@@ -52,8 +52,6 @@ export class LegacyClientBridge {
   private readonly streams = new Map<string, LegacyStandaloneStream>();
   /** Tasks run through the server's tasks extension for 2025 clients. */
   private readonly tasks: LegacyClientTasks;
-  /** Whether the server offers the tasks extension (its discover, at a client's initialize on this node). */
-  private offersTasks: boolean | undefined;
 
   constructor(
     readonly server: string,
@@ -74,7 +72,6 @@ export class LegacyClientBridge {
   update(target: ModernTarget): void {
     this.target = target;
     this.toolHeaders.clear();
-    this.offersTasks = undefined;
   }
 
   async post(x: PostExchange): Promise<void> {
@@ -180,8 +177,8 @@ export class LegacyClientBridge {
     const meta = isObject(result._meta) ? result._meta : {};
     const capabilities = legacyCapabilities(isObject(result.capabilities) ? result.capabilities : {}, { listChanged: true, subscribe: true });
     // The tasks extension is 2025's tasks capability (the client asks for a task, the server decides).
-    this.offersTasks = offersTasksExtension(capabilities);
-    if (this.offersTasks && isObject(capabilities.extensions)) {
+    if (offersTasksExtension(capabilities) && isObject(capabilities.extensions)) {
+      claims.tk = 1;
       const { [TASKS_EXTENSION]: _tasks, ...others } = capabilities.extensions;
       if (Object.keys(others).length > 0) capabilities.extensions = others;
       else delete capabilities.extensions;
@@ -262,7 +259,7 @@ export class LegacyClientBridge {
       if (answer.error || !isObject(answer.result)) return this.final(x, reply, answer);
       if (request.method === 'tools/list') {
         this.toolHeaders.learn(answer.result);
-        if (this.offersTasks) offerTaskExecution(answer.result);
+        if (claims.tk === 1) offerTaskExecution(answer.result);
       }
       if (asTask) {
         const created = this.tasks.created(taskContext(), answer.result);
