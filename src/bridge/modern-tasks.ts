@@ -133,6 +133,17 @@ export class BridgedTasks {
     return { resultType: 'task', ...modernTask(task, taskId) };
   }
 
+  /**
+   * The `tasks/result` a client's exchange waits on in place of its task-augmented call (a client
+   * that cannot take tasks called a tool that runs only as one): a call of the session with the
+   * client's request, so a retry's request state names it as it names any call.
+   */
+  settle(session: LegacySession, augmented: Call, upstreamId: string): Call {
+    const call = session.call(augmented.request, { taskId: upstreamId }, 'tasks/result');
+    call.relatedTask = upstreamId;
+    return call;
+  }
+
   /** The node holding the task a `tasks/*` request names, when that is another node (a cluster forwards it there). */
   owner(api: string, sub: string, request: JsonRpcRequest): string | undefined {
     if (!TASK_METHODS.has(request.method)) return undefined;
@@ -172,7 +183,13 @@ export class BridgedTasks {
       }
       case 'tasks/cancel': {
         const answer = await held.ask('tasks/cancel', { taskId: upstreamId }, timeoutMs).catch((error: Error) => errorResponse(null, -32603, error.message));
-        if (answer.error) return { jsonrpc: '2.0', id: request.id, error: answer.error };
+        if (answer.error) {
+          // A 2025 server refuses to cancel a task that has ended; the extension acknowledges it
+          // (cancelling is idempotent, -32602 is for unknown tasks only).
+          const known = await held.ask('tasks/get', { taskId: upstreamId }, timeoutMs).catch(() => undefined);
+          const status = known && isObject(known.result) ? known.result.status : undefined;
+          if (typeof status !== 'string' || !TERMINAL.has(status)) return { jsonrpc: '2.0', id: request.id, error: answer.error };
+        }
         return { jsonrpc: '2.0', id: request.id, result: { resultType: 'complete' } };
       }
       default:
@@ -253,6 +270,7 @@ export class BridgedTasks {
     const request: JsonRpcRequest = { jsonrpc: '2.0', id: `gh-task-${upstreamId}`, method: 'tasks/result', params: { taskId: upstreamId } };
     const call = session.call(request, { taskId: upstreamId });
     call.background = true;
+    call.relatedTask = upstreamId;
     let done!: () => void;
     const watch: Watch = { call, final: undefined, finished: new Promise<void>((resolve) => (done = resolve)) };
     this.watches.set(key, watch);
@@ -287,7 +305,7 @@ export class BridgedTasks {
 }
 
 /** A 2025 message's `_meta` without the related-task key (2026-07-28 names the task by the request instead). */
-function withoutRelatedTask(value: unknown): JsonObject {
+export function withoutRelatedTask(value: unknown): JsonObject {
   const out: JsonObject = isObject(value) ? { ...value } : {};
   if (isObject(out._meta) && RELATED_TASK in out._meta) {
     const { [RELATED_TASK]: _task, ...rest } = out._meta;
