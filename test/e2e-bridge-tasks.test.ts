@@ -186,29 +186,24 @@ test('tasks/list and tasks/result are not part of the 2026-07-28 tasks extension
   }
 });
 
-test('a client that did not declare the extension gets a task-only tool\'s result as from any call, and -32021 for tasks/get', async () => {
-  const call = await modern('stdio', 'alice', 'tools/call', { name: RESEARCH, arguments: { topic: 'rust' } }, { tasks: false });
-  assert.equal(call.error, undefined, JSON.stringify(call.error));
-  assert.equal(call.result?.resultType, 'complete', 'no task handle for a client that cannot take one');
-  assert.equal(call.result?.taskId, undefined);
-  assert.match((call.result!.content as Array<{ text: string }>)[0]!.text, /Research Report: rust/);
-  assert.equal(JSON.stringify(call.result).includes('related-task'), false);
+test('a client that did not declare the extension: a task-only tool and tasks/get are refused with -32021 naming it', async () => {
+  const call = await modern('stdio', 'alice', 'tools/call', { name: RESEARCH, arguments: { topic: 'x' } }, { tasks: false });
+  assert.equal(call.error?.code, -32021, JSON.stringify(call));
+  assert.deepEqual(call.error?.data, { requiredCapabilities: { extensions: { [TASKS]: {} } } });
   const get = await modern('stdio', 'alice', 'tasks/get', { taskId: 'ght1.x' }, { tasks: false });
   assert.equal(get.error?.code, -32021);
-  assert.deepEqual(get.error?.data, { requiredCapabilities: { extensions: { [TASKS]: {} } } });
   // Tools that are not tasks are called as ever.
   const echo = await modern('stdio', 'alice', 'tools/call', { name: 'echo', arguments: { message: 'hi' } }, { tasks: false });
   assert.deepEqual((echo.result as { content: unknown }).content, [{ type: 'text', text: 'Echo: hi' }]);
 });
 
-test('without the extension, the question of a task-only tool is an input_required answer, and the retry carries on to the result', async () => {
-  const first = await modern('http', 'alice', 'tools/call', { name: RESEARCH, arguments: { topic: 'python', ambiguous: true } }, { tasks: false });
-  assert.equal(first.result?.resultType, 'input_required', JSON.stringify(first));
-  const [key, question] = Object.entries(first.result!.inputRequests as Record<string, { method: string }>)[0]!;
-  assert.equal(question.method, 'elicitation/create');
-  const retry = await modern('http', 'alice', 'tools/call', { name: RESEARCH, arguments: { topic: 'python', ambiguous: true }, inputResponses: { [key]: { action: 'accept', content: { interpretation: 'comedy' } } }, requestState: first.result!.requestState }, { tasks: false });
-  assert.equal(retry.result?.resultType, 'complete', JSON.stringify(retry));
-  assert.match((retry.result!.content as Array<{ text: string }>)[0]!.text, /Clarification\*\*: comedy/);
+test('a 2025-style task request from a 2026-07-28 client is ignored: a plain tool stays a plain call', async () => {
+  // Regression: the bridge passed params.task on to the 2025 server, which made a task of a tool
+  // that has none and answered a CreateTaskResult the client never asked for.
+  const call = await modern('stdio', 'alice', 'tools/call', { name: 'echo', arguments: { message: 'legacy hint' }, task: { ttl: 60_000 } });
+  assert.equal(call.error, undefined, JSON.stringify(call.error));
+  assert.equal(call.result?.resultType, 'complete');
+  assert.deepEqual(call.result?.content, [{ type: 'text', text: 'Echo: legacy hint' }]);
 });
 
 test('the ACL decides the tool of a task-augmented call: a denied tool cannot be started as a task', async () => {

@@ -41,10 +41,6 @@ export class Call {
   background = false;
   /** A client's tools/call sent to the server as a task (its answer is the task). */
   taskAugmented = false;
-  /** A task-augmented call of a client that cannot take tasks: Gatehouse waits for the task's result in its place. */
-  settleTask = false;
-  /** The server's task this call waits on (`tasks/result`): the server's questions about it are routed here. */
-  relatedTask: string | undefined;
 
   constructor(
     readonly id: number,
@@ -141,11 +137,8 @@ export class LegacySession {
     this.send({ jsonrpc: '2.0', method: 'notifications/initialized' });
   }
 
-  /**
-   * Forwards a client request; its events come through the returned call. `method`: what the
-   * server is sent, when not the client's method (a task's `tasks/result` for a client's tools/call).
-   */
-  call(request: JsonRpcRequest, params: JsonObject | undefined, method = request.method): Call {
+  /** Forwards a client request; its events come through the returned call. */
+  call(request: JsonRpcRequest, params: JsonObject | undefined): Call {
     this.lastActivity = Date.now();
     const upstreamId = ++this.nextUpstreamId;
     const meta = params?._meta;
@@ -153,7 +146,7 @@ export class LegacySession {
     const call = new Call(++this.nextCallId, upstreamId, request, token === undefined ? undefined : String(token));
     this.calls.set(call.id, call);
     this.byUpstreamId.set(upstreamId, call);
-    const message: JsonRpcRequest = params === undefined ? { jsonrpc: '2.0', id: upstreamId, method } : { jsonrpc: '2.0', id: upstreamId, method, params };
+    const message: JsonRpcRequest = params === undefined ? { jsonrpc: '2.0', id: upstreamId, method: request.method } : { jsonrpc: '2.0', id: upstreamId, method: request.method, params };
     if (!this.send(message)) call.push({ kind: 'ended', reason: 'the upstream session has ended' });
     return call;
   }
@@ -344,9 +337,9 @@ export class LegacySession {
     const meta = request.params?._meta;
     const related = isObject(meta) && isObject(meta[RELATED_TASK]) ? meta[RELATED_TASK].taskId : undefined;
     if (typeof related === 'string') {
-      for (const call of this.calls.values()) if (!call.done && call.relatedTask === related) return call;
+      for (const call of this.calls.values()) if (call.background && !call.done && call.request.params?.taskId === related) return call;
     }
-    for (const call of this.calls.values()) if (!call.done && !call.background && call.relatedTask === undefined) return call;
+    for (const call of this.calls.values()) if (!call.done && !call.background) return call;
     return undefined;
   }
 

@@ -19,7 +19,7 @@ import { BridgeReply } from './reply.ts';
 import { serveListen } from './listen.ts';
 import { ToolHeaderBook } from './tool-headers.ts';
 import { checkedParamHeaders, checkParamHeaders } from '../mcp/routing-headers.ts';
-import { BridgedTasks, declaresTasks, offersToolTasks, TASK_METHODS, withoutRelatedTask } from './modern-tasks.ts';
+import { BridgedTasks, declaresTasks, missingTasksCapability, offersToolTasks, TASK_METHODS } from './modern-tasks.ts';
 import type { TaskIdSealer } from './task-ids.ts';
 
 /**
@@ -95,12 +95,11 @@ export class ModernClientBridge {
       // A live session is returned as it is, and a log level that did not change costs no promise.
       const session = acquired instanceof Promise ? await acquired : acquired;
       let asTask = false;
-      let settle = false;
       if (message.method === 'tools/call') {
         await this.checkParamHeaders(x, session, message);
         const task = await this.taskMode(session, message, envelope);
-        asTask = task !== 'plain';
-        settle = task === 'settle';
+        if (task === 'refuse') return this.answer(x, missingTasksCapability(message, 'the tool runs only as a task'));
+        asTask = task === 'task';
       }
       const leveled = session.setLogLevel(envelope.logLevel, this.pool.responseTimeout);
       if (leveled) await leveled;
@@ -108,7 +107,6 @@ export class ModernClientBridge {
       // The 2025 task request: no ttl of the client's (2026-07-28 has none), the server's default.
       const call = session.call(message, asTask ? { ...params, task: {} } : params);
       call.taskAugmented = asTask;
-      call.settleTask = settle;
       return await this.drive(x, session, call, message);
     } finally {
       x.record?.upstreamEnded();
@@ -127,19 +125,17 @@ export class ModernClientBridge {
   /**
    * Whether a call runs as a task: when the server runs the tool as one (`execution.taskSupport`
    * required or optional, and the server's tasks capability covers tools/call) and the client
-   * declared the extension on this request. A tool that runs only as a task, called by a client
-   * that did not, runs as a task that Gatehouse waits on in the client's place (`settle`): the
-   * client gets the tool's result as from any call (SEP-2663: task-supporting tools fall through
-   * to synchronous execution for such clients).
+   * declared the extension on this request. A tool that runs only as a task cannot be called by a
+   * client that did not: -32021, as SEP-2663 says.
    */
-  private async taskMode(session: LegacySession, request: JsonRpcRequest, envelope: Envelope): Promise<'plain' | 'task' | 'settle'> {
+  private async taskMode(session: LegacySession, request: JsonRpcRequest, envelope: Envelope): Promise<'plain' | 'task' | 'refuse'> {
     const name = request.params?.name;
     if (typeof name !== 'string' || !offersToolTasks(session.init?.capabilities ?? {})) return 'plain';
     const found = this.tasks.support.of(name, session, this.pool.responseTimeout);
     const support = found instanceof Promise ? await found : found;
     if (support === 'forbidden') return 'plain';
     if (declaresTasks(envelope)) return 'task';
-    return support === 'required' ? 'settle' : 'plain';
+    return support === 'required' ? 'refuse' : 'plain';
   }
 
   private session(x: PostExchange, envelope: Envelope): LegacySession | Promise<LegacySession> {
@@ -234,8 +230,7 @@ export class ModernClientBridge {
   }
 
   /** Waits for the call's events and answers the client's exchange with them. */
-  private async drive(x: PostExchange, session: LegacySession, first: Call, request: JsonRpcRequest): Promise<void> {
-    let call = first;
+  private async drive(x: PostExchange, session: LegacySession, call: Call, request: JsonRpcRequest): Promise<void> {
     const reply = new BridgeReply(x.res, x.protocolVersion);
     const key = this.key(x, request.id);
     this.waiting.set(key, { session, call });
@@ -271,18 +266,11 @@ export class ModernClientBridge {
               this.tasks.support.learn(event.response.result);
             }
             const result = event.response.result;
-            if (call.settleTask && !event.response.error && isObject(result) && isObject(result.task) && typeof result.task.taskId === 'string') {
-              // The client cannot take a task: the exchange goes on with the task's tasks/result, whose
-              // questions become input_required as a call's would, and whose answer is the call's.
-              call = this.tasks.settle(session, call, result.task.taskId);
-              this.waiting.set(key, { session, call });
-              continue;
-            }
             // A task-augmented call answers with the task (CreateTaskResult), in 2026-07-28 shape.
             const created = call.taskAugmented && isObject(result) && isObject(result.task) ? this.tasks.created(x.api, x.principal.key, session, result.task) : undefined;
             const response: JsonRpcResponse = event.response.error
               ? { jsonrpc: '2.0', id: request.id, error: event.response.error }
-              : { jsonrpc: '2.0', id: request.id, result: modernResult(request.method, created ?? (call.relatedTask === undefined ? result : withoutRelatedTask(result)), session.init?.serverInfo) };
+              : { jsonrpc: '2.0', id: request.id, result: modernResult(request.method, created ?? result, session.init?.serverInfo) };
             return reply.final((this.transformed(x, response) as JsonRpcResponse | undefined) ?? errorResponse(request.id, -32603, 'The answer was withheld by a policy'));
           }
           case 'input': {

@@ -133,17 +133,6 @@ export class BridgedTasks {
     return { resultType: 'task', ...modernTask(task, taskId) };
   }
 
-  /**
-   * The `tasks/result` a client's exchange waits on in place of its task-augmented call (a client
-   * that cannot take tasks called a tool that runs only as one): a call of the session with the
-   * client's request, so a retry's request state names it as it names any call.
-   */
-  settle(session: LegacySession, augmented: Call, upstreamId: string): Call {
-    const call = session.call(augmented.request, { taskId: upstreamId }, 'tasks/result');
-    call.relatedTask = upstreamId;
-    return call;
-  }
-
   /** The node holding the task a `tasks/*` request names, when that is another node (a cluster forwards it there). */
   owner(api: string, sub: string, request: JsonRpcRequest): string | undefined {
     if (!TASK_METHODS.has(request.method)) return undefined;
@@ -270,7 +259,6 @@ export class BridgedTasks {
     const request: JsonRpcRequest = { jsonrpc: '2.0', id: `gh-task-${upstreamId}`, method: 'tasks/result', params: { taskId: upstreamId } };
     const call = session.call(request, { taskId: upstreamId });
     call.background = true;
-    call.relatedTask = upstreamId;
     let done!: () => void;
     const watch: Watch = { call, final: undefined, finished: new Promise<void>((resolve) => (done = resolve)) };
     this.watches.set(key, watch);
@@ -305,7 +293,7 @@ export class BridgedTasks {
 }
 
 /** A 2025 message's `_meta` without the related-task key (2026-07-28 names the task by the request instead). */
-export function withoutRelatedTask(value: unknown): JsonObject {
+function withoutRelatedTask(value: unknown): JsonObject {
   const out: JsonObject = isObject(value) ? { ...value } : {};
   if (isObject(out._meta) && RELATED_TASK in out._meta) {
     const { [RELATED_TASK]: _task, ...rest } = out._meta;
