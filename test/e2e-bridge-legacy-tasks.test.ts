@@ -1,7 +1,7 @@
 // Tasks the other way round: 2025-11-25 clients (SDK 1.x and its experimental task API) on a
-// server that speaks only 2026-07-28 and offers the tasks extension. The v2 server SDK does not
-// implement the extension, so the server is a small one written from its specification
-// (helpers/tasks-server.ts). Gatehouse answers initialize with the 2025 tasks capability, sends a
+// server that speaks only 2026-07-28 and offers the tasks extension: built with the v2 server SDK,
+// which serves the wire but does not implement the extension, so its task handlers are written from
+// the extension's specification (helpers/tasks-server.ts). Gatehouse answers initialize with the 2025 tasks capability, sends a
 // task-augmented call with the extension declared, hands out task ids sealed to the agent, and
 // serves tasks/get, tasks/result (polling, asking the task's questions on the request's stream,
 // answering with tasks/update), tasks/cancel and tasks/list (the session's own tasks).
