@@ -23,7 +23,7 @@ import { paramHeaders } from '../mcp/routing-headers.ts';
 import { listAllTools, ToolHeaderBook } from './tool-headers.ts';
 import { BridgeReply } from './reply.ts';
 import { LegacyStandaloneStream } from './legacy-listen.ts';
-import { LEGACY_TASKS_CAPABILITY, LegacyClientTasks, offersTasksExtension, withTasksExtension, type TaskContext } from './legacy-tasks.ts';
+import { legacyTasksCapability, LegacyClientTasks, offersTasksExtension, withTasksExtension, type TaskContext } from './legacy-tasks.ts';
 import { TASKS_EXTENSION } from './results.ts';
 import type { TaskIdSealer } from './task-ids.ts';
 
@@ -182,7 +182,7 @@ export class LegacyClientBridge {
       const { [TASKS_EXTENSION]: _tasks, ...others } = capabilities.extensions;
       if (Object.keys(others).length > 0) capabilities.extensions = others;
       else delete capabilities.extensions;
-      capabilities.tasks = LEGACY_TASKS_CAPABILITY;
+      capabilities.tasks = legacyTasksCapability();
     }
     const init: JsonObject = {
       protocolVersion: version,

@@ -39,8 +39,10 @@ export interface TaskContext {
   ask(questions: readonly InputQuestion[]): Promise<InputAnswers>;
 }
 
-/** The 2025 capability for what the extension offers: tools/call as tasks, listed and cancelled by Gatehouse. */
-export const LEGACY_TASKS_CAPABILITY: JsonObject = Object.freeze({ list: {}, cancel: {}, requests: { tools: { call: {} } } }) as JsonObject;
+/** The 2025 capability for what the extension offers: tools/call as tasks, listed and cancelled by Gatehouse (a fresh object: policies may change what they are given). */
+export function legacyTasksCapability(): JsonObject {
+  return { list: {}, cancel: {}, requests: { tools: { call: {} } } };
+}
 
 /** Whether a 2026-07-28 server's capabilities offer the tasks extension. */
 export function offersTasksExtension(capabilities: JsonObject): boolean {
