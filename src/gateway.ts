@@ -57,6 +57,7 @@ import { EraProbe } from './bridge/era.ts';
 import { LegacyClientBridge } from './bridge/legacy-client.ts';
 import type { ModernTarget } from './bridge/modern-request.ts';
 import { RequestStateSealer } from './bridge/request-state.ts';
+import { TaskIdSealer } from './bridge/task-ids.ts';
 import type { ServerBridges } from './bridge/server-bridges.ts';
 import { deriveKey, SealBox } from './session/seal-box.ts';
 import { ChildSlots } from './upstream/child-slots.ts';
@@ -131,7 +132,7 @@ export class Gateway {
     readonly audit: Audit | undefined,
     private readonly lock: DataDirLock,
     /** What else is sealed with the session key: bridged calls' request states, stored federated sessions. */
-    private readonly sealed: { readonly requestStates: RequestStateSealer; readonly federatedSessions: SealBox },
+    private readonly sealed: { readonly requestStates: RequestStateSealer; readonly taskIds: TaskIdSealer; readonly federatedSessions: SealBox },
   ) {
     this.taint = new TaintBook(store, log);
     this.pinning = new PinningRegistry(store, log, {
@@ -209,6 +210,7 @@ export class Gateway {
       // A plan that cannot be built (e.g. oauth2 without an issuer) throws here.
       gateway = new Gateway(config, listener, sealer, store, log, port, credentials, dataDir, audit, lock, {
         requestStates: new RequestStateSealer(key),
+        taskIds: new TaskIdSealer(key),
         federatedSessions: new SealBox(deriveKey(key, 'gatehouse federated session'), 'gatehouse-federated-session-v1'),
       });
       await gateway.pinning.start();
@@ -448,8 +450,8 @@ export class Gateway {
         void existing.bridges.modernClient.close();
         existing.bridges.legacyClient?.close();
       }
-      const modernClient = new ModernClientBridge(name, factory, limits, this.sealed.requestStates, this.nodeId, log);
-      const legacyClient = modernTarget && new LegacyClientBridge(name, modernTarget, this.sealer, this.log.child({ server: name, bridge: '2025→2026' }), this.nodeId);
+      const modernClient = new ModernClientBridge(name, factory, limits, this.sealed.requestStates, this.sealed.taskIds, this.nodeId, log);
+      const legacyClient = modernTarget && new LegacyClientBridge(name, modernTarget, this.sealer, this.sealed.taskIds, this.log.child({ server: name, bridge: '2025→2026' }), this.nodeId);
       this.bridges.set(name, { bridges: { modernClient, probe: target && new EraProbe(target), legacyClient }, definition });
     }
     for (const [name, { bridges }] of this.bridges) {
@@ -510,7 +512,7 @@ export class Gateway {
       existing.definition = definition;
       return;
     }
-    const modernClient = new ModernClientBridge(name, factory, limits, this.sealed.requestStates, this.nodeId, this.log.child({ api, federated: true, bridge: '2026→2025' }));
+    const modernClient = new ModernClientBridge(name, factory, limits, this.sealed.requestStates, this.sealed.taskIds, this.nodeId, this.log.child({ api, federated: true, bridge: '2026→2025' }));
     this.bridges.set(name, { bridges: { modernClient, probe: undefined, legacyClient: undefined, memberForward: new ModernMemberForwarder() }, definition });
   }
 

@@ -191,6 +191,37 @@ if (postgres.url === undefined || redis.url === undefined) {
     assert.notEqual(calls[0]!.origin, calls[1]!.origin, 'the retry went to another node');
     assert.match(String((calls[1]!.body.params as { requestState?: string }).requestState), /^ghs1\./);
 
+    // A 2026-07-28 client's task (the tasks extension) on the bridged stdio server: the task id
+    // names the node whose session holds the task; tasks/get landing on the other nodes is
+    // forwarded there, so every poll sees the task until it completes.
+    const envelope = { 'io.modelcontextprotocol/protocolVersion': '2026-07-28', 'io.modelcontextprotocol/clientCapabilities': { extensions: { 'io.modelcontextprotocol/tasks': {} } } };
+    const modernPost = async (origin: string, method: string, name: string, params: Record<string, unknown>): Promise<Record<string, unknown>> => {
+      const response = await fetch(`${origin}/mcp`, {
+        method: 'POST',
+        headers: { ...headers, 'mcp-protocol-version': '2026-07-28', 'mcp-method': method, 'mcp-name': name },
+        body: JSON.stringify({ jsonrpc: '2.0', id: 1, method, params: { ...params, _meta: envelope } }),
+      });
+      const answer = (await response.json()) as { result?: Record<string, unknown>; error?: unknown };
+      assert.ok(answer.result, `${method} on ${origin}: ${JSON.stringify(answer.error)}`);
+      return answer.result;
+    };
+    const task = await modernPost(nodes[0]!.origin, 'tools/call', 'simulate-research-query', { name: 'simulate-research-query', arguments: { topic: 'clusters' } });
+    assert.equal(task.resultType, 'task');
+    const taskId = String(task.taskId);
+    const polledOn = new Set<string>();
+    let status = String(task.status);
+    for (let i = 1; status === 'working'; i++) {
+      assert.ok(i < 200, 'the task completes');
+      const origin = nodes[i % nodes.length]!.origin;
+      const got = await modernPost(origin, 'tasks/get', taskId, { taskId });
+      polledOn.add(origin);
+      status = String(got.status);
+      if (status === 'completed') assert.match(JSON.stringify(got.result), /Research Report: clusters/);
+      else await new Promise((resolve) => setTimeout(resolve, 300));
+    }
+    assert.equal(status, 'completed');
+    assert.ok(polledOn.size >= 2, 'polled on several nodes');
+
     // The internal channel: a forwarding header that is not signed with the cluster's key, or is
     // replayed, is refused; a signed one names the client's address to the owner.
     const post = (extra: Record<string, string>) =>

@@ -54,13 +54,14 @@ export function readEnvelope(params: JsonObject | undefined): Envelope {
 /**
  * The params as a 2025 server expects them: without the envelope's reserved `_meta` keys (an
  * empty `_meta` is left out), without `inputResponses`/`requestState` (answered by Gatehouse, not
- * the server), and undefined when nothing is left.
+ * the server), without a 2025 task request (`task`: 2026-07-28 has none; whether a call runs as
+ * a task is Gatehouse's decision, modern-tasks.ts), and undefined when nothing is left.
  */
 export function legacyParams(params: JsonObject | undefined): JsonObject | undefined {
   if (params === undefined) return undefined;
   const out: JsonObject = {};
   for (const [key, value] of Object.entries(params)) {
-    if (key === 'inputResponses' || key === 'requestState') continue;
+    if (key === 'inputResponses' || key === 'requestState' || key === 'task') continue;
     if (key === '_meta' && isObject(value)) {
       const kept: JsonObject = {};
       for (const [metaKey, metaValue] of Object.entries(value)) if (!RESERVED.has(metaKey)) kept[metaKey] = metaValue;

@@ -23,6 +23,12 @@ import { paramHeaders } from '../mcp/routing-headers.ts';
 import { listAllTools, ToolHeaderBook } from './tool-headers.ts';
 import { BridgeReply } from './reply.ts';
 import { LegacyStandaloneStream } from './legacy-listen.ts';
+import { legacyTasksCapability, LegacyClientTasks, offersTasksExtension, withTasksExtension, type TaskContext } from './legacy-tasks.ts';
+import { TASKS_EXTENSION } from './results.ts';
+import type { TaskIdSealer } from './task-ids.ts';
+
+/** The 2025 tasks requests, served by legacy-tasks.ts over the server's tasks extension. */
+const TASK_METHODS: ReadonlySet<string> = new Set(['tasks/get', 'tasks/result', 'tasks/cancel', 'tasks/list']);
 
 /** The revision offered to a client that asks for one Gatehouse does not speak. */
 const LATEST_LEGACY = '2025-11-25';
@@ -44,18 +50,24 @@ export class LegacyClientBridge {
   private readonly subscribed = new Map<string, Set<string>>();
   /** Open standalone streams, by session id. */
   private readonly streams = new Map<string, LegacyStandaloneStream>();
+  /** Tasks run through the server's tasks extension for 2025 clients. */
+  private readonly tasks: LegacyClientTasks;
 
   constructor(
     readonly server: string,
     private target: ModernTarget,
     private readonly sealer: SessionSealer,
+    taskIds: TaskIdSealer,
     private readonly log: Logger,
     /**
      * This node: a session's subscriptions and log level are kept here, so in a cluster its
      * requests are forwarded here while this node lives (mcp-endpoint.ts).
      */
     private readonly nodeId?: string,
-  ) {}
+  ) {
+    // Without a node id (one node), task ids Gatehouse holds itself name this process alike.
+    this.tasks = new LegacyClientTasks(taskIds, nodeId ?? 'this-node');
+  }
 
   update(target: ModernTarget): void {
     this.target = target;
@@ -100,6 +112,7 @@ export class LegacyClientBridge {
         return this.answer(x, { jsonrpc: '2.0', id: message.id, result: {} });
       }
       default:
+        if (TASK_METHODS.has(message.method)) return await this.call(x, session.token, claims, message, (ctx) => this.tasks.serve(ctx, message));
         return await this.call(x, session.token, claims, message);
     }
   }
@@ -129,6 +142,7 @@ export class LegacyClientBridge {
     if (x.session) {
       this.levels.delete(x.session.token);
       this.subscribed.delete(x.session.token);
+      this.tasks.forget(x.session.token);
       this.streams.get(x.session.token)?.close();
       this.sealer.forget(x.session.token);
     }
@@ -161,9 +175,18 @@ export class LegacyClientBridge {
     }
     const result = discovered.result;
     const meta = isObject(result._meta) ? result._meta : {};
+    const capabilities = legacyCapabilities(isObject(result.capabilities) ? result.capabilities : {}, { listChanged: true, subscribe: true });
+    // The tasks extension is 2025's tasks capability (the client asks for a task, the server decides).
+    if (offersTasksExtension(capabilities) && isObject(capabilities.extensions)) {
+      claims.tk = 1;
+      const { [TASKS_EXTENSION]: _tasks, ...others } = capabilities.extensions;
+      if (Object.keys(others).length > 0) capabilities.extensions = others;
+      else delete capabilities.extensions;
+      capabilities.tasks = legacyTasksCapability();
+    }
     const init: JsonObject = {
       protocolVersion: version,
-      capabilities: legacyCapabilities(isObject(result.capabilities) ? result.capabilities : {}, { listChanged: true, subscribe: true }),
+      capabilities,
       serverInfo: isObject(meta[META_SERVER_INFO]) ? meta[META_SERVER_INFO] : { name: this.server, version: '0' },
     };
     if (typeof result.instructions === 'string') init.instructions = result.instructions;
@@ -174,8 +197,11 @@ export class LegacyClientBridge {
     sendJson(x.res, 200, out, { 'mcp-session-id': token });
   }
 
-  /** A request of the client: sent with the envelope, its questions asked on its stream, retried with the answers. */
-  private async call(x: PostExchange, token: string, claims: BridgedClaims, request: JsonRpcRequest): Promise<void> {
+  /**
+   * A request of the client: sent with the envelope, its questions asked on its stream, retried
+   * with the answers. `serveTask`: a tasks request, served by legacy-tasks.ts instead.
+   */
+  private async call(x: PostExchange, token: string, claims: BridgedClaims, request: JsonRpcRequest, serveTask?: (ctx: TaskContext) => Promise<JsonRpcResponse | undefined>): Promise<void> {
     const reply = new BridgeReply(x.res, x.protocolVersion);
     const key = `${token}\n${idKey(request.id)}`;
     const controller = new AbortController();
@@ -186,13 +212,41 @@ export class LegacyClientBridge {
     x.res.once('close', left);
     const name = request.method === 'tools/call' && typeof request.params?.name === 'string' ? request.params.name : undefined;
     x.record?.upstreamStarted();
+    // A task-augmented call (2025): sent with the tasks extension declared, so the server may answer with a task.
+    const asTask = request.method === 'tools/call' && isObject(request.params?.task);
+    const taskContext = (): TaskContext => {
+      const declared = { ...claims, cap: withTasksExtension(claims.cap) };
+      return {
+        api: x.api,
+        sub: x.principal.key,
+        token,
+        signal: controller.signal,
+        send: async (method, params) => {
+          const outcome = await sendModern(this.target, { id: `gh-${randomUUID()}`, method, params: modernParams(params, declared, this.levels.get(token)), traceparent: x.record?.traceparent }, controller.signal, () => undefined);
+          if (outcome) x.record?.upstreamResponded(outcome.status);
+          return outcome?.response;
+        },
+        ask: (questions) => this.ask(x, reply, token, questions, controller.signal),
+      };
+    };
     try {
+      if (serveTask) {
+        const answer = await serveTask(taskContext());
+        if (!answer) return;
+        return this.final(x, reply, answer);
+      }
       const declared = name === undefined ? undefined : this.toolHeaders.of(name, () => this.listTools(claims, token, controller.signal));
       const declarations = declared instanceof Promise ? await declared : declared;
       const answer = await requestWithInput({
         server: this.server,
         target: this.target,
-        request: { id: request.id, method: request.method, params: modernParams(request.params, claims, this.levels.get(token)), paramHeaders: declarations, traceparent: x.record?.traceparent },
+        request: {
+          id: request.id,
+          method: request.method,
+          params: asTask ? modernParams(withoutTask(request.params), { ...claims, cap: withTasksExtension(claims.cap) }, this.levels.get(token)) : modernParams(request.params, claims, this.levels.get(token)),
+          paramHeaders: declarations,
+          traceparent: x.record?.traceparent,
+        },
         signal: controller.signal,
         onMessage: (message) => {
           const out = this.transformed(x, message);
@@ -203,7 +257,15 @@ export class LegacyClientBridge {
       });
       if (!answer) return; // cancelled: the client gets no answer, as 2025 says
       if (answer.error || !isObject(answer.result)) return this.final(x, reply, answer);
-      if (request.method === 'tools/list') this.toolHeaders.learn(answer.result);
+      if (request.method === 'tools/list') {
+        this.toolHeaders.learn(answer.result);
+        if (claims.tk === 1) offerTaskExecution(answer.result);
+      }
+      if (asTask) {
+        const created = this.tasks.created(taskContext(), answer.result);
+        if (!created) return this.final(x, reply, errorResponse(request.id, -32603, `Upstream "${this.server}" answered with a malformed task`));
+        return this.final(x, reply, { jsonrpc: '2.0', id: request.id, result: created });
+      }
       return this.final(x, reply, { jsonrpc: '2.0', id: request.id, result: legacyResult(answer.result) });
     } catch (error) {
       // Once the answer is a stream its status is sent: the failure is its last message.
@@ -286,6 +348,23 @@ export class LegacyClientBridge {
     for (const controller of this.inFlight.values()) controller.abort();
     this.log.debug({ server: this.server }, 'legacy-client bridge closed');
   }
+}
+
+/** A tools/call's params without the 2025 task request (2026-07-28 has none: the server decides). */
+function withoutTask(params: JsonObject | undefined): JsonObject | undefined {
+  if (!params || !('task' in params)) return params;
+  const { task: _task, ...rest } = params;
+  return rest;
+}
+
+/**
+ * Tools of a server with the tasks extension, as 2025 clients read them: each may be run as a task
+ * (2025 clients ask for one only for a tool whose `execution.taskSupport` allows it; in
+ * 2026-07-28 the server decides for any call).
+ */
+function offerTaskExecution(result: JsonObject): void {
+  if (!Array.isArray(result.tools)) return;
+  for (const tool of result.tools) if (isObject(tool) && tool.execution === undefined) tool.execution = { taskSupport: 'optional' };
 }
 
 /** Map.set with a bound: the oldest entry goes first. */

@@ -14,6 +14,8 @@ import { listAllTools } from './tool-headers.ts';
 /** The revision Gatehouse speaks to a 2025 server on a client's behalf. */
 export const LEGACY_VERSION = '2025-11-25';
 /** Server → client requests a 2026-07-28 client answers through `input_required`. */
+/** `_meta` key of a 2025 message that belongs to a task. */
+export const RELATED_TASK = 'io.modelcontextprotocol/related-task';
 export const INPUT_METHODS: ReadonlySet<string> = new Set(['elicitation/create', 'sampling/createMessage', 'roots/list']);
 
 export type CallEvent =
@@ -32,6 +34,13 @@ export class Call {
   /** Set while no client exchange waits (the client was told input_required and should retry). */
   parkedTimer: NodeJS.Timeout | undefined;
   done = false;
+  /**
+   * Gatehouse's own `tasks/result` for a task it created (modern-tasks.ts): not a client's request,
+   * so the server's log messages and its untagged requests are not taken for it.
+   */
+  background = false;
+  /** A client's tools/call sent to the server as a task (its answer is the task). */
+  taskAugmented = false;
 
   constructor(
     readonly id: number,
@@ -235,6 +244,12 @@ export class LegacySession {
     this.ended('was closed');
   }
 
+  /** A request of Gatehouse's own on the session (tasks/get, tasks/cancel for a client's task): its answer, whatever it is. */
+  ask(method: string, params: JsonObject, timeoutMs: number): Promise<JsonRpcResponse> {
+    this.lastActivity = Date.now();
+    return this.request(method, params, timeoutMs);
+  }
+
   private request(method: string, params: JsonObject, timeoutMs: number): Promise<JsonRpcResponse> {
     const id = ++this.nextUpstreamId;
     return new Promise((resolve, reject) => {
@@ -285,7 +300,7 @@ export class LegacySession {
         this.send({ jsonrpc: '2.0', id: message.id, result: {} });
         return;
       }
-      const call = INPUT_METHODS.has(message.method) ? this.callAsking() : undefined;
+      const call = INPUT_METHODS.has(message.method) ? this.callAsking(message) : undefined;
       if (!call) {
         // Nothing to ask: a 2026-07-28 client is only reachable during one of its requests.
         this.send(errorResponse(message.id, -32601, `Gatehouse cannot forward ${message.method} outside a client request`));
@@ -304,7 +319,7 @@ export class LegacySession {
     }
     if (message.method === 'notifications/message') {
       // Log messages belong to the request that caused them; with one request in flight, that is it.
-      const waiting = [...this.calls.values()].filter((c) => c.asked.size === 0);
+      const waiting = [...this.calls.values()].filter((c) => c.asked.size === 0 && !c.background);
       if (waiting.length === 1) waiting[0]!.push({ kind: 'notification', message });
       return;
     }
@@ -315,9 +330,16 @@ export class LegacySession {
    * The call a server request belongs to. 2025 transports do not say, but a server asks only
    * while handling a request: with one in flight, that one; with several, the oldest (a
    * client that runs concurrent calls which all ask may see a question under the wrong call).
+   * A question about a task says so (`_meta["io.modelcontextprotocol/related-task"]`, and comes
+   * on the task's `tasks/result`): it belongs to Gatehouse's `tasks/result` for that task.
    */
-  private callAsking(): Call | undefined {
-    for (const call of this.calls.values()) if (!call.done) return call;
+  private callAsking(request: JsonRpcRequest): Call | undefined {
+    const meta = request.params?._meta;
+    const related = isObject(meta) && isObject(meta[RELATED_TASK]) ? meta[RELATED_TASK].taskId : undefined;
+    if (typeof related === 'string') {
+      for (const call of this.calls.values()) if (call.background && !call.done && call.request.params?.taskId === related) return call;
+    }
+    for (const call of this.calls.values()) if (!call.done && !call.background) return call;
     return undefined;
   }
 

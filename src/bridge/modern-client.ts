@@ -19,12 +19,14 @@ import { BridgeReply } from './reply.ts';
 import { serveListen } from './listen.ts';
 import { ToolHeaderBook } from './tool-headers.ts';
 import { checkedParamHeaders, checkParamHeaders } from '../mcp/routing-headers.ts';
+import { BridgedTasks, declaresTasks, missingTasksCapability, offersToolTasks, TASK_METHODS } from './modern-tasks.ts';
+import type { TaskIdSealer } from './task-ids.ts';
 
 /**
  * Methods 2026-07-28 removed: answered as unknown (HTTP 404, -32601), never forwarded. `tasks/result`
- * left with the tasks extension (SEP-2663); tasks are not bridged.
+ * and `tasks/list` are not part of the tasks extension (SEP-2663) that replaced 2025's tasks.
  */
-const REMOVED: ReadonlySet<string> = new Set(['initialize', 'ping', 'logging/setLevel', 'resources/subscribe', 'resources/unsubscribe', 'tasks/result']);
+const REMOVED: ReadonlySet<string> = new Set(['initialize', 'ping', 'logging/setLevel', 'resources/subscribe', 'resources/unsubscribe', 'tasks/result', 'tasks/list']);
 
 export class ModernClientBridge {
   readonly pool: SessionPool;
@@ -34,21 +36,26 @@ export class ModernClientBridge {
   readonly listens = new Map<string, () => void>();
   /** The `x-mcp-header` declarations of the server's tools, to check clients' `Mcp-Param-*` headers. */
   private readonly toolHeaders = new ToolHeaderBook(checkedParamHeaders);
+  /** Tasks of the server run for 2026-07-28 clients (the tasks extension). */
+  private readonly tasks: BridgedTasks;
 
   constructor(
     readonly server: string,
     factory: (log: Logger) => MessageChannel,
     limits: PoolLimits,
     private readonly states: RequestStateSealer,
+    taskIds: TaskIdSealer,
     private readonly nodeId: string,
     private readonly log: Logger,
   ) {
     this.pool = new SessionPool(server, factory, limits, log);
+    this.tasks = new BridgedTasks(taskIds, nodeId, log);
   }
 
   update(factory: (log: Logger) => MessageChannel, limits: PoolLimits): void {
     this.pool.update(factory, limits);
     this.toolHeaders.clear();
+    this.tasks.support.clear();
   }
 
   async post(x: PostExchange): Promise<void> {
@@ -78,15 +85,29 @@ export class ModernClientBridge {
         const session = await this.session(x, envelope);
         return await serveListen(this, x, session, message);
       }
+      if (TASK_METHODS.has(message.method)) {
+        const answer = await this.tasks.serve(x.api, x.principal.key, message, envelope, (id) => this.pool.byIdLive(id), (m) => this.transformed(x, m), this.pool.responseTimeout);
+        return this.answer(x, answer);
+      }
       const resumed = this.resume(x, message);
       if (resumed) return await this.drive(x, resumed.session, resumed.call, message);
       const acquired = this.session(x, envelope);
       // A live session is returned as it is, and a log level that did not change costs no promise.
       const session = acquired instanceof Promise ? await acquired : acquired;
-      if (message.method === 'tools/call') await this.checkParamHeaders(x, session, message);
+      let asTask = false;
+      if (message.method === 'tools/call') {
+        await this.checkParamHeaders(x, session, message);
+        const task = await this.taskMode(session, message, envelope);
+        if (task === 'refuse') return this.answer(x, missingTasksCapability(message, 'the tool runs only as a task'));
+        asTask = task === 'task';
+      }
       const leveled = session.setLogLevel(envelope.logLevel, this.pool.responseTimeout);
       if (leveled) await leveled;
-      return await this.drive(x, session, session.call(message, legacyParams(message.params)), message);
+      const params = legacyParams(message.params);
+      // The 2025 task request: no ttl of the client's (2026-07-28 has none), the server's default.
+      const call = session.call(message, asTask ? { ...params, task: {} } : params);
+      call.taskAugmented = asTask;
+      return await this.drive(x, session, call, message);
     } finally {
       x.record?.upstreamEnded();
     }
@@ -99,6 +120,22 @@ export class ModernClientBridge {
     const found = this.toolHeaders.of(name, () => session.listTools(this.pool.responseTimeout));
     const declarations = found instanceof Promise ? await found : found;
     if (declarations.length > 0) checkParamHeaders(declarations, request.params?.arguments, x.req.headers);
+  }
+
+  /**
+   * Whether a call runs as a task: when the server runs the tool as one (`execution.taskSupport`
+   * required or optional, and the server's tasks capability covers tools/call) and the client
+   * declared the extension on this request. A tool that runs only as a task cannot be called by a
+   * client that did not: -32021, as SEP-2663 says.
+   */
+  private async taskMode(session: LegacySession, request: JsonRpcRequest, envelope: Envelope): Promise<'plain' | 'task' | 'refuse'> {
+    const name = request.params?.name;
+    if (typeof name !== 'string' || !offersToolTasks(session.init?.capabilities ?? {})) return 'plain';
+    const found = this.tasks.support.of(name, session, this.pool.responseTimeout);
+    const support = found instanceof Promise ? await found : found;
+    if (support === 'forbidden') return 'plain';
+    if (declaresTasks(envelope)) return 'task';
+    return support === 'required' ? 'refuse' : 'plain';
   }
 
   private session(x: PostExchange, envelope: Envelope): LegacySession | Promise<LegacySession> {
@@ -157,6 +194,8 @@ export class ModernClientBridge {
    */
   stateOwner(api: string, sub: string, message: JsonRpcMessage): string | undefined {
     if (!isRequest(message)) return undefined;
+    const taskOwner = this.tasks.owner(api, sub, message);
+    if (taskOwner !== undefined) return taskOwner;
     const state = message.params?.requestState;
     if (typeof state !== 'string') return undefined;
     const claims = this.states.unseal(state);
@@ -222,10 +261,16 @@ export class ModernClientBridge {
             return reply.final(errorFor(request, new GatehouseError('GH_UPSTREAM_EXITED', `Upstream "${this.server}" ended: ${event.reason}`)));
           case 'answer': {
             x.record?.upstreamResponded(200);
-            if (request.method === 'tools/list') this.toolHeaders.learn(event.response.result);
+            if (request.method === 'tools/list') {
+              this.toolHeaders.learn(event.response.result);
+              this.tasks.support.learn(event.response.result);
+            }
+            const result = event.response.result;
+            // A task-augmented call answers with the task (CreateTaskResult), in 2026-07-28 shape.
+            const created = call.taskAugmented && isObject(result) && isObject(result.task) ? this.tasks.created(x.api, x.principal.key, session, result.task) : undefined;
             const response: JsonRpcResponse = event.response.error
               ? { jsonrpc: '2.0', id: request.id, error: event.response.error }
-              : { jsonrpc: '2.0', id: request.id, result: modernResult(request.method, event.response.result, session.init?.serverInfo) };
+              : { jsonrpc: '2.0', id: request.id, result: modernResult(request.method, created ?? result, session.init?.serverInfo) };
             return reply.final((this.transformed(x, response) as JsonRpcResponse | undefined) ?? errorResponse(request.id, -32603, 'The answer was withheld by a policy'));
           }
           case 'input': {

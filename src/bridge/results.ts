@@ -52,8 +52,23 @@ export function discoverResult(init: LegacyInit): JsonObject {
   return modernResult('server/discover', result, init.serverInfo);
 }
 
-/** Server capabilities as 2026-07-28 names them: tasks moved to an extension. */
+/**
+ * Server capabilities as 2026-07-28 names them: tasks moved to an extension, offered when the server
+ * runs tools/call as tasks (the only request the extension covers; modern-tasks.ts serves it).
+ */
 export function modernCapabilities(capabilities: JsonObject): JsonObject {
-  const { tasks: _extension, ...rest } = capabilities;
+  const { tasks: _core, ...rest } = capabilities;
+  if (offersToolTasks(capabilities)) rest.extensions = { ...(isObject(rest.extensions) ? rest.extensions : {}), [TASKS_EXTENSION]: {} };
   return rest;
+}
+
+/** The tasks extension's identifier (SEP-2663). */
+export const TASKS_EXTENSION = 'io.modelcontextprotocol/tasks';
+
+/** Whether a 2025 server runs `tools/call` as tasks (`capabilities.tasks.requests.tools.call`). */
+export function offersToolTasks(capabilities: JsonObject): boolean {
+  const tasks = capabilities.tasks;
+  const requests = isObject(tasks) ? tasks.requests : undefined;
+  const tools = isObject(requests) ? requests.tools : undefined;
+  return isObject(tools) && isObject(tools.call);
 }

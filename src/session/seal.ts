@@ -34,6 +34,8 @@ export interface BridgedClaims {
   cap: Record<string, unknown>;
   /** The client's clientInfo. */
   info: Record<string, unknown>;
+  /** Set when the server offered the tasks extension at initialize (its tools are listed as runnable as tasks on any node). */
+  tk?: 1;
 }
 
 const PREFIX = 'gh1.';

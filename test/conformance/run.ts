@@ -380,6 +380,11 @@ function renderDoc(input: {
   lines.push('requires, frozen at its release, each at its own wire (the initialize handshake for 2025-11-25,');
   lines.push('stateless `_meta` requests for 2026-07-28), plus the scenarios the suite runs without scoring');
   lines.push('(extensions such as tasks, pending ones).');
+  lines.push('The tasks extension\'s scenarios mostly need fixture tools (`slow_compute`, `failing_job`, …)');
+  lines.push('that neither upstream has; through Gatehouse, server-everything (a 2025 server whose tasks');
+  lines.push('Gatehouse bridges, [protocol eras](protocol-eras.md#tasks-across-the-eras)) passes those that');
+  lines.push('need none: the extension advertised, the tasks methods refused without it (-32021), no');
+  lines.push('`tasks/result` or `tasks/list`, a 2025-style `task` param ignored, an unknown task id -32602.');
   lines.push('');
   lines.push('Each upstream is tested directly, then through Gatehouse in each configuration. **The rule: every');
   lines.push('check that passes directly passes through Gatehouse**, compared scenario by scenario and check');

@@ -20,6 +20,7 @@ const LIST_METHODS = new Set(['tools/list', 'resources/list', 'resources/templat
 // Methods 2026-07-28 removed (subscriptions/listen replaces them): a 2026-07-28 request for one is
 // answered as a 2026-07-28 server answers it (-32601, HTTP 404), not as a hidden resource would be.
 const REMOVED_IN_STATELESS = new Set(['resources/subscribe', 'resources/unsubscribe']);
+const TASKS_EXTENSION = 'io.modelcontextprotocol/tasks';
 const TASK_METHODS = new Set(['tasks/get', 'tasks/result', 'tasks/list', 'tasks/cancel', 'tasks/update']);
 const LIST_CAPABILITIES = ['tools', 'resources', 'prompts'] as const;
 
@@ -102,8 +103,9 @@ export class AclPolicy implements Policy {
         return this.completion(ctx, message, params);
       default:
         if (TASK_METHODS.has(method) && this.acl.grantable.has('tools/call')) {
-          // Tasks live in this agent's own upstream session (never shared between agents), and
-          // only calls the ACL allowed can have created them.
+          // Tasks live in this agent's own upstream session (never shared between agents; a
+          // bridged 2026-07-28 client's task ids are sealed to it), and only calls the ACL
+          // allowed can have created them.
           return ALLOW;
         }
         this.record(ctx, method, undefined, { allowed: false, rule: undefined }, 'method not covered by the ACL');
@@ -220,7 +222,14 @@ export class AclPolicy implements Policy {
     if (![...grants].some((m) => m.startsWith('resources/'))) delete capabilities.resources;
     if (!grants.has('prompts/list') && !grants.has('prompts/get')) delete capabilities.prompts;
     if (!grants.has('prompts/get') && !grants.has('resources/templates/list') && !grants.has('resources/read')) delete capabilities.completions;
-    if (!grants.has('tools/call')) delete capabilities.tasks;
+    if (!grants.has('tools/call')) {
+      delete capabilities.tasks;
+      // 2026-07-28: tasks are an extension, and run only tools/call.
+      if (isObject(capabilities.extensions) && TASKS_EXTENSION in capabilities.extensions) {
+        const { [TASKS_EXTENSION]: _tasks, ...others } = capabilities.extensions;
+        capabilities.extensions = others;
+      }
+    }
     // A reload may change what this agent sees; Gatehouse then says so (gateway.ts), so clients
     // that listen only when the server promises it should.
     for (const kind of LIST_CAPABILITIES) if (isObject(capabilities[kind])) capabilities[kind] = { ...capabilities[kind], listChanged: true };
