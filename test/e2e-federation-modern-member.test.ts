@@ -40,6 +40,8 @@ before(async () => {
     ],
     apis: [
       { name: 'open', path: '/open', servers: ['everything', 'modern'], auth: { type: 'keyless' } },
+      // A virtual server over the 2026-07-28 member: `say` is its echo with the message fixed.
+      { name: 'curated', path: '/curated', auth: { type: 'keyless' }, tools: [{ server: 'modern', name: 'echo', as: 'say', arguments: { fixed: { message: 'fixed by the gateway' } } }, { server: 'modern', name: 'add' }] },
       {
         name: 'guarded',
         path: '/mcp',
@@ -437,6 +439,26 @@ test('a 2026-07-28 member that goes away is left out and the others keep working
     for (let i = 0; i < 200 && changed.length === seen; i++) await new Promise((r) => setTimeout(r, 25));
     assert.ok(changed.length > seen, 'the client was told its lists changed');
     assert.deepEqual((await client.callTool({ name: 'modern__echo', arguments: { message: 'back' } })).content, [{ type: 'text', text: 'Echo: back' }]);
+  } finally {
+    await close();
+  }
+});
+
+test('a virtual server over a 2026-07-28 member keeps its fixed arguments for a 2026-07-28 client: passing one is refused, and the member gets the fixed value (the forwarded path used to send the client\'s arguments as they were)', { timeout: 60_000 }, async () => {
+  const { client, close } = await modernClient('curated');
+  try {
+    const names = (await client.listTools()).tools.map((t) => t.name).sort();
+    assert.deepEqual(names, ['add', 'say']);
+    const said = await client.callTool({ name: 'say', arguments: {} });
+    assert.deepEqual(said.content, [{ type: 'text', text: 'Echo: fixed by the gateway' }]);
+    const overridden = await client.callTool({ name: 'say', arguments: { message: 'from the client' } }).then(
+      (result) => JSON.stringify(result),
+      (error: Error) => error.message,
+    );
+    assert.doesNotMatch(overridden, /from the client/);
+    assert.match(overridden, /set by the gateway and cannot be passed/);
+    const sum = await client.callTool({ name: 'add', arguments: { a: 2, b: 3 } });
+    assert.deepEqual(sum.content, [{ type: 'text', text: '5' }]);
   } finally {
     await close();
   }
