@@ -12,7 +12,7 @@ import type { Logger } from '../../log.ts';
 import { pinnedDefinition } from './definition.ts';
 import type { DefinitionChange, PinningRegistry } from './registry.ts';
 import type { PinningConfig, PinningMode } from './schema.ts';
-import { PinningWebhook } from './webhook.ts';
+import { SignedWebhook } from '../webhook.ts';
 
 interface ServerRule {
   readonly mode: PinningMode;
@@ -25,7 +25,7 @@ export class PinningPolicy implements Policy {
   readonly stableResponses = false;
   private readonly rules = new Map<string, ServerRule>();
   private readonly defaultRule: ServerRule;
-  private readonly webhook: PinningWebhook | undefined;
+  private readonly webhook: SignedWebhook | undefined;
 
   constructor(
     private readonly config: PinningConfig,
@@ -34,7 +34,7 @@ export class PinningPolicy implements Policy {
   ) {
     this.defaultRule = rule(config.mode, config.firstUse);
     for (const [server, override] of Object.entries(config.servers)) this.rules.set(server, rule(override.mode ?? config.mode, override.firstUse ?? config.firstUse));
-    this.webhook = config.webhook && new PinningWebhook(config.webhook, log);
+    this.webhook = config.webhook && new SignedWebhook(config.webhook, log, 'pinning');
   }
 
   private ruleOf(server: string): ServerRule {

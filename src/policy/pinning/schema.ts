@@ -20,7 +20,7 @@ const ServerOverride = z
   })
   .meta({ description: 'This server\'s mode and first-use rule, instead of the policy\'s.' });
 
-const Webhook = z
+export const WebhookSchema = z
   .strictObject({
     url: Url.meta({ description: 'Where each change is POSTed as JSON (http or https).' }),
     secret: z.string().min(16, 'expected a secret of at least 16 characters').optional().meta({ description: 'Signs each body: header `X-Gatehouse-Signature: sha256=<hex HMAC-SHA256 of the body>`. Use ${env:NAME}; never logged.' }),
@@ -34,7 +34,7 @@ export const PinningPolicySchema = z
       mode: Mode.default('enforce'),
       firstUse: FirstUse.default('trust'),
       servers: z.record(z.string(), ServerOverride).default({}).meta({ description: 'Per-server mode and first-use rule, by server name (on a federated API or virtual server, the members).' }),
-      webhook: Webhook.optional(),
+      webhook: WebhookSchema.optional(),
     }),
   })
   .meta({
@@ -46,4 +46,4 @@ export const PinningPolicySchema = z
 export type PinningConfig = z.output<typeof PinningPolicySchema>['pinning'];
 export type PinningMode = z.output<typeof Mode>;
 export type FirstUseRule = z.output<typeof FirstUse>;
-export type WebhookConfig = z.output<typeof Webhook>;
+export type WebhookConfig = z.output<typeof WebhookSchema>;
