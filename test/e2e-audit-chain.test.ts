@@ -1,0 +1,249 @@
+// The tamper-evident audit log with real traffic (the SDK client calling server-everything
+// through Gatehouse), in both stores: records are hash-chained per node and checkpoints signed;
+// then rows are tampered with directly in the database — a field edited, one edited with its hash
+// recomputed, one deleted, one inserted without a link and one at a taken seq, two swapped, a
+// checkpoint's signature forged, a checkpoint deleted, the end of the chain cut — and
+// `gatehouse audit verify` must name each at its position, and say an untouched log is intact.
+import { test, before } from 'node:test';
+import assert from 'node:assert/strict';
+import { copyFileSync, readFileSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import pg from 'pg';
+import { connectClient, REPO_ROOT, runCli, startEverything, startTestGateway, tempDir, type RunningEverything } from './helpers/gatehouse.ts';
+import { postgresRequirement } from './helpers/requirements.ts';
+import type { ConfigInput } from '../src/config/schema.ts';
+import { STORED_COLUMNS, type Row } from '../src/audit/rows.ts';
+import { rowHash } from '../src/audit/chain/canonical.ts';
+import { openSqliteChainSource } from '../src/audit/sqlite-sink.ts';
+import { verifyChains, type Finding, type VerifyReport } from '../src/audit/chain/verify.ts';
+
+/** Every record its own batch, a checkpoint every 5: positions 5, 10, 15, … end checkpoints. */
+const CHAIN = { batch: { size: 1, interval: 10 }, chain: { enabled: true, checkpoint: { records: 5, interval: 60_000 } } };
+
+before(() => {
+  // `gatehouse audit verify` runs from the compiled CLI.
+  execFileSync('npx', ['tsc', '-p', 'tsconfig.build.json'], { cwd: REPO_ROOT, stdio: 'inherit' });
+});
+
+/** A gateway over server-everything with this audit section; `calls` echo calls, then a clean stop (which signs the rest). */
+async function traffic(everything: RunningEverything, audit: NonNullable<ConfigInput['audit']>, dataDir: string, calls: number): Promise<void> {
+  const gh = await startTestGateway({ servers: { e: { url: `${everything.origin}/mcp` } }, apis: [{ name: 'e', path: '/mcp', server: 'e' }], audit }, { dataDir });
+  try {
+    const { client, close } = await connectClient(gh.url());
+    for (let i = 0; i < calls; i++) await client.callTool({ name: 'echo', arguments: { message: `call ${i}` } });
+    await close();
+  } finally {
+    await gh.close();
+  }
+}
+
+async function verifyCli(args: string[]): Promise<{ code: number | null; out: string }> {
+  const cli = runCli(['audit', 'verify', ...args]);
+  const { code } = await cli.exited;
+  return { code, out: cli.output() };
+}
+
+/** Runs a statement with `?` placeholders on either database. */
+type Exec = (sql: string, params?: unknown[]) => Promise<Row[]>;
+
+/** What the tampering below must be reported as: [kind, seq] (an unchained insertion has no seq). */
+type Expected = Array<[Finding['kind'], number | null]>;
+
+/**
+ * Tampers with a chain of at least 30 records (node `node`, checkpoints every 5) the way someone
+ * with write access to the database could, and returns what verify must find.
+ */
+async function tamper(exec: Exec, node: string): Promise<{ expected: Expected; ids: Map<string, number | null> }> {
+  const row = async (seq: number) => (await exec('SELECT * FROM audit_events WHERE node = ? AND chain_seq = ?', [node, seq]))[0]!;
+  const insert = (r: Row) => exec(`INSERT INTO audit_events (${STORED_COLUMNS.join(', ')}) VALUES (${STORED_COLUMNS.map(() => '?').join(', ')})`, STORED_COLUMNS.map((c) => r[c] ?? null));
+  const [{ last }] = (await exec('SELECT max(chain_seq) AS last FROM audit_events WHERE node = ?', [node])) as [{ last: number }];
+  const end = Number(last);
+  assert.ok(end >= 30, `enough records to tamper with (${end})`);
+  const ids = new Map<string, number | null>();
+
+  // Edit a field.
+  ids.set(String((await row(3)).id), 3);
+  await exec("UPDATE audit_events SET agent = 'mallory' WHERE node = ? AND chain_seq = 3", [node]);
+  // Delete one.
+  await exec('DELETE FROM audit_events WHERE node = ? AND chain_seq = 7', [node]);
+  // Insert one without a link (a copy of seq 9 under a new id)…
+  const unlinked = { ...(await row(9)), id: `${String((await row(9)).id)}x`, node: null, chain_seq: null, prev_hash: null, hash: null };
+  await insert(unlinked);
+  ids.set(unlinked.id, null);
+  // …and one at seq 12's place, with seq 12's link.
+  const forged = { ...(await row(12)), id: `${String((await row(12)).id)}y`, agent: 'mallory' };
+  await insert(forged);
+  ids.set(forged.id, 12);
+  // Reorder: seq 14 and seq 17 trade places.
+  await exec('UPDATE audit_events SET chain_seq = CASE chain_seq WHEN 14 THEN 17 ELSE 14 END WHERE node = ? AND chain_seq IN (14, 17)', [node]);
+  // Edit a field and recompute the record's hash (the algorithm is no secret).
+  const r23 = await row(23);
+  const edited = { ...r23, reason: 'nothing to see' };
+  await exec('UPDATE audit_events SET reason = ?, hash = ? WHERE node = ? AND chain_seq = 23', ['nothing to see', rowHash(edited, { node, seq: 23, prevHash: String(r23.prev_hash) }), node]);
+  // Forge checkpoint 21–25's signature (another checkpoint's), delete checkpoint 6–10.
+  await exec('UPDATE audit_checkpoints SET signature = (SELECT signature FROM audit_checkpoints WHERE node = ? AND to_seq = 20) WHERE node = ? AND to_seq = 25', [node, node]);
+  await exec('DELETE FROM audit_checkpoints WHERE node = ? AND to_seq = 10', [node]);
+  // Cut the end of the chain: its last two records.
+  await exec('DELETE FROM audit_events WHERE node = ? AND chain_seq > ?', [node, end - 2]);
+
+  const expected: Expected = [
+    ['changed', 3],
+    ['deleted', 7],
+    ['inserted', null],
+    ['inserted', 12],
+    ['reordered', 14],
+    ['reordered', 17],
+    ['changed', 23],
+    ['bad-signature', 21],
+    ['checkpoint-gap', 6],
+    ['deleted', end - 1],
+  ];
+  return { expected, ids };
+}
+
+function assertFindings(report: VerifyReport, expected: Expected, ids: Map<string, number | null>): void {
+  const found = report.findings.map((f) => [f.kind, f.seq ?? null] as [string, number | null]);
+  const order = (a: [string, number | null], b: [string, number | null]) => `${a[0]}:${a[1]}`.localeCompare(`${b[0]}:${b[1]}`);
+  assert.deepEqual(found.sort(order), [...expected].sort(order), JSON.stringify(report.findings, null, 1));
+  assert.equal(report.intact, false);
+  // Each named record is named by its id.
+  for (const [id, seq] of ids) assert.ok(report.findings.some((f) => f.id === id && (f.seq ?? null) === seq), `finding names ${id} at ${seq}`);
+}
+
+function sqliteExec(file: string): { exec: Exec; close(): void } {
+  const db = new Database(file);
+  return {
+    exec: async (sql, params = []) => {
+      const statement = db.prepare(sql);
+      return statement.reader ? (statement.all(...params) as Row[]) : (statement.run(...params), []);
+    },
+    close: () => db.close(),
+  };
+}
+
+test('sqlite: records written before the chain are unchained, the chain resumes across restarts, verify says intact', { timeout: 120_000 }, async (t) => {
+  const everything = await startEverything();
+  t.after(() => everything.close());
+  const dir = tempDir();
+  const dataDir = path.join(dir, 'data');
+  // A gateway of before the chain (chain off), then two runs with it.
+  await traffic(everything, { ...CHAIN, chain: { enabled: false } }, dataDir, 3);
+  await traffic(everything, CHAIN, dataDir, 8);
+  await traffic(everything, CHAIN, dataDir, 8);
+  const file = path.join(dataDir, 'audit.db');
+  const { source, close } = openSqliteChainSource(file);
+  const report = await verifyChains(source, { expect: { records: 5, batch: 1 } });
+  close();
+  assert.equal(report.intact, true, JSON.stringify(report.findings));
+  assert.equal(report.nodes.length, 1, 'one node: the data directory keeps its id across restarts');
+  const [node] = report.nodes;
+  const db = new Database(file, { readonly: true });
+  const { chained, unchained } = db.prepare('SELECT count(node) AS chained, count(*) - count(node) AS unchained FROM audit_events').get() as { chained: number; unchained: number };
+  db.close();
+  assert.ok(unchained > 0 && chained > 0);
+  assert.deepEqual([node!.firstSeq, node!.lastSeq, node!.records], [1, chained, chained], 'one unbroken chain over both runs');
+  assert.equal(node!.signedTo, chained, 'a clean stop signs every record');
+  assert.equal(node!.node, readFileSync(path.join(dataDir, 'audit-node-id'), 'utf8').trim());
+  assert.equal(report.notices.filter((n) => n.kind === 'unchained').length, 1);
+  assert.match(report.notices.find((n) => n.kind === 'unchained')!.message, new RegExp(`^${unchained} records written before chaining began`));
+
+  // The CLI: exit 0 and "intact"; with the node's own public key too; with another key, not.
+  const config = path.join(dir, 'gatehouse.yaml');
+  writeFileSync(config, `dataDir: data\nservers: { e: { url: "http://127.0.0.1:9/mcp" } }\napis: [{ name: e, path: /mcp, server: e }]\n`);
+  const intact = await verifyCli(['-c', config]);
+  assert.equal(intact.code, 0, intact.out);
+  assert.match(intact.out, new RegExp(`node ${node!.node}: seq 1–${chained} \\(${chained} records\\), \\d+ checkpoints, signed up to ${chained}`));
+  assert.match(intact.out, /\nintact\n$/);
+  const own = await verifyCli(['-c', config, '--public-key', path.join(dataDir, 'audit-signing.key')]);
+  assert.equal(own.code, 0, own.out);
+  const otherKey = path.join(dir, 'other.pub');
+  writeFileSync(otherKey, generateKeyPairSync('ed25519').publicKey.export({ format: 'pem', type: 'spki' }) as string);
+  const other = await verifyCli(['-c', config, '--public-key', otherKey, '--json']);
+  assert.equal(other.code, 1, other.out);
+  const untrusted = JSON.parse(other.out) as VerifyReport;
+  assert.ok(untrusted.findings.length > 0 && untrusted.findings.every((f) => f.kind === 'untrusted-key'));
+  const bad = await verifyCli(['-c', config, '--since', 'yesterday-ish']);
+  assert.equal(bad.code, 2);
+  assert.match(bad.out, /--since.*expected a chain seq/);
+});
+
+test('sqlite: verify names each tampering at its position (node, seq, record id)', { timeout: 120_000 }, async (t) => {
+  const everything = await startEverything();
+  t.after(() => everything.close());
+  const dir = tempDir();
+  const dataDir = path.join(dir, 'data');
+  await traffic(everything, CHAIN, dataDir, 32);
+  const original = path.join(dataDir, 'audit.db');
+  const file = path.join(dir, 'tampered.db');
+  copyFileSync(original, file);
+  const node = readFileSync(path.join(dataDir, 'audit-node-id'), 'utf8').trim();
+  const db = sqliteExec(file);
+  const { expected, ids } = await tamper(db.exec, node);
+  db.close();
+
+  const { source, close } = openSqliteChainSource(file);
+  const report = await verifyChains(source, { expect: { records: 5, batch: 1 } });
+  close();
+  assertFindings(report, expected, ids);
+  assert.ok(report.findings.every((f) => f.kind === 'inserted' && f.seq === undefined ? f.node === undefined : f.node === node), 'each finding names its node');
+
+  // The CLI says the same, one line each, and exits 1; the original file is intact.
+  const cli = await verifyCli(['--file', file]);
+  assert.equal(cli.code, 1, cli.out);
+  for (const label of ['CHANGED', 'DELETED', 'INSERTED', 'REORDERED', 'BAD SIGNATURE', 'CHECKPOINT GAP']) assert.match(cli.out, new RegExp(`^\\s*${label}\\s`, 'm'));
+  assert.match(cli.out, /seq 7 is missing, between \S+ \(seq 6\) and \S+ \(seq 8\): deleted/);
+  assert.match(cli.out, /NOT INTACT: 10 findings\n$/);
+  const json = await verifyCli(['--file', file, '--json']);
+  assertFindings(JSON.parse(json.out) as VerifyReport, expected, ids);
+  assert.equal((await verifyCli(['--file', original])).code, 0);
+
+  // --since a seq: only what follows is checked (the tampering at 3 and 7 is before it).
+  const since = await verifyCli(['--file', file, '--since', '20', '--json']);
+  const later = (JSON.parse(since.out) as VerifyReport).findings.filter((f) => f.node === node);
+  assert.deepEqual(later.map((f) => f.kind).sort(), ['bad-signature', 'changed', 'deleted'], since.out);
+});
+
+const postgres = postgresRequirement();
+
+test('postgres: verify names each tampering at its position', { skip: postgres.skip, timeout: 120_000 }, async (t) => {
+  postgres.check();
+  const url = postgres.url!;
+  const everything = await startEverything();
+  const schema = `gatehouse_chain_test_${randomBytes(6).toString('hex')}`;
+  const admin = new pg.Client({ connectionString: url });
+  await admin.connect();
+  t.after(async () => {
+    await admin.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+    await admin.end();
+    await everything.close();
+  });
+  const dir = tempDir();
+  const dataDir = path.join(dir, 'data');
+  const sink = { type: 'postgres' as const, url, schema };
+  await traffic(everything, { ...CHAIN, sink }, dataDir, 32);
+  const config = path.join(dir, 'gatehouse.yaml');
+  writeFileSync(config, `dataDir: data\nservers: { e: { url: "http://127.0.0.1:9/mcp" } }\napis: [{ name: e, path: /mcp, server: e }]\naudit: { sink: { type: postgres, url: "\${env:AUDIT_DB_URL}", schema: ${schema} } }\n`);
+  const env = { AUDIT_DB_URL: url };
+  const run = async (args: string[]) => {
+    const cli = runCli(['audit', 'verify', '-c', config, ...args], env);
+    const { code } = await cli.exited;
+    return { code, out: cli.output() };
+  };
+  const intact = await run([]);
+  assert.equal(intact.code, 0, intact.out);
+  assert.match(intact.out, /\nintact\n$/);
+
+  const node = readFileSync(path.join(dataDir, 'audit-node-id'), 'utf8').trim();
+  await admin.query(`SET search_path TO "${schema}"`);
+  const exec: Exec = async (sql, params = []) => {
+    let n = 0;
+    return (await admin.query(sql.replace(/\?/g, () => `$${++n}`), params)).rows as Row[];
+  };
+  const { expected, ids } = await tamper(exec, node);
+  const tampered = await run(['--json']);
+  assert.equal(tampered.code, 1, tampered.out);
+  assertFindings(JSON.parse(tampered.out) as VerifyReport, expected, ids);
+});
