@@ -5,7 +5,8 @@ import assert from 'node:assert/strict';
 import { createHash, generateKeyPairSync } from 'node:crypto';
 import type { AuditEvent } from '../event.ts';
 import { COLUMNS, rowValues } from '../rows.ts';
-import { canonicalForm, eventHash, HASHED, rowHash } from './canonical.ts';
+import canonicalize from 'canonicalize';
+import { canonicalForm, canonicalObject, eventHash, HASHED, rowHash } from './canonical.ts';
 import { signCheckpoint, signatureValid } from './checkpoint.ts';
 import { parsePublicKey } from './signing-key.ts';
 
@@ -81,4 +82,23 @@ test('checkpoint: an Ed25519 signature over the statement; any change breaks it'
   assert.equal(signatureValid({ ...c, signature: 'AAAA' }), false, 'garbage signature');
   assert.equal(parsePublicKey(privateKey.export({ format: 'pem', type: 'pkcs8' }) as string, 'test'), spki, 'a private key gives its public half');
   assert.throws(() => parsePublicKey(generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey.export({ format: 'pem', type: 'spki' }) as string, 'keys/p256.pem'), /keys\/p256\.pem: expected an Ed25519 key/);
+});
+
+test('canonical form: the same bytes as the reference RFC 8785 library, for awkward values too', () => {
+  const awkward: Array<Partial<AuditEvent>> = [
+    {},
+    { durationMs: 1e21, upstreamMs: 1e-7, bytesIn: 0, bytesOut: 2 ** 53 - 1 },
+    { durationMs: -0, upstreamMs: 0.1 + 0.2, time: 1 },
+    { reason: 'line\nbreak\ttab "quoted" back\\slash \u0001\u001f\u007f', target: '€ 𝄞 ☃ é' },
+    { request: '</script><!-- \u2028\u2029', response: '{"a":[1,2,{"b":null}]}' },
+    { target: 'lone \uD800 surrogate', trace: '' },
+    { tenant: 't', user: 'u', errorCode: -32602, toolError: true, decision: 'denied' },
+  ];
+  for (const change of awkward) {
+    const values = rowValues({ ...EVENT, ...change });
+    const ordered = HASHED.map((c) => values[(COLUMNS as readonly string[]).indexOf(c)]);
+    for (const link of [LINK, { node: 'ñode', seq: 1, prevHash: null }]) {
+      assert.equal(canonicalForm(ordered, link), canonicalize(canonicalObject(ordered, link)), JSON.stringify(change));
+    }
+  }
 });
