@@ -12,10 +12,11 @@ import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import pg from 'pg';
-import { connectClient, REPO_ROOT, runCli, startEverything, startTestGateway, tempDir, type RunningEverything } from './helpers/gatehouse.ts';
+import { connectClient, REPO_ROOT, runCli, startEverything, startTestGateway, tempDir, writeConfig, type RunningEverything } from './helpers/gatehouse.ts';
+import { freePort, stopCli, waitForLogLines, waitUntil } from './helpers/lifecycle-procs.ts';
 import { postgresRequirement } from './helpers/requirements.ts';
 import type { ConfigInput } from '../src/config/schema.ts';
-import { STORED_COLUMNS, type Row } from '../src/audit/rows.ts';
+import { STORED_COLUMNS, eventOf, type Row } from '../src/audit/rows.ts';
 import { rowHash } from '../src/audit/chain/canonical.ts';
 import { openSqliteChainSource } from '../src/audit/sqlite-sink.ts';
 import { verifyChains, type Finding, type VerifyReport } from '../src/audit/chain/verify.ts';
@@ -205,6 +206,102 @@ test('sqlite: verify names each tampering at its position (node, seq, record id)
   const later = (JSON.parse(since.out) as VerifyReport).findings.filter((f) => f.node === node);
   assert.deepEqual(later.map((f) => f.kind).sort(), ['bad-signature', 'changed', 'deleted'], since.out);
 });
+
+test('sqlite: a spill file left by a crash is chained in its order, records already stored once (regression: a re-read spill file forked the chain)', { timeout: 120_000 }, async (t) => {
+  const everything = await startEverything();
+  t.after(() => everything.close());
+  const dataDir = path.join(tempDir(), 'data');
+  const audit = { ...CHAIN, queue: { size: 10_000, overflow: 'spill' as const } };
+  await traffic(everything, audit, dataDir, 3);
+  const file = path.join(dataDir, 'audit.db');
+  const db = new Database(file);
+  const stored = db.prepare('SELECT * FROM audit_events WHERE node IS NOT NULL ORDER BY chain_seq DESC LIMIT 1').get() as Row;
+  db.close();
+  // What a crash leaves: the spill file, its first line a record that was already written (the
+  // crash came after the sink took it), then records in an order that is not their ids' order.
+  const spilled = [5, 1, 4, 2, 3].map((n) => ({ ...eventOfRow(stored), id: `${String(stored.id).slice(0, -3)}sp${n}`, rpcId: `spilled-${n}` }));
+  writeFileSync(path.join(dataDir, 'audit-spill.jsonl'), [JSON.stringify(eventOfRow(stored)), ...spilled.map((e) => JSON.stringify(e))].join('\n') + '\n');
+  await traffic(everything, audit, dataDir, 1);
+
+  const check = new Database(file, { readonly: true });
+  const chain = check.prepare('SELECT id, chain_seq FROM audit_events WHERE chain_seq > ? ORDER BY chain_seq LIMIT 5').all(Number(stored.chain_seq)) as Array<{ id: string; chain_seq: number }>;
+  const copies = (check.prepare('SELECT count(*) AS n FROM audit_events WHERE id = ?').get(String(stored.id)) as { n: number }).n;
+  check.close();
+  assert.deepEqual(chain.map((r) => r.id), spilled.map((e) => e.id), 'the spill file first, in its order, right after the last stored record');
+  assert.equal(copies, 1, 'the record already stored is not written (or linked) again');
+  const { source, close } = openSqliteChainSource(file);
+  const report = await verifyChains(source, { expect: { records: 5, batch: 1 } });
+  close();
+  assert.equal(report.intact, true, JSON.stringify(report.findings));
+  assert.equal(report.nodes[0]!.signedTo, report.nodes[0]!.lastSeq);
+});
+
+test('a gateway killed (SIGKILL) leaves an unsigned tail; the next start resumes the chain and signs from where the last checkpoint ended', { timeout: 120_000 }, async (t) => {
+  const everything = await startEverything();
+  const port = await freePort();
+  const dataDir = tempDir();
+  const file = writeConfig(
+    [
+      `listen: { host: 127.0.0.1, port: ${port} }`,
+      `dataDir: ${JSON.stringify(dataDir)}`,
+      'servers:',
+      `  e: { url: ${JSON.stringify(`${everything.origin}/mcp`)} }`,
+      'apis: [{ name: e, path: /mcp, server: e }]',
+      'audit: { batch: { size: 1, interval: 10ms }, chain: { checkpoint: { records: 5, interval: 1h } } }',
+      '',
+    ].join('\n'),
+  );
+  const cli = runCli(['start', '--config', file]);
+  t.after(async () => {
+    await stopCli(cli);
+    await everything.close();
+  });
+  await waitForLogLines(cli, (l) => l.msg === 'gatehouse listening', 'Gatehouse listens');
+  const { client, close } = await connectClient(`http://127.0.0.1:${port}/mcp`);
+  for (let i = 0; i < 7; i++) await client.callTool({ name: 'echo', arguments: { message: `before the crash ${i}` } });
+  const auditFile = path.join(dataDir, 'audit.db');
+  const calls = () => {
+    const db = new Database(auditFile, { readonly: true });
+    try {
+      return (db.prepare("SELECT count(*) AS n FROM audit_events WHERE method = 'tools/call'").get() as { n: number }).n;
+    } finally {
+      db.close();
+    }
+  };
+  await waitUntil(() => calls() === 7, 'the calls are written');
+  cli.child.kill('SIGKILL');
+  await cli.exited;
+  await close().catch(() => undefined);
+
+  const verify = async () => {
+    const { source, close: done } = openSqliteChainSource(auditFile);
+    try {
+      return await verifyChains(source, { expect: { records: 5, batch: 1 } });
+    } finally {
+      done();
+    }
+  };
+  const crashed = await verify();
+  assert.equal(crashed.intact, true, JSON.stringify(crashed.findings));
+  const tail = crashed.notices.find((n) => n.kind === 'unsigned-tail');
+  assert.ok(tail && tail.toSeq === crashed.nodes[0]!.lastSeq && tail.seq === crashed.nodes[0]!.signedTo + 1, JSON.stringify(crashed));
+
+  await traffic(everything, CHAIN, dataDir, 2);
+  const resumed = await verify();
+  assert.equal(resumed.intact, true, JSON.stringify(resumed.findings));
+  assert.equal(resumed.nodes.length, 1);
+  assert.equal(resumed.nodes[0]!.firstSeq, 1);
+  assert.equal(resumed.nodes[0]!.signedTo, resumed.nodes[0]!.lastSeq, 'the tail the crash left is signed by the next start');
+  assert.ok(resumed.nodes[0]!.lastSeq! > crashed.nodes[0]!.lastSeq!);
+  assert.deepEqual(resumed.notices, []);
+});
+
+/** A stored row back as the record the gateway spills (its chain fields dropped). */
+function eventOfRow(row: Row): Record<string, unknown> {
+  const e = eventOf(row) as unknown as Record<string, unknown>;
+  delete e.chain;
+  return e;
+}
 
 const postgres = postgresRequirement();
 
