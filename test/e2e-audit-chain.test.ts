@@ -19,6 +19,7 @@ import type { ConfigInput } from '../src/config/schema.ts';
 import { STORED_COLUMNS, eventOf, type Row } from '../src/audit/rows.ts';
 import { rowHash } from '../src/audit/chain/canonical.ts';
 import { openSqliteChainSource } from '../src/audit/sqlite-sink.ts';
+import { openPostgresChainSource } from '../src/audit/postgres-sink.ts';
 import { verifyChains, type Finding, type VerifyReport } from '../src/audit/chain/verify.ts';
 
 /** Every record its own batch, a checkpoint every 5: positions 5, 10, 15, … end checkpoints. */
@@ -343,4 +344,40 @@ test('postgres: verify names each tampering at its position', { skip: postgres.s
   const tampered = await run(['--json']);
   assert.equal(tampered.code, 1, tampered.out);
   assertFindings(JSON.parse(tampered.out) as VerifyReport, expected, ids);
+});
+
+test('postgres: two nodes writing to one table at once keep a chain each, and verify tells them apart', { skip: postgres.skip, timeout: 120_000 }, async (t) => {
+  postgres.check();
+  const url = postgres.url!;
+  const everything = await startEverything();
+  const schema = `gatehouse_chain_test_${randomBytes(6).toString('hex')}`;
+  const admin = new pg.Client({ connectionString: url });
+  await admin.connect();
+  t.after(async () => {
+    await admin.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+    await admin.end();
+    await everything.close();
+  });
+  const sink = { type: 'postgres' as const, url, schema };
+  const dirs = [path.join(tempDir(), 'a'), path.join(tempDir(), 'b')];
+  // The first creates the table; then both write together, their batches interleaved in the table.
+  await traffic(everything, { ...CHAIN, sink }, dirs[0]!, 1);
+  await Promise.all(dirs.map((dir) => traffic(everything, { ...CHAIN, sink }, dir, 12)));
+  const [a, b] = dirs.map((dir) => readFileSync(path.join(dir, 'audit-node-id'), 'utf8').trim());
+  const { source, close } = await openPostgresChainSource(url, schema);
+  try {
+    const report = await verifyChains(source, { expect: { records: 5, batch: 1 } });
+    assert.equal(report.intact, true, JSON.stringify(report.findings));
+    assert.deepEqual(report.nodes.map((n) => n.node).sort(), [a, b].sort());
+    for (const n of report.nodes) assert.deepEqual([n.firstSeq, n.signedTo], [1, n.lastSeq]);
+    // Tampering with one node's chain is that node's finding only.
+    await admin.query(`UPDATE "${schema}".audit_events SET decision = 'denied' WHERE node = $1 AND chain_seq = 4`, [b]);
+    const after = await verifyChains(source, { node: undefined });
+    assert.deepEqual(after.findings.map((f) => [f.kind, f.node, f.seq]), [['changed', b, 4]]);
+    const onlyA = await verifyChains(source, { node: a });
+    assert.equal(onlyA.intact, true);
+    assert.deepEqual(onlyA.nodes.map((n) => n.node), [a]);
+  } finally {
+    await close();
+  }
 });
