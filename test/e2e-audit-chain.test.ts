@@ -381,3 +381,46 @@ test('postgres: two nodes writing to one table at once keep a chain each, and ve
     await close();
   }
 });
+
+test('admin API: GET /api/audit/verify checks the running gateway\'s chains (in its writer thread) and names a record changed under it', { timeout: 120_000 }, async (t) => {
+  const everything = await startEverything();
+  const dataDir = path.join(tempDir(), 'data');
+  const token = 'audit-chain-admin-token-0123456789';
+  const gh = await startTestGateway(
+    { servers: { e: { url: `${everything.origin}/mcp` } }, apis: [{ name: 'e', path: '/mcp', server: 'e' }], audit: CHAIN, admin: { token } },
+    { dataDir },
+  );
+  t.after(async () => {
+    await gh.close();
+    await everything.close();
+  });
+  const { client, close } = await connectClient(gh.url());
+  for (let i = 0; i < 6; i++) await client.callTool({ name: 'echo', arguments: { message: `live ${i}` } });
+  await close();
+  await gh.gateway.audit!.flush();
+  const admin = gh.gateway.admin!.url.replace(/\/$/, '');
+  const get = async (query: string, auth = token) => {
+    const response = await fetch(`${admin}/api/audit/verify${query}`, { headers: { authorization: `Bearer ${auth}` } });
+    return { status: response.status, body: (await response.json()) as VerifyReport & { error?: string } };
+  };
+  const intact = await get('');
+  assert.equal(intact.status, 200, JSON.stringify(intact.body));
+  assert.equal(intact.body.intact, true, JSON.stringify(intact.body.findings));
+  const node = readFileSync(path.join(dataDir, 'audit-node-id'), 'utf8').trim();
+  assert.deepEqual(intact.body.nodes.map((n) => [n.node, n.firstSeq]), [[node, 1]]);
+
+  // Someone edits a record in the live file.
+  const db = new Database(path.join(dataDir, 'audit.db'));
+  const { id } = db.prepare('SELECT id FROM audit_events WHERE node = ? AND chain_seq = 4').get(node) as { id: string };
+  db.prepare("UPDATE audit_events SET decision = 'denied' WHERE node = ? AND chain_seq = 4").run(node);
+  db.close();
+  const tampered = await get('');
+  assert.equal(tampered.status, 200);
+  assert.deepEqual(tampered.body.findings.map((f) => [f.kind, f.node, f.seq, f.id]), [['changed', node, 4, id]]);
+  assert.equal((await get('?sinceSeq=5')).body.intact, true, 'from seq 5 on it is intact');
+  assert.equal((await get('?since=1h')).body.intact, false);
+  const bad = await get('?sinceSeq=soon');
+  assert.equal(bad.status, 400);
+  assert.match(bad.body.error!, /sinceSeq must be a chain seq/);
+  assert.equal((await get('', 'wrong-token')).status, 401);
+});

@@ -19,6 +19,7 @@ import { finishPayloads, RedactionProfiles } from './payloads.ts';
 import { auditSinkSpec, auditSpillFile } from './paths.ts';
 import { loadChainNodeId, loadSigningKey } from './chain/signing-key.ts';
 import type { ChainSettings } from './chain/chain-writer.ts';
+import type { VerifyOptions, VerifyReport } from './chain/verify.ts';
 
 export interface AuditCounters {
   /** Records accepted from the request path. */
@@ -79,6 +80,8 @@ export class Audit implements ExchangeObserver {
   private sinkDown: { since: number; attempts: number; error: string | undefined } | undefined;
   /** Read back records (undefined for the JSON-lines sink). */
   readonly reader: (AuditReader & AuditTail) | undefined;
+  /** Checks the hash chains in the writer thread (undefined when records are not chained). */
+  readonly verify: ((options: Pick<VerifyOptions, 'since' | 'node'>) => Promise<VerifyReport>) | undefined;
 
   private constructor(
     config: ConfigData,
@@ -97,6 +100,8 @@ export class Audit implements ExchangeObserver {
     this.writer.onSinkState = (state) => this.sinkState(state);
     this.sinkType = config.audit.sink.type;
     this.reader = config.audit.sink.type === 'jsonl' ? undefined : readerVia(writer);
+    const expect = { records: config.audit.chain.checkpoint.records, batch: config.audit.batch.size };
+    this.verify = config.audit.sink.type === 'jsonl' || !config.audit.chain.enabled ? undefined : (options) => writer.read('verify', [{ ...options, expect }]) as Promise<VerifyReport>;
     for (const file of this.spill?.leftovers() ?? []) this.spillQueue.push(file);
     if (this.spillQueue.length > 0) this.pump();
   }

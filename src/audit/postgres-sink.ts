@@ -132,6 +132,7 @@ export async function openPostgresSink(url: string, schema: string | undefined):
   return {
     reader: new SqlAuditReader(db),
     chain: chainStoreOf(db),
+    chainSource: chainSourceOf(db, { chained: true, checkpoints: true }),
     write: async (events, checkpoint) => {
       const rows = events.map((event) => {
         const values = storedValues(event);

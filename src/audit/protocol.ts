@@ -24,7 +24,7 @@ export const WRITTEN = 1;
 export const FAILED = 2;
 export const SHARED_SLOTS = 3;
 
-export type ReadOp = 'list' | 'get' | 'overview' | 'latestSeq' | 'after';
+export type ReadOp = 'list' | 'get' | 'overview' | 'latestSeq' | 'after' | 'verify';
 
 export type ToWriter =
   | { type: 'write'; seq: number; events: AuditEvent[] }

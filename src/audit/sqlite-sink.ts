@@ -147,6 +147,7 @@ export function openSqliteSink(file: string): AuditSink {
   return {
     reader: new SqlAuditReader(sql),
     chain: chainStoreOf(sql),
+    chainSource: chainSourceOf(sql, { chained: true, checkpoints: true }),
     write: async (events, checkpoint) => {
       writeAll(events, checkpoint);
     },

@@ -15,6 +15,8 @@ import { FAILED, SETTLED, WRITTEN, type FromWriter, type ToWriter, type WorkerIn
 import { AnswerLookup, finishPayloads, RedactionProfiles } from './payloads.ts';
 import { ChainWriter, type Linked } from './chain/chain-writer.ts';
 import type { Checkpoint } from './chain/checkpoint.ts';
+import type { ChainSource } from './chain/chain-sql.ts';
+import { verifyChains, type VerifyOptions, type VerifyReport } from './chain/verify.ts';
 
 const init = workerData as WorkerInit;
 const port = parentPort!;
@@ -179,10 +181,28 @@ async function retain(): Promise<void> {
   }
 }
 
+/**
+ * Verifies the chains (the admin API's /api/audit/verify). A page at a time, yielding to the
+ * thread's messages in between, so that batches keep being written during a long check.
+ */
+async function verifyHere(options: VerifyOptions): Promise<VerifyReport> {
+  const source = sink?.chainSource;
+  if (!source || !chainWriter) throw new Error('this audit log is not chained (audit.chain.enabled: false, or a jsonl sink)');
+  const yielding: ChainSource = {
+    ...source,
+    page: async (...args) => {
+      await new Promise((resolve) => setImmediate(resolve));
+      return source.page(...args);
+    },
+  };
+  return verifyChains(yielding, options);
+}
+
 async function read(rid: number, op: string, args: unknown[]): Promise<void> {
   const reader = sink?.reader;
   try {
     if (!sink) throw new Error('the audit sink is not connected yet');
+    if (op === 'verify') return send({ type: 'result', rid, value: await verifyHere(args[0] as VerifyOptions) });
     if (!reader) throw new Error('this audit sink cannot be read back');
     const fn = (reader as unknown as Record<string, (...a: unknown[]) => Promise<unknown>>)[op];
     if (typeof fn !== 'function') throw new Error(`unknown read ${op}`);
