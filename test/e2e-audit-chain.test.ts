@@ -424,3 +424,20 @@ test('admin API: GET /api/audit/verify checks the running gateway\'s chains (in 
   assert.match(bad.body.error!, /sinceSeq must be a chain seq/);
   assert.equal((await get('', 'wrong-token')).status, 401);
 });
+
+test('a GATEHOUSE_AUDIT_SIGNING_KEY that is not an Ed25519 key stops the start with one line naming it (it printed a stack trace)', { timeout: 60_000 }, async () => {
+  const file = writeConfig('listen: { host: 127.0.0.1, port: 0 }\nservers: { e: { url: "http://127.0.0.1:9/mcp" } }\napis: [{ name: e, path: /mcp, server: e }]\n');
+  const rsa = generateKeyPairSync('rsa', { modulusLength: 1024 }).privateKey.export({ format: 'pem', type: 'pkcs8' }) as string;
+  for (const [value, expected] of [
+    ['notakey', /expected an Ed25519 private key, PEM or base64 of PKCS#8 DER/],
+    [rsa, /expected an Ed25519 key, got rsa/],
+  ] as const) {
+    const cli = runCli(['start', '--config', file], { GATEHOUSE_AUDIT_SIGNING_KEY: value });
+    const { code } = await cli.exited;
+    assert.equal(code, 1);
+    const out = cli.output().trim();
+    assert.match(out, /^gatehouse start: the audit signing key: GATEHOUSE_AUDIT_SIGNING_KEY: /);
+    assert.match(out, expected);
+    assert.doesNotMatch(out, /\n\s+at /, 'no stack trace');
+  }
+});

@@ -10,6 +10,9 @@ import path from 'node:path';
 
 export const SIGNING_KEY_ENV = 'GATEHOUSE_AUDIT_SIGNING_KEY';
 
+/** A key that is not an Ed25519 key: a start-up failure the operator fixes (cli/start-failure.ts). */
+export class SigningKeyError extends Error {}
+
 export interface SigningKey {
   privateKey: KeyObject;
   /** DER SubjectPublicKeyInfo, base64: what checkpoints carry. */
@@ -25,9 +28,9 @@ export function parsePrivateKey(text: string, source: string): KeyObject {
     const trimmed = text.trim();
     key = trimmed.startsWith('-----BEGIN') ? createPrivateKey(trimmed) : createPrivateKey({ key: Buffer.from(trimmed, 'base64'), format: 'der', type: 'pkcs8' });
   } catch (err) {
-    throw new Error(`${source}: expected an Ed25519 private key, PEM or base64 of PKCS#8 DER (${(err as Error).message})`);
+    throw new SigningKeyError(`${source}: expected an Ed25519 private key, PEM or base64 of PKCS#8 DER (${(err as Error).message})`);
   }
-  if (key.asymmetricKeyType !== 'ed25519') throw new Error(`${source}: expected an Ed25519 key, got ${key.asymmetricKeyType ?? 'an unknown type'}`);
+  if (key.asymmetricKeyType !== 'ed25519') throw new SigningKeyError(`${source}: expected an Ed25519 key, got ${key.asymmetricKeyType ?? 'an unknown type'}`);
   return key;
 }
 

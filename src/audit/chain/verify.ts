@@ -137,7 +137,11 @@ async function verifyNode(source: ChainSource, node: string, options: VerifyOpti
     } else if (r.prevHash !== prev.hash && r.selfOk && prev.selfOk) {
       findings.push({ kind: 'changed', node, seq: prev.seq, id: prev.id, message: `seq ${prev.seq} (${prev.id}) is not the record seq ${r.seq} was chained to (links to ${short(r.prevHash)}, it hashes to ${short(prev.hash)}): changed, its hash recomputed` });
     }
-    if (!r.selfOk) suspects.push(r);
+    if (!r.selfOk) {
+      // Matched against each other afterwards; past the cap (a table rewritten wholesale), reported as changed at once.
+      if (suspects.length < MAX_SUSPECTS) suspects.push(r);
+      else findings.push({ kind: 'changed', node, seq: r.seq, id: r.id, message: `seq ${r.seq} (${r.id}) does not match its hash: a field was changed` });
+    }
     if (named.has(r.seq)) named.set(r.seq, r);
     prev = r;
   };
@@ -185,11 +189,8 @@ async function verifyNode(source: ChainSource, node: string, options: VerifyOpti
  * matches that place's hash (the rows' contents were swapped).
  */
 function resolveSuspects(node: string, suspects: Walked[], findings: Finding[]): void {
-  const pairable = suspects.length <= MAX_SUSPECTS;
   for (const x of suspects) {
-    const home = !pairable
-      ? undefined
-      : suspects.find((y) => y !== x && (rowHash(x.row, { node, seq: y.seq, prevHash: x.prevHash }) === x.hash || rowHash(x.row, { node, seq: y.seq, prevHash: y.prevHash }) === y.hash));
+    const home = suspects.find((y) => y !== x && (rowHash(x.row, { node, seq: y.seq, prevHash: x.prevHash }) === x.hash || rowHash(x.row, { node, seq: y.seq, prevHash: y.prevHash }) === y.hash));
     if (home) findings.push({ kind: 'reordered', node, seq: x.seq, id: x.id, message: `seq ${x.seq} holds ${x.id}, which was written at seq ${home.seq}: reordered` });
     else findings.push({ kind: 'changed', node, seq: x.seq, id: x.id, message: `seq ${x.seq} (${x.id}) does not match its hash: a field was changed` });
   }
