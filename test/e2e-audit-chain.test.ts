@@ -4,15 +4,15 @@
 // recomputed, one deleted, one inserted without a link and one at a taken seq, two swapped, a
 // checkpoint's signature forged, a checkpoint deleted, the end of the chain cut — and
 // `gatehouse audit verify` must name each at its position, and say an untouched log is intact.
-import { test, before } from 'node:test';
+// The CLI runs compiled (bin/gatehouse.js → dist): `npm run build` first, as `npm test` does.
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { copyFileSync, readFileSync, writeFileSync } from 'node:fs';
-import { execFileSync } from 'node:child_process';
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import pg from 'pg';
-import { connectClient, REPO_ROOT, runCli, startEverything, startTestGateway, tempDir, writeConfig, type RunningEverything } from './helpers/gatehouse.ts';
+import { connectClient, runCli, startEverything, startTestGateway, tempDir, writeConfig, type RunningEverything } from './helpers/gatehouse.ts';
 import { freePort, stopCli, waitForLogLines, waitUntil } from './helpers/lifecycle-procs.ts';
 import { postgresRequirement } from './helpers/requirements.ts';
 import type { ConfigInput } from '../src/config/schema.ts';
@@ -24,11 +24,6 @@ import { verifyChains, type Finding, type VerifyReport } from '../src/audit/chai
 
 /** Every record its own batch, a checkpoint every 5: positions 5, 10, 15, … end checkpoints. */
 const CHAIN = { batch: { size: 1, interval: 10 }, chain: { enabled: true, checkpoint: { records: 5, interval: 60_000 } } };
-
-before(() => {
-  // `gatehouse audit verify` runs from the compiled CLI.
-  execFileSync('npx', ['tsc', '-p', 'tsconfig.build.json'], { cwd: REPO_ROOT, stdio: 'inherit' });
-});
 
 /** A gateway over server-everything with this audit section; `calls` echo calls, then a clean stop (which signs the rest). */
 async function traffic(everything: RunningEverything, audit: NonNullable<ConfigInput['audit']>, dataDir: string, calls: number): Promise<void> {
