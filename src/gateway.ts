@@ -204,7 +204,7 @@ export class Gateway {
       cleanup.push(() => store.close());
       await syncConfigAgents(store, config.agents, log);
       const credentials = new UpstreamCredentialRegistry(new CredentialVault(store, credentialsKeySource(dataDir), env), log);
-      const audit = config.audit.enabled ? await Audit.open(config, { configPath: options.configPath, dataDir, log }) : undefined;
+      const audit = config.audit.enabled ? await Audit.open(config, { configPath: options.configPath, dataDir, log, env }) : undefined;
       if (audit) cleanup.push(() => audit.close());
       listenerDeps.observer = combineObservers(audit, observability.observer);
       // A plan that cannot be built (e.g. oauth2 without an issuer) throws here.

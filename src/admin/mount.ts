@@ -7,7 +7,7 @@ import type { Logger } from '../log.ts';
 import type { AuditReader } from '../audit/reader.ts';
 import type { AuditSinkStatus } from '../audit/audit.ts';
 import { Routes } from '../http/routes.ts';
-import { adminApi } from './api/index.ts';
+import { adminApi, type AuditVerify } from './api/index.ts';
 import { dashboardBuilt, serveDashboard } from './static.ts';
 import { sendHtml } from './pages.ts';
 
@@ -17,6 +17,8 @@ export interface DashboardDeps {
   reader(): AuditReader | undefined;
   /** Whether the audit sink is open (a Postgres sink may be unreachable and retried). */
   auditSink?(): AuditSinkStatus | undefined;
+  /** The hash chains' check, when records are chained. */
+  verifyAudit?(): AuditVerify | undefined;
   readonly log: Logger;
 }
 

@@ -26,6 +26,7 @@ import { authorizationServerEnabled } from '../authserver/index.ts';
 import type { AdminTokenLookup } from './api-tokens.ts';
 import { continuePage, loginPage, sendHtml, signInRefusedPage } from './pages.ts';
 import { dashboardRoutes } from './mount.ts';
+import type { AuditVerify } from './api/index.ts';
 import { API_PREFIX, type ManagementHandler } from '../control/api.ts';
 import { ConnectionGuard, isClientDisconnect, timeoutOptions, type ClientLimits, type ConnectionStats } from '../http/client-limits.ts';
 import { createWebServer, type WebServer } from '../http/tls-server.ts';
@@ -38,7 +39,7 @@ export interface AdminHost {
   readonly store: Store;
   readonly log: Logger;
   sessionCounts(): Record<string, number>;
-  readonly audit?: { readonly reader: AuditReader | undefined; readonly sinkStatus?: AuditSinkStatus } | undefined;
+  readonly audit?: { readonly reader: AuditReader | undefined; readonly sinkStatus?: AuditSinkStatus; readonly verify?: AuditVerify | undefined } | undefined;
   /** Managed mode: the management API under /api/v1/ (src/control). */
   readonly control?: { readonly handle: ManagementHandler; readonly served: number | undefined; readonly adminTokens: AdminTokenLookup } | undefined;
   /** Several nodes (src/cluster/): this node's id and how many live nodes it knows. */
@@ -93,7 +94,7 @@ export class AdminServer {
     this.auth = new AdminAuth(token.token, config.admin.users, host.store, host.log.child({ component: 'admin' }));
     this.gatehouseSignIn = new GatehouseSignIn(host.store, host.log.child({ component: 'admin' }));
     this.origin = compileOriginPolicy(config.admin.host, { allowedHosts: config.admin.allowedHosts, allowedOrigins: config.admin.allowedOrigins });
-    this.routes = dashboardRoutes({ config: () => host.config, sessionCounts: () => host.sessionCounts(), reader: () => host.audit?.reader, auditSink: () => host.audit?.sinkStatus, log: host.log });
+    this.routes = dashboardRoutes({ config: () => host.config, sessionCounts: () => host.sessionCounts(), reader: () => host.audit?.reader, auditSink: () => host.audit?.sinkStatus, verifyAudit: () => host.audit?.verify, log: host.log });
   }
 
   /**

@@ -17,6 +17,9 @@ import { SpillFile } from './spill.ts';
 import { WriterClient } from './writer-client.ts';
 import { finishPayloads, RedactionProfiles } from './payloads.ts';
 import { auditSinkSpec, auditSpillFile } from './paths.ts';
+import { loadChainNodeId, loadSigningKey } from './chain/signing-key.ts';
+import type { ChainSettings } from './chain/chain-writer.ts';
+import type { VerifyOptions, VerifyReport } from './chain/verify.ts';
 
 export interface AuditCounters {
   /** Records accepted from the request path. */
@@ -77,6 +80,8 @@ export class Audit implements ExchangeObserver {
   private sinkDown: { since: number; attempts: number; error: string | undefined } | undefined;
   /** Read back records (undefined for the JSON-lines sink). */
   readonly reader: (AuditReader & AuditTail) | undefined;
+  /** Checks the hash chains in the writer thread (undefined when records are not chained). */
+  readonly verify: ((options: Pick<VerifyOptions, 'since' | 'node'>) => Promise<VerifyReport>) | undefined;
 
   private constructor(
     config: ConfigData,
@@ -95,16 +100,20 @@ export class Audit implements ExchangeObserver {
     this.writer.onSinkState = (state) => this.sinkState(state);
     this.sinkType = config.audit.sink.type;
     this.reader = config.audit.sink.type === 'jsonl' ? undefined : readerVia(writer);
+    const expect = { records: config.audit.chain.checkpoint.records, batch: config.audit.batch.size };
+    this.verify = config.audit.sink.type === 'jsonl' || !config.audit.chain.enabled ? undefined : (options) => writer.read('verify', [{ ...options, expect }]) as Promise<VerifyReport>;
     for (const file of this.spill?.leftovers() ?? []) this.spillQueue.push(file);
     if (this.spillQueue.length > 0) this.pump();
   }
 
   /** Opens the sink in its writer thread; fails (with the reason) when the sink cannot be opened. */
-  static async open(config: ConfigData, options: { configPath?: string | undefined; dataDir: string; log: Logger }): Promise<Audit> {
+  static async open(config: ConfigData, options: { configPath?: string | undefined; dataDir: string; log: Logger; env?: NodeJS.ProcessEnv }): Promise<Audit> {
     const sink = auditSinkSpec(config, options.configPath, options.dataDir);
+    const chain = sink.type !== 'jsonl' && config.audit.chain.enabled ? await chainSettings(config, options.dataDir, options.env ?? process.env) : undefined;
+    if (chain) options.log.info({ node: chain.node, publicKey: chain.publicKey, keySource: chain.keySource }, 'audit records are hash-chained; checkpoints are signed with this key');
     // Postgres is reached over the network and may come up after Gatehouse: its opening is
     // retried while the gateway serves. A local sink that cannot be opened fails the start.
-    const writer = await WriterClient.start({ sink, retention: config.audit.retention, retryOpen: sink.type === 'postgres' }, options.log.child({ component: 'audit' }));
+    const writer = await WriterClient.start({ sink, retention: config.audit.retention, retryOpen: sink.type === 'postgres', chain }, options.log.child({ component: 'audit' }));
     return new Audit(config, writer, auditSpillFile(config, options.configPath, options.dataDir), options.log);
   }
 
@@ -156,7 +165,7 @@ export class Audit implements ExchangeObserver {
   /** A new config: payloads, redaction and `enabled: false` apply at once; sink, queue, batch and retention changes on restart. */
   reconfigure(config: ConfigData): void {
     this.settings = this.compile(config);
-    if (definition(config) !== this.sinkDefinition) this.log.warn('audit sink, queue, batch and retention changes take effect on restart');
+    if (definition(config) !== this.sinkDefinition) this.log.warn('audit sink, queue, batch and retention and chain changes take effect on restart');
   }
 
   /** Settings for a config; the writer learns of new redaction profiles before any record names one. */
@@ -343,8 +352,21 @@ export class Audit implements ExchangeObserver {
 }
 
 function definition(config: ConfigData): string {
-  const { sink, queue, batch, retention } = config.audit;
-  return JSON.stringify({ sink, queue, batch, retention });
+  const { sink, queue, batch, retention, chain } = config.audit;
+  return JSON.stringify({ sink, queue, batch, retention, chain });
+}
+
+/** The chain's node id and signing key (read or made in the data directory), for the writer thread. */
+async function chainSettings(config: ConfigData, dataDir: string, env: NodeJS.ProcessEnv): Promise<ChainSettings & { keySource: string }> {
+  const key = await loadSigningKey(dataDir, env);
+  return {
+    node: await loadChainNodeId(dataDir),
+    privateKeyPem: key.privateKey.export({ format: 'pem', type: 'pkcs8' }) as string,
+    publicKey: key.publicKey,
+    keySource: key.source,
+    records: config.audit.chain.checkpoint.records,
+    intervalMs: config.audit.chain.checkpoint.interval,
+  };
 }
 
 function readerVia(writer: WriterClient): AuditReader & AuditTail {

@@ -66,6 +66,19 @@ export interface AuditEvent {
    * them into `request` and `response` before anything stores the record (payloads.ts).
    */
   raw?: RawPayloads | undefined;
+  /**
+   * Its place in its node's hash chain, set by the writer thread just before the sink stores it
+   * (chain/chain-writer.ts); absent for records written before chaining, or by the JSON-lines sink.
+   */
+  chain?: StoredLink | undefined;
+}
+
+/** A record's link in its node's chain, and its own hash (chain/canonical.ts). */
+export interface StoredLink {
+  node: string;
+  seq: number;
+  prevHash: string | null;
+  hash: string;
 }
 
 /**

@@ -5,9 +5,10 @@
 import pg from 'pg';
 import type { AuditSink } from './sink.ts';
 import { SqlAuditReader, type SqlExecutor } from './sql-reader.ts';
-import { COLUMNS, TABLE, rowValues, type Row } from './rows.ts';
+import { STORED_COLUMNS, TABLE, storedValues, type Row } from './rows.ts';
 import { quoteIdent } from '../store/postgres-migrate.ts';
 import { timePrefix } from './ids.ts';
+import { CHECKPOINTS, CHECKPOINT_COLUMNS, FIRST_KEPT, PRUNE_CHECKPOINTS, chainSourceOf, chainStoreOf, checkpointValues, type ChainSource } from './chain/chain-sql.ts';
 
 /** "gaud" in ASCII: recognisable in pg_locks, apart from the store's lock. */
 const LOCK_CLASS = 0x67617564;
@@ -49,12 +50,31 @@ const SCHEMA = `
   ALTER TABLE ${TABLE} ADD COLUMN IF NOT EXISTS tool_error integer NOT NULL DEFAULT 0;
   ALTER TABLE ${TABLE} ADD COLUMN IF NOT EXISTS server text;
   ALTER TABLE ${TABLE} ADD COLUMN IF NOT EXISTS original_target text;
+  ALTER TABLE ${TABLE} ADD COLUMN IF NOT EXISTS node text;
+  ALTER TABLE ${TABLE} ADD COLUMN IF NOT EXISTS chain_seq bigint;
+  ALTER TABLE ${TABLE} ADD COLUMN IF NOT EXISTS prev_hash text;
+  ALTER TABLE ${TABLE} ADD COLUMN IF NOT EXISTS hash text;
+  CREATE INDEX IF NOT EXISTS ${TABLE}_chain ON ${TABLE} (node, chain_seq);
+  CREATE TABLE IF NOT EXISTS ${CHECKPOINTS} (
+    node text NOT NULL,
+    from_seq bigint NOT NULL,
+    to_seq bigint NOT NULL,
+    last_hash text NOT NULL,
+    time bigint NOT NULL,
+    public_key text NOT NULL,
+    signature text NOT NULL,
+    PRIMARY KEY (node, to_seq)
+  );
   CREATE INDEX IF NOT EXISTS ${TABLE}_agent ON ${TABLE} (agent, id);
   CREATE INDEX IF NOT EXISTS ${TABLE}_target ON ${TABLE} (target, id);
   CREATE INDEX IF NOT EXISTS ${TABLE}_tenant ON ${TABLE} (tenant, id) WHERE tenant IS NOT NULL;
 `;
 
-const INSERT = `INSERT INTO ${TABLE} (${COLUMNS.join(', ')}) SELECT ${COLUMNS.join(', ')} FROM json_populate_recordset(NULL::${TABLE}, $1::json) ON CONFLICT (id) DO NOTHING`;
+// In the batch's order (WITH ORDINALITY … ORDER BY): seq, the storage order, follows each node's chain order.
+const INSERT = `INSERT INTO ${TABLE} (${STORED_COLUMNS.join(', ')}) SELECT ${STORED_COLUMNS.join(', ')} FROM json_populate_recordset(NULL::${TABLE}, $1::json) WITH ORDINALITY ORDER BY ordinality ON CONFLICT (id) DO NOTHING`;
+const INSERT_CHECKPOINT = `INSERT INTO ${CHECKPOINTS} (${CHECKPOINT_COLUMNS.join(', ')}) VALUES (${CHECKPOINT_COLUMNS.map((_, i) => `$${i + 2}`).join(', ')}) ON CONFLICT DO NOTHING`;
+// A batch and the checkpoint over it in one statement: stored together or not at all.
+const INSERT_WITH_CHECKPOINT = `WITH batch AS (${INSERT} RETURNING 1) ${INSERT_CHECKPOINT}`;
 
 /** `?` placeholders to `$n` (the shared SQL never has a `?` inside a literal). */
 function numbered(sql: string): string {
@@ -111,23 +131,47 @@ export async function openPostgresSink(url: string, schema: string | undefined):
   };
   return {
     reader: new SqlAuditReader(db),
-    write: async (events) => {
+    chain: chainStoreOf(db),
+    chainSource: chainSourceOf(db, { chained: true, checkpoints: true }),
+    write: async (events, checkpoint) => {
       const rows = events.map((event) => {
-        const values = rowValues(event);
+        const values = storedValues(event);
         const row: Record<string, unknown> = {};
-        COLUMNS.forEach((column, i) => (row[column] = noNul(values[i])));
+        STORED_COLUMNS.forEach((column, i) => (row[column] = noNul(values[i])));
         return row;
       });
-      await pool.query(INSERT, [JSON.stringify(rows)]);
+      if (checkpoint) await pool.query(INSERT_WITH_CHECKPOINT, [JSON.stringify(rows), ...checkpointValues(checkpoint)]);
+      else await pool.query(INSERT, [JSON.stringify(rows)]);
     },
     retain: async (maxAge, maxRecords) => {
-      let deleted = await chunked(`DELETE FROM ${TABLE} WHERE seq IN (SELECT seq FROM ${TABLE} WHERE id < $1 ORDER BY seq LIMIT ${DELETE_CHUNK})`, timePrefix(Date.now() - maxAge));
+      // By age: a prefix in storage order, as in the SQLite sink (each node's chain loses its oldest records only).
+      const kept = await pool.query<{ seq: string }>(FIRST_KEPT.postgres, [timePrefix(Date.now() - maxAge)]);
+      let deleted = await chunked(`DELETE FROM ${TABLE} WHERE seq IN (SELECT seq FROM ${TABLE} WHERE seq < $1 ORDER BY seq LIMIT ${DELETE_CHUNK})`, kept.rows[0]?.seq ?? String(Number.MAX_SAFE_INTEGER));
       const { rows } = await pool.query<{ seq: string }>(`SELECT seq FROM ${TABLE} ORDER BY seq DESC LIMIT 1 OFFSET $1`, [maxRecords]);
       if (rows[0]) deleted += await chunked(`DELETE FROM ${TABLE} WHERE seq IN (SELECT seq FROM ${TABLE} WHERE seq <= $1 ORDER BY seq LIMIT ${DELETE_CHUNK})`, rows[0].seq);
+      if (deleted > 0) await pool.query(PRUNE_CHECKPOINTS);
       return deleted;
     },
     close: () => pool.end(),
   };
+}
+
+/** Reading the chains only (`gatehouse audit verify`): no table creation, one connection. */
+export async function openPostgresChainSource(url: string, schema: string | undefined): Promise<{ source: ChainSource; close(): Promise<void> }> {
+  const pool = newPool(url, schema, 1);
+  try {
+    const db: SqlExecutor = { all: async (sql, params) => (await pool.query<Row>(numbered(sql), params as unknown[])).rows };
+    const [found] = await db.all(
+      `SELECT to_regclass(?) IS NOT NULL AS events, to_regclass(?) IS NOT NULL AS checkpoints,
+        EXISTS (SELECT 1 FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = ? AND column_name = 'hash') AS chained`,
+      [TABLE, CHECKPOINTS, TABLE],
+    );
+    if (!found?.events) throw new Error(`no ${TABLE} table in ${schema === undefined ? 'the search_path' : `schema ${schema}`}: no gateway has written this audit log yet`);
+    return { source: chainSourceOf(db, { chained: found.chained === true, checkpoints: found.checkpoints === true }), close: () => pool.end() };
+  } catch (err) {
+    await pool.end();
+    throw err;
+  }
 }
 
 /** Reading only (`gatehouse logs`): no table creation, one connection. */

@@ -3,12 +3,15 @@
 // (overflow `block`), while its own event loop is stalled.
 import type { AuditEvent } from './event.ts';
 import type { SinkSpec } from './sink.ts';
+import type { ChainSettings } from './chain/chain-writer.ts';
 
 export interface WorkerInit {
   sink: SinkSpec;
   /** Retry opening the sink until it opens (network sinks) instead of failing the start. */
   retryOpen: boolean;
   retention: { maxAge: number; maxRecords: number };
+  /** Hash-chain the records (sinks that can be read back); undefined: no chain. */
+  chain?: ChainSettings | undefined;
   /** BigInt64Array slots: see SETTLED, WRITTEN, FAILED. */
   shared: SharedArrayBuffer;
 }
@@ -21,7 +24,7 @@ export const WRITTEN = 1;
 export const FAILED = 2;
 export const SHARED_SLOTS = 3;
 
-export type ReadOp = 'list' | 'get' | 'overview' | 'latestSeq' | 'after';
+export type ReadOp = 'list' | 'get' | 'overview' | 'latestSeq' | 'after' | 'verify';
 
 export type ToWriter =
   | { type: 'write'; seq: number; events: AuditEvent[] }

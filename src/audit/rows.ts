@@ -12,6 +12,12 @@ export const COLUMNS = [
   'bytes_in', 'bytes_out', 'request', 'response', 'trace', 'server', 'original_target',
 ] as const;
 
+/** The chain's columns (chain/canonical.ts), NULL for records written before chaining. */
+export const CHAIN_COLUMNS = ['node', 'chain_seq', 'prev_hash', 'hash'] as const;
+
+/** Every column a sink inserts (all but `seq`, which the database assigns). */
+export const STORED_COLUMNS = [...COLUMNS, ...CHAIN_COLUMNS] as const;
+
 export type Column = (typeof COLUMNS)[number];
 export type Row = Record<string, unknown>;
 
@@ -35,6 +41,14 @@ export function rowValues(e: AuditEvent): unknown[] {
     e.errorCode ?? null, e.toolError ? 1 : 0, e.durationMs, e.upstreamMs ?? null, latencyBin(e.durationMs), e.bytesIn, e.bytesOut,
     e.request ?? null, e.response ?? null, e.trace ?? null, e.server ?? null, e.originalTarget ?? null,
   ];
+}
+
+/** Values in STORED_COLUMNS order. */
+export function storedValues(e: AuditEvent): unknown[] {
+  const values = rowValues(e);
+  const link = e.chain;
+  values.push(link?.node ?? null, link?.seq ?? null, link?.prevHash ?? null, link?.hash ?? null);
+  return values;
 }
 
 const text = (v: unknown): string | undefined => (v === null || v === undefined ? undefined : String(v));

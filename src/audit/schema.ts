@@ -58,6 +58,19 @@ export const AuditSchema = z
       })
       .default({ maxAge: 30 * 86_400_000, maxRecords: 1_000_000 })
       .meta({ description: 'Deletion of old records, run by the writer every minute.' }),
+    chain: z
+      .strictObject({
+        enabled: z.boolean().default(true).meta({ description: 'Chain each node\'s records by hash (each record carries the previous one\'s SHA-256) and sign checkpoints with Ed25519, so that `gatehouse audit verify` finds changed, deleted, inserted and reordered records (sqlite, postgres).' }),
+        checkpoint: z
+          .strictObject({
+            records: z.number().int().min(1).default(1000).meta({ description: 'Sign a checkpoint once this many records are unsigned.' }),
+            interval: Duration.default(60_000).meta({ description: '…or once the oldest unsigned record is this old. Records after the last checkpoint can be removed without trace: this bounds how many.' }),
+          })
+          .default({ records: 1000, interval: 60_000 })
+          .meta({ description: 'How often the writer signs its chain (key: GATEHOUSE_AUDIT_SIGNING_KEY, or <dataDir>/audit-signing.key made on first start).' }),
+      })
+      .default({ enabled: true, checkpoint: { records: 1000, interval: 60_000 } })
+      .meta({ description: 'Tamper evidence: hash chain and signed checkpoints (docs/audit.md). Takes effect on restart.' }),
     payloads: z.boolean().default(false).meta({ description: 'Also record request params and response bodies (redacted, capped at maxPayloadBytes). Per-API `audit.payloads` overrides.' }),
     maxPayloadBytes: Size.default(8 * 1024).meta({ description: 'Largest request or response payload kept per record; longer ones are cut.' }),
     redact: FieldNames.default([]),

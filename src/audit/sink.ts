@@ -3,10 +3,17 @@
 import type { AuditEvent } from './event.ts';
 import type { AuditReader } from './reader.ts';
 import type { AuditTail } from './sql-reader.ts';
+import type { ChainStore } from './chain/chain-writer.ts';
+import type { Checkpoint } from './chain/checkpoint.ts';
+import type { ChainSource } from './chain/chain-sql.ts';
 
 export interface AuditSink {
-  /** Writes a batch, all or nothing. */
-  write(events: readonly AuditEvent[]): Promise<void>;
+  /** Writes a batch and the checkpoint signed over it, if any, all or nothing. */
+  write(events: readonly AuditEvent[], checkpoint?: Checkpoint | undefined): Promise<void>;
+  /** The hash chain's reads (sinks that can be read back); undefined: records are not chained. */
+  readonly chain?: ChainStore | undefined;
+  /** The chains as the verifier reads them (`/api/audit/verify`). */
+  readonly chainSource?: ChainSource | undefined;
   /** Deletes records older than maxAge and beyond the newest maxRecords; returns how many. */
   retain(maxAge: number, maxRecords: number): Promise<number>;
   readonly reader: (AuditReader & AuditTail) | undefined;

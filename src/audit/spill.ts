@@ -5,6 +5,16 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { AuditEvent } from './event.ts';
 
+/** The time in a handed-over file's name (`<file>.<pid>-<time>-<n>.ingest`). */
+function order(name: string): number {
+  return Number(/-(\d+)-\d+\.ingest$/.exec(name)?.[1] ?? 0);
+}
+
+/** The count in its name: files handed over in the same millisecond. */
+function order2(name: string): number {
+  return Number(/-(\d+)\.ingest$/.exec(name)?.[1] ?? 0);
+}
+
 export class SpillFile {
   private fd: number | undefined;
   private handed = 0;
@@ -51,7 +61,9 @@ export class SpillFile {
         out.push(target);
       } else if (name.startsWith(`${base}.`) && name.endsWith('.ingest')) out.push(path.join(dir, name));
     }
-    return out.sort();
+    // Oldest first, by the time and count in the name (as text, pid 999's sorted after pid 1000's):
+    // records are stored, and hash-chained, in the order they were spilled.
+    return out.sort((a, b) => order(a) - order(b) || order2(a) - order2(b) || (a < b ? -1 : a > b ? 1 : 0));
   }
 
   close(): void {

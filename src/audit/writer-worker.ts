@@ -3,7 +3,9 @@
 // reads spill files back, runs retention every minute, and answers reads for the dashboard so
 // that no query ever runs on the gateway's request thread. A sink reached over the network
 // (Postgres) that cannot be opened at start is retried with backoff until it can: the gateway
-// serves meanwhile and sends nothing until the thread says the sink is up.
+// serves meanwhile and sends nothing until the thread says the sink is up. With the hash chain on,
+// each batch is linked here, in the order it is stored (chain/chain-writer.ts), and checkpoints
+// are signed every N records or S seconds, beside a batch or alone.
 import fs from 'node:fs';
 import readline from 'node:readline';
 import { parentPort, workerData } from 'node:worker_threads';
@@ -11,6 +13,10 @@ import type { AuditEvent } from './event.ts';
 import { openSink, type AuditSink } from './sink.ts';
 import { FAILED, SETTLED, WRITTEN, type FromWriter, type ToWriter, type WorkerInit } from './protocol.ts';
 import { AnswerLookup, finishPayloads, RedactionProfiles } from './payloads.ts';
+import { ChainWriter, type Linked } from './chain/chain-writer.ts';
+import type { Checkpoint } from './chain/checkpoint.ts';
+import type { ChainSource } from './chain/chain-sql.ts';
+import { verifyChains, type VerifyOptions, type VerifyReport } from './chain/verify.ts';
 
 const init = workerData as WorkerInit;
 const port = parentPort!;
@@ -31,6 +37,21 @@ let sink: AuditSink | undefined;
 const profiles = new RedactionProfiles();
 
 let redactionFailures = 0;
+
+/** Links records into this node's chain and signs checkpoints; undefined when the chain is off. */
+const chainWriter = init.chain ? new ChainWriter(init.chain) : undefined;
+
+/** Links a batch after the chain's head (read back from the store first when unknown); undefined without a chain. */
+async function linkBatch(events: readonly AuditEvent[]): Promise<Linked | undefined> {
+  if (!chainWriter || !sink?.chain) return undefined;
+  if (!chainWriter.resumed) await chainWriter.resume(sink.chain);
+  return chainWriter.link(events, Date.now());
+}
+
+/** A checkpoint in the gateway's log too: a copy kept elsewhere shows a truncation the store alone cannot. */
+function announce(checkpoint: Checkpoint | undefined): void {
+  if (checkpoint) log('info', 'audit checkpoint signed', { node: checkpoint.node, from: checkpoint.fromSeq, to: checkpoint.toSeq, lastHash: checkpoint.lastHash, signature: checkpoint.signature });
+}
 
 function finishAll(events: AuditEvent[]): void {
   const answers = new AnswerLookup();
@@ -67,7 +88,13 @@ async function writeWithRetry(events: readonly AuditEvent[]): Promise<boolean> {
   for (;;) {
     try {
       if (!sink) throw new Error('the audit sink is not open');
-      await sink.write(events);
+      // Linked on every attempt: the same head gives the same links and hashes.
+      const linked = await linkBatch(events);
+      await sink.write(events, linked?.checkpoint);
+      if (linked) {
+        chainWriter!.commit(linked, Date.now());
+        announce(linked.checkpoint);
+      }
       if (failing) log('info', 'audit sink writes again');
       failing = false;
       Atomics.add(shared, WRITTEN, BigInt(events.length));
@@ -80,12 +107,39 @@ async function writeWithRetry(events: readonly AuditEvent[]): Promise<boolean> {
       if (now - started >= RETRY_FOR_MS || (closeDeadline !== undefined && now >= closeDeadline)) {
         log('error', 'audit records lost: the sink kept failing', { records: events.length, err: message });
         Atomics.add(shared, FAILED, BigInt(events.length));
+        // Whether the last attempt was stored is unknown (a connection lost at commit): the
+        // chain's head is read back from the store before the next batch.
+        chainWriter?.invalidate();
         return false;
       }
       await new Promise((resolve) => setTimeout(resolve, Math.min(delay, closeDeadline === undefined ? delay : Math.max(0, closeDeadline - now))));
       delay = Math.min(delay * 2, 2000);
     }
   }
+}
+
+/**
+ * Signs what is linked but unsigned: when the interval has passed (timer), or everything at
+ * close. A failure is logged and tried again at the next tick.
+ */
+async function signPending(force: boolean): Promise<void> {
+  if (!chainWriter || !sink?.chain) return;
+  const pending = chainWriter.pending(Date.now(), force);
+  if (!pending?.checkpoint) return;
+  try {
+    await sink.write([], pending.checkpoint);
+    chainWriter.commit(pending, Date.now());
+    announce(pending.checkpoint);
+  } catch (err) {
+    log('warn', 'could not store an audit checkpoint; trying again', { err: err instanceof Error ? err.message : String(err) });
+  }
+}
+
+/** Records of a spill file already stored (read back twice after a crash) are left out: linking them again would fork the chain. */
+async function unstored(events: AuditEvent[]): Promise<AuditEvent[]> {
+  if (!chainWriter || !sink?.chain || events.length === 0) return events;
+  const stored = await sink.chain.existing(events.map((e) => e.id));
+  return stored.size === 0 ? events : events.filter((e) => !stored.has(e.id));
 }
 
 /** Reads a spill file back into the sink, then removes it. */
@@ -102,11 +156,11 @@ async function ingest(path: string): Promise<void> {
         unreadable++;
       }
       if (batch.length >= INGEST_BATCH) {
-        await writeWithRetry(batch);
+        await writeWithRetry(await unstored(batch));
         batch = [];
       }
     }
-    if (batch.length > 0) await writeWithRetry(batch);
+    if (batch.length > 0) await writeWithRetry(await unstored(batch));
     fs.rmSync(path, { force: true });
   } catch (err) {
     log('error', 'could not read an audit spill file back', { file: path, err: err instanceof Error ? err.message : String(err) });
@@ -127,10 +181,28 @@ async function retain(): Promise<void> {
   }
 }
 
+/**
+ * Verifies the chains (the admin API's /api/audit/verify). A page at a time, yielding to the
+ * thread's messages in between, so that batches keep being written during a long check.
+ */
+async function verifyHere(options: VerifyOptions): Promise<VerifyReport> {
+  const source = sink?.chainSource;
+  if (!source || !chainWriter) throw new Error('this audit log is not chained (audit.chain.enabled: false, or a jsonl sink)');
+  const yielding: ChainSource = {
+    ...source,
+    page: async (...args) => {
+      await new Promise((resolve) => setImmediate(resolve));
+      return source.page(...args);
+    },
+  };
+  return verifyChains(yielding, options);
+}
+
 async function read(rid: number, op: string, args: unknown[]): Promise<void> {
   const reader = sink?.reader;
   try {
     if (!sink) throw new Error('the audit sink is not connected yet');
+    if (op === 'verify') return send({ type: 'result', rid, value: await verifyHere(args[0] as VerifyOptions) });
     if (!reader) throw new Error('this audit sink cannot be read back');
     const fn = (reader as unknown as Record<string, (...a: unknown[]) => Promise<unknown>>)[op];
     if (typeof fn !== 'function') throw new Error(`unknown read ${op}`);
@@ -146,12 +218,18 @@ const runRetention = () => {
   if (!retaining && closeDeadline === undefined) retaining = retain().finally(() => (retaining = undefined));
 };
 let retention: NodeJS.Timeout | undefined;
+let signing: NodeJS.Timeout | undefined;
 
 function opened(open: AuditSink): void {
   sink = open;
   if (open.reader) {
     retention = setInterval(runRetention, RETENTION_EVERY_MS);
     setTimeout(runRetention, 1000).unref();
+  }
+  if (chainWriter && open.chain) {
+    // Checked a few times per interval; the checkpoint waits behind the batches in hand.
+    signing = setInterval(() => (chain = chain.then(() => signPending(false))), Math.max(100, Math.min(chainWriter.settings.intervalMs / 4, 5000)));
+    signing.unref();
   }
 }
 
@@ -227,9 +305,12 @@ port.on('message', (message: ToWriter) => {
       closeDeadline = message.deadline;
       wakeOpener?.();
       if (retention) clearInterval(retention);
+      if (signing) clearInterval(signing);
       chain = chain.then(async () => {
         await opening;
         await retaining;
+        // A clean stop leaves no record unsigned.
+        await signPending(true);
         await sink?.close().catch(() => undefined);
         send({ type: 'closed' });
         port.close();

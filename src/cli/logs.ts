@@ -52,7 +52,7 @@ function positiveInt(value: string): number {
 }
 
 /** "1h", "30m", "2d" ago, or a date ("2026-05-01", "2026-05-01T10:00:00Z"). */
-function since(value: string): number {
+export function since(value: string): number {
   const ago = parseDuration(value);
   if (ago !== undefined) return Date.now() - ago;
   const at = Date.parse(value);

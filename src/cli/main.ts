@@ -15,6 +15,7 @@ import { registerAclCommands } from './acl.ts';
 import { registerLogsCommand } from './logs.ts';
 import { registerManagedCommands } from './managed.ts';
 import { registerToolsCommands } from './tools.ts';
+import { registerAuditCommands } from './audit.ts';
 
 const pkg = JSON.parse(readFileSync(fileURLToPath(new URL('../../package.json', import.meta.url)), 'utf8')) as { version: string };
 
@@ -82,5 +83,6 @@ registerAclCommands(program);
 registerLogsCommand(program);
 registerManagedCommands(program);
 registerToolsCommands(program);
+registerAuditCommands(program);
 
 await program.parseAsync(process.argv);

@@ -4,10 +4,11 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createRequire } from 'node:module';
 import type { AuditReader } from '../../audit/reader.ts';
 import type { AuditSinkStatus } from '../../audit/audit.ts';
+import type { VerifyOptions, VerifyReport } from '../../audit/chain/verify.ts';
 import type { ConfigData } from '../../config/schema.ts';
 import type { Logger } from '../../log.ts';
 import { sendJson } from '../../http/reply.ts';
-import { ApiError } from './query.ts';
+import { ApiError, timeOf } from './query.ts';
 import { overview } from './overview.ts';
 import { getLog, listLogs, liveLogs } from './logs.ts';
 import { HealthProbes } from './health.ts';
@@ -24,8 +25,12 @@ export interface AdminApiDeps {
   reader(): AuditReader | undefined;
   /** Whether the audit sink is open (a Postgres sink may be unreachable and retried). */
   auditSink?(): AuditSinkStatus | undefined;
+  /** The hash chains' check, when records are chained. */
+  verifyAudit?(): AuditVerify | undefined;
   readonly log: Logger;
 }
+
+export type AuditVerify = (options: Pick<VerifyOptions, 'since' | 'node'>) => Promise<VerifyReport>;
 
 export type ApiHandler = (req: IncomingMessage, res: ServerResponse, path: string) => Promise<void>;
 
@@ -73,12 +78,34 @@ export function adminApi(deps: AdminApiDeps): ApiHandler {
         return listLogs(readable(), params);
       case '/api/live':
         return liveLogs(readable(), params);
+      case '/api/audit/verify':
+        return verifyAudit(deps, params, tenant);
       case '/api/upstreams':
         return upstreams(config, deps.sessionCounts(), probes, deps.reader()).then((servers) => ({ servers }));
     }
     if (path.startsWith('/api/logs/')) return getLog(readable(), decoded(path.slice('/api/logs/'.length)), tenant);
     throw new ApiError(404, `no admin API at ${path}`);
   }
+}
+
+/**
+ * GET /api/audit/verify?since=&sinceSeq=&node=: `gatehouse audit verify` on the running gateway's
+ * log (in its writer thread). Not for a tenant's admin: chains run across tenants.
+ */
+async function verifyAudit(deps: AdminApiDeps, params: URLSearchParams, tenant: string | undefined): Promise<VerifyReport> {
+  if (tenant !== undefined) throw new ApiError(403, "the audit log's chains run across tenants: only an admin of the whole gateway verifies them");
+  const sink = deps.auditSink?.();
+  if (sink && !sink.up) throw new ApiError(503, `The audit sink (${sink.type}) is unreachable${sink.error ? ` (${sink.error})` : ''}.`);
+  const verify = deps.verifyAudit?.();
+  if (!verify) throw new ApiError(503, 'The audit log is not hash-chained: it is off, its sink is jsonl, or audit.chain.enabled is false.');
+  const sinceSeq = params.get('sinceSeq');
+  const since = params.get('since');
+  if (sinceSeq !== null && !/^\d{1,15}$/.test(sinceSeq)) throw new ApiError(400, `sinceSeq must be a chain seq (a whole number); got "${sinceSeq}"`);
+  const node = params.get('node') ?? undefined;
+  return verify({
+    since: sinceSeq !== null ? { seq: Number(sinceSeq) } : since !== null && since !== '' ? { time: timeOf('since', since, Date.now()) } : undefined,
+    node: node === '' ? undefined : node,
+  });
 }
 
 /** The config as a tenant's admin sees it: its servers and APIs only. */
