@@ -5,7 +5,7 @@ import { Duration, Size } from './units.ts';
 import { AclPolicySchema } from '../policy/acl/schema.ts';
 import { RateLimitPolicySchema } from '../policy/rate-limit/schema.ts';
 import { PinningPolicySchema } from '../policy/pinning/schema.ts';
-import { AgentSchema, Auth, Url, AuthorizationServerSchema, StoreSchema, UpstreamCredentialSchema } from './auth-schema.ts';
+import { AgentSchema, Auth, Url, AuthorizationServerSchema, StoreSchema, UpstreamCredentialSchema, OAuthUserAuthSchema } from './auth-schema.ts';
 import { ApiAuditSchema, AuditSchema, AUDIT_DEFAULT } from '../audit/schema.ts';
 import { MetricsSchema, TracingSchema } from '../metrics/schema.ts';
 import { AdminSchema } from '../admin/schema.ts';
@@ -56,6 +56,7 @@ export const HttpServer = z
     headers: HeaderMap.optional(),
     timeouts: UpstreamTimeouts.optional(),
     credential: UpstreamCredentialSchema.optional().meta({ description: 'The upstream\'s own credential, injected on every request; never shown to agents or logged.' }),
+    auth: OAuthUserAuthSchema.optional().meta({ description: 'Per-user upstream OAuth (a token per user and server) instead of one `credential` for everyone.' }),
     listCache: ListCacheSchema.optional(),
     tenant: TenantField,
   })
