@@ -198,7 +198,7 @@ export class Gateway {
       const store = await openStore(storeSpec);
       cleanup.push(() => store.close());
       await syncConfigAgents(store, config.agents, log);
-      const credentials = new UpstreamCredentialRegistry(new CredentialVault(store, credentialsKeySource(dataDir), env), log);
+      const credentials = new UpstreamCredentialRegistry(new CredentialVault(store, credentialsKeySource(dataDir), env), log, store, () => gateway!.baseUrl());
       const audit = config.audit.enabled ? await Audit.open(config, { configPath: options.configPath, dataDir, log }) : undefined;
       if (audit) cleanup.push(() => audit.close());
       listenerDeps.observer = combineObservers(audit, observability.observer);
@@ -298,6 +298,11 @@ export class Gateway {
     const deps = { store: this.store, log: this.log, counters: this.counters, rateLimitStats: this.rateLimitStats, pinning: this.pinning, embeddedIssuer: authServer?.embeddedIssuer };
     const runtime = compileRuntime(config, deps);
     for (const [route, handler] of authServer?.routes ?? []) runtime.routes.add(route, handler, runtime.routeOrigin);
+    // Per-user upstream OAuth: the connect links and Gatehouse's client metadata document.
+    const connections = this.credentials.connections;
+    connections.setPublicBase(compilePublicBase(config));
+    connections.retain(new Set(Object.entries(config.servers).flatMap(([name, server]) => ('url' in server && server.auth ? [name] : []))));
+    for (const [route, handler] of connections.routes()) runtime.routes.add(route, handler, runtime.routeOrigin);
     this.authServer = authServer;
     return runtime;
   }
@@ -558,13 +563,13 @@ export class Gateway {
 
   private createUpstream(name: string, server: ServerData, globals: UpstreamGlobals): Upstream {
     const log = this.log.child({ server: name });
-    if ('url' in server) return new StreamableHttpUpstream(name, server, globals, this.sealer, log, this.credentials.forServer(name, server.credential), this.openStreams);
+    if ('url' in server) return new StreamableHttpUpstream(name, server, globals, this.sealer, log, this.credentials.forHttpServer(name, server), this.openStreams);
     const [factory, limits] = this.channelSetup(name, server, globals);
     return new ChannelUpstream(name, factory, limits, this.nodeId, this.sealer, log, this.openStreams);
   }
 
   private updateUpstream(name: string, upstream: Upstream, server: ServerData, globals: UpstreamGlobals): void {
-    if (upstream instanceof StreamableHttpUpstream && 'url' in server) upstream.update(server, globals, this.credentials.forServer(name, server.credential));
+    if (upstream instanceof StreamableHttpUpstream && 'url' in server) upstream.update(server, globals, this.credentials.forHttpServer(name, server));
     else if (upstream instanceof ChannelUpstream && !('url' in server)) upstream.update(...this.channelSetup(name, server, globals));
   }
 
