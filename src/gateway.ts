@@ -29,6 +29,7 @@ import { SseChannel } from './upstream/sse-channel.ts';
 import { CredentialVault } from './credentials/vault.ts';
 import { credentialsKeySource } from './credentials/key.ts';
 import { UpstreamCredentialRegistry } from './credentials/registry.ts';
+import type { UserConnections } from './credentials/oauth-user/connections.ts';
 import { syncConfigAgents } from './auth/agents-sync.ts';
 import { compilePublicBase } from './auth/public-url.ts';
 import { authorizationServerEnabled, createAuthorizationServer, type AuthorizationServer } from './authserver/index.ts';
@@ -325,6 +326,11 @@ export class Gateway {
         return sameHost && hostname !== '' ? `${this.listener.scheme}://${hostname}:${this.port}` : this.baseUrl();
       },
     };
+  }
+
+  /** Users' connections to per-user upstream servers (auth: oauth-user): list and revoke. */
+  credentialConnections(): UserConnections {
+    return this.credentials.connections;
   }
 
   /** Audit queue counters for metrics; undefined when audit is off. */

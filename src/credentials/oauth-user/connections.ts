@@ -111,15 +111,19 @@ export class UserConnections {
     if (!up.as.revocation_endpoint || up.as.issuer !== token.issuer) return undefined;
     // The refresh token first: revoking it ends the grant (and, at most servers, its access tokens).
     const tokens: Array<[string, string]> = token.refreshToken !== undefined ? [[token.refreshToken, 'refresh_token'], [token.accessToken, 'access_token']] : [[token.accessToken, 'access_token']];
-    try {
-      for (const [value, hint] of tokens) {
+    let accepted = false;
+    for (const [value, hint] of tokens) {
+      try {
         await oauth.processRevocationResponse(await oauth.revocationRequest(up.as, up.client, up.clientAuth, value, { ...up.options(), additionalParameters: { token_type_hint: hint } }));
+        accepted = true;
+      } catch (error) {
+        // RFC 7009 §2.2.1: a server may not revoke some kinds (e.g. self-contained JWT access tokens).
+        if (error instanceof oauth.ResponseBodyError && error.error === 'unsupported_token_type' && accepted) continue;
+        this.log.warn({ server, tokenType: hint, err: (error as Error).message }, 'the upstream did not accept the token revocation');
+        return false;
       }
-      return true;
-    } catch (error) {
-      this.log.warn({ server, err: (error as Error).message }, 'the upstream did not accept the token revocation');
-      return false;
     }
+    return accepted;
   }
 
   /** The listener routes of the connect flow and of Gatehouse's client metadata document. */

@@ -1,0 +1,235 @@
+// Per-user upstream OAuth end to end (auth: { type: oauth-user }): a real third-party
+// authorization server (oidc-provider) in front of an SDK-built MCP server that wants each user's
+// own token; Gatehouse's agents are the official SDK client signed in as two different users
+// (oauth2 plan, tokens of a second issuer) and one API-key agent. The test plays the person over
+// HTTP: it follows the connect link Gatehouse hands out, signs in at the upstream and consents.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { McpError } from '@modelcontextprotocol/sdk/types.js';
+import { INIT_REQUEST, MCP_HEADERS, raw, startTestGateway, tempDir, type TestGateway } from './helpers/gatehouse.ts';
+import { startTestIssuer, type TestIssuer } from './helpers/auth-issuer.ts';
+import { followInBrowser, startUpstreamIdp, startUserUpstream, type UpstreamIdp, type UserUpstream } from './helpers/upstream-idp.ts';
+
+const API_KEY = 'oauth-user-test-api-key-5c1e9a7f';
+
+let agents: TestIssuer;
+let idp: UpstreamIdp;
+let upstream: UserUpstream;
+let gh: TestGateway;
+let dataDir: string;
+/** Every token of the test (agents' and upstream's): none may appear in logs or in the store in clear. */
+const secrets = new Set<string>([API_KEY]);
+
+before(async () => {
+  agents = await startTestIssuer();
+  let upstreamUrl = '';
+  idp = await startUpstreamIdp(() => upstreamUrl);
+  upstream = await startUserUpstream(() => idp.issuer);
+  upstreamUrl = upstream.url;
+  dataDir = tempDir();
+  gh = await startTestGateway(
+    {
+      servers: { notes: { url: upstream.url, auth: { type: 'oauth-user' } } },
+      agents: [{ id: 'bot', apiKeys: [{ value: API_KEY }] }],
+      apis: [
+        { name: 'notes', path: '/mcp', server: 'notes', auth: { type: 'oauth2', issuer: agents.issuer } },
+        { name: 'keys', path: '/keys', server: 'notes', auth: { type: 'api-key' } },
+      ],
+    },
+    { dataDir },
+  );
+});
+
+after(async () => {
+  await gh?.close();
+  await upstream?.close();
+  await idp?.close();
+  await agents?.close();
+});
+
+interface Agent {
+  client: Client;
+  close(): Promise<void>;
+}
+
+/** The SDK client acting for `user`, declaring URL-mode elicitation (or not). */
+async function agentFor(user: string, options: { urlElicitation?: boolean } = {}): Promise<Agent> {
+  const token = await agents.sign({ sub: user, aud: gh.url('notes'), scope: 'mcp' });
+  secrets.add(token);
+  const client = new Client({ name: 'oauth-user-test', version: '1.0.0' }, { capabilities: options.urlElicitation === false ? {} : { elicitation: { url: {} } } });
+  const transport = new StreamableHTTPClientTransport(new URL(gh.url('notes')), { requestInit: { headers: { authorization: `Bearer ${token}` } } });
+  await client.connect(transport);
+  return { client, close: () => client.close() };
+}
+
+/** The connect link of a -32042 answer (URL-mode elicitation required). */
+function connectLinkOf(error: unknown): string {
+  assert.ok(error instanceof McpError, `expected an MCP error, got ${String(error)}`);
+  assert.equal(error.code, -32042, error.message);
+  const elicitations = (error.data as { elicitations?: Array<{ mode: string; url: string; elicitationId: string; message: string }> }).elicitations;
+  assert.equal(elicitations?.length, 1);
+  const [elicitation] = elicitations!;
+  assert.equal(elicitation!.mode, 'url');
+  assert.ok(elicitation!.url.startsWith(`${gh.origin}/-/connect/notes?ticket=`), elicitation!.url);
+  assert.ok(elicitation!.elicitationId.length > 10);
+  assert.ok(error.message.includes(elicitation!.url), 'the message carries the URL for clients without URL elicitation');
+  return elicitation!.url;
+}
+
+async function promptFor(user: string, options: { urlElicitation?: boolean } = {}): Promise<string> {
+  const failure = await agentFor(user, options).then(
+    async (agent) => {
+      await agent.close();
+      return undefined;
+    },
+    (error: unknown) => error,
+  );
+  return connectLinkOf(failure);
+}
+
+/** The person connects their upstream account through the link. */
+async function connect(link: string, upstreamAccount: string): Promise<{ callback: string }> {
+  idp.loginAs = upstreamAccount;
+  const page = await followInBrowser(link);
+  assert.equal(page.status, 200, page.text);
+  assert.match(page.text, /Connected/);
+  assert.ok(page.visited.some((u) => u.startsWith(idp.issuer)), 'the browser went through the upstream authorization server');
+  const callback = page.visited.at(-1)!;
+  assert.ok(callback.startsWith(`${gh.origin}/-/connect/callback?`), callback);
+  const params = new URL(callback).searchParams;
+  assert.equal(params.get('iss'), idp.issuer, 'the upstream returned iss (RFC 9207), checked by Gatehouse');
+  return { callback };
+}
+
+async function whoami(agent: Agent): Promise<string> {
+  const result = await agent.client.callTool({ name: 'whoami', arguments: {} });
+  return (result.content as Array<{ text: string }>)[0]!.text;
+}
+
+function rememberUpstreamTokens(): void {
+  for (const header of upstream.authorizations) if (header.startsWith('Bearer ')) secrets.add(header.slice('Bearer '.length));
+}
+
+test('first use: a URL-mode elicitation (-32042) with a connect link; after the user connects upstream, the retry works as that user', async () => {
+  const link = await promptFor('alice');
+  const registrations = idp.counts.registrations;
+  await connect(link, 'alice-up');
+  assert.equal(idp.counts.registrations, registrations + 1, 'Gatehouse registered itself dynamically (RFC 7591) on first connect');
+  const alice = await agentFor('alice');
+  try {
+    assert.equal(await whoami(alice), 'alice-up');
+  } finally {
+    await alice.close();
+  }
+  rememberUpstreamTokens();
+});
+
+test('a second user gets their own prompt and token, never the first user\'s', async () => {
+  const link = await promptFor('bob', { urlElicitation: false });
+  await connect(link, 'bob-up');
+  const bob = await agentFor('bob');
+  const alice = await agentFor('alice');
+  try {
+    assert.equal(await whoami(bob), 'bob-up');
+    assert.equal(await whoami(alice), 'alice-up');
+    assert.equal(await whoami(bob), 'bob-up');
+  } finally {
+    await bob.close();
+    await alice.close();
+  }
+  assert.equal(idp.counts.registrations, 1, 'the registration is kept in the store and reused');
+  rememberUpstreamTokens();
+});
+
+test('a connect link is single use; a bad or replayed callback is answered 400', async () => {
+  const link = await promptFor('dora');
+  const { callback } = await connect(link, 'dora-up');
+  const again = await followInBrowser(link);
+  assert.equal(again.status, 400);
+  assert.match(again.text, /already used/);
+  const replay = await followInBrowser(callback);
+  assert.equal(replay.status, 400, 'the callback (code and state) cannot be played twice');
+  const bogus = await followInBrowser(`${gh.origin}/-/connect/callback?code=abc&state=not-a-state`);
+  assert.equal(bogus.status, 400);
+  const tampered = await followInBrowser(link.replace(/ticket=[^&]{6}/, 'ticket=AAAAAA'));
+  assert.equal(tampered.status, 400);
+  const otherServer = await followInBrowser(link.replace('/-/connect/notes?', '/-/connect/other?'));
+  assert.equal(otherServer.status, 400);
+  rememberUpstreamTokens();
+});
+
+test('an expired token is refreshed once, however many calls need it at the same time', async () => {
+  idp.accessTokenTtl = 2;
+  try {
+    const link = await promptFor('carol');
+    await connect(link, 'carol-up');
+    const carol = await agentFor('carol');
+    try {
+      assert.equal(await whoami(carol), 'carol-up');
+      // Let the 2 s token expire (this waits; nothing is asserted about time).
+      await new Promise((resolve) => setTimeout(resolve, 2_200));
+      const refreshes = idp.counts.refreshGrants;
+      const answers = await Promise.all(Array.from({ length: 6 }, () => whoami(carol)));
+      assert.deepEqual(answers, Array(6).fill('carol-up'));
+      assert.equal(idp.counts.refreshGrants, refreshes + 1, 'one refresh shared by the concurrent calls');
+    } finally {
+      await carol.close();
+    }
+  } finally {
+    idp.accessTokenTtl = 3600;
+  }
+  rememberUpstreamTokens();
+});
+
+test('users list their connections and revoke one through the management API: the upstream revokes it and the next call prompts again', async () => {
+  const alice = await agentFor('alice');
+  try {
+    assert.equal(await whoami(alice), 'alice-up');
+    const admin = gh.gateway.credentialConnections();
+    const listed = await admin.list('alice');
+    assert.deepEqual(listed.map((c) => c.server), ['notes']);
+    const revocations = idp.counts.revocations;
+    const outcome = await admin.revoke('alice', 'notes');
+    assert.deepEqual(outcome, { deleted: true, revokedUpstream: true });
+    assert.ok(idp.counts.revocations > revocations, 'the upstream authorization server saw the revocation (RFC 7009)');
+    const failure = await whoami(alice).then(
+      () => undefined,
+      (error: unknown) => error,
+    );
+    connectLinkOf(failure);
+    assert.deepEqual(await admin.list('alice'), []);
+    assert.equal(await whoami(await agentFor('bob')), 'bob-up', 'another user keeps their connection');
+  } finally {
+    await alice.close();
+  }
+});
+
+test('an agent without a user (API key) is refused with a clear error under anonymous: refuse', async () => {
+  const answer = await raw(gh.url('keys'), { method: 'POST', headers: { ...MCP_HEADERS, authorization: `Bearer ${API_KEY}` }, body: INIT_REQUEST });
+  assert.equal(answer.status, 403);
+  const body = answer.messages[0] as { error: { code: number; message: string; data: { code: string } } };
+  assert.equal(body.error.code, -32043);
+  assert.equal(body.error.data.code, 'GH_UPSTREAM_USER_REQUIRED');
+  assert.match(body.error.message, /acts for no user/);
+});
+
+test('the agent never sees an upstream token; tokens are sealed in the store and never logged', async () => {
+  rememberUpstreamTokens();
+  const upstreamTokens = upstream.authorizations.filter((h) => h.startsWith('Bearer ')).map((h) => h.slice(7));
+  assert.ok(upstreamTokens.length > 3);
+  // Nothing the agents sent reached the upstream: only upstream tokens did.
+  const agentTokens = [...secrets].filter((s) => !upstreamTokens.includes(s));
+  for (const header of upstream.authorizations) for (const token of agentTokens) assert.ok(!header.includes(token), 'an agent credential reached the upstream');
+  const store = readdirSync(dataDir).filter((f) => f.startsWith('gatehouse.db')).map((f) => readFileSync(path.join(dataDir, f)));
+  assert.ok(store.length > 0);
+  const logs = gh.logs.text();
+  for (const token of secrets) {
+    const needle = Buffer.from(token);
+    for (const bytes of store) assert.equal(bytes.indexOf(needle), -1, 'a token is in the store file in clear');
+    assert.ok(!logs.includes(token), 'a token is in the log');
+  }
+});
