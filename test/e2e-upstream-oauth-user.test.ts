@@ -5,15 +5,18 @@
 // HTTP: it follows the connect link Gatehouse hands out, signs in at the upstream and consents.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import path from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { McpError } from '@modelcontextprotocol/sdk/types.js';
-import { INIT_REQUEST, MCP_HEADERS, raw, startTestGateway, tempDir, type TestGateway } from './helpers/gatehouse.ts';
+import { INIT_REQUEST, MCP_HEADERS, REPO_ROOT, raw, startTestGateway, tempDir, type TestGateway } from './helpers/gatehouse.ts';
 import { startTestIssuer, type TestIssuer } from './helpers/auth-issuer.ts';
 import { followInBrowser, startUpstreamIdp, startUserUpstream, type UpstreamIdp, type UserUpstream } from './helpers/upstream-idp.ts';
 
+const execFileAsync = promisify(execFile);
 const API_KEY = 'oauth-user-test-api-key-5c1e9a7f';
 
 let agents: TestIssuer;
@@ -232,4 +235,32 @@ test('the agent never sees an upstream token; tokens are sealed in the store and
     for (const bytes of store) assert.equal(bytes.indexOf(needle), -1, 'a token is in the store file in clear');
     assert.ok(!logs.includes(token), 'a token is in the log');
   }
+});
+
+test('the CLI lists connections (never a token), revokes one (upstream too) and prints a connect link', async () => {
+  const file = path.join(dataDir, 'gatehouse.yaml');
+  writeFileSync(
+    file,
+    [
+      `dataDir: ${dataDir}`,
+      'listen: { host: 127.0.0.1, port: ' + gh.gateway.port + ' }',
+      `servers: { notes: { url: "${upstream.url}", auth: { type: oauth-user } } }`,
+      `apis: [{ name: notes, path: /mcp, server: notes, auth: { type: oauth2, issuer: "${agents.issuer}" } }]`,
+      '',
+    ].join('\n'),
+  );
+  // Asynchronous: the upstream peers live in this process and must keep answering the CLI.
+  const cli = async (...args: string[]) => {
+    const { stdout, stderr } = await execFileAsync(process.execPath, ['--import', 'tsx', path.join(REPO_ROOT, 'src/cli/main.ts'), ...args], { encoding: 'utf8', timeout: 60_000, cwd: REPO_ROOT });
+    return stdout + stderr;
+  };
+  const listed = JSON.parse(await cli('connections', 'list', '-c', file, '--json')) as Array<{ user: string; server: string }>;
+  assert.deepEqual(listed.map((c) => `${c.user}/${c.server}`).sort(), ['bob/notes', 'carol/notes', 'dora/notes']);
+  assert.ok(!JSON.stringify(listed).includes('ey'), 'no token in the listing');
+  const revocations = idp.counts.revocations;
+  assert.match(await cli('connections', 'revoke', 'dora', 'notes', '-c', file), /revoked connection of dora to notes \(revoked upstream\)/);
+  assert.ok(idp.counts.revocations > revocations);
+  assert.deepEqual((await gh.gateway.credentialConnections().list('dora')).length, 0);
+  await assert.rejects(cli('connections', 'revoke', 'dora', 'notes', '-c', file), /has no connection/);
+  assert.match(await cli('connections', 'connect', 'notes', '--user', 'svc', '-c', file), new RegExp(`^${gh.origin}/-/connect/notes\\?ticket=`));
 });

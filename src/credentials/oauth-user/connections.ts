@@ -103,7 +103,7 @@ export class UserConnections {
   private async revokeUpstream(entry: ServerEntry, server: string, token: UserToken): Promise<boolean | undefined> {
     let up: UpstreamAuthorization;
     try {
-      up = entry.resolver.current() ?? (await entry.resolver.resolve(this.defaultBase()));
+      up = await entry.resolver.resolve(this.defaultBase(), true);
     } catch (error) {
       this.log.warn({ server, err: (error as Error).message }, 'could not reach the upstream authorization server to revoke a token');
       return false;

@@ -71,13 +71,17 @@ export class UpstreamAuthorizationResolver {
     private readonly log: Logger,
   ) {}
 
-  /** `base` is Gatehouse's public base URL: the callback and the client metadata document hang off it. */
-  resolve(base: string): Promise<UpstreamAuthorization> {
+  /**
+   * `base` is Gatehouse's public base URL: the callback and the client metadata document hang off
+   * it. With `anyRedirect` (refresh, revocation: no redirect URI involved) whatever is resolved or
+   * registered already serves, even for another base URL (the CLI's, a second host name).
+   */
+  resolve(base: string, anyRedirect = false): Promise<UpstreamAuthorization> {
     const redirectUri = callbackUrl(base);
-    if (this.resolved?.redirectUri === redirectUri) return Promise.resolve(this.resolved.value);
-    this.resolving ??= this.build(base, redirectUri)
+    if (this.resolved && (anyRedirect || this.resolved.redirectUri === redirectUri)) return Promise.resolve(this.resolved.value);
+    this.resolving ??= this.build(base, redirectUri, anyRedirect)
       .then((value) => {
-        this.resolved = { redirectUri, value };
+        this.resolved = { redirectUri: value.redirectUri, value };
         return value;
       })
       .finally(() => {
@@ -86,12 +90,7 @@ export class UpstreamAuthorizationResolver {
     return this.resolving;
   }
 
-  /** The resolved server, if any (revocation of a token needs no new discovery when it is known). */
-  current(): UpstreamAuthorization | undefined {
-    return this.resolved?.value;
-  }
-
-  private async build(base: string, redirectUri: string): Promise<UpstreamAuthorization> {
+  private async build(base: string, wanted: string, anyRedirect: boolean): Promise<UpstreamAuthorization> {
     const info = await this.discoverResource();
     const issuer = new URL(info.issuer);
     const options = requestOptions([issuer, new URL(this.url)]);
@@ -99,7 +98,7 @@ export class UpstreamAuthorizationResolver {
     if (!as.authorization_endpoint || !as.token_endpoint) throw new UpstreamAuthorizationError(`the authorization server ${info.issuer} lists no authorization or token endpoint`);
     const methods = as.code_challenge_methods_supported;
     if (methods !== undefined && !methods.includes('S256')) throw new UpstreamAuthorizationError(`the authorization server ${info.issuer} does not offer PKCE S256`);
-    const [client, clientAuth] = await this.client(as, base, redirectUri, options);
+    const [client, clientAuth, redirectUri] = await this.client(as, base, wanted, anyRedirect, options);
     this.log.info({ server: this.server, issuer: as.issuer, clientId: client.client_id, resource: info.resource }, 'upstream authorization server resolved');
     return { as, client, clientAuth, resource: info.resource, scopes: info.scopes, redirectUri, options };
   }
@@ -155,12 +154,12 @@ export class UpstreamAuthorizationResolver {
     throw new UpstreamAuthorizationError(`could not read the metadata of the authorization server ${issuer.href} (${failures.join('; ')})`);
   }
 
-  private async client(as: oauth.AuthorizationServer, base: string, redirectUri: string, options: () => RequestOptions): Promise<[oauth.Client, oauth.ClientAuth]> {
+  private async client(as: oauth.AuthorizationServer, base: string, redirectUri: string, anyRedirect: boolean, options: () => RequestOptions): Promise<[oauth.Client, oauth.ClientAuth, string]> {
     const configured = this.config.client;
-    if (configured) return [{ client_id: configured.id }, configured.secret !== undefined ? oauth.ClientSecretBasic(configured.secret) : oauth.None()];
+    if (configured) return [{ client_id: configured.id }, configured.secret !== undefined ? oauth.ClientSecretBasic(configured.secret) : oauth.None(), redirectUri];
     // Client ID Metadata Documents need an https client id the server can fetch.
     if ((as as unknown as Record<string, unknown>).client_id_metadata_document_supported === true && base.startsWith('https://')) {
-      return [{ client_id: clientMetadataUrl(base) }, oauth.None()];
+      return [{ client_id: clientMetadataUrl(base) }, oauth.None(), redirectUri];
     }
     if (!as.registration_endpoint) {
       throw new UpstreamAuthorizationError(`the authorization server ${as.issuer} offers neither dynamic registration nor (for an https Gatehouse) Client ID Metadata Documents; register a client there and set auth.client`);
@@ -171,7 +170,7 @@ export class UpstreamAuthorizationResolver {
     if (stored) {
       try {
         const kept = unsealJson(key.key, CLIENT_PURPOSE, name, stored.sealed) as { client: oauth.Client; redirectUri: string };
-        if (kept.redirectUri === redirectUri) return [kept.client, authOf(kept.client)];
+        if (anyRedirect || kept.redirectUri === redirectUri) return [kept.client, authOf(kept.client), kept.redirectUri];
       } catch (error) {
         this.log.warn({ server: this.server, err: (error as Error).message }, 'stored upstream client registration does not open; registering again');
       }
@@ -191,7 +190,7 @@ export class UpstreamAuthorizationResolver {
     }
     await this.store.putUpstreamClient({ server: this.server, issuer: as.issuer, sealed: sealJson(key.key, CLIENT_PURPOSE, name, { client: registered, redirectUri }), updatedAt: Date.now() });
     this.log.info({ server: this.server, issuer: as.issuer, clientId: registered.client_id }, 'registered Gatehouse as a client of the upstream authorization server');
-    return [registered, authOf(registered)];
+    return [registered, authOf(registered), redirectUri];
   }
 }
 

@@ -23,7 +23,12 @@ interface Cached {
   readonly refreshAt: number;
   /** Do not send it from here on. */
   readonly useUntil: number;
+  /** When it was read from the store: re-read after RECHECK_MS (a revocation by another node or the CLI). */
+  readonly readAt: number;
 }
+
+/** How long a token is used from memory before the store is read again (in the background). */
+const RECHECK_MS = 30_000;
 
 export interface OAuthUserDeps {
   readonly tokens: UserTokenStore;
@@ -66,7 +71,8 @@ export class OAuthUserCredentials implements UpstreamCredentials {
     const now = Date.now();
     const cached = this.cache.get(user);
     if (cached && !this.refused.has(user) && now < cached.useUntil) {
-      if (now >= cached.refreshAt && cached.token.refreshToken !== undefined) this.load(user, context.req).catch(() => undefined); // logged in load(); the current token still serves
+      const refreshDue = now >= cached.refreshAt && cached.token.refreshToken !== undefined;
+      if (refreshDue || now - cached.readAt >= RECHECK_MS) this.load(user, context.req).catch(() => undefined); // logged in load(); the current token still serves
       return cached.headers;
     }
     const loaded = await this.load(user, context.req);
@@ -137,7 +143,7 @@ export class OAuthUserCredentials implements UpstreamCredentials {
     const log = this.deps.log;
     const started = Date.now();
     try {
-      const up = await this.deps.resolver.resolve(this.deps.publicBase(req));
+      const up = await this.deps.resolver.resolve(this.deps.publicBase(req), true);
       const response = await oauth.refreshTokenGrantRequest(up.as, up.client, up.clientAuth, token.refreshToken!, { ...up.options(), additionalParameters: { resource: up.resource } });
       const answer = await oauth.processRefreshTokenResponse(up.as, up.client, response);
       const next = tokenOf(answer, up.as.issuer, started, token.refreshToken);
@@ -200,5 +206,5 @@ function cacheTiming(token: UserToken, refreshBefore: number): { refreshAt: numb
 }
 
 function cached(token: UserToken, refreshBefore: number): Cached {
-  return { token, headers: Object.freeze({ authorization: `Bearer ${token.accessToken}` }), ...cacheTiming(token, refreshBefore) };
+  return { token, headers: Object.freeze({ authorization: `Bearer ${token.accessToken}` }), readAt: Date.now(), ...cacheTiming(token, refreshBefore) };
 }
