@@ -156,7 +156,7 @@ export class UpstreamAuthorizationResolver {
 
   private async client(as: oauth.AuthorizationServer, base: string, redirectUri: string, anyRedirect: boolean, options: () => RequestOptions): Promise<[oauth.Client, oauth.ClientAuth, string]> {
     const configured = this.config.client;
-    if (configured) return [{ client_id: configured.id }, configured.secret !== undefined ? oauth.ClientSecretBasic(configured.secret) : oauth.None(), redirectUri];
+    if (configured) return [{ client_id: configured.id }, configured.secret ? oauth.ClientSecretBasic(configured.secret) : oauth.None() /* an empty secret (an unset ${env:…:-}) is a public client */, redirectUri];
     // Client ID Metadata Documents need an https client id the server can fetch.
     if ((as as unknown as Record<string, unknown>).client_id_metadata_document_supported === true && base.startsWith('https://')) {
       return [{ client_id: clientMetadataUrl(base) }, oauth.None(), redirectUri];
