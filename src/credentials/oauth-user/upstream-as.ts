@@ -93,7 +93,7 @@ export class UpstreamAuthorizationResolver {
   private async build(base: string, wanted: string, anyRedirect: boolean): Promise<UpstreamAuthorization> {
     const info = await this.discoverResource();
     const issuer = new URL(info.issuer);
-    const options = requestOptions([issuer, new URL(this.url)]);
+    const options = requestOptions([issuer]);
     const as = await this.metadata(issuer, options);
     if (!as.authorization_endpoint || !as.token_endpoint) throw new UpstreamAuthorizationError(`the authorization server ${info.issuer} lists no authorization or token endpoint`);
     const methods = as.code_challenge_methods_supported;
