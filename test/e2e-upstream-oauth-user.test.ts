@@ -36,11 +36,16 @@ before(async () => {
   dataDir = tempDir();
   gh = await startTestGateway(
     {
-      servers: { notes: { url: upstream.url, auth: { type: 'oauth-user' } } },
+      servers: {
+        notes: { url: upstream.url, auth: { type: 'oauth-user' } },
+        // The same server for agents without a user: they share the service user's connection.
+        'notes-svc': { url: upstream.url, auth: { type: 'oauth-user', anonymous: 'service', serviceUser: 'svc' } },
+      },
       agents: [{ id: 'bot', apiKeys: [{ value: API_KEY }] }],
       apis: [
         { name: 'notes', path: '/mcp', server: 'notes', auth: { type: 'oauth2', issuer: agents.issuer } },
         { name: 'keys', path: '/keys', server: 'notes', auth: { type: 'api-key' } },
+        { name: 'svc', path: '/svc', server: 'notes-svc', auth: { type: 'api-key' } },
       ],
     },
     { dataDir },
@@ -188,7 +193,7 @@ test('an expired token is refreshed once, however many calls need it at the same
   rememberUpstreamTokens();
 });
 
-test('users list their connections and revoke one through the management API: the upstream revokes it and the next call prompts again', async () => {
+test('a connection listed and revoked (the service behind /api/v1/connections): the upstream revokes it and the next call prompts again', async () => {
   const alice = await agentFor('alice');
   try {
     assert.equal(await whoami(alice), 'alice-up');
@@ -220,23 +225,6 @@ test('an agent without a user (API key) is refused with a clear error under anon
   assert.match(body.error.message, /acts for no user/);
 });
 
-test('the agent never sees an upstream token; tokens are sealed in the store and never logged', async () => {
-  rememberUpstreamTokens();
-  const upstreamTokens = upstream.authorizations.filter((h) => h.startsWith('Bearer ')).map((h) => h.slice(7));
-  assert.ok(upstreamTokens.length > 3);
-  // Nothing the agents sent reached the upstream: only upstream tokens did.
-  const agentTokens = [...secrets].filter((s) => !upstreamTokens.includes(s));
-  for (const header of upstream.authorizations) for (const token of agentTokens) assert.ok(!header.includes(token), 'an agent credential reached the upstream');
-  const store = readdirSync(dataDir).filter((f) => f.startsWith('gatehouse.db')).map((f) => readFileSync(path.join(dataDir, f)));
-  assert.ok(store.length > 0);
-  const logs = gh.logs.text();
-  for (const token of secrets) {
-    const needle = Buffer.from(token);
-    for (const bytes of store) assert.equal(bytes.indexOf(needle), -1, 'a token is in the store file in clear');
-    assert.ok(!logs.includes(token), 'a token is in the log');
-  }
-});
-
 test('the CLI lists connections (never a token), revokes one (upstream too) and prints a connect link', async () => {
   const file = path.join(dataDir, 'gatehouse.yaml');
   writeFileSync(
@@ -263,4 +251,45 @@ test('the CLI lists connections (never a token), revokes one (upstream too) and 
   assert.deepEqual((await gh.gateway.credentialConnections().list('dora')).length, 0);
   await assert.rejects(cli('connections', 'revoke', 'dora', 'notes', '-c', file), /has no connection/);
   assert.match(await cli('connections', 'connect', 'notes', '--user', 'svc', '-c', file), new RegExp(`^${gh.origin}/-/connect/notes\\?ticket=`));
+});
+
+test('anonymous: service: an API-key agent uses the service user\'s connection, once it is connected (the link `gatehouse connections connect` prints)', async () => {
+  const call = async () => {
+    const answer = await raw(gh.url('svc'), { method: 'POST', headers: { ...MCP_HEADERS, authorization: `Bearer ${API_KEY}` }, body: INIT_REQUEST });
+    return { status: answer.status, message: answer.messages[0] as { result?: unknown; error?: { code: number; message: string } } };
+  };
+  const before = await call();
+  assert.equal(before.status, 502);
+  assert.match(before.message.error!.message, /service user "svc" has not connected it yet \(gatehouse connections connect notes-svc --user svc\)/);
+  const ticket = await gh.gateway.credentialConnections().tickets.issue(gh.origin, 'svc', 'notes-svc', 60_000, undefined);
+  await connect(ticket.url, 'svc-up');
+  const afterwards = await call();
+  assert.equal(afterwards.status, 200);
+  assert.ok(afterwards.message.result, JSON.stringify(afterwards.message));
+  const client = new Client({ name: 'bot', version: '1.0.0' });
+  await client.connect(new StreamableHTTPClientTransport(new URL(gh.url('svc')), { requestInit: { headers: { authorization: `Bearer ${API_KEY}` } } }));
+  try {
+    assert.equal(await whoami({ client, close: () => client.close() }), 'svc-up');
+  } finally {
+    await client.close();
+  }
+});
+
+test('the agent never sees an upstream token; tokens are sealed in the store and never logged (every test\'s tokens, every file)', async () => {
+  rememberUpstreamTokens();
+  const upstreamTokens = upstream.authorizations.filter((h) => h.startsWith('Bearer ')).map((h) => h.slice(7));
+  assert.ok(upstreamTokens.length > 3);
+  // Nothing the agents sent reached the upstream: only upstream tokens did.
+  const agentTokens = [...secrets].filter((s) => !upstreamTokens.includes(s));
+  for (const header of upstream.authorizations) for (const token of agentTokens) assert.ok(!header.includes(token), 'an agent credential reached the upstream');
+  // Every file Gatehouse wrote: the store (with its WAL), the audit log, keys.
+  const files = readdirSync(dataDir, { recursive: true, withFileTypes: true }).filter((e) => e.isFile());
+  assert.ok(files.some((e) => e.name === 'gatehouse.db'));
+  const store = files.map((e) => readFileSync(path.join(e.parentPath, e.name)));
+  const logs = gh.logs.text();
+  for (const token of secrets) {
+    const needle = Buffer.from(token);
+    for (const bytes of store) assert.equal(bytes.indexOf(needle), -1, 'a token is in a file of the data directory in clear');
+    assert.ok(!logs.includes(token), 'a token is in the log');
+  }
 });
