@@ -527,7 +527,7 @@ export class Gateway {
       url: server.url,
       client: this.memberClients.get(server.url, server.timeouts?.connect ?? globals.connectTimeout),
       headers: server.headers,
-      credentials: this.credentials.forServer(name, server.credential),
+      credentials: this.credentials.forHttpServer(name, server),
       responseTimeout: server.timeouts?.response ?? globals.responseTimeout,
       maxResponseBytes: globals.maxResponseBytes,
       maxJsonDepth: globals.maxJsonDepth,

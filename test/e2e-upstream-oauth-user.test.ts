@@ -275,6 +275,20 @@ test('anonymous: service: an API-key agent uses the service user\'s connection, 
   }
 });
 
+test('a 2026-07-28 client bridged to this 2025 server gets a clear 502 (per-user tokens are not carried by the bridge yet), never another user\'s token', async () => {
+  const token = await agents.sign({ sub: 'bob', aud: gh.url('notes'), scope: 'mcp' });
+  secrets.add(token);
+  const envelope = { 'io.modelcontextprotocol/protocolVersion': '2026-07-28', 'io.modelcontextprotocol/clientCapabilities': {} };
+  const headers = { ...MCP_HEADERS, authorization: `Bearer ${token}`, 'mcp-protocol-version': '2026-07-28', 'mcp-method': 'tools/call', 'mcp-name': 'whoami' };
+  const seen = upstream.authorizations.length;
+  const answer = await raw(gh.url('notes'), { headers, body: { jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'whoami', arguments: {}, _meta: envelope } } });
+  const error = (answer.messages[0] as { error?: { code: number; message: string } }).error;
+  assert.ok(error, answer.text);
+  assert.equal(error.code, -32010);
+  assert.match(error.message, /each user's own token/);
+  assert.ok(upstream.authorizations.slice(seen).every((h) => h === ''), 'nothing but unauthenticated probes reached the upstream');
+});
+
 test('the agent never sees an upstream token; tokens are sealed in the store and never logged (every test\'s tokens, every file)', async () => {
   rememberUpstreamTokens();
   const upstreamTokens = upstream.authorizations.filter((h) => h.startsWith('Bearer ')).map((h) => h.slice(7));
