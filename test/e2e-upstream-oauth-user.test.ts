@@ -167,6 +167,10 @@ test('a connect link is single use; a bad or replayed callback is answered 400',
   assert.equal(tampered.status, 400);
   const otherServer = await followInBrowser(link.replace('/-/connect/notes?', '/-/connect/other?'));
   assert.equal(otherServer.status, 400);
+  const malformed = await followInBrowser(`${gh.origin}/-/connect/%E0%A4%A?ticket=x`);
+  assert.equal(malformed.status, 400);
+  const posted = await fetch(link, { method: 'POST' });
+  assert.equal(posted.status, 405);
   rememberUpstreamTokens();
 });
 

@@ -163,7 +163,13 @@ export class UserConnections {
     const rest = path.slice('/-/connect/'.length);
     try {
       if (rest === 'callback') return await this.callback(res, url);
-      return await this.start(res, decodeURIComponent(rest), url, base);
+      let server: string;
+      try {
+        server = decodeURIComponent(rest);
+      } catch {
+        return sendConnectError(res, 400, 'Invalid link', 'This connect link is malformed.');
+      }
+      return await this.start(res, server, url, base);
     } catch (error) {
       this.log.warn({ path: '/-/connect', err: (error as Error).message }, 'connecting an upstream account failed');
       if (!res.headersSent) sendConnectError(res, 502, 'Could not connect', `The upstream authorization server could not be used: ${(error as Error).message}`);

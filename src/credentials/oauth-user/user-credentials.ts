@@ -154,6 +154,9 @@ export class OAuthUserCredentials implements UpstreamCredentials {
       return next;
     } catch (error) {
       if (error instanceof oauth.ResponseBodyError && (error.error === 'invalid_grant' || error.error === 'invalid_token')) {
+        // Another node may have refreshed first (a rotated refresh token is then spent): its token wins.
+        const stored = await this.deps.tokens.get(user, this.server).catch(() => undefined);
+        if (stored && stored.refreshToken !== token.refreshToken) return stored;
         await this.drop(user, `the upstream refused the refresh token (${error.error})`);
         return undefined;
       }
