@@ -13,6 +13,7 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { McpError } from '@modelcontextprotocol/sdk/types.js';
 import { INIT_REQUEST, MCP_HEADERS, REPO_ROOT, raw, startTestGateway, tempDir, type TestGateway } from './helpers/gatehouse.ts';
+import { validateConfig } from '../src/config/load.ts';
 import { startTestIssuer, type TestIssuer } from './helpers/auth-issuer.ts';
 import { followInBrowser, startUpstreamIdp, startUserUpstream, type UpstreamIdp, type UserUpstream } from './helpers/upstream-idp.ts';
 
@@ -291,6 +292,39 @@ test('a 2026-07-28 client bridged to this 2025 server gets a clear 502 (per-user
   assert.equal(error.code, -32010);
   assert.match(error.message, /each user's own token/);
   assert.ok(upstream.authorizations.slice(seen).every((h) => h === ''), 'nothing but unauthenticated probes reached the upstream');
+});
+
+test('a client registered by hand (auth.client) is used as configured, with its secret; Gatehouse serves its own Client ID Metadata Document', async () => {
+  // The operator registers Gatehouse at the upstream (here through its registration endpoint) and configures it.
+  const registered = await fetch(`${idp.issuer}/reg`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ redirect_uris: [`${gh.origin}/-/connect/callback`], grant_types: ['authorization_code', 'refresh_token'], response_types: ['code'], token_endpoint_auth_method: 'client_secret_basic' }),
+  });
+  assert.equal(registered.status, 201);
+  const client = (await registered.json()) as { client_id: string; client_secret: string };
+  secrets.add(client.client_secret);
+  const config = structuredClone(gh.gateway.config) as unknown as { servers: Record<string, unknown> };
+  config.servers['notes-static'] = { url: upstream.url, auth: { type: 'oauth-user', issuer: idp.issuer, scopes: ['mcp'], client: { id: client.client_id, secret: client.client_secret } } };
+  gh.gateway.reload(validateConfig(config));
+  const registrations = idp.counts.registrations;
+  const ticket = await gh.gateway.credentialConnections().tickets.issue(gh.origin, 'erin', 'notes-static', 60_000, undefined);
+  idp.loginAs = 'erin-up';
+  const page = await followInBrowser(ticket.url);
+  assert.equal(page.status, 200, page.text);
+  const authorize = new URL(page.visited.find((u) => u.startsWith(`${idp.issuer}/auth?`))!);
+  assert.equal(authorize.searchParams.get('client_id'), client.client_id);
+  assert.equal(authorize.searchParams.get('code_challenge_method'), 'S256');
+  assert.equal(authorize.searchParams.get('resource'), upstream.url);
+  assert.equal(idp.counts.registrations, registrations, 'no dynamic registration when a client is configured');
+  assert.equal((await gh.gateway.credentialConnections().list('erin')).length, 1);
+
+  const document = await fetch(`${gh.origin}/-/oauth-client.json`);
+  assert.equal(document.status, 200);
+  const metadata = (await document.json()) as Record<string, unknown>;
+  assert.equal(metadata.client_id, `${gh.origin}/-/oauth-client.json`, 'a CIMD client id is the URL of its own document');
+  assert.deepEqual(metadata.redirect_uris, [`${gh.origin}/-/connect/callback`]);
+  assert.equal(metadata.token_endpoint_auth_method, 'none');
 });
 
 test('the agent never sees an upstream token; tokens are sealed in the store and never logged (every test\'s tokens, every file)', async () => {
