@@ -175,6 +175,21 @@ test('a connect link is single use; a bad or replayed callback is answered 400',
   rememberUpstreamTokens();
 });
 
+test('a person who declines at the upstream gets a clear page, no connection, and a new prompt on the next call', async () => {
+  const link = await promptFor('frank');
+  idp.loginAs = 'frank-up';
+  idp.decline = true;
+  try {
+    const page = await followInBrowser(link);
+    assert.equal(page.status, 400);
+    assert.match(page.text, /did not complete \(access_denied/);
+  } finally {
+    idp.decline = false;
+  }
+  assert.deepEqual(await gh.gateway.credentialConnections().list('frank'), []);
+  await promptFor('frank');
+});
+
 test('an expired token is refreshed once, however many calls need it at the same time', async () => {
   idp.accessTokenTtl = 2;
   try {

@@ -22,6 +22,8 @@ export interface UpstreamIdp {
   loginAs: string;
   /** Access token lifetime (s) of the tokens issued from now on. */
   accessTokenTtl: number;
+  /** The person declines the next consent (access_denied). */
+  decline: boolean;
   readonly counts: { registrations: number; codeGrants: number; refreshGrants: number; revocations: number };
   close(): Promise<void>;
 }
@@ -36,7 +38,7 @@ export async function startUpstreamIdp(resource: () => string): Promise<Upstream
   const server = createServer();
   const issuer = await listen(server);
   const counts = { registrations: 0, codeGrants: 0, refreshGrants: 0, revocations: 0 };
-  const state = { loginAs: 'nobody', accessTokenTtl: 3600 };
+  const state = { loginAs: 'nobody', accessTokenTtl: 3600, decline: false };
   const provider = new Provider(issuer, {
     clients: [],
     cookies: { keys: ['upstream-idp-test-cookie-key'] },
@@ -79,6 +81,10 @@ export async function startUpstreamIdp(resource: () => string): Promise<Upstream
           await provider.interactionFinished(req, res, { login: { accountId: state.loginAs } }, { mergeWithLastSubmission: false });
           return;
         }
+        if (state.decline) {
+          await provider.interactionFinished(req, res, { error: 'access_denied', error_description: 'the person declined' }, { mergeWithLastSubmission: false });
+          return;
+        }
         const grant = new provider.Grant({ accountId: details.session!.accountId!, clientId: String(details.params.client_id) });
         for (const scope of details.prompt.details.missingOIDCScope ?? []) grant.addOIDCScope(scope);
         for (const [indicator, scopes] of Object.entries(details.prompt.details.missingResourceScopes ?? {})) for (const scope of scopes) grant.addResourceScope(indicator, scope);
@@ -95,6 +101,12 @@ export async function startUpstreamIdp(resource: () => string): Promise<Upstream
     },
     set loginAs(value: string) {
       state.loginAs = value;
+    },
+    get decline() {
+      return state.decline;
+    },
+    set decline(value: boolean) {
+      state.decline = value;
     },
     get accessTokenTtl() {
       return state.accessTokenTtl;
