@@ -304,6 +304,8 @@ export class Gateway {
     connections.setPublicBase(compilePublicBase(config));
     connections.retain(new Set(Object.entries(config.servers).flatMap(([name, server]) => ('url' in server && server.auth ? [name] : []))));
     for (const [route, handler] of connections.routes()) runtime.routes.add(route, handler, runtime.routeOrigin);
+    // Users of the embedded authorization server see and revoke their connections there.
+    if (authServer) runtime.routes.add(...connections.pageRoute(), runtime.routeOrigin);
     this.authServer = authServer;
     return runtime;
   }

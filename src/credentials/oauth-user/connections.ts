@@ -14,6 +14,7 @@ import { ConnectTickets } from './connect-ticket.ts';
 import { UpstreamAuthorizationResolver, callbackUrl, clientMetadataUrl, type OAuthUserConfig, type UpstreamAuthorization } from './upstream-as.ts';
 import { OAuthUserCredentials, tokenOf } from './user-credentials.ts';
 import { sendConnectError, sendConnected } from './connect-pages.ts';
+import { CONNECTIONS_PAGE, ConnectionsPage } from './connections-page.ts';
 
 const FLOW_PREFIX = 'oauth-user-flow:';
 
@@ -35,6 +36,7 @@ export class UserConnections {
   readonly tokens: UserTokenStore;
   readonly tickets: ConnectTickets;
   private readonly servers = new Map<string, ServerEntry>();
+  private page: ConnectionsPage | undefined;
   /** The public base URL of a request; set with each config (publicUrl, trustProxy). */
   private base: (req: IncomingMessage) => string = () => {
     throw new Error('no public base URL yet');
@@ -124,6 +126,13 @@ export class UserConnections {
       }
     }
     return accepted;
+  }
+
+  /** /-/connections: the page where users of the embedded authorization server see and revoke theirs. */
+  pageRoute(): [string, RouteHandler] {
+    this.page ??= new ConnectionsPage(this.store, this.vault, this, this.log);
+    const page = this.page;
+    return [CONNECTIONS_PAGE, (req, res) => page.handle(req, res, this.base(req).startsWith('https:'))];
   }
 
   /** The listener routes of the connect flow and of Gatehouse's client metadata document. */
