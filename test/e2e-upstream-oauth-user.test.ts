@@ -240,7 +240,7 @@ test('an agent without a user (API key) is refused with a clear error under anon
   const answer = await raw(gh.url('keys'), { method: 'POST', headers: { ...MCP_HEADERS, authorization: `Bearer ${API_KEY}` }, body: INIT_REQUEST });
   assert.equal(answer.status, 403);
   const body = answer.messages[0] as { error: { code: number; message: string; data: { code: string } } };
-  assert.equal(body.error.code, -32043);
+  assert.equal(body.error.code, -32044);
   assert.equal(body.error.data.code, 'GH_UPSTREAM_USER_REQUIRED');
   assert.match(body.error.message, /acts for no user/);
 });
