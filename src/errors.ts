@@ -23,6 +23,7 @@ export const ERRORS = {
   GH_BAD_HTTP_REQUEST: { status: 400, rpc: -32000, title: 'The HTTP request is malformed' },
   GH_UNAUTHORIZED: { status: 401, rpc: -32040, title: 'Missing or invalid credential' },
   GH_INSUFFICIENT_SCOPE: { status: 403, rpc: -32041, title: 'The credential lacks a required scope' },
+  GH_UPSTREAM_USER_REQUIRED: { status: 403, rpc: -32044, title: 'The upstream needs a user\'s own token and the caller acts for no user' },
   GH_FORBIDDEN_HOST: { status: 403, rpc: -32000, title: 'Host not allowed' },
   GH_FORBIDDEN_ORIGIN: { status: 403, rpc: -32000, title: 'Origin not allowed' },
   GH_FORWARD_REFUSED: { status: 403, rpc: -32000, title: 'Forwarded request refused' },

@@ -30,6 +30,7 @@ import { SseChannel } from './upstream/sse-channel.ts';
 import { CredentialVault } from './credentials/vault.ts';
 import { credentialsKeySource } from './credentials/key.ts';
 import { UpstreamCredentialRegistry } from './credentials/registry.ts';
+import type { UserConnections } from './credentials/oauth-user/connections.ts';
 import { syncConfigAgents } from './auth/agents-sync.ts';
 import { compilePublicBase } from './auth/public-url.ts';
 import { authorizationServerEnabled, createAuthorizationServer, type AuthorizationServer } from './authserver/index.ts';
@@ -203,7 +204,7 @@ export class Gateway {
       const store = await openStore(storeSpec);
       cleanup.push(() => store.close());
       await syncConfigAgents(store, config.agents, log);
-      const credentials = new UpstreamCredentialRegistry(new CredentialVault(store, credentialsKeySource(dataDir), env), log);
+      const credentials = new UpstreamCredentialRegistry(new CredentialVault(store, credentialsKeySource(dataDir), env), log, store, () => gateway!.baseUrl());
       const audit = config.audit.enabled ? await Audit.open(config, { configPath: options.configPath, dataDir, log, env }) : undefined;
       if (audit) cleanup.push(() => audit.close());
       listenerDeps.observer = combineObservers(audit, observability.observer);
@@ -304,6 +305,13 @@ export class Gateway {
     const deps = { store: this.store, log: this.log, counters: this.counters, rateLimitStats: this.rateLimitStats, pinning: this.pinning, taint: this.taint, embeddedIssuer: authServer?.embeddedIssuer };
     const runtime = compileRuntime(config, deps);
     for (const [route, handler] of authServer?.routes ?? []) runtime.routes.add(route, handler, runtime.routeOrigin);
+    // Per-user upstream OAuth: the connect links and Gatehouse's client metadata document.
+    const connections = this.credentials.connections;
+    connections.setPublicBase(compilePublicBase(config));
+    connections.retain(new Set(Object.entries(config.servers).flatMap(([name, server]) => ('url' in server && server.auth ? [name] : []))));
+    for (const [route, handler] of connections.routes()) runtime.routes.add(route, handler, runtime.routeOrigin);
+    // Users of the embedded authorization server see and revoke their connections there.
+    if (authServer) runtime.routes.add(...connections.pageRoute(), runtime.routeOrigin);
     this.authServer = authServer;
     return runtime;
   }
@@ -326,6 +334,11 @@ export class Gateway {
         return sameHost && hostname !== '' ? `${this.listener.scheme}://${hostname}:${this.port}` : this.baseUrl();
       },
     };
+  }
+
+  /** Users' connections to per-user upstream servers (auth: oauth-user): list and revoke. */
+  credentialConnections(): UserConnections {
+    return this.credentials.connections;
   }
 
   /** Audit queue counters for metrics; undefined when audit is off. */
@@ -522,7 +535,7 @@ export class Gateway {
       url: server.url,
       client: this.memberClients.get(server.url, server.timeouts?.connect ?? globals.connectTimeout),
       headers: server.headers,
-      credentials: this.credentials.forServer(name, server.credential),
+      credentials: this.credentials.forHttpServer(name, server),
       responseTimeout: server.timeouts?.response ?? globals.responseTimeout,
       maxResponseBytes: globals.maxResponseBytes,
       maxJsonDepth: globals.maxJsonDepth,
@@ -564,13 +577,13 @@ export class Gateway {
 
   private createUpstream(name: string, server: ServerData, globals: UpstreamGlobals): Upstream {
     const log = this.log.child({ server: name });
-    if ('url' in server) return new StreamableHttpUpstream(name, server, globals, this.sealer, log, this.credentials.forServer(name, server.credential), this.openStreams);
+    if ('url' in server) return new StreamableHttpUpstream(name, server, globals, this.sealer, log, this.credentials.forHttpServer(name, server), this.openStreams);
     const [factory, limits] = this.channelSetup(name, server, globals);
     return new ChannelUpstream(name, factory, limits, this.nodeId, this.sealer, log, this.openStreams);
   }
 
   private updateUpstream(name: string, upstream: Upstream, server: ServerData, globals: UpstreamGlobals): void {
-    if (upstream instanceof StreamableHttpUpstream && 'url' in server) upstream.update(server, globals, this.credentials.forServer(name, server.credential));
+    if (upstream instanceof StreamableHttpUpstream && 'url' in server) upstream.update(server, globals, this.credentials.forHttpServer(name, server));
     else if (upstream instanceof ChannelUpstream && !('url' in server)) upstream.update(...this.channelSetup(name, server, globals));
   }
 

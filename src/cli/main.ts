@@ -11,6 +11,7 @@ import { runDemo } from './demo.ts';
 import { registerAgentCommands } from './agents.ts';
 import { registerCredentialsCommands } from './credentials.ts';
 import { registerUserCommands } from './users.ts';
+import { registerConnectionCommands } from './connections.ts';
 import { registerAclCommands } from './acl.ts';
 import { registerLogsCommand } from './logs.ts';
 import { registerManagedCommands } from './managed.ts';
@@ -79,6 +80,8 @@ registerCredentialsCommands(program);
 registerAgentCommands(program);
 
 registerUserCommands(program);
+
+registerConnectionCommands(program);
 registerAclCommands(program);
 registerLogsCommand(program);
 registerManagedCommands(program);

@@ -6,6 +6,7 @@
 // that does not load.
 import type { Command } from 'commander';
 import { action as runAction, CliError, withStore } from './store-access.ts';
+import { disconnectUser } from './connections.ts';
 import { createUser, UserInputError } from '../authserver/users.ts';
 
 /** Bad names or passwords are the user's to fix, not crashes. */
@@ -73,9 +74,13 @@ export function registerUserCommands(program: Command): void {
       .requiredOption('-c, --config <file>', 'configuration file (locates the store)')
       .action(
         action(async (username: string, options: Options) => {
-          const changed = await withStore(options.config, (store) => store.setUserDisabled(username, disabled));
-          if (!changed) throw new CliError(`no user named "${username}"`);
-          process.stdout.write(`${verb}d user ${username}\n`);
+          const ended = await withStore(options.config, async (store, config) => {
+            if (!(await store.setUserDisabled(username, disabled))) throw new CliError(`no user named "${username}"`);
+            // A disabled user's upstream connections end too (deleted, revoked upstream where supported).
+            const user = disabled ? await store.getUserByName(username) : undefined;
+            return user ? await disconnectUser(store, config, options.config, user.id) : 0;
+          });
+          process.stdout.write(`${verb}d user ${username}${ended > 0 ? ` (ended ${ended} upstream connection${ended === 1 ? '' : 's'})` : ''}\n`);
         }),
       );
   }

@@ -161,3 +161,39 @@ export const StoreSchema = z
     z.strictObject({ type: z.literal('postgres'), url: z.string().meta({ description: 'postgres:// URL (use ${env:NAME}).' }), schema: z.string().optional() }),
   ])
   .meta({ description: 'Where agents, keys, users, OAuth state and sealed credentials live.' });
+
+/**
+ * `auth: { type: oauth-user }` on a Streamable HTTP server: Gatehouse is an OAuth 2.1 client of the
+ * server's authorization server and holds one token per (user, server) (src/credentials/oauth-user/).
+ */
+export const OAuthUserAuthSchema = z
+  .strictObject({
+    type: z.literal('oauth-user'),
+    issuer: Url.optional().meta({
+      description:
+        'The upstream\'s authorization server (issuer URL). Default: discovered from the server\'s 401 (`WWW-Authenticate` resource_metadata) and its RFC 9728 protected resource metadata.',
+    }),
+    resource: Url.optional().meta({ description: 'The RFC 8707 `resource` asked for. Default: the `resource` of the server\'s protected resource metadata, else the server URL.' }),
+    scopes: z.array(z.string().regex(/^[\x21\x23-\x5b\x5d-\x7e]+$/, 'expected an OAuth scope token (no spaces or quotes)')).optional().meta({
+      description: 'Scopes asked for. Default: `scopes_supported` of the protected resource metadata, else none.',
+    }),
+    client: z
+      .strictObject({
+        id: z.string().min(1),
+        secret: z.string().optional().meta({ description: 'Use ${env:NAME}. Without it the client is public (PKCE only).' }),
+      })
+      .optional()
+      .meta({
+        description:
+          'A client registered at the upstream\'s authorization server by hand. Without it Gatehouse uses its Client ID Metadata Document (when the server offers CIMD and Gatehouse\'s public URL is https) or dynamic registration (RFC 7591, kept in the store).',
+      }),
+    anonymous: z
+      .enum(['refuse', 'service'])
+      .default('refuse')
+      .meta({ description: 'An agent without a user (API key, keyless): `refuse` (403), or `service`: use the token connected for `serviceUser`.' }),
+    serviceUser: z.string().min(1).optional().meta({ description: 'With `anonymous: service`: the user id whose connection serves agents without a user (connect it with `gatehouse connections connect`).' }),
+    refreshBefore: Duration.default(60_000).meta({ description: 'Refresh a token this long before it expires (one refresh shared by concurrent calls).' }),
+    connectTtl: Duration.default(600_000).meta({ description: 'How long a connect link (and the authorization that follows it) stays valid. Single use.' }),
+  })
+  .refine((v) => v.anonymous !== 'service' || v.serviceUser !== undefined, { message: 'expected `serviceUser` with `anonymous: service`', path: ['serviceUser'] })
+  .meta({ description: 'Per-user upstream OAuth: each user connects their own account at the upstream once; Gatehouse keeps the token sealed and sends it on that user\'s calls. See docs/upstream-identity.md.' });

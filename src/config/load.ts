@@ -10,6 +10,7 @@ import { ConfigError, fieldPath, type ConfigProblem } from './errors.ts';
 import { checkAuthConfig } from '../auth/check.ts';
 import { checkApiServers } from './federation-check.ts';
 import { checkTenants } from './tenant-check.ts';
+import { checkOAuthUserServers } from './oauth-user-check.ts';
 
 export async function loadConfigFile(file: string, env: NodeJS.ProcessEnv = process.env): Promise<ConfigData> {
   let text: string;
@@ -137,6 +138,7 @@ function crossCheck(config: ConfigData): PathProblem[] {
   const paths = new Map<string, number>();
   problems.push(...checkApiServers(config));
   problems.push(...checkTenants(config));
+  problems.push(...checkOAuthUserServers(config));
   config.apis.forEach((api, index) => {
     api.policies.forEach((policy, at) => {
       if (!('pinning' in policy)) return;

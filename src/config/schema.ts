@@ -7,7 +7,7 @@ import { RateLimitPolicySchema } from '../policy/rate-limit/schema.ts';
 import { PinningPolicySchema } from '../policy/pinning/schema.ts';
 import { TaintPolicySchema } from '../policy/taint/schema.ts';
 import { ToolAnnotationsSchema } from '../policy/annotations/schema.ts';
-import { AgentSchema, Auth, Url, AuthorizationServerSchema, StoreSchema, UpstreamCredentialSchema } from './auth-schema.ts';
+import { AgentSchema, Auth, Url, AuthorizationServerSchema, StoreSchema, UpstreamCredentialSchema, OAuthUserAuthSchema } from './auth-schema.ts';
 import { ApiAuditSchema, AuditSchema, AUDIT_DEFAULT } from '../audit/schema.ts';
 import { MetricsSchema, TracingSchema } from '../metrics/schema.ts';
 import { AdminSchema } from '../admin/schema.ts';
@@ -58,6 +58,7 @@ export const HttpServer = z
     headers: HeaderMap.optional(),
     timeouts: UpstreamTimeouts.optional(),
     credential: UpstreamCredentialSchema.optional().meta({ description: 'The upstream\'s own credential, injected on every request; never shown to agents or logged.' }),
+    auth: OAuthUserAuthSchema.optional().meta({ description: 'Per-user upstream OAuth (a token per user and server) instead of one `credential` for everyone.' }),
     listCache: ListCacheSchema.optional(),
     tenant: TenantField,
   })

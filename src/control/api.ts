@@ -19,6 +19,8 @@ import { validateResource } from './validate.ts';
 import { platformOnly } from './tenant-scope.ts';
 import { tenantsResource } from './tenant-resources.ts';
 import { toolsResource } from './tool-resources.ts';
+import { connectionsResource } from './connection-resources.ts';
+import type { UserConnections } from '../credentials/oauth-user/connections.ts';
 import { methodNotAllowed, reply, type Call } from './http.ts';
 
 export interface ManagementDeps {
@@ -33,6 +35,8 @@ export interface ManagementDeps {
   readonly onChange?: ((change: ConfigChange) => void) | undefined;
   /** After a tool approval: this node applies it at once (src/policy/pinning/registry.ts). */
   readonly toolApproved?: ((server: string, tool: string) => Promise<void>) | undefined;
+  /** Users' connections to per-user upstream servers (auth: oauth-user). */
+  readonly connections?: UserConnections | undefined;
 }
 
 export const API_PREFIX = '/api/v1/';
@@ -94,7 +98,11 @@ export function managementApi(deps: ManagementDeps): ManagementHandler {
       case 'users':
         // Users of the embedded authorization server belong to the platform.
         platformOnly(call);
-        return usersResource(call, deps.store);
+        return usersResource(call, deps.store, deps.connections);
+      case 'connections':
+        platformOnly(call);
+        if (!deps.connections) throw notFound('/api/v1/connections');
+        return connectionsResource(call, deps.connections);
       case 'credentials':
         return credentialsResource(call, deps.vault, deps.deployments);
       case 'tokens':

@@ -52,6 +52,7 @@ export async function startManagedGateway(options: ManagedOptions): Promise<Gate
             mcpBase: () => gateway.baseUrl(),
             recordChange: (change) => gateway.audit?.record(auditEventOfConfigChange(change)),
             toolApproved: (server, tool) => gateway.pinning.refreshOne(server, tool),
+            connections: gateway.credentialConnections(),
           },
           latest,
           options.pollMs ?? 1000,

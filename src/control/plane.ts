@@ -4,6 +4,7 @@
 // another node) is found by polling the newest version number, off the request path. The data
 // plane only ever receives a validated config to swap in (Gateway.reload), as a file reload does.
 import type { ConfigData } from '../config/schema.ts';
+import type { UserConnections } from '../credentials/oauth-user/connections.ts';
 import type { Logger } from '../log.ts';
 import type { Store } from '../store/store.ts';
 import type { ControlStore } from '../store/control.ts';
@@ -23,6 +24,8 @@ export interface DataPlane {
   readonly recordChange?: ((change: ConfigChange) => void) | undefined;
   /** A tool definition was approved through this node: apply it here at once (other nodes poll). */
   readonly toolApproved?: ((server: string, tool: string) => Promise<void>) | undefined;
+  /** Users' connections to per-user upstream servers (auth: oauth-user). */
+  readonly connections?: UserConnections | undefined;
 }
 
 export class ControlPlane {
@@ -48,7 +51,7 @@ export class ControlPlane {
     this.deployments = new Deployments(store, node, env, (version, config) => this.apply(version, config), plane.recordChange);
     // The same document as the published schema/openapi.json.
     const openapi = openApiDocument('v1');
-    this.handle = managementApi({ deployments: this.deployments, store: plane.store, vault: plane.vault, log: plane.log, openapi: () => openapi, mcpBase: () => plane.mcpBase(), onChange: plane.recordChange, toolApproved: plane.toolApproved });
+    this.handle = managementApi({ deployments: this.deployments, store: plane.store, vault: plane.vault, log: plane.log, openapi: () => openapi, mcpBase: () => plane.mcpBase(), onChange: plane.recordChange, toolApproved: plane.toolApproved, connections: plane.connections });
     if (pollMs > 0) this.timer = setInterval(() => void this.poll(), pollMs).unref();
     // A deploy announced by the store (Postgres) is looked for at once; the poll is the fallback.
     this.unwatch = store.watch?.((version) => {

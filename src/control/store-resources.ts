@@ -2,6 +2,7 @@
 // manage them (no deployment): agents and their API keys (a key is shown once, when created),
 // users of the embedded authorization server (never a password hash), upstream credentials
 // (write-only: set and delete, listed by name and type, never shown).
+import type { UserConnections } from '../credentials/oauth-user/connections.ts';
 import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import type { Store, AgentRecord, ApiKeyRecord } from '../store/store.ts';
@@ -110,7 +111,7 @@ async function keysResource(call: Call, store: Store, agent: AgentRecord, rawKey
   return reply(call, 204, undefined);
 }
 
-export async function usersResource(call: Call, store: Store): Promise<void> {
+export async function usersResource(call: Call, store: Store, connections?: UserConnections): Promise<void> {
   const [, rawName, ...rest] = call.segments;
   if (rest.length > 0) throw notFound(`/api/v1/${call.segments.join('/')}`);
   const view = (u: { id: string; username: string; createdAt: number; disabled: boolean }) => ({ id: u.id, username: u.username, createdAt: u.createdAt, disabled: u.disabled });
@@ -136,6 +137,8 @@ export async function usersResource(call: Call, store: Store): Promise<void> {
     const body = await jsonBody(call);
     if (typeof body.disabled !== 'boolean') throw badRequest('disabled: expected a boolean (only `disabled` can change; passwords are set by the user)', [{ field: 'disabled', message: 'expected a boolean' }]);
     await store.setUserDisabled(user.username, body.disabled);
+    // A disabled user's upstream connections end too (deleted, and revoked upstream where supported).
+    if (body.disabled) await connections?.revokeUser(user.id);
     const next = view({ ...user, disabled: body.disabled });
     call.changed(body.disabled ? 'disable user' : 'enable user', `users/${user.username}`, [{ op: 'replace', path: pointer('users', user.username, 'disabled'), value: body.disabled }]);
     return reply(call, 200, next, etagOf(next));

@@ -7,14 +7,34 @@ import type { CredentialVault } from './vault.ts';
 import { staticCredentials } from './static-credentials.ts';
 import { ClientCredentialsToken } from './client-credentials.ts';
 import { StoredCredentials } from './stored-credentials.ts';
+import type { Store } from '../store/store.ts';
+import { UserConnections } from './oauth-user/connections.ts';
+import type { OAuthUserConfig } from './oauth-user/upstream-as.ts';
 
 export class UpstreamCredentialRegistry {
   private readonly built = new Map<string, { definition: string; credentials: UpstreamCredentials }>();
 
+  /** Per-user upstream OAuth (`auth: oauth-user` servers). */
+  readonly connections: UserConnections;
+
   constructor(
     private readonly vault: CredentialVault,
     private readonly log: Logger,
-  ) {}
+    store: Store,
+    /** Gatehouse's base URL when no request gives one (revocation from the API or CLI). */
+    defaultBase: () => string,
+  ) {
+    this.connections = new UserConnections(store, vault, log.child({ component: 'oauth-user' }), defaultBase);
+  }
+
+  /** A Streamable HTTP server's credentials: its user's token under `auth: oauth-user`, else its `credential`. */
+  forHttpServer(server: string, definition: { url: string; credential?: CredentialConfig | undefined; auth?: OAuthUserConfig | undefined }): UpstreamCredentials | undefined {
+    if (definition.auth) {
+      this.built.delete(server);
+      return this.connections.forServer(server, definition.url, definition.auth);
+    }
+    return this.forServer(server, definition.credential);
+  }
 
   /** The server's credentials, or undefined when it has no `credential:`. */
   forServer(server: string, credential: CredentialConfig | undefined): UpstreamCredentials | undefined {

@@ -456,5 +456,34 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
       assert.equal(await store.deleteCredential(a.name), false);
       assert.equal(await store.getCredential(a.name), undefined);
     });
+
+    test('upstream tokens: per (user, server), replace, list per user, delete returns the record', async () => {
+      const user = uid('user');
+      const other = uid('user');
+      const a = { userId: user, server: 'alpha', sealed: 'gj1.k.a', expiresAt: T0 + HOUR, updatedAt: T0 };
+      const b = { userId: user, server: 'beta', sealed: 'gj1.k.b', expiresAt: undefined, updatedAt: T0 + 1 };
+      const c = { userId: other, server: 'alpha', sealed: 'gj1.k.c', expiresAt: T0, updatedAt: T0 + 2 };
+      for (const r of [b, a, c]) await store.putUpstreamToken(r);
+      assert.deepEqual(await store.getUpstreamToken(user, 'alpha'), a);
+      assert.deepEqual(await store.getUpstreamToken(user, 'beta'), b);
+      const a2 = { ...a, sealed: 'gj1.k.a2', expiresAt: T0 + 2 * HOUR, updatedAt: T0 + 9 };
+      await store.putUpstreamToken(a2);
+      assert.deepEqual(await store.listUpstreamTokens(user), [a2, b]);
+      assert.ok((await store.listUpstreamTokens()).some((r) => r.userId === other));
+      assert.deepEqual(await store.deleteUpstreamToken(user, 'alpha'), a2);
+      assert.equal(await store.deleteUpstreamToken(user, 'alpha'), undefined);
+      assert.deepEqual(await store.getUpstreamToken(other, 'alpha'), c, 'another user\'s token is untouched');
+    });
+
+    test('upstream clients: one registration per (server, issuer), replaced in place', async () => {
+      const server = uid('server');
+      const r = { server, issuer: 'https://as.example', sealed: 'gj1.k.r', updatedAt: T0 };
+      await store.putUpstreamClient(r);
+      assert.deepEqual(await store.getUpstreamClient(server, 'https://as.example'), r);
+      assert.equal(await store.getUpstreamClient(server, 'https://other.example'), undefined);
+      const r2 = { ...r, sealed: 'gj1.k.r2', updatedAt: T0 + 1 };
+      await store.putUpstreamClient(r2);
+      assert.deepEqual(await store.getUpstreamClient(server, 'https://as.example'), r2);
+    });
   });
 }

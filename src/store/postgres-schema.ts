@@ -119,4 +119,23 @@ export const POSTGRES_MIGRATIONS: readonly string[] = [
   );
   CREATE INDEX session_taints_expires_idx ON session_taints (expires_at);
   `,
+  // 7 (auth: oauth-user): users' sealed upstream tokens and Gatehouse's upstream client registrations (see the SQLite schema).
+  `
+  CREATE TABLE upstream_tokens (
+    user_id     text COLLATE "C" NOT NULL,
+    server      text COLLATE "C" NOT NULL,
+    sealed      text   NOT NULL,
+    expires_at  bigint,
+    updated_at  bigint NOT NULL,
+    PRIMARY KEY (user_id, server)
+  );
+
+  CREATE TABLE upstream_clients (
+    server      text COLLATE "C" NOT NULL,
+    issuer      text COLLATE "C" NOT NULL,
+    sealed      text   NOT NULL,
+    updated_at  bigint NOT NULL,
+    PRIMARY KEY (server, issuer)
+  );
+  `,
 ];

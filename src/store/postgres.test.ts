@@ -76,7 +76,7 @@ if (url === undefined) {
       );
       assert.deepEqual(
         rows.map((r) => r.table_name),
-        ['agents', 'api_keys', 'cluster_nodes', 'credentials', 'federated_sessions', 'gatehouse_migrations', 'oauth_clients', 'oauth_grants', 'revoked_tokens', 'session_taints', 'tool_pins', 'users'],
+        ['agents', 'api_keys', 'cluster_nodes', 'credentials', 'federated_sessions', 'gatehouse_migrations', 'oauth_clients', 'oauth_grants', 'revoked_tokens', 'session_taints', 'tool_pins', 'upstream_clients', 'upstream_tokens', 'users'],
       );
     });
 

@@ -17,11 +17,14 @@ import type {
   Store,
   ToolApproval,
   ToolPinRecord,
+  UpstreamClientRecord,
+  UpstreamTokenRecord,
   UserRecord,
 } from './store.ts';
 import { errorCode, guarded, type ConstraintReason } from './errors.ts';
 import { migratePostgres, quoteIdent } from './postgres-migrate.ts';
 import * as rows from './rows.ts';
+import { PostgresUpstreamTokens } from './postgres-upstream-tokens.ts';
 import { PostgresToolPins } from './postgres-tool-pins.ts';
 
 export interface PostgresStoreOptions {
@@ -142,11 +145,13 @@ export class PostgresStore implements Store {
   readonly kind = 'postgres' as const;
   readonly #pool: pg.Pool;
   readonly #pins: PostgresToolPins;
+  readonly #tokens: PostgresUpstreamTokens;
   #closed = false;
 
   constructor(pool: pg.Pool) {
     this.#pool = pool;
     this.#pins = new PostgresToolPins(pool);
+    this.#tokens = new PostgresUpstreamTokens(pool);
   }
 
   async #query<R extends pg.QueryResultRow>(name: keyof typeof SQL, values: Param[]): Promise<pg.QueryResult<R>> {
@@ -381,6 +386,30 @@ export class PostgresStore implements Store {
 
   async deleteCredential(name: string): Promise<boolean> {
     return (await this.#changed('deleteCredential', [name])) > 0;
+  }
+
+  async putUpstreamToken(record: UpstreamTokenRecord): Promise<void> {
+    await this.#tokens.put(record);
+  }
+
+  async getUpstreamToken(userId: string, server: string): Promise<UpstreamTokenRecord | undefined> {
+    return this.#tokens.get(userId, server);
+  }
+
+  async listUpstreamTokens(userId?: string): Promise<UpstreamTokenRecord[]> {
+    return this.#tokens.list(userId);
+  }
+
+  async deleteUpstreamToken(userId: string, server: string): Promise<UpstreamTokenRecord | undefined> {
+    return this.#tokens.delete(userId, server);
+  }
+
+  async putUpstreamClient(record: UpstreamClientRecord): Promise<void> {
+    await this.#tokens.putClient(record);
+  }
+
+  async getUpstreamClient(server: string, issuer: string): Promise<UpstreamClientRecord | undefined> {
+    return this.#tokens.getClient(server, issuer);
   }
 
   async close(): Promise<void> {

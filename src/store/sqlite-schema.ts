@@ -122,4 +122,24 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
   ) STRICT;
   CREATE INDEX session_taints_expires_idx ON session_taints (expires_at);
   `,
+  // 7 (auth: oauth-user): each user's sealed token per upstream server, and Gatehouse's own
+  // dynamic registration at each upstream's authorization server (src/credentials/oauth-user/).
+  `
+  CREATE TABLE upstream_tokens (
+    user_id     TEXT    NOT NULL,
+    server      TEXT    NOT NULL,
+    sealed      TEXT    NOT NULL,
+    expires_at  INTEGER,
+    updated_at  INTEGER NOT NULL,
+    PRIMARY KEY (user_id, server)
+  ) STRICT;
+
+  CREATE TABLE upstream_clients (
+    server      TEXT    NOT NULL,
+    issuer      TEXT    NOT NULL,
+    sealed      TEXT    NOT NULL,
+    updated_at  INTEGER NOT NULL,
+    PRIMARY KEY (server, issuer)
+  ) STRICT;
+  `,
 ];

@@ -20,11 +20,14 @@ import type {
   Store,
   ToolApproval,
   ToolPinRecord,
+  UpstreamClientRecord,
+  UpstreamTokenRecord,
   UserRecord,
 } from './store.ts';
 import { SQLITE_MIGRATIONS } from './sqlite-schema.ts';
 import { errorCode, guarded, type ConstraintReason } from './errors.ts';
 import * as rows from './rows.ts';
+import { SqliteUpstreamTokens } from './sqlite-upstream-tokens.ts';
 import { SqliteToolPins } from './sqlite-tool-pins.ts';
 
 const BUSY_TIMEOUT_MS = 5000;
@@ -215,6 +218,7 @@ export class SqliteStore implements Store {
   readonly #db: Database.Database;
   readonly #q: ReturnType<typeof prepare>;
   readonly #pins: SqliteToolPins;
+  readonly #tokens: SqliteUpstreamTokens;
 
   /** agentsVersion(): bumped by this store's writes and when another connection committed. */
   #version = 0;
@@ -225,6 +229,7 @@ export class SqliteStore implements Store {
     this.#db = db;
     this.#q = prepare(db);
     this.#pins = new SqliteToolPins(db);
+    this.#tokens = new SqliteUpstreamTokens(db);
   }
 
   agentsVersion(): number {
@@ -469,6 +474,30 @@ export class SqliteStore implements Store {
 
   async deleteCredential(name: string): Promise<boolean> {
     return this.#q.deleteCredential.run(name).changes > 0;
+  }
+
+  async putUpstreamToken(record: UpstreamTokenRecord): Promise<void> {
+    this.#tokens.put(record);
+  }
+
+  async getUpstreamToken(userId: string, server: string): Promise<UpstreamTokenRecord | undefined> {
+    return this.#tokens.get(userId, server);
+  }
+
+  async listUpstreamTokens(userId?: string): Promise<UpstreamTokenRecord[]> {
+    return this.#tokens.list(userId);
+  }
+
+  async deleteUpstreamToken(userId: string, server: string): Promise<UpstreamTokenRecord | undefined> {
+    return this.#tokens.delete(userId, server);
+  }
+
+  async putUpstreamClient(record: UpstreamClientRecord): Promise<void> {
+    this.#tokens.putClient(record);
+  }
+
+  async getUpstreamClient(server: string, issuer: string): Promise<UpstreamClientRecord | undefined> {
+    return this.#tokens.getClient(server, issuer);
   }
 
   async close(): Promise<void> {

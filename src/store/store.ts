@@ -80,6 +80,25 @@ export interface SessionTaintRecord {
 }
 
 /** A federated session any node can continue (federation/session-store.ts). */
+/** One user's token for one upstream server (auth: oauth-user), sealed by src/credentials/oauth-user/. */
+export interface UpstreamTokenRecord {
+  userId: string;
+  server: string;
+  /** AES-256-GCM sealed JSON (access and refresh token, expiry, issuer); never clear text. */
+  sealed: string;
+  /** When the access token expires (ms), if known: lets a listing show it without unsealing. */
+  expiresAt: number | undefined;
+  updatedAt: number;
+}
+
+/** Gatehouse's own client registration at an upstream's authorization server (RFC 7591), sealed. */
+export interface UpstreamClientRecord {
+  server: string;
+  issuer: string;
+  sealed: string;
+  updatedAt: number;
+}
+
 export interface FederatedSessionRecord {
   /** The channel id sealed in the client's session id. */
   id: string;
@@ -241,6 +260,15 @@ export interface Store {
   getCredential(name: string): Promise<CredentialRecord | undefined>;
   listCredentials(): Promise<CredentialRecord[]>;
   deleteCredential(name: string): Promise<boolean>;
+
+  putUpstreamToken(record: UpstreamTokenRecord): Promise<void>;
+  getUpstreamToken(userId: string, server: string): Promise<UpstreamTokenRecord | undefined>;
+  /** Every user's tokens, or one user's; ordered by user, then server. */
+  listUpstreamTokens(userId?: string): Promise<UpstreamTokenRecord[]>;
+  /** Deletes and returns the record (so that its token can be revoked upstream); undefined if none. */
+  deleteUpstreamToken(userId: string, server: string): Promise<UpstreamTokenRecord | undefined>;
+  putUpstreamClient(record: UpstreamClientRecord): Promise<void>;
+  getUpstreamClient(server: string, issuer: string): Promise<UpstreamClientRecord | undefined>;
 
   close(): Promise<void>;
 }

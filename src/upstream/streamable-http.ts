@@ -8,7 +8,8 @@ import { GatehouseError } from '../errors.ts';
 import type { SessionClaims, SessionSealer } from '../session/seal.ts';
 import { sendError, sendJson } from '../http/reply.ts';
 import type { Logger } from '../log.ts';
-import type { Exchange, PostExchange, Upstream, UpstreamCredentials, UpstreamGlobals } from './upstream.ts';
+import type { CredentialContext, Exchange, PostExchange, Upstream, UpstreamCredentials, UpstreamGlobals } from './upstream.ts';
+import { URL_ELICITATION_REQUIRED, UrlElicitationRequired } from '../mcp/url-elicitation.ts';
 import { HttpSessionTracker } from './http-sessions.ts';
 import { CancelledError, UpstreamHttpClient, UpstreamHttpError, relay, type Cancellable } from './http-client.ts';
 import { JsonAnswer, LimitedPassThrough, SseRewriter, type DecodeLimits } from './message-rewriter.ts';
@@ -180,14 +181,15 @@ export class StreamableHttpUpstream implements Upstream {
     // A 401 to Gatehouse's own credential (not a passthrough token) is retried once with a fresh
     // one (a token can expire in flight); a second 401 is Gatehouse's problem, not the agent's.
     const own = x.passthroughToken === undefined ? this.credentials : undefined;
+    const context = credentialContext(x);
     try {
       for (let attempt = 1; ; attempt++) {
-        if (this.credentials) Object.assign(headers, await this.credentials.headers());
+        if (this.credentials) Object.assign(headers, await this.credentials.headers(context));
         if (x.passthroughToken !== undefined) headers.authorization = `Bearer ${x.passthroughToken}`;
         const response = await this.client.request(this.path, { method, headers, body, responseTimeout: this.responseTimeout }, handle);
         const status = response.statusCode;
         if (status === 401 && own) {
-          own.rejected?.();
+          own.rejected?.(context);
           response.discard();
           if (attempt > 1) throw new GatehouseError('GH_UPSTREAM_UNAVAILABLE', `Upstream "${this.name}" refused Gatehouse's credential for it`);
           continue;
@@ -228,7 +230,7 @@ export class StreamableHttpUpstream implements Upstream {
       if (value !== undefined) out[name] = value;
     }
     if (status === 401) {
-      this.credentials?.rejected?.();
+      this.credentials?.rejected?.(credentialContext(x));
       const challenge = out['www-authenticate'];
       if (typeof challenge === 'string' && x.rewriteChallenge) out['www-authenticate'] = x.rewriteChallenge(challenge);
     }
@@ -276,6 +278,12 @@ export class StreamableHttpUpstream implements Upstream {
   }
 
   private fail(x: Exchange, error: unknown, handle: ExchangeHandle): void {
+    const post = 'messages' in x ? (x as PostExchange) : undefined;
+    if (error instanceof UrlElicitationRequired && !x.res.headersSent && post && !post.batch) {
+      // The user must connect their upstream account first: an ordinary JSON-RPC answer (MCP -32042).
+      if (x.record) x.record.error = new GatehouseError('GH_UPSTREAM_UNAVAILABLE', error.message);
+      return sendJson(x.res, 200, errorResponse(idOf(post.messages[0]), URL_ELICITATION_REQUIRED, error.message, error.data()));
+    }
     const wire = toWireError(this.name, error);
     if (x.record) x.record.error = wire;
     if (wire.code === 'GH_UPSTREAM_RESPONSE_TOO_LARGE' || wire.status >= 500) {
@@ -290,7 +298,6 @@ export class StreamableHttpUpstream implements Upstream {
       else x.res.destroy();
       return;
     }
-    const post = 'messages' in x ? (x as PostExchange) : undefined;
     if (post?.batch) {
       // Each request of a batch gets its own error.
       const errors = post.messages.filter(isRequest).map((m) => errorResponse(m.id, wire.rpc, wire.message, { code: wire.code }));
@@ -359,8 +366,16 @@ function idOf(message: unknown): string | number | null {
   return null;
 }
 
+/** Who the upstream request is for (per-user credentials choose the user's token by it). */
+function credentialContext(x: Exchange | PostExchange): CredentialContext {
+  const first = 'messages' in x ? x.messages[0] : undefined;
+  const method = first && 'method' in first && typeof first.method === 'string' ? first.method : undefined;
+  return { principal: x.principal, req: x.req, method };
+}
+
 function toWireError(server: string, error: unknown): GatehouseError {
   if (error instanceof GatehouseError) return error;
+  if (error instanceof UrlElicitationRequired) return new GatehouseError('GH_UPSTREAM_UNAVAILABLE', error.message);
   if (error instanceof RangeError) return new GatehouseError('GH_UPSTREAM_RESPONSE_TOO_LARGE', error.message);
   if (error instanceof UpstreamHttpError) {
     if (error.failure === 'connect-timeout') return new GatehouseError('GH_UPSTREAM_TIMEOUT', `Upstream "${server}" did not accept the connection in time`);

@@ -69,9 +69,20 @@ export interface UpstreamGlobals {
   readonly idleTimeout: number;
 }
 
-/** The upstream's own credential (credential store, client-credentials grants), per request. */
+/**
+ * Who a request to the upstream is for: a per-user credential (auth: oauth-user) picks the
+ * user's token by it. Connectors that know the caller pass it; others pass nothing.
+ */
+export interface CredentialContext {
+  readonly principal: Principal;
+  readonly req: IncomingMessage;
+  /** The JSON-RPC method of the request, when there is one (named on the connect page). */
+  readonly method?: string | undefined;
+}
+
+/** The upstream's own credential (credential store, client-credentials grants, a user's token), per request. */
 export interface UpstreamCredentials {
-  headers(): Record<string, string> | Promise<Record<string, string>>;
+  headers(context?: CredentialContext): Record<string, string> | Promise<Record<string, string>>;
   /** The upstream answered 401: drop a cached token so the next request fetches a new one. */
-  rejected?(): void;
+  rejected?(context?: CredentialContext): void;
 }

@@ -1,0 +1,52 @@
+// Config of per-user upstream OAuth (servers.<name>.auth: oauth-user): what loads, and each
+// refusal naming the file, the field (with its line) and what is expected.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { parseConfigText } from './load.ts';
+import { ConfigError } from './errors.ts';
+
+function refused(text: string, field: string, message: RegExp): void {
+  let caught: unknown;
+  try {
+    parseConfigText(text, 'up.yaml', {});
+  } catch (error) {
+    caught = error;
+  }
+  assert.ok(caught instanceof ConfigError, `expected a ConfigError, got ${String(caught)}`);
+  const problem = caught.problems.find((p) => p.field === field);
+  assert.ok(problem, `no problem for ${field} in:\n${caught.message}`);
+  assert.match(problem.message, message);
+  assert.match(caught.message, new RegExp(`up\\.yaml:${problem.line}:\\d+: ${field.replace(/[[\].]/g, '\\$&')}: `));
+}
+
+const API = `apis:
+  - name: gh
+    path: /gh
+    server: gh
+`;
+
+test('a per-user server loads with its defaults', () => {
+  const config = parseConfigText(`servers:\n  gh:\n    url: https://example.com/mcp\n    auth: { type: oauth-user }\n${API}`, 'up.yaml', {});
+  const server = config.servers.gh!;
+  assert.ok('url' in server);
+  assert.deepEqual(server.auth, { type: 'oauth-user', anonymous: 'refuse', refreshBefore: 60_000, connectTtl: 600_000 });
+});
+
+test('anonymous: service needs serviceUser', () => {
+  refused(`servers:\n  gh:\n    url: https://example.com/mcp\n    auth: { type: oauth-user, anonymous: service }\n${API}`, 'servers.gh.auth.serviceUser', /expected `serviceUser` with `anonymous: service`/);
+});
+
+test('a credential beside auth, and a shared list cache, are refused', () => {
+  refused(`servers:\n  gh:\n    url: https://example.com/mcp\n    auth: { type: oauth-user }\n    credential: { type: bearer, token: abc }\n${API}`, 'servers.gh.credential', /remove `credential`/);
+  refused(`servers:\n  gh:\n    url: https://example.com/mcp\n    auth: { type: oauth-user }\n    listCache: { enabled: true }\n${API}`, 'servers.gh.listCache.enabled', /expected false/);
+});
+
+test('a federated API or a virtual server cannot include a per-user server yet', () => {
+  const servers = `servers:\n  gh:\n    url: https://example.com/mcp\n    auth: { type: oauth-user }\n  other:\n    url: https://example.org/mcp\n`;
+  refused(`${servers}apis:\n  - name: all\n    path: /all\n    servers: [other, gh]\n`, 'apis[0].servers[1]', /per-user OAuth .* names it alone/);
+  refused(`${servers}apis:\n  - name: v\n    path: /v\n    tools:\n      - { server: gh, name: whoami }\n`, 'apis[0].tools[0].server', /per-user OAuth/);
+});
+
+test('a scope with a space is refused', () => {
+  refused(`servers:\n  gh:\n    url: https://example.com/mcp\n    auth: { type: oauth-user, scopes: ["repo read"] }\n${API}`, 'servers.gh.auth.scopes[0]', /OAuth scope token/);
+});

@@ -1,0 +1,254 @@
+// Per-user upstream OAuth, the whole of it for a running Gatehouse: the credential source of each
+// `auth: oauth-user` server (kept across reloads while its definition is unchanged), the connect
+// routes (/-/connect/<server>, /-/connect/callback, /-/oauth-client.json), and what users and
+// admins do with connections: list them, revoke one (also upstream, RFC 7009), end all of a user's.
+import { createHash } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import * as oauth from 'oauth4webapi';
+import type { Store } from '../../store/store.ts';
+import type { Logger } from '../../log.ts';
+import type { RouteHandler } from '../../http/routes.ts';
+import type { CredentialVault } from '../vault.ts';
+import { UserTokenStore, type ConnectionSummary, type UserToken } from './token-store.ts';
+import { ConnectTickets } from './connect-ticket.ts';
+import { UpstreamAuthorizationResolver, callbackUrl, clientMetadataUrl, type OAuthUserConfig, type UpstreamAuthorization } from './upstream-as.ts';
+import { OAuthUserCredentials, tokenOf } from './user-credentials.ts';
+import { sendConnectError, sendConnected } from './connect-pages.ts';
+import { CONNECTIONS_PAGE, ConnectionsPage } from './connections-page.ts';
+
+const FLOW_PREFIX = 'oauth-user-flow:';
+
+interface ServerEntry {
+  readonly definition: string;
+  readonly url: string;
+  readonly resolver: UpstreamAuthorizationResolver;
+  readonly credentials: OAuthUserCredentials;
+}
+
+export interface RevokeOutcome {
+  /** A connection was there and is gone. */
+  readonly deleted: boolean;
+  /** Whether the upstream's RFC 7009 endpoint took the token; undefined when not tried (none advertised, nothing to revoke). */
+  readonly revokedUpstream: boolean | undefined;
+}
+
+export class UserConnections {
+  readonly tokens: UserTokenStore;
+  readonly tickets: ConnectTickets;
+  private readonly servers = new Map<string, ServerEntry>();
+  private page: ConnectionsPage | undefined;
+  /** The public base URL of a request; set with each config (publicUrl, trustProxy). */
+  private base: (req: IncomingMessage) => string = () => {
+    throw new Error('no public base URL yet');
+  };
+
+  constructor(
+    private readonly store: Store,
+    private readonly vault: CredentialVault,
+    private readonly log: Logger,
+    /** Gatehouse's base URL when there is no request (revocation from the API or CLI). */
+    private readonly defaultBase: () => string,
+  ) {
+    this.tokens = new UserTokenStore(store, vault);
+    this.tickets = new ConnectTickets(store, vault);
+  }
+
+  setPublicBase(base: (req: IncomingMessage) => string): void {
+    this.base = base;
+  }
+
+  /** The credential source of a per-user server. */
+  forServer(server: string, url: string, config: OAuthUserConfig): OAuthUserCredentials {
+    const definition = JSON.stringify({ url, config });
+    const existing = this.servers.get(server);
+    if (existing?.definition === definition) return existing.credentials;
+    const log = this.log.child({ server });
+    const resolver = new UpstreamAuthorizationResolver(server, url, config, this.store, this.vault, log);
+    const credentials = new OAuthUserCredentials(server, config, { tokens: this.tokens, resolver, tickets: this.tickets, publicBase: (req) => this.base(req), log });
+    this.servers.set(server, { definition, url, resolver, credentials });
+    return credentials;
+  }
+
+  /** Forgets servers no longer configured with oauth-user (their stored tokens stay until revoked). */
+  retain(servers: ReadonlySet<string>): void {
+    for (const name of this.servers.keys()) if (!servers.has(name)) this.servers.delete(name);
+  }
+
+  has(server: string): boolean {
+    return this.servers.has(server);
+  }
+
+  list(userId?: string): Promise<ConnectionSummary[]> {
+    return this.tokens.list(userId);
+  }
+
+  /** Deletes a user's connection to a server and revokes its tokens upstream where the server supports RFC 7009. */
+  async revoke(userId: string, server: string): Promise<RevokeOutcome> {
+    const { deleted, token } = await this.tokens.delete(userId, server);
+    const entry = this.servers.get(server);
+    entry?.credentials.forget(userId);
+    if (!deleted) return { deleted: false, revokedUpstream: undefined };
+    this.log.info({ server, user: userId }, 'user\'s upstream connection revoked');
+    if (!token || !entry) return { deleted, revokedUpstream: undefined };
+    return { deleted, revokedUpstream: await this.revokeUpstream(entry, server, token) };
+  }
+
+  /** Ends every connection of a user (a disabled user). */
+  async revokeUser(userId: string): Promise<number> {
+    let count = 0;
+    for (const connection of await this.tokens.list(userId)) {
+      if ((await this.revoke(userId, connection.server)).deleted) count++;
+    }
+    return count;
+  }
+
+  private async revokeUpstream(entry: ServerEntry, server: string, token: UserToken): Promise<boolean | undefined> {
+    let up: UpstreamAuthorization;
+    try {
+      up = await entry.resolver.resolve(this.defaultBase(), true);
+    } catch (error) {
+      this.log.warn({ server, err: (error as Error).message }, 'could not reach the upstream authorization server to revoke a token');
+      return false;
+    }
+    if (!up.as.revocation_endpoint || up.as.issuer !== token.issuer) return undefined;
+    // The refresh token first: revoking it ends the grant (and, at most servers, its access tokens).
+    const tokens: Array<[string, string]> = token.refreshToken !== undefined ? [[token.refreshToken, 'refresh_token'], [token.accessToken, 'access_token']] : [[token.accessToken, 'access_token']];
+    let accepted = false;
+    for (const [value, hint] of tokens) {
+      try {
+        await oauth.processRevocationResponse(await oauth.revocationRequest(up.as, up.client, up.clientAuth, value, { ...up.options(), additionalParameters: { token_type_hint: hint } }));
+        accepted = true;
+      } catch (error) {
+        // RFC 7009 §2.2.1: a server may not revoke some kinds (e.g. self-contained JWT access tokens).
+        if (error instanceof oauth.ResponseBodyError && error.error === 'unsupported_token_type' && accepted) continue;
+        this.log.warn({ server, tokenType: hint, err: (error as Error).message }, 'the upstream did not accept the token revocation');
+        return false;
+      }
+    }
+    return accepted;
+  }
+
+  /** /-/connections: the page where users of the embedded authorization server see and revoke theirs. */
+  pageRoute(): [string, RouteHandler] {
+    this.page ??= new ConnectionsPage(this.store, this.vault, this, this.log);
+    const page = this.page;
+    return [CONNECTIONS_PAGE, (req, res) => page.handle(req, res, this.base(req).startsWith('https:'))];
+  }
+
+  /** The listener routes of the connect flow and of Gatehouse's client metadata document. */
+  routes(): Array<[string, RouteHandler]> {
+    return [
+      ['/-/connect/*', (req, res, path) => this.serveConnect(req, res, path)],
+      ['/-/oauth-client.json', (req, res) => this.serveClientMetadata(req, res)],
+    ];
+  }
+
+  private serveClientMetadata(req: IncomingMessage, res: ServerResponse): void {
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      res.writeHead(405, { allow: 'GET, HEAD' }).end();
+      return;
+    }
+    const base = this.base(req);
+    const body = JSON.stringify({
+      client_id: clientMetadataUrl(base),
+      client_name: 'Gatehouse',
+      client_uri: base,
+      redirect_uris: [callbackUrl(base)],
+      grant_types: ['authorization_code', 'refresh_token'],
+      response_types: ['code'],
+      token_endpoint_auth_method: 'none',
+    });
+    res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), 'cache-control': 'max-age=300', 'access-control-allow-origin': '*' });
+    res.end(req.method === 'HEAD' ? undefined : body);
+  }
+
+  private async serveConnect(req: IncomingMessage, res: ServerResponse, path: string): Promise<void> {
+    if (req.method !== 'GET') {
+      res.writeHead(405, { allow: 'GET' }).end();
+      return;
+    }
+    const base = this.base(req);
+    const url = new URL(req.url ?? '/', base);
+    const rest = path.slice('/-/connect/'.length);
+    try {
+      if (rest === 'callback') return await this.callback(res, url);
+      let server: string;
+      try {
+        server = decodeURIComponent(rest);
+      } catch {
+        return sendConnectError(res, 400, 'Invalid link', 'This connect link is malformed.');
+      }
+      return await this.start(res, server, url, base);
+    } catch (error) {
+      this.log.warn({ path: '/-/connect', err: (error as Error).message }, 'connecting an upstream account failed');
+      if (!res.headersSent) sendConnectError(res, 502, 'Could not connect', `The upstream authorization server could not be used: ${(error as Error).message}`);
+    }
+  }
+
+  /** /-/connect/<server>?ticket=…: redeems the ticket and sends the browser to the upstream's authorization endpoint. */
+  private async start(res: ServerResponse, server: string, url: URL, base: string): Promise<void> {
+    const entry = this.servers.get(server);
+    const ticket = url.searchParams.get('ticket');
+    if (!entry || !ticket) return sendConnectError(res, 400, 'Invalid link', 'This connect link is incomplete or names no server that Gatehouse connects per user.');
+    const redeemed = await this.tickets.redeem(ticket, server);
+    if (!redeemed.ok) return sendConnectError(res, 400, 'Invalid link', redeemed.reason);
+    const up = await entry.resolver.resolve(base);
+    const verifier = oauth.generateRandomCodeVerifier();
+    const state = oauth.generateRandomState();
+    await this.store.putGrant({
+      key: FLOW_PREFIX + digest(state),
+      payload: { userId: redeemed.userId, server, verifier, base },
+      expiresAt: Date.now() + entry.credentials.config.connectTtl,
+    });
+    const target = new URL(up.as.authorization_endpoint!);
+    target.searchParams.set('response_type', 'code');
+    target.searchParams.set('client_id', up.client.client_id);
+    target.searchParams.set('redirect_uri', up.redirectUri);
+    target.searchParams.set('state', state);
+    target.searchParams.set('code_challenge', await oauth.calculatePKCECodeChallenge(verifier));
+    target.searchParams.set('code_challenge_method', 'S256');
+    target.searchParams.set('resource', up.resource);
+    if (up.scopes.length > 0) target.searchParams.set('scope', up.scopes.join(' '));
+    this.log.info({ server, user: redeemed.userId }, 'user sent to the upstream authorization server');
+    res.writeHead(302, { location: target.href, 'cache-control': 'no-store', 'referrer-policy': 'no-referrer' }).end();
+  }
+
+  /** /-/connect/callback?code&state[&iss]: the flow is taken (single use), the code exchanged, the token sealed. */
+  private async callback(res: ServerResponse, url: URL): Promise<void> {
+    const state = url.searchParams.get('state');
+    if (!state) return sendConnectError(res, 400, 'Invalid answer', 'The authorization server\'s answer carries no state.');
+    const flow = await this.store.takeGrant(FLOW_PREFIX + digest(state));
+    if (!flow) return sendConnectError(res, 400, 'Invalid answer', 'This answer is unknown, expired or was already used; retry the call in your agent for a new link.');
+    const { userId, server, verifier, base } = flow.payload as { userId: string; server: string; verifier: string; base: string };
+    const entry = this.servers.get(server);
+    if (!entry) return sendConnectError(res, 400, 'Invalid answer', `Server "${server}" is no longer connected per user.`);
+    const up = await entry.resolver.resolve(base);
+    let params: URLSearchParams;
+    try {
+      // Checks state, the RFC 9207 `iss` where the server offers it, and turns an error answer into a throw.
+      params = oauth.validateAuthResponse(up.as, up.client, url.searchParams, state);
+    } catch (error) {
+      const reason = error instanceof oauth.AuthorizationResponseError ? `${error.error}${error.error_description ? `: ${error.error_description}` : ''}` : (error as Error).message;
+      this.log.info({ server, user: userId, reason }, 'upstream authorization refused or invalid');
+      return sendConnectError(res, 400, 'Not connected', `The authorization at "${server}" did not complete (${reason}).`);
+    }
+    const started = Date.now();
+    let token: UserToken;
+    try {
+      const response = await oauth.authorizationCodeGrantRequest(up.as, up.client, up.clientAuth, params, up.redirectUri, verifier, { ...up.options(), additionalParameters: { resource: up.resource } });
+      token = tokenOf(await oauth.processAuthorizationCodeResponse(up.as, up.client, response), up.as.issuer, started);
+    } catch (error) {
+      const reason = error instanceof oauth.ResponseBodyError ? error.error : (error as Error).message;
+      this.log.warn({ server, user: userId, reason }, 'upstream token request failed');
+      return sendConnectError(res, 502, 'Not connected', `"${server}" did not give a token (${reason}).`);
+    }
+    await this.tokens.put(userId, server, token);
+    entry.credentials.forget(userId);
+    this.log.info({ server, user: userId }, 'user connected an upstream account');
+    sendConnected(res, server);
+  }
+}
+
+function digest(value: string): string {
+  return createHash('sha256').update(value).digest('base64url');
+}
