@@ -11,6 +11,7 @@ import type { ConfigData, ConfigInput, ServerData } from './config/schema.ts';
 import { compileRuntime, type Runtime } from './config/compile.ts';
 import { PinningRegistry } from './policy/pinning/registry.ts';
 import { TaintBook } from './policy/taint/book.ts';
+import { ApprovalBook } from './policy/approval/book.ts';
 import { auditEventOfDefinitionChange } from './audit/pinning-events.ts';
 import { SessionSealer } from './session/seal.ts';
 import { loadSessionKey } from './session/key.ts';
@@ -105,6 +106,8 @@ export class Gateway {
   readonly pinning: PinningRegistry;
   /** Tainted sessions (src/policy/taint/), shared by every API's taint policy. */
   readonly taint: TaintBook;
+  /** Tool calls held for approval (src/policy/approval/); the admin listener decides them. */
+  readonly approvals = new ApprovalBook();
   readonly nodeId = randomBytes(6).toString('base64url');
   private readonly stderrDroppedByServer = new Map<string, StderrDropped>();
   /** Children running per stdio server, whoever started them (kept across reloads). */
@@ -230,6 +233,8 @@ export class Gateway {
       const started = gateway;
       cleanup.splice(0, cleanup.length, () => started.close(), () => AdminServer.release(adminBinding));
       gateway.admin = await AdminServer.start(gateway, observability.metrics, dataDir, adminBinding);
+      // Where the approval webhook's links point: the admin listener, as people reach it.
+      gateway.approvals.linkBase = config.admin.publicUrl ?? gateway.admin?.url;
       listener.open();
       return gateway;
     } catch (error) {
@@ -302,7 +307,7 @@ export class Gateway {
     const authServer = authorizationServerEnabled(config)
       ? createAuthorizationServer({ store: this.store, config, log: this.log, dataDir: this.dataDir, publicBase: compilePublicBase(config), events: this.audit && ((event) => this.audit!.record(auditEventOfAuth(event))) })
       : undefined;
-    const deps = { store: this.store, log: this.log, counters: this.counters, rateLimitStats: this.rateLimitStats, pinning: this.pinning, taint: this.taint, embeddedIssuer: authServer?.embeddedIssuer };
+    const deps = { store: this.store, log: this.log, counters: this.counters, rateLimitStats: this.rateLimitStats, pinning: this.pinning, taint: this.taint, approvals: this.approvals, embeddedIssuer: authServer?.embeddedIssuer };
     const runtime = compileRuntime(config, deps);
     for (const [route, handler] of authServer?.routes ?? []) runtime.routes.add(route, handler, runtime.routeOrigin);
     // Per-user upstream OAuth: the connect links and Gatehouse's client metadata document.

@@ -29,6 +29,9 @@ import { dashboardRoutes } from './mount.ts';
 import type { AuditVerify } from './api/index.ts';
 import { API_PREFIX, type ManagementHandler } from '../control/api.ts';
 import { ConnectionGuard, isClientDisconnect, timeoutOptions, type ClientLimits, type ConnectionStats } from '../http/client-limits.ts';
+import { APPROVALS_API, approvalLink, approvalsApi } from './approvals.ts';
+import type { ApprovalBook } from '../policy/approval/book.ts';
+import { APPROVAL_LINK_PATH } from '../policy/approval/links.ts';
 import { createWebServer, type WebServer } from '../http/tls-server.ts';
 import { TlsReloader } from '../http/tls-reload.ts';
 import type { ListenerTls } from '../http/tls.ts';
@@ -46,6 +49,8 @@ export interface AdminHost {
   readonly cluster?: { readonly nodeId: string; readonly registry: { readonly size: number } } | undefined;
   /** The embedded authorization server's admin client, when it is on and has one ("Sign in with Gatehouse", sso.ts). */
   adminSignIn?(): SignInServer | undefined;
+  /** Tool calls held by approval policies (src/policy/approval/). */
+  readonly approvals?: ApprovalBook | undefined;
 }
 
 const MAX_FORM_BYTES = 8 * 1024;
@@ -222,9 +227,12 @@ export class AdminServer {
       case '/metrics':
         return this.serveMetrics(req, res, url);
     }
+    // The approval webhook's signed links: the signature is the authority, not a sign-in.
+    if (this.host.approvals && path.startsWith(APPROVAL_LINK_PATH)) return approvalLink(this.host.approvals, req, res, path, url);
     const who = await this.auth.identify(req, this.host.control?.adminTokens);
     if (!who) return this.refuse(req, res, url);
     rememberIdentity(req, who);
+    if (this.host.approvals && (path === APPROVALS_API || path.startsWith(`${APPROVALS_API}/`))) return approvalsApi(this.host.approvals, req, res, path);
     if (path === '/api/v1' || path.startsWith(API_PREFIX)) {
       const control = this.host.control;
       if (!control) return sendJson(res, 404, { error: 'The management API runs in managed mode only (gatehouse start --managed); this Gatehouse runs from a configuration file' }, { 'cache-control': 'no-store' });

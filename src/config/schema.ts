@@ -6,6 +6,7 @@ import { AclPolicySchema } from '../policy/acl/schema.ts';
 import { RateLimitPolicySchema } from '../policy/rate-limit/schema.ts';
 import { PinningPolicySchema } from '../policy/pinning/schema.ts';
 import { TaintPolicySchema } from '../policy/taint/schema.ts';
+import { ApprovalPolicySchema } from '../policy/approval/schema.ts';
 import { ToolAnnotationsSchema } from '../policy/annotations/schema.ts';
 import { AgentSchema, Auth, Url, AuthorizationServerSchema, StoreSchema, UpstreamCredentialSchema, OAuthUserAuthSchema } from './auth-schema.ts';
 import { ApiAuditSchema, AuditSchema, AUDIT_DEFAULT } from '../audit/schema.ts';
@@ -111,7 +112,7 @@ export const SseServer = z
 export const Server = z.union([HttpServer, StdioServer, SseServer]);
 
 // Policies plug into the chain by type, one key per entry (e.g. `- acl: {...}`).
-export const Policy = z.union([AclPolicySchema, RateLimitPolicySchema, PinningPolicySchema, TaintPolicySchema]).meta({ description: 'A policy of the chain: `acl`, `rateLimit`, `pinning` or `taint`.' });
+export const Policy = z.union([AclPolicySchema, RateLimitPolicySchema, PinningPolicySchema, TaintPolicySchema, ApprovalPolicySchema]).meta({ description: 'A policy of the chain: `acl`, `rateLimit`, `pinning`, `taint` or `approval`.' });
 
 export const Api = z
   .strictObject({

@@ -10,6 +10,8 @@ import { PinningPolicy } from './pinning/pinning-policy.ts';
 import type { PinningRegistry } from './pinning/registry.ts';
 import { TaintPolicy } from './taint/taint-policy.ts';
 import type { TaintBook } from './taint/book.ts';
+import { ApprovalPolicy } from './approval/approval-policy.ts';
+import type { ApprovalBook } from './approval/book.ts';
 import type { TrustedAnnotations } from './annotations/trusted.ts';
 
 export interface PolicyDeps {
@@ -21,6 +23,8 @@ export interface PolicyDeps {
   readonly pinning: PinningRegistry;
   /** Tainted sessions (the store's), one per gateway. */
   readonly taint: TaintBook;
+  /** Tool calls held for approval, one book per gateway (the admin listener decides them). */
+  readonly approvals: ApprovalBook;
 }
 
 /** What compiling one config adds: the operator's tool annotations. */
@@ -32,6 +36,7 @@ export function compilePolicies(policies: ApiData['policies'], deps: ConfigPolic
   return policies.map((entry): Policy => {
     if ('acl' in entry) return new AclPolicy(entry.acl, deps.annotations);
     if ('taint' in entry) return new TaintPolicy(entry.taint, deps.annotations, deps.taint);
+    if ('approval' in entry) return new ApprovalPolicy(entry.approval, deps.annotations, deps.approvals, deps.log);
     if ('pinning' in entry) return new PinningPolicy(entry.pinning, deps.pinning, deps.log);
     return new RateLimitPolicy(entry.rateLimit, deps.counters.get(entry.rateLimit.backend), deps.log, deps.rateLimitStats);
   });

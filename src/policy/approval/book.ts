@@ -1,0 +1,109 @@
+// The calls waiting for a person's approval, on this node. Each is one held `tools/call`: its
+// exact arguments (by hash), agent, user and session; a decision settles that call only, once.
+// Links for the webhook carry an HMAC of the id and the action under a key of this process, so
+// they work while the call waits here and never after.
+import { createHash, createHmac, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
+import type { JsonObject } from '../../mcp/jsonrpc.ts';
+
+export interface PendingApproval {
+  readonly id: string;
+  readonly api: string;
+  readonly tenant: string | undefined;
+  readonly agent: string;
+  readonly user: string | undefined;
+  /** The audit tag of the session, when the client has one. */
+  readonly session: string | undefined;
+  /** The tool as the agent named it, and the server and name it has there. */
+  readonly tool: string;
+  readonly server: string;
+  readonly originalName: string;
+  readonly arguments: JsonObject;
+  /** SHA-256 of the arguments' JSON: what was shown is what runs. */
+  readonly argumentsHash: string;
+  readonly requestedAt: number;
+  readonly expiresAt: number;
+}
+
+export type ApprovalOutcome = { readonly approved: true; readonly by: string } | { readonly approved: false; readonly by: string; readonly reason: 'denied' | 'timeout' };
+
+export type LinkAction = 'approve' | 'deny';
+
+/** Most calls waiting at once on a node; one more is refused at once. */
+export const MAX_PENDING = 1000;
+
+interface Waiting {
+  readonly approval: PendingApproval;
+  readonly settle: (outcome: ApprovalOutcome) => void;
+  readonly timer: NodeJS.Timeout;
+}
+
+export class ApprovalBook {
+  private readonly waiting = new Map<string, Waiting>();
+  private readonly linkKey = randomBytes(32);
+  /** The admin listener's public base (admin.publicUrl, else its address): where the webhook's links point. */
+  linkBase: string | undefined;
+
+  get size(): number {
+    return this.waiting.size;
+  }
+
+  /** Holds a call; the promise settles with the decision, or with a timeout after `timeoutMs`. Undefined when too many wait already. */
+  hold(call: Omit<PendingApproval, 'id' | 'argumentsHash' | 'requestedAt' | 'expiresAt'>, timeoutMs: number): { approval: PendingApproval; outcome: Promise<ApprovalOutcome> } | undefined {
+    if (this.waiting.size >= MAX_PENDING) return undefined;
+    const now = Date.now();
+    const approval: PendingApproval = { ...call, id: randomUUID(), argumentsHash: hashArguments(call.arguments), requestedAt: now, expiresAt: now + timeoutMs };
+    const outcome = new Promise<ApprovalOutcome>((resolve) => {
+      const timer = setTimeout(() => this.settle(approval.id, { approved: false, by: 'timeout', reason: 'timeout' }), timeoutMs);
+      timer.unref();
+      this.waiting.set(approval.id, { approval, settle: resolve, timer });
+    });
+    return { approval, outcome };
+  }
+
+  /** The calls waiting (a tenant's only, when given), oldest first. */
+  list(tenant?: string): PendingApproval[] {
+    return [...this.waiting.values()].map((w) => w.approval).filter((a) => tenant === undefined || a.tenant === tenant);
+  }
+
+  get(id: string): PendingApproval | undefined {
+    return this.waiting.get(id)?.approval;
+  }
+
+  /**
+   * Decides a waiting call; false when it is not waiting (decided already, timed out, unknown).
+   * `argumentsHash`, when given, must be the one the approver saw.
+   */
+  decide(id: string, approve: boolean, by: string, argumentsHash?: string): boolean {
+    const waiting = this.waiting.get(id);
+    if (!waiting || (argumentsHash !== undefined && argumentsHash !== waiting.approval.argumentsHash)) return false;
+    return this.settle(id, approve ? { approved: true, by } : { approved: false, by, reason: 'denied' });
+  }
+
+  /** Drops a call whose client left: nothing is run for it. */
+  abandon(id: string): void {
+    this.settle(id, { approved: false, by: 'client', reason: 'denied' });
+  }
+
+  linkToken(id: string, action: LinkAction): string {
+    return createHmac('sha256', this.linkKey).update(`${id}\n${action}`).digest('base64url');
+  }
+
+  checkLink(id: string, action: LinkAction, token: string): boolean {
+    const expected = Buffer.from(this.linkToken(id, action));
+    const given = Buffer.from(token);
+    return given.length === expected.length && timingSafeEqual(given, expected);
+  }
+
+  private settle(id: string, outcome: ApprovalOutcome): boolean {
+    const waiting = this.waiting.get(id);
+    if (!waiting) return false;
+    this.waiting.delete(id);
+    clearTimeout(waiting.timer);
+    waiting.settle(outcome);
+    return true;
+  }
+}
+
+export function hashArguments(args: JsonObject): string {
+  return createHash('sha256').update(JSON.stringify(args)).digest('hex');
+}
