@@ -11,7 +11,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import { startEverything, startTestGateway, type RunningEverything, type TestGateway } from './helpers/gatehouse.ts';
+import { rawSession, sessionHeaders, startEverything, startTestGateway, type RunningEverything, type TestGateway } from './helpers/gatehouse.ts';
 import { recordsWhen } from './helpers/audit-db.ts';
 
 const ADMIN = 'admin-approval-token-0123456789';
@@ -155,4 +155,22 @@ test('the webhook is signed and carries links: opening one decides nothing, its 
   } finally {
     await client.close();
   }
+});
+
+test('a held call whose client has gone (its connection closed) does not run when approved afterwards (it used to run with nobody to answer)', async () => {
+  const sessionId = await rawSession(gh.url('held'));
+  const abort = new AbortController();
+  const pending = fetch(gh.url('held'), { method: 'POST', headers: sessionHeaders(sessionId), body: JSON.stringify({ jsonrpc: '2.0', id: 9, method: 'tools/call', params: { name: 'get-sum', arguments: { a: 77, b: 1 } } }), signal: abort.signal }).then(
+    (response) => response.text(),
+    () => 'aborted',
+  );
+  const held = await waiting();
+  abort.abort();
+  assert.equal(await pending, 'aborted');
+  await new Promise((resolve) => setTimeout(resolve, 100));
+  assert.equal((await api('POST', `/api/approvals/${String(held.id)}`, { decision: 'approve' })).status, 200);
+  for (let i = 0; i < 100 && !gh.logs.lines.some((l) => l.msg === 'approved tool call not run: its client had gone'); i++) await new Promise((resolve) => setTimeout(resolve, 20));
+  const line = gh.logs.lines.find((l) => l.msg === 'approved tool call not run: its client had gone');
+  assert.ok(line, 'not run, and said so');
+  assert.equal(line.approval, held.id);
 });

@@ -345,6 +345,7 @@ function policyContext(base: Base, api: ApiRuntime, session: SessionRef | undefi
     protocolVersion: base.protocolVersion,
     sessionId: session?.token,
     request: { headers: base.req.headers, remoteAddress: base.req.socket.remoteAddress },
+    response: base.res,
     log: base.log,
     trace: [],
   };

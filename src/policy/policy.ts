@@ -16,6 +16,8 @@ export interface PolicyContext {
   readonly protocolVersion: ProtocolVersion;
   readonly sessionId: string | undefined;
   readonly request: { readonly headers: Readonly<Record<string, string | string[] | undefined>>; readonly remoteAddress: string | undefined };
+  /** The client's response: `destroyed` once the client has gone (a policy that waits checks it). */
+  readonly response?: { readonly destroyed: boolean } | undefined;
   readonly log: Logger;
   /**
    * A federated API or virtual server: the server and original name behind a tool or prompt

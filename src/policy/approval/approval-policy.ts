@@ -48,6 +48,12 @@ export class ApprovalPolicy implements Policy {
     this.notify(approval);
     return outcome.then((decided): RequestDecision => {
       const base = { policy: 'approval', method: 'tools/call', name, ...(target && { server: target.server, originalName: target.original }) };
+      if (decided.approved && ctx.response?.destroyed === true) {
+        // Approved after its client left: nobody would get the answer, so it does not run.
+        this.log.info({ approval: approval.id, api: approval.api, agent: approval.agent, tool: name, by: decided.by }, 'approved tool call not run: its client had gone');
+        ctx.trace.push({ ...base, allowed: false, reason: `approved by ${decided.by} after the client had gone: not run` });
+        return { action: 'deny', error: new GatehouseError('GH_APPROVAL_TIMEOUT', `Refused: "${name}" was approved after its client had gone.`) };
+      }
       if (decided.approved) {
         ctx.trace.push({ ...base, allowed: true, reason: `approved by ${decided.by}` });
         return ALLOW;
