@@ -46,6 +46,18 @@ export class ConnectTickets {
     return { id, url: `${base}/-/connect/${encodeURIComponent(server)}?ticket=${encodeURIComponent(ticket)}` };
   }
 
+  /** The user a ticket for `server` names, without using it up (undefined when it does not open). */
+  async userOf(ticket: string, server: string): Promise<string | undefined> {
+    const key = await this.vault.key();
+    if (!key) return undefined;
+    try {
+      const claims = unsealJson(key.key, PURPOSE, server, ticket) as TicketClaims;
+      return typeof claims.u === 'string' && claims.s === server ? claims.u : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
   /** Checks and uses up a ticket for `server`; a reason otherwise (for a 400 page). */
   async redeem(ticket: string, server: string): Promise<Redeemed> {
     const key = await this.vault.key();

@@ -2,7 +2,9 @@
 // their Gatehouse password, sees which upstream servers their account is connected to, and
 // revokes a connection. No scripts. Forms carry a double-submit CSRF token (field = cookie);
 // the signed-in state is a sealed cookie (user id and expiry, 15 minutes, HttpOnly,
-// SameSite=Strict, path /-/connections); sign-in failures are throttled as on the sign-in page.
+// SameSite=Strict, path /-/, so that a connect link can ask who is signed in); sign-in failures are
+// throttled as on the sign-in page. A connect link of a user of the embedded authorization server
+// sends an unsigned-in browser here first (`next`), and back once signed in.
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Store } from '../../store/store.ts';
@@ -29,6 +31,11 @@ function cookies(req: IncomingMessage): Map<string, string> {
     if (eq > 0) out.set(part.slice(0, eq).trim(), part.slice(eq + 1).trim());
   }
   return out;
+}
+
+/** Where to go after signing in: only a connect link of this Gatehouse (a path, never another site). */
+function nextOf(value: string | null | undefined): string | undefined {
+  return typeof value === 'string' && value.startsWith('/-/connect/') && !value.includes('\\') && value.length <= 4096 ? value : undefined;
 }
 
 function same(a: string, b: string): boolean {
@@ -62,14 +69,15 @@ export class ConnectionsPage {
     const jar = cookies(req);
     let csrf = jar.get(CSRF_COOKIE);
     const setCookies: string[] = [];
-    const flags = `HttpOnly; SameSite=Strict; Path=${CONNECTIONS_PAGE}${secure ? '; Secure' : ''}`;
+    const flags = `HttpOnly; SameSite=Strict; Path=/-/${secure ? '; Secure' : ''}`;
+    const next = nextOf(new URL(req.url ?? '/', 'http://gatehouse.invalid').searchParams.get('next'));
     if (!csrf || !/^[A-Za-z0-9_-]{43}$/.test(csrf)) {
       csrf = randomBytes(32).toString('base64url');
       setCookies.push(`${CSRF_COOKIE}=${csrf}; ${flags}`);
     }
     const userId = await this.signedIn(jar.get(SESSION_COOKIE));
     if (req.method === 'GET' || req.method === 'HEAD') {
-      return this.render(res, 200, csrf, userId, undefined, setCookies);
+      return this.render(res, 200, csrf, userId, undefined, setCookies, next);
     }
     if (req.method !== 'POST') {
       res.writeHead(405, { allow: 'GET, POST' }).end();
@@ -92,7 +100,7 @@ export class ConnectionsPage {
       this.throttle.succeed(username, address);
       const key = (await this.vault.key(true))!;
       setCookies.push(`${SESSION_COOKIE}=${sealJson(key.key, PURPOSE, 'session', { u: user.id, exp: Date.now() + SESSION_MS })}; ${flags}; Max-Age=${SESSION_MS / 1000}`);
-      return this.seeOther(res, setCookies);
+      return this.seeOther(res, setCookies, nextOf(form.get('next')));
     }
     if (action === 'signout') {
       setCookies.push(`${SESSION_COOKIE}=; ${flags}; Max-Age=0`);
@@ -106,6 +114,11 @@ export class ConnectionsPage {
       return this.seeOther(res, setCookies);
     }
     return this.render(res, 400, csrf, userId, 'Unknown action.', setCookies);
+  }
+
+  /** The user signed in on this page in the request's browser, if any. */
+  signedInUser(req: IncomingMessage): Promise<string | undefined> {
+    return this.signedIn(cookies(req).get(SESSION_COOKIE));
   }
 
   private async signedIn(cookie: string | undefined): Promise<string | undefined> {
@@ -122,17 +135,17 @@ export class ConnectionsPage {
     }
   }
 
-  private seeOther(res: ServerResponse, setCookies: string[]): void {
-    res.writeHead(303, { location: CONNECTIONS_PAGE, 'cache-control': 'no-store', ...(setCookies.length > 0 ? { 'set-cookie': setCookies } : {}) }).end();
+  private seeOther(res: ServerResponse, setCookies: string[], next?: string): void {
+    res.writeHead(303, { location: next ?? CONNECTIONS_PAGE, 'cache-control': 'no-store', ...(setCookies.length > 0 ? { 'set-cookie': setCookies } : {}) }).end();
   }
 
-  private async render(res: ServerResponse, status: number, csrf: string, userId: string | undefined, error: string | undefined, setCookies: string[]): Promise<void> {
+  private async render(res: ServerResponse, status: number, csrf: string, userId: string | undefined, error: string | undefined, setCookies: string[], next?: string): Promise<void> {
     const problem = error ? `<p class="error" role="alert">${escapeHtml(error)}</p>` : '';
     const hidden = (fields: Record<string, string>) => Object.entries(fields).map(([n, v]) => `<input type="hidden" name="${escapeHtml(n)}" value="${escapeHtml(v)}">`).join('');
     let body: string;
     if (!userId) {
       body = `<h1>Your connected servers</h1><p>Sign in with your Gatehouse account.</p>${problem}
-<form method="post" action="${CONNECTIONS_PAGE}">${hidden({ csrf, action: 'signin' })}
+${next ? '<p>Sign in as the user your agent acts for to connect the server.</p>' : ''}<form method="post" action="${CONNECTIONS_PAGE}">${hidden({ csrf, action: 'signin', ...(next && { next }) })}
 <p><label>Username<br><input type="text" name="username" autocomplete="username" required></label></p>
 <p><label>Password<br><input type="password" name="password" autocomplete="current-password" required></label></p>
 <button type="submit">Sign in</button></form>`;

@@ -178,7 +178,7 @@ export class UserConnections {
       } catch {
         return sendConnectError(res, 400, 'Invalid link', 'This connect link is malformed.');
       }
-      return await this.start(res, server, url, base);
+      return await this.start(req, res, server, url, base);
     } catch (error) {
       this.log.warn({ path: '/-/connect', err: (error as Error).message }, 'connecting an upstream account failed');
       if (!res.headersSent) sendConnectError(res, 502, 'Could not connect', `The upstream authorization server could not be used: ${(error as Error).message}`);
@@ -186,10 +186,22 @@ export class UserConnections {
   }
 
   /** /-/connect/<server>?ticket=…: redeems the ticket and sends the browser to the upstream's authorization endpoint. */
-  private async start(res: ServerResponse, server: string, url: URL, base: string): Promise<void> {
+  private async start(req: IncomingMessage, res: ServerResponse, server: string, url: URL, base: string): Promise<void> {
     const entry = this.servers.get(server);
     const ticket = url.searchParams.get('ticket');
     if (!entry || !ticket) return sendConnectError(res, 400, 'Invalid link', 'This connect link is incomplete or names no server that Gatehouse connects per user.');
+    // A user of the embedded authorization server proves who opens the link: otherwise whoever
+    // got hold of it would connect their own upstream account to this user.
+    // (The page is served, and its users are the store's, when the embedded authorization server is on.)
+    const named = this.page && (await this.tickets.userOf(ticket, server));
+    if (this.page && named !== undefined && (await this.store.getUser(named)) !== undefined) {
+      const signedIn = await this.page.signedInUser(req);
+      if (signedIn === undefined) {
+        res.writeHead(303, { location: `${CONNECTIONS_PAGE}?next=${encodeURIComponent(url.pathname + url.search)}`, 'cache-control': 'no-store', 'referrer-policy': 'no-referrer' }).end();
+        return;
+      }
+      if (signedIn !== named) return sendConnectError(res, 403, 'Another account', 'This link was issued to another Gatehouse user. Sign out on /-/connections and sign in as the user your agent acts for.');
+    }
     const redeemed = await this.tickets.redeem(ticket, server);
     if (!redeemed.ok) return sendConnectError(res, 400, 'Invalid link', redeemed.reason);
     const up = await entry.resolver.resolve(base);
