@@ -21,9 +21,12 @@ const postgres = postgresRequirement();
 let everything: RunningEverything;
 let gh: TestGateway;
 
+const ADMIN = 'admin-taint-token-0123456789';
+
 function config(store?: ConfigInput['store']): Omit<ConfigInput, 'listen'> {
   return {
     ...(store && { store }),
+    admin: { token: ADMIN },
     servers: { everything: { url: `${everything.origin}/mcp` } },
     toolAnnotations: {
       everything: {
@@ -52,6 +55,8 @@ function config(store?: ConfigInput['store']): Omit<ConfigInput, 'listen'> {
           { taint: {} },
         ],
       },
+      // The same, but a tainted session's call of an exfiltration tool waits for a person.
+      { name: 'reviewed', path: '/reviewed', server: 'everything', auth: { type: 'api-key' }, policies: [{ taint: { action: 'approve', approvalTimeout: 60_000 } }] },
     ],
   };
 }
@@ -165,5 +170,29 @@ test('the taint follows the session to another node (shared Postgres store)', { 
     await db.connect();
     await db.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
     await db.end();
+  }
+});
+
+test('action: approve — a tainted session\'s call of a tool that can send data out waits for a person, who sees why; approved, it runs', async () => {
+  const transport = new StreamableHTTPClientTransport(new URL('/reviewed', gh.origin), { requestInit: { headers: { authorization: `Bearer ${KEY}` } } });
+  const client = new Client({ name: 'taint-approve', version: '1.0.0' });
+  await client.connect(transport);
+  const admin = gh.gateway.admin!.url.replace(/\/$/, '');
+  try {
+    await client.callTool({ name: 'echo', arguments: { message: 'untrusted' } });
+    const pending = client.callTool({ name: 'get-sum', arguments: { a: 5, b: 6 } });
+    let held: Record<string, unknown> | undefined;
+    for (let i = 0; i < 200 && !held; i++) {
+      const listed = (await (await fetch(`${admin}/api/approvals`, { headers: { authorization: `Bearer ${ADMIN}` } })).json()) as { items: Array<Record<string, unknown>> };
+      held = listed.items.find((item) => item.api === 'reviewed');
+      if (!held) await new Promise((resolve) => setTimeout(resolve, 25));
+    }
+    assert.ok(held, 'the call waits for approval');
+    assert.equal(held.reason, 'the session got untrusted content from everything/echo');
+    const decided = await fetch(`${admin}/api/approvals/${String(held.id)}`, { method: 'POST', headers: { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' }, body: JSON.stringify({ decision: 'approve' }) });
+    assert.equal(decided.status, 200);
+    assert.match(JSON.stringify((await pending).content), /11/);
+  } finally {
+    await client.close();
   }
 });

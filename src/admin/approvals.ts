@@ -17,7 +17,7 @@ const NO_STORE = { 'cache-control': 'no-store' };
 
 export const APPROVALS_API = '/api/approvals';
 
-const view = (a: PendingApproval) => ({ ...a, user: a.user ?? null, session: a.session ?? null, tenant: a.tenant ?? null, requestedAt: new Date(a.requestedAt).toISOString(), expiresAt: new Date(a.expiresAt).toISOString() });
+const view = (a: PendingApproval) => ({ ...a, reason: a.reason ?? null, user: a.user ?? null, session: a.session ?? null, tenant: a.tenant ?? null, requestedAt: new Date(a.requestedAt).toISOString(), expiresAt: new Date(a.expiresAt).toISOString() });
 
 /** /api/approvals[/<id>], behind admin authentication. */
 export async function approvalsApi(book: ApprovalBook, req: IncomingMessage, res: ServerResponse, path: string): Promise<void> {
@@ -74,7 +74,7 @@ function confirmPage(a: PendingApproval, action: LinkAction, url: string): strin
   const verb = action === 'approve' ? 'Approve' : 'Deny';
   return `<h1>${verb} this tool call?</h1>
 <p><b>${escapeHtml(a.agent)}</b>${a.user ? ` for <b>${escapeHtml(a.user)}</b>` : ''} calls <b>${escapeHtml(a.tool)}</b> (${escapeHtml(a.server)}/${escapeHtml(a.originalName)}) on API <b>${escapeHtml(a.api)}</b>.</p>
-<pre>${args}</pre>
+<pre>${args}</pre>${a.reason ? `<p>Why it waits: ${escapeHtml(a.reason)}.</p>` : ''}
 <p>It waits until ${escapeHtml(new Date(a.expiresAt).toISOString())}.</p>
 <form method="post" action="${escapeHtml(url)}"><button type="submit">${verb}</button></form>`;
 }

@@ -35,7 +35,7 @@ export interface ConfigPolicyDeps extends PolicyDeps {
 export function compilePolicies(policies: ApiData['policies'], deps: ConfigPolicyDeps): Policy[] {
   return policies.map((entry): Policy => {
     if ('acl' in entry) return new AclPolicy(entry.acl, deps.annotations);
-    if ('taint' in entry) return new TaintPolicy(entry.taint, deps.annotations, deps.taint);
+    if ('taint' in entry) return new TaintPolicy(entry.taint, deps.annotations, deps.taint, deps.approvals);
     if ('approval' in entry) return new ApprovalPolicy(entry.approval, deps.annotations, deps.approvals, deps.log);
     if ('pinning' in entry) return new PinningPolicy(entry.pinning, deps.pinning, deps.log);
     return new RateLimitPolicy(entry.rateLimit, deps.counters.get(entry.rateLimit.backend), deps.log, deps.rateLimitStats);

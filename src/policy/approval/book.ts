@@ -22,6 +22,8 @@ export interface PendingApproval {
   readonly argumentsHash: string;
   readonly requestedAt: number;
   readonly expiresAt: number;
+  /** Why it waits, when another policy than `approval` holds it (taint: what tainted the session). */
+  readonly reason?: string | undefined;
 }
 
 export type ApprovalOutcome = { readonly approved: true; readonly by: string } | { readonly approved: false; readonly by: string; readonly reason: 'denied' | 'timeout' };

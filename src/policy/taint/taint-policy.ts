@@ -9,6 +9,7 @@ import { isObject, isRequest, isResponse, type JsonRpcMessage, type JsonRpcReque
 import type { TrustedAnnotations } from '../annotations/trusted.ts';
 import { ALLOW, type Policy, type PolicyContext, type RequestDecision } from '../policy.ts';
 import { TaintBook, type Taint } from './book.ts';
+import type { ApprovalBook } from '../approval/book.ts';
 import type { TaintConfig } from './schema.ts';
 
 export class TaintPolicy implements Policy {
@@ -20,6 +21,8 @@ export class TaintPolicy implements Policy {
     private readonly config: TaintConfig,
     private readonly annotations: TrustedAnnotations,
     private readonly book: TaintBook,
+    /** Where a tainted session's call waits under `action: approve`. */
+    private readonly approvals: ApprovalBook,
   ) {}
 
   onRequest(ctx: PolicyContext, message: JsonRpcMessage): RequestDecision | Promise<RequestDecision> {
@@ -27,7 +30,26 @@ export class TaintPolicy implements Policy {
     const name = toolName(message);
     const target = targetOf(ctx, name);
     if (target === undefined || !this.annotations.of(target.server, target.original).exfiltration) return ALLOW;
-    return this.book.taintOf(keyOf(ctx)).then((taint) => (taint === undefined ? ALLOW : this.refuse(ctx, name, target, taint)));
+    return this.book.taintOf(keyOf(ctx)).then((taint) => {
+      if (taint === undefined) return ALLOW;
+      return this.config.action === 'approve' ? this.holdForApproval(ctx, message, name, target, taint) : this.refuse(ctx, name, target, taint);
+    });
+  }
+
+  /** action: approve — the call waits for a person, who sees why (the call and what tainted the session). */
+  private async holdForApproval(ctx: PolicyContext, message: JsonRpcRequest, name: string, target: { server: string; original: string }, taint: Taint): Promise<RequestDecision> {
+    const args = isObject(message.params) && isObject(message.params.arguments) ? message.params.arguments : {};
+    const held = this.approvals.hold(
+      { api: ctx.api, tenant: ctx.principal.tenant, agent: ctx.principal.id, user: ctx.principal.user?.id, session: ctx.sessionId?.slice(-12), tool: name, server: target.server, originalName: target.original, arguments: args, reason: `the session got untrusted content from ${taint.server}/${taint.tool}` },
+      this.config.approvalTimeout,
+    );
+    if (!held) return this.refuse(ctx, name, target, taint);
+    const outcome = await held.outcome;
+    if (outcome.approved && ctx.response?.destroyed !== true) {
+      ctx.trace.push({ policy: 'taint', method: 'tools/call', name, allowed: true, reason: `tainted by ${taint.server}/${taint.tool}; approved by ${outcome.by}`, server: target.server, originalName: target.original });
+      return ALLOW;
+    }
+    return this.refuse(ctx, name, target, taint);
   }
 
   onResponse(ctx: PolicyContext, message: JsonRpcMessage, request: JsonRpcRequest | undefined): JsonRpcMessage | undefined {
