@@ -45,6 +45,20 @@ function roundRobin(origins: readonly string[], served: string[], bodies?: Array
   };
 }
 
+/** Nodes on one session key, each in its own data folder; resolves once every node sees them all. */
+async function startNodes(config: Omit<ConfigInput, 'listen'>, names: readonly string[], key = randomBytes(32).toString('hex')): Promise<TestGateway[]> {
+  const dir = tempDir('gatehouse-cluster-');
+  const nodes: TestGateway[] = [];
+  for (const name of names) {
+    const node = await startTestGateway(config, { key, dataDir: path.join(dir, name) });
+    cleanups.push(() => node.close());
+    nodes.push(node);
+  }
+  // Every node knows the others (each has read the registry since the last one started).
+  await waitUntil(() => nodes.every((n) => n.gateway.cluster!.registry.size === names.length), `every node sees ${names.length} live nodes`);
+  return nodes;
+}
+
 const headers = { authorization: `Bearer ${KEY}`, 'content-type': 'application/json', accept: 'application/json, text/event-stream', 'mcp-protocol-version': '2025-06-18' };
 
 if (postgres.url === undefined || redis.url === undefined) {
@@ -86,15 +100,7 @@ if (postgres.url === undefined || redis.url === undefined) {
       ],
     };
     const key = randomBytes(32).toString('hex');
-    const dir = tempDir('gatehouse-cluster-');
-    const nodes: TestGateway[] = [];
-    for (const name of ['a', 'b', 'c']) {
-      const node = await startTestGateway(config, { key, dataDir: path.join(dir, name) });
-      cleanups.push(() => node.close());
-      nodes.push(node);
-    }
-    // Every node knows the others (each has read the registry since the last one started).
-    await waitUntil(() => nodes.every((n) => n.gateway.cluster!.registry.size === 3), 'every node sees three live nodes');
+    const nodes = await startNodes(config, ['a', 'b', 'c'], key);
 
     const served: string[] = [];
     const transport = new StreamableHTTPClientTransport(new URL('/mcp', nodes[0]!.origin), { fetch: roundRobin(nodes.map((n) => n.origin), served), requestInit: { headers: { authorization: `Bearer ${KEY}` } } });
@@ -304,15 +310,7 @@ if (postgres.url === undefined || redis.url === undefined) {
       agents: [{ id: 'alice', apiKeys: [{ value: KEY }] }],
       apis: [{ name: 'bridged', path: '/mcp', server: 'modern', auth: { type: 'api-key' } }],
     };
-    const key = randomBytes(32).toString('hex');
-    const dir = tempDir('gatehouse-cluster-bridged-');
-    const nodes: TestGateway[] = [];
-    for (const name of ['a', 'b']) {
-      const node = await startTestGateway(config, { key, dataDir: path.join(dir, name) });
-      cleanups.push(() => node.close());
-      nodes.push(node);
-    }
-    await waitUntil(() => nodes.every((n) => n.gateway.cluster!.registry.size === 2), 'both nodes see two live nodes');
+    const nodes = await startNodes(config, ['a', 'b']);
     const served: string[] = [];
     const transport = new StreamableHTTPClientTransport(new URL('/mcp', nodes[0]!.origin), { fetch: roundRobin(nodes.map((n) => n.origin), served), requestInit: { headers: { authorization: `Bearer ${KEY}` } } });
     const client = new Client({ name: 'cluster-bridged', version: '1.0.0' });
