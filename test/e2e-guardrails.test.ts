@@ -114,7 +114,7 @@ test('block: a result with a secret is replaced by a JSON-RPC error naming the k
     await blocked(client.callTool({ name: 'big', arguments: {} }), /bytes, more than the 10000 allowed/, 'limits');
     assert.equal(textOf(await client.callTool({ name: 'clean', arguments: {} })), CLEAN);
     // The session goes on after a refusal.
-    await blocked(client.readResource({ uri: RESOURCE_URI }), /resource contents was withheld/, 'secrets');
+    await blocked(client.readResource({ uri: RESOURCE_URI }), /resource contents were withheld/, 'secrets');
     const events = await recordsWhen(gh.gateway, { api: 'block' }, (all) => all.filter((e) => e.trace?.includes('"policy":"guardrails"')).length >= 3);
     const refusals = events.filter((e) => e.trace?.includes('"policy":"guardrails"') && e.trace.includes('"allowed":false'));
     assert.ok(refusals.length >= 3, 'each refusal is in the audit log');

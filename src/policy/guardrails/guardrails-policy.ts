@@ -15,6 +15,7 @@ import { findPersonalData } from './personal-data.ts';
 import { findSecrets } from './secrets.ts';
 import type { GuardrailsConfig } from './schema.ts';
 
+const WHAT: Record<ResultKind, string> = { 'tools/call': 'The tool result was', 'resources/read': 'The resource contents were', 'prompts/get': 'The prompt was' };
 const CLASS_NAMES: Record<DetectorClass, string> = { secrets: 'secret', personalData: 'personal data', injection: 'prompt-injection marker' };
 
 export class GuardrailsPolicy implements Policy {
@@ -50,7 +51,7 @@ export class GuardrailsPolicy implements Policy {
     };
     const refuse = (rule: string, reason: string, data: Record<string, unknown>): JsonRpcMessage => {
       trace(false, rule, reason);
-      const error = new GatehouseError('GH_RESULT_BLOCKED', `The ${kind === 'tools/call' ? 'tool result' : kind === 'resources/read' ? 'resource contents' : 'prompt'} was withheld by a content guardrail: ${reason}.`);
+      const error = new GatehouseError('GH_RESULT_BLOCKED', `${WHAT[kind]} withheld by a content guardrail: ${reason}.`);
       return errorResponse(message.id ?? null, error.rpc, error.message, { reason: rule, ...data, code: error.code });
     };
 
