@@ -49,7 +49,7 @@ async function connect(path: string): Promise<Client> {
 
 const textOf = (result: object): string => ((result as { content: Array<{ text?: string }> }).content).map((c) => c.text ?? '').join('\n');
 
-/** The call fails with GH_RESULT_BLOCKED (-32044) whose message matches `message`. */
+/** The call fails with GH_RESULT_BLOCKED (-32018) whose message matches `message`. */
 async function blocked(call: Promise<unknown>, message: RegExp, reason: string): Promise<McpError> {
   let caught: unknown;
   await call.then(
@@ -57,7 +57,7 @@ async function blocked(call: Promise<unknown>, message: RegExp, reason: string):
     (error: unknown) => (caught = error),
   );
   assert.ok(caught instanceof McpError, String(caught));
-  assert.equal(caught.code, -32044);
+  assert.equal(caught.code, -32018);
   assert.match(caught.message, message);
   assert.deepEqual({ code: (caught.data as { code: string }).code, reason: (caught.data as { reason: string }).reason }, { code: 'GH_RESULT_BLOCKED', reason });
   return caught;

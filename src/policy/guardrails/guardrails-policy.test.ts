@@ -25,7 +25,7 @@ test('block wins over flag and redact; the error names kinds, never values', () 
   const ctx = context();
   const out = policy({ secrets: 'redact', personalData: 'block' }).onResponse(ctx, answer({ content: [{ type: 'text', text: 'key AKIAIOSFODNN7EXAMPLE, mail a.b@example.com' }] }), call) as { id: number; error: { code: number; message: string; data: Record<string, unknown> } };
   assert.equal(out.id, 3);
-  assert.equal(out.error.code, -32044);
+  assert.equal(out.error.code, -32018);
   assert.deepEqual(out.error.data, { reason: 'personalData', found: ['email'], code: 'GH_RESULT_BLOCKED' });
   assert.ok(!JSON.stringify(out).includes('a.b@example.com') && !JSON.stringify(ctx.trace).includes('a.b@example.com'));
   assert.equal(ctx.trace[0]!.allowed, false);
