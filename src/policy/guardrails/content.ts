@@ -17,15 +17,18 @@ export function kindOf(result: JsonObject): ResultKind | undefined {
   return undefined;
 }
 
+/** Applied to each text; `field` is the member name a structuredContent string is the value of. */
+export type TextFn = (text: string, field?: string) => string;
+
 /**
  * The result with `fn` applied to each of its texts; the same object when `fn` changed none
  * (copy on write: an answer with nothing found is passed on as it came).
  */
-export function mapTexts(result: JsonObject, kind: ResultKind, fn: (text: string) => string): JsonObject {
+export function mapTexts(result: JsonObject, kind: ResultKind, fn: TextFn): JsonObject {
   switch (kind) {
     case 'tools/call': {
       const content = mapArray(result.content, (item) => mapBlock(item, fn));
-      const structured = result.structuredContent === undefined ? undefined : mapDeep(result.structuredContent, fn, 0);
+      const structured = result.structuredContent === undefined ? undefined : mapDeep(result.structuredContent, fn, 0, undefined);
       if (content === result.content && structured === result.structuredContent) return result;
       return { ...result, content, ...(structured !== undefined && { structuredContent: structured }) } as JsonObject;
     }
@@ -71,13 +74,14 @@ function mapField(item: unknown, field: string, fn: (text: string) => string): u
   return text === item[field] ? item : { ...item, [field]: text };
 }
 
-function mapDeep(value: unknown, fn: (text: string) => string, depth: number): unknown {
-  if (typeof value === 'string') return fn(value);
+function mapDeep(value: unknown, fn: TextFn, depth: number, field: string | undefined): unknown {
+  if (typeof value === 'string') return fn(value, field);
   if (value === null || typeof value !== 'object' || depth >= MAX_DEPTH) return value;
-  if (Array.isArray(value)) return mapArray(value, (item) => mapDeep(item, fn, depth + 1));
+  // An array's items are values of the member that holds it (`"apiKeys": ["…"]`).
+  if (Array.isArray(value)) return mapArray(value, (item) => mapDeep(item, fn, depth + 1, field));
   let out: Record<string, unknown> | undefined;
   for (const [key, item] of Object.entries(value)) {
-    const mapped = mapDeep(item, fn, depth + 1);
+    const mapped = mapDeep(item, fn, depth + 1, key);
     if (mapped !== item) (out ??= { ...(value as Record<string, unknown>) })[key] = mapped;
   }
   return out ?? value;

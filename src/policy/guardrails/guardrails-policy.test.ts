@@ -53,3 +53,8 @@ test('the output schema check uses the schema of the server the list came from; 
   const big = p.onResponse(context(), answer({ content: [{ type: 'text', text: 'x'.repeat(300) }], structuredContent: { n: 1 } }), call) as { error: { data: { reason: string } } };
   assert.equal(big.error.data.reason, 'limits');
 });
+
+test('structuredContent: the value of a member named like a secret is redacted whole, as the audit log redacts it; paging tokens are kept', () => {
+  const out = policy({}).onResponse(context(), answer({ content: [], structuredContent: { user: 'ann', apiKey: 'plain-random-value', db: { password: 'hunter2' }, nextPageToken: 'p2' } }), call) as { result: { structuredContent: unknown } };
+  assert.deepEqual(out.result.structuredContent, { user: 'ann', apiKey: '[REDACTED:secret-value]', db: { password: '[REDACTED:secret-value]' }, nextPageToken: 'p2' });
+});

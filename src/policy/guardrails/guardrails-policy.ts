@@ -26,10 +26,10 @@ export class GuardrailsPolicy implements Policy {
    */
   readonly stableResponses = true;
   private readonly schemas = new OutputSchemas();
-  private readonly detectors: ReadonlyArray<(text: string) => Finding[]>;
+  private readonly detectors: ReadonlyArray<(text: string, field?: string) => Finding[]>;
 
   constructor(private readonly config: GuardrailsConfig) {
-    const detectors: Array<(text: string) => Finding[]> = [];
+    const detectors: Array<(text: string, field?: string) => Finding[]> = [];
     if (config.secrets !== 'off') detectors.push(findSecrets);
     if (config.personalData !== 'off') detectors.push(findPersonalData);
     if (config.injection !== 'off') detectors.push(findInjection);
@@ -73,9 +73,9 @@ export class GuardrailsPolicy implements Policy {
     // One pass finds and, where the action is to rewrite, rewrites; a block is decided on the
     // counts, after the pass (the rewritten copy is then dropped).
     const counts = new Map<string, { cls: DetectorClass; n: number }>();
-    const rewritten = mapTexts(result, kind, (text) => {
+    const rewritten = mapTexts(result, kind, (text, field) => {
       const found: Finding[] = [];
-      for (const detect of this.detectors) for (const finding of detect(text)) found.push(finding);
+      for (const detect of this.detectors) for (const finding of detect(text, field)) found.push(finding);
       if (found.length === 0) return text;
       for (const finding of found) {
         const count = counts.get(finding.detector);

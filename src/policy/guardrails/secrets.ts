@@ -18,8 +18,13 @@ interface AssignmentGroups {
   value: string;
 }
 
-/** The secrets in a text, possibly overlapping (replaceFindings keeps the first). */
-export function findSecrets(text: string): Finding[] {
+/**
+ * The secrets in a text, possibly overlapping (replaceFindings keeps the first). A string that is
+ * the value of a member named like a secret (`"apiKey": "…"` in structuredContent) is one whole,
+ * as the audit redactor treats it.
+ */
+export function findSecrets(text: string, field?: string): Finding[] {
+  if (field !== undefined && text !== '' && secretName(field)) return [{ detector: 'secret-value', class: 'secrets', start: 0, end: text.length }];
   if (text.length < 4 || !MAY_HOLD_SECRET.test(text)) return [];
   const found: Finding[] = [];
   const add = (detector: string, start: number, end: number): void => void found.push({ detector, class: 'secrets', start, end });
