@@ -58,3 +58,15 @@ test('structuredContent: the value of a member named like a secret is redacted w
   const out = policy({}).onResponse(context(), answer({ content: [], structuredContent: { user: 'ann', apiKey: 'plain-random-value', db: { password: 'hunter2' }, nextPageToken: 'p2' } }), call) as { result: { structuredContent: unknown } };
   assert.deepEqual(out.result.structuredContent, { user: 'ann', apiKey: '[REDACTED:secret-value]', db: { password: '[REDACTED:secret-value]' }, nextPageToken: 'p2' });
 });
+
+test('a federated API: each tool\'s outputSchema is learned under the member that offers it, and checked by the name the client calls', () => {
+  const p = policy({});
+  const members: Record<string, { server: string; original: string }> = { 'a__read': { server: 'a', original: 'read' }, 'b__read': { server: 'b', original: 'read' } };
+  const ctx = (): PolicyContext => ({ ...context(), server: '', targetOf: (_kind: string, name: string) => members[name] }) as unknown as PolicyContext;
+  const schema = { type: 'object', properties: { n: { type: 'number' } }, required: ['n'] };
+  p.onResponse(ctx(), { jsonrpc: '2.0', id: 1, result: { tools: [{ name: 'a__read', inputSchema: { type: 'object' }, outputSchema: schema }, { name: 'b__read', inputSchema: { type: 'object' } }] } }, { jsonrpc: '2.0', id: 1, method: 'tools/list' });
+  const callOf = (name: string): JsonRpcRequest => ({ jsonrpc: '2.0', id: 3, method: 'tools/call', params: { name, arguments: {} } });
+  const bad = answer({ content: [], structuredContent: { n: 'x' } });
+  assert.equal((p.onResponse(ctx(), bad, callOf('a__read')) as { error?: { data: { reason: string } } }).error?.data.reason, 'outputSchema');
+  assert.equal(p.onResponse(ctx(), bad, callOf('b__read')), bad, 'the other member\'s tool declares no schema');
+});
