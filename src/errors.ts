@@ -47,6 +47,7 @@ export const ERRORS = {
   GH_UPSTREAM_BAD_RESPONSE: { status: 502, rpc: -32012, title: 'Upstream sent an invalid response' },
   GH_UPSTREAM_EXITED: { status: 502, rpc: -32013, title: 'Upstream process exited' },
   GH_NAME_COLLISION: { status: 502, rpc: -32017, title: 'Two servers of a federated API offer the same name' },
+  GH_RESULT_BLOCKED: { status: 502, rpc: -32018, title: 'A content guardrail withheld the result' },
   GH_APPROVALS_FULL: { status: 503, rpc: -32047, title: 'Too many calls wait for approval' },
   GH_TOO_MANY_SESSIONS: { status: 503, rpc: -32014, title: 'Too many upstream sessions' },
   GH_RATE_LIMIT_UNAVAILABLE: { status: 503, rpc: -32031, title: 'Rate limit counters unreachable' },

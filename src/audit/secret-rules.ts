@@ -34,37 +34,38 @@ export function secretName(name: string): boolean {
 /**
  * Keys and tokens recognised by their issuer's prefix and shape, each starting a word. Each is
  * one alternative of a regex that says `\b` once for all (once per alternative costs ten times
- * as much: every alternative is then tried at every position).
+ * as much: every alternative is then tried at every position). The id names the kind of key in
+ * a content guardrail's marker (`[REDACTED:aws-access-key]`, src/policy/guardrails/).
  */
-export const PROVIDER_TOKENS: ReadonlyArray<readonly [provider: string, pattern: string]> = [
-  ['gatehouse', String.raw`gh_[A-Za-z0-9]{20,}`],
-  ['github', String.raw`(?:gh[pousr]_[A-Za-z0-9]{30,}|github_pat_[A-Za-z0-9_]{22,})`],
-  ['gitlab', String.raw`gl(?:pat|dt|rt|ptt|cbt|soat|ffct|imt|agent|oas|wt)-[A-Za-z0-9_-]{20,}`],
-  ['openai, anthropic and other sk- keys', String.raw`sk-[A-Za-z0-9_-]{16,}`],
-  ['stripe and alike (sk_live_, rk_test_, …)', String.raw`(?:sk|rk)_(?:live|test|prod)_[A-Za-z0-9]{10,}`],
-  ['webhook signing secrets', String.raw`whsec_[A-Za-z0-9+/=_-]{16,}`],
-  ['aws access key id', String.raw`(?:AKIA|ASIA|ABIA|ACCA|A3T[A-Z0-9])[A-Z0-9]{16}\b`],
-  ['google api key', String.raw`AIza[0-9A-Za-z_-]{35}`],
-  ['google oauth', String.raw`(?:ya29\.[0-9A-Za-z_-]{20,}|GOCSPX-[A-Za-z0-9_-]{20,})`],
-  ['slack', String.raw`(?:xox[abposre]-[A-Za-z0-9-]{10,}|xapp-\d-[A-Za-z0-9-]{10,})`],
-  ['slack webhook', String.raw`hooks\.slack\.com/(?:services|workflows|triggers)/[A-Za-z0-9+/_-]{20,}`],
-  ['npm', String.raw`npm_[A-Za-z0-9]{36}\b`],
-  ['pypi', String.raw`pypi-AgEIcHlwaS5vcmc[A-Za-z0-9_-]{50,}`],
-  ['sendgrid', String.raw`SG\.[A-Za-z0-9_-]{16,}\.[A-Za-z0-9_-]{16,}`],
-  ['hugging face', String.raw`hf_[A-Za-z]{30,}\b`],
-  ['shopify', String.raw`shp(?:at|ca|pa|ss)_[a-fA-F0-9]{32}\b`],
-  ['digitalocean', String.raw`do[por]_v1_[a-f0-9]{64}\b`],
-  ['databricks', String.raw`dapi[a-f0-9]{32}\b`],
-  ['hashicorp vault', String.raw`hv[sbr]\.[A-Za-z0-9_-]{24,}`],
-  ['linear', String.raw`lin_api_[A-Za-z0-9]{40}\b`],
-  ['square', String.raw`sq0(?:atp|csp)-[A-Za-z0-9_-]{22,}`],
-  ['twilio api key', String.raw`SK[0-9a-f]{32}\b`],
-  ['mailgun', String.raw`key-[0-9a-f]{32}\b`],
-  ['postman', String.raw`PMAK-[a-f0-9]{24}-[a-f0-9]{34}\b`],
-  ['doppler', String.raw`dp\.(?:pt|st|sa|ct|scim|audit)\.[A-Za-z0-9]{40,}`],
-  ['atlassian', String.raw`ATATT3[A-Za-z0-9_=-]{100,}`],
-  ['age', String.raw`AGE-SECRET-KEY-1[0-9A-Z]{58}\b`],
-  ['jwt', String.raw`eyJ[A-Za-z0-9_-]{5,}\.eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*`],
+export const PROVIDER_TOKENS: ReadonlyArray<readonly [provider: string, id: string, pattern: string]> = [
+  ['gatehouse', 'gatehouse-key', String.raw`gh_[A-Za-z0-9]{20,}`],
+  ['github', 'github-token', String.raw`(?:gh[pousr]_[A-Za-z0-9]{30,}|github_pat_[A-Za-z0-9_]{22,})`],
+  ['gitlab', 'gitlab-token', String.raw`gl(?:pat|dt|rt|ptt|cbt|soat|ffct|imt|agent|oas|wt)-[A-Za-z0-9_-]{20,}`],
+  ['openai, anthropic and other sk- keys', 'sk-api-key', String.raw`sk-[A-Za-z0-9_-]{16,}`],
+  ['stripe and alike (sk_live_, rk_test_, …)', 'stripe-key', String.raw`(?:sk|rk)_(?:live|test|prod)_[A-Za-z0-9]{10,}`],
+  ['webhook signing secrets', 'webhook-secret', String.raw`whsec_[A-Za-z0-9+/=_-]{16,}`],
+  ['aws access key id', 'aws-access-key', String.raw`(?:AKIA|ASIA|ABIA|ACCA|A3T[A-Z0-9])[A-Z0-9]{16}\b`],
+  ['google api key', 'google-api-key', String.raw`AIza[0-9A-Za-z_-]{35}`],
+  ['google oauth', 'google-oauth-token', String.raw`(?:ya29\.[0-9A-Za-z_-]{20,}|GOCSPX-[A-Za-z0-9_-]{20,})`],
+  ['slack', 'slack-token', String.raw`(?:xox[abposre]-[A-Za-z0-9-]{10,}|xapp-\d-[A-Za-z0-9-]{10,})`],
+  ['slack webhook', 'slack-webhook', String.raw`hooks\.slack\.com/(?:services|workflows|triggers)/[A-Za-z0-9+/_-]{20,}`],
+  ['npm', 'npm-token', String.raw`npm_[A-Za-z0-9]{36}\b`],
+  ['pypi', 'pypi-token', String.raw`pypi-AgEIcHlwaS5vcmc[A-Za-z0-9_-]{50,}`],
+  ['sendgrid', 'sendgrid-key', String.raw`SG\.[A-Za-z0-9_-]{16,}\.[A-Za-z0-9_-]{16,}`],
+  ['hugging face', 'huggingface-token', String.raw`hf_[A-Za-z]{30,}\b`],
+  ['shopify', 'shopify-token', String.raw`shp(?:at|ca|pa|ss)_[a-fA-F0-9]{32}\b`],
+  ['digitalocean', 'digitalocean-token', String.raw`do[por]_v1_[a-f0-9]{64}\b`],
+  ['databricks', 'databricks-token', String.raw`dapi[a-f0-9]{32}\b`],
+  ['hashicorp vault', 'vault-token', String.raw`hv[sbr]\.[A-Za-z0-9_-]{24,}`],
+  ['linear', 'linear-key', String.raw`lin_api_[A-Za-z0-9]{40}\b`],
+  ['square', 'square-token', String.raw`sq0(?:atp|csp)-[A-Za-z0-9_-]{22,}`],
+  ['twilio api key', 'twilio-key', String.raw`SK[0-9a-f]{32}\b`],
+  ['mailgun', 'mailgun-key', String.raw`key-[0-9a-f]{32}\b`],
+  ['postman', 'postman-key', String.raw`PMAK-[a-f0-9]{24}-[a-f0-9]{34}\b`],
+  ['doppler', 'doppler-token', String.raw`dp\.(?:pt|st|sa|ct|scim|audit)\.[A-Za-z0-9]{40,}`],
+  ['atlassian', 'atlassian-token', String.raw`ATATT3[A-Za-z0-9_=-]{100,}`],
+  ['age', 'age-secret-key', String.raw`AGE-SECRET-KEY-1[0-9A-Z]{58}\b`],
+  ['jwt', 'jwt', String.raw`eyJ[A-Za-z0-9_-]{5,}\.eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*`],
 ];
 
 /** A PEM private key block (RSA, EC, OpenSSH, PKCS#8, encrypted, PGP), or its start when the text was cut. */
@@ -80,7 +81,7 @@ export const URL_PASSWORD = /:\/\/(?<=\b[A-Za-z][A-Za-z0-9+.-]{0,30}:\/\/)(?<use
 /** An HTTP credential written out: the scheme is kept, the credential (which has a digit somewhere) is not. */
 export const AUTH_SCHEME = /\b(?<scheme>[Bb]earer|BEARER|[Bb]asic|BASIC)[ \t]+(?=[A-Za-z0-9._~+/=-]*\d)[A-Za-z0-9._~+/=-]{8,}/g;
 
-const PROVIDER_ALTERNATIVES = PROVIDER_TOKENS.map(([, pattern]) => pattern).join('|');
+const PROVIDER_ALTERNATIVES = PROVIDER_TOKENS.map(([, , pattern]) => pattern).join('|');
 export const PROVIDER_TOKEN = new RegExp(String.raw`\b(?:${PROVIDER_ALTERNATIVES})`, 'g');
 
 /**

@@ -7,6 +7,7 @@ import { RateLimitPolicySchema } from '../policy/rate-limit/schema.ts';
 import { PinningPolicySchema } from '../policy/pinning/schema.ts';
 import { TaintPolicySchema } from '../policy/taint/schema.ts';
 import { ApprovalPolicySchema } from '../policy/approval/schema.ts';
+import { GuardrailsPolicySchema } from '../policy/guardrails/schema.ts';
 import { ToolAnnotationsSchema } from '../policy/annotations/schema.ts';
 import { AgentSchema, Auth, Url, AuthorizationServerSchema, StoreSchema, UpstreamCredentialSchema, OAuthUserAuthSchema } from './auth-schema.ts';
 import { ApiAuditSchema, AuditSchema, AUDIT_DEFAULT } from '../audit/schema.ts';
@@ -112,7 +113,7 @@ export const SseServer = z
 export const Server = z.union([HttpServer, StdioServer, SseServer]);
 
 // Policies plug into the chain by type, one key per entry (e.g. `- acl: {...}`).
-export const Policy = z.union([AclPolicySchema, RateLimitPolicySchema, PinningPolicySchema, TaintPolicySchema, ApprovalPolicySchema]).meta({ description: 'A policy of the chain: `acl`, `rateLimit`, `pinning`, `taint` or `approval`.' });
+export const Policy = z.union([AclPolicySchema, RateLimitPolicySchema, PinningPolicySchema, TaintPolicySchema, ApprovalPolicySchema, GuardrailsPolicySchema]).meta({ description: 'A policy of the chain: `acl`, `rateLimit`, `pinning`, `taint`, `approval` or `guardrails`.' });
 
 export const Api = z
   .strictObject({

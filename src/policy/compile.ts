@@ -13,6 +13,7 @@ import type { TaintBook } from './taint/book.ts';
 import { ApprovalPolicy } from './approval/approval-policy.ts';
 import type { ApprovalBook } from './approval/book.ts';
 import type { TrustedAnnotations } from './annotations/trusted.ts';
+import { GuardrailsPolicy } from './guardrails/guardrails-policy.ts';
 
 export interface PolicyDeps {
   readonly counters: CountersRegistry;
@@ -37,6 +38,7 @@ export function compilePolicies(policies: ApiData['policies'], deps: ConfigPolic
     if ('acl' in entry) return new AclPolicy(entry.acl, deps.annotations);
     if ('taint' in entry) return new TaintPolicy(entry.taint, deps.annotations, deps.taint, deps.approvals);
     if ('approval' in entry) return new ApprovalPolicy(entry.approval, deps.annotations, deps.approvals, deps.log);
+    if ('guardrails' in entry) return new GuardrailsPolicy(entry.guardrails);
     if ('pinning' in entry) return new PinningPolicy(entry.pinning, deps.pinning, deps.log);
     return new RateLimitPolicy(entry.rateLimit, deps.counters.get(entry.rateLimit.backend), deps.log, deps.rateLimitStats);
   });
