@@ -1,7 +1,7 @@
 // Benchmark settings from CLI flags and environment variables (flags win).
 import { parseArgs } from 'node:util';
 
-export const ALL_TARGETS = ['direct', 'floor', 'gatehouse', 'gatehouse+api-key', 'gatehouse+jwt', 'gatehouse+audit', 'gatehouse+audit-payloads', 'gatehouse+full-chain', 'gatehouse+federated', 'gatehouse+managed', 'gatehouse+bridged', 'mcp-proxy', 'mcp-proxy-stdio'] as const;
+export const ALL_TARGETS = ['direct', 'floor', 'gatehouse', 'gatehouse+api-key', 'gatehouse+jwt', 'gatehouse+audit', 'gatehouse+audit-payloads', 'gatehouse+full-chain', 'gatehouse+safety', 'gatehouse+federated', 'gatehouse+managed', 'gatehouse+bridged', 'mcp-proxy', 'mcp-proxy-stdio'] as const;
 export type TargetName = (typeof ALL_TARGETS)[number];
 
 export interface BenchConfig {

@@ -28,7 +28,7 @@ if (config.help) {
 
 const log = (line = '') => console.log(line);
 const requestsFor = (sessions: number) => (sessions === 1 ? config.requests1 : config.requests32);
-const scenarios = config.scenarios.length === 0 ? SCENARIOS : SCENARIOS.filter((s) => config.scenarios.some((part) => s.name.includes(part)));
+const scenarios = config.scenarios.length === 0 ? SCENARIOS.filter((s) => !s.onRequest) : SCENARIOS.filter((s) => config.scenarios.some((part) => s.name.includes(part)));
 if (scenarios.length === 0) {
   console.error(`no scenario matches --scenarios ${config.scenarios.join(',')} (scenarios: ${SCENARIOS.map((s) => s.name).join('; ')})`);
   process.exit(2);
@@ -54,6 +54,8 @@ function startTarget(name: TargetName): Promise<Target> {
       return targets.gatehouse('metadata', 'full-chain');
     case 'gatehouse+federated':
       return targets.federated();
+    case 'gatehouse+safety':
+      return targets.gatehouse('metadata', 'full-chain', '2025', false, true);
     case 'gatehouse+managed':
       return targets.gatehouse('metadata', 'full-chain', '2025', true);
     case 'gatehouse+bridged':

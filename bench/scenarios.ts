@@ -10,16 +10,22 @@ export interface Scenario {
   readonly method: string;
   readonly params: unknown;
   readonly sessions: number;
+  /** Run only when `--scenarios` names it (not in the default run). */
+  readonly onRequest?: boolean;
 }
 
 const ECHO = { method: 'tools/call', params: { name: 'echo', arguments: { message: 'hello' } } };
 const LIST = { method: 'tools/list', params: {} };
+/** An echo whose result is 100 KB (the message comes back): what content policies read per KB. */
+const LARGE_ECHO = { method: 'tools/call', params: { name: 'echo', arguments: { message: 'lorem ipsum dolor sit amet '.repeat(3800).slice(0, 100 * 1024) } } };
 
 export const SCENARIOS: readonly Scenario[] = [
   { name: 'tools/call echo, 1 session', ...ECHO, sessions: 1 },
   { name: 'tools/call echo, 32 sessions', ...ECHO, sessions: 32 },
   { name: 'tools/list, 1 session', ...LIST, sessions: 1 },
   { name: 'tools/list, 32 sessions', ...LIST, sessions: 32 },
+  { name: 'large echo 100 KB, 1 session', ...LARGE_ECHO, sessions: 1, onRequest: true },
+  { name: 'large echo 100 KB, 32 sessions', ...LARGE_ECHO, sessions: 32, onRequest: true },
 ];
 
 export interface CellResult {

@@ -10,7 +10,8 @@ import { fileURLToPath } from 'node:url';
 import { startEverything, everythingStdioCommand, type RunningEverything } from '../src/demo/everything.ts';
 import { childPids } from './proc.ts';
 import { SignJWT } from 'jose';
-import { useCredential, type Era } from './load-client.ts';
+import http from 'node:http';
+import { closeSessions, openSessions, runLoad, useCredential, type Era } from './load-client.ts';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const BENCH = path.join(ROOT, 'bench');
@@ -260,11 +261,26 @@ export function fullChainPolicies(): string[] {
 }
 
 /**
+ * The safety policies of issue 16 behind the full chain (`gatehouse+safety`): pinning, taint and
+ * guardrails at their defaults, echo marked as returning untrusted output (so every call taints
+ * its session and is checked as such) — what they cost against the same chain without them.
+ */
+async function listOnce(url: URL): Promise<void> {
+  const agent = new http.Agent({ keepAlive: true });
+  const sessions = await openSessions(url, agent, 1, 1);
+  await runLoad({ url, agent, sessions, total: 1, method: 'tools/list', params: {} });
+  await closeSessions(url, agent, sessions);
+  agent.destroy();
+}
+
+const SAFETY_POLICIES = ['      - pinning: { mode: enforce }', '      - taint: {}', '      - guardrails: {}', 'toolAnnotations:', '  everything:', '    echo: { untrustedOutput: true }'];
+
+/**
  * `era: '2026-07-28'` is `gatehouse+bridged`: the very config of `gatehouse`, loaded by a
  * 2026-07-28 client. server-everything speaks 2025 (its `server/discover` probe fails), so
  * Gatehouse bridges: one pooled upstream session per agent and declaration (src/bridge/).
  */
-export async function gatehouse(audit: 'off' | 'metadata' | 'payloads' = 'off', auth: 'keyless' | 'api-key' | 'jwt' | 'full-chain' = 'keyless', era: Era = '2025', managed = false): Promise<Target> {
+export async function gatehouse(audit: 'off' | 'metadata' | 'payloads' = 'off', auth: 'keyless' | 'api-key' | 'jwt' | 'full-chain' = 'keyless', era: Era = '2025', managed = false, safety = false): Promise<Target> {
   const upstream = await startUpstream();
   const { bin, port, dir, config } = await gatehouseFiles();
   const listen = `listen: { host: 127.0.0.1, port: ${port} }`;
@@ -284,6 +300,7 @@ export async function gatehouse(audit: 'off' | 'metadata' | 'payloads' = 'off', 
       '    server: everything',
       `    auth: ${AUTH_CONFIG[auth === 'full-chain' ? 'api-key' : auth]}`,
       ...(auth === 'full-chain' ? fullChainPolicies() : []),
+      ...(safety ? SAFETY_POLICIES : []),
       ...(auth === 'api-key' || auth === 'full-chain' ? ['agents:', '  - id: bench-agent', '    labels: { team: bench }', '    apiKeys:', `      - value: "${BENCH_API_KEY}"`] : []),
       ...(managed ? [] : [auditLine]),
       '',
@@ -303,15 +320,18 @@ export async function gatehouse(audit: 'off' | 'metadata' | 'payloads' = 'off', 
   const endpoint = new URL(`http://127.0.0.1:${port}/mcp`);
   if (auth === 'api-key' || auth === 'full-chain') useCredential(endpoint, `Bearer ${BENCH_API_KEY}`);
   if (auth === 'jwt') useCredential(endpoint, `Bearer ${await benchJwt()}`);
+  // Pinning under enforce shows (and lets through) only tools it has seen listed: one list first.
+  if (safety) await listOnce(endpoint);
   const bridged = era !== '2025';
   return {
-    name: bridged ? 'gatehouse+bridged' : managed ? 'gatehouse+managed' : auth === 'full-chain' ? 'gatehouse+full-chain' : auth !== 'keyless' ? `gatehouse+${auth}` : audit === 'off' ? 'gatehouse' : audit === 'metadata' ? 'gatehouse+audit' : 'gatehouse+audit-payloads',
+    name: bridged ? 'gatehouse+bridged' : managed ? 'gatehouse+managed' : safety ? 'gatehouse+safety' : auth === 'full-chain' ? 'gatehouse+full-chain' : auth !== 'keyless' ? `gatehouse+${auth}` : audit === 'off' ? 'gatehouse' : audit === 'metadata' ? 'gatehouse+audit' : 'gatehouse+audit-payloads',
     ...(bridged && { era }),
     ...(audit !== 'off' && { auditFile: path.join(dir, 'data', 'audit.db') }),
     url: new URL(`http://127.0.0.1:${port}/mcp`),
     pid: child.pid!,
     upstreamPid: upstream.child.pid!,
     setup:
+      (safety ? 'the chain of gatehouse+full-chain plus tool pinning (enforce), session taint (echo marked untrustedOutput: every call taints) and guardrails with their default detectors; ' : '') +
       (auth === 'full-chain'
         ? 'Gatehouse (bin/gatehouse.js start), api-key API, ACL of 50 rules with CEL conditions (glob/regex/any patterns, one deny) and a rate limit never reached, HTTP upstream; '
         : `Gatehouse (bin/gatehouse.js start), ${auth} API, empty policy chain, HTTP upstream; `) +
