@@ -20,7 +20,7 @@ import { META_SERVER_INFO } from './envelope.ts';
 import { answerOf, gatherAnswers, legacyCapabilities, legacyResult, modernEnvelope, modernParams, requestWithInput, type InputAnswers, type InputQuestion } from './legacy-rounds.ts';
 import { sendModern, type ModernTarget } from './modern-request.ts';
 import { paramHeaders } from '../mcp/routing-headers.ts';
-import { listAllTools, ToolHeaderBook } from './tool-headers.ts';
+import { listAllTools, toolHeaderBook } from './tool-headers.ts';
 import { BridgeReply } from './reply.ts';
 import { LegacyStandaloneStream } from './legacy-listen.ts';
 import { legacyTasksCapability, LegacyClientTasks, offersTasksExtension, withTasksExtension, type TaskContext } from './legacy-tasks.ts';
@@ -39,7 +39,7 @@ const MAX_SUBSCRIPTIONS = 256;
 
 export class LegacyClientBridge {
   /** `x-mcp-header` declarations of the server's tools, to send the `Mcp-Param-*` headers it checks. */
-  private readonly toolHeaders = new ToolHeaderBook(paramHeaders);
+  private readonly toolHeaders = toolHeaderBook(paramHeaders);
   /** Log levels set with logging/setLevel, by session id (lost on a restart: the server's default then). */
   private readonly levels = new Map<string, string>();
   /** Questions asked on a client's stream, waiting for its answer, by session id and request id. */

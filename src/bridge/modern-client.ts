@@ -17,9 +17,9 @@ import { SessionPool, type PoolLimits } from './session-pool.ts';
 import type { RequestStateSealer } from './request-state.ts';
 import { BridgeReply } from './reply.ts';
 import { serveListen } from './listen.ts';
-import { ToolHeaderBook } from './tool-headers.ts';
+import { toolHeaderBook } from './tool-headers.ts';
 import { checkedParamHeaders, checkParamHeaders } from '../mcp/routing-headers.ts';
-import { BridgedTasks, declaresTasks, missingTasksCapability, offersToolTasks, TASK_METHODS } from './modern-tasks.ts';
+import { BridgedTasks, declaresTasks, sessionToolLister, missingTasksCapability, offersToolTasks, TASK_METHODS } from './modern-tasks.ts';
 import type { TaskIdSealer } from './task-ids.ts';
 
 /**
@@ -35,7 +35,7 @@ export class ModernClientBridge {
   /** Open listen streams, by the same key: cancelled by notifications/cancelled. */
   readonly listens = new Map<string, () => void>();
   /** The `x-mcp-header` declarations of the server's tools, to check clients' `Mcp-Param-*` headers. */
-  private readonly toolHeaders = new ToolHeaderBook(checkedParamHeaders);
+  private readonly toolHeaders = toolHeaderBook(checkedParamHeaders);
   /** Tasks of the server run for 2026-07-28 clients (the tasks extension). */
   private readonly tasks: BridgedTasks;
 
@@ -131,7 +131,7 @@ export class ModernClientBridge {
   private async taskMode(session: LegacySession, request: JsonRpcRequest, envelope: Envelope): Promise<'plain' | 'task' | 'refuse'> {
     const name = request.params?.name;
     if (typeof name !== 'string' || !offersToolTasks(session.init?.capabilities ?? {})) return 'plain';
-    const found = this.tasks.support.of(name, session, this.pool.responseTimeout);
+    const found = this.tasks.support.of(name, sessionToolLister(session, this.pool.responseTimeout));
     const support = found instanceof Promise ? await found : found;
     if (support === 'forbidden') return 'plain';
     if (declaresTasks(envelope)) return 'task';

@@ -16,7 +16,7 @@ import type { Envelope } from './envelope.ts';
 import { RELATED_TASK, type Call, type LegacySession } from './legacy-session.ts';
 import { modernResult, offersToolTasks, TASKS_EXTENSION } from './results.ts';
 import { MAX_UPSTREAM_ID, type TaskIdSealer } from './task-ids.ts';
-import { listAllTools } from './tool-headers.ts';
+import { listAllTools, ToolBook } from './tool-headers.ts';
 
 export { offersToolTasks, TASKS_EXTENSION };
 /** The extension's methods, served here. `tasks/result` and `tasks/list` are not part of it. */
@@ -26,8 +26,6 @@ export const TASK_METHODS: ReadonlySet<string> = new Set(['tasks/get', 'tasks/up
 const MAX_WATCH_MS = 24 * 60 * 60 * 1000;
 /** How long a finished task's answer is kept on the node for `tasks/get` (the server keeps it for its ttl too). */
 const KEEP_FINISHED_MS = 10 * 60 * 1000;
-/** How long a fetched tool list vouches for a name it lacks (so unknown names do not refetch per call). */
-const UNKNOWN_FOR_MS = 30_000;
 const TERMINAL: ReadonlySet<string> = new Set(['completed', 'failed', 'cancelled']);
 
 export type TaskSupport = 'required' | 'optional' | 'forbidden';
@@ -72,47 +70,25 @@ interface Watch {
 }
 
 /** `execution.taskSupport` of the server's tools, learned from its lists (2026-07-28 clients never see it). */
-export class TaskSupportBook {
-  private readonly byName = new Map<string, TaskSupport>();
-  private fetchedAt = 0;
-  private fetching: Promise<void> | undefined;
+export function taskSupportBook(): ToolBook<TaskSupport> {
+  return new ToolBook((tool) => {
+    const support = isObject(tool.execution) ? tool.execution.taskSupport : undefined;
+    return support === 'required' || support === 'optional' ? support : 'forbidden';
+  }, 'forbidden');
+}
 
-  learn(result: unknown): void {
-    if (!isObject(result) || !Array.isArray(result.tools)) return;
-    for (const tool of result.tools) {
-      if (!isObject(tool) || typeof tool.name !== 'string') continue;
-      const support = isObject(tool.execution) ? tool.execution.taskSupport : undefined;
-      this.byName.set(tool.name, support === 'required' || support === 'optional' ? support : 'forbidden');
-    }
-  }
-
-  clear(): void {
-    this.byName.clear();
-    this.fetchedAt = 0;
-  }
-
-  /** The tool's support: at once when known, else after one fetch of the server's list. */
-  of(name: string, session: LegacySession, timeoutMs: number): TaskSupport | Promise<TaskSupport> {
-    const known = this.byName.get(name);
-    if (known !== undefined) return known;
-    if (Date.now() - this.fetchedAt < UNKNOWN_FOR_MS) return 'forbidden';
-    this.fetching ??= listAllTools(async (params) => {
+/** Every page of the server's tool list, asked on a bridged session. */
+export function sessionToolLister(session: LegacySession, timeoutMs: number): () => Promise<unknown[]> {
+  return () =>
+    listAllTools(async (params) => {
       const answer = await session.ask('tools/list', params, timeoutMs);
       if (answer.error) throw new Error(answer.error.message);
       return answer.result;
-    })
-      .then((tools) => this.learn({ tools }))
-      .catch(() => undefined) // the call itself meets the server's trouble, and says so
-      .finally(() => {
-        this.fetchedAt = Date.now();
-        this.fetching = undefined;
-      });
-    return this.fetching.then(() => this.byName.get(name) ?? 'forbidden');
-  }
+    });
 }
 
 export class BridgedTasks {
-  readonly support = new TaskSupportBook();
+  readonly support = taskSupportBook();
   /** By bridged session id and the server's task id. */
   private readonly watches = new Map<string, Watch>();
 

@@ -17,11 +17,19 @@ const UNKNOWN_FOR_MS = 30_000;
 const MAX_TOOLS = 10_000;
 const NONE: readonly ParamHeader[] = Object.freeze([]);
 
-export class ToolHeaderBook {
-  /** `scan` reads a tool's input schema: what a server enforces, or what a client sends. */
-  constructor(private readonly scan: (inputSchema: unknown) => readonly ParamHeader[]) {}
+/**
+ * One fact per tool of a server (its `x-mcp-header` declarations, whether it runs as a task…),
+ * by name, learned from the `tools/list` answers a bridge passes on; a name not seen yet fetches
+ * the list once.
+ */
+export class ToolBook<T> {
+  /** `read` takes the fact from a listed tool; `none` is the fact of a tool the server does not list. */
+  constructor(
+    private readonly read: (tool: JsonObject) => T,
+    private readonly none: T,
+  ) {}
 
-  private readonly byName = new Map<string, readonly ParamHeader[]>();
+  private readonly byName = new Map<string, T>();
   private fetchedAt = 0;
   private fetching: Promise<void> | undefined;
 
@@ -31,12 +39,12 @@ export class ToolHeaderBook {
     for (const tool of result.tools) {
       if (!isObject(tool) || typeof tool.name !== 'string') continue;
       if (this.byName.size >= MAX_TOOLS && !this.byName.has(tool.name)) this.byName.clear();
-      this.byName.set(tool.name, this.scan(tool.inputSchema));
+      this.byName.set(tool.name, this.read(tool));
     }
   }
 
-  /** The tool's declarations as learned from the lists so far (undefined: not seen). */
-  known(name: string): readonly ParamHeader[] | undefined {
+  /** The tool's fact as learned from the lists so far (undefined: not seen). */
+  known(name: string): T | undefined {
     return this.byName.get(name);
   }
 
@@ -46,11 +54,11 @@ export class ToolHeaderBook {
     this.fetchedAt = 0;
   }
 
-  /** The tool's declarations: at once when known (nearly always), else after one fetch of the list. */
-  of(name: string, list: ToolLister): readonly ParamHeader[] | Promise<readonly ParamHeader[]> {
+  /** The tool's fact: at once when known (nearly always), else after one fetch of the list. */
+  of(name: string, list: ToolLister): T | Promise<T> {
     const known = this.byName.get(name);
     if (known !== undefined) return known;
-    if (Date.now() - this.fetchedAt < UNKNOWN_FOR_MS) return NONE;
+    if (Date.now() - this.fetchedAt < UNKNOWN_FOR_MS) return this.none;
     this.fetching ??= list()
       .then((tools) => this.learn({ tools }))
       .catch(() => undefined) // the call itself will meet the server's trouble, and say so
@@ -58,8 +66,13 @@ export class ToolHeaderBook {
         this.fetchedAt = Date.now();
         this.fetching = undefined;
       });
-    return this.fetching.then(() => this.byName.get(name) ?? NONE);
+    return this.fetching.then(() => this.byName.get(name) ?? this.none);
   }
+}
+
+/** The tools' `x-mcp-header` declarations; `scan` reads an input schema: what a server enforces, or what a client sends. */
+export function toolHeaderBook(scan: (inputSchema: unknown) => readonly ParamHeader[]): ToolBook<readonly ParamHeader[]> {
+  return new ToolBook((tool) => scan(tool.inputSchema), NONE);
 }
 
 /** Every page of `tools/list` through a request function, at most `maxPages`. */

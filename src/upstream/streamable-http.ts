@@ -181,7 +181,8 @@ export class StreamableHttpUpstream implements Upstream {
     // A 401 to Gatehouse's own credential (not a passthrough token) is retried once with a fresh
     // one (a token can expire in flight); a second 401 is Gatehouse's problem, not the agent's.
     const own = x.passthroughToken === undefined ? this.credentials : undefined;
-    const context = credentialContext(x);
+    // Only a server with a credential needs to know whom the request is for (no allocation otherwise).
+    const context = this.credentials ? credentialContext(x) : undefined;
     try {
       for (let attempt = 1; ; attempt++) {
         if (this.credentials) Object.assign(headers, await this.credentials.headers(context));

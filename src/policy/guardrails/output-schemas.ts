@@ -1,5 +1,5 @@
 // The `outputSchema` of each tool, learned from the `tools/list` answers the policy passes on
-// (as the bridge learns `x-mcp-header`, src/bridge/tool-headers.ts), and a validator of a
+// (as the bridges learn per-tool facts, `ToolBook` in src/bridge/tool-headers.ts), and a validator of a
 // result's `structuredContent` against it (ajv, compiled once per distinct schema). A tool not
 // listed through this node yet has no schema here, and its results are not validated: a list
 // is not fetched for it (the call would wait on it; the next list teaches it).

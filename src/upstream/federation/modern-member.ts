@@ -21,7 +21,7 @@ import { isStateless, isSupportedVersion } from '../../mcp/versions.ts';
 import { META_SERVER_INFO } from '../../bridge/envelope.ts';
 import { sendModern, type ModernTarget } from '../../bridge/modern-request.ts';
 import { paramHeaders, type ParamHeader } from '../../mcp/routing-headers.ts';
-import { ToolHeaderBook } from '../../bridge/tool-headers.ts';
+import { toolHeaderBook } from '../../bridge/tool-headers.ts';
 import { answerOf, gatherAnswers, legacyCapabilities, legacyResult, modernEnvelope, modernParams, requestWithInput, type Declared, type InputAnswers, type InputQuestion } from '../../bridge/legacy-rounds.ts';
 import type { MessageChannel } from '../channel.ts';
 import { listChangedKinds, ServerListener } from '../../bridge/server-listener.ts';
@@ -49,7 +49,7 @@ export class ModernMemberChannel implements MessageChannel {
   private readonly questions = new Map<string, (answer: JsonRpcResponse) => void>();
   private nextQuestion = 0;
   /** `x-mcp-header` declarations of the server's tools, learned from its tool lists. */
-  private readonly toolHeaders = new ToolHeaderBook(paramHeaders);
+  private readonly toolHeaders = toolHeaderBook(paramHeaders);
 
   constructor(
     private readonly server: string,
