@@ -45,10 +45,6 @@ export class ApprovalBook {
   /** The admin listener's public base (admin.publicUrl, else its address): where the webhook's links point. */
   linkBase: string | undefined;
 
-  get size(): number {
-    return this.waiting.size;
-  }
-
   /** Holds a call; the promise settles with the decision, or with a timeout after `timeoutMs`. Undefined when too many wait already. */
   hold(call: Omit<PendingApproval, 'id' | 'argumentsHash' | 'requestedAt' | 'expiresAt'>, timeoutMs: number): { approval: PendingApproval; outcome: Promise<ApprovalOutcome> } | undefined {
     if (this.waiting.size >= MAX_PENDING) return undefined;
@@ -79,11 +75,6 @@ export class ApprovalBook {
     const waiting = this.waiting.get(id);
     if (!waiting || (argumentsHash !== undefined && argumentsHash !== waiting.approval.argumentsHash)) return false;
     return this.settle(id, approve ? { approved: true, by } : { approved: false, by, reason: 'denied' });
-  }
-
-  /** Drops a call whose client left: nothing is run for it. */
-  abandon(id: string): void {
-    this.settle(id, { approved: false, by: 'client', reason: 'denied' });
   }
 
   linkToken(id: string, action: LinkAction): string {
