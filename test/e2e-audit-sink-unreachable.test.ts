@@ -75,9 +75,9 @@ test('a Postgres audit sink that refuses connections at start-up does not stop G
 
 const url = process.env.GATEHOUSE_TEST_POSTGRES_URL;
 
-/** A TCP proxy to Postgres that resets every connection until told to forward. */
-async function switchableProxy(target: URL): Promise<{ port: number; forward(): void; close(): Promise<void> }> {
-  let forwarding = false;
+/** A TCP proxy to Postgres that resets every connection until told to forward; `delayMs` holds each connection that long first. */
+async function switchableProxy(target: URL, options: { forwarding?: boolean; delayMs?: number } = {}): Promise<{ port: number; forward(): void; close(): Promise<void> }> {
+  let forwarding = options.forwarding ?? false;
   const sockets = new Set<net.Socket>();
   const server = net.createServer((client) => {
     sockets.add(client);
@@ -87,12 +87,17 @@ async function switchableProxy(target: URL): Promise<{ port: number; forward(): 
       client.resetAndDestroy();
       return;
     }
-    const upstream = net.connect(Number(target.port || 5432), target.hostname);
-    sockets.add(upstream);
-    upstream.on('close', () => sockets.delete(upstream));
-    upstream.on('error', () => client.destroy());
-    client.on('close', () => upstream.destroy());
-    client.pipe(upstream).pipe(client);
+    client.pause();
+    setTimeout(() => {
+      if (client.destroyed) return;
+      const upstream = net.connect(Number(target.port || 5432), target.hostname);
+      sockets.add(upstream);
+      upstream.on('close', () => sockets.delete(upstream));
+      upstream.on('error', () => client.destroy());
+      client.on('close', () => upstream.destroy());
+      client.pipe(upstream).pipe(client);
+      client.resume();
+    }, options.delayMs ?? 0);
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return {
@@ -174,4 +179,27 @@ test('with overflow spill, records still held when Gatehouse stops with the Post
   await waitUntil(() => second.gateway.audit!.counters.written >= held, 'the spilled records are written', 30_000);
   const { rows } = await direct.query<{ n: string }>(`SELECT count(*) AS n FROM "${schema}".audit_events WHERE method = 'tools/call' AND target = 'echo'`);
   assert.equal(Number(rows[0]!.n), 4, 'the calls made before the restart are in Postgres');
+});
+
+test('records queued while a slow Postgres audit sink is still opening are written when Gatehouse stops, not dropped (regression: a stop before the first connection finished lost every record)', { skip: url ? false : 'GATEHOUSE_TEST_POSTGRES_URL not set: Postgres audit sink slow-open test skipped', timeout: 90_000 }, async (t) => {
+  // Every connection to Postgres takes 1.5 s to get through: the calls and the stop all come first.
+  const proxy = await switchableProxy(new URL(url!), { forwarding: true, delayMs: 1500 });
+  const schema = `gatehouse_audit_test_${randomBytes(6).toString('hex')}`;
+  const direct = new pg.Client({ connectionString: url });
+  await direct.connect();
+  t.after(async () => {
+    await direct.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+    await direct.end();
+    await proxy.close();
+  });
+  const viaProxy = new URL(url!);
+  viaProxy.hostname = '127.0.0.1';
+  viaProxy.port = String(proxy.port);
+  const gh = await gatewayWithSink(t, viaProxy.toString(), schema);
+  await echoCalls(gh, 4);
+  assert.equal(gh.gateway.audit!.counters.written, 0, 'the sink is not open yet');
+  await gh.close();
+  assert.equal(gh.gateway.audit!.counters.dropped, 0, JSON.stringify(gh.gateway.audit!.counters));
+  const { rows } = await direct.query<{ n: string }>(`SELECT count(*) AS n FROM "${schema}".audit_events WHERE method = 'tools/call' AND target = 'echo'`);
+  assert.equal(Number(rows[0]!.n), 4, 'every call made before the sink opened is in Postgres');
 });

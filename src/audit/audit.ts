@@ -78,6 +78,9 @@ export class Audit implements ExchangeObserver {
   private buildErrors = 0;
   private readonly sinkType: AuditSinkStatus['type'];
   private sinkDown: { since: number; attempts: number; error: string | undefined } | undefined;
+  /** Whether a network sink's first attempt to open has ended (either way). */
+  private sinkTried: boolean;
+  private sinkWaiters: Array<() => void> = [];
   /** Read back records (undefined for the JSON-lines sink). */
   readonly reader: (AuditReader & AuditTail) | undefined;
   /** Checks the hash chains in the writer thread (undefined when records are not chained). */
@@ -99,6 +102,7 @@ export class Audit implements ExchangeObserver {
     this.writer.onSettled = () => this.settled();
     this.writer.onSinkState = (state) => this.sinkState(state);
     this.sinkType = config.audit.sink.type;
+    this.sinkTried = writer.sinkUp;
     this.reader = config.audit.sink.type === 'jsonl' ? undefined : readerVia(writer);
     const expect = { records: config.audit.chain.checkpoint.records, batch: config.audit.batch.size };
     this.verify = config.audit.sink.type === 'jsonl' || !config.audit.chain.enabled ? undefined : (options) => writer.read('verify', [{ ...options, expect }]) as Promise<VerifyReport>;
@@ -140,6 +144,8 @@ export class Audit implements ExchangeObserver {
    * sends what was held.
    */
   private sinkState(state: { up: boolean; attempts: number; error?: string | undefined }): void {
+    this.sinkTried = true;
+    for (const wake of this.sinkWaiters.splice(0)) wake();
     if (!state.up) {
       if (!this.sinkDown) {
         this.sinkDown = { since: Date.now(), attempts: state.attempts, error: state.error };
@@ -322,6 +328,18 @@ export class Audit implements ExchangeObserver {
     if (kept > 0) this.log.warn({ records: kept, file: this.spill.file }, 'audit records not written at shutdown were kept in the spill file; the next start writes them');
   }
 
+  /** Resolves when the sink's first attempt to open has ended, or at `deadline`. */
+  private sinkOutcome(deadline: number): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const timer = setTimeout(done, Math.max(0, deadline - Date.now()));
+      function done(): void {
+        clearTimeout(timer);
+        resolve();
+      }
+      this.sinkWaiters.push(done);
+    });
+  }
+
   /** Writes what is queued (up to 15 s), then stops the writer. Call after the listener drained. */
   close(): Promise<void> {
     this.closing ??= (async () => {
@@ -329,6 +347,9 @@ export class Audit implements ExchangeObserver {
       // Exchanges that ended with the listener report on the next turns of the loop.
       await new Promise((resolve) => setImmediate(resolve));
       const deadline = Date.now() + FLUSH_LIMIT_MS;
+      // A sink still on its first attempt to open (Postgres connecting and migrating) may be up in
+      // a moment: the records queued meanwhile are written once it is, not dropped.
+      if (!this.sinkTried) await this.sinkOutcome(deadline);
       // With the sink unreachable there is nothing to wait for.
       if (this.writer.sinkUp) {
         let timer: NodeJS.Timeout | undefined;
