@@ -46,6 +46,7 @@ import { tenantOf } from './config/tenant-schema.ts';
 import { OpenStreams } from './upstream/open-streams.ts';
 import { changedLists } from './config/visibility.ts';
 import type { MessageChannel } from './upstream/channel.ts';
+import { MemberInits } from './upstream/federation/member-inits.ts';
 import { FederatedChannel } from './upstream/federation/federated-channel.ts';
 import { HttpMemberChannel, type HttpMemberConfig } from './upstream/federation/http-member.ts';
 import { MemberClients } from './upstream/federation/member-clients.ts';
@@ -570,13 +571,14 @@ export class Gateway {
       return make(server, log, resume);
     };
     const timeouts = { response: globals.responseTimeout };
+    const inits = new MemberInits();
     const limits = { maxSessions: 1024, idleTimeout: globals.idleTimeout, responseTimeout: globals.responseTimeout };
     // Every member over Streamable HTTP: sessions are kept in the shared store, any node continues them.
     const stored = http ? new FederatedSessionStore(this.store, plan.api, this.sealed.federatedSessions, this.log.child({ api: plan.api })) : undefined;
     const factory: ChannelFactory = (log, session) =>
-      new FederatedChannel(plan, members, log, timeouts, stored?.for(session.id), session.stored as FederatedState | undefined);
+      new FederatedChannel(plan, members, log, timeouts, inits, stored?.for(session.id), session.stored as FederatedState | undefined);
     // Bridged sessions are the bridge's own (keyed by agent and declaration), never stored.
-    const bridged = (log: Logger): MessageChannel => new FederatedChannel(plan, members, log, timeouts);
+    const bridged = (log: Logger): MessageChannel => new FederatedChannel(plan, members, log, timeouts, inits);
     return [factory, limits, stored && { load: (id: string) => stored.load(id) }, bridged];
   }
 

@@ -7,8 +7,11 @@
 // It sits behind a ChannelSession (channel-session.ts), which terminates the client's
 // Streamable HTTP exactly as for a stdio server: streams, progress, resumption, timeouts.
 //
-// Sessions: every server's upstream session is opened eagerly when the client initializes (the
-// merged capabilities and instructions need their answers), one per client session and server.
+// Sessions: one upstream session per client session and server. The merged capabilities and
+// instructions need every server's initialize answer: the first session of an API opens all of
+// its servers' sessions when the client initializes; later ones are answered from what the
+// servers said then (member-inits.ts) and open a server's session when they first need it — a
+// call, a list, a read. With `onUpstreamFailure: fail`, every session opens all at initialize.
 // A server that cannot be reached is left out (`omit`) and tried again with backoff; one whose
 // session ends (a child that exits, a 404 from an HTTP server, a connection lost) is started
 // again at once. Either way the client is told its lists changed.
@@ -27,6 +30,7 @@ import { templateToRegExp } from './uri-template.ts';
 import { TOOL_NAME_MAX } from '../../config/federation-schema.ts';
 import type { FederatedState, SessionPersistence, StoredMember } from './session-store.ts';
 import { ModernMemberChannel } from './modern-member.ts';
+import type { MemberInits } from './member-inits.ts';
 
 export interface FederationTimeouts {
   /** Longest wait for a server's answer to Gatehouse's own requests (initialize, list pages). */
@@ -50,6 +54,8 @@ export class FederatedChannel implements MessageChannel {
   private initialized = false;
   private initParams: JsonObject | undefined;
   private version = '';
+  /** The client's logging/setLevel, for servers whose session opens later. */
+  private logLevel: JsonObject | undefined;
   /** Client request id → the member it went to and the id it has there (cancellation). */
   private readonly forwarded = new Map<string, { member: Member; memberId: JsonRpcId }>();
   /** Gatehouse's id of a server → client request → the member that asked and its id. */
@@ -69,6 +75,8 @@ export class FederatedChannel implements MessageChannel {
     private readonly factory: MemberFactory,
     private readonly log: Logger,
     private readonly timeouts: FederationTimeouts,
+    /** The servers' last initialize answers, shared by the API's sessions. */
+    private readonly inits: MemberInits,
     /** Where the session is kept for other nodes (every member is a Streamable HTTP server). */
     private readonly persistence?: SessionPersistence,
     /** A session another node (or this one before a restart) started: continued, not initialized. */
@@ -88,7 +96,10 @@ export class FederatedChannel implements MessageChannel {
     await Promise.all(
       this.members.map((member) => {
         const stored = resume.members[member.server];
-        return stored ? this.takeOver(member, stored) : this.startMember(member);
+        if (stored) return this.takeOver(member, stored);
+        // Not open on the node before (not needed yet, or down): opened when needed, if known.
+        member.init = this.inits.get(member.server);
+        return member.init ? undefined : this.startMember(member);
       }),
     );
   }
@@ -259,6 +270,7 @@ export class FederatedChannel implements MessageChannel {
       case 'ping':
         return this.emit({ jsonrpc: '2.0', id: message.id, result: {} });
       case 'logging/setLevel':
+        this.logLevel = params;
         await Promise.all(this.upMembers().filter((m) => m.offers('logging')).map((m) => m.request('logging/setLevel', params, this.timeouts.response).catch(() => undefined)));
         return this.emit({ jsonrpc: '2.0', id: message.id, result: {} });
       case 'tools/list':
@@ -320,6 +332,14 @@ export class FederatedChannel implements MessageChannel {
   private async initialize(message: JsonRpcRequest, params: JsonObject): Promise<void> {
     this.initParams = params;
     this.version = negotiatedVersion(params.protocolVersion);
+    const known = this.plan.onUpstreamFailure === 'omit' ? this.members.map((m) => this.inits.get(m.server)) : [];
+    if (known.length > 0 && known.every((init) => init !== undefined)) {
+      // Every server answered an earlier session's initialize: answered from that, each opened when needed.
+      this.members.forEach((m, i) => (m.init = known[i]));
+      this.initialized = true;
+      this.persist();
+      return this.emit({ jsonrpc: '2.0', id: message.id, result: mergedInitializeResult(this.plan, this.members, this.version) });
+    }
     const started = await Promise.all(this.members.map((m) => this.startMember(m)));
     if (this.plan.onUpstreamFailure === 'fail' && started.includes(false)) {
       const down = this.members.filter((m) => m.state !== 'up').map((m) => `"${m.server}" (${m.reason})`);
@@ -452,6 +472,10 @@ export class FederatedChannel implements MessageChannel {
 
   /** Sends a client request to a member under an id of the member's own. */
   private forward(member: Member, message: JsonRpcRequest, params: JsonObject): void {
+    if (member.state === 'idle' && this.initialized) {
+      void this.startMember(member).then(() => (member.state === 'idle' ? this.answerError(message.id, 'GH_UPSTREAM_UNAVAILABLE', `Server "${member.server}" of API "${this.plan.api}" could not be started`) : this.forward(member, message, params)));
+      return;
+    }
     if (member.state !== 'up') return this.answerError(message.id, 'GH_UPSTREAM_UNAVAILABLE', `Server "${member.server}" of API "${this.plan.api}" is unavailable: ${member.reason}`);
     // The client's id when it is free on this member: the answer then goes back as it came.
     const clientKey = idKey(message.id);
@@ -522,7 +546,9 @@ export class FederatedChannel implements MessageChannel {
     const selection = this.plan.virtual;
     if (selection) {
       const entry = selection.resources.find((r) => r.match.test(uri));
-      return entry ? this.members.find((m) => m.server === entry.server) : undefined;
+      const member = entry && this.members.find((m) => m.server === entry.server);
+      if (member) await this.whenStarted(member);
+      return member;
     }
     const known = () => this.uris.get(uri) ?? this.templates.find((t) => t.match.test(uri))?.member;
     let member = known();
@@ -570,9 +596,7 @@ export class FederatedChannel implements MessageChannel {
   }
 
   private async fetchList(member: Member, method: ListMethod): Promise<CachedList | undefined> {
-    // A member whose session is being started again (it ended a moment ago) is waited for: its
-    // items are not dropped from a list or a route for the time of one initialize.
-    if (member.state === 'starting' && member.starting) await member.starting;
+    await this.whenStarted(member);
     if (member.state !== 'up' || !member.offers(CAPABILITY_OF[method])) return undefined;
     try {
       return await member.list(method, this.timeouts.response);
@@ -580,6 +604,16 @@ export class FederatedChannel implements MessageChannel {
       member.log.warn({ method, err: (error as Error).message }, 'list failed: this server\'s items are left out');
       return undefined;
     }
+  }
+
+  /**
+   * A member not opened yet is opened; one whose session is being started (again: it ended a
+   * moment ago) is waited for, so its items are not dropped from a list or a route for the time
+   * of one initialize.
+   */
+  private async whenStarted(member: Member): Promise<void> {
+    if (member.state === 'idle' && this.initialized) await this.startMember(member);
+    else if (member.state === 'starting' && member.starting) await member.starting;
   }
 
   /** With onUpstreamFailure: fail, a reason when some server is not up. */
@@ -687,6 +721,8 @@ export class FederatedChannel implements MessageChannel {
       if (member.channel !== channel) throw new Error('the channel ended during initialize');
       member.state = 'up';
       member.send({ jsonrpc: '2.0', method: 'notifications/initialized' });
+      this.inits.set(member.server, member.init);
+      if (this.logLevel && member.offers('logging')) void member.request('logging/setLevel', this.logLevel, this.timeouts.response).catch(() => undefined);
       member.retryDelay = 0;
       member.reason = '';
       member.log.info({ protocolVersion: member.init.protocolVersion }, 'federated server session started');
@@ -694,6 +730,7 @@ export class FederatedChannel implements MessageChannel {
       return true;
     } catch (error) {
       member.reason = (error as Error).message;
+      this.inits.forget(member.server);
       member.log.warn({ err: member.reason }, 'federated server unavailable: its items are left out until it comes back');
       // The channel failed or ended while starting (memberClosed leaves that to here): try again later.
       if (member.channel === channel || member.channel === undefined) {

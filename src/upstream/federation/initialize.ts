@@ -17,7 +17,7 @@ export function negotiatedVersion(requested: unknown): string {
 }
 
 export function mergedInitializeResult(plan: FederationPlan, members: readonly Member[], version: string): JsonObject {
-  const up = members.filter((m) => m.state === 'up' && m.init);
+  const up = members.filter(known);
   const any = (capability: string) => up.some((m) => isObject(m.init!.capabilities[capability]));
   const capabilities: JsonObject = {};
   const selection = plan.virtual;
@@ -55,7 +55,7 @@ export function mergedInitializeResult(plan: FederationPlan, members: readonly M
  * promise it for the other servers' items too. A server that is down may not offer it.
  */
 export function sharedExtensions(members: readonly Member[]): JsonObject | undefined {
-  if (members.length === 0 || members.some((m) => m.state !== 'up' || !m.init)) return undefined;
+  if (members.length === 0 || !members.every(known)) return undefined;
   const declared = members.map((m) => (isObject(m.init!.capabilities.extensions) ? m.init!.capabilities.extensions : {}));
   const out: JsonObject = {};
   for (const [name, settings] of Object.entries(declared[0]!)) {
@@ -63,6 +63,11 @@ export function sharedExtensions(members: readonly Member[]): JsonObject | undef
     if (declared.every((d) => name in d && canonicalJson(d[name]) === text)) out[name] = settings;
   }
   return Object.keys(out).length > 0 ? out : undefined;
+}
+
+/** A member that is up, or not opened yet but known from an earlier session (member-inits.ts). */
+function known(m: Member): boolean {
+  return (m.state === 'up' || m.state === 'idle') && m.init !== undefined;
 }
 
 export const GATEHOUSE_VERSION = '0.1.0';
