@@ -41,7 +41,7 @@ before(async () => {
     apis: [
       { name: 'open', path: '/open', servers: ['everything', 'modern'], auth: { type: 'keyless' } },
       // A virtual server over the 2026-07-28 member: `say` is its echo with the message fixed.
-      { name: 'curated', path: '/curated', auth: { type: 'keyless' }, tools: [{ server: 'modern', name: 'echo', as: 'say', arguments: { fixed: { message: 'fixed by the gateway' } } }, { server: 'modern', name: 'add' }] },
+      { name: 'curated', path: '/curated', auth: { type: 'keyless' }, tools: [{ server: 'modern', name: 'echo', as: 'say', arguments: { fixed: { message: 'fixed by the gateway' } } }, { server: 'modern', name: 'add' }, { server: 'modern', name: 'ask_name', as: 'ask' }] },
       {
         name: 'guarded',
         path: '/mcp',
@@ -445,12 +445,23 @@ test('a 2026-07-28 member that goes away is left out and the others keep working
 });
 
 test('a virtual server over a 2026-07-28 member keeps its fixed arguments for a 2026-07-28 client: passing one is refused, and the member gets the fixed value (the forwarded path used to send the client\'s arguments as they were)', { timeout: 60_000 }, async () => {
-  const { client, close } = await modernClient('curated');
+  const { client, bodies, close } = await modernClient('curated');
   try {
     const names = (await client.listTools()).tools.map((t) => t.name).sort();
-    assert.deepEqual(names, ['add', 'say']);
+    assert.deepEqual(names, ['add', 'ask', 'say']);
+    // Forwarded to the member, not bridged twice: the server's own input key reaches the client
+    // and its retry (a double bridge would have made elicitation of it and keys of its own).
+    const asked = await client.callTool({ name: 'ask', arguments: { greeting: 'Hello' } });
+    assert.deepEqual(asked.content, [{ type: 'text', text: 'Hello, Grace!' }]);
+    const retry = bodies.filter((b) => b.method === 'tools/call' && (b.params as { name?: string }).name === 'ask').at(-1);
+    assert.deepEqual((retry?.params as { inputResponses?: unknown }).inputResponses, { user: { action: 'accept', content: { name: 'Grace' } } });
+    assert.equal(received('tools/call').filter((c) => params(c).name === 'echo' && JSON.stringify(params(c).arguments) === '{"message":"fixed by the gateway"}').length, 0);
     const said = await client.callTool({ name: 'say', arguments: {} });
     assert.deepEqual(said.content, [{ type: 'text', text: 'Echo: fixed by the gateway' }]);
+    const echo = received('tools/call').filter((c) => params(c).name === 'echo').at(-1)!;
+    assert.deepEqual(params(echo).arguments, { message: 'fixed by the gateway' }, 'the member gets the fixed value');
+    assert.equal(echo.headers['mcp-name'], 'echo');
+    assert.deepEqual(params(echo)._meta!['io.modelcontextprotocol/clientInfo'], { name: 'gatehouse-e2e-modern-member-2026', version: '1.0.0' });
     const overridden = await client.callTool({ name: 'say', arguments: { message: 'from the client' } }).then(
       (result) => JSON.stringify(result),
       (error: Error) => error.message,

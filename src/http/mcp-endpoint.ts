@@ -221,7 +221,7 @@ async function post(base: Base, api: ApiRuntime, deps: EndpointDeps, upstream: U
   const exchange = exchangeOf(base, session, ctx ? responseTransform(api.policies, ctx, forwarded) : undefined, forwarded, batch, initialize);
   if (bridge) {
     // A federated API's requests for items of a 2026-07-28 member go to it as they are (modern-forward.ts).
-    const direct = api.federation && !api.federation.virtual ? deps.bridges?.(api.server)?.memberForward : undefined;
+    const direct = api.federation ? deps.bridges?.(api.server)?.memberForward : undefined;
     if (direct && (await direct.post(exchange, bridge))) return;
     return await bridge.post(exchange);
   }

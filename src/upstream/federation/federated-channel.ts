@@ -424,17 +424,22 @@ export class FederatedChannel implements MessageChannel {
     if (target === 'collision') return this.collisionAnswer(message.id, 'tools', name);
     if (!target) return this.emit(missing.unknownTool(message.id, name));
     const member = this.members.find((m) => m.server === target.server)!;
-    let args: JsonObject = isObject(params.arguments) ? params.arguments : {};
-    const tool = this.plan.virtual?.tools.get(name);
-    if (tool) {
-      const passed = Object.keys(tool.fixed).filter((key) => key in args);
-      if (passed.length > 0) {
-        const list = passed.map((k) => `"${k}"`).join(', ');
-        return this.emit(missing.invalidArguments(message.id, name, `argument ${list} is set by the gateway and cannot be passed`));
-      }
-      args = { ...tool.defaults, ...args, ...tool.fixed };
-    }
+    const args = this.callArguments(name, params.arguments);
+    if (typeof args === 'string') return this.emit(missing.invalidArguments(message.id, name, args));
     return this.forward(member, message, { ...params, name: target.original, arguments: args });
+  }
+
+  /**
+   * A call's arguments as its server gets them: a virtual server's defaults under them and its
+   * fixed arguments over them; a string (why) when the client passed a fixed one.
+   */
+  callArguments(name: string, passed: unknown): JsonObject | string {
+    const args: JsonObject = isObject(passed) ? passed : {};
+    const tool = this.plan.virtual?.tools.get(name);
+    if (!tool) return args;
+    const fixed = Object.keys(tool.fixed).filter((key) => key in args);
+    if (fixed.length > 0) return `argument ${fixed.map((k) => `"${k}"`).join(', ')} is set by the gateway and cannot be passed`;
+    return { ...tool.defaults, ...args, ...tool.fixed };
   }
 
   private async getPrompt(message: JsonRpcRequest, params: JsonObject): Promise<void> {

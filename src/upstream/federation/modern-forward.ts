@@ -6,8 +6,9 @@
 // they came, and the answer comes back as the server wrote it (an `input_required` one with the
 // server's own input keys and request state, which its retry brings back here), through the
 // response policies. The name is placed by the federated session the bridge would serve the
-// request on (the tables the policies already used); anything else — lists, discovery, listen,
-// items of 2025 members, virtual servers (fixed arguments) — is the bridge's (modern-client.ts).
+// request on (the tables the policies already used), a virtual server's fixed and default
+// arguments placed as that session places them; anything else — lists, discovery, listen, items
+// of 2025 members — is the bridge's (modern-client.ts).
 import { checkParamHeaders } from '../../mcp/routing-headers.ts';
 import { errorResponse, idKey, isObject, isRequest, type JsonObject, type JsonRpcMessage, type JsonRpcRequest, type JsonRpcResponse } from '../../mcp/jsonrpc.ts';
 import type { ModernClientBridge } from '../../bridge/modern-client.ts';
@@ -101,9 +102,16 @@ async function route(channel: FederatedChannel, request: JsonRpcRequest): Promis
   const params = request.params ?? {};
   const named = (kind: 'tools' | 'prompts', name: unknown) => (typeof name === 'string' ? channel.routeName(kind, name) : undefined);
   switch (request.method) {
-    case 'tools/call':
+    case 'tools/call': {
+      const target = await named('tools', params.name);
+      const member = target && channel.modernMember(target.server);
+      // A virtual server's fixed and default arguments are placed here; a fixed one the client
+      // passed is left to the bridge, which refuses it as the federated session does.
+      const args = member && channel.callArguments(String(params.name), params.arguments);
+      return member && typeof args === 'object' ? { member, params: { ...params, name: target.original, arguments: args } } : undefined;
+    }
     case 'prompts/get': {
-      const target = await named(request.method === 'tools/call' ? 'tools' : 'prompts', params.name);
+      const target = await named('prompts', params.name);
       const member = target && channel.modernMember(target.server);
       return member && { member, params: { ...params, name: target.original } };
     }
