@@ -24,6 +24,7 @@ import { deriveKey } from '../src/session/seal-box.ts';
 import type { ConfigInput } from '../src/config/schema.ts';
 import { ResourceUpdatedNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
 import { startStatelessServer } from './helpers/stateless-server.ts';
+import { startReceiver } from './helpers/otlp-receiver.ts';
 
 const postgres = postgresRequirement();
 const redis = redisRequirement();
@@ -352,5 +353,47 @@ if (postgres.url === undefined || redis.url === undefined) {
     });
     assert.equal(response.status, 200);
     assert.match(await response.text(), /Echo: after|after/);
+  });
+
+  test('a request forwarded to its session\'s node is traced as one trace: the forwarding node ends a "forward" span naming the owner, the owner\'s span is its child (the forwarding node\'s span was never ended)', { timeout: 120_000 }, async () => {
+    const schema = `gatehouse_cluster_${randomBytes(5).toString('hex')}`;
+    cleanups.push(async () => {
+      const client = new pg.Client({ connectionString: pgUrl });
+      await client.connect();
+      await client.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+      await client.end();
+    });
+    const receiver = await startReceiver();
+    cleanups.push(() => receiver.close());
+    const stdio = everythingStdioCommand();
+    const config: Omit<ConfigInput, 'listen'> = {
+      store: { type: 'postgres', url: pgUrl, schema },
+      cluster: { heartbeatInterval: 200, nodeTimeout: 1000 },
+      servers: { everything: { command: stdio.command, args: stdio.args } },
+      agents: [{ id: 'alice', apiKeys: [{ value: KEY }] }],
+      apis: [{ name: 'stdio', path: '/mcp', server: 'everything', auth: { type: 'api-key' } }],
+      tracing: { enabled: true, endpoint: receiver.url },
+    };
+    const nodes = await startNodes(config, ['a', 'b']);
+    const served: string[] = [];
+    const client = new Client({ name: 'cluster-traced', version: '1.0.0' });
+    await client.connect(new StreamableHTTPClientTransport(new URL('/mcp', nodes[0]!.origin), { fetch: roundRobin(nodes.map((n) => n.origin), served), requestInit: { headers: { authorization: `Bearer ${KEY}` } } }));
+    cleanups.push(() => client.close());
+    for (let i = 0; i < 4; i++) await client.callTool({ name: 'echo', arguments: { message: `traced ${i}` } });
+    const owner = nodes.find((n) => (n.gateway.sessionCounts().everything ?? 0) > 0)!;
+    const ownerId = owner.gateway.cluster!.nodeId;
+
+    await waitUntil(() => receiver.spans.filter((s) => s.span.name === 'tools/call echo').length >= 4 && receiver.spans.some((s) => s.span.name === 'forward'), 'the spans are exported', 20_000);
+    const forwards = receiver.spans.filter((s) => s.span.name === 'forward');
+    assert.ok(forwards.length >= 2, `the calls that landed on the other node were forwarded: ${forwards.length}`);
+    for (const forward of forwards) {
+      assert.equal(forward.attributes['gatehouse.forwarded_to'], ownerId);
+      assert.equal(forward.attributes['gatehouse.api'], 'stdio');
+    }
+    const calls = receiver.spans.filter((s) => s.span.name === 'tools/call echo');
+    assert.equal(calls.length, 4, 'each call is one exchange span, on the owner');
+    const children = calls.filter((c) => forwards.some((f) => f.span.spanId === c.span.parentSpanId && f.span.traceId === c.span.traceId));
+    const forwardedCalls = forwards.filter((f) => calls.some((c) => c.span.parentSpanId === f.span.spanId)).length;
+    assert.ok(children.length >= 2 && children.length === forwardedCalls, 'the owner\'s span of a forwarded call continues the forward\'s trace');
   });
 }

@@ -84,7 +84,7 @@ export class Cluster {
    * is not registered or could not be reached before it answered (the caller answers as for a
    * session that is gone); throws GH_UPSTREAM_TIMEOUT when it took the request but never answered.
    */
-  async forward(req: IncomingMessage, res: ServerResponse, body: Buffer | undefined, owner: string): Promise<boolean> {
+  async forward(req: IncomingMessage, res: ServerResponse, body: Buffer | undefined, owner: string, traceparent?: string): Promise<boolean> {
     const found = this.registry.addressOf(owner);
     const base = found instanceof Promise ? await found : found;
     // Not registered; or registered at this very address: an earlier process here that crashed
@@ -103,6 +103,8 @@ export class Cluster {
       scheme: (req.socket as TLSSocket).encrypted === true ? 'https' : 'http',
     });
     if (body !== undefined) headers['content-length'] = String(body.length);
+    // The owner's span continues this node's (the forward), not the client's directly.
+    if (traceparent !== undefined) headers.traceparent = traceparent;
     const abort = new AbortController();
     const left = () => abort.abort();
     res.once('close', left);

@@ -30,6 +30,8 @@ export interface ExchangeObserver {
   begin?(record: ExchangeRecord): void;
   /** Called once the response is finished or the client left. */
   complete(record: ExchangeRecord, status: number): void;
+  /** Called instead of complete when the exchange was forwarded to the node that owns its session (it is observed there). */
+  forwarded?(record: ExchangeRecord, status: number): void;
 }
 
 export class Listener {
@@ -154,8 +156,9 @@ export class Listener {
       record.api = api.name;
       observer!.begin?.(record);
       res.record = record;
-      // A request forwarded to the node that owns its session is observed there, not twice.
-      res.on('close', () => record.forwardedTo === undefined && observer!.complete(record, res.statusCode));
+      // A request forwarded to the node that owns its session is observed there, not twice
+      // (tracing ends its span of the forward here).
+      res.on('close', () => (record.forwardedTo === undefined ? observer!.complete(record, res.statusCode) : observer!.forwarded?.(record, res.statusCode)));
     }
     const state: RequestState = { id: null, record };
     handleMcp(req, res, api, this.endpointDeps(runtime), state).then(

@@ -408,7 +408,7 @@ async function forwardTo(base: Base, deps: EndpointDeps, body: Buffer | undefine
   if (base.record) base.record.forwardedTo = owner;
   let done = false;
   try {
-    done = await deps.cluster!.forward(base.req, base.res, body, owner);
+    done = await deps.cluster!.forward(base.req, base.res, body, owner, base.record?.traceparent);
   } finally {
     // Answered here after all (the owner is gone, or did not answer): observed here.
     if (!done && base.record) base.record.forwardedTo = undefined;

@@ -66,6 +66,14 @@ export async function startTracing(config: TracingConfig, log: Logger): Promise<
           log.warn({ err: error }, 'tracing: could not finish a span');
         }
       },
+      // The owner's span (a child of this one) holds the exchange; this one is the hop.
+      forwarded: (record, status) => {
+        const span = spans.get(record);
+        if (!span) return;
+        span.updateName('forward');
+        span.setAttributes({ 'gatehouse.forwarded_to': record.forwardedTo ?? '', 'http.request.method': record.req.method ?? 'POST', 'http.response.status_code': status, ...(record.api && { 'gatehouse.api': record.api }) });
+        span.end();
+      },
     },
     close: () => provider.shutdown(),
   };

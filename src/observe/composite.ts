@@ -6,6 +6,7 @@ export function combineObservers(...candidates: Array<ExchangeObserver | undefin
   const observers = candidates.filter((o): o is ExchangeObserver => o !== undefined);
   if (observers.length <= 1) return observers[0];
   const beginners = observers.filter((o) => o.begin !== undefined);
+  const forwarders = observers.filter((o) => o.forwarded !== undefined);
   return {
     // The record keeps the most any of them needs.
     captureBytes: (api) => observers.reduce((most, o) => Math.max(most, o.captureBytes(api)), 0),
@@ -14,6 +15,9 @@ export function combineObservers(...candidates: Array<ExchangeObserver | undefin
     },
     complete: (record, status) => {
       for (const o of observers) o.complete(record, status);
+    },
+    forwarded: forwarders.length === 0 ? undefined : (record, status) => {
+      for (const o of forwarders) o.forwarded!(record, status);
     },
   };
 }
