@@ -4,8 +4,11 @@
 // Gatehouse", sso.ts) with the role admin.users gives it (the token: owner), or, in managed mode, an API token (api-tokens.ts) with the role it was made with. Nothing
 // else: an agent's API key or OAuth token is never looked up here, so it can only fail.
 //
-// A browser signs in once and gets a session cookie: random, kept in memory (a restart signs
-// everyone out; sign-out ends it at once), HttpOnly, SameSite=Strict, 12 hours.
+// A browser signs in once and gets a session cookie: random, HttpOnly, SameSite=Strict, 12 hours.
+// The session is kept in the store under the cookie's SHA-256 (whoever reads the store cannot
+// use it), so every node of a cluster sharing the store knows it, a restart keeps it, and
+// sign-out on any node ends it everywhere at once. Looked up on each admin request: the admin
+// listener's traffic is small, and a cache would keep a signed-out session alive elsewhere.
 import type { IncomingMessage } from 'node:http';
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Store } from '../store/store.ts';
@@ -45,7 +48,10 @@ export function actorOf(who: AdminIdentity): string {
 
 export const SESSION_COOKIE = 'gatehouse_admin';
 const SESSION_TTL_MS = 12 * 60 * 60_000;
-const MAX_SESSIONS = 1000;
+/** Store key of a session: the digest of its cookie. */
+const SESSION_KEY = 'admin-session:';
+/** Expired sessions (and other grants) are deleted at most this often, on a sign-in. */
+const PRUNE_EVERY_MS = 10 * 60_000;
 const TOKEN_ADMIN: AdminIdentity = Object.freeze({ kind: 'token', name: 'admin-token', role: 'owner' });
 /** Throttle key for token attempts (the throttle counts per name and address). */
 const TOKEN_LOGIN = '(admin token)';
@@ -54,8 +60,7 @@ export type LoginResult = { ok: true; who: AdminIdentity; cookie: string } | { o
 
 export class AdminAuth {
   private readonly tokenDigest: Buffer;
-  /** Session cookies by their SHA-256: a memory dump shows no usable cookie. */
-  private readonly sessions = new Map<string, { who: AdminIdentity; expires: number }>();
+  private prunedAt = 0;
   private readonly throttle = new LoginThrottle();
 
   constructor(
@@ -87,14 +92,9 @@ export class AdminAuth {
     }
     const cookie = cookieValue(req.headers.cookie, SESSION_COOKIE);
     if (cookie === undefined) return undefined;
-    const key = digest(cookie).toString('hex');
-    const session = this.sessions.get(key);
-    if (!session) return undefined;
-    if (session.expires <= now) {
-      this.sessions.delete(key);
-      return undefined;
-    }
-    return session.who;
+    const session = await this.store.getGrant(sessionKey(cookie));
+    if (!session || session.expiresAt <= now) return undefined;
+    return identityIn(session.payload);
   }
 
   /** Sign-in with the token, or with a listed user's name and password. */
@@ -124,26 +124,28 @@ export class AdminAuth {
     }
     this.throttle.succeed(throttleName, address);
     this.log.info({ admin: who.name, address }, 'admin: signed in');
-    return { ok: true, who, cookie: this.openSession(who) };
+    return { ok: true, who, cookie: await this.openSession(who) };
   }
 
   /** A session for an admin who signed in elsewhere (through the authorization server, sso.ts). */
-  signedIn(who: AdminIdentity, address: string, method: string): string {
+  signedIn(who: AdminIdentity, address: string, method: string): Promise<string> {
     this.log.info({ admin: who.name, role: who.role, method, address }, 'admin: signed in');
     return this.openSession(who);
   }
 
-  logout(req: IncomingMessage): void {
+  async logout(req: IncomingMessage): Promise<void> {
     const cookie = cookieValue(req.headers.cookie, SESSION_COOKIE);
-    if (cookie !== undefined) this.sessions.delete(digest(cookie).toString('hex'));
+    if (cookie !== undefined) await this.store.deleteGrant(sessionKey(cookie));
   }
 
-  private openSession(who: AdminIdentity, now = Date.now()): string {
-    for (const [key, session] of this.sessions) if (session.expires <= now) this.sessions.delete(key);
-    // Oldest first in a Map: past the cap, the oldest session goes.
-    if (this.sessions.size >= MAX_SESSIONS) this.sessions.delete(this.sessions.keys().next().value!);
+  private async openSession(who: AdminIdentity, now = Date.now()): Promise<string> {
+    if (now - this.prunedAt > PRUNE_EVERY_MS) {
+      this.prunedAt = now;
+      await this.store.pruneGrants(now).catch((err: unknown) => this.log.warn({ err: (err as Error).message }, 'admin: could not delete expired sessions'));
+    }
     const cookie = randomBytes(32).toString('base64url');
-    this.sessions.set(digest(cookie).toString('hex'), { who, expires: now + SESSION_TTL_MS });
+    const stored: AdminIdentity = { kind: who.kind, name: who.name, role: who.role, ...(who.tenant !== undefined && { tenant: who.tenant }) };
+    await this.store.putGrant({ key: sessionKey(cookie), payload: { who: stored }, expiresAt: now + SESSION_TTL_MS });
     return cookie;
   }
 
@@ -160,6 +162,22 @@ export function sessionCookie(value: string, secure: boolean): string {
 
 export function clearedCookie(): string {
   return `${SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0`;
+}
+
+function sessionKey(cookie: string): string {
+  return `${SESSION_KEY}${digest(cookie).toString('hex')}`;
+}
+
+const ROLES: ReadonlySet<string> = new Set<AdminRole>(['owner', 'admin', 'viewer']);
+
+/** The identity a stored session holds; undefined for anything else under that key. */
+function identityIn(payload: Record<string, unknown>): AdminIdentity | undefined {
+  const who = payload.who as Record<string, unknown> | undefined;
+  if (typeof who !== 'object' || who === null) return undefined;
+  const { kind, name, role, tenant } = who;
+  if ((kind !== 'token' && kind !== 'user' && kind !== 'api-token') || typeof name !== 'string' || typeof role !== 'string' || !ROLES.has(role)) return undefined;
+  if (tenant !== undefined && typeof tenant !== 'string') return undefined;
+  return { kind, name, role: role as AdminRole, ...(tenant !== undefined && { tenant }) };
 }
 
 function digest(value: string): Buffer {

@@ -299,7 +299,7 @@ export class AdminServer {
     if (!server) return sendHtml(res, 404, 'Not available', signInRefusedPage('Not available', 'Signing in through the authorization server is not available here (it needs the embedded authorization server, admin.users, and an admin listener on loopback or with admin.publicUrl).'));
     const secure = this.secure(req);
     const redirectUri = this.started.publicUrl !== undefined ? `${this.started.publicUrl.replace(/\/+$/, '')}${ADMIN_CALLBACK_PATH}` : `${secure ? 'https' : 'http'}://${req.headers.host ?? ''}${ADMIN_CALLBACK_PATH}`;
-    const flow = this.gatehouseSignIn.begin(server, requestHostname(req), redirectUri, safeNext(form.get('next')));
+    const flow = await this.gatehouseSignIn.begin(server, requestHostname(req), redirectUri, safeNext(form.get('next')));
     res.writeHead(303, { location: flow.location, 'set-cookie': GatehouseSignIn.cookie(flow.cookie, secure), 'cache-control': 'no-store' }).end();
   }
 
@@ -316,17 +316,17 @@ export class AdminServer {
       this.host.log.info({ component: 'admin', username: outcome.username, reason: outcome.reason, address }, 'admin: sign-in through the authorization server refused');
       return sendHtml(res, outcome.status, outcome.title, signInRefusedPage(outcome.title, outcome.message), { 'set-cookie': cleared });
     }
-    const session = this.auth.signedIn(outcome.who, address, 'authorization server');
+    const session = await this.auth.signedIn(outcome.who, address, 'authorization server');
     // A page, not a redirect: after a redirect chain that began on another site (the
     // authorization server on another host), the browser would not send the SameSite=Strict
     // session cookie to the next page; a navigation started by this page sends it.
     sendHtml(res, 200, 'Signed in', continuePage(outcome.next), { 'set-cookie': [sessionCookie(session, this.secure(req)), cleared] });
   }
 
-  private logout(req: IncomingMessage, res: ServerResponse): void {
+  private async logout(req: IncomingMessage, res: ServerResponse): Promise<void> {
     if (req.method !== 'POST') return sendJson(res, 405, { error: 'Method Not Allowed: sign out with a POST' }, { allow: 'POST' });
     this.checkFormPost(req);
-    this.auth.logout(req);
+    await this.auth.logout(req);
     res.writeHead(303, { location: '/login', 'set-cookie': clearedCookie(), 'cache-control': 'no-store' }).end();
   }
 

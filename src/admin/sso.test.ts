@@ -33,7 +33,7 @@ test('a sign-in flow older than ten minutes is refused (400) without exchanging 
   };
   const signIn = new GatehouseSignIn(store, createLogger('silent'));
   const t0 = 1_000_000;
-  const { location, cookie } = signIn.begin(server, '127.0.0.1', 'http://127.0.0.1:8081/oauth/callback', '/', t0);
+  const { location, cookie } = await signIn.begin(server, '127.0.0.1', 'http://127.0.0.1:8081/oauth/callback', '/', t0);
   const authorize = new URL(location);
   assert.equal(authorize.origin, 'http://127.0.0.1:8080');
   const answer = new URLSearchParams({ code: 'c', state: authorize.searchParams.get('state')!, iss: 'http://127.0.0.1:8080' });

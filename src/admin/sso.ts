@@ -1,7 +1,8 @@
 // "Sign in with Gatehouse": the admin listener as an OAuth 2.1 client of the embedded
 // authorization server (its built-in client, src/authserver/admin-client.ts). The sign-in page's
-// button (POST /oauth/start) opens a flow: a random state and PKCE verifier kept here, in memory,
-// under the digest of a cookie given to this browser only (HttpOnly, SameSite=Lax so that it
+// button (POST /oauth/start) opens a flow: a random state and PKCE verifier kept in the store (so
+// that any node of a cluster can finish it), under the digest of a cookie given to this browser
+// only (HttpOnly, SameSite=Lax so that it
 // comes back on the authorization server's redirect, Path=/oauth/callback). The browser signs in
 // at the authorization server (its page, its lockout) and comes back to /oauth/callback, where
 // the flow is taken (single use, 10 minutes), the state and `iss` compared, the code exchanged
@@ -24,7 +25,8 @@ import type { AdminIdentity } from './auth.ts';
 export const FLOW_COOKIE = 'gatehouse_admin_flow';
 const FLOW_PATH = '/oauth/callback';
 const FLOW_TTL_MS = 10 * 60_000;
-const MAX_FLOWS = 1000;
+/** Store key of a flow: the digest of its cookie. */
+const FLOW_KEY = 'admin-flow:';
 
 /** The authorization server as the admin listener reaches it: its admin client, and its URL for this browser. */
 export interface SignInServer extends AdminSignIn {
@@ -46,23 +48,19 @@ export type SignInOutcome =
   | { ok: false; status: 400 | 403; title: string; message: string; reason: string; username?: string | undefined };
 
 export class GatehouseSignIn {
-  /** Open flows by the SHA-256 of their cookie. */
-  private readonly flows = new Map<string, Flow>();
-
   constructor(
     private readonly store: Store,
     private readonly log: Logger,
   ) {}
 
   /** A new flow: where to send the browser, and the cookie that binds the flow to it. */
-  begin(server: SignInServer, hostname: string, redirectUri: string, next: string, now = Date.now()): { location: string; cookie: string } {
-    for (const [key, flow] of this.flows) if (flow.expires <= now) this.flows.delete(key);
-    if (this.flows.size >= MAX_FLOWS) this.flows.delete(this.flows.keys().next().value!);
+  async begin(server: SignInServer, hostname: string, redirectUri: string, next: string, now = Date.now()): Promise<{ location: string; cookie: string }> {
     const cookie = random();
     const verifier = random();
     const state = random();
     const base = server.base(hostname);
-    this.flows.set(digest(cookie), { state, verifier, redirectUri, issuer: server.fixedIssuer ?? base, next, expires: now + FLOW_TTL_MS });
+    const flow: Flow = { state, verifier, redirectUri, issuer: server.fixedIssuer ?? base, next, expires: now + FLOW_TTL_MS };
+    await this.store.putGrant({ key: `${FLOW_KEY}${digest(cookie)}`, payload: { ...flow }, expiresAt: flow.expires });
     const url = new URL('/oauth/authorize', base);
     url.search = new URLSearchParams({
       response_type: 'code',
@@ -78,10 +76,9 @@ export class GatehouseSignIn {
 
   /** The callback: the admin it signs in, or why not (a page to show, with its status). */
   async finish(server: SignInServer, cookie: string | undefined, query: URLSearchParams, users: readonly AdminUserEntry[], now = Date.now()): Promise<SignInOutcome> {
-    const key = cookie === undefined ? undefined : digest(cookie);
-    const flow = key === undefined ? undefined : this.flows.get(key);
-    // Single use: whatever happens next, this flow is over.
-    if (key !== undefined) this.flows.delete(key);
+    // Single use: taken from the store, whatever happens next this flow is over.
+    const stored = cookie === undefined ? undefined : await this.store.takeGrant(`${FLOW_KEY}${digest(cookie)}`);
+    const flow = stored && flowIn(stored.payload);
     if (!flow || flow.expires <= now) return refusal(400, 'Sign-in expired', 'This sign-in has expired, was already used, or was started in another browser. Start again from the sign-in page.', 'no open sign-in for this browser (expired, used, or another browser)');
     if (!sameText(query.get('state') ?? '', flow.state)) return refusal(400, 'Sign-in refused', 'The answer does not belong to the sign-in this browser started (state mismatch). Start again from the sign-in page.', 'state mismatch');
     // RFC 9207: this authorization server always names itself, so an answer without iss is not its.
@@ -131,6 +128,12 @@ export class GatehouseSignIn {
 
 function refusal(status: 400 | 403, title: string, message: string, reason: string, username?: string): SignInOutcome {
   return { ok: false, status, title, message, reason, username };
+}
+
+function flowIn(payload: Record<string, unknown>): Flow | undefined {
+  const { state, verifier, redirectUri, issuer, next, expires } = payload;
+  if (typeof state !== 'string' || typeof verifier !== 'string' || typeof redirectUri !== 'string' || typeof issuer !== 'string' || typeof next !== 'string' || typeof expires !== 'number') return undefined;
+  return { state, verifier, redirectUri, issuer, next, expires };
 }
 
 function random(): string {
