@@ -27,6 +27,9 @@ export interface TokenRules {
   readonly typ?: string;
 }
 
+/** What a token for another audience is told; another tenant's token is told the same. */
+const FOREIGN_AS = 'token audience is not this API';
+
 export type Verified = { readonly claims: JWTPayload } | { readonly refused: string } | { readonly unavailable: string };
 
 /** Verifies signature and claims; never throws for a bad token. `exp` is required. */
@@ -54,7 +57,7 @@ function explain(error: unknown): Verified {
       case 'nbf':
         return { refused: 'token not yet valid' };
       case 'aud':
-        return { refused: 'token audience is not this API' };
+        return { refused: FOREIGN_AS };
       case 'iss':
         return { refused: 'token from another issuer' };
       case 'exp':
@@ -172,13 +175,17 @@ export function jwtPlan(config: JwtPlanConfig, options: JwtPlanOptions): AuthPla
       if ('unavailable' in verified) return refuse(verified.unavailable, unavailable(verified.unavailable));
       if ('refused' in verified) return refuse(verified.refused);
       const claims = verified.claims;
+      const id = claims[config.principalClaim];
+      const tenant = options.tenant;
+      // Another tenant's token gets the answer of a token for another audience (logged as it is),
+      // before anything of this API (its scopes) is said.
+      if (tenant !== undefined && ((typeof claims.tenant === 'string' && claims.tenant !== tenant.id) || (typeof id === 'string' && tenant.foreignAgents.has(id)))) {
+        return refuse('token of another tenant', invalidToken(FOREIGN_AS));
+      }
       const scopes = scopesOf(claims);
       const missing = missingScopes(scopes, config.requiredScopes);
       if (missing.length > 0) return refuse(`missing scopes ${missing.join(' ')}`, insufficientScope(config.requiredScopes, realm));
-      const id = claims[config.principalClaim];
       if (typeof id !== 'string' || id === '') return refuse(`token has no ${config.principalClaim} claim`);
-      const tenant = options.tenant;
-      if (tenant !== undefined && ((typeof claims.tenant === 'string' && claims.tenant !== tenant.id) || tenant.foreignAgents.has(id))) return refuse('token is not valid for this API');
       const principal: Principal = {
         kind: 'agent',
         id,
