@@ -7,7 +7,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import { McpError, ListToolsResultSchema } from '@modelcontextprotocol/sdk/types.js';
+import { McpError, ListToolsResultSchema, ElicitRequestSchema, LoggingMessageNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
 import { startTestGateway, type TestGateway } from './helpers/gatehouse.ts';
 import { recordsWhen } from './helpers/audit-db.ts';
 import { CLEAN, EMAIL, FAKE_AWS_KEY, HIDDEN, RESOURCE_URI, startGuardrailsServer, type GuardrailsServer } from './helpers/guardrails-server.ts';
@@ -150,4 +150,45 @@ test('flag: the result passes as it came, and the audit trace names the kinds fo
   } finally {
     await client.close();
   }
+});
+
+/** Calls `chatty` on `path` with a progress token; what reached the client besides the result. */
+async function chatty(path: string): Promise<{ text: string; logs: unknown[]; progress: string[]; elicited: string[] }> {
+  const client = new Client({ name: 'guardrails-test', version: '1.0.0' }, { capabilities: { elicitation: {} } });
+  const logs: unknown[] = [];
+  const elicited: string[] = [];
+  client.setNotificationHandler(LoggingMessageNotificationSchema, (n) => void logs.push(n.params.data));
+  client.setRequestHandler(ElicitRequestSchema, async (request) => {
+    elicited.push(request.params.message);
+    return { action: 'accept', content: { ok: true } };
+  });
+  await client.connect(new StreamableHTTPClientTransport(new URL(path, gh.origin), { requestInit: { headers: { authorization: `Bearer ${KEY}` } } }));
+  try {
+    const progress: string[] = [];
+    const result = await client.callTool({ name: 'chatty', arguments: {} }, undefined, { onprogress: (p) => void progress.push(p.message ?? '') });
+    return { text: textOf(result), logs, progress, elicited };
+  } finally {
+    await client.close();
+  }
+}
+
+test('log and progress notifications and elicitation requests are read too (they passed unscanned): redacted on the redact API, withheld on the block API (the server is told its question was refused), flagged in the audit trace', async () => {
+  const redacted = await chatty('/redact');
+  assert.deepEqual(redacted.logs, [{ note: 'The key is [REDACTED:aws-access-key]' }]);
+  assert.deepEqual(redacted.progress, ['using [REDACTED:aws-access-key]']);
+  assert.deepEqual(redacted.elicited, ['Confirm the use of [REDACTED:aws-access-key]?']);
+  assert.equal(redacted.text, 'client answered accept');
+
+  const withheld = await chatty('/block');
+  assert.deepEqual([withheld.logs, withheld.progress, withheld.elicited], [[], [], []], 'nothing with the key reached the client');
+  assert.match(withheld.text, /^elicitation failed: /, 'the server got an error for its question at once');
+
+  const flagged = await chatty('/flag');
+  assert.deepEqual(flagged.elicited, [`Confirm the use of ${FAKE_AWS_KEY}?`], 'flag passes the text as it came');
+  const records = await recordsWhen(gh.gateway, { api: 'flag' }, (events) => events.some((e) => e.target === 'chatty' && JSON.stringify(e.trace ?? []).includes('elicitation/create')));
+  const trace = JSON.stringify(records.find((e) => e.target === 'chatty')!.trace);
+  for (const kind of ['notifications/message', 'notifications/progress', 'elicitation/create']) assert.ok(trace.includes(kind), `${kind} in ${trace}`);
+  assert.ok(!trace.includes(FAKE_AWS_KEY), 'the trace never holds the key');
+  const blockedRecord = (await recordsWhen(gh.gateway, { api: 'block' }, (events) => events.some((e) => e.target === 'chatty' && JSON.stringify(e.trace ?? []).includes('withheld')))).find((e) => e.target === 'chatty')!;
+  assert.match(JSON.stringify(blockedRecord.trace), /elicitation\/create withheld: it holds secret/);
 });

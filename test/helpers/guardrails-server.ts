@@ -10,6 +10,7 @@ import { randomUUID } from 'node:crypto';
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import { z } from 'zod';
+import { ElicitResultSchema } from '@modelcontextprotocol/sdk/types.js';
 
 export const FAKE_AWS_KEY = 'AKIAIOSFODNN7EXAMPLE';
 export const EMAIL = 'jane.doe@example.com';
@@ -26,7 +27,18 @@ export interface GuardrailsServer {
 }
 
 function build(): McpServer {
-  const server = new McpServer({ name: 'guardrails-test-server', version: '1.0.0' });
+  const server = new McpServer({ name: 'guardrails-test-server', version: '1.0.0' }, { capabilities: { logging: {} } });
+  // Text on the way to the client besides results: a log message, a progress message and an
+  // elicitation, each carrying the key; the tool says what the client answered.
+  server.registerTool('chatty', { description: 'Logs, reports progress and asks, then answers' }, async (extra) => {
+    await extra.sendNotification({ method: 'notifications/message', params: { level: 'info', data: { note: `The key is ${FAKE_AWS_KEY}` } } });
+    const token = extra._meta?.progressToken;
+    if (token !== undefined) await extra.sendNotification({ method: 'notifications/progress', params: { progressToken: token, progress: 1, message: `using ${FAKE_AWS_KEY}` } });
+    const answer = await extra
+      .sendRequest({ method: 'elicitation/create', params: { message: `Confirm the use of ${FAKE_AWS_KEY}?`, requestedSchema: { type: 'object', properties: { ok: { type: 'boolean' } } } } }, ElicitResultSchema, { timeout: 10_000 })
+      .then((result) => `client answered ${result.action}`, (error: Error) => `elicitation failed: ${error.message}`);
+    return { content: [{ type: 'text', text: answer }] };
+  });
   server.registerTool('fetch_page', { description: 'Fetches a web page', inputSchema: { url: z.string() } }, async () => ({ content: [{ type: 'text', text: PAGE }] }));
   server.registerTool('clean', { description: 'Returns harmless text' }, async () => ({ content: [{ type: 'text', text: CLEAN }] }));
   server.registerTool('many_items', { description: 'Returns five content items' }, async () => ({

@@ -57,6 +57,41 @@ function mapArray(value: unknown, fn: (item: unknown) => unknown): unknown {
   return out ?? value;
 }
 
+/** Server messages other than answers that carry text a person or a model reads. */
+export type MessageKind = 'notifications/message' | 'notifications/progress' | 'elicitation/create' | 'sampling/createMessage';
+
+const MESSAGE_KINDS: ReadonlySet<string> = new Set<MessageKind>(['notifications/message', 'notifications/progress', 'elicitation/create', 'sampling/createMessage']);
+
+export function messageKindOf(method: string): MessageKind | undefined {
+  return MESSAGE_KINDS.has(method) ? (method as MessageKind) : undefined;
+}
+
+/**
+ * The params of a server's notification or request with `fn` applied to each text: a log
+ * message's data (every string in it), a progress message, an elicitation's message, a sampling
+ * request's messages and system prompt. The same object when `fn` changed none.
+ */
+export function mapMessageTexts(params: JsonObject, kind: MessageKind, fn: TextFn): JsonObject {
+  switch (kind) {
+    case 'notifications/message': {
+      const data = mapDeep(params.data, fn, 0, undefined);
+      return data === params.data ? params : { ...params, data };
+    }
+    case 'notifications/progress':
+    case 'elicitation/create':
+      return mapField(params, 'message', fn) as JsonObject;
+    case 'sampling/createMessage': {
+      const messages = mapArray(params.messages, (message) => {
+        if (!isObject(message)) return message;
+        const content = Array.isArray(message.content) ? mapArray(message.content, (item) => mapBlock(item, fn)) : mapBlock(message.content, fn);
+        return content === message.content ? message : { ...message, content };
+      });
+      const withMessages = messages === params.messages ? params : { ...params, messages };
+      return mapField(withMessages, 'systemPrompt', fn) as JsonObject;
+    }
+  }
+}
+
 /** A content block: text, or an embedded resource with text. */
 function mapBlock(block: unknown, fn: (text: string) => string): unknown {
   if (!isObject(block)) return block;

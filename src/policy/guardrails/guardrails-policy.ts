@@ -1,5 +1,6 @@
 // The content guardrails policy: every tool result, resource content and prompt message the API
-// passes on is read by the detectors (secrets.ts, personal-data.ts, injection.ts); what they find
+// passes on (and the text of servers' log and progress notifications, elicitation and sampling
+// requests) is read by the detectors (secrets.ts, personal-data.ts, injection.ts); what they find
 // is redacted or stripped, blocked (a JSON-RPC error in place of the result) or flagged (passed,
 // named in the audit trace) per detector class. Tool results are also held to the configured
 // size limits and to the outputSchema their tool declared. The trace names the kinds found and
@@ -7,7 +8,7 @@
 import { GatehouseError } from '../../errors.ts';
 import { errorResponse, isObject, isResponse, type JsonObject, type JsonRpcMessage, type JsonRpcRequest } from '../../mcp/jsonrpc.ts';
 import type { Policy, PolicyContext } from '../policy.ts';
-import { kindOf, mapTexts, type ResultKind } from './content.ts';
+import { kindOf, mapMessageTexts, mapTexts, messageKindOf, type ResultKind, type TextFn } from './content.ts';
 import { replaceFindings, type DetectorClass, type Finding } from './findings.ts';
 import { findInjection } from './injection.ts';
 import { OutputSchemas } from './output-schemas.ts';
@@ -37,6 +38,7 @@ export class GuardrailsPolicy implements Policy {
   }
 
   onResponse(ctx: PolicyContext, message: JsonRpcMessage, request: JsonRpcRequest | undefined): JsonRpcMessage | undefined {
+    if ('method' in message) return this.scanMessage(ctx, message);
     if (!isResponse(message) || !isObject(message.result)) return message;
     const result = message.result;
     if (request?.method === 'tools/list') {
@@ -70,10 +72,40 @@ export class GuardrailsPolicy implements Policy {
     }
     if (this.detectors.length === 0) return message;
 
-    // One pass finds and, where the action is to rewrite, rewrites; a block is decided on the
-    // counts, after the pass (the rewritten copy is then dropped).
+    const scan = this.scan((fn) => mapTexts(result, kind, fn));
+    if (scan === undefined) return message;
+    if (scan.blocked !== undefined) return refuse(scan.blocked.cls, `it holds ${scan.blocked.what}`, { found: scan.blocked.detectors });
+    for (const [cls, reason] of scan.found) trace(true, cls, reason);
+    return scan.rewritten === result ? message : { ...message, result: scan.rewritten };
+  }
+
+  /**
+   * A server's log or progress notification, elicitation or sampling request: read as its
+   * answers are. One the action blocks is not passed on (a request is then answered to its
+   * server with an error by the channel); the audit trace says so, without the text.
+   */
+  private scanMessage(ctx: PolicyContext, message: JsonRpcMessage & { method: string }): JsonRpcMessage | undefined {
+    const kind = messageKindOf(message.method);
+    if (kind === undefined || this.detectors.length === 0 || !('params' in message) || !isObject(message.params)) return message;
+    const params = message.params;
+    const scan = this.scan((fn) => mapMessageTexts(params, kind, fn));
+    if (scan === undefined) return message;
+    if (scan.blocked !== undefined) {
+      ctx.trace.push({ policy: 'guardrails', method: kind, allowed: false, rule: scan.blocked.cls, reason: `${kind} withheld: it holds ${scan.blocked.what}` });
+      return undefined;
+    }
+    for (const [cls, reason] of scan.found) ctx.trace.push({ policy: 'guardrails', method: kind, allowed: true, rule: cls, reason });
+    return scan.rewritten === params ? message : ({ ...message, params: scan.rewritten } as JsonRpcMessage);
+  }
+
+  /**
+   * One pass of the detectors over the texts `map` visits, rewriting where the action is to; a
+   * block is decided on the counts, after the pass (the rewritten copy is then dropped).
+   * Undefined when nothing was found.
+   */
+  private scan(map: (fn: TextFn) => JsonObject): { rewritten: JsonObject; blocked?: { cls: DetectorClass; what: string; detectors: string[] }; found: Array<[DetectorClass, string]> } | undefined {
     const counts = new Map<string, { cls: DetectorClass; n: number }>();
-    const rewritten = mapTexts(result, kind, (text, field) => {
+    const rewritten = map((text, field) => {
       const found: Finding[] = [];
       for (const detect of this.detectors) for (const finding of detect(text, field)) found.push(finding);
       if (found.length === 0) return text;
@@ -84,20 +116,20 @@ export class GuardrailsPolicy implements Policy {
       }
       return replaceFindings(text, found.filter((finding) => this.rewrites(finding.class)));
     });
-    if (counts.size === 0) return message;
-
+    if (counts.size === 0) return undefined;
     const blocked = [...counts].filter(([, { cls }]) => this.config[cls] === 'block');
     if (blocked.length > 0) {
       const what = blocked.map(([detector, { cls }]) => `${CLASS_NAMES[cls]} (${detector})`).join(', ');
-      return refuse(blocked[0]![1].cls, `it holds ${what}`, { found: blocked.map(([detector]) => detector) });
+      return { rewritten, blocked: { cls: blocked[0]![1].cls, what, detectors: blocked.map(([detector]) => detector) }, found: [] };
     }
+    const found: Array<[DetectorClass, string]> = [];
     for (const cls of ['secrets', 'personalData', 'injection'] as const) {
       const of = [...counts].filter(([, count]) => count.cls === cls);
       if (of.length === 0) continue;
       const action = this.config[cls] === 'flag' ? 'flagged' : this.config[cls] === 'strip' ? 'stripped' : 'redacted';
-      trace(true, cls, `found ${of.map(([detector, { n }]) => `${detector} ×${n}`).join(', ')} (${action})`);
+      found.push([cls, `found ${of.map(([detector, { n }]) => `${detector} ×${n}`).join(', ')} (${action})`]);
     }
-    return rewritten === result ? message : { ...message, result: rewritten };
+    return { rewritten, found };
   }
 
   private rewrites(cls: DetectorClass): boolean {
