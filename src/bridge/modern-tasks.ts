@@ -67,6 +67,10 @@ interface Watch {
   /** The server's answer to `tasks/result`: the task's result or its error. */
   final: JsonRpcResponse | undefined;
   readonly finished: Promise<void>;
+  /** The task as last seen (2025 shape), for answering once its session is gone. */
+  task: JsonObject;
+  /** The server's identity, for the result's `_meta` once its session is gone. */
+  readonly serverInfo: JsonObject | undefined;
 }
 
 /** `execution.taskSupport` of the server's tools, learned from its lists (2026-07-28 clients never see it). */
@@ -105,7 +109,7 @@ export class BridgedTasks {
   created(api: string, sub: string, session: LegacySession, task: JsonObject): JsonObject | undefined {
     if (typeof task.taskId !== 'string' || task.taskId.length > MAX_UPSTREAM_ID) return undefined;
     const taskId = this.sealer.seal(api, sub, { node: this.nodeId, s: session.id, t: task.taskId });
-    this.watch(session, task.taskId, typeof task.ttl === 'number' ? task.ttl : undefined);
+    this.watch(session, { ...task, taskId: task.taskId }, typeof task.ttl === 'number' ? task.ttl : undefined);
     return { resultType: 'task', ...modernTask(task, taskId) };
   }
 
@@ -134,10 +138,12 @@ export class BridgedTasks {
     const taskId = request.params?.taskId;
     if (typeof taskId !== 'string') return errorResponse(request.id, -32602, 'Invalid params: taskId must be a string');
     const claims = this.sealer.unseal(api, sub, taskId);
-    const held = claims && claims.node === this.nodeId ? session(claims.s) : undefined;
-    if (!claims || !held) return taskNotFound(request);
+    if (!claims || claims.node !== this.nodeId) return taskNotFound(request);
     const upstreamId = claims.t;
-    const watch = this.watches.get(`${held.id}\n${upstreamId}`);
+    const held = session(claims.s);
+    const watch = this.watches.get(`${claims.s}\n${upstreamId}`);
+    // The session was reaped after the task ended: its answer is still kept here for a while.
+    if (!held) return watch?.final !== undefined ? this.finished(request, taskId, watch, watch.final) : taskNotFound(request);
     switch (request.method) {
       case 'tasks/update': {
         const responses = request.params?.inputResponses;
@@ -174,6 +180,7 @@ export class BridgedTasks {
     const answer = await session.ask('tasks/get', { taskId: upstreamId }, timeoutMs).catch((error: Error) => errorResponse(null, -32603, error.message));
     if (answer.error) return { jsonrpc: '2.0', id: request.id, error: answer.error };
     if (!isObject(answer.result)) return errorResponse(request.id, -32603, 'The server answered tasks/get without a task');
+    if (watch) watch.task = answer.result;
     const task = modernTask(answer.result, taskId);
     if (task.status === 'completed' || task.status === 'failed') {
       const final = await this.finalOf(session, upstreamId, watch, timeoutMs);
@@ -198,6 +205,24 @@ export class BridgedTasks {
         // The server's questions come on Gatehouse's tasks/result; until they are there, nothing can be asked.
         task.status = 'working';
       }
+    }
+    return { jsonrpc: '2.0', id: request.id, result: { resultType: 'complete', ...task } };
+  }
+
+  /**
+   * A request for a finished task whose bridged session is gone: `tasks/get` gets the answer
+   * Gatehouse's own `tasks/result` collected; updating or cancelling a finished task changes
+   * nothing (both are acknowledged, as the extension says of a task that has ended).
+   */
+  private finished(request: JsonRpcRequest, taskId: string, watch: Watch, final: JsonRpcResponse): JsonRpcResponse {
+    if (request.method !== 'tasks/get') return { jsonrpc: '2.0', id: request.id, result: { resultType: 'complete' } };
+    const task = modernTask(watch.task, taskId);
+    if (final.error) {
+      task.status = 'failed';
+      task.error = final.error as unknown as JsonObject;
+    } else {
+      task.status = 'completed';
+      task.result = modernResult('tools/call', withoutRelatedTask(final.result), watch.serverInfo);
     }
     return { jsonrpc: '2.0', id: request.id, result: { resultType: 'complete', ...task } };
   }
@@ -230,13 +255,14 @@ export class BridgedTasks {
    * Gatehouse's `tasks/result` for a task it created: a call of the bridged session (so the session
    * is not reaped while the task runs) to which the server's questions about the task are routed.
    */
-  private watch(session: LegacySession, upstreamId: string, ttl: number | undefined): void {
+  private watch(session: LegacySession, created: JsonObject & { taskId: string }, ttl: number | undefined): void {
+    const upstreamId = created.taskId;
     const key = `${session.id}\n${upstreamId}`;
     const request: JsonRpcRequest = { jsonrpc: '2.0', id: `gh-task-${upstreamId}`, method: 'tasks/result', params: { taskId: upstreamId } };
     const call = session.call(request, { taskId: upstreamId });
     call.background = true;
     let done!: () => void;
-    const watch: Watch = { call, final: undefined, finished: new Promise<void>((resolve) => (done = resolve)) };
+    const watch: Watch = { call, final: undefined, finished: new Promise<void>((resolve) => (done = resolve)), task: created, serverInfo: session.init?.serverInfo };
     this.watches.set(key, watch);
     const deadline = Date.now() + Math.min(ttl ?? MAX_WATCH_MS, MAX_WATCH_MS);
     void (async () => {
@@ -251,6 +277,8 @@ export class BridgedTasks {
         }
         if (event.kind === 'answer') {
           watch.final = event.response;
+          // As the server would say of it now (a tasks/get after the session is gone has no server to ask).
+          watch.task = { ...watch.task, status: event.response.error ? 'failed' : 'completed', lastUpdatedAt: new Date().toISOString() };
           break;
         }
         if (event.kind === 'ended') {
