@@ -17,6 +17,9 @@ const NO_STORE = { 'cache-control': 'no-store' };
 
 export const APPROVALS_API = '/api/approvals';
 
+/** A held call as the admin API shows it (times as ISO 8601). */
+export type ApprovalView = ReturnType<typeof view>;
+
 const view = (a: PendingApproval) => ({ ...a, reason: a.reason ?? null, user: a.user ?? null, session: a.session ?? null, tenant: a.tenant ?? null, requestedAt: new Date(a.requestedAt).toISOString(), expiresAt: new Date(a.expiresAt).toISOString() });
 
 /** /api/approvals[/<id>], behind admin authentication. */

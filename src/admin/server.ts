@@ -32,6 +32,7 @@ import { ConnectionGuard, isClientDisconnect, timeoutOptions, type ClientLimits,
 import { APPROVALS_API, approvalLink, approvalsApi } from './approvals.ts';
 import type { ApprovalBook } from '../policy/approval/book.ts';
 import { APPROVAL_LINK_PATH } from '../policy/approval/links.ts';
+import { TOOLS_API, toolPinsApi, type ToolPinsHost } from './tool-pins.ts';
 import { createWebServer, type WebServer } from '../http/tls-server.ts';
 import { TlsReloader } from '../http/tls-reload.ts';
 import type { ListenerTls } from '../http/tls.ts';
@@ -51,6 +52,8 @@ export interface AdminHost {
   adminSignIn?(): SignInServer | undefined;
   /** Tool calls held by approval policies (src/policy/approval/). */
   readonly approvals?: ApprovalBook | undefined;
+  /** Pinned tool definitions (src/policy/pinning/): an approval through the admin API applies here at once. */
+  readonly pinning?: ToolPinsHost['pinning'] | undefined;
 }
 
 const MAX_FORM_BYTES = 8 * 1024;
@@ -233,6 +236,7 @@ export class AdminServer {
     if (!who) return this.refuse(req, res, url);
     rememberIdentity(req, who);
     if (this.host.approvals && (path === APPROVALS_API || path.startsWith(`${APPROVALS_API}/`))) return approvalsApi(this.host.approvals, req, res, path);
+    if (this.host.pinning && (path === TOOLS_API || path.startsWith(`${TOOLS_API}/`))) return toolPinsApi({ config: this.host.config, store: this.host.store, log: this.host.log, pinning: this.host.pinning }, req, res, path);
     if (path === '/api/v1' || path.startsWith(API_PREFIX)) {
       const control = this.host.control;
       if (!control) return sendJson(res, 404, { error: 'The management API runs in managed mode only (gatehouse start --managed); this Gatehouse runs from a configuration file' }, { 'cache-control': 'no-store' });
