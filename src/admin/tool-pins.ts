@@ -4,7 +4,8 @@
 // operator's annotations (toolAnnotations) as they resolve for that tool; `POST
 // /api/tools/<server>/<tool>/approve` with `{"hash": …}` approves the definition shown, only if it
 // is still that one (409 when it changed again). A viewer reads and approves nothing; a tenant's
-// admin sees its tenant's servers only.
+// admin sees its tenant's servers only. An approval is audited as the management API's is (a
+// control-plane record `approve tool`: who, which tool, which hash).
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ConfigData } from '../config/schema.ts';
 import { tenantOf } from '../config/tenant-schema.ts';
@@ -14,6 +15,9 @@ import type { Logger } from '../log.ts';
 import { TrustedAnnotations, type ToolAnnotations } from '../policy/annotations/trusted.ts';
 import { approvalRefusal, pinDiff, pinView } from '../policy/pinning/views.ts';
 import type { Store, ToolPinRecord } from '../store/store.ts';
+import type { AuditEvent } from '../audit/event.ts';
+import { auditEventOfConfigChange } from '../audit/config-events.ts';
+import { pointer } from '../control/http.ts';
 import { actorOf, identityOf } from './auth.ts';
 
 const MAX_BODY = 4 * 1024;
@@ -28,6 +32,8 @@ export interface ToolPinsHost {
   readonly log: Logger;
   /** Applies an approval on this node at once (others see it within their store poll). */
   readonly pinning: { refreshOne(server: string, tool: string): Promise<void> };
+  /** The audit log, when it is on. */
+  readonly audit?: { record?(event: AuditEvent): void } | undefined;
 }
 
 // Compiled once per config (the admin listener reads the config in force per request).
@@ -70,6 +76,8 @@ export async function toolPinsApi(host: ToolPinsHost, req: IncomingMessage, res:
   if (outcome === 'stale') return sendJson(res, 409, { error: approvalRefusal(outcome, server, tool) }, NO_STORE);
   await host.pinning.refreshOne(server, tool);
   host.log.info({ pinning: { server, tool, hash: body.hash }, by }, 'tool definition approved');
+  const patch = [{ op: 'replace', path: pointer('servers', server, 'tools', tool, 'approvedHash'), value: body.hash }];
+  host.audit?.record?.(auditEventOfConfigChange({ at: Date.now(), actor: by, action: 'approve tool', target: `servers/${server}/tools/${tool}`, patch, address: req.socket.remoteAddress, tenant: who?.tenant }));
   const pin = await host.store.getToolPin(server, tool);
   return sendJson(res, 200, pin ? toolView(pin, annotationsOf(config).of(server, tool)) : { server, tool }, NO_STORE);
 }

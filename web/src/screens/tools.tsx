@@ -81,6 +81,7 @@ export function Tools({ meta }: { meta: Meta | undefined }) {
                   </div>
                 </section>
               ))}
+              {mine.length > 0 && <h3>Recorded tools</h3>}
               {mine.length > 0 && (
                 <table class="table" aria-label={`Pinned tools of ${server}`}>
                   <thead>
@@ -114,6 +115,11 @@ export function Tools({ meta }: { meta: Meta | undefined }) {
                     ))}
                   </tbody>
                 </table>
+              )}
+              {configured.length > 0 && (
+                <h3>
+                  Operator annotations <span class="muted small">(toolAnnotations)</span>
+                </h3>
               )}
               {configured.length > 0 && (
                 <table class="table" aria-label={`Operator annotations of ${server}`}>
