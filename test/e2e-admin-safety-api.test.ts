@@ -118,6 +118,8 @@ test('audit records carry the taint and guardrail marks: a flagged result, the r
   const [refusedRow, taintingRow, flaggedRow] = rows;
   assert.equal(refusedRow!.safety?.taint, 'refused');
   assert.equal(refusedRow!.errorCode, -32043);
+  assert.equal(refusedRow!.rule, 'taint:refused', 'the taint policy names what it did');
+  assert.equal(taintingRow!.rule, 'taint:tainted');
   assert.equal(taintingRow!.safety?.taint, 'tainted');
   assert.deepEqual(taintingRow!.safety?.guardrails, []);
   assert.equal(flaggedRow!.safety?.taint, null);

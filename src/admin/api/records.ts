@@ -17,7 +17,7 @@ export interface RecordDetail extends RecordRow {
 
 export function rowOf(event: AuditEvent): RecordRow {
   const { request, response, trace, raw: _raw, ...rest } = event;
-  return { ...rest, payloads: request !== undefined || response !== undefined, safety: safetyOf(trace, event.errorCode) };
+  return { ...rest, payloads: request !== undefined || response !== undefined, safety: safetyOf(trace) };
 }
 
 export function detailOf(event: AuditEvent): RecordDetail {

@@ -2,8 +2,6 @@
 // findings (kinds and counts, never the matched text: guardrails/findings.ts) and the session
 // taint (this call's result tainted the session, a call was refused for it, or a person let it
 // through). Read from the record's decision trace, where those policies write.
-import { ERRORS } from '../../errors.ts';
-
 export type TaintMark = 'tainted' | 'refused' | 'approved';
 
 export interface GuardrailFinding {
@@ -22,8 +20,6 @@ export interface SafetyMarks {
   readonly guardrails: readonly GuardrailFinding[];
 }
 
-const TAINT_REFUSED = ERRORS.GH_SESSION_TAINTED.rpc;
-
 interface TraceEntry {
   policy?: unknown;
   method?: unknown;
@@ -33,17 +29,21 @@ interface TraceEntry {
   reason?: unknown;
 }
 
-/** The record's marks, or null when no safety policy left any (most records). */
-export function safetyOf(trace: string | undefined, errorCode: number | undefined): SafetyMarks | null {
+/**
+ * The record's marks, or null when no safety policy left any (most records). From the trace only,
+ * not the error code: an upstream's own error may carry the code of a taint refusal (-32043).
+ */
+export function safetyOf(trace: string | undefined): SafetyMarks | null {
   // Cheap test first: a page of records is read on every poll of the live tail.
   const entries = trace !== undefined && (trace.includes('"taint"') || trace.includes('"guardrails"')) ? parsedTrace(trace) : [];
-  let taint: TaintMark | null = errorCode === TAINT_REFUSED ? 'refused' : null;
+  let taint: TaintMark | null = null;
   let taintReason: string | null = null;
   const guardrails: GuardrailFinding[] = [];
   for (const entry of entries) {
     const reason = typeof entry.reason === 'string' ? entry.reason : '';
     if (entry.policy === 'taint') {
-      taint = entry.allowed === false ? 'refused' : reason.includes('approved by') ? 'approved' : 'tainted';
+      // The policy's rule names it; a refusal without one is still a refusal.
+      taint = entry.rule === 'approved' || entry.rule === 'tainted' ? entry.rule : entry.allowed === false ? 'refused' : 'tainted';
       taintReason = reason || null;
     } else if (entry.policy === 'guardrails') {
       guardrails.push({ method: String(entry.method ?? ''), name: typeof entry.name === 'string' ? entry.name : null, rule: String(entry.rule ?? ''), allowed: entry.allowed !== false, reason });

@@ -8,7 +8,7 @@ export function SafetyBadges({ safety }: { safety: SafetyMarks | null | undefine
   if (!safety) return null;
   const blocked = safety.guardrails.some((g) => !g.allowed);
   return (
-    <span class="annotations">
+    <span class="annotations safety-marks">
       {safety.taint && (
         <span class={`badge badge-taint badge-taint-${safety.taint}`} data-taint={safety.taint} title={safety.taintReason ?? undefined}>
           {TAINT_TEXT[safety.taint]}

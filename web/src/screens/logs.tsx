@@ -163,7 +163,8 @@ export function Logs({ place, meta }: { place: Place; meta: Meta | undefined }) 
                     {r.target ?? ''}
                   </td>
                   <td data-col="decision">
-                    <DecisionBadge decision={r.decision} /> <SafetyBadges safety={r.safety} />
+                    <DecisionBadge decision={r.decision} />
+                    <SafetyBadges safety={r.safety} />
                   </td>
                   <td data-col="status">
                     <StatusBadge status={r.status} errorCode={r.errorCode} toolError={r.toolError} />
