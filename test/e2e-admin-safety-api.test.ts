@@ -2,9 +2,9 @@
 // through Gatehouse to a stdio server that rewrites a tool's description (pinning, enforce) and to
 // server-everything (taint and guardrails). GET /api/tools lists the recorded tools with the
 // operator's annotations and, for a changed one, the diff to review; POST …/approve approves the
-// hash shown (stale, malformed, unknown and a viewer's are refused) and is audited; /api/meta
-// names the role;
-// the audit records carry the taint and guardrail marks the logs screen shows.
+// hash shown (stale, malformed, unknown, a viewer's and another tenant's are refused) and is
+// audited; /api/meta names the role; the audit records carry the taint and guardrail marks the
+// logs screen shows.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createUser } from '../src/authserver/users.ts';
@@ -16,22 +16,30 @@ import type { ToolsAnswer } from '../src/admin/tool-pins.ts';
 import type { RecordDetail, RecordRow } from '../src/admin/api/records.ts';
 
 const VIEWER = { username: 'vera', password: 'viewer password that is long enough' };
+const TENANT_ADMIN = { username: 'tina', password: 'tenant admin password long enough' };
 let safety: SafetyGateway;
-let viewerCookie: string;
+const cookies: Record<'viewer' | 'tenant', string> = { viewer: '', tenant: '' };
+
+/** Signs in on the form as a listed admin user; the session cookie. */
+async function signIn(user: { username: string; password: string }): Promise<string> {
+  await createUser(safety.gh.gateway.store, user.username, user.password);
+  const login = await fetch(`${safety.admin}/login`, { method: 'POST', redirect: 'manual', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ ...user, next: '/' }) });
+  assert.equal(login.status, 303);
+  const cookie = (login.headers.get('set-cookie') ?? '').split(';')[0]!;
+  assert.match(cookie, /^gatehouse_admin=/);
+  return cookie;
+}
 
 before(async () => {
-  safety = await startSafetyGateway({ users: [{ user: VIEWER.username, role: 'viewer' }] });
-  await createUser(safety.gh.gateway.store, VIEWER.username, VIEWER.password);
-  const login = await fetch(`${safety.admin}/login`, { method: 'POST', redirect: 'manual', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ username: VIEWER.username, password: VIEWER.password, next: '/' }) });
-  assert.equal(login.status, 303);
-  viewerCookie = (login.headers.get('set-cookie') ?? '').split(';')[0]!;
-  assert.match(viewerCookie, /^gatehouse_admin=/);
+  safety = await startSafetyGateway({ users: [{ user: VIEWER.username, role: 'viewer' }, { user: TENANT_ADMIN.username, role: 'admin', tenant: 'acme' }] });
+  cookies.viewer = await signIn(VIEWER);
+  cookies.tenant = await signIn(TENANT_ADMIN);
 });
 
 after(() => safety?.close());
 
-async function admin(method: string, path: string, options: { body?: unknown; raw?: string; viewer?: boolean } = {}): Promise<{ status: number; body: Record<string, unknown> }> {
-  const headers: Record<string, string> = options.viewer ? { cookie: viewerCookie } : { authorization: `Bearer ${ADMIN_TOKEN}` };
+async function admin(method: string, path: string, options: { body?: unknown; raw?: string; viewer?: boolean; tenant?: boolean } = {}): Promise<{ status: number; body: Record<string, unknown> }> {
+  const headers: Record<string, string> = options.viewer ? { cookie: cookies.viewer } : options.tenant ? { cookie: cookies.tenant } : { authorization: `Bearer ${ADMIN_TOKEN}` };
   if (options.body !== undefined || options.raw !== undefined) headers['content-type'] = 'application/json';
   const response = await fetch(`${safety.admin}${path}`, { method, headers, body: options.raw ?? (options.body === undefined ? undefined : JSON.stringify(options.body)) });
   return { status: response.status, body: (await response.json()) as Record<string, unknown> };
@@ -42,9 +50,10 @@ const toolsNow = async () => (await admin('GET', '/api/tools')).body as unknown 
 test('/api/meta says who is signed in and with which role', async () => {
   assert.deepEqual((await admin('GET', '/api/meta')).body.you, { name: 'admin-token', role: 'owner', tenant: null });
   assert.deepEqual((await admin('GET', '/api/meta', { viewer: true })).body.you, { name: VIEWER.username, role: 'viewer', tenant: null });
+  assert.deepEqual((await admin('GET', '/api/meta', { tenant: true })).body.you, { name: TENANT_ADMIN.username, role: 'admin', tenant: 'acme' });
 });
 
-test('/api/tools: recorded tools with the operator annotations; a changed definition shows its diff and is approved by its hash only, never by a viewer', async (t) => {
+test('/api/tools: recorded tools with the operator annotations; a changed definition shows its diff and is approved by its hash only, never by a viewer or another tenant\'s admin', async (t) => {
   const { client, close } = await connectClient(safety.gh.url('pinned'));
   t.after(close);
   const names = async () => (await client.listTools()).tools.map((tool) => tool.name).sort();
@@ -64,6 +73,10 @@ test('/api/tools: recorded tools with the operator annotations; a changed defini
   assert.equal(first.items.find((item) => item.tool === 'read_notes')!.annotations.readOnly, true);
   assert.deepEqual(first.annotations.rug, { send_email: { exfiltration: true, openWorld: true }, 'read_*': { readOnly: true } });
   assert.deepEqual(first.annotations.everything?.echo, { exfiltration: true });
+  // A tenant's admin: the tools and annotations of its tenant's servers only.
+  const acme = (await admin('GET', '/api/tools', { tenant: true })).body as unknown as ToolsAnswer;
+  assert.deepEqual(acme.items, [], 'the stdio server is not of its tenant');
+  assert.deepEqual(Object.keys(acme.annotations), ['everything']);
 
   safety.setCatalogue({ send_email: POISONED, read_notes: "Reads the user's notes" });
   assert.deepEqual(await names(), ['read_notes'], 'the changed tool is hidden');
@@ -86,6 +99,8 @@ test('/api/tools: recorded tools with the operator annotations; a changed defini
   assert.match(String(stale.body.error), /changed since the hash given was shown/);
   assert.equal((await admin('POST', '/api/tools/rug/no_such_tool/approve', { body: { hash: changed.hash } })).status, 404);
   assert.equal((await admin('GET', '/api/tools/rug/send_email/approve')).status, 405);
+  const foreign = await admin('POST', '/api/tools/rug/send_email/approve', { body: { hash: changed.hash }, tenant: true });
+  assert.equal(foreign.status, 404, "another tenant's server's tool is a missing one");
   assert.equal((await admin('POST', '/api/tools/rug/send_email')).status, 404);
   assert.deepEqual(await names(), ['read_notes'], 'still hidden after the refusals');
 

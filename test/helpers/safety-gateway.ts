@@ -2,7 +2,8 @@
 // console's tests (admin API and browser): server-everything over Streamable HTTP behind
 // /held (calls of `echo` wait for approval) and /guarded (taint and content guardrails), and a
 // stdio server whose tool descriptions a test rewrites (rug-pull-stdio.ts) behind /pinned
-// (pinning in enforce mode). The operator annotates tools of both servers (toolAnnotations).
+// (pinning in enforce mode). The operator annotates tools of both servers (toolAnnotations). The
+// server-everything and its APIs belong to the tenant `acme`, the stdio server to the default one.
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { REPO_ROOT, startEverything, startTestGateway, tempDir, type RunningEverything, type TestGateway } from './gatehouse.ts';
@@ -20,7 +21,7 @@ export interface SafetyGateway {
   close(): Promise<void>;
 }
 
-export async function startSafetyGateway(options: { users?: Array<string | { user: string; role: 'owner' | 'admin' | 'viewer' }> } = {}): Promise<SafetyGateway> {
+export async function startSafetyGateway(options: { users?: Array<string | { user: string; role: 'owner' | 'admin' | 'viewer'; tenant?: string }> } = {}): Promise<SafetyGateway> {
   const dir = tempDir('gatehouse-safety-');
   const catalogue = path.join(dir, 'catalogue.json');
   const setCatalogue = (tools: Record<string, string>) => writeFileSync(catalogue, JSON.stringify(tools));
@@ -31,8 +32,9 @@ export async function startSafetyGateway(options: { users?: Array<string | { use
       dataDir: dir,
       admin: { token: ADMIN_TOKEN, ...(options.users && { users: options.users }) },
       audit: { batch: { interval: 20 } },
+      tenants: [{ id: 'acme' }],
       servers: {
-        everything: { url: `${everything.origin}/mcp` },
+        everything: { url: `${everything.origin}/mcp`, tenant: 'acme' },
         rug: { command: process.execPath, args: ['--import', 'tsx', path.join(REPO_ROOT, 'test/helpers/rug-pull-stdio.ts'), catalogue], cwd: REPO_ROOT },
       },
       toolAnnotations: {
@@ -40,8 +42,8 @@ export async function startSafetyGateway(options: { users?: Array<string | { use
         rug: { send_email: { exfiltration: true, openWorld: true }, 'read_*': { readOnly: true } },
       },
       apis: [
-        { name: 'held', path: '/held', server: 'everything', auth: { type: 'keyless' }, policies: [{ approval: { when: 'mcp.originalName == "echo"', timeout: 60_000 } }] },
-        { name: 'guarded', path: '/guarded', server: 'everything', auth: { type: 'keyless' }, policies: [{ taint: {} }, { guardrails: { personalData: 'flag', injection: 'flag' } }] },
+        { name: 'held', path: '/held', server: 'everything', tenant: 'acme', auth: { type: 'keyless' }, policies: [{ approval: { when: 'mcp.originalName == "echo"', timeout: 60_000 } }] },
+        { name: 'guarded', path: '/guarded', server: 'everything', tenant: 'acme', auth: { type: 'keyless' }, policies: [{ taint: {} }, { guardrails: { personalData: 'flag', injection: 'flag' } }] },
         { name: 'pinned', path: '/pinned', server: 'rug', auth: { type: 'keyless' }, policies: [{ pinning: { mode: 'enforce' } }] },
       ],
     },
