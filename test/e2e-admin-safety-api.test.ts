@@ -148,3 +148,21 @@ test('audit records carry the taint and guardrail marks: a flagged result, the r
   const plain = (await admin('GET', '/api/logs?api=guarded&method=initialize')).body.records as RecordRow[];
   assert.ok(plain.length > 0 && plain.every((row) => row.safety === null));
 });
+
+test('a JSON null body to POST /api/approvals/<id> or /api/tools/…/approve is a 400, not a 500', async (t) => {
+  const { client, close } = await connectClient(safety.gh.url('held'));
+  t.after(close);
+  const call = client.callTool({ name: 'echo', arguments: { message: 'null body' } }).then(
+    () => new Error('the denied call returned a result'),
+    (error: Error) => error,
+  );
+  const held = await until('the call held', async () => ((await admin('GET', '/api/approvals')).body.items as Array<{ id: string; tool: string }>).find((item) => item.tool === 'echo'));
+  const approval = await admin('POST', `/api/approvals/${held.id}`, { raw: 'null' });
+  assert.equal(approval.status, 400, JSON.stringify(approval.body));
+  assert.match(String(approval.body.error), /must be a JSON object/);
+  const tools = await admin('POST', '/api/tools/rug/send_email/approve', { raw: 'null' });
+  assert.equal(tools.status, 400, JSON.stringify(tools.body));
+  // The call still waits after the refusals; denied, the client hears so.
+  assert.equal((await admin('POST', `/api/approvals/${held.id}`, { body: { decision: 'deny' } })).status, 200);
+  assert.match((await call).message, /-32045/);
+});

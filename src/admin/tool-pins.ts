@@ -9,7 +9,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ConfigData } from '../config/schema.ts';
 import { tenantOf } from '../config/tenant-schema.ts';
-import { readBody } from '../http/guards.ts';
 import { sendJson } from '../http/reply.ts';
 import type { Logger } from '../log.ts';
 import { TrustedAnnotations, type ToolAnnotations } from '../policy/annotations/trusted.ts';
@@ -19,6 +18,7 @@ import type { AuditEvent } from '../audit/event.ts';
 import { auditEventOfConfigChange } from '../audit/config-events.ts';
 import { pointer } from '../control/http.ts';
 import { actorOf, identityOf } from './auth.ts';
+import { readJsonObject } from './json-body.ts';
 
 const MAX_BODY = 4 * 1024;
 const NO_STORE = { 'cache-control': 'no-store' };
@@ -63,12 +63,8 @@ export async function toolPinsApi(host: ToolPinsHost, req: IncomingMessage, res:
   if (req.method !== 'POST') return sendJson(res, 405, { error: 'Method Not Allowed' }, { ...NO_STORE, allow: 'POST' });
   if (!visible(server)) return sendJson(res, 404, { error: approvalRefusal('missing', server, tool) }, NO_STORE);
   if (who?.role === 'viewer') return sendJson(res, 403, { error: 'Forbidden: a viewer may not approve tool definitions' }, NO_STORE);
-  let body: { hash?: unknown };
-  try {
-    body = JSON.parse((await readBody(req, MAX_BODY)).toString('utf8') || '{}') as typeof body;
-  } catch {
-    return sendJson(res, 400, { error: 'Bad Request: the body must be JSON: {"hash": "<the 64 hex digits of the definition shown>"}' }, NO_STORE);
-  }
+  const body = await readJsonObject(req, MAX_BODY);
+  if (!body) return sendJson(res, 400, { error: 'Bad Request: the body must be a JSON object: {"hash": "<the 64 hex digits of the definition shown>"}' }, NO_STORE);
   if (typeof body.hash !== 'string' || !HASH.test(body.hash)) return sendJson(res, 400, { error: 'Bad Request: hash must be the 64 hex digits of the definition shown' }, NO_STORE);
   const by = who ? actorOf(who) : 'admin';
   const outcome = await host.store.approveToolPin(server, tool, body.hash, Date.now(), by);
