@@ -5,17 +5,20 @@
 // viewer sees them and decides nothing.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { escapeHtml } from '../authserver/pages.ts';
-import { readBody } from '../http/guards.ts';
 import { sendJson } from '../http/reply.ts';
 import type { ApprovalBook, LinkAction, PendingApproval } from '../policy/approval/book.ts';
 import { APPROVAL_LINK_PATH } from '../policy/approval/links.ts';
 import { actorOf, identityOf } from './auth.ts';
 import { sendHtml } from './pages.ts';
+import { readJsonObject } from './json-body.ts';
 
 const MAX_BODY = 8 * 1024;
 const NO_STORE = { 'cache-control': 'no-store' };
 
 export const APPROVALS_API = '/api/approvals';
+
+/** A held call as the admin API shows it (times as ISO 8601). */
+export type ApprovalView = ReturnType<typeof view>;
 
 const view = (a: PendingApproval) => ({ ...a, reason: a.reason ?? null, user: a.user ?? null, session: a.session ?? null, tenant: a.tenant ?? null, requestedAt: new Date(a.requestedAt).toISOString(), expiresAt: new Date(a.expiresAt).toISOString() });
 
@@ -34,12 +37,8 @@ export async function approvalsApi(book: ApprovalBook, req: IncomingMessage, res
   if (req.method === 'GET') return sendJson(res, 200, view(approval), NO_STORE);
   if (req.method !== 'POST') return sendJson(res, 405, { error: 'Method Not Allowed' }, { ...NO_STORE, allow: 'GET, POST' });
   if (who?.role === 'viewer') return sendJson(res, 403, { error: 'Forbidden: a viewer may not decide calls' }, NO_STORE);
-  let body: { decision?: unknown; argumentsHash?: unknown };
-  try {
-    body = JSON.parse((await readBody(req, MAX_BODY)).toString('utf8') || '{}') as typeof body;
-  } catch {
-    return sendJson(res, 400, { error: 'Bad Request: the body must be JSON: {"decision": "approve" | "deny", "argumentsHash"?: "<hex>"}' }, NO_STORE);
-  }
+  const body = await readJsonObject(req, MAX_BODY);
+  if (!body) return sendJson(res, 400, { error: 'Bad Request: the body must be a JSON object: {"decision": "approve" | "deny", "argumentsHash"?: "<hex>"}' }, NO_STORE);
   if (body.decision !== 'approve' && body.decision !== 'deny') return sendJson(res, 400, { error: 'Bad Request: decision must be "approve" or "deny"' }, NO_STORE);
   if (body.argumentsHash !== undefined && typeof body.argumentsHash !== 'string') return sendJson(res, 400, { error: 'Bad Request: argumentsHash must be a string' }, NO_STORE);
   const by = who ? actorOf(who) : 'admin';

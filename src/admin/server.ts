@@ -11,6 +11,7 @@ import type { Store } from '../store/store.ts';
 import type { Logger } from '../log.ts';
 import type { AuditReader } from '../audit/reader.ts';
 import type { AuditSinkStatus } from '../audit/audit.ts';
+import type { AuditEvent } from '../audit/event.ts';
 import type { Routes } from '../http/routes.ts';
 import { GatehouseError } from '../errors.ts';
 import { sendJson } from '../http/reply.ts';
@@ -32,6 +33,7 @@ import { ConnectionGuard, isClientDisconnect, timeoutOptions, type ClientLimits,
 import { APPROVALS_API, approvalLink, approvalsApi } from './approvals.ts';
 import type { ApprovalBook } from '../policy/approval/book.ts';
 import { APPROVAL_LINK_PATH } from '../policy/approval/links.ts';
+import { TOOLS_API, toolPinsApi, type ToolPinsHost } from './tool-pins.ts';
 import { createWebServer, type WebServer } from '../http/tls-server.ts';
 import { TlsReloader } from '../http/tls-reload.ts';
 import type { ListenerTls } from '../http/tls.ts';
@@ -42,7 +44,7 @@ export interface AdminHost {
   readonly store: Store;
   readonly log: Logger;
   sessionCounts(): Record<string, number>;
-  readonly audit?: { readonly reader: AuditReader | undefined; readonly sinkStatus?: AuditSinkStatus; readonly verify?: AuditVerify | undefined } | undefined;
+  readonly audit?: { readonly reader: AuditReader | undefined; readonly sinkStatus?: AuditSinkStatus; readonly verify?: AuditVerify | undefined; record?(event: AuditEvent): void } | undefined;
   /** Managed mode: the management API under /api/v1/ (src/control). */
   readonly control?: { readonly handle: ManagementHandler; readonly served: number | undefined; readonly adminTokens: AdminTokenLookup } | undefined;
   /** Several nodes (src/cluster/): this node's id and how many live nodes it knows. */
@@ -51,6 +53,8 @@ export interface AdminHost {
   adminSignIn?(): SignInServer | undefined;
   /** Tool calls held by approval policies (src/policy/approval/). */
   readonly approvals?: ApprovalBook | undefined;
+  /** Pinned tool definitions (src/policy/pinning/): an approval through the admin API applies here at once. */
+  readonly pinning?: ToolPinsHost['pinning'] | undefined;
 }
 
 const MAX_FORM_BYTES = 8 * 1024;
@@ -233,6 +237,7 @@ export class AdminServer {
     if (!who) return this.refuse(req, res, url);
     rememberIdentity(req, who);
     if (this.host.approvals && (path === APPROVALS_API || path.startsWith(`${APPROVALS_API}/`))) return approvalsApi(this.host.approvals, req, res, path);
+    if (this.host.pinning && (path === TOOLS_API || path.startsWith(`${TOOLS_API}/`))) return toolPinsApi({ config: this.host.config, store: this.host.store, log: this.host.log, pinning: this.host.pinning, audit: this.host.audit }, req, res, path);
     if (path === '/api/v1' || path.startsWith(API_PREFIX)) {
       const control = this.host.control;
       if (!control) return sendJson(res, 404, { error: 'The management API runs in managed mode only (gatehouse start --managed); this Gatehouse runs from a configuration file' }, { 'cache-control': 'no-store' });

@@ -50,7 +50,18 @@ export async function signIn(page: Page, admin: string, token: string, next = '/
   // Not signed in: the admin listener sends the browser to its sign-in form.
   await page.waitForURL((url) => url.pathname === '/login');
   await page.getByLabel('Admin token').fill(token);
-  await page.getByRole('button', { name: 'Sign in' }).click();
+  // The token's own form: with admin.users the page has a second one, for users.
+  await page.locator('form', { has: page.getByLabel('Admin token') }).getByRole('button', { name: 'Sign in' }).click();
+  await page.waitForURL((url) => url.pathname === next);
+}
+
+/** Signs in on the admin listener's form as an admin user (admin.users) with a password. */
+export async function signInAsUser(page: Page, admin: string, user: { username: string; password: string }, next = '/'): Promise<void> {
+  await page.goto(`${admin}${next}`);
+  await page.waitForURL((url) => url.pathname === '/login');
+  await page.getByLabel('Username').fill(user.username);
+  await page.getByLabel('Password').fill(user.password);
+  await page.locator('form', { has: page.getByLabel('Username') }).getByRole('button', { name: 'Sign in' }).click();
   await page.waitForURL((url) => url.pathname === next);
 }
 

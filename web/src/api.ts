@@ -5,8 +5,11 @@ import type { Page, Live } from '../../src/admin/api/logs.ts';
 import type { RecordDetail, RecordRow } from '../../src/admin/api/records.ts';
 import type { UpstreamView } from '../../src/admin/api/upstreams.ts';
 import type { AuditSinkStatus } from '../../src/audit/audit.ts';
+import type { ApprovalView } from '../../src/admin/approvals.ts';
+import type { ToolsAnswer, ToolView } from '../../src/admin/tool-pins.ts';
+import type { SafetyMarks } from '../../src/admin/api/safety.ts';
 
-export type { OverviewView, Page, Live, RecordDetail, RecordRow, UpstreamView };
+export type { OverviewView, Page, Live, RecordDetail, RecordRow, UpstreamView, ApprovalView, ToolsAnswer, ToolView, SafetyMarks };
 
 export interface Meta {
   version: string;
@@ -16,7 +19,12 @@ export interface Meta {
   tenants?: string[];
   /** `sink` is absent when audit is off. */
   audit: { readable: boolean; sink?: AuditSinkStatus | undefined };
+  /** Who is signed in; a viewer's screens hide what it may not do. Absent from an older gateway. */
+  you?: { name: string; role: 'owner' | 'admin' | 'viewer'; tenant: string | null } | null;
 }
+
+/** Whether the signed-in identity may change things (approve, deny): anyone but a viewer. */
+export const mayDecide = (meta: Meta | undefined): boolean => meta?.you?.role !== undefined && meta.you.role !== 'viewer';
 
 export class ApiFailure extends Error {
   constructor(
@@ -59,6 +67,20 @@ export async function getJson<T>(path: string, signal?: AbortSignal): Promise<T>
     throw new ApiFailure(response.status, message);
   }
   return body as T;
+}
+
+/** POSTs JSON to the admin API; refusals become an ApiFailure with the server's words. */
+export async function postJson<T>(path: string, body: unknown): Promise<T> {
+  let response: Response;
+  try {
+    response = await fetch(path, { method: 'POST', credentials: 'same-origin', headers: { accept: 'application/json', 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  } catch {
+    throw new ApiFailure(0, 'Gatehouse cannot be reached: is it still running?');
+  }
+  if (response.status === 401) signalUnauthorized();
+  const answer = (await response.json().catch(() => undefined)) as unknown;
+  if (!response.ok) throw new ApiFailure(response.status, typeof answer === 'object' && answer !== null && 'error' in answer ? describe((answer as { error: unknown }).error) : `HTTP ${response.status}`);
+  return answer as T;
 }
 
 function describe(error: unknown): string {

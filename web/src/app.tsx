@@ -1,7 +1,7 @@
 // The frame: a header with the screens (real links, so they open in new tabs and work with the
 // keyboard) and the screen for the current path.
 import { useEffect, useState } from 'preact/hooks';
-import { onUnauthorized, type Meta } from './api.ts';
+import { onUnauthorized, type ApprovalView, type Meta } from './api.ts';
 import { follow, usePlace } from './router.ts';
 import { useApi } from './use-api.ts';
 import { Notice } from './components/bits.tsx';
@@ -14,6 +14,8 @@ import { Deployments } from './screens/deployments.tsx';
 import { Agents } from './screens/agents.tsx';
 import { Credentials } from './screens/credentials.tsx';
 import { Users } from './screens/users.tsx';
+import { Approvals } from './screens/approvals.tsx';
+import { Tools } from './screens/tools.tsx';
 import { SIGN_IN_PATH } from './sign-in.ts';
 // Imported, so it is a hashed asset the browser caches instead of revalidating on every screen.
 import logo from './logo.svg';
@@ -22,6 +24,9 @@ const SCREENS = [
   { path: '/', label: 'Overview' },
   { path: '/logs', label: 'Logs' },
   { path: '/upstreams', label: 'Upstreams' },
+  // The safety policies' human side (file mode and managed mode alike).
+  { path: '/approvals', label: 'Approvals' },
+  { path: '/tools', label: 'Tool pinning' },
   // The console (managed mode): what the management API changes.
   { path: '/servers', label: 'Servers', console: true },
   { path: '/apis', label: 'APIs', console: true },
@@ -46,6 +51,10 @@ export function App() {
   const [signedOut, setSignedOut] = useState(false);
   useEffect(() => onUnauthorized(() => setSignedOut(true)), []);
   const active = screenOf(place.path);
+  // The queue of held calls, for the navigation's count and the Approvals screen: polled every 2 s
+  // there (a held call is a person's or agent's wait), every 5 s elsewhere. Memory on the node: cheap.
+  const approvals = useApi<{ items: ApprovalView[] }>('/api/approvals', active === '/approvals' ? 2000 : 5000);
+  const waiting = approvals.data?.items.length ?? 0;
   useEffect(() => {
     document.title = `${SCREENS.find((s) => s.path === active)?.label ?? 'Gatehouse'} · Gatehouse`;
   }, [active]);
@@ -64,6 +73,14 @@ export function App() {
           {SCREENS.filter((s) => !('console' in s) || managed.data !== undefined).map((s) => (
             <a key={s.path} href={s.path} onClick={follow} aria-current={s.path === active ? 'page' : undefined}>
               {s.label}
+              {s.path === '/approvals' && waiting > 0 && (
+                <>
+                  <span class="nav-count" data-approvals-count={waiting} aria-hidden="true">
+                    {waiting}
+                  </span>
+                  <span class="visually-hidden"> ({waiting} waiting)</span>
+                </>
+              )}
             </a>
           ))}
         </nav>
@@ -94,6 +111,8 @@ export function App() {
             {active === '/' && <Overview place={place} meta={meta.data} />}
             {active === '/logs' && <Logs place={place} meta={meta.data} />}
             {active === '/upstreams' && <Upstreams />}
+            {active === '/approvals' && <Approvals queue={approvals} meta={meta.data} />}
+            {active === '/tools' && <Tools meta={meta.data} />}
             {active === '/servers' && <Servers place={place} />}
             {active === '/apis' && <Apis place={place} />}
             {active === '/deployments' && <Deployments />}

@@ -13,7 +13,7 @@ import { overview } from './overview.ts';
 import { getLog, listLogs, liveLogs } from './logs.ts';
 import { HealthProbes } from './health.ts';
 import { upstreams } from './upstreams.ts';
-import { identityOf } from '../auth.ts';
+import { identityOf, type AdminIdentity } from '../auth.ts';
 import { tenantOf } from '../../config/tenant-schema.ts';
 
 export interface AdminApiDeps {
@@ -56,9 +56,10 @@ export function adminApi(deps: AdminApiDeps): ApiHandler {
       }
       const params = new URL(req.url ?? '/', 'http://admin.invalid').searchParams;
       // A tenant's admin reads its tenant's records only, whatever the query asks.
-      const tenant = identityOf(req)?.tenant;
+      const who = identityOf(req);
+      const tenant = who?.tenant;
       if (tenant !== undefined) params.set('tenant', tenant);
-      const body = await route(path, params, tenant);
+      const body = await route(path, params, who);
       sendJson(res, 200, body, headers);
     } catch (error) {
       if (error instanceof ApiError) return sendJson(res, error.status, { error: error.message }, headers);
@@ -67,11 +68,12 @@ export function adminApi(deps: AdminApiDeps): ApiHandler {
     }
   };
 
-  function route(path: string, params: URLSearchParams, tenant: string | undefined): Promise<unknown> | unknown {
+  function route(path: string, params: URLSearchParams, who: AdminIdentity | undefined): Promise<unknown> | unknown {
+    const tenant = who?.tenant;
     const config = tenant === undefined ? deps.config() : tenantConfig(deps.config(), tenant);
     switch (path) {
       case '/api/meta':
-        return meta(deps, config);
+        return meta(deps, config, who);
       case '/api/overview':
         return overview(readable(), params);
       case '/api/logs':
@@ -126,13 +128,17 @@ function decoded(segment: string): string {
   }
 }
 
-/** What the screens need before anything else: APIs for the pickers, whether records can be read and written. */
-function meta(deps: AdminApiDeps, config: ConfigData): unknown {
+/**
+ * What the screens need before anything else: APIs for the pickers, whether records can be read
+ * and written, and who is signed in (a viewer's screens hide the actions it may not take).
+ */
+function meta(deps: AdminApiDeps, config: ConfigData, who: AdminIdentity | undefined): unknown {
   return {
     version: VERSION,
     apis: config.apis.map((a) => ({ name: a.name, path: a.path, server: a.server })),
     servers: Object.keys(config.servers),
     tenants: config.tenants.map((t) => t.id),
     audit: { readable: deps.reader() !== undefined, sink: deps.auditSink?.() },
+    you: who ? { name: who.name, role: who.role, tenant: who.tenant ?? null } : null,
   };
 }

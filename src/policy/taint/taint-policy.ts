@@ -3,7 +3,9 @@
 // marked `exfiltration` in that session is refused. The operator's marks (toolAnnotations) decide,
 // never the server's own annotations. The taint is kept in the store (book.ts), so the session's
 // next request on another node is judged the same way. A 2026-07-28 client has no session: its
-// agent and user are tainted on the API for the policy's ttl instead.
+// agent and user are tainted on the API for the policy's ttl instead. Its trace entries' rule
+// says what happened (tainted, refused, approved): the audit record's rule and the dashboard's
+// marker read it.
 import { GatehouseError } from '../../errors.ts';
 import { isObject, isRequest, isResponse, type JsonRpcMessage, type JsonRpcRequest } from '../../mcp/jsonrpc.ts';
 import type { TrustedAnnotations } from '../annotations/trusted.ts';
@@ -46,7 +48,7 @@ export class TaintPolicy implements Policy {
     if (!held) return this.refuse(ctx, name, target, taint);
     const outcome = await held.outcome;
     if (outcome.approved && ctx.response?.destroyed !== true) {
-      ctx.trace.push({ policy: 'taint', method: 'tools/call', name, allowed: true, reason: `tainted by ${taint.server}/${taint.tool}; approved by ${outcome.by}`, server: target.server, originalName: target.original });
+      ctx.trace.push({ policy: 'taint', method: 'tools/call', name, allowed: true, rule: 'approved', reason: `tainted by ${taint.server}/${taint.tool}; approved by ${outcome.by}`, server: target.server, originalName: target.original });
       return ALLOW;
     }
     return this.refuse(ctx, name, target, taint);
@@ -59,14 +61,14 @@ export class TaintPolicy implements Policy {
     const target = targetOf(ctx, name);
     if (target === undefined || !this.annotations.of(target.server, target.original).untrustedOutput) return message;
     this.book.taint(keyOf(ctx), { server: target.server, tool: target.original, taintedAt: Date.now() }, this.config.ttl);
-    ctx.trace.push({ policy: 'taint', method: 'tools/call', name, allowed: true, reason: 'the session is now tainted: this tool\'s output is marked untrusted', server: target.server, originalName: target.original });
+    ctx.trace.push({ policy: 'taint', method: 'tools/call', name, allowed: true, rule: 'tainted', reason: 'the session is now tainted: this tool\'s output is marked untrusted', server: target.server, originalName: target.original });
     return message;
   }
 
   private refuse(ctx: PolicyContext, name: string, target: { server: string; original: string }, taint: Taint): RequestDecision {
     const by = `${taint.server}/${taint.tool}`;
     const reason = `the session got untrusted content from ${by}, and ${name} can send data out`;
-    ctx.trace.push({ policy: 'taint', method: 'tools/call', name, allowed: false, reason, server: target.server, originalName: target.original });
+    ctx.trace.push({ policy: 'taint', method: 'tools/call', name, allowed: false, rule: 'refused', reason, server: target.server, originalName: target.original });
     const message = `Refused: this session has read content from ${by}, which may carry instructions from someone else, and "${name}" can send data outside. Start a new session to use it.`;
     return { action: 'deny', error: new GatehouseError('GH_SESSION_TAINTED', message, undefined, { taintedBy: { server: taint.server, tool: taint.tool, at: new Date(taint.taintedAt).toISOString() } }) };
   }

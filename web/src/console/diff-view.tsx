@@ -1,4 +1,4 @@
-// A unified diff of two configuration documents (YAML), added lines green, removed lines red.
+// A unified diff (configuration documents, tool definitions), added lines green, removed lines red.
 export function DiffView({ text, label }: { text: string; label: string }) {
   const lines = text.split('\n');
   return (

@@ -6,6 +6,7 @@ import { getJson, type Live, type Meta, type Page, type RecordRow } from '../api
 import { href, navigate, type Place } from '../router.ts';
 import { ms, time } from '../format.ts';
 import { DecisionBadge, Notice, Select, StatusBadge } from '../components/bits.tsx';
+import { SafetyBadges } from '../components/safety-marks.tsx';
 import { RecordPanel } from './record.tsx';
 
 export const FILTER_KEYS = ['tenant', 'api', 'server', 'agent', 'user', 'method', 'tool', 'status', 'decision', 'since'] as const;
@@ -141,7 +142,7 @@ export function Logs({ place, meta }: { place: Place; meta: Meta | undefined }) 
                   tabIndex={0}
                   class={`row${r.id === openId ? ' selected' : ''}${fresh.has(r.id) ? ' fresh' : ''}`}
                   aria-selected={r.id === openId}
-                  aria-label={`${time(r.time)} ${r.method}${r.target ? ` ${r.target}` : ''} by ${r.agent}: ${r.decision}, status ${r.status}. Press Enter for details.`}
+                  aria-label={`${time(r.time)} ${r.method}${r.target ? ` ${r.target}` : ''} by ${r.agent}: ${r.decision}, status ${r.status}${r.safety?.taint ? `, session taint: ${r.safety.taint}` : ''}${r.safety && r.safety.guardrails.length > 0 ? ', guardrail findings' : ''}. Press Enter for details.`}
                   onClick={() => open(r.id)}
                   onKeyDown={(e) => {
                     if (e.key === 'Enter' || e.key === ' ') {
@@ -163,6 +164,7 @@ export function Logs({ place, meta }: { place: Place; meta: Meta | undefined }) 
                   </td>
                   <td data-col="decision">
                     <DecisionBadge decision={r.decision} />
+                    <SafetyBadges safety={r.safety} />
                   </td>
                   <td data-col="status">
                     <StatusBadge status={r.status} errorCode={r.errorCode} toolError={r.toolError} />

@@ -7,6 +7,7 @@ import { href } from '../router.ts';
 import { useApi } from '../use-api.ts';
 import { bytes, dateTime, ms } from '../format.ts';
 import { DecisionBadge, Notice, StatusBadge } from '../components/bits.tsx';
+import { SafetyBadges } from '../components/safety-marks.tsx';
 
 interface TraceStep {
   policy?: string;
@@ -58,6 +59,7 @@ function RecordBody({ record }: { record: RecordDetail }) {
   const rows: Array<[string, ComponentChildren]> = [
     ['Time', dateTime(record.time)],
     ['Decision', <DecisionBadge decision={record.decision} />],
+    ['Session taint', record.safety?.taint ? <SafetyBadges safety={{ ...record.safety, guardrails: [] }} /> : undefined],
     ['Status', <StatusBadge status={record.status} errorCode={record.errorCode} toolError={record.toolError} />],
     ['API', record.api],
     ['Server', record.server],
@@ -91,6 +93,32 @@ function RecordBody({ record }: { record: RecordDetail }) {
             </div>
           ))}
       </dl>
+      {record.safety && record.safety.guardrails.length > 0 && (
+        <section aria-labelledby="guardrails-title" data-guardrail-findings>
+          <h3 id="guardrails-title">Guardrail findings</h3>
+          <p class="hint">What the content guardrails found in the answer (kinds and counts; the matched text is never recorded).</p>
+          <table class="table trace" aria-label="Guardrail findings">
+            <thead>
+              <tr>
+                <th scope="col">Check</th>
+                <th scope="col">Outcome</th>
+                <th scope="col">Found</th>
+              </tr>
+            </thead>
+            <tbody>
+              {record.safety.guardrails.map((finding, i) => (
+                <tr key={i} data-finding={finding.rule}>
+                  <td>{finding.rule}</td>
+                  <td>
+                    <span class={`badge ${finding.allowed ? 'badge-denied' : 'badge-error'}`}>{finding.allowed ? 'delivered' : 'withheld'}</span>
+                  </td>
+                  <td>{finding.reason}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </section>
+      )}
       <section aria-labelledby="trace-title">
         <h3 id="trace-title">Decision trace</h3>
         {trace.length === 0 ? (
