@@ -9,7 +9,7 @@ import { CLI, tempDir } from './helpers/gatehouse.ts';
 import { pino } from 'pino';
 import { startGateway } from '../src/gateway.ts';
 import { loadConfigFile } from '../src/config/load.ts';
-import { pkcePair, playUser, registerClient } from './helpers/oauth-flow.ts';
+import { pkcePair, playUser, registerClient, tokenRequest } from './helpers/oauth-flow.ts';
 
 function gatehouse(args: string[], stdin?: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
   const env = { ...process.env };
@@ -89,6 +89,63 @@ test('users are created from stdin, listed, disabled and enabled; they sign in a
     assert.equal((await gatehouse(['users', 'enable', 'linus', '-c', config])).code, 0);
     const linus = await playUser(await authorize(), { username: 'linus', password: 'visible password' });
     assert.ok(linus.final.searchParams.get('code'));
+  } finally {
+    await gateway.close();
+  }
+});
+
+test('users passwd sets a new password: the old one no longer signs in, and refresh tokens and codes from before it are refused (invalid_grant)', async () => {
+  const dir = tempDir();
+  const config = path.join(dir, 'gatehouse.yaml');
+  writeFileSync(
+    config,
+    ['dataDir: ./data', 'listen: { host: 127.0.0.1, port: 0 }', 'servers:', '  everything: { url: "http://127.0.0.1:9/mcp" }', 'apis:', '  - { name: everything, path: /mcp, server: everything, auth: { type: oauth2 } }', ''].join('\n'),
+  );
+  const before = 'the first long passphrase';
+  const after = 'the second long passphrase';
+  assert.equal((await gatehouse(['users', 'create', 'grace', '--password-stdin', '-c', config], before)).code, 0);
+  const env = { ...process.env };
+  delete env.GATEHOUSE_DATA_DIR;
+  const gateway = await startGateway({ config: await loadConfigFile(config), configPath: config, logger: pino({ level: 'silent' }), env });
+  try {
+    const origin = `http://127.0.0.1:${gateway.port}`;
+    const redirect = 'http://127.0.0.1:9997/cb';
+    const clientId = await registerClient(origin, { redirect_uris: [redirect], scope: 'mcp offline_access' });
+    const signIn = async (password: string) => {
+      const { verifier, challenge } = await pkcePair();
+      const query = new URLSearchParams({ response_type: 'code', client_id: clientId, redirect_uri: redirect, code_challenge: challenge, code_challenge_method: 'S256', scope: 'mcp offline_access', resource: `${origin}/mcp` });
+      const { final } = await playUser(`${origin}/oauth/authorize?${query}`, { username: 'grace', password });
+      return { code: final.searchParams.get('code')!, verifier };
+    };
+    const exchange = (code: string, verifier: string) => tokenRequest(origin, { grant_type: 'authorization_code', code, code_verifier: verifier, client_id: clientId, redirect_uri: redirect, resource: `${origin}/mcp` });
+    const first = await signIn(before);
+    const tokens = await exchange(first.code, first.verifier);
+    assert.equal(tokens.status, 200);
+    const pending = await signIn(before); // a code not yet exchanged when the password changes
+
+    const reset = await gatehouse(['users', 'passwd', 'grace', '--password-stdin', '-c', config], after);
+    assert.equal(reset.code, 0, reset.stderr);
+    assert.match(reset.stdout, /^password of grace set/);
+    assert.ok(!(reset.stdout + reset.stderr).includes(after), 'the password is not printed');
+    const weak = await gatehouse(['users', 'passwd', 'grace', '--password-stdin', '-c', config], 'short');
+    assert.equal(weak.code, 1);
+    assert.match(weak.stderr, /at least 8 characters/);
+    const nobody = await gatehouse(['users', 'passwd', 'nobody', '--password-stdin', '-c', config], after);
+    assert.equal(nobody.code, 1);
+    assert.match(nobody.stderr, /no user named "nobody"/);
+
+    const refreshed = await tokenRequest(origin, { grant_type: 'refresh_token', refresh_token: String(tokens.body.refresh_token), client_id: clientId });
+    assert.equal(refreshed.status, 400);
+    assert.equal(refreshed.body.error, 'invalid_grant');
+    assert.match(String(refreshed.body.error_description), /password changed/);
+    const late = await exchange(pending.code, pending.verifier);
+    assert.equal(late.status, 400);
+    assert.equal(late.body.error, 'invalid_grant');
+    await assert.rejects(signIn(before), /sign-in answered 401/);
+    const fresh = await signIn(after);
+    const renewed = await exchange(fresh.code, fresh.verifier);
+    assert.equal(renewed.status, 200);
+    assert.equal((await tokenRequest(origin, { grant_type: 'refresh_token', refresh_token: String(renewed.body.refresh_token), client_id: clientId })).status, 200);
   } finally {
     await gateway.close();
   }

@@ -293,6 +293,7 @@ export class Interactions {
       resource: interaction.resource,
       issuer: interaction.issuer,
       familyId: this.tokens.newFamilyId(),
+      authTime: Date.now(),
       codeChallenge: interaction.codeChallenge,
       redirectUri: interaction.redirectUri,
     };

@@ -6,7 +6,7 @@ import type { AuthorizationParams, OAuthServerProvider } from '@modelcontextprot
 import type { AuthInfo } from '@modelcontextprotocol/sdk/server/auth/types.js';
 import type { OAuthClientInformationFull, OAuthTokenRevocationRequest, OAuthTokens } from '@modelcontextprotocol/sdk/shared/auth.js';
 import { InvalidGrantError, InvalidScopeError, InvalidTargetError, InvalidTokenError } from '@modelcontextprotocol/sdk/server/auth/errors.js';
-import type { Store } from '../store/store.ts';
+import type { Store, UserRecord } from '../store/store.ts';
 import type { ClientRegistry } from './clients.ts';
 import { ACCESS_TOKEN_TYP, grantKeys, isGrantInfo, OFFLINE_ACCESS, TokenIssuer, type GrantInfo } from './tokens.ts';
 import { SIGNING_ALG, type SigningKeys } from './keys.ts';
@@ -81,6 +81,7 @@ export class GatehouseProvider implements OAuthServerProvider {
     const info = grantInfo(payload);
     const user = await this.store.getUser(info.userId);
     if (!user || user.disabled) throw new UserDisabledError('the user of this grant is disabled or gone');
+    if (beforePasswordChange(info, user)) throw new InvalidGrantError('the user\'s password changed since this authorization');
     // The client completed an authorization: it no longer expires as an unused registration.
     await this.store.markOAuthClientUsed(client.client_id, Date.now());
     const tokens = await this.tokens.respond(info, info.scopes, 'new');
@@ -111,6 +112,10 @@ export class GatehouseProvider implements OAuthServerProvider {
     if (!user || user.disabled) {
       await this.tokens.revokeFamily(info.familyId);
       throw new InvalidGrantError('the user of this grant is disabled or gone');
+    }
+    if (beforePasswordChange(info, user)) {
+      await this.tokens.revokeFamily(info.familyId);
+      throw new InvalidGrantError('the user\'s password changed since this grant was made: sign in again');
     }
     if (resource !== undefined && !sameResource(resource.href, info.resource)) {
       throw new InvalidTargetError('resource differs from the one this grant is for');
@@ -181,7 +186,16 @@ export class GatehouseProvider implements OAuthServerProvider {
 }
 
 function grantInfo(payload: GrantInfo): GrantInfo {
-  const { clientId, userId, username, scopes, resource, issuer, familyId } = payload;
-  return { clientId, userId, username, scopes: [...scopes], resource, issuer, familyId };
+  const { clientId, userId, username, scopes, resource, issuer, familyId, authTime } = payload;
+  return { clientId, userId, username, scopes: [...scopes], resource, issuer, familyId, ...(typeof authTime === 'number' && { authTime }) };
+}
+
+/**
+ * Whether a grant predates the user's last password change or reset: the person who signed in
+ * then may not be the one who holds the account now. A grant without a sign-in time (made
+ * before it was recorded) predates any change.
+ */
+function beforePasswordChange(info: GrantInfo, user: UserRecord): boolean {
+  return user.passwordChangedAt !== undefined && (info.authTime ?? 0) < user.passwordChangedAt;
 }
 

@@ -26,6 +26,8 @@ export interface GrantInfo {
   resource: string;
   issuer: string;
   familyId: string;
+  /** When the user signed in for this grant (ms); absent in grants made before it was recorded. */
+  authTime?: number | undefined;
 }
 
 export const OFFLINE_ACCESS = 'offline_access';

@@ -23,6 +23,16 @@ export async function createUser(store: Store, username: string, password: strin
   return user;
 }
 
+/**
+ * Sets a user's password (a change or an operator's reset); throws UserInputError for a weak
+ * password or an unknown user. Refresh tokens and codes from before it stop working (provider.ts).
+ */
+export async function setPassword(store: Store, username: string, password: string, at = Date.now()): Promise<void> {
+  const problem = passwordProblem(password);
+  if (problem) throw new UserInputError(problem);
+  if (!(await store.setUserPassword(username, await hashPassword(password), at))) throw new UserInputError(`no user named "${username}"`);
+}
+
 /** The user if the name and password match an enabled account. Same cost whether or not the name exists. */
 export async function checkLogin(store: Store, username: string, password: string): Promise<UserRecord | undefined> {
   const user = usernameProblem(username) === undefined ? await store.getUserByName(username) : undefined;

@@ -7,7 +7,7 @@
 import type { Command } from 'commander';
 import { action as runAction, CliError, withStore } from './store-access.ts';
 import { disconnectUser } from './connections.ts';
-import { createUser, UserInputError } from '../authserver/users.ts';
+import { createUser, setPassword, UserInputError } from '../authserver/users.ts';
 
 /** Bad names or passwords are the user's to fix, not crashes. */
 const action = <A extends unknown[]>(body: (...args: A) => Promise<void>) => runAction(body, (error) => error instanceof UserInputError);
@@ -27,6 +27,22 @@ interface Options {
   config: string;
 }
 
+interface PasswordOptions {
+  passwordStdin?: boolean;
+  password?: string;
+}
+
+/** The password given one way: stdin, or (with a warning) the command line. */
+async function passwordOf(options: PasswordOptions, verb: string): Promise<string> {
+  if (options.passwordStdin && options.password !== undefined) throw new CliError('give the password one way: --password-stdin or --password');
+  if (options.passwordStdin) return readStdin();
+  if (options.password !== undefined) {
+    process.stderr.write('gatehouse: warning: a password on the command line can be seen in shell history and the process list; prefer --password-stdin\n');
+    return options.password;
+  }
+  throw new CliError(`give the password with --password-stdin (e.g. \`printf %s "$PW" | gatehouse users ${verb} NAME --password-stdin -c FILE\`) or --password`);
+}
+
 export function registerUserCommands(program: Command): void {
   const users = program.command('users').description('manage the users who sign in at the embedded OAuth authorization server');
 
@@ -37,16 +53,24 @@ export function registerUserCommands(program: Command): void {
     .option('--password-stdin', 'read the password from standard input')
     .option('--password <password>', 'the password (visible in shell history and the process list; prefer --password-stdin)')
     .action(
-      action(async (username: string, options: Options & { passwordStdin?: boolean; password?: string }) => {
-        if (options.passwordStdin && options.password !== undefined) throw new CliError('give the password one way: --password-stdin or --password');
-        let password: string;
-        if (options.passwordStdin) password = await readStdin();
-        else if (options.password !== undefined) {
-          process.stderr.write('gatehouse: warning: a password on the command line can be seen in shell history and the process list; prefer --password-stdin\n');
-          password = options.password;
-        } else throw new CliError('give the password with --password-stdin (e.g. `printf %s "$PW" | gatehouse users create NAME --password-stdin -c FILE`) or --password');
+      action(async (username: string, options: Options & PasswordOptions) => {
+        const password = await passwordOf(options, 'create');
         const user = await withStore(options.config, (store) => createUser(store, username, password));
         process.stdout.write(`created user ${user.username} (id ${user.id})\n`);
+      }),
+    );
+
+  users
+    .command('passwd <username>')
+    .description("set a user's password (a change, or a reset by the operator); sign-ins and refresh tokens from before it stop working")
+    .requiredOption('-c, --config <file>', 'configuration file (locates the store)')
+    .option('--password-stdin', 'read the new password from standard input')
+    .option('--password <password>', 'the new password (visible in shell history and the process list; prefer --password-stdin)')
+    .action(
+      action(async (username: string, options: Options & PasswordOptions) => {
+        const password = await passwordOf(options, 'passwd');
+        await withStore(options.config, (store) => setPassword(store, username, password));
+        process.stdout.write(`password of ${username} set; its earlier authorizations and refresh tokens no longer work\n`);
       }),
     );
 

@@ -206,6 +206,11 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
       assert.equal(await store.setUserDisabled(u1.username, false), true);
       assert.equal((await store.getUser(u1.id))?.disabled, false);
       assert.equal(await store.setUserDisabled(uid('nobody'), true), false);
+      assert.equal((await store.getUser(u1.id))?.passwordChangedAt, undefined);
+      assert.equal(await store.setUserPassword(u1.username, 'scrypt$new', T0 + 50), true);
+      const changed = await store.getUser(u1.id);
+      assert.deepEqual([changed?.passwordHash, changed?.passwordChangedAt], ['scrypt$new', T0 + 50]);
+      assert.equal(await store.setUserPassword(uid('nobody'), 'scrypt$x', T0), false);
     });
 
     test('oauth clients: save, read back nested metadata, save again replaces', async () => {

@@ -138,4 +138,8 @@ export const POSTGRES_MIGRATIONS: readonly string[] = [
     PRIMARY KEY (server, issuer)
   );
   `,
+  // 8 (password change and reset): see the SQLite schema.
+  `
+  ALTER TABLE users ADD COLUMN password_changed_at bigint;
+  `,
 ];

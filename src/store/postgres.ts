@@ -66,7 +66,7 @@ function classify(err: unknown): ConstraintReason | undefined {
 
 const AGENT = 'id, name, labels, tenant, created_at, disabled';
 const KEY = 'id, agent_id, hash, prefix, api, created_at, expires_at, revoked_at, last_used_at';
-const USER = 'id, username, password_hash, created_at, disabled';
+const USER = 'id, username, password_hash, created_at, disabled, password_changed_at';
 
 /** Statement texts by name; the name is also the prepared statement's name on each connection. */
 const SQL = {
@@ -85,11 +85,12 @@ const SQL = {
   revokeKey: 'UPDATE api_keys SET revoked_at = coalesce(revoked_at, $2) WHERE id = $1',
   touchKey: 'UPDATE api_keys SET last_used_at = greatest(coalesce(last_used_at, 0), $2) WHERE id = $1',
 
-  insertUser: `INSERT INTO users (${USER}) VALUES ($1, $2, $3, $4, $5)`,
+  insertUser: `INSERT INTO users (${USER}) VALUES ($1, $2, $3, $4, $5, NULL)`,
   userByName: `SELECT ${USER} FROM users WHERE username = $1`,
   userById: `SELECT ${USER} FROM users WHERE id = $1`,
   listUsers: `SELECT ${USER} FROM users ORDER BY created_at, id`,
   setUserDisabled: 'UPDATE users SET disabled = $2 WHERE username = $1',
+  setUserPassword: 'UPDATE users SET password_hash = $2, password_changed_at = $3 WHERE username = $1',
 
   saveClient: `INSERT INTO oauth_clients (client_id, metadata, secret_hash, created_at, used_at) VALUES ($1, $2::jsonb, $3, $4, $5)
     ON CONFLICT (client_id) DO UPDATE SET metadata = excluded.metadata,
@@ -248,6 +249,10 @@ export class PostgresStore implements Store {
 
   async setUserDisabled(username: string, disabled: boolean): Promise<boolean> {
     return (await this.#changed('setUserDisabled', [username, disabled])) > 0;
+  }
+
+  async setUserPassword(username: string, passwordHash: string, at: number): Promise<boolean> {
+    return (await this.#changed('setUserPassword', [username, passwordHash, at])) > 0;
   }
 
   async saveOAuthClient(client: OAuthClientRecord): Promise<void> {

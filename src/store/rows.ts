@@ -40,6 +40,7 @@ export interface UserRow {
   password_hash: string;
   created_at: Int;
   disabled: Bool;
+  password_changed_at: Int | null;
 }
 
 export interface OAuthClientRow {
@@ -122,6 +123,7 @@ export function toUser(r: UserRow): UserRecord {
     passwordHash: r.password_hash,
     createdAt: int(r.created_at),
     disabled: Boolean(r.disabled),
+    ...(r.password_changed_at !== null && { passwordChangedAt: int(r.password_changed_at) }),
   };
 }
 

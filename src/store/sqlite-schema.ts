@@ -142,4 +142,8 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
     PRIMARY KEY (server, issuer)
   ) STRICT;
   `,
+  // 8 (password change and reset): when a user's password was last set; grants from before it are refused.
+  `
+  ALTER TABLE users ADD COLUMN password_changed_at INTEGER;
+  `,
 ];

@@ -90,7 +90,7 @@ function classify(err: unknown): ConstraintReason | undefined {
 
 const AGENT = 'id, name, labels, tenant, created_at, disabled';
 const KEY = 'id, agent_id, hash, prefix, api, created_at, expires_at, revoked_at, last_used_at';
-const USER = 'id, username, password_hash, created_at, disabled';
+const USER = 'id, username, password_hash, created_at, disabled, password_changed_at';
 
 function prepare(db: Database.Database) {
   return {
@@ -123,12 +123,13 @@ function prepare(db: Database.Database) {
     ),
 
     insertUser: db.prepare(
-      `INSERT INTO users (${USER}) VALUES (@id, @username, @password_hash, @created_at, @disabled)`,
+      `INSERT INTO users (${USER}) VALUES (@id, @username, @password_hash, @created_at, @disabled, NULL)`,
     ),
     userByName: db.prepare<[string], rows.UserRow>(`SELECT ${USER} FROM users WHERE username = ?`),
     userById: db.prepare<[string], rows.UserRow>(`SELECT ${USER} FROM users WHERE id = ?`),
     listUsers: db.prepare<[], rows.UserRow>(`SELECT ${USER} FROM users ORDER BY created_at, id`),
     setUserDisabled: db.prepare<[number, string]>('UPDATE users SET disabled = ? WHERE username = ?'),
+    setUserPassword: db.prepare<[string, number, string]>('UPDATE users SET password_hash = ?, password_changed_at = ? WHERE username = ?'),
 
     saveClient: db.prepare<[string, string, string | null, number, number | null]>(
       `INSERT INTO oauth_clients (client_id, metadata, secret_hash, created_at, used_at) VALUES (?, ?, ?, ?, ?)
@@ -334,6 +335,10 @@ export class SqliteStore implements Store {
 
   async setUserDisabled(username: string, disabled: boolean): Promise<boolean> {
     return this.#q.setUserDisabled.run(disabled ? 1 : 0, username).changes > 0;
+  }
+
+  async setUserPassword(username: string, passwordHash: string, at: number): Promise<boolean> {
+    return this.#q.setUserPassword.run(passwordHash, at, username).changes > 0;
   }
 
   async saveOAuthClient(client: OAuthClientRecord): Promise<void> {

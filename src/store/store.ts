@@ -38,6 +38,8 @@ export interface UserRecord {
   passwordHash: string;
   createdAt: number;
   disabled: boolean;
+  /** When the password was last set by a change or reset (grants from before it are refused). */
+  passwordChangedAt?: number | undefined;
 }
 
 export interface OAuthClientRecord {
@@ -189,6 +191,8 @@ export interface Store {
   getUser(id: string): Promise<UserRecord | undefined>;
   listUsers(): Promise<UserRecord[]>;
   setUserDisabled(username: string, disabled: boolean): Promise<boolean>;
+  /** Sets a user's password hash and when it changed; false for an unknown user. */
+  setUserPassword(username: string, passwordHash: string, at: number): Promise<boolean>;
 
   /** Inserts or replaces (every field). */
   saveOAuthClient(client: OAuthClientRecord): Promise<void>;
