@@ -4,8 +4,9 @@
 // signed links. What is approved is that held call, with the arguments that were shown: nothing
 // the agent sends later can reuse it.
 import { GatehouseError } from '../../errors.ts';
-import { isObject, isRequest, type JsonObject, type JsonRpcMessage } from '../../mcp/jsonrpc.ts';
+import { isObject, isRequest, isResponse, type JsonObject, type JsonRpcMessage } from '../../mcp/jsonrpc.ts';
 import type { Logger } from '../../log.ts';
+import { isStateless } from '../../mcp/versions.ts';
 import { conditionContext } from '../acl/acl-policy.ts';
 import { compileCondition, type Condition } from '../acl/condition.ts';
 import type { TrustedAnnotations } from '../annotations/trusted.ts';
@@ -14,6 +15,15 @@ import { SignedWebhook } from '../webhook.ts';
 import type { ApprovalBook, PendingApproval } from './book.ts';
 import type { ApprovalConfig } from './schema.ts';
 import { approvalLinks } from './links.ts';
+import { approvalQuestion, approvedIn, QUESTION_ID_PREFIX, refusalOf } from './ask-user.ts';
+import { progressToken, reportWaiting } from './progress.ts';
+
+const CONSUME: RequestDecision = Object.freeze({ action: 'consume' });
+
+/** Who answered a question to the user, as the audit trace names them. */
+function userOf(ctx: PolicyContext, refusal?: string): string {
+  return `user${ctx.principal.user ? ` ${ctx.principal.user.id}` : ''}${refusal === undefined ? '' : `: ${refusal}`}`;
+}
 
 export class ApprovalPolicy implements Policy {
   readonly name = 'approval';
@@ -31,23 +41,43 @@ export class ApprovalPolicy implements Policy {
   }
 
   onRequest(ctx: PolicyContext, message: JsonRpcMessage): RequestDecision | Promise<RequestDecision> {
-    if (!isRequest(message) || message.method !== 'tools/call') return ALLOW;
+    if (!isRequest(message)) return this.fromClient(ctx, message);
+    if (message.method !== 'tools/call') return ALLOW;
     const params = isObject(message.params) ? message.params : {};
     const name = typeof params.name === 'string' ? params.name : '';
     const args: JsonObject = isObject(params.arguments) ? params.arguments : {};
     const target = ctx.targetOf ? ctx.targetOf('tools', name) : ctx.server === '' ? undefined : { server: ctx.server, original: name };
     // A condition that fails at run time holds the call: approval is where safety is the point.
     if (this.when(conditionContext(ctx, 'tools/call', { name, arguments: args }, target, this.annotations)) === false) return ALLOW;
+    const base = { policy: 'approval', method: 'tools/call', name, ...(target && { server: target.server, originalName: target.original }) };
+    const byUser = this.config.approver === 'user';
+    if (byUser && (!ctx.clientElicits || !ctx.toClient)) {
+      const why = isStateless(ctx.protocolVersion)
+        ? 'Gatehouse cannot ask 2026-07-28 clients yet (input_required is not built for approval)'
+        : ctx.clientElicits
+          ? 'this request cannot carry a question to the client (a batch)'
+          : 'the client did not declare the elicitation capability (form mode) when it initialized';
+      ctx.trace.push({ ...base, allowed: false, reason: `approver: user, but ${why}` });
+      return { action: 'deny', error: new GatehouseError('GH_APPROVAL_DENIED', `Refused: "${name}" needs the approval of the person using this agent, asked through elicitation, and ${why}.`) };
+    }
     const held = this.book.hold(
-      { api: ctx.api, tenant: ctx.principal.tenant, agent: ctx.principal.id, user: ctx.principal.user?.id, session: ctx.sessionId === undefined ? undefined : ctx.sessionId.slice(-12), tool: name, server: target?.server ?? '', originalName: target?.original ?? name, arguments: args },
+      { api: ctx.api, tenant: ctx.principal.tenant, agent: ctx.principal.id, user: ctx.principal.user?.id, session: ctx.sessionId === undefined ? undefined : ctx.sessionId.slice(-12), tool: name, server: target?.server ?? '', originalName: target?.original ?? name, arguments: args, ...(byUser && { approver: 'user' as const }) },
       this.config.timeout,
     );
     if (!held) return { action: 'deny', error: new GatehouseError('GH_APPROVALS_FULL', 'Service Unavailable: too many calls wait for approval on this node; try again later') };
     const { approval, outcome } = held;
-    this.log.info({ approval: approval.id, api: approval.api, agent: approval.agent, tool: name }, 'tool call held for approval');
-    this.notify(approval);
+    this.log.info({ approval: approval.id, api: approval.api, agent: approval.agent, tool: name, approver: byUser ? 'user' : 'operators' }, 'tool call held for approval');
+    // While it waits: the client may cancel it by its id, and hears of it when it asked for progress.
+    const stops = [this.book.clients.holdRequest(ctx, message.id, approval.id)];
+    const token = progressToken(params);
+    if (token !== undefined && ctx.toClient) stops.push(reportWaiting(ctx.toClient, token, approval, this.config.progressInterval, byUser ? 'you' : 'an operator'));
+    if (byUser) {
+      const question = approvalQuestion(approval);
+      stops.push(this.book.clients.askUser(ctx, question.id, approval.id));
+      ctx.toClient!.send(question);
+    } else this.notify(approval);
     return outcome.then((decided): RequestDecision => {
-      const base = { policy: 'approval', method: 'tools/call', name, ...(target && { server: target.server, originalName: target.original }) };
+      for (const stop of stops) stop();
       if (decided.approved && ctx.response?.destroyed === true) {
         // Approved after its client left: nobody would get the answer, so it does not run.
         this.log.info({ approval: approval.id, api: approval.api, agent: approval.agent, tool: name, by: decided.by }, 'approved tool call not run: its client had gone');
@@ -62,9 +92,38 @@ export class ApprovalPolicy implements Policy {
         ctx.trace.push({ ...base, allowed: false, reason: `nobody approved it within ${this.config.timeout} ms` });
         return { action: 'deny', error: new GatehouseError('GH_APPROVAL_TIMEOUT', `Refused: "${name}" needs a person's approval, and nobody approved it in time (${Math.round(this.config.timeout / 1000)} s).`) };
       }
+      if (decided.reason === 'cancelled') {
+        this.log.info({ approval: approval.id, api: approval.api, agent: approval.agent, tool: name }, 'held tool call cancelled by its client');
+        ctx.trace.push({ ...base, allowed: false, reason: 'cancelled by the client while it waited for approval' });
+        return { action: 'deny', error: new GatehouseError('GH_APPROVAL_DENIED', `Refused: the client cancelled "${name}" while it waited for approval.`) };
+      }
       ctx.trace.push({ ...base, allowed: false, reason: `denied by ${decided.by}` });
-      return { action: 'deny', error: new GatehouseError('GH_APPROVAL_DENIED', `Refused: an approver (${decided.by}) denied "${name}" with these arguments.`) };
+      const refused = byUser ? `Refused: the person using this agent did not approve "${name}" with these arguments (${decided.by}).` : `Refused: an approver (${decided.by}) denied "${name}" with these arguments.`;
+      return { action: 'deny', error: new GatehouseError('GH_APPROVAL_DENIED', refused) };
     });
+  }
+
+  /**
+   * A client's notification or answer: a cancel of a call held here withdraws it, and an answer
+   * to Gatehouse's own question decides the call it asked about; both stop here (the server never
+   * saw that call or that question). Anything else goes on.
+   */
+  private fromClient(ctx: PolicyContext, message: JsonRpcMessage): RequestDecision {
+    if (isResponse(message)) {
+      if (typeof message.id !== 'string' || !message.id.startsWith(QUESTION_ID_PREFIX)) return ALLOW;
+      const id = this.book.clients.takeAnswer(ctx, message.id);
+      // An answer after the call was decided (or to no question of this session) is dropped.
+      if (id !== undefined) {
+        const approved = approvedIn(message);
+        this.book.answer(id, approved, userOf(ctx, approved ? undefined : refusalOf(message)));
+      }
+      return CONSUME;
+    }
+    if (message.method !== 'notifications/cancelled' || !isObject(message.params)) return ALLOW;
+    const requestId = message.params.requestId;
+    if (typeof requestId !== 'string' && typeof requestId !== 'number') return ALLOW;
+    const id = this.book.clients.requestOf(ctx, requestId);
+    return id !== undefined && this.book.withdraw(id, 'client') ? CONSUME : ALLOW;
   }
 
   private notify(approval: PendingApproval): void {
