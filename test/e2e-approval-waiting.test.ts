@@ -4,13 +4,15 @@
 // it (notifications/cancelled, its connection kept) withdraws it from the queue and the server
 // never sees it (an SDK-built server counts the calls it gets); with `approver: user`, the person
 // behind the agent is asked through form elicitation: accept runs the call, decline refuses it,
-// and a client without the elicitation capability is refused with the reason.
+// and a client without the elicitation capability is refused with the reason. A 2026-07-28 client
+// (the v2 SDK client) is asked through input_required, and its retry with the answer runs the call.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { ElicitRequestSchema, type ElicitRequest, type ElicitResult } from '@modelcontextprotocol/sdk/types.js';
-import { everythingStdioCommand, startEverything, startTestGateway, type RunningEverything, type TestGateway } from './helpers/gatehouse.ts';
+import { Client as ModernClient, StreamableHTTPClientTransport as ModernTransport } from '@modelcontextprotocol/client';
+import { everythingStdioCommand, raw, startEverything, startTestGateway, type RunningEverything, type TestGateway } from './helpers/gatehouse.ts';
 import { startSdkServer, type RunningSdkServer } from './helpers/sdk-server.ts';
 import { recordsWhen } from './helpers/audit-db.ts';
 
@@ -182,4 +184,71 @@ test('approver: user over a stdio upstream — nobody answers the form in time: 
   } finally {
     await client.close();
   }
+});
+
+const MODERN = '2026-07-28';
+
+/** A v2 client pinned to 2026-07-28 that declares form elicitation and answers with `answer`; `bodies` records what it POSTs. */
+async function modernClient(answer: ElicitResult): Promise<{ client: ModernClient; asked: unknown[]; bodies: Array<Record<string, unknown>> }> {
+  const asked: unknown[] = [];
+  const bodies: Array<Record<string, unknown>> = [];
+  const recording = async (input: string | URL | Request, init?: RequestInit): Promise<Response> => {
+    if (typeof init?.body === 'string') bodies.push(JSON.parse(init.body) as Record<string, unknown>);
+    return fetch(input, init);
+  };
+  const client = new ModernClient({ name: 'approval-waiting-modern', version: '1.0.0' }, { capabilities: { elicitation: { form: {} } }, versionNegotiation: { mode: { pin: MODERN } } });
+  client.setRequestHandler('elicitation/create', async (request) => {
+    asked.push(request.params);
+    return answer;
+  });
+  await client.connect(new ModernTransport(new URL(gh.url('user')), { fetch: recording }));
+  return { client, asked, bodies };
+}
+
+test('approver: user, 2026-07-28 client — asked through input_required; its retry with the approval runs the call; a decline refuses it', async () => {
+  const yes = await modernClient({ action: 'accept', content: { approve: true } });
+  try {
+    const result = await yes.client.callTool({ name: 'get-sum', arguments: { a: 40, b: 2 } });
+    assert.match(JSON.stringify(result.content), /42/);
+    assert.equal(yes.asked.length, 1, 'asked once');
+    assert.match(JSON.stringify(yes.asked[0]), /get-sum[\s\S]*\\"a\\": 40/);
+    const legs = yes.bodies.filter((b) => b.method === 'tools/call');
+    assert.equal(legs.length, 2, 'the call, then its retry with the answer');
+    assert.match(String((legs[1]!.params as { requestState?: string }).requestState), /^gha1\./);
+  } finally {
+    await yes.client.close();
+  }
+  const no = await modernClient({ action: 'decline' });
+  try {
+    await assert.rejects(no.client.callTool({ name: 'get-sum', arguments: { a: 40, b: 2 } }), /-32045[\s\S]*did not approve/);
+  } finally {
+    await no.client.close();
+  }
+});
+
+test('approver: user, 2026-07-28 — the request state is bound to the arguments and used once; a client without elicitation is refused', async () => {
+  const envelope = { 'io.modelcontextprotocol/protocolVersion': MODERN, 'io.modelcontextprotocol/clientCapabilities': { elicitation: {} }, 'io.modelcontextprotocol/clientInfo': { name: 'raw', version: '1' } };
+  const headers = { 'content-type': 'application/json', accept: 'application/json, text/event-stream', 'mcp-protocol-version': MODERN, 'mcp-method': 'tools/call', 'mcp-name': 'get-sum' };
+  const call = (id: number, args: Record<string, unknown>, extra: Record<string, unknown> = {}, meta: Record<string, unknown> = envelope) =>
+    raw(gh.url('user'), { headers, body: { jsonrpc: '2.0', id, method: 'tools/call', params: { name: 'get-sum', arguments: args, ...extra, _meta: meta } } });
+  const first = await call(1, { a: 50, b: 5 });
+  assert.equal(first.status, 200, first.text);
+  const asked = (first.messages[0] as { result: { resultType: string; inputRequests: Record<string, { method: string }>; requestState: string } }).result;
+  assert.equal(asked.resultType, 'input_required');
+  assert.equal(asked.inputRequests['gatehouse-approval']?.method, 'elicitation/create');
+  const approve = { inputResponses: { 'gatehouse-approval': { action: 'accept', content: { approve: true } } }, requestState: asked.requestState };
+  const other = await call(2, { a: 500, b: 5 }, approve);
+  assert.equal(other.status, 403, other.text);
+  assert.match(other.text, /-32045[\s\S]*differ from the ones the user was asked about/);
+  const ran = await call(3, { a: 50, b: 5 }, approve);
+  assert.equal(ran.status, 200, ran.text);
+  assert.match(ran.text, /55/);
+  const again = await call(4, { a: 50, b: 5 }, approve);
+  assert.equal(again.status, 400, again.text);
+  assert.match(again.text, /-32602[\s\S]*used already/);
+  const forged = await call(5, { a: 50, b: 5 }, { ...approve, requestState: `gha1.${'A'.repeat(60)}` });
+  assert.equal(forged.status, 400, forged.text);
+  const mute = await call(6, { a: 50, b: 5 }, {}, { ...envelope, 'io.modelcontextprotocol/clientCapabilities': {} });
+  assert.equal(mute.status, 403, mute.text);
+  assert.match(mute.text, /-32045[\s\S]*did not declare the elicitation capability/);
 });

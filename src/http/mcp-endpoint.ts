@@ -12,6 +12,8 @@ import { checkContentType, checkGetAccept, checkHostAndOrigin, checkPostAccept, 
 import { errorResponse, isObject, isRequest, repeatedRequestId, requestIdIn, requestIdOf, validateMessage, type JsonRpcId, type JsonRpcMessage, type JsonRpcResponse } from '../mcp/jsonrpc.ts';
 import { sendJson } from './reply.ts';
 import { CallStream } from './call-stream.ts';
+import { formElicitationIn } from '../mcp/client-capabilities.ts';
+import { META_CLIENT_CAPABILITIES } from '../bridge/envelope.ts';
 import { nestsDeeperThan } from '../mcp/json-depth.ts';
 import { checkRoutingHeaders } from '../mcp/routing-headers.ts';
 import { itemOf } from '../mcp/classify.ts';
@@ -342,6 +344,11 @@ function unsupportedVersion(requested: string, message: string, supported: reado
   return new GatehouseError('GH_UNSUPPORTED_PROTOCOL_VERSION', message, undefined, { supported: [...supported], requested });
 }
 
+function metaOf(message: JsonRpcMessage | undefined): Record<string, unknown> {
+  const params = message && 'method' in message && isObject(message.params) ? message.params : undefined;
+  return params && isObject(params._meta) ? params._meta : {};
+}
+
 /** A single request's answer stream, which a policy may open early (call-stream.ts). */
 function callStreamOf(base: Base, messages: readonly JsonRpcMessage[]): CallStream | undefined {
   const only = messages.length === 1 ? messages[0]! : undefined;
@@ -360,7 +367,7 @@ function policyContext(base: Base, api: ApiRuntime, session: SessionRef | undefi
     request: { headers: base.req.headers, remoteAddress: base.req.socket.remoteAddress },
     response: base.res,
     toClient: callStreamOf(base, messages),
-    clientElicits: session?.claims.el === 1,
+    clientElicits: isStateless(base.protocolVersion) ? formElicitationIn(metaOf(messages[0])[META_CLIENT_CAPABILITIES]) : session?.claims.el === 1,
     log: base.log,
     trace: [],
   };

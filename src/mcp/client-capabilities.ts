@@ -8,7 +8,11 @@ import { isObject, isRequest, type JsonRpcMessage } from './jsonrpc.ts';
  */
 export function declaresFormElicitation(initialize: JsonRpcMessage | undefined): boolean {
   if (!initialize || !isRequest(initialize) || !isObject(initialize.params)) return false;
-  const capabilities = initialize.params.capabilities;
+  return formElicitationIn(initialize.params.capabilities);
+}
+
+/** Whether client capabilities (initialize's, or a 2026-07-28 request's `_meta`) include form elicitation. */
+export function formElicitationIn(capabilities: unknown): boolean {
   const elicitation = isObject(capabilities) ? capabilities.elicitation : undefined;
   if (!isObject(elicitation)) return false;
   return isObject(elicitation.form) || !isObject(elicitation.url);

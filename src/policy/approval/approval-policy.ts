@@ -4,18 +4,19 @@
 // signed links. What is approved is that held call, with the arguments that were shown: nothing
 // the agent sends later can reuse it.
 import { GatehouseError } from '../../errors.ts';
-import { isObject, isRequest, isResponse, type JsonObject, type JsonRpcMessage } from '../../mcp/jsonrpc.ts';
+import { isObject, isRequest, isResponse, type JsonObject, type JsonRpcId, type JsonRpcMessage, type JsonRpcRequest } from '../../mcp/jsonrpc.ts';
 import type { Logger } from '../../log.ts';
 import { isStateless } from '../../mcp/versions.ts';
 import { conditionContext } from '../acl/acl-policy.ts';
 import { compileCondition, type Condition } from '../acl/condition.ts';
 import type { TrustedAnnotations } from '../annotations/trusted.ts';
-import { ALLOW, type Policy, type PolicyContext, type RequestDecision } from '../policy.ts';
+import { ALLOW, type DecisionTrace, type Policy, type PolicyContext, type RequestDecision } from '../policy.ts';
 import { SignedWebhook } from '../webhook.ts';
-import type { ApprovalBook, PendingApproval } from './book.ts';
+import { hashArguments, type ApprovalBook, type PendingApproval } from './book.ts';
 import type { ApprovalConfig } from './schema.ts';
 import { approvalLinks } from './links.ts';
-import { approvalQuestion, approvedIn, QUESTION_ID_PREFIX, refusalOf } from './ask-user.ts';
+import { approvalQuestion, approvedIn, INPUT_KEY, QUESTION_ID_PREFIX, refusalOf } from './ask-user.ts';
+import { APPROVAL_STATE_PREFIX } from './request-state.ts';
 import { progressToken, reportWaiting } from './progress.ts';
 
 const CONSUME: RequestDecision = Object.freeze({ action: 'consume' });
@@ -47,16 +48,19 @@ export class ApprovalPolicy implements Policy {
     const name = typeof params.name === 'string' ? params.name : '';
     const args: JsonObject = isObject(params.arguments) ? params.arguments : {};
     const target = ctx.targetOf ? ctx.targetOf('tools', name) : ctx.server === '' ? undefined : { server: ctx.server, original: name };
+    const base = { policy: 'approval', method: 'tools/call', name, ...(target && { server: target.server, originalName: target.original }) };
+    const state = params.requestState;
+    if (typeof state === 'string' && state.startsWith(APPROVAL_STATE_PREFIX)) return this.retried(ctx, message, state, args, base);
     // A condition that fails at run time holds the call: approval is where safety is the point.
     if (this.when(conditionContext(ctx, 'tools/call', { name, arguments: args }, target, this.annotations)) === false) return ALLOW;
-    const base = { policy: 'approval', method: 'tools/call', name, ...(target && { server: target.server, originalName: target.original }) };
     const byUser = this.config.approver === 'user';
-    if (byUser && (!ctx.clientElicits || !ctx.toClient)) {
-      const why = isStateless(ctx.protocolVersion)
-        ? 'Gatehouse cannot ask 2026-07-28 clients yet (input_required is not built for approval)'
-        : ctx.clientElicits
-          ? 'this request cannot carry a question to the client (a batch)'
-          : 'the client did not declare the elicitation capability (form mode) when it initialized';
+    const stateless = isStateless(ctx.protocolVersion);
+    if (byUser && (!ctx.clientElicits || (!stateless && !ctx.toClient))) {
+      const why = !ctx.clientElicits
+        ? stateless
+          ? 'the request did not declare the elicitation capability (form mode) in its _meta clientCapabilities'
+          : 'the client did not declare the elicitation capability (form mode) when it initialized'
+        : 'this request cannot carry a question to the client (a batch)';
       ctx.trace.push({ ...base, allowed: false, reason: `approver: user, but ${why}` });
       return { action: 'deny', error: new GatehouseError('GH_APPROVAL_DENIED', `Refused: "${name}" needs the approval of the person using this agent, asked through elicitation, and ${why}.`) };
     }
@@ -66,6 +70,7 @@ export class ApprovalPolicy implements Policy {
     );
     if (!held) return { action: 'deny', error: new GatehouseError('GH_APPROVALS_FULL', 'Service Unavailable: too many calls wait for approval on this node; try again later') };
     const { approval, outcome } = held;
+    if (byUser && stateless) return this.inputRequired(ctx, message.id, approval);
     this.log.info({ approval: approval.id, api: approval.api, agent: approval.agent, tool: name, approver: byUser ? 'user' : 'operators' }, 'tool call held for approval');
     // While it waits: the client may cancel it by its id, and hears of it when it asked for progress.
     const stops = [this.book.clients.holdRequest(ctx, message.id, approval.id)];
@@ -104,6 +109,51 @@ export class ApprovalPolicy implements Policy {
   }
 
   /**
+   * `approver: user`, 2026-07-28: the question goes back as an `input_required` result whose
+   * sealed request state names the held approval; the client's retry (retried) answers it.
+   */
+  private inputRequired(ctx: PolicyContext, id: JsonRpcId, approval: PendingApproval): RequestDecision {
+    this.log.info({ approval: approval.id, api: approval.api, agent: approval.agent, tool: approval.tool, approver: 'user' }, 'tool call held for approval: asked through input_required');
+    const requestState = this.book.states.seal({ api: ctx.api, sub: ctx.principal.key, a: approval.id, h: approval.argumentsHash, exp: approval.expiresAt });
+    const { method, params } = approvalQuestion(approval);
+    return { action: 'respond', response: { jsonrpc: '2.0', id, result: { resultType: 'input_required', inputRequests: { [INPUT_KEY]: { method, params } }, requestState } } };
+  }
+
+  /** The retry of a call asked about through input_required: the user's answer decides it, once. */
+  private retried(ctx: PolicyContext, message: JsonRpcRequest, state: string, args: JsonObject, base: Omit<DecisionTrace, 'allowed'>): RequestDecision {
+    const name = base.name ?? '';
+    const claims = this.book.states.unseal(state);
+    if (!claims || claims.api !== ctx.api || claims.sub !== ctx.principal.key) {
+      ctx.trace.push({ ...base, allowed: false, reason: 'a requestState this gateway did not issue to this agent' });
+      return { action: 'deny', error: new GatehouseError('GH_INPUT_STATE_INVALID', 'Invalid params: requestState was not issued by this gateway for this agent; call again without it') };
+    }
+    if (claims.h !== hashArguments(args)) {
+      ctx.trace.push({ ...base, allowed: false, reason: 'retried with other arguments than the ones the user was asked about' });
+      return { action: 'deny', error: new GatehouseError('GH_APPROVAL_DENIED', `Refused: the arguments of "${name}" differ from the ones the user was asked about; call again without requestState to ask again.`) };
+    }
+    const params = message.params ?? {};
+    const responses = isObject(params.inputResponses) ? params.inputResponses : {};
+    const answer = responses[INPUT_KEY];
+    const approved = approvedIn(answer);
+    const by = userOf(ctx, approved ? undefined : refusalOf({ result: answer }));
+    if (!this.book.answer(claims.a, approved, by)) {
+      const expired = claims.exp <= Date.now();
+      ctx.trace.push({ ...base, allowed: false, reason: expired ? `nobody approved it within ${this.config.timeout} ms` : 'its approval was used already' });
+      return expired
+        ? { action: 'deny', error: new GatehouseError('GH_APPROVAL_TIMEOUT', `Refused: "${name}" needs the user's approval, and it was not given in time (${Math.round(this.config.timeout / 1000)} s); call again without requestState to ask again.`) }
+        : { action: 'deny', error: new GatehouseError('GH_INPUT_STATE_INVALID', 'Invalid params: this requestState was used already (an approval is used once); call again without it') };
+    }
+    if (!approved) {
+      ctx.trace.push({ ...base, allowed: false, reason: `denied by ${by}` });
+      return { action: 'deny', error: new GatehouseError('GH_APPROVAL_DENIED', `Refused: the person using this agent did not approve "${name}" with these arguments (${by}).`) };
+    }
+    ctx.trace.push({ ...base, allowed: true, reason: `approved by ${by}` });
+    // What goes on is the call itself: Gatehouse's round trip ends here, the server never sees it.
+    const { requestState: _state, inputResponses: _responses, ...rest } = params;
+    return { action: 'rewrite', message: { ...message, params: rest } };
+  }
+
+  /**
    * A client's notification or answer: a cancel of a call held here withdraws it, and an answer
    * to Gatehouse's own question decides the call it asked about; both stop here (the server never
    * saw that call or that question). Anything else goes on.
@@ -114,7 +164,7 @@ export class ApprovalPolicy implements Policy {
       const id = this.book.clients.takeAnswer(ctx, message.id);
       // An answer after the call was decided (or to no question of this session) is dropped.
       if (id !== undefined) {
-        const approved = approvedIn(message);
+        const approved = approvedIn(message.result);
         this.book.answer(id, approved, userOf(ctx, approved ? undefined : refusalOf(message)));
       }
       return CONSUME;

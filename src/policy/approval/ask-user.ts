@@ -31,14 +31,16 @@ export function approvalQuestion(approval: PendingApproval): JsonRpcRequest & { 
   };
 }
 
-/** Whether the user's answer approves: accepted, with approve = true. Anything else refuses. */
-export function approvedIn(answer: JsonRpcResponse): boolean {
-  const result = answer.result;
+/** The key of the question among a 2026-07-28 `input_required` result's inputRequests. */
+export const INPUT_KEY = 'gatehouse-approval';
+
+/** Whether the user's answer (an elicitation result) approves: accepted, with approve = true. Anything else refuses. */
+export function approvedIn(result: unknown): boolean {
   return isObject(result) && result.action === 'accept' && isObject(result.content) && result.content.approve === true;
 }
 
 /** How the answer refused, for the audit trace. */
-export function refusalOf(answer: JsonRpcResponse): string {
+export function refusalOf(answer: Pick<JsonRpcResponse, 'result' | 'error'>): string {
   if (answer.error) return `the client answered with error ${answer.error.code}`;
   const result = answer.result;
   const action = isObject(result) && typeof result.action === 'string' ? result.action : 'no action';

@@ -5,6 +5,7 @@
 import { createHash, createHmac, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
 import type { JsonObject } from '../../mcp/jsonrpc.ts';
 import { ClientKeys } from './client-keys.ts';
+import { ApprovalStateSealer } from './request-state.ts';
 
 export interface PendingApproval {
   readonly id: string;
@@ -47,6 +48,8 @@ export class ApprovalBook {
   private readonly linkKey = randomBytes(32);
   /** Held calls by the ids their clients know them by (cancels, answers to elicitations). */
   readonly clients = new ClientKeys();
+  /** Seals the request states of questions asked through `input_required` (2026-07-28 clients). */
+  readonly states = new ApprovalStateSealer();
   /** The admin listener's public base (admin.publicUrl, else its address): where the webhook's links point. */
   linkBase: string | undefined;
 
