@@ -95,6 +95,13 @@ for (const [path, transport] of [['/mcp', 'Streamable HTTP'], ['/stdio', 'stdio'
       const seen = notes.length;
       await sleep(600);
       assert.equal(notes.length, seen, 'no progress once decided');
+      // The audit record reads the answer at the end of the stream the progress opened.
+      const name = path === '/mcp' ? 'http' : 'stdio';
+      const events = await recordsWhen(gh.gateway, { api: name }, (all) => all.some((e) => e.trace?.includes('approved by admin-token') && e.rpcId !== undefined));
+      const record = events.find((e) => e.trace?.includes('approved by admin-token'));
+      assert.ok(record, 'the approved call is recorded');
+      assert.equal(record.errorCode, undefined);
+      assert.equal(record.toolError, false);
       // A call the condition does not pick, on the same client, is answered as usual.
       assert.match(JSON.stringify((await client.callTool({ name: 'get-sum', arguments: { a: 1, b: 2 } })).content), /3/);
     } finally {
@@ -115,7 +122,9 @@ test('a client that cancels a held call (notifications/cancelled, connection kep
     // Deciding it now finds nothing: it left the queue.
     assert.equal((await api('POST', `/api/approvals/${String(held.id)}`, { decision: 'approve' })).status, 404);
     const events = await recordsWhen(gh.gateway, { api: 'counted' }, (all) => all.some((e) => e.trace?.includes('cancelled by the client')));
-    assert.ok(events.some((e) => e.trace?.includes('"policy":"approval"') && e.trace.includes('cancelled by the client while it waited for approval')), 'the audit record says cancelled');
+    const record = events.find((e) => e.trace?.includes('"policy":"approval"') && e.trace.includes('cancelled by the client while it waited for approval'));
+    assert.ok(record, 'the audit record says cancelled');
+    assert.equal(record.upstreamStatus, undefined, 'nothing went upstream');
     // The same client goes on (its session and connection were kept); a held call approved now reaches the server.
     const next = client.callTool({ name: 'hold', arguments: { key: 'approved-2' } });
     const second = await until('the second held call', async () => (await queue()).find((item) => item.api === 'counted'));
@@ -251,4 +260,20 @@ test('approver: user, 2026-07-28 — the request state is bound to the arguments
   const mute = await call(6, { a: 50, b: 5 }, {}, { ...envelope, 'io.modelcontextprotocol/clientCapabilities': {} });
   assert.equal(mute.status, 403, mute.text);
   assert.match(mute.text, /-32045[\s\S]*did not declare the elicitation capability/);
+});
+
+test('a 2026-07-28 client (bridged to a 2025 server) that sent a progress token hears its held call wait, on the request\'s stream, until approved', async () => {
+  const client = new ModernClient({ name: 'approval-waiting-modern', version: '1.0.0' }, { versionNegotiation: { mode: { pin: MODERN } } });
+  await client.connect(new ModernTransport(new URL(gh.url('http'))));
+  try {
+    const notes: Array<{ message?: string | undefined }> = [];
+    const pending = client.callTool({ name: 'get-sum', arguments: { a: 60, b: 3 } }, { onprogress: (note) => notes.push(note), resetTimeoutOnProgress: true });
+    const held = await until('the held call', async () => (await queue()).find((item) => item.api === 'http'));
+    await until('two progress notifications', () => (notes.length >= 2 ? true : undefined));
+    assert.match(notes[0]!.message ?? '', new RegExp(`waiting for approval by an operator \\(id ${String(held.id)}\\)`));
+    assert.equal((await api('POST', `/api/approvals/${String(held.id)}`, { decision: 'approve' })).status, 200);
+    assert.match(JSON.stringify((await pending).content), /63/);
+  } finally {
+    await client.close();
+  }
 });
