@@ -1,8 +1,11 @@
 // The approval policy: a `tools/call` its CEL condition picks (the ACL's context: agent, user,
 // arguments, the operator's tool annotations…) is held until a person approves or denies it, or
 // refused at the timeout. Approvers see the held calls in the admin API and get a webhook with
-// signed links. What is approved is that held call, with the arguments that were shown: nothing
-// the agent sends later can reuse it.
+// signed links; under `approver: user` the person behind the agent is asked instead (form
+// elicitation on the call's stream, or `input_required` for 2026-07-28 clients). While it waits,
+// a client that gave a progress token hears so, and a client that cancels it withdraws it. What
+// is approved is that held call, with the arguments that were shown: nothing the agent sends
+// later can reuse it.
 import { GatehouseError } from '../../errors.ts';
 import { isObject, isRequest, isResponse, type JsonObject, type JsonRpcId, type JsonRpcMessage, type JsonRpcRequest } from '../../mcp/jsonrpc.ts';
 import type { Logger } from '../../log.ts';
@@ -20,6 +23,11 @@ import { APPROVAL_STATE_PREFIX } from './request-state.ts';
 import { progressToken, reportWaiting } from './progress.ts';
 
 const CONSUME: RequestDecision = Object.freeze({ action: 'consume' });
+
+/** What every trace entry of this policy about a call says. */
+function traceBase(name: string, target: { readonly server: string; readonly original: string } | undefined): Omit<DecisionTrace, 'allowed'> {
+  return { policy: 'approval', method: 'tools/call', name, ...(target && { server: target.server, originalName: target.original }) };
+}
 
 /** Who answered a question to the user, as the audit trace names them. */
 function userOf(ctx: PolicyContext, refusal?: string): string {
@@ -48,11 +56,11 @@ export class ApprovalPolicy implements Policy {
     const name = typeof params.name === 'string' ? params.name : '';
     const args: JsonObject = isObject(params.arguments) ? params.arguments : {};
     const target = ctx.targetOf ? ctx.targetOf('tools', name) : ctx.server === '' ? undefined : { server: ctx.server, original: name };
-    const base = { policy: 'approval', method: 'tools/call', name, ...(target && { server: target.server, originalName: target.original }) };
     const state = params.requestState;
-    if (typeof state === 'string' && state.startsWith(APPROVAL_STATE_PREFIX)) return this.retried(ctx, message, state, args, base);
+    if (typeof state === 'string' && state.startsWith(APPROVAL_STATE_PREFIX)) return this.retried(ctx, message, state, args, traceBase(name, target));
     // A condition that fails at run time holds the call: approval is where safety is the point.
     if (this.when(conditionContext(ctx, 'tools/call', { name, arguments: args }, target, this.annotations)) === false) return ALLOW;
+    const base = traceBase(name, target);
     const byUser = this.config.approver === 'user';
     const stateless = isStateless(ctx.protocolVersion);
     if (byUser && (!ctx.clientElicits || (!stateless && !ctx.toClient))) {
