@@ -51,9 +51,9 @@ after(async () => {
   await counted?.close();
 });
 
-async function connect(path: string, answer?: (request: ElicitRequest) => ElicitResult): Promise<Client> {
+async function connect(path: string, answer?: (request: ElicitRequest, signal: AbortSignal) => ElicitResult | Promise<ElicitResult>): Promise<Client> {
   const client = new Client({ name: 'approval-waiting-test', version: '1.0.0' }, answer ? { capabilities: { elicitation: { form: {} } } } : {});
-  if (answer) client.setRequestHandler(ElicitRequestSchema, (request) => answer(request));
+  if (answer) client.setRequestHandler(ElicitRequestSchema, (request, extra) => answer(request, extra.signal));
   await client.connect(new StreamableHTTPClientTransport(new URL(path, gh.origin)));
   return client;
 }
@@ -186,10 +186,14 @@ test('approver: user — a client that did not declare elicitation is refused at
   }
 });
 
-test('approver: user over a stdio upstream — nobody answers the form in time: refused with -32046', async () => {
-  const client = await connect('/user-stdio', () => new Promise<ElicitResult>(() => {}) as unknown as ElicitResult);
+test('approver: user over a stdio upstream — nobody answers the form in time: refused with -32046, and the client is told to close the form', async () => {
+  let closed: unknown;
+  // The person never answers; the form closes when the SDK hears notifications/cancelled for it.
+  const client = await connect('/user-stdio', (_request, signal) => new Promise<ElicitResult>((resolve) => signal.addEventListener('abort', () => ((closed = signal.reason), resolve({ action: 'cancel' })))));
   try {
     await assert.rejects(client.callTool({ name: 'get-sum', arguments: { a: 30, b: 1 } }), /-32046|GH_APPROVAL_TIMEOUT/);
+    await until('the form closed', () => (closed === undefined ? undefined : true));
+    assert.match(String(closed), /approval timed out/);
   } finally {
     await client.close();
   }

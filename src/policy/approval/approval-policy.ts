@@ -84,13 +84,20 @@ export class ApprovalPolicy implements Policy {
     const stops = [this.book.clients.holdRequest(ctx, message.id, approval.id)];
     const token = progressToken(params);
     if (token !== undefined && ctx.toClient) stops.push(reportWaiting(ctx.toClient, token, approval, this.config.progressInterval, byUser ? 'you' : 'an operator'));
+    let question: string | undefined;
     if (byUser) {
-      const question = approvalQuestion(approval);
-      stops.push(this.book.clients.askUser(ctx, question.id, approval.id));
-      ctx.toClient!.send(question);
+      const asked = approvalQuestion(approval);
+      question = asked.id;
+      stops.push(this.book.clients.askUser(ctx, asked.id, approval.id));
+      // A client gone before it could be asked has nobody to answer: the call leaves the queue.
+      if (!ctx.toClient!.send(asked)) this.book.withdraw(approval.id, 'client');
     } else this.notify(approval);
     return outcome.then((decided): RequestDecision => {
       for (const stop of stops) stop();
+      // The form still shown is of no use any more: the client may close it (MCP cancellation).
+      if (question !== undefined && !decided.approved && decided.reason === 'timeout') {
+        ctx.toClient?.send({ jsonrpc: '2.0', method: 'notifications/cancelled', params: { requestId: question, reason: 'The approval timed out' } });
+      }
       if (decided.approved && ctx.response?.destroyed === true) {
         // Approved after its client left: nobody would get the answer, so it does not run.
         this.log.info({ approval: approval.id, api: approval.api, agent: approval.agent, tool: name, by: decided.by }, 'approved tool call not run: its client had gone');
