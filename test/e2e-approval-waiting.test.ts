@@ -281,3 +281,17 @@ test('a 2026-07-28 client (bridged to a 2025 server) that sent a progress token 
     await client.close();
   }
 });
+
+test('a 2026-07-28 client (no session) cancels its held call by request id: withdrawn, and its request answered at once', async () => {
+  const envelope = { 'io.modelcontextprotocol/protocolVersion': MODERN, 'io.modelcontextprotocol/clientCapabilities': {}, 'io.modelcontextprotocol/clientInfo': { name: 'raw', version: '1' } };
+  const headers = { 'content-type': 'application/json', accept: 'application/json, text/event-stream', 'mcp-protocol-version': MODERN };
+  const pending = raw(gh.url('counted'), { headers: { ...headers, 'mcp-method': 'tools/call', 'mcp-name': 'hold' }, body: { jsonrpc: '2.0', id: 'modern-7', method: 'tools/call', params: { name: 'hold', arguments: { key: 'modern-cancelled' }, _meta: envelope } } });
+  const held = await until('the held call', async () => (await queue()).find((item) => item.api === 'counted'));
+  const cancel = await raw(gh.url('counted'), { headers: { ...headers, 'mcp-method': 'notifications/cancelled' }, body: { jsonrpc: '2.0', method: 'notifications/cancelled', params: { requestId: 'modern-7', reason: 'changed my mind', _meta: envelope } } });
+  assert.equal(cancel.status, 202, cancel.text);
+  const answered = await pending;
+  assert.match(answered.text, /-32045[\s\S]*the client cancelled/);
+  assert.ok(!(await queue()).some((item) => item.id === held.id), 'withdrawn');
+  await sleep(200);
+  assert.ok(!reached.includes('modern-cancelled'), 'the server never saw it');
+});
