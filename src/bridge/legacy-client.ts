@@ -9,6 +9,7 @@
 //   client's answers (POSTed as 2025 clients do) become the retry's `inputResponses`;
 // - `ping` and `logging/setLevel` (removed in 2026-07-28) are answered here.
 import { randomUUID } from 'node:crypto';
+import { declaresFormElicitation } from '../mcp/client-capabilities.ts';
 import { GatehouseError } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import { errorResponse, idKey, isObject, isRequest, isResponse, type JsonObject, type JsonRpcId, type JsonRpcMessage, type JsonRpcRequest, type JsonRpcResponse } from '../mcp/jsonrpc.ts';
@@ -191,6 +192,7 @@ export class LegacyClientBridge {
     };
     if (typeof result.instructions === 'string') init.instructions = result.instructions;
     const sessionClaims: SessionClaims = { api: x.api, sub: x.principal.key, kind: 'http', ...(this.nodeId !== undefined && { node: this.nodeId }), iat: Math.floor(Date.now() / 1000), br: claims };
+    if (declaresFormElicitation(request)) sessionClaims.el = 1;
     const token = this.sealer.seal(sessionClaims);
     if (x.record) x.record.sessionId = token;
     const out = this.transformed(x, { jsonrpc: '2.0', id: request.id, result: init });

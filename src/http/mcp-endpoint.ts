@@ -11,6 +11,9 @@ import type { Upstream, SessionRef, Exchange, PostExchange } from '../upstream/u
 import { checkContentType, checkGetAccept, checkHostAndOrigin, checkPostAccept, readBody } from './guards.ts';
 import { errorResponse, isObject, isRequest, repeatedRequestId, requestIdIn, requestIdOf, validateMessage, type JsonRpcId, type JsonRpcMessage, type JsonRpcResponse } from '../mcp/jsonrpc.ts';
 import { sendJson } from './reply.ts';
+import { CallStream } from './call-stream.ts';
+import { formElicitationIn } from '../mcp/client-capabilities.ts';
+import { META_CLIENT_CAPABILITIES } from '../bridge/envelope.ts';
 import { nestsDeeperThan } from '../mcp/json-depth.ts';
 import { checkRoutingHeaders } from '../mcp/routing-headers.ts';
 import { itemOf } from '../mcp/classify.ts';
@@ -209,7 +212,7 @@ async function post(base: Base, api: ApiRuntime, deps: EndpointDeps, upstream: U
     await targets.locate(messages);
   }
   // An empty policy chain (the common case of a plain proxy) forwards the messages as parsed.
-  const ctx = api.policies.length === 0 ? undefined : policyContext(base, api, session, upstream, targets);
+  const ctx = api.policies.length === 0 ? undefined : policyContext(base, api, session, upstream, targets, batch ? NO_MESSAGES : messages);
   if (base.record) {
     base.record.messages = messages;
     base.record.sessionId = session?.token;
@@ -309,6 +312,7 @@ async function applyRequestPolicies(
       forwarded.push(outcome.message);
       continue;
     }
+    if (outcome.denied.action === 'consume') continue;
     if (outcome.denied.action === 'deny') {
       const error = outcome.denied.error;
       throw error instanceof GatehouseError ? error : new GatehouseError('GH_INTERNAL', error.message);
@@ -316,7 +320,12 @@ async function applyRequestPolicies(
     // 2026-07-28 clients require resultType on every result, answers in the server's place included.
     answered.push(isStateless(version) ? withResultType(outcome.denied.response) : outcome.denied.response);
   }
-  if (answered.length === 0) return forwarded;
+  if (answered.length === 0) {
+    if (forwarded.length > 0) return forwarded;
+    // Every message was for Gatehouse itself (notifications and responses only): accepted.
+    res.writeHead(202).end();
+    return undefined;
+  }
   if (record) record.answered = answered;
   // In a batch, nothing is forwarded: every other request is answered with an error saying why.
   if (!batch) sendJson(res, answerStatus(version, answered[0]!), answered[0]);
@@ -335,7 +344,18 @@ function unsupportedVersion(requested: string, message: string, supported: reado
   return new GatehouseError('GH_UNSUPPORTED_PROTOCOL_VERSION', message, undefined, { supported: [...supported], requested });
 }
 
-function policyContext(base: Base, api: ApiRuntime, session: SessionRef | undefined, upstream: Upstream, targets?: Targets): PolicyContext {
+function metaOf(message: JsonRpcMessage | undefined): Record<string, unknown> {
+  const params = message && 'method' in message && isObject(message.params) ? message.params : undefined;
+  return params && isObject(params._meta) ? params._meta : {};
+}
+
+/** A single request's answer stream, which a policy may open early (call-stream.ts). */
+function callStreamOf(base: Base, messages: readonly JsonRpcMessage[]): CallStream | undefined {
+  const only = messages.length === 1 ? messages[0]! : undefined;
+  return only && isRequest(only) && base.req.method === 'POST' ? new CallStream(base.res, only.id) : undefined;
+}
+
+function policyContext(base: Base, api: ApiRuntime, session: SessionRef | undefined, upstream: Upstream, targets?: Targets, messages: readonly JsonRpcMessage[] = NO_MESSAGES): PolicyContext {
   return {
     api: api.name,
     // A federated API has no one server: policies ask targetOf for each name.
@@ -346,6 +366,8 @@ function policyContext(base: Base, api: ApiRuntime, session: SessionRef | undefi
     sessionId: session?.token,
     request: { headers: base.req.headers, remoteAddress: base.req.socket.remoteAddress },
     response: base.res,
+    toClient: callStreamOf(base, messages),
+    clientElicits: isStateless(base.protocolVersion) ? formElicitationIn(metaOf(messages[0])[META_CLIENT_CAPABILITIES]) : session?.claims.el === 1,
     log: base.log,
     trace: [],
   };

@@ -18,6 +18,13 @@ export interface PolicyContext {
   readonly request: { readonly headers: Readonly<Record<string, string | string[] | undefined>>; readonly remoteAddress: string | undefined };
   /** The client's response: `destroyed` once the client has gone (a policy that waits checks it). */
   readonly response?: { readonly destroyed: boolean } | undefined;
+  /**
+   * A single request's answer stream, which a policy that holds the request may write to first
+   * (progress, an elicitation): absent for notifications, responses and batches.
+   */
+  readonly toClient?: ClientStream | undefined;
+  /** The client declared form elicitation (2025 session clients, at initialize). */
+  readonly clientElicits?: boolean | undefined;
   readonly log: Logger;
   /**
    * A federated API or virtual server: the server and original name behind a tool or prompt
@@ -27,6 +34,14 @@ export interface PolicyContext {
   readonly targetOf?: ((kind: 'tools' | 'prompts' | 'resources', name: string) => { readonly server: string; readonly original: string } | undefined) | undefined;
   /** Decision trace of this exchange: which policy and rule allowed or refused what (logs, audit). */
   readonly trace: DecisionTrace[];
+}
+
+/** Messages from Gatehouse to the client on the answer stream of the request being decided. */
+export interface ClientStream {
+  /** Sends one message; false when the client has gone or the answer has begun otherwise. */
+  send(message: JsonRpcMessage): boolean;
+  /** The client has gone, or the answer has ended. */
+  readonly gone: boolean;
 }
 
 export interface DecisionTrace {
@@ -46,7 +61,9 @@ export type RequestDecision =
   | { action: 'rewrite'; message: JsonRpcMessage }
   | { action: 'deny'; error: GatehouseError | JsonRpcErrorObject; status?: number }
   /** Answer the request here (with a result or a JSON-RPC error), as the server would; nothing is forwarded. */
-  | { action: 'respond'; response: JsonRpcResponse };
+  | { action: 'respond'; response: JsonRpcResponse }
+  /** The message was for Gatehouse itself (a client's answer to its elicitation, a cancel of a held call): taken in here, not forwarded. */
+  | { action: 'consume' };
 
 export interface Policy {
   readonly name: string;
@@ -74,12 +91,12 @@ export async function runRequestPolicies(
   policies: readonly Policy[],
   ctx: PolicyContext,
   message: JsonRpcMessage,
-): Promise<{ message: JsonRpcMessage; denied?: Extract<RequestDecision, { action: 'deny' | 'respond' }> }> {
+): Promise<{ message: JsonRpcMessage; denied?: Extract<RequestDecision, { action: 'deny' | 'respond' | 'consume' }> }> {
   let current = message;
   for (const policy of policies) {
     if (!policy.onRequest) continue;
     const decision = await policy.onRequest(ctx, current);
-    if (decision.action === 'deny' || decision.action === 'respond') return { message: current, denied: decision };
+    if (decision.action === 'deny' || decision.action === 'respond' || decision.action === 'consume') return { message: current, denied: decision };
     if (decision.action === 'rewrite') current = decision.message;
   }
   return { message: current };

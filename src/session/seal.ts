@@ -20,6 +20,8 @@ export interface SessionClaims {
   st?: 1;
   /** Issued at, seconds since the epoch. */
   iat: number;
+  /** 1: the client declared form elicitation at initialize (approval by the user asks it). */
+  el?: 1;
   /**
    * A 2025 client's session on a 2026-07-28-only server (src/bridge/legacy-client.ts): what it
    * declared at initialize, sent in `_meta` of every request Gatehouse forwards for it.

@@ -2,6 +2,7 @@
 // HTTP+SSE connections): starts one channel per session (isolation: log level, subscriptions and
 // state are never shared between clients), caps how many run, ends idle ones.
 import { randomBytes } from 'node:crypto';
+import { declaresFormElicitation } from '../mcp/client-capabilities.ts';
 import { GatehouseError } from '../errors.ts';
 import type { SessionClaims, SessionSealer } from '../session/seal.ts';
 import type { Logger } from '../log.ts';
@@ -170,6 +171,7 @@ export class ChannelUpstream implements Upstream {
     const channelId = randomBytes(9).toString('base64url');
     const claims: SessionClaims = { api: x.api, sub: x.principal.key, kind: 'channel', node: this.nodeId, ch: channelId, iat: Math.floor(Date.now() / 1000) };
     if (this.revival) claims.st = 1;
+    if (declaresFormElicitation(x.messages[0])) claims.el = 1;
     const token = this.sealer.seal(claims);
     const session = this.track(channelId, token);
     const channel = session.channel;

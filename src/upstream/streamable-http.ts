@@ -9,6 +9,7 @@ import type { SessionClaims, SessionSealer } from '../session/seal.ts';
 import { sendError, sendJson } from '../http/reply.ts';
 import type { Logger } from '../log.ts';
 import type { CredentialContext, Exchange, PostExchange, Upstream, UpstreamCredentials, UpstreamGlobals } from './upstream.ts';
+import { declaresFormElicitation } from '../mcp/client-capabilities.ts';
 import { URL_ELICITATION_REQUIRED, UrlElicitationRequired } from '../mcp/url-elicitation.ts';
 import { HttpSessionTracker } from './http-sessions.ts';
 import { CancelledError, UpstreamHttpClient, UpstreamHttpError, relay, type Cancellable } from './http-client.ts';
@@ -240,6 +241,7 @@ export class StreamableHttpUpstream implements Upstream {
     if (isInit && status >= 200 && status < 300) {
       const up = typeof upstreamSession === 'string' ? upstreamSession : undefined;
       const claims: SessionClaims = { api: x.api, sub: x.principal.key, kind: 'http', iat: Math.floor(Date.now() / 1000) };
+      if ('messages' in x && declaresFormElicitation(x.messages[0])) claims.el = 1;
       if (up) {
         claims.up = up;
         this.tracker.touch(up);

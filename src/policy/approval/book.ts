@@ -4,6 +4,8 @@
 // they work while the call waits here and never after.
 import { createHash, createHmac, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
 import type { JsonObject } from '../../mcp/jsonrpc.ts';
+import { ClientKeys } from './client-keys.ts';
+import { ApprovalStateSealer } from './request-state.ts';
 
 export interface PendingApproval {
   readonly id: string;
@@ -24,9 +26,11 @@ export interface PendingApproval {
   readonly expiresAt: number;
   /** Why it waits, when another policy than `approval` holds it (taint: what tainted the session). */
   readonly reason?: string | undefined;
+  /** `user`: the person behind the agent decides (elicitation), not operators: not in the admin queue. */
+  readonly approver?: 'user' | undefined;
 }
 
-export type ApprovalOutcome = { readonly approved: true; readonly by: string } | { readonly approved: false; readonly by: string; readonly reason: 'denied' | 'timeout' };
+export type ApprovalOutcome = { readonly approved: true; readonly by: string } | { readonly approved: false; readonly by: string; readonly reason: 'denied' | 'timeout' | 'cancelled' };
 
 export type LinkAction = 'approve' | 'deny';
 
@@ -42,6 +46,10 @@ interface Waiting {
 export class ApprovalBook {
   private readonly waiting = new Map<string, Waiting>();
   private readonly linkKey = randomBytes(32);
+  /** Held calls by the ids their clients know them by (cancels, answers to elicitations). */
+  readonly clients = new ClientKeys();
+  /** Seals the request states of questions asked through `input_required` (2026-07-28 clients). */
+  readonly states = new ApprovalStateSealer();
   /** The admin listener's public base (admin.publicUrl, else its address): where the webhook's links point. */
   linkBase: string | undefined;
 
@@ -58,13 +66,15 @@ export class ApprovalBook {
     return { approval, outcome };
   }
 
-  /** The calls waiting (a tenant's only, when given), oldest first. */
+  /** The calls waiting for operators (a tenant's only, when given), oldest first. */
   list(tenant?: string): PendingApproval[] {
-    return [...this.waiting.values()].map((w) => w.approval).filter((a) => tenant === undefined || a.tenant === tenant);
+    return [...this.waiting.values()].map((w) => w.approval).filter((a) => a.approver === undefined && (tenant === undefined || a.tenant === tenant));
   }
 
+  /** A call waiting for operators. */
   get(id: string): PendingApproval | undefined {
-    return this.waiting.get(id)?.approval;
+    const approval = this.waiting.get(id)?.approval;
+    return approval?.approver === undefined ? approval : undefined;
   }
 
   /**
@@ -73,8 +83,19 @@ export class ApprovalBook {
    */
   decide(id: string, approve: boolean, by: string, argumentsHash?: string): boolean {
     const waiting = this.waiting.get(id);
-    if (!waiting || (argumentsHash !== undefined && argumentsHash !== waiting.approval.argumentsHash)) return false;
+    if (!waiting || waiting.approval.approver !== undefined || (argumentsHash !== undefined && argumentsHash !== waiting.approval.argumentsHash)) return false;
     return this.settle(id, approve ? { approved: true, by } : { approved: false, by, reason: 'denied' });
+  }
+
+  /** The user's answer to a call held for them (`approver: user`); false when it is not waiting. */
+  answer(id: string, approve: boolean, by: string): boolean {
+    if (this.waiting.get(id)?.approval.approver !== 'user') return false;
+    return this.settle(id, approve ? { approved: true, by } : { approved: false, by, reason: 'denied' });
+  }
+
+  /** Takes a call out of the queue because its client cancelled it; false when it is not waiting. */
+  withdraw(id: string, by: string): boolean {
+    return this.settle(id, { approved: false, by, reason: 'cancelled' });
   }
 
   linkToken(id: string, action: LinkAction): string {

@@ -20,6 +20,11 @@ export const ApprovalPolicySchema = z
         })
         .meta({ description: 'CEL condition over the same context as ACL conditions (agent, user, claims, request, mcp with mcp.arguments and mcp.tool.annotations, now): a `tools/call` for which it is true waits for approval. E.g. `mcp.tool.annotations.destructive || (mcp.originalName == "transfer" && mcp.arguments.amount > 1000)`. A condition that fails at run time holds the call too (fail closed).' }),
       timeout: Duration.default(300_000).meta({ description: 'How long a call waits; then it is refused (GH_APPROVAL_TIMEOUT). The client\'s own request timeout must be longer.' }),
+      approver: z
+        .enum(['operators', 'user'])
+        .default('operators')
+        .meta({ description: '`operators`: approvers decide in the admin API or through the webhook\'s links. `user`: the person behind the agent decides, asked through form elicitation on the call\'s answer stream (2025-06-18 and later clients that declared the `elicitation` capability), or for 2026-07-28 clients an `input_required` result with a sealed request state; clients that did not declare form elicitation are refused with GH_APPROVAL_DENIED saying why. No webhook is sent and the call is not in the admin queue.' }),
+      progressInterval: Duration.refine((ms) => ms >= 100, 'expected at least 100ms (a progress notification per interval goes to every waiting client)').default(5_000).meta({ description: 'While a call waits, a client that sent `_meta.progressToken` gets a `notifications/progress` at once and then this often, naming the approval and the time left (its SDK can reset its own request timeout on each).' }),
       webhook: WebhookSchema.optional().meta({ description: 'Told of each held call (event `approval_requested`) with signed single-use links to approve or deny it on the admin listener.' }),
     }),
   })
