@@ -63,6 +63,7 @@ import { RequestStateSealer } from './bridge/request-state.ts';
 import { TaskIdSealer } from './bridge/task-ids.ts';
 import type { ServerBridges } from './bridge/server-bridges.ts';
 import { deriveKey, SealBox } from './session/seal-box.ts';
+import { SharedApprovals } from './policy/approval/shared.ts';
 import { ChildSlots } from './upstream/child-slots.ts';
 import type { ControlPlane } from './control/plane.ts';
 import { defaultMaxConnections, openFileLimit, type ClientLimits, type ConnectionStats } from './http/client-limits.ts';
@@ -109,6 +110,8 @@ export class Gateway {
   readonly taint: TaintBook;
   /** Tool calls held for approval (src/policy/approval/); the admin listener decides them. */
   readonly approvals = new ApprovalBook();
+  /** The approval queue as every node's admin listener sees it (shared.ts). */
+  approvalQueue: SharedApprovals | undefined;
   readonly nodeId = randomBytes(6).toString('base64url');
   private readonly stderrDroppedByServer = new Map<string, StderrDropped>();
   /** Children running per stdio server, whoever started them (kept across reloads). */
@@ -219,6 +222,11 @@ export class Gateway {
         federatedSessions: new SealBox(deriveKey(key, 'gatehouse federated session'), 'gatehouse-federated-session-v1'),
       });
       await gateway.pinning.start();
+      gateway.approvals.useLinkKey(deriveKey(key, 'gatehouse approval links'));
+      gateway.approvalQueue = new SharedApprovals(gateway.approvals, store, gateway.nodeId, log.child({ component: 'approval' }));
+      gateway.approvalQueue.start();
+      const queue = gateway.approvalQueue;
+      cleanup.push(async () => queue.stop());
       gateway.observability = observability;
       observability.bind(gateway);
       gateway.control = options.control?.(gateway, { dataDir, env });
@@ -637,6 +645,7 @@ export class Gateway {
       for (const { upstream } of this.upstreams.values()) upstream.endStreams();
       const { drained, cut } = await this.listener.drain(this.config.timeouts.drain);
       await this.cluster?.close();
+      this.approvalQueue?.stop();
       // Every exchange has finished: write what the audit log still holds before stopping.
       await this.audit?.close().catch((err: unknown) => this.log.error({ err }, 'could not flush the audit log'));
       await Promise.all([...this.upstreams.values()].map(({ upstream }) => upstream.close()));

@@ -2,11 +2,14 @@
 // (`GET /api/approvals`, `POST /api/approvals/<id>` with `{"decision": "approve"|"deny"}`), and
 // the signed links of the webhook (`/approvals/<id>?action=…&t=…`: a page showing the call with
 // one button; the POST decides). A tenant's admin sees and decides its tenant's calls only; a
-// viewer sees them and decides nothing.
+// viewer sees them and decides nothing. Every node's held calls are listed and decided here
+// (policy/approval/shared.ts): a call another node holds is decided by a note to that node, which
+// applies it within a second (202).
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { escapeHtml } from '../authserver/pages.ts';
 import { sendJson } from '../http/reply.ts';
-import type { ApprovalBook, LinkAction, PendingApproval } from '../policy/approval/book.ts';
+import type { LinkAction, PendingApproval } from '../policy/approval/book.ts';
+import type { SharedApprovals } from '../policy/approval/shared.ts';
 import { APPROVAL_LINK_PATH } from '../policy/approval/links.ts';
 import { actorOf, identityOf } from './auth.ts';
 import { sendHtml } from './pages.ts';
@@ -23,15 +26,15 @@ export type ApprovalView = ReturnType<typeof view>;
 const view = (a: PendingApproval) => ({ ...a, reason: a.reason ?? null, user: a.user ?? null, session: a.session ?? null, tenant: a.tenant ?? null, requestedAt: new Date(a.requestedAt).toISOString(), expiresAt: new Date(a.expiresAt).toISOString() });
 
 /** /api/approvals[/<id>], behind admin authentication. */
-export async function approvalsApi(book: ApprovalBook, req: IncomingMessage, res: ServerResponse, path: string): Promise<void> {
+export async function approvalsApi(queue: SharedApprovals, req: IncomingMessage, res: ServerResponse, path: string): Promise<void> {
   const who = identityOf(req);
   const tenant = who?.tenant;
   if (path === APPROVALS_API) {
     if (req.method !== 'GET') return sendJson(res, 405, { error: 'Method Not Allowed' }, { ...NO_STORE, allow: 'GET' });
-    return sendJson(res, 200, { items: book.list(tenant).map(view) }, NO_STORE);
+    return sendJson(res, 200, { items: (await queue.list(tenant)).map(view) }, NO_STORE);
   }
   const id = decodeURIComponent(path.slice(APPROVALS_API.length + 1));
-  const approval = book.get(id);
+  const approval = await queue.get(id);
   // Another tenant's call is a missing one.
   if (!approval || (tenant !== undefined && approval.tenant !== tenant)) return sendJson(res, 404, { error: `no call waits for approval under id "${id}" (decided already, timed out, or never held)` }, NO_STORE);
   if (req.method === 'GET') return sendJson(res, 200, view(approval), NO_STORE);
@@ -42,29 +45,32 @@ export async function approvalsApi(book: ApprovalBook, req: IncomingMessage, res
   if (body.decision !== 'approve' && body.decision !== 'deny') return sendJson(res, 400, { error: 'Bad Request: decision must be "approve" or "deny"' }, NO_STORE);
   if (body.argumentsHash !== undefined && typeof body.argumentsHash !== 'string') return sendJson(res, 400, { error: 'Bad Request: argumentsHash must be a string' }, NO_STORE);
   const by = who ? actorOf(who) : 'admin';
-  if (!book.decide(id, body.decision === 'approve', by, body.argumentsHash as string | undefined)) {
-    return sendJson(res, 409, { error: body.argumentsHash !== undefined && book.get(id) ? 'Conflict: the arguments are not the ones shown (argumentsHash differs)' : 'Conflict: the call was decided or timed out meanwhile' }, NO_STORE);
+  const outcome = await queue.decide(id, body.decision === 'approve', by, body.argumentsHash as string | undefined);
+  if (outcome === 'conflict' || outcome === 'missing') {
+    return sendJson(res, 409, { error: body.argumentsHash !== undefined && (await queue.get(id)) ? 'Conflict: the arguments are not the ones shown (argumentsHash differs)' : 'Conflict: the call was decided or timed out meanwhile' }, NO_STORE);
   }
-  return sendJson(res, 200, { id, decision: body.decision, by }, NO_STORE);
+  // Relayed: the node holding the call applies the decision within a second.
+  return sendJson(res, outcome === 'decided' ? 200 : 202, { id, decision: body.decision, by, ...(outcome === 'relayed' && { applied: 'by the node that holds the call, within a second' }) }, NO_STORE);
 }
 
 /** /approvals/<id>?action=…&t=…: the webhook's signed links; no admin sign-in (the signature is the authority). */
-export async function approvalLink(book: ApprovalBook, req: IncomingMessage, res: ServerResponse, path: string, url: string): Promise<void> {
+export async function approvalLink(queue: SharedApprovals, req: IncomingMessage, res: ServerResponse, path: string, url: string): Promise<void> {
   const id = decodeURIComponent(path.slice(APPROVAL_LINK_PATH.length));
   const params = new URL(url, 'http://admin.invalid').searchParams;
   const action = params.get('action');
   const token = params.get('t') ?? '';
-  if ((action !== 'approve' && action !== 'deny') || !book.checkLink(id, action, token)) {
+  if ((action !== 'approve' && action !== 'deny') || !queue.checkLink(id, action, token)) {
     return sendHtml(res, 400, 'Invalid link', '<h1>Invalid link</h1><p>This approval link is malformed or was not issued by this Gatehouse.</p>');
   }
-  const approval = book.get(id);
+  const approval = await queue.get(id);
   if (!approval) return sendHtml(res, 410, 'Nothing to decide', '<h1>Nothing to decide</h1><p>This call was decided already, timed out, or its agent left.</p>');
   if (req.method === 'GET' || req.method === 'HEAD') return sendHtml(res, 200, 'Approve a tool call', confirmPage(approval, action, url));
   if (req.method !== 'POST') {
     res.writeHead(405, { allow: 'GET, POST' }).end();
     return;
   }
-  const decided = book.decide(id, action === 'approve', `link:${action}`);
+  const outcome = await queue.decide(id, action === 'approve', `link:${action}`);
+  const decided = outcome === 'decided' || outcome === 'relayed';
   return sendHtml(res, decided ? 200 : 410, decided ? 'Decided' : 'Nothing to decide', decided ? `<h1>${action === 'approve' ? 'Approved' : 'Denied'}</h1><p>The call of <b>${escapeHtml(approval.tool)}</b> by <b>${escapeHtml(approval.agent)}</b> is ${action === 'approve' ? 'approved and runs now' : 'denied'}.</p>` : '<h1>Nothing to decide</h1><p>This call was decided meanwhile.</p>');
 }
 

@@ -31,7 +31,7 @@ import type { AuditVerify } from './api/index.ts';
 import { API_PREFIX, type ManagementHandler } from '../control/api.ts';
 import { ConnectionGuard, isClientDisconnect, timeoutOptions, type ClientLimits, type ConnectionStats } from '../http/client-limits.ts';
 import { APPROVALS_API, approvalLink, approvalsApi } from './approvals.ts';
-import type { ApprovalBook } from '../policy/approval/book.ts';
+import type { SharedApprovals } from '../policy/approval/shared.ts';
 import { APPROVAL_LINK_PATH } from '../policy/approval/links.ts';
 import { TOOLS_API, toolPinsApi, type ToolPinsHost } from './tool-pins.ts';
 import { createWebServer, type WebServer } from '../http/tls-server.ts';
@@ -52,7 +52,7 @@ export interface AdminHost {
   /** The embedded authorization server's admin client, when it is on and has one ("Sign in with Gatehouse", sso.ts). */
   adminSignIn?(): SignInServer | undefined;
   /** Tool calls held by approval policies (src/policy/approval/). */
-  readonly approvals?: ApprovalBook | undefined;
+  readonly approvalQueue?: SharedApprovals | undefined;
   /** Pinned tool definitions (src/policy/pinning/): an approval through the admin API applies here at once. */
   readonly pinning?: ToolPinsHost['pinning'] | undefined;
 }
@@ -232,11 +232,11 @@ export class AdminServer {
         return this.serveMetrics(req, res, url);
     }
     // The approval webhook's signed links: the signature is the authority, not a sign-in.
-    if (this.host.approvals && path.startsWith(APPROVAL_LINK_PATH)) return approvalLink(this.host.approvals, req, res, path, url);
+    if (this.host.approvalQueue && path.startsWith(APPROVAL_LINK_PATH)) return approvalLink(this.host.approvalQueue, req, res, path, url);
     const who = await this.auth.identify(req, this.host.control?.adminTokens);
     if (!who) return this.refuse(req, res, url);
     rememberIdentity(req, who);
-    if (this.host.approvals && (path === APPROVALS_API || path.startsWith(`${APPROVALS_API}/`))) return approvalsApi(this.host.approvals, req, res, path);
+    if (this.host.approvalQueue && (path === APPROVALS_API || path.startsWith(`${APPROVALS_API}/`))) return approvalsApi(this.host.approvalQueue, req, res, path);
     if (this.host.pinning && (path === TOOLS_API || path.startsWith(`${TOOLS_API}/`))) return toolPinsApi({ config: this.host.config, store: this.host.store, log: this.host.log, pinning: this.host.pinning, audit: this.host.audit }, req, res, path);
     if (path === '/api/v1' || path.startsWith(API_PREFIX)) {
       const control = this.host.control;

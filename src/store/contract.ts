@@ -338,6 +338,16 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
       assert.equal(await store.takeGrant(uid('missing')), undefined);
     });
 
+    test('grants: listed by key prefix, live ones only, in key order, up to the limit', async () => {
+      const prefix = `${uid('list')}:`;
+      for (const n of [3, 1, 2]) await store.putGrant({ key: `${prefix}${n}`, payload: { n }, expiresAt: Date.now() + HOUR });
+      await store.putGrant({ key: `${prefix}0`, payload: { n: 0 }, expiresAt: Date.now() - 1 });
+      await store.putGrant({ key: `${prefix.slice(0, -1)};other`, payload: {}, expiresAt: Date.now() + HOUR });
+      assert.deepEqual((await store.listGrants(prefix, 10)).map((g) => g.payload.n), [1, 2, 3]);
+      assert.deepEqual((await store.listGrants(prefix, 2)).map((g) => g.payload.n), [1, 2]);
+      assert.deepEqual(await store.listGrants(`${uid('none')}:`, 10), []);
+    });
+
     test('grants: put replaces; delete removes', async () => {
       const key = uid('interaction');
       await store.putGrant({ key, payload: { v: 1 }, expiresAt: Date.now() + HOUR });

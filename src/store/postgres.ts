@@ -105,6 +105,7 @@ const SQL = {
   // An expired grant is deleted too (it could never be used again) but not returned.
   takeGrant: 'DELETE FROM oauth_grants WHERE key = $1 RETURNING key, payload, expires_at',
   deleteGrant: 'DELETE FROM oauth_grants WHERE key = $1',
+  listGrants: 'SELECT key, payload, expires_at FROM oauth_grants WHERE key >= $1 AND key < $2 AND expires_at > $3 ORDER BY key LIMIT $4',
   pruneGrants: 'DELETE FROM oauth_grants WHERE expires_at <= $1',
 
   addRevocation: `INSERT INTO revoked_tokens (id, expires_at) VALUES ($1, $2)
@@ -286,6 +287,10 @@ export class PostgresStore implements Store {
     const row = await this.#one<rows.GrantRow>('takeGrant', [key]);
     const grant = row && rows.toGrant(row);
     return grant && rows.isLive(grant, Date.now()) ? grant : undefined;
+  }
+
+  async listGrants(prefix: string, limit: number): Promise<OAuthGrantRecord[]> {
+    return (await this.#query<rows.GrantRow>('listGrants', [prefix, `${prefix}\uffff`, Date.now(), limit])).rows.map(rows.toGrant);
   }
 
   async deleteGrant(key: string): Promise<void> {

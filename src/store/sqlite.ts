@@ -151,6 +151,8 @@ function prepare(db: Database.Database) {
       'DELETE FROM oauth_grants WHERE key = ? RETURNING key, payload, expires_at',
     ),
     deleteGrant: db.prepare<[string]>('DELETE FROM oauth_grants WHERE key = ?'),
+    // A range on the primary key, not LIKE: a prefix holding % or _ means itself.
+    listGrants: db.prepare<[string, string, number, number], rows.GrantRow>('SELECT key, payload, expires_at FROM oauth_grants WHERE key >= ? AND key < ? AND expires_at > ? ORDER BY key LIMIT ?'),
     pruneGrants: db.prepare<[number]>('DELETE FROM oauth_grants WHERE expires_at <= ?'),
 
     addRevocation: db.prepare<[string, number]>(
@@ -374,6 +376,10 @@ export class SqliteStore implements Store {
     const row = this.#q.takeGrant.get(key);
     const grant = row && rows.toGrant(row);
     return grant && rows.isLive(grant, Date.now()) ? grant : undefined;
+  }
+
+  async listGrants(prefix: string, limit: number): Promise<OAuthGrantRecord[]> {
+    return this.#q.listGrants.all(prefix, `${prefix}\uffff`, Date.now(), limit).map(rows.toGrant);
   }
 
   async deleteGrant(key: string): Promise<void> {

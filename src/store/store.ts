@@ -207,6 +207,8 @@ export interface Store {
   /** Deletes and returns the grant atomically: single use (codes, state). Undefined if absent or expired. */
   takeGrant(key: string): Promise<OAuthGrantRecord | undefined>;
   deleteGrant(key: string): Promise<void>;
+  /** The live grants whose key starts with `prefix` (at most `limit`, by key). */
+  listGrants(prefix: string, limit: number): Promise<OAuthGrantRecord[]>;
   /** Removes expired grants; returns how many. */
   pruneGrants(now: number): Promise<number>;
 

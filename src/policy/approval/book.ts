@@ -1,7 +1,8 @@
 // The calls waiting for a person's approval, on this node. Each is one held `tools/call`: its
 // exact arguments (by hash), agent, user and session; a decision settles that call only, once.
-// Links for the webhook carry an HMAC of the id and the action under a key of this process, so
-// they work while the call waits here and never after.
+// Links for the webhook carry an HMAC of the id and the action under a key derived from the
+// session key every node shares (a random one until it is given), so a link works on any node's
+// admin listener while the call waits, and never after. shared.ts makes the queue cluster-wide.
 import { createHash, createHmac, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
 import type { JsonObject } from '../../mcp/jsonrpc.ts';
 import { ClientKeys } from './client-keys.ts';
@@ -45,7 +46,10 @@ interface Waiting {
 
 export class ApprovalBook {
   private readonly waiting = new Map<string, Waiting>();
-  private readonly linkKey = randomBytes(32);
+  private linkKey: Buffer = randomBytes(32);
+  /** Told of each call held for operators, and of its end (shared.ts keeps them in the store). */
+  onHeld: ((approval: PendingApproval) => void) | undefined;
+  onSettled: ((approval: PendingApproval) => void) | undefined;
   /** Held calls by the ids their clients know them by (cancels, answers to elicitations). */
   readonly clients = new ClientKeys();
   /** Seals the request states of questions asked through `input_required` (2026-07-28 clients). */
@@ -63,6 +67,7 @@ export class ApprovalBook {
       timer.unref();
       this.waiting.set(approval.id, { approval, settle: resolve, timer });
     });
+    if (approval.approver === undefined) this.onHeld?.(approval);
     return { approval, outcome };
   }
 
@@ -98,6 +103,16 @@ export class ApprovalBook {
     return this.settle(id, { approved: false, by, reason: 'cancelled' });
   }
 
+  /** The key the webhook's links are signed with: one every node of a cluster derives alike. */
+  useLinkKey(key: Buffer): void {
+    this.linkKey = key;
+  }
+
+  /** Ids of the calls waiting for operators here. */
+  operatorIds(): string[] {
+    return [...this.waiting.values()].filter((w) => w.approval.approver === undefined).map((w) => w.approval.id);
+  }
+
   linkToken(id: string, action: LinkAction): string {
     return createHmac('sha256', this.linkKey).update(`${id}\n${action}`).digest('base64url');
   }
@@ -114,6 +129,7 @@ export class ApprovalBook {
     this.waiting.delete(id);
     clearTimeout(waiting.timer);
     waiting.settle(outcome);
+    if (waiting.approval.approver === undefined) this.onSettled?.(waiting.approval);
     return true;
   }
 }
