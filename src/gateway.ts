@@ -313,7 +313,7 @@ export class Gateway {
     // Per-user upstream OAuth: the connect links and Gatehouse's client metadata document.
     const connections = this.credentials.connections;
     connections.setPublicBase(compilePublicBase(config));
-    connections.retain(new Set(Object.entries(config.servers).flatMap(([name, server]) => ('url' in server && server.auth ? [name] : []))));
+    connections.retain(new Set(Object.entries(config.servers).flatMap(([name, server]) => ('url' in server && server.auth?.type === 'oauth-user' ? [name] : []))));
     for (const [route, handler] of connections.routes()) runtime.routes.add(route, handler, runtime.routeOrigin);
     // Users of the embedded authorization server see and revoke their connections there.
     if (authServer) runtime.routes.add(...connections.pageRoute(), runtime.routeOrigin);
