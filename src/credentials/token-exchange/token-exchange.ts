@@ -147,7 +147,8 @@ function subjectOf(principal: Principal): Subject | undefined {
   const sub = principal.user?.id ?? (typeof claims.sub === 'string' ? claims.sub : principal.id);
   const agent = agentOf(principal);
   const issuer = typeof claims.iss === 'string' ? claims.iss : principal.plan;
-  return { token, sub, agent, key: JSON.stringify([issuer, sub, agent]) };
+  // Length-prefixed: no choice of names can make two different triples one key.
+  return { token, sub, agent, key: `${issuer.length}:${issuer}${sub.length}:${sub}${agent}` };
 }
 
 /** The agent acting for the user: the OAuth client the token was issued to, else the principal. */
