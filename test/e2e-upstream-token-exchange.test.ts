@@ -166,6 +166,27 @@ test('an issued token is exchanged again once it is near its expiry', async () =
   }
 });
 
+test('an issued token the upstream refuses (401) is dropped: the call is retried once with a new exchange', async () => {
+  const grace = await agentFor('grace');
+  try {
+    assert.equal((await whoami(grace)).sub, 'grace');
+    const first = upstream.authorizations.at(-1)!.replace(/^Bearer /, '');
+    assert.equal(idp.exchanges.get('grace'), 1);
+    upstream.revoked.add(first);
+    const before = upstream.authorizations.length;
+    assert.equal((await whoami(grace)).sub, 'grace', 'the agent saw no failure');
+    const sent = upstream.authorizations.slice(before).map((h) => h.replace(/^Bearer /, ''));
+    assert.deepEqual(sent.length, 2, 'the refused token, then one retry');
+    assert.equal(sent[0], first);
+    assert.notEqual(sent[1], first);
+    assert.equal(idp.exchanges.get('grace'), 2, 'one new exchange');
+    assert.equal((await whoami(grace)).sub, 'grace');
+    assert.equal(idp.exchanges.get('grace'), 2, 'the new token is cached in turn');
+  } finally {
+    await grace.close();
+  }
+});
+
 test('an API-key agent has no user token to exchange: refused with a clear error', async () => {
   const answer = await initializeWith(API_KEY, 'keys');
   assert.equal(answer.status, 403);

@@ -177,6 +177,8 @@ export interface ExchangeUpstream {
   readonly url: string;
   /** Every Authorization header the server received, in order. */
   readonly authorizations: string[];
+  /** Tokens the server refuses from now on (401), as a resource server told of a revocation would. */
+  readonly revoked: Set<string>;
   close(): Promise<void>;
 }
 
@@ -187,10 +189,12 @@ export async function startExchangeUpstream(issuer: () => string): Promise<Excha
   const server = createServer(app);
   const url = `${await listen(server)}/mcp`;
   const authorizations: string[] = [];
+  const revoked = new Set<string>();
   let jwks: ReturnType<typeof createRemoteJWKSet> | undefined;
   const verifier = {
     async verifyAccessToken(token: string) {
       jwks ??= createRemoteJWKSet(new URL(`${issuer()}/jwks`));
+      if (revoked.has(token)) throw new InvalidTokenError('token revoked');
       try {
         const { payload } = await jwtVerify(token, jwks, { issuer: issuer(), audience: url, typ: 'at+jwt' });
         return { token, clientId: String(payload.client_id ?? ''), scopes: String(payload.scope ?? '').split(' ').filter(Boolean), expiresAt: payload.exp, extra: { sub: payload.sub, act: payload.act } };
@@ -223,6 +227,7 @@ export async function startExchangeUpstream(issuer: () => string): Promise<Excha
   return {
     url,
     authorizations,
+    revoked,
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();
