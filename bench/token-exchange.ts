@@ -46,7 +46,7 @@ const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floo
 const before = loadAverage();
 const upstream = await startUpstream();
 const upstreamUrl = `${upstream.origin}/mcp`;
-const idp = await startEnterpriseIdp({ client: CLIENT, actorKey: actorKeys.publicKey, actorIssuer: ACTOR_ISSUER, resource: () => upstreamUrl });
+const idp = await startEnterpriseIdp({ client: CLIENT, actorKey: () => actorKeys.publicKey, actorIssuer: ACTOR_ISSUER, resource: () => upstreamUrl });
 try {
   // --- end to end -------------------------------------------------------------------------------
   const { bin, port, dir, config } = await gatehouseFiles();

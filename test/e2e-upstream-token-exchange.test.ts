@@ -2,7 +2,8 @@
 // (oidc-provider, with the RFC 8693 grant registered through its registerGrantType) issues users'
 // tokens to the agents' application; the official SDK client presents them to Gatehouse (jwt plan,
 // verified against the provider's JWKS); Gatehouse exchanges each for a token of the SDK-built
-// upstream, naming the agent in a signed actor token; the upstream verifies it and reports the
+// upstream, naming the agent in a signed actor token (which the provider checks against the JWKS
+// Gatehouse publishes); the upstream verifies it and reports the
 // subject and actor it saw. Also: an API-key agent, a refused exchange, a stalled and an
 // unreachable token endpoint, and no token in any log line or audit record.
 import { after, before, test } from 'node:test';
@@ -15,6 +16,8 @@ import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/
 import { INIT_REQUEST, MCP_HEADERS, raw, startTestGateway, tempDir, type TestGateway } from './helpers/gatehouse.ts';
 import { closedPort } from './helpers/http-peers.ts';
 import { readAuditFile } from './helpers/audit-db.ts';
+import { createRemoteJWKSet } from 'jose';
+import { ACTOR_JWKS_PATH } from '../src/credentials/token-exchange/actor-jwks.ts';
 import { AGENT_APP, GATEHOUSE_AUDIENCE, startEnterpriseIdp, startExchangeUpstream, type EnterpriseIdp, type ExchangeUpstream } from './helpers/enterprise-idp.ts';
 
 const API_KEY = 'token-exchange-test-api-key-7d2b9c4e';
@@ -32,7 +35,10 @@ const secrets = new Set<string>([API_KEY, CLIENT.secret]);
 
 before(async () => {
   let upstreamUrl = '';
-  idp = await startEnterpriseIdp({ client: CLIENT, actorKey: actorKeys.publicKey, actorIssuer: ACTOR_ISSUER, resource: () => upstreamUrl });
+  // The authorization server knows Gatehouse's actor key from the JWKS Gatehouse publishes.
+  let actorJwks: ReturnType<typeof createRemoteJWKSet> | undefined;
+  const actorKey = () => (actorJwks ??= createRemoteJWKSet(new URL(`${gh.origin}${ACTOR_JWKS_PATH}`)));
+  idp = await startEnterpriseIdp({ client: CLIENT, actorKey, actorIssuer: ACTOR_ISSUER, resource: () => upstreamUrl });
   upstream = await startExchangeUpstream(() => idp.issuer);
   upstreamUrl = upstream.url;
   dataDir = tempDir();
@@ -106,6 +112,19 @@ test('the upstream sees the user as subject and the agent as actor, with a token
   } finally {
     await alice.close();
   }
+});
+
+test('Gatehouse publishes its actor key as a JWKS: public members only, with its kid and algorithm', async () => {
+  const response = await fetch(`${gh.origin}${ACTOR_JWKS_PATH}`, { signal: AbortSignal.timeout(5000) });
+  assert.equal(response.status, 200);
+  assert.equal(response.headers.get('content-type'), 'application/jwk-set+json');
+  const { keys } = (await response.json()) as { keys: Array<Record<string, unknown>> };
+  assert.equal(keys.length, 1, 'three servers share one key: published once');
+  const [key] = keys;
+  assert.deepEqual({ kty: key!.kty, crv: key!.crv, kid: key!.kid, alg: key!.alg, use: key!.use }, { kty: 'EC', crv: 'P-256', kid: 'gatehouse-actor-1', alg: 'ES256', use: 'sig' });
+  assert.equal(key!.d, undefined, 'no private member');
+  assert.deepEqual(Object.keys(key!).sort(), ['alg', 'crv', 'kid', 'kty', 'use', 'x', 'y']);
+  assert.equal((await fetch(`${gh.origin}${ACTOR_JWKS_PATH}`, { method: 'POST', signal: AbortSignal.timeout(5000) })).status, 405);
 });
 
 test('two users get different tokens, each naming its own user', async () => {

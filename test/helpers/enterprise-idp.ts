@@ -16,7 +16,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import type { KeyObject } from 'node:crypto';
 import express from 'express';
-import { createRemoteJWKSet, jwtVerify, type JWTPayload } from 'jose';
+import { createRemoteJWKSet, jwtVerify, type JWTPayload, type JWTVerifyGetKey } from 'jose';
 import Provider, { errors, type GrantContext } from 'oidc-provider';
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
@@ -34,8 +34,8 @@ export const AGENT_APP = 'agent-app';
 export interface EnterpriseIdpOptions {
   /** Gatehouse's client at this server. */
   readonly client: { id: string; secret: string };
-  /** Gatehouse's actor-token key (public) and the `iss` it signs with. */
-  readonly actorKey: KeyObject;
+  /** Gatehouse's actor-token key (public, or a JWKS such as Gatehouse publishes), asked for at each exchange, and the `iss` it signs with. */
+  readonly actorKey: () => KeyObject | JWTVerifyGetKey;
   readonly actorIssuer: string;
   /** The upstream's URL: the only resource tokens are exchanged for. */
   readonly resource: () => string;
@@ -111,7 +111,9 @@ export async function startEnterpriseIdp(options: EnterpriseIdpOptions): Promise
       if (params.actor_token_type !== JWT_TOKEN) throw new errors.InvalidRequest('actor_token_type must be a JWT');
       let actor: JWTPayload;
       try {
-        ({ payload: actor } = await jwtVerify(params.actor_token ?? '', options.actorKey, { issuer: options.actorIssuer, audience: tokenUrl, requiredClaims: ['exp', 'sub', 'jti'] }));
+        const key = options.actorKey();
+        const rules = { issuer: options.actorIssuer, audience: tokenUrl, requiredClaims: ['exp', 'sub', 'jti'] };
+        ({ payload: actor } = typeof key === 'function' ? await jwtVerify(params.actor_token ?? '', key, rules) : await jwtVerify(params.actor_token ?? '', key, rules));
       } catch (error) {
         throw new errors.InvalidGrant(`actor token refused: ${(error as Error).message}`);
       }

@@ -42,7 +42,7 @@ export class ActorTokenSigner {
   }
 }
 
-function algorithmFor(key: KeyObject): string {
+export function algorithmFor(key: KeyObject): string {
   switch (key.asymmetricKeyType) {
     case 'rsa':
       return 'RS256';
