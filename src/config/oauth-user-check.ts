@@ -2,7 +2,7 @@
 // chosen from the caller of each request, which only the direct Streamable HTTP connector knows.
 // So such a server has no `credential` besides, no shared list cache (one user's list would serve
 // another), and is reached by APIs that name it alone (`server:`), not through a federated API or
-// virtual server. A token exchange's actor key must be a usable private key.
+// virtual server. A token exchange's actor key must be a usable private key, its keyId its own.
 import { createPrivateKey } from 'node:crypto';
 import type { ConfigData } from './schema.ts';
 
@@ -17,6 +17,8 @@ interface PathProblem {
 export function checkOAuthUserServers(config: ConfigData): PathProblem[] {
   const problems: PathProblem[] = [];
   const perUser = new Map<string, string>();
+  /** Actor keys by kid: the published JWKS must not name two keys alike. */
+  const actorKids = new Map<string, string>();
   for (const [name, server] of Object.entries(config.servers)) {
     if (!('url' in server) || server.auth === undefined) continue;
     const type = server.auth.type;
@@ -29,6 +31,14 @@ export function checkOAuthUserServers(config: ConfigData): PathProblem[] {
     }
     if (server.auth.type === 'token-exchange' && server.auth.actor.type === 'jwt' && !isPrivateKey(server.auth.actor.privateKey)) {
       problems.push({ path: ['servers', name, 'auth', 'actor', 'privateKey'], message: 'expected a PEM private key (RSA, EC or Ed25519; PKCS#8, PKCS#1 or SEC1)' });
+    }
+    if (server.auth.type === 'token-exchange' && server.auth.actor.type === 'jwt' && server.auth.actor.keyId !== undefined) {
+      const { keyId, privateKey } = server.auth.actor;
+      const seen = actorKids.get(keyId);
+      if (seen !== undefined && seen !== privateKey.trim()) {
+        problems.push({ path: ['servers', name, 'auth', 'actor', 'keyId'], message: `expected a keyId of its own: "${keyId}" names another server's actor key (both are published at /-/token-exchange/jwks.json)` });
+      }
+      actorKids.set(keyId, privateKey.trim());
     }
   }
   if (perUser.size === 0) return problems;
