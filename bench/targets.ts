@@ -112,7 +112,7 @@ async function waitForPort(port: number, child: ChildProcess, output: () => stri
  * stderr (Gatehouse logs JSON lines on stdout, errors included) for the message if it fails.
  */
 /** The built CLI, a free port and a throwaway folder (removed at the end) for one Gatehouse target's files. */
-async function gatehouseFiles(): Promise<{ bin: string; port: number; dir: string; config: string }> {
+export async function gatehouseFiles(): Promise<{ bin: string; port: number; dir: string; config: string }> {
   const bin = path.join(ROOT, 'bin', 'gatehouse.js');
   if (!existsSync(bin)) throw new Error('bin/gatehouse.js does not exist');
   const port = await freePort();
@@ -138,7 +138,7 @@ function runCli(args: string[], env: NodeJS.ProcessEnv): Promise<void> {
   });
 }
 
-async function spawnNode(args: string[], port: number, env: NodeJS.ProcessEnv = {}): Promise<ChildProcess> {
+export async function spawnNode(args: string[], port: number, env: NodeJS.ProcessEnv = {}): Promise<ChildProcess> {
   const child = track(
     spawn(process.execPath, args, { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] }),
   );

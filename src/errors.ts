@@ -24,6 +24,7 @@ export const ERRORS = {
   GH_UNAUTHORIZED: { status: 401, rpc: -32040, title: 'Missing or invalid credential' },
   GH_INSUFFICIENT_SCOPE: { status: 403, rpc: -32041, title: 'The credential lacks a required scope' },
   GH_UPSTREAM_USER_REQUIRED: { status: 403, rpc: -32044, title: 'The upstream needs a user\'s own token and the caller acts for no user' },
+  GH_TOKEN_EXCHANGE_REFUSED: { status: 403, rpc: -32048, title: 'The authorization server refused to exchange the caller\'s token for the upstream' },
   GH_FORBIDDEN_HOST: { status: 403, rpc: -32000, title: 'Host not allowed' },
   GH_FORBIDDEN_ORIGIN: { status: 403, rpc: -32000, title: 'Origin not allowed' },
   GH_FORWARD_REFUSED: { status: 403, rpc: -32000, title: 'Forwarded request refused' },

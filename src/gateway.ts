@@ -32,6 +32,7 @@ import { CredentialVault } from './credentials/vault.ts';
 import { credentialsKeySource } from './credentials/key.ts';
 import { UpstreamCredentialRegistry } from './credentials/registry.ts';
 import type { UserConnections } from './credentials/oauth-user/connections.ts';
+import { actorJwksRoute } from './credentials/token-exchange/actor-jwks.ts';
 import { syncConfigAgents } from './auth/agents-sync.ts';
 import { compilePublicBase } from './auth/public-url.ts';
 import { authorizationServerEnabled, createAuthorizationServer, type AuthorizationServer } from './authserver/index.ts';
@@ -322,8 +323,11 @@ export class Gateway {
     // Per-user upstream OAuth: the connect links and Gatehouse's client metadata document.
     const connections = this.credentials.connections;
     connections.setPublicBase(compilePublicBase(config));
-    connections.retain(new Set(Object.entries(config.servers).flatMap(([name, server]) => ('url' in server && server.auth ? [name] : []))));
+    connections.retain(new Set(Object.entries(config.servers).flatMap(([name, server]) => ('url' in server && server.auth?.type === 'oauth-user' ? [name] : []))));
     for (const [route, handler] of connections.routes()) runtime.routes.add(route, handler, runtime.routeOrigin);
+    // Token exchange: the public keys of the actor tokens, for the authorization server to fetch.
+    const actorJwks = actorJwksRoute(config);
+    if (actorJwks) runtime.routes.add(...actorJwks, runtime.routeOrigin);
     // Users of the embedded authorization server see and revoke their connections there.
     if (authServer) runtime.routes.add(...connections.pageRoute(), runtime.routeOrigin);
     this.authServer = authServer;

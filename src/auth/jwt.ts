@@ -8,6 +8,7 @@ import { createRemoteJWKSet, decodeJwt, decodeProtectedHeader, errors, jwtVerify
 import { GatehouseError } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import type { Principal } from './principal.ts';
+import { withSubjectToken } from './subject-token.ts';
 import { ABSENT, bearerToken, type AuthContext, type AuthOutcome, type AuthPlan } from './plan.ts';
 import { insufficientScope, invalidToken, missingScopes, scopesOf, type ChallengeParams } from './challenge.ts';
 
@@ -196,7 +197,7 @@ export function jwtPlan(config: JwtPlanConfig, options: JwtPlanOptions): AuthPla
         ...(typeof claims.name === 'string' && { name: claims.name }),
         ...(tenant !== undefined && { tenant: tenant.id }),
       };
-      return { principal };
+      return { principal: withSubjectToken(principal, token) };
     },
   };
 }

@@ -6,6 +6,7 @@
 // opaque tokens checked by RFC 7662 introspection.
 import type { JWTPayload, JWTVerifyGetKey } from 'jose';
 import type { Principal } from './principal.ts';
+import { withSubjectToken } from './subject-token.ts';
 import { ABSENT, bearerToken, type AuthContext, type AuthOutcome, type AuthPlan } from './plan.ts';
 import { bearerChallenge, insufficientScope, invalidToken, missingScopes, scopesOf, type ChallengeParams } from './challenge.ts';
 import { ASYMMETRIC_ALGORITHMS, MAX_TOKEN_LENGTH, peekJwt, remoteKeys, unavailable, verifyJwt } from './jwt.ts';
@@ -145,7 +146,7 @@ export function oauth2Plan(config: OAuth2PlanConfig, options: OAuth2PlanOptions)
         ...(client !== undefined && { name: client }),
         ...(options.tenant !== undefined && { tenant: options.tenant }),
       };
-      return { principal };
+      return { principal: withSubjectToken(principal, token) };
     },
   };
 }

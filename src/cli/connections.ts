@@ -31,7 +31,7 @@ function connectionsOf(store: Store, config: ConfigData, configFile: string): Us
   const log = pino({ level: 'warn' }, pino.destination(2));
   const connections = new UserConnections(store, new CredentialVault(store, credentialsKeySource(dataDir)), log, () => baseOf(config));
   connections.setPublicBase(() => baseOf(config));
-  for (const [name, server] of Object.entries(config.servers)) if ('url' in server && server.auth) connections.forServer(name, server.url, server.auth);
+  for (const [name, server] of Object.entries(config.servers)) if ('url' in server && server.auth?.type === 'oauth-user') connections.forServer(name, server.url, server.auth);
   return connections;
 }
 
@@ -83,7 +83,7 @@ export function registerConnectionCommands(program: Command): void {
       action(async (server: string, options: Options) => {
         const link = await withStore(options.config, async (store, config) => {
           const definition = config.servers[server];
-          if (!definition || !('url' in definition) || !definition.auth) throw new CliError(`no server "${server}" with auth: { type: oauth-user } in ${options.config}`, 2);
+          if (!definition || !('url' in definition) || definition.auth?.type !== 'oauth-user') throw new CliError(`no server "${server}" with auth: { type: oauth-user } in ${options.config}`, 2);
           const issued = await connectionsOf(store, config, options.config).tickets.issue(baseOf(config), options.user!, server, definition.auth.connectTtl, undefined);
           return issued.url;
         });

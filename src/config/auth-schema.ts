@@ -162,6 +162,9 @@ export const StoreSchema = z
   ])
   .meta({ description: 'Where agents, keys, users, OAuth state and sealed credentials live.' });
 
+/** One OAuth scope token (RFC 6749 §3.3): no spaces, quotes or backslashes. */
+const OAuthScope = z.string().regex(/^[\x21\x23-\x5b\x5d-\x7e]+$/, 'expected an OAuth scope token (no spaces or quotes)');
+
 /**
  * `auth: { type: oauth-user }` on a Streamable HTTP server: Gatehouse is an OAuth 2.1 client of the
  * server's authorization server and holds one token per (user, server) (src/credentials/oauth-user/).
@@ -174,7 +177,7 @@ export const OAuthUserAuthSchema = z
         'The upstream\'s authorization server (issuer URL). Default: discovered from the server\'s 401 (`WWW-Authenticate` resource_metadata) and its RFC 9728 protected resource metadata.',
     }),
     resource: Url.optional().meta({ description: 'The RFC 8707 `resource` asked for. Default: the `resource` of the server\'s protected resource metadata, else the server URL.' }),
-    scopes: z.array(z.string().regex(/^[\x21\x23-\x5b\x5d-\x7e]+$/, 'expected an OAuth scope token (no spaces or quotes)')).optional().meta({
+    scopes: z.array(OAuthScope).optional().meta({
       description: 'Scopes asked for. Default: `scopes_supported` of the protected resource metadata, else none.',
     }),
     client: z
@@ -197,3 +200,52 @@ export const OAuthUserAuthSchema = z
   })
   .refine((v) => v.anonymous !== 'service' || v.serviceUser !== undefined, { message: 'expected `serviceUser` with `anonymous: service`', path: ['serviceUser'] })
   .meta({ description: 'Per-user upstream OAuth: each user connects their own account at the upstream once; Gatehouse keeps the token sealed and sends it on that user\'s calls. See docs/upstream-identity.md.' });
+
+/** The actor token of a token exchange: who acts for the user (src/credentials/token-exchange/). */
+const TokenExchangeActorSchema = z
+  .discriminatedUnion('type', [
+    z.strictObject({ type: z.literal('none') }).meta({ description: 'No actor token: the authorization server knows only Gatehouse\'s client.' }),
+    z
+      .strictObject({
+        type: z.literal('jwt'),
+        issuer: z.string().min(1).meta({ description: '`iss` of the actor token: the name the authorization server knows Gatehouse\'s signing key by.' }),
+        privateKey: z.string().min(1).meta({ description: 'PEM private key (RSA, EC P-256/P-384/P-521 or Ed25519) that signs the actor token. Use ${env:NAME}.' }),
+        keyId: z.string().min(1).optional().meta({ description: '`kid` header of the actor token.' }),
+        audience: z.string().min(1).optional().meta({ description: '`aud` of the actor token. Default: the token endpoint URL.' }),
+        lifetime: Duration.default(300_000).meta({ description: 'Lifetime of each actor token (one is signed per exchange).' }),
+      })
+      .meta({ description: 'A JWT Gatehouse signs per exchange whose `sub` is the agent (the OAuth client id of the caller\'s token, else the principal id), so the issued token\'s `act` names the agent.' }),
+  ])
+  .meta({ description: 'The RFC 8693 actor token sent with each exchange.' });
+
+/**
+ * `auth: { type: token-exchange }` on a Streamable HTTP server that trusts an enterprise
+ * authorization server: each caller's own token is exchanged (RFC 8693) for one whose audience is
+ * the upstream, with the agent as actor.
+ */
+export const TokenExchangeAuthSchema = z
+  .strictObject({
+    type: z.literal('token-exchange'),
+    tokenUrl: Url.meta({ description: 'The token endpoint of the authorization server that does the exchange (RFC 8693). https, except on loopback.' }),
+    client: z
+      .strictObject({
+        id: z.string().min(1),
+        secret: z.string().min(1).meta({ description: 'Use ${env:NAME}. Sent with HTTP Basic (client_secret_basic).' }),
+      })
+      .meta({ description: 'Gatehouse\'s client at that authorization server.' }),
+    subjectTokenType: z
+      .enum(['access_token', 'jwt'])
+      .default('access_token')
+      .meta({ description: 'What the caller\'s token is declared as: `urn:ietf:params:oauth:token-type:access_token` or `…:jwt`.' }),
+    actor: TokenExchangeActorSchema.default({ type: 'none' }),
+    audience: z.string().min(1).optional().meta({ description: 'The `audience` asked for (a logical name the authorization server knows the upstream by).' }),
+    resource: Url.optional().meta({ description: 'The `resource` asked for. Default: the server\'s URL when no `audience` is given.' }),
+    scopes: z.array(OAuthScope).optional().meta({ description: 'Scopes asked for (the `scope` parameter). Default: none, the authorization server decides.' }),
+    refreshBefore: Duration.default(30_000).meta({ description: 'Stop using an issued token this long before it expires (at most half its lifetime); the next call exchanges again.' }),
+    timeout: Duration.default(10_000).meta({ description: 'Longest wait for the token endpoint (connect and answer).' }),
+    maxCachedTokens: z.number().int().min(1).max(1_000_000).default(10_000).meta({ description: 'Most issued tokens kept in memory per server (one per user and agent); the oldest goes first.' }),
+  })
+  .meta({ description: 'RFC 8693 token exchange: each call made for a user is sent with a token the authorization server issued for that user and this upstream, with the agent as actor (`act`). Issued tokens are kept in memory only. See docs/upstream-identity.md.' });
+
+/** A server's per-caller identity: its user's own OAuth token, or an exchanged one. */
+export const UpstreamAuthSchema = z.discriminatedUnion('type', [OAuthUserAuthSchema, TokenExchangeAuthSchema]);

@@ -4,6 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseConfigText } from './load.ts';
 import { ConfigError } from './errors.ts';
+import { generateKeyPairSync } from 'node:crypto';
 
 function refused(text: string, field: string, message: RegExp): void {
   let caught: unknown;
@@ -49,4 +50,44 @@ test('a federated API or a virtual server cannot include a per-user server yet',
 
 test('a scope with a space is refused', () => {
   refused(`servers:\n  gh:\n    url: https://example.com/mcp\n    auth: { type: oauth-user, scopes: ["repo read"] }\n${API}`, 'servers.gh.auth.scopes[0]', /OAuth scope token/);
+});
+
+const EXCHANGE = 'auth: { type: token-exchange, tokenUrl: "https://idp.example.com/token", client: { id: gatehouse, secret: s3cret } }';
+
+test('a token-exchange server loads with its defaults', () => {
+  const config = parseConfigText(`servers:\n  gh:\n    url: https://example.com/mcp\n    ${EXCHANGE}\n${API}`, 'up.yaml', {});
+  const server = config.servers.gh!;
+  assert.ok('url' in server);
+  assert.deepEqual(server.auth, {
+    type: 'token-exchange',
+    tokenUrl: 'https://idp.example.com/token',
+    client: { id: 'gatehouse', secret: 's3cret' },
+    subjectTokenType: 'access_token',
+    actor: { type: 'none' },
+    refreshBefore: 30_000,
+    timeout: 10_000,
+    maxCachedTokens: 10_000,
+  });
+});
+
+test('token exchange: an unusable actor key, a missing client secret, a credential beside it and a federated API are refused', () => {
+  refused(
+    `servers:\n  gh:\n    url: https://example.com/mcp\n    auth: { type: token-exchange, tokenUrl: "https://idp.example.com/token", client: { id: gatehouse, secret: s }, actor: { type: jwt, issuer: gh, privateKey: "not a key" } }\n${API}`,
+    'servers.gh.auth.actor.privateKey',
+    /expected a PEM private key/,
+  );
+  refused(`servers:\n  gh:\n    url: https://example.com/mcp\n    auth: { type: token-exchange, tokenUrl: "https://idp.example.com/token", client: { id: gatehouse } }\n${API}`, 'servers.gh.auth.client.secret', /expected string/);
+  refused(`servers:\n  gh:\n    url: https://example.com/mcp\n    ${EXCHANGE}\n    credential: { type: bearer, token: abc }\n${API}`, 'servers.gh.credential', /auth: \{ type: token-exchange \}.*remove `credential`/);
+  const servers = `servers:\n  gh:\n    url: https://example.com/mcp\n    ${EXCHANGE}\n  other:\n    url: https://example.org/mcp\n`;
+  refused(`${servers}apis:\n  - name: all\n    path: /all\n    servers: [other, gh]\n`, 'apis[0].servers[1]', /token exchange \(auth: token-exchange\), .* names it alone/);
+});
+
+test('token exchange: two servers whose different actor keys share a keyId are refused', () => {
+  const pem = () => JSON.stringify(generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ type: 'pkcs8', format: 'pem' }).toString());
+  const server = (name: string, key: string) =>
+    `  ${name}:\n    url: https://example.com/${name}\n    auth: { type: token-exchange, tokenUrl: "https://idp.example.com/token", client: { id: gatehouse, secret: s }, actor: { type: jwt, issuer: gh, keyId: k1, privateKey: ${key} } }\n`;
+  const shared = pem();
+  // One key under one kid on two servers is fine (published once).
+  parseConfigText(`servers:\n${server('gh', shared)}${server('wiki', shared)}${API}`, 'up.yaml', {});
+  refused(`servers:\n${server('gh', shared)}${server('wiki', pem())}${API}`, 'servers.wiki.auth.actor.keyId', /expected a keyId of its own: "k1" names another server's actor key/);
 });

@@ -1,8 +1,13 @@
-// Cross-checks of servers with `auth: { type: oauth-user }`: the per-user token is chosen from the
-// caller of each request, which only the direct Streamable HTTP connector knows. So such a server
-// has no `credential` besides, no shared list cache (one user's list would serve another), and is
-// reached by APIs that name it alone (`server:`), not through a federated API or virtual server.
+// Cross-checks of servers with a per-caller `auth` (`oauth-user`, `token-exchange`): the token is
+// chosen from the caller of each request, which only the direct Streamable HTTP connector knows.
+// So such a server has no `credential` besides, no shared list cache (one user's list would serve
+// another), and is reached by APIs that name it alone (`server:`), not through a federated API or
+// virtual server. A token exchange's actor key must be a usable private key, its keyId its own.
+import { createPrivateKey } from 'node:crypto';
 import type { ConfigData } from './schema.ts';
+
+/** How each per-caller kind is named in a problem. */
+const KIND = { 'oauth-user': 'per-user OAuth (auth: oauth-user)', 'token-exchange': 'token exchange (auth: token-exchange)' } as const;
 
 interface PathProblem {
   path: PropertyKey[];
@@ -11,15 +16,29 @@ interface PathProblem {
 
 export function checkOAuthUserServers(config: ConfigData): PathProblem[] {
   const problems: PathProblem[] = [];
-  const perUser = new Set<string>();
+  const perUser = new Map<string, string>();
+  /** Actor keys by kid: the published JWKS must not name two keys alike. */
+  const actorKids = new Map<string, string>();
   for (const [name, server] of Object.entries(config.servers)) {
     if (!('url' in server) || server.auth === undefined) continue;
-    perUser.add(name);
+    const type = server.auth.type;
+    perUser.set(name, KIND[type]);
     if (server.credential !== undefined) {
-      problems.push({ path: ['servers', name, 'credential'], message: 'a server with `auth: { type: oauth-user }` sends each user\'s own token; remove `credential` (or `auth`)' });
+      problems.push({ path: ['servers', name, 'credential'], message: `a server with \`auth: { type: ${type} }\` sends each user's own token; remove \`credential\` (or \`auth\`)` });
     }
     if (server.listCache?.enabled) {
-      problems.push({ path: ['servers', name, 'listCache', 'enabled'], message: 'expected false: lists seen with one user\'s token must not be served to another (oauth-user)' });
+      problems.push({ path: ['servers', name, 'listCache', 'enabled'], message: `expected false: lists seen with one user's token must not be served to another (${type})` });
+    }
+    if (server.auth.type === 'token-exchange' && server.auth.actor.type === 'jwt' && !isPrivateKey(server.auth.actor.privateKey)) {
+      problems.push({ path: ['servers', name, 'auth', 'actor', 'privateKey'], message: 'expected a PEM private key (RSA, EC or Ed25519; PKCS#8, PKCS#1 or SEC1)' });
+    }
+    if (server.auth.type === 'token-exchange' && server.auth.actor.type === 'jwt' && server.auth.actor.keyId !== undefined) {
+      const { keyId, privateKey } = server.auth.actor;
+      const seen = actorKids.get(keyId);
+      if (seen !== undefined && seen !== privateKey.trim()) {
+        problems.push({ path: ['servers', name, 'auth', 'actor', 'keyId'], message: `expected a keyId of its own: "${keyId}" names another server's actor key (both are published at /-/token-exchange/jwks.json)` });
+      }
+      actorKids.set(keyId, privateKey.trim());
     }
   }
   if (perUser.size === 0) return problems;
@@ -31,10 +50,20 @@ export function checkOAuthUserServers(config: ConfigData): PathProblem[] {
       ...(api.resources ?? []).map((r, i): [string, PropertyKey[]] => [r.server, ['apis', index, 'resources', i, 'server']]),
     ];
     for (const [server, path] of refs) {
-      if (perUser.has(server)) {
-        problems.push({ path, message: `server "${server}" uses per-user OAuth (auth: oauth-user), which is served only to an API that names it alone (\`server: ${server}\`), not through a federated API or virtual server yet` });
+      const kind = perUser.get(server);
+      if (kind !== undefined) {
+        problems.push({ path, message: `server "${server}" uses ${kind}, which is served only to an API that names it alone (\`server: ${server}\`), not through a federated API or virtual server yet` });
       }
     }
   });
   return problems;
+}
+
+function isPrivateKey(pem: string): boolean {
+  try {
+    const key = createPrivateKey(pem);
+    return key.asymmetricKeyType === 'rsa' || key.asymmetricKeyType === 'rsa-pss' || key.asymmetricKeyType === 'ec' || key.asymmetricKeyType === 'ed25519';
+  } catch {
+    return false;
+  }
 }

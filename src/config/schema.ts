@@ -9,7 +9,7 @@ import { TaintPolicySchema } from '../policy/taint/schema.ts';
 import { ApprovalPolicySchema } from '../policy/approval/schema.ts';
 import { GuardrailsPolicySchema } from '../policy/guardrails/schema.ts';
 import { ToolAnnotationsSchema } from '../policy/annotations/schema.ts';
-import { AgentSchema, Auth, Url, AuthorizationServerSchema, StoreSchema, UpstreamCredentialSchema, OAuthUserAuthSchema } from './auth-schema.ts';
+import { AgentSchema, Auth, Url, AuthorizationServerSchema, StoreSchema, UpstreamCredentialSchema, UpstreamAuthSchema } from './auth-schema.ts';
 import { ApiAuditSchema, AuditSchema, AUDIT_DEFAULT } from '../audit/schema.ts';
 import { MetricsSchema, TracingSchema } from '../metrics/schema.ts';
 import { AdminSchema } from '../admin/schema.ts';
@@ -60,7 +60,7 @@ export const HttpServer = z
     headers: HeaderMap.optional(),
     timeouts: UpstreamTimeouts.optional(),
     credential: UpstreamCredentialSchema.optional().meta({ description: 'The upstream\'s own credential, injected on every request; never shown to agents or logged.' }),
-    auth: OAuthUserAuthSchema.optional().meta({ description: 'Per-user upstream OAuth (a token per user and server) instead of one `credential` for everyone.' }),
+    auth: UpstreamAuthSchema.optional().meta({ description: 'The caller\'s own identity upstream instead of one `credential` for everyone: per-user OAuth (`oauth-user`) or RFC 8693 token exchange (`token-exchange`).' }),
     listCache: ListCacheSchema.optional(),
     tenant: TenantField,
   })

@@ -3,11 +3,11 @@
 // starts a refresh early (triggered by a request, so idle servers cost nothing), and shares one
 // fetch among all requests that need a token at the same time. A 401 from the upstream drops
 // the token. Neither the client secret nor a token is ever logged or put in an error message.
-import { request } from 'undici';
 import type { Logger } from '../log.ts';
 import type { UpstreamCredentials } from '../upstream/upstream.ts';
 import type { SecretCredential } from './secret.ts';
 import { credentialUnavailable } from './failure.ts';
+import { isLoopbackHost, parseTokenResponse, postTokenRequest, type TokenEndpointAnswer } from './token-endpoint.ts';
 
 type ClientCredentialsConfig = Extract<SecretCredential, { type: 'client-credentials' }>;
 
@@ -21,7 +21,6 @@ interface Token {
 
 /** Longest a token without `expires_in` is reused (a 401 from the upstream ends it sooner). */
 const DEFAULT_LIFETIME_MS = 3_600_000;
-const MAX_RESPONSE_BYTES = 64 * 1024;
 const REQUEST_TIMEOUT_MS = 10_000;
 
 export class ClientCredentialsToken implements UpstreamCredentials {
@@ -38,7 +37,7 @@ export class ClientCredentialsToken implements UpstreamCredentials {
     const url = new URL(config.tokenUrl);
     // For logs: where the token comes from, without any query string.
     this.endpoint = url.origin + url.pathname;
-    if (url.protocol === 'http:' && !isLoopback(url.hostname)) {
+    if (url.protocol === 'http:' && !isLoopbackHost(url.hostname)) {
       log.warn({ server, tokenEndpoint: this.endpoint }, 'the token endpoint is plain http: the client secret crosses the network unencrypted');
     }
   }
@@ -72,21 +71,9 @@ export class ClientCredentialsToken implements UpstreamCredentials {
     const form = new URLSearchParams({ grant_type: 'client_credentials' });
     if (scope !== undefined) form.set('scope', scope);
     if (audience !== undefined) form.set('audience', audience);
-    let outcome: { status: number; body: unknown };
+    let outcome: TokenEndpointAnswer;
     try {
-      const response = await request(this.config.tokenUrl, {
-        method: 'POST',
-        headers: {
-          // RFC 6749 §2.3.1: client_secret_basic, id and secret form-encoded first.
-          authorization: `Basic ${Buffer.from(`${formEncode(clientId)}:${formEncode(clientSecret)}`).toString('base64')}`,
-          'content-type': 'application/x-www-form-urlencoded',
-          accept: 'application/json',
-        },
-        body: form.toString(),
-        headersTimeout: REQUEST_TIMEOUT_MS,
-        bodyTimeout: REQUEST_TIMEOUT_MS,
-      });
-      outcome = { status: response.statusCode, body: await readJson(response.body) };
+      outcome = await postTokenRequest(this.config.tokenUrl, form, { id: clientId, secret: clientSecret }, REQUEST_TIMEOUT_MS);
     } catch (error) {
       this.log.warn({ server: this.server, tokenEndpoint: this.endpoint, err: (error as Error).message }, 'upstream token request failed');
       throw credentialUnavailable(this.server);
@@ -108,52 +95,4 @@ export class ClientCredentialsToken implements UpstreamCredentials {
     this.log.debug({ server: this.server, tokenEndpoint: this.endpoint, expiresIn: parsed.expiresIn }, 'obtained an upstream token');
     return token;
   }
-}
-
-type TokenResponse = { ok: true; accessToken: string; expiresIn: number | undefined } | { ok: false; reason: string };
-
-/** RFC 6749 §5.1/§5.2. The reason names the OAuth error code or what is missing, never a value from a successful answer. */
-function parseTokenResponse(status: number, body: unknown): TokenResponse {
-  const fields = body !== null && typeof body === 'object' ? (body as Record<string, unknown>) : {};
-  if (status < 200 || status >= 300) {
-    const code = typeof fields.error === 'string' && /^[\x20-\x7e]{1,64}$/.test(fields.error) ? fields.error : undefined;
-    return { ok: false, reason: code ? `HTTP ${status}, error ${code}` : `HTTP ${status}` };
-  }
-  if (typeof fields.access_token !== 'string' || fields.access_token === '') return { ok: false, reason: 'no access_token in the answer' };
-  if (!/^[\x21-\x7e]+$/.test(fields.access_token)) return { ok: false, reason: 'access_token is not a header-safe string' };
-  if (fields.token_type !== undefined && (typeof fields.token_type !== 'string' || fields.token_type.toLowerCase() !== 'bearer')) {
-    return { ok: false, reason: 'token_type is not Bearer' };
-  }
-  const expires = typeof fields.expires_in === 'string' ? Number(fields.expires_in) : fields.expires_in;
-  if (expires !== undefined && (typeof expires !== 'number' || !Number.isFinite(expires) || expires <= 0)) {
-    return { ok: false, reason: 'expires_in is not a positive number' };
-  }
-  return { ok: true, accessToken: fields.access_token, expiresIn: expires };
-}
-
-async function readJson(body: AsyncIterable<Buffer> & { destroy(): void }): Promise<unknown> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of body) {
-    size += chunk.length;
-    if (size > MAX_RESPONSE_BYTES) {
-      body.destroy();
-      throw new Error(`the answer exceeds ${MAX_RESPONSE_BYTES} bytes`);
-    }
-    chunks.push(chunk);
-  }
-  try {
-    return JSON.parse(Buffer.concat(chunks).toString('utf8')) as unknown;
-  } catch {
-    return undefined;
-  }
-}
-
-/** application/x-www-form-urlencoded, as RFC 6749 §2.3.1 asks before Basic encoding. */
-function formEncode(value: string): string {
-  return new URLSearchParams({ v: value }).toString().slice(2);
-}
-
-function isLoopback(hostname: string): boolean {
-  return hostname === 'localhost' || hostname === '[::1]' || /^127\./.test(hostname);
 }

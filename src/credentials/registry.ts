@@ -10,6 +10,7 @@ import { StoredCredentials } from './stored-credentials.ts';
 import type { Store } from '../store/store.ts';
 import { UserConnections } from './oauth-user/connections.ts';
 import type { OAuthUserConfig } from './oauth-user/upstream-as.ts';
+import { TokenExchangeCredentials, type TokenExchangeConfig } from './token-exchange/token-exchange.ts';
 
 export class UpstreamCredentialRegistry {
   private readonly built = new Map<string, { definition: string; credentials: UpstreamCredentials }>();
@@ -27,8 +28,20 @@ export class UpstreamCredentialRegistry {
     this.connections = new UserConnections(store, vault, log.child({ component: 'oauth-user' }), defaultBase);
   }
 
-  /** A Streamable HTTP server's credentials: its user's token under `auth: oauth-user`, else its `credential`. */
-  forHttpServer(server: string, definition: { url: string; credential?: CredentialConfig | undefined; auth?: OAuthUserConfig | undefined }): UpstreamCredentials | undefined {
+  /**
+   * A Streamable HTTP server's credentials: its user's token under `auth: oauth-user`, a token
+   * exchanged for the caller's under `auth: token-exchange`, else its `credential`.
+   */
+  forHttpServer(server: string, definition: { url: string; credential?: CredentialConfig | undefined; auth?: OAuthUserConfig | TokenExchangeConfig | undefined }): UpstreamCredentials | undefined {
+    if (definition.auth?.type === 'token-exchange') {
+      // Kept while the definition is unchanged, so a reload keeps the issued tokens.
+      const key = JSON.stringify({ url: definition.url, auth: definition.auth });
+      const existing = this.built.get(server);
+      if (existing?.definition === key) return existing.credentials;
+      const credentials = new TokenExchangeCredentials(server, definition.url, definition.auth, this.log.child({ component: 'token-exchange' }));
+      this.built.set(server, { definition: key, credentials });
+      return credentials;
+    }
     if (definition.auth) {
       this.built.delete(server);
       return this.connections.forServer(server, definition.url, definition.auth);
