@@ -65,7 +65,7 @@ export class EraProbe {
     const { url, headers, credentials, timeoutMs, connectTimeoutMs } = this.target;
     const dispatcher = new Agent({ connect: { timeout: connectTimeoutMs ?? timeoutMs } });
     try {
-      const auth = credentials ? await credentials.headers() : {};
+      const auth = credentials && !credentials.perUser ? await credentials.headers() : {};
       const response = await undiciFetch(url, {
         method: 'POST',
         headers: { ...headers, ...auth, 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
@@ -116,7 +116,8 @@ export class EraProbe {
         method: 'POST',
         headers: {
           ...headers,
-          ...(credentials ? await credentials.headers() : {}),
+          // A per-user credential has no user here: the probe goes without (a server that wants one for discovery is taken as 2025).
+          ...(credentials && !credentials.perUser ? await credentials.headers() : {}),
           'content-type': 'application/json',
           accept: 'application/json, text/event-stream',
           'mcp-protocol-version': STATELESS_VERSION,

@@ -10,7 +10,7 @@ import { sendError, sendJson } from '../http/reply.ts';
 import type { Logger } from '../log.ts';
 import type { CredentialContext, Exchange, PostExchange, Upstream, UpstreamCredentials, UpstreamGlobals } from './upstream.ts';
 import { declaresFormElicitation } from '../mcp/client-capabilities.ts';
-import { URL_ELICITATION_REQUIRED, UrlElicitationRequired } from '../mcp/url-elicitation.ts';
+import { URL_ELICITATION_REQUIRED, UrlElicitationRequired, urlInputRequired, withoutUrlRound } from '../mcp/url-elicitation.ts';
 import { HttpSessionTracker } from './http-sessions.ts';
 import { CancelledError, UpstreamHttpClient, UpstreamHttpError, relay, type Cancellable } from './http-client.ts';
 import { JsonAnswer, LimitedPassThrough, SseRewriter, type DecodeLimits } from './message-rewriter.ts';
@@ -100,7 +100,8 @@ export class StreamableHttpUpstream implements Upstream {
         return serveListThroughCache(x, request, key, this.listCache, target);
       }
     }
-    const body = JSON.stringify(x.batch ? x.messages : x.messages[0]);
+    // A 2026-07-28 retry after Gatehouse's own URL round (the user connected an upstream account) is the plain request again.
+    const body = JSON.stringify(x.batch ? x.messages : isStateless(x.protocolVersion) ? withoutUrlRound(x.messages[0]!) : x.messages[0]);
     const headers = this.requestHeaders(x, 'application/json, text/event-stream');
     headers['content-type'] = 'application/json';
     headers['content-length'] = String(Buffer.byteLength(body));
@@ -285,6 +286,8 @@ export class StreamableHttpUpstream implements Upstream {
     if (error instanceof UrlElicitationRequired && !x.res.headersSent && post && !post.batch) {
       // The user must connect their upstream account first: an ordinary JSON-RPC answer (MCP -32042).
       if (x.record) x.record.error = new GatehouseError('GH_UPSTREAM_UNAVAILABLE', error.message);
+      // A 2026-07-28 client gets it as a multi round-trip request (input_required), answered by its retry.
+      if (isStateless(post.protocolVersion)) return sendJson(x.res, 200, urlInputRequired(idOf(post.messages[0]), error));
       return sendJson(x.res, 200, errorResponse(idOf(post.messages[0]), URL_ELICITATION_REQUIRED, error.message, error.data()));
     }
     const wire = toWireError(this.name, error);

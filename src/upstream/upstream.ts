@@ -85,4 +85,9 @@ export interface UpstreamCredentials {
   headers(context?: CredentialContext): Record<string, string> | Promise<Record<string, string>>;
   /** The upstream answered 401: drop a cached token so the next request fetches a new one. */
   rejected?(context?: CredentialContext): void;
+  /**
+   * Each user's own (oauth-user, token-exchange): Gatehouse's own requests that act for nobody
+   * (the era probes) go without it.
+   */
+  readonly perUser?: boolean;
 }

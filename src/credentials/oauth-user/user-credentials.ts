@@ -46,6 +46,7 @@ export function userOf(principal: Principal, config: OAuthUserConfig): string | 
 }
 
 export class OAuthUserCredentials implements UpstreamCredentials {
+  readonly perUser = true;
   private readonly cache = new Map<string, Cached>();
   private readonly loading = new Map<string, Promise<Cached | undefined>>();
   /** Users whose token the upstream refused: the next load refreshes (or asks again). */

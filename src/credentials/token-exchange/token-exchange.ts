@@ -40,6 +40,7 @@ interface Subject {
 }
 
 export class TokenExchangeCredentials implements UpstreamCredentials {
+  readonly perUser = true;
   /** Exchanges made (tests and the bench read it). */
   exchanges = 0;
   private readonly cache: SingleFlightCache<Issued>;
