@@ -295,3 +295,18 @@ test('a 2026-07-28 client (no session) cancels its held call by request id: with
   await sleep(200);
   assert.ok(!reached.includes('modern-cancelled'), 'the server never saw it');
 });
+
+test('a held call whose client leaves (connection closed, no cancel) is withdrawn from the queue within a couple of seconds; the server never sees it (it waited for a decision until its timeout)', { timeout: 30_000 }, async () => {
+  const client = await connect('/counted');
+  const abort = new AbortController();
+  const pending = client.callTool({ name: 'hold', arguments: { key: 'left-1' } }, undefined, { signal: abort.signal }).catch(() => undefined);
+  const held = await until('the held call', async () => (await queue()).find((item) => item.api === 'counted' && (item.arguments as { key?: string }).key === 'left-1'));
+  // The client goes away: its transport is closed, which ends the POST's connection (no cancel is sent).
+  await client.close();
+  await pending;
+  await until('the call leaves the queue', async () => ((await queue()).some((item) => item.id === held.id) ? undefined : true), 5_000);
+  // The exchange's audit record was written when the client left; the log says what became of the call.
+  assert.ok(gh.logs.lines.some((l) => l.msg === 'held tool call withdrawn: its client left' && l.approval === held.id), 'the log says so');
+  await sleep(200);
+  assert.ok(!reached.includes('left-1'), `the server never saw it: ${reached.join(',')}`);
+});

@@ -81,7 +81,7 @@ export class ApprovalPolicy implements Policy {
     if (byUser && stateless) return this.inputRequired(ctx, message.id, approval);
     this.log.info({ approval: approval.id, api: approval.api, agent: approval.agent, tool: name, approver: byUser ? 'user' : 'operators' }, 'tool call held for approval');
     // While it waits: the client may cancel it by its id, and hears of it when it asked for progress.
-    const stops = [this.book.clients.holdRequest(ctx, message.id, approval.id)];
+    const stops = [this.book.clients.holdRequest(ctx, message.id, approval.id), watchClient(ctx, () => this.book.withdraw(approval.id, CLIENT_GONE))];
     const token = progressToken(params);
     if (token !== undefined && ctx.toClient) stops.push(reportWaiting(ctx.toClient, token, approval, this.config.progressInterval, byUser ? 'you' : 'an operator'));
     let question: string | undefined;
@@ -111,6 +111,11 @@ export class ApprovalPolicy implements Policy {
       if (decided.reason === 'timeout') {
         ctx.trace.push({ ...base, allowed: false, reason: `nobody approved it within ${this.config.timeout} ms` });
         return { action: 'deny', error: new GatehouseError('GH_APPROVAL_TIMEOUT', `Refused: "${name}" needs a person's approval, and nobody approved it in time (${Math.round(this.config.timeout / 1000)} s).`) };
+      }
+      if (decided.reason === 'cancelled' && decided.by === CLIENT_GONE) {
+        this.log.info({ approval: approval.id, api: approval.api, agent: approval.agent, tool: name }, 'held tool call withdrawn: its client left');
+        ctx.trace.push({ ...base, allowed: false, reason: 'withdrawn: the client left while it waited for approval' });
+        return { action: 'deny', error: new GatehouseError('GH_APPROVAL_DENIED', `Refused: the client left while "${name}" waited for approval.`) };
       }
       if (decided.reason === 'cancelled') {
         this.log.info({ approval: approval.id, api: approval.api, agent: approval.agent, tool: name }, 'held tool call cancelled by its client');
@@ -210,4 +215,26 @@ export class ApprovalPolicy implements Policy {
       ...(links && { approveUrl: links.approve, denyUrl: links.deny }),
     });
   }
+}
+
+/** Who withdrew a call whose client left (its connection closed without a cancel). */
+const CLIENT_GONE = 'client-gone';
+/** How often a held call looks whether its client is still there. */
+const CLIENT_CHECK_MS = 1000;
+
+/**
+ * Calls `gone` once the client of a held call has left (its response closed): the call leaves the
+ * queue instead of waiting for a decision nobody would hear. Policies see the response's state,
+ * not its events (policy.ts), so it is looked at once a second. Returns the stop.
+ */
+function watchClient(ctx: PolicyContext, gone: () => void): () => void {
+  const response = ctx.response;
+  if (!response) return () => undefined;
+  const timer = setInterval(() => {
+    if (!response.destroyed) return;
+    clearInterval(timer);
+    gone();
+  }, CLIENT_CHECK_MS);
+  timer.unref();
+  return () => clearInterval(timer);
 }
