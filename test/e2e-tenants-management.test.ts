@@ -336,3 +336,22 @@ test('a tenant\'s admin reads the draft\'s ETag with its diff and deploys what i
   assert.equal(deployed.status, 201, JSON.stringify(deployed.body));
   assert.ok((deployed.body.apis as Array<{ name: string }>).some((a) => a.name === 'acme-five'));
 });
+
+test('a tenant\'s pending diff is what its deploy would publish: the platform\'s undeployed change of its tenant entry is not in it (it was counted, and Deploy then answered "nothing to deploy")', async () => {
+  const acme = await platform('GET', '/api/v1/tenants/acme', {}, 200);
+  await platform('PUT', '/api/v1/tenants/acme', { body: { ...acme.body, name: 'Acme Inc' }, ifMatch: acme.etag! }, 200);
+  assert.match(String((await platform('GET', '/api/v1/draft/diff', {}, 200)).body.text), /Acme Inc/, 'pending for the platform');
+  const mine = await as(tokens.acmeAdmin, 'GET', '/api/v1/draft/diff');
+  assert.equal(mine.status, 200);
+  assert.deepEqual(mine.body.patch, [], `nothing acme's deploy would publish: ${String(mine.body.text)}`);
+  assert.equal((await as(tokens.acmeAdmin, 'POST', '/api/v1/deployments', { body: {} })).status, 409);
+  // Acme's own change is pending, and deploying it leaves the tenant entry to the platform.
+  const api = await as(tokens.acmeAdmin, 'GET', '/api/v1/apis/acme-five');
+  assert.equal((await as(tokens.acmeAdmin, 'PUT', '/api/v1/apis/acme-five', { body: { ...api.body, path: '/acme/five-b' }, ifMatch: api.etag! })).status, 200);
+  const pending = await as(tokens.acmeAdmin, 'GET', '/api/v1/draft/diff');
+  assert.match(String(pending.body.text), /five-b/);
+  assert.doesNotMatch(String(pending.body.text), /Acme Inc/);
+  const deployed = await as(tokens.acmeAdmin, 'POST', '/api/v1/deployments', { body: {}, ifMatch: pending.etag! });
+  assert.equal(deployed.status, 201, JSON.stringify(deployed.body));
+  assert.deepEqual((await as(tokens.acmeAdmin, 'GET', '/api/v1/draft/diff')).body.patch, []);
+});

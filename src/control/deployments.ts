@@ -144,6 +144,21 @@ export class Deployments {
     }
   }
 
+  /**
+   * What `deploy` would change, as `view` shows it, and the draft's revision it was read at. For
+   * a tenant that is its objects from the draft onto the version in force (as `deployTenant`
+   * makes them): not its tenant entry, which only a platform deploy publishes.
+   */
+  async pending(view: (document: ControlDocument) => ControlDocument, tenant?: string): Promise<{ diff: Diff; revision: number }> {
+    const draft = await this.draft();
+    const latest = await this.latest();
+    const base = latest?.document ?? emptyDocument();
+    const from = view(base);
+    const to = view(tenant === undefined ? draft.document : withTenantObjects(base, draft.document, tenant));
+    const fromName = latest ? `version ${latest.version}` : '(nothing deployed)';
+    return { revision: draft.revision, diff: { from: fromName, to: 'draft', patch: documentPatch(from, to), text: readableDiff(from, to, fromName, 'draft') } };
+  }
+
   /** Deploys version `n`'s document again as a new version; the draft becomes it (If-Match on the draft). */
   async rollback(actor: string, n: number, expectedRevision: number): Promise<VersionRecord> {
     const target = await this.store.getVersion(n);
