@@ -355,3 +355,16 @@ test('a tenant\'s pending diff is what its deploy would publish: the platform\'s
   assert.equal(deployed.status, 201, JSON.stringify(deployed.body));
   assert.deepEqual((await as(tokens.acmeAdmin, 'GET', '/api/v1/draft/diff')).body.patch, []);
 });
+
+test('a tenant\'s deploy before its tenant is deployed says so (409) instead of a configuration error about a missing tenant', async () => {
+  await platform('POST', '/api/v1/tenants', { body: { id: 'umbrella', pathPrefix: '/umbrella' } }, 201);
+  const token = String((await platform('POST', '/api/v1/tokens', { body: { name: 'umbrella ci', role: 'admin', tenant: 'umbrella' } }, 201)).body.token);
+  assert.equal((await as(token, 'POST', '/api/v1/servers', { body: { name: 'umbrella-srv', url: `${everything.origin}/mcp` } })).status, 201);
+  const early = await as(token, 'POST', '/api/v1/deployments', { body: {} });
+  assert.equal(early.status, 409);
+  assert.equal(early.body.error, 'tenant "umbrella" is not deployed yet: a platform admin deploys it first (it is in the draft only)');
+  await platform('POST', '/api/v1/deployments', { body: { comment: 'umbrella' } }, 201);
+  const api = await as(token, 'POST', '/api/v1/apis', { body: { name: 'umbrella-api', path: '/umbrella/mcp', server: 'umbrella-srv' } });
+  assert.equal(api.status, 201, JSON.stringify(api.body));
+  assert.equal((await as(token, 'POST', '/api/v1/deployments', { body: {} })).status, 201);
+});
