@@ -24,9 +24,8 @@ before(async () => {
   everything = await startEverything();
   gh = await startManaged({ node: { admin: { port: 0, token: ADMIN_TOKEN, users: [{ user: ANN.username, role: 'admin', tenant: 'acme' }] } } });
   await createUser(gh.gateway.store, ANN.username, ANN.password);
-  // Another tenant with a server of its own, made by the platform through the API.
+  // Another tenant, made by the platform through the API.
   assert.equal((await gh.call('POST', '/api/v1/tenants', { body: { id: 'globex', pathPrefix: '/globex' } })).status, 201);
-  assert.equal((await gh.call('POST', '/api/v1/servers', { body: { name: 'globex-weather', url: `${everything.origin}/mcp`, tenant: 'globex' } })).status, 201);
   browser = await launchBrowser();
   page = browser.page;
 });
@@ -42,7 +41,7 @@ const nav = () => page.getByRole('navigation', { name: 'Screens' });
 const screen = (name: string) => nav().getByRole('link', { name, exact: true });
 const ready = () => page.locator('.screen[data-state="ready"]').waitFor();
 
-test('the platform admin creates tenant acme on the Tenants screen, edits its quotas, and is shown why a tenant that owns a server cannot be deleted', { skip }, async () => {
+test('the platform admin creates tenant acme on the Tenants screen, edits its quotas, creates a server of tenant globex, and is shown why globex, which owns it, cannot be deleted', { skip }, async () => {
   await signIn(page, gh.admin, ADMIN_TOKEN, '/servers');
   await screen('Tenants').click();
   await page.waitForURL((url) => url.pathname === '/tenants');
@@ -64,7 +63,19 @@ test('the platform admin creates tenant acme on the Tenants screen, edits its qu
   await row.getByText('1000 requests/day, 5 APIs').waitFor();
   assert.deepEqual((await gh.call('GET', '/api/v1/tenants/acme')).body, { id: 'acme', name: 'Acme Corp', pathPrefix: '/acme', quotas: { requestsPerDay: 1000, apis: 5 } });
 
-  // globex still owns a server: the API refuses, and the screen says why in its words.
+  // A server of globex, made on the Servers screen with the tenant picker.
+  await screen('Servers').click();
+  await page.getByRole('link', { name: 'New server' }).click();
+  await page.getByLabel('Name', { exact: true }).fill('globex-weather');
+  await page.getByLabel('Tenant', { exact: true }).selectOption('globex');
+  await page.getByLabel('URL', { exact: true }).fill(`${everything.origin}/mcp`);
+  await page.getByRole('button', { name: 'Create server' }).click();
+  await page.locator('tr[data-server="globex-weather"] [data-col="tenant"]').getByText('globex').waitFor();
+  assert.equal((await gh.call('GET', '/api/v1/servers/globex-weather')).body.tenant, 'globex');
+
+  // globex owns a server now: the API refuses, and the screen says why in its words.
+  await screen('Tenants').click();
+  await page.locator('tr[data-tenant="globex"]').waitFor();
   page.once('dialog', (dialog) => void dialog.accept());
   await page.getByRole('button', { name: 'Delete tenant globex' }).click();
   const refusal = page.locator('[data-panel="tenants"] [role="alert"]');
