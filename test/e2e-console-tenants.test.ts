@@ -86,6 +86,14 @@ test('the platform admin creates tenant acme on the Tenants screen, edits its qu
   assert.equal((await gh.call('GET', '/api/v1/tenants/globex')).status, 200, 'globex is kept');
   await screenshot(page, 'console-tenants');
 
+  // A quota that is not a number: refused with its field, nothing saved.
+  await page.getByLabel('Tenant id').fill('initech');
+  await page.getByLabel('Agents at most').fill('lots');
+  await page.getByRole('button', { name: 'Create tenant' }).click();
+  const form = page.getByRole('form', { name: 'New tenant' });
+  await form.locator('[role="alert"]').getByText(/quotas\.agents/).first().waitFor();
+  assert.equal((await gh.call('GET', '/api/v1/tenants/initech')).status, 404);
+
   // Live, so that acme's admin can deploy acme's objects onto it.
   await page.getByRole('button', { name: 'Deploy' }).click();
   await page.getByText(/Deployed version \d+: live now\./).waitFor();

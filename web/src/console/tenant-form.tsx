@@ -40,8 +40,9 @@ function entryOf(form: Form, loaded: TenantEntry | undefined): Record<string, un
   const quotas: Record<string, unknown> = { ...loadedQuotas };
   for (const [field] of QUOTAS) {
     delete quotas[field];
-    // Numbers as typed: the server says what it expects of a wrong one, in `gatehouse check`'s words.
-    if (form[field].trim() !== '') quotas[field] = Number(form[field].trim());
+    // What is not a number is sent as typed: the server says what it expects, in `gatehouse check`'s words.
+    const typed = form[field].trim();
+    if (typed !== '') quotas[field] = Number.isNaN(Number(typed)) ? typed : Number(typed);
   }
   if (Object.keys(quotas).length > 0) entry.quotas = quotas;
   return entry;
