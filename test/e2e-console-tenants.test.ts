@@ -55,6 +55,7 @@ test('the platform admin creates tenant acme on the Tenants screen, edits its qu
   const row = page.locator('tr[data-tenant="acme"]');
   await row.getByText('1000 requests/day').waitFor();
   assert.match((await row.textContent()) ?? '', /Acme Corp.*\/acme/);
+  assert.equal(await page.getByLabel('Tenant id').inputValue(), '', 'the form is ready for the next tenant');
 
   await page.getByRole('button', { name: 'Edit tenant acme' }).click();
   assert.equal(await page.getByLabel('Path prefix').inputValue(), '/acme', 'the form shows the tenant');

@@ -35,9 +35,12 @@ function TenantList() {
   const [editing, setEditing] = useState<TenantEntry | undefined>();
   const [error, setError] = useState<Error | undefined>();
   const [status, setStatus] = useState('');
+  // Counts saves, so that the form starts empty again after one.
+  const [saves, setSaves] = useState(0);
 
   const done = (message: string) => {
     setEditing(undefined);
+    setSaves((n) => n + 1);
     setStatus(message);
     list.reload();
   };
@@ -107,7 +110,7 @@ function TenantList() {
             </table>
           )}
         </Panel>
-        <TenantForm key={editing?.id ?? '(new)'} loaded={editing} onDone={done} />
+        <TenantForm key={`${editing?.id ?? '(new)'} ${saves}`} loaded={editing} onDone={done} />
       </div>
     </div>
   );
