@@ -318,3 +318,53 @@ test('a tenant\'s deploy makes only its own objects live: another tenant\'s pend
   const names = ((latest.body.document as { apis: Array<{ name: string }> }).apis).map((a) => a.name);
   assert.ok(names.includes('globex-wip') && names.includes('acme-four'), 'both live now');
 });
+
+test('a tenant\'s admin reads the draft\'s ETag with its diff and deploys what it reviewed (the console read it from the platform-only /draft, 404, and could not deploy); a stale one is 412', async () => {
+  assert.equal((await as(tokens.acmeAdmin, 'GET', '/api/v1/draft')).status, 404, 'the whole draft stays the platform\'s');
+  assert.equal((await as(tokens.acmeAdmin, 'POST', '/api/v1/apis', { body: { name: 'acme-five', path: '/acme/five', server: 'acme-srv', auth: { type: 'api-key' } } })).status, 201);
+  const reviewed = await as(tokens.acmeAdmin, 'GET', '/api/v1/draft/diff');
+  assert.equal(reviewed.status, 200);
+  assert.equal(reviewed.etag, (await platform('GET', '/api/v1/draft', {}, 200)).etag, 'the draft\'s own ETag');
+  assert.match(String(reviewed.body.text), /acme-five/);
+  // The draft changes after the review (another tenant's edit): that ETag no longer deploys.
+  assert.equal((await as(tokens.globexAdmin, 'POST', '/api/v1/servers', { body: { name: 'globex-five', url: `${everything.origin}/mcp` } })).status, 201);
+  const stale = await as(tokens.acmeAdmin, 'POST', '/api/v1/deployments', { body: {}, ifMatch: reviewed.etag! });
+  assert.equal(stale.status, 412, JSON.stringify(stale.body));
+  const again = await as(tokens.acmeAdmin, 'GET', '/api/v1/draft/diff');
+  assert.doesNotMatch(again.body.text as string, /globex-five/, 'the diff is acme\'s only');
+  const deployed = await as(tokens.acmeAdmin, 'POST', '/api/v1/deployments', { body: { comment: 'acme five' }, ifMatch: again.etag! });
+  assert.equal(deployed.status, 201, JSON.stringify(deployed.body));
+  assert.ok((deployed.body.apis as Array<{ name: string }>).some((a) => a.name === 'acme-five'));
+});
+
+test('a tenant\'s pending diff is what its deploy would publish: the platform\'s undeployed change of its tenant entry is not in it (it was counted, and Deploy then answered "nothing to deploy")', async () => {
+  const acme = await platform('GET', '/api/v1/tenants/acme', {}, 200);
+  await platform('PUT', '/api/v1/tenants/acme', { body: { ...acme.body, name: 'Acme Inc' }, ifMatch: acme.etag! }, 200);
+  assert.match(String((await platform('GET', '/api/v1/draft/diff', {}, 200)).body.text), /Acme Inc/, 'pending for the platform');
+  const mine = await as(tokens.acmeAdmin, 'GET', '/api/v1/draft/diff');
+  assert.equal(mine.status, 200);
+  assert.deepEqual(mine.body.patch, [], `nothing acme's deploy would publish: ${String(mine.body.text)}`);
+  assert.equal((await as(tokens.acmeAdmin, 'POST', '/api/v1/deployments', { body: {} })).status, 409);
+  // Acme's own change is pending, and deploying it leaves the tenant entry to the platform.
+  const api = await as(tokens.acmeAdmin, 'GET', '/api/v1/apis/acme-five');
+  assert.equal((await as(tokens.acmeAdmin, 'PUT', '/api/v1/apis/acme-five', { body: { ...api.body, path: '/acme/five-b' }, ifMatch: api.etag! })).status, 200);
+  const pending = await as(tokens.acmeAdmin, 'GET', '/api/v1/draft/diff');
+  assert.match(String(pending.body.text), /five-b/);
+  assert.doesNotMatch(String(pending.body.text), /Acme Inc/);
+  const deployed = await as(tokens.acmeAdmin, 'POST', '/api/v1/deployments', { body: {}, ifMatch: pending.etag! });
+  assert.equal(deployed.status, 201, JSON.stringify(deployed.body));
+  assert.deepEqual((await as(tokens.acmeAdmin, 'GET', '/api/v1/draft/diff')).body.patch, []);
+});
+
+test('a tenant\'s deploy before its tenant is deployed says so (409) instead of a configuration error about a missing tenant', async () => {
+  await platform('POST', '/api/v1/tenants', { body: { id: 'umbrella', pathPrefix: '/umbrella' } }, 201);
+  const token = String((await platform('POST', '/api/v1/tokens', { body: { name: 'umbrella ci', role: 'admin', tenant: 'umbrella' } }, 201)).body.token);
+  assert.equal((await as(token, 'POST', '/api/v1/servers', { body: { name: 'umbrella-srv', url: `${everything.origin}/mcp` } })).status, 201);
+  const early = await as(token, 'POST', '/api/v1/deployments', { body: {} });
+  assert.equal(early.status, 409);
+  assert.equal(early.body.error, 'tenant "umbrella" is not deployed yet: a platform admin deploys it first (it is in the draft only)');
+  await platform('POST', '/api/v1/deployments', { body: { comment: 'umbrella' } }, 201);
+  const api = await as(token, 'POST', '/api/v1/apis', { body: { name: 'umbrella-api', path: '/umbrella/mcp', server: 'umbrella-srv' } });
+  assert.equal(api.status, 201, JSON.stringify(api.body));
+  assert.equal((await as(token, 'POST', '/api/v1/deployments', { body: {} })).status, 201);
+});

@@ -42,8 +42,10 @@ const ownerOf = (call: Call, object: unknown): string | undefined => call.tenant
 export async function draftResource(call: Call, deployments: Deployments): Promise<void> {
   if (call.segments[1] === 'diff' && call.segments.length === 2) {
     if (call.method !== 'GET') methodNotAllowed(call, 'GET');
-    const latest = await deployments.store.latestVersion();
-    return reply(call, 200, await deployments.diff(latest ?? 'empty', 'draft', (d) => tenantView(d, call.tenant)));
+    // With the draft's ETag, so that a deploy can name what was reviewed: the console's draft bar
+    // reads it here, as `/draft` itself is the platform's.
+    const { diff, revision } = await deployments.pending((d) => tenantView(d, call.tenant), call.tenant);
+    return reply(call, 200, diff, draftEtag(revision));
   }
   if (call.segments.length !== 1) throw notFound(`/api/v1/${call.segments.join('/')}`);
   // The whole document is the platform's: a tenant reads and changes its objects one by one.

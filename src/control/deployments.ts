@@ -9,7 +9,8 @@ import { ControlConflict, type ControlDocument, type ControlStore, type DraftRec
 import { emptyDocument, snapshotConfig } from './document.ts';
 import { documentPatch, readableDiff } from './diff.ts';
 import { ManagementError, badRequest } from './errors.ts';
-import { withTenantObjects } from './tenant-scope.ts';
+import { declaredTenants, withTenantObjects } from './tenant-scope.ts';
+import { DEFAULT_TENANT } from '../config/tenant-schema.ts';
 import type { ConfigChange } from '../audit/config-events.ts';
 
 export interface Draft {
@@ -126,6 +127,8 @@ export class Deployments {
       if (expectedRevision !== undefined && draft.revision !== expectedRevision) throw stale(draft.revision, expectedRevision);
       const latest = await this.latest();
       const base = latest?.document ?? emptyDocument();
+      // Its objects would name a tenant the live configuration lacks: say whose step that is.
+      if (tenant !== DEFAULT_TENANT && !declaredTenants(base).includes(tenant)) throw new ManagementError(409, `tenant "${tenant}" is not deployed yet: a platform admin deploys it first (it is in the draft only)`);
       const document = withTenantObjects(base, draft.document, tenant);
       const patch = documentPatch(base, document);
       if (patch.length === 0) throw new ManagementError(409, `nothing to deploy for tenant "${tenant}": its objects in the draft equal ${latest ? `version ${latest.version}` : 'what is deployed'}`);
@@ -142,6 +145,21 @@ export class Deployments {
         return conflictToHttp(error);
       }
     }
+  }
+
+  /**
+   * What `deploy` would change, as `view` shows it, and the draft's revision it was read at. For
+   * a tenant that is its objects from the draft onto the version in force (as `deployTenant`
+   * makes them): not its tenant entry, which only a platform deploy publishes.
+   */
+  async pending(view: (document: ControlDocument) => ControlDocument, tenant?: string): Promise<{ diff: Diff; revision: number }> {
+    const draft = await this.draft();
+    const latest = await this.latest();
+    const base = latest?.document ?? emptyDocument();
+    const from = view(base);
+    const to = view(tenant === undefined ? draft.document : withTenantObjects(base, draft.document, tenant));
+    const fromName = latest ? `version ${latest.version}` : '(nothing deployed)';
+    return { revision: draft.revision, diff: { from: fromName, to: 'draft', patch: documentPatch(from, to), text: readableDiff(from, to, fromName, 'draft') } };
   }
 
   /** Deploys version `n`'s document again as a new version; the draft becomes it (If-Match on the draft). */

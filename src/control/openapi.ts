@@ -49,7 +49,7 @@ const PATHS: Record<string, Record<string, Op>> = {
     put: { summary: 'Replace the whole draft', body: 'Document', ok: 200, ifMatch: 'required' },
     patch: { summary: 'Change the draft with an RFC 6902 JSON Patch', body: 'JsonPatch', ok: 200, ifMatch: 'required' },
   },
-  '/draft/diff': { get: { summary: 'What deploying the draft would change, against the version in force', ok: 200, returns: 'Diff' } },
+  '/draft/diff': { get: { summary: 'What deploying the draft would change, against the version in force (ETag: the draft\'s, for a deploy\'s If-Match)', ok: 200, returns: 'Diff' } },
   '/servers': { get: { summary: 'Servers of the draft', ok: 200 }, post: { summary: 'Add a server', body: 'Server', ok: 201, returns: 'Server' } },
   '/servers/{name}': {
     get: { summary: 'One server (ETag)', ok: 200, returns: 'Server' },

@@ -23,6 +23,12 @@ export interface Meta {
   you?: { name: string; role: 'owner' | 'admin' | 'viewer'; tenant: string | null } | null;
 }
 
+/**
+ * Whether the signed-in identity is the platform's (no tenant): tenants, users of the
+ * authorization server and rollbacks are its alone. False until /api/meta is read.
+ */
+export const isPlatform = (meta: Meta | undefined): boolean => meta !== undefined && (meta.you === undefined || meta.you === null || meta.you.tenant === null);
+
 /** Whether the signed-in identity may change things (approve, deny): anyone but a viewer. */
 export const mayDecide = (meta: Meta | undefined): boolean => meta?.you?.role !== undefined && meta.you.role !== 'viewer';
 

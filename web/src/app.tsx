@@ -1,7 +1,7 @@
 // The frame: a header with the screens (real links, so they open in new tabs and work with the
 // keyboard) and the screen for the current path.
 import { useEffect, useState } from 'preact/hooks';
-import { onUnauthorized, type ApprovalView, type Meta } from './api.ts';
+import { isPlatform, onUnauthorized, type ApprovalView, type Meta } from './api.ts';
 import { follow, usePlace } from './router.ts';
 import { useApi } from './use-api.ts';
 import { Notice } from './components/bits.tsx';
@@ -16,6 +16,7 @@ import { Credentials } from './screens/credentials.tsx';
 import { Users } from './screens/users.tsx';
 import { Approvals } from './screens/approvals.tsx';
 import { Tools } from './screens/tools.tsx';
+import { Tenants } from './screens/tenants.tsx';
 import { SIGN_IN_PATH } from './sign-in.ts';
 // Imported, so it is a hashed asset the browser caches instead of revalidating on every screen.
 import logo from './logo.svg';
@@ -32,8 +33,10 @@ const SCREENS = [
   { path: '/apis', label: 'APIs', console: true },
   { path: '/deployments', label: 'Deployments', console: true },
   { path: '/agents', label: 'Agents', console: true },
-  { path: '/users', label: 'Users', console: true },
+  // The platform's alone (the API answers a tenant's admin 404): not linked for one.
+  { path: '/users', label: 'Users', console: true, platform: true },
   { path: '/credentials', label: 'Credentials', console: true },
+  { path: '/tenants', label: 'Tenants', console: true, platform: true },
 ] as const;
 
 /** The screen a path belongs to: the first segment, if it names one. */
@@ -70,7 +73,7 @@ export function App() {
           Gatehouse
         </span>
         <nav aria-label="Screens">
-          {SCREENS.filter((s) => !('console' in s) || managed.data !== undefined).map((s) => (
+          {SCREENS.filter((s) => (!('console' in s) || managed.data !== undefined) && (!('platform' in s) || isPlatform(meta.data))).map((s) => (
             <a key={s.path} href={s.path} onClick={follow} aria-current={s.path === active ? 'page' : undefined}>
               {s.label}
               {s.path === '/approvals' && waiting > 0 && (
@@ -115,10 +118,11 @@ export function App() {
             {active === '/tools' && <Tools meta={meta.data} />}
             {active === '/servers' && <Servers place={place} />}
             {active === '/apis' && <Apis place={place} />}
-            {active === '/deployments' && <Deployments />}
+            {active === '/deployments' && <Deployments meta={meta.data} />}
             {active === '/agents' && <Agents />}
             {active === '/users' && <Users />}
             {active === '/credentials' && <Credentials />}
+            {active === '/tenants' && <Tenants meta={meta.data} />}
           </>
         )}
       </main>

@@ -7,7 +7,8 @@ import { follow, navigate } from '../router.ts';
 import { Failure } from '../components/failure.tsx';
 import { TextField, Choice } from './fields.tsx';
 import { useManaged } from './use-managed.ts';
-import { planOf, type ApiEntry, type ServerEntry } from './model.ts';
+import { planOf, tenantName, type ApiEntry, type ServerEntry } from './model.ts';
+import { TenantSelect, inTenant, useTenantChoice, withTenant } from './tenant-choice.tsx';
 
 type Kind = 'single' | 'federated' | 'virtual';
 type Plan = ReturnType<typeof planOf>;
@@ -18,7 +19,8 @@ export function ApiForm({ name, onLoaded }: { name: string | undefined; onLoaded
   const editing = name !== undefined;
   const servers = useManaged<{ items: ServerEntry[] }>('/servers');
   const [loaded, setLoaded] = useState<{ entry: ApiEntry; etag: string | undefined } | undefined>();
-  const [form, setForm] = useState({ name: '', path: '/', kind: 'single' as Kind, server: '', servers: [] as string[], plan: 'keyless' as Plan });
+  const [form, setForm] = useState({ name: '', path: '/', kind: 'single' as Kind, server: '', servers: [] as string[], plan: 'keyless' as Plan, tenant: '' });
+  const tenants = useTenantChoice();
   const [error, setError] = useState<Error | undefined>();
   const [saved, setSaved] = useState(false);
   const [busy, setBusy] = useState(false);
@@ -28,7 +30,7 @@ export function ApiForm({ name, onLoaded }: { name: string | undefined; onLoaded
     manage<ApiEntry>('GET', `/apis/${encodeURIComponent(name)}`).then(
       ({ body, etag }) => {
         setLoaded({ entry: body, etag });
-        setForm({ name: body.name, path: body.path, kind: kindOf(body), server: body.server ?? '', servers: body.servers ?? [], plan: planOf(body.auth) });
+        setForm({ name: body.name, path: body.path, kind: kindOf(body), server: body.server ?? '', servers: body.servers ?? [], plan: planOf(body.auth), tenant: tenantName(body.tenant) ?? '' });
         onLoaded?.(body);
       },
       (e: Error) => setError(e),
@@ -36,9 +38,10 @@ export function ApiForm({ name, onLoaded }: { name: string | undefined; onLoaded
   }, [name]);
 
   // A new API proxies the first server unless one is chosen.
-  const names = servers.data?.items.map((s) => s.name) ?? [];
+  // An API uses servers of its own tenant only: with the picker, those of the chosen tenant.
+  const names = servers.data?.items.filter((s) => !tenants || inTenant(s.tenant, form.tenant)).map((s) => s.name) ?? [];
   useEffect(() => {
-    if (!editing && form.server === '' && names[0]) setForm((f) => ({ ...f, server: names[0]! }));
+    if (!editing && !names.includes(form.server)) setForm((f) => ({ ...f, server: names[0] ?? '' }));
   }, [names.join('\n')]);
 
   const set = (patch: Partial<typeof form>) => {
@@ -48,7 +51,7 @@ export function ApiForm({ name, onLoaded }: { name: string | undefined; onLoaded
 
   const entry = (): Record<string, unknown> => {
     const { etag: _e, server: _s, servers: _ss, auth, ...kept } = loaded?.entry ?? ({} as ApiEntry);
-    const next: Record<string, unknown> = { ...kept, name: form.name.trim(), path: form.path.trim() };
+    const next: Record<string, unknown> = { ...(tenants ? withTenant(kept, form.tenant) : kept), name: form.name.trim(), path: form.path.trim() };
     if (form.kind === 'single') next.server = form.server;
     else if (form.kind === 'federated') next.servers = form.servers;
     if (form.plan === 'other') next.auth = auth;
@@ -96,6 +99,7 @@ export function ApiForm({ name, onLoaded }: { name: string | undefined; onLoaded
       <h2>{editing ? 'Settings' : 'New API'}</h2>
       <TextField id="api-name" label="Name" value={form.name} onInput={(v) => set({ name: v })} disabled={editing} required hint="Shown in logs and metrics." />
       <TextField id="api-path" label="Path" value={form.path} onInput={(v) => set({ path: v })} mono required hint="Where clients connect, e.g. /weather." />
+      {tenants && <TenantSelect id="api-tenant" options={tenants} value={form.tenant} onChange={(tenant) => set({ tenant })} />}
       <Choice
         name="api-kind"
         legend="Entrypoint"

@@ -6,7 +6,6 @@ import { manage, draftChanged, onDraftChanged } from '../manage.ts';
 import { Failure } from '../components/failure.tsx';
 
 interface DraftState {
-  revision: number;
   deployedVersion: number | null;
   etag: string | undefined;
   pending: number;
@@ -22,8 +21,10 @@ export function DraftBar() {
   useEffect(() => onDraftChanged(() => setTick((n) => n + 1)), []);
   useEffect(() => {
     let live = true;
-    Promise.all([manage<{ revision: number; deployedVersion: number | null }>('GET', '/draft'), manage<{ patch: unknown[] }>('GET', '/draft/diff')]).then(
-      ([draft, diff]) => live && setState({ revision: draft.body.revision, deployedVersion: draft.body.deployedVersion, etag: draft.etag, pending: diff.body.patch.length }),
+    // Not `/draft`: the whole draft is the platform's (404 for a tenant's admin). The diff is
+    // narrowed to what the signed-in identity may deploy and carries the draft's ETag.
+    Promise.all([manage<{ deployedVersion: number | null }>('GET', '/info'), manage<{ patch: unknown[] }>('GET', '/draft/diff')]).then(
+      ([info, diff]) => live && setState({ deployedVersion: info.body.deployedVersion, etag: diff.etag, pending: diff.body.patch.length }),
       (e: Error) => live && setError(e),
     );
     return () => void (live = false);

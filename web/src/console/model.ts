@@ -145,3 +145,6 @@ export function planOf(auth: unknown): 'keyless' | 'api-key' | 'other' {
   }
   return 'other';
 }
+
+/** The tenant an object names, or undefined for the built-in default tenant (named or not). */
+export const tenantName = (tenant: unknown): string | undefined => (typeof tenant === 'string' && tenant !== 'default' ? tenant : undefined);

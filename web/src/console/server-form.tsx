@@ -6,14 +6,16 @@ import { manage, draftChanged } from '../manage.ts';
 import { follow, navigate } from '../router.ts';
 import { Failure } from '../components/failure.tsx';
 import { TextField, Choice } from './fields.tsx';
-import { transportOf, type ServerEntry } from './model.ts';
+import { tenantName, transportOf, type ServerEntry } from './model.ts';
+import { TenantSelect, useTenantChoice, withTenant } from './tenant-choice.tsx';
 
 type Transport = 'http' | 'stdio' | 'sse';
 
 export function ServerForm({ name }: { name: string | undefined }) {
   const editing = name !== undefined;
   const [loaded, setLoaded] = useState<{ entry: ServerEntry; etag: string | undefined } | undefined>();
-  const [form, setForm] = useState({ name: '', transport: 'http' as Transport, url: '', command: '', args: '' });
+  const [form, setForm] = useState({ name: '', transport: 'http' as Transport, url: '', command: '', args: '', tenant: '' });
+  const tenants = useTenantChoice();
   const [error, setError] = useState<Error | undefined>();
   const [busy, setBusy] = useState(false);
 
@@ -23,7 +25,7 @@ export function ServerForm({ name }: { name: string | undefined }) {
       ({ body, etag }) => {
         setLoaded({ entry: body, etag });
         const transport = transportOf(body);
-        setForm({ name: body.name, transport, url: String(body.url ?? body.sse ?? ''), command: String(body.command ?? ''), args: Array.isArray(body.args) ? body.args.join('\n') : '' });
+        setForm({ name: body.name, transport, url: String(body.url ?? body.sse ?? ''), command: String(body.command ?? ''), args: Array.isArray(body.args) ? body.args.join('\n') : '', tenant: tenantName(body.tenant) ?? '' });
       },
       (e: Error) => setError(e),
     );
@@ -32,7 +34,9 @@ export function ServerForm({ name }: { name: string | undefined }) {
   const set = (patch: Partial<typeof form>) => setForm((f) => ({ ...f, ...patch }));
 
   const definition = (): Record<string, unknown> => {
-    const { name: _n, etag: _e, url: _u, sse: _s, command: _c, args: _a, ...kept } = loaded?.entry ?? ({ name: '' } as ServerEntry);
+    const { name: _n, etag: _e, url: _u, sse: _s, command: _c, args: _a, ...loadedFields } = loaded?.entry ?? ({ name: '' } as ServerEntry);
+    // Without the picker (a tenant's admin, or no tenants) the tenant stays as it is.
+    const kept = tenants ? withTenant(loadedFields, form.tenant) : loadedFields;
     if (form.transport === 'stdio') {
       // stdio has no headers or credential: drop what only an HTTP server takes.
       const { headers: _h, credential: _cr, listCache: _l, ...rest } = kept;
@@ -74,6 +78,7 @@ export function ServerForm({ name }: { name: string | undefined }) {
     <form class="panel form" onSubmit={save} aria-label={editing ? `Edit server ${name}` : 'New server'}>
       <h2>{editing ? `Server ${name}` : 'New server'}</h2>
       <TextField id="server-name" label="Name" value={form.name} onInput={(v) => set({ name: v })} disabled={editing} required hint="Letters, digits, _ . - ; APIs refer to the server by it." />
+      {tenants && <TenantSelect id="server-tenant" options={tenants} value={form.tenant} onChange={(tenant) => set({ tenant })} />}
       <Choice
         name="server-transport"
         legend="Transport"

@@ -12,7 +12,7 @@ import { ClientSnippet } from '../console/client-snippet.tsx';
 import { PolicyStudio } from '../console/policy-studio.tsx';
 import { Simulator } from '../console/simulator.tsx';
 import { RateLimits } from '../console/rate-limits.tsx';
-import { isAcl, planOf, type ApiEntry } from '../console/model.ts';
+import { isAcl, planOf, tenantName, type ApiEntry } from '../console/model.ts';
 
 const TABS = [
   ['', 'Settings'],
@@ -70,6 +70,7 @@ function ApiList() {
   if (list.error) return <Failure error={list.error} />;
   if (!list.data) return <p class="muted">Loading…</p>;
   if (list.data.items.length === 0) return <p class="empty">No APIs yet. An API publishes one server (or several) at a path, with a plan and policies.</p>;
+  const tenanted = list.data.items.some((a) => tenantName(a.tenant) !== undefined);
   return (
     <table class="table" aria-label="APIs in the draft">
       <thead>
@@ -79,6 +80,7 @@ function ApiList() {
           <th scope="col">Servers</th>
           <th scope="col">Plan</th>
           <th scope="col">ACL</th>
+          {tenanted && <th scope="col">Tenant</th>}
         </tr>
       </thead>
       <tbody>
@@ -95,6 +97,7 @@ function ApiList() {
               <td>{a.server ?? a.servers?.join(', ') ?? 'virtual'}</td>
               <td>{planOf(a.auth)}</td>
               <td>{acl ? `${acl.acl.rules?.length ?? 0} rule(s)` : <span class="muted">none (everything allowed)</span>}</td>
+              {tenanted && <td data-col="tenant">{tenantName(a.tenant) ?? 'default'}</td>}
             </tr>
           );
         })}

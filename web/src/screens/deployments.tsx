@@ -4,6 +4,7 @@
 import { Fragment } from 'preact';
 import { useState } from 'preact/hooks';
 import { manage, draftChanged } from '../manage.ts';
+import { isPlatform, type Meta } from '../api.ts';
 import { useManaged } from '../console/use-managed.ts';
 import { Failure } from '../components/failure.tsx';
 import { Panel } from '../components/bits.tsx';
@@ -34,13 +35,15 @@ interface Change {
   version?: number;
 }
 
-export function Deployments() {
+export function Deployments({ meta }: { meta: Meta | undefined }) {
   const versions = useManaged<{ items: Version[] }>('/deployments');
   const pending = useManaged<Diff>('/draft/diff');
   const changes = useManaged<{ items: Change[] }>('/changes?limit=50');
   const [shown, setShown] = useState<{ version: number; diff: Diff } | undefined>();
   const [error, setError] = useState<Error | undefined>();
   const [status, setStatus] = useState('');
+  // A rollback replaces every tenant's configuration: the platform's to make (404 for a tenant).
+  const mayRollBack = isPlatform(meta);
 
   const compare = async (version: number) => {
     setError(undefined);
@@ -110,7 +113,7 @@ export function Deployments() {
                       <button type="button" class="button" onClick={() => compare(v.version)} aria-expanded={shown?.version === v.version} aria-label={`Changes of version ${v.version}`}>
                         Changes
                       </button>
-                      {i > 0 && (
+                      {i > 0 && mayRollBack && (
                         <button type="button" class="button" onClick={() => rollback(v.version)} aria-label={`Roll back to version ${v.version}`}>
                           Roll back to this
                         </button>

@@ -6,7 +6,7 @@ import { useManaged } from '../console/use-managed.ts';
 import { Failure } from '../components/failure.tsx';
 import { DraftBar } from '../console/draft-bar.tsx';
 import { ServerForm } from '../console/server-form.tsx';
-import { targetOf, transportOf, type ServerEntry } from '../console/model.ts';
+import { targetOf, tenantName, transportOf, type ServerEntry } from '../console/model.ts';
 
 const TRANSPORT: Record<ReturnType<typeof transportOf>, string> = { http: 'Streamable HTTP', stdio: 'stdio', sse: 'HTTP+SSE' };
 
@@ -14,6 +14,8 @@ export function Servers({ place }: { place: Place }) {
   const sub = place.path.slice('/servers/'.length);
   const open = place.path.startsWith('/servers/') && sub !== '' ? decodeURIComponent(sub) : undefined;
   const list = useManaged<{ items: ServerEntry[] }>(open === undefined ? '/servers' : undefined);
+  // The tenant column only once some server has a tenant, as on the agents screen.
+  const tenanted = list.data?.items.some((s) => tenantName(s.tenant) !== undefined) ?? false;
   return (
     <div class="screen" data-state={open === undefined && list.loading ? 'loading' : 'ready'}>
       <div class="toolbar">
@@ -38,6 +40,7 @@ export function Servers({ place }: { place: Place }) {
                   <th scope="col">Name</th>
                   <th scope="col">Transport</th>
                   <th scope="col">Target</th>
+                  {tenanted && <th scope="col">Tenant</th>}
                 </tr>
               </thead>
               <tbody>
@@ -50,6 +53,7 @@ export function Servers({ place }: { place: Place }) {
                     </th>
                     <td>{TRANSPORT[transportOf(s)]}</td>
                     <td class="mono">{targetOf(s)}</td>
+                    {tenanted && <td data-col="tenant">{tenantName(s.tenant) ?? 'default'}</td>}
                   </tr>
                 ))}
               </tbody>
