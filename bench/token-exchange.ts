@@ -22,7 +22,8 @@ import { TokenExchangeCredentials } from '../src/credentials/token-exchange/toke
 import { staticCredentials } from '../src/credentials/static-credentials.ts';
 import { withSubjectToken } from '../src/auth/subject-token.ts';
 import type { Principal } from '../src/auth/principal.ts';
-import type { CredentialContext, UpstreamCredentials } from '../src/upstream/upstream.ts';
+import type { CredentialContext } from '../src/upstream/upstream.ts';
+import { credentialHits } from './credential-hits.ts';
 import { gatehouseFiles, spawnNode, startUpstream, stopAll } from './targets.ts';
 import { openSession, runLoad, useCredential } from './load-client.ts';
 import { clkTck, cpuTicks, loadAverage, machineDescription } from './proc.ts';
@@ -119,17 +120,8 @@ try {
   };
   const context = await contextFor('bob');
   const fixed = staticCredentials({ type: 'bearer', token: 'static-token-for-the-bench' });
-  async function hits(credentials: UpstreamCredentials): Promise<{ cpuNs: number; perSecond: number }> {
-    for (let i = 0; i < 10_000; i++) await credentials.headers(context); // warm up (and the one exchange)
-    const cpu = process.cpuUsage();
-    const started = process.hrtime.bigint();
-    for (let i = 0; i < HITS; i++) await credentials.headers(context);
-    const wall = Number(process.hrtime.bigint() - started);
-    const used = process.cpuUsage(cpu);
-    return { cpuNs: ((used.user + used.system) * 1000) / HITS, perSecond: Math.round(HITS / (wall / 1e9)) };
-  }
-  const exchangedHit = await hits(source);
-  const staticHit = await hits(fixed);
+  const exchangedHit = await credentialHits(source, context, HITS);
+  const staticHit = await credentialHits(fixed, context, HITS);
   const times: number[] = [];
   for (let i = 0; i < EXCHANGES; i++) {
     const miss = await contextFor(`user-${i}`);

@@ -11,7 +11,7 @@ import { startTestGateway, tempDir } from '../test/helpers/gatehouse.ts';
 import { followInBrowser, startUpstreamIdp, startUserUpstream } from '../test/helpers/upstream-idp.ts';
 import { staticCredentials } from '../src/credentials/static-credentials.ts';
 import type { Principal } from '../src/auth/principal.ts';
-import type { UpstreamCredentials } from '../src/upstream/upstream.ts';
+import { credentialHits } from './credential-hits.ts';
 
 const HITS = 1_000_000;
 const REFRESHES = 10;
@@ -41,17 +41,8 @@ try {
   const context = { principal, req, method: 'tools/call' };
   const fixed = staticCredentials({ type: 'bearer', token: 'static-token-for-the-bench' });
 
-  async function perCall(credentials: UpstreamCredentials): Promise<{ cpuNs: number; perSecond: number }> {
-    for (let i = 0; i < 10_000; i++) await credentials.headers(context); // warm up (and the first read from the store)
-    const cpu = process.cpuUsage();
-    const started = process.hrtime.bigint();
-    for (let i = 0; i < HITS; i++) await credentials.headers(context);
-    const wall = Number(process.hrtime.bigint() - started);
-    const used = process.cpuUsage(cpu);
-    return { cpuNs: ((used.user + used.system) * 1000) / HITS, perSecond: Math.round(HITS / (wall / 1e9)) };
-  }
-  const vault = await perCall(source);
-  const plain = await perCall(fixed);
+  const vault = await credentialHits(source, context, HITS);
+  const plain = await credentialHits(fixed, context, HITS);
 
   idp.accessTokenTtl = 1;
   const times: number[] = [];
