@@ -111,9 +111,9 @@ async function switchableProxy(target: URL, options: { forwarding?: boolean; del
   };
 }
 
-test('records held while the Postgres audit sink was unreachable are written once it can be reached', { skip: url ? false : 'GATEHOUSE_TEST_POSTGRES_URL not set: Postgres audit sink recovery test skipped', timeout: 90_000 }, async (t) => {
-  const target = new URL(url!);
-  const proxy = await switchableProxy(target);
+/** A schema of its own in the test database, reached through `switchableProxy`; both end with the test. */
+async function proxiedSchema(t: TestContext, options: Parameters<typeof switchableProxy>[1] = {}): Promise<{ proxy: Awaited<ReturnType<typeof switchableProxy>>; schema: string; direct: pg.Client; sinkUrl: string }> {
+  const proxy = await switchableProxy(new URL(url!), options);
   const schema = `gatehouse_audit_test_${randomBytes(6).toString('hex')}`;
   const direct = new pg.Client({ connectionString: url });
   await direct.connect();
@@ -125,7 +125,12 @@ test('records held while the Postgres audit sink was unreachable are written onc
   const viaProxy = new URL(url!);
   viaProxy.hostname = '127.0.0.1';
   viaProxy.port = String(proxy.port);
-  const gh = await gatewayWithSink(t, viaProxy.toString(), schema);
+  return { proxy, schema, direct, sinkUrl: viaProxy.toString() };
+}
+
+test('records held while the Postgres audit sink was unreachable are written once it can be reached', { skip: url ? false : 'GATEHOUSE_TEST_POSTGRES_URL not set: Postgres audit sink recovery test skipped', timeout: 90_000 }, async (t) => {
+  const { proxy, schema, direct, sinkUrl } = await proxiedSchema(t);
+  const gh = await gatewayWithSink(t, sinkUrl, schema);
 
   await echoCalls(gh, 5);
   await waitUntil(() => gh.gateway.audit!.sinkStatus.up === false && (gh.gateway.audit!.sinkStatus.attempts ?? 0) >= 2, 'the sink is tried and refused', 20_000);
@@ -151,21 +156,10 @@ test('records held while the Postgres audit sink was unreachable are written onc
 });
 
 test('with overflow spill, records still held when Gatehouse stops with the Postgres audit sink unreachable are kept and written at the next start', { skip: url ? false : 'GATEHOUSE_TEST_POSTGRES_URL not set: Postgres audit sink spill test skipped', timeout: 90_000 }, async (t) => {
-  const proxy = await switchableProxy(new URL(url!));
-  const schema = `gatehouse_audit_test_${randomBytes(6).toString('hex')}`;
-  const direct = new pg.Client({ connectionString: url });
-  await direct.connect();
-  t.after(async () => {
-    await direct.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
-    await direct.end();
-    await proxy.close();
-  });
-  const viaProxy = new URL(url!);
-  viaProxy.hostname = '127.0.0.1';
-  viaProxy.port = String(proxy.port);
+  const { proxy, schema, direct, sinkUrl } = await proxiedSchema(t);
   const dataDir = tempDir();
 
-  const first = await gatewayWithSink(t, viaProxy.toString(), schema, { spill: true, dataDir });
+  const first = await gatewayWithSink(t, sinkUrl, schema, { spill: true, dataDir });
   await echoCalls(first, 4);
   const held = first.gateway.audit!.counters.enqueued;
   await first.close();
@@ -175,7 +169,7 @@ test('with overflow spill, records still held when Gatehouse stops with the Post
   assert.ok(first.logs.lines.some((l) => l.msg === 'audit records not written at shutdown were kept in the spill file; the next start writes them' && l.records === held));
 
   proxy.forward();
-  const second = await gatewayWithSink(t, viaProxy.toString(), schema, { spill: true, dataDir });
+  const second = await gatewayWithSink(t, sinkUrl, schema, { spill: true, dataDir });
   await waitUntil(() => second.gateway.audit!.counters.written >= held, 'the spilled records are written', 30_000);
   const { rows } = await direct.query<{ n: string }>(`SELECT count(*) AS n FROM "${schema}".audit_events WHERE method = 'tools/call' AND target = 'echo'`);
   assert.equal(Number(rows[0]!.n), 4, 'the calls made before the restart are in Postgres');
@@ -183,19 +177,8 @@ test('with overflow spill, records still held when Gatehouse stops with the Post
 
 test('records queued while a slow Postgres audit sink is still opening are written when Gatehouse stops, not dropped (regression: a stop before the first connection finished lost every record)', { skip: url ? false : 'GATEHOUSE_TEST_POSTGRES_URL not set: Postgres audit sink slow-open test skipped', timeout: 90_000 }, async (t) => {
   // Every connection to Postgres takes 1.5 s to get through: the calls and the stop all come first.
-  const proxy = await switchableProxy(new URL(url!), { forwarding: true, delayMs: 1500 });
-  const schema = `gatehouse_audit_test_${randomBytes(6).toString('hex')}`;
-  const direct = new pg.Client({ connectionString: url });
-  await direct.connect();
-  t.after(async () => {
-    await direct.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
-    await direct.end();
-    await proxy.close();
-  });
-  const viaProxy = new URL(url!);
-  viaProxy.hostname = '127.0.0.1';
-  viaProxy.port = String(proxy.port);
-  const gh = await gatewayWithSink(t, viaProxy.toString(), schema);
+  const { schema, direct, sinkUrl } = await proxiedSchema(t, { forwarding: true, delayMs: 1500 });
+  const gh = await gatewayWithSink(t, sinkUrl, schema);
   await echoCalls(gh, 4);
   assert.equal(gh.gateway.audit!.counters.written, 0, 'the sink is not open yet');
   await gh.close();

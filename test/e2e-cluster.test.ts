@@ -60,6 +60,18 @@ async function startNodes(config: Omit<ConfigInput, 'listen'>, names: readonly s
   return nodes;
 }
 
+/** A schema name of its own for a test's nodes, dropped after the tests. */
+function freshSchema(pgUrl: string): string {
+  const schema = `gatehouse_cluster_${randomBytes(5).toString('hex')}`;
+  cleanups.push(async () => {
+    const client = new pg.Client({ connectionString: pgUrl });
+    await client.connect();
+    await client.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+    await client.end();
+  });
+  return schema;
+}
+
 const headers = { authorization: `Bearer ${KEY}`, 'content-type': 'application/json', accept: 'application/json, text/event-stream', 'mcp-protocol-version': '2025-06-18' };
 
 if (postgres.url === undefined || redis.url === undefined) {
@@ -71,13 +83,7 @@ if (postgres.url === undefined || redis.url === undefined) {
   const pgUrl = postgres.url;
   const redisUrl = redis.url;
   test('stdio sessions across cluster nodes: forwarded to their owner, audited and counted once, gone with it', { timeout: 120_000 }, async () => {
-    const schema = `gatehouse_cluster_${randomBytes(5).toString('hex')}`;
-    cleanups.push(async () => {
-      const client = new pg.Client({ connectionString: pgUrl });
-      await client.connect();
-      await client.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
-      await client.end();
-    });
+    const schema = freshSchema(pgUrl);
     const stdio = everythingStdioCommand();
     // An HTTP+SSE (2024-11-05) server: with the stdio one, the members of a federated API whose
     // sessions also live on one node.
@@ -295,13 +301,7 @@ if (postgres.url === undefined || redis.url === undefined) {
   });
 
   test('a 2025 client\'s bridged session on a 2026-07-28-only server across nodes: its requests reach the node that keeps its subscriptions and log level; once that node is gone another serves it', { timeout: 120_000 }, async () => {
-    const schema = `gatehouse_cluster_${randomBytes(5).toString('hex')}`;
-    cleanups.push(async () => {
-      const client = new pg.Client({ connectionString: pgUrl });
-      await client.connect();
-      await client.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
-      await client.end();
-    });
+    const schema = freshSchema(pgUrl);
     const modern = await startStatelessServer({ modernOnly: true, subscriptions: true });
     cleanups.push(() => modern.close());
     const config: Omit<ConfigInput, 'listen'> = {
@@ -356,13 +356,7 @@ if (postgres.url === undefined || redis.url === undefined) {
   });
 
   test('a request forwarded to its session\'s node is traced as one trace: the forwarding node ends a "forward" span naming the owner, the owner\'s span is its child (the forwarding node\'s span was never ended)', { timeout: 120_000 }, async () => {
-    const schema = `gatehouse_cluster_${randomBytes(5).toString('hex')}`;
-    cleanups.push(async () => {
-      const client = new pg.Client({ connectionString: pgUrl });
-      await client.connect();
-      await client.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
-      await client.end();
-    });
+    const schema = freshSchema(pgUrl);
     const receiver = await startReceiver();
     cleanups.push(() => receiver.close());
     const stdio = everythingStdioCommand();

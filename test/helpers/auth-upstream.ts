@@ -9,6 +9,7 @@ import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import { requireBearerAuth } from '@modelcontextprotocol/sdk/server/auth/middleware/bearerAuth.js';
 import type { TestIssuer } from './auth-issuer.ts';
+import { answerWithWhoami } from './whoami-mcp.ts';
 
 export interface OAuthUpstream {
   readonly origin: string;
@@ -33,19 +34,11 @@ export async function startOAuthUpstream(issuer: TestIssuer, audience: () => str
   app.get('/.well-known/oauth-protected-resource/mcp', (_req, res) => {
     res.json({ resource: `${origin}/mcp`, authorization_servers: [issuer.issuer], scopes_supported: ['mcp'], bearer_methods_supported: ['header'] });
   });
-  app.all('/mcp', requireBearerAuth({ verifier: issuer.verifier(audience), resourceMetadataUrl: metadataUrl }), async (req, res) => {
-    const mcp = new McpServer({ name: 'oauth-upstream', version: '1.0.0' });
-    mcp.registerTool('whoami', { description: 'What the server saw of the caller\'s token' }, (extra) => ({
-      content: [{ type: 'text', text: JSON.stringify({ clientId: extra.authInfo?.clientId, scopes: extra.authInfo?.scopes, resource: extra.authInfo?.resource?.href }) }],
-    }));
-    const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined, enableJsonResponse: true });
-    res.on('close', () => {
-      void transport.close();
-      void mcp.close();
-    });
-    await mcp.connect(transport);
-    await transport.handleRequest(req, res, req.body);
-  });
+  app.all('/mcp', requireBearerAuth({ verifier: issuer.verifier(audience), resourceMetadataUrl: metadataUrl }), (req, res) =>
+    answerWithWhoami(req, res, { name: 'oauth-upstream', description: 'What the server saw of the caller\'s token' }, (auth) =>
+      JSON.stringify({ clientId: auth?.clientId, scopes: auth?.scopes, resource: auth?.resource?.href }),
+    ),
+  );
   return {
     origin,
     url: `${origin}/mcp`,

@@ -18,10 +18,9 @@ import type { KeyObject } from 'node:crypto';
 import express from 'express';
 import { createRemoteJWKSet, jwtVerify, type JWTPayload, type JWTVerifyGetKey } from 'jose';
 import Provider, { errors, type GrantContext } from 'oidc-provider';
-import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
-import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import { requireBearerAuth } from '@modelcontextprotocol/sdk/server/auth/middleware/bearerAuth.js';
 import { InvalidTokenError } from '@modelcontextprotocol/sdk/server/auth/errors.js';
+import { answerWithWhoami } from './whoami-mcp.ts';
 
 export const TOKEN_EXCHANGE = 'urn:ietf:params:oauth:grant-type:token-exchange';
 const ACCESS_TOKEN = 'urn:ietf:params:oauth:token-type:access_token';
@@ -212,19 +211,10 @@ export async function startExchangeUpstream(issuer: () => string): Promise<Excha
       next();
     },
     requireBearerAuth({ verifier }),
-    async (req, res) => {
-      const mcp = new McpServer({ name: 'exchange-upstream', version: '1.0.0' });
-      mcp.registerTool('whoami', { description: 'The subject and actor of the token that reached the server' }, (extra) => ({
-        content: [{ type: 'text', text: JSON.stringify({ sub: extra.authInfo?.extra?.sub, act: extra.authInfo?.extra?.act, client: extra.authInfo?.clientId }) }],
-      }));
-      const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined, enableJsonResponse: true });
-      res.on('close', () => {
-        void transport.close();
-        void mcp.close();
-      });
-      await mcp.connect(transport);
-      await transport.handleRequest(req, res, req.body);
-    },
+    (req, res) =>
+      answerWithWhoami(req, res, { name: 'exchange-upstream', description: 'The subject and actor of the token that reached the server' }, (auth) =>
+        JSON.stringify({ sub: auth?.extra?.sub, act: auth?.extra?.act, client: auth?.clientId }),
+      ),
   );
   return {
     url,

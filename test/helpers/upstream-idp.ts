@@ -10,11 +10,10 @@ import type { AddressInfo } from 'node:net';
 import express from 'express';
 import { createRemoteJWKSet, jwtVerify } from 'jose';
 import Provider, { errors } from 'oidc-provider';
-import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
-import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import { requireBearerAuth } from '@modelcontextprotocol/sdk/server/auth/middleware/bearerAuth.js';
 import { InvalidTokenError } from '@modelcontextprotocol/sdk/server/auth/errors.js';
 import { CookieJar } from './oauth-flow.ts';
+import { answerWithWhoami } from './whoami-mcp.ts';
 
 export interface UpstreamIdp {
   readonly issuer: string;
@@ -161,19 +160,7 @@ export async function startUserUpstream(issuer: () => string): Promise<UserUpstr
       next();
     },
     requireBearerAuth({ verifier, resourceMetadataUrl: metadataUrl }),
-    async (req, res) => {
-      const mcp = new McpServer({ name: 'user-upstream', version: '1.0.0' });
-      mcp.registerTool('whoami', { description: 'The account whose token reached the server' }, (extra) => ({
-        content: [{ type: 'text', text: String(extra.authInfo?.extra?.sub ?? '') }],
-      }));
-      const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined, enableJsonResponse: true });
-      res.on('close', () => {
-        void transport.close();
-        void mcp.close();
-      });
-      await mcp.connect(transport);
-      await transport.handleRequest(req, res, req.body);
-    },
+    (req, res) => answerWithWhoami(req, res, { name: 'user-upstream', description: 'The account whose token reached the server' }, (auth) => String(auth?.extra?.sub ?? '')),
   );
   return {
     url,
