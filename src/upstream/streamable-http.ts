@@ -100,8 +100,9 @@ export class StreamableHttpUpstream implements Upstream {
         return serveListThroughCache(x, request, key, this.listCache, target);
       }
     }
-    // A 2026-07-28 retry after Gatehouse's own URL round (the user connected an upstream account) is the plain request again.
-    const body = JSON.stringify(x.batch ? x.messages : isStateless(x.protocolVersion) ? withoutUrlRound(x.messages[0]!) : x.messages[0]);
+    // A 2026-07-28 retry after Gatehouse's own URL round (the user connected an upstream account)
+    // is the plain request again; only a server with a per-user credential asks for that round.
+    const body = JSON.stringify(x.batch ? x.messages : this.credentials?.perUser === true && isStateless(x.protocolVersion) ? withoutUrlRound(x.messages[0]!) : x.messages[0]);
     const headers = this.requestHeaders(x, 'application/json, text/event-stream');
     headers['content-type'] = 'application/json';
     headers['content-length'] = String(Buffer.byteLength(body));
