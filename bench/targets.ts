@@ -2,7 +2,7 @@
 // /proc. Every process started here is registered and killed by stopAll() (also on exit).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import { createWriteStream, mkdtempSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -138,17 +138,32 @@ function runCli(args: string[], env: NodeJS.ProcessEnv): Promise<void> {
   });
 }
 
+/**
+ * Node flags for a Gatehouse target, to see where its CPU per request goes:
+ * BENCH_CPU_PROF_DIR, a V8 CPU profile written there when it stops (open it in Chrome DevTools);
+ * BENCH_NODE_FLAGS, more flags (`--trace-gc-nvp`, say), with the process's output then written
+ * to a file in BENCH_OUTPUT_DIR (default: the OS's temporary folder).
+ */
+function diagnosticFlags(): string[] {
+  const profile = process.env.BENCH_CPU_PROF_DIR ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_CPU_PROF_DIR] : [];
+  const extra = (process.env.BENCH_NODE_FLAGS ?? '').split(/\s+/).filter((flag) => flag !== '');
+  return [...profile, ...extra];
+}
+
 export async function spawnNode(args: string[], port: number, env: NodeJS.ProcessEnv = {}): Promise<ChildProcess> {
   const child = track(
     spawn(process.execPath, args, { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] }),
   );
   let output = '';
+  const copy = process.env.BENCH_NODE_FLAGS ? createWriteStream(path.join(process.env.BENCH_OUTPUT_DIR ?? os.tmpdir(), `bench-${child.pid}.log`)) : undefined;
   for (const stream of [child.stdout!, child.stderr!]) {
     stream.setEncoding('utf8');
     stream.on('data', (chunk: string) => {
       output = (output + chunk).slice(-4096);
+      copy?.write(chunk);
     });
   }
+  child.once('exit', () => copy?.end());
   try {
     await waitForPort(port, child, () => output);
   } catch (err) {
@@ -313,10 +328,7 @@ export async function gatehouse(audit: 'off' | 'metadata' | 'payloads' = 'off', 
     writeFileSync(node, [listen, 'admin: { enabled: false }', auditLine, ''].join('\n'));
     await runCli(['apply', '-f', config, '--config', node], env);
   }
-  // BENCH_CPU_PROF_DIR: each Gatehouse target writes a V8 CPU profile there when it stops
-  // (open it in Chrome DevTools), to see where its CPU per request goes.
-  const profile = process.env.BENCH_CPU_PROF_DIR ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_CPU_PROF_DIR] : [];
-  const child = await spawnNode([...profile, bin, 'start', ...(managed ? ['--managed', '--config', node] : ['--config', config])], port, env);
+  const child = await spawnNode([...diagnosticFlags(), bin, 'start', ...(managed ? ['--managed', '--config', node] : ['--config', config])], port, env);
   const endpoint = new URL(`http://127.0.0.1:${port}/mcp`);
   if (auth === 'api-key' || auth === 'full-chain') useCredential(endpoint, `Bearer ${BENCH_API_KEY}`);
   if (auth === 'jwt') useCredential(endpoint, `Bearer ${await benchJwt()}`);
@@ -380,8 +392,7 @@ export async function federated(): Promise<Target> {
     ].join('\n'),
   );
   const env = { GATEHOUSE_SESSION_KEY: randomBytes(32).toString('hex'), GATEHOUSE_DATA_DIR: path.join(dir, 'data') };
-  const profile = process.env.BENCH_CPU_PROF_DIR ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_CPU_PROF_DIR] : [];
-  const child = await spawnNode([...profile, bin, 'start', '--config', config], port, env);
+  const child = await spawnNode([...diagnosticFlags(), bin, 'start', '--config', config], port, env);
   const endpoint = new URL(`http://127.0.0.1:${port}/mcp`);
   useCredential(endpoint, `Bearer ${BENCH_API_KEY}`);
   return {
