@@ -80,7 +80,9 @@ export class ChannelUpstream implements Upstream {
       await session.post(x);
       return;
     }
-    await (await this.lookup(x)).post(x);
+    const session = await this.lookup(x);
+    if (await session.relay(x)) return;
+    await session.post(x);
   }
 
   async get(x: Exchange): Promise<void> {
