@@ -319,19 +319,23 @@ test('a tenant\'s deploy makes only its own objects live: another tenant\'s pend
   assert.ok(names.includes('globex-wip') && names.includes('acme-four'), 'both live now');
 });
 
-test('a tenant\'s admin reads the draft\'s ETag with its diff and deploys what it reviewed (the console read it from the platform-only /draft, 404, and could not deploy); a stale one is 412', async () => {
+test('a tenant\'s admin reads the ETag of its pending changes with its diff and deploys what it reviewed (the console read it from the platform-only /draft, 404, and could not deploy); another tenant\'s edit leaves it valid, its own makes it 412', async () => {
   assert.equal((await as(tokens.acmeAdmin, 'GET', '/api/v1/draft')).status, 404, 'the whole draft stays the platform\'s');
   assert.equal((await as(tokens.acmeAdmin, 'POST', '/api/v1/apis', { body: { name: 'acme-five', path: '/acme/five', server: 'acme-srv', auth: { type: 'api-key' } } })).status, 201);
   const reviewed = await as(tokens.acmeAdmin, 'GET', '/api/v1/draft/diff');
   assert.equal(reviewed.status, 200);
-  assert.equal(reviewed.etag, (await platform('GET', '/api/v1/draft', {}, 200)).etag, 'the draft\'s own ETag');
+  assert.match(String(reviewed.etag), /^"pending-/, 'the ETag of what Acme\'s deploy would publish, not the draft\'s');
   assert.match(String(reviewed.body.text), /acme-five/);
-  // The draft changes after the review (another tenant's edit): that ETag no longer deploys.
+  // Another tenant's edit after the review does not touch what Acme deploys.
   assert.equal((await as(tokens.globexAdmin, 'POST', '/api/v1/servers', { body: { name: 'globex-five', url: `${everything.origin}/mcp` } })).status, 201);
+  assert.equal((await as(tokens.acmeAdmin, 'GET', '/api/v1/draft/diff')).etag, reviewed.etag);
+  // An edit of Acme's own objects after the review does: that ETag no longer deploys.
+  assert.equal((await as(tokens.acmeAdmin, 'POST', '/api/v1/servers', { body: { name: 'acme-five-srv', url: `${everything.origin}/mcp` } })).status, 201);
   const stale = await as(tokens.acmeAdmin, 'POST', '/api/v1/deployments', { body: {}, ifMatch: reviewed.etag! });
   assert.equal(stale.status, 412, JSON.stringify(stale.body));
   const again = await as(tokens.acmeAdmin, 'GET', '/api/v1/draft/diff');
   assert.doesNotMatch(again.body.text as string, /globex-five/, 'the diff is acme\'s only');
+  assert.match(again.body.text as string, /acme-five-srv/);
   const deployed = await as(tokens.acmeAdmin, 'POST', '/api/v1/deployments', { body: { comment: 'acme five' }, ifMatch: again.etag! });
   assert.equal(deployed.status, 201, JSON.stringify(deployed.body));
   assert.ok((deployed.body.apis as Array<{ name: string }>).some((a) => a.name === 'acme-five'));

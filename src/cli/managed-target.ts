@@ -8,6 +8,7 @@ import { openControlStore } from '../store/control-open.ts';
 import { Deployments } from '../control/deployments.ts';
 import { emptyDocument, snapshotConfig, validateNodeSettings } from '../control/document.ts';
 import { ManagementError } from '../control/errors.ts';
+import { draftEtag } from '../control/etag.ts';
 import { ConfigError } from '../config/errors.ts';
 import { substituteEnv, type EnvProblem } from '../config/env.ts';
 import { dataPaths } from '../gateway.ts';
@@ -64,7 +65,7 @@ async function storeTarget(node: Record<string, unknown>, nodeFile: string | und
     },
     draft: () => deployments.draft(),
     replaceDraft: async (document, revision) => (await deployments.replace(actor(env), document, revision, 'apply')).revision,
-    deploy: async (revision, comment) => (await deployments.deploy(actor(env), comment, revision)).version,
+    deploy: async (revision, comment) => (await deployments.deploy(actor(env), comment, draftEtag(revision))).version,
     close: () => store.close(),
   };
 }

@@ -6,7 +6,7 @@ import type { ControlDocument } from '../store/control.ts';
 import type { Deployments } from './deployments.ts';
 import { applyPatch, PatchError } from './diff.ts';
 import { ManagementError, badRequest, notFound } from './errors.ts';
-import { checkIfMatch, draftEtag, etagOf, requireIfMatch, revisionOfEtag } from './etag.ts';
+import { checkIfMatch, draftEtag, etagOf, optionalIfMatch, requireIfMatch, revisionOfEtag } from './etag.ts';
 import { jsonBody, methodNotAllowed, nameSegment, reply, type Call } from './http.ts';
 import type { Store } from '../store/store.ts';
 import { simulateResource } from './simulate.ts';
@@ -42,10 +42,11 @@ const ownerOf = (call: Call, object: unknown): string | undefined => call.tenant
 export async function draftResource(call: Call, deployments: Deployments): Promise<void> {
   if (call.segments[1] === 'diff' && call.segments.length === 2) {
     if (call.method !== 'GET') methodNotAllowed(call, 'GET');
-    // With the draft's ETag, so that a deploy can name what was reviewed: the console's draft bar
-    // reads it here, as `/draft` itself is the platform's.
-    const { diff, revision } = await deployments.pending((d) => tenantView(d, call.tenant), call.tenant);
-    return reply(call, 200, diff, draftEtag(revision));
+    // With the ETag a deploy names to publish what was reviewed (the console's draft bar reads it
+    // here, as `/draft` itself is the platform's): the draft's for the platform, which deploys all
+    // of it; for a tenant, its pending changes', which other tenants' edits leave alone.
+    const { diff, etag } = await deployments.pending((d) => tenantView(d, call.tenant), call.tenant);
+    return reply(call, 200, diff, etag);
   }
   if (call.segments.length !== 1) throw notFound(`/api/v1/${call.segments.join('/')}`);
   // The whole document is the platform's: a tenant reads and changes its objects one by one.
@@ -109,7 +110,7 @@ export async function serversResource(call: Call, deployments: Deployments): Pro
     await deployments.change(call.actor, 'update server', `servers/${name}`, (doc) => {
       const current = visibleServer(doc, name, call);
       if (current === undefined) throw notFound(`server "${name}"`);
-      checkIfMatch(ifMatch, etagOf(serverView(name, current)), `server "${name}"`);
+      checkIfMatch(ifMatch, etagOf(serverView(name, current)), `server "${name}"`, `/api/v1/servers/${name}`);
       servers(doc)[name] = definition;
       return doc;
     }, ownerOf(call, definition));
@@ -120,7 +121,7 @@ export async function serversResource(call: Call, deployments: Deployments): Pro
     await deployments.change(call.actor, 'delete server', `servers/${name}`, (doc) => {
       const current = visibleServer(doc, name, call);
       if (current === undefined) throw notFound(`server "${name}"`);
-      checkIfMatch(ifMatch, etagOf(serverView(name, current)), `server "${name}"`);
+      checkIfMatch(ifMatch, etagOf(serverView(name, current)), `server "${name}"`, `/api/v1/servers/${name}`);
       delete servers(doc)[name];
       return doc;
     }, call.tenant);
@@ -168,7 +169,7 @@ export async function apisResource(call: Call, deployments: Deployments, store: 
     await deployments.change(call.actor, call.method === 'PUT' ? 'update api' : 'delete api', `apis/${name}`, (doc) => {
       const at = visibleApi(doc, name, call);
       if (at === -1) throw notFound(`API "${name}"`);
-      checkIfMatch(ifMatch, etagOf(apis(doc)[at]), `API "${name}"`);
+      checkIfMatch(ifMatch, etagOf(apis(doc)[at]), `API "${name}"`, `/api/v1/apis/${name}`);
       if (entry) apis(doc)[at] = entry;
       else apis(doc).splice(at, 1);
       return doc;
@@ -219,7 +220,7 @@ async function policiesResource(call: Call, deployments: Deployments, apiName: s
     await deployments.change(call.actor, policy ? 'update policy' : 'delete policy', target(index), (doc) => {
       const list = policiesOf(doc);
       if (list[index] === undefined) throw notFound(`policy ${index} of API "${apiName}"`);
-      checkIfMatch(ifMatch, etagOf(list[index]), `policy ${index} of API "${apiName}"`);
+      checkIfMatch(ifMatch, etagOf(list[index]), `policy ${index} of API "${apiName}"`, `/api/v1/apis/${apiName}/policies/${index}`);
       if (policy) list[index] = policy;
       else list.splice(index, 1);
       return doc;
@@ -237,10 +238,8 @@ export async function deploymentsResource(call: Call, deployments: Deployments, 
     if (call.method === 'GET') return reply(call, 200, { items: (await deployments.store.listVersions()).map(summary) });
     if (call.method !== 'POST') methodNotAllowed(call, 'GET, POST');
     const body = call.req.headers['content-length'] === '0' || call.req.headers['content-type'] === undefined ? {} : await jsonBody(call);
-    const ifMatch = call.req.headers['if-match'];
-    const expected = ifMatch === undefined ? undefined : revisionOfEtag(ifMatch);
-    if (ifMatch !== undefined && expected === undefined) throw new ManagementError(412, 'Precondition Failed: If-Match must be the draft\'s ETag ("draft-<revision>")');
-    const version = await deployments.deploy(call.actor, typeof body.comment === 'string' ? body.comment : undefined, expected, call.tenant);
+    // Optional: the ETag of GET /draft/diff, to deploy exactly what was reviewed (deployments.ts).
+    const version = await deployments.deploy(call.actor, typeof body.comment === 'string' ? body.comment : undefined, optionalIfMatch(call.req), call.tenant);
     return reply(call, 201, { ...summary(version), apis: apiUrls(tenantView(version.document, call.tenant), mcpBase()) });
   }
   const n = Number(rawVersion);

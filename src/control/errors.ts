@@ -8,12 +8,14 @@ export class ManagementError extends Error {
     message: string,
     readonly problems?: ReadonlyArray<Pick<ConfigProblem, 'field' | 'message'>>,
     readonly headers: Record<string, string> = {},
+    /** More members of the JSON body, e.g. the object and current ETag of a 412. */
+    readonly details: Record<string, unknown> = {},
   ) {
     super(message);
   }
 
   body(): Record<string, unknown> {
-    return this.problems ? { error: this.message, problems: this.problems } : { error: this.message };
+    return this.problems ? { error: this.message, problems: this.problems, ...this.details } : { error: this.message, ...this.details };
   }
 }
 

@@ -9,7 +9,14 @@ import { ManagedConfig, NODE_FIELDS } from './document.ts';
 import { TenantSchema } from '../config/tenant-schema.ts';
 
 const Problem = z.object({ field: z.string().meta({ description: 'Where: a path such as apis[0].policies[0].acl.rules[1].tools' }), message: z.string() });
-const ErrorBody = z.object({ error: z.string(), problems: z.array(Problem).optional() }).meta({ description: 'A refusal; config problems are worded as `gatehouse check` words them.' });
+const ErrorBody = z
+  .object({
+    error: z.string(),
+    problems: z.array(Problem).optional(),
+    object: z.string().optional().meta({ description: '412: the path of the object whose ETag did not match' }),
+    etag: z.string().nullable().optional().meta({ description: '412: the object\'s current ETag (null: it no longer exists); also the ETag header' }),
+  })
+  .meta({ description: 'A refusal; config problems are worded as `gatehouse check` words them.' });
 const Version = z.object({ version: z.number().int(), createdAt: z.number(), createdBy: z.string(), comment: z.string().nullable(), rolledBackFrom: z.number().int().nullable() });
 const Diff = z.object({ from: z.string(), to: z.string(), patch: z.array(z.record(z.string(), z.unknown())).meta({ description: 'RFC 6902 JSON Patch from `from` to `to`.' }), text: z.string().meta({ description: 'Unified diff of the two documents as YAML.' }) });
 const Change = z.object({ seq: z.number(), at: z.number(), actor: z.string(), action: z.string(), target: z.string(), patch: z.array(z.record(z.string(), z.unknown())), version: z.number().optional() });
@@ -41,7 +48,7 @@ const Info = z.object({ mode: z.literal('managed'), mcpBase: z.string().nullable
 const ToolApproval = z.object({ hash: z.string().meta({ description: 'SHA-256 (hex) of the definition being approved, as …/diff showed it: refused with 409 if the tool\'s definition changed since.' }) });
 const schemas = { Tenant: TenantSchema, ToolApproval, Error: ErrorBody, Server: ServerObject, Api, Policy, Document, Version, Diff, Change, AgentInput, UserInput, Credential: UpstreamCredentialSchema, CelInput, CelCheck, Info, SimulateInput, Simulation } as const;
 
-type Op = { summary: string; body?: keyof typeof schemas | 'JsonPatch'; ok: number; returns?: keyof typeof schemas; ifMatch?: 'required' | 'optional' };
+type Op = { summary: string; body?: keyof typeof schemas | 'JsonPatch'; ok: number; returns?: keyof typeof schemas; ifMatch?: 'required' | 'optional'; ifNoneMatch?: true };
 
 const PATHS: Record<string, Record<string, Op>> = {
   '/draft': {
@@ -49,7 +56,7 @@ const PATHS: Record<string, Record<string, Op>> = {
     put: { summary: 'Replace the whole draft', body: 'Document', ok: 200, ifMatch: 'required' },
     patch: { summary: 'Change the draft with an RFC 6902 JSON Patch', body: 'JsonPatch', ok: 200, ifMatch: 'required' },
   },
-  '/draft/diff': { get: { summary: 'What deploying the draft would change, against the version in force (ETag: the draft\'s, for a deploy\'s If-Match)', ok: 200, returns: 'Diff' } },
+  '/draft/diff': { get: { summary: 'What deploying the draft would change, against the version in force, with the ETag a deploy\'s If-Match names: the draft\'s for a platform identity; for a tenant\'s, one of its pending changes only ("pending-…"), which other tenants\' edits leave unchanged', ok: 200, returns: 'Diff' } },
   '/servers': { get: { summary: 'Servers of the draft', ok: 200 }, post: { summary: 'Add a server', body: 'Server', ok: 201, returns: 'Server' } },
   '/servers/{name}': {
     get: { summary: 'One server (ETag)', ok: 200, returns: 'Server' },
@@ -81,7 +88,7 @@ const PATHS: Record<string, Record<string, Op>> = {
     put: { summary: 'Change a tenant (platform admins only)', body: 'Tenant', ok: 200, ifMatch: 'required' },
     delete: { summary: 'Remove a tenant that nothing names any more (platform admins only)', ok: 204, ifMatch: 'required' },
   },
-  '/deployments': { get: { summary: 'Deployed versions, newest first', ok: 200 }, post: { summary: 'Deploy the draft as the next version (If-Match: the draft\'s ETag, optional)', ok: 201, returns: 'Version', ifMatch: 'optional' } },
+  '/deployments': { get: { summary: 'Deployed versions, newest first', ok: 200 }, post: { summary: 'Deploy the draft as the next version (If-Match, optional: the ETag of GET /draft/diff; 412 when what it named changed: for the platform the draft, for a tenant its own pending changes)', ok: 201, returns: 'Version', ifMatch: 'optional' } },
   '/deployments/{version}': { get: { summary: 'One version with its document', ok: 200 } },
   '/deployments/{version}/diff': { get: { summary: 'Readable diff and JSON Patch against ?against=<version>|draft (default: the version before)', ok: 200, returns: 'Diff' } },
   '/deployments/{version}/rollback': { post: { summary: 'Deploy this version\'s document again as a new version; the draft becomes it', ok: 201, returns: 'Version', ifMatch: 'required' } },
@@ -96,10 +103,14 @@ const PATHS: Record<string, Record<string, Op>> = {
   '/users/{username}': { get: { summary: 'One user (ETag); disabling also ends the user\'s upstream connections', ok: 200 }, put: { summary: 'Enable or disable', ok: 200, ifMatch: 'required' } },
   '/connections': { get: { summary: 'Users\' connections to per-user upstream servers (auth: oauth-user), ?user=<id> for one user\'s; never a token', ok: 200 } },
   '/connections/{user}/{server}': { delete: { summary: 'Revoke a user\'s connection: the sealed tokens are deleted and revoked upstream (RFC 7009) where supported', ok: 200 } },
-  '/credentials': { get: { summary: 'Stored upstream credentials: names and types, never secrets', ok: 200 } },
+  '/credentials': { get: { summary: 'Stored upstream credentials: names, types and ETags, never secrets', ok: 200 } },
   '/info': { get: { summary: 'Where clients connect (the MCP listener\'s base URL) and the deployed version', ok: 200, returns: 'Info' } },
   '/validate/cel': { post: { summary: 'Compile a CEL condition with the policy\'s own compiler: valid, or the error and its column (changes nothing; viewers may call it)', body: 'CelInput', ok: 200, returns: 'CelCheck' } },
-  '/credentials/{name}': { put: { summary: 'Set a server\'s credential (write-only)', body: 'Credential', ok: 200 }, delete: { summary: 'Delete a credential', ok: 204 } },
+  '/credentials/{name}': {
+    get: { summary: 'One stored credential: name, type and dates, never the secret (ETag: changes whenever it is set again)', ok: 200 },
+    put: { summary: 'Set a server\'s credential (write-only); If-Match (optional) replaces only the one read, If-None-Match: * only creates', body: 'Credential', ok: 200, ifMatch: 'optional', ifNoneMatch: true },
+    delete: { summary: 'Delete a credential (If-Match optional)', ok: 204, ifMatch: 'optional' },
+  },
 };
 
 export function openApiDocument(version: string): Record<string, unknown> {
@@ -122,8 +133,9 @@ export function openApiDocument(version: string): Record<string, unknown> {
       ['401', 'Admin authentication required'],
       ['404', 'Not found'],
       ['409', 'Already exists, or nothing to deploy'],
-      ['412', 'If-Match does not match the current ETag'],
+      ['412', 'If-Match does not match the current ETag (or If-None-Match: * and it exists); the body names the object and its current ETag'],
       ['428', 'If-Match is required'],
+      ['503', 'The draft kept changing on other nodes; retry (Retry-After)'],
     ].map(([code, description]) => [code, { description, content: { 'application/json': { schema: ref('Error') } } }]),
   );
   const paths: Record<string, unknown> = {};
@@ -134,7 +146,11 @@ export function openApiDocument(version: string): Record<string, unknown> {
         method,
         {
           summary: op.summary,
-          parameters: [...params, ...(op.ifMatch ? [{ name: 'If-Match', in: 'header', required: op.ifMatch === 'required', schema: { type: 'string' }, description: 'The ETag you read' }] : [])],
+          parameters: [
+            ...params,
+            ...(op.ifMatch ? [{ name: 'If-Match', in: 'header', required: op.ifMatch === 'required', schema: { type: 'string' }, description: 'The ETag you read' }] : []),
+            ...(op.ifNoneMatch ? [{ name: 'If-None-Match', in: 'header', required: false, schema: { type: 'string' }, description: '`*`: create only (412 if it exists)' }] : []),
+          ],
           ...(op.body ? { requestBody: { required: true, content: { [op.body === 'JsonPatch' ? 'application/json-patch+json' : 'application/json']: { schema: ref(op.body) } } } } : {}),
           responses: { [String(op.ok)]: { description: 'Done', ...(op.returns ? { content: { 'application/json': { schema: ref(op.returns) } } } : {}) }, ...errors },
         },
@@ -143,7 +159,7 @@ export function openApiDocument(version: string): Record<string, unknown> {
   }
   return {
     openapi: '3.1.0',
-    info: { title: 'Gatehouse management API', version, description: 'Servers, APIs and policies change in a draft and go live with a deployment; agents, keys, users and credentials live in the store and apply at once. Authenticate with the admin token or an API token (Authorization: Bearer); a viewer token reads, an admin token changes all but API tokens. A token or admin user with a tenant sees and changes only that tenant\'s servers, APIs, agents, keys and credentials: another tenant\'s object is answered 404, as a missing one. Every change of an existing object sends If-Match with its ETag.' },
+    info: { title: 'Gatehouse management API', version, description: 'Servers, APIs and policies change in a draft and go live with a deployment; agents, keys, users and credentials live in the store and apply at once. Authenticate with the admin token or an API token (Authorization: Bearer); a viewer token reads, an admin token changes all but API tokens. A token or admin user with a tenant sees and changes only that tenant\'s servers, APIs, agents, keys and credentials: another tenant\'s object is answered 404, as a missing one. Every change of a server, API, policy, tenant, agent or user sends If-Match with the ETag of that object (the draft\'s is for the whole draft, deploys and rollbacks); credentials take it optionally.' },
     jsonSchemaDialect: 'https://json-schema.org/draft/2020-12/schema',
     components: { schemas: fixRefs(components), securitySchemes: { adminToken: { type: 'http', scheme: 'bearer' } } },
     security: [{ adminToken: [] }],

@@ -10,10 +10,11 @@ import { StoreConstraintError } from '../store/errors.ts';
 import { AgentSchema } from '../config/auth-schema.ts';
 import { digestKey, generateApiKey, keyPrefix } from '../auth/api-key.ts';
 import { createUser, UserInputError } from '../authserver/users.ts';
-import type { CredentialVault } from '../credentials/vault.ts';
+import type { CredentialSummary, CredentialVault } from '../credentials/vault.ts';
 import { parseSecretCredential } from '../credentials/secret.ts';
 import { ManagementError, badRequest, notFound } from './errors.ts';
-import { checkIfMatch, etagOf, requireIfMatch } from './etag.ts';
+import { checkIfMatch, checkIfNoneMatch, etagOf, optionalIfMatch, requireIfMatch } from './etag.ts';
+import { Serial } from './serial.ts';
 import { jsonBody, methodNotAllowed, nameSegment, pointer, reply, type Call } from './http.ts';
 import type { Deployments } from './deployments.ts';
 import { claimTenant, declaredTenants, sees, seesCredential, seesObject } from './tenant-scope.ts';
@@ -21,6 +22,14 @@ import { DEFAULT_TENANT } from '../config/tenant-schema.ts';
 
 /** What PUT /agents/{id} may change (createdAt and keys are not fields of it). */
 const AgentUpdate = AgentSchema.pick({ name: true, labels: true }).extend({ id: AgentSchema.shape.id.optional(), name: z.string().nullable().optional(), disabled: z.boolean().optional(), createdAt: z.number().optional(), tenant: z.string().nullable().optional() }).strict();
+
+/**
+ * One write at a time per object through this node, so that the ETag check and the write it
+ * guards see the same object (module-wide: the store behind them is the process's). Between
+ * nodes, two changes of one agent, user or credential in the same instant can still both pass
+ * (docs/management-api.md).
+ */
+const writes = new Serial();
 
 const agentView = (a: AgentRecord) => ({ id: a.id, name: a.name ?? null, labels: a.labels, tenant: a.tenant ?? null, disabled: a.disabled, createdAt: a.createdAt });
 const keyView = ({ hash: _hash, ...k }: ApiKeyRecord) => ({ ...k, api: k.api ?? null, expiresAt: k.expiresAt ?? null, revokedAt: k.revokedAt ?? null, lastUsedAt: k.lastUsedAt ?? null });
@@ -67,15 +76,22 @@ export async function agentsResource(call: Call, store: Store, deployments: Depl
   if (sub === 'keys') return keysResource(call, store, agent, rawKey, deployments);
   if (call.method === 'GET') return reply(call, 200, agentView(agent), etagOf(agentView(agent)));
   if (call.method === 'PUT') {
-    checkIfMatch(requireIfMatch(call.req), etagOf(agentView(agent)), `agent "${id}"`);
+    const ifMatch = requireIfMatch(call.req);
     const body = await jsonBody(call);
     const parsed = AgentUpdate.safeParse(body);
     if (!parsed.success) throw badRequest('invalid agent', parsed.error.issues.map((i) => ({ field: i.path.join('.') || '(agent)', message: i.message })));
     if (parsed.data.id !== undefined && parsed.data.id !== id) throw badRequest(`id: expected "${id}"`, [{ field: 'id', message: `expected "${id}"` }]);
-    // An agent stays in its tenant (its keys and audit records belong there): make a new one instead.
-    if (parsed.data.tenant !== undefined && (parsed.data.tenant ?? undefined) !== agent.tenant) throw badRequest(`tenant: expected ${agent.tenant === undefined ? 'null' : `"${agent.tenant}"`} (an agent cannot move to another tenant)`, [{ field: 'tenant', message: 'an agent cannot move to another tenant' }]);
-    const next: AgentRecord = { ...agent, name: parsed.data.name ?? undefined, labels: parsed.data.labels, disabled: parsed.data.disabled ?? agent.disabled };
-    await store.upsertAgent(next);
+    const next = await writes.run(`agents/${id}`, async () => {
+      // Read again now that the body is in: the ETag is checked against the agent as it is.
+      const current = await store.getAgent(id);
+      if (!current || !sees(call, current.tenant)) throw notFound(`agent "${id}"`);
+      checkIfMatch(ifMatch, etagOf(agentView(current)), `agent "${id}"`, `/api/v1/agents/${id}`);
+      // An agent stays in its tenant (its keys and audit records belong there): make a new one instead.
+      if (parsed.data.tenant !== undefined && (parsed.data.tenant ?? undefined) !== current.tenant) throw badRequest(`tenant: expected ${current.tenant === undefined ? 'null' : `"${current.tenant}"`} (an agent cannot move to another tenant)`, [{ field: 'tenant', message: 'an agent cannot move to another tenant' }]);
+      const updated: AgentRecord = { ...current, name: parsed.data.name ?? undefined, labels: parsed.data.labels, disabled: parsed.data.disabled ?? current.disabled };
+      await store.upsertAgent(updated);
+      return updated;
+    });
     call.changed('update agent', `agents/${id}`, [{ op: 'replace', path: pointer('agents', id), value: agentView(next) }]);
     return reply(call, 200, agentView(next), etagOf(agentView(next)));
   }
@@ -116,7 +132,7 @@ export async function usersResource(call: Call, store: Store, connections?: User
   if (rest.length > 0) throw notFound(`/api/v1/${call.segments.join('/')}`);
   const view = (u: { id: string; username: string; createdAt: number; disabled: boolean }) => ({ id: u.id, username: u.username, createdAt: u.createdAt, disabled: u.disabled });
   if (rawName === undefined) {
-    if (call.method === 'GET') return reply(call, 200, { items: (await store.listUsers()).map(view) });
+    if (call.method === 'GET') return reply(call, 200, { items: (await store.listUsers()).map((u) => ({ ...view(u), etag: etagOf(view(u)) })) });
     if (call.method !== 'POST') methodNotAllowed(call, 'GET, POST');
     const body = await jsonBody(call);
     if (typeof body.username !== 'string' || typeof body.password !== 'string') throw badRequest('expected { "username": string, "password": string }', [{ field: typeof body.username !== 'string' ? 'username' : 'password', message: 'required field is missing (expected string)' }]);
@@ -133,10 +149,15 @@ export async function usersResource(call: Call, store: Store, connections?: User
   if (!user) throw notFound(`user "${rawName}"`);
   if (call.method === 'GET') return reply(call, 200, view(user), etagOf(view(user)));
   if (call.method === 'PUT') {
-    checkIfMatch(requireIfMatch(call.req), etagOf(view(user)), `user "${rawName}"`);
+    const ifMatch = requireIfMatch(call.req);
     const body = await jsonBody(call);
     if (typeof body.disabled !== 'boolean') throw badRequest('disabled: expected a boolean (only `disabled` can change; passwords are set by the user)', [{ field: 'disabled', message: 'expected a boolean' }]);
-    await store.setUserDisabled(user.username, body.disabled);
+    await writes.run(`users/${user.username}`, async () => {
+      const current = await store.getUserByName(user.username);
+      if (!current) throw notFound(`user "${rawName}"`);
+      checkIfMatch(ifMatch, etagOf(view(current)), `user "${rawName}"`, `/api/v1/users/${user.username}`);
+      await store.setUserDisabled(user.username, body.disabled as boolean);
+    });
     // A disabled user's upstream connections end too (deleted, and revoked upstream where supported).
     if (body.disabled) await connections?.revokeUser(user.id);
     const next = view({ ...user, disabled: body.disabled });
@@ -146,6 +167,10 @@ export async function usersResource(call: Call, store: Store, connections?: User
   methodNotAllowed(call, 'GET, PUT');
 }
 
+/** A credential as listed: name, type and dates, never the secret. */
+const credentialView = (c: CredentialSummary) => ({ name: c.name, type: c.type ?? null, keyId: c.keyId ?? null, updatedAt: c.updatedAt, problem: c.problem ?? null });
+const credentialEtag = (c: CredentialSummary | undefined): string | undefined => c && `"${c.stamp}"`;
+
 export async function credentialsResource(call: Call, vault: CredentialVault, deployments: Deployments): Promise<void> {
   const [, rawName, ...rest] = call.segments;
   if (rest.length > 0) throw notFound(`/api/v1/${call.segments.join('/')}`);
@@ -153,26 +178,45 @@ export async function credentialsResource(call: Call, vault: CredentialVault, de
   const tenants = declaredTenants((await deployments.draft()).document);
   if (rawName === undefined) {
     if (call.method !== 'GET') methodNotAllowed(call, 'GET');
-    return reply(call, 200, { items: (await vault.list()).filter((c) => seesCredential(call, c.name, tenants)).map((c) => ({ name: c.name, type: c.type ?? null, keyId: c.keyId ?? null, updatedAt: c.updatedAt, problem: c.problem ?? null })) });
+    return reply(call, 200, { items: (await vault.list()).filter((c) => seesCredential(call, c.name, tenants)).map((c) => ({ ...credentialView(c), etag: credentialEtag(c) })) });
   }
   const name = nameSegment(rawName, 'credential');
   if (!seesCredential(call, name, tenants)) {
     if (call.method === 'PUT') throw badRequest(`credential "${name}": a credential of tenant "${call.tenant}" is named "${call.tenant}.<name>"`, [{ field: 'name', message: `expected "${call.tenant}.<name>"` }]);
     throw notFound(`credential "${name}"`);
   }
+  const what = `credential "${name}"`;
+  const path = `/api/v1/credentials/${name}`;
+  if (call.method === 'GET') {
+    const summary = await vault.summary(name);
+    if (!summary) throw notFound(what);
+    return reply(call, 200, credentialView(summary), credentialEtag(summary));
+  }
+  // If-Match is optional here (PUT also creates, and scripts set credentials blindly): with it,
+  // the credential must be the one read; with `If-None-Match: *`, it must not exist yet.
+  const ifMatch = optionalIfMatch(call.req);
   if (call.method === 'PUT') {
     const parsed = parseSecretCredential(await jsonBody(call));
     if (!parsed.ok) throw badRequest('invalid credential', parsed.problems.map((p) => ({ field: p.split(':')[0]!, message: p.slice(p.indexOf(':') + 1).trim() })));
-    await vault.set(name, parsed.credential);
+    const saved = await writes.run(`credentials/${name}`, async () => {
+      const current = credentialEtag(await vault.summary(name));
+      if (ifMatch !== undefined) checkIfMatch(ifMatch, current, what, path);
+      checkIfNoneMatch(call.req, current, what, path);
+      await vault.set(name, parsed.credential);
+      return vault.summary(name);
+    });
     // The value is write-only: the audit record says which credential and its type, never the secret.
     call.changed('set credential', `credentials/${name}`, [{ op: 'add', path: pointer('credentials', name), value: { type: parsed.credential.type } }]);
     // Write-only: the answer says what was stored, never the secret.
-    return reply(call, 200, { name, type: parsed.credential.type, updatedAt: Date.now() });
+    return reply(call, 200, { name, type: parsed.credential.type, updatedAt: saved?.updatedAt ?? Date.now() }, credentialEtag(saved));
   }
   if (call.method === 'DELETE') {
-    if (!(await vault.delete(name))) throw notFound(`credential "${name}"`);
+    await writes.run(`credentials/${name}`, async () => {
+      if (ifMatch !== undefined) checkIfMatch(ifMatch, credentialEtag(await vault.summary(name)), what, path);
+      if (!(await vault.delete(name))) throw notFound(what);
+    });
     call.changed('delete credential', `credentials/${name}`, [{ op: 'remove', path: pointer('credentials', name) }]);
     return reply(call, 204, undefined);
   }
-  methodNotAllowed(call, 'PUT, DELETE');
+  methodNotAllowed(call, 'GET, PUT, DELETE');
 }

@@ -52,7 +52,7 @@ export async function tenantsResource(call: Call, deployments: Deployments): Pro
     await deployments.change(call.actor, call.method === 'PUT' ? 'update tenant' : 'delete tenant', `tenants/${id}`, (doc) => {
       const at = find(doc);
       if (at === -1) throw notFound(`tenant "${id}"`);
-      checkIfMatch(ifMatch, etagOf(tenants(doc)[at]), `tenant "${id}"`);
+      checkIfMatch(ifMatch, etagOf(tenants(doc)[at]), `tenant "${id}"`, `/api/v1/tenants/${id}`);
       if (entry) tenants(doc)[at] = entry;
       else tenants(doc).splice(at, 1);
       return doc;

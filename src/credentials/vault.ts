@@ -2,6 +2,7 @@
 // AES-256-GCM sealed JSON under the credentials key. Only this module holds the key; the Store
 // only ever sees sealed text. Used by the CLI (set, list, delete, rotate-key) and, read-only, by
 // the gateway for `credential: { type: stored }`.
+import { createHash } from 'node:crypto';
 import type { Store, CredentialRecord } from '../store/store.ts';
 import { loadKey, readKey, type KeySource } from '../session/key.ts';
 import { keyId } from './key.ts';
@@ -21,6 +22,12 @@ export interface CredentialSummary {
   readonly type: SecretType | undefined;
   readonly keyId: string | undefined;
   readonly updatedAt: number;
+  /**
+   * A digest of the sealed record: it changes whenever the credential is set again (a fresh
+   * nonce each time), even to the same value, and tells nothing of the secret. The management
+   * API's ETag of a credential.
+   */
+  readonly stamp: string;
   readonly problem?: string;
 }
 
@@ -55,18 +62,26 @@ export class CredentialVault {
   }
 
   async list(): Promise<CredentialSummary[]> {
-    const records = await this.store.listCredentials();
     const out: CredentialSummary[] = [];
-    for (const record of records) {
-      const base = { name: record.name, keyId: sealedKeyId(record.sealed), updatedAt: record.updatedAt };
-      try {
-        out.push({ ...base, type: (await this.open(record)).type });
-      } catch (error) {
-        if (!(error instanceof UnsealError)) throw error;
-        out.push({ ...base, type: undefined, problem: error.message });
-      }
-    }
+    for (const record of await this.store.listCredentials()) out.push(await this.summarize(record));
     return out;
+  }
+
+  /** One credential's summary; undefined if none is stored under `name`. */
+  async summary(name: string): Promise<CredentialSummary | undefined> {
+    const record = await this.store.getCredential(name);
+    return record && this.summarize(record);
+  }
+
+  private async summarize(record: CredentialRecord): Promise<CredentialSummary> {
+    const stamp = createHash('sha256').update(record.sealed).digest('base64url').slice(0, 22);
+    const base = { name: record.name, keyId: sealedKeyId(record.sealed), updatedAt: record.updatedAt, stamp };
+    try {
+      return { ...base, type: (await this.open(record)).type };
+    } catch (error) {
+      if (!(error instanceof UnsealError)) throw error;
+      return { ...base, type: undefined, problem: error.message };
+    }
   }
 
   delete(name: string): Promise<boolean> {

@@ -23,10 +23,11 @@ export interface Answer<T> {
   etag: string | undefined;
 }
 
-export async function manage<T>(method: string, path: string, options: { body?: unknown; ifMatch?: string | undefined } = {}): Promise<Answer<T>> {
+export async function manage<T>(method: string, path: string, options: { body?: unknown; ifMatch?: string | undefined; ifNoneMatch?: string | undefined } = {}): Promise<Answer<T>> {
   const headers: Record<string, string> = { accept: 'application/json' };
   if (options.body !== undefined) headers['content-type'] = 'application/json';
   if (options.ifMatch !== undefined) headers['if-match'] = options.ifMatch;
+  if (options.ifNoneMatch !== undefined) headers['if-none-match'] = options.ifNoneMatch;
   let response: Response;
   try {
     response = await fetch(`/api/v1${path}`, { method, credentials: 'same-origin', headers, body: options.body === undefined ? undefined : JSON.stringify(options.body) });

@@ -1,6 +1,7 @@
 // The draft bar on every console screen: what the draft holds that is not live yet, and the
-// Deploy button, which makes the draft the next numbered version (sending the draft's ETag, so
-// what is deployed is what this screen showed). After a deploy it says which version went live.
+// Deploy button, which makes the draft the next numbered version (sending the ETag read with the
+// diff, so what is deployed is what this screen showed: the whole draft for a platform admin, a
+// tenant's own pending changes for its admin). After a deploy it says which version went live.
 import { useEffect, useState } from 'preact/hooks';
 import { manage, draftChanged, onDraftChanged } from '../manage.ts';
 import { Failure } from '../components/failure.tsx';
@@ -22,7 +23,7 @@ export function DraftBar() {
   useEffect(() => {
     let live = true;
     // Not `/draft`: the whole draft is the platform's (404 for a tenant's admin). The diff is
-    // narrowed to what the signed-in identity may deploy and carries the draft's ETag.
+    // narrowed to what the signed-in identity may deploy and carries the ETag a deploy names.
     Promise.all([manage<{ deployedVersion: number | null }>('GET', '/info'), manage<{ patch: unknown[] }>('GET', '/draft/diff')]).then(
       ([info, diff]) => live && setState({ deployedVersion: info.body.deployedVersion, etag: diff.etag, pending: diff.body.patch.length }),
       (e: Error) => live && setError(e),

@@ -1,6 +1,8 @@
 // Upstream credentials (managed mode): write-only. The list shows names and types, never a
 // secret; setting one sends it once (a password field) and the answer does not echo it. A
-// server uses one with `credential: {type: stored}` (its name by default).
+// server uses one with `credential: {type: stored}` (its name by default). Setting or deleting
+// names the version listed (its ETag; a new name must not exist yet), so a credential someone
+// else set meanwhile is not overwritten.
 import { useState } from 'preact/hooks';
 import { manage } from '../manage.ts';
 import { useManaged } from '../console/use-managed.ts';
@@ -14,6 +16,7 @@ interface Credential {
   type: string | null;
   updatedAt: number;
   problem: string | null;
+  etag: string;
 }
 
 export function Credentials() {
@@ -28,7 +31,8 @@ export function Credentials() {
     setStatus('');
     try {
       const body = form.type === 'bearer' ? { type: 'bearer', token: form.secret } : { type: 'header', name: form.header.trim(), value: form.secret };
-      await manage('PUT', `/credentials/${encodeURIComponent(form.name.trim())}`, { body });
+      const listed = list.data?.items.find((c) => c.name === form.name.trim());
+      await manage('PUT', `/credentials/${encodeURIComponent(form.name.trim())}`, listed ? { body, ifMatch: listed.etag } : { body, ifNoneMatch: '*' });
       setStatus(`Credential ${form.name.trim()} set.`);
       // The secret leaves the page once saved.
       setForm((f) => ({ ...f, secret: '' }));
@@ -37,10 +41,10 @@ export function Credentials() {
       setError(e as Error);
     }
   };
-  const remove = async (name: string) => {
+  const remove = async ({ name, etag }: Credential) => {
     if (!confirm(`Delete credential ${name}? Servers that use it are sent without it.`)) return;
     try {
-      await manage('DELETE', `/credentials/${encodeURIComponent(name)}`);
+      await manage('DELETE', `/credentials/${encodeURIComponent(name)}`, { ifMatch: etag });
       list.reload();
     } catch (e) {
       setError(e as Error);
@@ -74,7 +78,7 @@ export function Credentials() {
                     <td>{c.type ?? <span class="bad">{c.problem}</span>}</td>
                     <td class="nowrap">{time(c.updatedAt)}</td>
                     <td>
-                      <button type="button" class="button danger" onClick={() => remove(c.name)} aria-label={`Delete credential ${c.name}`}>
+                      <button type="button" class="button danger" onClick={() => remove(c)} aria-label={`Delete credential ${c.name}`}>
                         Delete
                       </button>
                     </td>
