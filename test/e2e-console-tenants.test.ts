@@ -145,9 +145,9 @@ test('a tenant\'s admin sees no Tenants link, only its tenant\'s servers, create
     await bar.getByRole('button', { name: 'Deploy' }).click();
     await bar.getByText(/Deployed version \d+: live now\./).waitFor();
     const version = Number(await bar.getAttribute('data-deployed-version'));
-    const live = (await gh.call('GET', `/api/v1/deployments/${version}`)).body.document as { apis: Array<{ name: string; tenant?: string }> };
+    const live = (await gh.call('GET', `/api/v1/deployments/${version}`)).body.document as { apis: Array<{ name: string; tenant?: string }>; servers: Record<string, unknown> };
     assert.deepEqual(live.apis.map((a) => [a.name, a.tenant]), [['acme-tools', 'acme']]);
-    assert.equal((live as { servers: Record<string, unknown> }).servers['globex-later'], undefined, 'globex\'s pending server stays pending');
+    assert.equal(live.servers['globex-later'], undefined, 'globex\'s pending server stays pending');
 
     const { client, close } = await connectClient(gh.mcpUrl('/acme/tools'));
     try {

@@ -107,7 +107,7 @@ test('a relayed call the server does not answer within timeouts.response gets GH
       return true;
     });
     assert.ok(Date.now() - started < 4_500, 'answered at the timeout, not when the server finished');
-    await waitUntil(() => postsOf('notifications/cancelled').some((m) => /timeouts\.response/.test(String((m.params as { reason?: unknown }).reason))), 5_000);
+    await waitUntil(() => postsOf('notifications/cancelled').some((m) => /timeouts\.response/.test(String((m.params as { reason?: unknown }).reason))), 'the server got notifications/cancelled naming timeouts.response');
   } finally {
     await c.close();
   }
