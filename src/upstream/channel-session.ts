@@ -189,33 +189,9 @@ export class ChannelSession {
     if (channel.reportsAccepted) channel.onaccepted = (id) => this.pending.get(idKey(id))?.headSoon();
   }
 
-  /** Requests being relayed past the channel (see relay), by id. */
-  private readonly relaying = new Set<string>();
-
   /** Whether requests are still waiting for answers or a stream is open (not idle then). */
   get busy(): boolean {
-    return this.pending.size > 0 || this.open.size > 0 || this.relaying.size > 0;
-  }
-
-  /**
-   * Lets the channel serve a request on the client's exchange itself (channel.ts `relay`); false
-   * when it leaves it to post().
-   */
-  async relay(x: PostExchange): Promise<boolean> {
-    const request = x.messages[0];
-    if (!this.channel.relay || this.closed || x.batch || x.initialize || request === undefined || !isRequest(request)) return false;
-    const key = idKey(request.id);
-    if (this.pending.has(key) || this.relaying.has(key)) {
-      throw new GatehouseError('GH_INVALID_REQUEST', `A request with id ${JSON.stringify(request.id)} is already in flight on this session`);
-    }
-    this.lastActivity = Date.now();
-    this.relaying.add(key);
-    try {
-      return await this.channel.relay(x);
-    } finally {
-      this.relaying.delete(key);
-      this.lastActivity = Date.now();
-    }
+    return this.pending.size > 0 || this.open.size > 0;
   }
 
   async post(x: PostExchange): Promise<void> {
@@ -224,7 +200,7 @@ export class ChannelSession {
     this.transform = x.transform;
     const requests = x.messages.filter(isRequest);
     for (const request of requests) {
-      if (this.pending.has(idKey(request.id)) || this.relaying.has(idKey(request.id))) {
+      if (this.pending.has(idKey(request.id))) {
         throw new GatehouseError('GH_INVALID_REQUEST', `A request with id ${JSON.stringify(request.id)} is already in flight on this session`);
       }
     }
@@ -265,7 +241,6 @@ export class ChannelSession {
     if (typeof lastEventId === 'string' && lastEventId !== '') {
       const resumed = this.resume(lastEventId, x.res);
       if (resumed) return resumed;
-      if (this.channel.resumeRelay && (await this.channel.resumeRelay(x, lastEventId))) return;
     }
     if (this.standalone?.res) throw new GatehouseError('GH_STREAM_CONFLICT', 'Conflict: only one standalone SSE stream is allowed per session');
     const stream = this.standalone ?? new OutStream(`g${++this.streamCount}`, this.keep, this.completed);

@@ -80,9 +80,7 @@ export class ChannelUpstream implements Upstream {
       await session.post(x);
       return;
     }
-    const session = await this.lookup(x);
-    if (await session.relay(x)) return;
-    await session.post(x);
+    await (await this.lookup(x)).post(x);
   }
 
   async get(x: Exchange): Promise<void> {

@@ -2,8 +2,6 @@
 // ways for one client session: a stdio child process, or an HTTP+SSE (2024-11-05) connection.
 import type { JsonRpcId, JsonRpcMessage } from '../mcp/jsonrpc.ts';
 
-import type { Exchange, PostExchange } from './upstream.ts';
-
 export interface MessageChannel {
   /** Resolves once messages can be sent; rejects if the server cannot be reached or started. */
   start(): Promise<void>;
@@ -25,11 +23,4 @@ export interface MessageChannel {
   onaccepted?: ((id: JsonRpcId) => void) | undefined;
   /** Called once when the channel ends for any reason. */
   onclose: ((reason: string) => void) | undefined;
-  /**
-   * Serves a request on the client's own exchange, past the channel (a federated session's tool
-   * call to a Streamable HTTP server: federation/member-relay.ts); false leaves it to `send`.
-   */
-  relay?(x: PostExchange): Promise<boolean>;
-  /** Continues a relayed answer stream from the client's Last-Event-ID; false when it is not one. */
-  resumeRelay?(x: Exchange, lastEventId: string): Promise<boolean>;
 }

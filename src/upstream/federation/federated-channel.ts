@@ -30,8 +30,6 @@ import { templateToRegExp } from './uri-template.ts';
 import { TOOL_NAME_MAX } from '../../config/federation-schema.ts';
 import type { FederatedState, SessionPersistence, StoredMember } from './session-store.ts';
 import { ModernMemberChannel } from './modern-member.ts';
-import { HttpMemberChannel } from './http-member.ts';
-import type { Exchange, PostExchange } from '../upstream.ts';
 import type { MemberInits } from './member-inits.ts';
 
 export interface FederationTimeouts {
@@ -646,47 +644,42 @@ export class FederatedChannel implements MessageChannel {
 
   private fromMember(member: Member, channel: MessageChannel, message: JsonRpcMessage, text: string | undefined): void {
     if (member.channel !== channel || this.closed) return;
-    const out = this.fromServer(member, message);
-    if (out === message) this.emit(message, text);
-    else if (out !== undefined) this.emit(out);
-  }
-
-  /**
-   * What a server's message becomes for the client: an answer under the client's id, a server
-   * request under an id of Gatehouse's own, a list change of the merged lists; undefined when
-   * Gatehouse took it itself (an answer to its own request, a ping).
-   */
-  private fromServer(member: Member, message: JsonRpcMessage): JsonRpcMessage | undefined {
     if (isResponse(message)) {
-      if (message.id === null) return undefined;
+      if (message.id === null) return;
       const key = idKey(message.id);
       const waiter = member.pending.get(key);
-      if (!waiter) return undefined;
+      if (!waiter) return;
       member.pending.delete(key);
       if (waiter.kind === 'internal') {
         clearTimeout(waiter.timer);
         waiter.resolve(message);
-        return undefined;
+        return;
       }
       this.forwarded.delete(waiter.clientId === message.id ? key : idKey(waiter.clientId));
-      if (waiter.method === 'tools/call') this.learnTask(member, message);
-      return message.id === waiter.clientId ? message : { ...message, id: waiter.clientId };
+      if (waiter.method === 'tools/call' && isObject(message.result) && isObject(message.result.task) && typeof message.result.task.taskId === 'string') {
+        this.tasks.set(message.result.task.taskId, member);
+      }
+      if (message.id === waiter.clientId) this.emit(message, text);
+      else this.emit({ ...message, id: waiter.clientId });
+      return;
     }
     if (isRequest(message)) {
       if (message.method === 'ping') {
         member.send({ jsonrpc: '2.0', id: message.id, result: {} });
-        return undefined;
+        return;
       }
       // Server → client requests (sampling, elicitation, roots) under an id of Gatehouse's own.
       const id = `${member.server}#${++this.nextServerRequest}`;
       this.serverRequests.set(idKey(id), { member, id: message.id });
-      return { ...message, id };
+      this.emit({ ...message, id });
+      return;
     }
     const method = message.method;
     const changed = LIST_CHANGED.get(method);
     if (changed) {
       member.invalidate(changed.methods);
-      return listChangedNotification(changed.kind);
+      this.emit(listChangedNotification(changed.kind));
+      return;
     }
     if (method === 'notifications/cancelled' && isObject(message.params)) {
       // The server gave up a request it sent the client: name it by Gatehouse's id.
@@ -694,79 +687,13 @@ export class FederatedChannel implements MessageChannel {
       for (const [key, origin] of this.serverRequests) {
         if (origin.member === member && origin.id === theirs) {
           this.serverRequests.delete(key);
-          return { ...message, params: { ...message.params, requestId: key.slice(2) } };
+          this.emit({ ...message, params: { ...message.params, requestId: key.slice(2) } });
+          return;
         }
       }
-      return undefined;
+      return;
     }
-    return message;
-  }
-
-  /** A tool call answered with a task: its later tasks/* requests go to the same server. */
-  private learnTask(member: Member, message: JsonRpcResponse): void {
-    if (isObject(message.result) && isObject(message.result.task) && typeof message.result.task.taskId === 'string') {
-      this.tasks.set(message.result.task.taskId, member);
-    }
-  }
-
-  // ─── relayed requests ────────────────────────────────────────────────────────────────────
-
-  /**
-   * Serves a client's tool call on its own exchange when its server is a Streamable HTTP member
-   * with an open session (member-relay.ts): sent there as routed, its answer stream relayed as
-   * it comes. False leaves the request to the message channel: anything but a single tool call,
-   * an unknown or colliding name, a fixed argument passed, a member of another kind or not up,
-   * an id in use, or a member whose session turned out to be gone (it is started again).
-   */
-  async relay(x: PostExchange): Promise<boolean> {
-    const message = x.messages[0];
-    if (this.closed || !this.initialized || x.batch || message === undefined || !isRequest(message) || message.method !== 'tools/call') return false;
-    const key = idKey(message.id);
-    // Gatehouse's own ids on a member are gh-N: a client id of that shape takes the channel path.
-    if (this.forwarded.has(key) || (typeof message.id === 'string' && message.id.startsWith('gh-'))) return false;
-    const params: JsonObject = isObject(message.params) ? message.params : {};
-    const name = typeof params.name === 'string' ? params.name : '';
-    const target = await this.route('tools', name);
-    if (target === undefined || target === 'collision') return false;
-    const member = this.members.find((m) => m.server === target.server)!;
-    const channel = member.channel;
-    if (member.state !== 'up' || !(channel instanceof HttpMemberChannel) || member.pending.has(key) || this.forwarded.has(key)) return false;
-    const args = this.callArguments(name, params.arguments);
-    if (typeof args === 'string') return false;
-    this.persistence?.touch(this.currentState);
-    if (member.log.isLevelEnabled('debug')) member.log.debug({ id: message.id, method: message.method, server: member.server, originalName: target.original }, 'request relayed');
-    const out: JsonRpcRequest = { jsonrpc: '2.0', id: message.id, method: message.method, params: { ...params, name: target.original, arguments: args } };
-    const relayed = { member, memberId: message.id };
-    this.forwarded.set(key, relayed);
-    try {
-      return await channel.relayRequest(x, out, this.relayTranslator(member, message.id), relayPrefix(member));
-    } finally {
-      if (this.forwarded.get(key) === relayed) this.forwarded.delete(key);
-    }
-  }
-
-  /**
-   * Continues a relayed answer stream whose client connection broke: `lastEventId` is the one
-   * the client got (the member's prefix and the server's own id). False when it is not one.
-   */
-  async resumeRelay(x: Exchange, lastEventId: string): Promise<boolean> {
-    const match = RELAY_EVENT_ID.exec(lastEventId);
-    const member = match ? this.members[Number(match[1])] : undefined;
-    const channel = member?.channel;
-    if (!member || member.state !== 'up' || !(channel instanceof HttpMemberChannel)) return false;
-    return channel.resumeRelayed(x, lastEventId.slice(match![0].length), this.relayTranslator(member, undefined), relayPrefix(member));
-  }
-
-  /** What the messages of a relayed answer stream become: the answer as it is, the rest as the channel path makes them. */
-  private relayTranslator(member: Member, id: JsonRpcId | undefined): (message: JsonRpcMessage) => JsonRpcMessage | undefined {
-    return (message) => {
-      if (this.closed) return undefined;
-      if (isResponse(message) && message.id !== null && (message.id === id || (id === undefined && !member.pending.has(idKey(message.id))))) {
-        this.learnTask(member, message);
-        return message;
-      }
-      return this.fromServer(member, message);
-    };
+    this.emit(message, text);
   }
 
   // ─── member lifecycle ────────────────────────────────────────────────────────────────────
@@ -950,13 +877,6 @@ const LIST_CHANGED: ReadonlyMap<string, { kind: ListKind; methods: readonly List
   ['notifications/prompts/list_changed', { kind: 'prompts', methods: ['prompts/list'] }],
   ['notifications/resources/list_changed', { kind: 'resources', methods: ['resources/list', 'resources/templates/list'] }],
 ]);
-
-/** Event ids of relayed answer streams: the member's index, then the server's own id. */
-const RELAY_EVENT_ID = /^m(\d+)~/;
-
-function relayPrefix(member: Member): string {
-  return `m${member.index}~`;
-}
 
 function namedKindOf(method: ListMethod): NamedKind | undefined {
   return method === 'tools/list' ? 'tools' : method === 'prompts/list' ? 'prompts' : undefined;

@@ -14,13 +14,12 @@
 // store: federation/session-store.ts), so another node, or this one after a restart, continues it.
 import { StringDecoder } from 'node:string_decoder';
 import type { Logger } from '../../log.ts';
-import { errorResponse, isRequest, isResponse, validateMessage, type JsonRpcId, type JsonRpcMessage, type JsonRpcRequest } from '../../mcp/jsonrpc.ts';
+import { errorResponse, isRequest, isResponse, validateMessage, type JsonRpcId, type JsonRpcMessage } from '../../mcp/jsonrpc.ts';
 import { nestsDeeperThan } from '../../mcp/json-depth.ts';
 import { ERRORS } from '../../errors.ts';
 import { SseParser } from '../../mcp/sse.ts';
 import type { MessageChannel } from '../channel.ts';
-import type { Exchange, UpstreamCredentials } from '../upstream.ts';
-import { relayRequest, resumeRelayed, type RelayTarget, type Translate } from './member-relay.ts';
+import type { UpstreamCredentials } from '../upstream.ts';
 import type { UpstreamHttpClient, UpstreamResponse } from '../http-client.ts';
 
 export interface HttpMemberConfig {
@@ -76,7 +75,6 @@ export class HttpMemberChannel implements MessageChannel {
   private streamFailures = 0;
   private streamTimer: NodeJS.Timeout | undefined;
   private lastEventId: string | undefined;
-  private readonly relayTarget: RelayTarget;
 
   constructor(
     private readonly config: HttpMemberConfig,
@@ -89,39 +87,6 @@ export class HttpMemberChannel implements MessageChannel {
       this.sessionId = resume.sessionId;
       this.protocolVersion = resume.protocolVersion;
     }
-    this.relayTarget = {
-      client: config.client,
-      path: this.path,
-      responseTimeout: config.responseTimeout,
-      maxResponseBytes: config.maxResponseBytes,
-      log,
-      headers: (accept, lastEventId) => (config.credentials ? this.headers(accept, lastEventId) : this.plainHeaders(accept, lastEventId)),
-      decode: (text) => {
-        const decoded = decodeMessage(text, config.maxJsonDepth, log);
-        return decoded instanceof TooDeep ? badResponse(decoded.id, tooDeepProblem(config.maxJsonDepth)) : decoded;
-      },
-      lost: (reason) => this.lost(reason),
-      rejected: () => config.credentials?.rejected?.(),
-      notify: (message) => {
-        if (!this.closed) void this.post(message);
-      },
-    };
-  }
-
-  /**
-   * Sends a client request on this session and relays its answer into the client's exchange
-   * (member-relay.ts); false when it was not sent on: the session is not open, or the server
-   * no longer knew it (404; the channel then ends and the member starts again).
-   */
-  relayRequest(x: Exchange, request: JsonRpcRequest, translate: Translate, eventPrefix: string): Promise<boolean> {
-    if (this.closed || this.sessionId === undefined) return Promise.resolve(false);
-    return relayRequest(this.relayTarget, x, request, translate, eventPrefix);
-  }
-
-  /** Continues a relayed answer stream from the server's event `upstreamEventId`; false when it is not there. */
-  resumeRelayed(x: Exchange, upstreamEventId: string, translate: Translate, eventPrefix: string): Promise<boolean> {
-    if (this.closed || this.sessionId === undefined) return Promise.resolve(false);
-    return resumeRelayed(this.relayTarget, x, upstreamEventId, translate, eventPrefix);
   }
 
   /** Whether this channel took over an existing upstream session (no initialize on it). */
@@ -241,10 +206,25 @@ export class HttpMemberChannel implements MessageChannel {
 
   /** Decodes one message and passes it on; false when the text is no JSON-RPC message. */
   private receive(text: string, expectedId?: JsonRpcId): JsonRpcMessage | false {
-    const decoded = decodeMessage(text, this.config.maxJsonDepth, this.log);
-    if (decoded === undefined) return false;
-    if (decoded instanceof TooDeep) return this.answerError(decoded.id, tooDeepProblem(this.config.maxJsonDepth));
-    const message = decoded;
+    const deep = nestsDeeperThan(text, this.config.maxJsonDepth);
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(text);
+    } catch {
+      this.log.warn('upstream message dropped: not JSON');
+      return false;
+    }
+    if (deep) {
+      const id = (parsed as { id?: unknown } | null)?.id;
+      if (typeof id !== 'string' && typeof id !== 'number') return false;
+      return this.answerError(id, `sent an answer nested deeper than limits.maxJsonDepth (${this.config.maxJsonDepth})`);
+    }
+    const checked = validateMessage(parsed, 'keep');
+    if (!checked.ok) {
+      this.log.warn({ problem: checked.reason }, 'upstream message dropped');
+      return false;
+    }
+    const message = checked.message;
     if (expectedId !== undefined && !(isResponse(message) && message.id === expectedId)) return false;
     if (isResponse(message) && this.initializeId !== undefined && message.id === this.initializeId) {
       this.initializeId = undefined;
@@ -257,7 +237,8 @@ export class HttpMemberChannel implements MessageChannel {
   }
 
   private answerError(id: JsonRpcId, problem: string): JsonRpcMessage {
-    const message = badResponse(id, problem);
+    const error = ERRORS.GH_UPSTREAM_BAD_RESPONSE;
+    const message = errorResponse(id, error.rpc, `Upstream ${problem}`, { code: 'GH_UPSTREAM_BAD_RESPONSE' });
     this.onmessage?.(message);
     return message;
   }
@@ -428,39 +409,4 @@ export class HttpMemberChannel implements MessageChannel {
     this.stream = undefined;
     this.onclose?.(reason);
   }
-}
-
-/** A message nested deeper than limits.maxJsonDepth: answered with an error for its id. */
-class TooDeep {
-  constructor(readonly id: JsonRpcId) {}
-}
-
-/** One upstream message decoded and checked; undefined when it is dropped (logged). */
-function decodeMessage(text: string, maxJsonDepth: number, log: Logger): JsonRpcMessage | TooDeep | undefined {
-  const deep = nestsDeeperThan(text, maxJsonDepth);
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text);
-  } catch {
-    log.warn('upstream message dropped: not JSON');
-    return undefined;
-  }
-  if (deep) {
-    const id = (parsed as { id?: unknown } | null)?.id;
-    return typeof id === 'string' || typeof id === 'number' ? new TooDeep(id) : undefined;
-  }
-  const checked = validateMessage(parsed, 'keep');
-  if (!checked.ok) {
-    log.warn({ problem: checked.reason }, 'upstream message dropped');
-    return undefined;
-  }
-  return checked.message;
-}
-
-function tooDeepProblem(maxJsonDepth: number): string {
-  return `sent an answer nested deeper than limits.maxJsonDepth (${maxJsonDepth})`;
-}
-
-function badResponse(id: JsonRpcId, problem: string): JsonRpcMessage {
-  return errorResponse(id, ERRORS.GH_UPSTREAM_BAD_RESPONSE.rpc, `Upstream ${problem}`, { code: 'GH_UPSTREAM_BAD_RESPONSE' });
 }
