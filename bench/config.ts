@@ -1,8 +1,12 @@
 // Benchmark settings from CLI flags and environment variables (flags win).
+import path from 'node:path';
 import { parseArgs } from 'node:util';
 
 export const ALL_TARGETS = ['direct', 'floor', 'gatehouse', 'gatehouse+api-key', 'gatehouse+jwt', 'gatehouse+audit', 'gatehouse+audit-payloads', 'gatehouse+full-chain', 'gatehouse+safety', 'gatehouse+federated', 'gatehouse+managed', 'gatehouse+bridged', 'mcp-proxy', 'mcp-proxy-stdio'] as const;
 export type TargetName = (typeof ALL_TARGETS)[number];
+/** A Gatehouse target run from the --baseline checkout's build instead of this one's. */
+export const BASELINE_SUFFIX = '@baseline';
+export type BenchTarget = TargetName | `${TargetName}@baseline`;
 
 export interface BenchConfig {
   quick: boolean;
@@ -13,7 +17,9 @@ export interface BenchConfig {
   requests1: number;
   /** Unmeasured requests per target and scenario before the first round. */
   warmup: number;
-  targets: TargetName[];
+  targets: BenchTarget[];
+  /** Another checkout (built) whose Gatehouse the `<target>@baseline` targets run: A/B of two builds in the same rounds. */
+  baseline: string | undefined;
   /** Scenario names to run (substring match); empty: all. */
   scenarios: string[];
   skipIdle: boolean;
@@ -41,7 +47,11 @@ export const USAGE = `Usage: npm run bench -- [flags]    (or: node --import tsx 
   --idle-sessions N     sessions opened by the idle step               (BENCH_IDLE_SESSIONS, default 10000)
   --legacy-revision R   the 2025 load client's revision: ${LEGACY_REVISIONS.join(' or ')}
                         (BENCH_LEGACY_REVISION, default 2025-06-18); gatehouse+bridged opens its
-                        upstream sessions with 2025-11-25, so compare it with that one`;
+                        upstream sessions with 2025-11-25, so compare it with that one
+  --baseline DIR        another checkout of Gatehouse, built (npm run build): a target named
+                        <gatehouse target>@baseline runs its build, in the same paired rounds as
+                        this checkout's (BENCH_BASELINE); e.g. --baseline ../old
+                        --targets gatehouse+federated,gatehouse+federated@baseline`;
 
 function positive(name: string, raw: string | undefined, fallback: number): number {
   if (raw === undefined || raw === '') return fallback;
@@ -64,6 +74,7 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): BenchConfig
       'skip-idle': { type: 'boolean', default: false },
       'idle-sessions': { type: 'string' },
       'legacy-revision': { type: 'string' },
+      baseline: { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
@@ -72,8 +83,11 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): BenchConfig
     .split(',')
     .map((s) => s.trim())
     .filter(Boolean);
+  const baseline = values.baseline ?? env.BENCH_BASELINE;
   for (const t of targetList) {
-    if (!(ALL_TARGETS as readonly string[]).includes(t)) throw new Error(`unknown target "${t}" (known: ${ALL_TARGETS.join(', ')})`);
+    const base = t.endsWith(BASELINE_SUFFIX) ? t.slice(0, -BASELINE_SUFFIX.length) : t;
+    if (!(ALL_TARGETS as readonly string[]).includes(base)) throw new Error(`unknown target "${t}" (known: ${ALL_TARGETS.join(', ')}, each also as <name>${BASELINE_SUFFIX} with --baseline)`);
+    if (base !== t && (!base.startsWith('gatehouse') || baseline === undefined)) throw new Error(`target "${t}": ${BASELINE_SUFFIX} needs --baseline DIR and a gatehouse target`);
   }
   const scenarioParts = (values.scenarios ?? env.BENCH_SCENARIOS ?? '')
     .split(',')
@@ -87,7 +101,8 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): BenchConfig
     requests32: positive('--requests', values.requests ?? env.BENCH_REQUESTS, quick ? 400 : 1000),
     requests1: positive('--requests-1', values['requests-1'] ?? env.BENCH_REQUESTS_1, quick ? 100 : 300),
     warmup: positive('--warmup', values.warmup ?? env.BENCH_WARMUP, quick ? 100 : 300),
-    targets: targetList as TargetName[],
+    targets: targetList as BenchTarget[],
+    baseline: baseline === undefined ? undefined : path.resolve(baseline),
     scenarios: scenarioParts,
     skipIdle: values['skip-idle'] === true || env.BENCH_SKIP_IDLE === '1',
     idleSessions: positive('--idle-sessions', values['idle-sessions'] ?? env.BENCH_IDLE_SESSIONS, quick ? 1000 : 10000),

@@ -85,6 +85,8 @@ export function ratioLines(rows: readonly Summary[]): string[] {
     pair(`${name}/floor`, by(name), floor);
     pair(`${name}/gatehouse`, by(name), gate);
   }
+  // A/B of two builds (--baseline): each target against the same target of the other build.
+  for (const row of rows) if (row.target.endsWith('@baseline')) pair(`${row.target.slice(0, -'@baseline'.length)} this build/baseline`, by(row.target.slice(0, -'@baseline'.length)), row);
   if (floor && gate && Number.isFinite(floor.proxyCpuUs) && Number.isFinite(gate.proxyCpuUs)) {
     lines.push(`gatehouse CPU above the floor: ${fmt(gate.proxyCpuUs - floor.proxyCpuUs)} us/req`);
   }

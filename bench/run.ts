@@ -4,7 +4,7 @@
 import { spawn } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { parseConfig, USAGE, type BenchConfig, type TargetName } from './config.ts';
+import { BASELINE_SUFFIX, parseConfig, USAGE, type BenchConfig, type BenchTarget, type TargetName } from './config.ts';
 import { clkTck, loadAverage, machineDescription, rssMiB } from './proc.ts';
 import { ratioLines, scenarioTable, summarize, type Summary } from './report.ts';
 import { runCell, SCENARIOS, type CellResult } from './scenarios.ts';
@@ -36,7 +36,13 @@ if (scenarios.length === 0) {
 // Warm-up runs the 32-session scenarios (the 1-session ones when only those were chosen).
 const warmups = scenarios.some((s) => s.sessions > 1) ? scenarios.filter((s) => s.sessions > 1) : scenarios;
 
-function startTarget(name: TargetName): Promise<Target> {
+async function startTarget(name: BenchTarget): Promise<Target> {
+  if (!name.endsWith(BASELINE_SUFFIX)) return startBuiltTarget(name as TargetName);
+  const target = await targets.fromBuild(config.baseline!, () => startBuiltTarget(name.slice(0, -BASELINE_SUFFIX.length) as TargetName));
+  return { ...target, name: `${target.name}${BASELINE_SUFFIX}` };
+}
+
+function startBuiltTarget(name: TargetName): Promise<Target> {
   switch (name) {
     case 'direct':
       return targets.direct();

@@ -112,8 +112,22 @@ async function waitForPort(port: number, child: ChildProcess, output: () => stri
  * stderr (Gatehouse logs JSON lines on stdout, errors included) for the message if it fails.
  */
 /** The built CLI, a free port and a throwaway folder (removed at the end) for one Gatehouse target's files. */
+/** The checkout whose build the Gatehouse targets run (this one, or --baseline's while one of its targets starts). */
+let buildRoot = ROOT;
+
+/** Starts a target with another checkout's build (bench A/B of two builds in the same rounds). */
+export async function fromBuild<T>(root: string, start: () => Promise<T>): Promise<T> {
+  if (!existsSync(path.join(root, 'dist'))) throw new Error(`--baseline ${root} has no dist/: run npm run build there first`);
+  buildRoot = root;
+  try {
+    return await start();
+  } finally {
+    buildRoot = ROOT;
+  }
+}
+
 export async function gatehouseFiles(): Promise<{ bin: string; port: number; dir: string; config: string }> {
-  const bin = path.join(ROOT, 'bin', 'gatehouse.js');
+  const bin = path.join(buildRoot, 'bin', 'gatehouse.js');
   if (!existsSync(bin)) throw new Error('bin/gatehouse.js does not exist');
   const port = await freePort();
   const dir = mkdtempSync(path.join(os.tmpdir(), 'gatehouse-bench-'));
@@ -123,7 +137,7 @@ export async function gatehouseFiles(): Promise<{ bin: string; port: number; dir
 
 /** Runs a gatehouse command to its end (bench setup); throws with its output when it fails. */
 function runCli(args: string[], env: NodeJS.ProcessEnv): Promise<void> {
-  const bin = path.join(ROOT, 'bin', 'gatehouse.js');
+  const bin = path.join(buildRoot, 'bin', 'gatehouse.js');
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [bin, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
     let output = '';
