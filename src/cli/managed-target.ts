@@ -10,7 +10,7 @@ import { emptyDocument, snapshotConfig, validateNodeSettings } from '../control/
 import { ManagementError } from '../control/errors.ts';
 import { ConfigError } from '../config/errors.ts';
 import { substituteEnv, type EnvProblem } from '../config/env.ts';
-import { dataPaths } from '../gateway.ts';
+import { dataPaths } from '../data-paths.ts';
 import { CliError } from './store-access.ts';
 
 export interface ManagedTarget {
