@@ -16,7 +16,8 @@ import { auditEventOfDefinitionChange } from './audit/pinning-events.ts';
 import { SessionSealer } from './session/seal.ts';
 import { loadSessionKey } from './session/key.ts';
 import { Listener, type ExchangeObserver, type ListenerDeps } from './http/listener.ts';
-import { openStore, type StoreSpec } from './store/open.ts';
+import { openStore } from './store/open.ts';
+import { dataPaths } from './data-paths.ts';
 import type { Store } from './store/store.ts';
 import { DataDirLock } from './store/data-dir-lock.ts';
 import { CountersRegistry } from './policy/rate-limit/registry.ts';
@@ -698,17 +699,6 @@ function reapInterval(config: ConfigData): number {
     if ('command' in server && server.idleTimeout !== undefined) shortest = Math.min(shortest, server.idleTimeout);
   }
   return Math.max(1000, Math.min(30_000, shortest / 2));
-}
-
-/**
- * Where a config's data lives: the data directory (key files, the SQLite file) and the store.
- * The CLI commands that work on the store resolve them the same way as `start`.
- */
-export function dataPaths(config: ConfigData, configPath: string | undefined, env: NodeJS.ProcessEnv, dataDirOverride?: string): { dataDir: string; store: StoreSpec } {
-  const baseDir = configPath ? path.dirname(path.resolve(configPath)) : process.cwd();
-  const dataDir = dataDirOverride ?? env.GATEHOUSE_DATA_DIR ?? path.resolve(baseDir, config.dataDir ?? '.gatehouse');
-  const store: StoreSpec = config.store.type === 'postgres' ? config.store : { type: 'sqlite', file: config.store.file ? path.resolve(baseDir, config.store.file) : path.join(dataDir, 'gatehouse.db') };
-  return { dataDir, store };
 }
 
 function serverKind(server: ServerData): ServerKind {

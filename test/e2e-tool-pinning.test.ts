@@ -16,7 +16,7 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { ToolListChangedNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
 import { Client as ModernClient, StreamableHTTPClientTransport as ModernTransport } from '@modelcontextprotocol/client';
-import { REPO_ROOT, startTestGateway, tempDir, type TestGateway } from './helpers/gatehouse.ts';
+import { CLI, REPO_ROOT, startTestGateway, tempDir, type TestGateway } from './helpers/gatehouse.ts';
 import { recordsWhen } from './helpers/audit-db.ts';
 import { startRugPullServer, type RugPullServer } from './helpers/rug-pull-server.ts';
 import type { ConfigInput } from '../src/config/schema.ts';
@@ -97,9 +97,9 @@ async function setup(t: TestContext, pinning: Record<string, unknown>): Promise<
   return { rug, gh, configFile };
 }
 
-/** Runs `gatehouse tools …` (the CLI's source, as the built bin would) to completion. */
+/** Runs `gatehouse tools …` (the built CLI, as `npm test` builds it first) to completion. */
 function tools(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(REPO_ROOT, 'src/cli/main.ts'), 'tools', ...args], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [CLI, 'tools', ...args], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
   child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));

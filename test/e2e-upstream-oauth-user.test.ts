@@ -12,7 +12,7 @@ import path from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { McpError } from '@modelcontextprotocol/sdk/types.js';
-import { INIT_REQUEST, MCP_HEADERS, REPO_ROOT, raw, startTestGateway, tempDir, type TestGateway } from './helpers/gatehouse.ts';
+import { CLI, INIT_REQUEST, MCP_HEADERS, REPO_ROOT, raw, startTestGateway, tempDir, type TestGateway } from './helpers/gatehouse.ts';
 import { validateConfig } from '../src/config/load.ts';
 import { startTestIssuer, type TestIssuer } from './helpers/auth-issuer.ts';
 import { followInBrowser, startUpstreamIdp, startUserUpstream, type UpstreamIdp, type UserUpstream } from './helpers/upstream-idp.ts';
@@ -259,7 +259,7 @@ test('the CLI lists connections (never a token), revokes one (upstream too) and 
   );
   // Asynchronous: the upstream peers live in this process and must keep answering the CLI.
   const cli = async (...args: string[]) => {
-    const { stdout, stderr } = await execFileAsync(process.execPath, ['--import', 'tsx', path.join(REPO_ROOT, 'src/cli/main.ts'), ...args], { encoding: 'utf8', timeout: 60_000, cwd: REPO_ROOT });
+    const { stdout, stderr } = await execFileAsync(process.execPath, [CLI, ...args], { encoding: 'utf8', timeout: 60_000, cwd: REPO_ROOT });
     return stdout + stderr;
   };
   const listed = JSON.parse(await cli('connections', 'list', '-c', file, '--json')) as Array<{ user: string; server: string }>;

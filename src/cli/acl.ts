@@ -3,7 +3,7 @@
 import type { Command } from 'commander';
 import { loadConfigFile } from '../config/load.ts';
 import { ConfigError } from '../config/errors.ts';
-import { dataPaths } from '../gateway.ts';
+import { dataPaths } from '../data-paths.ts';
 import { openStore } from '../store/open.ts';
 import { CompiledAcl } from '../policy/acl/rules.ts';
 import { checkUri, checkUriTemplate } from '../policy/acl/uri.ts';

@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { InvalidArgumentError, type Command } from 'commander';
-import { dataPaths } from '../gateway.ts';
+import { dataPaths } from '../data-paths.ts';
 import { auditSinkSpec } from '../audit/paths.ts';
 import type { SinkSpec } from '../audit/sink.ts';
 import type { ChainSource } from '../audit/chain/chain-sql.ts';

@@ -5,7 +5,7 @@
 import type { Command } from 'commander';
 import pino from 'pino';
 import type { ConfigData } from '../config/schema.ts';
-import { dataPaths } from '../gateway.ts';
+import { dataPaths } from '../data-paths.ts';
 import type { Store } from '../store/store.ts';
 import { CredentialVault } from '../credentials/vault.ts';
 import { credentialsKeySource } from '../credentials/key.ts';

@@ -6,7 +6,7 @@ import type { Command } from 'commander';
 import { loadConfigFile } from '../config/load.ts';
 import { ConfigError } from '../config/errors.ts';
 import { Name, type ConfigData } from '../config/schema.ts';
-import { dataPaths } from '../gateway.ts';
+import { dataPaths } from '../data-paths.ts';
 import { openStore } from '../store/open.ts';
 import { loadKey, parseKey } from '../session/key.ts';
 import { CredentialVault } from '../credentials/vault.ts';

@@ -10,7 +10,7 @@ import { loadConfigFile } from '../config/load.ts';
 import { ConfigError } from '../config/errors.ts';
 import type { ConfigData } from '../config/schema.ts';
 import { parseDuration } from '../config/units.ts';
-import { dataPaths } from '../gateway.ts';
+import { dataPaths } from '../data-paths.ts';
 import { auditSinkSpec } from '../audit/paths.ts';
 import type { SinkSpec } from '../audit/sink.ts';
 import type { AuditEvent } from '../audit/event.ts';

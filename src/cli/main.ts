@@ -6,8 +6,6 @@ import { loadConfigFile } from '../config/load.ts';
 import { ConfigError } from '../config/errors.ts';
 import { loadListenersTls } from '../http/tls.ts';
 import { configJsonSchema } from '../config/json-schema.ts';
-import { runStart } from './start.ts';
-import { runDemo } from './demo.ts';
 import { registerAgentCommands } from './agents.ts';
 import { registerCredentialsCommands } from './credentials.ts';
 import { registerUserCommands } from './users.ts';
@@ -41,6 +39,8 @@ program
   .option('-p, --port <port>', 'override listen.port', port)
   .option('--no-watch', 'do not reload the file when it changes')
   .action(async (options: { config?: string; managed?: boolean; host?: string; port?: number; watch: boolean }) => {
+    // start and demo load the whole gateway: imported when run, so the other commands start fast.
+    const { runStart } = await import('./start.ts');
     process.exitCode = await runStart(options);
   });
 
@@ -49,6 +49,7 @@ program
   .description('run the demo: the bundled server-everything (Streamable HTTP and stdio) behind Gatehouse')
   .option('-p, --port <port>', 'port for Gatehouse (default 8080, or $PORT)', port)
   .action(async (options: { port?: number }) => {
+    const { runDemo } = await import('./demo.ts');
     process.exitCode = await runDemo(options);
   });
 

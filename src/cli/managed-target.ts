@@ -11,7 +11,7 @@ import { ManagementError } from '../control/errors.ts';
 import { draftEtag } from '../control/etag.ts';
 import { ConfigError } from '../config/errors.ts';
 import { substituteEnv, type EnvProblem } from '../config/env.ts';
-import { dataPaths } from '../gateway.ts';
+import { dataPaths } from '../data-paths.ts';
 import { CliError } from './store-access.ts';
 
 export interface ManagedTarget {

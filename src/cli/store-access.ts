@@ -4,7 +4,7 @@
 import { loadConfigFile } from '../config/load.ts';
 import { ConfigError } from '../config/errors.ts';
 import type { ConfigData } from '../config/schema.ts';
-import { dataPaths } from '../gateway.ts';
+import { dataPaths } from '../data-paths.ts';
 import { openStore } from '../store/open.ts';
 import type { Store } from '../store/store.ts';
 

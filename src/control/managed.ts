@@ -2,7 +2,8 @@
 // version in the store → the first snapshot; then the control plane is attached, and serves
 // the management API and follows later versions.
 import type { Logger } from '../log.ts';
-import { startGateway, dataPaths, type Gateway } from '../gateway.ts';
+import { startGateway, type Gateway } from '../gateway.ts';
+import { dataPaths } from '../data-paths.ts';
 import { openControlStore } from '../store/control-open.ts';
 import { CredentialVault } from '../credentials/vault.ts';
 import { credentialsKeySource } from '../credentials/key.ts';
