@@ -44,6 +44,25 @@ before(async () => {
   await new Promise<void>((resolve) => closed.close(() => resolve()));
   const client = { issuer: idp.issuer, clientId: idp.clientId, clientSecret: idp.clientSecret };
   setup = await startOAuthGateway({
+    // The groups a provider gives reach policies: get-sum is for the "eng" group only.
+    apis: [
+      {
+        name: 'everything',
+        path: '/mcp',
+        server: 'everything',
+        auth: { type: 'oauth2' },
+        policies: [
+          {
+            acl: {
+              rules: [
+                { features: [{ type: 'tools', methods: ['tools/list', 'tools/call'], pattern: { type: 'literal', value: 'echo' } }] },
+                { features: [{ type: 'tools', methods: ['tools/list', 'tools/call'], pattern: { type: 'literal', value: 'get-sum' } }], condition: 'has(claims.groups) && "eng" in claims.groups' },
+              ],
+            },
+          },
+        ],
+      },
+    ],
     authorizationServer: {
       externalProviders: [
         { name: 'corp', displayName: 'Corp SSO', ...client, scopes: ['openid', 'email', 'profile', 'groups'], groupsClaim: 'groups', users: 'create' },
@@ -65,9 +84,9 @@ after(async () => {
   await new Promise<void>((resolve) => silent.close(() => resolve()));
 });
 
-async function authorizeUrl(): Promise<{ url: string; verifier: string }> {
+async function authorizeUrl(client = clientId, scope = 'mcp'): Promise<{ url: string; verifier: string }> {
   const { verifier, challenge } = await pkcePair();
-  const query = new URLSearchParams({ response_type: 'code', client_id: clientId, redirect_uri: REDIRECT, code_challenge: challenge, code_challenge_method: 'S256', scope: 'mcp', state: crypto.randomUUID(), resource: setup.url });
+  const query = new URLSearchParams({ response_type: 'code', client_id: client, redirect_uri: REDIRECT, code_challenge: challenge, code_challenge_method: 'S256', scope, state: crypto.randomUUID(), resource: setup.url });
   return { url: `${origin}/oauth/authorize?${query}`, verifier };
 }
 
@@ -92,9 +111,9 @@ async function approve(browser: Browser, consent: BrowserStep, interaction: stri
 const newBrowser = () => new Browser([origin, idp.issuer]);
 const isCallback = (location: string) => location.startsWith(`${origin}/oauth/external/`);
 
-test('the SDK client authorizes through an external provider and calls a tool as the mapped user', async () => {
-  idp.accounts.set('alice', { email: 'alice@example.com', email_verified: true, name: 'Alice', groups: ['eng', 'ops'] });
-  idp.loginAs = 'alice';
+/** The SDK client, authorized by a person who signs in at the provider as `account`; connected. */
+async function connectAs(account: string): Promise<{ client: Client; transport: StreamableHTTPClientTransport; provider: TestOAuthClient; pages: string[]; codes: string[] }> {
+  idp.loginAs = account;
   const browser = newBrowser();
   const pages: string[] = [];
   const codes: string[] = [];
@@ -108,9 +127,16 @@ test('the SDK client authorizes through an external provider and calls a tool as
   await assert.rejects(first.connect(new StreamableHTTPClientTransport(new URL(setup.url), { authProvider: provider })), UnauthorizedError);
   assert.equal(codes.length, 1);
   await new StreamableHTTPClientTransport(new URL(setup.url), { authProvider: provider }).finishAuth(codes[0]!);
+  secrets.push(codes[0]!, provider.saved!.access_token);
   const client = new Client({ name: 'external-login-test', version: '1.0.0' });
   const transport = new StreamableHTTPClientTransport(new URL(setup.url), { authProvider: provider });
   await client.connect(transport);
+  return { client, transport, provider, pages, codes };
+}
+
+test('the SDK client authorizes through an external provider and calls a tool as the mapped user', async () => {
+  idp.accounts.set('alice', { email: 'alice@example.com', email_verified: true, name: 'Alice', groups: ['eng', 'ops'] });
+  const { client, transport, provider, pages } = await connectAs('alice');
   try {
     // The login page offered the provider beside the password form; consent names the mapped user.
     assert.match(pages[0]!, /Sign in with Corp SSO/);
@@ -123,7 +149,6 @@ test('the SDK client authorizes through an external provider and calls a tool as
 
     // Gatehouse's token names that user, the provider and the groups it gave.
     const token = provider.saved!.access_token;
-    secrets.push(token, codes[0]!);
     const claims = decodeJwt(token);
     assert.equal(claims.sub, user.id);
     assert.equal(claims.preferred_username, 'alice@corp');
@@ -151,6 +176,47 @@ test('the SDK client authorizes through an external provider and calls a tool as
     await transport.terminateSession().catch(() => undefined);
     await client.close();
   }
+});
+
+test('the groups the provider gives reach policies (claims.groups)', async () => {
+  idp.accounts.set('frank', { groups: 'sales' });
+  const frank = await connectAs('frank');
+  try {
+    assert.deepEqual(decodeJwt(frank.provider.saved!.access_token).groups, ['sales']);
+    const { tools } = await frank.client.listTools();
+    assert.ok(tools.some((t) => t.name === 'echo'));
+    assert.ok(!tools.some((t) => t.name === 'get-sum'), 'get-sum is for the eng group');
+  } finally {
+    await frank.transport.terminateSession().catch(() => undefined);
+    await frank.client.close();
+  }
+  const alice = await connectAs('alice');
+  try {
+    const result = await alice.client.callTool({ name: 'get-sum', arguments: { a: 2, b: 3 } });
+    assert.equal(result.isError, undefined, JSON.stringify(result));
+    assert.match(JSON.stringify(result.content), /5/);
+  } finally {
+    await alice.transport.terminateSession().catch(() => undefined);
+    await alice.client.close();
+  }
+});
+
+test('a refresh keeps the provider and the groups of the sign-in', async () => {
+  const offline = await registerClient(origin, { redirect_uris: [REDIRECT], scope: 'mcp offline_access' });
+  const { url, verifier } = await authorizeUrl(offline, 'mcp offline_access');
+  const browser = newBrowser();
+  idp.loginAs = 'alice';
+  const { end, interaction } = await signInWith(browser, 'corp', url);
+  const code = (await approve(browser, end, interaction)).searchParams.get('code')!;
+  const tokens = await tokenRequest(origin, { grant_type: 'authorization_code', code, code_verifier: verifier, client_id: offline, redirect_uri: REDIRECT, resource: setup.url });
+  assert.equal(tokens.status, 200, JSON.stringify(tokens.body));
+  const refreshed = await tokenRequest(origin, { grant_type: 'refresh_token', refresh_token: String(tokens.body.refresh_token), client_id: offline });
+  assert.equal(refreshed.status, 200, JSON.stringify(refreshed.body));
+  const claims = decodeJwt(String(refreshed.body.access_token));
+  assert.equal(claims.preferred_username, 'alice@corp');
+  assert.equal(claims.idp, 'corp');
+  assert.deepEqual(claims.groups, ['eng', 'ops']);
+  secrets.push(code, ...[tokens.body, refreshed.body].flatMap((b) => [String(b.access_token), String(b.refresh_token)]));
 });
 
 test('a local password still signs in on the same page', async () => {
