@@ -63,6 +63,7 @@ before(async () => {
         ],
       },
     ],
+    admin: { users: [USER.username, 'alice@corp'] },
     authorizationServer: {
       externalProviders: [
         { name: 'corp', displayName: 'Corp SSO', ...client, scopes: ['openid', 'email', 'profile', 'groups'], groupsClaim: 'groups', users: 'create' },
@@ -217,6 +218,20 @@ test('a refresh keeps the provider and the groups of the sign-in', async () => {
   assert.equal(claims.idp, 'corp');
   assert.deepEqual(claims.groups, ['eng', 'ops']);
   secrets.push(code, ...[tokens.body, refreshed.body].flatMap((b) => [String(b.access_token), String(b.refresh_token)]));
+});
+
+test('"Sign in with Gatehouse" on the admin listener can go through the external provider', async () => {
+  const admin = setup.gh.gateway.admin!.url.replace(/\/$/, '');
+  const browser = new Browser([origin, idp.issuer, admin]);
+  idp.loginAs = 'alice';
+  const started = await browser.step(`${admin}/oauth/start`, { next: '/' });
+  assert.equal(started.status, 303, started.text);
+  // The built-in admin client has no consent page: the sign-in ends at the admin listener's callback.
+  const { end } = await signInWith(browser, 'corp', started.location!);
+  assert.equal(end.status, 200, end.text);
+  assert.equal(new URL(end.url).origin + new URL(end.url).pathname, `${admin}/oauth/callback`);
+  assert.equal((await browser.step(`${admin}/api/overview`)).status, 200, 'an admin session for alice@corp');
+  assert.ok(setup.gh.logs.lines.some((l) => l.msg === 'admin: signed in' && l.admin === 'alice@corp'));
 });
 
 test('a local password still signs in on the same page', async () => {
