@@ -28,6 +28,7 @@ import { normalizeApiPath } from '../config/load.ts';
 import { GatehouseProvider } from './provider.ts';
 import { Interactions } from './interaction.ts';
 import { authorizeHandler } from './authorize.ts';
+import { ExternalSignIn } from './external/sign-in.ts';
 import { authorizationServerMetadata } from './metadata.ts';
 import { sendErrorPage } from './pages.ts';
 import { adminClient } from './admin-client.ts';
@@ -110,8 +111,10 @@ export function createAuthorizationServer(deps: AuthorizationServerDeps): Author
   const events = new AuthEvents(log, deps.events, apiOfResource(plans.map(({ api }) => api)));
   const denylist = new TokenDenylist(store);
   const tokens = new TokenIssuer(store, signingKeys, { accessMs: settings.accessTokenTtl, refreshMs: settings.refreshTokenTtl }, denylist);
-  const interactions = new Interactions(store, tokens, log, { selfRegistration: settings.selfRegistration, issuer: (req) => issuer(req) });
+  const providers = settings.externalProviders.map((p) => ({ name: p.name, displayName: p.displayName ?? p.name }));
+  const interactions = new Interactions(store, tokens, log, { selfRegistration: settings.selfRegistration, issuer: (req) => issuer(req), providers });
   const provider = new GatehouseProvider(store, clients, tokens, signingKeys, interactions.begin, denylist, events);
+  const external = settings.externalProviders.length > 0 ? new ExternalSignIn(settings.externalProviders, store, interactions, events, log) : undefined;
 
   const app = express();
   app.disable('x-powered-by');
@@ -158,6 +161,7 @@ export function createAuthorizationServer(deps: AuthorizationServerDeps): Author
   const form = express.urlencoded({ extended: false, limit: '16kb' });
   app.all('/oauth/authorize', form, authorizeHandler({ store, clients, begin: interactions.begin, issuer, publicBase, supportedScopes, defaultScopes, apiPaths }));
   interactions.mount(app);
+  external?.mount(app);
 
   // The SDK's endpoint handlers; their own rate limiters are off (they key on the socket address,
   // wrong behind a proxy); client authentication runs first (see client-auth.ts).

@@ -39,11 +39,23 @@ export interface Interaction {
   csrfHash: string;
   userId?: string;
   username?: string;
+  /** Set by a sign-in at an external provider (external/): its name and the groups it gave. */
+  idp?: string;
+  groups?: string[];
 }
 
 export interface InteractionOptions {
   selfRegistration: boolean;
   issuer: (req: Request) => string;
+  /** External OpenID Connect providers offered beside the password form (external/). */
+  providers?: ReadonlyArray<{ name: string; displayName: string }>;
+}
+
+/** A loaded interaction: its id, its record and when it expires. */
+export interface FoundInteraction {
+  id: string;
+  interaction: Interaction;
+  expiresAt: number;
 }
 
 function cookieName(id: string): string {
@@ -120,8 +132,12 @@ export class Interactions {
   }
 
   /** The interaction named by the request, or an error page was sent. */
-  private async load(req: Request, res: Response): Promise<{ id: string; interaction: Interaction; expiresAt: number } | undefined> {
-    const id = field(req.method === 'POST' ? req.body : req.query, 'interaction');
+  load(req: Request, res: Response): Promise<FoundInteraction | undefined> {
+    return this.loadById(field(req.method === 'POST' ? req.body : req.query, 'interaction'), res);
+  }
+
+  /** The interaction of that id, or an error page was sent. */
+  async loadById(id: string | undefined, res: Response): Promise<FoundInteraction | undefined> {
     const grant = id && /^[A-Za-z0-9_-]{20,100}$/.test(id) ? await this.store.getGrant(grantKeys.interaction(id)) : undefined;
     if (!id || !grant) {
       sendErrorPage(res, 400, 'Request expired', 'This authorization request has expired or was already answered.');
@@ -135,7 +151,7 @@ export class Interactions {
    * /oauth/authorize); else a 403 page was sent. Never issued anew here: a browser without the
    * cookie did not start this authorization.
    */
-  private boundSecret(req: Request, res: Response, id: string, interaction: Interaction): string | undefined {
+  boundSecret(req: Request, res: Response, id: string, interaction: Interaction): string | undefined {
     const cookie = readCookie(req, cookieName(id));
     if (cookie !== undefined && sameDigest(cookie, interaction.csrfHash)) return cookie;
     this.log.warn({ client: interaction.clientId, address: req.socket.remoteAddress }, 'authorization server: an interaction step from a browser that did not start it was refused');
@@ -144,7 +160,7 @@ export class Interactions {
   }
 
   /** Field equals cookie equals the interaction's token; else a 403 page was sent. */
-  private csrfOk(req: Request, res: Response, id: string, interaction: Interaction): boolean {
+  csrfOk(req: Request, res: Response, id: string, interaction: Interaction): boolean {
     const posted = field(req.body, 'csrf');
     const cookie = readCookie(req, cookieName(id));
     const ok = posted !== undefined && cookie !== undefined && posted === cookie && sameDigest(posted, interaction.csrfHash);
@@ -164,7 +180,7 @@ export class Interactions {
     if (csrf === undefined) return;
     if (interaction.userId) return res.redirect(303, `/oauth/consent?interaction=${id}`);
     const signupUrl = this.signupUrl(id);
-    sendPage(res, 200, 'Sign in', loginPage({ interaction: id, csrf, clientName: interaction.clientName, ...(signupUrl ? { signupUrl } : {}) }));
+    sendPage(res, 200, 'Sign in', loginPage({ interaction: id, csrf, clientName: interaction.clientName, providers: this.options.providers ?? [], ...(signupUrl ? { signupUrl } : {}) }));
   }
 
   private async login(req: Request, res: Response): Promise<void> {
@@ -176,7 +192,7 @@ export class Interactions {
     const address = req.socket.remoteAddress ?? '';
     const signupUrl = this.signupUrl(id);
     const again = (status: number, error: string) =>
-      sendPage(res, status, 'Sign in', loginPage({ interaction: id, csrf: field(req.body, 'csrf')!, clientName: interaction.clientName, error, username, ...(signupUrl ? { signupUrl } : {}) }));
+      sendPage(res, status, 'Sign in', loginPage({ interaction: id, csrf: field(req.body, 'csrf')!, clientName: interaction.clientName, providers: this.options.providers ?? [], error, username, ...(signupUrl ? { signupUrl } : {}) }));
     const wait = this.throttle.blockedFor(username, address);
     if (wait > 0) {
       this.log.warn({ username: username.slice(0, 64), address }, 'authorization server: sign-in throttled after repeated failures');
@@ -199,7 +215,7 @@ export class Interactions {
    * consent to, so the authorization completes at once (whether the user may administer is the
    * admin listener's decision).
    */
-  private async signedIn(res: Response, id: string, interaction: Interaction, expiresAt: number, user: UserRecord): Promise<void> {
+  async signedIn(res: Response, id: string, interaction: Interaction, expiresAt: number, user: UserRecord): Promise<void> {
     if (interaction.clientId !== ADMIN_CLIENT_ID) {
       await this.save(id, interaction, expiresAt);
       return res.redirect(303, `/oauth/consent?interaction=${id}`);
@@ -296,6 +312,8 @@ export class Interactions {
       authTime: Date.now(),
       codeChallenge: interaction.codeChallenge,
       redirectUri: interaction.redirectUri,
+      ...(interaction.idp !== undefined && { idp: interaction.idp }),
+      ...(interaction.groups !== undefined && { groups: interaction.groups }),
     };
     await this.store.putGrant({ key: grantKeys.code(code), payload: { ...payload }, expiresAt: Date.now() + CODE_TTL_MS });
     this.log.info({ client: interaction.clientId, userId: user.id, scopes: interaction.scopes, resource: interaction.resource }, 'authorization server: access granted');

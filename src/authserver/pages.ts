@@ -52,9 +52,14 @@ export interface FormContext {
   clientName: string;
 }
 
-export function loginPage(ctx: FormContext & { error?: string; signupUrl?: string; username?: string }): string {
+export function loginPage(ctx: FormContext & { error?: string; signupUrl?: string; username?: string; providers?: ReadonlyArray<{ name: string; displayName: string }> }): string {
   const signup = ctx.signupUrl ? `<p class="muted">No account? <a href="${escapeHtml(ctx.signupUrl)}">Create one</a>.</p>` : '';
-  return `<h1>Sign in</h1><p><strong>${escapeHtml(ctx.clientName)}</strong> wants to use your Gatehouse account.</p>${errorBox(ctx.error)}
+  // A form (not a link): starting an external sign-in is a step of this interaction, CSRF-checked like the others.
+  const external = (ctx.providers ?? [])
+    .map((p) => `<form method="post" action="/oauth/external/start">${hidden({ interaction: ctx.interaction, csrf: ctx.csrf })}<button type="submit" name="provider" value="${escapeHtml(p.name)}" class="secondary">Sign in with ${escapeHtml(p.displayName)}</button></form>`)
+    .join('');
+  const others = external ? `<p class="muted">Or use your password:</p>` : '';
+  return `<h1>Sign in</h1><p><strong>${escapeHtml(ctx.clientName)}</strong> wants to use your Gatehouse account.</p>${errorBox(ctx.error)}${external}${others}
 <form method="post" action="/oauth/login">${hidden({ interaction: ctx.interaction, csrf: ctx.csrf })}
 <label for="username">Username</label><input type="text" id="username" name="username" autocomplete="username" required value="${escapeHtml(ctx.username ?? '')}">
 <label for="password">Password</label><input type="password" id="password" name="password" autocomplete="current-password" required>

@@ -186,8 +186,19 @@ export class GatehouseProvider implements OAuthServerProvider {
 }
 
 function grantInfo(payload: GrantInfo): GrantInfo {
-  const { clientId, userId, username, scopes, resource, issuer, familyId, authTime } = payload;
-  return { clientId, userId, username, scopes: [...scopes], resource, issuer, familyId, ...(typeof authTime === 'number' && { authTime }) };
+  const { clientId, userId, username, scopes, resource, issuer, familyId, authTime, idp, groups } = payload;
+  return {
+    clientId,
+    userId,
+    username,
+    scopes: [...scopes],
+    resource,
+    issuer,
+    familyId,
+    ...(typeof authTime === 'number' && { authTime }),
+    ...(typeof idp === 'string' && { idp }),
+    ...(Array.isArray(groups) && { groups: groups.filter((g): g is string => typeof g === 'string') }),
+  };
 }
 
 /**

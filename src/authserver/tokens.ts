@@ -28,6 +28,10 @@ export interface GrantInfo {
   familyId: string;
   /** When the user signed in for this grant (ms); absent in grants made before it was recorded. */
   authTime?: number | undefined;
+  /** The external provider the user signed in with (external/), absent for a password. */
+  idp?: string | undefined;
+  /** The groups that provider gave the user at that sign-in (its `groupsClaim`). */
+  groups?: string[] | undefined;
 }
 
 export const OFFLINE_ACCESS = 'offline_access';
@@ -64,7 +68,15 @@ export class TokenIssuer {
   async accessToken(grant: GrantInfo, scopes: readonly string[]): Promise<string> {
     const { signer } = await this.keys();
     const now = Math.floor(Date.now() / 1000);
-    return new SignJWT({ client_id: grant.clientId, scope: scopes.join(' '), preferred_username: grant.username, grant_id: grant.familyId })
+    const claims = {
+      client_id: grant.clientId,
+      scope: scopes.join(' '),
+      preferred_username: grant.username,
+      grant_id: grant.familyId,
+      ...(grant.idp !== undefined && { idp: grant.idp }),
+      ...(grant.groups !== undefined && { groups: grant.groups }),
+    };
+    return new SignJWT(claims)
       .setProtectedHeader({ alg: SIGNING_ALG, kid: signer.kid, typ: ACCESS_TOKEN_TYP })
       .setIssuer(grant.issuer)
       .setSubject(grant.userId)

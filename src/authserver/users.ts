@@ -23,6 +23,23 @@ export async function createUser(store: Store, username: string, password: strin
   return user;
 }
 
+/** The password hash of a user without a password: it never verifies (verifyPassword refuses it), so they sign in only through an external provider. */
+export const NO_PASSWORD = 'external';
+
+/** Creates a user without a password (external sign-in only); throws UserInputError for a bad or taken name. */
+export async function createExternalUser(store: Store, username: string): Promise<UserRecord> {
+  const problem = usernameProblem(username);
+  if (problem) throw new UserInputError(problem);
+  const user: UserRecord = { id: randomUUID(), username, passwordHash: NO_PASSWORD, createdAt: Date.now(), disabled: false };
+  try {
+    await store.createUser(user);
+  } catch (error) {
+    if (error instanceof StoreConstraintError && error.reason === 'duplicate') throw new UserInputError(`user "${username}" already exists`);
+    throw error;
+  }
+  return user;
+}
+
 /**
  * Sets a user's password (a change or an operator's reset); throws UserInputError for a weak
  * password or an unknown user. Refresh tokens and codes from before it stop working (provider.ts).

@@ -7,7 +7,7 @@
 import type { Command } from 'commander';
 import { action as runAction, CliError, withStore } from './store-access.ts';
 import { disconnectUser } from './connections.ts';
-import { createUser, setPassword, UserInputError } from '../authserver/users.ts';
+import { createExternalUser, createUser, setPassword, UserInputError } from '../authserver/users.ts';
 
 /** Bad names or passwords are the user's to fix, not crashes. */
 const action = <A extends unknown[]>(body: (...args: A) => Promise<void>) => runAction(body, (error) => error instanceof UserInputError);
@@ -48,15 +48,17 @@ export function registerUserCommands(program: Command): void {
 
   users
     .command('create <username>')
-    .description('create a user; the password comes from stdin (--password-stdin) or --password')
+    .description('create a user; the password comes from stdin (--password-stdin) or --password, or --external for none')
     .requiredOption('-c, --config <file>', 'configuration file (locates the store)')
     .option('--password-stdin', 'read the password from standard input')
     .option('--password <password>', 'the password (visible in shell history and the process list; prefer --password-stdin)')
+    .option('--external', 'no password: the user signs in only through an external OpenID Connect provider (authorizationServer.externalProviders)')
     .action(
-      action(async (username: string, options: Options & PasswordOptions) => {
-        const password = await passwordOf(options, 'create');
-        const user = await withStore(options.config, (store) => createUser(store, username, password));
-        process.stdout.write(`created user ${user.username} (id ${user.id})\n`);
+      action(async (username: string, options: Options & PasswordOptions & { external?: boolean }) => {
+        if (options.external && (options.passwordStdin || options.password !== undefined)) throw new CliError('--external creates a user without a password: give no password with it');
+        const password = options.external ? undefined : await passwordOf(options, 'create');
+        const user = await withStore(options.config, (store) => (password === undefined ? createExternalUser(store, username) : createUser(store, username, password)));
+        process.stdout.write(`created user ${user.username} (id ${user.id})${password === undefined ? ', without a password (external sign-in only)' : ''}\n`);
       }),
     );
 

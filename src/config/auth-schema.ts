@@ -2,6 +2,7 @@
 // the embedded authorization server, upstream credentials, and the store that keeps them.
 import { z } from 'zod';
 import { Duration, Size } from './units.ts';
+import { ExternalProvidersSchema } from './oidc-login-schema.ts';
 
 /** An absolute http(s) URL (shared with the servers' schema). */
 export const Url = z.string().refine((value) => {
@@ -125,6 +126,7 @@ export const AuthorizationServerSchema = z
       .boolean()
       .default(false)
       .meta({ description: 'TESTS ONLY: fetch Client ID Metadata Documents over http:// and from loopback/private addresses. Turns off the SSRF guard; never enable in production.' }),
+    externalProviders: ExternalProvidersSchema,
   })
   .meta({ description: 'The embedded OAuth 2.1 authorization server, used by `oauth2` plans that name no issuer.' });
 

@@ -50,5 +50,7 @@ declare module 'oidc-provider' {
     ResourceServer: new (identifier: string, info: { audience: string; scope: string; accessTokenFormat: 'jwt' | 'opaque'; accessTokenTTL: number }) => unknown;
     Client: { find(id: string): Promise<ClientInstance | undefined> };
     registerGrantType(name: string, handler: (ctx: GrantContext) => Promise<void>, params?: string[], dupes?: string[]): void;
+    /** Koa middleware around every endpoint (the login provider rewrites token responses with it). */
+    use(middleware: (ctx: { path: string; method: string; body: unknown }, next: () => Promise<void>) => Promise<void>): void;
   }
 }
