@@ -7,7 +7,7 @@ import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { loadConfigFile } from '../src/config/load.ts';
 import { openStore } from '../src/store/open.ts';
-import { dataPaths } from '../src/gateway.ts';
+import { dataPaths } from '../src/data-paths.ts';
 import { checkLogin } from '../src/authserver/users.ts';
 import { CLI, tempDir } from './helpers/gatehouse.ts';
 
