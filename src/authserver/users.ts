@@ -13,14 +13,7 @@ export class UserInputError extends Error {
 export async function createUser(store: Store, username: string, password: string): Promise<UserRecord> {
   const problem = usernameProblem(username) ?? passwordProblem(password);
   if (problem) throw new UserInputError(problem);
-  const user: UserRecord = { id: randomUUID(), username, passwordHash: await hashPassword(password), createdAt: Date.now(), disabled: false };
-  try {
-    await store.createUser(user);
-  } catch (error) {
-    if (error instanceof StoreConstraintError && error.reason === 'duplicate') throw new UserInputError(`user "${username}" already exists`);
-    throw error;
-  }
-  return user;
+  return insertUser(store, username, await hashPassword(password));
 }
 
 /** The password hash of a user without a password: it never verifies (verifyPassword refuses it), so they sign in only through an external provider. */
@@ -30,7 +23,12 @@ export const NO_PASSWORD = 'external';
 export async function createExternalUser(store: Store, username: string): Promise<UserRecord> {
   const problem = usernameProblem(username);
   if (problem) throw new UserInputError(problem);
-  const user: UserRecord = { id: randomUUID(), username, passwordHash: NO_PASSWORD, createdAt: Date.now(), disabled: false };
+  return insertUser(store, username, NO_PASSWORD);
+}
+
+/** Stores a new user; a taken name is the caller's mistake (UserInputError). */
+async function insertUser(store: Store, username: string, passwordHash: string): Promise<UserRecord> {
+  const user: UserRecord = { id: randomUUID(), username, passwordHash, createdAt: Date.now(), disabled: false };
   try {
     await store.createUser(user);
   } catch (error) {

@@ -10,6 +10,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { decodeJwt, decodeProtectedHeader, exportJWK, generateKeyPair, SignJWT, type JWK } from 'jose';
+import { playPerson } from './idp-person.ts';
 import Provider from 'oidc-provider';
 
 export type Tamper = 'audience' | 'nonce' | 'issuer' | 'expired' | 'signature';
@@ -103,25 +104,7 @@ export async function startLoginIdp(): Promise<LoginIdp> {
     const app = provider.callback();
     handler = (req, res) => {
       if (!req.url?.startsWith('/interaction/')) return app(req, res);
-      // The person: signs in as `loginAs`, then consents to what Gatehouse asked (or declines).
-      void (async () => {
-        try {
-          const details = await provider.interactionDetails(req, res);
-          if (details.prompt.name === 'login') {
-            await provider.interactionFinished(req, res, { login: { accountId: state.loginAs } }, { mergeWithLastSubmission: false });
-            return;
-          }
-          if (state.decline) {
-            await provider.interactionFinished(req, res, { error: 'access_denied', error_description: 'the person declined' }, { mergeWithLastSubmission: false });
-            return;
-          }
-          const grant = new provider.Grant({ accountId: details.session!.accountId!, clientId: String(details.params.client_id) });
-          for (const scope of details.prompt.details.missingOIDCScope ?? []) grant.addOIDCScope(scope);
-          await provider.interactionFinished(req, res, { consent: { grantId: await grant.save() } }, { mergeWithLastSubmission: true });
-        } catch (error) {
-          res.writeHead(500).end(String(error));
-        }
-      })();
+      playPerson(provider, state, req, res);
     };
   };
 

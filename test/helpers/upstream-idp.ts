@@ -9,6 +9,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import express from 'express';
 import { createRemoteJWKSet, jwtVerify } from 'jose';
+import { playPerson } from './idp-person.ts';
 import Provider, { errors } from 'oidc-provider';
 import { requireBearerAuth } from '@modelcontextprotocol/sdk/server/auth/middleware/bearerAuth.js';
 import { InvalidTokenError } from '@modelcontextprotocol/sdk/server/auth/errors.js';
@@ -72,26 +73,7 @@ export async function startUpstreamIdp(resource: () => string): Promise<Upstream
   const app = provider.callback();
   server.on('request', (req: IncomingMessage, res: ServerResponse) => {
     if (!req.url?.startsWith('/interaction/')) return app(req, res);
-    // The person: signs in as `loginAs`, then consents to what the client asked.
-    void (async () => {
-      try {
-        const details = await provider.interactionDetails(req, res);
-        if (details.prompt.name === 'login') {
-          await provider.interactionFinished(req, res, { login: { accountId: state.loginAs } }, { mergeWithLastSubmission: false });
-          return;
-        }
-        if (state.decline) {
-          await provider.interactionFinished(req, res, { error: 'access_denied', error_description: 'the person declined' }, { mergeWithLastSubmission: false });
-          return;
-        }
-        const grant = new provider.Grant({ accountId: details.session!.accountId!, clientId: String(details.params.client_id) });
-        for (const scope of details.prompt.details.missingOIDCScope ?? []) grant.addOIDCScope(scope);
-        for (const [indicator, scopes] of Object.entries(details.prompt.details.missingResourceScopes ?? {})) for (const scope of scopes) grant.addResourceScope(indicator, scope);
-        await provider.interactionFinished(req, res, { consent: { grantId: await grant.save() } }, { mergeWithLastSubmission: true });
-      } catch (error) {
-        res.writeHead(500).end(String(error));
-      }
-    })();
+    playPerson(provider, state, req, res);
   });
   return {
     issuer,
