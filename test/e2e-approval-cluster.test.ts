@@ -76,7 +76,10 @@ test('a call held on one node is listed and decided on another: through the admi
     (error: unknown) => error,
   );
   let id = '';
-  await waitUntil(async () => (id = String(((await api(a, 'GET', '/api/approvals')).body.items as Array<{ id: string }>)[0]?.id ?? '')) !== '', 'the second call is held', 10_000);
+  // The id as an approver on B learns it: A lists its own held call at once, while B sees it
+  // only once A's write to the shared store is done (a link opened on B before that answered 410;
+  // the webhook is now sent after that write).
+  await waitUntil(async () => (id = String(((await api(b, 'GET', '/api/approvals')).body.items as Array<{ id: string }>)[0]?.id ?? '')) !== '', 'the second call is held, and node B sees it', 10_000);
   const link = `${b.gateway.admin!.url.replace(/\/$/, '')}/approvals/${id}?action=deny&t=${a.gateway.approvals.linkToken(id, 'deny')}`;
   const page = await fetch(link);
   assert.equal(page.status, 200);

@@ -77,7 +77,7 @@ export class ApprovalPolicy implements Policy {
       this.config.timeout,
     );
     if (!held) return { action: 'deny', error: new GatehouseError('GH_APPROVALS_FULL', 'Service Unavailable: too many calls wait for approval on this node; try again later') };
-    const { approval, outcome } = held;
+    const { approval, outcome, shared } = held;
     if (byUser && stateless) return this.inputRequired(ctx, message.id, approval);
     this.log.info({ approval: approval.id, api: approval.api, agent: approval.agent, tool: name, approver: byUser ? 'user' : 'operators' }, 'tool call held for approval');
     // While it waits: the client may cancel it by its id, and hears of it when it asked for progress.
@@ -91,7 +91,10 @@ export class ApprovalPolicy implements Policy {
       stops.push(this.book.clients.askUser(ctx, asked.id, approval.id));
       // A client gone before it could be asked has nobody to answer: the call leaves the queue.
       if (!ctx.toClient!.send(asked)) this.book.withdraw(approval.id, 'client');
-    } else this.notify(approval);
+    } else {
+      // The webhook's links may be opened on any node: sent once every node can see the call.
+      void shared.then(() => this.notify(approval));
+    }
     return outcome.then((decided): RequestDecision => {
       for (const stop of stops) stop();
       // The form still shown is of no use any more: the client may close it (MCP cancellation).

@@ -47,8 +47,8 @@ interface Waiting {
 export class ApprovalBook {
   private readonly waiting = new Map<string, Waiting>();
   private linkKey: Buffer = randomBytes(32);
-  /** Told of each call held for operators, and of its end (shared.ts keeps them in the store). */
-  onHeld: ((approval: PendingApproval) => void) | undefined;
+  /** Told of each call held for operators, and of its end (shared.ts keeps them in the store); settles once the other nodes can see it. */
+  onHeld: ((approval: PendingApproval) => Promise<void> | void) | undefined;
   onSettled: ((approval: PendingApproval) => void) | undefined;
   /** Held calls by the ids their clients know them by (cancels, answers to elicitations). */
   readonly clients = new ClientKeys();
@@ -58,7 +58,7 @@ export class ApprovalBook {
   linkBase: string | undefined;
 
   /** Holds a call; the promise settles with the decision, or with a timeout after `timeoutMs`. Undefined when too many wait already. */
-  hold(call: Omit<PendingApproval, 'id' | 'argumentsHash' | 'requestedAt' | 'expiresAt'>, timeoutMs: number): { approval: PendingApproval; outcome: Promise<ApprovalOutcome> } | undefined {
+  hold(call: Omit<PendingApproval, 'id' | 'argumentsHash' | 'requestedAt' | 'expiresAt'>, timeoutMs: number): { approval: PendingApproval; outcome: Promise<ApprovalOutcome>; shared: Promise<void> } | undefined {
     if (this.waiting.size >= MAX_PENDING) return undefined;
     const now = Date.now();
     const approval: PendingApproval = { ...call, id: randomUUID(), argumentsHash: hashArguments(call.arguments), requestedAt: now, expiresAt: now + timeoutMs };
@@ -67,8 +67,8 @@ export class ApprovalBook {
       timer.unref();
       this.waiting.set(approval.id, { approval, settle: resolve, timer });
     });
-    if (approval.approver === undefined) this.onHeld?.(approval);
-    return { approval, outcome };
+    const shared = approval.approver === undefined ? Promise.resolve(this.onHeld?.(approval)) : Promise.resolve();
+    return { approval, outcome, shared };
   }
 
   /** The calls waiting for operators (a tenant's only, when given), oldest first. */

@@ -104,8 +104,12 @@ export class SharedApprovals {
     }
   }
 
-  private write(done: Promise<unknown>, message: string): void {
-    done.catch((error: unknown) => this.log.warn({ err: (error as Error).message }, `approval: ${message}`));
+  /** Settles when the write did (a failure is logged, not thrown). */
+  private write(done: Promise<unknown>, message: string): Promise<void> {
+    return done.then(
+      () => undefined,
+      (error: unknown) => this.log.warn({ err: (error as Error).message }, `approval: ${message}`),
+    );
   }
 }
 
