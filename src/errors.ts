@@ -49,6 +49,7 @@ export const ERRORS = {
   GH_UPSTREAM_EXITED: { status: 502, rpc: -32013, title: 'Upstream process exited' },
   GH_NAME_COLLISION: { status: 502, rpc: -32017, title: 'Two servers of a federated API offer the same name' },
   GH_RESULT_BLOCKED: { status: 502, rpc: -32018, title: 'A content guardrail withheld the result' },
+  GH_EGRESS_REFUSED: { status: 502, rpc: -32019, title: "The server's address is outside its tenant's egress" },
   GH_APPROVALS_FULL: { status: 503, rpc: -32047, title: 'Too many calls wait for approval' },
   GH_TOO_MANY_SESSIONS: { status: 503, rpc: -32014, title: 'Too many upstream sessions' },
   GH_RATE_LIMIT_UNAVAILABLE: { status: 503, rpc: -32031, title: 'Rate limit counters unreachable' },

@@ -29,6 +29,7 @@ import { ChannelUpstream, type ChannelFactory, type ChannelLimits, type ChannelR
 import { StdioChannel } from './upstream/stdio-channel.ts';
 import type { StderrDropped } from './upstream/stderr-log.ts';
 import { SseChannel } from './upstream/sse-channel.ts';
+import { egressConnector, egressRuleOf, type EgressRule, type EgressTenant } from './upstream/egress.ts';
 import { CredentialVault } from './credentials/vault.ts';
 import { credentialsKeySource } from './credentials/key.ts';
 import { UpstreamCredentialRegistry } from './credentials/registry.ts';
@@ -99,6 +100,10 @@ export class Gateway {
   private reapEvery: number;
   private prunedAt = 0;
   private readonly sseAgent = new Agent({ keepAliveTimeout: 30_000 });
+  /** HTTP+SSE connections of tenants' servers, one agent per egress rule (egress.ts). */
+  private readonly sseAgents = new Map<string, Agent>();
+  /** The tenants of the config in force, for the egress rules of their servers. */
+  private egressTenants: readonly EgressTenant[] = [];
   private closing: Promise<void> | undefined;
   private readonly counters = new CountersRegistry();
   /** Client sessions and streams a reload can tell that their lists changed. */
@@ -422,8 +427,9 @@ export class Gateway {
 
   private syncUpstreams(config: ConfigData): void {
     const globals = this.globals(config);
+    this.egressTenants = config.tenants;
     for (const [name, server] of Object.entries(config.servers)) {
-      const definition = JSON.stringify([server, globals]);
+      const definition = JSON.stringify([server, globals, this.egressOf(server)?.key]);
       const existing = this.upstreams.get(name);
       if (existing?.definition === definition) continue;
       if (existing && existing.kind === serverKind(server)) {
@@ -452,7 +458,7 @@ export class Gateway {
    */
   private syncBridges(config: ConfigData, globals: UpstreamGlobals): void {
     for (const [name, server] of Object.entries(config.servers)) {
-      const definition = JSON.stringify([server, globals]);
+      const definition = JSON.stringify([server, globals, this.egressOf(server)?.key]);
       const existing = this.bridges.get(name);
       if (existing?.definition === definition) continue;
       const log = this.log.child({ server: name, bridge: '2026→2025' });
@@ -464,7 +470,7 @@ export class Gateway {
         const member = this.httpMember(name, server, globals);
         factory = (log) => new HttpMemberChannel(member, log);
         limits = { maxSessions: 1024, idleTimeout: globals.idleTimeout, responseTimeout: member.responseTimeout };
-        target = { url: server.url, headers: server.headers, credentials: member.credentials, timeoutMs: member.responseTimeout, connectTimeoutMs: server.timeouts?.connect ?? globals.connectTimeout };
+        target = { url: server.url, headers: server.headers, credentials: member.credentials, timeoutMs: member.responseTimeout, connectTimeoutMs: server.timeouts?.connect ?? globals.connectTimeout, egress: this.egressOf(server) };
         modernTarget = { url: server.url, client: member.client, headers: server.headers, credentials: member.credentials, responseTimeout: member.responseTimeout, maxResponseBytes: globals.maxResponseBytes };
       } else {
         const [make, channelLimits] = this.channelSetup(name, server, globals);
@@ -552,7 +558,7 @@ export class Gateway {
   private httpMember(name: string, server: Extract<ConfigData['servers'][string], { url: string }>, globals: UpstreamGlobals): HttpMemberConfig {
     return {
       url: server.url,
-      client: this.memberClients.get(server.url, server.timeouts?.connect ?? globals.connectTimeout),
+      client: this.memberClients.get(server.url, server.timeouts?.connect ?? globals.connectTimeout, this.egressOf(server)),
       headers: server.headers,
       credentials: this.credentials.forHttpServer(name, server),
       responseTimeout: server.timeouts?.response ?? globals.responseTimeout,
@@ -597,13 +603,13 @@ export class Gateway {
 
   private createUpstream(name: string, server: ServerData, globals: UpstreamGlobals): Upstream {
     const log = this.log.child({ server: name });
-    if ('url' in server) return new StreamableHttpUpstream(name, server, globals, this.sealer, log, this.credentials.forHttpServer(name, server), this.openStreams);
+    if ('url' in server) return new StreamableHttpUpstream(name, { ...server, egress: this.egressOf(server) }, globals, this.sealer, log, this.credentials.forHttpServer(name, server), this.openStreams);
     const [factory, limits] = this.channelSetup(name, server, globals);
     return new ChannelUpstream(name, factory, limits, this.nodeId, this.sealer, log, this.openStreams);
   }
 
   private updateUpstream(name: string, upstream: Upstream, server: ServerData, globals: UpstreamGlobals): void {
-    if (upstream instanceof StreamableHttpUpstream && 'url' in server) upstream.update(server, globals, this.credentials.forHttpServer(name, server));
+    if (upstream instanceof StreamableHttpUpstream && 'url' in server) upstream.update({ ...server, egress: this.egressOf(server) }, globals, this.credentials.forHttpServer(name, server));
     else if (upstream instanceof ChannelUpstream && !('url' in server)) upstream.update(...this.channelSetup(name, server, globals));
   }
 
@@ -623,7 +629,21 @@ export class Gateway {
       maxJsonDepth: globals.maxJsonDepth,
       credentials: this.credentials.forServer(name, server.credential),
     };
-    return [(log) => new SseChannel(sseConfig, this.sseAgent, log), { maxSessions: 1024, idleTimeout: globals.idleTimeout, responseTimeout: sseConfig.responseTimeout }];
+    const agent = this.sseAgentFor(this.egressOf(server));
+    return [(log) => new SseChannel(sseConfig, agent, log), { maxSessions: 1024, idleTimeout: globals.idleTimeout, responseTimeout: sseConfig.responseTimeout }];
+  }
+
+  /** Where a server may connect: its tenant's egress rule (none for the default tenant's servers). */
+  private egressOf(server: ServerData): EgressRule | undefined {
+    return egressRuleOf(this.egressTenants, server.tenant);
+  }
+
+  /** The HTTP+SSE agent of an egress rule (the shared one without a rule). */
+  private sseAgentFor(egress: EgressRule | undefined): Agent {
+    if (!egress) return this.sseAgent;
+    let agent = this.sseAgents.get(egress.key);
+    if (!agent) this.sseAgents.set(egress.key, (agent = new Agent({ keepAliveTimeout: 30_000, connect: egressConnector(egress, {}) })));
+    return agent;
   }
 
   private reap(): void {
@@ -657,6 +677,7 @@ export class Gateway {
       await Promise.all([...this.bridges.values()].map(({ bridges }) => bridges.modernClient.close()));
       this.memberClients.close();
       await this.sseAgent.close().catch(() => undefined);
+      for (const agent of this.sseAgents.values()) await agent.close().catch(() => undefined);
       await this.pinning.close();
       await this.store.close().catch(() => undefined);
       await this.counters.close();

@@ -262,6 +262,7 @@ test('`gatehouse agents create` keeps a tenant\'s agents quota and refuses a ten
   - id: acme
     pathPrefix: /acme
     quotas: { agents: 1 }
+    egress: { allow: [127.0.0.1] }
 servers:
   everything:
     url: ${everything.origin}/mcp

@@ -25,7 +25,7 @@ before(async () => {
   gh = await startManaged({ node: { admin: { port: 0, token: ADMIN_TOKEN, users: [{ user: ANN.username, role: 'admin', tenant: 'acme' }] } } });
   await createUser(gh.gateway.store, ANN.username, ANN.password);
   // Another tenant, made by the platform through the API.
-  assert.equal((await gh.call('POST', '/api/v1/tenants', { body: { id: 'globex', pathPrefix: '/globex' } })).status, 201);
+  assert.equal((await gh.call('POST', '/api/v1/tenants', { body: { id: 'globex', pathPrefix: '/globex', egress: { allow: ['127.0.0.1'] } } })).status, 201);
   browser = await launchBrowser();
   page = browser.page;
 });
@@ -51,6 +51,8 @@ test('the platform admin creates tenant acme on the Tenants screen, edits its qu
   await page.getByLabel('Display name').fill('Acme Corp');
   await page.getByLabel('Path prefix').fill('/acme');
   await page.getByLabel('Requests per day').fill('1000');
+  // Its servers will be the test's own, on this machine: a private destination.
+  await page.getByLabel('Private destinations').fill('127.0.0.1');
   await page.getByRole('button', { name: 'Create tenant' }).click();
   const row = page.locator('tr[data-tenant="acme"]');
   await row.getByText('1000 requests/day').waitFor();
@@ -62,7 +64,7 @@ test('the platform admin creates tenant acme on the Tenants screen, edits its qu
   await page.getByLabel('APIs at most').fill('5');
   await page.getByRole('button', { name: 'Save tenant' }).click();
   await row.getByText('1000 requests/day, 5 APIs').waitFor();
-  assert.deepEqual((await gh.call('GET', '/api/v1/tenants/acme')).body, { id: 'acme', name: 'Acme Corp', pathPrefix: '/acme', quotas: { requestsPerDay: 1000, apis: 5 } });
+  assert.deepEqual((await gh.call('GET', '/api/v1/tenants/acme')).body, { id: 'acme', name: 'Acme Corp', pathPrefix: '/acme', quotas: { requestsPerDay: 1000, apis: 5 }, egress: { allow: ['127.0.0.1'] } });
 
   // A server of globex, made on the Servers screen with the tenant picker.
   await screen('Servers').click();

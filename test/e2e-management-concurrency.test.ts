@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import http from 'node:http';
 import pg from 'pg';
-import { tempDir } from './helpers/gatehouse.ts';
+import { LOCAL_EGRESS, tempDir } from './helpers/gatehouse.ts';
 import { postgresRequirement } from './helpers/requirements.ts';
 import { ADMIN_TOKEN, startManaged, type ManagedGatehouse } from './helpers/managed.ts';
 
@@ -108,8 +108,8 @@ function suite(name: string, store: Store, skip: string | false): void {
       if (name === 'postgres') postgres.check();
       ({ node, cleanup } = await store.open());
       gh = await startManaged({ node, key });
-      await platform('POST', '/tenants', { body: { id: 'acme', name: 'Acme' } }, 201);
-      await platform('POST', '/tenants', { body: { id: 'globex', name: 'Globex' } }, 201);
+      await platform('POST', '/tenants', { body: { id: 'acme', name: 'Acme', egress: LOCAL_EGRESS } }, 201);
+      await platform('POST', '/tenants', { body: { id: 'globex', name: 'Globex', egress: LOCAL_EGRESS } }, 201);
       for (const tenant of ['acme', 'globex']) {
         await platform('POST', '/servers', { body: { name: `${tenant}-srv`, url: UP, tenant } }, 201);
         await platform('POST', '/apis', { body: { name: `${tenant}-api`, path: `/${tenant}`, server: `${tenant}-srv`, tenant, policies: [{ acl: { rules: [] } }, { rateLimit: { limits: [{ name: 'all', key: ['agent'], rate: 100, per: '1m' }] } }] } }, 201);

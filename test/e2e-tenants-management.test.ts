@@ -6,7 +6,7 @@
 // work. MCP across tenants is checked with the SDK client after the deploy.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startEverything, type RunningEverything } from './helpers/gatehouse.ts';
+import { LOCAL_EGRESS, startEverything, type RunningEverything } from './helpers/gatehouse.ts';
 import { ADMIN_TOKEN, startManaged, type ManagedGatehouse } from './helpers/managed.ts';
 import { recordsWhen } from './helpers/audit-db.ts';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
@@ -39,8 +39,8 @@ async function platform(method: string, path: string, options: { body?: unknown;
 before(async () => {
   everything = await startEverything();
   gh = await startManaged();
-  await platform('POST', '/api/v1/tenants', { body: { id: 'acme', name: 'Acme', pathPrefix: '/acme' } }, 201);
-  await platform('POST', '/api/v1/tenants', { body: { id: 'globex', name: 'Globex' } }, 201);
+  await platform('POST', '/api/v1/tenants', { body: { id: 'acme', name: 'Acme', pathPrefix: '/acme', egress: LOCAL_EGRESS } }, 201);
+  await platform('POST', '/api/v1/tenants', { body: { id: 'globex', name: 'Globex', egress: LOCAL_EGRESS } }, 201);
   for (const tenant of ['acme', 'globex']) {
     await platform('POST', '/api/v1/servers', { body: { name: `${tenant}-srv`, url: `${everything.origin}/mcp`, tenant } }, 201);
     await platform('POST', '/api/v1/apis', { body: { name: `${tenant}-api`, path: `/${tenant}/mcp`, server: `${tenant}-srv`, tenant, auth: { type: 'api-key' }, policies: [{ acl: { rules: [{ features: [{ type: 'tools', methods: ['tools/list', 'tools/call'], pattern: { type: 'any' } }] }] } }] } }, 201);
@@ -266,8 +266,8 @@ test('admin users: `{ user, role, tenant }` signs in scoped to its tenant; a pla
   const { createUser } = await import('../src/authserver/users.ts');
   await createUser(managed.gateway.store, 'root', 'root-password-0123456789');
   await createUser(managed.gateway.store, 'ann', 'ann-password-0123456789');
-  await managed.call('POST', '/api/v1/tenants', { body: { id: 'acme' } });
-  await managed.call('POST', '/api/v1/tenants', { body: { id: 'globex' } });
+  await managed.call('POST', '/api/v1/tenants', { body: { id: 'acme', egress: LOCAL_EGRESS } });
+  await managed.call('POST', '/api/v1/tenants', { body: { id: 'globex', egress: LOCAL_EGRESS } });
   assert.equal((await managed.call('POST', '/api/v1/servers', { body: { name: 'acme-srv', url: 'http://127.0.0.1:9/mcp', tenant: 'acme' } })).status, 201);
   assert.equal((await managed.call('POST', '/api/v1/servers', { body: { name: 'globex-srv', url: 'http://127.0.0.1:9/mcp', tenant: 'globex' } })).status, 201);
   const signIn = async (username: string, password: string): Promise<string> => {
@@ -287,7 +287,7 @@ test('admin users: `{ user, role, tenant }` signs in scoped to its tenant; a pla
 });
 
 test('a tenant\'s agents quota: an agent beyond it is refused with 409 naming the quota', async () => {
-  await platform('POST', '/api/v1/tenants', { body: { id: 'initech', quotas: { agents: 1 } } }, 201);
+  await platform('POST', '/api/v1/tenants', { body: { id: 'initech', quotas: { agents: 1 }, egress: LOCAL_EGRESS } }, 201);
   await platform('POST', '/api/v1/agents', { body: { id: 'milton', tenant: 'initech' } }, 201);
   const beyond = await platform('POST', '/api/v1/agents', { body: { id: 'peter', tenant: 'initech' } });
   assert.equal(beyond.status, 409);
@@ -361,7 +361,7 @@ test('a tenant\'s pending diff is what its deploy would publish: the platform\'s
 });
 
 test('a tenant\'s deploy before its tenant is deployed says so (409) instead of a configuration error about a missing tenant', async () => {
-  await platform('POST', '/api/v1/tenants', { body: { id: 'umbrella', pathPrefix: '/umbrella' } }, 201);
+  await platform('POST', '/api/v1/tenants', { body: { id: 'umbrella', pathPrefix: '/umbrella', egress: LOCAL_EGRESS } }, 201);
   const token = String((await platform('POST', '/api/v1/tokens', { body: { name: 'umbrella ci', role: 'admin', tenant: 'umbrella' } }, 201)).body.token);
   assert.equal((await as(token, 'POST', '/api/v1/servers', { body: { name: 'umbrella-srv', url: `${everything.origin}/mcp` } })).status, 201);
   const early = await as(token, 'POST', '/api/v1/deployments', { body: {} });

@@ -6,7 +6,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import { INIT_REQUEST, MCP_HEADERS, raw, rawSession, sessionHeaders, startEverything, startTestGateway, type RunningEverything, type TestGateway } from './helpers/gatehouse.ts';
+import { INIT_REQUEST, LOCAL_EGRESS, MCP_HEADERS, raw, rawSession, sessionHeaders, startEverything, startTestGateway, type RunningEverything, type TestGateway } from './helpers/gatehouse.ts';
 import { startTestIssuer, type TestIssuer } from './helpers/auth-issuer.ts';
 import { recordsWhen } from './helpers/audit-db.ts';
 
@@ -23,7 +23,7 @@ before(async () => {
   issuer = await startTestIssuer();
   const jwt = { type: 'jwt' as const, issuer: issuer.issuer, audience: 'gatehouse', jwksUrl: issuer.jwksUrl, principalClaim: 'client_id' };
   gh = await startTestGateway({
-    tenants: [{ id: 'acme', name: 'Acme', pathPrefix: '/acme' }, { id: 'globex' }],
+    tenants: [{ id: 'acme', name: 'Acme', pathPrefix: '/acme', egress: LOCAL_EGRESS }, { id: 'globex', egress: LOCAL_EGRESS }],
     servers: {
       'acme-everything': { url: `${everything.origin}/mcp`, tenant: 'acme' },
       'globex-everything': { url: `${everything.origin}/mcp`, tenant: 'globex' },

@@ -5,7 +5,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import { INIT_REQUEST, MCP_HEADERS, raw, startEverything, startTestGateway, type RunningEverything, type TestGateway } from './helpers/gatehouse.ts';
+import { INIT_REQUEST, LOCAL_EGRESS, MCP_HEADERS, raw, startEverything, startTestGateway, type RunningEverything, type TestGateway } from './helpers/gatehouse.ts';
 
 let everything: RunningEverything;
 let gh: TestGateway;
@@ -13,7 +13,7 @@ let gh: TestGateway;
 before(async () => {
   everything = await startEverything();
   gh = await startTestGateway({
-    tenants: [{ id: 'acme', quotas: { requestsPerDay: 5 } }, { id: 'globex' }],
+    tenants: [{ id: 'acme', quotas: { requestsPerDay: 5 }, egress: LOCAL_EGRESS }, { id: 'globex', egress: LOCAL_EGRESS }],
     servers: {
       acme: { url: `${everything.origin}/mcp`, tenant: 'acme' },
       globex: { url: `${everything.origin}/mcp`, tenant: 'globex' },

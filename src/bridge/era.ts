@@ -7,6 +7,7 @@
 // initializes: with a 2025 `initialize` of its own, which a 2026-07-28-only server refuses.
 import { Agent, fetch as undiciFetch } from 'undici';
 import { GatehouseError } from '../errors.ts';
+import { EgressRefusedError, egressConnector, type EgressRule } from '../upstream/egress.ts';
 import { isObject } from '../mcp/jsonrpc.ts';
 import { STATELESS_VERSION } from '../mcp/versions.ts';
 import type { UpstreamCredentials } from '../upstream/upstream.ts';
@@ -21,6 +22,8 @@ export interface ProbeTarget {
   readonly timeoutMs: number;
   /** How long connecting may take (the server's timeouts.connect). */
   readonly connectTimeoutMs?: number | undefined;
+  /** Where the server's tenant may connect (egress.ts). */
+  readonly egress?: EgressRule | undefined;
 }
 
 export class EraProbe {
@@ -62,8 +65,8 @@ export class EraProbe {
       this.legacyKnown = { serves: true, until: Date.now() + REMEMBER_MS };
       return true;
     }
-    const { url, headers, credentials, timeoutMs, connectTimeoutMs } = this.target;
-    const dispatcher = new Agent({ connect: { timeout: connectTimeoutMs ?? timeoutMs } });
+    const { url, headers, credentials, timeoutMs, connectTimeoutMs, egress } = this.target;
+    const dispatcher = new Agent({ connect: egressConnector(egress, { timeout: connectTimeoutMs ?? timeoutMs }) });
     try {
       const auth = credentials && !credentials.perUser ? await credentials.headers() : {};
       const response = await undiciFetch(url, {
@@ -100,7 +103,7 @@ export class EraProbe {
   }
 
   private async probe(): Promise<boolean> {
-    const { url, headers, credentials, timeoutMs, connectTimeoutMs } = this.target;
+    const { url, headers, credentials, timeoutMs, connectTimeoutMs, egress } = this.target;
     const body = JSON.stringify({
       jsonrpc: '2.0',
       id: 0,
@@ -109,7 +112,7 @@ export class EraProbe {
     });
     // Its own connection, with the server's connect timeout (a server that accepts no connection
     // fails the probe as fast as it fails a forwarded request).
-    const dispatcher = new Agent({ connect: { timeout: connectTimeoutMs ?? timeoutMs } });
+    const dispatcher = new Agent({ connect: egressConnector(egress, { timeout: connectTimeoutMs ?? timeoutMs }) });
     let response: Awaited<ReturnType<typeof undiciFetch>>;
     try {
       response = await undiciFetch(url, {
@@ -129,6 +132,8 @@ export class EraProbe {
       });
     } catch (error) {
       void dispatcher.close().catch(() => undefined);
+      const cause = (error as Error).cause;
+      if (cause instanceof EgressRefusedError) throw new GatehouseError('GH_EGRESS_REFUSED', `Upstream may not be reached: ${cause.message}`);
       throw new GatehouseError('GH_UPSTREAM_UNAVAILABLE', `Upstream could not be reached to learn its protocol revision: ${(error as Error).message}`);
     }
     const text = await response.text().catch(() => '');

@@ -10,7 +10,7 @@ const TENANTS = `tenants:
   - id: globex
 servers:
   weather:
-    url: http://127.0.0.1:3001/mcp
+    url: http://weather.example:3001/mcp
     tenant: acme
   shared:
     url: http://127.0.0.1:3002/mcp
@@ -86,7 +86,8 @@ test('an agent\'s key bound to an API names an API of the agent\'s tenant', () =
 });
 
 test('a tenant\'s server may only use a stored credential of its tenant ("<tenant>.<name>"), and the default tenant none of theirs', () => {
-  const stored = (server: string, name: string) => TENANTS.replace(`  ${server}:\n    url: http://127.0.0.1:300${server === 'weather' ? 1 : 2}/mcp\n`, `  ${server}:\n    url: http://127.0.0.1:300${server === 'weather' ? 1 : 2}/mcp\n    credential: { type: stored, name: ${name} }\n`);
+  const urlOf = (server: string) => (server === 'weather' ? 'http://weather.example:3001/mcp' : 'http://127.0.0.1:3002/mcp');
+  const stored = (server: string, name: string) => TENANTS.replace(`  ${server}:\n    url: ${urlOf(server)}\n`, `  ${server}:\n    url: ${urlOf(server)}\n    credential: { type: stored, name: ${name} }\n`);
   refuses(stored('weather', 'weather-key'), 'servers.weather.credential.name', /stored credential "weather-key" belongs to tenant "default", not to this server's tenant "acme"; a tenant's credentials are named "<tenant>.<name>" \(e\.g\. "acme\.weather"\)/);
   refuses(stored('weather', 'globex.key'), 'servers.weather.credential.name', /belongs to tenant "globex"/);
   refuses(stored('shared', 'acme.key'), 'servers.shared.credential.name', /stored credential "acme\.key" belongs to tenant "acme", not to this server's tenant "default"/);
@@ -102,4 +103,26 @@ test('a tenant\'s quotas of APIs and agents: the first one beyond is refused, na
   const twoAgents = `${quota}agents:\n  - id: a1\n    tenant: acme\n  - id: other\n  - id: a2\n    tenant: acme\n`;
   refuses(twoAgents, 'agents[2]', /^tenant "acme" may have at most 1 agents \(tenants\[0\]\.quotas\.agents\); this is one more$/);
   refuses(quota.replace('quotas: { apis: 1, agents: 1 }', 'quotas: { requestsPerDay: 0 }'), 'tenants[0].quotas.requestsPerDay', /expected number to be >0|Too small/);
+});
+
+test("a tenant's server at an address its egress does not allow is refused, naming the field and where to allow it; the default tenant's servers are not limited", () => {
+  const at = (url: string, egress = '') => TENANTS.replace('    pathPrefix: /acme\n', `    pathPrefix: /acme\n${egress}`).replace('http://weather.example:3001/mcp', url);
+  refuses(at('http://127.0.0.1:3001/mcp'), 'servers.weather.url', /127\.0\.0\.1 is outside the egress of tenant "acme".*tenants\[0\]\.egress\.allow/, 8);
+  refuses(at('http://169.254.169.254/mcp'), 'servers.weather.url', /169\.254\.169\.254 is outside the egress/, 8);
+  refuses(at('http://[::1]:3001/mcp'), 'servers.weather.url', /::1 is outside the egress/, 8);
+  refuses(at('http://localhost:3001/mcp'), 'servers.weather.url', /localhost \(a loopback address\) is outside the egress/, 8);
+  refuses(at('http://10.1.2.3/mcp', '    egress: { allow: [10.0.0.0/16] }\n'), 'servers.weather.url', /10\.1\.2\.3 is outside/, 9);
+  refuses(at('http://x.example/mcp', '    egress: { allow: ["10.0.0.0/33"] }\n'), 'tenants[0].egress.allow[0]', /expected a host name .* a CIDR range .*got "10\.0\.0\.0\/33"/, 5);
+  refuses(at('http://x.example/mcp', '    egress: { allow: ["http://x"] }\n'), 'tenants[0].egress.allow[0]', /got "http:\/\/x"/, 5);
+  for (const [url, allow] of [
+    ['http://10.0.4.5/mcp', '10.0.0.0/16'],
+    ['http://127.0.0.1:3001/mcp', '127.0.0.1'],
+    ['http://mcp.internal/mcp', '*.corp.example'], // a name is checked when connecting, after it resolves
+    ['http://localhost:3001/mcp', 'localhost'],
+    ['http://[fd00::5]/mcp', 'fd00::/8'],
+    ['https://93.184.216.34/mcp', '10.0.0.0/8'], // public
+  ] as const) {
+    assert.doesNotThrow(() => parseConfigText(at(url, `    egress: { allow: ["${allow}"] }\n`), "gatehouse.yaml", {}), `${url} under ${allow}`);
+  }
+  // The default tenant's server (shared) is at 127.0.0.1 in every case above.
 });

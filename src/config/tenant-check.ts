@@ -7,6 +7,7 @@
 import type { ConfigData } from './schema.ts';
 import { DEFAULT_TENANT, tenantOf } from './tenant-schema.ts';
 import { credentialTenant } from './tenant-credentials.ts';
+import { egressRuleOf } from '../upstream/egress.ts';
 
 interface PathProblem {
   path: PropertyKey[];
@@ -29,6 +30,14 @@ export function checkTenants(config: ConfigData): PathProblem[] {
   };
   for (const [name, server] of Object.entries(config.servers)) {
     if (!exists(server.tenant, ['servers', name, 'tenant'])) continue;
+    // An address the tenant may not reach is refused here when the URL alone tells (an IP, localhost); names at each connection.
+    const egress = egressRuleOf(config.tenants, server.tenant);
+    const target = 'url' in server ? (['url', server.url] as const) : 'sse' in server ? (['sse', server.sse] as const) : undefined;
+    const refusal = egress && target && egress.refusalOf(target[1]);
+    if (refusal) {
+      const index = config.tenants.findIndex((t) => t.id === server.tenant);
+      problems.push({ path: ['servers', name, target![0]], message: `${refusal}; list it under tenants[${index}].egress.allow to let this tenant reach it` });
+    }
     const credential = 'credential' in server ? server.credential : undefined;
     if (credential?.type === 'stored') {
       const stored = credential.name ?? name;

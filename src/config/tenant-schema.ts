@@ -3,6 +3,7 @@
 // `default` tenant, so a config without tenants is exactly what it was before they existed.
 import { z } from 'zod';
 import { RateLimitBackendSchema } from '../policy/rate-limit/schema.ts';
+import { egressEntryProblem } from '../upstream/egress-entries.ts';
 
 /** The tenant of everything that names none. */
 export const DEFAULT_TENANT = 'default';
@@ -31,6 +32,20 @@ export const TenantSchema = z
       })
       .optional()
       .meta({ description: 'Limits of the tenant as a whole.' }),
+    egress: z
+      .strictObject({
+        allow: z
+          .array(
+            z.string().superRefine((entry, ctx) => {
+              const problem = egressEntryProblem(entry);
+              if (problem) ctx.addIssue({ code: 'custom', message: problem });
+            }),
+          )
+          .default([])
+          .meta({ description: 'Private destinations the tenant\'s servers may reach besides public addresses: host names (mcp.internal.example), patterns (*.corp.example), IP addresses and CIDR ranges (10.20.0.0/16).' }),
+      })
+      .optional()
+      .meta({ description: 'Where the tenant\'s servers may connect. Without it, public addresses only: loopback, private, link-local (cloud metadata) and other special ranges are refused, checked at every connection (after DNS resolution). Set by the platform; a tenant\'s admin cannot change it.' }),
   })
   .meta({ title: 'A tenant: owns servers, APIs, agents and their keys, credentials and audit records' });
 

@@ -7,7 +7,8 @@
 // closed is sent once more on a new one.
 import type { IncomingHttpHeaders, ServerResponse } from 'node:http';
 import type { Writable } from 'node:stream';
-import { Pool, buildConnector, type Dispatcher } from 'undici';
+import { Pool, type buildConnector, type Dispatcher } from 'undici';
+import { egressConnector, type EgressRule } from './egress.ts';
 
 export type UpstreamFailure = 'connect-timeout' | 'response-timeout' | 'closed-mid-body';
 
@@ -198,10 +199,15 @@ class DispatchHandler {
 export class UpstreamHttpClient {
   private readonly pool: Pool;
 
-  constructor(readonly origin: string, connectTimeout: number) {
+  constructor(
+    readonly origin: string,
+    connectTimeout: number,
+    /** Where the server's tenant may connect (egress.ts); undefined: anywhere. */
+    readonly egress?: EgressRule,
+  ) {
     this.pool = new Pool(origin, {
       connections: 256,
-      connect: markingConnector(connectTimeout),
+      connect: markingConnector(connectTimeout, egress),
       // Response timeouts are per request (dispatch options); a body may stream for as long as
       // the upstream keeps it open (a standalone GET stream, a long tool run).
       bodyTimeout: 0,
@@ -241,8 +247,8 @@ type SocketFailure = Error & { code?: string; [REUSED]?: boolean; socket?: { byt
  * before (undici reports which request failed, not whether its connection was a reused one).
  * The listener is added before undici's own, so the mark is there when undici passes the error on.
  */
-function markingConnector(timeout: number): buildConnector.connector {
-  const connect = buildConnector({ timeout });
+function markingConnector(timeout: number, egress: EgressRule | undefined): buildConnector.connector {
+  const connect = egressConnector(egress, { timeout });
   return (options, callback) =>
     connect(options, (error, socket) => {
       socket?.on('error', (failure: SocketFailure) => {

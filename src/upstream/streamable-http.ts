@@ -12,6 +12,7 @@ import type { CredentialContext, Exchange, PostExchange, Upstream, UpstreamCrede
 import { declaresFormElicitation } from '../mcp/client-capabilities.ts';
 import { URL_ELICITATION_REQUIRED, UrlElicitationRequired, urlInputRequired, withoutUrlRound } from '../mcp/url-elicitation.ts';
 import { HttpSessionTracker } from './http-sessions.ts';
+import { EgressRefusedError, type EgressRule } from './egress.ts';
 import { CancelledError, UpstreamHttpClient, UpstreamHttpError, relay, type Cancellable } from './http-client.ts';
 import { JsonAnswer, LimitedPassThrough, SseRewriter, type DecodeLimits } from './message-rewriter.ts';
 import { relaySse } from './sse-relay.ts';
@@ -30,6 +31,8 @@ export interface HttpUpstreamConfig {
   readonly timeouts?: { readonly connect?: number | undefined; readonly response?: number | undefined } | undefined;
   /** The public list cache (2026-07-28 lists the server marks shareable); off when absent or not enabled. */
   readonly listCache?: { readonly enabled: boolean; readonly maxTtl: number; readonly maxEntries: number } | undefined;
+  /** Where the server's tenant may connect (egress.ts); absent: anywhere (the default tenant). */
+  readonly egress?: EgressRule | undefined;
 }
 
 /** Upstream response headers relayed to the client (others are hop-by-hop or the upstream's business). */
@@ -64,7 +67,7 @@ export class StreamableHttpUpstream implements Upstream {
     this.extraHeaders = lowerCaseKeys(config.headers ?? {});
     this.responseTimeout = config.timeouts?.response ?? globals.responseTimeout;
     this.limits = decodeLimits(globals);
-    this.client = new UpstreamHttpClient(url.origin, config.timeouts?.connect ?? globals.connectTimeout);
+    this.client = new UpstreamHttpClient(url.origin, config.timeouts?.connect ?? globals.connectTimeout, config.egress);
     this.listCache = listCacheOf(config, undefined);
   }
 
@@ -79,8 +82,8 @@ export class StreamableHttpUpstream implements Upstream {
     this.path = url.pathname + url.search;
     this.url = config.url;
     this.listCache = listCacheOf(config, this.listCache);
-    // A new origin gets new connections; the old ones finish what they carry and close when idle.
-    if (url.origin !== this.client.origin) this.client = new UpstreamHttpClient(url.origin, config.timeouts?.connect ?? globals.connectTimeout);
+    // A new origin (or egress rule) gets new connections; the old ones finish what they carry and close when idle.
+    if (url.origin !== this.client.origin || config.egress?.key !== this.client.egress?.key) this.client = new UpstreamHttpClient(url.origin, config.timeouts?.connect ?? globals.connectTimeout, config.egress);
   }
 
   isLive(claims: SessionClaims): boolean {
@@ -389,6 +392,7 @@ function toWireError(server: string, error: unknown): GatehouseError {
     if (error.failure === 'response-timeout') return new GatehouseError('GH_UPSTREAM_TIMEOUT', `Upstream "${server}" did not answer in time`);
     return new GatehouseError('GH_UPSTREAM_UNAVAILABLE', `Upstream "${server}" closed its response before the end`);
   }
+  if (error instanceof EgressRefusedError) return new GatehouseError('GH_EGRESS_REFUSED', `Upstream "${server}" may not be reached: ${error.message}`);
   const code = (error as { code?: string }).code ?? '';
   return new GatehouseError('GH_UPSTREAM_UNAVAILABLE', `Upstream "${server}" is unavailable (${code || (error as Error).message})`);
 }

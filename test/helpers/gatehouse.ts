@@ -210,3 +210,6 @@ export function runCli(args: string[], env: Record<string, string> = {}): CliPro
       }),
   };
 }
+
+/** A tenant's egress that lets its servers reach the test peers on this machine (a tenant reaches public addresses only by default). */
+export const LOCAL_EGRESS = { allow: ['127.0.0.1'] };

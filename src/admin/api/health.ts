@@ -3,7 +3,8 @@
 // sends nothing. The probe is a JSON-RPC ping without a session: any MCP server answers it at
 // once (with a result, or 400 "no session"), it starts nothing, and it carries no credential, so
 // a protected server answering 401 still counts as reachable.
-import { request } from 'undici';
+import { Agent, request } from 'undici';
+import { egressConnector, type EgressRule } from '../../upstream/egress.ts';
 import type { ServerData } from '../../config/schema.ts';
 
 export type ProbeStatus = 'up' | 'down' | 'error';
@@ -28,14 +29,14 @@ export class HealthProbes {
   constructor(private readonly timeoutMs = 3_000) {}
 
   /** The latest probe of an HTTP or SSE server (undefined for stdio servers: nothing to probe). */
-  probe(name: string, server: ServerData, now = Date.now()): Promise<Probe> | undefined {
+  probe(name: string, server: ServerData, now = Date.now(), egress?: EgressRule): Promise<Probe> | undefined {
     const target = 'url' in server ? { url: server.url, post: true } : 'sse' in server ? { url: server.sse, post: false } : undefined;
     if (!target) return undefined;
-    const key = `${target.post ? 'POST' : 'GET'} ${target.url}`;
+    const key = `${target.post ? 'POST' : 'GET'} ${target.url} ${egress?.key ?? ''}`;
     const cached = this.cache.get(name);
     if (cached && cached.key === key && now - cached.at < FRESH_MS) return cached.probe;
     const connect = 'command' in server ? undefined : server.timeouts?.connect;
-    const probe = send(target.url, target.post, Math.min(this.timeoutMs, connect ?? this.timeoutMs));
+    const probe = send(target.url, target.post, Math.min(this.timeoutMs, connect ?? this.timeoutMs), egress);
     this.cache.set(name, { key, at: now, probe });
     return probe;
   }
@@ -47,10 +48,12 @@ export class HealthProbes {
   }
 }
 
-async function send(url: string, post: boolean, timeoutMs: number): Promise<Probe> {
+async function send(url: string, post: boolean, timeoutMs: number, egress: EgressRule | undefined): Promise<Probe> {
   const time = Date.now();
   const start = performance.now();
   const signal = AbortSignal.timeout(timeoutMs);
+  // A tenant's server is probed under its tenant's egress, as its traffic is (nothing is sent where it may not go).
+  const dispatcher = egress && new Agent({ connect: egressConnector(egress, { timeout: timeoutMs }) });
   try {
     // undici's request, not fetch: fetch refuses the ports browsers block (e.g. 6000, 6667).
     const response = await request(url, {
@@ -58,6 +61,7 @@ async function send(url: string, post: boolean, timeoutMs: number): Promise<Prob
       headers: post ? { 'content-type': 'application/json', accept: 'application/json, text/event-stream' } : { accept: 'text/event-stream' },
       body: post ? PING : undefined,
       signal,
+      ...(dispatcher && { dispatcher }),
     });
     const latencyMs = performance.now() - start;
     // Only the status matters; an SSE answer would stay open, so the body is dropped unread.
@@ -69,6 +73,8 @@ async function send(url: string, post: boolean, timeoutMs: number): Promise<Prob
   } catch (error) {
     const reason = signal.aborted ? `no answer within ${timeoutMs} ms` : describe(error);
     return { status: 'down', time, latencyMs: undefined, httpStatus: undefined, error: reason };
+  } finally {
+    void dispatcher?.close().catch(() => undefined);
   }
 }
 

@@ -6,6 +6,7 @@ import type { AuditEvent } from '../../audit/event.ts';
 import type { ConfigData, ServerData } from '../../config/schema.ts';
 import { ERRORS } from '../../errors.ts';
 import type { HealthProbes, Probe } from './health.ts';
+import { egressRuleOf } from '../../upstream/egress.ts';
 
 export interface UpstreamView {
   name: string;
@@ -35,7 +36,7 @@ export async function upstreams(config: ConfigData, sessions: Record<string, num
   return Promise.all(
     Object.entries(config.servers).map(async ([name, server]) => {
       const apis = config.apis.filter((a) => a.server === name).map((a) => a.name);
-      const [probe, lastError] = await Promise.all([probes.probe(name, server), reader ? lastFailure(reader, apis) : undefined]);
+      const [probe, lastError] = await Promise.all([probes.probe(name, server, Date.now(), egressRuleOf(config.tenants, server.tenant)), reader ? lastFailure(reader, apis) : undefined]);
       const count = sessions[name] ?? 0;
       const transport = 'url' in server ? 'streamable-http' : 'sse' in server ? 'sse' : 'stdio';
       return {

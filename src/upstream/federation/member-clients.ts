@@ -4,16 +4,17 @@
 // longer uses only holds idle connections, which undici closes after their keep-alive; every
 // pool is closed with the gateway.
 import { UpstreamHttpClient } from '../http-client.ts';
+import type { EgressRule } from '../egress.ts';
 
 export class MemberClients {
   private readonly clients = new Map<string, UpstreamHttpClient>();
 
-  /** The pool for an origin and connect timeout (made on first use). */
-  get(url: string, connectTimeout: number): UpstreamHttpClient {
+  /** The pool for an origin, connect timeout and egress rule (made on first use). */
+  get(url: string, connectTimeout: number, egress?: EgressRule): UpstreamHttpClient {
     const origin = new URL(url).origin;
-    const key = `${origin} ${connectTimeout}`;
+    const key = `${origin} ${connectTimeout} ${egress?.key ?? ''}`;
     let client = this.clients.get(key);
-    if (!client) this.clients.set(key, (client = new UpstreamHttpClient(origin, connectTimeout)));
+    if (!client) this.clients.set(key, (client = new UpstreamHttpClient(origin, connectTimeout, egress)));
     return client;
   }
 

@@ -1,5 +1,5 @@
-// The form of one tenant (new, or the one being edited): id, display name, path prefix and the
-// quotas. Fields the form does not show (the quota counters' backend, …) are kept as they are.
+// The form of one tenant (new, or the one being edited): id, display name, path prefix, the
+// quotas and the private destinations its servers may reach (egress). Fields the form does not show (the quota counters' backend, …) are kept as they are.
 import { useState } from 'preact/hooks';
 import { manage, draftChanged } from '../manage.ts';
 import { Failure } from '../components/failure.tsx';
@@ -10,6 +10,7 @@ export interface TenantEntry {
   name?: string;
   pathPrefix?: string;
   quotas?: { requestsPerDay?: number; apis?: number; agents?: number } & Record<string, unknown>;
+  egress?: { allow?: string[] };
   etag?: string;
   [field: string]: unknown;
 }
@@ -20,12 +21,13 @@ const QUOTAS = [
   ['agents', 'Agents at most', 'An agent beyond it is refused.'],
 ] as const;
 type QuotaName = (typeof QUOTAS)[number][0];
-type Form = { id: string; name: string; pathPrefix: string } & Record<QuotaName, string>;
+type Form = { id: string; name: string; pathPrefix: string; egress: string } & Record<QuotaName, string>;
 
 const formOf = (t: TenantEntry | undefined): Form => ({
   id: t?.id ?? '',
   name: t?.name ?? '',
   pathPrefix: t?.pathPrefix ?? '',
+  egress: (t?.egress?.allow ?? []).join(', '),
   requestsPerDay: String(t?.quotas?.requestsPerDay ?? ''),
   apis: String(t?.quotas?.apis ?? ''),
   agents: String(t?.quotas?.agents ?? ''),
@@ -33,7 +35,7 @@ const formOf = (t: TenantEntry | undefined): Form => ({
 
 /** The entry to send: the loaded one with the form's fields over it (an empty field: left out). */
 function entryOf(form: Form, loaded: TenantEntry | undefined): Record<string, unknown> {
-  const { etag: _etag, name: _name, pathPrefix: _prefix, quotas: loadedQuotas, ...kept } = loaded ?? { id: form.id.trim() };
+  const { etag: _etag, name: _name, pathPrefix: _prefix, quotas: loadedQuotas, egress: _egress, ...kept } = loaded ?? { id: form.id.trim() };
   const entry: Record<string, unknown> = { ...kept, id: form.id.trim() };
   if (form.name.trim() !== '') entry.name = form.name.trim();
   if (form.pathPrefix.trim() !== '') entry.pathPrefix = form.pathPrefix.trim();
@@ -45,6 +47,8 @@ function entryOf(form: Form, loaded: TenantEntry | undefined): Record<string, un
     if (typed !== '') quotas[field] = Number.isNaN(Number(typed)) ? typed : Number(typed);
   }
   if (Object.keys(quotas).length > 0) entry.quotas = quotas;
+  const allow = form.egress.split(/[\s,]+/).filter((item) => item !== '');
+  if (allow.length > 0) entry.egress = { allow };
   return entry;
 }
 
@@ -81,6 +85,7 @@ export function TenantForm({ loaded, onDone }: { loaded: TenantEntry | undefined
       {QUOTAS.map(([field, label, hint]) => (
         <TextField key={field} id={`tenant-${field}`} label={label} value={form[field]} onInput={set(field)} mono hint={`${hint} Empty: no limit.`} />
       ))}
+      <TextField id="tenant-egress" label="Private destinations" value={form.egress} onInput={set('egress')} mono placeholder="10.20.0.0/16, mcp.corp.example" hint="Its servers reach public addresses; list here, separated by commas, the host names (*.suffix), IP addresses and CIDR ranges inside your network they may reach too. Empty: public addresses only." />
       <div class="form-actions">
         <button type="submit" class="button primary" disabled={busy}>
           {loaded ? 'Save tenant' : 'Create tenant'}

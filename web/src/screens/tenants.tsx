@@ -81,6 +81,7 @@ function TenantList() {
                   <th scope="col">Name</th>
                   <th scope="col">Path prefix</th>
                   <th scope="col">Quotas</th>
+                  <th scope="col">Private destinations</th>
                   <th scope="col">Actions</th>
                 </tr>
               </thead>
@@ -93,6 +94,7 @@ function TenantList() {
                     <td>{t.name ?? ''}</td>
                     <td class="mono">{t.pathPrefix ?? ''}</td>
                     <td>{quotaText(t)}</td>
+                    <td class="mono">{t.egress?.allow?.join(', ') || 'none'}</td>
                     <td class="form-actions">
                       <button type="button" class="button" onClick={() => {
                           setStatus('');
