@@ -14,6 +14,7 @@ import { CallToolResultSchema, CreateTaskResultSchema, GetTaskResultSchema, List
 import { raw, startEverything, startTestGateway, type RunningEverything, type TestGateway } from './helpers/gatehouse.ts';
 import { startTaskMember, type RunningTaskMember } from './helpers/task-members.ts';
 import { recordsWhen } from './helpers/audit-db.ts';
+import { SseReader } from './helpers/http-peers.ts';
 
 const KEYS = { alice: 'alice-key-fed-tasks-0123456789', bob: 'bob-key-fed-tasks-0123456789ab' } as const;
 type Agent = keyof typeof KEYS;
@@ -50,6 +51,7 @@ before(async () => {
           },
         ],
       },
+      { name: 'alpha', path: '/alpha', server: 'alpha', auth: { type: 'api-key' } },
       { name: 'support', path: '/support', auth: { type: 'api-key' }, tools: [{ server: 'alpha', name: 'work', as: 'job', arguments: { fixed: { label: 'fixed' } } }] },
     ],
     audit: {},
@@ -215,6 +217,24 @@ test('a virtual server\'s task tool keeps its task support and its fixed argumen
   }
 });
 
+test('a single-server API relays the server\'s task status notifications to a 2025 client as they are', { timeout: 30_000 }, async () => {
+  const alice = await connect('alice', 'alpha');
+  const statuses: TaskStatusNotification['params'][] = [];
+  alice.setNotificationHandler(TaskStatusNotificationSchema, (n) => void statuses.push(n.params));
+  try {
+    const count = alpha.created.length;
+    const taskId = await startTask(alice, 'work', { ms: 200, label: 'single' });
+    assert.equal(taskId, alpha.created[count], 'the server\'s own id: the session is the agent\'s');
+    assert.equal((await waitForStatus(alice, taskId, (s) => s !== 'working')).status, 'completed');
+    const deadline = Date.now() + 5_000;
+    while (!statuses.some((s) => s.taskId === taskId && s.status === 'completed') && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+    assert.ok(statuses.some((s) => s.taskId === taskId && s.status === 'working' && s.statusMessage === 'single: halfway'), JSON.stringify(statuses));
+    assert.ok(statuses.some((s) => s.taskId === taskId && s.status === 'completed'), JSON.stringify(statuses));
+  } finally {
+    await alice.close();
+  }
+});
+
 /** One 2026-07-28 request as SEP-2663 and the base revision write it: `_meta` envelope, routing headers. */
 async function modern(agent: Agent, method: string, params: Record<string, unknown>, name?: string): Promise<{ status: number; result?: Record<string, unknown>; error?: { code: number; message: string } }> {
   const meta = { 'io.modelcontextprotocol/protocolVersion': MODERN, 'io.modelcontextprotocol/clientCapabilities': { extensions: { [TASKS]: {} } }, 'io.modelcontextprotocol/clientInfo': { name: 'fed-tasks', version: '1' } };
@@ -254,4 +274,33 @@ test('a 2026-07-28 client runs a member\'s task through the federated API (the t
   const waitingId = String(waiting.result!.taskId);
   assert.equal((await modern('alice', 'tasks/cancel', { taskId: waitingId }, waitingId)).error, undefined);
   assert.equal((await modern('alice', 'tasks/get', { taskId: waitingId }, waitingId)).result!.status, 'cancelled');
+});
+
+test('subscriptions/listen asking for task status: -32021 without the tasks extension declared; with it, acknowledged without task ids (Gatehouse pushes none)', { timeout: 30_000 }, async () => {
+  const headers = { 'content-type': 'application/json', accept: 'application/json, text/event-stream', 'mcp-protocol-version': MODERN, 'mcp-method': 'subscriptions/listen', authorization: `Bearer ${KEYS.alice}` };
+  const listen = (extensions: Record<string, unknown> | undefined) => ({
+    jsonrpc: '2.0',
+    id: 9,
+    method: 'subscriptions/listen',
+    params: {
+      notifications: { toolsListChanged: true, taskIds: ['ght1.any'] },
+      _meta: { 'io.modelcontextprotocol/protocolVersion': MODERN, 'io.modelcontextprotocol/clientCapabilities': extensions ? { extensions } : {}, 'io.modelcontextprotocol/clientInfo': { name: 'fed-tasks', version: '1' } },
+    },
+  });
+  const refused = await raw(gh.url('workspace'), { headers, body: listen(undefined) });
+  const error = (refused.messages.at(-1) as { error?: { code: number; data?: unknown } }).error;
+  assert.equal(error?.code, -32021, refused.text);
+  assert.deepEqual(error?.data, { requiredCapabilities: { extensions: { [TASKS]: {} } } });
+
+  const abort = new AbortController();
+  const response = await fetch(gh.url('workspace'), { method: 'POST', signal: abort.signal, headers, body: JSON.stringify(listen({ [TASKS]: {} })) });
+  assert.equal(response.status, 200);
+  const reader = new SseReader(response);
+  try {
+    const { match: ack } = await reader.until((e) => (e.message as { method?: string } | undefined)?.method === 'notifications/subscriptions/acknowledged');
+    assert.deepEqual((ack.message as { params: { notifications: unknown } }).params.notifications, { toolsListChanged: true });
+  } finally {
+    abort.abort();
+    await reader.cancel();
+  }
 });
