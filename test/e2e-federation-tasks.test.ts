@@ -10,7 +10,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import { CallToolResultSchema, CreateTaskResultSchema, GetTaskResultSchema, ListTasksResultSchema, TaskStatusNotificationSchema, type TaskStatusNotification } from '@modelcontextprotocol/sdk/types.js';
+import { CallToolResultSchema, CreateTaskResultSchema, ElicitRequestSchema, GetTaskResultSchema, ListTasksResultSchema, TaskStatusNotificationSchema, type TaskStatusNotification } from '@modelcontextprotocol/sdk/types.js';
 import { raw, startEverything, startTestGateway, type RunningEverything, type TestGateway } from './helpers/gatehouse.ts';
 import { startTaskMember, type RunningTaskMember } from './helpers/task-members.ts';
 import { recordsWhen } from './helpers/audit-db.ts';
@@ -169,6 +169,29 @@ test('cancelling a task goes to its member; a task of server-everything runs to 
   }
 });
 
+test('a member\'s question during a task reaches the client tagged with the client\'s task id, and its answer goes back', { timeout: 60_000 }, async () => {
+  const client = new Client({ name: 'fed-tasks-asked', version: '1' }, { capabilities: { elicitation: { form: {} } } });
+  const tags: unknown[] = [];
+  client.setRequestHandler(ElicitRequestSchema, async (request) => {
+    tags.push(request.params._meta?.[RELATED]);
+    return { action: 'accept', content: { interpretation: 'snake' } };
+  });
+  await client.connect(new StreamableHTTPClientTransport(new URL(gh.url('workspace')), { requestInit: { headers: { authorization: `Bearer ${KEYS.alice}` } } }));
+  try {
+    let created: string | undefined;
+    let text = '';
+    for await (const message of client.experimental.tasks.callToolStream({ name: 'everything__simulate-research-query', arguments: { topic: 'python', ambiguous: true } }, undefined, { task: { ttl: 60_000 } })) {
+      if (message.type === 'taskCreated') created = message.task.taskId;
+      if (message.type === 'result') text = JSON.stringify(message.result);
+      if (message.type === 'error') assert.fail(String(message.error));
+    }
+    assert.deepEqual(tags, [{ taskId: created }], 'one question, tagged with the id the client knows');
+    assert.match(text, /Clarification\*\*: snake/);
+  } finally {
+    await client.close();
+  }
+});
+
 test('another agent\'s task id (or a forged one) is a task that does not exist; the ACL decides a task call by its federated name; the audit names the server', { timeout: 60_000 }, async () => {
   const alice = await connect('alice');
   const bob = await connect('bob');
@@ -237,7 +260,7 @@ test('a single-server API relays the server\'s task status notifications to a 20
 
 /** One 2026-07-28 request as SEP-2663 and the base revision write it: `_meta` envelope, routing headers. */
 async function modern(agent: Agent, method: string, params: Record<string, unknown>, name?: string): Promise<{ status: number; result?: Record<string, unknown>; error?: { code: number; message: string } }> {
-  const meta = { 'io.modelcontextprotocol/protocolVersion': MODERN, 'io.modelcontextprotocol/clientCapabilities': { extensions: { [TASKS]: {} } }, 'io.modelcontextprotocol/clientInfo': { name: 'fed-tasks', version: '1' } };
+  const meta = { 'io.modelcontextprotocol/protocolVersion': MODERN, 'io.modelcontextprotocol/clientCapabilities': { elicitation: { form: {} }, extensions: { [TASKS]: {} } }, 'io.modelcontextprotocol/clientInfo': { name: 'fed-tasks', version: '1' } };
   const headers: Record<string, string> = { 'content-type': 'application/json', accept: 'application/json, text/event-stream', 'mcp-protocol-version': MODERN, 'mcp-method': method, authorization: `Bearer ${KEYS[agent]}` };
   if (name !== undefined) headers['mcp-name'] = name;
   const response = await raw(gh.url('workspace'), { headers, body: { jsonrpc: '2.0', id: 1, method, params: { ...params, _meta: meta } } });
@@ -303,4 +326,29 @@ test('subscriptions/listen asking for task status: -32021 without the tasks exte
     abort.abort();
     await reader.cancel();
   }
+});
+
+test('a 2026-07-28 client answers a member\'s question during a task (input_required, tasks/update) through the federated API', { timeout: 60_000 }, async () => {
+  const created = await modern('alice', 'tools/call', { name: 'everything__simulate-research-query', arguments: { topic: 'python', ambiguous: true } }, 'everything__simulate-research-query');
+  assert.equal(created.result?.resultType, 'task', JSON.stringify(created));
+  const taskId = String(created.result!.taskId);
+  const poll = async (done: (t: Record<string, unknown>) => boolean) => {
+    const deadline = Date.now() + POLL_LIMIT_MS;
+    for (;;) {
+      const got = await modern('alice', 'tasks/get', { taskId }, taskId);
+      assert.equal(got.error, undefined, JSON.stringify(got.error));
+      if (done(got.result!)) return got.result!;
+      assert.ok(Date.now() < deadline, `task still ${String(got.result!.status)}`);
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+  };
+  const asking = await poll((t) => t.status !== 'working');
+  assert.equal(asking.status, 'input_required', JSON.stringify(asking));
+  const [key, question] = Object.entries(asking.inputRequests as Record<string, { method: string }>)[0]!;
+  assert.equal(question.method, 'elicitation/create');
+  const updated = await modern('alice', 'tasks/update', { taskId, inputResponses: { [key]: { action: 'accept', content: { interpretation: 'snake' } } } }, taskId);
+  assert.equal(updated.error, undefined, JSON.stringify(updated.error));
+  const done = await poll((t) => t.status !== 'working' && t.status !== 'input_required');
+  assert.equal(done.status, 'completed', JSON.stringify(done));
+  assert.match((done.result as { content: Array<{ text: string }> }).content[0]!.text, /Clarification\*\*: snake/);
 });
