@@ -25,7 +25,7 @@ import { Member, LIST_FIELD, type CachedList, type ListMethod, type MemberFactor
 import type { FederationPlan } from './plan.ts';
 import { buildNameTable, collisionMessage, originalKey, staticTarget, type NameTable, type Target } from './naming.ts';
 import { mergedInitializeResult, negotiatedVersion } from './initialize.ts';
-import { decodeCursor, encodeCursor, rewriteItem, selectItems } from './lists.ts';
+import { decodeCursor, encodeCursor, namesOf, rewriteItem, sameLists, selectItems } from './lists.ts';
 import { templateToRegExp } from './uri-template.ts';
 import { TOOL_NAME_MAX } from '../../config/federation-schema.ts';
 import type { FederatedState, SessionPersistence, StoredMember } from './session-store.ts';
@@ -837,25 +837,6 @@ export class FederatedChannel implements MessageChannel {
 }
 
 const MAX_CACHED_PAGES = 64;
-
-/** The item names of a cached list (made once per list: a list is replaced, never changed). */
-const listNames = new WeakMap<CachedList, ReadonlySet<string>>();
-
-function namesOf(list: CachedList): ReadonlySet<string> {
-  let names = listNames.get(list);
-  if (!names) {
-    const set = new Set<string>();
-    for (const page of list.pages) for (const item of page) if (typeof item.name === 'string') set.add(item.name);
-    listNames.set(list, (names = set));
-  }
-  return names;
-}
-
-function sameLists(a: ReadonlyArray<CachedList | undefined> | undefined, b: ReadonlyArray<CachedList | undefined>): boolean {
-  if (a === undefined || a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
-}
 
 /** Requests sent on to a member (reported accepted by it); Gatehouse answers the others itself. */
 const ROUTED: ReadonlySet<string> = new Set([
