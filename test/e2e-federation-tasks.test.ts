@@ -205,6 +205,11 @@ test('another agent\'s task id (or a forged one) is a task that does not exist; 
       });
     }
     await assert.rejects(bob.request({ method: 'tasks/get', params: { taskId: 'task-1' } }, GetTaskResultSchema), /Task not found/, 'a member\'s own id names nothing');
+    // Malformed requests: a clear -32602, never a crash or a hang.
+    for (const params of [{ taskId: 42 }, {}, { taskId: `ghf1.${'x'.repeat(3000)}` }]) {
+      await assert.rejects(bob.request({ method: 'tasks/get', params } as never, GetTaskResultSchema), (error: { code?: number }) => error.code === -32602);
+    }
+    await assert.rejects(bob.request({ method: 'tasks/list', params: { cursor: 'not-a-cursor' } }, ListTasksResultSchema), (error: { code?: number; message?: string }) => error.code === -32602 && /cursor/.test(String(error.message)));
     assert.ok(!(await allTasks(bob)).includes(own), 'bob does not list alice\'s task');
     assert.equal((await waitForStatus(alice, own, (s) => s !== 'working')).status, 'completed');
 
