@@ -49,3 +49,17 @@ test('tasks are offered as far as any server offers them (listing, cancelling, t
   });
   assert.equal(merged([member('a', undefined), member('b', undefined)]), undefined);
 });
+
+test('a virtual server offers tasks of the servers whose tools it selects only', () => {
+  const withTasks = (server: string): Member => {
+    const m = member(server, undefined);
+    m.init = { ...m.init!, capabilities: { tools: {}, tasks: { requests: { tools: { call: {} } } } } };
+    return m;
+  };
+  const tasksOf = (selected: string) => {
+    const plan = compileFederationPlan({ name: 'v', path: '/v', tools: [{ server: selected, name: 'x' }] } as never);
+    return (mergedInitializeResult(plan, [member('a', undefined), withTasks('b')], '2025-11-25').capabilities as JsonObject).tasks;
+  };
+  assert.equal(tasksOf('a'), undefined);
+  assert.deepEqual(tasksOf('b'), { requests: { tools: { call: {} } } });
+});

@@ -31,8 +31,9 @@ export function mergedInitializeResult(plan: FederationPlan, members: readonly M
   }
   if (any('logging')) capabilities.logging = {};
   if (any('completions')) capabilities.completions = {};
-  const tasks = mergedTasks(up);
-  if (tasks && (!selection || selection.tools.size > 0)) capabilities.tasks = tasks;
+  // A virtual server runs tasks of the servers whose tools it selects.
+  const tasks = mergedTasks(selection ? up.filter((m) => [...selection.tools.values()].some((t) => t.server === m.server)) : up);
+  if (tasks) capabilities.tasks = tasks;
   const extensions = sharedExtensions(members);
   if (extensions) capabilities.extensions = extensions;
   const instructions = selection
