@@ -1,7 +1,7 @@
 // A running Gatehouse: the listener, the compiled config, one connector per server, the session
 // sealer. Reload swaps the compiled config atomically and updates connectors in place, so
 // sessions survive; close drains requests in flight and stops stdio children.
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import path from 'node:path';
 import { Agent } from 'undici';
 import type { Logger } from './log.ts';
@@ -64,6 +64,7 @@ import { LegacyClientBridge } from './bridge/legacy-client.ts';
 import type { ModernTarget } from './bridge/modern-request.ts';
 import { RequestStateSealer } from './bridge/request-state.ts';
 import { TaskIdSealer } from './bridge/task-ids.ts';
+import { FederatedTaskIds } from './upstream/federation/task-ids.ts';
 import type { ServerBridges } from './bridge/server-bridges.ts';
 import { deriveKey, SealBox } from './session/seal-box.ts';
 import { SharedApprovals } from './policy/approval/shared.ts';
@@ -147,7 +148,7 @@ export class Gateway {
     readonly audit: Audit | undefined,
     private readonly lock: DataDirLock,
     /** What else is sealed with the session key: bridged calls' request states, stored federated sessions. */
-    private readonly sealed: { readonly requestStates: RequestStateSealer; readonly taskIds: TaskIdSealer; readonly federatedSessions: SealBox },
+    private readonly sealed: { readonly requestStates: RequestStateSealer; readonly taskIds: TaskIdSealer; readonly federatedTaskIds: FederatedTaskIds; readonly federatedSessions: SealBox },
   ) {
     this.taint = new TaintBook(store, log);
     this.pinning = new PinningRegistry(store, log, {
@@ -226,6 +227,7 @@ export class Gateway {
       gateway = new Gateway(config, listener, sealer, store, log, port, credentials, dataDir, audit, lock, {
         requestStates: new RequestStateSealer(key),
         taskIds: new TaskIdSealer(key),
+        federatedTaskIds: new FederatedTaskIds(key),
         federatedSessions: new SealBox(deriveKey(key, 'gatehouse federated session'), 'gatehouse-federated-session-v1'),
       });
       await gateway.pinning.start();
@@ -591,13 +593,15 @@ export class Gateway {
     };
     const timeouts = { response: globals.responseTimeout };
     const inits = new MemberInits();
+    const taskIds = this.sealed.federatedTaskIds;
     const limits = { maxSessions: 1024, idleTimeout: globals.idleTimeout, responseTimeout: globals.responseTimeout };
     // Every member over Streamable HTTP: sessions are kept in the shared store, any node continues them.
     const stored = http ? new FederatedSessionStore(this.store, plan.api, this.sealed.federatedSessions, this.log.child({ api: plan.api })) : undefined;
     const factory: ChannelFactory = (log, session) =>
-      new FederatedChannel(plan, members, log, timeouts, inits, stored?.for(session.id), session.stored as FederatedState | undefined);
-    // Bridged sessions are the bridge's own (keyed by agent and declaration), never stored.
-    const bridged = (log: Logger): MessageChannel => new FederatedChannel(plan, members, log, timeouts, inits);
+      new FederatedChannel(plan, members, log, timeouts, inits, { ids: taskIds, binding: `${plan.api}\n${session.id}` }, stored?.for(session.id), session.stored as FederatedState | undefined);
+    // Bridged sessions are the bridge's own (keyed by agent and declaration), never stored: their
+    // task ids are bound to the one session (the bridge seals them again for the agent).
+    const bridged = (log: Logger): MessageChannel => new FederatedChannel(plan, members, log, timeouts, inits, { ids: taskIds, binding: `${plan.api}\nbridged ${randomUUID()}` });
     return [factory, limits, stored && { load: (id: string) => stored.load(id) }, bridged];
   }
 

@@ -133,13 +133,17 @@ test('server/discover of a federated API: 2026-07-28, Gatehouse named, the capab
   assert.equal(capabilities.resources?.subscribe, true, 'server-everything offers subscriptions');
   assert.ok(capabilities.logging && capabilities.completions, 'offered by some of the servers: routed to them');
   assert.equal(capabilities.prompts, undefined, 'trimmed: the ACL allows no prompt');
-  assert.equal(capabilities.tasks, undefined, 'tasks are an extension in 2026-07-28 and not bridged');
-  assert.equal(capabilities.extensions, undefined, 'no extension every server offers');
+  assert.equal(capabilities.tasks, undefined, 'tasks are an extension in 2026-07-28');
+  // server-everything runs tools as tasks: the merged initialize offers tasks, bridged as the extension.
+  assert.deepEqual(capabilities.extensions, { 'io.modelcontextprotocol/tasks': {} }, 'no extension every server offers; tasks bridged');
   // What a 2025 client of the same API and agent gets at initialize.
   const legacy = new LegacyClient({ name: 'gatehouse-e2e-2025', version: '1.0.0' });
   await legacy.connect(new LegacyTransport(new URL(gh.url('workspace')), { requestInit: { headers: { authorization: `Bearer ${ALICE}` } } }));
   try {
-    assert.deepEqual(capabilities, legacy.getServerCapabilities());
+    const { tasks, ...legacyRest } = legacy.getServerCapabilities()!;
+    const { extensions: _extensions, ...modernRest } = capabilities;
+    assert.deepEqual(modernRest, legacyRest);
+    assert.deepEqual(tasks?.requests, { tools: { call: {} } }, 'the 2025 side of the same offer');
     assert.equal(result.instructions, legacy.getInstructions());
   } finally {
     await legacy.close();

@@ -14,6 +14,8 @@ import { startEverything, startTestGateway, tempDir, type TestGateway } from './
 import { startSdkServer, type RunningSdkServer } from './helpers/sdk-server.ts';
 import { startRecordingProxy } from './helpers/http-peers.ts';
 import { freePort } from './helpers/lifecycle-procs.ts';
+import { startTaskMember } from './helpers/task-members.ts';
+import { CallToolResultSchema, CreateTaskResultSchema, GetTaskResultSchema, ListTasksResultSchema } from '@modelcontextprotocol/sdk/types.js';
 import type { ConfigInput } from '../src/config/schema.ts';
 
 const KEY = 'alice-key-federation-nodes-0123456';
@@ -110,4 +112,43 @@ test('a federated session of HTTP servers continues on another node and after a 
     body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/list' }),
   });
   assert.equal(again.status, 404, 'an ended session is not found on any node');
+});
+
+test('a task started through a federated session on one node is got, read and listed on another (its id needs no table)', { timeout: 60_000 }, async () => {
+  const [alpha, beta] = await Promise.all([startTaskMember('alpha'), startTaskMember('beta')]);
+  cleanups.push(() => alpha.close(), () => beta.close());
+  const dir = tempDir();
+  const config: Omit<ConfigInput, 'listen'> = {
+    store: { type: 'sqlite', file: path.join(dir, 'shared.db') },
+    servers: { alpha: { url: alpha.url }, beta: { url: beta.url } },
+    agents: [{ id: 'alice', apiKeys: [{ value: KEY }] }],
+    apis: [{ name: 'workspace', path: '/mcp', servers: ['alpha', 'beta'], auth: { type: 'api-key' } }],
+  } as Omit<ConfigInput, 'listen'>;
+  const key = randomBytes(32).toString('hex');
+  const [a, b] = await Promise.all(['a', 'b'].map(async (name) => {
+    const gh = await startTestGateway(config, { key, dataDir: path.join(dir, name) });
+    cleanups.push(() => gh.close());
+    return gh;
+  }));
+  const onA = await client(a!.url('workspace'));
+  const created = await onA.client.request({ method: 'tools/call', params: { name: 'beta__work', arguments: { ms: 200, label: 'moved' }, task: { ttl: 60_000 } } }, CreateTaskResultSchema);
+  const taskId = created.task.taskId;
+  const onB = await client(b!.url('workspace'), onA.transport.sessionId);
+  try {
+    const deadline = Date.now() + 20_000;
+    let status = 'working';
+    while (status === 'working') {
+      assert.ok(Date.now() < deadline, 'the task did not end');
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      status = (await onB.client.request({ method: 'tasks/get', params: { taskId } }, GetTaskResultSchema)).status;
+    }
+    assert.equal(status, 'completed');
+    const result = await onB.client.request({ method: 'tasks/result', params: { taskId } }, CallToolResultSchema);
+    assert.deepEqual(result.content, [{ type: 'text', text: 'moved done by beta' }]);
+    const listed = await onB.client.request({ method: 'tasks/list', params: {} }, ListTasksResultSchema);
+    assert.deepEqual(listed.tasks.map((t) => t.taskId), [taskId], 'alpha holds no task of the session: the first page is beta\'s');
+  } finally {
+    await onB.client.close();
+    await onA.client.close();
+  }
 });

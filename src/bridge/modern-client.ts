@@ -19,7 +19,7 @@ import { BridgeReply } from './reply.ts';
 import { serveListen } from './listen.ts';
 import { toolHeaderBook } from './tool-headers.ts';
 import { checkedParamHeaders, checkParamHeaders } from '../mcp/routing-headers.ts';
-import { BridgedTasks, declaresTasks, sessionToolLister, missingTasksCapability, offersToolTasks, TASK_METHODS } from './modern-tasks.ts';
+import { asksTaskStatus, BridgedTasks, declaresTasks, sessionToolLister, missingTasksCapability, offersToolTasks, TASK_METHODS } from './modern-tasks.ts';
 import type { TaskIdSealer } from './task-ids.ts';
 
 /**
@@ -82,6 +82,10 @@ export class ModernClientBridge {
         return this.answer(x, { jsonrpc: '2.0', id: message.id, result: discoverResult(session.init!) });
       }
       if (message.method === 'subscriptions/listen') {
+        // Task status notifications are asked for with the extension declared (SEP-2663); the
+        // acknowledgement then names none of the tasks: status notifications are optional there,
+        // and Gatehouse does not push them (docs/protocol-eras.md, "Tasks across the eras").
+        if (asksTaskStatus(message) && !declaresTasks(envelope)) return this.answer(x, missingTasksCapability(message, 'task status notifications need the tasks extension declared'));
         const session = await this.session(x, envelope);
         return await serveListen(this, x, session, message);
       }

@@ -37,6 +37,12 @@ export function declaresTasks(envelope: Envelope): boolean {
   return isObject(extensions) && isObject(extensions[TASKS_EXTENSION]);
 }
 
+/** A `subscriptions/listen` that asks for task status notifications (`notifications.taskIds`). */
+export function asksTaskStatus(request: JsonRpcRequest): boolean {
+  const notifications = isObject(request.params) ? request.params.notifications : undefined;
+  return isObject(notifications) && Array.isArray(notifications.taskIds) && notifications.taskIds.length > 0;
+}
+
 /** -32021: the extension is needed for this request (SEP-2663, "Capability Negotiation"). */
 export function missingTasksCapability(request: JsonRpcRequest, why: string): JsonRpcResponse {
   return errorResponse(request.id, -32021, `Missing required client capability: ${why}`, { requiredCapabilities: { extensions: { [TASKS_EXTENSION]: {} } } });

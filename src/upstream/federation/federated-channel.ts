@@ -25,12 +25,14 @@ import { Member, LIST_FIELD, type CachedList, type ListMethod, type MemberFactor
 import type { FederationPlan } from './plan.ts';
 import { buildNameTable, collisionMessage, originalKey, staticTarget, type NameTable, type Target } from './naming.ts';
 import { mergedInitializeResult, negotiatedVersion } from './initialize.ts';
-import { decodeCursor, encodeCursor, rewriteItem, selectItems } from './lists.ts';
+import { decodeCursor, encodeCursor, namesOf, rewriteItem, sameLists, selectItems } from './lists.ts';
 import { templateToRegExp } from './uri-template.ts';
 import { TOOL_NAME_MAX } from '../../config/federation-schema.ts';
 import type { FederatedState, SessionPersistence, StoredMember } from './session-store.ts';
 import { ModernMemberChannel } from './modern-member.ts';
 import type { MemberInits } from './member-inits.ts';
+import { FederatedTasks, TASK_NOT_FOUND } from './federated-tasks.ts';
+import type { FederatedTaskIds } from './task-ids.ts';
 
 export interface FederationTimeouts {
   /** Longest wait for a server's answer to Gatehouse's own requests (initialize, list pages). */
@@ -61,7 +63,7 @@ export class FederatedChannel implements MessageChannel {
   /** Gatehouse's id of a server → client request → the member that asked and its id. */
   private readonly serverRequests = new Map<string, { member: Member; id: JsonRpcId }>();
   private nextServerRequest = 0;
-  private readonly tasks = new Map<string, Member>();
+  private readonly tasks: FederatedTasks;
   private readonly uris = new Map<string, Member>();
   private templates: Array<{ match: RegExp; template: string; member: Member }> = [];
   private readonly tables = new Map<NamedKind, NameTable>();
@@ -77,12 +79,15 @@ export class FederatedChannel implements MessageChannel {
     private readonly timeouts: FederationTimeouts,
     /** The servers' last initialize answers, shared by the API's sessions. */
     private readonly inits: MemberInits,
+    /** Seals the members' task ids for this client session (`binding` names the API and session). */
+    taskIds: { readonly ids: FederatedTaskIds; readonly binding: string },
     /** Where the session is kept for other nodes (every member is a Streamable HTTP server). */
     private readonly persistence?: SessionPersistence,
     /** A session another node (or this one before a restart) started: continued, not initialized. */
     private readonly resume?: FederatedState,
   ) {
     this.members = plan.members.map((server, index) => new Member(server, index, log.child({ member: server })));
+    this.tasks = new FederatedTasks(taskIds.ids, taskIds.binding, this.members, log);
   }
 
   async start(): Promise<void> {
@@ -291,10 +296,12 @@ export class FederatedChannel implements MessageChannel {
       case 'tasks/get':
       case 'tasks/result':
       case 'tasks/cancel': {
-        const member = typeof params.taskId === 'string' ? this.tasks.get(params.taskId) : undefined;
-        if (!member) return this.emit(errorResponse(message.id, -32602, `Unknown task: ${JSON.stringify(params.taskId ?? null)}`));
-        return this.forward(member, message, params);
+        const task = this.tasks.route(params.taskId);
+        if (!task) return this.emit(errorResponse(message.id, -32602, TASK_NOT_FOUND));
+        return this.forward(task.member, message, { ...params, taskId: task.taskId });
       }
+      case 'tasks/list':
+        return this.emit(await this.tasks.list(message, params, this.timeouts.response));
       default:
         return this.emit(missing.methodNotFound(message.id));
     }
@@ -656,11 +663,10 @@ export class FederatedChannel implements MessageChannel {
         return;
       }
       this.forwarded.delete(waiter.clientId === message.id ? key : idKey(waiter.clientId));
-      if (waiter.method === 'tools/call' && isObject(message.result) && isObject(message.result.task) && typeof message.result.task.taskId === 'string') {
-        this.tasks.set(message.result.task.taskId, member);
-      }
-      if (message.id === waiter.clientId) this.emit(message, text);
-      else this.emit({ ...message, id: waiter.clientId });
+      // Task ids (a created task, a task's state, the related-task tag) as the client knows them.
+      const answer = this.tasks.toClient(member, message, waiter.method);
+      if (answer === message && message.id === waiter.clientId) this.emit(message, text);
+      else this.emit({ ...answer, id: waiter.clientId } as JsonRpcResponse);
       return;
     }
     if (isRequest(message)) {
@@ -671,7 +677,7 @@ export class FederatedChannel implements MessageChannel {
       // Server → client requests (sampling, elicitation, roots) under an id of Gatehouse's own.
       const id = `${member.server}#${++this.nextServerRequest}`;
       this.serverRequests.set(idKey(id), { member, id: message.id });
-      this.emit({ ...message, id });
+      this.emit({ ...(this.tasks.toClient(member, message) as JsonRpcRequest), id });
       return;
     }
     const method = message.method;
@@ -693,7 +699,8 @@ export class FederatedChannel implements MessageChannel {
       }
       return;
     }
-    this.emit(message, text);
+    const shown = this.tasks.toClient(member, message);
+    this.emit(shown, shown === message ? text : undefined);
   }
 
   // ─── member lifecycle ────────────────────────────────────────────────────────────────────
@@ -830,25 +837,6 @@ export class FederatedChannel implements MessageChannel {
 }
 
 const MAX_CACHED_PAGES = 64;
-
-/** The item names of a cached list (made once per list: a list is replaced, never changed). */
-const listNames = new WeakMap<CachedList, ReadonlySet<string>>();
-
-function namesOf(list: CachedList): ReadonlySet<string> {
-  let names = listNames.get(list);
-  if (!names) {
-    const set = new Set<string>();
-    for (const page of list.pages) for (const item of page) if (typeof item.name === 'string') set.add(item.name);
-    listNames.set(list, (names = set));
-  }
-  return names;
-}
-
-function sameLists(a: ReadonlyArray<CachedList | undefined> | undefined, b: ReadonlyArray<CachedList | undefined>): boolean {
-  if (a === undefined || a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
-}
 
 /** Requests sent on to a member (reported accepted by it); Gatehouse answers the others itself. */
 const ROUTED: ReadonlySet<string> = new Set([

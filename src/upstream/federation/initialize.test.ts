@@ -33,3 +33,33 @@ test('an extension one server lacks, or offers with other settings, or while a s
   const plan = compileFederationPlan({ name: 'w', path: '/w', servers: ['a', 'b'] } as never);
   assert.equal((mergedInitializeResult(plan, [member('a', { x: {} }), member('b', undefined)], '2025-11-25').capabilities as JsonObject).extensions, undefined);
 });
+
+test('tasks are offered as far as any server offers them (listing, cancelling, task-augmented tools/call), and not when none does', () => {
+  const withTasks = (server: string, tasks: JsonObject): Member => {
+    const m = member(server, undefined);
+    m.init = { ...m.init!, capabilities: { tools: {}, tasks } };
+    return m;
+  };
+  const plan = compileFederationPlan({ name: 'w', path: '/w', servers: ['a', 'b', 'c'] } as never);
+  const merged = (members: Member[]) => (mergedInitializeResult(plan, members, '2025-11-25').capabilities as JsonObject).tasks;
+  assert.deepEqual(merged([withTasks('a', { list: {}, requests: { tools: { call: {} } } }), withTasks('b', { cancel: {}, requests: { sampling: { createMessage: {} } } }), member('c', undefined)]), {
+    list: {},
+    cancel: {},
+    requests: { tools: { call: {} } },
+  });
+  assert.equal(merged([member('a', undefined), member('b', undefined)]), undefined);
+});
+
+test('a virtual server offers tasks of the servers whose tools it selects only', () => {
+  const withTasks = (server: string): Member => {
+    const m = member(server, undefined);
+    m.init = { ...m.init!, capabilities: { tools: {}, tasks: { requests: { tools: { call: {} } } } } };
+    return m;
+  };
+  const tasksOf = (selected: string) => {
+    const plan = compileFederationPlan({ name: 'v', path: '/v', tools: [{ server: selected, name: 'x' }] } as never);
+    return (mergedInitializeResult(plan, [member('a', undefined), withTasks('b')], '2025-11-25').capabilities as JsonObject).tasks;
+  };
+  assert.equal(tasksOf('a'), undefined);
+  assert.deepEqual(tasksOf('b'), { requests: { tools: { call: {} } } });
+});

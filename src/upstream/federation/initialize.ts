@@ -31,6 +31,9 @@ export function mergedInitializeResult(plan: FederationPlan, members: readonly M
   }
   if (any('logging')) capabilities.logging = {};
   if (any('completions')) capabilities.completions = {};
+  // A virtual server runs tasks of the servers whose tools it selects.
+  const tasks = mergedTasks(selection ? up.filter((m) => [...selection.tools.values()].some((t) => t.server === m.server)) : up);
+  if (tasks) capabilities.tasks = tasks;
   const extensions = sharedExtensions(members);
   if (extensions) capabilities.extensions = extensions;
   const instructions = selection
@@ -63,6 +66,21 @@ export function sharedExtensions(members: readonly Member[]): JsonObject | undef
     if (declared.every((d) => name in d && canonicalJson(d[name]) === text)) out[name] = settings;
   }
   return Object.keys(out).length > 0 ? out : undefined;
+}
+
+/**
+ * The `tasks` capability: what any server offers of listing, cancelling and task-augmented
+ * `tools/call` (tasks/get and tasks/result go to the server that holds the task, which offered
+ * tasks). Tasks of other requests are not offered: a federated API starts tasks by tool only.
+ */
+function mergedTasks(up: readonly Member[]): JsonObject | undefined {
+  const offered = up.map((m) => m.init!.capabilities.tasks).filter(isObject);
+  if (offered.length === 0) return undefined;
+  const tasks: JsonObject = {};
+  if (offered.some((t) => isObject(t.list))) tasks.list = {};
+  if (offered.some((t) => isObject(t.cancel))) tasks.cancel = {};
+  if (offered.some((t) => isObject(t.requests) && isObject(t.requests.tools) && isObject(t.requests.tools.call))) tasks.requests = { tools: { call: {} } };
+  return tasks;
 }
 
 /** A member that is up, or not opened yet but known from an earlier session (member-inits.ts). */

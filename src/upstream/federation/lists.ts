@@ -1,7 +1,8 @@
-// List items as agents see them through a federated API or a virtual server, and the composite
-// cursor of a merged list (which server's list, which of its pages).
+// List items as agents see them through a federated API or a virtual server, the composite
+// cursor of a merged list (which server's list, which of its pages), and what is known of the
+// members' cached lists (their names, whether a snapshot is still current).
 import { isObject, type JsonObject } from '../../mcp/jsonrpc.ts';
-import type { ListMethod } from './member.ts';
+import type { CachedList, ListMethod } from './member.ts';
 import type { VirtualSelection, VirtualTool } from './plan.ts';
 
 /** The cursor of a merged list: the member's index and the page of its list, opaque to clients. */
@@ -75,4 +76,24 @@ function virtualTool(item: JsonObject, tool: VirtualTool): JsonObject {
     shown.inputSchema = schema;
   }
   return shown;
+}
+
+/** The item names of a cached list (made once per list: a list is replaced, never changed). */
+const listNames = new WeakMap<CachedList, ReadonlySet<string>>();
+
+export function namesOf(list: CachedList): ReadonlySet<string> {
+  let names = listNames.get(list);
+  if (!names) {
+    const set = new Set<string>();
+    for (const page of list.pages) for (const item of page) if (typeof item.name === 'string') set.add(item.name);
+    listNames.set(list, (names = set));
+  }
+  return names;
+}
+
+/** Whether two snapshots hold the very same member lists (by identity: a list is replaced, never changed). */
+export function sameLists(a: ReadonlyArray<CachedList | undefined> | undefined, b: ReadonlyArray<CachedList | undefined>): boolean {
+  if (a === undefined || a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
