@@ -94,7 +94,7 @@ test('POST /api/v1/apis/{name}/simulate lists every item of the real server and 
   const simulate = async (body: unknown, api = 'weather') => gh.call('POST', `/api/v1/apis/${api}/simulate`, { body });
 
   // No ACL: everything allowed, and every item of the server is listed.
-  const open = (await simulate({ agent: 'bot' })).body as unknown as Sim;
+  const open = (await simulate({ agent: { id: 'bot' } })).body as unknown as Sim;
   assert.equal(open.acls, 0);
   assert.deepEqual(open.items.filter((i) => i.kind === 'tool').map((i) => i.name).sort(), tools);
   assert.deepEqual(open.items.filter((i) => i.kind === 'prompt').map((i) => i.name).sort(), prompts);
@@ -114,7 +114,7 @@ test('POST /api/v1/apis/{name}/simulate lists every item of the real server and 
   assert.equal((await gh.call('POST', '/api/v1/apis/weather/policies', { body: acl })).status, 201);
   assert.equal((await gh.call('POST', '/api/v1/agents', { body: { id: 'helper', labels: { team: 'support' } } })).status, 201);
 
-  const stranger = (await simulate({ agent: 'bot' })).body as unknown as Sim;
+  const stranger = (await simulate({ agent: { id: 'bot' } })).body as unknown as Sim;
   assert.equal(stranger.source, 'draft');
   assert.deepEqual(stranger.agent, { id: 'bot', known: false, name: null, labels: {} });
   assert.deepEqual(verdicts(stranger, 'tool', 'echo'), { 'tools/list': 'allowed by echo only', 'tools/call': 'allowed by echo only' });
@@ -128,9 +128,9 @@ test('POST /api/v1/apis/{name}/simulate lists every item of the real server and 
   assert.deepEqual(verdicts(helper, 'prompt', 'args-prompt'), { 'prompts/list': 'allowed by support prompts', 'prompts/get': 'denied by no args prompt' });
 
   // Nothing deployed yet: the deployed configuration cannot be simulated; after a deploy it can.
-  assert.equal((await simulate({ agent: 'bot', source: 'deployed' })).status, 404);
+  assert.equal((await simulate({ agent: { id: 'bot' }, source: 'deployed' })).status, 404);
   await gh.call('POST', '/api/v1/deployments', {});
-  const deployed = (await simulate({ agent: 'bot', source: 'deployed' })).body as unknown as Sim;
+  const deployed = (await simulate({ agent: { id: 'bot' }, source: 'deployed' })).body as unknown as Sim;
   assert.equal(deployed.version, 1);
   assert.deepEqual(verdicts(deployed, 'tool', 'echo'), verdicts(stranger, 'tool', 'echo'));
 
@@ -142,8 +142,8 @@ test('POST /api/v1/apis/{name}/simulate lists every item of the real server and 
 
   // Bad input and missing things are clear refusals.
   assert.equal((await simulate({})).status, 400);
-  assert.equal((await simulate({ agent: 'bot', source: 'tomorrow' })).status, 400);
-  assert.equal((await simulate({ agent: 'bot' }, 'nope')).status, 404);
+  assert.equal((await simulate({ agent: { id: 'bot' }, source: 'tomorrow' })).status, 400);
+  assert.equal((await simulate({ agent: { id: 'bot' } }, 'nope')).status, 404);
   assert.equal((await gh.call('GET', '/api/v1/apis/weather/simulate')).status, 405);
 });
 
@@ -156,7 +156,7 @@ test('simulating a federated API names items as its agents see them; a server th
   await gh.call('POST', '/api/v1/servers', { body: { name: 'down', url: 'http://127.0.0.1:9/mcp' } });
   const rule = { name: 'echo of a', condition: 'mcp.server == "a"', features: [{ type: 'tools', methods: ['tools/list'], pattern: { type: 'glob', value: '*echo' } }] };
   await gh.call('POST', '/api/v1/apis', { body: { name: 'fed', path: '/fed', servers: ['a', 'down'], policies: [{ acl: { rules: [rule] } }] } });
-  const sim = (await gh.call('POST', '/api/v1/apis/fed/simulate', { body: { agent: 'bot' } })).body as unknown as Sim;
+  const sim = (await gh.call('POST', '/api/v1/apis/fed/simulate', { body: { agent: { id: 'bot' } } })).body as unknown as Sim;
   assert.deepEqual(sim.servers.map((s) => s.server), ['a', 'down']);
   assert.equal(sim.servers[0]!.error, null);
   assert.match(String(sim.servers[1]!.error), /ECONNREFUSED|fetch failed/);
@@ -173,7 +173,7 @@ test('simulating an API on a stdio server starts the command, lists it, and stop
   assert.equal((await gh.call('POST', '/api/v1/servers', { body: { name: 'local', command: stdio.command, args: stdio.args } })).status, 201);
   const rule = { name: 'sums only', features: [{ type: 'tools', methods: ['tools/list', 'tools/call'], pattern: { type: 'regex', value: 'get-su.' } }] };
   await gh.call('POST', '/api/v1/apis', { body: { name: 'local', path: '/local', server: 'local', policies: [{ acl: { rules: [rule] } }] } });
-  const sim = (await gh.call('POST', '/api/v1/apis/local/simulate', { body: { agent: 'bot' } })).body as unknown as Sim;
+  const sim = (await gh.call('POST', '/api/v1/apis/local/simulate', { body: { agent: { id: 'bot' } } })).body as unknown as Sim;
   assert.deepEqual(sim.servers, [{ server: 'local', error: null }]);
   assert.ok(sim.items.some((i) => i.kind === 'tool' && i.name === 'echo'));
   assert.deepEqual(verdicts(sim, 'tool', 'get-sum'), { 'tools/list': 'allowed by sums only', 'tools/call': 'allowed by sums only' });

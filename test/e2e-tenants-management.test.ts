@@ -166,11 +166,11 @@ test('lists, versions, diffs and the change history show a tenant its own object
   assert.equal(diff.status, 200);
   assert.match(String(diff.body.text), /acme-srv/);
   assert.doesNotMatch(String(diff.body.text), /globex/);
-  // Simulating another tenant's agent on its own API: the agent is unknown, its labels hidden.
+  // Simulating another tenant's agent on its own API: the agent is missing, as one that does not exist.
   const simulated = await as(tokens.acmeAdmin, 'POST', '/api/v1/apis/acme-api/simulate', { body: { agent: 'gina' } });
-  assert.equal(simulated.status, 200, JSON.stringify(simulated.body));
-  assert.deepEqual(simulated.body.agent, { id: 'gina', known: false, name: null, labels: {} });
-  assert.doesNotMatch(JSON.stringify(simulated.body), /gx-ops/);
+  assert.equal(simulated.status, 404, JSON.stringify(simulated.body));
+  assert.match(String(simulated.body.error), /^agent "gina" not found/);
+  assert.doesNotMatch(JSON.stringify(simulated.body), /gx-ops|globex/);
   assert.equal(((await platform('POST', '/api/v1/apis/acme-api/simulate', { body: { agent: 'gina' } }, 200)).body.agent as { known: boolean }).known, true);
   const changes = await as(tokens.acmeAdmin, 'GET', '/api/v1/changes');
   assert.equal(changes.status, 200);

@@ -27,8 +27,22 @@ const UserInput = z.object({ username: z.string(), password: z.string() });
 const CelInput = z.object({ expression: z.string().meta({ description: 'A CEL condition as in an ACL rule\'s `condition`.' }) });
 const CelCheck = z.object({ valid: z.boolean(), error: z.string().optional().meta({ description: 'Why it is refused, in the words of `gatehouse check`.' }), column: z.number().int().optional().meta({ description: '1-based column of the problem, when known.' }) });
 const SimulateInput = z.object({
-  agent: z.string().meta({ description: 'Agent id: its name, labels and tenant are read from the store (or the document\'s agents).' }),
-  user: z.union([z.string(), z.object({ id: z.string(), name: z.string().optional() })]).optional().meta({ description: 'The person behind the agent (user.id, user.name in conditions).' }),
+  agent: z
+    .union([
+      z.string().meta({ description: 'The id of an agent in the store (or the document\'s agents): its name, labels and tenant are read from there; 404 when there is none (or it is another tenant\'s).' }),
+      z.object({ id: z.string(), name: z.string().optional(), labels: z.record(z.string(), z.string()).optional() }).meta({ description: 'An agent described here, not looked up (e.g. one a JWT plan names).' }),
+    ])
+    .meta({ description: 'The agent to simulate.' }),
+  user: z
+    .union([
+      z.string().meta({ description: 'A user of the embedded authorization server, by id or username (platform identities only); 404 when there is none.' }),
+      z.object({ id: z.string(), name: z.string().optional() }).meta({ description: 'A user described here, not looked up.' }),
+    ])
+    .optional()
+    .meta({ description: 'The person behind the agent (user.id, user.name in conditions); their token claims `sub` and `preferred_username` follow from it.' }),
+  claims: z.record(z.string(), z.unknown()).optional().meta({ description: 'Token claims for `claims.…` conditions, e.g. {"groups": ["ops"]}; over the ones the user implies.' }),
+  tool: z.string().optional().meta({ description: 'A tool of the API, named as its agents see it, whose tools/call is decided with `arguments`; 404 when no server lists it.' }),
+  arguments: z.record(z.string(), z.unknown()).optional().meta({ description: 'The arguments of that tool call (a JSON object; requires `tool`): read by `mcp.arguments` conditions and checked by a rule\'s argument checks.' }),
   source: z.enum(['draft', 'deployed']).default('draft'),
 });
 const Verdict = z.object({ method: z.string(), allowed: z.boolean(), rule: z.string().nullable().meta({ description: 'The rule that decided; null when none matched.' }), reason: z.string().optional() });
@@ -36,8 +50,10 @@ const Simulation = z.object({
   api: z.string(),
   source: z.enum(['draft', 'deployed']),
   version: z.number().int().nullable(),
-  agent: z.object({ id: z.string(), known: z.boolean(), name: z.string().nullable(), labels: z.record(z.string(), z.string()) }),
-  user: z.object({ id: z.string(), name: z.string().nullable() }).nullable(),
+  agent: z.object({ id: z.string(), known: z.boolean().meta({ description: 'Read from the store (false: described in the request).' }), name: z.string().nullable(), labels: z.record(z.string(), z.string()) }),
+  user: z.object({ id: z.string(), name: z.string().nullable(), known: z.boolean().meta({ description: 'A user of the embedded authorization server (false: described in the request).' }) }).nullable(),
+  claims: z.record(z.string(), z.unknown()).meta({ description: 'The token claims the conditions saw.' }),
+  call: z.object({ tool: z.string(), arguments: z.record(z.string(), z.unknown()), verdict: Verdict }).nullable().meta({ description: 'The tool call decided with its arguments (also the tool\'s tools/call verdict in `items`); null without `tool`.' }),
   acls: z.number().int().meta({ description: 'ACL policies in the chain (0: everything is allowed).' }),
   servers: z.array(z.object({ server: z.string(), error: z.string().nullable() })),
   items: z.array(z.object({ kind: z.enum(['tool', 'prompt', 'resource', 'resourceTemplate']), name: z.string().meta({ description: 'As the agent sees it.' }), server: z.string(), original: z.string(), methods: z.array(Verdict) })),

@@ -33,8 +33,14 @@ export interface Simulation {
   readonly api: string;
   readonly source: 'draft' | 'deployed';
   readonly version: number | null;
+  /** known: read from the store (or the document); false: described in the request. */
   readonly agent: { id: string; known: boolean; name: string | null; labels: Record<string, string> };
-  readonly user: { id: string; name: string | null } | null;
+  /** known: a user of the embedded authorization server; false: described in the request. */
+  readonly user: { id: string; name: string | null; known: boolean } | null;
+  /** The token claims conditions saw (`claims.…`): the user's, with the given ones over them. */
+  readonly claims: Record<string, unknown>;
+  /** The tool call decided with its arguments; its verdict is also the item's tools/call. */
+  readonly call: { tool: string; arguments: Record<string, unknown>; verdict: Verdict } | null;
   /** Number of ACL policies in the chain (0: everything is allowed). */
   readonly acls: number;
   readonly servers: ReadonlyArray<{ server: string; error: string | null }>;

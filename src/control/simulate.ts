@@ -4,6 +4,8 @@
 // each method for each item with the policy engine itself: the ACL rules compiled by CompiledAcl
 // with the condition context the gateway builds (acl-policy.ts), as `gatehouse acl explain` does.
 // The draft is simulated by default, so an operator sees a silent deny-all before deploying it.
+// A user (with token claims) and one tool call's arguments may be given, so conditions on
+// `claims.…` and `mcp.arguments` and a rule's argument checks are decided too (simulate-input.ts).
 import type { ConfigData, ApiData } from '../config/schema.ts';
 import type { Store } from '../store/store.ts';
 import type { Principal } from '../auth/principal.ts';
@@ -16,10 +18,11 @@ import { compileFederationPlan, serversOf, type FederationPlan } from '../upstre
 import { buildNameTable, type Target } from '../upstream/federation/naming.ts';
 import { createLogger } from '../log.ts';
 import type { Deployments } from './deployments.ts';
-import { badRequest, notFound } from './errors.ts';
+import { ManagementError, notFound } from './errors.ts';
 import { sees } from './tenant-scope.ts';
 import { jsonBody, methodNotAllowed, reply, type Call } from './http.ts';
 import { listServer, type ServerLists } from './simulate-lists.ts';
+import { parseSimulateInput, principalOf, type SimulateInput } from './simulate-input.ts';
 
 import { SIMULATED_METHODS, type Kind, type SimulatedItem, type Simulation, type Verdict } from './simulate-types.ts';
 
@@ -29,28 +32,18 @@ const SILENT = createLogger('silent');
 
 export async function simulateResource(call: Call, deployments: Deployments, store: Store, apiName: string): Promise<void> {
   if (call.method !== 'POST') methodNotAllowed(call, 'POST');
-  const body = await jsonBody(call);
-  const agent = body.agent;
-  if (typeof agent !== 'string' || agent.trim() === '') throw badRequest('agent: expected the id of an agent (a string)', [{ field: 'agent', message: 'expected the id of an agent (a string)' }]);
-  const source = body.source ?? 'draft';
-  if (source !== 'draft' && source !== 'deployed') throw badRequest('source: expected "draft" or "deployed"', [{ field: 'source', message: 'expected "draft" or "deployed"' }]);
-  const user = userOf(body.user);
-  const { config, version } = await configOf(deployments, source);
+  const input = parseSimulateInput(await jsonBody(call));
+  const { config, version } = await configOf(deployments, input.source);
   const api = config.apis.find((a) => a.name === apiName);
-  if (!api || !sees(call, api.tenant)) throw notFound(`API "${apiName}" in the ${source === 'draft' ? 'draft' : `deployed version ${version}`}`);
-  const principal = await principalOf(agent.trim(), user, config, store, call.tenant);
+  if (!api || !sees(call, api.tenant)) throw notFound(`API "${apiName}" in the ${input.source === 'draft' ? 'draft' : `deployed version ${version}`}`);
+  const principal = await principalOf(input, config, store, call);
   const lists = await Promise.all(serversOf(api).map((name) => listServer(name, config.servers[name]!)));
-  return reply(call, 200, simulate(api, lists, principal.principal, { source, version, known: principal.known }));
-}
-
-function userOf(value: unknown): { id: string; name?: string } | undefined {
-  if (value === undefined || value === null || value === '') return undefined;
-  if (typeof value === 'string') return { id: value };
-  if (typeof value === 'object' && typeof (value as { id?: unknown }).id === 'string') {
-    const { id, name } = value as { id: string; name?: unknown };
-    return typeof name === 'string' ? { id, name } : { id };
+  const simulation = simulate(api, lists, principal, { source: input.source, version, known: !input.agent.described, userKnown: input.user !== undefined && !input.user.described, call: input.call });
+  if (input.call && simulation.call === null) {
+    const unlisted = lists.filter((l) => l.error !== undefined).map((l) => l.server);
+    throw new ManagementError(404, `tool "${input.call.tool}" not found: no server of API "${api.name}" lists it${unlisted.length > 0 ? ` (not listed: ${unlisted.join(', ')})` : ''}; name it as the API's agents see it`);
   }
-  throw badRequest('user: expected a user id, or {"id": …, "name": …}', [{ field: 'user', message: 'expected a user id, or {"id": …, "name": …}' }]);
+  return reply(call, 200, simulation);
 }
 
 async function configOf(deployments: Deployments, source: 'draft' | 'deployed'): Promise<{ config: ConfigData; version: number | null }> {
@@ -60,23 +53,26 @@ async function configOf(deployments: Deployments, source: 'draft' | 'deployed'):
   return { config: deployments.snapshot(latest.document, `version ${latest.version}`), version: latest.version };
 }
 
-/** The agent as the gateway would know it: its name, labels and tenant from the store or the document. */
-async function principalOf(id: string, user: { id: string; name?: string } | undefined, config: ConfigData, store: Store, tenant: string | undefined): Promise<{ principal: Principal; known: boolean }> {
-  const found = (await store.getAgent(id)) ?? config.agents.find((a) => a.id === id);
-  // For a tenant's admin another tenant's agent is an unknown one: its name and labels stay hidden.
-  const record = found !== undefined && sees({ tenant }, found.tenant) ? found : undefined;
-  const principal: Principal = { kind: 'agent', id, key: `agent:${id}`, plan: 'simulation', labels: record?.labels ?? {} };
-  if (record?.name !== undefined) principal.name = record.name;
-  if (record?.tenant !== undefined) principal.tenant = record.tenant;
-  if (user) principal.user = user;
-  return { principal, known: record !== undefined };
+interface Meta {
+  readonly source: 'draft' | 'deployed';
+  readonly version: number | null;
+  /** The agent was read from the store (not described in the request). */
+  readonly known: boolean;
+  readonly userKnown?: boolean;
+  readonly call?: SimulateInput['call'];
 }
 
-export function simulate(api: ApiData, lists: readonly ServerLists[], principal: Principal, meta: { source: 'draft' | 'deployed'; version: number | null; known: boolean }): Simulation {
+export function simulate(api: ApiData, lists: readonly ServerLists[], principal: Principal, meta: Meta): Simulation {
   const acls = api.policies.flatMap((p) => ('acl' in p ? [p.acl] : []));
   const items = itemsOf(api, lists);
   const decide = decider(api, acls, principal, items);
-  const notes = ['Conditions that read the request or its arguments see an empty request here (no headers, no address, no arguments); `now` is the time of the simulation.'];
+  const call = meta.call;
+  const target = call ? items.find((i) => i.kind === 'tool' && i.name === call.tool) : undefined;
+  const notes = [
+    call
+      ? `Conditions that read the request see an empty one here (no headers, no address); \`mcp.arguments\` is the given arguments for tools/call of ${call.tool}, and empty everywhere else; \`now\` is the time of the simulation.`
+      : 'Conditions that read the request or its arguments see an empty request here (no headers, no address, no arguments; give a tool and its arguments to decide a call); `now` is the time of the simulation.',
+  ];
   if (acls.length === 0) notes.unshift('This API has no ACL: every agent may use everything.');
   if (api.policies.some((p) => 'rateLimit' in p)) notes.push('Rate limits are not simulated.');
   if (api.policies.some((p) => 'pinning' in p)) notes.push('Tool pinning is not simulated: every tool is judged as if its definition were approved.');
@@ -85,10 +81,12 @@ export function simulate(api: ApiData, lists: readonly ServerLists[], principal:
     source: meta.source,
     version: meta.version,
     agent: { id: principal.id, known: meta.known, name: principal.name ?? null, labels: { ...(principal.labels ?? {}) } },
-    user: principal.user ? { id: principal.user.id, name: principal.user.name ?? null } : null,
+    user: principal.user ? { id: principal.user.id, name: principal.user.name ?? null, known: meta.userKnown ?? false } : null,
+    claims: { ...(principal.claims ?? {}) },
+    call: call && target ? { tool: call.tool, arguments: { ...call.arguments }, verdict: decide(target, 'tools/call', call.arguments) } : null,
     acls: acls.length,
     servers: lists.map((l) => ({ server: l.server, error: l.error ?? null })),
-    items: items.map((item) => ({ ...item, methods: SIMULATED_METHODS[item.kind].map((method) => decide(item, method)) })),
+    items: items.map((item) => ({ ...item, methods: SIMULATED_METHODS[item.kind].map((method) => decide(item, method, item === target && method === 'tools/call' ? call!.arguments : undefined)) })),
     notes,
   };
 }
@@ -123,7 +121,7 @@ function itemsOf(api: ApiData, lists: readonly ServerLists[]): Item[] {
 }
 
 /** Decides one method for one item through every ACL of the chain: the first refusal wins. */
-function decider(api: ApiData, acls: readonly AclConfig[], principal: Principal, items: readonly Item[]): (item: Item, method: string) => Verdict {
+function decider(api: ApiData, acls: readonly AclConfig[], principal: Principal, items: readonly Item[]): (item: Item, method: string, args?: Readonly<Record<string, unknown>>) => Verdict {
   const compiled = acls.map((acl) => new CompiledAcl(acl));
   const plan: FederationPlan | undefined = api.server === undefined ? compileFederationPlan(api) : undefined;
   const owners = new Map(items.map((i) => [`${i.kind === 'tool' ? 'tools' : i.kind === 'prompt' ? 'prompts' : 'resources'}\n${i.name}`, { server: i.server, original: i.original } satisfies Target]));
@@ -139,7 +137,7 @@ function decider(api: ApiData, acls: readonly AclConfig[], principal: Principal,
     trace: [],
   };
   const label = (index: number, rule: string | undefined) => (rule === undefined ? null : compiled.length > 1 ? `acl #${index + 1}: ${rule}` : rule);
-  return (item, method) => {
+  return (item, method, args) => {
     if (compiled.length === 0) return { method, allowed: true, rule: null, reason: 'no ACL on this API' };
     const byUri = item.kind === 'resource' || item.kind === 'resourceTemplate';
     if (byUri) {
@@ -147,12 +145,21 @@ function decider(api: ApiData, acls: readonly AclConfig[], principal: Principal,
       const check = item.kind === 'resource' ? checkUri(item.name) : checkUriTemplate(item.name);
       if (!check.ok) return { method, allowed: false, rule: null, reason: `resource URI ${check.reason}` };
     }
-    const mcp = byUri ? { uri: item.name } : { name: item.name };
+    // With arguments, as the gateway decides a tools/call: conditions read them, and a rule's argument checks apply.
+    const mcp = byUri ? { uri: item.name } : args ? { name: item.name, arguments: args } : { name: item.name };
     let allowedBy: string | null = null;
     for (const [index, acl] of compiled.entries()) {
-      const decision: Decision = acl.decide(method, item.name, conditionContext(ctx, method, mcp));
+      const decision: Decision = acl.decide(method, item.name, conditionContext(ctx, method, mcp), args);
       if (!decision.allowed) {
-        const reason = decision.conditionFailed ? 'the deny rule\'s condition failed (deny rules fail closed)' : decision.rule === undefined ? 'no rule allows it' : undefined;
+        const reason = decision.invalidArguments
+          ? `invalid arguments: ${decision.invalidArguments}`
+          : decision.conditionFailed
+            ? 'the deny rule\'s condition failed (deny rules fail closed)'
+            : decision.rule === undefined
+              ? compiled.length > 1
+                ? `no rule of acl #${index + 1} allows it`
+                : 'no rule allows it'
+              : undefined;
         return reason === undefined ? { method, allowed: false, rule: label(index, decision.rule) } : { method, allowed: false, rule: label(index, decision.rule), reason };
       }
       allowedBy = label(index, decision.rule);

@@ -117,7 +117,7 @@ export function App() {
             {active === '/approvals' && <Approvals queue={approvals} meta={meta.data} />}
             {active === '/tools' && <Tools meta={meta.data} />}
             {active === '/servers' && <Servers place={place} />}
-            {active === '/apis' && <Apis place={place} />}
+            {active === '/apis' && <Apis place={place} meta={meta.data} />}
             {active === '/deployments' && <Deployments meta={meta.data} />}
             {active === '/agents' && <Agents />}
             {active === '/users' && <Users />}

@@ -1,139 +1,80 @@
-// The Policy Studio: the ACL of one API as rows of rules, saved into the API's policy chain in
-// the draft (PUT of the ACL policy with its ETag; a new ACL goes first in the chain, so refused
-// calls spend no rate-limit quota). An API without an ACL lets every agent use everything; an ACL
-// without rules lets nothing through (lists empty, calls refused).
-import { useEffect, useRef, useState } from 'preact/hooks';
-import { manage, draftChanged } from '../manage.ts';
+// The Policy Studio: every ACL policy of one API's chain, each as rows of rules (acl-editor.tsx),
+// saved into the draft one policy at a time with its ETag. The first ACL goes first in the chain,
+// so refused calls spend no rate-limit quota; another one goes right after the last ACL. Every ACL
+// of the chain must allow a call (the first refusal wins), and lists show only what each allows.
+// An API without an ACL lets every agent use everything; an ACL without rules lets nothing through.
+import { useEffect, useState } from 'preact/hooks';
+import { manage } from '../manage.ts';
 import { Failure } from '../components/failure.tsx';
 import { Notice } from '../components/bits.tsx';
-import { RuleRow } from './acl-rule.tsx';
-import { draftProblems, isAcl, newRule, rulesFromConfig, rulesToConfig, type PolicyEntry, type RuleDraft } from './model.ts';
+import { AclEditor } from './acl-editor.tsx';
+import { isAcl, rulesFromConfig, type PolicyEntry, type RuleDraft } from './model.ts';
 
-interface Loaded {
-  /** Position of the ACL in the chain, or undefined when the API has none yet. */
-  index: number | undefined;
-  etag: string | undefined;
+interface SavedAcl {
+  index: number;
+  etag: string;
+  rules: RuleDraft[];
 }
 
 export function PolicyStudio({ api }: { api: string }) {
   const base = `/apis/${encodeURIComponent(api)}/policies`;
-  const [loaded, setLoaded] = useState<Loaded | undefined>();
-  const [rules, setRules] = useState<RuleDraft[] | undefined>();
-  const [error, setError] = useState<Error | string | undefined>();
+  const [acls, setAcls] = useState<SavedAcl[] | undefined>();
+  /** Where a new, unsaved ACL would go in the chain; undefined when none is being added. */
+  const [adding, setAdding] = useState<number | undefined>();
+  /** Bumped on every load: a new ACL's editor starts empty again. */
+  const [generation, setGeneration] = useState(0);
+  const [error, setError] = useState<Error | undefined>();
   const [status, setStatus] = useState('');
-  const [busy, setBusy] = useState(false);
-  const dragging = useRef<number | undefined>(undefined);
 
   const load = async () => {
     const { body } = await manage<{ items: Array<{ index: number; policy: PolicyEntry; etag: string }> }>('GET', base);
-    const acl = body.items.find((item) => isAcl(item.policy));
-    setLoaded({ index: acl?.index, etag: acl?.etag });
-    setRules(acl && isAcl(acl.policy) ? rulesFromConfig(acl.policy.acl) : undefined);
+    setAcls(body.items.flatMap((item) => (isAcl(item.policy) ? [{ index: item.index, etag: item.etag, rules: rulesFromConfig(item.policy.acl) }] : [])));
+    setGeneration((g) => g + 1);
   };
   useEffect(() => {
     load().catch((e: Error) => setError(e));
   }, [api]);
 
-  const edit = (next: RuleDraft[]) => {
+  const saved = (message: string) => {
+    setAdding(undefined);
+    setStatus(message);
+    load().catch((e: Error) => setError(e));
+  };
+  const add = () => {
+    if (!acls) return;
     setStatus('');
-    setRules(next);
-  };
-  const move = (from: number, to: number) => {
-    if (!rules || to < 0 || to >= rules.length || from === to) return;
-    const next = [...rules];
-    const [rule] = next.splice(from, 1);
-    next.splice(to, 0, rule!);
-    edit(next);
-    setStatus(`Rule moved to position ${to + 1}.`);
+    setAdding(acls.length === 0 ? 0 : acls[acls.length - 1]!.index + 1);
   };
 
-  const save = async () => {
-    if (!rules || !loaded) return;
-    const problems = draftProblems(rules);
-    if (problems.length > 0) return setError(`Not saved: ${problems.join('; ')}.`);
-    setBusy(true);
-    setError(undefined);
-    try {
-      const policy = { acl: rulesToConfig(rules) };
-      if (loaded.index === undefined) await manage('POST', `${base}?at=0`, { body: policy });
-      else await manage('PUT', `${base}/${loaded.index}`, { body: policy, ifMatch: loaded.etag });
-      await load();
-      setStatus('Saved to the draft. Deploy to make it live.');
-      draftChanged();
-    } catch (e) {
-      setError(e as Error);
-    } finally {
-      setBusy(false);
-    }
-  };
-
-  const removeAcl = async () => {
-    if (!loaded || loaded.index === undefined || !confirm('Remove the ACL? Every agent could then use every tool, resource and prompt of this API.')) return;
-    try {
-      await manage('DELETE', `${base}/${loaded.index}`, { ifMatch: loaded.etag });
-      await load();
-      setStatus('ACL removed from the draft.');
-      draftChanged();
-    } catch (e) {
-      setError(e as Error);
-    }
-  };
-
-  if (!loaded) return error ? <Failure error={error} /> : <p class="muted">Loading…</p>;
+  if (!acls) return error ? <Failure error={error} /> : <p class="muted">Loading…</p>;
+  const count = acls.length + (adding === undefined ? 0 : 1);
   return (
-    <section class="panel studio" aria-labelledby="studio-title" data-acl={rules === undefined ? 'none' : String(rules.length)}>
+    <section class="panel studio" aria-labelledby="studio-title" data-acls={String(acls.length)}>
       <h2 id="studio-title">Policy Studio: access control (ACL)</h2>
-      {rules === undefined ? (
-        <>
-          <Notice>This API has no ACL: every agent may list and use every tool, resource and prompt. Add one to decide who may use what; an ACL allows nothing until a rule allows it.</Notice>
-          <div class="form-actions">
-            <button type="button" class="button primary" onClick={() => edit([])}>
-              Add an ACL
-            </button>
-          </div>
-        </>
+      {count === 0 ? (
+        <Notice>This API has no ACL: every agent may list and use every tool, resource and prompt. Add one to decide who may use what; an ACL allows nothing until a rule allows it.</Notice>
       ) : (
-        <>
-          <p class="muted small">Rules are read top to bottom; a matching deny rule overrides any allow. Nothing is allowed unless a rule allows it.</p>
-          {rules.length === 0 && <p class="empty">No rules: agents connect, but see empty lists and every call is refused.</p>}
-          <ol class="rules">
-            {rules.map((rule, i) => (
-              <RuleRow
-                key={rule.key}
-                rule={rule}
-                index={i}
-                count={rules.length}
-                onChange={(next) => edit(rules.map((r, j) => (j === i ? next : r)))}
-                onMove={(to) => move(i, to)}
-                onRemove={() => edit(rules.filter((_, j) => j !== i))}
-                onDragFrom={(from) => (dragging.current = from)}
-                onDropAt={(to) => {
-                  if (dragging.current !== undefined) move(dragging.current, to);
-                  dragging.current = undefined;
-                }}
-              />
-            ))}
-          </ol>
-          <Failure error={error} />
-          <div class="form-actions">
-            <button type="button" class="button" onClick={() => edit([...rules, newRule()])}>
-              Add rule
-            </button>
-            <button type="button" class="button primary" onClick={save} disabled={busy}>
-              {loaded.index === undefined ? 'Save ACL to draft' : 'Save to draft'}
-            </button>
-            {loaded.index !== undefined && (
-              <button type="button" class="button danger" onClick={removeAcl}>
-                Remove ACL
-              </button>
-            )}
-            <span class="muted small" role="status" aria-live="polite" data-studio-status>
-              {status}
-            </span>
-          </div>
-        </>
+        <p class="muted small">
+          Rules are read top to bottom; a matching deny rule overrides any allow. Nothing is allowed unless a rule allows it.
+          {count > 1 && ' With several ACLs, a call must be allowed by every one of them, and lists show only what all of them allow.'}
+        </p>
       )}
-      {rules === undefined && <Failure error={error} />}
+      {/* Keyed by place and content: an ACL the draft changed starts afresh, the others keep unsaved edits. */}
+      {acls.map((acl, i) => (
+        <AclEditor key={`${acl.index}-${acl.etag}`} base={base} ordinal={i + 1} count={count} place={{ index: acl.index, etag: acl.etag }} initial={acl.rules} onSaved={saved} onDiscard={() => undefined} />
+      ))}
+      {adding !== undefined && <AclEditor key={`new-${generation}`} base={base} ordinal={acls.length + 1} count={count} place={{ insertAt: adding }} initial={[]} onSaved={saved} onDiscard={() => setAdding(undefined)} />}
+      <Failure error={error} />
+      <div class="form-actions">
+        {adding === undefined && (
+          <button type="button" class={`button${count === 0 ? ' primary' : ''}`} onClick={add}>
+            {count === 0 ? 'Add an ACL' : 'Add another ACL'}
+          </button>
+        )}
+        <span class="muted small" role="status" aria-live="polite" data-studio-status>
+          {status}
+        </span>
+      </div>
     </section>
   );
 }

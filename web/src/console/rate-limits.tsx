@@ -1,6 +1,7 @@
 // Rate limits and quotas of one API: the `rateLimit` policy of its chain as rows (a limit: what
 // it is per, how many requests per period, the burst, which methods or tools count; a quota: how
 // many per UTC day or month). Saved into the draft after the ACL, so refused calls spend nothing.
+// An API with several rateLimit policies gets one editor per policy.
 // The counters' backend (memory, or Redis for several nodes) is kept as the document has it.
 import { useEffect, useState } from 'preact/hooks';
 import { manage, draftChanged } from '../manage.ts';
@@ -58,72 +59,122 @@ function entryOf(row: Row): Entry {
   return { ...common, rate: number(row.amount), per: number(row.per), ...(row.burst.trim() ? { burst: number(row.burst) } : {}) };
 }
 
+interface SavedPolicy {
+  index: number;
+  etag: string;
+  policy: RateLimitPolicy;
+}
+
+/**
+ * Every rateLimit policy of the chain, one editor each (an API may have several, say one per team
+ * of limits); with none, one empty editor whose save adds the policy.
+ */
 export function RateLimits({ api }: { api: string }) {
   const base = `/apis/${encodeURIComponent(api)}/policies`;
-  const [loaded, setLoaded] = useState<{ index: number | undefined; etag: string | undefined; policy: RateLimitPolicy | undefined; count: number } | undefined>();
-  const [rows, setRows] = useState<Row[]>([]);
-  const [error, setError] = useState<Error | string | undefined>();
+  const [saved, setSaved] = useState<SavedPolicy[] | undefined>();
+  const [adding, setAdding] = useState(false);
+  const [generation, setGeneration] = useState(0);
+  const [error, setError] = useState<Error | undefined>();
   const [status, setStatus] = useState('');
 
   const load = async () => {
     const { body } = await manage<{ items: Array<{ index: number; policy: Record<string, unknown>; etag: string }> }>('GET', base);
-    const found = body.items.find((i) => 'rateLimit' in i.policy);
-    const policy = found?.policy as RateLimitPolicy | undefined;
-    setLoaded({ index: found?.index, etag: found?.etag, policy, count: body.items.length });
-    setRows([...(policy?.rateLimit.limits ?? []).map((e) => rowOf('limit', e)), ...(policy?.rateLimit.quotas ?? []).map((e) => rowOf('quota', e))]);
+    setSaved(body.items.flatMap((i) => ('rateLimit' in i.policy ? [{ index: i.index, etag: i.etag, policy: i.policy as unknown as RateLimitPolicy }] : [])));
+    setGeneration((g) => g + 1);
   };
   useEffect(() => {
     load().catch((e: Error) => setError(e));
   }, [api]);
-
-  const edit = (i: number, patch: Partial<Row>) => {
-    setStatus('');
-    setRows((all) => all.map((r, j) => (j === i ? { ...r, ...patch } : r)));
+  const done = (message: string) => {
+    setAdding(false);
+    setStatus(message);
+    load().catch((e: Error) => setError(e));
   };
 
+  if (!saved) return error ? <Failure error={error} /> : <p class="muted">Loading…</p>;
+  const count = Math.max(1, saved.length + (adding ? 1 : 0));
+  return (
+    <section class="panel studio" aria-labelledby="limits-title" data-rate-limit-policies={String(saved.length)}>
+      <h2 id="limits-title">Rate limits and quotas</h2>
+      {saved.length > 1 && <p class="muted small">Each policy counts on its own; a request must be within the limits of every one of them.</p>}
+      {saved.map((p, n) => (
+        <LimitsEditor key={`${p.index}-${p.etag}`} base={base} ordinal={n + 1} count={count} place={p} onSaved={done} />
+      ))}
+      {(saved.length === 0 || adding) && <LimitsEditor key={`new-${generation}`} base={base} ordinal={saved.length + 1} count={count} place={undefined} onSaved={done} />}
+      <Failure error={error} />
+      <div class="form-actions">
+        {saved.length > 0 && !adding && (
+          <button type="button" class="button" onClick={() => {
+              setStatus('');
+              setAdding(true);
+            }}>
+            Add another rate-limit policy
+          </button>
+        )}
+        <span class="muted small" role="status" data-limits-status>
+          {status}
+        </span>
+      </div>
+    </section>
+  );
+}
+
+/** One rateLimit policy: saved with a PUT and its ETag; a new one is added at the end of the chain (after the ACLs); saved with no rows, it is removed. */
+function LimitsEditor({ base, ordinal, count, place, onSaved }: { base: string; ordinal: number; count: number; place: SavedPolicy | undefined; onSaved(message: string): void }) {
+  const policy = place?.policy;
+  const [rows, setRows] = useState<Row[]>(() => [...(policy?.rateLimit.limits ?? []).map((e) => rowOf('limit', e)), ...(policy?.rateLimit.quotas ?? []).map((e) => rowOf('quota', e))]);
+  const [error, setError] = useState<Error | string | undefined>();
+  const title = count > 1 ? `Rate-limit policy ${ordinal}` : 'Rate-limit policy';
+  const prefix = `limit-${ordinal}`;
+
+  const edit = (i: number, patch: Partial<Row>) => setRows((all) => all.map((r, j) => (j === i ? { ...r, ...patch } : r)));
+
   const save = async () => {
-    if (!loaded) return;
     setError(undefined);
     try {
       if (rows.length === 0) {
-        if (loaded.index !== undefined) await manage('DELETE', `${base}/${loaded.index}`, { ifMatch: loaded.etag });
+        if (place) await manage('DELETE', `${base}/${place.index}`, { ifMatch: place.etag });
       } else {
-        const rateLimit = { ...(loaded.policy?.rateLimit ?? {}), limits: rows.filter((r) => r.kind === 'limit').map(entryOf), quotas: rows.filter((r) => r.kind === 'quota').map(entryOf) };
-        if (loaded.index === undefined) await manage('POST', base, { body: { rateLimit } });
-        else await manage('PUT', `${base}/${loaded.index}`, { body: { rateLimit }, ifMatch: loaded.etag });
+        const rateLimit = { ...(policy?.rateLimit ?? {}), limits: rows.filter((r) => r.kind === 'limit').map(entryOf), quotas: rows.filter((r) => r.kind === 'quota').map(entryOf) };
+        if (!place) await manage('POST', base, { body: { rateLimit } });
+        else await manage('PUT', `${base}/${place.index}`, { body: { rateLimit }, ifMatch: place.etag });
       }
-      await load();
-      setStatus('Saved to the draft. Deploy to make it live.');
+      if (rows.length === 0 && !place) return onSaved('Nothing saved: a policy needs a limit or a quota.');
       draftChanged();
+      onSaved(rows.length === 0 ? `${title} removed from the draft.` : 'Saved to the draft. Deploy to make it live.');
     } catch (e) {
       setError(e as Error);
     }
   };
 
-  if (!loaded) return error ? <Failure error={error} /> : <p class="muted">Loading…</p>;
   return (
-    <section class="panel studio" aria-labelledby="limits-title">
-      <h2 id="limits-title">Rate limits and quotas</h2>
-      {loaded.policy?.rateLimit.backend?.type === 'redis' && <Notice>Counters live in Redis (shared by every node); the backend is kept as the document sets it.</Notice>}
-      {rows.length === 0 && <p class="empty">No limits: requests are not counted.</p>}
+    <section class="chain-policy" aria-label={title} data-limits-editor={ordinal}>
+      {count > 1 && (
+        <h3>
+          {title}
+          <span class="muted small"> {place ? `(policy ${place.index + 1} of the chain)` : '(new, not saved yet)'}</span>
+        </h3>
+      )}
+      {policy?.rateLimit.backend?.type === 'redis' && <Notice>Counters live in Redis (shared by every node); the backend is kept as the document sets it.</Notice>}
+      {rows.length === 0 && <p class="empty">{place ? 'No limits: saving removes this policy.' : 'No limits: requests are not counted.'}</p>}
       <ol class="rules">
         {rows.map((row, i) => (
           <li key={i} class="rule" data-limit={i} aria-label={`${row.kind === 'limit' ? 'Limit' : 'Quota'} ${i + 1}`}>
             <div class="rule-head">
               <strong class="rule-title">{row.kind === 'limit' ? 'Limit' : 'Quota'}</strong>
-              <Field id={`limit-${i}-name`} label="Name" value={row.name} onInput={(name) => edit(i, { name })} />
-              <Field id={`limit-${i}-amount`} label={row.kind === 'limit' ? 'Requests' : 'Requests per period'} value={row.amount} onInput={(amount) => edit(i, { amount })} />
+              <Field id={`${prefix}-${i}-name`} label="Name" value={row.name} onInput={(name) => edit(i, { name })} />
+              <Field id={`${prefix}-${i}-amount`} label={row.kind === 'limit' ? 'Requests' : 'Requests per period'} value={row.amount} onInput={(amount) => edit(i, { amount })} />
               {row.kind === 'limit' ? (
                 <>
-                  <Field id={`limit-${i}-per`} label="Per" value={row.per} onInput={(per) => edit(i, { per })} placeholder="1m" />
-                  <Field id={`limit-${i}-burst`} label="Burst" value={row.burst} onInput={(burst) => edit(i, { burst })} placeholder="= requests" />
+                  <Field id={`${prefix}-${i}-per`} label="Per" value={row.per} onInput={(per) => edit(i, { per })} placeholder="1m" />
+                  <Field id={`${prefix}-${i}-burst`} label="Burst" value={row.burst} onInput={(burst) => edit(i, { burst })} placeholder="= requests" />
                 </>
               ) : (
                 <div class="field">
-                  <label class="field-label" for={`limit-${i}-period`}>
+                  <label class="field-label" for={`${prefix}-${i}-period`}>
                     Period
                   </label>
-                  <select id={`limit-${i}-period`} value={row.period} onChange={(e) => edit(i, { period: (e.currentTarget as HTMLSelectElement).value as Row['period'] })}>
+                  <select id={`${prefix}-${i}-period`} value={row.period} onChange={(e) => edit(i, { period: (e.currentTarget as HTMLSelectElement).value as Row['period'] })}>
                     <option value="day">Day (UTC)</option>
                     <option value="month">Month (UTC)</option>
                   </select>
@@ -145,8 +196,8 @@ export function RateLimits({ api }: { api: string }) {
               ))}
             </fieldset>
             <div class="feature-pattern">
-              <Field id={`limit-${i}-methods`} label="Only these methods" value={row.methods} onInput={(methods) => edit(i, { methods })} placeholder="tools/call (all when empty)" />
-              <Field id={`limit-${i}-tools`} label="Only these tools" value={row.tools} onInput={(tools) => edit(i, { tools })} placeholder="comma-separated" />
+              <Field id={`${prefix}-${i}-methods`} label="Only these methods" value={row.methods} onInput={(methods) => edit(i, { methods })} placeholder="tools/call (all when empty)" />
+              <Field id={`${prefix}-${i}-tools`} label="Only these tools" value={row.tools} onInput={(tools) => edit(i, { tools })} placeholder="comma-separated" />
             </div>
           </li>
         ))}
@@ -162,9 +213,6 @@ export function RateLimits({ api }: { api: string }) {
         <button type="button" class="button primary" onClick={save}>
           Save limits to draft
         </button>
-        <span class="muted small" role="status" data-limits-status>
-          {status}
-        </span>
       </div>
     </section>
   );

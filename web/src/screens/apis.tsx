@@ -3,6 +3,7 @@
 // rate limits and quotas (/apis/<name>/limits) and "What would this agent see?" (/apis/<name>/simulate).
 import { useState } from 'preact/hooks';
 import type { Place } from '../router.ts';
+import { isPlatform, type Meta } from '../api.ts';
 import { follow } from '../router.ts';
 import { useManaged } from '../console/use-managed.ts';
 import { Failure } from '../components/failure.tsx';
@@ -21,7 +22,7 @@ const TABS = [
   ['/simulate', 'What would this agent see?'],
 ] as const;
 
-export function Apis({ place }: { place: Place }) {
+export function Apis({ place, meta }: { place: Place; meta: Meta | undefined }) {
   const [, , rawName, tab = ''] = place.path.split('/');
   const name = rawName ? decodeURIComponent(rawName) : undefined;
   return (
@@ -35,12 +36,12 @@ export function Apis({ place }: { place: Place }) {
         )}
       </div>
       <DraftBar />
-      {name === undefined ? <ApiList /> : name === 'new' ? <ApiForm key="new" name={undefined} /> : <ApiDetail key={name} name={name} tab={`/${tab}`.replace(/^\/$/, '')} />}
+      {name === undefined ? <ApiList /> : name === 'new' ? <ApiForm key="new" name={undefined} /> : <ApiDetail key={name} name={name} tab={`/${tab}`.replace(/^\/$/, '')} platform={isPlatform(meta)} />}
     </div>
   );
 }
 
-function ApiDetail({ name, tab }: { name: string; tab: string }) {
+function ApiDetail({ name, tab, platform }: { name: string; tab: string; platform: boolean }) {
   const [api, setApi] = useState<ApiEntry | undefined>();
   const base = `/apis/${encodeURIComponent(name)}`;
   return (
@@ -60,7 +61,7 @@ function ApiDetail({ name, tab }: { name: string; tab: string }) {
       )}
       {tab === '/policy' && <PolicyStudio api={name} />}
       {tab === '/limits' && <RateLimits api={name} />}
-      {tab === '/simulate' && <Simulator api={name} />}
+      {tab === '/simulate' && <Simulator api={name} platform={platform} />}
     </>
   );
 }
@@ -85,7 +86,8 @@ function ApiList() {
       </thead>
       <tbody>
         {list.data.items.map((a) => {
-          const acl = (a.policies ?? []).find(isAcl);
+          const acls = (a.policies ?? []).filter(isAcl);
+          const rules = acls.map((acl) => `${acl.acl.rules?.length ?? 0} rule(s)`);
           return (
             <tr key={a.name} data-api={a.name}>
               <th scope="row">
@@ -96,7 +98,7 @@ function ApiList() {
               <td class="mono">{a.path}</td>
               <td>{a.server ?? a.servers?.join(', ') ?? 'virtual'}</td>
               <td>{planOf(a.auth)}</td>
-              <td>{acl ? `${acl.acl.rules?.length ?? 0} rule(s)` : <span class="muted">none (everything allowed)</span>}</td>
+              <td>{acls.length === 0 ? <span class="muted">none (everything allowed)</span> : acls.length === 1 ? rules[0] : `${acls.length} ACLs: ${rules.join(', ')}`}</td>
               {tenanted && <td data-col="tenant">{tenantName(a.tenant) ?? 'default'}</td>}
             </tr>
           );
