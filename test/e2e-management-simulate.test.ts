@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { CallToolResultSchema, McpError } from '@modelcontextprotocol/sdk/types.js';
-import { startEverything, type RunningEverything } from './helpers/gatehouse.ts';
+import { LOCAL_EGRESS, startEverything, type RunningEverything } from './helpers/gatehouse.ts';
 import { ADMIN_TOKEN, startManaged, type ManagedGatehouse } from './helpers/managed.ts';
 
 let everything: RunningEverything;
@@ -184,7 +184,7 @@ test('bad input is refused with the field named (400); an unknown agent, user or
   await refused({ agent: 'helper', tool: 'no-such-tool', arguments: {} }, 404, /^tool "no-such-tool" not found: no server of API "tools" lists it; name it as the API's agents see it$/);
 
   // Another tenant's agent, for that tenant's neighbour: missing, as one that does not exist.
-  assert.equal((await gh.call('POST', '/api/v1/tenants', { body: { id: 'acme', name: 'Acme' } })).status, 201);
+  assert.equal((await gh.call('POST', '/api/v1/tenants', { body: { id: 'acme', name: 'Acme', egress: LOCAL_EGRESS } })).status, 201);
   assert.equal((await gh.call('POST', '/api/v1/servers', { body: { name: 'acme-srv', url: `${everything.origin}/mcp`, tenant: 'acme' } })).status, 201);
   assert.equal((await gh.call('POST', '/api/v1/apis', { body: { name: 'acme-api', path: '/acme', server: 'acme-srv', tenant: 'acme', policies: [ACL_TOOLS] } })).status, 201);
   const acme = String((await gh.call('POST', '/api/v1/tokens', { body: { name: 'acme admin', role: 'admin', tenant: 'acme' } })).body.token);
