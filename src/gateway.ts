@@ -58,6 +58,7 @@ import { httpMemberChannel } from './upstream/federation/member-era.ts';
 import { ModernMemberForwarder } from './upstream/federation/modern-forward.ts';
 import { compileFederationPlan, connectorName, isFederated, type FederationPlan } from './upstream/federation/plan.ts';
 import { ModernClientBridge } from './bridge/modern-client.ts';
+import type { SessionChannelFactory } from './bridge/session-pool.ts';
 import { EraProbe } from './bridge/era.ts';
 import { LegacyClientBridge } from './bridge/legacy-client.ts';
 import type { ModernTarget } from './bridge/modern-request.ts';
@@ -456,13 +457,15 @@ export class Gateway {
       const existing = this.bridges.get(name);
       if (existing?.definition === definition) continue;
       const log = this.log.child({ server: name, bridge: '2026→2025' });
-      let factory: (log: Logger) => MessageChannel;
+      let factory: SessionChannelFactory;
       let limits: ChannelLimits;
       let target: ConstructorParameters<typeof EraProbe>[0] | undefined;
       let modernTarget: ModernTarget | undefined;
       if ('url' in server) {
         const member = this.httpMember(name, server, globals);
-        factory = (log) => new HttpMemberChannel(member, log);
+        // A server that wants each user's own token gets it from the session's caller (session-pool.ts).
+        const perUser = member.credentials?.perUser === true;
+        factory = (log, caller) => new HttpMemberChannel(member, log, undefined, perUser ? caller : undefined);
         limits = { maxSessions: 1024, idleTimeout: globals.idleTimeout, responseTimeout: member.responseTimeout };
         target = { url: server.url, headers: server.headers, credentials: member.credentials, timeoutMs: member.responseTimeout, connectTimeoutMs: server.timeouts?.connect ?? globals.connectTimeout };
         modernTarget = { url: server.url, client: member.client, headers: server.headers, credentials: member.credentials, responseTimeout: member.responseTimeout, maxResponseBytes: globals.maxResponseBytes };

@@ -114,6 +114,26 @@ test('the upstream sees the user as subject and the agent as actor, with a token
   }
 });
 
+test('2026-07-28 clients bridged to this 2025 server: each user\'s bridged session carries a token exchanged for that user', async () => {
+  const envelope = { 'io.modelcontextprotocol/protocolVersion': '2026-07-28', 'io.modelcontextprotocol/clientCapabilities': {} };
+  const bridged = async (user: string) => {
+    const token = await idp.userToken(user);
+    secrets.add(token);
+    const headers = { ...MCP_HEADERS, authorization: `Bearer ${token}`, 'mcp-protocol-version': '2026-07-28', 'mcp-method': 'tools/call', 'mcp-name': 'whoami' };
+    const answer = await raw(gh.url('notes'), { headers, body: { jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'whoami', arguments: {}, _meta: envelope } } });
+    assert.equal(answer.status, 200, answer.text);
+    const result = (answer.messages[0] as { result?: { resultType: string; content: Array<{ text: string }> } }).result;
+    assert.equal(result?.resultType, 'complete', answer.text);
+    return JSON.parse(result.content[0]!.text) as { sub: string; act: { sub: string } };
+  };
+  const judy = await bridged('judy');
+  const kim = await bridged('kim');
+  assert.equal(judy.sub, 'judy');
+  assert.deepEqual(judy.act, { sub: AGENT_APP });
+  assert.equal(kim.sub, 'kim');
+  assert.equal((await bridged('judy')).sub, 'judy', 'each user stays on their own session');
+});
+
 test('Gatehouse publishes its actor key as a JWKS: public members only, with its kid and algorithm', async () => {
   const response = await fetch(`${gh.origin}${ACTOR_JWKS_PATH}`, { signal: AbortSignal.timeout(5000) });
   assert.equal(response.status, 200);

@@ -80,6 +80,15 @@ export interface CredentialContext {
   readonly method?: string | undefined;
 }
 
+/**
+ * The caller a long-lived upstream session currently acts for (a bridged session of one
+ * principal): set on each request served on it, read by the channel for each request it sends,
+ * so that a refreshed or newly connected token is used from the next request on.
+ */
+export interface CallerSlot {
+  current: CredentialContext | undefined;
+}
+
 /** The upstream's own credential (credential store, client-credentials grants, a user's token), per request. */
 export interface UpstreamCredentials {
   headers(context?: CredentialContext): Record<string, string> | Promise<Record<string, string>>;
