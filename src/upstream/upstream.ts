@@ -78,6 +78,12 @@ export interface CredentialContext {
   readonly req: IncomingMessage;
   /** The JSON-RPC method of the request, when there is one (named on the connect page). */
   readonly method?: string | undefined;
+  /**
+   * False for Gatehouse's own requests on the caller's behalf (a bridged session's standalone
+   * stream, its DELETE, a notification): no connect link is made for them when the user has no
+   * token (nobody would see it); they are refused instead.
+   */
+  readonly prompt?: boolean | undefined;
 }
 
 /**

@@ -79,6 +79,7 @@ export class OAuthUserCredentials implements UpstreamCredentials {
     }
     const loaded = await this.load(user, context.req);
     if (loaded) return loaded.headers;
+    if (context.prompt === false) throw new GatehouseError('GH_UPSTREAM_UNAVAILABLE', `Upstream "${this.server}": user "${user}" has no connection to it (any more)`);
     throw await this.prompt(context, user);
   }
 

@@ -141,9 +141,13 @@ export class HttpMemberChannel implements MessageChannel {
     this.end('was detached');
   }
 
-  private async headers(accept: string | undefined, lastEventId?: string): Promise<Record<string, string>> {
+  /** `forRequest`: a client's request rides on it, whose answer may be a connect prompt (else none is made). */
+  private async headers(accept: string | undefined, lastEventId?: string, forRequest = false): Promise<Record<string, string>> {
     const headers = this.plainHeaders(accept, lastEventId);
-    if (this.config.credentials) Object.assign(headers, await this.config.credentials.headers(this.caller?.current));
+    if (this.config.credentials) {
+      const caller = this.caller?.current;
+      Object.assign(headers, await this.config.credentials.headers(caller && !forRequest ? { ...caller, prompt: false } : caller));
+    }
     return headers;
   }
 
@@ -161,7 +165,7 @@ export class HttpMemberChannel implements MessageChannel {
     let response: UpstreamResponse;
     try {
       // Without a credential, no wait for one (a POST per message: one promise fewer each).
-      const headers = this.config.credentials ? await this.headers(POST_ACCEPT) : this.plainHeaders(POST_ACCEPT);
+      const headers = this.config.credentials ? await this.headers(POST_ACCEPT, undefined, isRequest(message)) : this.plainHeaders(POST_ACCEPT);
       headers['content-type'] = 'application/json';
       response = await this.config.client.request(this.path, { method: 'POST', headers, body: JSON.stringify(message), responseTimeout: this.config.responseTimeout });
     } catch (error) {
@@ -220,8 +224,8 @@ export class HttpMemberChannel implements MessageChannel {
    */
   private refuse(message: JsonRpcMessage, error: unknown): boolean {
     if (!(error instanceof UrlElicitationRequired) && !(error instanceof GatehouseError)) return false;
-    this.refusal = error;
     if (!isRequest(message)) return true; // a notification for nobody: nothing to answer
+    this.refusal = error;
     const answer =
       error instanceof UrlElicitationRequired
         ? errorResponse(message.id, URL_ELICITATION_REQUIRED, error.message, error.data())
