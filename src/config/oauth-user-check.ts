@@ -1,8 +1,10 @@
 // Cross-checks of servers with a per-caller `auth` (`oauth-user`, `token-exchange`): the token is
-// chosen from the caller of each request, which only the direct Streamable HTTP connector knows.
-// So such a server has no `credential` besides, no shared list cache (one user's list would serve
-// another), and is reached by APIs that name it alone (`server:`), not through a federated API or
-// virtual server. A token exchange's actor key must be a usable private key, its keyId its own.
+// chosen from the caller of each request, which the direct Streamable HTTP connector and the
+// 2026-07-28 bridge (its sessions send for their caller) know, and a federated API's member
+// sessions do not yet. So such a server has no `credential` besides, no shared list cache (one
+// user's list would serve another), and is reached by APIs that name it alone (`server:`), not
+// through a federated API or virtual server. A token exchange's actor key must be a usable
+// private key, its keyId its own.
 import { createPrivateKey } from 'node:crypto';
 import type { ConfigData } from './schema.ts';
 
