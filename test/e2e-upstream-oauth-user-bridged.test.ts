@@ -138,6 +138,15 @@ test('two users through the bridge: each gets input_required with a connect link
   assert.equal(opened.length, 2, 'one bridged session per user (a prompt on initialize opens none)');
 });
 
+test('server/discover of a user who has not connected yet gets the connect prompt too: the bridge answers it from the server\'s initialize, which needs the user\'s token', async () => {
+  const token = await agentToken('judy');
+  const envelope = { 'io.modelcontextprotocol/protocolVersion': MODERN, 'io.modelcontextprotocol/clientCapabilities': {} };
+  const headers = { ...MCP_HEADERS, authorization: `Bearer ${token}`, 'mcp-protocol-version': MODERN, 'mcp-method': 'server/discover' };
+  const response = await raw(gh.url('notes'), { headers, body: { jsonrpc: '2.0', id: 2, method: 'server/discover', params: { _meta: envelope } } });
+  assert.equal(response.status, 200, response.text);
+  promptOf(response.messages.at(-1) as Answer);
+});
+
 test('a short-lived upstream token is refreshed under the bridged session, which keeps serving its user', { timeout: 60_000 }, async () => {
   const ivan = await agentToken('ivan');
   const prompt = promptOf((await whoami(ivan)).answer);
