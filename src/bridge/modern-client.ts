@@ -9,7 +9,7 @@ import { GatehouseError } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import { errorResponse, idKey, isObject, isRequest, type JsonObject, type JsonRpcMessage, type JsonRpcRequest, type JsonRpcResponse } from '../mcp/jsonrpc.ts';
 import type { MessageChannel } from '../upstream/channel.ts';
-import type { PostExchange } from '../upstream/upstream.ts';
+import type { CredentialContext, PostExchange } from '../upstream/upstream.ts';
 import { envelopeProblem, legacyParams, readEnvelope, type Envelope } from './envelope.ts';
 import { discoverResult, modernResult } from './results.ts';
 import type { Call, LegacySession } from './legacy-session.ts';
@@ -158,11 +158,11 @@ export class ModernClientBridge {
    * refuse or not forward, and when the session cannot be opened (the bridge says why later, after
    * the policies, as for any request).
    */
-  async channelFor(api: string, sub: string, message: JsonRpcMessage): Promise<MessageChannel | undefined> {
+  async channelFor(api: string, sub: string, message: JsonRpcMessage, caller?: CredentialContext): Promise<MessageChannel | undefined> {
     if (!isRequest(message) || REMOVED.has(message.method) || envelopeProblem(message.params) !== undefined) return undefined;
     const envelope = readEnvelope(message.params);
     try {
-      return (await this.pool.acquire(api, sub, envelope.capabilities, envelope.clientInfo)).channel;
+      return (await this.pool.acquire(api, sub, envelope.capabilities, envelope.clientInfo, caller)).channel;
     } catch {
       return undefined;
     }
