@@ -133,6 +133,17 @@ test('a federated API: before connecting, the other member works and the per-use
   rememberUpstreamTokens();
 });
 
+test('a session opened after another user connected the member (its initialize answered from what the servers said before) prompts on its very first call', { timeout: 60_000 }, async () => {
+  const kim = await agentFor('kim', 'all');
+  try {
+    await connect(await promptOf(kim, 'notes__whoami'), 'kim-up');
+    assert.equal(await textOf(kim, 'notes__whoami'), 'kim-up');
+  } finally {
+    await kim.close();
+  }
+  rememberUpstreamTokens();
+});
+
 test('a revoked connection is asked for again on the open federated session, and connecting again serves it', { timeout: 60_000 }, async () => {
   const grace = await agentFor('grace', 'all');
   try {
@@ -199,7 +210,7 @@ test('no upstream token reached an agent, a log line, the audit or a file of the
   const stored = files.map((e) => readFileSync(path.join(e.parentPath, e.name)));
   const logs = gh.logs.text();
   // A connect link is made only for a call that shows it: none for the members Gatehouse opened on its own.
-  assert.equal(logs.split('\n').filter((line) => line.includes('sent a connect link')).length, 5, 'one per prompt the tests saw');
+  assert.equal(logs.split('\n').filter((line) => line.includes('sent a connect link')).length, 6, 'one per prompt the tests saw');
   for (const token of secrets) {
     for (const bytes of stored) assert.equal(bytes.indexOf(Buffer.from(token)), -1, 'a token is in a file of the data directory in clear');
     assert.ok(!logs.includes(token), 'a token is in the log');

@@ -749,12 +749,18 @@ export class FederatedChannel implements MessageChannel {
    * may have connected since): true once it is up, else its refusal (a connect prompt) is the answer.
    */
   private async retryRefused(member: Member): Promise<Error | undefined> {
-    if (member.refusal === undefined || member.state !== 'down') return undefined;
+    // A start of Gatehouse's own under way (quiet: it would make no link) is waited for first.
+    if (member.state === 'starting' && member.starting) await member.starting;
+    // Not opened yet in this session (its initialize was answered from other sessions'): opened
+    // now for the call, so that a user without a token gets the prompt on this very call.
+    const idle = member.state === 'idle' && this.initialized;
+    if (!idle && (member.refusal === undefined || member.state !== 'down')) return undefined;
     if (await this.startMember(member, true)) {
-      this.announce();
+      if (!idle) this.announce();
       return undefined;
     }
-    return member.refusal ?? new GatehouseError('GH_UPSTREAM_UNAVAILABLE', `Server "${member.server}" of API "${this.plan.api}" is unavailable: ${member.reason}`);
+    // Down for another reason (unreachable): routed as before, as a name no server lists now.
+    return member.refusal;
   }
 
   /** A request its member refused for this user: the prompt (-32042, the connect link) or the refusal, as the client's answer. */
