@@ -58,6 +58,8 @@ before(async () => {
         { name: 'keys', path: '/keys', server: 'notes', auth: { type: 'api-key' } },
         { name: 'slow', path: '/slow', server: 'notes-slow', auth: jwt },
         { name: 'dead', path: '/dead', server: 'notes-dead', auth: jwt },
+        // A federated API whose members exchange tokens (the same upstream twice, under two names).
+        { name: 'fed', path: '/fed', servers: ['notes', 'notes-slow'], auth: jwt },
       ],
     },
     { dataDir },
@@ -132,6 +134,24 @@ test('2026-07-28 clients bridged to this 2025 server: each user\'s bridged sessi
   assert.deepEqual(judy.act, { sub: AGENT_APP });
   assert.equal(kim.sub, 'kim');
   assert.equal((await bridged('judy')).sub, 'judy', 'each user stays on their own session');
+});
+
+test('a federated API: each member hop carries a token exchanged for the session\'s own user', async () => {
+  const lee = await agentFor('lee', 'fed');
+  const mia = await agentFor('mia', 'fed');
+  try {
+    const call = async (agent: Agent, name: string) => {
+      const result = await agent.client.callTool({ name, arguments: {} });
+      return JSON.parse((result.content as Array<{ text: string }>)[0]!.text) as { sub: string; act: { sub: string } };
+    };
+    assert.equal((await call(lee, 'notes__whoami')).sub, 'lee');
+    assert.equal((await call(mia, 'notes__whoami')).sub, 'mia');
+    assert.equal((await call(lee, 'notes-slow__whoami')).sub, 'lee');
+    assert.deepEqual((await call(mia, 'notes-slow__whoami')).act, { sub: AGENT_APP });
+  } finally {
+    await lee.close();
+    await mia.close();
+  }
 });
 
 test('Gatehouse publishes its actor key as a JWKS: public members only, with its kid and algorithm', async () => {
