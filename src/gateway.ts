@@ -59,6 +59,7 @@ import { httpMemberChannel } from './upstream/federation/member-era.ts';
 import { ModernMemberForwarder } from './upstream/federation/modern-forward.ts';
 import { compileFederationPlan, connectorName, isFederated, type FederationPlan } from './upstream/federation/plan.ts';
 import { ModernClientBridge } from './bridge/modern-client.ts';
+import type { SessionChannelFactory } from './bridge/session-pool.ts';
 import { EraProbe } from './bridge/era.ts';
 import { LegacyClientBridge } from './bridge/legacy-client.ts';
 import type { ModernTarget } from './bridge/modern-request.ts';
@@ -464,13 +465,15 @@ export class Gateway {
       const existing = this.bridges.get(name);
       if (existing?.definition === definition) continue;
       const log = this.log.child({ server: name, bridge: '2026→2025' });
-      let factory: (log: Logger) => MessageChannel;
+      let factory: SessionChannelFactory;
       let limits: ChannelLimits;
       let target: ConstructorParameters<typeof EraProbe>[0] | undefined;
       let modernTarget: ModernTarget | undefined;
       if ('url' in server) {
         const member = this.httpMember(name, server, globals);
-        factory = (log) => new HttpMemberChannel(member, log);
+        // A server that wants each user's own token gets it from the session's caller (session-pool.ts).
+        const perUser = member.credentials?.perUser === true;
+        factory = (log, caller) => new HttpMemberChannel(member, log, undefined, perUser ? caller : undefined);
         limits = { maxSessions: 1024, idleTimeout: globals.idleTimeout, responseTimeout: member.responseTimeout };
         target = { url: server.url, headers: server.headers, credentials: member.credentials, timeoutMs: member.responseTimeout, connectTimeoutMs: server.timeouts?.connect ?? globals.connectTimeout, egress: this.egressOf(server) };
         modernTarget = { url: server.url, client: member.client, headers: server.headers, credentials: member.credentials, responseTimeout: member.responseTimeout, maxResponseBytes: globals.maxResponseBytes };
@@ -544,7 +547,7 @@ export class Gateway {
    * server, each negotiating its own revision. A changed API retires the pooled sessions, so that
    * later requests route with the new plan (the ACL already resolves names with it).
    */
-  private syncFederatedBridge(api: string, name: string, factory: (log: Logger) => MessageChannel, limits: ChannelLimits, definition: string): void {
+  private syncFederatedBridge(api: string, name: string, factory: SessionChannelFactory, limits: ChannelLimits, definition: string): void {
     const existing = this.bridges.get(name);
     if (existing) {
       existing.bridges.modernClient.update(factory, limits);
@@ -570,7 +573,7 @@ export class Gateway {
   }
 
   /** The connector's channel factory, limits and revival (stored sessions), and the channels of the API's 2026-07-28 bridge. */
-  private federationSetup(plan: FederationPlan, config: ConfigData, globals: UpstreamGlobals): [ChannelFactory, ChannelLimits, ChannelRevival | undefined, (log: Logger) => MessageChannel] {
+  private federationSetup(plan: FederationPlan, config: ConfigData, globals: UpstreamGlobals): [ChannelFactory, ChannelLimits, ChannelRevival | undefined, SessionChannelFactory] {
     const memberFactories = new Map<string, MemberFactory>();
     const http = plan.members.every((server) => config.servers[server] !== undefined && 'url' in config.servers[server]);
     for (const server of plan.members) {
@@ -580,16 +583,21 @@ export class Gateway {
         const member = this.httpMember(server, definition, globals);
         const modern: ModernTarget = { url: definition.url, client: member.client, headers: definition.headers, credentials: member.credentials, responseTimeout: member.responseTimeout, maxResponseBytes: globals.maxResponseBytes };
         // The server's own era probe (syncBridges made it): a member that speaks 2026-07-28 is spoken to sessionlessly.
-        memberFactories.set(server, (_server, log, resume) => httpMemberChannel(server, member, modern, this.bridges.get(server)?.bridges.probe, log, resume));
+        if (member.credentials?.perUser === true) {
+          // Each user's own token: a 2025 session per client session, sending for its caller.
+          memberFactories.set(server, (_server, log, resume, caller) => new HttpMemberChannel(member, log, resume, caller ?? { current: undefined }));
+        } else {
+          memberFactories.set(server, (_server, log, resume) => httpMemberChannel(server, member, modern, this.bridges.get(server)?.bridges.probe, log, resume));
+        }
       } else {
         const make = this.channelSetup(server, definition, globals)[0];
         memberFactories.set(server, (_server, log) => make(log, { id: '' }));
       }
     }
-    const members: MemberFactory = (server, log, resume) => {
+    const members: MemberFactory = (server, log, resume, caller) => {
       const make = memberFactories.get(server);
       if (!make) throw new Error(`server "${server}" is not configured`);
-      return make(server, log, resume);
+      return make(server, log, resume, caller);
     };
     const timeouts = { response: globals.responseTimeout };
     const inits = new MemberInits();
@@ -598,10 +606,11 @@ export class Gateway {
     // Every member over Streamable HTTP: sessions are kept in the shared store, any node continues them.
     const stored = http ? new FederatedSessionStore(this.store, plan.api, this.sealed.federatedSessions, this.log.child({ api: plan.api })) : undefined;
     const factory: ChannelFactory = (log, session) =>
-      new FederatedChannel(plan, members, log, timeouts, inits, { ids: taskIds, binding: `${plan.api}\n${session.id}` }, stored?.for(session.id), session.stored as FederatedState | undefined);
+      new FederatedChannel(plan, members, log, timeouts, inits, { ids: taskIds, binding: `${plan.api}\n${session.id}` }, stored?.for(session.id), session.stored as FederatedState | undefined, session.caller);
     // Bridged sessions are the bridge's own (keyed by agent and declaration), never stored: their
     // task ids are bound to the one session (the bridge seals them again for the agent).
-    const bridged = (log: Logger): MessageChannel => new FederatedChannel(plan, members, log, timeouts, inits, { ids: taskIds, binding: `${plan.api}\nbridged ${randomUUID()}` });
+    const bridged: SessionChannelFactory = (log, caller) =>
+      new FederatedChannel(plan, members, log, timeouts, inits, { ids: taskIds, binding: `${plan.api}\nbridged ${randomUUID()}` }, undefined, undefined, caller);
     return [factory, limits, stored && { load: (id: string) => stored.load(id) }, bridged];
   }
 

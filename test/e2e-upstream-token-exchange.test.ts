@@ -58,6 +58,8 @@ before(async () => {
         { name: 'keys', path: '/keys', server: 'notes', auth: { type: 'api-key' } },
         { name: 'slow', path: '/slow', server: 'notes-slow', auth: jwt },
         { name: 'dead', path: '/dead', server: 'notes-dead', auth: jwt },
+        // A federated API whose members exchange tokens (the same upstream twice, under two names).
+        { name: 'fed', path: '/fed', servers: ['notes', 'notes-slow'], auth: jwt },
       ],
     },
     { dataDir },
@@ -111,6 +113,44 @@ test('the upstream sees the user as subject and the agent as actor, with a token
     assert.equal(idp.exchanges.get('alice'), 1);
   } finally {
     await alice.close();
+  }
+});
+
+test('2026-07-28 clients bridged to this 2025 server: each user\'s bridged session carries a token exchanged for that user', async () => {
+  const envelope = { 'io.modelcontextprotocol/protocolVersion': '2026-07-28', 'io.modelcontextprotocol/clientCapabilities': {} };
+  const bridged = async (user: string) => {
+    const token = await idp.userToken(user);
+    secrets.add(token);
+    const headers = { ...MCP_HEADERS, authorization: `Bearer ${token}`, 'mcp-protocol-version': '2026-07-28', 'mcp-method': 'tools/call', 'mcp-name': 'whoami' };
+    const answer = await raw(gh.url('notes'), { headers, body: { jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'whoami', arguments: {}, _meta: envelope } } });
+    assert.equal(answer.status, 200, answer.text);
+    const result = (answer.messages[0] as { result?: { resultType: string; content: Array<{ text: string }> } }).result;
+    assert.equal(result?.resultType, 'complete', answer.text);
+    return JSON.parse(result.content[0]!.text) as { sub: string; act: { sub: string } };
+  };
+  const judy = await bridged('judy');
+  const kim = await bridged('kim');
+  assert.equal(judy.sub, 'judy');
+  assert.deepEqual(judy.act, { sub: AGENT_APP });
+  assert.equal(kim.sub, 'kim');
+  assert.equal((await bridged('judy')).sub, 'judy', 'each user stays on their own session');
+});
+
+test('a federated API: each member hop carries a token exchanged for the session\'s own user', async () => {
+  const lee = await agentFor('lee', 'fed');
+  const mia = await agentFor('mia', 'fed');
+  try {
+    const call = async (agent: Agent, name: string) => {
+      const result = await agent.client.callTool({ name, arguments: {} });
+      return JSON.parse((result.content as Array<{ text: string }>)[0]!.text) as { sub: string; act: { sub: string } };
+    };
+    assert.equal((await call(lee, 'notes__whoami')).sub, 'lee');
+    assert.equal((await call(mia, 'notes__whoami')).sub, 'mia');
+    assert.equal((await call(lee, 'notes-slow__whoami')).sub, 'lee');
+    assert.deepEqual((await call(mia, 'notes-slow__whoami')).act, { sub: AGENT_APP });
+  } finally {
+    await lee.close();
+    await mia.close();
   }
 });
 

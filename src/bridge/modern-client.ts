@@ -9,11 +9,12 @@ import { GatehouseError } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import { errorResponse, idKey, isObject, isRequest, type JsonObject, type JsonRpcMessage, type JsonRpcRequest, type JsonRpcResponse } from '../mcp/jsonrpc.ts';
 import type { MessageChannel } from '../upstream/channel.ts';
-import type { PostExchange } from '../upstream/upstream.ts';
+import type { CredentialContext, PostExchange } from '../upstream/upstream.ts';
 import { envelopeProblem, legacyParams, readEnvelope, type Envelope } from './envelope.ts';
 import { discoverResult, modernResult } from './results.ts';
 import type { Call, LegacySession } from './legacy-session.ts';
-import { SessionPool, type PoolLimits } from './session-pool.ts';
+import { SessionPool, type PoolLimits, type SessionChannelFactory } from './session-pool.ts';
+import { URL_ELICITATION_REQUIRED, UrlElicitationRequired, urlInputRequired, withoutUrlRound } from '../mcp/url-elicitation.ts';
 import type { RequestStateSealer } from './request-state.ts';
 import { BridgeReply } from './reply.ts';
 import { serveListen } from './listen.ts';
@@ -41,7 +42,7 @@ export class ModernClientBridge {
 
   constructor(
     readonly server: string,
-    factory: (log: Logger) => MessageChannel,
+    factory: SessionChannelFactory,
     limits: PoolLimits,
     private readonly states: RequestStateSealer,
     taskIds: TaskIdSealer,
@@ -52,15 +53,17 @@ export class ModernClientBridge {
     this.tasks = new BridgedTasks(taskIds, nodeId, log);
   }
 
-  update(factory: (log: Logger) => MessageChannel, limits: PoolLimits): void {
+  update(factory: SessionChannelFactory, limits: PoolLimits): void {
     this.pool.update(factory, limits);
     this.toolHeaders.clear();
     this.tasks.support.clear();
   }
 
   async post(x: PostExchange): Promise<void> {
-    const message = x.messages[0];
-    if (message === undefined) return void x.res.writeHead(202).end();
+    const sent = x.messages[0];
+    if (sent === undefined) return void x.res.writeHead(202).end();
+    // The retry of a connect prompt (below) is the plain request again: Gatehouse's round stays here.
+    const message = withoutUrlRound(sent);
     if (!isRequest(message)) {
       if ('method' in message && message.method === 'notifications/cancelled') this.cancelled(x, message.params);
       // Other notifications (and responses, which 2026-07-28 clients do not send) need no server.
@@ -112,6 +115,12 @@ export class ModernClientBridge {
       const call = session.call(message, asTask ? { ...params, task: {} } : params);
       call.taskAugmented = asTask;
       return await this.drive(x, session, call, message);
+    } catch (error) {
+      // The user has not connected their account at the server yet: a multi round-trip request
+      // whose input request is the connect link, answered by the client's retry.
+      if (!(error instanceof UrlElicitationRequired) || x.res.headersSent) throw error;
+      if (x.record) x.record.error = new GatehouseError('GH_UPSTREAM_UNAVAILABLE', error.message);
+      return this.answer(x, urlInputRequired(message.id, error));
     } finally {
       x.record?.upstreamEnded();
     }
@@ -143,7 +152,8 @@ export class ModernClientBridge {
   }
 
   private session(x: PostExchange, envelope: Envelope): LegacySession | Promise<LegacySession> {
-    return this.pool.acquire(x.api, x.principal.key, envelope.capabilities, envelope.clientInfo);
+    const method = isRequest(x.messages[0]!) ? x.messages[0].method : undefined;
+    return this.pool.acquire(x.api, x.principal.key, envelope.capabilities, envelope.clientInfo, { principal: x.principal, req: x.req, method });
   }
 
   /**
@@ -152,11 +162,11 @@ export class ModernClientBridge {
    * refuse or not forward, and when the session cannot be opened (the bridge says why later, after
    * the policies, as for any request).
    */
-  async channelFor(api: string, sub: string, message: JsonRpcMessage): Promise<MessageChannel | undefined> {
+  async channelFor(api: string, sub: string, message: JsonRpcMessage, caller?: CredentialContext): Promise<MessageChannel | undefined> {
     if (!isRequest(message) || REMOVED.has(message.method) || envelopeProblem(message.params) !== undefined) return undefined;
     const envelope = readEnvelope(message.params);
     try {
-      return (await this.pool.acquire(api, sub, envelope.capabilities, envelope.clientInfo)).channel;
+      return (await this.pool.acquire(api, sub, envelope.capabilities, envelope.clientInfo, caller)).channel;
     } catch {
       return undefined;
     }
@@ -269,6 +279,11 @@ export class ModernClientBridge {
               this.toolHeaders.learn(event.response.result);
               this.tasks.support.learn(event.response.result);
             }
+            const prompt = connectPrompt(event.response);
+            if (prompt !== undefined) {
+              if (x.record) x.record.error = new GatehouseError('GH_UPSTREAM_UNAVAILABLE', prompt.message);
+              return reply.final(urlInputRequired(request.id, prompt));
+            }
             const result = event.response.result;
             // A task-augmented call answers with the task (CreateTaskResult), in 2026-07-28 shape.
             const created = call.taskAugmented && isObject(result) && isObject(result.task) ? this.tasks.created(x.api, x.principal.key, session, result.task) : undefined;
@@ -310,6 +325,21 @@ export class ModernClientBridge {
     const waiting = this.waiting.get(key);
     if (waiting) waiting.session.cancel(waiting.call, typeof params?.reason === 'string' ? params.reason : 'cancelled by the client');
   }
+}
+
+/**
+ * A 2025 URL elicitation required error (-32042) as a multi round-trip request: Gatehouse's own
+ * connect prompt on a session already open (the user's token was revoked or its refresh refused
+ * since), or the server's own (2025-11-25 servers ask for URL visits this way). Either way the
+ * request is to be sent again once the person has been to the URL, which is what the client's
+ * retry does. Undefined for any other answer.
+ */
+function connectPrompt(response: JsonRpcResponse): UrlElicitationRequired | undefined {
+  const error = response.error;
+  if (error?.code !== URL_ELICITATION_REQUIRED || !isObject(error.data) || !Array.isArray(error.data.elicitations)) return undefined;
+  const elicitations = error.data.elicitations.filter(isObject);
+  if (elicitations.length === 0 || !elicitations.every((e) => e.mode === 'url' && typeof e.url === 'string' && typeof e.elicitationId === 'string' && typeof e.message === 'string')) return undefined;
+  return new UrlElicitationRequired(error.message, elicitations.map((e) => ({ mode: 'url', elicitationId: String(e.elicitationId), url: String(e.url), message: String(e.message) })));
 }
 
 function errorFor(request: JsonRpcRequest, error: GatehouseError): JsonRpcResponse {

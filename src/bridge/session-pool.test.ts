@@ -4,7 +4,9 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { pino } from 'pino';
 import type { JsonRpcMessage } from '../mcp/jsonrpc.ts';
+import type { IncomingMessage } from 'node:http';
 import type { MessageChannel } from '../upstream/channel.ts';
+import type { CallerSlot, CredentialContext } from '../upstream/upstream.ts';
 import { LegacySession } from './legacy-session.ts';
 import { SessionPool } from './session-pool.ts';
 
@@ -60,5 +62,32 @@ test('a closed session is not returned: the next request opens another', async (
   const next = await open(p, 'agent-a', {}, { name: 'c', version: '1' });
   assert.notEqual(next, first);
   assert.equal(next.closed, false);
+  await p.close();
+});
+
+test('each session\'s channel sends for its own caller: set when it opens, updated by each later request of that agent', async () => {
+  const slots = new Map<string, CallerSlot>();
+  const p = new SessionPool(
+    's',
+    (_log, caller) => {
+      slots.set(String(caller.current?.principal.id), caller);
+      return new InitChannel();
+    },
+    { maxSessions: 100, idleTimeout: 60_000, responseTimeout: 5_000 },
+    pino({ level: 'silent' }),
+  );
+  const caller = (user: string, method: string): CredentialContext => ({ principal: { kind: 'user', id: user, key: `oauth2:iss:${user}:app`, plan: 'oauth2', user: { id: user } }, req: {} as IncomingMessage, method });
+  const acquire = async (user: string, method: string) => {
+    const got = p.acquire('api', `oauth2:iss:${user}:app`, {}, { name: 'c', version: '1' }, caller(user, method));
+    return got instanceof Promise ? await got : got;
+  };
+  const grace = await acquire('grace', 'tools/list');
+  const heidi = await acquire('heidi', 'tools/list');
+  assert.notEqual(grace, heidi, 'two users never share a session');
+  assert.equal(slots.get('grace')!.current!.method, 'tools/list');
+  assert.equal(await acquire('grace', 'tools/call'), grace);
+  assert.equal(slots.get('grace')!.current!.method, 'tools/call', 'the later request is the one the channel sends for');
+  assert.equal(slots.get('heidi')!.current!.principal.id, 'heidi', 'and the other user\'s session is untouched');
+  assert.equal(slots.get('heidi')!.current!.method, 'tools/list');
   await p.close();
 });

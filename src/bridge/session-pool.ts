@@ -2,12 +2,17 @@
 // keyed by API, principal and the capabilities (and client info) the client declared, so that two
 // principals never share one and a server never sees capabilities the client did not declare;
 // the same client's requests reuse it. Idle sessions are reaped; a principal holds a bounded number.
+// The principal's binding key names its user (an oauth2 principal's key holds the token's `sub`),
+// so a server that wants each user's own token gets it on a session of that user only: each
+// session carries its caller (the latest request served on it), which its channel asks the
+// credential with for every request it sends.
 import { createHash, randomBytes } from 'node:crypto';
 import { GatehouseError } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import type { JsonObject } from '../mcp/jsonrpc.ts';
 import { canonicalJson } from '../mcp/canonical-json.ts';
 import type { MessageChannel } from '../upstream/channel.ts';
+import type { CallerSlot, CredentialContext } from '../upstream/upstream.ts';
 import { LegacySession } from './legacy-session.ts';
 
 export interface PoolLimits {
@@ -27,6 +32,9 @@ const PER_PRINCIPAL = 8;
 const KNOWN_DECLARATIONS = 1024;
 const KNOWN_DECLARATION_CHARS = 1024;
 
+/** A session's channel to the server, sending for the caller in `caller` (see CallerSlot). */
+export type SessionChannelFactory = (log: Logger, caller: CallerSlot) => MessageChannel;
+
 export class SessionPool {
   private readonly byKey = new Map<string, Promise<LegacySession>>();
   /** Sessions that finished opening, by the same key: found without waiting on a promise. */
@@ -34,15 +42,17 @@ export class SessionPool {
   private readonly byId = new Map<string, LegacySession>();
   /** Pool keys by the declaration as the client sent it (see keyOf). */
   private readonly keys = new Map<string, string>();
+  /** The caller each session's channel sends for (see CallerSlot). */
+  private readonly callers = new WeakMap<LegacySession, CallerSlot>();
 
   constructor(
     private readonly server: string,
-    private factory: (log: Logger) => MessageChannel,
+    private factory: SessionChannelFactory,
     private limits: PoolLimits,
     private readonly log: Logger,
   ) {}
 
-  update(factory: (log: Logger) => MessageChannel, limits: PoolLimits): void {
+  update(factory: SessionChannelFactory, limits: PoolLimits): void {
     this.factory = factory;
     this.limits = limits;
   }
@@ -65,11 +75,20 @@ export class SessionPool {
    * The session for this API, principal and declaration: reused when live (returned as it is, the
    * path of nearly every request), else opened.
    */
-  acquire(api: string, sub: string, capabilities: JsonObject, clientInfo: JsonObject): LegacySession | Promise<LegacySession> {
+  acquire(api: string, sub: string, capabilities: JsonObject, clientInfo: JsonObject, caller?: CredentialContext): LegacySession | Promise<LegacySession> {
     const key = this.keyOf(api, sub, capabilities, clientInfo);
     const ready = this.ready.get(key);
-    if (ready !== undefined && !ready.closed) return ready;
-    return this.acquireSlowly(key, api, sub, capabilities, clientInfo);
+    if (ready !== undefined && !ready.closed) return this.servedFor(ready, caller);
+    return this.acquireSlowly(key, api, sub, capabilities, clientInfo, caller).then((session) => this.servedFor(session, caller));
+  }
+
+  /** The session, its channel now sending for this caller (the same principal: a fresher request). */
+  private servedFor(session: LegacySession, caller: CredentialContext | undefined): LegacySession {
+    if (caller !== undefined) {
+      const slot = this.callers.get(session);
+      if (slot) slot.current = caller;
+    }
+    return session;
   }
 
   /**
@@ -93,14 +112,14 @@ export class SessionPool {
     return key;
   }
 
-  private async acquireSlowly(key: string, api: string, sub: string, capabilities: JsonObject, clientInfo: JsonObject): Promise<LegacySession> {
+  private async acquireSlowly(key: string, api: string, sub: string, capabilities: JsonObject, clientInfo: JsonObject, caller: CredentialContext | undefined): Promise<LegacySession> {
     const existing = this.byKey.get(key);
     if (existing) {
       const session = await existing;
       if (!session.closed) return session;
       if (this.byKey.get(key) === existing) this.byKey.delete(key);
     }
-    const opening = this.open(key, api, sub, capabilities, clientInfo);
+    const opening = this.open(key, api, sub, capabilities, clientInfo, caller);
     this.byKey.set(key, opening);
     opening.then(
       (session) => {
@@ -142,7 +161,7 @@ export class SessionPool {
     await Promise.all(all.map((s) => s.close()));
   }
 
-  private async open(key: string, api: string, sub: string, capabilities: JsonObject, clientInfo: JsonObject): Promise<LegacySession> {
+  private async open(key: string, api: string, sub: string, capabilities: JsonObject, clientInfo: JsonObject, caller: CredentialContext | undefined): Promise<LegacySession> {
     const mine = [...this.byId.values()].filter((s) => s.key.startsWith(`${api}\n${sub}\n`));
     if (mine.length >= PER_PRINCIPAL) {
       const idle = mine.filter((s) => !s.busy).sort((a, b) => a.lastActivity - b.lastActivity)[0];
@@ -155,7 +174,9 @@ export class SessionPool {
     }
     const id = randomBytes(9).toString('base64url');
     const log = this.log.child({ bridged: id });
-    const session = new LegacySession(id, key, sub, this.factory(log), log);
+    const slot: CallerSlot = { current: caller };
+    const session = new LegacySession(id, key, sub, this.factory(log, slot), log);
+    this.callers.set(session, slot);
     session.onclose = () => this.drop(session);
     this.byId.set(id, session);
     try {
@@ -163,6 +184,9 @@ export class SessionPool {
     } catch (error) {
       this.drop(session);
       void session.close();
+      // The caller has no upstream token yet (or acts for no user): the client is told as it is (a connect link).
+      const refusal = session.channel.refusal;
+      if (refusal !== undefined) throw refusal;
       throw new GatehouseError('GH_UPSTREAM_UNAVAILABLE', `Upstream "${this.server}" could not be started for a 2026-07-28 client: ${(error as Error).message}`);
     }
     log.info({ api, upstreamVersion: session.init?.protocolVersion }, 'opened a bridged upstream session for a 2026-07-28 client');

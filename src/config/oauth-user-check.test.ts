@@ -42,10 +42,12 @@ test('a credential beside auth, and a shared list cache, are refused', () => {
   refused(`servers:\n  gh:\n    url: https://example.com/mcp\n    auth: { type: oauth-user }\n    listCache: { enabled: true }\n${API}`, 'servers.gh.listCache.enabled', /expected false/);
 });
 
-test('a federated API or a virtual server cannot include a per-user server yet', () => {
+test('a federated API or a virtual server includes a per-user server when the member can be left out and its calls placed by name', () => {
   const servers = `servers:\n  gh:\n    url: https://example.com/mcp\n    auth: { type: oauth-user }\n  other:\n    url: https://example.org/mcp\n`;
-  refused(`${servers}apis:\n  - name: all\n    path: /all\n    servers: [other, gh]\n`, 'apis[0].servers[1]', /per-user OAuth .* names it alone/);
-  refused(`${servers}apis:\n  - name: v\n    path: /v\n    tools:\n      - { server: gh, name: whoami }\n`, 'apis[0].tools[0].server', /per-user OAuth/);
+  parseConfigText(`${servers}apis:\n  - name: all\n    path: /all\n    servers: [other, gh]\n`, 'up.yaml', {});
+  parseConfigText(`${servers}apis:\n  - name: v\n    path: /v\n    tools:\n      - { server: gh, name: whoami }\n`, 'up.yaml', {});
+  refused(`${servers}apis:\n  - name: all\n    path: /all\n    servers: [other, gh]\n    onUpstreamFailure: fail\n`, 'apis[0].onUpstreamFailure', /expected omit: server "gh" \(per-user OAuth/);
+  refused(`${servers}apis:\n  - name: all\n    path: /all\n    servers: [other, gh]\n    namespace: { prefix: conflicts }\n`, 'apis[0].namespace.prefix', /expected always/);
 });
 
 test('a scope with a space is refused', () => {
@@ -70,7 +72,7 @@ test('a token-exchange server loads with its defaults', () => {
   });
 });
 
-test('token exchange: an unusable actor key, a missing client secret, a credential beside it and a federated API are refused', () => {
+test('token exchange: an unusable actor key, a missing client secret, a credential beside it and a federated API that would fail without it are refused', () => {
   refused(
     `servers:\n  gh:\n    url: https://example.com/mcp\n    auth: { type: token-exchange, tokenUrl: "https://idp.example.com/token", client: { id: gatehouse, secret: s }, actor: { type: jwt, issuer: gh, privateKey: "not a key" } }\n${API}`,
     'servers.gh.auth.actor.privateKey',
@@ -79,7 +81,7 @@ test('token exchange: an unusable actor key, a missing client secret, a credenti
   refused(`servers:\n  gh:\n    url: https://example.com/mcp\n    auth: { type: token-exchange, tokenUrl: "https://idp.example.com/token", client: { id: gatehouse } }\n${API}`, 'servers.gh.auth.client.secret', /expected string/);
   refused(`servers:\n  gh:\n    url: https://example.com/mcp\n    ${EXCHANGE}\n    credential: { type: bearer, token: abc }\n${API}`, 'servers.gh.credential', /auth: \{ type: token-exchange \}.*remove `credential`/);
   const servers = `servers:\n  gh:\n    url: https://example.com/mcp\n    ${EXCHANGE}\n  other:\n    url: https://example.org/mcp\n`;
-  refused(`${servers}apis:\n  - name: all\n    path: /all\n    servers: [other, gh]\n`, 'apis[0].servers[1]', /token exchange \(auth: token-exchange\), .* names it alone/);
+  refused(`${servers}apis:\n  - name: all\n    path: /all\n    servers: [other, gh]\n    onUpstreamFailure: fail\n`, 'apis[0].onUpstreamFailure', /token exchange \(auth: token-exchange\)/);
 });
 
 test('token exchange: two servers whose different actor keys share a keyId are refused', () => {

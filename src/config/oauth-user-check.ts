@@ -1,8 +1,11 @@
 // Cross-checks of servers with a per-caller `auth` (`oauth-user`, `token-exchange`): the token is
-// chosen from the caller of each request, which only the direct Streamable HTTP connector knows.
-// So such a server has no `credential` besides, no shared list cache (one user's list would serve
-// another), and is reached by APIs that name it alone (`server:`), not through a federated API or
-// virtual server. A token exchange's actor key must be a usable private key, its keyId its own.
+// chosen from the caller of each request. So such a server has no `credential` besides and no
+// shared list cache (one user's list would serve another). A federated API or virtual server may
+// include it when a member that has not got the user's token yet can be left out while the others
+// keep working (`onUpstreamFailure: omit`, the default) and calls to it can still be placed on it
+// without its list (a virtual server's selection, or tool and prompt names under `namespace.prefix:
+// always`, the default), so that such a call is what prompts the user. A token exchange's actor
+// key must be a usable private key, its keyId its own.
 import { createPrivateKey } from 'node:crypto';
 import type { ConfigData } from './schema.ts';
 
@@ -43,17 +46,16 @@ export function checkOAuthUserServers(config: ConfigData): PathProblem[] {
   }
   if (perUser.size === 0) return problems;
   config.apis.forEach((api, index) => {
-    const refs: Array<[string, PropertyKey[]]> = [
-      ...(api.servers ?? []).map((s, i): [string, PropertyKey[]] => [s, ['apis', index, 'servers', i]]),
-      ...(api.tools ?? []).map((t, i): [string, PropertyKey[]] => [t.server, ['apis', index, 'tools', i, 'server']]),
-      ...(api.prompts ?? []).map((p, i): [string, PropertyKey[]] => [p.server, ['apis', index, 'prompts', i, 'server']]),
-      ...(api.resources ?? []).map((r, i): [string, PropertyKey[]] => [r.server, ['apis', index, 'resources', i, 'server']]),
-    ];
-    for (const [server, path] of refs) {
-      const kind = perUser.get(server);
-      if (kind !== undefined) {
-        problems.push({ path, message: `server "${server}" uses ${kind}, which is served only to an API that names it alone (\`server: ${server}\`), not through a federated API or virtual server yet` });
-      }
+    const members = new Set([...(api.servers ?? []), ...(api.tools ?? []).map((t) => t.server), ...(api.prompts ?? []).map((p) => p.server), ...(api.resources ?? []).map((r) => r.server)]);
+    const perUserMembers = [...members].filter((server) => perUser.has(server));
+    if (perUserMembers.length === 0) return;
+    const named = perUserMembers.map((server) => `"${server}" (${perUser.get(server)})`).join(', ');
+    if (api.onUpstreamFailure === 'fail') {
+      problems.push({ path: ['apis', index, 'onUpstreamFailure'], message: `expected omit: server ${named} is left out of a session until its user connects it, which \`fail\` would turn into a failure of every request` });
+    }
+    const virtual = api.tools !== undefined || api.prompts !== undefined || api.resources !== undefined;
+    if (!virtual && api.namespace !== undefined && api.namespace.prefix !== 'always') {
+      problems.push({ path: ['apis', index, 'namespace', 'prefix'], message: `expected always: a call to server ${named} must be placed on it by its name's prefix before its user has connected it (its tools are listed only once they have)` });
     }
   });
   return problems;

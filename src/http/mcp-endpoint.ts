@@ -207,7 +207,7 @@ async function post(base: Base, api: ApiRuntime, deps: EndpointDeps, upstream: U
     // under `prefix: always`): a call then denied starts no member session.
     const placed = bridge ? targetResolver(api.federation, upstream, undefined) : undefined;
     const tablesNeeded = placed !== undefined && !api.federation.virtual && !namesAllPlaced(placed, messages);
-    const bridged = tablesNeeded ? await bridge!.channelFor(api.name, base.principal.key, first) : undefined;
+    const bridged = tablesNeeded ? await bridge!.channelFor(api.name, base.principal.key, first, { principal: base.principal, req, method: first && 'method' in first ? first.method : undefined }) : undefined;
     targets = bridged ? targetResolver(api.federation, upstream, undefined, bridged) : (placed ?? targetResolver(api.federation, upstream, session?.claims));
     await targets.locate(messages);
   }

@@ -8,7 +8,7 @@ import type { SessionClaims, SessionSealer } from '../session/seal.ts';
 import type { Logger } from '../log.ts';
 import type { MessageChannel } from './channel.ts';
 import { ChannelSession } from './channel-session.ts';
-import type { Exchange, PostExchange, Upstream, UpstreamGlobals } from './upstream.ts';
+import type { CallerSlot, CredentialContext, Exchange, PostExchange, Upstream, UpstreamGlobals } from './upstream.ts';
 import type { OpenStreams } from './open-streams.ts';
 
 export interface ChannelLimits {
@@ -18,8 +18,12 @@ export interface ChannelLimits {
   readonly responseTimeout: number;
 }
 
-/** Makes a session's channel; `session` names it (its channel id) and, when revived, what was stored of it. */
-export type ChannelFactory = (log: Logger, session: { readonly id: string; readonly stored?: unknown }) => MessageChannel;
+/**
+ * Makes a session's channel; `session` names it (its channel id) and, when revived, what was
+ * stored of it; `caller` is whom the session's latest request came from (a session is bound to
+ * one principal), for servers that want each user's own token.
+ */
+export type ChannelFactory = (log: Logger, session: { readonly id: string; readonly stored?: unknown; readonly caller?: CallerSlot }) => MessageChannel;
 
 /** Sessions kept in the shared store (federated APIs of Streamable HTTP servers): any node continues them. */
 export interface ChannelRevival {
@@ -34,6 +38,8 @@ export class ChannelUpstream implements Upstream {
   /** Stored sessions being brought back, so that concurrent requests share one revival. */
   private readonly reviving = new Map<string, Promise<ChannelSession>>();
   private revival: ChannelRevival | undefined;
+  /** Each session's caller (see ChannelFactory), set by every request on it. */
+  private readonly callers = new WeakMap<ChannelSession, CallerSlot>();
 
   constructor(
     readonly name: string,
@@ -75,16 +81,28 @@ export class ChannelUpstream implements Upstream {
   }
 
   async post(x: PostExchange): Promise<void> {
+    const message = x.messages[0];
+    const method = message && 'method' in message ? message.method : undefined;
     if (x.initialize) {
       const session = await this.open(x);
+      this.calledBy(session, x, method);
       await session.post(x);
       return;
     }
-    await (await this.lookup(x)).post(x);
+    const session = await this.lookup(x, method);
+    this.calledBy(session, x, method);
+    await session.post(x);
   }
 
   async get(x: Exchange): Promise<void> {
-    await (await this.lookup(x)).get(x);
+    const session = await this.lookup(x, undefined);
+    this.calledBy(session, x, undefined);
+    await session.get(x);
+  }
+
+  private calledBy(session: ChannelSession, x: Exchange, method: string | undefined): void {
+    const slot = this.callers.get(session);
+    if (slot) slot.current = { principal: x.principal, req: x.req, method };
   }
 
   async delete(x: Exchange): Promise<void> {
@@ -118,22 +136,23 @@ export class ChannelUpstream implements Upstream {
     await Promise.all(all.map((s) => s.detach()));
   }
 
-  private async lookup(x: Exchange): Promise<ChannelSession> {
+  private async lookup(x: Exchange, method?: string): Promise<ChannelSession> {
     const claims = x.session?.claims;
     const local = claims && (claims.node === this.nodeId || claims.st === 1) && claims.ch !== undefined ? this.sessions.get(claims.ch) : undefined;
     if (local && !local.closed) return local;
-    if (claims?.st === 1 && claims.ch !== undefined && this.revival && x.session) return this.revive(claims.ch, x.session.token, x.api);
+    if (claims?.st === 1 && claims.ch !== undefined && this.revival && x.session) return this.revive(claims.ch, x.session.token, x.api, { principal: x.principal, req: x.req, method });
     throw new GatehouseError('GH_SESSION_NOT_FOUND', 'Session not found: it ended or its upstream process is gone; initialize a new session');
   }
 
   /** Brings a stored session back on this node (another node started it, or this one before a restart). */
-  private revive(channelId: string, token: string, api: string): Promise<ChannelSession> {
+  private revive(channelId: string, token: string, api: string, caller: CredentialContext): Promise<ChannelSession> {
     let running = this.reviving.get(channelId);
     if (!running) {
       running = (async () => {
         const stored = await this.revival!.load(channelId);
         if (stored === undefined) throw new GatehouseError('GH_SESSION_NOT_FOUND', 'Session not found: it ended or expired; initialize a new session');
-        const session = this.track(channelId, token, stored);
+        // The caller is known before the session is continued: its members' sessions are taken over with their user's token.
+        const session = this.track(channelId, token, stored, caller);
         try {
           await session.channel.start();
         } catch (error) {
@@ -151,10 +170,12 @@ export class ChannelUpstream implements Upstream {
   }
 
   /** A session object over a new channel, removed from the map when its channel ends. */
-  private track(channelId: string, token: string, stored?: unknown): ChannelSession {
+  private track(channelId: string, token: string, stored?: unknown, calledBy?: CredentialContext): ChannelSession {
     const log = this.log.child({ session: channelId });
-    const channel = this.factory(log, stored === undefined ? { id: channelId } : { id: channelId, stored });
+    const caller: CallerSlot = { current: calledBy };
+    const channel = this.factory(log, stored === undefined ? { id: channelId, caller } : { id: channelId, stored, caller });
     const session = new ChannelSession(channelId, token, channel, this.name, log, () => this.limits.responseTimeout);
+    this.callers.set(session, caller);
     channel.onclose = (reason) => {
       log.info({ reason }, 'upstream session ended');
       session.onChannelClosed(reason);

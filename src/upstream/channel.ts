@@ -21,6 +21,12 @@ export interface MessageChannel {
   readonly reportsAccepted?: boolean;
   /** A request's id once the server took it up (the head of its answer came, or it was answered). */
   onaccepted?: ((id: JsonRpcId) => void) | undefined;
+  /**
+   * Why the last request could not be sent on behalf of its caller (no upstream token for that
+   * user yet: a URL elicitation; an agent acting for no user): the request was answered with it as
+   * a JSON-RPC error, and whoever opens the session can answer the client with it as it is.
+   */
+  readonly refusal?: Error | undefined;
   /** Called once when the channel ends for any reason. */
   onclose: ((reason: string) => void) | undefined;
 }

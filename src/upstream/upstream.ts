@@ -78,6 +78,21 @@ export interface CredentialContext {
   readonly req: IncomingMessage;
   /** The JSON-RPC method of the request, when there is one (named on the connect page). */
   readonly method?: string | undefined;
+  /**
+   * False for Gatehouse's own requests on the caller's behalf (a bridged session's standalone
+   * stream, its DELETE, a notification): no connect link is made for them when the user has no
+   * token (nobody would see it); they are refused instead.
+   */
+  readonly prompt?: boolean | undefined;
+}
+
+/**
+ * The caller a long-lived upstream session currently acts for (a bridged session of one
+ * principal): set on each request served on it, read by the channel for each request it sends,
+ * so that a refreshed or newly connected token is used from the next request on.
+ */
+export interface CallerSlot {
+  current: CredentialContext | undefined;
 }
 
 /** The upstream's own credential (credential store, client-credentials grants, a user's token), per request. */

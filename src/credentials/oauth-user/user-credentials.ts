@@ -62,9 +62,9 @@ export class OAuthUserCredentials implements UpstreamCredentials {
 
   async headers(context?: CredentialContext): Promise<Record<string, string>> {
     if (!context) {
-      // A connector that does not know its caller (idle-session cleanup, the 2026-07-28 bridge's
-      // pooled sessions): no user's token may go out on it.
-      throw new GatehouseError('GH_UPSTREAM_UNAVAILABLE', `Upstream "${this.server}" is called with each user's own token, which this route (a 2026-07-28 client bridged to a 2025 server) does not carry yet; connect with a 2025-11-25 client`);
+      // A request that acts for nobody (idle-session cleanup, a route that does not carry its
+      // caller): no user's token may go out on it.
+      throw new GatehouseError('GH_UPSTREAM_UNAVAILABLE', `Upstream "${this.server}" is called with each user's own token, and this request carries no caller`);
     }
     const user = userOf(context.principal, this.config);
     if (user === undefined) {
@@ -79,6 +79,7 @@ export class OAuthUserCredentials implements UpstreamCredentials {
     }
     const loaded = await this.load(user, context.req);
     if (loaded) return loaded.headers;
+    if (context.prompt === false) throw new GatehouseError('GH_UPSTREAM_UNAVAILABLE', `Upstream "${this.server}": user "${user}" has no connection to it (any more)`);
     throw await this.prompt(context, user);
   }
 

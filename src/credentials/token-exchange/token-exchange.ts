@@ -74,9 +74,9 @@ export class TokenExchangeCredentials implements UpstreamCredentials {
 
   private refusal(context: CredentialContext | undefined): GatehouseError {
     if (!context) {
-      // A connector that does not know its caller (idle-session cleanup, the 2026-07-28 bridge's
-      // pooled sessions): no user's token may go out on it.
-      return new GatehouseError('GH_UPSTREAM_UNAVAILABLE', `Upstream "${this.server}" is called with a token exchanged for each user's own, which this route (a 2026-07-28 client bridged to a 2025 server) does not carry yet; connect with a 2025-11-25 client`);
+      // A request that acts for nobody (idle-session cleanup, a route that does not carry its
+      // caller): no user's token may go out on it.
+      return new GatehouseError('GH_UPSTREAM_UNAVAILABLE', `Upstream "${this.server}" is called with a token exchanged for each user's own, and this request carries no caller`);
     }
     return new GatehouseError('GH_UPSTREAM_USER_REQUIRED', `Server "${this.server}" is called with a token exchanged for the caller's own user token, and this agent presented none (an API key or no credential); sign in with a token of the identity provider (OAuth or JWT)`);
   }

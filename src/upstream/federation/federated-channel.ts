@@ -21,6 +21,9 @@ import { listChangedNotification, type ListKind } from '../../mcp/list-changed.t
 import * as missing from '../../mcp/missing.ts';
 import { ERRORS, type ErrorCode } from '../../errors.ts';
 import type { MessageChannel } from '../channel.ts';
+import type { CallerSlot } from '../upstream.ts';
+import { GatehouseError } from '../../errors.ts';
+import { URL_ELICITATION_REQUIRED, UrlElicitationRequired } from '../../mcp/url-elicitation.ts';
 import { Member, LIST_FIELD, type CachedList, type ListMethod, type MemberFactory } from './member.ts';
 import type { FederationPlan } from './plan.ts';
 import { buildNameTable, collisionMessage, originalKey, staticTarget, type NameTable, type Target } from './naming.ts';
@@ -40,6 +43,8 @@ export interface FederationTimeouts {
 }
 
 const RETRY_FIRST_MS = 500;
+/** How long a member that refused the session's user stays left out of lists before one is tried again. */
+const REFUSAL_RECHECK_MS = 10_000;
 const RETRY_MAX_MS = 8_000;
 
 type NamedKind = 'tools' | 'prompts';
@@ -85,6 +90,8 @@ export class FederatedChannel implements MessageChannel {
     private readonly persistence?: SessionPersistence,
     /** A session another node (or this one before a restart) started: continued, not initialized. */
     private readonly resume?: FederatedState,
+    /** Whom the session's requests come from, for members that want each user's own token. */
+    private readonly caller?: CallerSlot,
   ) {
     this.members = plan.members.map((server, index) => new Member(server, index, log.child({ member: server })));
     this.tasks = new FederatedTasks(taskIds.ids, taskIds.binding, this.members, log);
@@ -122,7 +129,7 @@ export class FederatedChannel implements MessageChannel {
     member.state = 'starting';
     let channel: MessageChannel | undefined;
     try {
-      channel = await this.factory(member.server, member.log, { sessionId: stored.sessionId, protocolVersion: stored.protocolVersion });
+      channel = await this.factory(member.server, member.log, { sessionId: stored.sessionId, protocolVersion: stored.protocolVersion }, this.memberCaller(member));
       this.attach(member, channel);
       await channel.start();
     } catch (error) {
@@ -240,7 +247,7 @@ export class FederatedChannel implements MessageChannel {
   /** Where tools/call or prompts/get route a name now (unknown and colliding names: undefined). */
   async routeName(kind: NamedKind, name: string): Promise<Target | undefined> {
     const target = await this.route(kind, name);
-    return target === 'collision' ? undefined : target;
+    return target === 'collision' || isRefused(target) ? undefined : target;
   }
 
   /** The server resources/read routes a URI to now. */
@@ -427,8 +434,9 @@ export class FederatedChannel implements MessageChannel {
 
   private async callTool(message: JsonRpcRequest, params: JsonObject): Promise<void> {
     const name = typeof params.name === 'string' ? params.name : '';
-    const target = await this.route('tools', name);
+    const target = await this.route('tools', name, true);
     if (target === 'collision') return this.collisionAnswer(message.id, 'tools', name);
+    if (isRefused(target)) return this.answerRefusal(message.id, target.refused);
     if (!target) return this.emit(missing.unknownTool(message.id, name));
     const member = this.members.find((m) => m.server === target.server)!;
     const args = this.callArguments(name, params.arguments);
@@ -451,8 +459,9 @@ export class FederatedChannel implements MessageChannel {
 
   private async getPrompt(message: JsonRpcRequest, params: JsonObject): Promise<void> {
     const name = typeof params.name === 'string' ? params.name : '';
-    const target = await this.route('prompts', name);
+    const target = await this.route('prompts', name, true);
     if (target === 'collision') return this.collisionAnswer(message.id, 'prompts', name);
+    if (isRefused(target)) return this.answerRefusal(message.id, target.refused);
     if (!target) return this.emit(missing.unknownPrompt(message.id, name));
     return this.forward(this.members.find((m) => m.server === target.server)!, message, { ...params, name: target.original });
   }
@@ -469,7 +478,7 @@ export class FederatedChannel implements MessageChannel {
     if (ref.type === 'ref/prompt') {
       const name = typeof ref.name === 'string' ? ref.name : '';
       const target = await this.route('prompts', name);
-      if (!target || target === 'collision') return this.emit(missing.unknownPrompt(message.id, name));
+      if (!target || target === 'collision' || isRefused(target)) return this.emit(missing.unknownPrompt(message.id, name));
       return this.forward(this.members.find((m) => m.server === target.server)!, message, { ...params, ref: { ...ref, name: target.original } });
     }
     const uri = typeof ref.uri === 'string' ? ref.uri : '';
@@ -486,6 +495,10 @@ export class FederatedChannel implements MessageChannel {
   private forward(member: Member, message: JsonRpcRequest, params: JsonObject): void {
     if (member.state === 'idle' && this.initialized) {
       void this.startMember(member).then(() => (member.state === 'idle' ? this.answerError(message.id, 'GH_UPSTREAM_UNAVAILABLE', `Server "${member.server}" of API "${this.plan.api}" could not be started`) : this.forward(member, message, params)));
+      return;
+    }
+    if (member.state === 'down' && member.refusal !== undefined) {
+      void this.retryRefused(member).then((refused) => (refused ? this.answerRefusal(message.id, refused) : this.forward(member, message, params)));
       return;
     }
     if (member.state !== 'up') return this.answerError(message.id, 'GH_UPSTREAM_UNAVAILABLE', `Server "${member.server}" of API "${this.plan.api}" is unavailable: ${member.reason}`);
@@ -510,7 +523,7 @@ export class FederatedChannel implements MessageChannel {
    * The server of an agent-visible name, from the lists (fetched when not cached): the same
    * table the list answers are made from, so a name answers only as it is listed.
    */
-  private async route(kind: NamedKind, name: string): Promise<Target | 'collision' | undefined> {
+  private async route(kind: NamedKind, name: string, forCall = false): Promise<Target | 'collision' | Refused | undefined> {
     const method: ListMethod = kind === 'tools' ? 'tools/list' : 'prompts/list';
     if (this.plan.virtual || this.plan.namespace.prefix === 'always') {
       // The config names the server (a selection, or the prefix): only that server's list tells
@@ -519,6 +532,11 @@ export class FederatedChannel implements MessageChannel {
       const target = staticTarget(this.plan, kind, name);
       if (!target || (!this.plan.virtual && name.length > TOOL_NAME_MAX)) return undefined;
       const member = this.members.find((m) => m.server === target.server);
+      if (member && forCall) {
+        // A member waiting for this user: the call is what prompts them (or, connected now, starts it).
+        const refused = await this.retryRefused(member);
+        if (refused) return { refused };
+      }
       const list = member && (await this.fetchList(member, method));
       return list && namesOf(list).has(target.original) ? target : undefined;
     }
@@ -626,6 +644,10 @@ export class FederatedChannel implements MessageChannel {
   private async whenStarted(member: Member): Promise<void> {
     if (member.state === 'idle' && this.initialized) await this.startMember(member);
     else if (member.state === 'starting' && member.starting) await member.starting;
+    else if (member.state === 'down' && member.refusal !== undefined && Date.now() - member.refusedAt >= REFUSAL_RECHECK_MS) {
+      // The user may have connected since (through another session's prompt): asked quietly.
+      if (await this.startMember(member)) this.announce();
+    }
   }
 
   /** With onUpstreamFailure: fail, a reason when some server is not up. */
@@ -706,14 +728,59 @@ export class FederatedChannel implements MessageChannel {
   // ─── member lifecycle ────────────────────────────────────────────────────────────────────
 
   /** Starts (or restarts) a member: its channel, then initialize. True once it is up. */
-  private startMember(member: Member): Promise<boolean> {
-    member.starting ??= this.openMember(member).finally(() => (member.starting = undefined));
+  private startMember(member: Member, forCall = false): Promise<boolean> {
+    member.starting ??= this.openMember(member, forCall).finally(() => (member.starting = undefined));
     return member.starting;
   }
 
-  private async openMember(member: Member): Promise<boolean> {
+  /**
+   * The caller a member's channel sends for: the session's, except while Gatehouse opens the
+   * member on its own (no connect link is made then: nobody would see it).
+   */
+  private memberCaller(member: Member): CallerSlot | undefined {
+    const session = this.caller;
+    if (!session) return undefined;
+    return {
+      get current() {
+        const caller = session.current;
+        return caller && member.quiet ? { ...caller, prompt: false } : caller;
+      },
+      set current(_ignored) {
+        // Set on the session's slot only.
+      },
+    };
+  }
+
+  /**
+   * A member that refused the session's user, started again for a call routed to it (the user
+   * may have connected since): true once it is up, else its refusal (a connect prompt) is the answer.
+   */
+  private async retryRefused(member: Member): Promise<Error | undefined> {
+    // A start of Gatehouse's own under way (quiet: it would make no link) is waited for first.
+    if (member.state === 'starting' && member.starting) await member.starting;
+    // Not opened yet in this session (its initialize was answered from other sessions'): opened
+    // now for the call, so that a user without a token gets the prompt on this very call.
+    const idle = member.state === 'idle' && this.initialized;
+    if (!idle && (member.refusal === undefined || member.state !== 'down')) return undefined;
+    if (await this.startMember(member, true)) {
+      if (!idle) this.announce();
+      return undefined;
+    }
+    // Down for another reason (unreachable): routed as before, as a name no server lists now.
+    return member.refusal;
+  }
+
+  /** A request its member refused for this user: the prompt (-32042, the connect link) or the refusal, as the client's answer. */
+  private answerRefusal(id: JsonRpcId, refusal: Error): void {
+    if (refusal instanceof UrlElicitationRequired) this.emit(errorResponse(id, URL_ELICITATION_REQUIRED, refusal.message, refusal.data()));
+    else if (refusal instanceof GatehouseError) this.emit(errorResponse(id, refusal.rpc, refusal.message, { code: refusal.code }));
+    else this.answerError(id, 'GH_UPSTREAM_UNAVAILABLE', refusal.message);
+  }
+
+  private async openMember(member: Member, forCall: boolean): Promise<boolean> {
     if (this.closed || !this.initParams) return false;
     member.state = 'starting';
+    member.quiet = !forCall;
     const channel = await this.makeChannel(member);
     if (!channel) return false;
     this.attach(member, channel);
@@ -737,11 +804,27 @@ export class FederatedChannel implements MessageChannel {
       if (this.logLevel && member.offers('logging')) void member.request('logging/setLevel', this.logLevel, this.timeouts.response).catch(() => undefined);
       member.retryDelay = 0;
       member.reason = '';
+      member.refusal = undefined;
+      member.quiet = false;
       member.log.info({ protocolVersion: member.init.protocolVersion }, 'federated server session started');
       this.persist();
       return true;
     } catch (error) {
       member.reason = (error as Error).message;
+      member.quiet = false;
+      const refusal = channel.refusal;
+      if (refusal !== undefined && (member.channel === channel || member.channel === undefined)) {
+        // This session's user has no token for the server (or acts for no user): the server is
+        // fine, the member waits for the user (see Member.refusal) and is not retried on a timer.
+        member.refusal = refusal;
+        member.refusedAt = Date.now();
+        member.channel = undefined;
+        member.state = 'down';
+        member.takePending(member.reason);
+        void channel.close().catch(() => undefined);
+        member.log.info({ reason: member.reason }, 'federated server left out for this session\'s user until they connect it');
+        return false;
+      }
       this.inits.forget(member.server);
       member.log.warn({ err: member.reason }, 'federated server unavailable: its items are left out until it comes back');
       // The channel failed or ended while starting (memberClosed leaves that to here): try again later.
@@ -763,7 +846,7 @@ export class FederatedChannel implements MessageChannel {
    */
   private async makeChannel(member: Member): Promise<MessageChannel | undefined> {
     try {
-      const channel = await this.factory(member.server, member.log);
+      const channel = await this.factory(member.server, member.log, undefined, this.memberCaller(member));
       if (!this.closed) return channel;
       void channel.close().catch(() => undefined);
     } catch (error) {
@@ -868,4 +951,13 @@ const LIST_CHANGED: ReadonlyMap<string, { kind: ListKind; methods: readonly List
 
 function namedKindOf(method: ListMethod): NamedKind | undefined {
   return method === 'tools/list' ? 'tools' : method === 'prompts/list' ? 'prompts' : undefined;
+}
+
+/** A name routed to a member that refused the session's user: its refusal is the answer. */
+interface Refused {
+  readonly refused: Error;
+}
+
+function isRefused(target: unknown): target is Refused {
+  return typeof target === 'object' && target !== null && 'refused' in target;
 }

@@ -16,10 +16,11 @@ import { StringDecoder } from 'node:string_decoder';
 import type { Logger } from '../../log.ts';
 import { errorResponse, isRequest, isResponse, validateMessage, type JsonRpcId, type JsonRpcMessage } from '../../mcp/jsonrpc.ts';
 import { nestsDeeperThan } from '../../mcp/json-depth.ts';
-import { ERRORS } from '../../errors.ts';
+import { ERRORS, GatehouseError } from '../../errors.ts';
+import { URL_ELICITATION_REQUIRED, UrlElicitationRequired } from '../../mcp/url-elicitation.ts';
 import { SseParser } from '../../mcp/sse.ts';
 import type { MessageChannel } from '../channel.ts';
-import type { UpstreamCredentials } from '../upstream.ts';
+import type { CallerSlot, UpstreamCredentials } from '../upstream.ts';
 import type { UpstreamHttpClient, UpstreamResponse } from '../http-client.ts';
 
 export interface HttpMemberConfig {
@@ -62,6 +63,8 @@ export class HttpMemberChannel implements MessageChannel {
   onaccepted: ((id: JsonRpcId) => void) | undefined;
   /** A request the server refused with 404 (its session was gone): it was not acted on, and may be sent again on a new session. */
   unsent: JsonRpcMessage | undefined;
+  /** See MessageChannel.refusal: set when a request's caller had no credential for this server. */
+  refusal: Error | undefined;
   /** The upstream's session id, once initialize answered (or taken over). */
   sessionId: string | undefined;
   /** The revision this hop negotiated (the MCP-Protocol-Version header of later requests). */
@@ -80,6 +83,11 @@ export class HttpMemberChannel implements MessageChannel {
     private readonly config: HttpMemberConfig,
     private readonly log: Logger,
     private readonly resume?: HttpMemberResume,
+    /**
+     * Whom the requests are sent for, when the server wants each user's own token (a bridged
+     * session of one principal): the credential is asked with it for every request.
+     */
+    private readonly caller?: CallerSlot,
   ) {
     const url = new URL(config.url);
     this.path = url.pathname + url.search;
@@ -133,9 +141,13 @@ export class HttpMemberChannel implements MessageChannel {
     this.end('was detached');
   }
 
-  private async headers(accept: string | undefined, lastEventId?: string): Promise<Record<string, string>> {
+  /** `forRequest`: a client's request rides on it, whose answer may be a connect prompt (else none is made). */
+  private async headers(accept: string | undefined, lastEventId?: string, forRequest = false): Promise<Record<string, string>> {
     const headers = this.plainHeaders(accept, lastEventId);
-    if (this.config.credentials) Object.assign(headers, await this.config.credentials.headers());
+    if (this.config.credentials) {
+      const caller = this.caller?.current;
+      Object.assign(headers, await this.config.credentials.headers(caller && !forRequest ? { ...caller, prompt: false } : caller));
+    }
     return headers;
   }
 
@@ -153,10 +165,11 @@ export class HttpMemberChannel implements MessageChannel {
     let response: UpstreamResponse;
     try {
       // Without a credential, no wait for one (a POST per message: one promise fewer each).
-      const headers = this.config.credentials ? await this.headers(POST_ACCEPT) : this.plainHeaders(POST_ACCEPT);
+      const headers = this.config.credentials ? await this.headers(POST_ACCEPT, undefined, isRequest(message)) : this.plainHeaders(POST_ACCEPT);
       headers['content-type'] = 'application/json';
       response = await this.config.client.request(this.path, { method: 'POST', headers, body: JSON.stringify(message), responseTimeout: this.config.responseTimeout });
     } catch (error) {
+      if (this.caller && this.refuse(message, error)) return;
       this.lost(`could not be reached (${(error as Error).message})`);
       return;
     }
@@ -165,7 +178,7 @@ export class HttpMemberChannel implements MessageChannel {
       return;
     }
     const status = response.statusCode;
-    if (status === 401) this.config.credentials?.rejected?.();
+    if (status === 401) this.config.credentials?.rejected?.(this.caller?.current);
     if (status === 404 && this.sessionId !== undefined) {
       response.discard();
       if (isRequest(message)) this.unsent ??= message;
@@ -202,6 +215,23 @@ export class HttpMemberChannel implements MessageChannel {
     // Refused: the server's own JSON-RPC error when it wrote one, else an error for the request.
     if (body !== '' && this.receive(body, request?.id)) return;
     if (request) this.answerError(request.id, `answered HTTP ${status}`);
+  }
+
+  /**
+   * A request its caller has no credential for (no upstream token yet, no user): answered with
+   * the reason as a JSON-RPC error (-32042 with the connect link, or Gatehouse's refusal), and the
+   * session lives on for when the caller has one. False for any other failure.
+   */
+  private refuse(message: JsonRpcMessage, error: unknown): boolean {
+    if (!(error instanceof UrlElicitationRequired) && !(error instanceof GatehouseError)) return false;
+    if (!isRequest(message)) return true; // a notification for nobody: nothing to answer
+    this.refusal = error;
+    const answer =
+      error instanceof UrlElicitationRequired
+        ? errorResponse(message.id, URL_ELICITATION_REQUIRED, error.message, error.data())
+        : errorResponse(message.id, error.rpc, error.message, { code: error.code });
+    this.onmessage?.(answer);
+    return true;
   }
 
   /** Decodes one message and passes it on; false when the text is no JSON-RPC message. */

@@ -5,12 +5,13 @@
 import type { Logger } from '../../log.ts';
 import { idKey, isObject, type JsonObject, type JsonRpcId, type JsonRpcMessage, type JsonRpcResponse } from '../../mcp/jsonrpc.ts';
 import type { MessageChannel } from '../channel.ts';
+import type { CallerSlot } from '../upstream.ts';
 
 /**
  * Makes a member's channel; `resume` names an upstream session to take over (Streamable HTTP
  * members). A promise when the server's era must be learned first (member-era.ts).
  */
-export type MemberFactory = (server: string, log: Logger, resume?: { readonly sessionId: string; readonly protocolVersion: string }) => MessageChannel | Promise<MessageChannel>;
+export type MemberFactory = (server: string, log: Logger, resume?: { readonly sessionId: string; readonly protocolVersion: string }, caller?: CallerSlot) => MessageChannel | Promise<MessageChannel>;
 
 /** What waits for a member's answer: a client request forwarded to it, or Gatehouse's own. */
 export type Waiter =
@@ -46,6 +47,15 @@ export class Member {
   retryDelay = 0;
   /** Why it is down (logs, errors). */
   reason = '';
+  /**
+   * Why the session's user cannot be served by this server yet (no upstream token: a connect
+   * prompt, or a refusal): the member is left out of lists and started again on demand (a call
+   * routed to it, which gets the prompt; a list after REFUSAL_RECHECK_MS), never on a timer.
+   */
+  refusal: Error | undefined;
+  refusedAt = 0;
+  /** Opened by Gatehouse on its own (initialize, a list): a user without a token gets no connect link for it. */
+  quiet = false;
   private nextId = 0;
 
   constructor(

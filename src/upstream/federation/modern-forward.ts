@@ -38,7 +38,7 @@ export class ModernMemberForwarder {
     }
     // What the bridge refuses (no envelope, a revision in _meta other than the header's) it refuses itself.
     if (!FORWARDED.has(message.method) || readEnvelope(message.params).protocolVersion !== x.versionHeader) return false;
-    const channel = await bridge.channelFor(x.api, x.principal.key, message);
+    const channel = await bridge.channelFor(x.api, x.principal.key, message, { principal: x.principal, req: x.req, method: message.method });
     if (!(channel instanceof FederatedChannel)) return false;
     const routed = await route(channel, message);
     if (!routed) return false;
