@@ -565,7 +565,7 @@ export class Gateway {
       url: server.url,
       client: this.memberClients.get(server.url, server.timeouts?.connect ?? globals.connectTimeout, this.egressOf(server)),
       headers: server.headers,
-      credentials: this.credentials.forHttpServer(name, server),
+      credentials: this.credentials.forHttpServer(name, server, this.egressOf(server)),
       responseTimeout: server.timeouts?.response ?? globals.responseTimeout,
       maxResponseBytes: globals.maxResponseBytes,
       maxJsonDepth: globals.maxJsonDepth,
@@ -616,13 +616,13 @@ export class Gateway {
 
   private createUpstream(name: string, server: ServerData, globals: UpstreamGlobals): Upstream {
     const log = this.log.child({ server: name });
-    if ('url' in server) return new StreamableHttpUpstream(name, { ...server, egress: this.egressOf(server) }, globals, this.sealer, log, this.credentials.forHttpServer(name, server), this.openStreams);
+    if ('url' in server) return new StreamableHttpUpstream(name, { ...server, egress: this.egressOf(server) }, globals, this.sealer, log, this.credentials.forHttpServer(name, server, this.egressOf(server)), this.openStreams);
     const [factory, limits] = this.channelSetup(name, server, globals);
     return new ChannelUpstream(name, factory, limits, this.nodeId, this.sealer, log, this.openStreams);
   }
 
   private updateUpstream(name: string, upstream: Upstream, server: ServerData, globals: UpstreamGlobals): void {
-    if (upstream instanceof StreamableHttpUpstream && 'url' in server) upstream.update({ ...server, egress: this.egressOf(server) }, globals, this.credentials.forHttpServer(name, server));
+    if (upstream instanceof StreamableHttpUpstream && 'url' in server) upstream.update({ ...server, egress: this.egressOf(server) }, globals, this.credentials.forHttpServer(name, server, this.egressOf(server)));
     else if (upstream instanceof ChannelUpstream && !('url' in server)) upstream.update(...this.channelSetup(name, server, globals));
   }
 
@@ -640,7 +640,7 @@ export class Gateway {
       responseTimeout: server.timeouts?.response ?? globals.responseTimeout,
       maxEventBytes: globals.maxResponseBytes,
       maxJsonDepth: globals.maxJsonDepth,
-      credentials: this.credentials.forServer(name, server.credential),
+      credentials: this.credentials.forServer(name, server.credential, this.egressOf(server)),
     };
     const agent = this.sseAgentFor(this.egressOf(server));
     return [(log) => new SseChannel(sseConfig, agent, log), { maxSessions: 1024, idleTimeout: globals.idleTimeout, responseTimeout: sseConfig.responseTimeout }];

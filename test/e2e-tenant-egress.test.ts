@@ -27,6 +27,12 @@ function config(acmeAllow: string[] | undefined): Omit<ConfigInput, 'listen'> {
     servers: {
       // Named by the host name: allowed or refused when connecting.
       'acme-everything': { url: `http://${host}:${port}/mcp`, tenant: 'acme' },
+      // Its credential's token endpoint is held to the same egress.
+      'acme-with-token': {
+        url: `http://${host}:${port}/mcp`,
+        tenant: 'acme',
+        credential: { type: 'client-credentials', tokenUrl: `http://${host}:${port}/token`, clientId: 'acme-client', clientSecret: 'acme-client-secret-0123' },
+      },
       'globex-everything': { url: `${everything.origin}/mcp`, tenant: 'globex' },
       // The platform's own server: not limited.
       everything: { url: `${everything.origin}/mcp` },
@@ -35,6 +41,7 @@ function config(acmeAllow: string[] | undefined): Omit<ConfigInput, 'listen'> {
       { name: 'acme', path: '/acme/mcp', server: 'acme-everything', tenant: 'acme', auth: { type: 'keyless' } },
       { name: 'globex', path: '/globex/mcp', server: 'globex-everything', tenant: 'globex', auth: { type: 'keyless' } },
       { name: 'platform', path: '/mcp', server: 'everything', auth: { type: 'keyless' } },
+      { name: 'acme-token', path: '/acme/token', server: 'acme-with-token', tenant: 'acme', auth: { type: 'keyless' } },
       // A federated API of the tenant: a refused member is left out as an unreachable one.
       { name: 'acme-all', path: '/acme/all', servers: ['acme-everything'], tenant: 'acme', auth: { type: 'keyless' } },
     ],
@@ -112,4 +119,15 @@ test("the dashboard's health probe of a tenant's server goes under the tenant's 
   assert.equal(acme?.probe?.status, 'down');
   assert.match(acme?.probe?.error ?? '', /outside the egress of tenant "acme"/);
   assert.equal(globex?.probe?.status, 'up');
+});
+
+test("the token endpoint of a tenant's server credential is held to the tenant's egress: no token request leaves, the log says why, and the secret is not in it", async (t) => {
+  if (hostAddresses.every((address) => isPublicAddress(address))) return t.skip(`this machine's host name ${host} resolves to public addresses only`);
+  gh.gateway.reload({ ...validateConfig(config(undefined)), listen: { host: '127.0.0.1', port: gh.gateway.port } });
+  const refused = await raw(gh.url('acme-token'), { headers: { ...MCP_HEADERS }, body: INIT_REQUEST });
+  assert.equal(refused.status, 502);
+  assert.equal((refused.messages[0] as { error: { data: { code: string } } }).error.data.code, 'GH_UPSTREAM_UNAVAILABLE');
+  const line = gh.logs.lines.find((l) => l.msg === 'upstream token request failed' && l.server === 'acme-with-token');
+  assert.match(String(line?.err), new RegExp(`${host} \\(.+\\) is outside the egress of tenant "acme"`));
+  assert.ok(!gh.logs.text().includes('acme-client-secret-0123'));
 });

@@ -124,5 +124,7 @@ test("a tenant's server at an address its egress does not allow is refused, nami
   ] as const) {
     assert.doesNotThrow(() => parseConfigText(at(url, `    egress: { allow: ["${allow}"] }\n`), "gatehouse.yaml", {}), `${url} under ${allow}`);
   }
+  // A credential's token endpoint is held to it too.
+  refuses(at('http://x.example/mcp').replace('    tenant: acme\n', '    tenant: acme\n    credential: { type: client-credentials, tokenUrl: "http://10.0.0.7/token", clientId: a, clientSecret: b }\n'), 'servers.weather.credential.tokenUrl', /10\.0\.0\.7 is outside the egress of tenant "acme"/);
   // The default tenant's server (shared) is at 127.0.0.1 in every case above.
 });

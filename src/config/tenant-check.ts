@@ -34,11 +34,18 @@ export function checkTenants(config: ConfigData): PathProblem[] {
     const egress = egressRuleOf(config.tenants, server.tenant);
     const target = 'url' in server ? (['url', server.url] as const) : 'sse' in server ? (['sse', server.sse] as const) : undefined;
     const refusal = egress && target && egress.refusalOf(target[1]);
-    if (refusal) {
-      const index = config.tenants.findIndex((t) => t.id === server.tenant);
-      problems.push({ path: ['servers', name, target![0]], message: `${refusal}; list it under tenants[${index}].egress.allow to let this tenant reach it` });
-    }
+    const index = config.tenants.findIndex((t) => t.id === server.tenant);
+    const allowHint = `; list it under tenants[${index}].egress.allow to let this tenant reach it`;
+    if (refusal) problems.push({ path: ['servers', name, target![0]], message: refusal + allowHint });
+    // The token endpoints its credential asks are held to the same egress.
     const credential = 'credential' in server ? server.credential : undefined;
+    const tokenUrls: Array<[PropertyKey[], string]> = [];
+    if (credential?.type === 'client-credentials') tokenUrls.push([['servers', name, 'credential', 'tokenUrl'], credential.tokenUrl]);
+    if ('url' in server && server.auth?.type === 'token-exchange') tokenUrls.push([['servers', name, 'auth', 'tokenUrl'], server.auth.tokenUrl]);
+    for (const [path, url] of tokenUrls) {
+      const tokenRefusal = egress?.refusalOf(url);
+      if (tokenRefusal) problems.push({ path, message: tokenRefusal + allowHint });
+    }
     if (credential?.type === 'stored') {
       const stored = credential.name ?? name;
       const owner = credentialTenant(stored, declared.keys());

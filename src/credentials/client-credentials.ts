@@ -3,6 +3,7 @@
 // starts a refresh early (triggered by a request, so idle servers cost nothing), and shares one
 // fetch among all requests that need a token at the same time. A 401 from the upstream drops
 // the token. Neither the client secret nor a token is ever logged or put in an error message.
+import type { EgressRule } from '../upstream/egress.ts';
 import type { Logger } from '../log.ts';
 import type { UpstreamCredentials } from '../upstream/upstream.ts';
 import type { SecretCredential } from './secret.ts';
@@ -33,6 +34,8 @@ export class ClientCredentialsToken implements UpstreamCredentials {
     private readonly config: ClientCredentialsConfig,
     private readonly log: Logger,
     private readonly now: () => number = Date.now,
+    /** The server's tenant's egress, which the token endpoint is held to too. */
+    private readonly egress?: EgressRule,
   ) {
     const url = new URL(config.tokenUrl);
     // For logs: where the token comes from, without any query string.
@@ -73,7 +76,7 @@ export class ClientCredentialsToken implements UpstreamCredentials {
     if (audience !== undefined) form.set('audience', audience);
     let outcome: TokenEndpointAnswer;
     try {
-      outcome = await postTokenRequest(this.config.tokenUrl, form, { id: clientId, secret: clientSecret }, REQUEST_TIMEOUT_MS);
+      outcome = await postTokenRequest(this.config.tokenUrl, form, { id: clientId, secret: clientSecret }, REQUEST_TIMEOUT_MS, this.egress);
     } catch (error) {
       this.log.warn({ server: this.server, tokenEndpoint: this.endpoint, err: (error as Error).message }, 'upstream token request failed');
       throw credentialUnavailable(this.server);

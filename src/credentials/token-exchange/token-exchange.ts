@@ -4,6 +4,7 @@
 // upstream, with the agent as actor; the issued token is kept in memory per (subject, agent) until
 // shortly before it expires, one exchange shared by concurrent calls, and dropped on a 401. A
 // caller without a user token (API key, keyless) is refused. Neither token is ever logged.
+import type { EgressRule } from '../../upstream/egress.ts';
 import type { z } from 'zod';
 import type { Logger } from '../../log.ts';
 import type { Principal } from '../../auth/principal.ts';
@@ -53,6 +54,8 @@ export class TokenExchangeCredentials implements UpstreamCredentials {
     private readonly url: string,
     readonly config: TokenExchangeConfig,
     private readonly log: Logger,
+    /** The server's tenant's egress, which the token endpoint is held to too. */
+    private readonly egress?: EgressRule,
   ) {
     this.cache = new SingleFlightCache(config.maxCachedTokens);
     this.actor = config.actor.type === 'jwt' ? new ActorTokenSigner(config.actor, config.tokenUrl) : undefined;
@@ -107,7 +110,7 @@ export class TokenExchangeCredentials implements UpstreamCredentials {
     const about = { server: this.server, tokenEndpoint: this.endpoint, sub: subject.sub, agent: subject.agent };
     let answer: TokenEndpointAnswer;
     try {
-      answer = await postTokenRequest(config.tokenUrl, form, { id: config.client.id, secret: config.client.secret }, config.timeout);
+      answer = await postTokenRequest(config.tokenUrl, form, { id: config.client.id, secret: config.client.secret }, config.timeout, this.egress);
     } catch (error) {
       if (isTimeout(error)) {
         this.log.warn({ ...about, timeoutMs: config.timeout }, 'token exchange timed out');
