@@ -45,7 +45,7 @@ export class UpstreamCredentialRegistry {
     }
     if (definition.auth) {
       this.built.delete(server);
-      return this.connections.forServer(server, definition.url, definition.auth);
+      return this.connections.forServer(server, definition.url, definition.auth, egress);
     }
     return this.forServer(server, definition.credential, egress);
   }

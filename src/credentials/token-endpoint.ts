@@ -2,8 +2,8 @@
 // by the grants Gatehouse makes for upstreams (client credentials, token exchange). The client
 // authenticates with HTTP Basic; every request has a deadline; an answer is read up to 64 KiB.
 // Nothing here logs: callers log what names the request, never a secret or a token.
-import { Agent, request } from 'undici';
-import { egressConnector, type EgressRule } from '../upstream/egress.ts';
+import { request } from 'undici';
+import { egressAgent, type EgressRule } from '../upstream/egress.ts';
 
 const MAX_RESPONSE_BYTES = 64 * 1024;
 
@@ -18,22 +18,13 @@ export interface TokenEndpointAnswer {
   readonly body: unknown;
 }
 
-/** Connections to token endpoints of a tenant's servers, one agent per egress rule (egress.ts). */
-const agents = new Map<string, Agent>();
-
-function agentOf(egress: EgressRule): Agent {
-  let agent = agents.get(egress.key);
-  if (!agent) agents.set(egress.key, (agent = new Agent({ connect: egressConnector(egress, {}), keepAliveTimeout: 4_000 })));
-  return agent;
-}
-
 /**
  * POSTs `form` with client_secret_basic; throws on a network failure or when `timeoutMs` passes.
  * `egress`: the server's tenant's rule, which the token endpoint is held to as the server is.
  */
 export async function postTokenRequest(url: string, form: URLSearchParams, client: TokenClient, timeoutMs: number, egress?: EgressRule): Promise<TokenEndpointAnswer> {
   const response = await request(url, {
-    ...(egress && { dispatcher: agentOf(egress) }),
+    ...(egress && { dispatcher: egressAgent(egress) }),
     method: 'POST',
     headers: {
       // RFC 6749 §2.3.1: client_secret_basic, id and secret form-encoded first.

@@ -10,7 +10,7 @@
 // connecting for an IP literal (which the socket does not look up).
 import { BlockList, isIP, type LookupFunction } from 'node:net';
 import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
-import { buildConnector } from 'undici';
+import { Agent, buildConnector } from 'undici';
 import { isPublicAddress } from '../authserver/ssrf.ts';
 import { parseNet } from './egress-entries.ts';
 import { DEFAULT_TENANT } from '../config/tenant-schema.ts';
@@ -115,6 +115,16 @@ export function egressConnector(rule: EgressRule | undefined, options: buildConn
     if (refusal) return callback(new EgressRefusedError(refusal), null);
     return connect(opts, callback);
   };
+}
+
+/** Agents for the occasional requests made for a tenant's servers (token endpoints, authorization servers), one per rule. */
+const agents = new Map<string, Agent>();
+
+/** A connection pool under a rule, for undici's request and fetch (`dispatcher`). */
+export function egressAgent(rule: EgressRule): Agent {
+  let agent = agents.get(rule.key);
+  if (!agent) agents.set(rule.key, (agent = new Agent({ connect: egressConnector(rule, {}), keepAliveTimeout: 4_000 })));
+  return agent;
 }
 
 /** The rule of a server's tenant: undefined for the default tenant (the platform's servers are not limited). */

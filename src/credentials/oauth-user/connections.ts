@@ -5,6 +5,7 @@
 import { createHash } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import * as oauth from 'oauth4webapi';
+import type { EgressRule } from '../../upstream/egress.ts';
 import type { Store } from '../../store/store.ts';
 import type { Logger } from '../../log.ts';
 import type { RouteHandler } from '../../http/routes.ts';
@@ -58,12 +59,12 @@ export class UserConnections {
   }
 
   /** The credential source of a per-user server. */
-  forServer(server: string, url: string, config: OAuthUserConfig): OAuthUserCredentials {
-    const definition = JSON.stringify({ url, config });
+  forServer(server: string, url: string, config: OAuthUserConfig, egress?: EgressRule): OAuthUserCredentials {
+    const definition = JSON.stringify({ url, config, egress: egress?.key });
     const existing = this.servers.get(server);
     if (existing?.definition === definition) return existing.credentials;
     const log = this.log.child({ server });
-    const resolver = new UpstreamAuthorizationResolver(server, url, config, this.store, this.vault, log);
+    const resolver = new UpstreamAuthorizationResolver(server, url, config, this.store, this.vault, log, egress);
     const credentials = new OAuthUserCredentials(server, config, { tokens: this.tokens, resolver, tickets: this.tickets, publicBase: (req) => this.base(req), log });
     this.servers.set(server, { definition, url, resolver, credentials });
     return credentials;

@@ -5,6 +5,8 @@
 // dynamic registration, kept sealed in the store). The protocol itself is oauth4webapi's.
 // Resolved once per server and kept; a failure is retried on the next connect.
 import * as oauth from 'oauth4webapi';
+import { fetch as undiciFetch } from 'undici';
+import { egressAgent, type EgressRule } from '../../upstream/egress.ts';
 import { extractResourceMetadataUrl } from '@modelcontextprotocol/sdk/client/auth.js';
 import type { z } from 'zod';
 import type { OAuthUserAuthSchema } from '../../config/auth-schema.ts';
@@ -31,6 +33,7 @@ export interface UpstreamAuthorization {
 export interface RequestOptions {
   signal: AbortSignal;
   [oauth.allowInsecureRequests]?: boolean;
+  [oauth.customFetch]?: typeof fetch;
 }
 
 const REQUEST_TIMEOUT_MS = 10_000;
@@ -46,10 +49,28 @@ export function isLoopbackUrl(url: URL): boolean {
   return host === 'localhost' || host === '[::1]' || /^127\./.test(host);
 }
 
-/** http is allowed only to loopback addresses (tests, a local server); everything else is https. */
-function requestOptions(urls: readonly URL[]): () => RequestOptions {
+/**
+ * http is allowed only to loopback addresses (tests, a local server); everything else is https.
+ * Under a tenant's egress every request goes through its rule (the authorization server is where
+ * the server points, so it is held to what the server is).
+ */
+function requestOptions(urls: readonly URL[], egress: EgressRule | undefined): () => RequestOptions {
   const insecure = urls.some((u) => u.protocol === 'http:' && isLoopbackUrl(u));
-  return () => ({ signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS), ...(insecure ? { [oauth.allowInsecureRequests]: true } : {}) });
+  const guarded = egress && egressFetch(egress);
+  return () => ({ signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS), ...(insecure ? { [oauth.allowInsecureRequests]: true } : {}), ...(guarded ? { [oauth.customFetch]: guarded } : {}) });
+}
+
+/** fetch through the rule's agent (undici's fetch: the global one takes no dispatcher of another undici). */
+function egressFetch(egress: EgressRule): typeof fetch {
+  const dispatcher = egressAgent(egress);
+  // undici's Request/Response are the ones Node's fetch is built on; the types differ only in name.
+  return ((input: Parameters<typeof fetch>[0], init?: RequestInit) => undiciFetch(input as Parameters<typeof undiciFetch>[0], { ...(init as Parameters<typeof undiciFetch>[1]), dispatcher })) as unknown as typeof fetch;
+}
+
+/** What a failed request says, with fetch's underlying cause ("fetch failed" alone names nothing). */
+function failureText(error: unknown): string {
+  const cause = (error as Error).cause;
+  return cause instanceof Error ? `${(error as Error).message}: ${cause.message}` : (error as Error).message;
 }
 
 interface ResourceInfo {
@@ -69,7 +90,13 @@ export class UpstreamAuthorizationResolver {
     private readonly store: Store,
     private readonly vault: CredentialVault,
     private readonly log: Logger,
-  ) {}
+    /** The server's tenant's egress, which its authorization server is held to too. */
+    private readonly egress?: EgressRule,
+  ) {
+    this.fetch = egress ? egressFetch(egress) : fetch;
+  }
+
+  private readonly fetch: typeof fetch;
 
   /**
    * `base` is Gatehouse's public base URL: the callback and the client metadata document hang off
@@ -93,7 +120,7 @@ export class UpstreamAuthorizationResolver {
   private async build(base: string, wanted: string, anyRedirect: boolean): Promise<UpstreamAuthorization> {
     const info = await this.discoverResource();
     const issuer = new URL(info.issuer);
-    const options = requestOptions([issuer]);
+    const options = requestOptions([issuer], this.egress);
     const as = await this.metadata(issuer, options);
     if (!as.authorization_endpoint || !as.token_endpoint) throw new UpstreamAuthorizationError(`the authorization server ${info.issuer} lists no authorization or token endpoint`);
     const methods = as.code_challenge_methods_supported;
@@ -112,7 +139,7 @@ export class UpstreamAuthorizationResolver {
     let metadataUrl: URL | undefined;
     try {
       // An unauthenticated request: a protected MCP server answers 401 naming its metadata.
-      const probe = await fetch(target, {
+      const probe = await this.fetch(target, {
         method: 'POST',
         headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
         body: JSON.stringify({ jsonrpc: '2.0', id: 0, method: 'ping' }),
@@ -122,17 +149,17 @@ export class UpstreamAuthorizationResolver {
       await probe.body?.cancel();
       if (probe.status === 401) metadataUrl = extractResourceMetadataUrl(probe);
     } catch (error) {
-      throw new UpstreamAuthorizationError(`could not reach ${target.origin}${target.pathname} to discover its authorization server: ${(error as Error).message}`);
+      throw new UpstreamAuthorizationError(`could not reach ${target.origin}${target.pathname} to discover its authorization server: ${failureText(error)}`);
     }
     // RFC 9728 §3.1: without a header, the well-known URL of the resource.
     metadataUrl ??= new URL(`/.well-known/oauth-protected-resource${target.pathname === '/' ? '' : target.pathname}`, target);
     let document: Record<string, unknown>;
     try {
-      const response = await fetch(metadataUrl, { headers: { accept: 'application/json' }, signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS), redirect: 'manual' });
+      const response = await this.fetch(metadataUrl, { headers: { accept: 'application/json' }, signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS), redirect: 'manual' });
       if (response.status !== 200) throw new Error(`HTTP ${response.status}`);
       document = (await response.json()) as Record<string, unknown>;
     } catch (error) {
-      throw new UpstreamAuthorizationError(`could not read the protected resource metadata at ${metadataUrl.href}: ${(error as Error).message}; set auth.issuer`);
+      throw new UpstreamAuthorizationError(`could not read the protected resource metadata at ${metadataUrl.href}: ${failureText(error)}; set auth.issuer`);
     }
     const servers = Array.isArray(document.authorization_servers) ? document.authorization_servers.filter((s): s is string => typeof s === 'string') : [];
     if (servers.length === 0) throw new UpstreamAuthorizationError(`the protected resource metadata at ${metadataUrl.href} lists no authorization_servers; set auth.issuer`);
@@ -148,7 +175,7 @@ export class UpstreamAuthorizationResolver {
       try {
         return await oauth.processDiscoveryResponse(issuer, await oauth.discoveryRequest(issuer, { ...options(), algorithm }));
       } catch (error) {
-        failures.push(`${algorithm}: ${(error as Error).message}`);
+        failures.push(`${algorithm}: ${failureText(error)}`);
       }
     }
     throw new UpstreamAuthorizationError(`could not read the metadata of the authorization server ${issuer.href} (${failures.join('; ')})`);
@@ -186,7 +213,7 @@ export class UpstreamAuthorizationResolver {
       );
       registered = await oauth.processDynamicClientRegistrationResponse(response);
     } catch (error) {
-      throw new UpstreamAuthorizationError(`dynamic client registration at ${as.issuer} failed: ${(error as Error).message}`);
+      throw new UpstreamAuthorizationError(`dynamic client registration at ${as.issuer} failed: ${failureText(error)}`);
     }
     await this.store.putUpstreamClient({ server: this.server, issuer: as.issuer, sealed: sealJson(key.key, CLIENT_PURPOSE, name, { client: registered, redirectUri }), updatedAt: Date.now() });
     this.log.info({ server: this.server, issuer: as.issuer, clientId: registered.client_id }, 'registered Gatehouse as a client of the upstream authorization server');
