@@ -12,7 +12,7 @@ import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { REPO_ROOT, startTestGateway, tempDir, type TestGateway } from './helpers/gatehouse.ts';
 import { browse, CookieJar, hiddenField, playUser } from './helpers/oauth-flow.ts';
-import { followInBrowser, startUpstreamIdp, startUserUpstream, type UpstreamIdp, type UserUpstream } from './helpers/upstream-idp.ts';
+import { followInBrowser, type UpstreamIdp, type UserUpstream, startIdpWithUpstream } from './helpers/upstream-idp.ts';
 import { createUser } from '../src/authserver/users.ts';
 
 const ADA = { username: 'ada', password: 'correct horse battery staple' } as const;
@@ -25,10 +25,7 @@ let dataDir: string;
 let adaId: string;
 
 before(async () => {
-  let upstreamUrl = '';
-  idp = await startUpstreamIdp(() => upstreamUrl);
-  upstream = await startUserUpstream(() => idp.issuer);
-  upstreamUrl = upstream.url;
+  ({ idp, upstream } = await startIdpWithUpstream());
   dataDir = tempDir();
   gh = await startTestGateway(
     {

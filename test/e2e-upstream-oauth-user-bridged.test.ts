@@ -9,7 +9,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { MCP_HEADERS, raw, startTestGateway, tempDir, type TestGateway } from './helpers/gatehouse.ts';
 import { startTestIssuer, type TestIssuer } from './helpers/auth-issuer.ts';
-import { followInBrowser, startUpstreamIdp, startUserUpstream, type UpstreamIdp, type UserUpstream } from './helpers/upstream-idp.ts';
+import { followInBrowser, type UpstreamIdp, type UserUpstream, startIdpWithUpstream } from './helpers/upstream-idp.ts';
 
 const MODERN = '2026-07-28';
 const API_KEY = 'oauth-user-bridged-api-key-7d2b41c9';
@@ -23,10 +23,7 @@ const secrets = new Set<string>([API_KEY]);
 
 before(async () => {
   agents = await startTestIssuer();
-  let upstreamUrl = '';
-  idp = await startUpstreamIdp(() => upstreamUrl);
-  upstream = await startUserUpstream(() => idp.issuer);
-  upstreamUrl = upstream.url;
+  ({ idp, upstream } = await startIdpWithUpstream());
   dataDir = tempDir();
   gh = await startTestGateway(
     {

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { startManaged, type ManagedGatehouse } from './helpers/managed.ts';
 import { startTestIssuer, type TestIssuer } from './helpers/auth-issuer.ts';
 import { CookieJar, browse, hiddenField } from './helpers/oauth-flow.ts';
-import { followInBrowser, startUpstreamIdp, startUserUpstream, type UpstreamIdp, type UserUpstream } from './helpers/upstream-idp.ts';
+import { followInBrowser, type UpstreamIdp, type UserUpstream, startIdpWithUpstream } from './helpers/upstream-idp.ts';
 
 let agents: TestIssuer;
 let idp: UpstreamIdp;
@@ -16,10 +16,7 @@ let gh: ManagedGatehouse;
 
 before(async () => {
   agents = await startTestIssuer();
-  let upstreamUrl = '';
-  idp = await startUpstreamIdp(() => upstreamUrl);
-  upstream = await startUserUpstream(() => idp.issuer);
-  upstreamUrl = upstream.url;
+  ({ idp, upstream } = await startIdpWithUpstream());
   gh = await startManaged();
   assert.equal((await gh.call('POST', '/api/v1/servers', { body: { name: 'notes', url: upstream.url, auth: { type: 'oauth-user' } } })).status, 201);
   assert.equal((await gh.call('POST', '/api/v1/apis', { body: { name: 'notes', path: '/mcp', server: 'notes', auth: { type: 'oauth2', issuer: agents.issuer } } })).status, 201);

@@ -15,7 +15,7 @@ import { McpError } from '@modelcontextprotocol/sdk/types.js';
 import { CLI, INIT_REQUEST, MCP_HEADERS, REPO_ROOT, raw, startTestGateway, tempDir, type TestGateway } from './helpers/gatehouse.ts';
 import { validateConfig } from '../src/config/load.ts';
 import { startTestIssuer, type TestIssuer } from './helpers/auth-issuer.ts';
-import { followInBrowser, startUpstreamIdp, startUserUpstream, type UpstreamIdp, type UserUpstream } from './helpers/upstream-idp.ts';
+import { followInBrowser, type UpstreamIdp, type UserUpstream, startIdpWithUpstream } from './helpers/upstream-idp.ts';
 
 const execFileAsync = promisify(execFile);
 const API_KEY = 'oauth-user-test-api-key-5c1e9a7f';
@@ -30,10 +30,7 @@ const secrets = new Set<string>([API_KEY]);
 
 before(async () => {
   agents = await startTestIssuer();
-  let upstreamUrl = '';
-  idp = await startUpstreamIdp(() => upstreamUrl);
-  upstream = await startUserUpstream(() => idp.issuer);
-  upstreamUrl = upstream.url;
+  ({ idp, upstream } = await startIdpWithUpstream());
   dataDir = tempDir();
   gh = await startTestGateway(
     {

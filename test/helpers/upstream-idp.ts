@@ -175,3 +175,12 @@ export async function followInBrowser(url: string, jar = new CookieJar()): Promi
   }
   throw new Error(`more than 20 redirects from ${url}`);
 }
+
+/** The upstream's authorization server and the server it protects, each knowing the other. */
+export async function startIdpWithUpstream(): Promise<{ idp: UpstreamIdp; upstream: UserUpstream }> {
+  let upstreamUrl = '';
+  const idp = await startUpstreamIdp(() => upstreamUrl);
+  const upstream = await startUserUpstream(() => idp.issuer);
+  upstreamUrl = upstream.url;
+  return { idp, upstream };
+}
