@@ -6,7 +6,7 @@
 // server-everything and its APIs belong to the tenant `acme`, the stdio server to the default one.
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { REPO_ROOT, startEverything, startTestGateway, tempDir, type RunningEverything, type TestGateway } from './gatehouse.ts';
+import { LOCAL_EGRESS, REPO_ROOT, startEverything, startTestGateway, tempDir, type RunningEverything, type TestGateway } from './gatehouse.ts';
 
 export const ADMIN_TOKEN = 'admin-safety-console-token-0123456789';
 export const ORIGINAL = 'Sends an e-mail to the given address';
@@ -32,7 +32,7 @@ export async function startSafetyGateway(options: { users?: Array<string | { use
       dataDir: dir,
       admin: { token: ADMIN_TOKEN, ...(options.users && { users: options.users }) },
       audit: { batch: { interval: 20 } },
-      tenants: [{ id: 'acme' }],
+      tenants: [{ id: 'acme', egress: LOCAL_EGRESS }],
       servers: {
         everything: { url: `${everything.origin}/mcp`, tenant: 'acme' },
         rug: { command: process.execPath, args: ['--import', 'tsx', path.join(REPO_ROOT, 'test/helpers/rug-pull-stdio.ts'), catalogue], cwd: REPO_ROOT },
