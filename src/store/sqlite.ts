@@ -90,7 +90,7 @@ function classify(err: unknown): ConstraintReason | undefined {
 
 const AGENT = 'id, name, labels, tenant, created_at, disabled';
 const KEY = 'id, agent_id, hash, prefix, api, created_at, expires_at, revoked_at, last_used_at';
-const USER = 'id, username, password_hash, created_at, disabled, password_changed_at';
+const USER = 'id, username, password_hash, created_at, disabled, password_changed_at, tenant';
 
 function prepare(db: Database.Database) {
   return {
@@ -123,7 +123,7 @@ function prepare(db: Database.Database) {
     ),
 
     insertUser: db.prepare(
-      `INSERT INTO users (${USER}) VALUES (@id, @username, @password_hash, @created_at, @disabled, NULL)`,
+      `INSERT INTO users (${USER}) VALUES (@id, @username, @password_hash, @created_at, @disabled, NULL, @tenant)`,
     ),
     userByName: db.prepare<[string], rows.UserRow>(`SELECT ${USER} FROM users WHERE username = ?`),
     userById: db.prepare<[string], rows.UserRow>(`SELECT ${USER} FROM users WHERE id = ?`),
@@ -317,6 +317,7 @@ export class SqliteStore implements Store {
       password_hash: user.passwordHash,
       created_at: user.createdAt,
       disabled: user.disabled ? 1 : 0,
+      tenant: user.tenant ?? null,
     };
     await guarded(`user "${user.username}"`, classify, () => this.#q.insertUser.run(params));
   }

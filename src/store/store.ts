@@ -40,6 +40,8 @@ export interface UserRecord {
   disabled: boolean;
   /** When the password was last set by a change or reset (grants from before it are refused). */
   passwordChangedAt?: number | undefined;
+  /** The tenant the user belongs to; absent for the default tenant (the platform's users). */
+  tenant?: string | undefined;
 }
 
 export interface OAuthClientRecord {
