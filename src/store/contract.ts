@@ -226,6 +226,19 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
       assert.equal(listed.has(platform.id) && listed.get(platform.id), undefined);
     });
 
+    test('users: moved to a tenant and back; deleted once', async () => {
+      const u = user();
+      await store.createUser(u);
+      assert.equal(await store.setUserTenant(u.username, 'globex'), true);
+      assert.equal((await store.getUser(u.id))?.tenant, 'globex');
+      assert.equal(await store.setUserTenant(u.username, undefined), true);
+      assert.equal((await store.getUser(u.id))?.tenant, undefined);
+      assert.equal(await store.setUserTenant(uid('nobody'), 'acme'), false);
+      assert.equal(await store.deleteUser(u.username), true);
+      assert.equal(await store.getUser(u.id), undefined);
+      assert.equal(await store.deleteUser(u.username), false);
+    });
+
     test('oauth clients: save, read back nested metadata, save again replaces', async () => {
       const clientId = uid('client');
       const metadata = {

@@ -91,6 +91,8 @@ const SQL = {
   listUsers: `SELECT ${USER} FROM users ORDER BY created_at, id`,
   setUserDisabled: 'UPDATE users SET disabled = $2 WHERE username = $1',
   setUserPassword: 'UPDATE users SET password_hash = $2, password_changed_at = $3 WHERE username = $1',
+  setUserTenant: 'UPDATE users SET tenant = $2 WHERE username = $1',
+  deleteUser: 'DELETE FROM users WHERE username = $1',
 
   saveClient: `INSERT INTO oauth_clients (client_id, metadata, secret_hash, created_at, used_at) VALUES ($1, $2::jsonb, $3, $4, $5)
     ON CONFLICT (client_id) DO UPDATE SET metadata = excluded.metadata,
@@ -254,6 +256,14 @@ export class PostgresStore implements Store {
 
   async setUserPassword(username: string, passwordHash: string, at: number): Promise<boolean> {
     return (await this.#changed('setUserPassword', [username, passwordHash, at])) > 0;
+  }
+
+  async setUserTenant(username: string, tenant: string | undefined): Promise<boolean> {
+    return (await this.#changed('setUserTenant', [username, tenant ?? null])) > 0;
+  }
+
+  async deleteUser(username: string): Promise<boolean> {
+    return (await this.#changed('deleteUser', [username])) > 0;
   }
 
   async saveOAuthClient(client: OAuthClientRecord): Promise<void> {

@@ -130,6 +130,8 @@ function prepare(db: Database.Database) {
     listUsers: db.prepare<[], rows.UserRow>(`SELECT ${USER} FROM users ORDER BY created_at, id`),
     setUserDisabled: db.prepare<[number, string]>('UPDATE users SET disabled = ? WHERE username = ?'),
     setUserPassword: db.prepare<[string, number, string]>('UPDATE users SET password_hash = ?, password_changed_at = ? WHERE username = ?'),
+    setUserTenant: db.prepare<[string | null, string]>('UPDATE users SET tenant = ? WHERE username = ?'),
+    deleteUser: db.prepare<[string]>('DELETE FROM users WHERE username = ?'),
 
     saveClient: db.prepare<[string, string, string | null, number, number | null]>(
       `INSERT INTO oauth_clients (client_id, metadata, secret_hash, created_at, used_at) VALUES (?, ?, ?, ?, ?)
@@ -342,6 +344,14 @@ export class SqliteStore implements Store {
 
   async setUserPassword(username: string, passwordHash: string, at: number): Promise<boolean> {
     return this.#q.setUserPassword.run(passwordHash, at, username).changes > 0;
+  }
+
+  async setUserTenant(username: string, tenant: string | undefined): Promise<boolean> {
+    return this.#q.setUserTenant.run(tenant ?? null, username).changes > 0;
+  }
+
+  async deleteUser(username: string): Promise<boolean> {
+    return this.#q.deleteUser.run(username).changes > 0;
   }
 
   async saveOAuthClient(client: OAuthClientRecord): Promise<void> {
