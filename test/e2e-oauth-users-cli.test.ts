@@ -53,9 +53,9 @@ test('users are created from stdin, listed, disabled and enabled; they sign in a
 
   const listed = await gatehouse(['users', 'list', '-c', config]);
   assert.equal(listed.code, 0, listed.stderr);
-  assert.match(listed.stdout, /^USERNAME +ID +CREATED +STATUS\n/);
-  assert.match(listed.stdout, /grace +\S+ +\S+ +active/);
-  assert.match(listed.stdout, /linus +\S+ +\S+ +active/);
+  assert.match(listed.stdout, /^USERNAME +ID +TENANT +CREATED +STATUS\n/);
+  assert.match(listed.stdout, /grace +\S+ +default +\S+ +active/);
+  assert.match(listed.stdout, /linus +\S+ +default +\S+ +active/);
   for (const output of [created, listed, onCommandLine].map((r) => r.stdout + r.stderr)) {
     assert.ok(!output.includes(secret) && !output.includes('visible password'), 'no password printed');
   }
@@ -149,4 +149,24 @@ test('users passwd sets a new password: the old one no longer signs in, and refr
   } finally {
     await gateway.close();
   }
+});
+
+test('users create --tenant puts the user in a declared tenant, listed with it; an unknown tenant is refused', async () => {
+  const dir = tempDir();
+  const config = path.join(dir, 'gatehouse.yaml');
+  writeFileSync(config, ['dataDir: ./data', 'listen: { host: 127.0.0.1, port: 0 }', 'tenants:', '  - { id: acme, pathPrefix: /acme }', 'servers:', '  acme-s: { url: "https://mcp.example.com/mcp", tenant: acme }', 'apis:', '  - { name: acme-api, path: /acme/mcp, server: acme-s, tenant: acme, auth: { type: oauth2 } }', ''].join('\n'));
+  const created = await gatehouse(['users', 'create', 'ann', '--tenant', 'acme', '--password-stdin', '-c', config], 'a long enough passphrase\n');
+  assert.equal(created.code, 0, created.stderr);
+  assert.match(created.stdout, /^created user ann \(id [0-9a-f-]{36}\) in tenant acme\n$/);
+  const unknown = await gatehouse(['users', 'create', 'bob', '--tenant', 'globex', '--password-stdin', '-c', config], 'a long enough passphrase\n');
+  assert.equal(unknown.code, 1);
+  assert.match(unknown.stderr, /--tenant: no tenant "globex" .*expected one of acme or default/);
+  const platform = await gatehouse(['users', 'create', 'root', '--external', '-c', config]);
+  assert.equal(platform.code, 0, platform.stderr);
+  const listed = await gatehouse(['users', 'list', '-c', config]);
+  assert.match(listed.stdout, /ann +\S+ +acme +\S+ +active/);
+  assert.match(listed.stdout, /root +\S+ +default +\S+ +active/);
+  assert.doesNotMatch(listed.stdout, /bob/);
+  const json = JSON.parse((await gatehouse(['users', 'list', '--json', '-c', config])).stdout) as Array<{ username: string; tenant: string }>;
+  assert.deepEqual(json.map((u) => [u.username, u.tenant]), [['ann', 'acme'], ['root', 'default']]);
 });

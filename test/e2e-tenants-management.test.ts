@@ -51,6 +51,7 @@ before(async () => {
   keys.alice = String((await platform('POST', '/api/v1/agents/alice/keys', {}, 201)).body.key);
   keys.gina = String((await platform('POST', '/api/v1/agents/gina/keys', {}, 201)).body.key);
   await platform('POST', '/api/v1/deployments', { body: { comment: 'two tenants' } }, 201);
+  await platform('POST', '/api/v1/users', { body: { username: 'gus', password: 'correct horse battery staple', tenant: 'globex' } }, 201);
   tokens.acmeAdmin = String((await platform('POST', '/api/v1/tokens', { body: { name: 'acme ci', role: 'admin', tenant: 'acme' } }, 201)).body.token);
   tokens.acmeOwner = String((await platform('POST', '/api/v1/tokens', { body: { name: 'acme owner', role: 'owner', tenant: 'acme' } }, 201)).body.token);
   tokens.acmeViewer = String((await platform('POST', '/api/v1/tokens', { body: { name: 'acme viewer', role: 'viewer', tenant: 'acme' } }, 201)).body.token);
@@ -78,6 +79,7 @@ test('every management endpoint on another tenant\'s objects: answered as missin
   const policy = await etag('/api/v1/apis/globex-api/policies/0');
   const agent = await etag('/api/v1/agents/gina');
   const tenant = await etag('/api/v1/tenants/globex');
+  const gus = await etag('/api/v1/users/gus');
   const draft = (await platform('GET', '/api/v1/draft', {}, 200)).etag!;
   const ginaKey = ((await platform('GET', '/api/v1/agents/gina/keys', {}, 200)).body.items as Array<{ id: string }>)[0]!.id;
   const before = (await platform('GET', '/api/v1/draft', {}, 200)).body.document;
@@ -119,8 +121,13 @@ test('every management endpoint on another tenant\'s objects: answered as missin
     ['PUT', '/api/v1/draft', { body: { servers: {}, apis: [] }, ifMatch: draft }, 404],
     ['PATCH', '/api/v1/draft', { body: [{ op: 'remove', path: '/apis/1' }], ifMatch: draft }, 404],
     ['POST', '/api/v1/deployments/1/rollback', { ifMatch: draft }, 404],
-    ['GET', '/api/v1/users', {}, 404],
-    ['POST', '/api/v1/users', { body: { username: 'sneaky', password: 'correct horse battery staple' } }, 404],
+    // Users of the authorization server: Globex's are missing ones; a create naming Globex is refused.
+    ['GET', '/api/v1/users/gus', {}, 404],
+    ['PUT', '/api/v1/users/gus', { body: { disabled: true }, ifMatch: gus }, 404],
+    ['PUT', '/api/v1/users/gus', { body: { tenant: 'acme' }, ifMatch: gus }, 404],
+    ['DELETE', '/api/v1/users/gus', { ifMatch: gus }, 404],
+    ['POST', '/api/v1/users', { body: { username: 'sneaky', password: 'correct horse battery staple', tenant: 'globex' } }, 400],
+    ['POST', '/api/v1/users', { body: { username: 'sneaky', password: 'correct horse battery staple', tenant: null } }, 400],
     ['DELETE', `/api/v1/tokens/${globexTokenId}`, {}, 404],
     ['POST', '/api/v1/tokens', { body: { name: 'sneaky', role: 'admin', tenant: 'globex' } }, 400],
   ];
@@ -132,7 +139,7 @@ test('every management endpoint on another tenant\'s objects: answered as missin
     assert.doesNotMatch(JSON.stringify(answer.body), /globex-secret-token|Globex/, `${method} ${path} tells nothing of Globex`);
   }
   // The refusals of reads use the same words as for something that does not exist.
-  for (const [foreign, missing] of [['/api/v1/servers/globex-srv', '/api/v1/servers/nowhere'], ['/api/v1/apis/globex-api', '/api/v1/apis/nowhere'], ['/api/v1/agents/gina/keys', '/api/v1/agents/nowhere/keys']] as const) {
+  for (const [foreign, missing] of [['/api/v1/servers/globex-srv', '/api/v1/servers/nowhere'], ['/api/v1/apis/globex-api', '/api/v1/apis/nowhere'], ['/api/v1/agents/gina/keys', '/api/v1/agents/nowhere/keys'], ['/api/v1/users/gus', '/api/v1/users/nowhere']] as const) {
     const a = await as(tokens.acmeAdmin, 'GET', foreign);
     const b = await as(tokens.acmeAdmin, 'GET', missing);
     assert.equal(a.status, b.status);
@@ -142,11 +149,55 @@ test('every management endpoint on another tenant\'s objects: answered as missin
   // Nothing of Globex changed.
   assert.deepEqual((await platform('GET', '/api/v1/draft', {}, 200)).body.document, before);
   assert.equal((await platform('GET', '/api/v1/agents/gina', {}, 200)).body.disabled, false);
+  assert.deepEqual((({ disabled, tenant }) => ({ disabled, tenant }))((await platform('GET', '/api/v1/users/gus', {}, 200)).body), { disabled: false, tenant: 'globex' });
+  assert.equal((await platform('GET', '/api/v1/users/sneaky')).status, 404, 'no user was created');
   const ginaKeys = (await platform('GET', '/api/v1/agents/gina/keys', {}, 200)).body.items as Array<{ revokedAt: unknown }>;
   assert.equal(ginaKeys.length, 1);
   assert.equal(ginaKeys[0]!.revokedAt, null);
   assert.ok(((await platform('GET', '/api/v1/credentials', {}, 200)).body.items as Array<{ name: string }>).some((c) => c.name === 'globex.upstream'));
   assert.equal(((await platform('GET', '/api/v1/tokens', {}, 200)).body.items as Array<{ id: string; revokedAt: unknown }>).find((t) => t.id === globexTokenId)!.revokedAt, null);
+});
+
+test('users of the authorization server: a tenant\'s admin lists, creates, changes and deletes its own; a platform admin sees all and moves them', async () => {
+  const password = 'correct horse battery staple';
+  const created = await as(tokens.acmeAdmin, 'POST', '/api/v1/users', { body: { username: 'ada-acme', password } });
+  assert.equal(created.status, 201, JSON.stringify(created.body));
+  assert.equal(created.body.tenant, 'acme', 'a create by a tenant identity lands in its tenant');
+  assert.equal(created.body.passwordHash, undefined);
+  assert.equal((await as(tokens.acmeAdmin, 'POST', '/api/v1/users', { body: { username: 'ada-too', password, tenant: 'acme' } })).status, 201, 'naming its own tenant is fine');
+  assert.equal((await as(tokens.acmeAdmin, 'POST', '/api/v1/users', { body: { username: 'gus', password } })).status, 409, 'user names are unique across tenants');
+  const listed = (await as(tokens.acmeAdmin, 'GET', '/api/v1/users')).body.items as Array<{ username: string; tenant: string; etag: string }>;
+  assert.deepEqual(listed.map((u) => [u.username, u.tenant]), [['ada-acme', 'acme'], ['ada-too', 'acme']]);
+  assert.deepEqual(((await as(tokens.globexAdmin, 'GET', '/api/v1/users')).body.items as Array<{ username: string }>).map((u) => u.username), ['gus']);
+  const all = (await platform('GET', '/api/v1/users', {}, 200)).body.items as Array<{ username: string; tenant: string | null }>;
+  assert.deepEqual(new Set(all.map((u) => `${u.username}:${u.tenant}`)), new Set(['gus:globex', 'ada-acme:acme', 'ada-too:acme']));
+  assert.equal((await as(tokens.acmeViewer, 'POST', '/api/v1/users', { body: { username: 'viewer-made', password } })).status, 403, 'a viewer reads only');
+
+  // Changes carry the ETag read; a stale one is 412, and the list's ETag is the object's.
+  const read = await as(tokens.acmeAdmin, 'GET', '/api/v1/users/ada-acme');
+  assert.equal(read.etag, listed[0]!.etag);
+  assert.equal((await as(tokens.acmeAdmin, 'PUT', '/api/v1/users/ada-acme', { body: { disabled: true } })).status, 428);
+  const disabled = await as(tokens.acmeAdmin, 'PUT', '/api/v1/users/ada-acme', { body: { disabled: true }, ifMatch: read.etag! });
+  assert.equal(disabled.status, 200, JSON.stringify(disabled.body));
+  assert.equal(disabled.body.disabled, true);
+  assert.notEqual(disabled.etag, read.etag);
+  assert.equal((await as(tokens.acmeAdmin, 'PUT', '/api/v1/users/ada-acme', { body: { disabled: false }, ifMatch: read.etag! })).status, 412);
+  // A tenant's admin cannot move its user out (400), a platform admin can (and back).
+  assert.equal((await as(tokens.acmeAdmin, 'PUT', '/api/v1/users/ada-acme', { body: { tenant: 'globex' }, ifMatch: disabled.etag! })).status, 400);
+  assert.equal((await platform('PUT', '/api/v1/users/ada-too', { body: { tenant: 'initech' }, ifMatch: (await platform('GET', '/api/v1/users/ada-too')).etag! })).status, 400, 'an undeclared tenant is refused');
+  const moved = await platform('PUT', '/api/v1/users/ada-too', { body: { tenant: 'globex' }, ifMatch: (await platform('GET', '/api/v1/users/ada-too')).etag! }, 200);
+  assert.equal(moved.body.tenant, 'globex');
+  assert.equal((await as(tokens.acmeAdmin, 'GET', '/api/v1/users/ada-too')).status, 404, 'gone from acme\'s view');
+  assert.equal((await as(tokens.globexAdmin, 'GET', '/api/v1/users/ada-too')).status, 200);
+  const home = await platform('PUT', '/api/v1/users/ada-too', { body: { tenant: null }, ifMatch: moved.etag! }, 200);
+  assert.equal(home.body.tenant, null, 'null is the default tenant');
+
+  // Delete: a stale ETag is 412; then gone.
+  assert.equal((await as(tokens.acmeAdmin, 'DELETE', '/api/v1/users/ada-acme', { ifMatch: read.etag! })).status, 412);
+  assert.equal((await as(tokens.acmeAdmin, 'DELETE', '/api/v1/users/ada-acme', { ifMatch: disabled.etag! })).status, 204);
+  assert.equal((await platform('GET', '/api/v1/users/ada-acme')).status, 404);
+  await platform('DELETE', '/api/v1/users/ada-too', {}, 204);
+  // The change history records them, for the tenant as for the platform.
 });
 
 test('lists, versions, diffs and the change history show a tenant its own objects only; a platform token sees all', async () => {

@@ -28,6 +28,8 @@ import { normalizeApiPath } from '../config/load.ts';
 import { GatehouseProvider } from './provider.ts';
 import { Interactions } from './interaction.ts';
 import { authorizeHandler } from './authorize.ts';
+import { resourceTenants } from './tenancy.ts';
+import { DEFAULT_TENANT } from '../config/tenant-schema.ts';
 import { ExternalSignIn } from './external/sign-in.ts';
 import { authorizationServerMetadata } from './metadata.ts';
 import { sendErrorPage } from './pages.ts';
@@ -112,9 +114,10 @@ export function createAuthorizationServer(deps: AuthorizationServerDeps): Author
   const denylist = new TokenDenylist(store);
   const tokens = new TokenIssuer(store, signingKeys, { accessMs: settings.accessTokenTtl, refreshMs: settings.refreshTokenTtl }, denylist);
   const providers = settings.externalProviders.map((p) => ({ name: p.name, displayName: p.displayName ?? p.name }));
-  const interactions = new Interactions(store, tokens, log, { selfRegistration: settings.selfRegistration, issuer: (req) => issuer(req), providers });
-  const provider = new GatehouseProvider(store, clients, tokens, signingKeys, interactions.begin, denylist, events);
-  const external = settings.externalProviders.length > 0 ? new ExternalSignIn(settings.externalProviders, store, interactions, events, log) : undefined;
+  const tenantOf = resourceTenants(plans.map(({ api }) => api));
+  const interactions = new Interactions(store, tokens, log, { selfRegistration: settings.selfRegistration, issuer: (req) => issuer(req), providers, tenantOf });
+  const provider = new GatehouseProvider(store, clients, tokens, signingKeys, interactions.begin, denylist, events, tenantOf);
+  const external = settings.externalProviders.length > 0 ? new ExternalSignIn(settings.externalProviders, store, interactions, events, log, [DEFAULT_TENANT, ...config.tenants.map((t) => t.id)]) : undefined;
 
   const app = express();
   app.disable('x-powered-by');

@@ -21,6 +21,7 @@ import { CODE_TTL_MS, type BeginInteraction, type CodePayload } from './provider
 import { checkLogin, createUser, UserInputError } from './users.ts';
 import { LoginThrottle } from './throttle.ts';
 import { ADMIN_CLIENT_ID } from './admin-client.ts';
+import { userMayReach, userTenant, WRONG_TENANT_TITLE, wrongTenantMessage } from './tenancy.ts';
 import type { UserRecord } from '../store/store.ts';
 
 const INTERACTION_TTL_MS = 10 * 60_000;
@@ -49,6 +50,8 @@ export interface InteractionOptions {
   issuer: (req: Request) => string;
   /** External OpenID Connect providers offered beside the password form (external/). */
   providers?: ReadonlyArray<{ name: string; displayName: string }>;
+  /** The tenant of the API a resource names (tenancy.ts); undefined for what is no API. */
+  tenantOf?: (resource: string) => string | undefined;
 }
 
 /** A loaded interaction: its id, its record and when it expires. */
@@ -217,6 +220,7 @@ export class Interactions {
    */
   async signedIn(res: Response, id: string, interaction: Interaction, expiresAt: number, user: UserRecord): Promise<void> {
     if (interaction.clientId !== ADMIN_CLIENT_ID) {
+      if (!this.mayReach(user, interaction)) return this.refuseTenant(res, id, interaction, user);
       await this.save(id, interaction, expiresAt);
       return res.redirect(303, `/oauth/consent?interaction=${id}`);
     }
@@ -225,6 +229,27 @@ export class Interactions {
     }
     res.clearCookie(cookieName(id), { path: '/oauth' });
     await this.complete(res, interaction, user, true);
+  }
+
+  /** The tenant of the API this authorization is for (undefined: the admin listener, no API). */
+  apiTenant(interaction: Interaction): string | undefined {
+    return this.options.tenantOf?.(interaction.resource);
+  }
+
+  private mayReach(user: UserRecord, interaction: Interaction): boolean {
+    return interaction.clientId === ADMIN_CLIENT_ID || userMayReach(user, this.apiTenant(interaction));
+  }
+
+  /**
+   * A user of another tenant than the API's: this authorization request ends here, with a page
+   * that names the account only (the client already knows which API it asked for; the page
+   * tells nothing more of who owns it).
+   */
+  private async refuseTenant(res: Response, id: string, interaction: Interaction, user: UserRecord): Promise<void> {
+    await this.store.deleteGrant(grantKeys.interaction(id));
+    res.clearCookie(cookieName(id), { path: '/oauth' });
+    this.log.info({ client: interaction.clientId, userId: user.id, userTenant: userTenant(user), apiTenant: this.apiTenant(interaction), resource: interaction.resource }, 'authorization server: sign-in refused, the user belongs to another tenant than the API');
+    sendErrorPage(res, 403, WRONG_TENANT_TITLE, wrongTenantMessage(user.username));
   }
 
   private async showSignup(req: Request, res: Response): Promise<void> {
@@ -245,7 +270,7 @@ export class Interactions {
     if (!this.csrfOk(req, res, id, interaction)) return;
     const username = field(req.body, 'username') ?? '';
     try {
-      const user = await createUser(this.store, username, field(req.body, 'password') ?? '');
+      const user = await createUser(this.store, username, field(req.body, 'password') ?? '', this.apiTenant(interaction));
       this.log.info({ username: user.username, userId: user.id }, 'authorization server: user signed up');
       await this.signedIn(res, id, { ...interaction, userId: user.id, username: user.username }, expiresAt, user);
     } catch (error) {
@@ -286,6 +311,8 @@ export class Interactions {
     res.clearCookie(cookieName(id), { path: '/oauth' });
     const user = interaction.userId ? await this.store.getUser(interaction.userId) : undefined;
     if (!user || user.disabled) return sendErrorPage(res, 400, 'Not signed in', 'Sign in before answering. Start again from your application.');
+    // Checked again: the user may have moved to another tenant since signing in.
+    if (interaction.clientId !== ADMIN_CLIENT_ID && !this.mayReach(user, interaction)) return this.refuseTenant(res, id, interaction, user);
     await this.complete(res, interaction, user, field(req.body, 'decision') === 'approve');
   }
 

@@ -11,6 +11,8 @@ import type { ClientRegistry } from './clients.ts';
 import { ACCESS_TOKEN_TYP, grantKeys, isGrantInfo, OFFLINE_ACCESS, TokenIssuer, type GrantInfo } from './tokens.ts';
 import { SIGNING_ALG, type SigningKeys } from './keys.ts';
 import { sameResource } from './resources.ts';
+import { userMayReach } from './tenancy.ts';
+
 import type { TokenDenylist } from './revocation.ts';
 import type { AuthEvents } from './events.ts';
 
@@ -19,6 +21,8 @@ const TOKEN = '/oauth/token';
 const REVOKE = '/oauth/revoke';
 /** How long a used code is remembered, to spot a replay. */
 const USED_CODE_MEMORY_MS = 10 * 60_000;
+/** Why a grant whose user and API are of different tenants is refused (says nothing of the API's tenant). */
+const WRONG_TENANT_GRANT = 'the user does not belong to the tenant of this API (any more): sign in again with an account of that tenant';
 
 /** The grant's user was disabled (or deleted) after signing in: its code or refresh token is refused. */
 export class UserDisabledError extends InvalidGrantError {}
@@ -44,6 +48,8 @@ export class GatehouseProvider implements OAuthServerProvider {
     private readonly begin: BeginInteraction,
     private readonly denylist: TokenDenylist,
     private readonly events: AuthEvents,
+    /** The tenant of the API a resource names (tenancy.ts); undefined for what is no API. */
+    private readonly tenantOf: (resource: string) => string | undefined = () => undefined,
   ) {}
 
   get clientsStore(): ClientRegistry {
@@ -82,6 +88,7 @@ export class GatehouseProvider implements OAuthServerProvider {
     const user = await this.store.getUser(info.userId);
     if (!user || user.disabled) throw new UserDisabledError('the user of this grant is disabled or gone');
     if (beforePasswordChange(info, user)) throw new InvalidGrantError('the user\'s password changed since this authorization');
+    if (!userMayReach(user, this.tenantOf(info.resource))) throw new InvalidGrantError(WRONG_TENANT_GRANT);
     // The client completed an authorization: it no longer expires as an unused registration.
     await this.store.markOAuthClientUsed(client.client_id, Date.now());
     const tokens = await this.tokens.respond(info, info.scopes, 'new');
@@ -116,6 +123,11 @@ export class GatehouseProvider implements OAuthServerProvider {
     if (beforePasswordChange(info, user)) {
       await this.tokens.revokeFamily(info.familyId);
       throw new InvalidGrantError('the user\'s password changed since this grant was made: sign in again');
+    }
+    // The user or the API moved to another tenant since: the grant ends (tenancy.ts).
+    if (!userMayReach(user, this.tenantOf(info.resource))) {
+      await this.tokens.revokeFamily(info.familyId);
+      throw new InvalidGrantError(WRONG_TENANT_GRANT);
     }
     if (resource !== undefined && !sameResource(resource.href, info.resource)) {
       throw new InvalidTargetError('resource differs from the one this grant is for');

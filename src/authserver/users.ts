@@ -3,32 +3,34 @@
 import { randomUUID } from 'node:crypto';
 import type { Store, UserRecord } from '../store/store.ts';
 import { StoreConstraintError } from '../store/errors.ts';
+import { DEFAULT_TENANT } from '../config/tenant-schema.ts';
 import { dummyHash, hashPassword, passwordProblem, usernameProblem, verifyPassword } from './passwords.ts';
 
 export class UserInputError extends Error {
   override readonly name = 'UserInputError';
 }
 
-/** Creates a user; throws UserInputError for a bad name, a weak password or a taken name. */
-export async function createUser(store: Store, username: string, password: string): Promise<UserRecord> {
+/** Creates a user (of `tenant`, the default one when absent); throws UserInputError for a bad name, a weak password or a taken name. */
+export async function createUser(store: Store, username: string, password: string, tenant?: string): Promise<UserRecord> {
   const problem = usernameProblem(username) ?? passwordProblem(password);
   if (problem) throw new UserInputError(problem);
-  return insertUser(store, username, await hashPassword(password));
+  return insertUser(store, username, await hashPassword(password), tenant);
 }
 
 /** The password hash of a user without a password: it never verifies (verifyPassword refuses it), so they sign in only through an external provider. */
 export const NO_PASSWORD = 'external';
 
 /** Creates a user without a password (external sign-in only); throws UserInputError for a bad or taken name. */
-export async function createExternalUser(store: Store, username: string): Promise<UserRecord> {
+export async function createExternalUser(store: Store, username: string, tenant?: string): Promise<UserRecord> {
   const problem = usernameProblem(username);
   if (problem) throw new UserInputError(problem);
-  return insertUser(store, username, NO_PASSWORD);
+  return insertUser(store, username, NO_PASSWORD, tenant);
 }
 
 /** Stores a new user; a taken name is the caller's mistake (UserInputError). */
-async function insertUser(store: Store, username: string, passwordHash: string): Promise<UserRecord> {
-  const user: UserRecord = { id: randomUUID(), username, passwordHash, createdAt: Date.now(), disabled: false };
+async function insertUser(store: Store, username: string, passwordHash: string, tenant: string | undefined): Promise<UserRecord> {
+  // The default tenant's users carry none (as agents do), so that older records mean the same.
+  const user: UserRecord = { id: randomUUID(), username, passwordHash, createdAt: Date.now(), disabled: false, ...(tenant !== undefined && tenant !== DEFAULT_TENANT && { tenant }) };
   try {
     await store.createUser(user);
   } catch (error) {

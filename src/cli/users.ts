@@ -7,6 +7,7 @@
 import type { Command } from 'commander';
 import { action as runAction, CliError, withStore } from './store-access.ts';
 import { disconnectUser } from './connections.ts';
+import { DEFAULT_TENANT } from '../config/tenant-schema.ts';
 import { createExternalUser, createUser, setPassword, UserInputError } from '../authserver/users.ts';
 
 /** Bad names or passwords are the user's to fix, not crashes. */
@@ -53,12 +54,20 @@ export function registerUserCommands(program: Command): void {
     .option('--password-stdin', 'read the password from standard input')
     .option('--password <password>', 'the password (visible in shell history and the process list; prefer --password-stdin)')
     .option('--external', 'no password: the user signs in only through an external OpenID Connect provider (authorizationServer.externalProviders)')
+    .option('--tenant <id>', "the user's tenant (one of tenants[].id); it gets tokens for that tenant's APIs only. Default: the default tenant")
     .action(
-      action(async (username: string, options: Options & PasswordOptions & { external?: boolean }) => {
+      action(async (username: string, options: Options & PasswordOptions & { external?: boolean; tenant?: string }) => {
         if (options.external && (options.passwordStdin || options.password !== undefined)) throw new CliError('--external creates a user without a password: give no password with it');
         const password = options.external ? undefined : await passwordOf(options, 'create');
-        const user = await withStore(options.config, (store) => (password === undefined ? createExternalUser(store, username) : createUser(store, username, password)));
-        process.stdout.write(`created user ${user.username} (id ${user.id})${password === undefined ? ', without a password (external sign-in only)' : ''}\n`);
+        const user = await withStore(options.config, (store, config) => {
+          const tenant = options.tenant;
+          const declared = config.tenants.map((t) => t.id);
+          if (tenant !== undefined && tenant !== DEFAULT_TENANT && !declared.includes(tenant)) {
+            throw new CliError(`--tenant: no tenant "${tenant}" in ${options.config}; expected ${declared.length > 0 ? `one of ${declared.join(', ')} or ` : ''}${DEFAULT_TENANT}`);
+          }
+          return password === undefined ? createExternalUser(store, username, tenant) : createUser(store, username, password, tenant);
+        });
+        process.stdout.write(`created user ${user.username} (id ${user.id})${user.tenant !== undefined ? ` in tenant ${user.tenant}` : ''}${password === undefined ? ', without a password (external sign-in only)' : ''}\n`);
       }),
     );
 
@@ -84,10 +93,10 @@ export function registerUserCommands(program: Command): void {
     .action(
       action(async (options: Options & { json?: boolean }) => {
         const list = await withStore(options.config, (store) => store.listUsers());
-        const rows = list.map((u) => ({ username: u.username, id: u.id, created: iso(u.createdAt), status: u.disabled ? 'disabled' : 'active' }));
+        const rows = list.map((u) => ({ username: u.username, id: u.id, tenant: u.tenant ?? DEFAULT_TENANT, created: iso(u.createdAt), status: u.disabled ? 'disabled' : 'active' }));
         if (options.json) return void process.stdout.write(JSON.stringify(rows, null, 2) + '\n');
         if (rows.length === 0) return void process.stdout.write('no users\n');
-        const table = [['USERNAME', 'ID', 'CREATED', 'STATUS'], ...rows.map((r) => [r.username, r.id, r.created, r.status])];
+        const table = [['USERNAME', 'ID', 'TENANT', 'CREATED', 'STATUS'], ...rows.map((r) => [r.username, r.id, r.tenant, r.created, r.status])];
         const widths = table[0]!.map((_, i) => Math.max(...table.map((r) => r[i]!.length)));
         process.stdout.write(table.map((r) => r.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd()).join('\n') + '\n');
       }),

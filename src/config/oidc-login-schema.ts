@@ -47,6 +47,11 @@ export const ExternalProviderSchema = z
       .min(1)
       .optional()
       .meta({ description: "An ID token claim holding the user's groups (a list of strings, or one string); they are carried into Gatehouse's access tokens as the `groups` claim, for policies (`principal.claims.groups`)." }),
+    tenantClaim: z
+      .string()
+      .min(1)
+      .optional()
+      .meta({ description: "An ID token claim naming the user's tenant (one of `tenants[].id`, or `default`). Users created at first sign-in land in it; an existing user of another tenant, a missing claim or an unknown tenant is refused. Without it, users created here belong to the default tenant. A user reaches only its own tenant's APIs (docs/tenants.md)." }),
     users: z
       .enum(['existing', 'create'])
       .default('existing')

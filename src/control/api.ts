@@ -14,7 +14,8 @@ import type { ConfigChange } from '../audit/config-events.ts';
 import { actorOf, type AdminIdentity } from '../admin/auth.ts';
 import { tokensResource } from './token-resources.ts';
 import { apisResource, changesResource, deploymentsResource, draftResource, serversResource } from './config-resources.ts';
-import { agentsResource, credentialsResource, usersResource } from './store-resources.ts';
+import { agentsResource, credentialsResource } from './store-resources.ts';
+import { usersResource } from './user-resources.ts';
 import { validateResource } from './validate.ts';
 import { platformOnly } from './tenant-scope.ts';
 import { tenantsResource } from './tenant-resources.ts';
@@ -96,9 +97,8 @@ export function managementApi(deps: ManagementDeps): ManagementHandler {
       case 'agents':
         return agentsResource(call, deps.store, deps.deployments);
       case 'users':
-        // Users of the embedded authorization server belong to the platform.
-        platformOnly(call);
-        return usersResource(call, deps.store, deps.connections);
+        // A tenant's identity sees its own tenant's users only (user-resources.ts).
+        return usersResource(call, deps.store, deps.deployments, deps.connections);
       case 'connections':
         platformOnly(call);
         if (!deps.connections) throw notFound('/api/v1/connections');

@@ -278,12 +278,14 @@ export async function changesResource(call: Call, deployments: Deployments, stor
   // (a deploy's or a replaced draft's patch holds every tenant's objects).
   const doc = (await deployments.draft()).document;
   const agents = new Set((await store.listAgents()).filter((a) => (a.tenant ?? 'default') === call.tenant).map((a) => a.id));
+  const users = new Set((await store.listUsers()).filter((u) => (u.tenant ?? 'default') === call.tenant).map((u) => u.username));
   const own = (target: string): boolean => {
     const [kind, name] = target.split('/');
     if (name === undefined) return false;
     if (kind === 'servers') return visibleServer(doc, name, call) !== undefined;
     if (kind === 'apis') return visibleApi(doc, name, call) !== -1;
     if (kind === 'agents') return agents.has(name);
+    if (kind === 'users') return users.has(name);
     return false;
   };
   return reply(call, 200, { items: items.filter((c) => own(c.target)) });

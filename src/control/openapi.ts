@@ -23,7 +23,11 @@ const Change = z.object({ seq: z.number(), at: z.number(), actor: z.string(), ac
 const ServerObject = z.intersection(z.object({ name: z.string() }), Server).meta({ description: 'A server: its name and its definition as under `servers:` in a config file.' });
 const Document = ManagedConfig.omit(Object.fromEntries(NODE_FIELDS.filter((f) => f !== 'managed').map((f) => [f, true])) as Record<Exclude<(typeof NODE_FIELDS)[number], 'managed'>, true>).meta({ description: 'The managed configuration: a config file without the per-node fields.' });
 const AgentInput = AgentSchema.pick({ id: true, name: true, labels: true, tenant: true });
-const UserInput = z.object({ username: z.string(), password: z.string() });
+const UserInput = z.object({
+  username: z.string(),
+  password: z.string(),
+  tenant: z.string().nullable().optional().meta({ description: 'The user\'s tenant (a platform identity\'s choice; null or absent: the default tenant). A tenant\'s identity creates users of its own tenant: naming another is 400. A user gets tokens for its own tenant\'s APIs only.' }),
+});
 const CelInput = z.object({ expression: z.string().meta({ description: 'A CEL condition as in an ACL rule\'s `condition`.' }) });
 const CelCheck = z.object({ valid: z.boolean(), error: z.string().optional().meta({ description: 'Why it is refused, in the words of `gatehouse check`.' }), column: z.number().int().optional().meta({ description: '1-based column of the problem, when known.' }) });
 const SimulateInput = z.object({
@@ -115,8 +119,12 @@ const PATHS: Record<string, Record<string, Op>> = {
   '/agents/{id}/keys/{keyId}': { delete: { summary: 'Revoke a key', ok: 204 } },
   '/tokens': { get: { summary: 'API tokens of the admin listener (owners only; never the tokens themselves)', ok: 200 }, post: { summary: 'Create an API token with a role (owner, admin, viewer), an optional expiresAt and an optional tenant (it then sees and changes that tenant\'s objects only): the answer is the only time it is shown', ok: 201 } },
   '/tokens/{id}': { delete: { summary: 'Revoke an API token (at once, on every node)', ok: 204 } },
-  '/users': { get: { summary: 'Users of the embedded authorization server', ok: 200 }, post: { summary: 'Create a user', body: 'UserInput', ok: 201 } },
-  '/users/{username}': { get: { summary: 'One user (ETag); disabling also ends the user\'s upstream connections', ok: 200 }, put: { summary: 'Enable or disable', ok: 200, ifMatch: 'required' } },
+  '/users': { get: { summary: 'Users of the embedded authorization server, with their tenant (a tenant\'s identity sees its own tenant\'s)', ok: 200 }, post: { summary: 'Create a user (of the tenant of a tenant\'s identity; a platform identity may name one)', body: 'UserInput', ok: 201 } },
+  '/users/{username}': {
+    get: { summary: 'One user (ETag); another tenant\'s user is 404', ok: 200 },
+    put: { summary: 'Enable or disable (`disabled`), or move to another tenant (`tenant`, platform identities only); disabling or moving also ends the user\'s upstream connections, and a moved user\'s grants for its former tenant\'s APIs are refused', ok: 200, ifMatch: 'required' },
+    delete: { summary: 'Delete a user (If-Match optional): its upstream connections end, its grants are refused', ok: 204, ifMatch: 'optional' },
+  },
   '/connections': { get: { summary: 'Users\' connections to per-user upstream servers (auth: oauth-user), ?user=<id> for one user\'s; never a token', ok: 200 } },
   '/connections/{user}/{server}': { delete: { summary: 'Revoke a user\'s connection: the sealed tokens are deleted and revoked upstream (RFC 7009) where supported', ok: 200 } },
   '/credentials': { get: { summary: 'Stored upstream credentials: names, types and ETags, never secrets', ok: 200 } },

@@ -1,15 +1,13 @@
 // Management API resources that live in the store and apply at once, like the CLI commands that
 // manage them (no deployment): agents and their API keys (a key is shown once, when created),
-// users of the embedded authorization server (never a password hash), upstream credentials
-// (write-only: set and delete, listed by name and type, never shown).
-import type { UserConnections } from '../credentials/oauth-user/connections.ts';
+// upstream credentials (write-only: set and delete, listed by name and type, never shown).
+// Users of the embedded authorization server are in user-resources.ts.
 import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import type { Store, AgentRecord, ApiKeyRecord } from '../store/store.ts';
 import { StoreConstraintError } from '../store/errors.ts';
 import { AgentSchema } from '../config/auth-schema.ts';
 import { digestKey, generateApiKey, keyPrefix } from '../auth/api-key.ts';
-import { createUser, UserInputError } from '../authserver/users.ts';
 import type { CredentialSummary, CredentialVault } from '../credentials/vault.ts';
 import { parseSecretCredential } from '../credentials/secret.ts';
 import { ManagementError, badRequest, notFound } from './errors.ts';
@@ -125,46 +123,6 @@ async function keysResource(call: Call, store: Store, agent: AgentRecord, rawKey
   if (!owned || !(await store.revokeApiKey(rawKey, revokedAt))) throw notFound(`key "${rawKey}" of agent "${agent.id}"`);
   call.changed('revoke key', `agents/${agent.id}/keys/${rawKey}`, [{ op: 'replace', path: pointer('agents', agent.id, 'keys', rawKey, 'revokedAt'), value: revokedAt }]);
   return reply(call, 204, undefined);
-}
-
-export async function usersResource(call: Call, store: Store, connections?: UserConnections): Promise<void> {
-  const [, rawName, ...rest] = call.segments;
-  if (rest.length > 0) throw notFound(`/api/v1/${call.segments.join('/')}`);
-  const view = (u: { id: string; username: string; createdAt: number; disabled: boolean }) => ({ id: u.id, username: u.username, createdAt: u.createdAt, disabled: u.disabled });
-  if (rawName === undefined) {
-    if (call.method === 'GET') return reply(call, 200, { items: (await store.listUsers()).map((u) => ({ ...view(u), etag: etagOf(view(u)) })) });
-    if (call.method !== 'POST') methodNotAllowed(call, 'GET, POST');
-    const body = await jsonBody(call);
-    if (typeof body.username !== 'string' || typeof body.password !== 'string') throw badRequest('expected { "username": string, "password": string }', [{ field: typeof body.username !== 'string' ? 'username' : 'password', message: 'required field is missing (expected string)' }]);
-    try {
-      const user = await createUser(store, body.username, body.password);
-      call.changed('create user', `users/${user.username}`, [{ op: 'add', path: pointer('users', user.username), value: view(user) }]);
-      return reply(call, 201, view(user), etagOf(view(user)));
-    } catch (error) {
-      if (error instanceof UserInputError) throw new ManagementError(error.message.includes('already exists') ? 409 : 400, error.message);
-      throw error;
-    }
-  }
-  const user = await store.getUserByName(rawName);
-  if (!user) throw notFound(`user "${rawName}"`);
-  if (call.method === 'GET') return reply(call, 200, view(user), etagOf(view(user)));
-  if (call.method === 'PUT') {
-    const ifMatch = requireIfMatch(call.req);
-    const body = await jsonBody(call);
-    if (typeof body.disabled !== 'boolean') throw badRequest('disabled: expected a boolean (only `disabled` can change; passwords are set by the user)', [{ field: 'disabled', message: 'expected a boolean' }]);
-    await writes.run(`users/${user.username}`, async () => {
-      const current = await store.getUserByName(user.username);
-      if (!current) throw notFound(`user "${rawName}"`);
-      checkIfMatch(ifMatch, etagOf(view(current)), `user "${rawName}"`, `/api/v1/users/${user.username}`);
-      await store.setUserDisabled(user.username, body.disabled as boolean);
-    });
-    // A disabled user's upstream connections end too (deleted, and revoked upstream where supported).
-    if (body.disabled) await connections?.revokeUser(user.id);
-    const next = view({ ...user, disabled: body.disabled });
-    call.changed(body.disabled ? 'disable user' : 'enable user', `users/${user.username}`, [{ op: 'replace', path: pointer('users', user.username, 'disabled'), value: body.disabled }]);
-    return reply(call, 200, next, etagOf(next));
-  }
-  methodNotAllowed(call, 'GET, PUT');
 }
 
 /** A credential as listed: name, type and dates, never the secret. */

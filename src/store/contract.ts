@@ -213,6 +213,32 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
       assert.equal(await store.setUserPassword(uid('nobody'), 'scrypt$x', T0), false);
     });
 
+    test('users: a tenant is kept; a user without one reads back without one (the default tenant)', async () => {
+      const acme = user({ tenant: 'acme' });
+      const platform = user();
+      await store.createUser(acme);
+      await store.createUser(platform);
+      assert.equal((await store.getUserByName(acme.username))?.tenant, 'acme');
+      assert.equal((await store.getUser(acme.id))?.tenant, 'acme');
+      assert.equal('tenant' in ((await store.getUser(platform.id)) ?? {}), false);
+      const listed = new Map((await store.listUsers()).map((u) => [u.id, u.tenant]));
+      assert.equal(listed.get(acme.id), 'acme');
+      assert.equal(listed.has(platform.id) && listed.get(platform.id), undefined);
+    });
+
+    test('users: moved to a tenant and back; deleted once', async () => {
+      const u = user();
+      await store.createUser(u);
+      assert.equal(await store.setUserTenant(u.username, 'globex'), true);
+      assert.equal((await store.getUser(u.id))?.tenant, 'globex');
+      assert.equal(await store.setUserTenant(u.username, undefined), true);
+      assert.equal((await store.getUser(u.id))?.tenant, undefined);
+      assert.equal(await store.setUserTenant(uid('nobody'), 'acme'), false);
+      assert.equal(await store.deleteUser(u.username), true);
+      assert.equal(await store.getUser(u.id), undefined);
+      assert.equal(await store.deleteUser(u.username), false);
+    });
+
     test('oauth clients: save, read back nested metadata, save again replaces', async () => {
       const clientId = uid('client');
       const metadata = {

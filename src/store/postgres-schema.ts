@@ -142,4 +142,8 @@ export const POSTGRES_MIGRATIONS: readonly string[] = [
   `
   ALTER TABLE users ADD COLUMN password_changed_at bigint;
   `,
+  // 9 (tenants own users): see the SQLite schema.
+  `
+  ALTER TABLE users ADD COLUMN tenant text;
+  `,
 ];

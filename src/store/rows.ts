@@ -41,6 +41,7 @@ export interface UserRow {
   created_at: Int;
   disabled: Bool;
   password_changed_at: Int | null;
+  tenant: string | null;
 }
 
 export interface OAuthClientRow {
@@ -124,6 +125,7 @@ export function toUser(r: UserRow): UserRecord {
     createdAt: int(r.created_at),
     disabled: Boolean(r.disabled),
     ...(r.password_changed_at !== null && { passwordChangedAt: int(r.password_changed_at) }),
+    ...(r.tenant !== null && { tenant: r.tenant }),
   };
 }
 

@@ -146,4 +146,8 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
   `
   ALTER TABLE users ADD COLUMN password_changed_at INTEGER;
   `,
+  // 9 (tenants own users): the user's tenant; NULL is the default tenant (the platform's users).
+  `
+  ALTER TABLE users ADD COLUMN tenant TEXT;
+  `,
 ];

@@ -63,6 +63,22 @@ describe('sqlite store file', () => {
     await store.close();
   });
 
+  test('a version 8 database gets users.tenant; its users stay in the default tenant', async () => {
+    const file = path.join(dir, 'v8.db');
+    const db = new Database(file);
+    for (const step of SQLITE_MIGRATIONS.slice(0, 8)) db.exec(step);
+    db.pragma('user_version = 8');
+    db.prepare('INSERT INTO users (id, username, password_hash, created_at, disabled) VALUES (?, ?, ?, ?, 0)').run('u-old', 'old-user', 'scrypt$x', 5);
+    db.close();
+    const store = await openSqliteStore(file);
+    const old = await store.getUserByName('old-user');
+    assert.equal(old?.id, 'u-old');
+    assert.equal(old?.tenant, undefined);
+    await store.createUser({ id: 'u-new', username: 'new-user', passwordHash: 'scrypt$y', createdAt: 6, disabled: false, tenant: 'acme' });
+    assert.equal((await store.getUser('u-new'))?.tenant, 'acme');
+    await store.close();
+  });
+
   test('refuses a database written by a newer version', async () => {
     const file = path.join(dir, 'future.db');
     const db = new Database(file);

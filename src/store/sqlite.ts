@@ -90,7 +90,7 @@ function classify(err: unknown): ConstraintReason | undefined {
 
 const AGENT = 'id, name, labels, tenant, created_at, disabled';
 const KEY = 'id, agent_id, hash, prefix, api, created_at, expires_at, revoked_at, last_used_at';
-const USER = 'id, username, password_hash, created_at, disabled, password_changed_at';
+const USER = 'id, username, password_hash, created_at, disabled, password_changed_at, tenant';
 
 function prepare(db: Database.Database) {
   return {
@@ -123,13 +123,15 @@ function prepare(db: Database.Database) {
     ),
 
     insertUser: db.prepare(
-      `INSERT INTO users (${USER}) VALUES (@id, @username, @password_hash, @created_at, @disabled, NULL)`,
+      `INSERT INTO users (${USER}) VALUES (@id, @username, @password_hash, @created_at, @disabled, NULL, @tenant)`,
     ),
     userByName: db.prepare<[string], rows.UserRow>(`SELECT ${USER} FROM users WHERE username = ?`),
     userById: db.prepare<[string], rows.UserRow>(`SELECT ${USER} FROM users WHERE id = ?`),
     listUsers: db.prepare<[], rows.UserRow>(`SELECT ${USER} FROM users ORDER BY created_at, id`),
     setUserDisabled: db.prepare<[number, string]>('UPDATE users SET disabled = ? WHERE username = ?'),
     setUserPassword: db.prepare<[string, number, string]>('UPDATE users SET password_hash = ?, password_changed_at = ? WHERE username = ?'),
+    setUserTenant: db.prepare<[string | null, string]>('UPDATE users SET tenant = ? WHERE username = ?'),
+    deleteUser: db.prepare<[string]>('DELETE FROM users WHERE username = ?'),
 
     saveClient: db.prepare<[string, string, string | null, number, number | null]>(
       `INSERT INTO oauth_clients (client_id, metadata, secret_hash, created_at, used_at) VALUES (?, ?, ?, ?, ?)
@@ -317,6 +319,7 @@ export class SqliteStore implements Store {
       password_hash: user.passwordHash,
       created_at: user.createdAt,
       disabled: user.disabled ? 1 : 0,
+      tenant: user.tenant ?? null,
     };
     await guarded(`user "${user.username}"`, classify, () => this.#q.insertUser.run(params));
   }
@@ -341,6 +344,14 @@ export class SqliteStore implements Store {
 
   async setUserPassword(username: string, passwordHash: string, at: number): Promise<boolean> {
     return this.#q.setUserPassword.run(passwordHash, at, username).changes > 0;
+  }
+
+  async setUserTenant(username: string, tenant: string | undefined): Promise<boolean> {
+    return this.#q.setUserTenant.run(tenant ?? null, username).changes > 0;
+  }
+
+  async deleteUser(username: string): Promise<boolean> {
+    return this.#q.deleteUser.run(username).changes > 0;
   }
 
   async saveOAuthClient(client: OAuthClientRecord): Promise<void> {

@@ -40,6 +40,8 @@ export interface UserRecord {
   disabled: boolean;
   /** When the password was last set by a change or reset (grants from before it are refused). */
   passwordChangedAt?: number | undefined;
+  /** The tenant the user belongs to; absent for the default tenant (the platform's users). */
+  tenant?: string | undefined;
 }
 
 export interface OAuthClientRecord {
@@ -193,6 +195,10 @@ export interface Store {
   setUserDisabled(username: string, disabled: boolean): Promise<boolean>;
   /** Sets a user's password hash and when it changed; false for an unknown user. */
   setUserPassword(username: string, passwordHash: string, at: number): Promise<boolean>;
+  /** Moves a user to a tenant (undefined: the default tenant); false for an unknown user. */
+  setUserTenant(username: string, tenant: string | undefined): Promise<boolean>;
+  /** Deletes a user; false for an unknown one. Its grants are refused afterwards (no user). */
+  deleteUser(username: string): Promise<boolean>;
 
   /** Inserts or replaces (every field). */
   saveOAuthClient(client: OAuthClientRecord): Promise<void>;

@@ -78,8 +78,9 @@ export async function startLoginIdp(): Promise<LoginIdp> {
       clients: [{ client_id: clientId, client_secret: clientSecret, redirect_uris: redirectUris, grant_types: ['authorization_code'], response_types: ['code'] }],
       jwks: { keys: [real.privateJwk] },
       cookies: { keys: ['login-idp-test-cookie-key'] },
-      scopes: ['openid', 'email', 'profile', 'groups'],
-      claims: { openid: ['sub'], email: ['email', 'email_verified'], profile: ['name'], groups: ['groups'] },
+      scopes: ['openid', 'email', 'profile', 'groups', 'tenant'],
+      // `tenant`: an organisation claim, as providers configured for several customers give one.
+      claims: { openid: ['sub'], email: ['email', 'email_verified'], profile: ['name'], groups: ['groups'], tenant: ['tenant'] },
       // Claims in the ID token itself (not only at userinfo), as Keycloak, Entra ID and Okta give them.
       conformIdTokenClaims: false,
       findAccount: (_ctx: unknown, id: string) => ({ accountId: id, claims: () => ({ sub: id, ...accounts.get(id) }) }),

@@ -33,8 +33,8 @@ const SCREENS = [
   { path: '/apis', label: 'APIs', console: true },
   { path: '/deployments', label: 'Deployments', console: true },
   { path: '/agents', label: 'Agents', console: true },
-  // The platform's alone (the API answers a tenant's admin 404): not linked for one.
-  { path: '/users', label: 'Users', console: true, platform: true },
+  // A tenant's admin sees its own tenant's users.
+  { path: '/users', label: 'Users', console: true },
   { path: '/credentials', label: 'Credentials', console: true },
   { path: '/tenants', label: 'Tenants', console: true, platform: true },
 ] as const;

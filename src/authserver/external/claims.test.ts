@@ -26,3 +26,11 @@ test('one group given as a string is a list of one', () => {
   assert.deepEqual(mapClaims({ ...bySub, groupsClaim: 'roles' }, { sub: 'u', roles: 'admin' }), { username: 'u@corp', groups: ['admin'] });
   assert.deepEqual(mapClaims({ ...bySub, groupsClaim: 'roles' }, { sub: 'u' }), { username: 'u@corp', groups: [] });
 });
+
+test('tenantClaim: its value is the tenant; a missing or empty one is refused', () => {
+  const byTenant = { ...bySub, tenantClaim: 'org' };
+  assert.deepEqual(mapClaims(byTenant, { sub: 'u', org: 'acme' }), { username: 'u@corp', groups: undefined, tenant: 'acme' });
+  assert.ok('problem' in mapClaims(byTenant, { sub: 'u' }));
+  assert.ok('problem' in mapClaims(byTenant, { sub: 'u', org: '' }));
+  assert.ok('problem' in mapClaims(byTenant, { sub: 'u', org: ['acme'] }));
+});

@@ -17,6 +17,8 @@ import type { AuthEvents } from '../events.ts';
 import { createExternalUser, UserInputError } from '../users.ts';
 import { ExternalSignInError, OidcClient, type PendingSignIn } from './oidc-client.ts';
 import { mapClaims } from './claims.ts';
+import { userTenant } from '../tenancy.ts';
+import { DEFAULT_TENANT } from '../../config/tenant-schema.ts';
 
 const START = '/oauth/external/start';
 const pendingKey = (state: string) => `external-state:${sha256(state)}`;
@@ -39,6 +41,8 @@ export class ExternalSignIn {
     private readonly interactions: Interactions,
     private readonly events: AuthEvents,
     private readonly log: Logger,
+    /** The declared tenant ids, `default` included: what a tenantClaim may name. */
+    private readonly tenants: readonly string[] = [DEFAULT_TENANT],
   ) {
     this.clients = new Map(providers.map((p) => [p.name, new OidcClient(p)]));
   }
@@ -96,7 +100,10 @@ export class ExternalSignIn {
       const claims = await client.finish(answer, redirectUri, pending);
       const mapped = mapClaims(client.config, claims);
       if ('problem' in mapped) throw new ExternalSignInError(403, 'Sign-in refused', `${client.displayName} signed you in, but ${mapped.problem}.`);
-      const user = await this.userFor(client.config, mapped.username);
+      if (mapped.tenant !== undefined && !this.tenants.includes(mapped.tenant)) {
+        throw new ExternalSignInError(403, 'Sign-in refused', `${client.displayName} signed you in, but the organisation it names for you ("${mapped.tenant.slice(0, 80)}") is not one this gateway serves. Ask your administrator.`);
+      }
+      const user = await this.userFor(client.config, mapped.username, mapped.tenant);
       this.events.emit('external-sign-in', { endpoint: req.path, status: 303, clientId: interaction.clientId, userId: user.id, detail: `signed in with ${name} as ${user.username}` });
       await this.signedIn(res, found, user, name, mapped.groups);
     } catch (error) {
@@ -105,11 +112,11 @@ export class ExternalSignIn {
   }
 
   /** The Gatehouse user of that name: existing and enabled, or created now when the provider allows it. */
-  private async userFor(provider: ExternalProviderConfig, username: string): Promise<UserRecord> {
+  private async userFor(provider: ExternalProviderConfig, username: string, tenant: string | undefined): Promise<UserRecord> {
     let user = await this.store.getUserByName(username);
     if (!user && provider.users === 'create') {
       try {
-        user = await createExternalUser(this.store, username);
+        user = await createExternalUser(this.store, username, tenant);
         this.log.info({ username, userId: user.id, provider: provider.name }, 'authorization server: user created at first external sign-in');
       } catch (error) {
         // Created meanwhile by a concurrent sign-in: use that one.
@@ -119,6 +126,8 @@ export class ExternalSignIn {
     }
     if (!user) throw new ExternalSignInError(403, 'No account', `There is no Gatehouse account for ${username}. Ask an administrator to create it.`);
     if (user.disabled) throw new ExternalSignInError(403, 'Account disabled', `The Gatehouse account ${username} is disabled.`);
+    // The provider's word on the tenant must agree with the account's: it cannot move a user.
+    if (tenant !== undefined && userTenant(user) !== tenant) throw new ExternalSignInError(403, 'Sign-in refused', `The Gatehouse account ${username} belongs to another organisation than the one ${provider.displayName ?? provider.name} names for you. Ask your administrator.`);
     return user;
   }
 

@@ -1,5 +1,7 @@
 // Users of the embedded authorization server (managed mode; in the store, applied at once): the
-// list, a new user (the password is sent once, never shown), and disabling or enabling one.
+// list, a new user (the password is sent once, never shown), and disabling or enabling one. A
+// user belongs to a tenant: a tenant's admin sees and makes its own tenant's users; a platform
+// admin sees all, with their tenant, and picks the tenant of a new one.
 import { useState } from 'preact/hooks';
 import { manage } from '../manage.ts';
 import { useManaged } from '../console/use-managed.ts';
@@ -7,25 +9,32 @@ import { Failure } from '../components/failure.tsx';
 import { Panel } from '../components/bits.tsx';
 import { TextField } from '../console/fields.tsx';
 import { time } from '../format.ts';
+import { TenantSelect, useTenantChoice, withTenant } from '../console/tenant-choice.tsx';
 
 interface User {
   id: string;
   username: string;
   createdAt: number;
   disabled: boolean;
+  /** Null: the default tenant. */
+  tenant?: string | null;
 }
 
 export function Users() {
   const list = useManaged<{ items: User[] }>('/users');
-  const [form, setForm] = useState({ username: '', password: '' });
+  const [form, setForm] = useState({ username: '', password: '', tenant: '' });
   const [error, setError] = useState<Error | undefined>();
+  // The picker for platform admins once tenants exist; a tenant's admin's users land in its tenant.
+  const tenants = useTenantChoice();
+  // The tenant column once some user has a tenant (or tenants exist): without tenants it looks as before.
+  const tenanted = tenants !== undefined || (list.data?.items.some((u) => u.tenant !== undefined && u.tenant !== null) ?? false);
 
   const create = async (event: Event) => {
     event.preventDefault();
     setError(undefined);
     try {
-      await manage('POST', '/users', { body: { username: form.username.trim(), password: form.password } });
-      setForm({ username: '', password: '' });
+      await manage('POST', '/users', { body: withTenant({ username: form.username.trim(), password: form.password }, form.tenant) });
+      setForm((f) => ({ username: '', password: '', tenant: f.tenant }));
       list.reload();
     } catch (e) {
       setError(e as Error);
@@ -48,7 +57,7 @@ export function Users() {
       <div class="toolbar">
         <h1>Users</h1>
       </div>
-      <p class="muted small">People who sign in to the embedded authorization server (for APIs with an oauth2 plan). Changes apply at once, without a deployment.</p>
+      <p class="muted small">People who sign in to the embedded authorization server (for APIs with an oauth2 plan). A user gets tokens for the APIs of its own tenant only. Changes apply at once, without a deployment.</p>
       <div class="console-grid">
         <Panel title="Users" id="users">
           <Failure error={error ?? list.error} />
@@ -58,6 +67,7 @@ export function Users() {
               <thead>
                 <tr>
                   <th scope="col">User</th>
+                  {tenanted && <th scope="col">Tenant</th>}
                   <th scope="col">Created</th>
                   <th scope="col">State</th>
                 </tr>
@@ -66,6 +76,7 @@ export function Users() {
                 {list.data.items.map((u) => (
                   <tr key={u.id} data-user={u.username} data-disabled={String(u.disabled)}>
                     <th scope="row">{u.username}</th>
+                    {tenanted && <td data-col="tenant">{u.tenant ?? 'default'}</td>}
                     <td class="nowrap">{time(u.createdAt)}</td>
                     <td class="form-actions">
                       <span class={`badge ${u.disabled ? 'badge-error' : 'badge-ok'}`}>{u.disabled ? 'disabled' : 'active'}</span>
@@ -89,6 +100,7 @@ export function Users() {
             <input id="user-password" type="password" autocomplete="new-password" value={form.password} onInput={(e) => setForm((f) => ({ ...f, password: (e.currentTarget as HTMLInputElement).value }))} required />
             <span class="hint">Stored as a hash; never shown.</span>
           </div>
+          {tenants && <TenantSelect id="user-tenant" options={tenants} value={form.tenant} onChange={(tenant) => setForm((f) => ({ ...f, tenant }))} />}
           <div class="form-actions">
             <button type="submit" class="button primary">
               Create user

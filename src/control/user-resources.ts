@@ -1,0 +1,108 @@
+// Users of the embedded authorization server in the management API (never a password hash).
+// They live in the store and apply at once. A user belongs to a tenant (absent: the default
+// tenant) and reaches that tenant's APIs only (src/authserver/tenancy.ts). A tenant's identity
+// lists, creates, changes and deletes its own tenant's users; another tenant's user is answered
+// as a missing one (404), and naming another tenant is 400. A platform identity sees all and
+// sets or changes a user's tenant.
+import type { UserConnections } from '../credentials/oauth-user/connections.ts';
+import type { Store, UserRecord } from '../store/store.ts';
+import { createUser, UserInputError } from '../authserver/users.ts';
+import { DEFAULT_TENANT } from '../config/tenant-schema.ts';
+import { ManagementError, badRequest, notFound } from './errors.ts';
+import { checkIfMatch, etagOf, optionalIfMatch, requireIfMatch } from './etag.ts';
+import { Serial } from './serial.ts';
+import { jsonBody, methodNotAllowed, pointer, reply, type Call } from './http.ts';
+import type { Deployments } from './deployments.ts';
+import { claimTenant, declaredTenants, sees } from './tenant-scope.ts';
+
+/** One write at a time per user through this node (the ETag check and its write see one user). */
+const writes = new Serial();
+
+const view = (u: UserRecord) => ({ id: u.id, username: u.username, tenant: u.tenant ?? null, createdAt: u.createdAt, disabled: u.disabled });
+
+/**
+ * The tenant a body names, checked: undefined when it names none; null for the default tenant;
+ * otherwise a tenant declared in the draft. A tenant identity's is its own (claimTenant).
+ */
+async function tenantOfBody(call: Call, body: Record<string, unknown>, deployments: Deployments): Promise<string | null | undefined> {
+  const claimed = claimTenant(call, body.tenant === null && call.tenant !== undefined ? { ...body, tenant: DEFAULT_TENANT } : body, 'user');
+  const given = claimed.tenant;
+  if (given === undefined) return undefined;
+  if (given === null || given === DEFAULT_TENANT) return null;
+  if (typeof given !== 'string') throw badRequest('invalid user: tenant: expected a tenant id or null', [{ field: 'tenant', message: 'expected a tenant id or null' }]);
+  if (call.tenant === undefined && !declaredTenants((await deployments.draft()).document).includes(given)) {
+    throw badRequest(`invalid user: tenant: no tenant "${given}"; expected one of the ids under \`tenants\` (or null for the default tenant)`, [{ field: 'tenant', message: `no tenant "${given}"` }]);
+  }
+  return given;
+}
+
+export async function usersResource(call: Call, store: Store, deployments: Deployments, connections?: UserConnections): Promise<void> {
+  const [, rawName, ...rest] = call.segments;
+  if (rest.length > 0) throw notFound(`/api/v1/${call.segments.join('/')}`);
+  if (rawName === undefined) {
+    if (call.method === 'GET') return reply(call, 200, { items: (await store.listUsers()).filter((u) => sees(call, u.tenant)).map((u) => ({ ...view(u), etag: etagOf(view(u)) })) });
+    if (call.method !== 'POST') methodNotAllowed(call, 'GET, POST');
+    const body = await jsonBody(call);
+    if (typeof body.username !== 'string' || typeof body.password !== 'string') throw badRequest('expected { "username": string, "password": string, "tenant"?: string }', [{ field: typeof body.username !== 'string' ? 'username' : 'password', message: 'required field is missing (expected string)' }]);
+    const tenant = (await tenantOfBody(call, body, deployments)) ?? undefined;
+    try {
+      const user = await createUser(store, body.username, body.password, tenant);
+      call.changed('create user', `users/${user.username}`, [{ op: 'add', path: pointer('users', user.username), value: view(user) }]);
+      return reply(call, 201, view(user), etagOf(view(user)));
+    } catch (error) {
+      // A taken name is 409 whoever holds it: names are unique across tenants (as agents' ids).
+      if (error instanceof UserInputError) throw new ManagementError(error.message.includes('already exists') ? 409 : 400, error.message);
+      throw error;
+    }
+  }
+  const found = await store.getUserByName(rawName);
+  // Another tenant's user is a missing one.
+  if (!found || !sees(call, found.tenant)) throw notFound(`user "${rawName}"`);
+  const user = found;
+  const path = `/api/v1/users/${user.username}`;
+  if (call.method === 'GET') return reply(call, 200, view(user), etagOf(view(user)));
+  if (call.method === 'PUT') {
+    const ifMatch = requireIfMatch(call.req);
+    const body = await jsonBody(call);
+    const unknown = Object.keys(body).filter((k) => !['disabled', 'tenant', 'id', 'username', 'createdAt', 'etag'].includes(k));
+    if (unknown.length > 0) throw badRequest(`${unknown[0]}: cannot be changed here (only \`disabled\`, and a platform admin's \`tenant\`; passwords are set by the user)`, unknown.map((field) => ({ field, message: 'not a field that can change' })));
+    if (body.disabled !== undefined && typeof body.disabled !== 'boolean') throw badRequest('disabled: expected a boolean', [{ field: 'disabled', message: 'expected a boolean' }]);
+    const tenant = await tenantOfBody(call, body, deployments);
+    if (body.disabled === undefined && body.tenant === undefined) throw badRequest('expected `disabled` (a boolean) or `tenant` (passwords are set by the user)', [{ field: 'disabled', message: 'expected a boolean' }]);
+    const next = await writes.run(`users/${user.username}`, async () => {
+      const current = await store.getUserByName(user.username);
+      if (!current || !sees(call, current.tenant)) throw notFound(`user "${rawName}"`);
+      checkIfMatch(ifMatch, etagOf(view(current)), `user "${rawName}"`, path);
+      const disabled = typeof body.disabled === 'boolean' ? body.disabled : current.disabled;
+      if (disabled !== current.disabled) await store.setUserDisabled(current.username, disabled);
+      const moved = tenant !== undefined && (tenant ?? undefined) !== current.tenant;
+      if (moved) await store.setUserTenant(current.username, tenant ?? undefined);
+      const updated: UserRecord = { ...current, disabled };
+      if (moved && tenant === null) delete updated.tenant;
+      else if (moved) updated.tenant = tenant as string;
+      return { updated, moved, disabled: disabled !== current.disabled && disabled };
+    });
+    // A disabled user's upstream connections end, and so do a moved user's (they were made for
+    // its former tenant's servers); its grants are refused at the next refresh (provider.ts).
+    if (next.disabled || next.moved) await connections?.revokeUser(user.id);
+    const patch = [
+      ...(body.disabled !== undefined ? [{ op: 'replace' as const, path: pointer('users', user.username, 'disabled'), value: next.updated.disabled }] : []),
+      ...(next.moved ? [{ op: 'replace' as const, path: pointer('users', user.username, 'tenant'), value: next.updated.tenant ?? null }] : []),
+    ];
+    call.changed(next.moved ? 'move user' : next.updated.disabled ? 'disable user' : 'enable user', `users/${user.username}`, patch);
+    return reply(call, 200, view(next.updated), etagOf(view(next.updated)));
+  }
+  if (call.method === 'DELETE') {
+    const ifMatch = optionalIfMatch(call.req);
+    await writes.run(`users/${user.username}`, async () => {
+      const current = await store.getUserByName(user.username);
+      if (!current || !sees(call, current.tenant)) throw notFound(`user "${rawName}"`);
+      if (ifMatch !== undefined) checkIfMatch(ifMatch, etagOf(view(current)), `user "${rawName}"`, path);
+      await connections?.revokeUser(current.id);
+      if (!(await store.deleteUser(current.username))) throw notFound(`user "${rawName}"`);
+    });
+    call.changed('delete user', `users/${user.username}`, [{ op: 'remove', path: pointer('users', user.username) }]);
+    return reply(call, 204, undefined);
+  }
+  methodNotAllowed(call, 'GET, PUT, DELETE');
+}
