@@ -27,6 +27,7 @@ export async function startSafetyGateway(options: { users?: Array<string | { use
   const setCatalogue = (tools: Record<string, string>) => writeFileSync(catalogue, JSON.stringify(tools));
   setCatalogue({ send_email: ORIGINAL, read_notes: "Reads the user's notes" });
   const everything: RunningEverything = await startEverything();
+  // A gateway that does not start must not leave its server running (the test file would never end).
   const gh = await startTestGateway(
     {
       dataDir: dir,
@@ -48,7 +49,10 @@ export async function startSafetyGateway(options: { users?: Array<string | { use
       ],
     },
     { dataDir: dir },
-  );
+  ).catch(async (error: unknown) => {
+    await everything.close();
+    throw error;
+  });
   return {
     gh,
     admin: gh.gateway.admin!.url.replace(/\/$/, ''),
