@@ -47,6 +47,8 @@ if (files.length === 0) {
   process.stderr.write('run-tests: no *.test.ts files under test/ or src/\n');
   process.exit(1);
 }
-const child = spawn(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=2', ...process.argv.slice(2), ...files], { cwd: root, stdio: 'inherit' });
+// Every wait has an end: a test that hangs fails after 10 minutes, and a file whose tests are done
+// exits even if a handle it leaked (a server a failed hook started) would keep it alive.
+const child = spawn(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=2', '--test-timeout=600000', '--test-force-exit', ...process.argv.slice(2), ...files], { cwd: root, stdio: 'inherit' });
 for (const signal of ['SIGINT', 'SIGTERM']) process.on(signal, () => child.kill(signal));
 child.on('exit', (code, signal) => process.exit(code ?? (signal ? 1 : 0)));
