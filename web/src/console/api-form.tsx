@@ -113,7 +113,8 @@ export function ApiForm({ name, onLoaded }: { name: string | undefined; onLoaded
             Server
           </label>
           <select id="api-server" value={form.server} onChange={(e) => set({ server: (e.currentTarget as HTMLSelectElement).value })}>
-            {names.length === 0 && <option value="">No servers yet: create one first</option>}
+            {!servers.data && <option value="">Loading servers…</option>}
+            {servers.data && names.length === 0 && <option value="">No servers yet: create one first</option>}
             {names.map((n) => (
               <option key={n} value={n}>
                 {n}
