@@ -10,6 +10,8 @@ import { dataPaths } from '../data-paths.ts';
 import { openStore } from '../store/open.ts';
 import { loadKey, parseKey } from '../session/key.ts';
 import { CredentialVault } from '../credentials/vault.ts';
+import type { Store } from '../store/store.ts';
+import { resealTotpSecrets } from '../authserver/second-factor.ts';
 import { CREDENTIALS_KEY_ENV, credentialsKeySource, keyId } from '../credentials/key.ts';
 import { parseSecretCredential } from '../credentials/secret.ts';
 import { UnsealError } from '../credentials/seal.ts';
@@ -22,6 +24,7 @@ interface Context {
   configFile: string;
   vault: CredentialVault;
   keyFile: string;
+  store: Store;
 }
 
 export function registerCredentialsCommands(program: Command): void {
@@ -72,7 +75,7 @@ async function run(configFile: string, command: (ctx: Context) => Promise<number
     const source = credentialsKeySource(dataDir);
     const store = await openStore(spec);
     try {
-      process.exitCode = await command({ config, configFile, vault: new CredentialVault(store, source), keyFile: source.file });
+      process.exitCode = await command({ config, configFile, vault: new CredentialVault(store, source), keyFile: source.file, store });
     } finally {
       await store.close();
     }
@@ -182,8 +185,10 @@ async function rotateKey(ctx: Context, newKeyFromStdin: boolean): Promise<number
   }
   if (keyId(next) === current.id) throw new UsageError('the new key is the current key');
   const { resealed, unchanged } = await ctx.vault.rekey(next);
+  // Users' TOTP secrets are sealed under the same key: without them, those users could not sign in.
+  const totp = await resealTotpSecrets(ctx.store, current.key, next);
   if (!fromEnv) await rename(pending, ctx.keyFile);
-  process.stdout.write(`re-sealed ${resealed} credential(s)${unchanged ? ` (${unchanged} already were)` : ''} with key ${keyId(next)}\n`);
+  process.stdout.write(`re-sealed ${resealed} credential(s)${unchanged ? ` (${unchanged} already were)` : ''}${totp > 0 ? ` and ${totp} user TOTP secret(s)` : ''} with key ${keyId(next)}\n`);
   process.stdout.write(
     fromEnv
       ? `now set ${CREDENTIALS_KEY_ENV} to the new key wherever Gatehouse runs, and restart it\n`

@@ -48,6 +48,17 @@ export class CredentialVault {
     return this.loaded;
   }
 
+  /**
+   * The key to open a value sealed under key `id`: the loaded key, read again when it is not
+   * that one (the key may have been rotated since, `credentials rotate-key`). Undefined without a key.
+   */
+  async keyFor(id: string | undefined): Promise<VaultKey | undefined> {
+    const key = await this.key();
+    if (!key || id === undefined || key.id === id) return key;
+    this.loaded = undefined;
+    return (await this.key()) ?? key;
+  }
+
   async set(name: string, credential: SecretCredential): Promise<VaultKey> {
     const key = (await this.key(true))!;
     await this.store.putCredential({ name, sealed: sealCredential(key.key, name, credential), updatedAt: Date.now() });

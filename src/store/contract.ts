@@ -213,6 +213,25 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
       assert.equal(await store.setUserPassword(uid('nobody'), 'scrypt$x', T0), false);
     });
 
+    test('users: a TOTP secret is set and removed; a time step is accepted once, and only later ones after it', async () => {
+      const u = user();
+      await store.createUser(u);
+      assert.equal('totpSecret' in ((await store.getUser(u.id)) ?? {}), false);
+      assert.equal(await store.useTotpStep(u.id, 100), false, 'no secret: no code is accepted');
+      assert.equal(await store.setUserTotp(u.username, 'gj1.k.sealed', 99), true);
+      const set = await store.getUser(u.id);
+      assert.deepEqual([set?.totpSecret, set?.totpLastStep], ['gj1.k.sealed', 99]);
+      assert.equal(await store.useTotpStep(u.id, 99), false, 'the enrolment step is spent');
+      assert.equal(await store.useTotpStep(u.id, 100), true);
+      assert.equal(await store.useTotpStep(u.id, 100), false, 'the same step again');
+      assert.equal(await store.useTotpStep(u.id, 98), false, 'an earlier step');
+      assert.equal((await store.getUserByName(u.username))?.totpLastStep, 100);
+      assert.equal(await store.setUserTotp(u.username, undefined), true);
+      const cleared = await store.getUser(u.id);
+      assert.deepEqual([cleared?.totpSecret, cleared?.totpLastStep], [undefined, undefined]);
+      assert.equal(await store.setUserTotp(uid('nobody'), 'x'), false);
+    });
+
     test('users: a tenant is kept; a user without one reads back without one (the default tenant)', async () => {
       const acme = user({ tenant: 'acme' });
       const platform = user();

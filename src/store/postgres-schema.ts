@@ -146,4 +146,9 @@ export const POSTGRES_MIGRATIONS: readonly string[] = [
   `
   ALTER TABLE users ADD COLUMN tenant text;
   `,
+  // 10 (two-factor sign-in): see the SQLite schema.
+  `
+  ALTER TABLE users ADD COLUMN totp_secret text;
+  ALTER TABLE users ADD COLUMN totp_last_step bigint;
+  `,
 ];

@@ -66,7 +66,7 @@ function classify(err: unknown): ConstraintReason | undefined {
 
 const AGENT = 'id, name, labels, tenant, created_at, disabled';
 const KEY = 'id, agent_id, hash, prefix, api, created_at, expires_at, revoked_at, last_used_at';
-const USER = 'id, username, password_hash, created_at, disabled, password_changed_at, tenant';
+const USER = 'id, username, password_hash, created_at, disabled, password_changed_at, tenant, totp_secret, totp_last_step';
 
 /** Statement texts by name; the name is also the prepared statement's name on each connection. */
 const SQL = {
@@ -85,13 +85,15 @@ const SQL = {
   revokeKey: 'UPDATE api_keys SET revoked_at = coalesce(revoked_at, $2) WHERE id = $1',
   touchKey: 'UPDATE api_keys SET last_used_at = greatest(coalesce(last_used_at, 0), $2) WHERE id = $1',
 
-  insertUser: `INSERT INTO users (${USER}) VALUES ($1, $2, $3, $4, $5, NULL, $6)`,
+  insertUser: `INSERT INTO users (${USER}) VALUES ($1, $2, $3, $4, $5, NULL, $6, NULL, NULL)`,
   userByName: `SELECT ${USER} FROM users WHERE username = $1`,
   userById: `SELECT ${USER} FROM users WHERE id = $1`,
   listUsers: `SELECT ${USER} FROM users ORDER BY created_at, id`,
   setUserDisabled: 'UPDATE users SET disabled = $2 WHERE username = $1',
   setUserPassword: 'UPDATE users SET password_hash = $2, password_changed_at = $3 WHERE username = $1',
   setUserTenant: 'UPDATE users SET tenant = $2 WHERE username = $1',
+  setUserTotp: 'UPDATE users SET totp_secret = $2, totp_last_step = $3 WHERE username = $1',
+  useTotpStep: 'UPDATE users SET totp_last_step = $2 WHERE id = $1 AND totp_secret IS NOT NULL AND (totp_last_step IS NULL OR totp_last_step < $2)',
   deleteUser: 'DELETE FROM users WHERE username = $1',
 
   saveClient: `INSERT INTO oauth_clients (client_id, metadata, secret_hash, created_at, used_at) VALUES ($1, $2::jsonb, $3, $4, $5)
@@ -260,6 +262,14 @@ export class PostgresStore implements Store {
 
   async setUserTenant(username: string, tenant: string | undefined): Promise<boolean> {
     return (await this.#changed('setUserTenant', [username, tenant ?? null])) > 0;
+  }
+
+  async setUserTotp(username: string, sealedSecret: string | undefined, lastStep?: number): Promise<boolean> {
+    return (await this.#changed('setUserTotp', [username, sealedSecret ?? null, sealedSecret === undefined ? null : (lastStep ?? null)])) > 0;
+  }
+
+  async useTotpStep(userId: string, step: number): Promise<boolean> {
+    return (await this.#changed('useTotpStep', [userId, step])) > 0;
   }
 
   async deleteUser(username: string): Promise<boolean> {

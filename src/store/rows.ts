@@ -42,6 +42,8 @@ export interface UserRow {
   disabled: Bool;
   password_changed_at: Int | null;
   tenant: string | null;
+  totp_secret: string | null;
+  totp_last_step: Int | null;
 }
 
 export interface OAuthClientRow {
@@ -126,6 +128,8 @@ export function toUser(r: UserRow): UserRecord {
     disabled: Boolean(r.disabled),
     ...(r.password_changed_at !== null && { passwordChangedAt: int(r.password_changed_at) }),
     ...(r.tenant !== null && { tenant: r.tenant }),
+    ...(r.totp_secret !== null && { totpSecret: r.totp_secret }),
+    ...(r.totp_last_step !== null && { totpLastStep: int(r.totp_last_step) }),
   };
 }
 

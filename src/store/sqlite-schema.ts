@@ -150,4 +150,10 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
   `
   ALTER TABLE users ADD COLUMN tenant TEXT;
   `,
+  // 10 (two-factor sign-in): the user's TOTP secret, sealed under the credentials key (never in
+  // clear), and the last time step a code was accepted at (a code is good once).
+  `
+  ALTER TABLE users ADD COLUMN totp_secret TEXT;
+  ALTER TABLE users ADD COLUMN totp_last_step INTEGER;
+  `,
 ];

@@ -90,7 +90,7 @@ function classify(err: unknown): ConstraintReason | undefined {
 
 const AGENT = 'id, name, labels, tenant, created_at, disabled';
 const KEY = 'id, agent_id, hash, prefix, api, created_at, expires_at, revoked_at, last_used_at';
-const USER = 'id, username, password_hash, created_at, disabled, password_changed_at, tenant';
+const USER = 'id, username, password_hash, created_at, disabled, password_changed_at, tenant, totp_secret, totp_last_step';
 
 function prepare(db: Database.Database) {
   return {
@@ -123,7 +123,7 @@ function prepare(db: Database.Database) {
     ),
 
     insertUser: db.prepare(
-      `INSERT INTO users (${USER}) VALUES (@id, @username, @password_hash, @created_at, @disabled, NULL, @tenant)`,
+      `INSERT INTO users (${USER}) VALUES (@id, @username, @password_hash, @created_at, @disabled, NULL, @tenant, NULL, NULL)`,
     ),
     userByName: db.prepare<[string], rows.UserRow>(`SELECT ${USER} FROM users WHERE username = ?`),
     userById: db.prepare<[string], rows.UserRow>(`SELECT ${USER} FROM users WHERE id = ?`),
@@ -131,6 +131,8 @@ function prepare(db: Database.Database) {
     setUserDisabled: db.prepare<[number, string]>('UPDATE users SET disabled = ? WHERE username = ?'),
     setUserPassword: db.prepare<[string, number, string]>('UPDATE users SET password_hash = ?, password_changed_at = ? WHERE username = ?'),
     setUserTenant: db.prepare<[string | null, string]>('UPDATE users SET tenant = ? WHERE username = ?'),
+    setUserTotp: db.prepare<[string | null, number | null, string]>('UPDATE users SET totp_secret = ?, totp_last_step = ? WHERE username = ?'),
+    useTotpStep: db.prepare<[number, string, number]>('UPDATE users SET totp_last_step = ? WHERE id = ? AND totp_secret IS NOT NULL AND (totp_last_step IS NULL OR totp_last_step < ?)'),
     deleteUser: db.prepare<[string]>('DELETE FROM users WHERE username = ?'),
 
     saveClient: db.prepare<[string, string, string | null, number, number | null]>(
@@ -348,6 +350,14 @@ export class SqliteStore implements Store {
 
   async setUserTenant(username: string, tenant: string | undefined): Promise<boolean> {
     return this.#q.setUserTenant.run(tenant ?? null, username).changes > 0;
+  }
+
+  async setUserTotp(username: string, sealedSecret: string | undefined, lastStep?: number): Promise<boolean> {
+    return this.#q.setUserTotp.run(sealedSecret ?? null, sealedSecret === undefined ? null : (lastStep ?? null), username).changes > 0;
+  }
+
+  async useTotpStep(userId: string, step: number): Promise<boolean> {
+    return this.#q.useTotpStep.run(step, userId, step).changes > 0;
   }
 
   async deleteUser(username: string): Promise<boolean> {

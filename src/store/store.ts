@@ -42,6 +42,10 @@ export interface UserRecord {
   passwordChangedAt?: number | undefined;
   /** The tenant the user belongs to; absent for the default tenant (the platform's users). */
   tenant?: string | undefined;
+  /** The TOTP secret of a user with two-factor sign-in, sealed by src/authserver/second-factor.ts; absent without. */
+  totpSecret?: string | undefined;
+  /** The last TOTP time step a code was accepted at (a code is good once). */
+  totpLastStep?: number | undefined;
 }
 
 export interface OAuthClientRecord {
@@ -195,6 +199,17 @@ export interface Store {
   setUserDisabled(username: string, disabled: boolean): Promise<boolean>;
   /** Sets a user's password hash and when it changed; false for an unknown user. */
   setUserPassword(username: string, passwordHash: string, at: number): Promise<boolean>;
+  /**
+   * Sets (sealed) or removes (undefined) a user's TOTP secret, with the last time step already
+   * used (the enrolment's confirming code), or none; false for an unknown user.
+   */
+  setUserTotp(username: string, sealedSecret: string | undefined, lastStep?: number): Promise<boolean>;
+  /**
+   * Records that a TOTP code of time step `step` was accepted for the user, if no code of that
+   * step or a later one was (atomic: of two nodes given the same code, one wins). False when the
+   * step is spent, or the user has no TOTP secret.
+   */
+  useTotpStep(userId: string, step: number): Promise<boolean>;
   /** Moves a user to a tenant (undefined: the default tenant); false for an unknown user. */
   setUserTenant(username: string, tenant: string | undefined): Promise<boolean>;
   /** Deletes a user; false for an unknown one. Its grants are refused afterwards (no user). */
