@@ -1,4 +1,4 @@
-// `gatehouse users create/list/disable/enable` against the store a config names, then a person
+// `gatehouse users create/list/disable/enable/passwd/totp` against the store a config names, then a person
 // created that way signs in at the embedded authorization server of a Gatehouse using that store.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -10,6 +10,7 @@ import { pino } from 'pino';
 import { startGateway } from '../src/gateway.ts';
 import { loadConfigFile } from '../src/config/load.ts';
 import { pkcePair, playUser, registerClient, tokenRequest } from './helpers/oauth-flow.ts';
+import { Authenticator } from './helpers/authenticator.ts';
 
 function gatehouse(args: string[], stdin?: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
   const env = { ...process.env };
@@ -53,7 +54,7 @@ test('users are created from stdin, listed, disabled and enabled; they sign in a
 
   const listed = await gatehouse(['users', 'list', '-c', config]);
   assert.equal(listed.code, 0, listed.stderr);
-  assert.match(listed.stdout, /^USERNAME +ID +TENANT +CREATED +STATUS\n/);
+  assert.match(listed.stdout, /^USERNAME +ID +TENANT +CREATED +STATUS +2FA\n/);
   assert.match(listed.stdout, /grace +\S+ +default +\S+ +active/);
   assert.match(listed.stdout, /linus +\S+ +default +\S+ +active/);
   for (const output of [created, listed, onCommandLine].map((r) => r.stdout + r.stderr)) {
@@ -169,4 +170,56 @@ test('users create --tenant puts the user in a declared tenant, listed with it; 
   assert.doesNotMatch(listed.stdout, /bob/);
   const json = JSON.parse((await gatehouse(['users', 'list', '--json', '-c', config])).stdout) as Array<{ username: string; tenant: string }>;
   assert.deepEqual(json.map((u) => [u.username, u.tenant]), [['ann', 'acme'], ['root', 'default']]);
+});
+
+test('users totp enable prints the otpauth URI once and the user then signs in with a code; disable removes it', async () => {
+  const dir = tempDir();
+  const config = path.join(dir, 'gatehouse.yaml');
+  writeFileSync(
+    config,
+    ['dataDir: ./data', 'listen: { host: 127.0.0.1, port: 0 }', 'servers:', '  everything: { url: "http://127.0.0.1:9/mcp" }', 'apis:', '  - { name: everything, path: /mcp, server: everything, auth: { type: oauth2 } }', ''].join('\n'),
+  );
+  const password = 'a long enough passphrase';
+  assert.equal((await gatehouse(['users', 'create', 'grace', '--password-stdin', '-c', config], password)).code, 0);
+  const enabled = await gatehouse(['users', 'totp', 'enable', 'grace', '-c', config]);
+  assert.equal(enabled.code, 0, enabled.stderr);
+  const uri = /^(otpauth:\/\/totp\/\S+)$/m.exec(enabled.stdout)?.[1];
+  assert.ok(uri, enabled.stdout);
+  const app = new Authenticator(uri);
+  assert.match(enabled.stdout, new RegExp(`^secret \\(base32\\): ${app.secret}$`, 'm'));
+  assert.equal((await gatehouse(['users', 'totp', 'enable', 'nobody', '-c', config])).code, 1);
+  const listed = JSON.parse((await gatehouse(['users', 'list', '--json', '-c', config])).stdout) as Array<{ username: string; totp: boolean }>;
+  assert.deepEqual(listed.map((u) => [u.username, u.totp]), [['grace', true]]);
+  assert.ok(!(await gatehouse(['users', 'list', '-c', config])).stdout.includes(app.secret), 'list never shows the secret');
+
+  const env = { ...process.env };
+  delete env.GATEHOUSE_DATA_DIR;
+  const gateway = await startGateway({ config: await loadConfigFile(config), configPath: config, logger: pino({ level: 'silent' }), env });
+  try {
+    // Sealed in the store under the credentials key the running Gatehouse reads too.
+    const stored = await gateway.store.getUserByName('grace');
+    assert.match(stored?.totpSecret ?? '', /^gj1\./);
+    assert.ok(!stored!.totpSecret!.includes(app.secret));
+    const origin = `http://127.0.0.1:${gateway.port}`;
+    const redirect = 'http://127.0.0.1:9997/cb';
+    const clientId = await registerClient(origin, { redirect_uris: [redirect] });
+    const authorize = async () => {
+      const { challenge } = await pkcePair();
+      return `${origin}/oauth/authorize?${new URLSearchParams({ response_type: 'code', client_id: clientId, redirect_uri: redirect, code_challenge: challenge, code_challenge_method: 'S256', resource: `${origin}/mcp` })}`;
+    };
+    await assert.rejects(playUser(await authorize(), { username: 'grace', password }), /asked for a second-factor code/);
+    await assert.rejects(playUser(await authorize(), { username: 'grace', password, code: () => app.wrongCode() }), /sign-in answered 401/);
+    const signedIn = await playUser(await authorize(), { username: 'grace', password, code: () => app.code() });
+    assert.ok(signedIn.final.searchParams.get('code'));
+
+    const disabled = await gatehouse(['users', 'totp', 'disable', 'grace', '-c', config]);
+    assert.equal(disabled.code, 0, disabled.stderr);
+    assert.match(disabled.stdout, /two-factor sign-in disabled for grace/);
+    assert.equal((await gateway.store.getUserByName('grace'))?.totpSecret, undefined);
+    const passwordOnly = await playUser(await authorize(), { username: 'grace', password });
+    assert.ok(passwordOnly.final.searchParams.get('code'));
+    assert.equal((await gatehouse(['users', 'totp', 'disable', 'nobody', '-c', config])).code, 1);
+  } finally {
+    await gateway.close();
+  }
 });

@@ -15,6 +15,7 @@ import type { Store } from '../store/store.ts';
 import type { Logger } from '../log.ts';
 import { checkLogin } from '../authserver/users.ts';
 import { LoginThrottle } from '../authserver/throttle.ts';
+import { hasSecondFactor, type SecondFactor } from '../authserver/second-factor.ts';
 import type { AdminRole } from '../store/control.ts';
 import { looksLikeAdminToken, verifyAdminToken, type AdminTokenLookup } from './api-tokens.ts';
 import { adminGrantOf, type AdminUserEntry } from './admin-users.ts';
@@ -68,6 +69,8 @@ export class AdminAuth {
     private readonly users: readonly AdminUserEntry[],
     private readonly store: Store,
     private readonly log: Logger,
+    /** Users with two-factor sign-in give a code with their password. */
+    private readonly secondFactor?: SecondFactor,
   ) {
     this.tokenDigest = digest(token);
   }
@@ -113,14 +116,17 @@ export class AdminAuth {
       // Users not listed are checked all the same, so that the answer takes as long.
       const user = await checkLogin(this.store, username, password);
       const grant = user && adminGrantOf(this.users, user.username);
-      if (user && grant) who = { kind: 'user', name: user.username, role: grant.role, ...(grant.tenant !== undefined && { tenant: grant.tenant }) };
+      // A user with two-factor sign-in gives the code in the same form; a wrong one is a failed sign-in.
+      const second = user && grant && hasSecondFactor(user) ? ((await this.secondFactor?.check(user, form.get('code') ?? '')) ?? 'unavailable') : 'ok';
+      if (second !== 'ok') this.log.warn({ username: user!.username, address, outcome: second }, 'admin: sign-in refused, the second-factor code was wrong, used before or could not be checked');
+      if (user && grant && second === 'ok') who = { kind: 'user', name: user.username, role: grant.role, ...(grant.tenant !== undefined && { tenant: grant.tenant }) };
     } else if (this.isToken(form.get('token') ?? '')) {
       who = TOKEN_ADMIN;
     }
     if (!who) {
       this.throttle.fail(throttleName, address);
       this.log.info({ username: byUser ? username.slice(0, 64) : undefined, address }, 'admin: sign-in refused');
-      return { ok: false, status: 401, message: byUser ? 'Unknown user, wrong password, or not an admin user.' : 'That is not the admin token.' };
+      return { ok: false, status: 401, message: byUser ? 'Unknown user, wrong password or code, or not an admin user.' : 'That is not the admin token.' };
     }
     this.throttle.succeed(throttleName, address);
     this.log.info({ admin: who.name, address }, 'admin: signed in');

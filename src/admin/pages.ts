@@ -40,6 +40,8 @@ export function loginPage(options: { error?: string; users: boolean; gatehouse?:
     ? `<h2>Or as an admin user</h2><form method="post" action="/login">${next}
 <label for="username">Username</label><input type="text" id="username" name="username" autocomplete="username" required value="${escapeHtml(options.username ?? '')}">
 <label for="password">Password</label><input type="password" id="password" name="password" autocomplete="current-password" required>
+<label for="code">Code from your authenticator app</label><input type="text" id="code" name="code" inputmode="numeric" autocomplete="one-time-code">
+<p class="muted">The code only if you turned on two-factor sign-in.</p>
 <button type="submit">Sign in</button></form>`
     : '';
   // Shown only when the embedded authorization server is on (and admin users are listed).

@@ -3,6 +3,9 @@
 // dashboard with its API (mount.ts). Every request passes the Host/Origin checks of the main
 // listener; everything except health, sign-in and (when metrics.public) /metrics needs admin
 // authentication (auth.ts). Agents' credentials mean nothing here.
+import { SecondFactor } from '../authserver/second-factor.ts';
+import { CredentialVault } from '../credentials/vault.ts';
+import { credentialsKeySource } from '../credentials/key.ts';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Server as HttpsServer } from 'node:https';
 import type { TLSSocket } from 'node:tls';
@@ -94,13 +97,15 @@ export class AdminServer {
     private readonly metrics: GatewayMetrics | undefined,
     readonly token: AdminToken,
     private readonly binding: Extract<AdminBinding, { kind: 'bound' }>,
+    dataDir: string,
   ) {
     this.server = binding.server;
     this.port = binding.port;
     this.connections = binding.connections;
     const config = host.config;
     this.started = config.admin;
-    this.auth = new AdminAuth(token.token, config.admin.users, host.store, host.log.child({ component: 'admin' }));
+    const secondFactor = new SecondFactor(host.store, new CredentialVault(host.store, credentialsKeySource(dataDir)));
+    this.auth = new AdminAuth(token.token, config.admin.users, host.store, host.log.child({ component: 'admin' }), secondFactor);
     this.gatehouseSignIn = new GatehouseSignIn(host.store, host.log.child({ component: 'admin' }));
     this.origin = compileOriginPolicy(config.admin.host, { allowedHosts: config.admin.allowedHosts, allowedOrigins: config.admin.allowedOrigins });
     this.routes = dashboardRoutes({ config: () => host.config, sessionCounts: () => host.sessionCounts(), reader: () => host.audit?.reader, auditSink: () => host.audit?.sinkStatus, verifyAudit: () => host.audit?.verify, log: host.log });
@@ -165,7 +170,7 @@ export class AdminServer {
       return undefined;
     }
     const token = await loadAdminToken(admin.token, dataDir);
-    const server = new AdminServer(host, metrics, token, binding);
+    const server = new AdminServer(host, metrics, token, binding, dataDir);
     binding.serve((req, res) => {
       server.handle(req, res).catch((error: unknown) => server.fail(res, error));
     });

@@ -1,6 +1,6 @@
 // Security events of the authorization server: client registrations (and refusals), tokens issued
 // for an authorization, refreshes, revocations, replayed codes and reused refresh tokens, expired
-// clients, sign-ins at external OpenID Connect providers (and refusals). Each is logged (warn for what looks like an attack, info otherwise) and handed to the
+// clients, sign-ins at external OpenID Connect providers (and refusals), refused second-factor codes. Each is logged (warn for what looks like an attack, info otherwise) and handed to the
 // gateway's sink, which records it in the audit log. The request's address reaches code that
 // never sees the request (the SDK calls the provider) through an AsyncLocalStorage set by the
 // endpoint's first middleware.
@@ -18,7 +18,8 @@ export type AuthEventKind =
   | 'code-replayed'
   | 'refresh-token-reused'
   | 'external-sign-in'
-  | 'external-sign-in-refused';
+  | 'external-sign-in-refused'
+  | 'second-factor-refused';
 
 export interface AuthEvent {
   kind: AuthEventKind;
@@ -40,7 +41,7 @@ export interface AuthEvent {
 export type AuthEventSink = (event: AuthEvent) => void;
 
 /** What looks like an attack or a leak: logged at warn. */
-const ALARMING: ReadonlySet<AuthEventKind> = new Set(['registration-refused', 'code-replayed', 'refresh-token-reused', 'external-sign-in-refused']);
+const ALARMING: ReadonlySet<AuthEventKind> = new Set(['registration-refused', 'code-replayed', 'refresh-token-reused', 'external-sign-in-refused', 'second-factor-refused']);
 
 const requestAddress = new AsyncLocalStorage<string | undefined>();
 

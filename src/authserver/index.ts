@@ -27,6 +27,9 @@ import { AddressRateLimit } from './rate-limit.ts';
 import { normalizeApiPath } from '../config/load.ts';
 import { GatehouseProvider } from './provider.ts';
 import { Interactions } from './interaction.ts';
+import { SecondFactor } from './second-factor.ts';
+import { CredentialVault } from '../credentials/vault.ts';
+import { credentialsKeySource } from '../credentials/key.ts';
 import { authorizeHandler } from './authorize.ts';
 import { resourceTenants } from './tenancy.ts';
 import { DEFAULT_TENANT } from '../config/tenant-schema.ts';
@@ -45,6 +48,8 @@ export interface AuthorizationServerDeps {
   publicBase: (req: IncomingMessage) => string;
   /** Where security events go besides the log (the audit log). */
   events?: AuthEventSink | undefined;
+  /** The credentials key's vault: users' TOTP secrets are sealed under it (a vault of dataDir's key when absent). */
+  vault?: CredentialVault | undefined;
 }
 
 export interface AuthorizationServer {
@@ -115,7 +120,8 @@ export function createAuthorizationServer(deps: AuthorizationServerDeps): Author
   const tokens = new TokenIssuer(store, signingKeys, { accessMs: settings.accessTokenTtl, refreshMs: settings.refreshTokenTtl }, denylist);
   const providers = settings.externalProviders.map((p) => ({ name: p.name, displayName: p.displayName ?? p.name }));
   const tenantOf = resourceTenants(plans.map(({ api }) => api));
-  const interactions = new Interactions(store, tokens, log, { selfRegistration: settings.selfRegistration, issuer: (req) => issuer(req), providers, tenantOf });
+  const secondFactor = new SecondFactor(store, deps.vault ?? new CredentialVault(store, credentialsKeySource(dataDir)));
+  const interactions = new Interactions(store, tokens, log, { selfRegistration: settings.selfRegistration, issuer: (req) => issuer(req), providers, tenantOf, secondFactor, events });
   const provider = new GatehouseProvider(store, clients, tokens, signingKeys, interactions.begin, denylist, events, tenantOf);
   const external = settings.externalProviders.length > 0 ? new ExternalSignIn(settings.externalProviders, store, interactions, events, log, [DEFAULT_TENANT, ...config.tenants.map((t) => t.id)]) : undefined;
 

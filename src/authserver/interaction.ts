@@ -14,12 +14,14 @@ import express from 'express';
 import type { Store } from '../store/store.ts';
 import type { Logger } from '../log.ts';
 import { randomToken, sha256 } from './clients.ts';
-import { consentPage, loginPage, sendErrorPage, sendPage, signupPage } from './pages.ts';
+import { codePage, consentPage, loginPage, sendErrorPage, sendPage, signupPage } from './pages.ts';
 import { withParams } from './redirects.ts';
 import { grantKeys, type TokenIssuer } from './tokens.ts';
 import { CODE_TTL_MS, type BeginInteraction, type CodePayload } from './provider.ts';
 import { checkLogin, createUser, UserInputError } from './users.ts';
 import { LoginThrottle } from './throttle.ts';
+import { hasSecondFactor, type SecondFactor } from './second-factor.ts';
+import type { AuthEvents } from './events.ts';
 import { ADMIN_CLIENT_ID } from './admin-client.ts';
 import { userMayReach, userTenant, WRONG_TENANT_TITLE, wrongTenantMessage } from './tenancy.ts';
 import type { UserRecord } from '../store/store.ts';
@@ -40,6 +42,11 @@ export interface Interaction {
   csrfHash: string;
   userId?: string;
   username?: string;
+  /**
+   * A user with two-factor sign-in who gave the right password: the code is still to come
+   * (/oauth/login/code), in this interaction only; `userId` is set once it has.
+   */
+  passwordUserId?: string;
   /** Set by a sign-in at an external provider (external/): its name and the groups it gave. */
   idp?: string;
   groups?: string[];
@@ -52,6 +59,10 @@ export interface InteractionOptions {
   providers?: ReadonlyArray<{ name: string; displayName: string }>;
   /** The tenant of the API a resource names (tenancy.ts); undefined for what is no API. */
   tenantOf?: (resource: string) => string | undefined;
+  /** Users' TOTP second factor (second-factor.ts). */
+  secondFactor: SecondFactor;
+  /** Security events (a refused code). */
+  events: AuthEvents;
 }
 
 /** A loaded interaction: its id, its record and when it expires. */
@@ -120,6 +131,7 @@ export class Interactions {
     const form = express.urlencoded({ extended: false, limit: '16kb' });
     app.get('/oauth/login', (req, res) => this.showLogin(req, res));
     app.post('/oauth/login', form, (req, res) => this.login(req, res));
+    app.post('/oauth/login/code', form, (req, res) => this.loginCode(req, res));
     app.get('/oauth/signup', (req, res) => this.showSignup(req, res));
     app.post('/oauth/signup', form, (req, res) => this.signup(req, res));
     app.get('/oauth/consent', (req, res) => this.showConsent(req, res));
@@ -182,6 +194,8 @@ export class Interactions {
     const csrf = this.boundSecret(req, res, id, interaction);
     if (csrf === undefined) return;
     if (interaction.userId) return res.redirect(303, `/oauth/consent?interaction=${id}`);
+    const waiting = interaction.passwordUserId ? await this.store.getUser(interaction.passwordUserId) : undefined;
+    if (waiting) return sendPage(res, 200, 'Enter your code', codePage({ interaction: id, csrf, clientName: interaction.clientName, username: waiting.username }));
     const signupUrl = this.signupUrl(id);
     sendPage(res, 200, 'Sign in', loginPage({ interaction: id, csrf, clientName: interaction.clientName, providers: this.options.providers ?? [], ...(signupUrl ? { signupUrl } : {}) }));
   }
@@ -208,8 +222,41 @@ export class Interactions {
       this.log.info({ username: username.slice(0, 64), client: interaction.clientId }, 'authorization server: failed sign-in');
       return again(401, 'Wrong username or password.');
     }
+    if (hasSecondFactor(user)) {
+      // The password was right; the code decides. Failures stay counted until the code is right.
+      await this.save(id, { ...interaction, passwordUserId: user.id }, expiresAt);
+      return sendPage(res, 200, 'Enter your code', codePage({ interaction: id, csrf: field(req.body, 'csrf')!, clientName: interaction.clientName, username: user.username }));
+    }
     this.throttle.succeed(username, address);
     await this.signedIn(res, id, { ...interaction, userId: user.id, username: user.username }, expiresAt, user);
+  }
+
+  /** The second step of a sign-in: the TOTP code of the user whose password was right in this interaction. */
+  private async loginCode(req: Request, res: Response): Promise<void> {
+    const found = await this.load(req, res);
+    if (!found) return;
+    const { id, interaction, expiresAt } = found;
+    if (!this.csrfOk(req, res, id, interaction)) return;
+    const user = interaction.passwordUserId ? await this.store.getUser(interaction.passwordUserId) : undefined;
+    if (!user || user.disabled) return res.redirect(303, `/oauth/login?interaction=${id}`);
+    const address = req.socket.remoteAddress ?? '';
+    const again = (status: number, error: string) => sendPage(res, status, 'Enter your code', codePage({ interaction: id, csrf: field(req.body, 'csrf')!, clientName: interaction.clientName, username: user.username, error }));
+    const wait = this.throttle.blockedFor(user.username, address);
+    if (wait > 0) {
+      this.log.warn({ username: user.username, address }, 'authorization server: sign-in throttled after repeated failures');
+      res.setHeader('Retry-After', String(Math.ceil(wait / 1000)));
+      return again(429, `Too many failed attempts. Try again in ${Math.ceil(wait / 60_000)} minutes.`);
+    }
+    const outcome = await this.options.secondFactor.check(user, field(req.body, 'code') ?? '');
+    if (outcome !== 'ok') {
+      this.throttle.fail(user.username, address);
+      const detail = outcome === 'replayed' ? 'a second-factor code was used again (refused: each code is good once)' : outcome === 'unavailable' ? 'a second-factor code could not be checked: the TOTP secret does not open with the credentials key' : 'a wrong second-factor code was given after a right password';
+      this.options.events.emit('second-factor-refused', { endpoint: '/oauth/login/code', status: 401, clientId: interaction.clientId, userId: user.id, resource: interaction.resource, address, detail });
+      return again(outcome === 'unavailable' ? 503 : 401, outcome === 'replayed' ? 'That code was already used. Wait for the next one.' : outcome === 'unavailable' ? 'Codes cannot be checked right now. Ask an administrator.' : 'Wrong code.');
+    }
+    this.throttle.succeed(user.username, address);
+    const { passwordUserId: _done, ...rest } = interaction;
+    await this.signedIn(res, id, { ...rest, userId: user.id, username: user.username }, expiresAt, user);
   }
 
   /**

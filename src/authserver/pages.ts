@@ -66,6 +66,14 @@ export function loginPage(ctx: FormContext & { error?: string; signupUrl?: strin
 <button type="submit">Sign in</button></form>${signup}`;
 }
 
+/** The second step of a sign-in for a user with two-factor sign-in: the code from their app. */
+export function codePage(ctx: FormContext & { username: string; error?: string }): string {
+  return `<h1>Enter your code</h1><p>Signing in as <strong>${escapeHtml(ctx.username)}</strong> for <strong>${escapeHtml(ctx.clientName)}</strong>.</p>${errorBox(ctx.error)}
+<form method="post" action="/oauth/login/code">${hidden({ interaction: ctx.interaction, csrf: ctx.csrf })}
+<label for="code">Code from your authenticator app</label><input type="text" id="code" name="code" inputmode="numeric" autocomplete="one-time-code" pattern="[0-9 ]{6,7}" required autofocus>
+<button type="submit">Continue</button></form>`;
+}
+
 export function signupPage(ctx: FormContext & { error?: string; username?: string }): string {
   return `<h1>Create an account</h1><p>Then continue to <strong>${escapeHtml(ctx.clientName)}</strong>.</p>${errorBox(ctx.error)}
 <form method="post" action="/oauth/signup">${hidden({ interaction: ctx.interaction, csrf: ctx.csrf })}

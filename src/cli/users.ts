@@ -9,6 +9,12 @@ import { action as runAction, CliError, withStore } from './store-access.ts';
 import { disconnectUser } from './connections.ts';
 import { DEFAULT_TENANT } from '../config/tenant-schema.ts';
 import { createExternalUser, createUser, setPassword, UserInputError } from '../authserver/users.ts';
+import { SecondFactor } from '../authserver/second-factor.ts';
+import { CredentialVault } from '../credentials/vault.ts';
+import { credentialsKeySource } from '../credentials/key.ts';
+import { dataPaths } from '../data-paths.ts';
+import type { ConfigData } from '../config/schema.ts';
+import type { Store } from '../store/store.ts';
 
 /** Bad names or passwords are the user's to fix, not crashes. */
 const action = <A extends unknown[]>(body: (...args: A) => Promise<void>) => runAction(body, (error) => error instanceof UserInputError);
@@ -93,12 +99,45 @@ export function registerUserCommands(program: Command): void {
     .action(
       action(async (options: Options & { json?: boolean }) => {
         const list = await withStore(options.config, (store) => store.listUsers());
-        const rows = list.map((u) => ({ username: u.username, id: u.id, tenant: u.tenant ?? DEFAULT_TENANT, created: iso(u.createdAt), status: u.disabled ? 'disabled' : 'active' }));
+        const rows = list.map((u) => ({ username: u.username, id: u.id, tenant: u.tenant ?? DEFAULT_TENANT, created: iso(u.createdAt), status: u.disabled ? 'disabled' : 'active', totp: u.totpSecret !== undefined }));
         if (options.json) return void process.stdout.write(JSON.stringify(rows, null, 2) + '\n');
         if (rows.length === 0) return void process.stdout.write('no users\n');
-        const table = [['USERNAME', 'ID', 'TENANT', 'CREATED', 'STATUS'], ...rows.map((r) => [r.username, r.id, r.tenant, r.created, r.status])];
+        const table = [['USERNAME', 'ID', 'TENANT', 'CREATED', 'STATUS', '2FA'], ...rows.map((r) => [r.username, r.id, r.tenant, r.created, r.status, r.totp ? 'totp' : '-'])];
         const widths = table[0]!.map((_, i) => Math.max(...table.map((r) => r[i]!.length)));
         process.stdout.write(table.map((r) => r.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd()).join('\n') + '\n');
+      }),
+    );
+
+  const totp = users.command('totp').description('two-factor sign-in (TOTP) of a user: enable (prints the secret once) or disable');
+  const secondFactor = (store: Store, config: ConfigData, configFile: string) =>
+    new SecondFactor(store, new CredentialVault(store, credentialsKeySource(dataPaths(config, configFile, process.env).dataDir)));
+
+  totp
+    .command('enable <username>')
+    .description('give a user a new TOTP secret (replacing any earlier one) and print it once, as an otpauth:// URI and in base32, for their authenticator app; from then on they sign in with a code after the password')
+    .requiredOption('-c, --config <file>', 'configuration file (locates the store and the credentials key)')
+    .action(
+      action(async (username: string, options: Options) => {
+        const enrolment = await withStore(options.config, async (store, config) => {
+          const user = await store.getUserByName(username);
+          if (!user) throw new CliError(`no user named "${username}"`);
+          return secondFactor(store, config, options.config).enable(user);
+        });
+        // The only time the secret is shown: the store keeps it sealed under the credentials key.
+        process.stdout.write(`two-factor sign-in enabled for ${username}; give them this once (it is not shown again):\n${enrolment.uri}\nsecret (base32): ${enrolment.secret}\n`);
+      }),
+    );
+
+  totp
+    .command('disable <username>')
+    .description("remove a user's TOTP secret: they sign in with their password alone (e.g. after losing their phone)")
+    .requiredOption('-c, --config <file>', 'configuration file (locates the store and the credentials key)')
+    .action(
+      action(async (username: string, options: Options) => {
+        await withStore(options.config, async (store, config) => {
+          if (!(await secondFactor(store, config, options.config).disable(username))) throw new CliError(`no user named "${username}"`);
+        });
+        process.stdout.write(`two-factor sign-in disabled for ${username}\n`);
       }),
     );
 

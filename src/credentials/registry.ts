@@ -20,7 +20,8 @@ export class UpstreamCredentialRegistry {
   readonly connections: UserConnections;
 
   constructor(
-    private readonly vault: CredentialVault,
+    /** The credentials key's vault (also seals users' TOTP secrets, src/authserver/second-factor.ts). */
+    readonly vault: CredentialVault,
     private readonly log: Logger,
     store: Store,
     /** Gatehouse's base URL when no request gives one (revocation from the API or CLI). */

@@ -116,7 +116,7 @@ export interface PlayedFlow {
 /** A person in a browser: open the authorization URL, sign in, answer the consent page. */
 export async function playUser(
   authorizationUrl: URL | string,
-  options: { username?: string; password?: string; decision?: 'approve' | 'deny'; jar?: CookieJar } = {},
+  options: { username?: string; password?: string; decision?: 'approve' | 'deny'; jar?: CookieJar; code?: () => string | Promise<string> } = {},
 ): Promise<PlayedFlow> {
   const jar = options.jar ?? new CookieJar();
   const start = await browse(jar, String(authorizationUrl));
@@ -132,8 +132,14 @@ export async function playUser(
     username: options.username ?? USER.username,
     password: options.password ?? USER.password,
   });
-  if (signedIn.status !== 303 || !signedIn.location) throw new Error(`sign-in answered ${signedIn.status}: ${signedIn.text}`);
-  const consentUrl = new URL(signedIn.location, loginUrl);
+  let afterSignIn = signedIn;
+  if (signedIn.status === 200 && signedIn.text.includes('action="/oauth/login/code"')) {
+    // Two-factor sign-in: the second step asks for the code of the person's authenticator app.
+    if (!options.code) throw new Error('sign-in asked for a second-factor code, and the test gave none');
+    afterSignIn = await browse(jar, new URL('/oauth/login/code', loginUrl).href, { interaction, csrf: hiddenField(signedIn.text, 'csrf'), code: await options.code() });
+  }
+  if (afterSignIn.status !== 303 || !afterSignIn.location) throw new Error(`sign-in answered ${afterSignIn.status}: ${afterSignIn.text}`);
+  const consentUrl = new URL(afterSignIn.location, loginUrl);
   const consent = await browse(jar, consentUrl.href);
   if (consent.status !== 200) throw new Error(`consent page answered ${consent.status}: ${consent.text}`);
   const answered = await browse(jar, new URL('/oauth/consent', loginUrl).href, {

@@ -6,7 +6,7 @@ import { escapeHtml } from '../../authserver/pages.ts';
 const STYLE =
   'body{font:16px/1.5 system-ui,sans-serif;background:#f4f5f7;color:#1d2330;margin:0;display:flex;justify-content:center}' +
   'main{background:#fff;margin:3rem 1rem;padding:2rem;border-radius:8px;box-shadow:0 1px 4px #0002;max-width:30rem;width:100%}' +
-  'h1{font-size:1.3rem;margin:0 0 1rem}.error{background:#fde8e8;color:#8a1c1c;padding:.6rem;border-radius:4px}.muted{color:#5b6475;font-size:.9rem}' +
+  'h1{font-size:1.3rem;margin:0 0 1rem}h2{font-size:1.1rem;margin:1.5rem 0 .5rem}code{word-break:break-all}.notice{background:#e6f4ea;color:#1e5631;padding:.6rem;border-radius:4px}.error{background:#fde8e8;color:#8a1c1c;padding:.6rem;border-radius:4px}.muted{color:#5b6475;font-size:.9rem}' +
   'table{border-collapse:collapse;width:100%}td,th{text-align:left;padding:.3rem .4rem;border-bottom:1px solid #e3e6eb}button{font:inherit}';
 
 export function sendHtml(res: ServerResponse, status: number, title: string, body: string, extraHeaders: Record<string, string | string[]> = {}): void {

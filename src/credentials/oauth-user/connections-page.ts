@@ -1,16 +1,20 @@
 // /-/connections: a small page where a user of the embedded authorization server signs in with
-// their Gatehouse password, sees which upstream servers their account is connected to, and
-// revokes a connection. No scripts. Forms carry a double-submit CSRF token (field = cookie);
+// their Gatehouse password (and code, with two-factor sign-in on), sees which upstream servers
+// their account is connected to, and revokes a connection; and manages their account: changes
+// their password, turns two-factor sign-in (TOTP) on or off. No scripts. Forms carry a double-submit CSRF token (field = cookie);
 // the signed-in state is a sealed cookie (user id and expiry, 15 minutes, HttpOnly,
 // SameSite=Strict, path /-/, so that a connect link can ask who is signed in); sign-in failures are
-// throttled as on the sign-in page. A connect link of a user of the embedded authorization server
+// throttled as on the sign-in page, and so are wrong current passwords and codes. A session
+// from before the user's last password change no longer counts (as the authorization server's
+// grants from before it do not). A connect link of a user of the embedded authorization server
 // sends an unsigned-in browser here first (`next`), and back once signed in.
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Store } from '../../store/store.ts';
+import type { Store, UserRecord } from '../../store/store.ts';
 import type { Logger } from '../../log.ts';
 import type { CredentialVault } from '../vault.ts';
-import { checkLogin } from '../../authserver/users.ts';
+import { checkLogin, setPassword, UserInputError } from '../../authserver/users.ts';
+import { hasSecondFactor, SecondFactor, type Enrolment } from '../../authserver/second-factor.ts';
 import { LoginThrottle } from '../../authserver/throttle.ts';
 import { escapeHtml } from '../../authserver/pages.ts';
 import { sealJson, unsealJson } from './sealed-json.ts';
@@ -55,15 +59,25 @@ async function readForm(req: IncomingMessage): Promise<URLSearchParams | undefin
   return new URLSearchParams(Buffer.concat(chunks).toString('utf8'));
 }
 
+/** What a signed-in page shows besides the list: a message, a pending TOTP enrolment. */
+interface Shown {
+  error?: string | undefined;
+  notice?: string | undefined;
+  enrolment?: Enrolment | undefined;
+}
+
 export class ConnectionsPage {
   private readonly throttle = new LoginThrottle();
+  private readonly secondFactor: SecondFactor;
 
   constructor(
     private readonly store: Store,
     private readonly vault: CredentialVault,
     private readonly connections: UserConnections,
     private readonly log: Logger,
-  ) {}
+  ) {
+    this.secondFactor = new SecondFactor(store, vault);
+  }
 
   async handle(req: IncomingMessage, res: ServerResponse, secure: boolean): Promise<void> {
     const jar = cookies(req);
@@ -75,61 +89,133 @@ export class ConnectionsPage {
       csrf = randomBytes(32).toString('base64url');
       setCookies.push(`${CSRF_COOKIE}=${csrf}; ${flags}`);
     }
-    const userId = await this.signedIn(jar.get(SESSION_COOKIE));
+    const user = await this.signedIn(jar.get(SESSION_COOKIE));
+    const userId = user?.id;
     if (req.method === 'GET' || req.method === 'HEAD') {
-      return this.render(res, 200, csrf, userId, undefined, setCookies, next);
+      return this.render(res, 200, csrf, user, user ? { enrolment: await this.secondFactor.pending(user).catch(() => undefined) } : undefined, setCookies, next);
     }
     if (req.method !== 'POST') {
       res.writeHead(405, { allow: 'GET, POST' }).end();
       return;
     }
     const form = await readForm(req);
-    if (!form) return this.render(res, 413, csrf, userId, 'The form is too large.', setCookies);
+    if (!form) return this.render(res, 413, csrf, user, { error: 'The form is too large.' }, setCookies);
     const posted = form.get('csrf') ?? '';
-    if (!jar.get(CSRF_COOKIE) || !same(posted, jar.get(CSRF_COOKIE)!)) return this.render(res, 403, csrf, undefined, 'This form expired or came from elsewhere; try again.', setCookies);
+    if (!jar.get(CSRF_COOKIE) || !same(posted, jar.get(CSRF_COOKIE)!)) return this.render(res, 403, csrf, undefined, { error: 'This form expired or came from elsewhere; try again.' }, setCookies);
     const action = form.get('action');
     if (action === 'signin') {
       const username = (form.get('username') ?? '').slice(0, 128);
       const address = req.socket.remoteAddress ?? '';
-      if (this.throttle.blockedFor(username, address) > 0) return this.render(res, 429, csrf, undefined, 'Too many failed attempts. Try again later.', setCookies);
-      const user = await checkLogin(this.store, username, form.get('password') ?? '');
-      if (!user) {
+      if (this.throttle.blockedFor(username, address) > 0) return this.render(res, 429, csrf, undefined, { error: 'Too many failed attempts. Try again later.' }, setCookies);
+      const found = await checkLogin(this.store, username, form.get('password') ?? '');
+      // With two-factor sign-in on, the code is part of the same form; the answer to a wrong
+      // one is the same as to a wrong password.
+      const outcome = found && hasSecondFactor(found) ? await this.secondFactor.check(found, form.get('code') ?? '') : 'ok';
+      if (!found || outcome !== 'ok') {
         this.throttle.fail(username, address);
-        return this.render(res, 401, csrf, undefined, 'Wrong username or password.', setCookies);
+        if (found) this.log.warn({ user: found.id, address, outcome }, 'connections page: sign-in refused, the second-factor code was wrong, used before or could not be checked');
+        else this.log.info({ username: username.slice(0, 64), address }, 'connections page: failed sign-in');
+        return this.render(res, 401, csrf, undefined, { error: 'Wrong username, password or code.' }, setCookies);
       }
       this.throttle.succeed(username, address);
-      const key = (await this.vault.key(true))!;
-      setCookies.push(`${SESSION_COOKIE}=${sealJson(key.key, PURPOSE, 'session', { u: user.id, exp: Date.now() + SESSION_MS })}; ${flags}; Max-Age=${SESSION_MS / 1000}`);
+      setCookies.push(await this.sessionCookie(found.id, Date.now(), flags));
       return this.seeOther(res, setCookies, nextOf(form.get('next')));
     }
     if (action === 'signout') {
       setCookies.push(`${SESSION_COOKIE}=; ${flags}; Max-Age=0`);
       return this.seeOther(res, setCookies);
     }
+    if (!user || !userId) return this.render(res, 401, csrf, undefined, { error: 'Sign in first.' }, setCookies);
+    if (action === 'password' || action === 'totp-off' || action === 'totp-confirm') {
+      return this.account(req, res, action, form, user, csrf, setCookies, flags);
+    }
+    if (action === 'totp-start') {
+      if (hasSecondFactor(user)) return this.render(res, 409, csrf, user, { error: 'Two-factor sign-in is already on. Turn it off first to set up another app.' }, setCookies);
+      return this.render(res, 200, csrf, user, { enrolment: await this.secondFactor.begin(user) }, setCookies);
+    }
     if (action === 'revoke') {
-      if (!userId) return this.render(res, 401, csrf, undefined, 'Sign in first.', setCookies);
       const server = form.get('server') ?? '';
       const outcome = await this.connections.revoke(userId, server);
       this.log.info({ user: userId, server, deleted: outcome.deleted }, 'user revoked an upstream connection on the connections page');
       return this.seeOther(res, setCookies);
     }
-    return this.render(res, 400, csrf, userId, 'Unknown action.', setCookies);
+    return this.render(res, 400, csrf, user, { error: 'Unknown action.' }, setCookies);
+  }
+
+  /**
+   * A change to the signed-in user's account: a new password (given the current one), or
+   * two-factor sign-in confirmed or turned off (given a code). Wrong passwords and codes count
+   * as failed sign-ins.
+   */
+  private async account(req: IncomingMessage, res: ServerResponse, action: string, form: URLSearchParams, user: UserRecord, csrf: string, setCookies: string[], flags: string): Promise<void> {
+    const address = req.socket.remoteAddress ?? '';
+    if (this.throttle.blockedFor(user.username, address) > 0) return this.render(res, 429, csrf, user, { error: 'Too many failed attempts. Try again later.' }, setCookies);
+    const refuse = async (status: number, error: string, shown: Shown = {}) => {
+      if (status === 401) {
+        this.throttle.fail(user.username, address);
+        this.log.warn({ user: user.id, address, action }, 'connections page: an account change was refused (wrong current password or code)');
+      }
+      return this.render(res, status, csrf, user, { error, ...shown }, setCookies);
+    };
+    if (action === 'password') {
+      const current = await checkLogin(this.store, user.username, form.get('current') ?? '');
+      if (!current || current.id !== user.id) return refuse(401, 'Your current password is wrong.');
+      const next = form.get('password') ?? '';
+      if (next !== (form.get('confirm') ?? '')) return refuse(400, 'The two new passwords are not the same.');
+      const at = Date.now();
+      try {
+        await setPassword(this.store, user.username, next, at);
+      } catch (error) {
+        if (error instanceof UserInputError) return refuse(400, `New password: ${error.message}.`);
+        throw error;
+      }
+      this.throttle.succeed(user.username, address);
+      this.log.info({ user: user.id }, 'connections page: user changed their password; earlier sign-ins and refresh tokens no longer work');
+      // Sessions from before the change end, this browser's included: it gets a new one.
+      setCookies.push(await this.sessionCookie(user.id, at, flags));
+      return this.render(res, 200, csrf, { ...user, passwordChangedAt: at }, { notice: 'Password changed. Applications you had signed in to will ask you to sign in again.' }, setCookies);
+    }
+    const code = form.get('code') ?? '';
+    if (action === 'totp-confirm') {
+      const enrolment = await this.secondFactor.pending(user);
+      if (!enrolment) return refuse(400, 'No set-up is under way (or it took longer than 10 minutes). Start again.');
+      if (!(await this.secondFactor.confirm(user, code))) return refuse(401, 'That code is not right. Check the time on your device, and type the code your app shows now.', { enrolment });
+      this.throttle.succeed(user.username, address);
+      this.log.info({ user: user.id }, 'connections page: user turned on two-factor sign-in');
+      return this.render(res, 200, csrf, (await this.store.getUser(user.id)) ?? user, { notice: 'Two-factor sign-in is on. From now on, sign in with your password and a code from your app.' }, setCookies);
+    }
+    // totp-off
+    if (!hasSecondFactor(user)) return this.render(res, 409, csrf, user, { error: 'Two-factor sign-in is not on.' }, setCookies);
+    const outcome = await this.secondFactor.check(user, code);
+    if (outcome !== 'ok') return refuse(outcome === 'unavailable' ? 503 : 401, outcome === 'replayed' ? 'That code was already used. Wait for the next one.' : 'That code is not right.');
+    this.throttle.succeed(user.username, address);
+    await this.secondFactor.disable(user.username);
+    this.log.info({ user: user.id }, 'connections page: user turned off two-factor sign-in');
+    const { totpSecret: _secret, totpLastStep: _step, ...without } = user;
+    return this.render(res, 200, csrf, without, { notice: 'Two-factor sign-in is off.' }, setCookies);
+  }
+
+  private async sessionCookie(userId: string, at: number, flags: string): Promise<string> {
+    const key = (await this.vault.key(true))!;
+    return `${SESSION_COOKIE}=${sealJson(key.key, PURPOSE, 'session', { u: userId, at, exp: at + SESSION_MS })}; ${flags}; Max-Age=${SESSION_MS / 1000}`;
   }
 
   /** The user signed in on this page in the request's browser, if any. */
-  signedInUser(req: IncomingMessage): Promise<string | undefined> {
-    return this.signedIn(cookies(req).get(SESSION_COOKIE));
+  async signedInUser(req: IncomingMessage): Promise<string | undefined> {
+    return (await this.signedIn(cookies(req).get(SESSION_COOKIE)))?.id;
   }
 
-  private async signedIn(cookie: string | undefined): Promise<string | undefined> {
+  private async signedIn(cookie: string | undefined): Promise<UserRecord | undefined> {
     if (!cookie) return undefined;
     const key = await this.vault.key();
     if (!key) return undefined;
     try {
-      const session = unsealJson(key.key, PURPOSE, 'session', cookie) as { u?: unknown; exp?: unknown };
+      const session = unsealJson(key.key, PURPOSE, 'session', cookie) as { u?: unknown; at?: unknown; exp?: unknown };
       if (typeof session.u !== 'string' || typeof session.exp !== 'number' || Date.now() > session.exp) return undefined;
       const user = await this.store.getUser(session.u);
-      return user && !user.disabled ? user.id : undefined;
+      // A session from before a password change (or reset) is over.
+      const at = typeof session.at === 'number' ? session.at : 0;
+      return user && !user.disabled && (user.passwordChangedAt === undefined || at >= user.passwordChangedAt) ? user : undefined;
     } catch {
       return undefined;
     }
@@ -139,8 +225,9 @@ export class ConnectionsPage {
     res.writeHead(303, { location: next ?? CONNECTIONS_PAGE, 'cache-control': 'no-store', ...(setCookies.length > 0 ? { 'set-cookie': setCookies } : {}) }).end();
   }
 
-  private async render(res: ServerResponse, status: number, csrf: string, userId: string | undefined, error: string | undefined, setCookies: string[], next?: string): Promise<void> {
-    const problem = error ? `<p class="error" role="alert">${escapeHtml(error)}</p>` : '';
+  private async render(res: ServerResponse, status: number, csrf: string, user: UserRecord | undefined, shown: Shown | undefined, setCookies: string[], next?: string): Promise<void> {
+    const userId = user?.id;
+    const problem = (shown?.error ? `<p class="error" role="alert">${escapeHtml(shown.error)}</p>` : '') + (shown?.notice ? `<p class="notice" role="status">${escapeHtml(shown.notice)}</p>` : '');
     const hidden = (fields: Record<string, string>) => Object.entries(fields).map(([n, v]) => `<input type="hidden" name="${escapeHtml(n)}" value="${escapeHtml(v)}">`).join('');
     let body: string;
     if (!userId) {
@@ -148,6 +235,7 @@ export class ConnectionsPage {
 ${next ? '<p>Sign in as the user your agent acts for to connect the server.</p>' : ''}<form method="post" action="${CONNECTIONS_PAGE}">${hidden({ csrf, action: 'signin', ...(next && { next }) })}
 <p><label>Username<br><input type="text" name="username" autocomplete="username" required></label></p>
 <p><label>Password<br><input type="password" name="password" autocomplete="current-password" required></label></p>
+<p><label>Code from your authenticator app<br><input type="text" name="code" inputmode="numeric" autocomplete="one-time-code"></label><br><span class="muted">Only if you turned on two-factor sign-in.</span></p>
 <button type="submit">Sign in</button></form>`;
     } else {
       const list = await this.connections.list(userId);
@@ -155,8 +243,32 @@ ${next ? '<p>Sign in as the user your agent acts for to connect the server.</p>'
         .map((c) => `<tr><td>${escapeHtml(c.server)}</td><td>${c.expiresAt === undefined ? '-' : escapeHtml(new Date(c.expiresAt).toISOString())}</td><td><form method="post" action="${CONNECTIONS_PAGE}">${hidden({ csrf, action: 'revoke', server: c.server })}<button type="submit">Revoke</button></form></td></tr>`)
         .join('');
       body = `<h1>Your connected servers</h1>${problem}${list.length === 0 ? '<p>No server is connected to your account.</p>' : `<table><tr><th>Server</th><th>Token expires</th><th></th></tr>${rows}</table><p class="muted">Revoking deletes the token Gatehouse keeps and asks the server to revoke it; your agent will ask you to connect again on its next call.</p>`}
+${user ? this.accountSection(user, csrf, shown?.enrolment, hidden) : ''}
 <form method="post" action="${CONNECTIONS_PAGE}">${hidden({ csrf, action: 'signout' })}<button type="submit">Sign out</button></form>`;
     }
     sendHtml(res, status, 'Connected servers', body, setCookies.length > 0 ? { 'set-cookie': setCookies } : {});
+  }
+
+  /** The account forms: two-factor sign-in (on, being set up, or off) and the password change. */
+  private accountSection(user: UserRecord, csrf: string, enrolment: Enrolment | undefined, hidden: (fields: Record<string, string>) => string): string {
+    const form = (action: string, inner: string) => `<form method="post" action="${CONNECTIONS_PAGE}">${hidden({ csrf, action })}${inner}</form>`;
+    const codeField = '<p><label>Code from your authenticator app<br><input type="text" name="code" inputmode="numeric" autocomplete="one-time-code" required></label></p>';
+    let totp: string;
+    if (hasSecondFactor(user)) {
+      totp = `<p>Two-factor sign-in is <b>on</b>.</p>${form('totp-off', `${codeField}<button type="submit">Turn off two-factor sign-in</button>`)}`;
+    } else if (enrolment) {
+      totp = `<p>Add this account to your authenticator app: open the link on your phone, or type the secret in by hand. Then type the code the app shows, to turn two-factor sign-in on. The secret is shown only while you set it up.</p>
+<p>Link: <code class="totp-uri">${escapeHtml(enrolment.uri)}</code></p><p>Secret: <code class="totp-secret">${escapeHtml(enrolment.secret)}</code></p>${form('totp-confirm', `${codeField}<button type="submit">Turn on</button>`)}`;
+    } else {
+      totp = `<p>Two-factor sign-in is <b>off</b>. With it on, signing in takes a code from an authenticator app besides your password.</p>${form('totp-start', '<button type="submit">Set up two-factor sign-in</button>')}`;
+    }
+    const password = form(
+      'password',
+      `<p><label>Current password<br><input type="password" name="current" autocomplete="current-password" required></label></p>
+<p><label>New password (at least 8 characters)<br><input type="password" name="password" autocomplete="new-password" required minlength="8"></label></p>
+<p><label>New password again<br><input type="password" name="confirm" autocomplete="new-password" required minlength="8"></label></p>
+<button type="submit">Change password</button><br><span class="muted">Applications you signed in to will ask you to sign in again.</span>`,
+    );
+    return `<h2>Two-factor sign-in</h2>${totp}<h2>Password</h2>${password}`;
   }
 }
