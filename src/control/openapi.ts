@@ -28,6 +28,7 @@ const UserInput = z.object({
   password: z.string(),
   tenant: z.string().nullable().optional().meta({ description: 'The user\'s tenant (a platform identity\'s choice; null or absent: the default tenant). A tenant\'s identity creates users of its own tenant: naming another is 400. A user gets tokens for its own tenant\'s APIs only.' }),
 });
+const PasswordInput = z.object({ password: z.string().meta({ description: 'The new password (8 to 1024 characters). Never shown or recorded.' }) });
 const CelInput = z.object({ expression: z.string().meta({ description: 'A CEL condition as in an ACL rule\'s `condition`.' }) });
 const CelCheck = z.object({ valid: z.boolean(), error: z.string().optional().meta({ description: 'Why it is refused, in the words of `gatehouse check`.' }), column: z.number().int().optional().meta({ description: '1-based column of the problem, when known.' }) });
 const SimulateInput = z.object({
@@ -66,7 +67,7 @@ const Simulation = z.object({
 const Info = z.object({ mode: z.literal('managed'), mcpBase: z.string().nullable().meta({ description: 'Base URL of the MCP listener: an API is at mcpBase + its path.' }), deployedVersion: z.number().int().nullable() });
 
 const ToolApproval = z.object({ hash: z.string().meta({ description: 'SHA-256 (hex) of the definition being approved, as …/diff showed it: refused with 409 if the tool\'s definition changed since.' }) });
-const schemas = { Tenant: TenantSchema, ToolApproval, Error: ErrorBody, Server: ServerObject, Api, Policy, Document, Version, Diff, Change, AgentInput, UserInput, Credential: UpstreamCredentialSchema, CelInput, CelCheck, Info, SimulateInput, Simulation } as const;
+const schemas = { Tenant: TenantSchema, ToolApproval, Error: ErrorBody, Server: ServerObject, Api, Policy, Document, Version, Diff, Change, AgentInput, UserInput, PasswordInput, Credential: UpstreamCredentialSchema, CelInput, CelCheck, Info, SimulateInput, Simulation } as const;
 
 type Op = { summary: string; body?: keyof typeof schemas | 'JsonPatch'; ok: number; returns?: keyof typeof schemas; ifMatch?: 'required' | 'optional'; ifNoneMatch?: true };
 
@@ -122,8 +123,11 @@ const PATHS: Record<string, Record<string, Op>> = {
   '/users': { get: { summary: 'Users of the embedded authorization server, with their tenant (a tenant\'s identity sees its own tenant\'s)', ok: 200 }, post: { summary: 'Create a user (of the tenant of a tenant\'s identity; a platform identity may name one)', body: 'UserInput', ok: 201 } },
   '/users/{username}': {
     get: { summary: 'One user (ETag); another tenant\'s user is 404', ok: 200 },
-    put: { summary: 'Enable or disable (`disabled`), or move to another tenant (`tenant`, platform identities only); disabling or moving also ends the user\'s upstream connections, and a moved user\'s grants for its former tenant\'s APIs are refused', ok: 200, ifMatch: 'required' },
+    put: { summary: 'Enable or disable (`disabled`), turn two-factor sign-in off (`totp: false`; only the user turns it on), or move to another tenant (`tenant`, platform identities only); disabling or moving also ends the user\'s upstream connections, and a moved user\'s grants for its former tenant\'s APIs are refused. The answer shows `totp` (true when the user signs in with a code), never a secret', ok: 200, ifMatch: 'required' },
     delete: { summary: 'Delete a user (If-Match optional): its upstream connections end, its grants are refused', ok: 204, ifMatch: 'optional' },
+  },
+  '/users/{username}/password': {
+    post: { summary: 'Set (reset) a user\'s password: {"password": string}, at least 8 characters; the user\'s grants and refresh tokens from before it are refused. Another tenant\'s user is 404', body: 'PasswordInput', ok: 204 },
   },
   '/connections': { get: { summary: 'Users\' connections to per-user upstream servers (auth: oauth-user), ?user=<id> for one user\'s; never a token', ok: 200 } },
   '/connections/{user}/{server}': { delete: { summary: 'Revoke a user\'s connection: the sealed tokens are deleted and revoked upstream (RFC 7009) where supported', ok: 200 } },

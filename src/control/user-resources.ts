@@ -3,10 +3,12 @@
 // tenant) and reaches that tenant's APIs only (src/authserver/tenancy.ts). A tenant's identity
 // lists, creates, changes and deletes its own tenant's users; another tenant's user is answered
 // as a missing one (404), and naming another tenant is 400. A platform identity sees all and
-// sets or changes a user's tenant.
+// sets or changes a user's tenant. An admin sets a user's password (a reset: the user's grants
+// from before it are refused) and turns a user's two-factor sign-in off (`totp: false`, for a lost
+// phone), but never reads a password or a TOTP secret, nor turns TOTP on (the user enrols).
 import type { UserConnections } from '../credentials/oauth-user/connections.ts';
 import type { Store, UserRecord } from '../store/store.ts';
-import { createUser, UserInputError } from '../authserver/users.ts';
+import { createUser, setPassword, UserInputError } from '../authserver/users.ts';
 import { DEFAULT_TENANT } from '../config/tenant-schema.ts';
 import { ManagementError, badRequest, notFound } from './errors.ts';
 import { checkIfMatch, etagOf, optionalIfMatch, requireIfMatch } from './etag.ts';
@@ -18,7 +20,7 @@ import { claimTenant, declaredTenants, sees } from './tenant-scope.ts';
 /** One write at a time per user through this node (the ETag check and its write see one user). */
 const writes = new Serial();
 
-const view = (u: UserRecord) => ({ id: u.id, username: u.username, tenant: u.tenant ?? null, createdAt: u.createdAt, disabled: u.disabled });
+const view = (u: UserRecord) => ({ id: u.id, username: u.username, tenant: u.tenant ?? null, createdAt: u.createdAt, disabled: u.disabled, totp: u.totpSecret !== undefined });
 
 /**
  * The tenant a body names, checked: undefined when it names none; null for the default tenant;
@@ -38,7 +40,7 @@ async function tenantOfBody(call: Call, body: Record<string, unknown>, deploymen
 
 export async function usersResource(call: Call, store: Store, deployments: Deployments, connections?: UserConnections): Promise<void> {
   const [, rawName, ...rest] = call.segments;
-  if (rest.length > 0) throw notFound(`/api/v1/${call.segments.join('/')}`);
+  if (rest.length > 0 && !(rest.length === 1 && rest[0] === 'password')) throw notFound(`/api/v1/${call.segments.join('/')}`);
   if (rawName === undefined) {
     if (call.method === 'GET') return reply(call, 200, { items: (await store.listUsers()).filter((u) => sees(call, u.tenant)).map((u) => ({ ...view(u), etag: etagOf(view(u)) })) });
     if (call.method !== 'POST') methodNotAllowed(call, 'GET, POST');
@@ -60,19 +62,27 @@ export async function usersResource(call: Call, store: Store, deployments: Deplo
   if (!found || !sees(call, found.tenant)) throw notFound(`user "${rawName}"`);
   const user = found;
   const path = `/api/v1/users/${user.username}`;
+  if (rest[0] === 'password') return setUserPassword(call, user, store);
   if (call.method === 'GET') return reply(call, 200, view(user), etagOf(view(user)));
   if (call.method === 'PUT') {
     const ifMatch = requireIfMatch(call.req);
     const body = await jsonBody(call);
-    const unknown = Object.keys(body).filter((k) => !['disabled', 'tenant', 'id', 'username', 'createdAt', 'etag'].includes(k));
-    if (unknown.length > 0) throw badRequest(`${unknown[0]}: cannot be changed here (only \`disabled\`, and a platform admin's \`tenant\`; passwords are set by the user)`, unknown.map((field) => ({ field, message: 'not a field that can change' })));
+    const unknown = Object.keys(body).filter((k) => !['disabled', 'tenant', 'totp', 'id', 'username', 'createdAt', 'etag'].includes(k));
+    if (unknown.length > 0) throw badRequest(`${unknown[0]}: cannot be changed here (only \`disabled\`, \`totp: false\`, and a platform admin's \`tenant\`; a password is set with POST ${path}/password)`, unknown.map((field) => ({ field, message: 'not a field that can change' })));
     if (body.disabled !== undefined && typeof body.disabled !== 'boolean') throw badRequest('disabled: expected a boolean', [{ field: 'disabled', message: 'expected a boolean' }]);
+    if (body.totp !== undefined && typeof body.totp !== 'boolean') throw badRequest('totp: expected false (to turn two-factor sign-in off)', [{ field: 'totp', message: 'expected a boolean' }]);
     const tenant = await tenantOfBody(call, body, deployments);
-    if (body.disabled === undefined && body.tenant === undefined) throw badRequest('expected `disabled` (a boolean) or `tenant` (passwords are set by the user)', [{ field: 'disabled', message: 'expected a boolean' }]);
+    if (body.disabled === undefined && body.tenant === undefined && body.totp === undefined) throw badRequest(`expected \`disabled\` (a boolean), \`totp: false\` or \`tenant\` (a password is set with POST ${path}/password)`, [{ field: 'disabled', message: 'expected a boolean' }]);
     const next = await writes.run(`users/${user.username}`, async () => {
       const current = await store.getUserByName(user.username);
       if (!current || !sees(call, current.tenant)) throw notFound(`user "${rawName}"`);
       checkIfMatch(ifMatch, etagOf(view(current)), `user "${rawName}"`, path);
+      // Turning TOTP on is the user's to do (their app must get the secret): an admin only resets it.
+      if (body.totp === true && current.totpSecret === undefined) {
+        throw badRequest('totp: an admin can only turn two-factor sign-in off; the user turns it on at /-/connections (or an operator runs `gatehouse users totp enable`)', [{ field: 'totp', message: 'only false can be set' }]);
+      }
+      const resetTotp = body.totp === false && current.totpSecret !== undefined;
+      if (resetTotp) await store.setUserTotp(current.username, undefined);
       const disabled = typeof body.disabled === 'boolean' ? body.disabled : current.disabled;
       if (disabled !== current.disabled) await store.setUserDisabled(current.username, disabled);
       const moved = tenant !== undefined && (tenant ?? undefined) !== current.tenant;
@@ -80,7 +90,11 @@ export async function usersResource(call: Call, store: Store, deployments: Deplo
       const updated: UserRecord = { ...current, disabled };
       if (moved && tenant === null) delete updated.tenant;
       else if (moved) updated.tenant = tenant as string;
-      return { updated, moved, disabled: disabled !== current.disabled && disabled };
+      if (resetTotp) {
+        delete updated.totpSecret;
+        delete updated.totpLastStep;
+      }
+      return { updated, moved, resetTotp, disabled: disabled !== current.disabled && disabled, changedDisabled: disabled !== current.disabled };
     });
     // A disabled user's upstream connections end, and so do a moved user's (they were made for
     // its former tenant's servers); its grants are refused at the next refresh (provider.ts).
@@ -88,8 +102,10 @@ export async function usersResource(call: Call, store: Store, deployments: Deplo
     const patch = [
       ...(body.disabled !== undefined ? [{ op: 'replace' as const, path: pointer('users', user.username, 'disabled'), value: next.updated.disabled }] : []),
       ...(next.moved ? [{ op: 'replace' as const, path: pointer('users', user.username, 'tenant'), value: next.updated.tenant ?? null }] : []),
+      ...(next.resetTotp ? [{ op: 'replace' as const, path: pointer('users', user.username, 'totp'), value: false }] : []),
     ];
-    call.changed(next.moved ? 'move user' : next.updated.disabled ? 'disable user' : 'enable user', `users/${user.username}`, patch);
+    const action = next.moved ? 'move user' : next.changedDisabled || !next.resetTotp ? (next.updated.disabled ? 'disable user' : 'enable user') : 'reset user two-factor sign-in';
+    call.changed(action, `users/${user.username}`, patch);
     return reply(call, 200, view(next.updated), etagOf(view(next.updated)));
   }
   if (call.method === 'DELETE') {
@@ -105,4 +121,28 @@ export async function usersResource(call: Call, store: Store, deployments: Deplo
     return reply(call, 204, undefined);
   }
   methodNotAllowed(call, 'GET, PUT, DELETE');
+}
+
+/**
+ * POST /users/{name}/password {"password"}: an admin sets (resets) a user's password. The same
+ * rules as everywhere (passwords.ts); the user's grants and refresh tokens from before it are
+ * refused (provider.ts), as after `gatehouse users passwd`. The password is never recorded.
+ */
+async function setUserPassword(call: Call, user: UserRecord, store: Store): Promise<void> {
+  if (call.method !== 'POST') methodNotAllowed(call, 'POST');
+  const body = await jsonBody(call);
+  const unknown = Object.keys(body).filter((k) => k !== 'password');
+  if (unknown.length > 0) throw badRequest(`${unknown[0]}: not a field here (expected { "password": string })`, unknown.map((field) => ({ field, message: 'unknown field' })));
+  if (typeof body.password !== 'string') throw badRequest('password: expected a string (the new password)', [{ field: 'password', message: 'required field is missing (expected string)' }]);
+  const password = body.password;
+  await writes.run(`users/${user.username}`, async () => {
+    try {
+      await setPassword(store, user.username, password);
+    } catch (error) {
+      if (error instanceof UserInputError) throw badRequest(`password: ${error.message}`, [{ field: 'password', message: error.message }]);
+      throw error;
+    }
+  });
+  call.changed('set user password', `users/${user.username}`, []);
+  return reply(call, 204, undefined);
 }

@@ -1,7 +1,9 @@
 // Users of the embedded authorization server (managed mode; in the store, applied at once): the
 // list, a new user (the password is sent once, never shown), and disabling or enabling one. A
 // user belongs to a tenant: a tenant's admin sees and makes its own tenant's users; a platform
-// admin sees all, with their tenant, and picks the tenant of a new one.
+// admin sees all, with their tenant, and picks the tenant of a new one. An admin sets a user's
+// password (a reset: the user signs in again everywhere) and resets a user's two-factor sign-in
+// (a lost phone); the user turns two-factor sign-in on themselves, on /-/connections.
 import { useState } from 'preact/hooks';
 import { manage } from '../manage.ts';
 import { useManaged } from '../console/use-managed.ts';
@@ -18,12 +20,18 @@ interface User {
   disabled: boolean;
   /** Null: the default tenant. */
   tenant?: string | null;
+  /** Whether the user signs in with a TOTP code after the password. */
+  totp?: boolean;
 }
 
 export function Users() {
   const list = useManaged<{ items: User[] }>('/users');
   const [form, setForm] = useState({ username: '', password: '', tenant: '' });
   const [error, setError] = useState<Error | undefined>();
+  // The user whose password is being set (the form under the list), and what happened last.
+  const [passwordFor, setPasswordFor] = useState<string | undefined>();
+  const [newPassword, setNewPassword] = useState('');
+  const [notice, setNotice] = useState<string | undefined>();
   // The picker for platform admins once tenants exist; a tenant's admin's users land in its tenant.
   const tenants = useTenantChoice();
   // The tenant column once some user has a tenant (or tenants exist): without tenants it looks as before.
@@ -36,6 +44,33 @@ export function Users() {
       await manage('POST', '/users', { body: withTenant({ username: form.username.trim(), password: form.password }, form.tenant) });
       setForm((f) => ({ username: '', password: '', tenant: f.tenant }));
       list.reload();
+    } catch (e) {
+      setError(e as Error);
+    }
+  };
+  const resetTotp = async (user: User) => {
+    setError(undefined);
+    setNotice(undefined);
+    try {
+      const path = `/users/${encodeURIComponent(user.username)}`;
+      const current = await manage<User>('GET', path);
+      await manage('PUT', path, { body: { totp: false }, ifMatch: current.etag });
+      setNotice(`Two-factor sign-in of ${user.username} is off: they sign in with their password alone, and can set it up again.`);
+      list.reload();
+    } catch (e) {
+      setError(e as Error);
+    }
+  };
+  const savePassword = async (event: Event) => {
+    event.preventDefault();
+    if (passwordFor === undefined) return;
+    setError(undefined);
+    setNotice(undefined);
+    try {
+      await manage('POST', `/users/${encodeURIComponent(passwordFor)}/password`, { body: { password: newPassword } });
+      setNotice(`Password of ${passwordFor} set. Applications they had signed in to will ask them to sign in again.`);
+      setPasswordFor(undefined);
+      setNewPassword('');
     } catch (e) {
       setError(e as Error);
     }
@@ -61,6 +96,11 @@ export function Users() {
       <div class="console-grid">
         <Panel title="Users" id="users">
           <Failure error={error ?? list.error} />
+          {notice && (
+            <p class="notice" role="status">
+              {notice}
+            </p>
+          )}
           {list.data?.items.length === 0 && <p class="empty">No users yet.</p>}
           {list.data && list.data.items.length > 0 && (
             <table class="table" aria-label="Users">
@@ -69,25 +109,63 @@ export function Users() {
                   <th scope="col">User</th>
                   {tenanted && <th scope="col">Tenant</th>}
                   <th scope="col">Created</th>
+                  <th scope="col">2FA</th>
                   <th scope="col">State</th>
                 </tr>
               </thead>
               <tbody>
                 {list.data.items.map((u) => (
-                  <tr key={u.id} data-user={u.username} data-disabled={String(u.disabled)}>
+                  <tr key={u.id} data-user={u.username} data-disabled={String(u.disabled)} data-totp={String(u.totp === true)}>
                     <th scope="row">{u.username}</th>
                     {tenanted && <td data-col="tenant">{u.tenant ?? 'default'}</td>}
                     <td class="nowrap">{time(u.createdAt)}</td>
-                    <td class="form-actions">
-                      <span class={`badge ${u.disabled ? 'badge-error' : 'badge-ok'}`}>{u.disabled ? 'disabled' : 'active'}</span>
-                      <button type="button" class="button" onClick={() => toggle(u)} aria-label={`${u.disabled ? 'Enable' : 'Disable'} user ${u.username}`}>
-                        {u.disabled ? 'Enable' : 'Disable'}
-                      </button>
+                    <td data-col="totp">
+                      <div class="form-actions">
+                        <span class={`badge ${u.totp ? 'badge-ok' : 'badge-up-idle'}`} title={u.totp ? 'Signs in with a code from an authenticator app' : 'Password only'}>
+                          {u.totp ? 'on' : 'off'}
+                        </span>
+                        {u.totp && (
+                          <button type="button" class="button" onClick={() => resetTotp(u)} aria-label={`Reset 2FA of user ${u.username}`}>
+                            Reset 2FA
+                          </button>
+                        )}
+                      </div>
+                    </td>
+                    <td>
+                      <div class="form-actions">
+                        <button type="button" class="button" onClick={() => (setPasswordFor(u.username), setNewPassword(''), setNotice(undefined))} aria-label={`Set password of user ${u.username}`}>
+                          Set password
+                        </button>
+                        <span class={`badge ${u.disabled ? 'badge-error' : 'badge-ok'}`}>{u.disabled ? 'disabled' : 'active'}</span>
+                        <button type="button" class="button" onClick={() => toggle(u)} aria-label={`${u.disabled ? 'Enable' : 'Disable'} user ${u.username}`}>
+                          {u.disabled ? 'Enable' : 'Disable'}
+                        </button>
+                      </div>
                     </td>
                   </tr>
                 ))}
               </tbody>
             </table>
+          )}
+          {passwordFor !== undefined && (
+            <form class="form" onSubmit={savePassword} aria-label="Set password" autocomplete="off">
+              <h3>Set the password of {passwordFor}</h3>
+              <div class="field form-field">
+                <label class="field-label" for="user-new-password">
+                  New password
+                </label>
+                <input id="user-new-password" type="password" autocomplete="new-password" minLength={8} value={newPassword} onInput={(e) => setNewPassword((e.currentTarget as HTMLInputElement).value)} required />
+                <span class="hint">At least 8 characters. Tell the user over a safe channel; their earlier sign-ins end.</span>
+              </div>
+              <div class="form-actions">
+                <button type="submit" class="button primary">
+                  Set password
+                </button>
+                <button type="button" class="button" onClick={() => setPasswordFor(undefined)}>
+                  Cancel
+                </button>
+              </div>
+            </form>
           )}
         </Panel>
         <form class="panel form" onSubmit={create} aria-label="New user" autocomplete="off">
