@@ -57,7 +57,7 @@ test('the Users screen shows 2FA; the admin resets a user\'s 2FA and sets anothe
   assert.equal((await gh.gateway.store.getUserByName('tess'))?.totpSecret, undefined, 'the store says so');
 
   const next = 'set by the admin in the console';
-  await page.getByRole('button', { name: 'Set password of user pat' }).click();
+  await page.locator('tr[data-user="pat"]').getByRole('button', { name: 'Set password' }).click();
   await page.getByLabel('New password').fill(next);
   await page.getByRole('form', { name: 'Set password' }).getByRole('button', { name: 'Set password' }).click();
   await page.getByRole('status').filter({ hasText: 'Password of pat set' }).waitFor();
