@@ -107,6 +107,7 @@ async function main(): Promise<number> {
     `settings: rounds=${config.rounds} requests/cell: ${config.requests32} at 32 sessions, ${config.requests1} at 1 session; ` +
       `warm-up ${config.warmup}/target/scenario${config.quick ? ' (--quick)' : ''}; 2025 load client speaks ${config.legacyRevision}`,
   );
+  log(`Gatehouse's Node flags: ${targets.gatehouseNodeFlags().join(' ') || '(none)'}`);
   log();
 
   const running: Target[] = [];

@@ -9,6 +9,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startEverything, everythingStdioCommand, type RunningEverything } from '../src/demo/everything.ts';
 import { childPids } from './proc.ts';
+import { heapFlagsFor } from '../src/cli/heap-tuning.ts';
 import { SignJWT } from 'jose';
 import http from 'node:http';
 import { closeSessions, openSessions, runLoad, useCredential, type Era } from './load-client.ts';
@@ -153,15 +154,19 @@ function runCli(args: string[], env: NodeJS.ProcessEnv): Promise<void> {
 }
 
 /**
- * Node flags for a Gatehouse target, to see where its CPU per request goes:
+ * Node flags for a Gatehouse target. First the young generation `gatehouse start` gives itself on
+ * Node 22.15+ (src/cli/heap-tuning.ts): given here too, so that every Node the bench runs on
+ * measures Gatehouse as it serves there (a value in BENCH_NODE_FLAGS wins: `--max-semi-space-size=16`
+ * measures V8's default). Then, to see where its CPU per request goes:
  * BENCH_CPU_PROF_DIR, a V8 CPU profile written there when it stops (open it in Chrome DevTools);
  * BENCH_NODE_FLAGS, more flags (`--trace-gc-nvp`, say), with the process's output then written
  * to a file in BENCH_OUTPUT_DIR (default: the OS's temporary folder).
  */
-function diagnosticFlags(): string[] {
+export function gatehouseNodeFlags(): string[] {
   const profile = process.env.BENCH_CPU_PROF_DIR ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_CPU_PROF_DIR] : [];
   const extra = (process.env.BENCH_NODE_FLAGS ?? '').split(/\s+/).filter((flag) => flag !== '');
-  return [...profile, ...extra];
+  const heap = heapFlagsFor({ argv: ['node', 'gatehouse.js', 'start'], execArgv: extra, nodeOptions: process.env.NODE_OPTIONS }) ?? [];
+  return [...heap, ...profile, ...extra];
 }
 
 export async function spawnNode(args: string[], port: number, env: NodeJS.ProcessEnv = {}): Promise<ChildProcess> {
@@ -342,7 +347,7 @@ export async function gatehouse(audit: 'off' | 'metadata' | 'payloads' = 'off', 
     writeFileSync(node, [listen, 'admin: { enabled: false }', auditLine, ''].join('\n'));
     await runCli(['apply', '-f', config, '--config', node], env);
   }
-  const child = await spawnNode([...diagnosticFlags(), bin, 'start', ...(managed ? ['--managed', '--config', node] : ['--config', config])], port, env);
+  const child = await spawnNode([...gatehouseNodeFlags(), bin, 'start', ...(managed ? ['--managed', '--config', node] : ['--config', config])], port, env);
   const endpoint = new URL(`http://127.0.0.1:${port}/mcp`);
   if (auth === 'api-key' || auth === 'full-chain') useCredential(endpoint, `Bearer ${BENCH_API_KEY}`);
   if (auth === 'jwt') useCredential(endpoint, `Bearer ${await benchJwt()}`);
@@ -406,7 +411,7 @@ export async function federated(): Promise<Target> {
     ].join('\n'),
   );
   const env = { GATEHOUSE_SESSION_KEY: randomBytes(32).toString('hex'), GATEHOUSE_DATA_DIR: path.join(dir, 'data') };
-  const child = await spawnNode([...diagnosticFlags(), bin, 'start', '--config', config], port, env);
+  const child = await spawnNode([...gatehouseNodeFlags(), bin, 'start', '--config', config], port, env);
   const endpoint = new URL(`http://127.0.0.1:${port}/mcp`);
   useCredential(endpoint, `Bearer ${BENCH_API_KEY}`);
   return {

@@ -8,4 +8,7 @@ if (!existsSync(main)) {
   process.stderr.write('gatehouse: the compiled code is missing; run `npm run build` in the gatehouse folder\n');
   process.exit(1);
 }
+// `start` and `demo` get a larger young generation where Node can relaunch (src/cli/heap-tuning.ts).
+const { relaunchWithTunedHeap } = await import('../dist/cli/heap-tuning.js');
+relaunchWithTunedHeap();
 await import('../dist/cli/main.js');
