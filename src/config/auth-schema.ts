@@ -243,6 +243,13 @@ export const TokenExchangeAuthSchema = z
     audience: z.string().min(1).optional().meta({ description: 'The `audience` asked for (a logical name the authorization server knows the upstream by).' }),
     resource: Url.optional().meta({ description: 'The `resource` asked for. Default: the server\'s URL when no `audience` is given.' }),
     scopes: z.array(OAuthScope).optional().meta({ description: 'Scopes asked for (the `scope` parameter). Default: none, the authorization server decides.' }),
+    anonymous: z
+      .enum(['refuse', 'service'])
+      .default('refuse')
+      .meta({
+        description:
+          'An agent that presented no user token (API key, keyless): `refuse` (403), or `service`: Gatehouse\'s own client gets a token for the upstream with the client credentials grant at `tokenUrl` (the same `resource`/`audience` and `scopes`) and sends that, as the service identity, for every such agent.',
+      }),
     refreshBefore: Duration.default(30_000).meta({ description: 'Stop using an issued token this long before it expires (at most half its lifetime); the next call exchanges again.' }),
     timeout: Duration.default(10_000).meta({ description: 'Longest wait for the token endpoint (connect and answer).' }),
     maxCachedTokens: z.number().int().min(1).max(1_000_000).default(10_000).meta({ description: 'Most issued tokens kept in memory per server (one per user and agent); the oldest goes first.' }),

@@ -66,6 +66,7 @@ test('a token-exchange server loads with its defaults', () => {
     client: { id: 'gatehouse', secret: 's3cret' },
     subjectTokenType: 'access_token',
     actor: { type: 'none' },
+    anonymous: 'refuse',
     refreshBefore: 30_000,
     timeout: 10_000,
     maxCachedTokens: 10_000,
@@ -82,6 +83,18 @@ test('token exchange: an unusable actor key, a missing client secret, a credenti
   refused(`servers:\n  gh:\n    url: https://example.com/mcp\n    ${EXCHANGE}\n    credential: { type: bearer, token: abc }\n${API}`, 'servers.gh.credential', /auth: \{ type: token-exchange \}.*remove `credential`/);
   const servers = `servers:\n  gh:\n    url: https://example.com/mcp\n    ${EXCHANGE}\n  other:\n    url: https://example.org/mcp\n`;
   refused(`${servers}apis:\n  - name: all\n    path: /all\n    servers: [other, gh]\n    onUpstreamFailure: fail\n`, 'apis[0].onUpstreamFailure', /token exchange \(auth: token-exchange\)/);
+});
+
+test('token exchange: agents without a user token are refused by default, or served as the service identity; other values are refused', () => {
+  const exchange = (extra: string) => `servers:\n  gh:\n    url: https://example.com/mcp\n    auth: { type: token-exchange, tokenUrl: "https://idp.example.com/token", client: { id: gatehouse, secret: s }${extra} }\n${API}`;
+  const auth = (extra: string) => {
+    const server = parseConfigText(exchange(extra), 'up.yaml', {}).servers.gh!;
+    return 'auth' in server && server.auth?.type === 'token-exchange' ? server.auth : undefined;
+  };
+  assert.equal(auth('')?.anonymous, 'refuse');
+  assert.equal(auth(', anonymous: service, scopes: [wiki.read]')?.anonymous, 'service');
+  refused(exchange(', anonymous: service-user'), 'servers.gh.auth.anonymous', /expected one of "refuse"\|"service"/);
+  refused(exchange(', anonymous: service, serviceUser: robot'), 'servers.gh.auth.serviceUser', /unknown field `serviceUser`/);
 });
 
 test('token exchange: two servers whose different actor keys share a keyId are refused', () => {

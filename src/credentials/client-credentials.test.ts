@@ -17,7 +17,7 @@ async function setup(t: TestContext, clientSecret = SECRET) {
   t.after(() => server.close());
   const logs = new LogCapture();
   const clock = { now: 1_000_000 };
-  const token = new ClientCredentialsToken('api', { type: 'client-credentials', tokenUrl: server.tokenUrl, clientId: 'gh client', clientSecret }, pino({ level: 'debug' }, logs), () => clock.now);
+  const token = new ClientCredentialsToken('api', { tokenUrl: server.tokenUrl, clientId: 'gh client', clientSecret }, pino({ level: 'debug' }, logs), () => clock.now);
   return { server, logs, clock, token };
 }
 

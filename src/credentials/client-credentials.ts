@@ -3,14 +3,27 @@
 // starts a refresh early (triggered by a request, so idle servers cost nothing), and shares one
 // fetch among all requests that need a token at the same time. A 401 from the upstream drops
 // the token. Neither the client secret nor a token is ever logged or put in an error message.
+// Used for a server's `credential: { type: client-credentials }` and for token exchange's service
+// identity (`anonymous: service`), which asks the same way with token exchange's settings.
 import type { EgressRule } from '../upstream/egress.ts';
 import type { Logger } from '../log.ts';
 import type { UpstreamCredentials } from '../upstream/upstream.ts';
-import type { SecretCredential } from './secret.ts';
 import { credentialUnavailable } from './failure.ts';
 import { isLoopbackHost, parseTokenResponse, postTokenRequest, type TokenEndpointAnswer } from './token-endpoint.ts';
 
-type ClientCredentialsConfig = Extract<SecretCredential, { type: 'client-credentials' }>;
+/** What the grant asks for: a `client-credentials` credential's fields, or token exchange's service identity. */
+export interface ClientCredentialsGrant {
+  readonly tokenUrl: string;
+  readonly clientId: string;
+  readonly clientSecret: string;
+  /** Space-separated scopes. */
+  readonly scope?: string | undefined;
+  readonly audience?: string | undefined;
+  /** RFC 8707 resource indicator. */
+  readonly resource?: string | undefined;
+  /** Longest wait for the token endpoint, ms (default 10 s). */
+  readonly timeout?: number | undefined;
+}
 
 interface Token {
   readonly headers: Readonly<Record<string, string>>;
@@ -31,7 +44,7 @@ export class ClientCredentialsToken implements UpstreamCredentials {
 
   constructor(
     private readonly server: string,
-    private readonly config: ClientCredentialsConfig,
+    private readonly config: ClientCredentialsGrant,
     private readonly log: Logger,
     private readonly now: () => number = Date.now,
     /** The server's tenant's egress, which the token endpoint is held to too. */
@@ -70,13 +83,14 @@ export class ClientCredentialsToken implements UpstreamCredentials {
 
   private async fetch(): Promise<Token> {
     const started = this.now();
-    const { clientId, clientSecret, scope, audience } = this.config;
+    const { clientId, clientSecret, scope, audience, resource, timeout } = this.config;
     const form = new URLSearchParams({ grant_type: 'client_credentials' });
     if (scope !== undefined) form.set('scope', scope);
     if (audience !== undefined) form.set('audience', audience);
+    if (resource !== undefined) form.set('resource', resource);
     let outcome: TokenEndpointAnswer;
     try {
-      outcome = await postTokenRequest(this.config.tokenUrl, form, { id: clientId, secret: clientSecret }, REQUEST_TIMEOUT_MS, this.egress);
+      outcome = await postTokenRequest(this.config.tokenUrl, form, { id: clientId, secret: clientSecret }, timeout ?? REQUEST_TIMEOUT_MS, this.egress);
     } catch (error) {
       this.log.warn({ server: this.server, tokenEndpoint: this.endpoint, err: (error as Error).message }, 'upstream token request failed');
       throw credentialUnavailable(this.server);

@@ -1,5 +1,6 @@
 // The token-exchange credential source without a token endpoint: who it refuses before any
-// exchange (no caller, a caller without a user token), and which agent it names as actor.
+// exchange (no caller, a caller without a user token), what `anonymous: service` still refuses
+// and how it names such calls for the audit, and which agent it names as actor.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { IncomingMessage } from 'node:http';
@@ -7,6 +8,7 @@ import { pino } from 'pino';
 import { TokenExchangeCredentials, agentOf, type TokenExchangeConfig } from './token-exchange.ts';
 import { GatehouseError } from '../../errors.ts';
 import type { Principal } from '../../auth/principal.ts';
+import { withSubjectToken } from '../../auth/subject-token.ts';
 
 const CONFIG: TokenExchangeConfig = {
   type: 'token-exchange',
@@ -34,6 +36,18 @@ test('a caller without a user token (an API key) is refused before any exchange'
   const principal: Principal = { kind: 'agent', id: 'bot', key: 'key:bot', plan: 'api-key' };
   const result = source().headers({ principal, req: {} as IncomingMessage, method: 'tools/call' });
   await assert.rejects(Promise.resolve(result), (error: unknown) => error instanceof GatehouseError && error.code === 'GH_UPSTREAM_USER_REQUIRED' && /presented none/.test(error.message));
+});
+
+test('anonymous: service: a request that carries no caller is still refused; only callers without a user token are named the service identity', async () => {
+  const service = new TokenExchangeCredentials('notes', 'http://127.0.0.1:9/mcp', { ...CONFIG, anonymous: 'service' }, pino({ level: 'silent' }));
+  await assert.rejects(Promise.resolve(service.headers()), (error: unknown) => error instanceof GatehouseError && error.code === 'GH_UPSTREAM_UNAVAILABLE');
+  const req = {} as IncomingMessage;
+  const bot: Principal = { kind: 'agent', id: 'bot', key: 'key:bot', plan: 'api-key' };
+  const alice = withSubjectToken({ kind: 'user', id: 'alice', key: 'k', plan: 'jwt' }, 'a.b.c');
+  assert.equal(service.identityOf({ principal: bot, req }), 'service identity (client gatehouse)');
+  assert.equal(service.identityOf({ principal: alice, req }), undefined);
+  assert.equal(service.identityOf(), undefined);
+  assert.equal(source().identityOf({ principal: bot, req }), undefined, 'under refuse nothing goes out as a service');
 });
 
 test('the actor is the OAuth client the token was issued to (client_id, else azp), else the principal', () => {

@@ -3,7 +3,9 @@
 // token is exchanged at the configured token endpoint (RFC 8693) for one whose audience is the
 // upstream, with the agent as actor; the issued token is kept in memory per (subject, agent) until
 // shortly before it expires, one exchange shared by concurrent calls, and dropped on a 401. A
-// caller without a user token (API key, keyless) is refused. Neither token is ever logged.
+// caller without a user token (API key, keyless) is refused, or with `anonymous: service` sent
+// with Gatehouse's own token for the upstream (client credentials grant, client-credentials.ts).
+// No token is ever logged.
 import type { EgressRule } from '../../upstream/egress.ts';
 import type { z } from 'zod';
 import type { Logger } from '../../log.ts';
@@ -16,8 +18,11 @@ import { credentialUnavailable } from '../failure.ts';
 import { isLoopbackHost, isTimeout, parseTokenResponse, postTokenRequest, type TokenEndpointAnswer } from '../token-endpoint.ts';
 import { SingleFlightCache } from './token-cache.ts';
 import { ActorTokenSigner } from './actor-token.ts';
+import { ClientCredentialsToken } from '../client-credentials.ts';
 
-export type TokenExchangeConfig = z.output<typeof TokenExchangeAuthSchema>;
+type TokenExchangeAuth = z.output<typeof TokenExchangeAuthSchema>;
+/** The server's `auth`; `anonymous` may be left out where one is built by hand (it then means `refuse`, the default). */
+export type TokenExchangeConfig = Omit<TokenExchangeAuth, 'anonymous'> & Partial<Pick<TokenExchangeAuth, 'anonymous'>>;
 
 const GRANT_TYPE = 'urn:ietf:params:oauth:grant-type:token-exchange';
 const TOKEN_TYPE = 'urn:ietf:params:oauth:token-type:';
@@ -47,6 +52,10 @@ export class TokenExchangeCredentials implements UpstreamCredentials {
   private readonly cache: SingleFlightCache<Issued>;
   private readonly actor: ActorTokenSigner | undefined;
   private readonly endpoint: string;
+  /** `anonymous: service`: Gatehouse's own token for the upstream, for callers without a user token. */
+  private readonly service: ClientCredentialsToken | undefined;
+  /** What the audit says such calls went out as (never a token). */
+  private readonly serviceIdentity: string;
 
   constructor(
     readonly server: string,
@@ -65,12 +74,31 @@ export class TokenExchangeCredentials implements UpstreamCredentials {
     if (endpoint.protocol === 'http:' && !isLoopbackHost(endpoint.hostname)) {
       log.warn({ server, tokenEndpoint: this.endpoint }, 'the token exchange endpoint is plain http: users\' tokens and the client secret cross the network unencrypted');
     }
+    this.serviceIdentity = `service identity (client ${config.client.id})`;
+    if (config.anonymous === 'service') {
+      // Asked for the same upstream as the exchanges, so the upstream sees the same audience. The
+      // child logger marks each line of the grant as the service identity's.
+      const grant = {
+        tokenUrl: config.tokenUrl,
+        clientId: config.client.id,
+        clientSecret: config.client.secret,
+        scope: config.scopes !== undefined && config.scopes.length > 0 ? config.scopes.join(' ') : undefined,
+        audience: config.audience,
+        resource: this.resource(),
+        timeout: config.timeout,
+      };
+      this.service = new ClientCredentialsToken(server, grant, log.child({ identity: 'service', client: config.client.id }), Date.now, egress);
+    }
   }
 
   headers(context?: CredentialContext): Record<string, string> | Promise<Record<string, string>> {
     const subject = context && subjectOf(context.principal);
-    // A rejection, not a throw: some callers (idle-session cleanup) chain on the result.
-    if (subject === undefined) return Promise.reject(this.refusal(context));
+    if (subject === undefined) {
+      // Only a request that carries its caller: one that acts for nobody gets no token at all.
+      if (context && this.service) return this.service.headers();
+      // A rejection, not a throw: some callers (idle-session cleanup) chain on the result.
+      return Promise.reject(this.refusal(context));
+    }
     const issued = this.cache.get(subject.key, () => this.exchange(subject));
     return issued instanceof Promise ? issued.then((i) => i.headers) : issued.headers;
   }
@@ -85,8 +113,19 @@ export class TokenExchangeCredentials implements UpstreamCredentials {
   }
 
   rejected(context?: CredentialContext): void {
-    const subject = context && subjectOf(context.principal);
+    if (!context) return;
+    const subject = subjectOf(context.principal);
     if (subject !== undefined) this.cache.drop(subject.key);
+    else this.service?.rejected();
+  }
+
+  identityOf(context?: CredentialContext): string | undefined {
+    return context && this.service && subjectTokenOf(context.principal) === undefined ? this.serviceIdentity : undefined;
+  }
+
+  /** The `resource` asked for: the configured one, else the server's URL unless an `audience` names it. */
+  private resource(): string | undefined {
+    return this.config.resource ?? (this.config.audience === undefined ? this.url : undefined);
   }
 
   private async exchange(subject: Subject): Promise<Issued> {
@@ -103,7 +142,7 @@ export class TokenExchangeCredentials implements UpstreamCredentials {
       form.set('actor_token_type', `${TOKEN_TYPE}jwt`);
     }
     if (config.audience !== undefined) form.set('audience', config.audience);
-    const resource = config.resource ?? (config.audience === undefined ? this.url : undefined);
+    const resource = this.resource();
     if (resource !== undefined) form.set('resource', resource);
     if (config.scopes !== undefined && config.scopes.length > 0) form.set('scope', config.scopes.join(' '));
     // Logged with whom the exchange is for, never a token.
