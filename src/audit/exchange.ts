@@ -88,7 +88,7 @@ export function eventsOf(record: ExchangeRecord, status: number, settings: Audit
         bytesOut: record.bytesOut,
         request: undefined,
         response: undefined,
-        trace: trace.length > 0 ? JSON.stringify(trace) : undefined,
+        trace: traceText(trace, record.upstreamIdentity, method),
         raw: options.payloads && text !== '' ? raw(options, undefined, undefined, text, true) : undefined,
       }),
     ];
@@ -138,7 +138,7 @@ export function eventsOf(record: ExchangeRecord, status: number, settings: Audit
       bytesOut: index === 0 ? record.bytesOut : 0,
       request: undefined,
       response: undefined,
-      trace: mine.length > 0 ? JSON.stringify(mine) : undefined,
+      trace: traceText(mine, record.upstreamIdentity, method),
       // Redacted and cut by the writer thread (payloads.ts): here only what it needs, as it is.
       raw: options.payloads ? raw(options, bodyOf(message), isRequest ? policyAnswer : undefined, isRequest ? text : undefined, single) : undefined,
     });
@@ -196,6 +196,16 @@ function decide(trace: readonly DecisionTrace[], error: GatehouseError | undefin
   let allowedBy: DecisionTrace | undefined;
   for (const t of trace) if (t.allowed) allowedBy = t;
   return { decision: status >= 400 ? 'error' : 'allowed', rule: allowedBy ? ruleOf(allowedBy) : undefined, reason: status >= 400 ? `HTTP ${status}` : undefined };
+}
+
+/**
+ * The record's trace as text. A call sent as a service identity rather than as its caller says so
+ * in a last step, after the policies' (it decides nothing, so it is not read by decide()).
+ */
+function traceText(steps: readonly DecisionTrace[], identity: string | undefined, method: string): string | undefined {
+  if (identity === undefined) return steps.length > 0 ? JSON.stringify(steps) : undefined;
+  const step: DecisionTrace = { policy: 'upstream-identity', method, allowed: true, rule: 'service', reason: `sent to the server as Gatehouse's ${identity}, not as a user` };
+  return JSON.stringify([...steps, step]);
 }
 
 function refusal(answer: JsonRpcResponse): boolean {

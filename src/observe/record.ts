@@ -37,6 +37,8 @@ export class ExchangeRecord {
   bytesIn = 0;
   bytesOut = 0;
   upstreamStatus: number | undefined;
+  /** Whom the request went out as when not the caller (a service identity; never a token), from the credential. */
+  upstreamIdentity: string | undefined;
   /** W3C traceparent of Gatehouse's span for this exchange (tracing on): sent to HTTP upstreams. */
   traceparent: string | undefined;
   /** The final answer once read (`finalAnswer` in answer.ts): read once, shared by the observers. */

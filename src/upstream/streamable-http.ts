@@ -192,6 +192,7 @@ export class StreamableHttpUpstream implements Upstream {
     try {
       for (let attempt = 1; ; attempt++) {
         if (this.credentials) Object.assign(headers, await this.credentials.headers(context));
+        if (x.record && own?.identityOf) x.record.upstreamIdentity = own.identityOf(context);
         if (x.passthroughToken !== undefined) headers.authorization = `Bearer ${x.passthroughToken}`;
         const response = await this.client.request(this.path, { method, headers, body, responseTimeout: this.responseTimeout }, handle);
         const status = response.statusCode;

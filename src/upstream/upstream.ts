@@ -105,4 +105,9 @@ export interface UpstreamCredentials {
    * (the era probes) go without it.
    */
   readonly perUser?: boolean;
+  /**
+   * Whom a request for this caller goes out as when it is not the caller (token exchange's
+   * service identity), for the audit; undefined when it is the caller or the server's own credential.
+   */
+  identityOf?(context?: CredentialContext): string | undefined;
 }
