@@ -4,8 +4,9 @@
 // verified against the provider's JWKS); Gatehouse exchanges each for a token of the SDK-built
 // upstream, naming the agent in a signed actor token (which the provider checks against the JWKS
 // Gatehouse publishes); the upstream verifies it and reports the
-// subject and actor it saw. Also: an API-key agent, a refused exchange, a stalled and an
-// unreachable token endpoint, and no token in any log line or audit record.
+// subject and actor it saw. Also: an API-key agent (refused, or under `anonymous: service` sent
+// with Gatehouse's own client-credentials token for the upstream), a refused exchange, a stalled
+// and an unreachable token endpoint, and no token in any log line or audit record.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { generateKeyPairSync } from 'node:crypto';
@@ -51,6 +52,8 @@ before(async () => {
         // The same server with a short wait for the token endpoint, and with an endpoint nobody listens at.
         'notes-slow': { url: upstream.url, auth: { ...exchange, timeout: 1000 } },
         'notes-dead': { url: upstream.url, auth: { ...exchange, tokenUrl: `http://127.0.0.1:${await closedPort()}/token` } },
+        // Agents without a user token go out as Gatehouse's own client (client credentials grant).
+        'notes-service': { url: upstream.url, auth: { ...exchange, anonymous: 'service', scopes: ['mcp'] } },
       },
       agents: [{ id: 'bot', apiKeys: [{ value: API_KEY }] }],
       apis: [
@@ -58,6 +61,9 @@ before(async () => {
         { name: 'keys', path: '/keys', server: 'notes', auth: { type: 'api-key' } },
         { name: 'slow', path: '/slow', server: 'notes-slow', auth: jwt },
         { name: 'dead', path: '/dead', server: 'notes-dead', auth: jwt },
+        { name: 'svc', path: '/svc', server: 'notes-service', auth: jwt },
+        { name: 'svc-keys', path: '/svc-keys', server: 'notes-service', auth: { type: 'api-key' } },
+        { name: 'svc-open', path: '/svc-open', server: 'notes-service', auth: { type: 'keyless' } },
         // A federated API whose members exchange tokens (the same upstream twice, under two names).
         { name: 'fed', path: '/fed', servers: ['notes', 'notes-slow'], auth: jwt },
       ],
@@ -88,6 +94,13 @@ async function agentWith(bearer: string, api = 'notes'): Promise<Agent> {
 
 async function agentFor(user: string, api = 'notes'): Promise<Agent> {
   return agentWith(await idp.userToken(user), api);
+}
+
+/** The SDK client on a keyless API. */
+async function keylessAgent(api: string): Promise<Agent> {
+  const client = new Client({ name: 'token-exchange-test', version: '1.0.0' });
+  await client.connect(new StreamableHTTPClientTransport(new URL(gh.url(api))));
+  return { client, close: () => client.close() };
 }
 
 async function whoami(agent: Agent): Promise<{ sub: string; act: { sub: string }; client: string }> {
@@ -257,6 +270,73 @@ test('an API-key agent has no user token to exchange: refused with a clear error
   assert.match(answer.error!.message, /Server "notes" is called with a token exchanged for the caller's own user token, and this agent presented none/);
 });
 
+test('anonymous: service: API-key and keyless agents reach the upstream as Gatehouse\'s client, for the upstream\'s audience, with one grant shared', async () => {
+  assert.equal(idp.serviceGrants.length, 0);
+  const exchangesBefore = [...idp.exchanges.values()].reduce((a, b) => a + b, 0);
+  // Sessions opened at once: their initializes share one grant.
+  const agents = await Promise.all([agentWith(API_KEY, 'svc-keys'), agentWith(API_KEY, 'svc-keys'), keylessAgent('svc-open'), keylessAgent('svc-open')]);
+  try {
+    for (const agent of agents) {
+      for (let i = 0; i < 2; i++) {
+        // Verified by the upstream: signed by the authorization server, audience its own URL.
+        const seen = await whoami(agent);
+        assert.equal(seen.client, CLIENT.id, 'issued to Gatehouse\'s client');
+        assert.equal(seen.act, undefined, 'no actor: nobody acts for a user');
+        assert.equal(seen.sub, CLIENT.id, 'no user: the subject is the client itself');
+      }
+    }
+    assert.deepEqual(idp.serviceGrants, [{ resource: upstream.url, scope: 'mcp' }], 'one client credentials grant for four sessions and eight calls, for the upstream and the configured scopes');
+    assert.equal([...idp.exchanges.values()].reduce((a, b) => a + b, 0), exchangesBefore, 'no token exchange for them');
+    const sent = new Set(upstream.authorizations.slice(-8));
+    assert.deepEqual(sent, new Set([`Bearer ${idp.serviceTokens[0]}`]), 'every call carried the one service token');
+  } finally {
+    await Promise.all(agents.map((agent) => agent.close()));
+  }
+  // The audit says which calls went out as the service identity.
+  await gh.gateway.audit?.flush();
+  const records = readAuditFile(path.join(dataDir, 'audit.db'));
+  const calls = records.filter((r) => (r.api === 'svc-keys' || r.api === 'svc-open') && r.method === 'tools/call');
+  assert.equal(calls.length, 8);
+  for (const record of calls) assert.match(String(record.trace), /"policy":"upstream-identity".*sent to the server as Gatehouse's service identity \(client gatehouse\), not as a user/);
+  assert.ok(calls.every((r) => r.decision === 'allowed' && r.rule === undefined), 'the note decides nothing');
+  assert.match(gh.logs.text(), /"identity":"service","client":"gatehouse".*obtained an upstream token/, 'the grant was logged as the service identity\'s');
+});
+
+test('anonymous: service: a user-bearing agent on the same server still gets its own exchanged token', async () => {
+  const grants = idp.serviceGrants.length;
+  const nina = await agentFor('nina', 'svc');
+  try {
+    const seen = await whoami(nina);
+    assert.equal(seen.sub, 'nina');
+    assert.deepEqual(seen.act, { sub: AGENT_APP });
+    assert.equal(idp.exchanges.get('nina'), 1);
+    assert.equal(idp.serviceGrants.length, grants, 'no service token for a user');
+  } finally {
+    await nina.close();
+  }
+  await gh.gateway.audit?.flush();
+  const mine = readAuditFile(path.join(dataDir, 'audit.db')).filter((r) => r.api === 'svc');
+  assert.ok(mine.length > 0);
+  for (const record of mine) assert.doesNotMatch(String(record.trace), /upstream-identity/, 'a user\'s call is not marked as the service identity\'s');
+});
+
+test('anonymous: service: a service token the upstream refuses (401) is dropped and fetched again once', async () => {
+  const agent = await agentWith(API_KEY, 'svc-keys');
+  try {
+    await whoami(agent);
+    const grants = idp.serviceGrants.length;
+    const current = upstream.authorizations.at(-1)!.replace(/^Bearer /, '');
+    assert.ok(idp.serviceTokens.includes(current));
+    upstream.revoked.add(current);
+    assert.equal((await whoami(agent)).client, CLIENT.id, 'the agent saw no failure');
+    assert.equal(idp.serviceGrants.length, grants + 1, 'one new grant');
+    await whoami(agent);
+    assert.equal(idp.serviceGrants.length, grants + 1, 'the new token is cached in turn');
+  } finally {
+    await agent.close();
+  }
+});
+
 test('an exchange the authorization server refuses (invalid_grant) is a clear 403, asked anew on the next call', async () => {
   idp.refused.add('mallory');
   try {
@@ -309,7 +389,8 @@ test('no token passthrough, and no token in any log line, audit record or file G
   // Gatehouse's era probes act for nobody and go without a token (''): every token sent is an exchanged one.
   const sent = upstream.authorizations.filter((h) => h !== '').map((h) => h.replace(/^Bearer /, ''));
   assert.ok(sent.length > 10);
-  for (const token of sent) assert.ok(idp.exchanged.includes(token), 'every token the upstream got was issued by an exchange');
+  for (const token of sent) assert.ok(idp.exchanged.includes(token) || idp.serviceTokens.includes(token), 'every token the upstream got was issued by an exchange or to the service identity');
+  assert.ok(idp.serviceTokens.length >= 2 && sent.some((t) => idp.serviceTokens.includes(t)));
   for (const token of idp.userTokens) assert.ok(!sent.includes(token), 'a user\'s own token reached the upstream');
   await gh.gateway.audit?.flush();
   const auditFile = path.join(dataDir, 'audit.db');

@@ -9,6 +9,9 @@
 // It answers with a JWT access token of the provider (audience the upstream, `sub` the user,
 // `act.sub` the agent). A person can be refused (invalid_grant), the endpoint can stall (a timeout),
 // and it counts the exchanges it made and keeps every token it issued (for the log greps).
+// Gatehouse's client may also use the client credentials grant (its service identity), with
+// resource indicators: a JWT for the upstream's audience, naming the client and no user; those
+// grants are counted with what they asked for.
 //
 // The upstream verifies each token (signature by the provider's JWKS, issuer, audience its URL,
 // at+jwt) and its `whoami` tool reports the `sub` and `act` it saw.
@@ -60,6 +63,10 @@ export interface EnterpriseIdp {
   readonly userTokens: string[];
   /** The tokens it issued by exchange. */
   readonly exchanged: string[];
+  /** Client credentials grants to Gatehouse's client: the `resource` and `scope` each asked for. */
+  readonly serviceGrants: Array<{ resource: string | undefined; scope: string | undefined }>;
+  /** The tokens it issued by those grants. */
+  readonly serviceTokens: string[];
   close(): Promise<void>;
 }
 
@@ -78,19 +85,45 @@ export async function startEnterpriseIdp(options: EnterpriseIdpOptions): Promise
   const tokens: string[] = [];
   const userTokens: string[] = [];
   const exchanged: string[] = [];
+  const serviceGrants: EnterpriseIdp['serviceGrants'] = [];
+  const serviceTokens: string[] = [];
   const stalled: Array<() => void> = [];
   /** The actor of each exchanged token, read by extraTokenClaims (which oidc-provider asks when it formats a token). */
   const actors = new WeakMap<object, string>();
   const provider = new Provider(issuer, {
     clients: [
       { client_id: AGENT_APP, client_secret: 'agent-app-secret-not-used', grant_types: ['client_credentials'], redirect_uris: [], response_types: [] },
-      { client_id: options.client.id, client_secret: options.client.secret, grant_types: [TOKEN_EXCHANGE], redirect_uris: [], response_types: [] },
+      { client_id: options.client.id, client_secret: options.client.secret, grant_types: [TOKEN_EXCHANGE, 'client_credentials'], redirect_uris: [], response_types: [] },
     ],
     cookies: { keys: ['enterprise-idp-test-cookie-key'] },
     scopes: ['openid', 'mcp'],
     findAccount: (_ctx: unknown, id: string) => ({ accountId: id, claims: () => ({ sub: id }) }),
     extraTokenClaims: (_ctx: unknown, token: object) => (actors.has(token) ? { act: { sub: actors.get(token) } } : undefined),
-    features: { devInteractions: { enabled: false }, clientCredentials: { enabled: true } },
+    features: {
+      devInteractions: { enabled: false },
+      clientCredentials: { enabled: true },
+      resourceIndicators: {
+        enabled: true,
+        // A grant that names no resource gets an opaque token the upstream cannot verify.
+        defaultResource: () => undefined,
+        useGrantedResource: () => false,
+        getResourceServerInfo: (_ctx: unknown, resource: string) => {
+          if (resource !== options.resource()) throw new errors.InvalidTarget('unknown resource');
+          return { audience: resource, scope: 'mcp', accessTokenFormat: 'jwt', accessTokenTTL: 3600 };
+        },
+      },
+    },
+  });
+  provider.on('grant.success', (ctx: { oidc: { params?: Record<string, unknown> }; body?: unknown }) => {
+    const params = ctx.oidc.params ?? {};
+    if (params.grant_type !== 'client_credentials') return;
+    const text = (value: unknown) => (typeof value === 'string' ? value : undefined);
+    serviceGrants.push({ resource: text(params.resource), scope: text(params.scope) });
+    const token = text((ctx.body as { access_token?: unknown } | undefined)?.access_token);
+    if (token !== undefined) {
+      tokens.push(token);
+      serviceTokens.push(token);
+    }
   });
   const keys = createRemoteJWKSet(new URL(`${issuer}/jwks`));
   const resourceServer = (audience: string, ttl: number) => new provider.ResourceServer(audience, { audience, scope: 'mcp', accessTokenFormat: 'jwt', accessTokenTTL: ttl });
@@ -165,6 +198,8 @@ export async function startEnterpriseIdp(options: EnterpriseIdpOptions): Promise
     tokens,
     userTokens,
     exchanged,
+    serviceGrants,
+    serviceTokens,
     close: () =>
       new Promise<void>((resolve) => {
         for (const release of stalled.splice(0)) release();
