@@ -297,9 +297,22 @@ test('anonymous: service: API-key and keyless agents reach the upstream as Gateh
   const records = readAuditFile(path.join(dataDir, 'audit.db'));
   const calls = records.filter((r) => (r.api === 'svc-keys' || r.api === 'svc-open') && r.method === 'tools/call');
   assert.equal(calls.length, 8);
-  for (const record of calls) assert.match(String(record.trace), /"policy":"upstream-identity".*sent to the server as Gatehouse's service identity \(client gatehouse\), not as a user/);
+  for (const record of calls) assert.match(String(record.trace), /"policy":"upstream-identity".*to the server as Gatehouse's service identity \(client gatehouse\), not as a user/);
   assert.ok(calls.every((r) => r.decision === 'allowed' && r.rule === undefined), 'the note decides nothing');
   assert.match(gh.logs.text(), /"identity":"service","client":"gatehouse".*obtained an upstream token/, 'the grant was logged as the service identity\'s');
+});
+
+test('anonymous: service: a 2026-07-28 client with an API key, bridged to this 2025 server, goes out as the service identity too', async () => {
+  const envelope = { 'io.modelcontextprotocol/protocolVersion': '2026-07-28', 'io.modelcontextprotocol/clientCapabilities': {} };
+  const headers = { ...MCP_HEADERS, authorization: `Bearer ${API_KEY}`, 'mcp-protocol-version': '2026-07-28', 'mcp-method': 'tools/call', 'mcp-name': 'whoami' };
+  const answer = await raw(gh.url('svc-keys'), { headers, body: { jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'whoami', arguments: {}, _meta: envelope } } });
+  assert.equal(answer.status, 200, answer.text);
+  const result = (answer.messages[0] as { result?: { content: Array<{ text: string }> } }).result;
+  const seen = JSON.parse(result!.content[0]!.text) as { sub: string; client: string; act?: unknown };
+  assert.deepEqual([seen.sub, seen.client, seen.act], [CLIENT.id, CLIENT.id, undefined]);
+  await gh.gateway.audit?.flush();
+  const record = readAuditFile(path.join(dataDir, 'audit.db')).filter((r) => r.api === 'svc-keys' && r.method === 'tools/call').at(-1);
+  assert.match(String(record?.trace), /upstream-identity/, 'the bridged call is marked too');
 });
 
 test('anonymous: service: a user-bearing agent on the same server still gets its own exchanged token', async () => {

@@ -204,7 +204,7 @@ function decide(trace: readonly DecisionTrace[], error: GatehouseError | undefin
  */
 function traceText(steps: readonly DecisionTrace[], identity: string | undefined, method: string): string | undefined {
   if (identity === undefined) return steps.length > 0 ? JSON.stringify(steps) : undefined;
-  const step: DecisionTrace = { policy: 'upstream-identity', method, allowed: true, rule: 'service', reason: `sent to the server as Gatehouse's ${identity}, not as a user` };
+  const step: DecisionTrace = { policy: 'upstream-identity', method, allowed: true, rule: 'service', reason: `to the server as Gatehouse's ${identity}, not as a user` };
   return JSON.stringify([...steps, step]);
 }
 

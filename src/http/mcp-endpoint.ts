@@ -217,6 +217,8 @@ async function post(base: Base, api: ApiRuntime, deps: EndpointDeps, upstream: U
     base.record.messages = messages;
     base.record.sessionId = session?.token;
     base.record.trace = ctx ? ctx.trace : NO_TRACE;
+    // Known from the caller alone, so the same for a session, a bridged call or a refusal on the way.
+    if (base.passthroughToken === undefined && upstream.identityOf) base.record.upstreamIdentity = upstream.identityOf({ principal: base.principal, req });
     if (targets) base.record.targets = targetsOfMessages(api.federation!, targets.of, messages);
   }
   const forwarded = ctx ? await applyRequestPolicies(api, ctx, messages, batch, base.res, base.record, base.protocolVersion) : messages;

@@ -37,7 +37,7 @@ export class ExchangeRecord {
   bytesIn = 0;
   bytesOut = 0;
   upstreamStatus: number | undefined;
-  /** Whom the request went out as when not the caller (a service identity; never a token), from the credential. */
+  /** Whom the request goes to the upstream as when not the caller (a service identity; never a token), from its connector. */
   upstreamIdentity: string | undefined;
   /** W3C traceparent of Gatehouse's span for this exchange (tracing on): sent to HTTP upstreams. */
   traceparent: string | undefined;

@@ -72,6 +72,11 @@ export class StreamableHttpUpstream implements Upstream {
   }
 
   /** Applies a reloaded server definition; the upstream sessions stay valid. */
+  /** Whom a request for this caller goes out as when not the caller (its credential says; see UpstreamCredentials). */
+  identityOf(context: CredentialContext): string | undefined {
+    return this.credentials?.identityOf?.(context);
+  }
+
   update(config: HttpUpstreamConfig, globals: UpstreamGlobals, credentials?: UpstreamCredentials): void {
     const url = new URL(config.url);
     this.credentials = credentials;
@@ -192,7 +197,6 @@ export class StreamableHttpUpstream implements Upstream {
     try {
       for (let attempt = 1; ; attempt++) {
         if (this.credentials) Object.assign(headers, await this.credentials.headers(context));
-        if (x.record && own?.identityOf) x.record.upstreamIdentity = own.identityOf(context);
         if (x.passthroughToken !== undefined) headers.authorization = `Bearer ${x.passthroughToken}`;
         const response = await this.client.request(this.path, { method, headers, body, responseTimeout: this.responseTimeout }, handle);
         const status = response.statusCode;

@@ -58,6 +58,11 @@ export interface Upstream {
   /** Ends standalone streams so that clients reconnect elsewhere (shutdown). */
   endStreams(): void;
   close(): Promise<void>;
+  /**
+   * Whom a request for this caller goes out as when that is not the caller (token exchange's
+   * service identity), for the audit; undefined when it is the caller or the server's own credential.
+   */
+  identityOf?(context: CredentialContext): string | undefined;
 }
 
 export interface UpstreamGlobals {
