@@ -64,6 +64,7 @@ before(async () => {
         { name: 'svc', path: '/svc', server: 'notes-service', auth: jwt },
         { name: 'svc-keys', path: '/svc-keys', server: 'notes-service', auth: { type: 'api-key' } },
         { name: 'svc-open', path: '/svc-open', server: 'notes-service', auth: { type: 'keyless' } },
+        { name: 'svc-fed', path: '/svc-fed', servers: ['notes-service'], auth: { type: 'api-key' } },
         // A federated API whose members exchange tokens (the same upstream twice, under two names).
         { name: 'fed', path: '/fed', servers: ['notes', 'notes-slow'], auth: jwt },
       ],
@@ -313,6 +314,17 @@ test('anonymous: service: a 2026-07-28 client with an API key, bridged to this 2
   await gh.gateway.audit?.flush();
   const record = readAuditFile(path.join(dataDir, 'audit.db')).filter((r) => r.api === 'svc-keys' && r.method === 'tools/call').at(-1);
   assert.match(String(record?.trace), /upstream-identity/, 'the bridged call is marked too');
+});
+
+test('anonymous: service: a federated API\'s member hop goes out as the service identity too', async () => {
+  const agent = await agentWith(API_KEY, 'svc-fed');
+  try {
+    const result = await agent.client.callTool({ name: 'notes-service__whoami', arguments: {} });
+    const seen = JSON.parse((result.content as Array<{ text: string }>)[0]!.text) as { sub: string; client: string; act?: unknown };
+    assert.deepEqual([seen.sub, seen.client, seen.act], [CLIENT.id, CLIENT.id, undefined]);
+  } finally {
+    await agent.close();
+  }
 });
 
 test('anonymous: service: a user-bearing agent on the same server still gets its own exchanged token', async () => {
