@@ -24,13 +24,19 @@ function gatehouse(args: string[], stdin?: string): Promise<{ code: number | nul
   return new Promise((resolve) => child.once('close', (code) => resolve({ code, stdout, stderr })));
 }
 
-test('users are created from stdin, listed, disabled and enabled; they sign in at the authorization server', async () => {
-  const dir = tempDir();
-  const config = path.join(dir, 'gatehouse.yaml');
+
+/** A config in a fresh folder: one API on the embedded authorization server, its store in ./data. */
+function oauth2Config(): string {
+  const config = path.join(tempDir(), 'gatehouse.yaml');
   writeFileSync(
     config,
     ['dataDir: ./data', 'listen: { host: 127.0.0.1, port: 0 }', 'servers:', '  everything: { url: "http://127.0.0.1:9/mcp" }', 'apis:', '  - { name: everything, path: /mcp, server: everything, auth: { type: oauth2 } }', ''].join('\n'),
   );
+  return config;
+}
+
+test('users are created from stdin, listed, disabled and enabled; they sign in at the authorization server', async () => {
+  const config = oauth2Config();
   const secret = 'a long enough passphrase';
 
   const created = await gatehouse(['users', 'create', 'grace', '--password-stdin', '-c', config], `${secret}\n`);
@@ -68,7 +74,7 @@ test('users are created from stdin, listed, disabled and enabled; they sign in a
   const unknown = await gatehouse(['users', 'disable', 'nobody', '-c', config]);
   assert.equal(unknown.code, 1);
   assert.match(unknown.stderr, /no user named "nobody"/);
-  const missingConfig = await gatehouse(['users', 'list', '-c', path.join(dir, 'missing.yaml')]);
+  const missingConfig = await gatehouse(['users', 'list', '-c', path.join(path.dirname(config), 'missing.yaml')]);
   assert.equal(missingConfig.code, 2);
 
   // The same store behind a running Gatehouse: grace signs in, disabled linus does not, until enabled.
@@ -96,12 +102,7 @@ test('users are created from stdin, listed, disabled and enabled; they sign in a
 });
 
 test('users passwd sets a new password: the old one no longer signs in, and refresh tokens and codes from before it are refused (invalid_grant)', async () => {
-  const dir = tempDir();
-  const config = path.join(dir, 'gatehouse.yaml');
-  writeFileSync(
-    config,
-    ['dataDir: ./data', 'listen: { host: 127.0.0.1, port: 0 }', 'servers:', '  everything: { url: "http://127.0.0.1:9/mcp" }', 'apis:', '  - { name: everything, path: /mcp, server: everything, auth: { type: oauth2 } }', ''].join('\n'),
-  );
+  const config = oauth2Config();
   const before = 'the first long passphrase';
   const after = 'the second long passphrase';
   assert.equal((await gatehouse(['users', 'create', 'grace', '--password-stdin', '-c', config], before)).code, 0);
@@ -173,12 +174,7 @@ test('users create --tenant puts the user in a declared tenant, listed with it; 
 });
 
 test('users totp enable prints the otpauth URI once and the user then signs in with a code; disable removes it', async () => {
-  const dir = tempDir();
-  const config = path.join(dir, 'gatehouse.yaml');
-  writeFileSync(
-    config,
-    ['dataDir: ./data', 'listen: { host: 127.0.0.1, port: 0 }', 'servers:', '  everything: { url: "http://127.0.0.1:9/mcp" }', 'apis:', '  - { name: everything, path: /mcp, server: everything, auth: { type: oauth2 } }', ''].join('\n'),
-  );
+  const config = oauth2Config();
   const password = 'a long enough passphrase';
   assert.equal((await gatehouse(['users', 'create', 'grace', '--password-stdin', '-c', config], password)).code, 0);
   const enabled = await gatehouse(['users', 'totp', 'enable', 'grace', '-c', config]);
