@@ -6,6 +6,7 @@
 //   against the static bearer credential's, and tokens per second served from cache;
 // - time to refresh: a call that finds the token expired waits for one refresh (token endpoint
 //   on loopback, sealed write to SQLite); the median and worst of REFRESHES runs.
+// The whole `tools/call` through a Gatehouse process, vault token against static: bench/vault-calls.ts.
 import type { IncomingMessage } from 'node:http';
 import { startTestGateway, tempDir } from '../test/helpers/gatehouse.ts';
 import { followInBrowser, startUpstreamIdp, startUserUpstream } from '../test/helpers/upstream-idp.ts';
