@@ -111,6 +111,7 @@ try {
     actor: { type: 'jwt', issuer: ACTOR_ISSUER, privateKey: ACTOR_PEM, lifetime: 300_000 },
     refreshBefore: 30_000,
     timeout: 10_000,
+    anonymous: 'refuse',
     maxCachedTokens: 10_000,
   }, log);
   const req = {} as IncomingMessage; // not read by this source

@@ -17,10 +17,9 @@ import http from 'node:http';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
-import type { ChildProcess } from 'node:child_process';
 import { startTestIssuer } from '../test/helpers/auth-issuer.ts';
 import { followInBrowser, startIdpWithUpstream } from '../test/helpers/upstream-idp.ts';
-import { fromBuild, gatehouseFiles, gatehouseNodeFlags, spawnNode, stopAll } from './targets.ts';
+import { fromBuild, gatehouseFiles, gatehouseNodeFlags, spawnNode, stopAll, stopChild } from './targets.ts';
 import { closeSessions, openSessions, post, runLoad, useCredential } from './load-client.ts';
 import { clkTck, cpuTicks, loadAverage, machineDescription } from './proc.ts';
 import { median } from './stats.ts';
@@ -39,19 +38,6 @@ const WHOAMI = { name: 'whoami', arguments: {} };
 function accountOf(header: string): string {
   const payload = header.replace(/^Bearer /, '').split('.')[1];
   return payload ? String((JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as { sub?: unknown }).sub) : '?';
-}
-
-/** SIGTERM, SIGKILL after 5 s (the temp folder stays: the restarted process reads its store). */
-function stop(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
-  return new Promise((resolve) => {
-    const kill = setTimeout(() => child.kill('SIGKILL'), 5000);
-    child.once('exit', () => {
-      clearTimeout(kill);
-      resolve();
-    });
-    child.kill('SIGTERM');
-  });
 }
 
 const loadBefore = loadAverage();
@@ -106,7 +92,7 @@ try {
   setup.destroy();
 
   // Second start, A and B: alice's connection comes from the store (sealed in SQLite).
-  await stop(child);
+  await stopChild(child); // the temp folder stays: the restarted process reads its store
   writeConfig(staticToken);
   child = await start();
   const pid = child.pid!;

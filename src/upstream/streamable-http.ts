@@ -71,11 +71,12 @@ export class StreamableHttpUpstream implements Upstream {
     this.listCache = listCacheOf(config, undefined);
   }
 
-  /** Applies a reloaded server definition; the upstream sessions stay valid. */
   /** Whom a request for this caller goes out as when not the caller (its credential says; see UpstreamCredentials). */
   identityOf(context: CredentialContext): string | undefined {
     return this.credentials?.identityOf?.(context);
   }
+
+  /** Applies a reloaded server definition; the upstream sessions stay valid. */
 
   update(config: HttpUpstreamConfig, globals: UpstreamGlobals, credentials?: UpstreamCredentials): void {
     const url = new URL(config.url);

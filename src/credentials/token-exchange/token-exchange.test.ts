@@ -18,6 +18,7 @@ const CONFIG: TokenExchangeConfig = {
   actor: { type: 'none' },
   refreshBefore: 30_000,
   timeout: 1000,
+  anonymous: 'refuse',
   maxCachedTokens: 10,
 };
 

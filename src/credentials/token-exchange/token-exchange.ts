@@ -20,9 +20,7 @@ import { SingleFlightCache } from './token-cache.ts';
 import { ActorTokenSigner } from './actor-token.ts';
 import { ClientCredentialsToken } from '../client-credentials.ts';
 
-type TokenExchangeAuth = z.output<typeof TokenExchangeAuthSchema>;
-/** The server's `auth`; `anonymous` may be left out where one is built by hand (it then means `refuse`, the default). */
-export type TokenExchangeConfig = Omit<TokenExchangeAuth, 'anonymous'> & Partial<Pick<TokenExchangeAuth, 'anonymous'>>;
+export type TokenExchangeConfig = z.output<typeof TokenExchangeAuthSchema>;
 
 const GRANT_TYPE = 'urn:ietf:params:oauth:grant-type:token-exchange';
 const TOKEN_TYPE = 'urn:ietf:params:oauth:token-type:';
