@@ -13,7 +13,8 @@ export interface ManagedGatehouse {
   dataDir: string;
   admin: string;
   /** One management API call: JSON in, JSON out. */
-  call(method: string, path: string, options?: { body?: unknown; ifMatch?: string; contentType?: string }): Promise<{ status: number; etag: string | null; body: Record<string, unknown> }>;
+  /** A management API call, with the admin token unless `token` names another (a tenant admin's, a viewer's). */
+  call(method: string, path: string, options?: { body?: unknown; ifMatch?: string; contentType?: string; token?: string }): Promise<{ status: number; etag: string | null; body: Record<string, unknown> }>;
   mcpUrl(path: string): string;
   close(): Promise<void>;
 }
@@ -35,8 +36,8 @@ export async function startManaged(options: { dataDir?: string; node?: Record<st
     dataDir,
     admin,
     mcpUrl: (path) => `${gateway.baseUrl()}${path}`,
-    call: async (method, path, { body, ifMatch, contentType } = {}) => {
-      const headers: Record<string, string> = { authorization: `Bearer ${ADMIN_TOKEN}` };
+    call: async (method, path, { body, ifMatch, contentType, token } = {}) => {
+      const headers: Record<string, string> = { authorization: `Bearer ${token ?? ADMIN_TOKEN}` };
       if (body !== undefined) headers['content-type'] = contentType ?? 'application/json';
       if (ifMatch !== undefined) headers['if-match'] = ifMatch;
       const response = await fetch(`${admin}${path}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
