@@ -14,6 +14,7 @@ import { REPO_ROOT, startTestGateway, tempDir, type TestGateway } from './helper
 import { browse, CookieJar, hiddenField, playUser } from './helpers/oauth-flow.ts';
 import { followInBrowser, type UpstreamIdp, type UserUpstream, startIdpWithUpstream } from './helpers/upstream-idp.ts';
 import { createUser } from '../src/authserver/users.ts';
+import { VERDICT_CACHE_MS } from '../src/authserver/revocation.ts';
 
 const ADA = { username: 'ada', password: 'correct horse battery staple' } as const;
 const WAIT_MS = 60_000;
@@ -95,17 +96,20 @@ function within<T>(promise: Promise<T>, what: string, said: () => string): Promi
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
-/** The first line of `file` once it exists (the URL mcp-remote asked the browser to open), polled for at most WAIT_MS. */
-async function firstUrl(file: string, said: () => string): Promise<string> {
+/** The URLs mcp-remote asked the browser to open, one per line of `file`. */
+function urlsIn(file: string): string[] {
+  return existsSync(file) ? readFileSync(file, 'utf8').split('\n').filter((l) => l.startsWith('http')) : [];
+}
+
+/** The `n`th URL mcp-remote asked the browser to open, polled for at most WAIT_MS. */
+async function nthUrl(file: string, n: number, said: () => string): Promise<string> {
   const started = Date.now();
   while (Date.now() - started < WAIT_MS) {
-    if (existsSync(file)) {
-      const line = readFileSync(file, 'utf8').split('\n').find((l) => l.startsWith('http'));
-      if (line) return line;
-    }
+    const url = urlsIn(file)[n - 1];
+    if (url) return url;
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
-  throw new Error(`mcp-remote opened no browser within ${WAIT_MS} ms; it said:\n${said().slice(-3000)}`);
+  throw new Error(`mcp-remote opened no browser (${n}) within ${WAIT_MS} ms; it said:\n${said().slice(-3000)}`);
 }
 
 /** A browser signed in on /-/connections as ADA (what a connect link of an embedded user needs). */
@@ -133,7 +137,7 @@ function connectLinkOf(answer: Record<string, unknown>): string {
   return url;
 }
 
-test('mcp-remote signs in at Gatehouse, stops with the connect link in its log (its start-up initialize got the prompt), and once the person connected, a restart calls the upstream as that person; disabled, the person cannot connect again', { skip: process.platform === 'linux' ? false : 'mcp-remote opens the browser through xdg-open, which this test drives on Linux only', timeout: 180_000 }, async () => {
+test('mcp-remote signs in at Gatehouse, stops with the connect link in its log (its start-up initialize got the prompt), and once the person connected, a restart calls the upstream as that person; revoked, asked again; disabled, refused everywhere', { skip: process.platform === 'linux' ? false : 'mcp-remote opens the browser through xdg-open, which this test drives on Linux only', timeout: 180_000 }, async () => {
   const dir = tempDir('gatehouse-mcp-remote-');
   const browserLog = path.join(dir, 'browser.log');
   const env: NodeJS.ProcessEnv = {
@@ -151,7 +155,7 @@ test('mcp-remote signs in at Gatehouse, stops with the connect link in its log (
   let second: McpRemote | undefined;
   try {
     // 1. mcp-remote's own OAuth at Gatehouse's embedded authorization server: the person signs in and consents.
-    const authorization = new URL(await firstUrl(browserLog, () => first.stderr));
+    const authorization = new URL(await nthUrl(browserLog, 1, () => first.stderr));
     assert.equal(`${authorization.origin}${authorization.pathname}`, `${gh.origin}/oauth/authorize`);
     const flow = await playUser(authorization, ADA);
     assert.equal(flow.final.hostname, 'localhost', `back to mcp-remote's own callback: ${flow.final.href}`);
@@ -187,23 +191,36 @@ test('mcp-remote signs in at Gatehouse, stops with the connect link in its log (
     second.send({ jsonrpc: '2.0', method: 'notifications/initialized' });
     const called = await second.request(2, 'tools/call', { name: 'whoami', arguments: {} });
     assert.deepEqual((called.result as { content: Array<{ text: string }> }).content, [{ type: 'text', text: 'ada-upstream' }]);
-    assert.equal(readFileSync(browserLog, 'utf8').split('\n').filter((l) => l.startsWith('http')).length, 1, 'the browser was opened once, for the first sign-in');
+    assert.equal(urlsIn(browserLog).length, 1, 'the browser was opened once, for the first sign-in');
     const upstreamTokens = upstream.authorizations.filter((h) => h.startsWith('Bearer ')).map((h) => h.slice('Bearer '.length));
     assert.ok(upstreamTokens.length > 0);
 
-    // 5. Disabled, Ada's connection ends; the next call on the open session gets the prompt, passed
-    // through by mcp-remote, and she can no longer sign in to connect.
-    assert.equal(await gh.gateway.store.setUserDisabled(ADA.username, true), true);
+    // 5. Her connection revoked, the next call on the open session gets the prompt again, passed
+    // through by mcp-remote, and no token goes upstream.
     assert.equal(await gh.gateway.credentialConnections().revokeUser(adaId), 1);
+    assert.equal((await gh.gateway.credentialConnections().list(adaId)).length, 0);
     const seen = upstream.authorizations.length;
     const again = connectLinkOf(await second.request(3, 'tools/call', { name: 'whoami', arguments: {} }));
+    assert.ok(upstream.authorizations.slice(seen).every((h) => !h.startsWith('Bearer ')), 'no token went upstream after the revocation');
+
+    // 6. Disabled, Ada is refused everywhere: she cannot sign in to connect, the link leads only to
+    // that sign-in, and once the gateway's cached verdict on her Gatehouse token has lapsed (at most
+    // VERDICT_CACHE_MS) the token itself is refused, so mcp-remote asks for a new sign-in, which
+    // she cannot pass. (Before this wait, a call may still get the connect prompt: which one a
+    // call gets depended on the machine's speed, and a slow CI run waited 60 s for an answer
+    // mcp-remote gives only after its own sign-in times out.)
+    assert.equal(await gh.gateway.store.setUserDisabled(ADA.username, true), true);
     assert.equal((await signedIn()).status, 401, 'a disabled user cannot sign in to connect');
     const notSignedIn = await followInBrowser(again);
     assert.match(notSignedIn.text, /Sign in as the user your agent acts for/, 'the link leads only to the sign-in she cannot pass');
-    assert.equal((await gh.gateway.credentialConnections().list(adaId)).length, 0);
+    await new Promise((resolve) => setTimeout(resolve, VERDICT_CACHE_MS + 200));
+    second.send({ jsonrpc: '2.0', id: 4, method: 'tools/call', params: { name: 'whoami', arguments: {} } });
+    const reauthorization = new URL(await nthUrl(browserLog, 2, () => second?.stderr ?? ''));
+    assert.equal(`${reauthorization.origin}${reauthorization.pathname}`, `${gh.origin}/oauth/authorize`);
+    await assert.rejects(playUser(reauthorization, ADA), /sign-in answered 4\d\d/, 'a disabled user cannot sign in again');
     assert.ok(upstream.authorizations.slice(seen).every((h) => !h.startsWith('Bearer ')), 'no token went upstream for the disabled user');
 
-    // 6. No upstream token reached mcp-remote, a log line, the audit or a file of the data directory in clear.
+    // 7. No upstream token reached mcp-remote, a log line, the audit or a file of the data directory in clear.
     const files = readdirSync(dataDir, { recursive: true, withFileTypes: true }).filter((e) => e.isFile());
     const stored = files.map((e) => readFileSync(path.join(e.parentPath, e.name)));
     const logs = gh.logs.text();
