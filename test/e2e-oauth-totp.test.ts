@@ -1,6 +1,7 @@
 // Two-factor sign-in (TOTP) and the password change, end to end over real HTTP: a user of the
 // embedded authorization server sets up TOTP on the self-service page (/-/connections), reading
-// the otpauth:// URI with the otpauth library as an authenticator app would; the official MCP SDK
+// the otpauth:// URI with the otpauth library as an authenticator app would (and its QR code with
+// an independent decoder, as a phone's camera would); the official MCP SDK
 // client then runs its OAuth flow to server-everything, the person giving the code after the
 // password; a wrong code and a replayed code are refused (and recorded), the page's own sign-in
 // asks for the code too; the user turns TOTP off with a current code and changes their password,
@@ -13,6 +14,7 @@ import { UnauthorizedError } from '@modelcontextprotocol/sdk/client/auth.js';
 import { decodeJwt } from 'jose';
 import { browse, CookieJar, hiddenField, pkcePair, playUser, registerClient, startOAuthGateway, TestOAuthClient, USER, type OAuthSetup, type PlayedFlow, type Step } from './helpers/oauth-flow.ts';
 import { Authenticator } from './helpers/authenticator.ts';
+import { decodeQrSvg } from './helpers/qr-decode.ts';
 import { createUser } from '../src/authserver/users.ts';
 
 let setup: OAuthSetup;
@@ -61,6 +63,10 @@ async function enrol(username: string, password: string): Promise<Authenticator>
   assert.equal(started.status, 200, started.text);
   const uri = unescape(/<code class="totp-uri">([^<]+)<\/code>/.exec(started.text)![1]!);
   assert.match(uri, /^otpauth:\/\/totp\/Gatehouse:/);
+  // The same link as a QR code, inline SVG, read as a phone's camera reads it.
+  const qr = /<div class="totp-qr"[^>]*>(<svg[\s\S]*?<\/svg>)\s*<\/div>/.exec(started.text);
+  assert.ok(qr, 'the page shows a QR code');
+  assert.equal(decodeQrSvg(qr[1]!), uri);
   const app = new Authenticator(uri);
   assert.match(started.text, new RegExp(`<code class="totp-secret">${app.secret}</code>`));
   // Not on until a code proves the app has the secret.

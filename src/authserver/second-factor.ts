@@ -11,7 +11,7 @@ import { sealedJsonKeyId, sealJson, unsealJson } from '../credentials/oauth-user
 import { UnsealError } from '../credentials/seal.ts';
 import { keyId } from '../credentials/key.ts';
 import { UserInputError } from './users.ts';
-import { matchingStep, newTotpSecret, totpUri } from './totp.ts';
+import { matchingStep, newTotpSecret, totpQrSvg, totpUri } from './totp.ts';
 
 const PURPOSE = 'totp';
 const PENDING_MS = 10 * 60_000;
@@ -20,10 +20,16 @@ const pendingKey = (userId: string) => `totp-enrol:${userId}`;
 /** What a check of a code found: `unavailable` when the secret cannot be opened (no or another credentials key). */
 export type CodeCheck = 'ok' | 'wrong' | 'replayed' | 'unavailable';
 
-/** A new secret, to show once: the otpauth:// URI and the base32 secret for typing by hand. */
+/** A new secret, to show once: the otpauth:// URI (also as a QR code, SVG) and the base32 secret for typing by hand. */
 export interface Enrolment {
   uri: string;
   secret: string;
+  qrSvg: string;
+}
+
+async function enrolment(secret: string, username: string): Promise<Enrolment> {
+  const uri = totpUri(secret, username);
+  return { secret, uri, qrSvg: await totpQrSvg(uri) };
 }
 
 export class TotpUnavailableError extends Error {
@@ -61,14 +67,14 @@ export class SecondFactor {
   async enable(user: UserRecord): Promise<Enrolment> {
     const secret = newTotpSecret();
     if (!(await this.store.setUserTotp(user.username, await this.seal(user.id, secret)))) throw new UserInputError(`no user named "${user.username}"`);
-    return { secret, uri: totpUri(secret, user.username) };
+    return enrolment(secret, user.username);
   }
 
   /** Starts (or restarts) a self-service enrolment: a new secret, kept pending until confirmed. */
   async begin(user: UserRecord, now = Date.now()): Promise<Enrolment> {
     const secret = newTotpSecret();
     await this.store.putGrant({ key: pendingKey(user.id), payload: { sealed: await this.seal(user.id, secret) }, expiresAt: now + PENDING_MS });
-    return { secret, uri: totpUri(secret, user.username) };
+    return enrolment(secret, user.username);
   }
 
   /** The pending enrolment of a user, if one is under way. */
@@ -76,7 +82,7 @@ export class SecondFactor {
     const grant = await this.store.getGrant(pendingKey(user.id));
     if (!grant || typeof grant.payload.sealed !== 'string') return undefined;
     const secret = await this.open(user.id, grant.payload.sealed);
-    return { secret, uri: totpUri(secret, user.username) };
+    return enrolment(secret, user.username);
   }
 
   /** Turns the pending secret on if `code` is one of its codes; false otherwise (nothing changes). */

@@ -3,6 +3,7 @@
 // drift, people type slowly); which step it matched is returned so that the caller can refuse
 // the same code, or an older one, a second time.
 import { Secret, TOTP } from 'otpauth';
+import QRCode from 'qrcode';
 
 export const TOTP_PERIOD_S = 30;
 const DIGITS = 6;
@@ -21,6 +22,19 @@ export function newTotpSecret(): string {
 /** The otpauth:// URI an authenticator app reads (as a QR code, or pasted). */
 export function totpUri(secret: string, username: string): string {
   return totp(secret, username).toString();
+}
+
+/**
+ * The otpauth:// URI as a QR code in SVG, for a page to show inline (no image request, nothing
+ * for a Content-Security-Policy to allow): what an authenticator app scans.
+ */
+export function totpQrSvg(uri: string): Promise<string> {
+  return QRCode.toString(uri, { type: 'svg', errorCorrectionLevel: 'M', margin: 2, width: 200 });
+}
+
+/** The same QR code drawn with block characters, for a terminal. */
+export function totpQrText(uri: string): Promise<string> {
+  return QRCode.toString(uri, { type: 'terminal', small: true, errorCorrectionLevel: 'M' });
 }
 
 /** The time step of a moment. */

@@ -9,6 +9,7 @@ import { action as runAction, CliError, withStore } from './store-access.ts';
 import { disconnectUser } from './connections.ts';
 import { DEFAULT_TENANT } from '../config/tenant-schema.ts';
 import { createExternalUser, createUser, setPassword, UserInputError } from '../authserver/users.ts';
+import { totpQrText } from '../authserver/totp.ts';
 import { SecondFactor } from '../authserver/second-factor.ts';
 import { CredentialVault } from '../credentials/vault.ts';
 import { credentialsKeySource } from '../credentials/key.ts';
@@ -125,6 +126,8 @@ export function registerUserCommands(program: Command): void {
         });
         // The only time the secret is shown: the store keeps it sealed under the credentials key.
         process.stdout.write(`two-factor sign-in enabled for ${username}; give them this once (it is not shown again):\n${enrolment.uri}\nsecret (base32): ${enrolment.secret}\n`);
+        // At a terminal, also as a QR code to scan from the screen; a pipe gets the lines above only.
+        if (process.stdout.isTTY) process.stdout.write(await totpQrText(enrolment.uri));
       }),
     );
 

@@ -257,7 +257,9 @@ ${user ? this.accountSection(user, csrf, shown?.enrolment, hidden) : ''}
     if (hasSecondFactor(user)) {
       totp = `<p>Two-factor sign-in is <b>on</b>.</p>${form('totp-off', `${codeField}<button type="submit">Turn off two-factor sign-in</button>`)}`;
     } else if (enrolment) {
-      totp = `<p>Add this account to your authenticator app: open the link on your phone, or type the secret in by hand. Then type the code the app shows, to turn two-factor sign-in on. The secret is shown only while you set it up.</p>
+      // The SVG comes from the QR library, drawn from the URI alone: no markup of anyone's making.
+      totp = `<p>Add this account to your authenticator app: scan the code, open the link on your phone, or type the secret in by hand. Then type the code the app shows, to turn two-factor sign-in on. The secret is shown only while you set it up.</p>
+<div class="totp-qr" role="img" aria-label="QR code of the link below">${enrolment.qrSvg}</div>
 <p>Link: <code class="totp-uri">${escapeHtml(enrolment.uri)}</code></p><p>Secret: <code class="totp-secret">${escapeHtml(enrolment.secret)}</code></p>${form('totp-confirm', `${codeField}<button type="submit">Turn on</button>`)}`;
     } else {
       totp = `<p>Two-factor sign-in is <b>off</b>. With it on, signing in takes a code from an authenticator app besides your password.</p>${form('totp-start', '<button type="submit">Set up two-factor sign-in</button>')}`;
