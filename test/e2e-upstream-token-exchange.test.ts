@@ -81,6 +81,7 @@ after(async () => {
 
 interface Agent {
   client: Client;
+  transport?: StreamableHTTPClientTransport;
   close(): Promise<void>;
 }
 
@@ -90,7 +91,7 @@ async function agentWith(bearer: string, api = 'notes'): Promise<Agent> {
   const client = new Client({ name: 'token-exchange-test', version: '1.0.0' });
   const transport = new StreamableHTTPClientTransport(new URL(gh.url(api)), { requestInit: { headers: { authorization: `Bearer ${bearer}` } } });
   await client.connect(transport);
-  return { client, close: () => client.close() };
+  return { client, transport, close: () => client.close() };
 }
 
 async function agentFor(user: string, api = 'notes'): Promise<Agent> {
@@ -300,6 +301,10 @@ test('anonymous: service: API-key and keyless agents reach the upstream as Gateh
   assert.equal(calls.length, 8);
   for (const record of calls) assert.match(String(record.trace), /"policy":"upstream-identity".*to the server as Gatehouse's service identity \(client gatehouse\), not as a user/);
   assert.ok(calls.every((r) => r.decision === 'allowed' && r.rule === undefined), 'the note decides nothing');
+  // The SDK client's standalone stream (GET) went out as the service identity as well.
+  const streams = records.filter((r) => r.api === 'svc-keys' && r.method === 'GET');
+  assert.ok(streams.length > 0, 'the GET streams were audited');
+  for (const record of streams) assert.match(String(record.trace), /upstream-identity/, 'a GET stream record');
   assert.match(gh.logs.text(), /"identity":"service","client":"gatehouse".*obtained an upstream token/, 'the grant was logged as the service identity\'s');
 });
 
@@ -316,15 +321,31 @@ test('anonymous: service: a 2026-07-28 client with an API key, bridged to this 2
   assert.match(String(record?.trace), /upstream-identity/, 'the bridged call is marked too');
 });
 
-test('anonymous: service: a federated API\'s member hop goes out as the service identity too', async () => {
+test('anonymous: service: a federated API\'s member hop goes out as the service identity too, and its audit records say so', async () => {
   const agent = await agentWith(API_KEY, 'svc-fed');
+  let sessionId: string | undefined;
   try {
     const result = await agent.client.callTool({ name: 'notes-service__whoami', arguments: {} });
     const seen = JSON.parse((result.content as Array<{ text: string }>)[0]!.text) as { sub: string; client: string; act?: unknown };
     assert.deepEqual([seen.sub, seen.client, seen.act], [CLIENT.id, CLIENT.id, undefined]);
+    sessionId = agent.transport?.sessionId;
+    // The session ended by the client (DELETE): that record carries the note too.
+    await agent.transport?.terminateSession();
   } finally {
     await agent.close();
   }
+  assert.ok(sessionId);
+  await gh.gateway.audit?.flush();
+  const records = readAuditFile(path.join(dataDir, 'audit.db')).filter((r) => r.api === 'svc-fed');
+  const note = /"policy":"upstream-identity".*to the server as Gatehouse's service identity \(client gatehouse\), not as a user/;
+  const call = records.find((r) => r.method === 'tools/call');
+  assert.match(String(call?.trace), note, 'the call routed to the member');
+  assert.equal(call?.server, 'notes-service');
+  // Messages for no one member (initialize, a merged list) name the members that went as the service.
+  const initialize = records.find((r) => r.method === 'initialize');
+  assert.match(String(initialize?.trace), /notes-service: service identity \(client gatehouse\)/);
+  const ended = records.find((r) => r.method === 'DELETE');
+  assert.match(String(ended?.trace), /notes-service: service identity/, 'the DELETE record');
 });
 
 test('anonymous: service: a user-bearing agent on the same server still gets its own exchanged token', async () => {

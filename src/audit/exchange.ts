@@ -138,7 +138,9 @@ export function eventsOf(record: ExchangeRecord, status: number, settings: Audit
       bytesOut: index === 0 ? record.bytesOut : 0,
       request: undefined,
       response: undefined,
-      trace: traceText(mine, record.upstreamIdentity, method),
+      // A federated API's message routed to one member: whom that member was sent to as; one for
+      // them all (initialize, a merged list): the members that were, named.
+      trace: traceText(mine, routed ? record.targetIdentities?.[index] : record.upstreamIdentity, method),
       // Redacted and cut by the writer thread (payloads.ts): here only what it needs, as it is.
       raw: options.payloads ? raw(options, bodyOf(message), isRequest ? policyAnswer : undefined, isRequest ? text : undefined, single) : undefined,
     });

@@ -8,8 +8,9 @@
 import type { EgressRule } from '../upstream/egress.ts';
 import type { Logger } from '../log.ts';
 import type { UpstreamCredentials } from '../upstream/upstream.ts';
+import { GatehouseError } from '../errors.ts';
 import { credentialUnavailable } from './failure.ts';
-import { isLoopbackHost, parseTokenResponse, postTokenRequest, type TokenEndpointAnswer } from './token-endpoint.ts';
+import { isLoopbackHost, isTimeout, parseTokenResponse, postTokenRequest, type TokenEndpointAnswer } from './token-endpoint.ts';
 
 /** What the grant asks for: a `client-credentials` credential's fields, or token exchange's service identity. */
 export interface ClientCredentialsGrant {
@@ -21,8 +22,14 @@ export interface ClientCredentialsGrant {
   readonly audience?: string | undefined;
   /** RFC 8707 resource indicator. */
   readonly resource?: string | undefined;
-  /** Longest wait for the token endpoint, ms (default 10 s). */
+  /** Longest wait for the token endpoint, ms (default 10 s); past it the call fails with GH_UPSTREAM_TIMEOUT (504). */
   readonly timeout?: number | undefined;
+  /**
+   * Stop sending a token this long before it expires (at most half its life), ms; a background
+   * refresh starts as long again before that. Default: 30 s before expiry (a tenth of a short
+   * token's life), the refresh from 60 s (three tenths).
+   */
+  readonly refreshBefore?: number | undefined;
 }
 
 interface Token {
@@ -92,6 +99,11 @@ export class ClientCredentialsToken implements UpstreamCredentials {
     try {
       outcome = await postTokenRequest(this.config.tokenUrl, form, { id: clientId, secret: clientSecret }, timeout ?? REQUEST_TIMEOUT_MS, this.egress);
     } catch (error) {
+      const limit = timeout ?? REQUEST_TIMEOUT_MS;
+      if (isTimeout(error)) {
+        this.log.warn({ server: this.server, tokenEndpoint: this.endpoint, timeoutMs: limit }, 'upstream token request timed out');
+        throw new GatehouseError('GH_UPSTREAM_TIMEOUT', `Upstream "${this.server}": the authorization server did not answer the token request within ${limit} ms`);
+      }
       this.log.warn({ server: this.server, tokenEndpoint: this.endpoint, err: (error as Error).message }, 'upstream token request failed');
       throw credentialUnavailable(this.server);
     }
@@ -103,10 +115,12 @@ export class ClientCredentialsToken implements UpstreamCredentials {
     const lifetime = parsed.expiresIn === undefined ? DEFAULT_LIFETIME_MS : parsed.expiresIn * 1000;
     // Counted from before the request was sent, so the token is never thought younger than it is.
     const expiresAt = started + lifetime;
+    const before = this.config.refreshBefore;
+    const margin = before === undefined ? Math.min(30_000, lifetime * 0.1) : Math.min(before, lifetime / 2);
     const token: Token = {
       headers: Object.freeze({ authorization: `Bearer ${parsed.accessToken}` }),
-      useUntil: expiresAt - Math.min(30_000, lifetime * 0.1),
-      refreshAt: expiresAt - Math.min(60_000, lifetime * 0.3),
+      useUntil: expiresAt - margin,
+      refreshAt: before === undefined ? expiresAt - Math.min(60_000, lifetime * 0.3) : expiresAt - Math.min(2 * margin, lifetime * 0.75),
     };
     this.token = token;
     this.log.debug({ server: this.server, tokenEndpoint: this.endpoint, expiresIn: parsed.expiresIn }, 'obtained an upstream token');

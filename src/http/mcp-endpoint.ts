@@ -7,7 +7,7 @@ import type { Logger } from '../log.ts';
 import type { ExchangeRecord } from '../observe/record.ts';
 import type { ApiRuntime } from '../config/compile.ts';
 import type { SessionSealer } from '../session/seal.ts';
-import type { Upstream, SessionRef, Exchange, PostExchange } from '../upstream/upstream.ts';
+import type { Upstream, SessionRef, Exchange, PostExchange, CredentialContext } from '../upstream/upstream.ts';
 import { checkContentType, checkGetAccept, checkHostAndOrigin, checkPostAccept, readBody } from './guards.ts';
 import { errorResponse, isObject, isRequest, repeatedRequestId, requestIdIn, requestIdOf, validateMessage, type JsonRpcId, type JsonRpcMessage, type JsonRpcResponse } from '../mcp/jsonrpc.ts';
 import { sendJson } from './reply.ts';
@@ -78,6 +78,8 @@ export async function handleMcp(req: IncomingMessage, res: ServerResponse, api: 
     record.principal = principal;
     // The server that serves the exchange; a federated API's are found per message (post).
     record.server = api.federation ? undefined : api.server;
+    // Known from the caller alone, so the same for a session, a stream, a bridged call or a refusal on the way.
+    if (forward === undefined) record.upstreamIdentity = api.federation ? membersIdentity(api.federation.members, deps, { principal, req }) : upstream.identityOf?.({ principal, req });
   }
   const base = { req, res, api: api.name, principal, protocolVersion: version, versionHeader, log: deps.log, passthroughToken: forward?.token, rewriteChallenge: forward?.rewriteChallenge, record };
 
@@ -217,9 +219,14 @@ async function post(base: Base, api: ApiRuntime, deps: EndpointDeps, upstream: U
     base.record.messages = messages;
     base.record.sessionId = session?.token;
     base.record.trace = ctx ? ctx.trace : NO_TRACE;
-    // Known from the caller alone, so the same for a session, a bridged call or a refusal on the way.
-    if (base.passthroughToken === undefined && upstream.identityOf) base.record.upstreamIdentity = upstream.identityOf({ principal: base.principal, req });
-    if (targets) base.record.targets = targetsOfMessages(api.federation!, targets.of, messages);
+    if (targets) {
+      const routed = targetsOfMessages(api.federation!, targets.of, messages);
+      base.record.targets = routed;
+      if (base.record.upstreamIdentity !== undefined) {
+        const context = { principal: base.principal, req };
+        base.record.targetIdentities = routed.map((t) => (t ? deps.upstream(t.server)?.identityOf?.(context) : undefined));
+      }
+    }
   }
   const forwarded = ctx ? await applyRequestPolicies(api, ctx, messages, batch, base.res, base.record, base.protocolVersion) : messages;
   if (forwarded === undefined) return; // a policy answered in the server's place
@@ -444,4 +451,16 @@ function singleHeader(req: IncomingMessage, name: string): string | undefined {
   const value = req.headers[name];
   if (Array.isArray(value)) throw new GatehouseError('GH_BAD_HEADER', `Bad Request: ${name} must be sent once`);
   return value;
+}
+
+/**
+ * The members of a federated API that a request for this caller reaches as someone else (token
+ * exchange's service identity), named: `memory: service identity (client gh)`; undefined when none.
+ */
+function membersIdentity(members: readonly string[], deps: EndpointDeps, context: CredentialContext): string | undefined {
+  const named = members.flatMap((server) => {
+    const identity = deps.upstream(server)?.identityOf?.(context);
+    return identity === undefined ? [] : [`${server}: ${identity}`];
+  });
+  return named.length > 0 ? named.join('; ') : undefined;
 }

@@ -37,8 +37,13 @@ export class ExchangeRecord {
   bytesIn = 0;
   bytesOut = 0;
   upstreamStatus: number | undefined;
-  /** Whom the request goes to the upstream as when not the caller (a service identity; never a token), from its connector. */
+  /**
+   * Whom the request goes to the upstream as when not the caller (a service identity; never a
+   * token), from its connector; for a federated API, the members' that do, named.
+   */
   upstreamIdentity: string | undefined;
+  /** A federated API: per message (as `targets`), whom it goes to its member as when not the caller. */
+  targetIdentities: ReadonlyArray<string | undefined> | undefined;
   /** W3C traceparent of Gatehouse's span for this exchange (tracing on): sent to HTTP upstreams. */
   traceparent: string | undefined;
   /** The final answer once read (`finalAnswer` in answer.ts): read once, shared by the observers. */

@@ -84,6 +84,7 @@ export class TokenExchangeCredentials implements UpstreamCredentials {
         audience: config.audience,
         resource: this.resource(),
         timeout: config.timeout,
+        refreshBefore: config.refreshBefore,
       };
       this.service = new ClientCredentialsToken(server, grant, log.child({ identity: 'service', client: config.client.id }), Date.now, egress);
     }
