@@ -31,7 +31,7 @@ const gh = await startTestGateway(
 );
 try {
   const connections = gh.gateway.credentialConnections();
-  const source = connections.forServer('notes', upstream.url, { type: 'oauth-user', anonymous: 'refuse', refreshBefore: 60_000, connectTtl: 600_000 });
+  const source = connections.forServer('notes', upstream.url, { type: 'oauth-user', anonymous: 'refuse', refreshBefore: 60_000, connectTtl: 600_000, connectAtSignIn: false });
   idp.loginAs = 'alice-up';
   const ticket = await connections.tickets.issue(gh.origin, 'alice', 'notes', 60_000, undefined);
   const page = await followInBrowser(ticket.url);

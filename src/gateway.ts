@@ -324,7 +324,7 @@ export class Gateway {
   /** Compiles a config; the embedded authorization server (when used) is built with it and its routes added. */
   private compile(config: ConfigData): Runtime {
     const authServer = authorizationServerEnabled(config)
-      ? createAuthorizationServer({ store: this.store, config, log: this.log, dataDir: this.dataDir, publicBase: compilePublicBase(config), events: this.audit && ((event) => this.audit!.record(auditEventOfAuth(event))), vault: this.credentials.vault })
+      ? createAuthorizationServer({ store: this.store, config, log: this.log, dataDir: this.dataDir, publicBase: compilePublicBase(config), events: this.audit && ((event) => this.audit!.record(auditEventOfAuth(event))), vault: this.credentials.vault, upstreamAccounts: this.credentials.connections })
       : undefined;
     const deps = { store: this.store, log: this.log, counters: this.counters, rateLimitStats: this.rateLimitStats, pinning: this.pinning, taint: this.taint, approvals: this.approvals, embeddedIssuer: authServer?.embeddedIssuer };
     const runtime = compileRuntime(config, deps);

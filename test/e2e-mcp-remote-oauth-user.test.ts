@@ -1,10 +1,11 @@
 // mcp-remote end to end with per-user upstream OAuth: mcp-remote runs as a stdio child, as Claude
 // Desktop runs it, against a Gatehouse API on the embedded authorization server whose server
 // wants each user's own token (auth: oauth-user), with oidc-provider as that server's
-// authorization server. The test plays the person over HTTP twice: at Gatehouse's sign-in and
-// consent pages for mcp-remote's own OAuth (the browser mcp-remote opens only notes the URL), and
-// through the connect link Gatehouse hands out when the person's upstream account is not
-// connected yet. Then the call through mcp-remote reaches the upstream as that person.
+// authorization server. The test plays the person over HTTP: at Gatehouse's sign-in and consent
+// pages for mcp-remote's own OAuth (the browser mcp-remote opens only notes the URL), which go on
+// to the upstream's authorization (the account is connected at sign-in, so mcp-remote's first
+// start works), and later through the connect link Gatehouse hands out on a call once the
+// connection was revoked. The calls through mcp-remote reach the upstream as that person.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
@@ -137,7 +138,7 @@ function connectLinkOf(answer: Record<string, unknown>): string {
   return url;
 }
 
-test('mcp-remote signs in at Gatehouse, stops with the connect link in its log (its start-up initialize got the prompt), and once the person connected, a restart calls the upstream as that person; revoked, asked again; disabled, refused everywhere', { skip: process.platform === 'linux' ? false : 'mcp-remote opens the browser through xdg-open, which this test drives on Linux only', timeout: 180_000 }, async () => {
+test('mcp-remote: signing in at Gatehouse connects the person\'s upstream account too, so its first start works as that person; revoked, the call\'s prompt is passed through and the retry works once reconnected, without a restart; disabled, refused everywhere', { skip: process.platform === 'linux' ? false : 'mcp-remote opens the browser through xdg-open, which this test drives on Linux only', timeout: 180_000 }, async () => {
   const dir = tempDir('gatehouse-mcp-remote-');
   const browserLog = path.join(dir, 'browser.log');
   const env: NodeJS.ProcessEnv = {
@@ -149,92 +150,82 @@ test('mcp-remote signs in at Gatehouse, stops with the connect link in its log (
   };
   for (const name of ['DISPLAY', 'WAYLAND_DISPLAY', 'XDG_CURRENT_DESKTOP', 'DESKTOP_SESSION', 'KDE_FULL_SESSION', 'GNOME_DESKTOP_SESSION_ID']) delete env[name];
   const bin = path.join(REPO_ROOT, 'node_modules', 'mcp-remote', 'dist', 'proxy.js');
-  const run = () => new McpRemote(spawn(process.execPath, [bin, gh.url('notes'), '--auth-timeout', '60'], { env, stdio: ['pipe', 'pipe', 'pipe'] }));
+  const remote = new McpRemote(spawn(process.execPath, [bin, gh.url('notes'), '--auth-timeout', '60'], { env, stdio: ['pipe', 'pipe', 'pipe'] }));
   const INIT = { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'claude-desktop-like', version: '1.0.0' } };
-  const first = run();
-  let second: McpRemote | undefined;
   try {
-    // 1. mcp-remote's own OAuth at Gatehouse's embedded authorization server: the person signs in and consents.
-    const authorization = new URL(await nthUrl(browserLog, 1, () => first.stderr));
+    // 1. mcp-remote's own OAuth at Gatehouse's embedded authorization server: the person signs in;
+    // the consent page says the upstream account comes next; after "Allow" the browser goes to the
+    // upstream's authorization server (she signs in there as herself) and only then back to
+    // mcp-remote's callback with its code.
+    const authorization = new URL(await nthUrl(browserLog, 1, () => remote.stderr));
     assert.equal(`${authorization.origin}${authorization.pathname}`, `${gh.origin}/oauth/authorize`);
-    const flow = await playUser(authorization, ADA);
-    assert.equal(flow.final.hostname, 'localhost', `back to mcp-remote's own callback: ${flow.final.href}`);
-    assert.ok(flow.final.searchParams.get('code'), flow.final.href);
-    const callback = await fetch(flow.final, { signal: AbortSignal.timeout(10_000) });
-    assert.equal(callback.status, 200, await callback.text());
-
-    // 2. Ada has not connected her upstream account: mcp-remote's own start-up initialize gets the
-    // prompt (-32042), which mcp-remote treats as fatal: it stops, the link in its log.
-    await within(first.exited, 'mcp-remote to stop on the prompt', () => first.stderr);
-    const logged = new RegExp(`${gh.origin.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}/-/connect/notes\\?ticket=[^\\s,]+`).exec(first.stderr);
-    assert.ok(logged, `the connect link is in mcp-remote's log:\n${first.stderr.slice(-2000)}`);
-    // mcp-remote takes any start-up error whose message contains "404" or "405" for a transport
-    // problem and retries over HTTP+SSE before it stops: the link's port or ticket can contain
-    // them (a CI run's gateway listened on port 44051). The link is logged either way.
-    const retriedOverSse = /Received error \(status unknown\): Connect your account at "notes"/.test(first.stderr);
-    assert.ok(retriedOverSse || /-32042|UrlElicitationRequired/.test(first.stderr), first.stderr.slice(-2000));
-    assert.ok(!upstream.authorizations.some((h) => h.startsWith('Bearer ')), 'no token went upstream yet');
-
-    // 3. She opens it in her browser (signed in at Gatehouse as herself) and signs in upstream.
-    const { jar, status } = await signedIn();
-    assert.equal(status, 303);
     idp.loginAs = 'ada-upstream';
-    const page = await followInBrowser(logged[0], jar);
-    assert.equal(page.status, 200, page.text);
-    assert.match(page.text, /Connected/);
+    const flow = await playUser(authorization, ADA);
+    assert.match(flow.consentPage, /you will first connect your account at <strong>notes<\/strong>/);
+    assert.equal(flow.final.pathname, '/oauth/connect-upstream', flow.final.href);
+    const chained = await followInBrowser(flow.final.href, flow.jar);
+    assert.ok(chained.visited.some((u) => u.startsWith(idp.issuer)), `through the upstream's authorization server: ${chained.visited.join(' → ')}`);
+    const callback = new URL(chained.url);
+    assert.equal(callback.hostname, 'localhost', `back to mcp-remote's own callback: ${chained.url}`);
+    assert.ok(callback.searchParams.get('code'));
+    assert.equal(chained.status, 200, chained.text);
+    assert.equal((await gh.gateway.credentialConnections().list(adaId)).length, 1, 'connected at sign-in');
 
-    // 4. mcp-remote started again (its Gatehouse tokens kept): no sign-in, and the call through it
-    // reaches the upstream with Ada's own token.
-    second = run();
-    const initialized = await second.request(1, 'initialize', INIT);
+    // 2. Its first start goes through: initialize, then the call reaches the upstream with Ada's own token.
+    const initialized = await remote.request(1, 'initialize', INIT);
     assert.ok(initialized.result, JSON.stringify(initialized));
-    second.send({ jsonrpc: '2.0', method: 'notifications/initialized' });
-    const called = await second.request(2, 'tools/call', { name: 'whoami', arguments: {} });
+    remote.send({ jsonrpc: '2.0', method: 'notifications/initialized' });
+    const called = await remote.request(2, 'tools/call', { name: 'whoami', arguments: {} });
     assert.deepEqual((called.result as { content: Array<{ text: string }> }).content, [{ type: 'text', text: 'ada-upstream' }]);
-    assert.equal(urlsIn(browserLog).length, 1, 'the browser was opened once, for the first sign-in');
+    assert.equal(urlsIn(browserLog).length, 1, 'the browser was opened once, for the sign-in');
     const upstreamTokens = upstream.authorizations.filter((h) => h.startsWith('Bearer ')).map((h) => h.slice('Bearer '.length));
     assert.ok(upstreamTokens.length > 0);
 
-    // 5. Her connection revoked, the next call on the open session gets the prompt again, passed
-    // through by mcp-remote, and no token goes upstream.
+    // 3. Her connection revoked, the next call gets the prompt, passed through by mcp-remote, and
+    // no token goes upstream; she opens the link (signed in at Gatehouse as herself), connects
+    // again, and the retry on the same mcp-remote works.
     assert.equal(await gh.gateway.credentialConnections().revokeUser(adaId), 1);
-    assert.equal((await gh.gateway.credentialConnections().list(adaId)).length, 0);
     const seen = upstream.authorizations.length;
-    const again = connectLinkOf(await second.request(3, 'tools/call', { name: 'whoami', arguments: {} }));
+    const link = connectLinkOf(await remote.request(3, 'tools/call', { name: 'whoami', arguments: {} }));
     assert.ok(upstream.authorizations.slice(seen).every((h) => !h.startsWith('Bearer ')), 'no token went upstream after the revocation');
+    const { jar, status } = await signedIn();
+    assert.equal(status, 303);
+    const page = await followInBrowser(link, jar);
+    assert.equal(page.status, 200, page.text);
+    assert.match(page.text, /Connected/);
+    const retried = await remote.request(4, 'tools/call', { name: 'whoami', arguments: {} });
+    assert.deepEqual((retried.result as { content: Array<{ text: string }> }).content, [{ type: 'text', text: 'ada-upstream' }]);
+    upstreamTokens.push(...upstream.authorizations.filter((h) => h.startsWith('Bearer ')).map((h) => h.slice('Bearer '.length)));
 
-    // 6. Disabled, Ada is refused everywhere: she cannot sign in to connect, the link leads only to
-    // that sign-in, and once the gateway's cached verdict on her Gatehouse token has lapsed (at most
-    // VERDICT_CACHE_MS) the token itself is refused, so mcp-remote asks for a new sign-in, which
-    // she cannot pass. (Before this wait, a call may still get the connect prompt: which one a
-    // call gets depended on the machine's speed, and a slow CI run waited 60 s for an answer
-    // mcp-remote gives only after its own sign-in times out.)
+    // 4. Disabled, Ada is refused everywhere: she cannot sign in to connect, and once the gateway's
+    // cached verdict on her Gatehouse token has lapsed (at most VERDICT_CACHE_MS) the token itself
+    // is refused, so mcp-remote asks for a new sign-in, which she cannot pass. (Within that second
+    // a call may still be served: which one a call gets depended on the machine's speed, and a
+    // slow CI run waited 60 s for an answer mcp-remote gives only after its own sign-in times out.)
     assert.equal(await gh.gateway.store.setUserDisabled(ADA.username, true), true);
+    assert.equal(await gh.gateway.credentialConnections().revokeUser(adaId), 1);
+    const before = upstream.authorizations.length;
     assert.equal((await signedIn()).status, 401, 'a disabled user cannot sign in to connect');
-    const notSignedIn = await followInBrowser(again);
-    assert.match(notSignedIn.text, /Sign in as the user your agent acts for/, 'the link leads only to the sign-in she cannot pass');
     await new Promise((resolve) => setTimeout(resolve, VERDICT_CACHE_MS + 200));
-    second.send({ jsonrpc: '2.0', id: 4, method: 'tools/call', params: { name: 'whoami', arguments: {} } });
-    const reauthorization = new URL(await nthUrl(browserLog, 2, () => second?.stderr ?? ''));
+    remote.send({ jsonrpc: '2.0', id: 5, method: 'tools/call', params: { name: 'whoami', arguments: {} } });
+    const reauthorization = new URL(await nthUrl(browserLog, 2, () => remote.stderr));
     assert.equal(`${reauthorization.origin}${reauthorization.pathname}`, `${gh.origin}/oauth/authorize`);
     await assert.rejects(playUser(reauthorization, ADA), /sign-in answered 4\d\d/, 'a disabled user cannot sign in again');
-    assert.ok(upstream.authorizations.slice(seen).every((h) => !h.startsWith('Bearer ')), 'no token went upstream for the disabled user');
+    assert.equal((await gh.gateway.credentialConnections().list(adaId)).length, 0);
+    assert.ok(upstream.authorizations.slice(before).every((h) => !h.startsWith('Bearer ')), 'no token went upstream for the disabled user');
 
-    // 7. No upstream token reached mcp-remote, a log line, the audit or a file of the data directory in clear.
+    // 5. No upstream token reached mcp-remote, a log line, the audit or a file of the data directory in clear.
     const files = readdirSync(dataDir, { recursive: true, withFileTypes: true }).filter((e) => e.isFile());
     const stored = files.map((e) => readFileSync(path.join(e.parentPath, e.name)));
     const logs = gh.logs.text();
     for (const token of upstreamTokens) {
-      for (const said of [first.stdout, first.stderr, second.stdout, second.stderr]) assert.ok(!said.includes(token), 'mcp-remote saw an upstream token');
+      for (const said of [remote.stdout, remote.stderr]) assert.ok(!said.includes(token), 'mcp-remote saw an upstream token');
       assert.ok(!logs.includes(token), 'an upstream token is in the log');
       for (const bytes of stored) assert.equal(bytes.indexOf(Buffer.from(token)), -1, 'an upstream token is in a file in clear');
     }
   } finally {
-    for (const remote of [first, second]) {
-      if (!remote) continue;
-      remote.child.kill('SIGTERM');
-      await remote.exited;
-    }
+    remote.child.kill('SIGTERM');
+    await remote.exited;
     rmSync(dir, { recursive: true, force: true });
   }
 });

@@ -9,7 +9,7 @@ import type { JWTVerifyGetKey } from 'jose';
 import { tokenHandler } from '@modelcontextprotocol/sdk/server/auth/handlers/token.js';
 import { clientRegistrationHandler } from '@modelcontextprotocol/sdk/server/auth/handlers/register.js';
 import { revocationHandler } from '@modelcontextprotocol/sdk/server/auth/handlers/revoke.js';
-import type { ConfigData } from '../config/schema.ts';
+import type { ApiData, ConfigData } from '../config/schema.ts';
 import { AuthorizationServerSchema } from '../config/auth-schema.ts';
 import type { Store } from '../store/store.ts';
 import type { Logger } from '../log.ts';
@@ -38,6 +38,8 @@ import { authorizationServerMetadata } from './metadata.ts';
 import { sendErrorPage } from './pages.ts';
 import { adminClient } from './admin-client.ts';
 import { adminCodeExchange, type AdminSignIn } from './admin-exchange.ts';
+import { CONNECT_UPSTREAM, SignInConnections, type UpstreamAccounts } from './sign-in-connections.ts';
+import { serversOf } from '../upstream/federation/plan.ts';
 
 export interface AuthorizationServerDeps {
   store: Store;
@@ -50,6 +52,8 @@ export interface AuthorizationServerDeps {
   events?: AuthEventSink | undefined;
   /** The credentials key's vault: users' TOTP secrets are sealed under it (a vault of dataDir's key when absent). */
   vault?: CredentialVault | undefined;
+  /** Per-user upstream accounts, connected at sign-in for the APIs that need them (sign-in-connections.ts). */
+  upstreamAccounts?: UpstreamAccounts | undefined;
 }
 
 export interface AuthorizationServer {
@@ -121,7 +125,8 @@ export function createAuthorizationServer(deps: AuthorizationServerDeps): Author
   const providers = settings.externalProviders.map((p) => ({ name: p.name, displayName: p.displayName ?? p.name }));
   const tenantOf = resourceTenants(plans.map(({ api }) => api));
   const secondFactor = new SecondFactor(store, deps.vault ?? new CredentialVault(store, credentialsKeySource(dataDir)));
-  const interactions = new Interactions(store, tokens, log, { selfRegistration: settings.selfRegistration, issuer: (req) => issuer(req), providers, tenantOf, secondFactor, events });
+  const connections = deps.upstreamAccounts && new SignInConnections(store, deps.upstreamAccounts, apiServersOfResource(plans.map(({ api }) => api)), log);
+  const interactions = new Interactions(store, tokens, log, { selfRegistration: settings.selfRegistration, issuer: (req) => issuer(req), providers, tenantOf, secondFactor, events, connections });
   const provider = new GatehouseProvider(store, clients, tokens, signingKeys, interactions.begin, denylist, events, tenantOf);
   const external = settings.externalProviders.length > 0 ? new ExternalSignIn(settings.externalProviders, store, interactions, events, log, [DEFAULT_TENANT, ...config.tenants.map((t) => t.id)]) : undefined;
 
@@ -171,6 +176,7 @@ export function createAuthorizationServer(deps: AuthorizationServerDeps): Author
   app.all('/oauth/authorize', form, authorizeHandler({ store, clients, begin: interactions.begin, issuer, publicBase, supportedScopes, defaultScopes, apiPaths }));
   interactions.mount(app);
   external?.mount(app);
+  if (connections) app.get(CONNECT_UPSTREAM, (req, res) => connections.next(req, res, interactions.finishConnected));
 
   // The SDK's endpoint handlers; their own rate limiters are off (they key on the socket address,
   // wrong behind a proxy); client authentication runs first (see client-auth.ts).
@@ -262,6 +268,18 @@ function apiOfResource(apis: ReadonlyArray<{ name: string; path: string }>): (re
       return byPath.get(normalizeApiPath(new URL(resource).pathname));
     } catch {
       return undefined;
+    }
+  };
+}
+
+/** The servers of the API a resource URL names (its path is the API's path); none for what is no API. */
+function apiServersOfResource(apis: readonly ApiData[]): (resource: string) => readonly string[] {
+  const byPath = new Map(apis.map((api) => [normalizeApiPath(api.path), serversOf(api)]));
+  return (resource) => {
+    try {
+      return byPath.get(normalizeApiPath(new URL(resource).pathname)) ?? [];
+    } catch {
+      return [];
     }
   };
 }

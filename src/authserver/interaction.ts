@@ -25,6 +25,7 @@ import type { AuthEvents } from './events.ts';
 import { ADMIN_CLIENT_ID } from './admin-client.ts';
 import { userMayReach, userTenant, WRONG_TENANT_TITLE, wrongTenantMessage } from './tenancy.ts';
 import type { UserRecord } from '../store/store.ts';
+import type { SignInConnections } from './sign-in-connections.ts';
 
 const INTERACTION_TTL_MS = 10 * 60_000;
 /** How long a completed authorization's `state` is remembered per client (reuse is refused). */
@@ -63,6 +64,8 @@ export interface InteractionOptions {
   secondFactor: SecondFactor;
   /** Security events (a refused code). */
   events: AuthEvents;
+  /** Upstream accounts to connect after consent, before the client gets its code (sign-in-connections.ts). */
+  connections?: SignInConnections | undefined;
 }
 
 /** A loaded interaction: its id, its record and when it expires. */
@@ -333,7 +336,9 @@ export class Interactions {
     const csrf = this.boundSecret(req, res, id, interaction);
     if (csrf === undefined) return;
     if (!interaction.userId || !interaction.username) return res.redirect(303, `/oauth/login?interaction=${id}`);
+    const connect = interaction.clientId === ADMIN_CLIENT_ID ? [] : ((await this.options.connections?.pending(interaction, interaction.userId)) ?? []);
     const page = consentPage({
+      connect,
       interaction: id,
       csrf,
       clientName: interaction.clientName,
@@ -374,6 +379,25 @@ export class Interactions {
       this.log.info({ client: interaction.clientId, userId: user.id }, 'authorization server: access denied by the user');
       return res.redirect(303, withParams(interaction.redirectUri, { error: 'access_denied', error_description: 'The user denied access.', ...answer }));
     }
+    const connections = interaction.clientId === ADMIN_CLIENT_ID ? undefined : this.options.connections;
+    const connect = connections ? await connections.pending(interaction, user.id) : [];
+    if (connections && connect.length > 0) return connections.start(res, interaction, user, connect);
+    await this.answerWithCode(res, interaction, user);
+  }
+
+  /** The end of a sign-in that connected upstream accounts: the code, if the user may still reach the API. */
+  readonly finishConnected = async (res: Response, interaction: Interaction, user: UserRecord): Promise<void> => {
+    if (!this.mayReach(user, interaction)) {
+      this.log.info({ client: interaction.clientId, userId: user.id, resource: interaction.resource }, 'authorization server: sign-in refused, the user belongs to another tenant than the API');
+      return sendErrorPage(res, 403, WRONG_TENANT_TITLE, wrongTenantMessage(user.username));
+    }
+    await this.answerWithCode(res, interaction, user);
+  };
+
+  /** The approved authorization's answer to the client: a single-use code on its redirect URI. */
+  readonly answerWithCode = async (res: Response, interaction: Interaction, user: UserRecord): Promise<void> => {
+    const answer = { state: interaction.state, iss: interaction.issuer };
+    res.setHeader('Cache-Control', 'no-store');
     const code = randomToken();
     const payload: CodePayload = {
       clientId: interaction.clientId,
@@ -392,5 +416,5 @@ export class Interactions {
     await this.store.putGrant({ key: grantKeys.code(code), payload: { ...payload }, expiresAt: Date.now() + CODE_TTL_MS });
     this.log.info({ client: interaction.clientId, userId: user.id, scopes: interaction.scopes, resource: interaction.resource }, 'authorization server: access granted');
     res.redirect(303, withParams(interaction.redirectUri, { code, ...answer }));
-  }
+  };
 }

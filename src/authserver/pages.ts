@@ -82,13 +82,18 @@ export function signupPage(ctx: FormContext & { error?: string; username?: strin
 <button type="submit">Create account</button></form>`;
 }
 
-export function consentPage(ctx: FormContext & { clientId: string; redirectUri: string; scopes: readonly string[]; resource: string; username: string }): string {
+export function consentPage(ctx: FormContext & { clientId: string; redirectUri: string; scopes: readonly string[]; resource: string; username: string; connect?: readonly string[] }): string {
   const scopes = ctx.scopes.length > 0 ? ctx.scopes.map((s) => `<li><code>${escapeHtml(s)}</code></li>`).join('') : '<li>(no scopes)</li>';
+  const servers = ctx.connect ?? [];
+  const connect =
+    servers.length === 0
+      ? ''
+      : `<p class="connect">If you allow, you will first connect your account${servers.length > 1 ? 's' : ''} at ${servers.map((s) => `<strong>${escapeHtml(s)}</strong>`).join(', ')}: ${servers.length > 1 ? 'these servers act' : 'this server acts'} as you, and Gatehouse keeps the token${servers.length > 1 ? 's' : ''} for your calls.</p>`;
   return `<h1>Allow access?</h1>
 <p><strong>${escapeHtml(ctx.clientName)}</strong> asks to act as <strong>${escapeHtml(ctx.username)}</strong> on <code>${escapeHtml(ctx.resource)}</code>.</p>
 <p class="muted">Client id: <code>${escapeHtml(ctx.clientId)}</code>. The application names itself: allow only if you started this and the address below is what you expect.</p>
 <p>After you answer, you will be sent to:<br><code>${escapeHtml(ctx.redirectUri)}</code></p>
-<p>Permissions asked for:</p><ul>${scopes}</ul>
+<p>Permissions asked for:</p><ul>${scopes}</ul>${connect}
 <form method="post" action="/oauth/consent">${hidden({ interaction: ctx.interaction, csrf: ctx.csrf })}
 <button type="submit" name="decision" value="approve">Allow</button><button type="submit" name="decision" value="deny" class="secondary">Deny</button></form>`;
 }

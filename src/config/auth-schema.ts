@@ -199,6 +199,10 @@ export const OAuthUserAuthSchema = z
     serviceUser: z.string().min(1).optional().meta({ description: 'With `anonymous: service`: the user id whose connection serves agents without a user (connect it with `gatehouse connections connect`).' }),
     refreshBefore: Duration.default(60_000).meta({ description: 'Refresh a token this long before it expires (one refresh shared by concurrent calls).' }),
     connectTtl: Duration.default(600_000).meta({ description: 'How long a connect link (and the authorization that follows it) stays valid. Single use.' }),
+    connectAtSignIn: z.boolean().default(true).meta({
+      description:
+        'When a user signs in at Gatehouse\'s embedded authorization server for an API that uses this server and has not connected it yet, connect it then, before the client gets its code (desktop clients stop on a prompt at their first `initialize`). `false`: only when a call needs it (the connect prompt).',
+    }),
   })
   .refine((v) => v.anonymous !== 'service' || v.serviceUser !== undefined, { message: 'expected `serviceUser` with `anonymous: service`', path: ['serviceUser'] })
   .meta({ description: 'Per-user upstream OAuth: each user connects their own account at the upstream once; Gatehouse keeps the token sealed and sends it on that user\'s calls. See docs/upstream-identity.md.' });

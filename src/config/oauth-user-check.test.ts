@@ -30,7 +30,7 @@ test('a per-user server loads with its defaults', () => {
   const config = parseConfigText(`servers:\n  gh:\n    url: https://example.com/mcp\n    auth: { type: oauth-user }\n${API}`, 'up.yaml', {});
   const server = config.servers.gh!;
   assert.ok('url' in server);
-  assert.deepEqual(server.auth, { type: 'oauth-user', anonymous: 'refuse', refreshBefore: 60_000, connectTtl: 600_000 });
+  assert.deepEqual(server.auth, { type: 'oauth-user', anonymous: 'refuse', refreshBefore: 60_000, connectTtl: 600_000, connectAtSignIn: true });
 });
 
 test('anonymous: service needs serviceUser', () => {

@@ -148,7 +148,7 @@ export async function playUser(
     decision: options.decision ?? 'approve',
   });
   if (answered.status !== 303 || !answered.location) throw new Error(`consent answered ${answered.status}: ${answered.text}`);
-  return { final: new URL(answered.location), loginPage: login.text, consentPage: consent.text, jar, interaction };
+  return { final: new URL(answered.location, loginUrl), loginPage: login.text, consentPage: consent.text, jar, interaction };
 }
 
 export interface OAuthSetup {

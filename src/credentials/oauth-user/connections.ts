@@ -16,6 +16,7 @@ import { UpstreamAuthorizationResolver, callbackUrl, clientMetadataUrl, type OAu
 import { OAuthUserCredentials, tokenOf } from './user-credentials.ts';
 import { sendConnectError, sendConnected } from './connect-pages.ts';
 import { CONNECTIONS_PAGE, ConnectionsPage } from './connections-page.ts';
+import type { UpstreamAccounts } from '../../authserver/sign-in-connections.ts';
 
 const FLOW_PREFIX = 'oauth-user-flow:';
 
@@ -33,7 +34,7 @@ export interface RevokeOutcome {
   readonly revokedUpstream: boolean | undefined;
 }
 
-export class UserConnections {
+export class UserConnections implements UpstreamAccounts {
   readonly tokens: UserTokenStore;
   readonly tickets: ConnectTickets;
   private readonly servers = new Map<string, ServerEntry>();
@@ -81,6 +82,30 @@ export class UserConnections {
 
   list(userId?: string): Promise<ConnectionSummary[]> {
     return this.tokens.list(userId);
+  }
+
+  /** Of `servers`, the per-user ones connected at sign-in (`connectAtSignIn`) that this user has not connected. */
+  async unconnected(userId: string, servers: readonly string[]): Promise<string[]> {
+    const wanted = servers.filter((server) => this.servers.get(server)?.credentials.config.connectAtSignIn === true);
+    if (wanted.length === 0) return [];
+    const connected = new Set((await this.tokens.list(userId)).map((c) => c.server));
+    return wanted.filter((server) => !connected.has(server));
+  }
+
+  /**
+   * Sign-in's step for one server (src/authserver/sign-in-connections.ts): the browser, already
+   * proven to be the user's, goes to the upstream's authorization and comes back to `returnTo`
+   * whatever the outcome (a server that cannot be used now is asked for again on a call).
+   */
+  async begin(req: IncomingMessage, res: ServerResponse, userId: string, server: string, returnTo: string): Promise<void> {
+    const base = this.base(req);
+    const entry = this.servers.get(server);
+    try {
+      if (entry) return await this.authorize(res, entry, server, userId, base, returnTo);
+    } catch (error) {
+      this.log.warn({ server, user: userId, err: (error as Error).message }, 'connecting an upstream account at sign-in failed; the user is asked again on a call');
+    }
+    res.writeHead(303, { location: `${base}${returnTo}`, 'cache-control': 'no-store', 'referrer-policy': 'no-referrer' }).end();
   }
 
   /** Deletes a user's connection to a server and revokes its tokens upstream where the server supports RFC 7009. */
@@ -205,12 +230,17 @@ export class UserConnections {
     }
     const redeemed = await this.tickets.redeem(ticket, server);
     if (!redeemed.ok) return sendConnectError(res, 400, 'Invalid link', redeemed.reason);
+    await this.authorize(res, entry, server, redeemed.userId, base, undefined);
+  }
+
+  /** Sends the browser to the upstream's authorization endpoint for this user (PKCE, state, resource). */
+  private async authorize(res: ServerResponse, entry: ServerEntry, server: string, userId: string, base: string, returnTo: string | undefined): Promise<void> {
     const up = await entry.resolver.resolve(base);
     const verifier = oauth.generateRandomCodeVerifier();
     const state = oauth.generateRandomState();
     await this.store.putGrant({
       key: FLOW_PREFIX + digest(state),
-      payload: { userId: redeemed.userId, server, verifier, base },
+      payload: { userId, server, verifier, base, ...(returnTo !== undefined && { returnTo }) },
       expiresAt: Date.now() + entry.credentials.config.connectTtl,
     });
     const target = new URL(up.as.authorization_endpoint!);
@@ -222,7 +252,7 @@ export class UserConnections {
     target.searchParams.set('code_challenge_method', 'S256');
     target.searchParams.set('resource', up.resource);
     if (up.scopes.length > 0) target.searchParams.set('scope', up.scopes.join(' '));
-    this.log.info({ server, user: redeemed.userId }, 'user sent to the upstream authorization server');
+    this.log.info({ server, user: userId, atSignIn: returnTo !== undefined }, 'user sent to the upstream authorization server');
     res.writeHead(302, { location: target.href, 'cache-control': 'no-store', 'referrer-policy': 'no-referrer' }).end();
   }
 
@@ -232,9 +262,11 @@ export class UserConnections {
     if (!state) return sendConnectError(res, 400, 'Invalid answer', 'The authorization server\'s answer carries no state.');
     const flow = await this.store.takeGrant(FLOW_PREFIX + digest(state));
     if (!flow) return sendConnectError(res, 400, 'Invalid answer', 'This answer is unknown, expired or was already used; retry the call in your agent for a new link.');
-    const { userId, server, verifier, base } = flow.payload as { userId: string; server: string; verifier: string; base: string };
+    const { userId, server, verifier, base, returnTo } = flow.payload as { userId: string; server: string; verifier: string; base: string; returnTo?: string };
+    // At sign-in the chain goes on whatever happened here: the page would stop it.
+    const done = returnTo === undefined ? undefined : () => void res.writeHead(303, { location: `${base}${returnTo}`, 'cache-control': 'no-store', 'referrer-policy': 'no-referrer' }).end();
     const entry = this.servers.get(server);
-    if (!entry) return sendConnectError(res, 400, 'Invalid answer', `Server "${server}" is no longer connected per user.`);
+    if (!entry) return done ? done() : sendConnectError(res, 400, 'Invalid answer', `Server "${server}" is no longer connected per user.`);
     const up = await entry.resolver.resolve(base);
     let params: URLSearchParams;
     try {
@@ -243,7 +275,7 @@ export class UserConnections {
     } catch (error) {
       const reason = error instanceof oauth.AuthorizationResponseError ? `${error.error}${error.error_description ? `: ${error.error_description}` : ''}` : (error as Error).message;
       this.log.info({ server, user: userId, reason }, 'upstream authorization refused or invalid');
-      return sendConnectError(res, 400, 'Not connected', `The authorization at "${server}" did not complete (${reason}).`);
+      return done ? done() : sendConnectError(res, 400, 'Not connected', `The authorization at "${server}" did not complete (${reason}).`);
     }
     const started = Date.now();
     let token: UserToken;
@@ -253,11 +285,12 @@ export class UserConnections {
     } catch (error) {
       const reason = error instanceof oauth.ResponseBodyError ? error.error : (error as Error).message;
       this.log.warn({ server, user: userId, reason }, 'upstream token request failed');
-      return sendConnectError(res, 502, 'Not connected', `"${server}" did not give a token (${reason}).`);
+      return done ? done() : sendConnectError(res, 502, 'Not connected', `"${server}" did not give a token (${reason}).`);
     }
     await this.tokens.put(userId, server, token);
     entry.credentials.forget(userId);
-    this.log.info({ server, user: userId }, 'user connected an upstream account');
+    this.log.info({ server, user: userId, atSignIn: done !== undefined }, 'user connected an upstream account');
+    if (done) return done();
     sendConnected(res, server);
   }
 }
