@@ -15,11 +15,16 @@ export function sendHtml(res: ServerResponse, status: number, title: string, bod
     'content-type': 'text/html; charset=utf-8',
     'content-length': Buffer.byteLength(html),
     'cache-control': 'no-store',
-    'content-security-policy': "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
+    // No form-action: the sign-in form of a connect link is answered with a redirect that goes on
+    // to the upstream's authorization server (and whatever origins it signs people in through),
+    // and browsers hold every hop of a form's redirects to form-action. The forms post only here.
+    'content-security-policy': "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'; base-uri 'none'",
     'x-frame-options': 'DENY',
     'x-content-type-options': 'nosniff',
-    // The callback URL carries the code: never send it on as a Referer.
-    'referrer-policy': 'no-referrer',
+    // The callback URL carries the code: never send it on as a Referer to another site. Not
+    // no-referrer: under it browsers send `Origin: null` on the pages' own form posts, which
+    // Gatehouse's Origin check refuses.
+    'referrer-policy': 'same-origin',
     ...extraHeaders,
   });
   res.end(html);
