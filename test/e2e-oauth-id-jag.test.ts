@@ -21,6 +21,8 @@ import { createExternalUser } from '../src/authserver/users.ts';
 const JWT_BEARER = 'urn:ietf:params:oauth:grant-type:jwt-bearer';
 const PARTNER_ISSUER = 'http://127.0.0.1:9/partner';
 const PLAIN_ISSUER = 'http://127.0.0.1:9/plain';
+/** A provider nobody answers for (the discard port, closed): its keys cannot be read. */
+const DOWN_ISSUER = 'http://127.0.0.1:9/down';
 
 let idp: IdJagIdp;
 let everything: RunningEverything;
@@ -75,6 +77,7 @@ before(async () => {
         { name: 'corp', displayName: 'Corp SSO', issuer: idp.issuer, clientId: 'gatehouse-at-corp', groupsClaim: 'groups', users: 'create', identityAssertions: { maxLifetime: '10m' } },
         { name: 'partner', issuer: PARTNER_ISSUER, clientId: 'gatehouse', identityAssertions: { clients: ['someone-else'] } },
         { name: 'plain', issuer: PLAIN_ISSUER, clientId: 'gatehouse' },
+        { name: 'down', issuer: DOWN_ISSUER, clientId: 'gatehouse', timeout: '2s', identityAssertions: {} },
       ],
     },
   });
@@ -264,6 +267,7 @@ test('refusals: each bad ID-JAG gets an RFC 6749 error naming the check, and a s
     ['unsigned (alg none)', idp.mint(claims('alice'), { key: 'none' }), 400, 'invalid_grant', /algorithm is not accepted|not a valid signed JWT/],
     ['signed by another key', idp.mint(claims('alice'), { key: 'impostor' }), 400, 'invalid_grant', /signature does not verify/],
     ['not a JWT', Promise.resolve('not-a-jwt'), 400, 'invalid_grant', /not a JWT/],
+    ['provider unreachable', idp.mint(claims('alice', { iss: DOWN_ISSUER })), 502, 'server_error', /down could not be reached/],
     ['client that did not register the grant', idp.mint(claims('alice')), 400, 'unauthorized_client', /did not register the grant type/, { client: await registerConfidential({ grant_types: ['authorization_code'], redirect_uris: ['http://127.0.0.1:9999/callback'] }) }],
     ['wrong client secret', idp.mint(claims('alice')), 401, 'invalid_client', /wrong client_secret/, { client: { id: app.id, secret: 'not-the-secret' } }],
   ];

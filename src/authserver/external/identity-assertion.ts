@@ -67,6 +67,8 @@ class Refusal extends Error {
     readonly error: 'invalid_request' | 'invalid_grant' | 'unauthorized_client' | 'invalid_target' | 'invalid_scope' | 'server_error',
     message: string,
     readonly status = 400,
+    /** A jti seen before: recorded as a replay. */
+    readonly replay = false,
   ) {
     super(message);
   }
@@ -108,8 +110,7 @@ export function identityAssertionGrant(deps: IdentityAssertionDeps): RequestHand
       const refusal = error instanceof Refusal ? error : undefined;
       if (!refusal) deps.log.error({ err: error }, 'authorization server: identity assertion failed unexpectedly');
       const { error: code, message, status } = refusal ?? new Refusal('server_error', 'internal error', 500);
-      const replayed = refusal?.message.startsWith('the assertion was already redeemed') === true;
-      deps.events.emit(replayed ? 'identity-assertion-replayed' : 'identity-assertion-refused', {
+      deps.events.emit(refusal?.replay === true ? 'identity-assertion-replayed' : 'identity-assertion-refused', {
         endpoint: TOKEN,
         status,
         clientId,
@@ -171,7 +172,7 @@ export function identityAssertionGrant(deps: IdentityAssertionDeps): RequestHand
 
     // Single use: the jti is remembered (per issuer) until the assertion expires anyway.
     const fresh = await deps.store.addGrant({ key: `id-jag:${sha256(`${config.issuer}\n${String(claims.jti)}`)}`, payload: { clientId, provider: config.name }, expiresAt: (exp + SKEW_S) * 1000 });
-    if (!fresh) throw new Refusal('invalid_grant', 'the assertion was already redeemed (its jti was seen before): get a new one from your identity provider');
+    if (!fresh) throw new Refusal('invalid_grant', 'the assertion was already redeemed (its jti was seen before): get a new one from your identity provider', 400, true);
 
     // The user, exactly as at external sign-in.
     const mapped = mapClaims(config, claims);
@@ -220,7 +221,8 @@ export function identityAssertionGrant(deps: IdentityAssertionDeps): RequestHand
     try {
       keys = await provider.client.keys();
     } catch (error) {
-      throw new Refusal('server_error', error instanceof ExternalSignInError ? error.message : `the keys of ${provider.config.name} could not be read`, 502);
+      if (error instanceof ExternalSignInError) throw new Refusal('server_error', error.message, error.status >= 500 ? error.status : 502);
+      throw new Refusal('server_error', `the keys of ${provider.config.name} could not be read`, 502);
     }
     try {
       const { payload } = await jwtVerify(assertion, keys, {
