@@ -13,7 +13,8 @@ import assert from 'node:assert/strict';
 import { Client, CrossAppAccessProvider, StreamableHTTPClientTransport, discoverAndRequestJwtAuthGrant } from '@modelcontextprotocol/client';
 import { decodeJwt } from 'jose';
 import { LOCAL_EGRESS, startEverything, startTestGateway, type RunningEverything, type TestGateway } from './helpers/gatehouse.ts';
-import { registerClient, tokenRequest } from './helpers/oauth-flow.ts';
+import { pkcePair, registerClient, tokenRequest } from './helpers/oauth-flow.ts';
+import { Browser } from './helpers/login-idp.ts';
 import { recordsWhen } from './helpers/audit-db.ts';
 import { startIdJagIdp, type IdJagIdp } from './helpers/id-jag-idp.ts';
 import { createExternalUser } from '../src/authserver/users.ts';
@@ -75,9 +76,10 @@ before(async () => {
     authorizationServer: {
       externalProviders: [
         { name: 'corp', displayName: 'Corp SSO', issuer: idp.issuer, clientId: 'gatehouse-at-corp', groupsClaim: 'groups', users: 'create', identityAssertions: { maxLifetime: '10m' } },
-        { name: 'partner', issuer: PARTNER_ISSUER, clientId: 'gatehouse', identityAssertions: { clients: ['someone-else'] } },
+        // Trusted for identity assertions only (no client of Gatehouse there): not on the login page.
+        { name: 'partner', displayName: 'Partner IdP', issuer: PARTNER_ISSUER, identityAssertions: { clients: ['someone-else'] } },
         { name: 'plain', issuer: PLAIN_ISSUER, clientId: 'gatehouse' },
-        { name: 'down', issuer: DOWN_ISSUER, clientId: 'gatehouse', timeout: '2s', identityAssertions: {} },
+        { name: 'down', issuer: DOWN_ISSUER, timeout: '2s', identityAssertions: {} },
       ],
     },
   });
@@ -123,6 +125,15 @@ test('metadata offers the JWT bearer grant; a confidential client registers it w
     body: JSON.stringify({ client_name: 'code flow without redirect', redirect_uris: [], grant_types: ['authorization_code'], token_endpoint_auth_method: 'client_secret_basic' }),
   });
   assert.equal(noRedirect.status, 400);
+
+  // The login page offers the providers Gatehouse has a client at, not those trusted for assertions only.
+  const browserClient = await registerClient(origin, { redirect_uris: ['http://127.0.0.1:45198/callback'] });
+  const { challenge } = await pkcePair();
+  const query = new URLSearchParams({ response_type: 'code', client_id: browserClient, redirect_uri: 'http://127.0.0.1:45198/callback', code_challenge: challenge, code_challenge_method: 'S256', state: 's', resource: gh.url('tools') });
+  const login = await new Browser([origin]).go(`${origin}/oauth/authorize?${query}`);
+  assert.equal(login.status, 200, login.text);
+  assert.match(login.text, /Sign in with Corp SSO/);
+  assert.doesNotMatch(login.text, /Sign in with (Partner IdP|down)/);
 });
 
 test('the SDK client signs in at the IdP, gets an ID-JAG there and a Gatehouse token without consent, and calls tools as the mapped user', async () => {

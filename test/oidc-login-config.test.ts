@@ -67,6 +67,11 @@ test('identity assertions: on with the block, its defaults, and config errors na
   const twoForOneIssuer = problem(withProvider(['- { name: corp, issuer: "https://a.example", clientId: a, identityAssertions: {} }', '- { name: mail, issuer: "https://a.example", clientId: a, username: email, identityAssertions: {} }']));
   assert.match(twoForOneIssuer, /externalProviders\[1\]\.identityAssertions/);
   assert.match(twoForOneIssuer, /one provider per issuer: "corp" already redeems/);
+  // A provider trusted for assertions alone needs no client of Gatehouse there; any other does.
+  const assertionsOnly = parseConfigText(withProvider(['- { name: partner, issuer: "https://p.example", identityAssertions: {} }']), 'gatehouse.yaml', {});
+  assert.equal(assertionsOnly.authorizationServer!.externalProviders[0]!.clientId, undefined);
+  assert.match(problem(withProvider(['- { name: partner, issuer: "https://p.example", identityAssertions: { enabled: false } }'])), /externalProviders\[0\]\.clientId/);
+  assert.match(problem(withProvider(['- { name: partner, issuer: "https://p.example", clientSecret: s, identityAssertions: {} }'])), /externalProviders\[0\]\.clientSecret/);
   // Sign-in alone may share an issuer with the provider that redeems its assertions.
   parseConfigText(withProvider(['- { name: corp, issuer: "https://a.example", clientId: a, identityAssertions: {} }', '- { name: mail, issuer: "https://a.example", clientId: a, username: email }']), 'gatehouse.yaml', {});
 });

@@ -11,6 +11,7 @@ import { clientRegistrationHandler } from '@modelcontextprotocol/sdk/server/auth
 import { revocationHandler } from '@modelcontextprotocol/sdk/server/auth/handlers/revoke.js';
 import type { ConfigData } from '../config/schema.ts';
 import { AuthorizationServerSchema } from '../config/auth-schema.ts';
+import { offersSignIn } from '../config/oidc-login-schema.ts';
 import type { Store } from '../store/store.ts';
 import type { Logger } from '../log.ts';
 import type { RouteHandler } from '../http/routes.ts';
@@ -120,13 +121,14 @@ export function createAuthorizationServer(deps: AuthorizationServerDeps): Author
   const events = new AuthEvents(log, deps.events, apiOfResource(plans.map(({ api }) => api)));
   const denylist = new TokenDenylist(store);
   const tokens = new TokenIssuer(store, signingKeys, { accessMs: settings.accessTokenTtl, refreshMs: settings.refreshTokenTtl }, denylist);
-  const providers = settings.externalProviders.map((p) => ({ name: p.name, displayName: p.displayName ?? p.name }));
+  const signInProviders = settings.externalProviders.filter(offersSignIn);
+  const providers = signInProviders.map((p) => ({ name: p.name, displayName: p.displayName ?? p.name }));
   const tenantOf = resourceTenants(plans.map(({ api }) => api));
   const secondFactor = new SecondFactor(store, deps.vault ?? new CredentialVault(store, credentialsKeySource(dataDir)));
   const interactions = new Interactions(store, tokens, log, { selfRegistration: settings.selfRegistration, issuer: (req) => issuer(req), providers, tenantOf, secondFactor, events });
   const provider = new GatehouseProvider(store, clients, tokens, signingKeys, interactions.begin, denylist, events, tenantOf);
   const tenantIds = [DEFAULT_TENANT, ...config.tenants.map((t) => t.id)];
-  const external = settings.externalProviders.length > 0 ? new ExternalSignIn(settings.externalProviders, store, interactions, events, log, tenantIds) : undefined;
+  const external = signInProviders.length > 0 ? new ExternalSignIn(signInProviders, store, interactions, events, log, tenantIds) : undefined;
   const idJag = assertions
     ? identityAssertionGrant({ providers: settings.externalProviders, store, tokens, events, log, issuer, publicBase, apiPaths, scopesOf: apiScopes(plans, settings.scopes), tenantOf, tenants: tenantIds })
     : undefined;

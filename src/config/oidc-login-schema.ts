@@ -52,7 +52,11 @@ export const ExternalProviderSchema = z
     }),
     displayName: z.string().min(1).max(60).optional().meta({ description: 'Shown on the login page as "Sign in with <displayName>" (default: the name).' }),
     issuer: IssuerUrl.meta({ description: "The provider's issuer URL; its OpenID discovery document is read from `<issuer>/.well-known/openid-configuration`. https, or http on a loopback address." }),
-    clientId: z.string().min(1, 'expected the client id Gatehouse has at the provider').meta({ description: "Gatehouse's client id at the provider." }),
+    clientId: z
+      .string()
+      .min(1, 'expected the client id Gatehouse has at the provider')
+      .optional()
+      .meta({ description: "Gatehouse's client id at the provider: required for sign-in on the login page. A provider without it is trusted for `identityAssertions` only and is not offered on the login page." }),
     clientSecret: z
       .string()
       .min(1, 'expected the client secret (empty: is its environment variable set?), or no clientSecret for a public client')
@@ -86,7 +90,15 @@ export const ExternalProviderSchema = z
     timeout: Duration.default(10_000).meta({ description: 'How long each request to the provider (discovery, token, keys) may take before the sign-in ends with an error page (504).' }),
     identityAssertions: IdentityAssertionsSchema.optional(),
   })
-  .meta({ description: 'An external OpenID Connect provider people can sign in with on the login page, beside their password.' });
+  .superRefine((provider, ctx) => {
+    if (provider.clientId === undefined && provider.identityAssertions?.enabled !== true) {
+      ctx.addIssue({ code: 'custom', path: ['clientId'], message: 'expected the client id Gatehouse has at the provider (only a provider trusted for identityAssertions alone may go without)' });
+    }
+    if (provider.clientId === undefined && provider.clientSecret !== undefined) {
+      ctx.addIssue({ code: 'custom', path: ['clientSecret'], message: 'expected no clientSecret without a clientId' });
+    }
+  })
+  .meta({ description: 'An external OpenID Connect provider people can sign in with on the login page, beside their password, and whose identity assertions (ID-JAG) may be trusted.' });
 
 export const ExternalProvidersSchema = z
   .array(ExternalProviderSchema)
@@ -109,4 +121,9 @@ export const ExternalProvidersSchema = z
   .meta({ description: 'External OpenID Connect providers (Keycloak, Entra ID, Okta, Google, …) offered on the login page. Local passwords stay available.' });
 
 export type ExternalProviderConfig = z.output<typeof ExternalProviderSchema>;
+/** A provider people can sign in with on the login page: one with Gatehouse's client id there. */
+export type SignInProviderConfig = ExternalProviderConfig & { clientId: string };
+export function offersSignIn(provider: ExternalProviderConfig): provider is SignInProviderConfig {
+  return provider.clientId !== undefined;
+}
 export type IdentityAssertionsConfig = z.output<typeof IdentityAssertionsSchema>;

@@ -38,7 +38,8 @@ export class OidcClient {
   private readonly insecure: boolean;
 
   constructor(readonly config: ExternalProviderConfig) {
-    this.client = { client_id: config.clientId };
+    // A provider trusted for identity assertions only has no client here: discovery and keys only.
+    this.client = { client_id: config.clientId ?? '' };
     // http only to loopback (the schema refuses any other http issuer).
     this.insecure = new URL(config.issuer).protocol === 'http:' && isLoopback(new URL(config.issuer));
   }
@@ -88,7 +89,7 @@ export class OidcClient {
     const pending = { state: oauth.generateRandomState(), nonce: oauth.generateRandomNonce(), verifier: oauth.generateRandomCodeVerifier() };
     const url = new URL(as.authorization_endpoint!);
     url.search = new URLSearchParams({
-      client_id: this.config.clientId,
+      client_id: this.client.client_id,
       redirect_uri: redirectUri,
       response_type: 'code',
       scope: this.config.scopes.join(' '),
