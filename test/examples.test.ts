@@ -15,7 +15,7 @@ const examplesDir = path.join(root, 'examples');
 const SCHEMA_LINE = '# yaml-language-server: $schema=../schema/gatehouse.schema.json';
 
 // The variables the examples and README reference, as a user would export them.
-const env: NodeJS.ProcessEnv = { UPSTREAM_TOKEN: 'example-upstream-token', AGENT_KEY: 'example-agent-key-0123456789', KEYCLOAK_CLIENT_SECRET: 'example-client-secret' };
+const env: NodeJS.ProcessEnv = { UPSTREAM_TOKEN: 'example-upstream-token', AGENT_KEY: 'example-agent-key-0123456789', KEYCLOAK_CLIENT_SECRET: 'example-client-secret', OKTA_CLIENT_SECRET: 'example-client-secret' };
 
 const examples = existsSync(examplesDir)
   ? readdirSync(examplesDir)

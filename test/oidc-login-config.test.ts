@@ -48,3 +48,30 @@ test('a bad issuer, a missing client id, a duplicate name or scopes without open
   assert.match(problem(withProvider(['- { name: corp, issuer: "https://a.example", clientId: a, scopes: [email] }'])), /externalProviders\[0\]\.scopes.*openid/s);
   assert.match(problem(withProvider(['- { name: "Corp SSO", issuer: "https://a.example", clientId: a }'])), /externalProviders\[0\]\.name/);
 });
+
+test('identity assertions: on with the block, its defaults, and config errors naming the field', () => {
+  const config = parseConfigText(withProvider(['- name: corp', '  issuer: https://sso.example.com', '  clientId: gatehouse', '  identityAssertions: {}']), 'gatehouse.yaml', {});
+  const assertions = config.authorizationServer!.externalProviders[0]!.identityAssertions!;
+  assert.equal(assertions.enabled, true);
+  assert.equal(assertions.maxLifetime, 600_000);
+  assert.equal(assertions.clients, undefined);
+  assert.ok(!(assertions.algorithms as string[]).includes('none') && !(assertions.algorithms as string[]).includes('HS256'));
+  assert.equal(parseConfigText(withProvider(['- { name: corp, issuer: "https://sso.example.com", clientId: g }']), 'gatehouse.yaml', {}).authorizationServer!.externalProviders[0]!.identityAssertions, undefined, 'off without the block');
+
+  const hmac = problem(withProvider(['- { name: corp, issuer: "https://a.example", clientId: a, identityAssertions: { algorithms: [HS256] } }']));
+  assert.match(hmac, /authorizationServer\.externalProviders\[0\]\.identityAssertions\.algorithms/);
+  assert.match(problem(withProvider(['- { name: corp, issuer: "https://a.example", clientId: a, identityAssertions: { algorithms: [none] } }'])), /identityAssertions\.algorithms/);
+  assert.match(problem(withProvider(['- { name: corp, issuer: "https://a.example", clientId: a, identityAssertions: { maxLifetime: "ten minutes" } }'])), /identityAssertions\.maxLifetime/);
+  assert.match(problem(withProvider(['- { name: corp, issuer: "https://a.example", clientId: a, identityAssertions: { clients: [] } }'])), /identityAssertions\.clients/);
+  assert.match(problem(withProvider(['- { name: corp, issuer: "https://a.example", clientId: a, identityAssertions: { enable: true } }'])), /identityAssertions/);
+  const twoForOneIssuer = problem(withProvider(['- { name: corp, issuer: "https://a.example", clientId: a, identityAssertions: {} }', '- { name: mail, issuer: "https://a.example", clientId: a, username: email, identityAssertions: {} }']));
+  assert.match(twoForOneIssuer, /externalProviders\[1\]\.identityAssertions/);
+  assert.match(twoForOneIssuer, /one provider per issuer: "corp" already redeems/);
+  // A provider trusted for assertions alone needs no client of Gatehouse there; any other does.
+  const assertionsOnly = parseConfigText(withProvider(['- { name: partner, issuer: "https://p.example", identityAssertions: {} }']), 'gatehouse.yaml', {});
+  assert.equal(assertionsOnly.authorizationServer!.externalProviders[0]!.clientId, undefined);
+  assert.match(problem(withProvider(['- { name: partner, issuer: "https://p.example", identityAssertions: { enabled: false } }'])), /externalProviders\[0\]\.clientId/);
+  assert.match(problem(withProvider(['- { name: partner, issuer: "https://p.example", clientSecret: s, identityAssertions: {} }'])), /externalProviders\[0\]\.clientSecret/);
+  // Sign-in alone may share an issuer with the provider that redeems its assertions.
+  parseConfigText(withProvider(['- { name: corp, issuer: "https://a.example", clientId: a, identityAssertions: {} }', '- { name: mail, issuer: "https://a.example", clientId: a, username: email }']), 'gatehouse.yaml', {});
+});

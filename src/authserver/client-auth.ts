@@ -57,6 +57,8 @@ export function clientAuthentication(clients: ClientRegistry): RequestHandler {
         const ok = timingSafeEqual(Buffer.from(sha256(secret), 'hex'), Buffer.from(found.secretHash, 'hex'));
         if (!ok) return refuse(res, 401, 'invalid_client', 'wrong client_secret', basic);
       }
+      // For handlers that need more than the id (external/identity-assertion.ts: is it confidential?).
+      res.locals.client = found;
       req.body = { ...body, client_id: id };
       delete (req.body as Record<string, unknown>).client_secret;
       next();

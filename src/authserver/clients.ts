@@ -13,6 +13,9 @@ import type { Store } from '../store/store.ts';
 import { ClientMetadataError, ClientMetadataFetcher, isUrlClientId } from './cimd.ts';
 import { redirectUriProblem } from './redirects.ts';
 
+/** The JWT bearer grant (RFC 7523), by which identity assertions are redeemed (external/identity-assertion.ts). */
+const JWT_BEARER = 'urn:ietf:params:oauth:grant-type:jwt-bearer';
+
 export const AUTH_METHODS = ['none', 'client_secret_basic', 'client_secret_post'] as const;
 
 export function sha256(text: string): string {
@@ -31,6 +34,8 @@ export class ClientRegistry implements OAuthRegisteredClientsStore {
     private readonly unusedClientTtl: number,
     /** The admin listener's built-in client (admin-client.ts), when it has one. */
     private readonly builtIn?: OAuthClientInformationFull,
+    /** Identity assertions are redeemed: clients may register the JWT bearer grant type. */
+    private readonly jwtBearer = false,
   ) {}
 
   /** The client, or why there is none (shown on the authorization error page). */
@@ -62,13 +67,16 @@ export class ClientRegistry implements OAuthRegisteredClientsStore {
     // A public client has no secret; the SDK made one for any other method: keep only its digest.
     const { client_secret: secret, ...metadata } = full;
     const method = metadata.token_endpoint_auth_method ?? 'client_secret_basic';
-    const stored = { ...metadata, token_endpoint_auth_method: method, grant_types: metadata.grant_types ?? ['authorization_code'], response_types: ['code'] };
+    const grantTypes = metadata.grant_types ?? ['authorization_code'];
+    const stored = { ...metadata, token_endpoint_auth_method: method, grant_types: grantTypes, response_types: grantTypes.includes('authorization_code') ? ['code'] : [] };
     await this.store.saveOAuthClient({ clientId: full.client_id, metadata: stored, secretHash: secret === undefined ? undefined : sha256(secret), createdAt: Date.now(), usedAt: undefined });
     return { ...stored, client_id: full.client_id, ...(secret === undefined ? {} : { client_secret: secret, client_secret_expires_at: 0 }) };
   }
 
   private check(client: OAuthClientInformationFull): void {
-    if (client.redirect_uris.length === 0) throw new CustomOAuthError('invalid_redirect_uri', 'expected at least one redirect_uri');
+    const grants = client.grant_types ?? ['authorization_code'];
+    // A client of the JWT bearer grant alone is never redirected: it needs no redirect URI (RFC 7591 §2).
+    if (client.redirect_uris.length === 0 && grants.includes('authorization_code')) throw new CustomOAuthError('invalid_redirect_uri', 'expected at least one redirect_uri');
     for (const uri of client.redirect_uris) {
       const problem = redirectUriProblem(uri);
       if (problem) throw new CustomOAuthError('invalid_redirect_uri', problem);
@@ -77,9 +85,12 @@ export class ClientRegistry implements OAuthRegisteredClientsStore {
     if (!(AUTH_METHODS as readonly string[]).includes(method)) {
       throw new InvalidClientMetadataError(`token_endpoint_auth_method "${method}" is not supported (supported: ${AUTH_METHODS.join(', ')})`);
     }
-    const grants = client.grant_types ?? ['authorization_code'];
-    const unsupported = grants.filter((g) => g !== 'authorization_code' && g !== 'refresh_token');
-    if (unsupported.length > 0) throw new InvalidClientMetadataError(`grant_types ${unsupported.join(', ')} not supported (supported: authorization_code, refresh_token)`);
+    const supported = ['authorization_code', 'refresh_token', ...(this.jwtBearer ? [JWT_BEARER] : [])];
+    const unsupported = grants.filter((g) => !supported.includes(g));
+    if (unsupported.length > 0) throw new InvalidClientMetadataError(`grant_types ${unsupported.join(', ')} not supported (supported: ${supported.join(', ')})`);
+    if (grants.length === 0) throw new InvalidClientMetadataError('grant_types must name at least one grant type');
+    // An identity assertion names its client: only a client that authenticates may redeem one.
+    if (grants.includes(JWT_BEARER) && method === 'none') throw new InvalidClientMetadataError(`grant type ${JWT_BEARER} is for confidential clients: use client_secret_basic or client_secret_post`);
     if (client.response_types && client.response_types.some((t) => t !== 'code')) throw new InvalidClientMetadataError('response_types: only "code" is supported');
     const unknownScopes = (client.scope ?? '').split(' ').filter((s) => s !== '' && !this.supportedScopes.has(s));
     if (unknownScopes.length > 0) throw new InvalidClientMetadataError(`scope: ${unknownScopes.join(', ')} not supported (supported: ${[...this.supportedScopes].join(' ')})`);

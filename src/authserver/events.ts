@@ -1,6 +1,7 @@
 // Security events of the authorization server: client registrations (and refusals), tokens issued
 // for an authorization, refreshes, revocations, replayed codes and reused refresh tokens, expired
-// clients, sign-ins at external OpenID Connect providers (and refusals), refused second-factor codes. Each is logged (warn for what looks like an attack, info otherwise) and handed to the
+// clients, sign-ins at external OpenID Connect providers (and refusals), refused second-factor
+// codes, identity assertions (ID-JAG) redeemed, refused and replayed at the token endpoint. Each is logged (warn for what looks like an attack, info otherwise) and handed to the
 // gateway's sink, which records it in the audit log. The request's address reaches code that
 // never sees the request (the SDK calls the provider) through an AsyncLocalStorage set by the
 // endpoint's first middleware.
@@ -19,7 +20,10 @@ export type AuthEventKind =
   | 'refresh-token-reused'
   | 'external-sign-in'
   | 'external-sign-in-refused'
-  | 'second-factor-refused';
+  | 'second-factor-refused'
+  | 'identity-assertion-redeemed'
+  | 'identity-assertion-refused'
+  | 'identity-assertion-replayed';
 
 export interface AuthEvent {
   kind: AuthEventKind;
@@ -41,7 +45,7 @@ export interface AuthEvent {
 export type AuthEventSink = (event: AuthEvent) => void;
 
 /** What looks like an attack or a leak: logged at warn. */
-const ALARMING: ReadonlySet<AuthEventKind> = new Set(['registration-refused', 'code-replayed', 'refresh-token-reused', 'external-sign-in-refused', 'second-factor-refused']);
+const ALARMING: ReadonlySet<AuthEventKind> = new Set(['registration-refused', 'code-replayed', 'refresh-token-reused', 'external-sign-in-refused', 'second-factor-refused', 'identity-assertion-refused', 'identity-assertion-replayed']);
 
 const requestAddress = new AsyncLocalStorage<string | undefined>();
 

@@ -11,6 +11,7 @@ import { clientRegistrationHandler } from '@modelcontextprotocol/sdk/server/auth
 import { revocationHandler } from '@modelcontextprotocol/sdk/server/auth/handlers/revoke.js';
 import type { ApiData, ConfigData } from '../config/schema.ts';
 import { AuthorizationServerSchema } from '../config/auth-schema.ts';
+import { offersSignIn } from '../config/oidc-login-schema.ts';
 import type { Store } from '../store/store.ts';
 import type { Logger } from '../log.ts';
 import type { RouteHandler } from '../http/routes.ts';
@@ -34,6 +35,7 @@ import { authorizeHandler } from './authorize.ts';
 import { resourceTenants } from './tenancy.ts';
 import { DEFAULT_TENANT } from '../config/tenant-schema.ts';
 import { ExternalSignIn } from './external/sign-in.ts';
+import { identityAssertionGrant, identityAssertionsEnabled, type ApiScopes } from './external/identity-assertion.ts';
 import { authorizationServerMetadata } from './metadata.ts';
 import { sendErrorPage } from './pages.ts';
 import { adminClient } from './admin-client.ts';
@@ -118,17 +120,23 @@ export function createAuthorizationServer(deps: AuthorizationServerDeps): Author
   const documents = settings.clientIdMetadataDocuments ? new ClientMetadataFetcher({ allowInsecure: settings.allowInsecureMetadataUrlsForTesting }) : undefined;
   const registration = settings.registration;
   const builtIn = adminClient(config);
-  const clients = new ClientRegistry(store, documents, supportedScopes, registration.unusedClientTtl, builtIn);
+  const assertions = identityAssertionsEnabled(settings.externalProviders);
+  const clients = new ClientRegistry(store, documents, supportedScopes, registration.unusedClientTtl, builtIn, assertions);
   const events = new AuthEvents(log, deps.events, apiOfResource(plans.map(({ api }) => api)));
   const denylist = new TokenDenylist(store);
   const tokens = new TokenIssuer(store, signingKeys, { accessMs: settings.accessTokenTtl, refreshMs: settings.refreshTokenTtl }, denylist);
-  const providers = settings.externalProviders.map((p) => ({ name: p.name, displayName: p.displayName ?? p.name }));
+  const signInProviders = settings.externalProviders.filter(offersSignIn);
+  const providers = signInProviders.map((p) => ({ name: p.name, displayName: p.displayName ?? p.name }));
   const tenantOf = resourceTenants(plans.map(({ api }) => api));
   const secondFactor = new SecondFactor(store, deps.vault ?? new CredentialVault(store, credentialsKeySource(dataDir)));
   const connections = deps.upstreamAccounts && new SignInConnections(store, deps.upstreamAccounts, apiServersOfResource(plans.map(({ api }) => api)), log);
   const interactions = new Interactions(store, tokens, log, { selfRegistration: settings.selfRegistration, issuer: (req) => issuer(req), providers, tenantOf, secondFactor, events, connections });
   const provider = new GatehouseProvider(store, clients, tokens, signingKeys, interactions.begin, denylist, events, tenantOf);
-  const external = settings.externalProviders.length > 0 ? new ExternalSignIn(settings.externalProviders, store, interactions, events, log, [DEFAULT_TENANT, ...config.tenants.map((t) => t.id)]) : undefined;
+  const tenantIds = [DEFAULT_TENANT, ...config.tenants.map((t) => t.id)];
+  const external = signInProviders.length > 0 ? new ExternalSignIn(signInProviders, store, interactions, events, log, tenantIds) : undefined;
+  const idJag = assertions
+    ? identityAssertionGrant({ providers: settings.externalProviders, store, tokens, events, log, issuer, publicBase, apiPaths, scopesOf: apiScopes(plans, settings.scopes), tenantOf, tenants: tenantIds })
+    : undefined;
 
   const app = express();
   app.disable('x-powered-by');
@@ -161,6 +169,7 @@ export function createAuthorizationServer(deps: AuthorizationServerDeps): Author
         dynamicRegistration: settings.dynamicRegistration,
         clientIdMetadataDocuments: settings.clientIdMetadataDocuments,
         scopes: [...supportedScopes],
+        jwtBearer: assertions,
       }),
     );
   };
@@ -185,7 +194,9 @@ export function createAuthorizationServer(deps: AuthorizationServerDeps): Author
     if (req.method === 'OPTIONS') return preflight(req, res, 'POST, OPTIONS');
     next();
   };
-  app.use('/oauth/token', cors, form, clientAuthentication(clients), tokenHandler({ provider, rateLimit: false }));
+  // Identity assertions (the JWT bearer grant) are answered before the SDK's handler, which knows
+  // authorization_code and refresh_token only (external/identity-assertion.ts).
+  app.use('/oauth/token', cors, form, clientAuthentication(clients), ...(idJag ? [idJag] : []), tokenHandler({ provider, rateLimit: false }));
   app.use('/oauth/revoke', cors, form, clientAuthentication(clients), revocationHandler({ provider, rateLimit: false }));
   if (settings.dynamicRegistration) {
     // Anyone can register: every attempt is recorded, the metadata is size-capped, and one
@@ -281,6 +292,33 @@ function apiServersOfResource(apis: readonly ApiData[]): (resource: string) => r
     } catch {
       return [];
     }
+  };
+}
+
+/**
+ * The scopes of the API a resource URL names, for grants that have no consent page to choose
+ * them: the scopes its plans advertise and require, and the server's own (`authorizationServer.scopes`);
+ * by default those the plans advertise (else the server's, offline_access aside).
+ */
+function apiScopes(plans: ReadonlyArray<{ api: { path: string }; plan: { scopes: string[]; requiredScopes: string[] } }>, serverScopes: readonly string[]): (audience: string) => ApiScopes {
+  const byPath = new Map<string, { supported: Set<string>; advertised: string[] }>();
+  for (const { api, plan } of plans) {
+    const path = normalizeApiPath(api.path);
+    const entry = byPath.get(path) ?? { supported: new Set(serverScopes), advertised: [] };
+    for (const scope of [...plan.scopes, ...plan.requiredScopes]) entry.supported.add(scope);
+    entry.advertised.push(...plan.scopes);
+    byPath.set(path, entry);
+  }
+  const fallback = serverScopes.filter((s) => s !== OFFLINE_ACCESS);
+  return (audience) => {
+    let entry;
+    try {
+      entry = byPath.get(normalizeApiPath(new URL(audience).pathname));
+    } catch {
+      entry = undefined;
+    }
+    if (!entry) return { supported: new Set(serverScopes), defaults: fallback };
+    return { supported: entry.supported, defaults: [...new Set(entry.advertised.length > 0 ? entry.advertised : fallback)] };
   };
 }
 

@@ -5,6 +5,8 @@ export interface MetadataOptions {
   dynamicRegistration: boolean;
   clientIdMetadataDocuments: boolean;
   scopes: readonly string[];
+  /** Identity assertions (ID-JAG) are redeemed with the JWT bearer grant (RFC 7523). */
+  jwtBearer?: boolean;
 }
 
 export function authorizationServerMetadata(issuer: string, options: MetadataOptions): Record<string, unknown> {
@@ -19,7 +21,7 @@ export function authorizationServerMetadata(issuer: string, options: MetadataOpt
     jwks_uri: at('/oauth/jwks'),
     response_types_supported: ['code'],
     response_modes_supported: ['query'],
-    grant_types_supported: ['authorization_code', 'refresh_token'],
+    grant_types_supported: ['authorization_code', 'refresh_token', ...(options.jwtBearer ? ['urn:ietf:params:oauth:grant-type:jwt-bearer'] : [])],
     code_challenge_methods_supported: ['S256'],
     token_endpoint_auth_methods_supported: ['none', 'client_secret_basic', 'client_secret_post'],
     revocation_endpoint_auth_methods_supported: ['none', 'client_secret_basic', 'client_secret_post'],

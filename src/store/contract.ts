@@ -428,6 +428,20 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
       }
     });
 
+    test('grants: add inserts once while the grant lives; ten concurrent adds, exactly one wins; an expired one is replaced', async () => {
+      for (let round = 0; round < 5; round++) {
+        const grant = { key: uid('jti'), payload: { round }, expiresAt: Date.now() + HOUR };
+        const results = await Promise.all(Array.from({ length: 10 }, () => store.addGrant(grant)));
+        assert.equal(results.filter(Boolean).length, 1, `round ${round}: ${results.filter(Boolean).length} adds won`);
+        assert.deepEqual(await store.getGrant(grant.key), grant);
+      }
+      const key = uid('jti');
+      await store.putGrant({ key, payload: { old: true }, expiresAt: Date.now() - 1 });
+      assert.equal(await store.addGrant({ key, payload: { old: false }, expiresAt: Date.now() + HOUR }), true);
+      assert.deepEqual((await store.getGrant(key))?.payload, { old: false });
+      assert.equal(await store.addGrant({ key, payload: { again: true }, expiresAt: Date.now() + HOUR }), false);
+    });
+
     test('grants: prune removes exactly the expired ones and counts them', async () => {
       const far = Date.now() + 1000 * HOUR; // after every other test's grants
       await store.pruneGrants(far);

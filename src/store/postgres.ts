@@ -105,6 +105,8 @@ const SQL = {
 
   putGrant: `INSERT INTO oauth_grants (key, payload, expires_at) VALUES ($1, $2::jsonb, $3)
     ON CONFLICT (key) DO UPDATE SET payload = excluded.payload, expires_at = excluded.expires_at`,
+  addGrant: `INSERT INTO oauth_grants (key, payload, expires_at) VALUES ($1, $2::jsonb, $3)
+    ON CONFLICT (key) DO UPDATE SET payload = excluded.payload, expires_at = excluded.expires_at WHERE oauth_grants.expires_at <= $4`,
   getGrant: 'SELECT key, payload, expires_at FROM oauth_grants WHERE key = $1 AND expires_at > $2',
   // An expired grant is deleted too (it could never be used again) but not returned.
   takeGrant: 'DELETE FROM oauth_grants WHERE key = $1 RETURNING key, payload, expires_at',
@@ -296,6 +298,10 @@ export class PostgresStore implements Store {
 
   async putGrant(grant: OAuthGrantRecord): Promise<void> {
     await this.#query('putGrant', [grant.key, JSON.stringify(grant.payload), grant.expiresAt]);
+  }
+
+  async addGrant(grant: OAuthGrantRecord): Promise<boolean> {
+    return (await this.#changed('addGrant', [grant.key, JSON.stringify(grant.payload), grant.expiresAt, Date.now()])) > 0;
   }
 
   async getGrant(key: string): Promise<OAuthGrantRecord | undefined> {

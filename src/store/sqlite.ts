@@ -150,6 +150,10 @@ function prepare(db: Database.Database) {
       `INSERT INTO oauth_grants (key, payload, expires_at) VALUES (?, ?, ?)
        ON CONFLICT (key) DO UPDATE SET payload = excluded.payload, expires_at = excluded.expires_at`,
     ),
+    addGrant: db.prepare<[string, string, number, number]>(
+      `INSERT INTO oauth_grants (key, payload, expires_at) VALUES (?, ?, ?)
+       ON CONFLICT (key) DO UPDATE SET payload = excluded.payload, expires_at = excluded.expires_at WHERE oauth_grants.expires_at <= ?`,
+    ),
     getGrant: db.prepare<[string], rows.GrantRow>('SELECT key, payload, expires_at FROM oauth_grants WHERE key = ?'),
     takeGrant: db.prepare<[string], rows.GrantRow>(
       'DELETE FROM oauth_grants WHERE key = ? RETURNING key, payload, expires_at',
@@ -384,6 +388,10 @@ export class SqliteStore implements Store {
 
   async putGrant(grant: OAuthGrantRecord): Promise<void> {
     this.#q.putGrant.run(grant.key, JSON.stringify(grant.payload), grant.expiresAt);
+  }
+
+  async addGrant(grant: OAuthGrantRecord): Promise<boolean> {
+    return this.#q.addGrant.run(grant.key, JSON.stringify(grant.payload), grant.expiresAt, Date.now()).changes > 0;
   }
 
   async getGrant(key: string): Promise<OAuthGrantRecord | undefined> {

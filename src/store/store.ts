@@ -224,6 +224,11 @@ export interface Store {
   deleteUnusedOAuthClients(createdBefore: number): Promise<number>;
 
   putGrant(grant: OAuthGrantRecord): Promise<void>;
+  /**
+   * Inserts the grant unless a live one holds its key (an expired one is replaced), atomically:
+   * true when it was added. What is to be used once (an assertion's jti) is remembered this way.
+   */
+  addGrant(grant: OAuthGrantRecord): Promise<boolean>;
   getGrant(key: string): Promise<OAuthGrantRecord | undefined>;
   /** Deletes and returns the grant atomically: single use (codes, state). Undefined if absent or expired. */
   takeGrant(key: string): Promise<OAuthGrantRecord | undefined>;

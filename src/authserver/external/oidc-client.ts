@@ -5,6 +5,7 @@
 // JWKS, which oauth4webapi leaves optional for a token fetched over TLS but we do not).
 // Every request has a timeout (the provider's `timeout`); errors become ExternalSignInError with a message fit for a page.
 import * as oauth from 'oauth4webapi';
+import { createRemoteJWKSet, type JWTVerifyGetKey } from 'jose';
 import type { ExternalProviderConfig } from '../../config/oidc-login-schema.ts';
 
 /** Why an external sign-in failed, in words fit for the person and the log (never a code or token). */
@@ -32,11 +33,13 @@ function isLoopback(url: URL): boolean {
 
 export class OidcClient {
   private discovering: Promise<oauth.AuthorizationServer> | undefined;
+  private jwks: JWTVerifyGetKey | undefined;
   private readonly client: oauth.Client;
   private readonly insecure: boolean;
 
   constructor(readonly config: ExternalProviderConfig) {
-    this.client = { client_id: config.clientId };
+    // A provider trusted for identity assertions only has no client here: discovery and keys only.
+    this.client = { client_id: config.clientId ?? '' };
     // http only to loopback (the schema refuses any other http issuer).
     this.insecure = new URL(config.issuer).protocol === 'http:' && isLoopback(new URL(config.issuer));
   }
@@ -65,13 +68,28 @@ export class OidcClient {
     return this.discovering;
   }
 
+  /**
+   * The provider's signing keys, from its discovery document's `jwks_uri` (jose fetches and caches
+   * them, and fetches again when a token names an unknown key id, at most every 30 s).
+   */
+  async keys(): Promise<JWTVerifyGetKey> {
+    if (this.jwks) return this.jwks;
+    const as = await this.metadata();
+    const url = new URL(as.jwks_uri!);
+    if (url.protocol !== 'https:' && !(this.insecure && isLoopback(url))) {
+      throw new ExternalSignInError(502, 'Provider error', `${this.displayName}'s jwks_uri must be https (${clip(url.href)})`);
+    }
+    this.jwks ??= createRemoteJWKSet(url, { timeoutDuration: this.config.timeout, cooldownDuration: 30_000, cacheMaxAge: 10 * 60_000 });
+    return this.jwks;
+  }
+
   /** Where to send the browser, with what to keep for the callback. */
   async start(redirectUri: string): Promise<{ url: URL; pending: PendingSignIn }> {
     const as = await this.metadata();
     const pending = { state: oauth.generateRandomState(), nonce: oauth.generateRandomNonce(), verifier: oauth.generateRandomCodeVerifier() };
     const url = new URL(as.authorization_endpoint!);
     url.search = new URLSearchParams({
-      client_id: this.config.clientId,
+      client_id: this.client.client_id,
       redirect_uri: redirectUri,
       response_type: 'code',
       scope: this.config.scopes.join(' '),

@@ -21,6 +21,29 @@ import { userTenant } from '../tenancy.ts';
 import { DEFAULT_TENANT } from '../../config/tenant-schema.ts';
 
 const START = '/oauth/external/start';
+
+/**
+ * The Gatehouse user an external provider names: existing and enabled, or created now when the
+ * provider allows it (`users: create`). Shared by sign-in and identity assertions.
+ */
+export async function externalUser(store: Store, log: Logger, provider: ExternalProviderConfig, username: string, tenant: string | undefined): Promise<UserRecord> {
+  let user = await store.getUserByName(username);
+  if (!user && provider.users === 'create') {
+    try {
+      user = await createExternalUser(store, username, tenant);
+      log.info({ username, userId: user.id, provider: provider.name }, 'authorization server: user created at first external sign-in');
+    } catch (error) {
+      // Created meanwhile by a concurrent sign-in: use that one.
+      if (!(error instanceof UserInputError)) throw error;
+      user = await store.getUserByName(username);
+    }
+  }
+  if (!user) throw new ExternalSignInError(403, 'No account', `There is no Gatehouse account for ${username}. Ask an administrator to create it.`);
+  if (user.disabled) throw new ExternalSignInError(403, 'Account disabled', `The Gatehouse account ${username} is disabled.`);
+  // The provider's word on the tenant must agree with the account's: it cannot move a user.
+  if (tenant !== undefined && userTenant(user) !== tenant) throw new ExternalSignInError(403, 'Sign-in refused', `The Gatehouse account ${username} belongs to another organisation than the one ${provider.displayName ?? provider.name} names for you. Ask your administrator.`);
+  return user;
+}
 const pendingKey = (state: string) => `external-state:${sha256(state)}`;
 
 interface PendingRecord extends PendingSignIn {
@@ -111,24 +134,8 @@ export class ExternalSignIn {
     }
   }
 
-  /** The Gatehouse user of that name: existing and enabled, or created now when the provider allows it. */
-  private async userFor(provider: ExternalProviderConfig, username: string, tenant: string | undefined): Promise<UserRecord> {
-    let user = await this.store.getUserByName(username);
-    if (!user && provider.users === 'create') {
-      try {
-        user = await createExternalUser(this.store, username, tenant);
-        this.log.info({ username, userId: user.id, provider: provider.name }, 'authorization server: user created at first external sign-in');
-      } catch (error) {
-        // Created meanwhile by a concurrent sign-in: use that one.
-        if (!(error instanceof UserInputError)) throw error;
-        user = await this.store.getUserByName(username);
-      }
-    }
-    if (!user) throw new ExternalSignInError(403, 'No account', `There is no Gatehouse account for ${username}. Ask an administrator to create it.`);
-    if (user.disabled) throw new ExternalSignInError(403, 'Account disabled', `The Gatehouse account ${username} is disabled.`);
-    // The provider's word on the tenant must agree with the account's: it cannot move a user.
-    if (tenant !== undefined && userTenant(user) !== tenant) throw new ExternalSignInError(403, 'Sign-in refused', `The Gatehouse account ${username} belongs to another organisation than the one ${provider.displayName ?? provider.name} names for you. Ask your administrator.`);
-    return user;
+  private userFor(provider: ExternalProviderConfig, username: string, tenant: string | undefined): Promise<UserRecord> {
+    return externalUser(this.store, this.log, provider, username, tenant);
   }
 
   private async signedIn(res: Response, found: FoundInteraction, user: UserRecord, idp: string, groups: string[] | undefined): Promise<void> {
