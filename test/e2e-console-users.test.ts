@@ -13,6 +13,8 @@ import { checkLogin, createUser } from '../src/authserver/users.ts';
 import { SecondFactor } from '../src/authserver/second-factor.ts';
 import { CredentialVault } from '../src/credentials/vault.ts';
 import { credentialsKeySource } from '../src/credentials/key.ts';
+import { readAuditFile } from './helpers/audit-db.ts';
+import path from 'node:path';
 
 const skip = browserSkipReason();
 const PASSWORD = 'a user password long enough';
@@ -76,6 +78,14 @@ test('an admin user with two-factor sign-in signs in to the console with passwor
   await form().getByRole('button', { name: 'Sign in' }).click();
   await page.getByText('Unknown user, wrong password or code').waitFor();
   assert.equal(new URL(page.url()).pathname, '/login');
+  // The refused code is in the audit log, as at the authorization server's own sign-in.
+  await gh.gateway.audit?.flush();
+  const root = await gh.gateway.store.getUserByName('root');
+  const refused = readAuditFile(path.join(gh.dataDir, 'audit.db')).filter((r) => r.target === 'second-factor-refused' && r.method === '/login');
+  assert.equal(refused.length, 1, 'one audit record of the refused code');
+  assert.equal(refused[0]!.user, root!.id);
+  assert.equal(refused[0]!.decision, 'denied');
+  assert.match(String(refused[0]!.reason), /admin sign-in of root refused: the second-factor code was wrong/);
 
   await page.getByLabel('Username').fill('root');
   await page.getByLabel('Password').fill(PASSWORD);

@@ -15,7 +15,8 @@ import type { Store } from '../store/store.ts';
 import type { Logger } from '../log.ts';
 import { checkLogin } from '../authserver/users.ts';
 import { LoginThrottle } from '../authserver/throttle.ts';
-import { hasSecondFactor, type SecondFactor } from '../authserver/second-factor.ts';
+import { CODE_OUTCOME, hasSecondFactor, type SecondFactor } from '../authserver/second-factor.ts';
+import type { AuthEvents } from '../authserver/events.ts';
 import type { AdminRole } from '../store/control.ts';
 import { looksLikeAdminToken, verifyAdminToken, type AdminTokenLookup } from './api-tokens.ts';
 import { adminGrantOf, type AdminUserEntry } from './admin-users.ts';
@@ -71,6 +72,8 @@ export class AdminAuth {
     private readonly log: Logger,
     /** Users with two-factor sign-in give a code with their password. */
     private readonly secondFactor?: SecondFactor,
+    /** Where a refused code is recorded (the audit log), as at the authorization server's sign-in. */
+    private readonly events?: AuthEvents,
   ) {
     this.tokenDigest = digest(token);
   }
@@ -118,7 +121,11 @@ export class AdminAuth {
       const grant = user && adminGrantOf(this.users, user.username);
       // A user with two-factor sign-in gives the code in the same form; a wrong one is a failed sign-in.
       const second = user && grant && hasSecondFactor(user) ? ((await this.secondFactor?.check(user, form.get('code') ?? '')) ?? 'unavailable') : 'ok';
-      if (second !== 'ok') this.log.warn({ username: user!.username, address, outcome: second }, 'admin: sign-in refused, the second-factor code was wrong, used before or could not be checked');
+      if (second !== 'ok') {
+        const detail = `admin sign-in of ${user!.username} refused: the second-factor code was ${CODE_OUTCOME[second]}`;
+        if (this.events) this.events.emit('second-factor-refused', { endpoint: '/login', status: 401, userId: user!.id, address, detail });
+        else this.log.warn({ username: user!.username, address, outcome: second }, 'admin: sign-in refused, the second-factor code was wrong, used before or could not be checked');
+      }
       if (user && grant && second === 'ok') who = { kind: 'user', name: user.username, role: grant.role, ...(grant.tenant !== undefined && { tenant: grant.tenant }) };
     } else if (this.isToken(form.get('token') ?? '')) {
       who = TOKEN_ADMIN;

@@ -66,6 +66,8 @@ export class AuthEvents {
     private readonly sink: AuthEventSink | undefined,
     /** The API a token's resource (audience) names. */
     private readonly apiOf: (resource: string | undefined) => string | undefined,
+    /** What the log lines say the event happened at. */
+    private readonly source = 'authorization server',
   ) {}
 
   /** Runs the rest of a request with its address known to `emit`. */
@@ -87,7 +89,7 @@ export class AuthEvents {
       detail: fields.detail,
     };
     const { time: _time, ...logged } = event;
-    this.log[ALARMING.has(kind) ? 'warn' : 'info']({ event: logged }, `authorization server: ${fields.detail}`);
+    this.log[ALARMING.has(kind) ? 'warn' : 'info']({ event: logged }, `${this.source}: ${fields.detail}`);
     try {
       this.sink?.(event);
     } catch (error) {

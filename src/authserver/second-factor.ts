@@ -20,6 +20,13 @@ const pendingKey = (userId: string) => `totp-enrol:${userId}`;
 /** What a check of a code found: `unavailable` when the secret cannot be opened (no or another credentials key). */
 export type CodeCheck = 'ok' | 'wrong' | 'replayed' | 'unavailable';
 
+/** A refused check in words, for security events: "the second-factor code was …". */
+export const CODE_OUTCOME: Readonly<Record<Exclude<CodeCheck, 'ok'>, string>> = {
+  wrong: 'wrong',
+  replayed: 'used before',
+  unavailable: 'not checkable (the credentials key cannot open the secret)',
+};
+
 /** A new secret, to show once: the otpauth:// URI (also as a QR code, SVG) and the base32 secret for typing by hand. */
 export interface Enrolment {
   uri: string;
