@@ -1,6 +1,7 @@
 // Security events of the authorization server: client registrations (and refusals), tokens issued
 // for an authorization, refreshes, revocations, replayed codes and reused refresh tokens, expired
-// clients, sign-ins at external OpenID Connect providers (and refusals), refused second-factor codes. Each is logged (warn for what looks like an attack, info otherwise) and handed to the
+// clients, sign-ins at external OpenID Connect providers (and refusals), refused second-factor codes,
+// grants ended by their user or an administrator (grants.ts), Gatehouse sign-outs (end-session.ts). Each is logged (warn for what looks like an attack, info otherwise) and handed to the
 // gateway's sink, which records it in the audit log. The request's address reaches code that
 // never sees the request (the SDK calls the provider) through an AsyncLocalStorage set by the
 // endpoint's first middleware.
@@ -19,7 +20,9 @@ export type AuthEventKind =
   | 'refresh-token-reused'
   | 'external-sign-in'
   | 'external-sign-in-refused'
-  | 'second-factor-refused';
+  | 'second-factor-refused'
+  | 'grant-revoked'
+  | 'session-ended';
 
 export interface AuthEvent {
   kind: AuthEventKind;
