@@ -8,6 +8,8 @@ import assert from 'node:assert/strict';
 import { decodeJwt } from 'jose';
 import { browse, CookieJar, hiddenField, pkcePair, playUser, registerClient, startOAuthGateway, tokenRequest, USER, type OAuthSetup, type Step } from './helpers/oauth-flow.ts';
 import { recordsWhen } from './helpers/audit-db.ts';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 
 const REDIRECT = 'http://127.0.0.1:45141/callback';
 const LOGGED_OUT = 'http://127.0.0.1:45141/logged-out?from=gatehouse';
@@ -193,4 +195,55 @@ test('bad sign-out requests get clear 4xx answers, never a crash', async () => {
   // A post without any CSRF cookie at all.
   const fresh = await browse(new CookieJar(), `${origin}/-/end-session`, { csrf: 'z'.repeat(43) });
   assert.equal(fresh.status, 403);
+});
+
+test('regression: /-/connections and /-/end-session are served with Referrer-Policy same-origin, so a browser posts their forms with the page\'s Origin (no-referrer made it "null", refused with 403)', async () => {
+  for (const path of ['/-/connections', '/-/end-session']) {
+    const response = await fetch(`${origin}${path}`);
+    await response.body?.cancel();
+    assert.equal(response.status, 200, path);
+    assert.equal(response.headers.get('referrer-policy'), 'same-origin', path);
+  }
+  // What a browser sends then: the page's own origin, accepted.
+  const jar = new CookieJar();
+  const page = await browse(jar, `${origin}/-/connections`);
+  const response = await fetch(`${origin}/-/connections`, {
+    method: 'POST',
+    redirect: 'manual',
+    headers: { origin, cookie: jar.header(), 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({ csrf: hiddenField(page.text, 'csrf'), action: 'signin', username: USER.username, password: USER.password }).toString(),
+  });
+  assert.equal(response.status, 303);
+  // And what no-referrer made it send is still refused by the listener's Origin check.
+  const nullOrigin = await fetch(`${origin}/-/connections`, { method: 'POST', headers: { origin: 'null', 'content-type': 'application/x-www-form-urlencoded' }, body: 'action=signin' });
+  assert.equal(nullOrigin.status, 403);
+});
+
+test('a Client ID Metadata Document\'s post_logout_redirect_uris are honoured; bad ones make the client unusable (400)', async () => {
+  let docsOrigin = '';
+  const docs = createServer((req, res) => {
+    const self = `${docsOrigin}${req.url}`;
+    const logout = req.url === '/apps/bad-logout.json' ? ['javascript:alert(1)'] : [LOGGED_OUT];
+    res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ client_id: self, client_name: 'Document App', redirect_uris: [REDIRECT], token_endpoint_auth_method: 'none', post_logout_redirect_uris: logout }));
+  });
+  await new Promise<void>((resolve) => docs.listen(0, '127.0.0.1', resolve));
+  docsOrigin = `http://127.0.0.1:${(docs.address() as AddressInfo).port}`;
+  const cimd = await startOAuthGateway({ authorizationServer: { allowInsecureMetadataUrlsForTesting: true } });
+  try {
+    const jar = new CookieJar();
+    const start = await browse(jar, `${cimd.gh.origin}/oauth/end-session?${new URLSearchParams({ client_id: `${docsOrigin}/apps/good.json`, post_logout_redirect_uri: LOGGED_OUT, state: 's' })}`);
+    const page = await browse(jar, new URL(start.location!, cimd.gh.origin).href);
+    assert.equal(page.status, 200, page.text);
+    assert.match(page.text, /<b>Document App<\/b>/);
+    const done = await browse(jar, `${cimd.gh.origin}/-/end-session`, confirmation(page));
+    assert.equal(done.status, 303);
+    assert.equal(new URL(done.location!).searchParams.get('state'), 's');
+    const bad = await browse(jar, `${cimd.gh.origin}/-/end-session?${new URLSearchParams({ client_id: `${docsOrigin}/apps/bad-logout.json` })}`);
+    assert.equal(bad.status, 400);
+    assert.match(bad.text, /post_logout_redirect_uris/);
+  } finally {
+    await cimd.close();
+    docs.closeAllConnections();
+    await new Promise<void>((resolve) => docs.close(() => resolve()));
+  }
 });

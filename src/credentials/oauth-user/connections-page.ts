@@ -23,7 +23,16 @@ import { hasSecondFactor, SecondFactor, type Enrolment } from '../../authserver/
 import { LoginThrottle } from '../../authserver/throttle.ts';
 import { escapeHtml } from '../../authserver/pages.ts';
 import { sealJson, unsealJson } from './sealed-json.ts';
-import { sendHtml } from './connect-pages.ts';
+import { sendHtml as sendConnectHtml } from './connect-pages.ts';
+
+/**
+ * The pages' HTML. Referrer-Policy same-origin, not the connect pages' no-referrer: under
+ * no-referrer a browser sends `Origin: null` with the page's own form posts, which the listener's
+ * Origin check refuses (403), so no form of the page worked in a browser.
+ */
+function sendHtml(res: ServerResponse, status: number, title: string, body: string, extraHeaders: Record<string, string | string[]> = {}): void {
+  sendConnectHtml(res, status, title, body, { ...extraHeaders, 'referrer-policy': 'same-origin' });
+}
 import type { UserConnections } from './connections.ts';
 import type { EndSessionHooks } from '../../authserver/index.ts';
 import { END_SESSION_PAGE, endSessionParams, type EndSessionParams } from '../../authserver/end-session.ts';
