@@ -13,6 +13,7 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { UnauthorizedError } from '@modelcontextprotocol/sdk/client/auth.js';
 import { decodeJwt } from 'jose';
+import type { OAuthTokens } from '@modelcontextprotocol/sdk/shared/auth.js';
 import { browse, CookieJar, hiddenField, pkcePair, playUser, registerClient, startOAuthGateway, tokenRequest, TestOAuthClient, USER, type OAuthSetup, type PlayedFlow, type Step } from './helpers/oauth-flow.ts';
 import { recordsWhen } from './helpers/audit-db.ts';
 import { CLI, tempDir } from './helpers/gatehouse.ts';
@@ -53,7 +54,9 @@ async function pageBrowser(origin: string, username: string, password: string): 
 
 test('the SDK client authorizes; the user sees the grant on /-/connections, revokes it there, and the access and refresh tokens are refused', async () => {
   const flows: PlayedFlow[] = [];
-  const provider = new TestOAuthClient('http://127.0.0.1:45131/callback', async (url) => void flows.push(await playUser(url)), { client_name: 'Grants <test> app', scope: 'mcp offline_access' });
+  // The person answers the first authorization; after the revocation nobody is there to.
+  let personPresent = true;
+  const provider = new TestOAuthClient('http://127.0.0.1:45131/callback', async (url) => void (personPresent && flows.push(await playUser(url))), { client_name: 'Grants <test> app', scope: 'mcp offline_access' });
   const first = new Client({ name: 'grants-test', version: '1.0.0' });
   await assert.rejects(first.connect(new StreamableHTTPClientTransport(new URL(setup.url), { authProvider: provider })), UnauthorizedError);
   await new StreamableHTTPClientTransport(new URL(setup.url), { authProvider: provider }).finishAuth(flows.at(-1)!.final.searchParams.get('code')!);
@@ -61,7 +64,6 @@ test('the SDK client authorizes; the user sees the grant on /-/connections, revo
   await client.connect(new StreamableHTTPClientTransport(new URL(setup.url), { authProvider: provider }));
   const { tools } = await client.listTools();
   assert.ok(tools.some((t) => t.name === 'echo'));
-  await client.close();
 
   const { access_token: access, refresh_token: refresh } = provider.saved!;
   assert.ok(refresh, 'a refresh token was issued (offline_access)');
@@ -83,6 +85,7 @@ test('the SDK client authorizes; the user sees the grant on /-/connections, revo
   assert.equal(refreshed.status, 200, JSON.stringify(refreshed.body));
   const newRefresh = String(refreshed.body.refresh_token);
   const newAccess = String(refreshed.body.access_token);
+  provider.saveTokens(refreshed.body as unknown as OAuthTokens); // the SDK client holds the current ones
   assert.equal(decodeJwt(newAccess).grant_id, grantId);
   assert.equal(await mcpStatus(setup.url, newAccess), 200);
 
@@ -100,6 +103,11 @@ test('the SDK client authorizes; the user sees the grant on /-/connections, revo
   // Refused at once on this node: every access token of the grant, and its refresh token.
   assert.equal(await mcpStatus(setup.url, newAccess), 401);
   assert.equal(await mcpStatus(setup.url, access), 401);
+  // The SDK client, still connected: its call gets 401, it tries its refresh token, which is
+  // refused (invalid_grant), and the call fails.
+  personPresent = false;
+  await assert.rejects(client.listTools(), (error: Error) => error.constructor.name === 'InvalidGrantError' && /refresh token is invalid/.test(error.message));
+  await client.close();
   const afterRevoke = await tokenRequest(setup.gh.origin, { grant_type: 'refresh_token', refresh_token: newRefresh, client_id: clientId });
   assert.equal(afterRevoke.status, 400);
   assert.equal(afterRevoke.body.error, 'invalid_grant');
