@@ -247,3 +247,15 @@ test('a Client ID Metadata Document\'s post_logout_redirect_uris are honoured; b
     await new Promise<void>((resolve) => docs.close(() => resolve()));
   }
 });
+
+test('the page\'s own Sign out ends the session on the server too: a copy of the cookie no longer signs in', async () => {
+  const jar = await signedInBrowser();
+  const copy = new CookieJar();
+  for (const [k, v] of jar.cookies) copy.cookies.set(k, v);
+  const page = await browse(jar, `${origin}/-/connections`);
+  const out = await browse(jar, `${origin}/-/connections`, { csrf: hiddenField(page.text, 'csrf'), action: 'signout' });
+  assert.equal(out.status, 303);
+  assert.match((await browse(jar, `${origin}/-/connections`)).text, /name="action" value="signin"/);
+  assert.match((await browse(copy, `${origin}/-/connections`)).text, /name="action" value="signin"/);
+  await signedInBrowser(); // and signing in again works
+});

@@ -12,7 +12,8 @@
 // authorization server, each with a Revoke button (src/authserver/grants.ts); and
 // /-/end-session is where a client's sign-out request (RP-initiated logout, /oauth/end-session)
 // lands: a confirmation, then the session ends, in every browser (a per-user "sessions ended at"
-// record refuses sealed sessions made before it), and, if ticked, the client's grants too.
+// record refuses sealed sessions made before it, as the page's own Sign out does), and, if
+// ticked, the client's grants too.
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Store, UserRecord } from '../../store/store.ts';
@@ -154,6 +155,8 @@ export class ConnectionsPage {
       return this.seeOther(res, setCookies, nextOf(form.get('next')));
     }
     if (action === 'signout') {
+      // Over on the server too, as at /-/end-session: a copy of the cookie no longer signs in.
+      if (user) await this.endSessions(user.id);
       setCookies.push(`${SESSION_COOKIE}=; ${flags}; Max-Age=0`);
       return this.seeOther(res, setCookies);
     }
@@ -218,8 +221,7 @@ export class ConnectionsPage {
     const address = req.socket.remoteAddress;
     let ended = 0;
     if (user) {
-      const at = Date.now();
-      await this.store.putGrant({ key: sessionsEndedKey(user.id), payload: { at }, expiresAt: at + SESSION_MS });
+      await this.endSessions(user.id);
       if (request.clientId !== undefined && form.get('end_grants') === '1') {
         ended = await auth.grants.revokeAll(user, { who: 'the user, signing out (end-session)', endpoint: END_SESSION_PAGE, address }, request.clientId);
       }
@@ -332,6 +334,12 @@ export class ConnectionsPage {
     return this.render(res, 200, csrf, without, { notice: 'Two-factor sign-in is off.' }, setCookies);
   }
 
+  /** Ends the user's page sessions made until now, in every browser (the cookies are sealed, not stored). */
+  private async endSessions(userId: string): Promise<void> {
+    const at = Date.now();
+    await this.store.putGrant({ key: sessionsEndedKey(userId), payload: { at }, expiresAt: at + SESSION_MS });
+  }
+
   private async sessionCookie(userId: string, at: number, flags: string): Promise<string> {
     const key = (await this.vault.key(true))!;
     return `${SESSION_COOKIE}=${sealJson(key.key, PURPOSE, 'session', { u: userId, at, exp: at + SESSION_MS })}; ${flags}; Max-Age=${SESSION_MS / 1000}`;
@@ -353,9 +361,9 @@ export class ConnectionsPage {
       // A session from before a password change (or reset) is over.
       const at = typeof session.at === 'number' ? session.at : 0;
       if (!user || user.disabled || (user.passwordChangedAt !== undefined && at < user.passwordChangedAt)) return undefined;
-      // A session from before a sign-out at /-/end-session is over too.
+      // A session from before a sign-out (the page's, or at /-/end-session) is over too.
       const ended = await this.store.getGrant(sessionsEndedKey(user.id));
-      return ended && typeof ended.payload.at === 'number' && at <= ended.payload.at ? undefined : user;
+      return ended && typeof ended.payload.at === 'number' && at < ended.payload.at ? undefined : user;
     } catch {
       return undefined;
     }
