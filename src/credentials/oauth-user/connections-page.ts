@@ -25,6 +25,11 @@ import { LoginThrottle } from '../../authserver/throttle.ts';
 import { escapeHtml } from '../../authserver/pages.ts';
 import { sealJson, unsealJson } from './sealed-json.ts';
 import { sendHtml as sendConnectHtml } from './connect-pages.ts';
+import type { UserConnections } from './connections.ts';
+import type { EndSessionHooks } from '../../authserver/index.ts';
+import { END_SESSION_PAGE, endSessionParams, type EndSessionParams } from '../../authserver/end-session.ts';
+import { withParams } from '../../authserver/redirects.ts';
+import type { UserGrant } from '../../authserver/grants.ts';
 
 /**
  * The pages' HTML. Referrer-Policy same-origin, not the connect pages' no-referrer: under
@@ -34,11 +39,6 @@ import { sendHtml as sendConnectHtml } from './connect-pages.ts';
 function sendHtml(res: ServerResponse, status: number, title: string, body: string, extraHeaders: Record<string, string | string[]> = {}): void {
   sendConnectHtml(res, status, title, body, { ...extraHeaders, 'referrer-policy': 'same-origin' });
 }
-import type { UserConnections } from './connections.ts';
-import type { EndSessionHooks } from '../../authserver/index.ts';
-import { END_SESSION_PAGE, endSessionParams, type EndSessionParams } from '../../authserver/end-session.ts';
-import { withParams } from '../../authserver/redirects.ts';
-import type { UserGrant } from '../../authserver/grants.ts';
 
 export const CONNECTIONS_PAGE = '/-/connections';
 const CSRF_COOKIE = 'gh_connections_csrf';
