@@ -34,6 +34,9 @@ import { CredentialVault } from './credentials/vault.ts';
 import { credentialsKeySource } from './credentials/key.ts';
 import { UpstreamCredentialRegistry } from './credentials/registry.ts';
 import type { UserConnections } from './credentials/oauth-user/connections.ts';
+import { UserGrants } from './authserver/grants.ts';
+import { TokenDenylist } from './authserver/revocation.ts';
+import { AuthEvents } from './authserver/events.ts';
 import { actorJwksRoute } from './credentials/token-exchange/actor-jwks.ts';
 import { syncConfigAgents } from './auth/agents-sync.ts';
 import { compilePublicBase } from './auth/public-url.ts';
@@ -337,8 +340,9 @@ export class Gateway {
     // Token exchange: the public keys of the actor tokens, for the authorization server to fetch.
     const actorJwks = actorJwksRoute(config);
     if (actorJwks) runtime.routes.add(...actorJwks, runtime.routeOrigin);
-    // Users of the embedded authorization server see and revoke their connections there.
-    if (authServer) runtime.routes.add(...connections.pageRoute(), runtime.routeOrigin);
+    // Users of the embedded authorization server see and revoke their connections and grants
+    // there, and a client's sign-out request (/oauth/end-session) ends their session there.
+    if (authServer) for (const route of connections.pageRoutes(authServer.endSession)) runtime.routes.add(...route, runtime.routeOrigin);
     this.authServer = authServer;
     return runtime;
   }
@@ -361,6 +365,17 @@ export class Gateway {
         return sameHost && hostname !== '' ? `${this.listener.scheme}://${hostname}:${this.port}` : this.baseUrl();
       },
     };
+  }
+
+  /**
+   * Users' grants to applications at the embedded authorization server: the running server's
+   * (its denylist, so a revocation is refused at once on this node), else one over the store
+   * (no API uses the server now, but grants made before may still be alive).
+   */
+  userGrants(): UserGrants {
+    if (this.authServer) return this.authServer.grants;
+    const events = new AuthEvents(this.log.child({ component: 'authserver' }), this.audit && ((event) => this.audit!.record(auditEventOfAuth(event))), () => undefined);
+    return new UserGrants(this.store, new TokenDenylist(this.store), (kind, fields) => events.emit(kind, fields));
   }
 
   /** Users' connections to per-user upstream servers (auth: oauth-user): list and revoke. */

@@ -11,14 +11,14 @@ import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import pg from 'pg';
 import { pino } from 'pino';
-import { SignJWT, importJWK, type JWK } from 'jose';
+import { SignJWT, decodeJwt, importJWK, type JWK } from 'jose';
 import { startGateway, type Gateway } from '../src/gateway.ts';
 import { loadConfigFile } from '../src/config/load.ts';
 import { createUser } from '../src/authserver/users.ts';
 import { KEY_FILE } from '../src/authserver/keys.ts';
 import { INIT_REQUEST, MCP_HEADERS, raw, startEverything, tempDir } from './helpers/gatehouse.ts';
 import { cli } from './helpers/auth-cli.ts';
-import { pkcePair, playUser, registerClient, tokenRequest } from './helpers/oauth-flow.ts';
+import { browse, CookieJar, hiddenField, pkcePair, playUser, registerClient, tokenRequest } from './helpers/oauth-flow.ts';
 
 const PUBLIC = 'http://gatehouse.test';
 const RESOURCE = `${PUBLIC}/mcp`;
@@ -163,6 +163,25 @@ async function scenario(store: string): Promise<void> {
     assert.deepEqual(await use(b, other.access), { status: 401, reason: 'token revoked' });
     assert.deepEqual(await refusedSoon(a, other.access), { status: 401, reason: 'token revoked' });
 
+    // A grant its user revokes on node A's /-/connections: node B refuses its access token within
+    // a second, and its refresh token at either node (invalid_grant); then `gatehouse users
+    // revoke-grant` (another process) ends another, refused by both within a second.
+    const given = await authorize(cluster);
+    assert.equal((await use(b, given.access)).status, 200);
+    const jar = new CookieJar();
+    const connections = `${a.origin}/-/connections`;
+    const post = async (form: Record<string, string>) => browse(jar, connections, { csrf: hiddenField((await browse(jar, connections)).text, 'csrf'), ...form });
+    assert.equal((await post({ action: 'signin', username: 'grace', password: PASSWORD })).status, 303);
+    assert.equal((await post({ action: 'revoke-grant', grant: String(decodeJwt(given.access).grant_id) })).status, 200);
+    assert.deepEqual(await use(a, given.access), { status: 401, reason: 'token revoked' });
+    assert.deepEqual(await refusedSoon(b, given.access), { status: 401, reason: 'token revoked' });
+    assert.equal((await tokenRequest(b.origin, { grant_type: 'refresh_token', refresh_token: given.refresh, client_id: cluster.clientId })).body.error, 'invalid_grant');
+    const byCli = await authorize(cluster);
+    for (const node of [a, b]) assert.equal((await use(node, byCli.access)).status, 200);
+    const ended = await cli(['users', 'revoke-grant', 'grace', String(decodeJwt(byCli.access).grant_id), '--config', cluster.config], { GATEHOUSE_DATA_DIR: undefined });
+    assert.equal(ended.code, 0, ended.stderr);
+    for (const node of [a, b]) assert.deepEqual(await refusedSoon(node, byCli.access), { status: 401, reason: 'token revoked' });
+
     // `gatehouse users disable` (another process): the user's access tokens are refused by both nodes.
     const before = await authorize(cluster);
     const fresh = await authorize(cluster);
@@ -188,12 +207,12 @@ async function refusedSoonAccepted(node: Node, token: string): Promise<{ status:
   }
 }
 
-test('revoked access tokens, ended grants and disabled users are refused on every node (SQLite)', () => scenario(''));
+test('revoked access tokens, ended grants (also a grant its user revokes) and disabled users are refused on every node (SQLite)', () => scenario(''));
 
 const postgresUrl = process.env.GATEHOUSE_TEST_POSTGRES_URL;
 const schema = `gatehouse_revoke_${randomBytes(6).toString('hex')}`;
 test(
-  'revoked access tokens, ended grants and disabled users are refused on every node (Postgres)',
+  'revoked access tokens, ended grants (also a grant its user revokes) and disabled users are refused on every node (Postgres)',
   { skip: postgresUrl ? false : 'GATEHOUSE_TEST_POSTGRES_URL not set: Postgres tests skipped' },
   () => scenario(`store: { type: postgres, url: "${postgresUrl}", schema: ${schema} }`),
 );

@@ -7,6 +7,7 @@ import { isIP } from 'node:net';
 import { OAuthClientMetadataSchema, type OAuthClientInformationFull } from '@modelcontextprotocol/sdk/shared/auth.js';
 import { isPublicAddress, publicOnlyLookup } from './ssrf.ts';
 import { redirectUriProblem } from './redirects.ts';
+import { checkPostLogoutRedirectUris } from './end-session.ts';
 
 const MAX_BYTES = 16 * 1024;
 const TIMEOUT_MS = 5_000;
@@ -139,5 +140,7 @@ function parseDocument(json: unknown, clientId: string): OAuthClientInformationF
     const problem = redirectUriProblem(uri);
     if (problem) throw new ClientMetadataError(`redirect_uris: ${problem}`);
   }
-  return { ...metadata, token_endpoint_auth_method: 'none', client_id: clientId };
+  const logout = checkPostLogoutRedirectUris(doc.post_logout_redirect_uris);
+  if ('error' in logout) throw new ClientMetadataError(logout.error);
+  return { ...metadata, token_endpoint_auth_method: 'none', client_id: clientId, ...(logout.uris !== undefined && { post_logout_redirect_uris: logout.uris }) };
 }

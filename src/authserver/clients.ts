@@ -6,6 +6,7 @@
 // Client secrets are kept as SHA-256 digests only, so `getClient` never returns a secret; the
 // secret is checked by ./client-auth.ts before the SDK's handlers run.
 import { createHash, randomBytes } from 'node:crypto';
+import { AsyncLocalStorage } from 'node:async_hooks';
 import type { OAuthRegisteredClientsStore } from '@modelcontextprotocol/sdk/server/auth/clients.js';
 import type { OAuthClientInformationFull } from '@modelcontextprotocol/sdk/shared/auth.js';
 import { InvalidClientMetadataError, CustomOAuthError } from '@modelcontextprotocol/sdk/server/auth/errors.js';
@@ -21,6 +22,12 @@ export const AUTH_METHODS = ['none', 'client_secret_basic', 'client_secret_post'
 export function sha256(text: string): string {
   return createHash('sha256').update(text).digest('hex');
 }
+
+/**
+ * The `post_logout_redirect_uris` of the registration being handled (checked by the endpoint's
+ * middleware, index.ts): the SDK's metadata schema drops fields it does not know.
+ */
+export const registeringLogoutUris = new AsyncLocalStorage<string[] | undefined>();
 
 export type ClientLookup = { client: OAuthClientInformationFull; secretHash: string | undefined } | { error: string };
 
@@ -68,7 +75,8 @@ export class ClientRegistry implements OAuthRegisteredClientsStore {
     const { client_secret: secret, ...metadata } = full;
     const method = metadata.token_endpoint_auth_method ?? 'client_secret_basic';
     const grantTypes = metadata.grant_types ?? ['authorization_code'];
-    const stored = { ...metadata, token_endpoint_auth_method: method, grant_types: grantTypes, response_types: grantTypes.includes('authorization_code') ? ['code'] : [] };
+    const logoutUris = registeringLogoutUris.getStore();
+    const stored = { ...metadata, token_endpoint_auth_method: method, grant_types: grantTypes, response_types: grantTypes.includes('authorization_code') ? ['code'] : [], ...(logoutUris !== undefined && { post_logout_redirect_uris: logoutUris }) };
     await this.store.saveOAuthClient({ clientId: full.client_id, metadata: stored, secretHash: secret === undefined ? undefined : sha256(secret), createdAt: Date.now(), usedAt: undefined });
     return { ...stored, client_id: full.client_id, ...(secret === undefined ? {} : { client_secret: secret, client_secret_expires_at: 0 }) };
   }

@@ -1,7 +1,8 @@
 // Security events of the authorization server: client registrations (and refusals), tokens issued
 // for an authorization, refreshes, revocations, replayed codes and reused refresh tokens, expired
 // clients, sign-ins at external OpenID Connect providers (and refusals), refused second-factor
-// codes, identity assertions (ID-JAG) redeemed, refused and replayed at the token endpoint. Each is logged (warn for what looks like an attack, info otherwise) and handed to the
+// codes, identity assertions (ID-JAG) redeemed, refused and replayed at the token endpoint, grants
+// ended by their user or an administrator (grants.ts), Gatehouse sign-outs (end-session.ts). Each is logged (warn for what looks like an attack, info otherwise) and handed to the
 // gateway's sink, which records it in the audit log. The request's address reaches code that
 // never sees the request (the SDK calls the provider) through an AsyncLocalStorage set by the
 // endpoint's first middleware.
@@ -23,7 +24,9 @@ export type AuthEventKind =
   | 'second-factor-refused'
   | 'identity-assertion-redeemed'
   | 'identity-assertion-refused'
-  | 'identity-assertion-replayed';
+  | 'identity-assertion-replayed'
+  | 'grant-revoked'
+  | 'session-ended';
 
 export interface AuthEvent {
   kind: AuthEventKind;

@@ -17,6 +17,7 @@ import type { Logger } from '../log.ts';
 import type { RouteHandler } from '../http/routes.ts';
 import type { EmbeddedIssuer } from '../auth/oauth2.ts';
 import { GatehouseError } from '../errors.ts';
+import { normalizeApiPath } from '../config/load.ts';
 import { loadSigningKeys, type SigningKeys } from './keys.ts';
 import { ClientMetadataFetcher } from './cimd.ts';
 import { ClientRegistry } from './clients.ts';
@@ -25,7 +26,6 @@ import { TokenIssuer, OFFLINE_ACCESS } from './tokens.ts';
 import { TokenDenylist } from './revocation.ts';
 import { AuthEvents, clientAddress, type AuthEventSink } from './events.ts';
 import { AddressRateLimit } from './rate-limit.ts';
-import { normalizeApiPath } from '../config/load.ts';
 import { GatehouseProvider } from './provider.ts';
 import { Interactions } from './interaction.ts';
 import { SecondFactor } from './second-factor.ts';
@@ -42,6 +42,9 @@ import { adminClient } from './admin-client.ts';
 import { adminCodeExchange, type AdminSignIn } from './admin-exchange.ts';
 import { CONNECT_UPSTREAM, SignInConnections, type UpstreamAccounts } from './sign-in-connections.ts';
 import { serversOf } from '../upstream/federation/plan.ts';
+import { apiOfResource, UserGrants } from './grants.ts';
+import { checkPostLogoutRedirectUris, endSessionHandler, postLogoutRedirectUris } from './end-session.ts';
+import { registeringLogoutUris } from './clients.ts';
 
 export interface AuthorizationServerDeps {
   store: Store;
@@ -68,6 +71,18 @@ export interface AuthorizationServer {
   readonly routes: Array<[string, RouteHandler]>;
   /** The admin listener's "Sign in with Gatehouse" (admin-client.ts); undefined when it has no client. */
   readonly admin: AdminSignIn | undefined;
+  /** Users' grants: listed and ended by the user, the management API and the console (grants.ts). */
+  readonly grants: UserGrants;
+  /** What the end-session page (/-/end-session) needs of this server. */
+  readonly endSession: EndSessionHooks;
+}
+
+/** The end-session page's view of this server: clients, grants, security events. */
+export interface EndSessionHooks {
+  /** The client's display name and its registered post-logout redirect URIs, or why there is none. */
+  client(clientId: string): Promise<{ name: string | undefined; postLogoutRedirectUris: string[] } | { error: string }>;
+  readonly grants: UserGrants;
+  readonly emit: AuthEvents['emit'];
 }
 
 const PRUNE_EVERY_MS = 10 * 60_000;
@@ -122,8 +137,10 @@ export function createAuthorizationServer(deps: AuthorizationServerDeps): Author
   const builtIn = adminClient(config);
   const assertions = identityAssertionsEnabled(settings.externalProviders);
   const clients = new ClientRegistry(store, documents, supportedScopes, registration.unusedClientTtl, builtIn, assertions);
-  const events = new AuthEvents(log, deps.events, apiOfResource(plans.map(({ api }) => api)));
+  const apiOf = apiOfResource(plans.map(({ api }) => api));
+  const events = new AuthEvents(log, deps.events, apiOf);
   const denylist = new TokenDenylist(store);
+  const grants = new UserGrants(store, denylist, (kind, fields) => events.emit(kind, fields), apiOf);
   const tokens = new TokenIssuer(store, signingKeys, { accessMs: settings.accessTokenTtl, refreshMs: settings.refreshTokenTtl }, denylist);
   const signInProviders = settings.externalProviders.filter(offersSignIn);
   const providers = signInProviders.map((p) => ({ name: p.name, displayName: p.displayName ?? p.name }));
@@ -186,6 +203,7 @@ export function createAuthorizationServer(deps: AuthorizationServerDeps): Author
   interactions.mount(app);
   external?.mount(app);
   if (connections) app.get(CONNECT_UPSTREAM, (req, res) => connections.next(req, res, interactions.finishConnected));
+  app.all('/oauth/end-session', form, endSessionHandler());
 
   // The SDK's endpoint handlers; their own rate limiters are off (they key on the socket address,
   // wrong behind a proxy); client authentication runs first (see client-auth.ts).
@@ -210,6 +228,15 @@ export function createAuthorizationServer(deps: AuthorizationServerDeps): Author
       res.setHeader('Cache-Control', 'no-store');
       res.status(429).json({ error: 'too_many_requests', error_description: `too many client registrations from this address; try again in ${Math.ceil(wait / 60_000)} minute(s)` });
     };
+    // RP-initiated logout's post_logout_redirect_uris: checked here, kept by the registry (the
+    // SDK's metadata schema would drop them).
+    const logoutUris: RequestHandler = (req, res, next) => {
+      const body = req.body as unknown;
+      if (req.method !== 'POST' || typeof body !== 'object' || body === null || Array.isArray(body)) return next();
+      const checked = checkPostLogoutRedirectUris((body as Record<string, unknown>).post_logout_redirect_uris);
+      if ('error' in checked) return void res.status(400).json({ error: 'invalid_client_metadata', error_description: checked.error });
+      registeringLogoutUris.run(checked.uris, next);
+    };
     const tooLarge = (error: unknown, _req: Request, res: Response, next: NextFunction) => {
       if ((error as { type?: unknown }).type !== 'entity.too.large') return next(error);
       res.status(413).json({ error: 'invalid_client_metadata', error_description: `client metadata larger than ${registration.maxMetadataBytes} bytes` });
@@ -220,6 +247,7 @@ export function createAuthorizationServer(deps: AuthorizationServerDeps): Author
       recordRegistration(events),
       limit,
       express.json({ limit: registration.maxMetadataBytes }),
+      logoutUris,
       clientRegistrationHandler({ clientsStore: clients, rateLimit: false, clientSecretExpirySeconds: 0 }),
       tooLarge,
     );
@@ -254,6 +282,16 @@ export function createAuthorizationServer(deps: AuthorizationServerDeps): Author
       keys,
       refusal: (claims) => denylist.refusal(claims),
     },
+    grants,
+    endSession: {
+      client: async (clientId) => {
+        const found = await clients.lookup(clientId);
+        if ('error' in found) return found;
+        return { name: found.client.client_name, postLogoutRedirectUris: postLogoutRedirectUris(found.client) };
+      },
+      grants,
+      emit: (kind, fields) => events.emit(kind, fields),
+    },
     admin: builtIn && { client: builtIn, fixedIssuer: fixedIssuer ?? config.publicUrl?.replace(/\/+$/, ''), keys, exchange: adminCodeExchange(provider, builtIn) },
     routes: [
       ['/oauth/*', handler],
@@ -268,19 +306,6 @@ function preflight(req: Request, res: Response, methods: string): void {
   res.setHeader('Access-Control-Allow-Headers', req.headers['access-control-request-headers'] ?? 'authorization, content-type, mcp-protocol-version');
   res.setHeader('Access-Control-Max-Age', '86400');
   res.status(204).end();
-}
-
-/** The API a token's resource URL names (its path is the API's path), for security events. */
-function apiOfResource(apis: ReadonlyArray<{ name: string; path: string }>): (resource: string | undefined) => string | undefined {
-  const byPath = new Map(apis.map((api) => [normalizeApiPath(api.path), api.name]));
-  return (resource) => {
-    if (resource === undefined) return undefined;
-    try {
-      return byPath.get(normalizeApiPath(new URL(resource).pathname));
-    } catch {
-      return undefined;
-    }
-  };
 }
 
 /** The servers of the API a resource URL names (its path is the API's path); none for what is no API. */

@@ -18,6 +18,9 @@ export function authorizationServerMetadata(issuer: string, options: MetadataOpt
     token_endpoint: at('/oauth/token'),
     ...(options.dynamicRegistration ? { registration_endpoint: at('/oauth/register') } : {}),
     revocation_endpoint: at('/oauth/revoke'),
+    // RP-initiated logout (end-session.ts): ends the person's Gatehouse browser session and,
+    // if they tick it, the client's grants. No ID tokens: `id_token_hint` is ignored.
+    end_session_endpoint: at('/oauth/end-session'),
     jwks_uri: at('/oauth/jwks'),
     response_types_supported: ['code'],
     response_modes_supported: ['query'],

@@ -15,6 +15,8 @@ import { userMayReach } from './tenancy.ts';
 
 import type { TokenDenylist } from './revocation.ts';
 import type { AuthEvents } from './events.ts';
+import { recordGrant } from './grants.ts';
+import { ADMIN_RESOURCE } from './admin-client.ts';
 
 export const CODE_TTL_MS = 60_000;
 const TOKEN = '/oauth/token';
@@ -92,6 +94,7 @@ export class GatehouseProvider implements OAuthServerProvider {
     // The client completed an authorization: it no longer expires as an unused registration.
     await this.store.markOAuthClientUsed(client.client_id, Date.now());
     const tokens = await this.tokens.respond(info, info.scopes, 'new');
+    await this.index(client, info, tokens.refresh_token === undefined ? undefined : Date.now() + this.tokens.ttl.refreshMs);
     this.events.emit('tokens-issued', { endpoint: TOKEN, status: 200, clientId: info.clientId, userId: info.userId, resource: info.resource, detail: `tokens issued for an authorization (scope: ${tokens.scope ?? ''})` });
     return tokens;
   }
@@ -105,9 +108,9 @@ export class GatehouseProvider implements OAuthServerProvider {
     if (!grant || !isGrantInfo(grant.payload)) {
       const used = await this.store.getGrant(grantKeys.usedRefresh(refreshToken));
       if (used && typeof used.payload.familyId === 'string') {
-        await this.tokens.revokeFamily(used.payload.familyId);
         const resource = typeof used.payload.resource === 'string' ? used.payload.resource : undefined;
         const userId = typeof used.payload.userId === 'string' ? used.payload.userId : undefined;
+        await this.tokens.revokeFamily(used.payload.familyId, userId);
         this.events.emit('refresh-token-reused', { endpoint: TOKEN, status: 400, clientId: client.client_id, userId, resource, detail: 'a rotated refresh token was presented again (stolen, or a client bug); its grant was revoked' });
       }
       throw new InvalidGrantError('the refresh token is invalid, expired or already used');
@@ -117,16 +120,16 @@ export class GatehouseProvider implements OAuthServerProvider {
     if (rotate) await this.store.putGrant({ key: grantKeys.usedRefresh(refreshToken), payload: { familyId: info.familyId, userId: info.userId, resource: info.resource }, expiresAt: grant.expiresAt });
     const user = await this.store.getUser(info.userId);
     if (!user || user.disabled) {
-      await this.tokens.revokeFamily(info.familyId);
+      await this.tokens.revokeFamily(info.familyId, info.userId);
       throw new InvalidGrantError('the user of this grant is disabled or gone');
     }
     if (beforePasswordChange(info, user)) {
-      await this.tokens.revokeFamily(info.familyId);
+      await this.tokens.revokeFamily(info.familyId, info.userId);
       throw new InvalidGrantError('the user\'s password changed since this grant was made: sign in again');
     }
     // The user or the API moved to another tenant since: the grant ends (tenancy.ts).
     if (!userMayReach(user, this.tenantOf(info.resource))) {
-      await this.tokens.revokeFamily(info.familyId);
+      await this.tokens.revokeFamily(info.familyId, info.userId);
       throw new InvalidGrantError(WRONG_TENANT_GRANT);
     }
     if (resource !== undefined && !sameResource(resource.href, info.resource)) {
@@ -137,6 +140,7 @@ export class GatehouseProvider implements OAuthServerProvider {
     if (extra.length > 0) throw new InvalidScopeError(`scope ${extra.join(' ')} was not granted`);
     const accessScopes = requested.filter((s) => s !== OFFLINE_ACCESS || info.scopes.includes(OFFLINE_ACCESS));
     const tokens = await this.tokens.respond(info, accessScopes, rotate ? await this.tokens.refreshToken(info) : refreshToken);
+    await this.index(client, info, rotate ? Date.now() + this.tokens.ttl.refreshMs : grant.expiresAt);
     this.events.emit('token-refreshed', { endpoint: TOKEN, status: 200, clientId: info.clientId, userId: info.userId, resource: info.resource, detail: `access token refreshed${rotate ? ' (refresh token rotated)' : ''}` });
     return tokens;
   }
@@ -163,7 +167,7 @@ export class GatehouseProvider implements OAuthServerProvider {
     const grant = await this.store.getGrant(grantKeys.refresh(request.token));
     if (grant) {
       if (grant.payload.clientId !== client.client_id || !isGrantInfo(grant.payload)) return;
-      await this.tokens.revokeFamily(grant.payload.familyId);
+      await this.tokens.revokeFamily(grant.payload.familyId, grant.payload.userId);
       await this.store.deleteGrant(grantKeys.refresh(request.token));
       const { userId, resource } = grant.payload;
       this.events.emit('token-revoked', { endpoint: REVOKE, status: 200, clientId: client.client_id, userId, resource, detail: 'refresh token revoked: its grant ended, with its access tokens' });
@@ -174,6 +178,15 @@ export class GatehouseProvider implements OAuthServerProvider {
     await this.denylist.revokeAccessToken(access.jti, access.exp * 1000);
     const resource = typeof access.aud === 'string' ? access.aud : undefined;
     this.events.emit('token-revoked', { endpoint: REVOKE, status: 200, clientId: client.client_id, userId: access.sub, resource, detail: 'access token revoked' });
+  }
+
+  /**
+   * The user's index of grants (grants.ts): written at the code exchange, refreshed at each
+   * refresh. The admin listener's built-in client is not an application the user authorized.
+   */
+  private async index(client: OAuthClientInformationFull, info: GrantInfo, refreshExpiresAt: number | undefined): Promise<void> {
+    if (info.resource === ADMIN_RESOURCE) return;
+    await recordGrant(this.store, info, { clientName: client.client_name, accessExpiresAt: Date.now() + this.tokens.ttl.accessMs, refreshExpiresAt });
   }
 
   /** The claims of a valid (signed, typed, unexpired) access token of this server, else undefined. */
@@ -190,8 +203,8 @@ export class GatehouseProvider implements OAuthServerProvider {
   private async noticeReplay(code: string, clientId: string): Promise<void> {
     const used = await this.store.getGrant(grantKeys.usedCode(code));
     if (!used || typeof used.payload.familyId !== 'string') return;
-    await this.tokens.revokeFamily(used.payload.familyId);
     const userId = typeof used.payload.userId === 'string' ? used.payload.userId : undefined;
+    await this.tokens.revokeFamily(used.payload.familyId, userId);
     const resource = typeof used.payload.resource === 'string' ? used.payload.resource : undefined;
     this.events.emit('code-replayed', { endpoint: TOKEN, status: 400, clientId, userId, resource, detail: 'an authorization code was presented again (intercepted, or a client bug); the tokens it produced were revoked' });
   }

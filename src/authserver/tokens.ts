@@ -15,7 +15,7 @@ import type { TokenDenylist } from './revocation.ts';
 /** The JWT type of access tokens (RFC 9068 §2.1); the resource server requires it. */
 export const ACCESS_TOKEN_TYP = 'at+jwt';
 /** Clock skew the resource server allows on exp (src/auth/oauth2.ts): a grant's denylist entry outlives it. */
-const VERIFY_TOLERANCE_MS = 60_000;
+export const VERIFY_TOLERANCE_MS = 60_000;
 
 /** What an authorization grants; carried by codes and refresh tokens. */
 export interface GrantInfo {
@@ -46,6 +46,9 @@ export const grantKeys = {
   family: (id: string) => `family:${id}`,
   interaction: (id: string) => `interaction:${id}`,
   state: (clientId: string, state: string) => `state:${sha256(`${clientId}\n${state}`)}`,
+  /** The index of a user's grants (grants.ts). */
+  userGrant: (userId: string, familyId: string) => `user-grant:${userId}:${familyId}`,
+  userGrants: (userId: string) => `user-grant:${userId}:`,
 };
 
 export interface TokenTtls {
@@ -57,7 +60,7 @@ export class TokenIssuer {
   constructor(
     private readonly store: Store,
     private readonly keys: () => Promise<SigningKeys>,
-    private readonly ttl: TokenTtls,
+    readonly ttl: TokenTtls,
     private readonly denylist: TokenDenylist,
   ) {}
 
@@ -109,13 +112,22 @@ export class TokenIssuer {
     };
   }
 
-  /** Ends a family: its live refresh token stops working, and so do the access tokens it produced. */
-  async revokeFamily(familyId: string): Promise<void> {
-    await this.denylist.revokeGrant(familyId, Date.now() + this.ttl.accessMs + VERIFY_TOLERANCE_MS);
-    const family = await this.store.takeGrant(grantKeys.family(familyId));
-    const hash = family?.payload.refresh;
-    if (typeof hash === 'string') await this.store.deleteGrant(grantKeys.refreshByHash(hash));
+  /**
+   * Ends a family: its live refresh token stops working, and so do the access tokens it
+   * produced; the user's index of grants (grants.ts) forgets it when the user is known.
+   */
+  async revokeFamily(familyId: string, userId?: string): Promise<void> {
+    await endFamily(this.store, this.denylist, familyId, Date.now() + this.ttl.accessMs + VERIFY_TOLERANCE_MS, userId);
   }
+}
+
+/** Ends a family: denylisted until `until` (ms, past its access tokens' expiry), refresh token and index record deleted. */
+export async function endFamily(store: Store, denylist: TokenDenylist, familyId: string, until: number, userId: string | undefined): Promise<void> {
+  await denylist.revokeGrant(familyId, until);
+  const family = await store.takeGrant(grantKeys.family(familyId));
+  const hash = family?.payload.refresh;
+  if (typeof hash === 'string') await store.deleteGrant(grantKeys.refreshByHash(hash));
+  if (userId !== undefined) await store.deleteGrant(grantKeys.userGrant(userId, familyId));
 }
 
 export function isGrantInfo(payload: Record<string, unknown>): payload is Record<string, unknown> & GrantInfo {

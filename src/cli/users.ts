@@ -16,6 +16,8 @@ import { credentialsKeySource } from '../credentials/key.ts';
 import { dataPaths } from '../data-paths.ts';
 import type { ConfigData } from '../config/schema.ts';
 import type { Store } from '../store/store.ts';
+import { apiOfResource, UserGrants, type UserGrant } from '../authserver/grants.ts';
+import { TokenDenylist } from '../authserver/revocation.ts';
 
 /** Bad names or passwords are the user's to fix, not crashes. */
 const action = <A extends unknown[]>(body: (...args: A) => Promise<void>) => runAction(body, (error) => error instanceof UserInputError);
@@ -141,6 +143,57 @@ export function registerUserCommands(program: Command): void {
           if (!(await secondFactor(store, config, options.config).disable(username))) throw new CliError(`no user named "${username}"`);
         });
         process.stdout.write(`two-factor sign-in disabled for ${username}\n`);
+      }),
+    );
+
+  // Grants: what the user authorized applications to do, at the embedded authorization server.
+  // The store directly, as the other commands: a revocation is refused by every node within a
+  // second (their verdict cache), as after `users disable`.
+  const grantsOf = (store: Store, config: ConfigData) =>
+    new UserGrants(store, new TokenDenylist(store), () => undefined, apiOfResource(config.apis));
+  const userNamed = async (store: Store, username: string) => {
+    const user = await store.getUserByName(username);
+    if (!user) throw new CliError(`no user named "${username}"`);
+    return user;
+  };
+
+  users
+    .command('grants <username>')
+    .description('list the applications (OAuth clients) a user authorized: grant id, client, API, scopes, when authorized and last used (never a token)')
+    .requiredOption('-c, --config <file>', 'configuration file (locates the store)')
+    .option('--json', 'print JSON')
+    .action(
+      action(async (username: string, options: Options & { json?: boolean }) => {
+        const list: UserGrant[] = await withStore(options.config, async (store, config) => grantsOf(store, config).list(await userNamed(store, username)));
+        if (options.json) {
+          const rows = list.map((g) => ({ ...g, clientName: g.clientName ?? null, api: g.api ?? null, idp: g.idp ?? null, createdAt: iso(g.createdAt), lastUsedAt: iso(g.lastUsedAt), expiresAt: iso(g.expiresAt) }));
+          return void process.stdout.write(JSON.stringify(rows, null, 2) + '\n');
+        }
+        if (list.length === 0) return void process.stdout.write(`${username} has authorized no application\n`);
+        const table = [['GRANT', 'CLIENT', 'API', 'SCOPES', 'AUTHORIZED', 'LAST USED'], ...list.map((g) => [g.id, g.clientName ? `${g.clientName} (${g.clientId})` : g.clientId, g.api ?? g.resource, g.scopes.join(' ') || '-', iso(g.createdAt), iso(g.lastUsedAt)])];
+        const widths = table[0]!.map((_, i) => Math.max(...table.map((r) => r[i]!.length)));
+        process.stdout.write(table.map((r) => r.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd()).join('\n') + '\n');
+      }),
+    );
+
+  users
+    .command('revoke-grant <username> [grantId]')
+    .description("end a user's grant (or all of them with --all): its refresh token and access tokens stop working; the application must ask the user again")
+    .requiredOption('-c, --config <file>', 'configuration file (locates the store)')
+    .option('--all', "end all the user's grants")
+    .action(
+      action(async (username: string, grantId: string | undefined, options: Options & { all?: boolean }) => {
+        if (options.all && grantId !== undefined) throw new CliError('give a grant id or --all, not both');
+        if (!options.all && grantId === undefined) throw new CliError(`give the grant id (see \`gatehouse users grants ${username} -c FILE\`) or --all`);
+        const by = { who: 'an operator (gatehouse users revoke-grant)', endpoint: 'gatehouse users revoke-grant' };
+        const count = await withStore(options.config, async (store, config) => {
+          const user = await userNamed(store, username);
+          const grants = grantsOf(store, config);
+          if (options.all) return grants.revokeAll(user, by);
+          if (!(await grants.revoke(user, grantId!, by))) throw new CliError(`${username} has no grant "${grantId}" (see \`gatehouse users grants ${username} -c FILE\`)`);
+          return 1;
+        });
+        process.stdout.write(options.all ? `ended ${count} grant${count === 1 ? '' : 's'} of ${username}\n` : `ended grant ${grantId} of ${username}: its tokens no longer work\n`);
       }),
     );
 

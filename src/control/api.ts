@@ -22,6 +22,7 @@ import { tenantsResource } from './tenant-resources.ts';
 import { toolsResource } from './tool-resources.ts';
 import { connectionsResource } from './connection-resources.ts';
 import type { UserConnections } from '../credentials/oauth-user/connections.ts';
+import type { UserGrants } from '../authserver/grants.ts';
 import { methodNotAllowed, reply, type Call } from './http.ts';
 
 export interface ManagementDeps {
@@ -38,6 +39,8 @@ export interface ManagementDeps {
   readonly toolApproved?: ((server: string, tool: string) => Promise<void>) | undefined;
   /** Users' connections to per-user upstream servers (auth: oauth-user). */
   readonly connections?: UserConnections | undefined;
+  /** Users' grants at the embedded authorization server (the running one's, for its denylist). */
+  readonly grants?: (() => UserGrants) | undefined;
 }
 
 export const API_PREFIX = '/api/v1/';
@@ -98,7 +101,7 @@ export function managementApi(deps: ManagementDeps): ManagementHandler {
         return agentsResource(call, deps.store, deps.deployments);
       case 'users':
         // A tenant's identity sees its own tenant's users only (user-resources.ts).
-        return usersResource(call, deps.store, deps.deployments, deps.connections);
+        return usersResource(call, deps.store, deps.deployments, deps.connections, deps.grants);
       case 'connections':
         platformOnly(call);
         if (!deps.connections) throw notFound('/api/v1/connections');

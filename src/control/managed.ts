@@ -54,6 +54,7 @@ export async function startManagedGateway(options: ManagedOptions): Promise<Gate
             recordChange: (change) => gateway.audit?.record(auditEventOfConfigChange(change)),
             toolApproved: (server, tool) => gateway.pinning.refreshOne(server, tool),
             connections: gateway.credentialConnections(),
+            grants: () => gateway.userGrants(),
           },
           latest,
           options.pollMs ?? 1000,

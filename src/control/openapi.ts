@@ -129,6 +129,13 @@ const PATHS: Record<string, Record<string, Op>> = {
   '/users/{username}/password': {
     post: { summary: 'Set (reset) a user\'s password: {"password": string}, at least 8 characters; the user\'s grants and refresh tokens from before it are refused. Another tenant\'s user is 404', body: 'PasswordInput', ok: 204 },
   },
+  '/users/{username}/grants': {
+    get: { summary: 'The applications (OAuth clients) the user authorized at the embedded authorization server, live ones only: id (the access tokens\' grant_id), clientId, clientName, api, resource, scopes, createdAt, lastUsedAt, expiresAt (when it can no longer produce tokens), idp; never a token. Another tenant\'s user is 404', ok: 200 },
+    delete: { summary: 'End all the user\'s grants ({"revoked": n}): their refresh tokens and access tokens stop working (at once on this node, within a second on the others); a grant-revoked security event each', ok: 200 },
+  },
+  '/users/{username}/grants/{id}': {
+    delete: { summary: 'End one grant of the user (404 when it has no such live grant): its refresh token and access tokens stop working (at once on this node, within a second on the others); recorded as a grant-revoked security event naming who did it', ok: 204 },
+  },
   '/connections': { get: { summary: 'Users\' connections to per-user upstream servers (auth: oauth-user), ?user=<id> for one user\'s; never a token', ok: 200 } },
   '/connections/{user}/{server}': { delete: { summary: 'Revoke a user\'s connection: the sealed tokens are deleted and revoked upstream (RFC 7009) where supported', ok: 200 } },
   '/credentials': { get: { summary: 'Stored upstream credentials: names, types and ETags, never secrets', ok: 200 } },

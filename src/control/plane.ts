@@ -5,6 +5,7 @@
 // plane only ever receives a validated config to swap in (Gateway.reload), as a file reload does.
 import type { ConfigData } from '../config/schema.ts';
 import type { UserConnections } from '../credentials/oauth-user/connections.ts';
+import type { UserGrants } from '../authserver/grants.ts';
 import type { Logger } from '../log.ts';
 import type { Store } from '../store/store.ts';
 import type { ControlStore } from '../store/control.ts';
@@ -26,6 +27,8 @@ export interface DataPlane {
   readonly toolApproved?: ((server: string, tool: string) => Promise<void>) | undefined;
   /** Users' connections to per-user upstream servers (auth: oauth-user). */
   readonly connections?: UserConnections | undefined;
+  /** Users' grants at the embedded authorization server. */
+  readonly grants?: (() => UserGrants) | undefined;
 }
 
 export class ControlPlane {
@@ -51,7 +54,7 @@ export class ControlPlane {
     this.deployments = new Deployments(store, node, env, (version, config) => this.apply(version, config), plane.recordChange);
     // The same document as the published schema/openapi.json.
     const openapi = openApiDocument('v1');
-    this.handle = managementApi({ deployments: this.deployments, store: plane.store, vault: plane.vault, log: plane.log, openapi: () => openapi, mcpBase: () => plane.mcpBase(), onChange: plane.recordChange, toolApproved: plane.toolApproved, connections: plane.connections });
+    this.handle = managementApi({ deployments: this.deployments, store: plane.store, vault: plane.vault, log: plane.log, openapi: () => openapi, mcpBase: () => plane.mcpBase(), onChange: plane.recordChange, toolApproved: plane.toolApproved, connections: plane.connections, grants: plane.grants });
     if (pollMs > 0) this.timer = setInterval(() => void this.poll(), pollMs).unref();
     // A deploy announced by the store (Postgres) is looked for at once; the poll is the fallback.
     this.unwatch = store.watch?.((version) => {

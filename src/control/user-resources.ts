@@ -6,6 +6,8 @@
 // sets or changes a user's tenant. An admin sets a user's password (a reset: the user's grants
 // from before it are refused) and turns a user's two-factor sign-in off (`totp: false`, for a lost
 // phone), but never reads a password or a TOTP secret, nor turns TOTP on (the user enrols).
+// A user's grants to applications (src/authserver/grants.ts) are listed (any role) and ended
+// (admins and owners) under /users/{name}/grants.
 import type { UserConnections } from '../credentials/oauth-user/connections.ts';
 import type { Store, UserRecord } from '../store/store.ts';
 import { createUser, setPassword, UserInputError } from '../authserver/users.ts';
@@ -16,6 +18,7 @@ import { Serial } from './serial.ts';
 import { jsonBody, methodNotAllowed, pointer, reply, type Call } from './http.ts';
 import type { Deployments } from './deployments.ts';
 import { claimTenant, declaredTenants, sees } from './tenant-scope.ts';
+import type { UserGrant, UserGrants } from '../authserver/grants.ts';
 
 /** One write at a time per user through this node (the ETag check and its write see one user). */
 const writes = new Serial();
@@ -38,9 +41,10 @@ async function tenantOfBody(call: Call, body: Record<string, unknown>, deploymen
   return given;
 }
 
-export async function usersResource(call: Call, store: Store, deployments: Deployments, connections?: UserConnections): Promise<void> {
+export async function usersResource(call: Call, store: Store, deployments: Deployments, connections?: UserConnections, grants?: () => UserGrants): Promise<void> {
   const [, rawName, ...rest] = call.segments;
-  if (rest.length > 0 && !(rest.length === 1 && rest[0] === 'password')) throw notFound(`/api/v1/${call.segments.join('/')}`);
+  const sub = rest.length === 1 && rest[0] === 'password' ? 'password' : rest[0] === 'grants' && rest.length <= 2 ? 'grants' : rest.length === 0 ? undefined : null;
+  if (sub === null) throw notFound(`/api/v1/${call.segments.join('/')}`);
   if (rawName === undefined) {
     if (call.method === 'GET') return reply(call, 200, { items: (await store.listUsers()).filter((u) => sees(call, u.tenant)).map((u) => ({ ...view(u), etag: etagOf(view(u)) })) });
     if (call.method !== 'POST') methodNotAllowed(call, 'GET, POST');
@@ -62,7 +66,11 @@ export async function usersResource(call: Call, store: Store, deployments: Deplo
   if (!found || !sees(call, found.tenant)) throw notFound(`user "${rawName}"`);
   const user = found;
   const path = `/api/v1/users/${user.username}`;
-  if (rest[0] === 'password') return setUserPassword(call, user, store);
+  if (sub === 'password') return setUserPassword(call, user, store);
+  if (sub === 'grants') {
+    if (!grants) throw notFound(`/api/v1/${call.segments.join('/')}`);
+    return userGrants(call, user, grants(), rest[1]);
+  }
   if (call.method === 'GET') return reply(call, 200, view(user), etagOf(view(user)));
   if (call.method === 'PUT') {
     const ifMatch = requireIfMatch(call.req);
@@ -121,6 +129,40 @@ export async function usersResource(call: Call, store: Store, deployments: Deplo
     return reply(call, 204, undefined);
   }
   methodNotAllowed(call, 'GET, PUT, DELETE');
+}
+
+const grantView = (g: UserGrant) => ({
+  id: g.id,
+  clientId: g.clientId,
+  clientName: g.clientName ?? null,
+  api: g.api ?? null,
+  resource: g.resource,
+  scopes: g.scopes,
+  createdAt: g.createdAt,
+  lastUsedAt: g.lastUsedAt,
+  expiresAt: g.expiresAt,
+  idp: g.idp ?? null,
+});
+
+/**
+ * /users/{name}/grants: GET lists the user's live grants (never a token); DELETE ends them all
+ * ({"revoked": n}); DELETE /users/{name}/grants/{id} ends one (404 when the user has no such live
+ * grant). Ending a grant is the same everywhere (grants.ts): its tokens stop working, at once on
+ * this node and within a second on the others, and a `grant-revoked` security event names who.
+ */
+async function userGrants(call: Call, user: UserRecord, grants: UserGrants, id: string | undefined): Promise<void> {
+  const by = { who: `admin ${call.actor} (management API)`, endpoint: `/api/v1/users/${user.username}/grants`, address: call.req.socket.remoteAddress };
+  if (id === undefined) {
+    if (call.method === 'GET') return reply(call, 200, { items: (await grants.list(user)).map(grantView) });
+    if (call.method !== 'DELETE') methodNotAllowed(call, 'GET, DELETE');
+    const revoked = await grants.revokeAll(user, by);
+    call.changed('revoke user grants', `users/${user.username}/grants`, []);
+    return reply(call, 200, { revoked });
+  }
+  if (call.method !== 'DELETE') methodNotAllowed(call, 'DELETE');
+  if (!(await grants.revoke(user, id, by))) throw notFound(`grant "${id}" of user "${user.username}"`);
+  call.changed('revoke user grant', `users/${user.username}/grants/${id}`, []);
+  return reply(call, 204, undefined);
 }
 
 /**

@@ -8,6 +8,12 @@
 // from before the user's last password change no longer counts (as the authorization server's
 // grants from before it do not). A connect link of a user of the embedded authorization server
 // sends an unsigned-in browser here first (`next`), and back once signed in.
+// The page also lists the grants the user gave to applications (MCP clients) at the embedded
+// authorization server, each with a Revoke button (src/authserver/grants.ts); and
+// /-/end-session is where a client's sign-out request (RP-initiated logout, /oauth/end-session)
+// lands: a confirmation, then the session ends, in every browser (a per-user "sessions ended at"
+// record refuses sealed sessions made before it, as the page's own Sign out does), and, if
+// ticked, the client's grants too.
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Store, UserRecord } from '../../store/store.ts';
@@ -18,8 +24,21 @@ import { hasSecondFactor, SecondFactor, type Enrolment } from '../../authserver/
 import { LoginThrottle } from '../../authserver/throttle.ts';
 import { escapeHtml } from '../../authserver/pages.ts';
 import { sealJson, unsealJson } from './sealed-json.ts';
-import { sendHtml } from './connect-pages.ts';
+import { sendHtml as sendConnectHtml } from './connect-pages.ts';
 import type { UserConnections } from './connections.ts';
+import type { EndSessionHooks } from '../../authserver/index.ts';
+import { END_SESSION_PAGE, endSessionParams, type EndSessionParams } from '../../authserver/end-session.ts';
+import { withParams } from '../../authserver/redirects.ts';
+import type { UserGrant } from '../../authserver/grants.ts';
+
+/**
+ * The pages' HTML. Referrer-Policy same-origin, not the connect pages' no-referrer: under
+ * no-referrer a browser sends `Origin: null` with the page's own form posts, which the listener's
+ * Origin check refuses (403), so no form of the page worked in a browser.
+ */
+function sendHtml(res: ServerResponse, status: number, title: string, body: string, extraHeaders: Record<string, string | string[]> = {}): void {
+  sendConnectHtml(res, status, title, body, { ...extraHeaders, 'referrer-policy': 'same-origin' });
+}
 
 export const CONNECTIONS_PAGE = '/-/connections';
 const CSRF_COOKIE = 'gh_connections_csrf';
@@ -27,6 +46,8 @@ const SESSION_COOKIE = 'gh_connections';
 const SESSION_MS = 15 * 60_000;
 const MAX_FORM_BYTES = 8 * 1024;
 const PURPOSE = 'connections-page';
+/** When the user's page sessions were ended (end-session): sessions made before are refused. */
+const sessionsEndedKey = (userId: string) => `sessions-ended:${userId}`;
 
 function cookies(req: IncomingMessage): Map<string, string> {
   const out = new Map<string, string>();
@@ -69,6 +90,7 @@ interface Shown {
 export class ConnectionsPage {
   private readonly throttle = new LoginThrottle();
   private readonly secondFactor: SecondFactor;
+  private auth: EndSessionHooks | undefined;
 
   constructor(
     private readonly store: Store,
@@ -79,16 +101,27 @@ export class ConnectionsPage {
     this.secondFactor = new SecondFactor(store, vault);
   }
 
-  async handle(req: IncomingMessage, res: ServerResponse, secure: boolean): Promise<void> {
+  /** The authorization server of the config in force (its grants, clients and events). */
+  setAuthorizationServer(auth: EndSessionHooks): void {
+    this.auth = auth;
+  }
+
+  /** The request's cookies, its CSRF token (a new one is set when it has none) and the cookie flags. */
+  private prelude(req: IncomingMessage, secure: boolean): { jar: Map<string, string>; csrf: string; setCookies: string[]; flags: string } {
     const jar = cookies(req);
     let csrf = jar.get(CSRF_COOKIE);
     const setCookies: string[] = [];
     const flags = `HttpOnly; SameSite=Strict; Path=/-/${secure ? '; Secure' : ''}`;
-    const next = nextOf(new URL(req.url ?? '/', 'http://gatehouse.invalid').searchParams.get('next'));
     if (!csrf || !/^[A-Za-z0-9_-]{43}$/.test(csrf)) {
       csrf = randomBytes(32).toString('base64url');
       setCookies.push(`${CSRF_COOKIE}=${csrf}; ${flags}`);
     }
+    return { jar, csrf, setCookies, flags };
+  }
+
+  async handle(req: IncomingMessage, res: ServerResponse, secure: boolean): Promise<void> {
+    const { jar, csrf, setCookies, flags } = this.prelude(req, secure);
+    const next = nextOf(new URL(req.url ?? '/', 'http://gatehouse.invalid').searchParams.get('next'));
     const user = await this.signedIn(jar.get(SESSION_COOKIE));
     const userId = user?.id;
     if (req.method === 'GET' || req.method === 'HEAD') {
@@ -122,6 +155,8 @@ export class ConnectionsPage {
       return this.seeOther(res, setCookies, nextOf(form.get('next')));
     }
     if (action === 'signout') {
+      // Over on the server too, as at /-/end-session: a copy of the cookie no longer signs in.
+      if (user) await this.endSessions(user.id);
       setCookies.push(`${SESSION_COOKIE}=; ${flags}; Max-Age=0`);
       return this.seeOther(res, setCookies);
     }
@@ -139,7 +174,111 @@ export class ConnectionsPage {
       this.log.info({ user: userId, server, deleted: outcome.deleted }, 'user revoked an upstream connection on the connections page');
       return this.seeOther(res, setCookies);
     }
+    if (action === 'revoke-grant') {
+      const grant = form.get('grant') ?? '';
+      const revoked = this.auth ? await this.auth.grants.revoke(user, grant, { who: 'the user on /-/connections', endpoint: CONNECTIONS_PAGE, address: req.socket.remoteAddress }) : false;
+      if (!revoked) return this.render(res, 404, csrf, user, { error: 'That authorization is not there any more (already revoked, or expired).' }, setCookies);
+      return this.render(res, 200, csrf, user, { notice: 'Access revoked: that application\'s tokens no longer work, and it will ask you to authorize it again.' }, setCookies);
+    }
     return this.render(res, 400, csrf, user, { error: 'Unknown action.' }, setCookies);
+  }
+
+  /**
+   * /-/end-session: a client's sign-out request (from /oauth/end-session). GET shows what will
+   * happen and asks to confirm (a CSRF-checked form, no scripts); POST ends the session: the
+   * cookie is cleared and sessions made before now are refused for that user everywhere; with
+   * the box ticked, the named client's grants for that user end. Then back to the client, only
+   * at a post_logout_redirect_uri it registered (exactly), with its state; else a page.
+   */
+  async endSession(req: IncomingMessage, res: ServerResponse, secure: boolean): Promise<void> {
+    const { jar, csrf, setCookies, flags } = this.prelude(req, secure);
+    const headers = (extra: Record<string, string> = {}) => ({ ...(setCookies.length > 0 ? { 'set-cookie': setCookies } : {}), ...extra });
+    const fail = (status: number, title: string, message: string) => sendHtml(res, status, title, `<h1>${escapeHtml(title)}</h1><p class="error" role="alert">${escapeHtml(message)}</p>`, headers());
+    if (req.method !== 'GET' && req.method !== 'HEAD' && req.method !== 'POST') {
+      res.writeHead(405, { allow: 'GET, POST' }).end();
+      return;
+    }
+    const auth = this.auth;
+    if (!auth) return fail(404, 'Not found', 'There is nothing here.');
+    let form: URLSearchParams | undefined;
+    if (req.method === 'POST') {
+      form = await readForm(req);
+      if (!form) return fail(413, 'Sign-out refused', 'The form is too large.');
+      const posted = form.get('csrf') ?? '';
+      if (!jar.get(CSRF_COOKIE) || !same(posted, jar.get(CSRF_COOKIE)!)) return fail(403, 'Sign-out refused', 'This form expired or came from elsewhere. Start again from your application.');
+    }
+    const source = form ?? new URL(req.url ?? '/', 'http://gatehouse.invalid').searchParams;
+    const params = endSessionParams((name) => {
+      const all = source.getAll(name);
+      return all.length > 1 ? all : all[0];
+    });
+    if ('error' in params) return fail(400, 'Invalid sign-out request', params.error);
+    const request = await this.endSessionRequest(auth, params);
+    if ('error' in request) return fail(400, 'Invalid sign-out request', request.error);
+    const user = await this.signedIn(jar.get(SESSION_COOKIE));
+    if (!form) return this.endSessionPage(res, csrf, params, request, user, headers());
+    // Confirmed.
+    const address = req.socket.remoteAddress;
+    let ended = 0;
+    if (user) {
+      await this.endSessions(user.id);
+      if (request.clientId !== undefined && form.get('end_grants') === '1') {
+        ended = await auth.grants.revokeAll(user, { who: 'the user, signing out (end-session)', endpoint: END_SESSION_PAGE, address }, request.clientId);
+      }
+    }
+    setCookies.push(`${SESSION_COOKIE}=; ${flags}; Max-Age=0`);
+    const client = request.clientId === undefined ? undefined : request.clientName ? `"${request.clientName.slice(0, 100)}" (${request.clientId})` : request.clientId;
+    auth.emit('session-ended', {
+      endpoint: END_SESSION_PAGE,
+      status: 200,
+      clientId: request.clientId,
+      userId: user?.id,
+      address,
+      detail: `${user ? `${user.username} signed out of Gatehouse` : 'a browser without a Gatehouse session signed out'}${client ? ` at the request of ${client}` : ''}${ended > 0 ? `; ${ended} grant(s) of that client ended` : ''}${request.redirect ? '; sent back to its post_logout_redirect_uri' : ''}`,
+    });
+    if (request.redirect) {
+      res.writeHead(303, headers({ location: withParams(request.redirect, { state: params.state }), 'cache-control': 'no-store', 'referrer-policy': 'no-referrer' })).end();
+      return;
+    }
+    const what = ended > 0 ? `<p class="notice" role="status">${escapeHtml(request.clientName ?? request.clientId ?? '')}'s access to your account ended.</p>` : '';
+    const notKnown = !user && request.clientId !== undefined && form.get('end_grants') === '1' ? '<p class="muted">You were not signed in to Gatehouse in this browser, so no application\'s access was changed. To revoke one, sign in at <a href="/-/connections">your connections</a>.</p>' : '';
+    sendHtml(res, 200, 'Signed out', `<h1>You are signed out</h1>${what}${notKnown}<p>You can close this window.</p>`, headers());
+  }
+
+  /** The request's client and the post-logout redirect to follow (registered exactly), or why it is refused. */
+  private async endSessionRequest(auth: EndSessionHooks, params: EndSessionParams): Promise<{ clientId?: string; clientName?: string | undefined; redirect?: string; unregistered?: string } | { error: string }> {
+    if (params.client_id === undefined) return params.post_logout_redirect_uri === undefined ? {} : { unregistered: params.post_logout_redirect_uri };
+    const client = await auth.client(params.client_id);
+    if ('error' in client) return { error: `client_id: ${client.error}` };
+    const out = { clientId: params.client_id, clientName: client.name };
+    const uri = params.post_logout_redirect_uri;
+    if (uri === undefined) return out;
+    return client.postLogoutRedirectUris.includes(uri) ? { ...out, redirect: uri } : { ...out, unregistered: uri };
+  }
+
+  private endSessionPage(res: ServerResponse, csrf: string, params: EndSessionParams, request: { clientId?: string; clientName?: string | undefined; redirect?: string; unregistered?: string }, user: UserRecord | undefined, headers: Record<string, string | string[]>): void {
+    const fields = { csrf, ...params };
+    const hidden = Object.entries(fields).map(([n, v]) => `<input type="hidden" name="${escapeHtml(n)}" value="${escapeHtml(v ?? '')}">`).join('');
+    const name = request.clientId === undefined ? undefined : escapeHtml(request.clientName ?? request.clientId);
+    const who = user ? `<p>You are signed in to Gatehouse as <b>${escapeHtml(user.username)}</b>.</p>` : '';
+    const asked = name ? `<p><b>${name}</b> <span class="muted">(${escapeHtml(request.clientId!)})</span> asks you to sign out of Gatehouse.</p>` : '<p>Sign out of Gatehouse?</p>';
+    const box = name
+      ? `<p><label><input type="checkbox" name="end_grants" value="1" checked> Also end ${name}'s access to your account: its tokens stop working, and it will ask you to authorize it again.</label>${user ? '' : '<br><span class="muted">This applies if you are signed in to Gatehouse in this browser.</span>'}</p>`
+      : '';
+    const back = request.redirect
+      ? `<p class="muted">Afterwards you go back to <code>${escapeHtml(request.redirect)}</code>.</p>`
+      : request.unregistered
+        ? `<p class="error" role="alert">The address <code>${escapeHtml(request.unregistered)}</code> is not registered for ${name ?? 'this request'} as a place to return to after signing out: you will not be sent there.</p>`
+        : '';
+    // A form post's redirect is held to form-action: let it reach the registered return address.
+    const target = request.redirect ? formTarget(request.redirect) : undefined;
+    sendHtml(
+      res,
+      200,
+      'Sign out',
+      `<h1>Sign out</h1>${asked}${who}<form method="post" action="${END_SESSION_PAGE}">${hidden}${box}${back}<button type="submit">Sign out</button> <a href="${CONNECTIONS_PAGE}">Cancel</a></form>`,
+      { ...headers, ...(target ? { 'content-security-policy': `default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'; base-uri 'none'; form-action 'self' ${target}` } : {}) },
+    );
   }
 
   /**
@@ -195,6 +334,12 @@ export class ConnectionsPage {
     return this.render(res, 200, csrf, without, { notice: 'Two-factor sign-in is off.' }, setCookies);
   }
 
+  /** Ends the user's page sessions made until now, in every browser (the cookies are sealed, not stored). */
+  private async endSessions(userId: string): Promise<void> {
+    const at = Date.now();
+    await this.store.putGrant({ key: sessionsEndedKey(userId), payload: { at }, expiresAt: at + SESSION_MS });
+  }
+
   private async sessionCookie(userId: string, at: number, flags: string): Promise<string> {
     const key = (await this.vault.key(true))!;
     return `${SESSION_COOKIE}=${sealJson(key.key, PURPOSE, 'session', { u: userId, at, exp: at + SESSION_MS })}; ${flags}; Max-Age=${SESSION_MS / 1000}`;
@@ -215,7 +360,10 @@ export class ConnectionsPage {
       const user = await this.store.getUser(session.u);
       // A session from before a password change (or reset) is over.
       const at = typeof session.at === 'number' ? session.at : 0;
-      return user && !user.disabled && (user.passwordChangedAt === undefined || at >= user.passwordChangedAt) ? user : undefined;
+      if (!user || user.disabled || (user.passwordChangedAt !== undefined && at < user.passwordChangedAt)) return undefined;
+      // A session from before a sign-out (the page's, or at /-/end-session) is over too.
+      const ended = await this.store.getGrant(sessionsEndedKey(user.id));
+      return ended && typeof ended.payload.at === 'number' && at < ended.payload.at ? undefined : user;
     } catch {
       return undefined;
     }
@@ -243,10 +391,29 @@ ${next ? '<p>Sign in as the user your agent acts for to connect the server.</p>'
         .map((c) => `<tr><td>${escapeHtml(c.server)}</td><td>${c.expiresAt === undefined ? '-' : escapeHtml(new Date(c.expiresAt).toISOString())}</td><td><form method="post" action="${CONNECTIONS_PAGE}">${hidden({ csrf, action: 'revoke', server: c.server })}<button type="submit">Revoke</button></form></td></tr>`)
         .join('');
       body = `<h1>Your connected servers</h1>${problem}${list.length === 0 ? '<p>No server is connected to your account.</p>' : `<table><tr><th>Server</th><th>Token expires</th><th></th></tr>${rows}</table><p class="muted">Revoking deletes the token Gatehouse keeps and asks the server to revoke it; your agent will ask you to connect again on its next call.</p>`}
+${await this.grantsSection(user, csrf, hidden)}
 ${user ? this.accountSection(user, csrf, shown?.enrolment, hidden) : ''}
 <form method="post" action="${CONNECTIONS_PAGE}">${hidden({ csrf, action: 'signout' })}<button type="submit">Sign out</button></form>`;
     }
     sendHtml(res, status, 'Connected servers', body, setCookies.length > 0 ? { 'set-cookie': setCookies } : {});
+  }
+
+  /** "Applications you authorized": the user's grants at the embedded authorization server, each with Revoke. */
+  private async grantsSection(user: UserRecord | undefined, csrf: string, hidden: (fields: Record<string, string>) => string): Promise<string> {
+    if (!user || !this.auth) return '';
+    const grants: UserGrant[] = await this.auth.grants.list(user);
+    const day = (ms: number) => escapeHtml(new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z'));
+    const rows = grants
+      .map(
+        (g) =>
+          `<tr class="grant"><td>${escapeHtml(g.clientName ?? g.clientId)}${g.clientName ? `<br><span class="muted">${escapeHtml(g.clientId)}</span>` : ''}</td><td>${escapeHtml(g.api ?? g.resource)}</td><td>${escapeHtml(g.scopes.join(' ') || '-')}</td><td>${day(g.createdAt)}</td><td>${day(g.lastUsedAt)}</td><td><form method="post" action="${CONNECTIONS_PAGE}">${hidden({ csrf, action: 'revoke-grant', grant: g.id })}<button type="submit">Revoke</button></form></td></tr>`,
+      )
+      .join('');
+    return `<h2>Applications you authorized</h2>${
+      grants.length === 0
+        ? '<p>No application has access to your account.</p>'
+        : `<table><tr><th>Application</th><th>API</th><th>Scopes</th><th>Authorized</th><th>Last used</th><th></th></tr>${rows}</table><p class="muted">Revoking ends that authorization at once: the application's tokens stop working, and it must ask you again.</p>`
+    }`;
   }
 
   /** The account forms: two-factor sign-in (on, being set up, or off) and the password change. */
@@ -272,5 +439,16 @@ ${user ? this.accountSection(user, csrf, shown?.enrolment, hidden) : ''}
 <button type="submit">Change password</button><br><span class="muted">Applications you signed in to will ask you to sign in again.</span>`,
     );
     return `<h2>Two-factor sign-in</h2>${totp}<h2>Password</h2>${password}`;
+  }
+}
+
+/** The CSP source that lets a form post's redirect reach a URL: its origin, or its scheme (a native app's). */
+function formTarget(uri: string): string | undefined {
+  try {
+    const url = new URL(uri);
+    if (url.protocol === 'https:' || url.protocol === 'http:') return url.origin;
+    return /^[a-z][a-z0-9+.-]*:$/i.test(url.protocol) ? url.protocol : undefined;
+  } catch {
+    return undefined;
   }
 }

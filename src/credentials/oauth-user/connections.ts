@@ -17,6 +17,8 @@ import { OAuthUserCredentials, tokenOf } from './user-credentials.ts';
 import { sendConnectError, sendConnected } from './connect-pages.ts';
 import { CONNECTIONS_PAGE, ConnectionsPage } from './connections-page.ts';
 import type { UpstreamAccounts } from '../../authserver/sign-in-connections.ts';
+import { END_SESSION_PAGE } from '../../authserver/end-session.ts';
+import type { EndSessionHooks } from '../../authserver/index.ts';
 
 const FLOW_PREFIX = 'oauth-user-flow:';
 
@@ -154,11 +156,22 @@ export class UserConnections implements UpstreamAccounts {
     return accepted;
   }
 
-  /** /-/connections: the page where users of the embedded authorization server see and revoke theirs. */
-  pageRoute(): [string, RouteHandler] {
+  /**
+   * /-/connections: the page where users of the embedded authorization server see and revoke
+   * their connections and the grants they gave to applications; and /-/end-session, where a
+   * client's sign-out request ends the page's session (the authorization server's
+   * /oauth/end-session sends the browser there). `auth` is the authorization server of the
+   * config in force.
+   */
+  pageRoutes(auth: EndSessionHooks): Array<[string, RouteHandler]> {
     this.page ??= new ConnectionsPage(this.store, this.vault, this, this.log);
     const page = this.page;
-    return [CONNECTIONS_PAGE, (req, res) => page.handle(req, res, this.base(req).startsWith('https:'))];
+    page.setAuthorizationServer(auth);
+    const secure = (req: IncomingMessage) => this.base(req).startsWith('https:');
+    return [
+      [CONNECTIONS_PAGE, (req, res) => page.handle(req, res, secure(req))],
+      [END_SESSION_PAGE, (req, res) => page.endSession(req, res, secure(req))],
+    ];
   }
 
   /** The listener routes of the connect flow and of Gatehouse's client metadata document. */

@@ -3,7 +3,8 @@
 // user belongs to a tenant: a tenant's admin sees and makes its own tenant's users; a platform
 // admin sees all, with their tenant, and picks the tenant of a new one. An admin sets a user's
 // password (a reset: the user signs in again everywhere) and resets a user's two-factor sign-in
-// (a lost phone); the user turns two-factor sign-in on themselves, on /-/connections.
+// (a lost phone); the user turns two-factor sign-in on themselves, on /-/connections. "Grants"
+// lists the applications a user authorized, each with Revoke (its tokens stop working at once).
 import { useState } from 'preact/hooks';
 import { manage } from '../manage.ts';
 import { useManaged } from '../console/use-managed.ts';
@@ -24,6 +25,19 @@ interface User {
   totp?: boolean;
 }
 
+/** An application's authorization by a user (GET /users/{name}/grants): never a token. */
+interface Grant {
+  id: string;
+  clientId: string;
+  clientName: string | null;
+  api: string | null;
+  resource: string;
+  scopes: string[];
+  createdAt: number;
+  lastUsedAt: number;
+  expiresAt: number;
+}
+
 export function Users() {
   const list = useManaged<{ items: User[] }>('/users');
   const [form, setForm] = useState({ username: '', password: '', tenant: '' });
@@ -32,6 +46,9 @@ export function Users() {
   const [passwordFor, setPasswordFor] = useState<string | undefined>();
   const [newPassword, setNewPassword] = useState('');
   const [notice, setNotice] = useState<string | undefined>();
+  // The user whose grants are shown (the table under the list), and those grants once loaded.
+  const [grantsFor, setGrantsFor] = useState<string | undefined>();
+  const [grants, setGrants] = useState<Grant[] | undefined>();
   // The picker for platform admins once tenants exist; a tenant's admin's users land in its tenant.
   const tenants = useTenantChoice();
   // The tenant column once some user has a tenant (or tenants exist): without tenants it looks as before.
@@ -71,6 +88,27 @@ export function Users() {
       setNotice(`Password of ${passwordFor} set. Applications they had signed in to will ask them to sign in again.`);
       setPasswordFor(undefined);
       setNewPassword('');
+    } catch (e) {
+      setError(e as Error);
+    }
+  };
+  const showGrants = async (username: string, after?: string) => {
+    setError(undefined);
+    setNotice(after);
+    setGrantsFor(username);
+    setGrants(undefined);
+    try {
+      setGrants((await manage<{ items: Grant[] }>('GET', `/users/${encodeURIComponent(username)}/grants`)).body.items);
+    } catch (e) {
+      setError(e as Error);
+    }
+  };
+  const revokeGrant = async (username: string, grant: Grant) => {
+    setError(undefined);
+    setNotice(undefined);
+    try {
+      await manage('DELETE', `/users/${encodeURIComponent(username)}/grants/${encodeURIComponent(grant.id)}`);
+      await showGrants(username, `Access of ${grant.clientName ?? grant.clientId} to ${username}'s account revoked: its tokens no longer work.`);
     } catch (e) {
       setError(e as Error);
     }
@@ -137,6 +175,9 @@ export function Users() {
                         <button type="button" class="button" onClick={() => (setPasswordFor(u.username), setNewPassword(''), setNotice(undefined))} data-action="set-password">
                           Set password
                         </button>
+                        <button type="button" class="button" onClick={() => showGrants(u.username)} aria-label={`Grants of user ${u.username}`}>
+                          Grants
+                        </button>
                         <span class={`badge ${u.disabled ? 'badge-error' : 'badge-ok'}`}>{u.disabled ? 'disabled' : 'active'}</span>
                         <button type="button" class="button" onClick={() => toggle(u)} aria-label={`${u.disabled ? 'Enable' : 'Disable'} user ${u.username}`}>
                           {u.disabled ? 'Enable' : 'Disable'}
@@ -147,6 +188,49 @@ export function Users() {
                 ))}
               </tbody>
             </table>
+          )}
+          {grantsFor !== undefined && (
+            <section class="form" aria-label={`Grants of ${grantsFor}`} data-grants-for={grantsFor} data-state={grants === undefined ? 'loading' : 'ready'}>
+              <h3>Applications {grantsFor} authorized</h3>
+              {grants?.length === 0 && <p class="empty">No application has access to this account.</p>}
+              {grants && grants.length > 0 && (
+                <table class="table" aria-label={`Applications ${grantsFor} authorized`}>
+                  <thead>
+                    <tr>
+                      <th scope="col">Application</th>
+                      <th scope="col">API</th>
+                      <th scope="col">Scopes</th>
+                      <th scope="col">Authorized</th>
+                      <th scope="col">Last used</th>
+                      <th scope="col" />
+                    </tr>
+                  </thead>
+                  <tbody>
+                    {grants.map((g) => (
+                      <tr key={g.id} data-grant={g.id}>
+                        <th scope="row" title={g.clientId}>
+                          {g.clientName ?? g.clientId}
+                        </th>
+                        <td title={g.resource}>{g.api ?? g.resource}</td>
+                        <td>{g.scopes.join(' ')}</td>
+                        <td class="nowrap">{time(g.createdAt)}</td>
+                        <td class="nowrap">{time(g.lastUsedAt)}</td>
+                        <td>
+                          <button type="button" class="button" onClick={() => revokeGrant(grantsFor, g)} aria-label={`Revoke grant of ${g.clientName ?? g.clientId}`}>
+                            Revoke
+                          </button>
+                        </td>
+                      </tr>
+                    ))}
+                  </tbody>
+                </table>
+              )}
+              <div class="form-actions">
+                <button type="button" class="button" onClick={() => (setGrantsFor(undefined), setGrants(undefined))}>
+                  Close
+                </button>
+              </div>
+            </section>
           )}
           {passwordFor !== undefined && (
             <form class="form" onSubmit={savePassword} aria-label="Set password" autocomplete="off">
