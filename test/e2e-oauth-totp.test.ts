@@ -15,6 +15,7 @@ import { decodeJwt } from 'jose';
 import { browse, CookieJar, hiddenField, pkcePair, playUser, registerClient, startOAuthGateway, TestOAuthClient, USER, type OAuthSetup, type PlayedFlow, type Step } from './helpers/oauth-flow.ts';
 import { Authenticator } from './helpers/authenticator.ts';
 import { decodeQrSvg } from './helpers/qr-decode.ts';
+import { recordsWhen } from './helpers/audit-db.ts';
 import { createUser } from '../src/authserver/users.ts';
 
 let setup: OAuthSetup;
@@ -156,6 +157,16 @@ test('a user sets up TOTP on the self-service page; the SDK client signs in with
   assert.equal((await setup.gh.gateway.store.getUserByName('tess'))?.totpSecret, undefined);
   const passwordOnly = await passwordStep('tess', USER.password);
   assert.equal(passwordOnly.answer.status, 303);
+
+  // The page's refused codes (its sign-in without a code, with a used one; a wrong code to turn it
+  // off) are in the audit log, as the sign-in page's are.
+  const tess = await setup.gh.gateway.store.getUserByName('tess');
+  const onPage = await recordsWhen(setup.gh.gateway, { method: '/-/connections' }, (events) => events.filter((e) => e.target === 'second-factor-refused').length >= 3);
+  const refused = onPage.filter((e) => e.target === 'second-factor-refused');
+  assert.equal(refused.length, 3);
+  assert.ok(refused.every((e) => e.user === tess!.id && e.decision === 'denied' && e.status === 401));
+  assert.deepEqual(refused.map((e) => /the second-factor code was (wrong|used before)/.exec(String(e.reason))?.[0]).sort(), ['the second-factor code was used before', 'the second-factor code was wrong', 'the second-factor code was wrong']);
+  assert.ok(refused.some((e) => /turning two-factor sign-in off of tess/.test(String(e.reason))));
 });
 
 test('failed codes are throttled like failed passwords: after ten, even a right code waits', async () => {

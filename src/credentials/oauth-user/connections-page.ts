@@ -20,7 +20,7 @@ import type { Store, UserRecord } from '../../store/store.ts';
 import type { Logger } from '../../log.ts';
 import type { CredentialVault } from '../vault.ts';
 import { checkLogin, setPassword, UserInputError } from '../../authserver/users.ts';
-import { hasSecondFactor, SecondFactor, type Enrolment } from '../../authserver/second-factor.ts';
+import { CODE_OUTCOME, hasSecondFactor, SecondFactor, type CodeCheck, type Enrolment } from '../../authserver/second-factor.ts';
 import { LoginThrottle } from '../../authserver/throttle.ts';
 import { escapeHtml } from '../../authserver/pages.ts';
 import { sealJson, unsealJson } from './sealed-json.ts';
@@ -146,7 +146,7 @@ export class ConnectionsPage {
       const outcome = found && hasSecondFactor(found) ? await this.secondFactor.check(found, form.get('code') ?? '') : 'ok';
       if (!found || outcome !== 'ok') {
         this.throttle.fail(username, address);
-        if (found) this.log.warn({ user: found.id, address, outcome }, 'connections page: sign-in refused, the second-factor code was wrong, used before or could not be checked');
+        if (found) this.refusedCode(found, address, outcome as Exclude<CodeCheck, 'ok'>, 'sign-in');
         else this.log.info({ username: username.slice(0, 64), address }, 'connections page: failed sign-in');
         return this.render(res, 401, csrf, undefined, { error: 'Wrong username, password or code.' }, setCookies);
       }
@@ -281,6 +281,13 @@ export class ConnectionsPage {
     );
   }
 
+  /** A refused second-factor code, in the audit log as at the authorization server's sign-in (logged when no authorization server is on). */
+  private refusedCode(user: UserRecord, address: string, outcome: Exclude<CodeCheck, 'ok'>, what: string): void {
+    const detail = `${what} of ${user.username} on ${CONNECTIONS_PAGE} refused: the second-factor code was ${CODE_OUTCOME[outcome]}`;
+    if (this.auth) this.auth.emit('second-factor-refused', { endpoint: CONNECTIONS_PAGE, status: 401, userId: user.id, address, detail });
+    else this.log.warn({ user: user.id, address, outcome }, `connections page: ${detail}`);
+  }
+
   /**
    * A change to the signed-in user's account: a new password (given the current one), or
    * two-factor sign-in confirmed or turned off (given a code). Wrong passwords and codes count
@@ -326,6 +333,7 @@ export class ConnectionsPage {
     // totp-off
     if (!hasSecondFactor(user)) return this.render(res, 409, csrf, user, { error: 'Two-factor sign-in is not on.' }, setCookies);
     const outcome = await this.secondFactor.check(user, code);
+    if (outcome !== 'ok') this.refusedCode(user, address, outcome, 'turning two-factor sign-in off');
     if (outcome !== 'ok') return refuse(outcome === 'unavailable' ? 503 : 401, outcome === 'replayed' ? 'That code was already used. Wait for the next one.' : 'That code is not right.');
     this.throttle.succeed(user.username, address);
     await this.secondFactor.disable(user.username);
