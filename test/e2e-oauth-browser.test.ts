@@ -6,57 +6,39 @@
 // installs Chromium and sets it), which makes a missing Chromium a failure.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { rmSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { UnauthorizedError } from '@modelcontextprotocol/sdk/client/auth.js';
-import { chromium, type BrowserContext } from 'playwright-core';
-import { tempDir } from './helpers/gatehouse.ts';
-import { browserRequirement, CHROMIUM } from './helpers/requirements.ts';
+import type { BrowserContext } from 'playwright-core';
+import { browserRequirement } from './helpers/requirements.ts';
+import { launchChromium, startLoopbackCallback, type LoopbackCallback } from './helpers/oauth-browser.ts';
 import { startOAuthGateway, TestOAuthClient, USER, type OAuthSetup } from './helpers/oauth-flow.ts';
 
 const browser = browserRequirement();
 const skip = browser.skip;
 
 let setup: OAuthSetup;
+let chromium: Awaited<ReturnType<typeof launchChromium>>;
 let context: BrowserContext;
-let profile: string;
 /** The client's loopback callback: records each authorization response. */
-let callback: Server;
+let callback: LoopbackCallback;
 let callbackUrl: string;
-const answers: URL[] = [];
+let answers: URL[] = [];
 
 before(async () => {
   if (skip) return;
   browser.check();
   setup = await startOAuthGateway({ authorizationServer: { selfRegistration: true } });
-  callback = createServer((req, res) => {
-    const url = new URL(req.url ?? '/', callbackUrl);
-    // Browsers also ask for /favicon.ico: only the callback path is an answer.
-    if (url.pathname !== '/callback') return void res.writeHead(404).end();
-    answers.push(url);
-    res.writeHead(200, { 'content-type': 'text/html' }).end('<!doctype html><title>Done</title><p>Authorized. You can close this window.</p>');
-  });
-  await new Promise<void>((resolve) => callback.listen(0, '127.0.0.1', resolve));
-  callbackUrl = `http://127.0.0.1:${(callback.address() as AddressInfo).port}/callback`;
-  profile = tempDir('gatehouse-chromium-');
-  context = await chromium.launchPersistentContext(profile, {
-    executablePath: CHROMIUM,
-    headless: true,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
+  callback = await startLoopbackCallback();
+  ({ url: callbackUrl, answers } = callback);
+  chromium = await launchChromium();
+  context = chromium.context;
 });
 
 after(async () => {
   if (skip) return;
-  await context?.close();
-  if (profile) rmSync(profile, { recursive: true, force: true });
-  if (callback) {
-    callback.closeAllConnections();
-    await new Promise<void>((resolve) => callback.close(() => resolve()));
-  }
+  await chromium?.close();
+  await callback?.close();
   await setup?.close();
 });
 
@@ -143,12 +125,8 @@ test('with self-registration on, a new person creates an account in Chromium and
 
 test('an attacker\'s consent link opened by a signed-in victim without the interaction cookie is refused (consent bypass, two Chromium profiles)', { skip }, async () => {
   // The victim is a second browser with a profile of its own: no cookie of the attacker's reaches it.
-  const victimProfile = tempDir('gatehouse-chromium-victim-');
-  const victim = await chromium.launchPersistentContext(victimProfile, {
-    executablePath: CHROMIUM,
-    headless: true,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
+  const victimBrowser = await launchChromium();
+  const victim = victimBrowser.context;
   const attackerPage = await context.newPage();
   const victimPage = await victim.newPage();
   const before = answers.length;
@@ -192,7 +170,6 @@ test('an attacker\'s consent link opened by a signed-in victim without the inter
     assert.equal(answers.at(-1)!.searchParams.get('state'), victimApp.lastState);
   } finally {
     await attackerPage.close();
-    await victim.close();
-    rmSync(victimProfile, { recursive: true, force: true });
+    await victimBrowser.close();
   }
 });

@@ -6,16 +6,13 @@
 // then finishes and calls a tool. Skipped without Chromium unless GATEHOUSE_REQUIRE_BROWSER=1.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { rmSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { UnauthorizedError } from '@modelcontextprotocol/sdk/client/auth.js';
-import { chromium, type BrowserContext } from 'playwright-core';
+import type { BrowserContext } from 'playwright-core';
 import { decodeJwt } from 'jose';
-import { tempDir } from './helpers/gatehouse.ts';
-import { browserRequirement, CHROMIUM } from './helpers/requirements.ts';
+import { browserRequirement } from './helpers/requirements.ts';
+import { launchChromium, startLoopbackCallback, type LoopbackCallback } from './helpers/oauth-browser.ts';
 import { startOAuthGateway, TestOAuthClient, type OAuthSetup } from './helpers/oauth-flow.ts';
 import { startLoginIdp, type LoginIdp } from './helpers/login-idp.ts';
 
@@ -24,11 +21,11 @@ const skip = browser.skip;
 
 let idp: LoginIdp;
 let setup: OAuthSetup;
+let chromium: Awaited<ReturnType<typeof launchChromium>>;
 let context: BrowserContext;
-let profile: string;
-let callback: Server;
+let callback: LoopbackCallback;
 let callbackUrl: string;
-const answers: URL[] = [];
+let answers: URL[] = [];
 
 before(async () => {
   if (skip) return;
@@ -40,30 +37,16 @@ before(async () => {
     },
   });
   await idp.start([`${setup.gh.origin}/oauth/external/corp/callback`]);
-  callback = createServer((req, res) => {
-    const url = new URL(req.url ?? '/', callbackUrl);
-    if (url.pathname !== '/callback') return void res.writeHead(404).end();
-    answers.push(url);
-    res.writeHead(200, { 'content-type': 'text/html' }).end('<!doctype html><title>Done</title><p>Authorized. You can close this window.</p>');
-  });
-  await new Promise<void>((resolve) => callback.listen(0, '127.0.0.1', resolve));
-  callbackUrl = `http://127.0.0.1:${(callback.address() as AddressInfo).port}/callback`;
-  profile = tempDir('gatehouse-chromium-');
-  context = await chromium.launchPersistentContext(profile, {
-    executablePath: CHROMIUM,
-    headless: true,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
+  callback = await startLoopbackCallback();
+  ({ url: callbackUrl, answers } = callback);
+  chromium = await launchChromium();
+  context = chromium.context;
 });
 
 after(async () => {
   if (skip) return;
-  await context?.close();
-  if (profile) rmSync(profile, { recursive: true, force: true });
-  if (callback) {
-    callback.closeAllConnections();
-    await new Promise<void>((resolve) => callback.close(() => resolve()));
-  }
+  await chromium?.close();
+  await callback?.close();
   await setup?.close();
   await idp?.close();
 });

@@ -9,17 +9,14 @@
 // GATEHOUSE_REQUIRE_BROWSER=1 (CI), which makes a missing Chromium a failure.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { rmSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { UnauthorizedError } from '@modelcontextprotocol/sdk/client/auth.js';
 import { McpError } from '@modelcontextprotocol/sdk/types.js';
-import { chromium, type BrowserContext } from 'playwright-core';
-import { startTestGateway, tempDir, type TestGateway } from './helpers/gatehouse.ts';
-import { browserRequirement, CHROMIUM } from './helpers/requirements.ts';
-import { CHROMIUM_ARGS } from './helpers/dashboard-browser.ts';
+import type { BrowserContext } from 'playwright-core';
+import { startTestGateway, type TestGateway } from './helpers/gatehouse.ts';
+import { browserRequirement } from './helpers/requirements.ts';
+import { launchChromium, startLoopbackCallback, type LoopbackCallback } from './helpers/oauth-browser.ts';
 import { TestOAuthClient } from './helpers/oauth-flow.ts';
 import { type UpstreamIdp, type UserUpstream, startIdpWithUpstream } from './helpers/upstream-idp.ts';
 import { createUser } from '../src/authserver/users.ts';
@@ -32,11 +29,9 @@ let idp: UpstreamIdp;
 let upstream: UserUpstream;
 let gh: TestGateway;
 let adaId: string;
+let chromium: Awaited<ReturnType<typeof launchChromium>>;
 let context: BrowserContext;
-let profile: string;
-let callback: Server;
-let callbackUrl: string;
-const answers: URL[] = [];
+let callback: LoopbackCallback;
 
 before(async () => {
   if (skip) return;
@@ -47,26 +42,15 @@ before(async () => {
     apis: [{ name: 'notes', path: '/mcp', server: 'notes', auth: { type: 'oauth2' } }],
   });
   adaId = (await createUser(gh.gateway.store, ADA.username, ADA.password)).id;
-  callback = createServer((req, res) => {
-    const url = new URL(req.url ?? '/', callbackUrl);
-    if (url.pathname !== '/callback') return void res.writeHead(404).end();
-    answers.push(url);
-    res.writeHead(200, { 'content-type': 'text/html' }).end('<!doctype html><title>Done</title><p>Authorized. You can close this window.</p>');
-  });
-  await new Promise<void>((resolve) => callback.listen(0, '127.0.0.1', resolve));
-  callbackUrl = `http://127.0.0.1:${(callback.address() as AddressInfo).port}/callback`;
-  profile = tempDir('gatehouse-chromium-');
-  context = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS });
+  callback = await startLoopbackCallback();
+  chromium = await launchChromium();
+  context = chromium.context;
 });
 
 after(async () => {
   if (skip) return;
-  await context?.close();
-  if (profile) rmSync(profile, { recursive: true, force: true });
-  if (callback) {
-    callback.closeAllConnections();
-    await new Promise<void>((resolve) => callback.close(() => resolve()));
-  }
+  await chromium?.close();
+  await callback?.close();
   await gh?.close();
   await upstream?.close();
   await idp?.close();
@@ -74,7 +58,7 @@ after(async () => {
 
 test('in Chromium: signing in connects the upstream account on the way, the first session calls as the person; revoked, the connect link reconnects her and the retry works (the link\'s /-/connections sign-in used to fail in browsers: its post carried Origin: null under no-referrer, and form-action stopped the redirect to the upstream)', { skip }, async () => {
   idp.loginAs = 'ada-upstream';
-  const provider = new TestOAuthClient(callbackUrl, async (url) => {
+  const provider = new TestOAuthClient(callback.url, async (url) => {
     const page = await context.newPage();
     try {
       await page.goto(url.href);
@@ -88,7 +72,7 @@ test('in Chromium: signing in connects the upstream account on the way, the firs
       page.on('request', (request) => {
         if (request.url().startsWith(idp.issuer)) upstreamVisits.push(request.url());
       });
-      await Promise.all([page.waitForURL((u) => u.href.startsWith(callbackUrl)), page.click('button[value=approve]')]);
+      await Promise.all([page.waitForURL((u) => u.href.startsWith(callback.url)), page.click('button[value=approve]')]);
       assert.ok(upstreamVisits.length > 0, 'the browser went through the upstream\'s authorization server');
     } finally {
       await page.close();
@@ -96,7 +80,7 @@ test('in Chromium: signing in connects the upstream account on the way, the firs
   });
   const first = new Client({ name: 'browser-test', version: '1.0.0' });
   await assert.rejects(first.connect(new StreamableHTTPClientTransport(new URL(gh.url('notes')), { authProvider: provider })), UnauthorizedError);
-  const answer = answers.at(-1);
+  const answer = callback.answers.at(-1);
   assert.ok(answer && answer.searchParams.get('code'), 'the client got its code at the end');
   assert.equal(answer.searchParams.get('state'), provider.lastState);
   await new StreamableHTTPClientTransport(new URL(gh.url('notes')), { authProvider: provider }).finishAuth(answer.searchParams.get('code')!);
