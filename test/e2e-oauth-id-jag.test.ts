@@ -165,6 +165,7 @@ test('the SDK client signs in at the IdP, gets an ID-JAG there and a Gatehouse t
     assert.equal(tokens.refresh_token, undefined, 'no refresh token: the client asks the IdP for a new ID-JAG');
     const user = await gh.gateway.store.getUserByName('alice@corp');
     assert.ok(user && !user.disabled, 'the user was created at the first assertion (users: create)');
+    assert.match(gh.logs.text(), /user created at first identity assertion \(ID-JAG\)/, 'the log says how the user came to be');
     const at = decodeJwt(tokens.access_token);
     assert.equal(at.sub, user.id);
     assert.equal(at.iss, origin);

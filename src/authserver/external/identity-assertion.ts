@@ -180,7 +180,7 @@ export function identityAssertionGrant(deps: IdentityAssertionDeps): RequestHand
     if (mapped.tenant !== undefined && !deps.tenants.includes(mapped.tenant)) throw new Refusal('invalid_grant', `the organisation the assertion names ("${clip(mapped.tenant, 80)}") is not one this gateway serves`);
     let user;
     try {
-      user = await externalUser(deps.store, deps.log, config, mapped.username, mapped.tenant);
+      user = await externalUser(deps.store, deps.log, config, mapped.username, mapped.tenant, 'identity assertion (ID-JAG)');
     } catch (error) {
       if (error instanceof ExternalSignInError) throw new Refusal('invalid_grant', error.message);
       throw error;

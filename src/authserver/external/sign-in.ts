@@ -26,12 +26,12 @@ const START = '/oauth/external/start';
  * The Gatehouse user an external provider names: existing and enabled, or created now when the
  * provider allows it (`users: create`). Shared by sign-in and identity assertions.
  */
-export async function externalUser(store: Store, log: Logger, provider: ExternalProviderConfig, username: string, tenant: string | undefined): Promise<UserRecord> {
+export async function externalUser(store: Store, log: Logger, provider: ExternalProviderConfig, username: string, tenant: string | undefined, via = 'external sign-in'): Promise<UserRecord> {
   let user = await store.getUserByName(username);
   if (!user && provider.users === 'create') {
     try {
       user = await createExternalUser(store, username, tenant);
-      log.info({ username, userId: user.id, provider: provider.name }, 'authorization server: user created at first external sign-in');
+      log.info({ username, userId: user.id, provider: provider.name }, `authorization server: user created at first ${via}`);
     } catch (error) {
       // Created meanwhile by a concurrent sign-in: use that one.
       if (!(error instanceof UserInputError)) throw error;
