@@ -259,11 +259,19 @@ test('API tokens: an owner makes them (shown once), a viewer reads and is refuse
 const postgres = postgresRequirement();
 
 /** Node settings on a fresh Postgres schema (dropped after the test), a session key for every node, and server-everything. */
-async function sharedPostgresSetup(t: TestContext, prefix: string): Promise<{ node: Record<string, unknown>; key: string; everything: Awaited<ReturnType<typeof startEverything>> }> {
+/**
+ * A schema of its own on the shared Postgres. `closeFirst` takes what must stop before the schema
+ * is dropped (nodes, their clients): node:test runs a test's after-hooks in the order they were
+ * registered, so a node closed by a hook of its own would still be at work (a reload reading
+ * tool_pins) when this setup's earlier hook dropped the schema under it.
+ */
+async function sharedPostgresSetup(t: TestContext, prefix: string): Promise<{ node: Record<string, unknown>; key: string; everything: Awaited<ReturnType<typeof startEverything>>; closeFirst: (close: () => Promise<unknown> | unknown) => void }> {
   postgres.check();
   const url = postgres.url!;
   const schema = `${prefix}${randomBytes(6).toString('hex')}`;
+  const closers: Array<() => Promise<unknown> | unknown> = [];
   t.after(async () => {
+    for (const close of closers.reverse()) await close();
     const client = new pg.Client({ connectionString: url });
     await client.connect();
     await client.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
@@ -271,11 +279,11 @@ async function sharedPostgresSetup(t: TestContext, prefix: string): Promise<{ no
   });
   const everything = await startEverything();
   t.after(() => everything.close());
-  return { node: { store: { type: 'postgres', url, schema } }, key: randomBytes(32).toString('hex'), everything };
+  return { node: { store: { type: 'postgres', url, schema } }, key: randomBytes(32).toString('hex'), everything, closeFirst: (close) => closers.push(close) };
 }
 
 test('Postgres store: a deployment made on one managed gateway is served by the next one started on the same database', { timeout: 60_000, skip: postgres.skip }, async (t) => {
-  const { node, key, everything } = await sharedPostgresSetup(t, 'gatehouse_mgmt_');
+  const { node, key, everything, closeFirst } = await sharedPostgresSetup(t, 'gatehouse_mgmt_');
   const first = await startManaged({ node, key });
   await first.call('POST', '/api/v1/servers', { body: { name: 'everything', url: `${everything.origin}/mcp` } });
   await first.call('POST', '/api/v1/apis', { body: { name: 'only-echo', path: '/echo', server: 'everything', policies: [{ acl: { rules: [{ features: [{ type: 'tools', methods: ['tools/list', 'tools/call'], pattern: { type: 'literal', value: 'echo' } }] }] } }] } });
@@ -283,26 +291,26 @@ test('Postgres store: a deployment made on one managed gateway is served by the 
   await first.close();
 
   const second = await startManaged({ node, key, dataDir: tempDir('gatehouse-managed-pg-') });
-  t.after(() => second.close());
+  closeFirst(() => second.close());
   const { client, close } = await connectClient(second.mcpUrl('/echo'));
-  t.after(() => close());
+  closeFirst(() => close());
   assert.deepEqual((await client.listTools()).tools.map((tool) => tool.name), ['echo']);
   const versions = (await second.call('GET', '/api/v1/deployments')).body.items as Array<{ version: number }>;
   assert.deepEqual(versions.map((v) => v.version), [1]);
 });
 
 test('Postgres store: a deploy on one node is live on the others at once, announced by NOTIFY (the polling fallback off), without dropping their sessions', { timeout: 60_000, skip: postgres.skip }, async (t) => {
-  const { node, key, everything } = await sharedPostgresSetup(t, 'gatehouse_notify_');
+  const { node, key, everything, closeFirst } = await sharedPostgresSetup(t, 'gatehouse_notify_');
   // The polling fallback is off (an hour): only the notification can bring the deploy to b and c.
   const a = await startManaged({ node, key, pollMs: 3_600_000 });
-  t.after(() => a.close());
+  closeFirst(() => a.close());
   await a.call('POST', '/api/v1/servers', { body: { name: 'everything', url: `${everything.origin}/mcp` } });
   await a.call('POST', '/api/v1/apis', { body: { name: 'everything', path: '/mcp', server: 'everything', policies: [ALL_TOOLS] } });
   assert.equal((await a.call('POST', '/api/v1/deployments', {})).status, 201);
   const others = [await startManaged({ node, key, pollMs: 3_600_000, dataDir: tempDir('gatehouse-managed-b-') }), await startManaged({ node, key, pollMs: 3_600_000, dataDir: tempDir('gatehouse-managed-c-') })];
-  for (const other of others) t.after(() => other.close());
+  for (const other of others) closeFirst(() => other.close());
   const clients = await Promise.all(others.map((other) => connectClient(other.mcpUrl('/mcp'))));
-  for (const c of clients) t.after(() => c.close());
+  for (const c of clients) closeFirst(() => c.close());
   for (const c of clients) assert.ok((await c.client.listTools()).tools.some((tool) => tool.name === 'get-sum'));
   // Listening starts as a node starts: wait until both listen before deploying.
   await new Promise((resolve) => setTimeout(resolve, 500));
