@@ -17,7 +17,7 @@ import type { Store, UserRecord } from '../store/store.ts';
 import type { Logger } from '../log.ts';
 import { randomToken, sha256 } from './clients.ts';
 import { sendErrorPage } from './pages.ts';
-import type { Interaction } from './interaction.ts';
+import { readCookie, type Interaction } from './interaction.ts';
 
 export const CONNECT_UPSTREAM = '/oauth/connect-upstream';
 const COOKIE = 'gatehouse_connect_chain';
@@ -45,14 +45,6 @@ interface ChainRecord {
 
 function isChain(payload: Record<string, unknown>): payload is Record<string, unknown> & ChainRecord {
   return typeof payload.userId === 'string' && Array.isArray(payload.servers) && typeof payload.cookieHash === 'string' && typeof payload.interaction === 'object' && payload.interaction !== null;
-}
-
-function readCookie(req: Request): string | undefined {
-  for (const part of (req.headers.cookie ?? '').split(';')) {
-    const eq = part.indexOf('=');
-    if (eq !== -1 && part.slice(0, eq).trim() === COOKIE) return part.slice(eq + 1).trim();
-  }
-  return undefined;
 }
 
 export class SignInConnections {
@@ -92,7 +84,7 @@ export class SignInConnections {
     const grant = /^[A-Za-z0-9_-]{1,64}$/.test(id) ? await this.store.getGrant(chainKey(id)) : undefined;
     if (!grant || !isChain(grant.payload)) return sendErrorPage(res, 400, 'Request expired', 'This sign-in has expired or was already completed. Start again from your application.');
     const chain = grant.payload;
-    const cookie = readCookie(req);
+    const cookie = readCookie(req, COOKIE);
     if (cookie === undefined || sha256(cookie) !== chain.cookieHash) {
       return sendErrorPage(res, 403, 'Wrong browser', 'This sign-in was started in another browser (or its cookie has expired). Start again from your application, in this browser.');
     }

@@ -107,7 +107,7 @@ export class UserConnections implements UpstreamAccounts {
     } catch (error) {
       this.log.warn({ server, user: userId, err: (error as Error).message }, 'connecting an upstream account at sign-in failed; the user is asked again on a call');
     }
-    res.writeHead(303, { location: `${base}${returnTo}`, 'cache-control': 'no-store', 'referrer-policy': 'no-referrer' }).end();
+    seeOther(res, `${base}${returnTo}`);
   }
 
   /** Deletes a user's connection to a server and revokes its tokens upstream where the server supports RFC 7009. */
@@ -277,7 +277,7 @@ export class UserConnections implements UpstreamAccounts {
     if (!flow) return sendConnectError(res, 400, 'Invalid answer', 'This answer is unknown, expired or was already used; retry the call in your agent for a new link.');
     const { userId, server, verifier, base, returnTo } = flow.payload as { userId: string; server: string; verifier: string; base: string; returnTo?: string };
     // At sign-in the chain goes on whatever happened here: the page would stop it.
-    const done = returnTo === undefined ? undefined : () => void res.writeHead(303, { location: `${base}${returnTo}`, 'cache-control': 'no-store', 'referrer-policy': 'no-referrer' }).end();
+    const done = returnTo === undefined ? undefined : () => seeOther(res, `${base}${returnTo}`);
     const entry = this.servers.get(server);
     if (!entry) return done ? done() : sendConnectError(res, 400, 'Invalid answer', `Server "${server}" is no longer connected per user.`);
     const up = await entry.resolver.resolve(base);
@@ -306,6 +306,11 @@ export class UserConnections implements UpstreamAccounts {
     if (done) return done();
     sendConnected(res, server);
   }
+}
+
+/** Back to sign-in's chain (sign-in-connections.ts), never cached, nothing sent on as a Referer. */
+function seeOther(res: ServerResponse, location: string): void {
+  res.writeHead(303, { location, 'cache-control': 'no-store', 'referrer-policy': 'no-referrer' }).end();
 }
 
 function digest(value: string): string {
