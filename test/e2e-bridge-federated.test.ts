@@ -127,7 +127,7 @@ test('server/discover of a federated API: 2026-07-28, Gatehouse named, the capab
   assert.equal(response.status, 200, response.text);
   assert.equal(response.headers.get('mcp-session-id'), null, 'no session is issued to a 2026-07-28 client');
   const result = (response.messages[0] as { result: Record<string, unknown> }).result;
-  assert.deepEqual(result.supportedVersions, [MODERN], 'the revisions of the client\'s hop; the servers\' own revisions are negotiated on theirs');
+  assert.deepEqual(result.supportedVersions, ['2024-11-05', '2025-03-26', '2025-06-18', '2025-11-25', MODERN], 'every revision the API serves (each server\'s own is negotiated on its hop)');
   const capabilities = result.capabilities as Record<string, Record<string, unknown>>;
   assert.deepEqual(capabilities.tools, { listChanged: true });
   assert.equal(capabilities.resources?.subscribe, true, 'server-everything offers subscriptions');

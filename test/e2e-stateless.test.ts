@@ -254,6 +254,31 @@ test('a 2026-07-28 request to a stdio-backed API is bridged to the 2025 server, 
   assert.equal(response.headers.get('mcp-session-id'), null);
 });
 
+// The conformance suite's sep-2575-server-unsupported-version-error failed through Gatehouse: the
+// -32022 listed every revision Gatehouse serves, server/discover only the server's (or, bridged,
+// 2026-07-28 alone). An API serves every revision (Gatehouse bridges the eras), and both say so.
+test('server/discover lists the same revisions as -32022 does, forwarded and bridged (it listed only the server\'s own)', async () => {
+  for (const api of ['modern', 'modern-stdio']) {
+    const discover = await raw(gh.url(api), { headers: modernHeaders('server/discover'), body: modernRequest(31, 'server/discover') });
+    assert.equal(discover.status, 200, discover.text);
+    const listed = (discover.messages[0] as { result: { supportedVersions: string[] } }).result.supportedVersions;
+    assert.deepEqual(listed, ['2024-11-05', '2025-03-26', '2025-06-18', '2025-11-25', MODERN], `${api}: every revision this API serves`);
+    const unknown = 'v999.0.0';
+    const refused = await raw(gh.url(api), {
+      headers: { ...modernHeaders('server/discover'), 'mcp-protocol-version': unknown },
+      body: { jsonrpc: '2.0', id: 32, method: 'server/discover', params: { _meta: { ...ENVELOPE, [META_VERSION_KEY]: unknown } } },
+    });
+    assert.equal(refused.status, 400, refused.text);
+    const error = (refused.messages[0] as { id: number; error: { code: number; data: { supported: string[]; requested: string } } }).error;
+    assert.equal(error.code, -32022);
+    assert.equal(error.data.requested, unknown);
+    assert.deepEqual(error.data.supported, listed, `${api}: the -32022 offers what discovery lists`);
+  }
+  // The server's own answer still says what it speaks (Gatehouse rewrote only its own copy).
+  const direct = await raw(upstream.url, { headers: modernHeaders('server/discover'), body: modernRequest(33, 'server/discover') });
+  assert.deepEqual((direct.messages[0] as { result: { supportedVersions: string[] } }).result.supportedVersions.includes(MODERN), true);
+});
+
 // The v2 server's createMcpHandler also answers 2025-era clients (its default `legacy: 'stateless'`
 // fallback: each request is served by a fresh instance, and the upstream issues no session id).
 // Gatehouse still gives a 2025-11-25 client the session it expects, sealed without an upstream id.

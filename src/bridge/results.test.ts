@@ -42,6 +42,6 @@ test('a result that is not an object becomes an empty complete result', () => {
 test('discover: the server capabilities without tasks, its instructions, cache hints, the server identity', () => {
   const capabilities = { tools: {}, tasks: { list: {} } };
   const out = discoverResult({ protocolVersion: '2025-11-25', capabilities, serverInfo: SERVER, instructions: 'be kind' });
-  assert.deepEqual(out, { supportedVersions: ['2026-07-28'], capabilities: { tools: {} }, instructions: 'be kind', resultType: 'complete', ttlMs: 0, cacheScope: 'private', _meta: { [META_SERVER_INFO]: SERVER } });
+  assert.deepEqual(out, { supportedVersions: ['2024-11-05', '2025-03-26', '2025-06-18', '2025-11-25', '2026-07-28'], capabilities: { tools: {} }, instructions: 'be kind', resultType: 'complete', ttlMs: 0, cacheScope: 'private', _meta: { [META_SERVER_INFO]: SERVER } });
   assert.deepEqual(capabilities, { tools: {}, tasks: { list: {} } }, 'what the server said at initialize is not changed');
 });

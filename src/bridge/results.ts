@@ -3,7 +3,7 @@
 // cached, and per identity); vocabulary 2026-07-28 deleted (`execution` on tools, the `tasks`
 // capability) is removed; the server's identity rides in the result's `_meta`.
 import { isObject, type JsonObject, type JsonRpcResponse } from '../mcp/jsonrpc.ts';
-import { STATELESS_VERSION } from '../mcp/versions.ts';
+import { SERVED_VERSIONS } from '../mcp/served-versions.ts';
 import { META_SERVER_INFO } from './envelope.ts';
 
 const CACHEABLE: ReadonlySet<string> = new Set(['tools/list', 'prompts/list', 'resources/list', 'resources/templates/list', 'resources/read', 'server/discover']);
@@ -45,9 +45,9 @@ export function withResultType(response: JsonRpcResponse): JsonRpcResponse {
   return { ...response, result: { ...response.result, resultType: 'complete' } };
 }
 
-/** `server/discover` answered from what the server said at initialize. */
+/** `server/discover` answered from what the server said at initialize; the revisions are the API's (served-versions.ts). */
 export function discoverResult(init: LegacyInit): JsonObject {
-  const result: JsonObject = { supportedVersions: [STATELESS_VERSION], capabilities: modernCapabilities(init.capabilities) };
+  const result: JsonObject = { supportedVersions: [...SERVED_VERSIONS], capabilities: modernCapabilities(init.capabilities) };
   if (init.instructions !== undefined) result.instructions = init.instructions;
   return modernResult('server/discover', result, init.serverInfo);
 }

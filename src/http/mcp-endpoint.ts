@@ -36,6 +36,7 @@ import { legacyClientBridge, modernClientBridge, type ServerBridges } from '../b
 import type { ModernClientBridge } from '../bridge/modern-client.ts';
 import type { LegacyClientBridge } from '../bridge/legacy-client.ts';
 import { withResultType } from '../bridge/results.ts';
+import { SERVED_VERSIONS, discoverServedVersions } from '../mcp/served-versions.ts';
 import type { Cluster } from '../cluster/forward.ts';
 
 const KEYLESS: Authenticated = { principal: ANONYMOUS };
@@ -230,7 +231,10 @@ async function post(base: Base, api: ApiRuntime, deps: EndpointDeps, upstream: U
   }
   const forwarded = ctx ? await applyRequestPolicies(api, ctx, messages, batch, base.res, base.record, base.protocolVersion) : messages;
   if (forwarded === undefined) return; // a policy answered in the server's place
-  const exchange = exchangeOf(base, session, ctx ? responseTransform(api.policies, ctx, forwarded) : undefined, forwarded, batch, initialize);
+  const policed = ctx ? responseTransform(api.policies, ctx, forwarded) : undefined;
+  // Under passthrough the server's own discovery stands: Gatehouse bridges no era for it.
+  const transform = base.passthroughToken === undefined ? discoverServedVersions(policed, forwarded) : policed;
+  const exchange = exchangeOf(base, session, transform, forwarded, batch, initialize);
   if (bridge) {
     // A federated API's requests for items of a 2026-07-28 member go to it as they are (modern-forward.ts).
     const direct = api.federation ? deps.bridges?.(api.server)?.memberForward : undefined;
@@ -349,7 +353,7 @@ async function applyRequestPolicies(
 const SESSION_VERSIONS: readonly string[] = PROTOCOL_VERSIONS.filter((v) => !isStateless(v));
 
 /** UnsupportedProtocolVersion as 2026-07-28 specifies it: -32022 with data {supported, requested}. */
-function unsupportedVersion(requested: string, message: string, supported: readonly string[] = PROTOCOL_VERSIONS): GatehouseError {
+function unsupportedVersion(requested: string, message: string, supported: readonly string[] = SERVED_VERSIONS): GatehouseError {
   return new GatehouseError('GH_UNSUPPORTED_PROTOCOL_VERSION', message, undefined, { supported: [...supported], requested });
 }
 
