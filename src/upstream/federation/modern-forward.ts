@@ -8,11 +8,15 @@
 // response policies. The name is placed by the federated session the bridge would serve the
 // request on (the tables the policies already used), a virtual server's fixed and default
 // arguments placed as that session places them; anything else — lists, discovery, listen, items
-// of 2025 members — is the bridge's (modern-client.ts).
+// of 2025 members — is the bridge's (modern-client.ts). So is a call from a client that declared
+// the tasks extension to a member that runs tasks: the task it may become is the federated
+// session's (its id sealed with the member's name, tasks/get and the rest routed by that id), and
+// the bridge serves it to the client as it serves a 2025 member's task (bridge/modern-tasks.ts).
 import { checkParamHeaders } from '../../mcp/routing-headers.ts';
 import { errorResponse, idKey, isObject, isRequest, type JsonObject, type JsonRpcMessage, type JsonRpcRequest, type JsonRpcResponse } from '../../mcp/jsonrpc.ts';
 import type { ModernClientBridge } from '../../bridge/modern-client.ts';
 import { readEnvelope } from '../../bridge/envelope.ts';
+import { declaresTasks } from '../../bridge/modern-tasks.ts';
 import { sendModern } from '../../bridge/modern-request.ts';
 import { BridgeReply } from '../../bridge/reply.ts';
 import type { PostExchange } from '../upstream.ts';
@@ -37,11 +41,13 @@ export class ModernMemberForwarder {
       return true;
     }
     // What the bridge refuses (no envelope, a revision in _meta other than the header's) it refuses itself.
-    if (!FORWARDED.has(message.method) || readEnvelope(message.params).protocolVersion !== x.versionHeader) return false;
+    const envelope = readEnvelope(message.params);
+    if (!FORWARDED.has(message.method) || envelope.protocolVersion !== x.versionHeader) return false;
     const channel = await bridge.channelFor(x.api, x.principal.key, message, { principal: x.principal, req: x.req, method: message.method });
     if (!(channel instanceof FederatedChannel)) return false;
     const routed = await route(channel, message);
     if (!routed) return false;
+    if (message.method === 'tools/call' && routed.member.offersTasks && declaresTasks(envelope)) return false;
     await this.forward(x, routed.member, message, routed.params);
     return true;
   }
