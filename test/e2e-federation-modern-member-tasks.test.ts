@@ -3,16 +3,18 @@
 // clients (helpers/tasks-server.ts, the server of the single-server bridge's task tests), beside
 // server-everything (2025). The official SDK 1.x client (2025-11-25 tasks) and a 2026-07-28 client
 // (the extension, spoken as its specification writes it) each start a task on the member's tool,
-// poll it, get its result, answer its question, cancel one and list them, by the ids Gatehouse
-// gives them (`ghf1.…`, the seal of every member's task id; `ght1.…` around it for 2026-07-28
-// clients). Another agent's id, an altered one and the member's own are tasks that do not exist;
+// poll it, get its result, answer its question, cancel one and list them (2025), by the ids
+// Gatehouse gives them: `ghf1.…` for 2025 clients, the seal of every member's task id; `ght1.…`
+// for 2026-07-28 clients, whose task requests go to the member as they are. Another agent's id, an altered one and the member's own are tasks that do not exist;
 // the ACL decides a task call by the name the agent used.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { CallToolResultSchema, CreateTaskResultSchema, ElicitRequestSchema, GetTaskResultSchema, ListTasksResultSchema } from '@modelcontextprotocol/sdk/types.js';
-import { raw, startEverything, startTestGateway, type RunningEverything, type TestGateway } from './helpers/gatehouse.ts';
+import path from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { raw, startEverything, startTestGateway, tempDir, type RunningEverything, type TestGateway } from './helpers/gatehouse.ts';
 import { startTasksServer, type RunningTasksServer } from './helpers/tasks-server.ts';
 import { recordsWhen } from './helpers/audit-db.ts';
 
@@ -130,7 +132,7 @@ test('2025 client: a task of the 2026-07-28 member is created, polled, read and 
     const taskId = await startTask(alice, 'modern__slow', { ms: 200, label: 'first' });
     assert.match(taskId, /^ghf1\./, 'the member\'s id is sealed as every member\'s is');
     assert.ok(![...member.tasks.keys()].some((id) => taskId.includes(id)), 'the member\'s own id does not show');
-    const call = member.received.findLast((r) => r.body.method === 'tools/call' && (r.body.params as { arguments?: { label?: string } }).arguments?.label === 'first')!;
+    const call = [...member.received].reverse().find((r) => r.body.method === 'tools/call' && (r.body.params as { arguments?: { label?: string } }).arguments?.label === 'first')!;
     const params = call.body.params as Record<string, unknown>;
     assert.equal(params.task, undefined, '2026-07-28 has no task request: the member decides');
     assert.ok(JSON.stringify(params._meta).includes(`"${TASKS}":{}`), 'the extension is declared on the call');
@@ -232,12 +234,12 @@ test('2025 client of a virtual server: the member\'s task tool keeps its task su
 });
 
 /** One 2026-07-28 request as SEP-2663 and the base revision write it: `_meta` envelope, routing headers. */
-async function modern(agent: Agent, method: string, params: Record<string, unknown>, name?: string, options: { api?: string; tasks?: boolean } = {}): Promise<{ status: number; result?: Record<string, unknown>; error?: { code: number; message: string } }> {
+async function modern(agent: Agent, method: string, params: Record<string, unknown>, name?: string, options: { api?: string; tasks?: boolean; client?: string; url?: string } = {}): Promise<{ status: number; result?: Record<string, unknown>; error?: { code: number; message: string } }> {
   const capabilities = options.tasks === false ? { elicitation: { form: {} } } : { elicitation: { form: {} }, extensions: { [TASKS]: {} } };
-  const meta = { 'io.modelcontextprotocol/protocolVersion': MODERN, 'io.modelcontextprotocol/clientCapabilities': capabilities, 'io.modelcontextprotocol/clientInfo': { name: 'member-tasks', version: '1' } };
+  const meta = { 'io.modelcontextprotocol/protocolVersion': MODERN, 'io.modelcontextprotocol/clientCapabilities': capabilities, 'io.modelcontextprotocol/clientInfo': { name: options.client ?? 'member-tasks', version: '1' } };
   const headers: Record<string, string> = { 'content-type': 'application/json', accept: 'application/json, text/event-stream', 'mcp-protocol-version': MODERN, 'mcp-method': method, authorization: `Bearer ${KEYS[agent]}` };
   if (name !== undefined) headers['mcp-name'] = name;
-  const response = await raw(gh.url(options.api ?? 'workspace'), { headers, body: { jsonrpc: '2.0', id: 1, method, params: { ...params, _meta: meta } } });
+  const response = await raw(options.url ?? gh.url(options.api ?? 'workspace'), { headers, body: { jsonrpc: '2.0', id: 1, method, params: { ...params, _meta: meta } } });
   const message = response.messages.at(-1) as { result?: Record<string, unknown>; error?: { code: number; message: string } } | undefined;
   assert.ok(message, `${method}: no JSON-RPC answer (${response.status}) ${response.text}`);
   return { status: response.status, ...message };
@@ -263,13 +265,26 @@ test('2026-07-28 client: a task of the 2026-07-28 member is created, polled with
   assert.equal(created.result!.resultType, 'task');
   const taskId = String(created.result!.taskId);
   assert.match(taskId, /^ght1\./);
-  assert.ok(![...member.tasks.keys()].some((id) => taskId.includes(id)));
+  const upstream = [...member.tasks.keys()].at(-1)!;
+  assert.ok(!taskId.includes(upstream), 'the member\'s own id does not show');
   const done = await modernPoll('alice', taskId, (t) => t.status !== 'working');
   assert.equal(done.status, 'completed', JSON.stringify(done));
   assert.equal(done.taskId, taskId);
   assert.deepEqual((done.result as { content: unknown }).content, [{ type: 'text', text: 'done: modern' }]);
+  // Forwarded as the client wrote it, under the member's own id (body and Mcp-Name); no 2025 hop between.
+  const polls = member.received.filter((r) => r.body.method === 'tasks/get' && (r.body.params as { taskId: string }).taskId === upstream);
+  assert.ok(polls.length > 0);
+  for (const poll of polls) {
+    assert.equal(poll.headers['mcp-name'], upstream);
+    assert.equal(poll.body.id, 1, 'the client\'s own request, not one of Gatehouse\'s');
+  }
+  // The id is the agent's, not one session's: a request with another declaration reaches it too.
+  const again = await modern('alice', 'tasks/get', { taskId }, taskId, { client: 'another-client' });
+  assert.deepEqual([again.result?.status, again.result?.taskId], ['completed', taskId], JSON.stringify(again));
+  // tasks/list and tasks/result are not part of the extension.
+  const list = await modern('alice', 'tasks/list', {});
+  assert.deepEqual([list.status, list.error?.code], [404, -32601]);
 
-  const upstream = [...member.tasks.keys()].at(-1)!;
   for (const [agent, id] of [['bob', taskId], ['alice', altered(taskId)], ['alice', upstream]] as const) {
     for (const method of ['tasks/get', 'tasks/cancel'] as const) {
       const answer = await modern(agent, method, { taskId: id }, id);
@@ -291,6 +306,7 @@ test('2026-07-28 client: a question of the member\'s task is input_required in t
   const asking = await modernPoll('alice', taskId, (t) => t.status !== 'working');
   assert.equal(asking.status, 'input_required', JSON.stringify(asking));
   const [key, question] = Object.entries(asking.inputRequests as Record<string, { method: string; params: { message: string } }>)[0]!;
+  assert.equal(key, 'name', 'the member\'s own input key');
   assert.equal(question.method, 'elicitation/create');
   assert.equal(question.params.message, 'Your name?');
   const updated = await modern('alice', 'tasks/update', { taskId, inputResponses: { [key]: { action: 'accept', content: { name: 'Grace' } } } }, taskId);
@@ -308,7 +324,9 @@ test('2026-07-28 client: a question of the member\'s task is input_required in t
   assert.equal(callsOf('ask'), count, 'the denied task was never started');
 });
 
-test('2026-07-28 client: without the extension declared a call of the member is forwarded as it is and answered inline; a virtual server runs the member\'s task', { timeout: 60_000 }, async () => {
+test('2026-07-28 client: the member decides which calls are tasks; without the extension declared a call is answered inline; a virtual server runs the member\'s task', { timeout: 60_000 }, async () => {
+  const echoed = await modern('alice', 'tools/call', { name: 'modern__echo', arguments: { message: 'now' } }, 'modern__echo');
+  assert.deepEqual([echoed.result?.resultType, echoed.result?.content], ['complete', [{ type: 'text', text: 'Echo: now' }]], JSON.stringify(echoed));
   const plain = await modern('alice', 'tools/call', { name: 'modern__slow', arguments: { ms: 10, label: 'plain' } }, 'modern__slow', { tasks: false });
   assert.equal(plain.error, undefined, JSON.stringify(plain.error));
   assert.equal(plain.result!.resultType, 'complete');
@@ -320,4 +338,47 @@ test('2026-07-28 client: without the extension declared a call of the member is 
   const done = await modernPoll('alice', taskId, (t) => t.status !== 'working', 'support');
   assert.equal(done.status, 'completed', JSON.stringify(done));
   assert.deepEqual((done.result as { content: unknown }).content, [{ type: 'text', text: 'done: fixed' }]);
+});
+
+test('another node with the same session key and store reaches the member\'s tasks: a 2025 client\'s continued session, and a 2026-07-28 client\'s id', { timeout: 60_000 }, async () => {
+  const dir = tempDir();
+  const config = {
+    store: { type: 'sqlite', file: path.join(dir, 'shared.db') },
+    servers: { modern: { url: member.url }, everything: { url: `${everything.origin}/mcp` } },
+    agents: [{ id: 'alice', apiKeys: [{ value: KEYS.alice }] }],
+    apis: [{ name: 'workspace', path: '/mcp', servers: ['modern', 'everything'], auth: { type: 'api-key' } }],
+  };
+  const key = randomBytes(32).toString('hex');
+  const a = await startTestGateway(config as never, { key, dataDir: path.join(dir, 'a') });
+  const b = await startTestGateway(config as never, { key, dataDir: path.join(dir, 'b') });
+  const headers = { authorization: `Bearer ${KEYS.alice}` };
+  const onA = new Client({ name: 'member-tasks-a', version: '1' });
+  const transportA = new StreamableHTTPClientTransport(new URL(a.url('workspace')), { requestInit: { headers } });
+  let onB: Client | undefined;
+  try {
+    await onA.connect(transportA);
+    const taskId = await startTask(onA, 'modern__slow', { ms: 100, label: 'nodes' });
+    onB = new Client({ name: 'member-tasks-b', version: '1' });
+    await onB.connect(new StreamableHTTPClientTransport(new URL(b.url('workspace')), { sessionId: transportA.sessionId, requestInit: { headers } }));
+    assert.equal((await waitForStatus(onB, taskId, (s) => s !== 'working')).status, 'completed');
+    const result = await onB.request({ method: 'tasks/result', params: { taskId } }, CallToolResultSchema);
+    assert.deepEqual(result.content, [{ type: 'text', text: 'done: nodes' }]);
+
+    const created = await modern('alice', 'tools/call', { name: 'modern__slow', arguments: { ms: 100, label: 'modern nodes' } }, 'modern__slow', { url: a.url('workspace') });
+    const modernId = String(created.result?.taskId);
+    assert.match(modernId, /^ght1\./, JSON.stringify(created));
+    const deadline = Date.now() + POLL_LIMIT_MS;
+    let got: Awaited<ReturnType<typeof modern>>;
+    do {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      got = await modern('alice', 'tasks/get', { taskId: modernId }, modernId, { url: b.url('workspace') });
+      assert.equal(got.error, undefined, JSON.stringify(got.error));
+    } while (got.result!.status === 'working' && Date.now() < deadline);
+    assert.deepEqual((got.result!.result as { content: unknown }).content, [{ type: 'text', text: 'done: modern nodes' }]);
+  } finally {
+    await onB?.close();
+    await onA.close();
+    await a.close();
+    await b.close();
+  }
 });

@@ -264,6 +264,13 @@ export class FederatedChannel implements MessageChannel {
     return member?.state === 'up' && member.channel instanceof ModernMemberChannel ? member.channel : undefined;
   }
 
+  /** As modernMember, the member opened first when this session has not opened it yet. */
+  async openedModernMember(server: string): Promise<ModernMemberChannel | undefined> {
+    const member = this.members.find((m) => m.server === server);
+    if (member) await this.whenStarted(member);
+    return this.modernMember(server);
+  }
+
   /** Upstream session ids of the HTTP members (tests, logs). */
   memberSessions(): Record<string, string | undefined> {
     const out: Record<string, string | undefined> = {};

@@ -58,16 +58,11 @@ export class ModernMemberChannel implements MessageChannel {
   private readonly toolHeaders = toolHeaderBook(paramHeaders);
   /** Whether the server's discover offered the tasks extension (served as 2025's tasks). */
   private runsTasks = false;
-
-  /** Whether the server runs tools as tasks (its discover offered the tasks extension). */
-  get offersTasks(): boolean {
-    return this.runsTasks;
-  }
   /** The tasks started through this channel (tasks/list), and calls answered inline though asked as tasks. */
   private readonly tasks = new LegacyClientTasks(memberTaskIds, MEMBER_TASK_NODE);
 
   constructor(
-    private readonly server: string,
+    readonly server: string,
     /** The server's endpoint, headers and credential (modern-forward.ts sends 2026-07-28 clients' requests there as they are). */
     readonly target: ModernTarget,
     private readonly log: Logger,
