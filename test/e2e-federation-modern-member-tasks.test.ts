@@ -382,3 +382,30 @@ test('another node with the same session key and store reaches the member\'s tas
     await b.close();
   }
 });
+
+test('a 2026-07-28 client\'s task of a member that has gone down is answered as an unavailable server, not as a missing task', { timeout: 60_000 }, async () => {
+  const lone = await startTasksServer();
+  const gateway = await startTestGateway({
+    servers: { modern: { url: lone.url }, everything: { url: `${everything.origin}/mcp` } },
+    agents: [{ id: 'alice', apiKeys: [{ value: KEYS.alice }] }],
+    apis: [{ name: 'workspace', path: '/mcp', servers: ['modern', 'everything'], auth: { type: 'api-key' } }],
+  } as never);
+  let closed = false;
+  try {
+    const url = gateway.url('workspace');
+    const created = await modern('alice', 'tools/call', { name: 'modern__slow', arguments: { ms: 600_000, label: 'orphan' } }, 'modern__slow', { url });
+    const taskId = String(created.result?.taskId);
+    assert.match(taskId, /^ght1\./, JSON.stringify(created));
+    await lone.close();
+    closed = true;
+    for (const method of ['tasks/get', 'tasks/cancel'] as const) {
+      const answer = await modern('alice', method, { taskId }, taskId, { url });
+      assert.equal(answer.status, 502, `${method}: ${JSON.stringify(answer)}`);
+      assert.equal(answer.error?.code, -32010, JSON.stringify(answer));
+      assert.doesNotMatch(String(answer.error?.message), /Task not found/);
+    }
+  } finally {
+    if (!closed) await lone.close();
+    await gateway.close();
+  }
+});

@@ -63,7 +63,9 @@ export class ModernMemberForwarder {
     // A task the member made of the call: the client gets it under the id sealed to the agent.
     const created = (answer: JsonRpcResponse): JsonRpcResponse => {
       const result = answer.result;
-      if (message.method !== 'tools/call' || !isObject(result) || result.resultType !== 'task' || typeof result.taskId !== 'string' || result.taskId.length > MAX_UPSTREAM_ID) return answer;
+      if (message.method !== 'tools/call' || !isObject(result) || result.resultType !== 'task') return answer;
+      // An id the client could not be given (none, or longer than any Gatehouse seals) names no task it could reach.
+      if (typeof result.taskId !== 'string' || result.taskId.length > MAX_UPSTREAM_ID) return errorResponse(answer.id, -32603, `Upstream "${server}" answered with a malformed task`);
       return { ...answer, result: { ...result, taskId: this.clientTaskId(x, server, result.taskId) } };
     };
     await this.forward(x, routed.member, message, routed.params, created);
@@ -80,7 +82,8 @@ export class ModernMemberForwarder {
     const claims = typeof taskId === 'string' ? this.taskIds.unseal(x.api, x.principal.key, taskId) : undefined;
     if (!claims || !claims.s.startsWith(MEMBER_TASK_SESSION)) return false;
     const channel = await bridge.channelFor(x.api, x.principal.key, message, { principal: x.principal, req: x.req, method: message.method });
-    // A member gone from the API (reload) or not speaking 2026-07-28 now: the bridge answers as for no task.
+    // A member gone from the API (reload) or not speaking 2026-07-28 now: the bridge answers as for
+    // no task. One that is down: GH_UPSTREAM_UNAVAILABLE (thrown), as any request to it.
     const member = channel instanceof FederatedChannel ? await channel.openedModernMember(claims.s.slice(MEMBER_TASK_SESSION.length)) : undefined;
     if (!member) return false;
     const named = (answer: JsonRpcResponse): JsonRpcResponse => (isObject(answer.result) && answer.result.taskId === claims.t ? { ...answer, result: { ...answer.result, taskId } } : answer);
