@@ -24,11 +24,8 @@ import { paramHeaders } from '../mcp/routing-headers.ts';
 import { listAllTools, toolHeaderBook } from './tool-headers.ts';
 import { BridgeReply } from './reply.ts';
 import { LegacyStandaloneStream } from './legacy-listen.ts';
-import { LegacyClientTasks, offerTaskExecution, tasksAsLegacyCapability, withoutTask, withTasksExtension, type TaskContext } from './legacy-tasks.ts';
+import { LEGACY_TASK_METHODS, LegacyClientTasks, offerTaskExecution, tasksAsLegacyCapability, withoutTask, withTasksExtension, type TaskContext } from './legacy-tasks.ts';
 import type { TaskIdSealer } from './task-ids.ts';
-
-/** The 2025 tasks requests, served by legacy-tasks.ts over the server's tasks extension. */
-const TASK_METHODS: ReadonlySet<string> = new Set(['tasks/get', 'tasks/result', 'tasks/cancel', 'tasks/list']);
 
 /** The revision offered to a client that asks for one Gatehouse does not speak. */
 const LATEST_LEGACY = '2025-11-25';
@@ -112,7 +109,7 @@ export class LegacyClientBridge {
         return this.answer(x, { jsonrpc: '2.0', id: message.id, result: {} });
       }
       default:
-        if (TASK_METHODS.has(message.method)) return await this.call(x, session.token, claims, message, (ctx) => this.tasks.serve(ctx, message));
+        if (LEGACY_TASK_METHODS.has(message.method)) return await this.call(x, session.token, claims, message, (ctx) => this.tasks.serve(ctx, message));
         return await this.call(x, session.token, claims, message);
     }
   }

@@ -15,6 +15,9 @@ import { legacyResult } from './legacy-rounds.ts';
 import { TASKS_EXTENSION } from './results.ts';
 import { MAX_UPSTREAM_ID, type TaskIdClaims } from './task-ids.ts';
 
+/** The 2025 tasks requests, served by LegacyClientTasks over the server's tasks extension. */
+export const LEGACY_TASK_METHODS: ReadonlySet<string> = new Set(['tasks/get', 'tasks/result', 'tasks/cancel', 'tasks/list']);
+
 /** Tasks one session's tasks/list shows (the newest). */
 const LIST_LIMIT = 100;
 /** Sessions whose tasks are remembered on this node, and finished tasks Gatehouse holds itself. */

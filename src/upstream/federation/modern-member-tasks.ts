@@ -8,9 +8,6 @@
 import { LOCAL_TASK, type TaskIdCodec } from '../../bridge/legacy-tasks.ts';
 import type { TaskIdClaims } from '../../bridge/task-ids.ts';
 
-/** The 2025 tasks requests a member with the tasks extension has served by its channel. */
-export const MEMBER_TASK_METHODS: ReadonlySet<string> = new Set(['tasks/get', 'tasks/result', 'tasks/cancel', 'tasks/list']);
-
 /** The node of every id here: a member channel's tasks are its own (a federated session lives on one node). */
 export const MEMBER_TASK_NODE = 'member';
 

@@ -29,8 +29,8 @@ import { toolHeaderBook } from '../../bridge/tool-headers.ts';
 import { answerOf, gatherAnswers, legacyCapabilities, legacyResult, modernEnvelope, modernParams, requestWithInput, type Declared, type InputAnswers, type InputQuestion } from '../../bridge/legacy-rounds.ts';
 import type { MessageChannel } from '../channel.ts';
 import { listChangedKinds, ServerListener } from '../../bridge/server-listener.ts';
-import { LegacyClientTasks, offerTaskExecution, tasksAsLegacyCapability, withoutTask, withTasksExtension, type TaskContext } from '../../bridge/legacy-tasks.ts';
-import { MEMBER_TASK_METHODS, MEMBER_TASK_NODE, memberTaskIds } from './modern-member-tasks.ts';
+import { LEGACY_TASK_METHODS, LegacyClientTasks, offerTaskExecution, tasksAsLegacyCapability, withoutTask, withTasksExtension, type TaskContext } from '../../bridge/legacy-tasks.ts';
+import { MEMBER_TASK_NODE, memberTaskIds } from './modern-member-tasks.ts';
 
 /** The revision of the initialize answer when the federated session asked for one that is not a 2025 revision. */
 const LATEST_LEGACY = '2025-11-25';
@@ -165,7 +165,7 @@ export class ModernMemberChannel implements MessageChannel {
     // A task-augmented call (2025): sent with the extension declared, so the server may answer with a task.
     const asTask = this.runsTasks && request.method === 'tools/call' && isObject(request.params?.task);
     try {
-      if (this.runsTasks && MEMBER_TASK_METHODS.has(request.method)) {
+      if (this.runsTasks && LEGACY_TASK_METHODS.has(request.method)) {
         const served = await this.tasks.serve(this.taskContext(signal, accept), request);
         if (!served) return;
         accept();
