@@ -571,7 +571,7 @@ export class Gateway {
       return;
     }
     const modernClient = new ModernClientBridge(name, factory, limits, this.sealed.requestStates, this.sealed.taskIds, this.nodeId, this.log.child({ api, federated: true, bridge: '2026→2025' }));
-    this.bridges.set(name, { bridges: { modernClient, probe: undefined, legacyClient: undefined, memberForward: new ModernMemberForwarder() }, definition });
+    this.bridges.set(name, { bridges: { modernClient, probe: undefined, legacyClient: undefined, memberForward: new ModernMemberForwarder(this.sealed.taskIds, this.nodeId) }, definition });
   }
 
   /** A Streamable HTTP server reached as a message channel (federation members, bridged sessions): one pool per server. */

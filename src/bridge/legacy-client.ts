@@ -24,12 +24,8 @@ import { paramHeaders } from '../mcp/routing-headers.ts';
 import { listAllTools, toolHeaderBook } from './tool-headers.ts';
 import { BridgeReply } from './reply.ts';
 import { LegacyStandaloneStream } from './legacy-listen.ts';
-import { legacyTasksCapability, LegacyClientTasks, offersTasksExtension, withTasksExtension, type TaskContext } from './legacy-tasks.ts';
-import { TASKS_EXTENSION } from './results.ts';
+import { LEGACY_TASK_METHODS, LegacyClientTasks, offerTaskExecution, tasksAsLegacyCapability, withoutTask, withTasksExtension, type TaskContext } from './legacy-tasks.ts';
 import type { TaskIdSealer } from './task-ids.ts';
-
-/** The 2025 tasks requests, served by legacy-tasks.ts over the server's tasks extension. */
-const TASK_METHODS: ReadonlySet<string> = new Set(['tasks/get', 'tasks/result', 'tasks/cancel', 'tasks/list']);
 
 /** The revision offered to a client that asks for one Gatehouse does not speak. */
 const LATEST_LEGACY = '2025-11-25';
@@ -113,7 +109,7 @@ export class LegacyClientBridge {
         return this.answer(x, { jsonrpc: '2.0', id: message.id, result: {} });
       }
       default:
-        if (TASK_METHODS.has(message.method)) return await this.call(x, session.token, claims, message, (ctx) => this.tasks.serve(ctx, message));
+        if (LEGACY_TASK_METHODS.has(message.method)) return await this.call(x, session.token, claims, message, (ctx) => this.tasks.serve(ctx, message));
         return await this.call(x, session.token, claims, message);
     }
   }
@@ -178,13 +174,7 @@ export class LegacyClientBridge {
     const meta = isObject(result._meta) ? result._meta : {};
     const capabilities = legacyCapabilities(isObject(result.capabilities) ? result.capabilities : {}, { listChanged: true, subscribe: true });
     // The tasks extension is 2025's tasks capability (the client asks for a task, the server decides).
-    if (offersTasksExtension(capabilities) && isObject(capabilities.extensions)) {
-      claims.tk = 1;
-      const { [TASKS_EXTENSION]: _tasks, ...others } = capabilities.extensions;
-      if (Object.keys(others).length > 0) capabilities.extensions = others;
-      else delete capabilities.extensions;
-      capabilities.tasks = legacyTasksCapability();
-    }
+    if (tasksAsLegacyCapability(capabilities)) claims.tk = 1;
     const init: JsonObject = {
       protocolVersion: version,
       capabilities,
@@ -350,23 +340,6 @@ export class LegacyClientBridge {
     for (const controller of this.inFlight.values()) controller.abort();
     this.log.debug({ server: this.server }, 'legacy-client bridge closed');
   }
-}
-
-/** A tools/call's params without the 2025 task request (2026-07-28 has none: the server decides). */
-function withoutTask(params: JsonObject | undefined): JsonObject | undefined {
-  if (!params || !('task' in params)) return params;
-  const { task: _task, ...rest } = params;
-  return rest;
-}
-
-/**
- * Tools of a server with the tasks extension, as 2025 clients read them: each may be run as a task
- * (2025 clients ask for one only for a tool whose `execution.taskSupport` allows it; in
- * 2026-07-28 the server decides for any call).
- */
-function offerTaskExecution(result: JsonObject): void {
-  if (!Array.isArray(result.tools)) return;
-  for (const tool of result.tools) if (isObject(tool) && tool.execution === undefined) tool.execution = { taskSupport: 'optional' };
 }
 
 /** Map.set with a bound: the oldest entry goes first. */

@@ -13,7 +13,10 @@ import { RELATED_TASK } from './legacy-session.ts';
 import type { InputAnswers, InputQuestion } from './legacy-rounds.ts';
 import { legacyResult } from './legacy-rounds.ts';
 import { TASKS_EXTENSION } from './results.ts';
-import { MAX_UPSTREAM_ID, type TaskIdSealer } from './task-ids.ts';
+import { MAX_UPSTREAM_ID, type TaskIdClaims } from './task-ids.ts';
+
+/** The 2025 tasks requests, served by LegacyClientTasks over the server's tasks extension. */
+export const LEGACY_TASK_METHODS: ReadonlySet<string> = new Set(['tasks/get', 'tasks/result', 'tasks/cancel', 'tasks/list']);
 
 /** Tasks one session's tasks/list shows (the newest). */
 const LIST_LIMIT = 100;
@@ -24,7 +27,19 @@ const MAX_RESULT_WAIT_MS = 60 * 60 * 1000;
 const POLL_MIN_MS = 50;
 const POLL_MAX_MS = 5000;
 /** The `s` claim of a task Gatehouse holds itself (the server answered the call inline). */
-const LOCAL = 'local';
+export const LOCAL_TASK = 'local';
+const LOCAL = LOCAL_TASK;
+
+/**
+ * How the ids a 2025 client sees are made from the server's: sealed to the agent for a client of
+ * one server (task-ids.ts), written plainly for a federated session, whose own seal binds every id
+ * to the client session (federation/modern-member-tasks.ts).
+ */
+export interface TaskIdCodec {
+  seal(api: string, sub: string, claims: TaskIdClaims): string;
+  /** The claims, or undefined for an id this codec did not make (answered as no task). */
+  unseal(api: string, sub: string, taskId: string): TaskIdClaims | undefined;
+}
 
 /** What the tasks requests of one client request need of the bridge. */
 export interface TaskContext {
@@ -55,6 +70,36 @@ export function withTasksExtension(capabilities: Record<string, unknown>): Recor
   return { ...capabilities, extensions: { ...extensions, [TASKS_EXTENSION]: {} } };
 }
 
+/**
+ * A 2026-07-28 server's capabilities (2025 shape) with the tasks extension made 2025's tasks
+ * capability (the client asks for a task, the server decides); true when it offered it.
+ */
+export function tasksAsLegacyCapability(capabilities: JsonObject): boolean {
+  if (!offersTasksExtension(capabilities) || !isObject(capabilities.extensions)) return false;
+  const { [TASKS_EXTENSION]: _tasks, ...others } = capabilities.extensions;
+  if (Object.keys(others).length > 0) capabilities.extensions = others;
+  else delete capabilities.extensions;
+  capabilities.tasks = legacyTasksCapability();
+  return true;
+}
+
+/** A tools/call's params without the 2025 task request (2026-07-28 has none: the server decides). */
+export function withoutTask(params: JsonObject | undefined): JsonObject | undefined {
+  if (!params || !('task' in params)) return params;
+  const { task: _task, ...rest } = params;
+  return rest;
+}
+
+/**
+ * Tools of a server with the tasks extension, as 2025 clients read them: each may be run as a task
+ * (2025 clients ask for one only for a tool whose `execution.taskSupport` allows it; in
+ * 2026-07-28 the server decides for any call).
+ */
+export function offerTaskExecution(result: JsonObject): void {
+  if (!Array.isArray(result.tools)) return;
+  for (const tool of result.tools) if (isObject(tool) && tool.execution === undefined) tool.execution = { taskSupport: 'optional' };
+}
+
 /** A 2026-07-28 task (flat, `ttlMs`, `pollIntervalMs`) as a 2025 `Task`, under the id the client knows. */
 export function legacyTask(task: JsonObject, taskId: string): JsonObject {
   const out: JsonObject = {
@@ -76,7 +121,7 @@ export class LegacyClientTasks {
   private readonly local = new Map<string, { readonly task: JsonObject; readonly result: JsonObject }>();
 
   constructor(
-    private readonly sealer: TaskIdSealer,
+    private readonly sealer: TaskIdCodec,
     private readonly nodeId: string,
   ) {}
 

@@ -15,7 +15,7 @@ import { errorResponse, isObject, isRequest, type JsonObject, type JsonRpcMessag
 import type { Envelope } from './envelope.ts';
 import { RELATED_TASK, type Call, type LegacySession } from './legacy-session.ts';
 import { modernResult, offersToolTasks, TASKS_EXTENSION } from './results.ts';
-import { MAX_UPSTREAM_ID, type TaskIdSealer } from './task-ids.ts';
+import { MAX_UPSTREAM_ID, MEMBER_TASK_SESSION, type TaskIdSealer } from './task-ids.ts';
 import { listAllTools, ToolBook } from './tool-headers.ts';
 
 export { offersToolTasks, TASKS_EXTENSION };
@@ -124,7 +124,8 @@ export class BridgedTasks {
     if (!TASK_METHODS.has(request.method)) return undefined;
     const taskId = request.params?.taskId;
     const claims = typeof taskId === 'string' ? this.sealer.unseal(api, sub, taskId) : undefined;
-    return claims && claims.node !== this.nodeId ? claims.node : undefined;
+    // A 2026-07-28 member's own task is reached from any node (federation/modern-forward.ts).
+    return claims && claims.node !== this.nodeId && !claims.s.startsWith(MEMBER_TASK_SESSION) ? claims.node : undefined;
   }
 
   /**

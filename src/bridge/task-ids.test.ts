@@ -4,7 +4,9 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { test } from 'node:test';
 import { RequestStateSealer } from './request-state.ts';
-import { TaskIdSealer } from './task-ids.ts';
+import { MEMBER_TASK_SESSION, TaskIdSealer } from './task-ids.ts';
+import { BridgedTasks } from './modern-tasks.ts';
+import { createLogger } from '../log.ts';
 
 const key = randomBytes(32);
 const sealer = new TaskIdSealer(key);
@@ -30,4 +32,12 @@ test('another principal, another API, an altered id, another key or another seal
   assert.equal(sealer.unseal('api', 'alice', `ght1.${state.slice('ghs1.'.length)}`), undefined);
   assert.equal(sealer.unseal('api', 'alice', 'ght1.' + 'A'.repeat(5000)), undefined, 'oversized ids are refused before decrypting');
   assert.equal(sealer.unseal('api', 'alice', 'server-task-1'), undefined, 'a bare server id is not an id of Gatehouse');
+});
+
+test('in a cluster a task request goes to the node whose bridged session holds the task; a 2026-07-28 member\'s own task is served where it lands', () => {
+  const tasks = new BridgedTasks(sealer, 'here', createLogger('silent'));
+  const get = (taskId: string) => ({ jsonrpc: '2.0' as const, id: 1, method: 'tasks/get', params: { taskId } });
+  assert.equal(tasks.owner('api', 'alice', get(sealer.seal('api', 'alice', { node: 'there', s: 'session-1', t: 'task-1' }))), 'there');
+  assert.equal(tasks.owner('api', 'alice', get(sealer.seal('api', 'alice', { node: 'here', s: 'session-1', t: 'task-1' }))), undefined);
+  assert.equal(tasks.owner('api', 'alice', get(sealer.seal('api', 'alice', { node: 'there', s: `${MEMBER_TASK_SESSION}modern`, t: 'task-1' }))), undefined);
 });

@@ -14,6 +14,13 @@ export interface TaskIdClaims {
   readonly t: string;
 }
 
+/**
+ * The `s` of a task a 2026-07-28 member of a federated API holds itself, forwarded to it as it is
+ * (federation/modern-forward.ts), followed by the member's name: no bridged session holds it, so
+ * any node reaches it.
+ */
+export const MEMBER_TASK_SESSION = 'member:';
+
 const PREFIX = 'ght1.';
 /** Longer than any id Gatehouse seals (the server's id is at most MAX_UPSTREAM_ID characters). */
 const MAX_SEALED = 1024;

@@ -264,6 +264,19 @@ export class FederatedChannel implements MessageChannel {
     return member?.state === 'up' && member.channel instanceof ModernMemberChannel ? member.channel : undefined;
   }
 
+  /**
+   * As modernMember, the member opened first when this session has not opened it yet. Throws
+   * GH_UPSTREAM_UNAVAILABLE when the API has that member but it is down; undefined when the API
+   * has no such member, or it does not speak 2026-07-28 (now).
+   */
+  async openedModernMember(server: string): Promise<ModernMemberChannel | undefined> {
+    const member = this.members.find((m) => m.server === server);
+    if (!member) return undefined;
+    await this.whenStarted(member);
+    if (member.state !== 'up') throw new GatehouseError('GH_UPSTREAM_UNAVAILABLE', `Upstream "${server}" is unavailable${member.reason ? `: ${member.reason}` : ''}`);
+    return this.modernMember(server);
+  }
+
   /** Upstream session ids of the HTTP members (tests, logs). */
   memberSessions(): Record<string, string | undefined> {
     const out: Record<string, string | undefined> = {};

@@ -11,9 +11,13 @@
 //   the retry's `inputResponses`, until the server completes the request;
 // - the server's list changes come from a `subscriptions/listen` stream (`bridge/server-listener.ts`);
 // - `ping` and `logging/setLevel` (gone in 2026-07-28) are answered here, the level rides in
-//   `_meta`; `resources/subscribe` is not bridged (not offered).
+//   `_meta`; `resources/subscribe` opens the listen stream again with the resource in its filter;
+// - the tasks extension is served as 2025's tasks, with the single-server bridge's conversion
+//   (bridge/legacy-tasks.ts; modern-member-tasks.ts): `capabilities.tasks`, a task-augmented
+//   `tools/call` sent with the extension declared, tasks/get, tasks/result, tasks/cancel, tasks/list.
 // Nothing is kept on the server between requests: there is no upstream session to store, resume
 // or lose. A server that cannot be reached ends the channel, and the session starts it again.
+import { randomUUID } from 'node:crypto';
 import { GatehouseError } from '../../errors.ts';
 import type { Logger } from '../../log.ts';
 import { errorResponse, idKey, isObject, isRequest, isResponse, type JsonObject, type JsonRpcId, type JsonRpcMessage, type JsonRpcRequest, type JsonRpcResponse } from '../../mcp/jsonrpc.ts';
@@ -25,6 +29,8 @@ import { toolHeaderBook } from '../../bridge/tool-headers.ts';
 import { answerOf, gatherAnswers, legacyCapabilities, legacyResult, modernEnvelope, modernParams, requestWithInput, type Declared, type InputAnswers, type InputQuestion } from '../../bridge/legacy-rounds.ts';
 import type { MessageChannel } from '../channel.ts';
 import { listChangedKinds, ServerListener } from '../../bridge/server-listener.ts';
+import { LEGACY_TASK_METHODS, LegacyClientTasks, offerTaskExecution, tasksAsLegacyCapability, withoutTask, withTasksExtension, type TaskContext } from '../../bridge/legacy-tasks.ts';
+import { MEMBER_TASK_NODE, memberTaskIds } from './modern-member-tasks.ts';
 
 /** The revision of the initialize answer when the federated session asked for one that is not a 2025 revision. */
 const LATEST_LEGACY = '2025-11-25';
@@ -50,9 +56,13 @@ export class ModernMemberChannel implements MessageChannel {
   private nextQuestion = 0;
   /** `x-mcp-header` declarations of the server's tools, learned from its tool lists. */
   private readonly toolHeaders = toolHeaderBook(paramHeaders);
+  /** Whether the server's discover offered the tasks extension (served as 2025's tasks). */
+  private runsTasks = false;
+  /** The tasks started through this channel (tasks/list), and calls answered inline though asked as tasks. */
+  private readonly tasks = new LegacyClientTasks(memberTaskIds, MEMBER_TASK_NODE);
 
   constructor(
-    private readonly server: string,
+    readonly server: string,
     /** The server's endpoint, headers and credential (modern-forward.ts sends 2026-07-28 clients' requests there as they are). */
     readonly target: ModernTarget,
     private readonly log: Logger,
@@ -127,9 +137,11 @@ export class ModernMemberChannel implements MessageChannel {
       lost: (reason) => this.end(reason),
     });
     const meta = isObject(result._meta) ? result._meta : {};
+    const offered = legacyCapabilities(capabilities, { listChanged: true, subscribe });
+    this.runsTasks = tasksAsLegacyCapability(offered);
     const init: JsonObject = {
       protocolVersion: version,
-      capabilities: legacyCapabilities(capabilities, { listChanged: true, subscribe }),
+      capabilities: offered,
       serverInfo: isObject(meta[META_SERVER_INFO]) ? meta[META_SERVER_INFO] : { name: this.server, version: '0' },
     };
     if (typeof result.instructions === 'string') init.instructions = result.instructions;
@@ -150,11 +162,24 @@ export class ModernMemberChannel implements MessageChannel {
       this.onaccepted?.(request.id);
     };
     const name = request.method === 'tools/call' && typeof request.params?.name === 'string' ? request.params.name : undefined;
+    // A task-augmented call (2025): sent with the extension declared, so the server may answer with a task.
+    const asTask = this.runsTasks && request.method === 'tools/call' && isObject(request.params?.task);
     try {
+      if (this.runsTasks && LEGACY_TASK_METHODS.has(request.method)) {
+        const served = await this.tasks.serve(this.taskContext(signal, accept), request);
+        if (!served) return;
+        accept();
+        return this.answer(served);
+      }
       const answer = await requestWithInput({
         server: this.server,
         target: this.target,
-        request: { id: request.id, method: request.method, params: modernParams(request.params, this.declared, this.level), paramHeaders: name === undefined ? undefined : this.toolHeaders.known(name) },
+        request: {
+          id: request.id,
+          method: request.method,
+          params: asTask ? modernParams(withoutTask(request.params), this.taskDeclared(), this.level) : modernParams(request.params, this.declared, this.level),
+          paramHeaders: name === undefined ? undefined : this.toolHeaders.known(name),
+        },
         signal,
         onMessage: (message) => {
           // Progress and log messages; 2026-07-28 servers make no requests of the client on a stream.
@@ -170,7 +195,14 @@ export class ModernMemberChannel implements MessageChannel {
       if (!answer) return; // cancelled: no answer, as 2025 says
       accept();
       if (answer.error || !isObject(answer.result)) return this.answer(answer);
-      if (request.method === 'tools/list') this.toolHeaders.learn(answer.result);
+      if (request.method === 'tools/list') {
+        this.toolHeaders.learn(answer.result);
+        if (this.runsTasks) offerTaskExecution(answer.result);
+      }
+      if (asTask) {
+        const created = this.tasks.created(this.taskContext(signal, accept), answer.result);
+        return this.answer(created ? { jsonrpc: '2.0', id: request.id, result: created } : errorResponse(request.id, -32603, `Upstream "${this.server}" answered with a malformed task`));
+      }
       this.answer({ jsonrpc: '2.0', id: request.id, result: legacyResult(answer.result) });
     } catch (error) {
       if (this.closed) return;
@@ -180,6 +212,33 @@ export class ModernMemberChannel implements MessageChannel {
     } finally {
       if (this.inFlight.get(key) === controller) this.inFlight.delete(key);
     }
+  }
+
+  /** What the client declared, with the tasks extension added (the server may then answer with a task). */
+  private taskDeclared(): Declared {
+    return { ...this.declared, cap: withTasksExtension(this.declared.cap) };
+  }
+
+  /** The tasks conversion's view of one request on this channel: the extension declared on each request it sends. */
+  private taskContext(signal: AbortSignal, accept: () => void): TaskContext {
+    const declared = this.taskDeclared();
+    return {
+      // The federated session's seal binds the ids to the API and client session (modern-member-tasks.ts).
+      api: '',
+      sub: '',
+      token: 'session',
+      signal,
+      send: async (method, params) => {
+        const outcome = await sendModern(this.target, { id: `gh-${randomUUID()}`, method, params: modernParams(params, declared, this.level) }, signal, () => undefined);
+        // A tasks/result may wait long for its task: its SSE head need not wait with it.
+        if (outcome) accept();
+        return outcome?.response;
+      },
+      ask: (questions) => {
+        accept();
+        return this.ask(questions, signal);
+      },
+    };
   }
 
   /** The server's questions, as server → client requests on this channel; their answers by input key. */

@@ -15,7 +15,8 @@ const IV_BYTES = 12;
 const TAG_BYTES = 16;
 /** Longer than any id sealed here (server names are short; a server's id is at most MAX_SERVER_TASK_ID). */
 const MAX_SEALED = 2048;
-export const MAX_SERVER_TASK_ID = 512;
+/** A server's id is at most 512 characters; a 2026-07-28 member's comes with its channel's kind prefix (modern-member-tasks.ts). */
+export const MAX_SERVER_TASK_ID = 600;
 
 export interface FederatedTask {
   /** The member server that holds the task. */
