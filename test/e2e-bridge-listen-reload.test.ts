@@ -7,6 +7,10 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
 import { startCliGateway } from './helpers/lifecycle-cli.ts';
+import { startTestGateway } from './helpers/gatehouse.ts';
+import { PAGED_TOOLS, startPagedServer } from './helpers/paged-server.ts';
+import { validateConfig } from '../src/config/load.ts';
+import type { ConfigInput } from '../src/config/schema.ts';
 import { waitForLogLines } from './helpers/lifecycle-procs.ts';
 import { deferred, type Deferred } from './helpers/deferred.ts';
 
@@ -153,4 +157,36 @@ test('a reload that takes a tool out of a virtual server reaches a 2026-07-28 li
   await changed;
   assert.deepEqual(stream.notices, [{ method: 'notifications/tools/list_changed', params: { _meta: { [SUBSCRIPTION_ID]: stream.listenId() } } }]);
   assert.deepEqual(await stream.toolNames(), ['get-sum']);
+});
+
+test('a bridged listen stream asking for tools of a 2025 server that never announces list changes is honored, and hears of a reload that hides a tool', { timeout: 60_000 }, async (t) => {
+  // The SDK server declares `tools: {}` without listChanged; the ACL tells the client its list may
+  // change (a reload), so the listen stream must stay open for Gatehouse's own notice.
+  const upstream = await startPagedServer();
+  t.after(() => upstream.close());
+  const hidden = PAGED_TOOLS[0]!;
+  const config = (hide: boolean): ConfigInput => ({
+    listen: { host: '127.0.0.1', port: 0 },
+    servers: { paged: { url: upstream.url } },
+    apis: [
+      {
+        name: 'paged',
+        path: '/mcp',
+        server: 'paged',
+        policies: [{ acl: { rules: [{ features: [{ type: 'tools', methods: ['tools/list', 'tools/call'], ...(hide ? { pattern: { type: 'regex', value: `(?!${hidden}$).*` } } : {}) }] }] } }],
+      },
+    ],
+  });
+  const gh = await startTestGateway(config(false));
+  t.after(() => gh.close());
+
+  const stream = await listener(gh.url(), { toolsListChanged: true });
+  t.after(() => stream.close());
+  assert.ok((await stream.toolNames()).includes(hidden));
+  const changed = stream.nextToolsNotice();
+  gh.gateway.reload(validateConfig(config(true)));
+  await changed;
+  assert.deepEqual(stream.notices, [{ method: 'notifications/tools/list_changed', params: { _meta: { [SUBSCRIPTION_ID]: stream.listenId() } } }]);
+  const after = await stream.toolNames();
+  assert.ok(!after.includes(hidden) && after.length === PAGED_TOOLS.length - 1, after.join(', '));
 });
