@@ -509,7 +509,7 @@ export class Gateway {
         existing.bridges.legacyClient?.close();
       }
       const modernClient = new ModernClientBridge(name, factory, limits, this.sealed.requestStates, this.sealed.taskIds, this.nodeId, log, this.openStreams);
-      const legacyClient = modernTarget && new LegacyClientBridge(name, modernTarget, this.sealer, this.sealed.taskIds, this.log.child({ server: name, bridge: '2025→2026' }), this.nodeId);
+      const legacyClient = modernTarget && new LegacyClientBridge(name, modernTarget, this.sealer, this.sealed.taskIds, this.log.child({ server: name, bridge: '2025→2026' }), this.nodeId, this.openStreams);
       this.bridges.set(name, { bridges: { modernClient, probe: target && new EraProbe(target), legacyClient }, definition });
     }
     for (const [name, { bridges }] of this.bridges) {

@@ -2,13 +2,19 @@
 // server-everything, over Streamable HTTP and over stdio — hears of a reload that changes what it
 // may see: the config file is rewritten to hide a tool, and the stream gets
 // notifications/tools/list_changed tagged with its subscription id, only when its filter asked for
-// tools, and not at all for a reload that leaves its API's lists as they were.
+// tools, and not at all for a reload that leaves its API's lists as they were. The other way
+// round too: a 2025 client's standalone stream on a 2026-07-28-only server, served by a listen of
+// Gatehouse's, hears of such a reload.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
 import { startCliGateway } from './helpers/lifecycle-cli.ts';
 import { startTestGateway } from './helpers/gatehouse.ts';
 import { PAGED_TOOLS, startPagedServer } from './helpers/paged-server.ts';
+import { startStatelessServer } from './helpers/stateless-server.ts';
+import { Client as LegacyClient } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport as LegacyTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { ToolListChangedNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
 import { validateConfig } from '../src/config/load.ts';
 import type { ConfigInput } from '../src/config/schema.ts';
 import { waitForLogLines } from './helpers/lifecycle-procs.ts';
@@ -189,4 +195,45 @@ test('a bridged listen stream asking for tools of a 2025 server that never annou
   assert.deepEqual(stream.notices, [{ method: 'notifications/tools/list_changed', params: { _meta: { [SUBSCRIPTION_ID]: stream.listenId() } } }]);
   const after = await stream.toolNames();
   assert.ok(!after.includes(hidden) && after.length === PAGED_TOOLS.length - 1, after.join(', '));
+});
+
+test('a 2025 client\'s standalone stream on a 2026-07-28-only server (a bridged listen) gets tools/list_changed when a reload hides a tool', { timeout: 60_000 }, async (t) => {
+  const upstream = await startStatelessServer({ modernOnly: true });
+  t.after(() => upstream.close());
+  const config = (hideEcho: boolean): ConfigInput => ({
+    listen: { host: '127.0.0.1', port: 0 },
+    servers: { modern: { url: upstream.url } },
+    apis: [
+      {
+        name: 'modern',
+        path: '/mcp',
+        server: 'modern',
+        policies: [{ acl: { rules: [{ features: [{ type: 'tools', methods: ['tools/list', 'tools/call'], ...(hideEcho ? { pattern: { type: 'regex', value: '(?!echo$).*' } } : {}) }] }] } }],
+      },
+    ],
+  });
+  const gh = await startTestGateway(config(false));
+  t.after(() => gh.close());
+
+  const client = new LegacyClient({ name: 'bridge-listen-reload-2025', version: '1.0.0' });
+  const notices: unknown[] = [];
+  const changed = deferred('notifications/tools/list_changed on the 2025 client\'s stream', RELOAD_WAIT_MS);
+  client.setNotificationHandler(ToolListChangedNotificationSchema, (notification) => {
+    notices.push(notification);
+    changed.resolve();
+  });
+  await client.connect(new LegacyTransport(new URL(gh.url())));
+  t.after(() => client.close());
+  assert.ok((await client.listTools()).tools.some((tool) => tool.name === 'echo'), 'echo is listed before');
+  // The SDK client opens its standalone stream after initializing; Gatehouse serves it with a listen.
+  for (const end = Date.now() + 10_000; !upstream.received.some((r) => r.body.includes('"subscriptions/listen"')); ) {
+    if (Date.now() > end) throw new Error('the standalone stream\'s listen did not reach the server within 10 s');
+    await pause(50);
+  }
+
+  gh.gateway.reload(validateConfig(config(true)));
+  await changed.promise;
+  assert.deepEqual(notices, [{ method: 'notifications/tools/list_changed' }], 'a 2025 notification: no subscription id');
+  const after = (await client.listTools()).tools.map((tool) => tool.name);
+  assert.ok(!after.includes('echo') && after.length > 0, `echo hidden after the reload, the rest listed: ${after.join(', ')}`);
 });

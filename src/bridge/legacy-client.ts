@@ -27,6 +27,7 @@ import { LegacyStandaloneStream } from './legacy-listen.ts';
 import { legacyTasksCapability, LegacyClientTasks, offersTasksExtension, withTasksExtension, type TaskContext } from './legacy-tasks.ts';
 import { TASKS_EXTENSION } from './results.ts';
 import type { TaskIdSealer } from './task-ids.ts';
+import type { OpenStreams } from '../upstream/open-streams.ts';
 
 /** The 2025 tasks requests, served by legacy-tasks.ts over the server's tasks extension. */
 const TASK_METHODS: ReadonlySet<string> = new Set(['tasks/get', 'tasks/result', 'tasks/cancel', 'tasks/list']);
@@ -65,6 +66,8 @@ export class LegacyClientBridge {
      * requests are forwarded here while this node lives (mcp-endpoint.ts).
      */
     private readonly nodeId?: string,
+    /** Where standalone streams are registered for the list changes a reload announces (gateway.ts). */
+    private readonly openStreams?: OpenStreams,
   ) {
     // Without a node id (one node), task ids Gatehouse holds itself name this process alike.
     this.tasks = new LegacyClientTasks(taskIds, nodeId ?? 'this-node');
@@ -132,9 +135,11 @@ export class LegacyClientBridge {
       (message) => this.transformed(x, message),
     );
     this.streams.set(token, stream);
+    const unregister = this.openStreams?.add(x.api, stream);
     try {
       await stream.run();
     } finally {
+      unregister?.();
       if (this.streams.get(token) === stream) this.streams.delete(token);
     }
   }
