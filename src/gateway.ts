@@ -508,8 +508,8 @@ export class Gateway {
         void existing.bridges.modernClient.close();
         existing.bridges.legacyClient?.close();
       }
-      const modernClient = new ModernClientBridge(name, factory, limits, this.sealed.requestStates, this.sealed.taskIds, this.nodeId, log);
-      const legacyClient = modernTarget && new LegacyClientBridge(name, modernTarget, this.sealer, this.sealed.taskIds, this.log.child({ server: name, bridge: '2025→2026' }), this.nodeId);
+      const modernClient = new ModernClientBridge(name, factory, limits, this.sealed.requestStates, this.sealed.taskIds, this.nodeId, log, this.openStreams);
+      const legacyClient = modernTarget && new LegacyClientBridge(name, modernTarget, this.sealer, this.sealed.taskIds, this.log.child({ server: name, bridge: '2025→2026' }), this.nodeId, this.openStreams);
       this.bridges.set(name, { bridges: { modernClient, probe: target && new EraProbe(target), legacyClient }, definition });
     }
     for (const [name, { bridges }] of this.bridges) {
@@ -570,7 +570,7 @@ export class Gateway {
       existing.definition = definition;
       return;
     }
-    const modernClient = new ModernClientBridge(name, factory, limits, this.sealed.requestStates, this.sealed.taskIds, this.nodeId, this.log.child({ api, federated: true, bridge: '2026→2025' }));
+    const modernClient = new ModernClientBridge(name, factory, limits, this.sealed.requestStates, this.sealed.taskIds, this.nodeId, this.log.child({ api, federated: true, bridge: '2026→2025' }), this.openStreams);
     this.bridges.set(name, { bridges: { modernClient, probe: undefined, legacyClient: undefined, memberForward: new ModernMemberForwarder(this.sealed.taskIds, this.nodeId) }, definition });
   }
 

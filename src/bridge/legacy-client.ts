@@ -26,6 +26,7 @@ import { BridgeReply } from './reply.ts';
 import { LegacyStandaloneStream } from './legacy-listen.ts';
 import { LEGACY_TASK_METHODS, LegacyClientTasks, offerTaskExecution, tasksAsLegacyCapability, withoutTask, withTasksExtension, type TaskContext } from './legacy-tasks.ts';
 import type { TaskIdSealer } from './task-ids.ts';
+import type { OpenStreams } from '../upstream/open-streams.ts';
 
 /** The revision offered to a client that asks for one Gatehouse does not speak. */
 const LATEST_LEGACY = '2025-11-25';
@@ -61,6 +62,8 @@ export class LegacyClientBridge {
      * requests are forwarded here while this node lives (mcp-endpoint.ts).
      */
     private readonly nodeId?: string,
+    /** Where standalone streams are registered for the list changes a reload announces (gateway.ts). */
+    private readonly openStreams?: OpenStreams,
   ) {
     // Without a node id (one node), task ids Gatehouse holds itself name this process alike.
     this.tasks = new LegacyClientTasks(taskIds, nodeId ?? 'this-node');
@@ -128,9 +131,11 @@ export class LegacyClientBridge {
       (message) => this.transformed(x, message),
     );
     this.streams.set(token, stream);
+    const unregister = this.openStreams?.add(x.api, stream);
     try {
       await stream.run();
     } finally {
+      unregister?.();
       if (this.streams.get(token) === stream) this.streams.delete(token);
     }
   }

@@ -6,11 +6,14 @@
 // change of subscriptions opens a new listen beside the old one. The server's notifications reach
 // the client's stream through the response policies. A listen the server ends is opened again
 // (the lists announced as changed); when the server cannot be reached or refuses to listen, the
-// client's stream ends (the client opens it again, as it does after any break).
+// client's stream ends (the client opens it again, as it does after any break). A reload that
+// changes what the client may see is announced on the stream too (it is one of the open streams).
 import type { ServerResponse } from 'node:http';
 import type { Logger } from '../log.ts';
 import type { JsonObject, JsonRpcMessage } from '../mcp/jsonrpc.ts';
 import { formatSseEvent } from '../mcp/sse.ts';
+import { listChangedNotification, type ListKind } from '../mcp/list-changed.ts';
+import type { NotifiableStream } from '../upstream/open-streams.ts';
 import type { ModernTarget } from './modern-request.ts';
 import { ALL_LIST_KINDS, ServerListener } from './server-listener.ts';
 
@@ -24,7 +27,7 @@ export interface ListenTarget {
 }
 
 /** One client's standalone stream, fed by the server's `subscriptions/listen`. */
-export class LegacyStandaloneStream {
+export class LegacyStandaloneStream implements NotifiableStream {
   private closed = false;
   private readonly keepAlive: NodeJS.Timeout;
   private readonly ended: Promise<void>;
@@ -74,6 +77,11 @@ export class LegacyStandaloneStream {
   /** The session's subscriptions changed: a listen with them opens. */
   refilter(): void {
     if (!this.closed) this.listener.setResources(this.subscriptions());
+  }
+
+  /** A reload's list changes (gateway.ts), through the response policies as the server's own. */
+  listChanged(kinds: readonly ListKind[]): void {
+    for (const kind of kinds) this.deliver(listChangedNotification(kind));
   }
 
   close(): void {

@@ -3,7 +3,10 @@
 // that session), and the server's notifications — on its GET stream or its stdout — are written
 // to each stream whose filter takes them, tagged with the subscription id (the listen request's
 // id), through the response policies (an ACL drops updates of resources the agent may not see).
+// The list changes a reload makes for the API's clients (gateway.ts) reach the stream the same
+// way: it is registered with the open streams while it lasts.
 import { errorResponse, isObject, type JsonObject, type JsonRpcMessage, type JsonRpcRequest } from '../mcp/jsonrpc.ts';
+import { listChangedNotification } from '../mcp/list-changed.ts';
 import type { PostExchange } from '../upstream/upstream.ts';
 import { META_SUBSCRIPTION_ID } from './envelope.ts';
 import type { LegacySession } from './legacy-session.ts';
@@ -27,10 +30,13 @@ export async function serveListen(bridge: ModernClientBridge, x: PostExchange, s
   }
   const capabilities = session.init?.capabilities ?? {};
   const offers = (kind: string, bit: string) => isObject(capabilities[kind]) && (capabilities[kind] as JsonObject)[bit] === true;
+  // A list the server has can change on a reload (what the agent may see of it), which Gatehouse
+  // announces itself: honored whether or not the server says `listChanged` of its own lists.
+  const has = (kind: string) => isObject(capabilities[kind]);
   const honored: Filter = {};
-  if (requested.toolsListChanged === true && offers('tools', 'listChanged')) honored.toolsListChanged = true;
-  if (requested.promptsListChanged === true && offers('prompts', 'listChanged')) honored.promptsListChanged = true;
-  if (requested.resourcesListChanged === true && offers('resources', 'listChanged')) honored.resourcesListChanged = true;
+  if (requested.toolsListChanged === true && has('tools')) honored.toolsListChanged = true;
+  if (requested.promptsListChanged === true && has('prompts')) honored.promptsListChanged = true;
+  if (requested.resourcesListChanged === true && has('resources')) honored.resourcesListChanged = true;
   const uris = Array.isArray(requested.resourceSubscriptions) ? requested.resourceSubscriptions.filter((u): u is string => typeof u === 'string') : [];
   if (uris.length > 0 && offers('resources', 'subscribe')) {
     const accepted: string[] = [];
@@ -45,6 +51,7 @@ export async function serveListen(bridge: ModernClientBridge, x: PostExchange, s
   const key = bridge.key(x, request.id);
   let closed = false;
   let keepAlive: NodeJS.Timeout | undefined;
+  let unregister: (() => void) | undefined;
   const listener = (message: JsonRpcMessage) => {
     if (!('method' in message) || !accepts(honored, message)) return;
     const out = bridge.transformed(x, tagged(message));
@@ -55,6 +62,7 @@ export async function serveListen(bridge: ModernClientBridge, x: PostExchange, s
     closed = true;
     clearInterval(keepAlive);
     session.listeners.delete(listener);
+    unregister?.();
     bridge.listens.delete(key);
     for (const uri of honored.resourceSubscriptions ?? []) session.unsubscribe(uri, bridge.pool.responseTimeout);
     if (!reply.gone) x.res.end();
@@ -66,6 +74,9 @@ export async function serveListen(bridge: ModernClientBridge, x: PostExchange, s
     return reply.final({ jsonrpc: '2.0', id: request.id, result: { resultType: 'complete', _meta: { [META_SUBSCRIPTION_ID]: subscriptionId } } });
   }
   session.listeners.add(listener);
+  // Registered after the acknowledgment, so a reload's notice never comes before it; the filter
+  // (accepts) keeps the kinds the stream opted in to.
+  unregister = bridge.openStreams?.add(x.api, { listChanged: (kinds) => kinds.forEach((kind) => listener(listChangedNotification(kind))) });
   bridge.listens.set(key, close);
   keepAlive = setInterval(() => reply.keepAlive(), KEEP_ALIVE_MS);
   keepAlive.unref();

@@ -22,6 +22,7 @@ import { toolHeaderBook } from './tool-headers.ts';
 import { checkedParamHeaders, checkParamHeaders } from '../mcp/routing-headers.ts';
 import { asksTaskStatus, BridgedTasks, declaresTasks, sessionToolLister, missingTasksCapability, offersToolTasks, TASK_METHODS } from './modern-tasks.ts';
 import type { TaskIdSealer } from './task-ids.ts';
+import type { OpenStreams } from '../upstream/open-streams.ts';
 
 /**
  * Methods 2026-07-28 removed: answered as unknown (HTTP 404, -32601), never forwarded. `tasks/result`
@@ -48,6 +49,8 @@ export class ModernClientBridge {
     taskIds: TaskIdSealer,
     private readonly nodeId: string,
     private readonly log: Logger,
+    /** Where listen streams are registered for the list changes a reload announces (gateway.ts). */
+    readonly openStreams?: OpenStreams,
   ) {
     this.pool = new SessionPool(server, factory, limits, log);
     this.tasks = new BridgedTasks(taskIds, nodeId, log);
