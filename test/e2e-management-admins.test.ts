@@ -238,10 +238,15 @@ function suite(name: string, store: Store, skip: string | false): void {
       assert.equal((await platform('GET', '/admins/gus')).body.role, 'admin', 'refusals changed nothing');
     });
 
-    test('a user deleted and made again under the same name is not an admin any more', async () => {
+    test('a disabled user\'s session is refused while disabled; a user deleted and made again under the same name is not an admin any more', async () => {
       await platform('POST', '/users', { body: { username: 'dora', password: PASSWORD } }, 201);
       await platform('POST', '/admins', { body: { username: 'dora', role: 'owner' } }, 201);
       const session = await signIn(gh.admin, 'dora');
+      // Disabled at the authorization server: her session is refused until she is enabled again.
+      await platform('PUT', '/users/dora', { body: { disabled: true }, ifMatch: (await platform('GET', '/users/dora')).etag! }, 200);
+      await expect(gh.admin, session, 'GET', '/api/v1/servers', {}, 401);
+      await platform('PUT', '/users/dora', { body: { disabled: false }, ifMatch: (await platform('GET', '/users/dora')).etag! }, 200);
+      await expect(gh.admin, session, 'GET', '/api/v1/servers', {}, 200);
       await platform('DELETE', '/users/dora', {}, 204);
       await expect(gh.admin, session, 'GET', '/api/v1/servers', {}, 401);
       await platform('POST', '/users', { body: { username: 'dora', password: PASSWORD } }, 201);
