@@ -1,14 +1,17 @@
 // Who may use the admin listener: the holder of the admin token (Authorization: Bearer, or the
 // sign-in form), a user of the embedded authorization server listed in admin.users (the sign-in
 // form, same password check and throttle as the authorization server's; or "Sign in with
-// Gatehouse", sso.ts) with the role admin.users gives it (the token: owner), or, in managed mode, an API token (api-tokens.ts) with the role it was made with. Nothing
+// Gatehouse", sso.ts) with the role admin.users gives it (the token: owner), or, in managed mode,
+// one with an entry in the control store (/api/v1/admins), or an API token (api-tokens.ts) with the role it was made with. Nothing
 // else: an agent's API key or OAuth token is never looked up here, so it can only fail.
 //
 // A browser signs in once and gets a session cookie: random, HttpOnly, SameSite=Strict, 12 hours.
 // The session is kept in the store under the cookie's SHA-256 (whoever reads the store cannot
 // use it), so every node of a cluster sharing the store knows it, a restart keeps it, and
 // sign-out on any node ends it everywhere at once. Looked up on each admin request: the admin
-// listener's traffic is small, and a cache would keep a signed-out session alive elsewhere.
+// listener's traffic is small, and a cache would keep a signed-out session alive elsewhere. For
+// the same reason an admin user's role is looked up again on each request (the user disabled or
+// deleted, or their entry removed: the session ends; their role changed: it applies at once).
 import type { IncomingMessage } from 'node:http';
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Store } from '../store/store.ts';
@@ -19,7 +22,7 @@ import { CODE_OUTCOME, hasSecondFactor, type SecondFactor } from '../authserver/
 import type { AuthEvents } from '../authserver/events.ts';
 import type { AdminRole } from '../store/control.ts';
 import { looksLikeAdminToken, verifyAdminToken, type AdminTokenLookup } from './api-tokens.ts';
-import { adminGrantOf, type AdminUserEntry } from './admin-users.ts';
+import { resolveAdminGrant, type AdminGrant, type AdminUserEntry, type StoredAdminLookup } from './admin-users.ts';
 
 export interface AdminIdentity {
   /** token: the admin token; user: a listed user; api-token: an API token of the control store. */
@@ -74,12 +77,20 @@ export class AdminAuth {
     private readonly secondFactor?: SecondFactor,
     /** Where a refused code is recorded (the audit log), as at the authorization server's sign-in. */
     private readonly events?: AuthEvents,
+    /** Managed mode: admin users kept in the control store (read late: the control plane is attached after this). */
+    private readonly stored: () => StoredAdminLookup | undefined = () => undefined,
   ) {
     this.tokenDigest = digest(token);
   }
 
+  /** Whether admin users may sign in: some are listed in the node file, or (managed mode) may be added through the API. */
   get usersEnabled(): boolean {
-    return this.users.length > 0;
+    return this.users.length > 0 || this.stored() !== undefined;
+  }
+
+  /** The grant of a user of the authorization server, from the node file or the control store. */
+  grantOf(user: { readonly id: string; readonly username: string }): Promise<AdminGrant | undefined> {
+    return resolveAdminGrant(this.users, this.stored(), user);
   }
 
   /**
@@ -100,7 +111,12 @@ export class AdminAuth {
     if (cookie === undefined) return undefined;
     const session = await this.store.getGrant(sessionKey(cookie));
     if (!session || session.expiresAt <= now) return undefined;
-    return identityIn(session.payload);
+    const who = identityIn(session.payload);
+    if (who?.kind !== 'user') return who;
+    // The user's role as it is now (a stored entry may have changed since the sign-in).
+    const user = await this.store.getUserByName(who.name);
+    const grant = user && !user.disabled ? await this.grantOf(user) : undefined;
+    return grant && { kind: 'user', name: who.name, role: grant.role, ...(grant.tenant !== undefined && { tenant: grant.tenant }) };
   }
 
   /** Sign-in with the token, or with a listed user's name and password. */
@@ -118,7 +134,7 @@ export class AdminAuth {
       const password = form.get('password') ?? '';
       // Users not listed are checked all the same, so that the answer takes as long.
       const user = await checkLogin(this.store, username, password);
-      const grant = user && adminGrantOf(this.users, user.username);
+      const grant = user ? await this.grantOf(user) : undefined;
       // A user with two-factor sign-in gives the code in the same form; a wrong one is a failed sign-in.
       const second = user && grant && hasSecondFactor(user) ? ((await this.secondFactor?.check(user, form.get('code') ?? '')) ?? 'unavailable') : 'ok';
       if (second !== 'ok') {

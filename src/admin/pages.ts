@@ -44,10 +44,10 @@ export function loginPage(options: { error?: string; users: boolean; gatehouse?:
 <p class="muted">The code only if you turned on two-factor sign-in.</p>
 <button type="submit">Sign in</button></form>`
     : '';
-  // Shown only when the embedded authorization server is on (and admin users are listed).
+  // Shown only when the embedded authorization server is on (and admin users are listed, or may be added: managed mode).
   const gatehouseForm = options.gatehouse
     ? `<form method="post" action="/oauth/start">${next}<button type="submit">Sign in with Gatehouse</button></form>
-<p class="muted">Signs you in at Gatehouse's authorization server, as a user listed in <code>admin.users</code>.</p>`
+<p class="muted">Signs you in at Gatehouse's authorization server, as an admin user of this Gatehouse.</p>`
     : '';
   return `<h1>Gatehouse admin</h1>${error}${gatehouseForm}${tokenForm}${userForm}`;
 }

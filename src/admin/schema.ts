@@ -49,7 +49,7 @@ export const AdminSchema = z
         ]),
       )
       .default([])
-      .meta({ description: 'Users of the embedded authorization server (`gatehouse users create`) who may sign in to the admin listener, with their password or through the authorization server ("Sign in with Gatehouse"). A plain name is a platform owner; `{ user, role }` gives a role, and `{ user, role, tenant }` confines the user to one tenant (docs/tenants.md).' }),
+      .meta({ description: 'Users of the embedded authorization server (`gatehouse users create`) who may sign in to the admin listener, with their password or through the authorization server ("Sign in with Gatehouse"). A plain name is a platform owner; `{ user, role }` gives a role, and `{ user, role, tenant }` confines the user to one tenant (docs/tenants.md). In managed mode owners also manage admin users through the API (/api/v1/admins, the console\'s Access screen); an entry here wins over one made there, and is read-only there.' }),
     publicUrl: z
       .string()
       .url()

@@ -30,6 +30,7 @@ import { FLOW_COOKIE, GatehouseSignIn, type SignInServer } from './sso.ts';
 import { ADMIN_CALLBACK_PATH } from '../authserver/admin-client.ts';
 import { authorizationServerEnabled } from '../authserver/index.ts';
 import type { AdminTokenLookup } from './api-tokens.ts';
+import type { StoredAdminLookup } from './admin-users.ts';
 import { continuePage, loginPage, sendHtml, signInRefusedPage } from './pages.ts';
 import { dashboardRoutes } from './mount.ts';
 import type { AuditVerify } from './api/index.ts';
@@ -51,7 +52,7 @@ export interface AdminHost {
   sessionCounts(): Record<string, number>;
   readonly audit?: { readonly reader: AuditReader | undefined; readonly sinkStatus?: AuditSinkStatus; readonly verify?: AuditVerify | undefined; record?(event: AuditEvent): void } | undefined;
   /** Managed mode: the management API under /api/v1/ (src/control). */
-  readonly control?: { readonly handle: ManagementHandler; readonly served: number | undefined; readonly adminTokens: AdminTokenLookup } | undefined;
+  readonly control?: { readonly handle: ManagementHandler; readonly served: number | undefined; readonly adminTokens: AdminTokenLookup; readonly adminUsers?: StoredAdminLookup } | undefined;
   /** Several nodes (src/cluster/): this node's id and how many live nodes it knows. */
   readonly cluster?: { readonly nodeId: string; readonly registry: { readonly size: number } } | undefined;
   /** The embedded authorization server's admin client, when it is on and has one ("Sign in with Gatehouse", sso.ts). */
@@ -110,7 +111,7 @@ export class AdminServer {
     const adminLog = host.log.child({ component: 'admin' });
     const record = host.audit?.record;
     const events = new AuthEvents(adminLog, record && ((event) => record.call(host.audit, auditEventOfAuth(event))), () => undefined, 'admin');
-    this.auth = new AdminAuth(token.token, config.admin.users, host.store, adminLog, secondFactor, events);
+    this.auth = new AdminAuth(token.token, config.admin.users, host.store, adminLog, secondFactor, events, () => host.control?.adminUsers);
     this.gatehouseSignIn = new GatehouseSignIn(host.store, host.log.child({ component: 'admin' }));
     this.origin = compileOriginPolicy(config.admin.host, { allowedHosts: config.admin.allowedHosts, allowedOrigins: config.admin.allowedOrigins });
     this.routes = dashboardRoutes({ config: () => host.config, sessionCounts: () => host.sessionCounts(), reader: () => host.audit?.reader, auditSink: () => host.audit?.sinkStatus, verifyAudit: () => host.audit?.verify, log: host.log });
@@ -326,7 +327,7 @@ export class AdminServer {
     const cleared = GatehouseSignIn.clearedCookie();
     if (!server) return sendHtml(res, 404, 'Not available', signInRefusedPage('Not available', 'Signing in through the authorization server is not available here.'), { 'set-cookie': cleared });
     const query = new URL(url, 'http://admin.invalid').searchParams;
-    const outcome = await this.gatehouseSignIn.finish(server, cookieValue(req.headers.cookie, FLOW_COOKIE), query, this.started.users);
+    const outcome = await this.gatehouseSignIn.finish(server, cookieValue(req.headers.cookie, FLOW_COOKIE), query, (user) => this.auth.grantOf(user));
     if (!outcome.ok) {
       this.host.log.info({ component: 'admin', username: outcome.username, reason: outcome.reason, address }, 'admin: sign-in through the authorization server refused');
       return sendHtml(res, outcome.status, outcome.title, signInRefusedPage(outcome.title, outcome.message), { 'set-cookie': cleared });

@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { createLogger } from '../log.ts';
 import { openStore } from '../store/open.ts';
 import { GatehouseSignIn, type SignInServer } from './sso.ts';
+import { resolveAdminGrant } from './admin-users.ts';
 
 test('a sign-in flow older than ten minutes is refused (400) without exchanging its code, and cannot be used after', async (t) => {
   const dir = mkdtempSync(path.join(tmpdir(), 'gatehouse-sso-'));
@@ -37,11 +38,11 @@ test('a sign-in flow older than ten minutes is refused (400) without exchanging 
   const authorize = new URL(location);
   assert.equal(authorize.origin, 'http://127.0.0.1:8080');
   const answer = new URLSearchParams({ code: 'c', state: authorize.searchParams.get('state')!, iss: 'http://127.0.0.1:8080' });
-  const late = await signIn.finish(server, cookie, answer, ['ada'], t0 + 10 * 60_000 + 1);
+  const late = await signIn.finish(server, cookie, answer, (user) => resolveAdminGrant(['ada'], undefined, user), t0 + 10 * 60_000 + 1);
   assert.equal(late.ok, false);
   assert.equal(!late.ok && late.status, 400);
   assert.match(!late.ok ? late.message : '', /expired/);
-  const again = await signIn.finish(server, cookie, answer, ['ada'], t0 + 1);
+  const again = await signIn.finish(server, cookie, answer, (user) => resolveAdminGrant(['ada'], undefined, user), t0 + 1);
   assert.equal(!again.ok && again.status, 400, 'the refused flow is gone');
   assert.equal(exchanged, 0);
 });

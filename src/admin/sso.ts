@@ -8,7 +8,7 @@
 // the flow is taken (single use, 10 minutes), the state and `iss` compared, the code exchanged
 // in-process with the verifier, and the access token verified with jose against the
 // authorization server's keys (issuer, audience, type, expiry, client). The user must still be
-// enabled and listed in admin.users; the admin gets the same session as a password sign-in.
+// enabled and an admin user (admin.users, or an entry in the control store); the admin gets the same session as a password sign-in.
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { jwtVerify } from 'jose';
 import { InvalidGrantError, OAuthError } from '@modelcontextprotocol/sdk/server/auth/errors.js';
@@ -19,7 +19,7 @@ import { ADMIN_CLIENT_ID, ADMIN_RESOURCE } from '../authserver/admin-client.ts';
 import { UserDisabledError } from '../authserver/provider.ts';
 import { SIGNING_ALG } from '../authserver/keys.ts';
 import { ACCESS_TOKEN_TYP } from '../authserver/tokens.ts';
-import { adminGrantOf, type AdminUserEntry } from './admin-users.ts';
+import type { AdminGrant } from './admin-users.ts';
 import type { AdminIdentity } from './auth.ts';
 
 export const FLOW_COOKIE = 'gatehouse_admin_flow';
@@ -75,7 +75,7 @@ export class GatehouseSignIn {
   }
 
   /** The callback: the admin it signs in, or why not (a page to show, with its status). */
-  async finish(server: SignInServer, cookie: string | undefined, query: URLSearchParams, users: readonly AdminUserEntry[], now = Date.now()): Promise<SignInOutcome> {
+  async finish(server: SignInServer, cookie: string | undefined, query: URLSearchParams, grantOf: (user: { id: string; username: string }) => Promise<AdminGrant | undefined>, now = Date.now()): Promise<SignInOutcome> {
     // Single use: taken from the store, whatever happens next this flow is over.
     const stored = cookie === undefined ? undefined : await this.store.takeGrant(`${FLOW_KEY}${digest(cookie)}`);
     const flow = stored && flowIn(stored.payload);
@@ -111,8 +111,8 @@ export class GatehouseSignIn {
     }
     const user = await this.store.getUser(subject);
     if (!user || user.disabled) return refusal(403, 'Account disabled', 'This account is disabled.', 'user disabled', user?.username);
-    const grant = adminGrantOf(users, user.username);
-    if (grant === undefined) return refusal(403, 'Not an admin', `You signed in as "${user.username}", who is not an admin user of this Gatehouse (admin.users).`, 'not listed in admin.users', user.username);
+    const grant = await grantOf(user);
+    if (grant === undefined) return refusal(403, 'Not an admin', `You signed in as "${user.username}", who is not an admin user of this Gatehouse (admin.users, or the admin users an owner manages).`, 'not an admin user', user.username);
     return { ok: true, who: { kind: 'user', name: user.username, role: grant.role, ...(grant.tenant !== undefined && { tenant: grant.tenant }) }, next: flow.next };
   }
 

@@ -13,6 +13,8 @@ import { ManagementError, notFound } from './errors.ts';
 import type { ConfigChange } from '../audit/config-events.ts';
 import { actorOf, type AdminIdentity } from '../admin/auth.ts';
 import { tokensResource } from './token-resources.ts';
+import { adminsResource } from './admin-resources.ts';
+import type { AdminUserEntry } from '../admin/admin-users.ts';
 import { apisResource, changesResource, deploymentsResource, draftResource, serversResource } from './config-resources.ts';
 import { agentsResource, credentialsResource } from './store-resources.ts';
 import { usersResource } from './user-resources.ts';
@@ -41,6 +43,8 @@ export interface ManagementDeps {
   readonly connections?: UserConnections | undefined;
   /** Users' grants at the embedded authorization server (the running one's, for its denylist). */
   readonly grants?: (() => UserGrants) | undefined;
+  /** The node file's admin.users: listed by /admins, read-only. */
+  readonly fileAdmins?: (() => readonly AdminUserEntry[]) | undefined;
 }
 
 export const API_PREFIX = '/api/v1/';
@@ -110,6 +114,8 @@ export function managementApi(deps: ManagementDeps): ManagementHandler {
         return credentialsResource(call, deps.vault, deps.deployments);
       case 'tokens':
         return tokensResource(call, deps.deployments.store, deps.deployments);
+      case 'admins':
+        return adminsResource(call, deps.deployments.store, deps.store, deps.deployments, deps.fileAdmins?.() ?? []);
       case 'validate':
         return validateResource(call);
       case 'info':
@@ -120,7 +126,7 @@ export function managementApi(deps: ManagementDeps): ManagementHandler {
 }
 
 /**
- * Roles: a viewer reads; an admin changes everything but API tokens; an owner (the admin token,
+ * Roles: a viewer reads; an admin changes everything but API tokens and admin users; an owner (the admin token,
  * listed admin users, owner tokens) everything. Refused with 403 before anything is read.
  */
 function allowed(who: AdminIdentity, call: Call): void {
@@ -129,4 +135,5 @@ function allowed(who: AdminIdentity, call: Call): void {
   const reading = call.method === 'GET' || call.method === 'HEAD' || call.segments[0] === 'validate';
   if (who.role === 'viewer' && !reading) throw new ManagementError(403, `Forbidden: role viewer may only read (${call.method} refused)`);
   if (who.role !== 'owner' && call.segments[0] === 'tokens') throw new ManagementError(403, `Forbidden: API tokens are managed by owners (this identity's role is ${who.role})`);
+  if (who.role !== 'owner' && call.segments[0] === 'admins') throw new ManagementError(403, `Forbidden: admin users are managed by owners (this identity's role is ${who.role})`);
 }

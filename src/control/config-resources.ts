@@ -279,6 +279,7 @@ export async function changesResource(call: Call, deployments: Deployments, stor
   const doc = (await deployments.draft()).document;
   const agents = new Set((await store.listAgents()).filter((a) => (a.tenant ?? 'default') === call.tenant).map((a) => a.id));
   const users = new Set((await store.listUsers()).filter((u) => (u.tenant ?? 'default') === call.tenant).map((u) => u.username));
+  const admins = new Set((await deployments.store.listAdminUsers()).filter((a) => a.tenant === call.tenant).map((a) => a.username));
   const own = (target: string): boolean => {
     const [kind, name] = target.split('/');
     if (name === undefined) return false;
@@ -286,6 +287,7 @@ export async function changesResource(call: Call, deployments: Deployments, stor
     if (kind === 'apis') return visibleApi(doc, name, call) !== -1;
     if (kind === 'agents') return agents.has(name);
     if (kind === 'users') return users.has(name);
+    if (kind === 'admins') return admins.has(name);
     return false;
   };
   return reply(call, 200, { items: items.filter((c) => own(c.target)) });

@@ -55,6 +55,7 @@ export async function startManagedGateway(options: ManagedOptions): Promise<Gate
             toolApproved: (server, tool) => gateway.pinning.refreshOne(server, tool),
             connections: gateway.credentialConnections(),
             grants: () => gateway.userGrants(),
+            fileAdmins: () => gateway.config.admin.users,
           },
           latest,
           options.pollMs ?? 1000,

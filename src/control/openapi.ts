@@ -28,6 +28,26 @@ const UserInput = z.object({
   password: z.string(),
   tenant: z.string().nullable().optional().meta({ description: 'The user\'s tenant (a platform identity\'s choice; null or absent: the default tenant). A tenant\'s identity creates users of its own tenant: naming another is 400. A user gets tokens for its own tenant\'s APIs only.' }),
 });
+const AdminRoleEnum = z.enum(['owner', 'admin', 'viewer']).meta({ description: 'owner: everything; admin: everything but API tokens and admin users; viewer: reads only.' });
+const AdminUserInput = z.object({
+  username: z.string().meta({ description: 'A user of the embedded authorization server (400 when there is none; for a tenant\'s identity, a user of its tenant).' }),
+  role: AdminRoleEnum,
+  tenant: z.string().nullable().optional().meta({ description: 'The one tenant this admin sees and changes; null or absent: the whole platform. A tenant\'s identity grants its own tenant only (naming another is 400), and absent means its own.' }),
+});
+const AdminUserChange = z.object({
+  role: AdminRoleEnum.optional(),
+  tenant: z.string().nullable().optional().meta({ description: 'A platform identity moves the entry to a tenant, or to the whole platform (null).' }),
+});
+const AdminUser = z.object({
+  username: z.string(),
+  role: AdminRoleEnum,
+  tenant: z.string().nullable(),
+  source: z.enum(['store', 'node']).meta({ description: 'store: managed through this API; node: the node file\'s admin.users (read-only here: PUT and DELETE are 409).' }),
+  createdAt: z.number().nullable(),
+  createdBy: z.string().nullable(),
+  updatedAt: z.number().nullable(),
+  updatedBy: z.string().nullable(),
+});
 const PasswordInput = z.object({ password: z.string().meta({ description: 'The new password (8 to 1024 characters). Never shown or recorded.' }) });
 const CelInput = z.object({ expression: z.string().meta({ description: 'A CEL condition as in an ACL rule\'s `condition`.' }) });
 const CelCheck = z.object({ valid: z.boolean(), error: z.string().optional().meta({ description: 'Why it is refused, in the words of `gatehouse check`.' }), column: z.number().int().optional().meta({ description: '1-based column of the problem, when known.' }) });
@@ -67,7 +87,7 @@ const Simulation = z.object({
 const Info = z.object({ mode: z.literal('managed'), mcpBase: z.string().nullable().meta({ description: 'Base URL of the MCP listener: an API is at mcpBase + its path.' }), deployedVersion: z.number().int().nullable() });
 
 const ToolApproval = z.object({ hash: z.string().meta({ description: 'SHA-256 (hex) of the definition being approved, as …/diff showed it: refused with 409 if the tool\'s definition changed since.' }) });
-const schemas = { Tenant: TenantSchema, ToolApproval, Error: ErrorBody, Server: ServerObject, Api, Policy, Document, Version, Diff, Change, AgentInput, UserInput, PasswordInput, Credential: UpstreamCredentialSchema, CelInput, CelCheck, Info, SimulateInput, Simulation } as const;
+const schemas = { Tenant: TenantSchema, ToolApproval, Error: ErrorBody, Server: ServerObject, Api, Policy, Document, Version, Diff, Change, AgentInput, UserInput, PasswordInput, AdminUserInput, AdminUserChange, AdminUser, Credential: UpstreamCredentialSchema, CelInput, CelCheck, Info, SimulateInput, Simulation } as const;
 
 type Op = { summary: string; body?: keyof typeof schemas | 'JsonPatch'; ok: number; returns?: keyof typeof schemas; ifMatch?: 'required' | 'optional'; ifNoneMatch?: true };
 
@@ -120,6 +140,15 @@ const PATHS: Record<string, Record<string, Op>> = {
   '/agents/{id}/keys/{keyId}': { delete: { summary: 'Revoke a key', ok: 204 } },
   '/tokens': { get: { summary: 'API tokens of the admin listener (owners only; never the tokens themselves)', ok: 200 }, post: { summary: 'Create an API token with a role (owner, admin, viewer), an optional expiresAt and an optional tenant (it then sees and changes that tenant\'s objects only): the answer is the only time it is shown', ok: 201 } },
   '/tokens/{id}': { delete: { summary: 'Revoke an API token (at once, on every node)', ok: 204 } },
+  '/admins': {
+    get: { summary: 'Admin users (owners only): users of the embedded authorization server who may sign in to the admin listener, with their role and tenant; those of the node file\'s admin.users too (`source: "node"`, read-only). A tenant\'s owner sees its tenant\'s', ok: 200 },
+    post: { summary: 'Make a user of the authorization server an admin user (in the store: applies at the user\'s next request, on every node); 409 when it has an entry already, or is listed in the node file', body: 'AdminUserInput', ok: 201, returns: 'AdminUser' },
+  },
+  '/admins/{username}': {
+    get: { summary: 'One admin user (ETag); another tenant\'s is 404', ok: 200, returns: 'AdminUser' },
+    put: { summary: 'Change an admin user\'s role (and, for a platform identity, tenant): applies at the user\'s next request; 409 for an entry of the node file', body: 'AdminUserChange', ok: 200, returns: 'AdminUser', ifMatch: 'required' },
+    delete: { summary: 'Remove an admin user (If-Match optional): the user\'s next request to the admin listener is refused (401); 409 for an entry of the node file', ok: 204, ifMatch: 'optional' },
+  },
   '/users': { get: { summary: 'Users of the embedded authorization server, with their tenant (a tenant\'s identity sees its own tenant\'s)', ok: 200 }, post: { summary: 'Create a user (of the tenant of a tenant\'s identity; a platform identity may name one)', body: 'UserInput', ok: 201 } },
   '/users/{username}': {
     get: { summary: 'One user (ETag); another tenant\'s user is 404', ok: 200 },
@@ -167,7 +196,7 @@ export function openApiDocument(version: string): Record<string, unknown> {
       ['400', 'Invalid input; `problems` names each field'],
       ['401', 'Admin authentication required'],
       ['404', 'Not found'],
-      ['409', 'Already exists, or nothing to deploy'],
+      ['409', 'Already exists, nothing to deploy, or read-only (an admin user of the node file)'],
       ['412', 'If-Match does not match the current ETag (or If-None-Match: * and it exists); the body names the object and its current ETag'],
       ['428', 'If-Match is required'],
       ['503', 'The draft kept changing on other nodes; retry (Retry-After)'],
@@ -194,7 +223,7 @@ export function openApiDocument(version: string): Record<string, unknown> {
   }
   return {
     openapi: '3.1.0',
-    info: { title: 'Gatehouse management API', version, description: 'Servers, APIs and policies change in a draft and go live with a deployment; agents, keys, users and credentials live in the store and apply at once. Authenticate with the admin token or an API token (Authorization: Bearer); a viewer token reads, an admin token changes all but API tokens. A token or admin user with a tenant sees and changes only that tenant\'s servers, APIs, agents, keys and credentials: another tenant\'s object is answered 404, as a missing one. Every change of a server, API, policy, tenant, agent or user sends If-Match with the ETag of that object (the draft\'s is for the whole draft, deploys and rollbacks); credentials take it optionally.' },
+    info: { title: 'Gatehouse management API', version, description: 'Servers, APIs and policies change in a draft and go live with a deployment; agents, keys, users and credentials live in the store and apply at once. Authenticate with the admin token or an API token (Authorization: Bearer); a viewer token reads, an admin token changes all but API tokens and admin users. A token or admin user with a tenant sees and changes only that tenant\'s servers, APIs, agents, keys and credentials: another tenant\'s object is answered 404, as a missing one. Every change of a server, API, policy, tenant, agent or user sends If-Match with the ETag of that object (the draft\'s is for the whole draft, deploys and rollbacks); credentials take it optionally.' },
     jsonSchemaDialect: 'https://json-schema.org/draft/2020-12/schema',
     components: { schemas: fixRefs(components), securitySchemes: { adminToken: { type: 'http', scheme: 'bearer' } } },
     security: [{ adminToken: [] }],

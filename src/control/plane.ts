@@ -14,6 +14,7 @@ import { Deployments } from './deployments.ts';
 import { managementApi, type ManagementHandler } from './api.ts';
 import { openApiDocument } from './openapi.ts';
 import type { ConfigChange } from '../audit/config-events.ts';
+import type { AdminUserEntry } from '../admin/admin-users.ts';
 
 export interface DataPlane {
   reload(config: ConfigData): void;
@@ -29,6 +30,8 @@ export interface DataPlane {
   readonly connections?: UserConnections | undefined;
   /** Users' grants at the embedded authorization server. */
   readonly grants?: (() => UserGrants) | undefined;
+  /** The node file's admin.users (listed read-only beside the stored admin users). */
+  readonly fileAdmins?: (() => readonly AdminUserEntry[]) | undefined;
 }
 
 export class ControlPlane {
@@ -36,6 +39,8 @@ export class ControlPlane {
   readonly handle: ManagementHandler;
   /** API tokens of the admin listener are looked up here (AdminAuth). */
   readonly adminTokens = (id: string) => this.store.getAdminToken(id);
+  /** Admin users kept in the store (/api/v1/admins) are looked up here, on every request of theirs (AdminAuth). */
+  readonly adminUsers = (username: string) => this.store.getAdminUser(username);
   /** The version the data plane serves (undefined: nothing deployed yet). */
   served: number | undefined;
   private timer: NodeJS.Timeout | undefined;
@@ -54,7 +59,7 @@ export class ControlPlane {
     this.deployments = new Deployments(store, node, env, (version, config) => this.apply(version, config), plane.recordChange);
     // The same document as the published schema/openapi.json.
     const openapi = openApiDocument('v1');
-    this.handle = managementApi({ deployments: this.deployments, store: plane.store, vault: plane.vault, log: plane.log, openapi: () => openapi, mcpBase: () => plane.mcpBase(), onChange: plane.recordChange, toolApproved: plane.toolApproved, connections: plane.connections, grants: plane.grants });
+    this.handle = managementApi({ deployments: this.deployments, store: plane.store, vault: plane.vault, log: plane.log, openapi: () => openapi, mcpBase: () => plane.mcpBase(), onChange: plane.recordChange, toolApproved: plane.toolApproved, connections: plane.connections, grants: plane.grants, fileAdmins: plane.fileAdmins });
     if (pollMs > 0) this.timer = setInterval(() => void this.poll(), pollMs).unref();
     // A deploy announced by the store (Postgres) is looked for at once; the poll is the fallback.
     this.unwatch = store.watch?.((version) => {

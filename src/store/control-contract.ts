@@ -103,5 +103,30 @@ export function controlStoreContract(name: string, open: () => Promise<ControlSt
         await store.close();
       }
     });
+
+    test('admin users: created once, read back, changed only from what was read, removed with the change recorded', async () => {
+      const store = await open();
+      try {
+        const ann = { username: 'ann', userId: 'u-ann', role: 'viewer' as const, createdAt: T0, createdBy: 'admin-token', updatedAt: T0, updatedBy: 'admin-token' };
+        assert.equal(await store.createAdminUser(ann, { action: 'create admin', target: 'admins/ann', patch: [] }), true);
+        assert.equal(await store.createAdminUser({ ...ann, role: 'owner' }, { action: 'create admin', target: 'admins/ann', patch: [] }), false, 'taken');
+        await store.createAdminUser({ ...ann, username: 'bob', userId: 'u-bob', role: 'admin', tenant: 'acme' }, { action: 'create admin', target: 'admins/bob', patch: [] });
+        assert.deepEqual(await store.getAdminUser('ann'), ann);
+        assert.equal((await store.getAdminUser('bob'))!.tenant, 'acme');
+        assert.equal(await store.getAdminUser('nope'), undefined);
+        assert.deepEqual((await store.listAdminUsers()).map((u) => u.username), ['ann', 'bob']);
+        // A stale expectation (another node changed it) changes nothing.
+        assert.equal(await store.updateAdminUser('ann', { role: 'owner', tenant: undefined }, { role: 'admin', tenant: undefined, at: T0 + 1, actor: 'x' }, { action: 'update admin', target: 'admins/ann', patch: [] }), false);
+        assert.equal(await store.updateAdminUser('ann', { role: 'viewer', tenant: undefined }, { role: 'admin', tenant: 'acme', at: T0 + 2, actor: 'user:root' }, { action: 'update admin', target: 'admins/ann', patch: [] }), true);
+        assert.deepEqual(await store.getAdminUser('ann'), { ...ann, role: 'admin', tenant: 'acme', updatedAt: T0 + 2, updatedBy: 'user:root' });
+        assert.equal(await store.deleteAdminUser('ann', { role: 'viewer', tenant: undefined }, 'x', T0 + 3, { action: 'delete admin', target: 'admins/ann', patch: [] }), false, 'stale');
+        assert.equal(await store.deleteAdminUser('ann', { role: 'admin', tenant: 'acme' }, 'x', T0 + 3, { action: 'delete admin', target: 'admins/ann', patch: [] }), true);
+        assert.equal(await store.deleteAdminUser('ann', undefined, 'x', T0 + 4, { action: 'delete admin', target: 'admins/ann', patch: [] }), false, 'gone');
+        assert.equal(await store.deleteAdminUser('bob', undefined, 'x', T0 + 5, { action: 'delete admin', target: 'admins/bob', patch: [] }), true);
+        assert.deepEqual((await store.listChanges(10)).map((c) => `${c.action} ${c.target}`), ['delete admin admins/bob', 'delete admin admins/ann', 'update admin admins/ann', 'create admin admins/bob', 'create admin admins/ann']);
+      } finally {
+        await store.close();
+      }
+    });
   });
 }

@@ -48,4 +48,17 @@ export const CONTROL_POSTGRES_MIGRATIONS: readonly string[] = [
   `
   ALTER TABLE control_admin_tokens ADD COLUMN tenant text;
   `,
+  // 4: admin users managed through the API (see the SQLite schema).
+  `
+  CREATE TABLE control_admin_users (
+    username    text COLLATE "C" PRIMARY KEY,
+    user_id     text   NOT NULL,
+    role        text   NOT NULL,
+    tenant      text,
+    created_at  bigint NOT NULL,
+    created_by  text   NOT NULL,
+    updated_at  bigint NOT NULL,
+    updated_by  text   NOT NULL
+  );
+  `,
 ];

@@ -6,7 +6,7 @@ import { migratePostgres, quoteIdent, type MigrationTrack } from './postgres-mig
 import { CONTROL_POSTGRES_MIGRATIONS } from './control-postgres-schema.ts';
 import { deployChannel, watchDeploys } from './control-postgres-watch.ts';
 import type { Logger } from '../log.ts';
-import { ControlConflict, adminTokenOf, type AdminTokenRecord, type AdminTokenRow, type ChangeInput, type ChangeRecord, type ControlDocument, type ControlStore, type DeployInput, type DraftRecord, type VersionRecord } from './control.ts';
+import { ControlConflict, adminTokenOf, adminUserOf, type AdminRole, type AdminTokenRecord, type AdminTokenRow, type AdminUserExpected, type AdminUserRecord, type AdminUserRow, type ChangeInput, type ChangeRecord, type ControlDocument, type ControlStore, type DeployInput, type DraftRecord, type VersionRecord } from './control.ts';
 
 /** "ctrl" in ASCII: apart from the Store's lock ("gate"). */
 const LOCK_CLASS = 0x6374726c;
@@ -184,6 +184,52 @@ export class PostgresControlStore implements ControlStore {
   async revokeAdminToken(id: string, at: number): Promise<boolean> {
     const { rowCount } = await this.pool.query('UPDATE control_admin_tokens SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL', [at, id]);
     return rowCount === 1;
+  }
+
+  async getAdminUser(username: string): Promise<AdminUserRecord | undefined> {
+    const { rows } = await this.pool.query<AdminUserRow>('SELECT * FROM control_admin_users WHERE username = $1', [username]);
+    return rows[0] && adminUserOf(rows[0]);
+  }
+
+  async listAdminUsers(): Promise<AdminUserRecord[]> {
+    const { rows } = await this.pool.query<AdminUserRow>('SELECT * FROM control_admin_users ORDER BY username');
+    return rows.map(adminUserOf);
+  }
+
+  async createAdminUser(u: AdminUserRecord, change: ChangeInput): Promise<boolean> {
+    return this.transaction(async (client) => {
+      const { rowCount } = await client.query(
+        'INSERT INTO control_admin_users (username, user_id, role, tenant, created_at, created_by, updated_at, updated_by) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (username) DO NOTHING',
+        [u.username, u.userId, u.role, u.tenant ?? null, u.createdAt, u.createdBy, u.updatedAt, u.updatedBy],
+      );
+      if (rowCount !== 1) return false;
+      await insertChange(client, u.createdAt, u.createdBy, change, undefined);
+      return true;
+    });
+  }
+
+  async updateAdminUser(username: string, expected: AdminUserExpected, next: { role: AdminRole; tenant: string | undefined; at: number; actor: string }, change: ChangeInput): Promise<boolean> {
+    return this.transaction(async (client) => {
+      const { rowCount } = await client.query(
+        'UPDATE control_admin_users SET role = $1, tenant = $2, updated_at = $3, updated_by = $4 WHERE username = $5 AND role = $6 AND tenant IS NOT DISTINCT FROM $7',
+        [next.role, next.tenant ?? null, next.at, next.actor, username, expected.role, expected.tenant ?? null],
+      );
+      if (rowCount !== 1) return false;
+      await insertChange(client, next.at, next.actor, change, undefined);
+      return true;
+    });
+  }
+
+  async deleteAdminUser(username: string, expected: AdminUserExpected | undefined, actor: string, at: number, change: ChangeInput): Promise<boolean> {
+    return this.transaction(async (client) => {
+      const { rowCount } =
+        expected === undefined
+          ? await client.query('DELETE FROM control_admin_users WHERE username = $1', [username])
+          : await client.query('DELETE FROM control_admin_users WHERE username = $1 AND role = $2 AND tenant IS NOT DISTINCT FROM $3', [username, expected.role, expected.tenant ?? null]);
+      if (rowCount !== 1) return false;
+      await insertChange(client, at, actor, change, undefined);
+      return true;
+    });
   }
 
   async close(): Promise<void> {

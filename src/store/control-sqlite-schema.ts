@@ -47,4 +47,18 @@ export const CONTROL_SQLITE_MIGRATIONS: readonly string[] = [
   `
   ALTER TABLE control_admin_tokens ADD COLUMN tenant TEXT;
   `,
+  // 4: admin users managed through the API (users of the authorization server with a role on the
+  // admin listener); the node file's admin.users are not stored.
+  `
+  CREATE TABLE control_admin_users (
+    username    TEXT    NOT NULL PRIMARY KEY,
+    user_id     TEXT    NOT NULL,
+    role        TEXT    NOT NULL,
+    tenant      TEXT,
+    created_at  INTEGER NOT NULL,
+    created_by  TEXT    NOT NULL,
+    updated_at  INTEGER NOT NULL,
+    updated_by  TEXT    NOT NULL
+  ) STRICT;
+  `,
 ];

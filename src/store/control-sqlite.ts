@@ -4,7 +4,7 @@
 import Database from 'better-sqlite3';
 import { openSqliteFile } from './sqlite.ts';
 import { CONTROL_SQLITE_MIGRATIONS } from './control-sqlite-schema.ts';
-import { ControlConflict, adminTokenOf, type AdminTokenRecord, type AdminTokenRow, type ChangeInput, type ChangeRecord, type ControlDocument, type ControlStore, type DeployInput, type DraftRecord, type VersionRecord } from './control.ts';
+import { ControlConflict, adminTokenOf, adminUserOf, type AdminTokenRecord, type AdminTokenRow, type AdminUserExpected, type AdminUserRecord, type AdminUserRow, type AdminRole, type ChangeInput, type ChangeRecord, type ControlDocument, type ControlStore, type DeployInput, type DraftRecord, type VersionRecord } from './control.ts';
 
 export async function openSqliteControlStore(file: string): Promise<SqliteControlStore> {
   return openSqliteFile(file, (db) => {
@@ -80,6 +80,13 @@ export class SqliteControlStore implements ControlStore {
       token: db.prepare('SELECT * FROM control_admin_tokens WHERE id = ?'),
       tokens: db.prepare('SELECT * FROM control_admin_tokens ORDER BY created_at DESC, id'),
       revokeToken: db.prepare('UPDATE control_admin_tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL'),
+      adminUser: db.prepare('SELECT * FROM control_admin_users WHERE username = ?'),
+      adminUsers: db.prepare('SELECT * FROM control_admin_users ORDER BY username'),
+      insertAdminUser: db.prepare('INSERT INTO control_admin_users (username, user_id, role, tenant, created_at, created_by, updated_at, updated_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (username) DO NOTHING'),
+      // `tenant IS ?`: NULL matches NULL (a platform entry).
+      updateAdminUser: db.prepare('UPDATE control_admin_users SET role = ?, tenant = ?, updated_at = ?, updated_by = ? WHERE username = ? AND role = ? AND tenant IS ?'),
+      deleteAdminUser: db.prepare('DELETE FROM control_admin_users WHERE username = ?'),
+      deleteAdminUserIf: db.prepare('DELETE FROM control_admin_users WHERE username = ? AND role = ? AND tenant IS ?'),
     };
   }
 
@@ -167,6 +174,46 @@ export class SqliteControlStore implements ControlStore {
 
   async revokeAdminToken(id: string, at: number): Promise<boolean> {
     return this.sql.revokeToken.run(at, id).changes === 1;
+  }
+
+  async getAdminUser(username: string): Promise<AdminUserRecord | undefined> {
+    const row = this.sql.adminUser.get(username) as AdminUserRow | undefined;
+    return row && adminUserOf(row);
+  }
+
+  async listAdminUsers(): Promise<AdminUserRecord[]> {
+    return (this.sql.adminUsers.all() as AdminUserRow[]).map(adminUserOf);
+  }
+
+  async createAdminUser(u: AdminUserRecord, change: ChangeInput): Promise<boolean> {
+    return this.db
+      .transaction(() => {
+        if (this.sql.insertAdminUser.run(u.username, u.userId, u.role, u.tenant ?? null, u.createdAt, u.createdBy, u.updatedAt, u.updatedBy).changes !== 1) return false;
+        this.sql.insertChange.run(u.createdAt, u.createdBy, change.action, change.target, JSON.stringify(change.patch), null);
+        return true;
+      })
+      .immediate();
+  }
+
+  async updateAdminUser(username: string, expected: AdminUserExpected, next: { role: AdminRole; tenant: string | undefined; at: number; actor: string }, change: ChangeInput): Promise<boolean> {
+    return this.db
+      .transaction(() => {
+        if (this.sql.updateAdminUser.run(next.role, next.tenant ?? null, next.at, next.actor, username, expected.role, expected.tenant ?? null).changes !== 1) return false;
+        this.sql.insertChange.run(next.at, next.actor, change.action, change.target, JSON.stringify(change.patch), null);
+        return true;
+      })
+      .immediate();
+  }
+
+  async deleteAdminUser(username: string, expected: AdminUserExpected | undefined, actor: string, at: number, change: ChangeInput): Promise<boolean> {
+    return this.db
+      .transaction(() => {
+        const gone = expected === undefined ? this.sql.deleteAdminUser.run(username) : this.sql.deleteAdminUserIf.run(username, expected.role, expected.tenant ?? null);
+        if (gone.changes !== 1) return false;
+        this.sql.insertChange.run(at, actor, change.action, change.target, JSON.stringify(change.patch), null);
+        return true;
+      })
+      .immediate();
   }
 
   async close(): Promise<void> {

@@ -114,6 +114,53 @@ export const adminTokenOf = (row: AdminTokenRow): AdminTokenRecord => ({
   revokedAt: row.revoked_at === null ? undefined : Number(row.revoked_at),
   ...(typeof row.tenant === 'string' && { tenant: row.tenant }),
 });
+/**
+ * An admin user managed in the store (managed mode): a user of the embedded authorization server
+ * with a role on the admin listener, and optionally one tenant. Read on every admin request, so a
+ * change applies at the user's next request on every node. Entries of the node file's
+ * `admin.users` are not here (they are read from the file).
+ */
+export interface AdminUserRecord {
+  username: string;
+  /** The authorization server's id of the user when the entry was made: a user deleted and made again under the same name does not inherit it. */
+  userId: string;
+  role: AdminRole;
+  /** The one tenant this user sees and changes; undefined: the whole platform. */
+  tenant?: string | undefined;
+  createdAt: number;
+  createdBy: string;
+  updatedAt: number;
+  updatedBy: string;
+}
+
+/** What a change of an admin user expects to find (its role and tenant as read): a compare-and-set. */
+export interface AdminUserExpected {
+  role: AdminRole;
+  tenant: string | undefined;
+}
+
+/** A row of control_admin_users, as both backends read it. */
+export interface AdminUserRow {
+  username: string;
+  user_id: string;
+  role: string;
+  tenant: string | null;
+  created_at: number | string;
+  created_by: string;
+  updated_at: number | string;
+  updated_by: string;
+}
+export const adminUserOf = (row: AdminUserRow): AdminUserRecord => ({
+  username: row.username,
+  userId: row.user_id,
+  role: row.role as AdminRole,
+  ...(row.tenant !== null && { tenant: row.tenant }),
+  createdAt: Number(row.created_at),
+  createdBy: row.created_by,
+  updatedAt: Number(row.updated_at),
+  updatedBy: row.updated_by,
+});
+
 /** Refusals the callers turn into HTTP answers (412, 404, 409). */
 export class ControlConflict extends Error {
   override readonly name = 'ControlConflict';
@@ -152,6 +199,18 @@ export interface ControlStore {
   listAdminTokens(): Promise<AdminTokenRecord[]>;
   /** Revokes a live token; false when it is unknown or already revoked. */
   revokeAdminToken(id: string, at: number): Promise<boolean>;
+  getAdminUser(username: string): Promise<AdminUserRecord | undefined>;
+  /** By username. */
+  listAdminUsers(): Promise<AdminUserRecord[]>;
+  /** Adds an entry and records the change, in one transaction; false when the username has one already. */
+  createAdminUser(user: AdminUserRecord, change: ChangeInput): Promise<boolean>;
+  /**
+   * Sets an entry's role and tenant if it still has the `expected` ones, and records the change,
+   * in one transaction; false when it is gone or changed (another node's write came first).
+   */
+  updateAdminUser(username: string, expected: AdminUserExpected, next: { role: AdminRole; tenant: string | undefined; at: number; actor: string }, change: ChangeInput): Promise<boolean>;
+  /** Removes an entry (if it still has the `expected` role and tenant, when given) and records the change; false when there was none to remove. */
+  deleteAdminUser(username: string, expected: AdminUserExpected | undefined, actor: string, at: number, change: ChangeInput): Promise<boolean>;
   /**
    * Calls `onDeploy` soon after any node deploys (Postgres: LISTEN/NOTIFY); returns the function
    * that stops. Absent where nothing announces deploys (SQLite: one machine, polled).

@@ -17,6 +17,7 @@ import { Users } from './screens/users.tsx';
 import { Approvals } from './screens/approvals.tsx';
 import { Tools } from './screens/tools.tsx';
 import { Tenants } from './screens/tenants.tsx';
+import { Access } from './screens/access.tsx';
 import { SIGN_IN_PATH } from './sign-in.ts';
 // Imported, so it is a hashed asset the browser caches instead of revalidating on every screen.
 import logo from './logo.svg';
@@ -37,6 +38,8 @@ const SCREENS = [
   { path: '/users', label: 'Users', console: true },
   { path: '/credentials', label: 'Credentials', console: true },
   { path: '/tenants', label: 'Tenants', console: true, platform: true },
+  // Admin users and API tokens: owners only (a tenant's owner manages its tenant's).
+  { path: '/access', label: 'Access', console: true, owner: true },
 ] as const;
 
 /** The screen a path belongs to: the first segment, if it names one. */
@@ -73,7 +76,7 @@ export function App() {
           Gatehouse
         </span>
         <nav aria-label="Screens">
-          {SCREENS.filter((s) => (!('console' in s) || managed.data !== undefined) && (!('platform' in s) || isPlatform(meta.data))).map((s) => (
+          {SCREENS.filter((s) => (!('console' in s) || managed.data !== undefined) && (!('platform' in s) || isPlatform(meta.data)) && (!('owner' in s) || meta.data?.you?.role === 'owner')).map((s) => (
             <a key={s.path} href={s.path} onClick={follow} aria-current={s.path === active ? 'page' : undefined}>
               {s.label}
               {s.path === '/approvals' && waiting > 0 && (
@@ -123,6 +126,7 @@ export function App() {
             {active === '/users' && <Users />}
             {active === '/credentials' && <Credentials />}
             {active === '/tenants' && <Tenants meta={meta.data} />}
+            {active === '/access' && <Access />}
           </>
         )}
       </main>
