@@ -11,19 +11,19 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import { CallToolResultSchema, CreateTaskResultSchema, ElicitRequestSchema, GetTaskResultSchema, ListTasksResultSchema } from '@modelcontextprotocol/sdk/types.js';
+import { CallToolResultSchema, ElicitRequestSchema, GetTaskResultSchema } from '@modelcontextprotocol/sdk/types.js';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { raw, startEverything, startTestGateway, tempDir, type RunningEverything, type TestGateway } from './helpers/gatehouse.ts';
 import { startTasksServer, type RunningTasksServer } from './helpers/tasks-server.ts';
 import { recordsWhen } from './helpers/audit-db.ts';
+import { POLL_LIMIT_MS, allTasks, startTask, waitForStatus } from './helpers/legacy-task-client.ts';
 
 const KEYS = { alice: 'alice-key-modern-member-tasks-01', bob: 'bob-key-modern-member-tasks-0123' } as const;
 type Agent = keyof typeof KEYS;
 const MODERN = '2026-07-28';
 const TASKS = 'io.modelcontextprotocol/tasks';
 const RELATED = 'io.modelcontextprotocol/related-task';
-const POLL_LIMIT_MS = 20_000;
 const TASK = { task: { ttl: 60_000 } };
 
 let member: RunningTasksServer;
@@ -72,33 +72,6 @@ async function connect(agent: Agent, api = 'workspace', elicited: unknown[] = []
   });
   await client.connect(new StreamableHTTPClientTransport(new URL(gh.url(api)), { requestInit: { headers: { authorization: `Bearer ${KEYS[agent]}` } } }));
   return client;
-}
-
-async function startTask(client: Client, name: string, args: Record<string, unknown>): Promise<string> {
-  const created = await client.request({ method: 'tools/call', params: { name, arguments: args, ...TASK } }, CreateTaskResultSchema);
-  return created.task.taskId;
-}
-
-async function waitForStatus(client: Client, taskId: string, done: (status: string) => boolean): Promise<Record<string, unknown>> {
-  const deadline = Date.now() + POLL_LIMIT_MS;
-  for (;;) {
-    const task = await client.request({ method: 'tasks/get', params: { taskId } }, GetTaskResultSchema);
-    if (done(task.status)) return task;
-    assert.ok(Date.now() < deadline, `task still ${task.status} after ${POLL_LIMIT_MS} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
-
-async function allTasks(client: Client): Promise<string[]> {
-  const ids: string[] = [];
-  let cursor: string | undefined;
-  for (let page = 0; page < 20; page++) {
-    const listed = await client.request({ method: 'tasks/list', params: cursor === undefined ? {} : { cursor } }, ListTasksResultSchema);
-    ids.push(...listed.tasks.map((t) => t.taskId));
-    cursor = listed.nextCursor;
-    if (cursor === undefined) return ids;
-  }
-  assert.fail('tasks/list did not end within 20 pages');
 }
 
 /** The id with one character of its sealed part changed. */

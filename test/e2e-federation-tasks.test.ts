@@ -10,10 +10,11 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import { CallToolResultSchema, CreateTaskResultSchema, ElicitRequestSchema, GetTaskResultSchema, ListTasksResultSchema, TaskStatusNotificationSchema, type TaskStatusNotification } from '@modelcontextprotocol/sdk/types.js';
+import { CallToolResultSchema, ElicitRequestSchema, GetTaskResultSchema, ListTasksResultSchema, TaskStatusNotificationSchema, type TaskStatusNotification } from '@modelcontextprotocol/sdk/types.js';
 import { raw, startEverything, startTestGateway, type RunningEverything, type TestGateway } from './helpers/gatehouse.ts';
 import { startTaskMember, type RunningTaskMember } from './helpers/task-members.ts';
 import { recordsWhen } from './helpers/audit-db.ts';
+import { POLL_LIMIT_MS, allTasks, startTask, waitForStatus } from './helpers/legacy-task-client.ts';
 import { SseReader } from './helpers/http-peers.ts';
 
 const KEYS = { alice: 'alice-key-fed-tasks-0123456789', bob: 'bob-key-fed-tasks-0123456789ab' } as const;
@@ -21,7 +22,6 @@ type Agent = keyof typeof KEYS;
 const MODERN = '2026-07-28';
 const TASKS = 'io.modelcontextprotocol/tasks';
 const RELATED = 'io.modelcontextprotocol/related-task';
-const POLL_LIMIT_MS = 20_000;
 
 let alpha: RunningTaskMember;
 let beta: RunningTaskMember;
@@ -67,34 +67,6 @@ async function connect(agent: Agent, api = 'workspace'): Promise<Client> {
   const client = new Client({ name: `fed-tasks-${agent}`, version: '1' }, { capabilities: {} });
   await client.connect(new StreamableHTTPClientTransport(new URL(gh.url(api)), { requestInit: { headers: { authorization: `Bearer ${KEYS[agent]}` } } }));
   return client;
-}
-
-async function startTask(client: Client, name: string, args: Record<string, unknown>): Promise<string> {
-  const created = await client.request({ method: 'tools/call', params: { name, arguments: args, task: { ttl: 60_000 } } }, CreateTaskResultSchema);
-  return created.task.taskId;
-}
-
-async function waitForStatus(client: Client, taskId: string, done: (status: string) => boolean): Promise<Record<string, unknown>> {
-  const deadline = Date.now() + POLL_LIMIT_MS;
-  for (;;) {
-    const task = await client.request({ method: 'tasks/get', params: { taskId } }, GetTaskResultSchema);
-    if (done(task.status)) return task;
-    assert.ok(Date.now() < deadline, `task still ${task.status} after ${POLL_LIMIT_MS} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
-
-/** Every page of tasks/list, following the cursors (at most 20 pages). */
-async function allTasks(client: Client): Promise<string[]> {
-  const ids: string[] = [];
-  let cursor: string | undefined;
-  for (let page = 0; page < 20; page++) {
-    const listed = await client.request({ method: 'tasks/list', params: cursor === undefined ? {} : { cursor } }, ListTasksResultSchema);
-    ids.push(...listed.tasks.map((t) => t.taskId));
-    cursor = listed.nextCursor;
-    if (cursor === undefined) return ids;
-  }
-  assert.fail('tasks/list did not end within 20 pages');
 }
 
 test('the merged initialize offers tasks, and the merged list keeps each tool\'s task support', async () => {
