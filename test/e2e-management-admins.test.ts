@@ -101,7 +101,7 @@ function suite(name: string, store: Store, skip: string | false): void {
       const refused = await fetch(`${gh.admin}/login`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ username: 'vera', password: PASSWORD }).toString(), redirect: 'manual' });
       assert.equal(refused.status, 401);
       const made = await platform('POST', '/admins', { body: { username: 'vera', role: 'viewer' } }, 201);
-      assert.deepEqual({ ...made.body, createdAt: typeof made.body.createdAt, updatedAt: typeof made.body.updatedAt }, { username: 'vera', role: 'viewer', tenant: null, source: 'store', createdAt: 'number', createdBy: 'admin-token', updatedAt: 'number', updatedBy: 'admin-token' });
+      assert.deepEqual({ ...made.body, createdAt: typeof made.body.createdAt, updatedAt: typeof made.body.updatedAt }, { username: 'vera', role: 'viewer', tenant: null, source: 'store', user: 'active', createdAt: 'number', createdBy: 'admin-token', updatedAt: 'number', updatedBy: 'admin-token' });
       assert.ok(made.etag);
       assert.equal((await platform('GET', '/admins/vera')).etag, made.etag);
       const vera = await signIn(gh.admin, 'vera');
@@ -240,11 +240,13 @@ function suite(name: string, store: Store, skip: string | false): void {
 
     test('a disabled user\'s session is refused while disabled; a user deleted and made again under the same name is not an admin any more', async () => {
       await platform('POST', '/users', { body: { username: 'dora', password: PASSWORD } }, 201);
-      await platform('POST', '/admins', { body: { username: 'dora', role: 'owner' } }, 201);
+      assert.equal((await platform('POST', '/admins', { body: { username: 'dora', role: 'owner' } }, 201)).body.user, 'active');
       const session = await signIn(gh.admin, 'dora');
+      const standing = async () => (await platform('GET', '/admins/dora')).body.user;
       // Disabled at the authorization server: her session is refused until she is enabled again.
       await platform('PUT', '/users/dora', { body: { disabled: true }, ifMatch: (await platform('GET', '/users/dora')).etag! }, 200);
       await expect(gh.admin, session, 'GET', '/api/v1/servers', {}, 401);
+      assert.equal(await standing(), 'disabled', 'the entry says why it grants nothing');
       await platform('PUT', '/users/dora', { body: { disabled: false }, ifMatch: (await platform('GET', '/users/dora')).etag! }, 200);
       await expect(gh.admin, session, 'GET', '/api/v1/servers', {}, 200);
       await platform('DELETE', '/users/dora', {}, 204);
@@ -252,6 +254,10 @@ function suite(name: string, store: Store, skip: string | false): void {
       await platform('POST', '/users', { body: { username: 'dora', password: PASSWORD } }, 201);
       const again = await fetch(`${gh.admin}/login`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ username: 'dora', password: PASSWORD }).toString(), redirect: 'manual' });
       assert.equal(again.status, 401);
+      // The entry stays (an owner decides), and says its user is not the one it was made for.
+      assert.equal(await standing(), 'missing');
+      const listed = (await platform('GET', '/admins')).body.items as Array<{ username: string; user: string }>;
+      assert.equal(listed.find((a) => a.username === 'dora')?.user, 'missing');
     });
 
     if (store.shared) {

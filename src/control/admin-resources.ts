@@ -31,11 +31,24 @@ interface Entry {
 /** What the ETag covers: the entry's content (changed and changed back, it has its old ETag again). */
 const etagOfEntry = (e: Entry) => etagOf({ username: e.username, role: e.role, tenant: e.tenant ?? null });
 
-const view = (e: Entry) => ({
+type Standing = 'active' | 'disabled' | 'missing';
+
+/**
+ * Whether the entry's user signs in with it: a stored entry names the user it was made for (one
+ * deleted and made again under the name is missing), a node-file entry names a username.
+ */
+async function standingOf(users: Store, e: Entry): Promise<Standing> {
+  const user = await users.getUserByName(e.username);
+  if (!user || (e.record !== undefined && e.record.userId !== user.id)) return 'missing';
+  return user.disabled ? 'disabled' : 'active';
+}
+
+const view = (e: Entry, user: Standing) => ({
   username: e.username,
   role: e.role,
   tenant: e.tenant ?? null,
   source: e.source,
+  user,
   createdAt: e.record?.createdAt ?? null,
   createdBy: e.record?.createdBy ?? null,
   updatedAt: e.record?.updatedAt ?? null,
@@ -95,13 +108,16 @@ async function tenantOf(call: Call, body: Record<string, unknown>, deployments: 
   return given;
 }
 
-const READ_ONLY = ['username', 'source', 'createdAt', 'createdBy', 'updatedAt', 'updatedBy', 'etag'];
+const READ_ONLY = ['username', 'source', 'user', 'createdAt', 'createdBy', 'updatedAt', 'updatedBy', 'etag'];
 
 export async function adminsResource(call: Call, control: ControlStore, users: Store, deployments: Deployments, file: readonly AdminUserEntry[]): Promise<void> {
   const [, name, ...rest] = call.segments;
   if (rest.length > 0) throw notFound(`/api/v1/${call.segments.join('/')}`);
   if (name === undefined) {
-    if (call.method === 'GET') return reply(call, 200, { items: (await entries(control, file)).filter((e) => seesEntry(call, e)).map((e) => ({ ...view(e), etag: etagOfEntry(e) })) });
+    if (call.method === 'GET') {
+      const seen = (await entries(control, file)).filter((e) => seesEntry(call, e));
+      return reply(call, 200, { items: await Promise.all(seen.map(async (e) => ({ ...view(e, await standingOf(users, e)), etag: etagOfEntry(e) }))) });
+    }
     if (call.method !== 'POST') methodNotAllowed(call, 'GET, POST');
     return create(call, control, users, deployments, file);
   }
@@ -109,7 +125,7 @@ export async function adminsResource(call: Call, control: ControlStore, users: S
   const found = await entryOf(control, file, name);
   // Another tenant's entry is a missing one.
   if (!found || !seesEntry(call, found)) throw notFound(`admin user "${name}"`);
-  if (call.method === 'GET') return reply(call, 200, view(found), etagOfEntry(found));
+  if (call.method === 'GET') return reply(call, 200, view(found, await standingOf(users, found)), etagOfEntry(found));
   if (call.method !== 'PUT' && call.method !== 'DELETE') methodNotAllowed(call, 'GET, PUT, DELETE');
   if (found.source === 'node') {
     throw new ManagementError(409, `admin user "${name}" is listed in the node file (admin.users) and is read-only here: change or remove it in the node file, and restart the node`);
@@ -146,7 +162,7 @@ export async function adminsResource(call: Call, control: ControlStore, users: S
     });
     call.changed('update admin', `admins/${name}`, next.patch);
     const entry = fromStore(next.record);
-    return reply(call, 200, view(entry), etagOfEntry(entry));
+    return reply(call, 200, view(entry, await standingOf(users, entry)), etagOfEntry(entry));
   }
   const ifMatch = optionalIfMatch(call.req);
   await writes.run(`admins/${name}`, async () => {
@@ -193,5 +209,5 @@ async function create(call: Call, control: ControlStore, users: Store, deploymen
     throw new ManagementError(409, `admin user "${record.username}" exists already; change it with PUT /api/v1/admins/${record.username}`);
   }
   call.changed('create admin', `admins/${record.username}`, patch);
-  return reply(call, 201, view(entry), etagOfEntry(entry));
+  return reply(call, 201, view(entry, await standingOf(users, entry)), etagOfEntry(entry));
 }

@@ -43,6 +43,7 @@ const AdminUser = z.object({
   role: AdminRoleEnum,
   tenant: z.string().nullable(),
   source: z.enum(['store', 'node']).meta({ description: 'store: managed through this API; node: the node file\'s admin.users (read-only here: PUT and DELETE are 409).' }),
+  user: z.enum(['active', 'disabled', 'missing']).meta({ description: 'The user behind the entry at the authorization server: active (signs in with this role), disabled, or missing (deleted, or deleted and made again: a stored entry names the user it was made for). Only an active user signs in.' }),
   createdAt: z.number().nullable(),
   createdBy: z.string().nullable(),
   updatedAt: z.number().nullable(),

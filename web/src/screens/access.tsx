@@ -24,6 +24,8 @@ interface AdminUser {
   role: Role;
   tenant: string | null;
   source: 'store' | 'node';
+  /** The user behind the entry: only an active one signs in. */
+  user: 'active' | 'disabled' | 'missing';
   createdAt: number | null;
   createdBy: string | null;
 }
@@ -146,7 +148,14 @@ function AdminUsers() {
             <tbody>
               {list.data.items.map((a) => (
                 <tr key={a.username} data-admin={a.username} data-role={a.role} data-source={a.source}>
-                  <th scope="row">{a.username}</th>
+                  <th scope="row">
+                    {a.username}
+                    {a.user !== 'active' && (
+                      <span class="badge badge-denied" data-col="user" title={a.user === 'missing' ? 'No such user at the authorization server any more (or a new user under this name): this entry grants nothing' : 'The user is disabled at the authorization server: this entry grants nothing until it is enabled'}>
+                        {a.user === 'missing' ? 'user missing' : 'user disabled'}
+                      </span>
+                    )}
+                  </th>
                   <td data-col="role">
                     {a.source === 'store' ? (
                       <select aria-label={`Role of ${a.username}`} value={a.role} onChange={(e) => changeRole(a, (e.currentTarget as HTMLSelectElement).value as Role)}>
