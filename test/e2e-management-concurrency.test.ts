@@ -3,13 +3,17 @@
 // refuse each other, while a change made with a stale ETag of the same object is refused (412,
 // naming the object) and leaves it as it was. A tenant's deploy names its own pending changes,
 // so another tenant's edits do not make it stale. On SQLite, and on Postgres (one node and two
-// nodes on one database) when GATEHOUSE_TEST_POSTGRES_URL is set.
+// nodes on one database, one of them a process of the built CLI: run `npm run build` first) when
+// GATEHOUSE_TEST_POSTGRES_URL is set.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
 import http from 'node:http';
+import { join } from 'node:path';
 import pg from 'pg';
-import { LOCAL_EGRESS, tempDir } from './helpers/gatehouse.ts';
+import { CLI, LOCAL_EGRESS, tempDir } from './helpers/gatehouse.ts';
 import { postgresRequirement } from './helpers/requirements.ts';
 import { ADMIN_TOKEN, startManaged, type ManagedGatehouse } from './helpers/managed.ts';
 
@@ -66,6 +70,33 @@ function heldRequest(url: string, method: string, headers: Record<string, string
       return answer;
     },
   };
+}
+
+/** A managed node in a process of its own (the built CLI, `start --managed`) with these node settings. */
+async function startNodeProcess(settings: Record<string, unknown>, sessionKey: string, env: Record<string, string>): Promise<{ admin: string; stop(): Promise<void> }> {
+  const dir = tempDir('gatehouse-etag-node-');
+  const file = join(dir, 'node.json');
+  fs.writeFileSync(file, JSON.stringify(settings));
+  const child = spawn(process.execPath, [CLI, 'start', '--managed', '--config', file], { cwd: dir, env: { ...process.env, ...env, GATEHOUSE_SESSION_KEY: sessionKey }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const stop = async () => {
+    child.kill('SIGTERM');
+    const killed = setTimeout(() => child.kill('SIGKILL'), 5000);
+    await exited;
+    clearTimeout(killed);
+    fs.rmSync(dir, { recursive: true, force: true });
+  };
+  let out = '';
+  child.stdout!.setEncoding('utf8').on('data', (d: string) => (out += d));
+  child.stderr!.setEncoding('utf8').on('data', (d: string) => (out += d));
+  const deadline = Date.now() + 30_000;
+  while (Date.now() < deadline && child.exitCode === null) {
+    const admin = out.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, unknown>).find((l) => l.msg === 'admin listening');
+    if (admin) return { admin: `http://127.0.0.1:${String(admin.port)}`, stop };
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  await stop();
+  throw new Error(`the second node did not start:\n${out.slice(-3000)}`);
 }
 
 interface Store {
@@ -277,6 +308,51 @@ function suite(name: string, store: Store, skip: string | false): void {
           assert.equal((await platform('GET', '/servers/p3', {}, 200)).body.url, 'http://127.0.0.1:70/mcp');
         } finally {
           await other.close();
+        }
+      });
+
+      test('two nodes change the same agent, user and credential in the same instant with the same If-Match: one saves, the other gets 412 with the winner\'s ETag, and the object is the winner\'s (regression: both passed the check, and the slower silently overwrote the faster)', async () => {
+        await platform('POST', '/agents', { body: { id: 'raced' } }, 201);
+        await platform('POST', '/users', { body: { username: 'raced', password: 'a long enough password 123' } }, 201);
+        await platform('PUT', '/credentials/raced', { body: { type: 'bearer', token: 'start' } }, 200);
+        // The other node is a process of its own (the built CLI): two nodes in this process would
+        // share the per-node write queue, which hides the race. It shares the credentials key, as
+        // a cluster's nodes must, so each opens what the other sealed.
+        const other = await startNodeProcess({ ...node, listen: { host: '127.0.0.1', port: 0 }, admin: { host: '127.0.0.1', port: 0, token: ADMIN_TOKEN } }, key, { GATEHOUSE_CREDENTIALS_KEY: fs.readFileSync(join(gh.dataDir, 'credentials.key'), 'utf8').trim() });
+        try {
+          const nodes = [gh.admin, other.admin];
+          /** Per object: each node's change (both differ from the object as read, and from each other), and what shows whose landed. */
+          const cases: Array<[path: string, change: (node: number, round: number, read: Record<string, unknown>) => unknown, shown: (body: Record<string, unknown>) => unknown]> = [
+            ['/agents/raced', (n, r) => ({ labels: { writer: `node ${n}, round ${r}` } }), (b) => b.labels],
+            // One node flips `disabled`, the other moves the user: either way the other's change is lost unless refused.
+            ['/users/raced', (n, _r, read) => (n === 0 ? { disabled: !read.disabled } : { tenant: read.tenant === 'acme' ? null : 'acme' }), (b) => ({ disabled: b.disabled, tenant: b.tenant })],
+            // A credential is write-only: its ETag (a digest of the sealed secret) shows whose it is.
+            ['/credentials/raced', (n, r) => ({ type: 'bearer', token: `node ${n}, round ${r}` }), (b) => b.type],
+          ];
+          for (const [object, change, shown] of cases) {
+            // Several rounds: without a compare-and-set in the store both would usually save.
+            for (let round = 0; round < 4; round++) {
+              const read = await platform('GET', object, {}, 200);
+              const answers = await Promise.all(nodes.map((admin, n) => send(admin, ADMIN_TOKEN, 'PUT', object, { body: change(n, round, read.body), ifMatch: read.etag! })));
+              const statuses = answers.map((a) => a.status);
+              assert.deepEqual([...statuses].sort(), [200, 412], `${object}, round ${round}: ${JSON.stringify(answers.map((a) => a.body))}`);
+              const winner = answers[statuses.indexOf(200)]!;
+              const loser = answers[statuses.indexOf(412)]!;
+              assert.equal(loser.body.object, `/api/v1${object}`, 'the refusal names the object');
+              assert.equal(loser.body.etag, winner.etag, 'and carries its current ETag: the winner\'s');
+              assert.equal(loser.etag, winner.etag);
+              assert.match(String(loser.body.error), /^Precondition Failed: .* changed since you read it/);
+              for (const admin of nodes) {
+                const now = await send(admin, ADMIN_TOKEN, 'GET', object);
+                assert.equal(now.etag, winner.etag, `${object}: the winner's change stands, on both nodes`);
+                assert.deepEqual(shown(now.body), shown(winner.body));
+              }
+            }
+          }
+          const credential = await send(other.admin, ADMIN_TOKEN, 'GET', '/credentials/raced');
+          assert.equal(credential.body.problem, null, 'the credential opens on either node');
+        } finally {
+          await other.stop();
         }
       });
     }

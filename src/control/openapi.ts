@@ -200,7 +200,7 @@ export function openApiDocument(version: string): Record<string, unknown> {
       ['409', 'Already exists, nothing to deploy, or read-only (an admin user of the node file)'],
       ['412', 'If-Match does not match the current ETag (or If-None-Match: * and it exists); the body names the object and its current ETag'],
       ['428', 'If-Match is required'],
-      ['503', 'The draft kept changing on other nodes; retry (Retry-After)'],
+      ['503', 'The draft, or the object, kept changing on other nodes; retry (Retry-After)'],
     ].map(([code, description]) => [code, { description, content: { 'application/json': { schema: ref('Error') } } }]),
   );
   const paths: Record<string, unknown> = {};

@@ -1,7 +1,8 @@
-// Writes through this node to one thing (an agent, a user, a credential, or the whole draft), one
-// at a time: the check of an ETag and the write it guards must not interleave with another
-// request's (each awaits the store in between). Across nodes the store decides: the draft's
-// revision (deployments.ts); for store-backed objects nothing yet (docs/management-api.md).
+// Writes through this node to one thing (an agent, a user, a credential, an admin user, or the
+// whole draft), one at a time: the check of an ETag and the write it guards must not interleave
+// with another request's (each awaits the store in between). Across nodes the store decides: the
+// draft's revision (deployments.ts); for store-backed objects a compare-and-set, the write landing
+// only if the object is still what was read (conditional.ts, and the control store for admin users).
 
 export class Serial {
   private readonly tails = new Map<string, Promise<unknown>>();

@@ -13,6 +13,7 @@ import { parseSecretCredential } from '../credentials/secret.ts';
 import { ManagementError, badRequest, notFound } from './errors.ts';
 import { checkIfMatch, checkIfNoneMatch, etagOf, optionalIfMatch, requireIfMatch } from './etag.ts';
 import { Serial } from './serial.ts';
+import { conditionalWrite, RACED } from './conditional.ts';
 import { jsonBody, methodNotAllowed, nameSegment, pointer, reply, type Call } from './http.ts';
 import type { Deployments } from './deployments.ts';
 import { claimTenant, declaredTenants, sees, seesCredential, seesObject } from './tenant-scope.ts';
@@ -24,8 +25,7 @@ const AgentUpdate = AgentSchema.pick({ name: true, labels: true }).extend({ id: 
 /**
  * One write at a time per object through this node, so that the ETag check and the write it
  * guards see the same object (module-wide: the store behind them is the process's). Between
- * nodes, two changes of one agent, user or credential in the same instant can still both pass
- * (docs/management-api.md).
+ * nodes, the store's compare-and-set decides (conditional.ts): the slower of two gets 412.
  */
 const writes = new Serial();
 
@@ -79,17 +79,19 @@ export async function agentsResource(call: Call, store: Store, deployments: Depl
     const parsed = AgentUpdate.safeParse(body);
     if (!parsed.success) throw badRequest('invalid agent', parsed.error.issues.map((i) => ({ field: i.path.join('.') || '(agent)', message: i.message })));
     if (parsed.data.id !== undefined && parsed.data.id !== id) throw badRequest(`id: expected "${id}"`, [{ field: 'id', message: `expected "${id}"` }]);
-    const next = await writes.run(`agents/${id}`, async () => {
-      // Read again now that the body is in: the ETag is checked against the agent as it is.
-      const current = await store.getAgent(id);
-      if (!current || !sees(call, current.tenant)) throw notFound(`agent "${id}"`);
-      checkIfMatch(ifMatch, etagOf(agentView(current)), `agent "${id}"`, `/api/v1/agents/${id}`);
-      // An agent stays in its tenant (its keys and audit records belong there): make a new one instead.
-      if (parsed.data.tenant !== undefined && (parsed.data.tenant ?? undefined) !== current.tenant) throw badRequest(`tenant: expected ${current.tenant === undefined ? 'null' : `"${current.tenant}"`} (an agent cannot move to another tenant)`, [{ field: 'tenant', message: 'an agent cannot move to another tenant' }]);
-      const updated: AgentRecord = { ...current, name: parsed.data.name ?? undefined, labels: parsed.data.labels, disabled: parsed.data.disabled ?? current.disabled };
-      await store.upsertAgent(updated);
-      return updated;
-    });
+    const next = await writes.run(`agents/${id}`, () =>
+      conditionalWrite(`agent "${id}"`, async () => {
+        // Read again now that the body is in: the ETag is checked against the agent as it is.
+        const current = await store.getAgent(id);
+        if (!current || !sees(call, current.tenant)) throw notFound(`agent "${id}"`);
+        checkIfMatch(ifMatch, etagOf(agentView(current)), `agent "${id}"`, `/api/v1/agents/${id}`);
+        // An agent stays in its tenant (its keys and audit records belong there): make a new one instead.
+        if (parsed.data.tenant !== undefined && (parsed.data.tenant ?? undefined) !== current.tenant) throw badRequest(`tenant: expected ${current.tenant === undefined ? 'null' : `"${current.tenant}"`} (an agent cannot move to another tenant)`, [{ field: 'tenant', message: 'an agent cannot move to another tenant' }]);
+        const updated: AgentRecord = { ...current, name: parsed.data.name ?? undefined, labels: parsed.data.labels, disabled: parsed.data.disabled ?? current.disabled };
+        // Written only if the agent is still the one checked (another node may have changed it since).
+        return (await store.updateAgent(updated, current)) ? updated : RACED;
+      }),
+    );
     call.changed('update agent', `agents/${id}`, [{ op: 'replace', path: pointer('agents', id), value: agentView(next) }]);
     return reply(call, 200, agentView(next), etagOf(agentView(next)));
   }
@@ -156,23 +158,37 @@ export async function credentialsResource(call: Call, vault: CredentialVault, de
   if (call.method === 'PUT') {
     const parsed = parseSecretCredential(await jsonBody(call));
     if (!parsed.ok) throw badRequest('invalid credential', parsed.problems.map((p) => ({ field: p.split(':')[0]!, message: p.slice(p.indexOf(':') + 1).trim() })));
-    const saved = await writes.run(`credentials/${name}`, async () => {
-      const current = credentialEtag(await vault.summary(name));
-      if (ifMatch !== undefined) checkIfMatch(ifMatch, current, what, path);
-      checkIfNoneMatch(call.req, current, what, path);
-      await vault.set(name, parsed.credential);
-      return vault.summary(name);
-    });
+    // With a precondition, the credential is written only if it is still the one checked.
+    const guarded = ifMatch !== undefined || call.req.headers['if-none-match'] !== undefined;
+    const saved = await writes.run(`credentials/${name}`, () =>
+      conditionalWrite(what, async () => {
+        const before = await vault.summary(name);
+        const current = credentialEtag(before);
+        if (ifMatch !== undefined) checkIfMatch(ifMatch, current, what, path);
+        checkIfNoneMatch(call.req, current, what, path);
+        if (!guarded) await vault.set(name, parsed.credential);
+        else if (!(await vault.setIf(name, parsed.credential, before?.stamp ?? null))) return RACED;
+        return vault.summary(name);
+      }),
+    );
     // The value is write-only: the audit record says which credential and its type, never the secret.
     call.changed('set credential', `credentials/${name}`, [{ op: 'add', path: pointer('credentials', name), value: { type: parsed.credential.type } }]);
     // Write-only: the answer says what was stored, never the secret.
     return reply(call, 200, { name, type: parsed.credential.type, updatedAt: saved?.updatedAt ?? Date.now() }, credentialEtag(saved));
   }
   if (call.method === 'DELETE') {
-    await writes.run(`credentials/${name}`, async () => {
-      if (ifMatch !== undefined) checkIfMatch(ifMatch, credentialEtag(await vault.summary(name)), what, path);
-      if (!(await vault.delete(name))) throw notFound(what);
-    });
+    await writes.run(`credentials/${name}`, () =>
+      conditionalWrite(what, async () => {
+        if (ifMatch === undefined) {
+          if (!(await vault.delete(name))) throw notFound(what);
+          return undefined;
+        }
+        const before = await vault.summary(name);
+        checkIfMatch(ifMatch, credentialEtag(before), what, path);
+        // Deleted only if it is still the one checked (another node may have set it since).
+        return (await vault.deleteIf(name, before!.stamp)) ? undefined : RACED;
+      }),
+    );
     call.changed('delete credential', `credentials/${name}`, [{ op: 'remove', path: pointer('credentials', name) }]);
     return reply(call, 204, undefined);
   }

@@ -9,19 +9,26 @@
 // A user's grants to applications (src/authserver/grants.ts) are listed (any role) and ended
 // (admins and owners) under /users/{name}/grants.
 import type { UserConnections } from '../credentials/oauth-user/connections.ts';
-import type { Store, UserRecord } from '../store/store.ts';
+import type { Store, UserExpected, UserRecord } from '../store/store.ts';
 import { createUser, setPassword, UserInputError } from '../authserver/users.ts';
 import { DEFAULT_TENANT } from '../config/tenant-schema.ts';
 import { ManagementError, badRequest, notFound } from './errors.ts';
 import { checkIfMatch, etagOf, optionalIfMatch, requireIfMatch } from './etag.ts';
 import { Serial } from './serial.ts';
+import { conditionalWrite, RACED } from './conditional.ts';
 import { jsonBody, methodNotAllowed, pointer, reply, type Call } from './http.ts';
 import type { Deployments } from './deployments.ts';
 import { claimTenant, declaredTenants, sees } from './tenant-scope.ts';
 import type { UserGrant, UserGrants } from '../authserver/grants.ts';
 
-/** One write at a time per user through this node (the ETag check and its write see one user). */
+/**
+ * One write at a time per user through this node (the ETag check and its write see one user);
+ * across nodes the store's compare-and-set decides (conditional.ts).
+ */
 const writes = new Serial();
+
+/** What a user's ETag covers, as the store compares it (a compare-and-set across nodes). */
+const expectedOf = (u: UserRecord): UserExpected => ({ id: u.id, createdAt: u.createdAt, disabled: u.disabled, tenant: u.tenant, totp: u.totpSecret !== undefined });
 
 const view = (u: UserRecord) => ({ id: u.id, username: u.username, tenant: u.tenant ?? null, createdAt: u.createdAt, disabled: u.disabled, totp: u.totpSecret !== undefined });
 
@@ -81,29 +88,30 @@ export async function usersResource(call: Call, store: Store, deployments: Deplo
     if (body.totp !== undefined && typeof body.totp !== 'boolean') throw badRequest('totp: expected false (to turn two-factor sign-in off)', [{ field: 'totp', message: 'expected a boolean' }]);
     const tenant = await tenantOfBody(call, body, deployments);
     if (body.disabled === undefined && body.tenant === undefined && body.totp === undefined) throw badRequest(`expected \`disabled\` (a boolean), \`totp: false\` or \`tenant\` (a password is set with POST ${path}/password)`, [{ field: 'disabled', message: 'expected a boolean' }]);
-    const next = await writes.run(`users/${user.username}`, async () => {
-      const current = await store.getUserByName(user.username);
-      if (!current || !sees(call, current.tenant)) throw notFound(`user "${rawName}"`);
-      checkIfMatch(ifMatch, etagOf(view(current)), `user "${rawName}"`, path);
-      // Turning TOTP on is the user's to do (their app must get the secret): an admin only resets it.
-      if (body.totp === true && current.totpSecret === undefined) {
-        throw badRequest('totp: an admin can only turn two-factor sign-in off; the user turns it on at /-/connections (or an operator runs `gatehouse users totp enable`)', [{ field: 'totp', message: 'only false can be set' }]);
-      }
-      const resetTotp = body.totp === false && current.totpSecret !== undefined;
-      if (resetTotp) await store.setUserTotp(current.username, undefined);
-      const disabled = typeof body.disabled === 'boolean' ? body.disabled : current.disabled;
-      if (disabled !== current.disabled) await store.setUserDisabled(current.username, disabled);
-      const moved = tenant !== undefined && (tenant ?? undefined) !== current.tenant;
-      if (moved) await store.setUserTenant(current.username, tenant ?? undefined);
-      const updated: UserRecord = { ...current, disabled };
-      if (moved && tenant === null) delete updated.tenant;
-      else if (moved) updated.tenant = tenant as string;
-      if (resetTotp) {
-        delete updated.totpSecret;
-        delete updated.totpLastStep;
-      }
-      return { updated, moved, resetTotp, disabled: disabled !== current.disabled && disabled, changedDisabled: disabled !== current.disabled };
-    });
+    const next = await writes.run(`users/${user.username}`, () =>
+      conditionalWrite(`user "${rawName}"`, async () => {
+        const current = await store.getUserByName(user.username);
+        if (!current || !sees(call, current.tenant)) throw notFound(`user "${rawName}"`);
+        checkIfMatch(ifMatch, etagOf(view(current)), `user "${rawName}"`, path);
+        // Turning TOTP on is the user's to do (their app must get the secret): an admin only resets it.
+        if (body.totp === true && current.totpSecret === undefined) {
+          throw badRequest('totp: an admin can only turn two-factor sign-in off; the user turns it on at /-/connections (or an operator runs `gatehouse users totp enable`)', [{ field: 'totp', message: 'only false can be set' }]);
+        }
+        const resetTotp = body.totp === false && current.totpSecret !== undefined;
+        const disabled = typeof body.disabled === 'boolean' ? body.disabled : current.disabled;
+        const moved = tenant !== undefined && (tenant ?? undefined) !== current.tenant;
+        const updated: UserRecord = { ...current, disabled };
+        if (moved && tenant === null) delete updated.tenant;
+        else if (moved) updated.tenant = tenant as string;
+        if (resetTotp) {
+          delete updated.totpSecret;
+          delete updated.totpLastStep;
+        }
+        // One statement, and only if the user is still the one checked (another node may have changed it since).
+        if (!(await store.updateUser(current.username, expectedOf(current), { disabled, tenant: updated.tenant, resetTotp }))) return RACED;
+        return { updated, moved, resetTotp, disabled: disabled !== current.disabled && disabled, changedDisabled: disabled !== current.disabled };
+      }),
+    );
     // A disabled user's upstream connections end, and so do a moved user's (they were made for
     // its former tenant's servers); its grants are refused at the next refresh (provider.ts).
     if (next.disabled || next.moved) await connections?.revokeUser(user.id);
@@ -118,13 +126,21 @@ export async function usersResource(call: Call, store: Store, deployments: Deplo
   }
   if (call.method === 'DELETE') {
     const ifMatch = optionalIfMatch(call.req);
-    await writes.run(`users/${user.username}`, async () => {
-      const current = await store.getUserByName(user.username);
-      if (!current || !sees(call, current.tenant)) throw notFound(`user "${rawName}"`);
-      if (ifMatch !== undefined) checkIfMatch(ifMatch, etagOf(view(current)), `user "${rawName}"`, path);
-      await connections?.revokeUser(current.id);
-      if (!(await store.deleteUser(current.username))) throw notFound(`user "${rawName}"`);
-    });
+    const deleted = await writes.run(`users/${user.username}`, () =>
+      conditionalWrite(`user "${rawName}"`, async () => {
+        const current = await store.getUserByName(user.username);
+        if (!current || !sees(call, current.tenant)) throw notFound(`user "${rawName}"`);
+        if (ifMatch === undefined) {
+          if (!(await store.deleteUser(current.username))) throw notFound(`user "${rawName}"`);
+          return current;
+        }
+        checkIfMatch(ifMatch, etagOf(view(current)), `user "${rawName}"`, path);
+        // With If-Match, only the user as read is deleted (another node may have changed it since).
+        return (await store.deleteUser(current.username, expectedOf(current))) ? current : RACED;
+      }),
+    );
+    // Its connections end once it is gone (not before: a delete refused leaves them alone).
+    await connections?.revokeUser(deleted.id);
     call.changed('delete user', `users/${user.username}`, [{ op: 'remove', path: pointer('users', user.username) }]);
     return reply(call, 204, undefined);
   }

@@ -63,3 +63,22 @@ test('rekey re-seals every record under the new key, and finishes an interrupted
   assert.deepEqual((await after.list()).map((c) => [c.name, c.type, c.keyId]), [['a', 'bearer', keyId(next)], ['b', 'bearer', keyId(next)]]);
   assert.deepEqual((await after.get('b'))?.credential, { type: 'bearer', token: 'rekey-secret-b' });
 });
+
+test('setIf and deleteIf write only while the credential is the one stamped (null: none yet); two vaults on one store from the same read: one lands', async (t) => {
+  const { store, vault, source } = await setup();
+  t.after(() => store.close());
+  assert.equal(await vault.setIf('c', { type: 'bearer', token: 'first-secret' }, 'no-such-stamp'), false, 'nothing to replace');
+  assert.equal(await vault.setIf('c', { type: 'bearer', token: 'first-secret' }, null), true);
+  assert.equal(await vault.setIf('c', { type: 'bearer', token: 'again' }, null), false, 'it exists now');
+  const read = (await vault.summary('c'))!;
+  // A second vault (another node) on the same store and key.
+  const other = new CredentialVault(store, source, {});
+  const results = await Promise.all([vault.setIf('c', { type: 'bearer', token: 'node-a' }, read.stamp), other.setIf('c', { type: 'bearer', token: 'node-b' }, read.stamp)]);
+  assert.deepEqual([...results].sort(), [false, true]);
+  const token = ((await vault.get('c'))?.credential as { token: string }).token;
+  assert.equal(token, results[0] ? 'node-a' : 'node-b', 'the one that landed is stored');
+  assert.equal(await vault.deleteIf('c', read.stamp), false, 'a stale delete');
+  assert.ok(await vault.get('c'));
+  assert.equal(await vault.deleteIf('c', (await vault.summary('c'))!.stamp), true);
+  assert.equal(await vault.get('c'), undefined);
+});

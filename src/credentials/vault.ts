@@ -31,6 +31,9 @@ export interface CredentialSummary {
   readonly problem?: string;
 }
 
+/** A credential's stamp (CredentialSummary.stamp): a digest of its sealed text. */
+const stampOf = (sealed: string): string => createHash('sha256').update(sealed).digest('base64url').slice(0, 22);
+
 export class CredentialVault {
   private loaded: VaultKey | undefined;
 
@@ -65,6 +68,18 @@ export class CredentialVault {
     return key;
   }
 
+  /**
+   * Sets the credential only if it is still the one stamped `expected` (null: only if there is
+   * none). The store compares the sealed text in the same statement as it writes, so of two
+   * nodes setting it at once from the same read, one gets false (a compare-and-set).
+   */
+  async setIf(name: string, credential: SecretCredential, expected: string | null): Promise<boolean> {
+    const record = await this.store.getCredential(name);
+    if (expected === null ? record !== undefined : record === undefined || stampOf(record.sealed) !== expected) return false;
+    const key = (await this.key(true))!;
+    return this.store.putCredentialIf({ name, sealed: sealCredential(key.key, name, credential), updatedAt: Date.now() }, record?.sealed ?? null);
+  }
+
   /** The credential stored under `name` and its sealed form (which changes whenever it is set again); undefined if none. */
   async get(name: string): Promise<{ credential: SecretCredential; sealed: string } | undefined> {
     const record = await this.store.getCredential(name);
@@ -85,8 +100,7 @@ export class CredentialVault {
   }
 
   private async summarize(record: CredentialRecord): Promise<CredentialSummary> {
-    const stamp = createHash('sha256').update(record.sealed).digest('base64url').slice(0, 22);
-    const base = { name: record.name, keyId: sealedKeyId(record.sealed), updatedAt: record.updatedAt, stamp };
+    const base = { name: record.name, keyId: sealedKeyId(record.sealed), updatedAt: record.updatedAt, stamp: stampOf(record.sealed) };
     try {
       return { ...base, type: (await this.open(record)).type };
     } catch (error) {
@@ -97,6 +111,13 @@ export class CredentialVault {
 
   delete(name: string): Promise<boolean> {
     return this.store.deleteCredential(name);
+  }
+
+  /** Deletes the credential only if it is still the one stamped `expected` (compare-and-set, as setIf); false otherwise. */
+  async deleteIf(name: string, expected: string): Promise<boolean> {
+    const record = await this.store.getCredential(name);
+    if (!record || stampOf(record.sealed) !== expected) return false;
+    return this.store.deleteCredential(name, record.sealed);
   }
 
   /**

@@ -92,6 +92,37 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
       assert.equal(await store.setAgentDisabled(uid('missing'), true), false);
     });
 
+    test('agents: updateAgent writes only while the agent is as expected (a compare-and-set on every field)', async () => {
+      // Integer-like label keys come first in a JS object: the stored text must still compare equal.
+      const a = agent({ labels: { team: 'ops', '2': 'x' } });
+      await store.createAgent(a);
+      const next = { ...a, name: 'Named', labels: { team: 'payments' }, disabled: true };
+      assert.equal(await store.updateAgent(next, a), true);
+      assert.deepEqual(await store.getAgent(a.id), next);
+      // The read it was based on is stale now: nothing changes.
+      assert.equal(await store.updateAgent({ ...a, name: 'late' }, a), false);
+      assert.deepEqual(await store.getAgent(a.id), next);
+      for (const stale of [{ name: undefined }, { name: 'Other' }, { labels: { team: 'other' } }, { labels: {} }, { tenant: 'acme' }, { disabled: false }, { createdAt: T0 + 1 }] as Array<Partial<AgentRecord>>) {
+        assert.equal(await store.updateAgent({ ...next, name: 'late' }, { ...next, ...stale }), false, `expected ${JSON.stringify(stale)} is stale`);
+      }
+      assert.deepEqual(await store.getAgent(a.id), next);
+      // A name and a tenant, then none again: NULLs compare too.
+      const inTenant = { ...next, tenant: 'acme', name: undefined };
+      assert.equal(await store.updateAgent(inTenant, next), true);
+      assert.equal(await store.updateAgent({ ...inTenant, disabled: false }, inTenant), true);
+      assert.deepEqual(await store.getAgent(a.id), { ...inTenant, disabled: false });
+      assert.equal(await store.updateAgent(agent(), agent()), false, 'an unknown agent');
+    });
+
+    test('agents: of ten updates at once from the same read, exactly one lands', async () => {
+      const a = agent();
+      await store.createAgent(a);
+      const results = await Promise.all([...Array(10).keys()].map((i) => store.updateAgent({ ...a, labels: { writer: String(i) } }, a)));
+      assert.equal(results.filter(Boolean).length, 1);
+      const winner = results.indexOf(true);
+      assert.deepEqual((await store.getAgent(a.id))?.labels, { writer: String(winner) });
+    });
+
     test('agents: listed by createdAt, ties by id, whatever the insertion order', async () => {
       const base = T0 + 10 * HOUR;
       const tag = randomUUID();
@@ -256,6 +287,46 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
       assert.equal(await store.deleteUser(u.username), true);
       assert.equal(await store.getUser(u.id), undefined);
       assert.equal(await store.deleteUser(u.username), false);
+    });
+
+    test('users: updateUser changes disabled, tenant and TOTP in one write, only while the user is as expected', async () => {
+      const u = user();
+      await store.createUser(u);
+      await store.setUserTotp(u.username, 'gj1.k.sealed', 7);
+      const expected = { id: u.id, createdAt: u.createdAt, disabled: false, tenant: undefined, totp: true };
+      assert.equal(await store.updateUser(u.username, expected, { disabled: true, tenant: 'acme', resetTotp: true }), true);
+      const changed = await store.getUser(u.id);
+      assert.deepEqual([changed?.disabled, changed?.tenant, changed?.totpSecret, changed?.totpLastStep], [true, 'acme', undefined, undefined]);
+      assert.equal(changed?.passwordHash, u.passwordHash, 'the password is not touched');
+      // The read it was based on is stale now.
+      assert.equal(await store.updateUser(u.username, expected, { disabled: false, tenant: undefined, resetTotp: false }), false);
+      const now = { ...expected, disabled: true, tenant: 'acme', totp: false };
+      for (const stale of [{ id: uid('user') }, { createdAt: T0 + 1 }, { disabled: false }, { tenant: undefined }, { tenant: 'globex' }, { totp: true }]) {
+        assert.equal(await store.updateUser(u.username, { ...now, ...stale }, { disabled: false, tenant: undefined, resetTotp: false }), false, `expected ${JSON.stringify(stale)} is stale`);
+      }
+      assert.deepEqual(await store.getUser(u.id), { ...u, disabled: true, tenant: 'acme' });
+      // Back to the default tenant; a TOTP secret kept when not reset.
+      await store.setUserTotp(u.username, 'gj1.k.other', 9);
+      assert.equal(await store.updateUser(u.username, { ...now, totp: true }, { disabled: false, tenant: undefined, resetTotp: false }), true);
+      const back = await store.getUser(u.id);
+      assert.deepEqual([back?.disabled, back?.tenant, back?.totpSecret, back?.totpLastStep], [false, undefined, 'gj1.k.other', 9]);
+      assert.equal(await store.updateUser(uid('nobody'), expected, { disabled: true, tenant: undefined, resetTotp: false }), false);
+    });
+
+    test('users: of ten updates at once from the same read, exactly one lands; a delete with a stale expectation deletes nothing', async () => {
+      const u = user();
+      await store.createUser(u);
+      const expected = { id: u.id, createdAt: u.createdAt, disabled: false, tenant: undefined, totp: false };
+      const results = await Promise.all([...Array(10).keys()].map((i) => store.updateUser(u.username, expected, { disabled: i % 2 === 0, tenant: `t${i}`, resetTotp: false })));
+      assert.equal(results.filter(Boolean).length, 1);
+      const winner = results.indexOf(true);
+      assert.equal((await store.getUser(u.id))?.tenant, `t${winner}`);
+      assert.equal(await store.deleteUser(u.username, expected), false);
+      assert.ok(await store.getUser(u.id), 'still there');
+      const now = { ...expected, disabled: winner % 2 === 0, tenant: `t${winner}` };
+      assert.equal(await store.deleteUser(u.username, now), true);
+      assert.equal(await store.getUser(u.id), undefined);
+      assert.equal(await store.deleteUser(u.username, now), false);
     });
 
     test('oauth clients: save, read back nested metadata, save again replaces', async () => {
@@ -529,6 +600,31 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
       assert.equal(await store.deleteCredential(a.name), true);
       assert.equal(await store.deleteCredential(a.name), false);
       assert.equal(await store.getCredential(a.name), undefined);
+    });
+
+    test('credentials: putCredentialIf inserts only when there is none, replaces only the sealed text expected; delete with an expectation likewise', async () => {
+      const name = uid('cred');
+      const first = { name, sealed: 'c2VhbGVk-1', updatedAt: T0 };
+      assert.equal(await store.putCredentialIf(first, 'c2VhbGVk-0'), false, 'nothing to replace');
+      assert.equal(await store.putCredentialIf(first, null), true);
+      assert.equal(await store.putCredentialIf({ ...first, sealed: 'other' }, null), false, 'it exists now');
+      assert.deepEqual(await store.getCredential(name), first);
+      const second = { name, sealed: 'c2VhbGVk-2', updatedAt: T0 + 1 };
+      assert.equal(await store.putCredentialIf(second, first.sealed), true);
+      assert.equal(await store.putCredentialIf({ ...second, sealed: 'late' }, first.sealed), false, 'stale');
+      assert.deepEqual(await store.getCredential(name), second);
+      assert.equal(await store.deleteCredential(name, first.sealed), false, 'a stale delete');
+      assert.deepEqual(await store.getCredential(name), second);
+      // Ten replacements at once from the same read: one lands.
+      const results = await Promise.all([...Array(10).keys()].map((i) => store.putCredentialIf({ name, sealed: `c2VhbGVk-w${i}`, updatedAt: T0 + 2 }, second.sealed)));
+      assert.equal(results.filter(Boolean).length, 1);
+      const winner = `c2VhbGVk-w${results.indexOf(true)}`;
+      assert.equal((await store.getCredential(name))?.sealed, winner);
+      assert.equal(await store.deleteCredential(name, winner), true);
+      assert.equal(await store.getCredential(name), undefined);
+      // Ten creations at once: one.
+      const made = await Promise.all([...Array(10).keys()].map((i) => store.putCredentialIf({ name, sealed: `c2VhbGVk-n${i}`, updatedAt: T0 }, null)));
+      assert.equal(made.filter(Boolean).length, 1);
     });
 
     test('upstream tokens: per (user, server), replace, list per user, delete returns the record', async () => {

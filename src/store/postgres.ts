@@ -19,6 +19,8 @@ import type {
   ToolPinRecord,
   UpstreamClientRecord,
   UpstreamTokenRecord,
+  UserChange,
+  UserExpected,
   UserRecord,
 } from './store.ts';
 import { errorCode, guarded, type ConstraintReason } from './errors.ts';
@@ -67,6 +69,7 @@ function classify(err: unknown): ConstraintReason | undefined {
 const AGENT = 'id, name, labels, tenant, created_at, disabled';
 const KEY = 'id, agent_id, hash, prefix, api, created_at, expires_at, revoked_at, last_used_at';
 const USER = 'id, username, password_hash, created_at, disabled, password_changed_at, tenant, totp_secret, totp_last_step';
+const USER_EXPECTED = 'id = $2 AND created_at = $3 AND disabled = $4 AND tenant IS NOT DISTINCT FROM $5 AND (totp_secret IS NOT NULL) = $6';
 
 /** Statement texts by name; the name is also the prepared statement's name on each connection. */
 const SQL = {
@@ -77,6 +80,10 @@ const SQL = {
   getAgent: `SELECT ${AGENT} FROM agents WHERE id = $1`,
   listAgents: `SELECT ${AGENT} FROM agents ORDER BY created_at, id`,
   setAgentDisabled: 'UPDATE agents SET disabled = $2 WHERE id = $1',
+  // A compare-and-set: a concurrent UPDATE of the row makes this one wait and then test the WHERE
+  // against the row as that one left it (READ COMMITTED), so of two only one matches.
+  updateAgentIf: `UPDATE agents SET name = $2, labels = $3::jsonb, tenant = $4, disabled = $5
+    WHERE id = $1 AND name IS NOT DISTINCT FROM $6 AND labels = $7::jsonb AND tenant IS NOT DISTINCT FROM $8 AND created_at = $9 AND disabled = $10`,
 
   insertKey: `INSERT INTO api_keys (${KEY}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
   keyByHash: `SELECT ${KEY} FROM api_keys WHERE hash = $1`,
@@ -95,6 +102,12 @@ const SQL = {
   setUserTotp: 'UPDATE users SET totp_secret = $2, totp_last_step = $3 WHERE username = $1',
   useTotpStep: 'UPDATE users SET totp_last_step = $2 WHERE id = $1 AND totp_secret IS NOT NULL AND (totp_last_step IS NULL OR totp_last_step < $2)',
   deleteUser: 'DELETE FROM users WHERE username = $1',
+  // Compare-and-set on what the management API's ETag of a user covers (UserExpected: $2 to $6).
+  deleteUserIf: `DELETE FROM users WHERE username = $1 AND ${USER_EXPECTED}`,
+  updateUserIf: `UPDATE users SET disabled = $7, tenant = $8,
+      totp_secret = CASE WHEN $9::boolean THEN NULL ELSE totp_secret END,
+      totp_last_step = CASE WHEN $9::boolean THEN NULL ELSE totp_last_step END
+    WHERE username = $1 AND ${USER_EXPECTED}`,
 
   saveClient: `INSERT INTO oauth_clients (client_id, metadata, secret_hash, created_at, used_at) VALUES ($1, $2::jsonb, $3, $4, $5)
     ON CONFLICT (client_id) DO UPDATE SET metadata = excluded.metadata,
@@ -141,12 +154,21 @@ const SQL = {
   getCredential: 'SELECT name, sealed, updated_at FROM credentials WHERE name = $1',
   listCredentials: 'SELECT name, sealed, updated_at FROM credentials ORDER BY name',
   deleteCredential: 'DELETE FROM credentials WHERE name = $1',
+  // Compare-and-set on the sealed text (what the management API's ETag of a credential digests).
+  replaceCredentialIf: 'UPDATE credentials SET sealed = $2, updated_at = $3 WHERE name = $1 AND sealed = $4',
+  insertCredentialIfNone: 'INSERT INTO credentials (name, sealed, updated_at) VALUES ($1, $2, $3) ON CONFLICT (name) DO NOTHING',
+  deleteCredentialIf: 'DELETE FROM credentials WHERE name = $1 AND sealed = $2',
 } as const;
 
 type Param = string | number | boolean | null | readonly string[];
 
 function agentParams(a: AgentRecord): Param[] {
   return [a.id, a.name ?? null, JSON.stringify(a.labels), a.tenant ?? null, a.createdAt, a.disabled];
+}
+
+/** A user's name and expected state, $1 to $6 of deleteUserIf and updateUserIf. */
+function userExpectedParams(username: string, e: UserExpected): Param[] {
+  return [username, e.id, e.createdAt, e.disabled, e.tenant ?? null, e.totp];
 }
 
 export class PostgresStore implements Store {
@@ -184,6 +206,11 @@ export class PostgresStore implements Store {
 
   async upsertAgent(agent: AgentRecord): Promise<void> {
     await this.#query('upsertAgent', agentParams(agent));
+  }
+
+  async updateAgent(agent: AgentRecord, expected: AgentRecord): Promise<boolean> {
+    const values = [agent.id, agent.name ?? null, JSON.stringify(agent.labels), agent.tenant ?? null, agent.disabled, expected.name ?? null, JSON.stringify(expected.labels), expected.tenant ?? null, expected.createdAt, expected.disabled];
+    return (await this.#changed('updateAgentIf', values)) > 0;
   }
 
   async getAgent(id: string): Promise<AgentRecord | undefined> {
@@ -274,8 +301,13 @@ export class PostgresStore implements Store {
     return (await this.#changed('useTotpStep', [userId, step])) > 0;
   }
 
-  async deleteUser(username: string): Promise<boolean> {
-    return (await this.#changed('deleteUser', [username])) > 0;
+  async updateUser(username: string, expected: UserExpected, change: UserChange): Promise<boolean> {
+    return (await this.#changed('updateUserIf', [...userExpectedParams(username, expected), change.disabled, change.tenant ?? null, change.resetTotp])) > 0;
+  }
+
+  async deleteUser(username: string, expected?: UserExpected): Promise<boolean> {
+    if (expected === undefined) return (await this.#changed('deleteUser', [username])) > 0;
+    return (await this.#changed('deleteUserIf', userExpectedParams(username, expected))) > 0;
   }
 
   async saveOAuthClient(client: OAuthClientRecord): Promise<void> {
@@ -420,8 +452,14 @@ export class PostgresStore implements Store {
     return (await this.#query<rows.CredentialRow>('listCredentials', [])).rows.map(rows.toCredential);
   }
 
-  async deleteCredential(name: string): Promise<boolean> {
-    return (await this.#changed('deleteCredential', [name])) > 0;
+  async putCredentialIf(record: CredentialRecord, expectedSealed: string | null): Promise<boolean> {
+    if (expectedSealed === null) return (await this.#changed('insertCredentialIfNone', [record.name, record.sealed, record.updatedAt])) > 0;
+    return (await this.#changed('replaceCredentialIf', [record.name, record.sealed, record.updatedAt, expectedSealed])) > 0;
+  }
+
+  async deleteCredential(name: string, expectedSealed?: string): Promise<boolean> {
+    if (expectedSealed === undefined) return (await this.#changed('deleteCredential', [name])) > 0;
+    return (await this.#changed('deleteCredentialIf', [name, expectedSealed])) > 0;
   }
 
   async putUpstreamToken(record: UpstreamTokenRecord): Promise<void> {

@@ -22,6 +22,8 @@ import type {
   ToolPinRecord,
   UpstreamClientRecord,
   UpstreamTokenRecord,
+  UserChange,
+  UserExpected,
   UserRecord,
 } from './store.ts';
 import { SQLITE_MIGRATIONS } from './sqlite-schema.ts';
@@ -91,6 +93,7 @@ function classify(err: unknown): ConstraintReason | undefined {
 const AGENT = 'id, name, labels, tenant, created_at, disabled';
 const KEY = 'id, agent_id, hash, prefix, api, created_at, expires_at, revoked_at, last_used_at';
 const USER = 'id, username, password_hash, created_at, disabled, password_changed_at, tenant, totp_secret, totp_last_step';
+const USER_EXPECTED = 'id = @e_id AND created_at = @e_created_at AND disabled = @e_disabled AND tenant IS @e_tenant AND (totp_secret IS NOT NULL) = @e_totp';
 
 function prepare(db: Database.Database) {
   return {
@@ -107,6 +110,11 @@ function prepare(db: Database.Database) {
     getAgent: db.prepare<[string], rows.AgentRow>(`SELECT ${AGENT} FROM agents WHERE id = ?`),
     listAgents: db.prepare<[], rows.AgentRow>(`SELECT ${AGENT} FROM agents ORDER BY created_at, id`),
     setAgentDisabled: db.prepare<[number, string]>('UPDATE agents SET disabled = ? WHERE id = ?'),
+    // A compare-and-set: `IS` compares NULLs too; labels are the text agentParams wrote (JSON.stringify of what toAgent read gives it back).
+    updateAgentIf: db.prepare(
+      `UPDATE agents SET name = @name, labels = @labels, tenant = @tenant, disabled = @disabled
+       WHERE id = @id AND name IS @e_name AND labels = @e_labels AND tenant IS @e_tenant AND created_at = @e_created_at AND disabled = @e_disabled`,
+    ),
 
     insertKey: db.prepare(
       `INSERT INTO api_keys (${KEY})
@@ -134,6 +142,14 @@ function prepare(db: Database.Database) {
     setUserTotp: db.prepare<[string | null, number | null, string]>('UPDATE users SET totp_secret = ?, totp_last_step = ? WHERE username = ?'),
     useTotpStep: db.prepare<[number, string, number]>('UPDATE users SET totp_last_step = ? WHERE id = ? AND totp_secret IS NOT NULL AND (totp_last_step IS NULL OR totp_last_step < ?)'),
     deleteUser: db.prepare<[string]>('DELETE FROM users WHERE username = ?'),
+    // Compare-and-set on what the management API's ETag of a user covers (UserExpected).
+    updateUserIf: db.prepare(
+      `UPDATE users SET disabled = @disabled, tenant = @tenant,
+         totp_secret = CASE WHEN @reset_totp THEN NULL ELSE totp_secret END,
+         totp_last_step = CASE WHEN @reset_totp THEN NULL ELSE totp_last_step END
+       WHERE username = @username AND ${USER_EXPECTED}`,
+    ),
+    deleteUserIf: db.prepare(`DELETE FROM users WHERE username = @username AND ${USER_EXPECTED}`),
 
     saveClient: db.prepare<[string, string, string | null, number, number | null]>(
       `INSERT INTO oauth_clients (client_id, metadata, secret_hash, created_at, used_at) VALUES (?, ?, ?, ?, ?)
@@ -210,6 +226,10 @@ function prepare(db: Database.Database) {
       'SELECT name, sealed, updated_at FROM credentials ORDER BY name',
     ),
     deleteCredential: db.prepare<[string]>('DELETE FROM credentials WHERE name = ?'),
+    // Compare-and-set on the sealed text (what the management API's ETag of a credential digests).
+    replaceCredentialIf: db.prepare<[string, number, string, string]>('UPDATE credentials SET sealed = ?, updated_at = ? WHERE name = ? AND sealed = ?'),
+    insertCredentialIfNone: db.prepare<[string, string, number]>('INSERT INTO credentials (name, sealed, updated_at) VALUES (?, ?, ?) ON CONFLICT (name) DO NOTHING'),
+    deleteCredentialIf: db.prepare<[string, string]>('DELETE FROM credentials WHERE name = ? AND sealed = ?'),
   };
 }
 
@@ -222,6 +242,11 @@ function agentParams(a: AgentRecord) {
     created_at: a.createdAt,
     disabled: a.disabled ? 1 : 0,
   };
+}
+
+/** The named parameters of a user's expected state (see USER_EXPECTED). */
+function userExpectedParams(e: UserExpected) {
+  return { e_id: e.id, e_created_at: e.createdAt, e_disabled: e.disabled ? 1 : 0, e_tenant: e.tenant ?? null, e_totp: e.totp ? 1 : 0 };
 }
 
 export class SqliteStore implements Store {
@@ -267,6 +292,13 @@ export class SqliteStore implements Store {
   async upsertAgent(agent: AgentRecord): Promise<void> {
     this.#version++;
     this.#q.upsertAgent.run(agentParams(agent));
+  }
+
+  async updateAgent(agent: AgentRecord, expected: AgentRecord): Promise<boolean> {
+    const was = agentParams(expected);
+    const changed = this.#q.updateAgentIf.run({ ...agentParams(agent), e_name: was.name, e_labels: was.labels, e_tenant: was.tenant, e_created_at: was.created_at, e_disabled: was.disabled }).changes > 0;
+    if (changed) this.#version++;
+    return changed;
   }
 
   async getAgent(id: string): Promise<AgentRecord | undefined> {
@@ -364,8 +396,14 @@ export class SqliteStore implements Store {
     return this.#q.useTotpStep.run(step, userId, step).changes > 0;
   }
 
-  async deleteUser(username: string): Promise<boolean> {
-    return this.#q.deleteUser.run(username).changes > 0;
+  async updateUser(username: string, expected: UserExpected, change: UserChange): Promise<boolean> {
+    const params = { username, disabled: change.disabled ? 1 : 0, tenant: change.tenant ?? null, reset_totp: change.resetTotp ? 1 : 0, ...userExpectedParams(expected) };
+    return this.#q.updateUserIf.run(params).changes > 0;
+  }
+
+  async deleteUser(username: string, expected?: UserExpected): Promise<boolean> {
+    if (expected === undefined) return this.#q.deleteUser.run(username).changes > 0;
+    return this.#q.deleteUserIf.run({ username, ...userExpectedParams(expected) }).changes > 0;
   }
 
   async saveOAuthClient(client: OAuthClientRecord): Promise<void> {
@@ -512,8 +550,13 @@ export class SqliteStore implements Store {
     return this.#q.listCredentials.all().map(rows.toCredential);
   }
 
-  async deleteCredential(name: string): Promise<boolean> {
-    return this.#q.deleteCredential.run(name).changes > 0;
+  async putCredentialIf(record: CredentialRecord, expectedSealed: string | null): Promise<boolean> {
+    const run = expectedSealed === null ? this.#q.insertCredentialIfNone.run(record.name, record.sealed, record.updatedAt) : this.#q.replaceCredentialIf.run(record.sealed, record.updatedAt, record.name, expectedSealed);
+    return run.changes > 0;
+  }
+
+  async deleteCredential(name: string, expectedSealed?: string): Promise<boolean> {
+    return (expectedSealed === undefined ? this.#q.deleteCredential.run(name) : this.#q.deleteCredentialIf.run(name, expectedSealed)).changes > 0;
   }
 
   async putUpstreamToken(record: UpstreamTokenRecord): Promise<void> {

@@ -48,6 +48,28 @@ export interface UserRecord {
   totpLastStep?: number | undefined;
 }
 
+/**
+ * What a conditional change of a user expects it still to be, as read: every field the management
+ * API's ETag of a user covers (its id and creation time tell a user deleted and made again apart).
+ */
+export interface UserExpected {
+  id: string;
+  createdAt: number;
+  disabled: boolean;
+  tenant: string | undefined;
+  /** Whether it has a TOTP secret (never the secret). */
+  totp: boolean;
+}
+
+/** What a management change sets on a user at once. */
+export interface UserChange {
+  disabled: boolean;
+  /** Undefined: the default tenant. */
+  tenant: string | undefined;
+  /** Removes the TOTP secret (and its last step). */
+  resetTotp: boolean;
+}
+
 export interface OAuthClientRecord {
   clientId: string;
   /** The full RFC 7591 client metadata as registered (JSON). */
@@ -180,6 +202,12 @@ export interface Store {
   createAgent(agent: AgentRecord): Promise<void>;
   /** Inserts or replaces (used for agents declared in config). */
   upsertAgent(agent: AgentRecord): Promise<void>;
+  /**
+   * Sets an agent's name, labels, tenant and disabled flag only if it is still `expected` (every
+   * field as read, what the management API's ETag covers), in one statement: false when it
+   * changed or is gone (another node's write came first). Compare-and-set across nodes.
+   */
+  updateAgent(agent: AgentRecord, expected: AgentRecord): Promise<boolean>;
   getAgent(id: string): Promise<AgentRecord | undefined>;
   listAgents(): Promise<AgentRecord[]>;
   setAgentDisabled(id: string, disabled: boolean): Promise<boolean>;
@@ -212,8 +240,16 @@ export interface Store {
   useTotpStep(userId: string, step: number): Promise<boolean>;
   /** Moves a user to a tenant (undefined: the default tenant); false for an unknown user. */
   setUserTenant(username: string, tenant: string | undefined): Promise<boolean>;
-  /** Deletes a user; false for an unknown one. Its grants are refused afterwards (no user). */
-  deleteUser(username: string): Promise<boolean>;
+  /**
+   * Applies a management change to a user only if it is still `expected`, in one statement:
+   * false when it changed or is gone (another node's write came first).
+   */
+  updateUser(username: string, expected: UserExpected, change: UserChange): Promise<boolean>;
+  /**
+   * Deletes a user (only if it is still `expected`, when given); false when there was none to
+   * delete, or it changed. Its grants are refused afterwards (no user).
+   */
+  deleteUser(username: string, expected?: UserExpected): Promise<boolean>;
 
   /** Inserts or replaces (every field). */
   saveOAuthClient(client: OAuthClientRecord): Promise<void>;
@@ -289,9 +325,15 @@ export interface Store {
   approveToolPin(server: string, tool: string, hash: string, at: number, by: string): Promise<ToolApproval>;
 
   putCredential(record: CredentialRecord): Promise<void>;
+  /**
+   * Replaces the credential only if its sealed text is still `expectedSealed` (null: inserts it
+   * only if there is none), in one statement; false otherwise (another write came first).
+   */
+  putCredentialIf(record: CredentialRecord, expectedSealed: string | null): Promise<boolean>;
   getCredential(name: string): Promise<CredentialRecord | undefined>;
   listCredentials(): Promise<CredentialRecord[]>;
-  deleteCredential(name: string): Promise<boolean>;
+  /** Deletes a credential (only if its sealed text is still `expectedSealed`, when given); false when none was deleted. */
+  deleteCredential(name: string, expectedSealed?: string): Promise<boolean>;
 
   putUpstreamToken(record: UpstreamTokenRecord): Promise<void>;
   getUpstreamToken(userId: string, server: string): Promise<UpstreamTokenRecord | undefined>;
