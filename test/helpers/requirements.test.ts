@@ -45,6 +45,12 @@ test('GATEHOUSE_SKIP_BROWSER=1 skips the browser tests even with Chromium there,
   assert.throws(() => browserRequirement({ GATEHOUSE_SKIP_BROWSER: '1', GATEHOUSE_REQUIRE_BROWSER: '1' }, false).check(), /Chromium not found/);
 });
 
+test('GATEHOUSE_SKIP_PACK=1 skips the packed-install test (the second Node leg of .ci/run), unless it is required', () => {
+  assert.match(requirement('pack', { GATEHOUSE_SKIP_PACK: '1' }, undefined, 'npm pack').skip as string, /^GATEHOUSE_SKIP_PACK=1: packed-install test skipped/);
+  assert.equal(requirement('pack', { GATEHOUSE_SKIP_PACK: '1', GATEHOUSE_REQUIRE_PACK: '1' }, undefined, 'npm pack').skip, false);
+  assert.equal(requirement('pack', {}, undefined, 'npm pack').skip, false);
+});
+
 test('the packed-install test: skipped when npm cannot get the dependencies, a failure when GATEHOUSE_REQUIRE_PACK=1', () => {
   const why = 'the npm registry or cache could not provide the dependencies (ENOTCACHED)';
   assert.match(requirement('pack', {}, why, 'npm install needs the registry').skip as string, /^the npm registry or cache could not provide the dependencies \(ENOTCACHED\): packed-install test skipped/);
