@@ -28,6 +28,8 @@ function find(dir) {
 const LONGEST_FIRST = [
   'test/conformance.test.ts',
   'test/packed-install.test.ts',
+  // Mostly waiting for fresh TOTP time steps (30 s each): early, so the wait overlaps other files.
+  'test/e2e-oauth-totp.test.ts',
   'test/e2e-audit-chain.test.ts',
   'test/start-conflicts.test.ts',
   'test/e2e-credentials.test.ts',
