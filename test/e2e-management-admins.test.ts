@@ -8,10 +8,9 @@
 // too at the next request) when GATEHOUSE_TEST_POSTGRES_URL is set.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
-import pg from 'pg';
 import { LOCAL_EGRESS } from './helpers/gatehouse.ts';
 import { postgresRequirement } from './helpers/requirements.ts';
+import { SQLITE_STORE, postgresSchemaStore, type ManagedStore } from './helpers/managed-stores.ts';
 import { ADMIN_TOKEN, startManaged, type ManagedGatehouse } from './helpers/managed.ts';
 import { recordsWhen } from './helpers/audit-db.ts';
 
@@ -45,32 +44,13 @@ async function signIn(admin: string, username: string, password = PASSWORD): Pro
   return `cookie:${response.headers.getSetCookie().map((c) => c.split(';')[0]).join('; ')}`;
 }
 
-interface Store {
-  open(): Promise<{ node: Record<string, unknown>; cleanup: () => Promise<void> }>;
-  shared: boolean;
-}
-const sqlite: Store = { shared: false, open: async () => ({ node: {}, cleanup: async () => undefined }) };
-const postgresStore: Store = {
-  shared: true,
-  open: async () => {
-    const url = postgres.url!;
-    const schema = `gatehouse_admins_${randomBytes(6).toString('hex')}`;
-    return {
-      node: { store: { type: 'postgres', url, schema } },
-      cleanup: async () => {
-        const client = new pg.Client({ connectionString: url });
-        await client.connect();
-        await client.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
-        await client.end();
-      },
-    };
-  },
-};
+const sqlite = SQLITE_STORE;
+const postgresStore = postgresSchemaStore(() => postgres.url!, 'gatehouse_admins');
 
 /** The node file's admin users: a platform owner, and a viewer. */
 const FILE_ADMINS = { port: 0, token: ADMIN_TOKEN, users: ['root', { user: 'fiona', role: 'viewer' }] };
 
-function suite(name: string, store: Store, skip: string | false): void {
+function suite(name: string, store: ManagedStore, skip: string | false): void {
   describe(`admin users in the store (${name})`, { skip }, () => {
     let gh: ManagedGatehouse;
     let node: Record<string, unknown> = {};

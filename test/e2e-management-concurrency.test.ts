@@ -12,9 +12,9 @@ import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import http from 'node:http';
 import { join } from 'node:path';
-import pg from 'pg';
 import { CLI, LOCAL_EGRESS, tempDir } from './helpers/gatehouse.ts';
 import { postgresRequirement } from './helpers/requirements.ts';
+import { SQLITE_STORE, postgresSchemaStore, type ManagedStore } from './helpers/managed-stores.ts';
 import { ADMIN_TOKEN, startManaged, type ManagedGatehouse } from './helpers/managed.ts';
 
 type Answer = { status: number; etag: string | null; body: Record<string, unknown> };
@@ -99,32 +99,10 @@ async function startNodeProcess(settings: Record<string, unknown>, sessionKey: s
   throw new Error(`the second node did not start:\n${out.slice(-3000)}`);
 }
 
-interface Store {
-  /** Node settings for a fresh store; the cleanup drops it. */
-  open(): Promise<{ node: Record<string, unknown>; cleanup: () => Promise<void> }>;
-  /** Whether a second node can share the store (Postgres). */
-  shared: boolean;
-}
+const sqlite = SQLITE_STORE;
+const postgresStore = postgresSchemaStore(() => postgres.url!, 'gatehouse_etag');
 
-const sqlite: Store = { shared: false, open: async () => ({ node: {}, cleanup: async () => undefined }) };
-const postgresStore: Store = {
-  shared: true,
-  open: async () => {
-    const url = postgres.url!;
-    const schema = `gatehouse_etag_${randomBytes(6).toString('hex')}`;
-    return {
-      node: { store: { type: 'postgres', url, schema } },
-      cleanup: async () => {
-        const client = new pg.Client({ connectionString: url });
-        await client.connect();
-        await client.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
-        await client.end();
-      },
-    };
-  },
-};
-
-function suite(name: string, store: Store, skip: string | false): void {
+function suite(name: string, store: ManagedStore, skip: string | false): void {
   describe(`per-object ETags (${name})`, { skip }, () => {
     let gh: ManagedGatehouse;
     let cleanup: () => Promise<void> = async () => undefined;
