@@ -16,12 +16,14 @@ type Transform = (message: JsonRpcMessage) => JsonRpcMessage | undefined;
  * exchange that asks for discovery (any other keeps `next` untouched, and its answer streaming).
  */
 export function discoverServedVersions<T extends Transform>(next: T | undefined, requests: readonly JsonRpcMessage[]): T | Transform | undefined {
-  const ids = new Set<string | number>();
-  for (const message of requests) if (isRequest(message) && message.method === 'server/discover' && message.id !== null) ids.add(message.id);
-  if (ids.size === 0) return next;
+  // Every exchange passes here: nothing is allocated unless it asks for discovery.
+  let ids: Set<string | number> | undefined;
+  for (const message of requests) if (isRequest(message) && message.method === 'server/discover' && message.id !== null) (ids ??= new Set()).add(message.id);
+  if (ids === undefined) return next;
+  const asked = ids;
   return (message) => {
     const current = next ? next(message) : message;
-    if (current === undefined || 'method' in current || current.id === null || current.id === undefined || !ids.has(current.id)) return current;
+    if (current === undefined || 'method' in current || current.id === null || current.id === undefined || !asked.has(current.id)) return current;
     if (!isObject(current.result)) return current;
     return { ...current, result: { ...current.result, supportedVersions: [...SERVED_VERSIONS] } };
   };
